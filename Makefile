@@ -1,0 +1,73 @@
+# alertrelay: alertrelayd (daemon/) and alertctl (client/), sharing common/.
+#
+#   make            build both programs into build/
+#   make test       install dependencies, build, run every test
+#   make demo       install dependencies, build, run the alert path on loopback
+#   make asan       build with AddressSanitizer + UBSan into build-asan/
+#   make test-asan  the whole test suite against the sanitizer build
+#   make format     apply clang-format
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
+
+OPTFLAGS ?= -O2 -g -D_FORTIFY_SOURCE=2
+WFLAGS    = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	    -Wno-format-nonliteral -fstack-protector-strong
+ALL_CFLAGS = $(OPTFLAGS) $(WFLAGS) -Icommon $(PKG_CFLAGS) $(CFLAGS)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+DAEMON_SRC := $(sort $(wildcard daemon/*.c))
+CLIENT_SRC := $(sort $(wildcard client/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+
+PY := /usr/bin/python3
+
+.PHONY: all deps test demo asan test-asan format check-format clean
+
+all: $(BUILD)/alertrelayd $(BUILD)/alertctl
+
+$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	@sh scripts/install-deps.sh
+
+test: deps
+	$(MAKE) all
+	ALERTRELAY_BUILD=$(CURDIR)/$(BUILD) sh tests/run
+
+demo: deps
+	$(MAKE) all
+	ALERTRELAY_BUILD=$(CURDIR)/$(BUILD) sh scripts/demo.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPTFLAGS="-O1 -g -fno-omit-frame-pointer \
+	    -fsanitize=address,undefined -fno-sanitize-recover=all" all
+
+test-asan: deps asan
+	ALERTRELAY_BUILD=$(CURDIR)/build-asan \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run
+
+format:
+	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch]
+
+check-format:
+	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch]
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,71 @@
+/*
+ * The envelope: what the relay may see of an alert.  Routing metadata and
+ * one sealed box per recipient, signed by the device.  The relay never
+ * sees the inner alert (message, location).
+ */
+#ifndef ALERTRELAY_ENVELOPE_H
+#define ALERTRELAY_ENVELOPE_H
+
+#include <stddef.h>
+
+#include <sodium.h>
+
+#include "util.h"
+
+#define ENVELOPE_VERSION 1
+#define ENVELOPE_MAX_RECIPIENTS 64
+#define ALERT_TYPE_MAX 15
+/* A sealed, signed alert is at least this long. */
+#define CIPHERTEXT_MIN (crypto_box_SEALBYTES + crypto_sign_BYTES + 2)
+#define CIPHERTEXT_B64_MAX 16384
+
+/* Domain separation: a signature made for one purpose never verifies
+ * for another. */
+#define SIGCTX_ENVELOPE "alertrelay envelope v1\n"
+#define SIGCTX_AUTH "alertrelay auth v1\n"
+#define AUTH_CHALLENGE_BYTES 32
+#define AUTH_BINDING_BYTES 32
+#define AUTH_EXPORTER_LABEL "EXPORTER-alertrelay-auth"
+
+struct envelope_recipient {
+	char id[ID_MAX + 1];
+	char *ciphertext; /* base64 of crypto_box_seal(crypto_sign(alert)) */
+};
+
+struct envelope {
+	char alert_id[33];
+	char device_id[ID_MAX + 1];
+	char alert_type[ALERT_TYPE_MAX + 1];
+	char created_at[RFC3339_LEN];
+	size_t nrecipients;
+	struct envelope_recipient *recipients;
+};
+
+int alert_type_valid(const char *type); /* panic, threat or test */
+
+/* Canonical JSON text of the envelope (caller frees). */
+char *envelope_encode(const struct envelope *env);
+/* Parses and validates every field; on error err says which. */
+int envelope_decode(const char *json, size_t len, struct envelope *env,
+    char *err, size_t errlen);
+void envelope_free(struct envelope *env);
+
+void envelope_sign(const char *json, size_t len,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    unsigned char sig[crypto_sign_BYTES]);
+int envelope_verify(const char *json, size_t len,
+    const unsigned char sig[crypto_sign_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
+
+/* Device authentication: a signature over the server's challenge and the
+ * TLS channel binding (keying material exported from the session). */
+void auth_sign(const unsigned char challenge[AUTH_CHALLENGE_BYTES],
+    const unsigned char binding[AUTH_BINDING_BYTES],
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    unsigned char sig[crypto_sign_BYTES]);
+int auth_verify(const unsigned char challenge[AUTH_CHALLENGE_BYTES],
+    const unsigned char binding[AUTH_BINDING_BYTES],
+    const unsigned char sig[crypto_sign_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
+
+#endif

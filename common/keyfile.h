@@ -1,0 +1,32 @@
+/*
+ * Key files: one line of base64 text.  Secret key files are created with
+ * mode 0600 and refused when their mode lets group or others read them.
+ */
+#ifndef ALERTRELAY_KEYFILE_H
+#define ALERTRELAY_KEYFILE_H
+
+#include <stddef.h>
+
+#define KEYFILE_MAX 4096 /* longest key file we read */
+#define WHSEC_PREFIX "whsec_"
+#define WHSEC_MIN_BYTES 24
+
+/* Refuses to overwrite an existing file. */
+int keyfile_write_text(const char *path, const char *text, int secret,
+    char *err, size_t errlen);
+int keyfile_write(const char *path, const void *key, size_t len, int secret,
+    char *err, size_t errlen);
+
+/* Reads the one line of text (trailing newline removed) into *text. */
+int keyfile_read_text(const char *path, int secret, char **text, char *err,
+    size_t errlen);
+/* Reads and decodes exactly len bytes. */
+int keyfile_read(const char *path, void *key, size_t len, int secret,
+    char *err, size_t errlen);
+
+/* "whsec_<base64>" (Standard Webhooks) into raw key bytes. */
+int whsec_decode(const char *text, unsigned char **key, size_t *len);
+/* New random secret in whsec_ form (caller frees). */
+char *whsec_generate(void);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * One logging family for both programs.  Every call writes one line.
+ * The *_warn and log_fatal variants append strerror(errno).
+ * Never pass secrets or alert content to these functions.
+ */
+#ifndef ALERTRELAY_LOG_H
+#define ALERTRELAY_LOG_H
+
+#include <syslog.h>
+
+#define PRINTFLIKE(n, m) __attribute__((format(printf, n, m)))
+
+/* Destinations: stderr (plain, or with <N> prefixes under journald). */
+enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG };
+
+void log_init(const char *progname, int level, enum log_dest dest);
+void log_set_level(int level);
+int log_get_level(void);
+int log_level_parse(const char *name); /* -1 when unknown */
+
+void log_fatal(const char *fmt, ...) PRINTFLIKE(1, 2)
+    __attribute__((noreturn));
+void log_fatalx(const char *fmt, ...) PRINTFLIKE(1, 2)
+    __attribute__((noreturn));
+void log_warn(const char *fmt, ...) PRINTFLIKE(1, 2);
+void log_warnx(const char *fmt, ...) PRINTFLIKE(1, 2);
+void log_info(const char *fmt, ...) PRINTFLIKE(1, 2);
+void log_debug(const char *fmt, ...) PRINTFLIKE(1, 2);
+
+#endif

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs what alertrelay needs to build, test and run its demo, from
+# Debian's packages.  A no-op when everything is already there.
+set -eu
+
+PKGS="gcc make pkg-config openssl ca-certificates
+libevent-dev libssl-dev libsodium-dev libhiredis-dev libcurl4-openssl-dev
+libjansson-dev libinih-dev
+redis-server redis-tools
+python3 python3-pytest python3-nacl
+clang-format"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
