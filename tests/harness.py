@@ -1,0 +1,866 @@
+"""Test harness for alertrelay: real processes on private loopback ports.
+
+  Proc           a child process with line readers, bounded waits, stop/kill
+  RedisServer    a private redis-server (AOF, appendfsync always)
+  Resp           a tiny RESP client (no python3-redis needed)
+  Env / make_env keys, certificate, configuration files (scripts/dev-setup
+                 uses the same code)
+  Relay          alertrelayd: start, wait for ready, kill -9, restart
+  Receiver       `alertctl receive` with its JSON lines
+  WebhookRecorder a Python HTTP receiver that answers as told and records
+                 every attempt (headers, body, signature check)
+  Lab            everything one test started, stopped at teardown
+
+Every wait has a timeout and every loop a bound.  Only processes started
+here are ever signalled, by PID.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVICE_ID = "mayor-a"
+DEVICE_ALIAS = "Burgemeester-A"
+RECIPIENTS = [("contactpunt", "Contactpunt"), ("oncall-1", "Dienstdoende-1")]
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "UndefinedBehaviorSanitizer")
+
+
+def build_dir():
+    return Path(os.environ.get("ALERTRELAY_BUILD", ROOT / "build"))
+
+
+def alertrelayd_bin():
+    return str(build_dir() / "alertrelayd")
+
+
+def alertctl_bin():
+    return str(build_dir() / "alertctl")
+
+
+def free_port():
+    """A port nothing listens on right now (bound to 0, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(pred, timeout, interval=0.05, what="condition"):
+    """Polls pred() until true; returns its value or raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- processes
+
+_STARTED = []  # every Proc ever started, for the end-of-session safety net
+_STARTED_LOCK = threading.Lock()
+
+
+def stop_all_started():
+    with _STARTED_LOCK:
+        procs = list(_STARTED)
+    for p in procs:
+        p.stop(timeout=3)
+
+
+class ProcessExited(Exception):
+    pass
+
+
+class Proc:
+    """A child process whose stdout and stderr are read line by line into
+    memory and into log files."""
+
+    def __init__(self, argv, name, logdir, env=None, stdin=subprocess.DEVNULL):
+        self.argv = [str(a) for a in argv]
+        self.name = name
+        self.logdir = Path(logdir)
+        self.env = env
+        self.stdin = stdin
+        self.popen = None
+        self.lines = {"stdout": [], "stderr": []}
+        self.cond = threading.Condition()
+        self.threads = []
+        self.paused = False
+
+    def start(self):
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        self.popen = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, stdin=self.stdin,
+                                      env=env, start_new_session=True)
+        with _STARTED_LOCK:
+            _STARTED.append(self)
+        for stream in ("stdout", "stderr"):
+            t = threading.Thread(target=self._reader, args=(stream,), daemon=True)
+            t.start()
+            self.threads.append(t)
+        return self
+
+    def _reader(self, stream):
+        f = getattr(self.popen, stream)
+        path = self.logdir / ("%s.%s.log" % (self.name, stream))
+        with open(path, "ab") as log:
+            for raw in iter(f.readline, b""):
+                log.write(raw)
+                log.flush()
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                with self.cond:
+                    self.lines[stream].append(line)
+                    self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def running(self):
+        return self.popen is not None and self.popen.poll() is None
+
+    def text(self, stream="stderr"):
+        with self.cond:
+            return "\n".join(self.lines[stream])
+
+    def snapshot(self, stream):
+        with self.cond:
+            return list(self.lines[stream])
+
+    def wait_for(self, pattern, stream="stderr", timeout=10, start=0):
+        """Waits for a line matching pattern (from line index start);
+        returns the match.  Raises if the process exits first or on timeout."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        i = start
+        with self.cond:
+            while True:
+                lines = self.lines[stream]
+                while i < len(lines):
+                    m = rx.search(lines[i])
+                    if m:
+                        return m
+                    i += 1
+                if self.popen.poll() is not None and all(
+                        not t.is_alive() for t in self.threads):
+                    raise ProcessExited("%s exited (%s) before /%s/ on %s:\n%s" % (
+                        self.name, self.popen.returncode, pattern, stream,
+                        self.tail()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("%s: no /%s/ on %s within %ss:\n%s" % (
+                        self.name, pattern, stream, timeout, self.tail()))
+                self.cond.wait(min(left, 0.2))
+
+    def wait_exit(self, timeout):
+        try:
+            rc = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        for t in self.threads:
+            t.join(2)
+        return rc
+
+    def signal(self, sig):
+        if self.running():
+            os.kill(self.popen.pid, sig)
+
+    def pause(self):
+        self.signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        self.signal(signal.SIGCONT)
+        self.paused = False
+
+    def kill(self):
+        """SIGKILL and reap."""
+        if self.popen is None:
+            return None
+        self.signal(signal.SIGKILL)
+        return self.wait_exit(10)
+
+    def stop(self, timeout=5):
+        """SIGTERM, SIGKILL after timeout; returns the exit status."""
+        if self.popen is None:
+            return None
+        if self.running():
+            if self.paused:
+                self.resume()
+            self.signal(signal.SIGTERM)
+            rc = self.wait_exit(timeout)
+            if rc is not None:
+                return rc
+            self.signal(signal.SIGKILL)
+        return self.wait_exit(10)
+
+    def tail(self, n=40):
+        out = []
+        for stream in ("stderr", "stdout"):
+            lines = self.snapshot(stream)
+            if lines:
+                out.append("--- %s %s (last %d of %d lines)" % (
+                    self.name, stream, min(n, len(lines)), len(lines)))
+                out.extend(lines[-n:])
+        return "\n".join(out)
+
+
+def run(argv, timeout=30, env=None, input=None):
+    """Runs a short command to completion; never longer than timeout."""
+    full = dict(os.environ)
+    if env:
+        full.update(env)
+    return subprocess.run([str(a) for a in argv], capture_output=True,
+                          timeout=timeout, env=full, input=input, text=True)
+
+
+# ---------------------------------------------------------------- redis
+
+
+class RedisError(Exception):
+    pass
+
+
+class Resp:
+    """Minimal RESP2 client, enough for the tests' reads."""
+
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.f = self.sock.makefile("rb")
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+    def __call__(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        return self._read()
+
+    def _read(self):
+        line = self.f.readline()
+        if not line:
+            raise RedisError("connection closed")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)[:-2]
+            return data.decode("utf-8", "replace")
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RedisError("unexpected reply %r" % line)
+
+    # conveniences
+    def xrange(self, key):
+        """[(id, {field: value})]"""
+        return [(eid, dict(zip(kv[::2], kv[1::2])))
+                for eid, kv in (self("XRANGE", key, "-", "+") or [])]
+
+    def hgetall(self, key):
+        kv = self("HGETALL", key) or []
+        return dict(zip(kv[::2], kv[1::2]))
+
+    def dump_all_text(self):
+        """Every key and every value in the database, as one string
+        (for checks that some text was never stored)."""
+        parts = []
+        for key in self("KEYS", "*"):
+            parts.append(key)
+            kind = self("TYPE", key)
+            if kind == "string":
+                parts.append(self("GET", key) or "")
+            elif kind == "hash":
+                parts.extend(self("HGETALL", key))
+            elif kind == "list":
+                parts.extend(self("LRANGE", key, 0, -1))
+            elif kind == "set":
+                parts.extend(self("SMEMBERS", key))
+            elif kind == "zset":
+                parts.extend(self("ZRANGE", key, 0, -1))
+            elif kind == "stream":
+                for eid, fields in self.xrange(key):
+                    parts.append(eid)
+                    for k, v in fields.items():
+                        parts.extend((k, v))
+        return "\n".join(str(p) for p in parts)
+
+
+class RedisServer:
+    def __init__(self, workdir, port=None, name="redis"):
+        self.dir = Path(workdir) / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.name = name
+        self.proc = None
+        self.procs = []
+
+    def start(self, timeout=10):
+        argv = ["redis-server", "--port", self.port, "--bind", "127.0.0.1",
+                "--appendonly", "yes", "--appendfsync", "always",
+                "--save", "", "--dir", self.dir, "--daemonize", "no",
+                "--logfile", "", "--protected-mode", "yes"]
+        self.proc = Proc(argv, self.name, self.dir.parent / "logs").start()
+        self.procs.append(self.proc)
+        self.proc.wait_for(r"Ready to accept connections", "stdout", timeout)
+        wait_until(self._pings, timeout, what="redis PING")
+        return self
+
+    def _pings(self):
+        try:
+            c = Resp(self.port, timeout=1)
+            try:
+                return c("PING") == "PONG"
+            finally:
+                c.close()
+        except OSError:
+            return False
+
+    def client(self):
+        return Resp(self.port)
+
+    def stop(self):
+        return self.proc.stop() if self.proc else None
+
+    def kill(self):
+        return self.proc.kill() if self.proc else None
+
+    def pause(self):
+        self.proc.pause()
+
+    def resume(self):
+        self.proc.resume()
+
+
+# ---------------------------------------------------------------- setup
+
+
+@dataclass
+class Recipient:
+    id: str
+    alias: str
+    key: Path
+    pub: Path
+    public_key: str
+    secret_file: Path
+    webhook_port: int
+    webhook_path: str = "/hook"
+
+    @property
+    def secret_text(self):
+        return self.secret_file.read_text().strip()
+
+    @property
+    def webhook_url(self):
+        return "http://127.0.0.1:%d%s" % (self.webhook_port, self.webhook_path)
+
+
+@dataclass
+class Env:
+    dir: Path
+    relay_port: int
+    redis_port: int
+    cert: Path
+    tls_key: Path
+    pin: str
+    device_id: str
+    device_key: Path
+    device_pub: Path
+    device_public_key: str
+    devices_dir: Path
+    recipients: dict
+    relay_conf: Path
+    client_conf: Path
+    relay: dict = field(default_factory=dict)
+    redis: dict = field(default_factory=dict)
+    delivery: dict = field(default_factory=dict)
+    extra_devices: dict = field(default_factory=dict)
+
+    def recipient(self, rid):
+        return self.recipients[rid]
+
+    def write_relay_conf(self, path=None):
+        path = Path(path or self.relay_conf)
+        lines = ["; alertrelayd configuration written by the test harness",
+                 "[relay]"]
+        lines += ["%s = %s" % kv for kv in self.relay.items()]
+        lines += ["", "[redis]"]
+        lines += ["%s = %s" % kv for kv in self.redis.items()]
+        lines += ["", "[delivery]"]
+        lines += ["%s = %s" % kv for kv in self.delivery.items()]
+        devices = {self.device_id: (self.device_public_key, DEVICE_ALIAS)}
+        devices.update(self.extra_devices)
+        for did, (pk, alias) in devices.items():
+            lines += ["", "[device %s]" % did, "public_key = %s" % pk,
+                      "alias = %s" % alias]
+        for r in self.recipients.values():
+            lines += ["", "[recipient %s]" % r.id, "alias = %s" % r.alias,
+                      "public_key = %s" % r.public_key,
+                      "webhook_url = %s" % r.webhook_url,
+                      "webhook_secret_file = %s" % r.secret_file]
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def write_client_conf(self, path=None, device_id=None, device_key=None,
+                          recipients=None, relay_port=None, pin=None,
+                          outbox=None):
+        path = Path(path or self.client_conf)
+        lines = ["; alertctl configuration written by the test harness",
+                 "[client]",
+                 "relay = 127.0.0.1:%d" % (relay_port or self.relay_port),
+                 "relay_pin = %s" % (pin or self.pin),
+                 "device_id = %s" % (device_id or self.device_id),
+                 "device_key = %s" % (device_key or self.device_key)]
+        if outbox:
+            lines.append("outbox = %s" % outbox)
+        for rid in (recipients or list(self.recipients)):
+            lines += ["", "[recipient %s]" % rid,
+                      "public_key = %s" % self.recipients[rid].public_key]
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+
+def _check(cp, what):
+    if cp.returncode != 0:
+        raise RuntimeError("%s failed (exit %d):\n%s%s" % (
+            what, cp.returncode, cp.stdout, cp.stderr))
+    return cp
+
+
+def make_cert(d):
+    cert, key = Path(d) / "relay.crt", Path(d) / "relay.key"
+    old = os.umask(0o077)
+    try:
+        _check(run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "30",
+                    "-subj", "/CN=alertrelay-dev",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]),
+               "openssl req")
+    finally:
+        os.umask(old)
+    os.chmod(key, 0o600)
+    os.chmod(cert, 0o644)
+    return cert, key
+
+
+def openssl_pin(cert):
+    """base64 SHA-256 of the certificate's SubjectPublicKeyInfo."""
+    cp = subprocess.run(
+        "openssl x509 -in '%s' -pubkey -noout | openssl pkey -pubin -outform DER"
+        " | openssl dgst -sha256 -binary | base64" % cert,
+        shell=True, capture_output=True, text=True, timeout=20)
+    _check(cp, "pin via openssl")
+    return cp.stdout.strip()
+
+
+def _write_secret(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+
+
+def _py_keygen(kind, target):
+    import base64
+    import nacl.public
+    import nacl.signing
+    b64 = lambda b: base64.b64encode(bytes(b)).decode()  # noqa: E731
+    if kind == "device":
+        sk = nacl.signing.SigningKey.generate()
+        pk = bytes(sk.verify_key)
+        _write_secret(str(target) + ".key", b64(bytes(sk) + pk))
+    elif kind == "recipient":
+        sk = nacl.public.PrivateKey.generate()
+        pk = bytes(sk.public_key)
+        _write_secret(str(target) + ".key", b64(bytes(sk)))
+    else:  # webhook-secret
+        _write_secret(str(target), "whsec_" + b64(os.urandom(32)))
+        return None
+    Path(str(target) + ".pub").write_text(b64(pk) + "\n")
+    return b64(pk)
+
+
+def keygen(kind, target, how):
+    """kind: device|recipient|webhook-secret; returns the public key text."""
+    if how == "python":
+        return _py_keygen(kind, target)
+    _check(run([alertctl_bin(), "keygen", kind, target]), "alertctl keygen " + kind)
+    if kind == "webhook-secret":
+        return None
+    return Path(str(target) + ".pub").read_text().strip()
+
+
+def pin_of(cert, how):
+    if how == "python":
+        return openssl_pin(cert)
+    return _check(run([alertctl_bin(), "pin", cert]), "alertctl pin").stdout.strip()
+
+
+def default_keygen():
+    """alertctl's keygen when alertctl exists, else the same formats from
+    Python (so the daemon's tests do not wait for the client)."""
+    return "alertctl" if os.access(alertctl_bin(), os.X_OK) else "python"
+
+
+def make_env(d, relay_port=None, redis_port=None, webhook_ports=None,
+             how=None, relay=None, delivery=None, redis_prefix="alertrelay"):
+    """Creates keys, certificate and both configuration files in d."""
+    d = Path(d)
+    d.mkdir(parents=True, exist_ok=True)
+    how = how or default_keygen()
+    webhook_ports = list(webhook_ports or [])
+    cert, tls_key = make_cert(d)
+    pin = pin_of(cert, how)
+    device_pk = keygen("device", d / DEVICE_ID, how)
+    devices = d / "devices"
+    devices.mkdir(exist_ok=True)
+    shutil.copyfile(d / (DEVICE_ID + ".pub"), devices / (DEVICE_ID + ".pub"))
+    recipients = {}
+    for i, (rid, alias) in enumerate(RECIPIENTS):
+        pk = keygen("recipient", d / rid, how)
+        keygen("webhook-secret", d / (rid + ".whsec"), how)
+        port = webhook_ports[i] if i < len(webhook_ports) else free_port()
+        recipients[rid] = Recipient(rid, alias, d / (rid + ".key"),
+                                    d / (rid + ".pub"), pk, d / (rid + ".whsec"),
+                                    port)
+    env = Env(dir=d, relay_port=relay_port or free_port(),
+              redis_port=redis_port or free_port(), cert=cert, tls_key=tls_key,
+              pin=pin, device_id=DEVICE_ID, device_key=d / (DEVICE_ID + ".key"),
+              device_pub=d / (DEVICE_ID + ".pub"), device_public_key=device_pk,
+              devices_dir=devices, recipients=recipients,
+              relay_conf=d / "alertrelayd.conf", client_conf=d / "alertctl.conf")
+    env.relay = {"listen": "127.0.0.1:%d" % env.relay_port,
+                 "instance_id": "relay-a", "tls_cert": cert, "tls_key": tls_key,
+                 "max_frame": 65536, "auth_timeout": 10, "log_level": "info"}
+    env.relay.update(relay or {})
+    env.redis = {"address": "127.0.0.1:%d" % env.redis_port,
+                 "prefix": redis_prefix}
+    env.delivery = {"connect_timeout": 5, "request_timeout": 10,
+                    "retry_initial_ms": 500, "retry_max_ms": 30000}
+    env.delivery.update(delivery or {})
+    env.write_relay_conf()
+    env.write_client_conf()
+    return env
+
+
+def secret_mode_ok(path):
+    return stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0
+
+
+# ---------------------------------------------------------------- relay
+
+
+class Relay:
+    def __init__(self, env, logdir, debug=False, name="alertrelayd"):
+        self.env = env
+        self.logdir = logdir
+        self.debug = debug
+        self.name = name
+        self.procs = []
+        self.proc = None
+
+    def start(self, timeout=15, wait_redis=True):
+        argv = [alertrelayd_bin(), "-c", self.env.relay_conf,
+                "-d" if self.debug else "-f"]
+        self.proc = Proc(argv, "%s.%d" % (self.name, len(self.procs)),
+                         self.logdir).start()
+        self.procs.append(self.proc)
+        self.proc.wait_for(r"listening on 127\.0\.0\.1:%d" % self.env.relay_port,
+                           "stderr", timeout)
+        if wait_redis:
+            self.proc.wait_for(r"redis connected", "stderr", timeout)
+        return self
+
+    restart = start
+
+    def kill9(self):
+        return self.proc.kill()
+
+    def stop(self, timeout=10):
+        return self.proc.stop(timeout)
+
+    def log(self):
+        """Everything every incarnation wrote (stdout and stderr)."""
+        return "\n".join(p.text("stderr") + "\n" + p.text("stdout")
+                         for p in self.procs)
+
+
+# ---------------------------------------------------------------- receivers
+
+
+class Receiver:
+    """`alertctl receive` for one recipient."""
+
+    def __init__(self, env, rid, logdir, pretty=False, port=None, key=None,
+                 secret=None, devices=None):
+        r = env.recipient(rid)
+        self.port = port or r.webhook_port
+        self.rid = rid
+        argv = [alertctl_bin(), "receive", "--listen", "127.0.0.1:%d" % self.port,
+                "--key", key or r.key, "--secret", secret or r.secret_file,
+                "--devices", devices or env.devices_dir]
+        if pretty:
+            argv.append("--pretty")
+        self.proc = Proc(argv, "receive-%s" % rid, logdir)
+
+    def start(self, timeout=10):
+        self.proc.start()
+        self.proc.wait_for(r"listening on", "stderr", timeout)
+        return self
+
+    def alerts(self):
+        return [json.loads(l) for l in self.proc.snapshot("stdout") if l.strip()]
+
+    def wait_alerts(self, n, timeout=15):
+        wait_until(lambda: len(self.proc.snapshot("stdout")) >= n, timeout,
+                   what="%d alert line(s) from receive-%s:\n%s" % (
+                       n, self.rid, self.proc.tail()))
+        return self.alerts()
+
+    def stop(self):
+        return self.proc.stop()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d/hook" % self.port
+
+
+class WebhookRecorder:
+    """A webhook receiver in Python: answers with `statuses` in turn (then
+    `default`), optionally after `delays` seconds, and records every attempt."""
+
+    def __init__(self, secret_text, statuses=(), default=200, delays=(),
+                 port=0):
+        from proto import whsec_key
+        self.key = whsec_key(secret_text)
+        self.statuses = list(statuses)
+        self.default = default
+        self.delays = list(delays)
+        self.attempts = []
+        self.lock = threading.Lock()
+        rec = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(min(n, 1 << 20))
+                with rec.lock:
+                    i = len(rec.attempts)
+                    status = rec.statuses[i] if i < len(rec.statuses) else rec.default
+                    delay = rec.delays[i] if i < len(rec.delays) else 0
+                    rec.attempts.append(rec._record(self, body, status))
+                if delay:
+                    time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.1}, daemon=True)
+
+    def _record(self, handler, body, status):
+        from proto import webhook_verify
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        return {"time": time.monotonic(), "path": handler.path,
+                "headers": headers, "body": body, "json": parsed,
+                "sig_ok": webhook_verify(self.key, headers, body),
+                "status": status}
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.attempts)
+
+    def wait_attempts(self, n, timeout=15):
+        wait_until(lambda: len(self.snapshot()) >= n, timeout,
+                   what="%d webhook attempt(s) (have %d)" % (n, len(self.snapshot())))
+        return self.snapshot()
+
+
+# ---------------------------------------------------------------- lab
+
+
+class Lab:
+    """What one test starts; close() stops it all, in reverse order."""
+
+    def __init__(self, tmp):
+        self.tmp = Path(tmp)
+        self.logdir = self.tmp / "logs"
+        self.things = []
+
+    def env(self, **kw):
+        return make_env(self.tmp / "env", **kw)
+
+    def redis(self, env=None, **kw):
+        r = RedisServer(self.tmp, port=env.redis_port if env else None, **kw)
+        self.things.append(r)
+        return r.start()
+
+    def relay(self, env, debug=False, start=True):
+        r = Relay(env, self.logdir, debug=debug)
+        self.things.append(r)
+        return r.start() if start else r
+
+    def receiver(self, env, rid, **kw):
+        r = Receiver(env, rid, self.logdir, **kw)
+        self.things.append(r)
+        return r.start()
+
+    def recorder(self, secret_text, **kw):
+        r = WebhookRecorder(secret_text, **kw)
+        self.things.append(r)
+        return r.start()
+
+    def stack(self, env=None, debug=False, receivers=(), **envkw):
+        """redis + relay (+ alertctl receive for the named recipients)."""
+        env = env or self.env(**envkw)
+        redis = self.redis(env)
+        relay = self.relay(env, debug=debug)
+        recv = {rid: self.receiver(env, rid) for rid in receivers}
+        return env, redis, relay, recv
+
+    def spawn(self, argv, name):
+        p = Proc(argv, name, self.logdir)
+        self.things.append(p)
+        return p.start()
+
+    def send_proc(self, env, *args, conf=None, name="send"):
+        argv = [alertctl_bin(), "-c", conf or env.client_conf, "send"] + list(args)
+        return self.spawn(argv, name)
+
+    def send(self, env, *args, conf=None, timeout=30):
+        """alertctl send to completion; returns (rc, stdout lines, stderr)."""
+        argv = [alertctl_bin(), "-c", conf or env.client_conf, "send"] + list(args)
+        cp = run(argv, timeout=timeout)
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        with open(self.logdir / "send.log", "a") as f:
+            f.write("$ %s\n[exit %d]\n%s--- stderr\n%s\n" % (
+                " ".join(map(str, argv)), cp.returncode, cp.stdout, cp.stderr))
+        return cp.returncode, cp.stdout.splitlines(), cp.stderr
+
+    def procs(self):
+        out = []
+        for t in self.things:
+            if isinstance(t, Proc):
+                out.append(t)
+            elif isinstance(t, (RedisServer, Relay)):
+                out.extend(t.procs)
+            elif isinstance(t, Receiver):
+                out.append(t.proc)
+        return out
+
+    def logs(self, n=60):
+        return "\n".join(p.tail(n) for p in self.procs() if p.popen)
+
+    def sanitizer_reports(self):
+        bad = []
+        for p in self.procs():
+            if p.popen is None:
+                continue
+            text = p.text("stderr")
+            if any(m in text for m in SANITIZER_MARKS):
+                bad.append("%s:\n%s" % (p.name, p.tail(80)))
+        return bad
+
+    def close(self):
+        for t in reversed(self.things):
+            try:
+                t.stop()
+            except Exception as e:  # keep stopping the others
+                print("harness: stopping %r: %s" % (t, e))
+
+
+# ---------------------------------------------------------------- dev-setup
+
+
+def dev_setup_main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(
+        prog="dev-setup",
+        description="Create keys, a relay certificate and configuration for "
+                    "a local alertrelay (relay, one device, two recipients).")
+    ap.add_argument("dir")
+    ap.add_argument("--relay-port", type=int, default=7443)
+    ap.add_argument("--redis-port", type=int, default=6379)
+    ap.add_argument("--webhook-port", type=int, nargs="+", action="extend",
+                    default=[], help="one per recipient (contactpunt, oncall-1)")
+    ap.add_argument("--python-keygen", action="store_true",
+                    help="generate keys with PyNaCl instead of alertctl")
+    a = ap.parse_args(argv)
+    ports = list(a.webhook_port) or [8081]
+    while len(ports) < len(RECIPIENTS):
+        ports.append(ports[-1] + 1)
+    d = Path(a.dir)
+    if (d / "alertrelayd.conf").exists():
+        ap.error("%s already holds a setup; use an empty directory" % d)
+    how = "python" if a.python_keygen else "alertctl"
+    if how == "alertctl" and not os.access(alertctl_bin(), os.X_OK):
+        ap.error("%s not found: build first (make) or set ALERTRELAY_BUILD"
+                 % alertctl_bin())
+    env = make_env(d, relay_port=a.relay_port, redis_port=a.redis_port,
+                   webhook_ports=ports, how=how)
+    (d / "redis").mkdir(exist_ok=True)
+    print("dev-setup: created in %s" % d)
+    print("  relay       %s  (127.0.0.1:%d, pin %s)" % (env.relay_conf,
+                                                       env.relay_port, env.pin))
+    print("  redis       127.0.0.1:%d, data in %s" % (env.redis_port, d / "redis"))
+    print("  device      %s  key %s" % (env.device_id, env.device_key))
+    print("  client      %s" % env.client_conf)
+    for r in env.recipients.values():
+        print("  recipient   %-12s key %s  secret %s  webhook %s" % (
+            r.id, r.key, r.secret_file, r.webhook_url))
+    print("  devices dir %s" % env.devices_dir)
+    return 0

@@ -1,0 +1,93 @@
+"""Small helpers shared by the test modules."""
+
+import json
+import re
+import time
+
+import nacl.public
+import nacl.signing
+
+import harness
+import proto
+
+ACCEPTED_RX = re.compile(
+    r"^accepted alert_id=([0-9a-f]{32}) relay_id=(\S+?)( \(duplicate\))?$")
+
+
+def device_key(env):
+    return proto.device_signing_key(env.device_key)
+
+
+def device_verify_key(env):
+    return nacl.signing.VerifyKey(proto.b64d(env.device_public_key))
+
+
+def recipient_pks(env, ids=None):
+    return {rid: proto.b64d(env.recipients[rid].public_key)
+            for rid in (ids or env.recipients)}
+
+
+def recipient_sk(env, rid):
+    return proto.recipient_private_key(env.recipients[rid].key)
+
+
+def raw_client(env, **kw):
+    return proto.RawClient(env.relay_port, **kw)
+
+
+def authed(env, timeout=5):
+    """A RawClient that completed hello/auth/ready as the enrolled device."""
+    c = raw_client(env, timeout=timeout)
+    hello = c.hello()
+    assert hello.get("type") == "hello", hello
+    ready = c.auth(env.device_id, device_key(env))
+    assert ready == {"type": "ready", "device_id": env.device_id} or (
+        ready.get("type") == "ready" and ready.get("device_id") == env.device_id), ready
+    return c
+
+
+def parse_send(lines):
+    """(alert_id from the first line, accepted match or None)."""
+    assert lines, "alertctl send printed nothing on stdout"
+    m = re.match(r"^alert_id=([0-9a-f]{32})$", lines[0])
+    assert m, "first line is not alert_id=<32 hex>: %r" % lines[0]
+    acc = None
+    for l in lines:
+        acc = ACCEPTED_RX.match(l) or acc
+    return m.group(1), acc
+
+
+def send_ok(lab, env, *args, **kw):
+    """alertctl send that must be accepted; returns (alert_id, relay_id, lines)."""
+    rc, lines, err = lab.send(env, *args, **kw)
+    assert rc == 0, "alertctl send exit %d\nstdout: %s\nstderr: %s" % (
+        rc, lines, err)
+    alert_id, acc = parse_send(lines)
+    assert acc, "no 'accepted alert_id=... relay_id=...' line: %r" % lines
+    assert acc.group(1) == alert_id, (alert_id, acc.group(0))
+    assert lines[-1] == acc.group(0), "accepted must be the last line: %r" % lines
+    return alert_id, acc.group(2), lines
+
+
+def stream_alert_ids(r, env):
+    prefix = env.redis["prefix"]
+    return [f.get("alert_id") for _, f in r.xrange(prefix + ":alerts")]
+
+
+def still(pred_value, seconds, interval=0.1):
+    """Samples a value for `seconds`; returns every distinct value seen."""
+    seen = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        v = pred_value()
+        if v not in seen:
+            seen.append(v)
+        time.sleep(interval)
+    return seen
+
+
+def loads_lines(lines):
+    return [json.loads(l) for l in lines if l.strip()]
+
+
+__all__ = ["harness", "proto"]
