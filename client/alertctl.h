@@ -1,0 +1,27 @@
+/*
+ * alertctl: the device side of alertrelay (key generation, pinning,
+ * sending alerts) and the contact point's webhook receiver.
+ */
+#ifndef ALERTCTL_H
+#define ALERTCTL_H
+
+#define ALERTCTL_VERSION "0.1.0"
+
+/* Exit codes, for scripts and for the panic button's firmware. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* Options given before the subcommand. */
+struct globals {
+	const char *config; /* -c, or NULL for the default */
+	int verbose;
+};
+
+/* Each subcommand gets argv starting at its own name. */
+int cmd_keygen(int argc, char **argv, struct globals *g);
+int cmd_pin(int argc, char **argv, struct globals *g);
+int cmd_send(int argc, char **argv, struct globals *g);
+int cmd_receive(int argc, char **argv, struct globals *g);
+
+#endif
