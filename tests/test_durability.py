@@ -1,0 +1,138 @@
+"""Accepted means durable: the alert is in Redis before the device hears
+"accepted", resends are deduplicated, and a relay killed with SIGKILL
+delivers after its restart."""
+
+import time
+
+import pytest
+
+import harness
+from helpers import (ACCEPTED_RX, authed, device_key, recipient_pks, send_ok,
+                     still, stream_alert_ids)
+import proto
+
+
+@pytest.mark.hard_timeout(60)
+def test_accepted_only_after_redis_has_it(lab):
+    env, redis, relay, recv = lab.stack(receivers=["contactpunt"])
+    redis.pause()
+    send = lab.send_proc(env, "--type", "panic", "--message", "wacht op redis",
+                         "--timeout", "30")
+    m = send.wait_for(r"^alert_id=([0-9a-f]{32})$", "stdout", timeout=10)
+    alert_id = m.group(1)
+    time.sleep(2.5)
+    assert not any(l.startswith("accepted") for l in send.snapshot("stdout")), \
+        "client saw accepted while Redis was stopped: %s" % send.snapshot("stdout")
+    assert send.running(), "alertctl send gave up within 2.5s of a stalled Redis"
+    redis.resume()
+    acc = send.wait_for(ACCEPTED_RX.pattern, "stdout", timeout=25)
+    assert acc.group(1) == alert_id
+    assert send.wait_exit(10) == 0
+    r = redis.client()
+    entries = r.xrange("alertrelay:alerts")
+    assert [(eid, f["alert_id"]) for eid, f in entries] == [(acc.group(2), alert_id)]
+    assert recv["contactpunt"].wait_alerts(1, timeout=20)[0]["alert_id"] == alert_id
+
+
+@pytest.mark.needs("alertrelayd")
+@pytest.mark.hard_timeout(60)
+def test_raw_accepted_only_after_redis_has_it(lab):
+    """The same at the protocol level, without the client's retries."""
+    env, redis, relay, _ = lab.stack()
+    frame, _, alert_id = proto.build_alert(device_key(env), env.device_id,
+                                           recipient_pks(env), alert_type="panic")
+    with authed(env) as c:
+        redis.pause()
+        c.send_frame(frame)
+        try:
+            early = c.recv_frame(timeout=2.5)
+        except TimeoutError:
+            early = None
+        if early is not None:  # "unavailable" is allowed, accepted is not
+            redis.resume()
+            assert early["type"] == "error" and early["code"] == "unavailable", early
+            return
+        redis.resume()
+        acc = c.recv_frame(timeout=20)
+    assert acc["type"] == "accepted" and acc["alert_id"] == alert_id, acc
+    assert stream_alert_ids(redis.client(), env) == [alert_id]
+
+
+@pytest.mark.hard_timeout(60)
+def test_resend_from_outbox_is_a_duplicate(lab):
+    """`alertctl send --resend ID` sends the stored envelope again: the relay
+    says duplicate, with the same relay_id, and nothing is stored or
+    delivered twice."""
+    env = lab.env()
+    outbox = env.dir / "outbox"
+    outbox.mkdir(mode=0o700)
+    env.write_client_conf(outbox=outbox)
+    env, redis, relay, recv = lab.stack(env, receivers=["contactpunt", "oncall-1"])
+    alert_id, relay_id, _ = send_ok(lab, env, "--type", "panic", "--message",
+                                    "eenmaal", "--timeout", "20")
+    assert (outbox / (alert_id + ".json")).is_file(), sorted(outbox.iterdir())
+    for rx in recv.values():
+        rx.wait_alerts(1, timeout=20)
+    rc, lines, err = lab.send(env, "--resend", alert_id, "--timeout", "20")
+    assert rc == 0, (lines, err)
+    acc = [m for m in map(ACCEPTED_RX.match, lines) if m]
+    assert acc, lines
+    assert acc[-1].group(1) == alert_id and acc[-1].group(2) == relay_id
+    assert acc[-1].group(3) == " (duplicate)", lines
+    r = redis.client()
+    assert stream_alert_ids(r, env) == [alert_id]
+    assert r("XLEN", "alertrelay:deliveries") == 2
+    for rx in recv.values():
+        assert still(lambda: len(rx.proc.snapshot("stdout")), 2.0) == [1]
+
+
+@pytest.mark.hard_timeout(90)
+def test_sigkill_after_accept_then_restart_delivers(lab):
+    """Accepted while the receiver is down; the relay dies by SIGKILL; the
+    receiver comes up; the restarted relay (same instance_id) delivers it,
+    once."""
+    env = lab.env(delivery={"retry_initial_ms": 200, "retry_max_ms": 1000,
+                            "connect_timeout": 2, "request_timeout": 3})
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    alert_id, relay_id, _ = send_ok(lab, env, "--type", "panic", "--message",
+                                    "na de crash", "--timeout", "20")
+    time.sleep(0.5)  # let a delivery attempt fail (nothing listens)
+    assert relay.kill9() == -9
+    r = redis.client()
+    assert stream_alert_ids(r, env) == [alert_id]
+    assert not any(k.startswith("delivered:") for k in
+                   r.hgetall("alertrelay:alert:" + alert_id))
+    recv = {rid: lab.receiver(env, rid) for rid in env.recipients}
+    time.sleep(1.0)
+    assert all(rx.alerts() == [] for rx in recv.values())  # nobody else sends
+    relay.restart()
+    for rx in recv.values():
+        a = rx.wait_alerts(1, timeout=30)
+        assert a[0]["alert_id"] == alert_id and a[0]["message"] == "na de crash"
+    harness.wait_until(lambda: all(
+        "delivered:" + rid in r.hgetall("alertrelay:alert:" + alert_id)
+        for rid in recv), 10, what="delivered marks")
+    for rx in recv.values():
+        assert still(lambda: len(rx.proc.snapshot("stdout")), 2.0) == [1]
+
+
+@pytest.mark.hard_timeout(90)
+def test_redis_crash_loses_nothing_accepted(lab):
+    """Redis killed with SIGKILL right after "accepted" and restarted from
+    its AOF: the alert is still there and gets delivered."""
+    env = lab.env(delivery={"retry_initial_ms": 200, "retry_max_ms": 1000})
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    alert_id, relay_id, _ = send_ok(lab, env, "--type", "panic", "--timeout", "20")
+    assert redis.kill() == -9
+    redis.start()
+    r = redis.client()
+    assert stream_alert_ids(r, env) == [alert_id]
+    recv = lab.receiver(env, "contactpunt")
+    a = recv.wait_alerts(1, timeout=40)
+    assert a[0]["alert_id"] == alert_id
+    assert relay.proc.running()
+    # and the relay serves new alerts on the new Redis connection
+    alert2, _, _ = send_ok(lab, env, "--type", "test", "--timeout", "20")
+    assert recv.wait_alerts(2, timeout=30)[1]["alert_id"] == alert2

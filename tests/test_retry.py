@@ -1,0 +1,139 @@
+"""Webhook delivery against a receiver in Python that fails on purpose
+(harness.WebhookRecorder): Standard Webhooks signatures, retries with the
+same webhook-id until a 2xx, then no more."""
+
+import json
+import time
+
+import pytest
+
+import harness
+import proto
+from helpers import device_verify_key, recipient_sk, send_ok, stream_alert_ids
+
+FAST = {"retry_initial_ms": 300, "retry_max_ms": 1500, "connect_timeout": 2,
+        "request_timeout": 3}
+
+
+def stack_with_recorders(lab, statuses=None, delays=None, delivery=FAST):
+    """Relay whose recipients point at WebhookRecorders (which must exist
+    before the configuration, so their ports are known)."""
+    pre = lab.env(delivery=delivery)
+    recs = {}
+    for rid, r in pre.recipients.items():
+        recs[rid] = lab.recorder(r.secret_text,
+                                 statuses=(statuses or {}).get(rid, ()),
+                                 delays=(delays or {}).get(rid, ()))
+        r.webhook_port = recs[rid].port
+    pre.write_relay_conf()
+    env, redis, relay, _ = lab.stack(pre)
+    return env, redis, relay, recs
+
+
+def check_webhook(env, rid, attempt, alert_id, message):
+    h, body = attempt["headers"], attempt["json"]
+    assert attempt["path"] == "/hook"
+    assert attempt["sig_ok"], "bad webhook signature: %s" % h
+    assert h.get("content-type", "").startswith("application/json")
+    ts = int(h["webhook-timestamp"])
+    assert abs(ts - time.time()) < 120
+    assert body["type"] == "alert.raised"
+    assert body["alert_id"] == alert_id and body["recipient_id"] == rid
+    assert body["device_id"] == env.device_id
+    inner = proto.open_sealed(body["ciphertext"], recipient_sk(env, rid),
+                              device_verify_key(env))
+    assert inner["message"] == message
+    for k in ("alert_id", "device_id", "alert_type", "created_at"):
+        assert inner[k] == body[k], k
+
+
+@pytest.mark.hard_timeout(60)
+def test_retries_until_2xx_then_stops(lab):
+    env, redis, relay, recs = stack_with_recorders(
+        lab, statuses={"contactpunt": [500, 500]})
+    alert_id, _, _ = send_ok(lab, env, "--type", "panic", "--message",
+                             "drie pogingen", "--timeout", "20")
+    attempts = recs["contactpunt"].wait_attempts(3, timeout=20)
+    assert [a["status"] for a in attempts] == [500, 500, 200]
+    ids = {a["headers"]["webhook-id"] for a in attempts}
+    assert len(ids) == 1, "webhook-id changed between retries: %s" % ids
+    for a in attempts:
+        check_webhook(env, "contactpunt", a, alert_id, "drie pogingen")
+    assert attempts[1]["json"] == attempts[0]["json"], "body changed on retry"
+    # backing off, not hammering
+    assert attempts[2]["time"] - attempts[0]["time"] >= 0.25
+    time.sleep(4)  # > retry_max_ms twice over: nothing more may come
+    assert len(recs["contactpunt"].snapshot()) == 3
+    # the other recipient got it once, on the first try
+    other = recs["oncall-1"].snapshot()
+    assert len(other) == 1 and other[0]["status"] == 200
+    assert other[0]["headers"]["webhook-id"] not in ids
+    r = redis.client()
+    h = r.hgetall("alertrelay:alert:" + alert_id)
+    assert "delivered:contactpunt" in h and "delivered:oncall-1" in h
+    assert int(h["delivered:contactpunt"]) > 1_600_000_000_000
+    pending = r("XPENDING", "alertrelay:deliveries", "dispatch")
+    assert pending[0] == 0, "deliveries left pending: %s" % pending
+
+
+@pytest.mark.hard_timeout(60)
+@pytest.mark.parametrize("statuses", [[404], [400, 503], [302]],
+                         ids=["404", "400-503", "302"])
+def test_any_non_2xx_is_retried(lab, statuses):
+    env, redis, relay, recs = stack_with_recorders(
+        lab, statuses={"contactpunt": statuses})
+    alert_id, _, _ = send_ok(lab, env, "--type", "test", "--message", "x",
+                             "--timeout", "20")
+    n = len(statuses) + 1
+    attempts = recs["contactpunt"].wait_attempts(n, timeout=20)
+    assert [a["status"] for a in attempts] == statuses + [200]
+    time.sleep(2.5)
+    assert len(recs["contactpunt"].snapshot()) == n
+
+
+@pytest.mark.hard_timeout(60)
+def test_slow_receiver_times_out_and_is_retried(lab):
+    env, redis, relay, recs = stack_with_recorders(
+        lab, delays={"contactpunt": [6]})  # request_timeout is 3
+    alert_id, _, _ = send_ok(lab, env, "--type", "panic", "--message", "traag",
+                             "--timeout", "20")
+    attempts = recs["contactpunt"].wait_attempts(2, timeout=25)
+    assert attempts[1]["time"] - attempts[0]["time"] < 6, \
+        "the relay waited for the slow answer instead of request_timeout"
+    assert attempts[0]["headers"]["webhook-id"] == attempts[1]["headers"]["webhook-id"]
+    r = redis.client()
+    harness.wait_until(lambda: "delivered:contactpunt" in
+                       r.hgetall("alertrelay:alert:" + alert_id), 15,
+                       what="delivered:contactpunt")
+
+
+@pytest.mark.hard_timeout(60)
+def test_failing_recipient_does_not_delay_the_other(lab):
+    env, redis, relay, recs = stack_with_recorders(
+        lab, statuses={"contactpunt": [500] * 100})
+    t0 = time.monotonic()
+    alert_id, _, _ = send_ok(lab, env, "--type", "panic", "--timeout", "20")
+    got = recs["oncall-1"].wait_attempts(1, timeout=10)
+    assert got[0]["status"] == 200
+    assert got[0]["time"] - t0 < 5
+    # contactpunt keeps being retried, with backoff (not more than ~1/300ms)
+    time.sleep(3)
+    n = len(recs["contactpunt"].snapshot())
+    assert 2 <= n <= 12, "%d attempts in ~3s" % n
+    h = redis.client().hgetall("alertrelay:alert:" + alert_id)
+    assert "delivered:oncall-1" in h and "delivered:contactpunt" not in h
+
+
+@pytest.mark.hard_timeout(60)
+def test_many_alerts_each_delivered_once(lab):
+    env, redis, relay, recs = stack_with_recorders(lab)
+    ids = [send_ok(lab, env, "--type", "test", "--message", "nr %d" % i,
+                   "--timeout", "20")[0] for i in range(5)]
+    for rec in recs.values():
+        attempts = rec.wait_attempts(5, timeout=20)
+        assert sorted(a["json"]["alert_id"] for a in attempts) == sorted(ids)
+    time.sleep(1.5)
+    assert all(len(rec.snapshot()) == 5 for rec in recs.values())
+    assert stream_alert_ids(redis.client(), env) == ids
+    assert all(json.loads(a["body"])["type"] == "alert.raised"
+               for rec in recs.values() for a in rec.snapshot())

@@ -1,0 +1,107 @@
+"""alertctl keygen / pin and scripts/dev-setup."""
+
+import os
+import stat
+
+import nacl.bindings
+import pytest
+
+import harness
+import proto
+
+pytestmark = pytest.mark.needs("alertctl")
+
+
+def mode(p):
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def test_keygen_device(tmp_path, lab):
+    cp = harness.run([harness.alertctl_bin(), "keygen", "device", tmp_path / "d"])
+    assert cp.returncode == 0, cp.stderr
+    key, pub = tmp_path / "d.key", tmp_path / "d.pub"
+    assert mode(key) == 0o600
+    pk = pub.read_text().strip()
+    assert pk in cp.stdout, "keygen must print the public key"
+    assert len(proto.b64d(pk)) == 32
+    sk = proto.device_signing_key(key)  # checks the pk half of a 64-byte key
+    assert bytes(sk.verify_key) == proto.b64d(pk)
+    # never overwrites a key
+    before = key.read_bytes()
+    cp = harness.run([harness.alertctl_bin(), "keygen", "device", tmp_path / "d"])
+    assert cp.returncode != 0 and key.read_bytes() == before
+
+
+def test_keygen_recipient(tmp_path, lab):
+    cp = harness.run([harness.alertctl_bin(), "keygen", "recipient", tmp_path / "r"])
+    assert cp.returncode == 0, cp.stderr
+    pk = (tmp_path / "r.pub").read_text().strip()
+    assert pk in cp.stdout
+    assert mode(tmp_path / "r.key") == 0o600
+    sk = proto.recipient_private_key(tmp_path / "r.key")
+    assert bytes(sk.public_key) == proto.b64d(pk)
+    assert nacl.bindings.crypto_scalarmult_base(bytes(sk)) == proto.b64d(pk)
+
+
+def test_keygen_webhook_secret(tmp_path, lab):
+    f = tmp_path / "x.whsec"
+    cp = harness.run([harness.alertctl_bin(), "keygen", "webhook-secret", f])
+    assert cp.returncode == 0, cp.stderr
+    assert mode(f) == 0o600
+    text = f.read_text().strip()
+    assert text.startswith("whsec_") and len(proto.whsec_key(text)) >= 24
+    g = tmp_path / "y.whsec"
+    harness.run([harness.alertctl_bin(), "keygen", "webhook-secret", g])
+    assert g.read_text() != f.read_text()
+
+
+def test_pin_matches_openssl(tmp_path, lab):
+    cert, _ = harness.make_cert(tmp_path)
+    cp = harness.run([harness.alertctl_bin(), "pin", cert])
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.strip() == harness.openssl_pin(cert)
+    cp = harness.run([harness.alertctl_bin(), "pin", tmp_path / "missing.crt"])
+    assert cp.returncode != 0
+
+
+def test_dev_setup(tmp_path, lab):
+    d = tmp_path / "dev"
+    cp = harness.run([harness.ROOT / "scripts" / "dev-setup", d, "--relay-port",
+                      "17443", "--redis-port", "16379", "--webhook-port",
+                      "18081", "18082"])
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    for secret in ("relay.key", "mayor-a.key", "contactpunt.key",
+                   "oncall-1.key", "contactpunt.whsec", "oncall-1.whsec"):
+        assert mode(d / secret) == 0o600, secret
+    assert (d / "devices" / "mayor-a.pub").read_text() == (d / "mayor-a.pub").read_text()
+    relay_conf = (d / "alertrelayd.conf").read_text()
+    client_conf = (d / "alertctl.conf").read_text()
+    assert "listen = 127.0.0.1:17443" in relay_conf
+    assert "address = 127.0.0.1:16379" in relay_conf
+    assert "webhook_url = http://127.0.0.1:18081/hook" in relay_conf
+    assert "webhook_url = http://127.0.0.1:18082/hook" in relay_conf
+    assert "relay = 127.0.0.1:17443" in client_conf
+    assert "relay_pin = %s" % harness.openssl_pin(d / "relay.crt") in client_conf
+    for rid in ("contactpunt", "oncall-1"):
+        pk = (d / (rid + ".pub")).read_text().strip()
+        assert relay_conf.count(pk) == 1 and client_conf.count(pk) == 1
+    # refuses to overwrite a setup
+    cp = harness.run([harness.ROOT / "scripts" / "dev-setup", d])
+    assert cp.returncode != 0
+    assert mode(d / "relay.key") == 0o600
+
+
+@pytest.mark.needs("alertrelayd", "alertctl")
+def test_relay_refuses_readable_secret_files(lab):
+    """tls_key and webhook secrets must be 0600, or the relay does not start."""
+    env = lab.env()
+    for f in (env.tls_key, env.recipients["contactpunt"].secret_file):
+        os.chmod(f, 0o644)
+        p = harness.Proc([harness.alertrelayd_bin(), "-c", env.relay_conf, "-f"],
+                         "alertrelayd-refuse", lab.logdir)
+        lab.things.append(p)
+        p.start()
+        rc = p.wait_exit(10)
+        assert rc not in (None, 0), "relay started with %s mode 0644" % f.name
+        assert f.name in p.text("stderr"), p.text("stderr")
+        os.chmod(f, 0o600)
