@@ -26,7 +26,7 @@ b64_decode(const char *text, size_t textlen, unsigned char **out,
 	const char *end;
 
 	if (sodium_base642bin(buf, cap, text, textlen, NULL, outlen, &end,
-		B64_VARIANT) != 0 ||
+	        B64_VARIANT) != 0 ||
 	    end != text + textlen) {
 		free(buf);
 		return -1;
@@ -43,7 +43,7 @@ b64_decode_exact(const char *text, unsigned char *out, size_t len)
 	size_t textlen = strlen(text);
 
 	if (sodium_base642bin(out, len, text, textlen, NULL, &got, &end,
-		B64_VARIANT) != 0 ||
+	        B64_VARIANT) != 0 ||
 	    end != text + textlen || got != len)
 		return -1;
 	return 0;

@@ -27,7 +27,7 @@ envelope_encode(const struct envelope *env)
 	for (i = 0; i < env->nrecipients; i++)
 		json_array_append_new(rs,
 		    json_pack("{s:s, s:s}", "id", env->recipients[i].id,
-			"ciphertext", env->recipients[i].ciphertext));
+		        "ciphertext", env->recipients[i].ciphertext));
 	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "v", ENVELOPE_VERSION,
 	    "alert_id", env->alert_id, "device_id", env->device_id,
 	    "alert_type", env->alert_type, "created_at", env->created_at,
@@ -83,7 +83,7 @@ envelope_decode_recipients(const json_t *rs, struct envelope *env, char *err,
 		const char *ct = json_str(r, "ciphertext");
 
 		if (envelope_copy_field(r, "id", er->id, sizeof(er->id), err,
-			errlen) != 0 ||
+		        errlen) != 0 ||
 		    !id_valid(er->id)) {
 			snprintf(err, errlen, "envelope: bad recipient id");
 			return -1;
@@ -126,16 +126,17 @@ envelope_decode(const char *json, size_t len, struct envelope *env, char *err,
 		goto out;
 	}
 	if (envelope_copy_field(o, "alert_id", env->alert_id,
-		sizeof(env->alert_id), err, errlen) != 0 ||
+	        sizeof(env->alert_id), err, errlen) != 0 ||
 	    envelope_copy_field(o, "device_id", env->device_id,
-		sizeof(env->device_id), err, errlen) != 0 ||
+	        sizeof(env->device_id), err, errlen) != 0 ||
 	    envelope_copy_field(o, "alert_type", env->alert_type,
-		sizeof(env->alert_type), err, errlen) != 0 ||
+	        sizeof(env->alert_type), err, errlen) != 0 ||
 	    envelope_copy_field(o, "created_at", env->created_at,
-		sizeof(env->created_at), err, errlen) != 0)
+	        sizeof(env->created_at), err, errlen) != 0)
 		goto out;
 	if (!alert_id_valid(env->alert_id)) {
-		snprintf(err, errlen, "envelope: alert_id is not 32 hex digits");
+		snprintf(err, errlen,
+		    "envelope: alert_id is not 32 hex digits");
 		goto out;
 	}
 	if (!id_valid(env->device_id)) {
@@ -147,11 +148,12 @@ envelope_decode(const char *json, size_t len, struct envelope *env, char *err,
 		goto out;
 	}
 	if (time_rfc3339_parse(env->created_at, &t) != 0) {
-		snprintf(err, errlen, "envelope: created_at is not RFC 3339 UTC");
+		snprintf(err, errlen,
+		    "envelope: created_at is not RFC 3339 UTC");
 		goto out;
 	}
 	if (envelope_decode_recipients(json_object_get(o, "recipients"), env,
-		err, errlen) != 0)
+	        err, errlen) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -195,8 +197,8 @@ envelope_sign(const char *json, size_t len,
     unsigned char sig[crypto_sign_BYTES])
 {
 	size_t mlen;
-	unsigned char *m = sig_message(SIGCTX_ENVELOPE, json, len, NULL, 0,
-	    &mlen);
+	unsigned char *m =
+	    sig_message(SIGCTX_ENVELOPE, json, len, NULL, 0, &mlen);
 
 	crypto_sign_detached(sig, NULL, m, mlen, sk);
 	free(m);
@@ -208,8 +210,8 @@ envelope_verify(const char *json, size_t len,
     const unsigned char pk[crypto_sign_PUBLICKEYBYTES])
 {
 	size_t mlen;
-	unsigned char *m = sig_message(SIGCTX_ENVELOPE, json, len, NULL, 0,
-	    &mlen);
+	unsigned char *m =
+	    sig_message(SIGCTX_ENVELOPE, json, len, NULL, 0, &mlen);
 	int rc = crypto_sign_verify_detached(sig, m, mlen, pk);
 
 	free(m);

@@ -64,8 +64,10 @@ frame_parse(const char *payload, size_t len, const char **type, char *err,
 
 	obj = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL) {
-		snprintf(err, errlen, "invalid JSON at byte %d: %s",
-		    jerr.position, jerr.text);
+		/* jerr.text quotes the input: keep it out of messages,
+		 * which end up in logs. */
+		snprintf(err, errlen, "invalid JSON near byte %d",
+		    jerr.position);
 		return NULL;
 	}
 	if (!json_is_object(obj) || (*type = json_str(obj, "type")) == NULL) {

@@ -15,18 +15,18 @@
 #define FRAME_MAX_LIMIT (1024 * 1024)
 
 enum frame_result {
-	FRAME_OK,	  /* a whole frame was taken out of the buffer */
+	FRAME_OK, /* a whole frame was taken out of the buffer */
 	FRAME_INCOMPLETE, /* wait for more bytes */
-	FRAME_TOO_LARGE,  /* header announces more than max */
-	FRAME_EMPTY,	  /* header announces zero bytes */
+	FRAME_TOO_LARGE, /* header announces more than max */
+	FRAME_EMPTY, /* header announces zero bytes */
 };
 
 /*
  * Takes one frame out of in.  On FRAME_OK *payload is malloc'd and
  * NUL-terminated (the NUL is not counted in *len).
  */
-enum frame_result frame_pull(struct evbuffer *in, size_t max,
-    char **payload, size_t *len);
+enum frame_result frame_pull(struct evbuffer *in, size_t max, char **payload,
+    size_t *len);
 /* Appends obj as one frame; -1 if it does not encode or exceeds max. */
 int frame_push(struct evbuffer *out, const json_t *obj, size_t max);
 

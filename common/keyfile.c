@@ -89,8 +89,9 @@ keyfile_read_text(const char *path, int secret, char **text, char *err,
 		return -1;
 	}
 	len = (size_t)n;
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-			      buf[len - 1] == ' '))
+	while (len > 0 &&
+	    (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+	        buf[len - 1] == ' '))
 		len--;
 	buf[len] = '\0';
 	if (len == 0 || memchr(buf, '\n', len) != NULL) {

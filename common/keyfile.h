@@ -21,8 +21,8 @@ int keyfile_write(const char *path, const void *key, size_t len, int secret,
 int keyfile_read_text(const char *path, int secret, char **text, char *err,
     size_t errlen);
 /* Reads and decodes exactly len bytes. */
-int keyfile_read(const char *path, void *key, size_t len, int secret,
-    char *err, size_t errlen);
+int keyfile_read(const char *path, void *key, size_t len, int secret, char *err,
+    size_t errlen);
 
 /* "whsec_<base64>" (Standard Webhooks) into raw key bytes. */
 int whsec_decode(const char *text, unsigned char **key, size_t *len);

@@ -18,8 +18,7 @@ void log_set_level(int level);
 int log_get_level(void);
 int log_level_parse(const char *name); /* -1 when unknown */
 
-void log_fatal(const char *fmt, ...) PRINTFLIKE(1, 2)
-    __attribute__((noreturn));
+void log_fatal(const char *fmt, ...) PRINTFLIKE(1, 2) __attribute__((noreturn));
 void log_fatalx(const char *fmt, ...) PRINTFLIKE(1, 2)
     __attribute__((noreturn));
 void log_warn(const char *fmt, ...) PRINTFLIKE(1, 2);

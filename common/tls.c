@@ -141,7 +141,7 @@ tls_auth_binding(SSL *ssl, unsigned char out[32])
 	const char *label = AUTH_EXPORTER_LABEL;
 
 	return SSL_export_keying_material(ssl, out, 32, label, strlen(label),
-		   NULL, 0, 0) == 1
+	           NULL, 0, 0) == 1
 	    ? 0
 	    : -1;
 }

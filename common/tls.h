@@ -12,8 +12,8 @@
 
 #define TLS_PIN_LEN 45 /* base64 of 32 bytes + NUL */
 
-SSL_CTX *tls_server_ctx(const char *certfile, const char *keyfile,
-    char *err, size_t errlen);
+SSL_CTX *tls_server_ctx(const char *certfile, const char *keyfile, char *err,
+    size_t errlen);
 SSL_CTX *tls_client_ctx(char *err, size_t errlen);
 
 int tls_pin_of_cert(X509 *cert, char pin[TLS_PIN_LEN]);

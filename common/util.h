@@ -19,7 +19,7 @@ void alert_id_generate(char out[33]);
 void time_rfc3339(char out[RFC3339_LEN], time_t t);
 void time_rfc3339_ms(char out[RFC3339_LEN], int64_t ms);
 int time_rfc3339_parse(const char *s, time_t *out);
-int64_t now_ms(void);      /* wall clock, milliseconds */
+int64_t now_ms(void); /* wall clock, milliseconds */
 int64_t monotonic_ms(void); /* monotonic clock, milliseconds */
 
 /* "host:port" or "[v6]:port" into parts; host is malloc'd. */

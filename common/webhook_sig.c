@@ -43,8 +43,7 @@ webhook_sign(const unsigned char *key, size_t keylen, const char *id,
 
 int
 webhook_verify(const unsigned char *key, size_t keylen, const char *id,
-    const char *timestamp, const char *body, size_t bodylen,
-    const char *header)
+    const char *timestamp, const char *body, size_t bodylen, const char *header)
 {
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
 	unsigned char got[crypto_auth_hmacsha256_BYTES];

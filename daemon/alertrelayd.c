@@ -1,0 +1,284 @@
+/*
+ * alertrelayd: accepts alerts from enrolled devices over TLS 1.3, makes
+ * each durable in Redis before answering "accepted", and delivers it to
+ * its recipients by signed webhook.
+ */
+#include <sys/stat.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "http_client.h"
+#include "listener.h"
+#include "log.h"
+#include "relay.h"
+#include "redis_conn.h"
+#include "store.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+#define DEFAULT_CONFIG "/etc/alertrelay/alertrelayd.conf"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: alertrelayd [-dftV] [-c config]\n"
+	    "  -c config  configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -f         stay in the foreground, log to stderr\n"
+	    "  -d         foreground with debug logging\n"
+	    "  -t         check the configuration and exit\n"
+	    "  -V         print the version and exit\n");
+	exit(2);
+}
+
+/* The TLS key is a secret: refuse it when others may read it. */
+static int
+check_secret_mode(const char *path, FILE *errout)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		fprintf(errout, "%s: cannot stat\n", path);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		fprintf(errout,
+		    "%s: private key readable by group or others (mode %03o); "
+		    "chmod 600 it\n",
+		    path, (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything a configuration needs before it may be used. */
+static int
+load_config(const char *path, FILE *errout, struct relay_config **cfgp,
+    SSL_CTX **ctxp)
+{
+	struct relay_config *cfg;
+	SSL_CTX *ctx;
+	char err[512];
+
+	if ((cfg = relay_config_load(path, errout)) == NULL)
+		return -1;
+	if (!redis_address_valid(cfg->redis_address)) {
+		fprintf(errout,
+		    "%s: [redis] address must be a numeric host:port or "
+		    "unix:/path\n",
+		    path);
+		relay_config_free(cfg);
+		return -1;
+	}
+	if (check_secret_mode(cfg->tls_key, errout) != 0 ||
+	    (ctx = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err,
+	         sizeof(err))) == NULL) {
+		if (err[0] != '\0')
+			fprintf(errout, "%s\n", err);
+		relay_config_free(cfg);
+		return -1;
+	}
+	*cfgp = cfg;
+	*ctxp = ctx;
+	return 0;
+}
+
+static void
+relay_reload(struct relay *relay)
+{
+	struct relay_config *cfg;
+	SSL_CTX *ctx;
+	char *errs = NULL, *line, *save = NULL;
+	size_t errlen = 0;
+	FILE *errout = open_memstream(&errs, &errlen);
+	int rc;
+
+	if (errout == NULL) {
+		log_warn("reload: open_memstream");
+		return;
+	}
+	rc = load_config(relay->cfg->path, errout, &cfg, &ctx);
+	fclose(errout);
+	if (rc != 0) {
+		for (line = strtok_r(errs, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save))
+			log_warnx("reload: %s", line);
+		log_warnx("reload refused; the running configuration stays");
+		free(errs);
+		return;
+	}
+	free(errs);
+	if (strcmp(cfg->listen, relay->cfg->listen) != 0 ||
+	    strcmp(cfg->redis_address, relay->cfg->redis_address) != 0 ||
+	    strcmp(cfg->redis_prefix, relay->cfg->redis_prefix) != 0 ||
+	    strcmp(cfg->instance_id, relay->cfg->instance_id) != 0)
+		log_warnx("reload: listen, instance_id and [redis] changes "
+		          "take effect at the next restart");
+	/* Existing TLS sessions keep a reference to the old context. */
+	SSL_CTX_free(relay->ssl_ctx);
+	relay->ssl_ctx = ctx;
+	relay_config_free(relay->cfg);
+	relay->cfg = cfg;
+	log_set_level(cfg->log_level);
+	log_info("configuration reloaded: %zu devices, %zu recipients",
+	    cfg->ndevices, cfg->nrecipients);
+}
+
+static void
+relay_stop(struct relay *relay)
+{
+	if (relay->stopping)
+		return;
+	relay->stopping = 1;
+	log_info("shutting down");
+	listener_close_all(relay);
+	conn_close_all(relay);
+	/* Deliveries in flight stay pending in Redis for the next start. */
+	event_base_loopexit(relay->base, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct relay *relay = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		relay_stop(relay);
+		break;
+	case SIGHUP:
+		relay_reload(relay);
+		break;
+	default:
+		log_warnx("unexpected signal %d", (int)sig);
+		break;
+	}
+}
+
+static void
+store_ready_cb(void *arg)
+{
+	struct relay *relay = arg;
+
+	dispatch_start(relay->dispatch);
+}
+
+static void
+store_lost_cb(void *arg)
+{
+	struct relay *relay = arg;
+
+	dispatch_pause(relay->dispatch);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *path = DEFAULT_CONFIG;
+	int ch, foreground = 0, debug = 0, test = 0;
+	struct relay relay;
+	struct store_callbacks cbs;
+	struct event *sigs[3];
+	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+	size_t i;
+
+	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			debug = foreground = 1;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'V':
+			printf("alertrelayd %s\n", ALERTRELAY_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (sodium_init() < 0) {
+		fprintf(stderr, "alertrelayd: libsodium failed to start\n");
+		return 1;
+	}
+	log_init("alertrelayd", debug ? LOG_DEBUG : LOG_INFO, LOG_TO_STDERR);
+
+	memset(&relay, 0, sizeof(relay));
+	TAILQ_INIT(&relay.conns);
+	if (load_config(path, stderr, &relay.cfg, &relay.ssl_ctx) != 0) {
+		fprintf(stderr, "%s: configuration has errors\n", path);
+		return 1;
+	}
+	if (test) {
+		printf("%s: configuration OK\n", path);
+		relay_config_free(relay.cfg);
+		SSL_CTX_free(relay.ssl_ctx);
+		return 0;
+	}
+	if (!debug)
+		log_set_level(relay.cfg->log_level);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((relay.base = event_base_new()) == NULL)
+		log_fatalx("cannot create the event loop");
+	if (listener_open_all(&relay) != 0)
+		log_fatalx("cannot listen; exiting");
+	if (!foreground) {
+		if (daemon(0, 0) != 0)
+			log_fatal("daemon");
+		log_init("alertrelayd", relay.cfg->log_level, LOG_TO_SYSLOG);
+		/* The loop must be told it now lives in a child. */
+		event_reinit(relay.base);
+	}
+	for (i = 0; i < 3; i++) {
+		sigs[i] =
+		    evsignal_new(relay.base, signums[i], signal_cb, &relay);
+		evsignal_add(sigs[i], NULL);
+	}
+	relay.http = http_client_new(relay.base);
+	relay.dispatch = dispatch_new(&relay);
+	cbs.ready = store_ready_cb;
+	cbs.lost = store_lost_cb;
+	cbs.arg = &relay;
+	relay.store = store_new(relay.base, relay.cfg, &cbs);
+	store_start(relay.store);
+	log_info("alertrelayd %s started: instance=%s devices=%zu "
+	         "recipients=%zu",
+	    ALERTRELAY_VERSION, relay.cfg->instance_id, relay.cfg->ndevices,
+	    relay.cfg->nrecipients);
+
+	event_base_dispatch(relay.base);
+
+	dispatch_free(relay.dispatch);
+	http_client_free(relay.http);
+	store_free(relay.store);
+	listener_close_all(&relay);
+	conn_close_all(&relay);
+	for (i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_base_free(relay.base);
+	SSL_CTX_free(relay.ssl_ctx);
+	relay_config_free(relay.cfg);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,474 @@
+#include <sys/queue.h>
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <sodium.h>
+
+#include "b64.h"
+#include "conn.h"
+#include "envelope.h"
+#include "frame.h"
+#include "log.h"
+#include "relay.h"
+#include "store.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+#define CLOSE_LINGER_MS 2000 /* time for an error frame to reach the peer */
+
+enum conn_state {
+	CONN_HANDSHAKE, /* TLS handshake under way */
+	CONN_AUTH, /* hello sent, waiting for auth */
+	CONN_READY, /* authenticated: alerts accepted */
+	CONN_CLOSING, /* error sent; closing once it is out */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn) entry;
+	struct relay *relay;
+	struct bufferevent *bev;
+	enum conn_state state;
+	unsigned long long id;
+	char peer[INET6_ADDRSTRLEN + 8];
+	unsigned char challenge[AUTH_CHALLENGE_BYTES];
+	char device_id[ID_MAX + 1];
+	struct event *timer; /* auth, frame or linger deadline */
+	struct store_req *ingest;
+	char ingest_alert_id[33];
+	int64_t ingest_start_ms;
+};
+
+static unsigned long long conn_next_id = 1;
+
+static void conn_process(struct conn *c);
+
+static void
+conn_free(struct conn *c)
+{
+	struct relay *relay = c->relay;
+
+	log_debug("conn %llu closed (%s)", c->id, c->peer);
+	TAILQ_REMOVE(&relay->conns, c, entry);
+	relay->nconns--;
+	store_req_cancel(c->ingest);
+	event_free(c->timer);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+conn_arm(struct conn *c, long ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+conn_send(struct conn *c, json_t *msg)
+{
+	if (frame_push(bufferevent_get_output(c->bev), msg,
+	        (size_t)c->relay->cfg->max_frame) != 0)
+		log_warnx("conn %llu: reply does not fit in a frame", c->id);
+	json_decref(msg);
+}
+
+/* Sends an error frame.  Fatal ones close the connection once sent. */
+static void
+conn_error(struct conn *c, const char *code, const char *message, int fatal)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
+	    "message", message);
+
+	if (c->ingest_alert_id[0] != '\0')
+		json_object_set_new(o, "alert_id",
+		    json_string(c->ingest_alert_id));
+	log_info("conn %llu (%s%s%s): %s: %s", c->id, c->peer,
+	    c->device_id[0] ? " device=" : "", c->device_id, code, message);
+	conn_send(c, o);
+	if (!fatal)
+		return;
+	c->state = CONN_CLOSING;
+	store_req_cancel(c->ingest);
+	c->ingest = NULL;
+	conn_arm(c, CLOSE_LINGER_MS);
+}
+
+static void
+conn_send_hello(struct conn *c)
+{
+	char *ch;
+
+	randombytes_buf(c->challenge, sizeof(c->challenge));
+	ch = b64_encode(c->challenge, sizeof(c->challenge));
+	conn_send(c,
+	    json_pack("{s:s, s:i, s:s, s:i}", "type", "hello", "version", 1,
+	        "challenge", ch, "max_frame",
+	        (json_int_t)c->relay->cfg->max_frame));
+	free(ch);
+	c->state = CONN_AUTH;
+}
+
+static void
+conn_auth(struct conn *c, const json_t *o)
+{
+	const char *device_id = json_str(o, "device_id");
+	const char *sigtext = json_str(o, "sig");
+	const struct device_entry *dev;
+	unsigned char sig[crypto_sign_BYTES], binding[AUTH_BINDING_BYTES];
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (device_id == NULL || !id_valid(device_id) ||
+	    (dev = relay_config_device(c->relay->cfg, device_id)) == NULL) {
+		conn_error(c, "unknown_device", "device is not enrolled", 1);
+		return;
+	}
+	if (sigtext == NULL || b64_decode_exact(sigtext, sig, sizeof(sig)) ||
+	    tls_auth_binding(ssl, binding) != 0 ||
+	    auth_verify(c->challenge, binding, sig, dev->sign_pk) != 0) {
+		conn_error(c, "auth_failed", "authentication failed", 1);
+		return;
+	}
+	snprintf(c->device_id, sizeof(c->device_id), "%s", device_id);
+	c->state = CONN_READY;
+	evtimer_del(c->timer);
+	log_info("conn %llu: device=%s authenticated from %s", c->id,
+	    c->device_id, c->peer);
+	conn_send(c,
+	    json_pack("{s:s, s:s}", "type", "ready", "device_id",
+	        c->device_id));
+}
+
+static void
+conn_ingest_cb(const struct ingest_reply *r, void *arg)
+{
+	struct conn *c = arg;
+	long ms = (long)(monotonic_ms() - c->ingest_start_ms);
+
+	c->ingest = NULL;
+	switch (r->result) {
+	case INGEST_NEW:
+	case INGEST_DUPLICATE:
+		log_info("alert accepted alert=%s device=%s relay_id=%s "
+		         "duplicate=%d store_ms=%ld",
+		    c->ingest_alert_id, c->device_id, r->relay_id,
+		    r->result == INGEST_DUPLICATE, ms);
+		conn_send(c,
+		    json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "accepted",
+		        "alert_id", c->ingest_alert_id, "relay_id", r->relay_id,
+		        "received_at", r->received_at, "duplicate",
+		        r->result == INGEST_DUPLICATE));
+		break;
+	case INGEST_CONFLICT:
+		conn_error(c, "conflict",
+		    "alert_id already used for a different alert", 0);
+		break;
+	case INGEST_UNAVAILABLE:
+		log_warnx("alert alert=%s device=%s not stored: %s",
+		    c->ingest_alert_id, c->device_id, r->error);
+		conn_error(c, "unavailable",
+		    "alert could not be stored now; send it again", 0);
+		break;
+	}
+	c->ingest_alert_id[0] = '\0';
+	conn_process(c);
+}
+
+/* The recipients that get a delivery, and that every one is known. */
+static int
+conn_route(struct conn *c, const struct envelope *env, const char **to,
+    size_t *nto)
+{
+	const struct recipient_entry *r;
+	size_t i;
+
+	*nto = 0;
+	for (i = 0; i < env->nrecipients; i++) {
+		r = relay_config_recipient(c->relay->cfg,
+		    env->recipients[i].id);
+		if (r == NULL) {
+			conn_error(c, "unknown_recipient",
+			    "envelope names a recipient this relay does not "
+			    "know",
+			    0);
+			return -1;
+		}
+		if (r->webhook_url != NULL)
+			to[(*nto)++] = r->id;
+	}
+	return 0;
+}
+
+static void
+conn_store_alert(struct conn *c, const char *json, size_t len,
+    struct envelope *env)
+{
+	const char *to[ENVELOPE_MAX_RECIPIENTS];
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	char hex[crypto_hash_sha256_BYTES * 2 + 1];
+	size_t nto;
+
+	snprintf(c->ingest_alert_id, sizeof(c->ingest_alert_id), "%s",
+	    env->alert_id);
+	if (strcmp(env->device_id, c->device_id) != 0) {
+		conn_error(c, "bad_envelope", "envelope is for another device",
+		    1);
+		return;
+	}
+	if (conn_route(c, env, to, &nto) != 0) {
+		c->ingest_alert_id[0] = '\0';
+		return;
+	}
+	crypto_hash_sha256(hash, (const unsigned char *)json, len);
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	c->ingest_start_ms = monotonic_ms();
+	c->ingest =
+	    store_ingest(c->relay->store, env, hex, to, nto, conn_ingest_cb, c);
+}
+
+static void
+conn_alert(struct conn *c, const json_t *o)
+{
+	const char *b64env = json_str(o, "envelope");
+	const char *sigtext = json_str(o, "sig");
+	const struct device_entry *dev;
+	unsigned char sig[crypto_sign_BYTES], *json = NULL;
+	size_t len;
+	struct envelope env;
+	char err[128];
+
+	/* A reload may have removed the device since it authenticated. */
+	dev = relay_config_device(c->relay->cfg, c->device_id);
+	if (dev == NULL) {
+		conn_error(c, "unknown_device", "device is not enrolled", 1);
+		return;
+	}
+	if (b64env == NULL || sigtext == NULL ||
+	    b64_decode(b64env, strlen(b64env), &json, &len) != 0 ||
+	    b64_decode_exact(sigtext, sig, sizeof(sig)) != 0) {
+		free(json);
+		conn_error(c, "bad_envelope",
+		    "alert frame needs base64 envelope and sig", 1);
+		return;
+	}
+	if (envelope_verify((const char *)json, len, sig, dev->sign_pk) != 0) {
+		free(json);
+		conn_error(c, "bad_signature",
+		    "envelope signature does not verify", 1);
+		return;
+	}
+	if (envelope_decode((const char *)json, len, &env, err, sizeof(err)) !=
+	    0) {
+		free(json);
+		conn_error(c, "bad_envelope", err, 1);
+		return;
+	}
+	conn_store_alert(c, (const char *)json, len, &env);
+	envelope_free(&env);
+	free(json);
+}
+
+static void
+conn_frame(struct conn *c, const char *payload, size_t len)
+{
+	const char *type;
+	char err[128];
+	json_t *o = frame_parse(payload, len, &type, err, sizeof(err));
+
+	if (o == NULL) {
+		conn_error(c, "bad_frame", err, 1);
+		return;
+	}
+	if (c->state == CONN_AUTH) {
+		if (strcmp(type, "auth") == 0)
+			conn_auth(c, o);
+		else
+			conn_error(c, "not_authenticated",
+			    "authenticate before anything else", 1);
+	} else if (strcmp(type, "alert") == 0)
+		conn_alert(c, o);
+	else if (strcmp(type, "ping") == 0)
+		conn_send(c, json_pack("{s:s}", "type", "pong"));
+	else if (strcmp(type, "pong") == 0)
+		;
+	else
+		conn_error(c, "bad_frame", "unknown frame type", 1);
+	json_decref(o);
+}
+
+/* Handles whole frames in order; stops while an alert is being stored,
+ * so answers go out in the order the frames came in. */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t max = (size_t)c->relay->cfg->max_frame, len;
+	char *payload, msg[96];
+
+	while (c->state == CONN_AUTH || c->state == CONN_READY) {
+		if (c->ingest != NULL)
+			return;
+		switch (frame_pull(in, max, &payload, &len)) {
+		case FRAME_OK:
+			if (c->state == CONN_READY)
+				evtimer_del(c->timer);
+			conn_frame(c, payload, len);
+			free(payload);
+			break;
+		case FRAME_TOO_LARGE:
+			snprintf(msg, sizeof(msg), "frame exceeds %zu bytes",
+			    max);
+			conn_error(c, "frame_too_large", msg, 1);
+			return;
+		case FRAME_EMPTY:
+			conn_error(c, "bad_frame", "empty frame", 1);
+			return;
+		case FRAME_INCOMPLETE:
+			/* A started frame must be finished in time. */
+			if (c->state == CONN_READY &&
+			    evbuffer_get_length(in) > 0 &&
+			    !evtimer_pending(c->timer, NULL))
+				conn_arm(c,
+				    c->relay->cfg->frame_timeout * 1000);
+			return;
+		}
+	}
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state == CONN_CLOSING) {
+		/* Discard: we only wait for our error frame to get out. */
+		evbuffer_drain(bufferevent_get_input(bev),
+		    evbuffer_get_length(bufferevent_get_input(bev)));
+		return;
+	}
+	conn_process(c);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	(void)arg;
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	unsigned long e;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		log_debug("conn %llu: TLS established with %s", c->id, c->peer);
+		conn_send_hello(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		e = bufferevent_get_openssl_error(bev);
+		if (c->state == CONN_HANDSHAKE && e != 0)
+			log_info("conn %llu: TLS handshake with %s failed: %s",
+			    c->id, c->peer, ERR_reason_error_string(e));
+	}
+	conn_free(c);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		log_info("conn %llu: %s did not finish the TLS handshake in "
+		         "time",
+		    c->id, c->peer);
+		conn_free(c);
+		break;
+	case CONN_AUTH:
+		conn_error(c, "timeout", "no authentication in time", 1);
+		break;
+	case CONN_READY:
+		conn_error(c, "timeout", "frame not completed in time", 1);
+		break;
+	case CONN_CLOSING:
+		conn_free(c);
+		break;
+	}
+}
+
+static void
+conn_peer_name(const struct sockaddr *sa, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(out, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const void *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, ntohs(s4->sin_port));
+	}
+}
+
+void
+conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
+    int salen)
+{
+	struct conn *c;
+	SSL *ssl;
+
+	(void)salen;
+	if ((ssl = SSL_new(relay->ssl_ctx)) == NULL) {
+		log_warnx("SSL_new: %s", tls_error_string());
+		evutil_closesocket(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->relay = relay;
+	c->id = conn_next_id++;
+	conn_peer_name(sa, c->peer, sizeof(c->peer));
+	c->bev = bufferevent_openssl_socket_new(relay->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("conn: cannot create a TLS bufferevent");
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->timer = evtimer_new(relay->base, conn_timer_cb, c);
+	TAILQ_INSERT_TAIL(&relay->conns, c, entry);
+	relay->nconns++;
+	/* Bound what one connection may buffer: one whole frame. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    (size_t)relay->cfg->max_frame + FRAME_HEADER);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_arm(c, relay->cfg->auth_timeout * 1000);
+	log_debug("conn %llu: accepted from %s", c->id, c->peer);
+}
+
+void
+conn_close_all(struct relay *relay)
+{
+	while (!TAILQ_EMPTY(&relay->conns))
+		conn_free(TAILQ_FIRST(&relay->conns));
+}

@@ -1,0 +1,23 @@
+/*
+ * One device connection: TLS handshake, challenge authentication, then
+ * alert frames, each answered only once Redis made it durable.  Every
+ * phase has a deadline; every protocol error gets an error frame and a
+ * closed connection, without affecting anyone else.
+ */
+#ifndef ALERTRELAY_CONN_H
+#define ALERTRELAY_CONN_H
+
+#include <sys/socket.h>
+
+#include <event2/util.h>
+
+struct relay;
+struct conn;
+
+/* Takes ownership of fd. */
+void conn_accept(struct relay *relay, evutil_socket_t fd,
+    const struct sockaddr *sa, int salen);
+/* Closes every connection (shutdown). */
+void conn_close_all(struct relay *relay);
+
+#endif

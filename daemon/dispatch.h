@@ -1,0 +1,21 @@
+/*
+ * The dispatcher: takes deliveries from the Redis consumer group and
+ * makes them, retrying with backoff until the endpoint answers 2xx.  A
+ * delivery is acknowledged in the group only once it succeeded, so one
+ * that was in flight when the daemon died is picked up again at start.
+ */
+#ifndef ALERTRELAY_DISPATCH_H
+#define ALERTRELAY_DISPATCH_H
+
+#include <stddef.h>
+
+struct relay;
+struct dispatch;
+
+struct dispatch *dispatch_new(struct relay *relay);
+void dispatch_start(struct dispatch *d); /* Redis is (again) ready */
+void dispatch_pause(struct dispatch *d); /* Redis went away */
+size_t dispatch_inflight(const struct dispatch *d);
+void dispatch_free(struct dispatch *d);
+
+#endif

@@ -1,0 +1,265 @@
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "http_client.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define HTTP_RESPONSE_MAX 16384 /* we read status only; bodies are capped */
+#define HTTP_USER_AGENT "alertrelayd/" ALERTRELAY_VERSION
+
+#ifndef ALERTRELAY_VERSION
+#define ALERTRELAY_VERSION "0.1.0"
+#endif
+
+struct http_client {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *timer;
+	size_t active;
+	TAILQ_HEAD(, http_req) reqs;
+};
+
+struct http_req {
+	struct http_client *hc;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body;
+	size_t received;
+	http_done_cb cb;
+	void *arg;
+	char errbuf[CURL_ERROR_SIZE];
+	TAILQ_ENTRY(http_req) entry;
+};
+
+/* One per socket curl asks us to watch. */
+struct http_sock {
+	struct http_client *hc;
+	curl_socket_t fd;
+	struct event *ev;
+};
+
+static void
+http_req_free(struct http_req *req)
+{
+	curl_multi_remove_handle(req->hc->multi, req->easy);
+	curl_easy_cleanup(req->easy);
+	curl_slist_free_all(req->headers);
+	free(req->body);
+	TAILQ_REMOVE(&req->hc->reqs, req, entry);
+	req->hc->active--;
+	free(req);
+}
+
+static void
+http_check_done(struct http_client *hc)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(hc->multi, &left)) != NULL) {
+		struct http_req *req;
+		long status = 0;
+		const char *error = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &req);
+		if (msg->data.result == CURLE_OK)
+			curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE,
+			    &status);
+		else
+			error = req->errbuf[0]
+			    ? req->errbuf
+			    : curl_easy_strerror(msg->data.result);
+		if (req->cb != NULL)
+			req->cb(status, error, req->arg);
+		http_req_free(req);
+	}
+}
+
+static void
+http_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_client *hc = arg;
+	int flags = 0, running;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(hc->multi, fd, flags, &running);
+	http_check_done(hc);
+}
+
+static void
+http_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_client *hc = arg;
+	int running;
+
+	(void)fd;
+	(void)what;
+	curl_multi_socket_action(hc->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	http_check_done(hc);
+}
+
+static int
+http_timer_update(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct http_client *hc = arg;
+	struct timeval tv;
+
+	(void)multi;
+	if (timeout_ms < 0) {
+		evtimer_del(hc->timer);
+		return 0;
+	}
+	/* Never act from inside curl: a zero timeout runs on the next
+	 * loop iteration. */
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(hc->timer, &tv);
+	return 0;
+}
+
+static int
+http_socket_update(CURL *easy, curl_socket_t fd, int action, void *arg,
+    void *sockp)
+{
+	struct http_client *hc = arg;
+	struct http_sock *hs = sockp;
+	short kind;
+
+	(void)easy;
+	if (action == CURL_POLL_REMOVE) {
+		if (hs != NULL) {
+			event_free(hs->ev);
+			free(hs);
+			curl_multi_assign(hc->multi, fd, NULL);
+		}
+		return 0;
+	}
+	kind = EV_PERSIST | (action & CURL_POLL_IN ? EV_READ : 0) |
+	    (action & CURL_POLL_OUT ? EV_WRITE : 0);
+	if (hs == NULL) {
+		hs = xcalloc(1, sizeof(*hs));
+		hs->hc = hc;
+		hs->fd = fd;
+		curl_multi_assign(hc->multi, fd, hs);
+	} else
+		event_free(hs->ev);
+	hs->ev = event_new(hc->base, fd, kind, http_event_cb, hc);
+	event_add(hs->ev, NULL);
+	return 0;
+}
+
+struct http_client *
+http_client_new(struct event_base *base)
+{
+	struct http_client *hc = xcalloc(1, sizeof(*hc));
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		log_fatalx("curl_global_init failed");
+	hc->base = base;
+	hc->multi = curl_multi_init();
+	if (hc->multi == NULL)
+		log_fatalx("curl_multi_init failed");
+	hc->timer = evtimer_new(base, http_timer_cb, hc);
+	TAILQ_INIT(&hc->reqs);
+	curl_multi_setopt(hc->multi, CURLMOPT_SOCKETFUNCTION,
+	    http_socket_update);
+	curl_multi_setopt(hc->multi, CURLMOPT_SOCKETDATA, hc);
+	curl_multi_setopt(hc->multi, CURLMOPT_TIMERFUNCTION, http_timer_update);
+	curl_multi_setopt(hc->multi, CURLMOPT_TIMERDATA, hc);
+	/* Keep a few connections per host warm for the next alert. */
+	curl_multi_setopt(hc->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+	return hc;
+}
+
+void
+http_client_free(struct http_client *hc)
+{
+	if (hc == NULL)
+		return;
+	/* Remaining requests are dropped; their deliveries stay pending
+	 * in Redis and are resumed by the next start. */
+	while (!TAILQ_EMPTY(&hc->reqs))
+		http_req_free(TAILQ_FIRST(&hc->reqs));
+	curl_multi_cleanup(hc->multi);
+	event_free(hc->timer);
+	free(hc);
+	curl_global_cleanup();
+}
+
+size_t
+http_client_active(const struct http_client *hc)
+{
+	return hc->active;
+}
+
+static size_t
+http_discard_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_req *req = arg;
+	size_t n = size * nmemb;
+
+	(void)data;
+	req->received += n;
+	/* An endpoint that streams an endless answer is cut off. */
+	return req->received > HTTP_RESPONSE_MAX ? 0 : n;
+}
+
+struct http_req *
+http_post(struct http_client *hc, const struct http_post_args *a,
+    http_done_cb cb, void *arg)
+{
+	struct http_req *req = xcalloc(1, sizeof(*req));
+	size_t i;
+
+	req->hc = hc;
+	req->cb = cb;
+	req->arg = arg;
+	req->body = xmalloc(a->bodylen + 1);
+	memcpy(req->body, a->body, a->bodylen);
+	for (i = 0; i < a->nheaders; i++)
+		req->headers = curl_slist_append(req->headers, a->headers[i]);
+	/* curl would send "Expect: 100-continue" for large bodies. */
+	req->headers = curl_slist_append(req->headers, "Expect:");
+	if ((req->easy = curl_easy_init()) == NULL)
+		log_fatalx("curl_easy_init failed");
+	curl_easy_setopt(req->easy, CURLOPT_URL, a->url);
+	curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(req->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, req->body);
+	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)a->bodylen);
+	curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
+	curl_easy_setopt(req->easy, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+	curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT_MS,
+	    a->connect_timeout_ms);
+	curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, a->timeout_ms);
+	curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(req->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, http_discard_cb);
+	curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(req->easy, CURLOPT_ERRORBUFFER, req->errbuf);
+	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);
+	hc->active++;
+	TAILQ_INSERT_TAIL(&hc->reqs, req, entry);
+	if (curl_multi_add_handle(hc->multi, req->easy) != CURLM_OK)
+		log_fatalx("curl_multi_add_handle failed");
+	return req;
+}
+
+void
+http_req_cancel(struct http_req *req)
+{
+	if (req != NULL)
+		http_req_free(req);
+}

@@ -1,0 +1,38 @@
+/*
+ * Outgoing HTTP(S) requests with libcurl's multi interface, driven by the
+ * libevent loop through curl's socket and timer callbacks: no thread per
+ * request, no blocking call.  Connections to a host are reused.
+ */
+#ifndef ALERTRELAY_HTTP_CLIENT_H
+#define ALERTRELAY_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+struct http_client;
+struct http_req;
+
+/* status is the HTTP status, or 0 when no response came (error says why). */
+typedef void (*http_done_cb)(long status, const char *error, void *arg);
+
+struct http_post_args {
+	const char *url;
+	const char *const *headers; /* "Name: value" */
+	size_t nheaders;
+	const char *body;
+	size_t bodylen;
+	long connect_timeout_ms;
+	long timeout_ms;
+};
+
+struct http_client *http_client_new(struct event_base *base);
+void http_client_free(struct http_client *hc);
+size_t http_client_active(const struct http_client *hc);
+
+/* cb is called once from the loop, unless the request is cancelled. */
+struct http_req *http_post(struct http_client *hc,
+    const struct http_post_args *args, http_done_cb cb, void *arg);
+void http_req_cancel(struct http_req *req);
+
+#endif

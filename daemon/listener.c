@@ -1,0 +1,150 @@
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/listener.h>
+
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "relay.h"
+#include "xmalloc.h"
+
+#define LISTEN_BACKLOG 1024
+#define EMFILE_PAUSE_MS 1000
+
+struct listener {
+	struct listener *next;
+	struct relay *relay;
+	struct evconnlistener *lev;
+	struct event *resume_ev;
+	char name[INET6_ADDRSTRLEN + 16];
+};
+
+static void
+listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct listener *l = arg;
+	struct relay *relay = l->relay;
+
+	(void)lev;
+	if (relay->stopping) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (relay->nconns >= (size_t)relay->cfg->max_connections) {
+		log_warnx("connection refused: max_connections (%ld) reached",
+		    relay->cfg->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	conn_accept(relay, fd, sa, salen);
+}
+
+static void
+listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->lev);
+}
+
+static void
+listener_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct listener *l = arg;
+	struct timeval tv = {EMFILE_PAUSE_MS / 1000, 0};
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		log_warnx("accept on %s: %s; pausing for %d ms", l->name,
+		    strerror(err), EMFILE_PAUSE_MS);
+		evconnlistener_disable(lev);
+		evtimer_add(l->resume_ev, &tv);
+		return;
+	}
+	log_warnx("accept on %s: %s", l->name, strerror(err));
+}
+
+static int
+listener_open(struct relay *relay, const char *addr)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	socklen_t len = sizeof(ss);
+	struct listener *l;
+	char host[INET6_ADDRSTRLEN];
+
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) !=
+	    0) {
+		log_warnx("listen: %s is not a numeric address:port", addr);
+		return -1;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->relay = relay;
+	l->lev = evconnlistener_new_bind(relay->base, listener_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
+	if (l->lev == NULL) {
+		log_warn("listen on %s", addr);
+		free(l);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->lev, listener_error_cb);
+	l->resume_ev = evtimer_new(relay->base, listener_resume_cb, l);
+	/* Report the real port, which matters when the config says 0. */
+	getsockname(evconnlistener_get_fd(l->lev), (struct sockaddr *)&ss,
+	    &len);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(l->name, sizeof(l->name), "[%s]:%u", host,
+		    ntohs(s6->sin6_port));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(l->name, sizeof(l->name), "%s:%u", host,
+		    ntohs(s4->sin_port));
+	}
+	log_info("listening on %s", l->name);
+	l->next = relay->listeners;
+	relay->listeners = l;
+	return 0;
+}
+
+int
+listener_open_all(struct relay *relay)
+{
+	char *list = xstrdup(relay->cfg->listen), *tok, *save = NULL;
+	int rc = 0;
+
+	for (tok = strtok_r(list, ", ", &save); tok != NULL && rc == 0;
+	     tok = strtok_r(NULL, ", ", &save))
+		rc = listener_open(relay, tok);
+	free(list);
+	if (rc == 0 && relay->listeners == NULL) {
+		log_warnx("listen: no address given");
+		rc = -1;
+	}
+	return rc;
+}
+
+void
+listener_close_all(struct relay *relay)
+{
+	struct listener *l;
+
+	while ((l = relay->listeners) != NULL) {
+		relay->listeners = l->next;
+		evconnlistener_free(l->lev);
+		event_free(l->resume_ev);
+		free(l);
+	}
+}

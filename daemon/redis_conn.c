@@ -1,0 +1,310 @@
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <adapters/libevent.h>
+#include <async.h>
+#include <event2/util.h>
+
+#include "log.h"
+#include "redis_conn.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define RECONNECT_MIN_MS 100
+#define RECONNECT_MAX_MS 5000
+
+struct redis_conn {
+	struct event_base *base;
+	char *host; /* NULL for a unix socket */
+	int port;
+	char *unix_path;
+	char *name;
+	redisAsyncContext *ac;
+	int ready;
+	long backoff_ms;
+	struct event *retry_ev;
+	redis_state_cb on_ready;
+	redis_state_cb on_lost;
+	void *arg;
+};
+
+struct redis_req {
+	redis_reply_cb cb; /* NULL once cancelled or answered */
+	void *arg;
+	struct event *deadline;
+	int queued; /* handed to hiredis, which will call back */
+	const char *fail; /* why it failed before being sent */
+};
+
+int
+redis_address_valid(const char *address)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+
+	if (strncmp(address, "unix:", 5) == 0)
+		return address[5] == '/';
+	return evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss,
+	           &sslen) == 0;
+}
+
+static void redis_conn_connect(struct redis_conn *rc);
+
+static void
+redis_conn_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	redis_conn_connect(arg);
+}
+
+static void
+redis_conn_schedule(struct redis_conn *rc)
+{
+	struct timeval tv;
+
+	tv.tv_sec = rc->backoff_ms / 1000;
+	tv.tv_usec = (rc->backoff_ms % 1000) * 1000;
+	evtimer_add(rc->retry_ev, &tv);
+	rc->backoff_ms *= 2;
+	if (rc->backoff_ms > RECONNECT_MAX_MS)
+		rc->backoff_ms = RECONNECT_MAX_MS;
+}
+
+static void
+redis_conn_lost(struct redis_conn *rc, const char *why)
+{
+	int was_ready = rc->ready;
+
+	rc->ready = 0;
+	rc->ac = NULL;
+	if (was_ready)
+		log_warnx("redis %s connection lost: %s", rc->name, why);
+	else
+		log_debug("redis %s connect failed: %s", rc->name, why);
+	redis_conn_schedule(rc);
+	if (was_ready && rc->on_lost != NULL)
+		rc->on_lost(rc->arg);
+}
+
+static void
+redis_conn_connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct redis_conn *rc = ac->data;
+
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after this callback. */
+		redis_conn_lost(rc, ac->errstr);
+		return;
+	}
+	rc->ready = 1;
+	rc->backoff_ms = RECONNECT_MIN_MS;
+	log_info("redis connected (%s)", rc->name);
+	if (rc->on_ready != NULL)
+		rc->on_ready(rc->arg);
+}
+
+static void
+redis_conn_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct redis_conn *rc = ac->data;
+
+	if (rc == NULL) /* freed on purpose by redis_conn_free() */
+		return;
+	redis_conn_lost(rc, status == REDIS_OK ? "closed" : ac->errstr);
+}
+
+static void
+redis_conn_connect(struct redis_conn *rc)
+{
+	redisAsyncContext *ac;
+
+	if (rc->unix_path != NULL)
+		ac = redisAsyncConnectUnix(rc->unix_path);
+	else
+		ac = redisAsyncConnect(rc->host, rc->port);
+	if (ac == NULL) {
+		log_warnx("redis %s: out of memory", rc->name);
+		redis_conn_schedule(rc);
+		return;
+	}
+	if (ac->err) {
+		log_debug("redis %s connect: %s", rc->name, ac->errstr);
+		redisAsyncFree(ac);
+		redis_conn_schedule(rc);
+		return;
+	}
+	ac->data = rc;
+	rc->ac = ac;
+	redisLibeventAttach(ac, rc->base);
+	redisAsyncSetConnectCallback(ac, redis_conn_connect_cb);
+	redisAsyncSetDisconnectCallback(ac, redis_conn_disconnect_cb);
+}
+
+struct redis_conn *
+redis_conn_new(struct event_base *base, const char *address, const char *name,
+    redis_state_cb on_ready, redis_state_cb on_lost, void *arg)
+{
+	struct redis_conn *rc = xcalloc(1, sizeof(*rc));
+
+	rc->base = base;
+	rc->name = xstrdup(name);
+	if (strncmp(address, "unix:", 5) == 0)
+		rc->unix_path = xstrdup(address + 5);
+	else if (hostport_parse(address, &rc->host, &rc->port) != 0)
+		log_fatalx("bad redis address %s", address);
+	rc->backoff_ms = RECONNECT_MIN_MS;
+	rc->retry_ev = evtimer_new(base, redis_conn_retry_cb, rc);
+	rc->on_ready = on_ready;
+	rc->on_lost = on_lost;
+	rc->arg = arg;
+	return rc;
+}
+
+void
+redis_conn_start(struct redis_conn *rc)
+{
+	redis_conn_connect(rc);
+}
+
+int
+redis_conn_ready(const struct redis_conn *rc)
+{
+	return rc->ready;
+}
+
+void
+redis_conn_free(struct redis_conn *rc)
+{
+	if (rc == NULL)
+		return;
+	if (rc->ac != NULL) {
+		rc->ac->data = NULL;
+		/* Runs every pending callback with a NULL reply. */
+		redisAsyncFree(rc->ac);
+	}
+	event_free(rc->retry_ev);
+	free(rc->host);
+	free(rc->unix_path);
+	free(rc->name);
+	free(rc);
+}
+
+static void
+redis_req_finish(struct redis_req *req, redisReply *reply, const char *err)
+{
+	redis_reply_cb cb = req->cb;
+
+	req->cb = NULL;
+	if (cb != NULL)
+		cb(reply, err, req->arg);
+}
+
+static void
+redis_req_free(struct redis_req *req)
+{
+	event_free(req->deadline);
+	free(req);
+}
+
+static void
+redis_req_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct redis_req *req = privdata;
+
+	(void)ac;
+	redis_req_finish(req, r, r == NULL ? "disconnected" : NULL);
+	redis_req_free(req);
+}
+
+static void
+redis_req_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis_req *req = arg;
+
+	(void)fd;
+	(void)what;
+	redis_req_finish(req, NULL,
+	    req->fail != NULL ? req->fail : "timed out");
+	/* A queued request stays with hiredis, which frees it on reply. */
+	if (!req->queued)
+		redis_req_free(req);
+}
+
+static struct redis_req *
+redis_req_new(struct redis_conn *rc, long timeout_ms, redis_reply_cb cb,
+    void *arg)
+{
+	struct redis_req *req = xcalloc(1, sizeof(*req));
+	struct timeval tv;
+
+	req->cb = cb;
+	req->arg = arg;
+	req->deadline = evtimer_new(rc->base, redis_req_deadline_cb, req);
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(req->deadline, &tv);
+	return req;
+}
+
+/* Failures are reported from the loop, never from inside the call, so
+ * callers need not handle a callback that runs before they return. */
+static void
+redis_req_fail_soon(struct redis_req *req, const char *why)
+{
+	struct timeval now = {0, 0};
+
+	req->fail = why;
+	evtimer_add(req->deadline, &now);
+}
+
+struct redis_req *
+redis_conn_commandv(struct redis_conn *rc, long timeout_ms, redis_reply_cb cb,
+    void *arg, int argc, const char **argv, const size_t *argvlen)
+{
+	struct redis_req *req = redis_req_new(rc, timeout_ms, cb, arg);
+
+	if (!rc->ready)
+		redis_req_fail_soon(req, "not connected");
+	else if (redisAsyncCommandArgv(rc->ac, redis_req_reply_cb, req, argc,
+	             argv, argvlen) != REDIS_OK)
+		redis_req_fail_soon(req, "send failed");
+	else
+		req->queued = 1;
+	return req;
+}
+
+struct redis_req *
+redis_conn_command(struct redis_conn *rc, long timeout_ms, redis_reply_cb cb,
+    void *arg, const char *fmt, ...)
+{
+	struct redis_req *req = redis_req_new(rc, timeout_ms, cb, arg);
+	va_list ap;
+	int rv;
+
+	if (!rc->ready) {
+		redis_req_fail_soon(req, "not connected");
+		return req;
+	}
+	va_start(ap, fmt);
+	rv = redisvAsyncCommand(rc->ac, redis_req_reply_cb, req, fmt, ap);
+	va_end(ap);
+	if (rv != REDIS_OK)
+		redis_req_fail_soon(req, "send failed");
+	else
+		req->queued = 1;
+	return req;
+}
+
+void
+redis_req_cancel(struct redis_req *req)
+{
+	if (req == NULL)
+		return;
+	req->cb = NULL;
+	if (!req->queued)
+		redis_req_free(req);
+	else
+		evtimer_del(req->deadline);
+}

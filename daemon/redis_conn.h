@@ -1,0 +1,44 @@
+/*
+ * One asynchronous hiredis connection on the event loop, with reconnect
+ * and backoff, and a deadline on every command.  alertrelayd keeps two:
+ * one for ordinary commands and one for the dispatcher's blocking reads,
+ * so a blocking XREADGROUP never holds up an alert being stored.
+ */
+#ifndef ALERTRELAY_REDIS_CONN_H
+#define ALERTRELAY_REDIS_CONN_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <hiredis.h>
+
+struct redis_conn;
+struct redis_req;
+
+/* reply is NULL when the command failed: err says why (disconnected,
+ * timed out).  An error reply from Redis arrives as a REDIS_REPLY_ERROR. */
+typedef void (*redis_reply_cb)(redisReply *reply, const char *err, void *arg);
+typedef void (*redis_state_cb)(void *arg);
+
+/* address: "127.0.0.1:6379", "[::1]:6379" or "unix:/path/redis.sock";
+ * numeric only, since hiredis resolves names with a blocking call. */
+int redis_address_valid(const char *address);
+
+struct redis_conn *redis_conn_new(struct event_base *base, const char *address,
+    const char *name, redis_state_cb on_ready, redis_state_cb on_lost,
+    void *arg);
+void redis_conn_start(struct redis_conn *rc);
+int redis_conn_ready(const struct redis_conn *rc);
+void redis_conn_free(struct redis_conn *rc);
+
+/* Sends a command; cb is called exactly once, always from the event
+ * loop (never before this returns), unless cancelled. */
+struct redis_req *redis_conn_commandv(struct redis_conn *rc, long timeout_ms,
+    redis_reply_cb cb, void *arg, int argc, const char **argv,
+    const size_t *argvlen);
+struct redis_req *redis_conn_command(struct redis_conn *rc, long timeout_ms,
+    redis_reply_cb cb, void *arg, const char *fmt, ...);
+/* The callback will not be called; the reply, if it comes, is dropped. */
+void redis_req_cancel(struct redis_req *req);
+
+#endif

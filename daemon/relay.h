@@ -1,0 +1,37 @@
+/*
+ * The daemon's shared state.  One instance lives in alertrelayd.c; the
+ * modules reach the current configuration through it, so a reload that
+ * swaps relay->cfg is seen everywhere at once.
+ */
+#ifndef ALERTRELAY_RELAY_H
+#define ALERTRELAY_RELAY_H
+
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "relay_config.h"
+
+#define ALERTRELAY_VERSION "0.1.0"
+
+struct conn;
+struct listener;
+struct store;
+struct http_client;
+struct dispatch;
+
+struct relay {
+	struct event_base *base;
+	struct relay_config *cfg;
+	SSL_CTX *ssl_ctx;
+	struct listener *listeners;
+	struct store *store;
+	struct http_client *http;
+	struct dispatch *dispatch;
+	TAILQ_HEAD(, conn) conns;
+	size_t nconns;
+	int stopping;
+};
+
+#endif

@@ -1,0 +1,469 @@
+/*
+ * Table-driven configuration.  Each plain key has a type, a default and
+ * bounds; [device ID] and [recipient ID] sections build the directory of
+ * enrolled devices and recipients.  Unknown sections and keys are errors.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <ini.h>
+
+#include "b64.h"
+#include "frame.h"
+#include "keyfile.h"
+#include "log.h"
+#include "relay_config.h"
+#include "xmalloc.h"
+
+enum opt_type { OPT_STRING, OPT_PATH, OPT_INT, OPT_LEVEL };
+
+struct opt {
+	const char *section;
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	const char *def; /* NULL: required, or computed (instance_id) */
+	long min, max;
+};
+
+#define O(f) offsetof(struct relay_config, f)
+static const struct opt opts[] = {
+    {"relay", "listen", OPT_STRING, O(listen), "127.0.0.1:7443", 0, 0},
+    {"relay", "instance_id", OPT_STRING, O(instance_id), "", 0, 0},
+    {"relay", "tls_cert", OPT_PATH, O(tls_cert), NULL, 0, 0},
+    {"relay", "tls_key", OPT_PATH, O(tls_key), NULL, 0, 0},
+    {"relay", "max_frame", OPT_INT, O(max_frame), "65536", 1024,
+        FRAME_MAX_LIMIT},
+    {"relay", "auth_timeout", OPT_INT, O(auth_timeout), "10", 1, 300},
+    {"relay", "frame_timeout", OPT_INT, O(frame_timeout), "10", 1, 300},
+    {"relay", "max_connections", OPT_INT, O(max_connections), "20000", 1,
+        1000000},
+    {"relay", "log_level", OPT_LEVEL, O(log_level), "info", 0, 0},
+    {"redis", "address", OPT_STRING, O(redis_address), "127.0.0.1:6379", 0, 0},
+    {"redis", "prefix", OPT_STRING, O(redis_prefix), "alertrelay", 0, 0},
+    {"redis", "timeout", OPT_INT, O(redis_timeout), "5", 1, 60},
+    {"delivery", "connect_timeout", OPT_INT, O(connect_timeout), "5", 1, 60},
+    {"delivery", "request_timeout", OPT_INT, O(request_timeout), "15", 1, 300},
+    {"delivery", "retry_initial_ms", OPT_INT, O(retry_initial_ms), "500", 10,
+        600000},
+    {"delivery", "retry_max_ms", OPT_INT, O(retry_max_ms), "60000", 100,
+        3600000},
+    {"delivery", "max_inflight", OPT_INT, O(max_inflight), "1000", 1, 100000},
+};
+#undef O
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+struct config_parse {
+	struct relay_config *cfg;
+	FILE *in;
+	FILE *errout;
+	const char *dir; /* for relative paths */
+	int line;
+	int errors;
+	int set[NOPTS];
+	int set_line[NOPTS];
+};
+
+static void config_error(struct config_parse *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+config_error(struct config_parse *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(p->errout, "%s:%d: ", p->cfg->path, line);
+	va_start(ap, fmt);
+	vfprintf(p->errout, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->errout);
+	p->errors++;
+}
+
+static char *
+config_path(struct config_parse *p, const char *value)
+{
+	if (value[0] == '/' || value[0] == '\0')
+		return xstrdup(value);
+	return xasprintf("%s/%s", p->dir, value);
+}
+
+static int
+config_set_opt(struct config_parse *p, const struct opt *o, const char *value,
+    int line)
+{
+	char *base = (char *)p->cfg + o->offset;
+	long v;
+
+	switch (o->type) {
+	case OPT_STRING:
+	case OPT_PATH:
+		free(*(char **)base);
+		*(char **)base = o->type == OPT_PATH ? config_path(p, value)
+		                                     : xstrdup(value);
+		return 0;
+	case OPT_INT:
+		if (parse_long(value, o->min, o->max, &v) != 0) {
+			config_error(p, line, "%s must be an integer %ld..%ld",
+			    o->key, o->min, o->max);
+			return -1;
+		}
+		*(long *)base = v;
+		return 0;
+	case OPT_LEVEL:
+		if ((v = log_level_parse(value)) < 0) {
+			config_error(p, line,
+			    "log_level must be error, warning, notice, info "
+			    "or debug");
+			return -1;
+		}
+		*(int *)base = (int)v;
+		return 0;
+	}
+	return -1;
+}
+
+static struct device_entry *
+config_device(struct config_parse *p, const char *id)
+{
+	struct relay_config *cfg = p->cfg;
+	size_t i;
+
+	for (i = 0; i < cfg->ndevices; i++)
+		if (strcmp(cfg->devices[i].id, id) == 0)
+			return &cfg->devices[i];
+	cfg->devices = xreallocarray(cfg->devices, cfg->ndevices + 1,
+	    sizeof(*cfg->devices));
+	memset(&cfg->devices[cfg->ndevices], 0, sizeof(*cfg->devices));
+	snprintf(cfg->devices[cfg->ndevices].id, ID_MAX + 1, "%s", id);
+	cfg->devices[cfg->ndevices].line = p->line;
+	return &cfg->devices[cfg->ndevices++];
+}
+
+static struct recipient_entry *
+config_recipient(struct config_parse *p, const char *id)
+{
+	struct relay_config *cfg = p->cfg;
+	size_t i;
+
+	for (i = 0; i < cfg->nrecipients; i++)
+		if (strcmp(cfg->recipients[i].id, id) == 0)
+			return &cfg->recipients[i];
+	cfg->recipients = xreallocarray(cfg->recipients, cfg->nrecipients + 1,
+	    sizeof(*cfg->recipients));
+	memset(&cfg->recipients[cfg->nrecipients], 0, sizeof(*cfg->recipients));
+	snprintf(cfg->recipients[cfg->nrecipients].id, ID_MAX + 1, "%s", id);
+	cfg->recipients[cfg->nrecipients].line = p->line;
+	return &cfg->recipients[cfg->nrecipients++];
+}
+
+static void
+config_set_string(char **dst, const char *value)
+{
+	free(*dst);
+	*dst = xstrdup(value);
+}
+
+static void
+config_device_key(struct config_parse *p, const char *id, const char *name,
+    const char *value)
+{
+	struct device_entry *d = config_device(p, id);
+
+	if (strcmp(name, "alias") == 0)
+		config_set_string(&d->alias, value);
+	else if (strcmp(name, "public_key") == 0) {
+		if (b64_decode_exact(value, d->sign_pk, sizeof(d->sign_pk)) !=
+		    0)
+			config_error(p, p->line,
+			    "device %s: public_key is not a base64 Ed25519 "
+			    "public key",
+			    id);
+	} else
+		config_error(p, p->line, "unknown key %s in [device %s]", name,
+		    id);
+}
+
+static int
+config_url_valid(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL;
+	int ok;
+
+	ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    (strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+static void
+config_recipient_key(struct config_parse *p, const char *id, const char *name,
+    const char *value)
+{
+	struct recipient_entry *r = config_recipient(p, id);
+
+	if (strcmp(name, "alias") == 0)
+		config_set_string(&r->alias, value);
+	else if (strcmp(name, "public_key") == 0) {
+		r->has_box_pk =
+		    b64_decode_exact(value, r->box_pk, sizeof(r->box_pk)) == 0;
+		if (!r->has_box_pk)
+			config_error(p, p->line,
+			    "recipient %s: public_key is not a base64 X25519 "
+			    "public key",
+			    id);
+	} else if (strcmp(name, "webhook_url") == 0) {
+		if (!config_url_valid(value))
+			config_error(p, p->line,
+			    "recipient %s: webhook_url is not an http(s) URL",
+			    id);
+		config_set_string(&r->webhook_url, value);
+	} else if (strcmp(name, "webhook_secret_file") == 0) {
+		free(r->webhook_secret_file);
+		r->webhook_secret_file = config_path(p, value);
+	} else
+		config_error(p, p->line, "unknown key %s in [recipient %s]",
+		    name, id);
+}
+
+static int
+config_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct config_parse *p = user;
+	size_t i;
+
+	if (strncmp(section, "device ", 7) == 0 ||
+	    strncmp(section, "recipient ", 10) == 0) {
+		const char *id = strchr(section, ' ') + 1;
+
+		if (!id_valid(id)) {
+			config_error(p, p->line, "bad identifier in [%s]",
+			    section);
+			return 1;
+		}
+		if (section[0] == 'd')
+			config_device_key(p, id, name, value);
+		else
+			config_recipient_key(p, id, name, value);
+		return 1;
+	}
+	for (i = 0; i < NOPTS; i++) {
+		if (strcmp(opts[i].section, section) != 0 ||
+		    strcmp(opts[i].key, name) != 0)
+			continue;
+		if (p->set[i])
+			config_error(p, p->line, "%s already set on line %d",
+			    name, p->set_line[i]);
+		else if (config_set_opt(p, &opts[i], value, p->line) == 0) {
+			p->set[i] = 1;
+			p->set_line[i] = p->line;
+		}
+		return 1;
+	}
+	config_error(p, p->line, "unknown key %s in [%s]", name, section);
+	return 1;
+}
+
+/* inih reads line by line through this, which lets us count lines. */
+static char *
+config_reader(char *str, int num, void *stream)
+{
+	struct config_parse *p = stream;
+	char *r = fgets(str, num, p->in);
+
+	if (r != NULL)
+		p->line++;
+	return r;
+}
+
+static void
+config_defaults(struct config_parse *p)
+{
+	char host[HOST_NAME_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		if (p->set[i])
+			continue;
+		if (opts[i].def == NULL) {
+			config_error(p, p->line, "[%s] %s is required",
+			    opts[i].section, opts[i].key);
+			continue;
+		}
+		config_set_opt(p, &opts[i], opts[i].def, 0);
+	}
+	if (p->cfg->instance_id != NULL && p->cfg->instance_id[0] == '\0') {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "relay");
+		host[sizeof(host) - 1] = '\0';
+		free(p->cfg->instance_id);
+		p->cfg->instance_id = xstrdup(host);
+	}
+}
+
+static void
+config_load_secret(struct config_parse *p, struct recipient_entry *r)
+{
+	char err[512], *text;
+	unsigned char *key;
+	size_t len;
+
+	if (keyfile_read_text(r->webhook_secret_file, 1, &text, err,
+	        sizeof(err)) != 0) {
+		config_error(p, r->line, "recipient %s: %s", r->id, err);
+		return;
+	}
+	if (whsec_decode(text, &key, &len) != 0)
+		config_error(p, r->line,
+		    "recipient %s: %s is not a whsec_ secret of %d+ bytes",
+		    r->id, r->webhook_secret_file, WHSEC_MIN_BYTES);
+	else {
+		r->webhook_key = sodium_malloc(len);
+		memcpy(r->webhook_key, key, len);
+		r->webhook_key_len = len;
+		sodium_memzero(key, len);
+		free(key);
+	}
+	sodium_memzero(text, strlen(text));
+	free(text);
+}
+
+static void
+config_check_entries(struct config_parse *p)
+{
+	static const unsigned char zero[crypto_sign_PUBLICKEYBYTES];
+	struct relay_config *cfg = p->cfg;
+	size_t i;
+
+	for (i = 0; i < cfg->ndevices; i++)
+		if (sodium_memcmp(cfg->devices[i].sign_pk, zero,
+		        sizeof(zero)) == 0)
+			config_error(p, cfg->devices[i].line,
+			    "device %s has no public_key", cfg->devices[i].id);
+	for (i = 0; i < cfg->nrecipients; i++) {
+		struct recipient_entry *r = &cfg->recipients[i];
+
+		if ((r->webhook_url == NULL) !=
+		    (r->webhook_secret_file == NULL))
+			config_error(p, r->line,
+			    "recipient %s: webhook_url and webhook_secret_file "
+			    "go together",
+			    r->id);
+		else if (r->webhook_secret_file != NULL)
+			config_load_secret(p, r);
+		else
+			log_warnx("recipient %s has no delivery channel",
+			    r->id);
+	}
+}
+
+static int
+device_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct device_entry *)a)->id,
+	    ((const struct device_entry *)b)->id);
+}
+
+static int
+recipient_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct recipient_entry *)a)->id,
+	    ((const struct recipient_entry *)b)->id);
+}
+
+struct relay_config *
+relay_config_load(const char *path, FILE *errout)
+{
+	struct config_parse p;
+	char *dircopy;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = xcalloc(1, sizeof(*p.cfg));
+	p.cfg->path = xstrdup(path);
+	p.errout = errout;
+	if ((p.in = fopen(path, "r")) == NULL) {
+		fprintf(errout, "%s: %s\n", path, strerror(errno));
+		relay_config_free(p.cfg);
+		return NULL;
+	}
+	dircopy = xstrdup(path);
+	p.dir = dirname(dircopy);
+	rc = ini_parse_stream(config_reader, &p, config_handler, &p);
+	fclose(p.in);
+	if (rc > 0)
+		config_error(&p, rc, "syntax error");
+	config_defaults(&p);
+	if (p.errors == 0)
+		config_check_entries(&p);
+	free(dircopy);
+	if (p.errors > 0) {
+		relay_config_free(p.cfg);
+		return NULL;
+	}
+	qsort(p.cfg->devices, p.cfg->ndevices, sizeof(*p.cfg->devices),
+	    device_cmp);
+	qsort(p.cfg->recipients, p.cfg->nrecipients, sizeof(*p.cfg->recipients),
+	    recipient_cmp);
+	return p.cfg;
+}
+
+void
+relay_config_free(struct relay_config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].type == OPT_STRING || opts[i].type == OPT_PATH)
+			free(*(char **)((char *)cfg + opts[i].offset));
+	for (i = 0; i < cfg->ndevices; i++)
+		free(cfg->devices[i].alias);
+	for (i = 0; i < cfg->nrecipients; i++) {
+		struct recipient_entry *r = &cfg->recipients[i];
+
+		free(r->alias);
+		free(r->webhook_url);
+		free(r->webhook_secret_file);
+		if (r->webhook_key != NULL)
+			sodium_free(r->webhook_key);
+	}
+	free(cfg->devices);
+	free(cfg->recipients);
+	free(cfg->path);
+	free(cfg);
+}
+
+const struct device_entry *
+relay_config_device(const struct relay_config *cfg, const char *id)
+{
+	struct device_entry key;
+
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	return bsearch(&key, cfg->devices, cfg->ndevices, sizeof(*cfg->devices),
+	    device_cmp);
+}
+
+const struct recipient_entry *
+relay_config_recipient(const struct relay_config *cfg, const char *id)
+{
+	struct recipient_entry key;
+
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	return bsearch(&key, cfg->recipients, cfg->nrecipients,
+	    sizeof(*cfg->recipients), recipient_cmp);
+}

@@ -1,0 +1,77 @@
+/*
+ * alertrelayd's configuration: an INI file (conf/alertrelayd.conf
+ * documents every key).  Loading is all-or-nothing: relay_config_load()
+ * either returns a complete, checked configuration or reports every
+ * problem it found with file:line and returns NULL.
+ */
+#ifndef ALERTRELAY_RELAY_CONFIG_H
+#define ALERTRELAY_RELAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <sodium.h>
+
+#include "util.h"
+
+struct device_entry {
+	char id[ID_MAX + 1];
+	char *alias;
+	unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
+	int line; /* where its section starts, for messages */
+};
+
+struct recipient_entry {
+	char id[ID_MAX + 1];
+	char *alias;
+	unsigned char box_pk[crypto_box_PUBLICKEYBYTES];
+	int has_box_pk;
+	char *webhook_url; /* NULL: no webhook channel */
+	char *webhook_secret_file;
+	unsigned char *webhook_key; /* decoded whsec_, sodium_malloc'd */
+	size_t webhook_key_len;
+	int line;
+};
+
+struct relay_config {
+	char *path;
+
+	/* [relay] */
+	char *listen; /* comma-separated host:port list */
+	char *instance_id;
+	char *tls_cert;
+	char *tls_key;
+	long max_frame;
+	long auth_timeout; /* seconds from accept to authenticated */
+	long frame_timeout; /* seconds to finish a started frame */
+	long max_connections;
+	int log_level;
+
+	/* [redis] */
+	char *redis_address;
+	char *redis_prefix;
+	long redis_timeout; /* seconds for connect and each command */
+
+	/* [delivery] */
+	long connect_timeout;
+	long request_timeout;
+	long retry_initial_ms;
+	long retry_max_ms;
+	long max_inflight;
+
+	struct device_entry *devices; /* sorted by id */
+	size_t ndevices;
+	struct recipient_entry *recipients; /* sorted by id */
+	size_t nrecipients;
+};
+
+/* Problems are written to errout, one per line, as "file:line: text". */
+struct relay_config *relay_config_load(const char *path, FILE *errout);
+void relay_config_free(struct relay_config *cfg);
+
+const struct device_entry *relay_config_device(const struct relay_config *cfg,
+    const char *id);
+const struct recipient_entry *
+relay_config_recipient(const struct relay_config *cfg, const char *id);
+
+#endif
