@@ -29,7 +29,10 @@ CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 
 PY := /usr/bin/python3
 
-.PHONY: all deps test demo asan test-asan format check-format clean
+FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps test demo asan test-asan fuzz fuzz-run format check-format clean
 
 all: $(BUILD)/alertrelayd $(BUILD)/alertctl
 
@@ -63,11 +66,25 @@ test-asan: deps asan
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run
 
+# libFuzzer harnesses, one per parser; `make fuzz-run` runs each for
+# FUZZ_SECONDS and keeps what it finds in fuzz/corpus/<name>.
+fuzz: $(FUZZ_TARGETS)
+
+build-fuzz/%: fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p build-fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WFLAGS) -Icommon \
+	    $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) $(PKG_LIBS)
+
+fuzz-run: fuzz
+	for t in $(FUZZ_TARGETS); do n=$${t#build-fuzz/fuzz_}; \
+	    mkdir -p fuzz/corpus/$$n; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/$$n || exit 1; done
+
 format:
-	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch]
+	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c
 
 check-format:
-	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch]
+	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -8,7 +8,7 @@ libevent-dev libssl-dev libsodium-dev libhiredis-dev libcurl4-openssl-dev
 libjansson-dev libinih-dev
 redis-server redis-tools
 python3 python3-pytest python3-pytest-timeout python3-nacl python3-openssl python3-redis
-clang-format"
+clang-format clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do
