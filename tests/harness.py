@@ -433,7 +433,9 @@ class Env:
 
     def write_client_conf(self, path=None, device_id=None, device_key=None,
                           recipients=None, relay_port=None, pin=None,
-                          outbox=None):
+                          outbox=True):
+        """outbox: True for DIR/outbox, a path, or False for none (then
+        alertctl falls back to ~/.local/state)."""
         path = Path(path or self.client_conf)
         lines = ["; alertctl configuration written by the test harness",
                  "[client]",
@@ -441,6 +443,8 @@ class Env:
                  "relay_pin = %s" % (pin or self.pin),
                  "device_id = %s" % (device_id or self.device_id),
                  "device_key = %s" % (device_key or self.device_key)]
+        if outbox is True:
+            outbox = self.dir / "outbox"
         if outbox:
             lines.append("outbox = %s" % outbox)
         for rid in (recipients or list(self.recipients)):

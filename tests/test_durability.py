@@ -59,31 +59,44 @@ def test_raw_accepted_only_after_redis_has_it(lab):
 
 
 @pytest.mark.hard_timeout(60)
-def test_resend_from_outbox_is_a_duplicate(lab):
-    """`alertctl send --resend ID` sends the stored envelope again: the relay
-    says duplicate, with the same relay_id, and nothing is stored or
-    delivered twice."""
-    env = lab.env()
+def test_resend_with_alert_id_is_a_duplicate(lab):
+    """`alertctl send --alert-id ID` with the same alert sends the stored
+    envelope (outbox) again: the relay says duplicate, with the same
+    relay_id, and nothing is stored or delivered twice."""
+    env, redis, relay, recv = lab.stack(receivers=["contactpunt", "oncall-1"])
+    args = ["--type", "panic", "--message", "eenmaal", "--lat", "52.37",
+            "--lon", "4.89", "--timeout", "20"]
+    alert_id, relay_id, _ = send_ok(lab, env, *args)
     outbox = env.dir / "outbox"
-    outbox.mkdir(mode=0o700)
-    env.write_client_conf(outbox=outbox)
-    env, redis, relay, recv = lab.stack(env, receivers=["contactpunt", "oncall-1"])
-    alert_id, relay_id, _ = send_ok(lab, env, "--type", "panic", "--message",
-                                    "eenmaal", "--timeout", "20")
     assert (outbox / (alert_id + ".json")).is_file(), sorted(outbox.iterdir())
     for rx in recv.values():
         rx.wait_alerts(1, timeout=20)
-    rc, lines, err = lab.send(env, "--resend", alert_id, "--timeout", "20")
-    assert rc == 0, (lines, err)
-    acc = [m for m in map(ACCEPTED_RX.match, lines) if m]
-    assert acc, lines
-    assert acc[-1].group(1) == alert_id and acc[-1].group(2) == relay_id
-    assert acc[-1].group(3) == " (duplicate)", lines
+    again, relay_id2, lines = send_ok(lab, env, *args, "--alert-id", alert_id)
+    assert again == alert_id and relay_id2 == relay_id
+    assert lines[-1].endswith(" (duplicate)"), lines
     r = redis.client()
     assert stream_alert_ids(r, env) == [alert_id]
     assert r("XLEN", "alertrelay:deliveries") == 2
     for rx in recv.values():
         assert still(lambda: len(rx.proc.snapshot("stdout")), 2.0) == [1]
+
+
+@pytest.mark.hard_timeout(60)
+def test_alert_id_reused_for_another_alert_is_refused(lab):
+    """The same --alert-id with a different message is a different
+    envelope: the relay answers conflict, the client exits 1, the first
+    alert stays as it was."""
+    env, redis, relay, recv = lab.stack(receivers=["contactpunt"])
+    alert_id, _, _ = send_ok(lab, env, "--type", "threat", "--message", "eerste")
+    rc, lines, err = lab.send(env, "--type", "threat", "--message", "andere",
+                              "--alert-id", alert_id, "--timeout", "10")
+    assert rc == 1, (lines, err)
+    assert not any(l.startswith("accepted") for l in lines)
+    assert "conflict" in err.lower(), err
+    assert stream_alert_ids(redis.client(), env) == [alert_id]
+    got = recv["contactpunt"].wait_alerts(1, timeout=20)
+    assert still(lambda: len(recv["contactpunt"].proc.snapshot("stdout")), 1.5) == [1]
+    assert got[0]["message"] == "eerste"
 
 
 @pytest.mark.hard_timeout(90)

@@ -6,7 +6,6 @@ import re
 import socket
 import ssl
 import subprocess
-import threading
 
 import pytest
 

@@ -12,10 +12,9 @@ import time
 import nacl.signing
 import pytest
 
-import harness
 import proto
-from helpers import (authed, device_key, parse_send, raw_client,
-                     recipient_pks, send_ok, stream_alert_ids)
+from helpers import (authed, device_key, raw_client, recipient_pks, send_ok,
+                     stream_alert_ids)
 
 daemon_only = pytest.mark.needs("alertrelayd")
 
@@ -157,7 +156,8 @@ def test_auth_not_replayable_on_another_session(lab):
     env, *_ = lab.stack()
     sk = device_key(env)
     with raw_client(env) as a, raw_client(env) as b:
-        ha, hb = a.hello(), b.hello()
+        a.hello()
+        hb = b.hello()
         # sign for session a, present it on session b
         sig = sk.sign(proto.SIGCTX_AUTH + proto.b64d(hb["challenge"]) +
                       a.binding()).signature
