@@ -37,7 +37,7 @@ cmd_keygen_exists(const char *path)
  * public key. */
 static int
 cmd_keygen_write_pair(const char *prefix, const unsigned char *sk, size_t sklen,
-                      const unsigned char *pk, size_t pklen)
+    const unsigned char *pk, size_t pklen)
 {
 	char *skpath = xasprintf("%s.key", prefix);
 	char *pkpath = xasprintf("%s.pub", prefix);
@@ -74,7 +74,7 @@ cmd_keygen_device(const char *prefix)
 
 	crypto_sign_keypair(pk, sk);
 	rc = cmd_keygen_write_pair(prefix, sk, crypto_sign_SECRETKEYBYTES, pk,
-	                           sizeof(pk));
+	    sizeof(pk));
 	seckey_free(sk);
 	return rc;
 }
@@ -88,7 +88,7 @@ cmd_keygen_recipient(const char *prefix)
 
 	crypto_box_keypair(pk, sk);
 	rc = cmd_keygen_write_pair(prefix, sk, crypto_box_SECRETKEYBYTES, pk,
-	                           sizeof(pk));
+	    sizeof(pk));
 	seckey_free(sk);
 	return rc;
 }
@@ -141,7 +141,6 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 		return cmd_keygen_recipient(name);
 	if (strcmp(kind, "webhook-secret") == 0)
 		return cmd_keygen_webhook_secret(name);
-	return usage_error(
-	    "keygen", "unknown kind '%s' (device, recipient or webhook-secret)",
-	    kind);
+	return usage_error("keygen",
+	    "unknown kind '%s' (device, recipient or webhook-secret)", kind);
 }

@@ -11,7 +11,7 @@
 unsigned char *seckey_alloc(size_t len);
 /* Reads a secret key file (mode must be 0600) of exactly len bytes. */
 unsigned char *seckey_load(const char *path, size_t len, char *err,
-                           size_t errlen);
+    size_t errlen);
 /* Makes the key read-only: a stray write now faults instead of
  * corrupting it. */
 void seckey_lock(unsigned char *key);

@@ -1,13 +1,5 @@
 #include "alertctl.h"
 int
-cmd_send(int argc, char **argv, struct globals *g)
-{
-	(void)argc;
-	(void)argv;
-	(void)g;
-	return 1;
-}
-int
 cmd_receive(int argc, char **argv, struct globals *g)
 {
 	(void)argc;

@@ -1,0 +1,63 @@
+/*
+ * The client configuration (INI through inih):
+ *
+ *	[client]
+ *	relay = host:port[, host:port ...]
+ *	relay_pin = PIN[, PIN ...]
+ *	device_id = ID
+ *	device_key = FILE		(mode 0600)
+ *	outbox = DIR			(optional)
+ *	[recipient ID]
+ *	public_key = BASE64
+ *
+ * relay and relay_pin may be repeated (or continued on indented lines):
+ * the values add up.  Unknown sections and keys are errors.  Relative
+ * paths are relative to the directory of the configuration file.
+ */
+#ifndef ALERTCTL_CLIENT_CONFIG_H
+#define ALERTCTL_CLIENT_CONFIG_H
+
+#include <stddef.h>
+
+#include <sodium.h>
+
+#include "envelope.h"
+#include "tls.h"
+#include "util.h"
+
+#define CLIENT_MAX_RELAYS 16
+#define CLIENT_MAX_PINS 16
+
+struct client_relay {
+	char *host;
+	int port;
+	char *label; /* "host:port" as written, for messages */
+};
+
+struct client_recipient {
+	char id[ID_MAX + 1];
+	unsigned char pk[crypto_box_PUBLICKEYBYTES];
+};
+
+struct client_config {
+	char *path;
+	struct client_relay relays[CLIENT_MAX_RELAYS];
+	size_t nrelays;
+	char pins[CLIENT_MAX_PINS][TLS_PIN_LEN];
+	const char *pinv[CLIENT_MAX_PINS]; /* pointers into pins */
+	size_t npins;
+	char device_id[ID_MAX + 1];
+	char *device_key; /* resolved path */
+	char *outbox; /* resolved path, NULL when not set */
+	struct client_recipient recipients[ENVELOPE_MAX_RECIPIENTS];
+	size_t nrecipients;
+};
+
+/* $ALERTCTL_CONF, else ~/.config/alertrelay/alertctl.conf (caller frees);
+ * NULL when neither can be found. */
+char *client_config_default_path(void);
+/* Logs every problem as file:line: reason; -1 when there was any. */
+int client_config_load(const char *path, struct client_config *cfg);
+void client_config_free(struct client_config *cfg);
+
+#endif

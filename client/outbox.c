@@ -1,0 +1,224 @@
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "b64.h"
+#include "frame.h"
+#include "log.h"
+#include "outbox.h"
+#include "xmalloc.h"
+
+#define OUTBOX_CONTEXT "alertctl outbox v1"
+
+char *
+outbox_dir(const struct client_config *cfg)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+	if (cfg->outbox != NULL)
+		return xstrdup(cfg->outbox);
+	if (state != NULL && state[0] == '/')
+		return xasprintf("%s/alertrelay/outbox", state);
+	if (home != NULL && home[0] == '/')
+		return xasprintf("%s/.local/state/alertrelay/outbox", home);
+	return NULL;
+}
+
+void
+outbox_mac(const struct alert *a, const struct client_config *cfg,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    unsigned char mac[OUTBOX_MAC_BYTES])
+{
+	unsigned char key[crypto_generichash_KEYBYTES];
+	crypto_generichash_state st;
+	struct alert copy = *a;
+	char *text;
+	size_t i;
+
+	/* The time of this attempt is not part of what the alert says. */
+	copy.created_at[0] = '\0';
+	text = alert_encode(&copy);
+	/* A key of its own, derived from the device seed. */
+	crypto_generichash(key, sizeof(key),
+	    (const unsigned char *)OUTBOX_CONTEXT, strlen(OUTBOX_CONTEXT), sk,
+	    crypto_sign_SEEDBYTES);
+	crypto_generichash_init(&st, key, sizeof(key), OUTBOX_MAC_BYTES);
+	if (text != NULL)
+		crypto_generichash_update(&st, (unsigned char *)text,
+		    strlen(text) + 1);
+	for (i = 0; i < cfg->nrecipients; i++) {
+		crypto_generichash_update(&st,
+		    (const unsigned char *)cfg->recipients[i].id,
+		    strlen(cfg->recipients[i].id) + 1);
+		crypto_generichash_update(&st, cfg->recipients[i].pk,
+		    sizeof(cfg->recipients[i].pk));
+	}
+	crypto_generichash_final(&st, mac, OUTBOX_MAC_BYTES);
+	sodium_memzero(key, sizeof(key));
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+}
+
+static int
+outbox_mkdir(const char *dir)
+{
+	char *copy = xstrdup(dir), *p;
+	int rc = 0;
+
+	for (p = copy + 1; rc == 0 && (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+			rc = -1;
+		*p = '/';
+	}
+	if (rc == 0 && mkdir(copy, 0700) != 0 && errno != EEXIST)
+		rc = -1;
+	if (rc != 0)
+		log_warn("outbox %s", copy);
+	free(copy);
+	return rc;
+}
+
+/* Old entries go: a resend makes sense for hours, not months. */
+static void
+outbox_prune(const char *dir)
+{
+	time_t cutoff = time(NULL) - (time_t)OUTBOX_KEEP_DAYS * 86400;
+	struct dirent *de;
+	struct stat st;
+	DIR *dp;
+
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		if (strlen(de->d_name) != 37 ||
+		    strcmp(de->d_name + 32, ".json") != 0)
+			continue;
+		if (fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		        0 &&
+		    st.st_mtime < cutoff)
+			unlinkat(dirfd(dp), de->d_name, 0);
+	}
+	closedir(dp);
+}
+
+static json_t *
+outbox_entry(const struct sealed_alert *s,
+    const unsigned char mac[OUTBOX_MAC_BYTES])
+{
+	char machex[OUTBOX_MAC_BYTES * 2 + 1], *sig64;
+	json_t *o;
+
+	sodium_bin2hex(machex, sizeof(machex), mac, OUTBOX_MAC_BYTES);
+	sig64 = b64_encode(s->sig, sizeof(s->sig));
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", 1, "alert_id",
+	    s->alert_id, "mac", machex, "envelope", s->envelope, "sig", sig64);
+	free(sig64);
+	return o;
+}
+
+static int
+outbox_write(const char *tmp, const char *path, const json_t *o)
+{
+	int fd, ok;
+
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	ok = json_dumpfd(o, fd, JSON_COMPACT) == 0 && fsync(fd) == 0;
+	/* link, not rename: an existing entry stays as it is. */
+	if (close(fd) != 0 || !ok || link(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	unlink(tmp);
+	return 0;
+}
+
+int
+outbox_save(const char *dir, const struct sealed_alert *s,
+    const unsigned char mac[OUTBOX_MAC_BYTES])
+{
+	char *path, *tmp;
+	json_t *o;
+	int rc;
+
+	if (outbox_mkdir(dir) != 0)
+		return -1;
+	outbox_prune(dir);
+	path = xasprintf("%s/%s.json", dir, s->alert_id);
+	tmp = xasprintf("%s/.%s.tmp", dir, s->alert_id);
+	o = outbox_entry(s, mac);
+	if ((rc = outbox_write(tmp, path, o)) != 0)
+		log_warn("outbox %s", path);
+	json_decref(o);
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+/* 1 when the stored entry is this alert, intact, signed by this device. */
+static int
+outbox_entry_matches(const json_t *o, const char *alert_id,
+    const unsigned char mac[OUTBOX_MAC_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES], struct sealed_alert *s)
+{
+	char machex[OUTBOX_MAC_BYTES * 2 + 1], err[128];
+	const char *env = json_str(o, "envelope"), *sig = json_str(o, "sig");
+	const char *m = json_str(o, "mac");
+	struct envelope e;
+
+	sodium_bin2hex(machex, sizeof(machex), mac, OUTBOX_MAC_BYTES);
+	if (env == NULL || sig == NULL || m == NULL || strcmp(m, machex) != 0 ||
+	    b64_decode_exact(sig, s->sig, sizeof(s->sig)) != 0 ||
+	    envelope_verify(env, strlen(env), s->sig, pk) != 0 ||
+	    envelope_decode(env, strlen(env), &e, err, sizeof(err)) != 0)
+		return 0;
+	if (strcmp(e.alert_id, alert_id) != 0) {
+		envelope_free(&e);
+		return 0;
+	}
+	memcpy(s->alert_id, e.alert_id, sizeof(s->alert_id));
+	memcpy(s->created_at, e.created_at, sizeof(s->created_at));
+	s->envelope = xstrdup(env);
+	envelope_free(&e);
+	return 1;
+}
+
+int
+outbox_load(const char *dir, const char *alert_id,
+    const unsigned char mac[OUTBOX_MAC_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES], struct sealed_alert *s)
+{
+	char *path = xasprintf("%s/%s.json", dir, alert_id);
+	json_error_t jerr;
+	json_t *o;
+	int rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (o != NULL && outbox_entry_matches(o, alert_id, mac, pk, s))
+		rc = 1;
+	else if (o != NULL || access(path, F_OK) == 0) {
+		log_warnx("%s holds a different alert with this id; sending "
+		          "a new one (the relay refuses it if it has the old "
+		          "one)",
+		    path);
+		rc = -1;
+	}
+	json_decref(o);
+	free(path);
+	return rc;
+}

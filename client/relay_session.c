@@ -1,0 +1,432 @@
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "b64.h"
+#include "envelope.h"
+#include "frame.h"
+#include "log.h"
+#include "out.h"
+#include "relay_session.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+enum relay_state {
+	RS_CONNECTING,
+	RS_HELLO,
+	RS_READY,
+	RS_ACCEPTED,
+	RS_DONE,
+};
+
+struct relay_session {
+	struct relay_session_params p;
+	struct bufferevent *bev;
+	struct event *timer; /* step timeout, then the outcome report */
+	enum relay_state state;
+	size_t max_frame; /* the relay's, from hello */
+	unsigned char binding[AUTH_BINDING_BYTES];
+	struct relay_outcome outcome;
+};
+
+/* Error codes after which sending the same envelope again cannot help. */
+static const char *const relay_session_fatal_codes[] = {
+    "unknown_device",
+    "auth_failed",
+    "bad_signature",
+    "bad_envelope",
+    "unknown_recipient",
+    "conflict",
+};
+
+static void relay_session_finish(struct relay_session *s,
+    enum relay_result result, const char *fmt, ...) PRINTFLIKE(3, 4);
+
+const char *
+relay_session_doing(const struct relay_session *s)
+{
+	switch (s->state) {
+	case RS_CONNECTING:
+		return "connecting";
+	case RS_HELLO:
+		return "waiting for hello";
+	case RS_READY:
+		return "waiting for ready";
+	case RS_ACCEPTED:
+		return "waiting for accepted";
+	default:
+		return "done";
+	}
+}
+
+static void
+relay_session_arm(struct relay_session *s)
+{
+	struct timeval tv = {RELAY_STEP_TIMEOUT_S, 0};
+
+	evtimer_add(s->timer, &tv);
+}
+
+/* Records the outcome, silences the connection and reports from the
+ * timer, so that done() never runs inside a bufferevent callback. */
+static void
+relay_session_finish(struct relay_session *s, enum relay_result result,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->state == RS_DONE)
+		return;
+	s->state = RS_DONE;
+	s->outcome.result = result;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(s->outcome.reason, sizeof(s->outcome.reason), fmt,
+		    ap);
+		va_end(ap);
+	}
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
+	evtimer_del(s->timer);
+	event_active(s->timer, EV_TIMEOUT, 0);
+}
+
+static void
+relay_session_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state == RS_DONE)
+		s->p.done(&s->outcome, s->p.arg);
+	else
+		relay_session_finish(s, RELAY_RETRY,
+		    "no answer from relay (%s)", relay_session_doing(s));
+}
+
+static int
+relay_session_push(struct relay_session *s, json_t *frame)
+{
+	int rc;
+
+	rc = frame_push(bufferevent_get_output(s->bev), frame, s->max_frame);
+	json_decref(frame);
+	return rc;
+}
+
+static void
+relay_session_hello(struct relay_session *s, const json_t *o)
+{
+	unsigned char challenge[AUTH_CHALLENGE_BYTES], sig[crypto_sign_BYTES];
+	const char *c64 = json_str(o, "challenge");
+	json_t *version = json_object_get(o, "version");
+	json_t *maxf = json_object_get(o, "max_frame");
+	char *sig64;
+	int rc;
+
+	if (!json_is_integer(version) || json_integer_value(version) != 1) {
+		relay_session_finish(s, RELAY_RETRY,
+		    "relay does not speak protocol version 1");
+		return;
+	}
+	if (c64 == NULL ||
+	    b64_decode_exact(c64, challenge, sizeof(challenge))) {
+		relay_session_finish(s, RELAY_RETRY, "bad challenge in hello");
+		return;
+	}
+	if (json_is_integer(maxf) && json_integer_value(maxf) > 0 &&
+	    json_integer_value(maxf) <= FRAME_MAX_LIMIT)
+		s->max_frame = (size_t)json_integer_value(maxf);
+	auth_sign(challenge, s->binding, s->p.sk, sig);
+	sig64 = b64_encode(sig, sizeof(sig));
+	rc = relay_session_push(s,
+	    json_pack("{s:s, s:s, s:s}", "type", "auth", "device_id",
+	        s->p.device_id, "sig", sig64));
+	free(sig64);
+	if (rc != 0) {
+		relay_session_finish(s, RELAY_FATAL, "cannot send auth");
+		return;
+	}
+	s->state = RS_READY;
+	relay_session_arm(s);
+}
+
+static void
+relay_session_ready(struct relay_session *s, const json_t *o)
+{
+	const char *id = json_str(o, "device_id");
+
+	if (id != NULL && strcmp(id, s->p.device_id) != 0) {
+		relay_session_finish(s, RELAY_RETRY,
+		    "relay authenticated us as '%s'", id);
+		return;
+	}
+	out_line("authenticated as %s", s->p.device_id);
+	if (frame_push(bufferevent_get_output(s->bev), s->p.alert_frame,
+	        s->max_frame) != 0) {
+		relay_session_finish(s, RELAY_FATAL,
+		    "the alert is larger than the relay accepts (%zu bytes); "
+		    "use a shorter message or fewer recipients",
+		    s->max_frame);
+		return;
+	}
+	log_debug("%s: alert frame sent", s->p.relay->label);
+	s->state = RS_ACCEPTED;
+	relay_session_arm(s);
+}
+
+static void
+relay_session_accepted(struct relay_session *s, const json_t *o)
+{
+	const char *id = json_str(o, "alert_id");
+	const char *relay_id = json_str(o, "relay_id");
+	int dup = 0;
+
+	if (id == NULL || strcmp(id, s->p.alert_id) != 0 || relay_id == NULL ||
+	    strlen(relay_id) >= sizeof(s->outcome.relay_id)) {
+		relay_session_finish(s, RELAY_RETRY,
+		    "relay sent a malformed accepted frame");
+		return;
+	}
+	json_bool_get(o, "duplicate", &dup);
+	memcpy(s->outcome.relay_id, relay_id, strlen(relay_id) + 1);
+	s->outcome.duplicate = dup;
+	relay_session_finish(s, RELAY_ACCEPTED, NULL);
+}
+
+static void
+relay_session_error(struct relay_session *s, const json_t *o)
+{
+	const char *code = json_str(o, "code"), *msg = json_str(o, "message");
+	enum relay_result result = RELAY_RETRY;
+	size_t i;
+
+	if (code == NULL)
+		code = "unknown";
+	if (msg == NULL)
+		msg = "";
+	for (i = 0; i < sizeof(relay_session_fatal_codes) /
+	         sizeof(relay_session_fatal_codes[0]);
+	     i++)
+		if (strcmp(code, relay_session_fatal_codes[i]) == 0)
+			result = RELAY_FATAL;
+	relay_session_finish(s, result, "relay error %s: %s", code, msg);
+}
+
+static void
+relay_session_frame(struct relay_session *s, const char *type, const json_t *o)
+{
+	log_debug("%s: got %s frame", s->p.relay->label, type);
+	if (strcmp(type, "error") == 0)
+		relay_session_error(s, o);
+	else if (strcmp(type, "ping") == 0) {
+		if (relay_session_push(s, json_pack("{s:s}", "type", "pong")))
+			relay_session_finish(s, RELAY_RETRY,
+			    "cannot send pong");
+	} else if (strcmp(type, "pong") == 0)
+		; /* nothing to do: we send no pings */
+	else if (s->state == RS_HELLO && strcmp(type, "hello") == 0)
+		relay_session_hello(s, o);
+	else if (s->state == RS_READY && strcmp(type, "ready") == 0)
+		relay_session_ready(s, o);
+	else if (s->state == RS_ACCEPTED && strcmp(type, "accepted") == 0)
+		relay_session_accepted(s, o);
+	else
+		relay_session_finish(s, RELAY_RETRY,
+		    "unexpected %.32s frame from relay (%s)", type,
+		    relay_session_doing(s));
+}
+
+static void
+relay_session_read(struct bufferevent *bev, void *arg)
+{
+	struct relay_session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	enum frame_result r;
+	const char *type;
+	char *payload, err[256];
+	size_t len;
+	json_t *o;
+
+	while (s->state != RS_DONE) {
+		r = frame_pull(in, RELAY_FRAME_MAX, &payload, &len);
+		if (r == FRAME_INCOMPLETE)
+			return;
+		if (r != FRAME_OK) {
+			relay_session_finish(s, RELAY_RETRY,
+			    "relay sent a bad frame length");
+			return;
+		}
+		o = frame_parse(payload, len, &type, err, sizeof(err));
+		free(payload);
+		if (o == NULL) {
+			relay_session_finish(s, RELAY_RETRY,
+			    "relay sent a bad frame: %s", err);
+			return;
+		}
+		relay_session_frame(s, type, o);
+		json_decref(o);
+	}
+}
+
+/* TLS is up: nothing is sent before the relay's key matches a pin. */
+static void
+relay_session_connected(struct relay_session *s)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	char pin[TLS_PIN_LEN] = "none";
+
+	if (SSL_version(ssl) != TLS1_3_VERSION) {
+		relay_session_finish(s, RELAY_RETRY,
+		    "relay did not use TLS 1.3");
+		return;
+	}
+	if (!tls_peer_matches_pin(ssl, s->p.pins, s->p.npins)) {
+		if (cert != NULL)
+			tls_pin_of_cert(cert, pin);
+		relay_session_finish(s, RELAY_RETRY,
+		    "relay key does not match relay_pin (its pin is %s); "
+		    "not sending anything",
+		    pin);
+		return;
+	}
+	if (tls_auth_binding(ssl, s->binding) != 0) {
+		relay_session_finish(s, RELAY_RETRY,
+		    "cannot export the TLS channel binding");
+		return;
+	}
+	out_line("connected (TLS 1.3, relay pin ok)");
+	s->state = RS_HELLO;
+	relay_session_arm(s);
+}
+
+/* Why the connection failed, as precisely as the layers tell us. */
+static void
+relay_session_failure(struct relay_session *s, int saved_errno, char *buf,
+    size_t len)
+{
+	int dnserr = bufferevent_socket_get_dns_error(s->bev);
+	unsigned long e, last = 0;
+
+	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
+		last = e;
+	if (dnserr != 0)
+		snprintf(buf, len, "cannot resolve %s: %s", s->p.relay->host,
+		    evutil_gai_strerror(dnserr));
+	else if (last != 0) {
+		snprintf(buf, len, "TLS: ");
+		ERR_error_string_n(last, buf + strlen(buf), len - strlen(buf));
+	} else if (saved_errno != 0)
+		snprintf(buf, len, "%s", strerror(saved_errno));
+	else
+		snprintf(buf, len, "connection failed");
+	ERR_clear_error();
+}
+
+static int
+relay_session_conn_errno(int e)
+{
+	return e == ECONNREFUSED || e == ECONNRESET || e == ETIMEDOUT ||
+	    e == EHOSTUNREACH || e == ENETUNREACH || e == EPIPE;
+}
+
+static void
+relay_session_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct relay_session *s = arg;
+	int saved_errno = EVUTIL_SOCKET_ERROR();
+	char why[256];
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		relay_session_connected(s);
+		return;
+	}
+	/* The TLS layer reports a refused or reset connection as EOF;
+	 * errno still tells which. */
+	if ((what & BEV_EVENT_EOF) && relay_session_conn_errno(saved_errno)) {
+		relay_session_finish(s, RELAY_RETRY, "%s (%s)",
+		    strerror(saved_errno), relay_session_doing(s));
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		relay_session_finish(s, RELAY_RETRY,
+		    "connection closed by relay (%s)", relay_session_doing(s));
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		relay_session_failure(s, saved_errno, why, sizeof(why));
+		relay_session_finish(s, RELAY_RETRY, "%s (%s)", why,
+		    relay_session_doing(s));
+	}
+}
+
+/* SNI for names; an address literal must not be sent as SNI. */
+static void
+relay_session_sni(SSL *ssl, const char *host)
+{
+	unsigned char addr[16];
+
+	if (inet_pton(AF_INET, host, addr) != 1 &&
+	    inet_pton(AF_INET6, host, addr) != 1)
+		SSL_set_tlsext_host_name(ssl, host);
+}
+
+struct relay_session *
+relay_session_start(const struct relay_session_params *params)
+{
+	struct relay_session *s = xcalloc(1, sizeof(*s));
+	SSL *ssl;
+
+	s->p = *params;
+	s->max_frame = FRAME_MAX_DEFAULT;
+	s->timer = evtimer_new(s->p.base, relay_session_timer, s);
+	if (s->timer == NULL || (ssl = SSL_new(s->p.ssl_ctx)) == NULL)
+		log_fatalx("cannot set up a connection: out of memory");
+	relay_session_sni(ssl, s->p.relay->host);
+	s->bev = bufferevent_openssl_socket_new(s->p.base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		log_fatalx("cannot set up a TLS connection");
+	/* A relay that closes without close_notify is a closed
+	 * connection, not a TLS error worth a different message. */
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	bufferevent_setcb(s->bev, relay_session_read, NULL, relay_session_event,
+	    s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	relay_session_arm(s);
+	if (bufferevent_socket_connect_hostname(s->bev, s->p.dns, AF_UNSPEC,
+	        s->p.relay->host, s->p.relay->port) != 0)
+		relay_session_finish(s, RELAY_RETRY, "cannot start connecting");
+	return s;
+}
+
+void
+relay_session_free(struct relay_session *s)
+{
+	SSL *ssl;
+
+	if (s == NULL)
+		return;
+	if (s->outcome.result == RELAY_ACCEPTED && s->state == RS_DONE &&
+	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL) {
+		/* Best effort close_notify: the relay sees a clean end. */
+		SSL_shutdown(ssl);
+		ERR_clear_error();
+	}
+	bufferevent_free(s->bev);
+	event_free(s->timer);
+	sodium_memzero(s->binding, sizeof(s->binding));
+	free(s);
+}
