@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "admin.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "http_client.h"
@@ -241,7 +242,8 @@ main(int argc, char *argv[])
 
 	if ((relay.base = event_base_new()) == NULL)
 		log_fatalx("cannot create the event loop");
-	if (listener_open_all(&relay) != 0)
+	if (listener_open_all(&relay) != 0 ||
+	    admin_open(&relay, &relay.admin) != 0)
 		log_fatalx("cannot listen; exiting");
 	if (!foreground) {
 		if (daemon(0, 0) != 0)
@@ -269,6 +271,7 @@ main(int argc, char *argv[])
 
 	event_base_dispatch(relay.base);
 
+	admin_close(relay.admin);
 	dispatch_free(relay.dispatch);
 	http_client_free(relay.http);
 	store_free(relay.store);

@@ -16,6 +16,7 @@
 #include "envelope.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "store.h"
 #include "tls.h"
@@ -57,6 +58,9 @@ conn_free(struct conn *c)
 	log_debug("conn %llu closed (%s)", c->id, c->peer);
 	TAILQ_REMOVE(&relay->conns, c, entry);
 	relay->nconns--;
+	metrics.connections--;
+	if (c->device_id[0] != '\0')
+		metrics.devices_connected--;
 	store_req_cancel(c->ingest);
 	event_free(c->timer);
 	bufferevent_free(c->bev);
@@ -92,6 +96,7 @@ conn_error(struct conn *c, const char *code, const char *message, int fatal)
 	if (c->ingest_alert_id[0] != '\0')
 		json_object_set_new(o, "alert_id",
 		    json_string(c->ingest_alert_id));
+	metrics_refused(code);
 	log_info("conn %llu (%s%s%s): %s: %s", c->id, c->peer,
 	    c->device_id[0] ? " device=" : "", c->device_id, code, message);
 	conn_send(c, o);
@@ -139,6 +144,7 @@ conn_auth(struct conn *c, const json_t *o)
 		return;
 	}
 	snprintf(c->device_id, sizeof(c->device_id), "%s", device_id);
+	metrics.devices_connected++;
 	c->state = CONN_READY;
 	evtimer_del(c->timer);
 	log_info("conn %llu: device=%s authenticated from %s", c->id,
@@ -158,6 +164,10 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 	switch (r->result) {
 	case INGEST_NEW:
 	case INGEST_DUPLICATE:
+		if (r->result == INGEST_DUPLICATE)
+			metrics.alerts_duplicate++;
+		else
+			metrics.alerts_accepted++;
 		log_info("alert accepted alert=%s device=%s relay_id=%s "
 		         "duplicate=%d store_ms=%ld",
 		    c->ingest_alert_id, c->device_id, r->relay_id,
@@ -246,6 +256,7 @@ conn_alert(struct conn *c, const json_t *o)
 	struct envelope env;
 	char err[128];
 
+	metrics.alerts_received++;
 	/* A reload may have removed the device since it authenticated. */
 	dev = relay_config_device(c->relay->cfg, c->device_id);
 	if (dev == NULL) {
@@ -376,6 +387,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_send_hello(c);
 		return;
 	}
+	if (c->state == CONN_HANDSHAKE)
+		metrics.tls_handshakes_failed++;
 	if (what & BEV_EVENT_ERROR) {
 		e = bufferevent_get_openssl_error(bev);
 		if (c->state == CONN_HANDSHAKE && e != 0)
@@ -456,6 +469,7 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	c->timer = evtimer_new(relay->base, conn_timer_cb, c);
 	TAILQ_INSERT_TAIL(&relay->conns, c, entry);
 	relay->nconns++;
+	metrics.connections++;
 	/* Bound what one connection may buffer: one whole frame. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    (size_t)relay->cfg->max_frame + FRAME_HEADER);

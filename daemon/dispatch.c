@@ -8,6 +8,7 @@
 #include "dispatch.h"
 #include "http_client.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "store.h"
 #include "webhook.h"
@@ -34,7 +35,6 @@ struct delivery {
 	char webhook_id[WEBHOOK_ID_LEN];
 	char *body;
 	size_t bodylen;
-	int64_t start_ms;
 	struct event *timer;
 	struct store_req *sreq;
 	struct http_req *hreq;
@@ -62,6 +62,7 @@ delivery_free(struct delivery *dl)
 
 	TAILQ_REMOVE(&d->deliveries, dl, entry);
 	d->ninflight--;
+	metrics.deliveries_inflight = d->ninflight;
 	store_req_cancel(dl->sreq);
 	http_req_cancel(dl->hreq);
 	event_free(dl->timer);
@@ -130,15 +131,24 @@ delivery_drop(struct delivery *dl, const char *why)
 	log_warnx("delivery alert=%s recipient=%s dropped: %s",
 	    dl->e.alert_id[0] ? dl->e.alert_id : "-",
 	    dl->e.recipient_id[0] ? dl->e.recipient_id : "-", why);
+	metrics.webhook[DELIVERY_DROPPED]++;
 	dl->state = D_DROP;
 	delivery_step(dl);
+}
+
+/* The delivery entry was added when the alert was accepted; its stream
+ * id starts with that time in milliseconds. */
+static int64_t
+delivery_age_ms(const struct delivery *dl)
+{
+	return now_ms() - strtoll(dl->e.stream_id, NULL, 10);
 }
 
 static void
 delivery_posted_cb(long status, const char *error, void *arg)
 {
 	struct delivery *dl = arg;
-	long latency = (long)(monotonic_ms() - dl->start_ms);
+	long latency = (long)delivery_age_ms(dl);
 
 	dl->hreq = NULL;
 	if (status >= 200 && status < 300) {
@@ -146,10 +156,13 @@ delivery_posted_cb(long status, const char *error, void *arg)
 		         "result=ok status=%ld attempt=%d latency_ms=%ld",
 		    dl->e.alert_id, dl->e.recipient_id, status, dl->attempt,
 		    latency);
+		metrics.webhook[DELIVERY_OK]++;
+		metrics_delivery_latency(delivery_age_ms(dl) / 1000.0);
 		dl->state = D_DONE;
 		delivery_step(dl);
 		return;
 	}
+	metrics.webhook[DELIVERY_RETRY]++;
 	log_warnx("delivery alert=%s recipient=%s channel=webhook "
 	          "result=retry status=%ld attempt=%d error=\"%s\"",
 	    dl->e.alert_id, dl->e.recipient_id, status, dl->attempt,
@@ -262,10 +275,10 @@ dispatch_add(struct dispatch *d, const struct delivery_entry *e)
 	dl = xcalloc(1, sizeof(*dl));
 	dl->d = d;
 	dl->e = *e;
-	dl->start_ms = monotonic_ms();
 	dl->timer = evtimer_new(d->relay->base, delivery_timer_cb, dl);
 	TAILQ_INSERT_TAIL(&d->deliveries, dl, entry);
 	d->ninflight++;
+	metrics.deliveries_inflight = d->ninflight;
 	if (!e->valid) {
 		delivery_drop(dl, "malformed delivery entry");
 		return;

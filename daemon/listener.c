@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "xmalloc.h"
 
@@ -38,6 +39,7 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	if (relay->nconns >= (size_t)relay->cfg->max_connections) {
+		metrics.refused[REFUSE_BUSY]++;
 		log_warnx("connection refused: max_connections (%ld) reached",
 		    relay->cfg->max_connections);
 		evutil_closesocket(fd);

@@ -20,6 +20,7 @@ struct listener;
 struct store;
 struct http_client;
 struct dispatch;
+struct admin;
 
 struct relay {
 	struct event_base *base;
@@ -29,6 +30,7 @@ struct relay {
 	struct store *store;
 	struct http_client *http;
 	struct dispatch *dispatch;
+	struct admin *admin;
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
 	int stopping;

@@ -48,6 +48,7 @@ static const struct opt opts[] = {
     {"relay", "max_connections", OPT_INT, O(max_connections), "20000", 1,
         1000000},
     {"relay", "log_level", OPT_LEVEL, O(log_level), "info", 0, 0},
+    {"admin", "listen", OPT_STRING, O(admin_listen), "", 0, 0},
     {"redis", "address", OPT_STRING, O(redis_address), "127.0.0.1:6379", 0, 0},
     {"redis", "prefix", OPT_STRING, O(redis_prefix), "alertrelay", 0, 0},
     {"redis", "timeout", OPT_INT, O(redis_timeout), "5", 1, 60},

@@ -47,6 +47,9 @@ struct relay_config {
 	long max_connections;
 	int log_level;
 
+	/* [admin] */
+	char *admin_listen; /* "" to disable */
+
 	/* [redis] */
 	char *redis_address;
 	char *redis_prefix;

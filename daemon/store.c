@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "redis_conn.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -58,6 +59,14 @@ static const char drop_script[] =
     "redis.call('XDEL', KEYS[1], ARGV[1])\n"
     "return 1\n";
 
+/* KEYS: deliveries stream.  Completed entries are deleted, so its length
+ * is the queue. */
+static const char queue_script[] =
+    "local n = redis.call('XLEN', KEYS[1])\n"
+    "local f = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)\n"
+    "if f[1] then return {n, f[1][1]} end\n"
+    "return {n}\n";
+
 struct store {
 	struct event_base *base;
 	char *prefix; /* copies: the configuration may be reloaded */
@@ -78,6 +87,7 @@ struct store_req {
 		store_read_cb read;
 		store_meta_cb meta;
 		store_done_cb done;
+		store_queue_cb queue;
 	} cb;
 	void *arg;
 	char *recipient_id; /* for store_alert_meta */
@@ -116,6 +126,7 @@ store_conn_ready(void *arg)
 
 	if (!redis_conn_ready(st->cmd) || !redis_conn_ready(st->blk))
 		return;
+	metrics.redis_up = 1;
 	redis_conn_command(st->cmd, st->timeout_ms, store_check_durability_cb,
 	    st, "CONFIG GET append*");
 	if (st->cbs.ready != NULL)
@@ -127,6 +138,7 @@ store_conn_lost(void *arg)
 {
 	struct store *st = arg;
 
+	metrics.redis_up = 0;
 	if (st->cbs.lost != NULL)
 		st->cbs.lost(st->cbs.arg);
 }
@@ -485,5 +497,36 @@ store_delivery_drop(struct store *st, const char *stream_id, store_done_cb cb,
 	req->rreq = redis_conn_command(st->cmd, st->timeout_ms,
 	    store_done_reply_cb, req, "EVAL %s 1 %s %s", drop_script,
 	    st->k_deliveries, stream_id);
+	return req;
+}
+
+static void
+store_queue_reply_cb(redisReply *r, const char *err, void *arg)
+{
+	struct store_req *req = arg;
+	long long depth = 0, oldest = 0;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER) {
+		req->cb.queue(0, 0, r && r->str ? r->str : err, req->arg);
+		store_req_free(req);
+		return;
+	}
+	depth = r->element[0]->integer;
+	if (r->elements > 1 && r->element[1]->type == REDIS_REPLY_STRING)
+		oldest = strtoll(r->element[1]->str, NULL, 10);
+	req->cb.queue(depth, oldest, NULL, req->arg);
+	store_req_free(req);
+}
+
+struct store_req *
+store_queue_summary(struct store *st, store_queue_cb cb, void *arg)
+{
+	struct store_req *req = store_req_new(st, arg);
+
+	req->cb.queue = cb;
+	req->rreq =
+	    redis_conn_command(st->cmd, st->timeout_ms, store_queue_reply_cb,
+	        req, "EVAL %s 1 %s", queue_script, st->k_deliveries);
 	return req;
 }

@@ -106,4 +106,11 @@ struct store_req *store_delivery_done(struct store *st, const char *stream_id,
 struct store_req *store_delivery_drop(struct store *st, const char *stream_id,
     store_done_cb cb, void *arg);
 
+/* Deliveries not yet completed (all instances) and the acceptance time
+ * of the oldest, in ms since the epoch (0 when there is none). */
+typedef void (*store_queue_cb)(long long depth, long long oldest_ms,
+    const char *err, void *arg);
+struct store_req *store_queue_summary(struct store *st, store_queue_cb cb,
+    void *arg);
+
 #endif

@@ -1,0 +1,214 @@
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "admin.h"
+#include "log.h"
+#include "metrics.h"
+#include "relay.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define QUEUE_POLL_MS 5000
+
+struct admin {
+	struct relay *relay;
+	struct evhttp *http;
+	struct event *poll_ev;
+	struct store_req *poll_req;
+};
+
+/* Plain HTTP without authentication: only ever on loopback. */
+static int
+admin_address_loopback(const char *addr)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
+		           24) == 127;
+	if (ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return 0;
+}
+
+static void
+admin_reply(struct evhttp_request *req, int code, const char *reason,
+    const char *type, struct evbuffer *body)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", type);
+	evhttp_send_reply(req, code, reason, body);
+}
+
+static const char *
+admin_health(const struct relay *relay)
+{
+	if (relay->stopping)
+		return "shutting down";
+	if (!store_ready(relay->store))
+		return "redis unavailable";
+	if (relay->listeners == NULL)
+		return "not listening";
+	return NULL;
+}
+
+static void
+admin_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	struct evbuffer *body = evbuffer_new();
+	const char *path = evhttp_request_get_uri(req), *why;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evbuffer_add_printf(body, "method not allowed\n");
+		admin_reply(req, 405, "Method Not Allowed", "text/plain", body);
+	} else if (strcmp(path, "/metrics") == 0) {
+		metrics_render(body);
+		admin_reply(req, 200, "OK",
+		    "text/plain; version=0.0.4; charset=utf-8", body);
+	} else if (strcmp(path, "/healthz") == 0) {
+		if ((why = admin_health(a->relay)) == NULL) {
+			evbuffer_add_printf(body, "ok\n");
+			admin_reply(req, 200, "OK", "text/plain", body);
+		} else {
+			evbuffer_add_printf(body, "%s\n", why);
+			admin_reply(req, 503, "Service Unavailable",
+			    "text/plain", body);
+		}
+	} else {
+		evbuffer_add_printf(body, "not found\n");
+		admin_reply(req, 404, "Not Found", "text/plain", body);
+	}
+	evbuffer_free(body);
+}
+
+static void admin_poll_later(struct admin *a);
+
+static void
+admin_queue_cb(long long depth, long long oldest_ms, const char *err, void *arg)
+{
+	struct admin *a = arg;
+
+	a->poll_req = NULL;
+	if (err == NULL) {
+		metrics.queue_depth = (uint64_t)depth;
+		metrics.oldest_pending_seconds =
+		    oldest_ms > 0 ? (double)(now_ms() - oldest_ms) / 1000.0 : 0;
+	}
+	admin_poll_later(a);
+}
+
+static void
+admin_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (store_ready(a->relay->store))
+		a->poll_req =
+		    store_queue_summary(a->relay->store, admin_queue_cb, a);
+	else
+		admin_poll_later(a);
+}
+
+static void
+admin_poll_later(struct admin *a)
+{
+	struct timeval tv = {QUEUE_POLL_MS / 1000, 0};
+
+	evtimer_add(a->poll_ev, &tv);
+}
+
+/* Logs the real port, which matters when the configuration says 0. */
+static void
+admin_log_bound(struct evhttp_bound_socket *bound)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss,
+	    &len);
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+	}
+	log_info("admin listening on %s:%u", host, port);
+}
+
+int
+admin_open(struct relay *relay, struct admin **out)
+{
+	const char *addr = relay->cfg->admin_listen;
+	struct evhttp_bound_socket *bound;
+	struct admin *a;
+	char *host;
+	int port;
+
+	*out = NULL;
+	if (addr[0] == '\0')
+		return 0;
+	if (!admin_address_loopback(addr) ||
+	    hostport_parse(addr, &host, &port) != 0) {
+		log_warnx("[admin] listen = %s: must be a loopback "
+		          "address:port",
+		    addr);
+		return -1;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->relay = relay;
+	a->http = evhttp_new(relay->base);
+	evhttp_set_allowed_methods(a->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_timeout(a->http, 10);
+	evhttp_set_max_headers_size(a->http, 8192);
+	evhttp_set_max_body_size(a->http, 4096);
+	evhttp_set_gencb(a->http, admin_request_cb, a);
+	bound =
+	    evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port);
+	free(host);
+	if (bound == NULL) {
+		log_warn("admin listen on %s", addr);
+		evhttp_free(a->http);
+		free(a);
+		return -1;
+	}
+	admin_log_bound(bound);
+	a->poll_ev = evtimer_new(relay->base, admin_poll_cb, a);
+	admin_poll_later(a);
+	*out = a;
+	return 0;
+}
+
+void
+admin_close(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	store_req_cancel(a->poll_req);
+	event_free(a->poll_ev);
+	evhttp_free(a->http);
+	free(a);
+}

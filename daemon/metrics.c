@@ -1,0 +1,151 @@
+#include <string.h>
+
+#include "metrics.h"
+
+struct metrics metrics;
+
+static const char *const reason_names[REFUSE_NREASONS] = {"bad_frame",
+    "frame_too_large", "timeout", "not_authenticated", "unknown_device",
+    "auth_failed", "bad_signature", "bad_envelope", "unknown_recipient",
+    "conflict", "unavailable", "busy"};
+
+static const char *const result_names[DELIVERY_NRESULTS] = {"ok", "retry",
+    "dropped"};
+
+/* Seconds; single milliseconds are what we aim for, minutes what we
+ * must still see. */
+static const double latency_bounds[LATENCY_NBUCKETS] = {0.001, 0.0025, 0.005,
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600};
+
+int
+metrics_reason(const char *code)
+{
+	int i;
+
+	for (i = 0; i < REFUSE_NREASONS; i++)
+		if (strcmp(code, reason_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+metrics_refused(const char *code)
+{
+	int r = metrics_reason(code);
+
+	if (r >= 0)
+		metrics.refused[r]++;
+}
+
+void
+metrics_delivery_latency(double seconds)
+{
+	int i;
+
+	for (i = 0; i < LATENCY_NBUCKETS; i++)
+		if (seconds <= latency_bounds[i]) {
+			metrics.latency_buckets[i]++;
+			break;
+		}
+	metrics.latency_count++;
+	metrics.latency_sum += seconds;
+}
+
+static void
+metric_head(struct evbuffer *out, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+static void
+metric_one(struct evbuffer *out, const char *name, const char *type,
+    const char *help, double value)
+{
+	metric_head(out, name, type, help);
+	evbuffer_add_printf(out, "%s %.17g\n", name, value);
+}
+
+static void
+metrics_render_latency(struct evbuffer *out)
+{
+	const char *name = "alertrelay_delivery_latency_seconds";
+	uint64_t cum = 0;
+	int i;
+
+	metric_head(out, name, "histogram",
+	    "Time from acceptance of an alert to its delivery (2xx).");
+	for (i = 0; i < LATENCY_NBUCKETS; i++) {
+		cum += metrics.latency_buckets[i];
+		evbuffer_add_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name,
+		    latency_bounds[i], (unsigned long long)cum);
+	}
+	evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+	    (unsigned long long)metrics.latency_count);
+	evbuffer_add_printf(out, "%s_sum %.17g\n%s_count %llu\n", name,
+	    metrics.latency_sum, name,
+	    (unsigned long long)metrics.latency_count);
+}
+
+void
+metrics_render(struct evbuffer *out)
+{
+	int i;
+
+	metric_one(out, "alertrelay_alerts_received_total", "counter",
+	    "Alert frames received from authenticated devices.",
+	    (double)metrics.alerts_received);
+	metric_head(out, "alertrelay_alerts_accepted_total", "counter",
+	    "Alerts answered accepted, by whether they were resends.");
+	evbuffer_add_printf(out,
+	    "alertrelay_alerts_accepted_total{duplicate=\"false\"} %llu\n"
+	    "alertrelay_alerts_accepted_total{duplicate=\"true\"} %llu\n",
+	    (unsigned long long)metrics.alerts_accepted,
+	    (unsigned long long)metrics.alerts_duplicate);
+	metric_head(out, "alertrelay_refused_total", "counter",
+	    "Frames and alerts refused, by protocol error code.");
+	for (i = 0; i < REFUSE_NREASONS; i++)
+		evbuffer_add_printf(out,
+		    "alertrelay_refused_total{reason=\"%s\"} %llu\n",
+		    reason_names[i], (unsigned long long)metrics.refused[i]);
+	metric_head(out, "alertrelay_deliveries_total", "counter",
+	    "Delivery attempts by channel and result.");
+	for (i = 0; i < DELIVERY_NRESULTS; i++)
+		evbuffer_add_printf(out,
+		    "alertrelay_deliveries_total{channel=\"webhook\","
+		    "result=\"%s\"} %llu\n",
+		    result_names[i], (unsigned long long)metrics.webhook[i]);
+	metrics_render_latency(out);
+	metric_one(out, "alertrelay_escalations_total", "counter",
+	    "Escalations to a further tier.", (double)metrics.escalations);
+	metric_one(out, "alertrelay_acknowledgements_total", "counter",
+	    "Acknowledgements by recipients.",
+	    (double)metrics.acknowledgements);
+	metric_head(out, "alertrelay_tls_handshakes_total", "counter",
+	    "TLS handshakes with devices, by result.");
+	evbuffer_add_printf(out,
+	    "alertrelay_tls_handshakes_total{result=\"ok\"} %llu\n"
+	    "alertrelay_tls_handshakes_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)metrics.tls_handshakes_ok,
+	    (unsigned long long)metrics.tls_handshakes_failed);
+	metric_one(out, "alertrelay_connections", "gauge",
+	    "Open device connections.", (double)metrics.connections);
+	metric_one(out, "alertrelay_devices_connected", "gauge",
+	    "Authenticated device connections.",
+	    (double)metrics.devices_connected);
+	metric_one(out, "alertrelay_deliveries_inflight", "gauge",
+	    "Deliveries this instance is making now.",
+	    (double)metrics.deliveries_inflight);
+	metric_one(out, "alertrelay_queue_depth", "gauge",
+	    "Deliveries taken but not yet completed, all instances.",
+	    (double)metrics.queue_depth);
+	metric_one(out, "alertrelay_oldest_pending_seconds", "gauge",
+	    "Age of the oldest delivery not yet completed.",
+	    metrics.oldest_pending_seconds);
+	metric_one(out, "alertrelay_redis_up", "gauge",
+	    "1 when both Redis connections are up.", metrics.redis_up);
+	metric_one(out, "alertrelay_spool_bytes", "gauge",
+	    "Bytes in the local spool of alerts not yet in Redis.",
+	    (double)metrics.spool_bytes);
+}

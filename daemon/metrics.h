@@ -1,0 +1,73 @@
+/*
+ * Counters and gauges for GET /metrics (Prometheus text format 0.0.4).
+ * One global set, bumped by the modules where things happen; reading
+ * them costs nothing on the alert path.
+ */
+#ifndef ALERTRELAY_METRICS_H
+#define ALERTRELAY_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+
+/* Why an alert or a connection was refused: the protocol's error codes. */
+enum refuse_reason {
+	REFUSE_BAD_FRAME,
+	REFUSE_FRAME_TOO_LARGE,
+	REFUSE_TIMEOUT,
+	REFUSE_NOT_AUTHENTICATED,
+	REFUSE_UNKNOWN_DEVICE,
+	REFUSE_AUTH_FAILED,
+	REFUSE_BAD_SIGNATURE,
+	REFUSE_BAD_ENVELOPE,
+	REFUSE_UNKNOWN_RECIPIENT,
+	REFUSE_CONFLICT,
+	REFUSE_UNAVAILABLE,
+	REFUSE_BUSY,
+	REFUSE_NREASONS
+};
+
+enum delivery_result {
+	DELIVERY_OK,
+	DELIVERY_RETRY,
+	DELIVERY_DROPPED,
+	DELIVERY_NRESULTS
+};
+
+#define LATENCY_NBUCKETS 14
+
+struct metrics {
+	uint64_t alerts_received;
+	uint64_t alerts_accepted;
+	uint64_t alerts_duplicate;
+	uint64_t refused[REFUSE_NREASONS];
+	uint64_t webhook[DELIVERY_NRESULTS];
+	uint64_t latency_buckets[LATENCY_NBUCKETS]; /* cumulative on output */
+	uint64_t latency_count;
+	double latency_sum;
+	uint64_t escalations;
+	uint64_t acknowledgements;
+	uint64_t tls_handshakes_ok;
+	uint64_t tls_handshakes_failed;
+	uint64_t connections_refused_limit;
+	/* gauges, set by their owners */
+	uint64_t connections;
+	uint64_t devices_connected;
+	uint64_t deliveries_inflight;
+	uint64_t queue_depth; /* pending in the group, all instances */
+	double oldest_pending_seconds;
+	int redis_up;
+	uint64_t spool_bytes;
+};
+
+extern struct metrics metrics;
+
+/* The refusal reason for a protocol error code, or -1. */
+int metrics_reason(const char *code);
+void metrics_refused(const char *code);
+void metrics_delivery_latency(double seconds);
+/* Appends the whole exposition to out. */
+void metrics_render(struct evbuffer *out);
+
+#endif
