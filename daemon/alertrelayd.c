@@ -23,6 +23,7 @@
 #include "log.h"
 #include "relay.h"
 #include "redis_conn.h"
+#include "sdnotify.h"
 #include "store.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -108,6 +109,7 @@ relay_reload(struct relay *relay)
 		log_warn("reload: open_memstream");
 		return;
 	}
+	sdnotify("RELOADING=1");
 	rc = load_config(relay->cfg->path, errout, &cfg, &ctx);
 	fclose(errout);
 	if (rc != 0) {
@@ -116,6 +118,7 @@ relay_reload(struct relay *relay)
 			log_warnx("reload: %s", line);
 		log_warnx("reload refused; the running configuration stays");
 		free(errs);
+		sdnotify("READY=1");
 		return;
 	}
 	free(errs);
@@ -133,6 +136,7 @@ relay_reload(struct relay *relay)
 	log_set_level(cfg->log_level);
 	log_info("configuration reloaded: %zu devices, %zu recipients",
 	    cfg->ndevices, cfg->nrecipients);
+	sdnotify("READY=1");
 }
 
 static void
@@ -142,6 +146,7 @@ relay_stop(struct relay *relay)
 		return;
 	relay->stopping = 1;
 	log_info("shutting down");
+	sdnotify("STOPPING=1");
 	listener_close_all(relay);
 	conn_close_all(relay);
 	/* Deliveries in flight stay pending in Redis for the next start. */
@@ -172,8 +177,17 @@ static void
 store_ready_cb(void *arg)
 {
 	struct relay *relay = arg;
+	static int notified;
 
 	dispatch_start(relay->dispatch);
+	/* Ready once listeners and Redis are up: only then can an alert
+	 * be made durable. */
+	if (!notified) {
+		sdnotify("READY=1");
+		notified = 1;
+	}
+	sdnotify_status("accepting alerts; %zu devices, %zu recipients",
+	    relay->cfg->ndevices, relay->cfg->nrecipients);
 }
 
 static void
@@ -182,6 +196,8 @@ store_lost_cb(void *arg)
 	struct relay *relay = arg;
 
 	dispatch_pause(relay->dispatch);
+	sdnotify_status("redis unavailable; alerts are refused until it is "
+	                "back");
 }
 
 int
@@ -191,7 +207,7 @@ main(int argc, char *argv[])
 	int ch, foreground = 0, debug = 0, test = 0;
 	struct relay relay;
 	struct store_callbacks cbs;
-	struct event *sigs[3];
+	struct event *sigs[3], *watchdog;
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	size_t i;
 
@@ -257,6 +273,7 @@ main(int argc, char *argv[])
 		    evsignal_new(relay.base, signums[i], signal_cb, &relay);
 		evsignal_add(sigs[i], NULL);
 	}
+	watchdog = sdnotify_watchdog_start(relay.base);
 	relay.http = http_client_new(relay.base);
 	relay.dispatch = dispatch_new(&relay);
 	cbs.ready = store_ready_cb;
@@ -279,6 +296,8 @@ main(int argc, char *argv[])
 	conn_close_all(&relay);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
+	if (watchdog != NULL)
+		event_free(watchdog);
 	event_base_free(relay.base);
 	SSL_CTX_free(relay.ssl_ctx);
 	relay_config_free(relay.cfg);
