@@ -768,6 +768,11 @@ class Lab:
         self.things.append(r)
         return r.start()
 
+    def recorder_for(self, env, rid, **kw):
+        """A WebhookRecorder on the port env's relay config names for rid."""
+        r = env.recipient(rid)
+        return self.recorder(r.secret_text, port=r.webhook_port, **kw)
+
     def stack(self, env=None, debug=False, receivers=(), **envkw):
         """redis + relay (+ alertctl receive for the named recipients)."""
         env = env or self.env(**envkw)

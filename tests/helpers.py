@@ -74,6 +74,13 @@ def stream_alert_ids(r, env):
     return [f.get("alert_id") for _, f in r.xrange(prefix + ":alerts")]
 
 
+def deliveries_added(r, env):
+    """How many delivery entries were ever added (delivered ones may be
+    deleted from the stream, so XLEN is not the count)."""
+    info = r("XINFO", "STREAM", env.redis["prefix"] + ":deliveries")
+    return int(dict(zip(info[::2], info[1::2]))["entries-added"])
+
+
 def still(pred_value, seconds, interval=0.1):
     """Samples a value for `seconds`; returns every distinct value seen."""
     seen = []

@@ -7,14 +7,17 @@ import time
 import pytest
 
 import harness
-from helpers import (ACCEPTED_RX, authed, device_key, recipient_pks, send_ok,
-                     still, stream_alert_ids)
+from helpers import (ACCEPTED_RX, authed, deliveries_added, device_key,
+                     device_verify_key,
+                     recipient_pks, recipient_sk, send_ok, still,
+                     stream_alert_ids)
 import proto
 
 
 @pytest.mark.hard_timeout(60)
 def test_accepted_only_after_redis_has_it(lab):
-    env, redis, relay, recv = lab.stack(receivers=["contactpunt"])
+    env, redis, relay, _ = lab.stack()
+    rec = lab.recorder_for(env, "contactpunt")
     redis.pause()
     send = lab.send_proc(env, "--type", "panic", "--message", "wacht op redis",
                          "--timeout", "30")
@@ -31,7 +34,8 @@ def test_accepted_only_after_redis_has_it(lab):
     r = redis.client()
     entries = r.xrange("alertrelay:alerts")
     assert [(eid, f["alert_id"]) for eid, f in entries] == [(acc.group(2), alert_id)]
-    assert recv["contactpunt"].wait_alerts(1, timeout=20)[0]["alert_id"] == alert_id
+    got = rec.wait_attempts(1, timeout=20)
+    assert got[0]["json"]["alert_id"] == alert_id and got[0]["sig_ok"]
 
 
 @pytest.mark.needs("alertrelayd")
@@ -63,22 +67,23 @@ def test_resend_with_alert_id_is_a_duplicate(lab):
     """`alertctl send --alert-id ID` with the same alert sends the stored
     envelope (outbox) again: the relay says duplicate, with the same
     relay_id, and nothing is stored or delivered twice."""
-    env, redis, relay, recv = lab.stack(receivers=["contactpunt", "oncall-1"])
+    env, redis, relay, _ = lab.stack()
+    recs = [lab.recorder_for(env, rid) for rid in env.recipients]
     args = ["--type", "panic", "--message", "eenmaal", "--lat", "52.37",
             "--lon", "4.89", "--timeout", "20"]
     alert_id, relay_id, _ = send_ok(lab, env, *args)
     outbox = env.dir / "outbox"
     assert (outbox / (alert_id + ".json")).is_file(), sorted(outbox.iterdir())
-    for rx in recv.values():
-        rx.wait_alerts(1, timeout=20)
+    for rec in recs:
+        rec.wait_attempts(1, timeout=20)
     again, relay_id2, lines = send_ok(lab, env, *args, "--alert-id", alert_id)
     assert again == alert_id and relay_id2 == relay_id
     assert lines[-1].endswith(" (duplicate)"), lines
     r = redis.client()
     assert stream_alert_ids(r, env) == [alert_id]
-    assert r("XLEN", "alertrelay:deliveries") == 2
-    for rx in recv.values():
-        assert still(lambda: len(rx.proc.snapshot("stdout")), 2.0) == [1]
+    assert deliveries_added(r, env) == 2
+    for rec in recs:
+        assert still(lambda: len(rec.snapshot()), 2.0) == [1]
 
 
 @pytest.mark.hard_timeout(60)
@@ -86,7 +91,8 @@ def test_alert_id_reused_for_another_alert_is_refused(lab):
     """The same --alert-id with a different message is a different
     envelope: the relay answers conflict, the client exits 1, the first
     alert stays as it was."""
-    env, redis, relay, recv = lab.stack(receivers=["contactpunt"])
+    env, redis, relay, _ = lab.stack()
+    rec = lab.recorder_for(env, "contactpunt")
     alert_id, _, _ = send_ok(lab, env, "--type", "threat", "--message", "eerste")
     rc, lines, err = lab.send(env, "--type", "threat", "--message", "andere",
                               "--alert-id", alert_id, "--timeout", "10")
@@ -94,9 +100,12 @@ def test_alert_id_reused_for_another_alert_is_refused(lab):
     assert not any(l.startswith("accepted") for l in lines)
     assert "conflict" in err.lower(), err
     assert stream_alert_ids(redis.client(), env) == [alert_id]
-    got = recv["contactpunt"].wait_alerts(1, timeout=20)
-    assert still(lambda: len(recv["contactpunt"].proc.snapshot("stdout")), 1.5) == [1]
-    assert got[0]["message"] == "eerste"
+    got = rec.wait_attempts(1, timeout=20)
+    assert still(lambda: len(rec.snapshot()), 1.5) == [1]
+    inner = proto.open_sealed(got[0]["json"]["ciphertext"],
+                              recipient_sk(env, "contactpunt"),
+                              device_verify_key(env))
+    assert inner["message"] == "eerste"
 
 
 @pytest.mark.hard_timeout(90)
@@ -116,18 +125,22 @@ def test_sigkill_after_accept_then_restart_delivers(lab):
     assert stream_alert_ids(r, env) == [alert_id]
     assert not any(k.startswith("delivered:") for k in
                    r.hgetall("alertrelay:alert:" + alert_id))
-    recv = {rid: lab.receiver(env, rid) for rid in env.recipients}
+    recs = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
     time.sleep(1.0)
-    assert all(rx.alerts() == [] for rx in recv.values())  # nobody else sends
+    assert all(rec.snapshot() == [] for rec in recs.values())  # nobody else sends
     relay.restart()
-    for rx in recv.values():
-        a = rx.wait_alerts(1, timeout=30)
-        assert a[0]["alert_id"] == alert_id and a[0]["message"] == "na de crash"
+    for rid, rec in recs.items():
+        a = rec.wait_attempts(1, timeout=30)[0]
+        assert a["sig_ok"] and a["status"] == 200
+        assert a["json"]["alert_id"] == alert_id
+        inner = proto.open_sealed(a["json"]["ciphertext"], recipient_sk(env, rid),
+                                  device_verify_key(env))
+        assert inner["message"] == "na de crash"
     harness.wait_until(lambda: all(
         "delivered:" + rid in r.hgetall("alertrelay:alert:" + alert_id)
-        for rid in recv), 10, what="delivered marks")
-    for rx in recv.values():
-        assert still(lambda: len(rx.proc.snapshot("stdout")), 2.0) == [1]
+        for rid in recs), 10, what="delivered marks")
+    for rec in recs.values():
+        assert still(lambda: len(rec.snapshot()), 2.0) == [1]
 
 
 @pytest.mark.hard_timeout(90)
@@ -142,10 +155,10 @@ def test_redis_crash_loses_nothing_accepted(lab):
     redis.start()
     r = redis.client()
     assert stream_alert_ids(r, env) == [alert_id]
-    recv = lab.receiver(env, "contactpunt")
-    a = recv.wait_alerts(1, timeout=40)
-    assert a[0]["alert_id"] == alert_id
+    rec = lab.recorder_for(env, "contactpunt")
+    a = rec.wait_attempts(1, timeout=40)
+    assert a[0]["json"]["alert_id"] == alert_id
     assert relay.proc.running()
     # and the relay serves new alerts on the new Redis connection
     alert2, _, _ = send_ok(lab, env, "--type", "test", "--timeout", "20")
-    assert recv.wait_alerts(2, timeout=30)[1]["alert_id"] == alert2
+    assert rec.wait_attempts(2, timeout=30)[1]["json"]["alert_id"] == alert2

@@ -13,7 +13,7 @@ import nacl.signing
 import pytest
 
 import proto
-from helpers import (authed, device_key, raw_client, recipient_pks, send_ok,
+from helpers import (authed, deliveries_added, device_key, raw_client, recipient_pks, send_ok,
                      stream_alert_ids)
 
 daemon_only = pytest.mark.needs("alertrelayd")
@@ -195,7 +195,7 @@ def test_accepted_frame_and_stream_entry(lab):
         ct = {x["id"]: x["ciphertext"]
               for x in json.loads(env_bytes)["recipients"]}[rid]
         assert h["ct:" + rid] == ct
-    assert r("XLEN", "alertrelay:deliveries") == len(env.recipients)
+    assert deliveries_added(r, env) == len(env.recipients)
     groups = r("XINFO", "GROUPS", "alertrelay:deliveries")
     assert any("dispatch" in g for g in groups), groups
 
@@ -223,7 +223,7 @@ def test_duplicate_and_conflict(lab):
         assert c.request({"type": "ping"}) == {"type": "pong"}
     r = redis.client()
     assert stream_alert_ids(r, env) == [alert_id]
-    assert r("XLEN", "alertrelay:deliveries") == len(env.recipients)
+    assert deliveries_added(r, env) == len(env.recipients)
 
 
 @daemon_only
