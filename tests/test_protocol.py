@@ -319,10 +319,12 @@ def test_stalled_connection_times_out(lab, stall):
 
 @pytest.mark.hard_timeout(60)
 def test_misbehaving_connections_do_not_block_a_good_send(lab):
-    """While stalled and broken connections are open, a real `alertctl
-    send` is accepted and delivered; the stalled ones then time out."""
+    """While stalled, silent and broken connections are open, a real
+    `alertctl send` is accepted and delivered; each bad connection gets
+    its own error frame."""
     env = lab.env(relay={"auth_timeout": 2, "max_frame": 4096})
-    _, redis, relay, recv = lab.stack(env, receivers=["contactpunt"])
+    _, redis, relay, _ = lab.stack(env)
+    rec = lab.recorder_for(env, "contactpunt")
     stalled = []
     for i in range(3):
         c = raw_client(env)
@@ -332,31 +334,38 @@ def test_misbehaving_connections_do_not_block_a_good_send(lab):
     silent = raw_client(env)  # TLS up, never authenticates
     silent.hello()
     stalled.append(silent)
-    bad = []
-    for payload in (b"not json", struct.pack(">I", 99999)):
+    bad = {}
+    for name in ("bad_frame", "frame_too_large", "unknown_device",
+                 "auth_failed", "bad_signature"):
         c = raw_client(env)
         c.hello()
-        if payload.startswith(b"not"):
-            c.send_frame(payload)
-        else:
-            c.send_raw(payload)
-        bad.append(c)
+        bad[name] = c
+    bad["bad_frame"].send_frame(b"not json")
+    bad["frame_too_large"].send_raw(struct.pack(">I", 99999))
+    bad["unknown_device"].send_frame({"type": "auth", "device_id": "mayor-x",
+                                      "sig": proto.b64e(bytes(64))})
+    bad["auth_failed"].send_frame({"type": "auth", "device_id": env.device_id,
+                                   "sig": proto.b64e(bytes(64))})
+    assert bad["bad_signature"].auth(env.device_id, device_key(env))["type"] == "ready"
+    _, env_bytes, _ = proto.build_alert(device_key(env), env.device_id,
+                                        recipient_pks(env))
+    bad["bad_signature"].send_frame(proto.alert_frame(env_bytes, bytes(64)))
     try:
         t0 = time.monotonic()
         alert_id, relay_id, _ = send_ok(lab, env, "--type", "test",
                                         "--message", "ok", "--timeout", "15")
         assert time.monotonic() - t0 < 10
-        got = recv["contactpunt"].wait_alerts(1, timeout=15)
-        assert got[0]["alert_id"] == alert_id
-        codes = sorted(c.recv_frame(5)["code"] for c in bad)
-        assert codes == ["bad_frame", "frame_too_large"]
+        got = rec.wait_attempts(1, timeout=15)
+        assert got[0]["json"]["alert_id"] == alert_id
+        for code, c in bad.items():
+            expect_error(c, code)
         for c in stalled:
             f = c.recv_frame(timeout=10)
             assert f["type"] == "error" and f["code"] == "timeout", f
             assert c.expect_closed()
         assert stream_alert_ids(redis.client(), env) == [alert_id]
     finally:
-        for c in stalled + bad:
+        for c in stalled + list(bad.values()):
             c.close()
     assert relay.proc.running()
 
