@@ -1,9 +1,219 @@
+/*
+ * alertctl receive: the contact point's webhook endpoint.
+ */
+#include <sys/stat.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
 #include "alertctl.h"
+#include "hook.h"
+#include "keyfile.h"
+#include "log.h"
+#include "receiver.h"
+#include "seckey.h"
+#include "usage.h"
+#include "util.h"
+#include "xmalloc.h"
+
+struct receive_opts {
+	const char *listen, *key, *secret, *devices, *recipient_id;
+	struct receiver_opts rx;
+	int pretty;
+};
+
+enum {
+	OPT_RECIPIENT_ID = 256,
+	OPT_PATH,
+	OPT_PRETTY,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+};
+
+static int
+cmd_receive_check(struct receive_opts *o, char **host)
+{
+	struct stat st;
+
+	if (o->listen == NULL || o->key == NULL || o->secret == NULL ||
+	    o->devices == NULL)
+		return usage_error("receive",
+		    "--listen, --key, --secret and "
+		    "--devices are required");
+	if (hostport_parse(o->listen, host, &o->rx.port) != 0) {
+		/* hostport_parse refuses port 0, which we allow. */
+		size_t n = strlen(o->listen);
+		if (n < 3 || strcmp(o->listen + n - 2, ":0") != 0)
+			return usage_error("receive",
+			    "--listen must be HOST:PORT");
+		*host = xstrndup(o->listen, n - 2);
+		o->rx.port = 0;
+	}
+	o->rx.host = *host;
+	if (o->rx.path != NULL && o->rx.path[0] != '/')
+		return usage_error("receive", "--path must start with /");
+	if (o->recipient_id != NULL && !id_valid(o->recipient_id))
+		return usage_error("receive", "--recipient-id is not an id");
+	if ((o->rx.tls_cert == NULL) != (o->rx.tls_key == NULL))
+		return usage_error("receive",
+		    "--tls-cert and --tls-key go "
+		    "together");
+	if (stat(o->devices, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		log_warnx("--devices %s: not a directory", o->devices);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int
+cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"secret", required_argument, NULL, 's'},
+	    {"devices", required_argument, NULL, 'd'},
+	    {"recipient-id", required_argument, NULL, OPT_RECIPIENT_ID},
+	    {"path", required_argument, NULL, OPT_PATH},
+	    {"pretty", no_argument, NULL, OPT_PRETTY},
+	    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "l:k:s:d:vh", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 's':
+			o->secret = optarg;
+			break;
+		case 'd':
+			o->devices = optarg;
+			break;
+		case OPT_RECIPIENT_ID:
+			o->recipient_id = optarg;
+			break;
+		case OPT_PATH:
+			o->rx.path = optarg;
+			break;
+		case OPT_PRETTY:
+			o->pretty = 1;
+			break;
+		case OPT_TLS_CERT:
+			o->rx.tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o->rx.tls_key = optarg;
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage_print("receive", stdout);
+			return -1;
+		default:
+			return usage_error("receive", "bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("receive", "unexpected argument '%s'",
+		    argv[optind]);
+	return 0;
+}
+
+/* --secret is a whsec_ string itself, or a file holding one. */
+static int
+cmd_receive_secret(const char *arg, struct hook_config *hook)
+{
+	unsigned char *raw;
+	char *text, err[512];
+	size_t len;
+	int rc;
+
+	if (strncmp(arg, WHSEC_PREFIX, strlen(WHSEC_PREFIX)) == 0)
+		text = xstrdup(arg);
+	else if (keyfile_read_text(arg, 1, &text, err, sizeof(err)) != 0) {
+		log_warnx("--secret %s", err);
+		return -1;
+	}
+	rc = whsec_decode(text, &raw, &len);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	if (rc != 0) {
+		log_warnx("--secret: not a whsec_ secret of at least %d bytes",
+		    WHSEC_MIN_BYTES);
+		return -1;
+	}
+	hook->secret = seckey_alloc(len);
+	memcpy(hook->secret, raw, len);
+	hook->secretlen = len;
+	seckey_lock(hook->secret);
+	sodium_memzero(raw, len);
+	free(raw);
+	return 0;
+}
+
+static int
+cmd_receive_keys(const struct receive_opts *o, struct hook_config *hook)
+{
+	char err[512];
+
+	hook->rsk =
+	    seckey_load(o->key, crypto_box_SECRETKEYBYTES, err, sizeof(err));
+	if (hook->rsk == NULL) {
+		log_warnx("--key %s", err);
+		return -1;
+	}
+	/* The sealed box needs the public half too; derive it. */
+	if (crypto_scalarmult_base(hook->rpk, hook->rsk) != 0) {
+		log_warnx("--key %s: not a usable X25519 key", o->key);
+		return -1;
+	}
+	return cmd_receive_secret(o->secret, hook);
+}
+
 int
 cmd_receive(int argc, char **argv, struct globals *g)
 {
-	(void)argc;
-	(void)argv;
+	struct receive_opts o;
+	struct hook_config hook;
+	char *host = NULL;
+	int rc;
+
 	(void)g;
-	return 1;
+	if ((rc = cmd_receive_parse(argc, argv, &o)) != 0)
+		return rc == -1 ? EXIT_OK : rc;
+	if ((rc = cmd_receive_check(&o, &host)) != 0) {
+		free(host);
+		return rc;
+	}
+	memset(&hook, 0, sizeof(hook));
+	hook.devices_dir = o.devices;
+	hook.recipient_id = o.recipient_id;
+	hook.pretty = o.pretty;
+	rc = EXIT_FAIL;
+	if (cmd_receive_keys(&o, &hook) == 0) {
+		hook.seen = seen_new(SEEN_CAP_DEFAULT);
+		rc = receiver_run(&o.rx, &hook);
+		seen_free(hook.seen);
+	}
+	seckey_free(hook.rsk);
+	seckey_free(hook.secret);
+	free(host);
+	return rc;
 }

@@ -1,0 +1,59 @@
+/*
+ * One webhook from the relay (Standard Webhooks, event alert.raised):
+ * authenticate it, open the sealed alert, print it once, and say which
+ * HTTP status to answer.  Refusals are logged with the webhook id and the
+ * reason, never with alert content.
+ */
+#ifndef ALERTCTL_HOOK_H
+#define ALERTCTL_HOOK_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "alert.h"
+#include "seen.h"
+
+#define HOOK_MAX_BODY (256 * 1024)
+#define HOOK_MAX_SKEW_S 300 /* webhook-timestamp versus our clock */
+#define HOOK_ID_MAX 256
+
+struct hook_config {
+	unsigned char *secret; /* webhook key, guarded memory */
+	size_t secretlen;
+	unsigned char *rsk; /* recipient X25519 secret, guarded memory */
+	unsigned char rpk[crypto_box_PUBLICKEYBYTES];
+	const char *devices_dir; /* DIR/<device_id>.pub */
+	const char *recipient_id; /* NULL: any */
+	int pretty;
+	struct seen *seen;
+};
+
+struct hook_request {
+	const char *id, *timestamp, *signature; /* headers, may be NULL */
+	const char *body;
+	size_t bodylen;
+};
+
+struct hook_reply {
+	int status;
+	const char *reason; /* a static string, sent as the body */
+};
+
+/* The outer body, as received (pointers into o). */
+struct hook_body {
+	json_t *o;
+	const char *type, *alert_id, *device_id, *alert_type, *created_at,
+	    *received_at, *recipient_id, *ciphertext;
+};
+
+void hook_handle(struct hook_config *cfg, const struct hook_request *req,
+    struct hook_reply *reply);
+
+/* hook_print.c: writes the verified alert to stdout, flushed (and
+ * fsync'ed when stdout is a file); -1 when that failed. */
+int hook_print(const struct hook_body *b, const char *webhook_id,
+    const struct alert *a, int pretty);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * Writing a verified alert out: one JSON line (for programs), or with
+ * --pretty a short block for a person watching a terminal.  The line is
+ * flushed, and fsync'ed when stdout is a file, before the webhook is
+ * answered 200: once the relay hears 200 it will not send it again.
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "hook.h"
+#include "xmalloc.h"
+
+static json_t *
+hook_print_location(const struct alert *a)
+{
+	if (!a->has_location)
+		return json_null();
+	return json_pack("{s:f, s:f, s:o}", "lat", a->lat, "lon", a->lon,
+	    "accuracy_m",
+	    a->has_accuracy ? json_real(a->accuracy_m) : json_null());
+}
+
+static char *
+hook_print_json(const struct hook_body *b, const char *webhook_id,
+    const struct alert *a)
+{
+	json_t *o;
+	char *s;
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:b}",
+	    "webhook_id", webhook_id, "type", b->type, "alert_id", a->alert_id,
+	    "device_id", a->device_id, "alert_type", a->alert_type, "message",
+	    a->message != NULL ? json_string(a->message) : json_null(),
+	    "location", hook_print_location(a), "created_at", a->created_at,
+	    "received_at", b->received_at, "recipient_id", b->recipient_id,
+	    "verified", 1);
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(o);
+	return s;
+}
+
+/* Text from the network must not drive the terminal: control characters
+ * (C0, DEL, and C1 as UTF-8) become '?', and new lines stay indented. */
+static void
+hook_print_text(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\n')
+			fputs("\n               ", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fputc('?', f);
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			fputc('?', f);
+			p++;
+		} else
+			fputc(*p, f);
+	}
+}
+
+static char *
+hook_print_pretty(const struct hook_body *b, const char *webhook_id,
+    const struct alert *a)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	fprintf(f, "ALERT %s from %s\n", a->alert_type, a->device_id);
+	fputs("  message:     ", f);
+	if (a->message != NULL)
+		hook_print_text(f, a->message);
+	else
+		fputs("(none)", f);
+	fputs("\n  location:    ", f);
+	if (a->has_location)
+		fprintf(f, "%.6f, %.6f", a->lat, a->lon);
+	else
+		fputs("(none)", f);
+	if (a->has_location && a->has_accuracy)
+		fprintf(f, " (within %.0f m)", a->accuracy_m);
+	fprintf(f, "\n  created_at:  %s\n  received_at: %s\n", a->created_at,
+	    b->received_at);
+	fprintf(f, "  alert_id:    %s\n  recipient:   %s\n  webhook_id:  %s\n",
+	    a->alert_id, b->recipient_id, webhook_id);
+	fputs("  verified:    yes (device signature)\n\n", f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int
+hook_print_write(const char *text, int newline)
+{
+	struct stat st;
+
+	if (fputs(text, stdout) == EOF || (newline && putchar('\n') == EOF) ||
+	    fflush(stdout) == EOF)
+		return -1;
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+	    fsync(STDOUT_FILENO) != 0)
+		return -1;
+	return 0;
+}
+
+int
+hook_print(const struct hook_body *b, const char *webhook_id,
+    const struct alert *a, int pretty)
+{
+	char *text;
+	int rc;
+
+	if (pretty)
+		text = hook_print_pretty(b, webhook_id, a);
+	else
+		text = hook_print_json(b, webhook_id, a);
+	if (text == NULL)
+		return -1;
+	rc = hook_print_write(text, !pretty);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	return rc;
+}
