@@ -21,6 +21,7 @@
 #include "http_client.h"
 #include "listener.h"
 #include "log.h"
+#include "privdrop.h"
 #include "relay.h"
 #include "redis_conn.h"
 #include "sdnotify.h"
@@ -261,6 +262,7 @@ main(int argc, char *argv[])
 	if (listener_open_all(&relay) != 0 ||
 	    admin_open(&relay, &relay.admin) != 0)
 		log_fatalx("cannot listen; exiting");
+	/* PRIVDROP-PENDING */
 	if (!foreground) {
 		if (daemon(0, 0) != 0)
 			log_fatal("daemon");

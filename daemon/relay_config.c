@@ -47,6 +47,7 @@ static const struct opt opts[] = {
     {"relay", "frame_timeout", OPT_INT, O(frame_timeout), "10", 1, 300},
     {"relay", "max_connections", OPT_INT, O(max_connections), "20000", 1,
         1000000},
+    {"relay", "user", OPT_STRING, O(user), "", 0, 0},
     {"relay", "log_level", OPT_LEVEL, O(log_level), "info", 0, 0},
     {"admin", "listen", OPT_STRING, O(admin_listen), "", 0, 0},
     {"redis", "address", OPT_STRING, O(redis_address), "127.0.0.1:6379", 0, 0},

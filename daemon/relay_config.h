@@ -46,6 +46,7 @@ struct relay_config {
 	long frame_timeout; /* seconds to finish a started frame */
 	long max_connections;
 	int log_level;
+	char *user; /* "" when not set */
 
 	/* [admin] */
 	char *admin_listen; /* "" to disable */
