@@ -115,11 +115,19 @@ for r in contactpunt:$hook1 oncall-1:$hook2; do
 done
 
 section "5. The mayor presses the button: alertctl send --type panic"
-set -x
-"$alertctl" -c "$s/alertctl.conf" send --type panic \
-	--message "Er staat iemand bij de voordeur die niet weggaat" \
-	--lat 52.0907 --lon 5.1214 --accuracy 15 --timeout 20
-{ set +x; } 2>/dev/null
+msg="Er staat iemand bij de voordeur die niet weggaat"
+echo "\$ alertctl -c alertctl.conf send --type panic --message \"$msg\" \\"
+echo "      --lat 52.0907 --lon 5.1214 --accuracy 15 --timeout 20"
+rc=0
+"$alertctl" -c "$s/alertctl.conf" send --type panic --message "$msg" \
+	--lat 52.0907 --lon 5.1214 --accuracy 15 --timeout 20 \
+	>"$work/send.out" 2>&1 || rc=$?
+cat "$work/send.out"
+if [ $rc -ne 0 ]; then
+	echo "demo: alertctl send failed (exit $rc)" >&2
+	exit 1
+fi
+alert_id=$(sed -n 's/^alert_id=//p' "$work/send.out")
 
 section "6. What the contact points received (decrypted and verified)"
 for id in contactpunt oncall-1; do
@@ -129,8 +137,15 @@ for id in contactpunt oncall-1; do
 	cat "$work/$id.out"
 done
 
-section "7. What Redis holds (routing metadata and ciphertexts only)"
-redis-cli -p "$redis_port" xrange alertrelay:alerts - +
+section "7. What Redis holds (routing metadata; the message is only in ciphertexts)"
+redis-cli -p "$redis_port" --no-raw xrange alertrelay:alerts - +
+echo "hash alertrelay:alert:$alert_id has fields:" $(redis-cli -p "$redis_port" \
+	--raw hkeys "alertrelay:alert:$alert_id")
+if redis-cli -p "$redis_port" --raw hgetall "alertrelay:alert:$alert_id" |
+	grep -q "voordeur"; then
+	echo "demo: the message is readable in Redis!" >&2
+	exit 1
+fi
 
 section "8. The relay's log"
 cat "$work/relay.log"

@@ -33,7 +33,8 @@ def test_demo_runs_and_cleans_up(tmp_path):
                     "6. What the contact points received"):
         assert heading in out
     assert "accepted alert_id=" in out
-    assert out.count('"verified": true') + out.count('"verified":true') >= 2, out[-3000:]
-    assert "Er staat iemand bij de voordeur" in out
+    section6 = out[out.index("6. What the contact points"):]
+    assert section6.count("verified") >= 2, out[-3000:]
+    assert section6.count("Er staat iemand bij de voordeur") >= 2
     assert list(tmp_path.iterdir()) == [], "demo left files behind"
     assert _procs_mentioning(str(tmp_path)) == [], "demo left processes running"
