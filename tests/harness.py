@@ -744,6 +744,7 @@ class Lab:
         self.tmp = Path(tmp)
         self.logdir = self.tmp / "logs"
         self.things = []
+        self.short_runs = []  # (argv, stderr) of commands run to completion
 
     def env(self, **kw):
         return make_env(self.tmp / "env", **kw)
@@ -794,6 +795,7 @@ class Lab:
         """alertctl send to completion; returns (rc, stdout lines, stderr)."""
         argv = [alertctl_bin(), "-c", conf or env.client_conf, "send"] + list(args)
         cp = run(argv, timeout=timeout)
+        self.short_runs.append((argv, cp.stderr))
         self.logdir.mkdir(parents=True, exist_ok=True)
         with open(self.logdir / "send.log", "a") as f:
             f.write("$ %s\n[exit %d]\n%s--- stderr\n%s\n" % (
@@ -822,6 +824,9 @@ class Lab:
             text = p.text("stderr")
             if any(m in text for m in SANITIZER_MARKS):
                 bad.append("%s:\n%s" % (p.name, p.tail(80)))
+        for argv, err in self.short_runs:
+            if any(m in err for m in SANITIZER_MARKS):
+                bad.append("%s:\n%s" % (" ".join(map(str, argv)), err[-6000:]))
         return bad
 
     def close(self):

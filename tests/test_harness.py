@@ -120,3 +120,15 @@ def test_python_crypto_roundtrip():
     assert proto.open_sealed(ct, rk, sk.verify_key) == inner
     with pytest.raises(Exception):
         proto.open_sealed(ct, nacl.public.PrivateKey.generate(), sk.verify_key)
+
+
+def test_lab_notices_sanitizer_reports(tmp_path):
+    lab = harness.Lab(tmp_path)
+    p = lab.spawn(["sh", "-c", "echo '==1==ERROR: AddressSanitizer: heap-use-after-free' >&2"],
+                  "asan-demo")
+    assert p.wait_exit(5) == 0
+    q = lab.spawn(["sh", "-c", "echo all fine >&2"], "clean")
+    assert q.wait_exit(5) == 0
+    reports = lab.sanitizer_reports()
+    lab.close()
+    assert len(reports) == 1 and "asan-demo" in reports[0]
