@@ -162,3 +162,54 @@ def test_redis_crash_loses_nothing_accepted(lab):
     # and the relay serves new alerts on the new Redis connection
     alert2, _, _ = send_ok(lab, env, "--type", "test", "--timeout", "20")
     assert rec.wait_attempts(2, timeout=30)[1]["json"]["alert_id"] == alert2
+
+
+@pytest.mark.hard_timeout(60)
+def test_send_waits_for_a_relay_that_comes_up(lab):
+    """The relay is down when the button is pressed; alertctl keeps trying
+    within --timeout and gets the alert accepted once the relay is up."""
+    env = lab.env()
+    redis = lab.redis(env)
+    send = lab.send_proc(env, "--type", "panic", "--message", "later",
+                         "--timeout", "30")
+    send.wait_for(r"^alert_id=", "stdout", timeout=10)
+    time.sleep(2)
+    assert send.running(), send.tail()
+    lab.relay(env)
+    acc = send.wait_for(ACCEPTED_RX.pattern, "stdout", timeout=25)
+    assert send.wait_exit(10) == 0
+    assert stream_alert_ids(redis.client(), env) == [acc.group(1)]
+
+
+@pytest.mark.hard_timeout(90)
+def test_redis_down_then_back(lab):
+    """Redis is down (not just slow): the relay answers unavailable or
+    holds the alert unconfirmed, the client retries, and the alert is
+    accepted once Redis is back."""
+    env = lab.env()
+    redis = lab.redis(env)
+    lab.relay(env)
+    assert redis.stop() == 0
+    send = lab.send_proc(env, "--type", "panic", "--message", "redis weg",
+                         "--timeout", "45")
+    send.wait_for(r"^alert_id=", "stdout", timeout=10)
+    time.sleep(3)
+    assert not any(l.startswith("accepted") for l in send.snapshot("stdout"))
+    redis.start()
+    acc = send.wait_for(ACCEPTED_RX.pattern, "stdout", timeout=40)
+    assert send.wait_exit(10) == 0
+    assert stream_alert_ids(redis.client(), env) == [acc.group(1)]
+
+
+@pytest.mark.hard_timeout(60)
+def test_receiver_down_then_up(lab):
+    """Nothing listens at the webhook URL at first (connection refused);
+    the relay keeps retrying and delivers once the receiver is up."""
+    env = lab.env(delivery={"retry_initial_ms": 200, "retry_max_ms": 1000})
+    env, redis, relay, _ = lab.stack(env)
+    alert_id, _, _ = send_ok(lab, env, "--type", "threat", "--message", "straks")
+    time.sleep(2)
+    rec = lab.recorder_for(env, "contactpunt")
+    a = rec.wait_attempts(1, timeout=15)[0]
+    assert a["json"]["alert_id"] == alert_id and a["sig_ok"]
+    assert still(lambda: len(rec.snapshot()), 1.5) == [1]
