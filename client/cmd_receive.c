@@ -34,6 +34,24 @@ enum {
 	OPT_TLS_KEY,
 };
 
+/* HOST:PORT as hostport_parse() takes it, plus port 0 (any free port,
+ * which tests and scripts use and read back from the log). */
+static int
+cmd_receive_listen(const char *listen, char **host, int *port)
+{
+	size_t n = strlen(listen);
+	char *copy;
+	int rc;
+
+	if (n < 2 || strcmp(listen + n - 2, ":0") != 0)
+		return hostport_parse(listen, host, port);
+	copy = xasprintf("%.*s:1", (int)(n - 2), listen);
+	rc = hostport_parse(copy, host, port);
+	free(copy);
+	*port = 0;
+	return rc;
+}
+
 static int
 cmd_receive_check(struct receive_opts *o, char **host)
 {
@@ -44,15 +62,8 @@ cmd_receive_check(struct receive_opts *o, char **host)
 		return usage_error("receive",
 		    "--listen, --key, --secret and "
 		    "--devices are required");
-	if (hostport_parse(o->listen, host, &o->rx.port) != 0) {
-		/* hostport_parse refuses port 0, which we allow. */
-		size_t n = strlen(o->listen);
-		if (n < 3 || strcmp(o->listen + n - 2, ":0") != 0)
-			return usage_error("receive",
-			    "--listen must be HOST:PORT");
-		*host = xstrndup(o->listen, n - 2);
-		o->rx.port = 0;
-	}
+	if (cmd_receive_listen(o->listen, host, &o->rx.port) != 0)
+		return usage_error("receive", "--listen must be HOST:PORT");
 	o->rx.host = *host;
 	if (o->rx.path != NULL && o->rx.path[0] != '/')
 		return usage_error("receive", "--path must start with /");

@@ -151,8 +151,12 @@ receiver_bind(struct receiver *r)
 		port = ss.ss_family == AF_INET6
 		    ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
 		    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	log_info("listening on %s:%d%s", r->opts->host, port,
-	    r->ssl_ctx != NULL ? " (HTTPS)" : "");
+	if (strchr(r->opts->host, ':') != NULL)
+		log_info("listening on [%s]:%d%s", r->opts->host, port,
+		    r->ssl_ctx != NULL ? " (HTTPS)" : "");
+	else
+		log_info("listening on %s:%d%s", r->opts->host, port,
+		    r->ssl_ctx != NULL ? " (HTTPS)" : "");
 	return 0;
 }
 
