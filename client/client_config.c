@@ -67,7 +67,9 @@ client_config_list(struct client_config_parse *p, const char *key,
 		end = item + strlen(item);
 		while (end > item && (end[-1] == ' ' || end[-1] == '\t'))
 			*--end = '\0';
-		if (*item == '\0')
+		if (*item == '\0' && next == NULL && item != copy)
+			; /* "a, b," continued on the next line */
+		else if (*item == '\0')
 			client_config_error(p, "%s: empty item in list", key);
 		else
 			add(p, item);

@@ -14,6 +14,7 @@
 #include "client_config.h"
 #include "delivery.h"
 #include "log.h"
+#include "msg.h"
 #include "out.h"
 #include "outbox.h"
 #include "seckey.h"
@@ -224,7 +225,7 @@ cmd_send_seal(const struct send_opts *o, const struct client_config *cfg,
 		stored = outbox_load(dir, a->alert_id, mac,
 		    sk + crypto_sign_SEEDBYTES, s);
 	if (stored == 1) {
-		out_line("resending the alert created at %s", s->created_at);
+		out_line(MSG_RESENDING, s->created_at);
 		goto out;
 	}
 	if (alert_seal(a, cfg, sk, s, err, sizeof(err)) != 0) {
@@ -257,7 +258,7 @@ cmd_send_run(const struct send_opts *o, const struct client_config *cfg)
 	if ((sk = cmd_send_key(cfg)) == NULL)
 		return EXIT_FAIL;
 	cmd_send_alert(o, cfg, &a);
-	if (out_line("alert_id=%s", a.alert_id) != 0)
+	if (out_line(MSG_ALERT_ID, a.alert_id) != 0)
 		log_warn("stdout");
 	if (cmd_send_seal(o, cfg, &a, sk, &sealed) == 0) {
 		frame = alert_seal_frame(&sealed);

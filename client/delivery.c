@@ -8,6 +8,7 @@
 #include "alertctl.h"
 #include "delivery.h"
 #include "log.h"
+#include "msg.h"
 #include "out.h"
 #include "relay_session.h"
 #include "tls.h"
@@ -67,7 +68,7 @@ delivery_retry(struct delivery *d, const char *reason)
 	    d->relay->label, reason);
 	if (d->tried < d->cfg->nrelays) {
 		/* A dead relay must not delay the next one. */
-		log_warnx("%s; trying the next relay", d->last_reason);
+		log_warnx(MSG_NEXT_RELAY, d->last_reason);
 		delivery_schedule(d, 0);
 		return;
 	}
@@ -76,7 +77,7 @@ delivery_retry(struct delivery *d, const char *reason)
 	d->backoff_ms *= 2;
 	if (d->backoff_ms > DELIVERY_BACKOFF_MAX_MS)
 		d->backoff_ms = DELIVERY_BACKOFF_MAX_MS;
-	log_warnx("%s; retrying in %.1f s", d->last_reason, delay / 1000.0);
+	log_warnx(MSG_RETRYING, d->last_reason, delay / 1000.0);
 	delivery_schedule(d, delay);
 }
 
@@ -87,13 +88,12 @@ delivery_done(const struct relay_outcome *o, void *arg)
 
 	switch (o->result) {
 	case RELAY_ACCEPTED:
-		out_line("accepted alert_id=%s relay_id=%s%s", d->alert_id,
-		    o->relay_id, o->duplicate ? " (duplicate)" : "");
+		out_line(MSG_ACCEPTED, d->alert_id, o->relay_id,
+		    o->duplicate ? MSG_DUPLICATE : "");
 		delivery_stop(d, EXIT_OK);
 		break;
 	case RELAY_FATAL:
-		log_warnx("alert %s not accepted: %s: %s", d->alert_id,
-		    d->relay->label, o->reason);
+		log_warnx(MSG_REFUSED, d->alert_id, d->relay->label, o->reason);
 		delivery_stop(d, EXIT_FAIL);
 		break;
 	case RELAY_RETRY:
@@ -116,7 +116,7 @@ delivery_attempt(evutil_socket_t fd, short what, void *arg)
 	d->relay = &d->cfg->relays[d->next];
 	d->next = (d->next + 1) % d->cfg->nrelays;
 	d->tried++;
-	out_line("connecting to %s", d->relay->label);
+	out_line(MSG_CONNECTING, d->relay->label);
 	memset(&p, 0, sizeof(p));
 	p.base = d->base;
 	p.dns = d->dns;
@@ -144,12 +144,10 @@ delivery_deadline(evutil_socket_t fd, short what, void *arg)
 	if (d->session != NULL && evtimer_pending(d->retry, NULL) == 0) {
 		snprintf(now, sizeof(now), "%s: no answer (%s)",
 		    d->relay->label, relay_session_doing(d->session));
-		log_warnx("not accepted within %ld s: %s", d->timeout_s, now);
+		log_warnx(MSG_DEADLINE, d->timeout_s, now);
 	} else
-		log_warnx("not accepted within %ld s: %s", d->timeout_s,
-		    d->last_reason);
-	log_warnx("to resend the same alert: alertctl send ... --alert-id %s",
-	    d->alert_id);
+		log_warnx(MSG_DEADLINE, d->timeout_s, d->last_reason);
+	log_warnx(MSG_RESEND_HINT, d->alert_id);
 	delivery_stop(d, EXIT_FAIL);
 }
 

@@ -15,6 +15,7 @@
 #include "envelope.h"
 #include "frame.h"
 #include "log.h"
+#include "msg.h"
 #include "out.h"
 #include "relay_session.h"
 #include "tls.h"
@@ -171,7 +172,7 @@ relay_session_ready(struct relay_session *s, const json_t *o)
 		    "relay authenticated us as '%s'", id);
 		return;
 	}
-	out_line("authenticated as %s", s->p.device_id);
+	out_line(MSG_AUTHENTICATED, s->p.device_id);
 	if (frame_push(bufferevent_get_output(s->bev), s->p.alert_frame,
 	        s->max_frame) != 0) {
 		relay_session_finish(s, RELAY_FATAL,
@@ -306,7 +307,7 @@ relay_session_connected(struct relay_session *s)
 		    "cannot export the TLS channel binding");
 		return;
 	}
-	out_line("connected (TLS 1.3, relay pin ok)");
+	out_line(MSG_CONNECTED);
 	s->state = RS_HELLO;
 	relay_session_arm(s);
 }
