@@ -9,6 +9,13 @@
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 BUILD    ?= build
 CC       ?= cc
 PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
@@ -32,7 +39,7 @@ PY := /usr/bin/python3
 FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test demo asan test-asan fuzz fuzz-run format check-format clean
+.PHONY: install uninstall all deps test demo asan test-asan fuzz fuzz-run format check-format clean
 
 all: $(BUILD)/alertrelayd $(BUILD)/alertctl
 
@@ -65,6 +72,39 @@ test-asan: deps asan
 	ALERTRELAY_BUILD=$(CURDIR)/build-asan \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run
+
+# Installs programs, man pages, the systemd unit (paths rewritten for
+# SBINDIR and SYSCONFDIR), sysusers/tmpfiles snippets and the example
+# configuration, which never overwrites an existing one.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay
+	install -m 0755 $(BUILD)/alertrelayd $(DESTDIR)$(SBINDIR)/alertrelayd
+	install -m 0755 $(BUILD)/alertctl $(DESTDIR)$(BINDIR)/alertctl
+	install -m 0644 man/alertctl.1 $(DESTDIR)$(MANDIR)/man1/alertctl.1
+	install -m 0644 man/alertrelayd.conf.5 $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5
+	install -m 0644 man/alertrelayd.8 $(DESTDIR)$(MANDIR)/man8/alertrelayd.8
+	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
+	    -e 's|/etc/alertrelay/|$(SYSCONFDIR)/alertrelay/|g' \
+	    systemd/alertrelayd.service > $(DESTDIR)$(UNITDIR)/alertrelayd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/alertrelayd.service
+	install -m 0644 systemd/alertrelay.sysusers $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf
+	install -m 0644 systemd/alertrelay.tmpfiles $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf || \
+	    install -m 0640 conf/alertrelayd.conf $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf
+
+# Removes what install put there, except the configuration.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/alertrelayd $(DESTDIR)$(BINDIR)/alertctl \
+	    $(DESTDIR)$(MANDIR)/man1/alertctl.1 \
+	    $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/alertrelayd.8 \
+	    $(DESTDIR)$(UNITDIR)/alertrelayd.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
 
 # libFuzzer harnesses, one per parser; `make fuzz-run` runs each for
 # FUZZ_SECONDS and keeps what it finds in fuzz/corpus/<name>.
