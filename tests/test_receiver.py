@@ -10,6 +10,7 @@ import nacl.public
 import nacl.signing
 import pytest
 
+import harness
 import proto
 from helpers import device_key, recipient_pks, still
 
@@ -198,3 +199,22 @@ def test_ciphertext_not_base64(rx):
     env, recv = rx
     h, b, _ = make_webhook(env, outer={"ciphertext": "%%%not base64%%%"})
     _refused(env, recv, h, b, (400, 422))
+
+
+def test_no_200_when_the_alert_cannot_be_written(lab):
+    """200 means "written": with stdout on /dev/full the receiver must not
+    acknowledge, so the relay retries."""
+    env = lab.env()
+    r = env.recipients[RID]
+    port = harness.free_port()
+    cmd = "exec '%s' receive --listen 127.0.0.1:%d --key '%s' --secret '%s' " \
+          "--devices '%s' >/dev/full" % (harness.alertctl_bin(), port, r.key,
+                                         r.secret_file, env.devices_dir)
+    p = lab.spawn(["sh", "-c", cmd], "receive-devfull")
+    p.wait_for("listening on", "stderr", timeout=10)
+    h, b, _ = make_webhook(env)
+    try:
+        status = post(port, h, b)
+    except (ConnectionError, http.client.HTTPException):
+        status = None  # dropping the request is also not an acknowledgement
+    assert status is None or not 200 <= status < 300, status
