@@ -262,7 +262,9 @@ main(int argc, char *argv[])
 	if (listener_open_all(&relay) != 0 ||
 	    admin_open(&relay, &relay.admin) != 0)
 		log_fatalx("cannot listen; exiting");
-	/* PRIVDROP-PENDING */
+	/* Everything that needs root is done: ports bound, keys loaded. */
+	if (privdrop(relay.cfg->user) != 0)
+		log_fatalx("exiting");
 	if (!foreground) {
 		if (daemon(0, 0) != 0)
 			log_fatal("daemon");

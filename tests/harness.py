@@ -536,6 +536,27 @@ def default_keygen():
     return "alertctl" if os.access(alertctl_bin(), os.X_OK) else "python"
 
 
+DAEMON_USER = "nobody"
+
+
+def hand_to_daemon_user(d):
+    """Makes d readable by DAEMON_USER, as /etc/alertrelay is by the
+    service user: the tree is chowned to it, and the directories above
+    it get the search bit only (nothing becomes listable)."""
+    import pwd
+    pw = pwd.getpwnam(DAEMON_USER)
+    d = Path(d).resolve()
+    for root, dirs, files in os.walk(d):
+        for name in [root] + [os.path.join(root, f) for f in dirs + files]:
+            os.chown(name, pw.pw_uid, pw.pw_gid)
+    for parent in d.parents:
+        if parent == Path("/tmp") or parent == Path("/"):
+            break
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, (mode & 0o7777) | 0o001)
+
+
 def make_env(d, relay_port=None, redis_port=None, webhook_ports=None,
              how=None, relay=None, delivery=None, redis_prefix="alertrelay"):
     """Creates keys, certificate and both configuration files in d."""
@@ -566,6 +587,12 @@ def make_env(d, relay_port=None, redis_port=None, webhook_ports=None,
     env.relay = {"listen": "127.0.0.1:%d" % env.relay_port,
                  "instance_id": "relay-a", "tls_cert": cert, "tls_key": tls_key,
                  "max_frame": 65536, "auth_timeout": 10, "log_level": "info"}
+    if os.geteuid() == 0:
+        # alertrelayd refuses to stay root: it drops to this user once its
+        # ports are bound and keys loaded, and re-reads files as that user
+        # when reloading.
+        env.relay["user"] = DAEMON_USER
+        hand_to_daemon_user(d)
     env.relay.update(relay or {})
     env.redis = {"address": "127.0.0.1:%d" % env.redis_port,
                  "prefix": redis_prefix}
