@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "envelope.h"
 #include "frame.h"
+#include "evtimer_ms.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
@@ -70,11 +71,7 @@ conn_free(struct conn *c)
 static void
 conn_arm(struct conn *c, long ms)
 {
-	struct timeval tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(c->timer, &tv);
+	evtimer_add_ms(c->timer, ms);
 }
 
 static void

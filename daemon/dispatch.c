@@ -7,6 +7,7 @@
 
 #include "dispatch.h"
 #include "http_client.h"
+#include "evtimer_ms.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
@@ -75,11 +76,7 @@ delivery_free(struct delivery *dl)
 static void
 delivery_later(struct delivery *dl, long ms)
 {
-	struct timeval tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(dl->timer, &tv);
+	evtimer_add_ms(dl->timer, ms);
 }
 
 /* Exponential backoff with +-20% jitter, so a recovering endpoint is not

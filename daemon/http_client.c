@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 
 #include "http_client.h"
+#include "evtimer_ms.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -112,7 +113,6 @@ static int
 http_timer_update(CURLM *multi, long timeout_ms, void *arg)
 {
 	struct http_client *hc = arg;
-	struct timeval tv;
 
 	(void)multi;
 	if (timeout_ms < 0) {
@@ -121,9 +121,7 @@ http_timer_update(CURLM *multi, long timeout_ms, void *arg)
 	}
 	/* Never act from inside curl: a zero timeout runs on the next
 	 * loop iteration. */
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	evtimer_add(hc->timer, &tv);
+	evtimer_add_ms(hc->timer, timeout_ms);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <async.h>
 #include <event2/util.h>
 
+#include "evtimer_ms.h"
 #include "log.h"
 #include "redis_conn.h"
 #include "util.h"
@@ -62,11 +63,7 @@ redis_conn_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 redis_conn_schedule(struct redis_conn *rc)
 {
-	struct timeval tv;
-
-	tv.tv_sec = rc->backoff_ms / 1000;
-	tv.tv_usec = (rc->backoff_ms % 1000) * 1000;
-	evtimer_add(rc->retry_ev, &tv);
+	evtimer_add_ms(rc->retry_ev, rc->backoff_ms);
 	rc->backoff_ms *= 2;
 	if (rc->backoff_ms > RECONNECT_MAX_MS)
 		rc->backoff_ms = RECONNECT_MAX_MS;
@@ -237,14 +234,11 @@ redis_req_new(struct redis_conn *rc, long timeout_ms, redis_reply_cb cb,
     void *arg)
 {
 	struct redis_req *req = xcalloc(1, sizeof(*req));
-	struct timeval tv;
 
 	req->cb = cb;
 	req->arg = arg;
 	req->deadline = evtimer_new(rc->base, redis_req_deadline_cb, req);
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	evtimer_add(req->deadline, &tv);
+	evtimer_add_ms(req->deadline, timeout_ms);
 	return req;
 }
 
