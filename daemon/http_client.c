@@ -223,7 +223,8 @@ http_post(struct http_client *hc, const struct http_post_args *a,
 	req->cb = cb;
 	req->arg = arg;
 	req->body = xmalloc(a->bodylen + 1);
-	memcpy(req->body, a->body, a->bodylen);
+	if (a->bodylen > 0)
+		memcpy(req->body, a->body, a->bodylen);
 	for (i = 0; i < a->nheaders; i++)
 		req->headers = curl_slist_append(req->headers, a->headers[i]);
 	/* curl would send "Expect: 100-continue" for large bodies. */
@@ -232,10 +233,21 @@ http_post(struct http_client *hc, const struct http_post_args *a,
 		log_fatalx("curl_easy_init failed");
 	curl_easy_setopt(req->easy, CURLOPT_URL, a->url);
 	curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(req->easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, req->body);
-	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)a->bodylen);
+	if (a->method != NULL && strcmp(a->method, "GET") == 0)
+		curl_easy_setopt(req->easy, CURLOPT_HTTPGET, 1L);
+	else {
+		curl_easy_setopt(req->easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)a->bodylen);
+		if (a->method != NULL && strcmp(a->method, "POST") != 0)
+			curl_easy_setopt(req->easy, CURLOPT_CUSTOMREQUEST,
+			    a->method);
+	}
+	if (a->userpwd != NULL) {
+		curl_easy_setopt(req->easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(req->easy, CURLOPT_USERPWD, a->userpwd);
+	}
 	curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
 	curl_easy_setopt(req->easy, CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT_MS,

@@ -17,7 +17,9 @@ struct http_req;
 typedef void (*http_done_cb)(long status, const char *error, void *arg);
 
 struct http_post_args {
+	const char *method; /* NULL: POST; "GET" sends no body */
 	const char *url;
+	const char *userpwd; /* "user:password" for HTTP Basic, or NULL */
 	const char *const *headers; /* "Name: value" */
 	size_t nheaders;
 	const char *body;
@@ -30,7 +32,8 @@ struct http_client *http_client_new(struct event_base *base);
 void http_client_free(struct http_client *hc);
 size_t http_client_active(const struct http_client *hc);
 
-/* cb is called once from the loop, unless the request is cancelled. */
+/* cb is called once from the loop, unless the request is cancelled.
+ * Despite the name, args->method may make it any method. */
 struct http_req *http_post(struct http_client *hc,
     const struct http_post_args *args, http_done_cb cb, void *arg);
 void http_req_cancel(struct http_req *req);
