@@ -191,17 +191,37 @@ sig_message(const char *ctx, const void *a, size_t alen, const void *b,
 	return m;
 }
 
+static void
+sig_sign_ctx(const char *ctx, const char *json, size_t len,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    unsigned char sig[crypto_sign_BYTES])
+{
+	size_t mlen;
+	unsigned char *m = sig_message(ctx, json, len, NULL, 0, &mlen);
+
+	crypto_sign_detached(sig, NULL, m, mlen, sk);
+	free(m);
+}
+
+static int
+sig_verify_ctx(const char *ctx, const char *json, size_t len,
+    const unsigned char sig[crypto_sign_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES])
+{
+	size_t mlen;
+	unsigned char *m = sig_message(ctx, json, len, NULL, 0, &mlen);
+	int rc = crypto_sign_verify_detached(sig, m, mlen, pk);
+
+	free(m);
+	return rc;
+}
+
 void
 envelope_sign(const char *json, size_t len,
     const unsigned char sk[crypto_sign_SECRETKEYBYTES],
     unsigned char sig[crypto_sign_BYTES])
 {
-	size_t mlen;
-	unsigned char *m =
-	    sig_message(SIGCTX_ENVELOPE, json, len, NULL, 0, &mlen);
-
-	crypto_sign_detached(sig, NULL, m, mlen, sk);
-	free(m);
+	sig_sign_ctx(SIGCTX_ENVELOPE, json, len, sk, sig);
 }
 
 int
@@ -209,13 +229,23 @@ envelope_verify(const char *json, size_t len,
     const unsigned char sig[crypto_sign_BYTES],
     const unsigned char pk[crypto_sign_PUBLICKEYBYTES])
 {
-	size_t mlen;
-	unsigned char *m =
-	    sig_message(SIGCTX_ENVELOPE, json, len, NULL, 0, &mlen);
-	int rc = crypto_sign_verify_detached(sig, m, mlen, pk);
+	return sig_verify_ctx(SIGCTX_ENVELOPE, json, len, sig, pk);
+}
 
-	free(m);
-	return rc;
+void
+cancel_sign(const char *json, size_t len,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    unsigned char sig[crypto_sign_BYTES])
+{
+	sig_sign_ctx(SIGCTX_CANCEL, json, len, sk, sig);
+}
+
+int
+cancel_verify(const char *json, size_t len,
+    const unsigned char sig[crypto_sign_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES])
+{
+	return sig_verify_ctx(SIGCTX_CANCEL, json, len, sig, pk);
 }
 
 void

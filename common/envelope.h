@@ -23,6 +23,7 @@
  * for another. */
 #define SIGCTX_ENVELOPE "alertrelay envelope v1\n"
 #define SIGCTX_AUTH "alertrelay auth v1\n"
+#define SIGCTX_CANCEL "alertrelay cancel v1\n"
 #define AUTH_CHALLENGE_BYTES 32
 #define AUTH_BINDING_BYTES 32
 #define AUTH_EXPORTER_LABEL "EXPORTER-alertrelay-auth"
@@ -54,6 +55,14 @@ void envelope_sign(const char *json, size_t len,
     const unsigned char sk[crypto_sign_SECRETKEYBYTES],
     unsigned char sig[crypto_sign_BYTES]);
 int envelope_verify(const char *json, size_t len,
+    const unsigned char sig[crypto_sign_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
+
+/* A device's cancel request (docs/PROTOCOL.md): same scheme, own context. */
+void cancel_sign(const char *json, size_t len,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    unsigned char sig[crypto_sign_BYTES]);
+int cancel_verify(const char *json, size_t len,
     const unsigned char sig[crypto_sign_BYTES],
     const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
 

@@ -12,8 +12,10 @@
 #include "admin.h"
 #include "log.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "relay.h"
 #include "store.h"
+#include "store_scripts.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -31,17 +33,9 @@ static int
 admin_address_loopback(const char *addr)
 {
 	struct sockaddr_storage ss;
-	int len = sizeof(ss);
+	int len;
 
-	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) != 0)
-		return 0;
-	if (ss.ss_family == AF_INET)
-		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
-		           24) == 127;
-	if (ss.ss_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(
-		    &((struct sockaddr_in6 *)&ss)->sin6_addr);
-	return 0;
+	return netaddr_parse(addr, &ss, &len) == 0 && netaddr_is_loopback(&ss);
 }
 
 static void
@@ -99,13 +93,18 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 static void admin_poll_later(struct admin *a);
 
 static void
-admin_queue_cb(long long depth, long long oldest_ms, const char *err, void *arg)
+admin_queue_cb(json_t *reply, const char *err, void *arg)
 {
 	struct admin *a = arg;
+	const char *oldest =
+	    json_string_value(json_object_get(reply, "oldest"));
+	long long oldest_ms = oldest ? strtoll(oldest, NULL, 10) : 0;
 
+	(void)err;
 	a->poll_req = NULL;
-	if (err == NULL) {
-		metrics.queue_depth = (uint64_t)depth;
+	if (reply != NULL) {
+		metrics.queue_depth = (uint64_t)json_integer_value(
+		    json_object_get(reply, "depth"));
 		metrics.oldest_pending_seconds =
 		    oldest_ms > 0 ? (double)(now_ms() - oldest_ms) / 1000.0 : 0;
 	}
@@ -120,8 +119,8 @@ admin_poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (store_ready(a->relay->store))
-		a->poll_req =
-		    store_queue_summary(a->relay->store, admin_queue_cb, a);
+		a->poll_req = store_eval(a->relay->store, script_queue,
+		    json_object(), admin_queue_cb, a);
 	else
 		admin_poll_later(a);
 }

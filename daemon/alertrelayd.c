@@ -18,6 +18,7 @@
 #include "admin.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "escalate.h"
 #include "http_client.h"
 #include "listener.h"
 #include "log.h"
@@ -75,14 +76,6 @@ load_config(const char *path, FILE *errout, struct relay_config **cfgp,
 
 	if ((cfg = relay_config_load(path, errout)) == NULL)
 		return -1;
-	if (!redis_address_valid(cfg->redis_address)) {
-		fprintf(errout,
-		    "%s: [redis] address must be a numeric host:port or "
-		    "unix:/path\n",
-		    path);
-		relay_config_free(cfg);
-		return -1;
-	}
 	if (check_secret_mode(cfg->tls_key, errout) != 0 ||
 	    (ctx = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err,
 	         sizeof(err))) == NULL) {
@@ -174,6 +167,21 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* An event from any instance: to the device's connections here. */
+static void
+receipt_cb(const char *payload, size_t len, void *arg)
+{
+	struct relay *relay = arg;
+	json_t *m = json_loadb(payload, len, 0, NULL);
+	const char *dev = json_string_value(json_object_get(m, "device_id"));
+	const char *aid = json_string_value(json_object_get(m, "alert_id"));
+	json_t *receipt = json_object_get(m, "receipt");
+
+	if (dev != NULL && aid != NULL && json_is_object(receipt))
+		conn_receipt(relay, dev, aid, receipt);
+	json_decref(m);
+}
+
 static void
 store_ready_cb(void *arg)
 {
@@ -255,6 +263,9 @@ main(int argc, char *argv[])
 	}
 	if (!debug)
 		log_set_level(relay.cfg->log_level);
+	/* Times in SMS texts are local times of the people reading them. */
+	setenv("TZ", relay.cfg->timezone, 1);
+	tzset();
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((relay.base = event_base_new()) == NULL)
@@ -284,7 +295,9 @@ main(int argc, char *argv[])
 	cbs.lost = store_lost_cb;
 	cbs.arg = &relay;
 	relay.store = store_new(relay.base, relay.cfg, &cbs);
+	store_subscribe_receipts(relay.store, receipt_cb, &relay);
 	store_start(relay.store);
+	relay.escalate = escalate_new(&relay);
 	log_info("alertrelayd %s started: instance=%s devices=%zu "
 	         "recipients=%zu",
 	    ALERTRELAY_VERSION, relay.cfg->instance_id, relay.cfg->ndevices,
@@ -293,6 +306,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(relay.base);
 
 	admin_close(relay.admin);
+	escalate_free(relay.escalate);
 	dispatch_free(relay.dispatch);
 	http_client_free(relay.http);
 	store_free(relay.store);

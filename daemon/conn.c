@@ -15,11 +15,13 @@
 #include "conn.h"
 #include "envelope.h"
 #include "frame.h"
+#include "ingest.h"
 #include "evtimer_ms.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
 #include "store.h"
+#include "store_scripts.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -42,7 +44,10 @@ struct conn {
 	unsigned char challenge[AUTH_CHALLENGE_BYTES];
 	char device_id[ID_MAX + 1];
 	struct event *timer; /* auth, frame or linger deadline */
-	struct store_req *ingest;
+	struct ingest_req *ingest;
+	struct store_req *req; /* a cancel, status or list under way */
+	char req_type[16];
+	char req_alert_id[33];
 	char ingest_alert_id[33];
 	int64_t ingest_start_ms;
 };
@@ -62,7 +67,8 @@ conn_free(struct conn *c)
 	metrics.connections--;
 	if (c->device_id[0] != '\0')
 		metrics.devices_connected--;
-	store_req_cancel(c->ingest);
+	ingest_cancel(c->ingest);
+	store_req_cancel(c->req);
 	event_free(c->timer);
 	bufferevent_free(c->bev);
 	free(c);
@@ -100,8 +106,10 @@ conn_error(struct conn *c, const char *code, const char *message, int fatal)
 	if (!fatal)
 		return;
 	c->state = CONN_CLOSING;
-	store_req_cancel(c->ingest);
+	ingest_cancel(c->ingest);
 	c->ingest = NULL;
+	store_req_cancel(c->req);
+	c->req = NULL;
 	conn_arm(c, CLOSE_LINGER_MS);
 }
 
@@ -166,14 +174,14 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 		else
 			metrics.alerts_accepted++;
 		log_info("alert accepted alert=%s device=%s relay_id=%s "
-		         "duplicate=%d store_ms=%ld",
+		         "duplicate=%d store_ms=%ld ref=%s",
 		    c->ingest_alert_id, c->device_id, r->relay_id,
-		    r->result == INGEST_DUPLICATE, ms);
+		    r->result == INGEST_DUPLICATE, ms, r->ref);
 		conn_send(c,
-		    json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "accepted",
-		        "alert_id", c->ingest_alert_id, "relay_id", r->relay_id,
-		        "received_at", r->received_at, "duplicate",
-		        r->result == INGEST_DUPLICATE));
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type",
+		        "accepted", "alert_id", c->ingest_alert_id, "relay_id",
+		        r->relay_id, "received_at", r->received_at, "ref",
+		        r->ref, "duplicate", r->result == INGEST_DUPLICATE));
 		break;
 	case INGEST_CONFLICT:
 		conn_error(c, "conflict",
@@ -190,28 +198,21 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 	conn_process(c);
 }
 
-/* The recipients that get a delivery, and that every one is known. */
+/* Every recipient the envelope names must be known here. */
 static int
-conn_route(struct conn *c, const struct envelope *env, const char **to,
-    size_t *nto)
+conn_route(struct conn *c, const struct envelope *env)
 {
-	const struct recipient_entry *r;
 	size_t i;
 
-	*nto = 0;
-	for (i = 0; i < env->nrecipients; i++) {
-		r = relay_config_recipient(c->relay->cfg,
-		    env->recipients[i].id);
-		if (r == NULL) {
+	for (i = 0; i < env->nrecipients; i++)
+		if (relay_config_recipient(c->relay->cfg,
+		        env->recipients[i].id) == NULL) {
 			conn_error(c, "unknown_recipient",
 			    "envelope names a recipient this relay does not "
 			    "know",
 			    0);
 			return -1;
 		}
-		if (r->webhook_url != NULL)
-			to[(*nto)++] = r->id;
-	}
 	return 0;
 }
 
@@ -219,10 +220,8 @@ static void
 conn_store_alert(struct conn *c, const char *json, size_t len,
     struct envelope *env)
 {
-	const char *to[ENVELOPE_MAX_RECIPIENTS];
 	unsigned char hash[crypto_hash_sha256_BYTES];
 	char hex[crypto_hash_sha256_BYTES * 2 + 1];
-	size_t nto;
 
 	snprintf(c->ingest_alert_id, sizeof(c->ingest_alert_id), "%s",
 	    env->alert_id);
@@ -231,15 +230,14 @@ conn_store_alert(struct conn *c, const char *json, size_t len,
 		    1);
 		return;
 	}
-	if (conn_route(c, env, to, &nto) != 0) {
+	if (conn_route(c, env) != 0) {
 		c->ingest_alert_id[0] = '\0';
 		return;
 	}
 	crypto_hash_sha256(hash, (const unsigned char *)json, len);
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	c->ingest_start_ms = monotonic_ms();
-	c->ingest =
-	    store_ingest(c->relay->store, env, hex, to, nto, conn_ingest_cb, c);
+	c->ingest = ingest_alert(c->relay, env, hex, conn_ingest_cb, c);
 }
 
 static void
@@ -285,6 +283,125 @@ conn_alert(struct conn *c, const json_t *o)
 	free(json);
 }
 
+/* Answers of status, list and cancel go out as the script gave them,
+ * under the frame type asked for. */
+static void
+conn_answer_cb(json_t *reply, const char *err, void *arg)
+{
+	struct conn *c = arg;
+	const char *r = json_string_value(json_object_get(reply, "r"));
+	char type[16];
+
+	c->req = NULL;
+	snprintf(type, sizeof(type), "%s", c->req_type);
+	if (reply == NULL) {
+		log_warnx("conn %llu: %s: %s", c->id, type, err);
+		conn_error(c, "unavailable", "try again", 0);
+	} else if (r != NULL && strcmp(r, "unknown") == 0)
+		conn_error(c, "unknown_alert", "no such alert of this device",
+		    0);
+	else {
+		json_t *out = json_deep_copy(reply);
+		json_t *alerts = json_object_get(out, "alerts");
+
+		/* Lua's cjson writes an empty list as {} */
+		if (json_is_object(alerts))
+			json_object_set_new(out, "alerts", json_array());
+		if (strcmp(type, "cancel") == 0) {
+			json_object_clear(out);
+			json_object_set_new(out, "alert_id",
+			    json_string(c->req_alert_id));
+			log_info("alert cancelled alert=%s device=%s result=%s",
+			    c->req_alert_id, c->device_id, r ? r : "?");
+			snprintf(type, sizeof(type), "cancelled");
+		}
+		json_object_del(out, "r");
+		json_object_set_new(out, "type", json_string(type));
+		conn_send(c, out);
+	}
+	conn_process(c);
+}
+
+static void
+conn_status(struct conn *c, const json_t *o)
+{
+	const char *aid = json_str(o, "alert_id");
+
+	if (aid == NULL || !alert_id_valid(aid)) {
+		conn_error(c, "bad_frame", "status needs an alert_id", 1);
+		return;
+	}
+	snprintf(c->req_type, sizeof(c->req_type), "status");
+	c->req = store_eval(c->relay->store, script_status,
+	    json_pack("{s:s, s:s}", "aid", aid, "dev", c->device_id),
+	    conn_answer_cb, c);
+}
+
+static void
+conn_list(struct conn *c, const json_t *o)
+{
+	json_t *l = json_object_get(o, "limit");
+	json_int_t limit = json_is_integer(l) ? json_integer_value(l) : 20;
+	char lim[8];
+
+	if (limit < 1 || limit > 100) {
+		conn_error(c, "bad_frame", "limit must be 1..100", 1);
+		return;
+	}
+	snprintf(lim, sizeof(lim), "%d", (int)limit);
+	snprintf(c->req_type, sizeof(c->req_type), "list");
+	c->req = store_eval(c->relay->store, script_list,
+	    json_pack("{s:s, s:s}", "dev", c->device_id, "limit", lim),
+	    conn_answer_cb, c);
+}
+
+/* Signed by the device like an envelope, with its own context. */
+static void
+conn_cancel(struct conn *c, const json_t *o)
+{
+	const char *b64 = json_str(o, "cancel"), *sigtext = json_str(o, "sig");
+	const struct device_entry *dev;
+	unsigned char sig[crypto_sign_BYTES], *json = NULL;
+	json_t *req = NULL;
+	const char *aid, *devid;
+	char now[RFC3339_LEN];
+	size_t len;
+
+	dev = relay_config_device(c->relay->cfg, c->device_id);
+	if (dev == NULL || b64 == NULL || sigtext == NULL ||
+	    b64_decode(b64, strlen(b64), &json, &len) != 0 ||
+	    b64_decode_exact(sigtext, sig, sizeof(sig)) != 0) {
+		free(json);
+		conn_error(c, "bad_envelope",
+		    "cancel frame needs base64 cancel and sig", 1);
+		return;
+	}
+	if (cancel_verify((const char *)json, len, sig, dev->sign_pk) != 0) {
+		free(json);
+		conn_error(c, "bad_signature",
+		    "cancel signature does not verify", 1);
+		return;
+	}
+	req = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL);
+	free(json);
+	aid = json_str(req, "alert_id");
+	devid = json_str(req, "device_id");
+	if (aid == NULL || !alert_id_valid(aid) || devid == NULL ||
+	    strcmp(devid, c->device_id) != 0) {
+		json_decref(req);
+		conn_error(c, "bad_envelope", "cancel is malformed", 1);
+		return;
+	}
+	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", aid);
+	snprintf(c->req_type, sizeof(c->req_type), "cancel");
+	json_decref(req);
+	time_rfc3339_ms(now, now_ms());
+	c->req = store_eval(c->relay->store, script_cancel,
+	    json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",
+	        c->device_id, "now", now),
+	    conn_answer_cb, c);
+}
+
 static void
 conn_frame(struct conn *c, const char *payload, size_t len)
 {
@@ -304,6 +421,12 @@ conn_frame(struct conn *c, const char *payload, size_t len)
 			    "authenticate before anything else", 1);
 	} else if (strcmp(type, "alert") == 0)
 		conn_alert(c, o);
+	else if (strcmp(type, "cancel") == 0)
+		conn_cancel(c, o);
+	else if (strcmp(type, "status") == 0 || strcmp(type, "watch") == 0)
+		conn_status(c, o);
+	else if (strcmp(type, "list") == 0)
+		conn_list(c, o);
 	else if (strcmp(type, "ping") == 0)
 		conn_send(c, json_pack("{s:s}", "type", "pong"));
 	else if (strcmp(type, "pong") == 0)
@@ -323,7 +446,7 @@ conn_process(struct conn *c)
 	char *payload, msg[96];
 
 	while (c->state == CONN_AUTH || c->state == CONN_READY) {
-		if (c->ingest != NULL)
+		if (c->ingest != NULL || c->req != NULL)
 			return;
 		switch (frame_pull(in, max, &payload, &len)) {
 		case FRAME_OK:
@@ -381,6 +504,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		log_debug("conn %llu: TLS established with %s", c->id, c->peer);
+		metrics.tls_handshakes_ok++;
 		conn_send_hello(c);
 		return;
 	}
@@ -475,6 +599,25 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_arm(c, relay->cfg->auth_timeout * 1000);
 	log_debug("conn %llu: accepted from %s", c->id, c->peer);
+}
+
+void
+conn_receipt(struct relay *relay, const char *device_id, const char *alert_id,
+    const json_t *receipt)
+{
+	struct conn *c;
+	json_t *frame;
+
+	TAILQ_FOREACH(c, &relay->conns, entry)
+	{
+		if (c->state != CONN_READY ||
+		    strcmp(c->device_id, device_id) != 0)
+			continue;
+		frame = json_deep_copy(receipt);
+		json_object_set_new(frame, "type", json_string("receipt"));
+		json_object_set_new(frame, "alert_id", json_string(alert_id));
+		conn_send(c, frame);
+	}
 }
 
 void

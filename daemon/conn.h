@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <event2/util.h>
+#include <jansson.h>
 
 struct relay;
 struct conn;
@@ -17,6 +18,9 @@ struct conn;
 /* Takes ownership of fd. */
 void conn_accept(struct relay *relay, evutil_socket_t fd,
     const struct sockaddr *sa, int salen);
+/* Pushes an alert's event to every connection of its device. */
+void conn_receipt(struct relay *relay, const char *device_id,
+    const char *alert_id, const json_t *receipt);
 /* Closes every connection (shutdown). */
 void conn_close_all(struct relay *relay);
 

@@ -11,7 +11,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
+#include "sms_gateway.h"
 #include "store.h"
+#include "store_scripts.h"
 #include "webhook.h"
 #include "xmalloc.h"
 
@@ -21,10 +23,11 @@
 #define DONE_RETRY_MS 1000
 
 enum delivery_state {
-	D_FETCH, /* reading the alert's metadata and ciphertext */
-	D_POST, /* request in flight, or waiting to retry it */
-	D_DONE, /* delivered; recording that in Redis */
-	D_DROP, /* cannot be made; removing it from the stream */
+	D_FETCH, /* reading what the alert's notification needs */
+	D_SEND, /* request in flight, or waiting to retry it */
+	D_DONE, /* went through; recording that in Redis */
+	D_FAIL, /* given up; dead letter, next tier at once */
+	D_DROP, /* no longer needed or impossible; removing it */
 };
 
 struct delivery {
@@ -34,8 +37,10 @@ struct delivery {
 	enum delivery_state state;
 	int attempt;
 	char webhook_id[WEBHOOK_ID_LEN];
-	char *body;
+	json_t *meta; /* the alert, as script_meta gave it */
+	char *body; /* webhook body, the same on every attempt */
 	size_t bodylen;
+	char reason[160]; /* last failure, for the dead letter */
 	struct event *timer;
 	struct store_req *sreq;
 	struct http_req *hreq;
@@ -67,6 +72,7 @@ delivery_free(struct delivery *dl)
 	store_req_cancel(dl->sreq);
 	http_req_cancel(dl->hreq);
 	event_free(dl->timer);
+	json_decref(dl->meta);
 	free(dl->body);
 	free(dl);
 	/* Room again for more work. */
@@ -104,14 +110,38 @@ delivery_timer_cb(evutil_socket_t fd, short what, void *arg)
 	delivery_step(arg);
 }
 
+static const char *
+delivery_meta(const struct delivery *dl, const char *key)
+{
+	const char *v = json_string_value(json_object_get(dl->meta, key));
+
+	return v != NULL ? v : "";
+}
+
+static int
+delivery_is_alert(const struct delivery *dl)
+{
+	return strcmp(dl->e.event, "alert.raised") == 0 ||
+	    strcmp(dl->e.event, "alert.escalated") == 0;
+}
+
+static const char *
+delivery_alias(const struct delivery *dl)
+{
+	const struct recipient_entry *r =
+	    relay_config_recipient(dl->d->relay->cfg, dl->e.recipient_id);
+
+	return r != NULL && r->alias != NULL ? r->alias : dl->e.recipient_id;
+}
+
 static void
-delivery_stored_cb(const char *err, void *arg)
+delivery_recorded_cb(json_t *reply, const char *err, void *arg)
 {
 	struct delivery *dl = arg;
 
 	dl->sreq = NULL;
-	if (err != NULL) {
-		/* Delivered but not yet recorded: keep trying; a crash now
+	if (reply == NULL) {
+		/* Made but not yet recorded: keep trying; a crash now
 		 * means one duplicate with the same webhook-id. */
 		log_warnx("delivery alert=%s recipient=%s: recording result: "
 		          "%s",
@@ -125,16 +155,18 @@ delivery_stored_cb(const char *err, void *arg)
 static void
 delivery_drop(struct delivery *dl, const char *why)
 {
-	log_warnx("delivery alert=%s recipient=%s dropped: %s",
+	log_info("delivery alert=%s recipient=%s channel=%s event=%s "
+	         "dropped: %s",
 	    dl->e.alert_id[0] ? dl->e.alert_id : "-",
-	    dl->e.recipient_id[0] ? dl->e.recipient_id : "-", why);
+	    dl->e.recipient_id[0] ? dl->e.recipient_id : "-",
+	    dl->e.channel[0] ? dl->e.channel : "-", dl->e.event, why);
 	metrics.webhook[DELIVERY_DROPPED]++;
 	dl->state = D_DROP;
 	delivery_step(dl);
 }
 
-/* The delivery entry was added when the alert was accepted; its stream
- * id starts with that time in milliseconds. */
+/* The delivery entry was added when its notification was decided; its
+ * stream id starts with that time in milliseconds. */
 static int64_t
 delivery_age_ms(const struct delivery *dl)
 {
@@ -142,45 +174,56 @@ delivery_age_ms(const struct delivery *dl)
 }
 
 static void
-delivery_posted_cb(long status, const char *error, void *arg)
+delivery_result(struct delivery *dl, int ok, long status, const char *error)
 {
-	struct delivery *dl = arg;
 	long latency = (long)delivery_age_ms(dl);
 
 	dl->hreq = NULL;
-	if (status >= 200 && status < 300) {
-		log_info("delivery alert=%s recipient=%s channel=webhook "
-		         "result=ok status=%ld attempt=%d latency_ms=%ld",
-		    dl->e.alert_id, dl->e.recipient_id, status, dl->attempt,
-		    latency);
+	if (ok) {
+		log_info("delivery alert=%s recipient=%s channel=%s result=ok "
+		         "status=%ld attempt=%d latency_ms=%ld event=%s",
+		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
+		    dl->attempt, latency, dl->e.event);
 		metrics.webhook[DELIVERY_OK]++;
-		metrics_delivery_latency(delivery_age_ms(dl) / 1000.0);
+		metrics_delivery_latency(latency / 1000.0);
 		dl->state = D_DONE;
 		delivery_step(dl);
 		return;
 	}
+	snprintf(dl->reason, sizeof(dl->reason), "%s%s%ld",
+	    error ? error : "answer", error ? "; status " : " ", status);
 	metrics.webhook[DELIVERY_RETRY]++;
-	log_warnx("delivery alert=%s recipient=%s channel=webhook "
-	          "result=retry status=%ld attempt=%d error=\"%s\"",
-	    dl->e.alert_id, dl->e.recipient_id, status, dl->attempt,
-	    error ? error : "non-2xx answer");
+	log_warnx("delivery alert=%s recipient=%s channel=%s result=retry "
+	          "status=%ld attempt=%d event=%s error=\"%s\"",
+	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
+	    dl->attempt, dl->e.event, error ? error : "non-2xx answer");
+	if (dl->attempt >= dl->d->relay->cfg->max_attempts) {
+		dl->state = D_FAIL;
+		delivery_step(dl);
+		return;
+	}
 	delivery_later(dl, delivery_backoff_ms(dl));
 }
 
 static void
-delivery_post(struct delivery *dl)
+delivery_webhook_cb(long status, const char *error, void *arg)
 {
-	const struct recipient_entry *r;
+	delivery_result(arg, status >= 200 && status < 300, status, error);
+}
+
+static void
+delivery_sms_cb(int ok, long status, const char *error, void *arg)
+{
+	delivery_result(arg, ok, status, error);
+}
+
+static void
+delivery_send_webhook(struct delivery *dl, const struct recipient_entry *r)
+{
+	const struct relay_config *cfg = dl->d->relay->cfg;
 	struct http_post_args a;
 	char *headers[WEBHOOK_NHEADERS];
 
-	/* Looked up on every attempt: a reload may have changed it. */
-	r = relay_config_recipient(dl->d->relay->cfg, dl->e.recipient_id);
-	if (r == NULL || r->webhook_url == NULL) {
-		delivery_drop(dl, "recipient has no webhook any more");
-		return;
-	}
-	dl->attempt++;
 	webhook_headers(r, dl->webhook_id, dl->body, dl->bodylen, headers);
 	memset(&a, 0, sizeof(a));
 	a.url = r->webhook_url;
@@ -188,14 +231,69 @@ delivery_post(struct delivery *dl)
 	a.nheaders = WEBHOOK_NHEADERS;
 	a.body = dl->body;
 	a.bodylen = dl->bodylen;
-	a.connect_timeout_ms = dl->d->relay->cfg->connect_timeout * 1000;
-	a.timeout_ms = dl->d->relay->cfg->request_timeout * 1000;
-	dl->hreq = http_post(dl->d->relay->http, &a, delivery_posted_cb, dl);
+	a.connect_timeout_ms = cfg->connect_timeout * 1000;
+	a.timeout_ms = cfg->request_timeout * 1000;
+	dl->hreq = http_post(dl->d->relay->http, &a, delivery_webhook_cb, dl);
 	webhook_headers_free(headers);
 }
 
+/* Metadata only: who, what type, when, the reference to answer with. */
 static void
-delivery_meta_cb(struct alert_meta *m, const char *err, void *arg)
+delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
+{
+	const struct relay_config *cfg = dl->d->relay->cfg;
+	const struct sms_gateway *gw =
+	    relay_config_gateway(cfg, r->sms_gateway);
+	const struct device_entry *dev =
+	    relay_config_device(cfg, delivery_meta(dl, "device_id"));
+	const char *ref = delivery_meta(dl, "ref");
+	char text[200];
+	time_t t = time(NULL);
+
+	if (gw == NULL) {
+		delivery_drop(dl, "sms gateway gone");
+		return;
+	}
+	if (delivery_is_alert(dl)) {
+		time_rfc3339_parse(delivery_meta(dl, "received_at"), &t);
+		sms_format_alert(text, sizeof(text),
+		    delivery_meta(dl, "alert_type"),
+		    dev && dev->alias ? dev->alias
+		                      : delivery_meta(dl, "device_id"),
+		    t, ref);
+	} else if (strcmp(dl->e.event, "alert.acknowledged") == 0)
+		sms_format_event(text, sizeof(text), "acknowledged", ref,
+		    delivery_meta(dl, "acked_by"), t);
+	else
+		sms_format_event(text, sizeof(text), "cancelled", ref, NULL, t);
+	dl->hreq = sms_send(dl->d->relay->http, gw, r->sms, text, ref,
+	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
+	    delivery_sms_cb, dl);
+}
+
+static void
+delivery_send(struct delivery *dl)
+{
+	const struct recipient_entry *r;
+
+	/* Looked up on every attempt: a reload may have changed it. */
+	r = relay_config_recipient(dl->d->relay->cfg, dl->e.recipient_id);
+	dl->attempt++;
+	if (strcmp(dl->e.channel, "sms") == 0) {
+		if (r == NULL || r->sms == NULL)
+			delivery_drop(dl, "recipient has no sms any more");
+		else
+			delivery_send_sms(dl, r);
+	} else {
+		if (r == NULL || r->webhook_url == NULL)
+			delivery_drop(dl, "recipient has no webhook any more");
+		else
+			delivery_send_webhook(dl, r);
+	}
+}
+
+static void
+delivery_meta_cb(json_t *m, const char *err, void *arg)
 {
 	struct delivery *dl = arg;
 
@@ -206,47 +304,89 @@ delivery_meta_cb(struct alert_meta *m, const char *err, void *arg)
 		delivery_later(dl, RESTART_MS);
 		return;
 	}
-	if (!m->exists || m->ciphertext == NULL) {
-		delivery_drop(dl, "alert or its ciphertext is gone");
+	if (!json_is_true(json_object_get(m, "exists"))) {
+		delivery_drop(dl, "alert is gone");
 		return;
 	}
-	if (m->delivered) {
+	dl->meta = json_incref(m);
+	if (json_is_true(json_object_get(m, "done"))) {
 		/* Made before a crash, not yet acknowledged in the group. */
 		dl->state = D_DONE;
 		delivery_step(dl);
 		return;
 	}
-	dl->body =
-	    webhook_body(dl->e.event, dl->e.alert_id, m, dl->e.recipient_id);
-	if (dl->body == NULL) {
-		delivery_drop(dl, "cannot encode the webhook body");
+	/* Acknowledged or cancelled meanwhile: no more alarms. */
+	if (delivery_is_alert(dl) &&
+	    strcmp(delivery_meta(dl, "state"), "open") != 0) {
+		delivery_drop(dl, "alert no longer open");
 		return;
 	}
-	dl->bodylen = strlen(dl->body);
-	dl->state = D_POST;
-	delivery_post(dl);
+	if (strcmp(dl->e.channel, "webhook") == 0) {
+		if (delivery_is_alert(dl) &&
+		    json_object_get(m, "ciphertext") == NULL) {
+			delivery_drop(dl, "no ciphertext for this recipient");
+			return;
+		}
+		dl->body = webhook_body(dl->e.event, dl->e.alert_id, m,
+		    dl->e.recipient_id, dl->e.tier);
+		if (dl->body == NULL) {
+			delivery_drop(dl, "cannot encode the webhook body");
+			return;
+		}
+		dl->bodylen = strlen(dl->body);
+	}
+	dl->state = D_SEND;
+	delivery_send(dl);
+}
+
+static json_t *
+delivery_args(const struct delivery *dl)
+{
+	char now[RFC3339_LEN], ms[24];
+	int64_t t = now_ms();
+
+	time_rfc3339_ms(now, t);
+	snprintf(ms, sizeof(ms), "%lld", (long long)t);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "aid",
+	    dl->e.alert_id, "rid", dl->e.recipient_id, "sid", dl->e.stream_id,
+	    "ch", dl->e.channel, "event", dl->e.event, "alias",
+	    delivery_alias(dl), "now", now, "now_ms", ms);
 }
 
 static void
 delivery_step(struct delivery *dl)
 {
 	struct store *st = dl->d->relay->store;
+	json_t *args;
 
 	switch (dl->state) {
 	case D_FETCH:
-		dl->sreq = store_alert_meta(st, dl->e.alert_id,
-		    dl->e.recipient_id, delivery_meta_cb, dl);
+		dl->sreq = store_eval(st, script_meta,
+		    json_pack("{s:s, s:s, s:s}", "aid", dl->e.alert_id, "rid",
+		        dl->e.recipient_id, "sid", dl->e.stream_id),
+		    delivery_meta_cb, dl);
 		break;
-	case D_POST:
-		delivery_post(dl);
+	case D_SEND:
+		delivery_send(dl);
 		break;
 	case D_DONE:
-		dl->sreq = store_delivery_done(st, dl->e.stream_id,
-		    dl->e.alert_id, dl->e.recipient_id, delivery_stored_cb, dl);
+		dl->sreq = store_eval(st, script_done, delivery_args(dl),
+		    delivery_recorded_cb, dl);
+		break;
+	case D_FAIL:
+		log_warnx("delivery alert=%s recipient=%s channel=%s event=%s "
+		          "result=failed attempts=%d reason=\"%s\"",
+		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
+		    dl->e.event, dl->attempt, dl->reason);
+		args = delivery_args(dl);
+		json_object_set_new(args, "reason", json_string(dl->reason));
+		dl->sreq =
+		    store_eval(st, script_fail, args, delivery_recorded_cb, dl);
 		break;
 	case D_DROP:
-		dl->sreq = store_delivery_drop(st, dl->e.stream_id,
-		    delivery_stored_cb, dl);
+		dl->sreq = store_eval(st, script_drop,
+		    json_pack("{s:s}", "sid", dl->e.stream_id),
+		    delivery_recorded_cb, dl);
 		break;
 	}
 }
@@ -280,7 +420,8 @@ dispatch_add(struct dispatch *d, const struct delivery_entry *e)
 		delivery_drop(dl, "malformed delivery entry");
 		return;
 	}
-	webhook_id(e->event, e->alert_id, e->recipient_id, dl->webhook_id);
+	webhook_id(e->event, e->alert_id, e->recipient_id, e->tier,
+	    dl->webhook_id);
 	dl->state = D_FETCH;
 	delivery_step(dl);
 }

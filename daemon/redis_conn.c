@@ -28,6 +28,9 @@ struct redis_conn {
 	redis_state_cb on_ready;
 	redis_state_cb on_lost;
 	void *arg;
+	char *sub_channel; /* subscriber mode when set */
+	redis_message_cb sub_cb;
+	void *sub_arg;
 };
 
 struct redis_req {
@@ -86,6 +89,42 @@ redis_conn_lost(struct redis_conn *rc, const char *why)
 }
 
 static void
+redis_conn_message_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct redis_conn *rc = privdata;
+	redisReply *reply = r;
+
+	(void)ac;
+	/* ["message", channel, payload]; "subscribe" confirms. */
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(reply->element[0]->str, "message") != 0 ||
+	    reply->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	rc->sub_cb(reply->element[2]->str, reply->element[2]->len, rc->sub_arg);
+}
+
+static void
+redis_conn_resubscribe(struct redis_conn *rc)
+{
+	if (rc->sub_channel != NULL && rc->ready)
+		redisAsyncCommand(rc->ac, redis_conn_message_cb, rc,
+		    "SUBSCRIBE %s", rc->sub_channel);
+}
+
+void
+redis_conn_subscribe(struct redis_conn *rc, const char *channel,
+    redis_message_cb cb, void *arg)
+{
+	free(rc->sub_channel);
+	rc->sub_channel = xstrdup(channel);
+	rc->sub_cb = cb;
+	rc->sub_arg = arg;
+	redis_conn_resubscribe(rc);
+}
+
+static void
 redis_conn_connect_cb(const redisAsyncContext *ac, int status)
 {
 	struct redis_conn *rc = ac->data;
@@ -98,6 +137,7 @@ redis_conn_connect_cb(const redisAsyncContext *ac, int status)
 	rc->ready = 1;
 	rc->backoff_ms = RECONNECT_MIN_MS;
 	log_info("redis connected (%s)", rc->name);
+	redis_conn_resubscribe(rc);
 	if (rc->on_ready != NULL)
 		rc->on_ready(rc->arg);
 }
@@ -185,6 +225,7 @@ redis_conn_free(struct redis_conn *rc)
 	free(rc->host);
 	free(rc->unix_path);
 	free(rc->name);
+	free(rc->sub_channel);
 	free(rc);
 }
 

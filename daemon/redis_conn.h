@@ -38,6 +38,12 @@ struct redis_req *redis_conn_commandv(struct redis_conn *rc, long timeout_ms,
     const size_t *argvlen);
 struct redis_req *redis_conn_command(struct redis_conn *rc, long timeout_ms,
     redis_reply_cb cb, void *arg, const char *fmt, ...);
+/* Puts the connection in subscriber mode for channel, now and after
+ * every reconnect; cb gets each message's payload. */
+typedef void (*redis_message_cb)(const char *payload, size_t len, void *arg);
+void redis_conn_subscribe(struct redis_conn *rc, const char *channel,
+    redis_message_cb cb, void *arg);
+
 /* The callback will not be called; the reply, if it comes, is dropped. */
 void redis_req_cancel(struct redis_req *req);
 

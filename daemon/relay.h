@@ -21,6 +21,7 @@ struct store;
 struct http_client;
 struct dispatch;
 struct admin;
+struct escalate;
 
 struct relay {
 	struct event_base *base;
@@ -31,6 +32,7 @@ struct relay {
 	struct http_client *http;
 	struct dispatch *dispatch;
 	struct admin *admin;
+	struct escalate *escalate;
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
 	int stopping;

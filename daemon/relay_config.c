@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <libgen.h>
 #include <limits.h>
@@ -21,6 +22,8 @@
 #include "frame.h"
 #include "keyfile.h"
 #include "log.h"
+#include "netaddr.h"
+#include "redis_conn.h"
 #include "relay_config.h"
 #include "xmalloc.h"
 
@@ -50,6 +53,8 @@ static const struct opt opts[] = {
     {"relay", "user", OPT_STRING, O(user), "", 0, 0},
     {"relay", "log_level", OPT_LEVEL, O(log_level), "info", 0, 0},
     {"admin", "listen", OPT_STRING, O(admin_listen), "", 0, 0},
+    {"ack", "listen", OPT_STRING, O(ack_listen), "", 0, 0},
+    {"ack", "listen_plain", OPT_STRING, O(ack_listen_plain), "", 0, 0},
     {"redis", "address", OPT_STRING, O(redis_address), "127.0.0.1:6379", 0, 0},
     {"redis", "prefix", OPT_STRING, O(redis_prefix), "alertrelay", 0, 0},
     {"redis", "timeout", OPT_INT, O(redis_timeout), "5", 1, 60},
@@ -60,6 +65,8 @@ static const struct opt opts[] = {
     {"delivery", "retry_max_ms", OPT_INT, O(retry_max_ms), "60000", 100,
         3600000},
     {"delivery", "max_inflight", OPT_INT, O(max_inflight), "1000", 1, 100000},
+    {"delivery", "max_attempts", OPT_INT, O(max_attempts), "10", 1, 1000},
+    {"delivery", "timezone", OPT_STRING, O(timezone), "Europe/Amsterdam", 0, 0},
 };
 #undef O
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -251,9 +258,100 @@ config_recipient_key(struct config_parse *p, const char *id, const char *name,
 	} else if (strcmp(name, "webhook_secret_file") == 0) {
 		free(r->webhook_secret_file);
 		r->webhook_secret_file = config_path(p, value);
+	} else if (strcmp(name, "sms") == 0) {
+		if (!sms_number_valid(value))
+			config_error(p, p->line,
+			    "recipient %s: sms must be an E.164 number "
+			    "(+31...)",
+			    id);
+		config_set_string(&r->sms, value);
+	} else if (strcmp(name, "sms_gateway") == 0)
+		config_set_string(&r->sms_gateway, value);
+	else if (strcmp(name, "ack_token_file") == 0) {
+		free(r->ack_token_file);
+		r->ack_token_file = config_path(p, value);
 	} else
 		config_error(p, p->line, "unknown key %s in [recipient %s]",
 		    name, id);
+}
+
+static struct sms_gateway *
+config_gateway(struct config_parse *p, const char *id)
+{
+	struct relay_config *cfg = p->cfg;
+	size_t i;
+
+	for (i = 0; i < cfg->ngateways; i++)
+		if (strcmp(cfg->gateways[i].name, id) == 0)
+			return &cfg->gateways[i];
+	cfg->gateways = xreallocarray(cfg->gateways, cfg->ngateways + 1,
+	    sizeof(*cfg->gateways));
+	memset(&cfg->gateways[cfg->ngateways], 0, sizeof(*cfg->gateways));
+	snprintf(cfg->gateways[cfg->ngateways].name, ID_MAX + 1, "%s", id);
+	cfg->gateways[cfg->ngateways].line = p->line;
+	return &cfg->gateways[cfg->ngateways++];
+}
+
+static struct policy *
+config_policy(struct config_parse *p, const char *id)
+{
+	struct relay_config *cfg = p->cfg;
+	size_t i;
+
+	for (i = 0; i < cfg->npolicies; i++)
+		if (strcmp(cfg->policies[i].name, id) == 0)
+			return &cfg->policies[i];
+	cfg->policies = xreallocarray(cfg->policies, cfg->npolicies + 1,
+	    sizeof(*cfg->policies));
+	memset(&cfg->policies[cfg->npolicies], 0, sizeof(*cfg->policies));
+	snprintf(cfg->policies[cfg->npolicies].name, ID_MAX + 1, "%s", id);
+	cfg->policies[cfg->npolicies].line = p->line;
+	return &cfg->policies[cfg->npolicies++];
+}
+
+/* [device ID], [recipient ID], [gateway NAME], [policy NAME] */
+static int
+config_named_section(struct config_parse *p, const char *section,
+    const char *name, const char *value)
+{
+	static const char *const kinds[] = {"device ", "recipient ", "gateway ",
+	    "policy "};
+	char err[256];
+	const char *id;
+	size_t k, klen;
+
+	for (k = 0; k < 4; k++) {
+		klen = strlen(kinds[k]);
+		if (strncmp(section, kinds[k], klen) == 0)
+			break;
+	}
+	if (k == 4)
+		return 0;
+	id = section + klen;
+	if (!id_valid(id)) {
+		config_error(p, p->line, "bad identifier in [%s]", section);
+		return 1;
+	}
+	err[0] = '\0';
+	switch (k) {
+	case 0:
+		config_device_key(p, id, name, value);
+		break;
+	case 1:
+		config_recipient_key(p, id, name, value);
+		break;
+	case 2:
+		if (sms_gateway_set(config_gateway(p, id), p->dir, name, value,
+		        err, sizeof(err)) != 0)
+			config_error(p, p->line, "[gateway %s] %s", id, err);
+		break;
+	case 3:
+		if (policy_set(config_policy(p, id), name, value, err,
+		        sizeof(err)) != 0)
+			config_error(p, p->line, "[policy %s] %s", id, err);
+		break;
+	}
+	return 1;
 }
 
 static int
@@ -263,21 +361,8 @@ config_handler(void *user, const char *section, const char *name,
 	struct config_parse *p = user;
 	size_t i;
 
-	if (strncmp(section, "device ", 7) == 0 ||
-	    strncmp(section, "recipient ", 10) == 0) {
-		const char *id = strchr(section, ' ') + 1;
-
-		if (!id_valid(id)) {
-			config_error(p, p->line, "bad identifier in [%s]",
-			    section);
-			return 1;
-		}
-		if (section[0] == 'd')
-			config_device_key(p, id, name, value);
-		else
-			config_recipient_key(p, id, name, value);
+	if (config_named_section(p, section, name, value))
 		return 1;
-	}
 	for (i = 0; i < NOPTS; i++) {
 		if (strcmp(opts[i].section, section) != 0 ||
 		    strcmp(opts[i].key, name) != 0)
@@ -360,6 +445,142 @@ config_load_secret(struct config_parse *p, struct recipient_entry *r)
 }
 
 static void
+config_check_sms(struct config_parse *p, struct recipient_entry *r)
+{
+	if ((r->sms == NULL) != (r->sms_gateway == NULL))
+		config_error(p, r->line,
+		    "recipient %s: sms and sms_gateway go together", r->id);
+	else if (r->sms_gateway != NULL &&
+	    relay_config_gateway(p->cfg, r->sms_gateway) == NULL)
+		config_error(p, r->line, "recipient %s: no [gateway %s]", r->id,
+		    r->sms_gateway);
+}
+
+/* Tokens are compared, never shown: keep them in guarded memory. */
+static void
+config_load_ack_token(struct config_parse *p, struct recipient_entry *r)
+{
+	char err[512], *text;
+	size_t len;
+
+	if (keyfile_read_text(r->ack_token_file, 1, &text, err, sizeof(err)) !=
+	    0) {
+		config_error(p, r->line, "recipient %s: %s", r->id, err);
+		return;
+	}
+	len = strlen(text);
+	if (len < 16)
+		config_error(p, r->line,
+		    "recipient %s: ack token in %s is too short", r->id,
+		    r->ack_token_file);
+	else {
+		r->ack_token = sodium_malloc(len + 1);
+		memcpy(r->ack_token, text, len + 1);
+	}
+	sodium_memzero(text, len);
+	free(text);
+}
+
+static void
+config_check_gateways(struct config_parse *p)
+{
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < p->cfg->ngateways; i++)
+		if (sms_gateway_check(&p->cfg->gateways[i], err, sizeof(err)) !=
+		    0)
+			config_error(p, p->cfg->gateways[i].line,
+			    "[gateway %s] %s", p->cfg->gateways[i].name, err);
+}
+
+static void
+config_check_policies(struct config_parse *p)
+{
+	const struct relay_config *cfg = p->cfg;
+	char err[512];
+	size_t i, j;
+
+	for (i = 0; i < cfg->npolicies; i++) {
+		if (policy_check(&cfg->policies[i], cfg, err, sizeof(err)) != 0)
+			config_error(p, cfg->policies[i].line, "%s", err);
+		for (j = 0; j < i; j++)
+			if (cfg->policies[i].types & cfg->policies[j].types)
+				config_error(p, cfg->policies[i].line,
+				    "policy %s claims an alert type policy %s "
+				    "already has",
+				    cfg->policies[i].name,
+				    cfg->policies[j].name);
+	}
+}
+
+static int
+config_opt_line(const struct config_parse *p, const char *section,
+    const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].section, section) == 0 &&
+		    strcmp(opts[i].key, key) == 0)
+			return p->set_line[i];
+	return 0;
+}
+
+/* One address, or a comma-separated list; loopback only if asked. */
+static void
+config_check_addresses(struct config_parse *p, const char *section,
+    const char *key, const char *value, int loopback)
+{
+	char *list = xstrdup(value), *tok, *save = NULL;
+	struct sockaddr_storage ss;
+	int len, line = config_opt_line(p, section, key);
+
+	for (tok = strtok_r(list, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		if (netaddr_parse(tok, &ss, &len) != 0)
+			config_error(p, line,
+			    "[%s] %s: %s is not a numeric address:port",
+			    section, key, tok);
+		else if (loopback && !netaddr_is_loopback(&ss))
+			config_error(p, line,
+			    "[%s] %s: %s must be a loopback address (plain "
+			    "HTTP, no authentication)",
+			    section, key, tok);
+	}
+	free(list);
+}
+
+/* What the daemon would otherwise only find out when starting. */
+static void
+config_check_runtime(struct config_parse *p)
+{
+	const struct relay_config *cfg = p->cfg;
+	char *host;
+	int port, ok;
+
+	config_check_addresses(p, "relay", "listen", cfg->listen, 0);
+	config_check_addresses(p, "admin", "listen", cfg->admin_listen, 1);
+	config_check_addresses(p, "ack", "listen", cfg->ack_listen, 0);
+	config_check_addresses(p, "ack", "listen_plain", cfg->ack_listen_plain,
+	    1);
+	ok = 0;
+	if (strncmp(cfg->redis_address, "unix:", 5) == 0)
+		ok = redis_address_valid(cfg->redis_address);
+	else if (hostport_parse(cfg->redis_address, &host, &port) == 0) {
+		free(host);
+		ok = redis_address_valid(cfg->redis_address);
+	}
+	if (!ok)
+		config_error(p, config_opt_line(p, "redis", "address"),
+		    "[redis] address must be a numeric host:port or "
+		    "unix:/path");
+	if (cfg->user[0] != '\0' && getpwnam(cfg->user) == NULL)
+		config_error(p, config_opt_line(p, "relay", "user"),
+		    "[relay] user %s: no such user", cfg->user);
+}
+
+static void
 config_check_entries(struct config_parse *p)
 {
 	static const unsigned char zero[crypto_sign_PUBLICKEYBYTES];
@@ -382,10 +603,16 @@ config_check_entries(struct config_parse *p)
 			    r->id);
 		else if (r->webhook_secret_file != NULL)
 			config_load_secret(p, r);
-		else
+		if (r->webhook_url == NULL && r->sms == NULL)
 			log_warnx("recipient %s has no delivery channel",
 			    r->id);
+		config_check_sms(p, r);
+		if (r->ack_token_file != NULL)
+			config_load_ack_token(p, r);
 	}
+	config_check_gateways(p);
+	config_check_policies(p);
+	config_check_runtime(p);
 }
 
 static int
@@ -425,6 +652,11 @@ relay_config_load(const char *path, FILE *errout)
 	if (rc > 0)
 		config_error(&p, rc, "syntax error");
 	config_defaults(&p);
+	/* Sorted first: the checks look recipients up. */
+	qsort(p.cfg->devices, p.cfg->ndevices, sizeof(*p.cfg->devices),
+	    device_cmp);
+	qsort(p.cfg->recipients, p.cfg->nrecipients, sizeof(*p.cfg->recipients),
+	    recipient_cmp);
 	if (p.errors == 0)
 		config_check_entries(&p);
 	free(dircopy);
@@ -432,10 +664,6 @@ relay_config_load(const char *path, FILE *errout)
 		relay_config_free(p.cfg);
 		return NULL;
 	}
-	qsort(p.cfg->devices, p.cfg->ndevices, sizeof(*p.cfg->devices),
-	    device_cmp);
-	qsort(p.cfg->recipients, p.cfg->nrecipients, sizeof(*p.cfg->recipients),
-	    recipient_cmp);
 	return p.cfg;
 }
 
@@ -459,7 +687,18 @@ relay_config_free(struct relay_config *cfg)
 		free(r->webhook_secret_file);
 		if (r->webhook_key != NULL)
 			sodium_free(r->webhook_key);
+		free(r->sms);
+		free(r->sms_gateway);
+		free(r->ack_token_file);
+		if (r->ack_token != NULL)
+			sodium_free(r->ack_token);
 	}
+	for (i = 0; i < cfg->ngateways; i++)
+		sms_gateway_clear(&cfg->gateways[i]);
+	for (i = 0; i < cfg->npolicies; i++)
+		policy_clear(&cfg->policies[i]);
+	free(cfg->gateways);
+	free(cfg->policies);
 	free(cfg->devices);
 	free(cfg->recipients);
 	free(cfg->path);
@@ -484,4 +723,15 @@ relay_config_recipient(const struct relay_config *cfg, const char *id)
 	snprintf(key.id, sizeof(key.id), "%s", id);
 	return bsearch(&key, cfg->recipients, cfg->nrecipients,
 	    sizeof(*cfg->recipients), recipient_cmp);
+}
+
+const struct sms_gateway *
+relay_config_gateway(const struct relay_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ngateways; i++)
+		if (strcmp(cfg->gateways[i].name, name) == 0)
+			return &cfg->gateways[i];
+	return NULL;
 }

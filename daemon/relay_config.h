@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include "policy.h"
+#include "sms_gateway.h"
 #include "util.h"
 
 struct device_entry {
@@ -30,6 +32,10 @@ struct recipient_entry {
 	char *webhook_secret_file;
 	unsigned char *webhook_key; /* decoded whsec_, sodium_malloc'd */
 	size_t webhook_key_len;
+	char *sms; /* E.164 number, or NULL */
+	char *sms_gateway; /* name of a [gateway] */
+	char *ack_token_file;
+	char *ack_token; /* sodium_malloc'd, or NULL */
 	int line;
 };
 
@@ -48,6 +54,10 @@ struct relay_config {
 	int log_level;
 	char *user; /* "" when not set */
 
+	/* [ack] */
+	char *ack_listen; /* HTTPS, "" to disable */
+	char *ack_listen_plain; /* plain HTTP, loopback only, "" to disable */
+
 	/* [admin] */
 	char *admin_listen; /* "" to disable */
 
@@ -62,11 +72,17 @@ struct relay_config {
 	long retry_initial_ms;
 	long retry_max_ms;
 	long max_inflight;
+	long max_attempts; /* then the delivery is given up (dead letter) */
+	char *timezone; /* for times in SMS texts */
 
 	struct device_entry *devices; /* sorted by id */
 	size_t ndevices;
 	struct recipient_entry *recipients; /* sorted by id */
 	size_t nrecipients;
+	struct sms_gateway *gateways;
+	size_t ngateways;
+	struct policy *policies;
+	size_t npolicies;
 };
 
 /* Problems are written to errout, one per line, as "file:line: text". */
@@ -77,5 +93,8 @@ const struct device_entry *relay_config_device(const struct relay_config *cfg,
     const char *id);
 const struct recipient_entry *
 relay_config_recipient(const struct relay_config *cfg, const char *id);
+
+const struct sms_gateway *relay_config_gateway(const struct relay_config *cfg,
+    const char *name);
 
 #endif

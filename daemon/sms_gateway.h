@@ -7,6 +7,9 @@
  * An SMS carries metadata only (the relay never holds alert content):
  * the device's alias, the alert type, the time, a short reference and
  * how to acknowledge.
+ *
+ * Every url is https://, or http:// to a loopback address only (where no
+ * one on the wire reads the credentials), and carries no user:password.
  */
 #ifndef ALERTRELAY_SMS_GATEWAY_H
 #define ALERTRELAY_SMS_GATEWAY_H
@@ -15,6 +18,10 @@
 #include <time.h>
 
 #include "util.h"
+
+#define SMS_CHARS_MAX 160 /* GSM-7 characters in one SMS */
+#define SMS_TEXT_MAX 321 /* bytes: 160 of them in UTF-8 (at most 2 each) */
+#define SMS_REF_MAX 16 /* a reference is 1..16 of [A-Za-z0-9] */
 
 struct http_client;
 struct http_req;
@@ -30,18 +37,21 @@ struct sms_gateway {
 	 * twilio: the API base, e.g. https://api.twilio.com
 	 * http:   the URL, a template (see body) */
 	char *url;
-	char *username;	     /* kannel username; twilio Account SID */
+	char *username; /* kannel username; twilio Account SID */
 	char *password_file; /* kannel password; twilio auth token (0600) */
-	char *password;	     /* read from password_file; sodium_malloc'd */
-	char *from;	     /* sender: number or alphanumeric id */
+	char *password; /* read from password_file; sodium_malloc'd */
+	char *from; /* sender: number or alphanumeric id */
 	char *mo_token_file; /* secret the gateway presents with replies */
-	char *mo_token;	     /* read from mo_token_file; sodium_malloc'd */
-	/* http only */
-	char *method;	    /* GET or POST (default POST) */
-	char **headers;	    /* "Name: value" templates */
+	char *mo_token; /* read from mo_token_file; sodium_malloc'd */
+	/* http only; with username, password_file is sent as HTTP Basic */
+	char *method; /* GET or POST (default POST) */
+	char **headers; /* "Name: value" templates */
 	size_t nheaders;
-	char *body;	    /* template; {to} {from} {text} {ref} expand,
-			       URL-encoded in form bodies and URLs */
+	char *body; /* template; {to} {from} {text} {ref} expand,
+	               URL-encoded in form bodies and URLs,
+	               JSON-escaped in application/json bodies;
+	               {password} is the password_file secret, e.g.
+	               "Authorization: Bearer {password}" */
 	char *content_type; /* default application/x-www-form-urlencoded */
 };
 
@@ -59,22 +69,43 @@ int sms_number_valid(const char *number);
 /*
  * The alert SMS, e.g.
  *   "ALERT PANIC from Burgemeester-A 10:32 ref K7Q2. Reply ACK K7Q2"
- * in GSM-7 characters only (anything else in the alias becomes '?'), at
- * most 160 characters (the alias is shortened when needed); t is shown
- * in local time (TZ).  Returns the length.
+ * in characters of the GSM-7 basic set only (Latin letters whose accent
+ * is not in it lose the accent, an e with diaeresis becoming e; anything
+ * else in the alias becomes '?'), at most SMS_CHARS_MAX characters (the
+ * alias is shortened when needed); t is shown in local time (TZ).
+ * Returns the length in bytes (UTF-8), or 0 with out empty when ref is
+ * not 1..16 of [A-Za-z0-9] or the text does not fit in outlen
+ * (SMS_TEXT_MAX always does).
  */
 size_t sms_format_alert(char *out, size_t outlen, const char *alert_type,
     const char *alias, time_t t, const char *ref);
-/* Follow-ups: "ACK K7Q2 by Contactpunt 10:35" / "CANCELLED K7Q2 ..." */
+/* Follow-ups: "ACK K7Q2 by Contactpunt 10:35" (acknowledged),
+ * "CANCELLED K7Q2 10:40" (cancelled), "ESCALATED K7Q2 10:33"
+ * (escalated); " by <by>" only when by is not NULL.  The same rules as
+ * above; 0 for any other event. */
 size_t sms_format_event(char *out, size_t outlen, const char *event,
     const char *ref, const char *by, time_t t);
 
-/* ok is 1 when the gateway accepted the message (2xx; for Kannel also
- * its "0: Accepted" / "3: Queued" answers). */
-typedef void (*sms_done_cb)(int ok, long status, const char *error,
-    void *arg);
+/* ok is 1 when the gateway accepted the message (2xx; Kannel answers
+ * 202 both for "0: Accepted" and "3: Queued").  error is set when ok is
+ * 0: curl's reason, or "gateway answered HTTP <status>". */
+typedef void (*sms_done_cb)(int ok, long status, const char *error, void *arg);
+/* Sends text (valid UTF-8, no control characters, shorter than
+ * SMS_TEXT_MAX) to the E.164 number to; ref fills {ref} (NULL: empty).
+ * cb is called once from the loop, unless the request is cancelled.
+ * Returns NULL, without calling cb, when no request could be made (a bad
+ * number or text, a gateway that was not checked); the reason is logged.
+ * Never logs a password, token, URL or message text. */
 struct http_req *sms_send(struct http_client *hc, const struct sms_gateway *gw,
-    const char *to, const char *text, const char *ref,
-    long connect_timeout_ms, long timeout_ms, sms_done_cb cb, void *arg);
+    const char *to, const char *text, const char *ref, long connect_timeout_ms,
+    long timeout_ms, sms_done_cb cb, void *arg);
+/* Cancels a request of sms_send() (use this, not http_req_cancel(),
+ * which would leave its small context allocated until
+ * sms_send_forget_all()); cb is not called.  A finished request is
+ * ignored. */
+void sms_send_cancel(struct http_req *req);
+/* Frees what sms_send() keeps for requests that can no longer finish:
+ * call after http_client_free(), which drops them without callbacks. */
+void sms_send_forget_all(void);
 
 #endif

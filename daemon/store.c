@@ -7,66 +7,6 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define ALERTS_MAXLEN "1000000"
-
-/*
- * Accept one alert, atomically.
- * KEYS: alert hash, alerts stream, deliveries stream.
- * ARGV: envelope_hash alert_id device_id alert_type created_at received_at
- *       recipients_csv ndeliver rid... nct (rid ct)...
- */
-static const char ingest_script[] =
-    "local h = redis.call('HMGET', KEYS[1], 'envelope_hash', 'relay_id',"
-    "  'received_at')\n"
-    "if h[1] then\n"
-    "  if h[1] == ARGV[1] then return {'dup', h[2], h[3]} end\n"
-    "  return {'conflict'}\n"
-    "end\n"
-    "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', " ALERTS_MAXLEN
-    ", '*',"
-    "  'alert_id', ARGV[2], 'device_id', ARGV[3], 'alert_type', ARGV[4],"
-    "  'created_at', ARGV[5], 'received_at', ARGV[6], 'recipients', ARGV[7])\n"
-    "redis.call('HSET', KEYS[1], 'relay_id', id, 'envelope_hash', ARGV[1],"
-    "  'device_id', ARGV[3], 'alert_type', ARGV[4], 'created_at', ARGV[5],"
-    "  'received_at', ARGV[6], 'recipients', ARGV[7])\n"
-    "local i = 9\n"
-    "for j = 1, tonumber(ARGV[8]) do\n"
-    "  redis.call('XADD', KEYS[3], '*', 'alert_id', ARGV[2],"
-    "    'recipient_id', ARGV[i], 'event', 'alert.raised')\n"
-    "  i = i + 1\n"
-    "end\n"
-    "local nct = tonumber(ARGV[i])\n"
-    "i = i + 1\n"
-    "for j = 1, nct do\n"
-    "  redis.call('HSET', KEYS[1], 'ct:' .. ARGV[i], ARGV[i + 1])\n"
-    "  i = i + 2\n"
-    "end\n"
-    "return {'new', id, ARGV[6]}\n";
-
-/*
- * A delivery is done: record it, acknowledge it in the group, delete it.
- * KEYS: alert hash, deliveries stream.  ARGV: recipient, stream id, now.
- */
-static const char done_script[] =
-    "redis.call('HSET', KEYS[1], 'delivered:' .. ARGV[1], ARGV[3])\n"
-    "redis.call('XACK', KEYS[2], '" STORE_GROUP "', ARGV[2])\n"
-    "redis.call('XDEL', KEYS[2], ARGV[2])\n"
-    "return 1\n";
-
-/* KEYS: deliveries stream.  ARGV: stream id. */
-static const char drop_script[] =
-    "redis.call('XACK', KEYS[1], '" STORE_GROUP "', ARGV[1])\n"
-    "redis.call('XDEL', KEYS[1], ARGV[1])\n"
-    "return 1\n";
-
-/* KEYS: deliveries stream.  Completed entries are deleted, so its length
- * is the queue. */
-static const char queue_script[] =
-    "local n = redis.call('XLEN', KEYS[1])\n"
-    "local f = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)\n"
-    "if f[1] then return {n, f[1][1]} end\n"
-    "return {n}\n";
-
 struct store {
 	struct event_base *base;
 	char *prefix; /* copies: the configuration may be reloaded */
@@ -74,6 +14,7 @@ struct store {
 	struct store_callbacks cbs;
 	struct redis_conn *cmd; /* ordinary commands */
 	struct redis_conn *blk; /* the dispatcher's blocking reads */
+	struct redis_conn *sub; /* subscribed to receipts */
 	long timeout_ms;
 	char *k_alerts;
 	char *k_deliveries;
@@ -83,14 +24,11 @@ struct store_req {
 	struct store *st;
 	struct redis_req *rreq;
 	union {
-		store_ingest_cb ingest;
+		store_json_cb json;
 		store_read_cb read;
-		store_meta_cb meta;
-		store_done_cb done;
-		store_queue_cb queue;
+		store_due_cb due;
 	} cb;
 	void *arg;
-	char *recipient_id; /* for store_alert_meta */
 };
 
 static void
@@ -160,6 +98,8 @@ store_new(struct event_base *base, const struct relay_config *cfg,
 	    store_conn_ready, store_conn_lost, st);
 	st->blk = redis_conn_new(base, cfg->redis_address, "dispatch",
 	    store_conn_ready, store_conn_lost, st);
+	st->sub = redis_conn_new(base, cfg->redis_address, "receipts", NULL,
+	    NULL, st);
 	return st;
 }
 
@@ -168,6 +108,7 @@ store_start(struct store *st)
 {
 	redis_conn_start(st->cmd);
 	redis_conn_start(st->blk);
+	redis_conn_start(st->sub);
 }
 
 int
@@ -183,6 +124,7 @@ store_free(struct store *st)
 		return;
 	redis_conn_free(st->cmd);
 	redis_conn_free(st->blk);
+	redis_conn_free(st->sub);
 	free(st->prefix);
 	free(st->instance_id);
 	free(st->k_alerts);
@@ -203,7 +145,6 @@ store_req_new(struct store *st, void *arg)
 static void
 store_req_free(struct store_req *req)
 {
-	free(req->recipient_id);
 	free(req);
 }
 
@@ -215,101 +156,6 @@ store_req_cancel(struct store_req *req)
 	redis_req_cancel(req->rreq);
 	store_req_free(req);
 }
-
-/* --- ingest --- */
-
-static void
-store_ingest_reply_cb(redisReply *r, const char *err, void *arg)
-{
-	struct store_req *req = arg;
-	struct ingest_reply out;
-
-	memset(&out, 0, sizeof(out));
-	out.result = INGEST_UNAVAILABLE;
-	if (r == NULL)
-		out.error = err;
-	else if (r->type == REDIS_REPLY_ERROR) {
-		log_warnx("redis refused an alert: %s", r->str);
-		out.error = "refused by redis";
-	} else if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_STRING)
-		out.error = "unexpected reply";
-	else if (strcmp(r->element[0]->str, "conflict") == 0)
-		out.result = INGEST_CONFLICT;
-	else if (r->elements == 3 &&
-	    r->element[1]->type == REDIS_REPLY_STRING &&
-	    r->element[2]->type == REDIS_REPLY_STRING) {
-		out.result = strcmp(r->element[0]->str, "dup") == 0
-		    ? INGEST_DUPLICATE
-		    : INGEST_NEW;
-		snprintf(out.relay_id, sizeof(out.relay_id), "%s",
-		    r->element[1]->str);
-		snprintf(out.received_at, sizeof(out.received_at), "%s",
-		    r->element[2]->str);
-	} else
-		out.error = "unexpected reply";
-	req->cb.ingest(&out, req->arg);
-	store_req_free(req);
-}
-
-struct store_req *
-store_ingest(struct store *st, const struct envelope *env,
-    const char *envelope_hash, const char *const *deliver_to, size_t ndeliver,
-    store_ingest_cb cb, void *arg)
-{
-	struct store_req *req = store_req_new(st, arg);
-	char received_at[RFC3339_LEN], ndel[16], nct[16];
-	char *k_alert, *csv;
-	const char **argv;
-	size_t i, argc = 0, cap, csvlen = 1;
-
-	time_rfc3339_ms(received_at, now_ms());
-	for (i = 0; i < env->nrecipients; i++)
-		csvlen += strlen(env->recipients[i].id) + 1;
-	csv = xcalloc(1, csvlen);
-	for (i = 0; i < env->nrecipients; i++) {
-		if (i > 0)
-			strcat(csv, ",");
-		strcat(csv, env->recipients[i].id);
-	}
-	k_alert = xasprintf("%s:alert:%s", st->prefix, env->alert_id);
-	snprintf(ndel, sizeof(ndel), "%zu", ndeliver);
-	snprintf(nct, sizeof(nct), "%zu", env->nrecipients);
-
-	cap = 16 + ndeliver + 2 * env->nrecipients;
-	argv = xcalloc(cap, sizeof(*argv));
-	argv[argc++] = "EVAL";
-	argv[argc++] = ingest_script;
-	argv[argc++] = "3";
-	argv[argc++] = k_alert;
-	argv[argc++] = st->k_alerts;
-	argv[argc++] = st->k_deliveries;
-	argv[argc++] = envelope_hash;
-	argv[argc++] = env->alert_id;
-	argv[argc++] = env->device_id;
-	argv[argc++] = env->alert_type;
-	argv[argc++] = env->created_at;
-	argv[argc++] = received_at;
-	argv[argc++] = csv;
-	argv[argc++] = ndel;
-	for (i = 0; i < ndeliver; i++)
-		argv[argc++] = deliver_to[i];
-	argv[argc++] = nct;
-	for (i = 0; i < env->nrecipients; i++) {
-		argv[argc++] = env->recipients[i].id;
-		argv[argc++] = env->recipients[i].ciphertext;
-	}
-	req->cb.ingest = cb;
-	/* hiredis copies the arguments into its output buffer. */
-	req->rreq = redis_conn_commandv(st->cmd, st->timeout_ms,
-	    store_ingest_reply_cb, req, (int)argc, argv, NULL);
-	free(argv);
-	free(csv);
-	free(k_alert);
-	return req;
-}
-
-/* --- deliveries --- */
 
 static void
 store_parse_entry(const redisReply *e, struct delivery_entry *d)
@@ -337,9 +183,15 @@ store_parse_entry(const redisReply *e, struct delivery_entry *d)
 			    v);
 		else if (strcmp(k, "event") == 0)
 			snprintf(d->event, sizeof(d->event), "%s", v);
+		else if (strcmp(k, "channel") == 0)
+			snprintf(d->channel, sizeof(d->channel), "%s", v);
+		else if (strcmp(k, "tier") == 0)
+			snprintf(d->tier, sizeof(d->tier), "%s", v);
 	}
 	d->valid = alert_id_valid(d->alert_id) && id_valid(d->recipient_id) &&
-	    d->event[0] != '\0';
+	    d->event[0] != '\0' &&
+	    (strcmp(d->channel, "webhook") == 0 ||
+	        strcmp(d->channel, "sms") == 0);
 }
 
 static void
@@ -415,118 +267,95 @@ store_read_deliveries(struct store *st, const char *from, long count,
 	return req;
 }
 
-static void
-store_meta_reply_cb(redisReply *r, const char *err, void *arg)
+const char *
+store_prefix(const struct store *st)
 {
-	struct store_req *req = arg;
-	struct alert_meta m;
-	char *const dst[] = {m.device_id, m.alert_type, m.created_at,
-	    m.received_at};
-	const size_t dstlen[] = {sizeof(m.device_id), sizeof(m.alert_type),
-	    sizeof(m.created_at), sizeof(m.received_at)};
-	size_t i;
-
-	memset(&m, 0, sizeof(m));
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 6) {
-		req->cb.meta(NULL, r && r->str ? r->str : err, req->arg);
-		store_req_free(req);
-		return;
-	}
-	m.exists = r->element[0]->type == REDIS_REPLY_STRING;
-	for (i = 0; i < 4; i++)
-		if (r->element[i]->type == REDIS_REPLY_STRING)
-			snprintf(dst[i], dstlen[i], "%s", r->element[i]->str);
-	if (r->element[4]->type == REDIS_REPLY_STRING)
-		m.ciphertext = r->element[4]->str;
-	m.delivered = r->element[5]->type == REDIS_REPLY_STRING;
-	req->cb.meta(&m, NULL, req->arg);
-	store_req_free(req);
-}
-
-struct store_req *
-store_alert_meta(struct store *st, const char *alert_id,
-    const char *recipient_id, store_meta_cb cb, void *arg)
-{
-	struct store_req *req = store_req_new(st, arg);
-
-	req->cb.meta = cb;
-	req->rreq = redis_conn_command(st->cmd, st->timeout_ms,
-	    store_meta_reply_cb, req,
-	    "HMGET %s:alert:%s device_id alert_type created_at received_at "
-	    "ct:%s delivered:%s",
-	    st->prefix, alert_id, recipient_id, recipient_id);
-	return req;
+	return st->prefix;
 }
 
 static void
-store_done_reply_cb(redisReply *r, const char *err, void *arg)
+store_eval_reply_cb(redisReply *r, const char *err, void *arg)
 {
 	struct store_req *req = arg;
+	json_error_t jerr;
+	json_t *j = NULL;
 
-	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+	if (r == NULL)
+		;
+	else if (r->type == REDIS_REPLY_ERROR)
 		err = r->str;
-	req->cb.done(r == NULL || r->type == REDIS_REPLY_ERROR ? err : NULL,
-	    req->arg);
+	else if (r->type != REDIS_REPLY_STRING ||
+	    (j = json_loadb(r->str, r->len, 0, &jerr)) == NULL)
+		err = "unexpected reply from a script";
+	req->cb.json(j, j != NULL ? NULL : err, req->arg);
+	json_decref(j);
 	store_req_free(req);
 }
 
 struct store_req *
-store_delivery_done(struct store *st, const char *stream_id,
-    const char *alert_id, const char *recipient_id, store_done_cb cb, void *arg)
+store_eval(struct store *st, const char *script, json_t *args, store_json_cb cb,
+    void *arg)
 {
 	struct store_req *req = store_req_new(st, arg);
-	char *k_alert = xasprintf("%s:alert:%s", st->prefix, alert_id);
-	char now[24];
+	const char *argv[4];
+	char *json;
 
-	snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-	req->cb.done = cb;
-	req->rreq = redis_conn_command(st->cmd, st->timeout_ms,
-	    store_done_reply_cb, req, "EVAL %s 2 %s %s %s %s %s", done_script,
-	    k_alert, st->k_deliveries, recipient_id, stream_id, now);
-	free(k_alert);
+	json_object_set_new(args, "p", json_string(st->prefix));
+	json = json_dumps(args, JSON_COMPACT);
+	json_decref(args);
+	argv[0] = "EVAL";
+	argv[1] = script;
+	argv[2] = "0";
+	argv[3] = json;
+	req->cb.json = cb;
+	/* hiredis copies the arguments into its output buffer. */
+	req->rreq = redis_conn_commandv(st->cmd, st->timeout_ms,
+	    store_eval_reply_cb, req, 4, argv, NULL);
+	free(json);
 	return req;
 }
 
+static void
+store_due_reply_cb(redisReply *r, const char *err, void *arg)
+{
+	struct store_req *req = arg;
+	char **members = NULL;
+	size_t i, n = 0;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
+		n = r->elements;
+		if (n > 0)
+			members = xcalloc(n, sizeof(*members));
+		for (i = 0; i < n; i++)
+			members[i] = r->element[i]->str;
+		err = NULL;
+	} else if (r != NULL)
+		err =
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply";
+	req->cb.due(members, n, err, req->arg);
+	free(members);
+	store_req_free(req);
+}
+
 struct store_req *
-store_delivery_drop(struct store *st, const char *stream_id, store_done_cb cb,
+store_due_timers(struct store *st, int64_t now_ms, long count, store_due_cb cb,
     void *arg)
 {
 	struct store_req *req = store_req_new(st, arg);
 
-	req->cb.done = cb;
-	req->rreq = redis_conn_command(st->cmd, st->timeout_ms,
-	    store_done_reply_cb, req, "EVAL %s 1 %s %s", drop_script,
-	    st->k_deliveries, stream_id);
-	return req;
-}
-
-static void
-store_queue_reply_cb(redisReply *r, const char *err, void *arg)
-{
-	struct store_req *req = arg;
-	long long depth = 0, oldest = 0;
-
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER) {
-		req->cb.queue(0, 0, r && r->str ? r->str : err, req->arg);
-		store_req_free(req);
-		return;
-	}
-	depth = r->element[0]->integer;
-	if (r->elements > 1 && r->element[1]->type == REDIS_REPLY_STRING)
-		oldest = strtoll(r->element[1]->str, NULL, 10);
-	req->cb.queue(depth, oldest, NULL, req->arg);
-	store_req_free(req);
-}
-
-struct store_req *
-store_queue_summary(struct store *st, store_queue_cb cb, void *arg)
-{
-	struct store_req *req = store_req_new(st, arg);
-
-	req->cb.queue = cb;
+	req->cb.due = cb;
 	req->rreq =
-	    redis_conn_command(st->cmd, st->timeout_ms, store_queue_reply_cb,
-	        req, "EVAL %s 1 %s", queue_script, st->k_deliveries);
+	    redis_conn_command(st->cmd, st->timeout_ms, store_due_reply_cb, req,
+	        "ZRANGEBYSCORE %s:timers -inf %lld LIMIT 0 %ld", st->prefix,
+	        (long long)now_ms, count);
 	return req;
+}
+
+void
+store_subscribe_receipts(struct store *st, store_receipt_cb cb, void *arg)
+{
+	char *channel = xasprintf("%s:receipts", st->prefix);
+
+	redis_conn_subscribe(st->sub, channel, cb, arg);
+	free(channel);
 }

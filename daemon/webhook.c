@@ -11,7 +11,7 @@
 
 void
 webhook_id(const char *event, const char *alert_id, const char *recipient_id,
-    char out[WEBHOOK_ID_LEN])
+    const char *tier, char out[WEBHOOK_ID_LEN])
 {
 	crypto_generichash_state st;
 	unsigned char h[16];
@@ -24,25 +24,45 @@ webhook_id(const char *event, const char *alert_id, const char *recipient_id,
 	    strlen(alert_id) + 1);
 	crypto_generichash_update(&st, (const unsigned char *)recipient_id,
 	    strlen(recipient_id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)tier,
+	    strlen(tier) + 1);
 	crypto_generichash_final(&st, h, sizeof(h));
 	memcpy(out, "msg_", 4);
 	sodium_bin2hex(out + 4, WEBHOOK_ID_LEN - 4, h, sizeof(h));
 }
 
+static void
+webhook_copy(json_t *o, const json_t *meta, const char *from, const char *to)
+{
+	json_t *v = json_object_get(meta, from);
+
+	if (json_is_string(v))
+		json_object_set(o, to, v);
+}
+
 char *
-webhook_body(const char *event, const char *alert_id,
-    const struct alert_meta *m, const char *recipient_id)
+webhook_body(const char *event, const char *alert_id, const json_t *meta,
+    const char *recipient_id, const char *tier)
 {
 	json_t *o;
 	char *s;
 
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", event,
-	    "alert_id", alert_id, "device_id", m->device_id, "alert_type",
-	    m->alert_type, "created_at", m->created_at, "received_at",
-	    m->received_at, "recipient_id", recipient_id, "ciphertext",
-	    m->ciphertext);
-	if (o == NULL)
-		return NULL;
+	o = json_pack("{s:s, s:s, s:s}", "type", event, "alert_id", alert_id,
+	    "recipient_id", recipient_id);
+	webhook_copy(o, meta, "device_id", "device_id");
+	webhook_copy(o, meta, "alert_type", "alert_type");
+	webhook_copy(o, meta, "created_at", "created_at");
+	webhook_copy(o, meta, "received_at", "received_at");
+	webhook_copy(o, meta, "ref", "ref");
+	if (strcmp(event, "alert.raised") == 0 ||
+	    strcmp(event, "alert.escalated") == 0) {
+		webhook_copy(o, meta, "ciphertext", "ciphertext");
+		json_object_set_new(o, "tier", json_integer(atoi(tier)));
+	} else if (strcmp(event, "alert.acknowledged") == 0) {
+		webhook_copy(o, meta, "acked_by", "acknowledged_by");
+		webhook_copy(o, meta, "acked_at", "acknowledged_at");
+	} else
+		webhook_copy(o, meta, "cancelled_at", "cancelled_at");
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;

@@ -9,17 +9,19 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "relay_config.h"
-#include "store.h"
 
 #define WEBHOOK_ID_LEN 37 /* "msg_" + 32 hex + NUL */
 #define WEBHOOK_NHEADERS 4
 
 void webhook_id(const char *event, const char *alert_id,
-    const char *recipient_id, char out[WEBHOOK_ID_LEN]);
-/* The body for event about alert_id to recipient (caller frees). */
-char *webhook_body(const char *event, const char *alert_id,
-    const struct alert_meta *meta, const char *recipient_id);
+    const char *recipient_id, const char *tier, char out[WEBHOOK_ID_LEN]);
+/* The body for event about alert_id to recipient (caller frees); meta
+ * is the alert as store_scripts.c's script_meta describes it. */
+char *webhook_body(const char *event, const char *alert_id, const json_t *meta,
+    const char *recipient_id, const char *tier);
 /* Headers for one attempt; free with webhook_headers_free(). */
 void webhook_headers(const struct recipient_entry *r, const char *id,
     const char *body, size_t bodylen, char *headers[WEBHOOK_NHEADERS]);

@@ -1,0 +1,12 @@
+/* Numeric socket addresses from the configuration ("127.0.0.1:7443",
+ * "[::1]:7443"): names are refused, since resolving them blocks. */
+#ifndef ALERTRELAY_NETADDR_H
+#define ALERTRELAY_NETADDR_H
+
+#include <sys/socket.h>
+
+/* 0 when s is a numeric address with a port (1..65535). */
+int netaddr_parse(const char *s, struct sockaddr_storage *ss, int *len);
+int netaddr_is_loopback(const struct sockaddr_storage *ss);
+
+#endif

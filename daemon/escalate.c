@@ -1,0 +1,238 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "escalate.h"
+#include "evtimer_ms.h"
+#include "log.h"
+#include "metrics.h"
+#include "relay.h"
+#include "store.h"
+#include "store_scripts.h"
+#include "xmalloc.h"
+
+#define POLL_MS 200 /* how late a tier may fire, at most */
+#define POLL_COUNT 50
+#define MAX_TIER_DELIVERIES 256
+
+struct escalate {
+	struct relay *relay;
+	struct event *poll_ev;
+	struct store_req *req;
+	char **members; /* due timers being worked through */
+	size_t nmembers, next;
+	char *current; /* the member being fired */
+};
+
+static int
+csv_has(const char *csv, const char *id)
+{
+	size_t n = strlen(id);
+	const char *p = csv;
+
+	while ((p = strstr(p, id)) != NULL) {
+		if ((p == csv || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+json_t *
+escalate_tier(const struct relay_config *cfg, const struct policy *p, size_t t,
+    const char *recipients)
+{
+	struct policy_delivery d[MAX_TIER_DELIVERIES];
+	json_t *out = json_array();
+	size_t i, n;
+
+	n = policy_deliveries(cfg, p, t, d, MAX_TIER_DELIVERIES);
+	for (i = 0; i < n; i++) {
+		/* A webhook carries the sealed alert: none without one. */
+		if (strcmp(d[i].channel, "webhook") == 0 &&
+		    !csv_has(recipients, d[i].rid))
+			continue;
+		json_array_append_new(out,
+		    json_pack("[s, s]", d[i].rid, d[i].channel));
+	}
+	return out;
+}
+
+json_t *
+escalate_next(const struct policy *p, const char *alert_id, size_t t,
+    int64_t received_ms)
+{
+	int64_t due = policy_due(p, t + 1, received_ms);
+	char member[64], dues[24];
+
+	if (due < 0)
+		return NULL;
+	snprintf(member, sizeof(member), "%s|%zu", alert_id, t + 1);
+	snprintf(dues, sizeof(dues), "%lld", (long long)due);
+	return json_pack("[s, s]", member, dues);
+}
+
+static void escalate_work(struct escalate *e);
+
+static void
+escalate_fired_cb(json_t *reply, const char *err, void *arg)
+{
+	struct escalate *e = arg;
+	const char *r = json_string_value(json_object_get(reply, "r"));
+
+	e->req = NULL;
+	if (reply == NULL)
+		log_warnx("escalation %s: %s", e->current, err);
+	else if (strcmp(r, "fired") == 0 || strcmp(r, "expired") == 0) {
+		log_info("escalation alert=%.32s tier=%s result=%s", e->current,
+		    strchr(e->current, '|') + 1, r);
+		if (strcmp(r, "fired") == 0 &&
+		    strcmp(strchr(e->current, '|') + 1, "0") != 0)
+			metrics.escalations++;
+	}
+	escalate_work(e);
+}
+
+/* Fires the current member, now that its alert's details are known. */
+static void
+escalate_brief_cb(json_t *reply, const char *err, void *arg)
+{
+	struct escalate *e = arg;
+	const struct relay_config *cfg = e->relay->cfg;
+	const struct policy *p;
+	const char *tierstr = strchr(e->current, '|') + 1;
+	char aid[33];
+	long t;
+	json_t *args, *next;
+	int64_t received;
+	char now[RFC3339_LEN];
+
+	e->req = NULL;
+	snprintf(aid, sizeof(aid), "%.32s", e->current);
+	if (reply == NULL || !json_is_true(json_object_get(reply, "exists")) ||
+	    parse_long(tierstr, 0, 100000, &t) != 0) {
+		if (reply == NULL)
+			log_warnx("escalation %s: %s", e->current, err);
+		escalate_work(e);
+		return;
+	}
+	p = policy_named(cfg,
+	    json_string_value(json_object_get(reply, "policy")));
+	if (p == NULL) /* removed by a reload: use today's for its type */
+		p = policy_for(cfg,
+		    json_string_value(json_object_get(reply, "alert_type")));
+	received =
+	    strtoll(json_string_value(json_object_get(reply, "received_ms")),
+	        NULL, 10);
+	time_rfc3339_ms(now, now_ms());
+	next = escalate_next(p, aid, (size_t)t, received);
+	args = json_pack("{s:s, s:s, s:s, s:o, s:s}", "member", e->current,
+	    "aid", aid, "tier", tierstr, "deliveries",
+	    escalate_tier(cfg, p, (size_t)t,
+	        json_string_value(json_object_get(reply, "recipients"))),
+	    "now", now);
+	if (next != NULL)
+		json_object_set_new(args, "next", next);
+	e->req = store_eval(e->relay->store, script_fire, args,
+	    escalate_fired_cb, e);
+}
+
+static void
+escalate_one(struct escalate *e)
+{
+	char aid[33], now[RFC3339_LEN];
+	const char *bar = strchr(e->current, '|');
+
+	if (bar == NULL || bar - e->current != 32) {
+		log_warnx("escalation: malformed timer %s", e->current);
+		escalate_work(e);
+		return;
+	}
+	snprintf(aid, sizeof(aid), "%.32s", e->current);
+	if (strcmp(bar + 1, "x") == 0) {
+		time_rfc3339_ms(now, now_ms());
+		e->req = store_eval(e->relay->store, script_fire,
+		    json_pack("{s:s, s:s, s:b, s:s}", "member", e->current,
+		        "aid", aid, "expire", 1, "now", now),
+		    escalate_fired_cb, e);
+		return;
+	}
+	e->req = store_eval(e->relay->store, script_brief,
+	    json_pack("{s:s}", "aid", aid), escalate_brief_cb, e);
+}
+
+/* Works through the due members one at a time, then waits. */
+static void
+escalate_work(struct escalate *e)
+{
+	free(e->current);
+	e->current = NULL;
+	if (e->next < e->nmembers) {
+		e->current = e->members[e->next];
+		e->members[e->next++] = NULL;
+		escalate_one(e);
+		return;
+	}
+	evtimer_add_ms(e->poll_ev, POLL_MS);
+}
+
+static void
+escalate_due_cb(char **members, size_t n, const char *err, void *arg)
+{
+	struct escalate *e = arg;
+	size_t i;
+
+	e->req = NULL;
+	if (err != NULL)
+		log_debug("escalation: reading timers: %s", err);
+	for (i = 0; i < e->nmembers; i++)
+		free(e->members[i]);
+	free(e->members);
+	e->members = n > 0 ? xcalloc(n, sizeof(*e->members)) : NULL;
+	for (i = 0; i < n; i++)
+		e->members[i] = xstrdup(members[i]);
+	e->nmembers = n;
+	e->next = 0;
+	escalate_work(e);
+}
+
+static void
+escalate_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct escalate *e = arg;
+
+	(void)fd;
+	(void)what;
+	if (!store_ready(e->relay->store)) {
+		evtimer_add_ms(e->poll_ev, POLL_MS);
+		return;
+	}
+	e->req = store_due_timers(e->relay->store, now_ms(), POLL_COUNT,
+	    escalate_due_cb, e);
+}
+
+struct escalate *
+escalate_new(struct relay *relay)
+{
+	struct escalate *e = xcalloc(1, sizeof(*e));
+
+	e->relay = relay;
+	e->poll_ev = evtimer_new(relay->base, escalate_poll_cb, e);
+	evtimer_add_ms(e->poll_ev, POLL_MS);
+	return e;
+}
+
+void
+escalate_free(struct escalate *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	store_req_cancel(e->req);
+	event_free(e->poll_ev);
+	for (i = 0; i < e->nmembers; i++)
+		free(e->members[i]);
+	free(e->members);
+	free(e->current);
+	free(e);
+}

@@ -1,0 +1,158 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "escalate.h"
+#include "ingest.h"
+#include "log.h"
+#include "relay.h"
+#include "store_scripts.h"
+#include "xmalloc.h"
+
+#define REF_CANDIDATES 4
+#define REF_LEN 4
+/* No 0/O, 1/I: references are read off a phone and typed back. */
+static const char ref_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+#define REF_TTL_MIN (30L * 86400)
+
+struct ingest_req {
+	ingest_cb cb;
+	void *arg;
+	struct store_req *sreq;
+};
+
+static void
+ingest_ref(char out[REF_LEN + 1])
+{
+	size_t i;
+
+	for (i = 0; i < REF_LEN; i++)
+		out[i] =
+		    ref_alphabet[randombytes_uniform(sizeof(ref_alphabet) - 1)];
+	out[REF_LEN] = '\0';
+}
+
+static void
+ingest_reply_cb(json_t *reply, const char *err, void *arg)
+{
+	struct ingest_req *ir = arg;
+	struct ingest_reply out;
+	const char *r = json_string_value(json_object_get(reply, "r"));
+
+	memset(&out, 0, sizeof(out));
+	out.result = INGEST_UNAVAILABLE;
+	out.error = err;
+	if (r != NULL && strcmp(r, "conflict") == 0)
+		out.result = INGEST_CONFLICT;
+	else if (r != NULL &&
+	    (strcmp(r, "new") == 0 || strcmp(r, "dup") == 0)) {
+		out.result = r[0] == 'd' ? INGEST_DUPLICATE : INGEST_NEW;
+		snprintf(out.relay_id, sizeof(out.relay_id), "%s",
+		    json_string_value(json_object_get(reply, "id")));
+		snprintf(out.received_at, sizeof(out.received_at), "%s",
+		    json_string_value(json_object_get(reply, "received_at")));
+		snprintf(out.ref, sizeof(out.ref), "%s",
+		    json_string_value(json_object_get(reply, "ref")));
+	} else if (r != NULL)
+		out.error = "no free reference";
+	ir->cb(&out, ir->arg);
+	free(ir);
+}
+
+static char *
+ingest_recipients_csv(const struct envelope *env)
+{
+	size_t i, len = 1;
+	char *csv;
+
+	for (i = 0; i < env->nrecipients; i++)
+		len += strlen(env->recipients[i].id) + 1;
+	csv = xcalloc(1, len);
+	for (i = 0; i < env->nrecipients; i++) {
+		if (i > 0)
+			strcat(csv, ",");
+		strcat(csv, env->recipients[i].id);
+	}
+	return csv;
+}
+
+/* The first tier goes out now unless the policy delays it; the timer of
+ * the one after (or of the first) goes with the alert into Redis. */
+static void
+ingest_plan(struct relay *relay, const struct envelope *env, const char *csv,
+    int64_t received, json_t *args)
+{
+	const struct policy *p = policy_for(relay->cfg, env->alert_type);
+	json_t *next;
+	char due[24];
+
+	json_object_set_new(args, "policy", json_string(p->name));
+	json_object_set_new(args, "tier", json_string("0"));
+	if (policy_due(p, 0, received) <= received) {
+		json_object_set_new(args, "now",
+		    escalate_tier(relay->cfg, p, 0, csv));
+		next = escalate_next(p, env->alert_id, 0, received);
+	} else {
+		char member[40];
+
+		json_object_set_new(args, "now", json_array());
+		snprintf(member, sizeof(member), "%s|0", env->alert_id);
+		snprintf(due, sizeof(due), "%lld",
+		    (long long)policy_due(p, 0, received));
+		next = json_pack("[s, s]", member, due);
+	}
+	if (next != NULL)
+		json_object_set_new(args, "next", next);
+	if (p->max_age_s > 0) {
+		snprintf(due, sizeof(due), "%lld",
+		    (long long)(received + p->max_age_s * 1000));
+		json_object_set_new(args, "expire", json_string(due));
+	}
+	snprintf(due, sizeof(due), "%ld",
+	    p->max_age_s * 2 > REF_TTL_MIN ? p->max_age_s * 2 : REF_TTL_MIN);
+	json_object_set_new(args, "ref_ttl", json_string(due));
+}
+
+struct ingest_req *
+ingest_alert(struct relay *relay, const struct envelope *env,
+    const char *envelope_hash, ingest_cb cb, void *arg)
+{
+	struct ingest_req *ir = xcalloc(1, sizeof(*ir));
+	int64_t received = now_ms();
+	char received_at[RFC3339_LEN], ms[24], ref[REF_LEN + 1];
+	char *csv = ingest_recipients_csv(env);
+	json_t *args, *cts = json_object(), *refs = json_array();
+	size_t i;
+
+	ir->cb = cb;
+	ir->arg = arg;
+	time_rfc3339_ms(received_at, received);
+	snprintf(ms, sizeof(ms), "%lld", (long long)received);
+	for (i = 0; i < env->nrecipients; i++)
+		json_object_set_new(cts, env->recipients[i].id,
+		    json_string(env->recipients[i].ciphertext));
+	for (i = 0; i < REF_CANDIDATES; i++) {
+		ingest_ref(ref);
+		json_array_append_new(refs, json_string(ref));
+	}
+	args = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
+	    "aid", env->alert_id, "hash", envelope_hash, "dev", env->device_id,
+	    "type", env->alert_type, "created", env->created_at, "received",
+	    received_at, "received_ms", ms, "recipients", csv, "cts", cts,
+	    "refs", refs);
+	ingest_plan(relay, env, csv, received, args);
+	free(csv);
+	ir->sreq =
+	    store_eval(relay->store, script_ingest, args, ingest_reply_cb, ir);
+	return ir;
+}
+
+void
+ingest_cancel(struct ingest_req *ir)
+{
+	if (ir == NULL)
+		return;
+	store_req_cancel(ir->sreq);
+	free(ir);
+}

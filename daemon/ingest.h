@@ -1,0 +1,38 @@
+/*
+ * Accepting an alert: one script that stores it with its envelope hash
+ * (to recognise resends), a short reference for SMS replies, the
+ * notifications of its first tier and the timer of the next.
+ */
+#ifndef ALERTRELAY_INGEST_H
+#define ALERTRELAY_INGEST_H
+
+#include "envelope.h"
+#include "store.h"
+
+struct relay;
+
+enum ingest_result {
+	INGEST_NEW,
+	INGEST_DUPLICATE,
+	INGEST_CONFLICT,
+	INGEST_UNAVAILABLE,
+};
+
+struct ingest_reply {
+	enum ingest_result result;
+	char relay_id[STORE_ID_MAX];
+	char received_at[RFC3339_LEN];
+	char ref[8];
+	const char *error; /* with INGEST_UNAVAILABLE */
+};
+
+typedef void (*ingest_cb)(const struct ingest_reply *reply, void *arg);
+
+struct ingest_req;
+
+/* cb is called once, from the loop, unless the request is cancelled. */
+struct ingest_req *ingest_alert(struct relay *relay, const struct envelope *env,
+    const char *envelope_hash, ingest_cb cb, void *arg);
+void ingest_cancel(struct ingest_req *ir);
+
+#endif

@@ -1,0 +1,259 @@
+#include "store.h"
+#include "store_scripts.h"
+
+/* Shared by every script: argument, key names, events and deliveries. */
+#define PRELUDE                                                                \
+	"local a = cjson.decode(ARGV[1])\n"                                    \
+	"local P = a.p\n"                                                      \
+	"local function K(...) return table.concat({P, ...}, ':') end\n"       \
+	"local function ev(aid, dev, e)\n"                                     \
+	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
+	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
+	"dev,"                                                                 \
+	"    alert_id = aid, receipt = e}))\n"                                 \
+	"end\n"                                                                \
+	"local function deliver(aid, rid, ch, event, tier)\n"                  \
+	"  redis.call('XADD', K('deliveries'), '*', 'alert_id', aid,"          \
+	"    'recipient_id', rid, 'channel', ch, 'event', event, 'tier', "     \
+	"tier)\n"                                                              \
+	"end\n"                                                                \
+	"local function fanout(aid, event, skip)\n"                            \
+	"  for _, m in ipairs(redis.call('SMEMBERS', K('notified', aid))) "    \
+	"do\n"                                                                 \
+	"    if m ~= skip then\n"                                              \
+	"      local s = string.find(m, '|', 1, true)\n"                       \
+	"      deliver(aid, string.sub(m, 1, s - 1), string.sub(m, s + 1),"    \
+	"        event, '-1')\n"                                               \
+	"    end\n"                                                            \
+	"  end\n"                                                              \
+	"end\n"                                                                \
+	"local function stop_timers(ak, aid)\n"                                \
+	"  local m = redis.call('HGET', ak, 'timer')\n"                        \
+	"  if m then redis.call('ZREM', K('timers'), m) end\n"                 \
+	"  redis.call('HDEL', ak, 'timer')\n"                                  \
+	"  redis.call('ZREM', K('timers'), aid .. '|x')\n"                     \
+	"end\n"
+
+/* Accept an alert with its first notifications and timers, or recognise
+ * a resend. */
+const char script_ingest[] = PRELUDE
+    "local ak = K('alert', a.aid)\n"
+    "local h = redis.call('HMGET', ak, 'envelope_hash', 'relay_id',"
+    "  'received_at', 'ref')\n"
+    "if h[1] then\n"
+    "  if h[1] == a.hash then\n"
+    "    return cjson.encode({r = 'dup', id = h[2], received_at = h[3],"
+    "      ref = h[4]})\n"
+    "  end\n"
+    "  return cjson.encode({r = 'conflict'})\n"
+    "end\n"
+    "local ref\n"
+    "for _, c in ipairs(a.refs) do\n"
+    "  if redis.call('SET', K('ref', c), a.aid, 'NX', 'EX', a.ref_ttl) then\n"
+    "    ref = c\n"
+    "    break\n"
+    "  end\n"
+    "end\n"
+    "if not ref then return cjson.encode({r = 'noref'}) end\n"
+    "local id = redis.call('XADD', K('alerts'), 'MAXLEN', '~', '1000000',"
+    "  '*', 'alert_id', a.aid, 'device_id', a.dev, 'alert_type', a.type,"
+    "  'created_at', a.created, 'received_at', a.received, 'recipients',"
+    "  a.recipients, 'ref', ref)\n"
+    "redis.call('HSET', ak, 'relay_id', id, 'envelope_hash', a.hash,"
+    "  'device_id', a.dev, 'alert_type', a.type, 'created_at', a.created,"
+    "  'received_at', a.received, 'received_ms', a.received_ms,"
+    "  'recipients', a.recipients, 'ref', ref, 'policy', a.policy,"
+    "  'state', 'open', 'tier', a.tier, 'ndeliveries', #a.now,"
+    "  'ndelivered', 0)\n"
+    "for rid, ct in pairs(a.cts) do\n"
+    "  redis.call('HSET', ak, 'ct:' .. rid, ct)\n"
+    "end\n"
+    "for _, d in ipairs(a.now) do\n"
+    "  deliver(a.aid, d[1], d[2], 'alert.raised', a.tier)\n"
+    "end\n"
+    "if a.next then\n"
+    "  redis.call('ZADD', K('timers'), a.next[2], a.next[1])\n"
+    "  redis.call('HSET', ak, 'timer', a.next[1])\n"
+    "end\n"
+    "if a.expire then\n"
+    "  redis.call('ZADD', K('timers'), a.expire, a.aid .. '|x')\n"
+    "end\n"
+    "redis.call('ZADD', K('device', a.dev), a.received_ms, a.aid)\n"
+    "ev(a.aid, a.dev, {event = 'accepted', at = a.received, relay_id = id,"
+    "  ref = ref})\n"
+    "return cjson.encode({r = 'new', id = id, received_at = a.received,"
+    "  ref = ref})\n";
+
+/* A timer fell due.  Removing it from the set is the claim: only one
+ * instance fires it, once. */
+const char script_fire[] =
+    PRELUDE "if redis.call('ZREM', K('timers'), a.member) == 0 then\n"
+            "  return cjson.encode({r = 'gone'})\n"
+            "end\n"
+            "local ak = K('alert', a.aid)\n"
+            "local s = redis.call('HMGET', ak, 'state', 'device_id')\n"
+            "if s[1] ~= 'open' then return cjson.encode({r = 'closed'}) end\n"
+            "if a.expire then\n"
+            "  redis.call('HSET', ak, 'state', 'expired')\n"
+            "  stop_timers(ak, a.aid)\n"
+            "  ev(a.aid, s[2], {event = 'expired', at = a.now})\n"
+            "  return cjson.encode({r = 'expired'})\n"
+            "end\n"
+            "local event = 'alert.escalated'\n"
+            "if a.tier == '0' then event = 'alert.raised' end\n"
+            "for _, d in ipairs(a.deliveries) do\n"
+            "  deliver(a.aid, d[1], d[2], event, a.tier)\n"
+            "end\n"
+            "redis.call('HINCRBY', ak, 'ndeliveries', #a.deliveries)\n"
+            "redis.call('HSET', ak, 'tier', a.tier)\n"
+            "if a.next then\n"
+            "  redis.call('ZADD', K('timers'), a.next[2], a.next[1])\n"
+            "  redis.call('HSET', ak, 'timer', a.next[1])\n"
+            "else\n"
+            "  redis.call('HDEL', ak, 'timer')\n"
+            "end\n"
+            "if a.tier ~= '0' then\n"
+            "  ev(a.aid, s[2], {event = 'escalated', tier = tonumber(a.tier),"
+            "    at = a.now})\n"
+            "end\n"
+            "return cjson.encode({r = 'fired', device_id = s[2]})\n";
+
+/* What a timer needs to plan the next tier. */
+const char script_brief[] = PRELUDE
+    "local f = redis.call('HMGET', K('alert', a.aid), 'state', 'policy',"
+    "  'alert_type', 'received_ms', 'recipients')\n"
+    "if not f[1] then return cjson.encode({exists = false}) end\n"
+    "return cjson.encode({exists = true, state = f[1], policy = f[2],"
+    "  alert_type = f[3], received_ms = f[4], recipients = f[5]})\n";
+
+/* What a delivery needs to know about its alert. */
+const char script_meta[] = PRELUDE
+    "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
+    "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
+    "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
+    "  'tier')\n"
+    "if not f[1] then return cjson.encode({exists = false}) end\n"
+    "return cjson.encode({exists = true, device_id = f[1],"
+    "  alert_type = f[2], created_at = f[3], received_at = f[4],"
+    "  ref = f[5], state = f[6], acked_by = f[7] or nil,"
+    "  acked_at = f[8] or nil, cancelled_at = f[9] or nil,"
+    "  ciphertext = f[10] or nil, done = f[11] and true or false})\n";
+
+/* A notification went through. */
+const char script_done[] =
+    PRELUDE "local ak = K('alert', a.aid)\n"
+            "local first = redis.call('HSETNX', ak, 'd:' .. a.sid, a.now_ms)\n"
+            "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"
+            "redis.call('XDEL', K('deliveries'), a.sid)\n"
+            "if first == 1 and (a.event == 'alert.raised' or"
+            "    a.event == 'alert.escalated') then\n"
+            "  redis.call('HSETNX', ak, 'delivered:' .. a.rid, a.now_ms)\n"
+            "  redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
+            "  local n = redis.call('HINCRBY', ak, 'ndelivered', 1)\n"
+            "  local f = redis.call('HMGET', ak, 'ndeliveries', 'device_id')\n"
+            "  ev(a.aid, f[2], {event = 'delivered', recipient = a.alias,"
+            "    channel = a.ch, delivered = n, total = tonumber(f[1]),"
+            "    at = a.now})\n"
+            "end\n"
+            "return cjson.encode({r = 'ok'})\n";
+
+/* A notification was given up: dead letter, and the next tier at once. */
+const char script_fail[] = PRELUDE
+    "local ak = K('alert', a.aid)\n"
+    "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
+    "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', a.ch,"
+    "  'event', a.event, 'reason', a.reason, 'at', a.now)\n"
+    "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"
+    "redis.call('XDEL', K('deliveries'), a.sid)\n"
+    "if a.event == 'alert.raised' or a.event == 'alert.escalated' then\n"
+    "  local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id')\n"
+    "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
+    "    channel = a.ch, reason = a.reason, at = a.now})\n"
+    "  if s[1] == 'open' and s[2] then\n"
+    "    redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
+    "  end\n"
+    "end\n"
+    "return cjson.encode({r = 'ok'})\n";
+
+const char script_drop[] =
+    PRELUDE "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"
+            "redis.call('XDEL', K('deliveries'), a.sid)\n"
+            "return cjson.encode({r = 'ok'})\n";
+
+/* A person acknowledged: by alert id (HTTPS), or by reference (SMS,
+ * only from a number that was sent that reference). */
+const char script_ack[] = PRELUDE
+    "local aid = a.aid\n"
+    "if a.ref then\n"
+    "  aid = redis.call('GET', K('ref', a.ref))\n"
+    "  if not aid or redis.call('SISMEMBER', K('notified', aid),"
+    "      a.rid .. '|sms') == 0 then\n"
+    "    return cjson.encode({r = 'unknown'})\n"
+    "  end\n"
+    "end\n"
+    "local ak = K('alert', aid)\n"
+    "local s = redis.call('HMGET', ak, 'state', 'device_id', 'acked_by')\n"
+    "if not s[1] then return cjson.encode({r = 'unknown'}) end\n"
+    "if s[1] == 'cancelled' then\n"
+    "  return cjson.encode({r = 'cancelled', aid = aid})\n"
+    "end\n"
+    "if s[1] == 'acknowledged' then\n"
+    "  ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
+    "    at = a.now, first = false})\n"
+    "  return cjson.encode({r = 'again', aid = aid, by = s[3]})\n"
+    "end\n"
+    "redis.call('HSET', ak, 'state', 'acknowledged', 'acked_by', a.alias,"
+    "  'acked_rid', a.rid, 'acked_at', a.now, 'acked_channel', a.ch)\n"
+    "stop_timers(ak, aid)\n"
+    "fanout(aid, 'alert.acknowledged', a.rid .. '|' .. a.ch)\n"
+    "ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
+    "  at = a.now, first = true})\n"
+    "return cjson.encode({r = 'first', aid = aid, by = a.alias})\n";
+
+/* The device cancelled its alert. */
+const char script_cancel[] = PRELUDE
+    "local ak = K('alert', a.aid)\n"
+    "local s = redis.call('HMGET', ak, 'state', 'device_id')\n"
+    "if not s[1] or s[2] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    "if s[1] == 'cancelled' then return cjson.encode({r = 'already'}) end\n"
+    "redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
+    "stop_timers(ak, a.aid)\n"
+    "fanout(a.aid, 'alert.cancelled', '')\n"
+    "ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
+    "return cjson.encode({r = 'cancelled'})\n";
+
+/* One alert and its history, for its own device only. */
+const char script_status[] = PRELUDE
+    "local f = redis.call('HMGET', K('alert', a.aid), 'device_id', 'state',"
+    "  'alert_type', 'created_at', 'received_at', 'ref')\n"
+    "if not f[1] or f[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    "local evs = {}\n"
+    "for i, j in ipairs(redis.call('LRANGE', K('events', a.aid), 0, -1)) do\n"
+    "  evs[i] = cjson.decode(j)\n"
+    "end\n"
+    "return cjson.encode({r = 'ok', alert_id = a.aid, state = f[2],"
+    "  alert_type = f[3], created_at = f[4], received_at = f[5], ref = f[6],"
+    "  events = evs})\n";
+
+/* A device's most recent alerts. */
+const char script_list[] =
+    PRELUDE "local out = {}\n"
+            "local ids = redis.call('ZREVRANGE', K('device', a.dev), 0,"
+            "  tonumber(a.limit) - 1)\n"
+            "for i, id in ipairs(ids) do\n"
+            "  local f = redis.call('HMGET', K('alert', id), 'alert_type',"
+            "    'created_at', 'state', 'ref')\n"
+            "  out[i] = {alert_id = id, alert_type = f[1], created_at = f[2],"
+            "    state = f[3], ref = f[4]}\n"
+            "end\n"
+            "return cjson.encode({r = 'ok', alerts = out})\n";
+
+/* Deliveries not yet completed (completed ones are deleted, so the
+ * stream's length is the queue) and the oldest one's id. */
+const char script_queue[] = PRELUDE
+    "local n = redis.call('XLEN', K('deliveries'))\n"
+    "local f = redis.call('XRANGE', K('deliveries'), '-', '+', 'COUNT', 1)\n"
+    "if f[1] then return cjson.encode({depth = n, oldest = f[1][1]}) end\n"
+    "return cjson.encode({depth = n})\n";

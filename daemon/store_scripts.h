@@ -1,0 +1,35 @@
+/*
+ * The Lua scripts that change alerts in Redis.  Each runs atomically,
+ * takes one JSON argument (ARGV[1], decoded with cjson; "p" is the key
+ * prefix, added by store_eval()) and returns one JSON document.
+ *
+ * Keys, with P the prefix and A an alert id:
+ *   P:alert:A     hash: routing metadata, state, ref, policy, tier, timer,
+ *                 ct:<rid> ciphertexts, delivered:<rid>, d:<delivery id>
+ *   P:events:A    list of the alert's events (JSON), oldest first
+ *   P:notified:A  set of "rid|channel" that were reached
+ *   P:ref:REF     the alert a short reference stands for
+ *   P:device:D    sorted set of a device's alerts by arrival
+ *   P:timers      sorted set "A|tier" and "A|x" (expiry) by due time (ms)
+ *   P:alerts      stream of accepted alerts
+ *   P:deliveries  stream of notifications to make (group "dispatch")
+ *   P:deadletter  stream of notifications given up
+ *   P:receipts    pub/sub channel of events, for the devices
+ */
+#ifndef ALERTRELAY_STORE_SCRIPTS_H
+#define ALERTRELAY_STORE_SCRIPTS_H
+
+extern const char script_ingest[];
+extern const char script_fire[];
+extern const char script_brief[];
+extern const char script_meta[];
+extern const char script_done[];
+extern const char script_fail[];
+extern const char script_drop[];
+extern const char script_ack[];
+extern const char script_cancel[];
+extern const char script_status[];
+extern const char script_list[];
+extern const char script_queue[];
+
+#endif
