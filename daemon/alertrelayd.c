@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "ack.h"
 #include "admin.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -271,7 +272,8 @@ main(int argc, char *argv[])
 	if ((relay.base = event_base_new()) == NULL)
 		log_fatalx("cannot create the event loop");
 	if (listener_open_all(&relay) != 0 ||
-	    admin_open(&relay, &relay.admin) != 0)
+	    admin_open(&relay, &relay.admin) != 0 ||
+	    ack_open(&relay, &relay.ack) != 0)
 		log_fatalx("cannot listen; exiting");
 	/* Everything that needs root is done: ports bound, keys loaded. */
 	if (privdrop(relay.cfg->user) != 0)
@@ -305,6 +307,7 @@ main(int argc, char *argv[])
 
 	event_base_dispatch(relay.base);
 
+	ack_close(relay.ack);
 	admin_close(relay.admin);
 	escalate_free(relay.escalate);
 	dispatch_free(relay.dispatch);

@@ -133,11 +133,10 @@ policy_set(struct policy *p, const char *key, const char *value, char *err,
 	if (strcmp(key, "repeat") == 0 || strcmp(key, "max_age") == 0) {
 		long *dst = key[0] == 'r' ? &p->repeat_s : &p->max_age_s;
 
-		if (parse_long(value, 0, 30 * 86400, dst) != 0 ||
-		    (key[0] == 'r' && *dst > 0 && *dst < 5)) {
+		if (parse_long(value, 0, 30 * 86400, dst) != 0 || 0) {
 			snprintf(err, errlen,
-			    "%s must be 0, or seconds up to "
-			    "30 days (repeat: 5 or more)",
+			    "%s must be seconds, 0 to "
+			    "30 days",
 			    key);
 			return -1;
 		}

@@ -21,6 +21,7 @@ struct store;
 struct http_client;
 struct dispatch;
 struct admin;
+struct ack;
 struct escalate;
 
 struct relay {
@@ -32,6 +33,7 @@ struct relay {
 	struct http_client *http;
 	struct dispatch *dispatch;
 	struct admin *admin;
+	struct ack *ack;
 	struct escalate *escalate;
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
