@@ -27,6 +27,7 @@
 #include "relay.h"
 #include "redis_conn.h"
 #include "sdnotify.h"
+#include "sms_gateway.h"
 #include "store.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -312,6 +313,7 @@ main(int argc, char *argv[])
 	escalate_free(relay.escalate);
 	dispatch_free(relay.dispatch);
 	http_client_free(relay.http);
+	sms_send_forget_all();
 	store_free(relay.store);
 	listener_close_all(&relay);
 	conn_close_all(&relay);

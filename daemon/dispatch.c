@@ -70,7 +70,10 @@ delivery_free(struct delivery *dl)
 	d->ninflight--;
 	metrics.deliveries_inflight = d->ninflight;
 	store_req_cancel(dl->sreq);
-	http_req_cancel(dl->hreq);
+	if (strcmp(dl->e.channel, "sms") == 0)
+		sms_send_cancel(dl->hreq);
+	else
+		http_req_cancel(dl->hreq);
 	event_free(dl->timer);
 	json_decref(dl->meta);
 	free(dl->body);
@@ -247,7 +250,7 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 	const struct device_entry *dev =
 	    relay_config_device(cfg, delivery_meta(dl, "device_id"));
 	const char *ref = delivery_meta(dl, "ref");
-	char text[200];
+	char text[SMS_TEXT_MAX];
 	time_t t = time(NULL);
 
 	if (gw == NULL) {
@@ -269,6 +272,13 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 	dl->hreq = sms_send(dl->d->relay->http, gw, r->sms, text, ref,
 	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
 	    delivery_sms_cb, dl);
+	if (dl->hreq == NULL) {
+		/* Refused before sending: retrying would not change that. */
+		snprintf(dl->reason, sizeof(dl->reason),
+		    "message refused by the gateway module");
+		dl->state = D_FAIL;
+		delivery_step(dl);
+	}
 }
 
 static void

@@ -6,8 +6,8 @@ set -eu
 PKGS="gcc make pkg-config openssl ca-certificates
 libevent-dev libssl-dev libsodium-dev libhiredis-dev libcurl4-openssl-dev
 libjansson-dev libinih-dev
-redis-server redis-tools
-python3 python3-pytest python3-pytest-timeout python3-nacl python3-openssl python3-redis
+redis-server redis-tools kannel kannel-extras mandoc systemd
+python3 python3-pytest python3-pytest-timeout python3-nacl python3-openssl python3-redis python3-prometheus-client
 clang-format clang libclang-rt-14-dev"
 
 missing=""
@@ -26,3 +26,13 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+# Kannel is only a test peer here (the tests start their own bearerbox and
+# smsbox on free ports): keep the package's system service off.
+case "$missing" in
+*kannel*)
+	if [ -x /etc/init.d/kannel ]; then
+		/etc/init.d/kannel stop >/dev/null 2>&1 || true
+		update-rc.d kannel disable >/dev/null 2>&1 || true
+	fi
+	;;
+esac
