@@ -88,6 +88,12 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 	else if (strcmp(r, "cancelled") == 0)
 		ack_error(p->req, 409, "Conflict", "alert was cancelled");
 	else {
+		const char *rms =
+		    json_string_value(json_object_get(reply, "received_ms"));
+
+		if (rms != NULL)
+			metrics_time_to_ack(
+			    (now_ms() - strtoll(rms, NULL, 10)) / 1000.0);
 		metrics.acknowledgements++;
 		log_info("acknowledged alert=%s recipient=%s channel=%s "
 		         "first=%d",

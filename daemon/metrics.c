@@ -37,18 +37,32 @@ metrics_refused(const char *code)
 		metrics.refused[r]++;
 }
 
-void
-metrics_delivery_latency(double seconds)
+static void
+metrics_observe(uint64_t *buckets, uint64_t *count, double *sum, double seconds)
 {
 	int i;
 
 	for (i = 0; i < LATENCY_NBUCKETS; i++)
 		if (seconds <= latency_bounds[i]) {
-			metrics.latency_buckets[i]++;
+			buckets[i]++;
 			break;
 		}
-	metrics.latency_count++;
-	metrics.latency_sum += seconds;
+	(*count)++;
+	*sum += seconds;
+}
+
+void
+metrics_delivery_latency(double seconds)
+{
+	metrics_observe(metrics.latency_buckets, &metrics.latency_count,
+	    &metrics.latency_sum, seconds);
+}
+
+void
+metrics_time_to_ack(double seconds)
+{
+	metrics_observe(metrics.ack_buckets, &metrics.ack_count,
+	    &metrics.ack_sum, seconds);
 }
 
 static void
@@ -68,24 +82,22 @@ metric_one(struct evbuffer *out, const char *name, const char *type,
 }
 
 static void
-metrics_render_latency(struct evbuffer *out)
+metrics_render_histogram(struct evbuffer *out, const char *name,
+    const char *help, const uint64_t *buckets, uint64_t count, double sum)
 {
-	const char *name = "alertrelay_delivery_latency_seconds";
 	uint64_t cum = 0;
 	int i;
 
-	metric_head(out, name, "histogram",
-	    "Time from acceptance of an alert to its delivery (2xx).");
+	metric_head(out, name, "histogram", help);
 	for (i = 0; i < LATENCY_NBUCKETS; i++) {
-		cum += metrics.latency_buckets[i];
+		cum += buckets[i];
 		evbuffer_add_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name,
 		    latency_bounds[i], (unsigned long long)cum);
 	}
 	evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name,
-	    (unsigned long long)metrics.latency_count);
-	evbuffer_add_printf(out, "%s_sum %.17g\n%s_count %llu\n", name,
-	    metrics.latency_sum, name,
-	    (unsigned long long)metrics.latency_count);
+	    (unsigned long long)count);
+	evbuffer_add_printf(out, "%s_sum %.17g\n%s_count %llu\n", name, sum,
+	    name, (unsigned long long)count);
 }
 
 void
@@ -116,7 +128,14 @@ metrics_render(struct evbuffer *out)
 		    "alertrelay_deliveries_total{channel=\"webhook\","
 		    "result=\"%s\"} %llu\n",
 		    result_names[i], (unsigned long long)metrics.webhook[i]);
-	metrics_render_latency(out);
+	metrics_render_histogram(out, "alertrelay_delivery_latency_seconds",
+	    "Time from the decision to notify to the notification going "
+	    "through.",
+	    metrics.latency_buckets, metrics.latency_count,
+	    metrics.latency_sum);
+	metrics_render_histogram(out, "alertrelay_time_to_ack_seconds",
+	    "Time from an alert's arrival to its first acknowledgement.",
+	    metrics.ack_buckets, metrics.ack_count, metrics.ack_sum);
 	metric_one(out, "alertrelay_escalations_total", "counter",
 	    "Escalations to a further tier.", (double)metrics.escalations);
 	metric_one(out, "alertrelay_acknowledgements_total", "counter",

@@ -46,6 +46,9 @@ struct metrics {
 	uint64_t latency_buckets[LATENCY_NBUCKETS]; /* cumulative on output */
 	uint64_t latency_count;
 	double latency_sum;
+	uint64_t ack_buckets[LATENCY_NBUCKETS];
+	uint64_t ack_count;
+	double ack_sum;
 	uint64_t escalations;
 	uint64_t acknowledgements;
 	uint64_t tls_handshakes_ok;
@@ -67,6 +70,7 @@ extern struct metrics metrics;
 int metrics_reason(const char *code);
 void metrics_refused(const char *code);
 void metrics_delivery_latency(double seconds);
+void metrics_time_to_ack(double seconds); /* first acknowledgements */
 /* Appends the whole exposition to out. */
 void metrics_render(struct evbuffer *out);
 

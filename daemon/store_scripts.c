@@ -192,7 +192,8 @@ const char script_ack[] = PRELUDE
     "  end\n"
     "end\n"
     "local ak = K('alert', aid)\n"
-    "local s = redis.call('HMGET', ak, 'state', 'device_id', 'acked_by')\n"
+    "local s = redis.call('HMGET', ak, 'state', 'device_id', 'acked_by',"
+    "  'received_ms')\n"
     "if not s[1] then return cjson.encode({r = 'unknown'}) end\n"
     "if s[1] == 'cancelled' then\n"
     "  return cjson.encode({r = 'cancelled', aid = aid})\n"
@@ -208,7 +209,8 @@ const char script_ack[] = PRELUDE
     "fanout(aid, 'alert.acknowledged', a.rid .. '|' .. a.ch)\n"
     "ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
     "  at = a.now, first = true})\n"
-    "return cjson.encode({r = 'first', aid = aid, by = a.alias})\n";
+    "return cjson.encode({r = 'first', aid = aid, by = a.alias,"
+    "  received_ms = s[4]})\n";
 
 /* The device cancelled its alert. */
 const char script_cancel[] = PRELUDE

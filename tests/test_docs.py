@@ -419,7 +419,8 @@ def conf_example_keys():
     out = []
     section = None
     for n, line in enumerate(CONF_EXAMPLE.read_text().splitlines(), 1):
-        m = re.match(r"^\s*\[([a-z]+)(?:\s+[^\]]+)?\]\s*$", line)
+        # a commented-out example section (";[gateway kannel]") counts too
+        m = re.match(r"^[;#]?\s*\[([a-z]+)(?:\s+[^\]]+)?\]\s*$", line)
         if m:
             section = m.group(1)
             continue
@@ -508,9 +509,14 @@ def test_conf_example_documents_every_daemon_key():
         "does not show: %s" % missing
 
 
+NAMED_SECTIONS = ("device", "recipient", "gateway", "policy")
+
+
 def _section_header(section):
     return {"device": "[device %s]" % harness.DEVICE_ID,
-            "recipient": "[recipient contactpunt]"}.get(section, "[%s]" % section)
+            "recipient": "[recipient contactpunt]",
+            "gateway": "[gateway example]",
+            "policy": "[policy example]"}.get(section, "[%s]" % section)
 
 
 def test_conf_example_keys_accepted_by_daemon(tmp_path):
@@ -524,7 +530,7 @@ def test_conf_example_keys_accepted_by_daemon(tmp_path):
     # keys the harness config does not set take the example's value
     added = []
     for section, key, value, n in conf_example_keys():
-        if section in ("device", "recipient"):
+        if section in NAMED_SECTIONS:
             continue
         if key not in base.setdefault(section, {}):
             base[section][key] = value
@@ -546,15 +552,27 @@ def test_conf_example_keys_accepted_by_daemon(tmp_path):
         if "[%s]" % section not in lines:
             out.append("[%s]" % section)
             out += ["%s = %s" % kv for kv in base[section].items()]
-    # device and recipient keys: all that the example shows must be set
     conf_text = "\n".join(out) + "\n"
+    # keys of named sections need their whole section to make sense (a
+    # gateway's password file, a policy's recipients): each is added on its
+    # own to a section of that kind, and must not be an unknown key.
     for section, key, value, n in conf_example_keys():
-        if section not in ("device", "recipient"):
+        if section not in NAMED_SECTIONS:
             continue
         header = _section_header(section)
-        block = conf_text.split(header, 1)[1].split("\n[", 1)[0]
-        assert re.search(r"^%s = " % key, block, re.M), (
-            "the test's config lacks %s %s" % (header, key))
+        if header in conf_text:
+            one = conf_text.replace(header + "\n",
+                                    "%s\n%s = %s\n" % (header, key, value), 1)
+        else:
+            one = conf_text + "%s\n%s = %s\n" % (header, key, value)
+        conf = tmp_path / ("one-%s-%s.conf" % (section, key))
+        conf.write_text(one)
+        cp = harness.run([harness.alertrelayd_bin(), "-t", "-c", conf],
+                         timeout=20)
+        unknown = [l for l in (cp.stdout + cp.stderr).splitlines()
+                   if "unknown key" in l]
+        assert not unknown, "%s %s (conf/alertrelayd.conf:%d): %s" % (
+            header, key, n, unknown)
     conf = tmp_path / "all-keys.conf"
     conf.write_text(conf_text)
     cp = harness.run([harness.alertrelayd_bin(), "-t", "-c", conf], timeout=20)
