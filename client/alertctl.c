@@ -21,6 +21,10 @@ static const struct alertctl_command {
     {"pin", cmd_pin},
     {"send", cmd_send},
     {"receive", cmd_receive},
+    {"cancel", cmd_cancel},
+    {"status", cmd_status},
+    {"list", cmd_list},
+    {"ack", cmd_ack},
 };
 
 static int

@@ -1,6 +1,7 @@
 /*
  * alertctl: the device side of alertrelay (key generation, pinning,
- * sending alerts) and the contact point's webhook receiver.
+ * sending, following and cancelling alerts) and the contact point's
+ * side (webhook receiver, acknowledgements).
  */
 #ifndef ALERTCTL_H
 #define ALERTCTL_H
@@ -23,5 +24,9 @@ int cmd_keygen(int argc, char **argv, struct globals *g);
 int cmd_pin(int argc, char **argv, struct globals *g);
 int cmd_send(int argc, char **argv, struct globals *g);
 int cmd_receive(int argc, char **argv, struct globals *g);
+int cmd_cancel(int argc, char **argv, struct globals *g);
+int cmd_status(int argc, char **argv, struct globals *g);
+int cmd_list(int argc, char **argv, struct globals *g);
+int cmd_ack(int argc, char **argv, struct globals *g);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * alertctl keygen: device (Ed25519) and recipient (X25519) key pairs,
- * and webhook secrets.
+ * webhook secrets and acknowledgement tokens.
  */
 #include <sys/stat.h>
 
@@ -20,6 +20,8 @@
 #include "seckey.h"
 #include "usage.h"
 #include "xmalloc.h"
+
+#define ACK_TOKEN_BYTES 32
 
 static int
 cmd_keygen_exists(const char *path)
@@ -111,6 +113,30 @@ cmd_keygen_webhook_secret(const char *path)
 	return rc;
 }
 
+/* 32 random bytes, base64url without padding: a Bearer token as is. */
+static int
+cmd_keygen_ack_token(const char *path)
+{
+	unsigned char raw[ACK_TOKEN_BYTES];
+	char token[sodium_base64_ENCODED_LEN(ACK_TOKEN_BYTES,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char err[512];
+	int rc = EXIT_OK;
+
+	if (cmd_keygen_exists(path))
+		return EXIT_FAIL;
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (keyfile_write_text(path, token, 1, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		rc = EXIT_FAIL;
+	}
+	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(token, sizeof(token));
+	return rc;
+}
+
 int
 cmd_keygen(int argc, char **argv, struct globals *g)
 {
@@ -141,6 +167,10 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 		return cmd_keygen_recipient(name);
 	if (strcmp(kind, "webhook-secret") == 0)
 		return cmd_keygen_webhook_secret(name);
+	if (strcmp(kind, "ack-token") == 0)
+		return cmd_keygen_ack_token(name);
 	return usage_error("keygen",
-	    "unknown kind '%s' (device, recipient or webhook-secret)", kind);
+	    "unknown kind '%s' (device, recipient, webhook-secret or "
+	    "ack-token)",
+	    kind);
 }

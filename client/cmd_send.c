@@ -1,5 +1,6 @@
 /*
- * alertctl send: build, sign and seal an alert, then deliver it.
+ * alertctl send: build, sign and seal an alert, deliver it, and with
+ * --wait follow it until a person acknowledged it.
  */
 #include <getopt.h>
 #include <math.h>
@@ -12,17 +13,18 @@
 #include "alert_seal.h"
 #include "alertctl.h"
 #include "client_config.h"
-#include "delivery.h"
+#include "device.h"
+#include "frame.h"
 #include "log.h"
 #include "msg.h"
 #include "out.h"
 #include "outbox.h"
-#include "seckey.h"
+#include "relay_run.h"
 #include "usage.h"
+#include "watch.h"
 #include "xmalloc.h"
 
-#define SEND_TIMEOUT_DEFAULT 30
-#define SEND_TIMEOUT_MAX 86400
+#define SEND_WAIT_TIMEOUT_MAX (365 * 86400)
 
 struct send_opts {
 	const char *config;
@@ -31,14 +33,27 @@ struct send_opts {
 	const char *lat, *lon, *accuracy;
 	const char *alert_id;
 	long timeout_s;
+	enum watch_until until;
+	long wait_timeout_s; /* 0: forever */
 };
 
 enum {
-	OPT_LAT = 256,
+	OPT_LAT = DEVICE_GETOPT_NEXT,
 	OPT_LON,
 	OPT_ACCURACY,
-	OPT_TIMEOUT,
 	OPT_ALERT_ID,
+	OPT_WAIT,
+	OPT_WAIT_TIMEOUT,
+};
+
+/* One sending: the alert until accepted, then (--wait) its receipts. */
+struct send_run {
+	const struct send_opts *o;
+	const char *alert_id;
+	const json_t *frame;
+	struct relay_run *run;
+	struct watch *watch; /* NULL without --wait */
+	int accepted;
 };
 
 static int
@@ -70,6 +85,9 @@ cmd_send_check(const struct send_opts *o)
 		return usage_error("send",
 		    "--alert-id must be 32 lowercase "
 		    "hex digits");
+	if (o->wait_timeout_s != 0 && o->until == WATCH_NONE)
+		return usage_error("send",
+		    "--wait-timeout needs --wait ack or --wait delivered");
 	return 0;
 }
 
@@ -82,21 +100,20 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 	    {"lat", required_argument, NULL, OPT_LAT},
 	    {"lon", required_argument, NULL, OPT_LON},
 	    {"accuracy", required_argument, NULL, OPT_ACCURACY},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"alert-id", required_argument, NULL, OPT_ALERT_ID},
-	    {"config", required_argument, NULL, 'c'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+	    DEVICE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
-	int ch;
+	int ch, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->config = g->config;
-	o->timeout_s = SEND_TIMEOUT_DEFAULT;
+	o->timeout_s = DEVICE_TIMEOUT_DEFAULT;
 	optind = 0;
-	while (
-	    (ch = getopt_long(argc, argv, "t:m:c:vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:m:" DEVICE_SHORTOPTS, longopts,
+	            NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			o->type = optarg;
@@ -113,28 +130,25 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 		case OPT_ACCURACY:
 			o->accuracy = optarg;
 			break;
-		case OPT_TIMEOUT:
-			if (parse_long(optarg, 1, SEND_TIMEOUT_MAX,
-			        &o->timeout_s) != 0)
-				return usage_error("send",
-				    "--timeout must be "
-				    "1..%d seconds",
-				    SEND_TIMEOUT_MAX);
-			break;
 		case OPT_ALERT_ID:
 			o->alert_id = optarg;
 			break;
-		case 'c':
-			o->config = optarg;
+		case OPT_WAIT:
+			if (watch_until_parse(optarg, &o->until) != 0)
+				return usage_error("send",
+				    "--wait must be ack, delivered or none");
 			break;
-		case 'v':
-			log_set_level(LOG_DEBUG);
+		case OPT_WAIT_TIMEOUT:
+			if (parse_long(optarg, 1, SEND_WAIT_TIMEOUT_MAX,
+			        &o->wait_timeout_s) != 0)
+				return usage_error("send",
+				    "--wait-timeout must be 1..%d seconds",
+				    SEND_WAIT_TIMEOUT_MAX);
 			break;
-		case 'h':
-			usage_print("send", stdout);
-			return -1;
 		default:
-			return usage_error("send", "bad option");
+			rc = device_opt("send", ch, &o->config, &o->timeout_s);
+			if (rc != 0)
+				return rc;
 		}
 	}
 	if (optind != argc)
@@ -176,41 +190,6 @@ cmd_send_alert(const struct send_opts *o, const struct client_config *cfg,
 	a->message = o->message != NULL ? xstrdup(o->message) : NULL;
 }
 
-/* A corrupt key file would otherwise show up as auth_failed at the
- * relay, far from its cause. */
-static int
-cmd_send_key_consistent(const unsigned char *sk)
-{
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	unsigned char *sk2 = seckey_alloc(crypto_sign_SECRETKEYBYTES);
-	int ok;
-
-	crypto_sign_seed_keypair(pk, sk2, sk);
-	ok = sodium_memcmp(pk, sk + crypto_sign_SEEDBYTES, sizeof(pk)) == 0;
-	seckey_free(sk2);
-	return ok;
-}
-
-static unsigned char *
-cmd_send_key(const struct client_config *cfg)
-{
-	unsigned char *sk;
-	char err[512];
-
-	sk = seckey_load(cfg->device_key, crypto_sign_SECRETKEYBYTES, err,
-	    sizeof(err));
-	if (sk == NULL) {
-		log_warnx("device key: %s", err);
-		return NULL;
-	}
-	if (!cmd_send_key_consistent(sk)) {
-		log_warnx("device key %s is corrupt", cfg->device_key);
-		seckey_free(sk);
-		return NULL;
-	}
-	return sk;
-}
-
 /* The stored envelope for a resend, else a new sealing, stored. */
 static int
 cmd_send_seal(const struct send_opts *o, const struct client_config *cfg,
@@ -243,55 +222,149 @@ out:
 	return rc;
 }
 
+static void
+cmd_send_ready(struct relay_session *s, void *arg)
+{
+	struct send_run *sr = arg;
+
+	if (sr->accepted) {
+		watch_ready(sr->watch, s);
+		return;
+	}
+	if (relay_session_send(s, sr->frame) != 0) {
+		relay_session_fail(s, RELAY_FATAL,
+		    "the alert is larger than the relay accepts; "
+		    "use a shorter message or fewer recipients");
+		return;
+	}
+	log_debug("alert frame sent");
+	relay_session_expect(s, "accepted");
+}
+
+static void
+cmd_send_accepted(struct relay_session *s, struct send_run *sr, const json_t *o)
+{
+	const char *id = json_str(o, "alert_id");
+	const char *relay_id = json_str(o, "relay_id");
+	char clean[128];
+	int dup = 0;
+
+	if (id == NULL || strcmp(id, sr->alert_id) != 0 || relay_id == NULL ||
+	    strlen(relay_id) >= sizeof(clean)) {
+		relay_session_fail(s, RELAY_RETRY,
+		    "relay sent a malformed accepted frame");
+		return;
+	}
+	json_bool_get(o, "duplicate", &dup);
+	out_line(MSG_ACCEPTED, sr->alert_id,
+	    out_clean(relay_id, clean, sizeof(clean)),
+	    dup ? MSG_DUPLICATE : "");
+	if (sr->watch == NULL) {
+		relay_session_done(s, EXIT_OK);
+		return;
+	}
+	/* From now on the wait has its own deadline, if any. */
+	sr->accepted = 1;
+	relay_run_deadline(sr->run, sr->o->wait_timeout_s);
+	watch_accepted(sr->watch, s, dup);
+}
+
+static void
+cmd_send_frame(struct relay_session *s, const char *type, const json_t *o,
+    void *arg)
+{
+	struct send_run *sr = arg;
+
+	if (sr->accepted)
+		watch_frame(sr->watch, s, type, o);
+	else if (strcmp(type, "accepted") == 0)
+		cmd_send_accepted(s, sr, o);
+	else if (strcmp(type, "error") == 0)
+		relay_session_error(s, o);
+	else if (strcmp(type, "receipt") == 0)
+		; /* of an earlier alert, or one a status will tell */
+	else
+		relay_session_unexpected(s, type);
+}
+
+static void
+cmd_send_failed(void *arg, int deadline, const char *why)
+{
+	struct send_run *sr = arg;
+
+	if (!sr->accepted) {
+		if (deadline) {
+			log_warnx(MSG_DEADLINE, sr->o->timeout_s, why);
+			log_warnx(MSG_RESEND_HINT, sr->alert_id);
+		} else
+			log_warnx(MSG_REFUSED, sr->alert_id, why);
+		return;
+	}
+	if (deadline)
+		log_warnx(MSG_WAIT_DEADLINE, sr->alert_id,
+		    watch_until_name(sr->o->until), sr->o->wait_timeout_s, why);
+	else
+		log_warnx(MSG_WAIT_LOST, sr->alert_id, why);
+	log_warnx(MSG_STATUS_HINT, sr->alert_id);
+}
+
 static int
-cmd_send_run(const struct send_opts *o, const struct client_config *cfg)
+cmd_send_deliver(const struct send_opts *o, const struct device *d,
+    const char *alert_id, const json_t *frame)
+{
+	struct send_run sr = {o, alert_id, frame, NULL, NULL, 0};
+	struct relay_op op = {cmd_send_ready, cmd_send_frame, cmd_send_failed,
+	    &sr};
+	int rc;
+
+	if ((sr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 1)) ==
+	    NULL)
+		return EXIT_FAIL;
+	if (o->until != WATCH_NONE)
+		sr.watch = watch_new(alert_id, o->until);
+	rc = relay_run_go(sr.run);
+	relay_run_free(sr.run);
+	watch_free(sr.watch);
+	return rc;
+}
+
+static int
+cmd_send_run(const struct send_opts *o, const struct device *d)
 {
 	struct sealed_alert sealed;
 	struct alert a;
-	unsigned char *sk;
 	json_t *frame;
 	int rc = EXIT_FAIL;
 
 	memset(&a, 0, sizeof(a));
 	if (cmd_send_location(o, &a) != 0)
 		return EXIT_USAGE;
-	if ((sk = cmd_send_key(cfg)) == NULL)
-		return EXIT_FAIL;
-	cmd_send_alert(o, cfg, &a);
+	cmd_send_alert(o, &d->cfg, &a);
 	if (out_line(MSG_ALERT_ID, a.alert_id) != 0)
 		log_warn("stdout");
-	if (cmd_send_seal(o, cfg, &a, sk, &sealed) == 0) {
+	if (cmd_send_seal(o, &d->cfg, &a, d->sk, &sealed) == 0) {
 		frame = alert_seal_frame(&sealed);
-		rc = delivery_run(cfg, sk, a.alert_id, frame, o->timeout_s);
+		rc = cmd_send_deliver(o, d, a.alert_id, frame);
 		json_decref(frame);
 		alert_seal_free(&sealed);
 	}
 	alert_clear(&a);
-	seckey_free(sk);
 	return rc;
 }
 
 int
 cmd_send(int argc, char **argv, struct globals *g)
 {
-	struct client_config cfg;
+	struct device d;
 	struct send_opts o;
-	char *path;
 	int rc;
 
 	if ((rc = cmd_send_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
-	path =
-	    o.config != NULL ? xstrdup(o.config) : client_config_default_path();
-	if (path == NULL) {
-		log_warnx("no configuration: use -c or set ALERTCTL_CONF");
-		return EXIT_FAIL;
-	}
-	if (client_config_load(path, &cfg) == 0)
-		rc = cmd_send_run(&o, &cfg);
+	if (device_open(&d, o.config) == 0)
+		rc = cmd_send_run(&o, &d);
 	else
 		rc = EXIT_FAIL;
-	client_config_free(&cfg);
-	free(path);
+	device_close(&d);
 	return rc;
 }

@@ -14,7 +14,26 @@
 #include "webhook_sig.h"
 #include "xmalloc.h"
 
-#define HOOK_EVENT_TYPE "alert.raised"
+/* Events that carry the sealed alert (to a recipient of the first tier,
+ * or of a later one), and notices about an alert that carry none. */
+static const char *const hook_alert_events[] = {"alert.raised",
+    "alert.escalated"};
+static const char *const hook_notice_events[] = {"alert.acknowledged",
+    "alert.cancelled"};
+
+static int
+hook_event_in(const char *type, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(type, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+#define HOOK_EVENT_IS(type, list)                                              \
+	hook_event_in(type, list, sizeof(list) / sizeof(list[0]))
 
 /* Sets the reply; returns -1 so that checks read "return hook_refuse()". */
 static int
@@ -86,13 +105,16 @@ hook_body_fields(struct hook_body *b)
 	b->received_at = json_str(b->o, "received_at");
 	b->recipient_id = json_str(b->o, "recipient_id");
 	b->ciphertext = json_str(b->o, "ciphertext");
-	if (b->type == NULL || b->alert_id == NULL || b->device_id == NULL ||
-	    b->alert_type == NULL || b->created_at == NULL ||
-	    b->received_at == NULL || b->recipient_id == NULL ||
+	if (b->type == NULL || b->alert_id == NULL || b->recipient_id == NULL ||
+	    !alert_id_valid(b->alert_id) || !id_valid(b->recipient_id))
+		return -1;
+	if (HOOK_EVENT_IS(b->type, hook_notice_events))
+		return 0; /* the rest is optional in a notice */
+	if (b->device_id == NULL || b->alert_type == NULL ||
+	    b->created_at == NULL || b->received_at == NULL ||
 	    b->ciphertext == NULL)
 		return -1;
-	if (!alert_id_valid(b->alert_id) || !id_valid(b->device_id) ||
-	    !alert_type_valid(b->alert_type) || !id_valid(b->recipient_id) ||
+	if (!id_valid(b->device_id) || !alert_type_valid(b->alert_type) ||
 	    time_rfc3339_parse(b->created_at, &t) != 0 ||
 	    time_rfc3339_parse(b->received_at, &t) != 0)
 		return -1;
@@ -110,11 +132,23 @@ hook_parse_body(const struct hook_request *req, struct hook_body *b,
 	    json_loadb(req->body, req->bodylen, JSON_REJECT_DUPLICATES, &jerr);
 	if (b->o == NULL || !json_is_object(b->o))
 		return hook_refuse(r, 400, "body is not a JSON object");
+	if ((b->type = json_str(b->o, "type")) == NULL ||
+	    (!HOOK_EVENT_IS(b->type, hook_alert_events) &&
+	        !HOOK_EVENT_IS(b->type, hook_notice_events)))
+		return hook_refuse(r, 400, "unsupported event type");
 	if (hook_body_fields(b) != 0)
 		return hook_refuse(r, 400,
 		    "missing or malformed field in body");
-	if (strcmp(b->type, HOOK_EVENT_TYPE) != 0)
-		return hook_refuse(r, 400, "unsupported event type");
+	return 0;
+}
+
+static int
+hook_check_recipient(const struct hook_config *cfg, const struct hook_body *b,
+    struct hook_reply *r)
+{
+	if (cfg->recipient_id != NULL &&
+	    strcmp(b->recipient_id, cfg->recipient_id) != 0)
+		return hook_refuse(r, 422, "addressed to another recipient");
 	return 0;
 }
 
@@ -143,9 +177,6 @@ hook_open(const struct hook_config *cfg, const struct hook_body *b,
 	size_t ctlen;
 	int rc;
 
-	if (cfg->recipient_id != NULL &&
-	    strcmp(b->recipient_id, cfg->recipient_id) != 0)
-		return hook_refuse(r, 422, "addressed to another recipient");
 	if (hook_device_key(cfg, b->device_id, dpk) != 0)
 		return hook_refuse(r, 422, "unknown device");
 	if (b64_decode(b->ciphertext, strlen(b->ciphertext), &ct, &ctlen) != 0)
@@ -172,27 +203,55 @@ hook_check_match(const struct hook_body *b, const struct alert *a,
 	return 0;
 }
 
+/* A notice (acknowledged, cancelled) has nothing sealed to open: it is
+ * the relay's word, authenticated by the webhook signature only. */
 static void
-hook_deliver(struct hook_config *cfg, const struct hook_request *req,
-    struct hook_reply *r)
+hook_notice(struct hook_config *cfg, const struct hook_request *req,
+    const struct hook_body *b, struct hook_reply *r)
 {
-	struct hook_body b;
+	if (hook_print_notice(b, req->id, cfg->pretty) != 0) {
+		hook_refuse(r, 500, "cannot write the notice out");
+		return;
+	}
+	seen_add(cfg->seen, req->id);
+	log_info("%s of alert %s received, webhook %s", b->type, b->alert_id,
+	    req->id);
+}
+
+/* An alert: open it, check it, write it out. */
+static void
+hook_alert(struct hook_config *cfg, const struct hook_request *req,
+    const struct hook_body *b, struct hook_reply *r)
+{
 	struct alert a;
 
 	memset(&a, 0, sizeof(a));
-	if (hook_parse_body(req, &b, r) == 0 &&
-	    hook_open(cfg, &b, &a, r) == 0 &&
-	    hook_check_match(&b, &a, r) == 0) {
-		if (hook_print(&b, req->id, &a, cfg->pretty) != 0)
+	if (hook_open(cfg, b, &a, r) == 0 && hook_check_match(b, &a, r) == 0) {
+		if (hook_print(b, req->id, &a, cfg->pretty) != 0)
 			hook_refuse(r, 500, "cannot write the alert out");
 		else {
 			/* Only what was written out counts as seen. */
 			seen_add(cfg->seen, req->id);
 			log_info("alert %s (%s) from %s delivered, webhook %s",
-			    b.alert_id, b.alert_type, b.device_id, req->id);
+			    b->alert_id, b->alert_type, b->device_id, req->id);
 		}
 	}
 	alert_clear(&a);
+}
+
+static void
+hook_deliver(struct hook_config *cfg, const struct hook_request *req,
+    struct hook_reply *r)
+{
+	struct hook_body b;
+
+	if (hook_parse_body(req, &b, r) == 0 &&
+	    hook_check_recipient(cfg, &b, r) == 0) {
+		if (HOOK_EVENT_IS(b.type, hook_notice_events))
+			hook_notice(cfg, req, &b, r);
+		else
+			hook_alert(cfg, req, &b, r);
+	}
 	json_decref(b.o);
 }
 

@@ -1,8 +1,10 @@
 /*
- * One webhook from the relay (Standard Webhooks, event alert.raised):
- * authenticate it, open the sealed alert, print it once, and say which
- * HTTP status to answer.  Refusals are logged with the webhook id and the
- * reason, never with alert content.
+ * One webhook from the relay (Standard Webhooks): authenticate it, print
+ * it once, and say which HTTP status to answer.  alert.raised and
+ * alert.escalated carry the sealed alert, which is opened and checked;
+ * alert.acknowledged and alert.cancelled are notices without content.
+ * Refusals are logged with the webhook id and the reason, never with
+ * alert content.
  */
 #ifndef ALERTCTL_HOOK_H
 #define ALERTCTL_HOOK_H
@@ -55,5 +57,8 @@ void hook_handle(struct hook_config *cfg, const struct hook_request *req,
  * fsync'ed when stdout is a file); -1 when that failed. */
 int hook_print(const struct hook_body *b, const char *webhook_id,
     const struct alert *a, int pretty);
+/* The same for a notice (alert.acknowledged, alert.cancelled). */
+int hook_print_notice(const struct hook_body *b, const char *webhook_id,
+    int pretty);
 
 #endif

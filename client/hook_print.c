@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "frame.h"
 #include "hook.h"
 #include "xmalloc.h"
 
@@ -114,6 +115,76 @@ hook_print_write(const char *text, int newline)
 	    fsync(STDOUT_FILENO) != 0)
 		return -1;
 	return 0;
+}
+
+/* The notice's members as the relay sent them, which jansson escapes. */
+static char *
+hook_print_notice_json(const struct hook_body *b, const char *webhook_id)
+{
+	static const char *const members[] = {"device_id", "alert_type",
+	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
+	    "cancelled_at"};
+	json_t *o, *v;
+	size_t i;
+	char *s;
+
+	o = json_pack("{s:s, s:s, s:s, s:s}", "webhook_id", webhook_id, "type",
+	    b->type, "alert_id", b->alert_id, "recipient_id", b->recipient_id);
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+		if (json_is_string(v = json_object_get(b->o, members[i])))
+			json_object_set(o, members[i], v);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static char *
+hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id)
+{
+	const char *by = json_str(b->o, "acknowledged_by");
+	const char *at = json_str(b->o, "acknowledged_at");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	if (strcmp(b->type, "alert.acknowledged") == 0) {
+		fputs("ACKNOWLEDGED by ", f);
+		hook_print_text(f, by != NULL ? by : "?");
+	} else {
+		fputs("CANCELLED by the device", f);
+		at = json_str(b->o, "cancelled_at");
+	}
+	fputs("\n  at:          ", f);
+	hook_print_text(f, at != NULL ? at : "?");
+	fprintf(f,
+	    "\n  alert_id:    %s\n  recipient:   %s\n  webhook_id:  %s\n\n",
+	    b->alert_id, b->recipient_id, webhook_id);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int
+hook_print_notice(const struct hook_body *b, const char *webhook_id, int pretty)
+{
+	char *text;
+	int rc;
+
+	if (pretty)
+		text = hook_print_notice_pretty(b, webhook_id);
+	else
+		text = hook_print_notice_json(b, webhook_id);
+	if (text == NULL)
+		return -1;
+	rc = hook_print_write(text, !pretty);
+	free(text);
+	return rc;
 }
 
 int

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/dns.h>
@@ -6,25 +7,25 @@
 #include <sodium.h>
 
 #include "alertctl.h"
-#include "delivery.h"
+#include "evtimer_ms.h"
 #include "log.h"
 #include "msg.h"
 #include "out.h"
-#include "relay_session.h"
+#include "relay_run.h"
 #include "tls.h"
+#include "xmalloc.h"
 
-struct delivery {
+struct relay_run {
 	const struct client_config *cfg;
 	const unsigned char *sk;
-	const char *alert_id;
-	const json_t *frame;
-	long timeout_s;
+	const struct relay_op *op;
+	int progress;
 
 	struct event_base *base;
 	struct evdns_base *dns;
 	SSL_CTX *ssl_ctx;
 	struct event *retry; /* next attempt */
-	struct event *deadline; /* --timeout */
+	struct event *deadline;
 	struct relay_session *session;
 	const struct client_relay *relay; /* of session */
 	size_t next; /* relay to try next */
@@ -34,181 +35,180 @@ struct delivery {
 	int exit_code;
 };
 
-static void delivery_attempt(evutil_socket_t fd, short what, void *arg);
-
 static void
-delivery_stop(struct delivery *d, int exit_code)
+relay_run_stop(struct relay_run *r, int exit_code)
 {
-	d->exit_code = exit_code;
-	event_base_loopbreak(d->base);
+	r->exit_code = exit_code;
+	event_base_loopbreak(r->base);
 }
 
 /* Backoff with +-25% jitter, so that many devices cut off by the same
  * outage do not come back in lockstep. */
 static long
-delivery_jitter(long ms)
+relay_run_jitter(long ms)
 {
 	return ms * (750 + (long)randombytes_uniform(501)) / 1000;
 }
 
 static void
-delivery_schedule(struct delivery *d, long delay_ms)
-{
-	struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
-
-	evtimer_add(d->retry, &tv);
-}
-
-static void
-delivery_retry(struct delivery *d, const char *reason)
+relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 {
 	long delay;
 
-	snprintf(d->last_reason, sizeof(d->last_reason), "%s: %s",
-	    d->relay->label, reason);
-	if (d->tried < d->cfg->nrelays) {
+	snprintf(r->last_reason, sizeof(r->last_reason), "%s: %s",
+	    r->relay->label, o->reason);
+	if (o->settled) {
+		/* A connection that worked for a while: a new round, soon
+		 * but not at once, in case the relay drops us at once again. */
+		r->tried = 0;
+		r->backoff_ms = RELAY_RUN_BACKOFF_MIN_MS;
+	} else if (r->tried < r->cfg->nrelays) {
 		/* A dead relay must not delay the next one. */
-		log_warnx(MSG_NEXT_RELAY, d->last_reason);
-		delivery_schedule(d, 0);
+		log_warnx(MSG_NEXT_RELAY, r->last_reason);
+		evtimer_add_ms(r->retry, 0);
 		return;
 	}
-	d->tried = 0;
-	delay = delivery_jitter(d->backoff_ms);
-	d->backoff_ms *= 2;
-	if (d->backoff_ms > DELIVERY_BACKOFF_MAX_MS)
-		d->backoff_ms = DELIVERY_BACKOFF_MAX_MS;
-	log_warnx(MSG_RETRYING, d->last_reason, delay / 1000.0);
-	delivery_schedule(d, delay);
+	r->tried = 0;
+	delay = relay_run_jitter(r->backoff_ms);
+	r->backoff_ms *= 2;
+	if (r->backoff_ms > RELAY_RUN_BACKOFF_MAX_MS)
+		r->backoff_ms = RELAY_RUN_BACKOFF_MAX_MS;
+	log_warnx(MSG_RETRYING, r->last_reason, delay / 1000.0);
+	evtimer_add_ms(r->retry, delay);
 }
 
 static void
-delivery_done(const struct relay_outcome *o, void *arg)
+relay_run_done(const struct relay_outcome *o, void *arg)
 {
-	struct delivery *d = arg;
+	struct relay_run *r = arg;
 
 	switch (o->result) {
-	case RELAY_ACCEPTED:
-		out_line(MSG_ACCEPTED, d->alert_id, o->relay_id,
-		    o->duplicate ? MSG_DUPLICATE : "");
-		delivery_stop(d, EXIT_OK);
+	case RELAY_DONE:
+		relay_run_stop(r, o->exit_code);
 		break;
 	case RELAY_FATAL:
-		log_warnx(MSG_REFUSED, d->alert_id, d->relay->label, o->reason);
-		delivery_stop(d, EXIT_FAIL);
+		snprintf(r->last_reason, sizeof(r->last_reason), "%s: %s",
+		    r->relay->label, o->reason);
+		r->op->failed(r->op->arg, 0, r->last_reason);
+		relay_run_stop(r, EXIT_FAIL);
 		break;
 	case RELAY_RETRY:
-		delivery_retry(d, o->reason);
+		relay_run_retry(r, o);
 		break;
 	}
 }
 
 static void
-delivery_attempt(evutil_socket_t fd, short what, void *arg)
+relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 {
-	struct delivery *d = arg;
+	struct relay_run *r = arg;
 	struct relay_session_params p;
 
 	(void)fd;
 	(void)what;
 	/* The previous session reported from its own callback; it is
 	 * safe to free only now. */
-	relay_session_free(d->session);
-	d->relay = &d->cfg->relays[d->next];
-	d->next = (d->next + 1) % d->cfg->nrelays;
-	d->tried++;
-	out_line(MSG_CONNECTING, d->relay->label);
+	relay_session_free(r->session);
+	r->relay = &r->cfg->relays[r->next];
+	r->next = (r->next + 1) % r->cfg->nrelays;
+	r->tried++;
+	if (r->progress)
+		out_line(MSG_CONNECTING, r->relay->label);
+	else
+		log_debug(MSG_CONNECTING, r->relay->label);
 	memset(&p, 0, sizeof(p));
-	p.base = d->base;
-	p.dns = d->dns;
-	p.ssl_ctx = d->ssl_ctx;
-	p.relay = d->relay;
-	p.pins = d->cfg->pinv;
-	p.npins = d->cfg->npins;
-	p.device_id = d->cfg->device_id;
-	p.sk = d->sk;
-	p.alert_frame = d->frame;
-	p.alert_id = d->alert_id;
-	p.done = delivery_done;
-	p.arg = d;
-	d->session = relay_session_start(&p);
+	p.base = r->base;
+	p.dns = r->dns;
+	p.ssl_ctx = r->ssl_ctx;
+	p.relay = r->relay;
+	p.pins = r->cfg->pinv;
+	p.npins = r->cfg->npins;
+	p.device_id = r->cfg->device_id;
+	p.sk = r->sk;
+	p.op = r->op;
+	p.progress = r->progress;
+	p.done = relay_run_done;
+	p.arg = r;
+	r->session = relay_session_start(&p);
 }
 
 static void
-delivery_deadline(evutil_socket_t fd, short what, void *arg)
+relay_run_expired(evutil_socket_t fd, short what, void *arg)
 {
-	struct delivery *d = arg;
+	struct relay_run *r = arg;
 	char now[768];
 
 	(void)fd;
 	(void)what;
-	if (d->session != NULL && evtimer_pending(d->retry, NULL) == 0) {
-		snprintf(now, sizeof(now), "%s: no answer (%s)",
-		    d->relay->label, relay_session_doing(d->session));
-		log_warnx(MSG_DEADLINE, d->timeout_s, now);
+	if (r->session != NULL && evtimer_pending(r->retry, NULL) == 0) {
+		snprintf(now, sizeof(now), "%s: still %s", r->relay->label,
+		    relay_session_doing(r->session));
+		r->op->failed(r->op->arg, 1, now);
 	} else
-		log_warnx(MSG_DEADLINE, d->timeout_s, d->last_reason);
-	log_warnx(MSG_RESEND_HINT, d->alert_id);
-	delivery_stop(d, EXIT_FAIL);
+		r->op->failed(r->op->arg, 1, r->last_reason);
+	relay_run_stop(r, EXIT_FAIL);
 }
 
-static int
-delivery_setup(struct delivery *d)
+void
+relay_run_deadline(struct relay_run *r, long timeout_s)
 {
-	struct timeval tv = {d->timeout_s, 0};
+	evtimer_del(r->deadline);
+	if (timeout_s > 0)
+		evtimer_add_ms(r->deadline, timeout_s * 1000);
+}
+
+struct relay_run *
+relay_run_new(const struct client_config *cfg, const unsigned char *sk,
+    const struct relay_op *op, long timeout_s, int progress)
+{
+	struct relay_run *r = xcalloc(1, sizeof(*r));
 	char err[256];
 
-	if ((d->ssl_ctx = tls_client_ctx(err, sizeof(err))) == NULL) {
+	r->cfg = cfg;
+	r->sk = sk;
+	r->op = op;
+	r->progress = progress;
+	r->exit_code = EXIT_FAIL;
+	if ((r->ssl_ctx = tls_client_ctx(err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
-		return -1;
+		free(r);
+		return NULL;
 	}
-	if ((d->base = event_base_new()) == NULL)
+	if ((r->base = event_base_new()) == NULL)
 		log_fatalx("event_base_new failed");
-	d->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-	if (d->dns == NULL)
+	r->dns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (r->dns == NULL)
 		log_warnx("no DNS resolver configured; only addresses and "
 		          "/etc/hosts names will work");
-	d->retry = evtimer_new(d->base, delivery_attempt, d);
-	d->deadline = evtimer_new(d->base, delivery_deadline, d);
-	if (d->retry == NULL || d->deadline == NULL)
+	r->retry = evtimer_new(r->base, relay_run_attempt, r);
+	r->deadline = evtimer_new(r->base, relay_run_expired, r);
+	if (r->retry == NULL || r->deadline == NULL)
 		log_fatalx("evtimer_new failed");
-	evtimer_add(d->deadline, &tv);
-	d->backoff_ms = DELIVERY_BACKOFF_MIN_MS;
-	snprintf(d->last_reason, sizeof(d->last_reason), "no attempt made");
-	return 0;
-}
-
-static void
-delivery_teardown(struct delivery *d)
-{
-	relay_session_free(d->session);
-	if (d->retry != NULL)
-		event_free(d->retry);
-	if (d->deadline != NULL)
-		event_free(d->deadline);
-	if (d->dns != NULL)
-		evdns_base_free(d->dns, 0);
-	if (d->base != NULL)
-		event_base_free(d->base);
-	SSL_CTX_free(d->ssl_ctx);
+	relay_run_deadline(r, timeout_s);
+	r->backoff_ms = RELAY_RUN_BACKOFF_MIN_MS;
+	snprintf(r->last_reason, sizeof(r->last_reason), "no attempt made");
+	return r;
 }
 
 int
-delivery_run(const struct client_config *cfg, const unsigned char *sk,
-    const char *alert_id, const json_t *frame, long timeout_s)
+relay_run_go(struct relay_run *r)
 {
-	struct delivery d;
+	evtimer_add_ms(r->retry, 0);
+	event_base_dispatch(r->base);
+	return r->exit_code;
+}
 
-	memset(&d, 0, sizeof(d));
-	d.cfg = cfg;
-	d.sk = sk;
-	d.alert_id = alert_id;
-	d.frame = frame;
-	d.timeout_s = timeout_s;
-	d.exit_code = EXIT_FAIL;
-	if (delivery_setup(&d) == 0) {
-		delivery_schedule(&d, 0);
-		event_base_dispatch(d.base);
-	}
-	delivery_teardown(&d);
-	return d.exit_code;
+void
+relay_run_free(struct relay_run *r)
+{
+	if (r == NULL)
+		return;
+	relay_session_free(r->session);
+	event_free(r->retry);
+	event_free(r->deadline);
+	if (r->dns != NULL)
+		evdns_base_free(r->dns, 0);
+	event_base_free(r->base);
+	SSL_CTX_free(r->ssl_ctx);
+	free(r);
 }

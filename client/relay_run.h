@@ -1,20 +1,31 @@
 /*
- * Delivering one sealed alert: attempts over the relays in turn, with
- * backoff between rounds, until a relay accepts it, a relay refuses it
- * for good, or the deadline passes.  Every attempt sends the same bytes.
+ * One run of an operation against the configured relays: attempts over
+ * the relays in turn, with backoff between rounds, until the operation
+ * ends, a relay refuses it for good, or the deadline passes.  A session
+ * that was lost after it settled (the operation was following an alert)
+ * starts a new round with the backoff reset.
  */
-#ifndef ALERTCTL_DELIVERY_H
-#define ALERTCTL_DELIVERY_H
-
-#include <jansson.h>
+#ifndef ALERTCTL_RELAY_RUN_H
+#define ALERTCTL_RELAY_RUN_H
 
 #include "client_config.h"
+#include "relay_session.h"
 
-#define DELIVERY_BACKOFF_MIN_MS 500
-#define DELIVERY_BACKOFF_MAX_MS 5000
+#define RELAY_RUN_BACKOFF_MIN_MS 500
+#define RELAY_RUN_BACKOFF_MAX_MS 5000
 
-/* EXIT_OK once accepted, else EXIT_FAIL (the reason is logged). */
-int delivery_run(const struct client_config *cfg, const unsigned char *sk,
-    const char *alert_id, const json_t *frame, long timeout_s);
+struct relay_run;
+
+/* NULL when TLS cannot be set up (logged).  progress: the steps of each
+ * attempt on stdout, as send shows them; else only with -v. */
+struct relay_run *relay_run_new(const struct client_config *cfg,
+    const unsigned char *sk, const struct relay_op *op, long timeout_s,
+    int progress);
+/* Runs until the end; the operation's exit code, else EXIT_FAIL (the
+ * operation's failed() said why). */
+int relay_run_go(struct relay_run *r);
+/* A new deadline, timeout_s from now; 0: none. */
+void relay_run_deadline(struct relay_run *r, long timeout_s);
+void relay_run_free(struct relay_run *r);
 
 #endif

@@ -25,21 +25,26 @@ enum relay_state {
 	RS_CONNECTING,
 	RS_HELLO,
 	RS_READY,
-	RS_ACCEPTED,
+	RS_OP, /* authenticated: the operation's frames */
 	RS_DONE,
 };
 
 struct relay_session {
 	struct relay_session_params p;
 	struct bufferevent *bev;
-	struct event *timer; /* step timeout, then the outcome report */
+	/* Step timeout (or, with keepalive, silence timeout), then the
+	 * outcome report. */
+	struct event *timer;
+	struct event *ping; /* keepalive; NULL until asked for */
 	enum relay_state state;
+	int keepalive;
+	char doing[64]; /* in RS_OP: "waiting for accepted" */
 	size_t max_frame; /* the relay's, from hello */
 	unsigned char binding[AUTH_BINDING_BYTES];
 	struct relay_outcome outcome;
 };
 
-/* Error codes after which sending the same envelope again cannot help. */
+/* Error codes after which sending the same request again cannot help. */
 static const char *const relay_session_fatal_codes[] = {
     "unknown_device",
     "auth_failed",
@@ -47,10 +52,14 @@ static const char *const relay_session_fatal_codes[] = {
     "bad_envelope",
     "unknown_recipient",
     "conflict",
+    "unknown_alert",
 };
 
-static void relay_session_finish(struct relay_session *s,
-    enum relay_result result, const char *fmt, ...) PRINTFLIKE(3, 4);
+static void relay_session_vfail(struct relay_session *s,
+    enum relay_result result, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void relay_session_retry(struct relay_session *s, const char *fmt, ...)
+    PRINTFLIKE(2, 3);
 
 const char *
 relay_session_doing(const struct relay_session *s)
@@ -62,43 +71,92 @@ relay_session_doing(const struct relay_session *s)
 		return "waiting for hello";
 	case RS_READY:
 		return "waiting for ready";
-	case RS_ACCEPTED:
-		return "waiting for accepted";
+	case RS_OP:
+		return s->doing;
 	default:
 		return "done";
 	}
 }
 
 static void
-relay_session_arm(struct relay_session *s)
+relay_session_arm(struct relay_session *s, long seconds)
 {
-	struct timeval tv = {RELAY_STEP_TIMEOUT_S, 0};
+	struct timeval tv = {seconds, 0};
 
 	evtimer_add(s->timer, &tv);
+}
+
+static void relay_session_progress(struct relay_session *s, const char *fmt,
+    ...) PRINTFLIKE(2, 3);
+
+static void
+relay_session_progress(struct relay_session *s, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (s->p.progress)
+		out_line("%s", line);
+	else
+		log_debug("%s: %s", s->p.relay->label, line);
 }
 
 /* Records the outcome, silences the connection and reports from the
  * timer, so that done() never runs inside a bufferevent callback. */
 static void
-relay_session_finish(struct relay_session *s, enum relay_result result,
+relay_session_end(struct relay_session *s, enum relay_result result)
+{
+	s->state = RS_DONE;
+	s->outcome.result = result;
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
+	if (s->ping != NULL)
+		event_del(s->ping);
+	evtimer_del(s->timer);
+	event_active(s->timer, EV_TIMEOUT, 0);
+}
+
+static void
+relay_session_vfail(struct relay_session *s, enum relay_result result,
+    const char *fmt, va_list ap)
+{
+	if (s->state == RS_DONE)
+		return;
+	vsnprintf(s->outcome.reason, sizeof(s->outcome.reason), fmt, ap);
+	relay_session_end(s, result);
+}
+
+void
+relay_session_fail(struct relay_session *s, enum relay_result result,
     const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	relay_session_vfail(s, result, fmt, ap);
+	va_end(ap);
+}
+
+static void
+relay_session_retry(struct relay_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	relay_session_vfail(s, RELAY_RETRY, fmt, ap);
+	va_end(ap);
+}
+
+void
+relay_session_done(struct relay_session *s, int exit_code)
+{
 	if (s->state == RS_DONE)
 		return;
-	s->state = RS_DONE;
-	s->outcome.result = result;
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(s->outcome.reason, sizeof(s->outcome.reason), fmt,
-		    ap);
-		va_end(ap);
-	}
-	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-	bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
-	evtimer_del(s->timer);
-	event_active(s->timer, EV_TIMEOUT, 0);
+	s->outcome.exit_code = exit_code;
+	relay_session_end(s, RELAY_DONE);
 }
 
 static void
@@ -110,9 +168,20 @@ relay_session_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->state == RS_DONE)
 		s->p.done(&s->outcome, s->p.arg);
+	else if (s->keepalive)
+		relay_session_retry(s, "no frame from relay for %d s (%s)",
+		    RELAY_DEAD_S, relay_session_doing(s));
 	else
-		relay_session_finish(s, RELAY_RETRY,
-		    "no answer from relay (%s)", relay_session_doing(s));
+		relay_session_retry(s, "no answer from relay (%s)",
+		    relay_session_doing(s));
+}
+
+int
+relay_session_send(struct relay_session *s, const json_t *frame)
+{
+	if (s->state == RS_DONE)
+		return -1;
+	return frame_push(bufferevent_get_output(s->bev), frame, s->max_frame);
 }
 
 static int
@@ -120,9 +189,50 @@ relay_session_push(struct relay_session *s, json_t *frame)
 {
 	int rc;
 
-	rc = frame_push(bufferevent_get_output(s->bev), frame, s->max_frame);
+	rc = relay_session_send(s, frame);
 	json_decref(frame);
 	return rc;
+}
+
+void
+relay_session_expect(struct relay_session *s, const char *what)
+{
+	if (s->state == RS_DONE)
+		return; /* the outcome report is due */
+	snprintf(s->doing, sizeof(s->doing), "waiting for %s", what);
+	s->keepalive = 0;
+	if (s->ping != NULL)
+		event_del(s->ping);
+	relay_session_arm(s, RELAY_STEP_TIMEOUT_S);
+}
+
+static void
+relay_session_ping(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (relay_session_push(s, json_pack("{s:s}", "type", "ping")) != 0)
+		relay_session_retry(s, "cannot send ping");
+}
+
+void
+relay_session_keepalive(struct relay_session *s, const char *what)
+{
+	struct timeval tv = {RELAY_PING_S, 0};
+
+	if (s->state == RS_DONE)
+		return;
+	snprintf(s->doing, sizeof(s->doing), "waiting for %s", what);
+	s->keepalive = 1;
+	s->outcome.settled = 1;
+	if (s->ping == NULL &&
+	    (s->ping = event_new(s->p.base, -1, EV_PERSIST, relay_session_ping,
+	         s)) == NULL)
+		log_fatalx("event_new failed");
+	event_add(s->ping, &tv);
+	relay_session_arm(s, RELAY_DEAD_S);
 }
 
 static void
@@ -136,13 +246,13 @@ relay_session_hello(struct relay_session *s, const json_t *o)
 	int rc;
 
 	if (!json_is_integer(version) || json_integer_value(version) != 1) {
-		relay_session_finish(s, RELAY_RETRY,
+		relay_session_retry(s,
 		    "relay does not speak protocol version 1");
 		return;
 	}
 	if (c64 == NULL ||
 	    b64_decode_exact(c64, challenge, sizeof(challenge))) {
-		relay_session_finish(s, RELAY_RETRY, "bad challenge in hello");
+		relay_session_retry(s, "bad challenge in hello");
 		return;
 	}
 	if (json_is_integer(maxf) && json_integer_value(maxf) > 0 &&
@@ -155,61 +265,36 @@ relay_session_hello(struct relay_session *s, const json_t *o)
 	        s->p.device_id, "sig", sig64));
 	free(sig64);
 	if (rc != 0) {
-		relay_session_finish(s, RELAY_FATAL, "cannot send auth");
+		relay_session_fail(s, RELAY_FATAL, "cannot send auth");
 		return;
 	}
 	s->state = RS_READY;
-	relay_session_arm(s);
+	relay_session_arm(s, RELAY_STEP_TIMEOUT_S);
 }
 
 static void
 relay_session_ready(struct relay_session *s, const json_t *o)
 {
 	const char *id = json_str(o, "device_id");
+	char clean[ID_MAX + 1];
 
 	if (id != NULL && strcmp(id, s->p.device_id) != 0) {
-		relay_session_finish(s, RELAY_RETRY,
-		    "relay authenticated us as '%s'", id);
+		relay_session_retry(s, "relay authenticated us as '%s'",
+		    out_clean(id, clean, sizeof(clean)));
 		return;
 	}
-	out_line(MSG_AUTHENTICATED, s->p.device_id);
-	if (frame_push(bufferevent_get_output(s->bev), s->p.alert_frame,
-	        s->max_frame) != 0) {
-		relay_session_finish(s, RELAY_FATAL,
-		    "the alert is larger than the relay accepts (%zu bytes); "
-		    "use a shorter message or fewer recipients",
-		    s->max_frame);
-		return;
-	}
-	log_debug("%s: alert frame sent", s->p.relay->label);
-	s->state = RS_ACCEPTED;
-	relay_session_arm(s);
+	relay_session_progress(s, MSG_AUTHENTICATED, s->p.device_id);
+	s->state = RS_OP;
+	snprintf(s->doing, sizeof(s->doing), "waiting for an answer");
+	s->p.op->ready(s, s->p.op->arg);
 }
 
-static void
-relay_session_accepted(struct relay_session *s, const json_t *o)
-{
-	const char *id = json_str(o, "alert_id");
-	const char *relay_id = json_str(o, "relay_id");
-	int dup = 0;
-
-	if (id == NULL || strcmp(id, s->p.alert_id) != 0 || relay_id == NULL ||
-	    strlen(relay_id) >= sizeof(s->outcome.relay_id)) {
-		relay_session_finish(s, RELAY_RETRY,
-		    "relay sent a malformed accepted frame");
-		return;
-	}
-	json_bool_get(o, "duplicate", &dup);
-	memcpy(s->outcome.relay_id, relay_id, strlen(relay_id) + 1);
-	s->outcome.duplicate = dup;
-	relay_session_finish(s, RELAY_ACCEPTED, NULL);
-}
-
-static void
+void
 relay_session_error(struct relay_session *s, const json_t *o)
 {
 	const char *code = json_str(o, "code"), *msg = json_str(o, "message");
 	enum relay_result result = RELAY_RETRY;
+	char ccode[64], cmsg[256];
 	size_t i;
 
 	if (code == NULL)
@@ -221,31 +306,42 @@ relay_session_error(struct relay_session *s, const json_t *o)
 	     i++)
 		if (strcmp(code, relay_session_fatal_codes[i]) == 0)
 			result = RELAY_FATAL;
-	relay_session_finish(s, result, "relay error %s: %s", code, msg);
+	relay_session_fail(s, result, "relay error %s: %s",
+	    out_clean(code, ccode, sizeof(ccode)),
+	    out_clean(msg, cmsg, sizeof(cmsg)));
+}
+
+void
+relay_session_unexpected(struct relay_session *s, const char *type)
+{
+	char clean[33];
+
+	relay_session_retry(s, "unexpected %s frame from relay (%s)",
+	    out_clean(type, clean, sizeof(clean)), relay_session_doing(s));
 }
 
 static void
 relay_session_frame(struct relay_session *s, const char *type, const json_t *o)
 {
 	log_debug("%s: got %s frame", s->p.relay->label, type);
-	if (strcmp(type, "error") == 0)
-		relay_session_error(s, o);
-	else if (strcmp(type, "ping") == 0) {
+	/* Any frame shows the relay is alive. */
+	if (s->keepalive)
+		relay_session_arm(s, RELAY_DEAD_S);
+	if (strcmp(type, "ping") == 0) {
 		if (relay_session_push(s, json_pack("{s:s}", "type", "pong")))
-			relay_session_finish(s, RELAY_RETRY,
-			    "cannot send pong");
+			relay_session_retry(s, "cannot send pong");
 	} else if (strcmp(type, "pong") == 0)
-		; /* nothing to do: we send no pings */
+		; /* the answer to our keepalive */
+	else if (s->state == RS_OP)
+		s->p.op->frame(s, type, o, s->p.op->arg);
+	else if (strcmp(type, "error") == 0)
+		relay_session_error(s, o);
 	else if (s->state == RS_HELLO && strcmp(type, "hello") == 0)
 		relay_session_hello(s, o);
 	else if (s->state == RS_READY && strcmp(type, "ready") == 0)
 		relay_session_ready(s, o);
-	else if (s->state == RS_ACCEPTED && strcmp(type, "accepted") == 0)
-		relay_session_accepted(s, o);
 	else
-		relay_session_finish(s, RELAY_RETRY,
-		    "unexpected %.32s frame from relay (%s)", type,
-		    relay_session_doing(s));
+		relay_session_unexpected(s, type);
 }
 
 static void
@@ -264,15 +360,14 @@ relay_session_read(struct bufferevent *bev, void *arg)
 		if (r == FRAME_INCOMPLETE)
 			return;
 		if (r != FRAME_OK) {
-			relay_session_finish(s, RELAY_RETRY,
-			    "relay sent a bad frame length");
+			relay_session_retry(s, "relay sent a bad frame length");
 			return;
 		}
 		o = frame_parse(payload, len, &type, err, sizeof(err));
 		free(payload);
 		if (o == NULL) {
-			relay_session_finish(s, RELAY_RETRY,
-			    "relay sent a bad frame: %s", err);
+			relay_session_retry(s, "relay sent a bad frame: %s",
+			    err);
 			return;
 		}
 		relay_session_frame(s, type, o);
@@ -289,27 +384,25 @@ relay_session_connected(struct relay_session *s)
 	char pin[TLS_PIN_LEN] = "none";
 
 	if (SSL_version(ssl) != TLS1_3_VERSION) {
-		relay_session_finish(s, RELAY_RETRY,
-		    "relay did not use TLS 1.3");
+		relay_session_retry(s, "relay did not use TLS 1.3");
 		return;
 	}
 	if (!tls_peer_matches_pin(ssl, s->p.pins, s->p.npins)) {
 		if (cert != NULL)
 			tls_pin_of_cert(cert, pin);
-		relay_session_finish(s, RELAY_RETRY,
+		relay_session_retry(s,
 		    "relay key does not match relay_pin (its pin is %s); "
 		    "not sending anything",
 		    pin);
 		return;
 	}
 	if (tls_auth_binding(ssl, s->binding) != 0) {
-		relay_session_finish(s, RELAY_RETRY,
-		    "cannot export the TLS channel binding");
+		relay_session_retry(s, "cannot export the TLS channel binding");
 		return;
 	}
-	out_line(MSG_CONNECTED);
+	relay_session_progress(s, MSG_CONNECTED);
 	s->state = RS_HELLO;
-	relay_session_arm(s);
+	relay_session_arm(s, RELAY_STEP_TIMEOUT_S);
 }
 
 /* Why the connection failed, as precisely as the layers tell us. */
@@ -357,19 +450,18 @@ relay_session_event(struct bufferevent *bev, short what, void *arg)
 	/* The TLS layer reports a refused or reset connection as EOF;
 	 * errno still tells which. */
 	if ((what & BEV_EVENT_EOF) && relay_session_conn_errno(saved_errno)) {
-		relay_session_finish(s, RELAY_RETRY, "%s (%s)",
-		    strerror(saved_errno), relay_session_doing(s));
+		relay_session_retry(s, "%s (%s)", strerror(saved_errno),
+		    relay_session_doing(s));
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		relay_session_finish(s, RELAY_RETRY,
-		    "connection closed by relay (%s)", relay_session_doing(s));
+		relay_session_retry(s, "connection closed by relay (%s)",
+		    relay_session_doing(s));
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
 		relay_session_failure(s, saved_errno, why, sizeof(why));
-		relay_session_finish(s, RELAY_RETRY, "%s (%s)", why,
-		    relay_session_doing(s));
+		relay_session_retry(s, "%s (%s)", why, relay_session_doing(s));
 	}
 }
 
@@ -406,10 +498,10 @@ relay_session_start(const struct relay_session_params *params)
 	bufferevent_setcb(s->bev, relay_session_read, NULL, relay_session_event,
 	    s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	relay_session_arm(s);
+	relay_session_arm(s, RELAY_STEP_TIMEOUT_S);
 	if (bufferevent_socket_connect_hostname(s->bev, s->p.dns, AF_UNSPEC,
 	        s->p.relay->host, s->p.relay->port) != 0)
-		relay_session_finish(s, RELAY_RETRY, "cannot start connecting");
+		relay_session_retry(s, "cannot start connecting");
 	return s;
 }
 
@@ -420,7 +512,7 @@ relay_session_free(struct relay_session *s)
 
 	if (s == NULL)
 		return;
-	if (s->outcome.result == RELAY_ACCEPTED && s->state == RS_DONE &&
+	if (s->outcome.result == RELAY_DONE && s->state == RS_DONE &&
 	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL) {
 		/* Best effort close_notify: the relay sees a clean end. */
 		SSL_shutdown(ssl);
@@ -428,6 +520,8 @@ relay_session_free(struct relay_session *s)
 	}
 	bufferevent_free(s->bev);
 	event_free(s->timer);
+	if (s->ping != NULL)
+		event_free(s->ping);
 	sodium_memzero(s->binding, sizeof(s->binding));
 	free(s);
 }

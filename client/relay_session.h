@@ -1,6 +1,12 @@
 /*
- * One attempt to hand an alert to one relay: resolve, connect, TLS 1.3,
- * check the pin, hello/auth/ready, alert, accepted (docs/PROTOCOL.md).
+ * One connection to one relay: resolve, connect, TLS 1.3, check the pin,
+ * hello/auth/ready (docs/PROTOCOL.md), then an operation (struct
+ * relay_op) sends its request and reads the answers: an alert and its
+ * accepted, a cancel, a status, receipts.
+ *
+ * The session answers the relay's pings itself.  An operation that waits
+ * long (receipts) asks for keepalive: a ping every RELAY_PING_S, and the
+ * connection counts as dead after RELAY_DEAD_S without a frame.
  *
  * The outcome is reported once, through done(), always from the event
  * loop and never from inside a bufferevent callback.  The owner frees the
@@ -18,23 +24,46 @@
 #include <sodium.h>
 
 #include "client_config.h"
+#include "log.h"
 
 /* Longest silence the relay gets at each step before we try elsewhere. */
 #define RELAY_STEP_TIMEOUT_S 10
-/* The relay's own frames are small. */
-#define RELAY_FRAME_MAX 65536
+/* While following an alert: ping this often, give up after this long
+ * without any frame. */
+#define RELAY_PING_S 15
+#define RELAY_DEAD_S 45
+/* Longest frame we take from a relay (a status with a long history). */
+#define RELAY_FRAME_MAX (1024 * 1024)
 
 enum relay_result {
-	RELAY_ACCEPTED, /* stored durably by the relay */
-	RELAY_RETRY, /* this attempt failed; the same envelope may be resent */
+	RELAY_DONE, /* the operation ended; exit_code says how */
+	RELAY_RETRY, /* this attempt failed; the same request may be resent */
 	RELAY_FATAL, /* resending cannot help */
 };
 
 struct relay_outcome {
 	enum relay_result result;
+	int exit_code; /* DONE */
+	int settled; /* the operation got as far as keepalive */
 	char reason[512]; /* RETRY and FATAL */
-	char relay_id[128];
-	int duplicate;
+};
+
+struct relay_session;
+
+/* What is done over an authenticated session.  The same operation lives
+ * on across the sessions of one run, so it can pick up where a lost
+ * connection left it. */
+struct relay_op {
+	/* Authenticated: send the request (relay_session_send), then
+	 * relay_session_expect() its answer or relay_session_keepalive(). */
+	void (*ready)(struct relay_session *s, void *arg);
+	/* Every later frame but ping and pong: answers, receipts, errors.
+	 * Ends the session with relay_session_done() or _fail(). */
+	void (*frame)(struct relay_session *s, const char *type,
+	    const json_t *o, void *arg);
+	/* The run gave up: logs why (a refusal, or the deadline passed). */
+	void (*failed)(void *arg, int deadline, const char *why);
+	void *arg;
 };
 
 struct relay_session_params {
@@ -46,8 +75,8 @@ struct relay_session_params {
 	size_t npins;
 	const char *device_id;
 	const unsigned char *sk; /* Ed25519, crypto_sign_SECRETKEYBYTES */
-	const json_t *alert_frame;
-	const char *alert_id;
+	const struct relay_op *op;
+	int progress; /* steps on stdout (send), else debug log */
 	void (*done)(const struct relay_outcome *, void *);
 	void *arg;
 };
@@ -57,5 +86,21 @@ struct relay_session *relay_session_start(
 /* What the session is waiting for, for messages: "waiting for hello". */
 const char *relay_session_doing(const struct relay_session *s);
 void relay_session_free(struct relay_session *s);
+
+/* For operations. */
+/* Sends one frame; -1 when it is larger than the relay takes. */
+int relay_session_send(struct relay_session *s, const json_t *frame);
+/* The answer named what ("accepted") is due within RELAY_STEP_TIMEOUT_S. */
+void relay_session_expect(struct relay_session *s, const char *what);
+/* Waits for what ("receipts") as long as the relay is alive. */
+void relay_session_keepalive(struct relay_session *s, const char *what);
+void relay_session_done(struct relay_session *s, int exit_code);
+void relay_session_fail(struct relay_session *s, enum relay_result result,
+    const char *fmt, ...) PRINTFLIKE(3, 4);
+/* An error frame: fatal for codes where a resend cannot help, else a
+ * retry. */
+void relay_session_error(struct relay_session *s, const json_t *o);
+/* A frame the operation did not expect now: try again elsewhere. */
+void relay_session_unexpected(struct relay_session *s, const char *type);
 
 #endif

@@ -1,0 +1,68 @@
+/*
+ * alertctl cancel: the device withdraws one of its alerts; the relay
+ * stops escalating it and tells everyone already notified
+ * (docs/PROTOCOL.md, "Cancel").  The cancel is signed like an envelope,
+ * under its own context (SIGCTX_CANCEL).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "alertctl.h"
+#include "b64.h"
+#include "device.h"
+#include "envelope.h"
+#include "log.h"
+#include "msg.h"
+#include "out.h"
+#include "util.h"
+
+#define CANCEL_VERSION 1
+
+/* {"type":"cancel","cancel":B64(CANCEL_JSON),"sig":B64}, where
+ * CANCEL_JSON has sorted keys and no spaces; created_at is now. */
+static json_t *
+cmd_cancel_frame(const struct device *d, const struct device_opts *o)
+{
+	unsigned char sig[crypto_sign_BYTES];
+	char now[RFC3339_LEN], *text, *c64, *s64;
+	json_t *c, *frame;
+
+	time_rfc3339(now, time(NULL));
+	c = json_pack("{s:s, s:s, s:s, s:i}", "alert_id", o->alert_id,
+	    "created_at", now, "device_id", d->cfg.device_id, "v",
+	    CANCEL_VERSION);
+	if (c == NULL ||
+	    (text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT)) == NULL)
+		log_fatalx("cannot encode the cancel");
+	json_decref(c);
+	cancel_sign(text, strlen(text), d->sk, sig);
+	c64 = b64_encode(text, strlen(text));
+	s64 = b64_encode(sig, sizeof(sig));
+	frame = json_pack("{s:s, s:s, s:s}", "type", "cancel", "cancel", c64,
+	    "sig", s64);
+	free(text);
+	free(c64);
+	free(s64);
+	return frame;
+}
+
+static int
+cmd_cancel_answered(const json_t *answer, void *arg)
+{
+	const struct device_opts *o = arg;
+
+	(void)answer;
+	return out_line(MSG_CANCELLED, o->alert_id) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+int
+cmd_cancel(int argc, char **argv, struct globals *g)
+{
+	static const struct device_command c = {"cancel", DEVICE_OPT_ALERT_ID,
+	    "cancelled", cmd_cancel_frame, cmd_cancel_answered};
+
+	return device_command_run(&c, argc, argv, g);
+}

@@ -1,0 +1,75 @@
+/*
+ * alertctl status: the state, reference and history of one alert of
+ * this device, as the relay knows it (docs/PROTOCOL.md, "Status and
+ * list").
+ */
+#include <stdio.h>
+
+#include "alertctl.h"
+#include "device.h"
+#include "frame.h"
+#include "out.h"
+#include "receipt.h"
+
+static json_t *
+cmd_status_frame(const struct device *d, const struct device_opts *o)
+{
+	(void)d;
+	return json_pack("{s:s, s:s}", "type", "status", "alert_id",
+	    o->alert_id);
+}
+
+/* "name:     value", the value cleaned, "-" when absent. */
+static void
+cmd_status_field(const char *name, const char *value)
+{
+	char clean[RECEIPT_LINE_MAX];
+
+	out_line("%-9s %s", name,
+	    out_clean(value != NULL ? value : "-", clean, sizeof(clean)));
+}
+
+static void
+cmd_status_time(const char *name, const char *at)
+{
+	char when[64];
+
+	receipt_time(at, RECEIPT_TIME_FULL, when, sizeof(when));
+	cmd_status_field(name, at != NULL ? when : NULL);
+}
+
+static int
+cmd_status_answered(const json_t *answer, void *arg)
+{
+	const struct device_opts *o = arg;
+	json_t *events = json_object_get(answer, "events"), *ev;
+	char line[RECEIPT_LINE_MAX], when[64];
+	size_t i;
+
+	if (o->json)
+		return out_json(answer) == 0 ? EXIT_OK : EXIT_FAIL;
+	cmd_status_field("alert:", o->alert_id);
+	cmd_status_field("type:", json_str(answer, "alert_type"));
+	cmd_status_field("state:", json_str(answer, "state"));
+	cmd_status_field("ref:", json_str(answer, "ref"));
+	cmd_status_time("created:", json_str(answer, "created_at"));
+	cmd_status_time("received:", json_str(answer, "received_at"));
+	json_array_foreach(events, i, ev)
+	{
+		receipt_time(json_str(ev, "at"), RECEIPT_TIME_FULL, when,
+		    sizeof(when));
+		receipt_describe(ev, 0, line, sizeof(line));
+		out_line("%s  %s", when, line);
+	}
+	return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_FAIL;
+}
+
+int
+cmd_status(int argc, char **argv, struct globals *g)
+{
+	static const struct device_command c = {"status",
+	    DEVICE_OPT_ALERT_ID | DEVICE_OPT_JSON, "status", cmd_status_frame,
+	    cmd_status_answered};
+
+	return device_command_run(&c, argc, argv, g);
+}

@@ -1,0 +1,199 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "device.h"
+#include "log.h"
+#include "relay_request.h"
+#include "seckey.h"
+#include "usage.h"
+#include "util.h"
+#include "xmalloc.h"
+
+/* A corrupt key file would otherwise show up as auth_failed at the
+ * relay, far from its cause. */
+static int
+device_key_consistent(const unsigned char *sk)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char *sk2 = seckey_alloc(crypto_sign_SECRETKEYBYTES);
+	int ok;
+
+	crypto_sign_seed_keypair(pk, sk2, sk);
+	ok = sodium_memcmp(pk, sk + crypto_sign_SEEDBYTES, sizeof(pk)) == 0;
+	seckey_free(sk2);
+	return ok;
+}
+
+static unsigned char *
+device_key(const struct client_config *cfg)
+{
+	unsigned char *sk;
+	char err[512];
+
+	sk = seckey_load(cfg->device_key, crypto_sign_SECRETKEYBYTES, err,
+	    sizeof(err));
+	if (sk == NULL) {
+		log_warnx("device key: %s", err);
+		return NULL;
+	}
+	if (!device_key_consistent(sk)) {
+		log_warnx("device key %s is corrupt", cfg->device_key);
+		seckey_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+int
+device_open(struct device *d, const char *config)
+{
+	char *path;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	path = config != NULL ? xstrdup(config) : client_config_default_path();
+	if (path == NULL) {
+		log_warnx("no configuration: use -c or set ALERTCTL_CONF");
+		return -1;
+	}
+	rc = client_config_load(path, &d->cfg);
+	free(path);
+	if (rc != 0)
+		return -1;
+	return (d->sk = device_key(&d->cfg)) != NULL ? 0 : -1;
+}
+
+void
+device_close(struct device *d)
+{
+	client_config_free(&d->cfg);
+	seckey_free(d->sk);
+	d->sk = NULL;
+}
+
+enum {
+	OPT_JSON = DEVICE_GETOPT_NEXT,
+	OPT_LIMIT,
+};
+
+int
+device_opt(const char *command, int ch, const char **config, long *timeout_s)
+{
+	switch (ch) {
+	case DEVICE_GETOPT_TIMEOUT:
+		if (parse_long(optarg, 1, DEVICE_TIMEOUT_MAX, timeout_s) != 0)
+			return usage_error(command,
+			    "--timeout must be 1..%d seconds",
+			    DEVICE_TIMEOUT_MAX);
+		return 0;
+	case 'c':
+		*config = optarg;
+		return 0;
+	case 'v':
+		log_set_level(LOG_DEBUG);
+		return 0;
+	case 'h':
+		usage_print(command, stdout);
+		return -1;
+	default:
+		return usage_error(command, "bad option");
+	}
+}
+
+static int
+device_opts_check(const char *command, unsigned takes, int argc, char **argv,
+    struct device_opts *o)
+{
+	int nargs = (takes & DEVICE_OPT_ALERT_ID) != 0;
+
+	if (o->json && !(takes & DEVICE_OPT_JSON))
+		return usage_error(command, "%s takes no --json", command);
+	if (o->limit != 0 && !(takes & DEVICE_OPT_LIMIT))
+		return usage_error(command, "%s takes no --limit", command);
+	if (argc - optind < nargs)
+		return usage_error(command, "expected an alert_id");
+	if (argc - optind > nargs)
+		return usage_error(command, "unexpected argument '%s'",
+		    argv[optind + nargs]);
+	if (nargs == 1) {
+		o->alert_id = argv[optind];
+		if (!alert_id_valid(o->alert_id))
+			return usage_error(command,
+			    "an alert_id is 32 lowercase hex digits");
+	}
+	return 0;
+}
+
+int
+device_opts_parse(const char *command, unsigned takes, int argc, char **argv,
+    const struct globals *g, struct device_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"limit", required_argument, NULL, OPT_LIMIT},
+	    DEVICE_LONGOPTS,
+	    {NULL, 0, NULL, 0},
+	};
+	int ch, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->config = g->config;
+	o->timeout_s = DEVICE_TIMEOUT_DEFAULT;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, DEVICE_SHORTOPTS, longopts,
+	            NULL)) != -1) {
+		switch (ch) {
+		case OPT_JSON:
+			o->json = 1;
+			break;
+		case OPT_LIMIT:
+			if (parse_long(optarg, 1, DEVICE_LIST_MAX, &o->limit) !=
+			    0)
+				return usage_error(command,
+				    "--limit must be 1..%d", DEVICE_LIST_MAX);
+			break;
+		default:
+			rc = device_opt(command, ch, &o->config, &o->timeout_s);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return device_opts_check(command, takes, argc, argv, o);
+}
+
+int
+device_command_run(const struct device_command *c, int argc, char **argv,
+    const struct globals *g)
+{
+	struct relay_request req;
+	struct device_opts o;
+	struct device d;
+	char *failure;
+	json_t *frame;
+	int rc;
+
+	if ((rc = device_opts_parse(c->name, c->takes, argc, argv, g, &o)) != 0)
+		return rc == -1 ? EXIT_OK : rc;
+	if (device_open(&d, o.config) != 0) {
+		device_close(&d);
+		return EXIT_FAIL;
+	}
+	failure = o.alert_id != NULL ? xasprintf("%s %s", c->name, o.alert_id)
+	                             : xstrdup(c->name);
+	memset(&req, 0, sizeof(req));
+	req.frame = frame = c->frame(&d, &o);
+	req.answer = c->answer;
+	req.alert_id = o.alert_id;
+	req.failure = failure;
+	req.answered = c->answered;
+	req.arg = &o;
+	rc = relay_request_run(&d, o.timeout_s, &req);
+	json_decref(frame);
+	free(failure);
+	device_close(&d);
+	return rc;
+}

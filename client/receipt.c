@@ -1,0 +1,121 @@
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "frame.h"
+#include "out.h"
+#include "receipt.h"
+#include "util.h"
+
+#define RECEIPT_FIELD_MAX 128
+
+/* The members that tell one event from another. */
+static const char *const receipt_key_members[] = {
+    "event",
+    "at",
+    "recipient",
+    "channel",
+    "delivered",
+    "total",
+    "tier",
+    "by",
+};
+
+static const char *
+receipt_str(const json_t *ev, const char *key, char *buf, size_t len)
+{
+	const char *v = json_str(ev, key);
+
+	return out_clean(v != NULL ? v : "?", buf, len);
+}
+
+void
+receipt_time(const char *at, const char *fmt, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t;
+
+	if (at == NULL) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	if (time_rfc3339_parse(at, &t) != 0 || localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, fmt, &tm) == 0)
+		out_clean(at, buf, len);
+}
+
+static void
+receipt_delivered(const json_t *ev, char *buf, size_t len)
+{
+	char who[RECEIPT_FIELD_MAX], how[RECEIPT_FIELD_MAX];
+	json_t *n = json_object_get(ev, "delivered");
+	json_t *m = json_object_get(ev, "total");
+
+	receipt_str(ev, "recipient", who, sizeof(who));
+	receipt_str(ev, "channel", how, sizeof(how));
+	if (json_is_integer(n) && json_is_integer(m))
+		snprintf(buf, len, "delivered to %s by %s (%lld of %lld)", who,
+		    how, (long long)json_integer_value(n),
+		    (long long)json_integer_value(m));
+	else
+		snprintf(buf, len, "delivered to %s by %s", who, how);
+}
+
+static void
+receipt_acknowledged(const json_t *ev, int with_time, char *buf, size_t len)
+{
+	char who[RECEIPT_FIELD_MAX], how[RECEIPT_FIELD_MAX];
+	char when[RECEIPT_FIELD_MAX];
+
+	receipt_str(ev, "by", who, sizeof(who));
+	receipt_str(ev, "channel", how, sizeof(how));
+	if (with_time) {
+		receipt_time(json_str(ev, "at"), RECEIPT_TIME_SHORT, when,
+		    sizeof(when));
+		snprintf(buf, len, "acknowledged by %s at %s via %s", who, when,
+		    how);
+	} else
+		snprintf(buf, len, "acknowledged by %s via %s", who, how);
+}
+
+void
+receipt_describe(const json_t *ev, int with_time, char *buf, size_t len)
+{
+	char what[RECEIPT_FIELD_MAX], who[RECEIPT_FIELD_MAX];
+	char how[RECEIPT_FIELD_MAX], why[RECEIPT_FIELD_MAX * 2];
+	json_t *tier = json_object_get(ev, "tier");
+
+	receipt_str(ev, "event", what, sizeof(what));
+	if (strcmp(what, "delivered") == 0)
+		receipt_delivered(ev, buf, len);
+	else if (strcmp(what, "acknowledged") == 0)
+		receipt_acknowledged(ev, with_time, buf, len);
+	else if (strcmp(what, "escalated") == 0 && json_is_integer(tier))
+		snprintf(buf, len, "escalated to tier %lld",
+		    (long long)json_integer_value(tier));
+	else if (strcmp(what, "failed") == 0) {
+		receipt_str(ev, "recipient", who, sizeof(who));
+		receipt_str(ev, "channel", how, sizeof(how));
+		receipt_str(ev, "reason", why, sizeof(why));
+		snprintf(buf, len, "failed: %s by %s: %s", who, how, why);
+	} else
+		/* accepted, cancelled, and what later relays may add */
+		snprintf(buf, len, "%s", what);
+}
+
+char *
+receipt_key(const json_t *ev)
+{
+	json_t *k = json_object(), *v;
+	char *text;
+	size_t i;
+
+	for (i = 0;
+	     i < sizeof(receipt_key_members) / sizeof(receipt_key_members[0]);
+	     i++)
+		if ((v = json_object_get(ev, receipt_key_members[i])) != NULL)
+			json_object_set(k, receipt_key_members[i], v);
+	text = json_dumps(k, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(k);
+	return text;
+}

@@ -1,0 +1,34 @@
+/*
+ * What happened to an alert, as the relay tells it: the events of
+ * receipt frames and of a status answer (docs/PROTOCOL.md, "Receipts"),
+ * one human line each:
+ *
+ *	delivered to Contactpunt by webhook (1 of 2)
+ *	escalated to tier 1
+ *	failed: Contactpunt by sms: gateway timeout
+ *	acknowledged by Contactpunt at 10:35 via sms
+ *	cancelled
+ *
+ * Every string in them is the relay's, made safe for a terminal.
+ */
+#ifndef ALERTCTL_RECEIPT_H
+#define ALERTCTL_RECEIPT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define RECEIPT_LINE_MAX 512
+#define RECEIPT_TIME_FULL "%Y-%m-%d %H:%M:%S"
+#define RECEIPT_TIME_SHORT "%H:%M"
+
+/* with_time: an acknowledgement says when ("at 10:35"). */
+void receipt_describe(const json_t *ev, int with_time, char *buf, size_t len);
+/* An RFC 3339 time as local time in strftime format fmt; the text as
+ * sent (cleaned) when it does not parse; "?" when absent. */
+void receipt_time(const char *at, const char *fmt, char *buf, size_t len);
+/* The same event told twice (a receipt, then again in a status) gives
+ * the same key (caller frees). */
+char *receipt_key(const json_t *ev);
+
+#endif

@@ -1,0 +1,92 @@
+#include <string.h>
+
+#include "alertctl.h"
+#include "frame.h"
+#include "log.h"
+#include "msg.h"
+#include "relay_request.h"
+#include "relay_run.h"
+
+struct relay_request_run {
+	const struct relay_request *req;
+	long timeout_s;
+};
+
+static void
+relay_request_ready(struct relay_session *s, void *arg)
+{
+	struct relay_request_run *rr = arg;
+
+	if (relay_session_send(s, rr->req->frame) != 0) {
+		relay_session_fail(s, RELAY_FATAL,
+		    "the request is larger than the relay accepts");
+		return;
+	}
+	relay_session_expect(s, rr->req->answer);
+}
+
+static void
+relay_request_error(struct relay_session *s, struct relay_request_run *rr,
+    const json_t *o)
+{
+	const char *code = json_str(o, "code");
+
+	if (rr->req->alert_id != NULL && code != NULL &&
+	    strcmp(code, "unknown_alert") == 0) {
+		log_warnx(MSG_UNKNOWN_ALERT, rr->req->alert_id);
+		relay_session_done(s, EXIT_FAIL);
+	} else
+		relay_session_error(s, o);
+}
+
+static void
+relay_request_frame(struct relay_session *s, const char *type, const json_t *o,
+    void *arg)
+{
+	struct relay_request_run *rr = arg;
+	const char *id = json_str(o, "alert_id");
+
+	if (strcmp(type, rr->req->answer) == 0) {
+		if (rr->req->alert_id != NULL &&
+		    (id == NULL || strcmp(id, rr->req->alert_id) != 0))
+			relay_session_fail(s, RELAY_RETRY,
+			    "relay answered %s for another alert", type);
+		else
+			relay_session_done(s,
+			    rr->req->answered(o, rr->req->arg));
+	} else if (strcmp(type, "error") == 0)
+		relay_request_error(s, rr, o);
+	else if (strcmp(type, "receipt") == 0)
+		; /* of some alert of ours; not what we asked */
+	else
+		relay_session_unexpected(s, type);
+}
+
+static void
+relay_request_failed(void *arg, int deadline, const char *why)
+{
+	struct relay_request_run *rr = arg;
+
+	if (deadline)
+		log_warnx(MSG_REQUEST_DEADLINE, rr->req->failure, rr->timeout_s,
+		    why);
+	else
+		log_warnx(MSG_REQUEST_REFUSED, rr->req->failure, why);
+}
+
+int
+relay_request_run(const struct device *d, long timeout_s,
+    const struct relay_request *req)
+{
+	struct relay_request_run rr = {req, timeout_s};
+	struct relay_op op = {relay_request_ready, relay_request_frame,
+	    relay_request_failed, &rr};
+	struct relay_run *r;
+	int rc;
+
+	if ((r = relay_run_new(&d->cfg, d->sk, &op, timeout_s, 0)) == NULL)
+		return EXIT_FAIL;
+	rc = relay_run_go(r);
+	relay_run_free(r);
+	return rc;
+}

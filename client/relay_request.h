@@ -1,0 +1,27 @@
+/*
+ * One request and its one answer over an authenticated session (cancel,
+ * status, list), with the retries and the deadline of a relay run.  The
+ * same frame is sent on every attempt.
+ */
+#ifndef ALERTCTL_RELAY_REQUEST_H
+#define ALERTCTL_RELAY_REQUEST_H
+
+#include <jansson.h>
+
+#include "device.h"
+
+struct relay_request {
+	const json_t *frame; /* sent after authentication */
+	const char *answer; /* the type of the answer: "cancelled" */
+	const char *alert_id; /* the alert the answer must name, or NULL */
+	const char *failure; /* "alert ... not cancelled", for messages */
+	/* The answer came: print it; returns the exit code. */
+	int (*answered)(const json_t *o, void *arg);
+	void *arg;
+};
+
+/* The exit code: the answer's, or EXIT_FAIL (logged). */
+int relay_request_run(const struct device *d, long timeout_s,
+    const struct relay_request *req);
+
+#endif
