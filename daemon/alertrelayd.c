@@ -136,6 +136,31 @@ relay_reload(struct relay *relay)
 }
 
 static void
+relay_drained(void *arg)
+{
+	struct relay *relay = arg;
+
+	log_info("deliveries finished; exiting");
+	event_base_loopexit(relay->base, NULL);
+}
+
+static void
+relay_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *relay = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("shutdown_timeout reached: %zu deliveries stay pending "
+	          "in Redis for the next instance",
+	    dispatch_inflight(relay->dispatch));
+	event_base_loopexit(relay->base, NULL);
+}
+
+/* Stop taking alerts at once; give deliveries in flight until
+ * shutdown_timeout to finish.  Whatever is left stays pending in Redis,
+ * where this instance's next start or another instance takes it. */
+static void
 relay_stop(struct relay *relay)
 {
 	if (relay->stopping)
@@ -145,8 +170,9 @@ relay_stop(struct relay *relay)
 	sdnotify("STOPPING=1");
 	listener_close_all(relay);
 	conn_close_all(relay);
-	/* Deliveries in flight stay pending in Redis for the next start. */
-	event_base_loopexit(relay->base, NULL);
+	event_base_once(relay->base, -1, EV_TIMEOUT, relay_stop_deadline_cb,
+	    relay, &(struct timeval){relay->cfg->shutdown_timeout, 0});
+	dispatch_drain(relay->dispatch, relay_drained, relay);
 }
 
 static void

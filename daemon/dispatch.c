@@ -49,6 +49,11 @@ struct delivery {
 struct dispatch {
 	struct relay *relay;
 	int running;
+	int draining; /* shutting down: nothing new */
+	void (*drained)(void *); /* called once nothing is in flight */
+	void *drained_arg;
+	struct event *claim_ev; /* keep-alive and takeover */
+	struct store_req *claim_req;
 	char from[STORE_ID_MAX]; /* pending-history cursor; "" when live */
 	struct store_req *read_req;
 	struct event *restart_ev;
@@ -57,6 +62,7 @@ struct dispatch {
 };
 
 static void dispatch_read(struct dispatch *d);
+static void dispatch_check_drained(struct dispatch *d);
 static void delivery_step(struct delivery *dl);
 
 /* --- one delivery --- */
@@ -78,13 +84,20 @@ delivery_free(struct delivery *dl)
 	json_decref(dl->meta);
 	free(dl->body);
 	free(dl);
-	/* Room again for more work. */
-	dispatch_read(d);
+	if (d->draining)
+		dispatch_check_drained(d);
+	else
+		dispatch_read(d); /* room again for more work */
 }
 
 static void
 delivery_later(struct delivery *dl, long ms)
 {
+	/* Shutting down: leave it pending in Redis for whoever is next. */
+	if (dl->d->draining) {
+		delivery_free(dl);
+		return;
+	}
 	evtimer_add_ms(dl->timer, ms);
 }
 
@@ -483,7 +496,7 @@ dispatch_read(struct dispatch *d)
 {
 	long room;
 
-	if (!d->running || d->read_req != NULL ||
+	if (!d->running || d->draining || d->read_req != NULL ||
 	    evtimer_pending(d->restart_ev, NULL))
 		return;
 	room = d->relay->cfg->max_inflight - (long)d->ninflight;
@@ -496,6 +509,96 @@ dispatch_read(struct dispatch *d)
 	        room, READ_BLOCK_MS, dispatch_read_cb, d);
 }
 
+/* --- several instances --- */
+
+static long
+dispatch_claim_interval(const struct dispatch *d)
+{
+	return d->relay->cfg->claim_idle_ms / 3;
+}
+
+static void
+dispatch_claim_cb(struct delivery_entry *entries, size_t n, const char *err,
+    void *arg)
+{
+	struct dispatch *d = arg;
+	size_t i;
+
+	d->claim_req = NULL;
+	if (err != NULL)
+		log_debug("taking over stale deliveries: %s", err);
+	for (i = 0; i < n && !d->draining; i++)
+		if (!dispatch_has(d, entries[i].stream_id)) {
+			log_info("delivery alert=%s recipient=%s channel=%s "
+			         "taken over from a silent instance",
+			    entries[i].alert_id, entries[i].recipient_id,
+			    entries[i].channel);
+			dispatch_add(d, &entries[i]);
+		}
+	evtimer_add_ms(d->claim_ev, dispatch_claim_interval(d));
+}
+
+/*
+ * Every few seconds: tell the group that what we hold is alive, then
+ * take over what another instance took and left idle too long (it died).
+ */
+static void
+dispatch_claim_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch *d = arg;
+	struct delivery *dl;
+	const char **ids;
+	size_t n = 0;
+
+	(void)fd;
+	(void)what;
+	if (!d->running || d->draining) {
+		evtimer_add_ms(d->claim_ev, dispatch_claim_interval(d));
+		return;
+	}
+	if (d->ninflight > 0) {
+		ids = xcalloc(d->ninflight, sizeof(*ids));
+		TAILQ_FOREACH(dl, &d->deliveries, entry)
+		ids[n++] = dl->e.stream_id;
+		store_touch(d->relay->store, ids, n);
+		free(ids);
+	}
+	d->claim_req = store_claim_stale(d->relay->store,
+	    d->relay->cfg->claim_idle_ms, READ_COUNT, dispatch_claim_cb, d);
+}
+
+static void
+dispatch_check_drained(struct dispatch *d)
+{
+	void (*cb)(void *) = d->drained;
+
+	if (d->ninflight > 0 || cb == NULL)
+		return;
+	d->drained = NULL;
+	cb(d->drained_arg);
+}
+
+void
+dispatch_drain(struct dispatch *d, void (*drained)(void *), void *arg)
+{
+	struct delivery *dl, *next;
+
+	d->draining = 1;
+	d->drained = drained;
+	d->drained_arg = arg;
+	store_req_cancel(d->read_req);
+	d->read_req = NULL;
+	store_req_cancel(d->claim_req);
+	d->claim_req = NULL;
+	/* Those waiting for a retry go back now; those in flight finish. */
+	for (dl = TAILQ_FIRST(&d->deliveries); dl != NULL; dl = next) {
+		next = TAILQ_NEXT(dl, entry);
+		if (evtimer_pending(dl->timer, NULL))
+			delivery_free(dl);
+	}
+	dispatch_check_drained(d);
+}
+
 struct dispatch *
 dispatch_new(struct relay *relay)
 {
@@ -503,6 +606,8 @@ dispatch_new(struct relay *relay)
 
 	d->relay = relay;
 	d->restart_ev = evtimer_new(relay->base, dispatch_restart_cb, d);
+	d->claim_ev = evtimer_new(relay->base, dispatch_claim_timer_cb, d);
+	evtimer_add_ms(d->claim_ev, dispatch_claim_interval(d));
 	TAILQ_INIT(&d->deliveries);
 	return d;
 }
@@ -539,8 +644,12 @@ dispatch_free(struct dispatch *d)
 	if (d == NULL)
 		return;
 	dispatch_pause(d);
+	d->draining = 1;
+	d->drained = NULL;
+	store_req_cancel(d->claim_req);
 	while (!TAILQ_EMPTY(&d->deliveries))
 		delivery_free(TAILQ_FIRST(&d->deliveries));
 	event_free(d->restart_ev);
+	event_free(d->claim_ev);
 	free(d);
 }

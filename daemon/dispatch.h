@@ -16,6 +16,10 @@ struct dispatch *dispatch_new(struct relay *relay);
 void dispatch_start(struct dispatch *d); /* Redis is (again) ready */
 void dispatch_pause(struct dispatch *d); /* Redis went away */
 size_t dispatch_inflight(const struct dispatch *d);
+/* Shutdown: takes nothing new, hands back (leaves pending in Redis)
+ * what waits for a retry, lets what is in flight finish, then calls
+ * drained once. */
+void dispatch_drain(struct dispatch *d, void (*drained)(void *), void *arg);
 void dispatch_free(struct dispatch *d);
 
 #endif

@@ -66,6 +66,9 @@ static const struct opt opts[] = {
         3600000},
     {"delivery", "max_inflight", OPT_INT, O(max_inflight), "1000", 1, 100000},
     {"delivery", "max_attempts", OPT_INT, O(max_attempts), "10", 1, 1000},
+    {"delivery", "claim_idle_ms", OPT_INT, O(claim_idle_ms), "15000", 1000,
+        600000},
+    {"relay", "shutdown_timeout", OPT_INT, O(shutdown_timeout), "10", 0, 300},
     {"delivery", "timezone", OPT_STRING, O(timezone), "Europe/Amsterdam", 0, 0},
 };
 #undef O

@@ -73,6 +73,8 @@ struct relay_config {
 	long retry_max_ms;
 	long max_inflight;
 	long max_attempts; /* then the delivery is given up (dead letter) */
+	long claim_idle_ms; /* a delivery idle this long is taken over */
+	long shutdown_timeout; /* seconds to let deliveries finish */
 	char *timezone; /* for times in SMS texts */
 
 	struct device_entry *devices; /* sorted by id */

@@ -207,17 +207,22 @@ store_read_reply_cb(redisReply *r, const char *err, void *arg)
 		store_req_free(req);
 		return;
 	}
+	/* XREADGROUP: [[stream, entries]]; XAUTOCLAIM: [cursor, entries,
+	 * deleted ids] */
+	list = NULL;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
 	    r->element[0]->type == REDIS_REPLY_ARRAY &&
-	    r->element[0]->elements == 2) {
+	    r->element[0]->elements == 2)
 		list = r->element[0]->element[1];
-		if (list->type == REDIS_REPLY_ARRAY && list->elements > 0) {
-			n = list->elements;
-			entries = xcalloc(n, sizeof(*entries));
-			for (i = 0; i < n; i++)
-				store_parse_entry(list->element[i],
-				    &entries[i]);
-		}
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING)
+		list = r->element[1];
+	if (list != NULL && list->type == REDIS_REPLY_ARRAY &&
+	    list->elements > 0) {
+		n = list->elements;
+		entries = xcalloc(n, sizeof(*entries));
+		for (i = 0; i < n; i++)
+			store_parse_entry(list->element[i], &entries[i]);
 	}
 	req->cb.read(entries, n, NULL, req->arg);
 	free(entries);
@@ -358,4 +363,49 @@ store_subscribe_receipts(struct store *st, store_receipt_cb cb, void *arg)
 
 	redis_conn_subscribe(st->sub, channel, cb, arg);
 	free(channel);
+}
+
+struct store_req *
+store_claim_stale(struct store *st, long min_idle_ms, long count,
+    store_read_cb cb, void *arg)
+{
+	struct store_req *req = store_req_new(st, arg);
+
+	req->cb.read = cb;
+	req->rreq =
+	    redis_conn_command(st->cmd, st->timeout_ms, store_read_reply_cb,
+	        req, "XAUTOCLAIM %s " STORE_GROUP " %s %ld 0-0 COUNT %ld",
+	        st->k_deliveries, st->instance_id, min_idle_ms, count);
+	return req;
+}
+
+static void
+store_touch_reply_cb(redisReply *r, const char *err, void *arg)
+{
+	(void)arg;
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		log_debug("redis: refreshing deliveries in flight: %s",
+		    r ? r->str : err);
+}
+
+void
+store_touch(struct store *st, const char *const *ids, size_t n)
+{
+	const char **argv;
+	size_t i, argc = 0;
+
+	if (n == 0 || !redis_conn_ready(st->cmd))
+		return;
+	argv = xcalloc(n + 7, sizeof(*argv));
+	argv[argc++] = "XCLAIM";
+	argv[argc++] = st->k_deliveries;
+	argv[argc++] = STORE_GROUP;
+	argv[argc++] = st->instance_id;
+	argv[argc++] = "0";
+	for (i = 0; i < n; i++)
+		argv[argc++] = ids[i];
+	argv[argc++] = "JUSTID";
+	redis_conn_commandv(st->cmd, st->timeout_ms, store_touch_reply_cb, st,
+	    (int)argc, argv, NULL);
+	free(argv);
 }

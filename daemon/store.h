@@ -64,6 +64,14 @@ typedef void (*store_read_cb)(struct delivery_entry *entries, size_t n,
 struct store_req *store_read_deliveries(struct store *st, const char *from,
     long count, long block_ms, store_read_cb cb, void *arg);
 
+/* Takes over deliveries another instance took but has not touched for
+ * min_idle_ms (it died), up to count; same callback as reading. */
+struct store_req *store_claim_stale(struct store *st, long min_idle_ms,
+    long count, store_read_cb cb, void *arg);
+/* Marks deliveries this instance is still working on as alive, so no
+ * other instance takes them over. */
+void store_touch(struct store *st, const char *const *ids, size_t n);
+
 /* --- timers --- */
 
 /* Members ("alert_id|tier" or "alert_id|x") due at now_ms. */
