@@ -10,6 +10,10 @@
   WebhookRecorder a Python HTTP receiver that answers as told and records
                  every attempt (headers, body, signature check)
   Lab            everything one test started, stopped at teardown
+  sms_stack      redis + Kannel + alertrelayd with the ack listener, SMS
+                 recipients and escalation policies (SmsStack); with
+                 DeviceSession (a RawClient that keeps pushed receipts)
+                 and SmsClock (when each SMS reached the phones)
 
 Every wait has a timeout and every loop a bound.  Only processes started
 here are ever signalled, by PID.
@@ -385,6 +389,16 @@ class Recipient:
         return "http://127.0.0.1:%d%s" % (self.webhook_port, self.webhook_path)
 
 
+def _ini_keys(keys):
+    """key = value lines; a list value gives the key once per item
+    (tier = ... lines of a policy)."""
+    out = []
+    for k, v in keys.items():
+        for one in (v if isinstance(v, (list, tuple)) else [v]):
+            out.append("%s = %s" % (k, one))
+    return out
+
+
 @dataclass
 class Env:
     dir: Path
@@ -405,6 +419,11 @@ class Env:
     redis: dict = field(default_factory=dict)
     delivery: dict = field(default_factory=dict)
     extra_devices: dict = field(default_factory=dict)
+    # Optional sections; when empty nothing is written for them.
+    ack: dict = field(default_factory=dict)  # [ack] listen, listen_plain
+    gateways: dict = field(default_factory=dict)  # name -> {key: value|[values]}
+    recipient_extra: dict = field(default_factory=dict)  # rid -> {key: value}
+    policies: dict = field(default_factory=dict)  # name -> {key: value|[values]}
 
     def recipient(self, rid):
         return self.recipients[rid]
@@ -418,16 +437,24 @@ class Env:
         lines += ["%s = %s" % kv for kv in self.redis.items()]
         lines += ["", "[delivery]"]
         lines += ["%s = %s" % kv for kv in self.delivery.items()]
+        if self.ack:
+            lines += ["", "[ack]"]
+            lines += ["%s = %s" % kv for kv in self.ack.items()]
         devices = {self.device_id: (self.device_public_key, DEVICE_ALIAS)}
         devices.update(self.extra_devices)
         for did, (pk, alias) in devices.items():
             lines += ["", "[device %s]" % did, "public_key = %s" % pk,
                       "alias = %s" % alias]
+        for name, keys in self.gateways.items():
+            lines += ["", "[gateway %s]" % name] + _ini_keys(keys)
         for r in self.recipients.values():
             lines += ["", "[recipient %s]" % r.id, "alias = %s" % r.alias,
                       "public_key = %s" % r.public_key,
                       "webhook_url = %s" % r.webhook_url,
                       "webhook_secret_file = %s" % r.secret_file]
+            lines += _ini_keys(self.recipient_extra.get(r.id, {}))
+        for name, keys in self.policies.items():
+            lines += ["", "[policy %s]" % name] + _ini_keys(keys)
         path.write_text("\n".join(lines) + "\n")
         return path
 
@@ -862,6 +889,440 @@ class Lab:
                 t.stop()
             except Exception as e:  # keep stopping the others
                 print("harness: stopping %r: %s" % (t, e))
+
+
+# ---------------------------------------------------------------- escalation
+#
+# Helpers for the tests of recipients, SMS, escalation and
+# acknowledgements: a stack with Kannel (tests/kannel.py) as the SMS
+# gateway, the ack listener, policies; a device session that keeps the
+# receipts the relay pushes; timestamps of the SMS the phones receive.
+
+SMS_FROM = "+3197010000000"  # the gateway's number
+SMS_NUMBERS = {"contactpunt": "+31600000001", "oncall-1": "+31600000002"}
+
+
+def write_secret(path, text):
+    """text in path with mode 0600 (created or overwritten)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    os.chmod(path, 0o600)
+    return Path(path)
+
+
+def new_token():
+    import secrets
+    return secrets.token_urlsafe(24)
+
+
+class SmsClock:
+    """Records when each SMS first showed up at the phones (fakesmsc),
+    polling every 20 ms in a thread: [(monotonic time, Sms)]."""
+
+    def __init__(self, kannel, interval=0.02):
+        self.kannel = kannel
+        self.interval = interval
+        self.seen = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def _run(self):
+        while not self.stopping.is_set():
+            msgs = self.kannel.mt_messages()
+            now = time.monotonic()
+            with self.lock:
+                for m in msgs[len(self.seen):]:
+                    self.seen.append((now, m))
+            self.stopping.wait(self.interval)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(5)
+
+    def snapshot(self, to=None, pred=None):
+        with self.lock:
+            out = list(self.seen)
+        return [(t, m) for t, m in out
+                if (to is None or m.receiver == to) and (pred is None or pred(m))]
+
+    def wait(self, n=1, to=None, pred=None, timeout=15):
+        """The first n (time, Sms) to `to` matching pred, within timeout."""
+        wait_until(lambda: len(self.snapshot(to, pred)) >= n, timeout,
+                   interval=0.02,
+                   what="%d SMS to %s (have %s)" % (
+                       n, to or "anyone",
+                       [(m.receiver, m.text) for _, m in self.snapshot()]))
+        return self.snapshot(to, pred)[:n]
+
+
+class DeviceSession:
+    """A RawClient after ready that keeps every frame the relay sends, so
+    answers can be waited for while receipts keep arriving."""
+
+    def __init__(self, client, env, device_id=None, signing_key=None):
+        self.c = client
+        self.env = env
+        self.device_id = device_id or env.device_id
+        self.key = signing_key
+        self.frames = []
+        self.taken = set()
+
+    def _match(self, pred, take, start=0):
+        for i, f in enumerate(self.frames):
+            if i >= start and i not in self.taken and pred(f):
+                if take:
+                    self.taken.add(i)
+                return f
+        return None
+
+    def wait(self, pred, timeout=10, what="frame", take=True, start=0):
+        """The first frame (from index start) not yet taken that
+        matches pred."""
+        from proto import Closed
+        deadline = time.monotonic() + timeout
+        while True:
+            f = self._match(pred, take, start)
+            if f is not None:
+                return f
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no %s within %ss; frames: %s" % (
+                    what, timeout, self.frames))
+            try:
+                self.frames.append(self.c.recv_frame(min(left, 0.5)))
+            except TimeoutError:
+                pass
+            except Closed as e:
+                raise Closed("%s; waiting for %s; frames: %s" % (
+                    e, what, self.frames))
+
+    def drain(self, seconds):
+        """Reads whatever comes for `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.frames.append(self.c.recv_frame(
+                    max(0.01, deadline - time.monotonic())))
+            except TimeoutError:
+                pass
+        return self.frames
+
+    def receipts(self, alert_id, event=None):
+        return [f for f in self.frames if f.get("type") == "receipt" and
+                f.get("alert_id") == alert_id and
+                (event is None or f.get("event") == event)]
+
+    def wait_receipt(self, alert_id, event, timeout=10, **members):
+        def pred(f):
+            return (f.get("type") == "receipt" and
+                    f.get("alert_id") == alert_id and f.get("event") == event
+                    and all(f.get(k) == v for k, v in members.items()))
+        return self.wait(pred, timeout, what="receipt %s %s %s" % (
+            event, alert_id, members), take=False)
+
+    def request(self, frame, answer_types, timeout=10):
+        """Sends frame; returns the first later frame whose type is one
+        of answer_types (receipts in between are kept)."""
+        mark = len(self.frames)
+        self.c.send_frame(frame)
+        return self.wait(lambda f: f.get("type") in answer_types, timeout,
+                         what="answer %s to %s" % (answer_types,
+                                                   frame.get("type")),
+                         start=mark)
+
+    def send_alert(self, alert_type="panic", message=None, recipients=None,
+                   timeout=10):
+        """A new alert through this session; returns the accepted frame
+        (alert_id, relay_id, ref, ...)."""
+        from proto import b64d, build_alert
+        pks = {rid: b64d(self.env.recipients[rid].public_key)
+               for rid in (recipients or list(self.env.recipients))}
+        frame, _, alert_id = build_alert(self.key, self.device_id, pks,
+                                         alert_type=alert_type,
+                                         message=message)
+        acc = self.request(frame, ("accepted", "error"), timeout)
+        assert acc.get("type") == "accepted" and acc.get("alert_id") == alert_id, acc
+        return acc
+
+    def cancel(self, alert_id, created_at=None, timeout=10):
+        """A signed cancel; returns the relay's answer (cancelled or
+        error)."""
+        return self.request(cancel_frame(self.key, self.device_id, alert_id,
+                                         created_at),
+                            ("cancelled", "error"), timeout)
+
+    def close(self):
+        self.c.close()
+
+
+SIGCTX_CANCEL = b"alertrelay cancel v1\n"
+
+
+def cancel_frame(signing_key, device_id, alert_id, created_at=None):
+    """{"type":"cancel","cancel":B64(CANCEL_JSON),"sig":B64(SIG)} as in
+    docs/PROTOCOL.md: compact JSON with sorted keys, signed with the
+    cancel context."""
+    from proto import b64e, rfc3339_now
+    body = json.dumps({"alert_id": alert_id,
+                       "created_at": created_at or rfc3339_now(),
+                       "device_id": device_id, "v": 1},
+                      separators=(",", ":"), sort_keys=True).encode()
+    sig = signing_key.sign(SIGCTX_CANCEL + body).signature
+    return {"type": "cancel", "cancel": b64e(body), "sig": b64e(sig)}
+
+
+def device_session(env, device_id=None, key_path=None, signing_key=None,
+                   timeout=10):
+    """hello/auth/ready as the enrolled device (or another one)."""
+    from proto import RawClient, device_signing_key
+    key = signing_key or device_signing_key(key_path or env.device_key)
+    did = device_id or env.device_id
+    c = RawClient(env.relay_port, timeout=timeout)
+    try:
+        c.hello()
+        ready = c.auth(did, key)
+        assert ready.get("type") == "ready" and ready.get("device_id") == did, ready
+    except Exception:
+        c.close()
+        raise
+    return DeviceSession(c, env, did, key)
+
+
+def tls13_context(cafile):
+    """Client context for the ack listener: TLS 1.3 only, trusting only
+    the relay's own certificate, hostname (IP SAN) checked."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(cafile=str(cafile))
+    ctx.check_hostname = True
+    return ctx
+
+
+def https_request(port, method, path, headers=None, body=None, cafile=None,
+                  timeout=10, context=None):
+    """One HTTPS request to 127.0.0.1:port; returns (status, parsed JSON
+    or None, raw body, TLS version, the peer's DER certificate)."""
+    import http.client
+    ctx = context or tls13_context(cafile)
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                       context=ctx)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        raw = resp.read()
+        version = conn.sock.version()
+        peer = conn.sock.getpeercert(binary_form=True)
+    finally:
+        conn.close()
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = None
+    return resp.status, parsed, raw, version, peer
+
+
+def http_request(port, method, path, timeout=10):
+    """One plain HTTP request to 127.0.0.1:port: (status, JSON or None)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path)
+        resp = conn.getresponse()
+        raw = resp.read()
+    finally:
+        conn.close()
+    try:
+        return resp.status, json.loads(raw)
+    except ValueError:
+        return resp.status, None
+
+
+@dataclass
+class SmsStack:
+    env: Env
+    redis: "RedisServer"
+    relay: "Relay"
+    kannel: object
+    sms: SmsClock
+    recorders: dict  # rid -> WebhookRecorder
+    ack_port: int
+    plain_port: int
+    mo_token: str
+    tokens: dict  # rid -> ack token
+    token_files: dict  # rid -> Path
+
+    @property
+    def prefix(self):
+        return self.env.redis["prefix"]
+
+    def r(self):
+        return self.redis.client()
+
+    def alert_hash(self, alert_id):
+        c = self.r()
+        try:
+            return c.hgetall("%s:alert:%s" % (self.prefix, alert_id))
+        finally:
+            c.close()
+
+    def events(self, alert_id):
+        c = self.r()
+        try:
+            return [json.loads(e) for e in
+                    c("LRANGE", "%s:events:%s" % (self.prefix, alert_id), 0, -1)]
+        finally:
+            c.close()
+
+    def timers(self):
+        """{member: score} of the timers zset."""
+        c = self.r()
+        try:
+            kv = c("ZRANGE", self.prefix + ":timers", 0, -1, "WITHSCORES") or []
+        finally:
+            c.close()
+        return {m: int(float(s)) for m, s in zip(kv[::2], kv[1::2])}
+
+    def deadletters(self):
+        c = self.r()
+        try:
+            return c.xrange(self.prefix + ":deadletter")
+        finally:
+            c.close()
+
+    def ack(self, alert_id, token, **kw):
+        """POST /v1/alerts/ID/ack with a Bearer token: (status, JSON)."""
+        headers = {"Content-Length": "0"}
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        st, body, _, _, _ = https_request(
+            self.ack_port, "POST", "/v1/alerts/%s/ack" % alert_id,
+            headers=headers, body=b"", cafile=self.env.cert, **kw)
+        return st, body
+
+    def mo_requests(self):
+        """What smsbox's get-url calls to the daemon got back, from its
+        access log: [(sender, HTTP status)]."""
+        path = self.kannel.dir / "smsbox-access.log"
+        if not path.exists():
+            return []
+        rx = re.compile(r"SMS HTTP-request sender:(\S+) .* reply: (\d+) ")
+        return [(m.group(1), int(m.group(2)))
+                for m in map(rx.search, path.read_text(errors="replace")
+                             .splitlines()) if m]
+
+    def sms_reply(self, rid_or_number, text, timeout=15):
+        """An SMS from a phone to the gateway's number, through Kannel;
+        returns the HTTP status the daemon answered smsbox's get-url
+        with (once smsbox logged it)."""
+        number = SMS_NUMBERS.get(rid_or_number, rid_or_number)
+        before = len(self.mo_requests())
+        self.kannel.inject_mo(number, SMS_FROM, text)
+        wait_until(lambda: len(self.mo_requests()) > before, timeout,
+                   what="smsbox to call the daemon's get-url:\n%s" %
+                   self.kannel.smsbox.tail(10))
+        sender, status = self.mo_requests()[before]
+        assert sender == number, (sender, number)
+        return status
+
+    def webhooks(self, rid, type_=None, alert_id=None):
+        """Recorded webhook attempts to rid (JSON bodies), optionally of
+        one event type and alert."""
+        return [a for a in self.recorders[rid].snapshot()
+                if (type_ is None or (a["json"] or {}).get("type") == type_)
+                and (alert_id is None or
+                     (a["json"] or {}).get("alert_id") == alert_id)]
+
+    def wait_webhook(self, rid, type_, alert_id, n=1, timeout=15):
+        wait_until(lambda: len(self.webhooks(rid, type_, alert_id)) >= n,
+                   timeout, interval=0.02,
+                   what="%d %s webhook(s) to %s (have %s)" % (
+                       n, type_, rid,
+                       [(a["json"] or {}).get("type")
+                        for a in self.recorders[rid].snapshot()]))
+        return self.webhooks(rid, type_, alert_id)
+
+    def session(self, **kw):
+        return device_session(self.env, **kw)
+
+
+def sms_stack(lab, policies, delivery=None, relay=None, recorders=None,
+              sms=("contactpunt", "oncall-1"), tokens=("contactpunt",),
+              extra_devices=None, start=True):
+    """redis + Kannel (bearerbox, smsbox, fakesmsc) + alertrelayd with the
+    ack listener (HTTPS and plain), a Kannel gateway whose sms-service
+    get-url points at the daemon, webhook recorders for every recipient,
+    an SMS number for those in `sms` and an ack token for those in
+    `tokens`.  policies: {name: {"types": ..., "tier": [...], ...}}.
+    recorders: {rid: WebhookRecorder keywords}."""
+    import kannel as kannel_mod
+    missing = kannel_mod.available()
+    if missing:
+        raise RuntimeError("Kannel " + missing)
+    env = lab.env(delivery=delivery, relay=relay)
+    recs = {}
+    for rid, r in env.recipients.items():
+        recs[rid] = lab.recorder(r.secret_text, **(recorders or {}).get(rid, {}))
+        r.webhook_port = recs[rid].port
+    ack_port, plain_port = free_port(), free_port()
+    mo_token = new_token()
+    k = kannel_mod.Kannel(
+        lab.tmp / "kannel", lab.logdir, register=lab.things.append,
+        mo_url="http://127.0.0.1:%d/v1/sms/kannel?from=%%p&text=%%a&token=%s"
+        % (plain_port, mo_token))
+    write_secret(env.dir / "kannel.pass", k.password)
+    write_secret(env.dir / "kannel.mo", mo_token)
+    env.ack = {"listen": "127.0.0.1:%d" % ack_port,
+               "listen_plain": "127.0.0.1:%d" % plain_port}
+    env.delivery.setdefault("timezone", "Europe/Amsterdam")
+    env.gateways = {"kannel": {
+        "type": "kannel", "url": k.sendsms_url, "username": k.username,
+        "password_file": env.dir / "kannel.pass", "from": SMS_FROM,
+        "mo_token_file": env.dir / "kannel.mo"}}
+    toks, token_files = {}, {}
+    for rid in env.recipients:
+        extra = {}
+        if rid in sms:
+            extra.update(sms=SMS_NUMBERS[rid], sms_gateway="kannel")
+        if rid in tokens:
+            toks[rid] = new_token()
+            token_files[rid] = write_secret(env.dir / ("%s.ack" % rid), toks[rid])
+            extra["ack_token_file"] = token_files[rid]
+        env.recipient_extra[rid] = extra
+    env.policies = policies
+    env.extra_devices.update(extra_devices or {})
+    if os.geteuid() == 0:
+        hand_to_daemon_user(env.dir)
+    env.write_relay_conf()
+    k.start()
+    clock = SmsClock(k).start()
+    lab.things.append(clock)
+    redis = lab.redis(env)
+    rl = lab.relay(env, start=False)
+    if start:
+        rl.start()
+        rl.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" % plain_port,
+                         "stderr", 10)
+    return SmsStack(env, redis, rl, k, clock, recs, ack_port, plain_port,
+                    mo_token, toks, token_files)
+
+
+def sms_alert_text(alert_type, alias, ref, received_at,
+                   tz="Europe/Amsterdam"):
+    """The SMS an alert gives, written from the issue: metadata only."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    t = datetime.strptime(received_at[:19], "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz))
+    return "ALERT %s from %s %s ref %s. Reply ACK %s" % (
+        alert_type.upper(), alias, t.strftime("%H:%M"), ref, ref)
 
 
 # ---------------------------------------------------------------- dev-setup
