@@ -218,6 +218,10 @@ delivery_result(struct delivery *dl, int ok, long status, const char *error)
 		delivery_step(dl);
 		return;
 	}
+	/* An alarm is read again before each retry: acknowledged or
+	 * cancelled meanwhile, it is not sent any more. */
+	if (delivery_is_alert(dl))
+		dl->state = D_FETCH;
 	delivery_later(dl, delivery_backoff_ms(dl));
 }
 
@@ -331,7 +335,10 @@ delivery_meta_cb(json_t *m, const char *err, void *arg)
 		delivery_drop(dl, "alert is gone");
 		return;
 	}
+	json_decref(dl->meta);
 	dl->meta = json_incref(m);
+	free(dl->body);
+	dl->body = NULL;
 	if (json_is_true(json_object_get(m, "done"))) {
 		/* Made before a crash, not yet acknowledged in the group. */
 		dl->state = D_DONE;

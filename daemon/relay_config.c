@@ -64,7 +64,7 @@ static const struct opt opts[] = {
         600000},
     {"delivery", "retry_max_ms", OPT_INT, O(retry_max_ms), "60000", 100,
         3600000},
-    {"delivery", "max_inflight", OPT_INT, O(max_inflight), "1000", 1, 100000},
+    {"delivery", "max_inflight", OPT_INT, O(max_inflight), "10000", 1, 1000000},
     {"delivery", "max_attempts", OPT_INT, O(max_attempts), "10", 1, 1000},
     {"delivery", "claim_idle_ms", OPT_INT, O(claim_idle_ms), "15000", 1000,
         600000},

@@ -150,7 +150,15 @@ const char script_done[] =
             "  redis.call('HSETNX', ak, 'delivered:' .. a.rid, a.now_ms)\n"
             "  redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
             "  local n = redis.call('HINCRBY', ak, 'ndelivered', 1)\n"
-            "  local f = redis.call('HMGET', ak, 'ndeliveries', 'device_id')\n"
+            "  local f = redis.call('HMGET', ak, 'ndeliveries', 'device_id',"
+            "    'state')\n"
+            /* It went through after the alert was taken or cancelled:
+             * that person must hear so too. */
+            "  if f[3] == 'acknowledged' then\n"
+            "    deliver(a.aid, a.rid, a.ch, 'alert.acknowledged', '-1')\n"
+            "  elseif f[3] == 'cancelled' then\n"
+            "    deliver(a.aid, a.rid, a.ch, 'alert.cancelled', '-1')\n"
+            "  end\n"
             "  ev(a.aid, f[2], {event = 'delivered', recipient = a.alias,"
             "    channel = a.ch, delivered = n, total = tonumber(f[1]),"
             "    at = a.now})\n"
