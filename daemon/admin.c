@@ -52,7 +52,7 @@ admin_health(const struct relay *relay)
 {
 	if (relay->stopping)
 		return "shutting down";
-	if (!store_ready(relay->store))
+	if (!store_ready(relay->store) && relay->spool == NULL)
 		return "redis unavailable";
 	if (relay->listeners == NULL)
 		return "not listening";
@@ -76,7 +76,11 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		    "text/plain; version=0.0.4; charset=utf-8", body);
 	} else if (strcmp(path, "/healthz") == 0) {
 		if ((why = admin_health(a->relay)) == NULL) {
-			evbuffer_add_printf(body, "ok\n");
+			evbuffer_add_printf(body, "%s\n",
+			    store_ready(a->relay->store)
+			        ? "ok"
+			        : "degraded: redis unavailable; alerts go to "
+			          "the local spool");
 			admin_reply(req, 200, "OK", "text/plain", body);
 		} else {
 			evbuffer_add_printf(body, "%s\n", why);

@@ -28,6 +28,7 @@
 #include "redis_conn.h"
 #include "sdnotify.h"
 #include "sms_gateway.h"
+#include "spool.h"
 #include "store.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -217,6 +218,7 @@ store_ready_cb(void *arg)
 	static int notified;
 
 	dispatch_start(relay->dispatch);
+	spool_resume(relay->spool);
 	/* Ready once listeners and Redis are up: only then can an alert
 	 * be made durable. */
 	if (!notified) {
@@ -233,8 +235,12 @@ store_lost_cb(void *arg)
 	struct relay *relay = arg;
 
 	dispatch_pause(relay->dispatch);
-	sdnotify_status("redis unavailable; alerts are refused until it is "
-	                "back");
+	if (relay->spool != NULL)
+		sdnotify_status("degraded: redis unavailable; alerts go to the "
+		                "local spool");
+	else
+		sdnotify_status("redis unavailable; alerts are refused until "
+		                "it is back");
 }
 
 int
@@ -320,6 +326,9 @@ main(int argc, char *argv[])
 	watchdog = sdnotify_watchdog_start(relay.base);
 	relay.http = http_client_new(relay.base);
 	relay.dispatch = dispatch_new(&relay);
+	if (relay.cfg->spool_dir[0] != '\0' &&
+	    (relay.spool = spool_open(&relay, relay.cfg->spool_dir)) == NULL)
+		log_fatalx("cannot use spool_dir %s", relay.cfg->spool_dir);
 	cbs.ready = store_ready_cb;
 	cbs.lost = store_lost_cb;
 	cbs.arg = &relay;
@@ -338,6 +347,7 @@ main(int argc, char *argv[])
 	admin_close(relay.admin);
 	escalate_free(relay.escalate);
 	dispatch_free(relay.dispatch);
+	spool_close(relay.spool);
 	http_client_free(relay.http);
 	sms_send_forget_all();
 	store_free(relay.store);

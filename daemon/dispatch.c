@@ -44,6 +44,9 @@ struct delivery {
 	struct event *timer;
 	struct store_req *sreq;
 	struct http_req *hreq;
+	json_t *local_meta; /* from the spool, not Redis */
+	dispatch_local_cb local_done;
+	void *local_arg;
 };
 
 struct dispatch {
@@ -82,6 +85,7 @@ delivery_free(struct delivery *dl)
 		http_req_cancel(dl->hreq);
 	event_free(dl->timer);
 	json_decref(dl->meta);
+	json_decref(dl->local_meta);
 	free(dl->body);
 	free(dl);
 	if (d->draining)
@@ -389,6 +393,16 @@ delivery_step(struct delivery *dl)
 	struct store *st = dl->d->relay->store;
 	json_t *args;
 
+	if (dl->local_done != NULL && dl->state != D_FETCH &&
+	    dl->state != D_SEND) {
+		dl->local_done(&dl->e, dl->state == D_DONE, dl->local_arg);
+		delivery_free(dl);
+		return;
+	}
+	if (dl->local_meta != NULL && dl->state == D_FETCH) {
+		delivery_meta_cb(dl->local_meta, NULL, dl);
+		return;
+	}
 	switch (dl->state) {
 	case D_FETCH:
 		dl->sreq = store_eval(st, script_meta,
@@ -432,6 +446,35 @@ dispatch_has(const struct dispatch *d, const char *stream_id)
 	return 0;
 }
 
+static struct delivery *
+dispatch_new_delivery(struct dispatch *d, const struct delivery_entry *e)
+{
+	struct delivery *dl = xcalloc(1, sizeof(*dl));
+
+	dl->d = d;
+	dl->e = *e;
+	dl->timer = evtimer_new(d->relay->base, delivery_timer_cb, dl);
+	TAILQ_INSERT_TAIL(&d->deliveries, dl, entry);
+	d->ninflight++;
+	metrics.deliveries_inflight = d->ninflight;
+	webhook_id(e->event, e->alert_id, e->recipient_id, e->tier,
+	    dl->webhook_id);
+	return dl;
+}
+
+void
+dispatch_add_local(struct dispatch *d, const struct delivery_entry *e,
+    json_t *meta, dispatch_local_cb done, void *arg)
+{
+	struct delivery *dl = dispatch_new_delivery(d, e);
+
+	dl->local_meta = json_incref(meta);
+	dl->local_done = done;
+	dl->local_arg = arg;
+	dl->state = D_FETCH;
+	delivery_step(dl);
+}
+
 static void
 dispatch_add(struct dispatch *d, const struct delivery_entry *e)
 {
@@ -439,19 +482,11 @@ dispatch_add(struct dispatch *d, const struct delivery_entry *e)
 
 	if (dispatch_has(d, e->stream_id))
 		return; /* already in flight here */
-	dl = xcalloc(1, sizeof(*dl));
-	dl->d = d;
-	dl->e = *e;
-	dl->timer = evtimer_new(d->relay->base, delivery_timer_cb, dl);
-	TAILQ_INSERT_TAIL(&d->deliveries, dl, entry);
-	d->ninflight++;
-	metrics.deliveries_inflight = d->ninflight;
+	dl = dispatch_new_delivery(d, e);
 	if (!e->valid) {
 		delivery_drop(dl, "malformed delivery entry");
 		return;
 	}
-	webhook_id(e->event, e->alert_id, e->recipient_id, e->tier,
-	    dl->webhook_id);
 	dl->state = D_FETCH;
 	delivery_step(dl);
 }

@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
+#include "store.h"
+
 struct relay;
 struct dispatch;
 
@@ -16,6 +20,14 @@ struct dispatch *dispatch_new(struct relay *relay);
 void dispatch_start(struct dispatch *d); /* Redis is (again) ready */
 void dispatch_pause(struct dispatch *d); /* Redis went away */
 size_t dispatch_inflight(const struct dispatch *d);
+
+/* A delivery that does not come from Redis (the local spool): meta is
+ * what script_meta would have said; done is called once with ok when it
+ * went through, or not, instead of recording anything in Redis. */
+typedef void (
+    *dispatch_local_cb)(const struct delivery_entry *e, int ok, void *arg);
+void dispatch_add_local(struct dispatch *d, const struct delivery_entry *e,
+    json_t *meta, dispatch_local_cb done, void *arg);
 /* Shutdown: takes nothing new, hands back (leaves pending in Redis)
  * what waits for a retry, lets what is in flight finish, then calls
  * drained once. */

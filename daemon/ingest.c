@@ -7,6 +7,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "relay.h"
+#include "spool.h"
 #include "store_scripts.h"
 #include "xmalloc.h"
 
@@ -20,6 +21,8 @@ struct ingest_req {
 	ingest_cb cb;
 	void *arg;
 	struct store_req *sreq;
+	struct relay *relay;
+	json_t *args; /* kept for the spool, should Redis fail */
 };
 
 static void
@@ -56,7 +59,15 @@ ingest_reply_cb(json_t *reply, const char *err, void *arg)
 		    json_string_value(json_object_get(reply, "ref")));
 	} else if (r != NULL)
 		out.error = "no free reference";
+	/* Redis cannot take it now: the local spool can. */
+	if (out.result == INGEST_UNAVAILABLE && ir->relay->spool != NULL &&
+	    spool_accept(ir->relay->spool, ir->args, &out) != 0) {
+		memset(&out, 0, sizeof(out));
+		out.result = INGEST_UNAVAILABLE;
+		out.error = "redis and the local spool both failed";
+	}
 	ir->cb(&out, ir->arg);
+	json_decref(ir->args);
 	free(ir);
 }
 
@@ -143,6 +154,8 @@ ingest_alert(struct relay *relay, const struct envelope *env,
 	    "refs", refs);
 	ingest_plan(relay, env, csv, received, args);
 	free(csv);
+	ir->relay = relay;
+	ir->args = json_deep_copy(args);
 	ir->sreq =
 	    store_eval(relay->store, script_ingest, args, ingest_reply_cb, ir);
 	return ir;
@@ -154,5 +167,6 @@ ingest_cancel(struct ingest_req *ir)
 	if (ir == NULL)
 		return;
 	store_req_cancel(ir->sreq);
+	json_decref(ir->args);
 	free(ir);
 }

@@ -23,6 +23,7 @@ struct dispatch;
 struct admin;
 struct ack;
 struct escalate;
+struct spool;
 
 struct relay {
 	struct event_base *base;
@@ -35,6 +36,7 @@ struct relay {
 	struct admin *admin;
 	struct ack *ack;
 	struct escalate *escalate;
+	struct spool *spool; /* NULL when no spool_dir */
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
 	int stopping;

@@ -51,6 +51,7 @@ static const struct opt opts[] = {
     {"relay", "max_connections", OPT_INT, O(max_connections), "20000", 1,
         1000000},
     {"relay", "user", OPT_STRING, O(user), "", 0, 0},
+    {"relay", "spool_dir", OPT_PATH, O(spool_dir), "", 0, 0},
     {"relay", "log_level", OPT_LEVEL, O(log_level), "info", 0, 0},
     {"admin", "listen", OPT_STRING, O(admin_listen), "", 0, 0},
     {"ack", "listen", OPT_STRING, O(ack_listen), "", 0, 0},

@@ -53,6 +53,7 @@ struct relay_config {
 	long max_connections;
 	int log_level;
 	char *user; /* "" when not set */
+	char *spool_dir; /* "" when there is no local spool */
 
 	/* [ack] */
 	char *ack_listen; /* HTTPS, "" to disable */

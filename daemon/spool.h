@@ -1,0 +1,32 @@
+/*
+ * The local spool: when Redis cannot take an alert (down, or not
+ * answering in time), the alert is appended to a file in spool_dir and
+ * fsynced before the device hears "accepted".  Its first tier is
+ * delivered directly from memory, and every spooled alert is moved into
+ * Redis (with what was already delivered) once Redis is back; only then
+ * do its escalation timers run.  After a crash the file is read again.
+ */
+#ifndef ALERTRELAY_SPOOL_H
+#define ALERTRELAY_SPOOL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct relay;
+struct spool;
+struct ingest_reply;
+
+/* NULL with a logged reason when the spool cannot be used. */
+struct spool *spool_open(struct relay *relay, const char *dir);
+void spool_close(struct spool *sp);
+
+/* Makes the alert (the ingest script's arguments) durable here; 0 with
+ * out filled in, or -1 when even that failed. */
+int spool_accept(struct spool *sp, json_t *args, struct ingest_reply *out);
+/* Redis is back: move what the spool holds into it. */
+void spool_resume(struct spool *sp);
+/* Alerts not yet in Redis. */
+size_t spool_pending(const struct spool *sp);
+
+#endif
