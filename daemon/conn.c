@@ -44,6 +44,8 @@ struct conn {
 	unsigned char challenge[AUTH_CHALLENGE_BYTES];
 	char device_id[ID_MAX + 1];
 	struct event *timer; /* auth, frame or linger deadline */
+	struct event *keepalive; /* pings an idle device, drops a dead one */
+	int64_t last_rx_ms;
 	struct ingest_req *ingest;
 	struct store_req *req; /* a cancel, status or list under way */
 	char req_type[16];
@@ -70,6 +72,8 @@ conn_free(struct conn *c)
 	ingest_cancel(c->ingest);
 	store_req_cancel(c->req);
 	event_free(c->timer);
+	if (c->keepalive != NULL)
+		event_free(c->keepalive);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -128,6 +132,41 @@ conn_send_hello(struct conn *c)
 	c->state = CONN_AUTH;
 }
 
+/*
+ * A device keeps its connection open for receipts.  Idle for keepalive
+ * seconds, it is pinged; silent for three times that, the path is dead
+ * and the connection is closed (the device reconnects and watches).
+ */
+static void
+conn_keepalive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	long ka = c->relay->cfg->keepalive * 1000;
+	int64_t idle = monotonic_ms() - c->last_rx_ms;
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_READY)
+		return;
+	if (idle >= 3 * ka)
+		conn_error(c, "timeout", "no answer to keepalive pings", 1);
+	else if (idle >= ka)
+		conn_send(c, json_pack("{s:s}", "type", "ping"));
+}
+
+static void
+conn_keepalive_start(struct conn *c)
+{
+	struct timeval tv = {c->relay->cfg->keepalive, 0};
+
+	c->last_rx_ms = monotonic_ms();
+	if (tv.tv_sec == 0)
+		return;
+	c->keepalive =
+	    event_new(c->relay->base, -1, EV_PERSIST, conn_keepalive_cb, c);
+	event_add(c->keepalive, &tv);
+}
+
 static void
 conn_auth(struct conn *c, const json_t *o)
 {
@@ -152,6 +191,7 @@ conn_auth(struct conn *c, const json_t *o)
 	metrics.devices_connected++;
 	c->state = CONN_READY;
 	evtimer_del(c->timer);
+	conn_keepalive_start(c);
 	log_info("conn %llu: device=%s authenticated from %s", c->id,
 	    c->device_id, c->peer);
 	conn_send(c,
@@ -450,6 +490,7 @@ conn_process(struct conn *c)
 			return;
 		switch (frame_pull(in, max, &payload, &len)) {
 		case FRAME_OK:
+			c->last_rx_ms = monotonic_ms();
 			if (c->state == CONN_READY)
 				evtimer_del(c->timer);
 			conn_frame(c, payload, len);

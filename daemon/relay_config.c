@@ -47,6 +47,7 @@ static const struct opt opts[] = {
     {"relay", "max_frame", OPT_INT, O(max_frame), "65536", 1024,
         FRAME_MAX_LIMIT},
     {"relay", "auth_timeout", OPT_INT, O(auth_timeout), "10", 1, 300},
+    {"relay", "keepalive", OPT_INT, O(keepalive), "30", 0, 3600},
     {"relay", "frame_timeout", OPT_INT, O(frame_timeout), "10", 1, 300},
     {"relay", "max_connections", OPT_INT, O(max_connections), "20000", 1,
         1000000},

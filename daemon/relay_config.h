@@ -50,6 +50,7 @@ struct relay_config {
 	long max_frame;
 	long auth_timeout; /* seconds from accept to authenticated */
 	long frame_timeout; /* seconds to finish a started frame */
+	long keepalive; /* seconds idle before a ping; 0: none */
 	long max_connections;
 	int log_level;
 	char *user; /* "" when not set */
