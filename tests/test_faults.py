@@ -1,0 +1,372 @@
+"""Fault injection with real processes (issue 5, docs/RELIABILITY.md).
+
+- alertrelayd SIGKILLed and restarted five times at random moments while
+  200 alerts are sent by concurrent `alertctl send` processes;
+- the receiver really down (nothing listening) for 60 s;
+- Redis SIGKILLed in the middle of a stream (spool_dir configured) and
+  restarted from its AOF;
+- two instances on one Redis, both taking sends (`[client] relay = a, b`),
+  one SIGKILLed while it holds deliveries to a failing receiver.
+
+Every accepted alert must be delivered to every recipient at least once,
+counted at the receivers; every attempt of one alert to one recipient
+carries the same webhook-id.  Each test prints a summary line starting with
+"FAULTS:" (run with -s to see it)."""
+
+import copy
+import os
+import random
+import threading
+import time
+
+import pytest
+
+import harness
+from helpers import parse_send
+
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def ok_attempts(rec):
+    return [a for a in rec.snapshot() if 200 <= a["status"] < 300]
+
+
+def delivered_ids(rec):
+    return {(a["json"] or {}).get("alert_id") for a in ok_attempts(rec)}
+
+
+def webhook_ids_by_alert(rec):
+    """{alert_id: {webhook-id of every attempt (any status)}}"""
+    out = {}
+    for a in rec.snapshot():
+        aid = (a["json"] or {}).get("alert_id")
+        out.setdefault(aid, set()).add(a["headers"].get("webhook-id"))
+    return out
+
+
+def duplicates(rec):
+    """{alert_id: number of 2xx deliveries} for those delivered more than once."""
+    n = {}
+    for a in ok_attempts(rec):
+        aid = a["json"]["alert_id"]
+        n[aid] = n.get(aid, 0) + 1
+    return {k: v for k, v in n.items() if v > 1}
+
+
+def check_attempts(recs, known):
+    """Every attempt signed, about a known alert, and all attempts of an
+    alert to a recipient with one webhook-id.  Returns {rid: duplicates}."""
+    dups = {}
+    for rid, rec in recs.items():
+        for a in rec.snapshot():
+            assert a["sig_ok"], (rid, a["headers"])
+            assert (a["json"] or {}).get("alert_id") in known, (rid, a["json"])
+        by = webhook_ids_by_alert(rec)
+        bad = {aid: ids for aid, ids in by.items() if len(ids) != 1}
+        assert not bad, "%s: one alert, several webhook-ids: %s" % (rid, bad)
+        dups[rid] = duplicates(rec)
+    return dups
+
+
+def wait_delivered(recs, alert_ids, timeout, lab=None):
+    want = set(alert_ids)
+    deadline = time.monotonic() + timeout
+    for rid, rec in recs.items():
+        left = max(0.1, deadline - time.monotonic())
+        try:
+            harness.wait_until(lambda: want <= delivered_ids(rec), left,
+                               interval=0.1, what="deliveries to %s" % rid)
+        except TimeoutError:
+            missing = sorted(want - delivered_ids(rec))
+            raise AssertionError(
+                "%d accepted alert(s) never delivered to %s: %s" % (
+                    len(missing), rid, missing)) from None
+
+
+class SendStream:
+    """n `alertctl send` processes, at most `conc` at a time, one started
+    every `pace` seconds; confs: client configurations used in turn."""
+
+    def __init__(self, lab, env, n, conc, pace, timeout, confs=None,
+                 tag="fault"):
+        self.lab, self.env, self.n, self.conc = lab, env, n, conc
+        self.pace, self.timeout = pace, timeout
+        self.confs = confs or [env.client_conf]
+        self.tag = tag
+        self.procs = []
+
+    def run(self, deadline):
+        for i in range(self.n):
+            while sum(p.running() for p in self.procs) >= self.conc:
+                assert time.monotonic() < deadline, "send stream stuck"
+                time.sleep(0.01)
+            self.procs.append(self.lab.send_proc(
+                self.env, "--type", "panic", "--message", "%s %d" % (self.tag, i),
+                "--timeout", str(self.timeout),
+                conf=self.confs[i % len(self.confs)], name="send%03d" % i))
+            time.sleep(self.pace)
+        return self
+
+    def results(self, wait):
+        """(accepted alert_ids, [(alert_id, rc, stdout, stderr tail)] of
+        the sends that failed)."""
+        accepted, failed = [], []
+        end = time.monotonic() + wait
+        for p in self.procs:
+            rc = p.wait_exit(max(0.1, end - time.monotonic()))
+            assert rc is not None, "alertctl send still running: %s" % p.tail()
+            lines = p.snapshot("stdout")
+            aid, acc = parse_send(lines)
+            if rc == 0:
+                assert acc and acc.group(1) == aid, (lines, p.tail())
+                accepted.append(aid)
+            else:
+                # a failed send must never have printed accepted
+                assert not acc and not any("accepted" in l for l in lines), \
+                    "send exited %d after accepted: %s" % (rc, p.tail())
+                failed.append((aid, rc, lines, p.text("stderr")[-300:]))
+        return accepted, failed
+
+
+def two_relays_client_conf(env, path, ports):
+    env.write_client_conf(path)
+    text = path.read_text()
+    one = "relay = 127.0.0.1:%d" % env.relay_port
+    assert one in text
+    path.write_text(text.replace(one, "relay = " + ", ".join(
+        "127.0.0.1:%d" % p for p in ports)))
+    if "user" in env.relay:
+        harness.hand_to_daemon_user(env.dir)
+    return path
+
+
+def in_redis(env, alert_ids):
+    r = harness.Resp(env.redis_port)
+    try:
+        return [a for a in alert_ids
+                if not r("HGET", "%s:alert:%s" % (env.redis["prefix"], a),
+                         "state")]
+    finally:
+        r.close()
+
+
+# ---------------------------------------------------------------- 1
+
+
+@pytest.mark.hard_timeout(150)
+def test_200_alerts_relay_sigkilled_five_times(lab):
+    seed = int(os.environ.get("FAULTS_SEED") or random.randrange(1 << 30))
+    rnd = random.Random(seed)
+    env = lab.env(delivery={"retry_initial_ms": 200, "retry_max_ms": 1000,
+                            "max_attempts": 1000, "connect_timeout": 2,
+                            "request_timeout": 5})
+    recs = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
+    lab.redis(env)
+    relay = lab.relay(env)
+    t0 = time.monotonic()
+    n, pace = 200, 0.05
+    span = n * pace  # the stream lasts at least this long
+    slot = (span - 0.5) / 5
+    kill_at = [0.3 + i * slot + rnd.uniform(0, slot - 0.3) for i in range(5)]
+    kills, errors = [], []
+
+    def killer():
+        try:
+            for t in kill_at:
+                time.sleep(max(0, t0 + t - time.monotonic()))
+                rc = relay.kill9()
+                assert rc == -9, "relay exit %r on SIGKILL" % rc
+                kills.append(round(time.monotonic() - t0, 2))
+                time.sleep(rnd.uniform(0, 0.3))
+                relay.restart()
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+
+    th = threading.Thread(target=killer, daemon=True)
+    th.start()
+    stream = SendStream(lab, env, n, 10, pace, 60, tag="kill9").run(t0 + 90)
+    t_stream = time.monotonic() - t0
+    th.join(30)
+    assert not th.is_alive() and not errors, errors
+    assert len(kills) == 5, kills
+    accepted, failed = stream.results(75)
+    assert relay.proc.running(), relay.proc.tail()
+    print("\nFAULTS: seed=%d kills at %s s, stream %.1f s, %d accepted, %d "
+          "failed sends %s" % (seed, kills, t_stream, len(accepted),
+                               len(failed), [f[:2] for f in failed]))
+    assert len(set(accepted)) == len(accepted)
+    wait_delivered(recs, accepted, 40)
+    missing = in_redis(env, accepted)
+    assert not missing, "accepted but not in Redis: %s" % missing
+    time.sleep(2)  # late duplicates
+    known = set(accepted) | {f[0] for f in failed}
+    dups = check_attempts(recs, known)
+    print("FAULTS: duplicate deliveries (same webhook-id): %s; %.1f s" % (
+        {rid: len(d) for rid, d in dups.items()}, time.monotonic() - t0))
+    assert "redis connected" in relay.procs[-1].text("stderr")
+
+
+# ---------------------------------------------------------------- 2
+
+
+@pytest.mark.hard_timeout(150)
+def test_receiver_down_60s_then_back(lab):
+    env = lab.env(delivery={"retry_initial_ms": 300, "retry_max_ms": 2000,
+                            "max_attempts": 1000, "connect_timeout": 2,
+                            "request_timeout": 5})
+    first = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    before = SendStream(lab, env, 3, 3, 0.05, 20, tag="before").run(
+        time.monotonic() + 20)
+    early, failed = before.results(25)
+    assert len(early) == 3 and not failed, failed
+    wait_delivered(first, early, 15)
+    for rec in first.values():
+        rec.stop()  # really down: nothing listens on the port any more
+    t_down = time.monotonic()
+    during = SendStream(lab, env, 12, 4, 3.0, 30, tag="down").run(
+        t_down + 60)
+    sent, failed = during.results(35)
+    assert len(sent) == 12 and not failed, failed
+    time.sleep(max(0, 60 - (time.monotonic() - t_down)))
+    log = relay.log()
+    assert relay.proc.running()
+    r = redis.client()
+    assert r("XLEN", "alertrelay:deadletter") == 0, "given up while down"
+    second = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
+    t_up = time.monotonic()
+    wait_delivered(second, sent, 20)
+    took = time.monotonic() - t_up
+    time.sleep(2)
+    dups = check_attempts(second, set(sent))
+    for rid, rec in second.items():
+        again = delivered_ids(rec) & set(early)
+        assert not again, "%s got already delivered alerts again: %s" % (
+            rid, again)
+    assert r("XLEN", "alertrelay:deadletter") == 0
+    assert r("XPENDING", "alertrelay:deliveries", "dispatch")[0] == 0
+    print("\nFAULTS: receiver down %.1f s, %d alerts delivered %.1f s after "
+          "it returned; duplicates %s; attempts while down logged: %d" % (
+              t_up - t_down, len(sent), took,
+              {rid: len(d) for rid, d in dups.items()},
+              log.count("result=")))
+
+
+# ---------------------------------------------------------------- 3
+
+
+@pytest.mark.hard_timeout(120)
+def test_redis_sigkilled_mid_stream_with_spool(lab):
+    from test_spool import spool_env
+    env, spool = spool_env(lab, delivery={"retry_initial_ms": 200,
+                                          "retry_max_ms": 1000,
+                                          "max_attempts": 1000})
+    recs = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    seed = random.randrange(1 << 30)
+    kill_at = random.Random(seed).uniform(1.5, 2.5)
+    t0 = time.monotonic()
+    ev = {}
+
+    def killer():
+        time.sleep(kill_at)
+        ev["rc"] = redis.kill()
+        ev["down"] = time.monotonic()
+        time.sleep(5)
+        redis.start()
+        ev["up"] = time.monotonic()
+
+    th = threading.Thread(target=killer, daemon=True)
+    th.start()
+    stream = SendStream(lab, env, 60, 4, 0.12, 30, tag="redis").run(t0 + 60)
+    th.join(20)
+    assert not th.is_alive() and ev.get("rc") == -9, ev
+    accepted, failed = stream.results(35)
+    spooled = [p for p in stream.procs
+               if any("relay_id=spool-" in l for l in p.snapshot("stdout"))]
+    print("\nFAULTS: seed=%d redis killed at %.2f s, up at %.2f s; %d accepted "
+          "(%d into the spool), %d failed %s" % (
+              seed, ev["down"] - t0, ev["up"] - t0, len(accepted),
+              len(spooled), len(failed), [f[:2] for f in failed]))
+    assert not failed, "with a spool every send should be accepted: %s" % failed
+    assert spooled, "no alert went to the spool: Redis was killed too late?"
+    wait_delivered(recs, accepted, 30)
+    harness.wait_until(lambda: not in_redis(env, accepted), 20,
+                       what="every accepted alert in Redis: missing %s" %
+                       in_redis(env, accepted))
+    harness.wait_until(lambda: os.path.getsize(spool / "spool.log") == 0, 10,
+                       what="the spool emptied")
+    time.sleep(2)
+    dups = check_attempts(recs, set(accepted))
+    print("FAULTS: duplicates after the Redis crash: %s" % dups)
+    assert relay.proc.running()
+
+
+# ---------------------------------------------------------------- 4
+
+
+@pytest.mark.hard_timeout(120)
+def test_two_relays_both_sending_one_sigkilled_while_receiver_fails(lab):
+    env = lab.env(delivery={"claim_idle_ms": 2000, "retry_initial_ms": 300,
+                            "retry_max_ms": 600, "max_attempts": 1000})
+    recs = {rid: lab.recorder_for(env, rid, default=503)
+            for rid in env.recipients}
+    redis = lab.redis(env)
+    relay_a = lab.relay(env)
+    b = copy.copy(env)
+    b.relay = dict(env.relay, instance_id="relay-b")
+    b.relay_port = harness.free_port()
+    b.relay["listen"] = "127.0.0.1:%d" % b.relay_port
+    b.relay_conf = env.dir / "relay-b.conf"
+    b.write_relay_conf(b.relay_conf)
+    relay_b = lab.relay(b)
+    ab = two_relays_client_conf(env, env.dir / "client-ab.conf",
+                                [env.relay_port, b.relay_port])
+    ba = two_relays_client_conf(env, env.dir / "client-ba.conf",
+                                [b.relay_port, env.relay_port])
+    t0 = time.monotonic()
+    s1 = SendStream(lab, env, 20, 4, 0.05, 20, confs=[ab, ba],
+                    tag="two").run(t0 + 30)
+    first, failed = s1.results(25)
+    assert len(first) == 20 and not failed, failed
+    relay_ids = [parse_send(p.snapshot("stdout"))[1].group(2)
+                 for p in s1.procs]
+    # each recipient has been tried for every alert: both relays hold some
+    for rid, rec in recs.items():
+        harness.wait_until(lambda: set(first) <= {
+            (a["json"] or {}).get("alert_id") for a in rec.snapshot()}, 15,
+            what="an attempt of every alert at %s" % rid)
+    r = redis.client()
+    pend = r("XPENDING", "alertrelay:deliveries", "dispatch")
+    holders = {c: int(n) for c, n in (pend[3] or [])}
+    assert holders.get("relay-a", 0) > 0 and holders.get("relay-b", 0) > 0, \
+        "both instances should hold deliveries: %s" % pend
+    assert relay_a.kill9() == -9
+    t_kill = time.monotonic()
+    # sends go on; the client fails over from the dead relay-a
+    s2 = SendStream(lab, env, 4, 4, 0.05, 20, confs=[ab],
+                    tag="after").run(t_kill + 25)
+    second, failed2 = s2.results(25)
+    assert len(second) == 4 and not failed2, failed2
+    for rec in recs.values():
+        rec.default = 200
+    t_ok = time.monotonic()
+    allsent = first + second
+    wait_delivered(recs, allsent, 30)
+    took = time.monotonic() - t_ok
+    assert took < 30
+    assert "taken over from a silent instance" in relay_b.log()
+    harness.wait_until(
+        lambda: r("XPENDING", "alertrelay:deliveries", "dispatch")[0] == 0,
+        10, what="nothing pending")
+    time.sleep(2)
+    dups = check_attempts(recs, set(allsent))
+    print("\nFAULTS: held before kill %s; accepted by a/b %d alerts "
+          "(relay_ids %s...); all delivered %.1f s after the receivers "
+          "recovered; duplicates %s" % (
+              holders, len(first), relay_ids[:2], took, dups))
