@@ -25,6 +25,7 @@ static const struct alertctl_command {
     {"status", cmd_status},
     {"list", cmd_list},
     {"ack", cmd_ack},
+    {"watch", cmd_watch},
 };
 
 static int

@@ -28,5 +28,6 @@ int cmd_cancel(int argc, char **argv, struct globals *g);
 int cmd_status(int argc, char **argv, struct globals *g);
 int cmd_list(int argc, char **argv, struct globals *g);
 int cmd_ack(int argc, char **argv, struct globals *g);
+int cmd_watch(int argc, char **argv, struct globals *g);
 
 #endif

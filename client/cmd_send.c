@@ -20,6 +20,7 @@
 #include "out.h"
 #include "outbox.h"
 #include "relay_run.h"
+#include "resend.h"
 #include "usage.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -46,11 +47,13 @@ enum {
 	OPT_WAIT_TIMEOUT,
 };
 
-/* One sending: the alert until accepted, then (--wait) its receipts. */
+/* One sending: the unsent alerts of the outbox and this one (the last
+ * of the queue) until accepted, then (--wait) its receipts. */
 struct send_run {
 	const struct send_opts *o;
 	const char *alert_id;
-	const json_t *frame;
+	struct resend *queue;
+	size_t mine; /* this alert's index in queue */
 	struct relay_run *run;
 	struct watch *watch; /* NULL without --wait */
 	int accepted;
@@ -231,34 +234,20 @@ cmd_send_ready(struct relay_session *s, void *arg)
 		watch_ready(sr->watch, s);
 		return;
 	}
-	if (relay_session_send(s, sr->frame) != 0) {
-		relay_session_fail(s, RELAY_FATAL,
-		    "the alert is larger than the relay accepts; "
-		    "use a shorter message or fewer recipients");
-		return;
-	}
-	log_debug("alert frame sent");
-	relay_session_expect(s, "accepted");
+	if (resend_start(sr->queue, s) > 0)
+		relay_session_expect(s, "accepted");
 }
 
 static void
-cmd_send_accepted(struct relay_session *s, struct send_run *sr, const json_t *o)
+cmd_send_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 {
-	const char *id = json_str(o, "alert_id");
-	const char *relay_id = json_str(o, "relay_id");
-	char clean[128];
-	int dup = 0;
+	struct send_run *sr = arg;
 
-	if (id == NULL || strcmp(id, sr->alert_id) != 0 || relay_id == NULL ||
-	    strlen(relay_id) >= sizeof(clean)) {
-		relay_session_fail(s, RELAY_RETRY,
-		    "relay sent a malformed accepted frame");
+	if (i != sr->mine) {
+		/* An earlier alert; ours is answered after it. */
+		relay_session_expect(s, "accepted");
 		return;
 	}
-	json_bool_get(o, "duplicate", &dup);
-	out_line(MSG_ACCEPTED, sr->alert_id,
-	    out_clean(relay_id, clean, sizeof(clean)),
-	    dup ? MSG_DUPLICATE : "");
 	if (sr->watch == NULL) {
 		relay_session_done(s, EXIT_OK);
 		return;
@@ -266,7 +255,18 @@ cmd_send_accepted(struct relay_session *s, struct send_run *sr, const json_t *o)
 	/* From now on the wait has its own deadline, if any. */
 	sr->accepted = 1;
 	relay_run_deadline(sr->run, sr->o->wait_timeout_s);
-	watch_accepted(sr->watch, s, dup);
+	watch_accepted(sr->watch, s, duplicate);
+}
+
+static void
+cmd_send_refused(void *arg, struct relay_session *s, size_t i)
+{
+	struct send_run *sr = arg;
+
+	if (i == sr->mine)
+		relay_session_done(s, EXIT_FAIL);
+	else if (resend_inflight(sr->queue) > 0)
+		relay_session_expect(s, "accepted");
 }
 
 static void
@@ -277,8 +277,8 @@ cmd_send_frame(struct relay_session *s, const char *type, const json_t *o,
 
 	if (sr->accepted)
 		watch_frame(sr->watch, s, type, o);
-	else if (strcmp(type, "accepted") == 0)
-		cmd_send_accepted(s, sr, o);
+	else if (resend_frame(sr->queue, s, type, o))
+		; /* hooks above */
 	else if (strcmp(type, "error") == 0)
 		relay_session_error(s, o);
 	else if (strcmp(type, "receipt") == 0)
@@ -308,23 +308,53 @@ cmd_send_failed(void *arg, int deadline, const char *why)
 	log_warnx(MSG_STATUS_HINT, sr->alert_id);
 }
 
+/* The alerts of the outbox that were never accepted go first, the
+ * same bytes again; the relay answers in order, ours last. */
+static void
+cmd_send_unsent(const struct device *d, struct send_run *sr, const char *dir)
+{
+	struct sealed_alert *v;
+	size_t n, i;
+
+	if (dir == NULL)
+		return;
+	n = outbox_list(dir, OUTBOX_UNSENT, 0, d->sk + crypto_sign_SEEDBYTES,
+	    sr->alert_id, OUTBOX_LIST_MAX, &v);
+	for (i = 0; i < n; i++) {
+		out_line(MSG_RESENDING_UNSENT, v[i].alert_id, v[i].created_at);
+		resend_add(sr->queue, &v[i]);
+	}
+	free(v);
+}
+
 static int
 cmd_send_deliver(const struct send_opts *o, const struct device *d,
-    const char *alert_id, const json_t *frame)
+    struct sealed_alert *sealed)
 {
-	struct send_run sr = {o, alert_id, frame, NULL, NULL, 0};
+	struct send_run sr = {o, sealed->alert_id, NULL, 0, NULL, NULL, 0};
 	struct relay_op op = {cmd_send_ready, cmd_send_frame, cmd_send_failed,
-	    &sr};
+	    &sr, NULL};
+	struct resend_hooks hooks = {cmd_send_answered, cmd_send_refused, &sr};
+	char *dir = outbox_dir(&d->cfg), alert_id[33];
 	int rc;
 
+	memcpy(alert_id, sealed->alert_id, sizeof(alert_id));
+	sr.alert_id = alert_id;
+	sr.queue = resend_new(dir, &hooks);
+	cmd_send_unsent(d, &sr, dir);
+	sr.mine = resend_add(sr.queue, sealed);
+	free(dir);
 	if ((sr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 1)) ==
-	    NULL)
+	    NULL) {
+		resend_free(sr.queue);
 		return EXIT_FAIL;
+	}
 	if (o->until != WATCH_NONE)
 		sr.watch = watch_new(alert_id, o->until);
 	rc = relay_run_go(sr.run);
 	relay_run_free(sr.run);
 	watch_free(sr.watch);
+	resend_free(sr.queue);
 	return rc;
 }
 
@@ -333,7 +363,6 @@ cmd_send_run(const struct send_opts *o, const struct device *d)
 {
 	struct sealed_alert sealed;
 	struct alert a;
-	json_t *frame;
 	int rc = EXIT_FAIL;
 
 	memset(&a, 0, sizeof(a));
@@ -343,9 +372,7 @@ cmd_send_run(const struct send_opts *o, const struct device *d)
 	if (out_line(MSG_ALERT_ID, a.alert_id) != 0)
 		log_warn("stdout");
 	if (cmd_send_seal(o, &d->cfg, &a, d->sk, &sealed) == 0) {
-		frame = alert_seal_frame(&sealed);
-		rc = cmd_send_deliver(o, d, a.alert_id, frame);
-		json_decref(frame);
+		rc = cmd_send_deliver(o, d, &sealed);
 		alert_seal_free(&sealed);
 	}
 	alert_clear(&a);

@@ -15,6 +15,9 @@
 #define MSG_AUTHENTICATED "authenticated as %s"
 #define MSG_ACCEPTED "accepted alert_id=%s relay_id=%s%s" /* the last */
 #define MSG_DUPLICATE " (duplicate)"
+/* send and watch: an earlier alert of the outbox never accepted, sent
+ * again (its outcome is an accepted line or a refusal) */
+#define MSG_RESENDING_UNSENT "resending alert_id=%s (created at %s)"
 
 /* send: stderr */
 #define MSG_NEXT_RELAY "%s; trying the next relay"
@@ -30,6 +33,14 @@
 #define MSG_WAIT_LOST "alert %s: cannot follow it: %s"
 #define MSG_WAIT_EXPIRED "alert %s expired without being %s"
 #define MSG_STATUS_HINT "to see what happened since: alertctl status %s"
+
+/* watch: stdout */
+#define MSG_WATCH_CONNECTED "connected to %s"
+#define MSG_WATCH_RECONNECTED "reconnected to %s"
+#define MSG_WATCH_RECEIPT "alert %s: %s" /* alert_id, receipt.h line */
+#define MSG_WATCH_STATE "alert %s: %s" /* alert_id, a final state */
+#define MSG_WATCH_ALL_SENT "no unsent alert in the outbox"
+#define MSG_WATCH_STOPPED "stopped"
 
 /* cancel, status, list */
 #define MSG_CANCELLED "cancelled %s" /* stdout */

@@ -12,6 +12,8 @@
 #include <jansson.h>
 
 #include "b64.h"
+#include "envelope.h"
+#include "util.h"
 #include "frame.h"
 #include "log.h"
 #include "outbox.h"
@@ -102,8 +104,8 @@ outbox_prune(const char *dir)
 	if ((dp = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(dp)) != NULL) {
-		if (strlen(de->d_name) != 37 ||
-		    strcmp(de->d_name + 32, ".json") != 0)
+		if (strlen(de->d_name) < 34 || de->d_name[32] != '.' ||
+		    strspn(de->d_name, "0123456789abcdef") != 32)
 			continue;
 		if (fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
 		        0 &&
@@ -122,10 +124,28 @@ outbox_entry(const struct sealed_alert *s,
 
 	sodium_bin2hex(machex, sizeof(machex), mac, OUTBOX_MAC_BYTES);
 	sig64 = b64_encode(s->sig, sizeof(s->sig));
-	o = json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", 1, "alert_id",
-	    s->alert_id, "mac", machex, "envelope", s->envelope, "sig", sig64);
+	/* track: send and watch resend it until it is marked accepted. */
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b}", "v", 1, "alert_id",
+	    s->alert_id, "mac", machex, "envelope", s->envelope, "sig", sig64,
+	    "track", 1);
 	free(sig64);
 	return o;
+}
+
+/* The new name of an entry or marker survives a crash too. */
+static void
+outbox_sync_dir(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int fd;
+
+	if (slash != NULL && slash != dir)
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
 }
 
 static int
@@ -144,6 +164,7 @@ outbox_write(const char *tmp, const char *path, const json_t *o)
 		return -1;
 	}
 	unlink(tmp);
+	outbox_sync_dir(path);
 	return 0;
 }
 
@@ -169,31 +190,45 @@ outbox_save(const char *dir, const struct sealed_alert *s,
 	return rc;
 }
 
+/* 1 and *s filled when o is an intact entry signed with pk. */
+static int
+outbox_entry_parse(const json_t *o,
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES], struct sealed_alert *s)
+{
+	const char *env = json_str(o, "envelope"), *sig = json_str(o, "sig");
+	char err[128];
+	struct envelope e;
+
+	if (env == NULL || sig == NULL ||
+	    b64_decode_exact(sig, s->sig, sizeof(s->sig)) != 0 ||
+	    envelope_verify(env, strlen(env), s->sig, pk) != 0 ||
+	    envelope_decode(env, strlen(env), &e, err, sizeof(err)) != 0)
+		return 0;
+	memcpy(s->alert_id, e.alert_id, sizeof(s->alert_id));
+	memcpy(s->created_at, e.created_at, sizeof(s->created_at));
+	s->envelope = xstrdup(env);
+	envelope_free(&e);
+	return 1;
+}
+
 /* 1 when the stored entry is this alert, intact, signed by this device. */
 static int
 outbox_entry_matches(const json_t *o, const char *alert_id,
     const unsigned char mac[OUTBOX_MAC_BYTES],
     const unsigned char pk[crypto_sign_PUBLICKEYBYTES], struct sealed_alert *s)
 {
-	char machex[OUTBOX_MAC_BYTES * 2 + 1], err[128];
-	const char *env = json_str(o, "envelope"), *sig = json_str(o, "sig");
+	char machex[OUTBOX_MAC_BYTES * 2 + 1];
 	const char *m = json_str(o, "mac");
-	struct envelope e;
 
 	sodium_bin2hex(machex, sizeof(machex), mac, OUTBOX_MAC_BYTES);
-	if (env == NULL || sig == NULL || m == NULL || strcmp(m, machex) != 0 ||
-	    b64_decode_exact(sig, s->sig, sizeof(s->sig)) != 0 ||
-	    envelope_verify(env, strlen(env), s->sig, pk) != 0 ||
-	    envelope_decode(env, strlen(env), &e, err, sizeof(err)) != 0)
+	if (m == NULL || strcmp(m, machex) != 0 ||
+	    !outbox_entry_parse(o, pk, s))
 		return 0;
-	if (strcmp(e.alert_id, alert_id) != 0) {
-		envelope_free(&e);
+	if (strcmp(s->alert_id, alert_id) != 0) {
+		alert_seal_free(s);
+		memset(s, 0, sizeof(*s));
 		return 0;
 	}
-	memcpy(s->alert_id, e.alert_id, sizeof(s->alert_id));
-	memcpy(s->created_at, e.created_at, sizeof(s->created_at));
-	s->envelope = xstrdup(env);
-	envelope_free(&e);
 	return 1;
 }
 
@@ -221,4 +256,125 @@ outbox_load(const char *dir, const char *alert_id,
 	json_decref(o);
 	free(path);
 	return rc;
+}
+
+int
+outbox_mark(const char *dir, const char *alert_id, const char *what,
+    const char *text)
+{
+	char *path = xasprintf("%s/%s.%s", dir, alert_id, what);
+	char *tmp = xasprintf("%s/.%s.%s.tmp", dir, alert_id, what);
+	size_t len = strlen(text);
+	int fd, ok = 0;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd != -1) {
+		ok = write(fd, text, len) == (ssize_t)len &&
+		    write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+		ok = close(fd) == 0 && ok;
+		ok = ok && rename(tmp, path) == 0;
+		if (!ok)
+			unlink(tmp);
+		else
+			outbox_sync_dir(path);
+	}
+	if (!ok)
+		log_warn("outbox %s", path);
+	free(path);
+	free(tmp);
+	return ok ? 0 : -1;
+}
+
+int
+outbox_marked(const char *dir, const char *alert_id, const char *what)
+{
+	char *path = xasprintf("%s/%s.%s", dir, alert_id, what);
+	int rc = access(path, F_OK) == 0;
+
+	free(path);
+	return rc;
+}
+
+static int
+outbox_wanted(const char *dir, const char *id, const json_t *o,
+    enum outbox_which which)
+{
+	int track = 0;
+
+	if (which == OUTBOX_UNSENT)
+		return json_bool_get(o, "track", &track) == 0 && track &&
+		    !outbox_marked(dir, id, OUTBOX_ACCEPTED) &&
+		    !outbox_marked(dir, id, OUTBOX_REFUSED);
+	return outbox_marked(dir, id, OUTBOX_ACCEPTED) &&
+	    !outbox_marked(dir, id, OUTBOX_CLOSED);
+}
+
+static int
+outbox_older(const void *a, const void *b)
+{
+	const struct sealed_alert *x = a, *y = b;
+	int c = strcmp(x->created_at, y->created_at);
+
+	return c != 0 ? c : strcmp(x->alert_id, y->alert_id);
+}
+
+size_t
+outbox_list(const char *dir, enum outbox_which which, time_t since,
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES], const char *skip,
+    size_t max, struct sealed_alert **out)
+{
+	struct sealed_alert *v = NULL, one;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	json_error_t jerr;
+	char id[33], *path;
+	time_t created;
+	json_t *o;
+	DIR *dp;
+
+	*out = NULL;
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(dp)) != NULL) {
+		if (strlen(de->d_name) != 37 ||
+		    strcmp(de->d_name + 32, ".json") != 0 ||
+		    strspn(de->d_name, "0123456789abcdef") != 32)
+			continue;
+		memcpy(id, de->d_name, 32);
+		id[32] = '\0';
+		if (skip != NULL && strcmp(id, skip) == 0)
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+		free(path);
+		memset(&one, 0, sizeof(one));
+		if (o != NULL && outbox_wanted(dir, id, o, which) &&
+		    outbox_entry_parse(o, pk, &one)) {
+			if (strcmp(one.alert_id, id) != 0 ||
+			    (which == OUTBOX_OPEN &&
+			        (time_rfc3339_parse(one.created_at, &created) !=
+			                0 ||
+			            created < since)))
+				alert_seal_free(&one);
+			else {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 8;
+					v = xreallocarray(v, cap, sizeof(*v));
+				}
+				v[n++] = one;
+			}
+		}
+		json_decref(o);
+	}
+	closedir(dp);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), outbox_older);
+	/* The newest max of them. */
+	while (n > max) {
+		alert_seal_free(&v[0]);
+		memmove(v, v + 1, (n - 1) * sizeof(*v));
+		n--;
+	}
+	*out = v;
+	return n;
 }

@@ -12,6 +12,8 @@
 #ifndef ALERTCTL_OUTBOX_H
 #define ALERTCTL_OUTBOX_H
 
+#include <time.h>
+
 #include <sodium.h>
 
 #include "alert.h"
@@ -38,5 +40,36 @@ int outbox_save(const char *dir, const struct sealed_alert *s,
 int outbox_load(const char *dir, const char *alert_id,
     const unsigned char mac[OUTBOX_MAC_BYTES],
     const unsigned char pk[crypto_sign_PUBLICKEYBYTES], struct sealed_alert *s);
+
+/*
+ * What became of each entry, as marker files next to it, each written
+ * (and fsync'd, with the directory) only once it is true:
+ * <alert_id>.accepted (the relay said accepted), .refused (the relay
+ * refused these bytes for good), .closed (acknowledged, cancelled or
+ * expired).  An entry written with "track":true and without .accepted
+ * or .refused is unsent: send and watch send it again until accepted.
+ * Entries of older versions carry no "track" and are never resent.
+ */
+#define OUTBOX_ACCEPTED "accepted"
+#define OUTBOX_REFUSED "refused"
+#define OUTBOX_CLOSED "closed"
+#define OUTBOX_LIST_MAX 64
+
+/* 0, or -1 (logged). */
+int outbox_mark(const char *dir, const char *alert_id, const char *what,
+    const char *text);
+int outbox_marked(const char *dir, const char *alert_id, const char *what);
+
+enum outbox_which {
+	OUTBOX_UNSENT, /* tracked, neither accepted nor refused */
+	OUTBOX_OPEN, /* accepted, not closed, created at or after since */
+};
+
+/* Up to max entries of this device (valid signature by pk, intact),
+ * oldest first, into *out (caller frees each with alert_seal_free and
+ * the array); the count.  skip: an alert_id left out, or NULL. */
+size_t outbox_list(const char *dir, enum outbox_which which, time_t since,
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES], const char *skip,
+    size_t max, struct sealed_alert **out);
 
 #endif

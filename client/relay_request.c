@@ -80,7 +80,7 @@ relay_request_run(const struct device *d, long timeout_s,
 {
 	struct relay_request_run rr = {req, timeout_s};
 	struct relay_op op = {relay_request_ready, relay_request_frame,
-	    relay_request_failed, &rr};
+	    relay_request_failed, &rr, NULL};
 	struct relay_run *r;
 	int rc;
 

@@ -20,6 +20,7 @@ struct relay_run {
 	const unsigned char *sk;
 	const struct relay_op *op;
 	int progress;
+	int ping_s, dead_s;
 
 	struct event_base *base;
 	struct evdns_base *dns;
@@ -127,6 +128,8 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	p.sk = r->sk;
 	p.op = r->op;
 	p.progress = r->progress;
+	p.ping_s = r->ping_s;
+	p.dead_s = r->dead_s;
 	p.done = relay_run_done;
 	p.arg = r;
 	r->session = relay_session_start(&p);
@@ -211,4 +214,23 @@ relay_run_free(struct relay_run *r)
 	event_base_free(r->base);
 	SSL_CTX_free(r->ssl_ctx);
 	free(r);
+}
+
+void
+relay_run_keepalive(struct relay_run *r, int ping_s, int dead_s)
+{
+	r->ping_s = ping_s;
+	r->dead_s = dead_s;
+}
+
+struct event_base *
+relay_run_base(struct relay_run *r)
+{
+	return r->base;
+}
+
+void
+relay_run_finish(struct relay_run *r, int exit_code)
+{
+	relay_run_stop(r, exit_code);
 }

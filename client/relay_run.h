@@ -27,5 +27,11 @@ int relay_run_go(struct relay_run *r);
 /* A new deadline, timeout_s from now; 0: none. */
 void relay_run_deadline(struct relay_run *r, long timeout_s);
 void relay_run_free(struct relay_run *r);
+/* Keepalive of the sessions (relay_session_params); 0: the defaults. */
+void relay_run_keepalive(struct relay_run *r, int ping_s, int dead_s);
+/* The loop, for signals and timers of the operation. */
+struct event_base *relay_run_base(struct relay_run *r);
+/* Ends the run now with this exit code (a signal). */
+void relay_run_finish(struct relay_run *r, int exit_code);
 
 #endif

@@ -62,6 +62,12 @@ static void relay_session_retry(struct relay_session *s, const char *fmt, ...)
     PRINTFLIKE(2, 3);
 
 const char *
+relay_session_label(const struct relay_session *s)
+{
+	return s->p.relay->label;
+}
+
+const char *
 relay_session_doing(const struct relay_session *s)
 {
 	switch (s->state) {
@@ -170,7 +176,7 @@ relay_session_timer(evutil_socket_t fd, short what, void *arg)
 		s->p.done(&s->outcome, s->p.arg);
 	else if (s->keepalive)
 		relay_session_retry(s, "no frame from relay for %d s (%s)",
-		    RELAY_DEAD_S, relay_session_doing(s));
+		    s->p.dead_s, relay_session_doing(s));
 	else
 		relay_session_retry(s, "no answer from relay (%s)",
 		    relay_session_doing(s));
@@ -215,12 +221,14 @@ relay_session_ping(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (relay_session_push(s, json_pack("{s:s}", "type", "ping")) != 0)
 		relay_session_retry(s, "cannot send ping");
+	else if (s->p.op->idle != NULL)
+		s->p.op->idle(s, s->p.op->arg);
 }
 
 void
 relay_session_keepalive(struct relay_session *s, const char *what)
 {
-	struct timeval tv = {RELAY_PING_S, 0};
+	struct timeval tv = {s->p.ping_s, 0};
 
 	if (s->state == RS_DONE)
 		return;
@@ -232,7 +240,7 @@ relay_session_keepalive(struct relay_session *s, const char *what)
 	         s)) == NULL)
 		log_fatalx("event_new failed");
 	event_add(s->ping, &tv);
-	relay_session_arm(s, RELAY_DEAD_S);
+	relay_session_arm(s, s->p.dead_s);
 }
 
 static void
@@ -326,7 +334,7 @@ relay_session_frame(struct relay_session *s, const char *type, const json_t *o)
 	log_debug("%s: got %s frame", s->p.relay->label, type);
 	/* Any frame shows the relay is alive. */
 	if (s->keepalive)
-		relay_session_arm(s, RELAY_DEAD_S);
+		relay_session_arm(s, s->p.dead_s);
 	if (strcmp(type, "ping") == 0) {
 		if (relay_session_push(s, json_pack("{s:s}", "type", "pong")))
 			relay_session_retry(s, "cannot send pong");
@@ -483,6 +491,10 @@ relay_session_start(const struct relay_session_params *params)
 	SSL *ssl;
 
 	s->p = *params;
+	if (s->p.ping_s <= 0)
+		s->p.ping_s = RELAY_PING_S;
+	if (s->p.dead_s <= 0)
+		s->p.dead_s = RELAY_DEAD_S;
 	s->max_frame = FRAME_MAX_DEFAULT;
 	s->timer = evtimer_new(s->p.base, relay_session_timer, s);
 	if (s->timer == NULL || (ssl = SSL_new(s->p.ssl_ctx)) == NULL)

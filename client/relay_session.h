@@ -64,6 +64,8 @@ struct relay_op {
 	/* The run gave up: logs why (a refusal, or the deadline passed). */
 	void (*failed)(void *arg, int deadline, const char *why);
 	void *arg;
+	/* Optional: called at each keepalive ping, while waiting idle. */
+	void (*idle)(struct relay_session *s, void *arg);
 };
 
 struct relay_session_params {
@@ -77,12 +79,15 @@ struct relay_session_params {
 	const unsigned char *sk; /* Ed25519, crypto_sign_SECRETKEYBYTES */
 	const struct relay_op *op;
 	int progress; /* steps on stdout (send), else debug log */
+	int ping_s, dead_s; /* keepalive; 0: RELAY_PING_S, RELAY_DEAD_S */
 	void (*done)(const struct relay_outcome *, void *);
 	void *arg;
 };
 
 struct relay_session *relay_session_start(
     const struct relay_session_params *params);
+/* The relay's label from the configuration: "relay.example.nl:7443". */
+const char *relay_session_label(const struct relay_session *s);
 /* What the session is waiting for, for messages: "waiting for hello". */
 const char *relay_session_doing(const struct relay_session *s);
 void relay_session_free(struct relay_session *s);

@@ -1,0 +1,391 @@
+/*
+ * alertctl watch: a supervised connection to the relays for as long as
+ * it runs.  Each session authenticates, sends every unsent alert of the
+ * outbox until accepted (resend.h), asks for the receipts of the recent
+ * alerts that are still open, and prints every receipt as it comes.  It
+ * pings every --interval and counts the path as dead after --dead-after
+ * seconds without a frame; then, as after any loss, it reconnects with
+ * backoff and jitter across the relays (relay_run.h), for ever.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "alertctl.h"
+#include "device.h"
+#include "frame.h"
+#include "log.h"
+#include "msg.h"
+#include "out.h"
+#include "outbox.h"
+#include "receipt.h"
+#include "relay_run.h"
+#include "resend.h"
+#include "seen.h"
+#include "usage.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define WATCH_INTERVAL_DEFAULT 15
+#define WATCH_DEAD_DEFAULT 45
+#define WATCH_RECENT_S (24 * 3600) /* alerts followed: this recent */
+#define WATCH_PRINTED_MAX 65536
+
+struct watch_opts {
+	const char *config;
+	long timeout_s; /* 0: for ever */
+	long interval_s;
+	long dead_s;
+	int once;
+};
+
+enum {
+	OPT_INTERVAL = DEVICE_GETOPT_NEXT,
+	OPT_DEAD_AFTER,
+	OPT_ONCE,
+};
+
+struct watch_run {
+	const struct watch_opts *o;
+	const struct device *d;
+	char *dir; /* the outbox */
+	struct relay_run *run;
+	struct resend *queue;
+	struct seen *printed; /* alert_id + receipt_key of what was printed */
+	struct seen *watching; /* alerts asked for on this session */
+	unsigned sessions;
+};
+
+static int
+watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"dead-after", required_argument, NULL, OPT_DEAD_AFTER},
+	    {"once", no_argument, NULL, OPT_ONCE},
+	    DEVICE_LONGOPTS,
+	    {NULL, 0, NULL, 0},
+	};
+	int ch, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->config = g->config;
+	o->interval_s = WATCH_INTERVAL_DEFAULT;
+	o->dead_s = WATCH_DEAD_DEFAULT;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, DEVICE_SHORTOPTS, longopts,
+	            NULL)) != -1) {
+		switch (ch) {
+		case OPT_INTERVAL:
+			if (parse_long(optarg, 1, 3600, &o->interval_s) != 0)
+				return usage_error("watch",
+				    "--interval must be 1..3600 seconds");
+			break;
+		case OPT_DEAD_AFTER:
+			if (parse_long(optarg, 2, 86400, &o->dead_s) != 0)
+				return usage_error("watch",
+				    "--dead-after must be 2..86400 seconds");
+			break;
+		case OPT_ONCE:
+			o->once = 1;
+			break;
+		default:
+			rc = device_opt("watch", ch, &o->config, &o->timeout_s);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	if (optind != argc)
+		return usage_error("watch", "unexpected argument '%s'",
+		    argv[optind]);
+	if (o->dead_s <= o->interval_s)
+		return usage_error("watch",
+		    "--dead-after must be longer than --interval");
+	return 0;
+}
+
+/* New unsent alerts of the outbox join the queue; how many. */
+static size_t
+watch_load_unsent(struct watch_run *wr)
+{
+	struct sealed_alert *v;
+	size_t n, i, added = 0;
+
+	n = outbox_list(wr->dir, OUTBOX_UNSENT, 0,
+	    wr->d->sk + crypto_sign_SEEDBYTES, NULL, OUTBOX_LIST_MAX, &v);
+	for (i = 0; i < n; i++) {
+		if (resend_has(wr->queue, v[i].alert_id)) {
+			alert_seal_free(&v[i]);
+			continue;
+		}
+		out_line(MSG_RESENDING_UNSENT, v[i].alert_id, v[i].created_at);
+		resend_add(wr->queue, &v[i]);
+		added++;
+	}
+	free(v);
+	return added;
+}
+
+/* Every alert sent: follow the recent open ones, then wait. */
+static void
+watch_follow(struct watch_run *wr, struct relay_session *s)
+{
+	struct sealed_alert *v;
+	size_t n, i;
+	json_t *f;
+
+	if (wr->o->once && resend_pending(wr->queue) == 0) {
+		out_line(MSG_WATCH_ALL_SENT);
+		relay_session_done(s, EXIT_OK);
+		return;
+	}
+	n = outbox_list(wr->dir, OUTBOX_OPEN, time(NULL) - WATCH_RECENT_S,
+	    wr->d->sk + crypto_sign_SEEDBYTES, NULL, OUTBOX_LIST_MAX, &v);
+	for (i = 0; i < n; i++) {
+		if (!seen_has(wr->watching, v[i].alert_id)) {
+			seen_add(wr->watching, v[i].alert_id);
+			f = json_pack("{s:s, s:s}", "type", "watch", "alert_id",
+			    v[i].alert_id);
+			if (relay_session_send(s, f) != 0)
+				relay_session_fail(s, RELAY_RETRY,
+				    "cannot send watch");
+			json_decref(f);
+		}
+		alert_seal_free(&v[i]);
+	}
+	free(v);
+	relay_session_keepalive(s, "receipts");
+}
+
+static void
+watch_send_pending(struct watch_run *wr, struct relay_session *s)
+{
+	if (resend_start(wr->queue, s) > 0)
+		relay_session_expect(s, "accepted");
+	else
+		watch_follow(wr, s);
+}
+
+static void
+watch_ready(struct relay_session *s, void *arg)
+{
+	struct watch_run *wr = arg;
+
+	out_line(wr->sessions++ == 0 ? MSG_WATCH_CONNECTED
+	                             : MSG_WATCH_RECONNECTED,
+	    relay_session_label(s));
+	seen_free(wr->watching);
+	wr->watching = seen_new(OUTBOX_LIST_MAX * 4);
+	watch_load_unsent(wr);
+	watch_send_pending(wr, s);
+}
+
+/* At each ping: alerts that another alertctl left unsent meanwhile. */
+static void
+watch_idle(struct relay_session *s, void *arg)
+{
+	struct watch_run *wr = arg;
+
+	if (resend_inflight(wr->queue) == 0 && watch_load_unsent(wr) > 0)
+		watch_send_pending(wr, s);
+}
+
+static void
+watch_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
+{
+	struct watch_run *wr = arg;
+
+	(void)i;
+	(void)duplicate;
+	if (resend_inflight(wr->queue) > 0)
+		relay_session_expect(s, "accepted");
+	else
+		watch_follow(wr, s);
+}
+
+static void
+watch_refused(void *arg, struct relay_session *s, size_t i)
+{
+	watch_answered(arg, s, i, 0);
+}
+
+/* 1 when this line of this alert was printed before; else remembers. */
+static int
+watch_printed(struct watch_run *wr, const char *alert_id, const char *what)
+{
+	char *key = xasprintf("%s %s", alert_id, what);
+	int had = seen_has(wr->printed, key);
+
+	if (!had)
+		seen_add(wr->printed, key);
+	free(key);
+	return had;
+}
+
+static void
+watch_closed(struct watch_run *wr, const char *alert_id, const char *state)
+{
+	if (alert_id_valid(alert_id) &&
+	    !outbox_marked(wr->dir, alert_id, OUTBOX_CLOSED))
+		outbox_mark(wr->dir, alert_id, OUTBOX_CLOSED, state);
+}
+
+static void
+watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
+{
+	const char *what = json_str(ev, "event");
+	char line[RECEIPT_LINE_MAX], *key;
+	int had;
+
+	if (what == NULL || strcmp(what, "accepted") == 0 ||
+	    (key = receipt_key(ev)) == NULL)
+		return;
+	had = watch_printed(wr, alert_id, key);
+	free(key);
+	if (!had) {
+		receipt_describe(ev, 1, line, sizeof(line));
+		if (out_line(MSG_WATCH_RECEIPT, alert_id, line) != 0)
+			log_warn("stdout");
+	}
+	if (strcmp(what, "acknowledged") == 0 || strcmp(what, "cancelled") == 0)
+		watch_closed(wr, alert_id, what);
+}
+
+static void
+watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
+{
+	const char *state = json_str(o, "state");
+	json_t *events = json_object_get(o, "events"), *ev;
+	char clean[32];
+	size_t i;
+
+	json_array_foreach(events, i, ev)
+	{
+		watch_event(wr, alert_id, ev);
+	}
+	if (state == NULL || strcmp(state, "open") == 0)
+		return;
+	out_clean(state, clean, sizeof(clean));
+	if (!watch_printed(wr, alert_id, clean))
+		out_line(MSG_WATCH_STATE, alert_id, clean);
+	watch_closed(wr, alert_id, clean);
+}
+
+static void
+watch_frame(struct relay_session *s, const char *type, const json_t *o,
+    void *arg)
+{
+	struct watch_run *wr = arg;
+	const char *id = json_str(o, "alert_id"), *code = json_str(o, "code");
+	char clean[33];
+
+	if (resend_frame(wr->queue, s, type, o))
+		return; /* hooks above */
+	if (id != NULL && !alert_id_valid(id))
+		id = NULL;
+	if (strcmp(type, "receipt") == 0 && id != NULL)
+		watch_event(wr, id, o);
+	else if (strcmp(type, "status") == 0 && id != NULL)
+		watch_status(wr, id, o);
+	else if (strcmp(type, "error") == 0 && code != NULL &&
+	    strcmp(code, "unknown_alert") == 0)
+		/* Not (yet) in Redis, or expired: nothing to follow. */
+		log_debug("relay does not know alert %s",
+		    id != NULL ? id : "?");
+	else if (strcmp(type, "error") == 0)
+		relay_session_error(s, o);
+	else
+		log_debug("ignoring a %s frame",
+		    out_clean(type, clean, sizeof(clean)));
+}
+
+static void
+watch_failed(void *arg, int deadline, const char *why)
+{
+	struct watch_run *wr = arg;
+
+	if (deadline)
+		log_warnx("watch: %ld s passed: %s", wr->o->timeout_s, why);
+	else
+		log_warnx("watch: %s", why);
+	if (resend_pending(wr->queue) > 0)
+		log_warnx("%zu alert(s) still unsent in the outbox",
+		    resend_pending(wr->queue));
+}
+
+static void
+watch_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct watch_run *wr = arg;
+
+	(void)what;
+	log_debug("signal %d", (int)sig);
+	out_line(MSG_WATCH_STOPPED);
+	relay_run_finish(wr->run, EXIT_OK);
+}
+
+static int
+watch_go(const struct watch_opts *o, const struct device *d)
+{
+	struct watch_run wr;
+	struct relay_op op = {watch_ready, watch_frame, watch_failed, &wr,
+	    watch_idle};
+	struct resend_hooks hooks = {watch_answered, watch_refused, &wr};
+	struct event *sigint, *sigterm;
+	int rc;
+
+	memset(&wr, 0, sizeof(wr));
+	wr.o = o;
+	wr.d = d;
+	if ((wr.dir = outbox_dir(&d->cfg)) == NULL) {
+		log_warnx("no outbox: set [client] outbox or HOME");
+		return EXIT_FAIL;
+	}
+	if ((wr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 0)) ==
+	    NULL) {
+		free(wr.dir);
+		return EXIT_FAIL;
+	}
+	relay_run_keepalive(wr.run, (int)o->interval_s, (int)o->dead_s);
+	wr.queue = resend_new(wr.dir, &hooks);
+	wr.printed = seen_new(WATCH_PRINTED_MAX);
+	wr.watching = seen_new(OUTBOX_LIST_MAX * 4);
+	sigint =
+	    evsignal_new(relay_run_base(wr.run), SIGINT, watch_signal, &wr);
+	sigterm =
+	    evsignal_new(relay_run_base(wr.run), SIGTERM, watch_signal, &wr);
+	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) ||
+	    evsignal_add(sigterm, NULL))
+		log_fatalx("cannot handle signals");
+	rc = relay_run_go(wr.run);
+	event_free(sigint);
+	event_free(sigterm);
+	relay_run_free(wr.run);
+	resend_free(wr.queue);
+	seen_free(wr.printed);
+	seen_free(wr.watching);
+	free(wr.dir);
+	return rc;
+}
+
+int
+cmd_watch(int argc, char **argv, struct globals *g)
+{
+	struct watch_opts o;
+	struct device d;
+	int rc;
+
+	if ((rc = watch_parse(argc, argv, g, &o)) != 0)
+		return rc == -1 ? EXIT_OK : rc;
+	if (device_open(&d, o.config) == 0)
+		rc = watch_go(&o, &d);
+	else
+		rc = EXIT_FAIL;
+	device_close(&d);
+	return rc;
+}

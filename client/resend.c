@@ -1,0 +1,257 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "log.h"
+#include "msg.h"
+#include "out.h"
+#include "outbox.h"
+#include "resend.h"
+#include "xmalloc.h"
+
+struct resend_item {
+	struct sealed_alert s;
+	json_t *frame;
+	enum resend_state state;
+};
+
+struct resend {
+	char *dir;
+	struct resend_hooks hooks;
+	struct resend_item *v;
+	size_t n, cap;
+	size_t *inflight; /* indexes, in the order sent */
+	size_t ninflight;
+};
+
+/* Errors that answer one alert.  The relay keeps the connection after
+ * the first two and closes it after the next two; "unavailable" means
+ * "send it again later". */
+static const char *const resend_refusals[] = {
+    "unknown_recipient",
+    "conflict",
+    "bad_envelope",
+    "bad_signature",
+};
+
+struct resend *
+resend_new(const char *dir, const struct resend_hooks *hooks)
+{
+	struct resend *q = xcalloc(1, sizeof(*q));
+
+	q->dir = dir != NULL ? xstrdup(dir) : NULL;
+	q->hooks = *hooks;
+	return q;
+}
+
+void
+resend_free(struct resend *q)
+{
+	size_t i;
+
+	if (q == NULL)
+		return;
+	for (i = 0; i < q->n; i++) {
+		alert_seal_free(&q->v[i].s);
+		json_decref(q->v[i].frame);
+	}
+	free(q->v);
+	free(q->inflight);
+	free(q->dir);
+	free(q);
+}
+
+size_t
+resend_add(struct resend *q, struct sealed_alert *s)
+{
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 8;
+		q->v = xreallocarray(q->v, q->cap, sizeof(*q->v));
+		q->inflight =
+		    xreallocarray(q->inflight, q->cap, sizeof(*q->inflight));
+	}
+	q->v[q->n].s = *s;
+	q->v[q->n].frame = alert_seal_frame(s);
+	q->v[q->n].state = RESEND_PENDING;
+	memset(s, 0, sizeof(*s));
+	return q->n++;
+}
+
+int
+resend_has(const struct resend *q, const char *alert_id)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		if (strcmp(q->v[i].s.alert_id, alert_id) == 0)
+			return 1;
+	return 0;
+}
+
+enum resend_state
+resend_state(const struct resend *q, size_t i)
+{
+	return q->v[i].state;
+}
+
+const char *
+resend_alert_id(const struct resend *q, size_t i)
+{
+	return q->v[i].s.alert_id;
+}
+
+size_t
+resend_inflight(const struct resend *q)
+{
+	return q->ninflight;
+}
+
+size_t
+resend_pending(const struct resend *q)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < q->n; i++)
+		n += q->v[i].state == RESEND_PENDING;
+	return n;
+}
+
+static void
+resend_refuse(struct resend *q, struct relay_session *s, size_t i,
+    const char *why)
+{
+	q->v[i].state = RESEND_REFUSED;
+	if (q->dir != NULL)
+		outbox_mark(q->dir, q->v[i].s.alert_id, OUTBOX_REFUSED, why);
+	log_warnx(MSG_REFUSED, q->v[i].s.alert_id, why);
+	q->hooks.refused(q->hooks.arg, s, i);
+}
+
+size_t
+resend_start(struct resend *q, struct relay_session *s)
+{
+	size_t i, sent = 0;
+
+	q->ninflight = 0;
+	for (i = 0; i < q->n; i++) {
+		if (q->v[i].state != RESEND_PENDING)
+			continue;
+		if (relay_session_send(s, q->v[i].frame) != 0) {
+			resend_refuse(q, s, i,
+			    "the alert is larger than the relay accepts; "
+			    "use a shorter message or fewer recipients");
+			continue;
+		}
+		q->inflight[q->ninflight++] = i;
+		sent++;
+	}
+	log_debug("%zu alert frame(s) sent", sent);
+	return sent;
+}
+
+/* The in-flight position of the alert an answer names, else of the
+ * oldest one in flight (answers come in order); -1 when none. */
+static long
+resend_which(const struct resend *q, const json_t *o, int by_order)
+{
+	const char *id = json_str(o, "alert_id");
+	size_t k;
+
+	if (q->ninflight == 0)
+		return -1;
+	if (id != NULL) {
+		for (k = 0; k < q->ninflight; k++)
+			if (strcmp(q->v[q->inflight[k]].s.alert_id, id) == 0)
+				return (long)k;
+		return -1;
+	}
+	return by_order ? 0 : -1;
+}
+
+static size_t
+resend_pop(struct resend *q, long k)
+{
+	size_t i = q->inflight[k];
+
+	memmove(q->inflight + k, q->inflight + k + 1,
+	    (q->ninflight - (size_t)k - 1) * sizeof(*q->inflight));
+	q->ninflight--;
+	return i;
+}
+
+static void
+resend_accepted(struct resend *q, struct relay_session *s, const json_t *o)
+{
+	const char *relay_id = json_str(o, "relay_id");
+	char clean[128];
+	long k = resend_which(q, o, 0);
+	int dup = 0;
+	size_t i;
+
+	if (k < 0 || relay_id == NULL || strlen(relay_id) >= sizeof(clean)) {
+		relay_session_fail(s, RELAY_RETRY,
+		    "relay sent a malformed accepted frame");
+		return;
+	}
+	i = resend_pop(q, k);
+	json_bool_get(o, "duplicate", &dup);
+	out_clean(relay_id, clean, sizeof(clean));
+	q->v[i].state = RESEND_ACCEPTED;
+	/* On disk before anyone hears of it. */
+	if (q->dir != NULL)
+		outbox_mark(q->dir, q->v[i].s.alert_id, OUTBOX_ACCEPTED, clean);
+	out_line(MSG_ACCEPTED, q->v[i].s.alert_id, clean,
+	    dup ? MSG_DUPLICATE : "");
+	q->hooks.accepted(q->hooks.arg, s, i, dup);
+}
+
+static int
+resend_error(struct resend *q, struct relay_session *s, const json_t *o)
+{
+	const char *code = json_str(o, "code"), *msg = json_str(o, "message");
+	char why[512], ccode[64], cmsg[256];
+	size_t n, i;
+	long k;
+
+	if (code == NULL)
+		return 0;
+	if (strcmp(code, "unavailable") == 0) {
+		/* Stays pending; the session starts over elsewhere. */
+		if (resend_which(q, o, 1) < 0)
+			return 0;
+		relay_session_error(s, o);
+		return 1;
+	}
+	for (n = 0; n < sizeof(resend_refusals) / sizeof(resend_refusals[0]);
+	     n++)
+		if (strcmp(code, resend_refusals[n]) == 0)
+			break;
+	if (n == sizeof(resend_refusals) / sizeof(resend_refusals[0]) ||
+	    (k = resend_which(q, o, 1)) < 0)
+		return 0;
+	i = resend_pop(q, k);
+	snprintf(why, sizeof(why), "relay error %s: %s",
+	    out_clean(code, ccode, sizeof(ccode)),
+	    out_clean(msg != NULL ? msg : "", cmsg, sizeof(cmsg)));
+	resend_refuse(q, s, i, why);
+	/* The relay closes the connection after these: the others go
+	 * again on the next one. */
+	if (n >= 2)
+		relay_session_fail(s, RELAY_RETRY,
+		    "relay closed the connection after refusing alert %s",
+		    q->v[i].s.alert_id);
+	return 1;
+}
+
+int
+resend_frame(struct resend *q, struct relay_session *s, const char *type,
+    const json_t *o)
+{
+	if (strcmp(type, "accepted") == 0) {
+		resend_accepted(q, s, o);
+		return 1;
+	}
+	if (strcmp(type, "error") == 0)
+		return resend_error(q, s, o);
+	return 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * Alerts to get accepted over a session, pipelined: every pending alert
+ * frame is sent at once and the relay answers them in order
+ * (docs/PROTOCOL.md).  Each answer is recorded in the outbox (accepted,
+ * or refused for good) before it is printed, so an alert that was never
+ * accepted stays unsent there and is sent again, same alert_id, same
+ * bytes, by the next send or watch.
+ */
+#ifndef ALERTCTL_RESEND_H
+#define ALERTCTL_RESEND_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "alert_seal.h"
+#include "relay_session.h"
+
+enum resend_state {
+	RESEND_PENDING,
+	RESEND_ACCEPTED,
+	RESEND_REFUSED,
+};
+
+struct resend_hooks {
+	/* Item i was accepted (printed already) or refused (logged). */
+	void (*accepted)(void *arg, struct relay_session *s, size_t i,
+	    int duplicate);
+	void (*refused)(void *arg, struct relay_session *s, size_t i);
+	void *arg;
+};
+
+/* dir: the outbox for the markers, or NULL. */
+struct resend *resend_new(const char *dir, const struct resend_hooks *hooks);
+void resend_free(struct resend *q);
+/* Takes s (its envelope); the item's index. */
+size_t resend_add(struct resend *q, struct sealed_alert *s);
+/* 1 when alert_id is queued already. */
+int resend_has(const struct resend *q, const char *alert_id);
+enum resend_state resend_state(const struct resend *q, size_t i);
+const char *resend_alert_id(const struct resend *q, size_t i);
+/* Sends the frame of every pending item over a new session; how many.
+ * An item larger than the relay takes is refused. */
+size_t resend_start(struct resend *q, struct relay_session *s);
+/* An accepted or error frame answering one of the alerts sent: handled
+ * (1), else 0. */
+int resend_frame(struct resend *q, struct relay_session *s, const char *type,
+    const json_t *o);
+/* Sent on this session and not answered yet. */
+size_t resend_inflight(const struct resend *q);
+/* Not accepted nor refused. */
+size_t resend_pending(const struct resend *q);
+
+#endif
