@@ -23,6 +23,7 @@ struct ingest_req {
 	struct store_req *sreq;
 	struct relay *relay;
 	json_t *args; /* kept for the spool, should Redis fail */
+	struct ingest_reply reply; /* held while replicas catch up */
 };
 
 static void
@@ -34,6 +35,37 @@ ingest_ref(char out[REF_LEN + 1])
 		out[i] =
 		    ref_alphabet[randombytes_uniform(sizeof(ref_alphabet) - 1)];
 	out[REF_LEN] = '\0';
+}
+
+static void
+ingest_finish(struct ingest_req *ir, struct ingest_reply *out)
+{
+	/* Redis cannot take it now: the local spool can. */
+	if (out->result == INGEST_UNAVAILABLE && ir->relay->spool != NULL &&
+	    spool_accept(ir->relay->spool, ir->args, out) != 0) {
+		memset(out, 0, sizeof(*out));
+		out->result = INGEST_UNAVAILABLE;
+		out->error = "redis and the local spool both failed";
+	}
+	ir->cb(out, ir->arg);
+	json_decref(ir->args);
+	free(ir);
+}
+
+/* With min_replicas, "accepted" also means that many replicas have it,
+ * so a failover cannot lose it. */
+static void
+ingest_replicated_cb(int ok, const char *err, void *arg)
+{
+	struct ingest_req *ir = arg;
+
+	ir->sreq = NULL;
+	if (!ok) {
+		log_warnx("alert not on enough replicas: %s", err);
+		ir->reply.result = INGEST_UNAVAILABLE;
+		ir->reply.error = "not on enough replicas";
+	}
+	ingest_finish(ir, &ir->reply);
 }
 
 static void
@@ -59,16 +91,17 @@ ingest_reply_cb(json_t *reply, const char *err, void *arg)
 		    json_string_value(json_object_get(reply, "ref")));
 	} else if (r != NULL)
 		out.error = "no free reference";
-	/* Redis cannot take it now: the local spool can. */
-	if (out.result == INGEST_UNAVAILABLE && ir->relay->spool != NULL &&
-	    spool_accept(ir->relay->spool, ir->args, &out) != 0) {
-		memset(&out, 0, sizeof(out));
-		out.result = INGEST_UNAVAILABLE;
-		out.error = "redis and the local spool both failed";
+	ir->sreq = NULL;
+	if ((out.result == INGEST_NEW || out.result == INGEST_DUPLICATE) &&
+	    ir->relay->cfg->redis_min_replicas > 0) {
+		ir->reply = out;
+		ir->sreq = store_wait_replicas(ir->relay->store,
+		    ir->relay->cfg->redis_min_replicas,
+		    ir->relay->cfg->redis_timeout * 1000, ingest_replicated_cb,
+		    ir);
+		return;
 	}
-	ir->cb(&out, ir->arg);
-	json_decref(ir->args);
-	free(ir);
+	ingest_finish(ir, &out);
 }
 
 static char *

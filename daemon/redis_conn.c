@@ -9,6 +9,7 @@
 #include "evtimer_ms.h"
 #include "log.h"
 #include "redis_conn.h"
+#include "redis_sentinel.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -28,6 +29,9 @@ struct redis_conn {
 	redis_state_cb on_ready;
 	redis_state_cb on_lost;
 	void *arg;
+	char *sentinels; /* when set, the master is looked up first */
+	char *master;
+	int resolving;
 	char *sub_channel; /* subscriber mode when set */
 	redis_message_cb sub_cb;
 	void *sub_arg;
@@ -152,8 +156,61 @@ redis_conn_disconnect_cb(const redisAsyncContext *ac, int status)
 	redis_conn_lost(rc, status == REDIS_OK ? "closed" : ac->errstr);
 }
 
+static void redis_conn_connect_direct(struct redis_conn *rc);
+
+static void
+redis_conn_resolved_cb(const char *host, int port, const char *err, void *arg)
+{
+	struct redis_conn *rc = arg;
+
+	rc->resolving = 0;
+	if (host == NULL) {
+		log_warnx("redis %s: no master from sentinels: %s", rc->name,
+		    err);
+		redis_conn_schedule(rc);
+		return;
+	}
+	if (rc->host == NULL || strcmp(rc->host, host) != 0 || rc->port != port)
+		log_info("redis %s: master %s is at %s:%d", rc->name,
+		    rc->master, host, port);
+	free(rc->host);
+	rc->host = xstrdup(host);
+	rc->port = port;
+	redis_conn_connect_direct(rc);
+}
+
+/* With sentinels, every connect asks them where the master is now. */
 static void
 redis_conn_connect(struct redis_conn *rc)
+{
+	if (rc->sentinels == NULL) {
+		redis_conn_connect_direct(rc);
+		return;
+	}
+	if (rc->resolving)
+		return;
+	rc->resolving = 1;
+	sentinel_lookup(rc->base, rc->sentinels, rc->master,
+	    redis_conn_resolved_cb, rc);
+}
+
+void
+redis_conn_use_sentinels(struct redis_conn *rc, const char *sentinels,
+    const char *master)
+{
+	rc->sentinels = xstrdup(sentinels);
+	rc->master = xstrdup(master);
+}
+
+void
+redis_conn_reconnect(struct redis_conn *rc)
+{
+	if (rc->ac != NULL && rc->ready)
+		redisAsyncDisconnect(rc->ac); /* -> lost -> reconnect */
+}
+
+static void
+redis_conn_connect_direct(struct redis_conn *rc)
 {
 	redisAsyncContext *ac;
 
@@ -189,7 +246,8 @@ redis_conn_new(struct event_base *base, const char *address, const char *name,
 	rc->name = xstrdup(name);
 	if (strncmp(address, "unix:", 5) == 0)
 		rc->unix_path = xstrdup(address + 5);
-	else if (hostport_parse(address, &rc->host, &rc->port) != 0)
+	else if (address[0] != '\0' &&
+	    hostport_parse(address, &rc->host, &rc->port) != 0)
 		log_fatalx("bad redis address %s", address);
 	rc->backoff_ms = RECONNECT_MIN_MS;
 	rc->retry_ev = evtimer_new(base, redis_conn_retry_cb, rc);
@@ -226,6 +284,8 @@ redis_conn_free(struct redis_conn *rc)
 	free(rc->unix_path);
 	free(rc->name);
 	free(rc->sub_channel);
+	free(rc->sentinels);
+	free(rc->master);
 	free(rc);
 }
 

@@ -28,6 +28,11 @@ struct redis_conn *redis_conn_new(struct event_base *base, const char *address,
     const char *name, redis_state_cb on_ready, redis_state_cb on_lost,
     void *arg);
 void redis_conn_start(struct redis_conn *rc);
+/* Find the master through these sentinels on every (re)connect. */
+void redis_conn_use_sentinels(struct redis_conn *rc, const char *sentinels,
+    const char *master);
+/* Drop the connection and connect again (e.g. the master moved). */
+void redis_conn_reconnect(struct redis_conn *rc);
 int redis_conn_ready(const struct redis_conn *rc);
 void redis_conn_free(struct redis_conn *rc);
 

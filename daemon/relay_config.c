@@ -58,6 +58,9 @@ static const struct opt opts[] = {
     {"ack", "listen", OPT_STRING, O(ack_listen), "", 0, 0},
     {"ack", "listen_plain", OPT_STRING, O(ack_listen_plain), "", 0, 0},
     {"redis", "address", OPT_STRING, O(redis_address), "127.0.0.1:6379", 0, 0},
+    {"redis", "sentinels", OPT_STRING, O(redis_sentinels), "", 0, 0},
+    {"redis", "master_name", OPT_STRING, O(redis_master), "mymaster", 0, 0},
+    {"redis", "min_replicas", OPT_INT, O(redis_min_replicas), "0", 0, 16},
     {"redis", "prefix", OPT_STRING, O(redis_prefix), "alertrelay", 0, 0},
     {"redis", "timeout", OPT_INT, O(redis_timeout), "5", 1, 60},
     {"delivery", "connect_timeout", OPT_INT, O(connect_timeout), "5", 1, 60},
@@ -570,7 +573,11 @@ config_check_runtime(struct config_parse *p)
 	config_check_addresses(p, "ack", "listen_plain", cfg->ack_listen_plain,
 	    1);
 	ok = 0;
-	if (strncmp(cfg->redis_address, "unix:", 5) == 0)
+	if (cfg->redis_sentinels[0] != '\0') {
+		config_check_addresses(p, "redis", "sentinels",
+		    cfg->redis_sentinels, 0);
+		ok = 1;
+	} else if (strncmp(cfg->redis_address, "unix:", 5) == 0)
 		ok = redis_address_valid(cfg->redis_address);
 	else if (hostport_parse(cfg->redis_address, &host, &port) == 0) {
 		free(host);

@@ -66,6 +66,9 @@ struct relay_config {
 	/* [redis] */
 	char *redis_address;
 	char *redis_prefix;
+	char *redis_sentinels; /* "" unless the master is found by Sentinel */
+	char *redis_master;
+	long redis_min_replicas; /* WAIT for these before "accepted" */
 	long redis_timeout; /* seconds for connect and each command */
 
 	/* [delivery] */

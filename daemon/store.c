@@ -27,7 +27,9 @@ struct store_req {
 		store_json_cb json;
 		store_read_cb read;
 		store_due_cb due;
+		store_wait_cb wait;
 	} cb;
+	long want;
 	void *arg;
 };
 
@@ -100,6 +102,14 @@ store_new(struct event_base *base, const struct relay_config *cfg,
 	    store_conn_ready, store_conn_lost, st);
 	st->sub = redis_conn_new(base, cfg->redis_address, "receipts", NULL,
 	    NULL, st);
+	if (cfg->redis_sentinels[0] != '\0') {
+		redis_conn_use_sentinels(st->cmd, cfg->redis_sentinels,
+		    cfg->redis_master);
+		redis_conn_use_sentinels(st->blk, cfg->redis_sentinels,
+		    cfg->redis_master);
+		redis_conn_use_sentinels(st->sub, cfg->redis_sentinels,
+		    cfg->redis_master);
+	}
 	return st;
 }
 
@@ -287,9 +297,17 @@ store_eval_reply_cb(redisReply *r, const char *err, void *arg)
 
 	if (r == NULL)
 		;
-	else if (r->type == REDIS_REPLY_ERROR)
+	else if (r->type == REDIS_REPLY_ERROR) {
 		err = r->str;
-	else if (r->type != REDIS_REPLY_STRING ||
+		/* A failover made this node a replica: find the master. */
+		if (strncmp(r->str, "READONLY", 8) == 0) {
+			log_warnx("redis: connected to a replica; looking for "
+			          "the master again");
+			redis_conn_reconnect(req->st->cmd);
+			redis_conn_reconnect(req->st->blk);
+			redis_conn_reconnect(req->st->sub);
+		}
+	} else if (r->type != REDIS_REPLY_STRING ||
 	    (j = json_loadb(r->str, r->len, 0, &jerr)) == NULL)
 		err = "unexpected reply from a script";
 	req->cb.json(j, j != NULL ? NULL : err, req->arg);
@@ -408,4 +426,31 @@ store_touch(struct store *st, const char *const *ids, size_t n)
 	redis_conn_commandv(st->cmd, st->timeout_ms, store_touch_reply_cb, st,
 	    (int)argc, argv, NULL);
 	free(argv);
+}
+
+static void
+store_wait_reply_cb(redisReply *r, const char *err, void *arg)
+{
+	struct store_req *req = arg;
+	int ok = r != NULL && r->type == REDIS_REPLY_INTEGER &&
+	    r->integer >= req->want;
+
+	if (r != NULL && !ok)
+		err = r->type == REDIS_REPLY_ERROR ? r->str
+		                                   : "too few replicas have it";
+	req->cb.wait(ok, ok ? NULL : err, req->arg);
+	store_req_free(req);
+}
+
+struct store_req *
+store_wait_replicas(struct store *st, long n, long timeout_ms, store_wait_cb cb,
+    void *arg)
+{
+	struct store_req *req = store_req_new(st, arg);
+
+	req->cb.wait = cb;
+	req->want = n;
+	req->rreq = redis_conn_command(st->cmd, st->timeout_ms + timeout_ms,
+	    store_wait_reply_cb, req, "WAIT %ld %ld", n, timeout_ms);
+	return req;
 }

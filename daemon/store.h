@@ -44,6 +44,12 @@ typedef void (*store_json_cb)(json_t *reply, const char *err, void *arg);
 struct store_req *store_eval(struct store *st, const char *script, json_t *args,
     store_json_cb cb, void *arg);
 
+/* WAIT: the writes made so far on the command connection reached n
+ * replicas within timeout_ms (ok), or did not. */
+typedef void (*store_wait_cb)(int ok, const char *err, void *arg);
+struct store_req *store_wait_replicas(struct store *st, long n, long timeout_ms,
+    store_wait_cb cb, void *arg);
+
 /* --- deliveries --- */
 
 struct delivery_entry {
