@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "privdrop.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "redis_conn.h"
 #include "sdnotify.h"
@@ -302,6 +303,10 @@ main(int argc, char *argv[])
 	tzset();
 	signal(SIGPIPE, SIG_IGN);
 
+	relay.conn_limit = ratelimit_new((double)relay.cfg->conn_rate,
+	    (double)relay.cfg->conn_burst, 65536);
+	relay.alert_limit = ratelimit_new(relay.cfg->alert_rate / 60.0,
+	    (double)relay.cfg->alert_burst, 16384);
 	if ((relay.base = event_base_new()) == NULL)
 		log_fatalx("cannot create the event loop");
 	if (listener_open_all(&relay) != 0 ||
@@ -359,6 +364,8 @@ main(int argc, char *argv[])
 		event_free(watchdog);
 	event_base_free(relay.base);
 	SSL_CTX_free(relay.ssl_ctx);
+	ratelimit_free(relay.conn_limit);
+	ratelimit_free(relay.alert_limit);
 	relay_config_free(relay.cfg);
 	log_info("stopped");
 	return 0;

@@ -19,6 +19,7 @@
 #include "evtimer_ms.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "store.h"
 #include "store_scripts.h"
@@ -67,6 +68,8 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&relay->conns, c, entry);
 	relay->nconns--;
 	metrics.connections--;
+	if (c->device_id[0] == '\0')
+		relay->nunauth--;
 	if (c->device_id[0] != '\0')
 		metrics.devices_connected--;
 	ingest_cancel(c->ingest);
@@ -189,6 +192,7 @@ conn_auth(struct conn *c, const json_t *o)
 	}
 	snprintf(c->device_id, sizeof(c->device_id), "%s", device_id);
 	metrics.devices_connected++;
+	c->relay->nunauth--;
 	c->state = CONN_READY;
 	evtimer_del(c->timer);
 	conn_keepalive_start(c);
@@ -292,6 +296,13 @@ conn_alert(struct conn *c, const json_t *o)
 	char err[128];
 
 	metrics.alerts_received++;
+	if (!ratelimit_take(c->relay->alert_limit, c->device_id,
+	        strlen(c->device_id), monotonic_ms())) {
+		conn_error(c, "rate_limited",
+		    "too many alerts from this device; send it again shortly",
+		    0);
+		return;
+	}
 	/* A reload may have removed the device since it authenticated. */
 	dev = relay_config_device(c->relay->cfg, c->device_id);
 	if (dev == NULL) {
@@ -631,6 +642,7 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	c->timer = evtimer_new(relay->base, conn_timer_cb, c);
 	TAILQ_INSERT_TAIL(&relay->conns, c, entry);
 	relay->nconns++;
+	relay->nunauth++;
 	metrics.connections++;
 	/* Bound what one connection may buffer: one whole frame. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,

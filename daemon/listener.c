@@ -12,6 +12,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "xmalloc.h"
 
@@ -25,6 +26,34 @@ struct listener {
 	struct event *resume_ev;
 	char name[INET6_ADDRSTRLEN + 16];
 };
+
+/* A flood from one address must not crowd out everyone else. */
+static int
+listener_rate_ok(struct relay *relay, const struct sockaddr *sa)
+{
+	const void *key;
+	size_t len;
+	static int64_t last_log;
+	int64_t now = monotonic_ms();
+
+	if (sa->sa_family == AF_INET6) {
+		/* one bucket per /64: a host has many addresses in it */
+		key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		len = 8;
+	} else {
+		key = &((const struct sockaddr_in *)sa)->sin_addr;
+		len = 4;
+	}
+	if (ratelimit_take(relay->conn_limit, key, len, now))
+		return 1;
+	if (now - last_log > 10000) {
+		log_warnx("connections refused: too many from one address "
+		          "(conn_rate %ld/s)",
+		    relay->cfg->conn_rate);
+		last_log = now;
+	}
+	return 0;
+}
 
 static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
@@ -42,6 +71,17 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		metrics.refused[REFUSE_BUSY]++;
 		log_warnx("connection refused: max_connections (%ld) reached",
 		    relay->cfg->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	if (relay->nunauth >= (size_t)relay->cfg->max_unauthenticated) {
+		metrics.refused[REFUSE_BUSY]++;
+		log_debug("connection refused: max_unauthenticated reached");
+		evutil_closesocket(fd);
+		return;
+	}
+	if (!listener_rate_ok(relay, sa)) {
+		metrics.refused[REFUSE_RATE_LIMITED]++;
 		evutil_closesocket(fd);
 		return;
 	}

@@ -4,10 +4,14 @@
 
 struct metrics metrics;
 
-static const char *const reason_names[REFUSE_NREASONS] = {"bad_frame",
-    "frame_too_large", "timeout", "not_authenticated", "unknown_device",
-    "auth_failed", "bad_signature", "bad_envelope", "unknown_recipient",
-    "conflict", "unavailable", "busy"};
+static const char *const reason_names[] = {"bad_frame", "frame_too_large",
+    "timeout", "not_authenticated", "unknown_device", "auth_failed",
+    "bad_signature", "bad_envelope", "unknown_recipient", "conflict",
+    "unavailable", "busy", "rate_limited"};
+
+_Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==
+        REFUSE_NREASONS,
+    "a refusal reason without a name");
 
 static const char *const result_names[DELIVERY_NRESULTS] = {"ok", "retry",
     "dropped"};

@@ -24,6 +24,7 @@ struct admin;
 struct ack;
 struct escalate;
 struct spool;
+struct ratelimit;
 
 struct relay {
 	struct event_base *base;
@@ -39,6 +40,9 @@ struct relay {
 	struct spool *spool; /* NULL when no spool_dir */
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
+	size_t nunauth; /* not yet authenticated */
+	struct ratelimit *conn_limit; /* connections per source address */
+	struct ratelimit *alert_limit; /* alerts per device */
 	int stopping;
 };
 

@@ -52,6 +52,9 @@ struct relay_config {
 	long frame_timeout; /* seconds to finish a started frame */
 	long keepalive; /* seconds idle before a ping; 0: none */
 	long max_connections;
+	long max_unauthenticated; /* connections not yet authenticated */
+	long conn_rate, conn_burst; /* per source address, per second */
+	long alert_rate, alert_burst; /* per device, per minute */
 	int log_level;
 	char *user; /* "" when not set */
 	char *spool_dir; /* "" when there is no local spool */

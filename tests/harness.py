@@ -613,7 +613,10 @@ def make_env(d, relay_port=None, redis_port=None, webhook_ports=None,
               relay_conf=d / "alertrelayd.conf", client_conf=d / "alertctl.conf")
     env.relay = {"listen": "127.0.0.1:%d" % env.relay_port,
                  "instance_id": "relay-a", "tls_cert": cert, "tls_key": tls_key,
-                 "max_frame": 65536, "auth_timeout": 10, "log_level": "info"}
+                 "max_frame": 65536, "auth_timeout": 10, "log_level": "info",
+                 # tests send bursts from one address and one device; the
+                 # limits have their own tests (test_limits.py)
+                 "conn_rate": 0, "alert_rate": 0}
     if os.geteuid() == 0:
         # alertrelayd refuses to stay root: it drops to this user once its
         # ports are bound and keys loaded, and re-reads files as that user

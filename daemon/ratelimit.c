@@ -1,0 +1,68 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ratelimit.h"
+#include "xmalloc.h"
+
+struct bucket {
+	double tokens;
+	int64_t at_ms;
+};
+
+struct ratelimit {
+	double rate, burst;
+	size_t slots;
+	struct bucket *b;
+	unsigned char key[crypto_shorthash_KEYBYTES];
+};
+
+struct ratelimit *
+ratelimit_new(double rate, double burst, size_t slots)
+{
+	struct ratelimit *rl = xcalloc(1, sizeof(*rl));
+
+	rl->rate = rate;
+	rl->burst = burst;
+	rl->slots = slots;
+	rl->b = xcalloc(slots, sizeof(*rl->b));
+	/* A keyed hash: nobody can aim many sources at one bucket. */
+	crypto_shorthash_keygen(rl->key);
+	return rl;
+}
+
+void
+ratelimit_free(struct ratelimit *rl)
+{
+	if (rl == NULL)
+		return;
+	free(rl->b);
+	free(rl);
+}
+
+int
+ratelimit_take(struct ratelimit *rl, const void *key, size_t len,
+    int64_t now_ms)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t idx;
+	struct bucket *b;
+
+	if (rl == NULL || rl->rate <= 0)
+		return 1;
+	crypto_shorthash(h, key, len, rl->key);
+	memcpy(&idx, h, sizeof(idx));
+	b = &rl->b[idx % rl->slots];
+	if (b->at_ms == 0)
+		b->tokens = rl->burst;
+	else
+		b->tokens += (double)(now_ms - b->at_ms) / 1000.0 * rl->rate;
+	if (b->tokens > rl->burst)
+		b->tokens = rl->burst;
+	b->at_ms = now_ms;
+	if (b->tokens < 1.0)
+		return 0;
+	b->tokens -= 1.0;
+	return 1;
+}

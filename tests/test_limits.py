@@ -1,0 +1,106 @@
+"""Abuse limits (issue 4): connections per source address (token
+bucket), a cap on connections not yet authenticated, and alerts per
+device.  A flood from one address does not stop a device elsewhere from
+getting its alert accepted."""
+
+import socket
+import threading
+import time
+
+import pytest
+
+import proto
+from helpers import authed, device_key, parse_send, recipient_pks
+
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
+
+
+def flood(port, n, stop, closed_early):
+    """n plain TCP connections from 127.0.0.2 as fast as possible, held
+    open; then counts those the relay closed at once."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.2", 0))
+        try:
+            s.connect(("127.0.0.1", port))
+            socks.append(s)
+        except OSError:
+            closed_early.append(1)
+            s.close()
+    time.sleep(0.5)
+    for s in socks:
+        s.settimeout(0.05)
+        try:
+            if s.recv(1) == b"":
+                closed_early.append(1)
+        except socket.timeout:
+            pass  # held open by the relay (TLS handshake pending)
+        except OSError:
+            closed_early.append(1)
+    stop.wait(20)
+    for s in socks:
+        s.close()
+
+
+@pytest.mark.hard_timeout(60)
+def test_flood_from_one_address_does_not_stop_a_device(lab):
+    env, *_ = lab.stack(receivers=("contactpunt",),
+                        relay={"conn_rate": 5, "conn_burst": 10,
+                               "auth_timeout": 10})
+    stop, closed = threading.Event(), []
+    t = threading.Thread(target=flood, args=(env.relay_port, 60, stop, closed))
+    t.start()
+    try:
+        time.sleep(1)
+        t0 = time.monotonic()
+        rc, lines, err = lab.send(env, "--type", "panic", "--timeout", "10")
+        took = time.monotonic() - t0
+        assert rc == 0, (lines, err)
+        assert parse_send(lines)[1], lines
+        assert took < 5, "the device waited %.1f s behind the flood" % took
+    finally:
+        stop.set()
+        t.join(30)
+    assert len(closed) >= 30, "most of the flood is refused at once: %d" % len(closed)
+
+
+@pytest.mark.hard_timeout(60)
+def test_cap_on_unauthenticated_connections(lab):
+    env, *_ = lab.stack(relay={"max_unauthenticated": 3, "auth_timeout": 5})
+    idle = [proto.RawClient(env.relay_port) for _ in range(3)]
+    for c in idle:
+        c.hello()  # TLS up, never authenticates
+    with pytest.raises((ConnectionError, OSError, TimeoutError)):
+        extra = proto.RawClient(env.relay_port, timeout=3)
+        extra.hello()
+    for c in idle:
+        c.close()
+    time.sleep(0.5)
+    with authed(env) as c:  # room again once they are gone
+        assert c.request({"type": "ping"}) == {"type": "pong"}
+
+
+@pytest.mark.hard_timeout(30)
+def test_alerts_per_device_are_limited(lab):
+    env, *_ = lab.stack(relay={"alert_rate": 6, "alert_burst": 2})
+    key = device_key(env)
+
+    def frame():
+        return proto.build_alert(key, env.device_id, recipient_pks(env))[0]
+
+    def answer(c, obj):
+        c.send_frame(obj)
+        f = c.recv_frame(5)
+        while f.get("type") == "receipt":  # events of earlier alerts
+            f = c.recv_frame(5)
+        return f
+
+    with authed(env) as c:
+        for i in range(2):
+            f = answer(c, frame())
+            assert f["type"] == "accepted", f
+        f = answer(c, frame())
+        assert f["type"] == "error" and f["code"] == "rate_limited", f
+        # the connection stays usable
+        assert answer(c, {"type": "ping"}) == {"type": "pong"}
