@@ -22,7 +22,7 @@ import time
 import pytest
 
 import harness
-from helpers import parse_send
+from helpers import ACCEPTED_RX, parse_send
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -111,24 +111,39 @@ class SendStream:
         return self
 
     def results(self, wait):
-        """(accepted alert_ids, [(alert_id, rc, stdout, stderr tail)] of
-        the sends that failed)."""
+        """(alert_ids accepted, [(alert_id, rc, stdout, stderr tail)] of
+        the sends that failed).  alertctl may also resend other alerts
+        waiting in the shared outbox and print "accepted" for them: every
+        alert_id any send printed accepted for counts as accepted."""
         accepted, failed = [], []
+        self.own_accepted = {}
         end = time.monotonic() + wait
         for p in self.procs:
             rc = p.wait_exit(max(0.1, end - time.monotonic()))
             assert rc is not None, "alertctl send still running: %s" % p.tail()
             lines = p.snapshot("stdout")
-            aid, acc = parse_send(lines)
+            aid, _ = parse_send(lines)
+            own = None
+            for l in lines:
+                m = ACCEPTED_RX.match(l)
+                if m:
+                    accepted.append(m.group(1))
+                    if m.group(1) == aid:
+                        own = m
             if rc == 0:
-                assert acc and acc.group(1) == aid, (lines, p.tail())
-                accepted.append(aid)
+                assert own, "exit 0 without accepted for %s: %s" % (
+                    aid, p.tail())
+                self.own_accepted[aid] = own
             else:
-                # a failed send must never have printed accepted
-                assert not acc and not any("accepted" in l for l in lines), \
-                    "send exited %d after accepted: %s" % (rc, p.tail())
+                # a failed send must never have printed accepted for its alert
+                assert not own, "send exited %d after accepted: %s" % (
+                    rc, p.tail())
                 failed.append((aid, rc, lines, p.text("stderr")[-300:]))
+        accepted = list(dict.fromkeys(accepted))
         return accepted, failed
+
+    def sent_ids(self):
+        return [parse_send(p.snapshot("stdout"))[0] for p in self.procs]
 
 
 def two_relays_client_conf(env, path, ports):
@@ -141,6 +156,17 @@ def two_relays_client_conf(env, path, ports):
     if "user" in env.relay:
         harness.hand_to_daemon_user(env.dir)
     return path
+
+
+def stream_dups(env):
+    """alert_ids found more than once in <prefix>:alerts."""
+    r = harness.Resp(env.redis_port)
+    try:
+        ids = [f.get("alert_id") for _, f in
+               r.xrange(env.redis["prefix"] + ":alerts")]
+    finally:
+        r.close()
+    return sorted({a for a in ids if ids.count(a) > 1}), ids
 
 
 def in_redis(env, alert_ids):
@@ -163,7 +189,10 @@ def test_200_alerts_relay_sigkilled_five_times(lab):
     env = lab.env(delivery={"retry_initial_ms": 200, "retry_max_ms": 1000,
                             "max_attempts": 1000, "connect_timeout": 2,
                             "request_timeout": 5})
-    recs = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
+    # each answer takes 0.15 s, so a kill finds deliveries in flight: the
+    # receiver got them, the relay did not hear 200, they come again
+    recs = {rid: lab.recorder_for(env, rid, delays=[0.15] * 5000)
+            for rid in env.recipients}
     lab.redis(env)
     relay = lab.relay(env)
     t0 = time.monotonic()
@@ -197,12 +226,21 @@ def test_200_alerts_relay_sigkilled_five_times(lab):
     print("\nFAULTS: seed=%d kills at %s s, stream %.1f s, %d accepted, %d "
           "failed sends %s" % (seed, kills, t_stream, len(accepted),
                                len(failed), [f[:2] for f in failed]))
-    assert len(set(accepted)) == len(accepted)
+    assert set(accepted) <= set(stream.sent_ids())
+    errs = [p.text("stderr") for p in stream.procs]
+    print("FAULTS: sends that retried: %d; cut off waiting for accepted: %d;"
+          " accepted as duplicate: %d" % (
+              sum("retrying" in e for e in errs),
+              sum("(waiting for accepted); retrying" in e for e in errs),
+              sum(bool(m.group(3)) for m in stream.own_accepted.values())))
     wait_delivered(recs, accepted, 40)
     missing = in_redis(env, accepted)
     assert not missing, "accepted but not in Redis: %s" % missing
+    twice, ids = stream_dups(env)
+    assert not twice, "stored twice in the alerts stream: %s" % twice
+    assert set(accepted) <= set(ids)
     time.sleep(2)  # late duplicates
-    known = set(accepted) | {f[0] for f in failed}
+    known = set(stream.sent_ids())
     dups = check_attempts(recs, known)
     print("FAULTS: duplicate deliveries (same webhook-id): %s; %.1f s" % (
         {rid: len(d) for rid, d in dups.items()}, time.monotonic() - t0))
@@ -223,7 +261,7 @@ def test_receiver_down_60s_then_back(lab):
     before = SendStream(lab, env, 3, 3, 0.05, 20, tag="before").run(
         time.monotonic() + 20)
     early, failed = before.results(25)
-    assert len(early) == 3 and not failed, failed
+    assert len(before.own_accepted) == 3 and not failed, failed
     wait_delivered(first, early, 15)
     for rec in first.values():
         rec.stop()  # really down: nothing listens on the port any more
@@ -231,7 +269,7 @@ def test_receiver_down_60s_then_back(lab):
     during = SendStream(lab, env, 12, 4, 3.0, 30, tag="down").run(
         t_down + 60)
     sent, failed = during.results(35)
-    assert len(sent) == 12 and not failed, failed
+    assert len(during.own_accepted) == 12 and not failed, failed
     time.sleep(max(0, 60 - (time.monotonic() - t_down)))
     log = relay.log()
     assert relay.proc.running()
@@ -249,6 +287,14 @@ def test_receiver_down_60s_then_back(lab):
             rid, again)
     assert r("XLEN", "alertrelay:deadletter") == 0
     assert r("XPENDING", "alertrelay:deliveries", "dispatch")[0] == 0
+    # delivered by retrying, not by giving up and starting over
+    import re
+    ok_at = {(m.group(1), m.group(2)): int(m.group(3)) for m in re.finditer(
+        r"delivery alert=(\w+) recipient=(\S+) channel=webhook result=ok "
+        r"status=2\d\d attempt=(\d+)", relay.log())}
+    for aid in sent:
+        for rid in env.recipients:
+            assert ok_at.get((aid, rid), 0) >= 2, (aid, rid, ok_at.get((aid, rid)))
     print("\nFAULTS: receiver down %.1f s, %d alerts delivered %.1f s after "
           "it returned; duplicates %s; attempts while down logged: %d" % (
               t_up - t_down, len(sent), took,
@@ -283,7 +329,7 @@ def test_redis_sigkilled_mid_stream_with_spool(lab):
 
     th = threading.Thread(target=killer, daemon=True)
     th.start()
-    stream = SendStream(lab, env, 60, 4, 0.12, 30, tag="redis").run(t0 + 60)
+    stream = SendStream(lab, env, 90, 4, 0.12, 30, tag="redis").run(t0 + 60)
     th.join(20)
     assert not th.is_alive() and ev.get("rc") == -9, ev
     accepted, failed = stream.results(35)
@@ -301,6 +347,9 @@ def test_redis_sigkilled_mid_stream_with_spool(lab):
                        in_redis(env, accepted))
     harness.wait_until(lambda: os.path.getsize(spool / "spool.log") == 0, 10,
                        what="the spool emptied")
+    twice, ids = stream_dups(env)
+    assert not twice, "moved into the alerts stream twice: %s" % twice
+    assert set(accepted) <= set(ids)
     time.sleep(2)
     dups = check_attempts(recs, set(accepted))
     print("FAULTS: duplicates after the Redis crash: %s" % dups)
@@ -333,9 +382,8 @@ def test_two_relays_both_sending_one_sigkilled_while_receiver_fails(lab):
     s1 = SendStream(lab, env, 20, 4, 0.05, 20, confs=[ab, ba],
                     tag="two").run(t0 + 30)
     first, failed = s1.results(25)
-    assert len(first) == 20 and not failed, failed
-    relay_ids = [parse_send(p.snapshot("stdout"))[1].group(2)
-                 for p in s1.procs]
+    assert len(s1.own_accepted) == 20 and not failed, failed
+    relay_ids = [m.group(2) for m in s1.own_accepted.values()]
     # each recipient has been tried for every alert: both relays hold some
     for rid, rec in recs.items():
         harness.wait_until(lambda: set(first) <= {
@@ -352,11 +400,11 @@ def test_two_relays_both_sending_one_sigkilled_while_receiver_fails(lab):
     s2 = SendStream(lab, env, 4, 4, 0.05, 20, confs=[ab],
                     tag="after").run(t_kill + 25)
     second, failed2 = s2.results(25)
-    assert len(second) == 4 and not failed2, failed2
+    assert len(s2.own_accepted) == 4 and not failed2, failed2
     for rec in recs.values():
         rec.default = 200
     t_ok = time.monotonic()
-    allsent = first + second
+    allsent = list(dict.fromkeys(first + second))
     wait_delivered(recs, allsent, 30)
     took = time.monotonic() - t_ok
     assert took < 30
