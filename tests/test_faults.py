@@ -423,3 +423,67 @@ def test_two_relays_both_sending_one_sigkilled_while_receiver_fails(lab):
           "(relay_ids %s...); all delivered %.1f s after the receivers "
           "recovered; duplicates %s" % (
               holders, len(first), relay_ids[:2], took, dups))
+
+
+# ---------------------------------------------------------------- 5
+
+
+@pytest.mark.hard_timeout(120)
+def test_resends_while_spool_moves_into_redis(lab):
+    """Alerts accepted into the spool while Redis is dead; Redis comes
+    back while devices resend those same alerts (`alertctl send
+    --alert-id`, as a device does that missed "accepted").  A resend must
+    be recognised as the spooled alert: one entry in Redis, the same ref,
+    and no second delivery (the relay never crashed)."""
+    import re
+    from test_spool import spool_env
+    env, spool = spool_env(lab, delivery={"retry_initial_ms": 200,
+                                          "retry_max_ms": 1000,
+                                          "max_attempts": 1000})
+    recs = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    redis.kill()
+    t0 = time.monotonic()
+    spooled = SendStream(lab, env, 40, 6, 0.03, 20, tag="spooled").run(
+        t0 + 40)
+    ids, failed = spooled.results(25)
+    assert len(spooled.own_accepted) == 40 and not failed, failed
+    assert all(m.group(2).startswith("spool-")
+               for m in spooled.own_accepted.values())
+    wait_delivered(recs, ids, 15)
+    msg = {parse_send(p.snapshot("stdout"))[0]: "spooled %d" % i
+           for i, p in enumerate(spooled.procs)}
+    redis.start()
+    t_up = time.monotonic()
+    resends, k = [], 0
+    # resend for 7 s (the relay reconnects with a backoff of up to 5 s)
+    while time.monotonic() - t_up < 7 and k < 400:
+        while sum(p.running() for p in resends) >= 6:
+            time.sleep(0.01)
+        aid = ids[k % len(ids)]
+        resends.append(lab.send_proc(
+            env, "--type", "panic", "--message", msg[aid], "--alert-id", aid,
+            "--timeout", "20", name="resend%03d" % k))
+        k += 1
+    for p in resends:
+        assert p.wait_exit(25) == 0, p.tail()
+    harness.wait_until(lambda: not in_redis(env, ids), 20,
+                       what="every spooled alert in Redis")
+    harness.wait_until(lambda: os.path.getsize(spool / "spool.log") == 0, 10,
+                       what="the spool emptied")
+    time.sleep(2)
+    log = relay.log()
+    assert "moved into redis" in log
+    twice, stream = stream_dups(env)
+    refs = {}
+    for m in re.finditer(r"alert accepted alert=(\w+) .*? ref=(\w+)", log):
+        refs.setdefault(m.group(1), set()).add(m.group(2))
+    dups = check_attempts(recs, set(ids))
+    changed = {a: r for a, r in refs.items() if len(r) > 1}
+    print("\nFAULTS: %d resends; alerts stream duplicates %s; refs changed "
+          "%s; duplicate deliveries %s" % (k, twice, changed, dups))
+    assert not twice, "stored twice: %s" % twice
+    assert not changed, "an alert got a second ref: %s" % changed
+    assert not any(dups.values()), \
+        "delivered twice without a relay crash: %s" % dups
