@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "escalate.h"
+#include "evtimer_ms.h"
 #include "ingest.h"
 #include "log.h"
 #include "relay.h"
@@ -24,6 +25,7 @@ struct ingest_req {
 	struct relay *relay;
 	json_t *args; /* kept for the spool, should Redis fail */
 	struct ingest_reply reply; /* held while replicas catch up */
+	struct event *spooled; /* answering a resend from the spool */
 };
 
 static void
@@ -49,7 +51,25 @@ ingest_finish(struct ingest_req *ir, struct ingest_reply *out)
 	}
 	ir->cb(out, ir->arg);
 	json_decref(ir->args);
+	if (ir->spooled != NULL)
+		event_free(ir->spooled);
 	free(ir);
+}
+
+static void
+ingest_from_spool_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest_req *ir = arg;
+	struct ingest_reply out;
+
+	(void)fd;
+	(void)what;
+	if (spool_accept(ir->relay->spool, ir->args, &out) != 0) {
+		memset(&out, 0, sizeof(out));
+		out.result = INGEST_UNAVAILABLE;
+		out.error = "the local spool failed";
+	}
+	ingest_finish(ir, &out);
 }
 
 /* With min_replicas, "accepted" also means that many replicas have it,
@@ -188,6 +208,14 @@ ingest_alert(struct relay *relay, const struct envelope *env,
 	ingest_plan(relay, env, csv, received, args);
 	free(csv);
 	ir->relay = relay;
+	if (relay->spool != NULL && spool_holds(relay->spool, env->alert_id)) {
+		/* Answered from the loop, like every other reply. */
+		ir->args = args;
+		ir->spooled =
+		    evtimer_new(relay->base, ingest_from_spool_cb, ir);
+		evtimer_add_ms(ir->spooled, 0);
+		return ir;
+	}
 	ir->args = json_deep_copy(args);
 	ir->sreq =
 	    store_eval(relay->store, script_ingest, args, ingest_reply_cb, ir);
@@ -201,5 +229,7 @@ ingest_cancel(struct ingest_req *ir)
 		return;
 	store_req_cancel(ir->sreq);
 	json_decref(ir->args);
+	if (ir->spooled != NULL)
+		event_free(ir->spooled);
 	free(ir);
 }

@@ -164,7 +164,9 @@ spool_deliver(struct spool *sp, struct spool_alert *a)
 		    json_string_value(json_array_get(d, 0)));
 		snprintf(e.channel, sizeof(e.channel), "%s",
 		    json_string_value(json_array_get(d, 1)));
-		snprintf(e.stream_id, sizeof(e.stream_id), "spool-%.8s-%zu",
+		/* Like a stream id, it starts with the time it was decided. */
+		snprintf(e.stream_id, sizeof(e.stream_id), "%s-s%.8s%zu",
+		    json_string_value(json_object_get(a->args, "received_ms")),
 		    a->aid, i);
 		snprintf(e.event, sizeof(e.event), "alert.raised");
 		snprintf(e.tier, sizeof(e.tier), "0");
@@ -246,6 +248,17 @@ spool_resume(struct spool *sp)
 		    spool_pending(sp));
 		spool_migrate_next(sp);
 	}
+}
+
+int
+spool_holds(const struct spool *sp, const char *alert_id)
+{
+	const struct spool_alert *a;
+
+	TAILQ_FOREACH(a, &sp->alerts, entry)
+	if (!a->migrated && strcmp(a->aid, alert_id) == 0)
+		return 1;
+	return 0;
 }
 
 size_t

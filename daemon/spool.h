@@ -26,6 +26,9 @@ void spool_close(struct spool *sp);
 int spool_accept(struct spool *sp, json_t *args, struct ingest_reply *out);
 /* Redis is back: move what the spool holds into it. */
 void spool_resume(struct spool *sp);
+/* 1 when alert_id waits in the spool: resends are answered from here,
+ * or Redis would get a second copy before the spool moves the first. */
+int spool_holds(const struct spool *sp, const char *alert_id);
 /* Alerts not yet in Redis. */
 size_t spool_pending(const struct spool *sp);
 
