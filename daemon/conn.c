@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -242,6 +243,29 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 	conn_process(c);
 }
 
+/* A captured envelope replayed much later, or one from a device whose
+ * clock runs far ahead, is refused; resends within the window are
+ * recognised by alert_id instead. */
+static int
+conn_too_old(struct conn *c, const struct envelope *env)
+{
+	const struct relay_config *cfg = c->relay->cfg;
+	time_t created, now = time(NULL);
+
+	if (time_rfc3339_parse(env->created_at, &created) != 0)
+		return 0; /* envelope_decode already checked it */
+	if (created > now + cfg->max_clock_skew) {
+		conn_error(c, "bad_envelope",
+		    "created_at is in the future: check the device's clock", 0);
+		return -1;
+	}
+	if (created < now - cfg->max_alert_age) {
+		conn_error(c, "stale", "alert is older than max_alert_age", 0);
+		return -1;
+	}
+	return 0;
+}
+
 /* Every recipient the envelope names must be known here. */
 static int
 conn_route(struct conn *c, const struct envelope *env)
@@ -274,7 +298,7 @@ conn_store_alert(struct conn *c, const char *json, size_t len,
 		    1);
 		return;
 	}
-	if (conn_route(c, env) != 0) {
+	if (conn_too_old(c, env) != 0 || conn_route(c, env) != 0) {
 		c->ingest_alert_id[0] = '\0';
 		return;
 	}

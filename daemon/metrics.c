@@ -7,7 +7,7 @@ struct metrics metrics;
 static const char *const reason_names[] = {"bad_frame", "frame_too_large",
     "timeout", "not_authenticated", "unknown_device", "auth_failed",
     "bad_signature", "bad_envelope", "unknown_recipient", "conflict",
-    "unavailable", "busy", "rate_limited"};
+    "unavailable", "busy", "rate_limited", "stale"};
 
 _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==
         REFUSE_NREASONS,

@@ -51,6 +51,8 @@ struct relay_config {
 	long auth_timeout; /* seconds from accept to authenticated */
 	long frame_timeout; /* seconds to finish a started frame */
 	long keepalive; /* seconds idle before a ping; 0: none */
+	long max_alert_age; /* older created_at: refused as stale (replay) */
+	long max_clock_skew; /* created_at this far ahead is refused */
 	long max_connections;
 	long max_unauthenticated; /* connections not yet authenticated */
 	long conn_rate, conn_burst; /* per source address, per second */

@@ -104,3 +104,31 @@ def test_alerts_per_device_are_limited(lab):
         assert f["type"] == "error" and f["code"] == "rate_limited", f
         # the connection stays usable
         assert answer(c, {"type": "ping"}) == {"type": "pong"}
+
+
+@pytest.mark.hard_timeout(30)
+def test_replayed_old_envelope_and_future_clock_are_refused(lab):
+    """A captured envelope replayed long after (created_at beyond
+    max_alert_age) creates nothing; so does one from a clock far ahead."""
+    import datetime
+    env, redis, _, _ = lab.stack(relay={"max_alert_age": 3600,
+                                        "max_clock_skew": 60})
+    key = device_key(env)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    old = (now - datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ahead = (now + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    r = redis.client()
+    with authed(env) as c:
+        frame, _, aid = proto.build_alert(key, env.device_id,
+                                          recipient_pks(env), created_at=old)
+        f = c.request(frame)
+        assert f["type"] == "error" and f["code"] == "stale", f
+        assert not r("EXISTS", "alertrelay:alert:%s" % aid)
+        frame, _, aid = proto.build_alert(key, env.device_id,
+                                          recipient_pks(env), created_at=ahead)
+        f = c.request(frame)
+        assert f["type"] == "error" and f["code"] == "bad_envelope", f
+        assert "future" in f["message"]
+        assert not r("EXISTS", "alertrelay:alert:%s" % aid)
+        frame, _, aid = proto.build_alert(key, env.device_id, recipient_pks(env))
+        assert c.request(frame)["type"] == "accepted"
