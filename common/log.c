@@ -40,12 +40,6 @@ log_set_level(int level)
 }
 
 int
-log_get_level(void)
-{
-	return log_level;
-}
-
-int
 log_level_parse(const char *name)
 {
 	static const struct {

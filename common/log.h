@@ -15,7 +15,6 @@ enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG };
 
 void log_init(const char *progname, int level, enum log_dest dest);
 void log_set_level(int level);
-int log_get_level(void);
 int log_level_parse(const char *name); /* -1 when unknown */
 
 void log_fatal(const char *fmt, ...) PRINTFLIKE(1, 2) __attribute__((noreturn));

@@ -21,7 +21,6 @@ struct http_client {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
-	size_t active;
 	TAILQ_HEAD(, http_req) reqs;
 };
 
@@ -52,7 +51,6 @@ http_req_free(struct http_req *req)
 	curl_slist_free_all(req->headers);
 	free(req->body);
 	TAILQ_REMOVE(&req->hc->reqs, req, entry);
-	req->hc->active--;
 	free(req);
 }
 
@@ -194,12 +192,6 @@ http_client_free(struct http_client *hc)
 	curl_global_cleanup();
 }
 
-size_t
-http_client_active(const struct http_client *hc)
-{
-	return hc->active;
-}
-
 static size_t
 http_discard_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -260,7 +252,6 @@ http_post(struct http_client *hc, const struct http_post_args *a,
 	curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req);
 	curl_easy_setopt(req->easy, CURLOPT_ERRORBUFFER, req->errbuf);
 	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);
-	hc->active++;
 	TAILQ_INSERT_TAIL(&hc->reqs, req, entry);
 	if (curl_multi_add_handle(hc->multi, req->easy) != CURLM_OK)
 		log_fatalx("curl_multi_add_handle failed");

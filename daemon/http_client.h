@@ -30,7 +30,6 @@ struct http_post_args {
 
 struct http_client *http_client_new(struct event_base *base);
 void http_client_free(struct http_client *hc);
-size_t http_client_active(const struct http_client *hc);
 
 /* cb is called once from the loop, unless the request is cancelled.
  * Despite the name, args->method may make it any method. */

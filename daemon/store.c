@@ -282,12 +282,6 @@ store_read_deliveries(struct store *st, const char *from, long count,
 	return req;
 }
 
-const char *
-store_prefix(const struct store *st)
-{
-	return st->prefix;
-}
-
 static void
 store_eval_reply_cb(redisReply *r, const char *err, void *arg)
 {

@@ -33,7 +33,6 @@ struct store *store_new(struct event_base *base, const struct relay_config *cfg,
     const struct store_callbacks *cbs);
 void store_start(struct store *st);
 int store_ready(const struct store *st);
-const char *store_prefix(const struct store *st);
 void store_free(struct store *st);
 void store_req_cancel(struct store_req *req);
 
