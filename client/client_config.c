@@ -153,6 +153,24 @@ client_config_outbox(struct client_config_parse *p, const char *v)
 	p->cfg->outbox = client_config_resolve(p, v);
 }
 
+static void
+client_config_org_key(struct client_config_parse *p, const char *v)
+{
+	if (b64_decode_exact(v, p->cfg->org_pk, sizeof(p->cfg->org_pk)) != 0) {
+		client_config_error(p,
+		    "org_key: not a base64 Ed25519 public key (the "
+		    "organisation's, from enrollment)");
+		return;
+	}
+	p->cfg->has_org = 1;
+}
+
+static void
+client_config_directory(struct client_config_parse *p, const char *v)
+{
+	p->cfg->directory = client_config_resolve(p, v);
+}
+
 static const struct client_config_key {
 	const char *name;
 	void (*set)(struct client_config_parse *, const char *);
@@ -163,6 +181,8 @@ static const struct client_config_key {
     {"device_id", client_config_device_id, 0},
     {"device_key", client_config_device_key, 0},
     {"outbox", client_config_outbox, 0},
+    {"org_key", client_config_org_key, 0},
+    {"directory", client_config_directory, 0},
 };
 
 static void
@@ -300,8 +320,15 @@ client_config_check(struct client_config_parse *p)
 	    "[client] needs device_id");
 	client_config_require(p, cfg->device_key != NULL,
 	    "[client] needs device_key");
-	client_config_require(p, cfg->nrecipients > 0,
-	    "needs at least one [recipient ID] with a public_key");
+	if (cfg->has_org)
+		client_config_require(p, cfg->nrecipients == 0,
+		    "[recipient] sections and org_key exclude each other: "
+		    "with org_key, recipients come from the signed "
+		    "directory");
+	else
+		client_config_require(p, cfg->nrecipients > 0,
+		    "needs at least one [recipient ID] with a public_key, or "
+		    "org_key");
 }
 
 static char *
@@ -324,6 +351,7 @@ client_config_load(const char *path, struct client_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->path = xstrdup(path);
+	cfg->dir_version = -1;
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	if ((p.f = fopen(path, "r")) == NULL) {
@@ -360,6 +388,7 @@ client_config_free(struct client_config *cfg)
 	}
 	free(cfg->device_key);
 	free(cfg->outbox);
+	free(cfg->directory);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -7,8 +7,13 @@
  *	device_id = ID
  *	device_key = FILE		(mode 0600)
  *	outbox = DIR			(optional)
- *	[recipient ID]
+ *	org_key = BASE64		(from enrollment)
+ *	directory = FILE		(optional: cached directory)
+ *	[recipient ID]			(only without org_key)
  *	public_key = BASE64
+ *
+ * With org_key, recipients (and relay pins) come from the organisation's
+ * signed directory instead (client/trust.h).
  *
  * relay and relay_pin may be repeated (or continued on indented lines):
  * the values add up.  Unknown sections and keys are errors.  Relative
@@ -51,6 +56,10 @@ struct client_config {
 	char *outbox; /* resolved path, NULL when not set */
 	struct client_recipient recipients[ENVELOPE_MAX_RECIPIENTS];
 	size_t nrecipients;
+	int has_org; /* org_key given: trust the signed directory */
+	unsigned char org_pk[crypto_sign_PUBLICKEYBYTES];
+	char *directory; /* resolved cache path, NULL: the default */
+	long long dir_version; /* of the verified cached one; -1: none */
 };
 
 /* $ALERTCTL_CONF, else ~/.config/alertrelay/alertctl.conf (caller frees);

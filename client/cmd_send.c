@@ -388,7 +388,9 @@ cmd_send(int argc, char **argv, struct globals *g)
 
 	if ((rc = cmd_send_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
-	if (device_open(&d, o.config) == 0)
+	if (device_open(&d, o.config) == 0 &&
+	    (!d.cfg.has_org || d.cfg.nrecipients > 0 ||
+	        device_fetch_directory(&d, o.timeout_s) == 0))
 		rc = cmd_send_run(&o, &d);
 	else
 		rc = EXIT_FAIL;

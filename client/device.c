@@ -8,7 +8,9 @@
 #include "device.h"
 #include "log.h"
 #include "relay_request.h"
+#include "relay_run.h"
 #include "seckey.h"
+#include "trust.h"
 #include "usage.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -62,9 +64,52 @@ device_open(struct device *d, const char *config)
 	}
 	rc = client_config_load(path, &d->cfg);
 	free(path);
-	if (rc != 0)
+	if (rc != 0 || trust_open(&d->cfg) != 0)
 		return -1;
 	return (d->sk = device_key(&d->cfg)) != NULL ? 0 : -1;
+}
+
+static void
+device_fetch_ready(struct relay_session *s, void *arg)
+{
+	(void)arg;
+	/* The session checked and kept the directory before this. */
+	relay_session_done(s, EXIT_OK);
+}
+
+static void
+device_fetch_frame(struct relay_session *s, const char *type, const json_t *o,
+    void *arg)
+{
+	(void)o;
+	(void)arg;
+	relay_session_unexpected(s, type);
+}
+
+static void
+device_fetch_failed(void *arg, int deadline, const char *why)
+{
+	(void)arg;
+	log_warnx("no verified directory%s: %s",
+	    deadline ? " before the deadline" : "", why);
+}
+
+int
+device_fetch_directory(struct device *d, long timeout_s)
+{
+	struct relay_op op = {device_fetch_ready, device_fetch_frame,
+	    device_fetch_failed, NULL, NULL};
+	struct relay_run *run;
+	int rc;
+
+	log_info("no directory yet: fetching it from the relay");
+	if ((run = relay_run_new(&d->cfg, d->sk, &op, timeout_s, 0)) == NULL)
+		return -1;
+	rc = relay_run_go(run);
+	relay_run_free(run);
+	if (rc != EXIT_OK || trust_open(&d->cfg) != 0)
+		return -1;
+	return 0;
 }
 
 void

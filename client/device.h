@@ -24,6 +24,9 @@ struct device {
  * key cannot be used (logged); device_close() in any case. */
 int device_open(struct device *d, const char *config);
 void device_close(struct device *d);
+/* With an organisation key and no directory cached yet: fetches and
+ * verifies it (trust.h), so there are recipients to seal to. */
+int device_fetch_directory(struct device *d, long timeout_s);
 
 /* The options every device command takes (send too): -c, -v, -h,
  * --timeout.  Commands number their own long options from

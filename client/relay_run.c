@@ -17,6 +17,7 @@
 
 struct relay_run {
 	const struct client_config *cfg;
+	long long dir_version; /* the newest directory verified */
 	const unsigned char *sk;
 	const struct relay_op *op;
 	int progress;
@@ -126,6 +127,10 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	p.npins = r->cfg->npins;
 	p.device_id = r->cfg->device_id;
 	p.sk = r->sk;
+	if (r->cfg->has_org) {
+		p.trust = r->cfg;
+		p.dir_version = &r->dir_version;
+	}
 	p.op = r->op;
 	p.progress = r->progress;
 	p.ping_s = r->ping_s;
@@ -168,6 +173,7 @@ relay_run_new(const struct client_config *cfg, const unsigned char *sk,
 	char err[256];
 
 	r->cfg = cfg;
+	r->dir_version = cfg->dir_version;
 	r->sk = sk;
 	r->op = op;
 	r->progress = progress;

@@ -19,12 +19,14 @@
 #include "out.h"
 #include "relay_session.h"
 #include "tls.h"
+#include "trust.h"
 #include "xmalloc.h"
 
 enum relay_state {
 	RS_CONNECTING,
 	RS_HELLO,
 	RS_READY,
+	RS_DIRECTORY, /* with an organisation key: checking the directory */
 	RS_OP, /* authenticated: the operation's frames */
 	RS_DONE,
 };
@@ -77,6 +79,8 @@ relay_session_doing(const struct relay_session *s)
 		return "waiting for hello";
 	case RS_READY:
 		return "waiting for ready";
+	case RS_DIRECTORY:
+		return "waiting for the directory";
 	case RS_OP:
 		return s->doing;
 	default:
@@ -281,6 +285,47 @@ relay_session_hello(struct relay_session *s, const json_t *o)
 }
 
 static void
+relay_session_op(struct relay_session *s)
+{
+	s->state = RS_OP;
+	snprintf(s->doing, sizeof(s->doing), "waiting for an answer");
+	s->p.op->ready(s, s->p.op->arg);
+}
+
+/* Nothing goes out before the directory checks out: an alert is sealed
+ * only to keys the organisation signed. */
+static void
+relay_session_ask_directory(struct relay_session *s)
+{
+	if (relay_session_push(s,
+	        json_pack("{s:s, s:I}", "type", "directory", "have",
+	            (json_int_t)*s->p.dir_version)) != 0) {
+		relay_session_retry(s, "cannot ask for the directory");
+		return;
+	}
+	s->state = RS_DIRECTORY;
+	relay_session_arm(s, RELAY_STEP_TIMEOUT_S);
+}
+
+static void
+relay_session_directory(struct relay_session *s, const json_t *o)
+{
+	char err[512];
+
+	if (trust_accept(s->p.trust, s->p.dir_version, o, err, sizeof(err)) !=
+	    0) {
+		log_warnx("REFUSED the directory from relay %s: %s",
+		    s->p.relay->label, err);
+		log_warnx("relay %s may be compromised: nothing is sent "
+		          "through it",
+		    s->p.relay->label);
+		relay_session_retry(s, "directory refused: %s", err);
+		return;
+	}
+	relay_session_op(s);
+}
+
+static void
 relay_session_ready(struct relay_session *s, const json_t *o)
 {
 	const char *id = json_str(o, "device_id");
@@ -292,9 +337,11 @@ relay_session_ready(struct relay_session *s, const json_t *o)
 		return;
 	}
 	relay_session_progress(s, MSG_AUTHENTICATED, s->p.device_id);
-	s->state = RS_OP;
-	snprintf(s->doing, sizeof(s->doing), "waiting for an answer");
-	s->p.op->ready(s, s->p.op->arg);
+	if (s->p.trust != NULL) {
+		relay_session_ask_directory(s);
+		return;
+	}
+	relay_session_op(s);
 }
 
 void
@@ -348,6 +395,8 @@ relay_session_frame(struct relay_session *s, const char *type, const json_t *o)
 		relay_session_hello(s, o);
 	else if (s->state == RS_READY && strcmp(type, "ready") == 0)
 		relay_session_ready(s, o);
+	else if (s->state == RS_DIRECTORY && strcmp(type, "directory") == 0)
+		relay_session_directory(s, o);
 	else
 		relay_session_unexpected(s, type);
 }

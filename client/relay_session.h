@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "client_config.h"
+#include "directory.h"
 #include "log.h"
 
 /* Longest silence the relay gets at each step before we try elsewhere. */
@@ -33,7 +34,7 @@
 #define RELAY_PING_S 15
 #define RELAY_DEAD_S 45
 /* Longest frame we take from a relay (a status with a long history). */
-#define RELAY_FRAME_MAX (1024 * 1024)
+#define RELAY_FRAME_MAX DIRECTORY_FRAME_MAX
 
 enum relay_result {
 	RELAY_DONE, /* the operation ended; exit_code says how */
@@ -77,6 +78,10 @@ struct relay_session_params {
 	size_t npins;
 	const char *device_id;
 	const unsigned char *sk; /* Ed25519, crypto_sign_SECRETKEYBYTES */
+	/* With an organisation key: the directory is checked after
+	 * authentication (trust_accept) and *dir_version kept current. */
+	const struct client_config *trust;
+	long long *dir_version;
 	const struct relay_op *op;
 	int progress; /* steps on stdout (send), else debug log */
 	int ping_s, dead_s; /* keepalive; 0: RELAY_PING_S, RELAY_DEAD_S */

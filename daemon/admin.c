@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 
 #include "admin.h"
 #include "log.h"
@@ -59,6 +60,44 @@ admin_health(const struct relay *relay)
 	return NULL;
 }
 
+/* POST /reload: what SIGHUP does, with the outcome as the answer, for
+ * `alertctl reload`.  Browsers send Origin with a cross-site POST: such
+ * a request from a web page on this host is refused. */
+static void
+admin_reload(struct admin *a, struct evhttp_request *req, struct evbuffer *body)
+{
+	const struct directory *d;
+	char err[512];
+	json_t *o;
+	char *text;
+
+	if (evhttp_find_header(evhttp_request_get_input_headers(req),
+	        "Origin") != NULL) {
+		evbuffer_add_printf(body, "forbidden\n");
+		admin_reply(req, 403, "Forbidden", "text/plain", body);
+		return;
+	}
+	if (relay_reload(a->relay, err, sizeof(err)) != 0)
+		o = json_pack("{s:b, s:s}", "ok", 0, "error", err);
+	else {
+		d = a->relay->cfg->dir;
+		o = json_pack("{s:b, s:I, s:I}", "ok", 1, "devices",
+		    (json_int_t)a->relay->cfg->ndevices, "recipients",
+		    (json_int_t)a->relay->cfg->nrecipients);
+		if (d != NULL)
+			json_object_set_new(o, "directory_version",
+			    json_integer(d->version));
+	}
+	text = json_dumps(o, JSON_COMPACT);
+	evbuffer_add_printf(body, "%s\n", text);
+	if (json_is_true(json_object_get(o, "ok")))
+		admin_reply(req, 200, "OK", "application/json", body);
+	else
+		admin_reply(req, 409, "Conflict", "application/json", body);
+	free(text);
+	json_decref(o);
+}
+
 static void
 admin_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -67,7 +106,9 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	const char *path = evhttp_request_get_uri(req), *why;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+	if (cmd == EVHTTP_REQ_POST && strcmp(path, "/reload") == 0)
+		admin_reload(a, req, body);
+	else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evbuffer_add_printf(body, "method not allowed\n");
 		admin_reply(req, 405, "Method Not Allowed", "text/plain", body);
 	} else if (strcmp(path, "/metrics") == 0) {

@@ -27,6 +27,7 @@
 #include "ratelimit.h"
 #include "relay.h"
 #include "redis_conn.h"
+#include "relay_directory.h"
 #include "sdnotify.h"
 #include "sms_gateway.h"
 #include "spool.h"
@@ -94,32 +95,65 @@ load_config(const char *path, FILE *errout, struct relay_config **cfgp,
 }
 
 static void
-relay_reload(struct relay *relay)
+relay_log_loaded(const struct relay_config *cfg, const char *what)
+{
+	if (cfg->dir != NULL)
+		log_info("%s: devices=%zu recipients=%zu "
+		         "directory_version=%lld",
+		    what, cfg->ndevices, cfg->nrecipients, cfg->dir->version);
+	else
+		log_info("%s: devices=%zu recipients=%zu", what, cfg->ndevices,
+		    cfg->nrecipients);
+}
+
+/* The first problem of a refused reload, for `alertctl reload`. */
+static void
+relay_reload_first_error(const char *errs, char *err, size_t errlen)
+{
+	size_t n = strcspn(errs, "\n");
+
+	snprintf(err, errlen, "%.*s", (int)n, errs);
+}
+
+/* SIGHUP and POST /reload: all or nothing.  A configuration or directory
+ * with any problem is refused and the running one stays. */
+int
+relay_reload(struct relay *relay, char *err, size_t errlen)
 {
 	struct relay_config *cfg;
 	SSL_CTX *ctx;
-	char *errs = NULL, *line, *save = NULL;
-	size_t errlen = 0;
-	FILE *errout = open_memstream(&errs, &errlen);
+	char *errs = NULL, *line, *save = NULL, why[512];
+	size_t len = 0;
+	FILE *errout = open_memstream(&errs, &len);
 	int rc;
 
 	if (errout == NULL) {
 		log_warn("reload: open_memstream");
-		return;
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	sdnotify("RELOADING=1");
 	rc = load_config(relay->cfg->path, errout, &cfg, &ctx);
 	fclose(errout);
 	if (rc != 0) {
+		relay_reload_first_error(errs, err, errlen);
 		for (line = strtok_r(errs, "\n", &save); line != NULL;
 		     line = strtok_r(NULL, "\n", &save))
 			log_warnx("reload: %s", line);
 		log_warnx("reload refused; the running configuration stays");
 		free(errs);
 		sdnotify("READY=1");
-		return;
+		return -1;
 	}
 	free(errs);
+	if (relay_directory_successor(relay->cfg, cfg, why, sizeof(why)) != 0) {
+		log_warnx("reload refused: %s", why);
+		snprintf(err, errlen, "%s", why);
+		relay_config_free(cfg);
+		SSL_CTX_free(ctx);
+		sdnotify("READY=1");
+		return -1;
+	}
 	if (strcmp(cfg->listen, relay->cfg->listen) != 0 ||
 	    strcmp(cfg->redis_address, relay->cfg->redis_address) != 0 ||
 	    strcmp(cfg->redis_prefix, relay->cfg->redis_prefix) != 0 ||
@@ -132,9 +166,10 @@ relay_reload(struct relay *relay)
 	relay_config_free(relay->cfg);
 	relay->cfg = cfg;
 	log_set_level(cfg->log_level);
-	log_info("configuration reloaded: %zu devices, %zu recipients",
-	    cfg->ndevices, cfg->nrecipients);
+	relay_log_loaded(cfg, "configuration reloaded");
+	conn_revoke_sweep(relay);
 	sdnotify("READY=1");
+	return 0;
 }
 
 static void
@@ -181,6 +216,7 @@ static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct relay *relay = arg;
+	char why[512];
 
 	(void)what;
 	switch (sig) {
@@ -189,7 +225,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		relay_stop(relay);
 		break;
 	case SIGHUP:
-		relay_reload(relay);
+		relay_reload(relay, why, sizeof(why));
 		break;
 	default:
 		log_warnx("unexpected signal %d", (int)sig);
@@ -341,10 +377,9 @@ main(int argc, char *argv[])
 	store_subscribe_receipts(relay.store, receipt_cb, &relay);
 	store_start(relay.store);
 	relay.escalate = escalate_new(&relay);
-	log_info("alertrelayd %s started: instance=%s devices=%zu "
-	         "recipients=%zu",
-	    ALERTRELAY_VERSION, relay.cfg->instance_id, relay.cfg->ndevices,
-	    relay.cfg->nrecipients);
+	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,
+	    relay.cfg->instance_id);
+	relay_log_loaded(relay.cfg, "configuration loaded");
 
 	event_base_dispatch(relay.base);
 

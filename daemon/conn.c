@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "relay.h"
+#include "relay_directory.h"
 #include "store.h"
 #include "store_scripts.h"
 #include "tls.h"
@@ -45,6 +46,7 @@ struct conn {
 	char peer[INET6_ADDRSTRLEN + 8];
 	unsigned char challenge[AUTH_CHALLENGE_BYTES];
 	char device_id[ID_MAX + 1];
+	unsigned char auth_pk[crypto_sign_PUBLICKEYBYTES]; /* key it proved */
 	struct event *timer; /* auth, frame or linger deadline */
 	struct event *keepalive; /* pings an idle device, drops a dead one */
 	int64_t last_rx_ms;
@@ -185,6 +187,10 @@ conn_auth(struct conn *c, const json_t *o)
 		conn_error(c, "unknown_device", "device is not enrolled", 1);
 		return;
 	}
+	if (dev->revoked) {
+		conn_error(c, "revoked", "device is revoked", 1);
+		return;
+	}
 	if (sigtext == NULL || b64_decode_exact(sigtext, sig, sizeof(sig)) ||
 	    tls_auth_binding(ssl, binding) != 0 ||
 	    auth_verify(c->challenge, binding, sig, dev->sign_pk) != 0) {
@@ -192,6 +198,7 @@ conn_auth(struct conn *c, const json_t *o)
 		return;
 	}
 	snprintf(c->device_id, sizeof(c->device_id), "%s", device_id);
+	memcpy(c->auth_pk, dev->sign_pk, sizeof(c->auth_pk));
 	metrics.devices_connected++;
 	c->relay->nunauth--;
 	c->state = CONN_READY;
@@ -266,21 +273,39 @@ conn_too_old(struct conn *c, const struct envelope *env)
 	return 0;
 }
 
-/* Every recipient the envelope names must be known here. */
+/* Every recipient the envelope names must be known here.  With a signed
+ * directory, a device may have sealed the alert to an older version of
+ * it: recipients removed since are left out rather than the alert
+ * refused, as long as someone is left to reach. */
 static int
-conn_route(struct conn *c, const struct envelope *env)
+conn_route(struct conn *c, struct envelope *env)
 {
-	size_t i;
+	size_t i, kept = 0;
 
-	for (i = 0; i < env->nrecipients; i++)
+	for (i = 0; i < env->nrecipients; i++) {
 		if (relay_config_recipient(c->relay->cfg,
-		        env->recipients[i].id) == NULL) {
+		        env->recipients[i].id) != NULL) {
+			env->recipients[kept++] = env->recipients[i];
+			continue;
+		}
+		if (c->relay->cfg->dir == NULL) {
 			conn_error(c, "unknown_recipient",
 			    "envelope names a recipient this relay does not "
 			    "know",
 			    0);
 			return -1;
 		}
+		log_warnx("alert=%s device=%s: recipient %s is no longer in "
+		          "the directory; left out",
+		    env->alert_id, c->device_id, env->recipients[i].id);
+		free(env->recipients[i].ciphertext);
+	}
+	env->nrecipients = kept;
+	if (kept == 0) {
+		conn_error(c, "unknown_recipient",
+		    "none of the envelope's recipients is in the directory", 0);
+		return -1;
+	}
 	return 0;
 }
 
@@ -329,8 +354,11 @@ conn_alert(struct conn *c, const json_t *o)
 	}
 	/* A reload may have removed the device since it authenticated. */
 	dev = relay_config_device(c->relay->cfg, c->device_id);
-	if (dev == NULL) {
-		conn_error(c, "unknown_device", "device is not enrolled", 1);
+	if (dev == NULL || dev->revoked) {
+		conn_error(c, dev == NULL ? "unknown_device" : "revoked",
+		    dev == NULL ? "device is not enrolled"
+		                : "device is revoked",
+		    1);
 		return;
 	}
 	if (b64env == NULL || sigtext == NULL ||
@@ -341,7 +369,8 @@ conn_alert(struct conn *c, const json_t *o)
 		    "alert frame needs base64 envelope and sig", 1);
 		return;
 	}
-	if (envelope_verify((const char *)json, len, sig, dev->sign_pk) != 0) {
+	if (relay_device_verify_envelope(dev, (const char *)json, len, sig) !=
+	    0) {
 		free(json);
 		conn_error(c, "bad_signature",
 		    "envelope signature does not verify", 1);
@@ -477,6 +506,31 @@ conn_cancel(struct conn *c, const json_t *o)
 	    conn_answer_cb, c);
 }
 
+/* The signed directory, as the organisation signed it; only its version
+ * when the device already has that one. */
+static void
+conn_directory(struct conn *c, const json_t *o)
+{
+	const struct directory *d = c->relay->cfg->dir;
+	json_t *have = json_object_get(o, "have"), *out;
+
+	if (d == NULL) {
+		conn_error(c, "no_directory",
+		    "this relay has no signed directory", 0);
+		return;
+	}
+	out = json_pack("{s:s, s:I}", "type", "directory", "version",
+	    (json_int_t)d->version);
+	if (!json_is_integer(have) || json_integer_value(have) != d->version)
+		json_object_set_new(out, "signed",
+		    json_stringn(d->signed_text, d->signed_len));
+	if (frame_push(bufferevent_get_output(c->bev), out,
+	        DIRECTORY_FRAME_MAX) != 0)
+		log_warnx("conn %llu: directory does not fit in a frame",
+		    c->id);
+	json_decref(out);
+}
+
 static void
 conn_frame(struct conn *c, const char *payload, size_t len)
 {
@@ -502,6 +556,8 @@ conn_frame(struct conn *c, const char *payload, size_t len)
 		conn_status(c, o);
 	else if (strcmp(type, "list") == 0)
 		conn_list(c, o);
+	else if (strcmp(type, "directory") == 0)
+		conn_directory(c, o);
 	else if (strcmp(type, "ping") == 0)
 		conn_send(c, json_pack("{s:s}", "type", "pong"));
 	else if (strcmp(type, "pong") == 0)
@@ -694,6 +750,29 @@ conn_receipt(struct relay *relay, const char *device_id, const char *alert_id,
 		json_object_set_new(frame, "type", json_string("receipt"));
 		json_object_set_new(frame, "alert_id", json_string(alert_id));
 		conn_send(c, frame);
+	}
+}
+
+/* After a reload: a device revoked, removed, or given a new key since it
+ * authenticated is disconnected now; it cannot send any more. */
+void
+conn_revoke_sweep(struct relay *relay)
+{
+	const struct device_entry *dev;
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &relay->conns, entry)
+	{
+		if (c->state != CONN_READY)
+			continue;
+		dev = relay_config_device(relay->cfg, c->device_id);
+		if (dev == NULL || dev->revoked)
+			conn_error(c, "revoked", "device is revoked", 1);
+		else if (sodium_memcmp(dev->sign_pk, c->auth_pk,
+		             sizeof(c->auth_pk)) != 0)
+			conn_error(c, "key_rotated",
+			    "device key was replaced; connect with the new key",
+			    1);
 	}
 }
 

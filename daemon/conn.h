@@ -21,6 +21,8 @@ void conn_accept(struct relay *relay, evutil_socket_t fd,
 /* Pushes an alert's event to every connection of its device. */
 void conn_receipt(struct relay *relay, const char *device_id,
     const char *alert_id, const json_t *receipt);
+/* Disconnects devices revoked or re-keyed by a reload. */
+void conn_revoke_sweep(struct relay *relay);
 /* Closes every connection (shutdown). */
 void conn_close_all(struct relay *relay);
 

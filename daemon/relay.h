@@ -46,4 +46,8 @@ struct relay {
 	int stopping;
 };
 
+/* Reloads the configuration (SIGHUP, POST /reload): all or nothing; on
+ * refusal err says why and the running configuration stays. */
+int relay_reload(struct relay *relay, char *err, size_t errlen);
+
 #endif

@@ -25,6 +25,7 @@
 #include "netaddr.h"
 #include "redis_conn.h"
 #include "relay_config.h"
+#include "relay_directory.h"
 #include "xmalloc.h"
 
 enum opt_type { OPT_STRING, OPT_PATH, OPT_INT, OPT_LEVEL };
@@ -56,6 +57,8 @@ static const struct opt opts[] = {
         1000000},
     {"relay", "user", OPT_STRING, O(user), "", 0, 0},
     {"relay", "spool_dir", OPT_PATH, O(spool_dir), "", 0, 0},
+    {"relay", "directory", OPT_PATH, O(directory_path), "", 0, 0},
+    {"relay", "org_key", OPT_STRING, O(org_key_text), "", 0, 0},
     {"relay", "max_unauthenticated", OPT_INT, O(max_unauthenticated), "10000",
         1, 1000000},
     {"relay", "conn_rate", OPT_INT, O(conn_rate), "100", 0, 100000},
@@ -673,6 +676,9 @@ relay_config_load(const char *path, FILE *errout)
 	if (rc > 0)
 		config_error(&p, rc, "syntax error");
 	config_defaults(&p);
+	if (p.errors == 0 && p.cfg->directory_path[0] != '\0')
+		p.errors += relay_directory_merge(p.cfg,
+		    config_opt_line(&p, "relay", "directory"), errout);
 	/* Sorted first: the checks look recipients up. */
 	qsort(p.cfg->devices, p.cfg->ndevices, sizeof(*p.cfg->devices),
 	    device_cmp);
@@ -718,6 +724,10 @@ relay_config_free(struct relay_config *cfg)
 		sms_gateway_clear(&cfg->gateways[i]);
 	for (i = 0; i < cfg->npolicies; i++)
 		policy_clear(&cfg->policies[i]);
+	if (cfg->dir != NULL) {
+		directory_free(cfg->dir);
+		free(cfg->dir);
+	}
 	free(cfg->gateways);
 	free(cfg->policies);
 	free(cfg->devices);

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "directory.h"
 #include "policy.h"
 #include "sms_gateway.h"
 #include "util.h"
@@ -20,6 +21,8 @@ struct device_entry {
 	char id[ID_MAX + 1];
 	char *alias;
 	unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
+	int revoked; /* listed in the directory as revoked */
+	const struct dir_device *dir; /* its directory entry, or NULL */
 	int line; /* where its section starts, for messages */
 };
 
@@ -60,6 +63,9 @@ struct relay_config {
 	int log_level;
 	char *user; /* "" when not set */
 	char *spool_dir; /* "" when there is no local spool */
+	char *directory_path; /* signed directory, "" when not used */
+	char *org_key_text; /* base64 organisation public key */
+	struct directory *dir; /* verified; NULL without directory_path */
 
 	/* [ack] */
 	char *ack_listen; /* HTTPS, "" to disable */

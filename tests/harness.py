@@ -424,9 +424,59 @@ class Env:
     gateways: dict = field(default_factory=dict)  # name -> {key: value|[values]}
     recipient_extra: dict = field(default_factory=dict)  # rid -> {key: value}
     policies: dict = field(default_factory=dict)  # name -> {key: value|[values]}
+    # Directory mode (docs/DIRECTORY.md): set by use_directory().
+    org: object = None  # orgdir.Org
+    directory: Path = None  # the relay's signed directory file
+    client_directory: Path = None  # the client's cache of it
 
     def recipient(self, rid):
         return self.recipients[rid]
+
+    def directory_payload(self, version, revoked=(), recipients=None,
+                          keys=None, retired=None):
+        """The payload for this environment's device(s) and recipients.
+        keys: rid -> substitute public key; retired: did -> list of
+        {public_key, until}."""
+        import orgdir
+        devices = {self.device_id: (self.device_public_key, DEVICE_ALIAS)}
+        devices.update(self.extra_devices)
+        devs = []
+        for did, (pk, alias) in sorted(devices.items()):
+            e = {"id": did, "alias": alias, "public_key": pk,
+                 "status": "revoked" if did in revoked else "active"}
+            if retired and did in retired:
+                e["retired_keys"] = retired[did]
+            devs.append(e)
+        rcps = []
+        for rid in (recipients or list(self.recipients)):
+            r = self.recipients[rid]
+            rcps.append({"id": rid, "alias": r.alias,
+                         "public_key": (keys or {}).get(rid, r.public_key),
+                         "channels": {"webhook": r.webhook_url}})
+        return orgdir.payload(version, devs, rcps,
+                              relays=["127.0.0.1:%d" % self.relay_port],
+                              pins=[self.pin])
+
+    def sign_directory(self, version, signer=None, path=None, **kw):
+        """Writes a signed directory (by the org, or by signer) to path
+        (default: the relay's) and returns its text."""
+        text = (signer or self.org).sign(self.directory_payload(version, **kw))
+        path = Path(path or self.directory)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        return text
+
+    def use_directory(self, version=1, **kw):
+        """Switches both configurations to a signed directory."""
+        import orgdir
+        self.org = self.org or orgdir.Org()
+        self.directory = self.dir / "directory.signed"
+        self.client_directory = self.dir / "client-directory.signed"
+        self.sign_directory(version, **kw)
+        self.write_relay_conf()
+        self.write_client_conf()
 
     def write_relay_conf(self, path=None):
         path = Path(path or self.relay_conf)
@@ -440,18 +490,27 @@ class Env:
         if self.ack:
             lines += ["", "[ack]"]
             lines += ["%s = %s" % kv for kv in self.ack.items()]
+        if self.directory is not None:
+            lines[2:2] = ["directory = %s" % self.directory,
+                          "org_key = %s" % self.org.public_key]
         devices = {self.device_id: (self.device_public_key, DEVICE_ALIAS)}
         devices.update(self.extra_devices)
         for did, (pk, alias) in devices.items():
+            if self.directory is not None:
+                break  # devices come from the directory
             lines += ["", "[device %s]" % did, "public_key = %s" % pk,
                       "alias = %s" % alias]
         for name, keys in self.gateways.items():
             lines += ["", "[gateway %s]" % name] + _ini_keys(keys)
         for r in self.recipients.values():
-            lines += ["", "[recipient %s]" % r.id, "alias = %s" % r.alias,
-                      "public_key = %s" % r.public_key,
-                      "webhook_url = %s" % r.webhook_url,
-                      "webhook_secret_file = %s" % r.secret_file]
+            if self.directory is not None:
+                lines += ["", "[recipient %s]" % r.id,
+                          "webhook_secret_file = %s" % r.secret_file]
+            else:
+                lines += ["", "[recipient %s]" % r.id, "alias = %s" % r.alias,
+                          "public_key = %s" % r.public_key,
+                          "webhook_url = %s" % r.webhook_url,
+                          "webhook_secret_file = %s" % r.secret_file]
             lines += _ini_keys(self.recipient_extra.get(r.id, {}))
         for name, keys in self.policies.items():
             lines += ["", "[policy %s]" % name] + _ini_keys(keys)
@@ -474,6 +533,11 @@ class Env:
             outbox = self.dir / "outbox"
         if outbox:
             lines.append("outbox = %s" % outbox)
+        if self.directory is not None:
+            lines += ["org_key = %s" % self.org.public_key,
+                      "directory = %s" % self.client_directory]
+            path.write_text("\n".join(lines) + "\n")
+            return path
         for rid in (recipients or list(self.recipients)):
             lines += ["", "[recipient %s]" % rid,
                       "public_key = %s" % self.recipients[rid].public_key]

@@ -1,0 +1,219 @@
+/*
+ * Verifying and caching the organisation's signed directory on a device.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "b64.h"
+#include "directory.h"
+#include "log.h"
+#include "tls.h"
+#include "trust.h"
+#include "xmalloc.h"
+
+char *
+trust_cache_path(const struct client_config *cfg)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char fp[17];
+
+	if (cfg->directory != NULL)
+		return xstrdup(cfg->directory);
+	/* Keyed by device and organisation: two configurations on one
+	 * account never share (or roll back) each other's directory. */
+	sodium_bin2hex(fp, sizeof(fp), cfg->org_pk, 8);
+	if (state != NULL && state[0] == '/')
+		return xasprintf("%s/alertrelay/directory-%s-%s.signed", state,
+		    cfg->device_id, fp);
+	if (home != NULL && home[0] == '/')
+		return xasprintf("%s/.local/state/alertrelay/"
+		                 "directory-%s-%s.signed",
+		    home, cfg->device_id, fp);
+	return NULL;
+}
+
+static void
+trust_use_pins(struct client_config *cfg, const struct directory *d)
+{
+	unsigned char hash[32];
+	size_t i, n = 0;
+
+	for (i = 0; i < d->npins && n < CLIENT_MAX_PINS; i++) {
+		if (strlen(d->pins[i]) >= TLS_PIN_LEN ||
+		    b64_decode_exact(d->pins[i], hash, sizeof(hash)) != 0) {
+			log_warnx("directory: relay pin %zu is not a pin; "
+			          "ignored",
+			    i);
+			continue;
+		}
+		if (n == 0)
+			cfg->npins = 0; /* the directory's replace ours */
+		memcpy(cfg->pins[n], d->pins[i], strlen(d->pins[i]) + 1);
+		cfg->pinv[n] = cfg->pins[n];
+		cfg->npins = ++n;
+	}
+}
+
+static void
+trust_use(struct client_config *cfg, const struct directory *d)
+{
+	const struct dir_device *me = directory_device(d, cfg->device_id);
+	size_t i;
+
+	cfg->nrecipients = 0;
+	for (i = 0; i < d->nrecipients; i++) {
+		memcpy(cfg->recipients[i].id, d->recipients[i].id,
+		    sizeof(cfg->recipients[i].id));
+		memcpy(cfg->recipients[i].pk, d->recipients[i].pk,
+		    sizeof(cfg->recipients[i].pk));
+	}
+	cfg->nrecipients = d->nrecipients;
+	trust_use_pins(cfg, d);
+	cfg->dir_version = d->version;
+	if (me == NULL || me->revoked)
+		log_warnx("directory version %lld: this device (%s) is %s",
+		    d->version, cfg->device_id,
+		    me == NULL ? "not listed" : "revoked");
+}
+
+int
+trust_open(struct client_config *cfg)
+{
+	struct directory d;
+	char *path, err[512];
+	int rc = 0;
+
+	if (!cfg->has_org)
+		return 0;
+	if ((path = trust_cache_path(cfg)) == NULL)
+		return 0;
+	if (access(path, F_OK) != 0) {
+		free(path);
+		return 0; /* not fetched yet */
+	}
+	if (directory_load(path, cfg->org_pk, &d, err, sizeof(err)) != 0) {
+		log_warnx("REFUSED the cached directory: %s", err);
+		log_warnx("it does not verify with the organisation key; "
+		          "remove it to fetch the directory again");
+		rc = -1;
+	} else {
+		trust_use(cfg, &d);
+		directory_free(&d);
+	}
+	free(path);
+	return rc;
+}
+
+static int
+trust_mkdirs(const char *path)
+{
+	char *copy = xstrdup(path), *p;
+
+	for (p = strchr(copy + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+			free(copy);
+			return -1;
+		}
+		*p = '/';
+	}
+	free(copy);
+	return 0;
+}
+
+/* Replaces the cache in one step: a crash leaves the old or the new. */
+static int
+trust_store(const char *path, const struct directory *d, char *err,
+    size_t errlen)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd = -1, rc = -1;
+
+	if (trust_mkdirs(path) != 0 ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	        -1 ||
+	    write(fd, d->signed_text, d->signed_len) !=
+	        (ssize_t)d->signed_len ||
+	    fsync(fd) != 0 || rename(tmp, path) != 0)
+		snprintf(err, errlen, "cannot store the directory in %s: %s",
+		    path, strerror(errno));
+	else
+		rc = 0;
+	if (fd != -1)
+		close(fd);
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/* The cached directory must be succeeded, never rolled back. */
+static int
+trust_successor(const struct client_config *cfg, const char *path,
+    long long have, const struct directory *next, char *err, size_t errlen)
+{
+	struct directory cur;
+	char why[512];
+	int rc;
+
+	if (have < 0)
+		return 0;
+	if (directory_load(path, cfg->org_pk, &cur, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "cached directory: %s", why);
+		return -1;
+	}
+	rc = directory_successor(&cur, next, err, errlen);
+	directory_free(&cur);
+	return rc;
+}
+
+int
+trust_accept(const struct client_config *cfg, long long *version,
+    const json_t *frame, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(frame, "version");
+	const char *text = json_string_value(json_object_get(frame, "signed"));
+	struct directory d;
+	char *path, why[512];
+	int rc = -1;
+
+	if (!json_is_integer(v)) {
+		snprintf(err, errlen, "relay sent no directory version");
+		return -1;
+	}
+	if (text == NULL) {
+		if (*version >= 0 && json_integer_value(v) == *version)
+			return 0; /* we have it */
+		snprintf(err, errlen, "relay did not send the directory");
+		return -1;
+	}
+	if (directory_verify(text, strlen(text), cfg->org_pk, &d, why,
+	        sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if ((path = trust_cache_path(cfg)) == NULL)
+		snprintf(err, errlen, "no place to keep the directory (HOME)");
+	else if (d.version != json_integer_value(v))
+		snprintf(err, errlen, "relay misstates the directory version");
+	else if (trust_successor(cfg, path, *version, &d, err, errlen) == 0 &&
+	    (d.version == *version ||
+	        trust_store(path, &d, err, errlen) == 0)) {
+		if (d.version > *version)
+			log_info("directory version %lld verified and kept",
+			    d.version);
+		*version = d.version;
+		rc = 0;
+	}
+	free(path);
+	directory_free(&d);
+	return rc;
+}

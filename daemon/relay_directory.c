@@ -1,0 +1,204 @@
+/*
+ * Merging the signed directory into the relay's configuration.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "b64.h"
+#include "envelope.h"
+#include "log.h"
+#include "relay_directory.h"
+#include "xmalloc.h"
+
+struct merge {
+	struct relay_config *cfg;
+	int line;
+	FILE *errout;
+	int errors;
+};
+
+static void merge_error(struct merge *m, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+merge_error(struct merge *m, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(m->errout, "%s:%d: ", m->cfg->path, line);
+	va_start(ap, fmt);
+	vfprintf(m->errout, fmt, ap);
+	va_end(ap);
+	fputc('\n', m->errout);
+	m->errors++;
+}
+
+static void
+merge_devices(struct merge *m)
+{
+	struct relay_config *cfg = m->cfg;
+	const struct directory *d = cfg->dir;
+	size_t i;
+
+	/* One source of truth: a [device] section next to the directory
+	 * would be a key the organisation never signed. */
+	for (i = 0; i < cfg->ndevices; i++)
+		merge_error(m, cfg->devices[i].line,
+		    "[device %s]: devices come from the directory when "
+		    "[relay] directory is set",
+		    cfg->devices[i].id);
+	if (m->errors > 0)
+		return;
+	cfg->devices = xcalloc(d->ndevices + 1, sizeof(*cfg->devices));
+	for (i = 0; i < d->ndevices; i++) {
+		struct device_entry *e = &cfg->devices[i];
+
+		memcpy(e->id, d->devices[i].id, sizeof(e->id));
+		e->alias = xstrdup(d->devices[i].alias);
+		memcpy(e->sign_pk, d->devices[i].pk, sizeof(e->sign_pk));
+		e->revoked = d->devices[i].revoked;
+		e->dir = &d->devices[i];
+		e->line = m->line;
+	}
+	cfg->ndevices = d->ndevices;
+}
+
+/* A [recipient] section may only add the relay's own secrets. */
+static void
+merge_check_section(struct merge *m, const struct recipient_entry *r)
+{
+	if (directory_recipient(m->cfg->dir, r->id) == NULL)
+		merge_error(m, r->line,
+		    "[recipient %s] is not in the directory (remove the "
+		    "section, or add the recipient and sign again)",
+		    r->id);
+	else if (r->alias != NULL || r->has_box_pk || r->webhook_url != NULL ||
+	    r->sms != NULL)
+		merge_error(m, r->line,
+		    "[recipient %s]: alias, public_key, webhook_url and sms "
+		    "come from the directory",
+		    r->id);
+}
+
+static struct recipient_entry *
+merge_recipient_entry(struct relay_config *cfg, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nrecipients; i++)
+		if (strcmp(cfg->recipients[i].id, id) == 0)
+			return &cfg->recipients[i];
+	cfg->recipients = xreallocarray(cfg->recipients, cfg->nrecipients + 1,
+	    sizeof(*cfg->recipients));
+	memset(&cfg->recipients[cfg->nrecipients], 0, sizeof(*cfg->recipients));
+	snprintf(cfg->recipients[cfg->nrecipients].id, ID_MAX + 1, "%s", id);
+	return &cfg->recipients[cfg->nrecipients++];
+}
+
+static void
+merge_recipients(struct merge *m)
+{
+	struct relay_config *cfg = m->cfg;
+	const struct directory *d = cfg->dir;
+	size_t i;
+
+	for (i = 0; i < cfg->nrecipients; i++)
+		merge_check_section(m, &cfg->recipients[i]);
+	if (m->errors > 0)
+		return;
+	for (i = 0; i < d->nrecipients; i++) {
+		const struct dir_recipient *dr = &d->recipients[i];
+		struct recipient_entry *r = merge_recipient_entry(cfg, dr->id);
+
+		if (r->line == 0)
+			r->line = m->line;
+		r->alias = xstrdup(dr->alias);
+		memcpy(r->box_pk, dr->pk, sizeof(r->box_pk));
+		r->has_box_pk = 1;
+		r->webhook_url = dr->webhook ? xstrdup(dr->webhook) : NULL;
+		r->sms = dr->sms ? xstrdup(dr->sms) : NULL;
+		/* With one gateway there is nothing to choose. */
+		if (r->sms != NULL && r->sms_gateway == NULL &&
+		    cfg->ngateways == 1)
+			r->sms_gateway = xstrdup(cfg->gateways[0].name);
+		if (r->webhook_url != NULL && r->webhook_secret_file == NULL)
+			merge_error(m, r->line,
+			    "recipient %s is reached by webhook: it needs a "
+			    "[recipient %s] section with webhook_secret_file",
+			    r->id, r->id);
+	}
+}
+
+int
+relay_directory_merge(struct relay_config *cfg, int line, FILE *errout)
+{
+	unsigned char org_pk[crypto_sign_PUBLICKEYBYTES];
+	struct merge m = {cfg, line, errout, 0};
+	char err[512];
+
+	if (b64_decode_exact(cfg->org_key_text, org_pk, sizeof(org_pk)) != 0) {
+		merge_error(&m, line,
+		    "[relay] directory needs org_key, the organisation's "
+		    "base64 Ed25519 public key");
+		return m.errors;
+	}
+	cfg->dir = xcalloc(1, sizeof(*cfg->dir));
+	if (directory_load(cfg->directory_path, org_pk, cfg->dir, err,
+	        sizeof(err)) != 0) {
+		merge_error(&m, line, "directory %s", err);
+		return m.errors;
+	}
+	merge_devices(&m);
+	merge_recipients(&m);
+	return m.errors;
+}
+
+int
+relay_directory_successor(const struct relay_config *cur,
+    const struct relay_config *next, char *err, size_t errlen)
+{
+	if (cur->dir == NULL)
+		return 0;
+	if (next->dir == NULL) {
+		snprintf(err, errlen,
+		    "the signed directory cannot be dropped by a reload");
+		return -1;
+	}
+	if (strcmp(cur->org_key_text, next->org_key_text) != 0) {
+		snprintf(err, errlen,
+		    "org_key cannot change by a reload (restart to change "
+		    "organisation)");
+		return -1;
+	}
+	return directory_successor(cur->dir, next->dir, err, errlen);
+}
+
+/* created_at of an envelope whose signature did not verify with the
+ * current key: parsed only to pick a retired key. */
+static int
+envelope_created_at(const char *json, size_t len, time_t *t)
+{
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *s = json_string_value(json_object_get(o, "created_at"));
+	int rc = s != NULL ? time_rfc3339_parse(s, t) : -1;
+
+	json_decref(o);
+	return rc;
+}
+
+int
+relay_device_verify_envelope(const struct device_entry *dev, const char *json,
+    size_t len, const unsigned char *sig)
+{
+	time_t created;
+
+	if (envelope_verify(json, len, sig, dev->sign_pk) == 0)
+		return 0;
+	if (dev->dir == NULL || dev->dir->nretired == 0 ||
+	    envelope_created_at(json, len, &created) != 0)
+		return -1;
+	return dir_device_verify_envelope(dev->dir, json, len, sig, created);
+}

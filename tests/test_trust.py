@@ -1,0 +1,157 @@
+"""The organisation's signed directory (docs/DIRECTORY.md) at the relay
+and on the device: forged and rolled-back directories are refused by
+both; revocation disconnects a device at once; rotation keeps alerts in
+flight.  Directories are signed here with PyNaCl (tests/orgdir.py), an
+implementation independent of alertctl's."""
+
+import json
+import signal
+import time
+
+import pytest
+
+import orgdir
+from harness import alertctl_bin, alertrelayd_bin, run
+from helpers import authed, parse_send, raw_client
+
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
+
+
+def reload_and_wait(relay, what):
+    n = len(relay.proc.snapshot("stderr"))
+    relay.proc.signal(signal.SIGHUP)
+    return relay.proc.wait_for(what, "stderr", timeout=10, start=n).string
+
+
+def directory_stack(lab, version=1, receivers=("contactpunt",), **kw):
+    env = lab.env()
+    env.use_directory(version, **kw)
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    recv = {rid: lab.receiver(env, rid) for rid in receivers}
+    return env, redis, relay, recv
+
+
+def test_alert_sealed_to_directory_recipients_reaches_them(lab):
+    env, redis, relay, recv = directory_stack(lab)
+    relay.proc.wait_for(r"directory_version=1", "stderr", timeout=10)
+    rc, out, err = lab.send(env, "--type", "panic", "--message", "help")
+    assert rc == 0, err
+    aid, acc = parse_send(out)
+    assert acc, out
+    # the client fetched and kept the signed directory, byte for byte
+    assert env.client_directory.read_text() == env.directory.read_text()
+    alerts = recv["contactpunt"].wait_alerts(1)
+    assert alerts[0]["alert_id"] == aid
+    assert alerts[0]["message"] == "help"
+
+
+def test_relay_refuses_to_start_with_a_directory_signed_by_another_key(lab):
+    env = lab.env()
+    env.use_directory(1)
+    env.sign_directory(2, signer=orgdir.Org())  # the org_key stays the real one
+    lab.redis(env)
+    proc = lab.spawn([alertrelayd_bin(), "-c", env.relay_conf, "-f"],
+                     "alertrelayd")
+    assert proc.wait_exit(10) not in (None, 0)
+    assert "does not verify with the organisation key" in proc.text()
+    # and so does the check mode
+    cp = run([alertrelayd_bin(), "-t", "-c", str(env.relay_conf)])
+    assert cp.returncode != 0
+    assert "does not verify" in cp.stdout + cp.stderr
+
+
+def test_relay_refuses_a_tampered_or_unsigned_directory(lab):
+    env = lab.env()
+    env.use_directory(1)
+    good = env.directory.read_text()
+    # a recipient key swapped in the payload, the signature left alone
+    env.directory.write_text(orgdir.tamper(good, lambda p: p["recipients"][0]
+                                           .update(public_key=orgdir.b64(bytes(32)))))
+    cp = run([alertrelayd_bin(), "-t", "-c",
+              str(env.relay_conf)])
+    assert cp.returncode != 0 and "does not verify" in cp.stdout + cp.stderr
+    # the bare payload, never signed
+    env.directory.write_text(json.dumps(orgdir.read_payload(good)))
+    cp = run([alertrelayd_bin(), "-t", "-c",
+              str(env.relay_conf)])
+    assert cp.returncode != 0 and "not a signed directory" in cp.stdout + cp.stderr
+
+
+def test_relay_reload_refuses_rollback_and_takes_a_newer_version(lab):
+    env, redis, relay, _ = directory_stack(lab, version=5, receivers=())
+    relay.proc.wait_for(r"directory_version=5", "stderr", timeout=10)
+    env.sign_directory(4)
+    line = reload_and_wait(relay, r"reload refused")
+    assert "older than version 5" in line
+    # the same version with other content is refused too
+    env.sign_directory(5, revoked=[env.device_id])
+    line = reload_and_wait(relay, r"reload refused")
+    assert "every change needs a new version" in line
+    with authed(env) as c:
+        d = c.request({"type": "directory", "have": 0})
+        assert d["version"] == 5
+        assert orgdir.read_payload(d["signed"])["version"] == 5
+    env.sign_directory(6)
+    reload_and_wait(relay, r"directory_version=6")
+    with authed(env) as c:
+        # what the device has already is not sent again
+        assert c.request({"type": "directory", "have": 6}) == {
+            "type": "directory", "version": 6}
+
+
+def _attacker_relay(lab, env, attacker):
+    """The relay as an attacker who took it over would run it: its
+    org_key replaced, the directory re-signed with the attacker's key and
+    contactpunt's key swapped for the attacker's."""
+    import nacl.public
+    evil = nacl.public.PrivateKey.generate()
+    env.org, real = attacker, env.org
+    env.sign_directory(7, keys={"contactpunt": orgdir.b64(evil.public_key)})
+    env.write_relay_conf()
+    env.org = real
+    env.write_client_conf()
+    return evil
+
+
+def test_client_refuses_a_directory_from_a_compromised_relay(lab):
+    env = lab.env()
+    env.use_directory(1)
+    _attacker_relay(lab, env, orgdir.Org())
+    redis = lab.redis(env)
+    lab.relay(env)
+    rc, out, err = lab.send(env, "--type", "panic", "--message", "secret",
+                            "--timeout", "3")
+    assert rc != 0
+    assert "REFUSED the directory" in err
+    assert "does not verify with the organisation key" in err
+    # nothing was sealed or sent, nothing was kept
+    assert not env.client_directory.exists()
+    assert redis.client()("KEYS", "*:alert:*") == []
+
+
+def test_client_refuses_a_rolled_back_directory(lab):
+    env, redis, relay, _ = directory_stack(lab, version=3, receivers=())
+    rc, out, err = lab.send(env, "--type", "test")
+    assert rc == 0, err
+    kept = env.client_directory.read_text()
+    # the relay goes back to version 2, properly signed by the
+    # organisation (an old file restored), and restarts
+    relay.stop()
+    env.sign_directory(2)
+    lab.relay(env)
+    rc, out, err = lab.send(env, "--type", "test", "--timeout", "3")
+    assert rc != 0
+    assert "REFUSED the directory" in err and "rollback" in err
+    assert env.client_directory.read_text() == kept
+
+
+def test_client_refuses_a_tampered_cache(lab):
+    env, redis, relay, _ = directory_stack(lab, receivers=())
+    rc, out, err = lab.send(env, "--type", "test")
+    assert rc == 0, err
+    env.client_directory.write_text(orgdir.tamper(
+        env.client_directory.read_text(), lambda p: p.update(version=99)))
+    rc, out, err = lab.send(env, "--type", "test", "--timeout", "3")
+    assert rc != 0
+    assert "REFUSED the cached directory" in err
