@@ -1,4 +1,5 @@
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ struct conn {
 	char req_alert_id[33];
 	char ingest_alert_id[33];
 	int64_t ingest_start_ms;
+	int shut; /* closing: our side of the session is shut down */
 };
 
 static unsigned long long conn_next_id = 1;
@@ -624,8 +626,18 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	(void)arg;
+	struct conn *c = arg;
+
+	/* A fatal error is out: end the session now (close_notify, then
+	 * FIN), so the device learns at once; the socket itself is closed
+	 * after the linger, which keeps unread input from turning the
+	 * close into a reset that could destroy the error frame. */
+	if (c->state != CONN_CLOSING || c->shut ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	c->shut = 1;
+	SSL_shutdown(bufferevent_openssl_get_ssl(bev));
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
 static void

@@ -155,3 +155,39 @@ def test_client_refuses_a_tampered_cache(lab):
     rc, out, err = lab.send(env, "--type", "test", "--timeout", "3")
     assert rc != 0
     assert "REFUSED the cached directory" in err
+
+
+def test_revocation_closes_the_connection_within_a_second(lab):
+    env = lab.env()
+    env.use_directory(1)
+    # contactpunt's webhook is down: the alert accepted now is delivered
+    # only after the revocation
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    rc, out, err = lab.send(env, "--type", "panic", "--message", "before")
+    assert rc == 0, err
+    aid, acc = parse_send(out)
+    assert acc
+    c = authed(env)
+    try:
+        env.sign_directory(2, revoked=[env.device_id])
+        relay.proc.signal(signal.SIGHUP)
+        t0 = time.monotonic()
+        frame = c.recv_frame(timeout=1.0)
+        assert frame["type"] == "error" and frame["code"] == "revoked", frame
+        assert c.expect_closed(timeout=max(0.01, 1.0 - (time.monotonic() - t0)))
+        assert time.monotonic() - t0 < 1.0
+    finally:
+        c.close()
+    # it cannot come back, and cannot send
+    with raw_client(env) as c2:
+        c2.hello()
+        ans = c2.auth(env.device_id, __import__("helpers").device_key(env))
+        assert ans["type"] == "error" and ans["code"] == "revoked", ans
+    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "3")
+    assert rc != 0 and "revoked" in err
+    # the alert accepted before the revocation still reaches the recipient
+    recv = lab.receiver(env, "contactpunt")
+    alerts = recv.wait_alerts(1, timeout=30)
+    assert alerts[0]["alert_id"] == aid
+    assert alerts[0]["message"] == "before"
