@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "alertctl.h"
+#include "b64.h"
 #include "hook.h"
 #include "keyfile.h"
 #include "log.h"
@@ -21,7 +22,10 @@
 #include "xmalloc.h"
 
 struct receive_opts {
-	const char *listen, *key, *secret, *devices, *recipient_id;
+	const char *keys[HOOK_MAX_KEYS];
+	size_t nkeys;
+	const char *directory, *org_key;
+	const char *listen, *secret, *devices, *recipient_id;
 	struct receiver_opts rx;
 	int pretty;
 };
@@ -32,6 +36,8 @@ enum {
 	OPT_PRETTY,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
+	OPT_DIRECTORY,
+	OPT_ORG_KEY,
 };
 
 /* HOST:PORT as hostport_parse() takes it, plus port 0 (any free port,
@@ -57,11 +63,15 @@ cmd_receive_check(struct receive_opts *o, char **host)
 {
 	struct stat st;
 
-	if (o->listen == NULL || o->key == NULL || o->secret == NULL ||
-	    o->devices == NULL)
+	if (o->listen == NULL || o->nkeys == 0 || o->secret == NULL)
 		return usage_error("receive",
-		    "--listen, --key, --secret and "
-		    "--devices are required");
+		    "--listen, --key and --secret are required");
+	if ((o->devices == NULL) == (o->directory == NULL))
+		return usage_error("receive",
+		    "give either --devices or --directory");
+	if ((o->directory == NULL) != (o->org_key == NULL))
+		return usage_error("receive",
+		    "--directory and --org-key go together");
 	if (cmd_receive_listen(o->listen, host, &o->rx.port) != 0)
 		return usage_error("receive", "--listen must be HOST:PORT");
 	o->rx.host = *host;
@@ -73,7 +83,8 @@ cmd_receive_check(struct receive_opts *o, char **host)
 		return usage_error("receive",
 		    "--tls-cert and --tls-key go "
 		    "together");
-	if (stat(o->devices, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (o->devices != NULL &&
+	    (stat(o->devices, &st) != 0 || !S_ISDIR(st.st_mode))) {
 		log_warnx("--devices %s: not a directory", o->devices);
 		return EXIT_FAIL;
 	}
@@ -88,6 +99,8 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 	    {"key", required_argument, NULL, 'k'},
 	    {"secret", required_argument, NULL, 's'},
 	    {"devices", required_argument, NULL, 'd'},
+	    {"directory", required_argument, NULL, OPT_DIRECTORY},
+	    {"org-key", required_argument, NULL, OPT_ORG_KEY},
 	    {"recipient-id", required_argument, NULL, OPT_RECIPIENT_ID},
 	    {"path", required_argument, NULL, OPT_PATH},
 	    {"pretty", no_argument, NULL, OPT_PRETTY},
@@ -108,7 +121,16 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 			o->listen = optarg;
 			break;
 		case 'k':
-			o->key = optarg;
+			if (o->nkeys == HOOK_MAX_KEYS)
+				return usage_error("receive",
+				    "at most %d --key", HOOK_MAX_KEYS);
+			o->keys[o->nkeys++] = optarg;
+			break;
+		case OPT_DIRECTORY:
+			o->directory = optarg;
+			break;
+		case OPT_ORG_KEY:
+			o->org_key = optarg;
 			break;
 		case 's':
 			o->secret = optarg;
@@ -179,22 +201,37 @@ cmd_receive_secret(const char *arg, struct hook_config *hook)
 	return 0;
 }
 
+/* --org-key is the base64 key itself, or a file holding it (org.pub). */
+static int
+cmd_receive_directory(const struct receive_opts *o, struct hook_keys *k)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	char *text = NULL, err[512];
+	int rc;
+
+	if (b64_decode_exact(o->org_key, pk, sizeof(pk)) == 0)
+		return hook_keys_directory(k, o->directory, o->org_key);
+	if (keyfile_read_text(o->org_key, 0, &text, err, sizeof(err)) != 0) {
+		log_warnx("--org-key: neither a key nor a readable file: %s",
+		    err);
+		return -1;
+	}
+	rc = hook_keys_directory(k, o->directory, text);
+	free(text);
+	return rc;
+}
+
 static int
 cmd_receive_keys(const struct receive_opts *o, struct hook_config *hook)
 {
-	char err[512];
+	size_t i;
 
-	hook->rsk =
-	    seckey_load(o->key, crypto_box_SECRETKEYBYTES, err, sizeof(err));
-	if (hook->rsk == NULL) {
-		log_warnx("--key %s", err);
+	for (i = 0; i < o->nkeys; i++)
+		if (hook_keys_add(&hook->keys, o->keys[i]) != 0)
+			return -1;
+	hook->keys.devices_dir = o->devices;
+	if (o->directory != NULL && cmd_receive_directory(o, &hook->keys) != 0)
 		return -1;
-	}
-	/* The sealed box needs the public half too; derive it. */
-	if (crypto_scalarmult_base(hook->rpk, hook->rsk) != 0) {
-		log_warnx("--key %s: not a usable X25519 key", o->key);
-		return -1;
-	}
 	return cmd_receive_secret(o->secret, hook);
 }
 
@@ -214,7 +251,6 @@ cmd_receive(int argc, char **argv, struct globals *g)
 		return rc;
 	}
 	memset(&hook, 0, sizeof(hook));
-	hook.devices_dir = o.devices;
 	hook.recipient_id = o.recipient_id;
 	hook.pretty = o.pretty;
 	rc = EXIT_FAIL;
@@ -223,7 +259,7 @@ cmd_receive(int argc, char **argv, struct globals *g)
 		rc = receiver_run(&o.rx, &hook);
 		seen_free(hook.seen);
 	}
-	seckey_free(hook.rsk);
+	hook_keys_clear(&hook.keys);
 	seckey_free(hook.secret);
 	free(host);
 	return rc;

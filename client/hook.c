@@ -152,36 +152,27 @@ hook_check_recipient(const struct hook_config *cfg, const struct hook_body *b,
 	return 0;
 }
 
+/* Every recipient key we hold (the current one, and earlier ones after a
+ * rotation) with every key the device may have signed with. */
 static int
-hook_device_key(const struct hook_config *cfg, const char *device_id,
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES])
+hook_open(struct hook_config *cfg, const struct hook_body *b, struct alert *a,
+    struct hook_reply *r)
 {
-	char *path = xasprintf("%s/%s.pub", cfg->devices_dir, device_id);
-	char err[512];
-	int rc;
+	unsigned char dpk[HOOK_MAX_DEVICE_KEYS][crypto_sign_PUBLICKEYBYTES];
+	unsigned char *ct;
+	const char *reason = "cannot open";
+	size_t ctlen, nd, i, j;
+	int rc = -1;
 
-	rc = keyfile_read(path, pk, crypto_sign_PUBLICKEYBYTES, 0, err,
-	    sizeof(err));
-	if (rc != 0)
-		log_debug("%s", err);
-	free(path);
-	return rc;
-}
-
-static int
-hook_open(const struct hook_config *cfg, const struct hook_body *b,
-    struct alert *a, struct hook_reply *r)
-{
-	unsigned char dpk[crypto_sign_PUBLICKEYBYTES], *ct;
-	const char *reason;
-	size_t ctlen;
-	int rc;
-
-	if (hook_device_key(cfg, b->device_id, dpk) != 0)
+	nd = hook_keys_device(&cfg->keys, b->device_id, b->created_at, dpk);
+	if (nd == 0)
 		return hook_refuse(r, 422, "unknown device");
 	if (b64_decode(b->ciphertext, strlen(b->ciphertext), &ct, &ctlen) != 0)
 		return hook_refuse(r, 400, "ciphertext is not base64");
-	rc = alert_open(ct, ctlen, cfg->rpk, cfg->rsk, dpk, a, &reason);
+	for (i = 0; rc != 0 && i < cfg->keys.nkeys; i++)
+		for (j = 0; rc != 0 && j < nd; j++)
+			rc = alert_open(ct, ctlen, cfg->keys.rpk[i],
+			    cfg->keys.rsk[i], dpk[j], a, &reason);
 	free(ct);
 	if (rc != 0)
 		return hook_refuse(r, 422, reason);

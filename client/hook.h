@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "alert.h"
+#include "hook_keys.h"
 #include "seen.h"
 
 #define HOOK_MAX_BODY (256 * 1024)
@@ -24,9 +25,7 @@
 struct hook_config {
 	unsigned char *secret; /* webhook key, guarded memory */
 	size_t secretlen;
-	unsigned char *rsk; /* recipient X25519 secret, guarded memory */
-	unsigned char rpk[crypto_box_PUBLICKEYBYTES];
-	const char *devices_dir; /* DIR/<device_id>.pub */
+	struct hook_keys keys; /* recipient keys, device keys */
 	const char *recipient_id; /* NULL: any */
 	int pretty;
 	struct seen *seen;

@@ -747,13 +747,20 @@ class Receiver:
     """`alertctl receive` for one recipient."""
 
     def __init__(self, env, rid, logdir, pretty=False, port=None, key=None,
-                 secret=None, devices=None):
+                 secret=None, devices=None, keys=None):
         r = env.recipient(rid)
         self.port = port or r.webhook_port
         self.rid = rid
         argv = [alertctl_bin(), "receive", "--listen", "127.0.0.1:%d" % self.port,
-                "--key", key or r.key, "--secret", secret or r.secret_file,
-                "--devices", devices or env.devices_dir]
+                "--secret", secret or r.secret_file]
+        for k in (keys or [key or r.key]):
+            argv += ["--key", k]
+        if env.directory is not None and devices is None:
+            # device keys from the signed directory, as the relay's
+            argv += ["--directory", env.directory,
+                     "--org-key", env.org.public_key]
+        else:
+            argv += ["--devices", devices or env.devices_dir]
         if pretty:
             argv.append("--pretty")
         self.proc = Proc(argv, "receive-%s" % rid, logdir)

@@ -191,3 +191,94 @@ def test_revocation_closes_the_connection_within_a_second(lab):
     alerts = recv.wait_alerts(1, timeout=30)
     assert alerts[0]["alert_id"] == aid
     assert alerts[0]["message"] == "before"
+
+
+def _rotate_device(env):
+    """A new key for the device; the old one retired as of now (the
+    directory's until) and the old key file kept for the test."""
+    import nacl.signing
+    import proto
+    old_sk = proto.device_signing_key(env.device_key)
+    new_sk = nacl.signing.SigningKey.generate()
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1))
+    retired = {env.device_id: [{"public_key": env.device_public_key,
+                                "until": until}]}
+    env.device_public_key = orgdir.b64(new_sk.verify_key)
+    return old_sk, new_sk, retired
+
+
+def test_device_key_rotation_keeps_alerts_signed_with_the_old_key(lab):
+    import proto
+    from helpers import recipient_pks
+    env, redis, relay, recv = directory_stack(lab)
+    old_sk, new_sk, retired = _rotate_device(env)
+    # an alert the device sealed and signed before the rotation, still in
+    # its outbox
+    frame, _, aid = proto.build_alert(old_sk, env.device_id,
+                                      recipient_pks(env), "panic", "queued")
+    env.sign_directory(2, retired=retired)
+    reload_and_wait(relay, r"directory_version=2")
+    # the old key no longer authenticates a session
+    with raw_client(env) as c:
+        c.hello()
+        ans = c.auth(env.device_id, old_sk)
+        assert ans.get("code") == "auth_failed", ans
+    with raw_client(env) as c:
+        c.hello()
+        assert c.auth(env.device_id, new_sk)["type"] == "ready"
+        assert c.request(frame)["type"] == "accepted"
+        # an envelope made with the old key after its retirement is forged
+        late = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                             time.gmtime(time.time() + 5))
+        forged, _, _ = proto.build_alert(old_sk, env.device_id,
+                                         recipient_pks(env), "panic", "x",
+                                         created_at=late)
+        ans = c.request(forged)
+        while ans["type"] == "receipt":  # the first alert's, meanwhile
+            ans = c.recv_frame()
+        assert ans.get("code") == "bad_signature", ans
+    # the receiver checks the old signature against the directory too
+    alerts = recv["contactpunt"].wait_alerts(1)
+    assert alerts[0]["alert_id"] == aid and alerts[0]["message"] == "queued"
+
+
+def test_recipient_key_rotation_old_key_still_opens_in_flight_alerts(lab):
+    import nacl.public
+    import proto
+    from helpers import recipient_pks
+    env, redis, relay, _ = directory_stack(lab, receivers=())
+    r = env.recipient("contactpunt")
+    # sealed to the old key and accepted, then the key is rotated
+    with authed(env) as c:
+        frame, _, aid1 = proto.build_alert(
+            proto.device_signing_key(env.device_key), env.device_id,
+            recipient_pks(env), "panic", "sealed to the old key")
+        assert c.request(frame)["type"] == "accepted"
+    new = nacl.public.PrivateKey.generate()
+    newkey = env.dir / "contactpunt-2.key"
+    from harness import write_secret
+    write_secret(newkey, orgdir.b64(new))
+    env.sign_directory(2, keys={"contactpunt": orgdir.b64(new.public_key)})
+    reload_and_wait(relay, r"directory_version=2")
+    # the device picks up version 2 and seals to the new key
+    rc, out, err = lab.send(env, "--type", "panic", "--message", "new key")
+    assert rc == 0, err
+    aid2, _ = parse_send(out)
+    sealed_to = orgdir.read_payload(env.client_directory.read_text())
+    assert sealed_to["version"] == 2
+    # the contact point runs receive with both keys: both open
+    recv = lab.receiver(env, "contactpunt", keys=[newkey, r.key])
+    alerts = {a["alert_id"]: a["message"] for a in recv.wait_alerts(2)}
+    assert alerts == {aid1: "sealed to the old key", aid2: "new key"}
+
+
+def test_receiver_refuses_a_forged_directory(lab):
+    env = lab.env()
+    env.use_directory(1)
+    env.sign_directory(2, signer=orgdir.Org())
+    from harness import Receiver
+    recv = Receiver(env, "contactpunt", lab.logdir)
+    lab.things.append(recv)
+    recv.proc.start()
+    assert recv.proc.wait_exit(10) not in (None, 0)
+    assert "REFUSED the directory" in recv.proc.text()

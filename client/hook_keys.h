@@ -1,0 +1,46 @@
+/*
+ * The keys `alertctl receive` opens and checks alerts with: one or more
+ * recipient secret keys (the current one and, after a rotation, earlier
+ * ones, so what was sealed to them still opens), and the devices' signing
+ * keys, from a directory of DEVICE.pub files or from the organisation's
+ * signed directory (re-read when the file changes; a forged or older one
+ * is refused and the one in use stays).
+ */
+#ifndef ALERTCTL_HOOK_KEYS_H
+#define ALERTCTL_HOOK_KEYS_H
+
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "directory.h"
+
+#define HOOK_MAX_KEYS 8
+/* A device's current key and its retired ones. */
+#define HOOK_MAX_DEVICE_KEYS (1 + DIRECTORY_MAX_RETIRED)
+
+struct hook_keys {
+	unsigned char *rsk[HOOK_MAX_KEYS]; /* X25519 secrets, guarded */
+	unsigned char rpk[HOOK_MAX_KEYS][crypto_box_PUBLICKEYBYTES];
+	size_t nkeys;
+	const char *devices_dir; /* DIR/<device_id>.pub, or NULL */
+	const char *directory; /* signed directory file, or NULL */
+	unsigned char org_pk[crypto_sign_PUBLICKEYBYTES];
+	struct directory dir; /* verified, when directory is set */
+	struct timespec dir_mtime;
+};
+
+/* Adds a recipient secret key file; -1 (logged) when unusable. */
+int hook_keys_add(struct hook_keys *k, const char *path);
+/* Loads the signed directory; -1 (logged) when it does not verify. */
+int hook_keys_directory(struct hook_keys *k, const char *path,
+    const char *org_key);
+void hook_keys_clear(struct hook_keys *k);
+
+/* The device's signing keys that may have signed an alert created at
+ * created_at; how many were put in pks. */
+size_t hook_keys_device(struct hook_keys *k, const char *device_id,
+    const char *created_at,
+    unsigned char pks[HOOK_MAX_DEVICE_KEYS][crypto_sign_PUBLICKEYBYTES]);
+
+#endif
