@@ -433,7 +433,7 @@ class Env:
         return self.recipients[rid]
 
     def directory_payload(self, version, revoked=(), recipients=None,
-                          keys=None, retired=None):
+                          keys=None, retired=None, pins=None):
         """The payload for this environment's device(s) and recipients.
         keys: rid -> substitute public key; retired: did -> list of
         {public_key, until}."""
@@ -455,7 +455,7 @@ class Env:
                          "channels": {"webhook": r.webhook_url}})
         return orgdir.payload(version, devs, rcps,
                               relays=["127.0.0.1:%d" % self.relay_port],
-                              pins=[self.pin])
+                              pins=pins or [self.pin])
 
     def sign_directory(self, version, signer=None, path=None, **kw):
         """Writes a signed directory (by the org, or by signer) to path

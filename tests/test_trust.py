@@ -282,3 +282,38 @@ def test_receiver_refuses_a_forged_directory(lab):
     recv.proc.start()
     assert recv.proc.wait_exit(10) not in (None, 0)
     assert "REFUSED the directory" in recv.proc.text()
+
+
+def test_next_relay_pin_announced_in_the_directory_lets_devices_follow(lab):
+    from harness import make_cert, openssl_pin
+    env = lab.env()
+    nextdir = env.dir / "next"
+    nextdir.mkdir()
+    cert_b, key_b = make_cert(nextdir)
+    pin_b = openssl_pin(cert_b)
+    env.use_directory(1, pins=[env.pin, pin_b])
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    rc, out, err = lab.send(env, "--type", "test")
+    assert rc == 0, err
+    # the certificate is replaced; the device's enrollment knew only the
+    # old pin
+    relay.stop()
+    from harness import hand_to_daemon_user
+    import os
+    if os.geteuid() == 0:
+        hand_to_daemon_user(nextdir)
+    env.relay["tls_cert"], env.relay["tls_key"] = cert_b, key_b
+    env.write_relay_conf()
+    relay = lab.relay(env)
+    rc, out, err = lab.send(env, "--type", "test")
+    assert rc == 0, err
+    # a device that never saw the directory is not let through
+    stranger = env.dir / "stranger.conf"
+    env.write_client_conf(stranger)
+    text = stranger.read_text().replace(str(env.client_directory),
+                                        str(env.dir / "stranger.signed"))
+    stranger.write_text(text)
+    rc, out, err = lab.send(env, "--type", "test", "--timeout", "3",
+                            conf=stranger)
+    assert rc != 0 and "pin" in err.lower()
