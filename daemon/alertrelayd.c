@@ -18,6 +18,7 @@
 #include "ack.h"
 #include "admin.h"
 #include "conn.h"
+#include "directory_version.h"
 #include "dispatch.h"
 #include "escalate.h"
 #include "http_client.h"
@@ -168,6 +169,7 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 	log_set_level(cfg->log_level);
 	relay_log_loaded(cfg, "configuration reloaded");
 	conn_revoke_sweep(relay);
+	directory_version_record(relay, 0);
 	sdnotify("READY=1");
 	return 0;
 }
@@ -210,6 +212,13 @@ relay_stop(struct relay *relay)
 	event_base_once(relay->base, -1, EV_TIMEOUT, relay_stop_deadline_cb,
 	    relay, &(struct timeval){relay->cfg->shutdown_timeout, 0});
 	dispatch_drain(relay->dispatch, relay_drained, relay);
+}
+
+void
+relay_fail(struct relay *relay)
+{
+	relay->exit_code = 1;
+	relay_stop(relay);
 }
 
 static void
@@ -256,6 +265,8 @@ store_ready_cb(void *arg)
 
 	dispatch_start(relay->dispatch);
 	spool_resume(relay->spool);
+	directory_version_record(relay, !relay->version_checked);
+	relay->version_checked = 1;
 	/* Ready once listeners and Redis are up: only then can an alert
 	 * be made durable. */
 	if (!notified) {
@@ -403,5 +414,5 @@ main(int argc, char *argv[])
 	ratelimit_free(relay.alert_limit);
 	relay_config_free(relay.cfg);
 	log_info("stopped");
-	return 0;
+	return relay.exit_code;
 }

@@ -44,10 +44,15 @@ struct relay {
 	struct ratelimit *conn_limit; /* connections per source address */
 	struct ratelimit *alert_limit; /* alerts per device */
 	int stopping;
+	int exit_code; /* of the process, once the loop ends */
+	int version_checked; /* the directory version was checked at start */
 };
 
 /* Reloads the configuration (SIGHUP, POST /reload): all or nothing; on
  * refusal err says why and the running configuration stays. */
 int relay_reload(struct relay *relay, char *err, size_t errlen);
+
+/* Stops the relay and makes it exit with status 1. */
+void relay_fail(struct relay *relay);
 
 #endif

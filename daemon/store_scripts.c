@@ -279,3 +279,14 @@ const char script_queue[] = PRELUDE
     "local f = redis.call('XRANGE', K('deliveries'), '-', '+', 'COUNT', 1)\n"
     "if f[1] then return cjson.encode({depth = n, oldest = f[1][1]}) end\n"
     "return cjson.encode({depth = n})\n";
+
+/* The highest directory version any relay on this Redis has run with:
+ * a relay started with an older one (an old file restored) finds out. */
+const char script_directory[] = PRELUDE
+    "local cur = tonumber(redis.call('GET', K('directory_version')) or "
+    "'-1')\n"
+    "if a.version < cur then return cjson.encode({ok = false, highest = "
+    "cur}) end\n"
+    "if a.version > cur then redis.call('SET', K('directory_version'), "
+    "a.version) end\n"
+    "return cjson.encode({ok = true, highest = a.version})\n";

@@ -15,6 +15,7 @@
  *   P:deliveries  stream of notifications to make (group "dispatch")
  *   P:deadletter  stream of notifications given up
  *   P:receipts    pub/sub channel of events, for the devices
+ *   P:directory_version  highest signed directory version run with
  */
 #ifndef ALERTRELAY_STORE_SCRIPTS_H
 #define ALERTRELAY_STORE_SCRIPTS_H
@@ -31,5 +32,6 @@ extern const char script_cancel[];
 extern const char script_status[];
 extern const char script_list[];
 extern const char script_queue[];
+extern const char script_directory[];
 
 #endif

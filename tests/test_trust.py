@@ -136,8 +136,10 @@ def test_client_refuses_a_rolled_back_directory(lab):
     assert rc == 0, err
     kept = env.client_directory.read_text()
     # the relay goes back to version 2, properly signed by the
-    # organisation (an old file restored), and restarts
+    # organisation (an old file restored), and restarts; as a relay in an
+    # attacker's hands, it also forgets the version it recorded in Redis
     relay.stop()
+    redis.client()("DEL", "alertrelay:directory_version")
     env.sign_directory(2)
     lab.relay(env)
     rc, out, err = lab.send(env, "--type", "test", "--timeout", "3")
@@ -317,3 +319,20 @@ def test_next_relay_pin_announced_in_the_directory_lets_devices_follow(lab):
     rc, out, err = lab.send(env, "--type", "test", "--timeout", "3",
                             conf=stranger)
     assert rc != 0 and "pin" in err.lower()
+
+
+def test_relay_refuses_to_start_with_a_directory_older_than_redis_has_seen(lab):
+    env, redis, relay, _ = directory_stack(lab, version=3, receivers=())
+    relay.proc.wait_for(r"directory_version=3", "stderr", timeout=10)
+    wait = __import__("harness").wait_until
+    wait(lambda: redis.client()("GET", "alertrelay:directory_version") == "3",
+         10, what="version 3 recorded in Redis")
+    relay.stop()
+    # an old, properly signed file is put back and the relay restarted
+    env.sign_directory(2)
+    proc = lab.spawn([alertrelayd_bin(), "-c", env.relay_conf, "-f"],
+                     "alertrelayd-old")
+    assert proc.wait_exit(15) == 1
+    assert "older than version 3 that relays of this organisation" in \
+        proc.text()
+    assert redis.client()("GET", "alertrelay:directory_version") == "3"
