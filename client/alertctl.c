@@ -26,6 +26,12 @@ static const struct alertctl_command {
     {"list", cmd_list},
     {"ack", cmd_ack},
     {"watch", cmd_watch},
+    {"org", cmd_org},
+    {"device", cmd_device},
+    {"recipient", cmd_recipient},
+    {"directory", cmd_directory},
+    {"enroll", cmd_enroll},
+    {"reload", cmd_reload},
 };
 
 static int

@@ -29,5 +29,12 @@ int cmd_status(int argc, char **argv, struct globals *g);
 int cmd_list(int argc, char **argv, struct globals *g);
 int cmd_ack(int argc, char **argv, struct globals *g);
 int cmd_watch(int argc, char **argv, struct globals *g);
+/* The administrator's directory, and enrolling a device from it. */
+int cmd_org(int argc, char **argv, struct globals *g);
+int cmd_device(int argc, char **argv, struct globals *g);
+int cmd_recipient(int argc, char **argv, struct globals *g);
+int cmd_directory(int argc, char **argv, struct globals *g);
+int cmd_enroll(int argc, char **argv, struct globals *g);
+int cmd_reload(int argc, char **argv, struct globals *g);
 
 #endif

@@ -41,3 +41,16 @@ seckey_free(unsigned char *key)
 	if (key != NULL)
 		sodium_free(key);
 }
+
+int
+seckey_ed25519_valid(const unsigned char *sk)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char *again = seckey_alloc(crypto_sign_SECRETKEYBYTES);
+	int ok;
+
+	crypto_sign_seed_keypair(pk, again, sk);
+	ok = sodium_memcmp(pk, sk + crypto_sign_SEEDBYTES, sizeof(pk)) == 0;
+	seckey_free(again);
+	return ok;
+}

@@ -16,5 +16,9 @@ unsigned char *seckey_load(const char *path, size_t len, char *err,
  * corrupting it. */
 void seckey_lock(unsigned char *key);
 void seckey_free(unsigned char *key);
+/* 1 when a 64-byte Ed25519 secret key (seed, public key) is whole: the
+ * public half is the one its seed gives.  A key file cut or pasted
+ * together would otherwise sign with a key nobody can verify. */
+int seckey_ed25519_valid(const unsigned char *sk);
 
 #endif

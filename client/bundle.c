@@ -1,0 +1,297 @@
+/*
+ * Enrollment bundles: written by the administrator's `device add` and
+ * `device rotate`, read by the official's `enroll`.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "b64.h"
+#include "bundle.h"
+#include "directory.h"
+#include "log.h"
+#include "seckey.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+static int bundle_err(char *err, size_t errlen, const char *fmt, ...)
+    PRINTFLIKE(3, 4);
+
+static int
+bundle_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void
+bundle_free_wiped(void *p)
+{
+	if (p != NULL) {
+		sodium_memzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+/* jansson copies the key's text into buffers of its own (the parser's,
+ * the string's, the dump's) and frees them without wiping.  From the
+ * first bundle on, everything it frees is wiped: alertctl runs one
+ * command and exits, so the cost is small and bounded.  Switching at
+ * any time is safe: the memory still comes from malloc and goes back
+ * to free. */
+static void
+bundle_wipe_jansson(void)
+{
+	json_set_alloc_funcs(malloc, bundle_free_wiped);
+}
+
+/* Text we made or read that held the key. */
+static void
+bundle_wipe_text(char *text, size_t len)
+{
+	if (text != NULL) {
+		sodium_memzero(text, len);
+		free(text);
+	}
+}
+
+int
+bundle_write(const char *path, const struct bundle *b, enum afile_how how,
+    char *err, size_t errlen)
+{
+	char *sk64, *org64, *text, *line;
+	size_t n;
+	json_t *root;
+	int rc;
+
+	bundle_wipe_jansson();
+	sk64 = b64_encode(b->sk, crypto_sign_SECRETKEYBYTES);
+	org64 = b64_encode(b->org_pk, sizeof(b->org_pk));
+	root = json_pack("{s:i, s:s, s:s, s:s, s:O, s:O, s:s}",
+	    "alertrelay_enrollment", BUNDLE_FORMAT, "device_id", b->device_id,
+	    "alias", b->alias, "device_key", sk64, "relays", b->relays,
+	    "relay_pins", b->pins, "org_key", org64);
+	bundle_wipe_text(sk64, strlen(sk64));
+	free(org64);
+	if (root == NULL || (text = json_dumps(root, JSON_INDENT(1))) == NULL)
+		log_fatalx("bundle: cannot build the JSON");
+	json_decref(root);
+	n = strlen(text);
+	line = xmalloc(n + 1);
+	memcpy(line, text, n);
+	line[n] = '\n';
+	rc = afile_write(path, line, n + 1, 0600, how, err, errlen);
+	bundle_wipe_text(line, n + 1);
+	bundle_wipe_text(text, n);
+	return rc;
+}
+
+/* The file, refused unless only its owner can read it. */
+static char *
+bundle_slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		bundle_err(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > BUNDLE_MAX_BYTES) {
+		bundle_err(err, errlen,
+		    "%s: not a regular file of at most %d "
+		    "bytes",
+		    path, BUNDLE_MAX_BYTES);
+		close(fd);
+		return NULL;
+	}
+	if ((st.st_mode & 077) != 0) {
+		bundle_err(err, errlen,
+		    "%s: holds a secret key but group or others can read it "
+		    "(mode %03o); chmod 600 it",
+		    path, (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	n = read(fd, buf, (size_t)st.st_size + 1);
+	close(fd);
+	if (n != st.st_size) {
+		bundle_err(err, errlen, "%s: short read", path);
+		bundle_wipe_text(buf, (size_t)st.st_size + 1);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return buf;
+}
+
+/* A non-empty array of at most max strings that pass valid(). */
+static int
+bundle_strings(const json_t *arr, size_t max, int (*valid)(const char *))
+{
+	const json_t *v;
+	size_t i;
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > max)
+		return -1;
+	json_array_foreach(arr, i, v)
+	{
+		if (!json_is_string(v) || !valid(json_string_value(v)))
+			return -1;
+	}
+	return 0;
+}
+
+static int
+bundle_key(const json_t *root, struct bundle *b, const char *path, char *err,
+    size_t errlen)
+{
+	const char *s = json_string_value(json_object_get(root, "device_key"));
+
+	b->sk = seckey_alloc(crypto_sign_SECRETKEYBYTES);
+	if (s == NULL ||
+	    b64_decode_exact(s, b->sk, crypto_sign_SECRETKEYBYTES) != 0)
+		return bundle_err(err, errlen,
+		    "%s: device_key is not a base64 Ed25519 secret key of %d "
+		    "bytes",
+		    path, crypto_sign_SECRETKEYBYTES);
+	if (!seckey_ed25519_valid(b->sk))
+		return bundle_err(err, errlen,
+		    "%s: device_key is damaged: its public half does not "
+		    "belong to its secret half",
+		    path);
+	return 0;
+}
+
+static int
+bundle_check(const json_t *root, struct bundle *b, const char *path, char *err,
+    size_t errlen)
+{
+	const char *id = json_string_value(json_object_get(root, "device_id"));
+	const char *alias = json_string_value(json_object_get(root, "alias"));
+	const char *org = json_string_value(json_object_get(root, "org_key"));
+
+	if (json_integer_value(json_object_get(root,
+	        "alertrelay_enrollment")) != BUNDLE_FORMAT)
+		return bundle_err(err, errlen,
+		    "%s: not an enrollment bundle (alertrelay_enrollment %d)",
+		    path, BUNDLE_FORMAT);
+	if (id == NULL || !id_valid(id))
+		return bundle_err(err, errlen,
+		    "%s: device_id is not 1-64 of A-Z a-z 0-9 . _ -", path);
+	snprintf(b->device_id, sizeof(b->device_id), "%s", id);
+	if (alias == NULL || !bundle_alias_valid(alias))
+		return bundle_err(err, errlen,
+		    "%s: alias is not 1-%d printable characters", path,
+		    DIRECTORY_ALIAS_MAX);
+	b->alias = xstrdup(alias);
+	if (bundle_key(root, b, path, err, errlen) != 0)
+		return -1;
+	b->relays = json_incref(json_object_get(root, "relays"));
+	b->pins = json_incref(json_object_get(root, "relay_pins"));
+	if (bundle_strings(b->relays, DIRECTORY_MAX_RELAYS,
+	        bundle_relay_valid) != 0)
+		return bundle_err(err, errlen,
+		    "%s: relays must list 1 to %d host:port", path,
+		    DIRECTORY_MAX_RELAYS);
+	if (bundle_strings(b->pins, DIRECTORY_MAX_PINS, bundle_pin_valid) != 0)
+		return bundle_err(err, errlen,
+		    "%s: relay_pins must list 1 to %d pins as alertctl pin "
+		    "prints them",
+		    path, DIRECTORY_MAX_PINS);
+	if (org == NULL ||
+	    b64_decode_exact(org, b->org_pk, sizeof(b->org_pk)) != 0)
+		return bundle_err(err, errlen,
+		    "%s: org_key is not a base64 Ed25519 public key", path);
+	return 0;
+}
+
+int
+bundle_read(const char *path, struct bundle *b, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root;
+	size_t len;
+	char *text;
+	int rc = -1;
+
+	memset(b, 0, sizeof(*b));
+	bundle_wipe_jansson();
+	if ((text = bundle_slurp(path, &len, err, errlen)) == NULL)
+		return -1;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	bundle_wipe_text(text, len);
+	if (!json_is_object(root))
+		bundle_err(err, errlen, "%s: not JSON: %s", path, jerr.text);
+	else
+		rc = bundle_check(root, b, path, err, errlen);
+	json_decref(root);
+	if (rc != 0)
+		bundle_free(b);
+	return rc;
+}
+
+void
+bundle_free(struct bundle *b)
+{
+	free(b->alias);
+	seckey_free(b->sk);
+	json_decref(b->relays);
+	json_decref(b->pins);
+	memset(b, 0, sizeof(*b));
+}
+
+int
+bundle_relay_valid(const char *s)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+	                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                         "0123456789.-_:[]";
+	char *host;
+	int port;
+
+	/* Nothing a configuration line or a log line could trip on. */
+	if (strlen(s) > 255 || s[strspn(s, ok)] != '\0')
+		return 0;
+	if (hostport_parse(s, &host, &port) != 0)
+		return 0;
+	free(host);
+	return 1;
+}
+
+int
+bundle_pin_valid(const char *s)
+{
+	unsigned char hash[32];
+
+	return strlen(s) < TLS_PIN_LEN &&
+	    b64_decode_exact(s, hash, sizeof(hash)) == 0;
+}
+
+int
+bundle_alias_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > DIRECTORY_ALIAS_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}

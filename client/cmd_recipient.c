@@ -1,0 +1,364 @@
+/*
+ * alertctl recipient: the recipients alerts are sealed to, from the
+ * administrator's side.
+ *
+ *	recipient add ALIAS [--id ID] [--webhook URL] [--sms NUMBER]
+ *	recipient rotate ID
+ *	recipient remove ID
+ *	recipient list
+ *
+ * (each with [--org DIR]).  A recipient's X25519 secret key is kept as
+ * ORG/recipients/ID.key for the contact point.  A key that alerts were
+ * sealed to is never deleted here: rotate keeps the old one as
+ * ID.key.<unix time>, remove leaves the files, so that what was sealed
+ * to them can still be opened.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "afile.h"
+#include "alertctl.h"
+#include "b64.h"
+#include "bundle.h"
+#include "directory.h"
+#include "log.h"
+#include "orgdir.h"
+#include "out.h"
+#include "seckey.h"
+#include "usage.h"
+#include "xmalloc.h"
+
+struct recipient_opts {
+	const char *org;
+	const char *id;
+	const char *webhook;
+	const char *sms;
+};
+
+enum { OPT_ORG = 256, OPT_ID, OPT_WEBHOOK, OPT_SMS };
+
+struct recipient_keys {
+	unsigned char pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char *sk;
+	char *pk64;
+	char *skpath; /* ORG/recipients/ID.key */
+	char *pkpath; /* ORG/recipients/ID.pub */
+};
+
+static void
+cmd_recipient_keys_new(const struct orgdir *o, const char *id,
+    struct recipient_keys *k)
+{
+	char *dir = orgdir_file(o, ORGDIR_RECIPIENTS), err[512];
+
+	if (afile_mkdirs(dir, err, sizeof(err)) != 0)
+		log_warnx("%s", err); /* and writing the keys fails */
+	free(dir);
+	k->sk = seckey_alloc(crypto_box_SECRETKEYBYTES);
+	crypto_box_keypair(k->pk, k->sk);
+	k->pk64 = b64_encode(k->pk, sizeof(k->pk));
+	k->skpath = orgdir_file(o, ORGDIR_RECIPIENTS "/%s.key", id);
+	k->pkpath = orgdir_file(o, ORGDIR_RECIPIENTS "/%s.pub", id);
+}
+
+static void
+cmd_recipient_keys_free(struct recipient_keys *k)
+{
+	seckey_free(k->sk);
+	free(k->pk64);
+	free(k->skpath);
+	free(k->pkpath);
+}
+
+/* ID.key and ID.pub, both or neither. */
+static int
+cmd_recipient_keys_write(const struct recipient_keys *k, enum afile_how how)
+{
+	char err[512];
+
+	if (afile_write_b64(k->skpath, k->sk, crypto_box_SECRETKEYBYTES, 0600,
+	        how, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if (afile_write_b64(k->pkpath, k->pk, sizeof(k->pk), 0644, how, err,
+	        sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		if (how == AFILE_CREATE)
+			unlink(k->skpath);
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *
+cmd_recipient_entry(const char *id, const char *alias, const char *pk64,
+    const struct recipient_opts *op)
+{
+	json_t *channels = json_object();
+
+	if (op->webhook != NULL)
+		json_object_set_new(channels, "webhook",
+		    json_string(op->webhook));
+	if (op->sms != NULL)
+		json_object_set_new(channels, "sms", json_string(op->sms));
+	return json_pack("{s:s, s:s, s:s, s:o}", "id", id, "alias", alias,
+	    "public_key", pk64, "channels", channels);
+}
+
+static int
+cmd_recipient_add(struct orgdir *o, const struct recipient_opts *op,
+    const char *alias)
+{
+	struct recipient_keys k;
+	char id[ID_MAX + 1];
+	int rc = EXIT_FAIL;
+
+	if (!bundle_alias_valid(alias))
+		return usage_error("recipient",
+		    "the alias must be 1-%d printable characters",
+		    DIRECTORY_ALIAS_MAX);
+	if (op->webhook == NULL && op->sms == NULL)
+		return usage_error("recipient",
+		    "give --webhook, --sms or both: how the relay reaches it");
+	if (orgdir_new_id(o, "recipients", alias, op->id, id) != 0)
+		return EXIT_FAIL;
+	memset(&k, 0, sizeof(k));
+	cmd_recipient_keys_new(o, id, &k);
+	json_array_append_new(orgdir_list(o, "recipients"),
+	    cmd_recipient_entry(id, alias, k.pk64, op));
+	if (orgdir_check(o) != 0 ||
+	    cmd_recipient_keys_write(&k, AFILE_CREATE) != 0)
+		goto out;
+	if (orgdir_save(o) != 0) {
+		unlink(k.skpath);
+		unlink(k.pkpath);
+		goto out;
+	}
+	out_line("added recipient %s (%s), public key %s", id, alias, k.pk64);
+	out_line("its secret key is %s: give it to the contact point over a "
+	         "trusted channel (alertctl receive --key); then sign the "
+	         "directory (alertctl directory sign)",
+	    k.skpath);
+	rc = EXIT_OK;
+out:
+	cmd_recipient_keys_free(&k);
+	return rc;
+}
+
+/* ID.key stays as ID.key.<unix time>: a hard link, so the key is never
+ * without a name, and never over an older one. */
+static char *
+cmd_recipient_keep(const char *skpath)
+{
+	char *kept = xasprintf("%s.%lld", skpath, (long long)time(NULL));
+
+	if (link(skpath, kept) == 0)
+		return kept;
+	if (errno == ENOENT) {
+		log_warnx("%s is not there: no old key to keep", skpath);
+		free(kept);
+		return xstrdup("");
+	}
+	log_warn("keeping %s as %s", skpath, kept);
+	free(kept);
+	return NULL;
+}
+
+static int
+cmd_recipient_rotate(struct orgdir *o, const char *id)
+{
+	json_t *r = orgdir_find(o, "recipients", id, 1);
+	struct recipient_keys k;
+	char *kept = NULL;
+	int rc = EXIT_FAIL;
+
+	if (r == NULL)
+		return EXIT_FAIL;
+	memset(&k, 0, sizeof(k));
+	cmd_recipient_keys_new(o, id, &k);
+	json_object_set_new(r, "public_key", json_string(k.pk64));
+	if (orgdir_check(o) != 0 ||
+	    (kept = cmd_recipient_keep(k.skpath)) == NULL)
+		goto out;
+	if (cmd_recipient_keys_write(&k, AFILE_REPLACE) != 0 ||
+	    orgdir_save(o) != 0) {
+		log_warnx("the old key is in %s", *kept ? kept : "(none)");
+		goto out;
+	}
+	out_line("rotated the key of recipient %s, public key %s", id, k.pk64);
+	if (*kept != '\0')
+		out_line("the old secret key stays as %s: the contact point "
+		         "keeps using it (alertctl receive --key) for what was "
+		         "sealed to it",
+		    kept);
+	out_line("give %s to the contact point, then sign the directory "
+	         "(alertctl directory sign)",
+	    k.skpath);
+	rc = EXIT_OK;
+out:
+	free(kept);
+	cmd_recipient_keys_free(&k);
+	return rc;
+}
+
+static int
+cmd_recipient_remove(struct orgdir *o, const char *id)
+{
+	json_t *list = orgdir_list(o, "recipients"), *e;
+	size_t i;
+
+	if (orgdir_find(o, "recipients", id, 1) == NULL)
+		return EXIT_FAIL;
+	json_array_foreach(list, i, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "id")), id) ==
+		    0)
+			break;
+	}
+	json_array_remove(list, i);
+	if (orgdir_save(o) != 0)
+		return EXIT_FAIL;
+	out_line("removed recipient %s; its key files stay in %s/%s for what "
+	         "was sealed to it; sign the directory (alertctl directory "
+	         "sign)",
+	    id, o->path, ORGDIR_RECIPIENTS);
+	return EXIT_OK;
+}
+
+static int
+cmd_recipient_list(struct orgdir *o)
+{
+	char alias[DIRECTORY_ALIAS_MAX * 4 + 1], *ch;
+	const json_t *r, *c;
+	const char *webhook, *sms;
+	size_t i;
+
+	json_array_foreach(orgdir_list(o, "recipients"), i, r)
+	{
+		c = json_object_get(r, "channels");
+		webhook = json_string_value(json_object_get(c, "webhook"));
+		sms = json_string_value(json_object_get(c, "sms"));
+		ch = xasprintf("%s%s%s%s%s", webhook ? "webhook " : "",
+		    webhook ? webhook : "", webhook && sms ? ", " : "",
+		    sms ? "sms " : "", sms ? sms : "");
+		out_clean(json_string_value(json_object_get(r, "alias")), alias,
+		    sizeof(alias));
+		out_line("%s\t%s\t%s",
+		    json_string_value(json_object_get(r, "id")), alias, ch);
+		free(ch);
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_recipient_options(int argc, char **argv, struct recipient_opts *op)
+{
+	static const struct option longopts[] = {
+	    {"org", required_argument, NULL, OPT_ORG},
+	    {"id", required_argument, NULL, OPT_ID},
+	    {"webhook", required_argument, NULL, OPT_WEBHOOK},
+	    {"sms", required_argument, NULL, OPT_SMS},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_ORG:
+			op->org = optarg;
+			break;
+		case OPT_ID:
+			op->id = optarg;
+			break;
+		case OPT_WEBHOOK:
+			op->webhook = optarg;
+			break;
+		case OPT_SMS:
+			op->sms = optarg;
+			break;
+		case 'h':
+			usage_print("recipient", stdout);
+			return -1;
+		default:
+			return usage_error("recipient", "bad option");
+		}
+	}
+	return 0;
+}
+
+/* What each subcommand takes. */
+static const struct recipient_sub {
+	const char *name;
+	const char *arg; /* its argument, NULL: none */
+	int options; /* takes --id, --webhook, --sms */
+} recipient_subs[] = {
+    {"add", "an alias", 1},
+    {"rotate", "a recipient id", 0},
+    {"remove", "a recipient id", 0},
+    {"list", NULL, 0},
+};
+
+static int
+cmd_recipient_usage(const struct recipient_opts *op, const char *sub, int nargs)
+{
+	const struct recipient_sub *r = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(recipient_subs) / sizeof(recipient_subs[0]); i++)
+		if (strcmp(sub, recipient_subs[i].name) == 0)
+			r = &recipient_subs[i];
+	if (r == NULL)
+		return usage_error("recipient", "unknown subcommand '%s'", sub);
+	if (nargs != (r->arg != NULL ? 1 : 0))
+		return usage_error("recipient", "%s takes %s", sub,
+		    r->arg != NULL ? r->arg : "no argument");
+	if (!r->options &&
+	    (op->id != NULL || op->webhook != NULL || op->sms != NULL))
+		return usage_error("recipient",
+		    "--id, --webhook and --sms are for add");
+	return 0;
+}
+
+int
+cmd_recipient(int argc, char **argv, struct globals *g)
+{
+	struct recipient_opts op;
+	struct orgdir o;
+	const char *sub, *arg;
+	int rc;
+
+	(void)g;
+	memset(&op, 0, sizeof(op));
+	if ((rc = cmd_recipient_options(argc, argv, &op)) != 0)
+		return rc == -1 ? EXIT_OK : rc;
+	if (argc - optind < 1)
+		return usage_error("recipient",
+		    "expected add, rotate, remove or list");
+	sub = argv[optind];
+	arg = argv[optind + 1];
+	if ((rc = cmd_recipient_usage(&op, sub, argc - optind - 1)) != 0)
+		return rc;
+	if (orgdir_open(&o, op.org) != 0)
+		return EXIT_FAIL;
+	if (strcmp(sub, "add") == 0)
+		rc = cmd_recipient_add(&o, &op, arg);
+	else if (strcmp(sub, "rotate") == 0)
+		rc = cmd_recipient_rotate(&o, arg);
+	else if (strcmp(sub, "remove") == 0)
+		rc = cmd_recipient_remove(&o, arg);
+	else
+		rc = cmd_recipient_list(&o);
+	orgdir_close(&o);
+	return rc;
+}
