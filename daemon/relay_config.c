@@ -679,11 +679,14 @@ relay_config_load(const char *path, FILE *errout)
 	if (p.errors == 0 && p.cfg->directory_path[0] != '\0')
 		p.errors += relay_directory_merge(p.cfg,
 		    config_opt_line(&p, "relay", "directory"), errout);
-	/* Sorted first: the checks look recipients up. */
-	qsort(p.cfg->devices, p.cfg->ndevices, sizeof(*p.cfg->devices),
-	    device_cmp);
-	qsort(p.cfg->recipients, p.cfg->nrecipients, sizeof(*p.cfg->recipients),
-	    recipient_cmp);
+	/* Sorted first: the checks look recipients up.  (No devices, as
+	 * when the directory did not load, means no array at all.) */
+	if (p.cfg->ndevices > 0)
+		qsort(p.cfg->devices, p.cfg->ndevices,
+		    sizeof(*p.cfg->devices), device_cmp);
+	if (p.cfg->nrecipients > 0)
+		qsort(p.cfg->recipients, p.cfg->nrecipients,
+		    sizeof(*p.cfg->recipients), recipient_cmp);
 	if (p.errors == 0)
 		config_check_entries(&p);
 	free(dircopy);
@@ -741,6 +744,8 @@ relay_config_device(const struct relay_config *cfg, const char *id)
 {
 	struct device_entry key;
 
+	if (cfg->ndevices == 0)
+		return NULL;
 	snprintf(key.id, sizeof(key.id), "%s", id);
 	return bsearch(&key, cfg->devices, cfg->ndevices, sizeof(*cfg->devices),
 	    device_cmp);
@@ -751,6 +756,8 @@ relay_config_recipient(const struct relay_config *cfg, const char *id)
 {
 	struct recipient_entry key;
 
+	if (cfg->nrecipients == 0)
+		return NULL;
 	snprintf(key.id, sizeof(key.id), "%s", id);
 	return bsearch(&key, cfg->recipients, cfg->nrecipients,
 	    sizeof(*cfg->recipients), recipient_cmp);
