@@ -682,8 +682,8 @@ relay_config_load(const char *path, FILE *errout)
 	/* Sorted first: the checks look recipients up.  (No devices, as
 	 * when the directory did not load, means no array at all.) */
 	if (p.cfg->ndevices > 0)
-		qsort(p.cfg->devices, p.cfg->ndevices,
-		    sizeof(*p.cfg->devices), device_cmp);
+		qsort(p.cfg->devices, p.cfg->ndevices, sizeof(*p.cfg->devices),
+		    device_cmp);
 	if (p.cfg->nrecipients > 0)
 		qsort(p.cfg->recipients, p.cfg->nrecipients,
 		    sizeof(*p.cfg->recipients), recipient_cmp);
