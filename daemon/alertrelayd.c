@@ -30,11 +30,15 @@
 #include "redis_conn.h"
 #include "relay_directory.h"
 #include "sdnotify.h"
+#include "slotcount.h"
 #include "sms_gateway.h"
 #include "spool.h"
 #include "store.h"
 #include "tls.h"
 #include "xmalloc.h"
+
+/* Counters of unauthenticated connections per source address. */
+#define UNAUTH_SLOTS 65536
 
 #define DEFAULT_CONFIG "/etc/alertrelay/alertrelayd.conf"
 
@@ -350,6 +354,7 @@ main(int argc, char *argv[])
 	tzset();
 	signal(SIGPIPE, SIG_IGN);
 
+	relay.unauth_by_addr = slotcount_new(UNAUTH_SLOTS);
 	relay.conn_limit = ratelimit_new((double)relay.cfg->conn_rate,
 	    (double)relay.cfg->conn_burst, 65536);
 	relay.alert_limit = ratelimit_new(relay.cfg->alert_rate / 60.0,
@@ -412,6 +417,7 @@ main(int argc, char *argv[])
 	SSL_CTX_free(relay.ssl_ctx);
 	ratelimit_free(relay.conn_limit);
 	ratelimit_free(relay.alert_limit);
+	slotcount_free(relay.unauth_by_addr);
 	relay_config_free(relay.cfg);
 	log_info("stopped");
 	return relay.exit_code;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "slotcount.h"
 #include "relay.h"
 #include "relay_directory.h"
 #include "store.h"
@@ -58,6 +59,7 @@ struct conn {
 	char ingest_alert_id[33];
 	int64_t ingest_start_ms;
 	int shut; /* closing: our side of the session is shut down */
+	size_t unauth_slot; /* its source's count of unauthenticated ones */
 };
 
 static unsigned long long conn_next_id = 1;
@@ -73,8 +75,10 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&relay->conns, c, entry);
 	relay->nconns--;
 	metrics.connections--;
-	if (c->device_id[0] == '\0')
+	if (c->device_id[0] == '\0') {
 		relay->nunauth--;
+		slotcount_give(relay->unauth_by_addr, c->unauth_slot);
+	}
 	if (c->device_id[0] != '\0')
 		metrics.devices_connected--;
 	ingest_cancel(c->ingest);
@@ -203,6 +207,7 @@ conn_auth(struct conn *c, const json_t *o)
 	memcpy(c->auth_pk, dev->sign_pk, sizeof(c->auth_pk));
 	metrics.devices_connected++;
 	c->relay->nunauth--;
+	slotcount_give(c->relay->unauth_by_addr, c->unauth_slot);
 	c->state = CONN_READY;
 	evtimer_del(c->timer);
 	conn_keepalive_start(c);
@@ -707,7 +712,7 @@ conn_peer_name(const struct sockaddr *sa, char *out, size_t len)
 
 void
 conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
-    int salen)
+    int salen, size_t unauth_slot)
 {
 	struct conn *c;
 	SSL *ssl;
@@ -715,18 +720,21 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	(void)salen;
 	if ((ssl = SSL_new(relay->ssl_ctx)) == NULL) {
 		log_warnx("SSL_new: %s", tls_error_string());
+		slotcount_give(relay->unauth_by_addr, unauth_slot);
 		evutil_closesocket(fd);
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->relay = relay;
 	c->id = conn_next_id++;
+	c->unauth_slot = unauth_slot;
 	conn_peer_name(sa, c->peer, sizeof(c->peer));
 	c->bev = bufferevent_openssl_socket_new(relay->base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("conn: cannot create a TLS bufferevent");
 		SSL_free(ssl);
+		slotcount_give(relay->unauth_by_addr, unauth_slot);
 		evutil_closesocket(fd);
 		free(c);
 		return;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "slotcount.h"
 #include "relay.h"
 #include "xmalloc.h"
 
@@ -27,6 +28,20 @@ struct listener {
 	char name[INET6_ADDRSTRLEN + 16];
 };
 
+/* What counts as one source: an IPv4 address, or an IPv6 /64 (a host
+ * has many addresses in it). */
+static void
+listener_source(const struct sockaddr *sa, const void **key, size_t *len)
+{
+	if (sa->sa_family == AF_INET6) {
+		*key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		*len = 8;
+	} else {
+		*key = &((const struct sockaddr_in *)sa)->sin_addr;
+		*len = 4;
+	}
+}
+
 /* A flood from one address must not crowd out everyone else. */
 static int
 listener_rate_ok(struct relay *relay, const struct sockaddr *sa)
@@ -36,14 +51,7 @@ listener_rate_ok(struct relay *relay, const struct sockaddr *sa)
 	static int64_t last_log;
 	int64_t now = monotonic_ms();
 
-	if (sa->sa_family == AF_INET6) {
-		/* one bucket per /64: a host has many addresses in it */
-		key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		len = 8;
-	} else {
-		key = &((const struct sockaddr_in *)sa)->sin_addr;
-		len = 4;
-	}
+	listener_source(sa, &key, &len);
 	if (ratelimit_take(relay->conn_limit, key, len, now))
 		return 1;
 	if (now - last_log > 10000) {
@@ -61,6 +69,8 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct listener *l = arg;
 	struct relay *relay = l->relay;
+	const void *key;
+	size_t len, slot;
 
 	(void)lev;
 	if (relay->stopping) {
@@ -85,7 +95,17 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	conn_accept(relay, fd, sa, salen);
+	listener_source(sa, &key, &len);
+	slot = slotcount_slot(relay->unauth_by_addr, key, len);
+	if (!slotcount_take(relay->unauth_by_addr, slot,
+	        (unsigned)relay->cfg->max_unauth_per_addr)) {
+		metrics.refused[REFUSE_BUSY]++;
+		log_debug("connection refused: max_unauthenticated_per_address "
+		          "reached");
+		evutil_closesocket(fd);
+		return;
+	}
+	conn_accept(relay, fd, sa, salen, slot);
 }
 
 static void

@@ -61,6 +61,8 @@ static const struct opt opts[] = {
     {"relay", "org_key", OPT_STRING, O(org_key_text), "", 0, 0},
     {"relay", "max_unauthenticated", OPT_INT, O(max_unauthenticated), "10000",
         1, 1000000},
+    {"relay", "max_unauthenticated_per_address", OPT_INT,
+        O(max_unauth_per_addr), "256", 1, 1000000},
     {"relay", "conn_rate", OPT_INT, O(conn_rate), "100", 0, 100000},
     {"relay", "conn_burst", OPT_INT, O(conn_burst), "1000", 1, 100000},
     {"relay", "alert_rate", OPT_INT, O(alert_rate), "60", 0, 100000},

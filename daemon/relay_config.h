@@ -58,6 +58,7 @@ struct relay_config {
 	long max_clock_skew; /* created_at this far ahead is refused */
 	long max_connections;
 	long max_unauthenticated; /* connections not yet authenticated */
+	long max_unauth_per_addr; /* the same, from one source address */
 	long conn_rate, conn_burst; /* per source address, per second */
 	long alert_rate, alert_burst; /* per device, per minute */
 	int log_level;

@@ -235,14 +235,16 @@ class RawClient:
     sessions.  Every read is bounded by a timeout."""
 
     def __init__(self, port, host="127.0.0.1", timeout=5.0,
-                 tls_max=ssl.TLSVersion.TLSv1_3):
+                 tls_max=ssl.TLSVersion.TLSv1_3, source=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         ctx.maximum_version = tls_max
         if tls_max == ssl.TLSVersion.TLSv1_3:
             ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        sock = socket.create_connection((host, port), timeout=timeout)
+        sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         try:
             self.sock = ctx.wrap_socket(sock)
         except Exception:

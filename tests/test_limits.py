@@ -81,6 +81,31 @@ def test_cap_on_unauthenticated_connections(lab):
         assert c.request({"type": "ping"}) == {"type": "pong"}
 
 
+@pytest.mark.hard_timeout(60)
+def test_cap_on_unauthenticated_connections_per_address(lab):
+    env, *_ = lab.stack(relay={"max_unauthenticated_per_address": 3,
+                               "auth_timeout": 5})
+    idle = [proto.RawClient(env.relay_port, source="127.0.0.2")
+            for _ in range(3)]
+    for c in idle:
+        c.hello()  # TLS up, never authenticates
+    # a fourth from that address is turned away ...
+    with pytest.raises((ConnectionError, OSError, TimeoutError)):
+        proto.RawClient(env.relay_port, timeout=3, source="127.0.0.2").hello()
+    # ... while other addresses are served
+    with authed(env) as c:
+        assert c.request({"type": "ping"}) == {"type": "pong"}
+    # authenticated connections do not count against the address
+    done = [authed(env) for _ in range(4)]
+    for c in done:
+        c.close()
+    for c in idle:
+        c.close()
+    time.sleep(0.5)
+    with proto.RawClient(env.relay_port, source="127.0.0.2") as c:
+        assert c.hello()["type"] == "hello"  # room again once they are gone
+
+
 @pytest.mark.hard_timeout(30)
 def test_alerts_per_device_are_limited(lab):
     env, *_ = lab.stack(relay={"alert_rate": 6, "alert_burst": 2})

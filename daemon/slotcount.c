@@ -1,0 +1,64 @@
+/*
+ * Bounded per-key counters.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "slotcount.h"
+#include "xmalloc.h"
+
+struct slotcount {
+	size_t slots;
+	unsigned *n;
+	unsigned char key[crypto_shorthash_KEYBYTES];
+};
+
+struct slotcount *
+slotcount_new(size_t slots)
+{
+	struct slotcount *sc = xcalloc(1, sizeof(*sc));
+
+	sc->slots = slots;
+	sc->n = xcalloc(slots, sizeof(*sc->n));
+	crypto_shorthash_keygen(sc->key);
+	return sc;
+}
+
+void
+slotcount_free(struct slotcount *sc)
+{
+	if (sc == NULL)
+		return;
+	free(sc->n);
+	free(sc);
+}
+
+size_t
+slotcount_slot(const struct slotcount *sc, const void *key, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t idx;
+
+	crypto_shorthash(h, key, len, sc->key);
+	memcpy(&idx, h, sizeof(idx));
+	return (size_t)(idx % sc->slots);
+}
+
+int
+slotcount_take(struct slotcount *sc, size_t slot, unsigned cap)
+{
+	if (sc->n[slot] >= cap)
+		return 0;
+	sc->n[slot]++;
+	return 1;
+}
+
+void
+slotcount_give(struct slotcount *sc, size_t slot)
+{
+	if (sc->n[slot] > 0)
+		sc->n[slot]--;
+}
