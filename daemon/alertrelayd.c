@@ -359,6 +359,8 @@ main(int argc, char *argv[])
 	    (double)relay.cfg->conn_burst, 65536);
 	relay.alert_limit = ratelimit_new(relay.cfg->alert_rate / 60.0,
 	    (double)relay.cfg->alert_burst, 16384);
+	relay.session_limit = ratelimit_new(relay.cfg->device_conn_rate / 60.0,
+	    (double)relay.cfg->device_conn_burst, 16384);
 	if ((relay.base = event_base_new()) == NULL)
 		log_fatalx("cannot create the event loop");
 	if (listener_open_all(&relay) != 0 ||
@@ -417,6 +419,7 @@ main(int argc, char *argv[])
 	SSL_CTX_free(relay.ssl_ctx);
 	ratelimit_free(relay.conn_limit);
 	ratelimit_free(relay.alert_limit);
+	ratelimit_free(relay.session_limit);
 	slotcount_free(relay.unauth_by_addr);
 	relay_config_free(relay.cfg);
 	log_info("stopped");

@@ -203,6 +203,16 @@ conn_auth(struct conn *c, const json_t *o)
 		conn_error(c, "auth_failed", "authentication failed", 1);
 		return;
 	}
+	/* Counted only once the device proved itself: failed attempts in
+	 * its name cannot lock it out. */
+	if (!ratelimit_take(c->relay->session_limit, device_id,
+	        strlen(device_id), monotonic_ms())) {
+		conn_error(c, "rate_limited",
+		    "too many connections from this device; connect again "
+		    "shortly",
+		    1);
+		return;
+	}
 	snprintf(c->device_id, sizeof(c->device_id), "%s", device_id);
 	memcpy(c->auth_pk, dev->sign_pk, sizeof(c->auth_pk));
 	metrics.devices_connected++;

@@ -44,6 +44,7 @@ struct relay {
 	size_t nunauth; /* not yet authenticated */
 	struct ratelimit *conn_limit; /* connections per source address */
 	struct ratelimit *alert_limit; /* alerts per device */
+	struct ratelimit *session_limit; /* authenticated sessions per device */
 	struct slotcount *unauth_by_addr; /* unauthenticated, per address */
 	int stopping;
 	int exit_code; /* of the process, once the loop ends */

@@ -107,6 +107,25 @@ def test_cap_on_unauthenticated_connections_per_address(lab):
 
 
 @pytest.mark.hard_timeout(30)
+def test_sessions_per_device_are_limited_but_not_by_impostors(lab):
+    import nacl.signing
+    env, *_ = lab.stack(relay={"device_conn_rate": 6, "device_conn_burst": 3})
+    impostor = nacl.signing.SigningKey.generate()
+    for _ in range(5):  # attempts in its name without its key count for nothing
+        with proto.RawClient(env.relay_port) as c:
+            c.hello()
+            assert c.auth(env.device_id, impostor)["code"] == "auth_failed"
+    for _ in range(3):
+        with authed(env) as c:
+            assert c.request({"type": "ping"}) == {"type": "pong"}
+    with proto.RawClient(env.relay_port) as c:
+        c.hello()
+        ans = c.auth(env.device_id, device_key(env))
+        assert ans.get("code") == "rate_limited", ans
+        assert c.expect_closed(timeout=3)
+
+
+@pytest.mark.hard_timeout(30)
 def test_alerts_per_device_are_limited(lab):
     env, *_ = lab.stack(relay={"alert_rate": 6, "alert_burst": 2})
     key = device_key(env)
