@@ -176,3 +176,27 @@ def test_replayed_old_envelope_and_future_clock_are_refused(lab):
         assert not r("EXISTS", "alertrelay:alert:%s" % aid)
         frame, _, aid = proto.build_alert(key, env.device_id, recipient_pks(env))
         assert c.request(frame)["type"] == "accepted"
+
+
+def _limits_of(pid):
+    for line in open("/proc/%d/limits" % pid):
+        if line.startswith("Max open files"):
+            return [int(x) for x in line.split()[3:5]]
+    raise AssertionError("no Max open files in /proc/%d/limits" % pid)
+
+
+@pytest.mark.hard_timeout(30)
+def test_open_files_limit_is_raised_for_max_connections(lab):
+    from harness import alertrelayd_bin
+    env = lab.env(relay={"max_connections": 3000})
+    lab.redis(env)
+    p = lab.spawn(["prlimit", "--nofile=256:8192", alertrelayd_bin(), "-c",
+                   env.relay_conf, "-f"], "alertrelayd")
+    p.wait_for(r"open files limit raised to 4024", "stderr", 10)
+    assert _limits_of(p.popen.pid) == [4024, 8192]
+    p.stop()
+    # a hard limit below what max_connections needs: said, not hidden
+    p = lab.spawn(["prlimit", "--nofile=256:2048", alertrelayd_bin(), "-c",
+                   env.relay_conf, "-f"], "alertrelayd-low")
+    p.wait_for(r"open files limited to 2048 \(hard limit\)", "stderr", 10)
+    assert _limits_of(p.popen.pid)[0] == 2048

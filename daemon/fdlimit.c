@@ -1,0 +1,40 @@
+/*
+ * Raising the limit on open files.
+ */
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "fdlimit.h"
+#include "log.h"
+
+void
+fdlimit_raise(long max_connections)
+{
+	rlim_t want = (rlim_t)max_connections + FDLIMIT_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+	    ? want
+	    : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
+		    (unsigned long long)rl.rlim_cur);
+		return;
+	}
+	if (rl.rlim_cur < want)
+		log_warnx("open files limited to %llu (hard limit): fewer "
+		          "than max_connections (%ld) devices can connect; "
+		          "raise LimitNOFILE / ulimit -Hn",
+		    (unsigned long long)rl.rlim_cur, max_connections);
+	else
+		log_info("open files limit raised to %llu",
+		    (unsigned long long)rl.rlim_cur);
+}
