@@ -5,6 +5,7 @@
 #   make demo       install dependencies, build, run the alert path on loopback
 #   make asan       build with AddressSanitizer + UBSan into build-asan/
 #   make test-asan  the whole test suite against the sanitizer build
+#   make bench      install dependencies, build, measure against the targets
 #   make format     apply clang-format
 
 PREFIX   ?= /usr/local
@@ -33,17 +34,19 @@ CLIENT_SRC := $(sort $(wildcard client/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
 PY := /usr/bin/python3
 
 FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
-.PHONY: install uninstall all deps test demo asan test-asan fuzz fuzz-run format check-format clean
+.PHONY: install uninstall all deps test bench demo asan test-asan fuzz fuzz-run format check-format clean
 
 all: $(BUILD)/alertrelayd $(BUILD)/alertctl
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h)
+$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h bench/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -56,12 +59,22 @@ $(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/alertrelay-loadgen: $(BENCH_OBJ) $(COMMON_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 deps:
 	@sh scripts/install-deps.sh
 
 test: deps
 	$(MAKE) all
 	ALERTRELAY_BUILD=$(CURDIR)/$(BUILD) sh tests/run
+
+# Measurements, not tests: bench/run.py says what is measured and against
+# which targets.  Takes a few minutes; starts and stops its own processes.
+bench: deps
+	$(MAKE) all $(BUILD)/alertrelay-loadgen
+	ALERTRELAY_BUILD=$(CURDIR)/$(BUILD) $(PY) bench/run.py
 
 demo: deps
 	$(MAKE) all
@@ -124,10 +137,10 @@ fuzz-run: fuzz
 	    $$t -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/$$n || exit 1; done
 
 format:
-	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c
+	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c bench/*.[ch]
 
 check-format:
-	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c
+	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c bench/*.[ch]
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,0 +1,80 @@
+/*
+ * alertrelay-loadgen: the benchmark's load generator (bench/run.py drives
+ * it).  It plays many enrolled devices at once, each with its own key and
+ * TLS connection, and the contact point's webhook endpoint, so that the
+ * time from a press to the webhook is measured on one clock.
+ *
+ * Device keys are derived from a seed (BLAKE2b(seed || index)), so the
+ * driver can put the same public keys into the signed directory
+ * (`alertrelay-loadgen keys`).
+ */
+#ifndef LG_H
+#define LG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "util.h"
+
+#define LG_SEED_BYTES 32
+#define LG_RECIPIENT "bench-hook"
+
+struct lg;
+
+struct lg_device {
+	struct lg *lg;
+	size_t index;
+	char id[ID_MAX + 1];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	struct bufferevent *bev;
+	int ready; /* authenticated */
+	int failed;
+	int in_flight; /* an alert waits for its answer */
+};
+
+struct lg_sample {
+	char alert_id[33];
+	int64_t sent_us; /* before sealing and signing: the press */
+	int64_t accepted_us; /* 0 until the relay said accepted */
+	int64_t hook_us; /* 0 until the webhook came */
+};
+
+struct lg {
+	struct event_base *base;
+	SSL_CTX *ssl;
+	int port;
+	unsigned char seed[LG_SEED_BYTES];
+	unsigned char rpk[crypto_box_PUBLICKEYBYTES]; /* bench-hook's key */
+	struct lg_device *devices;
+	size_t ndevices;
+	size_t nready, nfailed, connecting;
+	struct lg_sample *samples;
+	size_t nsamples, maxsamples;
+	size_t naccepted, nrefused, nhooks;
+};
+
+int64_t lg_now_us(void);
+/* Device i's key pair, from the seed. */
+void lg_device_keys(const unsigned char seed[LG_SEED_BYTES], size_t i,
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES],
+    unsigned char sk[crypto_sign_SECRETKEYBYTES]);
+void lg_recipient_keys(const unsigned char seed[LG_SEED_BYTES],
+    unsigned char pk[crypto_box_PUBLICKEYBYTES],
+    unsigned char sk[crypto_box_SECRETKEYBYTES]);
+
+/* lg_device.c */
+void lg_device_connect(struct lg_device *d, const char *source);
+/* Seals, signs and sends one alert; the sample records its times. */
+int lg_device_send(struct lg_device *d);
+void lg_device_close(struct lg_device *d);
+
+/* lg_hook.c: the webhook endpoint; 0 or -1. */
+int lg_hook_start(struct lg *lg, int port);
+void lg_hook_stop(void);
+struct lg_sample *lg_sample_find(struct lg *lg, const char *alert_id);
+
+#endif

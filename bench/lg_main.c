@@ -1,0 +1,427 @@
+/*
+ * alertrelay-loadgen: see lg.h.
+ *
+ *   alertrelay-loadgen keys N SEED		public keys, JSON
+ *   alertrelay-loadgen run [options]		the phases below, a JSON
+ *						report on stdout
+ *
+ * Phases: connect N devices (at most LG_CONCURRENT handshakes at once,
+ * spread over --sources loopback addresses), hold (the driver reads the
+ * relay's memory), latency (--latency alerts at --rate per second, each
+ * from another device), ingest (--ingest alerts at once, one per
+ * device).  Every phase has a deadline.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/err.h>
+
+#include "b64.h"
+#include "lg.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+#define LG_CONCURRENT 64 /* TLS handshakes in flight */
+#define LG_CONNECT_S 300
+#define LG_WAIT_S 30
+
+enum lg_phase {
+	P_CONNECT,
+	P_HOLD,
+	P_LATENCY,
+	P_LATENCY_WAIT,
+	P_INGEST,
+	P_DONE
+};
+
+struct lg_run {
+	struct lg lg;
+	size_t sources;
+	long hold_s, latency_n, rate, ingest_n;
+	enum lg_phase phase;
+	size_t next, cursor, lat_end, ing_first;
+	int64_t phase_us, last_send_us, connect_us;
+	struct event *tick;
+};
+
+int64_t
+lg_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+lg_device_keys(const unsigned char seed[LG_SEED_BYTES], size_t i,
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES],
+    unsigned char sk[crypto_sign_SECRETKEYBYTES])
+{
+	unsigned char in[LG_SEED_BYTES + 8], ds[crypto_sign_SEEDBYTES];
+	uint64_t n = i;
+
+	memcpy(in, seed, LG_SEED_BYTES);
+	memcpy(in + LG_SEED_BYTES, &n, sizeof(n));
+	crypto_generichash(ds, sizeof(ds), in, sizeof(in), NULL, 0);
+	crypto_sign_seed_keypair(pk, sk, ds);
+}
+
+void
+lg_recipient_keys(const unsigned char seed[LG_SEED_BYTES],
+    unsigned char pk[crypto_box_PUBLICKEYBYTES],
+    unsigned char sk[crypto_box_SECRETKEYBYTES])
+{
+	unsigned char ds[crypto_box_SEEDBYTES];
+
+	crypto_generichash(ds, sizeof(ds), seed, LG_SEED_BYTES,
+	    (const unsigned char *)"recipient", 9);
+	crypto_box_seed_keypair(pk, sk, ds);
+}
+
+static int
+lg_seed(const char *hex, unsigned char seed[LG_SEED_BYTES])
+{
+	size_t n;
+
+	return sodium_hex2bin(seed, LG_SEED_BYTES, hex, strlen(hex), NULL, &n,
+	           NULL) == 0 &&
+	        n == LG_SEED_BYTES
+	    ? 0
+	    : -1;
+}
+
+static int
+lg_keys(int argc, char **argv)
+{
+	unsigned char seed[LG_SEED_BYTES], pk[32], sk[64];
+	json_t *o, *arr;
+	long n, i;
+	char *s;
+
+	if (argc != 4 || parse_long(argv[2], 1, 1000000, &n) != 0 ||
+	    lg_seed(argv[3], seed) != 0)
+		return 2;
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		lg_device_keys(seed, (size_t)i, pk, sk);
+		s = b64_encode(pk, sizeof(pk));
+		json_array_append_new(arr, json_string(s));
+		free(s);
+	}
+	lg_recipient_keys(seed, pk, sk);
+	s = b64_encode(pk, crypto_box_PUBLICKEYBYTES);
+	o = json_pack("{s:o, s:s}", "devices", arr, "recipient", s);
+	free(s);
+	json_dumpf(o, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(o);
+	return 0;
+}
+
+/* The next ready device with nothing in flight, round robin. */
+static struct lg_device *
+lg_pick(struct lg_run *r)
+{
+	size_t k;
+
+	for (k = 0; k < r->lg.ndevices; k++) {
+		struct lg_device *d = &r->lg.devices[r->cursor];
+
+		r->cursor = (r->cursor + 1) % r->lg.ndevices;
+		if (d->ready && !d->in_flight)
+			return d;
+	}
+	return NULL;
+}
+
+static void
+lg_phase(struct lg_run *r, enum lg_phase p)
+{
+	r->phase = p;
+	r->phase_us = lg_now_us();
+}
+
+static void
+lg_tick_connect(struct lg_run *r, int64_t now)
+{
+	char src[32];
+
+	while (r->lg.connecting < LG_CONCURRENT && r->next < r->lg.ndevices) {
+		snprintf(src, sizeof(src), "127.0.%zu.%zu",
+		    1 + (r->next % r->sources) / 250,
+		    1 + (r->next % r->sources) % 250);
+		lg_device_connect(&r->lg.devices[r->next++], src);
+	}
+	if ((r->lg.nready + r->lg.nfailed == r->lg.ndevices &&
+	        r->next == r->lg.ndevices) ||
+	    now - r->phase_us > (int64_t)LG_CONNECT_S * 1000000) {
+		r->connect_us = now - r->phase_us;
+		printf("connected %zu failed %zu\n", r->lg.nready,
+		    r->lg.nfailed);
+		fflush(stdout);
+		lg_phase(r, P_HOLD);
+	}
+}
+
+static int
+lg_latency_done(const struct lg_run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->lat_end; i++)
+		if (r->lg.samples[i].hook_us == 0)
+			return 0;
+	return 1;
+}
+
+static void
+lg_tick_ingest(struct lg_run *r, int64_t now)
+{
+	struct lg_device *d;
+	long k;
+
+	if (r->ing_first == 0) {
+		r->ing_first = r->lg.nsamples;
+		for (k = 0; k < r->ingest_n && (d = lg_pick(r)) != NULL; k++)
+			lg_device_send(d);
+		r->phase_us = now;
+		return;
+	}
+	if (r->lg.naccepted + r->lg.nrefused >= r->lg.nsamples ||
+	    now - r->phase_us > (int64_t)LG_WAIT_S * 2000000)
+		lg_phase(r, P_DONE);
+}
+
+static void
+lg_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct lg_run *r = arg;
+	int64_t now = lg_now_us();
+	struct lg_device *d;
+
+	(void)fd;
+	(void)what;
+	switch (r->phase) {
+	case P_CONNECT:
+		lg_tick_connect(r, now);
+		break;
+	case P_HOLD:
+		if (now - r->phase_us > r->hold_s * 1000000)
+			lg_phase(r, P_LATENCY);
+		break;
+	case P_LATENCY:
+		if ((long)r->lg.nsamples >= r->latency_n) {
+			r->lat_end = r->lg.nsamples;
+			lg_phase(r, P_LATENCY_WAIT);
+		} else if (now - r->last_send_us >= 1000000 / r->rate &&
+		    (d = lg_pick(r)) != NULL) {
+			r->last_send_us = now;
+			lg_device_send(d);
+		}
+		break;
+	case P_LATENCY_WAIT:
+		if (lg_latency_done(r) ||
+		    now - r->phase_us > (int64_t)LG_WAIT_S * 1000000)
+			lg_phase(r, P_INGEST);
+		break;
+	case P_INGEST:
+		lg_tick_ingest(r, now);
+		break;
+	case P_DONE:
+		event_base_loopexit(r->lg.base, NULL);
+		break;
+	}
+}
+
+static int
+lg_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Percentiles in ms of the times from press to `which` (0: accepted,
+ * 1: webhook) over samples [from, to). */
+static json_t *
+lg_latency(const struct lg *lg, size_t from, size_t to, int which)
+{
+	int64_t *v = xcalloc(to - from + 1, sizeof(*v));
+	size_t i, n = 0;
+	json_t *o;
+
+	for (i = from; i < to; i++) {
+		int64_t t =
+		    which ? lg->samples[i].hook_us : lg->samples[i].accepted_us;
+
+		if (t != 0)
+			v[n++] = t - lg->samples[i].sent_us;
+	}
+	qsort(v, n, sizeof(*v), lg_cmp_i64);
+	o = json_pack("{s:I, s:I}", "n", (json_int_t)n, "lost",
+	    (json_int_t)(to - from - n));
+	if (n > 0) {
+		json_object_set_new(o, "p50_ms", json_real(v[n / 2] / 1000.0));
+		json_object_set_new(o, "p99_ms",
+		    json_real(v[(n * 99) / 100] / 1000.0));
+		json_object_set_new(o, "max_ms", json_real(v[n - 1] / 1000.0));
+	}
+	free(v);
+	return o;
+}
+
+static json_t *
+lg_ingest(const struct lg_run *r)
+{
+	const struct lg *lg = &r->lg;
+	int64_t first = 0, last = 0;
+	size_t i, n = 0;
+
+	for (i = r->ing_first; i < lg->nsamples; i++) {
+		if (first == 0 || lg->samples[i].sent_us < first)
+			first = lg->samples[i].sent_us;
+		if (lg->samples[i].accepted_us > last)
+			last = lg->samples[i].accepted_us;
+		n += lg->samples[i].accepted_us != 0;
+	}
+	return json_pack("{s:I, s:I, s:f, s:f}", "sent",
+	    (json_int_t)(lg->nsamples - r->ing_first), "accepted",
+	    (json_int_t)n, "seconds", (last - first) / 1e6, "per_s",
+	    last > first ? n / ((last - first) / 1e6) : 0.0);
+}
+
+/* What one core verifies per second: the relay's floor per alert. */
+static double
+lg_verify_rate(const struct lg *lg)
+{
+	unsigned char pk[32], sk[64], sig[64], msg[700];
+	int64_t t0 = lg_now_us(), n = 0;
+
+	lg_device_keys(lg->seed, 0, pk, sk);
+	randombytes_buf(msg, sizeof(msg));
+	crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
+	while (lg_now_us() - t0 < 1000000) {
+		if (crypto_sign_verify_detached(sig, msg, sizeof(msg), pk) != 0)
+			abort();
+		n++;
+	}
+	return n / ((lg_now_us() - t0) / 1e6);
+}
+
+static int
+lg_run_opts(struct lg_run *r, int argc, char **argv)
+{
+	long port = 0, hook = 0, n = 0, sources = 100;
+	int i;
+
+	r->hold_s = 3;
+	r->rate = 50;
+	for (i = 2; i + 1 < argc; i += 2) {
+		const char *k = argv[i], *v = argv[i + 1];
+		long *dst = strcmp(k, "--port") == 0 ? &port
+		    : strcmp(k, "--hook-port") == 0  ? &hook
+		    : strcmp(k, "--devices") == 0    ? &n
+		    : strcmp(k, "--sources") == 0    ? &sources
+		    : strcmp(k, "--hold") == 0       ? &r->hold_s
+		    : strcmp(k, "--latency") == 0    ? &r->latency_n
+		    : strcmp(k, "--rate") == 0       ? &r->rate
+		    : strcmp(k, "--ingest") == 0     ? &r->ingest_n
+		                                     : NULL;
+
+		if (strcmp(k, "--seed") == 0) {
+			if (lg_seed(v, r->lg.seed) != 0)
+				return -1;
+		} else if (dst == NULL || parse_long(v, 0, 1000000, dst) != 0)
+			return -1;
+	}
+	if (i != argc || port == 0 || hook == 0 || n == 0 || r->rate == 0 ||
+	    sources == 0 || sources > 250 * 250)
+		return -1;
+	r->lg.port = (int)port;
+	r->lg.ndevices = (size_t)n;
+	r->sources = (size_t)sources;
+	return (int)hook;
+}
+
+static void
+lg_setup(struct lg_run *r)
+{
+	unsigned char pk[32], rsk[crypto_box_SECRETKEYBYTES];
+	char err[256];
+	size_t i;
+
+	r->lg.base = event_base_new();
+	if ((r->lg.ssl = tls_client_ctx(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "loadgen: %s\n", err);
+		exit(1);
+	}
+	lg_recipient_keys(r->lg.seed, r->lg.rpk, rsk);
+	r->lg.devices = xcalloc(r->lg.ndevices, sizeof(*r->lg.devices));
+	for (i = 0; i < r->lg.ndevices; i++) {
+		struct lg_device *d = &r->lg.devices[i];
+
+		d->lg = &r->lg;
+		d->index = i;
+		snprintf(d->id, sizeof(d->id), "bench-%05zu", i);
+		lg_device_keys(r->lg.seed, i, pk, d->sk);
+	}
+	r->lg.maxsamples = (size_t)(r->latency_n + r->ingest_n);
+	r->lg.samples = xcalloc(r->lg.maxsamples + 1, sizeof(*r->lg.samples));
+}
+
+static int
+lg_run(int argc, char **argv)
+{
+	struct lg_run r;
+	struct timeval ms = {0, 1000};
+	double verify;
+	json_t *o;
+	int hook;
+
+	memset(&r, 0, sizeof(r));
+	if ((hook = lg_run_opts(&r, argc, argv)) < 0)
+		return 2;
+	lg_setup(&r);
+	verify = lg_verify_rate(&r.lg);
+	if (lg_hook_start(&r.lg, hook) != 0) {
+		fprintf(stderr, "loadgen: cannot listen on port %d\n", hook);
+		return 1;
+	}
+	r.tick = event_new(r.lg.base, -1, EV_PERSIST, lg_tick, &r);
+	event_add(r.tick, &ms);
+	lg_phase(&r, P_CONNECT);
+	event_base_dispatch(r.lg.base);
+	o = json_pack("{s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:f}", "devices",
+	    (json_int_t)r.lg.ndevices, "connected", (json_int_t)r.lg.nready,
+	    "failed", (json_int_t)r.lg.nfailed, "connect_s", r.connect_us / 1e6,
+	    "accepted", lg_latency(&r.lg, 0, r.lat_end, 0), "webhook",
+	    lg_latency(&r.lg, 0, r.lat_end, 1), "ingest", lg_ingest(&r),
+	    "verify_per_s", verify);
+	json_dumpf(o, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(o);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (sodium_init() < 0)
+		return 1;
+	if (argc >= 2 && strcmp(argv[1], "keys") == 0)
+		return lg_keys(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "run") == 0)
+		return lg_run(argc, argv);
+	fprintf(stderr,
+	    "usage: alertrelay-loadgen keys N SEEDHEX\n"
+	    "       alertrelay-loadgen run --port P --hook-port H "
+	    "--devices N --seed SEEDHEX\n"
+	    "           [--sources S] [--hold S] [--latency N] "
+	    "[--rate R] [--ingest N]\n");
+	return 2;
+}

@@ -1,0 +1,163 @@
+"""make bench: alertrelayd against this machine's limits.
+
+Starts its own redis-server (appendfsync always, as in production) and
+alertrelayd with a signed directory of N devices, then runs
+alertrelay-loadgen (bench/lg_main.c): N devices connect and authenticate
+over TLS 1.3 from many loopback addresses; the relay's memory per
+connected device is read from /proc; alerts pressed one at a time give
+press-to-accepted and press-to-webhook latencies; a burst of one alert per
+device gives the durable ingest rate, set against what one core verifies
+(Ed25519) per second.  The report goes to stdout and build/bench.json.
+
+Targets (the project brief): 10,000 connected devices at a few KiB each,
+press-to-webhook p99 in single milliseconds, durable ingest near the
+Ed25519-verify rate.  A target missed is reported as MISS: this is a
+measurement, not a test."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+import harness  # noqa: E402
+import orgdir  # noqa: E402
+
+KIB_TARGET = 8.0  # "a few KiB" per connected device
+P99_TARGET_MS = 10.0  # "single milliseconds"
+INGEST_TARGET = 0.5  # "near the verify rate": at least half of one core's
+
+
+def rss_kib(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS for %d" % pid)
+
+
+def setup(work, loadgen, n, hook_port):
+    env = harness.make_env(work / "env")
+    for k in ("conn_rate", "alert_rate", "device_conn_rate"):
+        env.relay.pop(k, None)  # the production limits stay on
+    env.relay.update({"max_connections": 12000, "keepalive": 60})
+    seed = os.urandom(32).hex()
+    keys = json.loads(subprocess.run([loadgen, "keys", str(n), seed],
+                                     capture_output=True, text=True,
+                                     check=True).stdout)
+    secret = env.dir / "bench.whsec"
+    harness.write_secret(secret, "whsec_" + orgdir.b64(os.urandom(32)))
+    env.recipients = {"bench-hook": harness.Recipient(
+        "bench-hook", "Bench", None, None, keys["recipient"], secret,
+        hook_port)}
+    env.org = orgdir.Org()
+    env.directory = env.dir / "directory.signed"
+    env.client_directory = env.dir / "unused.signed"
+    devices = [{"id": "bench-%05d" % i, "alias": "Bench %d" % i,
+                "public_key": pk, "status": "active"}
+               for i, pk in enumerate(keys["devices"])]
+    recipients = [{"id": "bench-hook", "alias": "Bench",
+                   "public_key": keys["recipient"],
+                   "channels": {"webhook": env.recipients["bench-hook"]
+                                .webhook_url}}]
+    env.directory.write_text(env.org.sign(orgdir.payload(1, devices,
+                                                         recipients)))
+    env.write_relay_conf()
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(env.dir)
+    return env, seed
+
+
+def verdict(ok):
+    return "ok  " if ok else "MISS"
+
+
+def report(res):
+    lines = []
+    n, c = res["devices"], res["connected"]
+    kib = res.get("kib_per_device")
+    lines.append("%s connected devices: %d of %d in %.1f s, %s KiB each "
+                 "(relay RSS %d -> %d KiB)" % (
+                     verdict(c == n and kib is not None and kib <= KIB_TARGET),
+                     c, n, res["connect_s"],
+                     "%.1f" % kib if kib is not None else "?",
+                     res["rss_before_kib"], res["rss_connected_kib"]))
+    for what in ("accepted", "webhook"):
+        s = res[what]
+        if "p99_ms" in s:
+            ok = what != "webhook" or (s["p99_ms"] < P99_TARGET_MS and
+                                       s["lost"] == 0)
+            lines.append("%s press-to-%s: p50 %.2f ms, p99 %.2f ms, max "
+                         "%.2f ms over %d alerts (%d lost)" % (
+                             verdict(ok), what, s["p50_ms"], s["p99_ms"],
+                             s["max_ms"], s["n"], s["lost"]))
+        else:
+            lines.append("MISS press-to-%s: no samples" % what)
+    ing = res["ingest"]
+    ratio = ing["per_s"] / res["verify_per_s"] if res["verify_per_s"] else 0
+    lines.append("%s durable ingest: %d of %d accepted in %.2f s = %.0f/s; "
+                 "one core verifies %.0f/s (%.0f%%)" % (
+                     verdict(ratio >= INGEST_TARGET and
+                             ing["accepted"] == ing["sent"]),
+                     ing["accepted"], ing["sent"], ing["seconds"],
+                     ing["per_s"], res["verify_per_s"], 100 * ratio))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--devices", type=int, default=10000)
+    ap.add_argument("--latency", type=int, default=500)
+    ap.add_argument("--rate", type=int, default=50)
+    ap.add_argument("--ingest", type=int, default=5000)
+    ap.add_argument("--loadgen", default=str(harness.build_dir() /
+                                             "alertrelay-loadgen"))
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="alertrelay-bench-") as tmp:
+        work = Path(tmp)
+        os.chmod(work, 0o755)
+        hook_port = harness.free_port()
+        env, seed = setup(work, a.loadgen, a.devices, hook_port)
+        redis = harness.RedisServer(work, port=env.redis_port).start()
+        relay = harness.Relay(env, work / "logs")
+        lg = None
+        try:
+            relay.start()
+            pid = relay.proc.popen.pid
+            before = rss_kib(pid)
+            lg = subprocess.Popen(
+                [a.loadgen, "run", "--port", str(env.relay_port),
+                 "--hook-port", str(hook_port), "--devices", str(a.devices),
+                 "--seed", seed, "--sources", "200", "--hold", "2",
+                 "--latency", str(a.latency), "--rate", str(a.rate),
+                 "--ingest", str(a.ingest)],
+                stdout=subprocess.PIPE, text=True)
+            first = lg.stdout.readline()
+            time.sleep(1)  # the relay settles after the last handshake
+            connected = rss_kib(pid)
+            out, _ = lg.communicate(timeout=900)
+            res = json.loads(out.strip().splitlines()[-1])
+        finally:
+            if lg is not None and lg.poll() is None:
+                lg.kill()
+                lg.wait()
+            relay.stop()
+            redis.stop()
+        res["rss_before_kib"], res["rss_connected_kib"] = before, connected
+        res["kib_per_device"] = ((connected - before) / res["connected"]
+                                 if res["connected"] else None)
+        res["loadgen_connected_line"] = first.strip()
+        text = report(res)
+        print(text)
+        out = harness.build_dir() / "bench.json"
+        out.write_text(json.dumps(res, indent=1) + "\n")
+        print("(details in %s)" % out)
+
+
+if __name__ == "__main__":
+    main()
