@@ -18,7 +18,6 @@
 #include "ack.h"
 #include "admin.h"
 #include "conn.h"
-#include "conn_index.h"
 #include "directory_version.h"
 #include "dispatch.h"
 #include "escalate.h"
@@ -36,13 +35,14 @@
 #include "sms_gateway.h"
 #include "spool.h"
 #include "store.h"
+#include "strindex.h"
 #include "tls.h"
 #include "xmalloc.h"
 
 /* Counters of unauthenticated connections per source address. */
 #define UNAUTH_SLOTS 65536
 /* Buckets of the connections-by-device index. */
-#define CONN_INDEX_BUCKETS 65536
+#define STRINDEX_BUCKETS 65536
 
 #define DEFAULT_CONFIG "/etc/alertrelay/alertrelayd.conf"
 
@@ -359,7 +359,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	relay.unauth_by_addr = slotcount_new(UNAUTH_SLOTS);
-	relay.by_device = conn_index_new(CONN_INDEX_BUCKETS);
+	relay.by_device = strindex_new(STRINDEX_BUCKETS);
 	relay.conn_limit = ratelimit_new((double)relay.cfg->conn_rate,
 	    (double)relay.cfg->conn_burst, 65536);
 	relay.alert_limit = ratelimit_new(relay.cfg->alert_rate / 60.0,
@@ -427,7 +427,7 @@ main(int argc, char *argv[])
 	ratelimit_free(relay.alert_limit);
 	ratelimit_free(relay.session_limit);
 	slotcount_free(relay.unauth_by_addr);
-	conn_index_free(relay.by_device);
+	strindex_free(relay.by_device);
 	relay_config_free(relay.cfg);
 	log_info("stopped");
 	return relay.exit_code;

@@ -15,7 +15,6 @@
 
 #include "b64.h"
 #include "conn.h"
-#include "conn_index.h"
 #include "envelope.h"
 #include "frame.h"
 #include "ingest.h"
@@ -28,6 +27,7 @@
 #include "relay_directory.h"
 #include "store.h"
 #include "store_scripts.h"
+#include "strindex.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -49,7 +49,7 @@ struct conn {
 	char peer[INET6_ADDRSTRLEN + 8];
 	unsigned char challenge[AUTH_CHALLENGE_BYTES];
 	char device_id[ID_MAX + 1];
-	struct conn_link by_device; /* in relay->by_device once ready */
+	struct strlink by_device; /* in relay->by_device once ready */
 	unsigned char auth_pk[crypto_sign_PUBLICKEYBYTES]; /* key it proved */
 	struct event *timer; /* auth, frame or linger deadline */
 	struct event *keepalive; /* pings an idle device, drops a dead one */
@@ -83,7 +83,7 @@ conn_free(struct conn *c)
 	}
 	if (c->device_id[0] != '\0')
 		metrics.devices_connected--;
-	conn_index_remove(&c->by_device);
+	strindex_remove(&c->by_device);
 	ingest_cancel(c->ingest);
 	store_req_cancel(c->req);
 	event_free(c->timer);
@@ -218,9 +218,9 @@ conn_auth(struct conn *c, const json_t *o)
 	}
 	snprintf(c->device_id, sizeof(c->device_id), "%s", device_id);
 	memcpy(c->auth_pk, dev->sign_pk, sizeof(c->auth_pk));
-	c->by_device.device_id = c->device_id;
+	c->by_device.key = c->device_id;
 	c->by_device.owner = c;
-	conn_index_add(c->relay->by_device, &c->by_device);
+	strindex_add(c->relay->by_device, &c->by_device);
 	metrics.devices_connected++;
 	c->relay->nunauth--;
 	slotcount_give(c->relay->unauth_by_addr, c->unauth_slot);
@@ -774,12 +774,12 @@ void
 conn_receipt(struct relay *relay, const char *device_id, const char *alert_id,
     const json_t *receipt)
 {
-	struct conn_link *l;
+	struct strlink *l;
 	struct conn *c;
 	json_t *frame;
 
-	for (l = conn_index_first(relay->by_device, device_id); l != NULL;
-	     l = conn_index_next(l)) {
+	for (l = strindex_first(relay->by_device, device_id); l != NULL;
+	     l = strindex_next(l)) {
 		c = l->owner;
 		if (c->state != CONN_READY)
 			continue;

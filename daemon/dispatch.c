@@ -14,6 +14,7 @@
 #include "sms_gateway.h"
 #include "store.h"
 #include "store_scripts.h"
+#include "strindex.h"
 #include "webhook.h"
 #include "xmalloc.h"
 
@@ -30,8 +31,12 @@ enum delivery_state {
 	D_DROP, /* no longer needed or impossible; removing it */
 };
 
+/* Buckets of the index of deliveries in flight by stream id. */
+#define DISPATCH_INDEX_BUCKETS 16384
+
 struct delivery {
 	TAILQ_ENTRY(delivery) entry;
+	struct strlink by_stream; /* in d->by_stream, keyed e.stream_id */
 	struct dispatch *d;
 	struct delivery_entry e;
 	enum delivery_state state;
@@ -61,6 +66,7 @@ struct dispatch {
 	struct store_req *read_req;
 	struct event *restart_ev;
 	TAILQ_HEAD(, delivery) deliveries;
+	struct strindex *by_stream; /* the same, by stream entry id */
 	size_t ninflight;
 };
 
@@ -76,6 +82,7 @@ delivery_free(struct delivery *dl)
 	struct dispatch *d = dl->d;
 
 	TAILQ_REMOVE(&d->deliveries, dl, entry);
+	strindex_remove(&dl->by_stream);
 	d->ninflight--;
 	metrics.deliveries_inflight = d->ninflight;
 	store_req_cancel(dl->sreq);
@@ -438,12 +445,7 @@ delivery_step(struct delivery *dl)
 static int
 dispatch_has(const struct dispatch *d, const char *stream_id)
 {
-	const struct delivery *dl;
-
-	TAILQ_FOREACH(dl, &d->deliveries, entry)
-	if (strcmp(dl->e.stream_id, stream_id) == 0)
-		return 1;
-	return 0;
+	return strindex_first(d->by_stream, stream_id) != NULL;
 }
 
 static struct delivery *
@@ -453,6 +455,9 @@ dispatch_new_delivery(struct dispatch *d, const struct delivery_entry *e)
 
 	dl->d = d;
 	dl->e = *e;
+	dl->by_stream.key = dl->e.stream_id;
+	dl->by_stream.owner = dl;
+	strindex_add(d->by_stream, &dl->by_stream);
 	dl->timer = evtimer_new(d->relay->base, delivery_timer_cb, dl);
 	TAILQ_INSERT_TAIL(&d->deliveries, dl, entry);
 	d->ninflight++;
@@ -651,6 +656,7 @@ dispatch_new(struct relay *relay)
 	d->claim_ev = evtimer_new(relay->base, dispatch_claim_timer_cb, d);
 	evtimer_add_ms(d->claim_ev, dispatch_claim_interval(d));
 	TAILQ_INIT(&d->deliveries);
+	d->by_stream = strindex_new(DISPATCH_INDEX_BUCKETS);
 	return d;
 }
 
@@ -693,5 +699,6 @@ dispatch_free(struct dispatch *d)
 		delivery_free(TAILQ_FIRST(&d->deliveries));
 	event_free(d->restart_ev);
 	event_free(d->claim_ev);
+	strindex_free(d->by_stream);
 	free(d);
 }

@@ -26,7 +26,7 @@ struct escalate;
 struct spool;
 struct ratelimit;
 struct slotcount;
-struct conn_index;
+struct strindex;
 
 struct relay {
 	struct event_base *base;
@@ -47,7 +47,7 @@ struct relay {
 	struct ratelimit *alert_limit; /* alerts per device */
 	struct ratelimit *session_limit; /* authenticated sessions per device */
 	struct slotcount *unauth_by_addr; /* unauthenticated, per address */
-	struct conn_index *by_device; /* authenticated, by device id */
+	struct strindex *by_device; /* authenticated, by device id */
 	int stopping;
 	int exit_code; /* of the process, once the loop ends */
 	int version_checked; /* the directory version was checked at start */
