@@ -115,6 +115,8 @@ def main():
     ap.add_argument("--latency", type=int, default=500)
     ap.add_argument("--rate", type=int, default=50)
     ap.add_argument("--ingest", type=int, default=5000)
+    ap.add_argument("--hold", type=int, default=2,
+                    help="seconds all devices stay connected and idle")
     ap.add_argument("--loadgen", default=str(harness.build_dir() /
                                              "alertrelay-loadgen"))
     a = ap.parse_args()
@@ -133,7 +135,7 @@ def main():
             lg = subprocess.Popen(
                 [a.loadgen, "run", "--port", str(env.relay_port),
                  "--hook-port", str(hook_port), "--devices", str(a.devices),
-                 "--seed", seed, "--sources", "200", "--hold", "2",
+                 "--seed", seed, "--sources", "200", "--hold", str(a.hold),
                  "--latency", str(a.latency), "--rate", str(a.rate),
                  "--ingest", str(a.ingest)],
                 stdout=subprocess.PIPE, text=True)
