@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <openssl/ssl.h>
 #include <sodium.h>
 
@@ -34,6 +35,8 @@ struct lg_device {
 	int ready; /* authenticated */
 	int failed;
 	int in_flight; /* an alert waits for its answer */
+	json_t *prepared; /* an alert frame built, not yet sent */
+	struct lg_sample *sample; /* its sample */
 };
 
 struct lg_sample {
@@ -68,8 +71,13 @@ void lg_recipient_keys(const unsigned char seed[LG_SEED_BYTES],
 
 /* lg_device.c */
 void lg_device_connect(struct lg_device *d, const char *source);
-/* Seals, signs and sends one alert; the sample records its times. */
+/* Seals, signs and sends one alert; the sample records its times from
+ * before the sealing (the press). */
 int lg_device_send(struct lg_device *d);
+/* The same in two steps, so a burst is built before it is timed:
+ * prepare seals and signs, fire sends (restamp: the time starts now). */
+int lg_device_prepare(struct lg_device *d);
+void lg_device_fire(struct lg_device *d, int restamp);
 void lg_device_close(struct lg_device *d);
 
 /* lg_hook.c: the webhook endpoint; 0 or -1. */

@@ -190,7 +190,7 @@ lg_seal(struct lg_device *d, const char *alert_id, const char *created_at)
 }
 
 int
-lg_device_send(struct lg_device *d)
+lg_device_prepare(struct lg_device *d)
 {
 	struct lg *lg = d->lg;
 	struct lg_sample *s;
@@ -220,9 +220,9 @@ lg_device_send(struct lg_device *d)
 	envelope_sign(json, strlen(json), d->sk, sig);
 	e64 = b64_encode(json, strlen(json));
 	s64 = b64_encode(sig, sizeof(sig));
-	lg_device_push(d,
-	    json_pack("{s:s, s:s, s:s}", "type", "alert", "envelope", e64,
-	        "sig", s64));
+	d->prepared = json_pack("{s:s, s:s, s:s}", "type", "alert", "envelope",
+	    e64, "sig", s64);
+	d->sample = s;
 	d->in_flight = 1;
 	free(r.ciphertext);
 	free(json);
@@ -237,4 +237,24 @@ lg_device_close(struct lg_device *d)
 	if (d->bev != NULL)
 		bufferevent_free(d->bev);
 	d->bev = NULL;
+}
+
+void
+lg_device_fire(struct lg_device *d, int restamp)
+{
+	if (d->prepared == NULL)
+		return;
+	if (restamp)
+		d->sample->sent_us = lg_now_us();
+	lg_device_push(d, d->prepared);
+	d->prepared = NULL;
+}
+
+int
+lg_device_send(struct lg_device *d)
+{
+	if (lg_device_prepare(d) != 0)
+		return -1;
+	lg_device_fire(d, 0);
+	return 0;
 }

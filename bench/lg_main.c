@@ -185,11 +185,17 @@ lg_tick_ingest(struct lg_run *r, int64_t now)
 	struct lg_device *d;
 	long k;
 
+	size_t i;
+
 	if (r->ing_first == 0) {
+		/* Built first, then sent: the rate is the relay's, not the
+		 * time this process takes to seal and sign. */
 		r->ing_first = r->lg.nsamples;
 		for (k = 0; k < r->ingest_n && (d = lg_pick(r)) != NULL; k++)
-			lg_device_send(d);
-		r->phase_us = now;
+			lg_device_prepare(d);
+		for (i = 0; i < r->lg.ndevices; i++)
+			lg_device_fire(&r->lg.devices[i], 1);
+		r->phase_us = lg_now_us();
 		return;
 	}
 	if (r->lg.naccepted + r->lg.nrefused >= r->lg.nsamples ||

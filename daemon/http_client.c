@@ -22,6 +22,7 @@ struct http_client {
 	CURLM *multi;
 	struct event *timer;
 	TAILQ_HEAD(, http_req) reqs;
+	TAILQ_HEAD(, http_req) done; /* finished, callbacks not yet made */
 };
 
 struct http_req {
@@ -33,7 +34,10 @@ struct http_req {
 	http_done_cb cb;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
+	CURLcode result; /* once finished */
+	int finished; /* on hc->done, its callback still to come */
 	TAILQ_ENTRY(http_req) entry;
+	TAILQ_ENTRY(http_req) done_entry;
 };
 
 /* One per socket curl asks us to watch. */
@@ -46,6 +50,8 @@ struct http_sock {
 static void
 http_req_free(struct http_req *req)
 {
+	if (req->finished)
+		TAILQ_REMOVE(&req->hc->done, req, done_entry);
 	curl_multi_remove_handle(req->hc->multi, req->easy);
 	curl_easy_cleanup(req->easy);
 	curl_slist_free_all(req->headers);
@@ -54,27 +60,40 @@ http_req_free(struct http_req *req)
 	free(req);
 }
 
+/* All finished transfers are taken off curl's message queue first, and
+ * only then removed: curl_multi_remove_handle() walks the messages still
+ * queued, which made a burst of n completions cost n squared (make
+ * bench showed it as most of the relay's CPU during an alert burst).
+ * A callback may cancel another finished request: http_req_free() takes
+ * it off the done list too. */
 static void
 http_check_done(struct http_client *hc)
 {
+	struct http_req *req;
 	CURLMsg *msg;
 	int left;
 
 	while ((msg = curl_multi_info_read(hc->multi, &left)) != NULL) {
-		struct http_req *req;
-		long status = 0;
-		const char *error = NULL;
-
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &req);
-		if (msg->data.result == CURLE_OK)
+		req->result = msg->data.result;
+		req->finished = 1;
+		TAILQ_INSERT_TAIL(&hc->done, req, done_entry);
+	}
+	while ((req = TAILQ_FIRST(&hc->done)) != NULL) {
+		long status = 0;
+		const char *error = NULL;
+
+		TAILQ_REMOVE(&hc->done, req, done_entry);
+		req->finished = 0;
+		if (req->result == CURLE_OK)
 			curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE,
 			    &status);
 		else
 			error = req->errbuf[0]
 			    ? req->errbuf
-			    : curl_easy_strerror(msg->data.result);
+			    : curl_easy_strerror(req->result);
 		if (req->cb != NULL)
 			req->cb(status, error, req->arg);
 		http_req_free(req);
@@ -167,6 +186,7 @@ http_client_new(struct event_base *base)
 		log_fatalx("curl_multi_init failed");
 	hc->timer = evtimer_new(base, http_timer_cb, hc);
 	TAILQ_INIT(&hc->reqs);
+	TAILQ_INIT(&hc->done);
 	curl_multi_setopt(hc->multi, CURLMOPT_SOCKETFUNCTION,
 	    http_socket_update);
 	curl_multi_setopt(hc->multi, CURLMOPT_SOCKETDATA, hc);
