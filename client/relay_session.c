@@ -50,6 +50,7 @@ struct relay_session {
 static const char *const relay_session_fatal_codes[] = {
     "unknown_device",
     "auth_failed",
+    "revoked",
     "bad_signature",
     "bad_envelope",
     "unknown_recipient",

@@ -118,3 +118,4 @@ def test_readme_enrollment_steps_make_a_working_device(lab, tmp_path):
                         env=dict(os.environ, HOME=str(official_home)),
                         capture_output=True, text=True, timeout=30)
     assert cp.returncode != 0 and "revoked" in cp.stderr, cp.stderr
+    assert "not accepted within" not in cp.stderr  # refused, not retried

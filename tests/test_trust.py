@@ -188,6 +188,7 @@ def test_revocation_closes_the_connection_within_a_second(lab):
         assert ans["type"] == "error" and ans["code"] == "revoked", ans
     rc, out, err = lab.send(env, "--type", "panic", "--timeout", "3")
     assert rc != 0 and "revoked" in err
+    assert "not accepted within" not in err  # refused for good, not retried
     # the alert accepted before the revocation still reaches the recipient
     recv = lab.receiver(env, "contactpunt")
     alerts = recv.wait_alerts(1, timeout=30)
