@@ -111,16 +111,23 @@ struct config_parse {
 static void config_error(struct config_parse *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+void
+relay_config_vreport(FILE *errout, const char *path, int line, const char *fmt,
+    va_list ap)
+{
+	fprintf(errout, "%s:%d: ", path, line);
+	vfprintf(errout, fmt, ap);
+	fputc('\n', errout);
+}
+
 static void
 config_error(struct config_parse *p, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(p->errout, "%s:%d: ", p->cfg->path, line);
 	va_start(ap, fmt);
-	vfprintf(p->errout, fmt, ap);
+	relay_config_vreport(p->errout, p->cfg->path, line, fmt, ap);
 	va_end(ap);
-	fputc('\n', p->errout);
 	p->errors++;
 }
 

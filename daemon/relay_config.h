@@ -7,6 +7,7 @@
 #ifndef ALERTRELAY_RELAY_CONFIG_H
 #define ALERTRELAY_RELAY_CONFIG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -104,6 +105,10 @@ struct relay_config {
 	struct policy *policies;
 	size_t npolicies;
 };
+
+/* One problem, as "file:line: text" on a line of its own. */
+void relay_config_vreport(FILE *errout, const char *path, int line,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Problems are written to errout, one per line, as "file:line: text". */
 struct relay_config *relay_config_load(const char *path, FILE *errout);

@@ -28,11 +28,9 @@ merge_error(struct merge *m, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(m->errout, "%s:%d: ", m->cfg->path, line);
 	va_start(ap, fmt);
-	vfprintf(m->errout, fmt, ap);
+	relay_config_vreport(m->errout, m->cfg->path, line, fmt, ap);
 	va_end(ap);
-	fputc('\n', m->errout);
 	m->errors++;
 }
 
