@@ -2,38 +2,20 @@
  * Enrollment bundles: written by the administrator's `device add` and
  * `device rotate`, read by the official's `enroll`.
  */
-#include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "b64.h"
 #include "bundle.h"
 #include "directory.h"
+#include "keyfile.h"
 #include "log.h"
 #include "seckey.h"
 #include "tls.h"
 #include "xmalloc.h"
-
-static int bundle_err(char *err, size_t errlen, const char *fmt, ...)
-    PRINTFLIKE(3, 4);
-
-static int
-bundle_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void
 bundle_free_wiped(void *p)
@@ -97,48 +79,6 @@ bundle_write(const char *path, const struct bundle *b, enum afile_how how,
 	return rc;
 }
 
-/* The file, refused unless only its owner can read it. */
-static char *
-bundle_slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-	struct stat st;
-	char *buf;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		bundle_err(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > BUNDLE_MAX_BYTES) {
-		bundle_err(err, errlen,
-		    "%s: not a regular file of at most %d "
-		    "bytes",
-		    path, BUNDLE_MAX_BYTES);
-		close(fd);
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		bundle_err(err, errlen,
-		    "%s: holds a secret key but group or others can read it "
-		    "(mode %03o); chmod 600 it",
-		    path, (unsigned)(st.st_mode & 0777));
-		close(fd);
-		return NULL;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	n = read(fd, buf, (size_t)st.st_size + 1);
-	close(fd);
-	if (n != st.st_size) {
-		bundle_err(err, errlen, "%s: short read", path);
-		bundle_wipe_text(buf, (size_t)st.st_size + 1);
-		return NULL;
-	}
-	*len = (size_t)n;
-	return buf;
-}
-
 /* A non-empty array of at most max strings that pass valid(). */
 static int
 bundle_strings(const json_t *arr, size_t max, int (*valid)(const char *))
@@ -166,12 +106,12 @@ bundle_key(const json_t *root, struct bundle *b, const char *path, char *err,
 	b->sk = seckey_alloc(crypto_sign_SECRETKEYBYTES);
 	if (s == NULL ||
 	    b64_decode_exact(s, b->sk, crypto_sign_SECRETKEYBYTES) != 0)
-		return bundle_err(err, errlen,
+		return errf(err, errlen,
 		    "%s: device_key is not a base64 Ed25519 secret key of %d "
 		    "bytes",
 		    path, crypto_sign_SECRETKEYBYTES);
 	if (!seckey_ed25519_valid(b->sk))
-		return bundle_err(err, errlen,
+		return errf(err, errlen,
 		    "%s: device_key is damaged: its public half does not "
 		    "belong to its secret half",
 		    path);
@@ -188,15 +128,15 @@ bundle_check(const json_t *root, struct bundle *b, const char *path, char *err,
 
 	if (json_integer_value(json_object_get(root,
 	        "alertrelay_enrollment")) != BUNDLE_FORMAT)
-		return bundle_err(err, errlen,
+		return errf(err, errlen,
 		    "%s: not an enrollment bundle (alertrelay_enrollment %d)",
 		    path, BUNDLE_FORMAT);
 	if (id == NULL || !id_valid(id))
-		return bundle_err(err, errlen,
+		return errf(err, errlen,
 		    "%s: device_id is not 1-64 of A-Z a-z 0-9 . _ -", path);
 	snprintf(b->device_id, sizeof(b->device_id), "%s", id);
 	if (alias == NULL || !bundle_alias_valid(alias))
-		return bundle_err(err, errlen,
+		return errf(err, errlen,
 		    "%s: alias is not 1-%d printable characters", path,
 		    DIRECTORY_ALIAS_MAX);
 	b->alias = xstrdup(alias);
@@ -206,17 +146,17 @@ bundle_check(const json_t *root, struct bundle *b, const char *path, char *err,
 	b->pins = json_incref(json_object_get(root, "relay_pins"));
 	if (bundle_strings(b->relays, DIRECTORY_MAX_RELAYS,
 	        bundle_relay_valid) != 0)
-		return bundle_err(err, errlen,
+		return errf(err, errlen,
 		    "%s: relays must list 1 to %d host:port", path,
 		    DIRECTORY_MAX_RELAYS);
 	if (bundle_strings(b->pins, DIRECTORY_MAX_PINS, bundle_pin_valid) != 0)
-		return bundle_err(err, errlen,
+		return errf(err, errlen,
 		    "%s: relay_pins must list 1 to %d pins as alertctl pin "
 		    "prints them",
 		    path, DIRECTORY_MAX_PINS);
 	if (org == NULL ||
 	    b64_decode_exact(org, b->org_pk, sizeof(b->org_pk)) != 0)
-		return bundle_err(err, errlen,
+		return errf(err, errlen,
 		    "%s: org_key is not a base64 Ed25519 public key", path);
 	return 0;
 }
@@ -232,12 +172,13 @@ bundle_read(const char *path, struct bundle *b, char *err, size_t errlen)
 
 	memset(b, 0, sizeof(*b));
 	bundle_wipe_jansson();
-	if ((text = bundle_slurp(path, &len, err, errlen)) == NULL)
+	if ((text = keyfile_slurp(path, BUNDLE_MAX_BYTES, 1, &len, err,
+	         errlen)) == NULL)
 		return -1;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	bundle_wipe_text(text, len);
 	if (!json_is_object(root))
-		bundle_err(err, errlen, "%s: not JSON: %s", path, jerr.text);
+		errf(err, errlen, "%s: not JSON: %s", path, jerr.text);
 	else
 		rc = bundle_check(root, b, path, err, errlen);
 	json_decref(root);

@@ -1,15 +1,9 @@
 /*
  * The signed directory: parsing, checking and signing (docs/DIRECTORY.md).
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -17,19 +11,9 @@
 #include "b64.h"
 #include "directory.h"
 #include "envelope.h"
+#include "keyfile.h"
 #include "log.h"
 #include "xmalloc.h"
-
-static int
-dir_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int
 dir_alias_valid(const char *s)
@@ -94,13 +78,12 @@ dir_common(const json_t *o, const char *what, size_t i, char *id, char **alias,
 	const char *a = json_string_value(json_object_get(o, "alias"));
 
 	if (!json_is_object(o))
-		return dir_err(err, errlen, "%s %zu is not an object", what, i);
+		return errf(err, errlen, "%s %zu is not an object", what, i);
 	if (s == NULL || !id_valid(s))
-		return dir_err(err, errlen, "%s %zu: bad or missing id", what,
-		    i);
+		return errf(err, errlen, "%s %zu: bad or missing id", what, i);
 	snprintf(id, ID_MAX + 1, "%s", s);
 	if (a == NULL || !dir_alias_valid(a))
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "%s %s: alias must be 1..%d printable characters", what, s,
 		    DIRECTORY_ALIAS_MAX);
 	*alias = xstrdup(a);
@@ -116,7 +99,7 @@ dir_retired(const json_t *arr, struct dir_device *dev, char *err, size_t errlen)
 	if (arr == NULL)
 		return 0;
 	if (!json_is_array(arr) || json_array_size(arr) > DIRECTORY_MAX_RETIRED)
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "device %s: retired_keys must be a list of at most %d",
 		    dev->id, DIRECTORY_MAX_RETIRED);
 	dev->retired = xcalloc(json_array_size(arr) + 1, sizeof(*dev->retired));
@@ -128,7 +111,7 @@ dir_retired(const json_t *arr, struct dir_device *dev, char *err, size_t errlen)
 
 		if (dir_key(k, "public_key", r->pk, sizeof(r->pk)) != 0 ||
 		    until == NULL || time_rfc3339_parse(until, &r->until) != 0)
-			return dir_err(err, errlen,
+			return errf(err, errlen,
 			    "device %s: retired key %zu needs public_key and "
 			    "until",
 			    dev->id, i);
@@ -146,13 +129,13 @@ dir_device(const json_t *o, size_t i, struct dir_device *dev, char *err,
 	if (dir_common(o, "device", i, dev->id, &dev->alias, err, errlen) != 0)
 		return -1;
 	if (dir_key(o, "public_key", dev->pk, sizeof(dev->pk)) != 0)
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "device %s: public_key must be a base64 Ed25519 key",
 		    dev->id);
 	status = json_string_value(json_object_get(o, "status"));
 	if (status == NULL ||
 	    (strcmp(status, "active") != 0 && strcmp(status, "revoked") != 0))
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "device %s: status must be active or revoked", dev->id);
 	dev->revoked = strcmp(status, "revoked") == 0;
 	return dir_retired(json_object_get(o, "retired_keys"), dev, err,
@@ -169,20 +152,20 @@ dir_recipient(const json_t *o, size_t i, struct dir_recipient *r, char *err,
 	if (dir_common(o, "recipient", i, r->id, &r->alias, err, errlen) != 0)
 		return -1;
 	if (dir_key(o, "public_key", r->pk, sizeof(r->pk)) != 0)
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "recipient %s: public_key must be a base64 X25519 key",
 		    r->id);
 	ch = json_object_get(o, "channels");
 	if (!json_is_object(ch) || dir_opt_string(ch, "webhook", &webhook) ||
 	    dir_opt_string(ch, "sms", &sms))
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "recipient %s: channels must be an object of strings",
 		    r->id);
 	if (webhook != NULL && !dir_url_valid(webhook))
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "recipient %s: the webhook is not an http(s) URL", r->id);
 	if (sms != NULL && !dir_sms_valid(sms))
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "recipient %s: sms must be an E.164 number", r->id);
 	r->webhook = webhook != NULL ? xstrdup(webhook) : NULL;
 	r->sms = sms != NULL ? xstrdup(sms) : NULL;
@@ -199,15 +182,15 @@ dir_strings(const json_t *arr, const char *what, char **out, size_t max,
 	if (arr == NULL)
 		return 0;
 	if (!json_is_array(arr) || json_array_size(arr) > max)
-		return dir_err(err, errlen, "%s must be a list of at most %zu",
+		return errf(err, errlen, "%s must be a list of at most %zu",
 		    what, max);
 	json_array_foreach(arr, i, v)
 	{
 		const char *s = json_string_value(v);
 
 		if (s == NULL || *s == '\0' || strlen(s) > 255)
-			return dir_err(err, errlen, "%s %zu is not a string",
-			    what, i);
+			return errf(err, errlen, "%s %zu is not a string", what,
+			    i);
 		out[(*n)++] = xstrdup(s);
 	}
 	return 0;
@@ -236,10 +219,10 @@ dir_entries(const json_t *root, struct directory *d, char *err, size_t errlen)
 	json_t *v;
 
 	if (!json_is_array(devs) || !json_is_array(rcps))
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "devices and recipients must be lists");
 	if (json_array_size(rcps) > ENVELOPE_MAX_RECIPIENTS)
-		return dir_err(err, errlen, "more than %d recipients",
+		return errf(err, errlen, "more than %d recipients",
 		    ENVELOPE_MAX_RECIPIENTS);
 	d->devices = xcalloc(json_array_size(devs) + 1, sizeof(*d->devices));
 	json_array_foreach(devs, i, v)
@@ -266,12 +249,11 @@ dir_unique(const struct directory *d, char *err, size_t errlen)
 
 	for (i = 1; i < d->ndevices; i++)
 		if (strcmp(d->devices[i - 1].id, d->devices[i].id) == 0)
-			return dir_err(err, errlen, "device %s is listed twice",
+			return errf(err, errlen, "device %s is listed twice",
 			    d->devices[i].id);
 	for (i = 1; i < d->nrecipients; i++)
 		if (strcmp(d->recipients[i - 1].id, d->recipients[i].id) == 0)
-			return dir_err(err, errlen,
-			    "recipient %s is listed twice",
+			return errf(err, errlen, "recipient %s is listed twice",
 			    d->recipients[i].id);
 	return 0;
 }
@@ -285,12 +267,10 @@ dir_header(const json_t *root, struct directory *d, char *err, size_t errlen)
 
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    json_integer_value(v) > DIRECTORY_VERSION_MAX)
-		return dir_err(err, errlen,
-		    "version must be a whole number >= 0");
+		return errf(err, errlen, "version must be a whole number >= 0");
 	d->version = json_integer_value(v);
 	if (issued != NULL && time_rfc3339_parse(issued, &d->issued_at) != 0)
-		return dir_err(err, errlen,
-		    "issued_at is not an RFC 3339 time");
+		return errf(err, errlen, "issued_at is not an RFC 3339 time");
 	if (dir_strings(json_object_get(root, "relays"), "relays", d->relays,
 	        DIRECTORY_MAX_RELAYS, &d->nrelays, err, errlen) != 0 ||
 	    dir_strings(json_object_get(root, "relay_pins"), "relay_pins",
@@ -310,7 +290,7 @@ directory_parse(const char *json, size_t len, struct directory *d, char *err,
 	memset(d, 0, sizeof(*d));
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(root)) {
-		dir_err(err, errlen, "not a JSON object: %s", jerr.text);
+		errf(err, errlen, "not a JSON object: %s", jerr.text);
 		goto out;
 	}
 	if (dir_header(root, d, err, errlen) != 0 ||
@@ -374,13 +354,13 @@ dir_signed_payload(const char *text, size_t len,
 	    json_integer_value(json_object_get(root, "alertrelay_directory")) !=
 	        DIRECTORY_FORMAT ||
 	    p64 == NULL || s64 == NULL)
-		dir_err(err, errlen, "not a signed directory (format %d)",
+		errf(err, errlen, "not a signed directory (format %d)",
 		    DIRECTORY_FORMAT);
 	else if (b64_decode_exact(s64, sig, sizeof(sig)) != 0 ||
 	    b64_decode(p64, strlen(p64), payload, plen) != 0)
-		dir_err(err, errlen, "bad base64 in the signed directory");
+		errf(err, errlen, "bad base64 in the signed directory");
 	else if (!dir_signature_ok(*payload, *plen, sig, org_pk))
-		dir_err(err, errlen,
+		errf(err, errlen,
 		    "the signature does not verify with the organisation key");
 	else
 		rc = 0;
@@ -403,7 +383,7 @@ directory_verify(const char *text, size_t len,
 
 	memset(d, 0, sizeof(*d));
 	if (len > DIRECTORY_MAX_BYTES)
-		return dir_err(err, errlen, "larger than %d bytes",
+		return errf(err, errlen, "larger than %d bytes",
 		    DIRECTORY_MAX_BYTES);
 	if (dir_signed_payload(text, len, org_pk, &payload, &plen, err,
 	        errlen) != 0)
@@ -421,40 +401,6 @@ directory_verify(const char *text, size_t len,
 	return rc;
 }
 
-static char *
-dir_read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-	struct stat st;
-	char *buf = NULL;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		dir_err(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > DIRECTORY_MAX_BYTES)
-		dir_err(err, errlen,
-		    "%s: not a regular file of at most %d "
-		    "bytes",
-		    path, DIRECTORY_MAX_BYTES);
-	else {
-		buf = xmalloc((size_t)st.st_size + 1);
-		n = read(fd, buf, (size_t)st.st_size);
-		if (n != st.st_size) {
-			dir_err(err, errlen, "%s: short read", path);
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	close(fd);
-	return buf;
-}
-
 int
 directory_load(const char *path,
     const unsigned char org_pk[crypto_sign_PUBLICKEYBYTES], struct directory *d,
@@ -465,11 +411,12 @@ directory_load(const char *path,
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	if ((text = dir_read_file(path, &len, err, errlen)) == NULL)
+	if ((text = keyfile_slurp(path, DIRECTORY_MAX_BYTES, 0, &len, err,
+	         errlen)) == NULL)
 		return -1;
 	rc = directory_verify(text, len, org_pk, d, why, sizeof(why));
 	if (rc != 0)
-		dir_err(err, errlen, "%s: %s", path, why);
+		errf(err, errlen, "%s: %s", path, why);
 	free(text);
 	return rc;
 }
@@ -528,14 +475,14 @@ directory_successor(const struct directory *cur, const struct directory *next,
     char *err, size_t errlen)
 {
 	if (next->version < cur->version)
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "directory version %lld is older than version %lld in use "
 		    "(a rollback)",
 		    next->version, cur->version);
 	if (next->version == cur->version &&
 	    sodium_memcmp(next->payload_hash, cur->payload_hash,
 	        sizeof(cur->payload_hash)) != 0)
-		return dir_err(err, errlen,
+		return errf(err, errlen,
 		    "directory version %lld differs from the version %lld in "
 		    "use: every change needs a new version",
 		    next->version, cur->version);

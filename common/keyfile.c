@@ -11,6 +11,7 @@
 
 #include "b64.h"
 #include "keyfile.h"
+#include "util.h"
 #include "xmalloc.h"
 
 int
@@ -54,53 +55,70 @@ keyfile_write(const char *path, const void *key, size_t len, int secret,
 	return rc;
 }
 
-int
-keyfile_read_text(const char *path, int secret, char **text, char *err,
+char *
+keyfile_slurp(const char *path, size_t max, int secret, size_t *len, char *err,
     size_t errlen)
 {
-	char buf[KEYFILE_MAX + 1];
 	struct stat st;
+	char *buf;
 	ssize_t n;
-	size_t len;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size > max) {
+		errf(err, errlen, "%s: not a regular file of at most %zu bytes",
+		    path, max);
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	if (secret && (st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
+		errf(err, errlen,
 		    "%s: secret key readable by group or others (mode %03o); "
 		    "chmod 600 it",
 		    path, (unsigned)(st.st_mode & 0777));
 		close(fd);
-		return -1;
+		return NULL;
 	}
-	n = read(fd, buf, KEYFILE_MAX + 1);
+	buf = xmalloc((size_t)st.st_size + 1);
+	/* One byte more than stat said: a file that grew is noticed. */
+	n = read(fd, buf, (size_t)st.st_size + 1);
 	close(fd);
-	if (n < 0 || n > KEYFILE_MAX) {
-		snprintf(err, errlen, "%s: unreadable or too long", path);
-		sodium_memzero(buf, sizeof(buf));
-		return -1;
+	if (n != st.st_size) {
+		errf(err, errlen, "%s: unreadable, or changed while read",
+		    path);
+		sodium_memzero(buf, (size_t)st.st_size + 1);
+		free(buf);
+		return NULL;
 	}
-	len = (size_t)n;
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+int
+keyfile_read_text(const char *path, int secret, char **text, char *err,
+    size_t errlen)
+{
+	size_t len;
+	char *buf = keyfile_slurp(path, KEYFILE_MAX, secret, &len, err, errlen);
+
+	if (buf == NULL)
+		return -1;
 	while (len > 0 &&
 	    (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
 	        buf[len - 1] == ' '))
-		len--;
-	buf[len] = '\0';
+		buf[--len] = '\0';
 	if (len == 0 || memchr(buf, '\n', len) != NULL) {
-		snprintf(err, errlen, "%s: expected one line of text", path);
-		sodium_memzero(buf, sizeof(buf));
+		errf(err, errlen, "%s: expected one line of text", path);
+		sodium_memzero(buf, len);
+		free(buf);
 		return -1;
 	}
-	*text = xstrdup(buf);
-	sodium_memzero(buf, sizeof(buf));
+	*text = buf;
 	return 0;
 }
 

@@ -17,6 +17,12 @@ int keyfile_write_text(const char *path, const char *text, int secret,
 int keyfile_write(const char *path, const void *key, size_t len, int secret,
     char *err, size_t errlen);
 
+/* A whole regular file of at most max bytes, NUL-terminated (caller
+ * frees; wipe it first when secret).  secret: refused unless only its
+ * owner can read it. */
+char *keyfile_slurp(const char *path, size_t max, int secret, size_t *len,
+    char *err, size_t errlen);
+
 /* Reads the one line of text (trailing newline removed) into *text. */
 int keyfile_read_text(const char *path, int secret, char **text, char *err,
     size_t errlen);

@@ -1,5 +1,7 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -147,4 +149,15 @@ hostport_parse(const char *s, char **host, int *port)
 	*host = xstrndup(h, hlen);
 	*port = (int)p;
 	return 0;
+}
+
+int
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
 }

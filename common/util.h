@@ -25,6 +25,10 @@ int64_t monotonic_ms(void); /* monotonic clock, milliseconds */
 /* "host:port" or "[v6]:port" into parts; host is malloc'd. */
 int hostport_parse(const char *s, char **host, int *port);
 
+/* Writes the message into err and returns -1, for "return errf(...)". */
+int errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Strict integer parsing with bounds; -1 on error. */
 int parse_long(const char *s, long min, long max, long *out);
 
