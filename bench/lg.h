@@ -28,7 +28,6 @@ struct lg;
 
 struct lg_device {
 	struct lg *lg;
-	size_t index;
 	char id[ID_MAX + 1];
 	unsigned char sk[crypto_sign_SECRETKEYBYTES];
 	struct bufferevent *bev;

@@ -44,6 +44,7 @@ struct lg_run {
 	long hold_s, latency_n, rate, ingest_n;
 	enum lg_phase phase;
 	size_t next, cursor, lat_end, ing_first;
+	int ingest_started;
 	int64_t phase_us, last_send_us, connect_us;
 	struct event *tick;
 };
@@ -187,7 +188,8 @@ lg_tick_ingest(struct lg_run *r, int64_t now)
 
 	size_t i;
 
-	if (r->ing_first == 0) {
+	if (!r->ingest_started) {
+		r->ingest_started = 1;
 		/* Built first, then sent: the rate is the relay's, not the
 		 * time this process takes to seal and sign. */
 		r->ing_first = r->lg.nsamples;
@@ -372,7 +374,6 @@ lg_setup(struct lg_run *r)
 		struct lg_device *d = &r->lg.devices[i];
 
 		d->lg = &r->lg;
-		d->index = i;
 		snprintf(d->id, sizeof(d->id), "bench-%05zu", i);
 		lg_device_keys(r->lg.seed, i, pk, d->sk);
 	}
@@ -402,6 +403,7 @@ lg_run(int argc, char **argv)
 	event_add(r.tick, &ms);
 	lg_phase(&r, P_CONNECT);
 	event_base_dispatch(r.lg.base);
+	lg_hook_stop();
 	o = json_pack("{s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:f}", "devices",
 	    (json_int_t)r.lg.ndevices, "connected", (json_int_t)r.lg.nready,
 	    "failed", (json_int_t)r.lg.nfailed, "connect_s", r.connect_us / 1e6,

@@ -22,9 +22,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
-#include "slotcount.h"
 #include "relay.h"
 #include "relay_directory.h"
+#include "slotcount.h"
 #include "store.h"
 #include "store_scripts.h"
 #include "strindex.h"
@@ -80,8 +80,7 @@ conn_free(struct conn *c)
 	if (c->device_id[0] == '\0') {
 		relay->nunauth--;
 		slotcount_give(relay->unauth_by_addr, c->unauth_slot);
-	}
-	if (c->device_id[0] != '\0')
+	} else
 		metrics.devices_connected--;
 	strindex_remove(&c->by_device);
 	ingest_cancel(c->ingest);
@@ -803,7 +802,10 @@ conn_revoke_sweep(struct relay *relay)
 		if (c->state != CONN_READY)
 			continue;
 		dev = relay_config_device(relay->cfg, c->device_id);
-		if (dev == NULL || dev->revoked)
+		if (dev == NULL)
+			conn_error(c, "unknown_device",
+			    "device is not enrolled", 1);
+		else if (dev->revoked)
 			conn_error(c, "revoked", "device is revoked", 1);
 		else if (sodium_memcmp(dev->sign_pk, c->auth_pk,
 		             sizeof(c->auth_pk)) != 0)

@@ -10,6 +10,7 @@
 #include "relay.h"
 #include "store.h"
 #include "store_scripts.h"
+#include "xmalloc.h"
 
 struct version_check {
 	struct relay *relay;
@@ -51,9 +52,7 @@ directory_version_record(struct relay *relay, int at_start)
 
 	if (relay->cfg->dir == NULL || !store_ready(relay->store))
 		return;
-	vc = calloc(1, sizeof(*vc));
-	if (vc == NULL)
-		return;
+	vc = xcalloc(1, sizeof(*vc));
 	vc->relay = relay;
 	vc->version = relay->cfg->dir->version;
 	vc->at_start = at_start;

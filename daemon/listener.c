@@ -13,8 +13,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
-#include "slotcount.h"
 #include "relay.h"
+#include "slotcount.h"
 #include "xmalloc.h"
 
 #define LISTEN_BACKLOG 1024

@@ -207,10 +207,9 @@ config_device(struct config_parse *p, const char *id)
 	return &cfg->devices[cfg->ndevices++];
 }
 
-static struct recipient_entry *
-config_recipient(struct config_parse *p, const char *id)
+struct recipient_entry *
+relay_config_recipient_entry(struct relay_config *cfg, const char *id, int line)
 {
-	struct relay_config *cfg = p->cfg;
 	size_t i;
 
 	for (i = 0; i < cfg->nrecipients; i++)
@@ -220,7 +219,7 @@ config_recipient(struct config_parse *p, const char *id)
 	    sizeof(*cfg->recipients));
 	memset(&cfg->recipients[cfg->nrecipients], 0, sizeof(*cfg->recipients));
 	snprintf(cfg->recipients[cfg->nrecipients].id, ID_MAX + 1, "%s", id);
-	cfg->recipients[cfg->nrecipients].line = p->line;
+	cfg->recipients[cfg->nrecipients].line = line;
 	return &cfg->recipients[cfg->nrecipients++];
 }
 
@@ -270,7 +269,8 @@ static void
 config_recipient_key(struct config_parse *p, const char *id, const char *name,
     const char *value)
 {
-	struct recipient_entry *r = config_recipient(p, id);
+	struct recipient_entry *r =
+	    relay_config_recipient_entry(p->cfg, id, p->line);
 
 	if (strcmp(name, "alias") == 0)
 		config_set_string(&r->alias, value);

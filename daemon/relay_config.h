@@ -106,6 +106,10 @@ struct relay_config {
 	size_t npolicies;
 };
 
+/* The entry of recipient id, added (unsorted) when there is none yet. */
+struct recipient_entry *relay_config_recipient_entry(struct relay_config *cfg,
+    const char *id, int line);
+
 /* One problem, as "file:line: text" on a line of its own. */
 void relay_config_vreport(FILE *errout, const char *path, int line,
     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));

@@ -81,21 +81,6 @@ merge_check_section(struct merge *m, const struct recipient_entry *r)
 		    r->id);
 }
 
-static struct recipient_entry *
-merge_recipient_entry(struct relay_config *cfg, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->nrecipients; i++)
-		if (strcmp(cfg->recipients[i].id, id) == 0)
-			return &cfg->recipients[i];
-	cfg->recipients = xreallocarray(cfg->recipients, cfg->nrecipients + 1,
-	    sizeof(*cfg->recipients));
-	memset(&cfg->recipients[cfg->nrecipients], 0, sizeof(*cfg->recipients));
-	snprintf(cfg->recipients[cfg->nrecipients].id, ID_MAX + 1, "%s", id);
-	return &cfg->recipients[cfg->nrecipients++];
-}
-
 static void
 merge_recipients(struct merge *m)
 {
@@ -109,10 +94,9 @@ merge_recipients(struct merge *m)
 		return;
 	for (i = 0; i < d->nrecipients; i++) {
 		const struct dir_recipient *dr = &d->recipients[i];
-		struct recipient_entry *r = merge_recipient_entry(cfg, dr->id);
+		struct recipient_entry *r =
+		    relay_config_recipient_entry(cfg, dr->id, m->line);
 
-		if (r->line == 0)
-			r->line = m->line;
 		r->alias = xstrdup(dr->alias);
 		memcpy(r->box_pk, dr->pk, sizeof(r->box_pk));
 		r->has_box_pk = 1;
