@@ -307,33 +307,6 @@ out:
 	return rc;
 }
 
-/* Plain Ed25519 over the context and the payload (not the prehashed
- * variant), so any Ed25519 library checks it. */
-static unsigned char *
-dir_signed_message(const unsigned char *payload, size_t len, size_t *mlen)
-{
-	size_t clen = strlen(SIGCTX_DIRECTORY);
-	unsigned char *m = xmalloc(clen + len + 1);
-
-	memcpy(m, SIGCTX_DIRECTORY, clen);
-	memcpy(m + clen, payload, len);
-	*mlen = clen + len;
-	return m;
-}
-
-static int
-dir_signature_ok(const unsigned char *payload, size_t len,
-    const unsigned char sig[crypto_sign_BYTES],
-    const unsigned char org_pk[crypto_sign_PUBLICKEYBYTES])
-{
-	size_t mlen;
-	unsigned char *m = dir_signed_message(payload, len, &mlen);
-	int ok = crypto_sign_verify_detached(sig, m, mlen, org_pk) == 0;
-
-	free(m);
-	return ok;
-}
-
 /* The payload bytes of a signed file whose signature checks out. */
 static int
 dir_signed_payload(const char *text, size_t len,
@@ -359,7 +332,8 @@ dir_signed_payload(const char *text, size_t len,
 	else if (b64_decode_exact(s64, sig, sizeof(sig)) != 0 ||
 	    b64_decode(p64, strlen(p64), payload, plen) != 0)
 		errf(err, errlen, "bad base64 in the signed directory");
-	else if (!dir_signature_ok(*payload, *plen, sig, org_pk))
+	else if (sig_verify_ctx(SIGCTX_DIRECTORY, *payload, *plen, sig,
+	             org_pk) != 0)
 		errf(err, errlen,
 		    "the signature does not verify with the organisation key");
 	else
@@ -425,14 +399,11 @@ char *
 directory_sign(const char *payload, size_t len,
     const unsigned char org_sk[crypto_sign_SECRETKEYBYTES])
 {
-	unsigned char sig[crypto_sign_BYTES], *m;
+	unsigned char sig[crypto_sign_BYTES];
 	char *p64, *s64, *text;
-	size_t mlen;
 	json_t *root;
 
-	m = dir_signed_message((const unsigned char *)payload, len, &mlen);
-	crypto_sign_detached(sig, NULL, m, mlen, org_sk);
-	free(m);
+	sig_sign_ctx(SIGCTX_DIRECTORY, payload, len, org_sk, sig);
 	p64 = b64_encode(payload, len);
 	s64 = b64_encode(sig, sizeof(sig));
 	root = json_pack("{s:i, s:s, s:s}", "alertrelay_directory",

@@ -191,8 +191,8 @@ sig_message(const char *ctx, const void *a, size_t alen, const void *b,
 	return m;
 }
 
-static void
-sig_sign_ctx(const char *ctx, const char *json, size_t len,
+void
+sig_sign_ctx(const char *ctx, const void *json, size_t len,
     const unsigned char sk[crypto_sign_SECRETKEYBYTES],
     unsigned char sig[crypto_sign_BYTES])
 {
@@ -203,8 +203,8 @@ sig_sign_ctx(const char *ctx, const char *json, size_t len,
 	free(m);
 }
 
-static int
-sig_verify_ctx(const char *ctx, const char *json, size_t len,
+int
+sig_verify_ctx(const char *ctx, const void *json, size_t len,
     const unsigned char sig[crypto_sign_BYTES],
     const unsigned char pk[crypto_sign_PUBLICKEYBYTES])
 {

@@ -51,6 +51,16 @@ int envelope_decode(const char *json, size_t len, struct envelope *env,
     char *err, size_t errlen);
 void envelope_free(struct envelope *env);
 
+/* Ed25519 over ctx || bytes: every signed kind of message (envelope,
+ * cancel, directory) has a context of its own, so a signature made for
+ * one never verifies as another.  verify: 0 when it checks out. */
+void sig_sign_ctx(const char *ctx, const void *bytes, size_t len,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+    unsigned char sig[crypto_sign_BYTES]);
+int sig_verify_ctx(const char *ctx, const void *bytes, size_t len,
+    const unsigned char sig[crypto_sign_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
+
 void envelope_sign(const char *json, size_t len,
     const unsigned char sk[crypto_sign_SECRETKEYBYTES],
     unsigned char sig[crypto_sign_BYTES]);
