@@ -21,6 +21,7 @@
 #include "alertctl.h"
 #include "b64.h"
 #include "frame.h"
+#include "http_post.h"
 #include "keyfile.h"
 #include "log.h"
 #include "msg.h"
@@ -33,7 +34,6 @@
 #define ACK_TIMEOUT_DEFAULT 30
 #define ACK_TIMEOUT_MAX 3600
 #define ACK_CONNECT_TIMEOUT_S 10
-#define ACK_BODY_MAX (64 * 1024)
 
 struct ack_opts {
 	const char *alert_id;
@@ -45,12 +45,6 @@ struct ack_opts {
 };
 
 /* What came back. */
-struct ack_reply {
-	char body[ACK_BODY_MAX + 1];
-	size_t len;
-	char reason[128]; /* of the last status line: "Not Found" */
-	long status;
-};
 
 enum {
 	OPT_URL = 256,
@@ -165,40 +159,6 @@ cmd_ack_token(const char *path)
 	return token;
 }
 
-static size_t
-cmd_ack_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct ack_reply *r = arg;
-
-	/* size is 1 for libcurl's write callbacks */
-	if (n > ACK_BODY_MAX - r->len)
-		return 0; /* too long: the transfer fails */
-	memcpy(r->body + r->len, data, n);
-	r->len += n;
-	r->body[r->len] = '\0';
-	return size * n;
-}
-
-/* Keeps the reason phrase of each status line ("HTTP/1.1 404 Not
- * Found"); HTTP/2 has none. */
-static size_t
-cmd_ack_header(char *data, size_t size, size_t n, void *arg)
-{
-	struct ack_reply *r = arg;
-	char line[256], *p;
-	size_t len = n < sizeof(line) - 1 ? n : sizeof(line) - 1;
-
-	memcpy(line, data, len);
-	line[len] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	if (strncmp(line, "HTTP/", 5) != 0)
-		return size * n;
-	r->reason[0] = '\0';
-	if ((p = strchr(line, ' ')) != NULL && (p = strchr(p + 1, ' ')) != NULL)
-		out_clean(p + 1, r->reason, sizeof(r->reason));
-	return size * n;
-}
-
 static void
 cmd_ack_trust(CURL *c, const struct ack_opts *o)
 {
@@ -215,48 +175,42 @@ cmd_ack_trust(CURL *c, const struct ack_opts *o)
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
 }
 
+struct ack_request {
+	const struct ack_opts *o;
+	const char *token;
+};
+
+static void
+cmd_ack_setup(CURL *c, void *arg)
+{
+	const struct ack_request *q = arg;
+
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_SSLVERSION,
+	    (long)(CURL_SSLVERSION_TLSv1_3 | CURL_SSLVERSION_MAX_DEFAULT));
+	cmd_ack_trust(c, q->o);
+	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+	curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, q->token);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+	    (long)ACK_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, q->o->timeout_s);
+}
+
 /* The request; CURLE_OK when an HTTP answer came. */
 static CURLcode
-cmd_ack_post(const struct ack_opts *o, const char *token, struct ack_reply *r,
+cmd_ack_post(const struct ack_opts *o, const char *token, struct http_reply *r,
     char *err)
 {
+	struct ack_request q = {o, token};
 	char *base = xstrdup(o->url), *url;
 	size_t len = strlen(base);
 	CURLcode rc;
-	CURL *c;
 
 	while (len > 8 && base[len - 1] == '/')
 		base[--len] = '\0';
 	url = xasprintf("%s/v1/alerts/%s/ack", base, o->alert_id);
 	free(base);
-	if ((c = curl_easy_init()) == NULL)
-		log_fatalx("curl_easy_init failed");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_SSLVERSION,
-	    (long)(CURL_SSLVERSION_TLSv1_3 | CURL_SSLVERSION_MAX_DEFAULT));
-	cmd_ack_trust(c, o);
-	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-	curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, token);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cmd_ack_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, cmd_ack_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-	    (long)ACK_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout_s);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "alertctl/" ALERTCTL_VERSION);
-	log_debug("POST %s", url);
-	if ((rc = curl_easy_perform(c)) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	else if (err[0] == '\0')
-		snprintf(err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
-	curl_easy_cleanup(c);
+	rc = http_post_empty(url, cmd_ack_setup, &q, r, err);
 	free(url);
 	return rc;
 }
@@ -277,7 +231,7 @@ cmd_ack_meaning(long status)
 }
 
 static int
-cmd_ack_answer(const struct ack_opts *o, const struct ack_reply *r)
+cmd_ack_answer(const struct ack_opts *o, const struct http_reply *r)
 {
 	char by[128], detail[256] = "";
 	const char *msg;
@@ -311,7 +265,7 @@ static int
 cmd_ack_run(const struct ack_opts *o)
 {
 	char err[CURL_ERROR_SIZE] = "", *token;
-	struct ack_reply *r;
+	struct http_reply *r;
 	int rc = EXIT_FAIL;
 
 	if ((token = cmd_ack_token(o->token_file)) == NULL)

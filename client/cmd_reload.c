@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "alertctl.h"
+#include "http_post.h"
 #include "log.h"
 #include "out.h"
 #include "usage.h"
@@ -28,64 +29,21 @@
 /* A reload checks certificates, keys and the directory before it
  * swaps them in: give it time, but not for ever. */
 #define RELOAD_TIMEOUT_S 60L
-#define RELOAD_BODY_MAX (64 * 1024)
 
-struct reload_reply {
-	char body[RELOAD_BODY_MAX + 1];
-	size_t len;
-	long status;
-};
-
-static size_t
-cmd_reload_body(char *data, size_t size, size_t n, void *arg)
+/* The admin listener is on this host: never through a proxy from the
+ * environment. */
+static void
+cmd_reload_setup(CURL *c, void *arg)
 {
-	struct reload_reply *r = arg;
-
-	/* size is 1 for libcurl's write callbacks */
-	if (n > RELOAD_BODY_MAX - r->len)
-		return 0; /* too long: the transfer fails */
-	memcpy(r->body + r->len, data, n);
-	r->len += n;
-	r->body[r->len] = '\0';
-	return size * n;
-}
-
-static CURLcode
-cmd_reload_post(const char *admin, struct reload_reply *r, char *err)
-{
-	char *url = xasprintf("http://%s/reload", admin);
-	CURLcode rc;
-	CURL *c;
-
-	if ((c = curl_easy_init()) == NULL)
-		log_fatalx("curl_easy_init failed");
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	(void)arg;
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	/* The admin listener is on this host: never through a proxy from
-	 * the environment. */
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cmd_reload_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, RELOAD_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, RELOAD_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "alertctl/" ALERTCTL_VERSION);
-	log_debug("POST %s", url);
-	if ((rc = curl_easy_perform(c)) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	else if (err[0] == '\0')
-		snprintf(err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
-	curl_easy_cleanup(c);
-	free(url);
-	return rc;
 }
 
 static int
-cmd_reload_answer(const char *admin, const struct reload_reply *r)
+cmd_reload_answer(const char *admin, const struct http_reply *r)
 {
 	json_t *body =
 	    json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
@@ -117,18 +75,21 @@ static int
 cmd_reload_run(const char *admin)
 {
 	char err[CURL_ERROR_SIZE] = "";
-	struct reload_reply *r;
+	struct http_reply *r;
+	char *url;
 	int rc = EXIT_FAIL;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		log_fatalx("curl_global_init failed");
 	r = xcalloc(1, sizeof(*r));
-	if (cmd_reload_post(admin, r, err) != CURLE_OK)
+	url = xasprintf("http://%s/reload", admin);
+	if (http_post_empty(url, cmd_reload_setup, NULL, r, err) != CURLE_OK)
 		log_warnx("cannot reach alertrelayd's admin listener at %s: %s "
 		          "(is alertrelayd running, with [admin] listen = %s?)",
 		    admin, err, admin);
 	else
 		rc = cmd_reload_answer(admin, r);
+	free(url);
 	free(r);
 	curl_global_cleanup();
 	return rc;
