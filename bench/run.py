@@ -43,7 +43,8 @@ def rss_kib(pid):
 
 def setup(work, loadgen, n, hook_port):
     env = harness.make_env(work / "env")
-    for k in ("conn_rate", "alert_rate", "device_conn_rate"):
+    for k in ("conn_rate", "alert_rate", "device_conn_rate",
+              "addr_alert_rate"):
         env.relay.pop(k, None)  # the production limits stay on
     env.relay.update({"max_connections": 12000, "keepalive": 60})
     seed = os.urandom(32).hex()

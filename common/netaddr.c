@@ -35,3 +35,14 @@ netaddr_is_loopback(const struct sockaddr_storage *ss)
 		    &((const struct sockaddr_in6 *)ss)->sin6_addr);
 	return 0;
 }
+
+size_t
+netaddr_source(const struct sockaddr *sa, unsigned char key[NETADDR_SOURCE_MAX])
+{
+	if (sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
+		return 8;
+	}
+	memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	return 4;
+}

@@ -5,8 +5,16 @@
 
 #include <sys/socket.h>
 
+#include <stddef.h>
+
 /* 0 when s is a numeric address with a port (1..65535). */
 int netaddr_parse(const char *s, struct sockaddr_storage *ss, int *len);
 int netaddr_is_loopback(const struct sockaddr_storage *ss);
+
+/* What the abuse limits count as one source: an IPv4 address, or an
+ * IPv6 /64 (one host has many addresses in it). */
+#define NETADDR_SOURCE_MAX 8
+size_t netaddr_source(const struct sockaddr *sa,
+    unsigned char key[NETADDR_SOURCE_MAX]);
 
 #endif

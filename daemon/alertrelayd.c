@@ -364,6 +364,9 @@ main(int argc, char *argv[])
 	    (double)relay.cfg->conn_burst, 65536);
 	relay.alert_limit = ratelimit_new(relay.cfg->alert_rate / 60.0,
 	    (double)relay.cfg->alert_burst, 16384);
+	relay.addr_alert_limit =
+	    ratelimit_new(relay.cfg->addr_alert_rate / 60.0,
+	        (double)relay.cfg->addr_alert_burst, 65536);
 	relay.session_limit = ratelimit_new(relay.cfg->device_conn_rate / 60.0,
 	    (double)relay.cfg->device_conn_burst, 16384);
 	fdlimit_raise(relay.cfg->max_connections);
@@ -426,6 +429,7 @@ main(int argc, char *argv[])
 	ratelimit_free(relay.conn_limit);
 	ratelimit_free(relay.alert_limit);
 	ratelimit_free(relay.session_limit);
+	ratelimit_free(relay.addr_alert_limit);
 	slotcount_free(relay.unauth_by_addr);
 	strindex_free(relay.by_device);
 	relay_config_free(relay.cfg);

@@ -21,6 +21,7 @@
 #include "evtimer_ms.h"
 #include "log.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "ratelimit.h"
 #include "relay.h"
 #include "relay_directory.h"
@@ -47,6 +48,8 @@ struct conn {
 	enum conn_state state;
 	unsigned long long id;
 	char peer[INET6_ADDRSTRLEN + 8];
+	unsigned char source[NETADDR_SOURCE_MAX]; /* for the limits */
+	size_t source_len;
 	unsigned char challenge[AUTH_CHALLENGE_BYTES];
 	char device_id[ID_MAX + 1];
 	struct strlink by_device; /* in relay->by_device once ready */
@@ -368,9 +371,12 @@ conn_alert(struct conn *c, const json_t *o)
 
 	metrics.alerts_received++;
 	if (!ratelimit_take(c->relay->alert_limit, c->device_id,
-	        strlen(c->device_id), monotonic_ms())) {
+	        strlen(c->device_id), monotonic_ms()) ||
+	    !ratelimit_take(c->relay->addr_alert_limit, c->source,
+	        c->source_len, monotonic_ms())) {
 		conn_error(c, "rate_limited",
-		    "too many alerts from this device; send it again shortly",
+		    "too many alerts from this device or its address; send "
+		    "it again shortly",
 		    0);
 		return;
 	}
@@ -743,6 +749,7 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	c->relay = relay;
 	c->id = conn_next_id++;
 	c->unauth_slot = unauth_slot;
+	c->source_len = netaddr_source(sa, c->source);
 	conn_peer_name(sa, c->peer, sizeof(c->peer));
 	c->bev = bufferevent_openssl_socket_new(relay->base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);

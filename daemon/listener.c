@@ -12,6 +12,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "ratelimit.h"
 #include "relay.h"
 #include "slotcount.h"
@@ -28,30 +29,15 @@ struct listener {
 	char name[INET6_ADDRSTRLEN + 16];
 };
 
-/* What counts as one source: an IPv4 address, or an IPv6 /64 (a host
- * has many addresses in it). */
-static void
-listener_source(const struct sockaddr *sa, const void **key, size_t *len)
-{
-	if (sa->sa_family == AF_INET6) {
-		*key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		*len = 8;
-	} else {
-		*key = &((const struct sockaddr_in *)sa)->sin_addr;
-		*len = 4;
-	}
-}
-
 /* A flood from one address must not crowd out everyone else. */
 static int
 listener_rate_ok(struct relay *relay, const struct sockaddr *sa)
 {
-	const void *key;
-	size_t len;
+	unsigned char key[NETADDR_SOURCE_MAX];
+	size_t len = netaddr_source(sa, key);
 	static int64_t last_log;
 	int64_t now = monotonic_ms();
 
-	listener_source(sa, &key, &len);
 	if (ratelimit_take(relay->conn_limit, key, len, now))
 		return 1;
 	if (now - last_log > 10000) {
@@ -69,8 +55,8 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct listener *l = arg;
 	struct relay *relay = l->relay;
-	const void *key;
-	size_t len, slot;
+	unsigned char key[NETADDR_SOURCE_MAX];
+	size_t slot;
 
 	(void)lev;
 	if (relay->stopping) {
@@ -95,8 +81,8 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	listener_source(sa, &key, &len);
-	slot = slotcount_slot(relay->unauth_by_addr, key, len);
+	slot =
+	    slotcount_slot(relay->unauth_by_addr, key, netaddr_source(sa, key));
 	if (!slotcount_take(relay->unauth_by_addr, slot,
 	        (unsigned)relay->cfg->max_unauth_per_addr)) {
 		metrics.refused[REFUSE_BUSY]++;

@@ -45,6 +45,7 @@ struct relay {
 	size_t nunauth; /* not yet authenticated */
 	struct ratelimit *conn_limit; /* connections per source address */
 	struct ratelimit *alert_limit; /* alerts per device */
+	struct ratelimit *addr_alert_limit; /* alerts per source address */
 	struct ratelimit *session_limit; /* authenticated sessions per device */
 	struct slotcount *unauth_by_addr; /* unauthenticated, per address */
 	struct strindex *by_device; /* authenticated, by device id */

@@ -62,6 +62,7 @@ struct relay_config {
 	long max_unauth_per_addr; /* the same, from one source address */
 	long conn_rate, conn_burst; /* per source address, per second */
 	long alert_rate, alert_burst; /* per device, per minute */
+	long addr_alert_rate, addr_alert_burst; /* per source, per minute */
 	long device_conn_rate, device_conn_burst; /* sessions per device */
 	int log_level;
 	char *user; /* "" when not set */

@@ -680,7 +680,8 @@ def make_env(d, relay_port=None, redis_port=None, webhook_ports=None,
                  "max_frame": 65536, "auth_timeout": 10, "log_level": "info",
                  # tests send bursts from one address and one device; the
                  # limits have their own tests (test_limits.py)
-                 "conn_rate": 0, "alert_rate": 0, "device_conn_rate": 0}
+                 "conn_rate": 0, "alert_rate": 0, "device_conn_rate": 0,
+                 "addr_alert_rate": 0}
     if os.geteuid() == 0:
         # alertrelayd refuses to stay root: it drops to this user once its
         # ports are bound and keys loaded, and re-reads files as that user

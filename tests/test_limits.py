@@ -151,6 +151,47 @@ def test_alerts_per_device_are_limited(lab):
 
 
 @pytest.mark.hard_timeout(30)
+def test_alerts_per_source_address_are_limited_across_its_devices(lab):
+    import nacl.signing
+    env = lab.env(relay={"addr_alert_rate": 6, "addr_alert_burst": 3})
+    other = nacl.signing.SigningKey.generate()
+    env.extra_devices["mayor-b"] = (proto.b64e(bytes(other.verify_key)), "B")
+    env.write_relay_conf()
+    lab.redis(env)
+    lab.relay(env)
+
+    def session(device_id, key, source):
+        c = proto.RawClient(env.relay_port, source=source)
+        c.hello()
+        assert c.auth(device_id, key)["type"] == "ready"
+        return c
+
+    def answer(c, key, device_id):
+        c.send_frame(proto.build_alert(key, device_id, recipient_pks(env))[0])
+        f = c.recv_frame(5)
+        while f.get("type") == "receipt":  # events of earlier alerts
+            f = c.recv_frame(5)
+        return f
+
+    a = session(env.device_id, device_key(env), "127.0.0.2")
+    b = session("mayor-b", other, "127.0.0.2")
+    try:
+        # three from the address, whichever device: then it is refused
+        assert answer(a, device_key(env), env.device_id)["type"] == "accepted"
+        assert answer(a, device_key(env), env.device_id)["type"] == "accepted"
+        assert answer(b, other, "mayor-b")["type"] == "accepted"
+        f = answer(b, other, "mayor-b")
+        assert f["type"] == "error" and f["code"] == "rate_limited", f
+        # another address is not held up by it
+        with session(env.device_id, device_key(env), "127.0.0.3") as c:
+            assert answer(c, device_key(env), env.device_id)["type"] == \
+                "accepted"
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.hard_timeout(30)
 def test_replayed_old_envelope_and_future_clock_are_refused(lab):
     """A captured envelope replayed long after (created_at beyond
     max_alert_age) creates nothing; so does one from a clock far ahead."""
