@@ -21,6 +21,7 @@ here are ever signalled, by PID.
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -53,11 +54,43 @@ def alertctl_bin():
     return str(build_dir() / "alertctl")
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_HANDED_OUT = set()  # ports given by free_port() in this run, never twice
+
+
 def free_port():
-    """A port nothing listens on right now (bound to 0, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on right now, outside the kernel's ephemeral range.
+
+    Binding to port 0 would pick from the ephemeral range, which every outgoing
+    connection (curl, TLS clients, Redis clients) also draws its local port
+    from: between this call and the server's bind, a client can take the port
+    and the server fails with "Address already in use". Ports below the range
+    are never handed out implicitly, so only explicit binds compete for them.
+    Each port is handed out once per run, so two servers never get the same.
+    """
+    lo, _ = _ephemeral_range()
+    first, last = (20000, lo - 1) if lo > 21000 else (1024, 65535)
+    pick = random.SystemRandom()
+    for _ in range(2000):
+        port = pick.randint(first, last)
+        if port in _HANDED_OUT:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port found in %d..%d" % (first, last))
 
 
 def wait_until(pred, timeout, interval=0.05, what="condition"):

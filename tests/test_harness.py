@@ -132,3 +132,17 @@ def test_lab_notices_sanitizer_reports(tmp_path):
     reports = lab.sanitizer_reports()
     lab.close()
     assert len(reports) == 1 and "asan-demo" in reports[0]
+
+
+def test_free_port_avoids_ephemeral_range_and_repeats():
+    """free_port() never hands out a port an outgoing connection could take
+    meanwhile (the kernel's ephemeral range), nor the same port twice: CI once
+    failed with Redis unable to bind a port from bind(0) that a client had
+    taken as its local port in between."""
+    lo, hi = harness._ephemeral_range()
+    ports = [harness.free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
+    for p in ports:
+        assert not lo <= p <= hi, p
+        with socket.socket() as s:  # and it is bindable right now
+            s.bind(("127.0.0.1", p))
