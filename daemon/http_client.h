@@ -1,7 +1,9 @@
 /*
  * Outgoing HTTP(S) requests with libcurl's multi interface, driven by the
  * libevent loop through curl's socket and timer callbacks: no thread per
- * request, no blocking call.  Connections to a host are reused.
+ * request, no blocking call.  Connections to a host are reused.  At most
+ * 16 requests run at once to one origin; the others wait for their turn
+ * in order, and their timeouts start when they do.
  */
 #ifndef ALERTRELAY_HTTP_CLIENT_H
 #define ALERTRELAY_HTTP_CLIENT_H

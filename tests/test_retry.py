@@ -137,3 +137,33 @@ def test_many_alerts_each_delivered_once(lab):
     assert stream_alert_ids(redis.client(), env) == ids
     assert all(json.loads(a["body"])["type"] == "alert.raised"
                for rec in recs.values() for a in rec.snapshot())
+
+
+@pytest.mark.hard_timeout(90)
+def test_hanging_receiver_holds_up_only_its_own_deliveries(lab):
+    """40 alerts at once while one receiver hangs on its first 16 requests:
+    the relay runs at most 16 requests to one origin and queues the rest
+    (left to curl, its pending list made a burst cost n squared), the other
+    receiver gets all 40 meanwhile, and once the hung requests time out the
+    queue drains and every alert reaches the hanging one too."""
+    env, redis, relay, recs = stack_with_recorders(
+        lab, delays={"contactpunt": [10] * 16},
+        delivery=dict(FAST, request_timeout=8))
+    s = harness.device_session(env)
+    ids = [s.send_alert("test", message="burst %d" % i)["alert_id"]
+           for i in range(40)]
+    fast = recs["oncall-1"].wait_attempts(40, timeout=10)
+    hung = recs["contactpunt"].snapshot()
+    assert sorted(a["json"]["alert_id"] for a in fast) == sorted(ids)
+    assert all(a["status"] == 200 and a["sig_ok"] for a in fast)
+    assert len(hung) == 16, "%d requests at once to one origin" % len(hung)
+    time.sleep(1.0)  # still hung: nothing more went to that origin
+    assert len(recs["contactpunt"].snapshot()) == 16
+    r = redis.client()
+    for aid in ids:
+        harness.wait_until(lambda: "delivered:contactpunt" in
+                           r.hgetall("alertrelay:alert:" + aid), 30,
+                           what="delivered:contactpunt for " + aid)
+    done = {a["json"]["alert_id"] for a in recs["contactpunt"].snapshot()
+            if a["status"] == 200}
+    assert done == set(ids)
