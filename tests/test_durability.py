@@ -2,6 +2,7 @@
 "accepted", resends are deduplicated, and a relay killed with SIGKILL
 delivers after its restart."""
 
+import re
 import time
 
 import pytest
@@ -213,3 +214,30 @@ def test_receiver_down_then_up(lab):
     a = rec.wait_attempts(1, timeout=15)[0]
     assert a["json"]["alert_id"] == alert_id and a["sig_ok"]
     assert still(lambda: len(rec.snapshot()), 1.5) == [1]
+
+
+@pytest.mark.hard_timeout(60)
+def test_scripts_sent_by_sha_and_again_whole_after_script_flush(lab):
+    """The relay sends a script whole once per connection, then by its
+    SHA-1; if Redis forgets its scripts (SCRIPT FLUSH), the next alert is
+    still accepted and stored, sent whole again."""
+    env, redis, relay, _ = lab.stack()
+    s = harness.device_session(env)
+    first = s.send_alert("test")
+    r = redis.client()
+    info = r("INFO", "commandstats")
+    assert "cmdstat_eval:" in info
+    before = r("INFO", "commandstats")
+    second = s.send_alert("test")
+    after = r("INFO", "commandstats")
+
+    def calls(info, cmd):
+        m = re.search(r"cmdstat_%s:calls=(\d+)" % cmd, info)
+        return int(m.group(1)) if m else 0
+    assert calls(after, "evalsha") > calls(before, "evalsha")
+    assert r("SCRIPT", "FLUSH") == "OK"
+    third = s.send_alert("test")
+    ids = [a["alert_id"] for a in (first, second, third)]
+    assert stream_alert_ids(r, env) == ids
+    for aid in ids:
+        assert r.hgetall("alertrelay:alert:" + aid)["state"] == "open"
