@@ -352,8 +352,7 @@ store_eval_reply_cb(redisReply *r, const char *err, void *arg)
 		;
 	else if (r->type == REDIS_REPLY_ERROR) {
 		err = r->str;
-		/* Its script cache was emptied (SCRIPT FLUSH): send it whole.
-		 */
+		/* Redis forgot its scripts (SCRIPT FLUSH): send it whole. */
 		if (req->script != NULL &&
 		    strncmp(r->str, "NOSCRIPT", 8) == 0) {
 			req->script->conn_gen = 0;
