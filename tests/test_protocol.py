@@ -52,6 +52,17 @@ def test_hello_and_ready(lab):
 
 
 @daemon_only
+def test_no_session_tickets(lab):
+    """Devices never resume a TLS session, so the relay sends no tickets:
+    each would cost every handshake an encryption and a session copy."""
+    env, *_ = lab.stack()
+    with raw_client(env) as c:
+        c.hello()  # tickets, if any, come before the first data
+        assert c.sock.session is not None
+        assert not c.sock.session.has_ticket
+
+
+@daemon_only
 def test_tls_below_1_3_refused(lab):
     env, *_ = lab.stack()
     with pytest.raises((ssl.SSLError, ConnectionError)):
