@@ -60,7 +60,7 @@ def driver(tmp_path_factory):
     """Path of sms_driver, built once per session."""
     out = tmp_path_factory.mktemp("sms_driver") / "sms_driver"
     srcs = ([ROOT / "tests/sms_driver.c", ROOT / "daemon/sms_gateway.c",
-             ROOT / "daemon/http_client.c"] +
+             ROOT / "daemon/http_client.c", ROOT / "daemon/strindex.c"] +
             sorted((ROOT / "common").glob("*.c")))
     base = (["cc"] + WFLAGS + ["-O1", "-g", "-I", ROOT / "common",
                                "-I", ROOT / "daemon"] + _pkg_config("--cflags"))
