@@ -3,7 +3,7 @@
 # Debian's packages.  A no-op when everything is already there.
 set -eu
 
-PKGS="gcc make pkg-config openssl ca-certificates
+PKGS="gcc make pkg-config openssl ca-certificates testssl.sh
 libevent-dev libssl-dev libsodium-dev libhiredis-dev libcurl4-openssl-dev
 libjansson-dev libinih-dev
 redis-server redis-tools kannel kannel-extras mandoc systemd

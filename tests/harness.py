@@ -591,7 +591,7 @@ def make_cert(d):
     try:
         _check(run(["openssl", "req", "-x509", "-newkey", "ec",
                     "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", key, "-out", cert, "-days", "30",
+                    "-keyout", key, "-out", cert, "-days", "365",
                     "-subj", "/CN=alertrelay-dev",
                     "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]),
                "openssl req")
