@@ -195,14 +195,20 @@ lg_tick_ingest(struct lg_run *r, int64_t now)
 		r->ing_first = r->lg.nsamples;
 		for (k = 0; k < r->ingest_n && (d = lg_pick(r)) != NULL; k++)
 			lg_device_prepare(d);
+		/* run.py reads the relay's CPU time at these two lines. */
+		printf("ingest fired\n");
+		fflush(stdout);
 		for (i = 0; i < r->lg.ndevices; i++)
 			lg_device_fire(&r->lg.devices[i], 1);
 		r->phase_us = lg_now_us();
 		return;
 	}
 	if (r->lg.naccepted + r->lg.nrefused >= r->lg.nsamples ||
-	    now - r->phase_us > (int64_t)LG_WAIT_S * 2000000)
+	    now - r->phase_us > (int64_t)LG_WAIT_S * 2000000) {
+		printf("ingest answered\n");
+		fflush(stdout);
 		lg_phase(r, P_DONE);
+	}
 }
 
 static void
