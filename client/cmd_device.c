@@ -305,36 +305,27 @@ cmd_device_options(int argc, char **argv, struct device_opts *op)
 	return 0;
 }
 
-/* What each subcommand takes. */
-static const struct device_sub {
-	const char *name;
-	const char *arg; /* its argument, NULL: none */
-	int id; /* takes --id */
-	int output; /* takes -o */
-} device_subs[] = {
-    {"add", "an alias", 1, 1},
-    {"revoke", "a device id", 0, 0},
-    {"rotate", "a device id", 0, 1},
-    {"list", NULL, 0, 0},
+#define DEVICE_ID 0x1 /* takes --id */
+#define DEVICE_OUTPUT 0x2 /* takes -o */
+
+static const struct usage_sub device_subs[] = {
+    {"add", "an alias", DEVICE_ID | DEVICE_OUTPUT},
+    {"revoke", "a device id", 0},
+    {"rotate", "a device id", DEVICE_OUTPUT},
+    {"list", NULL, 0},
 };
 
 static int
 cmd_device_usage(const struct device_opts *op, const char *sub, int nargs)
 {
-	const struct device_sub *d = NULL;
-	size_t i;
+	const struct usage_sub *d = usage_sub_find("device", device_subs,
+	    sizeof(device_subs) / sizeof(device_subs[0]), sub, nargs);
 
-	for (i = 0; i < sizeof(device_subs) / sizeof(device_subs[0]); i++)
-		if (strcmp(sub, device_subs[i].name) == 0)
-			d = &device_subs[i];
 	if (d == NULL)
-		return usage_error("device", "unknown subcommand '%s'", sub);
-	if (nargs != (d->arg != NULL ? 1 : 0))
-		return usage_error("device", "%s takes %s", sub,
-		    d->arg != NULL ? d->arg : "no argument");
-	if (op->id != NULL && !d->id)
+		return EXIT_USAGE;
+	if (op->id != NULL && !(d->options & DEVICE_ID))
 		return usage_error("device", "--id is for add");
-	if (op->output != NULL && !d->output)
+	if (op->output != NULL && !(d->options & DEVICE_OUTPUT))
 		return usage_error("device", "-o is for add and rotate");
 	return 0;
 }

@@ -297,13 +297,8 @@ cmd_recipient_options(int argc, char **argv, struct recipient_opts *op)
 	return 0;
 }
 
-/* What each subcommand takes. */
-static const struct recipient_sub {
-	const char *name;
-	const char *arg; /* its argument, NULL: none */
-	int options; /* takes --id, --webhook, --sms */
-} recipient_subs[] = {
-    {"add", "an alias", 1},
+static const struct usage_sub recipient_subs[] = {
+    {"add", "an alias", 1}, /* 1: takes --id, --webhook, --sms */
     {"rotate", "a recipient id", 0},
     {"remove", "a recipient id", 0},
     {"list", NULL, 0},
@@ -312,17 +307,11 @@ static const struct recipient_sub {
 static int
 cmd_recipient_usage(const struct recipient_opts *op, const char *sub, int nargs)
 {
-	const struct recipient_sub *r = NULL;
-	size_t i;
+	const struct usage_sub *r = usage_sub_find("recipient", recipient_subs,
+	    sizeof(recipient_subs) / sizeof(recipient_subs[0]), sub, nargs);
 
-	for (i = 0; i < sizeof(recipient_subs) / sizeof(recipient_subs[0]); i++)
-		if (strcmp(sub, recipient_subs[i].name) == 0)
-			r = &recipient_subs[i];
 	if (r == NULL)
-		return usage_error("recipient", "unknown subcommand '%s'", sub);
-	if (nargs != (r->arg != NULL ? 1 : 0))
-		return usage_error("recipient", "%s takes %s", sub,
-		    r->arg != NULL ? r->arg : "no argument");
+		return EXIT_USAGE;
 	if (!r->options &&
 	    (op->id != NULL || op->webhook != NULL || op->sms != NULL))
 		return usage_error("recipient",

@@ -362,3 +362,24 @@ usage_error(const char *command, const char *fmt, ...)
 		log_warnx("%s (see 'alertctl --help')", msg);
 	return EXIT_USAGE;
 }
+
+const struct usage_sub *
+usage_sub_find(const char *command, const struct usage_sub *subs, size_t nsubs,
+    const char *sub, int nargs)
+{
+	size_t i;
+
+	for (i = 0; i < nsubs; i++)
+		if (strcmp(sub, subs[i].name) == 0)
+			break;
+	if (i == nsubs) {
+		usage_error(command, "unknown subcommand '%s'", sub);
+		return NULL;
+	}
+	if (nargs != (subs[i].arg != NULL ? 1 : 0)) {
+		usage_error(command, "%s takes %s", sub,
+		    subs[i].arg != NULL ? subs[i].arg : "no argument");
+		return NULL;
+	}
+	return &subs[i];
+}

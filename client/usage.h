@@ -16,4 +16,17 @@ int usage_known(const char *command);
 /* Logs "command: message (see --help)" and returns EXIT_USAGE. */
 int usage_error(const char *command, const char *fmt, ...) PRINTFLIKE(2, 3);
 
+/* A subcommand of an administrator's command (device, recipient): its
+ * name, the argument it takes, and which of the command's options. */
+struct usage_sub {
+	const char *name;
+	const char *arg; /* its argument, NULL: none */
+	unsigned options; /* bits the command defines */
+};
+
+/* The entry for sub, given nargs arguments after it; NULL once a usage
+ * error (unknown subcommand, wrong number of arguments) is logged. */
+const struct usage_sub *usage_sub_find(const char *command,
+    const struct usage_sub *subs, size_t nsubs, const char *sub, int nargs);
+
 #endif

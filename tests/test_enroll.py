@@ -213,6 +213,26 @@ def test_device_add_refusals(org, tmp_path, ctl):
     assert list((bare / "devices").iterdir()) == []
 
 
+@pytest.mark.parametrize("args,message", [
+    (("device", "frob"), "unknown subcommand 'frob'"),
+    (("device", "add"), "add takes an alias"),
+    (("device", "list", "extra"), "list takes no argument"),
+    (("device", "revoke", "x", "--id", "y"), "--id is for add"),
+    (("device", "revoke", "x", "-o", "out"), "-o is for add and rotate"),
+    (("recipient", "frob"), "unknown subcommand 'frob'"),
+    (("recipient", "rotate"), "rotate takes a recipient id"),
+    (("recipient", "rotate", "x", "--sms", "+31600000000"),
+     "--id, --webhook and --sms are for add"),
+])
+def test_subcommand_usage_errors(org, ctl, args, message):
+    """A wrong subcommand or argument count exits 2, saying what is wrong,
+    before anything in the organisation is touched."""
+    before = source(org)
+    cp = ctl.fails(2, *args, "--org", org)
+    assert message in cp.stderr, cp.stderr
+    assert source(org) == before
+
+
 def test_device_rotate(org, ctl):
     ctl.ok("device", "add", "Mayor", "--org", org)
     path = org / "devices" / "mayor.bundle"
