@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,4 +170,20 @@ afile_exists(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
+}
+
+char *
+afile_default_path(const char *env, const char *rel)
+{
+	const char *set = getenv(env), *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (set != NULL && *set != '\0')
+		return xstrdup(set);
+	if ((home == NULL || *home == '\0') &&
+	    (pw = getpwuid(getuid())) != NULL)
+		home = pw->pw_dir;
+	if (home == NULL || *home == '\0')
+		return NULL;
+	return xasprintf("%s/%s", home, rel);
 }

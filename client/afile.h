@@ -31,5 +31,9 @@ int afile_mkdirs(const char *dir, char *err, size_t errlen);
 char *afile_dirname(const char *path);
 /* 1 when something (even a dangling link) is at path. */
 int afile_exists(const char *path);
+/* Where a file of alertctl's lives by default: the environment variable
+ * env when set, else rel under the user's home ($HOME, or the password
+ * entry's); NULL without a home (caller frees). */
+char *afile_default_path(const char *env, const char *rel);
 
 #endif

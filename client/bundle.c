@@ -135,7 +135,7 @@ bundle_check(const json_t *root, struct bundle *b, const char *path, char *err,
 		return errf(err, errlen,
 		    "%s: device_id is not 1-64 of A-Z a-z 0-9 . _ -", path);
 	snprintf(b->device_id, sizeof(b->device_id), "%s", id);
-	if (alias == NULL || !bundle_alias_valid(alias))
+	if (alias == NULL || !directory_alias_valid(alias))
 		return errf(err, errlen,
 		    "%s: alias is not 1-%d printable characters", path,
 		    DIRECTORY_ALIAS_MAX);
@@ -222,17 +222,4 @@ bundle_pin_valid(const char *s)
 
 	return strlen(s) < TLS_PIN_LEN &&
 	    b64_decode_exact(s, hash, sizeof(hash)) == 0;
-}
-
-int
-bundle_alias_valid(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > DIRECTORY_ALIAS_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
 }

@@ -45,6 +45,5 @@ void bundle_free(struct bundle *b);
  * sets it and when a device is enrolled with it. */
 int bundle_relay_valid(const char *s); /* host:port, no odd characters */
 int bundle_pin_valid(const char *s); /* as alertctl pin prints */
-int bundle_alias_valid(const char *s); /* 1..64 printable characters */
 
 #endif

@@ -4,7 +4,6 @@
  * go rather than one error at a time.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include <ini.h>
 
+#include "afile.h"
 #include "b64.h"
 #include "client_config.h"
 #include "log.h"
@@ -331,18 +331,6 @@ client_config_check(struct client_config_parse *p)
 		    "org_key");
 }
 
-static char *
-client_config_dirname(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 int
 client_config_load(const char *path, struct client_config *cfg)
 {
@@ -358,7 +346,7 @@ client_config_load(const char *path, struct client_config *cfg)
 		log_warn("configuration %s", path);
 		return -1;
 	}
-	p.dir = client_config_dirname(path);
+	p.dir = afile_dirname(path);
 	rc = ini_parse_stream(client_config_reader, &p, client_config_handler,
 	    &p);
 	fclose(p.f);
@@ -396,15 +384,6 @@ client_config_free(struct client_config *cfg)
 char *
 client_config_default_path(void)
 {
-	const char *env = getenv("ALERTCTL_CONF"), *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (env != NULL && *env != '\0')
-		return xstrdup(env);
-	if ((home == NULL || *home == '\0') &&
-	    (pw = getpwuid(getuid())) != NULL)
-		home = pw->pw_dir;
-	if (home == NULL || *home == '\0')
-		return NULL;
-	return xasprintf("%s/.config/alertrelay/alertctl.conf", home);
+	return afile_default_path("ALERTCTL_CONF",
+	    ".config/alertrelay/alertctl.conf");
 }

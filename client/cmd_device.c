@@ -125,7 +125,7 @@ cmd_device_add(struct orgdir *o, const struct device_opts *op,
 	unsigned char *sk;
 	int rc = EXIT_FAIL;
 
-	if (!bundle_alias_valid(alias))
+	if (!directory_alias_valid(alias))
 		return usage_error("device",
 		    "the alias must be 1-%d printable characters",
 		    DIRECTORY_ALIAS_MAX);

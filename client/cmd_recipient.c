@@ -122,7 +122,7 @@ cmd_recipient_add(struct orgdir *o, const struct recipient_opts *op,
 	char id[ID_MAX + 1];
 	int rc = EXIT_FAIL;
 
-	if (!bundle_alias_valid(alias))
+	if (!directory_alias_valid(alias))
 		return usage_error("recipient",
 		    "the alias must be 1-%d printable characters",
 		    DIRECTORY_ALIAS_MAX);

@@ -1,7 +1,6 @@
 /*
  * The organisation directory: where it is, its source and its key.
  */
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +18,10 @@
 char *
 orgdir_path(const char *opt)
 {
-	const char *env = getenv("ALERTCTL_ORG"), *home = getenv("HOME");
-	struct passwd *pw;
-
 	if (opt != NULL)
 		return xstrdup(opt);
-	if (env != NULL && *env != '\0')
-		return xstrdup(env);
-	if ((home == NULL || *home == '\0') &&
-	    (pw = getpwuid(getuid())) != NULL)
-		home = pw->pw_dir;
-	if (home == NULL || *home == '\0')
-		return NULL;
-	return xasprintf("%s/.local/share/alertrelay/org", home);
+	return afile_default_path("ALERTCTL_ORG",
+	    ".local/share/alertrelay/org");
 }
 
 char *

@@ -15,8 +15,8 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static int
-dir_alias_valid(const char *s)
+int
+directory_alias_valid(const char *s)
 {
 	size_t n = strlen(s), i;
 
@@ -82,7 +82,7 @@ dir_common(const json_t *o, const char *what, size_t i, char *id, char **alias,
 	if (s == NULL || !id_valid(s))
 		return errf(err, errlen, "%s %zu: bad or missing id", what, i);
 	snprintf(id, ID_MAX + 1, "%s", s);
-	if (a == NULL || !dir_alias_valid(a))
+	if (a == NULL || !directory_alias_valid(a))
 		return errf(err, errlen,
 		    "%s %s: alias must be 1..%d printable characters", what, s,
 		    DIRECTORY_ALIAS_MAX);
