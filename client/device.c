@@ -15,21 +15,6 @@
 #include "util.h"
 #include "xmalloc.h"
 
-/* A corrupt key file would otherwise show up as auth_failed at the
- * relay, far from its cause. */
-static int
-device_key_consistent(const unsigned char *sk)
-{
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	unsigned char *sk2 = seckey_alloc(crypto_sign_SECRETKEYBYTES);
-	int ok;
-
-	crypto_sign_seed_keypair(pk, sk2, sk);
-	ok = sodium_memcmp(pk, sk + crypto_sign_SEEDBYTES, sizeof(pk)) == 0;
-	seckey_free(sk2);
-	return ok;
-}
-
 static unsigned char *
 device_key(const struct client_config *cfg)
 {
@@ -42,7 +27,9 @@ device_key(const struct client_config *cfg)
 		log_warnx("device key: %s", err);
 		return NULL;
 	}
-	if (!device_key_consistent(sk)) {
+	/* A corrupt key file would otherwise show up as auth_failed at
+	 * the relay, far from its cause. */
+	if (!seckey_ed25519_valid(sk)) {
 		log_warnx("device key %s is corrupt", cfg->device_key);
 		seckey_free(sk);
 		return NULL;

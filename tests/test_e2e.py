@@ -116,6 +116,25 @@ def test_send_unknown_device_fails_clearly(lab):
     assert stream_alert_ids(redis.client(), env) == []
 
 
+def test_send_refuses_a_corrupt_device_key(lab):
+    """A key file whose public half does not match its seed is refused
+    before any connection, rather than failing later as auth_failed."""
+    env, redis, relay, _ = lab.stack()
+    sk = bytearray(proto.read_keyfile(env.device_key))
+    assert len(sk) == 64
+    sk[40] ^= 1  # in the public half
+    bad = env.dir / "corrupt.key"
+    bad.write_text(proto.b64e(bytes(sk)) + "\n")
+    bad.chmod(0o600)
+    conf = env.write_client_conf(env.dir / "corrupt.conf", device_key=str(bad))
+    rc, lines, err = lab.send(env, "--type", "panic", "--timeout", "5",
+                              conf=conf)
+    assert rc == 1
+    assert "is corrupt" in err, err
+    assert "auth_failed" not in err
+    assert stream_alert_ids(redis.client(), env) == []
+
+
 def test_send_without_relay_fails_within_timeout(lab):
     env = lab.env()
     t0 = time.monotonic()
