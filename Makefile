@@ -126,10 +126,15 @@ uninstall:
 # FUZZ_SECONDS and keeps what it finds in fuzz/corpus/<name>.
 fuzz: $(FUZZ_TARGETS)
 
-build-fuzz/%: fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+# A harness of a parser outside common/ names the files it needs here:
+#   FUZZ_SRC_fuzz_<name> := daemon/x.c client/y.c
+.SECONDEXPANSION:
+build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
+	    $(wildcard common/*.h daemon/*.h client/*.h)
 	@mkdir -p build-fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WFLAGS) -Icommon \
-	    $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) $(PKG_LIBS)
+	    -Idaemon -Iclient $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
+	    $(FUZZ_SRC_$*) $(PKG_LIBS)
 
 fuzz-run: fuzz
 	for t in $(FUZZ_TARGETS); do n=$${t#build-fuzz/fuzz_}; \
