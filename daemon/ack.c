@@ -27,6 +27,7 @@
 enum ack_log {
 	ACK_LOG_BAD_TOKEN,
 	ACK_LOG_QUERY_TOKEN,
+	ACK_LOG_QUERY_TAKEN,
 	ACK_LOG_UNKNOWN_NUMBER,
 	ACK_LOG_N
 };
@@ -274,7 +275,7 @@ ack_mo_token_ok(struct ack *a, const struct sms_gateway *gw,
 		return 0;
 	}
 	if (mo->token_source == ACK_TOKEN_QUERY &&
-	    ack_log_due(a, ACK_LOG_QUERY_TOKEN))
+	    ack_log_due(a, ACK_LOG_QUERY_TAKEN))
 		log_warnx("sms replies via %s carry the token in the URL "
 		          "query, "
 		          "which access logs keep: send it in a header",
