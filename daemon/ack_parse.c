@@ -178,9 +178,9 @@ ack_parse_clear(struct evkeyvalq *q)
 	struct evkeyval *kv;
 
 	/* token= values are secrets: wiped before libevent frees them */
-	TAILQ_FOREACH(kv, q, next)
-	if (kv->value != NULL)
-		sodium_memzero(kv->value, strlen(kv->value));
+	for (kv = TAILQ_FIRST(q); kv != NULL; kv = TAILQ_NEXT(kv, next))
+		if (kv->value != NULL)
+			sodium_memzero(kv->value, strlen(kv->value));
 	evhttp_clear_headers(q);
 }
 
