@@ -167,10 +167,11 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 		return cmd_keygen_recipient(name);
 	if (strcmp(kind, "webhook-secret") == 0)
 		return cmd_keygen_webhook_secret(name);
-	if (strcmp(kind, "ack-token") == 0)
+	/* An admin token is made as an ack token is: a bearer token. */
+	if (strcmp(kind, "ack-token") == 0 || strcmp(kind, "admin-token") == 0)
 		return cmd_keygen_ack_token(name);
 	return usage_error("keygen",
-	    "unknown kind '%s' (device, recipient, webhook-secret or "
-	    "ack-token)",
+	    "unknown kind '%s' (device, recipient, webhook-secret, "
+	    "ack-token or admin-token)",
 	    kind);
 }

@@ -18,6 +18,7 @@ static const struct usage_text {
         "  keygen recipient PREFIX     new recipient key pair\n"
         "  keygen webhook-secret FILE  new webhook secret (whsec_...)\n"
         "  keygen ack-token FILE       new acknowledgement token\n"
+        "  keygen admin-token FILE     new token for the relay's admin\n"
         "  pin CERTFILE                print the relay certificate's pin\n"
         "  send --type TYPE [...]      send an alert through the relay\n"
         "  cancel ALERT_ID             cancel an alert of this device\n"
@@ -49,6 +50,7 @@ static const struct usage_text {
         "       alertctl keygen recipient PREFIX\n"
         "       alertctl keygen webhook-secret FILE\n"
         "       alertctl keygen ack-token FILE\n"
+        "       alertctl keygen admin-token FILE\n"
         "\n"
         "device:         Ed25519 signing key pair of a panic device.\n"
         "recipient:      X25519 key pair of a contact point; alerts are\n"
@@ -56,6 +58,8 @@ static const struct usage_text {
         "webhook-secret: secret shared by the relay and a webhook receiver.\n"
         "ack-token:      a recipient's token for acknowledging alerts\n"
         "                (ack_token_file at the relay, alertctl ack).\n"
+        "admin-token:    the token for the relay's POST /reload ([admin]\n"
+        "                token_file at the relay, alertctl reload).\n"
         "\n"
         "Secret files get mode 0600.  Existing files are never overwritten.\n"
         "For key pairs the public key is printed on stdout; nothing secret\n"
@@ -304,7 +308,7 @@ static const struct usage_text {
         "                     to it (default: $ALERTCTL_CONF, else\n"
         "                     ~/.config/alertrelay/alertctl.conf)\n"},
     {"reload",
-        "Usage: alertctl reload [--admin HOST:PORT]\n"
+        "Usage: alertctl reload [--admin HOST:PORT] [--token-file FILE]\n"
         "\n"
         "Asks the running alertrelayd to reload its configuration, keys and\n"
         "directory, on its admin listener (POST /reload), and prints\n"
@@ -313,7 +317,10 @@ static const struct usage_text {
         "exit status 1.\n"
         "\n"
         "      --admin HOST:PORT  the relay's [admin] listen address\n"
-        "                         (default: 127.0.0.1:9464)\n"},
+        "                         (default: 127.0.0.1:9464)\n"
+        "      --token-file FILE  the token of the relay's [admin]\n"
+        "                         token_file (mode 0600; default:\n"
+        "                         $ALERTCTL_ADMIN_TOKEN_FILE)\n"},
 };
 
 static const struct usage_text *

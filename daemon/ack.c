@@ -1,4 +1,3 @@
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +11,8 @@
 #include <sodium.h>
 
 #include "ack.h"
+#include "ack_limit.h"
+#include "ack_parse.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
@@ -21,22 +22,59 @@
 #include "xmalloc.h"
 
 #define ACK_BODY_MAX 4096
+#define ACK_LOG_INTERVAL_MS 60000
+
+enum ack_log {
+	ACK_LOG_BAD_TOKEN,
+	ACK_LOG_QUERY_TOKEN,
+	ACK_LOG_QUERY_TAKEN,
+	ACK_LOG_UNKNOWN_NUMBER,
+	ACK_LOG_N
+};
 
 struct ack {
 	struct relay *relay;
 	struct evhttp *https;
 	struct evhttp *plain;
+	struct ack_limit *limit; /* failed SMS replies; made when first used */
+	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
 };
 
 /* One request waiting for Redis.  If the client goes away first, the
  * connection's close callback detaches it, so the answer is dropped. */
 struct ack_pending {
+	struct ack *a;
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
 	struct store_req *sreq;
 	char rid[ID_MAX + 1];
 	char channel[8];
+	char gateway[ID_MAX + 1]; /* sms: whose bucket a success refunds */
+	char number[ACK_NUMBER_MAX];
 };
+
+/* Lines an unauthenticated or flooding peer could repeat: once a
+ * minute, not once per request. */
+static int
+ack_log_due(struct ack *a, enum ack_log kind)
+{
+	int64_t now = now_ms();
+
+	if (a->logged_ms[kind] != 0 &&
+	    now - a->logged_ms[kind] < ACK_LOG_INTERVAL_MS)
+		return 0;
+	a->logged_ms[kind] = now;
+	return 1;
+}
+
+static void
+ack_limit_conf(const struct relay_config *cfg, struct ack_limit_conf *c)
+{
+	c->number_burst = cfg->ack_sms_fail_burst;
+	c->number_interval_s = cfg->ack_sms_fail_interval;
+	c->gateway_burst = cfg->ack_gateway_fail_burst;
+	c->gateway_interval_s = cfg->ack_gateway_fail_interval;
+}
 
 static void
 ack_reply(struct evhttp_request *req, int code, const char *reason,
@@ -71,6 +109,18 @@ ack_closed_cb(struct evhttp_connection *evcon, void *arg)
 	free(p);
 }
 
+/* An SMS reply that found its alert gives its tokens back. */
+static void
+ack_refund(struct ack_pending *p)
+{
+	struct ack_limit_conf c;
+
+	if (p->gateway[0] == '\0' || p->a->limit == NULL)
+		return;
+	ack_limit_conf(p->a->relay->cfg, &c);
+	ack_limit_refund(p->a->limit, &c, p->gateway, p->number, now_ms());
+}
+
 static void
 ack_done_cb(json_t *reply, const char *err, void *arg)
 {
@@ -80,17 +130,26 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 	const char *by = json_string_value(json_object_get(reply, "by"));
 
 	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
-	if (reply == NULL) {
-		log_warnx("ack recipient=%s: %s", p->rid, err);
+	if (reply == NULL || r == NULL) {
+		log_warnx("ack recipient=%s: %s", p->rid,
+		    err ? err : "bad answer");
+		ack_refund(p); /* not the sender's fault */
 		ack_error(p->req, 503, "Service Unavailable", "try again");
-	} else if (strcmp(r, "unknown") == 0)
+	} else if (strcmp(r, "unknown") == 0) {
+		/* No such alert, or not one this recipient was on: the same
+		 * answer, so that it tells nothing of other people's. */
+		log_info("ack refused: recipient=%s channel=%s not on that "
+		         "alert (or no such alert)",
+		    p->rid, p->channel);
 		ack_error(p->req, 404, "Not Found", "no such alert");
-	else if (strcmp(r, "cancelled") == 0)
+	} else if (strcmp(r, "cancelled") == 0) {
+		ack_refund(p);
 		ack_error(p->req, 409, "Conflict", "alert was cancelled");
-	else {
+	} else {
 		const char *rms =
 		    json_string_value(json_object_get(reply, "received_ms"));
 
+		ack_refund(p);
 		if (rms != NULL)
 			metrics_time_to_ack(
 			    (now_ms() - strtoll(rms, NULL, 10)) / 1000.0);
@@ -108,20 +167,19 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 
 static void
 ack_submit(struct ack *a, struct evhttp_request *req,
-    const struct recipient_entry *r, const char *channel, const char *aid,
+    const struct recipient_entry *r, struct ack_pending *p, const char *aid,
     const char *ref)
 {
-	struct ack_pending *p = xcalloc(1, sizeof(*p));
 	char now[RFC3339_LEN];
 	json_t *args;
 
+	p->a = a;
 	p->req = req;
 	p->evcon = evhttp_request_get_connection(req);
 	snprintf(p->rid, sizeof(p->rid), "%s", r->id);
-	snprintf(p->channel, sizeof(p->channel), "%s", channel);
 	time_rfc3339_ms(now, now_ms());
 	args = json_pack("{s:s, s:s, s:s, s:s}", "rid", r->id, "alias",
-	    r->alias ? r->alias : r->id, "ch", channel, "now", now);
+	    r->alias ? r->alias : r->id, "ch", p->channel, "now", now);
 	json_object_set_new(args, aid ? "aid" : "ref",
 	    json_string(aid ? aid : ref));
 	evhttp_connection_set_closecb(p->evcon, ack_closed_cb, p);
@@ -145,92 +203,116 @@ ack_token_owner(const struct relay_config *cfg, const char *token)
 	return found;
 }
 
+/* POST /v1/alerts/{id}/ack.  Whether the token's owner was on that
+ * alert is the ack script's to check, atomically with the change. */
 static void
 ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 {
-	const char *auth =
+	const char *token = ack_parse_bearer(
 	    evhttp_find_header(evhttp_request_get_input_headers(req),
-	        "Authorization");
+	        "Authorization"));
 	const struct recipient_entry *r;
+	struct ack_pending *p;
 	char aid[33];
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		ack_error(req, 405, "Method Not Allowed", "POST only");
 		return;
 	}
-	const size_t pre = strlen("/v1/alerts/");
-
-	if (strlen(path) != pre + 32 + strlen("/ack") ||
-	    strcmp(path + pre + 32, "/ack") != 0) {
-		ack_error(req, 404, "Not Found", "no such path");
-		return;
-	}
-	snprintf(aid, sizeof(aid), "%.32s", path + pre);
-	if (!alert_id_valid(aid)) {
+	if (ack_parse_alert_path(path, aid) != 0) {
 		ack_error(req, 404, "Not Found", "no such alert");
 		return;
 	}
-	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
-	    (r = ack_token_owner(a->relay->cfg, auth + 7)) == NULL) {
-		log_info("ack refused: missing or unknown token");
+	if (token == NULL ||
+	    (r = ack_token_owner(a->relay->cfg, token)) == NULL) {
+		if (ack_log_due(a, ACK_LOG_BAD_TOKEN))
+			log_info("ack refused: missing or unknown token");
 		ack_error(req, 401, "Unauthorized", "unknown token");
 		return;
 	}
-	ack_submit(a, req, r, "https", aid, NULL);
-}
-
-/* "+31 6 1234 5678", "0031612345678" and "31612345678" are one number. */
-static void
-ack_normalise_number(const char *in, char *out, size_t len)
-{
-	size_t n = 0;
-
-	if (in[0] == '0' && in[1] == '0')
-		in += 2;
-	out[n++] = '+';
-	for (; *in != '\0' && n + 1 < len; in++)
-		if (isdigit((unsigned char)*in))
-			out[n++] = *in;
-	out[n] = '\0';
+	p = xcalloc(1, sizeof(*p));
+	snprintf(p->channel, sizeof(p->channel), "https");
+	ack_submit(a, req, r, p, aid, NULL);
 }
 
 static const struct recipient_entry *
-ack_number_owner(const struct relay_config *cfg, const char *from)
+ack_number_owner(const struct relay_config *cfg, const char *number)
 {
-	char a[32], b[32];
+	char b[ACK_NUMBER_MAX];
 	size_t i;
 
-	ack_normalise_number(from, a, sizeof(a));
 	for (i = 0; i < cfg->nrecipients; i++) {
 		if (cfg->recipients[i].sms == NULL)
 			continue;
-		ack_normalise_number(cfg->recipients[i].sms, b, sizeof(b));
-		if (strcmp(a, b) == 0)
+		ack_parse_number(cfg->recipients[i].sms, b, sizeof(b));
+		if (strcmp(number, b) == 0)
 			return &cfg->recipients[i];
 	}
 	return NULL;
 }
 
-/* "ACK K7Q2", any case, any spacing; 0 with the reference upper-cased. */
+/* The gateway's token, from where the configuration lets it come. */
 static int
-ack_parse_text(const char *text, char ref[8])
+ack_mo_token_ok(struct ack *a, const struct sms_gateway *gw,
+    const struct ack_mo *mo)
 {
-	size_t n = 0;
+	size_t n = strlen(mo->token);
 
-	while (isspace((unsigned char)*text))
-		text++;
-	if (strncasecmp(text, "ack", 3) != 0 ||
-	    !isspace((unsigned char)text[3]))
-		return -1;
-	text += 3;
-	while (isspace((unsigned char)*text))
-		text++;
-	while (isalnum((unsigned char)*text) && n < 7)
-		ref[n++] = (char)toupper((unsigned char)*text++);
-	ref[n] = '\0';
-	while (isspace((unsigned char)*text))
-		text++;
-	return n >= 4 && n <= 6 && *text == '\0' ? 0 : -1;
+	if (mo->token_source == ACK_TOKEN_QUERY && !gw->mo_token_in_query) {
+		if (ack_log_due(a, ACK_LOG_QUERY_TOKEN))
+			log_warnx("sms reply via %s refused: token in the URL "
+			          "query, which access logs keep; send it in a "
+			          "header (or set mo_token_in_query = yes)",
+			    gw->name);
+		return 0;
+	}
+	if (gw->mo_token == NULL || mo->token_source == ACK_TOKEN_NONE ||
+	    n != strlen(gw->mo_token) ||
+	    sodium_memcmp(mo->token, gw->mo_token, n) != 0) {
+		if (ack_log_due(a, ACK_LOG_BAD_TOKEN))
+			log_info("sms reply via %s refused: bad token",
+			    gw->name);
+		return 0;
+	}
+	if (mo->token_source == ACK_TOKEN_QUERY &&
+	    ack_log_due(a, ACK_LOG_QUERY_TAKEN))
+		log_warnx("sms replies via %s carry the token in the URL "
+		          "query, "
+		          "which access logs keep: send it in a header",
+		    gw->name);
+	return 1;
+}
+
+/* A reply from a recipient's number: counted against the limits of
+ * failed replies (ack_limit.h) before it is looked at. */
+static void
+ack_sms_from(struct ack *a, struct evhttp_request *req,
+    const struct sms_gateway *gw, const struct recipient_entry *r,
+    const struct ack_mo *mo)
+{
+	struct ack_limit_conf c;
+	struct ack_pending *p;
+
+	ack_limit_conf(a->relay->cfg, &c);
+	if (a->limit == NULL)
+		a->limit = ack_limit_new();
+	if (!ack_limit_take(a->limit, &c, gw->name, mo->from, r->id,
+	        now_ms())) {
+		ack_error(req, 429, "Too Many Requests", "try again later");
+		return;
+	}
+	if (!mo->text_ok) {
+		/* The text may be anything a person typed: not logged. */
+		log_info("sms reply via %s from recipient=%s: not ACK <ref>",
+		    gw->name, r->id);
+		ack_error(req, 404, "Not Found", "expected ACK <ref>");
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	snprintf(p->channel, sizeof(p->channel), "sms");
+	snprintf(p->gateway, sizeof(p->gateway), "%s", gw->name);
+	snprintf(p->number, sizeof(p->number), "%s", mo->from);
+	ack_submit(a, req, r, p, NULL, mo->ref);
 }
 
 static void
@@ -238,46 +320,37 @@ ack_sms(struct ack *a, struct evhttp_request *req, const char *path,
     const char *query)
 {
 	const struct relay_config *cfg = a->relay->cfg;
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 	const struct sms_gateway *gw;
 	const struct recipient_entry *r;
-	struct evkeyvalq params;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	const char *from, *text, *token;
-	char body[ACK_BODY_MAX + 1], ref[8];
-	size_t len;
+	struct ack_mo mo;
+	char body[ACK_BODY_MAX + 1];
+	size_t len = 0;
+	int post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
 
 	gw = relay_config_gateway(cfg, path + strlen("/v1/sms/"));
-	TAILQ_INIT(&params);
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+	if (post) {
 		len = evbuffer_copyout(in, body, ACK_BODY_MAX);
 		body[len] = '\0';
-		query = body;
 	}
-	if (gw == NULL || query == NULL ||
-	    evhttp_parse_query_str(query, &params) != 0) {
+	if (gw == NULL ||
+	    ack_parse_mo(query, post ? body : NULL,
+	        evhttp_find_header(h, "Authorization"),
+	        evhttp_find_header(h, "X-Alertrelay-Token"), &mo) != 0)
 		ack_error(req, 404, "Not Found", "no such gateway");
-		return;
-	}
-	from = evhttp_find_header(&params, "from");
-	text = evhttp_find_header(&params, "text");
-	token = evhttp_find_header(&params, "token");
-	if (gw->mo_token == NULL || token == NULL ||
-	    strlen(token) != strlen(gw->mo_token) ||
-	    sodium_memcmp(token, gw->mo_token, strlen(token)) != 0) {
-		log_info("sms reply via %s refused: bad token", gw->name);
+	else if (!ack_mo_token_ok(a, gw, &mo))
 		ack_error(req, 403, "Forbidden", "bad token");
-	} else if (from == NULL || text == NULL ||
-	    (r = ack_number_owner(cfg, from)) == NULL) {
-		log_info("sms reply via %s from an unknown number", gw->name);
+	else if (mo.from[0] == '\0' || !mo.has_text ||
+	    (r = ack_number_owner(cfg, mo.from)) == NULL) {
+		if (ack_log_due(a, ACK_LOG_UNKNOWN_NUMBER))
+			log_info("sms reply via %s from an unknown number",
+			    gw->name);
 		ack_error(req, 404, "Not Found", "unknown number");
-	} else if (ack_parse_text(text, ref) != 0) {
-		/* The text may be anything a person typed: not logged. */
-		log_info("sms reply via %s from recipient=%s: not ACK <ref>",
-		    gw->name, r->id);
-		ack_error(req, 404, "Not Found", "expected ACK <ref>");
 	} else
-		ack_submit(a, req, r, "sms", NULL, ref);
-	evhttp_clear_headers(&params);
+		ack_sms_from(a, req, gw, r, &mo);
+	sodium_memzero(&mo, sizeof(mo));
+	sodium_memzero(body, len);
 }
 
 static void
@@ -368,5 +441,6 @@ ack_close(struct ack *a)
 		evhttp_free(a->https);
 	if (a->plain != NULL)
 		evhttp_free(a->plain);
+	ack_limit_free(a->limit);
 	free(a);
 }

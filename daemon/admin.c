@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "admin.h"
+#include "admin_auth.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -21,12 +23,14 @@
 #include "xmalloc.h"
 
 #define QUEUE_POLL_MS 5000
+#define ADMIN_LOG_INTERVAL_MS 60000
 
 struct admin {
 	struct relay *relay;
 	struct evhttp *http;
 	struct event *poll_ev;
 	struct store_req *poll_req;
+	int64_t host_logged_ms, token_logged_ms; /* once a minute, not more */
 };
 
 /* Plain HTTP without authentication: only ever on loopback. */
@@ -60,6 +64,79 @@ admin_health(const struct relay *relay)
 	return NULL;
 }
 
+/* The address this request came in on: the listener's own. */
+static int
+admin_local(struct evhttp_request *req, struct sockaddr_storage *ss)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev =
+	    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	socklen_t len = sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	return bev == NULL ||
+	        getsockname(bufferevent_getfd(bev), (struct sockaddr *)ss,
+	            &len) != 0
+	    ? -1
+	    : 0;
+}
+
+/* A Host other than the listener's own is a name someone pointed at
+ * this host (DNS rebinding): a web page must not read /metrics or
+ * reload through it. */
+static int
+admin_host_refused(struct admin *a, struct evhttp_request *req,
+    struct evbuffer *body)
+{
+	struct sockaddr_storage ss;
+
+	if (admin_local(req, &ss) == 0 &&
+	    admin_auth_host(evhttp_find_header(evhttp_request_get_input_headers(
+	                                           req),
+	                        "Host"),
+	        (struct sockaddr *)&ss))
+		return 0;
+	if (now_ms() - a->host_logged_ms >= ADMIN_LOG_INTERVAL_MS) {
+		a->host_logged_ms = now_ms();
+		log_warnx("admin: refused a request for another Host (DNS "
+		          "rebinding?)");
+	}
+	evbuffer_add_printf(body, "misdirected request\n");
+	admin_reply(req, 421, "Misdirected Request", "text/plain", body);
+	return 1;
+}
+
+/* POST /reload changes state: only with [admin] token_file's token. */
+static int
+admin_token_refused(struct admin *a, struct evhttp_request *req,
+    struct evbuffer *body)
+{
+	const char *token = a->relay->cfg->admin_token;
+
+	if (token != NULL &&
+	    admin_auth_token(
+	        evhttp_find_header(evhttp_request_get_input_headers(req),
+	            "Authorization"),
+	        token))
+		return 0;
+	if (now_ms() - a->token_logged_ms >= ADMIN_LOG_INTERVAL_MS) {
+		a->token_logged_ms = now_ms();
+		log_warnx("admin: refused POST /reload: %s",
+		    token == NULL ? "no [admin] token_file is set"
+		                  : "missing or wrong token");
+	}
+	if (token == NULL) {
+		evbuffer_add_printf(body, "forbidden: no [admin] token_file\n");
+		admin_reply(req, 403, "Forbidden", "text/plain", body);
+	} else {
+		evbuffer_add_printf(body, "unauthorized\n");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer");
+		admin_reply(req, 401, "Unauthorized", "text/plain", body);
+	}
+	return 1;
+}
+
 /* POST /reload: what SIGHUP does, with the outcome as the answer, for
  * `alertctl reload`.  Browsers send Origin with a cross-site POST: such
  * a request from a web page on this host is refused. */
@@ -77,6 +154,8 @@ admin_reload(struct admin *a, struct evhttp_request *req, struct evbuffer *body)
 		admin_reply(req, 403, "Forbidden", "text/plain", body);
 		return;
 	}
+	if (admin_token_refused(a, req, body))
+		return;
 	if (relay_reload(a->relay, err, sizeof(err)) != 0)
 		o = json_pack("{s:b, s:s}", "ok", 0, "error", err);
 	else {
@@ -106,6 +185,10 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	const char *path = evhttp_request_get_uri(req), *why;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
+	if (admin_host_refused(a, req, body)) {
+		evbuffer_free(body);
+		return;
+	}
 	if (cmd == EVHTTP_REQ_POST && strcmp(path, "/reload") == 0)
 		admin_reload(a, req, body);
 	else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {

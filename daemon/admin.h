@@ -1,6 +1,8 @@
 /*
- * The admin listener: GET /metrics (Prometheus text format) and
- * GET /healthz, plain HTTP, bound to a loopback address only.
+ * The admin listener: GET /metrics (Prometheus text format),
+ * GET /healthz and POST /reload (with [admin] token_file's token only),
+ * plain HTTP, bound to a loopback address only, answering only requests
+ * whose Host names the listener itself (admin_auth.h).
  */
 #ifndef ALERTRELAY_ADMIN_H
 #define ALERTRELAY_ADMIN_H

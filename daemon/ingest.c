@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include "ack_parse.h"
 #include "escalate.h"
 #include "evtimer_ms.h"
 #include "ingest.h"
@@ -12,10 +13,11 @@
 #include "store_scripts.h"
 #include "xmalloc.h"
 
+/* References: ACK_REF_LEN letters of ack_ref_alphabet, 40 bits; why
+ * that is enough against guessing is in ack_limit.h.  Each lives
+ * REF_TTL_MIN or twice the policy's max_age, so they recycle. */
 #define REF_CANDIDATES 4
-#define REF_LEN 4
-/* No 0/O, 1/I: references are read off a phone and typed back. */
-static const char ref_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+#define REF_LEN ACK_REF_LEN
 #define REF_TTL_MIN (30L * 86400)
 
 struct ingest_req {
@@ -39,11 +41,11 @@ ingest_refs(json_t *refs)
 	char ref[REF_LEN + 1];
 	size_t i, j;
 
-	_Static_assert(sizeof(ref_alphabet) - 1 == 32, "32 letters");
+	_Static_assert(sizeof(ACK_REF_ALPHABET) - 1 == 32, "32 letters");
 	randombytes_buf(rnd, sizeof(rnd));
 	for (i = 0; i < REF_CANDIDATES; i++) {
 		for (j = 0; j < REF_LEN; j++)
-			ref[j] = ref_alphabet[rnd[i * REF_LEN + j] & 31];
+			ref[j] = ack_ref_alphabet[rnd[i * REF_LEN + j] & 31];
 		ref[REF_LEN] = '\0';
 		json_array_append_new(refs, json_string(ref));
 	}

@@ -22,7 +22,7 @@ struct ingest_reply {
 	enum ingest_result result;
 	char relay_id[STORE_ID_MAX];
 	char received_at[RFC3339_LEN];
-	char ref[8];
+	char ref[16]; /* ACK_REF_LEN letters */
 	const char *error; /* with INGEST_UNAVAILABLE */
 };
 

@@ -77,6 +77,14 @@ static const struct opt opts[] = {
         100000},
     {"relay", "log_level", OPT_LEVEL, O(log_level), "info", 0, 0},
     {"admin", "listen", OPT_STRING, O(admin_listen), "", 0, 0},
+    {"admin", "token_file", OPT_PATH, O(admin_token_file), "", 0, 0},
+    {"ack", "sms_fail_burst", OPT_INT, O(ack_sms_fail_burst), "5", 1, 1000},
+    {"ack", "sms_fail_interval", OPT_INT, O(ack_sms_fail_interval), "600", 1,
+        86400},
+    {"ack", "gateway_fail_burst", OPT_INT, O(ack_gateway_fail_burst), "50", 1,
+        100000},
+    {"ack", "gateway_fail_interval", OPT_INT, O(ack_gateway_fail_interval),
+        "60", 1, 86400},
     {"ack", "listen", OPT_STRING, O(ack_listen), "", 0, 0},
     {"ack", "listen_plain", OPT_STRING, O(ack_listen_plain), "", 0, 0},
     {"redis", "address", OPT_STRING, O(redis_address), "127.0.0.1:6379", 0, 0},
@@ -518,6 +526,39 @@ config_load_ack_token(struct config_parse *p, struct recipient_entry *r)
 	free(text);
 }
 
+static int config_opt_line(const struct config_parse *p, const char *section,
+    const char *name);
+
+/* The admin token, like every secret file: refused unless 0600. */
+static void
+config_load_admin_token(struct config_parse *p)
+{
+	struct relay_config *cfg = p->cfg;
+	char err[512], *text;
+	size_t len;
+
+	if (cfg->admin_token_file[0] == '\0')
+		return;
+	if (keyfile_read_text(cfg->admin_token_file, 1, &text, err,
+	        sizeof(err)) != 0) {
+		config_error(p, config_opt_line(p, "admin", "token_file"),
+		    "[admin] token_file: %s", err);
+		return;
+	}
+	len = strlen(text);
+	if (len < 16)
+		config_error(p, config_opt_line(p, "admin", "token_file"),
+		    "[admin] token_file %s: token too short (16 characters "
+		    "at least)",
+		    cfg->admin_token_file);
+	else {
+		cfg->admin_token = sodium_malloc(len + 1);
+		memcpy(cfg->admin_token, text, len + 1);
+	}
+	sodium_memzero(text, len);
+	free(text);
+}
+
 static void
 config_check_gateways(struct config_parse *p)
 {
@@ -654,6 +695,7 @@ config_check_entries(struct config_parse *p)
 	config_check_gateways(p);
 	config_check_policies(p);
 	config_check_runtime(p);
+	config_load_admin_token(p);
 }
 
 static int
@@ -742,6 +784,8 @@ relay_config_free(struct relay_config *cfg)
 	}
 	for (i = 0; i < cfg->ngateways; i++)
 		sms_gateway_clear(&cfg->gateways[i]);
+	if (cfg->admin_token != NULL)
+		sodium_free(cfg->admin_token);
 	for (i = 0; i < cfg->npolicies; i++)
 		policy_clear(&cfg->policies[i]);
 	if (cfg->dir != NULL) {

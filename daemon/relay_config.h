@@ -74,9 +74,14 @@ struct relay_config {
 	/* [ack] */
 	char *ack_listen; /* HTTPS, "" to disable */
 	char *ack_listen_plain; /* plain HTTP, loopback only, "" to disable */
+	/* failed SMS replies: per number and per gateway (ack_limit.h) */
+	long ack_sms_fail_burst, ack_sms_fail_interval;
+	long ack_gateway_fail_burst, ack_gateway_fail_interval;
 
 	/* [admin] */
 	char *admin_listen; /* "" to disable */
+	char *admin_token_file; /* "" when not set: POST /reload refused */
+	char *admin_token; /* read from it; sodium_malloc'd, or NULL */
 
 	/* [redis] */
 	char *redis_address;

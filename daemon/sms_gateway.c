@@ -122,6 +122,18 @@ sms_gateway_set(struct sms_gateway *gw, const char *dir, const char *key,
 		gw->has_type = 1;
 		return 0;
 	}
+	/* Query strings end up in access logs: taking the MO token from
+	 * one is the operator's explicit choice (ack_parse.h). */
+	if (strcmp(key, "mo_token_in_query") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			snprintf(err, errlen,
+			    "mo_token_in_query must be yes "
+			    "or no");
+			return -1;
+		}
+		gw->mo_token_in_query = strcmp(value, "yes") == 0;
+		return 0;
+	}
 	if (strcmp(key, "header") == 0) {
 		if (!sms_header_valid(value)) {
 			snprintf(err, errlen, "header must be \"Name: value\"");

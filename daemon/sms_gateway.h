@@ -43,6 +43,7 @@ struct sms_gateway {
 	char *from; /* sender: number or alphanumeric id */
 	char *mo_token_file; /* secret the gateway presents with replies */
 	char *mo_token; /* read from mo_token_file; sodium_malloc'd */
+	int mo_token_in_query; /* also take it from ?token= (default no) */
 	/* http only; with username, password_file is sent as HTTP Basic */
 	char *method; /* GET or POST (default POST) */
 	char **headers; /* "Name: value" templates */

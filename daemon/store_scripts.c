@@ -201,7 +201,9 @@ const char script_drop[] =
             "return cjson.encode({r = 'ok'})\n";
 
 /* A person acknowledged: by alert id (HTTPS), or by reference (SMS,
- * only from a number that was sent that reference). */
+ * only from a number that was sent that reference).  By alert id, only
+ * a recipient the alert was addressed to or that a tier reached may;
+ * anyone else gets what an alert that does not exist gets. */
 const char script_ack[] = PRELUDE
     "local aid = a.aid\n"
     "if a.ref then\n"
@@ -213,8 +215,18 @@ const char script_ack[] = PRELUDE
     "end\n"
     "local ak = K('alert', aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'acked_by',"
-    "  'received_ms')\n"
+    "  'received_ms', 'recipients')\n"
     "if not s[1] then return cjson.encode({r = 'unknown'}) end\n"
+    "if not a.ref then\n"
+    "  local on = false\n"
+    "  for r in string.gmatch(s[5] or '', '[^,]+') do\n"
+    "    if r == a.rid then on = true end\n"
+    "  end\n"
+    "  for _, m in ipairs(redis.call('SMEMBERS', K('notified', aid))) do\n"
+    "    if string.sub(m, 1, #a.rid + 1) == a.rid .. '|' then on = true end\n"
+    "  end\n"
+    "  if not on then return cjson.encode({r = 'unknown'}) end\n"
+    "end\n"
     "if s[1] == 'cancelled' then\n"
     "  return cjson.encode({r = 'cancelled', aid = aid})\n"
     "end\n"

@@ -1383,8 +1383,10 @@ def sms_stack(lab, policies, delivery=None, relay=None, recorders=None,
     mo_token = new_token()
     k = kannel_mod.Kannel(
         lab.tmp / "kannel", lab.logdir, register=lab.things.append,
-        mo_url="http://127.0.0.1:%d/v1/sms/kannel?from=%%p&text=%%a&token=%s"
-        % (plain_port, mo_token))
+        # the MO token as the password of HTTP Basic (Kannel sends
+        # user:password@ of a get-url so), never in the query string
+        mo_url="http://kannel:%s@127.0.0.1:%d/v1/sms/kannel?from=%%p&text=%%a"
+        % (mo_token, plain_port))
     write_secret(env.dir / "kannel.pass", k.password)
     write_secret(env.dir / "kannel.mo", mo_token)
     env.ack = {"listen": "127.0.0.1:%d" % ack_port,

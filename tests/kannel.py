@@ -24,9 +24,11 @@ Two fake SMSCs:
 
 smsbox hands every MO message to the one `sms-service` (keyword default)
 whose get-url is mo_url, e.g.
-  http://127.0.0.1:PORT/v1/sms/kannel?from=%p&text=%a&token=TOKEN
+  http://kannel:TOKEN@127.0.0.1:PORT/v1/sms/kannel?from=%p&text=%a
 where Kannel replaces %p with the sender's number and %a with all words
-of the text, URL-encoded (userguide, "Parameters (escape codes)").
+of the text, URL-encoded (userguide, "Parameters (escape codes)"), and
+sends the user:password@ part as "Authorization: Basic" (the token stays
+out of the URL that access logs keep).
 max-messages = 0: the reply page is never sent back as an SMS.
 
 Every process is started here and stopped by its PID; logs (stderr of

@@ -67,7 +67,7 @@ def _tier0_then_oncall(st, acc, t_send):
     """Tier 0 reaches the contact point (webhook and SMS) at once;
     oncall-1's SMS comes after its 3 s delay, not before, not much later."""
     aid, ref = acc["alert_id"], acc["ref"]
-    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4,6}", ref), ref
+    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{8}", ref), ref
     h = st.alert_hash(aid)
     assert h["ref"] == ref and h["state"] == "open", h
     want = sms_alert_text("panic", harness.DEVICE_ALIAS, ref, acc["received_at"])

@@ -109,7 +109,8 @@ def test_readme_enrollment_steps_make_a_working_device(lab, tmp_path):
     # revocation by the same commands: the device is shut out
     script = ("alertctl device revoke burgemeester-a\n"
               "alertctl directory sign -o \"$CONF/directory.signed\"\n"
-              "alertctl reload --admin \"$ADMIN\"\n")
+              "alertctl reload --admin \"$ADMIN\" "
+              "--token-file \"$CONF/admin.token\"\n")
     cp = run_block(script, admin_home, admin_home,
                    {"CONF": conf, "ADMIN": settings["ADMIN"]})
     assert "directory version 2" in cp.stdout

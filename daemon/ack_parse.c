@@ -1,0 +1,217 @@
+/* The acknowledgement listener's request parsing (see ack_parse.h). */
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+
+#include "ack_parse.h"
+#include "b64.h"
+#include "util.h"
+
+const char ack_ref_alphabet[] = ACK_REF_ALPHABET;
+
+#define ACK_PATH_PRE "/v1/alerts/"
+#define ACK_PATH_POST "/ack"
+
+int
+ack_parse_alert_path(const char *path, char aid[33])
+{
+	const size_t pre = strlen(ACK_PATH_PRE);
+
+	if (path == NULL || strncmp(path, ACK_PATH_PRE, pre) != 0 ||
+	    strlen(path) != pre + 32 + strlen(ACK_PATH_POST) ||
+	    strcmp(path + pre + 32, ACK_PATH_POST) != 0)
+		return -1;
+	memcpy(aid, path + pre, 32);
+	aid[32] = '\0';
+	return alert_id_valid(aid) ? 0 : -1;
+}
+
+const char *
+ack_parse_bearer(const char *authorization)
+{
+	if (authorization == NULL ||
+	    strncmp(authorization, "Bearer ", 7) != 0 ||
+	    authorization[7] == '\0')
+		return NULL;
+	return authorization + 7;
+}
+
+void
+ack_parse_number(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	if (len < 2) {
+		if (len == 1)
+			out[0] = '\0';
+		return;
+	}
+	if (in[0] == '0' && in[1] == '0')
+		in += 2;
+	out[n++] = '+';
+	for (; *in != '\0' && n + 1 < len; in++)
+		if (isdigit((unsigned char)*in))
+			out[n++] = *in;
+	out[n] = '\0';
+}
+
+static const char *
+ack_parse_skip_space(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+int
+ack_parse_text(const char *text, char ref[ACK_REF_LEN + 1])
+{
+	size_t n = 0;
+	char c;
+
+	ref[0] = '\0';
+	text = ack_parse_skip_space(text);
+	if (strncasecmp(text, "ack", 3) != 0 ||
+	    !isspace((unsigned char)text[3]))
+		return -1;
+	text = ack_parse_skip_space(text + 3);
+	while (n < ACK_REF_LEN && *text != '\0') {
+		/* "K7Q2-M9XD" and "K7Q2 M9XD", as a person may type it */
+		if (n == ACK_REF_LEN / 2 && (*text == '-' || *text == ' ')) {
+			text++;
+			continue;
+		}
+		c = (char)toupper((unsigned char)*text);
+		if (c == '\0' || strchr(ack_ref_alphabet, c) == NULL)
+			break;
+		ref[n++] = c;
+		text++;
+	}
+	ref[n] = '\0';
+	text = ack_parse_skip_space(text);
+	return n == ACK_REF_LEN && *text == '\0' ? 0 : -1;
+}
+
+static int
+ack_parse_copy_token(const char *t, size_t len, char out[ACK_TOKEN_MAX + 1])
+{
+	if (len == 0 || len > ACK_TOKEN_MAX || memchr(t, '\0', len) != NULL)
+		return -1;
+	memcpy(out, t, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* Basic base64(user:password): the password is the token. */
+static int
+ack_parse_basic(const char *b64, char out[ACK_TOKEN_MAX + 1])
+{
+	unsigned char *raw = NULL;
+	size_t len = 0, n = strlen(b64);
+	const char *colon;
+	int rc = -1;
+
+	if (n > 2 * ACK_TOKEN_MAX || b64_decode(b64, n, &raw, &len) != 0)
+		return -1;
+	colon = memchr(raw, ':', len);
+	if (colon != NULL)
+		rc = ack_parse_copy_token(colon + 1,
+		    len - (size_t)(colon + 1 - (const char *)raw), out);
+	sodium_memzero(raw, len);
+	free(raw);
+	return rc;
+}
+
+int
+ack_parse_mo_header(const char *authorization, const char *x_token,
+    char out[ACK_TOKEN_MAX + 1])
+{
+	const char *t;
+
+	out[0] = '\0';
+	if (x_token != NULL)
+		return ack_parse_copy_token(x_token, strlen(x_token), out);
+	if ((t = ack_parse_bearer(authorization)) != NULL)
+		return ack_parse_copy_token(t, strlen(t), out);
+	if (authorization != NULL &&
+	    strncasecmp(authorization, "Basic ", 6) == 0)
+		return ack_parse_basic(authorization + 6, out);
+	return -1;
+}
+
+/* token= of a form, if any: 1 when found and copied, 0 when absent, -1
+ * when malformed. */
+static int
+ack_parse_form_token(struct evkeyvalq *q, char out[ACK_TOKEN_MAX + 1])
+{
+	const char *t = evhttp_find_header(q, "token");
+
+	if (t == NULL)
+		return 0;
+	return ack_parse_copy_token(t, strlen(t), out) == 0 ? 1 : -1;
+}
+
+static void
+ack_parse_fields(struct evkeyvalq *form, struct ack_mo *out)
+{
+	const char *from = evhttp_find_header(form, "from");
+	const char *text = evhttp_find_header(form, "text");
+
+	if (from != NULL)
+		ack_parse_number(from, out->from, sizeof(out->from));
+	if (text != NULL) {
+		out->has_text = 1;
+		out->text_ok = ack_parse_text(text, out->ref) == 0;
+	}
+}
+
+static void
+ack_parse_clear(struct evkeyvalq *q)
+{
+	struct evkeyval *kv;
+
+	/* token= values are secrets: wiped before libevent frees them */
+	for (kv = TAILQ_FIRST(q); kv != NULL; kv = TAILQ_NEXT(kv, next))
+		if (kv->value != NULL)
+			sodium_memzero(kv->value, strlen(kv->value));
+	evhttp_clear_headers(q);
+}
+
+int
+ack_parse_mo(const char *query, const char *body, const char *authorization,
+    const char *x_token, struct ack_mo *out)
+{
+	struct evkeyvalq qs, bs;
+	int rc = -1, found;
+
+	memset(out, 0, sizeof(*out));
+	TAILQ_INIT(&qs);
+	TAILQ_INIT(&bs);
+	if ((query != NULL && evhttp_parse_query_str(query, &qs) != 0) ||
+	    (body != NULL && evhttp_parse_query_str(body, &bs) != 0))
+		goto done;
+	if (body == NULL && query == NULL)
+		goto done;
+	ack_parse_fields(body != NULL ? &bs : &qs, out);
+	if (authorization != NULL || x_token != NULL) {
+		if (ack_parse_mo_header(authorization, x_token, out->token) ==
+		    0)
+			out->token_source = ACK_TOKEN_HEADER;
+	} else if ((found = ack_parse_form_token(&bs, out->token)) != 0) {
+		if (found == 1)
+			out->token_source = ACK_TOKEN_BODY;
+	} else if (ack_parse_form_token(&qs, out->token) == 1)
+		out->token_source = ACK_TOKEN_QUERY;
+	rc = 0;
+done:
+	ack_parse_clear(&qs);
+	ack_parse_clear(&bs);
+	return rc;
+}

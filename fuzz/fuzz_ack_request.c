@@ -1,0 +1,100 @@
+/*
+ * libFuzzer target: what the ack listener and the admin listener parse
+ * of a request from the network (daemon/ack_parse.c, admin_auth.c),
+ * without a relay.  The input is up to seven fields split at '\n': the
+ * path, the query string, the POSTed body, Authorization,
+ * X-Alertrelay-Token, the SMS text and Host; an empty body field stands
+ * for a GET.  What a parser claims to have found is checked too.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ack_parse.h"
+#include "admin_auth.h"
+
+#define FIELDS 7
+
+static void
+check_ref(const char *ref)
+{
+	size_t i;
+
+	if (strlen(ref) != ACK_REF_LEN)
+		abort();
+	for (i = 0; i < ACK_REF_LEN; i++)
+		if (strchr(ack_ref_alphabet, ref[i]) == NULL)
+			abort();
+}
+
+static void
+check_mo(const struct ack_mo *mo)
+{
+	if (mo->from[0] != '\0' && mo->from[0] != '+')
+		abort();
+	if (mo->text_ok)
+		check_ref(mo->ref);
+	if (mo->token_source != ACK_TOKEN_NONE &&
+	    (mo->token[0] == '\0' || strlen(mo->token) > ACK_TOKEN_MAX))
+		abort();
+}
+
+static void
+fuzz_admin(const char *host, const char *auth)
+{
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = htons(9464);
+	s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	(void)admin_auth_host(host, (struct sockaddr *)&s4);
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_port = htons(9464);
+	s6.sin6_addr = in6addr_loopback;
+	(void)admin_auth_host(host, (struct sockaddr *)&s6);
+	(void)admin_auth_token(auth, "0123456789abcdef0123");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf = malloc(size + 1), *f[FIELDS] = {0}, *p, *nl;
+	char aid[33], ref[ACK_REF_LEN + 1], num[ACK_NUMBER_MAX];
+	char tok[ACK_TOKEN_MAX + 1];
+	struct ack_mo mo;
+	size_t i;
+
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	for (i = 0, p = buf; i < FIELDS && p != NULL; i++) {
+		f[i] = p;
+		if ((nl = strchr(p, '\n')) != NULL)
+			*nl++ = '\0';
+		p = nl;
+	}
+	if (f[0] != NULL && ack_parse_alert_path(f[0], aid) == 0 &&
+	    strlen(aid) != 32)
+		abort();
+	(void)ack_parse_bearer(f[3]);
+	if (f[1] != NULL &&
+	    ack_parse_mo(f[1], f[2] && f[2][0] ? f[2] : NULL, f[3], f[4],
+	        &mo) == 0)
+		check_mo(&mo);
+	if (ack_parse_mo_header(f[3], f[4], tok) == 0 &&
+	    (tok[0] == '\0' || strlen(tok) > ACK_TOKEN_MAX))
+		abort();
+	if (f[5] != NULL) {
+		if (ack_parse_text(f[5], ref) == 0)
+			check_ref(ref);
+		ack_parse_number(f[5], num, sizeof(num));
+		ack_parse_number(f[5], num, 1);
+	}
+	fuzz_admin(f[6], f[3]);
+	free(buf);
+	return 0;
+}
