@@ -226,6 +226,17 @@ def check_installed(version):
     assert "ExecStart=%s -f -c %s" % (DAEMON, CONF) in unit
     assert "/usr/local" not in unit
     assert WANTS.is_symlink() and Path(os.readlink(WANTS)) == UNIT, WANTS
+    # ... and verifies against the installed programs and man pages
+    cp = sh(["systemd-analyze", "verify", UNIT], timeout=90,
+            env={"SYSTEMD_COLORS": "0", "SYSTEMD_LOG_COLOR": "0"})
+    assert cp.returncode == 0 and out_of(cp).strip() == "", out_of(cp)
+    # The unit's ExecStartPre, as its user, refuses the example (it names
+    # keys still to be made) with reasons: why the package enables the
+    # unit but does not start it.  The user can read the file.
+    cp = sh(["runuser", "-u", USER, "--", DAEMON, "-t", "-c", CONF],
+            timeout=20)
+    assert cp.returncode != 0 and "%s:" % CONF in out_of(cp), out_of(cp)
+    assert "ermission denied" not in out_of(cp), out_of(cp)
 
 
 def carry_alert(lab, monkeypatch):
