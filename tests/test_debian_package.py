@@ -8,10 +8,10 @@ The installed programs are the ones under test here: the harness is
 pointed at /usr/sbin/alertrelayd and /usr/bin/alertctl (absolute paths: a
 `make install` may have put others in /usr/local)."""
 
+import grp
 import hashlib
 import os
 import pwd
-import grp
 import re
 import shutil
 import stat
