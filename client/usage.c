@@ -179,10 +179,13 @@ static const struct usage_text {
         "           --secret FILE|whsec_...\n"
         "           --devices DIR | --directory FILE --org-key KEY\n"
         "           [--recipient-id ID] [--path PATH] [--pretty]\n"
+        "           [--state-dir DIR] [--max-age S] [--old mark|refuse]\n"
         "\n"
         "Runs the contact point's webhook endpoint (plain HTTP; put it\n"
         "behind TLS or keep it on loopback).  Each verified alert is printed\n"
         "as one JSON line on stdout before the request is answered 200.\n"
+        "An alert shown before is printed with \"repeat\":true, never as\n"
+        "new; one created more than --max-age ago with \"stale\":true.\n"
         "\n"
         "  -l, --listen ADDR      address to listen on (port 0: any free "
         "port)\n"
@@ -197,7 +200,13 @@ static const struct usage_text {
         "      --recipient-id ID  refuse alerts addressed to another "
         "recipient\n"
         "      --path PATH        accept only this URL path (default: any)\n"
-        "      --pretty           human-readable blocks instead of JSON\n"},
+        "      --pretty           human-readable blocks instead of JSON\n"
+        "      --state-dir DIR    remember the alerts shown in DIR/shown,\n"
+        "                         across restarts (default: until exit)\n"
+        "      --max-age S        an alert created longer ago is stale\n"
+        "                         (default 600; 0: no limit)\n"
+        "      --old mark|refuse  show a stale alert marked (default), or\n"
+        "                         refuse it with 422\n"},
     {"org",
         "Usage: alertctl org init [--org DIR] [--relay HOST:PORT]... "
         "[--pin PIN]...\n"
