@@ -30,7 +30,7 @@ struct receive_opts {
 	const char *state_dir;
 	struct receiver_opts rx;
 	int pretty;
-	long max_age;
+	long max_age, remember;
 	int refuse_old;
 };
 
@@ -45,6 +45,7 @@ enum {
 	OPT_STATE_DIR,
 	OPT_MAX_AGE,
 	OPT_OLD,
+	OPT_REMEMBER,
 };
 
 /* HOST:PORT as hostport_parse() takes it, plus port 0 (any free port,
@@ -116,6 +117,7 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 	    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	    {"max-age", required_argument, NULL, OPT_MAX_AGE},
 	    {"old", required_argument, NULL, OPT_OLD},
+	    {"remember", required_argument, NULL, OPT_REMEMBER},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -124,6 +126,7 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->max_age = HOOK_MAX_AGE_DEFAULT;
+	o->remember = SHOWN_CAP_DEFAULT;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "l:k:s:d:vh", longopts, NULL)) !=
 	    -1) {
@@ -172,6 +175,13 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 			    0)
 				return usage_error("receive",
 				    "--max-age must be 0 to 31622400 seconds");
+			break;
+		case OPT_REMEMBER:
+			if (parse_long(optarg, 1, SHOWN_CAP_MAX,
+			        &o->remember) != 0)
+				return usage_error("receive",
+				    "--remember must be 1 to %d",
+				    SHOWN_CAP_MAX);
 			break;
 		case OPT_OLD:
 			if (strcmp(optarg, "mark") != 0 &&
@@ -264,13 +274,13 @@ cmd_receive_keys(const struct receive_opts *o, struct hook_config *hook)
 
 /* Without --state-dir a restart forgets what was shown: said once. */
 static struct shown *
-cmd_receive_shown(const char *dir)
+cmd_receive_shown(const char *dir, long remember)
 {
 	if (dir == NULL)
 		log_warnx("no --state-dir: alerts shown are remembered only "
 		          "until exit, so a replay after a restart is shown "
 		          "as new");
-	return shown_open(dir, SHOWN_CAP_DEFAULT);
+	return shown_open(dir, (size_t)remember);
 }
 
 int
@@ -295,7 +305,7 @@ cmd_receive(int argc, char **argv, struct globals *g)
 	hook.refuse_old = o.refuse_old;
 	rc = EXIT_FAIL;
 	if (cmd_receive_keys(&o, &hook) == 0 &&
-	    (hook.shown = cmd_receive_shown(o.state_dir)) != NULL) {
+	    (hook.shown = cmd_receive_shown(o.state_dir, o.remember)) != NULL) {
 		hook.seen = seen_new(SEEN_CAP_DEFAULT);
 		rc = receiver_run(&o.rx, &hook);
 		seen_free(hook.seen);

@@ -53,7 +53,7 @@ shown_key_valid(const char *line, size_t len)
 static char *
 shown_slurp(const char *path, size_t cap, size_t *len, int *toolong)
 {
-	size_t max = (2 * cap + 2) * (SHOWN_KEY_MAX + 1);
+	size_t max = (2 * cap + 2) * (SHOWN_KEY_MAX + 1), want;
 	struct stat st;
 	char *buf;
 	off_t off = 0;
@@ -61,15 +61,23 @@ shown_slurp(const char *path, size_t cap, size_t *len, int *toolong)
 	int fd;
 
 	*toolong = 0;
+	*len = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	if (fstat(fd, &st) == 0 && (size_t)st.st_size > max) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	want = (size_t)st.st_size;
+	if (want > max) {
 		*toolong = 1;
 		off = st.st_size - (off_t)max;
+		want = max;
 	}
-	buf = xmalloc(max + 1);
-	*len = 0;
-	while ((n = pread(fd, buf + *len, max - *len, off + (off_t)*len)) > 0)
+	buf = xmalloc(want + 1);
+	while (*len < want &&
+	    (n = pread(fd, buf + *len, want - *len, off + (off_t)*len)) > 0)
 		*len += (size_t)n;
 	close(fd);
 	buf[*len] = '\0';

@@ -19,7 +19,8 @@
 
 #include <stddef.h>
 
-#define SHOWN_CAP_DEFAULT 50000
+#define SHOWN_CAP_DEFAULT 50000 /* a file of at most 4.6 MB */
+#define SHOWN_CAP_MAX 1000000
 #define SHOWN_KEY_MAX 64
 #define SHOWN_FILE "shown"
 #define SHOWN_HEADER "alertrelay-shown 1"
