@@ -238,3 +238,118 @@ def test_two_receivers_cannot_share_a_state_dir(lab, tmp_path):
                      timeout=10)
     assert cp.returncode != 0
     assert "another receiver uses this --state-dir" in cp.stderr
+
+
+# ------------------------------------------------ enrollment and rollback
+
+
+def _bundle(env, directory_text, path):
+    """An enrollment bundle as `alertctl device add` writes it, for env's
+    device, carrying directory_text."""
+    b = {"alertrelay_enrollment": 1, "device_id": env.device_id,
+         "alias": harness.DEVICE_ALIAS,
+         "device_key": env.device_key.read_text().strip(),
+         "relays": ["127.0.0.1:%d" % env.relay_port],
+         "relay_pins": [env.pin], "org_key": env.org.public_key,
+         "directory": directory_text}
+    path.write_text(json.dumps(b, indent=1))
+    os.chmod(path, 0o600)
+    return path
+
+
+def _device_send(conf, home, *args):
+    env = dict(HOME=str(home), XDG_STATE_HOME=str(home / "state"))
+    return harness.run([alertctl_bin(), "-c", conf, "send"] + list(args),
+                       timeout=30, env=env)
+
+
+@pytest.mark.needs("alertrelayd")
+def test_new_device_refuses_an_older_directory_on_first_contact(lab, tmp_path):
+    env = lab.env()
+    env.use_directory(5)
+    v5 = env.directory.read_text()
+    # the bundle is made at version 5 ...
+    bundle = _bundle(env, v5, tmp_path / "device.bundle")
+    dev = tmp_path / "device"
+    cp = harness.run([alertctl_bin(), "enroll", bundle, "--dir", dev],
+                     timeout=20)
+    assert cp.returncode == 0, cp.stderr
+    assert "directory version 5 kept" in cp.stdout
+    assert (dev / "directory.signed").read_text() == v5
+    assert "directory = directory.signed" in (dev / "alertctl.conf").read_text()
+    # ... and the relay serves version 4, properly signed by the
+    # organisation (an old file restored, or a relay in an attacker's
+    # hands that wants the device to seal to a recipient key since
+    # rotated away)
+    env.sign_directory(4)
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    relay.proc.wait_for(r"directory_version=4", "stderr", timeout=10)
+    cp = _device_send(dev / "alertctl.conf", tmp_path, "--type", "panic",
+                      "--message", "first alert", "--timeout", "3")
+    assert cp.returncode != 0, cp.stdout
+    assert "REFUSED the directory" in cp.stderr and "rollback" in cp.stderr, \
+        cp.stderr
+    assert (dev / "directory.signed").read_text() == v5
+    assert redis.client()("KEYS", "*:alert:*") == []
+
+    # an up-to-date relay works, and a newer directory is taken
+    relay.stop()
+    redis.client()("DEL", "alertrelay:directory_version")
+    env.sign_directory(6)
+    lab.relay(env).proc.wait_for(r"directory_version=6", "stderr", timeout=10)
+    cp = _device_send(dev / "alertctl.conf", tmp_path, "--type", "test",
+                      "--timeout", "10")
+    assert cp.returncode == 0, cp.stderr
+    aid, accepted = parse_send(cp.stdout.splitlines())
+    assert accepted, cp.stdout
+    assert (dev / "directory.signed").read_text() == env.directory.read_text()
+
+
+def test_enroll_refuses_a_bundle_whose_directory_is_forged(lab, tmp_path):
+    import orgdir
+    env = lab.env()
+    env.use_directory(3)
+    forged = env.sign_directory(3, signer=orgdir.Org(),
+                                path=tmp_path / "forged.signed")
+    bundle = _bundle(env, forged, tmp_path / "device.bundle")
+    cp = harness.run([alertctl_bin(), "enroll", bundle, "--dir",
+                      tmp_path / "device"], timeout=20)
+    assert cp.returncode != 0
+    assert "the directory it carries" in cp.stderr, cp.stderr
+    assert not (tmp_path / "device" / "alertctl.conf").exists()
+
+
+def test_bundles_carry_the_newest_signed_directory(lab, tmp_path):
+    """The administrator's own commands: `device add` puts the last signed
+    directory in the bundle, `directory sign` brings the waiting bundles
+    up to the version it signs."""
+    org = tmp_path / "org"
+    pin = proto.b64e(os.urandom(32))
+
+    def ctl(*args):
+        cp = harness.run([alertctl_bin()] + [str(a) for a in args], timeout=20)
+        assert cp.returncode == 0, cp.stderr
+        return cp
+
+    def carried(name):
+        b = json.loads((org / "devices" / (name + ".bundle")).read_text())
+        return b.get("directory")
+
+    import orgdir
+    ctl("org", "init", "--org", org, "--relay", "127.0.0.1:7443", "--pin", pin)
+    ctl("recipient", "add", "Contactpunt", "--id", "contactpunt", "--org", org,
+        "--webhook", "http://127.0.0.1:9/hook")
+    ctl("device", "add", "Burgemeester-A", "--id", "mayor-a", "--org", org)
+    assert carried("mayor-a") is None  # nothing signed yet
+    cp = ctl("directory", "sign", "--org", org)
+    assert "1 enrollment bundle(s)" in cp.stdout
+    assert orgdir.read_payload(carried("mayor-a"))["version"] == 1
+    ctl("device", "add", "Burgemeester-B", "--id", "mayor-b", "--org", org)
+    assert orgdir.read_payload(carried("mayor-b"))["version"] == 1
+    ctl("directory", "sign", "--org", org)
+    for name in ("mayor-a", "mayor-b"):
+        text = carried(name)
+        assert text.strip() == (org / "directory.signed").read_text().strip()
+        assert orgdir.read_payload(text)["version"] == 2
+        assert os.stat(org / "devices" / (name + ".bundle")).st_mode & 0o077 == 0
