@@ -353,3 +353,24 @@ def test_bundles_carry_the_newest_signed_directory(lab, tmp_path):
         assert text.strip() == (org / "directory.signed").read_text().strip()
         assert orgdir.read_payload(text)["version"] == 2
         assert os.stat(org / "devices" / (name + ".bundle")).st_mode & 0o077 == 0
+
+
+def test_new_device_seals_its_first_alert_before_any_relay(lab, tmp_path):
+    """With the bundle's directory the device knows whom to seal to before
+    it has ever reached a relay: the alert waits sealed in its outbox."""
+    env = lab.env()
+    env.use_directory(2)
+    bundle = _bundle(env, env.directory.read_text(), tmp_path / "device.bundle")
+    dev = tmp_path / "device"
+    cp = harness.run([alertctl_bin(), "enroll", bundle, "--dir", dev],
+                     timeout=20)
+    assert cp.returncode == 0, cp.stderr
+    # no relay is running
+    cp = _device_send(dev / "alertctl.conf", tmp_path, "--type", "test",
+                      "--message", "offline", "--timeout", "1")
+    assert cp.returncode != 0
+    aid, _ = parse_send(cp.stdout.splitlines())
+    entry = tmp_path / "state" / "alertrelay" / "outbox" / (aid + ".json")
+    assert entry.exists(), cp.stderr
+    envelope = json.loads(json.loads(entry.read_text())["envelope"])
+    assert sorted(r["id"] for r in envelope["recipients"]) == sorted(env.recipients)
