@@ -129,6 +129,10 @@ fuzz: $(FUZZ_TARGETS)
 # A harness of a parser outside common/ names the files it needs here:
 #   FUZZ_SRC_fuzz_<name> := daemon/x.c client/y.c
 FUZZ_SRC_fuzz_ack_request := daemon/ack_parse.c daemon/admin_auth.c
+FUZZ_SRC_fuzz_webhook := client/hook_parse.c
+FUZZ_SRC_fuzz_outbox := client/outbox.c client/alert_seal.c client/alert.c
+FUZZ_SRC_fuzz_bundle := client/bundle.c client/seckey.c client/afile.c
+FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h)

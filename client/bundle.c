@@ -66,6 +66,10 @@ bundle_write(const char *path, const struct bundle *b, enum afile_how how,
 	    "relay_pins", b->pins, "org_key", org64);
 	bundle_wipe_text(sk64, strlen(sk64));
 	free(org64);
+	if (root != NULL && b->directory != NULL &&
+	    json_object_set_new(root, "directory", json_string(b->directory)) !=
+	        0)
+		log_fatalx("bundle: the directory is not text");
 	if (root == NULL || (text = json_dumps(root, JSON_INDENT(1))) == NULL)
 		log_fatalx("bundle: cannot build the JSON");
 	json_decref(root);
@@ -118,6 +122,31 @@ bundle_key(const json_t *root, struct bundle *b, const char *path, char *err,
 	return 0;
 }
 
+/* Optional (bundles made before it was carried have none), but when it
+ * is there it must be the organisation's. */
+static int
+bundle_directory(const json_t *root, struct bundle *b, const char *path,
+    char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(root, "directory");
+	struct directory d;
+	char why[512];
+
+	b->dir_version = -1;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v))
+		return errf(err, errlen, "%s: directory is not text", path);
+	if (directory_verify(json_string_value(v), json_string_length(v),
+	        b->org_pk, &d, why, sizeof(why)) != 0)
+		return errf(err, errlen, "%s: the directory it carries: %s",
+		    path, why);
+	b->dir_version = d.version;
+	b->directory = xstrdup(d.signed_text);
+	directory_free(&d);
+	return 0;
+}
+
 static int
 bundle_check(const json_t *root, struct bundle *b, const char *path, char *err,
     size_t errlen)
@@ -158,32 +187,72 @@ bundle_check(const json_t *root, struct bundle *b, const char *path, char *err,
 	    b64_decode_exact(org, b->org_pk, sizeof(b->org_pk)) != 0)
 		return errf(err, errlen,
 		    "%s: org_key is not a base64 Ed25519 public key", path);
-	return 0;
+	return bundle_directory(root, b, path, err, errlen);
+}
+
+int
+bundle_parse(const char *text, size_t len, const char *name, struct bundle *b,
+    char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root;
+	int rc = -1;
+
+	memset(b, 0, sizeof(*b));
+	bundle_wipe_jansson();
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(root))
+		errf(err, errlen, "%s: not JSON: %s", name, jerr.text);
+	else
+		rc = bundle_check(root, b, name, err, errlen);
+	json_decref(root);
+	if (rc != 0)
+		bundle_free(b);
+	return rc;
 }
 
 int
 bundle_read(const char *path, struct bundle *b, char *err, size_t errlen)
 {
-	json_error_t jerr;
-	json_t *root;
 	size_t len;
 	char *text;
-	int rc = -1;
+	int rc;
 
 	memset(b, 0, sizeof(*b));
-	bundle_wipe_jansson();
 	if ((text = keyfile_slurp(path, BUNDLE_MAX_BYTES, 1, &len, err,
 	         errlen)) == NULL)
 		return -1;
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	rc = bundle_parse(text, len, path, b, err, errlen);
 	bundle_wipe_text(text, len);
-	if (!json_is_object(root))
-		errf(err, errlen, "%s: not JSON: %s", path, jerr.text);
-	else
-		rc = bundle_check(root, b, path, err, errlen);
-	json_decref(root);
-	if (rc != 0)
-		bundle_free(b);
+	return rc;
+}
+
+int
+bundle_set_directory(const char *path, const char *signed_text, char *err,
+    size_t errlen)
+{
+	struct directory d;
+	struct bundle b;
+	char why[512];
+	int rc = -1;
+
+	if (bundle_read(path, &b, err, errlen) != 0)
+		return -1;
+	if (directory_verify(signed_text, strlen(signed_text), b.org_pk, &d,
+	        why, sizeof(why)) != 0)
+		errf(err, errlen, "%s: the directory: %s", path, why);
+	else if (b.dir_version >= d.version)
+		rc = 0;
+	else {
+		free(b.directory);
+		b.directory = xstrdup(d.signed_text);
+		b.dir_version = d.version;
+		rc = bundle_write(path, &b, AFILE_REPLACE, err, errlen) == 0
+		    ? 1
+		    : -1;
+	}
+	directory_free(&d);
+	bundle_free(&b);
 	return rc;
 }
 
@@ -194,6 +263,7 @@ bundle_free(struct bundle *b)
 	seckey_free(b->sk);
 	json_decref(b->relays);
 	json_decref(b->pins);
+	free(b->directory);
 	memset(b, 0, sizeof(*b));
 }
 

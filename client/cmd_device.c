@@ -55,6 +55,27 @@ cmd_device_keypair(char **pk64)
 	return sk;
 }
 
+/* The newest signed directory, for the bundle to carry as the device's
+ * floor; NULL (said) when there is none yet, or it does not verify. */
+static char *
+cmd_device_signed(const struct orgdir *o, const unsigned char *org_pk)
+{
+	char *path = orgdir_file(o, ORGDIR_SIGNED), *text = NULL, err[512];
+	struct directory d;
+
+	if (!afile_exists(path))
+		log_info("no signed directory yet: the bundle carries none "
+		         "until alertctl directory sign");
+	else if (directory_load(path, org_pk, &d, err, sizeof(err)) != 0)
+		log_warnx("%s; the bundle carries no directory", err);
+	else {
+		text = xstrdup(d.signed_text);
+		directory_free(&d);
+	}
+	free(path);
+	return text;
+}
+
 /* The bundle is the only place the secret key is ever written to. */
 static int
 cmd_device_bundle(const struct orgdir *o, const char *id, const char *alias,
@@ -62,10 +83,12 @@ cmd_device_bundle(const struct orgdir *o, const char *id, const char *alias,
 {
 	struct bundle b;
 	char err[512];
+	int rc = 0;
 
 	memset(&b, 0, sizeof(b));
 	if (orgdir_pub(o, b.org_pk) != 0)
 		return -1;
+	b.directory = cmd_device_signed(o, b.org_pk);
 	snprintf(b.device_id, sizeof(b.device_id), "%s", id);
 	b.alias = (char *)alias;
 	b.sk = sk;
@@ -73,9 +96,10 @@ cmd_device_bundle(const struct orgdir *o, const char *id, const char *alias,
 	b.pins = orgdir_list(o, "relay_pins");
 	if (bundle_write(path, &b, how, err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	free(b.directory);
+	return rc;
 }
 
 /* A bundle is no use without a relay to reach and a pin to trust. */

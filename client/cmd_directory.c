@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "afile.h"
+#include "bundle.h"
 #include "alertctl.h"
 #include "b64.h"
 #include "directory.h"
@@ -112,6 +113,38 @@ cmd_directory_write(const char *path, const char *text)
 	return rc;
 }
 
+/* The bundles waiting under ORG/devices carry the newest directory, so
+ * the devices enrolled with them refuse anything older (bundle.h).  A
+ * bundle that cannot be brought up to date is said, not fatal: it still
+ * carries the floor it was made with. */
+static void
+cmd_directory_bundles(const struct orgdir *o, const struct directory *d,
+    const char *text)
+{
+	char *path, err[512];
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < d->ndevices; i++) {
+		if (d->devices[i].revoked)
+			continue;
+		path = orgdir_file(o, ORGDIR_DEVICES "/%s.bundle",
+		    d->devices[i].id);
+		if (afile_exists(path)) {
+			if ((rc = bundle_set_directory(path, text, err,
+			         sizeof(err))) < 0)
+				log_warnx("%s", err);
+			else
+				n += (size_t)rc;
+		}
+		free(path);
+	}
+	if (n > 0)
+		out_line("%zu enrollment bundle(s) under %s now carry version "
+		         "%lld",
+		    n, ORGDIR_DEVICES, d->version);
+}
+
 static int
 cmd_directory_sign(const struct directory_opts *op)
 {
@@ -143,6 +176,7 @@ cmd_directory_sign(const struct directory_opts *op)
 	         "directory) and run alertctl reload there",
 	    path, op->output != NULL ? " and " : "",
 	    op->output != NULL ? op->output : "");
+	cmd_directory_bundles(&o, &d, text);
 	rc = EXIT_OK;
 out:
 	directory_free(&d);

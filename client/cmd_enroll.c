@@ -6,7 +6,10 @@
  *
  * writes CONFDIR/device.key (the device's secret key, as keygen writes
  * it) and CONFDIR/alertctl.conf ([client]: relays, pins, device_id,
- * device_key, org_key), both mode 0600.  Without --dir they go where
+ * device_key, org_key), both mode 0600, and, when the bundle carries
+ * the signed directory, CONFDIR/directory.signed (the configuration's
+ * directory): the device's first verified directory, below which no
+ * relay can take it (bundle.h).  Without --dir they go where
  * alertctl looks for its configuration (-c, $ALERTCTL_CONF, else
  * ~/.config/alertrelay/alertctl.conf), the key next to it.
  */
@@ -24,6 +27,7 @@
 #include "b64.h"
 #include "bundle.h"
 #include "client_config.h"
+#include "directory.h"
 #include "log.h"
 #include "out.h"
 #include "usage.h"
@@ -31,6 +35,7 @@
 
 #define ENROLL_KEY_FILE "device.key"
 #define ENROLL_CONF_FILE "alertctl.conf"
+#define ENROLL_DIR_FILE "directory.signed"
 
 struct enroll_opts {
 	const char *bundle;
@@ -67,6 +72,11 @@ cmd_enroll_conf(const struct bundle *b)
 	t = xasprintf("%sdevice_id = %s\ndevice_key = %s\norg_key = %s\n", s,
 	    b->device_id, ENROLL_KEY_FILE, org64);
 	free(s);
+	if (b->directory != NULL) {
+		s = t;
+		t = xasprintf("%sdirectory = %s\n", s, ENROLL_DIR_FILE);
+		free(s);
+	}
 	free(org64);
 	return t;
 }
@@ -89,6 +99,44 @@ cmd_enroll_free_names(const char *conf, const char *key)
 	return 0;
 }
 
+/* The bundle's directory, unless one of this organisation that is newer
+ * is there already (a device enrolled again with --force keeps its
+ * floor). */
+static int
+cmd_enroll_directory(const struct bundle *b, const char *dir)
+{
+	char *path = xasprintf("%s/%s", dir, ENROLL_DIR_FILE), err[512];
+	struct directory have;
+	int rc = 0;
+
+	if (b->directory == NULL) {
+		log_warnx("the bundle carries no signed directory: until this "
+		          "device has fetched one, a relay could give it an "
+		          "older one; ask for a bundle made after alertctl "
+		          "directory sign");
+		free(path);
+		return 0;
+	}
+	if (directory_load(path, b->org_pk, &have, err, sizeof(err)) == 0) {
+		if (have.version > b->dir_version) {
+			log_info("%s: keeping version %lld, newer than the "
+			         "bundle's %lld",
+			    path, have.version, b->dir_version);
+			directory_free(&have);
+			free(path);
+			return 0;
+		}
+		directory_free(&have);
+	}
+	if (afile_write(path, b->directory, strlen(b->directory), 0600,
+	        AFILE_REPLACE, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		rc = -1;
+	}
+	free(path);
+	return rc;
+}
+
 static int
 cmd_enroll_write(const struct bundle *b, const char *conf, const char *key,
     enum afile_how how)
@@ -96,8 +144,12 @@ cmd_enroll_write(const struct bundle *b, const char *conf, const char *key,
 	char *dir = afile_dirname(conf), *text, err[512];
 	int rc = -1;
 
+	/* The directory first: a device must never be configured without
+	 * the floor its bundle gave it.  (cmd_enroll_directory logs.) */
 	if (afile_mkdirs(dir, err, sizeof(err)) != 0)
 		log_warnx("%s", err);
+	else if (cmd_enroll_directory(b, dir) != 0)
+		rc = -1;
 	else if (afile_write_b64(key, b->sk, crypto_sign_SECRETKEYBYTES, 0600,
 	             how, err, sizeof(err)) != 0)
 		log_warnx("%s", err);
@@ -132,6 +184,10 @@ cmd_enroll_report(const struct bundle *b, const char *conf)
 	}
 	out_line("enrolled as %s (%s); relays %s", b->device_id,
 	    out_clean(b->alias, alias, sizeof(alias)), relays);
+	if (b->directory != NULL)
+		out_line("directory version %lld kept: this device refuses "
+		         "any older one",
+		    b->dir_version);
 	out_line("configuration: %s; the bundle holds this device's secret "
 	         "key: delete it",
 	    conf);

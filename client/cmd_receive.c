@@ -17,6 +17,7 @@
 #include "log.h"
 #include "receiver.h"
 #include "seckey.h"
+#include "shown.h"
 #include "usage.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -26,8 +27,11 @@ struct receive_opts {
 	size_t nkeys;
 	const char *directory, *org_key;
 	const char *listen, *secret, *devices, *recipient_id;
+	const char *state_dir;
 	struct receiver_opts rx;
 	int pretty;
+	long max_age, remember;
+	int refuse_old;
 };
 
 enum {
@@ -38,6 +42,10 @@ enum {
 	OPT_TLS_KEY,
 	OPT_DIRECTORY,
 	OPT_ORG_KEY,
+	OPT_STATE_DIR,
+	OPT_MAX_AGE,
+	OPT_OLD,
+	OPT_REMEMBER,
 };
 
 /* HOST:PORT as hostport_parse() takes it, plus port 0 (any free port,
@@ -106,6 +114,10 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 	    {"pretty", no_argument, NULL, OPT_PRETTY},
 	    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
 	    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+	    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	    {"max-age", required_argument, NULL, OPT_MAX_AGE},
+	    {"old", required_argument, NULL, OPT_OLD},
+	    {"remember", required_argument, NULL, OPT_REMEMBER},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -113,6 +125,8 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	o->max_age = HOOK_MAX_AGE_DEFAULT;
+	o->remember = SHOWN_CAP_DEFAULT;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "l:k:s:d:vh", longopts, NULL)) !=
 	    -1) {
@@ -152,6 +166,29 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 			break;
 		case OPT_TLS_KEY:
 			o->rx.tls_key = optarg;
+			break;
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
+			break;
+		case OPT_MAX_AGE:
+			if (parse_long(optarg, 0, 366L * 86400, &o->max_age) !=
+			    0)
+				return usage_error("receive",
+				    "--max-age must be 0 to 31622400 seconds");
+			break;
+		case OPT_REMEMBER:
+			if (parse_long(optarg, 1, SHOWN_CAP_MAX,
+			        &o->remember) != 0)
+				return usage_error("receive",
+				    "--remember must be 1 to %d",
+				    SHOWN_CAP_MAX);
+			break;
+		case OPT_OLD:
+			if (strcmp(optarg, "mark") != 0 &&
+			    strcmp(optarg, "refuse") != 0)
+				return usage_error("receive",
+				    "--old must be mark or refuse");
+			o->refuse_old = strcmp(optarg, "refuse") == 0;
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
@@ -235,6 +272,17 @@ cmd_receive_keys(const struct receive_opts *o, struct hook_config *hook)
 	return cmd_receive_secret(o->secret, hook);
 }
 
+/* Without --state-dir a restart forgets what was shown: said once. */
+static struct shown *
+cmd_receive_shown(const char *dir, long remember)
+{
+	if (dir == NULL)
+		log_warnx("no --state-dir: alerts shown are remembered only "
+		          "until exit, so a replay after a restart is shown "
+		          "as new");
+	return shown_open(dir, (size_t)remember);
+}
+
 int
 cmd_receive(int argc, char **argv, struct globals *g)
 {
@@ -253,11 +301,15 @@ cmd_receive(int argc, char **argv, struct globals *g)
 	memset(&hook, 0, sizeof(hook));
 	hook.recipient_id = o.recipient_id;
 	hook.pretty = o.pretty;
+	hook.max_age = o.max_age;
+	hook.refuse_old = o.refuse_old;
 	rc = EXIT_FAIL;
-	if (cmd_receive_keys(&o, &hook) == 0) {
+	if (cmd_receive_keys(&o, &hook) == 0 &&
+	    (hook.shown = cmd_receive_shown(o.state_dir, o.remember)) != NULL) {
 		hook.seen = seen_new(SEEN_CAP_DEFAULT);
 		rc = receiver_run(&o.rx, &hook);
 		seen_free(hook.seen);
+		shown_close(hook.shown);
 	}
 	hook_keys_clear(&hook.keys);
 	seckey_free(hook.secret);

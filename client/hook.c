@@ -14,27 +14,6 @@
 #include "webhook_sig.h"
 #include "xmalloc.h"
 
-/* Events that carry the sealed alert (to a recipient of the first tier,
- * or of a later one), and notices about an alert that carry none. */
-static const char *const hook_alert_events[] = {"alert.raised",
-    "alert.escalated"};
-static const char *const hook_notice_events[] = {"alert.acknowledged",
-    "alert.cancelled"};
-
-static int
-hook_event_in(const char *type, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(type, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
-#define HOOK_EVENT_IS(type, list)                                              \
-	hook_event_in(type, list, sizeof(list) / sizeof(list[0]))
-
 /* Sets the reply; returns -1 so that checks read "return hook_refuse()". */
 static int
 hook_refuse(struct hook_reply *r, int status, const char *reason)
@@ -42,30 +21,6 @@ hook_refuse(struct hook_reply *r, int status, const char *reason)
 	r->status = status;
 	r->reason = reason;
 	return -1;
-}
-
-/* Printable ASCII without spaces: safe to log and to keep. */
-static int
-hook_id_valid(const char *id)
-{
-	size_t i, n = strlen(id);
-
-	if (n == 0 || n > HOOK_ID_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (id[i] <= ' ' || id[i] > '~')
-			return 0;
-	return 1;
-}
-
-static int
-hook_check_headers(const struct hook_request *req, struct hook_reply *r)
-{
-	if (req->id == NULL || req->timestamp == NULL || req->signature == NULL)
-		return hook_refuse(r, 400, "missing webhook headers");
-	if (!hook_id_valid(req->id))
-		return hook_refuse(r, 400, "bad webhook-id");
-	return 0;
 }
 
 static int
@@ -89,56 +44,6 @@ hook_check_timestamp(const struct hook_request *req, struct hook_reply *r)
 		return hook_refuse(r, 400, "bad timestamp");
 	if (ts < now - HOOK_MAX_SKEW_S || ts > now + HOOK_MAX_SKEW_S)
 		return hook_refuse(r, 400, "stale timestamp");
-	return 0;
-}
-
-static int
-hook_body_fields(struct hook_body *b)
-{
-	time_t t;
-
-	b->type = json_str(b->o, "type");
-	b->alert_id = json_str(b->o, "alert_id");
-	b->device_id = json_str(b->o, "device_id");
-	b->alert_type = json_str(b->o, "alert_type");
-	b->created_at = json_str(b->o, "created_at");
-	b->received_at = json_str(b->o, "received_at");
-	b->recipient_id = json_str(b->o, "recipient_id");
-	b->ciphertext = json_str(b->o, "ciphertext");
-	if (b->type == NULL || b->alert_id == NULL || b->recipient_id == NULL ||
-	    !alert_id_valid(b->alert_id) || !id_valid(b->recipient_id))
-		return -1;
-	if (HOOK_EVENT_IS(b->type, hook_notice_events))
-		return 0; /* the rest is optional in a notice */
-	if (b->device_id == NULL || b->alert_type == NULL ||
-	    b->created_at == NULL || b->received_at == NULL ||
-	    b->ciphertext == NULL)
-		return -1;
-	if (!id_valid(b->device_id) || !alert_type_valid(b->alert_type) ||
-	    time_rfc3339_parse(b->created_at, &t) != 0 ||
-	    time_rfc3339_parse(b->received_at, &t) != 0)
-		return -1;
-	return 0;
-}
-
-static int
-hook_parse_body(const struct hook_request *req, struct hook_body *b,
-    struct hook_reply *r)
-{
-	json_error_t jerr;
-
-	memset(b, 0, sizeof(*b));
-	b->o =
-	    json_loadb(req->body, req->bodylen, JSON_REJECT_DUPLICATES, &jerr);
-	if (b->o == NULL || !json_is_object(b->o))
-		return hook_refuse(r, 400, "body is not a JSON object");
-	if ((b->type = json_str(b->o, "type")) == NULL ||
-	    (!HOOK_EVENT_IS(b->type, hook_alert_events) &&
-	        !HOOK_EVENT_IS(b->type, hook_notice_events)))
-		return hook_refuse(r, 400, "unsupported event type");
-	if (hook_body_fields(b) != 0)
-		return hook_refuse(r, 400,
-		    "missing or malformed field in body");
 	return 0;
 }
 
@@ -194,19 +99,61 @@ hook_check_match(const struct hook_body *b, const struct alert *a,
 	return 0;
 }
 
+/* The key an alert, or a notice about it, is remembered by.  An alert
+ * is new only the first time its sealed content is shown here, whatever
+ * the event (raised, or escalated to a later tier), the tier or the
+ * webhook-id: the relay never sends one recipient the same alert twice
+ * except as a retry, so a second showing is a replay or a reminder, and
+ * either way not a new alert.  A notice is remembered by its kind. */
+static void
+hook_key(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1])
+{
+	const char *kind = "alert";
+
+	if (strcmp(b->type, "alert.acknowledged") == 0)
+		kind = "acknowledged";
+	else if (strcmp(b->type, "alert.cancelled") == 0)
+		kind = "cancelled";
+	snprintf(key, SHOWN_KEY_MAX + 1, "%s:%s", kind, b->alert_id);
+}
+
 /* A notice (acknowledged, cancelled) has nothing sealed to open: it is
  * the relay's word, authenticated by the webhook signature only. */
 static void
 hook_notice(struct hook_config *cfg, const struct hook_request *req,
     const struct hook_body *b, struct hook_reply *r)
 {
-	if (hook_print_notice(b, req->id, cfg->pretty) != 0) {
+	char key[SHOWN_KEY_MAX + 1];
+	int repeat;
+
+	hook_key(b, key);
+	repeat = shown_has(cfg->shown, key);
+	if (hook_print_notice(b, req->id, repeat, cfg->pretty) != 0) {
 		hook_refuse(r, 500, "cannot write the notice out");
 		return;
 	}
 	seen_add(cfg->seen, req->id);
-	log_info("%s of alert %s received, webhook %s", b->type, b->alert_id,
-	    req->id);
+	(void)shown_add(cfg->shown, key);
+	log_info("%s of alert %s received%s, webhook %s", b->type, b->alert_id,
+	    repeat ? " again (repeat)" : "", req->id);
+}
+
+/* Repeat and age, once the signed created_at is known to be the
+ * device's; -1 when an old alert is to be refused. */
+static int
+hook_judge(const struct hook_config *cfg, const struct alert *a,
+    const char *key, struct hook_verdict *v, struct hook_reply *r)
+{
+	time_t created;
+
+	memset(v, 0, sizeof(*v));
+	v->repeat = shown_has(cfg->shown, key);
+	if (time_rfc3339_parse(a->created_at, &created) == 0)
+		v->age = (long)(time(NULL) - created);
+	v->old = cfg->max_age > 0 && v->age > cfg->max_age;
+	if (v->old && cfg->refuse_old && !v->repeat)
+		return hook_refuse(r, 422, "created_at older than --max-age");
+	return 0;
 }
 
 /* An alert: open it, check it, write it out. */
@@ -214,17 +161,26 @@ static void
 hook_alert(struct hook_config *cfg, const struct hook_request *req,
     const struct hook_body *b, struct hook_reply *r)
 {
+	char key[SHOWN_KEY_MAX + 1];
+	struct hook_verdict v;
 	struct alert a;
 
 	memset(&a, 0, sizeof(a));
-	if (hook_open(cfg, b, &a, r) == 0 && hook_check_match(b, &a, r) == 0) {
-		if (hook_print(b, req->id, &a, cfg->pretty) != 0)
+	hook_key(b, key);
+	if (hook_open(cfg, b, &a, r) == 0 && hook_check_match(b, &a, r) == 0 &&
+	    hook_judge(cfg, &a, key, &v, r) == 0) {
+		if (hook_print(b, req->id, &a, &v, cfg->pretty) != 0)
 			hook_refuse(r, 500, "cannot write the alert out");
 		else {
 			/* Only what was written out counts as seen. */
 			seen_add(cfg->seen, req->id);
-			log_info("alert %s (%s) from %s delivered, webhook %s",
-			    b->alert_id, b->alert_type, b->device_id, req->id);
+			(void)shown_add(cfg->shown, key);
+			log_info("alert %s (%s) from %s delivered%s%s, age "
+			         "%lds, webhook %s",
+			    b->alert_id, b->alert_type, b->device_id,
+			    v.repeat ? ", a repeat" : "",
+			    v.old ? ", older than --max-age" : "", v.age,
+			    req->id);
 		}
 	}
 	alert_clear(&a);
@@ -238,10 +194,10 @@ hook_deliver(struct hook_config *cfg, const struct hook_request *req,
 
 	if (hook_parse_body(req, &b, r) == 0 &&
 	    hook_check_recipient(cfg, &b, r) == 0) {
-		if (HOOK_EVENT_IS(b.type, hook_notice_events))
-			hook_notice(cfg, req, &b, r);
-		else
+		if (hook_is_alert_event(b.type))
 			hook_alert(cfg, req, &b, r);
+		else
+			hook_notice(cfg, req, &b, r);
 	}
 	json_decref(b.o);
 }
@@ -252,7 +208,7 @@ hook_handle(struct hook_config *cfg, const struct hook_request *req,
 {
 	r->status = 200;
 	r->reason = "ok";
-	if (hook_check_headers(req, r) == 0 &&
+	if (hook_parse_headers(req, r) == 0 &&
 	    hook_check_signature(cfg, req, r) == 0 &&
 	    hook_check_timestamp(req, r) == 0) {
 		if (seen_has(cfg->seen, req->id)) {

@@ -17,10 +17,16 @@
 #include "alert.h"
 #include "hook_keys.h"
 #include "seen.h"
+#include "shown.h"
 
 #define HOOK_MAX_BODY (256 * 1024)
 #define HOOK_MAX_SKEW_S 300 /* webhook-timestamp versus our clock */
 #define HOOK_ID_MAX 256
+/* How old (by its signed created_at) an alert may be before it is
+ * marked, or refused, as possibly replayed: the relay delivers a fresh
+ * alert to its first tier within seconds, and the escalation policies
+ * this project ships reach their later tiers within minutes. */
+#define HOOK_MAX_AGE_DEFAULT 600
 
 struct hook_config {
 	unsigned char *secret; /* webhook key, guarded memory */
@@ -28,7 +34,17 @@ struct hook_config {
 	struct hook_keys keys; /* recipient keys, device keys */
 	const char *recipient_id; /* NULL: any */
 	int pretty;
-	struct seen *seen;
+	struct seen *seen; /* webhook ids answered (relay retries) */
+	struct shown *shown; /* alerts and notices shown (replays) */
+	long max_age; /* seconds; 0: no limit */
+	int refuse_old; /* refuse, rather than mark, an older alert */
+};
+
+/* What the receiver makes of an alert beyond its signatures. */
+struct hook_verdict {
+	int repeat; /* shown before: not a new alert */
+	long age; /* seconds since its signed created_at */
+	int old; /* age beyond max_age */
 };
 
 struct hook_request {
@@ -55,9 +71,20 @@ void hook_handle(struct hook_config *cfg, const struct hook_request *req,
 /* hook_print.c: writes the verified alert to stdout, flushed (and
  * fsync'ed when stdout is a file); -1 when that failed. */
 int hook_print(const struct hook_body *b, const char *webhook_id,
-    const struct alert *a, int pretty);
+    const struct alert *a, const struct hook_verdict *v, int pretty);
 /* The same for a notice (alert.acknowledged, alert.cancelled). */
 int hook_print_notice(const struct hook_body *b, const char *webhook_id,
-    int pretty);
+    int repeat, int pretty);
+
+/* hook_parse.c: the checks of headers and body that need no key, as
+ * pure functions (the fuzzer's entry points).  0, or -1 with r set;
+ * b->o is the caller's to json_decref() either way. */
+int hook_parse_headers(const struct hook_request *req, struct hook_reply *r);
+int hook_parse_body(const struct hook_request *req, struct hook_body *b,
+    struct hook_reply *r);
+/* 1 when type is an event that carries the sealed alert. */
+int hook_is_alert_event(const char *type);
+/* Printable ASCII without spaces: safe to log and to keep. */
+int hook_id_valid(const char *id);
 
 #endif

@@ -27,9 +27,11 @@ hook_print_location(const struct alert *a)
 	    a->has_accuracy ? json_real(a->accuracy_m) : json_null());
 }
 
+/* "repeat": shown here before, not a new alert; "stale": its signed
+ * created_at is older than --max-age, so it may be a replay. */
 static char *
 hook_print_json(const struct hook_body *b, const char *webhook_id,
-    const struct alert *a)
+    const struct alert *a, const struct hook_verdict *v)
 {
 	json_t *o;
 	char *s;
@@ -43,6 +45,11 @@ hook_print_json(const struct hook_body *b, const char *webhook_id,
 	    "verified", 1);
 	if (o == NULL)
 		return NULL;
+	json_object_set_new(o, "repeat", json_boolean(v->repeat));
+	json_object_set_new(o, "stale", json_boolean(v->old));
+	json_object_set_new(o, "age_s", json_integer(v->age));
+	if (json_is_integer(json_object_get(b->o, "tier")))
+		json_object_set(o, "tier", json_object_get(b->o, "tier"));
 	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(o);
 	return s;
@@ -68,9 +75,27 @@ hook_print_text(FILE *f, const char *s)
 	}
 }
 
+/* A repeat and an old alert say so before anything else. */
+static void
+hook_print_pretty_head(FILE *f, const struct alert *a,
+    const struct hook_verdict *v)
+{
+	if (v->repeat)
+		fprintf(f,
+		    "REPEAT (shown before; NOT a new alert) %s from %s\n",
+		    a->alert_type, a->device_id);
+	else
+		fprintf(f, "ALERT %s from %s\n", a->alert_type, a->device_id);
+	if (v->old)
+		fprintf(f,
+		    "  WARNING:     created %ld min ago: delivered late, or "
+		    "replayed\n",
+		    v->age / 60);
+}
+
 static char *
 hook_print_pretty(const struct hook_body *b, const char *webhook_id,
-    const struct alert *a)
+    const struct alert *a, const struct hook_verdict *v)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -78,7 +103,7 @@ hook_print_pretty(const struct hook_body *b, const char *webhook_id,
 
 	if (f == NULL)
 		return NULL;
-	fprintf(f, "ALERT %s from %s\n", a->alert_type, a->device_id);
+	hook_print_pretty_head(f, a, v);
 	fputs("  message:     ", f);
 	if (a->message != NULL)
 		hook_print_text(f, a->message);
@@ -119,7 +144,8 @@ hook_print_write(const char *text, int newline)
 
 /* The notice's members as the relay sent them, which jansson escapes. */
 static char *
-hook_print_notice_json(const struct hook_body *b, const char *webhook_id)
+hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
+    int repeat)
 {
 	static const char *const members[] = {"device_id", "alert_type",
 	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
@@ -135,13 +161,15 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id)
 	for (i = 0; i < sizeof(members) / sizeof(members[0]); i++)
 		if (json_is_string(v = json_object_get(b->o, members[i])))
 			json_object_set(o, members[i], v);
+	json_object_set_new(o, "repeat", json_boolean(repeat));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
 }
 
 static char *
-hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id)
+hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
+    int repeat)
 {
 	const char *by = json_str(b->o, "acknowledged_by");
 	const char *at = json_str(b->o, "acknowledged_at");
@@ -151,6 +179,8 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id)
 
 	if (f == NULL)
 		return NULL;
+	if (repeat)
+		fputs("REPEAT (shown before) ", f);
 	if (strcmp(b->type, "alert.acknowledged") == 0) {
 		fputs("ACKNOWLEDGED by ", f);
 		hook_print_text(f, by != NULL ? by : "?");
@@ -171,15 +201,16 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id)
 }
 
 int
-hook_print_notice(const struct hook_body *b, const char *webhook_id, int pretty)
+hook_print_notice(const struct hook_body *b, const char *webhook_id, int repeat,
+    int pretty)
 {
 	char *text;
 	int rc;
 
 	if (pretty)
-		text = hook_print_notice_pretty(b, webhook_id);
+		text = hook_print_notice_pretty(b, webhook_id, repeat);
 	else
-		text = hook_print_notice_json(b, webhook_id);
+		text = hook_print_notice_json(b, webhook_id, repeat);
 	if (text == NULL)
 		return -1;
 	rc = hook_print_write(text, !pretty);
@@ -189,15 +220,15 @@ hook_print_notice(const struct hook_body *b, const char *webhook_id, int pretty)
 
 int
 hook_print(const struct hook_body *b, const char *webhook_id,
-    const struct alert *a, int pretty)
+    const struct alert *a, const struct hook_verdict *v, int pretty)
 {
 	char *text;
 	int rc;
 
 	if (pretty)
-		text = hook_print_pretty(b, webhook_id, a);
+		text = hook_print_pretty(b, webhook_id, a, v);
 	else
-		text = hook_print_json(b, webhook_id, a);
+		text = hook_print_json(b, webhook_id, a, v);
 	if (text == NULL)
 		return -1;
 	rc = hook_print_write(text, !pretty);

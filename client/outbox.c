@@ -190,8 +190,7 @@ outbox_save(const char *dir, const struct sealed_alert *s,
 	return rc;
 }
 
-/* 1 and *s filled when o is an intact entry signed with pk. */
-static int
+int
 outbox_entry_parse(const json_t *o,
     const unsigned char pk[crypto_sign_PUBLICKEYBYTES], struct sealed_alert *s)
 {

@@ -14,6 +14,7 @@
 
 #include <time.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "alert.h"
@@ -30,6 +31,11 @@ char *outbox_dir(const struct client_config *cfg);
 void outbox_mac(const struct alert *a, const struct client_config *cfg,
     const unsigned char sk[crypto_sign_SECRETKEYBYTES],
     unsigned char mac[OUTBOX_MAC_BYTES]);
+/* 1 and *s filled (caller frees with alert_seal_free) when o, a stored
+ * entry as read from disk, is intact and signed with pk; else 0.  The
+ * fuzzer's entry point. */
+int outbox_entry_parse(const json_t *o,
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES], struct sealed_alert *s);
 /* -1 on failure (logged): the alert can still be sent.  Never replaces
  * an entry. */
 int outbox_save(const char *dir, const struct sealed_alert *s,

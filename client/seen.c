@@ -109,3 +109,15 @@ seen_free(struct seen *s)
 	free(s->buckets);
 	free(s);
 }
+
+size_t
+seen_count(const struct seen *s)
+{
+	return s->count;
+}
+
+const char *
+seen_at(const struct seen *s, size_t i)
+{
+	return i < s->count ? s->ring[(s->head + i) % s->cap]->id : NULL;
+}
