@@ -51,15 +51,16 @@ def read_big_frame(c, timeout=20):
     return c._read_exact(n, deadline)
 
 
-def push_until_blocked(c, data, seconds):
+def push_until_blocked(c, data, seconds, chunk=16380):
     """Sends data until the relay stops taking it or closes; returns the
-    bytes sent.  Never reads."""
+    bytes sent.  Never reads.  chunk is a multiple of a ping frame's 20
+    bytes, so that what was sent is whole pings."""
     sent = 0
     end = time.monotonic() + seconds
     c.sock.settimeout(0.5)
     while sent < len(data) and time.monotonic() < end:
         try:
-            sent += c.sock.send(data[sent:sent + 16384])
+            sent += c.sock.send(data[sent:sent + chunk])
         except (socket.timeout, ssl.SSLWantWriteError):
             continue
         except (OSError, ssl.SSLError):
@@ -189,6 +190,32 @@ def test_ping_flood_without_reading_is_paused_then_closed(lab):
     log = relay.proc.text()
     assert log.count("peer does not read") == 1, log
     attacker.close()
+
+
+@pytest.mark.hard_timeout(60)
+def test_paused_connection_resumes_once_read(lab):
+    """A device that sends pings faster than it reads is paused, not
+    dropped: once it reads, every ping is answered, and the same
+    connection takes an alert.  (16 MiB of pings: more pongs than the
+    kernel's socket buffers hold, so the relay does pause.)"""
+    env, _, relay, _ = lab.stack(relay={"send_timeout": 20})
+    with authed(env) as c:
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        ping = frames({"type": "ping"})
+        pong = struct.pack(">I", 15) + b'{"type":"pong"}'  # as jansson writes it
+        assert len(ping) == 20
+        sent = push_until_blocked(c, ping * (16 * MiB // 20), 4)
+        # the relay stopped taking them before all 16 MiB were sent
+        assert sent % 20 == 0 and 2 * MiB < sent < 16 * MiB, sent
+        want = pong * (sent // 20)
+        deadline = time.monotonic() + 30
+        got = c._read_exact(len(want), deadline)
+        assert got == want, "pongs missing or out of order"
+        frame, _, aid = proto.build_alert(device_key(env), env.device_id,
+                                          recipient_pks(env))
+        f = c.request(frame, timeout=10)
+        assert f.get("type") == "accepted" and f.get("alert_id") == aid, f
+    assert "peer does not read" not in relay.proc.text()
 
 
 @pytest.mark.hard_timeout(40)
