@@ -30,9 +30,11 @@ conn_flow_resume_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * Sees every byte the TLS layer takes out of the output buffer: counts
  * down the directory answer, and ends a stall once the output is at the
- * bound again.  The TLS bufferevent's own write callback only runs once
- * the output is empty, so it cannot tell; and this runs inside its
- * write, so the stall ends from the loop, not from here.
+ * bound again.  The bufferevent's write callback cannot tell: conn.c
+ * needs it at its default (output empty) to close after an error frame.
+ * A large frame leaves the buffer all at once, when OpenSSL has taken
+ * all of it.  This runs inside the TLS layer's write, so the stall ends
+ * from the loop, not from here.
  */
 static void
 conn_flow_watch_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
