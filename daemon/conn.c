@@ -15,6 +15,7 @@
 
 #include "b64.h"
 #include "conn.h"
+#include "conn_dirframe.h"
 #include "conn_flow.h"
 #include "envelope.h"
 #include "frame.h"
@@ -549,7 +550,7 @@ static void
 conn_directory(struct conn *c, const json_t *o)
 {
 	const struct directory *d = c->relay->cfg->dir;
-	json_t *have = json_object_get(o, "have"), *out;
+	json_t *have = json_object_get(o, "have");
 
 	/* Each answer may be megabytes for a request of 30 bytes: one at a
 	 * time, and a device asks only once per session anyway. */
@@ -563,16 +564,15 @@ conn_directory(struct conn *c, const json_t *o)
 		    "this relay has no signed directory", 0);
 		return;
 	}
-	out = json_pack("{s:s, s:I}", "type", "directory", "version",
-	    (json_int_t)d->version);
-	if (!json_is_integer(have) || json_integer_value(have) != d->version)
-		json_object_set_new(out, "signed",
-		    json_stringn(d->signed_text, d->signed_len));
-	if (frame_push(bufferevent_get_output(c->bev), out,
-	        DIRECTORY_FRAME_MAX) != 0)
+	if (json_is_integer(have) && json_integer_value(have) == d->version) {
+		conn_send(c,
+		    json_pack("{s:s, s:I}", "type", "directory", "version",
+		        (json_int_t)d->version));
+		return;
+	}
+	if (conn_dirframe_push(bufferevent_get_output(c->bev), d) != 0)
 		log_warnx("conn %llu: directory does not fit in a frame",
 		    c->id);
-	json_decref(out);
 	conn_flow_directory_queued(&c->flow);
 	conn_flow_full(&c->flow, c->relay->cfg->send_timeout);
 }
@@ -883,4 +883,5 @@ conn_close_all(struct relay *relay)
 {
 	while (!TAILQ_EMPTY(&relay->conns))
 		conn_free(TAILQ_FIRST(&relay->conns));
+	conn_dirframe_clear();
 }

@@ -153,6 +153,37 @@ def test_flood_of_directory_requests_and_pings_without_reading(lab):
     attacker.close()
 
 
+@pytest.mark.hard_timeout(90)
+def test_devices_fetching_the_directory_share_one_copy(lab):
+    """10 sessions ask for a 5.5 MiB directory and do not read it yet:
+    the relay holds one copy for all of them, not one each (before, each
+    answer was encoded anew, and what the kernel's socket buffer, up to
+    4 MiB, did not take stayed in the relay: RSS grew by tens of MiB).
+    Then each reads its answer, byte for byte the signed file."""
+    env = big_directory_env(lab, 30000)
+    lab.redis(env)
+    relay = lab.relay(env)
+    pid = relay.proc.pid
+    with authed(env, timeout=20) as c:  # warm up
+        c.send_frame({"type": "directory", "have": -1})
+        read_big_frame(c)
+    time.sleep(0.5)
+    base = rss_kib(pid)
+    sessions = [authed(env, timeout=20) for _ in range(10)]
+    try:
+        for c in sessions:
+            c.send_frame({"type": "directory", "have": -1})
+        time.sleep(1.5)
+        assert_rss_bounded(pid, (base, None), "with 10 directory answers queued")
+        signed = env.directory.read_text()
+        for c in sessions:
+            d = json.loads(read_big_frame(c))
+            assert d["type"] == "directory" and d["signed"] == signed
+    finally:
+        for c in sessions:
+            c.close()
+
+
 @pytest.mark.hard_timeout(60)
 def test_second_directory_request_while_one_is_queued_is_refused(lab):
     """Two directory requests at once, with a directory (about 200 KiB)
