@@ -36,11 +36,35 @@ netaddr_is_loopback(const struct sockaddr_storage *ss)
 	return 0;
 }
 
+/* The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d, what a
+ * dual-stack listener on [::] sees for an IPv4 client) or a NAT64
+ * (64:ff9b::a.b.c.d, RFC 6052) address, or NULL: such a client is the
+ * IPv4 host, not one of the 2^64 hosts of a /64 that all of IPv4 would
+ * otherwise share. */
+static const unsigned char *
+netaddr_embedded_v4(const struct in6_addr *a)
+{
+	static const unsigned char nat64[12] = {0x00, 0x64, 0xff, 0x9b};
+
+	if (IN6_IS_ADDR_V4MAPPED(a) || memcmp(a->s6_addr, nat64, 12) == 0)
+		return a->s6_addr + 12;
+	return NULL;
+}
+
 size_t
 netaddr_source(const struct sockaddr *sa, unsigned char key[NETADDR_SOURCE_MAX])
 {
+	const unsigned char *v4;
+
 	if (sa->sa_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
+		const struct in6_addr *a =
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if ((v4 = netaddr_embedded_v4(a)) != NULL) {
+			memcpy(key, v4, 4);
+			return 4;
+		}
+		memcpy(key, a->s6_addr, 8);
 		return 8;
 	}
 	memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);

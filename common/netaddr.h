@@ -12,7 +12,10 @@ int netaddr_parse(const char *s, struct sockaddr_storage *ss, int *len);
 int netaddr_is_loopback(const struct sockaddr_storage *ss);
 
 /* What the abuse limits count as one source: an IPv4 address, or an
- * IPv6 /64 (one host has many addresses in it). */
+ * IPv6 /64 (one host has many addresses in it).  An IPv4-mapped or
+ * NAT64 (64:ff9b::/96) IPv6 address counts as the IPv4 address inside
+ * it, so a dual-stack listener keeps IPv4 clients apart and counts each
+ * with the same client reaching a plain IPv4 listener. */
 #define NETADDR_SOURCE_MAX 8
 size_t netaddr_source(const struct sockaddr *sa,
     unsigned char key[NETADDR_SOURCE_MAX]);

@@ -15,6 +15,8 @@
 
 #include "b64.h"
 #include "conn.h"
+#include "conn_dirframe.h"
+#include "conn_flow.h"
 #include "envelope.h"
 #include "frame.h"
 #include "ingest.h"
@@ -33,6 +35,9 @@
 #include "xmalloc.h"
 
 #define CLOSE_LINGER_MS 2000 /* time for an error frame to reach the peer */
+/* Largest frame before authentication: an auth frame is about 200
+ * bytes, and a peer nobody knows yet may not make us buffer more. */
+#define AUTH_FRAME_MAX 1024
 
 enum conn_state {
 	CONN_HANDSHAKE, /* TLS handshake under way */
@@ -65,6 +70,7 @@ struct conn {
 	int64_t ingest_start_ms;
 	int shut; /* closing: our side of the session is shut down */
 	size_t unauth_slot; /* its source's count of unauthenticated ones */
+	struct conn_flow flow; /* bounds what it makes us queue */
 };
 
 static unsigned long long conn_next_id = 1;
@@ -91,6 +97,7 @@ conn_free(struct conn *c)
 	event_free(c->timer);
 	if (c->keepalive != NULL)
 		event_free(c->keepalive);
+	conn_flow_free(&c->flow);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -108,6 +115,7 @@ conn_send(struct conn *c, json_t *msg)
 	        (size_t)c->relay->cfg->max_frame) != 0)
 		log_warnx("conn %llu: reply does not fit in a frame", c->id);
 	json_decref(msg);
+	conn_flow_full(&c->flow, c->relay->cfg->send_timeout);
 }
 
 /* Sends an error frame.  Fatal ones close the connection once sent. */
@@ -228,6 +236,8 @@ conn_auth(struct conn *c, const json_t *o)
 	slotcount_give(c->relay->unauth_by_addr, c->unauth_slot);
 	c->state = CONN_READY;
 	evtimer_del(c->timer);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    (size_t)c->relay->cfg->max_frame + FRAME_HEADER);
 	conn_keepalive_start(c);
 	log_info("conn %llu: device=%s authenticated from %s", c->id,
 	    c->device_id, c->peer);
@@ -540,23 +550,31 @@ static void
 conn_directory(struct conn *c, const json_t *o)
 {
 	const struct directory *d = c->relay->cfg->dir;
-	json_t *have = json_object_get(o, "have"), *out;
+	json_t *have = json_object_get(o, "have");
 
+	/* Each answer may be megabytes for a request of 30 bytes: one at a
+	 * time, and a device asks only once per session anyway. */
+	if (conn_flow_directory_pending(&c->flow)) {
+		conn_error(c, "directory_pending",
+		    "the previous directory is still being sent", 1);
+		return;
+	}
 	if (d == NULL) {
 		conn_error(c, "no_directory",
 		    "this relay has no signed directory", 0);
 		return;
 	}
-	out = json_pack("{s:s, s:I}", "type", "directory", "version",
-	    (json_int_t)d->version);
-	if (!json_is_integer(have) || json_integer_value(have) != d->version)
-		json_object_set_new(out, "signed",
-		    json_stringn(d->signed_text, d->signed_len));
-	if (frame_push(bufferevent_get_output(c->bev), out,
-	        DIRECTORY_FRAME_MAX) != 0)
+	if (json_is_integer(have) && json_integer_value(have) == d->version) {
+		conn_send(c,
+		    json_pack("{s:s, s:I}", "type", "directory", "version",
+		        (json_int_t)d->version));
+		return;
+	}
+	if (conn_dirframe_push(bufferevent_get_output(c->bev), d) != 0)
 		log_warnx("conn %llu: directory does not fit in a frame",
 		    c->id);
-	json_decref(out);
+	conn_flow_directory_queued(&c->flow);
+	conn_flow_full(&c->flow, c->relay->cfg->send_timeout);
 }
 
 static void
@@ -596,17 +614,22 @@ conn_frame(struct conn *c, const char *payload, size_t len)
 }
 
 /* Handles whole frames in order; stops while an alert is being stored,
- * so answers go out in the order the frames came in. */
+ * so answers go out in the order the frames came in, and while the
+ * answers already made are not read, so a peer that does not read
+ * cannot make us queue more. */
 static void
 conn_process(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t max = (size_t)c->relay->cfg->max_frame, len;
+	size_t max, len;
 	char *payload, msg[96];
 
 	while (c->state == CONN_AUTH || c->state == CONN_READY) {
-		if (c->ingest != NULL || c->req != NULL)
+		if (c->ingest != NULL || c->req != NULL ||
+		    conn_flow_full(&c->flow, c->relay->cfg->send_timeout))
 			return;
+		max = c->state == CONN_AUTH ? AUTH_FRAME_MAX
+		                            : (size_t)c->relay->cfg->max_frame;
 		switch (frame_pull(in, max, &payload, &len)) {
 		case FRAME_OK:
 			c->last_rx_ms = monotonic_ms();
@@ -616,8 +639,10 @@ conn_process(struct conn *c)
 			free(payload);
 			break;
 		case FRAME_TOO_LARGE:
-			snprintf(msg, sizeof(msg), "frame exceeds %zu bytes",
-			    max);
+			snprintf(msg, sizeof(msg), "frame exceeds %zu bytes%s",
+			    max,
+			    c->state == CONN_AUTH ? " before authentication"
+			                          : "");
 			conn_error(c, "frame_too_large", msg, 1);
 			return;
 		case FRAME_EMPTY:
@@ -715,6 +740,34 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The peer let its answers pile up past the bound for send_timeout:
+ * an error frame would never get through, so it is dropped at once. */
+static void
+conn_flow_expired_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	metrics.slow_readers_closed++;
+	log_info("conn %llu (%s%s%s): closed: peer does not read "
+	         "output_bytes=%zu send_timeout=%ld",
+	    c->id, c->peer, c->device_id[0] ? " device=" : "", c->device_id,
+	    evbuffer_get_length(bufferevent_get_output(c->bev)),
+	    c->relay->cfg->send_timeout);
+	conn_free(c);
+}
+
+/* The peer read enough of what we queued: take its requests again. */
+static void
+conn_flow_resumed(void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state == CONN_READY)
+		conn_process(c);
+}
+
 static void
 conn_peer_name(const struct sockaddr *sa, char *out, size_t len)
 {
@@ -766,9 +819,12 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	relay->nconns++;
 	relay->nunauth++;
 	metrics.connections++;
-	/* Bound what one connection may buffer: one whole frame. */
+	/* Bound what one connection may buffer: one whole frame, a small
+	 * one until the peer authenticated. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    (size_t)relay->cfg->max_frame + FRAME_HEADER);
+	    AUTH_FRAME_MAX + FRAME_HEADER);
+	conn_flow_init(&c->flow, relay->base, c->bev, conn_flow_expired_cb,
+	    conn_flow_resumed, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -827,4 +883,5 @@ conn_close_all(struct relay *relay)
 {
 	while (!TAILQ_EMPTY(&relay->conns))
 		conn_free(TAILQ_FIRST(&relay->conns));
+	conn_dirframe_clear();
 }

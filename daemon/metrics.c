@@ -7,7 +7,7 @@ struct metrics metrics;
 static const char *const reason_names[] = {"bad_frame", "frame_too_large",
     "timeout", "not_authenticated", "unknown_device", "auth_failed",
     "bad_signature", "bad_envelope", "unknown_recipient", "conflict",
-    "unavailable", "busy", "rate_limited", "stale"};
+    "unavailable", "busy", "rate_limited", "stale", "directory_pending"};
 
 _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==
         REFUSE_NREASONS,
@@ -152,6 +152,10 @@ metrics_render(struct evbuffer *out)
 	    "alertrelay_tls_handshakes_total{result=\"failed\"} %llu\n",
 	    (unsigned long long)metrics.tls_handshakes_ok,
 	    (unsigned long long)metrics.tls_handshakes_failed);
+	metric_one(out, "alertrelay_slow_readers_closed_total", "counter",
+	    "Device connections closed because they left their answers "
+	    "unread past send_timeout.",
+	    (double)metrics.slow_readers_closed);
 	metric_one(out, "alertrelay_connections", "gauge",
 	    "Open device connections.", (double)metrics.connections);
 	metric_one(out, "alertrelay_devices_connected", "gauge",

@@ -27,6 +27,7 @@ enum refuse_reason {
 	REFUSE_BUSY,
 	REFUSE_RATE_LIMITED,
 	REFUSE_STALE,
+	REFUSE_DIRECTORY_PENDING,
 	REFUSE_NREASONS
 };
 
@@ -56,6 +57,7 @@ struct metrics {
 	uint64_t tls_handshakes_ok;
 	uint64_t tls_handshakes_failed;
 	uint64_t connections_refused_limit;
+	uint64_t slow_readers_closed; /* output above the bound too long */
 	/* gauges, set by their owners */
 	uint64_t connections;
 	uint64_t devices_connected;

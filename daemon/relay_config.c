@@ -53,6 +53,7 @@ static const struct opt opts[] = {
         31536000},
     {"relay", "max_clock_skew", OPT_INT, O(max_clock_skew), "600", 0, 86400},
     {"relay", "frame_timeout", OPT_INT, O(frame_timeout), "10", 1, 300},
+    {"relay", "send_timeout", OPT_INT, O(send_timeout), "60", 1, 3600},
     {"relay", "max_connections", OPT_INT, O(max_connections), "20000", 1,
         1000000},
     {"relay", "user", OPT_STRING, O(user), "", 0, 0},

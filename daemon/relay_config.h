@@ -54,6 +54,7 @@ struct relay_config {
 	long max_frame;
 	long auth_timeout; /* seconds from accept to authenticated */
 	long frame_timeout; /* seconds to finish a started frame */
+	long send_timeout; /* seconds a device may leave 256 KiB unread */
 	long keepalive; /* seconds idle before a ping; 0: none */
 	long max_alert_age; /* older created_at: refused as stale (replay) */
 	long max_clock_skew; /* created_at this far ahead is refused */
