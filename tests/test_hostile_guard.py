@@ -322,3 +322,55 @@ def test_one_request_per_connection_and_replies_arrive(lab):
         assert data.startswith(b"HTTP/1.") and b" 200 OK" in data, data
         assert data.endswith(b"ok\n"), data
         s.close()
+
+
+def device_hold(port, stop, per_source=2, sources=30):
+    """Raw TCP connections to the device listener, never a TLS hello."""
+    socks = []
+    for i in range(sources * per_source):
+        try:
+            socks.append(connect(port, "127.0.0.%d" % (2 + i % sources), 0.2))
+        except OSError:
+            pass
+    stop.wait(30)
+    for s in socks:
+        s.close()
+
+
+@pytest.mark.hard_timeout(90)
+def test_out_of_descriptors_pauses_and_logs_once_per_interval(lab):
+    """With almost no reserve (reserve_fds = 1) under a limit of 64 the
+    listeners together can ask for more descriptors than there are:
+    accept() fails with EMFILE.  Each listener then pauses and the log
+    says so once per interval, where libevent's own listener inside
+    evhttp printed a line per attempt and spun."""
+    ports = {"ack": free_port(), "ack_plain": free_port(),
+             "admin": free_port()}
+    env = lab.env(relay={"reserve_fds": 1})
+    env.ack = {"listen": "127.0.0.1:%d" % ports["ack"],
+               "listen_plain": "127.0.0.1:%d" % ports["ack_plain"]}
+    env.write_relay_conf()
+    with open(env.relay_conf, "a") as f:
+        f.write("\n[admin]\nlisten = 127.0.0.1:%d\n" % ports["admin"])
+    lab.redis(env)
+    relay = LimitedRelay(env, lab.logdir, 64)
+    lab.things.append(relay)
+    relay.start()
+    before = len(relay.proc.text("stderr").splitlines())
+    stop = threading.Event()
+    dev = threading.Thread(target=device_hold, args=(env.relay_port, stop))
+    dev.start()
+    attacker = SlowAttacker([(ports["ack"], TLS_START),
+                             (ports["ack_plain"], HTTP_START),
+                             (ports["admin"], HTTP_START)],
+                            per_port=100).start()
+    try:
+        time.sleep(6)
+        assert relay.proc.running()
+    finally:
+        attacker.finish()
+        stop.set()
+        dev.join(30)
+    log = relay.proc.text("stderr").splitlines()[before:]
+    assert any("reason=no_descriptors" in l for l in log), "\n".join(log)
+    assert len(log) < 100, "%d log lines:\n%s" % (len(log), "\n".join(log[:30]))
