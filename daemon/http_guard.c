@@ -37,7 +37,15 @@
  *   under the filter has written the reply (an evbuffer callback on its
  *   output) we shut the write side down; the client then closes, or the
  *   timer closes it a little later.  A second request on the connection
- *   is answered 503 and the connection dropped.
+ *   is answered 503 and the connection dropped.  Pages evhttp sends on
+ *   its own with "Connection: close" (400, 413) cannot be kept alive
+ *   that way: on plain HTTP the filter's output function writes them to
+ *   the socket at once; over TLS such a page is lost and the client only
+ *   sees the close (never a request a correct client makes).
+ * - A filter moves its output down only from its output callback, which
+ *   does nothing while writing is disabled, and evhttp enables writing
+ *   after it has added a reply: an evbuffer callback on the filter's
+ *   output flushes it one round later (http_guard_kick_cb).
  * - evhttp's evconnlistener gets an error callback: on EMFILE, ENFILE,
  *   ENOBUFS or ENOMEM it pauses accepting for a second and logs once per
  *   interval (refusal.h), where libevent would print a line per attempt
@@ -301,6 +309,25 @@ http_guard_reply_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		event_active(c->kick, EV_TIMEOUT, 1);
 }
 
+/* A reply evhttp sends with "Connection: close" (its own error pages:
+ * 400, 413...) is shut down as soon as it has left the filter.  On plain
+ * HTTP we write it to the socket right here, so it is in the kernel by
+ * then; over TLS only the bufferevent under us can write, so such a page
+ * is lost and the client sees the connection close. */
+static enum bufferevent_filter_result
+http_guard_out_filter(struct evbuffer *src, struct evbuffer *dst,
+    ev_ssize_t limit, enum bufferevent_flush_mode mode, void *arg)
+{
+	struct guard_conn *c = arg;
+
+	(void)limit;
+	(void)mode;
+	evbuffer_add_buffer(dst, src);
+	if (c->g->make_bev == NULL && c->fd >= 0)
+		evbuffer_write(dst, c->fd);
+	return BEV_OK;
+}
+
 /* free_context of the filter: evhttp has let the connection go. */
 static void
 http_guard_conn_gone(void *arg)
@@ -336,16 +363,16 @@ http_guard_bev_cb(struct event_base *base, void *arg)
 	if (under == NULL)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
-	c->bev = bufferevent_filter_new(under, NULL, NULL,
+	c->g = g;
+	c->fd = -1;
+	c->bev = bufferevent_filter_new(under, NULL, http_guard_out_filter,
 	    BEV_OPT_CLOSE_ON_FREE, http_guard_conn_gone, c);
 	if (c->bev == NULL) {
 		bufferevent_free(under);
 		free(c);
 		return NULL;
 	}
-	c->g = g;
 	c->under = under;
-	c->fd = -1;
 	c->accepted_ms = monotonic_ms();
 	c->out_cb = evbuffer_add_cb(bufferevent_get_output(under),
 	    http_guard_out_cb, c);

@@ -322,6 +322,12 @@ def test_one_request_per_connection_and_replies_arrive(lab):
         assert data.startswith(b"HTTP/1.") and b" 200 OK" in data, data
         assert data.endswith(b"ok\n"), data
         s.close()
+    # evhttp's own pages (it closes after them) still arrive on plain HTTP
+    s = connect(ports["admin"])
+    s.sendall(b"POST /reload HTTP/1.1\r\nHost: a\r\n"
+              b"Content-Length: 100000\r\n\r\n" + b"x" * 5000)
+    assert s.recv(4096).startswith(b"HTTP/1.1 413"), "413 arrives"
+    s.close()
 
 
 def device_hold(port, stop, per_source=2, sources=30):
