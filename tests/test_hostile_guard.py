@@ -295,12 +295,14 @@ def test_token_bucket_per_address(lab):
     port = ports["ack_plain"]
     answers = [request(port, "127.0.0.3", path="/nowhere") for _ in range(6)]
     served = [a for a in answers if a.startswith(b"HTTP/1.1 404")]
-    assert len(served) == 3, answers
+    # the burst of 3, and a 4th if the machine took a second meanwhile
+    assert 3 <= len(served) <= 4, answers
+    assert answers[-1] == b"", "the 6th within a second is closed"
     assert b"404" in request(port, "127.0.0.4", path="/nowhere")
     time.sleep(1.2)  # a token again
     assert b"404" in request(port, "127.0.0.3", path="/nowhere")
     assert metric(ports["admin"], "alertrelay_connections_refused_total",
-                  listener="ack_plain", reason="rate_limited") == 3
+                  listener="ack_plain", reason="rate_limited") == 6 - len(served)
 
 
 @pytest.mark.hard_timeout(60)
