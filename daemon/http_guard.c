@@ -103,6 +103,7 @@ struct guard_conn {
 	size_t slot;
 	int has_slot;
 	int replied; /* evhttp has passed the whole reply down */
+	int broken; /* make_bev failed: a socket to shut down at once */
 	enum guard_state state;
 };
 
@@ -179,6 +180,11 @@ http_guard_admit(struct guard_conn *c)
 	c->fd = bufferevent_getfd(c->bev);
 	if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0)
 		return 0; /* already gone */
+	if (c->broken) { /* no TLS for it: never plain HTTP instead */
+		refusal_note(g->kind, CONN_REFUSE_NO_DESCRIPTORS,
+		    "error=\"cannot make a TLS session\"");
+		return 0;
+	}
 	klen = netaddr_source((struct sockaddr *)&ss, key);
 	if (!ratelimit_take(g->rate, key, klen, monotonic_ms())) {
 		snprintf(detail, sizeof(detail), "conn_rate=%ld/s",
@@ -356,13 +362,19 @@ http_guard_bev_cb(struct event_base *base, void *arg)
 	struct http_guard *g = arg;
 	struct bufferevent *under;
 	struct guard_conn *c;
+	int broken = 0;
 
-	under = g->make_bev != NULL
-	    ? g->make_bev(base, g->make_arg)
-	    : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	/* Were NULL returned, evhttp would make a plain socket bufferevent
+	 * itself, and speak plain HTTP on the TLS port, unguarded. */
+	under = g->make_bev != NULL ? g->make_bev(base, g->make_arg) : NULL;
+	if (under == NULL) {
+		broken = g->make_bev != NULL;
+		under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (under == NULL)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
+	c->broken = broken;
 	c->g = g;
 	c->fd = -1;
 	c->bev = bufferevent_filter_new(under, NULL, http_guard_out_filter,
