@@ -91,7 +91,8 @@ def request(port, src="127.0.0.1", path="/healthz", timeout=3):
     """One GET over plain HTTP from src; the raw answer (b"" if closed)."""
     s = connect(port, src, timeout)
     try:
-        s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode())
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+                  % (path.encode(), port))
         data = b""
         while True:
             try:
@@ -249,7 +250,8 @@ def test_trickled_request_is_cut_at_the_deadline(lab):
     whole request does not come within request_timeout: cut."""
     env, relay, ports = http_stack(lab, admin={"request_timeout": 3})
     s = connect(ports["admin"])
-    text = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: aaaaaaaaaa\r\n\r\n"
+    text = (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            b"X-Pad: aaaaaaaaaa\r\n\r\n" % ports["admin"])
     t0 = time.monotonic()
     cut = None
     for b in text:
@@ -277,7 +279,8 @@ def test_connection_cap_waits_in_the_backlog(lab):
     held = [connect(port, "127.0.0.%d" % (2 + i)) for i in range(3)]
     time.sleep(0.3)
     late = connect(port, "127.0.0.9")
-    late.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    late.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+                 % port)
     late.settimeout(1)
     with pytest.raises(socket.timeout):
         late.recv(4096)
@@ -310,9 +313,11 @@ def test_one_request_per_connection_and_replies_arrive(lab):
     """The guard closes after one reply, without losing it, also for an
     HTTP/1.0 client and one that asks to close."""
     env, relay, ports = http_stack(lab)
-    for first in (b"GET /healthz HTTP/1.0\r\n\r\n",
-                  b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-                  b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"):
+    host = b"Host: 127.0.0.1:%d\r\n" % ports["admin"]
+    for first in (b"GET /healthz HTTP/1.0\r\n" + host + b"\r\n",
+                  b"GET /healthz HTTP/1.1\r\n" + host +
+                  b"Connection: close\r\n\r\n",
+                  b"GET /healthz HTTP/1.1\r\n" + host + b"\r\n"):
         s = connect(ports["admin"])
         s.sendall(first)
         data = b""
@@ -326,7 +331,7 @@ def test_one_request_per_connection_and_replies_arrive(lab):
         s.close()
     # evhttp's own pages (it closes after them) still arrive on plain HTTP
     s = connect(ports["admin"])
-    s.sendall(b"POST /reload HTTP/1.1\r\nHost: a\r\n"
+    s.sendall(b"POST /reload HTTP/1.1\r\n" + host +
               b"Content-Length: 100000\r\n\r\n" + b"x" * 5000)
     assert s.recv(4096).startswith(b"HTTP/1.1 413"), "413 arrives"
     s.close()
