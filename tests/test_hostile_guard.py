@@ -335,6 +335,17 @@ def test_one_request_per_connection_and_replies_arrive(lab):
               b"Content-Length: 100000\r\n\r\n" + b"x" * 5000)
     assert s.recv(4096).startswith(b"HTTP/1.1 413"), "413 arrives"
     s.close()
+    # two requests in one go: the first is answered, not the second
+    s = connect(ports["admin"])
+    s.sendall((b"GET /healthz HTTP/1.1\r\n" + host + b"\r\n") * 2)
+    data = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        data += d
+    assert data.count(b" 200 OK") == 1, data
+    s.close()
 
 
 def device_hold(port, stop, per_source=2, sources=30):
@@ -387,14 +398,3 @@ def test_out_of_descriptors_pauses_and_logs_once_per_interval(lab):
     log = relay.proc.text("stderr").splitlines()[before:]
     assert any("reason=no_descriptors" in l for l in log), "\n".join(log)
     assert len(log) < 100, "%d log lines:\n%s" % (len(log), "\n".join(log[:30]))
-    # two requests in one go: the first is answered, not the second
-    s = connect(ports["admin"])
-    s.sendall((b"GET /healthz HTTP/1.1\r\n" + host + b"\r\n") * 2)
-    data = b""
-    while True:
-        d = s.recv(4096)
-        if not d:
-            break
-        data += d
-    assert data.count(b" 200 OK") == 1, data
-    s.close()
