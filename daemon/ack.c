@@ -13,6 +13,7 @@
 #include "ack.h"
 #include "ack_limit.h"
 #include "ack_parse.h"
+#include "http_guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
@@ -38,6 +39,8 @@ struct ack {
 	struct evhttp *plain;
 	struct ack_limit *limit; /* failed SMS replies; made when first used */
 	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
+	struct http_guard *https_guard;
+	struct http_guard *plain_guard;
 };
 
 /* One request waiting for Redis.  If the client goes away first, the
@@ -386,6 +389,7 @@ static struct evhttp *
 ack_bind(struct ack *a, const char *addr, int tls)
 {
 	struct evhttp *http;
+	struct http_guard *g;
 	char *host;
 	int port;
 
@@ -396,16 +400,20 @@ ack_bind(struct ack *a, const char *addr, int tls)
 	evhttp_set_timeout(http, 10);
 	evhttp_set_max_headers_size(http, 8192);
 	evhttp_set_max_body_size(http, ACK_BODY_MAX);
-	evhttp_set_gencb(http, ack_request_cb, a);
-	if (tls)
-		evhttp_set_bevcb(http, ack_tls_bev_cb, a);
-	if (evhttp_bind_socket(http, host, (ev_uint16_t)port) != 0) {
+	/* The guard sets the bevcb and gencb: limits first (http_guard.h). */
+	g = http_guard_new(a->relay->base, http,
+	    tls ? LISTENER_ACK : LISTENER_ACK_PLAIN, &a->relay->cfg->ack_limits,
+	    tls ? ack_tls_bev_cb : NULL, a, ack_request_cb, a);
+	if (http_guard_bind(g, host, port) == NULL) {
 		log_warn("ack listen on %s", addr);
+		http_guard_free(g);
 		evhttp_free(http);
 		http = NULL;
-	} else
+	} else {
 		log_info("ack listening on %s (%s)", addr,
 		    tls ? "https" : "http, loopback");
+		*(tls ? &a->https_guard : &a->plain_guard) = g;
+	}
 	free(host);
 	return http;
 }
@@ -437,6 +445,8 @@ ack_close(struct ack *a)
 {
 	if (a == NULL)
 		return;
+	http_guard_free(a->https_guard);
+	http_guard_free(a->plain_guard);
 	if (a->https != NULL)
 		evhttp_free(a->https);
 	if (a->plain != NULL)

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "admin_auth.h"
+#include "http_guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -28,6 +29,7 @@
 struct admin {
 	struct relay *relay;
 	struct evhttp *http;
+	struct http_guard *guard;
 	struct event *poll_ev;
 	struct store_req *poll_req;
 	int64_t host_logged_ms, token_logged_ms; /* once a minute, not more */
@@ -312,12 +314,14 @@ admin_open(struct relay *relay, struct admin **out)
 	evhttp_set_timeout(a->http, 10);
 	evhttp_set_max_headers_size(a->http, 8192);
 	evhttp_set_max_body_size(a->http, 4096);
-	evhttp_set_gencb(a->http, admin_request_cb, a);
-	bound =
-	    evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port);
+	/* The guard sets the bevcb and gencb: limits first (http_guard.h). */
+	a->guard = http_guard_new(relay->base, a->http, LISTENER_ADMIN,
+	    &relay->cfg->admin_limits, NULL, NULL, admin_request_cb, a);
+	bound = http_guard_bind(a->guard, host, port);
 	free(host);
 	if (bound == NULL) {
 		log_warn("admin listen on %s", addr);
+		http_guard_free(a->guard);
 		evhttp_free(a->http);
 		free(a);
 		return -1;
@@ -336,6 +340,7 @@ admin_close(struct admin *a)
 		return;
 	store_req_cancel(a->poll_req);
 	event_free(a->poll_ev);
+	http_guard_free(a->guard);
 	evhttp_free(a->http);
 	free(a);
 }

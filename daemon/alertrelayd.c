@@ -21,6 +21,7 @@
 #include "directory_version.h"
 #include "dispatch.h"
 #include "escalate.h"
+#include "fdbudget.h"
 #include "fdlimit.h"
 #include "http_client.h"
 #include "listener.h"
@@ -369,7 +370,9 @@ main(int argc, char *argv[])
 	        (double)relay.cfg->addr_alert_burst, 65536);
 	relay.session_limit = ratelimit_new(relay.cfg->device_conn_rate / 60.0,
 	    (double)relay.cfg->device_conn_burst, 16384);
-	fdlimit_raise(relay.cfg->max_connections);
+	fdlimit_raise(relay.cfg->max_connections,
+	    fdbudget_http_wanted(relay.cfg));
+	fdbudget_plan(relay.cfg);
 	if ((relay.base = event_base_new()) == NULL)
 		log_fatalx("cannot create the event loop");
 	if (listener_open_all(&relay) != 0 ||

@@ -10,9 +10,9 @@
 #include "log.h"
 
 void
-fdlimit_raise(long max_connections)
+fdlimit_raise(long max_connections, long http)
 {
-	rlim_t want = (rlim_t)max_connections + FDLIMIT_RESERVE;
+	rlim_t want = (rlim_t)max_connections + (rlim_t)http + FDLIMIT_RESERVE;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {

@@ -11,7 +11,9 @@
  * webhooks and SMS in flight, listeners, logs. */
 #define FDLIMIT_RESERVE 1024
 
-/* Raises RLIMIT_NOFILE for max_connections; logs what it got. */
-void fdlimit_raise(long max_connections);
+/* Raises RLIMIT_NOFILE for max_connections devices and http connections
+ * on the HTTP listeners; logs what it got.  fdbudget.h then shares out
+ * what there is. */
+void fdlimit_raise(long max_connections, long http);
 
 #endif

@@ -9,11 +9,13 @@
 #include <event2/listener.h>
 
 #include "conn.h"
+#include "fdbudget.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
 #include "ratelimit.h"
+#include "refusal.h"
 #include "relay.h"
 #include "slotcount.h"
 #include "xmalloc.h"
@@ -35,18 +37,53 @@ listener_rate_ok(struct relay *relay, const struct sockaddr *sa)
 {
 	unsigned char key[NETADDR_SOURCE_MAX];
 	size_t len = netaddr_source(sa, key);
-	static int64_t last_log;
-	int64_t now = monotonic_ms();
+	char detail[32];
 
-	if (ratelimit_take(relay->conn_limit, key, len, now))
+	if (ratelimit_take(relay->conn_limit, key, len, monotonic_ms()))
 		return 1;
-	if (now - last_log > 10000) {
-		log_warnx("connections refused: too many from one address "
-		          "(conn_rate %ld/s)",
-		    relay->cfg->conn_rate);
-		last_log = now;
-	}
+	snprintf(detail, sizeof(detail), "conn_rate=%ld/s",
+	    relay->cfg->conn_rate);
+	refusal_note(LISTENER_DEVICE, CONN_REFUSE_RATE_LIMITED, detail);
 	return 0;
+}
+
+/* max_connections within the descriptor budget (fdbudget.h). */
+static size_t
+listener_max_conns(const struct relay *relay)
+{
+	long cap = fdbudget_cap(LISTENER_DEVICE);
+
+	return (size_t)(relay->cfg->max_connections < cap
+	        ? relay->cfg->max_connections
+	        : cap);
+}
+
+/* One address may hold at most a quarter of the budget unauthenticated,
+ * whatever max_unauthenticated_per_address says, when the budget is
+ * small (a low open-files limit). */
+static unsigned
+listener_max_unauth_per_addr(const struct relay *relay)
+{
+	long cap = fdbudget_cap(LISTENER_DEVICE) / 4;
+
+	if (cap < 1)
+		cap = 1;
+	return (unsigned)(relay->cfg->max_unauth_per_addr < cap
+	        ? relay->cfg->max_unauth_per_addr
+	        : cap);
+}
+
+static void
+listener_refuse(evutil_socket_t fd, enum conn_refuse why, long limit)
+{
+	char detail[32];
+
+	metrics.refused[why == CONN_REFUSE_RATE_LIMITED ? REFUSE_RATE_LIMITED
+	                                                : REFUSE_BUSY]++;
+	snprintf(detail, sizeof(detail), "limit=%ld", limit);
+	if (why != CONN_REFUSE_RATE_LIMITED)
+		refusal_note(LISTENER_DEVICE, why, detail);
+	evutil_closesocket(fd);
 }
 
 static void
@@ -63,32 +100,26 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	if (relay->nconns >= (size_t)relay->cfg->max_connections) {
-		metrics.refused[REFUSE_BUSY]++;
-		log_warnx("connection refused: max_connections (%ld) reached",
-		    relay->cfg->max_connections);
-		evutil_closesocket(fd);
+	if (relay->nconns >= listener_max_conns(relay)) {
+		listener_refuse(fd, CONN_REFUSE_MAX_CONNECTIONS,
+		    (long)listener_max_conns(relay));
 		return;
 	}
 	if (relay->nunauth >= (size_t)relay->cfg->max_unauthenticated) {
-		metrics.refused[REFUSE_BUSY]++;
-		log_debug("connection refused: max_unauthenticated reached");
-		evutil_closesocket(fd);
+		listener_refuse(fd, CONN_REFUSE_MAX_CONNECTIONS,
+		    relay->cfg->max_unauthenticated);
 		return;
 	}
 	if (!listener_rate_ok(relay, sa)) {
-		metrics.refused[REFUSE_RATE_LIMITED]++;
-		evutil_closesocket(fd);
+		listener_refuse(fd, CONN_REFUSE_RATE_LIMITED, 0);
 		return;
 	}
 	slot =
 	    slotcount_slot(relay->unauth_by_addr, key, netaddr_source(sa, key));
 	if (!slotcount_take(relay->unauth_by_addr, slot,
-	        (unsigned)relay->cfg->max_unauth_per_addr)) {
-		metrics.refused[REFUSE_BUSY]++;
-		log_debug("connection refused: max_unauthenticated_per_address "
-		          "reached");
-		evutil_closesocket(fd);
+	        listener_max_unauth_per_addr(relay))) {
+		listener_refuse(fd, CONN_REFUSE_PER_ADDRESS,
+		    (long)listener_max_unauth_per_addr(relay));
 		return;
 	}
 	conn_accept(relay, fd, sa, salen, slot);
@@ -110,10 +141,14 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	struct listener *l = arg;
 	struct timeval tv = {EMFILE_PAUSE_MS / 1000, 0};
 	int err = EVUTIL_SOCKET_ERROR();
+	char detail[64];
 
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-		log_warnx("accept on %s: %s; pausing for %d ms", l->name,
+		/* Once per interval, not once per pause (refusal.h). */
+		snprintf(detail, sizeof(detail), "error=\"%s\" pause=%dms",
 		    strerror(err), EMFILE_PAUSE_MS);
+		refusal_note(LISTENER_DEVICE, CONN_REFUSE_NO_DESCRIPTORS,
+		    detail);
 		evconnlistener_disable(lev);
 		evtimer_add(l->resume_ev, &tv);
 		return;

@@ -13,6 +13,13 @@ _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==
         REFUSE_NREASONS,
     "a refusal reason without a name");
 
+static const char *const listener_names[LISTENER_NKINDS] = {"device", "ack",
+    "ack_plain", "admin"};
+
+static const char *const conn_refuse_names[CONN_REFUSE_NREASONS] =
+    {"max_connections", "max_connections_per_address", "rate_limited",
+        "request_timeout", "no_descriptors"};
+
 static const char *const result_names[DELIVERY_NRESULTS] = {"ok", "retry",
     "dropped"};
 
@@ -30,6 +37,18 @@ metrics_reason(const char *code)
 		if (strcmp(code, reason_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+const char *
+metrics_listener_name(enum listener_kind kind)
+{
+	return listener_names[kind];
+}
+
+const char *
+metrics_conn_refuse_name(enum conn_refuse why)
+{
+	return conn_refuse_names[why];
 }
 
 void
@@ -104,6 +123,24 @@ metrics_render_histogram(struct evbuffer *out, const char *name,
 	    name, (unsigned long long)count);
 }
 
+static void
+metrics_render_conn_refused(struct evbuffer *out)
+{
+	int k, r;
+
+	metric_head(out, "alertrelay_connections_refused_total", "counter",
+	    "Connections a listener closed or did not take, by listener and "
+	    "reason.");
+	for (k = 0; k < LISTENER_NKINDS; k++)
+		for (r = 0; r < CONN_REFUSE_NREASONS; r++)
+			evbuffer_add_printf(out,
+			    "alertrelay_connections_refused_total{listener=\"%"
+			    "s\","
+			    "reason=\"%s\"} %llu\n",
+			    listener_names[k], conn_refuse_names[r],
+			    (unsigned long long)metrics.conn_refused[k][r]);
+}
+
 void
 metrics_render(struct evbuffer *out)
 {
@@ -125,6 +162,7 @@ metrics_render(struct evbuffer *out)
 		evbuffer_add_printf(out,
 		    "alertrelay_refused_total{reason=\"%s\"} %llu\n",
 		    reason_names[i], (unsigned long long)metrics.refused[i]);
+	metrics_render_conn_refused(out);
 	metric_head(out, "alertrelay_deliveries_total", "counter",
 	    "Delivery attempts by channel and result.");
 	for (i = 0; i < DELIVERY_NRESULTS; i++)

@@ -38,6 +38,24 @@ enum delivery_result {
 	DELIVERY_NRESULTS
 };
 
+/* The listeners, and why one turned a connection away (refusal.h). */
+enum listener_kind {
+	LISTENER_DEVICE,
+	LISTENER_ACK,
+	LISTENER_ACK_PLAIN,
+	LISTENER_ADMIN,
+	LISTENER_NKINDS
+};
+
+enum conn_refuse {
+	CONN_REFUSE_MAX_CONNECTIONS,
+	CONN_REFUSE_PER_ADDRESS,
+	CONN_REFUSE_RATE_LIMITED,
+	CONN_REFUSE_DEADLINE,
+	CONN_REFUSE_NO_DESCRIPTORS,
+	CONN_REFUSE_NREASONS
+};
+
 #define LATENCY_NBUCKETS 14
 
 struct metrics {
@@ -58,6 +76,7 @@ struct metrics {
 	uint64_t tls_handshakes_failed;
 	uint64_t connections_refused_limit;
 	uint64_t slow_readers_closed; /* output above the bound too long */
+	uint64_t conn_refused[LISTENER_NKINDS][CONN_REFUSE_NREASONS];
 	/* gauges, set by their owners */
 	uint64_t connections;
 	uint64_t devices_connected;
@@ -75,6 +94,8 @@ int metrics_reason(const char *code);
 void metrics_refused(const char *code);
 void metrics_delivery_latency(double seconds);
 void metrics_time_to_ack(double seconds); /* first acknowledgements */
+const char *metrics_listener_name(enum listener_kind kind);
+const char *metrics_conn_refuse_name(enum conn_refuse why);
 /* Appends the whole exposition to out. */
 void metrics_render(struct evbuffer *out);
 

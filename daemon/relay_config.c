@@ -106,6 +106,26 @@ static const struct opt opts[] = {
         600000},
     {"relay", "shutdown_timeout", OPT_INT, O(shutdown_timeout), "10", 0, 300},
     {"delivery", "timezone", OPT_STRING, O(timezone), "Europe/Amsterdam", 0, 0},
+    /* Descriptors and the HTTP listeners' limits (fdbudget.h,
+     * http_guard.h). */
+    {"relay", "reserve_fds", OPT_INT, O(reserve_fds), "0", 0, 1000000},
+    {"ack", "max_connections", OPT_INT, O(ack_limits.max_conns), "256", 1,
+        1000000},
+    {"ack", "max_connections_per_address", OPT_INT, O(ack_limits.max_per_addr),
+        "8", 1, 1000000},
+    {"ack", "conn_rate", OPT_INT, O(ack_limits.conn_rate), "20", 0, 100000},
+    {"ack", "conn_burst", OPT_INT, O(ack_limits.conn_burst), "100", 1, 100000},
+    {"ack", "request_timeout", OPT_INT, O(ack_limits.request_timeout), "10", 1,
+        300},
+    {"admin", "max_connections", OPT_INT, O(admin_limits.max_conns), "16", 1,
+        1000000},
+    {"admin", "max_connections_per_address", OPT_INT,
+        O(admin_limits.max_per_addr), "8", 1, 1000000},
+    {"admin", "conn_rate", OPT_INT, O(admin_limits.conn_rate), "20", 0, 100000},
+    {"admin", "conn_burst", OPT_INT, O(admin_limits.conn_burst), "50", 1,
+        100000},
+    {"admin", "request_timeout", OPT_INT, O(admin_limits.request_timeout), "5",
+        1, 300},
 };
 #undef O
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

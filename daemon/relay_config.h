@@ -43,6 +43,14 @@ struct recipient_entry {
 	int line;
 };
 
+/* The limits of one HTTP listener ([ack] or [admin]; http_guard.h). */
+struct http_limits {
+	long max_conns; /* open at once, before the descriptor budget */
+	long max_per_addr; /* open at once from one source address */
+	long conn_rate, conn_burst; /* new connections per address, per s */
+	long request_timeout; /* seconds from accept to a whole request */
+};
+
 struct relay_config {
 	char *path;
 
@@ -65,6 +73,7 @@ struct relay_config {
 	long alert_rate, alert_burst; /* per device, per minute */
 	long addr_alert_rate, addr_alert_burst; /* per source, per minute */
 	long device_conn_rate, device_conn_burst; /* sessions per device */
+	long reserve_fds; /* kept for Redis, deliveries...; 0: automatic */
 	int log_level;
 	char *user; /* "" when not set */
 	char *spool_dir; /* "" when there is no local spool */
@@ -78,11 +87,13 @@ struct relay_config {
 	/* failed SMS replies: per number and per gateway (ack_limit.h) */
 	long ack_sms_fail_burst, ack_sms_fail_interval;
 	long ack_gateway_fail_burst, ack_gateway_fail_interval;
+	struct http_limits ack_limits; /* each of the two, separately */
 
 	/* [admin] */
 	char *admin_listen; /* "" to disable */
 	char *admin_token_file; /* "" when not set: POST /reload refused */
 	char *admin_token; /* read from it; sodium_malloc'd, or NULL */
+	struct http_limits admin_limits;
 
 	/* [redis] */
 	char *redis_address;

@@ -1,0 +1,536 @@
+/*
+ * Limits for the evhttp listeners (http_guard.h).
+ *
+ * libevent 2.1's evhttp accepts connections itself and has no accept
+ * hook, so the limits are built from what its public API does offer:
+ *
+ * - evhttp_set_bevcb() is called once per accepted connection, before
+ *   evhttp sets the descriptor on the bufferevent it gets.  We return a
+ *   filter bufferevent (bufferevent_filter_new, no filter functions) over
+ *   the socket or OpenSSL bufferevent; a filter passes SET_FD/GET_FD to
+ *   the bufferevent under it, and calls our free_context when evhttp
+ *   frees the connection.  That gives a count of open connections for
+ *   plain HTTP and HTTPS alike.  The descriptor is closed only after
+ *   free_context (the filter drops its reference to the bufferevent
+ *   under it after its destructor ran), so a descriptor we remember is
+ *   never one already reused by another connection.
+ * - When the count reaches the cap, the bevcb disables evhttp's
+ *   evconnlistener (evhttp_bound_socket_get_listener); libevent's accept
+ *   loop stops as soon as its callback disabled the listener, and
+ *   further clients wait in the kernel's backlog without holding one of
+ *   our descriptors.  A closing connection enables it again.
+ * - The bevcb does not see the address, so it makes the connection's
+ *   timer active at once: it runs in the loop's next round, after evhttp
+ *   has set the descriptor and before anything is read from it.  It then
+ *   takes getpeername() through the token bucket and the per-address cap
+ *   (netaddr_source, as the device listener).  A refused connection is
+ *   shut down (shutdown(SHUT_RDWR)): evhttp reads EOF and frees it.
+ * - The same timer is the deadline for the whole request, from accept
+ *   until evhttp hands it over complete; evhttp's own timeout is only
+ *   an idle timeout that each byte restarts.  At the deadline the
+ *   connection is shut down the same way.
+ * - One request per connection, and the close is ours: evhttp, when it
+ *   closes a connection after a reply ("Connection: close"), frees it as
+ *   soon as the reply has left the filter, and shuts the descriptor down
+ *   while the reply still waits in the bufferevent under it.  So the
+ *   request is marked keep-alive for evhttp, and once the bufferevent
+ *   under the filter has written the reply (an evbuffer callback on its
+ *   output) we shut the write side down; the client then closes, or the
+ *   timer closes it a little later.  A second request on the connection
+ *   is answered 503 and the connection dropped.  Pages evhttp sends on
+ *   its own with "Connection: close" (400, 413) cannot be kept alive
+ *   that way: on plain HTTP the filter's output function writes them to
+ *   the socket at once; over TLS such a page is lost and the client only
+ *   sees the close (never a request a correct client makes).
+ * - A filter moves its output down only from its output callback, which
+ *   does nothing while writing is disabled, and evhttp enables writing
+ *   after it has added a reply: an evbuffer callback on the filter's
+ *   output flushes it one round later (http_guard_kick_cb).
+ * - evhttp's evconnlistener gets an error callback: on EMFILE, ENFILE,
+ *   ENOBUFS or ENOMEM it pauses accepting for a second and logs once per
+ *   interval (refusal.h), where libevent would print a line per attempt
+ *   and spin.
+ * No private libevent structure is touched.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "fdbudget.h"
+#include "http_guard.h"
+#include "log.h"
+#include "netaddr.h"
+#include "ratelimit.h"
+#include "refusal.h"
+#include "slotcount.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define GUARD_PAUSE_MS 1000 /* after EMFILE and the like */
+#define GUARD_LINGER_MS 2000 /* for the client to close after a reply */
+#define GUARD_ADDR_SLOTS 4096
+#define GUARD_RATE_SLOTS 16384
+
+enum guard_state {
+	GUARD_NEW, /* not checked yet */
+	GUARD_READING, /* within limits, request not complete */
+	GUARD_HANDLED, /* request handed over */
+	GUARD_CLOSING /* reply written, refused or past the deadline */
+};
+
+struct guard_conn {
+	TAILQ_ENTRY(guard_conn) entry;
+	struct http_guard *g;
+	struct bufferevent *bev; /* the filter evhttp holds */
+	struct bufferevent *under; /* socket or OpenSSL */
+	struct evbuffer_cb_entry *out_cb; /* on under's output */
+	struct evbuffer_cb_entry *reply_cb; /* on the filter's output */
+	struct event *timer;
+	struct event *kick;
+	evutil_socket_t fd;
+	int64_t accepted_ms;
+	size_t slot;
+	int has_slot;
+	int replied; /* evhttp has passed the whole reply down */
+	int broken; /* make_bev failed: a socket to shut down at once */
+	enum guard_state state;
+};
+
+struct http_guard {
+	TAILQ_ENTRY(http_guard) entry;
+	struct evhttp *http;
+	struct evconnlistener *lev;
+	enum listener_kind kind;
+	struct http_limits lim;
+	long cap;
+	http_guard_bev_fn make_bev;
+	void *make_arg;
+	http_guard_req_fn handler;
+	void *arg;
+	struct ratelimit *rate;
+	struct slotcount *per_addr;
+	struct event *resume_ev;
+	TAILQ_HEAD(, guard_conn) conns;
+	long nconns;
+	int paused, accepting, dead;
+};
+
+/* The guards, for the listener error callback, whose argument is the
+ * evhttp and not ours. */
+static TAILQ_HEAD(, http_guard) guards = TAILQ_HEAD_INITIALIZER(guards);
+
+static void
+http_guard_accepting(struct http_guard *g)
+{
+	int want = !g->dead && !g->paused && g->nconns < g->cap;
+	char detail[32];
+
+	if (g->lev == NULL || want == g->accepting)
+		return;
+	g->accepting = want;
+	if (want) {
+		evconnlistener_enable(g->lev);
+		return;
+	}
+	evconnlistener_disable(g->lev);
+	if (!g->paused && !g->dead) {
+		snprintf(detail, sizeof(detail), "limit=%ld", g->cap);
+		refusal_note(g->kind, CONN_REFUSE_MAX_CONNECTIONS, detail);
+	}
+}
+
+static void
+http_guard_destroy(struct http_guard *g)
+{
+	ratelimit_free(g->rate);
+	slotcount_free(g->per_addr);
+	free(g);
+}
+
+/* Stops the connection: evhttp reads EOF and frees it. */
+static void
+http_guard_shut(struct guard_conn *c)
+{
+	c->state = GUARD_CLOSING;
+	if (c->fd >= 0)
+		shutdown(c->fd, SHUT_RDWR);
+}
+
+static int
+http_guard_admit(struct guard_conn *c)
+{
+	struct http_guard *g = c->g;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	unsigned char key[NETADDR_SOURCE_MAX];
+	size_t klen;
+	char detail[32];
+
+	c->fd = bufferevent_getfd(c->bev);
+	if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0; /* already gone */
+	if (c->broken) { /* no TLS for it: never plain HTTP instead */
+		refusal_note(g->kind, CONN_REFUSE_NO_DESCRIPTORS,
+		    "error=\"cannot make a TLS session\"");
+		return 0;
+	}
+	klen = netaddr_source((struct sockaddr *)&ss, key);
+	if (!ratelimit_take(g->rate, key, klen, monotonic_ms())) {
+		snprintf(detail, sizeof(detail), "conn_rate=%ld/s",
+		    g->lim.conn_rate);
+		refusal_note(g->kind, CONN_REFUSE_RATE_LIMITED, detail);
+		return 0;
+	}
+	c->slot = slotcount_slot(g->per_addr, key, klen);
+	if (!slotcount_take(g->per_addr, c->slot,
+	        (unsigned)g->lim.max_per_addr)) {
+		snprintf(detail, sizeof(detail), "limit=%ld",
+		    g->lim.max_per_addr);
+		refusal_note(g->kind, CONN_REFUSE_PER_ADDRESS, detail);
+		return 0;
+	}
+	c->has_slot = 1;
+	return 1;
+}
+
+/* Right after accept: the address check, then the request deadline. */
+static void
+http_guard_check(struct guard_conn *c)
+{
+	int64_t left = c->g->lim.request_timeout * 1000 -
+	    (monotonic_ms() - c->accepted_ms);
+	struct timeval tv;
+
+	if (!http_guard_admit(c)) {
+		http_guard_shut(c);
+		return;
+	}
+	c->state = GUARD_READING;
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+http_guard_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct guard_conn *c = arg;
+	char detail[32];
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case GUARD_NEW:
+		http_guard_check(c);
+		break;
+	case GUARD_READING:
+		snprintf(detail, sizeof(detail), "limit=%lds",
+		    c->g->lim.request_timeout);
+		refusal_note(c->g->kind, CONN_REFUSE_DEADLINE, detail);
+		http_guard_shut(c);
+		break;
+	case GUARD_HANDLED: /* waiting for the handler: not a client's doing */
+		break;
+	case GUARD_CLOSING: /* the client did not close after the reply */
+		http_guard_shut(c);
+		break;
+	}
+}
+
+/* The reply has reached the socket: end the connection (see top). */
+static void
+http_guard_reply_gone(struct guard_conn *c)
+{
+	struct timeval tv = {GUARD_LINGER_MS / 1000, 0};
+
+	c->state = GUARD_CLOSING;
+	if (c->fd >= 0)
+		shutdown(c->fd, SHUT_WR);
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+http_guard_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct guard_conn *c = arg;
+
+	(void)info;
+	if (c->replied && c->state == GUARD_HANDLED &&
+	    evbuffer_get_length(buf) == 0)
+		http_guard_reply_gone(c);
+}
+
+static void
+http_guard_complete_cb(struct evhttp_request *req, void *arg)
+{
+	struct guard_conn *c = arg;
+
+	(void)req;
+	c->replied = 1;
+	if (c->state == GUARD_HANDLED &&
+	    evbuffer_get_length(bufferevent_get_output(c->under)) == 0)
+		http_guard_reply_gone(c);
+}
+
+/* A filter bufferevent moves its output down only from its own output
+ * callback, which does nothing while writing is disabled, and evhttp
+ * adds a reply first and enables writing after; so nothing would move
+ * it.  We flush it one round later, as long as evhttp still holds the
+ * bufferevent (bufferevent_free clears the callbacks). */
+static void
+http_guard_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct guard_conn *c = arg;
+	bufferevent_event_cb eventcb = NULL;
+
+	(void)fd;
+	(void)what;
+	bufferevent_getcb(c->bev, NULL, NULL, &eventcb, NULL);
+	if (eventcb != NULL)
+		bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
+}
+
+static void
+http_guard_reply_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct guard_conn *c = arg;
+
+	(void)buf;
+	if (info->n_added > 0)
+		event_active(c->kick, EV_TIMEOUT, 1);
+}
+
+/* A reply evhttp sends with "Connection: close" (its own error pages:
+ * 400, 413...) is shut down as soon as it has left the filter.  On plain
+ * HTTP we write it to the socket right here, so it is in the kernel by
+ * then; over TLS only the bufferevent under us can write, so such a page
+ * is lost and the client sees the connection close. */
+static enum bufferevent_filter_result
+http_guard_out_filter(struct evbuffer *src, struct evbuffer *dst,
+    ev_ssize_t limit, enum bufferevent_flush_mode mode, void *arg)
+{
+	struct guard_conn *c = arg;
+
+	(void)limit;
+	(void)mode;
+	evbuffer_add_buffer(dst, src);
+	if (c->g->make_bev == NULL && c->fd >= 0)
+		evbuffer_write(dst, c->fd);
+	return BEV_OK;
+}
+
+/* free_context of the filter: evhttp has let the connection go. */
+static void
+http_guard_conn_gone(void *arg)
+{
+	struct guard_conn *c = arg;
+	struct http_guard *g = c->g;
+
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->under), c->out_cb);
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->reply_cb);
+	event_free(c->timer);
+	event_free(c->kick);
+	TAILQ_REMOVE(&g->conns, c, entry);
+	if (c->has_slot)
+		slotcount_give(g->per_addr, c->slot);
+	g->nconns--;
+	free(c);
+	if (g->dead && TAILQ_EMPTY(&g->conns))
+		http_guard_destroy(g);
+	else
+		http_guard_accepting(g);
+}
+
+static struct bufferevent *
+http_guard_bev_cb(struct event_base *base, void *arg)
+{
+	struct http_guard *g = arg;
+	struct bufferevent *under;
+	struct guard_conn *c;
+	int broken = 0;
+
+	/* Were NULL returned, evhttp would make a plain socket bufferevent
+	 * itself, and speak plain HTTP on the TLS port, unguarded. */
+	under = g->make_bev != NULL ? g->make_bev(base, g->make_arg) : NULL;
+	if (under == NULL) {
+		broken = g->make_bev != NULL;
+		under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (under == NULL)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->broken = broken;
+	c->g = g;
+	c->fd = -1;
+	c->bev = bufferevent_filter_new(under, NULL, http_guard_out_filter,
+	    BEV_OPT_CLOSE_ON_FREE, http_guard_conn_gone, c);
+	if (c->bev == NULL) {
+		bufferevent_free(under);
+		free(c);
+		return NULL;
+	}
+	c->under = under;
+	c->accepted_ms = monotonic_ms();
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(under),
+	    http_guard_out_cb, c);
+	c->reply_cb = evbuffer_add_cb(bufferevent_get_output(c->bev),
+	    http_guard_reply_cb, c);
+	c->timer = evtimer_new(base, http_guard_timer_cb, c);
+	c->kick = event_new(base, -1, 0, http_guard_kick_cb, c);
+	TAILQ_INSERT_TAIL(&g->conns, c, entry);
+	g->nconns++;
+	/* Runs after evhttp has set the descriptor, before any read. */
+	event_active(c->timer, EV_TIMEOUT, 1);
+	http_guard_accepting(g);
+	return c->bev;
+}
+
+static struct guard_conn *
+http_guard_find(struct http_guard *g, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	struct guard_conn *c;
+
+	if (evcon == NULL)
+		return NULL;
+	bev = evhttp_connection_get_bufferevent(evcon);
+	TAILQ_FOREACH(c, &g->conns, entry)
+	if (c->bev == bev)
+		return c;
+	return NULL;
+}
+
+static void
+http_guard_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_guard *g = arg;
+	struct guard_conn *c = http_guard_find(g, req);
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+
+	if (c != NULL && c->state == GUARD_NEW)
+		http_guard_check(c);
+	if (c != NULL && c->state != GUARD_READING) {
+		/* Refused, too late, or a second request. */
+		http_guard_shut(c);
+		evhttp_send_error(req, 503, "one request per connection");
+		return;
+	}
+	if (c != NULL) {
+		c->state = GUARD_HANDLED;
+		evtimer_del(c->timer);
+		/* evhttp must not close on its own (see the top). */
+		evhttp_remove_header(in, "Connection");
+		evhttp_add_header(in, "Connection", "keep-alive");
+		evhttp_request_set_on_complete_cb(req, http_guard_complete_cb,
+		    c);
+	}
+	g->handler(req, g->arg);
+}
+
+static void
+http_guard_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_guard *g = arg;
+
+	(void)fd;
+	(void)what;
+	g->paused = 0;
+	http_guard_accepting(g);
+}
+
+static void
+http_guard_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct timeval tv = {GUARD_PAUSE_MS / 1000, 0};
+	int err = EVUTIL_SOCKET_ERROR();
+	struct http_guard *g;
+	char detail[64];
+
+	(void)arg;
+	TAILQ_FOREACH(g, &guards, entry)
+	if (g->lev == lev)
+		break;
+	if (g == NULL) {
+		evconnlistener_disable(lev);
+		return;
+	}
+	/* Whatever the error, retrying at once would only spin. */
+	snprintf(detail, sizeof(detail), "error=\"%s\" pause=%dms",
+	    strerror(err), GUARD_PAUSE_MS);
+	refusal_note(g->kind, CONN_REFUSE_NO_DESCRIPTORS, detail);
+	g->paused = 1;
+	http_guard_accepting(g);
+	evtimer_add(g->resume_ev, &tv);
+}
+
+struct http_guard *
+http_guard_new(struct event_base *base, struct evhttp *http,
+    enum listener_kind kind, const struct http_limits *lim,
+    http_guard_bev_fn make_bev, void *make_arg, http_guard_req_fn handler,
+    void *arg)
+{
+	struct http_guard *g = xcalloc(1, sizeof(*g));
+	long budget = fdbudget_cap(kind);
+
+	g->http = http;
+	g->kind = kind;
+	g->lim = *lim;
+	g->cap = lim->max_conns < budget ? lim->max_conns : budget;
+	g->make_bev = make_bev;
+	g->make_arg = make_arg;
+	g->handler = handler;
+	g->arg = arg;
+	g->rate = ratelimit_new((double)lim->conn_rate, (double)lim->conn_burst,
+	    GUARD_RATE_SLOTS);
+	g->per_addr = slotcount_new(GUARD_ADDR_SLOTS);
+	g->resume_ev = evtimer_new(base, http_guard_resume_cb, g);
+	TAILQ_INIT(&g->conns);
+	evhttp_set_bevcb(http, http_guard_bev_cb, g);
+	evhttp_set_gencb(http, http_guard_request_cb, g);
+	TAILQ_INSERT_TAIL(&guards, g, entry);
+	return g;
+}
+
+struct evhttp_bound_socket *
+http_guard_bind(struct http_guard *g, const char *host, int port)
+{
+	struct evhttp_bound_socket *bound;
+
+	bound =
+	    evhttp_bind_socket_with_handle(g->http, host, (ev_uint16_t)port);
+	if (bound == NULL)
+		return NULL;
+	g->lev = evhttp_bound_socket_get_listener(bound);
+	g->accepting = 1;
+	evconnlistener_set_error_cb(g->lev, http_guard_error_cb);
+	return bound;
+}
+
+void
+http_guard_free(struct http_guard *g)
+{
+	if (g == NULL)
+		return;
+	TAILQ_REMOVE(&guards, g, entry);
+	event_free(g->resume_ev);
+	g->dead = 1;
+	g->lev = NULL; /* evhttp_free frees it */
+	if (TAILQ_EMPTY(&g->conns))
+		http_guard_destroy(g);
+}
