@@ -800,6 +800,36 @@ relay_config_free(struct relay_config *cfg)
 	free(cfg);
 }
 
+int
+relay_config_same(const struct relay_config *a, const struct relay_config *b,
+    const char *section, const char *key)
+{
+	const struct opt *o;
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		o = &opts[i];
+		if (strcmp(o->section, section) != 0 ||
+		    strcmp(o->key, key) != 0)
+			continue;
+		switch (o->type) {
+		case OPT_STRING:
+		case OPT_PATH:
+			return strcmp(*(char *const *)((const char *)a +
+			                  o->offset),
+			           *(char *const *)((const char *)b +
+			               o->offset)) == 0;
+		case OPT_INT:
+			return *(const long *)((const char *)a + o->offset) ==
+			    *(const long *)((const char *)b + o->offset);
+		case OPT_LEVEL:
+			return *(const int *)((const char *)a + o->offset) ==
+			    *(const int *)((const char *)b + o->offset);
+		}
+	}
+	return -1;
+}
+
 const struct device_entry *
 relay_config_device(const struct relay_config *cfg, const char *id)
 {
