@@ -143,28 +143,16 @@ config_error(struct config_parse *p, int line, const char *fmt, ...)
 	p->errors++;
 }
 
-/* "cred:NAME" is a systemd credential (LoadCredential=), found in
- * $CREDENTIALS_DIRECTORY; relative paths are relative to the file. */
+/* "cred:NAME" or a path; relative paths are relative to the file. */
 static char *
 config_path(struct config_parse *p, const char *value)
 {
-	const char *creds;
+	char err[512], *path;
 
-	if (strncmp(value, "cred:", 5) == 0) {
-		creds = getenv("CREDENTIALS_DIRECTORY");
-		if (creds == NULL || strchr(value + 5, '/') != NULL ||
-		    value[5] == '\0') {
-			config_error(p, p->line,
-			    "%s: no such credential (is LoadCredential= set "
-			    "in the unit?)",
-			    value);
-			return xstrdup("");
-		}
-		return xasprintf("%s/%s", creds, value + 5);
-	}
-	if (value[0] == '/' || value[0] == '\0')
-		return xstrdup(value);
-	return xasprintf("%s/%s", p->dir, value);
+	if ((path = keyfile_path(p->dir, value, err, sizeof(err))) != NULL)
+		return path;
+	config_error(p, p->line, "%s", err);
+	return xstrdup("");
 }
 
 static int
