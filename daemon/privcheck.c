@@ -170,12 +170,22 @@ privcheck_as(const struct passwd *pw, const struct privcheck_list *l, int *errs)
 	    : -1;
 }
 
-static void
+/* 1 for a problem, 0 for a note. */
+static int
 privcheck_report(const struct privcheck_item *it, const char *user, int e,
     FILE *errout)
 {
 	switch (it->kind) {
 	case PC_SPOOL:
+		/* Under systemd, StateDirectory= makes it before the start. */
+		if (e == ENOENT) {
+			fprintf(errout,
+			    "%s: %s does not exist yet: the start fails unless "
+			    "systemd makes it (StateDirectory=); otherwise: "
+			    "install -d -o %s -m 0700 %s\n",
+			    it->path, it->what, user, it->path);
+			return 0;
+		}
 		fprintf(errout,
 		    "%s: %s: user %s cannot write to it (%s), so the relay "
 		    "would not start; fix: chown %s %s && chmod 700 %s (under "
@@ -202,6 +212,7 @@ privcheck_report(const struct privcheck_item *it, const char *user, int e,
 		    it->path, user);
 		break;
 	}
+	return 1;
 }
 
 int
@@ -237,11 +248,9 @@ privcheck(const struct relay_config *cfg, FILE *errout)
 		problems = 1;
 	} else
 		for (i = 0; i < l.n; i++)
-			if (errs[i] != 0) {
-				privcheck_report(&l.items[i], cfg->user,
-				    errs[i], errout);
-				problems++;
-			}
+			if (errs[i] != 0)
+				problems += privcheck_report(&l.items[i],
+				    cfg->user, errs[i], errout);
 	for (i = 0; i < l.n; i++)
 		free(l.items[i].what);
 	free(l.items);
