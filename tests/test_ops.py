@@ -26,7 +26,7 @@ import pytest
 import harness
 import proto
 from harness import Proc, free_port, wait_until, write_secret
-from helpers import raw_client
+from helpers import authed, device_key, raw_client
 from test_hostile_ack import plain
 from test_service import NotifySocket
 
@@ -172,6 +172,27 @@ def test_reload_refuses_what_only_a_restart_applies(lab):
     assert status == 200 and '"ok":true' in body, body
     with raw_client(env) as c:
         assert c.auth("mayor-b", newkey)["type"] == "ready"
+
+
+@pytest.mark.hard_timeout(60)
+def test_reload_applies_new_rate_limits(lab):
+    """Rates and bursts are tuning knobs one turns during an attack: a
+    reload applies them (sessions per device here).  Before: the token
+    buckets kept the values of the start, while the reload said
+    "reloaded"."""
+    env, redis, relay, _ = lab.stack()
+    assert env.relay["device_conn_rate"] == 0  # no limit at start
+    env.relay.update({"device_conn_rate": 6, "device_conn_burst": 3})
+    env.write_relay_conf()
+    n = len(relay.proc.snapshot("stderr"))
+    relay.proc.signal(signal.SIGHUP)
+    relay.proc.wait_for(r"configuration reloaded", timeout=10, start=n)
+    for _ in range(3):
+        with authed(env) as c:
+            assert c.request({"type": "ping"}) == {"type": "pong"}
+    with raw_client(env) as c:
+        ans = c.auth(env.device_id, device_key(env))
+        assert ans.get("code") == "rate_limited", ans
 
 
 # ---------------------------------------------------------------- item 7
