@@ -134,13 +134,15 @@ privcheck_child(const struct passwd *pw, const struct privcheck_list *l,
 	_exit(0);
 }
 
-/* The errno of each item as the user, in errs; -1 if it could not be
- * found out. */
+/* The errno of each item as the user, in *errsp (allocated here, after
+ * the fork: the child must hold nothing of its own, it ends in _exit);
+ * -1 if it could not be found out. */
 static int
-privcheck_as(const struct passwd *pw, const struct privcheck_list *l, int *errs)
+privcheck_as(const struct passwd *pw, const struct privcheck_list *l,
+    int **errsp)
 {
 	size_t got = 0, want = l->n * sizeof(int);
-	int p[2], status;
+	int p[2], status, *errs;
 	ssize_t n;
 	pid_t pid;
 
@@ -157,6 +159,7 @@ privcheck_as(const struct passwd *pw, const struct privcheck_list *l, int *errs)
 		privcheck_child(pw, l, p[1]);
 	}
 	close(p[1]);
+	*errsp = errs = xcalloc(l->n + 1, sizeof(*errs));
 	while (got < want &&
 	    ((n = read(p[0], (char *)errs + got, want - got)) > 0 ||
 	        (n == -1 && errno == EINTR)))
@@ -220,7 +223,7 @@ privcheck(const struct relay_config *cfg, FILE *errout)
 {
 	struct privcheck_list l = {NULL, 0};
 	struct passwd *pw;
-	int *errs, problems = 0;
+	int *errs = NULL, problems = 0;
 	size_t i;
 
 	if (cfg->user[0] == '\0') {
@@ -241,8 +244,7 @@ privcheck(const struct relay_config *cfg, FILE *errout)
 		return 1;
 	}
 	privcheck_collect(cfg, &l);
-	errs = xcalloc(l.n + 1, sizeof(*errs));
-	if (privcheck_as(pw, &l, errs) != 0) {
+	if (privcheck_as(pw, &l, &errs) != 0) {
 		fprintf(errout, "%s: cannot check the files as user %s\n",
 		    cfg->path, cfg->user);
 		problems = 1;
