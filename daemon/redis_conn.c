@@ -104,6 +104,7 @@ static void
 redis_conn_failed(struct redis_conn *rc, const char *where, const char *why)
 {
 	int64_t now = monotonic_ms();
+
 	if (rc->nfail++ == 0) {
 		rc->fail_since_ms = rc->fail_logged_ms = now;
 		log_warnx("redis %s: cannot connect to %s: %s; retrying",
