@@ -141,6 +141,33 @@ keyfile_read(const char *path, void *key, size_t len, int secret, char *err,
 	return rc;
 }
 
+char *
+keyfile_path(const char *dir, const char *value, char *err, size_t errlen)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+
+	if (strncmp(value, KEYFILE_CRED, strlen(KEYFILE_CRED)) != 0) {
+		if (value[0] == '/' || value[0] == '\0' || dir == NULL ||
+		    dir[0] == '\0')
+			return xstrdup(value);
+		return xasprintf("%s/%s", dir, value);
+	}
+	value += strlen(KEYFILE_CRED);
+	if (value[0] == '\0' || strchr(value, '/') != NULL ||
+	    strcmp(value, ".") == 0 || strcmp(value, "..") == 0) {
+		errf(err, errlen, "cred:%s: not a credential name", value);
+		return NULL;
+	}
+	if (creds == NULL || creds[0] != '/') {
+		errf(err, errlen,
+		    "cred:%s: no credentials directory (CREDENTIALS_DIRECTORY "
+		    "is not set): is LoadCredential=%s:FILE set in the unit?",
+		    value, value);
+		return NULL;
+	}
+	return xasprintf("%s/%s", creds, value);
+}
+
 int
 whsec_decode(const char *text, unsigned char **key, size_t *len)
 {

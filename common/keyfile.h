@@ -30,6 +30,14 @@ int keyfile_read_text(const char *path, int secret, char **text, char *err,
 int keyfile_read(const char *path, void *key, size_t len, int secret, char *err,
     size_t errlen);
 
+/* A *_file value as a path: "cred:NAME" is the systemd credential NAME
+ * (LoadCredential=NAME:FILE), found in $CREDENTIALS_DIRECTORY; a relative
+ * path is relative to dir (the configuration's directory).  NULL with err
+ * set when it names no credential.  The caller frees. */
+#define KEYFILE_CRED "cred:"
+char *keyfile_path(const char *dir, const char *value, char *err,
+    size_t errlen);
+
 /* "whsec_<base64>" (Standard Webhooks) into raw key bytes. */
 int whsec_decode(const char *text, unsigned char **key, size_t *len);
 /* New random secret in whsec_ form (caller frees). */

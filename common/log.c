@@ -98,6 +98,15 @@ log_stderr(int pri, const char *msg)
 	    log_level_name(pri), msg);
 }
 
+/* The last warning or error, for a fatal line to repeat. */
+static char log_last[1024];
+
+const char *
+log_last_problem(void)
+{
+	return log_last[0] != '\0' ? log_last : "no reason was logged";
+}
+
 static void
 log_vemit(int pri, int with_errno, const char *fmt, va_list ap)
 {
@@ -105,7 +114,7 @@ log_vemit(int pri, int with_errno, const char *fmt, va_list ap)
 	int saved = errno;
 	size_t n;
 
-	if (pri > log_level && pri != LOG_CRIT)
+	if (pri > log_level && pri != LOG_CRIT && pri > LOG_WARNING)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno) {
@@ -116,6 +125,12 @@ log_vemit(int pri, int with_errno, const char *fmt, va_list ap)
 	for (n = 0; msg[n] != '\0'; n++)
 		if (msg[n] == '\n' || msg[n] == '\r')
 			msg[n] = ' ';
+	if (pri <= LOG_WARNING && pri != LOG_CRIT)
+		snprintf(log_last, sizeof(log_last), "%s", msg);
+	if (pri > log_level && pri != LOG_CRIT) {
+		errno = saved;
+		return;
+	}
 	if (log_dest == LOG_TO_SYSLOG) {
 		syslog(pri, "%s", msg);
 		if (pri == LOG_CRIT)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,11 +27,13 @@
 #include "http_client.h"
 #include "listener.h"
 #include "log.h"
+#include "privcheck.h"
 #include "privdrop.h"
 #include "ratelimit.h"
 #include "relay.h"
 #include "redis_conn.h"
 #include "relay_directory.h"
+#include "relay_restart.h"
 #include "sdnotify.h"
 #include "slotcount.h"
 #include "sms_gateway.h"
@@ -104,6 +107,52 @@ load_config(const char *path, FILE *errout, struct relay_config **cfgp,
 	return 0;
 }
 
+/*
+ * READY=1 means "alerts can be accepted".  Without a spool that needs
+ * Redis: READY=1 waits for it (TimeoutStartSec= then fails the start,
+ * which is the truth), and STATUS= says what is awaited meanwhile.  With
+ * a spool the relay accepts into it at once: READY=1 as soon as it
+ * listens, with STATUS= saying that Redis is not there yet.
+ */
+static int relay_ready_sent;
+
+static void
+relay_notify_ready(void)
+{
+	if (!relay_ready_sent)
+		sdnotify("READY=1");
+	relay_ready_sent = 1;
+}
+
+/* A reload before READY=1 must not make systemd think the start is over. */
+static void
+relay_notify_reload(const char *state)
+{
+	if (relay_ready_sent)
+		sdnotify(state);
+}
+
+static const char *
+relay_redis_where(const struct relay_config *cfg)
+{
+	return cfg->redis_sentinels[0] != '\0' ? cfg->redis_sentinels
+	                                       : cfg->redis_address;
+}
+
+static void
+relay_notify_waiting(struct relay *relay)
+{
+	if (relay->spool != NULL) {
+		sdnotify_status("degraded: waiting for Redis at %s; alerts go "
+		                "to the local spool",
+		    relay_redis_where(relay->cfg));
+		relay_notify_ready();
+	} else
+		sdnotify_status("waiting for Redis at %s; no alert can be "
+		                "accepted until it is up",
+		    relay_redis_where(relay->cfg));
+}
+
 static void
 relay_log_loaded(const struct relay_config *cfg, const char *what)
 {
@@ -114,6 +163,27 @@ relay_log_loaded(const struct relay_config *cfg, const char *what)
 	else
 		log_info("%s: devices=%zu recipients=%zu", what, cfg->ndevices,
 		    cfg->nrecipients);
+}
+
+/* What is taken from the configuration at start and again at each
+ * reload (what is not, relay_restart.c lists). */
+static void
+relay_apply(struct relay *relay)
+{
+	const struct relay_config *cfg = relay->cfg;
+
+	log_set_level(cfg->log_level);
+	/* Times in SMS texts are local times of the people reading them. */
+	setenv("TZ", cfg->timezone, 1);
+	tzset();
+	ratelimit_set(relay->conn_limit, (double)cfg->conn_rate,
+	    (double)cfg->conn_burst);
+	ratelimit_set(relay->alert_limit, cfg->alert_rate / 60.0,
+	    (double)cfg->alert_burst);
+	ratelimit_set(relay->addr_alert_limit, cfg->addr_alert_rate / 60.0,
+	    (double)cfg->addr_alert_burst);
+	ratelimit_set(relay->session_limit, cfg->device_conn_rate / 60.0,
+	    (double)cfg->device_conn_burst);
 }
 
 /* The first problem of a refused reload, for `alertctl reload`. */
@@ -132,7 +202,7 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 {
 	struct relay_config *cfg;
 	SSL_CTX *ctx;
-	char *errs = NULL, *line, *save = NULL, why[512];
+	char *errs = NULL, *line, *save = NULL, why[512], keys[512];
 	size_t len = 0;
 	FILE *errout = open_memstream(&errs, &len);
 	int rc;
@@ -142,7 +212,7 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	sdnotify("RELOADING=1");
+	relay_notify_reload("RELOADING=1");
 	rc = load_config(relay->cfg->path, errout, &cfg, &ctx);
 	fclose(errout);
 	if (rc != 0) {
@@ -152,34 +222,38 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 			log_warnx("reload: %s", line);
 		log_warnx("reload refused; the running configuration stays");
 		free(errs);
-		sdnotify("READY=1");
+		relay_notify_reload("READY=1");
 		return -1;
 	}
 	free(errs);
+	if (relay_restart_needed(relay->cfg, cfg, keys, sizeof(keys)) > 0) {
+		log_warnx("reload refused: restart needed for: %s; the running "
+		          "configuration stays",
+		    keys);
+		snprintf(err, errlen, "restart needed for: %s", keys);
+		relay_config_free(cfg);
+		SSL_CTX_free(ctx);
+		relay_notify_reload("READY=1");
+		return -1;
+	}
 	if (relay_directory_successor(relay->cfg, cfg, why, sizeof(why)) != 0) {
 		log_warnx("reload refused: %s", why);
 		snprintf(err, errlen, "%s", why);
 		relay_config_free(cfg);
 		SSL_CTX_free(ctx);
-		sdnotify("READY=1");
+		relay_notify_reload("READY=1");
 		return -1;
 	}
-	if (strcmp(cfg->listen, relay->cfg->listen) != 0 ||
-	    strcmp(cfg->redis_address, relay->cfg->redis_address) != 0 ||
-	    strcmp(cfg->redis_prefix, relay->cfg->redis_prefix) != 0 ||
-	    strcmp(cfg->instance_id, relay->cfg->instance_id) != 0)
-		log_warnx("reload: listen, instance_id and [redis] changes "
-		          "take effect at the next restart");
 	/* Existing TLS sessions keep a reference to the old context. */
 	SSL_CTX_free(relay->ssl_ctx);
 	relay->ssl_ctx = ctx;
 	relay_config_free(relay->cfg);
 	relay->cfg = cfg;
-	log_set_level(cfg->log_level);
+	relay_apply(relay);
 	relay_log_loaded(cfg, "configuration reloaded");
 	conn_revoke_sweep(relay);
 	directory_version_record(relay, 0);
-	sdnotify("READY=1");
+	relay_notify_reload("READY=1");
 	return 0;
 }
 
@@ -270,18 +344,12 @@ static void
 store_ready_cb(void *arg)
 {
 	struct relay *relay = arg;
-	static int notified;
 
 	dispatch_start(relay->dispatch);
 	spool_resume(relay->spool);
 	directory_version_record(relay, !relay->version_checked);
 	relay->version_checked = 1;
-	/* Ready once listeners and Redis are up: only then can an alert
-	 * be made durable. */
-	if (!notified) {
-		sdnotify("READY=1");
-		notified = 1;
-	}
+	relay_notify_ready();
 	sdnotify_status("accepting alerts; %zu devices, %zu recipients",
 	    relay->cfg->ndevices, relay->cfg->nrecipients);
 }
@@ -298,6 +366,76 @@ store_lost_cb(void *arg)
 	else
 		sdnotify_status("redis unavailable; alerts are refused until "
 		                "it is back");
+}
+
+/* Problems of the files the relay reads again once it is no longer
+ * root (privcheck.c): -t fails on them; a start as root warns. */
+static int
+main_privcheck(const struct relay_config *cfg, int test)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *out;
+	int n;
+
+	if (geteuid() != 0)
+		return 0;
+	if (test) {
+		if ((n = privcheck(cfg, stderr)) > 0)
+			fprintf(stderr,
+			    "%s: %d problem%s for running as user %s\n",
+			    cfg->path, n, n == 1 ? "" : "s",
+			    cfg->user[0] != '\0' ? cfg->user : "(not set)");
+		return n;
+	}
+	if (cfg->user[0] == '\0') /* privdrop() refuses, after binding */
+		return 0;
+	if ((out = open_memstream(&text, &len)) == NULL)
+		log_fatal("exiting: open_memstream");
+	privcheck(cfg, out);
+	fclose(out);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		log_warnx("%s", line);
+	free(text);
+	return 0;
+}
+
+/* Every problem goes to stderr; at a start, the last line says why the
+ * relay exits, since an operator may see only that one. */
+static int
+main_load_config(const char *path, int test, struct relay *relay)
+{
+	char *errs = NULL, first[512];
+	size_t len = 0;
+	FILE *errout;
+	int rc;
+
+	if ((errout = open_memstream(&errs, &len)) == NULL)
+		log_fatal("exiting: open_memstream");
+	rc = load_config(path, errout, &relay->cfg, &relay->ssl_ctx);
+	fclose(errout);
+	fputs(errs, stderr);
+	if (rc != 0) {
+		relay_reload_first_error(errs, first, sizeof(first));
+		free(errs);
+		if (test) {
+			fprintf(stderr, "%s: configuration has errors\n", path);
+			return -1;
+		}
+		log_fatalx("exiting: %s: configuration has errors; the first: "
+		           "%s",
+		    path, first);
+	}
+	free(errs);
+	if (main_privcheck(relay->cfg, test) != 0) {
+		relay_config_free(relay->cfg);
+		SSL_CTX_free(relay->ssl_ctx);
+		return -1;
+	}
+	if (test)
+		printf("%s: configuration OK\n", path);
+	return 0;
 }
 
 int
@@ -342,12 +480,9 @@ main(int argc, char *argv[])
 
 	memset(&relay, 0, sizeof(relay));
 	TAILQ_INIT(&relay.conns);
-	if (load_config(path, stderr, &relay.cfg, &relay.ssl_ctx) != 0) {
-		fprintf(stderr, "%s: configuration has errors\n", path);
+	if (main_load_config(path, test, &relay) != 0)
 		return 1;
-	}
 	if (test) {
-		printf("%s: configuration OK\n", path);
 		relay_config_free(relay.cfg);
 		SSL_CTX_free(relay.ssl_ctx);
 		return 0;
@@ -374,17 +509,18 @@ main(int argc, char *argv[])
 	    fdbudget_http_wanted(relay.cfg));
 	fdbudget_plan(relay.cfg);
 	if ((relay.base = event_base_new()) == NULL)
-		log_fatalx("cannot create the event loop");
+		log_fatalx("exiting: cannot create the event loop");
 	if (listener_open_all(&relay) != 0 ||
 	    admin_open(&relay, &relay.admin) != 0 ||
 	    ack_open(&relay, &relay.ack) != 0)
-		log_fatalx("cannot listen; exiting");
+		log_fatalx("exiting: cannot listen: %s", log_last_problem());
 	/* Everything that needs root is done: ports bound, keys loaded. */
 	if (privdrop(relay.cfg->user) != 0)
-		log_fatalx("exiting");
+		log_fatalx("exiting: cannot drop privileges: %s",
+		    log_last_problem());
 	if (!foreground) {
 		if (daemon(0, 0) != 0)
-			log_fatal("daemon");
+			log_fatal("exiting: cannot become a daemon");
 		log_init("alertrelayd", relay.cfg->log_level, LOG_TO_SYSLOG);
 		/* The loop must be told it now lives in a child. */
 		event_reinit(relay.base);
@@ -399,12 +535,14 @@ main(int argc, char *argv[])
 	relay.dispatch = dispatch_new(&relay);
 	if (relay.cfg->spool_dir[0] != '\0' &&
 	    (relay.spool = spool_open(&relay, relay.cfg->spool_dir)) == NULL)
-		log_fatalx("cannot use spool_dir %s", relay.cfg->spool_dir);
+		log_fatalx("exiting: cannot use spool_dir %s: %s",
+		    relay.cfg->spool_dir, log_last_problem());
 	cbs.ready = store_ready_cb;
 	cbs.lost = store_lost_cb;
 	cbs.arg = &relay;
 	relay.store = store_new(relay.base, relay.cfg, &cbs);
 	store_subscribe_receipts(relay.store, receipt_cb, &relay);
+	relay_notify_waiting(&relay);
 	store_start(relay.store);
 	relay.escalate = escalate_new(&relay);
 	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,

@@ -30,10 +30,11 @@ fdlimit_raise(long max_connections, long http)
 		return;
 	}
 	if (rl.rlim_cur < want)
-		log_warnx("open files limited to %llu (hard limit): fewer "
-		          "than max_connections (%ld) devices can connect; "
-		          "raise LimitNOFILE / ulimit -Hn",
-		    (unsigned long long)rl.rlim_cur, max_connections);
+		log_warnx("open files: need %llu (max_connections %ld + %d), "
+		          "hard limit %llu: fewer devices can connect; raise "
+		          "LimitNOFILE= in the unit or ulimit -Hn",
+		    (unsigned long long)want, max_connections, FDLIMIT_RESERVE,
+		    (unsigned long long)rl.rlim_cur);
 	else
 		log_info("open files limit raised to %llu",
 		    (unsigned long long)rl.rlim_cur);

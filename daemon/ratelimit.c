@@ -33,6 +33,14 @@ ratelimit_new(double rate, double burst, size_t slots)
 }
 
 void
+ratelimit_set(struct ratelimit *rl, double rate, double burst)
+{
+	/* Buckets keep their tokens; the next take caps them at burst. */
+	rl->rate = rate;
+	rl->burst = burst;
+}
+
+void
 ratelimit_free(struct ratelimit *rl)
 {
 	if (rl == NULL)

@@ -13,6 +13,8 @@ struct ratelimit;
 
 /* rate tokens per second, up to burst; rate 0 disables the limit. */
 struct ratelimit *ratelimit_new(double rate, double burst, size_t slots);
+/* New limits (a reload), for the buckets as they are. */
+void ratelimit_set(struct ratelimit *rl, double rate, double burst);
 void ratelimit_free(struct ratelimit *rl);
 /* 1 when key may go on now (a token was taken), 0 when over the limit. */
 int ratelimit_take(struct ratelimit *rl, const void *key, size_t len,

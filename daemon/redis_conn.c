@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,9 @@
 
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 5000
+/* While Redis cannot be reached: the first failure is logged at once,
+ * then one line this often, with a count, until it connects. */
+#define FAIL_LOG_INTERVAL_MS 30000
 
 struct redis_conn {
 	struct event_base *base;
@@ -36,6 +40,9 @@ struct redis_conn {
 	char *sub_channel; /* subscriber mode when set */
 	redis_message_cb sub_cb;
 	void *sub_arg;
+	unsigned long nfail; /* failed attempts since the last connect */
+	int64_t fail_since_ms; /* monotonic, first of them */
+	int64_t fail_logged_ms; /* monotonic, last line about them */
 };
 
 struct redis_req {
@@ -59,6 +66,59 @@ redis_address_valid(const char *address)
 }
 
 static void redis_conn_connect(struct redis_conn *rc);
+
+/* Where this connection goes, for the log (with sentinels: the master
+ * they named last). */
+static void
+redis_conn_where(const struct redis_conn *rc, char *buf, size_t len)
+{
+	if (rc->unix_path != NULL)
+		snprintf(buf, len, "unix:%s", rc->unix_path);
+	else if (rc->host != NULL && strchr(rc->host, ':') != NULL)
+		snprintf(buf, len, "[%s]:%d", rc->host, rc->port);
+	else
+		snprintf(buf, len, "%s:%d", rc->host ? rc->host : "?",
+		    rc->port);
+}
+
+static void redis_conn_failed(struct redis_conn *rc, const char *where,
+    const char *why);
+
+/* A direct connect that failed. */
+static void
+redis_conn_failed_direct(struct redis_conn *rc, const char *why)
+{
+	char where[300];
+
+	redis_conn_where(rc, where, sizeof(where));
+	redis_conn_failed(rc, where, why);
+}
+
+/*
+ * A connect that failed.  An operator must see at once that Redis cannot
+ * be reached, and where, even when it never was (a relay started before
+ * Redis accepts no alert without a spool); retries every few seconds must
+ * not flood the log, so later failures are summed up every 30 s.
+ */
+static void
+redis_conn_failed(struct redis_conn *rc, const char *where, const char *why)
+{
+	int64_t now = monotonic_ms();
+
+	if (rc->nfail++ == 0) {
+		rc->fail_since_ms = rc->fail_logged_ms = now;
+		log_warnx("redis %s: cannot connect to %s: %s; retrying",
+		    rc->name, where, why);
+	} else if (now - rc->fail_logged_ms >= FAIL_LOG_INTERVAL_MS) {
+		rc->fail_logged_ms = now;
+		log_warnx("redis %s: still cannot connect to %s: %s "
+		          "(attempts=%lu for %llds)",
+		    rc->name, where, why, rc->nfail,
+		    (long long)((now - rc->fail_since_ms) / 1000));
+	} else
+		log_debug("redis %s connect to %s failed: %s", rc->name, where,
+		    why);
+}
 
 static void
 redis_conn_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -87,7 +147,7 @@ redis_conn_lost(struct redis_conn *rc, const char *why)
 	if (was_ready)
 		log_warnx("redis %s connection lost: %s", rc->name, why);
 	else
-		log_debug("redis %s connect failed: %s", rc->name, why);
+		redis_conn_failed_direct(rc, why);
 	redis_conn_schedule(rc);
 	if (was_ready && rc->on_lost != NULL)
 		rc->on_lost(rc->arg);
@@ -133,6 +193,7 @@ static void
 redis_conn_connect_cb(const redisAsyncContext *ac, int status)
 {
 	struct redis_conn *rc = ac->data;
+	char where[300];
 
 	if (status != REDIS_OK) {
 		/* hiredis frees the context after this callback. */
@@ -141,7 +202,15 @@ redis_conn_connect_cb(const redisAsyncContext *ac, int status)
 	}
 	rc->ready = 1;
 	rc->backoff_ms = RECONNECT_MIN_MS;
-	log_info("redis connected (%s)", rc->name);
+	redis_conn_where(rc, where, sizeof(where));
+	if (rc->nfail > 0)
+		log_info("redis connected (%s) to %s after %lu failed attempts "
+		         "in %llds",
+		    rc->name, where, rc->nfail,
+		    (long long)((monotonic_ms() - rc->fail_since_ms) / 1000));
+	else
+		log_info("redis connected (%s) to %s", rc->name, where);
+	rc->nfail = 0;
 	redis_conn_resubscribe(rc);
 	if (rc->on_ready != NULL)
 		rc->on_ready(rc->arg);
@@ -163,11 +232,14 @@ static void
 redis_conn_resolved_cb(const char *host, int port, const char *err, void *arg)
 {
 	struct redis_conn *rc = arg;
+	char where[600];
 
 	rc->resolving = 0;
 	if (host == NULL) {
-		log_warnx("redis %s: no master from sentinels: %s", rc->name,
-		    err);
+		snprintf(where, sizeof(where),
+		    "a master %s through sentinels %s", rc->master,
+		    rc->sentinels);
+		redis_conn_failed(rc, where, err);
 		redis_conn_schedule(rc);
 		return;
 	}
@@ -225,7 +297,7 @@ redis_conn_connect_direct(struct redis_conn *rc)
 		return;
 	}
 	if (ac->err) {
-		log_debug("redis %s connect: %s", rc->name, ac->errstr);
+		redis_conn_failed_direct(rc, ac->errstr);
 		redisAsyncFree(ac);
 		redis_conn_schedule(rc);
 		return;

@@ -164,28 +164,16 @@ config_error(struct config_parse *p, int line, const char *fmt, ...)
 	p->errors++;
 }
 
-/* "cred:NAME" is a systemd credential (LoadCredential=), found in
- * $CREDENTIALS_DIRECTORY; relative paths are relative to the file. */
+/* "cred:NAME" or a path; relative paths are relative to the file. */
 static char *
 config_path(struct config_parse *p, const char *value)
 {
-	const char *creds;
+	char err[512], *path;
 
-	if (strncmp(value, "cred:", 5) == 0) {
-		creds = getenv("CREDENTIALS_DIRECTORY");
-		if (creds == NULL || strchr(value + 5, '/') != NULL ||
-		    value[5] == '\0') {
-			config_error(p, p->line,
-			    "%s: no such credential (is LoadCredential= set "
-			    "in the unit?)",
-			    value);
-			return xstrdup("");
-		}
-		return xasprintf("%s/%s", creds, value + 5);
-	}
-	if (value[0] == '/' || value[0] == '\0')
-		return xstrdup(value);
-	return xasprintf("%s/%s", p->dir, value);
+	if ((path = keyfile_path(p->dir, value, err, sizeof(err))) != NULL)
+		return path;
+	config_error(p, p->line, "%s", err);
+	return xstrdup("");
 }
 
 static int
@@ -819,6 +807,36 @@ relay_config_free(struct relay_config *cfg)
 	free(cfg->recipients);
 	free(cfg->path);
 	free(cfg);
+}
+
+int
+relay_config_same(const struct relay_config *a, const struct relay_config *b,
+    const char *section, const char *key)
+{
+	const struct opt *o;
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		o = &opts[i];
+		if (strcmp(o->section, section) != 0 ||
+		    strcmp(o->key, key) != 0)
+			continue;
+		switch (o->type) {
+		case OPT_STRING:
+		case OPT_PATH:
+			return strcmp(*(char *const *)((const char *)a +
+			                  o->offset),
+			           *(char *const *)((const char *)b +
+			               o->offset)) == 0;
+		case OPT_INT:
+			return *(const long *)((const char *)a + o->offset) ==
+			    *(const long *)((const char *)b + o->offset);
+		case OPT_LEVEL:
+			return *(const int *)((const char *)a + o->offset) ==
+			    *(const int *)((const char *)b + o->offset);
+		}
+	}
+	return -1;
 }
 
 const struct device_entry *

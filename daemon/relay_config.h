@@ -136,6 +136,11 @@ void relay_config_vreport(FILE *errout, const char *path, int line,
 struct relay_config *relay_config_load(const char *path, FILE *errout);
 void relay_config_free(struct relay_config *cfg);
 
+/* 1 when [section] key has the same value in a and b, 0 when not, -1
+ * when the table has no such key. */
+int relay_config_same(const struct relay_config *a,
+    const struct relay_config *b, const char *section, const char *key);
+
 const struct device_entry *relay_config_device(const struct relay_config *cfg,
     const char *id);
 const struct recipient_entry *

@@ -59,28 +59,11 @@ sms_has_control(const char *s)
 	return 0;
 }
 
-/* "cred:NAME" is a systemd credential (LoadCredential=), as elsewhere in
- * the configuration; relative paths are relative to dir. */
+/* "cred:NAME" or a path, as elsewhere in the configuration (keyfile.h). */
 static char *
 sms_path(const char *dir, const char *value, char *err, size_t errlen)
 {
-	const char *creds;
-
-	if (strncmp(value, "cred:", 5) == 0) {
-		creds = getenv("CREDENTIALS_DIRECTORY");
-		if (creds == NULL || value[5] == '\0' ||
-		    strchr(value + 5, '/') != NULL) {
-			snprintf(err, errlen,
-			    "%s: no such credential (is LoadCredential= set "
-			    "in the unit?)",
-			    value);
-			return NULL;
-		}
-		return xasprintf("%s/%s", creds, value + 5);
-	}
-	if (value[0] == '/' || dir == NULL || dir[0] == '\0')
-		return xstrdup(value);
-	return xasprintf("%s/%s", dir, value);
+	return keyfile_path(dir, value, err, errlen);
 }
 
 /* "Name: value" with a token for the name. */
