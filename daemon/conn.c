@@ -22,6 +22,7 @@
 #include "ingest.h"
 #include "evtimer_ms.h"
 #include "log.h"
+#include "log_budget.h"
 #include "metrics.h"
 #include "netaddr.h"
 #include "ratelimit.h"
@@ -118,6 +119,10 @@ conn_send(struct conn *c, json_t *msg)
 	conn_flow_full(&c->flow, c->relay->cfg->send_timeout);
 }
 
+/* Lines about peers that have not authenticated: they choose how many. */
+static struct log_budget conn_unauth_log = {"unauthenticated connections", 0, 0,
+    0};
+
 /* Sends an error frame.  Fatal ones close the connection once sent. */
 static void
 conn_error(struct conn *c, const char *code, const char *message, int fatal)
@@ -129,8 +134,10 @@ conn_error(struct conn *c, const char *code, const char *message, int fatal)
 		json_object_set_new(o, "alert_id",
 		    json_string(c->ingest_alert_id));
 	metrics_refused(code);
-	log_info("conn %llu (%s%s%s): %s: %s", c->id, c->peer,
-	    c->device_id[0] ? " device=" : "", c->device_id, code, message);
+	if (c->device_id[0] != '\0' || log_budget_take(&conn_unauth_log))
+		log_info("conn %llu (%s%s%s): %s: %s", c->id, c->peer,
+		    c->device_id[0] ? " device=" : "", c->device_id, code,
+		    message);
 	conn_send(c, o);
 	if (!fatal)
 		return;
@@ -707,7 +714,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		metrics.tls_handshakes_failed++;
 	if (what & BEV_EVENT_ERROR) {
 		e = bufferevent_get_openssl_error(bev);
-		if (c->state == CONN_HANDSHAKE && e != 0)
+		if (c->state == CONN_HANDSHAKE && e != 0 &&
+		    log_budget_take(&conn_unauth_log))
 			log_info("conn %llu: TLS handshake with %s failed: %s",
 			    c->id, c->peer, ERR_reason_error_string(e));
 	}
@@ -723,9 +731,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (c->state) {
 	case CONN_HANDSHAKE:
-		log_info("conn %llu: %s did not finish the TLS handshake in "
-		         "time",
-		    c->id, c->peer);
+		if (log_budget_take(&conn_unauth_log))
+			log_info("conn %llu: %s did not finish the TLS "
+			         "handshake in time",
+			    c->id, c->peer);
 		conn_free(c);
 		break;
 	case CONN_AUTH:

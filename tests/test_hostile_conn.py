@@ -18,7 +18,7 @@ import pytest
 import orgdir
 import proto
 import harness
-from harness import alertrelayd_bin
+from harness import alertrelayd_bin, wait_until
 from helpers import authed, device_key, raw_client, recipient_pks
 
 pytestmark = pytest.mark.needs("alertrelayd")
@@ -360,3 +360,51 @@ def test_dual_stack_listener_keeps_ipv4_clients_apart(lab):
     finally:
         for s in socks:
             s.close()
+
+
+def _bad_handshakes(port, n, first=0):
+    """n connections at once, each from its own loopback address, that send
+    plain HTTP where a TLS ClientHello belongs (the handshake fails at
+    once) or nothing (it times out); held for 2.5 s, then closed."""
+    socks = []
+    for i in range(first, first + n):
+        s = socket.socket()
+        s.bind(("127.0.%d.%d" % (1 + i // 200, 2 + i % 200), 0))
+        try:
+            s.connect(("127.0.0.1", port))
+            if i % 2 == 0:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            socks.append(s)
+        except OSError:
+            s.close()
+    time.sleep(2.5)
+    for s in socks:
+        s.close()
+
+
+@pytest.mark.hard_timeout(90)
+def test_failed_handshakes_from_many_addresses_log_a_few_lines(lab):
+    """An outsider with many addresses (here 300) whose TLS handshakes fail
+    or stall costs the log a few lines per 10 s, not one per attempt, and
+    a summary says how many were left out.  Before, each failure was one
+    line: 300 lines."""
+    env, redis, relay, _ = lab.stack(relay={"auth_timeout": 1})
+    before = len(relay.proc.text("stderr").splitlines())
+    threads = [threading.Thread(target=_bad_handshakes,
+                                args=(env.relay_port, 50, 50 * k))
+               for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    time.sleep(1.5)
+    log = relay.proc.text("stderr").splitlines()[before:]
+    about = [l for l in log if "TLS handshake" in l]
+    # 20 lines per 10 s window; the attack may straddle two windows
+    assert 0 < len(about) <= 40, "%d lines:\n%s" % (len(about),
+                                                   "\n".join(about[:50]))
+    # the next window's first event reports what was left out
+    time.sleep(10)
+    _bad_handshakes(env.relay_port, 1)
+    wait_until(lambda: "lines about unauthenticated connections left out"
+               in relay.proc.text("stderr"), 5, what="summary line")
