@@ -73,30 +73,44 @@ device_fetch_frame(struct relay_session *s, const char *type, const json_t *o,
 	relay_session_unexpected(s, type);
 }
 
+struct device_fetch {
+	char *why;
+	size_t whylen;
+};
+
 static void
 device_fetch_failed(void *arg, int deadline, const char *why)
 {
-	(void)arg;
+	struct device_fetch *f = arg;
+
 	log_warnx("no verified directory%s: %s",
 	    deadline ? " before the deadline" : "", why);
+	snprintf(f->why, f->whylen, "%s", why);
 }
 
 int
-device_fetch_directory(struct device *d, long timeout_s)
+device_fetch_directory(struct device *d, long timeout_s, char *why,
+    size_t whylen)
 {
+	struct device_fetch f = {why, whylen};
 	struct relay_op op = {device_fetch_ready, device_fetch_frame,
-	    device_fetch_failed, NULL, NULL};
+	    device_fetch_failed, &f, NULL};
 	struct relay_run *run;
 	int rc;
 
+	snprintf(why, whylen, "cannot set up TLS");
 	log_info("no directory yet: fetching it from the relay");
 	if ((run = relay_run_new(&d->cfg, d->sk, &op, timeout_s, 0)) == NULL)
 		return -1;
 	rc = relay_run_go(run);
 	relay_run_free(run);
-	if (rc != EXIT_OK || trust_open(&d->cfg) != 0)
-		return -1;
-	return 0;
+	if (rc == EXIT_OK && trust_open(&d->cfg) != 0)
+		snprintf(why, whylen, "the directory fetched does not verify");
+	else if (rc == EXIT_OK && d->cfg.nrecipients == 0)
+		snprintf(why, whylen, "the directory lists no recipient");
+	else if (rc == EXIT_OK)
+		return 0;
+	return -1;
 }
 
 void

@@ -116,15 +116,26 @@ resend_pending(const struct resend *q)
 	return n;
 }
 
+void
+resend_replace(struct resend *q, size_t i, struct sealed_alert *s)
+{
+	alert_seal_free(&q->v[i].s);
+	json_decref(q->v[i].frame);
+	q->v[i].s = *s;
+	q->v[i].frame = alert_seal_frame(s);
+	q->v[i].state = RESEND_PENDING;
+	memset(s, 0, sizeof(*s));
+}
+
 static void
 resend_refuse(struct resend *q, struct relay_session *s, size_t i,
-    const char *why)
+    const char *code, const char *why)
 {
 	q->v[i].state = RESEND_REFUSED;
 	if (q->dir != NULL)
 		outbox_mark(q->dir, q->v[i].s.alert_id, OUTBOX_REFUSED, why);
 	log_warnx(MSG_REFUSED, q->v[i].s.alert_id, why);
-	q->hooks.refused(q->hooks.arg, s, i);
+	q->hooks.refused(q->hooks.arg, s, i, code, why);
 }
 
 size_t
@@ -137,7 +148,7 @@ resend_start(struct resend *q, struct relay_session *s)
 		if (q->v[i].state != RESEND_PENDING)
 			continue;
 		if (relay_session_send(s, q->v[i].frame) != 0) {
-			resend_refuse(q, s, i,
+			resend_refuse(q, s, i, "too_large",
 			    "the alert is larger than the relay accepts; "
 			    "use a shorter message or fewer recipients");
 			continue;
@@ -233,7 +244,7 @@ resend_error(struct resend *q, struct relay_session *s, const json_t *o)
 	snprintf(why, sizeof(why), "relay error %s: %s",
 	    out_clean(code, ccode, sizeof(ccode)),
 	    out_clean(msg != NULL ? msg : "", cmsg, sizeof(cmsg)));
-	resend_refuse(q, s, i, why);
+	resend_refuse(q, s, i, resend_refusals[n], why);
 	/* The relay closes the connection after these: the others go
 	 * again on the next one. */
 	if (n >= 2)
