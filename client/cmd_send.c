@@ -509,7 +509,10 @@ cmd_send(int argc, char **argv, struct globals *g)
 		return rc == -1 ? EXIT_OK : rc;
 	if (device_open(&d, o.config) != 0)
 		rc = verdict_not_delivered(MSG_WHY_NO_DEVICE);
-	else if (cmd_send_recipients(&d, o.timeout_s, why, sizeof(why)) != 0) {
+	else if ((rc = cmd_send_recipients(&d, o.timeout_s, why,
+	              sizeof(why))) == -2)
+		rc = verdict_revoked(&d.cfg, why);
+	else if (rc != 0) {
 		snprintf(line, sizeof(line), MSG_WHY_NO_DIRECTORY, why);
 		rc = verdict_not_delivered(line);
 	} else

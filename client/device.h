@@ -26,7 +26,7 @@ int device_open(struct device *d, const char *config);
 void device_close(struct device *d);
 /* With an organisation key and no directory cached yet: fetches and
  * verifies it (trust.h), so there are recipients to seal to.  -1 with
- * why. */
+ * why; -2 when a relay refused this device (revoked or unknown). */
 int device_fetch_directory(struct device *d, long timeout_s, char *why,
     size_t whylen);
 
