@@ -396,7 +396,7 @@ cmd_send_verdict(const struct send_run *sr, int rc)
 		return verdict_revoked(&sr->d->cfg, sr->why);
 	if (!sr->accepted)
 		return verdict_not_delivered(
-		    sr->why[0] != '\0' ? sr->why : sr->alert_id);
+		    sr->why[0] != '\0' ? sr->why : MSG_WHY_NOT_ACCEPTED);
 	if (watch_cancelled(sr->watch))
 		return EXIT_UNCONFIRMED; /* as asked: no alarm to raise */
 	return verdict_unconfirmed(

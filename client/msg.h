@@ -54,6 +54,7 @@
 #define MSG_WHY_NO_DIRECTORY                                                   \
 	"no signed directory to seal to, and none from a relay: %s"
 #define MSG_WHY_NOT_SEALED "the alert could not be sealed: %s"
+#define MSG_WHY_NOT_ACCEPTED "no relay accepted it"
 
 /* send --wait: after accepted, one stdout line per receipt
  * (receipt.h), then on stderr when the wait fails */

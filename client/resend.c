@@ -24,14 +24,19 @@ struct resend {
 	size_t ninflight;
 };
 
-/* Errors that answer one alert.  The relay keeps the connection after
- * the first two and closes it after the next two; "unavailable" means
- * "send it again later". */
-static const char *const resend_refusals[] = {
-    "unknown_recipient",
-    "conflict",
-    "bad_envelope",
-    "bad_signature",
+/* Errors that answer one alert for good, and whether the relay closes
+ * the connection after them ("unavailable" means "send it again later").
+ * "stale": the alert is older than the relay's max_alert_age; sending it
+ * again cannot help, and it must not hold back the alerts after it. */
+static const struct resend_refusal {
+	const char *code;
+	int closes;
+} resend_refusals[] = {
+    {"unknown_recipient", 0},
+    {"conflict", 0},
+    {"stale", 0},
+    {"bad_envelope", 1},
+    {"bad_signature", 1},
 };
 
 struct resend *
@@ -235,7 +240,7 @@ resend_error(struct resend *q, struct relay_session *s, const json_t *o)
 	}
 	for (n = 0; n < sizeof(resend_refusals) / sizeof(resend_refusals[0]);
 	     n++)
-		if (strcmp(code, resend_refusals[n]) == 0)
+		if (strcmp(code, resend_refusals[n].code) == 0)
 			break;
 	if (n == sizeof(resend_refusals) / sizeof(resend_refusals[0]) ||
 	    (k = resend_which(q, o, 1)) < 0)
@@ -244,10 +249,10 @@ resend_error(struct resend *q, struct relay_session *s, const json_t *o)
 	snprintf(why, sizeof(why), "relay error %s: %s",
 	    out_clean(code, ccode, sizeof(ccode)),
 	    out_clean(msg != NULL ? msg : "", cmsg, sizeof(cmsg)));
-	resend_refuse(q, s, i, resend_refusals[n], why);
+	resend_refuse(q, s, i, resend_refusals[n].code, why);
 	/* The relay closes the connection after these: the others go
 	 * again on the next one. */
-	if (n >= 2)
+	if (resend_refusals[n].closes)
 		relay_session_fail(s, RELAY_RETRY,
 		    "relay closed the connection after refusing alert %s",
 		    q->v[i].s.alert_id);

@@ -284,3 +284,36 @@ def test_accepted_but_not_acknowledged_in_time_is_not_confirmed(lab):
     aid, acc = parse_send(out)
     assert acc
     assert last_line(err).startswith(UNCONFIRMED), err
+
+
+@pytest.mark.needs("alertrelayd")
+def test_a_stale_unsent_alert_does_not_hold_back_the_next_one(lab):
+    """An alert that waited in the outbox longer than the relay's
+    max_alert_age is refused as stale; it is marked refused and the new
+    alert behind it goes through, instead of every session starting
+    over until the timeout."""
+    import helpers
+    import proto
+    env = lab.env()
+    env.relay["max_alert_age"] = 60
+    env.write_relay_conf()
+    # an entry as send writes it, for an alert raised two hours ago
+    old = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 7200))
+    frame, env_bytes, old_id = proto.build_alert(
+        helpers.device_key(env), env.device_id, helpers.recipient_pks(env),
+        alert_type="panic", created_at=old)
+    outbox = env.dir / "outbox"
+    outbox.mkdir(mode=0o700)
+    (outbox / (old_id + ".json")).write_text(json.dumps(
+        {"v": 1, "alert_id": old_id, "mac": "00" * 32,
+         "envelope": env_bytes.decode(), "sig": frame["sig"],
+         "track": True}))
+    lab.redis(env)
+    lab.relay(env)
+    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "15")
+    assert rc == 0, (rc, out, err)
+    aid, acc = parse_send(out)
+    assert acc and acc.group(1) == aid
+    assert "alert %s not accepted: relay error stale" % old_id in err, err
+    assert (outbox / (old_id + ".refused")).exists()
+    assert (outbox / (aid + ".accepted")).exists()
