@@ -33,7 +33,8 @@
 	"alert %s: none of the recipients it was sealed to is in the relay's " \
 	"directory; sealed again, same alert_id, to directory version %lld"
 #define MSG_RESEND_HINT                                                        \
-	"to resend the same alert: alertctl send ... --alert-id %s"
+	"alert %s waits in the outbox: the next alertctl send, or alertctl "   \
+	"watch, sends it"
 
 /*
  * send: the last line on stderr when it gives up, for the person

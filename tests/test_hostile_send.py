@@ -118,6 +118,7 @@ def send_offline(dev, env, *args):
     aid, acc = parse_send(cp.stdout.splitlines())
     assert acc is None, cp.stdout
     assert last_line(cp.stderr).startswith(NOT_DELIVERED), cp.stderr
+    assert "alert %s waits in the outbox" % aid in cp.stderr
     assert dev.entry(aid).exists(), cp.stderr
     assert not (dev.outbox / (aid + ".accepted")).exists()
     return aid, cp
