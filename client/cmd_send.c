@@ -389,10 +389,11 @@ cmd_send_verdict(const struct send_run *sr, int rc)
 	if (rc == EXIT_OK)
 		return rc;
 	/* Refused by a relay, or (unreachable) by the device's own
-	 * signed directory: no relay will take it. */
-	if (strcmp(sr->code, "revoked") == 0 ||
-	    strcmp(sr->code, "unknown_device") == 0 ||
-	    (!sr->accepted && sr->d->cfg.shut_out))
+	 * signed directory: no relay will take it.  (An alert accepted
+	 * before a revocation is still delivered: not this case.) */
+	if (!sr->accepted &&
+	    (strcmp(sr->code, "revoked") == 0 ||
+	        strcmp(sr->code, "unknown_device") == 0 || sr->d->cfg.shut_out))
 		return verdict_revoked(&sr->d->cfg, sr->why);
 	if (!sr->accepted)
 		return verdict_not_delivered(
@@ -446,7 +447,7 @@ cmd_send_deliver(const struct send_opts *o, struct device *d,
 	if ((sr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 1)) ==
 	    NULL) {
 		resend_free(sr.queue);
-		return verdict_not_delivered("cannot set up TLS");
+		return verdict_not_delivered(MSG_WHY_NO_TLS);
 	}
 	if (o->until != WATCH_NONE)
 		sr.watch = watch_new(alert_id, o->until);

@@ -56,6 +56,9 @@
 	"no signed directory to seal to, and none from a relay: %s"
 #define MSG_WHY_NOT_SEALED "the alert could not be sealed: %s"
 #define MSG_WHY_NOT_ACCEPTED "no relay accepted it"
+#define MSG_WHY_NO_TLS "TLS cannot be set up"
+#define MSG_WHY_DIR_INVALID "the directory fetched does not verify"
+#define MSG_WHY_DIR_EMPTY "the directory lists no recipient"
 
 /* send --wait: after accepted, one stdout line per receipt
  * (receipt.h), then on stderr when the wait fails */

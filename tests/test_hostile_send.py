@@ -318,3 +318,27 @@ def test_a_stale_unsent_alert_does_not_hold_back_the_next_one(lab):
     assert "alert %s not accepted: relay error stale" % old_id in err, err
     assert (outbox / (old_id + ".refused")).exists()
     assert (outbox / (aid + ".accepted")).exists()
+
+
+@pytest.mark.needs("alertrelayd")
+def test_a_device_revoked_after_its_alert_was_accepted_is_not_told_it_failed(
+        lab):
+    """An alert accepted before the revocation is still delivered: a send
+    --wait cut off by the revocation says the alert is not confirmed
+    (exit 4), never that it was not delivered."""
+    import signal
+    env = lab.env()
+    env.use_directory(1)
+    lab.redis(env)
+    relay = lab.relay(env)  # no receiver: nobody acknowledges
+    p = lab.send_proc(env, "--type", "panic", "--wait", "ack",
+                      "--wait-timeout", "60", "--timeout", "10")
+    p.wait_for(r"^accepted alert_id=", "stdout", timeout=15)
+    env.sign_directory(2, revoked=[env.device_id])
+    relay.proc.signal(signal.SIGHUP)
+    rc = p.wait_exit(30)
+    err = p.text("stderr")
+    assert rc == 4, (rc, err)
+    assert "revoked" in err
+    assert last_line(err).startswith(UNCONFIRMED), err
+    assert "NOT DELIVERED" not in err
