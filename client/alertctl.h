@@ -8,10 +8,16 @@
 
 #define ALERTCTL_VERSION "0.1.0"
 
-/* Exit codes, for scripts and for the panic button's firmware. */
+/* Exit codes, for scripts and for the panic button's firmware
+ * (alertctl(1), EXIT STATUS).  send: EXIT_FAIL means the relay does not
+ * have the alert (it waits in the outbox); EXIT_REVOKED that the relays
+ * refuse this device; EXIT_UNCONFIRMED that the relay has the alert but
+ * --wait did not see it delivered or acknowledged. */
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define EXIT_REVOKED 3
+#define EXIT_UNCONFIRMED 4
 
 /* Options given before the subcommand. */
 struct globals {

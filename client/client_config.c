@@ -171,6 +171,28 @@ client_config_directory(struct client_config_parse *p, const char *v)
 	p->cfg->directory = client_config_resolve(p, v);
 }
 
+/* Who a person whose device is shut out should call: shown as it is in
+ * send's last line, so it is kept to one short printable line. */
+static void
+client_config_contact(struct client_config_parse *p, const char *v)
+{
+	const unsigned char *c;
+
+	if (strlen(v) == 0 || strlen(v) > CLIENT_CONTACT_MAX) {
+		client_config_error(p, "contact: 1 to %d characters",
+		    CLIENT_CONTACT_MAX);
+		return;
+	}
+	for (c = (const unsigned char *)v; *c != '\0'; c++)
+		if (*c < 0x20 || *c == 0x7f) {
+			client_config_error(p,
+			    "contact: no control characters");
+			return;
+		}
+	free(p->cfg->contact);
+	p->cfg->contact = xstrdup(v);
+}
+
 static const struct client_config_key {
 	const char *name;
 	void (*set)(struct client_config_parse *, const char *);
@@ -183,6 +205,7 @@ static const struct client_config_key {
     {"outbox", client_config_outbox, 0},
     {"org_key", client_config_org_key, 0},
     {"directory", client_config_directory, 0},
+    {"contact", client_config_contact, 0},
 };
 
 static void
@@ -377,6 +400,7 @@ client_config_free(struct client_config *cfg)
 	free(cfg->device_key);
 	free(cfg->outbox);
 	free(cfg->directory);
+	free(cfg->contact);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

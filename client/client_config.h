@@ -9,6 +9,8 @@
  *	outbox = DIR			(optional)
  *	org_key = BASE64		(from enrollment)
  *	directory = FILE		(optional: cached directory)
+ *	contact = TEXT			(optional: who to call when the
+ *					device is shut out)
  *	[recipient ID]			(only without org_key)
  *	public_key = BASE64
  *
@@ -32,6 +34,7 @@
 
 #define CLIENT_MAX_RELAYS 16
 #define CLIENT_MAX_PINS 16
+#define CLIENT_CONTACT_MAX 200
 
 struct client_relay {
 	char *host;
@@ -60,6 +63,8 @@ struct client_config {
 	unsigned char org_pk[crypto_sign_PUBLICKEYBYTES];
 	char *directory; /* resolved cache path, NULL: the default */
 	long long dir_version; /* of the verified cached one; -1: none */
+	char *contact; /* NULL: not set */
+	int shut_out; /* the cached directory revokes or omits this device */
 };
 
 /* $ALERTCTL_CONF, else ~/.config/alertrelay/alertctl.conf (caller frees);

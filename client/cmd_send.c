@@ -1,6 +1,16 @@
 /*
- * alertctl send: build, sign and seal an alert, deliver it, and with
- * --wait follow it until a person acknowledged it.
+ * alertctl send: build, sign and seal an alert, keep it in the outbox,
+ * deliver it, and with --wait follow it until a person acknowledged it.
+ *
+ * Nothing touches the network before the alert is sealed (to the
+ * recipients of the newest signed directory this device holds: from its
+ * enrollment bundle, or verified since) and fsync'd in the outbox, so an
+ * alert raised while no relay can be reached is never lost: this send,
+ * the next one or watch delivers it, same alert_id, same bytes.  Only a
+ * device that holds no directory at all (enrolled from a bundle that
+ * carried none) must fetch one first.
+ *
+ * When it gives up, the last line says so in plain words (verdict.h).
  */
 #include <getopt.h>
 #include <math.h>
@@ -21,7 +31,9 @@
 #include "outbox.h"
 #include "relay_run.h"
 #include "resend.h"
+#include "trust.h"
 #include "usage.h"
+#include "verdict.h"
 #include "watch.h"
 #include "xmalloc.h"
 
@@ -51,12 +63,17 @@ enum {
  * of the queue) until accepted, then (--wait) its receipts. */
 struct send_run {
 	const struct send_opts *o;
+	struct device *d;
+	const struct alert *a; /* the plaintext, for a new sealing */
 	const char *alert_id;
 	struct resend *queue;
 	size_t mine; /* this alert's index in queue */
 	struct relay_run *run;
 	struct watch *watch; /* NULL without --wait */
 	int accepted;
+	int resealed;
+	char why[1024]; /* why it gave up, for the last line */
+	char code[32]; /* the relay's error code, if one ended it */
 };
 
 static int
@@ -193,10 +210,12 @@ cmd_send_alert(const struct send_opts *o, const struct client_config *cfg,
 	a->message = o->message != NULL ? xstrdup(o->message) : NULL;
 }
 
-/* The stored envelope for a resend, else a new sealing, stored. */
+/* The stored envelope for a resend (1), else a new sealing, stored
+ * and fsync'd (0); -1 with why. */
 static int
 cmd_send_seal(const struct send_opts *o, const struct client_config *cfg,
-    const struct alert *a, const unsigned char *sk, struct sealed_alert *s)
+    const struct alert *a, const unsigned char *sk, struct sealed_alert *s,
+    char *why, size_t whylen)
 {
 	unsigned char mac[OUTBOX_MAC_BYTES];
 	char *dir = outbox_dir(cfg), err[256];
@@ -207,11 +226,12 @@ cmd_send_seal(const struct send_opts *o, const struct client_config *cfg,
 		stored = outbox_load(dir, a->alert_id, mac,
 		    sk + crypto_sign_SEEDBYTES, s);
 	if (stored == 1) {
-		out_line(MSG_RESENDING, s->created_at);
+		rc = 1;
 		goto out;
 	}
 	if (alert_seal(a, cfg, sk, s, err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
+		snprintf(why, whylen, MSG_WHY_NOT_SEALED, err);
 		rc = -1;
 		goto out;
 	}
@@ -258,15 +278,58 @@ cmd_send_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 	watch_accepted(sr->watch, s, duplicate);
 }
 
+/* The relay refused this alert because none of the recipients it was
+ * sealed to is in the relay's directory any more (a newer one than this
+ * device had when it sealed it).  This send still holds the alert, so
+ * it seals it again to the recipients of the directory the session just
+ * verified, under the same alert_id (the relay refused it before storing
+ * anything), replaces the outbox entry and sends it once more. */
+static int
+cmd_send_reseal(struct send_run *sr, struct relay_session *s)
+{
+	struct client_config *cfg = &sr->d->cfg;
+	unsigned char mac[OUTBOX_MAC_BYTES];
+	struct sealed_alert fresh;
+	char *dir, err[256];
+	long long had = cfg->dir_version;
+
+	if (sr->resealed || !cfg->has_org || trust_open(cfg) != 0 ||
+	    cfg->dir_version <= had)
+		return -1;
+	sr->resealed = 1;
+	if (alert_seal(sr->a, cfg, sr->d->sk, &fresh, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	log_warnx(MSG_RESEALING, sr->alert_id, cfg->dir_version);
+	outbox_mac(sr->a, cfg, sr->d->sk, mac);
+	if ((dir = outbox_dir(cfg)) != NULL)
+		(void)outbox_replace(dir, &fresh, mac);
+	free(dir);
+	resend_replace(sr->queue, sr->mine, &fresh);
+	if (resend_start(sr->queue, s) == 0)
+		return -1;
+	relay_session_expect(s, "accepted");
+	return 0;
+}
+
 static void
-cmd_send_refused(void *arg, struct relay_session *s, size_t i)
+cmd_send_refused(void *arg, struct relay_session *s, size_t i, const char *code,
+    const char *why)
 {
 	struct send_run *sr = arg;
 
-	if (i == sr->mine)
-		relay_session_done(s, EXIT_FAIL);
-	else if (resend_inflight(sr->queue) > 0)
-		relay_session_expect(s, "accepted");
+	if (i != sr->mine) {
+		if (resend_inflight(sr->queue) > 0)
+			relay_session_expect(s, "accepted");
+		return;
+	}
+	if (strcmp(code, "unknown_recipient") == 0 &&
+	    cmd_send_reseal(sr, s) == 0)
+		return;
+	snprintf(sr->code, sizeof(sr->code), "%s", code);
+	snprintf(sr->why, sizeof(sr->why), "%s", why);
+	relay_session_done(s, EXIT_FAIL);
 }
 
 static void
@@ -292,20 +355,53 @@ cmd_send_failed(void *arg, int deadline, const char *why)
 {
 	struct send_run *sr = arg;
 
+	snprintf(sr->code, sizeof(sr->code), "%s", relay_run_code(sr->run));
 	if (!sr->accepted) {
 		if (deadline) {
 			log_warnx(MSG_DEADLINE, sr->o->timeout_s, why);
 			log_warnx(MSG_RESEND_HINT, sr->alert_id);
-		} else
+			snprintf(sr->why, sizeof(sr->why), MSG_DEADLINE,
+			    sr->o->timeout_s, why);
+		} else {
 			log_warnx(MSG_REFUSED, sr->alert_id, why);
+			snprintf(sr->why, sizeof(sr->why), "%s", why);
+		}
 		return;
 	}
-	if (deadline)
+	if (deadline) {
 		log_warnx(MSG_WAIT_DEADLINE, sr->alert_id,
 		    watch_until_name(sr->o->until), sr->o->wait_timeout_s, why);
-	else
+		snprintf(sr->why, sizeof(sr->why), MSG_WAIT_DEADLINE,
+		    sr->alert_id, watch_until_name(sr->o->until),
+		    sr->o->wait_timeout_s, why);
+	} else {
 		log_warnx(MSG_WAIT_LOST, sr->alert_id, why);
+		snprintf(sr->why, sizeof(sr->why), MSG_WAIT_LOST, sr->alert_id,
+		    why);
+	}
 	log_warnx(MSG_STATUS_HINT, sr->alert_id);
+}
+
+/* The exit code and, when send gives up, the last line. */
+static int
+cmd_send_verdict(const struct send_run *sr, int rc)
+{
+	if (rc == EXIT_OK)
+		return rc;
+	/* Refused by a relay, or (unreachable) by the device's own
+	 * signed directory: no relay will take it.  (An alert accepted
+	 * before a revocation is still delivered: not this case.) */
+	if (!sr->accepted &&
+	    (strcmp(sr->code, "revoked") == 0 ||
+	        strcmp(sr->code, "unknown_device") == 0 || sr->d->cfg.shut_out))
+		return verdict_revoked(&sr->d->cfg, sr->why);
+	if (!sr->accepted)
+		return verdict_not_delivered(
+		    sr->why[0] != '\0' ? sr->why : MSG_WHY_NOT_ACCEPTED);
+	if (watch_cancelled(sr->watch))
+		return EXIT_UNCONFIRMED; /* as asked: no alarm to raise */
+	return verdict_unconfirmed(
+	    sr->why[0] != '\0' ? sr->why : watch_why(sr->watch));
 }
 
 /* The alerts of the outbox that were never accepted go first, the
@@ -328,16 +424,20 @@ cmd_send_unsent(const struct device *d, struct send_run *sr, const char *dir)
 }
 
 static int
-cmd_send_deliver(const struct send_opts *o, const struct device *d,
-    struct sealed_alert *sealed)
+cmd_send_deliver(const struct send_opts *o, struct device *d,
+    const struct alert *a, struct sealed_alert *sealed)
 {
-	struct send_run sr = {o, sealed->alert_id, NULL, 0, NULL, NULL, 0};
+	struct send_run sr;
 	struct relay_op op = {cmd_send_ready, cmd_send_frame, cmd_send_failed,
 	    &sr, NULL};
 	struct resend_hooks hooks = {cmd_send_answered, cmd_send_refused, &sr};
 	char *dir = outbox_dir(&d->cfg), alert_id[33];
 	int rc;
 
+	memset(&sr, 0, sizeof(sr));
+	sr.o = o;
+	sr.d = d;
+	sr.a = a;
 	memcpy(alert_id, sealed->alert_id, sizeof(alert_id));
 	sr.alert_id = alert_id;
 	sr.queue = resend_new(dir, &hooks);
@@ -347,11 +447,11 @@ cmd_send_deliver(const struct send_opts *o, const struct device *d,
 	if ((sr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 1)) ==
 	    NULL) {
 		resend_free(sr.queue);
-		return EXIT_FAIL;
+		return verdict_not_delivered(MSG_WHY_NO_TLS);
 	}
 	if (o->until != WATCH_NONE)
 		sr.watch = watch_new(alert_id, o->until);
-	rc = relay_run_go(sr.run);
+	rc = cmd_send_verdict(&sr, relay_run_go(sr.run));
 	relay_run_free(sr.run);
 	watch_free(sr.watch);
 	resend_free(sr.queue);
@@ -359,24 +459,43 @@ cmd_send_deliver(const struct send_opts *o, const struct device *d,
 }
 
 static int
-cmd_send_run(const struct send_opts *o, const struct device *d)
+cmd_send_run(const struct send_opts *o, struct device *d)
 {
 	struct sealed_alert sealed;
 	struct alert a;
-	int rc = EXIT_FAIL;
+	char why[512];
+	int rc = EXIT_FAIL, stored;
 
 	memset(&a, 0, sizeof(a));
 	if (cmd_send_location(o, &a) != 0)
 		return EXIT_USAGE;
 	cmd_send_alert(o, &d->cfg, &a);
+	stored =
+	    cmd_send_seal(o, &d->cfg, &a, d->sk, &sealed, why, sizeof(why));
+	/* Only now: an alert_id the user sees is one the outbox holds. */
 	if (out_line(MSG_ALERT_ID, a.alert_id) != 0)
 		log_warn("stdout");
-	if (cmd_send_seal(o, &d->cfg, &a, d->sk, &sealed) == 0) {
-		rc = cmd_send_deliver(o, d, &sealed);
+	if (stored == 1)
+		out_line(MSG_RESENDING, sealed.created_at);
+	if (stored >= 0) {
+		rc = cmd_send_deliver(o, d, &a, &sealed);
 		alert_seal_free(&sealed);
-	}
+	} else
+		rc = verdict_not_delivered(why);
 	alert_clear(&a);
 	return rc;
+}
+
+/* A device enrolled from a bundle without a directory has nobody to
+ * seal to until a relay gives it one: the only network step before the
+ * outbox, and said as such when it fails. */
+static int
+cmd_send_recipients(struct device *d, long timeout_s, char *why, size_t whylen)
+{
+	if (!d->cfg.has_org || d->cfg.nrecipients > 0)
+		return 0;
+	log_warnx(MSG_NO_DIRECTORY);
+	return device_fetch_directory(d, timeout_s, why, whylen);
 }
 
 int
@@ -384,16 +503,21 @@ cmd_send(int argc, char **argv, struct globals *g)
 {
 	struct device d;
 	struct send_opts o;
+	char why[512], line[768];
 	int rc;
 
 	if ((rc = cmd_send_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
-	if (device_open(&d, o.config) == 0 &&
-	    (!d.cfg.has_org || d.cfg.nrecipients > 0 ||
-	        device_fetch_directory(&d, o.timeout_s) == 0))
+	if (device_open(&d, o.config) != 0)
+		rc = verdict_not_delivered(MSG_WHY_NO_DEVICE);
+	else if ((rc = cmd_send_recipients(&d, o.timeout_s, why,
+	              sizeof(why))) == -2)
+		rc = verdict_revoked(&d.cfg, why);
+	else if (rc != 0) {
+		snprintf(line, sizeof(line), MSG_WHY_NO_DIRECTORY, why);
+		rc = verdict_not_delivered(line);
+	} else
 		rc = cmd_send_run(&o, &d);
-	else
-		rc = EXIT_FAIL;
 	device_close(&d);
 	return rc;
 }

@@ -209,8 +209,12 @@ watch_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 }
 
 static void
-watch_refused(void *arg, struct relay_session *s, size_t i)
+watch_refused(void *arg, struct relay_session *s, size_t i, const char *code,
+    const char *why)
 {
+	/* Logged by resend; watch goes on with the others. */
+	(void)code;
+	(void)why;
 	watch_answered(arg, s, i, 0);
 }
 

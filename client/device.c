@@ -7,6 +7,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "msg.h"
 #include "relay_request.h"
 #include "relay_run.h"
 #include "seckey.h"
@@ -73,30 +74,52 @@ device_fetch_frame(struct relay_session *s, const char *type, const json_t *o,
 	relay_session_unexpected(s, type);
 }
 
+struct device_fetch {
+	struct relay_run *run;
+	char *why;
+	size_t whylen;
+	int shut_out;
+};
+
 static void
 device_fetch_failed(void *arg, int deadline, const char *why)
 {
-	(void)arg;
+	struct device_fetch *f = arg;
+	const char *code = relay_run_code(f->run);
+
 	log_warnx("no verified directory%s: %s",
 	    deadline ? " before the deadline" : "", why);
+	snprintf(f->why, f->whylen, "%s", why);
+	f->shut_out =
+	    strcmp(code, "revoked") == 0 || strcmp(code, "unknown_device") == 0;
 }
 
 int
-device_fetch_directory(struct device *d, long timeout_s)
+device_fetch_directory(struct device *d, long timeout_s, char *why,
+    size_t whylen)
 {
+	struct device_fetch f = {NULL, why, whylen, 0};
 	struct relay_op op = {device_fetch_ready, device_fetch_frame,
-	    device_fetch_failed, NULL, NULL};
+	    device_fetch_failed, &f, NULL};
 	struct relay_run *run;
 	int rc;
 
+	snprintf(why, whylen, MSG_WHY_NO_TLS);
 	log_info("no directory yet: fetching it from the relay");
 	if ((run = relay_run_new(&d->cfg, d->sk, &op, timeout_s, 0)) == NULL)
 		return -1;
+	f.run = run;
 	rc = relay_run_go(run);
 	relay_run_free(run);
-	if (rc != EXIT_OK || trust_open(&d->cfg) != 0)
-		return -1;
-	return 0;
+	if (f.shut_out)
+		return -2;
+	if (rc == EXIT_OK && trust_open(&d->cfg) != 0)
+		snprintf(why, whylen, MSG_WHY_DIR_INVALID);
+	else if (rc == EXIT_OK && d->cfg.nrecipients == 0)
+		snprintf(why, whylen, MSG_WHY_DIR_EMPTY);
+	else if (rc == EXIT_OK)
+		return 0;
+	return -1;
 }
 
 void

@@ -25,8 +25,10 @@ struct device {
 int device_open(struct device *d, const char *config);
 void device_close(struct device *d);
 /* With an organisation key and no directory cached yet: fetches and
- * verifies it (trust.h), so there are recipients to seal to. */
-int device_fetch_directory(struct device *d, long timeout_s);
+ * verifies it (trust.h), so there are recipients to seal to.  -1 with
+ * why; -2 when a relay refused this device (revoked or unknown). */
+int device_fetch_directory(struct device *d, long timeout_s, char *why,
+    size_t whylen);
 
 /* The options every device command takes (send too): -c, -v, -h,
  * --timeout.  Commands number their own long options from

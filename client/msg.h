@@ -24,8 +24,41 @@
 #define MSG_RETRYING "%s; retrying in %.1f s"
 #define MSG_REFUSED "alert %s not accepted: %s"
 #define MSG_DEADLINE "not accepted within %ld s: %s"
+#define MSG_NO_DIRECTORY                                                       \
+	"this device holds no signed directory (its enrollment bundle "        \
+	"carried "                                                             \
+	"none): fetching one from a relay before the alert can be sealed; "    \
+	"ask the administrator for a new bundle"
+#define MSG_RESEALING                                                          \
+	"alert %s: none of the recipients it was sealed to is in the relay's " \
+	"directory; sealed again, same alert_id, to directory version %lld"
 #define MSG_RESEND_HINT                                                        \
-	"to resend the same alert: alertctl send ... --alert-id %s"
+	"alert %s waits in the outbox: the next alertctl send, or alertctl "   \
+	"watch, sends it"
+
+/*
+ * send: the last line on stderr when it gives up, for the person
+ * holding the device: plain words first, then the technical reason in
+ * brackets.  Each is one whole sentence for a translator (gettext, _()).
+ */
+#define MSG_VERDICT_NOT_DELIVERED "ALARM NOT DELIVERED. Call 112 now. (%s)"
+#define MSG_VERDICT_REVOKED                                                    \
+	"ALARM NOT DELIVERED: this device can no longer raise alarms; "        \
+	"contact %s, and call 112 in danger. (%s)"
+#define MSG_VERDICT_UNCONFIRMED                                                \
+	"ALARM NOT CONFIRMED: the relay has it, but nobody is known to have "  \
+	"received it. Call 112 now. (%s)"
+/* the contact when the configuration names none */
+#define MSG_VERDICT_ADMIN "your administrator"
+/* the reasons in brackets that are not the relay's */
+#define MSG_WHY_NO_DEVICE "the device's configuration or key cannot be used"
+#define MSG_WHY_NO_DIRECTORY                                                   \
+	"no signed directory to seal to, and none from a relay: %s"
+#define MSG_WHY_NOT_SEALED "the alert could not be sealed: %s"
+#define MSG_WHY_NOT_ACCEPTED "no relay accepted it"
+#define MSG_WHY_NO_TLS "TLS cannot be set up"
+#define MSG_WHY_DIR_INVALID "the directory fetched does not verify"
+#define MSG_WHY_DIR_EMPTY "the directory lists no recipient"
 
 /* send --wait: after accepted, one stdout line per receipt
  * (receipt.h), then on stderr when the wait fails */

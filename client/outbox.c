@@ -72,6 +72,20 @@ outbox_mac(const struct alert *a, const struct client_config *cfg,
 	}
 }
 
+static void outbox_sync_dir(const char *path);
+
+/* One level; a directory made here is made durable in its parent, or
+ * an entry fsync'd inside it could vanish with it in a crash. */
+static int
+outbox_mkdir_one(const char *path)
+{
+	if (mkdir(path, 0700) == 0) {
+		outbox_sync_dir(path);
+		return 0;
+	}
+	return errno == EEXIST ? 0 : -1;
+}
+
 static int
 outbox_mkdir(const char *dir)
 {
@@ -80,12 +94,11 @@ outbox_mkdir(const char *dir)
 
 	for (p = copy + 1; rc == 0 && (p = strchr(p, '/')) != NULL; p++) {
 		*p = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-			rc = -1;
+		rc = outbox_mkdir_one(copy);
 		*p = '/';
 	}
-	if (rc == 0 && mkdir(copy, 0700) != 0 && errno != EEXIST)
-		rc = -1;
+	if (rc == 0)
+		rc = outbox_mkdir_one(copy);
 	if (rc != 0)
 		log_warn("outbox %s", copy);
 	free(copy);
@@ -149,7 +162,7 @@ outbox_sync_dir(const char *path)
 }
 
 static int
-outbox_write(const char *tmp, const char *path, const json_t *o)
+outbox_write(const char *tmp, const char *path, const json_t *o, int replace)
 {
 	int fd, ok;
 
@@ -158,8 +171,10 @@ outbox_write(const char *tmp, const char *path, const json_t *o)
 	if (fd == -1)
 		return -1;
 	ok = json_dumpfd(o, fd, JSON_COMPACT) == 0 && fsync(fd) == 0;
-	/* link, not rename: an existing entry stays as it is. */
-	if (close(fd) != 0 || !ok || link(tmp, path) != 0) {
+	/* link, not rename: an existing entry stays as it is, unless
+	 * asked to replace it. */
+	if (close(fd) != 0 || !ok ||
+	    (replace ? rename(tmp, path) : link(tmp, path)) != 0) {
 		unlink(tmp);
 		return -1;
 	}
@@ -168,9 +183,9 @@ outbox_write(const char *tmp, const char *path, const json_t *o)
 	return 0;
 }
 
-int
-outbox_save(const char *dir, const struct sealed_alert *s,
-    const unsigned char mac[OUTBOX_MAC_BYTES])
+static int
+outbox_store(const char *dir, const struct sealed_alert *s,
+    const unsigned char mac[OUTBOX_MAC_BYTES], int replace)
 {
 	char *path, *tmp;
 	json_t *o;
@@ -182,12 +197,36 @@ outbox_save(const char *dir, const struct sealed_alert *s,
 	path = xasprintf("%s/%s.json", dir, s->alert_id);
 	tmp = xasprintf("%s/.%s.tmp", dir, s->alert_id);
 	o = outbox_entry(s, mac);
-	if ((rc = outbox_write(tmp, path, o)) != 0)
+	if ((rc = outbox_write(tmp, path, o, replace)) != 0)
 		log_warn("outbox %s", path);
 	json_decref(o);
 	free(path);
 	free(tmp);
 	return rc;
+}
+
+int
+outbox_save(const char *dir, const struct sealed_alert *s,
+    const unsigned char mac[OUTBOX_MAC_BYTES])
+{
+	return outbox_store(dir, s, mac, 0);
+}
+
+int
+outbox_replace(const char *dir, const struct sealed_alert *s,
+    const unsigned char mac[OUTBOX_MAC_BYTES])
+{
+	char *path;
+	int rc;
+
+	if ((rc = outbox_store(dir, s, mac, 1)) != 0)
+		return rc;
+	/* Unsent again: only after the new entry is on disk. */
+	path = xasprintf("%s/%s.%s", dir, s->alert_id, OUTBOX_REFUSED);
+	if (unlink(path) == 0)
+		outbox_sync_dir(path);
+	free(path);
+	return 0;
 }
 
 int

@@ -40,6 +40,11 @@ int outbox_entry_parse(const json_t *o,
  * an entry. */
 int outbox_save(const char *dir, const struct sealed_alert *s,
     const unsigned char mac[OUTBOX_MAC_BYTES]);
+/* The entry of an alert the relay refused for good, before it stored
+ * it, with a new sealing of the same alert (same alert_id): written in
+ * one step (rename), then the refused marker goes.  -1 (logged). */
+int outbox_replace(const char *dir, const struct sealed_alert *s,
+    const unsigned char mac[OUTBOX_MAC_BYTES]);
 /* 1 and *s filled when DIR has this alert with this content and a valid
  * signature; 0 when DIR has no such alert; -1 when it has another one
  * under this id (which is kept: the relay may have that one). */

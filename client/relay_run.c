@@ -34,6 +34,7 @@ struct relay_run {
 	size_t tried; /* attempts in this round */
 	long backoff_ms;
 	char last_reason[768];
+	char last_code[32];
 	int exit_code;
 };
 
@@ -84,6 +85,7 @@ relay_run_done(const struct relay_outcome *o, void *arg)
 {
 	struct relay_run *r = arg;
 
+	snprintf(r->last_code, sizeof(r->last_code), "%s", o->code);
 	switch (o->result) {
 	case RELAY_DONE:
 		relay_run_stop(r, o->exit_code);
@@ -155,6 +157,12 @@ relay_run_expired(evutil_socket_t fd, short what, void *arg)
 	} else
 		r->op->failed(r->op->arg, 1, r->last_reason);
 	relay_run_stop(r, EXIT_FAIL);
+}
+
+const char *
+relay_run_code(const struct relay_run *r)
+{
+	return r->last_code;
 }
 
 void

@@ -24,6 +24,9 @@ struct relay_run *relay_run_new(const struct client_config *cfg,
 /* Runs until the end; the operation's exit code, else EXIT_FAIL (the
  * operation's failed() said why). */
 int relay_run_go(struct relay_run *r);
+/* The relay's error code that ended the last attempt ("revoked"), else
+ * "": for failed() to tell a refused device from an unreachable relay. */
+const char *relay_run_code(const struct relay_run *r);
 /* A new deadline, timeout_s from now; 0: none. */
 void relay_run_deadline(struct relay_run *r, long timeout_s);
 void relay_run_free(struct relay_run *r);

@@ -357,6 +357,7 @@ relay_session_error(struct relay_session *s, const json_t *o)
 		code = "unknown";
 	if (msg == NULL)
 		msg = "";
+	out_clean(code, s->outcome.code, sizeof(s->outcome.code));
 	for (i = 0; i < sizeof(relay_session_fatal_codes) /
 	         sizeof(relay_session_fatal_codes[0]);
 	     i++)

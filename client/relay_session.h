@@ -47,6 +47,8 @@ struct relay_outcome {
 	int exit_code; /* DONE */
 	int settled; /* the operation got as far as keepalive */
 	char reason[512]; /* RETRY and FATAL */
+	char
+	    code[32]; /* the relay's error code, when an error frame ended it */
 };
 
 struct relay_session;

@@ -24,14 +24,19 @@ struct resend {
 	size_t ninflight;
 };
 
-/* Errors that answer one alert.  The relay keeps the connection after
- * the first two and closes it after the next two; "unavailable" means
- * "send it again later". */
-static const char *const resend_refusals[] = {
-    "unknown_recipient",
-    "conflict",
-    "bad_envelope",
-    "bad_signature",
+/* Errors that answer one alert for good, and whether the relay closes
+ * the connection after them ("unavailable" means "send it again later").
+ * "stale": the alert is older than the relay's max_alert_age; sending it
+ * again cannot help, and it must not hold back the alerts after it. */
+static const struct resend_refusal {
+	const char *code;
+	int closes;
+} resend_refusals[] = {
+    {"unknown_recipient", 0},
+    {"conflict", 0},
+    {"stale", 0},
+    {"bad_envelope", 1},
+    {"bad_signature", 1},
 };
 
 struct resend *
@@ -116,15 +121,26 @@ resend_pending(const struct resend *q)
 	return n;
 }
 
+void
+resend_replace(struct resend *q, size_t i, struct sealed_alert *s)
+{
+	alert_seal_free(&q->v[i].s);
+	json_decref(q->v[i].frame);
+	q->v[i].s = *s;
+	q->v[i].frame = alert_seal_frame(s);
+	q->v[i].state = RESEND_PENDING;
+	memset(s, 0, sizeof(*s));
+}
+
 static void
 resend_refuse(struct resend *q, struct relay_session *s, size_t i,
-    const char *why)
+    const char *code, const char *why)
 {
 	q->v[i].state = RESEND_REFUSED;
 	if (q->dir != NULL)
 		outbox_mark(q->dir, q->v[i].s.alert_id, OUTBOX_REFUSED, why);
 	log_warnx(MSG_REFUSED, q->v[i].s.alert_id, why);
-	q->hooks.refused(q->hooks.arg, s, i);
+	q->hooks.refused(q->hooks.arg, s, i, code, why);
 }
 
 size_t
@@ -137,7 +153,7 @@ resend_start(struct resend *q, struct relay_session *s)
 		if (q->v[i].state != RESEND_PENDING)
 			continue;
 		if (relay_session_send(s, q->v[i].frame) != 0) {
-			resend_refuse(q, s, i,
+			resend_refuse(q, s, i, "too_large",
 			    "the alert is larger than the relay accepts; "
 			    "use a shorter message or fewer recipients");
 			continue;
@@ -224,7 +240,7 @@ resend_error(struct resend *q, struct relay_session *s, const json_t *o)
 	}
 	for (n = 0; n < sizeof(resend_refusals) / sizeof(resend_refusals[0]);
 	     n++)
-		if (strcmp(code, resend_refusals[n]) == 0)
+		if (strcmp(code, resend_refusals[n].code) == 0)
 			break;
 	if (n == sizeof(resend_refusals) / sizeof(resend_refusals[0]) ||
 	    (k = resend_which(q, o, 1)) < 0)
@@ -233,10 +249,10 @@ resend_error(struct resend *q, struct relay_session *s, const json_t *o)
 	snprintf(why, sizeof(why), "relay error %s: %s",
 	    out_clean(code, ccode, sizeof(ccode)),
 	    out_clean(msg != NULL ? msg : "", cmsg, sizeof(cmsg)));
-	resend_refuse(q, s, i, why);
+	resend_refuse(q, s, i, resend_refusals[n].code, why);
 	/* The relay closes the connection after these: the others go
 	 * again on the next one. */
-	if (n >= 2)
+	if (resend_refusals[n].closes)
 		relay_session_fail(s, RELAY_RETRY,
 		    "relay closed the connection after refusing alert %s",
 		    q->v[i].s.alert_id);

@@ -23,10 +23,13 @@ enum resend_state {
 };
 
 struct resend_hooks {
-	/* Item i was accepted (printed already) or refused (logged). */
+	/* Item i was accepted (printed already) or refused (logged, and
+	 * marked refused in the outbox): code is the relay's error code,
+	 * why the whole reason. */
 	void (*accepted)(void *arg, struct relay_session *s, size_t i,
 	    int duplicate);
-	void (*refused)(void *arg, struct relay_session *s, size_t i);
+	void (*refused)(void *arg, struct relay_session *s, size_t i,
+	    const char *code, const char *why);
 	void *arg;
 };
 
@@ -35,6 +38,9 @@ struct resend *resend_new(const char *dir, const struct resend_hooks *hooks);
 void resend_free(struct resend *q);
 /* Takes s (its envelope); the item's index. */
 size_t resend_add(struct resend *q, struct sealed_alert *s);
+/* Item i, refused, gets a new sealing (same alert_id) and is pending
+ * again; takes s. */
+void resend_replace(struct resend *q, size_t i, struct sealed_alert *s);
 /* 1 when alert_id is queued already. */
 int resend_has(const struct resend *q, const char *alert_id);
 enum resend_state resend_state(const struct resend *q, size_t i);

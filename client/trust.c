@@ -78,6 +78,7 @@ trust_use(struct client_config *cfg, const struct directory *d)
 	cfg->nrecipients = d->nrecipients;
 	trust_use_pins(cfg, d);
 	cfg->dir_version = d->version;
+	cfg->shut_out = me == NULL || me->revoked;
 	if (me == NULL || me->revoked)
 		log_warnx("directory version %lld: this device (%s) is %s",
 		    d->version, cfg->device_id,

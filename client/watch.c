@@ -15,6 +15,8 @@ struct watch {
 	char alert_id[33];
 	enum watch_until until;
 	struct seen *printed; /* receipt_key() of each event printed */
+	int cancelled; /* the wait ended because the alert was cancelled */
+	char why[128]; /* why the wait ended without success, or "" */
 };
 
 int
@@ -88,9 +90,10 @@ watch_event(struct watch *w, struct relay_session *s, const json_t *ev)
 	if (strcmp(what, "acknowledged") == 0 ||
 	    (strcmp(what, "delivered") == 0 && w->until == WATCH_DELIVERED))
 		relay_session_done(s, EXIT_OK);
-	else if (strcmp(what, "cancelled") == 0)
+	else if (strcmp(what, "cancelled") == 0) {
+		w->cancelled = 1;
 		relay_session_done(s, EXIT_FAIL);
-	else
+	} else
 		return 0;
 	return 1;
 }
@@ -116,9 +119,12 @@ watch_status(struct watch *w, struct relay_session *s, const json_t *o)
 		relay_session_done(s, EXIT_OK);
 	} else if (strcmp(state, "cancelled") == 0) {
 		out_line("cancelled");
+		w->cancelled = 1;
 		relay_session_done(s, EXIT_FAIL);
 	} else if (strcmp(state, "expired") == 0) {
 		log_warnx(MSG_WAIT_EXPIRED, w->alert_id,
+		    watch_until_name(w->until));
+		snprintf(w->why, sizeof(w->why), MSG_WAIT_EXPIRED, w->alert_id,
 		    watch_until_name(w->until));
 		relay_session_done(s, EXIT_FAIL);
 	} else
@@ -164,10 +170,24 @@ watch_frame(struct watch *w, struct relay_session *s, const char *type,
 	else if (strcmp(type, "error") == 0 && code != NULL &&
 	    strcmp(code, "unknown_alert") == 0) {
 		log_warnx(MSG_UNKNOWN_ALERT, w->alert_id);
+		snprintf(w->why, sizeof(w->why), MSG_UNKNOWN_ALERT,
+		    w->alert_id);
 		relay_session_done(s, EXIT_FAIL);
 	} else if (strcmp(type, "error") == 0)
 		relay_session_error(s, o);
 	else
 		/* Receipts of other alerts; what later relays may add. */
 		log_debug("ignoring a %s frame", type);
+}
+
+int
+watch_cancelled(const struct watch *w)
+{
+	return w != NULL && w->cancelled;
+}
+
+const char *
+watch_why(const struct watch *w)
+{
+	return w != NULL && w->why[0] != '\0' ? w->why : "no confirmation";
 }

@@ -35,5 +35,10 @@ void watch_accepted(struct watch *w, struct relay_session *s, int duplicate);
 void watch_ready(struct watch *w, struct relay_session *s);
 void watch_frame(struct watch *w, struct relay_session *s, const char *type,
     const json_t *o);
+/* After the run, NULL-safe: 1 when the wait ended because the alert was
+ * cancelled (as its device asked: no alarm to raise). */
+int watch_cancelled(const struct watch *w);
+/* Why the wait ended without its state, for send's last line. */
+const char *watch_why(const struct watch *w);
 
 #endif

@@ -351,7 +351,7 @@ def test_alertctl_1_documents_client_config_keys():
     assert table, "client_config_keys[] not found in client_config.c"
     keys = re.findall(r'\{"([a-z_]+)",', table.group(1))
     assert set(keys) == {"relay", "relay_pin", "device_id", "device_key",
-                         "outbox", "org_key", "directory"}, keys
+                         "outbox", "org_key", "directory", "contact"}, keys
     sh, ss = alertctl_man()
     client = "\n".join(ss.get(("CONFIGURATION", "\\&[client\\&]"), []))
     assert client, "alertctl(1) has no CONFIGURATION/[client] subsection"

@@ -111,8 +111,13 @@ def test_send_unknown_device_fails_clearly(lab):
     conf = env.write_client_conf(env.dir / "stranger.conf", device_id="mayor-x",
                                  device_key=str(key) + ".key")
     rc, lines, err = lab.send(env, "--type", "panic", "--timeout", "5", conf=conf)
-    assert rc == 1
+    # the relays refuse this device: exit 3 (alertctl(1) EXIT STATUS), and
+    # the last line says so in words before the relay's reason
+    assert rc == 3, (rc, err)
     assert "unknown_device" in err or "unknown device" in err.lower(), err
+    assert err.strip().splitlines()[-1].startswith(
+        "ALARM NOT DELIVERED: this device can no longer raise alarms; "
+        "contact your administrator, and call 112 in danger. ("), err
     assert stream_alert_ids(redis.client(), env) == []
 
 

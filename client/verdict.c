@@ -1,0 +1,55 @@
+/*
+ * send's last line when it gives up (verdict.h).  It goes to stderr
+ * without the log prefix: a person reads it, in a hurry.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "alertctl.h"
+#include "log.h"
+#include "msg.h"
+#include "out.h"
+#include "verdict.h"
+
+static void verdict_print(const char *fmt, ...) PRINTFLIKE(1, 2);
+
+static void
+verdict_print(const char *fmt, ...)
+{
+	va_list ap;
+
+	/* Whatever stdout still holds comes first. */
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+int
+verdict_not_delivered(const char *why)
+{
+	verdict_print(MSG_VERDICT_NOT_DELIVERED, why);
+	return EXIT_FAIL;
+}
+
+int
+verdict_revoked(const struct client_config *cfg, const char *why)
+{
+	char contact[CLIENT_CONTACT_MAX + 1];
+
+	if (cfg != NULL && cfg->contact != NULL)
+		out_clean(cfg->contact, contact, sizeof(contact));
+	else
+		snprintf(contact, sizeof(contact), "%s", MSG_VERDICT_ADMIN);
+	verdict_print(MSG_VERDICT_REVOKED, contact, why);
+	return EXIT_REVOKED;
+}
+
+int
+verdict_unconfirmed(const char *why)
+{
+	verdict_print(MSG_VERDICT_UNCONFIRMED, why);
+	return EXIT_UNCONFIRMED;
+}
