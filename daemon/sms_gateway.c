@@ -4,10 +4,10 @@
  * sms_twilio.c, sms_http.c) on the daemon's http_client.
  *
  * Secrets (the gateway password or token, the MO token) live in
- * sodium_malloc'd memory; the request buffers built from them here and
- * in the drivers are wiped before they are freed, as is http_client's
- * copy of the body.  What libcurl copies is out of our hands: see
- * http_client.c.  Nothing here logs a secret, a URL, a number or a text.
+ * sodium_malloc'd memory.  The buffers a request is built in, here and
+ * in the drivers, are wiped before they are freed; http_client wipes its
+ * copies and curl's (http_client.h says what is beyond reach).  Nothing
+ * here logs a secret, a URL, a number or a text.
  */
 #include <sys/queue.h>
 

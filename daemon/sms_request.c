@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "sms_request.h"
+#include "wipealloc.h"
 #include "xmalloc.h"
 
 void
@@ -56,12 +57,38 @@ sms_request_buf_add(struct sms_buf *b, const char *s, size_t n)
 	return 0;
 }
 
+/* The inside of a JSON string, or NULL when s is not UTF-8.  s may be
+ * a secret ({password}): jansson's own copies (the string, the dump's
+ * buffer as it grows) are wiped as jansson frees them, and its plain
+ * free restored after; the daemon runs jansson on one thread only. */
+static char *
+sms_request_escape_json(const char *s)
+{
+	json_malloc_t m;
+	json_free_t f;
+	json_t *j;
+	char *e, *out = NULL;
+	size_t n;
+
+	json_get_alloc_funcs(&m, &f);
+	json_set_alloc_funcs(malloc, wipealloc_free);
+	if ((j = json_string(s)) != NULL) {
+		e = json_dumps(j, JSON_ENCODE_ANY);
+		json_decref(j);
+		if (e == NULL)
+			log_fatalx("json_dumps failed");
+		n = strlen(e); /* "..." */
+		out = xstrndup(e + 1, n - 2);
+		wipealloc_free(e);
+	}
+	json_set_alloc_funcs(m, f);
+	return out;
+}
+
 char *
 sms_request_escape(const char *s, enum sms_escape how)
 {
 	char *e, *out;
-	json_t *j;
-	size_t n;
 
 	switch (how) {
 	case ESC_URL:
@@ -72,17 +99,7 @@ sms_request_escape(const char *s, enum sms_escape how)
 		curl_free(e);
 		return out;
 	case ESC_JSON:
-		if ((j = json_string(s)) == NULL)
-			return NULL; /* not UTF-8 */
-		e = json_dumps(j, JSON_ENCODE_ANY);
-		json_decref(j);
-		if (e == NULL)
-			log_fatalx("json_dumps failed");
-		n = strlen(e); /* "..." */
-		out = xstrndup(e + 1, n - 2);
-		sodium_memzero(e, n);
-		free(e);
-		return out;
+		return sms_request_escape_json(s);
 	case ESC_HEADER:
 		if (strpbrk(s, "\r\n") != NULL)
 			return NULL;
