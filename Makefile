@@ -128,6 +128,7 @@ fuzz: $(FUZZ_TARGETS)
 
 # A harness of a parser outside common/ names the files it needs here:
 #   FUZZ_SRC_fuzz_<name> := daemon/x.c client/y.c
+FUZZ_SRC_fuzz_spool := daemon/spool_record.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h)
