@@ -1,5 +1,6 @@
-"""Hostile or damaged input in the misc area (issue 10): a spool file
-damaged on disk is read back line by line, never trusted."""
+"""Issue 10, the misc area: a spool file damaged on disk is read back
+line by line, never trusted; and secrets are wiped where the code says
+so (read back from the running relay's memory)."""
 
 import json
 import time
@@ -7,6 +8,7 @@ import time
 import pytest
 
 import harness
+import proto
 from test_spool import delivered_ids, send, spool_env
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
@@ -103,13 +105,21 @@ def test_sms_password_not_left_in_relay_memory(lab):
     if os.geteuid() != 0:
         pytest.skip("reading another user's memory needs root")
     from test_escalation import CP, OC, policies
-    st = harness.sms_stack(lab, policies("0 contactpunt:sms oncall-1:sms"))
+    st = harness.sms_stack(lab, policies(
+        "0 contactpunt:sms oncall-1:sms contactpunt:webhook"))
     password = st.kannel.password.encode()
+    secret = st.env.recipient("contactpunt").secret_text
     s = st.session()
     for _ in range(3):
         s.send_alert("panic")
     st.sms.wait(3, to=CP, timeout=15)
     st.sms.wait(3, to=OC, timeout=15)
+    harness.wait_until(lambda: len(st.recorders["contactpunt"].snapshot())
+                       >= 3, 15, what="the webhooks")
     time.sleep(1)  # every request finished and freed
     pid = st.relay.proc.popen.pid
     assert _memory_count(pid, password) == 1
+    # The webhook secret: its text read, decoded and wiped; the key
+    # itself only in its guarded copy.
+    assert _memory_count(pid, secret.encode()) == 0
+    assert _memory_count(pid, proto.whsec_key(secret)) == 1
