@@ -133,6 +133,7 @@ FUZZ_SRC_fuzz_webhook := client/hook_parse.c
 FUZZ_SRC_fuzz_outbox := client/outbox.c client/alert_seal.c client/alert.c
 FUZZ_SRC_fuzz_bundle := client/bundle.c client/seckey.c client/afile.c
 FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
+FUZZ_SRC_fuzz_spool := daemon/spool_record.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h)

@@ -8,6 +8,7 @@
 
 #include "alert.h"
 #include "frame.h"
+#include "wipealloc.h"
 #include "xmalloc.h"
 
 /* 15 significant digits: coordinates typed as decimals come back as the
@@ -34,8 +35,19 @@ alert_location_json(const struct alert *a)
 	    a->has_accuracy ? json_real(a->accuracy_m) : json_null());
 }
 
-char *
-alert_encode(const struct alert *a)
+/* The message and location are what the relay must never see: jansson's
+ * copies of them (its strings, the dump's growing buffer, the parser's)
+ * are wiped as jansson frees them, and jansson's previous functions put
+ * back after.  alertctl runs jansson on one thread. */
+static void
+alert_json_wipe(json_malloc_t *m, json_free_t *f)
+{
+	json_get_alloc_funcs(m, f);
+	json_set_alloc_funcs(malloc, wipealloc_free);
+}
+
+static char *
+alert_encode_json(const struct alert *a)
 {
 	json_t *o, *msg;
 	char *s;
@@ -52,6 +64,19 @@ alert_encode(const struct alert *a)
 		return NULL;
 	s = json_dumps(o, ALERT_JSON_FLAGS);
 	json_decref(o);
+	return s;
+}
+
+char *
+alert_encode(const struct alert *a)
+{
+	json_malloc_t m;
+	json_free_t f;
+	char *s;
+
+	alert_json_wipe(&m, &f);
+	s = alert_encode_json(a);
+	json_set_alloc_funcs(m, f);
 	return s;
 }
 
@@ -125,16 +150,21 @@ alert_decode(const char *json, size_t len, struct alert *a, char *err,
     size_t errlen)
 {
 	json_error_t jerr;
+	json_malloc_t m;
+	json_free_t f;
 	json_t *o;
 	int rc = -1;
 
 	memset(a, 0, sizeof(*a));
+	alert_json_wipe(&m, &f);
 	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (o == NULL || !json_is_object(o))
 		snprintf(err, errlen, "inner alert: not a JSON object");
 	else
 		rc = alert_decode_fields(o, a, err, errlen);
 	json_decref(o);
+	json_set_alloc_funcs(m, f);
+	sodium_memzero(&jerr, sizeof(jerr)); /* may quote the text */
 	if (rc != 0)
 		alert_clear(a);
 	return rc;

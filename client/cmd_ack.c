@@ -29,6 +29,7 @@
 #include "tls.h"
 #include "usage.h"
 #include "util.h"
+#include "wipealloc.h"
 #include "xmalloc.h"
 
 #define ACK_TIMEOUT_DEFAULT 30
@@ -270,7 +271,9 @@ cmd_ack_run(const struct ack_opts *o)
 
 	if ((token = cmd_ack_token(o->token_file)) == NULL)
 		return EXIT_FAIL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	/* curl copies the token (CURLOPT_XOAUTH2_BEARER) and the header
+	 * it builds from it: wiped as curl frees them. */
+	if (wipealloc_curl_init(CURL_GLOBAL_DEFAULT) != 0)
 		log_fatalx("curl_global_init failed");
 	r = xcalloc(1, sizeof(*r));
 	if (cmd_ack_post(o, token, r, err) != CURLE_OK)

@@ -28,6 +28,7 @@ b64_decode(const char *text, size_t textlen, unsigned char **out,
 	if (sodium_base642bin(buf, cap, text, textlen, NULL, outlen, &end,
 	        B64_VARIANT) != 0 ||
 	    end != text + textlen) {
+		sodium_memzero(buf, cap); /* a key may be half decoded */
 		free(buf);
 		return -1;
 	}

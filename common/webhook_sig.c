@@ -61,5 +61,8 @@ webhook_verify(const unsigned char *key, size_t keylen, const char *id,
 			rc = 0;
 	}
 	free(copy);
+	/* The expected MAC would sign the sender's body: never leave it. */
+	sodium_memzero(mac, sizeof(mac));
+	sodium_memzero(got, sizeof(got));
 	return rc;
 }

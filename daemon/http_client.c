@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "http_client.h"
 #include "evtimer_ms.h"
 #include "log.h"
 #include "strindex.h"
+#include "wipealloc.h"
 #include "xmalloc.h"
 
 #define HTTP_RESPONSE_MAX 16384 /* we read status only; bodies are capped */
@@ -50,7 +52,8 @@ struct http_req {
 	struct http_client *hc;
 	CURL *easy;
 	struct curl_slist *headers;
-	char *body;
+	char *body; /* ours, not curl's: CURLOPT_POSTFIELDS does not copy */
+	size_t bodylen;
 	size_t received;
 	http_done_cb cb;
 	void *arg;
@@ -133,6 +136,19 @@ http_req_start(struct http_req *req)
 		log_fatalx("curl_multi_add_handle failed");
 }
 
+/* The body and header lines may hold a gateway's secret (an http
+ * gateway's "{password}" template): wipe our copies once curl is done
+ * with them. */
+static void
+http_req_wipe(struct http_req *req)
+{
+	struct curl_slist *l;
+
+	for (l = req->headers; l != NULL; l = l->next)
+		sodium_memzero(l->data, strlen(l->data));
+	sodium_memzero(req->body, req->bodylen);
+}
+
 static void
 http_req_free(struct http_req *req)
 {
@@ -152,6 +168,7 @@ http_req_free(struct http_req *req)
 		TAILQ_REMOVE(&h->waiting, req, wait_entry);
 	http_host_put(h);
 	curl_easy_cleanup(req->easy);
+	http_req_wipe(req);
 	curl_slist_free_all(req->headers);
 	free(req->body);
 	TAILQ_REMOVE(&req->hc->reqs, req, entry);
@@ -276,7 +293,10 @@ http_client_new(struct event_base *base)
 {
 	struct http_client *hc = xcalloc(1, sizeof(*hc));
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	/* curl copies the URL, the credentials and the headers, and
+	 * builds the request in buffers of its own: with these memory
+	 * functions it wipes each of them when it frees it. */
+	if (wipealloc_curl_init(CURL_GLOBAL_DEFAULT) != 0)
 		log_fatalx("curl_global_init failed");
 	hc->base = base;
 	hc->multi = curl_multi_init();
@@ -336,6 +356,7 @@ http_post(struct http_client *hc, const struct http_post_args *a,
 	req->cb = cb;
 	req->arg = arg;
 	req->body = xmalloc(a->bodylen + 1);
+	req->bodylen = a->bodylen;
 	if (a->bodylen > 0)
 		memcpy(req->body, a->body, a->bodylen);
 	for (i = 0; i < a->nheaders; i++)

@@ -4,6 +4,16 @@
  * request, no blocking call.  Connections to a host are reused.  At most
  * 16 requests run at once to one origin; the others wait for their turn
  * in order, and their timeouts start when they do.
+ *
+ * The URL, credentials, headers and body may hold a secret (an SMS
+ * gateway's password or token).  http_post() copies the body and the
+ * header lines and wipes those copies when the request is freed; curl's
+ * own copies (of the URL and credentials, the request it builds) are
+ * wiped when curl frees them (wipealloc_curl_init()): at the latest when
+ * the request is freed, except that a connection curl keeps open for the
+ * next request may hold the user name and password until it closes.
+ * Beyond curl nothing is wiped: OpenSSL's buffers (https) and the
+ * kernel's socket buffers.  The caller wipes its own arguments.
  */
 #ifndef ALERTRELAY_HTTP_CLIENT_H
 #define ALERTRELAY_HTTP_CLIENT_H

@@ -2,11 +2,9 @@
  * SMS gateways: Kannel's sendsms interface, Twilio-compatible REST, and a
  * generic HTTP template for other providers.  Each is a [gateway NAME]
  * section in alertrelayd.conf; messages go out through the daemon's
- * http_client (curl multi on the event loop), never blocking it.
- *
- * An SMS carries metadata only (the relay never holds alert content):
- * the device's alias, the alert type, the time, a short reference and
- * how to acknowledge.
+ * http_client (curl multi on the event loop), never blocking it.  The
+ * texts themselves are sms_text.h's; each type's request is built by its
+ * driver (sms_kannel.c, sms_twilio.c, sms_http.c).
  *
  * Every url is https://, or http:// to a loopback address only (where no
  * one on the wire reads the credentials), and carries no user:password.
@@ -17,11 +15,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "sms_text.h"
 #include "util.h"
-
-#define SMS_CHARS_MAX 160 /* GSM-7 characters in one SMS */
-#define SMS_TEXT_MAX 321 /* bytes: 160 of them in UTF-8 (at most 2 each) */
-#define SMS_REF_MAX 16 /* a reference is 1..16 of [A-Za-z0-9] */
 
 struct http_client;
 struct http_req;
@@ -63,29 +58,6 @@ int sms_gateway_set(struct sms_gateway *gw, const char *dir, const char *key,
 /* After the section is complete: required keys, reading password_file. */
 int sms_gateway_check(struct sms_gateway *gw, char *err, size_t errlen);
 void sms_gateway_clear(struct sms_gateway *gw);
-
-/* E.164: '+' and 8 to 15 digits. */
-int sms_number_valid(const char *number);
-
-/*
- * The alert SMS, e.g.
- *   "ALERT PANIC from Burgemeester-A 10:32 ref K7Q2. Reply ACK K7Q2"
- * in characters of the GSM-7 basic set only (Latin letters whose accent
- * is not in it lose the accent, an e with diaeresis becoming e; anything
- * else in the alias becomes '?'), at most SMS_CHARS_MAX characters (the
- * alias is shortened when needed); t is shown in local time (TZ).
- * Returns the length in bytes (UTF-8), or 0 with out empty when ref is
- * not 1..16 of [A-Za-z0-9] or the text does not fit in outlen
- * (SMS_TEXT_MAX always does).
- */
-size_t sms_format_alert(char *out, size_t outlen, const char *alert_type,
-    const char *alias, time_t t, const char *ref);
-/* Follow-ups: "ACK K7Q2 by Contactpunt 10:35" (acknowledged),
- * "CANCELLED K7Q2 10:40" (cancelled), "ESCALATED K7Q2 10:33"
- * (escalated); " by <by>" only when by is not NULL.  The same rules as
- * above; 0 for any other event. */
-size_t sms_format_event(char *out, size_t outlen, const char *event,
-    const char *ref, const char *by, time_t t);
 
 /* ok is 1 when the gateway accepted the message (2xx; Kannel answers
  * 202 both for "0: Accepted" and "3: Queued").  error is set when ok is

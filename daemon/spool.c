@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "relay.h"
 #include "spool.h"
+#include "spool_record.h"
 #include "store.h"
 #include "store_scripts.h"
 #include "xmalloc.h"
@@ -204,10 +205,10 @@ spool_migrated_cb(json_t *reply, const char *err, void *arg)
 		    a->aid, err);
 		return; /* tried again when Redis is ready again */
 	}
-	if (strcmp(r, "new") != 0 && strcmp(r, "dup") != 0)
+	if (r == NULL || (strcmp(r, "new") != 0 && strcmp(r, "dup") != 0))
 		log_warnx("spool: alert=%s refused by redis (%s); kept only "
 		          "in the spool's history",
-		    a->aid, r);
+		    a->aid, r != NULL ? r : "no answer");
 	else
 		log_info("spool: alert=%s moved into redis relay_id=%s", a->aid,
 		    json_string_value(json_object_get(reply, "id")));
@@ -310,44 +311,50 @@ spool_accept(struct spool *sp, json_t *args, struct ingest_reply *out)
 	return 0;
 }
 
+/* One record read back; a second copy of an alert is ignored. */
+static void
+spool_replay_record(struct spool *sp, struct spool_record *rec)
+{
+	struct spool_alert *a = spool_find(sp, rec->aid);
+
+	if (rec->op == SPOOL_ALERT) {
+		if (a == NULL)
+			spool_add(sp, rec->args);
+	} else if (a == NULL)
+		;
+	else if (rec->op == SPOOL_MIGRATED)
+		a->migrated = 1;
+	else
+		json_array_append_new(a->done,
+		    json_sprintf("%s|%s", rec->rid, rec->ch));
+}
+
 /* After a restart: what was accepted but not yet moved into Redis. */
 static void
 spool_replay(struct spool *sp)
 {
 	FILE *f = fopen(sp->path, "r");
 	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, skipped = 0;
 	ssize_t n;
-	struct spool_alert *a;
+	struct spool_record rec;
 
 	if (f == NULL)
 		return;
 	while ((n = getline(&line, &cap, f)) > 0) {
-		json_t *rec = json_loadb(line, (size_t)n, 0, NULL);
-		const char *op = json_string_value(json_object_get(rec, "op"));
-		const char *aid =
-		    json_string_value(json_object_get(rec, "aid"));
-
 		/* A torn last line was never acknowledged: skip it. */
-		if (op == NULL)
-			;
-		else if (strcmp(op, "alert") == 0)
-			spool_add(sp, json_object_get(rec, "args"));
-		else if (aid != NULL && (a = spool_find(sp, aid)) != NULL) {
-			if (strcmp(op, "migrated") == 0)
-				a->migrated = 1;
-			else if (strcmp(op, "done") == 0)
-				json_array_append_new(a->done,
-				    json_sprintf("%s|%s",
-				        json_string_value(
-				            json_object_get(rec, "rid")),
-				        json_string_value(
-				            json_object_get(rec, "ch"))));
+		if (spool_record_parse(line, (size_t)n, &rec) != 0) {
+			skipped++;
+			continue;
 		}
-		json_decref(rec);
+		spool_replay_record(sp, &rec);
+		spool_record_clear(&rec);
 	}
 	free(line);
 	fclose(f);
+	if (skipped > 0)
+		log_warnx("spool %s: %zu lines skipped (torn or damaged)",
+		    sp->path, skipped);
 	if (spool_pending(sp) > 0)
 		log_warnx("spool holds %zu alerts not yet in redis; they move "
 		          "there once it is reachable",

@@ -1,5 +1,5 @@
 /*
- * Test driver for daemon/sms_gateway.c (built by tests/test_sms_gateway.py):
+ * Test driver for daemon/sms_*.c (built by tests/test_sms_gateway.py):
  * the module on a real libevent loop with the daemon's http_client,
  * against real Kannel or local HTTP servers.  Prints one JSON object
  * per line on stdout; logs go to stderr.

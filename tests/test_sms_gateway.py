@@ -1,4 +1,4 @@
-"""daemon/sms_gateway.c against real gateways: Kannel (bearerbox, smsbox,
+"""daemon/sms_*.c against real gateways: Kannel (bearerbox, smsbox,
 fakesmsc) and local HTTP servers standing in for Twilio and other
 providers.
 
@@ -25,6 +25,10 @@ from harness import ROOT, SANITIZER_MARKS, free_port, run, wait_until
 
 pytestmark = pytest.mark.needs()  # needs no alertrelayd/alertctl build
 
+# The SMS module: configuration and sending, the texts, the request
+# buffers and one file per gateway driver.
+SMS_SOURCES = ["sms_gateway.c", "sms_text.c", "sms_request.c",
+               "sms_kannel.c", "sms_twilio.c", "sms_http.c"]
 PKGS = "libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih"
 WFLAGS = ["-std=gnu11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
           "-Wshadow", "-Wformat=2", "-Wno-format-nonliteral"]
@@ -59,8 +63,9 @@ def _pkg_config(*args):
 def driver(tmp_path_factory):
     """Path of sms_driver, built once per session."""
     out = tmp_path_factory.mktemp("sms_driver") / "sms_driver"
-    srcs = ([ROOT / "tests/sms_driver.c", ROOT / "daemon/sms_gateway.c",
-             ROOT / "daemon/http_client.c", ROOT / "daemon/strindex.c"] +
+    srcs = ([ROOT / "tests/sms_driver.c"] +
+            [ROOT / "daemon" / f for f in SMS_SOURCES] +
+            [ROOT / "daemon/http_client.c", ROOT / "daemon/strindex.c"] +
             sorted((ROOT / "common").glob("*.c")))
     base = (["cc"] + WFLAGS + ["-O1", "-g", "-I", ROOT / "common",
                                "-I", ROOT / "daemon"] + _pkg_config("--cflags"))
