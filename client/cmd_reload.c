@@ -27,6 +27,7 @@
 #include "out.h"
 #include "usage.h"
 #include "util.h"
+#include "wipealloc.h"
 #include "xmalloc.h"
 
 #define RELOAD_ADMIN_DEFAULT "127.0.0.1:9464"
@@ -107,7 +108,9 @@ cmd_reload_run(const char *admin, const char *token_file)
 
 	if (token_file != NULL && (auth = cmd_reload_auth(token_file)) == NULL)
 		return EXIT_FAIL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	/* curl copies the Authorization header with the admin token:
+	 * wiped as curl frees it. */
+	if (wipealloc_curl_init(CURL_GLOBAL_DEFAULT) != 0)
 		log_fatalx("curl_global_init failed");
 	if (auth != NULL)
 		headers = curl_slist_append(NULL, auth);
