@@ -133,6 +133,7 @@ fuzz: $(FUZZ_TARGETS)
 # A harness of a parser outside common/ names the files it needs here:
 #   FUZZ_SRC_fuzz_<name> := daemon/x.c client/y.c
 FUZZ_SRC_fuzz_ack_request := daemon/ack_parse.c daemon/admin_auth.c
+FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h)

@@ -18,19 +18,14 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "admin_deadletter.h"
+#include "deadletter_parse.h"
 #include "relay.h"
 #include "store.h"
 #include "store_scripts.h"
-#include "util.h"
 #include "xmalloc.h"
-
-#define DEADLETTER_LIMIT_DEFAULT 100
-#define DEADLETTER_LIMIT_MAX 1000
-#define DEADLETTER_IDS_MAX 1000
 
 struct deadletter_op {
 	TAILQ_ENTRY(deadletter_op) entry;
@@ -130,32 +125,12 @@ admin_deadletter_eval(struct admin_deadletter *dl, struct evhttp_request *req,
 	    admin_deadletter_answer_cb, op);
 }
 
-/* ?limit=N, or the default; -1 when malformed. */
-static long
-admin_deadletter_limit(struct evhttp_request *req)
-{
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-	struct evkeyvalq q;
-	const char *v;
-	long limit = DEADLETTER_LIMIT_DEFAULT;
-
-	if (query == NULL)
-		return limit;
-	TAILQ_INIT(&q);
-	if (evhttp_parse_query_str(query, &q) != 0)
-		return -1;
-	v = evhttp_find_header(&q, "limit");
-	if (v != NULL && parse_long(v, 1, DEADLETTER_LIMIT_MAX, &limit) != 0)
-		limit = -1;
-	evhttp_clear_headers(&q);
-	return limit;
-}
-
 void
 admin_deadletter_list(struct admin_deadletter *dl, struct evhttp_request *req)
 {
-	long limit = admin_deadletter_limit(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	long limit =
+	    deadletter_parse_limit(uri ? evhttp_uri_get_query(uri) : NULL);
 	char lim[24];
 
 	if (limit < 0) {
@@ -168,63 +143,16 @@ admin_deadletter_list(struct admin_deadletter *dl, struct evhttp_request *req)
 	    json_pack("{s:s}", "limit", lim));
 }
 
-/* A stream entry id: digits, '-', digits. */
-static int
-admin_deadletter_id_valid(const char *id)
-{
-	size_t a = strspn(id, "0123456789"), b;
-
-	if (a == 0 || a > 20 || id[a] != '-')
-		return 0;
-	b = strspn(id + a + 1, "0123456789");
-	return b > 0 && b <= 20 && id[a + 1 + b] == '\0';
-}
-
-/* {"ids":[...]} or {"all":true} into the script's arguments; NULL with
- * why when the body is not that. */
-static json_t *
-admin_deadletter_replay_args(json_t *body, const char **why)
-{
-	json_t *ids = json_object_get(body, "ids"), *v, *out;
-	char lim[24];
-	size_t i;
-
-	if (json_is_true(json_object_get(body, "all"))) {
-		snprintf(lim, sizeof(lim), "%d", DEADLETTER_IDS_MAX);
-		return json_pack("{s:b, s:s}", "all", 1, "limit", lim);
-	}
-	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
-	    json_array_size(ids) > DEADLETTER_IDS_MAX) {
-		*why = "give {\"ids\": [ID, ...]} (1..1000) or {\"all\": true}";
-		return NULL;
-	}
-	json_array_foreach(ids, i, v)
-	{
-		if (!json_is_string(v) ||
-		    !admin_deadletter_id_valid(json_string_value(v))) {
-			*why = "an id is not a stream entry id (like "
-			       "1700000000000-0)";
-			return NULL;
-		}
-	}
-	out = json_object();
-	json_object_set(out, "ids", ids);
-	return out;
-}
-
 void
 admin_deadletter_replay(struct admin_deadletter *dl, struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	const char *why = "the body is not a JSON object";
-	json_t *body, *args = NULL;
+	const char *why;
+	json_t *args;
 
-	body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-	    JSON_REJECT_DUPLICATES, NULL);
-	if (json_is_object(body))
-		args = admin_deadletter_replay_args(body, &why);
-	json_decref(body);
+	args = deadletter_parse_replay((const char *)evbuffer_pullup(in, -1),
+	    len, &why);
 	if (args == NULL) {
 		admin_deadletter_error(req, 400, "Bad Request", why);
 		return;
