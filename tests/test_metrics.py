@@ -9,6 +9,7 @@ Before issue 11: no result="failed", no channel="sms", no dead-letter
 counter, no alerts_open / alerts_unacknowledged_seconds, no rules file:
 every test here fails on that code."""
 
+import copy
 import re
 import shutil
 from pathlib import Path
@@ -91,6 +92,37 @@ def test_webhook_failed_retry_ok_and_open_alerts(lab):
     assert val(s, "alertrelay_deadletters_total") == 1
     assert val(s, "alertrelay_deliveries_total", channel="webhook",
                result="failed") == 1
+
+
+@pytest.mark.hard_timeout(90)
+def test_alert_gauges_shared_by_instances(lab):
+    """Two relays on one Redis: an alert accepted by the first shows as
+    open on the second's /metrics (the gauges come from Redis), and
+    closes on both."""
+    st = Stack(lab, cp_default=200)
+    other = copy.copy(st.env)
+    other.relay = dict(st.env.relay, instance_id="relay-b")
+    other.relay_port = free_port()
+    other.relay["listen"] = "127.0.0.1:%d" % other.relay_port
+    other.relay_conf = st.env.dir / "relay-b.conf"
+    other.write_relay_conf(other.relay_conf)
+    port_b = free_port()
+    with open(other.relay_conf, "a") as f:
+        f.write("\n[admin]\nlisten = 127.0.0.1:%d\n" % port_b)
+    lab.relay(other).proc.wait_for(r"admin listening on 127\.0\.0\.1:%d"
+                                   % port_b, timeout=10)
+    sess = st.session()
+    aid = sess.send_alert("panic")["alert_id"]
+    sess.send_alert("threat")
+    for port in (st.admin_port, port_b):
+        s = wait_val(port, "alertrelay_alerts_open", lambda v: v == 1,
+                     alert_type="panic")
+        assert val(s, "alertrelay_alerts_open", alert_type="threat") == 1
+    assert sess.cancel(aid)["type"] == "cancelled"
+    for port in (st.admin_port, port_b):
+        s = wait_val(port, "alertrelay_alerts_open", lambda v: v == 0,
+                     alert_type="panic")
+        assert val(s, "alertrelay_alerts_open", alert_type="threat") == 1
 
 
 @pytest.mark.hard_timeout(120)
