@@ -302,3 +302,39 @@ def test_unreached_survives_a_restart(lab):
     assert len(failed) == 1, evs
     assert [e for e in evs if e["event"] == "delivered"
             and e["recipient"] == CP_ALIAS], evs
+
+
+@pytest.mark.hard_timeout(60)
+def test_admin_client_gone_while_redis_answers(lab):
+    """A /deadletter request whose client hangs up while Redis has not
+    answered yet (paused): the late answer is dropped, the relay runs on
+    (under ASan: no use after free) and answers the next request; stopped
+    while one waits, it exits 0."""
+    import socket
+    st = Stack(lab, cp_default=200)
+    req = ("GET /deadletter HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+           "Authorization: Bearer %s\r\n\r\n" % (st.admin_port, st.token))
+    st.redis.pause()
+    try:
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", st.admin_port),
+                                          5) as c:
+                c.sendall(req.encode())
+        time.sleep(0.5)
+    finally:
+        st.redis.resume()
+    time.sleep(0.5)
+    status, body = st.http("GET", "/deadletter", token=st.token)
+    assert status == 200 and json.loads(body)["total"] == 0, body
+    assert st.http("GET", "/healthz")[0] == 200
+    assert st.relay.proc.popen.poll() is None
+    # and a relay stopped while such a request waits stops cleanly
+    st.redis.pause()
+    try:
+        c = socket.create_connection(("127.0.0.1", st.admin_port), 5)
+        c.sendall(req.encode())
+        time.sleep(0.3)
+        assert st.relay.stop() == 0, st.relay.log()[-2000:]
+        c.close()
+    finally:
+        st.redis.resume()
