@@ -305,7 +305,7 @@ cmd_deadletter(int argc, char **argv, struct globals *g)
 	if (strcmp(sub, "replay") == 0) {
 		if ((argc - optind == 0) == !o.all)
 			return usage_error("deadletter",
-			    "replay takes ids or --all, not both");
+			    "replay needs ids or --all (not both)");
 		return deadletter_replay(&o, argc - optind, argv + optind);
 	}
 	return usage_error("deadletter", "unknown subcommand '%s'", sub);

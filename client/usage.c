@@ -342,7 +342,7 @@ static const struct usage_text {
         "                         token_file (mode 0600; default:\n"
         "                         $ALERTCTL_ADMIN_TOKEN_FILE)\n"
         "      --limit N          list at most N (1..200, default 100)\n"
-        "      --all              replay every dead letter (up to 1000)\n"
+        "      --all              replay every dead letter (200 at a time)\n"
         "      --json             print the relay's answer as JSON\n"},
 };
 

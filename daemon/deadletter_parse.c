@@ -51,7 +51,7 @@ deadletter_parse_ids(json_t *ids, const char **why)
 
 	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
 	    json_array_size(ids) > DEADLETTER_IDS_MAX) {
-		*why = "give {\"ids\": [ID, ...]} (1..1000) or {\"all\": true}";
+		*why = "give {\"ids\": [ID, ...]} (1..200) or {\"all\": true}";
 		return NULL;
 	}
 	json_array_foreach(ids, i, v)

@@ -13,7 +13,7 @@
 
 #define DEADLETTER_LIMIT_DEFAULT 100
 #define DEADLETTER_LIMIT_MAX 1000
-#define DEADLETTER_IDS_MAX 1000
+#define DEADLETTER_IDS_MAX 200 /* the answer fits alertctl's 64 KiB */
 
 /* limit=N of query (may be NULL): N, the default without one, or -1
  * when malformed or out of 1..DEADLETTER_LIMIT_MAX. */
