@@ -17,6 +17,7 @@ SYSCONFDIR ?= /etc
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
 BUILD    ?= build
 CC       ?= cc
 PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
@@ -96,13 +97,15 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(DOCDIR)
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay
 	install -m 0755 $(BUILD)/alertrelayd $(DESTDIR)$(SBINDIR)/alertrelayd
 	install -m 0755 $(BUILD)/alertctl $(DESTDIR)$(BINDIR)/alertctl
 	install -m 0644 man/alertctl.1 $(DESTDIR)$(MANDIR)/man1/alertctl.1
 	install -m 0644 man/alertrelayd.conf.5 $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5
 	install -m 0644 man/alertrelayd.8 $(DESTDIR)$(MANDIR)/man8/alertrelayd.8
+	install -m 0644 conf/alertrelay-rules.yml $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml
 	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 	    -e 's|/etc/alertrelay/|$(SYSCONFDIR)/alertrelay/|g' \
 	    systemd/alertrelayd.service > $(DESTDIR)$(UNITDIR)/alertrelayd.service
@@ -120,7 +123,8 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/alertrelayd.8 \
 	    $(DESTDIR)$(UNITDIR)/alertrelayd.service \
 	    $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf \
-	    $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
+	    $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf \
+	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml
 
 # libFuzzer harnesses, one per parser; `make fuzz-run` runs each for
 # FUZZ_SECONDS and keeps what it finds in fuzz/corpus/<name>.
@@ -134,6 +138,7 @@ FUZZ_SRC_fuzz_outbox := client/outbox.c client/alert_seal.c client/alert.c
 FUZZ_SRC_fuzz_bundle := client/bundle.c client/seckey.c client/afile.c
 FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
 FUZZ_SRC_fuzz_spool := daemon/spool_record.c
+FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h)

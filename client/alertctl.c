@@ -32,6 +32,7 @@ static const struct alertctl_command {
     {"directory", cmd_directory},
     {"enroll", cmd_enroll},
     {"reload", cmd_reload},
+    {"deadletter", cmd_deadletter},
 };
 
 static int

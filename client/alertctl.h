@@ -42,5 +42,6 @@ int cmd_recipient(int argc, char **argv, struct globals *g);
 int cmd_directory(int argc, char **argv, struct globals *g);
 int cmd_enroll(int argc, char **argv, struct globals *g);
 int cmd_reload(int argc, char **argv, struct globals *g);
+int cmd_deadletter(int argc, char **argv, struct globals *g);
 
 #endif

@@ -38,6 +38,37 @@ cmd_status_time(const char *name, const char *at)
 	cmd_status_field(name, at != NULL ? when : NULL);
 }
 
+/* Who the alarm has not reached, after the history, so that it is the
+ * last thing read: retried while the alert is open, or given up. */
+static void
+cmd_status_unreached(const json_t *answer)
+{
+	json_t *un = json_object_get(answer, "unreached"), *u;
+	char who[RECEIPT_LINE_MAX], how[64], why[RECEIPT_LINE_MAX];
+	char since[64];
+	size_t i;
+
+	if (!json_is_array(un))
+		return;
+	json_array_foreach(un, i, u)
+	{
+		out_clean(json_str(u, "recipient") ? json_str(u, "recipient")
+		                                   : "?",
+		    who, sizeof(who));
+		out_clean(json_str(u, "channel") ? json_str(u, "channel") : "?",
+		    how, sizeof(how));
+		out_clean(json_str(u, "reason") ? json_str(u, "reason") : "?",
+		    why, sizeof(why));
+		receipt_time(json_str(u, "since"), RECEIPT_TIME_FULL, since,
+		    sizeof(since));
+		out_line("NOT REACHED: %s by %s since %s: %s (%s)", who, how,
+		    since, why,
+		    json_is_true(json_object_get(u, "retrying"))
+		        ? "still trying"
+		        : "given up");
+	}
+}
+
 static int
 cmd_status_answered(const json_t *answer, void *arg)
 {
@@ -61,6 +92,7 @@ cmd_status_answered(const json_t *answer, void *arg)
 		receipt_describe(ev, 0, line, sizeof(line));
 		out_line("%s  %s", when, line);
 	}
+	cmd_status_unreached(answer);
 	return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_FAIL;
 }
 

@@ -97,7 +97,16 @@ receipt_describe(const json_t *ev, int with_time, char *buf, size_t len)
 		receipt_str(ev, "recipient", who, sizeof(who));
 		receipt_str(ev, "channel", how, sizeof(how));
 		receipt_str(ev, "reason", why, sizeof(why));
-		snprintf(buf, len, "failed: %s by %s: %s", who, how, why);
+		/* Said plainly: this person has not got the alarm. */
+		if (json_is_true(json_object_get(ev, "retrying")))
+			snprintf(buf, len,
+			    "NOT REACHED yet: %s by %s: %s (still trying; "
+			    "next tier notified)",
+			    who, how, why);
+		else
+			snprintf(buf, len,
+			    "NOT REACHED: %s by %s: %s (given up)", who, how,
+			    why);
 	} else
 		/* accepted, cancelled, and what later relays may add */
 		snprintf(buf, len, "%s", what);

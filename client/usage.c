@@ -36,6 +36,7 @@ static const struct usage_text {
         "signed one\n"
         "  enroll BUNDLE [--force]     set this device up from its bundle\n"
         "  reload [--admin HOST:PORT]  make the running relay reload\n"
+        "  deadletter list|replay      notifications the relay gave up\n"
         "\n"
         "Options:\n"
         "  -c, --config FILE  client configuration (default: $ALERTCTL_CONF,\n"
@@ -339,6 +340,28 @@ static const struct usage_text {
         "      --token-file FILE  the token of the relay's [admin]\n"
         "                         token_file (mode 0600; default:\n"
         "                         $ALERTCTL_ADMIN_TOKEN_FILE)\n"},
+    {"deadletter",
+        "Usage: alertctl deadletter list [--limit N] [--json] [options]\n"
+        "       alertctl deadletter replay ID... | --all [options]\n"
+        "\n"
+        "The notifications the relay gave up (its dead-letter stream): an\n"
+        "alarm whose alert closed or expired before it reached its\n"
+        "recipient, a follow-up (acknowledged, cancelled) that failed\n"
+        "max_attempts times, or one that cannot be sent at all.\n"
+        "list prints the newest first, one per line, tab-separated: id,\n"
+        "time, alert, recipient, channel, event, reason.  replay puts the\n"
+        "given ones (or all) back to be sent again, whatever the state of\n"
+        "their alert, up to max_attempts; exit status 1 when an id is not\n"
+        "(or no longer) there.  Both need the relay's admin token.\n"
+        "\n"
+        "      --admin HOST:PORT  the relay's [admin] listen address\n"
+        "                         (default: 127.0.0.1:9464)\n"
+        "      --token-file FILE  the token of the relay's [admin]\n"
+        "                         token_file (mode 0600; default:\n"
+        "                         $ALERTCTL_ADMIN_TOKEN_FILE)\n"
+        "      --limit N          list at most N (1..200, default 100)\n"
+        "      --all              replay every dead letter (200 at a time)\n"
+        "      --json             print the relay's answer as JSON\n"},
 };
 
 static const struct usage_text *

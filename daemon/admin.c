@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "admin_auth.h"
 #include "http_guard.h"
+#include "admin_deadletter.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -32,6 +33,7 @@ struct admin {
 	struct http_guard *guard;
 	struct event *poll_ev;
 	struct store_req *poll_req;
+	struct admin_deadletter *deadletter;
 	int64_t host_logged_ms, token_logged_ms; /* once a minute, not more */
 };
 
@@ -108,10 +110,11 @@ admin_host_refused(struct admin *a, struct evhttp_request *req,
 	return 1;
 }
 
-/* POST /reload changes state: only with [admin] token_file's token. */
+/* POST /reload changes state, the dead letters show who was sent what:
+ * only with [admin] token_file's token. */
 static int
 admin_token_refused(struct admin *a, struct evhttp_request *req,
-    struct evbuffer *body)
+    struct evbuffer *body, const char *what)
 {
 	const char *token = a->relay->cfg->admin_token;
 
@@ -123,7 +126,7 @@ admin_token_refused(struct admin *a, struct evhttp_request *req,
 		return 0;
 	if (now_ms() - a->token_logged_ms >= ADMIN_LOG_INTERVAL_MS) {
 		a->token_logged_ms = now_ms();
-		log_warnx("admin: refused POST /reload: %s",
+		log_warnx("admin: refused %s: %s", what,
 		    token == NULL ? "no [admin] token_file is set"
 		                  : "missing or wrong token");
 	}
@@ -156,7 +159,7 @@ admin_reload(struct admin *a, struct evhttp_request *req, struct evbuffer *body)
 		admin_reply(req, 403, "Forbidden", "text/plain", body);
 		return;
 	}
-	if (admin_token_refused(a, req, body))
+	if (admin_token_refused(a, req, body, "POST /reload"))
 		return;
 	if (relay_reload(a->relay, err, sizeof(err)) != 0)
 		o = json_pack("{s:b, s:s}", "ok", 0, "error", err);
@@ -179,6 +182,36 @@ admin_reload(struct admin *a, struct evhttp_request *req, struct evbuffer *body)
 	json_decref(o);
 }
 
+/* GET /deadletter[?limit=N] and POST /deadletter/replay; 0 when the
+ * request is for something else. */
+static int
+admin_deadletter_route(struct admin *a, struct evhttp_request *req,
+    struct evbuffer *body)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (path == NULL || strncmp(path, "/deadletter", 11) != 0)
+		return 0;
+	if (cmd == EVHTTP_REQ_POST && strcmp(path, "/deadletter/replay") == 0) {
+		if (evhttp_find_header(evhttp_request_get_input_headers(req),
+		        "Origin") != NULL) {
+			evbuffer_add_printf(body, "forbidden\n");
+			admin_reply(req, 403, "Forbidden", "text/plain", body);
+		} else if (!admin_token_refused(a, req, body,
+		               "POST /deadletter/replay"))
+			admin_deadletter_replay(a->deadletter, req);
+		return 1;
+	}
+	if (cmd == EVHTTP_REQ_GET && strcmp(path, "/deadletter") == 0) {
+		if (!admin_token_refused(a, req, body, "GET /deadletter"))
+			admin_deadletter_list(a->deadletter, req);
+		return 1;
+	}
+	return 0;
+}
+
 static void
 admin_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -193,6 +226,8 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	}
 	if (cmd == EVHTTP_REQ_POST && strcmp(path, "/reload") == 0)
 		admin_reload(a, req, body);
+	else if (admin_deadletter_route(a, req, body))
+		;
 	else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evbuffer_add_printf(body, "method not allowed\n");
 		admin_reply(req, 405, "Method Not Allowed", "text/plain", body);
@@ -222,6 +257,31 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 
 static void admin_poll_later(struct admin *a);
 
+/* The open alerts of each type and the age of the oldest, from the
+ * sorted sets the scripts keep: Redis's clock is not asked, the
+ * arrival times are this host's. */
+static void
+admin_open_alerts(const json_t *reply)
+{
+	const json_t *open = json_object_get(reply, "open"), *t, *oldest;
+	int64_t now = now_ms(), ms;
+	int i;
+
+	metrics.deadletter_entries =
+	    (double)json_integer_value(json_object_get(reply, "deadletter"));
+	for (i = 0; i < ALERT_TYPES_N; i++) {
+		t = json_object_get(open, metrics_alert_types[i]);
+		oldest = json_object_get(t, "oldest_ms");
+		ms = json_is_string(oldest)
+		    ? strtoll(json_string_value(oldest), NULL, 10)
+		    : (int64_t)json_number_value(oldest);
+		metrics.alerts_open[i] =
+		    (double)json_integer_value(json_object_get(t, "n"));
+		metrics.unacked_seconds[i] =
+		    ms > 0 && ms < now ? (double)(now - ms) / 1000.0 : 0;
+	}
+}
+
 static void
 admin_queue_cb(json_t *reply, const char *err, void *arg)
 {
@@ -237,8 +297,21 @@ admin_queue_cb(json_t *reply, const char *err, void *arg)
 		    json_object_get(reply, "depth"));
 		metrics.oldest_pending_seconds =
 		    oldest_ms > 0 ? (double)(now_ms() - oldest_ms) / 1000.0 : 0;
+		admin_open_alerts(reply);
 	}
 	admin_poll_later(a);
+}
+
+static json_t *
+admin_poll_args(void)
+{
+	json_t *types = json_array();
+	int i;
+
+	for (i = 0; i < ALERT_TYPES_N; i++)
+		json_array_append_new(types,
+		    json_string(metrics_alert_types[i]));
+	return json_pack("{s:o}", "types", types);
 }
 
 static void
@@ -250,7 +323,7 @@ admin_poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (store_ready(a->relay->store))
 		a->poll_req = store_eval(a->relay->store, script_queue,
-		    json_object(), admin_queue_cb, a);
+		    admin_poll_args(), admin_queue_cb, a);
 	else
 		admin_poll_later(a);
 }
@@ -328,6 +401,7 @@ admin_open(struct relay *relay, struct admin **out)
 	}
 	admin_log_bound(bound);
 	a->poll_ev = evtimer_new(relay->base, admin_poll_cb, a);
+	a->deadletter = admin_deadletter_new(relay);
 	admin_poll_later(a);
 	*out = a;
 	return 0;
@@ -341,6 +415,7 @@ admin_close(struct admin *a)
 	store_req_cancel(a->poll_req);
 	event_free(a->poll_ev);
 	http_guard_free(a->guard);
+	admin_deadletter_free(a->deadletter);
 	evhttp_free(a->http);
 	free(a);
 }

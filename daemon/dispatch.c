@@ -27,7 +27,7 @@ enum delivery_state {
 	D_FETCH, /* reading what the alert's notification needs */
 	D_SEND, /* request in flight, or waiting to retry it */
 	D_DONE, /* went through; recording that in Redis */
-	D_FAIL, /* given up; dead letter, next tier at once */
+	D_FAIL, /* given up; dead letter (and next tier at once) */
 	D_DROP, /* no longer needed or impossible; removing it */
 };
 
@@ -45,7 +45,8 @@ struct delivery {
 	json_t *meta; /* the alert, as script_meta gave it */
 	char *body; /* webhook body, the same on every attempt */
 	size_t bodylen;
-	char reason[160]; /* last failure, for the dead letter */
+	char reason[256]; /* last failure, for the dead letter */
+	int unreached; /* failed max_attempts times; retried while open */
 	struct event *timer;
 	struct store_req *sreq;
 	struct http_req *hreq;
@@ -73,6 +74,7 @@ struct dispatch {
 static void dispatch_read(struct dispatch *d);
 static void dispatch_check_drained(struct dispatch *d);
 static void delivery_step(struct delivery *dl);
+static json_t *delivery_fail_args(const struct delivery *dl);
 
 /* --- one delivery --- */
 
@@ -187,7 +189,7 @@ delivery_drop(struct delivery *dl, const char *why)
 	    dl->e.alert_id[0] ? dl->e.alert_id : "-",
 	    dl->e.recipient_id[0] ? dl->e.recipient_id : "-",
 	    dl->e.channel[0] ? dl->e.channel : "-", dl->e.event, why);
-	metrics.webhook[DELIVERY_DROPPED]++;
+	metrics_delivery(dl->e.channel, DELIVERY_DROPPED);
 	dl->state = D_DROP;
 	delivery_step(dl);
 }
@@ -201,6 +203,53 @@ delivery_age_ms(const struct delivery *dl)
 }
 
 static void
+delivery_unreached_cb(json_t *reply, const char *err, void *arg)
+{
+	struct delivery *dl = arg;
+
+	dl->sreq = NULL;
+	if (reply == NULL)
+		log_warnx("delivery alert=%s recipient=%s: recording that it "
+		          "was not reached: %s",
+		    dl->e.alert_id, dl->e.recipient_id, err);
+	dl->state = D_FETCH;
+	delivery_later(dl, delivery_backoff_ms(dl));
+}
+
+/* An alarm to a recipient who stays unreachable is not given up while
+ * its alert is open: the recipient is marked unreached (the next tier
+ * comes at once) and it is tried again every retry_max_ms, until it
+ * goes through or the alert closes or expires. */
+static void
+delivery_failed(struct delivery *dl)
+{
+	int first = !dl->unreached;
+
+	if (first)
+		metrics_delivery(dl->e.channel, DELIVERY_FAILED);
+	dl->unreached = 1;
+	/* From the spool: moved into Redis later, it is retried there. */
+	if (!delivery_is_alert(dl) || dl->local_done != NULL ||
+	    strcmp(delivery_meta(dl, "state"), "open") != 0) {
+		dl->state = D_FAIL;
+		delivery_step(dl);
+		return;
+	}
+	if (!first) {
+		dl->state = D_FETCH;
+		delivery_later(dl, delivery_backoff_ms(dl));
+		return;
+	}
+	log_warnx("delivery alert=%s recipient=%s channel=%s event=%s "
+	          "result=failed attempts=%d reason=\"%s\" still trying while "
+	          "the alert is open",
+	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, dl->e.event,
+	    dl->attempt, dl->reason);
+	dl->sreq = store_eval(dl->d->relay->store, script_unreached,
+	    delivery_fail_args(dl), delivery_unreached_cb, dl);
+}
+
+static void
 delivery_result(struct delivery *dl, int ok, long status, const char *error)
 {
 	long latency = (long)delivery_age_ms(dl);
@@ -211,7 +260,7 @@ delivery_result(struct delivery *dl, int ok, long status, const char *error)
 		         "status=%ld attempt=%d latency_ms=%ld event=%s",
 		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
 		    dl->attempt, latency, dl->e.event);
-		metrics.webhook[DELIVERY_OK]++;
+		metrics_delivery(dl->e.channel, DELIVERY_OK);
 		metrics_delivery_latency(latency / 1000.0);
 		dl->state = D_DONE;
 		delivery_step(dl);
@@ -219,14 +268,13 @@ delivery_result(struct delivery *dl, int ok, long status, const char *error)
 	}
 	snprintf(dl->reason, sizeof(dl->reason), "%s%s%ld",
 	    error ? error : "answer", error ? "; status " : " ", status);
-	metrics.webhook[DELIVERY_RETRY]++;
+	metrics_delivery(dl->e.channel, DELIVERY_RETRY);
 	log_warnx("delivery alert=%s recipient=%s channel=%s result=retry "
 	          "status=%ld attempt=%d event=%s error=\"%s\"",
 	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
 	    dl->attempt, dl->e.event, error ? error : "non-2xx answer");
 	if (dl->attempt >= dl->d->relay->cfg->max_attempts) {
-		dl->state = D_FAIL;
-		delivery_step(dl);
+		delivery_failed(dl);
 		return;
 	}
 	/* An alarm is read again before each retry: acknowledged or
@@ -304,6 +352,7 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 		/* Refused before sending: retrying would not change that. */
 		snprintf(dl->reason, sizeof(dl->reason),
 		    "message refused by the gateway module");
+		metrics_delivery(dl->e.channel, DELIVERY_FAILED);
 		dl->state = D_FAIL;
 		delivery_step(dl);
 	}
@@ -316,7 +365,8 @@ delivery_send(struct delivery *dl)
 
 	/* Looked up on every attempt: a reload may have changed it. */
 	r = relay_config_recipient(dl->d->relay->cfg, dl->e.recipient_id);
-	dl->attempt++;
+	if (dl->attempt < 1000000) /* retried for as long as it is open */
+		dl->attempt++;
 	if (strcmp(dl->e.channel, "sms") == 0) {
 		if (r == NULL || r->sms == NULL)
 			delivery_drop(dl, "recipient has no sms any more");
@@ -328,6 +378,21 @@ delivery_send(struct delivery *dl)
 		else
 			delivery_send_webhook(dl, r);
 	}
+}
+
+/* The alert closed before this recipient was reached. */
+static void
+delivery_give_up(struct delivery *dl)
+{
+	char last[160];
+
+	snprintf(last, sizeof(last), "%.150s",
+	    dl->reason[0] ? dl->reason : "no answer before a restart");
+	snprintf(dl->reason, sizeof(dl->reason),
+	    "alert %.16s before it went through; last error: %s",
+	    delivery_meta(dl, "state"), last);
+	dl->state = D_FAIL;
+	delivery_step(dl);
 }
 
 static void
@@ -356,9 +421,22 @@ delivery_meta_cb(json_t *m, const char *err, void *arg)
 		delivery_step(dl);
 		return;
 	}
-	/* Acknowledged or cancelled meanwhile: no more alarms. */
+	/* Marked unreached before a restart or by another instance. */
+	if (json_is_true(json_object_get(m, "unreached")) && !dl->unreached &&
+	    !dl->e.replay) {
+		dl->unreached = 1;
+		if (dl->attempt < dl->d->relay->cfg->max_attempts)
+			dl->attempt = (int)dl->d->relay->cfg->max_attempts;
+	}
+	/* Acknowledged, cancelled or expired meanwhile: no more alarms.
+	 * One that never reached its recipient is given up now (dead
+	 * letter); one replayed by an operator is sent all the same. */
 	if (delivery_is_alert(dl) &&
-	    strcmp(delivery_meta(dl, "state"), "open") != 0) {
+	    strcmp(delivery_meta(dl, "state"), "open") != 0 && !dl->e.replay) {
+		if (dl->unreached) {
+			delivery_give_up(dl);
+			return;
+		}
 		delivery_drop(dl, "alert no longer open");
 		return;
 	}
@@ -394,12 +472,30 @@ delivery_args(const struct delivery *dl)
 	    delivery_alias(dl), "now", now, "now_ms", ms);
 }
 
+static json_t *
+delivery_fail_args(const struct delivery *dl)
+{
+	json_t *args = delivery_args(dl);
+
+	json_object_set_new(args, "reason", json_string(dl->reason));
+	json_object_set_new(args, "tier", json_string(dl->e.tier));
+	return args;
+}
+
+static void
+delivery_dead_cb(json_t *reply, const char *err, void *arg)
+{
+	const char *r = json_string_value(json_object_get(reply, "r"));
+
+	if (r != NULL && strcmp(r, "ok") == 0)
+		metrics.deadletters++;
+	delivery_recorded_cb(reply, err, arg);
+}
+
 static void
 delivery_step(struct delivery *dl)
 {
 	struct store *st = dl->d->relay->store;
-	json_t *args;
-
 	if (dl->local_done != NULL && dl->state != D_FETCH &&
 	    dl->state != D_SEND) {
 		dl->local_done(&dl->e, dl->state == D_DONE, dl->local_arg);
@@ -413,8 +509,9 @@ delivery_step(struct delivery *dl)
 	switch (dl->state) {
 	case D_FETCH:
 		dl->sreq = store_eval(st, script_meta,
-		    json_pack("{s:s, s:s, s:s}", "aid", dl->e.alert_id, "rid",
-		        dl->e.recipient_id, "sid", dl->e.stream_id),
+		    json_pack("{s:s, s:s, s:s, s:s}", "aid", dl->e.alert_id,
+		        "rid", dl->e.recipient_id, "sid", dl->e.stream_id, "ch",
+		        dl->e.channel),
 		    delivery_meta_cb, dl);
 		break;
 	case D_SEND:
@@ -426,13 +523,11 @@ delivery_step(struct delivery *dl)
 		break;
 	case D_FAIL:
 		log_warnx("delivery alert=%s recipient=%s channel=%s event=%s "
-		          "result=failed attempts=%d reason=\"%s\"",
+		          "result=given_up attempts=%d reason=\"%s\"",
 		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
 		    dl->e.event, dl->attempt, dl->reason);
-		args = delivery_args(dl);
-		json_object_set_new(args, "reason", json_string(dl->reason));
-		dl->sreq =
-		    store_eval(st, script_fail, args, delivery_recorded_cb, dl);
+		dl->sreq = store_eval(st, script_fail, delivery_fail_args(dl),
+		    delivery_dead_cb, dl);
 		break;
 	case D_DROP:
 		dl->sreq = store_eval(st, script_drop,

@@ -2,7 +2,14 @@
 
 #include "metrics.h"
 
-struct metrics metrics;
+struct metrics metrics = {.deadletter_entries = -1,
+    .alerts_open = {-1, -1, -1},
+    .unacked_seconds = {-1, -1, -1}};
+
+const char *const metrics_alert_types[ALERT_TYPES_N] = {"panic", "threat",
+    "test"};
+
+static const char *const channel_names[CHANNEL_N] = {"webhook", "sms"};
 
 static const char *const reason_names[] = {"bad_frame", "frame_too_large",
     "timeout", "not_authenticated", "unknown_device", "auth_failed",
@@ -21,7 +28,7 @@ static const char *const conn_refuse_names[CONN_REFUSE_NREASONS] =
         "request_timeout", "no_descriptors"};
 
 static const char *const result_names[DELIVERY_NRESULTS] = {"ok", "retry",
-    "dropped"};
+    "failed", "dropped"};
 
 /* Seconds; single milliseconds are what we aim for, minutes what we
  * must still see. */
@@ -72,6 +79,13 @@ metrics_observe(uint64_t *buckets, uint64_t *count, double *sum, double seconds)
 		}
 	(*count)++;
 	*sum += seconds;
+}
+
+void
+metrics_delivery(const char *channel, enum delivery_result r)
+{
+	metrics.deliveries[strcmp(channel, "sms") == 0 ? CHANNEL_SMS
+	                                               : CHANNEL_WEBHOOK][r]++;
 }
 
 void
@@ -141,6 +155,59 @@ metrics_render_conn_refused(struct evbuffer *out)
 			    (unsigned long long)metrics.conn_refused[k][r]);
 }
 
+static void
+metrics_render_deliveries(struct evbuffer *out)
+{
+	int c, i;
+
+	metric_head(out, "alertrelay_deliveries_total", "counter",
+	    "Notifications by channel and result: ok went through, retry an "
+	    "attempt failed, failed max_attempts failed in a row (once per "
+	    "notification), dropped no longer needed.");
+	for (c = 0; c < CHANNEL_N; c++)
+		for (i = 0; i < DELIVERY_NRESULTS; i++)
+			evbuffer_add_printf(out,
+			    "alertrelay_deliveries_total{channel=\"%s\","
+			    "result=\"%s\"} %llu\n",
+			    channel_names[c], result_names[i],
+			    (unsigned long long)metrics.deliveries[c][i]);
+	metric_one(out, "alertrelay_deadletters_total", "counter",
+	    "Notifications this instance gave up and wrote to the dead-letter "
+	    "stream.",
+	    (double)metrics.deadletters);
+}
+
+/* A gauge read from Redis: not shown before it was read once. */
+static void
+metrics_render_by_type(struct evbuffer *out, const char *name, const char *help,
+    const double *v)
+{
+	int i;
+
+	if (v[0] < 0)
+		return;
+	metric_head(out, name, "gauge", help);
+	for (i = 0; i < ALERT_TYPES_N; i++)
+		evbuffer_add_printf(out, "%s{alert_type=\"%s\"} %.17g\n", name,
+		    metrics_alert_types[i], v[i]);
+}
+
+static void
+metrics_render_alerts(struct evbuffer *out)
+{
+	metrics_render_by_type(out, "alertrelay_alerts_open",
+	    "Alerts open (neither acknowledged, cancelled nor expired), all "
+	    "instances, by type.",
+	    metrics.alerts_open);
+	metrics_render_by_type(out, "alertrelay_alerts_unacknowledged_seconds",
+	    "Age of the oldest open alert, by type; 0 when none is open.",
+	    metrics.unacked_seconds);
+	if (metrics.deadletter_entries >= 0)
+		metric_one(out, "alertrelay_deadletter_entries", "gauge",
+		    "Entries in the dead-letter stream, all instances.",
+		    metrics.deadletter_entries);
+}
+
 void
 metrics_render(struct evbuffer *out)
 {
@@ -163,13 +230,7 @@ metrics_render(struct evbuffer *out)
 		    "alertrelay_refused_total{reason=\"%s\"} %llu\n",
 		    reason_names[i], (unsigned long long)metrics.refused[i]);
 	metrics_render_conn_refused(out);
-	metric_head(out, "alertrelay_deliveries_total", "counter",
-	    "Delivery attempts by channel and result.");
-	for (i = 0; i < DELIVERY_NRESULTS; i++)
-		evbuffer_add_printf(out,
-		    "alertrelay_deliveries_total{channel=\"webhook\","
-		    "result=\"%s\"} %llu\n",
-		    result_names[i], (unsigned long long)metrics.webhook[i]);
+	metrics_render_deliveries(out);
 	metrics_render_histogram(out, "alertrelay_delivery_latency_seconds",
 	    "Time from the decision to notify to the notification going "
 	    "through.",
@@ -213,4 +274,5 @@ metrics_render(struct evbuffer *out)
 	metric_one(out, "alertrelay_spool_bytes", "gauge",
 	    "Bytes in the local spool of alerts not yet in Redis.",
 	    (double)metrics.spool_bytes);
+	metrics_render_alerts(out);
 }

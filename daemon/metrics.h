@@ -31,9 +31,13 @@ enum refuse_reason {
 	REFUSE_NREASONS
 };
 
+/* ok: went through; retry: an attempt failed; failed: max_attempts
+ * failed in a row (or it cannot be sent at all), counted once per
+ * notification; dropped: no longer needed or impossible. */
 enum delivery_result {
 	DELIVERY_OK,
 	DELIVERY_RETRY,
+	DELIVERY_FAILED,
 	DELIVERY_DROPPED,
 	DELIVERY_NRESULTS
 };
@@ -55,6 +59,11 @@ enum conn_refuse {
 	CONN_REFUSE_NO_DESCRIPTORS,
 	CONN_REFUSE_NREASONS
 };
+enum delivery_channel { CHANNEL_WEBHOOK, CHANNEL_SMS, CHANNEL_N };
+
+/* The alert types, as the protocol names them, for per-type gauges. */
+#define ALERT_TYPES_N 3
+extern const char *const metrics_alert_types[ALERT_TYPES_N];
 
 #define LATENCY_NBUCKETS 14
 
@@ -63,7 +72,8 @@ struct metrics {
 	uint64_t alerts_accepted;
 	uint64_t alerts_duplicate;
 	uint64_t refused[REFUSE_NREASONS];
-	uint64_t webhook[DELIVERY_NRESULTS];
+	uint64_t deliveries[CHANNEL_N][DELIVERY_NRESULTS];
+	uint64_t deadletters; /* written to the dead-letter stream */
 	uint64_t latency_buckets[LATENCY_NBUCKETS]; /* cumulative on output */
 	uint64_t latency_count;
 	double latency_sum;
@@ -85,6 +95,10 @@ struct metrics {
 	double oldest_pending_seconds;
 	int redis_up;
 	uint64_t spool_bytes;
+	/* from Redis, all instances; -1 until first read */
+	double deadletter_entries;
+	double alerts_open[ALERT_TYPES_N];
+	double unacked_seconds[ALERT_TYPES_N];
 };
 
 extern struct metrics metrics;
@@ -92,6 +106,7 @@ extern struct metrics metrics;
 /* The refusal reason for a protocol error code, or -1. */
 int metrics_reason(const char *code);
 void metrics_refused(const char *code);
+void metrics_delivery(const char *channel, enum delivery_result r);
 void metrics_delivery_latency(double seconds);
 void metrics_time_to_ack(double seconds); /* first acknowledgements */
 const char *metrics_listener_name(enum listener_kind kind);

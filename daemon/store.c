@@ -221,6 +221,8 @@ store_parse_entry(const redisReply *e, struct delivery_entry *d)
 			snprintf(d->channel, sizeof(d->channel), "%s", v);
 		else if (strcmp(k, "tier") == 0)
 			snprintf(d->tier, sizeof(d->tier), "%s", v);
+		else if (strcmp(k, "replay") == 0)
+			d->replay = strcmp(v, "1") == 0;
 	}
 	d->valid = alert_id_valid(d->alert_id) && id_valid(d->recipient_id) &&
 	    d->event[0] != '\0' &&

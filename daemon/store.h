@@ -58,6 +58,7 @@ struct delivery_entry {
 	char channel[16]; /* "webhook" or "sms" */
 	char event[32]; /* alert.raised, alert.escalated, ... */
 	char tier[8]; /* "0", "1", ...; "-1" for follow-ups */
+	int replay; /* put back from the dead letters by an operator */
 	int valid; /* 0: deleted or malformed; drop it */
 };
 

@@ -32,6 +32,13 @@
 	"  if m then redis.call('ZREM', K('timers'), m) end\n"                 \
 	"  redis.call('HDEL', ak, 'timer')\n"                                  \
 	"  redis.call('ZREM', K('timers'), aid .. '|x')\n"                     \
+	"end\n"                                                                \
+	"local function closed(aid, atype)\n"                                  \
+	"  redis.call('ZREM', K('open', atype or '-'), aid)\n"                 \
+	"end\n"                                                                \
+	"local function unreached(aid, rid, ch, u)\n"                          \
+	"  redis.call('HSET', K('unreached', aid), rid .. '|' .. ch,"          \
+	"    cjson.encode(u))\n"                                               \
 	"end\n"
 
 /* Accept an alert with its first notifications and timers, or recognise
@@ -91,6 +98,7 @@ const char script_ingest[] = PRELUDE
     "  redis.call('ZADD', K('timers'), a.expire, a.aid .. '|x')\n"
     "end\n"
     "redis.call('ZADD', K('device', a.dev), a.received_ms, a.aid)\n"
+    "redis.call('ZADD', K('open', a.type), a.received_ms, a.aid)\n"
     "ev(a.aid, a.dev, {event = 'accepted', at = a.received, relay_id = id,"
     "  ref = ref})\n"
     "return cjson.encode({r = 'new', id = id, received_at = a.received,"
@@ -103,11 +111,13 @@ const char script_fire[] =
             "  return cjson.encode({r = 'gone'})\n"
             "end\n"
             "local ak = K('alert', a.aid)\n"
-            "local s = redis.call('HMGET', ak, 'state', 'device_id')\n"
+            "local s = redis.call('HMGET', ak, 'state', 'device_id',"
+            "  'alert_type')\n"
             "if s[1] ~= 'open' then return cjson.encode({r = 'closed'}) end\n"
             "if a.expire then\n"
             "  redis.call('HSET', ak, 'state', 'expired')\n"
             "  stop_timers(ak, a.aid)\n"
+            "  closed(a.aid, s[3])\n"
             "  ev(a.aid, s[2], {event = 'expired', at = a.now})\n"
             "  return cjson.encode({r = 'expired'})\n"
             "end\n"
@@ -145,50 +155,84 @@ const char script_meta[] = PRELUDE
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
     "  'tier')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
-    "return cjson.encode({exists = true, device_id = f[1],"
+    "local u = redis.call('HEXISTS', K('unreached', a.aid),"
+    "  a.rid .. '|' .. (a.ch or ''))\n"
+    "return cjson.encode({exists = true, unreached = u == 1, device_id = f[1],"
     "  alert_type = f[2], created_at = f[3], received_at = f[4],"
     "  ref = f[5], state = f[6], acked_by = f[7] or nil,"
     "  acked_at = f[8] or nil, cancelled_at = f[9] or nil,"
     "  ciphertext = f[10] or nil, done = f[11] and true or false})\n";
 
 /* A notification went through. */
-const char script_done[] =
-    PRELUDE "local ak = K('alert', a.aid)\n"
-            "local first = redis.call('HSETNX', ak, 'd:' .. a.sid, a.now_ms)\n"
-            "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"
-            "redis.call('XDEL', K('deliveries'), a.sid)\n"
-            "if first == 1 and (a.event == 'alert.raised' or"
-            "    a.event == 'alert.escalated') then\n"
-            "  redis.call('HSETNX', ak, 'delivered:' .. a.rid, a.now_ms)\n"
-            "  redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
-            "  local n = redis.call('HINCRBY', ak, 'ndelivered', 1)\n"
-            "  local f = redis.call('HMGET', ak, 'ndeliveries', 'device_id',"
-            "    'state')\n"
-            /* It went through after the alert was taken or cancelled:
-             * that person must hear so too. */
-            "  if f[3] == 'acknowledged' then\n"
-            "    deliver(a.aid, a.rid, a.ch, 'alert.acknowledged', '-1')\n"
-            "  elseif f[3] == 'cancelled' then\n"
-            "    deliver(a.aid, a.rid, a.ch, 'alert.cancelled', '-1')\n"
-            "  end\n"
-            "  ev(a.aid, f[2], {event = 'delivered', recipient = a.alias,"
-            "    channel = a.ch, delivered = n, total = tonumber(f[1]),"
-            "    at = a.now})\n"
-            "end\n"
-            "return cjson.encode({r = 'ok'})\n";
-
-/* A notification was given up: dead letter, and the next tier at once. */
-const char script_fail[] = PRELUDE
+const char script_done[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
-    "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
-    "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', a.ch,"
-    "  'event', a.event, 'reason', a.reason, 'at', a.now)\n"
+    "local first = redis.call('HSETNX', ak, 'd:' .. a.sid, a.now_ms)\n"
     "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"
     "redis.call('XDEL', K('deliveries'), a.sid)\n"
+    "if first == 1 and (a.event == 'alert.raised' or"
+    "    a.event == 'alert.escalated') then\n"
+    "  redis.call('HSETNX', ak, 'delivered:' .. a.rid, a.now_ms)\n"
+    "  redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
+    "  redis.call('HDEL', K('unreached', a.aid), a.rid .. '|' .. a.ch)\n"
+    "  local n = redis.call('HINCRBY', ak, 'ndelivered', 1)\n"
+    "  local f = redis.call('HMGET', ak, 'ndeliveries', 'device_id',"
+    "    'state')\n"
+    /* It went through after the alert was taken or cancelled:
+     * that person must hear so too. */
+    "  if f[3] == 'acknowledged' then\n"
+    "    deliver(a.aid, a.rid, a.ch, 'alert.acknowledged', '-1')\n"
+    "  elseif f[3] == 'cancelled' then\n"
+    "    deliver(a.aid, a.rid, a.ch, 'alert.cancelled', '-1')\n"
+    "  end\n"
+    "  ev(a.aid, f[2], {event = 'delivered', recipient = a.alias,"
+    "    channel = a.ch, delivered = n, total = tonumber(f[1]),"
+    "    at = a.now})\n"
+    "end\n"
+    "return cjson.encode({r = 'ok'})\n";
+
+/* A notification to an open alert failed max_attempts times: its
+ * recipient is marked unreached (the history says so, once), the next
+ * tier comes at once, and the notification stays pending: it is tried
+ * again until it goes through or the alert closes. */
+const char script_unreached[] = PRELUDE
+    "local ak = K('alert', a.aid)\n"
+    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id')\n"
+    "if not s[1] then return cjson.encode({r = 'gone'}) end\n"
+    "if redis.call('HEXISTS', K('unreached', a.aid),"
+    "    a.rid .. '|' .. a.ch) == 0 then\n"
+    "  unreached(a.aid, a.rid, a.ch, {recipient = a.alias, channel = a.ch,"
+    "    reason = a.reason, since = a.now, retrying = true})\n"
+    "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
+    "    channel = a.ch, reason = a.reason, at = a.now, retrying = true})\n"
+    "end\n"
+    "if s[1] == 'open' and s[2] then\n"
+    "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
+    "end\n"
+    "return cjson.encode({r = 'ok'})\n";
+
+/* A notification was given up (the alert closed or expired while its
+ * recipient was unreached, or it cannot be sent at all): dead letter,
+ * the history says so, and for an open alert the next tier at once.
+ * Acknowledging the entry in the group is the claim: recorded once. */
+const char script_fail[] = PRELUDE
+    "local ak = K('alert', a.aid)\n"
+    "if redis.call('XACK', K('deliveries'), 'dispatch', a.sid) == 0 then\n"
+    "  return cjson.encode({r = 'again'})\n"
+    "end\n"
+    "redis.call('XDEL', K('deliveries'), a.sid)\n"
+    "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
+    "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', a.ch,"
+    "  'event', a.event, 'tier', a.tier, 'reason', a.reason, 'at', a.now)\n"
     "if a.event == 'alert.raised' or a.event == 'alert.escalated' then\n"
     "  local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id')\n"
+    "  local u = redis.call('HGET', K('unreached', a.aid), a.rid .. '|' .."
+    "    a.ch)\n"
+    "  local since = a.now\n"
+    "  if u then since = cjson.decode(u).since or a.now end\n"
+    "  unreached(a.aid, a.rid, a.ch, {recipient = a.alias, channel = a.ch,"
+    "    reason = a.reason, since = since, retrying = false})\n"
     "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
-    "    channel = a.ch, reason = a.reason, at = a.now})\n"
+    "    channel = a.ch, reason = a.reason, at = a.now, retrying = false})\n"
     "  if s[1] == 'open' and s[2] then\n"
     "    redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
     "  end\n"
@@ -215,7 +259,7 @@ const char script_ack[] = PRELUDE
     "end\n"
     "local ak = K('alert', aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'acked_by',"
-    "  'received_ms', 'recipients')\n"
+    "  'received_ms', 'recipients', 'alert_type')\n"
     "if not s[1] then return cjson.encode({r = 'unknown'}) end\n"
     "if not a.ref then\n"
     "  local on = false\n"
@@ -238,6 +282,7 @@ const char script_ack[] = PRELUDE
     "redis.call('HSET', ak, 'state', 'acknowledged', 'acked_by', a.alias,"
     "  'acked_rid', a.rid, 'acked_at', a.now, 'acked_channel', a.ch)\n"
     "stop_timers(ak, aid)\n"
+    "closed(aid, s[6])\n"
     "fanout(aid, 'alert.acknowledged', a.rid .. '|' .. a.ch)\n"
     "ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
     "  at = a.now, first = true})\n"
@@ -247,12 +292,13 @@ const char script_ack[] = PRELUDE
 /* The device cancelled its alert. */
 const char script_cancel[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
-    "local s = redis.call('HMGET', ak, 'state', 'device_id')\n"
+    "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type')\n"
     "if not s[1] or s[2] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
     "if s[1] == 'cancelled' then return cjson.encode({r = 'already'}) end\n"
     "redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
     "stop_timers(ak, a.aid)\n"
+    "closed(a.aid, s[3])\n"
     "fanout(a.aid, 'alert.cancelled', '')\n"
     "ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
     "return cjson.encode({r = 'cancelled'})\n";
@@ -267,9 +313,15 @@ const char script_status[] = PRELUDE
     "for i, j in ipairs(redis.call('LRANGE', K('events', a.aid), 0, -1)) do\n"
     "  evs[i] = cjson.decode(j)\n"
     "end\n"
-    "return cjson.encode({r = 'ok', alert_id = a.aid, state = f[2],"
+    "local out = {r = 'ok', alert_id = a.aid, state = f[2],"
     "  alert_type = f[3], created_at = f[4], received_at = f[5], ref = f[6],"
-    "  events = evs})\n";
+    "  events = evs}\n"
+    "local un = redis.call('HVALS', K('unreached', a.aid))\n"
+    "if #un > 0 then\n"
+    "  out.unreached = {}\n"
+    "  for i, j in ipairs(un) do out.unreached[i] = cjson.decode(j) end\n"
+    "end\n"
+    "return cjson.encode(out)\n";
 
 /* A device's most recent alerts. */
 const char script_list[] =
@@ -284,13 +336,71 @@ const char script_list[] =
             "end\n"
             "return cjson.encode({r = 'ok', alerts = out})\n";
 
-/* Deliveries not yet completed (completed ones are deleted, so the
- * stream's length is the queue) and the oldest one's id. */
+/* For /metrics, cheap whatever the history: deliveries not yet
+ * completed (completed ones are deleted, so the stream's length is the
+ * queue) and the oldest one's id, the dead letters, and per alert type
+ * how many alerts are open and since when the oldest (P:open:TYPE is
+ * kept by the scripts that open and close alerts). */
 const char script_queue[] = PRELUDE
-    "local n = redis.call('XLEN', K('deliveries'))\n"
+    "local out = {depth = redis.call('XLEN', K('deliveries')),"
+    "  deadletter = redis.call('XLEN', K('deadletter')), open = {}}\n"
     "local f = redis.call('XRANGE', K('deliveries'), '-', '+', 'COUNT', 1)\n"
-    "if f[1] then return cjson.encode({depth = n, oldest = f[1][1]}) end\n"
-    "return cjson.encode({depth = n})\n";
+    "if f[1] then out.oldest = f[1][1] end\n"
+    "for _, t in ipairs(a.types) do\n"
+    "  local o = redis.call('ZRANGE', K('open', t), 0, 0, 'WITHSCORES')\n"
+    "  out.open[t] = {n = redis.call('ZCARD', K('open', t)),"
+    "    oldest_ms = o[2]}\n"
+    "end\n"
+    "return cjson.encode(out)\n";
+
+/* The newest dead letters, up to a.limit, and how many there are. */
+const char script_deadletter_list[] = PRELUDE
+    "local out = {}\n"
+    "for i, e in ipairs(redis.call('XREVRANGE', K('deadletter'), '+', '-',"
+    "    'COUNT', tonumber(a.limit))) do\n"
+    "  local o = {id = e[1]}\n"
+    "  for j = 1, #e[2], 2 do o[e[2][j]] = e[2][j + 1] end\n"
+    "  out[i] = o\n"
+    "end\n"
+    "return cjson.encode({total = redis.call('XLEN', K('deadletter')),"
+    "  entries = out})\n";
+
+/* Dead letters back into the deliveries stream, marked replayed (sent
+ * whatever the alert's state, up to max_attempts), each moved once:
+ * a.ids, or with a.all the oldest a.limit. */
+const char script_deadletter_replay[] = PRELUDE
+    "local ids = a.ids or {}\n"
+    "if a.all then\n"
+    "  ids = {}\n"
+    "  for i, e in ipairs(redis.call('XRANGE', K('deadletter'), '-', '+',"
+    "      'COUNT', tonumber(a.limit))) do ids[i] = e[1] end\n"
+    "end\n"
+    "local done, unknown = {}, {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local e = redis.call('XRANGE', K('deadletter'), id, id)[1]\n"
+    "  if not e then\n"
+    "    table.insert(unknown, id)\n"
+    "  else\n"
+    "    local f = {}\n"
+    "    for j = 1, #e[2], 2 do f[e[2][j]] = e[2][j + 1] end\n"
+    "    local sid = redis.call('XADD', K('deliveries'), '*', 'alert_id',"
+    "      f.alert_id or '', 'recipient_id', f.recipient_id or '',"
+    "      'channel', f.channel or '', 'event', f.event or '', 'tier',"
+    "      f.tier or '0', 'replay', '1')\n"
+    "    redis.call('XDEL', K('deadletter'), id)\n"
+    "    local uk = K('unreached', f.alert_id or '')\n"
+    "    local m = (f.recipient_id or '') .. '|' .. (f.channel or '')\n"
+    "    local u = redis.call('HGET', uk, m)\n"
+    "    if u then\n"
+    "      u = cjson.decode(u)\n"
+    "      u.retrying = true\n"
+    "      redis.call('HSET', uk, m, cjson.encode(u))\n"
+    "    end\n"
+    "    table.insert(done, {id = id, delivery = sid, alert_id = f.alert_id,"
+    "      recipient_id = f.recipient_id, channel = f.channel})\n"
+    "  end\n"
+    "end\n"
+    "return cjson.encode({replayed = done, unknown = unknown})\n";
 
 /* The highest directory version any relay on this Redis has run with:
  * a relay started with an older one (an old file restored) finds out. */

@@ -14,6 +14,9 @@
  *   P:alerts      stream of accepted alerts
  *   P:deliveries  stream of notifications to make (group "dispatch")
  *   P:deadletter  stream of notifications given up
+ *   P:unreached:A hash "rid|channel" -> JSON: who an alarm has not
+ *                 reached (retrying, or given up), until it goes through
+ *   P:open:TYPE   sorted set of open alerts of that type by arrival (ms)
  *   P:receipts    pub/sub channel of events, for the devices
  *   P:directory_version  highest signed directory version run with
  */
@@ -25,6 +28,7 @@ extern const char script_fire[];
 extern const char script_brief[];
 extern const char script_meta[];
 extern const char script_done[];
+extern const char script_unreached[];
 extern const char script_fail[];
 extern const char script_drop[];
 extern const char script_ack[];
@@ -32,6 +36,8 @@ extern const char script_cancel[];
 extern const char script_status[];
 extern const char script_list[];
 extern const char script_queue[];
+extern const char script_deadletter_list[];
+extern const char script_deadletter_replay[];
 extern const char script_directory[];
 
 #endif

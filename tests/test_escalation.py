@@ -336,6 +336,11 @@ def test_sms_and_logs_carry_no_alert_content(lab):
 
 @pytest.mark.hard_timeout(90)
 def test_failed_delivery_dead_letter_and_next_tier_at_once(lab):
+    """max_attempts failed: the sender hears "failed" (still retrying), the
+    next tier follows at once, and the notification is still tried while
+    the alert is open (issue 11: it used to be given up here).  Only once
+    the alert is cancelled does it become a dead letter, after which it is
+    not tried any more."""
     st = sms_stack(lab, policies("0 contactpunt:webhook", "30 oncall-1:sms"),
                    delivery={"max_attempts": 3, "retry_initial_ms": 200,
                              "retry_max_ms": 400},
@@ -348,28 +353,36 @@ def test_failed_delivery_dead_letter_and_next_tier_at_once(lab):
     assert [a["status"] for a in attempts] == [500, 500, 500]
     r = s.wait_receipt(aid, "failed", timeout=10)
     assert r["recipient"] == CP_ALIAS and r["channel"] == "webhook", r
-    assert r.get("reason"), r
+    assert r.get("reason") and r.get("retrying") is True, r
     (t_oc, sms), = st.sms.wait(1, to=OC, timeout=10)
     assert is_alert_sms(sms, acc["ref"]), sms
     assert t_oc - t_send < 6, (
         "next tier came %.1fs after the alert; due at 30 s, it should "
         "follow the failure at once" % (t_oc - t_send))
     assert t_oc >= attempts[2]["time"] - 0.05
-    dead = [f for _, f in st.deadletters() if f.get("alert_id") == aid]
-    assert len(dead) == 1, st.deadletters()
-    d = dead[0]
-    assert d["recipient_id"] == "contactpunt" and d["channel"] == "webhook"
-    assert d["event"] == "alert.raised"
-    assert "500" in d["reason"], d
     evs = st.events(aid)
     failed = [e for e in evs if e["event"] == "failed"]
     assert len(failed) == 1 and failed[0]["recipient"] == CP_ALIAS, evs
     assert "500" in failed[0]["reason"]
     assert [e["tier"] for e in escalated(st, aid)] == [1]
-    # given up: no fourth attempt
-    time.sleep(2)
-    assert len(st.recorders["contactpunt"].snapshot()) == 3
+    # not given up while open: tried again, and no dead letter yet
+    st.recorders["contactpunt"].wait_attempts(5, timeout=5)
+    assert [f for _, f in st.deadletters() if f.get("alert_id") == aid] == []
     assert st.alert_hash(aid)["state"] == "open"
+    assert s.cancel(aid)["type"] == "cancelled"
+    dead = wait_until(lambda: [f for _, f in st.deadletters()
+                               if f.get("alert_id") == aid], 5,
+                      what="dead letter after the cancel")
+    assert len(dead) == 1, st.deadletters()
+    d = dead[0]
+    assert d["recipient_id"] == "contactpunt" and d["channel"] == "webhook"
+    assert d["event"] == "alert.raised"
+    assert "500" in d["reason"] and "cancelled" in d["reason"], d
+    # given up: no more attempts
+    n = len(st.recorders["contactpunt"].snapshot())
+    time.sleep(2)
+    assert len(st.recorders["contactpunt"].snapshot()) == n
+    assert [e["tier"] for e in escalated(st, aid)] == [1]
 
 
 # ================================================================ test alerts
@@ -497,8 +510,9 @@ def test_escalated_webhooks_repeat_until_max_age(lab):
 @pytest.mark.hard_timeout(90)
 def test_failed_sms_dead_letter_and_next_tier_at_once(lab):
     """The gateway refuses every SMS (Kannel: wrong password, HTTP 403):
-    after max_attempts the SMS is a dead letter and the next tier (a
-    webhook, due at 30 s) follows at once."""
+    after max_attempts the next tier (a webhook, due at 30 s) follows at
+    once; the SMS is still tried while the alert is open, and becomes a
+    dead letter once it is cancelled."""
     st = sms_stack(lab, policies("0 contactpunt:sms", "30 oncall-1:webhook"),
                    delivery={"max_attempts": 2, "retry_initial_ms": 200,
                              "retry_max_ms": 400}, start=False)
@@ -514,11 +528,16 @@ def test_failed_sms_dead_letter_and_next_tier_at_once(lab):
     assert hook["time"] - t_send < 6, "next tier %.1fs after the alert" % (
         hook["time"] - t_send)
     assert hook["json"]["tier"] == 1
-    dead = [f for _, f in st.deadletters() if f.get("alert_id") == aid]
+    r = s.wait_receipt(aid, "failed", timeout=5)
+    assert r["channel"] == "sms" and r["recipient"] == CP_ALIAS
+    assert r.get("retrying") is True, r
+    assert [f for _, f in st.deadletters() if f.get("alert_id") == aid] == []
+    assert s.cancel(aid)["type"] == "cancelled"
+    dead = wait_until(lambda: [f for _, f in st.deadletters()
+                               if f.get("alert_id") == aid], 5,
+                      what="dead letter after the cancel")
     assert len(dead) == 1, st.deadletters()
     assert dead[0]["recipient_id"] == "contactpunt"
     assert dead[0]["channel"] == "sms" and "403" in dead[0]["reason"], dead
-    r = s.wait_receipt(aid, "failed", timeout=5)
-    assert r["channel"] == "sms" and r["recipient"] == CP_ALIAS
     assert st.sms.snapshot() == []
     assert "not-the-password" not in st.relay.log()

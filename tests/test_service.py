@@ -142,6 +142,7 @@ INSTALLED = {
     "usr/lib/sysusers.d/alertrelay.conf": 0o644,
     "usr/lib/tmpfiles.d/alertrelay.conf": 0o644,
     "etc/alertrelay/alertrelayd.conf": 0o640,
+    "usr/share/doc/alertrelay/alertrelay-rules.yml": 0o644,
 }
 
 

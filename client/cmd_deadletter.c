@@ -1,0 +1,312 @@
+/*
+ * alertctl deadletter list|replay: the notifications the relay gave up
+ * (docs/RELIABILITY.md), on its loopback admin listener:
+ *
+ *	GET  http://HOST:PORT/deadletter?limit=N
+ *	POST http://HOST:PORT/deadletter/replay  {"ids":[...]} | {"all":true}
+ *
+ * Both with the token of the relay's [admin] token_file as "Authorization:
+ * Bearer TOKEN" (from --token-file or $ALERTCTL_ADMIN_TOKEN_FILE): the
+ * list shows which alert went to whom, replaying sends alarms again.
+ * One blocking libcurl request each: this is a CLI.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "alertctl.h"
+#include "http_post.h"
+#include "keyfile.h"
+#include "log.h"
+#include "out.h"
+#include "usage.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define DEADLETTER_ADMIN_DEFAULT "127.0.0.1:9464"
+#define DEADLETTER_TIMEOUT_S 30L
+#define DEADLETTER_LIMIT_MAX 200 /* what fits the bounded answer */
+
+struct deadletter_opts {
+	const char *admin;
+	const char *token_file;
+	long limit;
+	int all;
+	int json;
+};
+
+struct deadletter_req {
+	struct curl_slist *headers;
+	const char *body; /* NULL: GET */
+};
+
+/* The admin listener is on this host: never through a proxy. */
+static void
+deadletter_setup(CURL *c, void *arg)
+{
+	const struct deadletter_req *q = arg;
+
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, q->headers);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, DEADLETTER_TIMEOUT_S);
+	if (q->body == NULL)
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	else {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(q->body));
+	}
+}
+
+/* "Authorization: Bearer TOKEN" from token_file (refused unless only its
+ * owner can read it); NULL with a logged reason. */
+static char *
+deadletter_auth(const char *token_file)
+{
+	char err[512], *text, *line;
+
+	if (token_file == NULL) {
+		log_warnx("deadletter: give the token of the relay's [admin] "
+		          "token_file with --token-file");
+		return NULL;
+	}
+	if (keyfile_read_text(token_file, 1, &text, err, sizeof(err)) != 0) {
+		log_warnx("deadletter: %s", err);
+		return NULL;
+	}
+	line = xasprintf("Authorization: Bearer %s", text);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	return line;
+}
+
+/* One request; the answer's JSON object, or NULL with a logged reason. */
+static json_t *
+deadletter_request(const struct deadletter_opts *o, const char *path,
+    const char *body)
+{
+	char err[CURL_ERROR_SIZE] = "", *url, *auth;
+	struct deadletter_req q = {NULL, body};
+	struct http_reply *r;
+	json_t *answer = NULL;
+	const char *error;
+	char why[256];
+
+	if ((auth = deadletter_auth(o->token_file)) == NULL)
+		return NULL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		log_fatalx("curl_global_init failed");
+	q.headers = curl_slist_append(NULL, auth);
+	q.headers =
+	    curl_slist_append(q.headers, "Content-Type: application/json");
+	r = xcalloc(1, sizeof(*r));
+	url = xasprintf("http://%s%s", o->admin, path);
+	if (http_post_empty(url, deadletter_setup, &q, r, err) != CURLE_OK)
+		log_warnx("cannot reach alertrelayd's admin listener at %s: %s "
+		          "(is alertrelayd running, with [admin] listen = %s?)",
+		    o->admin, err, o->admin);
+	else if (r->status == 401 || r->status == 403)
+		log_warnx("deadletter: refused (HTTP %ld): the relay does not "
+		          "take that token (is it the one in its [admin] "
+		          "token_file?)",
+		    r->status);
+	else {
+		answer =
+		    json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
+		error = json_string_value(json_object_get(answer, "error"));
+		if (r->status != 200 || !json_is_object(answer)) {
+			log_warnx("deadletter: HTTP %ld from %s: %s", r->status,
+			    o->admin,
+			    error != NULL ? out_clean(error, why, sizeof(why))
+			                  : "not an answer of alertrelayd");
+			json_decref(answer);
+			answer = NULL;
+		}
+	}
+	curl_slist_free_all(q.headers);
+	sodium_memzero(auth, strlen(auth));
+	free(auth);
+	free(url);
+	free(r);
+	curl_global_cleanup();
+	return answer;
+}
+
+static const char *
+deadletter_field(const json_t *e, const char *key, char *buf, size_t len)
+{
+	const char *v = json_string_value(json_object_get(e, key));
+
+	return out_clean(v != NULL ? v : "-", buf, len);
+}
+
+/* One line per dead letter, tab-separated: id, when, alert, recipient,
+ * channel, event, reason. */
+static int
+deadletter_list(const struct deadletter_opts *o)
+{
+	static const char *const keys[] = {"id", "at", "alert_id",
+	    "recipient_id", "channel", "event", "reason"};
+	char path[64], f[sizeof(keys) / sizeof(keys[0])][512];
+	json_t *a, *entries, *e;
+	size_t i, k;
+	int rc;
+
+	snprintf(path, sizeof(path), "/deadletter?limit=%ld", o->limit);
+	if ((a = deadletter_request(o, path, NULL)) == NULL)
+		return EXIT_FAIL;
+	if (o->json)
+		rc = out_json(a) == 0 ? EXIT_OK : EXIT_FAIL;
+	else {
+		entries = json_object_get(a, "entries");
+		out_line("dead letters: %lld (newest first, at most %ld shown)",
+		    (long long)json_integer_value(json_object_get(a, "total")),
+		    o->limit);
+		json_array_foreach(entries, i, e)
+		{
+			for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+				deadletter_field(e, keys[k], f[k],
+				    sizeof(f[k]));
+			out_line("%s\t%s\t%s\t%s\t%s\t%s\t%s", f[0], f[1], f[2],
+			    f[3], f[4], f[5], f[6]);
+		}
+		rc = fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK
+		                                            : EXIT_FAIL;
+	}
+	json_decref(a);
+	return rc;
+}
+
+static int
+deadletter_replay(const struct deadletter_opts *o, int n, char **ids)
+{
+	json_t *req = json_object(), *a, *done, *unknown, *e;
+	char f[4][512], *body;
+	size_t i;
+	int k, rc = EXIT_OK;
+
+	if (o->all)
+		json_object_set_new(req, "all", json_true());
+	else {
+		json_object_set_new(req, "ids", json_array());
+		for (k = 0; k < n; k++)
+			json_array_append_new(json_object_get(req, "ids"),
+			    json_string(ids[k]));
+	}
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	a = deadletter_request(o, "/deadletter/replay", body);
+	free(body);
+	if (a == NULL)
+		return EXIT_FAIL;
+	if (o->json) {
+		rc = out_json(a) == 0 ? EXIT_OK : EXIT_FAIL;
+		json_decref(a);
+		return rc;
+	}
+	done = json_object_get(a, "replayed");
+	unknown = json_object_get(a, "unknown");
+	json_array_foreach(done, i, e)
+	{
+		deadletter_field(e, "id", f[0], sizeof(f[0]));
+		deadletter_field(e, "alert_id", f[1], sizeof(f[1]));
+		deadletter_field(e, "recipient_id", f[2], sizeof(f[2]));
+		deadletter_field(e, "channel", f[3], sizeof(f[3]));
+		out_line("replayed %s: alert %s to %s by %s", f[0], f[1], f[2],
+		    f[3]);
+	}
+	json_array_foreach(unknown, i, e)
+	{
+		log_warnx("deadletter: no dead letter %s (replayed already?)",
+		    out_clean(json_string_value(e) ? json_string_value(e) : "?",
+		        f[0], sizeof(f[0])));
+		rc = EXIT_FAIL;
+	}
+	if (json_array_size(done) == 0 && o->all)
+		out_line("no dead letters");
+	json_decref(a);
+	return rc;
+}
+
+int
+cmd_deadletter(int argc, char **argv, struct globals *g)
+{
+	static const struct option longopts[] = {
+	    {"admin", required_argument, NULL, 'a'},
+	    {"token-file", required_argument, NULL, 't'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"all", no_argument, NULL, 'A'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct deadletter_opts o = {DEADLETTER_ADMIN_DEFAULT,
+	    getenv("ALERTCTL_ADMIN_TOKEN_FILE"), 100, 0, 0};
+	const char *sub;
+	char *host;
+	int ch, port;
+
+	(void)g;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			o.admin = optarg;
+			break;
+		case 't':
+			o.token_file = optarg;
+			break;
+		case 'l':
+			if (parse_long(optarg, 1, DEADLETTER_LIMIT_MAX,
+			        &o.limit) != 0)
+				return usage_error("deadletter",
+				    "--limit must be 1..%d",
+				    DEADLETTER_LIMIT_MAX);
+			break;
+		case 'A':
+			o.all = 1;
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'h':
+			usage_print("deadletter", stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("deadletter", "bad option");
+		}
+	}
+	if (argc - optind < 1)
+		return usage_error("deadletter", "list or replay?");
+	sub = argv[optind++];
+	/* The address goes into a URL as it is: nothing but host:port. */
+	if (strlen(o.admin) > 255 ||
+	    o.admin[strspn(o.admin,
+	        "abcdefghijklmnopqrstuvwxyz"
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")] != '\0' ||
+	    hostport_parse(o.admin, &host, &port) != 0)
+		return usage_error("deadletter",
+		    "--admin '%s' is not host:port", o.admin);
+	free(host);
+	if (o.token_file != NULL && o.token_file[0] == '\0')
+		o.token_file = NULL;
+	if (strcmp(sub, "list") == 0) {
+		if (argc - optind != 0 || o.all)
+			return usage_error("deadletter", "list takes no ids");
+		return deadletter_list(&o);
+	}
+	if (strcmp(sub, "replay") == 0) {
+		if ((argc - optind == 0) == !o.all)
+			return usage_error("deadletter",
+			    "replay needs ids or --all (not both)");
+		return deadletter_replay(&o, argc - optind, argv + optind);
+	}
+	return usage_error("deadletter", "unknown subcommand '%s'", sub);
+}
