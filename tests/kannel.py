@@ -90,6 +90,23 @@ def parse_fakesmsc_line(line):
     return Sms(sender, receiver, text)
 
 
+def _port_listening(port):
+    """True if a socket on this host listens on TCP port (from
+    /proc/net/tcp, without connecting: a connection would count as a box)."""
+    want = ":%04X" % port
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[1].endswith(want) and fields[3] == "0A":
+                        return True
+        except OSError:
+            pass
+    return False
+
+
 def _port_open(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -192,6 +209,11 @@ class Kannel:
                                      "bearerbox")
         self.bearerbox.wait_for(r"Start-up done, entering mainloop",
                                 "stderr", timeout)
+        # "Start-up done" can come before the thread that listens for
+        # smsboxes has bound its port: smsbox, started then, finds nothing
+        # and exits (seen under load).  Wait until the port listens.
+        wait_until(lambda: _port_listening(self.box_port), timeout,
+                   what="bearerbox smsbox port %d" % self.box_port)
         self.smsbox = self._spawn([SMSBOX, "-v", "0", self.conf], "smsbox")
         self.smsbox.wait_for(r"Connected to bearerbox", "stderr", timeout)
         wait_until(lambda: _port_open(self.sendsms_port), timeout,
