@@ -69,6 +69,7 @@ struct conn {
 	char req_alert_id[33];
 	char ingest_alert_id[33];
 	int64_t ingest_start_ms;
+	json_t *held; /* receipts of the alert being stored, until accepted */
 	int shut; /* closing: our side of the session is shut down */
 	size_t unauth_slot; /* its source's count of unauthenticated ones */
 	struct conn_flow flow; /* bounds what it makes us queue */
@@ -99,6 +100,7 @@ conn_free(struct conn *c)
 	if (c->keepalive != NULL)
 		event_free(c->keepalive);
 	conn_flow_free(&c->flow);
+	json_decref(c->held);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -253,6 +255,42 @@ conn_auth(struct conn *c, const json_t *o)
 	        c->device_id));
 }
 
+/*
+ * Receipts come from Redis (pub/sub), apart from the answer to the store:
+ * when Redis was slow, an alert's first receipt can arrive before its
+ * "accepted".  The protocol promises receipts after "accepted", and a
+ * device must not hear "delivered" for an alert it still thinks unsent,
+ * so they wait here (a few at most: one alert's first events) until the
+ * answer has gone out.
+ */
+#define CONN_HELD_MAX 16
+
+static int
+conn_hold_receipt(struct conn *c, const char *alert_id, json_t *frame)
+{
+	if (c->ingest == NULL || strcmp(c->ingest_alert_id, alert_id) != 0)
+		return 0;
+	if (c->held == NULL)
+		c->held = json_array();
+	if (json_array_size(c->held) < CONN_HELD_MAX)
+		json_array_append(c->held, frame);
+	json_decref(frame);
+	return 1;
+}
+
+static void
+conn_release_receipts(struct conn *c)
+{
+	size_t i;
+
+	if (c->held == NULL)
+		return;
+	for (i = 0; i < json_array_size(c->held); i++)
+		conn_send(c, json_incref(json_array_get(c->held, i)));
+	json_decref(c->held);
+	c->held = NULL;
+}
+
 static void
 conn_ingest_cb(const struct ingest_reply *r, void *arg)
 {
@@ -289,6 +327,7 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 		break;
 	}
 	c->ingest_alert_id[0] = '\0';
+	conn_release_receipts(c);
 	conn_process(c);
 }
 
@@ -857,7 +896,8 @@ conn_receipt(struct relay *relay, const char *device_id, const char *alert_id,
 		frame = json_deep_copy(receipt);
 		json_object_set_new(frame, "type", json_string("receipt"));
 		json_object_set_new(frame, "alert_id", json_string(alert_id));
-		conn_send(c, frame);
+		if (!conn_hold_receipt(c, alert_id, frame))
+			conn_send(c, frame);
 	}
 }
 
