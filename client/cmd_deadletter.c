@@ -15,20 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
-#include <sodium.h>
 
+#include "admin_request.h"
 #include "alertctl.h"
-#include "http_post.h"
-#include "keyfile.h"
 #include "log.h"
 #include "out.h"
 #include "usage.h"
 #include "util.h"
 #include "xmalloc.h"
 
-#define DEADLETTER_ADMIN_DEFAULT "127.0.0.1:9464"
 #define DEADLETTER_TIMEOUT_S 30L
 #define DEADLETTER_LIMIT_MAX 200 /* what fits the bounded answer */
 
@@ -40,84 +36,25 @@ struct deadletter_opts {
 	int json;
 };
 
-struct deadletter_req {
-	struct curl_slist *headers;
-	const char *body; /* NULL: GET */
-};
-
-/* The admin listener is on this host: never through a proxy. */
-static void
-deadletter_setup(CURL *c, void *arg)
-{
-	const struct deadletter_req *q = arg;
-
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, q->headers);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, DEADLETTER_TIMEOUT_S);
-	if (q->body == NULL)
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	else {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
-		    (long)strlen(q->body));
-	}
-}
-
-/* "Authorization: Bearer TOKEN" from token_file (refused unless only its
- * owner can read it); NULL with a logged reason. */
-static char *
-deadletter_auth(const char *token_file)
-{
-	char err[512], *text, *line;
-
-	if (token_file == NULL) {
-		log_warnx("deadletter: give the token of the relay's [admin] "
-		          "token_file with --token-file");
-		return NULL;
-	}
-	if (keyfile_read_text(token_file, 1, &text, err, sizeof(err)) != 0) {
-		log_warnx("deadletter: %s", err);
-		return NULL;
-	}
-	line = xasprintf("Authorization: Bearer %s", text);
-	sodium_memzero(text, strlen(text));
-	free(text);
-	return line;
-}
-
 /* One request; the answer's JSON object, or NULL with a logged reason. */
 static json_t *
 deadletter_request(const struct deadletter_opts *o, const char *path,
     const char *body)
 {
-	char err[CURL_ERROR_SIZE] = "", *url, *auth;
-	struct deadletter_req q = {NULL, body};
+	const struct admin_request q = {"deadletter", o->admin, o->token_file,
+	    path, body, body != NULL, DEADLETTER_TIMEOUT_S};
 	struct http_reply *r;
 	json_t *answer = NULL;
 	const char *error;
 	char why[256];
 
-	if ((auth = deadletter_auth(o->token_file)) == NULL)
+	if (o->token_file == NULL) {
+		log_warnx("deadletter: give the token of the relay's [admin] "
+		          "token_file with --token-file");
 		return NULL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		log_fatalx("curl_global_init failed");
-	q.headers = curl_slist_append(NULL, auth);
-	q.headers =
-	    curl_slist_append(q.headers, "Content-Type: application/json");
+	}
 	r = xcalloc(1, sizeof(*r));
-	url = xasprintf("http://%s%s", o->admin, path);
-	if (http_post_empty(url, deadletter_setup, &q, r, err) != CURLE_OK)
-		log_warnx("cannot reach alertrelayd's admin listener at %s: %s "
-		          "(is alertrelayd running, with [admin] listen = %s?)",
-		    o->admin, err, o->admin);
-	else if (r->status == 401 || r->status == 403)
-		log_warnx("deadletter: refused (HTTP %ld): the relay does not "
-		          "take that token (is it the one in its [admin] "
-		          "token_file?)",
-		    r->status);
-	else {
+	if (admin_request_run(&q, r) == 0) {
 		answer =
 		    json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
 		error = json_string_value(json_object_get(answer, "error"));
@@ -130,12 +67,7 @@ deadletter_request(const struct deadletter_opts *o, const char *path,
 			answer = NULL;
 		}
 	}
-	curl_slist_free_all(q.headers);
-	sodium_memzero(auth, strlen(auth));
-	free(auth);
-	free(url);
 	free(r);
-	curl_global_cleanup();
 	return answer;
 }
 
@@ -247,11 +179,10 @@ cmd_deadletter(int argc, char **argv, struct globals *g)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct deadletter_opts o = {DEADLETTER_ADMIN_DEFAULT,
+	struct deadletter_opts o = {ADMIN_DEFAULT_ADDRESS,
 	    getenv("ALERTCTL_ADMIN_TOKEN_FILE"), 100, 0, 0};
 	const char *sub;
-	char *host;
-	int ch, port;
+	int ch;
 
 	(void)g;
 	optind = 0;
@@ -286,15 +217,9 @@ cmd_deadletter(int argc, char **argv, struct globals *g)
 	if (argc - optind < 1)
 		return usage_error("deadletter", "list or replay?");
 	sub = argv[optind++];
-	/* The address goes into a URL as it is: nothing but host:port. */
-	if (strlen(o.admin) > 255 ||
-	    o.admin[strspn(o.admin,
-	        "abcdefghijklmnopqrstuvwxyz"
-	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")] != '\0' ||
-	    hostport_parse(o.admin, &host, &port) != 0)
+	if (admin_address_valid(o.admin) != 0)
 		return usage_error("deadletter",
 		    "--admin '%s' is not host:port", o.admin);
-	free(host);
 	if (o.token_file != NULL && o.token_file[0] == '\0')
 		o.token_file = NULL;
 	if (strcmp(sub, "list") == 0) {
