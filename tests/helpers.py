@@ -1,6 +1,7 @@
 """Small helpers shared by the test modules."""
 
 import json
+import os
 import re
 import time
 
@@ -98,3 +99,17 @@ def loads_lines(lines):
 
 
 __all__ = ["harness", "proto"]
+
+
+def enrollment_bundle(env, directory_text, path):
+    """An enrollment bundle as `alertctl device add` writes it for env's
+    device: relay, pin, organisation key and the signed directory."""
+    b = {"alertrelay_enrollment": 1, "device_id": env.device_id,
+         "alias": harness.DEVICE_ALIAS,
+         "device_key": env.device_key.read_text().strip(),
+         "relays": ["127.0.0.1:%d" % env.relay_port],
+         "relay_pins": [env.pin], "org_key": env.org.public_key,
+         "directory": directory_text}
+    path.write_text(json.dumps(b, indent=1))
+    os.chmod(path, 0o600)
+    return path

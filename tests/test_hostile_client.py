@@ -21,7 +21,7 @@ import pytest
 import harness
 import proto
 from harness import alertctl_bin, wait_until
-from helpers import parse_send, still
+from helpers import parse_send, still, enrollment_bundle
 from test_receiver import make_webhook, post
 
 pytestmark = pytest.mark.needs("alertctl")
@@ -243,20 +243,6 @@ def test_two_receivers_cannot_share_a_state_dir(lab, tmp_path):
 # ------------------------------------------------ enrollment and rollback
 
 
-def _bundle(env, directory_text, path):
-    """An enrollment bundle as `alertctl device add` writes it, for env's
-    device, carrying directory_text."""
-    b = {"alertrelay_enrollment": 1, "device_id": env.device_id,
-         "alias": harness.DEVICE_ALIAS,
-         "device_key": env.device_key.read_text().strip(),
-         "relays": ["127.0.0.1:%d" % env.relay_port],
-         "relay_pins": [env.pin], "org_key": env.org.public_key,
-         "directory": directory_text}
-    path.write_text(json.dumps(b, indent=1))
-    os.chmod(path, 0o600)
-    return path
-
-
 def _device_send(conf, home, *args):
     env = dict(HOME=str(home), XDG_STATE_HOME=str(home / "state"))
     return harness.run([alertctl_bin(), "-c", conf, "send"] + list(args),
@@ -269,7 +255,7 @@ def test_new_device_refuses_an_older_directory_on_first_contact(lab, tmp_path):
     env.use_directory(5)
     v5 = env.directory.read_text()
     # the bundle is made at version 5 ...
-    bundle = _bundle(env, v5, tmp_path / "device.bundle")
+    bundle = enrollment_bundle(env, v5, tmp_path / "device.bundle")
     dev = tmp_path / "device"
     cp = harness.run([alertctl_bin(), "enroll", bundle, "--dir", dev],
                      timeout=20)
@@ -312,7 +298,7 @@ def test_enroll_refuses_a_bundle_whose_directory_is_forged(lab, tmp_path):
     env.use_directory(3)
     forged = env.sign_directory(3, signer=orgdir.Org(),
                                 path=tmp_path / "forged.signed")
-    bundle = _bundle(env, forged, tmp_path / "device.bundle")
+    bundle = enrollment_bundle(env, forged, tmp_path / "device.bundle")
     cp = harness.run([alertctl_bin(), "enroll", bundle, "--dir",
                       tmp_path / "device"], timeout=20)
     assert cp.returncode != 0
@@ -360,7 +346,7 @@ def test_new_device_seals_its_first_alert_before_any_relay(lab, tmp_path):
     it has ever reached a relay: the alert waits sealed in its outbox."""
     env = lab.env()
     env.use_directory(2)
-    bundle = _bundle(env, env.directory.read_text(), tmp_path / "device.bundle")
+    bundle = enrollment_bundle(env, env.directory.read_text(), tmp_path / "device.bundle")
     dev = tmp_path / "device"
     cp = harness.run([alertctl_bin(), "enroll", bundle, "--dir", dev],
                      timeout=20)

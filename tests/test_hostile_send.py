@@ -14,7 +14,6 @@ reason, with an exit status of its own (1 not delivered, 2 usage,
 3 device shut out, 4 accepted but not confirmed under --wait)."""
 
 import json
-import os
 import re
 import socket
 import time
@@ -23,7 +22,7 @@ import pytest
 
 import harness
 from harness import alertctl_bin, wait_until
-from helpers import parse_send
+from helpers import parse_send, enrollment_bundle
 
 pytestmark = pytest.mark.needs("alertctl")
 
@@ -40,20 +39,6 @@ def last_line(stderr):
     return lines[-1]
 
 
-def bundle(env, directory_text, path):
-    """An enrollment bundle as `alertctl device add` writes it for env's
-    device: relay, pin, organisation key and the signed directory."""
-    b = {"alertrelay_enrollment": 1, "device_id": env.device_id,
-         "alias": harness.DEVICE_ALIAS,
-         "device_key": env.device_key.read_text().strip(),
-         "relays": ["127.0.0.1:%d" % env.relay_port],
-         "relay_pins": [env.pin], "org_key": env.org.public_key,
-         "directory": directory_text}
-    path.write_text(json.dumps(b, indent=1))
-    os.chmod(path, 0o600)
-    return path
-
-
 class Device:
     """A device enrolled with `alertctl enroll` from a bundle, its state
     (outbox, directory cache) under its own home."""
@@ -65,7 +50,7 @@ class Device:
         self.env = {"HOME": str(self.home),
                     "XDG_STATE_HOME": str(self.home / "state")}
         text = directory_text or env.directory.read_text()
-        b = bundle(env, text, tmp_path / "device.bundle")
+        b = enrollment_bundle(env, text, tmp_path / "device.bundle")
         self.dir = tmp_path / "device"
         cp = harness.run([alertctl_bin(), "enroll", b, "--dir", self.dir],
                          timeout=20, env=self.env)
