@@ -44,4 +44,20 @@ int sms_text_valid(const char *text);
 /* A reference: 1..SMS_REF_MAX of [A-Za-z0-9]; NULL is not one. */
 int sms_text_ref_valid(const char *ref);
 
+/* The helpers sms_template.c builds texts with. */
+/* The code point at *s, advancing *s; -1 (one byte consumed) when the
+ * UTF-8 there is malformed, overlong or a surrogate. */
+long sms_text_utf8_next(const unsigned char **s);
+/* The GSM-7 basic character for cp: cp itself, a stand-in, or '?'. */
+long sms_text_gsm_char(long cp);
+/* s in GSM-7 basic characters, UTF-8 encoded into out (2 * max + 1
+ * bytes), at most max characters, trailing spaces dropped; s may be
+ * NULL.  Returns the number of characters. */
+size_t sms_text_gsm(const char *s, char *out, size_t max);
+/* "HH:MM" of t in local time (TZ), "??:??" when it cannot be shown. */
+void sms_text_hhmm(time_t t, char out[8]);
+/* s upper-cased, anything but letters, digits, '-' and '_' as '?', at
+ * most max characters into out (max + 1 bytes). */
+size_t sms_text_word(const char *s, char *out, size_t max);
+
 #endif
