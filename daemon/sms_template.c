@@ -60,14 +60,13 @@ static const char *const sms_ph_names[PH_N] = {"type", "alias", "time", "ref",
     "by", "tier"};
 
 #define PH(x) (1u << (x))
-#define PH_ALL (PH(PH_N) - 1)
 /* Which placeholders each kind has values for. */
 static const unsigned sms_template_allowed[SMS_TPL_N] = {
-    PH_ALL & ~PH(PH_BY),
-    PH_ALL & ~PH(PH_BY),
-    PH_ALL,
-    PH_ALL & ~PH(PH_BY),
-    PH_ALL & ~PH(PH_BY),
+    PH(PH_TYPE) | PH(PH_ALIAS) | PH(PH_TIME) | PH(PH_REF) | PH(PH_TIER),
+    PH(PH_TYPE) | PH(PH_ALIAS) | PH(PH_TIME) | PH(PH_REF) | PH(PH_TIER),
+    PH(PH_TYPE) | PH(PH_ALIAS) | PH(PH_TIME) | PH(PH_REF) | PH(PH_BY),
+    PH(PH_TIME) | PH(PH_REF),
+    PH(PH_TYPE) | PH(PH_ALIAS) | PH(PH_TIME) | PH(PH_REF),
     0,
 };
 
@@ -175,12 +174,17 @@ static void
 sms_template_unknown(enum sms_template_kind kind, const char *at, char *err,
     size_t errlen)
 {
+	unsigned mask = kind < SMS_TPL_N ? sms_template_allowed[kind] : ~0u;
+	char names[64] = "";
+	size_t i, n = 0;
+
+	for (i = 0; i < PH_N; i++)
+		if (mask & PH(i))
+			n += (size_t)snprintf(names + n, sizeof(names) - n,
+			    "%s{%s}", n > 0 ? " " : "", sms_ph_names[i]);
 	snprintf(err, errlen,
-	    "unknown placeholder at \"%.20s\" (this one may use %s)", at,
-	    kind == SMS_TPL_HINT ? "none"
-	        : kind == SMS_TPL_ACKNOWLEDGED
-	        ? "{type} {alias} {time} {ref} {tier} {by}"
-	        : "{type} {alias} {time} {ref} {tier}");
+	    "unknown placeholder at \"%.20s\" (this template may use %s)", at,
+	    n > 0 ? names : "none");
 }
 
 /* Appends len bytes of s to out; -1 when they do not fit. */
@@ -225,7 +229,8 @@ sms_template_walk(enum sms_language lang, enum sms_template_kind kind,
 	while (*p != '\0') {
 		if (*p == '{') {
 			if ((ph = sms_ph_at((const char *)p, &len)) < 0 ||
-			    !(sms_template_allowed[kind] & PH(ph))) {
+			    (kind < SMS_TPL_N &&
+			        !(sms_template_allowed[kind] & PH(ph)))) {
 				sms_template_unknown(kind, (const char *)p, err,
 				    errlen);
 				return -1;
@@ -306,7 +311,7 @@ sms_template_expand(enum sms_language lang, const char *tpl,
     const struct sms_template_vars *v, char *out, size_t outlen)
 {
 	struct sms_walk w;
-	enum sms_template_kind kind = SMS_TPL_ACKNOWLEDGED; /* allows all */
+	enum sms_template_kind kind = SMS_TPL_N; /* any placeholder */
 	char err[128];
 	size_t share = 0;
 
