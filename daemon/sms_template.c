@@ -291,8 +291,9 @@ sms_template_check(enum sms_template_kind kind, const char *tpl, char *err,
 		    "has no {ref}: without it no one can answer OK <ref>");
 		return -1;
 	}
-	if (w.fixed == 0 && w.nshort == 0) {
-		snprintf(err, errlen, "is empty");
+	if (w.fixed == 0) {
+		/* "{alias}" alone would be an empty SMS for an empty alias */
+		snprintf(err, errlen, "is empty, or has only {alias} and {by}");
 		return -1;
 	}
 	if (w.fixed + w.nshort * SMS_TEMPLATE_NAME_MIN > SMS_CHARS_MAX) {
