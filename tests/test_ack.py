@@ -1,5 +1,5 @@
 """Acknowledgements (issue 3, docs/PROTOCOL.md): HTTPS POST
-/v1/alerts/{id}/ack with a recipient's token, SMS replies `ACK <ref>`
+/v1/alerts/{id}/ack with a recipient's token, SMS replies `ACK <ref>` (OK, JA)
 through Kannel's sms-service get-url, and what the device sees of it all
 (receipts, status, list, watch).  Real alertrelayd, redis-server, Kannel
 (bearerbox, smsbox, fakesmsc) and Python webhook receivers
