@@ -450,15 +450,28 @@ config_handler(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* inih reads line by line through this, which lets us count lines. */
+/* inih reads line by line through this, which lets us count lines.
+ * A line longer than inih's buffer (an SMS template may be) would come
+ * in pieces and be misread: it is an error of its own, and the rest of
+ * it is skipped. */
 static char *
 config_reader(char *str, int num, void *stream)
 {
 	struct config_parse *p = stream;
 	char *r = fgets(str, num, p->in);
+	size_t n;
+	int c;
 
-	if (r != NULL)
-		p->line++;
+	if (r == NULL)
+		return NULL;
+	p->line++;
+	n = strlen(str);
+	if (n + 1 == (size_t)num && str[n - 1] != '\n' &&
+	    (c = fgetc(p->in)) != EOF && c != '\n') {
+		while ((c = fgetc(p->in)) != EOF && c != '\n')
+			;
+		config_error(p, p->line, "line longer than %d bytes", num - 1);
+	}
 	return r;
 }
 

@@ -172,6 +172,16 @@ def test_check_refuses_bad_templates_naming_the_key(lab, tmp_path, key, value,
 
 
 @pytest.mark.hard_timeout(60)
+def test_check_refuses_a_template_line_inih_would_cut(lab, tmp_path):
+    """A line longer than the configuration reader's buffer is refused
+    as such (with its line), not read in pieces."""
+    rc, out = _check(lab, tmp_path, "sms_template_raised",
+                     "ALARM {ref} " + "\u00e9" * 100)
+    assert rc != 0, out
+    assert "line longer than 199 bytes" in out, out
+
+
+@pytest.mark.hard_timeout(60)
 def test_check_accepts_a_good_template(lab, tmp_path):
     rc, out = _check(lab, tmp_path, "sms_template_raised",
                      "PIKET {type} {alias} {time} ref {ref}, ronde {tier}. "
