@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "dispatch.h"
+#include "dispatch_sms.h"
 #include "http_client.h"
 #include "evtimer_ms.h"
 #include "log.h"
@@ -316,43 +317,6 @@ delivery_send_webhook(struct delivery *dl, const struct recipient_entry *r)
 	webhook_headers_free(headers);
 }
 
-/* The text of an SMS from the templates in force: metadata only (who,
- * what type, when, the reference to answer with). */
-static void
-delivery_sms_text(struct delivery *dl, char *text, size_t textlen)
-{
-	const struct relay_config *cfg = dl->d->relay->cfg;
-	const struct device_entry *dev =
-	    relay_config_device(cfg, delivery_meta(dl, "device_id"));
-	struct sms_template_vars v = {0};
-	enum sms_template_kind kind;
-	enum sms_language lang;
-	const char *at, *tpl;
-
-	v.type = delivery_meta(dl, "alert_type");
-	v.alias =
-	    dev && dev->alias ? dev->alias : delivery_meta(dl, "device_id");
-	v.ref = delivery_meta(dl, "ref");
-	v.by = delivery_meta(dl, "acked_by");
-	v.tier = dl->e.tier;
-	v.t = time(NULL);
-	if (delivery_is_alert(dl)) {
-		kind = strcmp(dl->e.event, "alert.raised") == 0
-		    ? SMS_TPL_RAISED
-		    : SMS_TPL_ESCALATED;
-		at = delivery_meta(dl, "received_at");
-	} else if (strcmp(dl->e.event, "alert.acknowledged") == 0) {
-		kind = SMS_TPL_ACKNOWLEDGED;
-		at = delivery_meta(dl, "acked_at");
-	} else {
-		kind = SMS_TPL_CANCELLED;
-		at = delivery_meta(dl, "cancelled_at");
-	}
-	time_rfc3339_parse(at, &v.t);
-	tpl = relay_config_sms_template(cfg, kind, &lang);
-	sms_template_expand(lang, tpl, &v, text, textlen);
-}
-
 static void
 delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 {
@@ -366,7 +330,7 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 		delivery_drop(dl, "sms gateway gone");
 		return;
 	}
-	delivery_sms_text(dl, text, sizeof(text));
+	dispatch_sms_text(cfg, dl->meta, &dl->e, text, sizeof(text));
 	dl->hreq = sms_send(dl->d->relay->http, gw, r->sms, text, ref,
 	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
 	    delivery_sms_cb, dl);
