@@ -11,12 +11,15 @@
 #include <sodium.h>
 
 #include "ack.h"
+#include "ack_hint.h"
 #include "ack_limit.h"
 #include "ack_parse.h"
 #include "http_guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
+#include "sms_gateway.h"
+#include "sms_template.h"
 #include "store.h"
 #include "store_scripts.h"
 #include "util.h"
@@ -38,6 +41,7 @@ struct ack {
 	struct evhttp *https;
 	struct evhttp *plain;
 	struct ack_limit *limit; /* failed SMS replies; made when first used */
+	struct ack_hint *hints; /* "how to reply" SMS sent; the same */
 	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
 	struct http_guard *https_guard;
 	struct http_guard *plain_guard;
@@ -54,6 +58,7 @@ struct ack_pending {
 	char channel[8];
 	char gateway[ID_MAX + 1]; /* sms: whose bucket a success refunds */
 	char number[ACK_NUMBER_MAX];
+	char ref[ACK_REF_LEN + 1]; /* sms: what the confirmation names */
 };
 
 /* Lines an unauthenticated or flooding peer could repeat: once a
@@ -125,6 +130,49 @@ ack_refund(struct ack_pending *p)
 }
 
 static void
+ack_notice_cb(int ok, long status, const char *error, void *arg)
+{
+	(void)arg;
+	if (ok)
+		log_info("sms notice result=ok status=%ld", status);
+	else
+		log_warnx("sms notice result=failed status=%ld error=\"%s\"",
+		    status, error ? error : "");
+}
+
+/* An SMS of kind to recipient r, through r's gateway (else gw_name's),
+ * once: what it says is a courtesy to the person, the acknowledgement
+ * itself is already in Redis. */
+static void
+ack_notice(struct ack *a, const char *rid, const char *gw_name,
+    enum sms_template_kind kind, const char *ref)
+{
+	const struct relay_config *cfg = a->relay->cfg;
+	const struct recipient_entry *r = relay_config_recipient(cfg, rid);
+	const struct sms_gateway *gw;
+	struct sms_template_vars v = {0};
+	enum sms_language lang;
+	const char *tpl = relay_config_sms_template(cfg, kind, &lang);
+	char text[SMS_TEXT_MAX];
+
+	if (r == NULL || r->sms == NULL)
+		return;
+	if ((gw = relay_config_gateway(cfg, r->sms_gateway)) == NULL &&
+	    (gw = relay_config_gateway(cfg, gw_name)) == NULL)
+		return;
+	v.ref = ref;
+	v.by = r->alias ? r->alias : r->id;
+	v.t = time(NULL);
+	if (sms_template_expand(lang, tpl, &v, text, sizeof(text)) == 0)
+		return;
+	log_info("sms notice kind=%s recipient=%s via %s",
+	    sms_template_key(kind) + strlen("sms_template_"), r->id, gw->name);
+	(void)sms_send(a->relay->http, gw, r->sms, text, ref,
+	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
+	    ack_notice_cb, NULL);
+}
+
+static void
 ack_done_cb(json_t *reply, const char *err, void *arg)
 {
 	struct ack_pending *p = arg;
@@ -160,6 +208,11 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		log_info("acknowledged alert=%s recipient=%s channel=%s "
 		         "first=%d",
 		    aid, p->rid, p->channel, strcmp(r, "first") == 0);
+		/* The one who took it by SMS hears that it worked (the
+		 * others reached hear who took it: alert.acknowledged). */
+		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
+			ack_notice(p->a, p->rid, p->gateway, SMS_TPL_CONFIRMED,
+			    p->ref);
 		ack_reply(p->req, 200, "OK",
 		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
 		        "acknowledged", "first", strcmp(r, "first") == 0, "by",
@@ -286,6 +339,35 @@ ack_mo_token_ok(struct ack *a, const struct sms_gateway *gw,
 	return 1;
 }
 
+/* A reply that was not OK <ref>: a short SMS back saying how to reply,
+ * unless the reply looks like an SMS of ours (another machine echoing
+ * it: answering would start a loop) or that number had one recently. */
+static void
+ack_hint(struct ack *a, const struct sms_gateway *gw,
+    const struct recipient_entry *r, const struct ack_mo *mo)
+{
+	const struct relay_config *cfg = a->relay->cfg;
+	size_t i;
+
+	for (i = 0; i < SMS_TPL_N; i++)
+		if (sms_template_looks_ours(mo->text, cfg->sms_templates[i])) {
+			log_info("sms reply via %s from recipient=%s looks "
+			         "like one of ours: no hint",
+			    gw->name, r->id);
+			return;
+		}
+	if (a->hints == NULL)
+		a->hints = ack_hint_new();
+	if (!ack_hint_take(a->hints, mo->from, now_ms(),
+	        (int64_t)cfg->sms_hint_interval * 60000)) {
+		log_info("sms reply via %s from recipient=%s: hint sent "
+		         "recently, none now",
+		    gw->name, r->id);
+		return;
+	}
+	ack_notice(a, r->id, gw->name, SMS_TPL_HINT, NULL);
+}
+
 /* A reply from a recipient's number: counted against the limits of
  * failed replies (ack_limit.h) before it is looked at. */
 static void
@@ -306,15 +388,17 @@ ack_sms_from(struct ack *a, struct evhttp_request *req,
 	}
 	if (!mo->text_ok) {
 		/* The text may be anything a person typed: not logged. */
-		log_info("sms reply via %s from recipient=%s: not ACK <ref>",
+		log_info("sms reply via %s from recipient=%s: not OK <ref>",
 		    gw->name, r->id);
-		ack_error(req, 404, "Not Found", "expected ACK <ref>");
+		ack_hint(a, gw, r, mo);
+		ack_error(req, 404, "Not Found", "expected OK <ref>");
 		return;
 	}
 	p = xcalloc(1, sizeof(*p));
 	snprintf(p->channel, sizeof(p->channel), "sms");
 	snprintf(p->gateway, sizeof(p->gateway), "%s", gw->name);
 	snprintf(p->number, sizeof(p->number), "%s", mo->from);
+	snprintf(p->ref, sizeof(p->ref), "%s", mo->ref);
 	ack_submit(a, req, r, p, NULL, mo->ref);
 }
 
@@ -452,5 +536,6 @@ ack_close(struct ack *a)
 	if (a->plain != NULL)
 		evhttp_free(a->plain);
 	ack_limit_free(a->limit);
+	ack_hint_free(a->hints);
 	free(a);
 }

@@ -1,7 +1,7 @@
 /*
  * Limits on failed SMS acknowledgements: a token bucket per sender
  * number and one per gateway, both spent only by failures (a text that
- * is not ACK <ref>, or a reference that was not sent to that number).
+ * is not OK <ref>, or a reference that was not sent to that number).
  * Every reply takes a token from both before it is looked at and a
  * success gives them back, so that replies sent at once cannot all pass
  * the check before the first failure is counted.

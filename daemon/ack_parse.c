@@ -2,6 +2,7 @@
 #include <sys/queue.h>
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,12 +63,30 @@ ack_parse_number(const char *in, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* Spaces and the punctuation a person types around a reply. */
 static const char *
-ack_parse_skip_space(const char *s)
+ack_parse_skip_loose(const char *s)
 {
-	while (isspace((unsigned char)*s))
+	while (*s != '\0' &&
+	    (isspace((unsigned char)*s) || strchr(".,;:!?'\"()-", *s) != NULL))
 		s++;
 	return s;
+}
+
+/* OK, ACK or JA, as a word of its own: the text after it, or NULL. */
+static const char *
+ack_parse_word(const char *text)
+{
+	static const char *const words[] = {"ack", "ok", "ja"};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		n = strlen(words[i]);
+		if (strncasecmp(text, words[i], n) == 0 &&
+		    !isalnum((unsigned char)text[n]))
+			return text + n;
+	}
+	return NULL;
 }
 
 int
@@ -77,11 +96,11 @@ ack_parse_text(const char *text, char ref[ACK_REF_LEN + 1])
 	char c;
 
 	ref[0] = '\0';
-	text = ack_parse_skip_space(text);
-	if (strncasecmp(text, "ack", 3) != 0 ||
-	    !isspace((unsigned char)text[3]))
+	text = ack_parse_skip_loose(text);
+	if ((text = ack_parse_word(text)) == NULL ||
+	    ack_parse_skip_loose(text) == text)
 		return -1;
-	text = ack_parse_skip_space(text + 3);
+	text = ack_parse_skip_loose(text);
 	while (n < ACK_REF_LEN && *text != '\0') {
 		/* "K7Q2-M9XD" and "K7Q2 M9XD", as a person may type it */
 		if (n == ACK_REF_LEN / 2 && (*text == '-' || *text == ' ')) {
@@ -95,7 +114,7 @@ ack_parse_text(const char *text, char ref[ACK_REF_LEN + 1])
 		text++;
 	}
 	ref[n] = '\0';
-	text = ack_parse_skip_space(text);
+	text = ack_parse_skip_loose(text);
 	return n == ACK_REF_LEN && *text == '\0' ? 0 : -1;
 }
 
@@ -168,6 +187,7 @@ ack_parse_fields(struct evkeyvalq *form, struct ack_mo *out)
 		ack_parse_number(from, out->from, sizeof(out->from));
 	if (text != NULL) {
 		out->has_text = 1;
+		snprintf(out->text, sizeof(out->text), "%s", text);
 		out->text_ok = ack_parse_text(text, out->ref) == 0;
 	}
 }

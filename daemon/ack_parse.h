@@ -3,7 +3,7 @@
  * (no relay, no Redis, no sockets) so that fuzz/fuzz_ack_request.c can
  * drive them with any bytes: the HTTPS ack path and bearer token, an
  * SMS gateway's MO request (form fields, and its token from a header,
- * the body or the query string) and the `ACK <ref>` text.
+ * the body or the query string) and the `OK <ref>` text (also ACK or JA).
  *
  * References are ACK_REF_LEN letters of ack_ref_alphabet: 32 letters,
  * 5 bits each, 40 bits in all.  Why that is enough, with the failure
@@ -16,6 +16,7 @@
 
 #define ACK_REF_LEN 8
 #define ACK_TOKEN_MAX 256 /* longest MO or ack token looked at */
+#define ACK_TEXT_MAX 640 /* bytes of an SMS reply kept */
 #define ACK_NUMBER_MAX 32 /* "+" and up to 30 digits */
 
 /* No 0/O, 1/I: references are read off a phone and typed back. */
@@ -34,7 +35,8 @@ enum ack_token_source {
 struct ack_mo {
 	char from[ACK_NUMBER_MAX]; /* normalised, "" when absent */
 	int has_text;
-	int text_ok; /* the text was ACK <ref> */
+	int text_ok; /* the text was OK <ref> (or ACK, JA) */
+	char text[ACK_TEXT_MAX + 1]; /* as sent, cut short; wipe after use */
 	char ref[ACK_REF_LEN + 1];
 	enum ack_token_source token_source;
 	char token[ACK_TOKEN_MAX + 1]; /* wipe after use */
@@ -50,8 +52,10 @@ const char *ack_parse_bearer(const char *authorization);
  * "+31612345678".  Digits beyond the buffer are dropped. */
 void ack_parse_number(const char *in, char *out, size_t len);
 
-/* "ACK K7Q2M9XD": any case, any spacing around, a '-' or ' ' between
- * the two halves; 0 with the reference upper-cased in ref. */
+/* "OK K7Q2M9XD", "ACK K7Q2M9XD" or "JA K7Q2M9XD": any case, spaces
+ * and punctuation around the word and the reference ("Ja, K7Q2-M9XD!"),
+ * a '-' or ' ' between the two halves of the reference; 0 with the
+ * reference upper-cased in ref. */
 int ack_parse_text(const char *text, char ref[ACK_REF_LEN + 1]);
 
 /* The gateway's token from the request's headers (either may be NULL):

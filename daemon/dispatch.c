@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "dispatch.h"
+#include "dispatch_sms.h"
 #include "http_client.h"
 #include "evtimer_ms.h"
 #include "log.h"
@@ -316,35 +317,20 @@ delivery_send_webhook(struct delivery *dl, const struct recipient_entry *r)
 	webhook_headers_free(headers);
 }
 
-/* Metadata only: who, what type, when, the reference to answer with. */
 static void
 delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 {
 	const struct relay_config *cfg = dl->d->relay->cfg;
 	const struct sms_gateway *gw =
 	    relay_config_gateway(cfg, r->sms_gateway);
-	const struct device_entry *dev =
-	    relay_config_device(cfg, delivery_meta(dl, "device_id"));
 	const char *ref = delivery_meta(dl, "ref");
 	char text[SMS_TEXT_MAX];
-	time_t t = time(NULL);
 
 	if (gw == NULL) {
 		delivery_drop(dl, "sms gateway gone");
 		return;
 	}
-	if (delivery_is_alert(dl)) {
-		time_rfc3339_parse(delivery_meta(dl, "received_at"), &t);
-		sms_format_alert(text, sizeof(text),
-		    delivery_meta(dl, "alert_type"),
-		    dev && dev->alias ? dev->alias
-		                      : delivery_meta(dl, "device_id"),
-		    t, ref);
-	} else if (strcmp(dl->e.event, "alert.acknowledged") == 0)
-		sms_format_event(text, sizeof(text), "acknowledged", ref,
-		    delivery_meta(dl, "acked_by"), t);
-	else
-		sms_format_event(text, sizeof(text), "cancelled", ref, NULL, t);
+	dispatch_sms_text(cfg, dl->meta, &dl->e, text, sizeof(text));
 	dl->hreq = sms_send(dl->d->relay->http, gw, r->sms, text, ref,
 	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
 	    delivery_sms_cb, dl);

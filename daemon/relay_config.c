@@ -106,6 +106,22 @@ static const struct opt opts[] = {
         600000},
     {"relay", "shutdown_timeout", OPT_INT, O(shutdown_timeout), "10", 0, 300},
     {"delivery", "timezone", OPT_STRING, O(timezone), "Europe/Amsterdam", 0, 0},
+    /* SMS texts (sms_template.h); checked in config_check_templates. */
+    {"delivery", "language", OPT_STRING, O(sms_language), "nl", 0, 0},
+    {"delivery", "sms_template_raised", OPT_STRING,
+        O(sms_templates[SMS_TPL_RAISED]), "", 0, 0},
+    {"delivery", "sms_template_escalated", OPT_STRING,
+        O(sms_templates[SMS_TPL_ESCALATED]), "", 0, 0},
+    {"delivery", "sms_template_acknowledged", OPT_STRING,
+        O(sms_templates[SMS_TPL_ACKNOWLEDGED]), "", 0, 0},
+    {"delivery", "sms_template_confirmed", OPT_STRING,
+        O(sms_templates[SMS_TPL_CONFIRMED]), "", 0, 0},
+    {"delivery", "sms_template_cancelled", OPT_STRING,
+        O(sms_templates[SMS_TPL_CANCELLED]), "", 0, 0},
+    {"delivery", "sms_template_hint", OPT_STRING,
+        O(sms_templates[SMS_TPL_HINT]), "", 0, 0},
+    {"delivery", "sms_hint_interval", OPT_INT, O(sms_hint_interval), "60", 1,
+        10080},
     /* Descriptors and the HTTP listeners' limits (fdbudget.h,
      * http_guard.h). */
     {"relay", "reserve_fds", OPT_INT, O(reserve_fds), "0", 0, 1000000},
@@ -434,15 +450,28 @@ config_handler(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* inih reads line by line through this, which lets us count lines. */
+/* inih reads line by line through this, which lets us count lines.
+ * A line longer than inih's buffer (an SMS template may be) would come
+ * in pieces and be misread: it is an error of its own, and the rest of
+ * it is skipped. */
 static char *
 config_reader(char *str, int num, void *stream)
 {
 	struct config_parse *p = stream;
 	char *r = fgets(str, num, p->in);
+	size_t n;
+	int c;
 
-	if (r != NULL)
-		p->line++;
+	if (r == NULL)
+		return NULL;
+	p->line++;
+	n = strlen(str);
+	if (n + 1 == (size_t)num && str[n - 1] != '\n' &&
+	    (c = fgetc(p->in)) != EOF && c != '\n') {
+		while ((c = fgetc(p->in)) != EOF && c != '\n')
+			;
+		config_error(p, p->line, "line longer than %d bytes", num - 1);
+	}
 	return r;
 }
 
@@ -581,6 +610,27 @@ config_check_gateways(struct config_parse *p)
 			    "[gateway %s] %s", p->cfg->gateways[i].name, err);
 }
 
+/* The SMS texts: each configured template must give one GSM-7 SMS. */
+static void
+config_check_templates(struct config_parse *p)
+{
+	const struct relay_config *cfg = p->cfg;
+	enum sms_language lang;
+	char err[512];
+	size_t i;
+
+	if (sms_template_language(cfg->sms_language, &lang) != 0)
+		config_error(p, config_opt_line(p, "delivery", "language"),
+		    "[delivery] language must be nl or en");
+	for (i = 0; i < SMS_TPL_N; i++)
+		if (cfg->sms_templates[i][0] != '\0' &&
+		    sms_template_check(i, cfg->sms_templates[i], err,
+		        sizeof(err)) != 0)
+			config_error(p,
+			    config_opt_line(p, "delivery", sms_template_key(i)),
+			    "[delivery] %s: %s", sms_template_key(i), err);
+}
+
 static void
 config_check_policies(struct config_parse *p)
 {
@@ -702,6 +752,7 @@ config_check_entries(struct config_parse *p)
 			config_load_ack_token(p, r);
 	}
 	config_check_gateways(p);
+	config_check_templates(p);
 	config_check_policies(p);
 	config_check_runtime(p);
 	config_load_admin_token(p);
@@ -872,4 +923,16 @@ relay_config_gateway(const struct relay_config *cfg, const char *name)
 		if (strcmp(cfg->gateways[i].name, name) == 0)
 			return &cfg->gateways[i];
 	return NULL;
+}
+
+const char *
+relay_config_sms_template(const struct relay_config *cfg,
+    enum sms_template_kind kind, enum sms_language *lang)
+{
+	if (sms_template_language(cfg->sms_language, lang) != 0)
+		*lang = SMS_LANG_NL;
+	if (cfg->sms_templates[kind] != NULL &&
+	    cfg->sms_templates[kind][0] != '\0')
+		return cfg->sms_templates[kind];
+	return sms_template_default(*lang, kind);
 }

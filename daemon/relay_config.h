@@ -16,6 +16,7 @@
 #include "directory.h"
 #include "policy.h"
 #include "sms_gateway.h"
+#include "sms_template.h"
 #include "util.h"
 
 struct device_entry {
@@ -113,6 +114,9 @@ struct relay_config {
 	long claim_idle_ms; /* a delivery idle this long is taken over */
 	long shutdown_timeout; /* seconds to let deliveries finish */
 	char *timezone; /* for times in SMS texts */
+	char *sms_language; /* "nl" or "en": the built-in SMS texts */
+	char *sms_templates[SMS_TPL_N]; /* "": the language's built-in */
+	long sms_hint_interval; /* minutes between hints to one number */
 
 	struct device_entry *devices; /* sorted by id */
 	size_t ndevices;
@@ -123,6 +127,11 @@ struct relay_config {
 	struct policy *policies;
 	size_t npolicies;
 };
+
+/* The SMS template of kind in force ([delivery] sms_template_*, else
+ * the built-in of [delivery] language), and that language in *lang. */
+const char *relay_config_sms_template(const struct relay_config *cfg,
+    enum sms_template_kind kind, enum sms_language *lang);
 
 /* The entry of recipient id, added (unsorted) when there is none yet. */
 struct recipient_entry *relay_config_recipient_entry(struct relay_config *cfg,

@@ -1,9 +1,9 @@
 /*
- * The texts of SMS messages: what an alert and its follow-ups say, in
- * characters of the GSM-7 basic set so that one SMS holds 160 of them,
- * and the checks on numbers, references and texts before they are sent.
- * (sms_format_* and sms_number_valid keep the names they had before the
- * gateway drivers moved to files of their own.)
+ * The characters of SMS messages: the GSM-7 basic set, so that one SMS
+ * holds 160 of them, and the checks on numbers, references and texts
+ * before they are sent.  What the texts say is sms_template.c's.
+ * (sms_number_valid keeps the name it had before the gateway drivers
+ * moved to files of their own.)
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,8 +12,6 @@
 #include <time.h>
 
 #include "sms_text.h"
-
-#define SMS_TYPE_MAX 16 /* characters of the alert type shown */
 
 int
 sms_number_valid(const char *number)
@@ -40,8 +38,8 @@ static const char sms_latin1_fold[] = "AAAAAAACEEEEIIIIDNOOOOO?OUUUUY?s"
 
 /* The code point at *s, advancing *s; -1 (one byte consumed) when the
  * UTF-8 there is malformed, overlong or a surrogate. */
-static long
-sms_utf8_next(const unsigned char **s)
+long
+sms_text_utf8_next(const unsigned char **s)
 {
 	const unsigned char *p = *s;
 	long cp, min;
@@ -89,15 +87,15 @@ sms_text_valid(const char *text)
 	if (n == 0 || n >= SMS_TEXT_MAX)
 		return 0;
 	while (*p != '\0') {
-		if (*p < 0x20 || *p == 0x7f || sms_utf8_next(&p) < 0)
+		if (*p < 0x20 || *p == 0x7f || sms_text_utf8_next(&p) < 0)
 			return 0;
 	}
 	return 1;
 }
 
 /* The GSM-7 basic character for cp: cp itself, a stand-in, or '?'. */
-static long
-sms_gsm_char(long cp)
+long
+sms_text_gsm_char(long cp)
 {
 	size_t i;
 
@@ -127,15 +125,15 @@ sms_gsm_char(long cp)
 /* s in GSM-7 basic characters, UTF-8 encoded into out (2 * max + 1
  * bytes), at most max characters, trailing spaces dropped.  Returns the
  * number of characters. */
-static size_t
-sms_gsm(const char *s, char *out, size_t max)
+size_t
+sms_text_gsm(const char *s, char *out, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t chars = 0, len = 0, lastword = 0, lastchars = 0;
 	long cp;
 
 	while (s != NULL && *p != '\0' && chars < max) {
-		cp = sms_gsm_char(sms_utf8_next(&p));
+		cp = sms_text_gsm_char(sms_text_utf8_next(&p));
 		if (cp < 0x80)
 			out[len++] = (char)cp;
 		else {
@@ -165,8 +163,8 @@ sms_text_ref_valid(const char *ref)
 	return n >= 1 && n <= SMS_REF_MAX && strspn(ref, alnum) == n;
 }
 
-static void
-sms_hhmm(time_t t, char out[8])
+void
+sms_text_hhmm(time_t t, char out[8])
 {
 	struct tm tm;
 
@@ -175,8 +173,8 @@ sms_hhmm(time_t t, char out[8])
 }
 
 /* The upper-cased word of a type or event, for the start of a text. */
-static size_t
-sms_word(const char *s, char *out, size_t max)
+size_t
+sms_text_word(const char *s, char *out, size_t max)
 {
 	size_t i;
 
@@ -191,78 +189,4 @@ sms_word(const char *s, char *out, size_t max)
 	}
 	out[i] = '\0';
 	return i;
-}
-
-/* text into out when it fits; else out is left empty and 0 returned. */
-static size_t
-sms_put(char *out, size_t outlen, const char *text)
-{
-	size_t n = text != NULL ? strlen(text) : 0;
-
-	if (text == NULL || n + 1 > outlen) {
-		if (outlen > 0)
-			out[0] = '\0';
-		return 0;
-	}
-	memcpy(out, text, n + 1);
-	return n;
-}
-
-size_t
-sms_format_alert(char *out, size_t outlen, const char *alert_type,
-    const char *alias, time_t t, const char *ref)
-{
-	char type[SMS_TYPE_MAX + 2], name[SMS_TEXT_MAX], hhmm[8];
-	char text[SMS_TEXT_MAX + 64];
-	size_t fixed, reflen;
-
-	if (!sms_text_ref_valid(ref))
-		return sms_put(out, outlen, NULL);
-	reflen = strlen(ref);
-	type[0] = ' ';
-	if (sms_word(alert_type, type + 1, SMS_TYPE_MAX) == 0)
-		type[0] = '\0';
-	sms_hhmm(t, hhmm);
-	/* "ALERT[ TYPE] from ALIAS HH:MM ref R. Reply ACK R" */
-	fixed = strlen("ALERT from   ref . Reply ACK ") + strlen(type) +
-	    strlen(hhmm) + 2 * reflen;
-	if (sms_gsm(alias, name, SMS_CHARS_MAX - fixed) == 0)
-		snprintf(text, sizeof(text), "ALERT%s %s ref %s. Reply ACK %s",
-		    type, hhmm, ref, ref);
-	else
-		snprintf(text, sizeof(text),
-		    "ALERT%s from %s %s ref %s. Reply ACK %s", type, name, hhmm,
-		    ref, ref);
-	return sms_put(out, outlen, text);
-}
-
-size_t
-sms_format_event(char *out, size_t outlen, const char *event, const char *ref,
-    const char *by, time_t t)
-{
-	static const struct {
-		const char *event, *word;
-	} words[] = {
-	    {"acknowledged", "ACK"},
-	    {"cancelled", "CANCELLED"},
-	    {"escalated", "ESCALATED"},
-	};
-	char name[SMS_TEXT_MAX], hhmm[8], text[SMS_TEXT_MAX + 64];
-	const char *word = NULL;
-	size_t i, fixed;
-
-	for (i = 0; event != NULL && i < sizeof(words) / sizeof(words[0]); i++)
-		if (strcmp(event, words[i].event) == 0)
-			word = words[i].word;
-	if (word == NULL || !sms_text_ref_valid(ref))
-		return sms_put(out, outlen, NULL);
-	sms_hhmm(t, hhmm);
-	/* "WORD R by B HH:MM" */
-	fixed = strlen(word) + strlen(ref) + strlen(hhmm) + strlen("  by  ");
-	if (by == NULL || sms_gsm(by, name, SMS_CHARS_MAX - fixed) == 0)
-		snprintf(text, sizeof(text), "%s %s %s", word, ref, hhmm);
-	else
-		snprintf(text, sizeof(text), "%s %s by %s %s", word, ref, name,
-		    hhmm);
-	return sms_put(out, outlen, text);
 }

@@ -1,6 +1,7 @@
 /*
- * The texts an SMS carries, in GSM-7: the alert and its follow-ups,
- * and the checks on what goes into them (numbers, references, UTF-8).
+ * The characters an SMS carries, in GSM-7, and the checks on what goes
+ * into them (numbers, references, UTF-8); the texts themselves are
+ * sms_template.h's.
  * An SMS carries metadata only (the relay never holds alert content):
  * the device's alias, the alert type, the time, a short reference and
  * how to acknowledge.
@@ -18,30 +19,26 @@
 /* E.164: '+' and 8 to 15 digits. */
 int sms_number_valid(const char *number);
 
-/*
- * The alert SMS, e.g.
- *   "ALERT PANIC from Burgemeester-A 10:32 ref K7Q2. Reply ACK K7Q2"
- * in characters of the GSM-7 basic set only (Latin letters whose accent
- * is not in it lose the accent, an e with diaeresis becoming e; anything
- * else in the alias becomes '?'), at most SMS_CHARS_MAX characters (the
- * alias is shortened when needed); t is shown in local time (TZ).
- * Returns the length in bytes (UTF-8), or 0 with out empty when ref is
- * not 1..16 of [A-Za-z0-9] or the text does not fit in outlen
- * (SMS_TEXT_MAX always does).
- */
-size_t sms_format_alert(char *out, size_t outlen, const char *alert_type,
-    const char *alias, time_t t, const char *ref);
-/* Follow-ups: "ACK K7Q2 by Contactpunt 10:35" (acknowledged),
- * "CANCELLED K7Q2 10:40" (cancelled), "ESCALATED K7Q2 10:33"
- * (escalated); " by <by>" only when by is not NULL.  The same rules as
- * above; 0 for any other event. */
-size_t sms_format_event(char *out, size_t outlen, const char *event,
-    const char *ref, const char *by, time_t t);
-
 /* A text sms_send() takes: valid UTF-8, no control characters, 1 to
  * SMS_TEXT_MAX - 1 bytes. */
 int sms_text_valid(const char *text);
 /* A reference: 1..SMS_REF_MAX of [A-Za-z0-9]; NULL is not one. */
 int sms_text_ref_valid(const char *ref);
+
+/* The helpers sms_template.c builds texts with. */
+/* The code point at *s, advancing *s; -1 (one byte consumed) when the
+ * UTF-8 there is malformed, overlong or a surrogate. */
+long sms_text_utf8_next(const unsigned char **s);
+/* The GSM-7 basic character for cp: cp itself, a stand-in, or '?'. */
+long sms_text_gsm_char(long cp);
+/* s in GSM-7 basic characters, UTF-8 encoded into out (2 * max + 1
+ * bytes), at most max characters, trailing spaces dropped; s may be
+ * NULL.  Returns the number of characters. */
+size_t sms_text_gsm(const char *s, char *out, size_t max);
+/* "HH:MM" of t in local time (TZ), "??:??" when it cannot be shown. */
+void sms_text_hhmm(time_t t, char out[8]);
+/* s upper-cased, anything but letters, digits, '-' and '_' as '?', at
+ * most max characters into out (max + 1 bytes). */
+size_t sms_text_word(const char *s, char *out, size_t max);
 
 #endif

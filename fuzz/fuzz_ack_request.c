@@ -3,14 +3,16 @@
  * of a request from the network (daemon/ack_parse.c, admin_auth.c),
  * without a relay.  The input is up to seven fields split at '\n': the
  * path, the query string, the POSTed body, Authorization,
- * X-Alertrelay-Token, the SMS text and Host; an empty body field stands
- * for a GET.  What a parser claims to have found is checked too.
+ * X-Alertrelay-Token, the SMS text (OK, ACK or JA <ref>) and Host; an empty
+ * body field stands for a GET.  What a parser claims to have found is checked
+ * too.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ack_parse.h"
 #include "admin_auth.h"
@@ -36,6 +38,10 @@ check_mo(const struct ack_mo *mo)
 		abort();
 	if (mo->text_ok)
 		check_ref(mo->ref);
+	if (!mo->has_text && mo->text[0] != '\0')
+		abort();
+	if (memchr(mo->text, '\0', sizeof(mo->text)) == NULL)
+		abort();
 	if (mo->token_source != ACK_TOKEN_NONE &&
 	    (mo->token[0] == '\0' || strlen(mo->token) > ACK_TOKEN_MAX))
 		abort();
@@ -89,8 +95,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (tok[0] == '\0' || strlen(tok) > ACK_TOKEN_MAX))
 		abort();
 	if (f[5] != NULL) {
-		if (ack_parse_text(f[5], ref) == 0)
+		if (ack_parse_text(f[5], ref) == 0) {
 			check_ref(ref);
+			/* OK, ACK or JA is the word it starts with */
+			p = f[5] + strspn(f[5], " \t\r\n\v\f.,;:!?'\"()-");
+			if (strncasecmp(p, "ok", 2) != 0 &&
+			    strncasecmp(p, "ja", 2) != 0 &&
+			    strncasecmp(p, "ack", 3) != 0)
+				abort();
+		}
 		ack_parse_number(f[5], num, sizeof(num));
 		ack_parse_number(f[5], num, 1);
 	}

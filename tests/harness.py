@@ -1424,15 +1424,55 @@ def sms_stack(lab, policies, delivery=None, relay=None, recorders=None,
                     mo_token, toks, token_files)
 
 
-def sms_alert_text(alert_type, alias, ref, received_at,
-                   tz="Europe/Amsterdam"):
-    """The SMS an alert gives, written from the issue: metadata only."""
+SMS_TYPES = {"nl": {"panic": "PANIEK", "threat": "DREIGING", "test": "TEST"},
+             "en": {"panic": "PANIC", "threat": "THREAT", "test": "TEST"}}
+
+
+def sms_hhmm(rfc3339, tz="Europe/Amsterdam"):
+    """HH:MM of an RFC 3339 UTC time, in tz, as the SMS texts show it."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
-    t = datetime.strptime(received_at[:19], "%Y-%m-%dT%H:%M:%S").replace(
+    t = datetime.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S").replace(
         tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz))
-    return "ALERT %s from %s %s ref %s. Reply ACK %s" % (
-        alert_type.upper(), alias, t.strftime("%H:%M"), ref, ref)
+    return t.strftime("%H:%M")
+
+
+def sms_alert_text(alert_type, alias, ref, received_at,
+                   tz="Europe/Amsterdam", escalated=False, language="nl"):
+    """The SMS an alert gives with the built-in templates, written from
+    the issue: metadata only, Dutch unless language = en."""
+    head = "%s %s - %s - %s - ref %s." % (
+        "ALARM" if language == "nl" else "ALERT",
+        SMS_TYPES[language].get(alert_type, alert_type.upper()), alias,
+        sms_hhmm(received_at, tz), ref)
+    if language == "nl":
+        return head + "%s Antwoord OK %s als u het oppakt." % (
+            " Nog niet opgepakt." if escalated else "", ref)
+    return head + "%s Reply OK %s if you take it." % (
+        " Not taken yet." if escalated else "", ref)
+
+
+def sms_taken_rx(ref, by, language="nl"):
+    """What the others reached are sent when by took the alert."""
+    if language == "nl":
+        return r"Alarm %s is opgepakt door %s \(\d\d:\d\d\)\. U hoeft niets " \
+               r"te doen\." % (ref, re.escape(by))
+    return r"Alert %s was taken by %s \(\d\d:\d\d\)\. No action needed\." % (
+        ref, re.escape(by))
+
+
+def sms_confirmed_text(ref, language="nl"):
+    """What the one who took the alert by SMS is sent."""
+    if language == "nl":
+        return "Bevestigd: u hebt alarm %s opgepakt." % ref
+    return "Confirmed: you have taken alert %s." % ref
+
+
+def sms_cancelled_rx(ref, language="nl"):
+    if language == "nl":
+        return r"Alarm %s is ingetrokken \(\d\d:\d\d\)\. U hoeft niets te " \
+               r"doen\." % ref
+    return r"Alert %s was cancelled \(\d\d:\d\d\)\. No action needed\." % ref
 
 
 # ---------------------------------------------------------------- dev-setup

@@ -7,8 +7,12 @@
  *   sms_driver [-C connect_ms] [-T timeout_ms] [-D deadline_ms] -c FILE check
  *   sms_driver ... -c FILE send GATEWAY TO REF TEXT [GATEWAY TO REF TEXT]...
  *   sms_driver ... -c FILE cancel GATEWAY TO REF TEXT
- *   sms_driver format-alert TYPE ALIAS EPOCH REF
- *   sms_driver format-event EVENT REF BY|- EPOCH
+ *   sms_driver [-L nl|en] format-alert TYPE ALIAS EPOCH REF
+ *   sms_driver [-L nl|en] format-event EVENT REF BY|- EPOCH
+ *
+ * format-* give the built-in texts (sms_template.h) of language -L
+ * (default en): the alert (raised, or escalated when TYPE starts with
+ * "escalated:"), and acknowledged, confirmed or cancelled.
  *   sms_driver number NUMBER...
  *
  * FILE holds [gateway NAME] sections as in alertrelayd.conf.  "send"
@@ -34,6 +38,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "sms_gateway.h"
+#include "sms_template.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -209,13 +214,55 @@ run_sends(struct driver *d, int argc, char **argv, int cancel, long connect_ms,
 	return rc;
 }
 
+/* The built-in text for format-alert or format-event. */
+static void
+format(enum sms_language lang, char **argv)
+{
+	static const struct {
+		const char *event;
+		enum sms_template_kind kind;
+	} events[] = {
+	    {"acknowledged", SMS_TPL_ACKNOWLEDGED},
+	    {"confirmed", SMS_TPL_CONFIRMED},
+	    {"cancelled", SMS_TPL_CANCELLED},
+	};
+	struct sms_template_vars v = {0};
+	char out[SMS_TEXT_MAX] = "";
+	size_t i, len = 0;
+
+	if (strcmp(argv[0], "format-alert") == 0) {
+		v.type = argv[1];
+		v.alias = argv[2];
+		v.t = (time_t)atol(argv[3]);
+		v.ref = argv[4];
+		v.tier = "1";
+		i = strncmp(v.type, "escalated:", 10) == 0;
+		if (i)
+			v.type += 10;
+		len = sms_template_expand(lang,
+		    sms_template_default(lang,
+		        i ? SMS_TPL_ESCALATED : SMS_TPL_RAISED),
+		    &v, out, sizeof(out));
+	} else {
+		v.ref = argv[2];
+		v.by = strcmp(argv[3], "-") == 0 ? NULL : argv[3];
+		v.t = (time_t)atol(argv[4]);
+		for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+			if (strcmp(argv[1], events[i].event) == 0)
+				len = sms_template_expand(lang,
+				    sms_template_default(lang, events[i].kind),
+				    &v, out, sizeof(out));
+	}
+	print_json(json_pack("{s:s, s:i}", "text", out, "len", (int)len));
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: sms_driver [-C connect_ms] [-T timeout_ms] [-D "
 	    "deadline_ms] "
-	    "[-c file] "
+	    "[-c file] [-L nl|en] "
 	    "check|send|cancel|format-alert|format-event|number ...\n");
 	exit(2);
 }
@@ -225,17 +272,21 @@ main(int argc, char **argv)
 {
 	struct driver d = {0};
 	const char *conf = NULL, *cmd;
-	char out[SMS_TEXT_MAX];
-	long connect_ms = 5000, timeout_ms = 10000, deadline_ms = -1, epoch;
-	size_t i, len;
+	enum sms_language lang = SMS_LANG_EN;
+	long connect_ms = 5000, timeout_ms = 10000, deadline_ms = -1;
+	size_t i;
 	int ch, rc = 0;
 
 	log_init("sms_driver", LOG_DEBUG, LOG_TO_STDERR);
 	if (sodium_init() < 0)
 		log_fatalx("sodium_init failed");
 	tzset();
-	while ((ch = getopt(argc, argv, "c:C:D:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:C:D:L:T:")) != -1) {
 		switch (ch) {
+		case 'L':
+			if (sms_template_language(optarg, &lang) != 0)
+				usage();
+			break;
 		case 'c':
 			conf = optarg;
 			break;
@@ -257,20 +308,10 @@ main(int argc, char **argv)
 	if (argc < 1)
 		usage();
 	cmd = argv[0];
-	if (strcmp(cmd, "format-alert") == 0 && argc == 5) {
-		epoch = atol(argv[3]);
-		len = sms_format_alert(out, sizeof(out), argv[1], argv[2],
-		    (time_t)epoch, argv[4]);
-		print_json(
-		    json_pack("{s:s, s:i}", "text", out, "len", (int)len));
-		return 0;
-	}
-	if (strcmp(cmd, "format-event") == 0 && argc == 5) {
-		epoch = atol(argv[4]);
-		len = sms_format_event(out, sizeof(out), argv[1], argv[2],
-		    strcmp(argv[3], "-") == 0 ? NULL : argv[3], (time_t)epoch);
-		print_json(
-		    json_pack("{s:s, s:i}", "text", out, "len", (int)len));
+	if ((strcmp(cmd, "format-alert") == 0 ||
+	        strcmp(cmd, "format-event") == 0) &&
+	    argc == 5) {
+		format(lang, argv);
 		return 0;
 	}
 	if (strcmp(cmd, "number") == 0) {

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.needs()  # needs no alertrelayd/alertctl build
 
 # The SMS module: configuration and sending, the texts, the request
 # buffers and one file per gateway driver.
-SMS_SOURCES = ["sms_gateway.c", "sms_text.c", "sms_request.c",
+SMS_SOURCES = ["sms_gateway.c", "sms_text.c", "sms_template.c", "sms_request.c",
                "sms_kannel.c", "sms_twilio.c", "sms_http.c"]
 PKGS = "libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih"
 WFLAGS = ["-std=gnu11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
@@ -88,10 +88,12 @@ class Driver:
         self.stderr = ""
 
     def __call__(self, *args, conf=None, connect_ms=None, timeout_ms=None,
-                 deadline_ms=None, tz="UTC", timeout=60):
+                 deadline_ms=None, tz="UTC", timeout=60, lang=None):
         argv = [self.path]
         if conf:
             argv += ["-c", conf]
+        if lang:
+            argv += ["-L", lang]
         if connect_ms is not None:
             argv += ["-C", connect_ms]
         if timeout_ms is not None:
@@ -112,13 +114,17 @@ class Driver:
         assert not any(m in cp.stderr for m in SANITIZER_MARKS), cp.stderr
         return cp.returncode, [json.loads(l) for l in cp.stdout.splitlines()]
 
-    def alert(self, alias, type_="panic", ref="K7Q2", tz="UTC", epoch=EPOCH):
-        rc, out = self("format-alert", type_, alias, epoch, ref, tz=tz)
+    def alert(self, alias, type_="panic", ref="K7Q2", tz="UTC", epoch=EPOCH,
+              lang=None):
+        rc, out = self("format-alert", type_, alias, epoch, ref, tz=tz,
+                       lang=lang)
         assert rc == 0
         return out[0]["text"]
 
-    def event(self, event, ref="K7Q2", by="-", tz="UTC", epoch=EPOCH):
-        rc, out = self("format-event", event, ref, by, epoch, tz=tz)
+    def event(self, event, ref="K7Q2", by="-", tz="UTC", epoch=EPOCH,
+              lang=None):
+        rc, out = self("format-event", event, ref, by, epoch, tz=tz,
+                       lang=lang)
         assert rc == 0
         return out[0]["text"]
 
@@ -261,31 +267,61 @@ def kannel_gateway(lab, k, name="kannel", password=None):
 
 
 def test_alert_text(drv):
+    """The built-in English texts (-L en, the driver's default)."""
     assert (drv.alert("Burgemeester-A") ==
-            "ALERT PANIC from Burgemeester-A 10:32 ref K7Q2. Reply ACK K7Q2")
+            "ALERT PANIC - Burgemeester-A - 10:32 - ref K7Q2. "
+            "Reply OK K7Q2 if you take it.")
     # local time from TZ, as the daemon sets it
     assert " 11:32 " in drv.alert("Burgemeester-A", tz="Europe/Amsterdam")
     assert (drv.alert("Burgemeester-A", type_="test", ref="Z9") ==
-            "ALERT TEST from Burgemeester-A 10:32 ref Z9. Reply ACK Z9")
+            "ALERT TEST - Burgemeester-A - 10:32 - ref Z9. "
+            "Reply OK Z9 if you take it.")
+    assert (drv.alert("Burgemeester-A", type_="escalated:threat") ==
+            "ALERT THREAT - Burgemeester-A - 10:32 - ref K7Q2. Not taken "
+            "yet. Reply OK K7Q2 if you take it.")
+
+
+def test_alert_text_dutch(drv):
+    """The built-in Dutch texts, the daemon's default: the alert types
+    of docs/PROTOCOL.md translated, any other upper-cased."""
+    assert (drv.alert("Wethouder B", lang="nl") ==
+            "ALARM PANIEK - Wethouder B - 10:32 - ref K7Q2. "
+            "Antwoord OK K7Q2 als u het oppakt.")
+    assert drv.alert("W", type_="threat", lang="nl").startswith(
+        "ALARM DREIGING - W - ")
+    assert drv.alert("W", type_="test", lang="nl").startswith("ALARM TEST - ")
+    assert drv.alert("W", type_="brand", lang="nl").startswith("ALARM BRAND - ")
+    assert (drv.alert("Wethouder B", type_="escalated:panic", lang="nl") ==
+            "ALARM PANIEK - Wethouder B - 10:32 - ref K7Q2. Nog niet "
+            "opgepakt. Antwoord OK K7Q2 als u het oppakt.")
+    assert (drv.event("acknowledged", by="Piket-1", lang="nl") ==
+            "Alarm K7Q2 is opgepakt door Piket-1 (10:32). U hoeft niets te doen.")
+    assert (drv.event("confirmed", lang="nl") ==
+            "Bevestigd: u hebt alarm K7Q2 opgepakt.")
+    assert (drv.event("cancelled", lang="nl") ==
+            "Alarm K7Q2 is ingetrokken (10:32). U hoeft niets te doen.")
 
 
 def test_alert_text_long_alias_fits_one_sms(drv):
     alias = "Burgemeester van Súdwest-Fryslân en omstreken " * 12
     text = drv.alert(alias, type_="panic-extra-long-type-name", ref="ABCDEFGH12345678")
     assert len(text) <= 160
-    assert text.startswith("ALERT PANIC-EXTRA-LONG from Burgemeester van Sudwest-Fryslan ")
-    assert text.endswith(" 10:32 ref ABCDEFGH12345678. Reply ACK ABCDEFGH12345678")
+    assert text.startswith("ALERT PANIC-EXTRA-LONG - Burgemeester van Sudwest-Fryslan ")
+    assert text.endswith(" - 10:32 - ref ABCDEFGH12345678. Reply OK "
+                         "ABCDEFGH12345678 if you take it.")
     assert set(text) <= GSM7_BASIC
     # exactly at the limit when the alias is long enough
     assert len(drv.alert("é" * 300)) == 160
+    assert len(drv.alert("é" * 300, lang="nl")) == 160
 
 
 def test_alert_text_gsm7_only(drv):
     alias = "Wethouder Coëlho-Müller [x] {y} ~ € 😀 ł Ærø é Δ\tA\nB ‘q’"
     text = drv.alert(alias)
     assert set(text) <= GSM7_BASIC, set(text) - GSM7_BASIC
-    assert text == ("ALERT PANIC from Wethouder Coelho-Müller ?x? ?y? ? ? ? ? "
-                    "Ærø é Δ?A?B 'q' 10:32 ref K7Q2. Reply ACK K7Q2")
+    assert text == ("ALERT PANIC - Wethouder Coelho-Müller ?x? ?y? ? ? ? ? "
+                    "Ærø é Δ?A?B 'q' - 10:32 - ref K7Q2. Reply OK K7Q2 if you "
+                    "take it.")
     # invalid UTF-8 never gets through
     assert set(drv.alert("A\xff\xfeB".encode("latin-1").decode(
         "utf-8", "surrogateescape"))) <= GSM7_BASIC
@@ -295,32 +331,33 @@ def test_alert_text_is_metadata_only(drv):
     """Whatever the alias, the text is the fixed frame with the alias,
     type, time and reference in it, and nothing else."""
     import re
-    rx = re.compile(r"^ALERT ([A-Z0-9_?-]{1,16}) from (.+) (\d\d:\d\d) "
-                    r"ref ([A-Za-z0-9]{1,16})\. Reply ACK \4$")
+    rx = re.compile(r"^ALERT ([A-Z0-9_?-]{1,16}) - (.*) - (\d\d:\d\d) - "
+                    r"ref ([A-Za-z0-9]{1,16})\. Reply OK \4 if you take it\.$")
     for alias in ["A", "Burgemeester-A", "x" * 200, "ref K7Q2. Reply ACK X",
-                  "a  b   c ", "💣" * 10]:
+                  "a  b   c ", "💣" * 10, ""]:
         text = drv.alert(alias, type_="panic", ref="R2D2")
         m = rx.match(text)
         assert m, text
         assert m.group(1) == "PANIC" and m.group(3) == "10:32"
         assert m.group(4) == "R2D2"
         assert len(text) <= 160
-    # no alias: no "from"
-    assert drv.alert("") == "ALERT PANIC 10:32 ref K7Q2. Reply ACK K7Q2"
     # a reference that could not be replied to gives no text at all
     for ref in ["", "K7 Q2", "K7Q2&x", "A" * 17, "ÄB"]:
         assert drv.alert("A", ref=ref) == ""
 
 
 def test_event_texts(drv):
-    assert drv.event("acknowledged", by="Contactpunt") == "ACK K7Q2 by Contactpunt 10:32"
-    assert drv.event("cancelled") == "CANCELLED K7Q2 10:32"
-    assert drv.event("escalated") == "ESCALATED K7Q2 10:32"
+    assert (drv.event("acknowledged", by="Contactpunt") ==
+            "Alert K7Q2 was taken by Contactpunt (10:32). No action needed.")
+    assert drv.event("cancelled") == \
+        "Alert K7Q2 was cancelled (10:32). No action needed."
+    assert drv.event("confirmed") == "Confirmed: you have taken alert K7Q2."
     assert drv.event("acknowledged", by="Dienst€doende", tz="Europe/Amsterdam") == \
-        "ACK K7Q2 by Dienst?doende 11:32"
+        "Alert K7Q2 was taken by Dienst?doende (11:32). No action needed."
     long_by = drv.event("acknowledged", by="N" * 400)
-    assert len(long_by) == 160 and long_by.endswith(" 10:32")
-    assert drv.event("raised") == ""
+    assert len(long_by) == 160 and long_by.endswith(" (10:32). No action needed.")
+    # an escalation is an alert text now (format-alert escalated:TYPE)
+    assert drv.event("raised") == "" and drv.event("escalated") == ""
     assert drv.event("acknowledged", ref="bad ref") == ""
 
 
@@ -432,8 +469,8 @@ def test_kannel_mt(drv, lab, kannel):
     k = kannel()
     conf = gateways_conf(lab.tmp / "gw.conf", {"kannel": kannel_gateway(lab, k)})
     alert = drv.alert("A&B + C=D 100% é/ü?x#y")
-    assert alert == ("ALERT PANIC from A&B + C=D 100% é/ü?x#y 10:32 ref K7Q2. "
-                     "Reply ACK K7Q2")
+    assert alert == ("ALERT PANIC - A&B + C=D 100% é/ü?x#y - 10:32 - ref K7Q2. "
+                     "Reply OK K7Q2 if you take it.")
     ack = drv.event("acknowledged", by="Contactpunt")
     longest = drv.alert("é" * 300)
     rc, out = drv("send", "kannel", TO, "K7Q2", alert,
@@ -444,7 +481,8 @@ def test_kannel_mt(drv, lab, kannel):
         (0, True, 202), (1, True, 202), (2, True, 202)]
     got = {m.receiver: m for m in k.wait_mt(3)}
     assert got[TO].sender == FROM and got[TO].text == alert
-    assert got["+31600000002"].text == "ACK K7Q2 by Contactpunt 10:32"
+    assert got["+31600000002"].text == (
+        "Alert K7Q2 was taken by Contactpunt (10:32). No action needed.")
     # 160 characters of which none is ASCII arrive whole, in one SMS
     assert got["+31600000003"].text == longest and len(longest) == 160
     assert len(k.mt_messages()) == 3

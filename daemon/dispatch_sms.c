@@ -1,0 +1,51 @@
+/* The text of one SMS delivery, from the templates (dispatch_sms.h). */
+#include <string.h>
+#include <time.h>
+
+#include "dispatch_sms.h"
+#include "sms_template.h"
+#include "util.h"
+
+static const char *
+dispatch_sms_meta(json_t *meta, const char *key)
+{
+	const char *v = json_string_value(json_object_get(meta, key));
+
+	return v != NULL ? v : "";
+}
+
+void
+dispatch_sms_text(const struct relay_config *cfg, json_t *meta,
+    const struct delivery_entry *e, char *out, size_t outlen)
+{
+	const char *device_id = dispatch_sms_meta(meta, "device_id");
+	const struct device_entry *dev = relay_config_device(cfg, device_id);
+	struct sms_template_vars v = {0};
+	enum sms_template_kind kind;
+	enum sms_language lang;
+	const char *at, *tpl;
+
+	v.type = dispatch_sms_meta(meta, "alert_type");
+	v.alias = dev && dev->alias ? dev->alias : device_id;
+	v.ref = dispatch_sms_meta(meta, "ref");
+	v.by = dispatch_sms_meta(meta, "acked_by");
+	v.tier = e->tier;
+	v.t = time(NULL);
+	if (strcmp(e->event, "alert.raised") == 0 ||
+	    strcmp(e->event, "alert.escalated") == 0) {
+		kind = strcmp(e->event, "alert.raised") == 0
+		    ? SMS_TPL_RAISED
+		    : SMS_TPL_ESCALATED;
+		at = dispatch_sms_meta(meta, "received_at");
+	} else if (strcmp(e->event, "alert.acknowledged") == 0) {
+		kind = SMS_TPL_ACKNOWLEDGED;
+		at = dispatch_sms_meta(meta, "acked_at");
+	} else {
+		kind = SMS_TPL_CANCELLED;
+		at = dispatch_sms_meta(meta, "cancelled_at");
+	}
+	/* the time of the event itself; now when the alert lacks it */
+	time_rfc3339_parse(at, &v.t);
+	tpl = relay_config_sms_template(cfg, kind, &lang);
+	sms_template_expand(lang, tpl, &v, out, outlen);
+}
