@@ -1,6 +1,7 @@
-# alertrelay: alertrelayd (daemon/) and alertctl (client/), sharing common/.
+# alertrelay: alertrelayd (daemon/), alertctl (client/) and alertconsole
+# (console/), sharing common/.
 #
-#   make            build both programs into build/
+#   make            build the programs into build/
 #   make test       install dependencies, build, run every test
 #   make demo       install dependencies, build, run the alert path on loopback
 #   make asan       build with AddressSanitizer + UBSan into build-asan/
@@ -28,6 +29,10 @@ WFLAGS    = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 ALL_CFLAGS = $(OPTFLAGS) $(WFLAGS) -Icommon $(PKG_CFLAGS) $(CFLAGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Only alertconsole keeps state in SQLite: the others do not link it.
+CONSOLE_PKGS = sqlite3
+CONSOLE_CFLAGS := $(shell pkg-config --cflags $(CONSOLE_PKGS) 2>/dev/null)
+CONSOLE_LIBS   := $(shell pkg-config --libs $(CONSOLE_PKGS) 2>/dev/null)
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 DAEMON_SRC := $(sort $(wildcard daemon/*.c))
@@ -35,6 +40,15 @@ CLIENT_SRC := $(sort $(wildcard client/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+CONSOLE_SRC := $(sort $(wildcard console/*.c))
+CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
+# What alertconsole shares with `alertctl receive` (the same objects, not
+# copies): the webhook checks, the keys, what was seen and shown; and
+# alertrelayd's dropping of privileges.
+CONSOLE_SHARED := client/hook.c client/hook_keys.c client/hook_parse.c \
+	client/hook_print.c client/shown.c client/seen.c client/afile.c \
+	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c
+CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
@@ -45,9 +59,9 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: install uninstall all deps test bench demo asan test-asan fuzz fuzz-run format check-format clean
 
-all: $(BUILD)/alertrelayd $(BUILD)/alertctl
+all: $(BUILD)/alertrelayd $(BUILD)/alertctl $(BUILD)/alertconsole
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h bench/*.h)
+$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h console/*.h bench/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -59,6 +73,12 @@ $(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
 $(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(CONSOLE_OBJ): ALL_CFLAGS += -Iclient -Idaemon $(CONSOLE_CFLAGS)
+
+$(BUILD)/alertconsole: $(CONSOLE_OBJ) $(CONSOLE_SHARED_OBJ) $(COMMON_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CONSOLE_LIBS)
 
 $(BUILD)/alertrelay-loadgen: $(BENCH_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
@@ -153,10 +173,10 @@ fuzz-run: fuzz
 	    $$t -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/$$n || exit 1; done
 
 format:
-	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c bench/*.[ch]
+	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch]
 
 check-format:
-	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c bench/*.[ch]
+	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch]
 
 clean:
 	rm -rf build build-asan build-fuzz
