@@ -171,9 +171,12 @@ console_http_request(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
-	if (cmd == EVHTTP_REQ_POST && (r = console_http_recipient(h, path)))
-		console_http_hook(h, req, r);
-	else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+	if (cmd == EVHTTP_REQ_POST) {
+		if ((r = console_http_recipient(h, path)) != NULL)
+			console_http_hook(h, req, r);
+		else
+			console_http_text(req, 404, "Not Found", "not found");
+	} else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		log_warnx("refused request: 405 method not allowed");
 		console_http_text(req, 405, "Method Not Allowed",
 		    "not allowed");
