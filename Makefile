@@ -19,6 +19,9 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
+DATADIR  ?= $(PREFIX)/share
+CONSOLE_STATIC := console/static/index.html console/static/app.js \
+	console/static/style.css
 BUILD    ?= build
 CC       ?= cc
 PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
@@ -118,10 +121,14 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-	    $(DESTDIR)$(DOCDIR)
-	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/alertconsole/static
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay \
+	    $(DESTDIR)$(SYSCONFDIR)/alertconsole
 	install -m 0755 $(BUILD)/alertrelayd $(DESTDIR)$(SBINDIR)/alertrelayd
 	install -m 0755 $(BUILD)/alertctl $(DESTDIR)$(BINDIR)/alertctl
+	install -m 0755 $(BUILD)/alertconsole $(DESTDIR)$(SBINDIR)/alertconsole
+	install -m 0644 $(CONSOLE_STATIC) $(DESTDIR)$(DATADIR)/alertconsole/static/
+	install -m 0644 man/alertconsole.8 $(DESTDIR)$(MANDIR)/man8/alertconsole.8
 	install -m 0644 man/alertctl.1 $(DESTDIR)$(MANDIR)/man1/alertctl.1
 	install -m 0644 man/alertrelayd.conf.5 $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5
 	install -m 0644 man/alertrelayd.8 $(DESTDIR)$(MANDIR)/man8/alertrelayd.8
@@ -130,10 +137,17 @@ install: all
 	    -e 's|/etc/alertrelay/|$(SYSCONFDIR)/alertrelay/|g' \
 	    systemd/alertrelayd.service > $(DESTDIR)$(UNITDIR)/alertrelayd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/alertrelayd.service
+	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
+	    systemd/alertconsole.service > $(DESTDIR)$(UNITDIR)/alertconsole.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/alertconsole.service
 	install -m 0644 systemd/alertrelay.sysusers $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf
 	install -m 0644 systemd/alertrelay.tmpfiles $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf || \
 	    install -m 0640 conf/alertrelayd.conf $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/alertconsole/console.conf || { \
+	    sed -e 's|/usr/local/share/|$(DATADIR)/|g' conf/alertconsole.conf \
+	        > $(DESTDIR)$(SYSCONFDIR)/alertconsole/console.conf && \
+	    chmod 0640 $(DESTDIR)$(SYSCONFDIR)/alertconsole/console.conf; }
 
 # Removes what install put there, except the configuration.
 uninstall:
@@ -144,7 +158,11 @@ uninstall:
 	    $(DESTDIR)$(UNITDIR)/alertrelayd.service \
 	    $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf \
-	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml
+	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml \
+	    $(DESTDIR)$(SBINDIR)/alertconsole \
+	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
+	    $(DESTDIR)$(UNITDIR)/alertconsole.service
+	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
 
 # libFuzzer harnesses, one per parser; `make fuzz-run` runs each for
 # FUZZ_SECONDS and keeps what it finds in fuzz/corpus/<name>.

@@ -17,6 +17,7 @@
 #include "console_db.h"
 #include "console_static.h"
 #include "hook_keys.h"
+#include "keyfile.h"
 #include "log.h"
 #include "privdrop.h"
 #include "seckey.h"
