@@ -9,7 +9,8 @@ libjansson-dev libinih-dev libsqlite3-dev
 redis-server redis-tools kannel kannel-extras mandoc systemd
 python3 python3-pytest python3-pytest-timeout python3-nacl python3-openssl python3-redis python3-prometheus-client python3-yaml
 clang-format clang libclang-rt-14-dev valgrind
-dpkg-dev debhelper fakeroot lintian prometheus"
+dpkg-dev debhelper fakeroot lintian prometheus
+chromium chromium-driver python3-selenium npm"
 
 missing=""
 for p in $PKGS; do
