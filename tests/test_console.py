@@ -270,3 +270,30 @@ def test_non_loopback_listen_needs_tls(lab):
     assert cp.returncode != 0
     assert "not a loopback address" in cp.stderr
     assert "set tls_cert and tls_key" in cp.stderr
+
+
+def test_tls_listener(lab):
+    """With tls_cert and tls_key a non-loopback address is allowed, and
+    the console speaks only HTTPS there (TLS 1.3)."""
+    import ssl
+    env = lab.env()
+    port = harness.free_port()
+    console = Console(lab, env, port=port, listen="0.0.0.0:%d" % port,
+                      extra={"tls_cert": env.cert, "tls_key": env.tls_key})
+    console.start()
+    headers, body, inner = make_webhook(env, RID, message=MESSAGE)
+    ctx = ssl.create_default_context(cafile=str(env.cert))
+    ctx.check_hostname = False
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+    c.request("POST", "/hook/" + RID, body, headers)
+    r = c.getresponse()
+    r.read()
+    assert r.status == 200
+    assert c.sock.version() == "TLSv1.3"
+    c.request("GET", "/api/alerts")
+    r = c.getresponse()
+    assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]
+    c.close()
+    # plain HTTP gets no answer there
+    with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
+        console.get("/api/alerts")
