@@ -15,6 +15,7 @@
 
 #include "console.h"
 #include "console_db.h"
+#include "console_events.h"
 #include "console_static.h"
 #include "hook_keys.h"
 #include "keyfile.h"
@@ -87,7 +88,11 @@ console_store(void *arg, const struct hook_request *req,
 	struct console *c = arg;
 
 	(void)a;
-	return console_db_store(c->db, req, b, v);
+	if (console_db_store(c->db, req, b, v) != 0)
+		return -1;
+	if (c->events != NULL)
+		console_events_alert(c->events, b->alert_id);
+	return 0;
 }
 
 /* The webhook ids and shown alerts of the hooks, remembered from the

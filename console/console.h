@@ -15,6 +15,8 @@
 #define CONSOLE_PATH_MAX 128
 
 struct console_db;
+struct console_events;
+struct evhttp_request;
 
 struct console_recipient {
 	char *id;
@@ -44,6 +46,7 @@ struct console {
 	struct console_db *db;
 	struct shown *shown; /* shared by the recipients' hooks */
 	struct seen *seen;
+	struct console_events *events; /* the pages' streams */
 };
 
 /* console_config.c: reads the configuration; -1 (logged) when wrong. */
@@ -56,6 +59,8 @@ struct console_http;
 struct console_http *console_http_bind(struct console *c);
 int console_http_run(struct console_http *h);
 void console_http_free(struct console_http *h);
+/* Content-Type and the security headers every answer carries. */
+void console_http_headers(struct evhttp_request *req, const char *type);
 
 /* console_api.c: GET /api/alerts as JSON text (caller frees). */
 char *console_api_alerts(struct console *c);

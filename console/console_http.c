@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "console.h"
+#include "console_events.h"
 #include "console_static.h"
 #include "log.h"
 #include "tls.h"
@@ -42,7 +43,7 @@ struct console_http {
 
 /* The page runs only its own script and style, in no frame, and tells
  * nobody where it was. */
-static void
+void
 console_http_headers(struct evhttp_request *req, const char *type)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -182,7 +183,10 @@ console_http_request(struct evhttp_request *req, void *arg)
 		    "not allowed");
 	} else if (strcmp(path, "/api/alerts") == 0)
 		console_http_api(h, req);
-	else if ((f = console_static_find(path)) != NULL)
+	else if (strcmp(path, "/api/events") == 0 && cmd == EVHTTP_REQ_GET) {
+		console_http_headers(req, "text/event-stream");
+		console_events_open(h->c->events, req);
+	} else if ((f = console_static_find(path)) != NULL)
 		console_http_static(req, f);
 	else
 		console_http_text(req, 404, "Not Found", "not found");
@@ -281,6 +285,7 @@ console_http_setup(struct console_http *h)
 		evhttp_set_gencb(h->http, console_http_request, h);
 		if (h->ssl_ctx != NULL)
 			evhttp_set_bevcb(h->http, console_http_tls_bev, h);
+		h->c->events = console_events_new(h->base);
 		rc = console_http_listen(h, host, port);
 	}
 	free(host);
@@ -323,6 +328,8 @@ console_http_free(struct console_http *h)
 		event_free(h->sigint);
 	if (h->sigterm != NULL)
 		event_free(h->sigterm);
+	console_events_free(h->c->events);
+	h->c->events = NULL;
 	if (h->http != NULL)
 		evhttp_free(h->http);
 	if (h->base != NULL)

@@ -297,3 +297,42 @@ def test_tls_listener(lab):
     # plain HTTP gets no answer there
     with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
         console.get("/api/alerts")
+
+
+def test_event_stream_pushes_new_alerts(solo):
+    """GET /api/events: a heartbeat at once (then every 5 s), and an
+    "alerts" event with the alert id as soon as a webhook is committed;
+    no alert content on the stream."""
+    env, console = solo
+    c = http.client.HTTPConnection("127.0.0.1", console.port, timeout=10)
+    c.request("GET", "/api/events")
+    r = c.getresponse()
+    assert r.status == 200
+    assert r.getheader("Content-Type") == "text/event-stream"
+    assert "default-src 'self'" in r.getheader("Content-Security-Policy")
+
+    def next_event():
+        lines = []
+        while True:
+            line = r.fp.readline().decode()
+            if line in ("\n", "\r\n") and lines:
+                return dict(l.rstrip("\n").split(": ", 1) for l in lines
+                            if ": " in l)
+            if line.strip():
+                lines.append(line)
+
+    assert next_event()["event"] == "heartbeat"
+    headers, body, inner = make_webhook(env, RID, message=MESSAGE)
+    t0 = time.monotonic()
+    assert console.hook(headers, body) == 200
+    ev = next_event()
+    while ev["event"] == "heartbeat":
+        ev = next_event()
+    assert time.monotonic() - t0 < 2
+    assert ev == {"event": "alerts", "data": '"%s"' % inner["alert_id"]}
+    t0 = time.monotonic()
+    assert next_event()["event"] == "heartbeat"
+    assert time.monotonic() - t0 < 6
+    c.close()
+    # the console noticed the page went, and still serves others
+    assert console.alerts()[0]["message"] == MESSAGE

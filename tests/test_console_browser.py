@@ -169,3 +169,25 @@ def test_banner_when_the_console_stops_answering(lab, browser):
         console.proc.resume()
     harness.wait_until(lambda: not banner.is_displayed(), 10, interval=0.5,
                        what="the banner to go")
+
+
+@pytest.mark.hard_timeout(60)
+def test_new_alert_is_pushed_to_an_open_page(lab, browser):
+    """No polling: the page shows an alert within 2 s of the console
+    committing it, pushed over Server-Sent Events."""
+    env = lab.env()
+    console = Console(lab, env).start()
+    d = browser()
+    d.get("http://127.0.0.1:%d/" % console.port)
+    harness.wait_until(lambda: "Bijgewerkt" in d.find_element("id", "status").text,
+                       10, what="first update")
+    assert d.find_element("id", "empty").is_displayed()
+    h, b, inner = make_webhook(env, RID, alert_type="threat",
+                               message="Verdachte auto voor het huis")
+    t0 = time.monotonic()
+    assert console.hook(h, b) == 200
+    items = wait_items(d, 1, timeout=2)
+    assert time.monotonic() - t0 < 2
+    assert items[0].get_attribute("data-alert-id") == inner["alert_id"]
+    assert "Verdachte auto voor het huis" in items[0].text
+    assert page_errors(d) == []

@@ -1,9 +1,10 @@
-// The operators' queue: asks the console for the alerts every 2 s and
-// shows them, most urgent first.  Alert text is only ever set as text
-// (textContent), never as HTML.
+// The operators' queue: the console pushes an event when an alert came
+// in (Server-Sent Events, /api/events), and the page then asks for the
+// alerts (/api/alerts) and shows them, most urgent first.  A heartbeat
+// comes every 5 s; without one for 15 s the page says it is out of date.
+// Alert text is only ever set as text (textContent), never as HTML.
 
-const POLL_MS = 2000;
-const STALE_MS = 15000; // banner when no answer came for this long
+const STALE_MS = 15000; // banner when nothing came for this long
 
 const TYPES = { panic: 'Paniek', threat: 'Dreiging', test: 'Test' };
 const STATES = { open: 'Open', acknowledged: 'Bevestigd', cancelled: 'Ingetrokken door de melder' };
@@ -99,7 +100,7 @@ function render() {
   tick();
 }
 
-async function poll() {
+async function load() {
   try {
     const res = await fetch('/api/alerts', { cache: 'no-store' });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -115,6 +116,10 @@ async function poll() {
   }
 }
 
-poll();
-setInterval(poll, POLL_MS);
+const events = new EventSource('/api/events');
+events.addEventListener('heartbeat', () => { lastOk = Date.now(); tick(); });
+events.addEventListener('alerts', load);
+// After a break the stream comes back by itself; what came in meanwhile
+// is fetched again.
+events.addEventListener('open', load);
 setInterval(tick, 1000);
