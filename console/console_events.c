@@ -72,7 +72,8 @@ console_events_new(struct event_base *base)
 	return e;
 }
 
-/* The page went: libevent frees the request after this. */
+/* The page went.  libevent has detached the unfinished request from its
+ * connection and leaves it to us: ending it now frees it. */
 static void
 console_events_closed(struct evhttp_connection *conn, void *arg)
 {
@@ -80,6 +81,7 @@ console_events_closed(struct evhttp_connection *conn, void *arg)
 	size_t i;
 
 	(void)conn;
+	evhttp_send_reply_end(cl->req);
 	for (i = 0; i < CONSOLE_EVENTS_MAX; i++)
 		if (cl->e->c[i] == cl)
 			cl->e->c[i] = NULL;
