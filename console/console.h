@@ -29,12 +29,14 @@ struct console_recipient {
 
 struct console_config {
 	char *listen; /* HOST:PORT */
+	char *webhook_listen; /* HOST:PORT, or NULL: webhooks on listen */
 	char *state_dir;
 	char *static_dir;
 	char *user; /* "" : none */
 	char *directory, *org_key; /* signed directory, or */
 	char *devices; /* a directory of DEVICE.pub files */
 	char *tls_cert, *tls_key;
+	char *tls_client_ca; /* browsers must show a certificate from it */
 	long max_age;
 	int refuse_old;
 	struct console_recipient rcpt[CONSOLE_MAX_RECIPIENTS];

@@ -35,6 +35,8 @@ console_config_main(struct console_config *cfg, const char *name,
 {
 	if (strcmp(name, "listen") == 0)
 		console_config_set(&cfg->listen, value);
+	else if (strcmp(name, "webhook_listen") == 0)
+		console_config_set(&cfg->webhook_listen, value);
 	else if (strcmp(name, "state_dir") == 0)
 		console_config_set(&cfg->state_dir, value);
 	else if (strcmp(name, "static_dir") == 0)
@@ -51,6 +53,8 @@ console_config_main(struct console_config *cfg, const char *name,
 		console_config_set(&cfg->tls_cert, value);
 	else if (strcmp(name, "tls_key") == 0)
 		console_config_set(&cfg->tls_key, value);
+	else if (strcmp(name, "tls_client_ca") == 0)
+		console_config_set(&cfg->tls_client_ca, value);
 	else if (strcmp(name, "max_age") == 0)
 		return parse_long(value, 0, 366L * 86400, &cfg->max_age);
 	else if (strcmp(name, "old") == 0) {
@@ -158,6 +162,10 @@ console_config_check(const struct console_config *cfg)
 		log_warnx("config: tls_cert and tls_key go together");
 		return -1;
 	}
+	if (cfg->tls_client_ca != NULL && cfg->tls_cert == NULL) {
+		log_warnx("config: tls_client_ca needs tls_cert and tls_key");
+		return -1;
+	}
 	return 0;
 }
 
@@ -188,6 +196,7 @@ console_config_free(struct console_config *cfg)
 	size_t i, j;
 
 	free(cfg->listen);
+	free(cfg->webhook_listen);
 	free(cfg->state_dir);
 	free(cfg->static_dir);
 	free(cfg->user);
@@ -196,6 +205,7 @@ console_config_free(struct console_config *cfg)
 	free(cfg->devices);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
+	free(cfg->tls_client_ca);
 	for (i = 0; i < cfg->nrcpt; i++) {
 		free(cfg->rcpt[i].id);
 		free(cfg->rcpt[i].secret_file);

@@ -1,22 +1,15 @@
 /*
  * The console's HTTP server (libevent's evhttp): the recipients'
- * webhook endpoints (POST /hook/<recipient id>), the read API and the
- * page.  Plain HTTP on a loopback address; any other address needs
- * tls_cert and tls_key (TLS 1.3, common/tls.c).  Every answer carries
- * the security headers.
+ * webhook endpoints (POST /hook/<recipient id>, on listen or on their
+ * own webhook_listen), the read API, the event streams and the page.
+ * Which addresses are allowed is console_listener.c's.  Every answer
+ * carries the security headers.
  */
-#include <sys/socket.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -25,19 +18,14 @@
 
 #include "console.h"
 #include "console_events.h"
+#include "console_listener.h"
 #include "console_static.h"
 #include "log.h"
-#include "tls.h"
-#include "util.h"
-
-#define CONSOLE_HTTP_MAX_HEADERS (16 * 1024)
-#define CONSOLE_HTTP_TIMEOUT_S 30
 
 struct console_http {
 	struct console *c;
 	struct event_base *base;
-	struct evhttp *http;
-	SSL_CTX *ssl_ctx;
+	struct console_listener page, hooks; /* hooks: webhook_listen */
 	struct event *sigint, *sigterm;
 };
 
@@ -173,7 +161,10 @@ console_http_request(struct evhttp_request *req, void *arg)
 	if (path == NULL || path[0] == '\0')
 		path = "/";
 	if (cmd == EVHTTP_REQ_POST) {
-		if ((r = console_http_recipient(h, path)) != NULL)
+		/* Webhooks here only when they have no listener of their own.
+		 */
+		if (h->c->cfg.webhook_listen == NULL &&
+		    (r = console_http_recipient(h, path)) != NULL)
 			console_http_hook(h, req, r);
 		else
 			console_http_text(req, 404, "Not Found", "not found");
@@ -192,6 +183,25 @@ console_http_request(struct evhttp_request *req, void *arg)
 		console_http_text(req, 404, "Not Found", "not found");
 }
 
+/* webhook_listen: POST /hook/<recipient id> and nothing else. */
+static void
+console_http_webhook_request(struct evhttp_request *req, void *arg)
+{
+	struct console_http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	struct console_recipient *r;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		log_warnx("refused request: 405 method not allowed");
+		console_http_text(req, 405, "Method Not Allowed", "only POST");
+	} else if (path == NULL ||
+	    (r = console_http_recipient(h, path)) == NULL)
+		console_http_text(req, 404, "Not Found", "not found");
+	else
+		console_http_hook(h, req, r);
+}
+
 static void
 console_http_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -202,94 +212,30 @@ console_http_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(h->base, NULL);
 }
 
-static struct bufferevent *
-console_http_tls_bev(struct event_base *base, void *arg)
-{
-	struct console_http *h = arg;
-	SSL *ssl = SSL_new(h->ssl_ctx);
-
-	if (ssl == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-}
-
-/* 127.0.0.0/8 and ::1: only this host can reach plain HTTP there. */
-static int
-console_http_loopback(const char *host)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return 0;
-}
-
-static int
-console_http_tls(struct console_http *h, const char *host)
-{
-	const struct console_config *cfg = &h->c->cfg;
-	char err[512];
-
-	if (cfg->tls_cert == NULL) {
-		if (console_http_loopback(host))
-			return 0;
-		log_warnx("listen = %s: not a loopback address; plain HTTP "
-		          "there would show alerts to the network: set "
-		          "tls_cert and tls_key",
-		    cfg->listen);
-		return -1;
-	}
-	h->ssl_ctx =
-	    tls_server_ctx(cfg->tls_cert, cfg->tls_key, err, sizeof(err));
-	if (h->ssl_ctx == NULL) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-console_http_listen(struct console_http *h, const char *host, int port)
-{
-	if (evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port) ==
-	    NULL) {
-		log_warn("cannot listen on %s", h->c->cfg.listen);
-		return -1;
-	}
-	log_info("listening on %s%s", h->c->cfg.listen,
-	    h->ssl_ctx != NULL ? " (HTTPS)" : "");
-	return 0;
-}
-
+/* The page's listener, and the webhooks' when they have their own
+ * (webhook_listen): off loopback the page needs client certificates,
+ * the webhooks (authenticated by their signatures) only TLS. */
 static int
 console_http_setup(struct console_http *h)
 {
-	char *host = NULL;
-	int port, rc = -1;
+	const struct console_config *cfg = &h->c->cfg;
+	struct console_listener_tls tls = {cfg->tls_cert, cfg->tls_key,
+	    cfg->tls_client_ca, 1};
 
-	if (hostport_parse(h->c->cfg.listen, &host, &port) != 0) {
-		log_warnx("listen = %s: not HOST:PORT", h->c->cfg.listen);
+	if ((h->base = event_base_new()) == NULL)
+		log_fatalx("cannot set up the event loop");
+	h->c->events = console_events_new(h->base);
+	h->page.name = "listen";
+	if (console_listener_open(&h->page, h->base, cfg->listen, &tls,
+	        console_http_request, h) != 0)
 		return -1;
-	}
-	if (console_http_tls(h, host) == 0) {
-		if ((h->base = event_base_new()) == NULL ||
-		    (h->http = evhttp_new(h->base)) == NULL)
-			log_fatalx("cannot set up the HTTP server");
-		evhttp_set_max_body_size(h->http, HOOK_MAX_BODY);
-		evhttp_set_max_headers_size(h->http, CONSOLE_HTTP_MAX_HEADERS);
-		evhttp_set_timeout(h->http, CONSOLE_HTTP_TIMEOUT_S);
-		evhttp_set_gencb(h->http, console_http_request, h);
-		if (h->ssl_ctx != NULL)
-			evhttp_set_bevcb(h->http, console_http_tls_bev, h);
-		h->c->events = console_events_new(h->base);
-		rc = console_http_listen(h, host, port);
-	}
-	free(host);
-	return rc;
+	if (cfg->webhook_listen == NULL)
+		return 0;
+	tls.client_ca = NULL;
+	tls.need_client_ca = 0;
+	h->hooks.name = "webhook_listen";
+	return console_listener_open(&h->hooks, h->base, cfg->webhook_listen,
+	    &tls, console_http_webhook_request, h);
 }
 
 struct console_http *
@@ -330,10 +276,9 @@ console_http_free(struct console_http *h)
 		event_free(h->sigterm);
 	console_events_free(h->c->events);
 	h->c->events = NULL;
-	if (h->http != NULL)
-		evhttp_free(h->http);
+	console_listener_close(&h->page);
+	console_listener_close(&h->hooks);
 	if (h->base != NULL)
 		event_base_free(h->base);
-	SSL_CTX_free(h->ssl_ctx);
 	free(h);
 }

@@ -263,28 +263,48 @@ def test_forged_and_replayed_webhooks(solo):
     assert console.get("/hook/" + RID)[0] == 404
 
 
-def test_non_loopback_listen_needs_tls(lab):
-    env = lab.env()
-    console = Console(lab, env, listen="0.0.0.0:%d" % harness.free_port())
+def refused_start(console):
     cp = harness.run([console_bin(), "-c", console.conf], timeout=10)
     assert cp.returncode != 0
-    assert "not a loopback address" in cp.stderr
-    assert "set tls_cert and tls_key" in cp.stderr
+    return cp.stderr
 
 
-def test_tls_listener(lab):
-    """With tls_cert and tls_key a non-loopback address is allowed, and
-    the console speaks only HTTPS there (TLS 1.3)."""
+def test_non_loopback_listen_needs_tls_and_client_certificates(lab):
+    """Off loopback the page would show alerts to the network: plain HTTP
+    is refused there, and so is TLS without client certificates (the
+    console has no operator accounts yet)."""
+    env = lab.env()
+    port = harness.free_port()
+    err = refused_start(Console(lab, env, listen="0.0.0.0:%d" % port))
+    assert "not a loopback address" in err
+    assert "set tls_cert, tls_key and tls_client_ca" in err
+    err = refused_start(Console(lab, env, listen="0.0.0.0:%d" % port, extra={
+        "tls_cert": env.cert, "tls_key": env.tls_key}))
+    assert "not a loopback address" in err
+
+
+def https(port, ctx):
+    return http.client.HTTPSConnection("127.0.0.1", port, timeout=10,
+                                       context=ctx)
+
+
+def test_tls_listener_with_client_certificates(lab):
+    """With tls_cert, tls_key and tls_client_ca a non-loopback address is
+    allowed: HTTPS only (TLS 1.3), and only for a client showing a
+    certificate from tls_client_ca."""
     import ssl
     env = lab.env()
     port = harness.free_port()
+    # the test certificate is self-signed: it is its own CA
     console = Console(lab, env, port=port, listen="0.0.0.0:%d" % port,
-                      extra={"tls_cert": env.cert, "tls_key": env.tls_key})
+                      extra={"tls_cert": env.cert, "tls_key": env.tls_key,
+                             "tls_client_ca": env.cert})
     console.start()
     headers, body, inner = make_webhook(env, RID, message=MESSAGE)
     ctx = ssl.create_default_context(cafile=str(env.cert))
     ctx.check_hostname = False
-    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+    ctx.load_cert_chain(str(env.cert), str(env.tls_key))
+    c = https(port, ctx)
     c.request("POST", "/hook/" + RID, body, headers)
     r = c.getresponse()
     r.read()
@@ -294,7 +314,16 @@ def test_tls_listener(lab):
     r = c.getresponse()
     assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]
     c.close()
-    # plain HTTP gets no answer there
+    # without a client certificate: no answer
+    bare = ssl.create_default_context(cafile=str(env.cert))
+    bare.check_hostname = False
+    c = https(port, bare)
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError,
+                        http.client.HTTPException)):
+        c.request("GET", "/api/alerts")
+        c.getresponse().read()
+    c.close()
+    # plain HTTP gets no answer there either
     with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
         console.get("/api/alerts")
 
@@ -336,3 +365,42 @@ def test_event_stream_pushes_new_alerts(solo):
     c.close()
     # the console noticed the page went, and still serves others
     assert console.alerts()[0]["message"] == MESSAGE
+
+
+def test_webhooks_on_their_own_listener(lab):
+    """webhook_listen: the relay may reach the webhooks over the network
+    (TLS, authenticated by their signatures) while the page stays on
+    loopback (HTTPS too: tls_cert is for both); the page's API is not
+    served there, nor webhooks on the page's listener."""
+    import ssl
+    env = lab.env()
+    hport = harness.free_port()
+    err = refused_start(Console(lab, env, extra={
+        "webhook_listen": "0.0.0.0:%d" % hport}))
+    assert "webhook_listen = 0.0.0.0:%d: not a loopback address" % hport in err
+    assert "set tls_cert and tls_key" in err
+    console = Console(lab, env, extra={
+        "webhook_listen": "0.0.0.0:%d" % hport, "tls_cert": env.cert,
+        "tls_key": env.tls_key}).start()
+    headers, body, inner = make_webhook(env, RID, message=MESSAGE)
+    ctx = ssl.create_default_context(cafile=str(env.cert))
+    ctx.check_hostname = False
+    page = https(console.port, ctx)
+    page.request("POST", "/hook/" + RID, body, headers)
+    r = page.getresponse()
+    r.read()
+    assert r.status == 404  # not on the page's listener
+    c = https(hport, ctx)  # no client certificate needed here
+    c.request("POST", "/hook/" + RID, body, headers)
+    r = c.getresponse()
+    r.read()
+    assert r.status == 200
+    c.request("GET", "/api/alerts")
+    r = c.getresponse()
+    r.read()
+    assert r.status == 405
+    c.close()
+    page.request("GET", "/api/alerts")
+    r = page.getresponse()
+    assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]
+    page.close()
