@@ -96,7 +96,10 @@ console_store(void *arg, const struct hook_request *req,
 }
 
 /* The webhook ids and shown alerts of the hooks, remembered from the
- * database, so that a restart still knows a retry and a replay. */
+ * database, so that a restart still knows a retry and a replay.  In
+ * memory the newest SHOWN_CAP_DEFAULT alerts are kept, as by `alertctl
+ * receive`; the queue itself shows each alert id once whatever its age
+ * (console_db_alerts). */
 static int
 console_state(struct console *c)
 {
@@ -105,7 +108,7 @@ console_state(struct console *c)
 	if ((c->db = console_db_open(c->cfg.state_dir)) == NULL)
 		return -1;
 	c->seen = seen_new(SEEN_CAP_DEFAULT);
-	if ((c->shown = shown_open(NULL, SHOWN_CAP_MAX)) == NULL)
+	if ((c->shown = shown_open(NULL, SHOWN_CAP_DEFAULT)) == NULL)
 		return -1;
 	for (i = 0; i < c->cfg.nrcpt; i++) {
 		c->cfg.rcpt[i].hook.seen = c->seen;
