@@ -404,3 +404,30 @@ def test_webhooks_on_their_own_listener(lab):
     r = page.getresponse()
     assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]
     page.close()
+
+
+def test_relay_notices_change_the_state(solo):
+    """alert.acknowledged and alert.cancelled (the relay's word, signed
+    as webhooks, no content) are stored and show in the alert's state;
+    a notice is answered, stored once, and never makes an alert."""
+    env, console = solo
+    alerts = {}
+    for t in ("panic", "threat"):
+        headers, body, inner = make_webhook(env, RID, alert_type=t)
+        assert console.hook(headers, body) == 200
+        alerts[t] = inner["alert_id"]
+    for t, kind in (("panic", "alert.acknowledged"),
+                    ("threat", "alert.cancelled")):
+        body = json.dumps({"type": kind, "alert_id": alerts[t],
+                           "recipient_id": RID}).encode()
+        assert console.hook(resign(env, body, "msg_%s_%s" % (kind, t)),
+                            body) == 200
+    # a notice about an alert never received makes no alert
+    body = json.dumps({"type": "alert.cancelled", "alert_id": "ab" * 16,
+                       "recipient_id": RID}).encode()
+    assert console.hook(resign(env, body, "msg_orphan"), body) == 200
+    states = {a["type"]: a["state"] for a in console.alerts()}
+    assert states == {"panic": "acknowledged", "threat": "cancelled"}
+    assert sorted(r["type"] for r in console.rows()) == [
+        "alert.acknowledged", "alert.cancelled", "alert.cancelled",
+        "alert.raised", "alert.raised"]
