@@ -1,6 +1,7 @@
-# alertrelay: alertrelayd (daemon/) and alertctl (client/), sharing common/.
+# alertrelay: alertrelayd (daemon/), alertctl (client/) and alertconsole
+# (console/), sharing common/.
 #
-#   make            build both programs into build/
+#   make            build the programs into build/
 #   make test       install dependencies, build, run every test
 #   make demo       install dependencies, build, run the alert path on loopback
 #   make asan       build with AddressSanitizer + UBSan into build-asan/
@@ -18,6 +19,9 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
+DATADIR  ?= $(PREFIX)/share
+CONSOLE_STATIC := console/static/index.html console/static/app.js \
+	console/static/style.css
 BUILD    ?= build
 CC       ?= cc
 PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
@@ -28,6 +32,10 @@ WFLAGS    = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 ALL_CFLAGS = $(OPTFLAGS) $(WFLAGS) -Icommon $(PKG_CFLAGS) $(CFLAGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Only alertconsole keeps state in SQLite: the others do not link it.
+CONSOLE_PKGS = sqlite3
+CONSOLE_CFLAGS := $(shell pkg-config --cflags $(CONSOLE_PKGS) 2>/dev/null)
+CONSOLE_LIBS   := $(shell pkg-config --libs $(CONSOLE_PKGS) 2>/dev/null)
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 DAEMON_SRC := $(sort $(wildcard daemon/*.c))
@@ -35,6 +43,15 @@ CLIENT_SRC := $(sort $(wildcard client/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+CONSOLE_SRC := $(sort $(wildcard console/*.c))
+CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
+# What alertconsole shares with `alertctl receive` (the same objects, not
+# copies): the webhook checks, the keys, what was seen and shown; and
+# alertrelayd's dropping of privileges.
+CONSOLE_SHARED := client/hook.c client/hook_keys.c client/hook_parse.c \
+	client/hook_print.c client/shown.c client/seen.c client/afile.c \
+	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c
+CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
@@ -45,9 +62,9 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: install uninstall all deps test bench demo asan test-asan fuzz fuzz-run format check-format clean
 
-all: $(BUILD)/alertrelayd $(BUILD)/alertctl
+all: $(BUILD)/alertrelayd $(BUILD)/alertctl $(BUILD)/alertconsole
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h bench/*.h)
+$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h console/*.h bench/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -59,6 +76,12 @@ $(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
 $(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(CONSOLE_OBJ): ALL_CFLAGS += -Iclient -Idaemon $(CONSOLE_CFLAGS)
+
+$(BUILD)/alertconsole: $(CONSOLE_OBJ) $(CONSOLE_SHARED_OBJ) $(COMMON_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CONSOLE_LIBS)
 
 $(BUILD)/alertrelay-loadgen: $(BENCH_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
@@ -98,10 +121,14 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-	    $(DESTDIR)$(DOCDIR)
-	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/alertconsole/static
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay \
+	    $(DESTDIR)$(SYSCONFDIR)/alertconsole
 	install -m 0755 $(BUILD)/alertrelayd $(DESTDIR)$(SBINDIR)/alertrelayd
 	install -m 0755 $(BUILD)/alertctl $(DESTDIR)$(BINDIR)/alertctl
+	install -m 0755 $(BUILD)/alertconsole $(DESTDIR)$(SBINDIR)/alertconsole
+	install -m 0644 $(CONSOLE_STATIC) $(DESTDIR)$(DATADIR)/alertconsole/static/
+	install -m 0644 man/alertconsole.8 $(DESTDIR)$(MANDIR)/man8/alertconsole.8
 	install -m 0644 man/alertctl.1 $(DESTDIR)$(MANDIR)/man1/alertctl.1
 	install -m 0644 man/alertrelayd.conf.5 $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5
 	install -m 0644 man/alertrelayd.8 $(DESTDIR)$(MANDIR)/man8/alertrelayd.8
@@ -110,10 +137,17 @@ install: all
 	    -e 's|/etc/alertrelay/|$(SYSCONFDIR)/alertrelay/|g' \
 	    systemd/alertrelayd.service > $(DESTDIR)$(UNITDIR)/alertrelayd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/alertrelayd.service
+	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
+	    systemd/alertconsole.service > $(DESTDIR)$(UNITDIR)/alertconsole.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/alertconsole.service
 	install -m 0644 systemd/alertrelay.sysusers $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf
 	install -m 0644 systemd/alertrelay.tmpfiles $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf || \
 	    install -m 0640 conf/alertrelayd.conf $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/alertconsole/console.conf || { \
+	    sed -e 's|/usr/local/share/|$(DATADIR)/|g' conf/alertconsole.conf \
+	        > $(DESTDIR)$(SYSCONFDIR)/alertconsole/console.conf && \
+	    chmod 0640 $(DESTDIR)$(SYSCONFDIR)/alertconsole/console.conf; }
 
 # Removes what install put there, except the configuration.
 uninstall:
@@ -124,7 +158,11 @@ uninstall:
 	    $(DESTDIR)$(UNITDIR)/alertrelayd.service \
 	    $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf \
-	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml
+	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml \
+	    $(DESTDIR)$(SBINDIR)/alertconsole \
+	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
+	    $(DESTDIR)$(UNITDIR)/alertconsole.service
+	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
 
 # libFuzzer harnesses, one per parser; `make fuzz-run` runs each for
 # FUZZ_SECONDS and keeps what it finds in fuzz/corpus/<name>.
@@ -154,10 +192,10 @@ fuzz-run: fuzz
 	    $$t -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/$$n || exit 1; done
 
 format:
-	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c bench/*.[ch]
+	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch]
 
 check-format:
-	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] fuzz/*.c bench/*.[ch]
+	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch]
 
 clean:
 	rm -rf build build-asan build-fuzz

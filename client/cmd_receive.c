@@ -206,58 +206,6 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 	return 0;
 }
 
-/* --secret is a whsec_ string itself, or a file holding one. */
-static int
-cmd_receive_secret(const char *arg, struct hook_config *hook)
-{
-	unsigned char *raw;
-	char *text, err[512];
-	size_t len;
-	int rc;
-
-	if (strncmp(arg, WHSEC_PREFIX, strlen(WHSEC_PREFIX)) == 0)
-		text = xstrdup(arg);
-	else if (keyfile_read_text(arg, 1, &text, err, sizeof(err)) != 0) {
-		log_warnx("--secret %s", err);
-		return -1;
-	}
-	rc = whsec_decode(text, &raw, &len);
-	sodium_memzero(text, strlen(text));
-	free(text);
-	if (rc != 0) {
-		log_warnx("--secret: not a whsec_ secret of at least %d bytes",
-		    WHSEC_MIN_BYTES);
-		return -1;
-	}
-	hook->secret = seckey_alloc(len);
-	memcpy(hook->secret, raw, len);
-	hook->secretlen = len;
-	seckey_lock(hook->secret);
-	sodium_memzero(raw, len);
-	free(raw);
-	return 0;
-}
-
-/* --org-key is the base64 key itself, or a file holding it (org.pub). */
-static int
-cmd_receive_directory(const struct receive_opts *o, struct hook_keys *k)
-{
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	char *text = NULL, err[512];
-	int rc;
-
-	if (b64_decode_exact(o->org_key, pk, sizeof(pk)) == 0)
-		return hook_keys_directory(k, o->directory, o->org_key);
-	if (keyfile_read_text(o->org_key, 0, &text, err, sizeof(err)) != 0) {
-		log_warnx("--org-key: neither a key nor a readable file: %s",
-		    err);
-		return -1;
-	}
-	rc = hook_keys_directory(k, o->directory, text);
-	free(text);
-	return rc;
-}
-
 static int
 cmd_receive_keys(const struct receive_opts *o, struct hook_config *hook)
 {
@@ -267,9 +215,11 @@ cmd_receive_keys(const struct receive_opts *o, struct hook_config *hook)
 		if (hook_keys_add(&hook->keys, o->keys[i]) != 0)
 			return -1;
 	hook->keys.devices_dir = o->devices;
-	if (o->directory != NULL && cmd_receive_directory(o, &hook->keys) != 0)
+	if (o->directory != NULL &&
+	    hook_keys_org_directory(&hook->keys, o->directory, o->org_key) != 0)
 		return -1;
-	return cmd_receive_secret(o->secret, hook);
+	hook->secret = hook_keys_secret(o->secret, &hook->secretlen);
+	return hook->secret != NULL ? 0 : -1;
 }
 
 /* Without --state-dir a restart forgets what was shown: said once. */

@@ -105,7 +105,7 @@ hook_check_match(const struct hook_body *b, const struct alert *a,
  * webhook-id: the relay never sends one recipient the same alert twice
  * except as a retry, so a second showing is a replay or a reminder, and
  * either way not a new alert.  A notice is remembered by its kind. */
-static void
+void
 hook_key(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1])
 {
 	const char *kind = "alert";
@@ -117,8 +117,41 @@ hook_key(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1])
 	snprintf(key, SHOWN_KEY_MAX + 1, "%s:%s", kind, b->alert_id);
 }
 
+/* Writes a verified alert out, or hands it to cfg->store. */
+static int
+hook_emit(struct hook_config *cfg, const struct hook_request *req,
+    const struct hook_body *b, const struct alert *a,
+    const struct hook_verdict *v)
+{
+	if (cfg->store != NULL)
+		return cfg->store(cfg->store_arg, req, b, a, v);
+	return hook_print(b, req->id, a, v, cfg->pretty);
+}
+
+static int
+hook_emit_notice(struct hook_config *cfg, const struct hook_request *req,
+    const struct hook_body *b, int repeat)
+{
+	struct hook_verdict v;
+
+	if (cfg->store == NULL)
+		return hook_print_notice(b, req->id, repeat, cfg->pretty);
+	memset(&v, 0, sizeof(v));
+	v.repeat = repeat;
+	return cfg->store(cfg->store_arg, req, b, NULL, &v);
+}
+
 /* A notice (acknowledged, cancelled) has nothing sealed to open: it is
  * the relay's word, authenticated by the webhook signature only. */
+int
+hook_open_alert(struct hook_config *cfg, const struct hook_body *b,
+    struct alert *a, struct hook_reply *r)
+{
+	if (hook_open(cfg, b, a, r) != 0)
+		return -1;
+	return hook_check_match(b, a, r);
+}
+
 static void
 hook_notice(struct hook_config *cfg, const struct hook_request *req,
     const struct hook_body *b, struct hook_reply *r)
@@ -128,7 +161,7 @@ hook_notice(struct hook_config *cfg, const struct hook_request *req,
 
 	hook_key(b, key);
 	repeat = shown_has(cfg->shown, key);
-	if (hook_print_notice(b, req->id, repeat, cfg->pretty) != 0) {
+	if (hook_emit_notice(cfg, req, b, repeat) != 0) {
 		hook_refuse(r, 500, "cannot write the notice out");
 		return;
 	}
@@ -167,9 +200,9 @@ hook_alert(struct hook_config *cfg, const struct hook_request *req,
 
 	memset(&a, 0, sizeof(a));
 	hook_key(b, key);
-	if (hook_open(cfg, b, &a, r) == 0 && hook_check_match(b, &a, r) == 0 &&
+	if (hook_open_alert(cfg, b, &a, r) == 0 &&
 	    hook_judge(cfg, &a, key, &v, r) == 0) {
-		if (hook_print(b, req->id, &a, &v, cfg->pretty) != 0)
+		if (hook_emit(cfg, req, b, &a, &v) != 0)
 			hook_refuse(r, 500, "cannot write the alert out");
 		else {
 			/* Only what was written out counts as seen. */

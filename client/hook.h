@@ -28,6 +28,10 @@
  * this project ships reach their later tiers within minutes. */
 #define HOOK_MAX_AGE_DEFAULT 600
 
+struct hook_request;
+struct hook_body;
+struct hook_verdict;
+
 struct hook_config {
 	unsigned char *secret; /* webhook key, guarded memory */
 	size_t secretlen;
@@ -38,6 +42,14 @@ struct hook_config {
 	struct shown *shown; /* alerts and notices shown (replays) */
 	long max_age; /* seconds; 0: no limit */
 	int refuse_old; /* refuse, rather than mark, an older alert */
+	/* Where a verified alert (a set) or notice (a NULL) goes before the
+	 * webhook is answered; NULL: hook_print() to stdout (alertctl
+	 * receive).  alertconsole commits it to its database.  0, or -1:
+	 * answered 500 so that the relay retries. */
+	int (*store)(void *arg, const struct hook_request *req,
+	    const struct hook_body *b, const struct alert *a,
+	    const struct hook_verdict *v);
+	void *store_arg;
 };
 
 /* What the receiver makes of an alert beyond its signatures. */
@@ -67,6 +79,15 @@ struct hook_body {
 
 void hook_handle(struct hook_config *cfg, const struct hook_request *req,
     struct hook_reply *reply);
+/* The key an alert or a notice is remembered by in struct shown
+ * ("alert:ID", "acknowledged:ID", "cancelled:ID"). */
+void hook_key(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1]);
+/* Opens a parsed alert event's sealed alert with cfg's keys and checks
+ * it against the envelope (what hook_handle does before storing it):
+ * 0, or -1 with r set.  alertconsole opens stored bodies with it when a
+ * page asks.  The caller alert_clear()s a. */
+int hook_open_alert(struct hook_config *cfg, const struct hook_body *b,
+    struct alert *a, struct hook_reply *r);
 
 /* hook_print.c: writes the verified alert to stdout, flushed (and
  * fsync'ed when stdout is a file); -1 when that failed. */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "seckey.h"
 #include "util.h"
+#include "webhook_sig.h"
 #include "xmalloc.h"
 
 int
@@ -143,4 +144,60 @@ hook_keys_device(struct hook_keys *k, const char *device_id,
 		log_debug("%s", err);
 	free(path);
 	return rc == 0 ? 1 : 0;
+}
+
+/* The webhook secret is a whsec_ string itself, or a file holding one;
+ * it is kept in guarded memory, read-only. */
+unsigned char *
+hook_keys_secret(const char *arg, size_t *lenp)
+{
+	unsigned char *raw, *secret;
+	char *text, err[512];
+	size_t len;
+	int rc;
+
+	if (strncmp(arg, WHSEC_PREFIX, strlen(WHSEC_PREFIX)) == 0)
+		text = xstrdup(arg);
+	else if (keyfile_read_text(arg, 1, &text, err, sizeof(err)) != 0) {
+		log_warnx("webhook secret %s", err);
+		return NULL;
+	}
+	rc = whsec_decode(text, &raw, &len);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	if (rc != 0) {
+		log_warnx("webhook secret: not a whsec_ secret of at least %d "
+		          "bytes",
+		    WHSEC_MIN_BYTES);
+		return NULL;
+	}
+	secret = seckey_alloc(len);
+	memcpy(secret, raw, len);
+	*lenp = len;
+	seckey_lock(secret);
+	sodium_memzero(raw, len);
+	free(raw);
+	return secret;
+}
+
+/* The organisation's key is the base64 key itself, or a file holding
+ * it (org.pub). */
+int
+hook_keys_org_directory(struct hook_keys *k, const char *path,
+    const char *org_key)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	char *text = NULL, err[512];
+	int rc;
+
+	if (b64_decode_exact(org_key, pk, sizeof(pk)) == 0)
+		return hook_keys_directory(k, path, org_key);
+	if (keyfile_read_text(org_key, 0, &text, err, sizeof(err)) != 0) {
+		log_warnx("org key: neither a key nor a readable file: %s",
+		    err);
+		return -1;
+	}
+	rc = hook_keys_directory(k, path, text);
+	free(text);
+	return rc;
 }

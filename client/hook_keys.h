@@ -36,6 +36,14 @@ int hook_keys_add(struct hook_keys *k, const char *path);
 int hook_keys_directory(struct hook_keys *k, const char *path,
     const char *org_key);
 void hook_keys_clear(struct hook_keys *k);
+/* hook_keys_directory() with the organisation's key given as base64
+ * text or as a file holding it. */
+int hook_keys_org_directory(struct hook_keys *k, const char *path,
+    const char *org_key);
+/* The webhook secret (a whsec_ string, or a file holding one) in
+ * guarded read-only memory (seckey_free() it); NULL (logged) when
+ * unusable. */
+unsigned char *hook_keys_secret(const char *arg, size_t *lenp);
 
 /* The device's signing keys that may have signed an alert created at
  * created_at; how many were put in pks. */

@@ -164,7 +164,7 @@ def synopsis_forms(lines):
 
 
 @pytest.mark.parametrize("page", ["alertctl.1", "alertrelayd.conf.5",
-                                  "alertrelayd.8"])
+                                  "alertrelayd.8", "alertconsole.8"])
 def test_mandoc_lint_clean(page):
     path = MAN / page
     assert path.exists(), "%s is missing" % path
@@ -177,7 +177,8 @@ def test_mandoc_lint_clean(page):
 def test_every_man_page_is_linted():
     """Nothing in man/ escapes the lint test above."""
     pages = sorted(p.name for p in MAN.iterdir() if re.search(r"\.[158]$", p.name))
-    assert pages == ["alertctl.1", "alertrelayd.8", "alertrelayd.conf.5"], pages
+    assert pages == ["alertconsole.8", "alertctl.1", "alertrelayd.8",
+                     "alertrelayd.conf.5"], pages
 
 
 def test_man_pages_render():
@@ -187,7 +188,9 @@ def test_man_pages_render():
                            "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"],
             "alertrelayd.8": ["SYNOPSIS", "DESCRIPTION", "EXIT STATUS",
                               "SEE ALSO"],
-            "alertrelayd.conf.5": ["DESCRIPTION", "SEE ALSO"]}
+            "alertrelayd.conf.5": ["DESCRIPTION", "SEE ALSO"],
+            "alertconsole.8": ["SYNOPSIS", "DESCRIPTION", "CONFIGURATION",
+                               "FILES", "EXIT STATUS", "SEE ALSO"]}
     for page, sections in want.items():
         cp = harness.run([mandoc(), "-Tascii", MAN / page], timeout=30)
         assert cp.returncode == 0, cp.stderr

@@ -143,6 +143,13 @@ INSTALLED = {
     "usr/lib/tmpfiles.d/alertrelay.conf": 0o644,
     "etc/alertrelay/alertrelayd.conf": 0o640,
     "usr/share/doc/alertrelay/alertrelay-rules.yml": 0o644,
+    "usr/sbin/alertconsole": 0o755,
+    "usr/share/man/man8/alertconsole.8": 0o644,
+    "usr/lib/systemd/system/alertconsole.service": 0o644,
+    "usr/share/alertconsole/static/index.html": 0o644,
+    "usr/share/alertconsole/static/app.js": 0o644,
+    "usr/share/alertconsole/static/style.css": 0o644,
+    "etc/alertconsole/console.conf": 0o640,
 }
 
 

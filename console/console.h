@@ -1,0 +1,70 @@
+/*
+ * alertconsole: the contact point's console.  The webhook endpoint for
+ * one or more recipients (the checks of `alertctl receive`, shared in
+ * client/hook*.c), a SQLite store of every webhook body as received,
+ * and a read API and static page for the operators' browsers.
+ */
+#ifndef ALERTCONSOLE_CONSOLE_H
+#define ALERTCONSOLE_CONSOLE_H
+
+#include <stddef.h>
+
+#include "hook.h"
+
+#define CONSOLE_MAX_RECIPIENTS 16
+#define CONSOLE_PATH_MAX 128
+
+struct console_db;
+struct console_events;
+struct evhttp_request;
+
+struct console_recipient {
+	char *id;
+	char *keys[HOOK_MAX_KEYS]; /* secret key files */
+	size_t nkeys;
+	char *secret_file; /* webhook secret (whsec_) */
+	char path[CONSOLE_PATH_MAX]; /* /hook/<id> */
+	struct hook_config hook;
+};
+
+struct console_config {
+	char *listen; /* HOST:PORT */
+	char *webhook_listen; /* HOST:PORT, or NULL: webhooks on listen */
+	char *state_dir;
+	char *static_dir;
+	char *user; /* "" : none */
+	char *directory, *org_key; /* signed directory, or */
+	char *devices; /* a directory of DEVICE.pub files */
+	char *tls_cert, *tls_key;
+	char *tls_client_ca; /* browsers must show a certificate from it */
+	long max_age;
+	int refuse_old;
+	struct console_recipient rcpt[CONSOLE_MAX_RECIPIENTS];
+	size_t nrcpt;
+};
+
+struct console {
+	struct console_config cfg;
+	struct console_db *db;
+	struct shown *shown; /* shared by the recipients' hooks */
+	struct seen *seen;
+	struct console_events *events; /* the pages' streams */
+};
+
+/* console_config.c: reads the configuration; -1 (logged) when wrong. */
+int console_config_load(const char *path, struct console_config *cfg);
+void console_config_free(struct console_config *cfg);
+
+/* console_http.c: binds the listener (before privileges are dropped),
+ * then runs the event loop until SIGINT or SIGTERM. */
+struct console_http;
+struct console_http *console_http_bind(struct console *c);
+int console_http_run(struct console_http *h);
+void console_http_free(struct console_http *h);
+/* Content-Type and the security headers every answer carries. */
+void console_http_headers(struct evhttp_request *req, const char *type);
+
+/* console_api.c: GET /api/alerts as JSON text (caller frees). */
+char *console_api_alerts(struct console *c);
+
+#endif

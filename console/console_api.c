@@ -1,0 +1,189 @@
+/*
+ * The read API for the operators' page.  GET /api/alerts: the alerts in
+ * the store, opened now, in this process, with the recipient's keys (the
+ * database holds them sealed), sorted as the queue shows them: priority
+ * (panic, then threat, then test), then oldest first.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "alert.h"
+#include "console.h"
+#include "console_db.h"
+#include "frame.h"
+#include "log.h"
+
+struct console_api_list {
+	struct console *c;
+	json_t *alerts;
+	time_t now;
+};
+
+static int
+console_api_priority(const char *type)
+{
+	if (strcmp(type, "panic") == 0)
+		return 0;
+	if (strcmp(type, "threat") == 0)
+		return 1;
+	return 2;
+}
+
+static struct hook_config *
+console_api_hook(struct console *c, const char *recipient_id)
+{
+	size_t i;
+
+	for (i = 0; i < c->cfg.nrcpt; i++)
+		if (strcmp(c->cfg.rcpt[i].id, recipient_id) == 0)
+			return &c->cfg.rcpt[i].hook;
+	return NULL;
+}
+
+/* The device's alias from the signed directory, else its id. */
+static const char *
+console_api_alias(struct hook_config *hook, const char *device_id)
+{
+	const struct dir_device *d;
+
+	if (hook->keys.directory == NULL)
+		return device_id;
+	d = directory_device(&hook->keys.dir, device_id);
+	return d != NULL && d->alias != NULL ? d->alias : device_id;
+}
+
+static json_t *
+console_api_location(const struct alert *a)
+{
+	if (!a->has_location)
+		return json_null();
+	return json_pack("{s:f, s:f, s:o}", "lat", a->lat, "lon", a->lon,
+	    "accuracy_m",
+	    a->has_accuracy ? json_real(a->accuracy_m) : json_null());
+}
+
+static const char *
+console_api_state(const struct console_db_alert *row)
+{
+	if (row->cancelled)
+		return "cancelled";
+	if (row->acknowledged)
+		return "acknowledged";
+	return "open";
+}
+
+static json_t *
+console_api_one(struct console_api_list *l, struct hook_config *hook,
+    const struct hook_body *b, const struct alert *a,
+    const struct console_db_alert *row)
+{
+	time_t created = l->now;
+	const char *ref = json_str(b->o, "ref");
+
+	(void)time_rfc3339_parse(a->created_at, &created);
+	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:o, s:o, s:s, "
+	                 "s:o, s:b, s:s, s:s}",
+	    "alert_id", a->alert_id, "type", a->alert_type, "priority",
+	    console_api_priority(a->alert_type), "device_id", a->device_id,
+	    "device_alias", console_api_alias(hook, a->device_id), "created_at",
+	    a->created_at, "age_s", (json_int_t)(l->now - created), "message",
+	    a->message != NULL ? json_string(a->message) : json_null(),
+	    "location", console_api_location(a), "state",
+	    console_api_state(row), "ref",
+	    ref != NULL ? json_string(ref) : json_null(), "stale", row->stale,
+	    "recipient_id", row->recipient_id, "received_at", b->received_at);
+}
+
+/* One stored alert: parsed and opened as when it arrived.  One that no
+ * longer opens (its recipient removed from the configuration) is
+ * logged and left out. */
+static void
+console_api_row(void *arg, const struct console_db_alert *row)
+{
+	struct console_api_list *l = arg;
+	struct hook_request req;
+	struct hook_reply r;
+	struct hook_body b;
+	struct hook_config *hook;
+	struct alert a;
+	json_t *o;
+
+	memset(&req, 0, sizeof(req));
+	memset(&b, 0, sizeof(b));
+	memset(&a, 0, sizeof(a));
+	req.body = row->body;
+	req.bodylen = row->bodylen;
+	hook = console_api_hook(l->c, row->recipient_id);
+	if (hook == NULL)
+		log_warnx("stored alert for recipient %s: no longer configured",
+		    row->recipient_id);
+	else if (hook_parse_body(&req, &b, &r) != 0 ||
+	    hook_open_alert(hook, &b, &a, &r) != 0)
+		log_warnx("stored alert for %s does not open: %s",
+		    row->recipient_id, r.reason);
+	else if ((o = console_api_one(l, hook, &b, &a, row)) != NULL)
+		json_array_append_new(l->alerts, o);
+	json_decref(b.o);
+	alert_clear(&a);
+}
+
+static int
+console_api_cmp(const void *x, const void *y)
+{
+	json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+	json_int_t pa = json_integer_value(json_object_get(a, "priority"));
+	json_int_t pb = json_integer_value(json_object_get(b, "priority"));
+
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return strcmp(json_string_value(json_object_get(a, "created_at")),
+	    json_string_value(json_object_get(b, "created_at")));
+}
+
+static json_t *
+console_api_sorted(json_t *alerts)
+{
+	size_t n = json_array_size(alerts), i;
+	json_t **v = calloc(n + 1, sizeof(*v)), *out = json_array();
+
+	if (v == NULL || out == NULL) {
+		free(v);
+		json_decref(out);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(alerts, i);
+	qsort(v, n, sizeof(*v), console_api_cmp);
+	for (i = 0; i < n; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	return out;
+}
+
+/* The decrypted text lives only in this answer: the JSON objects are
+ * freed at once, and the caller wipes the text once sent. */
+char *
+console_api_alerts(struct console *c)
+{
+	struct console_api_list l = {c, json_array(), time(NULL)};
+	json_t *sorted, *o;
+	char *text = NULL;
+
+	if (l.alerts == NULL)
+		return NULL;
+	if (console_db_alerts(c->db, console_api_row, &l) == 0 &&
+	    (sorted = console_api_sorted(l.alerts)) != NULL) {
+		o = json_pack("{s:o, s:I}", "alerts", sorted, "now",
+		    (json_int_t)l.now);
+		if (o != NULL)
+			text = json_dumps(o,
+			    JSON_COMPACT | JSON_REAL_PRECISION(15));
+		json_decref(o);
+	}
+	json_decref(l.alerts);
+	return text;
+}

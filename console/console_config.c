@@ -1,0 +1,216 @@
+/*
+ * Reading console.conf (inih): a [console] section and one
+ * [recipient ID] section per recipient the console receives for.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "console.h"
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define CONSOLE_DEFAULT_LISTEN "127.0.0.1:8480"
+#define CONSOLE_DEFAULT_STATE "/var/lib/alertconsole"
+#define CONSOLE_DEFAULT_STATIC "/usr/local/share/alertconsole/static"
+
+struct console_config_parse {
+	struct console_config *cfg;
+	int bad;
+};
+
+static void
+console_config_set(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = xstrdup(value);
+}
+
+static int
+console_config_main(struct console_config *cfg, const char *name,
+    const char *value)
+{
+	if (strcmp(name, "listen") == 0)
+		console_config_set(&cfg->listen, value);
+	else if (strcmp(name, "webhook_listen") == 0)
+		console_config_set(&cfg->webhook_listen, value);
+	else if (strcmp(name, "state_dir") == 0)
+		console_config_set(&cfg->state_dir, value);
+	else if (strcmp(name, "static_dir") == 0)
+		console_config_set(&cfg->static_dir, value);
+	else if (strcmp(name, "user") == 0)
+		console_config_set(&cfg->user, value);
+	else if (strcmp(name, "directory") == 0)
+		console_config_set(&cfg->directory, value);
+	else if (strcmp(name, "org_key") == 0)
+		console_config_set(&cfg->org_key, value);
+	else if (strcmp(name, "devices") == 0)
+		console_config_set(&cfg->devices, value);
+	else if (strcmp(name, "tls_cert") == 0)
+		console_config_set(&cfg->tls_cert, value);
+	else if (strcmp(name, "tls_key") == 0)
+		console_config_set(&cfg->tls_key, value);
+	else if (strcmp(name, "tls_client_ca") == 0)
+		console_config_set(&cfg->tls_client_ca, value);
+	else if (strcmp(name, "max_age") == 0)
+		return parse_long(value, 0, 366L * 86400, &cfg->max_age);
+	else if (strcmp(name, "old") == 0) {
+		if (strcmp(value, "mark") != 0 && strcmp(value, "refuse") != 0)
+			return -1;
+		cfg->refuse_old = strcmp(value, "refuse") == 0;
+	} else
+		return -1;
+	return 0;
+}
+
+/* The section [recipient ID] for id, made on its first line. */
+static struct console_recipient *
+console_config_rcpt(struct console_config *cfg, const char *id)
+{
+	struct console_recipient *r;
+	size_t i;
+
+	for (i = 0; i < cfg->nrcpt; i++)
+		if (strcmp(cfg->rcpt[i].id, id) == 0)
+			return &cfg->rcpt[i];
+	if (cfg->nrcpt == CONSOLE_MAX_RECIPIENTS || !id_valid(id))
+		return NULL;
+	r = &cfg->rcpt[cfg->nrcpt++];
+	r->id = xstrdup(id);
+	snprintf(r->path, sizeof(r->path), "/hook/%s", id);
+	return r;
+}
+
+static int
+console_config_recipient(struct console_config *cfg, const char *id,
+    const char *name, const char *value)
+{
+	struct console_recipient *r = console_config_rcpt(cfg, id);
+
+	if (r == NULL)
+		return -1;
+	if (strcmp(name, "key") == 0) {
+		if (r->nkeys == HOOK_MAX_KEYS)
+			return -1;
+		r->keys[r->nkeys++] = xstrdup(value);
+	} else if (strcmp(name, "webhook_secret_file") == 0)
+		console_config_set(&r->secret_file, value);
+	else
+		return -1;
+	return 0;
+}
+
+static int
+console_config_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct console_config_parse *p = arg;
+	int rc = -1;
+
+	if (strcmp(section, "console") == 0)
+		rc = console_config_main(p->cfg, name, value);
+	else if (strncmp(section, "recipient ", 10) == 0)
+		rc =
+		    console_config_recipient(p->cfg, section + 10, name, value);
+	if (rc != 0) {
+		log_warnx("config: [%s] %s: unknown key or bad value", section,
+		    name);
+		p->bad = 1;
+	}
+	return 1;
+}
+
+static void
+console_config_defaults(struct console_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen = xstrdup(CONSOLE_DEFAULT_LISTEN);
+	cfg->state_dir = xstrdup(CONSOLE_DEFAULT_STATE);
+	cfg->static_dir = xstrdup(CONSOLE_DEFAULT_STATIC);
+	cfg->user = xstrdup("");
+	cfg->max_age = HOOK_MAX_AGE_DEFAULT;
+}
+
+static int
+console_config_check(const struct console_config *cfg)
+{
+	size_t i;
+
+	if (cfg->nrcpt == 0)
+		return log_warnx("config: no [recipient ID] section"), -1;
+	for (i = 0; i < cfg->nrcpt; i++)
+		if (cfg->rcpt[i].nkeys == 0 ||
+		    cfg->rcpt[i].secret_file == NULL) {
+			log_warnx("config: [recipient %s] needs key and "
+			          "webhook_secret_file",
+			    cfg->rcpt[i].id);
+			return -1;
+		}
+	if ((cfg->directory == NULL) == (cfg->devices == NULL)) {
+		log_warnx("config: give either directory (with org_key) or "
+		          "devices");
+		return -1;
+	}
+	if ((cfg->directory == NULL) != (cfg->org_key == NULL)) {
+		log_warnx("config: directory and org_key go together");
+		return -1;
+	}
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		log_warnx("config: tls_cert and tls_key go together");
+		return -1;
+	}
+	if (cfg->tls_client_ca != NULL && cfg->tls_cert == NULL) {
+		log_warnx("config: tls_client_ca needs tls_cert and tls_key");
+		return -1;
+	}
+	return 0;
+}
+
+int
+console_config_load(const char *path, struct console_config *cfg)
+{
+	struct console_config_parse p = {cfg, 0};
+	int rc;
+
+	console_config_defaults(cfg);
+	rc = ini_parse(path, console_config_handler, &p);
+	if (rc < 0) {
+		log_warnx("config: cannot read %s", path);
+		return -1;
+	}
+	if (rc > 0) {
+		log_warnx("config: %s: syntax error on line %d", path, rc);
+		return -1;
+	}
+	if (p.bad)
+		return -1;
+	return console_config_check(cfg);
+}
+
+void
+console_config_free(struct console_config *cfg)
+{
+	size_t i, j;
+
+	free(cfg->listen);
+	free(cfg->webhook_listen);
+	free(cfg->state_dir);
+	free(cfg->static_dir);
+	free(cfg->user);
+	free(cfg->directory);
+	free(cfg->org_key);
+	free(cfg->devices);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_client_ca);
+	for (i = 0; i < cfg->nrcpt; i++) {
+		free(cfg->rcpt[i].id);
+		free(cfg->rcpt[i].secret_file);
+		for (j = 0; j < cfg->rcpt[i].nkeys; j++)
+			free(cfg->rcpt[i].keys[j]);
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,205 @@
+/*
+ * The console's SQLite store (see console_db.h for why it is
+ * synchronous).  One table, append-only: a webhook row is never changed.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "console_db.h"
+#include "log.h"
+#include "seen.h"
+#include "shown.h"
+#include "xmalloc.h"
+
+struct console_db {
+	sqlite3 *db;
+	sqlite3_stmt *insert;
+};
+
+static const char console_db_schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS webhook ("
+    " id INTEGER PRIMARY KEY,"
+    " stored_at INTEGER NOT NULL,"
+    " webhook_id TEXT NOT NULL,"
+    " recipient_id TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " alert_id TEXT NOT NULL,"
+    " shown_key TEXT NOT NULL,"
+    " is_alert INTEGER NOT NULL,"
+    " repeat INTEGER NOT NULL,"
+    " stale INTEGER NOT NULL,"
+    " body BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS webhook_alert ON webhook(alert_id);";
+
+static const char console_db_insert_sql[] =
+    "INSERT INTO webhook (stored_at, webhook_id, recipient_id, type, "
+    "alert_id, shown_key, is_alert, repeat, stale, body) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?)";
+
+static int
+console_db_exec(struct console_db *d, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(d->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_warnx("database: %s", err != NULL ? err : "error");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+struct console_db *
+console_db_open(const char *dir)
+{
+	struct console_db *d = xcalloc(1, sizeof(*d));
+	char *path;
+	int rc;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("state_dir %s", dir);
+		free(d);
+		return NULL;
+	}
+	path = xasprintf("%s/%s", dir, CONSOLE_DB_FILE);
+	rc = sqlite3_open_v2(path, &d->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		log_warnx("database %s: %s", path, sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(d->db, 1000);
+	if (console_db_exec(d, console_db_schema) != 0)
+		goto fail;
+	if (sqlite3_prepare_v2(d->db, console_db_insert_sql, -1, &d->insert,
+	        NULL) != SQLITE_OK) {
+		log_warnx("database: %s", sqlite3_errmsg(d->db));
+		goto fail;
+	}
+	log_info("database %s open", path);
+	free(path);
+	return d;
+fail:
+	free(path);
+	console_db_close(d);
+	return NULL;
+}
+
+void
+console_db_close(struct console_db *d)
+{
+	if (d == NULL)
+		return;
+	sqlite3_finalize(d->insert);
+	sqlite3_close(d->db);
+	free(d);
+}
+
+/* An INSERT in autocommit mode is its own transaction: when step
+ * returns SQLITE_DONE it is on disk (synchronous=FULL). */
+int
+console_db_store(struct console_db *d, const struct hook_request *req,
+    const struct hook_body *b, const struct hook_verdict *v)
+{
+	char key[SHOWN_KEY_MAX + 1];
+	sqlite3_stmt *s = d->insert;
+	int rc;
+
+	hook_key(b, key);
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(s, 2, req->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, b->recipient_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, b->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, b->alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 7, hook_is_alert_event(b->type));
+	sqlite3_bind_int(s, 8, v->repeat);
+	sqlite3_bind_int(s, 9, v->old);
+	sqlite3_bind_blob(s, 10, req->body, (int)req->bodylen, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		log_warnx("database: storing webhook %s: %s", req->id,
+		    sqlite3_errmsg(d->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+console_db_replay(struct console_db *d, struct seen *seen, struct shown *shown)
+{
+	sqlite3_stmt *s;
+	size_t n = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(d->db,
+	        "SELECT webhook_id, shown_key FROM webhook ORDER BY id", -1, &s,
+	        NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		seen_add(seen, (const char *)sqlite3_column_text(s, 0));
+		(void)shown_add(shown, (const char *)sqlite3_column_text(s, 1));
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	log_info("database: %zu webhook(s) remembered", n);
+	return 0;
+}
+
+/* The first delivery of each alert, and whether a notice followed. */
+static const char console_db_alerts_sql[] =
+    "SELECT w.recipient_id, w.body, w.stored_at, w.stale,"
+    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
+    "  AND n.type = 'alert.acknowledged'),"
+    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
+    "  AND n.type = 'alert.cancelled')"
+    " FROM webhook w WHERE w.id IN"
+    " (SELECT MIN(id) FROM webhook WHERE is_alert = 1 GROUP BY alert_id)"
+    " ORDER BY w.id DESC LIMIT ?";
+
+int
+console_db_alerts(struct console_db *d,
+    void (*fn)(void *arg, const struct console_db_alert *a), void *arg)
+{
+	struct console_db_alert a;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(d->db, console_db_alerts_sql, -1, &s, NULL) !=
+	    SQLITE_OK) {
+		log_warnx("database: %s", sqlite3_errmsg(d->db));
+		return -1;
+	}
+	sqlite3_bind_int(s, 1, CONSOLE_DB_LIST_MAX);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		a.recipient_id = (char *)sqlite3_column_text(s, 0);
+		a.body = (char *)sqlite3_column_blob(s, 1);
+		a.bodylen = (size_t)sqlite3_column_bytes(s, 1);
+		a.stored_at = sqlite3_column_int64(s, 2);
+		a.stale = sqlite3_column_int(s, 3);
+		a.acknowledged = sqlite3_column_int(s, 4);
+		a.cancelled = sqlite3_column_int(s, 5);
+		fn(arg, &a);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		log_warnx("database: %s", sqlite3_errmsg(d->db));
+		return -1;
+	}
+	return 0;
+}

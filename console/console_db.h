@@ -1,0 +1,50 @@
+/*
+ * The console's state in SQLite (WAL, synchronous=FULL), in the state
+ * directory: every accepted webhook body as received (sealed alerts stay
+ * sealed at rest), one row each, committed before the webhook is
+ * answered 2xx.
+ *
+ * The calls are synchronous on the event loop, on purpose: a local file,
+ * one short transaction per webhook or page request, and the 2xx must
+ * wait for the commit anyway.  Nothing else in the console blocks.
+ */
+#ifndef ALERTCONSOLE_CONSOLE_DB_H
+#define ALERTCONSOLE_CONSOLE_DB_H
+
+#include <stddef.h>
+
+#include "hook.h"
+
+#define CONSOLE_DB_FILE "console.db"
+#define CONSOLE_DB_LIST_MAX 500 /* alerts in one answer */
+
+struct console_db;
+
+/* dir/console.db, created when absent; NULL (logged) on failure. */
+struct console_db *console_db_open(const char *dir);
+void console_db_close(struct console_db *db);
+
+/* Stores one verified webhook (alert: a != NULL); 0 once committed. */
+int console_db_store(struct console_db *db, const struct hook_request *req,
+    const struct hook_body *b, const struct hook_verdict *v);
+
+/* What a restart must remember: every stored webhook id and shown key. */
+int console_db_replay(struct console_db *db, struct seen *seen,
+    struct shown *shown);
+
+/* One alert for the queue: its first stored delivery, and what the
+ * relay's notices say about it since. */
+struct console_db_alert {
+	char *recipient_id, *body; /* body as received */
+	size_t bodylen;
+	long long stored_at; /* unix seconds */
+	int stale; /* older than max_age when it arrived */
+	int acknowledged, cancelled;
+};
+
+/* Calls fn for each alert (first delivery per alert id), newest first,
+ * at most CONSOLE_DB_LIST_MAX; -1 on a database error. */
+int console_db_alerts(struct console_db *db,
+    void (*fn)(void *arg, const struct console_db_alert *a), void *arg);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * Server-Sent Events for the operators' pages (GET /api/events): an
+ * "alerts" event as soon as a webhook was committed (the page then asks
+ * /api/alerts), and a "heartbeat" event every 5 seconds, so a page can
+ * tell a quiet console from a lost one.  The events carry no alert
+ * content, only the alert id.
+ */
+#ifndef ALERTCONSOLE_CONSOLE_EVENTS_H
+#define ALERTCONSOLE_CONSOLE_EVENTS_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#define CONSOLE_EVENTS_MAX 64 /* pages open at once */
+#define CONSOLE_EVENTS_HEARTBEAT_MS 5000
+
+struct console_events;
+
+struct console_events *console_events_new(struct event_base *base);
+/* Answers req with the stream (or 503 when CONSOLE_EVENTS_MAX are
+ * open); headers of the caller's choice are set already. */
+void console_events_open(struct console_events *e, struct evhttp_request *req);
+/* Tells every open page that alert_id changed. */
+void console_events_alert(struct console_events *e, const char *alert_id);
+/* Ends every stream; before evhttp_free(). */
+void console_events_free(struct console_events *e);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * The console's HTTP server (libevent's evhttp): the recipients'
+ * webhook endpoints (POST /hook/<recipient id>, on listen or on their
+ * own webhook_listen), the read API, the event streams and the page.
+ * Which addresses are allowed is console_listener.c's.  Every answer
+ * carries the security headers.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <sodium.h>
+
+#include "console.h"
+#include "console_events.h"
+#include "console_listener.h"
+#include "console_static.h"
+#include "log.h"
+
+struct console_http {
+	struct console *c;
+	struct event_base *base;
+	struct console_listener page, hooks; /* hooks: webhook_listen */
+	struct event *sigint, *sigterm;
+};
+
+/* The page runs only its own script and style, in no frame, and tells
+ * nobody where it was. */
+void
+console_http_headers(struct evhttp_request *req, const char *type)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Content-Security-Policy",
+	    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+	    "form-action 'self'");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+}
+
+static void
+console_http_text(struct evhttp_request *req, int status, const char *why,
+    const char *text)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	if (out != NULL)
+		evbuffer_add_printf(out, "%s\n", text);
+	console_http_headers(req, "text/plain; charset=utf-8");
+	evhttp_send_reply(req, status, why, out);
+	if (out != NULL)
+		evbuffer_free(out);
+}
+
+static const char *
+console_http_why(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 422:
+		return "Unprocessable Content";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+/* A webhook to one recipient: the checks of `alertctl receive`
+ * (client/hook.c), then the store's commit, then the answer. */
+static void
+console_http_hook(struct console_http *h, struct evhttp_request *req,
+    struct console_recipient *r)
+{
+	struct evkeyvalq *in_h = evhttp_request_get_input_headers(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct hook_request hr;
+	struct hook_reply reply;
+
+	(void)h;
+	memset(&hr, 0, sizeof(hr));
+	hr.id = evhttp_find_header(in_h, "webhook-id");
+	hr.timestamp = evhttp_find_header(in_h, "webhook-timestamp");
+	hr.signature = evhttp_find_header(in_h, "webhook-signature");
+	hr.bodylen = evbuffer_get_length(in);
+	hr.body = hr.bodylen > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+	hook_handle(&r->hook, &hr, &reply);
+	console_http_text(req, reply.status, console_http_why(reply.status),
+	    reply.reason);
+}
+
+/* The decrypted alerts are wiped from memory once handed to libevent. */
+static void
+console_http_api(struct console_http *h, struct evhttp_request *req)
+{
+	struct evbuffer *out;
+	char *text = console_api_alerts(h->c);
+
+	if (text == NULL || (out = evbuffer_new()) == NULL) {
+		free(text);
+		console_http_text(req, 500, "Internal Server Error",
+		    "cannot list the alerts");
+		return;
+	}
+	evbuffer_add(out, text, strlen(text));
+	sodium_memzero(text, strlen(text));
+	free(text);
+	console_http_headers(req, "application/json");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+}
+
+static void
+console_http_static(struct evhttp_request *req,
+    const struct console_static_file *f)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	evbuffer_add_reference(out, f->data, f->len, NULL, NULL);
+	console_http_headers(req, f->type);
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+}
+
+static struct console_recipient *
+console_http_recipient(struct console_http *h, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < h->c->cfg.nrcpt; i++)
+		if (strcmp(h->c->cfg.rcpt[i].path, path) == 0)
+			return &h->c->cfg.rcpt[i];
+	return NULL;
+}
+
+static void
+console_http_request(struct evhttp_request *req, void *arg)
+{
+	struct console_http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const struct console_static_file *f;
+	struct console_recipient *r;
+
+	if (path == NULL || path[0] == '\0')
+		path = "/";
+	if (cmd == EVHTTP_REQ_POST) {
+		/* Webhooks here only when they have no listener of their own.
+		 */
+		if (h->c->cfg.webhook_listen == NULL &&
+		    (r = console_http_recipient(h, path)) != NULL)
+			console_http_hook(h, req, r);
+		else
+			console_http_text(req, 404, "Not Found", "not found");
+	} else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		log_warnx("refused request: 405 method not allowed");
+		console_http_text(req, 405, "Method Not Allowed",
+		    "not allowed");
+	} else if (strcmp(path, "/api/alerts") == 0)
+		console_http_api(h, req);
+	else if (strcmp(path, "/api/events") == 0 && cmd == EVHTTP_REQ_GET) {
+		console_http_headers(req, "text/event-stream");
+		console_events_open(h->c->events, req);
+	} else if ((f = console_static_find(path)) != NULL)
+		console_http_static(req, f);
+	else
+		console_http_text(req, 404, "Not Found", "not found");
+}
+
+/* webhook_listen: POST /hook/<recipient id> and nothing else. */
+static void
+console_http_webhook_request(struct evhttp_request *req, void *arg)
+{
+	struct console_http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	struct console_recipient *r;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		log_warnx("refused request: 405 method not allowed");
+		console_http_text(req, 405, "Method Not Allowed", "only POST");
+	} else if (path == NULL ||
+	    (r = console_http_recipient(h, path)) == NULL)
+		console_http_text(req, 404, "Not Found", "not found");
+	else
+		console_http_hook(h, req, r);
+}
+
+static void
+console_http_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct console_http *h = arg;
+
+	(void)what;
+	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	event_base_loopexit(h->base, NULL);
+}
+
+/* The page's listener, and the webhooks' when they have their own
+ * (webhook_listen): off loopback the page needs client certificates,
+ * the webhooks (authenticated by their signatures) only TLS. */
+static int
+console_http_setup(struct console_http *h)
+{
+	const struct console_config *cfg = &h->c->cfg;
+	struct console_listener_tls tls = {cfg->tls_cert, cfg->tls_key,
+	    cfg->tls_client_ca, 1};
+
+	if ((h->base = event_base_new()) == NULL)
+		log_fatalx("cannot set up the event loop");
+	h->c->events = console_events_new(h->base);
+	h->page.name = "listen";
+	if (console_listener_open(&h->page, h->base, cfg->listen, &tls,
+	        console_http_request, h) != 0)
+		return -1;
+	if (cfg->webhook_listen == NULL)
+		return 0;
+	tls.client_ca = NULL;
+	tls.need_client_ca = 0;
+	h->hooks.name = "webhook_listen";
+	return console_listener_open(&h->hooks, h->base, cfg->webhook_listen,
+	    &tls, console_http_webhook_request, h);
+}
+
+struct console_http *
+console_http_bind(struct console *c)
+{
+	struct console_http *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->c = c;
+	if (console_http_setup(h) != 0) {
+		console_http_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+int
+console_http_run(struct console_http *h)
+{
+	h->sigint = evsignal_new(h->base, SIGINT, console_http_signal, h);
+	h->sigterm = evsignal_new(h->base, SIGTERM, console_http_signal, h);
+	if (h->sigint == NULL || h->sigterm == NULL ||
+	    evsignal_add(h->sigint, NULL) != 0 ||
+	    evsignal_add(h->sigterm, NULL) != 0)
+		log_fatalx("cannot register signal handlers");
+	return event_base_dispatch(h->base) == 0 ? 0 : -1;
+}
+
+void
+console_http_free(struct console_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->sigint != NULL)
+		event_free(h->sigint);
+	if (h->sigterm != NULL)
+		event_free(h->sigterm);
+	console_events_free(h->c->events);
+	h->c->events = NULL;
+	console_listener_close(&h->page);
+	console_listener_close(&h->hooks);
+	if (h->base != NULL)
+		event_base_free(h->base);
+	free(h);
+}

@@ -1,0 +1,193 @@
+"""alertconsole's page in a real browser: headless Chromium from Debian
+(chromium, chromium-driver, python3-selenium), against a real console fed
+with real signed, sealed webhooks.  The queue shows the alerts decrypted,
+most urgent first, alert text as text only; axe-core (npm, installed by
+this test into the build directory, never into the tree) finds no WCAG
+2.1 A or AA violation; the page warns when the console stops answering;
+screenshots at 1280x800 and 390x844 are written to BUILD/screenshots."""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import harness
+from test_console import Console, RID, make_webhook
+
+pytestmark = pytest.mark.needs("alertconsole")
+
+XSS = "<img src=x onerror=alert(1)>"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_path():
+    """axe.min.js, installed from tests/package.json(+lock) into
+    BUILD/browser-tests by npm; skips when npm cannot fetch it."""
+    d = harness.build_dir() / "browser-tests"
+    js = d / "node_modules" / "axe-core" / "axe.min.js"
+    if js.exists():
+        return js
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed (Debian package npm)")
+    d.mkdir(parents=True, exist_ok=True)
+    for f in ("package.json", "package-lock.json"):
+        shutil.copy(harness.ROOT / "tests" / f, d / f)
+    cp = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix",
+                         str(d)], capture_output=True, text=True, timeout=120)
+    if cp.returncode != 0 or not js.exists():
+        pytest.skip("npm could not install axe-core: %s" % cp.stderr[-500:])
+    return js
+
+
+def chrome(width, height):
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("python3-selenium is not installed (install-deps.sh)")
+    if not os.path.exists("/usr/bin/chromedriver"):
+        pytest.fail("chromium-driver is not installed (install-deps.sh)")
+    o = webdriver.ChromeOptions()
+    o.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
+              "--window-size=%d,%d" % (width, height),
+              "--disable-dev-shm-usage", "--no-first-run"):
+        o.add_argument(a)
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
+                            options=o)
+
+
+@pytest.fixture
+def browser():
+    drivers = []
+
+    def make(width=1280, height=800):
+        d = chrome(width, height)
+        drivers.append(d)
+        return d
+    yield make
+    for d in drivers:
+        d.quit()
+
+
+def run_axe(driver, js):
+    driver.execute_script(js.read_text())
+    driver.set_script_timeout(30)
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
+        ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
+        " help: v.help, nodes: v.nodes.map(n => n.html)}))))"
+        ".catch(e => done([{id: 'axe-error', help: String(e)}]));",
+        AXE_TAGS)
+
+
+def wait_items(driver, n, timeout=10):
+    harness.wait_until(
+        lambda: len(driver.find_elements("css selector", "#queue > li")) >= n,
+        timeout, what="%d alert(s) on the page" % n)
+    return driver.find_elements("css selector", "#queue > li")
+
+
+def page_errors(driver):
+    """The browser console's errors (a CSP refusal, a script error), but
+    not the favicon the browser asks for by itself."""
+    return [e for e in driver.get_log("browser")
+            if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]]
+
+
+@pytest.mark.hard_timeout(120)
+def test_queue_in_a_browser(lab, browser):
+    js = axe_path()
+    env = lab.env()
+    console = Console(lab, env).start()
+    h, b, test_inner = make_webhook(env, RID, alert_type="test",
+                                    message="Proefmelding", location=None)
+    assert console.hook(h, b) == 200
+    h, b, panic_inner = make_webhook(env, RID, alert_type="panic",
+                                     message=XSS)
+    assert console.hook(h, b) == 200
+    d = browser()
+    d.get("http://127.0.0.1:%d/" % console.port)
+    items = wait_items(d, 2)
+    # most urgent first, though it came last
+    assert items[0].get_attribute("data-alert-id") == panic_inner["alert_id"]
+    assert items[1].get_attribute("data-alert-id") == test_inner["alert_id"]
+    assert "Paniek" in items[0].text and "Test" in items[1].text
+    # alert text is text: shown literally, no element made, nothing ran
+    msg = items[0].find_element("css selector", "dd.message")
+    assert msg.text == XSS
+    assert d.find_elements("css selector", "#queue img") == []
+    assert d.execute_script("return document.title") == \
+        "(2) Meldingen – alertconsole"
+    assert "52.09070, 5.12140" in items[0].text
+    assert "Geen locatie" in items[1].text
+    assert d.find_element("id", "banner").is_displayed() is False
+    assert page_errors(d) == []
+    # WCAG 2.1 A and AA: none ...
+    violations = run_axe(d, js)
+    assert violations == [], json.dumps(violations, indent=1)
+    # ... and the check can fail: a planted image without alt text
+    d.execute_script("const i = document.createElement('img');"
+                     "i.src = '/style.css'; document.querySelector('main')"
+                     ".append(i);")
+    assert "image-alt" in [v["id"] for v in run_axe(d, js)]
+    shots = harness.build_dir() / "screenshots"
+    shots.mkdir(exist_ok=True)
+    d.refresh()
+    wait_items(d, 2)
+    d.save_screenshot(str(shots / "console-queue-1280x800.png"))
+    phone = browser(390, 844)
+    phone.get("http://127.0.0.1:%d/" % console.port)
+    wait_items(phone, 2)
+    assert run_axe(phone, js) == []
+    phone.save_screenshot(str(shots / "console-queue-390x844.png"))
+
+
+@pytest.mark.hard_timeout(90)
+def test_banner_when_the_console_stops_answering(lab, browser):
+    env = lab.env()
+    console = Console(lab, env).start()
+    d = browser()
+    d.get("http://127.0.0.1:%d/" % console.port)
+    harness.wait_until(lambda: "Bijgewerkt" in d.find_element("id", "status").text,
+                       10, what="first update")
+    banner = d.find_element("id", "banner")
+    assert not banner.is_displayed()
+    console.proc.pause()  # SIGSTOP: requests hang, nothing is refused
+    t0 = time.monotonic()
+    try:
+        harness.wait_until(banner.is_displayed, 20, interval=0.5,
+                           what="the disconnection banner")
+        assert time.monotonic() - t0 <= 17
+        assert "Verbinding met de console verbroken" in banner.text
+    finally:
+        console.proc.resume()
+    harness.wait_until(lambda: not banner.is_displayed(), 10, interval=0.5,
+                       what="the banner to go")
+
+
+@pytest.mark.hard_timeout(60)
+def test_new_alert_is_pushed_to_an_open_page(lab, browser):
+    """No polling: the page shows an alert within 2 s of the console
+    committing it, pushed over Server-Sent Events."""
+    env = lab.env()
+    console = Console(lab, env).start()
+    d = browser()
+    d.get("http://127.0.0.1:%d/" % console.port)
+    harness.wait_until(lambda: "Bijgewerkt" in d.find_element("id", "status").text,
+                       10, what="first update")
+    assert d.find_element("id", "empty").is_displayed()
+    h, b, inner = make_webhook(env, RID, alert_type="threat",
+                               message="Verdachte auto voor het huis")
+    t0 = time.monotonic()
+    assert console.hook(h, b) == 200
+    items = wait_items(d, 1, timeout=2)
+    assert time.monotonic() - t0 < 2
+    assert items[0].get_attribute("data-alert-id") == inner["alert_id"]
+    assert "Verdachte auto voor het huis" in items[0].text
+    assert page_errors(d) == []
