@@ -1,0 +1,222 @@
+/*
+ * A device's alert frame: checked, routed, stored through ingest, and
+ * answered "accepted" only once durable; the alert's receipts wait until
+ * then (conn_int.h).
+ */
+#include "conn_int.h"
+
+/*
+ * Receipts come from Redis (pub/sub), apart from the answer to the store:
+ * when Redis was slow, an alert's first receipt can arrive before its
+ * "accepted".  The protocol promises receipts after "accepted", and a
+ * device must not hear "delivered" for an alert it still thinks unsent,
+ * so they wait here (a few at most: one alert's first events) until the
+ * answer has gone out.
+ */
+#define CONN_HELD_MAX 16
+
+int
+conn_hold_receipt(struct conn *c, const char *alert_id, json_t *frame)
+{
+	if (c->ingest == NULL || strcmp(c->ingest_alert_id, alert_id) != 0)
+		return 0;
+	if (c->held == NULL)
+		c->held = json_array();
+	if (json_array_size(c->held) < CONN_HELD_MAX)
+		json_array_append(c->held, frame);
+	json_decref(frame);
+	return 1;
+}
+
+static void
+conn_release_receipts(struct conn *c)
+{
+	size_t i;
+
+	if (c->held == NULL)
+		return;
+	for (i = 0; i < json_array_size(c->held); i++)
+		conn_send(c, json_incref(json_array_get(c->held, i)));
+	json_decref(c->held);
+	c->held = NULL;
+}
+
+static void
+conn_ingest_cb(const struct ingest_reply *r, void *arg)
+{
+	struct conn *c = arg;
+	long ms = (long)(monotonic_ms() - c->ingest_start_ms);
+
+	c->ingest = NULL;
+	switch (r->result) {
+	case INGEST_NEW:
+	case INGEST_DUPLICATE:
+		if (r->result == INGEST_DUPLICATE)
+			metrics.alerts_duplicate++;
+		else
+			metrics.alerts_accepted++;
+		log_info("alert accepted alert=%s device=%s relay_id=%s "
+		         "duplicate=%d store_ms=%ld ref=%s",
+		    c->ingest_alert_id, c->device_id, r->relay_id,
+		    r->result == INGEST_DUPLICATE, ms, r->ref);
+		conn_send(c,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type",
+		        "accepted", "alert_id", c->ingest_alert_id, "relay_id",
+		        r->relay_id, "received_at", r->received_at, "ref",
+		        r->ref, "duplicate", r->result == INGEST_DUPLICATE));
+		break;
+	case INGEST_CONFLICT:
+		conn_error(c, "conflict",
+		    "alert_id already used for a different alert", 0);
+		break;
+	case INGEST_UNAVAILABLE:
+		log_warnx("alert alert=%s device=%s not stored: %s",
+		    c->ingest_alert_id, c->device_id, r->error);
+		conn_error(c, "unavailable",
+		    "alert could not be stored now; send it again", 0);
+		break;
+	}
+	c->ingest_alert_id[0] = '\0';
+	conn_release_receipts(c);
+	conn_process(c);
+}
+
+/* A captured envelope replayed much later, or one from a device whose
+ * clock runs far ahead, is refused; resends within the window are
+ * recognised by alert_id instead. */
+static int
+conn_too_old(struct conn *c, const struct envelope *env)
+{
+	const struct relay_config *cfg = c->relay->cfg;
+	time_t created, now = time(NULL);
+
+	if (time_rfc3339_parse(env->created_at, &created) != 0)
+		return 0; /* envelope_decode already checked it */
+	if (created > now + cfg->max_clock_skew) {
+		conn_error(c, "bad_envelope",
+		    "created_at is in the future: check the device's clock", 0);
+		return -1;
+	}
+	if (created < now - cfg->max_alert_age) {
+		conn_error(c, "stale", "alert is older than max_alert_age", 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every recipient the envelope names must be known here.  With a signed
+ * directory, a device may have sealed the alert to an older version of
+ * it: recipients removed since are left out rather than the alert
+ * refused, as long as someone is left to reach. */
+static int
+conn_route(struct conn *c, struct envelope *env)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < env->nrecipients; i++) {
+		if (relay_config_recipient(c->relay->cfg,
+		        env->recipients[i].id) != NULL) {
+			env->recipients[kept++] = env->recipients[i];
+			continue;
+		}
+		if (c->relay->cfg->dir == NULL) {
+			conn_error(c, "unknown_recipient",
+			    "envelope names a recipient this relay does not "
+			    "know",
+			    0);
+			return -1;
+		}
+		log_warnx("alert=%s device=%s: recipient %s is no longer in "
+		          "the directory; left out",
+		    env->alert_id, c->device_id, env->recipients[i].id);
+		free(env->recipients[i].ciphertext);
+	}
+	env->nrecipients = kept;
+	if (kept == 0) {
+		conn_error(c, "unknown_recipient",
+		    "none of the envelope's recipients is in the directory", 0);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+conn_store_alert(struct conn *c, const char *json, size_t len,
+    struct envelope *env)
+{
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	char hex[crypto_hash_sha256_BYTES * 2 + 1];
+
+	snprintf(c->ingest_alert_id, sizeof(c->ingest_alert_id), "%s",
+	    env->alert_id);
+	if (strcmp(env->device_id, c->device_id) != 0) {
+		conn_error(c, "bad_envelope", "envelope is for another device",
+		    1);
+		return;
+	}
+	if (conn_too_old(c, env) != 0 || conn_route(c, env) != 0) {
+		c->ingest_alert_id[0] = '\0';
+		return;
+	}
+	crypto_hash_sha256(hash, (const unsigned char *)json, len);
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	c->ingest_start_ms = monotonic_ms();
+	c->ingest = ingest_alert(c->relay, env, hex, conn_ingest_cb, c);
+}
+
+void
+conn_alert(struct conn *c, const json_t *o)
+{
+	const char *b64env = json_str(o, "envelope");
+	const char *sigtext = json_str(o, "sig");
+	const struct device_entry *dev;
+	unsigned char sig[crypto_sign_BYTES], *json = NULL;
+	size_t len;
+	struct envelope env;
+	char err[128];
+
+	metrics.alerts_received++;
+	if (!ratelimit_take(c->relay->alert_limit, c->device_id,
+	        strlen(c->device_id), monotonic_ms()) ||
+	    !ratelimit_take(c->relay->addr_alert_limit, c->source,
+	        c->source_len, monotonic_ms())) {
+		conn_error(c, "rate_limited",
+		    "too many alerts from this device or its address; send "
+		    "it again shortly",
+		    0);
+		return;
+	}
+	/* A reload may have removed the device since it authenticated. */
+	dev = relay_config_device(c->relay->cfg, c->device_id);
+	if (dev == NULL || dev->revoked) {
+		conn_error(c, dev == NULL ? "unknown_device" : "revoked",
+		    dev == NULL ? "device is not enrolled"
+		                : "device is revoked",
+		    1);
+		return;
+	}
+	if (b64env == NULL || sigtext == NULL ||
+	    b64_decode(b64env, strlen(b64env), &json, &len) != 0 ||
+	    b64_decode_exact(sigtext, sig, sizeof(sig)) != 0) {
+		free(json);
+		conn_error(c, "bad_envelope",
+		    "alert frame needs base64 envelope and sig", 1);
+		return;
+	}
+	if (relay_device_verify_envelope(dev, (const char *)json, len, sig) !=
+	    0) {
+		free(json);
+		conn_error(c, "bad_signature",
+		    "envelope signature does not verify", 1);
+		return;
+	}
+	if (envelope_decode((const char *)json, len, &env, err, sizeof(err)) !=
+	    0) {
+		free(json);
+		conn_error(c, "bad_envelope", err, 1);
+		return;
+	}
+	conn_store_alert(c, (const char *)json, len, &env);
+	envelope_free(&env);
+	free(json);
+}

@@ -1,0 +1,99 @@
+/*
+ * What the files of one device connection share (conn.c: its life,
+ * authentication and framing; conn_alert.c: storing an alert and holding
+ * its receipts until "accepted"; conn_request.c: status, list, cancel and
+ * directory requests).  Private to them: the rest of the relay uses
+ * conn.h.
+ */
+#ifndef ALERTRELAY_CONN_INT_H
+#define ALERTRELAY_CONN_INT_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <sodium.h>
+
+#include "b64.h"
+#include "conn.h"
+#include "conn_dirframe.h"
+#include "conn_flow.h"
+#include "envelope.h"
+#include "frame.h"
+#include "ingest.h"
+#include "evtimer_ms.h"
+#include "log.h"
+#include "log_budget.h"
+#include "metrics.h"
+#include "netaddr.h"
+#include "ratelimit.h"
+#include "relay.h"
+#include "relay_directory.h"
+#include "slotcount.h"
+#include "store.h"
+#include "store_scripts.h"
+#include "strindex.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+enum conn_state {
+	CONN_HANDSHAKE, /* TLS handshake under way */
+	CONN_AUTH, /* hello sent, waiting for auth */
+	CONN_READY, /* authenticated: alerts accepted */
+	CONN_CLOSING, /* error sent; closing once it is out */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn) entry;
+	struct relay *relay;
+	struct bufferevent *bev;
+	enum conn_state state;
+	unsigned long long id;
+	char peer[INET6_ADDRSTRLEN + 8];
+	unsigned char source[NETADDR_SOURCE_MAX]; /* for the limits */
+	size_t source_len;
+	unsigned char challenge[AUTH_CHALLENGE_BYTES];
+	char device_id[ID_MAX + 1];
+	struct strlink by_device; /* in relay->by_device once ready */
+	unsigned char auth_pk[crypto_sign_PUBLICKEYBYTES]; /* key it proved */
+	struct event *timer; /* auth, frame or linger deadline */
+	struct event *keepalive; /* pings an idle device, drops a dead one */
+	int64_t last_rx_ms;
+	struct ingest_req *ingest;
+	struct store_req *req; /* a cancel, status or list under way */
+	char req_type[16];
+	char req_alert_id[33];
+	char ingest_alert_id[33];
+	int64_t ingest_start_ms;
+	json_t *held; /* receipts of the alert being stored, until accepted */
+	int shut; /* closing: our side of the session is shut down */
+	size_t unauth_slot; /* its source's count of unauthenticated ones */
+	struct conn_flow flow; /* bounds what it makes us queue */
+};
+
+/* conn.c */
+void conn_send(struct conn *c, json_t *msg);
+void conn_error(struct conn *c, const char *code, const char *message,
+    int fatal);
+void conn_process(struct conn *c);
+
+/* conn_alert.c */
+void conn_alert(struct conn *c, const json_t *o);
+int conn_hold_receipt(struct conn *c, const char *alert_id, json_t *frame);
+
+/* conn_request.c */
+void conn_status(struct conn *c, const json_t *o);
+void conn_list(struct conn *c, const json_t *o);
+void conn_cancel(struct conn *c, const json_t *o);
+void conn_directory(struct conn *c, const json_t *o);
+
+#endif

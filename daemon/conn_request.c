@@ -1,0 +1,157 @@
+/*
+ * A device's other requests: status, list and cancel of its alerts (each
+ * one store script), and the signed directory (conn_int.h).
+ */
+#include "conn_int.h"
+
+/* Answers of status, list and cancel go out as the script gave them,
+ * under the frame type asked for. */
+static void
+conn_answer_cb(json_t *reply, const char *err, void *arg)
+{
+	struct conn *c = arg;
+	const char *r = json_string_value(json_object_get(reply, "r"));
+	char type[16];
+
+	c->req = NULL;
+	snprintf(type, sizeof(type), "%s", c->req_type);
+	if (reply == NULL) {
+		log_warnx("conn %llu: %s: %s", c->id, type, err);
+		conn_error(c, "unavailable", "try again", 0);
+	} else if (r != NULL && strcmp(r, "unknown") == 0)
+		conn_error(c, "unknown_alert", "no such alert of this device",
+		    0);
+	else {
+		json_t *out = json_deep_copy(reply);
+		json_t *alerts = json_object_get(out, "alerts");
+
+		/* Lua's cjson writes an empty list as {} */
+		if (json_is_object(alerts))
+			json_object_set_new(out, "alerts", json_array());
+		if (strcmp(type, "cancel") == 0) {
+			json_object_clear(out);
+			json_object_set_new(out, "alert_id",
+			    json_string(c->req_alert_id));
+			log_info("alert cancelled alert=%s device=%s result=%s",
+			    c->req_alert_id, c->device_id, r ? r : "?");
+			snprintf(type, sizeof(type), "cancelled");
+		}
+		json_object_del(out, "r");
+		json_object_set_new(out, "type", json_string(type));
+		conn_send(c, out);
+	}
+	conn_process(c);
+}
+
+void
+conn_status(struct conn *c, const json_t *o)
+{
+	const char *aid = json_str(o, "alert_id");
+
+	if (aid == NULL || !alert_id_valid(aid)) {
+		conn_error(c, "bad_frame", "status needs an alert_id", 1);
+		return;
+	}
+	snprintf(c->req_type, sizeof(c->req_type), "status");
+	c->req = store_eval(c->relay->store, script_status,
+	    json_pack("{s:s, s:s}", "aid", aid, "dev", c->device_id),
+	    conn_answer_cb, c);
+}
+
+void
+conn_list(struct conn *c, const json_t *o)
+{
+	json_t *l = json_object_get(o, "limit");
+	json_int_t limit = json_is_integer(l) ? json_integer_value(l) : 20;
+	char lim[8];
+
+	if (limit < 1 || limit > 100) {
+		conn_error(c, "bad_frame", "limit must be 1..100", 1);
+		return;
+	}
+	snprintf(lim, sizeof(lim), "%d", (int)limit);
+	snprintf(c->req_type, sizeof(c->req_type), "list");
+	c->req = store_eval(c->relay->store, script_list,
+	    json_pack("{s:s, s:s}", "dev", c->device_id, "limit", lim),
+	    conn_answer_cb, c);
+}
+
+/* Signed by the device like an envelope, with its own context. */
+void
+conn_cancel(struct conn *c, const json_t *o)
+{
+	const char *b64 = json_str(o, "cancel"), *sigtext = json_str(o, "sig");
+	const struct device_entry *dev;
+	unsigned char sig[crypto_sign_BYTES], *json = NULL;
+	json_t *req = NULL;
+	const char *aid, *devid;
+	char now[RFC3339_LEN];
+	size_t len;
+
+	dev = relay_config_device(c->relay->cfg, c->device_id);
+	if (dev == NULL || b64 == NULL || sigtext == NULL ||
+	    b64_decode(b64, strlen(b64), &json, &len) != 0 ||
+	    b64_decode_exact(sigtext, sig, sizeof(sig)) != 0) {
+		free(json);
+		conn_error(c, "bad_envelope",
+		    "cancel frame needs base64 cancel and sig", 1);
+		return;
+	}
+	if (cancel_verify((const char *)json, len, sig, dev->sign_pk) != 0) {
+		free(json);
+		conn_error(c, "bad_signature",
+		    "cancel signature does not verify", 1);
+		return;
+	}
+	req = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL);
+	free(json);
+	aid = json_str(req, "alert_id");
+	devid = json_str(req, "device_id");
+	if (aid == NULL || !alert_id_valid(aid) || devid == NULL ||
+	    strcmp(devid, c->device_id) != 0) {
+		json_decref(req);
+		conn_error(c, "bad_envelope", "cancel is malformed", 1);
+		return;
+	}
+	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", aid);
+	snprintf(c->req_type, sizeof(c->req_type), "cancel");
+	json_decref(req);
+	time_rfc3339_ms(now, now_ms());
+	c->req = store_eval(c->relay->store, script_cancel,
+	    json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",
+	        c->device_id, "now", now),
+	    conn_answer_cb, c);
+}
+
+/* The signed directory, as the organisation signed it; only its version
+ * when the device already has that one. */
+void
+conn_directory(struct conn *c, const json_t *o)
+{
+	const struct directory *d = c->relay->cfg->dir;
+	json_t *have = json_object_get(o, "have");
+
+	/* Each answer may be megabytes for a request of 30 bytes: one at a
+	 * time, and a device asks only once per session anyway. */
+	if (conn_flow_directory_pending(&c->flow)) {
+		conn_error(c, "directory_pending",
+		    "the previous directory is still being sent", 1);
+		return;
+	}
+	if (d == NULL) {
+		conn_error(c, "no_directory",
+		    "this relay has no signed directory", 0);
+		return;
+	}
+	if (json_is_integer(have) && json_integer_value(have) == d->version) {
+		conn_send(c,
+		    json_pack("{s:s, s:I}", "type", "directory", "version",
+		        (json_int_t)d->version));
+		return;
+	}
+	if (conn_dirframe_push(bufferevent_get_output(c->bev), d) != 0)
+		log_warnx("conn %llu: directory does not fit in a frame",
+		    c->id);
+	conn_flow_directory_queued(&c->flow);
+	conn_flow_full(&c->flow, c->relay->cfg->send_timeout);
+}
