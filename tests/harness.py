@@ -1,19 +1,31 @@
 """Test harness for alertrelay: real processes on private loopback ports.
 
-  Proc           a child process with line readers, bounded waits, stop/kill
-  RedisServer    a private redis-server (AOF, appendfsync always)
-  Resp           a tiny RESP client (no python3-redis needed)
-  Env / make_env keys, certificate, configuration files (scripts/dev-setup
-                 uses the same code)
+Tests import everything from here; the code lives in these modules, all
+re-exported by this one:
+
+  harness_proc   Proc (a child process with line readers, bounded waits,
+                 stop/kill), run, free_port, wait_until
+  harness_redis  RedisServer (a private redis-server, AOF, appendfsync
+                 always) and Resp (a tiny RESP client, no python3-redis)
+  harness_env    Env and Recipient (keys, certificate, configuration
+                 files), make_cert, openssl_pin, write_secret
+  harness_http   WebhookRecorder (a Python HTTP receiver that answers as
+                 told and records every attempt: headers, body, signature
+                 check), https_request, http_request
+  harness_sms    DeviceSession (a RawClient that keeps pushed receipts),
+                 SmsClock (when each SMS reached the phones), the SMS texts
+
+Here, with everything that runs alertrelayd or alertctl or reads
+DAEMON_USER (tests monkeypatch harness.alertrelayd_bin, alertctl_bin and
+DAEMON_USER, so whatever reads them must stay in this module):
+
+  make_env       keys, certificate, configuration files in a directory
+                 (scripts/dev-setup uses the same code: dev_setup_main)
   Relay          alertrelayd: start, wait for ready, kill -9, restart
   Receiver       `alertctl receive` with its JSON lines
-  WebhookRecorder a Python HTTP receiver that answers as told and records
-                 every attempt (headers, body, signature check)
   Lab            everything one test started, stopped at teardown
   sms_stack      redis + Kannel + alertrelayd with the ack listener, SMS
-                 recipients and escalation policies (SmsStack); with
-                 DeviceSession (a RawClient that keeps pushed receipts)
-                 and SmsClock (when each SMS reached the phones)
+                 recipients and escalation policies (SmsStack)
 
 Every wait has a timeout and every loop a bound.  Only processes started
 here are ever signalled, by PID.
@@ -21,23 +33,52 @@ here are ever signalled, by PID.
 
 import json
 import os
-import random
 import re
 import shutil
-import signal
-import socket
-import stat
-import subprocess
-import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
+from harness_env import (DEVICE_ALIAS, DEVICE_ID, RECIPIENTS, Env, Recipient,
+                         _check, _ini_keys, _py_keygen, _write_secret,
+                         make_cert, new_token, openssl_pin, secret_mode_ok,
+                         write_secret)
+from harness_http import (WebhookRecorder, http_request, https_request,
+                          tls13_context)
+from harness_proc import (_HANDED_OUT, _STARTED, _STARTED_LOCK, Proc,
+                          ProcessExited, _ephemeral_range, free_port, run,
+                          stop_all_started, wait_until)
+from harness_redis import RedisError, RedisServer, Resp
+from harness_sms import (SIGCTX_CANCEL, SMS_FROM, SMS_NUMBERS, SMS_TYPES,
+                         DeviceSession, SmsClock, cancel_frame, device_session,
+                         sms_alert_text, sms_cancelled_rx, sms_confirmed_text,
+                         sms_hhmm, sms_taken_rx)
+
+# Everything tests and scripts may take from here, whichever module it
+# lives in (the underscore names too: tests use some of them).
+__all__ = [
+    # harness_proc
+    "_HANDED_OUT", "_STARTED", "_STARTED_LOCK", "Proc", "ProcessExited",
+    "_ephemeral_range", "free_port", "run", "stop_all_started", "wait_until",
+    # harness_redis
+    "RedisError", "RedisServer", "Resp",
+    # harness_env
+    "DEVICE_ALIAS", "DEVICE_ID", "RECIPIENTS", "Env", "Recipient", "_check",
+    "_ini_keys", "_py_keygen", "_write_secret", "make_cert", "new_token",
+    "openssl_pin", "secret_mode_ok", "write_secret",
+    # harness_http
+    "WebhookRecorder", "http_request", "https_request", "tls13_context",
+    # harness_sms
+    "SIGCTX_CANCEL", "SMS_FROM", "SMS_NUMBERS", "SMS_TYPES", "DeviceSession",
+    "SmsClock", "cancel_frame", "device_session", "sms_alert_text",
+    "sms_cancelled_rx", "sms_confirmed_text", "sms_hhmm", "sms_taken_rx",
+    # this module
+    "ROOT", "SANITIZER_MARKS", "build_dir", "alertrelayd_bin", "alertctl_bin",
+    "keygen", "pin_of", "default_keygen", "DAEMON_USER", "hand_to_daemon_user",
+    "make_env", "Relay", "Receiver", "Lab", "SmsStack", "sms_stack",
+    "dev_setup_main",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
-DEVICE_ID = "mayor-a"
-DEVICE_ALIAS = "Burgemeester-A"
-RECIPIENTS = [("contactpunt", "Contactpunt"), ("oncall-1", "Dienstdoende-1")]
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "UndefinedBehaviorSanitizer")
 
@@ -52,590 +93,6 @@ def alertrelayd_bin():
 
 def alertctl_bin():
     return str(build_dir() / "alertctl")
-
-
-def _ephemeral_range():
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            lo, hi = (int(x) for x in f.read().split())
-            return lo, hi
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-_HANDED_OUT = set()  # ports given by free_port() in this run, never twice
-
-
-def free_port():
-    """A port nothing listens on right now, outside the kernel's ephemeral range.
-
-    Binding to port 0 would pick from the ephemeral range, which every outgoing
-    connection (curl, TLS clients, Redis clients) also draws its local port
-    from: between this call and the server's bind, a client can take the port
-    and the server fails with "Address already in use". Ports below the range
-    are never handed out implicitly, so only explicit binds compete for them.
-    Each port is handed out once per run, so two servers never get the same.
-    """
-    lo, _ = _ephemeral_range()
-    first, last = (20000, lo - 1) if lo > 21000 else (1024, 65535)
-    pick = random.SystemRandom()
-    for _ in range(2000):
-        port = pick.randint(first, last)
-        if port in _HANDED_OUT:
-            continue
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        _HANDED_OUT.add(port)
-        return port
-    raise RuntimeError("no free port found in %d..%d" % (first, last))
-
-
-def wait_until(pred, timeout, interval=0.05, what="condition"):
-    """Polls pred() until true; returns its value or raises TimeoutError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
-
-
-# ---------------------------------------------------------------- processes
-
-_STARTED = []  # every Proc ever started, for the end-of-session safety net
-_STARTED_LOCK = threading.Lock()
-
-
-def stop_all_started():
-    with _STARTED_LOCK:
-        procs = list(_STARTED)
-    for p in procs:
-        p.stop(timeout=3)
-
-
-class ProcessExited(Exception):
-    pass
-
-
-class Proc:
-    """A child process whose stdout and stderr are read line by line into
-    memory and into log files."""
-
-    def __init__(self, argv, name, logdir, env=None, stdin=subprocess.DEVNULL):
-        self.argv = [str(a) for a in argv]
-        self.name = name
-        self.logdir = Path(logdir)
-        self.env = env
-        self.stdin = stdin
-        self.popen = None
-        self.lines = {"stdout": [], "stderr": []}
-        self.cond = threading.Condition()
-        self.threads = []
-        self.paused = False
-
-    def start(self):
-        self.logdir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        if self.env:
-            env.update(self.env)
-        self.popen = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, stdin=self.stdin,
-                                      env=env, start_new_session=True)
-        with _STARTED_LOCK:
-            _STARTED.append(self)
-        for stream in ("stdout", "stderr"):
-            t = threading.Thread(target=self._reader, args=(stream,), daemon=True)
-            t.start()
-            self.threads.append(t)
-        return self
-
-    def _reader(self, stream):
-        f = getattr(self.popen, stream)
-        path = self.logdir / ("%s.%s.log" % (self.name, stream))
-        with open(path, "ab") as log:
-            for raw in iter(f.readline, b""):
-                log.write(raw)
-                log.flush()
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                with self.cond:
-                    self.lines[stream].append(line)
-                    self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    @property
-    def pid(self):
-        return self.popen.pid
-
-    def running(self):
-        return self.popen is not None and self.popen.poll() is None
-
-    def text(self, stream="stderr"):
-        with self.cond:
-            return "\n".join(self.lines[stream])
-
-    def snapshot(self, stream):
-        with self.cond:
-            return list(self.lines[stream])
-
-    def wait_for(self, pattern, stream="stderr", timeout=10, start=0):
-        """Waits for a line matching pattern (from line index start);
-        returns the match.  Raises if the process exits first or on timeout."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        i = start
-        with self.cond:
-            while True:
-                lines = self.lines[stream]
-                while i < len(lines):
-                    m = rx.search(lines[i])
-                    if m:
-                        return m
-                    i += 1
-                if self.popen.poll() is not None and all(
-                        not t.is_alive() for t in self.threads):
-                    raise ProcessExited("%s exited (%s) before /%s/ on %s:\n%s" % (
-                        self.name, self.popen.returncode, pattern, stream,
-                        self.tail()))
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError("%s: no /%s/ on %s within %ss:\n%s" % (
-                        self.name, pattern, stream, timeout, self.tail()))
-                self.cond.wait(min(left, 0.2))
-
-    def wait_exit(self, timeout):
-        try:
-            rc = self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        for t in self.threads:
-            t.join(2)
-        return rc
-
-    def signal(self, sig):
-        if self.running():
-            os.kill(self.popen.pid, sig)
-
-    def pause(self):
-        self.signal(signal.SIGSTOP)
-        self.paused = True
-
-    def resume(self):
-        self.signal(signal.SIGCONT)
-        self.paused = False
-
-    def kill(self):
-        """SIGKILL and reap."""
-        if self.popen is None:
-            return None
-        self.signal(signal.SIGKILL)
-        return self.wait_exit(10)
-
-    def stop(self, timeout=5):
-        """SIGTERM, SIGKILL after timeout; returns the exit status."""
-        if self.popen is None:
-            return None
-        if self.running():
-            if self.paused:
-                self.resume()
-            self.signal(signal.SIGTERM)
-            rc = self.wait_exit(timeout)
-            if rc is not None:
-                return rc
-            self.signal(signal.SIGKILL)
-        return self.wait_exit(10)
-
-    def tail(self, n=40):
-        out = []
-        for stream in ("stderr", "stdout"):
-            lines = self.snapshot(stream)
-            if lines:
-                out.append("--- %s %s (last %d of %d lines)" % (
-                    self.name, stream, min(n, len(lines)), len(lines)))
-                out.extend(lines[-n:])
-        return "\n".join(out)
-
-
-def run(argv, timeout=30, env=None, input=None):
-    """Runs a short command to completion; never longer than timeout."""
-    full = dict(os.environ)
-    if env:
-        full.update(env)
-    return subprocess.run([str(a) for a in argv], capture_output=True,
-                          timeout=timeout, env=full, input=input, text=True)
-
-
-# ---------------------------------------------------------------- redis
-
-
-class RedisError(Exception):
-    pass
-
-
-class Resp:
-    """Minimal RESP2 client, enough for the tests' reads."""
-
-    def __init__(self, port, timeout=5.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.f = self.sock.makefile("rb")
-
-    def close(self):
-        self.f.close()
-        self.sock.close()
-
-    def __call__(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        if not line:
-            raise RedisError("connection closed")
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RedisError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)[:-2]
-            return data.decode("utf-8", "replace")
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RedisError("unexpected reply %r" % line)
-
-    # conveniences
-    def xrange(self, key):
-        """[(id, {field: value})]"""
-        return [(eid, dict(zip(kv[::2], kv[1::2])))
-                for eid, kv in (self("XRANGE", key, "-", "+") or [])]
-
-    def hgetall(self, key):
-        kv = self("HGETALL", key) or []
-        return dict(zip(kv[::2], kv[1::2]))
-
-    def dump_all_text(self):
-        """Every key and every value in the database, as one string
-        (for checks that some text was never stored)."""
-        parts = []
-        for key in self("KEYS", "*"):
-            parts.append(key)
-            kind = self("TYPE", key)
-            if kind == "string":
-                parts.append(self("GET", key) or "")
-            elif kind == "hash":
-                parts.extend(self("HGETALL", key))
-            elif kind == "list":
-                parts.extend(self("LRANGE", key, 0, -1))
-            elif kind == "set":
-                parts.extend(self("SMEMBERS", key))
-            elif kind == "zset":
-                parts.extend(self("ZRANGE", key, 0, -1))
-            elif kind == "stream":
-                for eid, fields in self.xrange(key):
-                    parts.append(eid)
-                    for k, v in fields.items():
-                        parts.extend((k, v))
-        return "\n".join(str(p) for p in parts)
-
-
-class RedisServer:
-    def __init__(self, workdir, port=None, name="redis"):
-        self.dir = Path(workdir) / name
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        self.name = name
-        self.proc = None
-        self.procs = []
-
-    def start(self, timeout=10):
-        argv = ["redis-server", "--port", self.port, "--bind", "127.0.0.1",
-                "--appendonly", "yes", "--appendfsync", "always",
-                "--save", "", "--dir", self.dir, "--daemonize", "no",
-                "--logfile", "", "--protected-mode", "yes"]
-        self.proc = Proc(argv, self.name, self.dir.parent / "logs").start()
-        self.procs.append(self.proc)
-        self.proc.wait_for(r"Ready to accept connections", "stdout", timeout)
-        wait_until(self._pings, timeout, what="redis PING")
-        return self
-
-    def _pings(self):
-        try:
-            c = Resp(self.port, timeout=1)
-            try:
-                return c("PING") == "PONG"
-            finally:
-                c.close()
-        except OSError:
-            return False
-
-    def client(self):
-        return Resp(self.port)
-
-    def stop(self):
-        return self.proc.stop() if self.proc else None
-
-    def kill(self):
-        return self.proc.kill() if self.proc else None
-
-    def pause(self):
-        self.proc.pause()
-
-    def resume(self):
-        self.proc.resume()
-
-
-# ---------------------------------------------------------------- setup
-
-
-@dataclass
-class Recipient:
-    id: str
-    alias: str
-    key: Path
-    pub: Path
-    public_key: str
-    secret_file: Path
-    webhook_port: int
-    webhook_path: str = "/hook"
-
-    @property
-    def secret_text(self):
-        return self.secret_file.read_text().strip()
-
-    @property
-    def webhook_url(self):
-        return "http://127.0.0.1:%d%s" % (self.webhook_port, self.webhook_path)
-
-
-def _ini_keys(keys):
-    """key = value lines; a list value gives the key once per item
-    (tier = ... lines of a policy)."""
-    out = []
-    for k, v in keys.items():
-        for one in (v if isinstance(v, (list, tuple)) else [v]):
-            out.append("%s = %s" % (k, one))
-    return out
-
-
-@dataclass
-class Env:
-    dir: Path
-    relay_port: int
-    redis_port: int
-    cert: Path
-    tls_key: Path
-    pin: str
-    device_id: str
-    device_key: Path
-    device_pub: Path
-    device_public_key: str
-    devices_dir: Path
-    recipients: dict
-    relay_conf: Path
-    client_conf: Path
-    relay: dict = field(default_factory=dict)
-    redis: dict = field(default_factory=dict)
-    delivery: dict = field(default_factory=dict)
-    extra_devices: dict = field(default_factory=dict)
-    # Optional sections; when empty nothing is written for them.
-    ack: dict = field(default_factory=dict)  # [ack] listen, listen_plain
-    gateways: dict = field(default_factory=dict)  # name -> {key: value|[values]}
-    recipient_extra: dict = field(default_factory=dict)  # rid -> {key: value}
-    policies: dict = field(default_factory=dict)  # name -> {key: value|[values]}
-    # Directory mode (docs/DIRECTORY.md): set by use_directory().
-    org: object = None  # orgdir.Org
-    directory: Path = None  # the relay's signed directory file
-    client_directory: Path = None  # the client's cache of it
-
-    def recipient(self, rid):
-        return self.recipients[rid]
-
-    def directory_payload(self, version, revoked=(), recipients=None,
-                          keys=None, retired=None, pins=None):
-        """The payload for this environment's device(s) and recipients.
-        keys: rid -> substitute public key; retired: did -> list of
-        {public_key, until}."""
-        import orgdir
-        devices = {self.device_id: (self.device_public_key, DEVICE_ALIAS)}
-        devices.update(self.extra_devices)
-        devs = []
-        for did, (pk, alias) in sorted(devices.items()):
-            e = {"id": did, "alias": alias, "public_key": pk,
-                 "status": "revoked" if did in revoked else "active"}
-            if retired and did in retired:
-                e["retired_keys"] = retired[did]
-            devs.append(e)
-        rcps = []
-        for rid in (recipients or list(self.recipients)):
-            r = self.recipients[rid]
-            rcps.append({"id": rid, "alias": r.alias,
-                         "public_key": (keys or {}).get(rid, r.public_key),
-                         "channels": {"webhook": r.webhook_url}})
-        return orgdir.payload(version, devs, rcps,
-                              relays=["127.0.0.1:%d" % self.relay_port],
-                              pins=pins or [self.pin])
-
-    def sign_directory(self, version, signer=None, path=None, **kw):
-        """Writes a signed directory (by the org, or by signer) to path
-        (default: the relay's) and returns its text."""
-        text = (signer or self.org).sign(self.directory_payload(version, **kw))
-        path = Path(path or self.directory)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        return text
-
-    def use_directory(self, version=1, **kw):
-        """Switches both configurations to a signed directory."""
-        import orgdir
-        self.org = self.org or orgdir.Org()
-        self.directory = self.dir / "directory.signed"
-        self.client_directory = self.dir / "client-directory.signed"
-        self.sign_directory(version, **kw)
-        self.write_relay_conf()
-        self.write_client_conf()
-
-    def write_relay_conf(self, path=None):
-        path = Path(path or self.relay_conf)
-        lines = ["; alertrelayd configuration written by the test harness",
-                 "[relay]"]
-        lines += ["%s = %s" % kv for kv in self.relay.items()]
-        lines += ["", "[redis]"]
-        lines += ["%s = %s" % kv for kv in self.redis.items()]
-        lines += ["", "[delivery]"]
-        lines += ["%s = %s" % kv for kv in self.delivery.items()]
-        if self.ack:
-            lines += ["", "[ack]"]
-            lines += ["%s = %s" % kv for kv in self.ack.items()]
-        if self.directory is not None:
-            lines[2:2] = ["directory = %s" % self.directory,
-                          "org_key = %s" % self.org.public_key]
-        devices = {self.device_id: (self.device_public_key, DEVICE_ALIAS)}
-        devices.update(self.extra_devices)
-        for did, (pk, alias) in devices.items():
-            if self.directory is not None:
-                break  # devices come from the directory
-            lines += ["", "[device %s]" % did, "public_key = %s" % pk,
-                      "alias = %s" % alias]
-        for name, keys in self.gateways.items():
-            lines += ["", "[gateway %s]" % name] + _ini_keys(keys)
-        for r in self.recipients.values():
-            if self.directory is not None:
-                lines += ["", "[recipient %s]" % r.id,
-                          "webhook_secret_file = %s" % r.secret_file]
-            else:
-                lines += ["", "[recipient %s]" % r.id, "alias = %s" % r.alias,
-                          "public_key = %s" % r.public_key,
-                          "webhook_url = %s" % r.webhook_url,
-                          "webhook_secret_file = %s" % r.secret_file]
-            lines += _ini_keys(self.recipient_extra.get(r.id, {}))
-        for name, keys in self.policies.items():
-            lines += ["", "[policy %s]" % name] + _ini_keys(keys)
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
-    def write_client_conf(self, path=None, device_id=None, device_key=None,
-                          recipients=None, relay_port=None, pin=None,
-                          outbox=True):
-        """outbox: True for DIR/outbox, a path, or False for none (then
-        alertctl falls back to ~/.local/state)."""
-        path = Path(path or self.client_conf)
-        lines = ["; alertctl configuration written by the test harness",
-                 "[client]",
-                 "relay = 127.0.0.1:%d" % (relay_port or self.relay_port),
-                 "relay_pin = %s" % (pin or self.pin),
-                 "device_id = %s" % (device_id or self.device_id),
-                 "device_key = %s" % (device_key or self.device_key)]
-        if outbox is True:
-            outbox = self.dir / "outbox"
-        if outbox:
-            lines.append("outbox = %s" % outbox)
-        if self.directory is not None:
-            lines += ["org_key = %s" % self.org.public_key,
-                      "directory = %s" % self.client_directory]
-            path.write_text("\n".join(lines) + "\n")
-            return path
-        for rid in (recipients or list(self.recipients)):
-            lines += ["", "[recipient %s]" % rid,
-                      "public_key = %s" % self.recipients[rid].public_key]
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
-
-def _check(cp, what):
-    if cp.returncode != 0:
-        raise RuntimeError("%s failed (exit %d):\n%s%s" % (
-            what, cp.returncode, cp.stdout, cp.stderr))
-    return cp
-
-
-def make_cert(d):
-    cert, key = Path(d) / "relay.crt", Path(d) / "relay.key"
-    old = os.umask(0o077)
-    try:
-        _check(run(["openssl", "req", "-x509", "-newkey", "ec",
-                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", key, "-out", cert, "-days", "365",
-                    "-subj", "/CN=alertrelay-dev",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]),
-               "openssl req")
-    finally:
-        os.umask(old)
-    os.chmod(key, 0o600)
-    os.chmod(cert, 0o644)
-    return cert, key
-
-
-def openssl_pin(cert):
-    """base64 SHA-256 of the certificate's SubjectPublicKeyInfo."""
-    cp = subprocess.run(
-        "openssl x509 -in '%s' -pubkey -noout | openssl pkey -pubin -outform DER"
-        " | openssl dgst -sha256 -binary | base64" % cert,
-        shell=True, capture_output=True, text=True, timeout=20)
-    _check(cp, "pin via openssl")
-    return cp.stdout.strip()
-
-
-def _write_secret(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
-
-
-def _py_keygen(kind, target):
-    import base64
-    import nacl.public
-    import nacl.signing
-    b64 = lambda b: base64.b64encode(bytes(b)).decode()  # noqa: E731
-    if kind == "device":
-        sk = nacl.signing.SigningKey.generate()
-        pk = bytes(sk.verify_key)
-        _write_secret(str(target) + ".key", b64(bytes(sk) + pk))
-    elif kind == "recipient":
-        sk = nacl.public.PrivateKey.generate()
-        pk = bytes(sk.public_key)
-        _write_secret(str(target) + ".key", b64(bytes(sk)))
-    else:  # webhook-secret
-        _write_secret(str(target), "whsec_" + b64(os.urandom(32)))
-        return None
-    Path(str(target) + ".pub").write_text(b64(pk) + "\n")
-    return b64(pk)
 
 
 def keygen(kind, target, how):
@@ -732,10 +189,6 @@ def make_env(d, relay_port=None, redis_port=None, webhook_ports=None,
     return env
 
 
-def secret_mode_ok(path):
-    return stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0
-
-
 # ---------------------------------------------------------------- relay
 
 
@@ -819,81 +272,6 @@ class Receiver:
     @property
     def url(self):
         return "http://127.0.0.1:%d/hook" % self.port
-
-
-class WebhookRecorder:
-    """A webhook receiver in Python: answers with `statuses` in turn (then
-    `default`), optionally after `delays` seconds, and records every attempt."""
-
-    def __init__(self, secret_text, statuses=(), default=200, delays=(),
-                 port=0):
-        from proto import whsec_key
-        self.key = whsec_key(secret_text)
-        self.statuses = list(statuses)
-        self.default = default
-        self.delays = list(delays)
-        self.attempts = []
-        self.lock = threading.Lock()
-        rec = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(min(n, 1 << 20))
-                with rec.lock:
-                    i = len(rec.attempts)
-                    status = rec.statuses[i] if i < len(rec.statuses) else rec.default
-                    delay = rec.delays[i] if i < len(rec.delays) else 0
-                    rec.attempts.append(rec._record(self, body, status))
-                if delay:
-                    time.sleep(delay)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                except OSError:
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.1}, daemon=True)
-
-    def _record(self, handler, body, status):
-        from proto import webhook_verify
-        headers = {k.lower(): v for k, v in handler.headers.items()}
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-        return {"time": time.monotonic(), "path": handler.path,
-                "headers": headers, "body": body, "json": parsed,
-                "sig_ok": webhook_verify(self.key, headers, body),
-                "status": status}
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.attempts)
-
-    def wait_attempts(self, n, timeout=15):
-        wait_until(lambda: len(self.snapshot()) >= n, timeout,
-                   what="%d webhook attempt(s) (have %d)" % (n, len(self.snapshot())))
-        return self.snapshot()
 
 
 # ---------------------------------------------------------------- lab
@@ -1005,252 +383,6 @@ class Lab:
 # acknowledgements: a stack with Kannel (tests/kannel.py) as the SMS
 # gateway, the ack listener, policies; a device session that keeps the
 # receipts the relay pushes; timestamps of the SMS the phones receive.
-
-SMS_FROM = "+3197010000000"  # the gateway's number
-SMS_NUMBERS = {"contactpunt": "+31600000001", "oncall-1": "+31600000002"}
-
-
-def write_secret(path, text):
-    """text in path with mode 0600 (created or overwritten)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
-    os.chmod(path, 0o600)
-    return Path(path)
-
-
-def new_token():
-    import secrets
-    return secrets.token_urlsafe(24)
-
-
-class SmsClock:
-    """Records when each SMS first showed up at the phones (fakesmsc),
-    polling every 20 ms in a thread: [(monotonic time, Sms)]."""
-
-    def __init__(self, kannel, interval=0.02):
-        self.kannel = kannel
-        self.interval = interval
-        self.seen = []
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def _run(self):
-        while not self.stopping.is_set():
-            msgs = self.kannel.mt_messages()
-            now = time.monotonic()
-            with self.lock:
-                for m in msgs[len(self.seen):]:
-                    self.seen.append((now, m))
-            self.stopping.wait(self.interval)
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(5)
-
-    def snapshot(self, to=None, pred=None):
-        with self.lock:
-            out = list(self.seen)
-        return [(t, m) for t, m in out
-                if (to is None or m.receiver == to) and (pred is None or pred(m))]
-
-    def wait(self, n=1, to=None, pred=None, timeout=15):
-        """The first n (time, Sms) to `to` matching pred, within timeout."""
-        wait_until(lambda: len(self.snapshot(to, pred)) >= n, timeout,
-                   interval=0.02,
-                   what="%d SMS to %s (have %s)" % (
-                       n, to or "anyone",
-                       [(m.receiver, m.text) for _, m in self.snapshot()]))
-        return self.snapshot(to, pred)[:n]
-
-
-class DeviceSession:
-    """A RawClient after ready that keeps every frame the relay sends, so
-    answers can be waited for while receipts keep arriving."""
-
-    def __init__(self, client, env, device_id=None, signing_key=None):
-        self.c = client
-        self.env = env
-        self.device_id = device_id or env.device_id
-        self.key = signing_key
-        self.frames = []
-        self.taken = set()
-
-    def _match(self, pred, take, start=0):
-        for i, f in enumerate(self.frames):
-            if i >= start and i not in self.taken and pred(f):
-                if take:
-                    self.taken.add(i)
-                return f
-        return None
-
-    def wait(self, pred, timeout=10, what="frame", take=True, start=0):
-        """The first frame (from index start) not yet taken that
-        matches pred."""
-        from proto import Closed
-        deadline = time.monotonic() + timeout
-        while True:
-            f = self._match(pred, take, start)
-            if f is not None:
-                return f
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("no %s within %ss; frames: %s" % (
-                    what, timeout, self.frames))
-            try:
-                self.frames.append(self.c.recv_frame(min(left, 0.5)))
-            except TimeoutError:
-                pass
-            except Closed as e:
-                raise Closed("%s; waiting for %s; frames: %s" % (
-                    e, what, self.frames))
-
-    def drain(self, seconds):
-        """Reads whatever comes for `seconds`."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                self.frames.append(self.c.recv_frame(
-                    max(0.01, deadline - time.monotonic())))
-            except TimeoutError:
-                pass
-        return self.frames
-
-    def receipts(self, alert_id, event=None):
-        return [f for f in self.frames if f.get("type") == "receipt" and
-                f.get("alert_id") == alert_id and
-                (event is None or f.get("event") == event)]
-
-    def wait_receipt(self, alert_id, event, timeout=10, **members):
-        def pred(f):
-            return (f.get("type") == "receipt" and
-                    f.get("alert_id") == alert_id and f.get("event") == event
-                    and all(f.get(k) == v for k, v in members.items()))
-        return self.wait(pred, timeout, what="receipt %s %s %s" % (
-            event, alert_id, members), take=False)
-
-    def request(self, frame, answer_types, timeout=10):
-        """Sends frame; returns the first later frame whose type is one
-        of answer_types (receipts in between are kept)."""
-        mark = len(self.frames)
-        self.c.send_frame(frame)
-        return self.wait(lambda f: f.get("type") in answer_types, timeout,
-                         what="answer %s to %s" % (answer_types,
-                                                   frame.get("type")),
-                         start=mark)
-
-    def send_alert(self, alert_type="panic", message=None, recipients=None,
-                   timeout=10):
-        """A new alert through this session; returns the accepted frame
-        (alert_id, relay_id, ref, ...)."""
-        from proto import b64d, build_alert
-        pks = {rid: b64d(self.env.recipients[rid].public_key)
-               for rid in (recipients or list(self.env.recipients))}
-        frame, _, alert_id = build_alert(self.key, self.device_id, pks,
-                                         alert_type=alert_type,
-                                         message=message)
-        acc = self.request(frame, ("accepted", "error"), timeout)
-        assert acc.get("type") == "accepted" and acc.get("alert_id") == alert_id, acc
-        return acc
-
-    def cancel(self, alert_id, created_at=None, timeout=10):
-        """A signed cancel; returns the relay's answer (cancelled or
-        error)."""
-        return self.request(cancel_frame(self.key, self.device_id, alert_id,
-                                         created_at),
-                            ("cancelled", "error"), timeout)
-
-    def close(self):
-        self.c.close()
-
-
-SIGCTX_CANCEL = b"alertrelay cancel v1\n"
-
-
-def cancel_frame(signing_key, device_id, alert_id, created_at=None):
-    """{"type":"cancel","cancel":B64(CANCEL_JSON),"sig":B64(SIG)} as in
-    docs/PROTOCOL.md: compact JSON with sorted keys, signed with the
-    cancel context."""
-    from proto import b64e, rfc3339_now
-    body = json.dumps({"alert_id": alert_id,
-                       "created_at": created_at or rfc3339_now(),
-                       "device_id": device_id, "v": 1},
-                      separators=(",", ":"), sort_keys=True).encode()
-    sig = signing_key.sign(SIGCTX_CANCEL + body).signature
-    return {"type": "cancel", "cancel": b64e(body), "sig": b64e(sig)}
-
-
-def device_session(env, device_id=None, key_path=None, signing_key=None,
-                   timeout=10):
-    """hello/auth/ready as the enrolled device (or another one)."""
-    from proto import RawClient, device_signing_key
-    key = signing_key or device_signing_key(key_path or env.device_key)
-    did = device_id or env.device_id
-    c = RawClient(env.relay_port, timeout=timeout)
-    try:
-        c.hello()
-        ready = c.auth(did, key)
-        assert ready.get("type") == "ready" and ready.get("device_id") == did, ready
-    except Exception:
-        c.close()
-        raise
-    return DeviceSession(c, env, did, key)
-
-
-def tls13_context(cafile):
-    """Client context for the ack listener: TLS 1.3 only, trusting only
-    the relay's own certificate, hostname (IP SAN) checked."""
-    import ssl
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_verify_locations(cafile=str(cafile))
-    ctx.check_hostname = True
-    return ctx
-
-
-def https_request(port, method, path, headers=None, body=None, cafile=None,
-                  timeout=10, context=None):
-    """One HTTPS request to 127.0.0.1:port; returns (status, parsed JSON
-    or None, raw body, TLS version, the peer's DER certificate)."""
-    import http.client
-    ctx = context or tls13_context(cafile)
-    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
-                                       context=ctx)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        raw = resp.read()
-        version = conn.sock.version()
-        peer = conn.sock.getpeercert(binary_form=True)
-    finally:
-        conn.close()
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        parsed = None
-    return resp.status, parsed, raw, version, peer
-
-
-def http_request(port, method, path, timeout=10):
-    """One plain HTTP request to 127.0.0.1:port: (status, JSON or None)."""
-    import http.client
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path)
-        resp = conn.getresponse()
-        raw = resp.read()
-    finally:
-        conn.close()
-    try:
-        return resp.status, json.loads(raw)
-    except ValueError:
-        return resp.status, None
 
 
 @dataclass
@@ -1422,57 +554,6 @@ def sms_stack(lab, policies, delivery=None, relay=None, recorders=None,
                          "stderr", 10)
     return SmsStack(env, redis, rl, k, clock, recs, ack_port, plain_port,
                     mo_token, toks, token_files)
-
-
-SMS_TYPES = {"nl": {"panic": "PANIEK", "threat": "DREIGING", "test": "TEST"},
-             "en": {"panic": "PANIC", "threat": "THREAT", "test": "TEST"}}
-
-
-def sms_hhmm(rfc3339, tz="Europe/Amsterdam"):
-    """HH:MM of an RFC 3339 UTC time, in tz, as the SMS texts show it."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-    t = datetime.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S").replace(
-        tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz))
-    return t.strftime("%H:%M")
-
-
-def sms_alert_text(alert_type, alias, ref, received_at,
-                   tz="Europe/Amsterdam", escalated=False, language="nl"):
-    """The SMS an alert gives with the built-in templates, written from
-    the issue: metadata only, Dutch unless language = en."""
-    head = "%s %s - %s - %s - ref %s." % (
-        "ALARM" if language == "nl" else "ALERT",
-        SMS_TYPES[language].get(alert_type, alert_type.upper()), alias,
-        sms_hhmm(received_at, tz), ref)
-    if language == "nl":
-        return head + "%s Antwoord OK %s als u het oppakt." % (
-            " Nog niet opgepakt." if escalated else "", ref)
-    return head + "%s Reply OK %s if you take it." % (
-        " Not taken yet." if escalated else "", ref)
-
-
-def sms_taken_rx(ref, by, language="nl"):
-    """What the others reached are sent when by took the alert."""
-    if language == "nl":
-        return r"Alarm %s is opgepakt door %s \(\d\d:\d\d\)\. U hoeft niets " \
-               r"te doen\." % (ref, re.escape(by))
-    return r"Alert %s was taken by %s \(\d\d:\d\d\)\. No action needed\." % (
-        ref, re.escape(by))
-
-
-def sms_confirmed_text(ref, language="nl"):
-    """What the one who took the alert by SMS is sent."""
-    if language == "nl":
-        return "Bevestigd: u hebt alarm %s opgepakt." % ref
-    return "Confirmed: you have taken alert %s." % ref
-
-
-def sms_cancelled_rx(ref, language="nl"):
-    if language == "nl":
-        return r"Alarm %s is ingetrokken \(\d\d:\d\d\)\. U hoeft niets te " \
-               r"doen\." % ref
-    return r"Alert %s was cancelled \(\d\d:\d\d\)\. No action needed\." % ref
 
 
 # ---------------------------------------------------------------- dev-setup

@@ -1,0 +1,232 @@
+"""Test harness, processes: free ports, bounded waits, and Proc (a child
+process with line readers, bounded waits, stop/kill) with run() for short
+commands.  Part of tests/harness.py, which re-exports everything here.
+
+Every wait has a timeout and every loop a bound.  Only processes started
+here are ever signalled, by PID.
+"""
+
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_HANDED_OUT = set()  # ports given by free_port() in this run, never twice
+
+
+def free_port():
+    """A port nothing listens on right now, outside the kernel's ephemeral range.
+
+    Binding to port 0 would pick from the ephemeral range, which every outgoing
+    connection (curl, TLS clients, Redis clients) also draws its local port
+    from: between this call and the server's bind, a client can take the port
+    and the server fails with "Address already in use". Ports below the range
+    are never handed out implicitly, so only explicit binds compete for them.
+    Each port is handed out once per run, so two servers never get the same.
+    """
+    lo, _ = _ephemeral_range()
+    first, last = (20000, lo - 1) if lo > 21000 else (1024, 65535)
+    pick = random.SystemRandom()
+    for _ in range(2000):
+        port = pick.randint(first, last)
+        if port in _HANDED_OUT:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port found in %d..%d" % (first, last))
+
+
+def wait_until(pred, timeout, interval=0.05, what="condition"):
+    """Polls pred() until true; returns its value or raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- processes
+
+_STARTED = []  # every Proc ever started, for the end-of-session safety net
+_STARTED_LOCK = threading.Lock()
+
+
+def stop_all_started():
+    with _STARTED_LOCK:
+        procs = list(_STARTED)
+    for p in procs:
+        p.stop(timeout=3)
+
+
+class ProcessExited(Exception):
+    pass
+
+
+class Proc:
+    """A child process whose stdout and stderr are read line by line into
+    memory and into log files."""
+
+    def __init__(self, argv, name, logdir, env=None, stdin=subprocess.DEVNULL):
+        self.argv = [str(a) for a in argv]
+        self.name = name
+        self.logdir = Path(logdir)
+        self.env = env
+        self.stdin = stdin
+        self.popen = None
+        self.lines = {"stdout": [], "stderr": []}
+        self.cond = threading.Condition()
+        self.threads = []
+        self.paused = False
+
+    def start(self):
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        self.popen = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, stdin=self.stdin,
+                                      env=env, start_new_session=True)
+        with _STARTED_LOCK:
+            _STARTED.append(self)
+        for stream in ("stdout", "stderr"):
+            t = threading.Thread(target=self._reader, args=(stream,), daemon=True)
+            t.start()
+            self.threads.append(t)
+        return self
+
+    def _reader(self, stream):
+        f = getattr(self.popen, stream)
+        path = self.logdir / ("%s.%s.log" % (self.name, stream))
+        with open(path, "ab") as log:
+            for raw in iter(f.readline, b""):
+                log.write(raw)
+                log.flush()
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                with self.cond:
+                    self.lines[stream].append(line)
+                    self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def running(self):
+        return self.popen is not None and self.popen.poll() is None
+
+    def text(self, stream="stderr"):
+        with self.cond:
+            return "\n".join(self.lines[stream])
+
+    def snapshot(self, stream):
+        with self.cond:
+            return list(self.lines[stream])
+
+    def wait_for(self, pattern, stream="stderr", timeout=10, start=0):
+        """Waits for a line matching pattern (from line index start);
+        returns the match.  Raises if the process exits first or on timeout."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        i = start
+        with self.cond:
+            while True:
+                lines = self.lines[stream]
+                while i < len(lines):
+                    m = rx.search(lines[i])
+                    if m:
+                        return m
+                    i += 1
+                if self.popen.poll() is not None and all(
+                        not t.is_alive() for t in self.threads):
+                    raise ProcessExited("%s exited (%s) before /%s/ on %s:\n%s" % (
+                        self.name, self.popen.returncode, pattern, stream,
+                        self.tail()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("%s: no /%s/ on %s within %ss:\n%s" % (
+                        self.name, pattern, stream, timeout, self.tail()))
+                self.cond.wait(min(left, 0.2))
+
+    def wait_exit(self, timeout):
+        try:
+            rc = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        for t in self.threads:
+            t.join(2)
+        return rc
+
+    def signal(self, sig):
+        if self.running():
+            os.kill(self.popen.pid, sig)
+
+    def pause(self):
+        self.signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        self.signal(signal.SIGCONT)
+        self.paused = False
+
+    def kill(self):
+        """SIGKILL and reap."""
+        if self.popen is None:
+            return None
+        self.signal(signal.SIGKILL)
+        return self.wait_exit(10)
+
+    def stop(self, timeout=5):
+        """SIGTERM, SIGKILL after timeout; returns the exit status."""
+        if self.popen is None:
+            return None
+        if self.running():
+            if self.paused:
+                self.resume()
+            self.signal(signal.SIGTERM)
+            rc = self.wait_exit(timeout)
+            if rc is not None:
+                return rc
+            self.signal(signal.SIGKILL)
+        return self.wait_exit(10)
+
+    def tail(self, n=40):
+        out = []
+        for stream in ("stderr", "stdout"):
+            lines = self.snapshot(stream)
+            if lines:
+                out.append("--- %s %s (last %d of %d lines)" % (
+                    self.name, stream, min(n, len(lines)), len(lines)))
+                out.extend(lines[-n:])
+        return "\n".join(out)
+
+
+def run(argv, timeout=30, env=None, input=None):
+    """Runs a short command to completion; never longer than timeout."""
+    full = dict(os.environ)
+    if env:
+        full.update(env)
+    return subprocess.run([str(a) for a in argv], capture_output=True,
+                          timeout=timeout, env=full, input=input, text=True)
