@@ -20,6 +20,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
 DATADIR  ?= $(PREFIX)/share
+LOCALEDIR ?= $(DATADIR)/locale
 CONSOLE_STATIC := console/static/index.html console/static/app.js \
 	console/static/style.css
 BUILD    ?= build
@@ -57,12 +58,33 @@ BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
 PY := /usr/bin/python3
 
+# Translations (gettext): po/<lang>.po compiled into
+# $(BUILD)/locale/<lang>/LC_MESSAGES/alertrelay.mo, where a program run
+# from $(BUILD) finds them (common/i18n.c).
+PO_LANGS := $(basename $(notdir $(wildcard po/*.po)))
+MO_FILES := $(PO_LANGS:%=$(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo)
+
 FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
-.PHONY: install uninstall all deps test bench demo asan test-asan fuzz fuzz-run format check-format clean
+.PHONY: install uninstall all pot deps test bench demo asan test-asan fuzz fuzz-run format check-format clean
 
-all: $(BUILD)/alertrelayd $(BUILD)/alertctl $(BUILD)/alertconsole
+all: $(BUILD)/alertrelayd $(BUILD)/alertctl $(BUILD)/alertconsole $(MO_FILES)
+
+$(BUILD)/common/i18n.o: ALL_CFLAGS += -DLOCALEDIR='"$(LOCALEDIR)"'
+
+$(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo: po/%.po
+	@mkdir -p $(dir $@)
+	@echo "  MSGFMT  $<"
+	@msgfmt --check -o $@ $<
+
+# The template translators start from; po/*.po are merged with it by
+# msgmerge when messages change.
+pot:
+	xgettext --from-code=UTF-8 --keyword=_ --keyword=N_ --add-comments=TRANSLATORS: \
+	    --package-name=alertrelay -o po/alertrelay.pot \
+	    $(sort $(wildcard client/*.c common/*.c console/*.c))
+	for l in $(PO_LANGS); do msgmerge --update --backup=none po/$$l.po po/alertrelay.pot; done
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h console/*.h bench/*.h)
 	@mkdir -p $(dir $@)
@@ -129,6 +151,10 @@ install: all
 	install -m 0755 $(BUILD)/alertconsole $(DESTDIR)$(SBINDIR)/alertconsole
 	install -m 0644 $(CONSOLE_STATIC) $(DESTDIR)$(DATADIR)/alertconsole/static/
 	install -m 0644 man/alertconsole.8 $(DESTDIR)$(MANDIR)/man8/alertconsole.8
+	for l in $(PO_LANGS); do \
+	    install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
+	    install -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/alertrelay.mo \
+	        $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo || exit 1; done
 	install -m 0644 man/alertctl.1 $(DESTDIR)$(MANDIR)/man1/alertctl.1
 	install -m 0644 man/alertrelayd.conf.5 $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5
 	install -m 0644 man/alertrelayd.8 $(DESTDIR)$(MANDIR)/man8/alertrelayd.8
@@ -163,6 +189,8 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
 	    $(DESTDIR)$(UNITDIR)/alertconsole.service
 	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
+	for l in $(PO_LANGS); do \
+	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo; done
 
 # libFuzzer harnesses, one per parser; `make fuzz-run` runs each for
 # FUZZ_SECONDS and keeps what it finds in fuzz/corpus/<name>.

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "alertctl.h"
+#include "i18n.h"
 #include "log.h"
 #include "usage.h"
 
@@ -74,6 +75,7 @@ main(int argc, char **argv)
 	struct globals g = {NULL, 0};
 	int ch;
 
+	i18n_init();
 	log_init("alertctl", LOG_INFO, LOG_TO_STDERR);
 	/* A relay or a reader that goes away is an error to handle, not a
 	 * reason to die silently. */
@@ -102,7 +104,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return usage_error(NULL, "no command given");
+		return usage_error(NULL, "%s", _("no command given"));
 	if (strcmp(argv[optind], "help") == 0)
 		return alertctl_help(argc - optind, argv + optind);
 	return alertctl_dispatch(argc - optind, argv + optind, &g);
