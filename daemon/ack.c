@@ -145,7 +145,7 @@ ack_notice_cb(int ok, long status, const char *error, void *arg)
  * itself is already in Redis. */
 static void
 ack_notice(struct ack *a, const char *rid, const char *gw_name,
-    enum sms_template_kind kind, const char *ref)
+    enum sms_template_kind kind, const char *ref, int drill)
 {
 	const struct relay_config *cfg = a->relay->cfg;
 	const struct recipient_entry *r = relay_config_recipient(cfg, rid);
@@ -161,6 +161,7 @@ ack_notice(struct ack *a, const char *rid, const char *gw_name,
 	    (gw = relay_config_gateway(cfg, gw_name)) == NULL)
 		return;
 	v.ref = ref;
+	v.drill = drill;
 	v.by = r->alias ? r->alias : r->id;
 	v.t = time(NULL);
 	if (sms_template_expand(lang, tpl, &v, text, sizeof(text)) == 0)
@@ -199,12 +200,16 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 	} else {
 		const char *rms =
 		    json_string_value(json_object_get(reply, "received_ms"));
+		int drill = json_is_true(json_object_get(reply, "drill"));
 
 		ack_refund(p);
-		if (rms != NULL)
+		if (rms != NULL && !drill)
 			metrics_time_to_ack(
 			    (now_ms() - strtoll(rms, NULL, 10)) / 1000.0);
-		metrics.acknowledgements++;
+		if (drill)
+			metrics.drill_acknowledgements++;
+		else
+			metrics.acknowledgements++;
 		log_info("acknowledged alert=%s recipient=%s channel=%s "
 		         "first=%d",
 		    aid, p->rid, p->channel, strcmp(r, "first") == 0);
@@ -212,7 +217,7 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		 * others reached hear who took it: alert.acknowledged). */
 		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
 			ack_notice(p->a, p->rid, p->gateway, SMS_TPL_CONFIRMED,
-			    p->ref);
+			    p->ref, drill);
 		ack_reply(p->req, 200, "OK",
 		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
 		        "acknowledged", "first", strcmp(r, "first") == 0, "by",
@@ -365,7 +370,7 @@ ack_hint(struct ack *a, const struct sms_gateway *gw,
 		    gw->name, r->id);
 		return;
 	}
-	ack_notice(a, r->id, gw->name, SMS_TPL_HINT, NULL);
+	ack_notice(a, r->id, gw->name, SMS_TPL_HINT, NULL, 0);
 }
 
 /* A reply from a recipient's number: counted against the limits of
