@@ -120,7 +120,8 @@ envelope_decode_version(const json_t *o, struct envelope *env, char *err,
 	    d == NULL)
 		return 0;
 	if (json_is_integer(v) &&
-	    json_integer_value(v) == ENVELOPE_VERSION_DRILL && json_is_boolean(d)) {
+	    json_integer_value(v) == ENVELOPE_VERSION_DRILL &&
+	    json_is_boolean(d)) {
 		env->drill = json_is_true(d);
 		return 0;
 	}

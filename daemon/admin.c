@@ -286,7 +286,8 @@ admin_open_alerts(const json_t *reply)
 	ms = json_is_string(oldest)
 	    ? strtoll(json_string_value(oldest), NULL, 10)
 	    : (int64_t)json_number_value(oldest);
-	metrics.drills_open = (double)json_integer_value(json_object_get(t, "n"));
+	metrics.drills_open =
+	    (double)json_integer_value(json_object_get(t, "n"));
 	metrics.drill_unacked_seconds =
 	    ms > 0 && ms < now ? (double)(now - ms) / 1000.0 : 0;
 }

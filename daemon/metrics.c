@@ -222,10 +222,12 @@ metrics_render_alerts(struct evbuffer *out)
 	    metrics.unacked_seconds);
 	if (metrics.drills_open >= 0) {
 		metric_one(out, "alertrelay_drills_open", "gauge",
-		    "Drills open, all instances (not in alertrelay_alerts_open).",
+		    "Drills open, all instances (not in "
+		    "alertrelay_alerts_open).",
 		    metrics.drills_open);
 		metric_one(out, "alertrelay_drills_unacknowledged_seconds",
-		    "gauge", "Age of the oldest open drill; 0 when none is open.",
+		    "gauge",
+		    "Age of the oldest open drill; 0 when none is open.",
 		    metrics.drill_unacked_seconds);
 	}
 	if (metrics.deadletter_entries >= 0)

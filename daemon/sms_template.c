@@ -330,7 +330,8 @@ sms_template_expand(enum sms_language lang, const char *tpl,
 	if (outlen > 0)
 		out[0] = '\0';
 	if (v != NULL && v->drill)
-		prefix = lang == SMS_LANG_EN ? SMS_TPL_DRILL_EN : SMS_TPL_DRILL_NL;
+		prefix =
+		    lang == SMS_LANG_EN ? SMS_TPL_DRILL_EN : SMS_TPL_DRILL_NL;
 	plen = strlen(prefix);
 	if (tpl == NULL || v == NULL || strlen(tpl) > SMS_TEMPLATE_MAX ||
 	    (strstr(tpl, "{ref}") != NULL && !sms_text_ref_valid(v->ref)) ||

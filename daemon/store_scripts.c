@@ -9,7 +9,7 @@
 	"local function ev(aid, dev, e)\n"                                     \
 	"  if redis.call('HGET', K('alert', aid), 'drill') == '1' then\n"      \
 	"    e.drill = true\n"                                                 \
-	"  end\n"                                                               \
+	"  end\n"                                                              \
 	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
 	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
 	"dev,"                                                                 \
