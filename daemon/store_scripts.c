@@ -183,6 +183,10 @@ const char script_done[] = PRELUDE
     "  redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
     "  redis.call('HDEL', K('unreached', a.aid), a.rid .. '|' .. a.ch)\n"
     "  local n = redis.call('HINCRBY', ak, 'ndelivered', 1)\n"
+    "  if a.ch == 'sms' then\n"
+    "    redis.call('SET', K('lastsms', a.rid),"
+    "      redis.call('HGET', ak, 'drill') or '0', 'EX', 604800)\n"
+    "  end\n"
     "  local f = redis.call('HMGET', ak, 'ndeliveries', 'device_id',"
     "    'state')\n"
     /* It went through after the alert was taken or cancelled:
@@ -410,6 +414,11 @@ const char script_deadletter_replay[] = PRELUDE
     "  end\n"
     "end\n"
     "return cjson.encode({replayed = done, unknown = unknown})\n";
+
+/* Whether the last alarm SMS to a recipient was a drill. */
+const char script_lastsms[] =
+    PRELUDE "return cjson.encode({drill = redis.call('GET',"
+            "  K('lastsms', a.rid)) == '1'})\n";
 
 /* The highest directory version any relay on this Redis has run with:
  * a relay started with an older one (an old file restored) finds out. */

@@ -33,6 +33,8 @@ CP, OC = SMS_NUMBERS["contactpunt"], SMS_NUMBERS["oncall-1"]
 OC_ALIAS = "Dienstdoende-1"
 BOTH = "0 contactpunt:webhook contactpunt:sms oncall-1:sms"
 DRILL_NL = "OEFENING - "
+HINT_NL = ("Niet begrepen. Om een alarm op te pakken: antwoord OK en de "
+           "referentie uit het alarm, bijvoorbeeld OK K7Q2M9XD.")
 
 
 def policies(*tiers, **extra):
@@ -102,9 +104,10 @@ def test_drill_whole_path_oefening_ok_ref_and_receipts(lab):
     """A drill: OEFENING on the sender's screen, both phones get the
     Dutch SMS with "OEFENING - " first, the signed webhook says
     "drill": true, the receiver's human output says OEFENING before the
-    alarm, "OK <ref>" from a phone acknowledges it with a confirmation
-    and a notice that are drills too, and the device's receipts,
-    status and list say drill."""
+    alarm, a reply not understood gets a hint marked OEFENING, "OK <ref>"
+    from a phone acknowledges it with a confirmation and a notice that
+    are drills too, and the device's receipts, status and list say
+    drill."""
     st = sms_stack(lab, policies(BOTH))
     pretty = receiver(lab, st, "contactpunt", pretty=True)
     plain = receiver(lab, st, "contactpunt")
@@ -132,12 +135,17 @@ def test_drill_whole_path_oefening_ok_ref_and_receipts(lab):
     line, = plain.wait_alerts(1)
     assert line["drill"] is True and line["message"] == "Oefening voordeur", line
 
+    # a reply not understood: the hint says OEFENING too
+    assert st.sms_reply("contactpunt", "wat moet ik doen?") == 404
+    (_, hint), = st.sms.wait(1, to=CP, pred=not_alert)
+    assert hint.text == DRILL_NL + HINT_NL, hint.text
+
     assert st.sms_reply("oncall-1", "OK %s" % ref) == 200
     wait_until(lambda: st.alert_hash(aid).get("state") == "acknowledged",
                5, what="state acknowledged")
     (_, ok), = st.sms.wait(1, to=OC, pred=not_alert)
     assert ok.text == DRILL_NL + sms_confirmed_text(ref), ok.text
-    (_, told), = st.sms.wait(1, to=CP, pred=not_alert)
+    (_, told) = st.sms.wait(2, to=CP, pred=not_alert)[-1]
     assert re.fullmatch(re.escape(DRILL_NL) + sms_taken_rx(ref, OC_ALIAS),
                         told.text), told.text
     acked, = st.wait_webhook("contactpunt", "alert.acknowledged", aid)
