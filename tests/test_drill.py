@@ -14,6 +14,7 @@ could pass."""
 import copy
 import http.client
 import json
+import os
 import re
 import shutil
 import time
@@ -302,3 +303,25 @@ def test_relay_flipping_the_flag_is_caught_by_the_receiver(lab):
     time.sleep(0.3)
     assert len(recv.proc.snapshot("stdout")) == 1
     assert "drill flag does not match" in recv.proc.text("stderr")
+
+
+@pytest.mark.hard_timeout(60)
+def test_check_counts_the_drill_prefix(lab):
+    """-t counts "OEFENING - " in the length: a template that would fit
+    one SMS without it, but not as a drill, is refused with its key; one
+    that fits with it passes, and its drill SMS is still one GSM-7 SMS."""
+    def check(tpl):
+        env = harness.make_env(lab.tmp / ("env-%d" % len(tpl)),
+                               delivery={"sms_template_raised": tpl})
+        env.write_relay_conf()
+        if os.geteuid() == 0:  # -t as root checks as the daemon's user
+            harness.hand_to_daemon_user(env.dir)
+        cp = harness.run([harness.alertrelayd_bin(), "-t", "-c",
+                          env.relay_conf], timeout=30)
+        return cp.returncode, cp.stdout + cp.stderr
+    # at its longest: 6 + 16 ({type}) + 1 + 5 ({time}) + 5 + 8 ({ref}) + 1
+    head, n = "ALARM {type} {time} ref {ref} ", 42
+    rc, out = check(head + "x" * (160 - n - len(DRILL_NL)))
+    assert rc == 0, out
+    rc, out = check(head + "x" * (160 - n - 5))  # fits, but not as a drill
+    assert rc != 0 and "sms_template_raised" in out and "drill" in out, out
