@@ -25,6 +25,7 @@ import harness
 import proto
 from harness import (SMS_NUMBERS, free_port, sms_alert_text,
                      sms_confirmed_text, sms_stack, sms_taken_rx, wait_until)
+from test_console import Console
 from test_metrics import RULES
 from test_service import scrape, val
 
@@ -135,6 +136,14 @@ def test_drill_whole_path_oefening_ok_ref_and_receipts(lab):
     assert text.index("OEFENING") < text.index("panic"), text
     line, = plain.wait_alerts(1)
     assert line["drill"] is True and line["message"] == "Oefening voordeur", line
+    # the contact point's console gets it too, marked for its card
+    con = Console(lab, st.env).start()
+    hh = {k: v for k, v in hook["headers"].items()
+          if k in ("webhook-id", "webhook-timestamp", "webhook-signature",
+                   "content-type")}
+    assert con.hook(hh, hook["body"]) == 200
+    shown, = con.wait_alerts(1)
+    assert shown["drill"] is True and shown["alert_id"] == aid, shown
 
     # a reply not understood: the hint says OEFENING too
     assert st.sms_reply("contactpunt", "wat moet ik doen?") == 404
