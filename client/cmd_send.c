@@ -518,6 +518,7 @@ cmd_send(int argc, char **argv, struct globals *g)
 
 	if ((rc = cmd_send_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
+	verdict_set_drill(o.drill);
 	if (device_open(&d, o.config) != 0)
 		rc = verdict_not_delivered(MSG_WHY_NO_DEVICE);
 	else if ((rc = cmd_send_recipients(&d, o.timeout_s, why,

@@ -334,3 +334,15 @@ def test_check_counts_the_drill_prefix(lab):
     assert rc == 0, out
     rc, out = check(head + "x" * (160 - n - 5))  # fits, but not as a drill
     assert rc != 0 and "sms_template_raised" in out and "drill" in out, out
+
+
+@pytest.mark.hard_timeout(60)
+def test_drill_that_gets_nowhere_says_so_without_112(lab):
+    """A drill no relay takes ends with a drill's verdict: that it did
+    not get through and that this is no emergency, not "call 112"."""
+    env = lab.env()  # no relay runs
+    rc, out, err = lab.send(env, "--type", "panic", "--drill", "--timeout", "2")
+    assert rc != 0
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("OEFENING NIET AANGEKOMEN"), err
+    assert "112" not in last, last
