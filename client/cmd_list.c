@@ -7,6 +7,7 @@
 #include "alertctl.h"
 #include "device.h"
 #include "frame.h"
+#include "i18n.h"
 #include "out.h"
 #include "receipt.h"
 
@@ -37,7 +38,8 @@ cmd_list_alert(const json_t *a)
 		s = json_str(a, members[i]);
 		out_clean(s != NULL ? s : "-", v[i], sizeof(v[i]));
 	}
-	out_line("%s  %-32s  %-6s  %-12s  %s", when, v[0], v[1], v[2], v[3]);
+	out_line("%s  %-32s  %-6s  %-12s  %s%s", when, v[0], v[1], v[2], v[3],
+	    json_is_true(json_object_get(a, "drill")) ? _("  DRILL") : "");
 }
 
 static int

@@ -25,6 +25,7 @@
 #include "client_config.h"
 #include "device.h"
 #include "frame.h"
+#include "i18n.h"
 #include "log.h"
 #include "msg.h"
 #include "out.h"
@@ -48,6 +49,7 @@ struct send_opts {
 	long timeout_s;
 	enum watch_until until;
 	long wait_timeout_s; /* 0: forever */
+	int drill; /* --drill: a rehearsal, marked OEFENING everywhere */
 };
 
 enum {
@@ -57,6 +59,7 @@ enum {
 	OPT_ALERT_ID,
 	OPT_WAIT,
 	OPT_WAIT_TIMEOUT,
+	OPT_DRILL,
 };
 
 /* One sending: the unsent alerts of the outbox and this one (the last
@@ -123,6 +126,7 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 	    {"alert-id", required_argument, NULL, OPT_ALERT_ID},
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+	    {"drill", no_argument, NULL, OPT_DRILL},
 	    DEVICE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -157,6 +161,9 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 			if (watch_until_parse(optarg, &o->until) != 0)
 				return usage_error("send",
 				    "--wait must be ack, delivered or none");
+			break;
+		case OPT_DRILL:
+			o->drill = 1;
 			break;
 		case OPT_WAIT_TIMEOUT:
 			if (parse_long(optarg, 1, SEND_WAIT_TIMEOUT_MAX,
@@ -207,6 +214,7 @@ cmd_send_alert(const struct send_opts *o, const struct client_config *cfg,
 	memcpy(a->device_id, cfg->device_id, sizeof(a->device_id));
 	snprintf(a->alert_type, sizeof(a->alert_type), "%s", o->type);
 	time_rfc3339(a->created_at, time(NULL));
+	a->drill = o->drill;
 	a->message = o->message != NULL ? xstrdup(o->message) : NULL;
 }
 
@@ -475,6 +483,8 @@ cmd_send_run(const struct send_opts *o, struct device *d)
 	/* Only now: an alert_id the user sees is one the outbox holds. */
 	if (out_line(MSG_ALERT_ID, a.alert_id) != 0)
 		log_warn("stdout");
+	if (a.drill)
+		out_line("%s", _("DRILL: a rehearsal, not a real alarm"));
 	if (stored == 1)
 		out_line(MSG_RESENDING, sealed.created_at);
 	if (stored >= 0) {
@@ -508,6 +518,7 @@ cmd_send(int argc, char **argv, struct globals *g)
 
 	if ((rc = cmd_send_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
+	verdict_set_drill(o.drill);
 	if (device_open(&d, o.config) != 0)
 		rc = verdict_not_delivered(MSG_WHY_NO_DEVICE);
 	else if ((rc = cmd_send_recipients(&d, o.timeout_s, why,

@@ -8,6 +8,7 @@
 #include "alertctl.h"
 #include "device.h"
 #include "frame.h"
+#include "i18n.h"
 #include "out.h"
 #include "receipt.h"
 
@@ -81,6 +82,9 @@ cmd_status_answered(const json_t *answer, void *arg)
 		return out_json(answer) == 0 ? EXIT_OK : EXIT_FAIL;
 	cmd_status_field("alert:", o->alert_id);
 	cmd_status_field("type:", json_str(answer, "alert_type"));
+	if (json_is_true(json_object_get(answer, "drill")))
+		cmd_status_field("drill:",
+		    _("yes: a rehearsal, not a real alarm"));
 	cmd_status_field("state:", json_str(answer, "state"));
 	cmd_status_field("ref:", json_str(answer, "ref"));
 	cmd_status_time("created:", json_str(answer, "created_at"));

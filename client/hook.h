@@ -75,6 +75,7 @@ struct hook_body {
 	json_t *o;
 	const char *type, *alert_id, *device_id, *alert_type, *created_at,
 	    *received_at, *recipient_id, *ciphertext;
+	int drill; /* "drill": true; absent (a relay of before drills): 0 */
 };
 
 void hook_handle(struct hook_config *cfg, const struct hook_request *req,

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "frame.h"
+#include "i18n.h"
 #include "out.h"
 #include "receipt.h"
 #include "util.h"
@@ -110,6 +111,10 @@ receipt_describe(const json_t *ev, int with_time, char *buf, size_t len)
 	} else
 		/* accepted, cancelled, and what later relays may add */
 		snprintf(buf, len, "%s", what);
+	/* the relay marks every receipt of a drill */
+	if (json_is_true(json_object_get(ev, "drill")) &&
+	    strlen(buf) + strlen(_(" (DRILL)")) < len)
+		strcat(buf, _(" (DRILL)"));
 }
 
 char *

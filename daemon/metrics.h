@@ -73,6 +73,11 @@ struct metrics {
 	uint64_t alerts_duplicate;
 	uint64_t refused[REFUSE_NREASONS];
 	uint64_t deliveries[CHANNEL_N][DELIVERY_NRESULTS];
+	/* Drills, counted apart so that no production alert (rule) sees
+	 * them: alertrelay_drill_*. */
+	uint64_t drills_accepted;
+	uint64_t drill_deliveries[CHANNEL_N][DELIVERY_NRESULTS];
+	uint64_t drill_acknowledgements;
 	uint64_t deadletters; /* written to the dead-letter stream */
 	uint64_t latency_buckets[LATENCY_NBUCKETS]; /* cumulative on output */
 	uint64_t latency_count;
@@ -99,6 +104,7 @@ struct metrics {
 	double deadletter_entries;
 	double alerts_open[ALERT_TYPES_N];
 	double unacked_seconds[ALERT_TYPES_N];
+	double drills_open, drill_unacked_seconds;
 };
 
 extern struct metrics metrics;
@@ -106,7 +112,7 @@ extern struct metrics metrics;
 /* The refusal reason for a protocol error code, or -1. */
 int metrics_reason(const char *code);
 void metrics_refused(const char *code);
-void metrics_delivery(const char *channel, enum delivery_result r);
+void metrics_delivery(const char *channel, int drill, enum delivery_result r);
 void metrics_delivery_latency(double seconds);
 void metrics_time_to_ack(double seconds); /* first acknowledgements */
 const char *metrics_listener_name(enum listener_kind kind);
