@@ -13,6 +13,7 @@
 #include "alertctl.h"
 #include "b64.h"
 #include "device.h"
+#include "duress_cancel.h"
 #include "envelope.h"
 #include "log.h"
 #include "msg.h"
@@ -29,7 +30,12 @@ cmd_cancel_frame(const struct device *d, const struct device_opts *o)
 	unsigned char sig[crypto_sign_BYTES];
 	char now[RFC3339_LEN], *text, *c64, *s64;
 	json_t *c, *frame;
+	int done;
 
+	/* With PINs: asked and checked, cancel v2 (NULL: a wrong PIN) */
+	frame = duress_cancel_frame(d, o->alert_id, &done);
+	if (done)
+		return frame;
 	time_rfc3339(now, time(NULL));
 	c = json_pack("{s:s, s:s, s:s, s:i}", "alert_id", o->alert_id,
 	    "created_at", now, "device_id", d->cfg.device_id, "v",

@@ -22,6 +22,7 @@ static const struct usage_text {
         "  pin CERTFILE                print the relay certificate's pin\n"
         "  send --type TYPE [...]      send an alert through the relay\n"
         "  cancel ALERT_ID             cancel an alert of this device\n"
+        "  pincode set|clear|status    the PIN and duress PIN of cancel\n"
         "  status ALERT_ID             state and history of an alert\n"
         "  list                        this device's recent alerts\n"
         "  watch [--once] [...]        send unsent alerts, print receipts\n"
@@ -126,6 +127,18 @@ static const struct usage_text {
         "\n"
         "Exit status 0 once the relay confirmed; 1 when it does not know\n"
         "the alert or did not answer in time.\n"},
+    {"pincode",
+        "Usage: alertctl [-c CONFIG] pincode set|clear|status\n"
+        "\n"
+        "The PINs that cancel asks once they are set: the normal PIN, and\n"
+        "the duress PIN to enter when someone forces you to cancel.  A\n"
+        "cancel with the duress PIN looks and ends exactly like a real one\n"
+        "on this device, but the relay keeps the alarm open and tells every\n"
+        "recipient at once that you cancelled under duress.  set reads the\n"
+        "PIN and the duress PIN from the terminal (twice each, not shown),\n"
+        "or one a line from stdin; they are kept only as Argon2id hashes in\n"
+        "DEVICE_KEY.pin (mode 0600).  clear removes them; status says\n"
+        "whether they are set.\n"},
     {"status",
         "Usage: alertctl [-c CONFIG] status ALERT_ID [--json]\n"
         "           [--timeout SECONDS]\n"
