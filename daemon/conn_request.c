@@ -3,10 +3,11 @@
  * one store script), and the signed directory (conn_int.h).
  */
 #include "conn_int.h"
+#include "duress.h"
 
 /* Answers of status, list and cancel go out as the script gave them,
  * under the frame type asked for. */
-static void
+void
 conn_answer_cb(json_t *reply, const char *err, void *arg)
 {
 	struct conn *c = arg;
@@ -87,6 +88,7 @@ conn_cancel(struct conn *c, const json_t *o)
 	const char *aid, *devid;
 	char now[RFC3339_LEN];
 	size_t len;
+	int v2 = 0, duress = 0;
 
 	dev = relay_config_device(c->relay->cfg, c->device_id);
 	if (dev == NULL || b64 == NULL || sigtext == NULL ||
@@ -97,7 +99,10 @@ conn_cancel(struct conn *c, const json_t *o)
 		    "cancel frame needs base64 cancel and sig", 1);
 		return;
 	}
-	if (cancel_verify((const char *)json, len, sig, dev->sign_pk) != 0) {
+	/* v2: behind the device's PIN, with a duress flag (duress.h) */
+	if (cancel_verify((const char *)json, len, sig, dev->sign_pk) != 0 &&
+	    !(v2 = sig_verify_ctx(SIGCTX_CANCEL2, json, len, sig,
+	          dev->sign_pk) == 0)) {
 		free(json);
 		conn_error(c, "bad_signature",
 		    "cancel signature does not verify", 1);
@@ -107,8 +112,10 @@ conn_cancel(struct conn *c, const json_t *o)
 	free(json);
 	aid = json_str(req, "alert_id");
 	devid = json_str(req, "device_id");
+	if (v2)
+		duress = duress_flag(req);
 	if (aid == NULL || !alert_id_valid(aid) || devid == NULL ||
-	    strcmp(devid, c->device_id) != 0) {
+	    strcmp(devid, c->device_id) != 0 || duress < 0) {
 		json_decref(req);
 		conn_error(c, "bad_envelope", "cancel is malformed", 1);
 		return;
@@ -117,6 +124,10 @@ conn_cancel(struct conn *c, const json_t *o)
 	snprintf(c->req_type, sizeof(c->req_type), "cancel");
 	json_decref(req);
 	time_rfc3339_ms(now, now_ms());
+	if (v2) {
+		duress_cancel(c, duress, now);
+		return;
+	}
 	c->req = store_eval(c->relay->store, script_cancel,
 	    json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",
 	        c->device_id, "now", now),

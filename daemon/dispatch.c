@@ -152,7 +152,8 @@ static int
 delivery_is_alert(const struct delivery *dl)
 {
 	return strcmp(dl->e.event, "alert.raised") == 0 ||
-	    strcmp(dl->e.event, "alert.escalated") == 0;
+	    strcmp(dl->e.event, "alert.escalated") == 0 ||
+	    strcmp(dl->e.event, "alert.duress") == 0;
 }
 
 static const char *
