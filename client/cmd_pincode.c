@@ -67,7 +67,7 @@ cmd_pincode_set(const char *path)
 		goto out;
 	}
 	rc = out_line("%s", _("PIN and duress PIN set.")) == 0 ? EXIT_OK
-	                                                        : EXIT_FAIL;
+	                                                       : EXIT_FAIL;
 out:
 	sodium_memzero(pin, sizeof(pin));
 	sodium_memzero(duress, sizeof(duress));
@@ -84,13 +84,13 @@ cmd_pincode_act(const char *what, const char *path)
 	if (strcmp(what, "set") == 0)
 		return cmd_pincode_set(path);
 	if (strcmp(what, "clear") == 0) {
-		if (unlink(path) != 0 && pinfile_load(path, &pf, err,
-		                             sizeof(err)) != 0) {
+		if (unlink(path) != 0 &&
+		    pinfile_load(path, &pf, err, sizeof(err)) != 0) {
 			log_warn("%s", path);
 			return EXIT_FAIL;
 		}
-		return out_line("%s", _("No PIN any more: cancel asks none.")) ==
-		        0
+		return out_line("%s",
+		           _("No PIN any more: cancel asks none.")) == 0
 		    ? EXIT_OK
 		    : EXIT_FAIL;
 	}
@@ -135,8 +135,8 @@ cmd_pincode(int argc, char **argv, struct globals *g)
 	}
 	if (argc - optind != 1)
 		return usage_error("pincode", "expected set, clear or status");
-	if (config == NULL && (config = def = client_config_default_path()) ==
-	        NULL) {
+	if (config == NULL &&
+	    (config = def = client_config_default_path()) == NULL) {
 		log_warnx("no client configuration (-c or $ALERTCTL_CONF)");
 		return EXIT_FAIL;
 	}

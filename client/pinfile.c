@@ -88,8 +88,8 @@ pinfile_load(const char *path, struct pinfile *pf, char *err, size_t errlen)
 }
 
 int
-pinfile_write(const char *path, const char *pin, const char *duress,
-    char *err, size_t errlen)
+pinfile_write(const char *path, const char *pin, const char *duress, char *err,
+    size_t errlen)
 {
 	char h1[crypto_pwhash_STRBYTES], h2[crypto_pwhash_STRBYTES];
 	json_t *o;

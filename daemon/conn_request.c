@@ -102,7 +102,7 @@ conn_cancel(struct conn *c, const json_t *o)
 	/* v2: behind the device's PIN, with a duress flag (duress.h) */
 	if (cancel_verify((const char *)json, len, sig, dev->sign_pk) != 0 &&
 	    !(v2 = sig_verify_ctx(SIGCTX_CANCEL2, json, len, sig,
-	          dev->sign_pk) == 0)) {
+	               dev->sign_pk) == 0)) {
 		free(json);
 		conn_error(c, "bad_signature",
 		    "cancel signature does not verify", 1);

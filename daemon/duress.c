@@ -99,10 +99,9 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	char now[RFC3339_LEN], tier[24];
 
 	c->req = NULL;
-	if (reply == NULL ||
-	    !json_is_true(json_object_get(reply, "exists"))) {
-		json_t *r = reply != NULL ? json_pack("{s:s}", "r", "unknown")
-		                          : NULL;
+	if (reply == NULL || !json_is_true(json_object_get(reply, "exists"))) {
+		json_t *r =
+		    reply != NULL ? json_pack("{s:s}", "r", "unknown") : NULL;
 
 		conn_answer_cb(r, err, c);
 		json_decref(r);

@@ -9,8 +9,7 @@
 	"local function ev(aid, dev, e)\n"                                     \
 	"  if redis.call('HGET', K('alert', aid), 'drill') == '1' then\n"      \
 	"    e.drill = true\n"                                                 \
-	"  end\n"                                                              \
-	/* after a duress cancel, nothing more reaches the device */         \
+	"  end\n" /* after a duress cancel, nothing more reaches the device */ \
 	"  if redis.call('HGET', K('alert', aid), 'duress') == '1' then\n"     \
 	"    redis.call('RPUSH', K('duress_events', aid), cjson.encode(e))\n"  \
 	"    return\n"                                                         \
