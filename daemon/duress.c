@@ -52,22 +52,15 @@ duress_deliveries(const struct relay_config *cfg, const struct policy *p,
 	return out;
 }
 
-/* The first repeat of the last tier still to come, as escalate_next()
- * gives it: escalation goes on after the duress notifications. */
-static json_t *
-duress_next(const struct policy *p, const char *aid, int64_t received_ms)
+int64_t
+duress_base_ms(const struct policy *p, const json_t *brief, int64_t received_ms)
 {
-	int64_t now = now_ms(), due;
-	size_t k;
+	const char *d = json_str(brief, "duress_ms");
 
-	for (k = p->ntiers; k < p->ntiers + 100000; k++) {
-		due = policy_due(p, k, received_ms);
-		if (due < 0)
-			return NULL;
-		if (due > now)
-			return escalate_next(p, aid, k - 1, received_ms);
-	}
-	return NULL;
+	if (d == NULL || p->ntiers == 0)
+		return received_ms;
+	return strtoll(d, NULL, 10) -
+	    (int64_t)p->tiers[p->ntiers - 1].delay_s * 1000;
 }
 
 /* The device's answer is the one of a real cancel (conn_answer_cb); the
@@ -96,7 +89,8 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	const char *rs;
 	int drill;
 	int64_t received;
-	char now[RFC3339_LEN], tier[24];
+	char now[RFC3339_LEN], tier[24], ms[24];
+	int64_t nowms = now_ms();
 
 	c->req = NULL;
 	if (reply == NULL || !json_is_true(json_object_get(reply, "exists"))) {
@@ -111,18 +105,24 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	p = policy_named(cfg, json_str(reply, "policy"));
 	if (p == NULL)
 		p = policy_for(cfg, json_str(reply, "alert_type"), drill);
-	rs = json_str(reply, "received_ms");
-	received = rs != NULL ? strtoll(rs, NULL, 10) : now_ms();
 	rs = json_str(reply, "recipients");
-	time_rfc3339_ms(now, now_ms());
+	time_rfc3339_ms(now, nowms);
 	snprintf(tier, sizeof(tier), "%zu", p->ntiers > 0 ? p->ntiers - 1 : 0);
 	args = json_pack("{s:s, s:s, s:s, s:s, s:s}", "aid", c->req_alert_id,
 	    "dev", c->device_id, "now", now, "duress",
 	    c->req_duress ? "1" : "0", "tier", tier);
+	snprintf(ms, sizeof(ms), "%lld", (long long)nowms);
+	json_object_set_new(args, "now_ms", json_string(ms));
 	if (c->req_duress) {
 		json_object_set_new(args, "deliveries",
 		    duress_deliveries(cfg, p, rs != NULL ? rs : "", drill));
-		if ((next = duress_next(p, c->req_alert_id, received)) != NULL)
+		/* the last tier again, every `repeat` from now on */
+		received = p->ntiers > 0
+		    ? nowms - (int64_t)p->tiers[p->ntiers - 1].delay_s * 1000
+		    : nowms;
+		if (p->ntiers > 0 &&
+		    (next = escalate_next(p, c->req_alert_id, p->ntiers - 1,
+		         received)) != NULL)
 			json_object_set_new(args, "next", next);
 	}
 	c->req = store_eval(c->relay->store, script_duress, args,

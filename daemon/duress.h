@@ -10,6 +10,8 @@
 #ifndef ALERTRELAY_DURESS_H
 #define ALERTRELAY_DURESS_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 struct conn;
@@ -21,6 +23,11 @@ struct policy;
 int duress_flag(const json_t *cancel);
 /* Cancels c->req_alert_id of c->device_id, real or under duress. */
 void duress_cancel(struct conn *c, int duress, const char *now);
+/* What escalation counts its tiers from: the alert's arrival, or for an
+ * alert cancelled under duress (brief has duress_ms) a time such that
+ * the last tier repeats every `repeat` from the duress on. */
+int64_t duress_base_ms(const struct policy *p, const json_t *brief,
+    int64_t received_ms);
 /* The notifications of every tier of p at once, each recipient and
  * channel once ([[rid, channel], ...]). */
 json_t *duress_deliveries(const struct relay_config *cfg,

@@ -153,11 +153,11 @@ const char script_fire[] =
 /* What a timer needs to plan the next tier. */
 const char script_brief[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'state', 'policy',"
-    "  'alert_type', 'received_ms', 'recipients', 'drill')\n"
+    "  'alert_type', 'received_ms', 'recipients', 'drill', 'duress_ms')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     "return cjson.encode({exists = true, state = f[1], policy = f[2],"
     "  alert_type = f[3], received_ms = f[4], recipients = f[5],"
-    "  drill = f[6] == '1'})\n";
+    "  drill = f[6] == '1', duress_ms = f[7] or nil})\n";
 
 /* What a delivery needs to know about its alert. */
 const char script_meta[] = PRELUDE
@@ -470,12 +470,8 @@ const char script_duress[] = PRELUDE
     "  ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
     "  return cjson.encode({r = 'cancelled'})\n"
     "end\n"
-    "local r = 'cancelled'\n"
-    "if s[1] == 'cancelled' then r = 'already' else\n"
-    "  ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
-    "end\n"
-    "redis.call('HSET', ak, 'duress', '1', 'duress_at', a.now, 'state',"
-    "  'open', 'tier', a.tier)\n"
+    "redis.call('HSET', ak, 'duress_at', a.now, 'duress_ms', a.now_ms,"
+    "  'state', 'open', 'tier', a.tier)\n"
     "stop_timers(ak, a.aid)\n"
     "redis.call('ZADD', K('open', s[6] == '1' and 'drill' or s[3]),"
     "  s[5] or 0, a.aid)\n"
@@ -487,6 +483,12 @@ const char script_duress[] = PRELUDE
     "  redis.call('ZADD', K('timers'), a.next[2], a.next[1])\n"
     "  redis.call('HSET', ak, 'timer', a.next[1])\n"
     "end\n"
+    /* last, as in a real cancel: the receipt the device gets */
+    "local r = 'cancelled'\n"
+    "if s[1] == 'cancelled' then r = 'already' else\n"
+    "  ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
+    "end\n"
+    "redis.call('HSET', ak, 'duress', '1')\n"
     "ev(a.aid, a.dev, {event = 'duress', at = a.now,"
     "  notifications = #a.deliveries})\n"
     "return cjson.encode({r = r, duress = true,"
