@@ -125,8 +125,11 @@ static const struct usage_text {
         "      --timeout S     give up after S seconds (default 30)\n"
         "  -c, --config FILE   client configuration\n"
         "\n"
+        "With PINs set (alertctl pincode), it first reads the PIN from the\n"
+        "terminal or stdin; a wrong one cancels nothing.\n"
+        "\n"
         "Exit status 0 once the relay confirmed; 1 when it does not know\n"
-        "the alert or did not answer in time.\n"},
+        "the alert or did not answer in time, or after a wrong PIN.\n"},
     {"pincode",
         "Usage: alertctl [-c CONFIG] pincode set|clear|status\n"
         "\n"
@@ -138,7 +141,9 @@ static const struct usage_text {
         "PIN and the duress PIN from the terminal (twice each, not shown),\n"
         "or one a line from stdin; they are kept only as Argon2id hashes in\n"
         "DEVICE_KEY.pin (mode 0600).  clear removes them; status says\n"
-        "whether they are set.\n"},
+        "whether they are set.\n"
+        "\n"
+        "  -c, --config FILE   client configuration\n"},
     {"status",
         "Usage: alertctl [-c CONFIG] status ALERT_ID [--json]\n"
         "           [--timeout SECONDS]\n"
