@@ -34,6 +34,12 @@ pinfile_hash(const json_t *o, const char *key, char *out)
 	    strncmp(s, crypto_pwhash_argon2id_STRPREFIX,
 	        strlen(crypto_pwhash_argon2id_STRPREFIX)) != 0)
 		return -1;
+	/* Exactly the cost pinfile_write() uses: a file cannot make cancel
+	 * ask for gigabytes, nor for less work than a guesser must do. */
+	if (crypto_pwhash_str_needs_rehash(s,
+	        crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return -1;
 	memcpy(out, s, n + 1);
 	return 0;
 }
