@@ -167,7 +167,9 @@ static const char console_db_alerts_sql[] =
     " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
     "  AND n.type = 'alert.acknowledged'),"
     " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
-    "  AND n.type = 'alert.cancelled')"
+    "  AND n.type = 'alert.cancelled'),"
+    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
+    "  AND n.type = 'alert.duress')"
     " FROM webhook w WHERE w.id IN"
     " (SELECT MIN(id) FROM webhook WHERE is_alert = 1 GROUP BY alert_id)"
     " ORDER BY w.id DESC LIMIT ?";
@@ -194,6 +196,7 @@ console_db_alerts(struct console_db *d,
 		a.stale = sqlite3_column_int(s, 3);
 		a.acknowledged = sqlite3_column_int(s, 4);
 		a.cancelled = sqlite3_column_int(s, 5);
+		a.duress = sqlite3_column_int(s, 6);
 		fn(arg, &a);
 	}
 	sqlite3_finalize(s);

@@ -58,6 +58,7 @@ def norm(text, *aids):
         text = text.replace(a, "<ALERT%d>" % i)
     text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
                   "<TIME>", text)
+    text = re.sub(r"\(\d+ of (\d+)\)", r"(n of \1)", text)  # arrival order
     return re.sub(r"\b\d\d:\d\d(:\d\d)?\b", "<HH:MM>", text)
 
 
@@ -117,6 +118,16 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab):
     assert forward(rec.port, hook) == 200
     line, = rec.wait_alerts(1)
     assert line["duress"] is True and line["message"] == "voordeur", line
+    # and the contact point's console: the alert, then its duress
+    from test_console import Console
+    con = Console(lab, st.env).start()
+    for a in (st.webhooks("contactpunt", "alert.raised", forced)[0], hook):
+        hh = {k: v for k, v in a["headers"].items()
+              if k in ("webhook-id", "webhook-timestamp", "webhook-signature",
+                       "content-type")}
+        assert con.hook(hh, a["body"]) == 200
+    wait_until(lambda: [x.get("duress") for x in con.alerts()] == [True], 10,
+               what="the console's alert marked duress")
 
     # escalation goes on (repeat 3 s) for the recipients...
     st.wait_webhook("oncall-1", "alert.escalated", forced, timeout=20)
