@@ -68,7 +68,8 @@ int
 cmd_cancel(int argc, char **argv, struct globals *g)
 {
 	static const struct device_command c = {"cancel", DEVICE_OPT_ALERT_ID,
-	    "cancelled", cmd_cancel_frame, cmd_cancel_answered};
+	    "cancelled", cmd_cancel_frame, cmd_cancel_answered,
+	    duress_cancel_refused};
 
 	return device_command_run(&c, argc, argv, g);
 }

@@ -250,6 +250,7 @@ device_command_run(const struct device_command *c, int argc, char **argv,
 	req.alert_id = o.alert_id;
 	req.failure = failure;
 	req.answered = c->answered;
+	req.refused = c->refused;
 	req.arg = &o;
 	rc = relay_request_run(&d, o.timeout_s, &req);
 	json_decref(frame);

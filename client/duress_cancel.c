@@ -13,7 +13,10 @@
 #include "duress_cancel.h"
 #include "envelope.h"
 #include "i18n.h"
+#include "frame.h"
 #include "log.h"
+#include "msg.h"
+#include "out.h"
 #include "pin_read.h"
 #include "pinfile.h"
 #include "util.h"
@@ -22,6 +25,9 @@
  * CANCEL_JSON is {"alert_id","created_at","device_id","duress":0|1,
  * "v":2}: the flag is one digit, so that a duress cancel and a real one
  * are the same number of bytes on the wire. */
+/* This run sent a v2 cancel (one alertctl run, one cancel). */
+static int duress_cancel_sent;
+
 json_t *
 duress_cancel_build(const struct device *d, const char *alert_id, int duress)
 {
@@ -77,5 +83,19 @@ duress_cancel_frame(const struct device *d, const char *alert_id, int *done)
 		    _("Wrong PIN. The alert is not cancelled."));
 		return NULL;
 	}
+	duress_cancel_sent = 1;
 	return duress_cancel_build(d, alert_id, m == PIN_DURESS);
+}
+
+int
+duress_cancel_refused(const json_t *o, void *opts)
+{
+	const struct device_opts *dopts = opts;
+	const char *code = json_str(o, "code");
+
+	if (!duress_cancel_sent || code == NULL ||
+	    strcmp(code, "bad_signature") != 0)
+		return -1;
+	return out_line(MSG_CANCELLED, dopts->alert_id) == 0 ? EXIT_OK
+	                                                     : EXIT_FAIL;
 }

@@ -18,6 +18,13 @@
  * 0: this device has no PIN file: cancel v1, as before. */
 json_t *duress_cancel_frame(const struct device *d, const char *alert_id,
     int *done);
+/* An error answer to a cancel: a relay older than cancel v2 answers a
+ * v2 cancel (real or duress alike) bad_signature.  Then the person at
+ * the device sees what a cancel prints (a watcher learns nothing) and
+ * the alert stays open at that relay: the safe side for a duress
+ * cancel, and for a real one the recipients keep coming.  -1 for any
+ * other error, or for a v1 cancel. */
+int duress_cancel_refused(const json_t *o, void *opts);
 /* The v2 frame itself, for a flag already known (0 or 1). */
 json_t *duress_cancel_build(const struct device *d, const char *alert_id,
     int duress);

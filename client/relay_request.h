@@ -17,6 +17,9 @@ struct relay_request {
 	const char *failure; /* "alert ... not cancelled", for messages */
 	/* The answer came: print it; returns the exit code. */
 	int (*answered)(const json_t *o, void *arg);
+	/* Optional: an error frame came; -1 to handle it as usual, else
+	 * the exit code (the command printed what it had to). */
+	int (*refused)(const json_t *o, void *arg);
 	void *arg;
 };
 

@@ -258,7 +258,7 @@ def test_duress_frames_same_size_and_wrong_pin_alike(lab):
     w2 = alertctl(st, "cancel", a2, input="1111\n", conf=conf)
     assert w1[0] == w2[0] == 1, (w1, w2)
     assert (w1[1], w1[2].replace(a1, "X")) == (w2[1], w2[2].replace(a2, "X"))
-    assert w1[1] == "" and "PIN" in w1[2], w1
+    assert w1[1] == "" and re.search("pin", w1[2], re.I), w1
     assert ctr.conns == [], "a wrong PIN reached the network"
     for a in (a1, a2):
         assert st.alert_hash(a)["state"] == "open"
@@ -302,4 +302,4 @@ def test_cancel_without_pins_as_before_and_clear(lab):
     assert rc == 0 and out == "cancelled %s\n" % b, (out, err)
     # a duress PIN equal to the PIN is refused
     rc, _, err = alertctl(st, "pincode", "set", input="1234\n1234\n")
-    assert rc == 1 and "duress" in err.lower() or "dwang" in err.lower(), err
+    assert rc == 1 and ("duress" in err.lower() or "dwang" in err.lower()), err
