@@ -45,10 +45,11 @@ cmd_pincode_ask(const char *prompt, const char *again, char *buf, size_t len)
 	return rc;
 }
 
-static int
-cmd_pincode_set(const char *path)
+int
+cmd_pincode_set(const char *device_key)
 {
 	char pin[PIN_MAX + 2], duress[PIN_MAX + 2], err[512];
+	char *path = pinfile_path(device_key);
 	int rc = EXIT_FAIL;
 
 	if (cmd_pincode_ask(_("New PIN: "), _("New PIN again: "), pin,
@@ -71,18 +72,19 @@ cmd_pincode_set(const char *path)
 out:
 	sodium_memzero(pin, sizeof(pin));
 	sodium_memzero(duress, sizeof(duress));
+	free(path);
 	return rc;
 }
 
 static int
-cmd_pincode_act(const char *what, const char *path)
+cmd_pincode_act_on(const char *what, const char *key, const char *path)
 {
 	struct pinfile pf;
 	char err[512];
 	int rc;
 
 	if (strcmp(what, "set") == 0)
-		return cmd_pincode_set(path);
+		return cmd_pincode_set(key);
 	if (strcmp(what, "clear") == 0) {
 		if (unlink(path) != 0 &&
 		    pinfile_load(path, &pf, err, sizeof(err)) != 0) {
@@ -110,6 +112,16 @@ cmd_pincode_act(const char *what, const char *path)
 	return usage_error("pincode", "expected set, clear or status");
 }
 
+static int
+cmd_pincode_act(const char *what, const char *key)
+{
+	char *path = pinfile_path(key);
+	int rc = cmd_pincode_act_on(what, key, path);
+
+	free(path);
+	return rc;
+}
+
 int
 cmd_pincode(int argc, char **argv, struct globals *g)
 {
@@ -120,7 +132,7 @@ cmd_pincode(int argc, char **argv, struct globals *g)
 	};
 	struct client_config cfg;
 	const char *config = g->config;
-	char *def = NULL, *path;
+	char *def = NULL;
 	int ch, rc;
 
 	optind = 0;
@@ -146,9 +158,7 @@ cmd_pincode(int argc, char **argv, struct globals *g)
 		free(def);
 		return EXIT_FAIL;
 	}
-	path = pinfile_path(cfg.device_key);
-	rc = cmd_pincode_act(argv[optind], path);
-	free(path);
+	rc = cmd_pincode_act(argv[optind], cfg.device_key);
 	client_config_free(&cfg);
 	free(def);
 	return rc;

@@ -335,6 +335,7 @@ static const struct usage_text {
         "      --org-key KEY  the organisation's public key, base64\n"},
     {"enroll",
         "Usage: alertctl [-c CONFIG] enroll BUNDLE [--dir DIR] [--force]\n"
+        "       [--pin]\n"
         "\n"
         "Sets this device up from the enrollment bundle the administrator\n"
         "made (alertctl device add): writes the device's secret key,\n"
@@ -344,6 +345,7 @@ static const struct usage_text {
         "\n"
         "      --dir DIR      write DIR/alertctl.conf and DIR/device.key\n"
         "      --force        replace a configuration and key that exist\n"
+        "      --pin          then set the PIN and duress PIN (pincode set)\n"
         "  -c, --config FILE  the configuration to write, device.key next\n"
         "                     to it (default: $ALERTCTL_CONF, else\n"
         "                     ~/.config/alertrelay/alertctl.conf)\n"},

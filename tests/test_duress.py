@@ -21,6 +21,7 @@ import pytest
 
 import harness
 from harness import SMS_NUMBERS, sms_stack, wait_until
+from test_enroll import ctl, org  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.needs("alertctl")
 
@@ -303,3 +304,21 @@ def test_cancel_without_pins_as_before_and_clear(lab):
     # a duress PIN equal to the PIN is refused
     rc, _, err = alertctl(st, "pincode", "set", input="1234\n1234\n")
     assert rc == 1 and ("duress" in err.lower() or "dwang" in err.lower()), err
+
+
+def test_enroll_pin_sets_both_pins(org, tmp_path, ctl):
+    """alertctl enroll --pin: the PINs at enrollment, hashed, mode 0600."""
+    ctl.ok("device", "add", "Mayor", "--org", org)
+    bundle = org / "devices" / "mayor.bundle"
+    conf_dir = tmp_path / "conf"
+    cp = harness.run([harness.alertctl_bin(), "enroll", bundle, "--dir",
+                      conf_dir, "--pin"], input="%s\n%s\n" % (PIN, DURESS))
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    pin = conf_dir / "device.key.pin"
+    assert oct(os.stat(pin).st_mode & 0o777) == "0o600"
+    doc = json.loads(pin.read_text())
+    assert sorted(doc) == ["duress", "pin", "v"], doc
+    assert all(doc[k].startswith("$argon2id$") for k in ("pin", "duress"))
+    cp = harness.run([harness.alertctl_bin(), "-c", conf_dir / "alertctl.conf",
+                      "pincode", "status"])
+    assert cp.returncode == 0 and cp.stdout.strip(), cp.stderr
