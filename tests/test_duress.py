@@ -119,6 +119,13 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab):
     assert forward(rec.port, hook) == 200
     line, = rec.wait_alerts(1)
     assert line["duress"] is True and line["message"] == "voordeur", line
+    pretty = lab.receiver(st.env, "contactpunt", port=harness.free_port(),
+                          pretty=True)
+    assert forward(pretty.port, hook) == 200
+    wait_until(lambda: "DWANG" in pretty.proc.text("stdout"), 5,
+               what="DWANG in the receiver's output")
+    out = pretty.proc.text("stdout")
+    assert out.index("DWANG") < out.index("panic"), out
     # and the contact point's console: the alert, then its duress
     from test_console import Console
     con = Console(lab, st.env).start()
