@@ -311,10 +311,14 @@ const char script_ack[] = PRELUDE
 /* The device cancelled its alert. */
 const char script_cancel[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
-    "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type')\n"
+    "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
+    "  'duress')\n"
     "if not s[1] or s[2] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
-    "if s[1] == 'cancelled' then return cjson.encode({r = 'already'}) end\n"
+    /* after a duress cancel no cancel ends it, v1 (PINs cleared) or v2 */
+    "if s[1] == 'cancelled' or s[4] == '1' then\n"
+    "  return cjson.encode({r = 'already'})\n"
+    "end\n"
     "redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
     "stop_timers(ak, a.aid)\n"
     "closed(a.aid, s[3])\n"

@@ -173,6 +173,16 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab):
                      forced, log), log
     assert PIN not in log and DURESS not in log
 
+    # made to cancel again, with the real PIN, or with the PINs cleared
+    # (cancel v1): "cancelled" on the screen, and the alarm goes on
+    assert alertctl(st, "cancel", forced, input=PIN + "\n")[:2] == (
+        0, "cancelled %s\n" % forced)
+    assert alertctl(st, "pincode", "clear")[0] == 0
+    assert alertctl(st, "cancel", forced, input="")[:2] == (
+        0, "cancelled %s\n" % forced)
+    assert st.alert_hash(forced)["state"] == "open"
+    assert st.webhooks("contactpunt", "alert.cancelled", forced) == []
+
     # a person acknowledges: the escalation stops
     assert st.sms_reply("oncall-1", "OK %s" % h["ref"]) == 200
     wait_until(lambda: st.alert_hash(forced)["state"] == "acknowledged", 10,
