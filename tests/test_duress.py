@@ -79,6 +79,9 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab):
     real, forced = send(lab, st), send(lab, st)
     for a in (real, forced):
         st.wait_webhook("contactpunt", "alert.raised", a)
+    watch = lab.spawn([harness.alertctl_bin(), "-c", st.env.client_conf,
+                       "watch", "--interval", "1"], "watch")
+    time.sleep(1.5)  # connected, following both open alerts
     t0 = time.monotonic()
     r = alertctl(st, "cancel", real, input=PIN + "\n")
     t_real = time.monotonic() - t0
@@ -143,6 +146,13 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab):
     assert esc["json"]["duress"] is True, esc["json"]
 
     # ...while the device's view is that of a real cancel
+    time.sleep(3.5)  # one more repeat of the escalation
+    watch.stop()
+    wr = [l for l in watch.text("stdout").splitlines() if real in l]
+    wd = [l for l in watch.text("stdout").splitlines() if forced in l]
+    assert wr and sorted(norm(l, real) for l in wr) == \
+        sorted(norm(l, forced) for l in wd), watch.text("stdout")
+    assert "cancel" in wd[-1] or "ingetrokken" in wd[-1], wd
     def view(a):
         rc, out, err = alertctl(st, "status", a, "--json")
         assert rc == 0, err
