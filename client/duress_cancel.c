@@ -74,8 +74,13 @@ duress_cancel_frame(const struct device *d, const char *alert_id, int *done)
 		log_warnx("%s", err);
 		return NULL;
 	}
-	if (pin_read(_("PIN: "), pin, sizeof(pin)) == 0)
-		m = pinfile_check(&pf, pin);
+	/* Checked even when unreadable (too short, too long, none), so a
+	 * wrong PIN of any kind takes the time of a right one. */
+	if (pin_read(_("PIN: "), pin, sizeof(pin)) != 0)
+		pin[0] = '\0';
+	m = pinfile_check(&pf, pin);
+	if (pin[0] == '\0')
+		m = PIN_WRONG;
 	sodium_memzero(pin, sizeof(pin));
 	sodium_memzero(&pf, sizeof(pf));
 	if (m == PIN_WRONG) {

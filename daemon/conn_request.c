@@ -123,11 +123,11 @@ conn_cancel(struct conn *c, const json_t *o)
 	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", aid);
 	snprintf(c->req_type, sizeof(c->req_type), "cancel");
 	json_decref(req);
-	time_rfc3339_ms(now, now_ms());
 	if (v2) {
-		duress_cancel(c, duress, now);
+		duress_cancel(c, duress);
 		return;
 	}
+	time_rfc3339_ms(now, now_ms());
 	c->req = store_eval(c->relay->store, script_cancel,
 	    json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",
 	        c->device_id, "now", now),

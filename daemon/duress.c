@@ -130,9 +130,8 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 }
 
 void
-duress_cancel(struct conn *c, int duress, const char *now)
+duress_cancel(struct conn *c, int duress)
 {
-	(void)now;
 	c->req_duress = duress;
 	snprintf(c->req_type, sizeof(c->req_type), "cancel");
 	/* Read first in both cases: a real cancel and a duress one take

@@ -22,7 +22,7 @@ struct policy;
  * malformed (no "v":2, no 0/1 "duress"). */
 int duress_flag(const json_t *cancel);
 /* Cancels c->req_alert_id of c->device_id, real or under duress. */
-void duress_cancel(struct conn *c, int duress, const char *now);
+void duress_cancel(struct conn *c, int duress);
 /* What escalation counts its tiers from: the alert's arrival, or for an
  * alert cancelled under duress (brief has duress_ms) a time such that
  * the last tier repeats every `repeat` from the duress on. */
