@@ -55,7 +55,7 @@ cmd_cancel_answered(const json_t *answer, void *arg)
 	const struct device_opts *o = arg;
 
 	(void)answer;
-	return out_line(MSG_CANCELLED, o->alert_id) == 0 ? EXIT_OK : EXIT_FAIL;
+	return out_line(_(MSG_CANCELLED), o->alert_id) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 int

@@ -231,7 +231,7 @@ cmd_send_seal(const struct send_opts *o, const struct client_config *cfg,
 	}
 	if (alert_seal(a, cfg, sk, s, err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
-		snprintf(why, whylen, MSG_WHY_NOT_SEALED, err);
+		snprintf(why, whylen, _(MSG_WHY_NOT_SEALED), err);
 		rc = -1;
 		goto out;
 	}
@@ -301,7 +301,7 @@ cmd_send_reseal(struct send_run *sr, struct relay_session *s)
 		log_warnx("%s", err);
 		return -1;
 	}
-	log_warnx(MSG_RESEALING, sr->alert_id, cfg->dir_version);
+	log_warnx(_(MSG_RESEALING), sr->alert_id, cfg->dir_version);
 	outbox_mac(sr->a, cfg, sr->d->sk, mac);
 	if ((dir = outbox_dir(cfg)) != NULL)
 		(void)outbox_replace(dir, &fresh, mac);
@@ -358,28 +358,28 @@ cmd_send_failed(void *arg, int deadline, const char *why)
 	snprintf(sr->code, sizeof(sr->code), "%s", relay_run_code(sr->run));
 	if (!sr->accepted) {
 		if (deadline) {
-			log_warnx(MSG_DEADLINE, sr->o->timeout_s, why);
-			log_warnx(MSG_RESEND_HINT, sr->alert_id);
-			snprintf(sr->why, sizeof(sr->why), MSG_DEADLINE,
+			log_warnx(_(MSG_DEADLINE), sr->o->timeout_s, why);
+			log_warnx(_(MSG_RESEND_HINT), sr->alert_id);
+			snprintf(sr->why, sizeof(sr->why), _(MSG_DEADLINE),
 			    sr->o->timeout_s, why);
 		} else {
-			log_warnx(MSG_REFUSED, sr->alert_id, why);
+			log_warnx(_(MSG_REFUSED), sr->alert_id, why);
 			snprintf(sr->why, sizeof(sr->why), "%s", why);
 		}
 		return;
 	}
 	if (deadline) {
-		log_warnx(MSG_WAIT_DEADLINE, sr->alert_id,
+		log_warnx(_(MSG_WAIT_DEADLINE), sr->alert_id,
 		    watch_until_name(sr->o->until), sr->o->wait_timeout_s, why);
-		snprintf(sr->why, sizeof(sr->why), MSG_WAIT_DEADLINE,
+		snprintf(sr->why, sizeof(sr->why), _(MSG_WAIT_DEADLINE),
 		    sr->alert_id, watch_until_name(sr->o->until),
 		    sr->o->wait_timeout_s, why);
 	} else {
-		log_warnx(MSG_WAIT_LOST, sr->alert_id, why);
-		snprintf(sr->why, sizeof(sr->why), MSG_WAIT_LOST, sr->alert_id,
+		log_warnx(_(MSG_WAIT_LOST), sr->alert_id, why);
+		snprintf(sr->why, sizeof(sr->why), _(MSG_WAIT_LOST), sr->alert_id,
 		    why);
 	}
-	log_warnx(MSG_STATUS_HINT, sr->alert_id);
+	log_warnx(_(MSG_STATUS_HINT), sr->alert_id);
 }
 
 /* The exit code and, when send gives up, the last line. */
@@ -397,7 +397,7 @@ cmd_send_verdict(const struct send_run *sr, int rc)
 		return verdict_revoked(&sr->d->cfg, sr->why);
 	if (!sr->accepted)
 		return verdict_not_delivered(
-		    sr->why[0] != '\0' ? sr->why : MSG_WHY_NOT_ACCEPTED);
+		    sr->why[0] != '\0' ? sr->why : _(MSG_WHY_NOT_ACCEPTED));
 	if (watch_cancelled(sr->watch))
 		return EXIT_UNCONFIRMED; /* as asked: no alarm to raise */
 	return verdict_unconfirmed(
@@ -447,7 +447,7 @@ cmd_send_deliver(const struct send_opts *o, struct device *d,
 	if ((sr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 1)) ==
 	    NULL) {
 		resend_free(sr.queue);
-		return verdict_not_delivered(MSG_WHY_NO_TLS);
+		return verdict_not_delivered(_(MSG_WHY_NO_TLS));
 	}
 	if (o->until != WATCH_NONE)
 		sr.watch = watch_new(alert_id, o->until);
@@ -476,7 +476,7 @@ cmd_send_run(const struct send_opts *o, struct device *d)
 	if (out_line(MSG_ALERT_ID, a.alert_id) != 0)
 		log_warn("stdout");
 	if (stored == 1)
-		out_line(MSG_RESENDING, sealed.created_at);
+		out_line(_(MSG_RESENDING), sealed.created_at);
 	if (stored >= 0) {
 		rc = cmd_send_deliver(o, d, &a, &sealed);
 		alert_seal_free(&sealed);
@@ -494,7 +494,7 @@ cmd_send_recipients(struct device *d, long timeout_s, char *why, size_t whylen)
 {
 	if (!d->cfg.has_org || d->cfg.nrecipients > 0)
 		return 0;
-	log_warnx(MSG_NO_DIRECTORY);
+	log_warnx(_(MSG_NO_DIRECTORY));
 	return device_fetch_directory(d, timeout_s, why, whylen);
 }
 
@@ -509,12 +509,12 @@ cmd_send(int argc, char **argv, struct globals *g)
 	if ((rc = cmd_send_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
 	if (device_open(&d, o.config) != 0)
-		rc = verdict_not_delivered(MSG_WHY_NO_DEVICE);
+		rc = verdict_not_delivered(_(MSG_WHY_NO_DEVICE));
 	else if ((rc = cmd_send_recipients(&d, o.timeout_s, why,
 	              sizeof(why))) == -2)
 		rc = verdict_revoked(&d.cfg, why);
 	else if (rc != 0) {
-		snprintf(line, sizeof(line), MSG_WHY_NO_DIRECTORY, why);
+		snprintf(line, sizeof(line), _(MSG_WHY_NO_DIRECTORY), why);
 		rc = verdict_not_delivered(line);
 	} else
 		rc = cmd_send_run(&o, &d);

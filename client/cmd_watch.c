@@ -140,7 +140,7 @@ watch_follow(struct watch_run *wr, struct relay_session *s)
 	json_t *f;
 
 	if (wr->o->once && resend_pending(wr->queue) == 0) {
-		out_line(MSG_WATCH_ALL_SENT);
+		out_line(_(MSG_WATCH_ALL_SENT));
 		relay_session_done(s, EXIT_OK);
 		return;
 	}
@@ -176,8 +176,8 @@ watch_ready(struct relay_session *s, void *arg)
 {
 	struct watch_run *wr = arg;
 
-	out_line(wr->sessions++ == 0 ? MSG_WATCH_CONNECTED
-	                             : MSG_WATCH_RECONNECTED,
+	out_line(wr->sessions++ == 0 ? _(MSG_WATCH_CONNECTED)
+	                             : _(MSG_WATCH_RECONNECTED),
 	    relay_session_label(s));
 	seen_free(wr->watching);
 	wr->watching = seen_new(OUTBOX_LIST_MAX * 4);
@@ -253,7 +253,7 @@ watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 	free(key);
 	if (!had) {
 		receipt_describe(ev, 1, line, sizeof(line));
-		if (out_line(MSG_WATCH_RECEIPT, alert_id, line) != 0)
+		if (out_line(_(MSG_WATCH_RECEIPT), alert_id, line) != 0)
 			log_warn("stdout");
 	}
 	if (strcmp(what, "acknowledged") == 0 || strcmp(what, "cancelled") == 0)
@@ -276,7 +276,7 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 		return;
 	out_clean(state, clean, sizeof(clean));
 	if (!watch_printed(wr, alert_id, clean))
-		out_line(MSG_WATCH_STATE, alert_id, clean);
+		out_line(_(MSG_WATCH_STATE), alert_id, clean);
 	watch_closed(wr, alert_id, clean);
 }
 
@@ -329,7 +329,7 @@ watch_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_debug("signal %d", (int)sig);
-	out_line(MSG_WATCH_STOPPED);
+	out_line(_(MSG_WATCH_STOPPED));
 	relay_run_finish(wr->run, EXIT_OK);
 }
 

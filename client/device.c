@@ -104,7 +104,7 @@ device_fetch_directory(struct device *d, long timeout_s, char *why,
 	struct relay_run *run;
 	int rc;
 
-	snprintf(why, whylen, MSG_WHY_NO_TLS);
+	snprintf(why, whylen, _(MSG_WHY_NO_TLS));
 	log_info("no directory yet: fetching it from the relay");
 	if ((run = relay_run_new(&d->cfg, d->sk, &op, timeout_s, 0)) == NULL)
 		return -1;
@@ -114,9 +114,9 @@ device_fetch_directory(struct device *d, long timeout_s, char *why,
 	if (f.shut_out)
 		return -2;
 	if (rc == EXIT_OK && trust_open(&d->cfg) != 0)
-		snprintf(why, whylen, MSG_WHY_DIR_INVALID);
+		snprintf(why, whylen, _(MSG_WHY_DIR_INVALID));
 	else if (rc == EXIT_OK && d->cfg.nrecipients == 0)
-		snprintf(why, whylen, MSG_WHY_DIR_EMPTY);
+		snprintf(why, whylen, _(MSG_WHY_DIR_EMPTY));
 	else if (rc == EXIT_OK)
 		return 0;
 	return -1;

@@ -67,7 +67,7 @@ relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 		r->backoff_ms = RELAY_RUN_BACKOFF_MIN_MS;
 	} else if (r->tried < r->cfg->nrelays) {
 		/* A dead relay must not delay the next one. */
-		log_warnx(MSG_NEXT_RELAY, r->last_reason);
+		log_warnx(_(MSG_NEXT_RELAY), r->last_reason);
 		evtimer_add_ms(r->retry, 0);
 		return;
 	}
@@ -76,7 +76,7 @@ relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 	r->backoff_ms *= 2;
 	if (r->backoff_ms > RELAY_RUN_BACKOFF_MAX_MS)
 		r->backoff_ms = RELAY_RUN_BACKOFF_MAX_MS;
-	log_warnx(MSG_RETRYING, r->last_reason, delay / 1000.0);
+	log_warnx(_(MSG_RETRYING), r->last_reason, delay / 1000.0);
 	evtimer_add_ms(r->retry, delay);
 }
 
@@ -117,9 +117,9 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	r->next = (r->next + 1) % r->cfg->nrelays;
 	r->tried++;
 	if (r->progress)
-		out_line(MSG_CONNECTING, r->relay->label);
+		out_line(_(MSG_CONNECTING), r->relay->label);
 	else
-		log_debug(MSG_CONNECTING, r->relay->label);
+		log_debug(_(MSG_CONNECTING), r->relay->label);
 	memset(&p, 0, sizeof(p));
 	p.base = r->base;
 	p.dns = r->dns;

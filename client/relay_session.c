@@ -337,7 +337,7 @@ relay_session_ready(struct relay_session *s, const json_t *o)
 		    out_clean(id, clean, sizeof(clean)));
 		return;
 	}
-	relay_session_progress(s, MSG_AUTHENTICATED, s->p.device_id);
+	relay_session_progress(s, _(MSG_AUTHENTICATED), s->p.device_id);
 	if (s->p.trust != NULL) {
 		relay_session_ask_directory(s);
 		return;
@@ -459,7 +459,7 @@ relay_session_connected(struct relay_session *s)
 		relay_session_retry(s, "cannot export the TLS channel binding");
 		return;
 	}
-	relay_session_progress(s, MSG_CONNECTED);
+	relay_session_progress(s, _(MSG_CONNECTED));
 	s->state = RS_HELLO;
 	relay_session_arm(s, RELAY_STEP_TIMEOUT_S);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "alertctl.h"
+#include "i18n.h"
 #include "usage.h"
 
 static const struct usage_text {
@@ -403,11 +404,12 @@ usage_error(const char *command, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A usage error ends the command: "alertctl: error: ...". */
 	if (command != NULL)
-		log_warnx("%s: %s (see 'alertctl %s --help')", command, msg,
+		log_errorx(_("%s: %s (see 'alertctl %s --help')"), command, msg,
 		    command);
 	else
-		log_warnx("%s (see 'alertctl --help')", msg);
+		log_errorx(_("%s (see 'alertctl --help')"), msg);
 	return EXIT_USAGE;
 }
 
@@ -421,12 +423,15 @@ usage_sub_find(const char *command, const struct usage_sub *subs, size_t nsubs,
 		if (strcmp(sub, subs[i].name) == 0)
 			break;
 	if (i == nsubs) {
-		usage_error(command, "unknown subcommand '%s'", sub);
+		usage_error(command, _("unknown subcommand '%s'"), sub);
 		return NULL;
 	}
 	if (nargs != (subs[i].arg != NULL ? 1 : 0)) {
-		usage_error(command, "%s takes %s", sub,
-		    subs[i].arg != NULL ? subs[i].arg : "no argument");
+		if (subs[i].arg != NULL)
+			usage_error(command, _("%s takes %s"), sub,
+			    subs[i].arg);
+		else
+			usage_error(command, _("%s takes no argument"), sub);
 		return NULL;
 	}
 	return &subs[i];

@@ -30,7 +30,7 @@ verdict_print(const char *fmt, ...)
 int
 verdict_not_delivered(const char *why)
 {
-	verdict_print(MSG_VERDICT_NOT_DELIVERED, why);
+	verdict_print(_(MSG_VERDICT_NOT_DELIVERED), why);
 	return EXIT_FAIL;
 }
 
@@ -42,14 +42,14 @@ verdict_revoked(const struct client_config *cfg, const char *why)
 	if (cfg != NULL && cfg->contact != NULL)
 		out_clean(cfg->contact, contact, sizeof(contact));
 	else
-		snprintf(contact, sizeof(contact), "%s", MSG_VERDICT_ADMIN);
-	verdict_print(MSG_VERDICT_REVOKED, contact, why);
+		snprintf(contact, sizeof(contact), "%s", _(MSG_VERDICT_ADMIN));
+	verdict_print(_(MSG_VERDICT_REVOKED), contact, why);
 	return EXIT_REVOKED;
 }
 
 int
 verdict_unconfirmed(const char *why)
 {
-	verdict_print(MSG_VERDICT_UNCONFIRMED, why);
+	verdict_print(_(MSG_VERDICT_UNCONFIRMED), why);
 	return EXIT_UNCONFIRMED;
 }

@@ -122,9 +122,9 @@ watch_status(struct watch *w, struct relay_session *s, const json_t *o)
 		w->cancelled = 1;
 		relay_session_done(s, EXIT_FAIL);
 	} else if (strcmp(state, "expired") == 0) {
-		log_warnx(MSG_WAIT_EXPIRED, w->alert_id,
+		log_warnx(_(MSG_WAIT_EXPIRED), w->alert_id,
 		    watch_until_name(w->until));
-		snprintf(w->why, sizeof(w->why), MSG_WAIT_EXPIRED, w->alert_id,
+		snprintf(w->why, sizeof(w->why), _(MSG_WAIT_EXPIRED), w->alert_id,
 		    watch_until_name(w->until));
 		relay_session_done(s, EXIT_FAIL);
 	} else
@@ -169,8 +169,8 @@ watch_frame(struct watch *w, struct relay_session *s, const char *type,
 		watch_status(w, s, o);
 	else if (strcmp(type, "error") == 0 && code != NULL &&
 	    strcmp(code, "unknown_alert") == 0) {
-		log_warnx(MSG_UNKNOWN_ALERT, w->alert_id);
-		snprintf(w->why, sizeof(w->why), MSG_UNKNOWN_ALERT,
+		log_warnx(_(MSG_UNKNOWN_ALERT), w->alert_id);
+		snprintf(w->why, sizeof(w->why), _(MSG_UNKNOWN_ALERT),
 		    w->alert_id);
 		relay_session_done(s, EXIT_FAIL);
 	} else if (strcmp(type, "error") == 0)
