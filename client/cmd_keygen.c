@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "b64.h"
 #include "keyfile.h"
@@ -29,7 +30,7 @@ cmd_keygen_exists(const char *path)
 	struct stat st;
 
 	if (lstat(path, &st) == 0) {
-		log_warnx("%s already exists; not overwriting it", path);
+		log_warnx(_("%s already exists; not overwriting it"), path);
 		return 1;
 	}
 	return 0;
@@ -151,16 +152,17 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (ch != 'h')
-			return usage_error("keygen", "bad option");
+			return usage_error("keygen", _("bad option"));
 		usage_print("keygen", stdout);
 		return EXIT_OK;
 	}
 	if (argc - optind != 2)
-		return usage_error("keygen", "expected a kind and a file name");
+		return usage_error("keygen",
+		    _("expected a kind and a file name"));
 	kind = argv[optind];
 	name = argv[optind + 1];
 	if (*name == '\0')
-		return usage_error("keygen", "empty file name");
+		return usage_error("keygen", _("empty file name"));
 	if (strcmp(kind, "device") == 0)
 		return cmd_keygen_device(name);
 	if (strcmp(kind, "recipient") == 0)
@@ -171,7 +173,7 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 	if (strcmp(kind, "ack-token") == 0 || strcmp(kind, "admin-token") == 0)
 		return cmd_keygen_ack_token(name);
 	return usage_error("keygen",
-	    "unknown kind '%s' (device, recipient, webhook-secret, "
-	    "ack-token or admin-token)",
+	    _("unknown kind '%s' (device, recipient, webhook-secret, "
+	      "ack-token or admin-token)"),
 	    kind);
 }

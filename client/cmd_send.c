@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "i18n.h"
 #include "alert.h"
 #include "alert_seal.h"
 #include "alertctl.h"
@@ -89,25 +90,26 @@ static int
 cmd_send_check(const struct send_opts *o)
 {
 	if (o->type == NULL)
-		return usage_error("send", "--type is required");
+		return usage_error("send", _("--type is required"));
 	if (!alert_type_valid(o->type))
 		return usage_error("send",
-		    "--type must be panic, threat or "
-		    "test");
+		    _("--type must be panic, threat or "
+		      "test"));
 	if ((o->lat == NULL) != (o->lon == NULL))
-		return usage_error("send", "--lat and --lon go together");
+		return usage_error("send", _("--lat and --lon go together"));
 	if (o->accuracy != NULL && o->lat == NULL)
-		return usage_error("send", "--accuracy needs --lat and --lon");
+		return usage_error("send",
+		    _("--accuracy needs --lat and --lon"));
 	if (o->message != NULL && strlen(o->message) > ALERT_MESSAGE_MAX)
-		return usage_error("send", "--message is longer than %d bytes",
-		    ALERT_MESSAGE_MAX);
+		return usage_error("send",
+		    _("--message is longer than %d bytes"), ALERT_MESSAGE_MAX);
 	if (o->alert_id != NULL && !alert_id_valid(o->alert_id))
 		return usage_error("send",
-		    "--alert-id must be 32 lowercase "
-		    "hex digits");
+		    _("--alert-id must be 32 lowercase "
+		      "hex digits"));
 	if (o->wait_timeout_s != 0 && o->until == WATCH_NONE)
 		return usage_error("send",
-		    "--wait-timeout needs --wait ack or --wait delivered");
+		    _("--wait-timeout needs --wait ack or --wait delivered"));
 	return 0;
 }
 
@@ -156,13 +158,13 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 		case OPT_WAIT:
 			if (watch_until_parse(optarg, &o->until) != 0)
 				return usage_error("send",
-				    "--wait must be ack, delivered or none");
+				    _("--wait must be ack, delivered or none"));
 			break;
 		case OPT_WAIT_TIMEOUT:
 			if (parse_long(optarg, 1, SEND_WAIT_TIMEOUT_MAX,
 			        &o->wait_timeout_s) != 0)
 				return usage_error("send",
-				    "--wait-timeout must be 1..%d seconds",
+				    _("--wait-timeout must be 1..%d seconds"),
 				    SEND_WAIT_TIMEOUT_MAX);
 			break;
 		default:
@@ -172,7 +174,7 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 		}
 	}
 	if (optind != argc)
-		return usage_error("send", "unexpected argument '%s'",
+		return usage_error("send", _("unexpected argument '%s'"),
 		    argv[optind]);
 	return cmd_send_check(o);
 }
@@ -191,8 +193,8 @@ cmd_send_location(const struct send_opts *o, struct alert *a)
 	    !alert_location_valid(a->lat, a->lon, a->has_accuracy,
 	        a->accuracy_m))
 		return usage_error("send",
-		    "bad position: --lat -90..90, "
-		    "--lon -180..180, --accuracy >= 0");
+		    _("bad position: --lat -90..90, "
+		      "--lon -180..180, --accuracy >= 0"));
 	return 0;
 }
 
@@ -238,8 +240,8 @@ cmd_send_seal(const struct send_opts *o, const struct client_config *cfg,
 	/* An entry of another alert under this id stays: the relay may
 	 * have that one. */
 	if (stored == 0 && (dir == NULL || outbox_save(dir, s, mac) != 0))
-		log_warnx("alert not stored in the outbox: a resend with "
-		          "--alert-id will count as a different alert");
+		log_warnx(_("alert not stored in the outbox: a resend with "
+		            "--alert-id will count as a different alert"));
 out:
 	free(dir);
 	return rc;
@@ -376,8 +378,8 @@ cmd_send_failed(void *arg, int deadline, const char *why)
 		    sr->o->wait_timeout_s, why);
 	} else {
 		log_warnx(_(MSG_WAIT_LOST), sr->alert_id, why);
-		snprintf(sr->why, sizeof(sr->why), _(MSG_WAIT_LOST), sr->alert_id,
-		    why);
+		snprintf(sr->why, sizeof(sr->why), _(MSG_WAIT_LOST),
+		    sr->alert_id, why);
 	}
 	log_warnx(_(MSG_STATUS_HINT), sr->alert_id);
 }

@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "device.h"
 #include "frame.h"
@@ -84,12 +85,12 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 		case OPT_INTERVAL:
 			if (parse_long(optarg, 1, 3600, &o->interval_s) != 0)
 				return usage_error("watch",
-				    "--interval must be 1..3600 seconds");
+				    _("--interval must be 1..3600 seconds"));
 			break;
 		case OPT_DEAD_AFTER:
 			if (parse_long(optarg, 2, 86400, &o->dead_s) != 0)
 				return usage_error("watch",
-				    "--dead-after must be 2..86400 seconds");
+				    _("--dead-after must be 2..86400 seconds"));
 			break;
 		case OPT_ONCE:
 			o->once = 1;
@@ -101,11 +102,11 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 		}
 	}
 	if (optind != argc)
-		return usage_error("watch", "unexpected argument '%s'",
+		return usage_error("watch", _("unexpected argument '%s'"),
 		    argv[optind]);
 	if (o->dead_s <= o->interval_s)
 		return usage_error("watch",
-		    "--dead-after must be longer than --interval");
+		    _("--dead-after must be longer than --interval"));
 	return 0;
 }
 
@@ -314,11 +315,11 @@ watch_failed(void *arg, int deadline, const char *why)
 	struct watch_run *wr = arg;
 
 	if (deadline)
-		log_warnx("watch: %ld s passed: %s", wr->o->timeout_s, why);
+		log_warnx(_("watch: %ld s passed: %s"), wr->o->timeout_s, why);
 	else
-		log_warnx("watch: %s", why);
+		log_warnx(_("watch: %s"), why);
 	if (resend_pending(wr->queue) > 0)
-		log_warnx("%zu alert(s) still unsent in the outbox",
+		log_warnx(_("%zu alert(s) still unsent in the outbox"),
 		    resend_pending(wr->queue));
 }
 
@@ -347,7 +348,7 @@ watch_go(const struct watch_opts *o, const struct device *d)
 	wr.o = o;
 	wr.d = d;
 	if ((wr.dir = outbox_dir(&d->cfg)) == NULL) {
-		log_warnx("no outbox: set [client] outbox or HOME");
+		log_warnx(_("no outbox: set [client] outbox or HOME"));
 		return EXIT_FAIL;
 	}
 	if ((wr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 0)) ==

@@ -46,9 +46,7 @@ receipt_time(const char *at, int with_date, char *buf, size_t len)
 		ltime_format(t, with_date, buf, len);
 }
 
-/* The events told in one word, in the reader's language; others as the
- * relay named them. */
-static const char *
+const char *
 receipt_word(const char *what)
 {
 	static const char *const words[][2] = {
@@ -56,6 +54,11 @@ receipt_word(const char *what)
 	    {"cancelled", N_("cancelled")},
 	    {"expired", N_("expired")},
 	    {"escalated", N_("escalated")},
+	    {"acknowledged", N_("acknowledged")},
+	    {"open", N_("open")},
+	    {"panic", N_("panic")},
+	    {"threat", N_("threat")},
+	    {"test", N_("test")},
 	};
 	size_t i;
 
@@ -76,8 +79,7 @@ receipt_delivered(const json_t *ev, char *buf, size_t len)
 	receipt_str(ev, "channel", how, sizeof(how));
 	if (json_is_integer(n) && json_is_integer(m))
 		snprintf(buf, len, _("delivered to %s by %s (%lld of %lld)"),
-		    who,
-		    how, (long long)json_integer_value(n),
+		    who, how, (long long)json_integer_value(n),
 		    (long long)json_integer_value(m));
 	else
 		snprintf(buf, len, _("delivered to %s by %s"), who, how);
@@ -127,8 +129,8 @@ receipt_describe(const json_t *ev, int with_time, char *buf, size_t len)
 			    who, how, why);
 		else
 			snprintf(buf, len,
-			    _("NOT REACHED: %s by %s: %s (given up)"), who,
-			    how, why);
+			    _("NOT REACHED: %s by %s: %s (given up)"), who, how,
+			    why);
 	} else
 		/* accepted, cancelled, and what later relays may add */
 		snprintf(buf, len, "%s", receipt_word(what));

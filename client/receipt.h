@@ -28,6 +28,10 @@ void receipt_describe(const json_t *ev, int with_time, char *buf, size_t len);
  * ltime.h), RECEIPT_TIME_*; the text as sent (cleaned) when it does not
  * parse; "?" when absent. */
 void receipt_time(const char *at, int with_date, char *buf, size_t len);
+/* An event, state or alert type the relay names, as one word in the
+ * reader's language ("cancelled": "ingetrokken"); an unknown one as it
+ * is. */
+const char *receipt_word(const char *what);
 /* The same event told twice (a receipt, then again in a status) gives
  * the same key (caller frees). */
 char *receipt_key(const json_t *ev);

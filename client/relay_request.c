@@ -68,8 +68,8 @@ relay_request_failed(void *arg, int deadline, const char *why)
 	struct relay_request_run *rr = arg;
 
 	if (deadline)
-		log_warnx(_(MSG_REQUEST_DEADLINE), rr->req->failure, rr->timeout_s,
-		    why);
+		log_warnx(_(MSG_REQUEST_DEADLINE), rr->req->failure,
+		    rr->timeout_s, why);
 	else
 		log_warnx(_(MSG_REQUEST_REFUSED), rr->req->failure, why);
 }

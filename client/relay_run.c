@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "evtimer_ms.h"
 #include "log.h"
@@ -195,8 +196,8 @@ relay_run_new(const struct client_config *cfg, const unsigned char *sk,
 		log_fatalx("event_base_new failed");
 	r->dns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (r->dns == NULL)
-		log_warnx("no DNS resolver configured; only addresses and "
-		          "/etc/hosts names will work");
+		log_warnx(_("no DNS resolver configured; only addresses and "
+		            "/etc/hosts names will work"));
 	r->retry = evtimer_new(r->base, relay_run_attempt, r);
 	r->deadline = evtimer_new(r->base, relay_run_expired, r);
 	if (r->retry == NULL || r->deadline == NULL)

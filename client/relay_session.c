@@ -11,6 +11,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include "i18n.h"
 #include "b64.h"
 #include "envelope.h"
 #include "frame.h"
@@ -315,10 +316,10 @@ relay_session_directory(struct relay_session *s, const json_t *o)
 
 	if (trust_accept(s->p.trust, s->p.dir_version, o, err, sizeof(err)) !=
 	    0) {
-		log_warnx("REFUSED the directory from relay %s: %s",
+		log_warnx(_("REFUSED the directory from relay %s: %s"),
 		    s->p.relay->label, err);
-		log_warnx("relay %s may be compromised: nothing is sent "
-		          "through it",
+		log_warnx(_("relay %s may be compromised: nothing is sent "
+		            "through it"),
 		    s->p.relay->label);
 		relay_session_retry(s, "directory refused: %s", err);
 		return;
@@ -554,7 +555,7 @@ relay_session_start(const struct relay_session_params *params)
 	s->bev = bufferevent_openssl_socket_new(s->p.base, -1, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL)
-		log_fatalx("cannot set up a TLS connection");
+		log_fatalx(_("cannot set up a TLS connection"));
 	/* A relay that closes without close_notify is a closed
 	 * connection, not a TLS error worth a different message. */
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);

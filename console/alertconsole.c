@@ -41,8 +41,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "Usage: alertconsole [-v] [-c CONFIG]\n"
 	    "\n"
-	    "  -c, --config CONFIG  configuration file (default " ALERTCONSOLE_CONF
-	    ")\n"
+	    "  -c, --config CONFIG  configuration file "
+	    "(default " ALERTCONSOLE_CONF ")\n"
 	    "  -v, --verbose        debug logging\n"
 	    "  -h, --help           this help\n"
 	    "  -V, --version        print the version and exit\n"

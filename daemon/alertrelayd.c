@@ -467,8 +467,8 @@ main(int argc, char *argv[])
 	    {NULL, 0, NULL, 0},
 	};
 
-	while ((ch = getopt_long(argc, argv, "c:dfthV", longopts, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "c:dfthV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -493,7 +493,8 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "alertrelayd: error: unexpected argument '%s'\n",
+		fprintf(stderr,
+		    "alertrelayd: error: unexpected argument '%s'\n",
 		    argv[optind]);
 		usage(stderr, 2);
 	}
