@@ -92,9 +92,9 @@ cmd_enroll_free_names(const char *conf, const char *key)
 
 	for (i = 0; i < 2; i++)
 		if (afile_exists(names[i])) {
-			log_warnx(_("%s already exists; give --force to "
-			            "replace "
-			            "it (a key replaced is lost)"),
+			log_errorx(_("%s already exists; give --force to "
+			             "replace "
+			             "it (a key replaced is lost)"),
 			    names[i]);
 			return -1;
 		}
@@ -133,7 +133,7 @@ cmd_enroll_directory(const struct bundle *b, const char *dir)
 	}
 	if (afile_write(path, b->directory, strlen(b->directory), 0600,
 	        AFILE_REPLACE, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = -1;
 	}
 	free(path);
@@ -150,17 +150,17 @@ cmd_enroll_write(const struct bundle *b, const char *conf, const char *key,
 	/* The directory first: a device must never be configured without
 	 * the floor its bundle gave it.  (cmd_enroll_directory logs.) */
 	if (afile_mkdirs(dir, err, sizeof(err)) != 0)
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 	else if (cmd_enroll_directory(b, dir) != 0)
 		rc = -1;
 	else if (afile_write_b64(key, b->sk, crypto_sign_SECRETKEYBYTES, 0600,
 	             how, err, sizeof(err)) != 0)
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 	else {
 		text = cmd_enroll_conf(b);
 		if (afile_write(conf, text, strlen(text), 0600, how, err,
 		        sizeof(err)) != 0) {
-			log_warnx("%s", err);
+			log_errorx("%s", err);
 			if (how == AFILE_CREATE)
 				unlink(key);
 		} else
@@ -209,7 +209,7 @@ cmd_enroll_conf_path(const struct enroll_opts *op)
 	if (op->config != NULL)
 		return xstrdup(op->config);
 	if ((path = client_config_default_path()) == NULL)
-		log_warnx(_("no home directory: give --dir"));
+		log_errorx(_("no home directory: give --dir"));
 	return path;
 }
 
@@ -225,7 +225,7 @@ cmd_enroll_run(const struct enroll_opts *op)
 	dir = afile_dirname(conf);
 	key = xasprintf("%s/%s", dir, ENROLL_KEY_FILE);
 	if (bundle_read(op->bundle, &b, err, sizeof(err)) != 0)
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 	else {
 		if ((op->force || cmd_enroll_free_names(conf, key) == 0) &&
 		    cmd_enroll_write(&b, conf, key,

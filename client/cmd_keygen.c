@@ -30,7 +30,7 @@ cmd_keygen_exists(const char *path)
 	struct stat st;
 
 	if (lstat(path, &st) == 0) {
-		log_warnx(_("%s already exists; not overwriting it"), path);
+		log_errorx(_("%s already exists; not overwriting it"), path);
 		return 1;
 	}
 	return 0;
@@ -50,11 +50,11 @@ cmd_keygen_write_pair(const char *prefix, const unsigned char *sk, size_t sklen,
 	if (cmd_keygen_exists(skpath) || cmd_keygen_exists(pkpath))
 		goto out;
 	if (keyfile_write(skpath, sk, sklen, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		goto out;
 	}
 	if (keyfile_write(pkpath, pk, pklen, 0, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		unlink(skpath);
 		goto out;
 	}
@@ -106,7 +106,7 @@ cmd_keygen_webhook_secret(const char *path)
 		return EXIT_FAIL;
 	secret = whsec_generate();
 	if (keyfile_write_text(path, secret, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = EXIT_FAIL;
 	}
 	sodium_memzero(secret, strlen(secret));
@@ -130,7 +130,7 @@ cmd_keygen_ack_token(const char *path)
 	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (keyfile_write_text(path, token, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = EXIT_FAIL;
 	}
 	sodium_memzero(raw, sizeof(raw));

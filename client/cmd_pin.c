@@ -30,7 +30,7 @@ cmd_pin(int argc, char **argv, struct globals *g)
 	if (argc - optind != 1)
 		return usage_error("pin", _("expected one certificate file"));
 	if (tls_pin_of_file(argv[optind], pin) != 0) {
-		log_warnx(_("%s: not a readable PEM certificate"),
+		log_errorx(_("%s: not a readable PEM certificate"),
 		    argv[optind]);
 		return EXIT_FAIL;
 	}

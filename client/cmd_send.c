@@ -29,6 +29,7 @@
 #include "log.h"
 #include "msg.h"
 #include "out.h"
+#include "receipt.h"
 #include "outbox.h"
 #include "relay_run.h"
 #include "resend.h"
@@ -372,9 +373,10 @@ cmd_send_failed(void *arg, int deadline, const char *why)
 	}
 	if (deadline) {
 		log_warnx(_(MSG_WAIT_DEADLINE), sr->alert_id,
-		    watch_until_name(sr->o->until), sr->o->wait_timeout_s, why);
+		    receipt_word(watch_until_name(sr->o->until)),
+		    sr->o->wait_timeout_s, why);
 		snprintf(sr->why, sizeof(sr->why), _(MSG_WAIT_DEADLINE),
-		    sr->alert_id, watch_until_name(sr->o->until),
+		    sr->alert_id, receipt_word(watch_until_name(sr->o->until)),
 		    sr->o->wait_timeout_s, why);
 	} else {
 		log_warnx(_(MSG_WAIT_LOST), sr->alert_id, why);

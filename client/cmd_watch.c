@@ -315,9 +315,9 @@ watch_failed(void *arg, int deadline, const char *why)
 	struct watch_run *wr = arg;
 
 	if (deadline)
-		log_warnx(_("watch: %ld s passed: %s"), wr->o->timeout_s, why);
+		log_errorx(_("watch: %ld s passed: %s"), wr->o->timeout_s, why);
 	else
-		log_warnx(_("watch: %s"), why);
+		log_errorx(_("watch: %s"), why);
 	if (resend_pending(wr->queue) > 0)
 		log_warnx(_("%zu alert(s) still unsent in the outbox"),
 		    resend_pending(wr->queue));
@@ -348,7 +348,7 @@ watch_go(const struct watch_opts *o, const struct device *d)
 	wr.o = o;
 	wr.d = d;
 	if ((wr.dir = outbox_dir(&d->cfg)) == NULL) {
-		log_warnx(_("no outbox: set [client] outbox or HOME"));
+		log_errorx(_("no outbox: set [client] outbox or HOME"));
 		return EXIT_FAIL;
 	}
 	if ((wr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 0)) ==

@@ -26,13 +26,13 @@ device_key(const struct client_config *cfg)
 	sk = seckey_load(cfg->device_key, crypto_sign_SECRETKEYBYTES, err,
 	    sizeof(err));
 	if (sk == NULL) {
-		log_warnx(_("device key: %s"), err);
+		log_errorx(_("device key: %s"), err);
 		return NULL;
 	}
 	/* A corrupt key file would otherwise show up as auth_failed at
 	 * the relay, far from its cause. */
 	if (!seckey_ed25519_valid(sk)) {
-		log_warnx(_("device key %s is corrupt"), cfg->device_key);
+		log_errorx(_("device key %s is corrupt"), cfg->device_key);
 		seckey_free(sk);
 		return NULL;
 	}
@@ -48,7 +48,7 @@ device_open(struct device *d, const char *config)
 	memset(d, 0, sizeof(*d));
 	path = config != NULL ? xstrdup(config) : client_config_default_path();
 	if (path == NULL) {
-		log_warnx(_("no configuration: use -c or set ALERTCTL_CONF"));
+		log_errorx(_("no configuration: use -c or set ALERTCTL_CONF"));
 		return -1;
 	}
 	rc = client_config_load(path, &d->cfg);
@@ -88,8 +88,11 @@ device_fetch_failed(void *arg, int deadline, const char *why)
 	struct device_fetch *f = arg;
 	const char *code = relay_run_code(f->run);
 
-	log_warnx(_("no verified directory%s: %s"),
-	    deadline ? " before the deadline" : "", why);
+	if (deadline)
+		log_warnx(_("no verified directory before the deadline: %s"),
+		    why);
+	else
+		log_warnx(_("no verified directory: %s"), why);
 	snprintf(f->why, f->whylen, "%s", why);
 	f->shut_out =
 	    strcmp(code, "revoked") == 0 || strcmp(code, "unknown_device") == 0;

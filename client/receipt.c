@@ -55,6 +55,7 @@ receipt_word(const char *what)
 	    {"expired", N_("expired")},
 	    {"escalated", N_("escalated")},
 	    {"acknowledged", N_("acknowledged")},
+	    {"delivered", N_("delivered")},
 	    {"open", N_("open")},
 	    {"panic", N_("panic")},
 	    {"threat", N_("threat")},

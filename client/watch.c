@@ -124,9 +124,9 @@ watch_status(struct watch *w, struct relay_session *s, const json_t *o)
 		relay_session_done(s, EXIT_FAIL);
 	} else if (strcmp(state, "expired") == 0) {
 		log_warnx(_(MSG_WAIT_EXPIRED), w->alert_id,
-		    watch_until_name(w->until));
+		    receipt_word(watch_until_name(w->until)));
 		snprintf(w->why, sizeof(w->why), _(MSG_WAIT_EXPIRED),
-		    w->alert_id, watch_until_name(w->until));
+		    w->alert_id, receipt_word(watch_until_name(w->until)));
 		relay_session_done(s, EXIT_FAIL);
 	} else
 		relay_session_keepalive(s, "receipts");
