@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -246,6 +247,10 @@ cmd_receive(int argc, char **argv, struct globals *g)
 	(void)g;
 	if ((rc = cmd_receive_parse(argc, argv, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
+	/* Long-running: into a file or a journal it keeps log lines, with
+	 * the time of each (alertctl(1), DIAGNOSTICS). */
+	if (!isatty(STDERR_FILENO))
+		log_set_human(0);
 	if ((rc = cmd_receive_check(&o, &host)) != 0) {
 		free(host);
 		return rc;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -387,6 +388,10 @@ cmd_watch(int argc, char **argv, struct globals *g)
 
 	if ((rc = watch_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
+	/* Long-running: into a file or a journal it keeps log lines, with
+	 * the time of each (alertctl(1), DIAGNOSTICS). */
+	if (!isatty(STDERR_FILENO))
+		log_set_human(0);
 	if (device_open(&d, o.config) == 0)
 		rc = watch_go(&o, &d);
 	else
