@@ -42,7 +42,7 @@ static const struct usage_text {
         "Options:\n"
         "  -c, --config FILE  client configuration (default: $ALERTCTL_CONF,\n"
         "                     else ~/.config/alertrelay/alertctl.conf)\n"
-        "  -v, --verbose      more diagnostics on stderr\n"
+        "  -v, --verbose      detailed diagnostics on stderr (time, pid)\n"
         "  -h, --help         this help; 'alertctl COMMAND --help' for more\n"
         "  -V, --version      print the version\n"
         "\n"
@@ -116,8 +116,8 @@ static const struct usage_text {
         "\n"
         "Cancels an alert this device sent: the relay stops escalating it\n"
         "and tells everyone already notified.  The cancel is signed with the\n"
-        "device key; it is retried across relays like send.  Prints\n"
-        "'cancelled ALERT_ID'.\n"
+        "device key; it is retried across relays like send.  Prints a line\n"
+        "saying the alert is cancelled.\n"
         "\n"
         "      --timeout S     give up after S seconds (default 30)\n"
         "  -c, --config FILE   client configuration\n"
@@ -227,7 +227,7 @@ static const struct usage_text {
         "[--pin PIN]...\n"
         "       alertctl org set [--org DIR] [--relay HOST:PORT]... "
         "[--pin PIN]...\n"
-        "       alertctl org show [--org DIR]\n"
+        "       alertctl org show [--org DIR] [--json]\n"
         "\n"
         "The administrator's organisation directory: the organisation key\n"
         "(org.key, org.pub) and the source of the signed directory\n"
@@ -248,12 +248,13 @@ static const struct usage_text {
         "      --relay HOST:PORT a relay devices connect to; repeat for "
         "more\n"
         "      --pin PIN         a relay pin (alertctl pin); repeat for "
-        "more\n"},
+        "more\n"
+        "      --json            show: one JSON document (alertctl(1))\n"},
     {"device",
         "Usage: alertctl device add ALIAS [--id ID] [-o BUNDLE] [--org DIR]\n"
         "       alertctl device revoke ID [--org DIR]\n"
         "       alertctl device rotate ID [-o BUNDLE] [--org DIR]\n"
-        "       alertctl device list [--org DIR]\n"
+        "       alertctl device list [--org DIR] [--json]\n"
         "\n"
         "The devices of the directory (directory.json); sign it after a\n"
         "change (alertctl directory sign).\n"
@@ -272,13 +273,14 @@ static const struct usage_text {
         "                       case, other than a-z 0-9 . _ - made '-')\n"
         "  -o, --output BUNDLE  the bundle (default: DIR/devices/ID.bundle,\n"
         "                       which rotate replaces); never overwritten\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n"},
     {"recipient",
         "Usage: alertctl recipient add ALIAS [--id ID] [--webhook URL]\n"
         "           [--sms NUMBER] [--org DIR]\n"
         "       alertctl recipient rotate ID [--org DIR]\n"
         "       alertctl recipient remove ID [--org DIR]\n"
-        "       alertctl recipient list [--org DIR]\n"
+        "       alertctl recipient list [--org DIR] [--json]\n"
         "\n"
         "The recipients every alert is sealed to (directory.json); sign it\n"
         "after a change (alertctl directory sign).\n"
@@ -296,7 +298,8 @@ static const struct usage_text {
         "                       as for devices)\n"
         "      --webhook URL    the http(s) URL the relay posts alerts to\n"
         "      --sms NUMBER     the E.164 number texts go to (+31612345678)\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n"},
     {"directory",
         "Usage: alertctl directory sign [--org DIR] [-o FILE]\n"
         "       alertctl directory show FILE [--org DIR | --org-key KEY]\n"
