@@ -178,8 +178,21 @@ def test_send_status_list_cancel_in_dutch_and_english(lab):
 def test_usage_errors_and_bare_alertctl(tmp_path):
     bare = harness.run([harness.alertctl_bin()], env=DUTCH)
     assert bare.returncode == 2, bare
-    assert bare.stderr.startswith("Usage: alertctl "), bare.stderr
+    assert bare.stderr.startswith("Gebruik: alertctl "), bare.stderr
+    assert "  send --type TYPE [...]      verstuur een alarm via de relay\n" \
+        in bare.stderr, bare.stderr
     assert bare.stdout == "", bare.stdout
+    bare = harness.run([harness.alertctl_bin()], env=ENGLISH)
+    assert bare.returncode == 2, bare
+    assert bare.stderr.startswith("Usage: alertctl "), bare.stderr
+
+    # the official's help is Dutch too; the administrator's stays English
+    cp = harness.run([harness.alertctl_bin(), "send", "--help"], env=DUTCH)
+    assert cp.returncode == 0 and cp.stdout.startswith("Gebruik: "), cp
+    assert "'ALARM NIET AFGELEVERD. Bel nu 112. (reden)'" in cp.stdout, \
+        cp.stdout
+    cp = harness.run([harness.alertctl_bin(), "device", "--help"], env=DUTCH)
+    assert cp.returncode == 0 and cp.stdout.startswith("Usage: "), cp
 
     cp = harness.run([harness.alertctl_bin(), "send", "--type", "flood"],
                      env=DUTCH)
