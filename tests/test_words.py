@@ -35,7 +35,8 @@ WORDS_FILES = [
     "client/relay_request.c", "client/relay_run.c", "client/resend.c",
     "client/watch.c", "client/relay_session.c", "client/outbox.c",
     "client/trust.c", "client/bundle.c", "client/verdict.c",
-    "client/receipt.c", "client/msg.h", "common/log.c", "common/ltime.c",
+    "client/receipt.c", "client/msg.h", "client/receiver.c", "client/shown.c",
+    "common/log.c", "common/ltime.c",
 ]
 
 
