@@ -467,7 +467,7 @@ cmd_send_run(const struct send_opts *o, struct device *d)
 {
 	struct sealed_alert sealed;
 	struct alert a;
-	char why[512];
+	char why[512], when[64];
 	int rc = EXIT_FAIL, stored;
 
 	memset(&a, 0, sizeof(a));
@@ -479,8 +479,12 @@ cmd_send_run(const struct send_opts *o, struct device *d)
 	/* Only now: an alert_id the user sees is one the outbox holds. */
 	if (out_line(MSG_ALERT_ID, a.alert_id) != 0)
 		log_warn("stdout");
-	if (stored == 1)
-		out_line(_(MSG_RESENDING), sealed.created_at);
+	if (stored == 1) {
+		/* a person reads it: local time with its zone */
+		receipt_time(sealed.created_at, RECEIPT_TIME_FULL, when,
+		    sizeof(when));
+		out_line(_(MSG_RESENDING), when);
+	}
 	if (stored >= 0) {
 		rc = cmd_send_deliver(o, d, &a, &sealed);
 		alert_seal_free(&sealed);
