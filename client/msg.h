@@ -14,6 +14,9 @@
 
 #include "i18n.h"
 
+/* Out of clang-format: a message changed is one line changed. */
+/* clang-format off */
+
 /* send: stdout, in this order */
 #define MSG_ALERT_ID "alert_id=%s" /* always the first line */
 #define MSG_RESENDING N_("resending the alert created at %s")
@@ -32,19 +35,16 @@
 #define MSG_REFUSED N_("alert %s not accepted: %s")
 #define MSG_DEADLINE N_("not accepted within %ld s: %s")
 #define MSG_NO_DIRECTORY                                                       \
-	N_("this device holds no signed directory (its enrollment bundle "     \
-	   "carried "                                                          \
-	   "none): fetching one from a relay before the alert can be sealed; " \
-	   "ask the administrator for a new bundle")
+	N_("this device holds no signed directory (its enrollment bundle "        \
+	"carried "                                                             \
+	"none): fetching one from a relay before the alert can be sealed; "    \
+	"ask the administrator for a new bundle")
 #define MSG_RESEALING                                                          \
-	N_("alert %s: none of the recipients it was sealed to is in the "      \
-	   "relay's "                                                          \
-	   "directory; sealed again, same alert_id, to directory version "     \
-	   "%lld")
+	N_("alert %s: none of the recipients it was sealed to is in the relay's " \
+	"directory; sealed again, same alert_id, to directory version %lld")
 #define MSG_RESEND_HINT                                                        \
-	N_("alert %s waits in the outbox: the next alertctl send, or "         \
-	   "alertctl "                                                         \
-	   "watch, sends it")
+	N_("alert %s waits in the outbox: the next alertctl send, or alertctl "   \
+	"watch, sends it")
 
 /*
  * send: the last line on stderr when it gives up, for the person
@@ -53,12 +53,11 @@
  */
 #define MSG_VERDICT_NOT_DELIVERED N_("ALARM NOT DELIVERED. Call 112 now. (%s)")
 #define MSG_VERDICT_REVOKED                                                    \
-	N_("ALARM NOT DELIVERED: this device can no longer raise alarms; "     \
-	   "contact %s, and call 112 in danger. (%s)")
+	N_("ALARM NOT DELIVERED: this device can no longer raise alarms; "        \
+	"contact %s, and call 112 in danger. (%s)")
 #define MSG_VERDICT_UNCONFIRMED                                                \
-	N_("ALARM NOT CONFIRMED: the relay has it, but nobody is known to "    \
-	   "have "                                                             \
-	   "received it. Call 112 now. (%s)")
+	N_("ALARM NOT CONFIRMED: the relay has it, but nobody is known to have "  \
+	"received it. Call 112 now. (%s)")
 /* the contact when the configuration names none */
 #define MSG_VERDICT_ADMIN N_("your administrator")
 /* the reasons in brackets that are not the relay's */
@@ -89,9 +88,8 @@
 /* cancel, status, list */
 #define MSG_CANCELLED N_("cancelled %s") /* stdout */
 #define MSG_UNKNOWN_ALERT                                                      \
-	N_("the relay does not know alert %s (a typo, another device's "       \
-	   "alert, "                                                           \
-	   "or expired)")
+	N_("the relay does not know alert %s (a typo, another device's alert, "   \
+	"or expired)")
 #define MSG_REQUEST_REFUSED N_("%s: %s")
 #define MSG_REQUEST_DEADLINE N_("%s: no answer within %ld s: %s")
 
@@ -99,5 +97,6 @@
 #define MSG_ACKNOWLEDGED "acknowledged %s as %s (%s)"
 #define MSG_ACK_FIRST "first"
 #define MSG_ACK_AGAIN "already acknowledged"
+/* clang-format on */
 
 #endif
