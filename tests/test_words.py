@@ -6,6 +6,8 @@ message of the official's and contact point's commands is in po/nl.po."""
 
 import datetime
 import json
+import os
+import pty
 import re
 import subprocess
 
@@ -327,3 +329,53 @@ def test_dutch_catalogue_is_whole(tmp_path):
     cp = _po_tool("msgattrib", "--untranslated", "--no-obsolete", str(merged))
     assert "msgid" not in cp.stdout.replace('msgid ""\nmsgstr ""', ""), \
         "untranslated in po/nl.po:\n" + cp.stdout
+
+
+@pytest.mark.hard_timeout(60)
+def test_long_running_commands_keep_log_lines_off_a_terminal(lab):
+    """receive (and watch) into a pipe or a journal keep the detailed lines,
+    each with its time: their own messages still in the reader's language."""
+    env = lab.env()
+    r = env.recipient("contactpunt")
+    port = harness.free_port()
+    argv = [harness.alertctl_bin(), "receive", "--listen",
+            "127.0.0.1:%d" % port, "--secret", r.secret_file, "--key", r.key,
+            "--devices", env.devices_dir]
+    p = harness.Proc(argv, "receive-nl", lab.logdir, env=DUTCH)
+    lab.things.append(p)
+    p.start()
+    p.wait_for(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z alertctl\[\d+\]: "
+               r"info: luistert op 127\.0\.0\.1:%d$" % port, "stderr", 10)
+
+
+@pytest.mark.hard_timeout(60)
+def test_watch_on_a_terminal_speaks_plainly(lab):
+    """On a terminal, watch (like every command) says 'alertctl: ...'."""
+    env = lab.env(relay_port=harness.free_port())
+    # no relay: watch tries, says so plainly, and gives up at its timeout
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.environ.update(DUTCH)
+            os.execv(harness.alertctl_bin(),
+                     [harness.alertctl_bin(), "-c", str(env.client_conf),
+                      "watch", "--timeout", "2"])
+        finally:
+            os._exit(127)
+    out = b""
+    try:
+        while len(out) < 1 << 20:  # bounded; watch ends at its --timeout
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    text = out.decode("utf-8", "replace").replace("\r\n", "\n")
+    assert os.WEXITSTATUS(status) == 1, text
+    assert "alertctl: fout: watch: 2 seconden voorbij: " in text, text
+    assert not DETAIL_RX.search(text), text
