@@ -152,7 +152,7 @@ relay_run_expired(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (r->session != NULL && evtimer_pending(r->retry, NULL) == 0) {
-		snprintf(now, sizeof(now), "%s: still %s", r->relay->label,
+		snprintf(now, sizeof(now), _("%s: still %s"), r->relay->label,
 		    relay_session_doing(r->session));
 		r->op->failed(r->op->arg, 1, now);
 	} else
@@ -204,7 +204,8 @@ relay_run_new(const struct client_config *cfg, const unsigned char *sk,
 		log_fatalx("evtimer_new failed");
 	relay_run_deadline(r, timeout_s);
 	r->backoff_ms = RELAY_RUN_BACKOFF_MIN_MS;
-	snprintf(r->last_reason, sizeof(r->last_reason), "no attempt made");
+	snprintf(r->last_reason, sizeof(r->last_reason), "%s",
+	    _("no attempt made"));
 	return r;
 }
 

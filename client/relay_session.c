@@ -76,17 +76,17 @@ relay_session_doing(const struct relay_session *s)
 {
 	switch (s->state) {
 	case RS_CONNECTING:
-		return "connecting";
+		return _("connecting");
 	case RS_HELLO:
-		return "waiting for hello";
+		return _("waiting for hello");
 	case RS_READY:
-		return "waiting for ready";
+		return _("waiting for ready");
 	case RS_DIRECTORY:
-		return "waiting for the directory";
+		return _("waiting for the directory");
 	case RS_OP:
 		return s->doing;
 	default:
-		return "done";
+		return _("done");
 	}
 }
 
@@ -181,10 +181,10 @@ relay_session_timer(evutil_socket_t fd, short what, void *arg)
 	if (s->state == RS_DONE)
 		s->p.done(&s->outcome, s->p.arg);
 	else if (s->keepalive)
-		relay_session_retry(s, "no frame from relay for %d s (%s)",
+		relay_session_retry(s, _("no frame from relay for %d s (%s)"),
 		    s->p.dead_s, relay_session_doing(s));
 	else
-		relay_session_retry(s, "no answer from relay (%s)",
+		relay_session_retry(s, _("no answer from relay (%s)"),
 		    relay_session_doing(s));
 }
 
@@ -211,7 +211,7 @@ relay_session_expect(struct relay_session *s, const char *what)
 {
 	if (s->state == RS_DONE)
 		return; /* the outcome report is due */
-	snprintf(s->doing, sizeof(s->doing), "waiting for %s", what);
+	snprintf(s->doing, sizeof(s->doing), _("waiting for %s"), what);
 	s->keepalive = 0;
 	if (s->ping != NULL)
 		event_del(s->ping);
@@ -238,7 +238,7 @@ relay_session_keepalive(struct relay_session *s, const char *what)
 
 	if (s->state == RS_DONE)
 		return;
-	snprintf(s->doing, sizeof(s->doing), "waiting for %s", what);
+	snprintf(s->doing, sizeof(s->doing), _("waiting for %s"), what);
 	s->keepalive = 1;
 	s->outcome.settled = 1;
 	if (s->ping == NULL &&
@@ -290,7 +290,7 @@ static void
 relay_session_op(struct relay_session *s)
 {
 	s->state = RS_OP;
-	snprintf(s->doing, sizeof(s->doing), "waiting for an answer");
+	snprintf(s->doing, sizeof(s->doing), "%s", _("waiting for an answer"));
 	s->p.op->ready(s, s->p.op->arg);
 }
 
@@ -364,7 +364,7 @@ relay_session_error(struct relay_session *s, const json_t *o)
 	     i++)
 		if (strcmp(code, relay_session_fatal_codes[i]) == 0)
 			result = RELAY_FATAL;
-	relay_session_fail(s, result, "relay error %s: %s",
+	relay_session_fail(s, result, _("relay error %s: %s"),
 	    out_clean(code, ccode, sizeof(ccode)),
 	    out_clean(msg, cmsg, sizeof(cmsg)));
 }
@@ -451,8 +451,8 @@ relay_session_connected(struct relay_session *s)
 		if (cert != NULL)
 			tls_pin_of_cert(cert, pin);
 		relay_session_retry(s,
-		    "relay key does not match relay_pin (its pin is %s); "
-		    "not sending anything",
+		    _("relay key does not match relay_pin (its pin is %s); "
+		      "not sending anything"),
 		    pin);
 		return;
 	}
@@ -476,7 +476,7 @@ relay_session_failure(struct relay_session *s, int saved_errno, char *buf,
 	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
 		last = e;
 	if (dnserr != 0)
-		snprintf(buf, len, "cannot resolve %s: %s", s->p.relay->host,
+		snprintf(buf, len, _("cannot resolve %s: %s"), s->p.relay->host,
 		    evutil_gai_strerror(dnserr));
 	else if (last != 0) {
 		snprintf(buf, len, "TLS: ");
@@ -484,7 +484,7 @@ relay_session_failure(struct relay_session *s, int saved_errno, char *buf,
 	} else if (saved_errno != 0)
 		snprintf(buf, len, "%s", strerror(saved_errno));
 	else
-		snprintf(buf, len, "connection failed");
+		snprintf(buf, len, "%s", _("connection failed"));
 	ERR_clear_error();
 }
 
