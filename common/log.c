@@ -49,6 +49,10 @@ void
 log_set_human(int on)
 {
 	log_human = on;
+	/* JOURNAL_STREAM is inherited by every program of a desktop
+	 * session: at a terminal a person reads stderr, not journald. */
+	if (on && isatty(STDERR_FILENO))
+		log_journal = 0;
 }
 
 int
