@@ -278,7 +278,7 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 		return;
 	out_clean(state, clean, sizeof(clean));
 	if (!watch_printed(wr, alert_id, clean))
-		out_line(_(MSG_WATCH_STATE), alert_id, clean);
+		out_line(_(MSG_WATCH_STATE), alert_id, receipt_word(clean));
 	watch_closed(wr, alert_id, clean);
 }
 
