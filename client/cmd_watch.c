@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/event.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "device.h"
 #include "frame.h"
@@ -84,12 +86,12 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 		case OPT_INTERVAL:
 			if (parse_long(optarg, 1, 3600, &o->interval_s) != 0)
 				return usage_error("watch",
-				    "--interval must be 1..3600 seconds");
+				    _("--interval must be 1..3600 seconds"));
 			break;
 		case OPT_DEAD_AFTER:
 			if (parse_long(optarg, 2, 86400, &o->dead_s) != 0)
 				return usage_error("watch",
-				    "--dead-after must be 2..86400 seconds");
+				    _("--dead-after must be 2..86400 seconds"));
 			break;
 		case OPT_ONCE:
 			o->once = 1;
@@ -101,11 +103,11 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 		}
 	}
 	if (optind != argc)
-		return usage_error("watch", "unexpected argument '%s'",
+		return usage_error("watch", _("unexpected argument '%s'"),
 		    argv[optind]);
 	if (o->dead_s <= o->interval_s)
 		return usage_error("watch",
-		    "--dead-after must be longer than --interval");
+		    _("--dead-after must be longer than --interval"));
 	return 0;
 }
 
@@ -140,7 +142,7 @@ watch_follow(struct watch_run *wr, struct relay_session *s)
 	json_t *f;
 
 	if (wr->o->once && resend_pending(wr->queue) == 0) {
-		out_line(MSG_WATCH_ALL_SENT);
+		out_line(_(MSG_WATCH_ALL_SENT));
 		relay_session_done(s, EXIT_OK);
 		return;
 	}
@@ -176,8 +178,8 @@ watch_ready(struct relay_session *s, void *arg)
 {
 	struct watch_run *wr = arg;
 
-	out_line(wr->sessions++ == 0 ? MSG_WATCH_CONNECTED
-	                             : MSG_WATCH_RECONNECTED,
+	out_line(wr->sessions++ == 0 ? _(MSG_WATCH_CONNECTED)
+	                             : _(MSG_WATCH_RECONNECTED),
 	    relay_session_label(s));
 	seen_free(wr->watching);
 	wr->watching = seen_new(OUTBOX_LIST_MAX * 4);
@@ -253,7 +255,7 @@ watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 	free(key);
 	if (!had) {
 		receipt_describe(ev, 1, line, sizeof(line));
-		if (out_line(MSG_WATCH_RECEIPT, alert_id, line) != 0)
+		if (out_line(_(MSG_WATCH_RECEIPT), alert_id, line) != 0)
 			log_warn("stdout");
 	}
 	if (strcmp(what, "acknowledged") == 0 || strcmp(what, "cancelled") == 0)
@@ -276,7 +278,7 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 		return;
 	out_clean(state, clean, sizeof(clean));
 	if (!watch_printed(wr, alert_id, clean))
-		out_line(MSG_WATCH_STATE, alert_id, clean);
+		out_line(_(MSG_WATCH_STATE), alert_id, receipt_word(clean));
 	watch_closed(wr, alert_id, clean);
 }
 
@@ -314,11 +316,11 @@ watch_failed(void *arg, int deadline, const char *why)
 	struct watch_run *wr = arg;
 
 	if (deadline)
-		log_warnx("watch: %ld s passed: %s", wr->o->timeout_s, why);
+		log_errorx(_("watch: %ld s passed: %s"), wr->o->timeout_s, why);
 	else
-		log_warnx("watch: %s", why);
+		log_errorx(_("watch: %s"), why);
 	if (resend_pending(wr->queue) > 0)
-		log_warnx("%zu alert(s) still unsent in the outbox",
+		log_warnx(_("%zu alert(s) still unsent in the outbox"),
 		    resend_pending(wr->queue));
 }
 
@@ -329,7 +331,7 @@ watch_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_debug("signal %d", (int)sig);
-	out_line(MSG_WATCH_STOPPED);
+	out_line(_(MSG_WATCH_STOPPED));
 	relay_run_finish(wr->run, EXIT_OK);
 }
 
@@ -347,7 +349,7 @@ watch_go(const struct watch_opts *o, const struct device *d)
 	wr.o = o;
 	wr.d = d;
 	if ((wr.dir = outbox_dir(&d->cfg)) == NULL) {
-		log_warnx("no outbox: set [client] outbox or HOME");
+		log_errorx(_("no outbox: set [client] outbox or HOME"));
 		return EXIT_FAIL;
 	}
 	if ((wr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 0)) ==
@@ -386,6 +388,10 @@ cmd_watch(int argc, char **argv, struct globals *g)
 
 	if ((rc = watch_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
+	/* Long-running: into a file or a journal it keeps log lines, with
+	 * the time of each (alertctl(1), DIAGNOSTICS). */
+	if (!isatty(STDERR_FILENO))
+		log_set_human(0);
 	if (device_open(&d, o.config) == 0)
 		rc = watch_go(&o, &d);
 	else

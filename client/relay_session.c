@@ -11,6 +11,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include "i18n.h"
 #include "b64.h"
 #include "envelope.h"
 #include "frame.h"
@@ -75,17 +76,17 @@ relay_session_doing(const struct relay_session *s)
 {
 	switch (s->state) {
 	case RS_CONNECTING:
-		return "connecting";
+		return _("connecting");
 	case RS_HELLO:
-		return "waiting for hello";
+		return _("waiting for hello");
 	case RS_READY:
-		return "waiting for ready";
+		return _("waiting for ready");
 	case RS_DIRECTORY:
-		return "waiting for the directory";
+		return _("waiting for the directory");
 	case RS_OP:
 		return s->doing;
 	default:
-		return "done";
+		return _("done");
 	}
 }
 
@@ -180,10 +181,10 @@ relay_session_timer(evutil_socket_t fd, short what, void *arg)
 	if (s->state == RS_DONE)
 		s->p.done(&s->outcome, s->p.arg);
 	else if (s->keepalive)
-		relay_session_retry(s, "no frame from relay for %d s (%s)",
+		relay_session_retry(s, _("no frame from relay for %d s (%s)"),
 		    s->p.dead_s, relay_session_doing(s));
 	else
-		relay_session_retry(s, "no answer from relay (%s)",
+		relay_session_retry(s, _("no answer from relay (%s)"),
 		    relay_session_doing(s));
 }
 
@@ -210,7 +211,7 @@ relay_session_expect(struct relay_session *s, const char *what)
 {
 	if (s->state == RS_DONE)
 		return; /* the outcome report is due */
-	snprintf(s->doing, sizeof(s->doing), "waiting for %s", what);
+	snprintf(s->doing, sizeof(s->doing), _("waiting for %s"), what);
 	s->keepalive = 0;
 	if (s->ping != NULL)
 		event_del(s->ping);
@@ -237,7 +238,7 @@ relay_session_keepalive(struct relay_session *s, const char *what)
 
 	if (s->state == RS_DONE)
 		return;
-	snprintf(s->doing, sizeof(s->doing), "waiting for %s", what);
+	snprintf(s->doing, sizeof(s->doing), _("waiting for %s"), what);
 	s->keepalive = 1;
 	s->outcome.settled = 1;
 	if (s->ping == NULL &&
@@ -289,7 +290,7 @@ static void
 relay_session_op(struct relay_session *s)
 {
 	s->state = RS_OP;
-	snprintf(s->doing, sizeof(s->doing), "waiting for an answer");
+	snprintf(s->doing, sizeof(s->doing), "%s", _("waiting for an answer"));
 	s->p.op->ready(s, s->p.op->arg);
 }
 
@@ -315,10 +316,10 @@ relay_session_directory(struct relay_session *s, const json_t *o)
 
 	if (trust_accept(s->p.trust, s->p.dir_version, o, err, sizeof(err)) !=
 	    0) {
-		log_warnx("REFUSED the directory from relay %s: %s",
+		log_warnx(_("REFUSED the directory from relay %s: %s"),
 		    s->p.relay->label, err);
-		log_warnx("relay %s may be compromised: nothing is sent "
-		          "through it",
+		log_warnx(_("relay %s may be compromised: nothing is sent "
+		            "through it"),
 		    s->p.relay->label);
 		relay_session_retry(s, "directory refused: %s", err);
 		return;
@@ -337,7 +338,7 @@ relay_session_ready(struct relay_session *s, const json_t *o)
 		    out_clean(id, clean, sizeof(clean)));
 		return;
 	}
-	relay_session_progress(s, MSG_AUTHENTICATED, s->p.device_id);
+	relay_session_progress(s, _(MSG_AUTHENTICATED), s->p.device_id);
 	if (s->p.trust != NULL) {
 		relay_session_ask_directory(s);
 		return;
@@ -363,7 +364,7 @@ relay_session_error(struct relay_session *s, const json_t *o)
 	     i++)
 		if (strcmp(code, relay_session_fatal_codes[i]) == 0)
 			result = RELAY_FATAL;
-	relay_session_fail(s, result, "relay error %s: %s",
+	relay_session_fail(s, result, _("relay error %s: %s"),
 	    out_clean(code, ccode, sizeof(ccode)),
 	    out_clean(msg, cmsg, sizeof(cmsg)));
 }
@@ -450,8 +451,8 @@ relay_session_connected(struct relay_session *s)
 		if (cert != NULL)
 			tls_pin_of_cert(cert, pin);
 		relay_session_retry(s,
-		    "relay key does not match relay_pin (its pin is %s); "
-		    "not sending anything",
+		    _("relay key does not match relay_pin (its pin is %s); "
+		      "not sending anything"),
 		    pin);
 		return;
 	}
@@ -459,7 +460,7 @@ relay_session_connected(struct relay_session *s)
 		relay_session_retry(s, "cannot export the TLS channel binding");
 		return;
 	}
-	relay_session_progress(s, MSG_CONNECTED);
+	relay_session_progress(s, _(MSG_CONNECTED));
 	s->state = RS_HELLO;
 	relay_session_arm(s, RELAY_STEP_TIMEOUT_S);
 }
@@ -475,7 +476,7 @@ relay_session_failure(struct relay_session *s, int saved_errno, char *buf,
 	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
 		last = e;
 	if (dnserr != 0)
-		snprintf(buf, len, "cannot resolve %s: %s", s->p.relay->host,
+		snprintf(buf, len, _("cannot resolve %s: %s"), s->p.relay->host,
 		    evutil_gai_strerror(dnserr));
 	else if (last != 0) {
 		snprintf(buf, len, "TLS: ");
@@ -483,7 +484,7 @@ relay_session_failure(struct relay_session *s, int saved_errno, char *buf,
 	} else if (saved_errno != 0)
 		snprintf(buf, len, "%s", strerror(saved_errno));
 	else
-		snprintf(buf, len, "connection failed");
+		snprintf(buf, len, "%s", _("connection failed"));
 	ERR_clear_error();
 }
 
@@ -554,7 +555,7 @@ relay_session_start(const struct relay_session_params *params)
 	s->bev = bufferevent_openssl_socket_new(s->p.base, -1, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL)
-		log_fatalx("cannot set up a TLS connection");
+		log_fatalx(_("cannot set up a TLS connection"));
 	/* A relay that closes without close_notify is a closed
 	 * connection, not a TLS error worth a different message. */
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);

@@ -3,13 +3,19 @@
 #include <string.h>
 
 #include "alertctl.h"
+#include "i18n.h"
 #include "usage.h"
 
+/* The official's commands have their help in the reader's language:
+ * marked N_() and printed through _(); the administrator's stay English.
+ * Kept out of clang-format so that a help line changed is one line
+ * changed. */
+/* clang-format off */
 static const struct usage_text {
 	const char *command;
 	const char *text;
 } usage_texts[] = {
-    {NULL,
+    {NULL, N_(
         "Usage: alertctl [-c CONFIG] [-v] COMMAND [ARGS]\n"
         "\n"
         "Commands:\n"
@@ -41,11 +47,11 @@ static const struct usage_text {
         "Options:\n"
         "  -c, --config FILE  client configuration (default: $ALERTCTL_CONF,\n"
         "                     else ~/.config/alertrelay/alertctl.conf)\n"
-        "  -v, --verbose      more diagnostics on stderr\n"
+        "  -v, --verbose      detailed diagnostics on stderr (time, pid)\n"
         "  -h, --help         this help; 'alertctl COMMAND --help' for more\n"
         "  -V, --version      print the version\n"
         "\n"
-        "Exit status: 0 success, 1 failure, 2 usage error.\n"},
+        "Exit status: 0 success, 1 failure, 2 usage error.\n")},
     {"keygen",
         "Usage: alertctl keygen device PREFIX\n"
         "       alertctl keygen recipient PREFIX\n"
@@ -70,7 +76,7 @@ static const struct usage_text {
         "\n"
         "Prints the pin of the relay's PEM certificate: the base64 SHA-256\n"
         "of its public key.  Put it in relay_pin in the client config.\n"},
-    {"send",
+    {"send", N_(
         "Usage: alertctl [-c CONFIG] send --type panic|threat|test\n"
         "           [--message TEXT] [--lat DEG --lon DEG [--accuracy M]]\n"
         "           [--timeout SECONDS] [--alert-id HEX32]\n"
@@ -112,21 +118,21 @@ static const struct usage_text {
         "awaited state was reached; 1 not delivered (it waits in the\n"
         "outbox); 2 usage; 3 this device can no longer raise alarms\n"
         "(revoked); 4 accepted, but with --wait cancelled, expired or not\n"
-        "confirmed in time.\n"},
-    {"cancel",
+        "confirmed in time.\n")},
+    {"cancel", N_(
         "Usage: alertctl [-c CONFIG] cancel ALERT_ID [--timeout SECONDS]\n"
         "\n"
         "Cancels an alert this device sent: the relay stops escalating it\n"
         "and tells everyone already notified.  The cancel is signed with the\n"
-        "device key; it is retried across relays like send.  Prints\n"
-        "'cancelled ALERT_ID'.\n"
+        "device key; it is retried across relays like send.  Prints a line\n"
+        "saying the alert is cancelled.\n"
         "\n"
         "      --timeout S     give up after S seconds (default 30)\n"
         "  -c, --config FILE   client configuration\n"
         "\n"
         "Exit status 0 once the relay confirmed; 1 when it does not know\n"
-        "the alert or did not answer in time.\n"},
-    {"status",
+        "the alert or did not answer in time.\n")},
+    {"status", N_(
         "Usage: alertctl [-c CONFIG] status ALERT_ID [--json]\n"
         "           [--timeout SECONDS]\n"
         "\n"
@@ -136,8 +142,8 @@ static const struct usage_text {
         "\n"
         "      --json          the relay's answer as one line of JSON\n"
         "      --timeout S     give up after S seconds (default 30)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"list",
+        "  -c, --config FILE   client configuration\n")},
+    {"list", N_(
         "Usage: alertctl [-c CONFIG] list [--limit N] [--json]\n"
         "           [--timeout SECONDS]\n"
         "\n"
@@ -148,8 +154,8 @@ static const struct usage_text {
         "                      relay's, 20)\n"
         "      --json          the relay's answer as one line of JSON\n"
         "      --timeout S     give up after S seconds (default 30)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"watch",
+        "  -c, --config FILE   client configuration\n")},
+    {"watch", N_(
         "Usage: alertctl [-c CONFIG] watch [--interval SECONDS]\n"
         "           [--dead-after SECONDS] [--once] [--timeout SECONDS]\n"
         "\n"
@@ -167,7 +173,7 @@ static const struct usage_text {
         "      --once          exit 0 once the outbox has no unsent alert\n"
         "      --timeout S     give up after S seconds, exit 1 (default:\n"
         "                      never)\n"
-        "  -c, --config FILE   client configuration\n"},
+        "  -c, --config FILE   client configuration\n")},
     {"ack",
         "Usage: alertctl ack ALERT_ID --url https://HOST:PORT --token-file "
         "FILE\n"
@@ -229,7 +235,7 @@ static const struct usage_text {
         "[--pin PIN]...\n"
         "       alertctl org set [--org DIR] [--relay HOST:PORT]... "
         "[--pin PIN]...\n"
-        "       alertctl org show [--org DIR]\n"
+        "       alertctl org show [--org DIR] [--json]\n"
         "\n"
         "The administrator's organisation directory: the organisation key\n"
         "(org.key, org.pub) and the source of the signed directory\n"
@@ -250,12 +256,13 @@ static const struct usage_text {
         "      --relay HOST:PORT a relay devices connect to; repeat for "
         "more\n"
         "      --pin PIN         a relay pin (alertctl pin); repeat for "
-        "more\n"},
+        "more\n"
+        "      --json            show: one JSON document (alertctl(1))\n"},
     {"device",
         "Usage: alertctl device add ALIAS [--id ID] [-o BUNDLE] [--org DIR]\n"
         "       alertctl device revoke ID [--org DIR]\n"
         "       alertctl device rotate ID [-o BUNDLE] [--org DIR]\n"
-        "       alertctl device list [--org DIR]\n"
+        "       alertctl device list [--org DIR] [--json]\n"
         "\n"
         "The devices of the directory (directory.json); sign it after a\n"
         "change (alertctl directory sign).\n"
@@ -274,13 +281,14 @@ static const struct usage_text {
         "                       case, other than a-z 0-9 . _ - made '-')\n"
         "  -o, --output BUNDLE  the bundle (default: DIR/devices/ID.bundle,\n"
         "                       which rotate replaces); never overwritten\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n"},
     {"recipient",
         "Usage: alertctl recipient add ALIAS [--id ID] [--webhook URL]\n"
         "           [--sms NUMBER] [--org DIR]\n"
         "       alertctl recipient rotate ID [--org DIR]\n"
         "       alertctl recipient remove ID [--org DIR]\n"
-        "       alertctl recipient list [--org DIR]\n"
+        "       alertctl recipient list [--org DIR] [--json]\n"
         "\n"
         "The recipients every alert is sealed to (directory.json); sign it\n"
         "after a change (alertctl directory sign).\n"
@@ -298,7 +306,8 @@ static const struct usage_text {
         "                       as for devices)\n"
         "      --webhook URL    the http(s) URL the relay posts alerts to\n"
         "      --sms NUMBER     the E.164 number texts go to (+31612345678)\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n"},
     {"directory",
         "Usage: alertctl directory sign [--org DIR] [-o FILE]\n"
         "       alertctl directory show FILE [--org DIR | --org-key KEY]\n"
@@ -315,7 +324,7 @@ static const struct usage_text {
         "      --org DIR      the organisation directory (alertctl org);\n"
         "                     show checks with its org.pub\n"
         "      --org-key KEY  the organisation's public key, base64\n"},
-    {"enroll",
+    {"enroll", N_(
         "Usage: alertctl [-c CONFIG] enroll BUNDLE [--dir DIR] [--force]\n"
         "\n"
         "Sets this device up from the enrollment bundle the administrator\n"
@@ -328,7 +337,7 @@ static const struct usage_text {
         "      --force        replace a configuration and key that exist\n"
         "  -c, --config FILE  the configuration to write, device.key next\n"
         "                     to it (default: $ALERTCTL_CONF, else\n"
-        "                     ~/.config/alertrelay/alertctl.conf)\n"},
+        "                     ~/.config/alertrelay/alertctl.conf)\n")},
     {"reload",
         "Usage: alertctl reload [--admin HOST:PORT] [--token-file FILE]\n"
         "\n"
@@ -366,6 +375,7 @@ static const struct usage_text {
         "      --all              replay every dead letter (200 at a time)\n"
         "      --json             print the relay's answer as JSON\n"},
 };
+/* clang-format on */
 
 static const struct usage_text *
 usage_find(const char *command)
@@ -387,8 +397,10 @@ usage_print(const char *command, FILE *f)
 {
 	const struct usage_text *u = usage_find(command);
 
+	/* The official's commands have their help in the reader's
+	 * language (N_() above); the others are in English. */
 	if (u != NULL)
-		fputs(u->text, f);
+		fputs(_(u->text), f);
 }
 
 int
@@ -406,11 +418,12 @@ usage_error(const char *command, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A usage error ends the command: "alertctl: error: ...". */
 	if (command != NULL)
-		log_warnx("%s: %s (see 'alertctl %s --help')", command, msg,
+		log_errorx(_("%s: %s (see 'alertctl %s --help')"), command, msg,
 		    command);
 	else
-		log_warnx("%s (see 'alertctl --help')", msg);
+		log_errorx(_("%s (see 'alertctl --help')"), msg);
 	return EXIT_USAGE;
 }
 
@@ -424,12 +437,15 @@ usage_sub_find(const char *command, const struct usage_sub *subs, size_t nsubs,
 		if (strcmp(sub, subs[i].name) == 0)
 			break;
 	if (i == nsubs) {
-		usage_error(command, "unknown subcommand '%s'", sub);
+		usage_error(command, _("unknown subcommand '%s'"), sub);
 		return NULL;
 	}
 	if (nargs != (subs[i].arg != NULL ? 1 : 0)) {
-		usage_error(command, "%s takes %s", sub,
-		    subs[i].arg != NULL ? subs[i].arg : "no argument");
+		if (subs[i].arg != NULL)
+			usage_error(command, _("%s takes %s"), sub,
+			    subs[i].arg);
+		else
+			usage_error(command, _("%s takes no argument"), sub);
 		return NULL;
 	}
 	return &subs[i];

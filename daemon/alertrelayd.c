@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <signal.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,17 +51,24 @@
 
 #define DEFAULT_CONFIG "/etc/alertrelay/alertrelayd.conf"
 
+/* -h/--help: the help on stdout, exit 0; a usage error: the help on
+ * stderr, exit 2, as alertctl does. */
 static void
-usage(void)
+usage(FILE *f, int status)
 {
-	fprintf(stderr,
-	    "usage: alertrelayd [-dftV] [-c config]\n"
-	    "  -c config  configuration file (default " DEFAULT_CONFIG ")\n"
-	    "  -f         stay in the foreground, log to stderr\n"
-	    "  -d         foreground with debug logging\n"
-	    "  -t         check the configuration and exit\n"
-	    "  -V         print the version and exit\n");
-	exit(2);
+	fprintf(f,
+	    "Usage: alertrelayd [-dftV] [-c CONFIG]\n"
+	    "\n"
+	    "  -c, --config CONFIG  configuration file (default " DEFAULT_CONFIG
+	    ")\n"
+	    "  -f, --foreground     stay in the foreground, log to stderr\n"
+	    "  -d, --debug          foreground with debug logging\n"
+	    "  -t, --test           check the configuration and exit\n"
+	    "  -h, --help           this help\n"
+	    "  -V, --version        print the version and exit\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
+	exit(status);
 }
 
 /* The TLS key is a secret: refuse it when others may read it. */
@@ -449,7 +457,18 @@ main(int argc, char *argv[])
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	size_t i;
 
-	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"test", no_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+
+	while (
+	    (ch = getopt_long(argc, argv, "c:dfthV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -466,12 +485,19 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("alertrelayd %s\n", ALERTRELAY_VERSION);
 			return 0;
+		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
-	if (optind != argc)
-		usage();
+	if (optind != argc) {
+		fprintf(stderr,
+		    "alertrelayd: error: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr, 2);
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "alertrelayd: libsodium failed to start\n");
 		return 1;
