@@ -260,7 +260,7 @@ class Receiver:
 
     def start(self, timeout=10):
         self.proc.start()
-        self.proc.wait_for(r"listening on", "stderr", timeout)
+        self.proc.wait_for(r"listening on|luistert op", "stderr", timeout)
         return self
 
     def alerts(self):
