@@ -153,7 +153,7 @@ const char script_meta[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
-    "  'tier')\n"
+    "  'tier', 'last_seen', 'interval_s')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     "local u = redis.call('HEXISTS', K('unreached', a.aid),"
     "  a.rid .. '|' .. (a.ch or ''))\n"
@@ -161,7 +161,8 @@ const char script_meta[] = PRELUDE
     "  alert_type = f[2], created_at = f[3], received_at = f[4],"
     "  ref = f[5], state = f[6], acked_by = f[7] or nil,"
     "  acked_at = f[8] or nil, cancelled_at = f[9] or nil,"
-    "  ciphertext = f[10] or nil, done = f[11] and true or false})\n";
+    "  ciphertext = f[10] or nil, done = f[11] and true or false,"
+    "  last_seen = f[13] or nil, interval_s = f[14] or nil})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE
