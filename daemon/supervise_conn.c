@@ -111,8 +111,12 @@ supervise_conn_request(struct conn *c, const json_t *o)
 	}
 	if (n < cfg->supervision_min_interval ||
 	    n > cfg->supervision_max_interval) {
-		conn_error(c, "bad_frame",
-		    "supervise interval outside this relay's bounds", 0);
+		conn_send(c,
+		    json_pack("{s:s, s:s, s:s, s:I, s:I}", "type", "error",
+		        "code", "bad_interval", "message",
+		        "supervise interval outside this relay's bounds", "min",
+		        (json_int_t)cfg->supervision_min_interval, "max",
+		        (json_int_t)cfg->supervision_max_interval));
 		return;
 	}
 	if (c->sup == NULL) {
