@@ -212,9 +212,9 @@ checkin_answered(const json_t *answer, void *arg)
 	}
 	if (checkin_state_save(&cr->d->cfg, cr->d->sk, cr->st) != 0)
 		log_warnx("%s",
-		    _("the check-in runs, but this device could not record "
-		      "it: end it with alertctl checkin done still works "
-		      "only from a record"));
+		    _("the check-in runs, but this device could not keep a "
+		      "record of it; alertctl checkin done will not find "
+		      "it"));
 	out_line(cr->o->op == CHECKIN_START
 	        ? _("Check-in started: check in before %s with: alertctl "
 	            "checkin done")
@@ -259,8 +259,8 @@ checkin_refused(const json_t *o, void *arg)
 	if (strcmp(code, "checkin_active") == 0) {
 		cr->refused = 1;
 		log_warnx("%s",
-		    _("Another check-in of this device is running. "
-		      "End it first: alertctl checkin done"));
+		    _("Another check-in of this device is still running at "
+		      "the relay."));
 		return EXIT_FAIL;
 	}
 	if (strcmp(code, "bad_frame") == 0 && msg != NULL &&

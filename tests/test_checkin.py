@@ -118,7 +118,7 @@ def test_silence_raises_the_alert_with_the_device_killed(lab):
     deadline, release = epoch(st["deadline"]), epoch(st["release_at"])
     assert release - deadline == 3
     # the reminder, before the deadline, printed by watch
-    watch.wait_for(r"check in before", "stdout", timeout=10)
+    watch.wait_for(r"check in (before|vóór)", "stdout", timeout=10)
     assert time.time() < deadline
     watch.kill()  # SIGKILL: the device is gone
     for recv in recvs:

@@ -118,7 +118,7 @@ def test_interval_outside_the_bounds_is_refused_and_watch_goes_on(lab):
     lab.redis(env)
     relay = lab.relay(env)
     w = watch(lab, env, env.client_conf, "watch")
-    w.wait_for(r"supervision every 1 s|toezicht elke 1 s", "stderr", timeout=10)
+    w.wait_for(r"supervision every 1 s|bewaking elke 1 s", "stderr", timeout=10)
     time.sleep(2)
     assert w.running(), "watch keeps going without supervision"
     assert "supervision device=" not in relay.log()
