@@ -161,6 +161,7 @@ checkin_conn_signed(struct conn *c, const struct device_entry *dev,
 	const char *b64 = json_str(o, "checkin"),
 	           *s64 = json_str(o, "checkin_sig");
 	unsigned char sig[crypto_sign_BYTES], *json = NULL;
+	unsigned char hash[crypto_hash_sha256_BYTES];
 	size_t len;
 	char err[128];
 	time_t now = time(NULL);
@@ -179,9 +180,9 @@ checkin_conn_signed(struct conn *c, const struct device_entry *dev,
 		    "checkin signature does not verify", 1);
 		return -1;
 	}
-	crypto_hash_sha256((unsigned char *)err, json, len);
-	sodium_bin2hex(q->hash, sizeof(q->hash), (unsigned char *)err,
-	    crypto_hash_sha256_BYTES);
+	/* A resend of the same signed request is recognised by it. */
+	crypto_hash_sha256(hash, json, len);
+	sodium_bin2hex(q->hash, sizeof(q->hash), hash, sizeof(hash));
 	if (checkin_req_decode((const char *)json, len, &q->r, err,
 	        sizeof(err)) != 0 ||
 	    strcmp(q->r.device_id, c->device_id) != 0) {
