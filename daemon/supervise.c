@@ -43,6 +43,10 @@ supervise_notify(const struct relay *relay)
 		     tok = strtok_r(NULL, " ,", &save))
 			if (relay_config_recipient(cfg, tok) != NULL)
 				json_array_append_new(out, json_string(tok));
+			else
+				log_warnx("supervision: notify names %s, which "
+				          "is not a recipient",
+				    tok);
 		free(copy);
 		return out;
 	}
