@@ -240,6 +240,8 @@ checkin_refused(const json_t *o, void *arg)
 
 	if (code == NULL)
 		return -1;
+	/* Refused: the relay stored nothing (unavailable: it may have). */
+	cr->refused = strcmp(code, "unavailable") != 0;
 	if (strcmp(code, "checkin_missed") == 0) {
 		checkin_state_remove(&cr->d->cfg);
 		out_clean(aid != NULL ? aid : "?", clean, sizeof(clean));
@@ -257,7 +259,6 @@ checkin_refused(const json_t *o, void *arg)
 		return EXIT_FAIL;
 	}
 	if (strcmp(code, "checkin_active") == 0) {
-		cr->refused = 1;
 		log_warnx("%s",
 		    _("Another check-in of this device is still running at "
 		      "the relay."));
@@ -265,7 +266,6 @@ checkin_refused(const json_t *o, void *arg)
 	}
 	if (strcmp(code, "bad_frame") == 0 && msg != NULL &&
 	    strcmp(msg, "unknown frame type") == 0) {
-		cr->refused = 1;
 		log_warnx("%s",
 		    _("This relay does not support check-ins; ask "
 		      "your administrator."));

@@ -287,3 +287,66 @@ def test_extend_moves_the_deadline(lab):
     alerts = recv.wait_alerts(1, timeout=later - time.time() + 5)
     assert time.time() >= later - 1
     assert alerts[0]["message"] == MESSAGE, "sealed again from the device's record"
+
+
+def start_frame(key, device_id, envelope_b64, deadline_s=60, release_s=120):
+    def at(s):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + s))
+    body = json.dumps({"alert_id": "ab" * 16, "checkin_id": "cd" * 16,
+                       "created_at": proto.rfc3339_now(), "deadline": at(deadline_s),
+                       "device_id": device_id, "op": "start",
+                       "release_at": at(release_s), "v": 1},
+                      separators=(",", ":"), sort_keys=True).encode()
+    return {"type": "checkin", "checkin": proto.b64e(body),
+            "checkin_sig": proto.b64e(key.sign(SIGCTX_CHECKIN + body).signature),
+            "envelope": envelope_b64, "sig": proto.b64e(b"\0" * 64)}
+
+
+@pytest.mark.hard_timeout(60)
+def test_what_a_device_can_store_is_bounded(lab):
+    """One running check-in per device, a size limit on the prepared alert,
+    and a rate limit on requests."""
+    env = lab.env()
+    env.sections = {"checkin": {"max_bytes": 1024, "rate": 1, "burst": 3,
+                                "max_duration": 60}}
+    env.write_relay_conf()
+    lab.redis(env)
+    lab.relay(env)
+    key = proto.device_signing_key(env.device_key)
+    started(lab, env, "--minutes", "5")                          # 1
+    first = state(env)["checkin_id"]
+    (env.dir / "outbox" / "checkin.json").unlink()  # the record lost
+    cp = checkin(lab, env, "start", "--minutes", "5")            # 2
+    assert cp.returncode == 1
+    assert "Another check-in" in cp.stderr or "andere check-in" in cp.stderr, cp.stderr
+    assert not (env.dir / "outbox" / "checkin.json").exists()
+    s = device_session(env)
+    try:                                                         # 3
+        big = proto.b64e(b"x" * 2048)
+        answer = s.c.request(start_frame(key, env.device_id, big))
+        assert answer["type"] == "error" and answer["code"] == "bad_envelope", answer
+        assert "max_bytes" in answer["message"]
+    finally:
+        s.c.close()
+    s = device_session(env)
+    try:                                                         # 4
+        answer = s.c.request(checkin_frame(key, env.device_id, first))
+        assert answer["type"] == "error" and answer["code"] == "rate_limited", answer
+    finally:
+        s.c.close()
+
+
+@pytest.mark.hard_timeout(60)
+def test_a_checkin_beyond_max_duration_is_refused(lab):
+    env = lab.env()
+    env.sections = {"checkin": {"max_duration": 30}}
+    env.write_relay_conf()
+    lab.redis(env)
+    lab.relay(env)
+    cp = checkin(lab, env, "start", "--minutes", "40", "--timeout", "5")
+    assert cp.returncode == 1
+    assert "CHECK-IN NOT SET" in cp.stderr or "NIET INGESTELD" in cp.stderr
+    assert "max_duration" in cp.stderr
+    # refused for good: no record left behind to block the next one
+    assert not (env.dir / "outbox" / "checkin.json").exists()
+    started(lab, env, "--minutes", "20", "--grace", "5")
