@@ -350,6 +350,7 @@ store_ready_cb(void *arg)
 
 	dispatch_start(relay->dispatch);
 	spool_resume(relay->spool);
+	supervise_resume(relay->supervise);
 	directory_version_record(relay, !relay->version_checked);
 	relay->version_checked = 1;
 	relay_notify_ready();

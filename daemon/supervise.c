@@ -20,12 +20,14 @@
 #define SUPERVISE_POLL_MS 500
 #define SUPERVISE_EVENT_TTL_S (7L * 86400) /* an event's record */
 #define SUPERVISE_MAX_NOTIFY 64
+#define SUPERVISE_RESUME_HOLD_MS 3000 /* after Redis came back */
 
 struct supervise {
 	struct relay *relay;
 	struct duepoll *poll;
 	struct store_req *req;
 	char dev[ID_MAX + 1];
+	int64_t hold_until; /* monotonic: no device offline before */
 };
 
 json_t *
@@ -99,7 +101,7 @@ supervise_due_cb(struct duepoll *p, const char *member, void *arg)
 	char ms[24];
 	json_t *args;
 
-	if (!id_valid(member)) {
+	if (!id_valid(member) || monotonic_ms() < s->hold_until) {
 		duepoll_next(p);
 		return;
 	}
@@ -121,6 +123,15 @@ supervise_new(struct relay *relay)
 	s->poll = duepoll_new(relay, script_supervise_due, NULL,
 	    SUPERVISE_POLL_MS, supervise_due_cb, s);
 	return s;
+}
+
+void
+supervise_resume(struct supervise *s)
+{
+	if (s == NULL)
+		return;
+	s->hold_until = monotonic_ms() + SUPERVISE_RESUME_HOLD_MS;
+	supervise_conn_refresh_all(s->relay);
 }
 
 void

@@ -20,6 +20,11 @@ struct supervise_link;
 
 struct supervise *supervise_new(struct relay *relay);
 void supervise_free(struct supervise *s);
+/* Redis is (again) ready: the connections held here are alive, so their
+ * deadlines are written now, and no device is declared offline for a
+ * moment, so that an outage of Redis does not look like one of every
+ * device. */
+void supervise_resume(struct supervise *s);
 
 /* The recipients of device events, as a JSON array of ids: [supervision]
  * notify, else the webhook recipients of the panic policy's first tier. */
@@ -32,5 +37,8 @@ json_t *supervise_event_args(const struct relay *relay);
 void supervise_conn_request(struct conn *c, const json_t *o);
 void supervise_conn_seen(struct conn *c);
 void supervise_conn_free(struct supervise_link *l);
+/* Every supervised connection of this instance writes its deadline at
+ * its next chance, which is now. */
+void supervise_conn_refresh_all(struct relay *relay);
 
 #endif

@@ -80,6 +80,20 @@ supervise_conn_seen(struct conn *c)
 	    supervise_conn_written_cb, l);
 }
 
+void
+supervise_conn_refresh_all(struct relay *relay)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &relay->conns, entry)
+	{
+		if (c->sup == NULL)
+			continue;
+		c->sup->written_ms = 0;
+		supervise_conn_seen(c);
+	}
+}
+
 static void
 supervise_conn_answer(struct conn *c, long interval)
 {

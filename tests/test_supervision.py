@@ -122,3 +122,32 @@ def test_interval_outside_the_bounds_is_refused_and_watch_goes_on(lab):
     time.sleep(2)
     assert w.running(), "watch keeps going without supervision"
     assert "supervision device=" not in relay.log()
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_redis_outage_does_not_look_like_the_device_going_offline(lab):
+    """Redis down for longer than interval plus grace while the supervised
+    connection stays up: when Redis is back the relay writes the live
+    connections' deadlines first, and raises nothing."""
+    env = lab.env()
+    env.sections = {"supervision": {"min_interval": 1, "grace": 1}}
+    env.write_relay_conf()
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    w = lab.spawn([harness.alertctl_bin(), "-c", env.client_conf, "watch",
+                   "--supervise", "--interval", "4", "--dead-after", "30"],
+                  "watch")
+    w.wait_for(r"connected to", "stdout", timeout=10)
+    harness.wait_until(lambda: "supervision device=" in relay.log(), 10,
+                       what="supervision declared")
+    time.sleep(1)
+    assert redis.kill() == -9
+    time.sleep(7)  # beyond interval plus grace (5 s)
+    redis.start()
+    harness.wait_until(lambda: relay.log().count("redis connected") >= 2, 15,
+                       what="relay back on redis")
+    time.sleep(6)
+    assert w.running()
+    assert events(recv, "device.offline") == [], recv.alerts()
+    assert "state=offline" not in relay.log()
