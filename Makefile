@@ -16,6 +16,7 @@ SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
@@ -141,7 +142,7 @@ test-asan: deps asan
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/alertconsole/static
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay \
@@ -166,6 +167,9 @@ install: all
 	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 	    systemd/alertconsole.service > $(DESTDIR)$(UNITDIR)/alertconsole.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/alertconsole.service
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    systemd/alertctl-watch.service > $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
+	chmod 0644 $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
 	install -m 0644 systemd/alertrelay.sysusers $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf
 	install -m 0644 systemd/alertrelay.tmpfiles $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf || \
@@ -187,7 +191,8 @@ uninstall:
 	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml \
 	    $(DESTDIR)$(SBINDIR)/alertconsole \
 	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
-	    $(DESTDIR)$(UNITDIR)/alertconsole.service
+	    $(DESTDIR)$(UNITDIR)/alertconsole.service \
+	    $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
 	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
 	for l in $(PO_LANGS); do \
 	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo; done
@@ -206,6 +211,8 @@ FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
 FUZZ_SRC_fuzz_spool := daemon/spool_record.c
 FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 FUZZ_SRC_fuzz_sms_template := daemon/sms_template.c daemon/sms_text.c
+FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
+    client/alert_seal.c client/alert.c client/afile.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h)

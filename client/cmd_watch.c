@@ -21,6 +21,7 @@
 #include "alertctl.h"
 #include "device.h"
 #include "frame.h"
+#include "i18n.h"
 #include "log.h"
 #include "msg.h"
 #include "out.h"
@@ -44,12 +45,14 @@ struct watch_opts {
 	long interval_s;
 	long dead_s;
 	int once;
+	int supervise; /* declare --interval to the relay (supervise.h) */
 };
 
 enum {
 	OPT_INTERVAL = DEVICE_GETOPT_NEXT,
 	OPT_DEAD_AFTER,
 	OPT_ONCE,
+	OPT_SUPERVISE,
 };
 
 struct watch_run {
@@ -70,6 +73,7 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"dead-after", required_argument, NULL, OPT_DEAD_AFTER},
 	    {"once", no_argument, NULL, OPT_ONCE},
+	    {"supervise", no_argument, NULL, OPT_SUPERVISE},
 	    DEVICE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -95,6 +99,9 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 			break;
 		case OPT_ONCE:
 			o->once = 1;
+			break;
+		case OPT_SUPERVISE:
+			o->supervise = 1;
 			break;
 		default:
 			rc = device_opt("watch", ch, &o->config, &o->timeout_s);
@@ -173,6 +180,26 @@ watch_send_pending(struct watch_run *wr, struct relay_session *s)
 		watch_follow(wr, s);
 }
 
+/* The relay is told this connection's interval: a path silent longer
+ * than that (plus the relay's grace) is reported (device.offline). */
+static void
+watch_supervise(struct watch_run *wr, struct relay_session *s)
+{
+	json_t *f;
+
+	if (!relay_session_has(s, "supervise")) {
+		log_warnx("%s",
+		    _("this relay does not supervise connections; "
+		      "watching without supervision"));
+		return;
+	}
+	f = json_pack("{s:s, s:I}", "type", "supervise", "interval",
+	    (json_int_t)wr->o->interval_s);
+	if (relay_session_send(s, f) != 0)
+		relay_session_fail(s, RELAY_RETRY, "cannot send supervise");
+	json_decref(f);
+}
+
 static void
 watch_ready(struct relay_session *s, void *arg)
 {
@@ -184,6 +211,8 @@ watch_ready(struct relay_session *s, void *arg)
 	seen_free(wr->watching);
 	wr->watching = seen_new(OUTBOX_LIST_MAX * 4);
 	watch_load_unsent(wr);
+	if (wr->o->supervise)
+		watch_supervise(wr, s);
 	watch_send_pending(wr, s);
 }
 
@@ -282,6 +311,32 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 	watch_closed(wr, alert_id, clean);
 }
 
+/* A reminder of the device's check-in (checkin.h): 0 when it was one. */
+static int
+watch_checkin_receipt(struct watch_run *wr, const json_t *o)
+{
+	const char *ev = json_str(o, "event"), *cid = json_str(o, "checkin_id");
+	const char *deadline = json_str(o, "deadline");
+	char t[64], key[64];
+	struct tm tm;
+	time_t when;
+
+	if (ev == NULL || strcmp(ev, "checkin_reminder") != 0 || cid == NULL ||
+	    !alert_id_valid(cid) || deadline == NULL ||
+	    time_rfc3339_parse(deadline, &when) != 0)
+		return -1;
+	snprintf(key, sizeof(key), "reminder|%s|%lld", cid, (long long)when);
+	if (seen_has(wr->printed, key))
+		return 0;
+	seen_add(wr->printed, key);
+	if (localtime_r(&when, &tm) == NULL ||
+	    strftime(t, sizeof(t), "%H:%M:%S %Z", &tm) == 0)
+		snprintf(t, sizeof(t), "%s", deadline);
+	out_line(_("Reminder: check in before %s with: alertctl checkin done"),
+	    t);
+	return 0;
+}
+
 static void
 watch_frame(struct relay_session *s, const char *type, const json_t *o,
     void *arg)
@@ -296,6 +351,16 @@ watch_frame(struct relay_session *s, const char *type, const json_t *o,
 		id = NULL;
 	if (strcmp(type, "receipt") == 0 && id != NULL)
 		watch_event(wr, id, o);
+	else if (strcmp(type, "receipt") == 0 &&
+	    watch_checkin_receipt(wr, o) == 0)
+		;
+	else if (strcmp(type, "supervised") == 0)
+		log_debug("supervised by the relay");
+	else if (strcmp(type, "error") == 0 && code != NULL &&
+	    strcmp(code, "bad_interval") == 0)
+		log_warnx(_("the relay refuses supervision every %ld s; "
+		            "watching without it"),
+		    wr->o->interval_s);
 	else if (strcmp(type, "status") == 0 && id != NULL)
 		watch_status(wr, id, o);
 	else if (strcmp(type, "error") == 0 && code != NULL &&

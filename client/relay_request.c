@@ -30,7 +30,13 @@ relay_request_error(struct relay_session *s, struct relay_request_run *rr,
     const json_t *o)
 {
 	const char *code = json_str(o, "code");
+	int rc;
 
+	if (rr->req->refused != NULL &&
+	    (rc = rr->req->refused(o, rr->req->arg)) >= 0) {
+		relay_session_done(s, rc);
+		return;
+	}
 	if (rr->req->alert_id != NULL && code != NULL &&
 	    strcmp(code, "unknown_alert") == 0) {
 		log_errorx(_(MSG_UNKNOWN_ALERT), rr->req->alert_id);

@@ -43,6 +43,7 @@ struct relay_session {
 	int keepalive;
 	char doing[64]; /* in RS_OP: "waiting for accepted" */
 	size_t max_frame; /* the relay's, from hello */
+	json_t *features; /* the relay's, from hello (revision 2), or NULL */
 	unsigned char binding[AUTH_BINDING_BYTES];
 	struct relay_outcome outcome;
 };
@@ -64,6 +65,19 @@ static void relay_session_vfail(struct relay_session *s,
     __attribute__((format(printf, 3, 0)));
 static void relay_session_retry(struct relay_session *s, const char *fmt, ...)
     PRINTFLIKE(2, 3);
+
+int
+relay_session_has(const struct relay_session *s, const char *feature)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(s->features); i++)
+		if (json_is_string(json_array_get(s->features, i)) &&
+		    strcmp(json_string_value(json_array_get(s->features, i)),
+		        feature) == 0)
+			return 1;
+	return 0;
+}
 
 const char *
 relay_session_label(const struct relay_session *s)
@@ -269,6 +283,8 @@ relay_session_hello(struct relay_session *s, const json_t *o)
 		relay_session_retry(s, "bad challenge in hello");
 		return;
 	}
+	if (json_is_array(json_object_get(o, "features")))
+		s->features = json_incref(json_object_get(o, "features"));
 	if (json_is_integer(maxf) && json_integer_value(maxf) > 0 &&
 	    json_integer_value(maxf) <= FRAME_MAX_LIMIT)
 		s->max_frame = (size_t)json_integer_value(maxf);
@@ -582,6 +598,7 @@ relay_session_free(struct relay_session *s)
 		SSL_shutdown(ssl);
 		ERR_clear_error();
 	}
+	json_decref(s->features);
 	bufferevent_free(s->bev);
 	event_free(s->timer);
 	if (s->ping != NULL)

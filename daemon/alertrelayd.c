@@ -19,6 +19,7 @@
 
 #include "ack.h"
 #include "admin.h"
+#include "checkin.h"
 #include "conn.h"
 #include "directory_version.h"
 #include "dispatch.h"
@@ -37,6 +38,7 @@
 #include "relay_restart.h"
 #include "sdnotify.h"
 #include "slotcount.h"
+#include "supervise.h"
 #include "sms_gateway.h"
 #include "spool.h"
 #include "store.h"
@@ -192,6 +194,7 @@ relay_apply(struct relay *relay)
 	    (double)cfg->addr_alert_burst);
 	ratelimit_set(relay->session_limit, cfg->device_conn_rate / 60.0,
 	    (double)cfg->device_conn_burst);
+	checkin_reconfigure(relay->checkin);
 }
 
 /* The first problem of a refused reload, for `alertctl reload`. */
@@ -355,6 +358,7 @@ store_ready_cb(void *arg)
 
 	dispatch_start(relay->dispatch);
 	spool_resume(relay->spool);
+	supervise_resume(relay->supervise);
 	directory_version_record(relay, !relay->version_checked);
 	relay->version_checked = 1;
 	relay_notify_ready();
@@ -571,6 +575,8 @@ main(int argc, char *argv[])
 	relay_notify_waiting(&relay);
 	store_start(relay.store);
 	relay.escalate = escalate_new(&relay);
+	relay.checkin = checkin_new(&relay);
+	relay.supervise = supervise_new(&relay);
 	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,
 	    relay.cfg->instance_id);
 	relay_log_loaded(relay.cfg, "configuration loaded");
@@ -580,6 +586,8 @@ main(int argc, char *argv[])
 	ack_close(relay.ack);
 	admin_close(relay.admin);
 	escalate_free(relay.escalate);
+	checkin_free(relay.checkin);
+	supervise_free(relay.supervise);
 	dispatch_free(relay.dispatch);
 	spool_close(relay.spool);
 	http_client_free(relay.http);
