@@ -21,7 +21,11 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
 DATADIR  ?= $(PREFIX)/share
 CONSOLE_STATIC := console/static/index.html console/static/app.js \
-	console/static/style.css
+	console/static/style.css console/static/login.html \
+	console/static/login.js console/static/alert.html \
+	console/static/alert.js console/static/api.js console/static/header.js \
+	console/static/alarm.js console/static/i18n.js console/static/alarm.wav
+CONSOLE_LANG := console/static/lang/nl.json console/static/lang/en.json
 BUILD    ?= build
 CC       ?= cc
 PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
@@ -48,7 +52,7 @@ CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 # What alertconsole shares with `alertctl receive` (the same objects, not
 # copies): the webhook checks, the keys, what was seen and shown; and
 # alertrelayd's dropping of privileges.
-CONSOLE_SHARED := client/hook.c client/hook_keys.c client/hook_parse.c \
+CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
@@ -128,6 +132,8 @@ install: all
 	install -m 0755 $(BUILD)/alertctl $(DESTDIR)$(BINDIR)/alertctl
 	install -m 0755 $(BUILD)/alertconsole $(DESTDIR)$(SBINDIR)/alertconsole
 	install -m 0644 $(CONSOLE_STATIC) $(DESTDIR)$(DATADIR)/alertconsole/static/
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/alertconsole/static/lang
+	install -m 0644 $(CONSOLE_LANG) $(DESTDIR)$(DATADIR)/alertconsole/static/lang/
 	install -m 0644 man/alertconsole.8 $(DESTDIR)$(MANDIR)/man8/alertconsole.8
 	install -m 0644 man/alertctl.1 $(DESTDIR)$(MANDIR)/man1/alertctl.1
 	install -m 0644 man/alertrelayd.conf.5 $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5
