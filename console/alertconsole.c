@@ -35,9 +35,10 @@ static int console_store(void *arg, const struct hook_request *req,
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: alertconsole [-c console.conf] [-v]\n"
-	           "       alertconsole [-c console.conf] user "
-	           "add|passwd|remove|list ...\n");
+	fprintf(f,
+	    "usage: alertconsole [-c console.conf] [-v]\n"
+	    "       alertconsole [-c console.conf] user "
+	    "add|passwd|remove|list ...\n");
 }
 
 /* A recipient's keys: X25519 secrets and the webhook secret, both in

@@ -90,7 +90,7 @@ json_t *console_api_alert(struct console *c, const char *alert_id);
 /* console_http.c: GET /api/alerts. */
 void console_http_alerts(struct console *c, struct evhttp_request *req);
 /* console_http.c: answers req with body (taken), and the headers. */
-void console_http_json(struct evhttp_request *req, int status,
-    const char *why, json_t *body);
+void console_http_json(struct evhttp_request *req, int status, const char *why,
+    json_t *body);
 
 #endif

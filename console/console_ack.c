@@ -49,8 +49,9 @@ static void
 console_ack_done_free(struct console_ack_req *q)
 {
 	if (q->req != NULL)
-		evhttp_connection_set_closecb(
-		    evhttp_request_get_connection(q->req), NULL, NULL);
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		                                  q->req),
+		    NULL, NULL);
 	TAILQ_REMOVE(&q->a->reqs, q, entry);
 	free(q);
 }
@@ -144,8 +145,8 @@ console_ack_done(long status, const char *error, void *arg)
 		    json_pack("{s:s, s:i}", "error", "refused", "status",
 		        (int)status));
 	} else {
-		log_warnx("ack of alert=%s: relay not reached: %s",
-		    q->alert_id, error ? error : "?");
+		log_warnx("ack of alert=%s: relay not reached: %s", q->alert_id,
+		    error ? error : "?");
 		console_ack_answer(q, 504, "Gateway Timeout",
 		    json_pack("{s:s}", "error", "unreachable"));
 	}

@@ -46,16 +46,16 @@ console_auth_free(struct console_auth *a)
 static int
 console_auth_cookie(struct evhttp_request *req, char *out, size_t outlen)
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Cookie");
+	const char *h =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
 	const char *p, *end;
 	size_t klen = strlen(CONSOLE_AUTH_COOKIE), n;
 
 	for (p = h; p != NULL && *p != '\0'; p = end) {
 		p += strspn(p, " ;");
 		end = p + strcspn(p, ";");
-		if ((size_t)(end - p) > klen && strncmp(p, CONSOLE_AUTH_COOKIE,
-		                                    klen) == 0 &&
+		if ((size_t)(end - p) > klen &&
+		    strncmp(p, CONSOLE_AUTH_COOKIE, klen) == 0 &&
 		    p[klen] == '=') {
 			n = (size_t)(end - p) - klen - 1;
 			if (n >= outlen)
@@ -115,8 +115,9 @@ int
 console_auth_post_ok(struct console *c, struct evhttp_request *req,
     const struct console_session *s)
 {
-	const char *token = evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "X-CSRF-Token");
+	const char *token =
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	        "X-CSRF-Token");
 
 	if (console_auth_origin(c, req) != 0)
 		return -1;
@@ -252,8 +253,7 @@ console_auth_login(struct console *c, struct evhttp_request *req)
 	name = json_string_value(json_object_get(o, "name"));
 	password = json_string_value(json_object_get(o, "password"));
 	if (name == NULL || password == NULL ||
-	    strlen(password) > CONSOLE_PASS_MAX ||
-	    !console_users_name_ok(name))
+	    strlen(password) > CONSOLE_PASS_MAX || !console_users_name_ok(name))
 		console_auth_refuse(req, 400, "Bad Request", "name, password");
 	else
 		console_auth_check(c, req, slot, peer, name, password);
@@ -296,8 +296,9 @@ console_auth_lang(struct console *c, struct evhttp_request *req,
 	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, NULL);
 	const char *lang = json_string_value(json_object_get(o, "lang"));
 
-	if (lang == NULL || (strcmp(lang, "nl") != 0 &&
-	                        strcmp(lang, "en") != 0 && lang[0] != '\0'))
+	if (lang == NULL ||
+	    (strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0 &&
+	        lang[0] != '\0'))
 		console_auth_refuse(req, 400, "Bad Request", "lang");
 	else if (console_users_set_lang(console_db_sqlite(c->db), s->u.name,
 	             lang) != 0)

@@ -148,8 +148,30 @@ console_db_close(struct console_db *d)
 	free(d);
 }
 
-/* An INSERT in autocommit mode is its own transaction: when step
- * returns SQLITE_DONE it is on disk (synchronous=FULL). */
+/* The webhook row and its timeline row (console_work.c) in one
+ * transaction: when COMMIT returns it is on disk (synchronous=FULL). */
+static int
+console_db_timeline(struct console_db *d, const struct hook_body *b)
+{
+	sqlite3_stmt *s;
+	char id[24];
+	int rc;
+
+	if (sqlite3_prepare_v2(d->db,
+	        "INSERT INTO timeline (alert_id, at, kind, actor, detail) "
+	        "VALUES (?, ?, 'webhook', 'relay', ?)",
+	        -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	snprintf(id, sizeof(id), "%lld",
+	    (long long)sqlite3_last_insert_rowid(d->db));
+	sqlite3_bind_text(s, 1, b->alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 console_db_store(struct console_db *d, const struct hook_request *req,
     const struct hook_body *b, const struct hook_verdict *v)
@@ -158,6 +180,8 @@ console_db_store(struct console_db *d, const struct hook_request *req,
 	sqlite3_stmt *s = d->insert;
 	int rc;
 
+	if (console_db_exec(d, "BEGIN IMMEDIATE") != 0)
+		return -1;
 	hook_key(b, key);
 	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
@@ -173,9 +197,11 @@ console_db_store(struct console_db *d, const struct hook_request *req,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE || console_db_timeline(d, b) != 0 ||
+	    console_db_exec(d, "COMMIT") != 0) {
 		log_warnx("database: storing webhook %s: %s", req->id,
 		    sqlite3_errmsg(d->db));
+		(void)console_db_exec(d, "ROLLBACK");
 		return -1;
 	}
 	return 0;

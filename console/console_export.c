@@ -75,8 +75,9 @@ console_export_csv(struct evbuffer *out, json_t *alerts)
 {
 	size_t i, j;
 
-	evbuffer_add_printf(out, "alert_id,type,device,created_at,message,at,"
-	                         "kind,actor,detail\r\n");
+	evbuffer_add_printf(out,
+	    "alert_id,type,device,created_at,message,at,"
+	    "kind,actor,detail\r\n");
 	for (i = 0; i < json_array_size(alerts); i++) {
 		json_t *a = json_array_get(alerts, i);
 		json_t *tl = json_object_get(a, "timeline");
@@ -122,9 +123,9 @@ console_export_send(struct evhttp_request *req, json_t *alerts, int csv,
 	else {
 		o = json_pack("{s:s, s:s, s:O}", "exported_at", now,
 		    "exported_by", who, "alerts", alerts);
-		text = o != NULL ? json_dumps(o, JSON_INDENT(1) |
-		                                     JSON_REAL_PRECISION(15))
-		                 : NULL;
+		text = o != NULL
+		    ? json_dumps(o, JSON_INDENT(1) | JSON_REAL_PRECISION(15))
+		    : NULL;
 		if (text != NULL) {
 			evbuffer_add(out, text, strlen(text));
 			sodium_memzero(text, strlen(text));
@@ -132,8 +133,8 @@ console_export_send(struct evhttp_request *req, json_t *alerts, int csv,
 		free(text);
 		json_decref(o);
 	}
-	console_http_headers(req, csv ? "text/csv; charset=utf-8"
-	                              : "application/json");
+	console_http_headers(req,
+	    csv ? "text/csv; charset=utf-8" : "application/json");
 	snprintf(disp, sizeof(disp),
 	    "attachment; filename=\"alertconsole-%.10s.%s\"", now,
 	    csv ? "csv" : "json");
@@ -157,7 +158,8 @@ void
 console_export_request(struct console *c, struct evhttp_request *req,
     const struct console_session *s)
 {
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	const char *query =
+	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq q;
 	const char *alert, *format;
 	long long from, to;

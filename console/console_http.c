@@ -71,9 +71,9 @@ console_http_json(struct evhttp_request *req, int status, const char *why,
     json_t *body)
 {
 	struct evbuffer *out = evbuffer_new();
-	char *text = body != NULL ? json_dumps(body, JSON_COMPACT |
-	                                                 JSON_REAL_PRECISION(15))
-	                          : NULL;
+	char *text = body != NULL
+	    ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15))
+	    : NULL;
 
 	json_decref(body);
 	if (out != NULL && text != NULL)

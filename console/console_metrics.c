@@ -12,8 +12,7 @@
 #include "console_db.h"
 #include "console_metrics.h"
 
-static const int console_metrics_buckets[] = {10, 30, 60, 120, 300, 600,
-    1800};
+static const int console_metrics_buckets[] = {10, 30, 60, 120, 300, 600, 1800};
 #define CONSOLE_METRICS_NB                                                     \
 	(sizeof(console_metrics_buckets) / sizeof(console_metrics_buckets[0]))
 
@@ -106,10 +105,10 @@ console_metrics_request(struct console *c, struct evhttp_request *req)
 	    "# TYPE alertconsole_alerts_total counter\n"
 	    "alertconsole_alerts_total %lld\n",
 	    console_metrics_one(db, console_metrics_waiting_sql),
-	    console_metrics_one(db, "SELECT COUNT(DISTINCT alert_id) FROM "
-	                            "webhook WHERE is_alert = 1"));
-	console_metrics_histogram(db, out,
-	    "alertconsole_time_to_claim_seconds",
+	    console_metrics_one(db,
+	        "SELECT COUNT(DISTINCT alert_id) FROM "
+	        "webhook WHERE is_alert = 1"));
+	console_metrics_histogram(db, out, "alertconsole_time_to_claim_seconds",
 	    "From an alert's arrival to its first claim.",
 	    console_metrics_claim_sql);
 	console_metrics_histogram(db, out, "alertconsole_time_to_ack_seconds",

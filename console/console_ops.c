@@ -160,8 +160,7 @@ console_ops_close(struct console *c, struct evhttp_request *req,
 
 	if (!console_ops_outcome_ok(outcome) || note == NULL)
 		console_ops_error(req, 400, "Bad Request", "outcome, note");
-	else if (console_work_close(c, alert_id, s->u.name, outcome, note) !=
-	    0)
+	else if (console_work_close(c, alert_id, s->u.name, outcome, note) != 0)
 		console_ops_error(req, 500, "Internal Server Error", "db");
 	else {
 		log_info("closed alert=%s operator=\"%s\" outcome=%s", alert_id,
@@ -179,8 +178,8 @@ console_ops_ack(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
 {
 	char owner[CONSOLE_NAME_MAX + 1];
-	enum console_claim r = console_work_claim(c, alert_id, s->u.name,
-	    owner);
+	enum console_claim r =
+	    console_work_claim(c, alert_id, s->u.name, owner);
 
 	if (r == CONSOLE_CLAIM_TAKEN)
 		console_http_json(req, 409, "Conflict",

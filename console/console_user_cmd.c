@@ -121,7 +121,7 @@ console_user_args(int argc, char **argv, const char **role)
 	};
 	int ch;
 
-	optind = 1;
+	optind = 0; /* 0: glibc starts afresh (a new argv) */
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (ch != 'r' || !console_users_role_ok(optarg))
 			return -1;
@@ -142,8 +142,7 @@ console_user_cmd(struct console_config *cfg, int argc, char **argv)
 	if (console_user_args(argc, argv, &role) != 0 || optind >= argc)
 		goto usage;
 	verb = argv[optind];
-	if (strcmp(verb, "list") == 0 ? optind + 1 != argc
-	                              : optind + 2 != argc)
+	if (strcmp(verb, "list") == 0 ? optind + 1 != argc : optind + 2 != argc)
 		goto usage;
 	if (strcmp(verb, "list") != 0) {
 		name = argv[optind + 1];

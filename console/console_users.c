@@ -88,8 +88,9 @@ console_users_add(sqlite3 *db, const char *name, const char *role,
 	    4, args);
 	if (rc != SQLITE_DONE) {
 		log_warnx("user %s: %s", name,
-		    sqlite3_errcode(db) == SQLITE_CONSTRAINT ? "exists already"
-		                                             : sqlite3_errmsg(db));
+		    sqlite3_errcode(db) == SQLITE_CONSTRAINT
+		        ? "exists already"
+		        : sqlite3_errmsg(db));
 		return -1;
 	}
 	return 0;
@@ -223,8 +224,8 @@ console_users_check(sqlite3 *db, const char *name, const char *password,
 	found = sqlite3_step(s) == SQLITE_ROW;
 	hash = found ? (const char *)sqlite3_column_text(s, 0)
 	             : console_users_dummy();
-	ok = hash != NULL && crypto_pwhash_str_verify(hash, password,
-	                         strlen(password)) == 0;
+	ok = hash != NULL &&
+	    crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 	if (found && sqlite3_column_int64(s, 3) > now)
 		r = CONSOLE_LOGIN_LOCKED;
 	else if (found && ok) {

@@ -96,8 +96,8 @@ static int
 console_work_owner(struct console *c, const char *alert_id,
     char owner[CONSOLE_NAME_MAX + 1])
 {
-	sqlite3_stmt *s =
-	    console_work_prepare(c, "SELECT name FROM claim WHERE alert_id = ?");
+	sqlite3_stmt *s = console_work_prepare(c,
+	    "SELECT name FROM claim WHERE alert_id = ?");
 	int found;
 
 	owner[0] = '\0';
@@ -147,8 +147,9 @@ console_work_claim(struct console *c, const char *alert_id, const char *name,
 		return CONSOLE_CLAIM_UNKNOWN;
 	if (console_work_closed(c, alert_id, NULL, 0))
 		return CONSOLE_CLAIM_CLOSED;
-	if ((s = console_work_prepare(c, "INSERT INTO claim (alert_id, name, "
-	                                 "at) VALUES (?,?,?)")) == NULL)
+	if ((s = console_work_prepare(c,
+	         "INSERT INTO claim (alert_id, name, "
+	         "at) VALUES (?,?,?)")) == NULL)
 		return CONSOLE_CLAIM_ERROR;
 	sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
@@ -177,11 +178,11 @@ console_work_release(struct console *c, const char *alert_id,
 	sqlite3_stmt *s;
 
 	if (console_work_owner(c, alert_id, owner) != 1 ||
-	    (strcmp(owner, u->name) != 0 &&
-	        strcmp(u->role, "supervisor") != 0))
+	    (strcmp(owner, u->name) != 0 && strcmp(u->role, "supervisor") != 0))
 		return 1;
-	if ((s = console_work_prepare(c, "DELETE FROM claim WHERE alert_id = ? "
-	                                 "AND name = ?")) == NULL)
+	if ((s = console_work_prepare(c,
+	         "DELETE FROM claim WHERE alert_id = ? "
+	         "AND name = ?")) == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
@@ -231,8 +232,8 @@ console_work_state(struct console *c, const char *alert_id,
 {
 	memset(st, 0, sizeof(*st));
 	(void)console_work_owner(c, alert_id, st->owner);
-	st->closed = console_work_closed(c, alert_id, st->outcome,
-	    sizeof(st->outcome));
+	st->closed =
+	    console_work_closed(c, alert_id, st->outcome, sizeof(st->outcome));
 	st->received_at = console_work_first(c,
 	    "SELECT MIN(stored_at), '' FROM webhook WHERE alert_id = ? "
 	    "AND is_alert = 1",
@@ -254,26 +255,30 @@ console_work_state(struct console *c, const char *alert_id,
 	return 0;
 }
 
-/* A relay webhook as a timeline entry. */
+/* A relay webhook as a timeline entry: columns 4.. are its type,
+ * repeat and body. */
 static json_t *
 console_work_webhook_entry(sqlite3_stmt *s)
 {
-	const char *type = (const char *)sqlite3_column_text(s, 1);
-	json_t *body = json_loadb(sqlite3_column_blob(s, 3),
-	    (size_t)sqlite3_column_bytes(s, 3), 0, NULL);
+	const char *type = (const char *)sqlite3_column_text(s, 4);
+	json_t *body = json_loadb(sqlite3_column_blob(s, 6),
+	    (size_t)sqlite3_column_bytes(s, 6), 0, NULL);
 	const char *kind = "relay", *actor = "relay";
 	char detail[160] = "";
 	json_t *e;
 
+	if (type == NULL)
+		type = "";
 	if (strcmp(type, "alert.raised") == 0 ||
 	    strcmp(type, "alert.escalated") == 0) {
-		kind = sqlite3_column_int(s, 2) ? "received_again" : "received";
+		kind = sqlite3_column_int(s, 5) ? "received_again" : "received";
 		snprintf(detail, sizeof(detail), "tier %lld",
-		    (long long)json_integer_value(json_object_get(body, "tier")));
+		    (long long)json_integer_value(
+		        json_object_get(body, "tier")));
 	} else if (strcmp(type, "alert.acknowledged") == 0) {
 		kind = "acknowledged";
-		actor = json_string_value(
-		    json_object_get(body, "acknowledged_by"));
+		actor =
+		    json_string_value(json_object_get(body, "acknowledged_by"));
 		actor = actor != NULL ? actor : "?";
 		snprintf(detail, sizeof(detail), "relay");
 	} else if (strcmp(type, "alert.cancelled") == 0) {
@@ -287,22 +292,24 @@ console_work_webhook_entry(sqlite3_stmt *s)
 	return e;
 }
 
+/* In the order things happened: each webhook has its timeline row
+ * (kind "webhook", written in the webhook's own transaction). */
 json_t *
 console_work_timeline(struct console *c, const char *alert_id)
 {
 	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT at, kind, x, detail, src FROM ("
-	    " SELECT stored_at AS at, type AS kind, repeat AS x, body AS "
-	    "detail, 0 AS src, id FROM webhook WHERE alert_id = ?1"
-	    " UNION ALL SELECT at, kind, actor, detail, 1, id FROM timeline "
-	    "WHERE alert_id = ?1) ORDER BY at, src, id");
+	    "SELECT t.at, t.kind, t.actor, t.detail, w.type, w.repeat, w.body "
+	    "FROM timeline t LEFT JOIN webhook w ON t.kind = 'webhook' AND "
+	    "w.id = CAST(t.detail AS INTEGER) WHERE t.alert_id = ? "
+	    "ORDER BY t.id");
 	json_t *out = json_array(), *e;
 
 	if (s == NULL)
 		return out;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (sqlite3_column_int(s, 4) == 0)
+		if (strcmp((const char *)sqlite3_column_text(s, 1),
+		        "webhook") == 0)
 			e = console_work_webhook_entry(s);
 		else
 			e = json_pack("{s:I, s:s, s:s, s:s}", "at",

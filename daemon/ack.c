@@ -236,7 +236,10 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 	snprintf(p->rid, sizeof(p->rid), "%s", r->id);
 	time_rfc3339_ms(now, now_ms());
 	args = json_pack("{s:s, s:s, s:s, s:s}", "rid", r->id, "alias",
-	    p->by[0] != '\0' ? p->by : r->alias ? r->alias : r->id, "ch", p->channel, "now", now);
+	    p->by[0] != '\0' ? p->by
+	        : r->alias   ? r->alias
+	                     : r->id,
+	    "ch", p->channel, "now", now);
 	json_object_set_new(args, aid ? "aid" : "ref",
 	    json_string(aid ? aid : ref));
 	evhttp_connection_set_closecb(p->evcon, ack_closed_cb, p);
@@ -293,7 +296,8 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	len = evbuffer_copyout(evhttp_request_get_input_buffer(req), body,
 	    sizeof(body));
 	if ((named = ack_parse_by(body, len, by)) < 0) {
-		ack_error(req, 400, "Bad Request", "body must be {\"by\":NAME}");
+		ack_error(req, 400, "Bad Request",
+		    "body must be {\"by\":NAME}");
 		return;
 	}
 	p = xcalloc(1, sizeof(*p));
