@@ -40,7 +40,9 @@ export async function setup(pref) {
 // Local time, with its zone, in the page's language.
 export function when(unixOrIso) {
   const d = typeof unixOrIso === 'number' ? new Date(unixOrIso * 1000) : new Date(unixOrIso);
-  return d.toLocaleString(lang === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium', timeZoneName: 'short' });
+  return d.toLocaleString(lang === 'nl' ? 'nl-NL' : 'en-GB', {
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+  });
 }
 
 export function age(seconds) {
