@@ -5,6 +5,9 @@
  * as one line from stdin; never from the command line, which other
  * users of the host can see.
  */
+#include <sys/stat.h>
+
+#include <grp.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +133,33 @@ console_user_args(int argc, char **argv, const char **role)
 	return 0;
 }
 
+/* As whom the database is opened: the configured user; or, run as
+ * root without one (systemd's DynamicUser=, whose state directory sits
+ * behind /var/lib/private, 0700), the owner of the state directory,
+ * from inside it.  Never as root on a directory root does not own. */
+static struct console_db *
+console_user_db(struct console_config *cfg)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || cfg->user[0] != '\0')
+		return privdrop(cfg->user) == 0 ? console_db_open(cfg->state_dir)
+		                                : NULL;
+	if (stat(cfg->state_dir, &st) != 0) {
+		log_warn("state_dir %s", cfg->state_dir);
+		return NULL;
+	}
+	if (st.st_uid == 0)
+		return console_db_open(cfg->state_dir);
+	if (chdir(cfg->state_dir) != 0 || setgroups(0, NULL) != 0 ||
+	    setgid(st.st_gid) != 0 || setuid(st.st_uid) != 0 ||
+	    getuid() == 0) {
+		log_warn("cannot become the owner of %s", cfg->state_dir);
+		return NULL;
+	}
+	return console_db_open(".");
+}
+
 /* argv: "user", VERB, [NAME], [--role R]. */
 int
 console_user_cmd(struct console_config *cfg, int argc, char **argv)
@@ -157,8 +187,7 @@ console_user_cmd(struct console_config *cfg, int argc, char **argv)
 	    strcmp(verb, "remove") != 0 && strcmp(verb, "passwd") != 0)
 		goto usage;
 	/* as the console's user, so that the database stays its own */
-	if (privdrop(cfg->user) != 0 ||
-	    (db = console_db_open(cfg->state_dir)) == NULL)
+	if ((db = console_user_db(cfg)) == NULL)
 		return 1;
 	rc = console_user_run(console_db_sqlite(db), verb, name, role);
 	console_db_close(db);

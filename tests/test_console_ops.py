@@ -470,3 +470,31 @@ def test_ack_when_the_relay_does_not_answer(lab):
     assert c.post("/api/alert/%s/ack" % aid) == (504, {"error": "unreachable"})
     a = c.alerts()[0]
     assert a["acked_by"] is None and a["owner"] == OPERATOR
+
+
+def test_user_add_as_root_without_user_becomes_the_state_owner(lab):
+    """Under systemd's DynamicUser= the configuration names no user: run
+    as root, `alertconsole user add` works as the state directory's owner
+    (the database stays the console's), reached from inside the
+    directory (systemd keeps it behind /var/lib/private, 0700)."""
+    import os
+    import pwd
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    env = lab.env()
+    c = Console(lab, env)
+    c.conf.write_text("\n".join(l for l in c.conf.read_text().splitlines()
+                                if not l.startswith("user = ")) + "\n")
+    private = lab.tmp / "private"
+    private.mkdir(mode=0o700)
+    state = private / "console"
+    state.mkdir(mode=0o700)
+    harness.hand_to_daemon_user(state)
+    c.conf.write_text(c.conf.read_text().replace(
+        "state_dir = %s" % c.state, "state_dir = %s" % state))
+    cp = c.user("add", OPERATOR)
+    assert cp.returncode == 0, cp.stderr
+    owner = pwd.getpwnam(harness.DAEMON_USER).pw_uid
+    files = list(state.iterdir())
+    assert files and all(f.stat().st_uid == owner for f in files), files
+    assert c.user("list").stdout.startswith(OPERATOR + "\t")
