@@ -184,12 +184,13 @@ FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
 FUZZ_SRC_fuzz_spool := daemon/spool_record.c
 FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 FUZZ_SRC_fuzz_sms_template := daemon/sms_template.c daemon/sms_text.c
+FUZZ_SRC_fuzz_console_text := console/console_cookie.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
-	    $(wildcard common/*.h daemon/*.h client/*.h)
+	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h)
 	@mkdir -p build-fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WFLAGS) -Icommon \
-	    -Idaemon -Iclient $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
+	    -Idaemon -Iclient -Iconsole $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
 	    $(FUZZ_SRC_$*) $(PKG_LIBS)
 
 fuzz-run: fuzz

@@ -15,6 +15,7 @@
 
 #include "console.h"
 #include "console_auth.h"
+#include "console_cookie.h"
 #include "console_db.h"
 #include "console_work.h"
 #include "log.h"
@@ -46,26 +47,9 @@ console_auth_free(struct console_auth *a)
 static int
 console_auth_cookie(struct evhttp_request *req, char *out, size_t outlen)
 {
-	const char *h =
-	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
-	const char *p, *end;
-	size_t klen = strlen(CONSOLE_AUTH_COOKIE), n;
-
-	for (p = h; p != NULL && *p != '\0'; p = end) {
-		p += strspn(p, " ;");
-		end = p + strcspn(p, ";");
-		if ((size_t)(end - p) > klen &&
-		    strncmp(p, CONSOLE_AUTH_COOKIE, klen) == 0 &&
-		    p[klen] == '=') {
-			n = (size_t)(end - p) - klen - 1;
-			if (n >= outlen)
-				return -1;
-			memcpy(out, p + klen + 1, n);
-			out[n] = '\0';
-			return 0;
-		}
-	}
-	return -1;
+	return console_cookie_value(
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
+	    CONSOLE_AUTH_COOKIE, out, outlen);
 }
 
 int

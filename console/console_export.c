@@ -16,27 +16,11 @@
 
 #include "console.h"
 #include "console_auth.h"
+#include "console_cookie.h"
 #include "console_export.h"
 #include "console_work.h"
 #include "log.h"
 #include "util.h"
-
-void
-console_export_csv_cell(struct evbuffer *out, const char *text)
-{
-	const char *p;
-
-	evbuffer_add(out, "\"", 1);
-	if (text[0] != '\0' && strchr("=+-@\t\r", text[0]) != NULL)
-		evbuffer_add(out, "'", 1);
-	for (p = text; *p != '\0'; p++) {
-		if (*p == '"')
-			evbuffer_add(out, "\"\"", 2);
-		else
-			evbuffer_add(out, p, 1);
-	}
-	evbuffer_add(out, "\"", 1);
-}
 
 static const char *
 console_export_str(json_t *o, const char *key)
@@ -63,10 +47,10 @@ console_export_csv_row(struct evbuffer *out, json_t *a, json_t *e)
 	cells[6] = console_export_str(e, "kind");
 	cells[7] = console_export_str(e, "actor");
 	for (i = 0; i < 8; i++) {
-		console_export_csv_cell(out, cells[i]);
+		console_csv_cell(out, cells[i]);
 		evbuffer_add(out, ",", 1);
 	}
-	console_export_csv_cell(out, console_export_str(e, "detail"));
+	console_csv_cell(out, console_export_str(e, "detail"));
 	evbuffer_add(out, "\r\n", 2);
 }
 

@@ -16,13 +16,9 @@
 
 struct console;
 struct console_session;
-struct evbuffer;
 struct evhttp_request;
 
 void console_export_request(struct console *c, struct evhttp_request *req,
     const struct console_session *s);
-
-/* One CSV cell, quoted and neutralised, onto out (fuzzed). */
-void console_export_csv_cell(struct evbuffer *out, const char *text);
 
 #endif

@@ -143,8 +143,9 @@ console_user_db(struct console_config *cfg)
 	struct stat st;
 
 	if (geteuid() != 0 || cfg->user[0] != '\0')
-		return privdrop(cfg->user) == 0 ? console_db_open(cfg->state_dir)
-		                                : NULL;
+		return privdrop(cfg->user) == 0
+		    ? console_db_open(cfg->state_dir)
+		    : NULL;
 	if (stat(cfg->state_dir, &st) != 0) {
 		log_warn("state_dir %s", cfg->state_dir);
 		return NULL;
@@ -152,8 +153,7 @@ console_user_db(struct console_config *cfg)
 	if (st.st_uid == 0)
 		return console_db_open(cfg->state_dir);
 	if (chdir(cfg->state_dir) != 0 || setgroups(0, NULL) != 0 ||
-	    setgid(st.st_gid) != 0 || setuid(st.st_uid) != 0 ||
-	    getuid() == 0) {
+	    setgid(st.st_gid) != 0 || setuid(st.st_uid) != 0 || getuid() == 0) {
 		log_warn("cannot become the owner of %s", cfg->state_dir);
 		return NULL;
 	}
