@@ -443,8 +443,22 @@ def test_ack_in_the_console_stops_escalation(lab):
     # the second tier, due at 5 s, never comes
     time.sleep(max(0.0, t_send + 5 + 2.5 - time.monotonic()))
     assert oncall.snapshot() == [], oncall.snapshot()
-    # a second acknowledgement is taken again (first: false) but changes
-    # nothing; the relay's log names no operator (no alert content)
+    # the relay takes a name only as {"by": one line of text}
+    ctx = harness.tls13_context(str(env.cert))
+    for bad in (b'{"by":"a\nb"}', b'{"by":5}', b'[]', b'{"by":""}',
+                b'{"by":"%s"}' % (b"x" * 65), b"by=Jan"):
+        conn = http.client.HTTPSConnection("127.0.0.1", ack_port, timeout=10,
+                                           context=ctx)
+        conn.request("POST", "/v1/alerts/%s/ack" % aid, bad, {
+            "Authorization": "Bearer " + token,
+            "Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        assert r.status == 400, (bad, r.status)
+    assert redis.client().hgetall("alertrelay:alert:" + aid)["acked_by"] == \
+        "%s (Contactpunt)" % OPERATOR
+    # no alert content in either log
     assert "Hulp nodig" not in relay.proc.text("stderr")
     assert "Hulp nodig" not in console.proc.text("stderr")
 
