@@ -384,6 +384,43 @@ def test_metrics(lab):
     conn.close()
 
 
+class RelayStack:
+    pass
+
+
+def relay_stack(lab, second_tier_s=5):
+    """A real relay (Redis, the ack listener on HTTPS) whose default
+    policy reaches the console (tier 0, its webhook) and then oncall-1 (a
+    WebhookRecorder) after second_tier_s; the console holds the contact
+    point's ack token and the relay's pin.  The console is not started."""
+    st = RelayStack()
+    st.env = env = lab.env()
+    port = harness.free_port()
+    env.recipient(RID).webhook_port = port
+    env.recipient(RID).webhook_path = "/hook/" + RID
+    st.oncall = lab.recorder(env.recipient("oncall-1").secret_text)
+    env.recipient("oncall-1").webhook_port = st.oncall.port
+    st.ack_port = harness.free_port()
+    env.ack = {"listen": "127.0.0.1:%d" % st.ack_port}
+    st.token = harness.new_token()
+    token_file = harness.write_secret(env.dir / "contactpunt.ack", st.token)
+    env.recipient_extra[RID] = {"ack_token_file": token_file}
+    env.policies = {
+        "default": {"types": "panic threat",
+                    "tier": ["0 %s:webhook" % RID,
+                             "%d oncall-1:webhook" % second_tier_s]},
+        "test": {"types": "test", "tier": "0 %s:webhook" % RID}}
+    env.write_relay_conf()
+    st.console = Console(lab, env, port=port, rcpt_extra={RID: {
+        "ack_url": "https://127.0.0.1:%d" % st.ack_port,
+        "ack_token_file": token_file, "ack_pin": env.pin}})
+    st.redis = lab.redis(env)
+    st.relay = lab.relay(env)
+    st.relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" % st.ack_port,
+                           "stderr", 10)
+    return st
+
+
 @pytest.mark.hard_timeout(120)
 def test_ack_in_the_console_stops_escalation(lab):
     """The relay's ack listener (HTTPS, pinned) takes the console's
@@ -391,29 +428,9 @@ def test_ack_in_the_console_stops_escalation(lab):
     recorder, due 5 s after the alert) never comes, the relay's state is
     acknowledged by the operator, and the sender's `alertctl send --wait
     ack` prints the operator's name."""
-    env = lab.env()
-    port = harness.free_port()
-    env.recipient(RID).webhook_port = port
-    env.recipient(RID).webhook_path = "/hook/" + RID
-    oncall = lab.recorder(env.recipient("oncall-1").secret_text)
-    env.recipient("oncall-1").webhook_port = oncall.port
-    ack_port = harness.free_port()
-    env.ack = {"listen": "127.0.0.1:%d" % ack_port}
-    token = harness.new_token()
-    token_file = harness.write_secret(env.dir / "contactpunt.ack", token)
-    env.recipient_extra[RID] = {"ack_token_file": token_file}
-    env.policies = {
-        "default": {"types": "panic threat",
-                    "tier": ["0 %s:webhook" % RID, "5 oncall-1:webhook"]},
-        "test": {"types": "test", "tier": "0 %s:webhook" % RID}}
-    env.write_relay_conf()
-    console = Console(lab, env, port=port, rcpt_extra={RID: {
-        "ack_url": "https://127.0.0.1:%d" % ack_port,
-        "ack_token_file": token_file, "ack_pin": env.pin}})
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" % ack_port,
-                        "stderr", 10)
+    st = relay_stack(lab)
+    env, console, redis, relay = st.env, st.console, st.redis, st.relay
+    oncall, ack_port, token = st.oncall, st.ack_port, st.token
     console.start()
     console.login()
     t_send = time.monotonic()

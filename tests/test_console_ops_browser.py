@@ -315,3 +315,52 @@ def test_english_by_choice_and_by_browser(lab, browser):
                        "Queue", 10, what="English kept")
     status, _, who = console.get("/api/session")
     assert json.loads(who)["lang"] == ""  # the other operator's is unchanged
+
+
+@pytest.mark.hard_timeout(150)
+def test_acknowledge_from_the_alert_page(lab, browser):
+    """With a real relay: the operator opens the alert from the queue
+    (keyboard only), acknowledges it; the relay stops (oncall-1's tier,
+    due after 6 s, never comes), the sender's `alertctl send --wait ack`
+    names the operator, and the page shows who acknowledged."""
+    from selenium.webdriver.common.keys import Keys
+    from test_console_ops import relay_stack
+    st = relay_stack(lab, second_tier_s=6)
+    console = st.console.start()
+    d = login(browser(), console)
+    t_send = time.monotonic()
+    p = lab.send_proc(st.env, "--type", "panic", "--message", "Hulp nodig",
+                      "--wait", "ack", "--wait-timeout", "40",
+                      "--timeout", "20")
+    aid = p.wait_for(r"^alert_id=([0-9a-f]{32})$", "stdout",
+                     timeout=15).group(1)
+    (li,) = wait_items(d, 1)
+    harness.wait_until(lambda: alarm(d) == "playing", 5, what="the alarm")
+    # keyboard: the alert's link, Enter
+    link = d.find_element("css selector", "#queue > li h3 a")
+    link.send_keys(Keys.ENTER)
+    harness.wait_until(lambda: "/alert.html" in d.current_url, 5,
+                       what="the alert's page")
+    harness.wait_until(lambda: d.find_elements(
+        "css selector", "#details dd.message"), 10, what="the details")
+    ack = d.find_element("id", "ack")
+    ack.send_keys(Keys.ENTER)  # a button takes Enter, as a click
+    notice = d.find_element("id", "notice")
+    harness.wait_until(lambda: notice.text.startswith("Bevestigd."), 10,
+                       what="the acknowledgement")
+    assert time.monotonic() - t_send < 5.5, "too slow to mean anything"
+    harness.wait_until(lambda: d.find_elements(
+        "css selector", "#details dd.acked-by"), 5, what="acknowledged by")
+    assert d.find_element("css selector", "#details dd.acked-by").text == \
+        OPERATOR
+    assert d.execute_script("return document.body.dataset.owner") == OPERATOR
+    rc = p.wait_exit(15)
+    out = p.snapshot("stdout")
+    assert rc == 0 and any("acknowledged" in l and OPERATOR in l
+                           for l in out), out
+    time.sleep(max(0.0, t_send + 6 + 2.5 - time.monotonic()))
+    assert st.oncall.snapshot() == []
+    kinds = [li_.get_attribute("data-kind") for li_ in
+             d.find_elements("css selector", "#timeline li")]
+    assert kinds[:3] == ["received", "claimed", "acknowledged"], kinds
+    assert page_errors(d) == []
