@@ -23,7 +23,11 @@ DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
 DATADIR  ?= $(PREFIX)/share
 LOCALEDIR ?= $(DATADIR)/locale
 CONSOLE_STATIC := console/static/index.html console/static/app.js \
-	console/static/style.css
+	console/static/style.css console/static/login.html \
+	console/static/login.js console/static/alert.html \
+	console/static/alert.js console/static/api.js console/static/header.js \
+	console/static/alarm.js console/static/i18n.js console/static/alarm.wav
+CONSOLE_LANG := console/static/lang/nl.json console/static/lang/en.json
 BUILD    ?= build
 CC       ?= cc
 PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
@@ -50,7 +54,7 @@ CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 # What alertconsole shares with `alertctl receive` (the same objects, not
 # copies): the webhook checks, the keys, what was seen and shown; and
 # alertrelayd's dropping of privileges.
-CONSOLE_SHARED := client/hook.c client/hook_keys.c client/hook_parse.c \
+CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
@@ -151,6 +155,8 @@ install: all
 	install -m 0755 $(BUILD)/alertctl $(DESTDIR)$(BINDIR)/alertctl
 	install -m 0755 $(BUILD)/alertconsole $(DESTDIR)$(SBINDIR)/alertconsole
 	install -m 0644 $(CONSOLE_STATIC) $(DESTDIR)$(DATADIR)/alertconsole/static/
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/alertconsole/static/lang
+	install -m 0644 $(CONSOLE_LANG) $(DESTDIR)$(DATADIR)/alertconsole/static/lang/
 	install -m 0644 man/alertconsole.8 $(DESTDIR)$(MANDIR)/man8/alertconsole.8
 	for l in $(PO_LANGS); do \
 	    install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
@@ -213,12 +219,13 @@ FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 FUZZ_SRC_fuzz_sms_template := daemon/sms_template.c daemon/sms_text.c
 FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
     client/alert_seal.c client/alert.c client/afile.c
+FUZZ_SRC_fuzz_console_text := console/console_cookie.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
-	    $(wildcard common/*.h daemon/*.h client/*.h)
+	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h)
 	@mkdir -p build-fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WFLAGS) -Icommon \
-	    -Idaemon -Iclient $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
+	    -Idaemon -Iclient -Iconsole $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
 	    $(FUZZ_SRC_$*) $(PKG_LIBS)
 
 fuzz-run: fuzz

@@ -70,6 +70,7 @@ struct ack_pending {
 	char gateway[ID_MAX + 1]; /* sms: whose bucket a success refunds */
 	char number[ACK_NUMBER_MAX];
 	char ref[ACK_REF_LEN + 1]; /* sms: what the confirmation names */
+	char by[ACK_BY_MAX + ID_MAX + 8]; /* "NAME (alias)", or "" */
 };
 
 /* Lines an unauthenticated or flooding peer could repeat: once a
@@ -251,7 +252,10 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 	snprintf(p->rid, sizeof(p->rid), "%s", r->id);
 	time_rfc3339_ms(now, now_ms());
 	args = json_pack("{s:s, s:s, s:s, s:s}", "rid", r->id, "alias",
-	    r->alias ? r->alias : r->id, "ch", p->channel, "now", now);
+	    p->by[0] != '\0' ? p->by
+	        : r->alias   ? r->alias
+	                     : r->id,
+	    "ch", p->channel, "now", now);
 	json_object_set_new(args, aid ? "aid" : "ref",
 	    json_string(aid ? aid : ref));
 	evhttp_connection_set_closecb(p->evcon, ack_closed_cb, p);
@@ -285,7 +289,9 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	        "Authorization"));
 	const struct recipient_entry *r;
 	struct ack_pending *p;
-	char aid[33];
+	char aid[33], by[ACK_BY_MAX + 1], body[ACK_BODY_MAX];
+	size_t len;
+	int named;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		ack_error(req, 405, "Method Not Allowed", "POST only");
@@ -302,8 +308,19 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 		ack_error(req, 401, "Unauthorized", "unknown token");
 		return;
 	}
+	/* A console names its operator: the receipt says who it was. */
+	len = evbuffer_copyout(evhttp_request_get_input_buffer(req), body,
+	    sizeof(body));
+	if ((named = ack_parse_by(body, len, by)) < 0) {
+		ack_error(req, 400, "Bad Request",
+		    "body must be {\"by\":NAME}");
+		return;
+	}
 	p = xcalloc(1, sizeof(*p));
 	snprintf(p->channel, sizeof(p->channel), "https");
+	if (named == 0)
+		snprintf(p->by, sizeof(p->by), "%s (%s)", by,
+		    r->alias ? r->alias : r->id);
 	ack_submit(a, req, r, p, aid, NULL);
 }
 
