@@ -37,6 +37,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CONSOLE_PKGS = sqlite3
 CONSOLE_CFLAGS := $(shell pkg-config --cflags $(CONSOLE_PKGS) 2>/dev/null)
 CONSOLE_LIBS   := $(shell pkg-config --libs $(CONSOLE_PKGS) 2>/dev/null)
+# Only alertctl's panic button (client/button_gpio.c) drives GPIO lines.
+CLIENT_PKGS = libgpiod
+CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null)
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 DAEMON_SRC := $(sort $(wildcard daemon/*.c))
@@ -97,7 +100,7 @@ $(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CLIENT_LIBS)
 
 $(CONSOLE_OBJ): ALL_CFLAGS += -Iclient -Idaemon $(CONSOLE_CFLAGS)
 
