@@ -169,6 +169,9 @@ install: all
 	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 	    systemd/alertconsole.service > $(DESTDIR)$(UNITDIR)/alertconsole.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/alertconsole.service
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    systemd/alertctl-button.service > $(DESTDIR)$(UNITDIR)/alertctl-button.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/alertctl-button.service
 	install -m 0644 systemd/alertrelay.sysusers $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf
 	install -m 0644 systemd/alertrelay.tmpfiles $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf || \
@@ -190,7 +193,8 @@ uninstall:
 	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml \
 	    $(DESTDIR)$(SBINDIR)/alertconsole \
 	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
-	    $(DESTDIR)$(UNITDIR)/alertconsole.service
+	    $(DESTDIR)$(UNITDIR)/alertconsole.service \
+	    $(DESTDIR)$(UNITDIR)/alertctl-button.service
 	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
 	for l in $(PO_LANGS); do \
 	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo; done

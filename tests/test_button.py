@@ -58,6 +58,34 @@ class Button:
         os.close(self.fd)
 
 
+class Led:
+    """A FIFO standing in for the LED's event node: what alertctl writes."""
+
+    def __init__(self, path):
+        self.path = path
+        os.mkfifo(path)
+        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        self.buf = b""
+        self.values = []
+
+    def read(self):
+        size = struct.calcsize("llHHi")
+        while True:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self.buf += chunk
+        while len(self.buf) >= size:
+            _, _, t, c, v = struct.unpack("llHHi", self.buf[:size])
+            self.buf = self.buf[size:]
+            if t == EV_LED and c == LED_MISC:
+                self.values.append(v)
+        return self.values
+
+
 def add_button(env, device, hold=HOLD, extra=()):
     conf = env.client_conf.read_text()
     conf += "\n".join(["", "[button]", "device = %s" % device,
@@ -208,11 +236,16 @@ def test_relay_down_at_the_press_keeps_it_in_the_outbox(lab, tmp_path):
     lab.redis(env)
     recv = lab.receiver(env, "contactpunt")
     button = Button(tmp_path / "event0")
-    add_button(env, button.path)
+    led = Led(tmp_path / "led0")
+    add_button(env, button.path, extra=["led = %d" % LED_MISC,
+                                        "led_device = %s" % led.path])
     p = start_button(lab, env)
 
     button.press(HOLD + 0.4)
     p.wait_for(r"not connected to a relay right now", "stdout", 10)
+    # not at a relay: the LED blinks
+    wait_until(lambda: led.read().count(1) >= 2 and led.values.count(0) >= 2,
+               10, what="LED blinking: %r" % led.values)
     (aid,) = raised(p)
     outbox = env.dir / "outbox"
     assert (outbox / (aid + ".json")).exists()
@@ -227,4 +260,9 @@ def test_relay_down_at_the_press_keeps_it_in_the_outbox(lab, tmp_path):
     assert a["alert_id"] == aid and a["message"] == MESSAGE
     assert (outbox / (aid + ".accepted")).exists()
     assert raised(p) == [aid]
+    # at the relay: the LED stays on
+    time.sleep(1.5)
+    n = len(led.read())
+    time.sleep(1.5)
+    assert led.read()[-1] == 1 and len(led.values) == n, led.values
     button.close()
