@@ -152,9 +152,18 @@ button_alert_closed(struct button_alert *ba, const char *how)
 {
 	if (!outbox_marked(ba->dir, ba->open_id, OUTBOX_CLOSED))
 		outbox_mark(ba->dir, ba->open_id, OUTBOX_CLOSED, how);
-	out_line(_("alert %s is closed (%s): the button is ready for a new "
-	           "alert"),
-	    ba->open_id, how);
+	if (strcmp(how, "acknowledged") == 0)
+		out_line(_("alert %s is acknowledged: the button is ready for "
+		           "a new alert"),
+		    ba->open_id);
+	else if (strcmp(how, "cancelled") == 0)
+		out_line(_("alert %s is cancelled: the button is ready for a "
+		           "new alert"),
+		    ba->open_id);
+	else
+		out_line(_("alert %s is closed (%s): the button is ready for "
+		           "a new alert"),
+		    ba->open_id, how);
 	ba->open_id[0] = '\0';
 	ba->state = BUTTON_NONE;
 	button_alert_show(ba);
@@ -213,7 +222,7 @@ button_alert_event(struct button_alert *ba, const json_t *ev)
 	free(said);
 	if (!had) {
 		receipt_describe(ev, 1, line, sizeof(line));
-		out_line(_("alert %s: %s"), ba->open_id, line);
+		out_line("alert %s: %s", ba->open_id, line);
 	}
 	if (strcmp(what, "delivered") == 0 && ba->state < BUTTON_DELIVERED) {
 		ba->state = BUTTON_DELIVERED;
@@ -275,7 +284,7 @@ button_alert_failed(void *arg, int deadline, const char *why)
 	(void)deadline;
 	log_warnx("button: %s", why);
 	if (resend_pending(ba->queue) > 0)
-		out_line(_("%zu alert(s) still unsent in the outbox"),
+		out_line(_("button: %zu alert(s) still unsent in the outbox"),
 		    resend_pending(ba->queue));
 }
 
@@ -329,14 +338,22 @@ button_alert_raise(struct button_alert *ba)
 	struct sealed_alert sealed;
 	struct relay_session *s;
 
-	if (ba->state != BUTTON_NONE) {
-		out_line(_("button held again: alert %s is still open (%s); "
-		           "no new alert sent"),
-		    ba->open_id,
-		    ba->state == BUTTON_UNSENT ? _("not at a relay yet")
-		        : ba->state == BUTTON_ACCEPTED
-		        ? _("accepted by the relay")
-		        : _("delivered"));
+	if (ba->state == BUTTON_UNSENT) {
+		out_line(_("button held again: alert %s is still open and not "
+		           "at a relay yet; no new alert sent"),
+		    ba->open_id);
+		return;
+	}
+	if (ba->state == BUTTON_ACCEPTED) {
+		out_line(_("button held again: alert %s is still open and "
+		           "accepted by the relay; no new alert sent"),
+		    ba->open_id);
+		return;
+	}
+	if (ba->state == BUTTON_DELIVERED) {
+		out_line(_("button held again: alert %s is still open and "
+		           "delivered; no new alert sent"),
+		    ba->open_id);
 		return;
 	}
 	if (button_alert_seal(ba, &sealed) != 0) {

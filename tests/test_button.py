@@ -179,7 +179,7 @@ def test_hold_raises_one_alert_and_the_next_after_ack(lab, tmp_path):
 
     # acknowledged: the button is free again, and the next hold is new
     ack(aid)
-    p.wait_for(r"alert %s is closed \(acknowledged\)" % aid, "stdout", 15)
+    p.wait_for(r"alert %s is acknowledged: the button is ready" % aid, "stdout", 15)
     assert (env.dir / "outbox" / (aid + ".closed")).exists()
     button.press(HOLD + 0.4)
     wait_until(lambda: len(raised(p)) == 2, 10, what=p.tail())
@@ -252,7 +252,7 @@ def test_relay_down_at_the_press_keeps_it_in_the_outbox(lab, tmp_path):
     assert not (outbox / (aid + ".accepted")).exists()
     # held again meanwhile: still that one, not at a relay yet
     button.press(HOLD + 0.4)
-    p.wait_for(r"still open \(not at a relay yet\)", "stdout", 5)
+    p.wait_for(r"still open and not at a relay yet", "stdout", 5)
 
     lab.relay(env)
     p.wait_for(r"alert %s: accepted by the relay" % aid, "stdout", 30)
@@ -265,4 +265,27 @@ def test_relay_down_at_the_press_keeps_it_in_the_outbox(lab, tmp_path):
     n = len(led.read())
     time.sleep(1.5)
     assert led.read()[-1] == 1 and len(led.values) == n, led.values
+    button.close()
+
+
+@pytest.mark.hard_timeout(60)
+def test_dutch_by_default_and_two_seconds_by_default(lab, tmp_path):
+    """What the official reads is Dutch, and without a hold key a press
+    must last 2 s: a 1.2 s press raises nothing."""
+    env = lab.env()
+    button = Button(tmp_path / "event0")
+    conf = env.client_conf.read_text() + "\n".join(
+        ["", "[button]", "device = %s" % button.path, "key = %d" % KEY]) + "\n"
+    env.client_conf.write_text(conf)
+    argv = [harness.alertctl_bin(), "-c", str(env.client_conf), "button"]
+    p = harness.Proc(argv, "button", lab.logdir,
+                     env={"LANGUAGE": "nl", "LANG": "C.UTF-8"})
+    lab.things.append(p)
+    p.start()
+    p.wait_for(r"paniekknop klaar op .*: houd de knop 2\.0 s ingedrukt",
+               "stdout", 10)
+    button.press(1.2)
+    p.wait_for(r"knop 1\.\d s ingedrukt: niets verstuurd", "stdout", 5)
+    outbox = env.dir / "outbox"
+    assert not outbox.exists() or not list(outbox.glob("*.json"))
     button.close()
