@@ -48,6 +48,7 @@ struct button_alert {
 	struct relay_session *live; /* as ready() saw it */
 	unsigned long live_no; /* its attempt number */
 	unsigned long watched_no; /* the attempt that asked for status */
+	int recheck; /* held while open: raise anew if it turns out closed */
 	char open_id[33];
 	enum button_alert_state state;
 };
@@ -167,6 +168,12 @@ button_alert_closed(struct button_alert *ba, const char *how)
 	ba->open_id[0] = '\0';
 	ba->state = BUTTON_NONE;
 	button_alert_show(ba);
+	if (ba->recheck) {
+		/* Held while the relay had closed it unnoticed (expired):
+		 * that hold was meant. */
+		ba->recheck = 0;
+		button_alert_raise(ba);
+	}
 }
 
 static void
@@ -240,13 +247,18 @@ button_alert_status(struct button_alert *ba, const json_t *o)
 	char clean[32];
 	size_t i;
 
+	char id[33];
+
+	memcpy(id, ba->open_id, sizeof(id));
 	for (i = 0; i < json_array_size(events); i++) {
 		button_alert_event(ba, json_array_get(events, i));
-		if (ba->state == BUTTON_NONE)
-			return;
+		if (strcmp(id, ba->open_id) != 0)
+			return; /* closed (and maybe a new one raised) */
 	}
 	if (state != NULL && strcmp(state, "open") != 0)
 		button_alert_closed(ba, out_clean(state, clean, sizeof(clean)));
+	else
+		ba->recheck = 0;
 }
 
 static void
@@ -332,6 +344,23 @@ button_alert_seal(struct button_alert *ba, struct sealed_alert *s)
 	return rc;
 }
 
+/* The relay does not tell of an expiry as it happens: a hold while
+ * the alert is open asks for its state, in case it is closed. */
+static void
+button_alert_recheck(struct button_alert *ba)
+{
+	struct relay_session *s = button_alert_session(ba);
+	json_t *f;
+
+	if (s == NULL)
+		return; /* the next session asks anyway */
+	ba->recheck = 1;
+	f = json_pack("{s:s, s:s}", "type", "watch", "alert_id", ba->open_id);
+	if (relay_session_send(s, f) != 0)
+		relay_session_fail(s, RELAY_RETRY, "cannot send watch");
+	json_decref(f);
+}
+
 void
 button_alert_raise(struct button_alert *ba)
 {
@@ -344,18 +373,18 @@ button_alert_raise(struct button_alert *ba)
 		    ba->open_id);
 		return;
 	}
-	if (ba->state == BUTTON_ACCEPTED) {
+	if (ba->state == BUTTON_ACCEPTED)
 		out_line(_("button held again: alert %s is still open and "
 		           "accepted by the relay; no new alert sent"),
 		    ba->open_id);
-		return;
-	}
-	if (ba->state == BUTTON_DELIVERED) {
+	else if (ba->state == BUTTON_DELIVERED)
 		out_line(_("button held again: alert %s is still open and "
 		           "delivered; no new alert sent"),
 		    ba->open_id);
+	if (ba->state >= BUTTON_ACCEPTED)
+		button_alert_recheck(ba);
+	if (ba->state != BUTTON_NONE)
 		return;
-	}
 	if (button_alert_seal(ba, &sealed) != 0) {
 		out_line("%s",
 		    _("button held, but the alert could not be "

@@ -43,6 +43,7 @@ struct button_dev {
 };
 
 static void button_dev_read(evutil_socket_t fd, short what, void *arg);
+static void button_dev_back(struct button_dev *d);
 
 static void
 button_dev_key(void *arg, unsigned code, int value)
@@ -71,11 +72,13 @@ button_dev_open_evdev(struct button_dev *d)
 
 	if ((fd = open(d->bc->device, flags | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -1;
-	if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
-	    ioctl(fd, EVIOCGRAB, (void *)1) != 0)
+	if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode))
+		return fd; /* a stand-in: back once it gives bytes */
+	if (ioctl(fd, EVIOCGRAB, (void *)1) != 0)
 		/* Another program holds it: presses still reach us, and
 		 * also that program. */
 		log_warn("button: %s: cannot grab it", d->bc->device);
+	button_dev_back(d);
 	return fd;
 }
 
@@ -168,8 +171,6 @@ button_dev_reopen(evutil_socket_t fd, short what, void *arg)
 		button_dev_schedule(d);
 	} else if (d->bc->kind == BUTTON_GPIO)
 		button_dev_back(d);
-	/* An evdev node is back once it gives bytes: a FIFO standing in
-	 * for one opens without a writer. */
 }
 
 static void

@@ -155,9 +155,10 @@ cmd_button(int argc, char **argv, struct globals *g)
 		return rc == -1 ? EXIT_OK : rc;
 	/* A line per event, as it happens, into the journal. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	rc = EXIT_FAIL;
+	memset(&bc, 0, sizeof(bc));
 	if (device_open(&d, config) != 0 ||
 	    button_config_load(d.cfg.path, &bc) != 0) {
+		button_config_free(&bc);
 		device_close(&d);
 		return EXIT_FAIL;
 	}
