@@ -289,3 +289,45 @@ def test_dutch_by_default_and_two_seconds_by_default(lab, tmp_path):
     outbox = env.dir / "outbox"
     assert not outbox.exists() or not list(outbox.glob("*.json"))
     button.close()
+
+
+@pytest.mark.hard_timeout(60)
+def test_gpio_chip_missing_is_said_once_and_retried(lab):
+    """The GPIO path (libgpiod): this kernel has no GPIO support
+    (CONFIG_GPIOLIB unset, no loadable modules, so no gpio-sim or
+    gpio-mockup); what can be checked is that a chip that is not there
+    is reported once, retried, and nothing crashes."""
+    env = lab.env()
+    conf = env.client_conf.read_text() + "\n".join(
+        ["", "[button]", "gpio_chip = gpiochip-none", "gpio_line = 17",
+         "active_low = yes", "led = 18"]) + "\n"
+    env.client_conf.write_text(conf)
+    argv = [harness.alertctl_bin(), "-c", str(env.client_conf), "button"]
+    p = harness.Proc(argv, "button", lab.logdir, env={"LANGUAGE": "en"})
+    lab.things.append(p)
+    p.start()
+    p.wait_for(r"cannot open gpiochip-none; trying again", "stderr", 10)
+    time.sleep(2.5)  # several reopen attempts, with backoff
+    assert p.running()
+    assert p.text("stderr").count("gpiochip-none") == 1, p.text("stderr")
+
+
+def test_bad_button_config_is_refused(lab, tmp_path):
+    env = lab.env()
+    base = env.client_conf.read_text()
+    for extra, why in ((["device = /dev/null"], "needs key"),
+                       (["device = /dev/null", "key = 194", "hold = 0"],
+                        "hold must be"),
+                       (["device = /dev/null", "key = 194", "lat = 52"],
+                        "lat and lon go together"),
+                       (["device = /dev/null", "key = 194", "colour = red"],
+                        "colour unknown key")):
+        env.client_conf.write_text(base + "\n".join(["", "[button]"] + extra)
+                                   + "\n")
+        cp = harness.run([harness.alertctl_bin(), "-c", str(env.client_conf),
+                          "button"], timeout=10)
+        assert cp.returncode == 1 and why in cp.stderr, (extra, cp.stderr)
+    env.client_conf.write_text(base)
+    cp = harness.run([harness.alertctl_bin(), "-c", str(env.client_conf),
+                      "button"], timeout=10)
+    assert cp.returncode == 1 and "no [button] section" in cp.stderr
