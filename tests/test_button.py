@@ -331,3 +331,39 @@ def test_bad_button_config_is_refused(lab, tmp_path):
     cp = harness.run([harness.alertctl_bin(), "-c", str(env.client_conf),
                       "button"], timeout=10)
     assert cp.returncode == 1 and "no [button] section" in cp.stderr
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_hold_after_the_alert_expired_raises_a_new_one(lab, tmp_path):
+    """The relay does not push an expiry: a hold while the button thinks
+    its alert is open asks for the state, and when the alert expired
+    meanwhile (the policy's max_age), that hold raises a new alert."""
+    env = lab.env()
+    env.policies = {"default": {"types": "panic threat",
+                                "tier": ["0 contactpunt:webhook"],
+                                "max_age": 2},
+                    "test": {"types": "test", "tier": "0 contactpunt:webhook"}}
+    env.write_relay_conf()
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(env.dir)
+    redis = lab.redis(env)
+    lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    button = Button(tmp_path / "event0")
+    add_button(env, button.path)
+    p = start_button(lab, env)
+
+    button.press(HOLD + 0.4)
+    p.wait_for(r"alert %s: delivered" % ID_RX, "stdout", 15)
+    (aid,) = raised(p)
+    key = "%s:alert:%s" % (env.redis["prefix"], aid)
+    r = redis.client()
+    wait_until(lambda: r.hgetall(key).get("state") == "expired", 15,
+               what="alert expired in Redis")
+    button.press(HOLD + 0.4)
+    p.wait_for(r"alert %s is closed \(expired\)" % aid, "stdout", 10)
+    wait_until(lambda: len(raised(p)) == 2, 10, what=p.tail())
+    wait_until(lambda: len(raised_at(recv)) == 2, 20, what=recv.proc.tail())
+    assert raised_at(recv) == raised(p)
+    r.close()
+    button.close()
