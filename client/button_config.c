@@ -23,6 +23,7 @@ struct button_config_parse {
 	int seen; /* a [button] section was there */
 	int errors;
 	int has_lat, has_lon;
+	char seen_keys[512]; /* " name name ", for a key given twice */
 };
 
 static void
@@ -124,6 +125,22 @@ button_config_key(struct button_config_parse *p, const char *name,
 	return NULL;
 }
 
+/* 1 when name came before in [button]; else remembers it. */
+static int
+button_config_twice(struct button_config_parse *p, const char *name)
+{
+	char key[80];
+	size_t used = strlen(p->seen_keys);
+
+	snprintf(key, sizeof(key), " %s ", name);
+	if (strstr(p->seen_keys, key) != NULL)
+		return 1;
+	if (used + strlen(key) < sizeof(p->seen_keys))
+		snprintf(p->seen_keys + used, sizeof(p->seen_keys) - used, "%s",
+		    key + (used > 0));
+	return 0;
+}
+
 static int
 button_config_handler(void *arg, const char *section, const char *name,
     const char *value)
@@ -134,7 +151,9 @@ button_config_handler(void *arg, const char *section, const char *name,
 	if (strcmp(section, "button") != 0)
 		return 1; /* client_config.c's */
 	p->seen = 1;
-	if (*value == '\0')
+	if (button_config_twice(p, name))
+		button_config_error(p, "is given twice", name);
+	else if (*value == '\0')
 		button_config_error(p, "has no value", name);
 	else if ((why = button_config_key(p, name, value)) != NULL)
 		button_config_error(p, why, name);

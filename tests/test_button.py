@@ -321,7 +321,9 @@ def test_bad_button_config_is_refused(lab, tmp_path):
                        (["device = /dev/null", "key = 194", "lat = 52"],
                         "lat and lon go together"),
                        (["device = /dev/null", "key = 194", "colour = red"],
-                        "colour unknown key")):
+                        "colour unknown key"),
+                       (["device = /dev/null", "key = 194", "hold = 1",
+                         "key = 195"], "key is given twice")):
         env.client_conf.write_text(base + "\n".join(["", "[button]"] + extra)
                                    + "\n")
         cp = harness.run([harness.alertctl_bin(), "-c", str(env.client_conf),
