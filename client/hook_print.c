@@ -153,7 +153,7 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 {
 	static const char *const members[] = {"device_id", "alert_type",
 	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
-	    "cancelled_at"};
+	    "cancelled_at", "last_seen", "interval_s"};
 	json_t *o, *v;
 	size_t i;
 	char *s;
@@ -191,6 +191,13 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 	if (strcmp(b->type, "alert.acknowledged") == 0) {
 		fputs("ACKNOWLEDGED by ", f);
 		hook_print_text(f, by != NULL ? by : "?");
+	} else if (strncmp(b->type, "device.", 7) == 0) {
+		fputs(strcmp(b->type, "device.offline") == 0
+		        ? "DEVICE OFFLINE (not heard from in time): "
+		        : "DEVICE BACK ONLINE: ",
+		    f);
+		hook_print_text(f, b->device_id != NULL ? b->device_id : "?");
+		at = json_str(b->o, "last_seen");
 	} else {
 		fputs("CANCELLED by the device", f);
 		at = json_str(b->o, "cancelled_at");

@@ -26,7 +26,7 @@ struct console_api_list {
 static int
 console_api_priority(const char *type)
 {
-	if (strcmp(type, "panic") == 0)
+	if (strcmp(type, "panic") == 0 || strcmp(type, "missed_checkin") == 0)
 		return 0;
 	if (strcmp(type, "threat") == 0)
 		return 1;

@@ -160,7 +160,7 @@ const char script_meta[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
-    "  'tier', 'drill')\n"
+    "  'tier', 'drill', 'last_seen', 'interval_s')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     "local u = redis.call('HEXISTS', K('unreached', a.aid),"
     "  a.rid .. '|' .. (a.ch or ''))\n"
@@ -169,7 +169,8 @@ const char script_meta[] = PRELUDE
     "  ref = f[5], state = f[6], acked_by = f[7] or nil,"
     "  acked_at = f[8] or nil, cancelled_at = f[9] or nil,"
     "  ciphertext = f[10] or nil, done = f[11] and true or false,"
-    "  drill = f[13] == '1'})\n";
+    "  drill = f[13] == '1', last_seen = f[14] or nil,"
+    "  interval_s = f[15] or nil})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE

@@ -39,6 +39,13 @@ HINT_NL = ("Niet begrepen. Om een alarm op te pakken: antwoord OK en de "
            "referentie uit het alarm, bijvoorbeeld OK K7Q2M9XD.")
 
 
+@pytest.fixture(autouse=True)
+def dutch(monkeypatch):
+    """The official's and the contact point's texts, as they read them:
+    Dutch (the harness runs the rest of the suite in English)."""
+    monkeypatch.setenv("LANGUAGE", "nl")
+
+
 def policies(*tiers, **extra):
     p = {"default": {"types": "panic threat test", "tier": list(tiers),
                      "repeat": 0, "max_age": 3600}}
