@@ -127,6 +127,27 @@ button_alert_load_unsent(struct button_alert *ba)
 	free(v);
 }
 
+/* A panic button whose path died must not go unnoticed: the relay is
+ * told the interval, and raises device.offline when it passes silent. */
+static void
+button_alert_supervise(struct button_alert *ba, struct relay_session *s)
+{
+	json_t *f;
+
+	if (ba->bc->supervise_s == 0)
+		return;
+	if (!relay_session_has(s, "supervise")) {
+		log_warnx("button: %s does not supervise connections",
+		    relay_session_label(s));
+		return;
+	}
+	f = json_pack("{s:s, s:I}", "type", "supervise", "interval",
+	    (json_int_t)ba->bc->supervise_s);
+	if (relay_session_send(s, f) != 0)
+		relay_session_fail(s, RELAY_RETRY, "cannot send supervise");
+	json_decref(f);
+}
+
 static void
 button_alert_ready(struct relay_session *s, void *arg)
 {
@@ -135,6 +156,7 @@ button_alert_ready(struct relay_session *s, void *arg)
 	ba->live = s;
 	ba->live_no = relay_run_attempt_no(ba->run);
 	log_info("button: connected to %s", relay_session_label(s));
+	button_alert_supervise(ba, s);
 	button_alert_load_unsent(ba);
 	button_alert_send_pending(ba, s);
 }
@@ -277,6 +299,14 @@ button_alert_frame(struct relay_session *s, const char *type, const json_t *o,
 		button_alert_event(ba, o);
 	else if (strcmp(type, "status") == 0 && ours)
 		button_alert_status(ba, o);
+	else if (strcmp(type, "supervised") == 0)
+		log_info("button: path supervised by %s",
+		    relay_session_label(s));
+	else if (strcmp(type, "error") == 0 && code != NULL &&
+	    strcmp(code, "bad_interval") == 0)
+		log_warnx("button: the relay refuses supervise = %ld; "
+		          "running without supervision",
+		    ba->bc->supervise_s);
 	else if (strcmp(type, "error") == 0 && code != NULL &&
 	    strcmp(code, "unknown_alert") == 0)
 		log_debug("relay does not know alert %s",
@@ -423,6 +453,10 @@ button_alert_new(const struct device *d, const struct button_config *bc)
 		free(ba);
 		return NULL;
 	}
+	/* Supervised: a ping at least every interval, as promised. */
+	if (bc->supervise_s > 0 && bc->supervise_s < RELAY_PING_S)
+		relay_run_keepalive(ba->run, (int)bc->supervise_s,
+		    (int)bc->supervise_s * 3);
 	ba->hooks = (struct resend_hooks){button_alert_accepted,
 	    button_alert_refused, ba};
 	ba->queue = resend_new(ba->dir, &ba->hooks);

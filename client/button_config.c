@@ -118,6 +118,10 @@ button_config_key(struct button_config_parse *p, const char *name,
 		if (parse_long(value, 0, 1023, &l) != 0)
 			return "must be an LED code (evdev) or a line (GPIO)";
 		bc->led = (int)l;
+	} else if (strcmp(name, "supervise") == 0) {
+		if (parse_long(value, 0, 86400, &l) != 0)
+			return "must be 0 (off) or 1..86400 seconds";
+		bc->supervise_s = l;
 	} else if (strcmp(name, "led_device") == 0)
 		button_config_str(&bc->led_device, value);
 	else

@@ -29,6 +29,9 @@ struct button_config {
 	 * or a GPIO output line on the chip; -1: none. */
 	int led;
 	char *led_device;
+	/* Seconds the relay is told this path stays silent at most, so it
+	 * raises device.offline when the button's path dies; 0: not. */
+	long supervise_s;
 };
 
 /* Reads [button] of path; -1 (each problem logged with its line). */

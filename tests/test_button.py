@@ -369,3 +369,30 @@ def test_a_hold_after_the_alert_expired_raises_a_new_one(lab, tmp_path):
     assert raised_at(recv) == raised(p)
     r.close()
     button.close()
+
+
+@pytest.mark.hard_timeout(90)
+def test_supervised_button_path_that_dies_raises_device_offline(lab, tmp_path):
+    """[button] supervise = N: the relay raises device.offline when the
+    button's path goes silent (the process killed), as for watch
+    --supervise."""
+    env = lab.env()
+    env.sections = {"supervision": {"min_interval": 1, "grace": 2}}
+    env.write_relay_conf()
+    lab.redis(env)
+    relay = lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    button = Button(tmp_path / "event0")
+    add_button(env, button.path, extra=["supervise = 1"])
+    p = start_button(lab, env)
+    wait_until(lambda: "supervision device=%s interval=1" % env.device_id
+               in relay.log(), 10, what="supervision declared")
+    p.wait_for(r"path supervised by", "stderr", 5)
+    time.sleep(3)
+    offline = lambda: [a for a in recv.alerts()
+                       if a.get("type") == "device.offline"]
+    assert offline() == []
+    p.kill()
+    wait_until(lambda: len(offline()) == 1, 10, what=recv.proc.tail())
+    assert offline()[0]["device_id"] == env.device_id
+    button.close()
