@@ -42,6 +42,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CONSOLE_PKGS = sqlite3
 CONSOLE_CFLAGS := $(shell pkg-config --cflags $(CONSOLE_PKGS) 2>/dev/null)
 CONSOLE_LIBS   := $(shell pkg-config --libs $(CONSOLE_PKGS) 2>/dev/null)
+# Only alertctl's panic button (client/button_gpio.c) drives GPIO lines.
+CLIENT_PKGS = libgpiod
+CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null)
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 DAEMON_SRC := $(sort $(wildcard daemon/*.c))
@@ -102,7 +105,7 @@ $(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CLIENT_LIBS)
 
 $(CONSOLE_OBJ): ALL_CFLAGS += -Iclient -Idaemon $(CONSOLE_CFLAGS)
 
@@ -176,6 +179,9 @@ install: all
 	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
 	    systemd/alertctl-watch.service > $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
 	chmod 0644 $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    systemd/alertctl-button.service > $(DESTDIR)$(UNITDIR)/alertctl-button.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/alertctl-button.service
 	install -m 0644 systemd/alertrelay.sysusers $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf
 	install -m 0644 systemd/alertrelay.tmpfiles $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf || \
@@ -198,7 +204,8 @@ uninstall:
 	    $(DESTDIR)$(SBINDIR)/alertconsole \
 	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
 	    $(DESTDIR)$(UNITDIR)/alertconsole.service \
-	    $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
+	    $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service \
+	    $(DESTDIR)$(UNITDIR)/alertctl-button.service
 	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
 	for l in $(PO_LANGS); do \
 	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo; done
@@ -220,6 +227,7 @@ FUZZ_SRC_fuzz_sms_template := daemon/sms_template.c daemon/sms_text.c
 FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
     client/alert_seal.c client/alert.c client/afile.c
 FUZZ_SRC_fuzz_console_text := console/console_cookie.c
+FUZZ_SRC_fuzz_button_input := client/button_input.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h)

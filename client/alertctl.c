@@ -28,6 +28,7 @@ static const struct alertctl_command {
     {"list", cmd_list},
     {"ack", cmd_ack},
     {"watch", cmd_watch},
+    {"button", cmd_button},
     {"org", cmd_org},
     {"device", cmd_device},
     {"recipient", cmd_recipient},

@@ -308,7 +308,7 @@ client_config_handler(void *arg, const char *section, const char *name,
 			    id);
 		else
 			client_config_recipient_key(p, id, name, value);
-	} else
+	} else if (strcmp(section, "button") != 0) /* button_config.c's */
 		client_config_error(p, "unknown section [%s]", section);
 	return 1;
 }

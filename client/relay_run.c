@@ -37,6 +37,8 @@ struct relay_run {
 	char last_reason[768];
 	char last_code[32];
 	int exit_code;
+	unsigned long attempts; /* relay_run_attempt_no() */
+	int reported; /* session gave its outcome */
 };
 
 static void
@@ -86,6 +88,7 @@ relay_run_done(const struct relay_outcome *o, void *arg)
 {
 	struct relay_run *r = arg;
 
+	r->reported = 1;
 	snprintf(r->last_code, sizeof(r->last_code), "%s", o->code);
 	switch (o->result) {
 	case RELAY_DONE:
@@ -140,6 +143,8 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	p.dead_s = r->dead_s;
 	p.done = relay_run_done;
 	p.arg = r;
+	r->attempts++;
+	r->reported = 0;
 	r->session = relay_session_start(&p);
 }
 
@@ -249,4 +254,16 @@ void
 relay_run_finish(struct relay_run *r, int exit_code)
 {
 	relay_run_stop(r, exit_code);
+}
+
+struct relay_session *
+relay_run_session(const struct relay_run *r)
+{
+	return r->reported ? NULL : r->session;
+}
+
+unsigned long
+relay_run_attempt_no(const struct relay_run *r)
+{
+	return r->attempts;
 }

@@ -33,6 +33,7 @@ static const struct usage_text {
         "  status ALERT_ID             state and history of an alert\n"
         "  list                        this device's recent alerts\n"
         "  watch [--once] [...]        send unsent alerts, print receipts\n"
+        "  button                      the panic button at the desk\n"
         "  receive --listen ADDR [...] receive alerts as a webhook endpoint\n"
         "  ack ALERT_ID --url URL ...  acknowledge an alert (contact point)\n"
         "  org init|set|show [...]     the organisation key, relays and pins\n"
@@ -179,6 +180,17 @@ static const struct usage_text {
         "      --message TEXT  what the recipients read if the alarm goes\n"
         "                      out: where you are, whom you visit\n"
         "      --timeout S     give up after S seconds (default 30)\n"
+        "  -c, --config FILE   client configuration\n")},
+    {"button", N_(
+        "Usage: alertctl [-c CONFIG] button\n"
+        "\n"
+        "Watches the panic button of the [button] section of the\n"
+        "configuration (an input device, or a GPIO line) and raises a panic\n"
+        "alert with its message and place when the key is held for 'hold'\n"
+        "seconds (default 2).  While that alert is open, holding it again\n"
+        "raises nothing new.  Stays connected like watch; the outcome goes\n"
+        "to its output and to the button's LED.  SIGINT or SIGTERM ends it.\n"
+        "\n"
         "  -c, --config FILE   client configuration\n")},
     {"watch", N_(
         "Usage: alertctl [-c CONFIG] watch [--interval SECONDS]\n"
