@@ -27,6 +27,8 @@ struct spool;
 struct ratelimit;
 struct slotcount;
 struct strindex;
+struct audit;
+struct retention;
 
 struct relay {
 	struct event_base *base;
@@ -40,6 +42,8 @@ struct relay {
 	struct ack *ack;
 	struct escalate *escalate;
 	struct spool *spool; /* NULL when no spool_dir */
+	struct audit *audit; /* the audit log (audit.h) */
+	struct retention *retention; /* the sweep (retention.h) */
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
 	size_t nunauth; /* not yet authenticated */
