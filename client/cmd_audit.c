@@ -119,6 +119,9 @@ audit_from_relay(const struct audit_opts *o, audit_line_cb cb, void *arg,
 {
 	char after[64] = "-";
 	json_t *page, *recs;
+	struct audit_record r;
+	const char *why, *h, *l;
+	long long stop_at = 0; /* the last record when we began */
 	size_t i;
 	long pages;
 	int rc = 0;
@@ -134,22 +137,32 @@ audit_from_relay(const struct audit_opts *o, audit_line_cb cb, void *arg,
 	for (pages = 0; pages < AUDIT_PAGES_MAX && rc == 0; pages++) {
 		if ((page = audit_page(o, after)) == NULL)
 			return -1;
+		h = json_string_value(json_object_get(page, "head"));
+		l = json_string_value(json_object_get(page, "last"));
+		if (pages == 0 && l != NULL &&
+		    audit_record_parse(l, strlen(l), &r, &why) == 0)
+			stop_at = r.seq;
 		if (pages == 0 && head != NULL) {
-			const char *h =
-			    json_string_value(json_object_get(page, "head"));
-			const char *l =
-			    json_string_value(json_object_get(page, "last"));
-
 			*head = h ? xstrdup(h) : NULL;
 			*last = l ? xstrdup(l) : NULL;
 		}
+		/* Each page asked for is itself recorded: stop at the
+		 * record that was the last when we began. */
 		recs = json_object_get(page, "records");
 		for (i = 0; i < json_array_size(recs) && rc == 0; i++) {
 			const char *line =
 			    json_string_value(json_array_get(recs, i));
 
-			if (line != NULL)
-				rc = cb(line, strlen(line), arg);
+			if (line == NULL)
+				continue;
+			rc = cb(line, strlen(line), arg);
+			if (stop_at > 0 &&
+			    audit_record_parse(line, strlen(line), &r, &why) ==
+			        0 &&
+			    r.seq >= stop_at) {
+				json_decref(page);
+				return rc > 0 ? rc : 0;
+			}
 		}
 		if (json_array_size(recs) == 0 ||
 		    !json_is_string(json_object_get(page, "next"))) {
@@ -164,14 +177,35 @@ audit_from_relay(const struct audit_opts *o, audit_line_cb cb, void *arg,
 }
 
 static int
+audit_head_from_relay(const struct audit_opts *o, char **head, char **last)
+{
+	json_t *page = audit_page(o, "+");
+	const char *h, *l;
+
+	if (page == NULL)
+		return -1;
+	h = json_string_value(json_object_get(page, "head"));
+	l = json_string_value(json_object_get(page, "last"));
+	*head = h ? xstrdup(h) : NULL;
+	*last = l ? xstrdup(l) : NULL;
+	json_decref(page);
+	return 0;
+}
+
+static int
 audit_each(const struct audit_opts *o, audit_line_cb cb, void *arg, char **head,
     char **last)
 {
 	if (head != NULL)
 		*head = *last = NULL;
-	if (o->file != NULL)
-		return audit_from_file(o, cb, arg);
-	return audit_from_relay(o, cb, arg, head, last);
+	if (o->file == NULL)
+		return audit_from_relay(o, cb, arg, head, last);
+	/* With the admin token, a file is held against the relay's last
+	 * signed head and last record (a cut tail shows). */
+	if (head != NULL && o->token_file != NULL &&
+	    audit_head_from_relay(o, head, last) != 0)
+		return -1;
+	return audit_from_file(o, cb, arg);
 }
 
 /* --since/--until: at the second; since included, until not. */

@@ -119,7 +119,7 @@ lifecycle_stream_id_valid(const char *s)
 {
 	size_t i = 0, n = strlen(s);
 
-	if (strcmp(s, "-") == 0)
+	if (strcmp(s, "-") == 0 || strcmp(s, "+") == 0)
 		return 1;
 	if (n == 0 || n > 45)
 		return 0;

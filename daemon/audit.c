@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -44,10 +45,21 @@ struct audit {
 	size_t nlines;
 	size_t inflight; /* the first inflight lines are being sent */
 	struct store_req *req;
+	struct event *retry_ev; /* after a refused batch */
 	unsigned long dropped;
 };
 
 static void audit_send(struct audit *a);
+
+static const struct timeval audit_retry_tv = {1, 0};
+
+static void
+audit_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	audit_send(arg);
+}
 
 struct audit *
 audit_new(struct relay *relay)
@@ -59,6 +71,7 @@ audit_new(struct relay *relay)
 	a->relay = relay;
 	snprintf(a->instance, sizeof(a->instance), "%s", cfg->instance_id);
 	a->sign_every = cfg->audit_sign_every;
+	a->retry_ev = evtimer_new(relay->base, audit_retry_cb, a);
 	if (cfg->audit_key_file[0] != '\0') {
 		a->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 		if (a->sk == NULL ||
@@ -204,8 +217,9 @@ audit_sent_cb(json_t *reply, const char *err, void *arg)
 	a->req = NULL;
 	if (reply == NULL) {
 		/* Sent again at the next ready, in the same order. */
-		log_debug("audit: records not stored yet: %s", err);
+		log_warnx("audit: records not stored yet: %s", err);
 		a->inflight = 0;
+		evtimer_add(a->retry_ev, &audit_retry_tv);
 		return;
 	}
 	for (i = 0; i < a->inflight; i++)
@@ -298,6 +312,39 @@ audit_store_ready(struct audit *a)
 	    json_pack("{s:s}", "inst", a->instance), audit_loaded_cb, a);
 }
 
+static void
+audit_rest_cb(json_t *reply, const char *err, void *arg)
+{
+	(void)reply;
+	(void)arg;
+	if (err != NULL)
+		log_debug("audit: last records not stored: %s", err);
+}
+
+static void
+audit_send_rest(struct audit *a)
+{
+	json_t *lines, *seqs;
+	const char *head = NULL;
+	size_t i;
+
+	if (!store_ready(a->relay->store) || a->nlines <= a->inflight)
+		return;
+	lines = json_array();
+	seqs = json_array();
+	for (i = a->inflight; i < a->nlines; i++) {
+		json_array_append_new(lines, json_string(a->lines[i]));
+		json_array_append_new(seqs, json_integer(a->seqs[i]));
+		if (strstr(a->lines[i], "\"action\":\"" AUDIT_SIGNED "\"") !=
+		    NULL)
+			head = a->lines[i];
+	}
+	store_eval(a->relay->store, script_audit_append,
+	    json_pack("{s:s, s:o, s:o, s:s?}", "inst", a->instance, "lines",
+	        lines, "seqs", seqs, "head", head),
+	    audit_rest_cb, NULL);
+}
+
 void
 audit_stop(struct audit *a)
 {
@@ -308,7 +355,14 @@ audit_stop(struct audit *a)
 	snprintf(actor, sizeof(actor), "relay:%s", a->instance);
 	audit_log(a, "relay.stop", "relay", "ok", NULL, "relay", actor, NULL);
 	audit_sign_head(a);
-	audit_send(a);
+	/* A batch on its way: the rest goes behind it now, not after its
+	 * answer, which may come after the loop ends.  (The script skips
+	 * what Redis has, should the batch be sent again.) */
+	if (a->req == NULL)
+		audit_send(a);
+	else
+		audit_send_rest(a);
+	store_flush(a->relay->store);
 }
 
 void
@@ -319,6 +373,8 @@ audit_free(struct audit *a)
 	if (a == NULL)
 		return;
 	store_req_cancel(a->req);
+	if (a->retry_ev != NULL)
+		event_free(a->retry_ev);
 	if (a->nlines > 0)
 		log_warnx("audit: %zu records not confirmed by Redis at exit",
 		    a->nlines);

@@ -146,27 +146,28 @@ const char script_audit_load[] =
 
 /* Records in order; those Redis already has (a batch sent again after
  * its answer was lost) are skipped by their number. */
-const char script_audit_append[] = LPRELUDE
-    "local lk = K('audit', 'last', a.inst)\n"
-    "local have = 0\n"
-    "local last = redis.call('GET', lk)\n"
-    "if last then\n"
-    "  local ok, r = pcall(cjson.decode, last)\n"
-    "  if ok and type(r) == 'table' and tonumber(r.seq) then\n"
-    "    have = tonumber(r.seq)\n"
-    "  end\n"
-    "end\n"
-    "local n = 0\n"
-    "for i, line in ipairs(a.lines) do\n"
-    "  if a.seqs[i] > have then\n"
-    "    redis.call('XADD', K('audit', a.inst), '*', 'r', line)\n"
-    "    redis.call('SET', lk, line)\n"
-    "    n = n + 1\n"
-    "  end\n"
-    "end\n"
-    "if a.head then redis.call('SET', K('audit', 'head', a.inst), a.head)"
-    " end\n"
-    "return cjson.encode({added = n})\n";
+const char script_audit_append[] =
+    LPRELUDE "local lk = K('audit', 'last', a.inst)\n"
+             "local have = 0\n"
+             "local last = redis.call('GET', lk)\n"
+             "if last then\n"
+             "  local ok, r = pcall(cjson.decode, last)\n"
+             "  if ok and type(r) == 'table' and tonumber(r.seq) then\n"
+             "    have = tonumber(r.seq)\n"
+             "  end\n"
+             "end\n"
+             "local n = 0\n"
+             "for i, line in ipairs(a.lines) do\n"
+             "  if a.seqs[i] > have then\n"
+             "    redis.call('XADD', K('audit', a.inst), '*', 'r', line)\n"
+             "    redis.call('SET', lk, line)\n"
+             "    n = n + 1\n"
+             "  end\n"
+             "end\n"
+             "if type(a.head) == 'string' then\n"
+             "  redis.call('SET', K('audit', 'head', a.inst), a.head)\n"
+             "end\n"
+             "return cjson.encode({added = n})\n";
 
 /* Up to a.count records of instance a.inst from stream id a.after
  * ("-" for the first), no more than a.bytes of them (at least one), and

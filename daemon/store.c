@@ -405,6 +405,12 @@ store_eval(struct store *st, const char *script, json_t *args, store_json_cb cb,
 }
 
 void
+store_flush(struct store *st)
+{
+	redis_conn_flush(st->cmd);
+}
+
+void
 store_set_retention(struct store *st, json_t *rt)
 {
 	json_decref(st->rt);

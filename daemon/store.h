@@ -48,6 +48,9 @@ struct store_req *store_eval(struct store *st, const char *script, json_t *args,
  * that close an alert (retention.h). */
 void store_set_retention(struct store *st, json_t *rt);
 
+/* Sends what is queued on the command connection at once. */
+void store_flush(struct store *st);
+
 /* WAIT: the writes made so far on the command connection reached n
  * replicas within timeout_ms (ok), or did not. */
 typedef void (*store_wait_cb)(int ok, const char *err, void *arg);
