@@ -312,3 +312,78 @@ def test_verify_finds_tampering_in_the_file_and_export_round_trips(lab):
     cp = st.ctl("audit", "export", "--since", t)
     assert all(json.loads(x)["time"][:19] + "Z" >= t
                for x in cp.stdout.splitlines())
+
+
+@pytest.mark.hard_timeout(90)
+def test_acknowledgements_recorded_by_whom_and_channel(lab):
+    """An acknowledgement over HTTPS and one by SMS reply (Kannel): each
+    a record naming the recipient, the channel and the alert; a refused
+    one too (a recipient the alert was not sent to)."""
+    st = harness.sms_stack(
+        lab, {"default": {"types": "panic threat",
+                          "tier": ["0 contactpunt:webhook oncall-1:sms"],
+                          "max_age": 3600},
+              "test": {"types": "test", "tier": "0 contactpunt:webhook"}},
+        sms=("oncall-1",), tokens=("contactpunt", "oncall-1"))
+    s = st.session()
+    acc = s.send_alert("panic")
+    aid, ref = acc["alert_id"], acc["ref"]
+    st.sms.wait(1, timeout=10)
+    code, _ = st.ack(aid, st.tokens["contactpunt"])
+    assert code == 200
+    assert st.sms_reply("oncall-1", "OK %s" % ref) == 200
+    stream = "alertrelay:audit:" + st.env.relay["instance_id"]
+
+    def acks():
+        return [json.loads(f["r"]) for _, f in st.r().xrange(stream)
+                if json.loads(f["r"])["action"] == "alert.ack"]
+    wait_until(lambda: len(acks()) >= 2, 10, what="two ack records")
+    https, sms = acks()[:2]
+    assert https["actor"] == "recipient:contactpunt"
+    assert https["channel"] == "https" and https["result"] == "ok"
+    assert https["object"] == "alert:" + aid and https["reason"] == "first"
+    assert sms["actor"] == "recipient:oncall-1" and sms["channel"] == "sms"
+    assert sms["reason"] == "again"
+    # a second alert, acknowledged by someone it was not sent to
+    s2 = s.send_alert("test", recipients=["contactpunt"])
+    code, _ = st.ack(s2["alert_id"], st.tokens["oncall-1"])
+    assert code == 404
+    wait_until(lambda: any(x["result"] == "refused" for x in acks()), 10,
+               what="refused ack record")
+    (ref_rec,) = [x for x in acks() if x["result"] == "refused"]
+    assert ref_rec["actor"] == "recipient:oncall-1"
+
+
+@pytest.mark.hard_timeout(90)
+def test_two_instances_keep_their_own_chains(lab):
+    """Two relays on one Redis: each appends to its own stream and chain,
+    and each verifies on its own (--instance)."""
+    st = Stack(lab)
+    env2 = harness.make_env(st.env.dir.parent / "env2",
+                            redis_port=st.env.redis_port)
+    env2.relay["instance_id"] = "relay-2"
+    for rid, r in env2.recipients.items():
+        r.webhook_port = st.recs[rid].port
+    env2.write_relay_conf()
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(env2.dir)
+    relay2 = lab.relay(env2)
+    s2 = harness.device_session(env2)
+    aid2 = s2.send_alert("panic")["alert_id"]
+    s1 = harness.device_session(st.env)
+    aid1 = s1.send_alert("panic")["alert_id"]
+    r = st.r()
+    for inst, aid in (("relay-1", aid1), ("relay-2", aid2)):
+        wait_until(lambda: any(
+            json.loads(f["r"]).get("object") == "alert:" + aid
+            for _, f in r.xrange(PFX + "audit:" + inst)), 10,
+            what="the accepted alert in %s's chain" % inst)
+        recs = [json.loads(f["r"]) for _, f in r.xrange(PFX + "audit:" +
+                                                         inst)]
+        assert {x["instance"] for x in recs} == {inst}
+        assert [x["seq"] for x in recs] == list(range(1, len(recs) + 1))
+    cp = st.verify()
+    assert cp.returncode == 0 and "instance relay-1" in cp.stdout, cp.stdout
+    cp = st.ctl("audit", "verify", "--instance", "relay-2")
+    assert cp.returncode == 0 and "instance relay-2" in cp.stdout, cp.stdout
+    assert relay2.proc.running()

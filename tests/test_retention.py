@@ -249,3 +249,60 @@ def test_forget_erases_one_device_and_nothing_of_another(lab):
     cp = harness.run(argv, timeout=30)
     assert cp.returncode != 0
     assert r("EXISTS", PFX + "alert:" + theirs) == 1
+
+
+# Fills Redis with N closed alerts whose periods are long over, as a
+# backlog the sweep must work through: ARGV N, the close time (ms).
+BACKLOG = """
+for i = 1, tonumber(ARGV[1]) do
+  local aid = string.format('%032x', i)
+  local ak = 'alertrelay:alert:' .. aid
+  redis.call('HSET', ak, 'device_id', 'mayor-z', 'state', 'cancelled',
+    'ct:contactpunt', string.rep('x', 600), 'ct:oncall-1',
+    string.rep('y', 600))
+  redis.call('ZADD', 'alertrelay:retire:content', ARGV[2], aid)
+  redis.call('ZADD', 'alertrelay:retire:index', ARGV[2], aid .. '|mayor-z')
+  redis.call('ZADD', 'alertrelay:device:mayor-z', ARGV[2], aid)
+end
+return 1
+"""
+
+
+@pytest.mark.hard_timeout(60)
+def test_sweep_works_a_backlog_off_in_bounded_steps(lab):
+    """2000 closed alerts due at once: the sweep takes them 200 at a
+    time (seen half-way), each run well under a few milliseconds of
+    Redis's time (SLOWLOG at 5 ms records none of them), and the relay
+    answers meanwhile."""
+    st = Stack(lab, retention=SHORT)
+    st.relay.stop()  # the backlog is there before the sweep starts
+    r = st.r()
+    n = 2000
+    sec, usec = r("TIME")
+    closed = int(sec) * 1000 + int(usec) // 1000 - 60000
+    r("EVAL", BACKLOG, 0, n, closed)
+    r("CONFIG", "SET", "slowlog-log-slower-than", "5000")
+    r("SLOWLOG", "RESET")
+    assert r("ZCARD", PFX + "retire:content") == n
+    st.relay.start()
+    seen = set()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        c = r("ZCARD", PFX + "retire:content")
+        seen.add(c)
+        if c == 0 and r("ZCARD", PFX + "retire:index") == 0:
+            break
+        time.sleep(0.001)
+    assert r("ZCARD", PFX + "retire:content") == 0
+    assert not r("EXISTS", PFX + "device:mayor-z")
+    assert any(0 < c < n for c in seen), sorted(seen)
+    assert all(c % 200 == 0 for c in seen), sorted(seen)
+    h = r.hgetall(PFX + "alert:" + "%032x" % 7)
+    assert h == {"device_id": "mayor-z", "state": "cancelled"}, h
+    slow = [e for e in r("SLOWLOG", "GET", 100)
+            if any(b'"lim"' in (a if isinstance(a, bytes) else a.encode())
+                   for a in e[3])]
+    assert slow == [], slow
+    # the relay kept answering
+    s = st.session()
+    assert s.send_alert("test")["type"] == "accepted"
