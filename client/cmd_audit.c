@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -38,6 +39,8 @@
 
 #define AUDIT_TIMEOUT_S 30L
 #define AUDIT_PAGES_MAX 1000000L /* a bound on the loop, ~100M records */
+#define AUDIT_PAGES_BURST 30 /* pages at once, then paced */
+#define AUDIT_PAGE_PAUSE_US 60000
 
 struct audit_opts {
 	const char *admin;
@@ -135,6 +138,9 @@ audit_from_relay(const struct audit_opts *o, audit_line_cb cb, void *arg,
 		snprintf(after, sizeof(after), "%lld",
 		    ((long long)o->since - 60) * 1000);
 	for (pages = 0; pages < AUDIT_PAGES_MAX && rc == 0; pages++) {
+		/* within the admin listener's connection rate (20/s) */
+		if (pages >= AUDIT_PAGES_BURST)
+			usleep(AUDIT_PAGE_PAUSE_US);
 		if ((page = audit_page(o, after)) == NULL)
 			return -1;
 		h = json_string_value(json_object_get(page, "head"));

@@ -12,7 +12,7 @@
 #ifndef ALERTRELAY_RETENTION_H
 #define ALERTRELAY_RETENTION_H
 
-#define RETENTION_BATCH 200
+#define RETENTION_BATCH 100
 
 struct relay;
 struct retention;

@@ -387,3 +387,68 @@ def test_two_instances_keep_their_own_chains(lab):
     cp = st.ctl("audit", "verify", "--instance", "relay-2")
     assert cp.returncode == 0 and "instance relay-2" in cp.stdout, cp.stdout
     assert relay2.proc.running()
+
+
+def chain_lines(n, instance=INST):
+    """n records made here (hashlib, json), as a relay would: each line
+    names the SHA-256 of the line before it."""
+    import hashlib
+    prev, out = "0" * 64, []
+    for i in range(1, n + 1):
+        line = json.dumps({"v": 1, "seq": i, "time": "2026-01-01T00:00:00.000Z",
+                           "instance": instance, "action": "device.auth",
+                           "object": "device:d%d" % i, "result": "refused",
+                           "address": "192.0.2.%d:4000" % (i % 250),
+                           "channel": "tls", "actor": "device:d%d" % i,
+                           "reason": "unknown_device", "prev": prev},
+                          sort_keys=True, separators=(",", ":"))
+        out.append(line)
+        prev = hashlib.sha256(line.encode()).hexdigest()
+    return out
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_long_chain_is_continued_paged_and_verified(lab):
+    """1500 records already in Redis (made here, independently of the
+    relay's code): the relay continues the chain after them, and verify
+    and export page through all of it (about ten pages), stopping at the
+    record that was last when they began."""
+    st = Stack(lab)
+    st.relay.proc.signal(signal.SIGTERM)
+    st.relay.proc.wait_exit(15)
+    r = st.r()
+    r("DEL", STREAM, PFX + "audit:last:" + INST, PFX + "audit:head:" + INST)
+    lines = chain_lines(1500)
+    for line in lines:
+        r("XADD", STREAM, "*", "r", line)
+    r("SET", PFX + "audit:last:" + INST, lines[-1])
+    st.relay.start()
+    st.relay.proc.wait_for(r"continues after record 1500", timeout=10)
+    activity(st)
+    cp = st.verify()
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    m = re_records(cp.stdout)
+    assert m[0] == 1 and m[1] > 1510, cp.stdout
+    cp = st.ctl("audit", "export")
+    out = cp.stdout.splitlines()
+    assert out[:1500] == lines
+    assert [json.loads(x)["seq"] for x in out] == list(
+        range(1, len(out) + 1))
+    # a change deep inside is still named
+    bad = list(lines)
+    x = json.loads(bad[999])
+    x["result"] = "ok"
+    bad[999] = json.dumps(x, sort_keys=True, separators=(",", ":"))
+    ids = [i for i, _ in st.records()]
+    cur = st.records()
+    st.rewrite([(ids[i], bad[i] if i < 1500 else cur[i][1])
+                for i in range(len(cur))], cur[-1][0])
+    cp = st.verify()
+    assert cp.returncode == 1 and "FAILED at record 1000:" in cp.stdout, \
+        cp.stdout
+
+
+def re_records(text):
+    import re
+    m = re.search(r"records (\d+)\.\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
