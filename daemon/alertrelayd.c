@@ -270,6 +270,7 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 	/* Existing TLS sessions keep a reference to the old context. */
 	SSL_CTX_free(relay->ssl_ctx);
 	relay->ssl_ctx = ctx;
+	audit_config_changes(relay, relay->cfg, cfg);
 	relay_config_free(relay->cfg);
 	relay->cfg = cfg;
 	relay_apply(relay);

@@ -38,4 +38,9 @@ void audit_relay(struct relay *relay, const char *action, const char *object,
     const char *result, const char *address, const char *channel,
     const char *actor, const char *reason);
 
+struct relay_config;
+/* After a reload: devices revoked or removed by it (audit_config.c). */
+void audit_config_changes(struct relay *relay, const struct relay_config *old,
+    const struct relay_config *next);
+
 #endif

@@ -452,3 +452,39 @@ def re_records(text):
     import re
     m = re.search(r"records (\d+)\.\.(\d+)", text)
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+@pytest.mark.hard_timeout(60)
+def test_directory_revocation_and_refused_reload_recorded(lab):
+    """A signed directory: loaded with its version; a reload revoking the
+    device records the revocation and the live session it closed; an
+    older directory is refused by a reload, recorded with why."""
+    import time
+    env = lab.env()
+    env.use_directory(1)
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    stream = PFX + "audit:" + env.relay["instance_id"]
+    s = harness.device_session(env)
+    s.send_alert("test")
+    env.sign_directory(2, revoked=[env.device_id])
+    relay.proc.signal(signal.SIGHUP)
+    relay.proc.wait_for(r"configuration reloaded", timeout=10)
+    time.sleep(0.3)
+    env.sign_directory(1)
+    relay.proc.signal(signal.SIGHUP)
+    relay.proc.wait_for(r"reload refused", timeout=10)
+
+    def recs():
+        return [json.loads(f["r"]) for _, f in redis.client().xrange(stream)]
+    want = {("directory.load", "directory:v1", "ok"),
+            ("directory.load", "directory:v2", "ok"),
+            ("device.revoked", "device:mayor-a", "ok"),
+            ("device.refused", "device:mayor-a", "refused")}
+    wait_until(lambda: want <= {(x["action"], x["object"], x["result"])
+                                for x in recs()}, 10, what="records")
+    refused = [x for x in recs() if x["action"] == "directory.load" and
+               x["result"] == "refused"]
+    assert refused and "version" in refused[0]["reason"], refused
+    (closed,) = [x for x in recs() if x["action"] == "device.refused"]
+    assert closed["reason"] == "revoked"
