@@ -372,12 +372,20 @@ audit_free(struct audit *a)
 
 	if (a == NULL)
 		return;
+	/* The loop has ended, the connection has not: what waits goes out
+	 * now, behind the batch on its way (audit_free is called before
+	 * store_free). */
+	if (a->nlines > 0 && a->loaded && a->relay->store != NULL &&
+	    store_ready(a->relay->store)) {
+		audit_send_rest(a);
+		store_flush(a->relay->store);
+	} else if (a->nlines > 0)
+		log_warnx("audit: %zu records not sent to Redis at exit "
+		          "(Redis unavailable)%s",
+		    a->nlines, a->file != NULL ? "; the file has them" : "");
 	store_req_cancel(a->req);
 	if (a->retry_ev != NULL)
 		event_free(a->retry_ev);
-	if (a->nlines > 0)
-		log_warnx("audit: %zu records not confirmed by Redis at exit",
-		    a->nlines);
 	audit_file_close(a->file);
 	for (i = 0; i < a->nlines; i++)
 		free(a->lines[i]);

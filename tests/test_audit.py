@@ -481,10 +481,13 @@ def test_directory_revocation_and_refused_reload_recorded(lab):
             ("directory.load", "directory:v2", "ok"),
             ("device.revoked", "device:mayor-a", "ok"),
             ("device.refused", "device:mayor-a", "refused")}
+    def refused():
+        return [x for x in recs() if x["action"] == "directory.load" and
+                x["result"] == "refused"]
     wait_until(lambda: want <= {(x["action"], x["object"], x["result"])
-                                for x in recs()}, 10, what="records")
-    refused = [x for x in recs() if x["action"] == "directory.load" and
-               x["result"] == "refused"]
+                                for x in recs()} and refused(), 10,
+               what="records")
+    refused = refused()
     assert refused and "version" in refused[0]["reason"], refused
     (closed,) = [x for x in recs() if x["action"] == "device.refused"]
     assert closed["reason"] == "revoked"
