@@ -97,8 +97,12 @@ audit_field(char *dst, size_t len, const char *v)
 	size_t i;
 
 	snprintf(dst, len, "%s", v != NULL ? v : "");
-	for (i = 0; dst[i] != '\0'; i++) /* one line, plain text */
-		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+	/* One line of plain ASCII: identifiers, addresses, the relay's
+	 * own words; anything else (and invalid UTF-8, which JSON cannot
+	 * carry) becomes '?'. */
+	for (i = 0; dst[i] != '\0'; i++)
+		if ((unsigned char)dst[i] < 0x20 ||
+		    (unsigned char)dst[i] >= 0x7f)
 			dst[i] = '?';
 }
 
@@ -379,7 +383,14 @@ audit_free(struct audit *a)
 	    store_ready(a->relay->store)) {
 		audit_send_rest(a);
 		store_flush(a->relay->store);
-	} else if (a->nlines > 0)
+	}
+	if (a->nwaiting > 0)
+		log_warnx("audit: %zu records lost at exit: Redis never "
+		          "answered, so the chain could not go on",
+		    a->nwaiting);
+	else if (a->nlines > 0 &&
+	    !(a->loaded && a->relay->store != NULL &&
+	        store_ready(a->relay->store)))
 		log_warnx("audit: %zu records not sent to Redis at exit "
 		          "(Redis unavailable)%s",
 		    a->nlines, a->file != NULL ? "; the file has them" : "");
