@@ -456,6 +456,16 @@ main_load_config(const char *path, int test, struct relay *relay)
 		    path, first);
 	}
 	free(errs);
+	if (audit_config_check(relay->cfg, stderr) != 0) {
+		if (test) {
+			fprintf(stderr, "%s: configuration has errors\n", path);
+			relay_config_free(relay->cfg);
+			SSL_CTX_free(relay->ssl_ctx);
+			return -1;
+		}
+		log_fatalx("exiting: %s: [audit] key_file cannot be used",
+		    path);
+	}
 	if (main_privcheck(relay->cfg, test) != 0) {
 		relay_config_free(relay->cfg);
 		SSL_CTX_free(relay->ssl_ctx);

@@ -13,6 +13,8 @@
 #ifndef ALERTRELAY_AUDIT_H
 #define ALERTRELAY_AUDIT_H
 
+#include <stdio.h>
+
 struct relay;
 struct audit;
 
@@ -39,6 +41,10 @@ void audit_relay(struct relay *relay, const char *action, const char *object,
     const char *actor, const char *reason);
 
 struct relay_config;
+/* The key of [audit] key_file can be read and is secret: 0, or -1 with
+ * the problem written to errout (at start and by -t only: once
+ * privileges are dropped the relay may not read it again). */
+int audit_config_check(const struct relay_config *cfg, FILE *errout);
 /* After a reload: devices revoked or removed by it (audit_config.c). */
 void audit_config_changes(struct relay *relay, const struct relay_config *old,
     const struct relay_config *next);

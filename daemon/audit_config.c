@@ -1,12 +1,36 @@
 /*
- * What a reload changed that the audit log must show: devices revoked
- * and devices removed from the directory (audit.h).
+ * The audit log's side of the configuration (audit.h): the key checked
+ * at start and by -t, and what a reload changed that the log must show
+ * (devices revoked or removed from the directory).
  */
 #include <stdio.h>
 
+#include <sodium.h>
+
 #include "audit.h"
+#include "keyfile.h"
 #include "relay.h"
 #include "relay_config.h"
+
+int
+audit_config_check(const struct relay_config *cfg, FILE *errout)
+{
+	unsigned char *sk;
+	char err[512];
+	int rc = 0;
+
+	if (cfg->audit_key_file[0] == '\0')
+		return 0;
+	if ((sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+		return -1;
+	if (keyfile_read(cfg->audit_key_file, sk, crypto_sign_SECRETKEYBYTES, 1,
+	        err, sizeof(err)) != 0) {
+		fprintf(errout, "%s: [audit] key_file: %s\n", cfg->path, err);
+		rc = -1;
+	}
+	sodium_free(sk);
+	return rc;
+}
 
 void
 audit_config_changes(struct relay *relay, const struct relay_config *old,

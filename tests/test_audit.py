@@ -491,3 +491,23 @@ def test_directory_revocation_and_refused_reload_recorded(lab):
     assert refused and "version" in refused[0]["reason"], refused
     (closed,) = [x for x in recs() if x["action"] == "device.refused"]
     assert closed["reason"] == "revoked"
+
+
+def test_config_check_refuses_an_unusable_audit_key(lab):
+    """-t (and a start) refuse a key file others may read or that does
+    not hold an Ed25519 secret key, naming [audit] key_file."""
+    env = lab.env()
+    env.write_relay_conf()
+    key = env.dir / "audit-open.key"
+    key.write_text("not a key\n")
+    os.chmod(key, 0o644)
+    with open(env.relay_conf, "a") as f:
+        f.write("\n[audit]\nkey_file = %s\n" % key)
+    cp = harness.run([harness.alertrelayd_bin(), "-t", "-c",
+                      str(env.relay_conf)], timeout=20)
+    assert cp.returncode != 0
+    assert "[audit] key_file" in cp.stderr, cp.stderr
+    os.chmod(key, 0o600)
+    cp = harness.run([harness.alertrelayd_bin(), "-t", "-c",
+                      str(env.relay_conf)], timeout=20)
+    assert cp.returncode != 0 and "[audit] key_file" in cp.stderr
