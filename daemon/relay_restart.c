@@ -20,17 +20,26 @@ static const struct {
     {"relay", "reserve_fds"}, /* the descriptor budget is shared at start */
     {"admin", "listen"},
     {"admin", "max_connections"}, /* the listeners' limits: at start */
-    {"admin", "max_connections_per_address"}, {"admin", "conn_rate"},
-    {"admin", "conn_burst"}, {"admin", "request_timeout"}, {"ack", "listen"},
-    {"ack", "listen_plain"}, {"ack", "max_connections"},
-    {"ack", "max_connections_per_address"}, {"ack", "conn_rate"},
-    {"ack", "conn_burst"}, {"ack", "request_timeout"},
+    {"admin", "max_connections_per_address"},
+    {"admin", "conn_rate"},
+    {"admin", "conn_burst"},
+    {"admin", "request_timeout"},
+    {"ack", "listen"},
+    {"ack", "listen_plain"},
+    {"ack", "max_connections"},
+    {"ack", "max_connections_per_address"},
+    {"ack", "conn_rate"},
+    {"ack", "conn_burst"},
+    {"ack", "request_timeout"},
     {"redis", "address"}, /* the connections are made once */
-    {"redis", "sentinels"}, {"redis", "master_name"},
+    {"redis", "sentinels"},
+    {"redis", "master_name"},
     {"redis", "prefix"}, /* keys and streams of running deliveries */
     {"redis", "timeout"},
-    {"audit", "key_file"}, /* read before privileges are dropped */
-    {"audit", "file"}, /* opened before privileges are dropped */
+    /* [audit]: the key is read, the file opened, before privileges are
+     * dropped */
+    {"audit", "key_file"},
+    {"audit", "file"},
 };
 
 size_t
