@@ -36,6 +36,7 @@ static const struct alertctl_command {
     {"enroll", cmd_enroll},
     {"reload", cmd_reload},
     {"deadletter", cmd_deadletter},
+    {"audit", cmd_audit},
 };
 
 static int

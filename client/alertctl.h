@@ -46,5 +46,8 @@ int cmd_directory(int argc, char **argv, struct globals *g);
 int cmd_enroll(int argc, char **argv, struct globals *g);
 int cmd_reload(int argc, char **argv, struct globals *g);
 int cmd_deadletter(int argc, char **argv, struct globals *g);
+/* The data's life cycle: the audit log, erasing a device's data. */
+int cmd_audit(int argc, char **argv, struct globals *g);
+int cmd_device_forget(int argc, char **argv);
 
 #endif

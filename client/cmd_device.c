@@ -372,6 +372,9 @@ cmd_device(int argc, char **argv, struct globals *g)
 	int rc;
 
 	(void)g;
+	/* at the relay, not in the directory (cmd_forget.c) */
+	if (argc >= 2 && strcmp(argv[1], "forget") == 0)
+		return cmd_device_forget(argc - 1, argv + 1);
 	memset(&op, 0, sizeof(op));
 	if ((rc = cmd_device_options(argc, argv, &op)) != 0)
 		return rc == -1 ? EXIT_OK : rc;

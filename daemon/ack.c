@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "audit.h"
 #include "ack.h"
 #include "ack_hint.h"
 #include "ack_limit.h"
@@ -185,6 +186,25 @@ ack_notice(struct ack *a, const char *rid, const char *gw_name,
 	    ack_notice_cb, NULL);
 }
 
+/* An acknowledgement in the audit log: by whom, on which channel, from
+ * which address (the SMS gateway's, for a reply by SMS). */
+static void
+ack_audit(struct ack_pending *p, const char *aid, const char *result,
+    const char *why)
+{
+	char actor[ID_MAX + 16], object[ID_MAX + 8];
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	snprintf(actor, sizeof(actor), "recipient:%s", p->rid);
+	snprintf(object, sizeof(object), "alert:%s",
+	    aid != NULL && alert_id_valid(aid) ? aid : "?");
+	if (p->evcon != NULL)
+		evhttp_connection_get_peer(p->evcon, &addr, &port);
+	audit_relay(p->a->relay, "alert.ack", object, result, addr, p->channel,
+	    actor, why);
+}
+
 static void
 ack_done_cb(json_t *reply, const char *err, void *arg)
 {
@@ -205,8 +225,10 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		log_info("ack refused: recipient=%s channel=%s not on that "
 		         "alert (or no such alert)",
 		    p->rid, p->channel);
+		ack_audit(p, NULL, "refused", "not on that alert");
 		ack_error(p->req, 404, "Not Found", "no such alert");
 	} else if (strcmp(r, "cancelled") == 0) {
+		ack_audit(p, aid, "refused", "cancelled");
 		ack_refund(p);
 		ack_error(p->req, 409, "Conflict", "alert was cancelled");
 	} else {
@@ -225,6 +247,8 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		log_info("acknowledged alert=%s recipient=%s channel=%s "
 		         "first=%d",
 		    aid, p->rid, p->channel, strcmp(r, "first") == 0);
+		ack_audit(p, aid, "ok",
+		    strcmp(r, "first") == 0 ? "first" : "again");
 		/* The one who took it by SMS hears that it worked (the
 		 * others reached hear who took it: alert.acknowledged). */
 		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
@@ -303,8 +327,13 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	}
 	if (token == NULL ||
 	    (r = ack_token_owner(a->relay->cfg, token)) == NULL) {
-		if (ack_log_due(a, ACK_LOG_BAD_TOKEN))
+		if (ack_log_due(a, ACK_LOG_BAD_TOKEN)) {
 			log_info("ack refused: missing or unknown token");
+			/* budgeted like the log line: a flood must not
+			 * fill the audit log */
+			audit_relay(a->relay, "alert.ack", "alert:?", "refused",
+			    NULL, "https", "?", "token");
+		}
 		ack_error(req, 401, "Unauthorized", "unknown token");
 		return;
 	}

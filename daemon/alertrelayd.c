@@ -20,6 +20,7 @@
 #include "ack.h"
 #include "admin.h"
 #include "checkin.h"
+#include "audit.h"
 #include "conn.h"
 #include "directory_version.h"
 #include "dispatch.h"
@@ -36,6 +37,7 @@
 #include "redis_conn.h"
 #include "relay_directory.h"
 #include "relay_restart.h"
+#include "retention.h"
 #include "sdnotify.h"
 #include "slotcount.h"
 #include "supervise.h"
@@ -175,6 +177,21 @@ relay_log_loaded(const struct relay_config *cfg, const char *what)
 		    cfg->nrecipients);
 }
 
+/* The audit record of a configuration (and directory) taken in use. */
+static void
+relay_audit_loaded(struct relay *relay, const char *what)
+{
+	char obj[64];
+
+	audit_relay(relay, what, "config", "ok", NULL, "relay", "relay", NULL);
+	if (relay->cfg->dir != NULL) {
+		snprintf(obj, sizeof(obj), "directory:v%lld",
+		    relay->cfg->dir->version);
+		audit_relay(relay, "directory.load", obj, "ok", NULL, "relay",
+		    "relay", NULL);
+	}
+}
+
 /* What is taken from the configuration at start and again at each
  * reload (what is not, relay_restart.c lists). */
 static void
@@ -232,6 +249,8 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 		     line = strtok_r(NULL, "\n", &save))
 			log_warnx("reload: %s", line);
 		log_warnx("reload refused; the running configuration stays");
+		audit_relay(relay, "config.reload", "config", "refused", NULL,
+		    "relay", "relay", err);
 		free(errs);
 		relay_notify_reload("READY=1");
 		return -1;
@@ -242,6 +261,8 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 		          "configuration stays",
 		    keys);
 		snprintf(err, errlen, "restart needed for: %s", keys);
+		audit_relay(relay, "config.reload", "config", "refused", NULL,
+		    "relay", "relay", "restart needed");
 		relay_config_free(cfg);
 		SSL_CTX_free(ctx);
 		relay_notify_reload("READY=1");
@@ -250,6 +271,8 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 	if (relay_directory_successor(relay->cfg, cfg, why, sizeof(why)) != 0) {
 		log_warnx("reload refused: %s", why);
 		snprintf(err, errlen, "%s", why);
+		audit_relay(relay, "directory.load", "directory", "refused",
+		    NULL, "relay", "relay", why);
 		relay_config_free(cfg);
 		SSL_CTX_free(ctx);
 		relay_notify_reload("READY=1");
@@ -258,10 +281,13 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 	/* Existing TLS sessions keep a reference to the old context. */
 	SSL_CTX_free(relay->ssl_ctx);
 	relay->ssl_ctx = ctx;
+	audit_config_changes(relay, relay->cfg, cfg);
 	relay_config_free(relay->cfg);
 	relay->cfg = cfg;
 	relay_apply(relay);
+	retention_apply(relay->retention);
 	relay_log_loaded(cfg, "configuration reloaded");
+	relay_audit_loaded(relay, "config.reload");
 	conn_revoke_sweep(relay);
 	directory_version_record(relay, 0);
 	relay_notify_reload("READY=1");
@@ -301,6 +327,7 @@ relay_stop(struct relay *relay)
 	relay->stopping = 1;
 	log_info("shutting down");
 	sdnotify("STOPPING=1");
+	audit_stop(relay->audit);
 	listener_close_all(relay);
 	conn_close_all(relay);
 	event_base_once(relay->base, -1, EV_TIMEOUT, relay_stop_deadline_cb,
@@ -359,6 +386,7 @@ store_ready_cb(void *arg)
 	dispatch_start(relay->dispatch);
 	spool_resume(relay->spool);
 	supervise_resume(relay->supervise);
+	audit_store_ready(relay->audit);
 	directory_version_record(relay, !relay->version_checked);
 	relay->version_checked = 1;
 	relay_notify_ready();
@@ -440,6 +468,16 @@ main_load_config(const char *path, int test, struct relay *relay)
 		    path, first);
 	}
 	free(errs);
+	if (audit_config_check(relay->cfg, stderr) != 0) {
+		if (test) {
+			fprintf(stderr, "%s: configuration has errors\n", path);
+			relay_config_free(relay->cfg);
+			SSL_CTX_free(relay->ssl_ctx);
+			return -1;
+		}
+		log_fatalx("exiting: %s: [audit] key_file cannot be used",
+		    path);
+	}
 	if (main_privcheck(relay->cfg, test) != 0) {
 		relay_config_free(relay->cfg);
 		SSL_CTX_free(relay->ssl_ctx);
@@ -544,6 +582,9 @@ main(int argc, char *argv[])
 	    admin_open(&relay, &relay.admin) != 0 ||
 	    ack_open(&relay, &relay.ack) != 0)
 		log_fatalx("exiting: cannot listen: %s", log_last_problem());
+	if ((relay.audit = audit_new(&relay)) == NULL)
+		log_fatalx("exiting: cannot keep the audit log: %s",
+		    log_last_problem());
 	/* Everything that needs root is done: ports bound, keys loaded. */
 	if (privdrop(relay.cfg->user) != 0)
 		log_fatalx("exiting: cannot drop privileges: %s",
@@ -577,9 +618,11 @@ main(int argc, char *argv[])
 	relay.escalate = escalate_new(&relay);
 	relay.checkin = checkin_new(&relay);
 	relay.supervise = supervise_new(&relay);
+	relay.retention = retention_new(&relay);
 	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,
 	    relay.cfg->instance_id);
 	relay_log_loaded(relay.cfg, "configuration loaded");
+	relay_audit_loaded(&relay, "relay.start");
 
 	event_base_dispatch(relay.base);
 
@@ -592,6 +635,8 @@ main(int argc, char *argv[])
 	spool_close(relay.spool);
 	http_client_free(relay.http);
 	sms_send_forget_all();
+	retention_free(relay.retention);
+	audit_free(relay.audit);
 	store_free(relay.store);
 	listener_close_all(&relay);
 	conn_close_all(&relay);

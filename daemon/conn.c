@@ -3,6 +3,7 @@
  * authentication, framing and deadlines.  Alerts are in conn_alert.c,
  * the other requests in conn_request.c.
  */
+#include "audit.h"
 #include "conn_int.h"
 
 #define CLOSE_LINGER_MS 2000 /* time for an error frame to reach the peer */
@@ -59,6 +60,36 @@ conn_send(struct conn *c, json_t *msg)
 static struct log_budget conn_unauth_log = {"unauthenticated connections", 0, 0,
     0};
 
+/* An audit record of what this connection's device did (audit.h). */
+static void
+conn_audit(struct conn *c, const char *action, const char *result,
+    const char *reason)
+{
+	char actor[ID_MAX + 8], object[ID_MAX + 8];
+
+	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
+	if (c->ingest_alert_id[0] != '\0')
+		snprintf(object, sizeof(object), "alert:%s",
+		    c->ingest_alert_id);
+	else
+		snprintf(object, sizeof(object), "device:%s", c->device_id);
+	audit_relay(c->relay, action, object, result, c->peer, "tls", actor,
+	    reason);
+}
+
+/* A refused authentication: the device it claimed to be, if that is a
+ * well-formed name at all. */
+static void
+conn_audit_auth(struct conn *c, const char *claimed, const char *why)
+{
+	char actor[ID_MAX + 8];
+
+	snprintf(actor, sizeof(actor), "device:%s",
+	    claimed != NULL && id_valid(claimed) ? claimed : "?");
+	audit_relay(c->relay, "device.auth", actor, "refused", c->peer, "tls",
+	    actor, why);
+}
+
 /* Sends an error frame.  Fatal ones close the connection once sent. */
 void
 conn_error(struct conn *c, const char *code, const char *message, int fatal)
@@ -70,6 +101,11 @@ conn_error(struct conn *c, const char *code, const char *message, int fatal)
 		json_object_set_new(o, "alert_id",
 		    json_string(c->ingest_alert_id));
 	metrics_refused(code);
+	if (c->device_id[0] != '\0')
+		conn_audit(c,
+		    c->ingest_alert_id[0] != '\0' ? "alert.refused"
+		                                  : "device.refused",
+		    "refused", code);
 	if (c->device_id[0] != '\0' || log_budget_take(&conn_unauth_log))
 		log_info("conn %llu (%s%s%s): %s: %s", c->id, c->peer,
 		    c->device_id[0] ? " device=" : "", c->device_id, code,
@@ -147,16 +183,19 @@ conn_auth(struct conn *c, const json_t *o)
 
 	if (device_id == NULL || !id_valid(device_id) ||
 	    (dev = relay_config_device(c->relay->cfg, device_id)) == NULL) {
+		conn_audit_auth(c, device_id, "unknown_device");
 		conn_error(c, "unknown_device", "device is not enrolled", 1);
 		return;
 	}
 	if (dev->revoked) {
+		conn_audit_auth(c, device_id, "revoked");
 		conn_error(c, "revoked", "device is revoked", 1);
 		return;
 	}
 	if (sigtext == NULL || b64_decode_exact(sigtext, sig, sizeof(sig)) ||
 	    tls_auth_binding(ssl, binding) != 0 ||
 	    auth_verify(c->challenge, binding, sig, dev->sign_pk) != 0) {
+		conn_audit_auth(c, device_id, "auth_failed");
 		conn_error(c, "auth_failed", "authentication failed", 1);
 		return;
 	}
@@ -185,6 +224,7 @@ conn_auth(struct conn *c, const json_t *o)
 	conn_keepalive_start(c);
 	log_info("conn %llu: device=%s authenticated from %s", c->id,
 	    c->device_id, c->peer);
+	conn_audit(c, "device.auth", "ok", NULL);
 	conn_send(c,
 	    json_pack("{s:s, s:s}", "type", "ready", "device_id",
 	        c->device_id));

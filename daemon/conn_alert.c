@@ -3,6 +3,7 @@
  * answered "accepted" only once durable; the alert's receipts wait until
  * then (conn_int.h).
  */
+#include "audit.h"
 #include "conn_int.h"
 
 /*
@@ -42,6 +43,17 @@ conn_release_receipts(struct conn *c)
 }
 
 static void
+conn_alert_audit(struct conn *c, int duplicate)
+{
+	char actor[ID_MAX + 8], object[ID_MAX + 8];
+
+	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
+	snprintf(object, sizeof(object), "alert:%s", c->ingest_alert_id);
+	audit_relay(c->relay, "alert.accepted", object, "ok", c->peer, "tls",
+	    actor, duplicate ? "duplicate" : NULL);
+}
+
+static void
 conn_ingest_cb(const struct ingest_reply *r, void *arg)
 {
 	struct conn *c = arg;
@@ -61,6 +73,7 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 		         "duplicate=%d store_ms=%ld ref=%s drill=%d",
 		    c->ingest_alert_id, c->device_id, r->relay_id,
 		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill);
+		conn_alert_audit(c, r->result == INGEST_DUPLICATE);
 		conn_send(c,
 		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "type",
 		        "accepted", "alert_id", c->ingest_alert_id, "relay_id",

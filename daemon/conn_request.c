@@ -2,10 +2,24 @@
  * A device's other requests: status, list and cancel of its alerts (each
  * one store script), and the signed directory (conn_int.h).
  */
+#include "audit.h"
 #include "conn_int.h"
 
 /* Answers of status, list and cancel go out as the script gave them,
  * under the frame type asked for. */
+/* The cancel, in the audit log: by the device, from where. */
+static void
+conn_request_audit_cancel(struct conn *c, const char *r)
+{
+	char actor[ID_MAX + 8], object[ID_MAX + 8];
+
+	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
+	snprintf(object, sizeof(object), "alert:%s", c->req_alert_id);
+	audit_relay(c->relay, "alert.cancel", object,
+	    r != NULL && strcmp(r, "cancelled") == 0 ? "ok" : "refused",
+	    c->peer, "tls", actor, r);
+}
+
 static void
 conn_answer_cb(json_t *reply, const char *err, void *arg)
 {
@@ -34,6 +48,7 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 			    json_string(c->req_alert_id));
 			log_info("alert cancelled alert=%s device=%s result=%s",
 			    c->req_alert_id, c->device_id, r ? r : "?");
+			conn_request_audit_cancel(c, r);
 			snprintf(type, sizeof(type), "cancelled");
 		}
 		json_object_del(out, "r");

@@ -29,6 +29,8 @@ struct supervise;
 struct ratelimit;
 struct slotcount;
 struct strindex;
+struct audit;
+struct retention;
 
 struct relay {
 	struct event_base *base;
@@ -44,6 +46,8 @@ struct relay {
 	struct spool *spool; /* NULL when no spool_dir */
 	struct checkin *checkin; /* check-in timers (checkin.h) */
 	struct supervise *supervise; /* supervised devices (supervise.h) */
+	struct audit *audit; /* the audit log (audit.h) */
+	struct retention *retention; /* the sweep (retention.h) */
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
 	size_t nunauth; /* not yet authenticated */

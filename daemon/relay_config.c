@@ -158,6 +158,24 @@ static const struct opt opts[] = {
         100000},
     {"admin", "request_timeout", OPT_INT, O(admin_limits.request_timeout), "5",
         1, 300},
+    /* Retention per data class (retention.h), counted from an alert's
+     * close; the audit log (audit.h). */
+    {"retention", "alert_content", OPT_INT, O(ret_content), "1209600", 1,
+        315360000},
+    {"retention", "alert_history", OPT_INT, O(ret_history), "7776000", 1,
+        315360000},
+    {"retention", "device_index", OPT_INT, O(ret_index), "7776000", 1,
+        315360000},
+    {"retention", "dead_letters", OPT_INT, O(ret_deadletter), "1209600", 1,
+        315360000},
+    {"retention", "sms_references", OPT_INT, O(ret_sms_refs), "604800", 1,
+        315360000},
+    {"retention", "audit_log", OPT_INT, O(ret_audit), "31536000", 1, 315360000},
+    {"retention", "sweep_interval", OPT_INT, O(ret_sweep_interval), "60", 1,
+        3600},
+    {"audit", "key_file", OPT_PATH, O(audit_key_file), "", 0, 0},
+    {"audit", "file", OPT_PATH, O(audit_file), "", 0, 0},
+    {"audit", "sign_every", OPT_INT, O(audit_sign_every), "100", 1, 1000000},
 };
 #undef O
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -129,6 +129,20 @@ struct relay_config {
 	char *sms_templates[SMS_TPL_N]; /* "": the language's built-in */
 	long sms_hint_interval; /* minutes between hints to one number */
 
+	/* [retention] (retention.h): seconds after an alert's close */
+	long ret_content; /* ciphertexts */
+	long ret_history; /* routing metadata, events, notified */
+	long ret_index; /* the device's list of its alerts */
+	long ret_deadletter; /* dead letters, after they were given up */
+	long ret_sms_refs; /* short references for SMS replies */
+	long ret_audit; /* audit records, after they were written */
+	long ret_sweep_interval; /* seconds between sweeps */
+
+	/* [audit] (audit.h) */
+	char *audit_key_file; /* Ed25519 secret key; "": heads unsigned */
+	char *audit_file; /* append-only copy; "": none */
+	long audit_sign_every; /* sign the head every N records */
+
 	struct device_entry *devices; /* sorted by id */
 	size_t ndevices;
 	struct recipient_entry *recipients; /* sorted by id */

@@ -1,3 +1,4 @@
+#include "retention_scripts.h"
 #include "store.h"
 #include "store_scripts.h"
 
@@ -5,8 +6,8 @@
 #define PRELUDE                                                                \
 	"local a = cjson.decode(ARGV[1])\n"                                    \
 	"local P = a.p\n"                                                      \
-	"local function K(...) return table.concat({P, ...}, ':') end\n"       \
-	"local function ev(aid, dev, e)\n"                                     \
+	"local function K(...) return table.concat({P, ...}, ':') "            \
+	"end\n" RETIRE_PRELUDE "local function ev(aid, dev, e)\n"              \
 	"  if redis.call('HGET', K('alert', aid), 'drill') == '1' then\n"      \
 	"    e.drill = true\n"                                                 \
 	"  end\n"                                                              \
@@ -14,6 +15,7 @@
 	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
 	"dev,"                                                                 \
 	"    alert_id = aid, receipt = e}))\n"                                 \
+	"  keep(aid)\n"                                                        \
 	"end\n"                                                                \
 	"local function deliver(aid, rid, ch, event, tier)\n"                  \
 	"  redis.call('XADD', K('deliveries'), '*', 'alert_id', aid,"          \
@@ -43,6 +45,7 @@
 	"local function unreached(aid, rid, ch, u)\n"                          \
 	"  redis.call('HSET', K('unreached', aid), rid .. '|' .. ch,"          \
 	"    cjson.encode(u))\n"                                               \
+	"  keep(aid)\n"                                                        \
 	"end\n"
 
 /* Accept an alert with its first notifications and timers, or recognise
@@ -124,6 +127,7 @@ const char script_fire[] =
             "  redis.call('HSET', ak, 'state', 'expired')\n"
             "  stop_timers(ak, a.aid)\n"
             "  closed(a.aid, s[3])\n"
+            "  retire(a.aid, s[2])\n"
             "  ev(a.aid, s[2], {event = 'expired', at = a.now})\n"
             "  return cjson.encode({r = 'expired'})\n"
             "end\n"
@@ -175,9 +179,12 @@ const char script_meta[] = PRELUDE
 /* A notification went through. */
 const char script_done[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
-    "local first = redis.call('HSETNX', ak, 'd:' .. a.sid, a.now_ms)\n"
     "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"
     "redis.call('XDEL', K('deliveries'), a.sid)\n"
+    /* purged (retention, erasure): nothing to record it in */
+    "if redis.call('EXISTS', ak) == 0 then return cjson.encode({r = 'ok'})"
+    " end\n"
+    "local first = redis.call('HSETNX', ak, 'd:' .. a.sid, a.now_ms)\n"
     "if first == 1 and (a.event == 'alert.raised' or"
     "    a.event == 'alert.escalated') then\n"
     "  redis.call('HSETNX', ak, 'delivered:' .. a.rid, a.now_ms)\n"
@@ -236,7 +243,8 @@ const char script_fail[] = PRELUDE
     "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
     "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', a.ch,"
     "  'event', a.event, 'tier', a.tier, 'reason', a.reason, 'at', a.now)\n"
-    "if a.event == 'alert.raised' or a.event == 'alert.escalated' then\n"
+    "if (a.event == 'alert.raised' or a.event == 'alert.escalated') and"
+    "    redis.call('EXISTS', ak) == 1 then\n"
     "  local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id')\n"
     "  local u = redis.call('HGET', K('unreached', a.aid), a.rid .. '|' .."
     "    a.ch)\n"
@@ -297,6 +305,7 @@ const char script_ack[] = PRELUDE
     "  'acked_rid', a.rid, 'acked_at', a.now, 'acked_channel', a.ch)\n"
     "stop_timers(ak, aid)\n"
     "closed(aid, s[6])\n"
+    "retire(aid, s[2])\n"
     "fanout(aid, 'alert.acknowledged', a.rid .. '|' .. a.ch)\n"
     "ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
     "  at = a.now, first = true})\n"
@@ -313,6 +322,7 @@ const char script_cancel[] = PRELUDE
     "redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
     "stop_timers(ak, a.aid)\n"
     "closed(a.aid, s[3])\n"
+    "retire(a.aid, a.dev)\n"
     "fanout(a.aid, 'alert.cancelled', '')\n"
     "ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
     "return cjson.encode({r = 'cancelled'})\n";
