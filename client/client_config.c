@@ -15,6 +15,7 @@
 #include "afile.h"
 #include "b64.h"
 #include "client_config.h"
+#include "keyfile.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -156,10 +157,15 @@ client_config_outbox(struct client_config_parse *p, const char *v)
 static void
 client_config_org_key(struct client_config_parse *p, const char *v)
 {
-	if (b64_decode_exact(v, p->cfg->org_pk, sizeof(p->cfg->org_pk)) != 0) {
+	char err[512];
+
+	if (keyfile_pubkey(p->dir, v, p->cfg->org_pk, sizeof(p->cfg->org_pk),
+	        err, sizeof(err)) != 0) {
 		client_config_error(p,
 		    "org_key: not a base64 Ed25519 public key (the "
-		    "organisation's, from enrollment)");
+		    "organisation's, from enrollment) nor a file holding "
+		    "one: %s",
+		    err);
 		return;
 	}
 	p->cfg->has_org = 1;

@@ -13,8 +13,11 @@
 
 #include <sodium.h>
 
+#include "cardtime.h"
 #include "frame.h"
 #include "hook.h"
+#include "i18n.h"
+#include "out.h"
 #include "xmalloc.h"
 
 static json_t *
@@ -75,52 +78,128 @@ hook_print_text(FILE *f, const char *s)
 	}
 }
 
+/* The alert types people know, in their language; others as sent. */
+static const char *
+hook_print_type(const char *type, char *buf, size_t len)
+{
+	static const char *const names[][2] = {
+	    {"panic", N_("PANIC")},
+	    {"threat", N_("THREAT")},
+	    {"test", N_("TEST")},
+	    {"checkin", N_("MISSED CHECK-IN")},
+	};
+	size_t i;
+	char *p;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(type, names[i][0]) == 0)
+			return _(names[i][1]);
+	out_clean(type, buf, len);
+	for (p = buf; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return buf;
+}
+
+/* The device as people know it: the alias the relay names it by (from
+ * the signed directory it serves), else its id. */
+static const char *
+hook_print_alias(const struct hook_body *b, const char *device_id, char *buf,
+    size_t len)
+{
+	const char *alias = json_str(b->o, "device_alias");
+
+	return out_clean(alias != NULL && *alias != '\0' ? alias : device_id,
+	    buf, len);
+}
+
+/* The reference to acknowledge by, when the relay sent a well-formed
+ * one (8 letters of its alphabet, never anything a terminal acts on). */
+static const char *
+hook_print_ref(const struct hook_body *b)
+{
+	const char *ref = json_str(b->o, "ref");
+	size_t i;
+
+	if (ref == NULL || strlen(ref) != 8)
+		return NULL;
+	for (i = 0; i < 8; i++)
+		if (strchr("23456789ABCDEFGHJKLMNPQRSTUVWXYZ", ref[i]) == NULL)
+			return NULL;
+	return ref;
+}
+
 /* A repeat and an old alert say so before anything else. */
 static void
-hook_print_pretty_head(FILE *f, const struct alert *a,
-    const struct hook_verdict *v)
+hook_print_pretty_head(FILE *f, const struct hook_body *b,
+    const struct alert *a, const struct hook_verdict *v)
 {
+	char type[64], alias[128];
+
+	hook_print_type(a->alert_type, type, sizeof(type));
+	hook_print_alias(b, a->device_id, alias, sizeof(alias));
 	if (v->repeat)
 		fprintf(f,
-		    "REPEAT (shown before; NOT a new alert) %s from %s\n",
-		    a->alert_type, a->device_id);
+		    _("REPEAT (shown before, NOT a new alarm): %s - %s\n"),
+		    type, alias);
 	else
-		fprintf(f, "ALERT %s from %s\n", a->alert_type, a->device_id);
+		fprintf(f, _("ALARM %s - %s\n"), type, alias);
 	if (v->old)
 		fprintf(f,
-		    "  WARNING:     created %ld min ago: delivered late, or "
-		    "replayed\n",
+		    _("  WARNING:     made %ld min ago: delivered late, or "
+		      "sent again by someone else\n"),
 		    v->age / 60);
 }
 
+static void
+hook_print_location_card(FILE *f, const struct alert *a)
+{
+	fprintf(f, "  %-13s", _("Location:"));
+	if (!a->has_location) {
+		fprintf(f, "%s\n", _("(not sent)"));
+		return;
+	}
+	fprintf(f, "%.6f, %.6f", a->lat, a->lon);
+	if (a->has_accuracy)
+		fprintf(f, _(" (within %.0f m)"), a->accuracy_m);
+	fprintf(f,
+	    "\n  %-13shttps://www.openstreetmap.org/"
+	    "?mlat=%.6f&mlon=%.6f#map=17/%.6f/%.6f\n",
+	    "", a->lat, a->lon, a->lat, a->lon);
+}
+
+/* An alarm card: what, who, how long ago, the message, where, and the
+ * command that takes it, in the reader's language and local time. */
 static char *
 hook_print_pretty(const struct hook_body *b, const char *webhook_id,
     const struct alert *a, const struct hook_verdict *v)
 {
+	const char *ref = hook_print_ref(b);
+	char when[CARDTIME_LEN], age[CARDTIME_LEN];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (f == NULL)
 		return NULL;
-	hook_print_pretty_head(f, a, v);
-	fputs("  message:     ", f);
+	hook_print_pretty_head(f, b, a, v);
+	cardtime_local(a->created_at, when);
+	cardtime_age(v->age, age);
+	fprintf(f, "  %-13s%s (%s)\n", _("Raised:"), when, age);
+	fprintf(f, "  %-13s%s\n", _("Reference:"), ref != NULL ? ref : "-");
+	fprintf(f, "  %-13s", _("Message:"));
 	if (a->message != NULL)
 		hook_print_text(f, a->message);
 	else
-		fputs("(none)", f);
-	fputs("\n  location:    ", f);
-	if (a->has_location)
-		fprintf(f, "%.6f, %.6f", a->lat, a->lon);
-	else
-		fputs("(none)", f);
-	if (a->has_location && a->has_accuracy)
-		fprintf(f, " (within %.0f m)", a->accuracy_m);
-	fprintf(f, "\n  created_at:  %s\n  received_at: %s\n", a->created_at,
-	    b->received_at);
-	fprintf(f, "  alert_id:    %s\n  recipient:   %s\n  webhook_id:  %s\n",
-	    a->alert_id, b->recipient_id, webhook_id);
-	fputs("  verified:    yes (device signature)\n\n", f);
+		fputs(_("(none)"), f);
+	fputc('\n', f);
+	hook_print_location_card(f, a);
+	fprintf(f, "  %-13salertctl ack %s\n", _("Take it:"),
+	    ref != NULL ? ref : a->alert_id);
+	fprintf(f, "  %-13s%s\n", _("Checked:"),
+	    _("yes, signed by the device"));
+	fprintf(f, "  %-13s%s  %s %s\n\n", "alert_id:", a->alert_id,
+	    b->recipient_id, webhook_id);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -173,26 +252,30 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 {
 	const char *by = json_str(b->o, "acknowledged_by");
 	const char *at = json_str(b->o, "acknowledged_at");
+	const char *ref = hook_print_ref(b);
+	const char *dev = json_str(b->o, "device_id");
+	char alias[128], who[128], when[CARDTIME_LEN];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (f == NULL)
 		return NULL;
+	hook_print_alias(b, dev != NULL ? dev : "?", alias, sizeof(alias));
 	if (repeat)
-		fputs("REPEAT (shown before) ", f);
+		fputs(_("REPEAT (shown before) "), f);
 	if (strcmp(b->type, "alert.acknowledged") == 0) {
-		fputs("ACKNOWLEDGED by ", f);
-		hook_print_text(f, by != NULL ? by : "?");
+		out_clean(by != NULL ? by : "?", who, sizeof(who));
+		fprintf(f, _("TAKEN by %s - alarm of %s\n"), who, alias);
 	} else {
-		fputs("CANCELLED by the device", f);
+		fprintf(f, _("CANCELLED by the device - alarm of %s\n"), alias);
 		at = json_str(b->o, "cancelled_at");
 	}
-	fputs("\n  at:          ", f);
-	hook_print_text(f, at != NULL ? at : "?");
-	fprintf(f,
-	    "\n  alert_id:    %s\n  recipient:   %s\n  webhook_id:  %s\n\n",
-	    b->alert_id, b->recipient_id, webhook_id);
+	cardtime_local(at, when);
+	fprintf(f, "  %-13s%s\n", _("At:"), when);
+	fprintf(f, "  %-13s%s\n", _("Reference:"), ref != NULL ? ref : "-");
+	fprintf(f, "  %-13s%s  %s %s\n\n", "alert_id:", b->alert_id,
+	    b->recipient_id, webhook_id);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -12,6 +12,7 @@
 
 #include "ack.h"
 #include "ack_hint.h"
+#include "ack_inbox.h"
 #include "ack_limit.h"
 #include "ack_parse.h"
 #include "http_guard.h"
@@ -259,6 +260,23 @@ ack_token_owner(const struct relay_config *cfg, const char *token)
 	return found;
 }
 
+/* The recipient whose token the request carries; NULL, answered 401,
+ * when none. */
+static const struct recipient_entry *
+ack_http_owner(struct ack *a, struct evhttp_request *req, const char *token)
+{
+	const struct recipient_entry *r;
+
+	if (token == NULL ||
+	    (r = ack_token_owner(a->relay->cfg, token)) == NULL) {
+		if (ack_log_due(a, ACK_LOG_BAD_TOKEN))
+			log_info("ack refused: missing or unknown token");
+		ack_error(req, 401, "Unauthorized", "unknown token");
+		return NULL;
+	}
+	return r;
+}
+
 /* POST /v1/alerts/{id}/ack.  Whether the token's owner was on that
  * alert is the ack script's to check, atomically with the change. */
 static void
@@ -269,26 +287,40 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	        "Authorization"));
 	const struct recipient_entry *r;
 	struct ack_pending *p;
-	char aid[33];
+	char aid[33] = "", ref[ACK_REF_LEN + 1] = "";
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		ack_error(req, 405, "Method Not Allowed", "POST only");
 		return;
 	}
-	if (ack_parse_alert_path(path, aid) != 0) {
+	/* By its id, or by the reference people read in an SMS or on the
+	 * receiver: the same check that the token's owner was on it. */
+	if (ack_parse_alert_path(path, aid) != 0 &&
+	    ack_parse_ref_path(path, ref) != 0) {
 		ack_error(req, 404, "Not Found", "no such alert");
 		return;
 	}
-	if (token == NULL ||
-	    (r = ack_token_owner(a->relay->cfg, token)) == NULL) {
-		if (ack_log_due(a, ACK_LOG_BAD_TOKEN))
-			log_info("ack refused: missing or unknown token");
-		ack_error(req, 401, "Unauthorized", "unknown token");
+	if ((r = ack_http_owner(a, req, token)) == NULL)
 		return;
-	}
 	p = xcalloc(1, sizeof(*p));
 	snprintf(p->channel, sizeof(p->channel), "https");
-	ack_submit(a, req, r, p, aid, NULL);
+	if (ref[0] != '\0')
+		ack_submit(a, req, r, p, NULL, ref);
+	else
+		ack_submit(a, req, r, p, aid, NULL);
+}
+
+/* GET /v1/inbox: the recipient's own open and acknowledged alerts. */
+static void
+ack_inbox_http(struct ack *a, struct evhttp_request *req, const char *query)
+{
+	const char *token = ack_parse_bearer(
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	        "Authorization"));
+	const struct recipient_entry *r;
+
+	if ((r = ack_http_owner(a, req, token)) != NULL)
+		ack_inbox(a->relay, req, r, query);
 }
 
 static const struct recipient_entry *
@@ -453,6 +485,8 @@ ack_request_cb(struct evhttp_request *req, void *arg)
 		ack_error(req, 503, "Service Unavailable", "try again");
 	else if (strncmp(path, "/v1/alerts/", 11) == 0)
 		ack_http(a, req, path);
+	else if (strcmp(path, "/v1/inbox") == 0)
+		ack_inbox_http(a, req, evhttp_uri_get_query(uri));
 	else if (strncmp(path, "/v1/sms/", 8) == 0)
 		ack_sms(a, req, path, evhttp_uri_get_query(uri));
 	else

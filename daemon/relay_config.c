@@ -539,7 +539,7 @@ relay_config_load(const char *path, FILE *errout)
 		config_error(&p, rc, "syntax error");
 	config_defaults(&p);
 	if (p.errors == 0 && p.cfg->directory_path[0] != '\0')
-		p.errors += relay_directory_merge(p.cfg,
+		p.errors += relay_directory_merge(p.cfg, p.dir,
 		    config_opt_line(&p, "relay", "directory"), errout);
 	/* Sorted first: the checks look recipients up.  (No devices, as
 	 * when the directory did not load, means no array at all.) */
