@@ -26,6 +26,7 @@ static const struct alertctl_command {
     {"status", cmd_status},
     {"list", cmd_list},
     {"ack", cmd_ack},
+    {"inbox", cmd_inbox},
     {"watch", cmd_watch},
     {"org", cmd_org},
     {"device", cmd_device},

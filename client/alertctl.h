@@ -34,6 +34,7 @@ int cmd_cancel(int argc, char **argv, struct globals *g);
 int cmd_status(int argc, char **argv, struct globals *g);
 int cmd_list(int argc, char **argv, struct globals *g);
 int cmd_ack(int argc, char **argv, struct globals *g);
+int cmd_inbox(int argc, char **argv, struct globals *g);
 int cmd_watch(int argc, char **argv, struct globals *g);
 /* The administrator's directory, and enrolling a device from it. */
 int cmd_org(int argc, char **argv, struct globals *g);

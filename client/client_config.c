@@ -298,7 +298,8 @@ client_config_handler(void *arg, const char *section, const char *name,
 			    id);
 		else
 			client_config_recipient_key(p, id, name, value);
-	} else
+	} else if (strcmp(section, "contactpoint") != 0)
+		/* [contactpoint] is the contact point's (cp_config.c) */
 		client_config_error(p, "unknown section [%s]", section);
 	return 1;
 }

@@ -79,7 +79,7 @@ hook_print_text(FILE *f, const char *s)
 }
 
 /* The alert types people know, in their language; others as sent. */
-static const char *
+const char *
 hook_print_type(const char *type, char *buf, size_t len)
 {
 	static const char *const names[][2] = {
