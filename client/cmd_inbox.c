@@ -139,15 +139,15 @@ cmd_inbox_field(const json_t *e, const char *key, char *buf, size_t len)
 static void
 cmd_inbox_line(const json_t *e)
 {
-	char ref[16], type[64], alias[64], by[64], tier[16], when[CARDTIME_LEN],
+	char ref[16], tbuf[64], alias[64], by[64], tier[16], when[CARDTIME_LEN],
 	    age[CARDTIME_LEN];
-	const char *t = json_str(e, "alert_type");
+	const char *t = json_str(e, "alert_type"), *type;
 	json_t *tv = json_object_get(e, "tier");
 	int ok;
 	long secs = cardtime_since(json_str(e, "received_at"), &ok);
 
 	cmd_inbox_field(e, "ref", ref, sizeof(ref));
-	hook_print_type(t != NULL ? t : "-", type, sizeof(type));
+	type = hook_print_type(t != NULL ? t : "-", tbuf, sizeof(tbuf));
 	cmd_inbox_field(e, "device_alias", alias, sizeof(alias));
 	cmd_inbox_field(e, "acknowledged_by", by, sizeof(by));
 	if (json_is_integer(tv))

@@ -67,7 +67,7 @@ hook_print_text(FILE *f, const char *s)
 
 	for (; *p != '\0'; p++) {
 		if (*p == '\n')
-			fputs("\n               ", f);
+			fputs("\n                 ", f);
 		else if (*p < 0x20 || *p == 0x7f)
 			fputc('?', f);
 		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
@@ -134,9 +134,9 @@ static void
 hook_print_pretty_head(FILE *f, const struct hook_body *b,
     const struct alert *a, const struct hook_verdict *v)
 {
-	char type[64], alias[128];
+	char tbuf[64], alias[128];
+	const char *type = hook_print_type(a->alert_type, tbuf, sizeof(tbuf));
 
-	hook_print_type(a->alert_type, type, sizeof(type));
 	hook_print_alias(b, a->device_id, alias, sizeof(alias));
 	if (v->repeat)
 		fprintf(f,
@@ -146,7 +146,7 @@ hook_print_pretty_head(FILE *f, const struct hook_body *b,
 		fprintf(f, _("ALARM %s - %s\n"), type, alias);
 	if (v->old)
 		fprintf(f,
-		    _("  WARNING:     made %ld min ago: delivered late, or "
+		    _("  WARNING:       made %ld min ago: delivered late, or "
 		      "sent again by someone else\n"),
 		    v->age / 60);
 }
@@ -154,7 +154,7 @@ hook_print_pretty_head(FILE *f, const struct hook_body *b,
 static void
 hook_print_location_card(FILE *f, const struct alert *a)
 {
-	fprintf(f, "  %-13s", _("Location:"));
+	fprintf(f, "  %-15s", _("Location:"));
 	if (!a->has_location) {
 		fprintf(f, "%s\n", _("(not sent)"));
 		return;
@@ -163,7 +163,7 @@ hook_print_location_card(FILE *f, const struct alert *a)
 	if (a->has_accuracy)
 		fprintf(f, _(" (within %.0f m)"), a->accuracy_m);
 	fprintf(f,
-	    "\n  %-13shttps://www.openstreetmap.org/"
+	    "\n  %-15shttps://www.openstreetmap.org/"
 	    "?mlat=%.6f&mlon=%.6f#map=17/%.6f/%.6f\n",
 	    "", a->lat, a->lon, a->lat, a->lon);
 }
@@ -185,20 +185,22 @@ hook_print_pretty(const struct hook_body *b, const char *webhook_id,
 	hook_print_pretty_head(f, b, a, v);
 	cardtime_local(a->created_at, when);
 	cardtime_age(v->age, age);
-	fprintf(f, "  %-13s%s (%s)\n", _("Raised:"), when, age);
-	fprintf(f, "  %-13s%s\n", _("Reference:"), ref != NULL ? ref : "-");
-	fprintf(f, "  %-13s", _("Message:"));
+	fprintf(f, "  %-15s%s (", _("Raised:"), when);
+	fprintf(f, _("%s ago"), age);
+	fputs(")\n", f);
+	fprintf(f, "  %-15s%s\n", _("Reference:"), ref != NULL ? ref : "-");
+	fprintf(f, "  %-15s", _("Message:"));
 	if (a->message != NULL)
 		hook_print_text(f, a->message);
 	else
 		fputs(_("(none)"), f);
 	fputc('\n', f);
 	hook_print_location_card(f, a);
-	fprintf(f, "  %-13salertctl ack %s\n", _("Take it:"),
+	fprintf(f, "  %-15salertctl ack %s\n", _("Take it:"),
 	    ref != NULL ? ref : a->alert_id);
-	fprintf(f, "  %-13s%s\n", _("Checked:"),
+	fprintf(f, "  %-15s%s\n", _("Checked:"),
 	    _("yes, signed by the device"));
-	fprintf(f, "  %-13s%s  %s %s\n\n", "alert_id:", a->alert_id,
+	fprintf(f, "  %-15s%s  %s %s\n\n", "alert_id:", a->alert_id,
 	    b->recipient_id, webhook_id);
 	if (fclose(f) != 0) {
 		free(buf);
@@ -272,9 +274,9 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 		at = json_str(b->o, "cancelled_at");
 	}
 	cardtime_local(at, when);
-	fprintf(f, "  %-13s%s\n", _("At:"), when);
-	fprintf(f, "  %-13s%s\n", _("Reference:"), ref != NULL ? ref : "-");
-	fprintf(f, "  %-13s%s  %s %s\n\n", "alert_id:", b->alert_id,
+	fprintf(f, "  %-15s%s\n", _("At:"), when);
+	fprintf(f, "  %-15s%s\n", _("Reference:"), ref != NULL ? ref : "-");
+	fprintf(f, "  %-15s%s  %s %s\n\n", "alert_id:", b->alert_id,
 	    b->recipient_id, webhook_id);
 	if (fclose(f) != 0) {
 		free(buf);

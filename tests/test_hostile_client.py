@@ -126,12 +126,13 @@ def test_replay_pretty_says_repeat(lab, tmp_path):
     rx = receiver(lab, env, tmp_path / "state", extra=["--pretty"])
     h, b, _ = make_webhook(env)
     assert post(rx.port, h, b) == 200
-    wait_until(lambda: any(l.startswith("ALERT panic") for l in rx.snapshot("stdout")),
+    # the alarm card, in Dutch by default (tests/test_contactpoint.py)
+    wait_until(lambda: any(l.startswith("ALARM PANIEK") for l in rx.snapshot("stdout")),
                10, what="the alert")
     assert post(rx.port, fresh_headers(env, b), b) == 200
-    wait_until(lambda: any(l.startswith("REPEAT") for l in rx.snapshot("stdout")),
+    wait_until(lambda: any(l.startswith("HERHALING") for l in rx.snapshot("stdout")),
                10, what="the repeat")
-    assert sum(l.startswith("ALERT") for l in rx.snapshot("stdout")) == 1
+    assert sum(l.startswith("ALARM") for l in rx.snapshot("stdout")) == 1
 
 
 def _old(minutes):

@@ -1,0 +1,282 @@
+"""The contact point's side of issue 13: every webhook event names the
+alert's reference and the device's alias; `alertctl ack REF` and
+`alertctl inbox` with a [contactpoint] section in alertctl.conf; the
+receiver's alarm card in Dutch and English with a fixed timezone; phone
+numbers normalised or refused; `send --wait ack` saying what it waits
+for.  Real alertrelayd, redis-server, Kannel and alertctl processes."""
+
+import datetime
+import json
+import os
+import re
+import time
+import zoneinfo
+
+import pytest
+
+import harness
+import proto
+from harness import alertctl_bin, sms_stack, wait_until
+from helpers import device_key, recipient_pks
+
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
+
+DEVICE_ALIAS = "Burgemeester-A"
+CP_ALIAS = "Contactpunt"
+BOTH = ("contactpunt", "oncall-1")
+
+
+def policies(*tiers):
+    return {"default": {"types": "panic threat", "tier": list(tiers),
+                        "repeat": 0, "max_age": 3600},
+            "test": {"types": "test", "tier": "0 contactpunt:webhook"}}
+
+
+def cp_conf(st, path, rid, url=True, extra=""):
+    """A contact point's alertctl.conf: only [contactpoint]."""
+    lines = ["[contactpoint]"]
+    if url:
+        lines.append("ack_url = https://127.0.0.1:%d" % st.ack_port)
+    lines += ["relay_pin = %s" % st.env.pin,
+              "token_file = %s" % st.token_files[rid],
+              "timezone = Europe/Amsterdam"]
+    path.write_text("\n".join(lines) + "\n" + extra)
+    return path
+
+
+def ctl(lab, *args, env=None, timeout=30):
+    argv = [alertctl_bin()] + [str(a) for a in args]
+    e = {"LANGUAGE": ""}
+    e.update(env or {})
+    cp = harness.run(argv, timeout=timeout, env=e)
+    lab.short_runs.append((argv, cp.stderr))
+    return cp
+
+
+def hooks_of(st, rid, aid):
+    return [h["json"] for h in st.recorders[rid].snapshot()
+            if (h["json"] or {}).get("alert_id") == aid]
+
+
+# ================================================ webhooks: ref and alias
+
+
+@pytest.mark.hard_timeout(120)
+def test_every_webhook_event_carries_ref_and_device_alias(lab):
+    st = sms_stack(lab, policies("0 contactpunt:webhook",
+                                 "1 oncall-1:webhook"), tokens=BOTH)
+    s = st.session()
+    acc = s.send_alert("panic")
+    aid, ref = acc["alert_id"], acc["ref"]
+    st.wait_webhook("contactpunt", "alert.raised", aid)
+    st.wait_webhook("oncall-1", "alert.escalated", aid)
+    status, body = st.ack(aid, st.tokens["contactpunt"])
+    assert status == 200, body
+    st.wait_webhook("contactpunt", "alert.acknowledged", aid)
+    st.wait_webhook("oncall-1", "alert.acknowledged", aid)
+    acc2 = s.send_alert("threat")
+    st.wait_webhook("contactpunt", "alert.raised", acc2["alert_id"])
+    s.cancel(acc2["alert_id"])
+    st.wait_webhook("contactpunt", "alert.cancelled", acc2["alert_id"])
+
+    seen = set()
+    for rid in BOTH:
+        for a, r in ((aid, ref), (acc2["alert_id"], acc2["ref"])):
+            for h in hooks_of(st, rid, a):
+                assert h["ref"] == r, h
+                assert h["device_alias"] == DEVICE_ALIAS, h
+                seen.add(h["type"])
+    assert seen == {"alert.raised", "alert.escalated", "alert.acknowledged",
+                    "alert.cancelled"}, seen
+
+
+# ===================================== ack by reference, inbox, [contactpoint]
+
+
+@pytest.mark.hard_timeout(120)
+def test_ack_by_ref_and_inbox_with_contactpoint_config(lab):
+    st = sms_stack(lab, policies("0 contactpunt:webhook contactpunt:sms",
+                                 "60 oncall-1:webhook"), tokens=BOTH)
+    s = st.session()
+    # sealed to the contact point only: oncall-1 is not on it at all
+    acc = s.send_alert("panic", recipients=["contactpunt"])
+    aid, ref = acc["alert_id"], acc["ref"]
+    other = s.send_alert("threat")
+    st.wait_webhook("contactpunt", "alert.raised", aid)
+    st.wait_webhook("contactpunt", "alert.raised", other["alert_id"])
+    conf = cp_conf(st, lab.tmp / "cp.conf", "contactpunt")
+    oc_conf = cp_conf(st, lab.tmp / "oc.conf", "oncall-1")
+
+    # the inbox: both alerts, newest first, open, no content
+    cp = ctl(lab, "-c", conf, "inbox", "--json")
+    assert cp.returncode == 0, cp.stderr
+    inbox = json.loads(cp.stdout)
+    assert [a["ref"] for a in inbox] == [other["ref"], ref], inbox
+    a = inbox[1]
+    assert a["alert_id"] == aid and a["state"] == "open", a
+    assert a["alert_type"] == "panic" and a["tier"] == 0, a
+    assert a["device_alias"] == DEVICE_ALIAS and "acknowledged_by" not in a
+    assert "message" not in a and "ciphertext" not in a
+    # bounded
+    cp = ctl(lab, "-c", conf, "inbox", "--json", "--limit", "1")
+    assert [x["ref"] for x in json.loads(cp.stdout)] == [other["ref"]]
+    # oncall-1 was sent neither (its tier is at 60 s)
+    cp = ctl(lab, "-c", oc_conf, "inbox", "--json")
+    assert cp.returncode == 0 and json.loads(cp.stdout) == [], cp.stdout
+
+    # ... nor may it take the one it is not on by its reference: the
+    # same 404 as no alert
+    cp = ctl(lab, "-c", oc_conf, "ack", ref)
+    assert cp.returncode == 1, (cp.stdout, cp.stderr)
+    assert st.alert_hash(aid)["state"] == "open"
+
+    # the reference as typed from a phone: lower case, split in halves
+    typed = ref[:4].lower() + "-" + ref[4:].lower()
+    cp = ctl(lab, "-c", conf, "ack", typed, env={"LANGUAGE": "en"})
+    assert cp.returncode == 0, (cp.stdout, cp.stderr)
+    assert "acknowledged %s as %s (first)" % (ref, CP_ALIAS) in cp.stdout
+    assert "alert_id=%s" % aid in cp.stdout
+    h = st.alert_hash(aid)
+    assert h["state"] == "acknowledged" and h["acked_channel"] == "https"
+    # in Dutch by default
+    cp = ctl(lab, "-c", conf, "ack", ref)
+    assert cp.returncode == 0, cp.stderr
+    assert "al opgepakt" in cp.stdout, cp.stdout
+
+    # the inbox says who took it, in a table for people
+    cp = ctl(lab, "-c", conf, "inbox", env={"LANGUAGE": "en"})
+    assert cp.returncode == 0, cp.stderr
+    line = [l for l in cp.stdout.splitlines() if l.startswith(ref)]
+    assert line and CP_ALIAS in line[0] and "PANIC" in line[0], cp.stdout
+    assert re.search(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d CES?T", line[0]), line
+    assert "alertctl ack REF" in cp.stdout
+    cp = ctl(lab, "-c", conf, "inbox")
+    assert "PANIEK" in cp.stdout and "OPGEPAKT DOOR" in cp.stdout, cp.stdout
+
+    # a token the relay does not know: nothing listed
+    bad = harness.write_secret(lab.tmp / "bad.ack", "y" * 32)
+    cp = ctl(lab, "-c", conf, "inbox", "--token-file", bad)
+    assert cp.returncode == 1 and cp.stdout == "", cp.stdout
+    for tok in st.tokens.values():
+        assert all(tok not in e for _, e in lab.short_runs)
+
+
+def test_ack_without_a_relay_says_where_to_set_it(lab, tmp_path):
+    conf = tmp_path / "alertctl.conf"
+    conf.write_text("[contactpoint]\ntimezone = Europe/Amsterdam\n")
+    cp = ctl(lab, "-c", conf, "ack", "K7Q2M9XD", env={"LANGUAGE": "en"})
+    assert cp.returncode == 2, cp.stderr
+    assert "[contactpoint]" in cp.stderr and "ack_url" in cp.stderr
+    cp = ctl(lab, "-c", conf, "ack", "K7Q2", env={"LANGUAGE": "en"})
+    assert cp.returncode == 2 and "K7Q2M9XD" in cp.stderr, cp.stderr
+    conf.write_text("[contactpoint]\nack_ur = https://x:1\n")
+    cp = ctl(lab, "-c", conf, "ack", "K7Q2M9XD")
+    assert cp.returncode != 0 and "ack_ur" in cp.stderr, cp.stderr
+
+
+# ================================================ the receiver's alarm card
+
+
+def card_webhook(env, ref, message, location, rid="contactpunt",
+                 event="alert.raised", extra=None):
+    """A webhook as the relay sends it, with its ref and device_alias."""
+    alert_id = proto.new_alert_id()
+    created_at = proto.rfc3339_now()
+    i = proto.inner_alert(alert_id, env.device_id, "panic", created_at,
+                          message, location)
+    ct = proto.seal(i, device_key(env), recipient_pks(env)[rid])
+    o = json.loads(proto.webhook_body(alert_id, env.device_id, "panic",
+                                      created_at, rid, ct))
+    o.update({"ref": ref, "device_alias": DEVICE_ALIAS, "type": event},
+             **(extra or {}))
+    body = json.dumps(o, separators=(",", ":")).encode()
+    msg_id = "msg_" + alert_id + "_" + event
+    ts = str(int(time.time()))
+    key = proto.whsec_key(env.recipients[rid].secret_text)
+    headers = {"webhook-id": msg_id, "webhook-timestamp": ts,
+               "webhook-signature": proto.webhook_signature(key, msg_id, ts,
+                                                            body),
+               "content-type": "application/json"}
+    return headers, body, alert_id, created_at
+
+
+def post(port, headers, body):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("POST", "/hook", body, headers)
+        r = c.getresponse()
+        r.read()
+        return r.status
+    finally:
+        c.close()
+
+
+def start_card_receiver(lab, env, language, zone):
+    r = env.recipient("contactpunt")
+    port = harness.free_port()
+    argv = [alertctl_bin(), "receive", "--listen", "127.0.0.1:%d" % port,
+            "--secret", r.secret_file, "--key", r.key,
+            "--devices", env.devices_dir, "--pretty", "--timezone", zone]
+    old = os.environ.get("LANGUAGE")
+    os.environ["LANGUAGE"] = language
+    try:
+        p = lab.spawn(argv, "receive-card-%s" % (language or "nl"))
+    finally:
+        if old is None:
+            os.environ.pop("LANGUAGE")
+        else:
+            os.environ["LANGUAGE"] = old
+    p.wait_for(r"listening on", "stderr", 10)
+    return p, port
+
+
+@pytest.mark.parametrize("language,zone,words", [
+    ("", "Europe/Amsterdam",
+     ["ALARM PANIEK - Burgemeester-A", "Referentie:", "Bericht:",
+      "Locatie:", "Oppakken:", "binnen 15 m", "s geleden)"]),
+    ("en", "America/New_York",
+     ["ALARM PANIC - Burgemeester-A", "Reference:", "Message:", "Location:",
+      "Take it:", "within 15 m", "s ago)"]),
+])
+def test_alarm_card(lab, language, zone, words):
+    env = lab.env()
+    p, port = start_card_receiver(lab, env, language, zone)
+    ref = "K7Q2M9XD"
+    loc = {"lat": 52.0907, "lon": 5.1214, "accuracy_m": 15}
+    headers, body, aid, created = card_webhook(
+        env, ref, "Man bij de voordeur\x1b[31m\x07", loc)
+    assert post(port, headers, body) == 200
+    wait_until(lambda: "alert_id:" in "\n".join(p.snapshot("stdout")), 10,
+               what="the card")
+    card = "\n".join(p.snapshot("stdout"))
+    for w in words:
+        assert w in card, (w, card)
+    # the command that takes it, with the reference
+    assert re.search(r"alertctl ack %s$" % ref, card, re.M), card
+    # the message, with what could drive the terminal made harmless
+    assert "Man bij de voordeur?[31m?" in card and "\x1b" not in card
+    assert "https://www.openstreetmap.org/?mlat=52.090700&mlon=5.121400" \
+        "#map=17/52.090700/5.121400" in card, card
+    # local time in the chosen zone, with the zone's abbreviation
+    t = datetime.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ") \
+        .replace(tzinfo=datetime.timezone.utc) \
+        .astimezone(zoneinfo.ZoneInfo(zone))
+    assert t.strftime("%d-%m-%Y %H:%M:%S ") + t.tzname() in card, card
+    assert created not in card  # no UTC time for people
+
+    # the notice when someone took it
+    headers, body, aid2, _ = card_webhook(
+        env, ref, None, None, event="alert.acknowledged",
+        extra={"acknowledged_by": "Piket-1",
+               "acknowledged_at": created})
+    o = json.loads(body)
+    o.pop("ciphertext", None)
+    body = json.dumps(o).encode()
+    key = proto.whsec_key(env.recipients["contactpunt"].secret_text)
+    headers["webhook-signature"] = proto.webhook_signature(
+        key, headers["webhook-id"], headers["webhook-timestamp"], body)
+    assert post(port, headers, body) == 200
+    taken = "OPGEPAKT door Piket-1" if not language else "TAKEN by Piket-1"
+    wait_until(lambda: taken in "\n".join(p.snapshot("stdout")), 10,
+               what="the notice: " + "\n".join(p.snapshot("stdout")))
