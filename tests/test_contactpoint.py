@@ -280,3 +280,79 @@ def test_alarm_card(lab, language, zone, words):
     taken = "OPGEPAKT door Piket-1" if not language else "TAKEN by Piket-1"
     wait_until(lambda: taken in "\n".join(p.snapshot("stdout")), 10,
                what="the notice: " + "\n".join(p.snapshot("stdout")))
+
+
+# ================================================ phone numbers
+
+
+@pytest.mark.parametrize("written,e164", [
+    ("06 1234 5678", "+31612345678"),
+    ("+31 6 12345678", "+31612345678"),
+    ("0031-6-1234-5678", "+31612345678"),
+    ("(010) 123 4567", "+31101234567"),
+    ("+32 470 12 34 56", "+32470123456"),
+])
+def test_phone_numbers_are_normalised_saying_so(lab, tmp_path, written, e164):
+    org = tmp_path / "org"
+    cp = ctl(lab, "org", "init", "--org", org, "--relay", "127.0.0.1:7443",
+             "--pin", proto.b64e(os.urandom(32)))
+    assert cp.returncode == 0, cp.stderr
+    cp = ctl(lab, "recipient", "add", "Piket 1", "--id", "piket-1",
+             "--sms", written, "--org", org, env={"LANGUAGE": "en"})
+    assert cp.returncode == 0, cp.stderr
+    assert "phone number '%s' taken as %s" % (written, e164) in cp.stdout
+    # SMS only: no key to hand over, and how it takes an alarm
+    assert "no key to hand over" in cp.stdout, cp.stdout
+    assert "give it to the contact point" not in cp.stdout
+    assert "replying OK" in cp.stdout
+    cp = ctl(lab, "recipient", "list", "--json", "--org", org)
+    assert cp.returncode == 0, cp.stderr
+    (r,) = json.loads(cp.stdout)
+    assert r["id"] == "piket-1" and r["channels"] == {"sms": e164}, r
+    # in Dutch by default
+    cp = ctl(lab, "recipient", "add", "Piket 2", "--id", "piket-2",
+             "--sms", written, "--org", org)
+    assert "telefoonnummer '%s' genoteerd als %s" % (written, e164) \
+        in cp.stdout, cp.stdout
+
+
+def test_implausible_phone_numbers_refused_with_an_example(lab, tmp_path):
+    org = tmp_path / "org"
+    ctl(lab, "org", "init", "--org", org, "--relay", "127.0.0.1:7443",
+        "--pin", proto.b64e(os.urandom(32)))
+    for bad in ("06 1234 567", "+31 6 1234 56789", "612345678", "+1 23",
+                "06-CALL-ME", "+123456789012345678"):
+        cp = ctl(lab, "recipient", "add", "Piket", "--sms", bad, "--org", org,
+                 env={"LANGUAGE": "en"})
+        assert cp.returncode == 2, (bad, cp.stdout, cp.stderr)
+        assert "+31612345678 (or 06 1234 5678)" in cp.stderr, cp.stderr
+    cp = ctl(lab, "recipient", "list", "--json", "--org", org)
+    assert json.loads(cp.stdout) == []
+    # a webhook recipient has a key to hand over
+    cp = ctl(lab, "recipient", "add", "Contactpunt", "--webhook",
+             "https://cp.example.nl/hook", "--sms", "+31612345678", "--org",
+             org, env={"LANGUAGE": "en"})
+    assert cp.returncode == 0, cp.stderr
+    assert "taken as" not in cp.stdout  # already E.164
+    assert "give it to the contact point" in cp.stdout, cp.stdout
+
+
+def test_relay_config_takes_national_numbers(lab):
+    env = lab.env()
+    env.recipient_extra["contactpunt"] = {"sms": "06 1234 5678",
+                                          "sms_gateway": "gw"}
+    env.gateways = {"gw": {"type": "http", "url": "http://127.0.0.1:9/x",
+                           "body": "to={to}&text={text}",
+                           "from": "+3197010000000"}}
+    env.write_relay_conf()
+    cp = harness.run([harness.alertrelayd_bin(), "-t", "-c",
+                      env.relay_conf], timeout=20)
+    out = cp.stdout + cp.stderr
+    assert cp.returncode == 0 and "configuration OK" in cp.stdout, out
+    assert "sms '06 1234 5678' taken as +31612345678" in out, out
+    env.recipient_extra["contactpunt"]["sms"] = "06 1234"
+    env.write_relay_conf()
+    cp = harness.run([harness.alertrelayd_bin(), "-t", "-c",
+                      env.relay_conf], timeout=20)
+    out = cp.stdout + cp.stderr
+    assert cp.returncode != 0 and "for example +31612345678" in out, out
