@@ -356,3 +356,36 @@ def test_relay_config_takes_national_numbers(lab):
                       env.relay_conf], timeout=20)
     out = cp.stdout + cp.stderr
     assert cp.returncode != 0 and "for example +31612345678" in out, out
+
+
+# ================================================ send --wait ack
+
+
+@pytest.mark.hard_timeout(60)
+def test_send_wait_ack_says_what_it_waits_for_and_ends_at_max_age(lab):
+    env = lab.env()
+    env.policies = {"default": {"types": "panic threat test",
+                                "tier": ["0 contactpunt:webhook"],
+                                "max_age": 4}}
+    env.write_relay_conf()
+    lab.redis(env)
+    lab.relay(env)
+    lab.recorder_for(env, "contactpunt")
+    t0 = time.monotonic()
+    os.environ["LANGUAGE"], old = "en", os.environ.get("LANGUAGE")
+    try:
+        p = lab.send_proc(env, "--type", "panic", "--wait", "ack")
+    finally:
+        if old is None:
+            os.environ.pop("LANGUAGE")
+        else:
+            os.environ["LANGUAGE"] = old
+    m = p.wait_for(r"^alert_id=([0-9a-f]{32})$", "stdout", timeout=15)
+    p.wait_for(r"^waiting until a person takes alert %s \(at most 1 min\); "
+               r"Ctrl-C stops waiting, the alert stays open$" % m.group(1),
+               "stdout", timeout=10)
+    # no --wait-timeout: bounded by the policy's max_age (4 s), not forever
+    rc = p.wait_exit(20)
+    assert rc == 4, (rc, p.tail())
+    assert time.monotonic() - t0 < 15
+    assert "not acknowledged within 4 s" in p.text("stderr"), p.tail()
