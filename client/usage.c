@@ -213,7 +213,8 @@ static const struct usage_text {
         "\n"
         "      --hours N   look back N hours (default 24, at most 168)\n"
         "      --limit N   at most N alerts (default 20, at most 50)\n"
-        "      --json      one JSON array, times in RFC 3339 UTC\n"},
+        "      --json      one JSON array, times in RFC 3339 UTC\n"
+        "      --timeout S give up after S seconds (default 30)\n"},
     {"receive",
         "Usage: alertctl receive --listen HOST:PORT --key KEYFILE...\n"
         "           --secret FILE|whsec_...\n"
@@ -312,7 +313,7 @@ static const struct usage_text {
         "           [--sms NUMBER] [--org DIR]\n"
         "       alertctl recipient rotate ID [--org DIR]\n"
         "       alertctl recipient remove ID [--org DIR]\n"
-        "       alertctl recipient list [--org DIR]\n"
+        "       alertctl recipient list [--json] [--org DIR]\n"
         "\n"
         "The recipients every alert is sealed to (directory.json); sign it\n"
         "after a change (alertctl directory sign).\n"
@@ -325,11 +326,15 @@ static const struct usage_text {
         "        ID.key.<unix time>, so that what was sealed to it opens.\n"
         "remove: takes it out of the directory; its key files stay.\n"
         "list:   one line per recipient: id, alias, channels (tab-separated).\n"
+        "        An SMS-only recipient has no key to hand over.\n"
         "\n"
         "      --id ID          the recipient id (default: from the alias,\n"
         "                       as for devices)\n"
         "      --webhook URL    the http(s) URL the relay posts alerts to\n"
-        "      --sms NUMBER     the E.164 number texts go to (+31612345678)\n"
+        "      --sms NUMBER     the number texts go to: +31612345678, or as\n"
+        "                       written (06 1234 5678, 0031...), taken as "
+        "E.164\n"
+        "      --json           list: one JSON array\n"
         "      --org DIR        the organisation directory (alertctl org)\n"},
     {"directory",
         "Usage: alertctl directory sign [--org DIR] [-o FILE]\n"
