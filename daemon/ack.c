@@ -14,6 +14,7 @@
 #include "ack_hint.h"
 #include "ack_inbox.h"
 #include "ack_limit.h"
+#include "ack_notice.h"
 #include "ack_parse.h"
 #include "http_guard.h"
 #include "log.h"
@@ -43,6 +44,7 @@ struct ack {
 	struct evhttp *plain;
 	struct ack_limit *limit; /* failed SMS replies; made when first used */
 	struct ack_hint *hints; /* "how to reply" SMS sent; the same */
+	struct ack_notices *notices; /* confirmations and hints being sent */
 	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
 	struct http_guard *https_guard;
 	struct http_guard *plain_guard;
@@ -131,49 +133,6 @@ ack_refund(struct ack_pending *p)
 }
 
 static void
-ack_notice_cb(int ok, long status, const char *error, void *arg)
-{
-	(void)arg;
-	if (ok)
-		log_info("sms notice result=ok status=%ld", status);
-	else
-		log_warnx("sms notice result=failed status=%ld error=\"%s\"",
-		    status, error ? error : "");
-}
-
-/* An SMS of kind to recipient r, through r's gateway (else gw_name's),
- * once: what it says is a courtesy to the person, the acknowledgement
- * itself is already in Redis. */
-static void
-ack_notice(struct ack *a, const char *rid, const char *gw_name,
-    enum sms_template_kind kind, const char *ref)
-{
-	const struct relay_config *cfg = a->relay->cfg;
-	const struct recipient_entry *r = relay_config_recipient(cfg, rid);
-	const struct sms_gateway *gw;
-	struct sms_template_vars v = {0};
-	enum sms_language lang;
-	const char *tpl = relay_config_sms_template(cfg, kind, &lang);
-	char text[SMS_TEXT_MAX];
-
-	if (r == NULL || r->sms == NULL)
-		return;
-	if ((gw = relay_config_gateway(cfg, r->sms_gateway)) == NULL &&
-	    (gw = relay_config_gateway(cfg, gw_name)) == NULL)
-		return;
-	v.ref = ref;
-	v.by = r->alias ? r->alias : r->id;
-	v.t = time(NULL);
-	if (sms_template_expand(lang, tpl, &v, text, sizeof(text)) == 0)
-		return;
-	log_info("sms notice kind=%s recipient=%s via %s",
-	    sms_template_key(kind) + strlen("sms_template_"), r->id, gw->name);
-	(void)sms_send(a->relay->http, gw, r->sms, text, ref,
-	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
-	    ack_notice_cb, NULL);
-}
-
-static void
 ack_done_cb(json_t *reply, const char *err, void *arg)
 {
 	struct ack_pending *p = arg;
@@ -212,8 +171,8 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		/* The one who took it by SMS hears that it worked (the
 		 * others reached hear who took it: alert.acknowledged). */
 		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
-			ack_notice(p->a, p->rid, p->gateway, SMS_TPL_CONFIRMED,
-			    p->ref);
+			ack_notice_send(p->a->notices, p->rid, p->gateway,
+			    SMS_TPL_CONFIRMED, p->ref);
 		ack_reply(p->req, 200, "OK",
 		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
 		        "acknowledged", "first", strcmp(r, "first") == 0, "by",
@@ -397,7 +356,7 @@ ack_hint(struct ack *a, const struct sms_gateway *gw,
 		    gw->name, r->id);
 		return;
 	}
-	ack_notice(a, r->id, gw->name, SMS_TPL_HINT, NULL);
+	ack_notice_send(a->notices, r->id, gw->name, SMS_TPL_HINT, NULL);
 }
 
 /* A reply from a recipient's number: counted against the limits of
@@ -547,6 +506,7 @@ ack_open(struct relay *relay, struct ack **out)
 		return 0;
 	a = xcalloc(1, sizeof(*a));
 	a->relay = relay;
+	a->notices = ack_notices_new(relay);
 	if ((cfg->ack_listen[0] != '\0' &&
 	        (a->https = ack_bind(a, cfg->ack_listen, 1)) == NULL) ||
 	    (cfg->ack_listen_plain[0] != '\0' &&
@@ -571,5 +531,6 @@ ack_close(struct ack *a)
 		evhttp_free(a->plain);
 	ack_limit_free(a->limit);
 	ack_hint_free(a->hints);
+	ack_notices_free(a->notices);
 	free(a);
 }

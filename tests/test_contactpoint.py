@@ -389,3 +389,69 @@ def test_send_wait_ack_says_what_it_waits_for_and_ends_at_max_age(lab):
     assert rc == 4, (rc, p.tail())
     assert time.monotonic() - t0 < 15
     assert "not acknowledged within 4 s" in p.text("stderr"), p.tail()
+
+
+# ================================================ follow-up SMS (Kannel)
+
+
+def not_alert_sms(m):
+    return not m.text.startswith(("ALARM ", "ALERT "))
+
+
+@pytest.mark.hard_timeout(120)
+def test_confirmation_sms_is_retried_when_the_gateway_fails(lab):
+    """The confirmation to whoever took an alert by SMS goes through the
+    same retries as other SMS: with Kannel's smsbox frozen the first
+    attempt times out, and once it is back the phone gets it."""
+    import http.client
+    import urllib.parse
+    st = sms_stack(lab, policies("0 contactpunt:webhook contactpunt:sms"),
+                   delivery={"request_timeout": 2, "retry_initial_ms": 500})
+    s = st.session()
+    acc = s.send_alert("panic")
+    aid, ref = acc["alert_id"], acc["ref"]
+    cp_number = harness.SMS_NUMBERS["contactpunt"]
+    st.sms.wait(1, to=cp_number, timeout=10)
+
+    st.kannel.smsbox.pause()
+    try:
+        # the reply as smsbox would pass it on, straight to the relay
+        c = http.client.HTTPConnection("127.0.0.1", st.plain_port, timeout=10)
+        c.request("POST", "/v1/sms/kannel",
+                  urllib.parse.urlencode({"from": cp_number,
+                                          "text": "OK " + ref}),
+                  {"X-Alertrelay-Token": st.mo_token,
+                   "Content-Type": "application/x-www-form-urlencoded"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        assert r.status == 200, r.status
+        assert st.alert_hash(aid)["state"] == "acknowledged"
+        wait_until(lambda: "sms notice kind=confirmed recipient=contactpunt "
+                   "result=retry" in st.relay.log(), 15,
+                   what="a failed first attempt")
+    finally:
+        st.kannel.smsbox.resume()
+    (_, ok), = st.sms.wait(1, to=cp_number, pred=not_alert_sms, timeout=20)
+    assert ok.text == harness.sms_confirmed_text(ref), ok.text
+    assert re.search(r"sms notice kind=confirmed recipient=contactpunt "
+                     r"result=ok status=\d+ attempt=[2-9]", st.relay.log())
+
+
+@pytest.mark.hard_timeout(120)
+def test_https_ack_by_ref_tells_the_others_by_sms(lab):
+    """An acknowledgement over HTTPS (alertctl ack REF) sends "opgepakt
+    door <name>" to the others reached by SMS, as one by SMS does."""
+    st = sms_stack(lab, policies("0 contactpunt:webhook oncall-1:sms"),
+                   tokens=("contactpunt",))
+    s = st.session()
+    acc = s.send_alert("panic")
+    ref = acc["ref"]
+    oc = harness.SMS_NUMBERS["oncall-1"]
+    st.sms.wait(1, to=oc, timeout=10)
+    conf = cp_conf(st, lab.tmp / "cp.conf", "contactpunt")
+    cp = ctl(lab, "-c", conf, "ack", ref)
+    assert cp.returncode == 0, cp.stderr
+    (_, told), = st.sms.wait(1, to=oc, pred=not_alert_sms, timeout=15)
+    assert re.fullmatch(harness.sms_taken_rx(ref, CP_ALIAS), told.text), \
+        told.text
