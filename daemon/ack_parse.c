@@ -68,8 +68,8 @@ ack_parse_inbox_query(const char *query, long *hours)
 		return 0;
 	TAILQ_INIT(&q);
 	if (evhttp_parse_query_str(query, &q) != 0)
-		return -1;
-	if ((v = evhttp_find_header(&q, "hours")) != NULL &&
+		rc = -1;
+	else if ((v = evhttp_find_header(&q, "hours")) != NULL &&
 	    parse_long(v, 1, ACK_INBOX_HOURS_MAX, hours) != 0)
 		rc = -1;
 	evhttp_clear_headers(&q);
