@@ -34,6 +34,7 @@
 struct ack_opts {
 	char target[33]; /* the alert id, or the reference */
 	int by_ref;
+	const char *config; /* -c after the command */
 	struct cp_http h;
 };
 
@@ -97,6 +98,7 @@ cmd_ack_parse(int argc, char **argv, struct ack_opts *o)
 	    {"pin", required_argument, NULL, OPT_PIN},
 	    {"cacert", required_argument, NULL, OPT_CACERT},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"config", required_argument, NULL, 'c'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -107,7 +109,7 @@ cmd_ack_parse(int argc, char **argv, struct ack_opts *o)
 	o->h.cmd = "ack";
 	o->h.timeout_s = CP_HTTP_TIMEOUT_DEFAULT;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_URL:
 			o->h.url = optarg;
@@ -127,6 +129,9 @@ cmd_ack_parse(int argc, char **argv, struct ack_opts *o)
 				return usage_error("ack",
 				    _("--timeout must be 1..%d seconds"),
 				    CP_HTTP_TIMEOUT_MAX);
+			break;
+		case 'c':
+			o->config = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
@@ -187,7 +192,8 @@ cmd_ack(int argc, char **argv, struct globals *g)
 
 	if ((rc = cmd_ack_parse(argc, argv, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
-	if ((rc = cp_http_resolve(&o.h, g->config)) != 0) {
+	if ((rc = cp_http_resolve(&o.h,
+	         o.config != NULL ? o.config : g->config)) != 0) {
 		cp_http_free(&o.h);
 		return rc;
 	}

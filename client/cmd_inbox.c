@@ -33,6 +33,7 @@ struct inbox_opts {
 	struct cp_http h;
 	long limit, hours;
 	int json;
+	const char *config; /* -c after the command */
 };
 
 enum {
@@ -82,6 +83,9 @@ cmd_inbox_opt(struct inbox_opts *o, int ch)
 	case OPT_JSON:
 		o->json = 1;
 		break;
+	case 'c':
+		o->config = optarg;
+		break;
 	case 'v':
 		log_set_level(LOG_DEBUG);
 		break;
@@ -106,6 +110,7 @@ cmd_inbox_parse(int argc, char **argv, struct inbox_opts *o)
 	    {"limit", required_argument, NULL, OPT_LIMIT},
 	    {"hours", required_argument, NULL, OPT_HOURS},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"config", required_argument, NULL, 'c'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -119,7 +124,7 @@ cmd_inbox_parse(int argc, char **argv, struct inbox_opts *o)
 	o->limit = INBOX_LIMIT_DEFAULT;
 	o->hours = 24;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1)
 		if ((rc = cmd_inbox_opt(o, ch)) != 0)
 			return rc;
 	if (optind != argc)
@@ -219,7 +224,8 @@ cmd_inbox(int argc, char **argv, struct globals *g)
 
 	if ((rc = cmd_inbox_parse(argc, argv, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
-	if ((rc = cp_http_resolve(&o.h, g->config)) != 0) {
+	if ((rc = cp_http_resolve(&o.h,
+	         o.config != NULL ? o.config : g->config)) != 0) {
 		cp_http_free(&o.h);
 		return rc;
 	}

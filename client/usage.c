@@ -214,7 +214,8 @@ static const struct usage_text {
         "      --hours N   look back N hours (default 24, at most 168)\n"
         "      --limit N   at most N alerts (default 20, at most 50)\n"
         "      --json      one JSON array, times in RFC 3339 UTC\n"
-        "      --timeout S give up after S seconds (default 30)\n"},
+        "      --timeout S give up after S seconds (default 30)\n"
+        "  -c, --config FILE alertctl.conf with [contactpoint]\n"},
     {"receive",
         "Usage: alertctl receive --listen HOST:PORT --key KEYFILE...\n"
         "           --secret FILE|whsec_...\n"

@@ -117,8 +117,8 @@ def test_ack_by_ref_and_inbox_with_contactpoint_config(lab):
     assert a["alert_type"] == "panic" and a["tier"] == 0, a
     assert a["device_alias"] == DEVICE_ALIAS and "acknowledged_by" not in a
     assert "message" not in a and "ciphertext" not in a
-    # bounded
-    cp = ctl(lab, "-c", conf, "inbox", "--json", "--limit", "1")
+    # bounded; -c also after the command
+    cp = ctl(lab, "inbox", "--json", "--limit", "1", "-c", conf)
     assert [x["ref"] for x in json.loads(cp.stdout)] == [other["ref"]]
     # oncall-1 was sent neither (its tier is at 60 s)
     cp = ctl(lab, "-c", oc_conf, "inbox", "--json")
@@ -455,3 +455,23 @@ def test_https_ack_by_ref_tells_the_others_by_sms(lab):
     (_, told), = st.sms.wait(1, to=oc, pred=not_alert_sms, timeout=15)
     assert re.fullmatch(harness.sms_taken_rx(ref, CP_ALIAS), told.text), \
         told.text
+
+
+def test_org_key_is_the_key_or_a_file_holding_it(lab, tmp_path):
+    org = tmp_path / "org"
+    cp = ctl(lab, "org", "init", "--org", org, "--relay", "127.0.0.1:7443",
+             "--pin", proto.b64e(os.urandom(32)))
+    assert cp.returncode == 0, cp.stderr
+    ctl(lab, "recipient", "add", "Contactpunt", "--webhook",
+        "https://cp.example.nl/hook", "--org", org)
+    signed = tmp_path / "directory.signed"
+    cp = ctl(lab, "directory", "sign", "--org", org, "-o", signed)
+    assert cp.returncode == 0, cp.stderr
+    key = (org / "org.pub").read_text().strip()
+    for given in (key, str(org / "org.pub")):
+        cp = ctl(lab, "directory", "show", signed, "--org-key", given)
+        assert cp.returncode == 0, (given, cp.stderr)
+        assert "contactpunt" in cp.stdout
+    cp = ctl(lab, "directory", "show", signed, "--org-key",
+             str(tmp_path / "missing.pub"))
+    assert cp.returncode == 2, cp.stderr
