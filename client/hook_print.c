@@ -30,6 +30,8 @@ hook_print_location(const struct alert *a)
 	    a->has_accuracy ? json_real(a->accuracy_m) : json_null());
 }
 
+static const char *hook_print_ref(const struct hook_body *b);
+
 /* "repeat": shown here before, not a new alert; "stale": its signed
  * created_at is older than --max-age, so it may be a replay. */
 static char *
@@ -53,6 +55,13 @@ hook_print_json(const struct hook_body *b, const char *webhook_id,
 	json_object_set_new(o, "age_s", json_integer(v->age));
 	if (json_is_integer(json_object_get(b->o, "tier")))
 		json_object_set(o, "tier", json_object_get(b->o, "tier"));
+	/* What people acknowledge it by, and the device as they know it
+	 * (from the relay, outside the signed alert). */
+	if (hook_print_ref(b) != NULL)
+		json_object_set_new(o, "ref", json_string(hook_print_ref(b)));
+	if (json_is_string(json_object_get(b->o, "device_alias")))
+		json_object_set(o, "device_alias",
+		    json_object_get(b->o, "device_alias"));
 	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(o);
 	return s;
@@ -230,7 +239,7 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 {
 	static const char *const members[] = {"device_id", "alert_type",
 	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
-	    "cancelled_at"};
+	    "cancelled_at", "device_alias"};
 	json_t *o, *v;
 	size_t i;
 	char *s;

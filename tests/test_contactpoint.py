@@ -212,12 +212,14 @@ def post(port, headers, body):
         c.close()
 
 
-def start_card_receiver(lab, env, language, zone):
+def start_card_receiver(lab, env, language, zone, pretty=True):
     r = env.recipient("contactpunt")
     port = harness.free_port()
     argv = [alertctl_bin(), "receive", "--listen", "127.0.0.1:%d" % port,
             "--secret", r.secret_file, "--key", r.key,
-            "--devices", env.devices_dir, "--pretty", "--timezone", zone]
+            "--devices", env.devices_dir, "--timezone", zone]
+    if pretty:
+        argv.append("--pretty")
     old = os.environ.get("LANGUAGE")
     os.environ["LANGUAGE"] = language
     try:
@@ -280,6 +282,18 @@ def test_alarm_card(lab, language, zone, words):
     taken = "OPGEPAKT door Piket-1" if not language else "TAKEN by Piket-1"
     wait_until(lambda: taken in "\n".join(p.snapshot("stdout")), 10,
                what="the notice: " + "\n".join(p.snapshot("stdout")))
+
+
+def test_json_line_carries_ref_and_device_alias(lab):
+    env = lab.env()
+    p, port = start_card_receiver(lab, env, "", "Europe/Amsterdam",
+                                  pretty=False)
+    headers, body, aid, _ = card_webhook(env, "K7Q2M9XD", "Hulp", None)
+    assert post(port, headers, body) == 200
+    wait_until(lambda: p.snapshot("stdout"), 10, what="the JSON line")
+    a = json.loads(p.snapshot("stdout")[0])
+    assert a["alert_id"] == aid and a["ref"] == "K7Q2M9XD", a
+    assert a["device_alias"] == DEVICE_ALIAS, a
 
 
 # ================================================ phone numbers
