@@ -232,7 +232,8 @@ cmd_inbox(int argc, char **argv, struct globals *g)
 	if (cardtime_zone(o.h.cfg.timezone != NULL
 	            ? o.h.cfg.timezone
 	            : CARDTIME_ZONE_DEFAULT) != 0)
-		log_warnx(_("unknown timezone '%s': times are shown in UTC"),
+		log_warnx(_("unknown timezone '%s': times are shown in the "
+		            "system's zone"),
 		    o.h.cfg.timezone);
 	r = xcalloc(1, sizeof(*r));
 	path = xasprintf("/v1/inbox?hours=%ld", o.hours);
