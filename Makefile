@@ -16,6 +16,7 @@ SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
@@ -52,7 +53,7 @@ CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 CONSOLE_SHARED := client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
-	client/cardtime.c client/out.c
+	client/cardtime.c client/out.c client/receipt.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
@@ -84,7 +85,7 @@ $(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo: po/%.po
 pot:
 	xgettext --from-code=UTF-8 --keyword=_ --keyword=N_ --add-comments=TRANSLATORS: \
 	    --package-name=alertrelay -o po/alertrelay.pot \
-	    $(sort $(wildcard client/*.c common/*.c console/*.c))
+	    $(sort $(wildcard client/*.[ch] common/*.[ch] console/*.[ch]))
 	for l in $(PO_LANGS); do msgmerge --update --backup=none po/$$l.po po/alertrelay.pot; done
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h console/*.h bench/*.h)
@@ -142,7 +143,7 @@ test-asan: deps asan
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/alertconsole/static
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay \
@@ -167,6 +168,9 @@ install: all
 	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 	    systemd/alertconsole.service > $(DESTDIR)$(UNITDIR)/alertconsole.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/alertconsole.service
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    systemd/alertctl-watch.service > $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
+	chmod 0644 $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
 	install -m 0644 systemd/alertrelay.sysusers $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf
 	install -m 0644 systemd/alertrelay.tmpfiles $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf || \
@@ -188,7 +192,8 @@ uninstall:
 	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml \
 	    $(DESTDIR)$(SBINDIR)/alertconsole \
 	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
-	    $(DESTDIR)$(UNITDIR)/alertconsole.service
+	    $(DESTDIR)$(UNITDIR)/alertconsole.service \
+	    $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
 	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
 	for l in $(PO_LANGS); do \
 	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo; done
@@ -207,6 +212,8 @@ FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
 FUZZ_SRC_fuzz_spool := daemon/spool_record.c
 FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 FUZZ_SRC_fuzz_sms_template := daemon/sms_template.c daemon/sms_text.c
+FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
+    client/alert_seal.c client/alert.c client/afile.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h)

@@ -31,6 +31,7 @@ int cmd_pin(int argc, char **argv, struct globals *g);
 int cmd_send(int argc, char **argv, struct globals *g);
 int cmd_receive(int argc, char **argv, struct globals *g);
 int cmd_cancel(int argc, char **argv, struct globals *g);
+int cmd_checkin(int argc, char **argv, struct globals *g);
 int cmd_status(int argc, char **argv, struct globals *g);
 int cmd_list(int argc, char **argv, struct globals *g);
 int cmd_ack(int argc, char **argv, struct globals *g);

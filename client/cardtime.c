@@ -1,52 +1,10 @@
-/* Local times and ages for people (cardtime.h). */
+/* Ages for people (cardtime.h). */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cardtime.h"
 #include "i18n.h"
-#include "out.h"
 #include "util.h"
-
-/* A zone name is looked up in the tz database; one that is not there
- * would silently give UTC, which a person would take for local time. */
-int
-cardtime_zone(const char *zone)
-{
-	char path[256];
-
-	if (zone == NULL || *zone == '\0' || strstr(zone, "..") != NULL)
-		return -1;
-	if (zone[0] == '/')
-		snprintf(path, sizeof(path), "%s", zone);
-	else if (strcmp(zone, "UTC") == 0)
-		path[0] = '\0';
-	else
-		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
-	if (path[0] != '\0' && access(path, R_OK) != 0)
-		return -1;
-	setenv("TZ", zone, 1);
-	tzset();
-	return 0;
-}
-
-void
-cardtime_local(const char *rfc3339, char out[CARDTIME_LEN])
-{
-	struct tm tm;
-	time_t t;
-
-	if (rfc3339 == NULL) {
-		snprintf(out, CARDTIME_LEN, "?");
-		return;
-	}
-	if (time_rfc3339_parse(rfc3339, &t) != 0 ||
-	    localtime_r(&t, &tm) == NULL ||
-	    strftime(out, CARDTIME_LEN, "%d-%m-%Y %H:%M:%S %Z", &tm) == 0)
-		out_clean(rfc3339, out, CARDTIME_LEN);
-}
 
 void
 cardtime_age(long secs, char out[CARDTIME_LEN])

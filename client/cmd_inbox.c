@@ -20,7 +20,9 @@
 #include "hook.h"
 #include "i18n.h"
 #include "log.h"
+#include "ltime.h"
 #include "out.h"
+#include "receipt.h"
 #include "usage.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -160,10 +162,12 @@ cmd_inbox_line(const json_t *e)
 		    (long long)json_integer_value(tv));
 	else
 		snprintf(tier, sizeof(tier), "-");
-	cardtime_local(json_str(e, "received_at"), when);
+	receipt_time(json_str(e, "received_at"), RECEIPT_TIME_FULL, when,
+	    sizeof(when));
 	cardtime_age(secs, age);
-	out_line("%-9s %-9s %-20s %-24s %-12s %-4s %s", ref, type, alias, when,
-	    ok ? age : "?", tier, by);
+	out_line("%-9s %-9s %-20s %-24s %-12s %-4s %s%s", ref, type, alias,
+	    when, ok ? age : "?", tier, by,
+	    json_is_true(json_object_get(e, "drill")) ? _("  DRILL") : "");
 }
 
 static int
@@ -218,6 +222,7 @@ int
 cmd_inbox(int argc, char **argv, struct globals *g)
 {
 	char err[CURL_ERROR_SIZE] = "", *path;
+	const char *zone;
 	struct http_reply *r;
 	struct inbox_opts o;
 	int rc;
@@ -229,12 +234,9 @@ cmd_inbox(int argc, char **argv, struct globals *g)
 		cp_http_free(&o.h);
 		return rc;
 	}
-	if (cardtime_zone(o.h.cfg.timezone != NULL
-	            ? o.h.cfg.timezone
-	            : CARDTIME_ZONE_DEFAULT) != 0)
-		log_warnx(_("unknown timezone '%s': times are shown in the "
-		            "system's zone"),
-		    o.h.cfg.timezone);
+	if (cp_config_zone(&o.h.cfg, NULL, &zone) != 0)
+		log_warnx(_("unknown timezone '%s': times are shown in %s"),
+		    zone, ltime_zone());
 	r = xcalloc(1, sizeof(*r));
 	path = xasprintf("/v1/inbox?hours=%ld", o.hours);
 	rc = cp_http_request(&o.h, path, r, err);

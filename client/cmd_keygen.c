@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "b64.h"
 #include "keyfile.h"
@@ -32,7 +33,7 @@ cmd_keygen_exists(const char *path)
 	struct stat st;
 
 	if (lstat(path, &st) == 0) {
-		log_warnx("%s already exists; not overwriting it", path);
+		log_errorx(_("%s already exists; not overwriting it"), path);
 		return 1;
 	}
 	return 0;
@@ -52,11 +53,11 @@ cmd_keygen_write_pair(const char *prefix, const unsigned char *sk, size_t sklen,
 	if (cmd_keygen_exists(skpath) || cmd_keygen_exists(pkpath))
 		goto out;
 	if (keyfile_write(skpath, sk, sklen, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		goto out;
 	}
 	if (keyfile_write(pkpath, pk, pklen, 0, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		unlink(skpath);
 		goto out;
 	}
@@ -108,7 +109,7 @@ cmd_keygen_webhook_secret(const char *path)
 		return EXIT_FAIL;
 	secret = whsec_generate();
 	if (keyfile_write_text(path, secret, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = EXIT_FAIL;
 	}
 	sodium_memzero(secret, strlen(secret));
@@ -132,7 +133,7 @@ cmd_keygen_ack_token(const char *path)
 	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (keyfile_write_text(path, token, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = EXIT_FAIL;
 	}
 	sodium_memzero(raw, sizeof(raw));
@@ -151,7 +152,7 @@ cmd_keygen_opt(int ch, struct keygen_cert_opts *c, int *cert_opts)
 		if (strcmp(optarg, "p256") != 0 &&
 		    strcmp(optarg, "ed25519") != 0)
 			return usage_error("keygen",
-			    "--type is p256 or ed25519");
+			    _("--type is p256 or ed25519"));
 		c->type = optarg;
 		break;
 	case OPT_NAME:
@@ -159,14 +160,14 @@ cmd_keygen_opt(int ch, struct keygen_cert_opts *c, int *cert_opts)
 		break;
 	case OPT_DAYS:
 		if (parse_long(optarg, 1, KEYGEN_CERT_DAYS_MAX, &c->days) != 0)
-			return usage_error("keygen", "--days must be 1..%d",
+			return usage_error("keygen", _("--days must be 1..%d"),
 			    KEYGEN_CERT_DAYS_MAX);
 		break;
 	case 'h':
 		usage_print("keygen", stdout);
 		return -1;
 	default:
-		return usage_error("keygen", "bad option");
+		return usage_error("keygen", _("bad option"));
 	}
 	if (ch != 'h')
 		*cert_opts = 1;
@@ -194,14 +195,15 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 		if ((rc = cmd_keygen_opt(ch, &c, &cert_opts)) != 0)
 			return rc == -1 ? EXIT_OK : rc;
 	if (argc - optind != 2)
-		return usage_error("keygen", "expected a kind and a file name");
+		return usage_error("keygen",
+		    _("expected a kind and a file name"));
 	kind = argv[optind];
 	name = argv[optind + 1];
 	if (*name == '\0')
-		return usage_error("keygen", "empty file name");
+		return usage_error("keygen", _("empty file name"));
 	if (cert_opts && strcmp(kind, "relay-cert") != 0)
 		return usage_error("keygen",
-		    "--type, --name and --days are for relay-cert");
+		    _("--type, --name and --days are for relay-cert"));
 	if (strcmp(kind, "device") == 0)
 		return cmd_keygen_device(name);
 	if (strcmp(kind, "recipient") == 0)
@@ -216,7 +218,7 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 		return keygen_cert(&c);
 	}
 	return usage_error("keygen",
-	    "unknown kind '%s' (device, recipient, webhook-secret, "
-	    "ack-token, admin-token or relay-cert)",
+	    _("unknown kind '%s' (device, recipient, webhook-secret, "
+	      "ack-token, admin-token or relay-cert)"),
 	    kind);
 }

@@ -32,6 +32,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "orgdir.h"
+#include "orgdir_json.h"
 #include "out.h"
 #include "phone.h"
 #include "seckey.h"
@@ -44,7 +45,7 @@ struct recipient_opts {
 	const char *webhook;
 	const char *sms;
 	char sms_e164[PHONE_MAX]; /* sms, normalised */
-	int json;
+	int json; /* list --json */
 };
 
 enum { OPT_ORG = 256, OPT_ID, OPT_WEBHOOK, OPT_SMS, OPT_JSON };
@@ -290,19 +291,14 @@ cmd_recipient_remove(struct orgdir *o, const char *id)
 	return EXIT_OK;
 }
 
-/* --json: the directory's entries as they are (ids, aliases, public
- * keys, channels), one array. */
 static int
-cmd_recipient_list(struct orgdir *o, int json)
+cmd_recipient_list(struct orgdir *o)
 {
 	char alias[DIRECTORY_ALIAS_MAX * 4 + 1], *ch;
 	const json_t *r, *c;
 	const char *webhook, *sms;
 	size_t i;
 
-	if (json)
-		return out_json(orgdir_list(o, "recipients")) == 0 ? EXIT_OK
-		                                                   : EXIT_FAIL;
 	for (i = 0; i < json_array_size(orgdir_list(o, "recipients")); i++) {
 		r = json_array_get(orgdir_list(o, "recipients"), i);
 		c = json_object_get(r, "channels");
@@ -413,8 +409,10 @@ cmd_recipient(int argc, char **argv, struct globals *g)
 		rc = cmd_recipient_rotate(&o, arg);
 	else if (strcmp(sub, "remove") == 0)
 		rc = cmd_recipient_remove(&o, arg);
+	else if (op.json)
+		rc = orgdir_json_recipients(&o);
 	else
-		rc = cmd_recipient_list(&o, op.json);
+		rc = cmd_recipient_list(&o);
 	orgdir_close(&o);
 	return rc;
 }

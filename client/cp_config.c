@@ -13,6 +13,7 @@
 #include "cp_config.h"
 #include "i18n.h"
 #include "log.h"
+#include "ltime.h"
 #include "xmalloc.h"
 
 struct cp_parse {
@@ -63,6 +64,13 @@ cp_config_handler(void *arg, const char *section, const char *name,
 	size_t i;
 	char **slot;
 
+	/* [client] timezone is client_config.c's to check; it is read here
+	 * too, so that one zone serves a person on both sides. */
+	if (strcmp(section, "client") == 0 && name != NULL &&
+	    strcmp(name, "timezone") == 0 && p->cfg->client_timezone == NULL) {
+		p->cfg->client_timezone = xstrdup(value);
+		return 1;
+	}
 	if (strcmp(section, "contactpoint") != 0)
 		return 1;
 	p->cfg->present = 1;
@@ -140,6 +148,22 @@ cp_config_find(const char *config, struct cp_config *cfg)
 	return rc;
 }
 
+int
+cp_config_zone(const struct cp_config *cfg, const char *given,
+    const char **name)
+{
+	*name = given != NULL              ? given
+	    : cfg->timezone != NULL        ? cfg->timezone
+	    : cfg->client_timezone != NULL ? cfg->client_timezone
+	                                   : LTIME_DEFAULT_ZONE;
+	/* An unknown name would silently give UTC, which a person would
+	 * take for local time. */
+	if (ltime_zone_valid(*name) != 0)
+		return -1;
+	ltime_set_zone(*name);
+	return 0;
+}
+
 void
 cp_config_free(struct cp_config *cfg)
 {
@@ -147,6 +171,7 @@ cp_config_free(struct cp_config *cfg)
 
 	for (i = 0; i < sizeof(cp_keys) / sizeof(cp_keys[0]); i++)
 		free(*(char **)((char *)cfg + cp_keys[i].offset));
+	free(cfg->client_timezone);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

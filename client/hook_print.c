@@ -18,6 +18,7 @@
 #include "hook.h"
 #include "i18n.h"
 #include "out.h"
+#include "receipt.h"
 #include "xmalloc.h"
 
 static json_t *
@@ -51,6 +52,7 @@ hook_print_json(const struct hook_body *b, const char *webhook_id,
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "repeat", json_boolean(v->repeat));
+	json_object_set_new(o, "drill", json_boolean(a->drill));
 	json_object_set_new(o, "stale", json_boolean(v->old));
 	json_object_set_new(o, "age_s", json_integer(v->age));
 	if (json_is_integer(json_object_get(b->o, "tier")))
@@ -95,7 +97,7 @@ hook_print_type(const char *type, char *buf, size_t len)
 	    {"panic", N_("PANIC")},
 	    {"threat", N_("THREAT")},
 	    {"test", N_("TEST")},
-	    {"checkin", N_("MISSED CHECK-IN")},
+	    {"missed_checkin", N_("MISSED CHECK-IN")},
 	};
 	size_t i;
 	char *p;
@@ -184,15 +186,17 @@ hook_print_pretty(const struct hook_body *b, const char *webhook_id,
     const struct alert *a, const struct hook_verdict *v)
 {
 	const char *ref = hook_print_ref(b);
-	char when[CARDTIME_LEN], age[CARDTIME_LEN];
+	char when[64], age[CARDTIME_LEN];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (f == NULL)
 		return NULL;
+	if (a->drill) /* first, before anything that reads as an alarm */
+		fprintf(f, "%s\n", _("DRILL - a rehearsal, not a real alarm"));
 	hook_print_pretty_head(f, b, a, v);
-	cardtime_local(a->created_at, when);
+	receipt_time(a->created_at, RECEIPT_TIME_FULL, when, sizeof(when));
 	cardtime_age(v->age, age);
 	fprintf(f, "  %-15s%s (", _("Raised:"), when);
 	fprintf(f, _("%s ago"), age);
@@ -239,7 +243,7 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 {
 	static const char *const members[] = {"device_id", "alert_type",
 	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
-	    "cancelled_at", "device_alias"};
+	    "cancelled_at", "device_alias", "last_seen", "interval_s"};
 	json_t *o, *v;
 	size_t i;
 	char *s;
@@ -252,11 +256,15 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 		if (json_is_string(v = json_object_get(b->o, members[i])))
 			json_object_set(o, members[i], v);
 	json_object_set_new(o, "repeat", json_boolean(repeat));
+	json_object_set_new(o, "drill", json_boolean(b->drill));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
 }
 
+/* A notice without content: who took the alarm, the device cancelling
+ * it, or a supervised device going silent (device.offline) or coming
+ * back (device.online). */
 static char *
 hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
     int repeat)
@@ -265,26 +273,40 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 	const char *at = json_str(b->o, "acknowledged_at");
 	const char *ref = hook_print_ref(b);
 	const char *dev = json_str(b->o, "device_id");
-	char alias[128], who[128], when[CARDTIME_LEN];
+	const char *at_label = _("At:");
+	int device = strncmp(b->type, "device.", 7) == 0;
+	char alias[128], who[128], when[64];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (f == NULL)
 		return NULL;
+	if (b->drill)
+		fprintf(f, "%s\n", _("DRILL - a rehearsal, not a real alarm"));
 	hook_print_alias(b, dev != NULL ? dev : "?", alias, sizeof(alias));
 	if (repeat)
 		fputs(_("REPEAT (shown before) "), f);
 	if (strcmp(b->type, "alert.acknowledged") == 0) {
 		out_clean(by != NULL ? by : "?", who, sizeof(who));
 		fprintf(f, _("TAKEN by %s - alarm of %s\n"), who, alias);
+	} else if (device) {
+		fprintf(f, "%s: %s\n",
+		    strcmp(b->type, "device.offline") == 0
+		        ? _("DEVICE OFFLINE (not heard from in time)")
+		        : _("DEVICE BACK ONLINE"),
+		    alias);
+		at = json_str(b->o, "last_seen");
+		at_label = _("Last seen:");
 	} else {
 		fprintf(f, _("CANCELLED by the device - alarm of %s\n"), alias);
 		at = json_str(b->o, "cancelled_at");
 	}
-	cardtime_local(at, when);
-	fprintf(f, "  %-15s%s\n", _("At:"), when);
-	fprintf(f, "  %-15s%s\n", _("Reference:"), ref != NULL ? ref : "-");
+	receipt_time(at, RECEIPT_TIME_FULL, when, sizeof(when));
+	fprintf(f, "  %-15s%s\n", at_label, when);
+	if (!device) /* a device event is about no alert */
+		fprintf(f, "  %-15s%s\n", _("Reference:"),
+		    ref != NULL ? ref : "-");
 	fprintf(f, "  %-15s%s  %s %s\n\n", "alert_id:", b->alert_id,
 	    b->recipient_id, webhook_id);
 	if (fclose(f) != 0) {

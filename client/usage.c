@@ -3,13 +3,21 @@
 #include <string.h>
 
 #include "alertctl.h"
+#include "i18n.h"
 #include "usage.h"
 
+/* The official's and the contact point's commands (and recipient, which
+ * the contact point's people are told about) have their help in the
+ * reader's language: marked N_() and printed through _(); the
+ * administrator's stay English.
+ * Kept out of clang-format so that a help line changed is one line
+ * changed. */
+/* clang-format off */
 static const struct usage_text {
 	const char *command;
 	const char *text;
 } usage_texts[] = {
-    {NULL,
+    {NULL, N_(
         "Usage: alertctl [-c CONFIG] [-v] COMMAND [ARGS]\n"
         "\n"
         "Commands:\n"
@@ -23,6 +31,8 @@ static const struct usage_text {
         "  pin CERTFILE                print the relay certificate's pin\n"
         "  send --type TYPE [...]      send an alert through the relay\n"
         "  cancel ALERT_ID             cancel an alert of this device\n"
+        "  checkin start|extend|done   a timer: an alarm unless you check "
+        "in\n"
         "  status ALERT_ID             state and history of an alert\n"
         "  list                        this device's recent alerts\n"
         "  watch [--once] [...]        send unsent alerts, print receipts\n"
@@ -43,11 +53,11 @@ static const struct usage_text {
         "Options:\n"
         "  -c, --config FILE  client configuration (default: $ALERTCTL_CONF,\n"
         "                     else ~/.config/alertrelay/alertctl.conf)\n"
-        "  -v, --verbose      more diagnostics on stderr\n"
+        "  -v, --verbose      detailed diagnostics on stderr (time, pid)\n"
         "  -h, --help         this help; 'alertctl COMMAND --help' for more\n"
         "  -V, --version      print the version\n"
         "\n"
-        "Exit status: 0 success, 1 failure, 2 usage error.\n"},
+        "Exit status: 0 success, 1 failure, 2 usage error.\n")},
     {"keygen",
         "Usage: alertctl keygen device PREFIX\n"
         "       alertctl keygen recipient PREFIX\n"
@@ -79,20 +89,23 @@ static const struct usage_text {
         "\n"
         "Prints the pin of the relay's PEM certificate: the base64 SHA-256\n"
         "of its public key.  Put it in relay_pin in the client config.\n"},
-    {"send",
+    {"send", N_(
         "Usage: alertctl [-c CONFIG] send --type panic|threat|test\n"
         "           [--message TEXT] [--lat DEG --lon DEG [--accuracy M]]\n"
         "           [--timeout SECONDS] [--alert-id HEX32]\n"
         "           [--wait ack|delivered|none] [--wait-timeout SECONDS]\n"
+        "           [--drill]\n"
         "\n"
         "Encrypts the alert to every recipient in the config, signs it with\n"
         "the device key, keeps it in the outbox (before any network step:\n"
         "alert_id=... is printed then) and delivers it to the relay over\n"
         "pinned TLS 1.3, retrying across relays until the relay confirms\n"
         "it is stored.\n"
-        "With --wait it then stays connected and prints each receipt (one\n"
-        "line: delivered, escalated, failed, acknowledged, cancelled) until\n"
-        "the awaited state, reconnecting when the connection is lost.\n"
+        "With --wait it then says what it waits for, stays connected and\n"
+        "prints each receipt (one line: delivered, escalated, failed,\n"
+        "acknowledged, cancelled) until the awaited state, reconnecting\n"
+        "when the connection is lost.  Ctrl-C stops the waiting only: the\n"
+        "alert stays open.\n"
         "Alerts of the outbox that no relay accepted yet (an earlier send\n"
         "gave up or was killed) are sent again first, same alert_id, same\n"
         "bytes: one 'resending alert_id=...' line each, then their outcome.\n"
@@ -102,14 +115,17 @@ static const struct usage_text {
         "      --lat, --lon    position in decimal degrees\n"
         "      --accuracy M    accuracy of the position in metres\n"
         "      --timeout S     give up after S seconds (default 30)\n"
+        "      --drill         a rehearsal: the whole path, every text marked\n"
+        "                      OEFENING/DRILL, the relay's drill policy\n"
         "      --alert-id ID   resend an earlier alert (its id is printed\n"
         "                      first, as alert_id=...)\n"
         "      --wait W        after accepted, wait until: ack (a person\n"
         "                      acknowledged it), delivered (a notification\n"
         "                      went through), none (default: do not wait)\n"
         "      --wait-timeout S\n"
-        "                      stop waiting after S seconds (default:\n"
-        "                      wait for ever)\n"
+        "                      stop waiting after S seconds (default: when\n"
+        "                      the relay stops escalating, the max_age of\n"
+        "                      the alert's policy)\n"
         "  -c, --config FILE   client configuration\n"
         "\n"
         "When it gives up, the last line on stderr says so in words first\n"
@@ -118,21 +134,21 @@ static const struct usage_text {
         "awaited state was reached; 1 not delivered (it waits in the\n"
         "outbox); 2 usage; 3 this device can no longer raise alarms\n"
         "(revoked); 4 accepted, but with --wait cancelled, expired or not\n"
-        "confirmed in time.\n"},
-    {"cancel",
+        "confirmed in time.\n")},
+    {"cancel", N_(
         "Usage: alertctl [-c CONFIG] cancel ALERT_ID [--timeout SECONDS]\n"
         "\n"
         "Cancels an alert this device sent: the relay stops escalating it\n"
         "and tells everyone already notified.  The cancel is signed with the\n"
-        "device key; it is retried across relays like send.  Prints\n"
-        "'cancelled ALERT_ID'.\n"
+        "device key; it is retried across relays like send.  Prints a line\n"
+        "saying the alert is cancelled.\n"
         "\n"
         "      --timeout S     give up after S seconds (default 30)\n"
         "  -c, --config FILE   client configuration\n"
         "\n"
         "Exit status 0 once the relay confirmed; 1 when it does not know\n"
-        "the alert or did not answer in time.\n"},
-    {"status",
+        "the alert or did not answer in time.\n")},
+    {"status", N_(
         "Usage: alertctl [-c CONFIG] status ALERT_ID [--json]\n"
         "           [--timeout SECONDS]\n"
         "\n"
@@ -142,8 +158,8 @@ static const struct usage_text {
         "\n"
         "      --json          the relay's answer as one line of JSON\n"
         "      --timeout S     give up after S seconds (default 30)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"list",
+        "  -c, --config FILE   client configuration\n")},
+    {"list", N_(
         "Usage: alertctl [-c CONFIG] list [--limit N] [--json]\n"
         "           [--timeout SECONDS]\n"
         "\n"
@@ -154,10 +170,34 @@ static const struct usage_text {
         "                      relay's, 20)\n"
         "      --json          the relay's answer as one line of JSON\n"
         "      --timeout S     give up after S seconds (default 30)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"watch",
+        "  -c, --config FILE   client configuration\n")},
+    {"checkin", N_(
+        "Usage: alertctl [-c CONFIG] checkin start --minutes N [--grace N]\n"
+        "           [--message TEXT] [--timeout SECONDS]\n"
+        "       alertctl [-c CONFIG] checkin extend --minutes N [--grace N]\n"
+        "           [--message TEXT] [--timeout SECONDS]\n"
+        "       alertctl [-c CONFIG] checkin done [--timeout SECONDS]\n"
+        "\n"
+        "Before a risky visit: start a timer of N minutes.  If you do not\n"
+        "check in (done) before it runs out, plus the grace, the relay\n"
+        "raises an alarm (type missed_checkin, with your message) to the\n"
+        "recipients, even when this device is off, broken or taken.  The\n"
+        "alarm is prepared, signed and sealed now: the relay cannot read\n"
+        "it.  extend sets a new deadline N minutes from now.  alertctl\n"
+        "watch prints a reminder before the deadline.\n"
+        "\n"
+        "      --minutes N     the deadline, N minutes from now (fractions\n"
+        "                      allowed)\n"
+        "      --grace N       minutes after the deadline before the alarm\n"
+        "                      (default 10)\n"
+        "      --message TEXT  what the recipients read if the alarm goes\n"
+        "                      out: where you are, whom you visit\n"
+        "      --timeout S     give up after S seconds (default 30)\n"
+        "  -c, --config FILE   client configuration\n")},
+    {"watch", N_(
         "Usage: alertctl [-c CONFIG] watch [--interval SECONDS]\n"
-        "           [--dead-after SECONDS] [--once] [--timeout SECONDS]\n"
+        "           [--dead-after SECONDS] [--once] [--supervise]\n"
+        "           [--timeout SECONDS]\n"
         "\n"
         "Stays connected to the configured relays: sends every alert of the\n"
         "outbox that no relay accepted yet (same alert_id, same bytes) until\n"
@@ -171,10 +211,14 @@ static const struct usage_text {
         "      --dead-after S  reconnect after S seconds without a frame\n"
         "                      (default 45; longer than --interval)\n"
         "      --once          exit 0 once the outbox has no unsent alert\n"
+        "      --supervise     ask the relay to supervise this connection:\n"
+        "                      silent longer than --interval (plus the\n"
+        "                      relay's grace), the contact point is told\n"
+        "                      (device.offline), and again when it is back\n"
         "      --timeout S     give up after S seconds, exit 1 (default:\n"
         "                      never)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"ack",
+        "  -c, --config FILE   client configuration\n")},
+    {"ack", N_(
         "Usage: alertctl ack REF|ALERT_ID [--url https://HOST:PORT]\n"
         "           [--token-file FILE] [--pin BASE64PIN | --cacert FILE]\n"
         "           [--timeout SECONDS]\n"
@@ -199,8 +243,8 @@ static const struct usage_text {
         "\n"
         "Exit status 1 when the relay refuses (401 token, 404 unknown\n"
         "alert or not one sent to you, 409 cancelled alert) or cannot be\n"
-        "reached.\n"},
-    {"inbox",
+        "reached.\n")},
+    {"inbox", N_(
         "Usage: alertctl inbox [--hours N] [--limit N] [--json]\n"
         "           [--url URL] [--token-file FILE] [--pin PIN | --cacert "
         "FILE]\n"
@@ -215,8 +259,8 @@ static const struct usage_text {
         "      --limit N   at most N alerts (default 20, at most 50)\n"
         "      --json      one JSON array, times in RFC 3339 UTC\n"
         "      --timeout S give up after S seconds (default 30)\n"
-        "  -c, --config FILE alertctl.conf with [contactpoint]\n"},
-    {"receive",
+        "  -c, --config FILE alertctl.conf with [contactpoint]\n")},
+    {"receive", N_(
         "Usage: alertctl receive --listen HOST:PORT --key KEYFILE...\n"
         "           --secret FILE|whsec_...\n"
         "           --devices DIR | --directory FILE --org-key KEY\n"
@@ -246,10 +290,9 @@ static const struct usage_text {
         "      --pretty           an alarm card per alert, for people, "
         "instead\n"
         "                         of JSON (Dutch; LANGUAGE=en for English)\n"
-        "      --timezone ZONE    local time on the card (default\n"
-        "                         Europe/Amsterdam)\n"
-        "Without --key or --directory, [contactpoint] recipient_key,\n"
-        "directory, org_key and timezone of alertctl.conf are used.\n"
+        "      --timezone ZONE    local time on the card (default:\n"
+        "                         timezone of [contactpoint], else of\n"
+        "                         [client], else Europe/Amsterdam)\n"
         "      --state-dir DIR    remember the alerts shown in DIR/shown,\n"
         "                         across restarts (default: until exit)\n"
         "      --remember N       at most N, oldest forgotten first\n"
@@ -257,13 +300,16 @@ static const struct usage_text {
         "      --max-age S        an alert created longer ago is stale\n"
         "                         (default 600; 0: no limit)\n"
         "      --old mark|refuse  show a stale alert marked (default), or\n"
-        "                         refuse it with 422\n"},
+        "                         refuse it with 422\n"
+        "\n"
+        "Without --key or --directory, recipient_key, directory and org_key\n"
+        "of [contactpoint] in alertctl.conf (alertctl -c FILE) are used.\n")},
     {"org",
         "Usage: alertctl org init [--org DIR] [--relay HOST:PORT]... "
         "[--pin PIN]...\n"
         "       alertctl org set [--org DIR] [--relay HOST:PORT]... "
         "[--pin PIN]...\n"
-        "       alertctl org show [--org DIR]\n"
+        "       alertctl org show [--org DIR] [--json]\n"
         "\n"
         "The administrator's organisation directory: the organisation key\n"
         "(org.key, org.pub) and the source of the signed directory\n"
@@ -284,12 +330,13 @@ static const struct usage_text {
         "      --relay HOST:PORT a relay devices connect to; repeat for "
         "more\n"
         "      --pin PIN         a relay pin (alertctl pin); repeat for "
-        "more\n"},
+        "more\n"
+        "      --json            show: one JSON document (alertctl(1))\n"},
     {"device",
         "Usage: alertctl device add ALIAS [--id ID] [-o BUNDLE] [--org DIR]\n"
         "       alertctl device revoke ID [--org DIR]\n"
         "       alertctl device rotate ID [-o BUNDLE] [--org DIR]\n"
-        "       alertctl device list [--org DIR]\n"
+        "       alertctl device list [--org DIR] [--json]\n"
         "\n"
         "The devices of the directory (directory.json); sign it after a\n"
         "change (alertctl directory sign).\n"
@@ -308,13 +355,14 @@ static const struct usage_text {
         "                       case, other than a-z 0-9 . _ - made '-')\n"
         "  -o, --output BUNDLE  the bundle (default: DIR/devices/ID.bundle,\n"
         "                       which rotate replaces); never overwritten\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
-    {"recipient",
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n"},
+    {"recipient", N_(
         "Usage: alertctl recipient add ALIAS [--id ID] [--webhook URL]\n"
         "           [--sms NUMBER] [--org DIR]\n"
         "       alertctl recipient rotate ID [--org DIR]\n"
         "       alertctl recipient remove ID [--org DIR]\n"
-        "       alertctl recipient list [--json] [--org DIR]\n"
+        "       alertctl recipient list [--org DIR] [--json]\n"
         "\n"
         "The recipients every alert is sealed to (directory.json); sign it\n"
         "after a change (alertctl directory sign).\n"
@@ -335,8 +383,8 @@ static const struct usage_text {
         "      --sms NUMBER     the number texts go to: +31612345678, or as\n"
         "                       written (06 1234 5678, 0031...), taken as "
         "E.164\n"
-        "      --json           list: one JSON array\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n")},
     {"directory",
         "Usage: alertctl directory sign [--org DIR] [-o FILE]\n"
         "       alertctl directory show FILE [--org DIR | --org-key KEY]\n"
@@ -353,7 +401,7 @@ static const struct usage_text {
         "      --org DIR      the organisation directory (alertctl org);\n"
         "                     show checks with its org.pub\n"
         "      --org-key KEY  the organisation's public key, base64\n"},
-    {"enroll",
+    {"enroll", N_(
         "Usage: alertctl [-c CONFIG] enroll BUNDLE [--dir DIR] [--force]\n"
         "\n"
         "Sets this device up from the enrollment bundle the administrator\n"
@@ -366,7 +414,7 @@ static const struct usage_text {
         "      --force        replace a configuration and key that exist\n"
         "  -c, --config FILE  the configuration to write, device.key next\n"
         "                     to it (default: $ALERTCTL_CONF, else\n"
-        "                     ~/.config/alertrelay/alertctl.conf)\n"},
+        "                     ~/.config/alertrelay/alertctl.conf)\n")},
     {"reload",
         "Usage: alertctl reload [--admin HOST:PORT] [--token-file FILE]\n"
         "\n"
@@ -404,6 +452,7 @@ static const struct usage_text {
         "      --all              replay every dead letter (200 at a time)\n"
         "      --json             print the relay's answer as JSON\n"},
 };
+/* clang-format on */
 
 static const struct usage_text *
 usage_find(const char *command)
@@ -425,8 +474,11 @@ usage_print(const char *command, FILE *f)
 {
 	const struct usage_text *u = usage_find(command);
 
+	/* The official's and the contact point's commands have their
+	 * help in the reader's language (N_() above); the others are in
+	 * English. */
 	if (u != NULL)
-		fputs(u->text, f);
+		fputs(_(u->text), f);
 }
 
 int
@@ -444,11 +496,12 @@ usage_error(const char *command, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A usage error ends the command: "alertctl: error: ...". */
 	if (command != NULL)
-		log_warnx("%s: %s (see 'alertctl %s --help')", command, msg,
+		log_errorx(_("%s: %s (see 'alertctl %s --help')"), command, msg,
 		    command);
 	else
-		log_warnx("%s (see 'alertctl --help')", msg);
+		log_errorx(_("%s (see 'alertctl --help')"), msg);
 	return EXIT_USAGE;
 }
 
@@ -462,12 +515,15 @@ usage_sub_find(const char *command, const struct usage_sub *subs, size_t nsubs,
 		if (strcmp(sub, subs[i].name) == 0)
 			break;
 	if (i == nsubs) {
-		usage_error(command, "unknown subcommand '%s'", sub);
+		usage_error(command, _("unknown subcommand '%s'"), sub);
 		return NULL;
 	}
 	if (nargs != (subs[i].arg != NULL ? 1 : 0)) {
-		usage_error(command, "%s takes %s", sub,
-		    subs[i].arg != NULL ? subs[i].arg : "no argument");
+		if (subs[i].arg != NULL)
+			usage_error(command, _("%s takes %s"), sub,
+			    subs[i].arg);
+		else
+			usage_error(command, _("%s takes no argument"), sub);
 		return NULL;
 	}
 	return &subs[i];

@@ -1,6 +1,7 @@
 /* Phone numbers made E.164 (phone.h). */
 #include <string.h>
 
+#include "i18n.h"
 #include "phone.h"
 
 /* The digits of in, without the separators people put between them;
@@ -68,15 +69,16 @@ phone_problem(enum phone_result r)
 {
 	switch (r) {
 	case PHONE_BAD_CHARS:
-		return "a phone number has only digits, spaces and a leading +";
+		return N_("a phone number has only digits, spaces and a "
+		          "leading +");
 	case PHONE_NO_COUNTRY:
-		return "the country is missing: begin with + and the country "
-		       "code, or 0 for a Dutch number";
+		return N_("the country is missing: begin with + and the "
+		          "country code, or 0 for a Dutch number");
 	case PHONE_BAD_LENGTH:
-		return "too few or too many digits for a phone number";
+		return N_("too few or too many digits for a phone number");
 	case PHONE_BAD_DUTCH:
-		return "a Dutch number has 10 digits (06 1234 5678), or 11 "
-		       "after +31";
+		return N_("a Dutch number has 10 digits (06 1234 5678), or 11 "
+		          "after +31");
 	default:
 		return "";
 	}

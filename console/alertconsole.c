@@ -31,10 +31,23 @@ static int console_store(void *arg, const struct hook_request *req,
     const struct hook_body *b, const struct alert *a,
     const struct hook_verdict *v);
 
+#define ALERTCONSOLE_VERSION "0.1.0"
+
+/* Like alertctl and alertrelayd: -h/--help on stdout, exit 0; a usage
+ * error on stderr, exit 2. */
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: alertconsole [-c console.conf] [-v]\n");
+	fprintf(f,
+	    "Usage: alertconsole [-v] [-c CONFIG]\n"
+	    "\n"
+	    "  -c, --config CONFIG  configuration file "
+	    "(default " ALERTCONSOLE_CONF ")\n"
+	    "  -v, --verbose        debug logging\n"
+	    "  -h, --help           this help\n"
+	    "  -V, --version        print the version and exit\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
 /* A recipient's keys: X25519 secrets and the webhook secret, both in
@@ -142,9 +155,16 @@ console_start(struct console *c)
 static int
 console_args(int argc, char **argv, const char **conf)
 {
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:vh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			*conf = optarg;
@@ -154,6 +174,9 @@ console_args(int argc, char **argv, const char **conf)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("alertconsole %s\n", ALERTCONSOLE_VERSION);
 			exit(0);
 		default:
 			usage(stderr);

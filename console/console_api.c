@@ -26,7 +26,7 @@ struct console_api_list {
 static int
 console_api_priority(const char *type)
 {
-	if (strcmp(type, "panic") == 0)
+	if (strcmp(type, "panic") == 0 || strcmp(type, "missed_checkin") == 0)
 		return 0;
 	if (strcmp(type, "threat") == 0)
 		return 1;
@@ -86,7 +86,7 @@ console_api_one(struct console_api_list *l, struct hook_config *hook,
 
 	(void)time_rfc3339_parse(a->created_at, &created);
 	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:o, s:o, s:s, "
-	                 "s:o, s:b, s:s, s:s}",
+	                 "s:o, s:b, s:s, s:s, s:b}",
 	    "alert_id", a->alert_id, "type", a->alert_type, "priority",
 	    console_api_priority(a->alert_type), "device_id", a->device_id,
 	    "device_alias", console_api_alias(hook, a->device_id), "created_at",
@@ -95,7 +95,8 @@ console_api_one(struct console_api_list *l, struct hook_config *hook,
 	    "location", console_api_location(a), "state",
 	    console_api_state(row), "ref",
 	    ref != NULL ? json_string(ref) : json_null(), "stale", row->stale,
-	    "recipient_id", row->recipient_id, "received_at", b->received_at);
+	    "recipient_id", row->recipient_id, "received_at", b->received_at,
+	    "drill", a->drill);
 }
 
 /* One stored alert: parsed and opened as when it arrived.  One that no

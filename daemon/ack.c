@@ -48,6 +48,17 @@ struct ack {
 	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
 	struct http_guard *https_guard;
 	struct http_guard *plain_guard;
+	struct ack_hinting *hinting; /* hints asking Redis about drills */
+};
+
+/* A hint on its way: it says OEFENING when the last alarm SMS to that
+ * recipient was a drill, which Redis knows. */
+struct ack_hinting {
+	struct ack *a;
+	struct store_req *sreq;
+	char rid[ID_MAX + 1];
+	char gateway[ID_MAX + 1];
+	struct ack_hinting *next;
 };
 
 /* One request waiting for Redis.  If the client goes away first, the
@@ -159,12 +170,16 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 	} else {
 		const char *rms =
 		    json_string_value(json_object_get(reply, "received_ms"));
+		int drill = json_is_true(json_object_get(reply, "drill"));
 
 		ack_refund(p);
-		if (rms != NULL)
+		if (rms != NULL && !drill)
 			metrics_time_to_ack(
 			    (now_ms() - strtoll(rms, NULL, 10)) / 1000.0);
-		metrics.acknowledgements++;
+		if (drill)
+			metrics.drill_acknowledgements++;
+		else
+			metrics.acknowledgements++;
 		log_info("acknowledged alert=%s recipient=%s channel=%s "
 		         "first=%d",
 		    aid, p->rid, p->channel, strcmp(r, "first") == 0);
@@ -172,7 +187,7 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		 * others reached hear who took it: alert.acknowledged). */
 		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
 			ack_notice_send(p->a->notices, p->rid, p->gateway,
-			    SMS_TPL_CONFIRMED, p->ref);
+			    SMS_TPL_CONFIRMED, p->ref, drill);
 		ack_reply(p->req, 200, "OK",
 		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
 		        "acknowledged", "first", strcmp(r, "first") == 0, "by",
@@ -330,6 +345,33 @@ ack_mo_token_ok(struct ack *a, const struct sms_gateway *gw,
 	return 1;
 }
 
+static void
+ack_hinting_unlink(struct ack_hinting *h)
+{
+	struct ack_hinting **pp;
+
+	for (pp = &h->a->hinting; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	free(h);
+}
+
+/* Without Redis the hint goes anyway, unmarked: how to reply is never
+ * mistaken for an alarm. */
+static void
+ack_hint_cb(json_t *reply, const char *err, void *arg)
+{
+	struct ack_hinting *h = arg;
+
+	(void)err;
+	h->sreq = NULL;
+	ack_notice_send(h->a->notices, h->rid, h->gateway, SMS_TPL_HINT, NULL,
+	    json_is_true(json_object_get(reply, "drill")));
+	ack_hinting_unlink(h);
+}
+
 /* A reply that was not OK <ref>: a short SMS back saying how to reply,
  * unless the reply looks like an SMS of ours (another machine echoing
  * it: answering would start a loop) or that number had one recently. */
@@ -338,6 +380,7 @@ ack_hint(struct ack *a, const struct sms_gateway *gw,
     const struct recipient_entry *r, const struct ack_mo *mo)
 {
 	const struct relay_config *cfg = a->relay->cfg;
+	struct ack_hinting *h;
 	size_t i;
 
 	for (i = 0; i < SMS_TPL_N; i++)
@@ -356,7 +399,14 @@ ack_hint(struct ack *a, const struct sms_gateway *gw,
 		    gw->name, r->id);
 		return;
 	}
-	ack_notice_send(a->notices, r->id, gw->name, SMS_TPL_HINT, NULL);
+	h = xcalloc(1, sizeof(*h));
+	h->a = a;
+	snprintf(h->rid, sizeof(h->rid), "%s", r->id);
+	snprintf(h->gateway, sizeof(h->gateway), "%s", gw->name);
+	h->next = a->hinting;
+	a->hinting = h;
+	h->sreq = store_eval(a->relay->store, script_lastsms,
+	    json_pack("{s:s}", "rid", r->id), ack_hint_cb, h);
 }
 
 /* A reply from a recipient's number: counted against the limits of
@@ -529,6 +579,10 @@ ack_close(struct ack *a)
 		evhttp_free(a->https);
 	if (a->plain != NULL)
 		evhttp_free(a->plain);
+	while (a->hinting != NULL) {
+		store_req_cancel(a->hinting->sreq);
+		ack_hinting_unlink(a->hinting);
+	}
 	ack_limit_free(a->limit);
 	ack_hint_free(a->hints);
 	ack_notices_free(a->notices);

@@ -154,7 +154,7 @@ ack_notice_attempt(struct ack_notice *an)
 
 void
 ack_notice_send(struct ack_notices *n, const char *rid, const char *gw_name,
-    enum sms_template_kind kind, const char *ref)
+    enum sms_template_kind kind, const char *ref, int drill)
 {
 	const struct relay_config *cfg = n->relay->cfg;
 	const struct recipient_entry *r = relay_config_recipient(cfg, rid);
@@ -172,6 +172,7 @@ ack_notice_send(struct ack_notices *n, const char *rid, const char *gw_name,
 	snprintf(an->ref, sizeof(an->ref), "%s", ref ? ref : "");
 	an->kind = sms_template_key(kind) + strlen("sms_template_");
 	v.ref = ref;
+	v.drill = drill;
 	v.by = r->alias ? r->alias : r->id;
 	v.t = time(NULL);
 	TAILQ_INSERT_TAIL(&n->pending, an, entry);

@@ -18,9 +18,10 @@ struct ack_notices *ack_notices_new(struct relay *relay);
 /* Cancels what is still being tried. */
 void ack_notices_free(struct ack_notices *n);
 /* An SMS of kind to recipient rid, through its gateway (else gw_name's);
- * ref names the alert (NULL for a hint).  Nothing when rid has no
- * number or no gateway. */
+ * ref names the alert (NULL for a hint); drill marks the text
+ * OEFENING/DRILL.  Nothing when rid has no number or no gateway. */
 void ack_notice_send(struct ack_notices *n, const char *rid,
-    const char *gw_name, enum sms_template_kind kind, const char *ref);
+    const char *gw_name, enum sms_template_kind kind, const char *ref,
+    int drill);
 
 #endif

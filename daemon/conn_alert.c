@@ -46,10 +46,10 @@ conn_release_receipts(struct conn *c)
 static json_t *
 conn_accepted_frame(const struct conn *c, const struct ingest_reply *r)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "type",
 	    "accepted", "alert_id", c->ingest_alert_id, "relay_id", r->relay_id,
 	    "received_at", r->received_at, "ref", r->ref, "duplicate",
-	    r->result == INGEST_DUPLICATE);
+	    r->result == INGEST_DUPLICATE, "drill", r->drill);
 
 	if (r->max_age_s > 0)
 		json_object_set_new(o, "max_age", json_integer(r->max_age_s));
@@ -68,12 +68,14 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 	case INGEST_DUPLICATE:
 		if (r->result == INGEST_DUPLICATE)
 			metrics.alerts_duplicate++;
+		else if (r->drill)
+			metrics.drills_accepted++;
 		else
 			metrics.alerts_accepted++;
 		log_info("alert accepted alert=%s device=%s relay_id=%s "
-		         "duplicate=%d store_ms=%ld ref=%s",
+		         "duplicate=%d store_ms=%ld ref=%s drill=%d",
 		    c->ingest_alert_id, c->device_id, r->relay_id,
-		    r->result == INGEST_DUPLICATE, ms, r->ref);
+		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill);
 		conn_send(c, conn_accepted_frame(c, r));
 		break;
 	case INGEST_CONFLICT:

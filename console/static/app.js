@@ -60,6 +60,12 @@ function card(al) {
   t.className = 'type';
   t.textContent = TYPES[al.type] || al.type;
   h.append(t, ` – ${al.device_alias}`);
+  if (al.drill) { // a rehearsal: said before anything else on the card
+    const d = document.createElement('span');
+    d.className = 'drill';
+    d.textContent = 'OEFENING';
+    h.prepend(d, ' ');
+  }
   li.append(h);
   const dl = document.createElement('dl');
   const ageDd = row(dl, 'Ontvangen', '');
