@@ -140,7 +140,7 @@ def test_ack_by_ref_and_inbox_with_contactpoint_config(lab):
     assert "alert_id=%s" % aid in cp.stdout
     h = st.alert_hash(aid)
     assert h["state"] == "acknowledged" and h["acked_channel"] == "https"
-    # in Dutch by default
+    # in Dutch
     cp = ctl(lab, "-c", conf, "ack", ref)
     assert cp.returncode == 0, cp.stderr
     assert "al opgepakt" in cp.stdout, cp.stdout
@@ -150,10 +150,14 @@ def test_ack_by_ref_and_inbox_with_contactpoint_config(lab):
     assert cp.returncode == 0, cp.stderr
     line = [l for l in cp.stdout.splitlines() if l.startswith(ref)]
     assert line and CP_ALIAS in line[0] and "PANIC" in line[0], cp.stdout
-    assert re.search(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d CES?T", line[0]), line
+    # local time with its zone: in English year-month-day, in Dutch
+    # day-month-year (common/ltime.c)
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T", line[0]), line
     assert "alertctl ack REF" in cp.stdout
     cp = ctl(lab, "-c", conf, "inbox")
     assert "PANIEK" in cp.stdout and "OPGEPAKT DOOR" in cp.stdout, cp.stdout
+    assert re.search(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d CES?T", cp.stdout), \
+        cp.stdout
 
     # a token the relay does not know: nothing listed
     bad = harness.write_secret(lab.tmp / "bad.ack", "y" * 32)
@@ -286,6 +290,61 @@ def test_alarm_card(lab, language, zone, words):
     taken = "OPGEPAKT door Piket-1" if language == "nl" else "TAKEN by Piket-1"
     wait_until(lambda: taken in "\n".join(p.snapshot("stdout")), 10,
                what="the notice: " + "\n".join(p.snapshot("stdout")))
+
+
+def signed_notice(env, o, rid="contactpunt"):
+    """A notice without content (no ciphertext), signed as the relay
+    signs webhooks."""
+    body = json.dumps(o, separators=(",", ":")).encode()
+    msg_id = "msg_" + o["alert_id"] + "_" + o["type"]
+    ts = str(int(time.time()))
+    key = proto.whsec_key(env.recipients[rid].secret_text)
+    return {"webhook-id": msg_id, "webhook-timestamp": ts,
+            "webhook-signature": proto.webhook_signature(key, msg_id, ts,
+                                                         body),
+            "content-type": "application/json"}, body
+
+
+def test_card_of_a_drill_and_of_a_device_gone_silent(lab):
+    """The merge of drills and supervision into the card: a drill says
+    OEFENING before anything that reads as an alarm; device.offline and
+    device.online name the device by its alias, with when it was last
+    seen in local time."""
+    env = lab.env()
+    p, port = start_card_receiver(lab, env, "nl", "Europe/Amsterdam")
+    headers, body, aid, _ = card_webhook(env, "K7Q2M9XD", "Oefening", None)
+    o = json.loads(body)
+    # the drill flag signed inside the sealed alert, and on the webhook
+    i = proto.inner_alert(aid, env.device_id, "panic", o["created_at"],
+                          "Oefening", None)
+    i["drill"] = True
+    o["ciphertext"] = proto.seal(i, device_key(env),
+                                 recipient_pks(env)["contactpunt"])
+    o["drill"] = True
+    headers, body = signed_notice(env, o)
+    assert post(port, headers, body) == 200
+    wait_until(lambda: "ALARM PANIEK" in "\n".join(p.snapshot("stdout")), 10,
+               what="the drill's card")
+    card = "\n".join(p.snapshot("stdout"))
+    assert card.index("OEFENING") < card.index("ALARM PANIEK"), card
+
+    last_seen = "2026-11-29T02:47:12Z"  # 03:47:12 CET
+    for event, words in (("device.offline", "APPARAAT OFFLINE"),
+                         ("device.online", "APPARAAT WEER ONLINE")):
+        o = {"type": event, "alert_id": proto.new_alert_id(),
+             "recipient_id": "contactpunt", "device_id": env.device_id,
+             "device_alias": DEVICE_ALIAS, "created_at": proto.rfc3339_now(),
+             "received_at": proto.rfc3339_now(), "last_seen": last_seen,
+             "interval_s": "60", "drill": False}
+        headers, body = signed_notice(env, o)
+        assert post(port, headers, body) == 200
+        line = "%s (niet op tijd iets van gehoord): %s" % (words, DEVICE_ALIAS) \
+            if event == "device.offline" else "%s: %s" % (words, DEVICE_ALIAS)
+        wait_until(lambda: line in "\n".join(p.snapshot("stdout")), 10,
+                   what=event + ": " + "\n".join(p.snapshot("stdout")))
+    card = "\n".join(p.snapshot("stdout"))
+    assert re.search(r"Laatst gezien: +29-11-2026 03:47:12 CET$", card, re.M), \
+        card
 
 
 def test_json_line_carries_ref_and_device_alias(lab):
