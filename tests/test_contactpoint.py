@@ -159,6 +159,21 @@ def test_ack_by_ref_and_inbox_with_contactpoint_config(lab):
     assert re.search(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d CES?T", cp.stdout), \
         cp.stdout
 
+    # a drill is listed as one (the merge with drills)
+    rc, out, err = lab.send(st.env, "--type", "panic", "--drill")
+    assert rc == 0, (out, err)
+    drill_id = re.search(r"^alert_id=([0-9a-f]{32})$", "\n".join(out),
+                         re.M).group(1)
+    st.wait_webhook("contactpunt", "alert.raised", drill_id)
+    cp = ctl(lab, "-c", conf, "inbox", "--json")
+    inbox = json.loads(cp.stdout)
+    assert [(a["alert_id"], a["drill"]) for a in inbox][:2] == [
+        (drill_id, True), (other["alert_id"], False)], inbox
+    cp = ctl(lab, "-c", conf, "inbox")
+    drill_ref = inbox[0]["ref"]
+    line = [l for l in cp.stdout.splitlines() if l.startswith(drill_ref)]
+    assert line and line[0].endswith("OEFENING"), cp.stdout
+
     # a token the relay does not know: nothing listed
     bad = harness.write_secret(lab.tmp / "bad.ack", "y" * 32)
     cp = ctl(lab, "-c", conf, "inbox", "--token-file", bad)
