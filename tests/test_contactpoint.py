@@ -362,6 +362,35 @@ def test_card_of_a_drill_and_of_a_device_gone_silent(lab):
         card
 
 
+@pytest.mark.parametrize("conf,abbr", [
+    ("[client]\ntimezone = Asia/Kolkata\n", "IST"),
+    ("[client]\ntimezone = Asia/Kolkata\n"
+     "[contactpoint]\ntimezone = America/New_York\n", "ES?T"),
+    ("[contactpoint]\n", "CES?T"),
+])
+def test_card_zone_contactpoint_then_client_then_amsterdam(lab, tmp_path,
+                                                           conf, abbr):
+    """Without --timezone the card's zone is [contactpoint]'s, else
+    [client]'s (the one zone of the official's times), else
+    Europe/Amsterdam."""
+    env = lab.env()
+    r = env.recipient("contactpunt")
+    path = tmp_path / "alertctl.conf"
+    path.write_text(conf)
+    port = harness.free_port()
+    p = lab.spawn([alertctl_bin(), "-c", str(path), "receive", "--listen",
+                   "127.0.0.1:%d" % port, "--secret", r.secret_file,
+                   "--key", r.key, "--devices", env.devices_dir, "--pretty"],
+                  "receive-zone")
+    p.wait_for(r"listening on|luistert op", "stderr", 10)
+    headers, body, _, _ = card_webhook(env, "K7Q2M9XD", "Hulp", None)
+    assert post(port, headers, body) == 200
+    wait_until(lambda: "alert_id:" in "\n".join(p.snapshot("stdout")), 10,
+               what="the card")
+    card = "\n".join(p.snapshot("stdout"))
+    assert re.search(r"\d\d:\d\d:\d\d %s \(" % abbr, card), card
+
+
 def test_json_line_carries_ref_and_device_alias(lab):
     env = lab.env()
     p, port = start_card_receiver(lab, env, "nl", "Europe/Amsterdam",
