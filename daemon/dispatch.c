@@ -157,6 +157,17 @@ delivery_is_alert(const struct delivery *dl)
 	    strcmp(dl->e.event, "alert.escalated") == 0;
 }
 
+/* The sending device's alias from the directory, else its id. */
+static const char *
+delivery_device_alias(const struct delivery *dl)
+{
+	const char *id = delivery_meta(dl, "device_id");
+	const struct device_entry *d =
+	    relay_config_device(dl->d->relay->cfg, id);
+
+	return d != NULL && d->alias != NULL ? d->alias : id;
+}
+
 static const char *
 delivery_alias(const struct delivery *dl)
 {
@@ -460,7 +471,7 @@ delivery_meta_cb(json_t *m, const char *err, void *arg)
 			return;
 		}
 		dl->body = webhook_body(dl->e.event, dl->e.alert_id, m,
-		    dl->e.recipient_id, dl->e.tier);
+		    dl->e.recipient_id, dl->e.tier, delivery_device_alias(dl));
 		if (dl->body == NULL) {
 			delivery_drop(dl, "cannot encode the webhook body");
 			return;
