@@ -16,13 +16,18 @@ SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
 DATADIR  ?= $(PREFIX)/share
 LOCALEDIR ?= $(DATADIR)/locale
 CONSOLE_STATIC := console/static/index.html console/static/app.js \
-	console/static/style.css
+	console/static/style.css console/static/login.html \
+	console/static/login.js console/static/alert.html \
+	console/static/alert.js console/static/api.js console/static/header.js \
+	console/static/alarm.js console/static/i18n.js console/static/alarm.wav
+CONSOLE_LANG := console/static/lang/nl.json console/static/lang/en.json
 BUILD    ?= build
 CC       ?= cc
 PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
@@ -37,6 +42,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CONSOLE_PKGS = sqlite3
 CONSOLE_CFLAGS := $(shell pkg-config --cflags $(CONSOLE_PKGS) 2>/dev/null)
 CONSOLE_LIBS   := $(shell pkg-config --libs $(CONSOLE_PKGS) 2>/dev/null)
+# Only alertctl's panic button (client/button_gpio.c) drives GPIO lines.
+CLIENT_PKGS = libgpiod
+CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null)
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 DAEMON_SRC := $(sort $(wildcard daemon/*.c))
@@ -49,9 +57,10 @@ CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 # What alertconsole shares with `alertctl receive` (the same objects, not
 # copies): the webhook checks, the keys, what was seen and shown; and
 # alertrelayd's dropping of privileges.
-CONSOLE_SHARED := client/hook.c client/hook_keys.c client/hook_parse.c \
+CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
-	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c
+	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
+	client/cardtime.c client/out.c client/receipt.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
@@ -83,7 +92,7 @@ $(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo: po/%.po
 pot:
 	xgettext --from-code=UTF-8 --keyword=_ --keyword=N_ --add-comments=TRANSLATORS: \
 	    --package-name=alertrelay -o po/alertrelay.pot \
-	    $(sort $(wildcard client/*.c common/*.c console/*.c))
+	    $(sort $(wildcard client/*.[ch] common/*.[ch] console/*.[ch]))
 	for l in $(PO_LANGS); do msgmerge --update --backup=none po/$$l.po po/alertrelay.pot; done
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h console/*.h bench/*.h)
@@ -97,7 +106,7 @@ $(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CLIENT_LIBS)
 
 $(CONSOLE_OBJ): ALL_CFLAGS += -Iclient -Idaemon $(CONSOLE_CFLAGS)
 
@@ -141,7 +150,7 @@ test-asan: deps asan
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/alertconsole/static
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay \
@@ -150,6 +159,8 @@ install: all
 	install -m 0755 $(BUILD)/alertctl $(DESTDIR)$(BINDIR)/alertctl
 	install -m 0755 $(BUILD)/alertconsole $(DESTDIR)$(SBINDIR)/alertconsole
 	install -m 0644 $(CONSOLE_STATIC) $(DESTDIR)$(DATADIR)/alertconsole/static/
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/alertconsole/static/lang
+	install -m 0644 $(CONSOLE_LANG) $(DESTDIR)$(DATADIR)/alertconsole/static/lang/
 	install -m 0644 man/alertconsole.8 $(DESTDIR)$(MANDIR)/man8/alertconsole.8
 	for l in $(PO_LANGS); do \
 	    install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
@@ -166,6 +177,12 @@ install: all
 	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 	    systemd/alertconsole.service > $(DESTDIR)$(UNITDIR)/alertconsole.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/alertconsole.service
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    systemd/alertctl-watch.service > $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
+	chmod 0644 $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    systemd/alertctl-button.service > $(DESTDIR)$(UNITDIR)/alertctl-button.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/alertctl-button.service
 	install -m 0644 systemd/alertrelay.sysusers $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf
 	install -m 0644 systemd/alertrelay.tmpfiles $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf || \
@@ -187,7 +204,9 @@ uninstall:
 	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml \
 	    $(DESTDIR)$(SBINDIR)/alertconsole \
 	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
-	    $(DESTDIR)$(UNITDIR)/alertconsole.service
+	    $(DESTDIR)$(UNITDIR)/alertconsole.service \
+	    $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service \
+	    $(DESTDIR)$(UNITDIR)/alertctl-button.service
 	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
 	for l in $(PO_LANGS); do \
 	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo; done
@@ -206,13 +225,18 @@ FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
 FUZZ_SRC_fuzz_spool := daemon/spool_record.c
 FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 FUZZ_SRC_fuzz_sms_template := daemon/sms_template.c daemon/sms_text.c
+FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
+    client/alert_seal.c client/alert.c client/afile.c
+FUZZ_SRC_fuzz_console_text := console/console_cookie.c
+FUZZ_SRC_fuzz_button_input := client/button_input.c
+FUZZ_SRC_fuzz_audit_record := client/audit_verify.c
 FUZZ_SRC_fuzz_pinfile := client/pinfile.c client/afile.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
-	    $(wildcard common/*.h daemon/*.h client/*.h)
+	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h)
 	@mkdir -p build-fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WFLAGS) -Icommon \
-	    -Idaemon -Iclient $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
+	    -Idaemon -Iclient -Iconsole $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
 	    $(FUZZ_SRC_$*) $(PKG_LIBS)
 
 fuzz-run: fuzz

@@ -12,7 +12,11 @@ device gives the durable ingest rate, set against what one core verifies
 Targets (the project brief): 10,000 connected devices at a few KiB each,
 press-to-webhook p99 in single milliseconds, durable ingest near the
 Ed25519-verify rate.  A target missed is reported as MISS: this is a
-measurement, not a test."""
+measurement, not a test.
+
+Before that, bench/memory.py measures Redis memory per alert while open,
+once closed and after the [retention] periods (short ones), on a relay of
+its own; --memory-only runs just that."""
 
 import argparse
 import json
@@ -26,8 +30,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
 
 import harness  # noqa: E402
+import memory  # noqa: E402
 import orgdir  # noqa: E402
 
 KIB_TARGET = 8.0  # "a few KiB" per connected device
@@ -134,7 +140,15 @@ def main():
                     help="seconds all devices stay connected and idle")
     ap.add_argument("--loadgen", default=str(harness.build_dir() /
                                              "alertrelay-loadgen"))
+    ap.add_argument("--memory-only", action="store_true",
+                    help="only Redis memory per alert (bench/memory.py)")
     a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="alertrelay-bench-") as tmp:
+        os.chmod(tmp, 0o755)
+        mem = memory.measure(Path(tmp))
+    if a.memory_only:
+        print(memory.report(mem))
+        return
     with tempfile.TemporaryDirectory(prefix="alertrelay-bench-") as tmp:
         work = Path(tmp)
         os.chmod(work, 0o755)
@@ -186,7 +200,8 @@ def main():
         res["kib_per_device"] = ((connected - before) / res["connected"]
                                  if res["connected"] else None)
         res["loadgen_connected_line"] = first.strip()
-        text = report(res)
+        res["redis_memory"] = mem
+        text = report(res) + "\n" + memory.report(mem)
         print(text)
         out = harness.build_dir() / "bench.json"
         out.write_text(json.dumps(res, indent=1) + "\n")

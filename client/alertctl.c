@@ -24,10 +24,13 @@ static const struct alertctl_command {
     {"receive", cmd_receive},
     {"cancel", cmd_cancel},
     {"pincode", cmd_pincode},
+    {"checkin", cmd_checkin},
     {"status", cmd_status},
     {"list", cmd_list},
     {"ack", cmd_ack},
+    {"inbox", cmd_inbox},
     {"watch", cmd_watch},
+    {"button", cmd_button},
     {"org", cmd_org},
     {"device", cmd_device},
     {"recipient", cmd_recipient},
@@ -35,6 +38,7 @@ static const struct alertctl_command {
     {"enroll", cmd_enroll},
     {"reload", cmd_reload},
     {"deadletter", cmd_deadletter},
+    {"audit", cmd_audit},
 };
 
 static int
@@ -46,7 +50,7 @@ alertctl_dispatch(int argc, char **argv, struct globals *g)
 	     i < sizeof(alertctl_commands) / sizeof(alertctl_commands[0]); i++)
 		if (strcmp(argv[0], alertctl_commands[i].name) == 0)
 			return alertctl_commands[i].run(argc, argv, g);
-	return usage_error(NULL, "unknown command '%s'", argv[0]);
+	return usage_error(NULL, _("unknown command '%s'"), argv[0]);
 }
 
 /* "alertctl help [COMMAND]", for those who type it that way. */
@@ -58,7 +62,7 @@ alertctl_help(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!usage_known(argv[1]))
-		return usage_error(NULL, "unknown command '%s'", argv[1]);
+		return usage_error(NULL, _("unknown command '%s'"), argv[1]);
 	usage_print(argv[1], stdout);
 	return EXIT_OK;
 }
@@ -78,11 +82,15 @@ main(int argc, char **argv)
 
 	i18n_init();
 	log_init("alertctl", LOG_INFO, LOG_TO_STDERR);
+	/* A person reads this: "alertctl: ..." without times and pids
+	 * (-v brings them back; watch and receive under a service manager
+	 * or into a file keep them, cmd_watch.c, cmd_receive.c). */
+	log_set_human(1);
 	/* A relay or a reader that goes away is an error to handle, not a
 	 * reason to die silently. */
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
-		log_fatalx("libsodium failed to initialise");
+		log_fatalx("%s", _("libsodium failed to initialise"));
 
 	/* "+": stop at the subcommand, whose options are its own. */
 	while ((ch = getopt_long(argc, argv, "+c:vhV", longopts, NULL)) != -1) {
@@ -101,11 +109,14 @@ main(int argc, char **argv)
 			puts("alertctl " ALERTCTL_VERSION);
 			return EXIT_OK;
 		default:
-			return usage_error(NULL, "bad option");
+			return usage_error(NULL, "%s", _("unknown option"));
 		}
 	}
-	if (optind >= argc)
-		return usage_error(NULL, "%s", _("no command given"));
+	if (optind >= argc) {
+		/* A bare alertctl: what can be done, as a usage error. */
+		usage_print(NULL, stderr);
+		return EXIT_USAGE;
+	}
 	if (strcmp(argv[optind], "help") == 0)
 		return alertctl_help(argc - optind, argv + optind);
 	return alertctl_dispatch(argc - optind, argv + optind, &g);

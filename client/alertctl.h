@@ -35,10 +35,14 @@ int cmd_cancel(int argc, char **argv, struct globals *g);
 int cmd_pincode(int argc, char **argv, struct globals *g);
 /* Reads and sets the PINs of the device key at device_key; exit code. */
 int cmd_pincode_set(const char *device_key);
+int cmd_checkin(int argc, char **argv, struct globals *g);
 int cmd_status(int argc, char **argv, struct globals *g);
 int cmd_list(int argc, char **argv, struct globals *g);
 int cmd_ack(int argc, char **argv, struct globals *g);
+int cmd_inbox(int argc, char **argv, struct globals *g);
 int cmd_watch(int argc, char **argv, struct globals *g);
+/* The panic button at the desk (cmd_button.c). */
+int cmd_button(int argc, char **argv, struct globals *g);
 /* The administrator's directory, and enrolling a device from it. */
 int cmd_org(int argc, char **argv, struct globals *g);
 int cmd_device(int argc, char **argv, struct globals *g);
@@ -47,5 +51,8 @@ int cmd_directory(int argc, char **argv, struct globals *g);
 int cmd_enroll(int argc, char **argv, struct globals *g);
 int cmd_reload(int argc, char **argv, struct globals *g);
 int cmd_deadletter(int argc, char **argv, struct globals *g);
+/* The data's life cycle: the audit log, erasing a device's data. */
+int cmd_audit(int argc, char **argv, struct globals *g);
+int cmd_device_forget(int argc, char **argv);
 
 #endif

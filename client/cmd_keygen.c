@@ -1,6 +1,7 @@
 /*
  * alertctl keygen: device (Ed25519) and recipient (X25519) key pairs,
- * webhook secrets and acknowledgement tokens.
+ * webhook secrets, acknowledgement tokens, and the relay's TLS key and
+ * certificate (keygen_cert.c).
  */
 #include <sys/stat.h>
 
@@ -12,13 +13,16 @@
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "b64.h"
 #include "keyfile.h"
+#include "keygen_cert.h"
 #include "log.h"
 #include "out.h"
 #include "seckey.h"
 #include "usage.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define ACK_TOKEN_BYTES 32
@@ -29,7 +33,7 @@ cmd_keygen_exists(const char *path)
 	struct stat st;
 
 	if (lstat(path, &st) == 0) {
-		log_warnx("%s already exists; not overwriting it", path);
+		log_errorx(_("%s already exists; not overwriting it"), path);
 		return 1;
 	}
 	return 0;
@@ -49,11 +53,11 @@ cmd_keygen_write_pair(const char *prefix, const unsigned char *sk, size_t sklen,
 	if (cmd_keygen_exists(skpath) || cmd_keygen_exists(pkpath))
 		goto out;
 	if (keyfile_write(skpath, sk, sklen, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		goto out;
 	}
 	if (keyfile_write(pkpath, pk, pklen, 0, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		unlink(skpath);
 		goto out;
 	}
@@ -105,7 +109,7 @@ cmd_keygen_webhook_secret(const char *path)
 		return EXIT_FAIL;
 	secret = whsec_generate();
 	if (keyfile_write_text(path, secret, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = EXIT_FAIL;
 	}
 	sodium_memzero(secret, strlen(secret));
@@ -129,7 +133,7 @@ cmd_keygen_ack_token(const char *path)
 	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (keyfile_write_text(path, token, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = EXIT_FAIL;
 	}
 	sodium_memzero(raw, sizeof(raw));
@@ -137,30 +141,69 @@ cmd_keygen_ack_token(const char *path)
 	return rc;
 }
 
+enum { OPT_TYPE = 256, OPT_NAME, OPT_DAYS };
+
+/* keygen relay-cert's options; other kinds take none. */
+static int
+cmd_keygen_opt(int ch, struct keygen_cert_opts *c, int *cert_opts)
+{
+	switch (ch) {
+	case OPT_TYPE:
+		if (strcmp(optarg, "p256") != 0 &&
+		    strcmp(optarg, "ed25519") != 0)
+			return usage_error("keygen",
+			    _("--type is p256 or ed25519"));
+		c->type = optarg;
+		break;
+	case OPT_NAME:
+		c->names = optarg;
+		break;
+	case OPT_DAYS:
+		if (parse_long(optarg, 1, KEYGEN_CERT_DAYS_MAX, &c->days) != 0)
+			return usage_error("keygen", _("--days must be 1..%d"),
+			    KEYGEN_CERT_DAYS_MAX);
+		break;
+	case 'h':
+		usage_print("keygen", stdout);
+		return -1;
+	default:
+		return usage_error("keygen", _("bad option"));
+	}
+	if (ch != 'h')
+		*cert_opts = 1;
+	return 0;
+}
+
 int
 cmd_keygen(int argc, char **argv, struct globals *g)
 {
 	static const struct option longopts[] = {
+	    {"type", required_argument, NULL, OPT_TYPE},
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"days", required_argument, NULL, OPT_DAYS},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct keygen_cert_opts c = {NULL, "p256", "localhost,127.0.0.1",
+	    KEYGEN_CERT_DAYS_DEFAULT};
 	const char *kind, *name;
-	int ch;
+	int ch, rc, cert_opts = 0;
 
 	(void)g;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (ch != 'h')
-			return usage_error("keygen", "bad option");
-		usage_print("keygen", stdout);
-		return EXIT_OK;
-	}
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+		if ((rc = cmd_keygen_opt(ch, &c, &cert_opts)) != 0)
+			return rc == -1 ? EXIT_OK : rc;
 	if (argc - optind != 2)
-		return usage_error("keygen", "expected a kind and a file name");
+		return usage_error("keygen",
+		    _("expected a kind and a file name"));
 	kind = argv[optind];
 	name = argv[optind + 1];
 	if (*name == '\0')
-		return usage_error("keygen", "empty file name");
+		return usage_error("keygen", _("empty file name"));
+	if (cert_opts && strcmp(kind, "relay-cert") != 0)
+		return usage_error("keygen",
+		    _("--type, --name and --days are for relay-cert"));
 	if (strcmp(kind, "device") == 0)
 		return cmd_keygen_device(name);
 	if (strcmp(kind, "recipient") == 0)
@@ -170,8 +213,12 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 	/* An admin token is made as an ack token is: a bearer token. */
 	if (strcmp(kind, "ack-token") == 0 || strcmp(kind, "admin-token") == 0)
 		return cmd_keygen_ack_token(name);
+	if (strcmp(kind, "relay-cert") == 0) {
+		c.prefix = name;
+		return keygen_cert(&c);
+	}
 	return usage_error("keygen",
-	    "unknown kind '%s' (device, recipient, webhook-secret, "
-	    "ack-token or admin-token)",
+	    _("unknown kind '%s' (device, recipient, webhook-secret, "
+	      "ack-token, admin-token or relay-cert)"),
 	    kind);
 }

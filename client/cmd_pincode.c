@@ -29,7 +29,7 @@ cmd_pincode_ask(const char *prompt, const char *again, char *buf, size_t len)
 	int rc = 0;
 
 	if (pin_read(prompt, buf, len) != 0) {
-		fprintf(stderr, "%s\n",
+		log_errorx("%s",
 		    _("A PIN has 4 to 64 characters; nothing was changed."));
 		return -1;
 	}
@@ -37,7 +37,7 @@ cmd_pincode_ask(const char *prompt, const char *again, char *buf, size_t len)
 		return 0;
 	if (pin_read(again, check, sizeof(check)) != 0 ||
 	    strcmp(buf, check) != 0) {
-		fprintf(stderr, "%s\n",
+		log_errorx("%s",
 		    _("The PINs are not the same; nothing was changed."));
 		rc = -1;
 	}
@@ -58,13 +58,13 @@ cmd_pincode_set(const char *device_key)
 	        sizeof(duress)) != 0)
 		goto out;
 	if (strcmp(pin, duress) == 0) {
-		fprintf(stderr, "%s\n",
+		log_errorx("%s",
 		    _("The duress PIN must differ from the PIN; nothing was "
 		      "changed."));
 		goto out;
 	}
 	if (pinfile_write(path, pin, duress, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		goto out;
 	}
 	rc = out_line("%s", _("PIN and duress PIN set.")) == 0 ? EXIT_OK
@@ -88,7 +88,7 @@ cmd_pincode_act_on(const char *what, const char *key, const char *path)
 	if (strcmp(what, "clear") == 0) {
 		if (unlink(path) != 0 &&
 		    pinfile_load(path, &pf, err, sizeof(err)) != 0) {
-			log_warn("%s", path);
+			log_error("%s", path);
 			return EXIT_FAIL;
 		}
 		return out_line("%s",
@@ -100,7 +100,7 @@ cmd_pincode_act_on(const char *what, const char *key, const char *path)
 		rc = pinfile_load(path, &pf, err, sizeof(err));
 		sodium_memzero(&pf, sizeof(pf));
 		if (rc < 0) {
-			log_warnx("%s", err);
+			log_errorx("%s", err);
 			return EXIT_FAIL;
 		}
 		return out_line("%s",
@@ -109,7 +109,7 @@ cmd_pincode_act_on(const char *what, const char *key, const char *path)
 		    ? EXIT_OK
 		    : EXIT_FAIL;
 	}
-	return usage_error("pincode", "expected set, clear or status");
+	return usage_error("pincode", _("expected set, clear or status"));
 }
 
 static int
@@ -143,13 +143,14 @@ cmd_pincode(int argc, char **argv, struct globals *g)
 			usage_print("pincode", stdout);
 			return EXIT_OK;
 		} else
-			return usage_error("pincode", "bad option");
+			return usage_error("pincode", _("bad option"));
 	}
 	if (argc - optind != 1)
-		return usage_error("pincode", "expected set, clear or status");
+		return usage_error("pincode",
+		    _("expected set, clear or status"));
 	if (config == NULL &&
 	    (config = def = client_config_default_path()) == NULL) {
-		log_warnx("no client configuration (-c or $ALERTCTL_CONF)");
+		log_errorx(_("no client configuration (-c or $ALERTCTL_CONF)"));
 		return EXIT_FAIL;
 	}
 	memset(&cfg, 0, sizeof(cfg));

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "b64.h"
 #include "hook.h"
@@ -18,6 +20,7 @@
 #include "receiver.h"
 #include "seckey.h"
 #include "shown.h"
+#include "cp_config.h"
 #include "usage.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -32,6 +35,8 @@ struct receive_opts {
 	int pretty;
 	long max_age, remember;
 	int refuse_old;
+	const char *timezone;
+	struct cp_config cp; /* [contactpoint]: defaults for the above */
 };
 
 enum {
@@ -46,6 +51,7 @@ enum {
 	OPT_MAX_AGE,
 	OPT_OLD,
 	OPT_REMEMBER,
+	OPT_TIMEZONE,
 };
 
 /* HOST:PORT as hostport_parse() takes it, plus port 0 (any free port,
@@ -66,6 +72,32 @@ cmd_receive_listen(const char *listen, char **host, int *port)
 	return rc;
 }
 
+/* What the options leave out, from [contactpoint] in alertctl.conf:
+ * the recipient's key, the signed directory and the organisation's key,
+ * the zone of the times on the alarm card (cp_config_zone()). */
+static int
+cmd_receive_defaults(struct receive_opts *o, const char *config)
+{
+	const char *zone;
+
+	if (cp_config_find(config, &o->cp) != 0)
+		return EXIT_FAIL;
+	if (o->nkeys == 0 && o->cp.recipient_key != NULL)
+		o->keys[o->nkeys++] = o->cp.recipient_key;
+	if (o->devices == NULL && o->directory == NULL &&
+	    o->cp.directory != NULL) {
+		o->directory = o->cp.directory;
+		if (o->org_key == NULL)
+			o->org_key = o->cp.org_key;
+	}
+	if (cp_config_zone(&o->cp, o->timezone, &zone) != 0)
+		return usage_error("receive",
+		    _("unknown timezone '%s' (a name such as "
+		      "Europe/Amsterdam)"),
+		    zone);
+	return 0;
+}
+
 static int
 cmd_receive_check(struct receive_opts *o, char **host)
 {
@@ -73,27 +105,27 @@ cmd_receive_check(struct receive_opts *o, char **host)
 
 	if (o->listen == NULL || o->nkeys == 0 || o->secret == NULL)
 		return usage_error("receive",
-		    "--listen, --key and --secret are required");
+		    _("--listen, --key and --secret are required"));
 	if ((o->devices == NULL) == (o->directory == NULL))
 		return usage_error("receive",
-		    "give either --devices or --directory");
+		    _("give either --devices or --directory"));
 	if ((o->directory == NULL) != (o->org_key == NULL))
 		return usage_error("receive",
-		    "--directory and --org-key go together");
+		    _("--directory and --org-key go together"));
 	if (cmd_receive_listen(o->listen, host, &o->rx.port) != 0)
-		return usage_error("receive", "--listen must be HOST:PORT");
+		return usage_error("receive", _("--listen must be HOST:PORT"));
 	o->rx.host = *host;
 	if (o->rx.path != NULL && o->rx.path[0] != '/')
-		return usage_error("receive", "--path must start with /");
+		return usage_error("receive", _("--path must start with /"));
 	if (o->recipient_id != NULL && !id_valid(o->recipient_id))
-		return usage_error("receive", "--recipient-id is not an id");
+		return usage_error("receive", _("--recipient-id is not an id"));
 	if ((o->rx.tls_cert == NULL) != (o->rx.tls_key == NULL))
 		return usage_error("receive",
-		    "--tls-cert and --tls-key go "
-		    "together");
+		    _("--tls-cert and --tls-key go "
+		      "together"));
 	if (o->devices != NULL &&
 	    (stat(o->devices, &st) != 0 || !S_ISDIR(st.st_mode))) {
-		log_warnx("--devices %s: not a directory", o->devices);
+		log_warnx(_("--devices %s: not a directory"), o->devices);
 		return EXIT_FAIL;
 	}
 	return 0;
@@ -118,6 +150,7 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 	    {"max-age", required_argument, NULL, OPT_MAX_AGE},
 	    {"old", required_argument, NULL, OPT_OLD},
 	    {"remember", required_argument, NULL, OPT_REMEMBER},
+	    {"timezone", required_argument, NULL, OPT_TIMEZONE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -137,7 +170,7 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 		case 'k':
 			if (o->nkeys == HOOK_MAX_KEYS)
 				return usage_error("receive",
-				    "at most %d --key", HOOK_MAX_KEYS);
+				    _("at most %d --key"), HOOK_MAX_KEYS);
 			o->keys[o->nkeys++] = optarg;
 			break;
 		case OPT_DIRECTORY:
@@ -174,20 +207,24 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 			if (parse_long(optarg, 0, 366L * 86400, &o->max_age) !=
 			    0)
 				return usage_error("receive",
-				    "--max-age must be 0 to 31622400 seconds");
+				    _("--max-age must be 0 to 31622400 "
+				      "seconds"));
 			break;
 		case OPT_REMEMBER:
 			if (parse_long(optarg, 1, SHOWN_CAP_MAX,
 			        &o->remember) != 0)
 				return usage_error("receive",
-				    "--remember must be 1 to %d",
+				    _("--remember must be 1 to %d"),
 				    SHOWN_CAP_MAX);
+			break;
+		case OPT_TIMEZONE:
+			o->timezone = optarg;
 			break;
 		case OPT_OLD:
 			if (strcmp(optarg, "mark") != 0 &&
 			    strcmp(optarg, "refuse") != 0)
 				return usage_error("receive",
-				    "--old must be mark or refuse");
+				    _("--old must be mark or refuse"));
 			o->refuse_old = strcmp(optarg, "refuse") == 0;
 			break;
 		case 'v':
@@ -197,11 +234,11 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 			usage_print("receive", stdout);
 			return -1;
 		default:
-			return usage_error("receive", "bad option");
+			return usage_error("receive", _("bad option"));
 		}
 	}
 	if (optind != argc)
-		return usage_error("receive", "unexpected argument '%s'",
+		return usage_error("receive", _("unexpected argument '%s'"),
 		    argv[optind]);
 	return 0;
 }
@@ -227,9 +264,9 @@ static struct shown *
 cmd_receive_shown(const char *dir, long remember)
 {
 	if (dir == NULL)
-		log_warnx("no --state-dir: alerts shown are remembered only "
-		          "until exit, so a replay after a restart is shown "
-		          "as new");
+		log_warnx(_("no --state-dir: alerts shown are remembered only "
+		            "until exit, so a replay after a restart is shown "
+		            "as new"));
 	return shown_open(dir, (size_t)remember);
 }
 
@@ -241,10 +278,15 @@ cmd_receive(int argc, char **argv, struct globals *g)
 	char *host = NULL;
 	int rc;
 
-	(void)g;
 	if ((rc = cmd_receive_parse(argc, argv, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
-	if ((rc = cmd_receive_check(&o, &host)) != 0) {
+	/* Long-running: into a file or a journal it keeps log lines, with
+	 * the time of each (alertctl(1), DIAGNOSTICS). */
+	if (!isatty(STDERR_FILENO))
+		log_set_human(0);
+	if ((rc = cmd_receive_defaults(&o, g->config)) != 0 ||
+	    (rc = cmd_receive_check(&o, &host)) != 0) {
+		cp_config_free(&o.cp);
 		free(host);
 		return rc;
 	}
@@ -263,6 +305,7 @@ cmd_receive(int argc, char **argv, struct globals *g)
 	}
 	hook_keys_clear(&hook.keys);
 	seckey_free(hook.secret);
+	cp_config_free(&o.cp);
 	free(host);
 	return rc;
 }

@@ -71,7 +71,7 @@ duress_cancel_frame(const struct device *d, const char *alert_id, int *done)
 		return NULL;
 	*done = 1;
 	if (rc < 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		return NULL;
 	}
 	/* Checked even when unreadable (too short, too long, none), so a
@@ -84,8 +84,7 @@ duress_cancel_frame(const struct device *d, const char *alert_id, int *done)
 	sodium_memzero(pin, sizeof(pin));
 	sodium_memzero(&pf, sizeof(pf));
 	if (m == PIN_WRONG) {
-		fprintf(stderr, "%s\n",
-		    _("Wrong PIN. The alert is not cancelled."));
+		log_errorx("%s", _("Wrong PIN. The alert is not cancelled."));
 		return NULL;
 	}
 	duress_cancel_sent = 1;
@@ -101,6 +100,7 @@ duress_cancel_refused(const json_t *o, void *opts)
 	if (!duress_cancel_sent || code == NULL ||
 	    strcmp(code, "bad_signature") != 0)
 		return -1;
-	return out_line(MSG_CANCELLED, dopts->alert_id) == 0 ? EXIT_OK
-	                                                     : EXIT_FAIL;
+	/* what cmd_cancel_answered prints, in the reader's language */
+	return out_line(_(MSG_CANCELLED), dopts->alert_id) == 0 ? EXIT_OK
+	                                                        : EXIT_FAIL;
 }

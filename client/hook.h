@@ -2,7 +2,8 @@
  * One webhook from the relay (Standard Webhooks): authenticate it, print
  * it once, and say which HTTP status to answer.  alert.raised and
  * alert.escalated carry the sealed alert, which is opened and checked;
- * alert.acknowledged and alert.cancelled are notices without content.
+ * alert.acknowledged and alert.cancelled are notices without content,
+ * as are device.offline and device.online (docs/PROTOCOL.md, revision 2).
  * Refusals are logged with the webhook id and the reason, never with
  * alert content.
  */
@@ -94,6 +95,9 @@ int hook_open_alert(struct hook_config *cfg, const struct hook_body *b,
  * fsync'ed when stdout is a file); -1 when that failed. */
 int hook_print(const struct hook_body *b, const char *webhook_id,
     const struct alert *a, const struct hook_verdict *v, int pretty);
+/* An alert type as people read it ("PANIEK"), translated when known,
+ * else upper-cased and cleaned into buf. */
+const char *hook_print_type(const char *type, char *buf, size_t len);
 /* The same for a notice (alert.acknowledged, alert.cancelled). */
 int hook_print_notice(const struct hook_body *b, const char *webhook_id,
     int repeat, int pretty);

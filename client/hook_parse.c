@@ -16,7 +16,7 @@
 static const char *const hook_alert_events[] = {"alert.raised",
     "alert.escalated", "alert.duress"};
 static const char *const hook_notice_events[] = {"alert.acknowledged",
-    "alert.cancelled"};
+    "alert.cancelled", "device.offline", "device.online"};
 
 static int
 hook_parse_in(const char *type, const char *const *list, size_t n)

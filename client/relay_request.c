@@ -39,7 +39,7 @@ relay_request_error(struct relay_session *s, struct relay_request_run *rr,
 	}
 	if (rr->req->alert_id != NULL && code != NULL &&
 	    strcmp(code, "unknown_alert") == 0) {
-		log_warnx(MSG_UNKNOWN_ALERT, rr->req->alert_id);
+		log_errorx(_(MSG_UNKNOWN_ALERT), rr->req->alert_id);
 		relay_session_done(s, EXIT_FAIL);
 	} else
 		relay_session_error(s, o);
@@ -74,10 +74,10 @@ relay_request_failed(void *arg, int deadline, const char *why)
 	struct relay_request_run *rr = arg;
 
 	if (deadline)
-		log_warnx(MSG_REQUEST_DEADLINE, rr->req->failure, rr->timeout_s,
-		    why);
+		log_errorx(_(MSG_REQUEST_DEADLINE), rr->req->failure,
+		    rr->timeout_s, why);
 	else
-		log_warnx(MSG_REQUEST_REFUSED, rr->req->failure, why);
+		log_errorx(_(MSG_REQUEST_REFUSED), rr->req->failure, why);
 }
 
 int

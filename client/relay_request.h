@@ -17,10 +17,10 @@ struct relay_request {
 	const char *failure; /* "alert ... not cancelled", for messages */
 	/* The answer came: print it; returns the exit code. */
 	int (*answered)(const json_t *o, void *arg);
-	/* Optional: an error frame came; -1 to handle it as usual, else
-	 * the exit code (the command printed what it had to). */
-	int (*refused)(const json_t *o, void *arg);
 	void *arg;
+	/* Optional: an error frame; the exit code when it ends the request
+	 * (a refusal the command explains itself), else -1. */
+	int (*refused)(const json_t *o, void *arg);
 };
 
 /* The exit code: the answer's, or EXIT_FAIL (logged). */

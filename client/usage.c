@@ -3,13 +3,21 @@
 #include <string.h>
 
 #include "alertctl.h"
+#include "i18n.h"
 #include "usage.h"
 
+/* The official's and the contact point's commands (and recipient, which
+ * the contact point's people are told about) have their help in the
+ * reader's language: marked N_() and printed through _(); the
+ * administrator's stay English.
+ * Kept out of clang-format so that a help line changed is one line
+ * changed. */
+/* clang-format off */
 static const struct usage_text {
 	const char *command;
 	const char *text;
 } usage_texts[] = {
-    {NULL,
+    {NULL, N_(
         "Usage: alertctl [-c CONFIG] [-v] COMMAND [ARGS]\n"
         "\n"
         "Commands:\n"
@@ -19,15 +27,20 @@ static const struct usage_text {
         "  keygen webhook-secret FILE  new webhook secret (whsec_...)\n"
         "  keygen ack-token FILE       new acknowledgement token\n"
         "  keygen admin-token FILE     new token for the relay's admin\n"
+        "  keygen relay-cert PREFIX    the relay's TLS key and certificate\n"
         "  pin CERTFILE                print the relay certificate's pin\n"
         "  send --type TYPE [...]      send an alert through the relay\n"
         "  cancel ALERT_ID             cancel an alert of this device\n"
         "  pincode set|clear|status    the PIN and duress PIN of cancel\n"
+        "  checkin start|extend|done   a timer: an alarm unless you check "
+        "in\n"
         "  status ALERT_ID             state and history of an alert\n"
         "  list                        this device's recent alerts\n"
         "  watch [--once] [...]        send unsent alerts, print receipts\n"
+        "  button                      the panic button at the desk\n"
         "  receive --listen ADDR [...] receive alerts as a webhook endpoint\n"
-        "  ack ALERT_ID --url URL ...  acknowledge an alert (contact point)\n"
+        "  ack REF                     acknowledge an alert (contact point)\n"
+        "  inbox                       the alerts sent to you (contact point)\n"
         "  org init|set|show [...]     the organisation key, relays and pins\n"
         "  device add ALIAS [...]      add a device (also revoke, rotate, "
         "list)\n"
@@ -38,21 +51,24 @@ static const struct usage_text {
         "  enroll BUNDLE [--force]     set this device up from its bundle\n"
         "  reload [--admin HOST:PORT]  make the running relay reload\n"
         "  deadletter list|replay      notifications the relay gave up\n"
+        "  audit export|verify|keygen  the relay's audit log\n"
         "\n"
         "Options:\n"
         "  -c, --config FILE  client configuration (default: $ALERTCTL_CONF,\n"
         "                     else ~/.config/alertrelay/alertctl.conf)\n"
-        "  -v, --verbose      more diagnostics on stderr\n"
+        "  -v, --verbose      detailed diagnostics on stderr (time, pid)\n"
         "  -h, --help         this help; 'alertctl COMMAND --help' for more\n"
         "  -V, --version      print the version\n"
         "\n"
-        "Exit status: 0 success, 1 failure, 2 usage error.\n"},
+        "Exit status: 0 success, 1 failure, 2 usage error.\n")},
     {"keygen",
         "Usage: alertctl keygen device PREFIX\n"
         "       alertctl keygen recipient PREFIX\n"
         "       alertctl keygen webhook-secret FILE\n"
         "       alertctl keygen ack-token FILE\n"
         "       alertctl keygen admin-token FILE\n"
+        "       alertctl keygen relay-cert PREFIX [--type p256|ed25519]\n"
+        "                [--name HOST[,HOST|IP...]] [--days N]\n"
         "\n"
         "device:         Ed25519 signing key pair of a panic device.\n"
         "recipient:      X25519 key pair of a contact point; alerts are\n"
@@ -62,6 +78,11 @@ static const struct usage_text {
         "                (ack_token_file at the relay, alertctl ack).\n"
         "admin-token:    the token for the relay's POST /reload ([admin]\n"
         "                token_file at the relay, alertctl reload).\n"
+        "relay-cert:     the relay's TLS key (PREFIX.key, PEM) and a self-\n"
+        "                signed certificate (PREFIX.crt) for --name\n"
+        "                (default localhost,127.0.0.1), P-256 unless\n"
+        "                --type ed25519, valid --days (825); prints the\n"
+        "                pin (what alertctl pin PREFIX.crt prints).\n"
         "\n"
         "Secret files get mode 0600.  Existing files are never overwritten.\n"
         "For key pairs the public key is printed on stdout; nothing secret\n"
@@ -71,7 +92,7 @@ static const struct usage_text {
         "\n"
         "Prints the pin of the relay's PEM certificate: the base64 SHA-256\n"
         "of its public key.  Put it in relay_pin in the client config.\n"},
-    {"send",
+    {"send", N_(
         "Usage: alertctl [-c CONFIG] send --type panic|threat|test\n"
         "           [--message TEXT] [--lat DEG --lon DEG [--accuracy M]]\n"
         "           [--timeout SECONDS] [--alert-id HEX32]\n"
@@ -83,9 +104,11 @@ static const struct usage_text {
         "alert_id=... is printed then) and delivers it to the relay over\n"
         "pinned TLS 1.3, retrying across relays until the relay confirms\n"
         "it is stored.\n"
-        "With --wait it then stays connected and prints each receipt (one\n"
-        "line: delivered, escalated, failed, acknowledged, cancelled) until\n"
-        "the awaited state, reconnecting when the connection is lost.\n"
+        "With --wait it then says what it waits for, stays connected and\n"
+        "prints each receipt (one line: delivered, escalated, failed,\n"
+        "acknowledged, cancelled) until the awaited state, reconnecting\n"
+        "when the connection is lost.  Ctrl-C stops the waiting only: the\n"
+        "alert stays open.\n"
         "Alerts of the outbox that no relay accepted yet (an earlier send\n"
         "gave up or was killed) are sent again first, same alert_id, same\n"
         "bytes: one 'resending alert_id=...' line each, then their outcome.\n"
@@ -103,8 +126,9 @@ static const struct usage_text {
         "                      acknowledged it), delivered (a notification\n"
         "                      went through), none (default: do not wait)\n"
         "      --wait-timeout S\n"
-        "                      stop waiting after S seconds (default:\n"
-        "                      wait for ever)\n"
+        "                      stop waiting after S seconds (default: when\n"
+        "                      the relay stops escalating, the max_age of\n"
+        "                      the alert's policy)\n"
         "  -c, --config FILE   client configuration\n"
         "\n"
         "When it gives up, the last line on stderr says so in words first\n"
@@ -113,14 +137,14 @@ static const struct usage_text {
         "awaited state was reached; 1 not delivered (it waits in the\n"
         "outbox); 2 usage; 3 this device can no longer raise alarms\n"
         "(revoked); 4 accepted, but with --wait cancelled, expired or not\n"
-        "confirmed in time.\n"},
-    {"cancel",
+        "confirmed in time.\n")},
+    {"cancel", N_(
         "Usage: alertctl [-c CONFIG] cancel ALERT_ID [--timeout SECONDS]\n"
         "\n"
         "Cancels an alert this device sent: the relay stops escalating it\n"
         "and tells everyone already notified.  The cancel is signed with the\n"
-        "device key; it is retried across relays like send.  Prints\n"
-        "'cancelled ALERT_ID'.\n"
+        "device key; it is retried across relays like send.  Prints a line\n"
+        "saying the alert is cancelled.\n"
         "\n"
         "      --timeout S     give up after S seconds (default 30)\n"
         "  -c, --config FILE   client configuration\n"
@@ -129,8 +153,8 @@ static const struct usage_text {
         "terminal or stdin; a wrong one cancels nothing.\n"
         "\n"
         "Exit status 0 once the relay confirmed; 1 when it does not know\n"
-        "the alert or did not answer in time, or after a wrong PIN.\n"},
-    {"pincode",
+        "the alert or did not answer in time, or after a wrong PIN.\n")},
+    {"pincode", N_(
         "Usage: alertctl [-c CONFIG] pincode set|clear|status\n"
         "\n"
         "The PINs that cancel asks once they are set: the normal PIN, and\n"
@@ -143,8 +167,8 @@ static const struct usage_text {
         "DEVICE_KEY.pin (mode 0600).  clear removes them; status says\n"
         "whether they are set.\n"
         "\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"status",
+        "  -c, --config FILE   client configuration\n")},
+    {"status", N_(
         "Usage: alertctl [-c CONFIG] status ALERT_ID [--json]\n"
         "           [--timeout SECONDS]\n"
         "\n"
@@ -154,8 +178,8 @@ static const struct usage_text {
         "\n"
         "      --json          the relay's answer as one line of JSON\n"
         "      --timeout S     give up after S seconds (default 30)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"list",
+        "  -c, --config FILE   client configuration\n")},
+    {"list", N_(
         "Usage: alertctl [-c CONFIG] list [--limit N] [--json]\n"
         "           [--timeout SECONDS]\n"
         "\n"
@@ -166,10 +190,45 @@ static const struct usage_text {
         "                      relay's, 20)\n"
         "      --json          the relay's answer as one line of JSON\n"
         "      --timeout S     give up after S seconds (default 30)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"watch",
+        "  -c, --config FILE   client configuration\n")},
+    {"checkin", N_(
+        "Usage: alertctl [-c CONFIG] checkin start --minutes N [--grace N]\n"
+        "           [--message TEXT] [--timeout SECONDS]\n"
+        "       alertctl [-c CONFIG] checkin extend --minutes N [--grace N]\n"
+        "           [--message TEXT] [--timeout SECONDS]\n"
+        "       alertctl [-c CONFIG] checkin done [--timeout SECONDS]\n"
+        "\n"
+        "Before a risky visit: start a timer of N minutes.  If you do not\n"
+        "check in (done) before it runs out, plus the grace, the relay\n"
+        "raises an alarm (type missed_checkin, with your message) to the\n"
+        "recipients, even when this device is off, broken or taken.  The\n"
+        "alarm is prepared, signed and sealed now: the relay cannot read\n"
+        "it.  extend sets a new deadline N minutes from now.  alertctl\n"
+        "watch prints a reminder before the deadline.\n"
+        "\n"
+        "      --minutes N     the deadline, N minutes from now (fractions\n"
+        "                      allowed)\n"
+        "      --grace N       minutes after the deadline before the alarm\n"
+        "                      (default 10)\n"
+        "      --message TEXT  what the recipients read if the alarm goes\n"
+        "                      out: where you are, whom you visit\n"
+        "      --timeout S     give up after S seconds (default 30)\n"
+        "  -c, --config FILE   client configuration\n")},
+    {"button", N_(
+        "Usage: alertctl [-c CONFIG] button\n"
+        "\n"
+        "Watches the panic button of the [button] section of the\n"
+        "configuration (an input device, or a GPIO line) and raises a panic\n"
+        "alert with its message and place when the key is held for 'hold'\n"
+        "seconds (default 2).  While that alert is open, holding it again\n"
+        "raises nothing new.  Stays connected like watch; the outcome goes\n"
+        "to its output and to the button's LED.  SIGINT or SIGTERM ends it.\n"
+        "\n"
+        "  -c, --config FILE   client configuration\n")},
+    {"watch", N_(
         "Usage: alertctl [-c CONFIG] watch [--interval SECONDS]\n"
-        "           [--dead-after SECONDS] [--once] [--timeout SECONDS]\n"
+        "           [--dead-after SECONDS] [--once] [--supervise]\n"
+        "           [--timeout SECONDS]\n"
         "\n"
         "Stays connected to the configured relays: sends every alert of the\n"
         "outbox that no relay accepted yet (same alert_id, same bytes) until\n"
@@ -183,18 +242,26 @@ static const struct usage_text {
         "      --dead-after S  reconnect after S seconds without a frame\n"
         "                      (default 45; longer than --interval)\n"
         "      --once          exit 0 once the outbox has no unsent alert\n"
+        "      --supervise     ask the relay to supervise this connection:\n"
+        "                      silent longer than --interval (plus the\n"
+        "                      relay's grace), the contact point is told\n"
+        "                      (device.offline), and again when it is back\n"
         "      --timeout S     give up after S seconds, exit 1 (default:\n"
         "                      never)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"ack",
-        "Usage: alertctl ack ALERT_ID --url https://HOST:PORT --token-file "
-        "FILE\n"
-        "           [--pin BASE64PIN | --cacert FILE] [--timeout SECONDS]\n"
+        "  -c, --config FILE   client configuration\n")},
+    {"ack", N_(
+        "Usage: alertctl ack REF|ALERT_ID [--url https://HOST:PORT]\n"
+        "           [--token-file FILE] [--pin BASE64PIN | --cacert FILE]\n"
+        "           [--timeout SECONDS]\n"
         "\n"
-        "Acknowledges an alert as the recipient whose token is in FILE\n"
-        "(mode 0600), on the relay's HTTPS ack listener, over TLS 1.3:\n"
-        "this stops its escalation.  Prints 'acknowledged ALERT_ID as NAME'\n"
-        "and '(first)' or '(already acknowledged)'.\n"
+        "Acknowledges an alert by the reference in its SMS or on the\n"
+        "receiver (K7Q2M9XD; any case, a space or - between its halves) or\n"
+        "by its alert id, as the recipient whose token is in FILE (mode\n"
+        "0600), on the relay's HTTPS ack listener, over TLS 1.3: this stops\n"
+        "its escalation.  Prints 'acknowledged REF as NAME' and '(first)'\n"
+        "or '(already acknowledged)'.  The relay, pin and token come from\n"
+        "[contactpoint] in alertctl.conf (ack_url, relay_pin or cacert,\n"
+        "token_file) unless given here.\n"
         "\n"
         "      --url URL         the relay's ack listener, https://HOST:PORT\n"
         "      --token-file FILE the recipient's token (keygen ack-token)\n"
@@ -203,16 +270,34 @@ static const struct usage_text {
         "                        certificate authorities are used\n"
         "      --cacert FILE     trust certificates of this CA instead\n"
         "      --timeout S       give up after S seconds (default 30)\n"
+        "  -c, --config FILE     alertctl.conf with [contactpoint]\n"
         "\n"
         "Exit status 1 when the relay refuses (401 token, 404 unknown\n"
-        "alert, 409 cancelled alert) or cannot be reached.\n"},
-    {"receive",
+        "alert or not one sent to you, 409 cancelled alert) or cannot be\n"
+        "reached.\n")},
+    {"inbox", N_(
+        "Usage: alertctl inbox [--hours N] [--limit N] [--json]\n"
+        "           [--url URL] [--token-file FILE] [--pin PIN | --cacert "
+        "FILE]\n"
+        "\n"
+        "Lists the alerts the relay sent you (the recipient whose token it\n"
+        "is) that are open or were acknowledged, newest first: reference,\n"
+        "type, device, when (local time), age, the tier the escalation\n"
+        "reached and who took it.  The relay has no content: read that on\n"
+        "the receiver or the console.  Settings as for ack.\n"
+        "\n"
+        "      --hours N   look back N hours (default 24, at most 168)\n"
+        "      --limit N   at most N alerts (default 20, at most 50)\n"
+        "      --json      one JSON array, times in RFC 3339 UTC\n"
+        "      --timeout S give up after S seconds (default 30)\n"
+        "  -c, --config FILE alertctl.conf with [contactpoint]\n")},
+    {"receive", N_(
         "Usage: alertctl receive --listen HOST:PORT --key KEYFILE...\n"
         "           --secret FILE|whsec_...\n"
         "           --devices DIR | --directory FILE --org-key KEY\n"
         "           [--recipient-id ID] [--path PATH] [--pretty]\n"
         "           [--state-dir DIR] [--remember N] [--max-age S]\n"
-        "           [--old mark|refuse]\n"
+        "           [--old mark|refuse] [--timezone ZONE]\n"
         "\n"
         "Runs the contact point's webhook endpoint (plain HTTP; put it\n"
         "behind TLS or keep it on loopback).  Each verified alert is printed\n"
@@ -233,7 +318,12 @@ static const struct usage_text {
         "      --recipient-id ID  refuse alerts addressed to another "
         "recipient\n"
         "      --path PATH        accept only this URL path (default: any)\n"
-        "      --pretty           human-readable blocks instead of JSON\n"
+        "      --pretty           an alarm card per alert, for people, "
+        "instead\n"
+        "                         of JSON (Dutch; LANGUAGE=en for English)\n"
+        "      --timezone ZONE    local time on the card (default:\n"
+        "                         timezone of [contactpoint], else of\n"
+        "                         [client], else Europe/Amsterdam)\n"
         "      --state-dir DIR    remember the alerts shown in DIR/shown,\n"
         "                         across restarts (default: until exit)\n"
         "      --remember N       at most N, oldest forgotten first\n"
@@ -241,13 +331,16 @@ static const struct usage_text {
         "      --max-age S        an alert created longer ago is stale\n"
         "                         (default 600; 0: no limit)\n"
         "      --old mark|refuse  show a stale alert marked (default), or\n"
-        "                         refuse it with 422\n"},
+        "                         refuse it with 422\n"
+        "\n"
+        "Without --key or --directory, recipient_key, directory and org_key\n"
+        "of [contactpoint] in alertctl.conf (alertctl -c FILE) are used.\n")},
     {"org",
         "Usage: alertctl org init [--org DIR] [--relay HOST:PORT]... "
         "[--pin PIN]...\n"
         "       alertctl org set [--org DIR] [--relay HOST:PORT]... "
         "[--pin PIN]...\n"
-        "       alertctl org show [--org DIR]\n"
+        "       alertctl org show [--org DIR] [--json]\n"
         "\n"
         "The administrator's organisation directory: the organisation key\n"
         "(org.key, org.pub) and the source of the signed directory\n"
@@ -268,12 +361,15 @@ static const struct usage_text {
         "      --relay HOST:PORT a relay devices connect to; repeat for "
         "more\n"
         "      --pin PIN         a relay pin (alertctl pin); repeat for "
-        "more\n"},
+        "more\n"
+        "      --json            show: one JSON document (alertctl(1))\n"},
     {"device",
         "Usage: alertctl device add ALIAS [--id ID] [-o BUNDLE] [--org DIR]\n"
         "       alertctl device revoke ID [--org DIR]\n"
         "       alertctl device rotate ID [-o BUNDLE] [--org DIR]\n"
-        "       alertctl device list [--org DIR]\n"
+        "       alertctl device list [--org DIR] [--json]\n"
+        "       alertctl device forget ID [--by NAME] [--admin HOST:PORT]\n"
+        "           [--token-file FILE]\n"
         "\n"
         "The devices of the directory (directory.json); sign it after a\n"
         "change (alertctl directory sign).\n"
@@ -287,18 +383,31 @@ static const struct usage_text {
         "rotate: a new key pair and bundle; the old public key stays as a\n"
         "        retired key, so that alerts it signed until now verify.\n"
         "list:   one line per device: id, alias, status (tab-separated).\n"
+        "forget: at the relay, erases every alert, event and index entry\n"
+        "        of device ID (a person's request to erase their data);\n"
+        "        the relay's audit log keeps only that it happened, by\n"
+        "        whom and how many records.  Needs the admin token; the\n"
+        "        device stays in the directory (revoke it for that).\n"
         "\n"
         "      --id ID          the device id (default: the alias in lower\n"
         "                       case, other than a-z 0-9 . _ - made '-')\n"
         "  -o, --output BUNDLE  the bundle (default: DIR/devices/ID.bundle,\n"
         "                       which rotate replaces); never overwritten\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
-    {"recipient",
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n"
+        "      --by NAME        forget: who erases, for the audit log\n"
+        "                       (default: $USER)\n"
+        "      --admin HOST:PORT  forget: the relay's [admin] listen address\n"
+        "                       (default: 127.0.0.1:9464)\n"
+        "      --token-file FILE  forget: the token of the relay's [admin]\n"
+        "                       token_file (default:\n"
+        "                       $ALERTCTL_ADMIN_TOKEN_FILE)\n"},
+    {"recipient", N_(
         "Usage: alertctl recipient add ALIAS [--id ID] [--webhook URL]\n"
         "           [--sms NUMBER] [--org DIR]\n"
         "       alertctl recipient rotate ID [--org DIR]\n"
         "       alertctl recipient remove ID [--org DIR]\n"
-        "       alertctl recipient list [--org DIR]\n"
+        "       alertctl recipient list [--org DIR] [--json]\n"
         "\n"
         "The recipients every alert is sealed to (directory.json); sign it\n"
         "after a change (alertctl directory sign).\n"
@@ -311,12 +420,16 @@ static const struct usage_text {
         "        ID.key.<unix time>, so that what was sealed to it opens.\n"
         "remove: takes it out of the directory; its key files stay.\n"
         "list:   one line per recipient: id, alias, channels (tab-separated).\n"
+        "        An SMS-only recipient has no key to hand over.\n"
         "\n"
         "      --id ID          the recipient id (default: from the alias,\n"
         "                       as for devices)\n"
         "      --webhook URL    the http(s) URL the relay posts alerts to\n"
-        "      --sms NUMBER     the E.164 number texts go to (+31612345678)\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
+        "      --sms NUMBER     the number texts go to: +31612345678, or as\n"
+        "                       written (06 1234 5678, 0031...), taken as "
+        "E.164\n"
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n")},
     {"directory",
         "Usage: alertctl directory sign [--org DIR] [-o FILE]\n"
         "       alertctl directory show FILE [--org DIR | --org-key KEY]\n"
@@ -333,7 +446,7 @@ static const struct usage_text {
         "      --org DIR      the organisation directory (alertctl org);\n"
         "                     show checks with its org.pub\n"
         "      --org-key KEY  the organisation's public key, base64\n"},
-    {"enroll",
+    {"enroll", N_(
         "Usage: alertctl [-c CONFIG] enroll BUNDLE [--dir DIR] [--force]\n"
         "       [--pin]\n"
         "\n"
@@ -348,7 +461,7 @@ static const struct usage_text {
         "      --pin          then set the PIN and duress PIN (pincode set)\n"
         "  -c, --config FILE  the configuration to write, device.key next\n"
         "                     to it (default: $ALERTCTL_CONF, else\n"
-        "                     ~/.config/alertrelay/alertctl.conf)\n"},
+        "                     ~/.config/alertrelay/alertctl.conf)\n")},
     {"reload",
         "Usage: alertctl reload [--admin HOST:PORT] [--token-file FILE]\n"
         "\n"
@@ -385,7 +498,40 @@ static const struct usage_text {
         "      --limit N          list at most N (1..200, default 100)\n"
         "      --all              replay every dead letter (200 at a time)\n"
         "      --json             print the relay's answer as JSON\n"},
+    {"audit",
+        "Usage: alertctl audit export [--since T] [--until T]\n"
+        "           [--format json|csv] [options]\n"
+        "       alertctl audit verify [--public-key-file FILE |\n"
+        "           --public-key KEY] [options]\n"
+        "       alertctl audit keygen PREFIX\n"
+        "\n"
+        "The relay's audit log: one hash-chained record per security\n"
+        "event (who did what, to what, from where, when, with what\n"
+        "result; never alert content), its head signed every\n"
+        "[audit] sign_every records.  export prints the records (json:\n"
+        "their own lines, which verify reads back with --file; csv: one\n"
+        "row each).  verify checks the numbers, the links, the signed\n"
+        "heads and that the log reaches the last head the relay signed;\n"
+        "it names the first record that does not verify and exits 1.\n"
+        "keygen makes the relay's audit key pair (PREFIX.key, mode 0600,\n"
+        "for [audit] key_file; PREFIX.pub for verify) and prints the\n"
+        "public key.  Records come from the relay's admin listener (with\n"
+        "the admin token), or with --file from an audit file or export.\n"
+        "\n"
+        "      --since T          from UTC time T (2026-01-31T12:00:00Z)\n"
+        "      --until T          up to, not including, UTC time T\n"
+        "      --format F         json (default) or csv\n"
+        "      --public-key-file FILE  the relay's audit public key\n"
+        "      --public-key KEY   the same, in base64\n"
+        "      --file FILE        read an audit file or json export\n"
+        "      --instance ID      another relay instance on the same Redis\n"
+        "      --admin HOST:PORT  the relay's [admin] listen address\n"
+        "                         (default: 127.0.0.1:9464)\n"
+        "      --token-file FILE  the token of the relay's [admin]\n"
+        "                         token_file (default:\n"
+        "                         $ALERTCTL_ADMIN_TOKEN_FILE)\n"},
 };
+/* clang-format on */
 
 static const struct usage_text *
 usage_find(const char *command)
@@ -407,8 +553,11 @@ usage_print(const char *command, FILE *f)
 {
 	const struct usage_text *u = usage_find(command);
 
+	/* The official's and the contact point's commands have their
+	 * help in the reader's language (N_() above); the others are in
+	 * English. */
 	if (u != NULL)
-		fputs(u->text, f);
+		fputs(_(u->text), f);
 }
 
 int
@@ -426,11 +575,12 @@ usage_error(const char *command, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A usage error ends the command: "alertctl: error: ...". */
 	if (command != NULL)
-		log_warnx("%s: %s (see 'alertctl %s --help')", command, msg,
+		log_errorx(_("%s: %s (see 'alertctl %s --help')"), command, msg,
 		    command);
 	else
-		log_warnx("%s (see 'alertctl --help')", msg);
+		log_errorx(_("%s (see 'alertctl --help')"), msg);
 	return EXIT_USAGE;
 }
 
@@ -444,12 +594,15 @@ usage_sub_find(const char *command, const struct usage_sub *subs, size_t nsubs,
 		if (strcmp(sub, subs[i].name) == 0)
 			break;
 	if (i == nsubs) {
-		usage_error(command, "unknown subcommand '%s'", sub);
+		usage_error(command, _("unknown subcommand '%s'"), sub);
 		return NULL;
 	}
 	if (nargs != (subs[i].arg != NULL ? 1 : 0)) {
-		usage_error(command, "%s takes %s", sub,
-		    subs[i].arg != NULL ? subs[i].arg : "no argument");
+		if (subs[i].arg != NULL)
+			usage_error(command, _("%s takes %s"), sub,
+			    subs[i].arg);
+		else
+			usage_error(command, _("%s takes no argument"), sub);
 		return NULL;
 	}
 	return &subs[i];

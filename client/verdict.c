@@ -55,7 +55,7 @@ verdict_not_delivered(const char *why)
 {
 	if (verdict_drill)
 		return verdict_of_drill(0, why, EXIT_FAIL);
-	verdict_print(MSG_VERDICT_NOT_DELIVERED, why);
+	verdict_print(_(MSG_VERDICT_NOT_DELIVERED), why);
 	return EXIT_FAIL;
 }
 
@@ -69,8 +69,8 @@ verdict_revoked(const struct client_config *cfg, const char *why)
 	if (cfg != NULL && cfg->contact != NULL)
 		out_clean(cfg->contact, contact, sizeof(contact));
 	else
-		snprintf(contact, sizeof(contact), "%s", MSG_VERDICT_ADMIN);
-	verdict_print(MSG_VERDICT_REVOKED, contact, why);
+		snprintf(contact, sizeof(contact), "%s", _(MSG_VERDICT_ADMIN));
+	verdict_print(_(MSG_VERDICT_REVOKED), contact, why);
 	return EXIT_REVOKED;
 }
 
@@ -79,6 +79,6 @@ verdict_unconfirmed(const char *why)
 {
 	if (verdict_drill)
 		return verdict_of_drill(1, why, EXIT_UNCONFIRMED);
-	verdict_print(MSG_VERDICT_UNCONFIRMED, why);
+	verdict_print(_(MSG_VERDICT_UNCONFIRMED), why);
 	return EXIT_UNCONFIRMED;
 }

@@ -13,7 +13,7 @@ int
 alert_type_valid(const char *type)
 {
 	return strcmp(type, "panic") == 0 || strcmp(type, "threat") == 0 ||
-	    strcmp(type, "test") == 0;
+	    strcmp(type, "test") == 0 || strcmp(type, "missed_checkin") == 0;
 }
 
 char *

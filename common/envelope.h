@@ -49,7 +49,9 @@ struct envelope {
 	struct envelope_recipient *recipients;
 };
 
-int alert_type_valid(const char *type); /* panic, threat or test */
+/* panic, threat, test, or missed_checkin (raised by the relay for a
+ * check-in the device prepared: checkin_req.h) */
+int alert_type_valid(const char *type);
 
 /* Canonical JSON text of the envelope (caller frees). */
 char *envelope_encode(const struct envelope *env);

@@ -18,7 +18,11 @@
 
 #include "console.h"
 #include "console_events.h"
+#include "console_ack.h"
+#include "console_auth.h"
 #include "console_listener.h"
+#include "console_metrics.h"
+#include "console_route.h"
 #include "console_static.h"
 #include "log.h"
 
@@ -26,6 +30,7 @@ struct console_http {
 	struct console *c;
 	struct event_base *base;
 	struct console_listener page, hooks; /* hooks: webhook_listen */
+	struct console_listener metrics; /* metrics_listen */
 	struct event *sigint, *sigterm;
 };
 
@@ -55,6 +60,29 @@ console_http_text(struct evhttp_request *req, int status, const char *why,
 	if (out != NULL)
 		evbuffer_add_printf(out, "%s\n", text);
 	console_http_headers(req, "text/plain; charset=utf-8");
+	evhttp_send_reply(req, status, why, out);
+	if (out != NULL)
+		evbuffer_free(out);
+}
+
+/* The decrypted alerts in a JSON answer are wiped once handed over. */
+void
+console_http_json(struct evhttp_request *req, int status, const char *why,
+    json_t *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	char *text = body != NULL
+	    ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15))
+	    : NULL;
+
+	json_decref(body);
+	if (out != NULL && text != NULL)
+		evbuffer_add_printf(out, "%s\n", text);
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	console_http_headers(req, "application/json");
 	evhttp_send_reply(req, status, why, out);
 	if (out != NULL)
 		evbuffer_free(out);
@@ -101,11 +129,11 @@ console_http_hook(struct console_http *h, struct evhttp_request *req,
 }
 
 /* The decrypted alerts are wiped from memory once handed to libevent. */
-static void
-console_http_api(struct console_http *h, struct evhttp_request *req)
+void
+console_http_alerts(struct console *c, struct evhttp_request *req)
 {
 	struct evbuffer *out;
-	char *text = console_api_alerts(h->c);
+	char *text = console_api_alerts(c);
 
 	if (text == NULL || (out = evbuffer_new()) == NULL) {
 		free(text);
@@ -160,7 +188,9 @@ console_http_request(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
-	if (cmd == EVHTTP_REQ_POST) {
+	if (strncmp(path, "/api/", 5) == 0)
+		console_route_api(h->c, req, path);
+	else if (cmd == EVHTTP_REQ_POST) {
 		/* Webhooks here only when they have no listener of their own.
 		 */
 		if (h->c->cfg.webhook_listen == NULL &&
@@ -172,11 +202,6 @@ console_http_request(struct evhttp_request *req, void *arg)
 		log_warnx("refused request: 405 method not allowed");
 		console_http_text(req, 405, "Method Not Allowed",
 		    "not allowed");
-	} else if (strcmp(path, "/api/alerts") == 0)
-		console_http_api(h, req);
-	else if (strcmp(path, "/api/events") == 0 && cmd == EVHTTP_REQ_GET) {
-		console_http_headers(req, "text/event-stream");
-		console_events_open(h->c->events, req);
 	} else if ((f = console_static_find(path)) != NULL)
 		console_http_static(req, f);
 	else
@@ -202,6 +227,22 @@ console_http_webhook_request(struct evhttp_request *req, void *arg)
 		console_http_hook(h, req, r);
 }
 
+/* metrics_listen: GET /metrics and nothing else. */
+static void
+console_http_metrics_request(struct evhttp_request *req, void *arg)
+{
+	struct console_http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
+		console_http_text(req, 405, "Method Not Allowed", "only GET");
+	else if (path == NULL || strcmp(path, "/metrics") != 0)
+		console_http_text(req, 404, "Not Found", "not found");
+	else
+		console_metrics_request(h->c, req);
+}
+
 static void
 console_http_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -225,14 +266,21 @@ console_http_setup(struct console_http *h)
 	if ((h->base = event_base_new()) == NULL)
 		log_fatalx("cannot set up the event loop");
 	h->c->events = console_events_new(h->base);
+	h->c->ack = console_ack_new(h->base);
+	h->c->auth = console_auth_new();
 	h->page.name = "listen";
 	if (console_listener_open(&h->page, h->base, cfg->listen, &tls,
 	        console_http_request, h) != 0)
 		return -1;
-	if (cfg->webhook_listen == NULL)
-		return 0;
 	tls.client_ca = NULL;
 	tls.need_client_ca = 0;
+	h->metrics.name = "metrics_listen";
+	if (cfg->metrics_listen != NULL &&
+	    console_listener_open(&h->metrics, h->base, cfg->metrics_listen,
+	        &tls, console_http_metrics_request, h) != 0)
+		return -1;
+	if (cfg->webhook_listen == NULL)
+		return 0;
 	h->hooks.name = "webhook_listen";
 	return console_listener_open(&h->hooks, h->base, cfg->webhook_listen,
 	    &tls, console_http_webhook_request, h);
@@ -276,6 +324,11 @@ console_http_free(struct console_http *h)
 		event_free(h->sigterm);
 	console_events_free(h->c->events);
 	h->c->events = NULL;
+	console_ack_free(h->c->ack);
+	h->c->ack = NULL;
+	console_auth_free(h->c->auth);
+	h->c->auth = NULL;
+	console_listener_close(&h->metrics);
 	console_listener_close(&h->page);
 	console_listener_close(&h->hooks);
 	if (h->base != NULL)

@@ -14,6 +14,17 @@ static struct console_static_file console_static_files[] = {
     {"/index.html", "index.html", "text/html; charset=utf-8", NULL, 0},
     {"/app.js", "app.js", "text/javascript; charset=utf-8", NULL, 0},
     {"/style.css", "style.css", "text/css; charset=utf-8", NULL, 0},
+    {"/login.html", "login.html", "text/html; charset=utf-8", NULL, 0},
+    {"/login.js", "login.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/alert.html", "alert.html", "text/html; charset=utf-8", NULL, 0},
+    {"/alert.js", "alert.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/api.js", "api.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/header.js", "header.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/alarm.js", "alarm.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/i18n.js", "i18n.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/lang/nl.json", "lang/nl.json", "application/json", NULL, 0},
+    {"/lang/en.json", "lang/en.json", "application/json", NULL, 0},
+    {"/alarm.wav", "alarm.wav", "audio/wav", NULL, 0},
 };
 
 #define CONSOLE_STATIC_N                                                       \

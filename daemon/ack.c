@@ -10,9 +10,12 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "audit.h"
 #include "ack.h"
 #include "ack_hint.h"
+#include "ack_inbox.h"
 #include "ack_limit.h"
+#include "ack_notice.h"
 #include "ack_parse.h"
 #include "http_guard.h"
 #include "log.h"
@@ -42,6 +45,7 @@ struct ack {
 	struct evhttp *plain;
 	struct ack_limit *limit; /* failed SMS replies; made when first used */
 	struct ack_hint *hints; /* "how to reply" SMS sent; the same */
+	struct ack_notices *notices; /* confirmations and hints being sent */
 	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
 	struct http_guard *https_guard;
 	struct http_guard *plain_guard;
@@ -70,6 +74,7 @@ struct ack_pending {
 	char gateway[ID_MAX + 1]; /* sms: whose bucket a success refunds */
 	char number[ACK_NUMBER_MAX];
 	char ref[ACK_REF_LEN + 1]; /* sms: what the confirmation names */
+	char by[ACK_BY_MAX + ID_MAX + 8]; /* "NAME (alias)", or "" */
 };
 
 /* Lines an unauthenticated or flooding peer could repeat: once a
@@ -140,48 +145,23 @@ ack_refund(struct ack_pending *p)
 	ack_limit_refund(p->a->limit, &c, p->gateway, p->number, now_ms());
 }
 
+/* An acknowledgement in the audit log: by whom, on which channel, from
+ * which address (the SMS gateway's, for a reply by SMS). */
 static void
-ack_notice_cb(int ok, long status, const char *error, void *arg)
+ack_audit(struct ack_pending *p, const char *aid, const char *result,
+    const char *why)
 {
-	(void)arg;
-	if (ok)
-		log_info("sms notice result=ok status=%ld", status);
-	else
-		log_warnx("sms notice result=failed status=%ld error=\"%s\"",
-		    status, error ? error : "");
-}
+	char actor[ID_MAX + 16], object[ID_MAX + 8];
+	char *addr = NULL;
+	ev_uint16_t port = 0;
 
-/* An SMS of kind to recipient r, through r's gateway (else gw_name's),
- * once: what it says is a courtesy to the person, the acknowledgement
- * itself is already in Redis. */
-static void
-ack_notice(struct ack *a, const char *rid, const char *gw_name,
-    enum sms_template_kind kind, const char *ref, int drill)
-{
-	const struct relay_config *cfg = a->relay->cfg;
-	const struct recipient_entry *r = relay_config_recipient(cfg, rid);
-	const struct sms_gateway *gw;
-	struct sms_template_vars v = {0};
-	enum sms_language lang;
-	const char *tpl = relay_config_sms_template(cfg, kind, &lang);
-	char text[SMS_TEXT_MAX];
-
-	if (r == NULL || r->sms == NULL)
-		return;
-	if ((gw = relay_config_gateway(cfg, r->sms_gateway)) == NULL &&
-	    (gw = relay_config_gateway(cfg, gw_name)) == NULL)
-		return;
-	v.ref = ref;
-	v.drill = drill;
-	v.by = r->alias ? r->alias : r->id;
-	v.t = time(NULL);
-	if (sms_template_expand(lang, tpl, &v, text, sizeof(text)) == 0)
-		return;
-	log_info("sms notice kind=%s recipient=%s via %s",
-	    sms_template_key(kind) + strlen("sms_template_"), r->id, gw->name);
-	(void)sms_send(a->relay->http, gw, r->sms, text, ref,
-	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
-	    ack_notice_cb, NULL);
+	snprintf(actor, sizeof(actor), "recipient:%s", p->rid);
+	snprintf(object, sizeof(object), "alert:%s",
+	    aid != NULL && alert_id_valid(aid) ? aid : "?");
+	if (p->evcon != NULL)
+		evhttp_connection_get_peer(p->evcon, &addr, &port);
+	audit_relay(p->a->relay, "alert.ack", object, result, addr, p->channel,
+	    actor, why);
 }
 
 static void
@@ -204,8 +184,10 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		log_info("ack refused: recipient=%s channel=%s not on that "
 		         "alert (or no such alert)",
 		    p->rid, p->channel);
+		ack_audit(p, NULL, "refused", "not on that alert");
 		ack_error(p->req, 404, "Not Found", "no such alert");
 	} else if (strcmp(r, "cancelled") == 0) {
+		ack_audit(p, aid, "refused", "cancelled");
 		ack_refund(p);
 		ack_error(p->req, 409, "Conflict", "alert was cancelled");
 	} else {
@@ -224,11 +206,13 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		log_info("acknowledged alert=%s recipient=%s channel=%s "
 		         "first=%d",
 		    aid, p->rid, p->channel, strcmp(r, "first") == 0);
+		ack_audit(p, aid, "ok",
+		    strcmp(r, "first") == 0 ? "first" : "again");
 		/* The one who took it by SMS hears that it worked (the
 		 * others reached hear who took it: alert.acknowledged). */
 		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
-			ack_notice(p->a, p->rid, p->gateway, SMS_TPL_CONFIRMED,
-			    p->ref, drill);
+			ack_notice_send(p->a->notices, p->rid, p->gateway,
+			    SMS_TPL_CONFIRMED, p->ref, drill);
 		ack_reply(p->req, 200, "OK",
 		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
 		        "acknowledged", "first", strcmp(r, "first") == 0, "by",
@@ -251,7 +235,10 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 	snprintf(p->rid, sizeof(p->rid), "%s", r->id);
 	time_rfc3339_ms(now, now_ms());
 	args = json_pack("{s:s, s:s, s:s, s:s}", "rid", r->id, "alias",
-	    r->alias ? r->alias : r->id, "ch", p->channel, "now", now);
+	    p->by[0] != '\0' ? p->by
+	        : r->alias   ? r->alias
+	                     : r->id,
+	    "ch", p->channel, "now", now);
 	json_object_set_new(args, aid ? "aid" : "ref",
 	    json_string(aid ? aid : ref));
 	evhttp_connection_set_closecb(p->evcon, ack_closed_cb, p);
@@ -275,6 +262,28 @@ ack_token_owner(const struct relay_config *cfg, const char *token)
 	return found;
 }
 
+/* The recipient whose token the request carries; NULL, answered 401,
+ * when none. */
+static const struct recipient_entry *
+ack_http_owner(struct ack *a, struct evhttp_request *req, const char *token)
+{
+	const struct recipient_entry *r;
+
+	if (token == NULL ||
+	    (r = ack_token_owner(a->relay->cfg, token)) == NULL) {
+		if (ack_log_due(a, ACK_LOG_BAD_TOKEN)) {
+			log_info("ack refused: missing or unknown token");
+			/* budgeted like the log line: a flood must not
+			 * fill the audit log */
+			audit_relay(a->relay, "alert.ack", "alert:?", "refused",
+			    NULL, "https", "?", "token");
+		}
+		ack_error(req, 401, "Unauthorized", "unknown token");
+		return NULL;
+	}
+	return r;
+}
+
 /* POST /v1/alerts/{id}/ack.  Whether the token's owner was on that
  * alert is the ack script's to check, atomically with the change. */
 static void
@@ -285,26 +294,54 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	        "Authorization"));
 	const struct recipient_entry *r;
 	struct ack_pending *p;
-	char aid[33];
+	char aid[33] = "", ref[ACK_REF_LEN + 1] = "";
+	char by[ACK_BY_MAX + 1], body[ACK_BODY_MAX];
+	size_t len;
+	int named;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		ack_error(req, 405, "Method Not Allowed", "POST only");
 		return;
 	}
-	if (ack_parse_alert_path(path, aid) != 0) {
+	/* By its id, or by the reference people read in an SMS or on the
+	 * receiver: the same check that the token's owner was on it. */
+	if (ack_parse_alert_path(path, aid) != 0 &&
+	    ack_parse_ref_path(path, ref) != 0) {
 		ack_error(req, 404, "Not Found", "no such alert");
 		return;
 	}
-	if (token == NULL ||
-	    (r = ack_token_owner(a->relay->cfg, token)) == NULL) {
-		if (ack_log_due(a, ACK_LOG_BAD_TOKEN))
-			log_info("ack refused: missing or unknown token");
-		ack_error(req, 401, "Unauthorized", "unknown token");
+	if ((r = ack_http_owner(a, req, token)) == NULL)
+		return;
+	/* A console names its operator: the receipt says who it was. */
+	len = evbuffer_copyout(evhttp_request_get_input_buffer(req), body,
+	    sizeof(body));
+	if ((named = ack_parse_by(body, len, by)) < 0) {
+		ack_error(req, 400, "Bad Request",
+		    "body must be {\"by\":NAME}");
 		return;
 	}
 	p = xcalloc(1, sizeof(*p));
 	snprintf(p->channel, sizeof(p->channel), "https");
-	ack_submit(a, req, r, p, aid, NULL);
+	if (named == 0)
+		snprintf(p->by, sizeof(p->by), "%s (%s)", by,
+		    r->alias ? r->alias : r->id);
+	if (ref[0] != '\0')
+		ack_submit(a, req, r, p, NULL, ref);
+	else
+		ack_submit(a, req, r, p, aid, NULL);
+}
+
+/* GET /v1/inbox: the recipient's own open and acknowledged alerts. */
+static void
+ack_inbox_http(struct ack *a, struct evhttp_request *req, const char *query)
+{
+	const char *token = ack_parse_bearer(
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	        "Authorization"));
+	const struct recipient_entry *r;
+
+	if ((r = ack_http_owner(a, req, token)) != NULL)
+		ack_inbox(a->relay, req, r, query);
 }
 
 static const struct recipient_entry *
@@ -377,7 +414,7 @@ ack_hint_cb(json_t *reply, const char *err, void *arg)
 
 	(void)err;
 	h->sreq = NULL;
-	ack_notice(h->a, h->rid, h->gateway, SMS_TPL_HINT, NULL,
+	ack_notice_send(h->a->notices, h->rid, h->gateway, SMS_TPL_HINT, NULL,
 	    json_is_true(json_object_get(reply, "drill")));
 	ack_hinting_unlink(h);
 }
@@ -504,6 +541,8 @@ ack_request_cb(struct evhttp_request *req, void *arg)
 		ack_error(req, 503, "Service Unavailable", "try again");
 	else if (strncmp(path, "/v1/alerts/", 11) == 0)
 		ack_http(a, req, path);
+	else if (strcmp(path, "/v1/inbox") == 0)
+		ack_inbox_http(a, req, evhttp_uri_get_query(uri));
 	else if (strncmp(path, "/v1/sms/", 8) == 0)
 		ack_sms(a, req, path, evhttp_uri_get_query(uri));
 	else
@@ -564,6 +603,7 @@ ack_open(struct relay *relay, struct ack **out)
 		return 0;
 	a = xcalloc(1, sizeof(*a));
 	a->relay = relay;
+	a->notices = ack_notices_new(relay);
 	if ((cfg->ack_listen[0] != '\0' &&
 	        (a->https = ack_bind(a, cfg->ack_listen, 1)) == NULL) ||
 	    (cfg->ack_listen_plain[0] != '\0' &&
@@ -592,5 +632,6 @@ ack_close(struct ack *a)
 	}
 	ack_limit_free(a->limit);
 	ack_hint_free(a->hints);
+	ack_notices_free(a->notices);
 	free(a);
 }

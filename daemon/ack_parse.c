@@ -9,6 +9,7 @@
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "ack_parse.h"
@@ -32,6 +33,48 @@ ack_parse_alert_path(const char *path, char aid[33])
 	memcpy(aid, path + pre, 32);
 	aid[32] = '\0';
 	return alert_id_valid(aid) ? 0 : -1;
+}
+
+/* "/v1/alerts/K7Q2M9XD/ack": what the person read in an SMS or on the
+ * receiver, typed as it was printed (upper case). */
+int
+ack_parse_ref_path(const char *path, char ref[ACK_REF_LEN + 1])
+{
+	const size_t pre = strlen(ACK_PATH_PRE);
+	size_t i;
+
+	if (path == NULL || strncmp(path, ACK_PATH_PRE, pre) != 0 ||
+	    strlen(path) != pre + ACK_REF_LEN + strlen(ACK_PATH_POST) ||
+	    strcmp(path + pre + ACK_REF_LEN, ACK_PATH_POST) != 0)
+		return -1;
+	for (i = 0; i < ACK_REF_LEN; i++)
+		if (path[pre + i] == '\0' ||
+		    strchr(ack_ref_alphabet, path[pre + i]) == NULL)
+			return -1;
+	memcpy(ref, path + pre, ACK_REF_LEN);
+	ref[ACK_REF_LEN] = '\0';
+	return 0;
+}
+
+/* "hours=N" (1..ACK_INBOX_HOURS_MAX) or nothing: the inbox's window. */
+int
+ack_parse_inbox_query(const char *query, long *hours)
+{
+	struct evkeyvalq q;
+	const char *v;
+	int rc = 0;
+
+	*hours = ACK_INBOX_HOURS_DEFAULT;
+	if (query == NULL || *query == '\0')
+		return 0;
+	TAILQ_INIT(&q);
+	if (evhttp_parse_query_str(query, &q) != 0)
+		rc = -1;
+	else if ((v = evhttp_find_header(&q, "hours")) != NULL &&
+	    parse_long(v, 1, ACK_INBOX_HOURS_MAX, hours) != 0)
+		rc = -1;
+	evhttp_clear_headers(&q);
+	return rc;
 }
 
 const char *
@@ -233,5 +276,40 @@ ack_parse_mo(const char *query, const char *body, const char *authorization,
 done:
 	ack_parse_clear(&qs);
 	ack_parse_clear(&bs);
+	return rc;
+}
+
+/* Who, by name: shown to the device and to everyone notified, so no
+ * control characters (a receipt line must stay one line). */
+int
+ack_parse_by(const char *body, size_t len, char out[ACK_BY_MAX + 1])
+{
+	json_t *o, *by;
+	const char *v;
+	size_t i, n;
+	int rc = -1;
+
+	if (len == 0)
+		return 1;
+	if ((o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return -1;
+	if (!json_is_object(o))
+		goto done;
+	if ((by = json_object_get(o, "by")) == NULL) {
+		rc = 1;
+		goto done;
+	}
+	if ((v = json_string_value(by)) == NULL)
+		goto done;
+	n = json_string_length(by);
+	if (n == 0 || n > ACK_BY_MAX || strlen(v) != n)
+		goto done;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			goto done;
+	memcpy(out, v, n + 1);
+	rc = 0;
+done:
+	json_decref(o);
 	return rc;
 }

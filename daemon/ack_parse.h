@@ -45,6 +45,15 @@ struct ack_mo {
 /* "/v1/alerts/<32 hex>/ack": 0 with the id in aid, else -1. */
 int ack_parse_alert_path(const char *path, char aid[33]);
 
+/* "/v1/alerts/<REF>/ack" (8 letters of the alphabet, upper case): 0
+ * with the reference in ref, else -1. */
+int ack_parse_ref_path(const char *path, char ref[ACK_REF_LEN + 1]);
+
+/* GET /v1/inbox?hours=N: how far back the recipient's inbox looks. */
+#define ACK_INBOX_HOURS_DEFAULT 24
+#define ACK_INBOX_HOURS_MAX 168
+int ack_parse_inbox_query(const char *query, long *hours);
+
 /* "Bearer <token>" (RFC 6750): the token, or NULL. */
 const char *ack_parse_bearer(const char *authorization);
 
@@ -72,5 +81,13 @@ int ack_parse_mo_header(const char *authorization, const char *x_token,
  * -1 when the query or body is not a form. */
 int ack_parse_mo(const char *query, const char *body, const char *authorization,
     const char *x_token, struct ack_mo *out);
+
+/* The optional JSON body of POST /v1/alerts/<id>/ack, {"by":"NAME"}:
+ * who at the recipient acknowledged (alertconsole sends its operator's
+ * name).  0 with NAME in out (1..ACK_BY_MAX bytes of UTF-8, no control
+ * characters), 1 when the body is empty or has no "by", -1 when it is
+ * not such a body. */
+#define ACK_BY_MAX 64
+int ack_parse_by(const char *body, size_t len, char out[ACK_BY_MAX + 1]);
 
 #endif

@@ -15,6 +15,8 @@
 #include "admin_auth.h"
 #include "http_guard.h"
 #include "admin_deadletter.h"
+#include "admin_lifecycle.h"
+#include "audit.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -34,6 +36,7 @@ struct admin {
 	struct event *poll_ev;
 	struct store_req *poll_req;
 	struct admin_deadletter *deadletter;
+	struct admin_lifecycle *lifecycle;
 	int64_t host_logged_ms, token_logged_ms; /* once a minute, not more */
 };
 
@@ -110,6 +113,70 @@ admin_host_refused(struct admin *a, struct evhttp_request *req,
 	return 1;
 }
 
+static int admin_token_refused(struct admin *a, struct evhttp_request *req,
+    struct evbuffer *body, const char *what);
+
+/* The peer's address, for the audit log. */
+static const char *
+admin_peer(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, (char **)&addr, &port);
+	return addr != NULL ? addr : "";
+}
+
+/* Every request that needs the token is an admin request of the audit
+ * log, granted or refused. */
+static void
+admin_audit_request(struct admin *a, struct evhttp_request *req,
+    const char *what, int ok)
+{
+	const char *uri = evhttp_request_get_uri(req);
+
+	/* The pages after the first of one export are one request. */
+	if (ok && strcmp(what, "GET /audit") == 0 && uri != NULL &&
+	    (strstr(uri, "after=%28") != NULL ||
+	        strstr(uri, "after=(") != NULL))
+		return;
+	audit_relay(a->relay, "admin.request", what, ok ? "ok" : "refused",
+	    admin_peer(req), "admin", "admin", ok ? NULL : "token");
+}
+
+/* GET /audit, POST /device/forget; 0 when the request is for something
+ * else. */
+static int
+admin_lifecycle_route(struct admin *a, struct evhttp_request *req,
+    struct evbuffer *body)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (path == NULL)
+		return 0;
+	if (cmd == EVHTTP_REQ_POST && strcmp(path, "/device/forget") == 0) {
+		if (evhttp_find_header(evhttp_request_get_input_headers(req),
+		        "Origin") != NULL) {
+			evbuffer_add_printf(body, "forbidden\n");
+			admin_reply(req, 403, "Forbidden", "text/plain", body);
+		} else if (!admin_token_refused(a, req, body,
+		               "POST /device/forget"))
+			admin_lifecycle_forget(a->lifecycle, req,
+			    admin_peer(req));
+		return 1;
+	}
+	if (cmd == EVHTTP_REQ_GET && strcmp(path, "/audit") == 0) {
+		if (!admin_token_refused(a, req, body, "GET /audit"))
+			admin_lifecycle_audit(a->lifecycle, req);
+		return 1;
+	}
+	return 0;
+}
+
 /* POST /reload changes state, the dead letters show who was sent what:
  * only with [admin] token_file's token. */
 static int
@@ -117,12 +184,14 @@ admin_token_refused(struct admin *a, struct evhttp_request *req,
     struct evbuffer *body, const char *what)
 {
 	const char *token = a->relay->cfg->admin_token;
-
-	if (token != NULL &&
+	int ok = token != NULL &&
 	    admin_auth_token(
 	        evhttp_find_header(evhttp_request_get_input_headers(req),
 	            "Authorization"),
-	        token))
+	        token);
+
+	admin_audit_request(a, req, what, ok);
+	if (ok)
 		return 0;
 	if (now_ms() - a->token_logged_ms >= ADMIN_LOG_INTERVAL_MS) {
 		a->token_logged_ms = now_ms();
@@ -227,6 +296,8 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	if (cmd == EVHTTP_REQ_POST && strcmp(path, "/reload") == 0)
 		admin_reload(a, req, body);
 	else if (admin_deadletter_route(a, req, body))
+		;
+	else if (admin_lifecycle_route(a, req, body))
 		;
 	else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evbuffer_add_printf(body, "method not allowed\n");
@@ -413,6 +484,7 @@ admin_open(struct relay *relay, struct admin **out)
 	admin_log_bound(bound);
 	a->poll_ev = evtimer_new(relay->base, admin_poll_cb, a);
 	a->deadletter = admin_deadletter_new(relay);
+	a->lifecycle = admin_lifecycle_new(relay);
 	admin_poll_later(a);
 	*out = a;
 	return 0;
@@ -427,6 +499,7 @@ admin_close(struct admin *a)
 	event_free(a->poll_ev);
 	http_guard_free(a->guard);
 	admin_deadletter_free(a->deadletter);
+	admin_lifecycle_free(a->lifecycle);
 	evhttp_free(a->http);
 	free(a);
 }

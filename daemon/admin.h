@@ -2,6 +2,7 @@
  * The admin listener: GET /metrics (Prometheus text format),
  * GET /healthz, and with [admin] token_file's token only POST /reload,
  * GET /deadletter and POST /deadletter/replay (admin_deadletter.h),
+ * GET /audit and POST /device/forget (admin_lifecycle.h),
  * plain HTTP, bound to a loopback address only, answering only requests
  * whose Host names the listener itself (admin_auth.h).
  */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <signal.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 
 #include "ack.h"
 #include "admin.h"
+#include "checkin.h"
+#include "audit.h"
 #include "conn.h"
 #include "directory_version.h"
 #include "dispatch.h"
@@ -34,8 +37,10 @@
 #include "redis_conn.h"
 #include "relay_directory.h"
 #include "relay_restart.h"
+#include "retention.h"
 #include "sdnotify.h"
 #include "slotcount.h"
+#include "supervise.h"
 #include "sms_gateway.h"
 #include "spool.h"
 #include "store.h"
@@ -50,17 +55,24 @@
 
 #define DEFAULT_CONFIG "/etc/alertrelay/alertrelayd.conf"
 
+/* -h/--help: the help on stdout, exit 0; a usage error: the help on
+ * stderr, exit 2, as alertctl does. */
 static void
-usage(void)
+usage(FILE *f, int status)
 {
-	fprintf(stderr,
-	    "usage: alertrelayd [-dftV] [-c config]\n"
-	    "  -c config  configuration file (default " DEFAULT_CONFIG ")\n"
-	    "  -f         stay in the foreground, log to stderr\n"
-	    "  -d         foreground with debug logging\n"
-	    "  -t         check the configuration and exit\n"
-	    "  -V         print the version and exit\n");
-	exit(2);
+	fprintf(f,
+	    "Usage: alertrelayd [-dftV] [-c CONFIG]\n"
+	    "\n"
+	    "  -c, --config CONFIG  configuration file (default " DEFAULT_CONFIG
+	    ")\n"
+	    "  -f, --foreground     stay in the foreground, log to stderr\n"
+	    "  -d, --debug          foreground with debug logging\n"
+	    "  -t, --test           check the configuration and exit\n"
+	    "  -h, --help           this help\n"
+	    "  -V, --version        print the version and exit\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
+	exit(status);
 }
 
 /* The TLS key is a secret: refuse it when others may read it. */
@@ -165,6 +177,21 @@ relay_log_loaded(const struct relay_config *cfg, const char *what)
 		    cfg->nrecipients);
 }
 
+/* The audit record of a configuration (and directory) taken in use. */
+static void
+relay_audit_loaded(struct relay *relay, const char *what)
+{
+	char obj[64];
+
+	audit_relay(relay, what, "config", "ok", NULL, "relay", "relay", NULL);
+	if (relay->cfg->dir != NULL) {
+		snprintf(obj, sizeof(obj), "directory:v%lld",
+		    relay->cfg->dir->version);
+		audit_relay(relay, "directory.load", obj, "ok", NULL, "relay",
+		    "relay", NULL);
+	}
+}
+
 /* What is taken from the configuration at start and again at each
  * reload (what is not, relay_restart.c lists). */
 static void
@@ -184,6 +211,7 @@ relay_apply(struct relay *relay)
 	    (double)cfg->addr_alert_burst);
 	ratelimit_set(relay->session_limit, cfg->device_conn_rate / 60.0,
 	    (double)cfg->device_conn_burst);
+	checkin_reconfigure(relay->checkin);
 }
 
 /* The first problem of a refused reload, for `alertctl reload`. */
@@ -221,6 +249,8 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 		     line = strtok_r(NULL, "\n", &save))
 			log_warnx("reload: %s", line);
 		log_warnx("reload refused; the running configuration stays");
+		audit_relay(relay, "config.reload", "config", "refused", NULL,
+		    "relay", "relay", err);
 		free(errs);
 		relay_notify_reload("READY=1");
 		return -1;
@@ -231,6 +261,8 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 		          "configuration stays",
 		    keys);
 		snprintf(err, errlen, "restart needed for: %s", keys);
+		audit_relay(relay, "config.reload", "config", "refused", NULL,
+		    "relay", "relay", "restart needed");
 		relay_config_free(cfg);
 		SSL_CTX_free(ctx);
 		relay_notify_reload("READY=1");
@@ -239,6 +271,8 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 	if (relay_directory_successor(relay->cfg, cfg, why, sizeof(why)) != 0) {
 		log_warnx("reload refused: %s", why);
 		snprintf(err, errlen, "%s", why);
+		audit_relay(relay, "directory.load", "directory", "refused",
+		    NULL, "relay", "relay", why);
 		relay_config_free(cfg);
 		SSL_CTX_free(ctx);
 		relay_notify_reload("READY=1");
@@ -247,10 +281,13 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 	/* Existing TLS sessions keep a reference to the old context. */
 	SSL_CTX_free(relay->ssl_ctx);
 	relay->ssl_ctx = ctx;
+	audit_config_changes(relay, relay->cfg, cfg);
 	relay_config_free(relay->cfg);
 	relay->cfg = cfg;
 	relay_apply(relay);
+	retention_apply(relay->retention);
 	relay_log_loaded(cfg, "configuration reloaded");
+	relay_audit_loaded(relay, "config.reload");
 	conn_revoke_sweep(relay);
 	directory_version_record(relay, 0);
 	relay_notify_reload("READY=1");
@@ -290,6 +327,7 @@ relay_stop(struct relay *relay)
 	relay->stopping = 1;
 	log_info("shutting down");
 	sdnotify("STOPPING=1");
+	audit_stop(relay->audit);
 	listener_close_all(relay);
 	conn_close_all(relay);
 	event_base_once(relay->base, -1, EV_TIMEOUT, relay_stop_deadline_cb,
@@ -347,6 +385,8 @@ store_ready_cb(void *arg)
 
 	dispatch_start(relay->dispatch);
 	spool_resume(relay->spool);
+	supervise_resume(relay->supervise);
+	audit_store_ready(relay->audit);
 	directory_version_record(relay, !relay->version_checked);
 	relay->version_checked = 1;
 	relay_notify_ready();
@@ -428,6 +468,16 @@ main_load_config(const char *path, int test, struct relay *relay)
 		    path, first);
 	}
 	free(errs);
+	if (audit_config_check(relay->cfg, stderr) != 0) {
+		if (test) {
+			fprintf(stderr, "%s: configuration has errors\n", path);
+			relay_config_free(relay->cfg);
+			SSL_CTX_free(relay->ssl_ctx);
+			return -1;
+		}
+		log_fatalx("exiting: %s: [audit] key_file cannot be used",
+		    path);
+	}
 	if (main_privcheck(relay->cfg, test) != 0) {
 		relay_config_free(relay->cfg);
 		SSL_CTX_free(relay->ssl_ctx);
@@ -449,7 +499,18 @@ main(int argc, char *argv[])
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	size_t i;
 
-	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"test", no_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+
+	while (
+	    (ch = getopt_long(argc, argv, "c:dfthV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -466,12 +527,19 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("alertrelayd %s\n", ALERTRELAY_VERSION);
 			return 0;
+		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
-	if (optind != argc)
-		usage();
+	if (optind != argc) {
+		fprintf(stderr,
+		    "alertrelayd: error: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr, 2);
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "alertrelayd: libsodium failed to start\n");
 		return 1;
@@ -514,6 +582,9 @@ main(int argc, char *argv[])
 	    admin_open(&relay, &relay.admin) != 0 ||
 	    ack_open(&relay, &relay.ack) != 0)
 		log_fatalx("exiting: cannot listen: %s", log_last_problem());
+	if ((relay.audit = audit_new(&relay)) == NULL)
+		log_fatalx("exiting: cannot keep the audit log: %s",
+		    log_last_problem());
 	/* Everything that needs root is done: ports bound, keys loaded. */
 	if (privdrop(relay.cfg->user) != 0)
 		log_fatalx("exiting: cannot drop privileges: %s",
@@ -545,19 +616,27 @@ main(int argc, char *argv[])
 	relay_notify_waiting(&relay);
 	store_start(relay.store);
 	relay.escalate = escalate_new(&relay);
+	relay.checkin = checkin_new(&relay);
+	relay.supervise = supervise_new(&relay);
+	relay.retention = retention_new(&relay);
 	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,
 	    relay.cfg->instance_id);
 	relay_log_loaded(relay.cfg, "configuration loaded");
+	relay_audit_loaded(&relay, "relay.start");
 
 	event_base_dispatch(relay.base);
 
 	ack_close(relay.ack);
 	admin_close(relay.admin);
 	escalate_free(relay.escalate);
+	checkin_free(relay.checkin);
+	supervise_free(relay.supervise);
 	dispatch_free(relay.dispatch);
 	spool_close(relay.spool);
 	http_client_free(relay.http);
 	sms_send_forget_all();
+	retention_free(relay.retention);
+	audit_free(relay.audit);
 	store_free(relay.store);
 	listener_close_all(&relay);
 	conn_close_all(&relay);

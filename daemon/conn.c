@@ -3,6 +3,7 @@
  * authentication, framing and deadlines.  Alerts are in conn_alert.c,
  * the other requests in conn_request.c.
  */
+#include "audit.h"
 #include "conn_int.h"
 
 #define CLOSE_LINGER_MS 2000 /* time for an error frame to reach the peer */
@@ -32,6 +33,7 @@ conn_free(struct conn *c)
 	event_free(c->timer);
 	if (c->keepalive != NULL)
 		event_free(c->keepalive);
+	supervise_conn_free(c->sup);
 	conn_flow_free(&c->flow);
 	json_decref(c->held);
 	bufferevent_free(c->bev);
@@ -58,6 +60,36 @@ conn_send(struct conn *c, json_t *msg)
 static struct log_budget conn_unauth_log = {"unauthenticated connections", 0, 0,
     0};
 
+/* An audit record of what this connection's device did (audit.h). */
+static void
+conn_audit(struct conn *c, const char *action, const char *result,
+    const char *reason)
+{
+	char actor[ID_MAX + 8], object[ID_MAX + 8];
+
+	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
+	if (c->ingest_alert_id[0] != '\0')
+		snprintf(object, sizeof(object), "alert:%s",
+		    c->ingest_alert_id);
+	else
+		snprintf(object, sizeof(object), "device:%s", c->device_id);
+	audit_relay(c->relay, action, object, result, c->peer, "tls", actor,
+	    reason);
+}
+
+/* A refused authentication: the device it claimed to be, if that is a
+ * well-formed name at all. */
+static void
+conn_audit_auth(struct conn *c, const char *claimed, const char *why)
+{
+	char actor[ID_MAX + 8];
+
+	snprintf(actor, sizeof(actor), "device:%s",
+	    claimed != NULL && id_valid(claimed) ? claimed : "?");
+	audit_relay(c->relay, "device.auth", actor, "refused", c->peer, "tls",
+	    actor, why);
+}
+
 /* Sends an error frame.  Fatal ones close the connection once sent. */
 void
 conn_error(struct conn *c, const char *code, const char *message, int fatal)
@@ -69,6 +101,11 @@ conn_error(struct conn *c, const char *code, const char *message, int fatal)
 		json_object_set_new(o, "alert_id",
 		    json_string(c->ingest_alert_id));
 	metrics_refused(code);
+	if (c->device_id[0] != '\0')
+		conn_audit(c,
+		    c->ingest_alert_id[0] != '\0' ? "alert.refused"
+		                                  : "device.refused",
+		    "refused", code);
 	if (c->device_id[0] != '\0' || log_budget_take(&conn_unauth_log))
 		log_info("conn %llu (%s%s%s): %s: %s", c->id, c->peer,
 		    c->device_id[0] ? " device=" : "", c->device_id, code,
@@ -92,9 +129,10 @@ conn_send_hello(struct conn *c)
 	randombytes_buf(c->challenge, sizeof(c->challenge));
 	ch = b64_encode(c->challenge, sizeof(c->challenge));
 	conn_send(c,
-	    json_pack("{s:s, s:i, s:s, s:i}", "type", "hello", "version", 1,
-	        "challenge", ch, "max_frame",
-	        (json_int_t)c->relay->cfg->max_frame));
+	    json_pack("{s:s, s:i, s:i, s:s, s:i, s:[s, s]}", "type", "hello",
+	        "version", 1, "revision", 2, "challenge", ch, "max_frame",
+	        (json_int_t)c->relay->cfg->max_frame, "features", "checkin",
+	        "supervise"));
 	free(ch);
 	c->state = CONN_AUTH;
 }
@@ -145,16 +183,19 @@ conn_auth(struct conn *c, const json_t *o)
 
 	if (device_id == NULL || !id_valid(device_id) ||
 	    (dev = relay_config_device(c->relay->cfg, device_id)) == NULL) {
+		conn_audit_auth(c, device_id, "unknown_device");
 		conn_error(c, "unknown_device", "device is not enrolled", 1);
 		return;
 	}
 	if (dev->revoked) {
+		conn_audit_auth(c, device_id, "revoked");
 		conn_error(c, "revoked", "device is revoked", 1);
 		return;
 	}
 	if (sigtext == NULL || b64_decode_exact(sigtext, sig, sizeof(sig)) ||
 	    tls_auth_binding(ssl, binding) != 0 ||
 	    auth_verify(c->challenge, binding, sig, dev->sign_pk) != 0) {
+		conn_audit_auth(c, device_id, "auth_failed");
 		conn_error(c, "auth_failed", "authentication failed", 1);
 		return;
 	}
@@ -183,6 +224,7 @@ conn_auth(struct conn *c, const json_t *o)
 	conn_keepalive_start(c);
 	log_info("conn %llu: device=%s authenticated from %s", c->id,
 	    c->device_id, c->peer);
+	conn_audit(c, "device.auth", "ok", NULL);
 	conn_send(c,
 	    json_pack("{s:s, s:s}", "type", "ready", "device_id",
 	        c->device_id));
@@ -215,6 +257,10 @@ conn_frame(struct conn *c, const char *payload, size_t len)
 		conn_list(c, o);
 	else if (strcmp(type, "directory") == 0)
 		conn_directory(c, o);
+	else if (strcmp(type, "checkin") == 0)
+		checkin_conn_request(c, o);
+	else if (strcmp(type, "supervise") == 0)
+		supervise_conn_request(c, o);
 	else if (strcmp(type, "ping") == 0)
 		conn_send(c, json_pack("{s:s}", "type", "pong"));
 	else if (strcmp(type, "pong") == 0)
@@ -248,6 +294,7 @@ conn_process(struct conn *c)
 				evtimer_del(c->timer);
 			conn_frame(c, payload, len);
 			free(payload);
+			supervise_conn_seen(c);
 			break;
 		case FRAME_TOO_LARGE:
 			snprintf(msg, sizeof(msg), "frame exceeds %zu bytes%s",
@@ -460,7 +507,9 @@ conn_receipt(struct relay *relay, const char *device_id, const char *alert_id,
 			continue;
 		frame = json_deep_copy(receipt);
 		json_object_set_new(frame, "type", json_string("receipt"));
-		json_object_set_new(frame, "alert_id", json_string(alert_id));
+		if (alert_id[0] != '\0') /* not a check-in reminder */
+			json_object_set_new(frame, "alert_id",
+			    json_string(alert_id));
 		if (!conn_hold_receipt(c, alert_id, frame))
 			conn_send(c, frame);
 	}

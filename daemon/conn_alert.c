@@ -3,6 +3,7 @@
  * answered "accepted" only once durable; the alert's receipts wait until
  * then (conn_int.h).
  */
+#include "audit.h"
 #include "conn_int.h"
 
 /*
@@ -41,6 +42,32 @@ conn_release_receipts(struct conn *c)
 	c->held = NULL;
 }
 
+/* max_age: how long the relay escalates it, so that a device waiting
+ * for an acknowledgement knows when no one will come. */
+static json_t *
+conn_accepted_frame(const struct conn *c, const struct ingest_reply *r)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "type",
+	    "accepted", "alert_id", c->ingest_alert_id, "relay_id", r->relay_id,
+	    "received_at", r->received_at, "ref", r->ref, "duplicate",
+	    r->result == INGEST_DUPLICATE, "drill", r->drill);
+
+	if (r->max_age_s > 0)
+		json_object_set_new(o, "max_age", json_integer(r->max_age_s));
+	return o;
+}
+
+static void
+conn_alert_audit(struct conn *c, int duplicate)
+{
+	char actor[ID_MAX + 8], object[ID_MAX + 8];
+
+	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
+	snprintf(object, sizeof(object), "alert:%s", c->ingest_alert_id);
+	audit_relay(c->relay, "alert.accepted", object, "ok", c->peer, "tls",
+	    actor, duplicate ? "duplicate" : NULL);
+}
+
 static void
 conn_ingest_cb(const struct ingest_reply *r, void *arg)
 {
@@ -61,12 +88,8 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 		         "duplicate=%d store_ms=%ld ref=%s drill=%d",
 		    c->ingest_alert_id, c->device_id, r->relay_id,
 		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill);
-		conn_send(c,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "type",
-		        "accepted", "alert_id", c->ingest_alert_id, "relay_id",
-		        r->relay_id, "received_at", r->received_at, "ref",
-		        r->ref, "duplicate", r->result == INGEST_DUPLICATE,
-		        "drill", r->drill));
+		conn_alert_audit(c, r->result == INGEST_DUPLICATE);
+		conn_send(c, conn_accepted_frame(c, r));
 		break;
 	case INGEST_CONFLICT:
 		conn_error(c, "conflict",

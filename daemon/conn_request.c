@@ -2,8 +2,29 @@
  * A device's other requests: status, list and cancel of its alerts (each
  * one store script), and the signed directory (conn_int.h).
  */
+#include "audit.h"
 #include "conn_int.h"
 #include "duress.h"
+
+/* The cancel, in the audit log: by the device, from where.  A duress
+ * cancel (the script's reply says so, duress.c) is recorded as what it
+ * is, alert.duress: the log is the relay's, never shown to the device. */
+static void
+conn_request_audit_cancel(struct conn *c, const json_t *reply, const char *r)
+{
+	char actor[ID_MAX + 8], object[ID_MAX + 8];
+
+	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
+	snprintf(object, sizeof(object), "alert:%s", c->req_alert_id);
+	if (json_is_true(json_object_get(reply, "duress"))) {
+		audit_relay(c->relay, "alert.duress", object, "ok", c->peer,
+		    "tls", actor, NULL);
+		return;
+	}
+	audit_relay(c->relay, "alert.cancel", object,
+	    r != NULL && strcmp(r, "cancelled") == 0 ? "ok" : "refused",
+	    c->peer, "tls", actor, r);
+}
 
 /* Answers of status, list and cancel go out as the script gave them,
  * under the frame type asked for. */
@@ -35,6 +56,7 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 			    json_string(c->req_alert_id));
 			log_info("alert cancelled alert=%s device=%s result=%s",
 			    c->req_alert_id, c->device_id, r ? r : "?");
+			conn_request_audit_cancel(c, reply, r);
 			snprintf(type, sizeof(type), "cancelled");
 		}
 		json_object_del(out, "r");

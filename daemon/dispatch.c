@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include "audit.h"
+#include "audit_record.h"
 #include "dispatch.h"
 #include "dispatch_sms.h"
 #include "http_client.h"
@@ -156,6 +158,17 @@ delivery_is_alert(const struct delivery *dl)
 	    strcmp(dl->e.event, "alert.duress") == 0;
 }
 
+/* The sending device's alias from the directory, else its id. */
+static const char *
+delivery_device_alias(const struct delivery *dl)
+{
+	const char *id = delivery_meta(dl, "device_id");
+	const struct device_entry *d =
+	    relay_config_device(dl->d->relay->cfg, id);
+
+	return d != NULL && d->alias != NULL ? d->alias : id;
+}
+
 static const char *
 delivery_alias(const struct delivery *dl)
 {
@@ -181,6 +194,21 @@ delivery_recorded_cb(json_t *reply, const char *err, void *arg)
 		return;
 	}
 	delivery_free(dl);
+}
+
+/* A notification made, failed or given up, in the audit log: to whom
+ * (the recipient is the object's second part), on which channel. */
+static void
+delivery_audit(struct delivery *dl, const char *result, const char *why)
+{
+	char object[AUDIT_FIELD_MAX], reason[160];
+
+	snprintf(object, sizeof(object), "alert:%s recipient:%s",
+	    dl->e.alert_id, dl->e.recipient_id);
+	snprintf(reason, sizeof(reason), "%s%s%.100s", dl->e.event,
+	    why != NULL ? " " : "", why != NULL ? why : "");
+	audit_relay(dl->d->relay, "delivery", object, result, NULL,
+	    dl->e.channel, "relay", reason);
 }
 
 static void
@@ -245,6 +273,7 @@ delivery_failed(struct delivery *dl)
 		delivery_later(dl, delivery_backoff_ms(dl));
 		return;
 	}
+	delivery_audit(dl, "failed", dl->reason);
 	log_warnx("delivery alert=%s recipient=%s channel=%s event=%s "
 	          "result=failed attempts=%d reason=\"%s\" still trying while "
 	          "the alert is open",
@@ -269,6 +298,7 @@ delivery_result(struct delivery *dl, int ok, long status, const char *error)
 		    json_is_true(json_object_get(dl->meta, "drill")),
 		    DELIVERY_OK);
 		metrics_delivery_latency(latency / 1000.0);
+		delivery_audit(dl, "ok", NULL);
 		dl->state = D_DONE;
 		delivery_step(dl);
 		return;
@@ -442,7 +472,7 @@ delivery_meta_cb(json_t *m, const char *err, void *arg)
 			return;
 		}
 		dl->body = webhook_body(dl->e.event, dl->e.alert_id, m,
-		    dl->e.recipient_id, dl->e.tier);
+		    dl->e.recipient_id, dl->e.tier, delivery_device_alias(dl));
 		if (dl->body == NULL) {
 			delivery_drop(dl, "cannot encode the webhook body");
 			return;
@@ -517,6 +547,7 @@ delivery_step(struct delivery *dl)
 		    delivery_recorded_cb, dl);
 		break;
 	case D_FAIL:
+		delivery_audit(dl, "given_up", dl->reason);
 		log_warnx("delivery alert=%s recipient=%s channel=%s event=%s "
 		          "result=given_up attempts=%d reason=\"%s\"",
 		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,

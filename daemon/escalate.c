@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "duress.h"
 #include "escalate.h"
 #include "evtimer_ms.h"
@@ -77,6 +78,19 @@ escalate_next(const struct policy *p, const char *alert_id, size_t t,
 
 static void escalate_work(struct escalate *e);
 
+/* A tier fired or the alert expired, in the audit log. */
+static void
+escalate_audit(struct escalate *e, const char *r)
+{
+	char object[48], why[32];
+
+	snprintf(object, sizeof(object), "alert:%.32s", e->current);
+	snprintf(why, sizeof(why), "tier=%.8s", strchr(e->current, '|') + 1);
+	audit_relay(e->relay,
+	    strcmp(r, "expired") == 0 ? "alert.expired" : "alert.escalated",
+	    object, "ok", NULL, "relay", "relay", why);
+}
+
 static void
 escalate_fired_cb(json_t *reply, const char *err, void *arg)
 {
@@ -89,6 +103,7 @@ escalate_fired_cb(json_t *reply, const char *err, void *arg)
 	else if (strcmp(r, "fired") == 0 || strcmp(r, "expired") == 0) {
 		log_info("escalation alert=%.32s tier=%s result=%s", e->current,
 		    strchr(e->current, '|') + 1, r);
+		escalate_audit(e, r);
 		if (strcmp(r, "fired") == 0 &&
 		    strcmp(strchr(e->current, '|') + 1, "0") != 0)
 			metrics.escalations++;

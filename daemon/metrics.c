@@ -3,13 +3,13 @@
 #include "metrics.h"
 
 struct metrics metrics = {.deadletter_entries = -1,
-    .alerts_open = {-1, -1, -1},
-    .unacked_seconds = {-1, -1, -1},
+    .alerts_open = {-1, -1, -1, -1},
+    .unacked_seconds = {-1, -1, -1, -1},
     .drills_open = -1,
     .drill_unacked_seconds = -1};
 
 const char *const metrics_alert_types[ALERT_TYPES_N] = {"panic", "threat",
-    "test"};
+    "test", "missed_checkin"};
 
 static const char *const channel_names[CHANNEL_N] = {"webhook", "sms"};
 
@@ -274,6 +274,17 @@ metrics_render(struct evbuffer *out)
 	    metrics.ack_buckets, metrics.ack_count, metrics.ack_sum);
 	metric_one(out, "alertrelay_escalations_total", "counter",
 	    "Escalations to a further tier.", (double)metrics.escalations);
+	metric_one(out, "alertrelay_checkins_missed_total", "counter",
+	    "Check-ins missed: prepared alerts raised by this instance.",
+	    (double)metrics.checkins_missed);
+	metric_one(out, "alertrelay_device_offline_total", "counter",
+	    "Supervised devices found offline (device.offline) by this "
+	    "instance.",
+	    (double)metrics.devices_offline_events);
+	metric_one(out, "alertrelay_device_online_total", "counter",
+	    "Supervised devices back online (device.online) seen by this "
+	    "instance.",
+	    (double)metrics.devices_online_events);
 	metric_one(out, "alertrelay_acknowledgements_total", "counter",
 	    "Acknowledgements of real alerts by recipients.",
 	    (double)metrics.acknowledgements);

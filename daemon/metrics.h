@@ -62,7 +62,7 @@ enum conn_refuse {
 enum delivery_channel { CHANNEL_WEBHOOK, CHANNEL_SMS, CHANNEL_N };
 
 /* The alert types, as the protocol names them, for per-type gauges. */
-#define ALERT_TYPES_N 3
+#define ALERT_TYPES_N 4
 extern const char *const metrics_alert_types[ALERT_TYPES_N];
 
 #define LATENCY_NBUCKETS 14
@@ -86,6 +86,9 @@ struct metrics {
 	uint64_t ack_count;
 	double ack_sum;
 	uint64_t escalations;
+	uint64_t checkins_missed; /* prepared alerts raised (checkin.h) */
+	uint64_t devices_offline_events; /* supervise.h */
+	uint64_t devices_online_events;
 	uint64_t acknowledgements;
 	uint64_t tls_handshakes_ok;
 	uint64_t tls_handshakes_failed;

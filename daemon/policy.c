@@ -29,7 +29,8 @@ channel_parse(const char *name)
 int
 alert_type_bit(const char *type)
 {
-	if (strcmp(type, "panic") == 0)
+	/* A missed check-in escalates like a panic alert. */
+	if (strcmp(type, "panic") == 0 || strcmp(type, "missed_checkin") == 0)
 		return 1;
 	if (strcmp(type, "threat") == 0)
 		return 2;

@@ -447,6 +447,18 @@ redis_conn_write_early(struct redis_conn *rc)
 		(void)redisBufferWrite(&rc->ac->c, &done);
 }
 
+void
+redis_conn_flush(struct redis_conn *rc)
+{
+	int done = 0, n;
+
+	if (!rc->ready)
+		return;
+	for (n = 0; n < 64 && !done; n++) /* bounded: a blocking write */
+		if (redisBufferWrite(&rc->ac->c, &done) != REDIS_OK)
+			return;
+}
+
 struct redis_req *
 redis_conn_commandv(struct redis_conn *rc, long timeout_ms, redis_reply_cb cb,
     void *arg, int argc, const char **argv, const size_t *argvlen)

@@ -52,4 +52,8 @@ void redis_conn_subscribe(struct redis_conn *rc, const char *channel,
 /* The callback will not be called; the reply, if it comes, is dropped. */
 void redis_req_cancel(struct redis_req *req);
 
+/* Writes what is queued now, not at the next turn of the loop (for the
+ * last commands before the loop ends). */
+void redis_conn_flush(struct redis_conn *rc);
+
 #endif

@@ -24,9 +24,13 @@ struct admin;
 struct ack;
 struct escalate;
 struct spool;
+struct checkin;
+struct supervise;
 struct ratelimit;
 struct slotcount;
 struct strindex;
+struct audit;
+struct retention;
 
 struct relay {
 	struct event_base *base;
@@ -40,6 +44,10 @@ struct relay {
 	struct ack *ack;
 	struct escalate *escalate;
 	struct spool *spool; /* NULL when no spool_dir */
+	struct checkin *checkin; /* check-in timers (checkin.h) */
+	struct supervise *supervise; /* supervised devices (supervise.h) */
+	struct audit *audit; /* the audit log (audit.h) */
+	struct retention *retention; /* the sweep (retention.h) */
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
 	size_t nunauth; /* not yet authenticated */

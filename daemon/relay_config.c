@@ -24,6 +24,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "redis_conn.h"
+#include "phone.h"
 #include "relay_config.h"
 #include "relay_config_int.h"
 #include "relay_directory.h"
@@ -78,6 +79,21 @@ static const struct opt opts[] = {
     {"relay", "device_conn_burst", OPT_INT, O(device_conn_burst), "30", 1,
         100000},
     {"relay", "log_level", OPT_LEVEL, O(log_level), "info", 0, 0},
+    /* check-in timers and supervision (checkin.h, supervise.h) */
+    {"checkin", "max_duration", OPT_INT, O(checkin_max_duration), "1440", 1,
+        10080},
+    {"checkin", "remind_before", OPT_INT, O(checkin_remind_before), "300", 0,
+        86400},
+    {"checkin", "max_bytes", OPT_INT, O(checkin_max_bytes), "32768", 1024,
+        FRAME_MAX_LIMIT},
+    {"checkin", "rate", OPT_INT, O(checkin_rate), "30", 0, 100000},
+    {"checkin", "burst", OPT_INT, O(checkin_burst), "10", 1, 100000},
+    {"supervision", "min_interval", OPT_INT, O(supervision_min_interval), "10",
+        1, 86400},
+    {"supervision", "max_interval", OPT_INT, O(supervision_max_interval),
+        "3600", 1, 86400},
+    {"supervision", "grace", OPT_INT, O(supervision_grace), "30", 0, 86400},
+    {"supervision", "notify", OPT_STRING, O(supervision_notify), "", 0, 0},
     {"admin", "listen", OPT_STRING, O(admin_listen), "", 0, 0},
     {"admin", "token_file", OPT_PATH, O(admin_token_file), "", 0, 0},
     {"ack", "sms_fail_burst", OPT_INT, O(ack_sms_fail_burst), "5", 1, 1000},
@@ -145,6 +161,24 @@ static const struct opt opts[] = {
         100000},
     {"admin", "request_timeout", OPT_INT, O(admin_limits.request_timeout), "5",
         1, 300},
+    /* Retention per data class (retention.h), counted from an alert's
+     * close; the audit log (audit.h). */
+    {"retention", "alert_content", OPT_INT, O(ret_content), "1209600", 1,
+        315360000},
+    {"retention", "alert_history", OPT_INT, O(ret_history), "7776000", 1,
+        315360000},
+    {"retention", "device_index", OPT_INT, O(ret_index), "7776000", 1,
+        315360000},
+    {"retention", "dead_letters", OPT_INT, O(ret_deadletter), "1209600", 1,
+        315360000},
+    {"retention", "sms_references", OPT_INT, O(ret_sms_refs), "604800", 1,
+        315360000},
+    {"retention", "audit_log", OPT_INT, O(ret_audit), "31536000", 1, 315360000},
+    {"retention", "sweep_interval", OPT_INT, O(ret_sweep_interval), "60", 1,
+        3600},
+    {"audit", "key_file", OPT_PATH, O(audit_key_file), "", 0, 0},
+    {"audit", "file", OPT_PATH, O(audit_file), "", 0, 0},
+    {"audit", "sign_every", OPT_INT, O(audit_sign_every), "100", 1, 1000000},
 };
 #undef O
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -257,6 +291,29 @@ config_set_string(char **dst, const char *value)
 	*dst = xstrdup(value);
 }
 
+/* A number as people write it ("06 1234 5678") is taken as E.164, and
+ * -t says so; one of no real length is refused with an example. */
+static void
+config_recipient_sms(struct config_parse *p, struct recipient_entry *r,
+    const char *id, const char *value)
+{
+	char e164[PHONE_MAX];
+	enum phone_result res = phone_normalise(value, e164);
+
+	if (res != PHONE_OK && res != PHONE_NORMALISED) {
+		config_error(p, p->line,
+		    "recipient %s: sms '%s': %s; for example " PHONE_EXAMPLE,
+		    id, value, phone_problem(res));
+		return;
+	}
+	if (res == PHONE_NORMALISED)
+		fprintf(p->errout,
+		    "%s:%d: note: recipient %s: sms '%s' taken "
+		    "as %s\n",
+		    p->cfg->path, p->line, id, value, e164);
+	config_set_string(&r->sms, e164);
+}
+
 static void
 config_device_key(struct config_parse *p, const char *id, const char *name,
     const char *value)
@@ -319,12 +376,7 @@ config_recipient_key(struct config_parse *p, const char *id, const char *name,
 		free(r->webhook_secret_file);
 		r->webhook_secret_file = config_path(p, value);
 	} else if (strcmp(name, "sms") == 0) {
-		if (!sms_number_valid(value))
-			config_error(p, p->line,
-			    "recipient %s: sms must be an E.164 number "
-			    "(+31...)",
-			    id);
-		config_set_string(&r->sms, value);
+		config_recipient_sms(p, r, id, value);
 	} else if (strcmp(name, "sms_gateway") == 0)
 		config_set_string(&r->sms_gateway, value);
 	else if (strcmp(name, "ack_token_file") == 0) {
@@ -541,7 +593,7 @@ relay_config_load(const char *path, FILE *errout)
 		config_error(&p, rc, "syntax error");
 	config_defaults(&p);
 	if (p.errors == 0 && p.cfg->directory_path[0] != '\0')
-		p.errors += relay_directory_merge(p.cfg,
+		p.errors += relay_directory_merge(p.cfg, p.dir,
 		    config_opt_line(&p, "relay", "directory"), errout);
 	/* Sorted first: the checks look recipients up.  (No devices, as
 	 * when the directory did not load, means no array at all.) */

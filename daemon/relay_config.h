@@ -79,8 +79,20 @@ struct relay_config {
 	char *user; /* "" when not set */
 	char *spool_dir; /* "" when there is no local spool */
 	char *directory_path; /* signed directory, "" when not used */
-	char *org_key_text; /* base64 organisation public key */
+	char *org_key_text; /* base64 organisation public key, or a file */
+	unsigned char org_pk[crypto_sign_PUBLICKEYBYTES]; /* decoded */
 	struct directory *dir; /* verified; NULL without directory_path */
+
+	/* [checkin] (checkin.h) */
+	long checkin_max_duration; /* minutes from start to release, at most */
+	long checkin_remind_before; /* seconds before the deadline; 0: none */
+	long checkin_max_bytes; /* of one signed, sealed prepared alert */
+	long checkin_rate, checkin_burst; /* requests per device per hour */
+
+	/* [supervision] (supervise.h) */
+	long supervision_min_interval, supervision_max_interval; /* seconds */
+	long supervision_grace; /* seconds beyond the interval */
+	char *supervision_notify; /* recipient ids; "": the panic policy's */
 
 	/* [ack] */
 	char *ack_listen; /* HTTPS, "" to disable */
@@ -117,6 +129,20 @@ struct relay_config {
 	char *sms_language; /* "nl" or "en": the built-in SMS texts */
 	char *sms_templates[SMS_TPL_N]; /* "": the language's built-in */
 	long sms_hint_interval; /* minutes between hints to one number */
+
+	/* [retention] (retention.h): seconds after an alert's close */
+	long ret_content; /* ciphertexts */
+	long ret_history; /* routing metadata, events, notified */
+	long ret_index; /* the device's list of its alerts */
+	long ret_deadletter; /* dead letters, after they were given up */
+	long ret_sms_refs; /* short references for SMS replies */
+	long ret_audit; /* audit records, after they were written */
+	long ret_sweep_interval; /* seconds between sweeps */
+
+	/* [audit] (audit.h) */
+	char *audit_key_file; /* Ed25519 secret key; "": heads unsigned */
+	char *audit_file; /* append-only copy; "": none */
+	long audit_sign_every; /* sign the head every N records */
 
 	struct device_entry *devices; /* sorted by id */
 	size_t ndevices;

@@ -36,6 +36,10 @@ static const struct {
     {"redis", "master_name"},
     {"redis", "prefix"}, /* keys and streams of running deliveries */
     {"redis", "timeout"},
+    /* [audit]: the key is read, the file opened, before privileges are
+     * dropped */
+    {"audit", "key_file"},
+    {"audit", "file"},
 };
 
 size_t

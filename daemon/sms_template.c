@@ -65,6 +65,7 @@ static const struct {
     {"panic", "PANIEK", "PANIC"},
     {"threat", "DREIGING", "THREAT"},
     {"test", "TEST", "TEST"},
+    {"missed_checkin", "GEMISTE CHECK-IN", "MISSED CHECK-IN"},
 };
 
 enum sms_ph { PH_TYPE, PH_ALIAS, PH_TIME, PH_REF, PH_BY, PH_TIER, PH_N };

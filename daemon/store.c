@@ -38,6 +38,7 @@ struct store {
 	struct store_script scripts[STORE_SCRIPTS_MAX];
 	size_t nscripts;
 	unsigned long conn_gen; /* counts connections made */
+	json_t *rt; /* retention periods for the scripts, or NULL */
 };
 
 struct store_req {
@@ -162,6 +163,7 @@ store_free(struct store *st)
 	free(st->instance_id);
 	free(st->k_alerts);
 	free(st->k_deliveries);
+	json_decref(st->rt);
 	free(st);
 }
 
@@ -386,6 +388,8 @@ store_eval(struct store *st, const char *script, json_t *args, store_json_cb cb,
 	struct store_script *sc = store_script(st, script);
 
 	json_object_set_new(args, "p", json_string(st->prefix));
+	if (st->rt != NULL)
+		json_object_set(args, "rt", st->rt);
 	req->json = json_dumps(args, JSON_COMPACT);
 	json_decref(args);
 	req->cb.json = cb;
@@ -398,6 +402,19 @@ store_eval(struct store *st, const char *script, json_t *args, store_json_cb cb,
 		store_eval_send(req, "EVAL", script);
 	}
 	return req;
+}
+
+void
+store_flush(struct store *st)
+{
+	redis_conn_flush(st->cmd);
+}
+
+void
+store_set_retention(struct store *st, json_t *rt)
+{
+	json_decref(st->rt);
+	st->rt = rt;
 }
 
 static void

@@ -43,6 +43,14 @@ typedef void (*store_json_cb)(json_t *reply, const char *err, void *arg);
 struct store_req *store_eval(struct store *st, const char *script, json_t *args,
     store_json_cb cb, void *arg);
 
+/* The retention periods ({"history": s, "sms_refs": s}, taken over) that
+ * store_eval() adds to every script's argument as "rt", for the scripts
+ * that close an alert (retention.h). */
+void store_set_retention(struct store *st, json_t *rt);
+
+/* Sends what is queued on the command connection at once. */
+void store_flush(struct store *st);
+
 /* WAIT: the writes made so far on the command connection reached n
  * replicas within timeout_ms (ok), or did not. */
 typedef void (*store_wait_cb)(int ok, const char *err, void *arg);

@@ -1,3 +1,4 @@
+#include "retention_scripts.h"
 #include "store.h"
 #include "store_scripts.h"
 
@@ -5,19 +6,21 @@
 #define PRELUDE                                                                \
 	"local a = cjson.decode(ARGV[1])\n"                                    \
 	"local P = a.p\n"                                                      \
-	"local function K(...) return table.concat({P, ...}, ':') end\n"       \
-	"local function ev(aid, dev, e)\n"                                     \
+	"local function K(...) return table.concat({P, ...}, ':') "            \
+	"end\n" RETIRE_PRELUDE "local function ev(aid, dev, e)\n"              \
 	"  if redis.call('HGET', K('alert', aid), 'drill') == '1' then\n"      \
 	"    e.drill = true\n"                                                 \
 	"  end\n" /* after a duress cancel, nothing more reaches the device */ \
 	"  if redis.call('HGET', K('alert', aid), 'duress') == '1' then\n"     \
 	"    redis.call('RPUSH', K('duress_events', aid), cjson.encode(e))\n"  \
+	"    keep(aid)\n"                                                      \
 	"    return\n"                                                         \
 	"  end\n"                                                              \
 	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
 	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
 	"dev,"                                                                 \
 	"    alert_id = aid, receipt = e}))\n"                                 \
+	"  keep(aid)\n"                                                        \
 	"end\n"                                                                \
 	"local function deliver(aid, rid, ch, event, tier)\n"                  \
 	"  redis.call('XADD', K('deliveries'), '*', 'alert_id', aid,"          \
@@ -47,6 +50,7 @@
 	"local function unreached(aid, rid, ch, u)\n"                          \
 	"  redis.call('HSET', K('unreached', aid), rid .. '|' .. ch,"          \
 	"    cjson.encode(u))\n"                                               \
+	"  keep(aid)\n"                                                        \
 	"end\n"
 
 /* Accept an alert with its first notifications and timers, or recognise
@@ -128,6 +132,7 @@ const char script_fire[] =
             "  redis.call('HSET', ak, 'state', 'expired')\n"
             "  stop_timers(ak, a.aid)\n"
             "  closed(a.aid, s[3])\n"
+            "  retire(a.aid, s[2])\n"
             "  ev(a.aid, s[2], {event = 'expired', at = a.now})\n"
             "  return cjson.encode({r = 'expired'})\n"
             "end\n"
@@ -164,7 +169,7 @@ const char script_meta[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
-    "  'tier', 'drill', 'duress', 'duress_at')\n"
+    "  'tier', 'drill', 'last_seen', 'interval_s', 'duress', 'duress_at')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     "local u = redis.call('HEXISTS', K('unreached', a.aid),"
     "  a.rid .. '|' .. (a.ch or ''))\n"
@@ -173,15 +178,19 @@ const char script_meta[] = PRELUDE
     "  ref = f[5], state = f[6], acked_by = f[7] or nil,"
     "  acked_at = f[8] or nil, cancelled_at = f[9] or nil,"
     "  ciphertext = f[10] or nil, done = f[11] and true or false,"
-    "  drill = f[13] == '1', duress = f[14] == '1',"
-    "  duress_at = f[15] or nil})\n";
+    "  drill = f[13] == '1', last_seen = f[14] or nil,"
+    "  interval_s = f[15] or nil, duress = f[16] == '1',"
+    "  duress_at = f[17] or nil})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
-    "local first = redis.call('HSETNX', ak, 'd:' .. a.sid, a.now_ms)\n"
     "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"
     "redis.call('XDEL', K('deliveries'), a.sid)\n"
+    /* purged (retention, erasure): nothing to record it in */
+    "if redis.call('EXISTS', ak) == 0 then return cjson.encode({r = 'ok'})"
+    " end\n"
+    "local first = redis.call('HSETNX', ak, 'd:' .. a.sid, a.now_ms)\n"
     "if first == 1 and (a.event == 'alert.raised' or"
     "    a.event == 'alert.escalated' or a.event == 'alert.duress') then\n"
     "  redis.call('HSETNX', ak, 'delivered:' .. a.rid, a.now_ms)\n"
@@ -240,8 +249,8 @@ const char script_fail[] = PRELUDE
     "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
     "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', a.ch,"
     "  'event', a.event, 'tier', a.tier, 'reason', a.reason, 'at', a.now)\n"
-    "if a.event == 'alert.raised' or a.event == 'alert.escalated' or"
-    "    a.event == 'alert.duress' then\n"
+    "if (a.event == 'alert.raised' or a.event == 'alert.escalated' or"
+    "    a.event == 'alert.duress') and redis.call('EXISTS', ak) == 1 then\n"
     "  local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id')\n"
     "  local u = redis.call('HGET', K('unreached', a.aid), a.rid .. '|' .."
     "    a.ch)\n"
@@ -262,16 +271,17 @@ const char script_drop[] =
             "redis.call('XDEL', K('deliveries'), a.sid)\n"
             "return cjson.encode({r = 'ok'})\n";
 
-/* A person acknowledged: by alert id (HTTPS), or by reference (SMS,
- * only from a number that was sent that reference).  By alert id, only
+/* A person acknowledged: by alert id or reference (HTTPS), or by
+ * reference (SMS, only from a number that was sent that reference).
+ * Over HTTPS, only
  * a recipient the alert was addressed to or that a tier reached may;
  * anyone else gets what an alert that does not exist gets. */
 const char script_ack[] = PRELUDE
     "local aid = a.aid\n"
     "if a.ref then\n"
     "  aid = redis.call('GET', K('ref', a.ref))\n"
-    "  if not aid or redis.call('SISMEMBER', K('notified', aid),"
-    "      a.rid .. '|sms') == 0 then\n"
+    "  if not aid or (a.ch == 'sms' and redis.call('SISMEMBER',"
+    "      K('notified', aid), a.rid .. '|sms') == 0) then\n"
     "    return cjson.encode({r = 'unknown'})\n"
     "  end\n"
     "end\n"
@@ -279,7 +289,7 @@ const char script_ack[] = PRELUDE
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'acked_by',"
     "  'received_ms', 'recipients', 'alert_type', 'drill')\n"
     "if not s[1] then return cjson.encode({r = 'unknown'}) end\n"
-    "if not a.ref then\n"
+    "if a.ch ~= 'sms' then\n"
     "  local on = false\n"
     "  for r in string.gmatch(s[5] or '', '[^,]+') do\n"
     "    if r == a.rid then on = true end\n"
@@ -302,6 +312,7 @@ const char script_ack[] = PRELUDE
     "  'acked_rid', a.rid, 'acked_at', a.now, 'acked_channel', a.ch)\n"
     "stop_timers(ak, aid)\n"
     "closed(aid, s[6])\n"
+    "retire(aid, s[2])\n"
     "fanout(aid, 'alert.acknowledged', a.rid .. '|' .. a.ch)\n"
     "ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
     "  at = a.now, first = true})\n"
@@ -322,6 +333,7 @@ const char script_cancel[] = PRELUDE
     "redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
     "stop_timers(ak, a.aid)\n"
     "closed(a.aid, s[3])\n"
+    "retire(a.aid, a.dev)\n"
     "fanout(a.aid, 'alert.cancelled', '')\n"
     "ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
     "return cjson.encode({r = 'cancelled'})\n";
@@ -470,12 +482,15 @@ const char script_duress[] = PRELUDE
     "  redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
     "  stop_timers(ak, a.aid)\n"
     "  closed(a.aid, s[3])\n"
+    "  retire(a.aid, a.dev)\n"
     "  fanout(a.aid, 'alert.cancelled', '')\n"
     "  ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
     "  return cjson.encode({r = 'cancelled'})\n"
     "end\n"
     "redis.call('HSET', ak, 'duress_at', a.now, 'duress_ms', a.now_ms,"
     "  'state', 'open', 'tier', a.tier)\n"
+    /* open again: its retention periods no longer run */
+    "unretire(a.aid, a.dev)\n"
     "stop_timers(ak, a.aid)\n"
     "redis.call('ZADD', K('open', s[6] == '1' and 'drill' or s[3]),"
     "  s[5] or 0, a.aid)\n"

@@ -73,6 +73,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char aid[33], ref[ACK_REF_LEN + 1], num[ACK_NUMBER_MAX];
 	char tok[ACK_TOKEN_MAX + 1];
 	struct ack_mo mo;
+	char by[ACK_BY_MAX + 1];
+	long hours;
 	size_t i;
 
 	memcpy(buf, data, size);
@@ -85,6 +87,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (f[0] != NULL && ack_parse_alert_path(f[0], aid) == 0 &&
 	    strlen(aid) != 32)
+		abort();
+	/* POST /v1/alerts/<REF>/ack, GET /v1/inbox?hours=N */
+	if (f[0] != NULL && ack_parse_ref_path(f[0], ref) == 0)
+		check_ref(ref);
+	if (f[1] != NULL && ack_parse_inbox_query(f[1], &hours) == 0 &&
+	    (hours < 1 || hours > ACK_INBOX_HOURS_MAX))
 		abort();
 	(void)ack_parse_bearer(f[3]);
 	if (f[1] != NULL &&
@@ -108,6 +116,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ack_parse_number(f[5], num, 1);
 	}
 	fuzz_admin(f[6], f[3]);
+	/* the whole input as an ack body ({"by":NAME}) */
+	if (ack_parse_by((const char *)data, size, by) == 0 &&
+	    (by[0] == '\0' || strlen(by) > ACK_BY_MAX))
+		abort();
 	free(buf);
 	return 0;
 }

@@ -259,7 +259,7 @@ def test_alertctl_ack(lab):
     def ack(alert_id, token_file, *extra):
         argv = [harness.alertctl_bin(), "ack", alert_id, "--url", url,
                 "--token-file", token_file] + list(extra or ["--pin", st.env.pin])
-        cp = harness.run(argv, timeout=30)
+        cp = harness.run(argv, timeout=30, env={"LANGUAGE": "en"})
         lab.short_runs.append((argv, cp.stderr))
         return cp
 

@@ -68,7 +68,7 @@ def stil(m):
 
 
 @pytest.mark.hard_timeout(180)
-def test_duress_cancel_looks_real_and_raises_every_tier(lab):
+def test_duress_cancel_looks_real_and_raises_every_tier(lab, monkeypatch):
     st = sms_stack(lab, POLICY)
     set_pins(st)
     pinfile = st.env.device_key.parent / (st.env.device_key.name + ".pin")
@@ -122,13 +122,21 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab):
     assert forward(rec.port, hook) == 200
     line, = rec.wait_alerts(1)
     assert line["duress"] is True and line["message"] == "voordeur", line
-    pretty = lab.receiver(st.env, "contactpunt", port=harness.free_port(),
-                          pretty=True)
-    assert forward(pretty.port, hook) == 200
-    wait_until(lambda: "DWANG" in pretty.proc.text("stdout"), 5,
-               what="DWANG in the receiver's output")
-    out = pretty.proc.text("stdout")
-    assert out.index("DWANG") < out.index("panic"), out
+    # the alarm card says so first, before anything that reads as an
+    # alarm: in Dutch as the contact point reads it (the harness runs
+    # alertctl in English), and in English
+    for lang, first, card in (("nl", "DWANG - ", "ALARM PANIEK - "),
+                              ("en", "DURESS - ", "ALARM PANIC - ")):
+        with monkeypatch.context() as m:
+            m.setenv("LANGUAGE", lang)
+            pretty = lab.receiver(st.env, "contactpunt",
+                                  port=harness.free_port(), pretty=True)
+        assert forward(pretty.port, hook) == 200
+        wait_until(lambda: card in pretty.proc.text("stdout"), 5,
+                   what="the alarm card (%s)" % lang)
+        out = pretty.proc.text("stdout")
+        assert out.startswith(first) and out.index(first) < \
+            out.index(card), out
     # and the contact point's console: the alert, then its duress
     from test_console import Console
     con = Console(lab, st.env).start()
@@ -349,3 +357,64 @@ def test_enroll_pin_sets_both_pins(org, tmp_path, ctl):
     cp = harness.run([harness.alertctl_bin(), "-c", conf_dir / "alertctl.conf",
                       "pincode", "status"])
     assert cp.returncode == 0 and cp.stdout.strip(), cp.stderr
+
+
+@pytest.mark.hard_timeout(120)
+def test_duress_reopens_retired_alert_is_audited_and_forgotten(lab):
+    """With issue 15's life cycle: an alert closed by a real cancel (its
+    retention periods running) and then cancelled under duress is open
+    again, so nothing of it expires or is swept; its duress events are
+    P:duress_events:A; the audit log records the duress as alert.duress
+    (the device never sees that log); `device forget` erases the duress
+    events too.  Before the merge the alert's keys kept their expiry and
+    the ciphertexts went while the alarm was on."""
+    from test_retention import PFX, SHORT, Stack
+    st = Stack(lab, retention=SHORT)
+    r = st.r()
+    s = st.session()
+    conf = st.env.client_conf
+
+    def ctl(*args, input=None):
+        cp = harness.run([harness.alertctl_bin(), "-c", conf] + list(args),
+                         timeout=30, input=input)
+        return cp.returncode, cp.stdout, cp.stderr
+
+    assert ctl("pincode", "set", input="%s\n%s\n" % (PIN, DURESS))[0] == 0
+    aid = s.send_alert("panic")["alert_id"]
+    s.wait_receipt(aid, "delivered", timeout=10)
+    assert s.cancel(aid)["type"] == "cancelled"
+    ak = PFX + "alert:" + aid
+    assert 0 < r("TTL", ak) <= SHORT["alert_history"]
+    assert ctl("cancel", aid, input=DURESS + "\n")[:2] == (
+        0, "cancelled %s\n" % aid)
+    h = r.hgetall(ak)
+    assert h["state"] == "open" and h["duress"] == "1", h
+    assert "closed_ms" not in h, h
+    for k in (ak, PFX + "events:" + aid, PFX + "notified:" + aid):
+        assert r("TTL", k) == -1, k
+    assert aid not in r("ZRANGE", PFX + "retire:content", 0, -1)
+    assert r("LLEN", PFX + "duress_events:" + aid) >= 1
+    assert r("TTL", PFX + "duress_events:" + aid) == -1
+    # past the content and history periods: all still there
+    time.sleep(SHORT["alert_history"] + 1.5)
+    h = r.hgetall(ak)
+    assert h.get("state") == "open" and any(
+        f.startswith("ct:") for f in h), h
+    assert r("EXISTS", PFX + "duress_events:" + aid) == 1
+
+    # the audit log: the duress as what it is, by the device
+    def recs():
+        return [json.loads(f["r"]) for _, f in
+                r.xrange(PFX + "audit:relay-1")]
+    wait_until(lambda: [x for x in recs() if x["action"] == "alert.duress"],
+               10, what="an alert.duress audit record")
+    (du,) = [x for x in recs() if x["action"] == "alert.duress"]
+    assert du["object"] == "alert:" + aid and du["result"] == "ok", du
+    assert du["actor"] == "device:mayor-a", du
+    assert PIN not in json.dumps(recs()) and DURESS not in json.dumps(recs())
+
+    # erasure takes the duress events with the rest
+    cp = st.ctl("device", "forget", "mayor-a", "--by", "fg-officer")
+    assert cp.returncode == 0, cp.stderr
+    assert st.alert_keys(aid) == set(), st.alert_keys(aid)
+    assert aid not in r("ZRANGE", PFX + "open:panic", 0, -1)

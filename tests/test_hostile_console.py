@@ -84,16 +84,17 @@ def test_event_streams_are_bounded(console):
     try:
         for _ in range(64):
             s = http.client.HTTPConnection("127.0.0.1", c.port, timeout=5)
-            s.request("GET", "/api/events")
+            s.request("GET", "/api/events", headers=c.auth())
             r = s.getresponse()
             assert r.status == 200
             streams.append(s)
         s = http.client.HTTPConnection("127.0.0.1", c.port, timeout=5)
-        s.request("GET", "/api/events")
+        s.request("GET", "/api/events", headers=c.auth())
         assert s.getresponse().status == 503
         s.close()
         streams.pop().close()
-        harness.wait_until(lambda: _stream_ok(c.port), 5, what="a free slot")
+        harness.wait_until(lambda: _stream_ok(c.port, c.auth()), 5,
+                           what="a free slot")
         # the console still answers the rest of the world
         assert c.alerts() == []
     finally:
@@ -101,10 +102,10 @@ def test_event_streams_are_bounded(console):
             s.close()
 
 
-def _stream_ok(port):
+def _stream_ok(port, headers):
     s = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        s.request("GET", "/api/events")
+        s.request("GET", "/api/events", headers=headers)
         return s.getresponse().status == 200
     finally:
         s.close()

@@ -1,0 +1,409 @@
+/*
+ * The relay's audit chain: records are numbered and linked here, in the
+ * order audit_log() is called, then sent to Redis in order, one batch
+ * at a time (script_audit_append, which skips what it already has, so a
+ * batch sent again after a lost answer is not doubled) and copied to the
+ * file.  Until the chain's last record has been read from Redis
+ * (script_audit_load) new records wait, unnumbered.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "audit.h"
+#include "audit_file.h"
+#include "audit_record.h"
+#include "keyfile.h"
+#include "log.h"
+#include "relay.h"
+#include "retention_scripts.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define AUDIT_QUEUE_MAX 100000 /* records waiting; beyond, dropped */
+#define AUDIT_BATCH 200 /* records per script run */
+
+struct audit {
+	struct relay *relay;
+	char instance[AUDIT_FIELD_MAX];
+	unsigned char *sk; /* sodium_malloc'd; NULL: heads unsigned */
+	long sign_every;
+	struct audit_file *file;
+	int loaded; /* the head was read from Redis */
+	int loading;
+	long long seq; /* of the last record made */
+	char prev[AUDIT_HASH_HEX];
+	long unsigned_n; /* records since the last signed head */
+	struct audit_record *waiting; /* before the head is known */
+	size_t nwaiting;
+	char **lines; /* made, not yet confirmed by Redis */
+	long long *seqs;
+	size_t nlines;
+	size_t inflight; /* the first inflight lines are being sent */
+	struct store_req *req;
+	struct event *retry_ev; /* after a refused batch */
+	unsigned long dropped;
+};
+
+static void audit_send(struct audit *a);
+
+static const struct timeval audit_retry_tv = {1, 0};
+
+static void
+audit_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	audit_send(arg);
+}
+
+struct audit *
+audit_new(struct relay *relay)
+{
+	const struct relay_config *cfg = relay->cfg;
+	struct audit *a = xcalloc(1, sizeof(*a));
+	char err[512];
+
+	a->relay = relay;
+	snprintf(a->instance, sizeof(a->instance), "%s", cfg->instance_id);
+	a->sign_every = cfg->audit_sign_every;
+	a->retry_ev = evtimer_new(relay->base, audit_retry_cb, a);
+	if (cfg->audit_key_file[0] != '\0') {
+		a->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+		if (a->sk == NULL ||
+		    keyfile_read(cfg->audit_key_file, a->sk,
+		        crypto_sign_SECRETKEYBYTES, 1, err, sizeof(err)) != 0) {
+			log_warnx("[audit] key_file: %s",
+			    a->sk ? err : "out of memory");
+			audit_free(a);
+			return NULL;
+		}
+	}
+	if (cfg->audit_file[0] != '\0' &&
+	    (a->file = audit_file_open(cfg->audit_file)) == NULL) {
+		audit_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static void
+audit_field(char *dst, size_t len, const char *v)
+{
+	size_t i;
+
+	snprintf(dst, len, "%s", v != NULL ? v : "");
+	/* One line of plain ASCII: identifiers, addresses, the relay's
+	 * own words; anything else (and invalid UTF-8, which JSON cannot
+	 * carry) becomes '?'. */
+	for (i = 0; dst[i] != '\0'; i++)
+		if ((unsigned char)dst[i] < 0x20 ||
+		    (unsigned char)dst[i] >= 0x7f)
+			dst[i] = '?';
+}
+
+/* Numbers and links r, keeps its line to send and to write. */
+static void
+audit_chain(struct audit *a, struct audit_record *r)
+{
+	char *line;
+
+	r->seq = ++a->seq;
+	memcpy(r->prev, a->prev, sizeof(r->prev));
+	if (strcmp(r->action, AUDIT_SIGNED) == 0 && a->sk != NULL &&
+	    audit_record_sign(r, a->sk) != 0)
+		log_warnx("audit: cannot sign the head");
+	if ((line = audit_record_line(r)) == NULL) {
+		log_warnx("audit: record %lld cannot be written", r->seq);
+		a->seq--;
+		return;
+	}
+	audit_record_hash(line, strlen(line), a->prev);
+	audit_file_append(a->file, line);
+	if (a->nlines >= AUDIT_QUEUE_MAX) {
+		if (a->dropped++ == 0)
+			log_warnx("audit: Redis has not taken records for too "
+			          "long; records are dropped (the chain there "
+			          "will show a gap)");
+		free(line);
+		return;
+	}
+	a->lines = xreallocarray(a->lines, a->nlines + 1, sizeof(*a->lines));
+	a->seqs = xreallocarray(a->seqs, a->nlines + 1, sizeof(*a->seqs));
+	a->lines[a->nlines] = line;
+	a->seqs[a->nlines++] = r->seq;
+}
+
+static void
+audit_sign_head(struct audit *a)
+{
+	struct audit_record r;
+	char t[40];
+
+	if (a->sk == NULL || a->unsigned_n == 0 || !a->loaded)
+		return;
+	memset(&r, 0, sizeof(r));
+	time_rfc3339_ms(t, now_ms());
+	snprintf(r.time, sizeof(r.time), "%s", t);
+	snprintf(r.instance, sizeof(r.instance), "%s", a->instance);
+	snprintf(r.action, sizeof(r.action), AUDIT_SIGNED);
+	snprintf(r.object, sizeof(r.object), "record:%lld", a->seq);
+	snprintf(r.result, sizeof(r.result), "ok");
+	snprintf(r.channel, sizeof(r.channel), "relay");
+	snprintf(r.actor, sizeof(r.actor), "relay:%.200s", a->instance);
+	a->unsigned_n = 0;
+	audit_chain(a, &r);
+}
+
+static void
+audit_add(struct audit *a, struct audit_record *r)
+{
+	audit_chain(a, r);
+	if (++a->unsigned_n >= a->sign_every)
+		audit_sign_head(a);
+}
+
+void
+audit_log(struct audit *a, const char *action, const char *object,
+    const char *result, const char *address, const char *channel,
+    const char *actor, const char *reason)
+{
+	struct audit_record r;
+	char t[40];
+
+	if (a == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	time_rfc3339_ms(t, now_ms());
+	snprintf(r.time, sizeof(r.time), "%s", t);
+	snprintf(r.instance, sizeof(r.instance), "%s", a->instance);
+	audit_field(r.action, sizeof(r.action), action);
+	audit_field(r.object, sizeof(r.object), object);
+	audit_field(r.result, sizeof(r.result), result);
+	audit_field(r.address, sizeof(r.address), address);
+	audit_field(r.channel, sizeof(r.channel), channel);
+	audit_field(r.actor, sizeof(r.actor), actor);
+	audit_field(r.reason, sizeof(r.reason), reason);
+	if (!a->loaded) {
+		if (a->nwaiting >= AUDIT_QUEUE_MAX) {
+			a->dropped++;
+			return;
+		}
+		a->waiting = xreallocarray(a->waiting, a->nwaiting + 1,
+		    sizeof(*a->waiting));
+		a->waiting[a->nwaiting++] = r;
+		return;
+	}
+	audit_add(a, &r);
+	audit_send(a);
+}
+
+void
+audit_relay(struct relay *relay, const char *action, const char *object,
+    const char *result, const char *address, const char *channel,
+    const char *actor, const char *reason)
+{
+	if (relay != NULL)
+		audit_log(relay->audit, action, object, result, address,
+		    channel, actor, reason);
+}
+
+static void
+audit_sent_cb(json_t *reply, const char *err, void *arg)
+{
+	struct audit *a = arg;
+	size_t i;
+
+	a->req = NULL;
+	if (reply == NULL) {
+		/* Sent again at the next ready, in the same order. */
+		log_warnx("audit: records not stored yet: %s", err);
+		a->inflight = 0;
+		evtimer_add(a->retry_ev, &audit_retry_tv);
+		return;
+	}
+	for (i = 0; i < a->inflight; i++)
+		free(a->lines[i]);
+	memmove(a->lines, a->lines + a->inflight,
+	    (a->nlines - a->inflight) * sizeof(*a->lines));
+	memmove(a->seqs, a->seqs + a->inflight,
+	    (a->nlines - a->inflight) * sizeof(*a->seqs));
+	a->nlines -= a->inflight;
+	a->inflight = 0;
+	audit_send(a);
+}
+
+static void
+audit_send(struct audit *a)
+{
+	json_t *lines, *seqs;
+	const char *head = NULL;
+	size_t i;
+
+	if (a->req != NULL || a->nlines == 0 || !a->loaded ||
+	    !store_ready(a->relay->store))
+		return;
+	a->inflight = a->nlines < AUDIT_BATCH ? a->nlines : AUDIT_BATCH;
+	lines = json_array();
+	seqs = json_array();
+	for (i = 0; i < a->inflight; i++) {
+		json_array_append_new(lines, json_string(a->lines[i]));
+		json_array_append_new(seqs, json_integer(a->seqs[i]));
+		if (strstr(a->lines[i], "\"action\":\"" AUDIT_SIGNED "\"") !=
+		    NULL)
+			head = a->lines[i];
+	}
+	a->req = store_eval(a->relay->store, script_audit_append,
+	    json_pack("{s:s, s:o, s:o, s:s?}", "inst", a->instance, "lines",
+	        lines, "seqs", seqs, "head", head),
+	    audit_sent_cb, a);
+}
+
+static void
+audit_loaded_cb(json_t *reply, const char *err, void *arg)
+{
+	struct audit *a = arg;
+	const char *last = json_string_value(json_object_get(reply, "last"));
+	struct audit_record r;
+	const char *why;
+	size_t i;
+
+	a->req = NULL;
+	a->loading = 0;
+	if (reply == NULL) {
+		log_debug("audit: reading the chain's head: %s", err);
+		return; /* again at the next ready */
+	}
+	memcpy(a->prev, audit_record_genesis, sizeof(a->prev));
+	a->seq = 0;
+	if (last != NULL) {
+		audit_record_hash(last, strlen(last), a->prev);
+		if (audit_record_parse(last, strlen(last), &r, &why) == 0)
+			a->seq = r.seq;
+		else
+			log_warnx("audit: the chain's last record in Redis "
+			          "does not parse (%s): continuing after it",
+			    why);
+	}
+	a->loaded = 1;
+	log_info("audit: chain instance=%s continues after record %lld",
+	    a->instance, a->seq);
+	for (i = 0; i < a->nwaiting; i++)
+		audit_add(a, &a->waiting[i]);
+	free(a->waiting);
+	a->waiting = NULL;
+	a->nwaiting = 0;
+	audit_send(a);
+}
+
+void
+audit_store_ready(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->loaded) {
+		audit_send(a);
+		return;
+	}
+	if (a->loading)
+		return;
+	a->loading = 1;
+	a->req = store_eval(a->relay->store, script_audit_load,
+	    json_pack("{s:s}", "inst", a->instance), audit_loaded_cb, a);
+}
+
+static void
+audit_rest_cb(json_t *reply, const char *err, void *arg)
+{
+	(void)reply;
+	(void)arg;
+	if (err != NULL)
+		log_debug("audit: last records not stored: %s", err);
+}
+
+static void
+audit_send_rest(struct audit *a)
+{
+	json_t *lines, *seqs;
+	const char *head = NULL;
+	size_t i;
+
+	if (!store_ready(a->relay->store) || a->nlines <= a->inflight)
+		return;
+	lines = json_array();
+	seqs = json_array();
+	for (i = a->inflight; i < a->nlines; i++) {
+		json_array_append_new(lines, json_string(a->lines[i]));
+		json_array_append_new(seqs, json_integer(a->seqs[i]));
+		if (strstr(a->lines[i], "\"action\":\"" AUDIT_SIGNED "\"") !=
+		    NULL)
+			head = a->lines[i];
+	}
+	store_eval(a->relay->store, script_audit_append,
+	    json_pack("{s:s, s:o, s:o, s:s?}", "inst", a->instance, "lines",
+	        lines, "seqs", seqs, "head", head),
+	    audit_rest_cb, NULL);
+}
+
+void
+audit_stop(struct audit *a)
+{
+	char actor[AUDIT_FIELD_MAX + 8];
+
+	if (a == NULL)
+		return;
+	snprintf(actor, sizeof(actor), "relay:%s", a->instance);
+	audit_log(a, "relay.stop", "relay", "ok", NULL, "relay", actor, NULL);
+	audit_sign_head(a);
+	/* A batch on its way: the rest goes behind it now, not after its
+	 * answer, which may come after the loop ends.  (The script skips
+	 * what Redis has, should the batch be sent again.) */
+	if (a->req == NULL)
+		audit_send(a);
+	else
+		audit_send_rest(a);
+	store_flush(a->relay->store);
+}
+
+void
+audit_free(struct audit *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	/* The loop has ended, the connection has not: what waits goes out
+	 * now, behind the batch on its way (audit_free is called before
+	 * store_free). */
+	if (a->nlines > 0 && a->loaded && a->relay->store != NULL &&
+	    store_ready(a->relay->store)) {
+		audit_send_rest(a);
+		store_flush(a->relay->store);
+	}
+	if (a->nwaiting > 0)
+		log_warnx("audit: %zu records lost at exit: Redis never "
+		          "answered, so the chain could not go on",
+		    a->nwaiting);
+	else if (a->nlines > 0 &&
+	    !(a->loaded && a->relay->store != NULL &&
+	        store_ready(a->relay->store)))
+		log_warnx("audit: %zu records not sent to Redis at exit "
+		          "(Redis unavailable)%s",
+		    a->nlines, a->file != NULL ? "; the file has them" : "");
+	store_req_cancel(a->req);
+	if (a->retry_ev != NULL)
+		event_free(a->retry_ev);
+	audit_file_close(a->file);
+	for (i = 0; i < a->nlines; i++)
+		free(a->lines[i]);
+	free(a->lines);
+	free(a->seqs);
+	free(a->waiting);
+	if (a->sk != NULL)
+		sodium_free(a->sk);
+	free(a);
+}

@@ -1,0 +1,149 @@
+/*
+ * The audit log's append-only file, written by a thread of its own so
+ * that write() and fdatasync() never hold up the event loop.  The loop
+ * appends lines to a buffer under a mutex; the thread swaps it for an
+ * empty one, writes it whole and syncs, and so on.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit_file.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define AUDIT_FILE_MAX_BUF (64 * 1024 * 1024) /* then lines are dropped */
+
+struct audit_file {
+	int fd;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *buf; /* lines waiting for the writer */
+	size_t len, cap;
+	int stop;
+	int started; /* the writer runs (started after daemon() forked) */
+	unsigned long dropped; /* lines refused while the buffer was full */
+};
+
+static void
+audit_file_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("audit file: write");
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	if (fdatasync(fd) != 0)
+		log_warn("audit file: fdatasync");
+}
+
+static void *
+audit_file_writer(void *arg)
+{
+	struct audit_file *f = arg;
+	char *buf;
+	size_t len;
+	int stop;
+
+	for (;;) {
+		pthread_mutex_lock(&f->mu);
+		while (f->len == 0 && !f->stop)
+			pthread_cond_wait(&f->cv, &f->mu);
+		buf = f->buf;
+		len = f->len;
+		stop = f->stop;
+		f->buf = NULL;
+		f->len = f->cap = 0;
+		pthread_mutex_unlock(&f->mu);
+		if (len > 0)
+			audit_file_write_all(f->fd, buf, len);
+		free(buf);
+		if (stop && len == 0)
+			return NULL;
+	}
+}
+
+struct audit_file *
+audit_file_open(const char *path)
+{
+	struct audit_file *f;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd < 0) {
+		log_warn("[audit] file %s", path);
+		return NULL;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->fd = fd;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	return f;
+}
+
+void
+audit_file_append(struct audit_file *f, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (f == NULL)
+		return;
+	/* Threads do not survive fork(): started at the first record. */
+	if (!f->started) {
+		if ((errno = pthread_create(&f->thread, NULL, audit_file_writer,
+		         f)) != 0)
+			log_fatal("exiting: audit file: cannot start its "
+			          "writer");
+		f->started = 1;
+	}
+	pthread_mutex_lock(&f->mu);
+	if (f->len + n + 1 > AUDIT_FILE_MAX_BUF)
+		f->dropped++;
+	else {
+		if (f->len + n + 1 > f->cap) {
+			f->cap = (f->len + n + 1) * 2;
+			f->buf = xreallocarray(f->buf, f->cap, 1);
+		}
+		memcpy(f->buf + f->len, line, n);
+		f->buf[f->len + n] = '\n';
+		f->len += n + 1;
+	}
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+void
+audit_file_close(struct audit_file *f)
+{
+	if (f == NULL)
+		return;
+	if (f->started) {
+		pthread_mutex_lock(&f->mu);
+		f->stop = 1;
+		pthread_cond_signal(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->thread, NULL);
+	}
+	if (f->dropped > 0)
+		log_warnx("audit file: %lu records not written (the disk "
+		          "did not keep up)",
+		    f->dropped);
+	close(f->fd);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+}
