@@ -56,10 +56,11 @@
  *   timeout back (BEV_RESET_GENERIC_WRITE_TIMEOUT), and the filter is
  *   freed with that timer still in the event base's heap: the next timer
  *   operation writes to freed memory (SIGSEGV within a second of such
- *   requests on a plain listener; 2.2 takes the reference itself).  So
- *   the bufferevent under the filter calls our wrappers, which hold a
- *   reference on the filter around the filter's own callbacks: its last
- *   reference goes after the filter is done with itself.
+ *   requests on a plain listener).  libevent has done so since its fix
+ *   for its issue #127 (2014, in 2.1.10) and still does in its master.
+ *   So the bufferevent under the filter calls our wrappers, which hold
+ *   a reference on the filter around the filter's own callbacks: its
+ *   last reference goes after the filter is done with itself.
  * - evhttp's evconnlistener gets an error callback: on EMFILE, ENFILE,
  *   ENOBUFS or ENOMEM it pauses accepting for a second and logs once per
  *   interval (refusal.h), where libevent would print a line per attempt
