@@ -57,8 +57,8 @@ lg_am_sample(struct lg *lg)
 	if (lg->nsamples == lg->maxsamples)
 		return NULL;
 	s = &lg->samples[lg->nsamples];
-	snprintf(s->alert_id, sizeof(s->alert_id), "%08zx%024x",
-	    lg->nsamples, 0xa1e47u);
+	snprintf(s->alert_id, sizeof(s->alert_id), "%08zx%024x", lg->nsamples,
+	    0xa1e47u);
 	lg->nsamples++;
 	return s;
 }
@@ -66,9 +66,9 @@ lg_am_sample(struct lg *lg)
 static json_t *
 lg_am_alert(const struct lg_sample *s)
 {
-	return json_pack("{s:{s:s, s:s, s:s}, s:{s:s}}", "labels",
-	    "alertname", "BenchPanic", "alert_id", s->alert_id, "severity",
-	    "critical", "annotations", "summary", "bench");
+	return json_pack("{s:{s:s, s:s, s:s}, s:{s:s}}", "labels", "alertname",
+	    "BenchPanic", "alert_id", s->alert_id, "severity", "critical",
+	    "annotations", "summary", "bench");
 }
 
 static void
@@ -76,7 +76,8 @@ lg_am_answer_cb(struct evhttp_request *req, void *arg)
 {
 	struct lg_am_batch *b = arg;
 	int64_t now = lg_now_us();
-	int ok = req != NULL && evhttp_request_get_response_code(req) / 100 == 2;
+	int ok =
+	    req != NULL && evhttp_request_get_response_code(req) / 100 == 2;
 	size_t i;
 
 	for (i = b->first; i < b->first + b->n; i++) {
@@ -103,8 +104,7 @@ lg_am_post(struct lg_am_batch *b)
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evbuffer_add(evhttp_request_get_output_buffer(req), b->body,
 	    strlen(b->body));
-	if (evhttp_make_request(c, req, EVHTTP_REQ_POST, "/api/v2/alerts") !=
-	    0)
+	if (evhttp_make_request(c, req, EVHTTP_REQ_POST, "/api/v2/alerts") != 0)
 		b->lg->nrefused += b->n;
 }
 

@@ -157,8 +157,10 @@ static void
 lg_phase(struct lg_run *r, enum lg_phase p)
 {
 	static const char *const names[] = {[P_LATENCY] = "latency",
-	    [P_INGEST] = "ingest", [P_AM_LATENCY] = "am_latency",
-	    [P_AM_BURST] = "am_burst", [P_DONE] = "done"};
+	    [P_INGEST] = "ingest",
+	    [P_AM_LATENCY] = "am_latency",
+	    [P_AM_BURST] = "am_burst",
+	    [P_DONE] = "done"};
 
 	r->phase = p;
 	r->phase_us = lg_now_us();
@@ -407,8 +409,8 @@ lg_setup(struct lg_run *r)
 		snprintf(d->id, sizeof(d->id), "bench-%05zu", i);
 		lg_device_keys(r->lg.seed, i, pk, d->sk);
 	}
-	r->lg.maxsamples = (size_t)(r->latency_n + r->ingest_n) *
-	    (r->am_port ? 2 : 1);
+	r->lg.maxsamples =
+	    (size_t)(r->latency_n + r->ingest_n) * (r->am_port ? 2 : 1);
 	r->lg.samples = xcalloc(r->lg.maxsamples + 1, sizeof(*r->lg.samples));
 }
 

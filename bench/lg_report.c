@@ -76,8 +76,7 @@ lg_burst(const struct lg *lg, size_t from, size_t to)
 	lg_rate(o, "accepted", "seconds", "per_s", n, first, last);
 	lg_rate(o, "delivered", "delivered_seconds", "delivered_per_s", hooks,
 	    first, last_hook);
-	json_object_set_new(o, "accepted_latency",
-	    lg_latency(lg, from, to, 0));
+	json_object_set_new(o, "accepted_latency", lg_latency(lg, from, to, 0));
 	json_object_set_new(o, "webhook_latency", lg_latency(lg, from, to, 1));
 	return o;
 }
