@@ -73,6 +73,7 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 {
 	struct conn *c = arg;
 	long ms = (long)(monotonic_ms() - c->ingest_start_ms);
+	int64_t answered = stage_observe(STAGE_STORE, c->stage_ns);
 
 	c->ingest = NULL;
 	switch (r->result) {
@@ -90,6 +91,8 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill);
 		conn_alert_audit(c, r->result == INGEST_DUPLICATE);
 		conn_send(c, conn_accepted_frame(c, r));
+		stage_answered(c->ingest_alert_id, answered);
+		stage_observe(STAGE_REPLY, answered);
 		break;
 	case INGEST_CONFLICT:
 		conn_error(c, "conflict",
@@ -187,6 +190,7 @@ conn_store_alert(struct conn *c, const char *json, size_t len,
 	crypto_hash_sha256(hash, (const unsigned char *)json, len);
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	c->ingest_start_ms = monotonic_ms();
+	c->stage_ns = stage_observe(STAGE_VERIFY, c->stage_ns);
 	c->ingest = ingest_alert(c->relay, env, hex, conn_ingest_cb, c);
 }
 
@@ -202,6 +206,7 @@ conn_alert(struct conn *c, const json_t *o)
 	char err[128];
 
 	metrics.alerts_received++;
+	c->stage_ns = stage_now();
 	if (!ratelimit_take(c->relay->alert_limit, c->device_id,
 	        strlen(c->device_id), monotonic_ms()) ||
 	    !ratelimit_take(c->relay->addr_alert_limit, c->source,
