@@ -23,6 +23,7 @@ static const struct alertctl_command {
     {"send", cmd_send},
     {"receive", cmd_receive},
     {"cancel", cmd_cancel},
+    {"pincode", cmd_pincode},
     {"checkin", cmd_checkin},
     {"status", cmd_status},
     {"list", cmd_list},

@@ -31,6 +31,10 @@ int cmd_pin(int argc, char **argv, struct globals *g);
 int cmd_send(int argc, char **argv, struct globals *g);
 int cmd_receive(int argc, char **argv, struct globals *g);
 int cmd_cancel(int argc, char **argv, struct globals *g);
+/* The cancel PINs: a normal one and a duress one (cmd_pincode.c). */
+int cmd_pincode(int argc, char **argv, struct globals *g);
+/* Reads and sets the PINs of the device key at device_key; exit code. */
+int cmd_pincode_set(const char *device_key);
 int cmd_checkin(int argc, char **argv, struct globals *g);
 int cmd_status(int argc, char **argv, struct globals *g);
 int cmd_list(int argc, char **argv, struct globals *g);

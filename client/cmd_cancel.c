@@ -14,6 +14,7 @@
 #include "alertctl.h"
 #include "b64.h"
 #include "device.h"
+#include "duress_cancel.h"
 #include "envelope.h"
 #include "log.h"
 #include "msg.h"
@@ -30,7 +31,12 @@ cmd_cancel_frame(const struct device *d, const struct device_opts *o)
 	unsigned char sig[crypto_sign_BYTES];
 	char now[RFC3339_LEN], *text, *c64, *s64;
 	json_t *c, *frame;
+	int done;
 
+	/* With PINs: asked and checked, cancel v2 (NULL: a wrong PIN) */
+	frame = duress_cancel_frame(d, o->alert_id, &done);
+	if (done)
+		return frame;
 	time_rfc3339(now, time(NULL));
 	c = json_pack("{s:s, s:s, s:s, s:i}", "alert_id", o->alert_id,
 	    "created_at", now, "device_id", d->cfg.device_id, "v",
@@ -64,7 +70,8 @@ int
 cmd_cancel(int argc, char **argv, struct globals *g)
 {
 	static const struct device_command c = {"cancel", DEVICE_OPT_ALERT_ID,
-	    "cancelled", cmd_cancel_frame, cmd_cancel_answered};
+	    "cancelled", cmd_cancel_frame, cmd_cancel_answered,
+	    duress_cancel_refused};
 
 	return device_command_run(&c, argc, argv, g);
 }

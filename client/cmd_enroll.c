@@ -43,9 +43,10 @@ struct enroll_opts {
 	const char *dir;
 	const char *config; /* -c, before or after the command */
 	int force;
+	int pin; /* --pin: then the cancel PINs (cmd_pincode.c) */
 };
 
-enum { OPT_DIR = 256, OPT_FORCE };
+enum { OPT_DIR = 256, OPT_FORCE, OPT_PIN };
 
 /* One line per relay and per pin (the keys add up): a list on one line
  * could outgrow what the configuration's reader takes. */
@@ -231,7 +232,7 @@ cmd_enroll_run(const struct enroll_opts *op)
 		    cmd_enroll_write(&b, conf, key,
 		        op->force ? AFILE_REPLACE : AFILE_CREATE) == 0) {
 			cmd_enroll_report(&b, conf);
-			rc = EXIT_OK;
+			rc = op->pin ? cmd_pincode_set(key) : EXIT_OK;
 		}
 		bundle_free(&b);
 	}
@@ -248,6 +249,7 @@ cmd_enroll(int argc, char **argv, struct globals *g)
 	    {"config", required_argument, NULL, 'c'},
 	    {"dir", required_argument, NULL, OPT_DIR},
 	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"pin", no_argument, NULL, OPT_PIN},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -267,6 +269,9 @@ cmd_enroll(int argc, char **argv, struct globals *g)
 			break;
 		case OPT_FORCE:
 			op.force = 1;
+			break;
+		case OPT_PIN:
+			op.pin = 1;
 			break;
 		case 'h':
 			usage_print("enroll", stdout);

@@ -68,7 +68,7 @@ cmd_list(int argc, char **argv, struct globals *g)
 {
 	static const struct device_command c = {"list",
 	    DEVICE_OPT_JSON | DEVICE_OPT_LIMIT, "list", cmd_list_frame,
-	    cmd_list_answered};
+	    cmd_list_answered, NULL};
 
 	return device_command_run(&c, argc, argv, g);
 }

@@ -114,7 +114,7 @@ cmd_status(int argc, char **argv, struct globals *g)
 {
 	static const struct device_command c = {"status",
 	    DEVICE_OPT_ALERT_ID | DEVICE_OPT_JSON, "status", cmd_status_frame,
-	    cmd_status_answered};
+	    cmd_status_answered, NULL};
 
 	return device_command_run(&c, argc, argv, g);
 }

@@ -245,11 +245,17 @@ device_command_run(const struct device_command *c, int argc, char **argv,
 	failure = o.alert_id != NULL ? xasprintf("%s %s", c->name, o.alert_id)
 	                             : xstrdup(c->name);
 	memset(&req, 0, sizeof(req));
-	req.frame = frame = c->frame(&d, &o);
+	if ((frame = c->frame(&d, &o)) == NULL) { /* refused, told */
+		device_close(&d);
+		free(failure);
+		return EXIT_FAIL;
+	}
+	req.frame = frame;
 	req.answer = c->answer;
 	req.alert_id = o.alert_id;
 	req.failure = failure;
 	req.answered = c->answered;
+	req.refused = c->refused;
 	req.arg = &o;
 	rc = relay_request_run(&d, o.timeout_s, &req);
 	json_decref(frame);

@@ -74,6 +74,8 @@ struct device_command {
 	json_t *(*frame)(const struct device *, const struct device_opts *);
 	/* Prints the answer; returns the exit code. */
 	int (*answered)(const json_t *o, void *opts);
+	/* Optional: an error answer; -1 as usual, else the exit code. */
+	int (*refused)(const json_t *o, void *opts);
 };
 
 /* Options, configuration, key, request, answer: the exit code. */

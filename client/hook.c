@@ -119,6 +119,8 @@ hook_key(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1])
 		kind = "acknowledged";
 	else if (strcmp(b->type, "alert.cancelled") == 0)
 		kind = "cancelled";
+	else if (strcmp(b->type, "alert.duress") == 0)
+		kind = "duress"; /* shown even after the alert itself */
 	else if (strncmp(b->type, "device.", 7) == 0)
 		kind = b->type; /* its alert_id is the event's own id */
 	snprintf(key, SHOWN_KEY_MAX + 1, "%s:%s", kind, b->alert_id);

@@ -14,7 +14,7 @@
 /* Events that carry the sealed alert (to a recipient of the first tier,
  * or of a later one), and notices about an alert that carry none. */
 static const char *const hook_alert_events[] = {"alert.raised",
-    "alert.escalated"};
+    "alert.escalated", "alert.duress"};
 static const char *const hook_notice_events[] = {"alert.acknowledged",
     "alert.cancelled", "device.offline", "device.online"};
 

@@ -53,6 +53,9 @@ hook_print_json(const struct hook_body *b, const char *webhook_id,
 		return NULL;
 	json_object_set_new(o, "repeat", json_boolean(v->repeat));
 	json_object_set_new(o, "drill", json_boolean(a->drill));
+	/* cancelled under duress: still on (docs/SECURITY.md, "Duress") */
+	json_object_set_new(o, "duress",
+	    json_boolean(json_is_true(json_object_get(b->o, "duress"))));
 	json_object_set_new(o, "stale", json_boolean(v->old));
 	json_object_set_new(o, "age_s", json_integer(v->age));
 	if (json_is_integer(json_object_get(b->o, "tier")))
@@ -193,7 +196,12 @@ hook_print_pretty(const struct hook_body *b, const char *webhook_id,
 
 	if (f == NULL)
 		return NULL;
-	if (a->drill) /* first, before anything that reads as an alarm */
+	/* a duress first of all: the alarm is on, whatever else it is */
+	if (json_is_true(json_object_get(b->o, "duress")))
+		fprintf(f, "%s\n",
+		    _("DURESS - cancelled under duress: the alarm is NOT over. "
+		      "Do not call the device back."));
+	if (a->drill) /* before anything that reads as an alarm */
 		fprintf(f, "%s\n", _("DRILL - a rehearsal, not a real alarm"));
 	hook_print_pretty_head(f, b, a, v);
 	receipt_time(a->created_at, RECEIPT_TIME_FULL, when, sizeof(when));

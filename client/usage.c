@@ -31,6 +31,7 @@ static const struct usage_text {
         "  pin CERTFILE                print the relay certificate's pin\n"
         "  send --type TYPE [...]      send an alert through the relay\n"
         "  cancel ALERT_ID             cancel an alert of this device\n"
+        "  pincode set|clear|status    the PIN and duress PIN of cancel\n"
         "  checkin start|extend|done   a timer: an alarm unless you check "
         "in\n"
         "  status ALERT_ID             state and history of an alert\n"
@@ -148,8 +149,25 @@ static const struct usage_text {
         "      --timeout S     give up after S seconds (default 30)\n"
         "  -c, --config FILE   client configuration\n"
         "\n"
+        "With PINs set (alertctl pincode), it first reads the PIN from the\n"
+        "terminal or stdin; a wrong one cancels nothing.\n"
+        "\n"
         "Exit status 0 once the relay confirmed; 1 when it does not know\n"
-        "the alert or did not answer in time.\n")},
+        "the alert or did not answer in time, or after a wrong PIN.\n")},
+    {"pincode", N_(
+        "Usage: alertctl [-c CONFIG] pincode set|clear|status\n"
+        "\n"
+        "The PINs that cancel asks once they are set: the normal PIN, and\n"
+        "the duress PIN to enter when someone forces you to cancel.  A\n"
+        "cancel with the duress PIN looks and ends exactly like a real one\n"
+        "on this device, but the relay keeps the alarm open and tells every\n"
+        "recipient at once that you cancelled under duress.  set reads the\n"
+        "PIN and the duress PIN from the terminal (twice each, not shown),\n"
+        "or one a line from stdin; they are kept only as Argon2id hashes in\n"
+        "DEVICE_KEY.pin (mode 0600).  clear removes them; status says\n"
+        "whether they are set.\n"
+        "\n"
+        "  -c, --config FILE   client configuration\n")},
     {"status", N_(
         "Usage: alertctl [-c CONFIG] status ALERT_ID [--json]\n"
         "           [--timeout SECONDS]\n"
@@ -430,6 +448,7 @@ static const struct usage_text {
         "      --org-key KEY  the organisation's public key, base64\n"},
     {"enroll", N_(
         "Usage: alertctl [-c CONFIG] enroll BUNDLE [--dir DIR] [--force]\n"
+        "       [--pin]\n"
         "\n"
         "Sets this device up from the enrollment bundle the administrator\n"
         "made (alertctl device add): writes the device's secret key,\n"
@@ -439,6 +458,7 @@ static const struct usage_text {
         "\n"
         "      --dir DIR      write DIR/alertctl.conf and DIR/device.key\n"
         "      --force        replace a configuration and key that exist\n"
+        "      --pin          then set the PIN and duress PIN (pincode set)\n"
         "  -c, --config FILE  the configuration to write, device.key next\n"
         "                     to it (default: $ALERTCTL_CONF, else\n"
         "                     ~/.config/alertrelay/alertctl.conf)\n")},

@@ -29,6 +29,7 @@
 #define SIGCTX_ENVELOPE "alertrelay envelope v1\n"
 #define SIGCTX_AUTH "alertrelay auth v1\n"
 #define SIGCTX_CANCEL "alertrelay cancel v1\n"
+#define SIGCTX_CANCEL2 "alertrelay cancel v2\n" /* with PINs: duress */
 #define AUTH_CHALLENGE_BYTES 32
 #define AUTH_BINDING_BYTES 32
 #define AUTH_EXPORTER_LABEL "EXPORTER-alertrelay-auth"

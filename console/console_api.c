@@ -114,7 +114,7 @@ console_api_one(struct console_api_list *l, struct hook_config *hook,
 
 	(void)time_rfc3339_parse(a->created_at, &created);
 	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:o, s:o, s:s, "
-	              "s:o, s:b, s:s, s:s, s:b}",
+	              "s:o, s:b, s:s, s:s, s:b, s:b}",
 	    "alert_id", a->alert_id, "type", a->alert_type, "priority",
 	    console_api_priority(a->alert_type), "device_id", a->device_id,
 	    "device_alias", console_api_alias(hook, a->device_id), "created_at",
@@ -124,7 +124,7 @@ console_api_one(struct console_api_list *l, struct hook_config *hook,
 	    console_api_state(row), "ref",
 	    ref != NULL ? json_string(ref) : json_null(), "stale", row->stale,
 	    "recipient_id", row->recipient_id, "received_at", b->received_at,
-	    "drill", a->drill);
+	    "drill", a->drill, "duress", row->duress);
 	console_api_work(l->c, o, a->alert_id);
 	return o;
 }

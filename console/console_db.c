@@ -236,7 +236,9 @@ static const char console_db_alerts_sql[] =
     " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
     "  AND n.type = 'alert.acknowledged'),"
     " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
-    "  AND n.type = 'alert.cancelled')"
+    "  AND n.type = 'alert.cancelled'),"
+    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
+    "  AND n.type = 'alert.duress')"
     " FROM webhook w WHERE w.id IN"
     " (SELECT MIN(id) FROM webhook WHERE is_alert = 1 AND"
     "  (?2 IS NULL OR alert_id = ?2) GROUP BY alert_id)"
@@ -267,6 +269,7 @@ console_db_alerts(struct console_db *d, const char *alert_id,
 		a.stale = sqlite3_column_int(s, 3);
 		a.acknowledged = sqlite3_column_int(s, 4);
 		a.cancelled = sqlite3_column_int(s, 5);
+		a.duress = sqlite3_column_int(s, 6);
 		fn(arg, &a);
 	}
 	sqlite3_finalize(s);

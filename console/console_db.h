@@ -45,6 +45,7 @@ struct console_db_alert {
 	long long stored_at; /* unix seconds */
 	int stale; /* older than max_age when it arrived */
 	int acknowledged, cancelled;
+	int duress; /* the device cancelled it under duress: still on */
 };
 
 /* Calls fn for each alert (first delivery per alert id), newest first,

@@ -75,6 +75,7 @@ struct conn {
 	struct store_req *req; /* a cancel, status or list under way */
 	char req_type[16];
 	char req_alert_id[33];
+	int req_duress; /* the cancel under way is a duress one (duress.c) */
 	char ingest_alert_id[33];
 	int64_t ingest_start_ms;
 	int64_t stage_ns; /* the current stage's start (stage_metrics.h) */
@@ -100,5 +101,7 @@ void conn_status(struct conn *c, const json_t *o);
 void conn_list(struct conn *c, const json_t *o);
 void conn_cancel(struct conn *c, const json_t *o);
 void conn_directory(struct conn *c, const json_t *o);
+/* The answer of a status, list or cancel script, to the device. */
+void conn_answer_cb(json_t *reply, const char *err, void *arg);
 
 #endif

@@ -4,23 +4,31 @@
  */
 #include "audit.h"
 #include "conn_int.h"
+#include "duress.h"
 
-/* Answers of status, list and cancel go out as the script gave them,
- * under the frame type asked for. */
-/* The cancel, in the audit log: by the device, from where. */
+/* The cancel, in the audit log: by the device, from where.  A duress
+ * cancel (the script's reply says so, duress.c) is recorded as what it
+ * is, alert.duress: the log is the relay's, never shown to the device. */
 static void
-conn_request_audit_cancel(struct conn *c, const char *r)
+conn_request_audit_cancel(struct conn *c, const json_t *reply, const char *r)
 {
 	char actor[ID_MAX + 8], object[ID_MAX + 8];
 
 	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
 	snprintf(object, sizeof(object), "alert:%s", c->req_alert_id);
+	if (json_is_true(json_object_get(reply, "duress"))) {
+		audit_relay(c->relay, "alert.duress", object, "ok", c->peer,
+		    "tls", actor, NULL);
+		return;
+	}
 	audit_relay(c->relay, "alert.cancel", object,
 	    r != NULL && strcmp(r, "cancelled") == 0 ? "ok" : "refused",
 	    c->peer, "tls", actor, r);
 }
 
-static void
+/* Answers of status, list and cancel go out as the script gave them,
+ * under the frame type asked for. */
+void
 conn_answer_cb(json_t *reply, const char *err, void *arg)
 {
 	struct conn *c = arg;
@@ -48,7 +56,7 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 			    json_string(c->req_alert_id));
 			log_info("alert cancelled alert=%s device=%s result=%s",
 			    c->req_alert_id, c->device_id, r ? r : "?");
-			conn_request_audit_cancel(c, r);
+			conn_request_audit_cancel(c, reply, r);
 			snprintf(type, sizeof(type), "cancelled");
 		}
 		json_object_del(out, "r");
@@ -102,6 +110,7 @@ conn_cancel(struct conn *c, const json_t *o)
 	const char *aid, *devid;
 	char now[RFC3339_LEN];
 	size_t len;
+	int v2 = 0, duress = 0;
 
 	dev = relay_config_device(c->relay->cfg, c->device_id);
 	if (dev == NULL || b64 == NULL || sigtext == NULL ||
@@ -112,7 +121,10 @@ conn_cancel(struct conn *c, const json_t *o)
 		    "cancel frame needs base64 cancel and sig", 1);
 		return;
 	}
-	if (cancel_verify((const char *)json, len, sig, dev->sign_pk) != 0) {
+	/* v2: behind the device's PIN, with a duress flag (duress.h) */
+	if (cancel_verify((const char *)json, len, sig, dev->sign_pk) != 0 &&
+	    !(v2 = sig_verify_ctx(SIGCTX_CANCEL2, json, len, sig,
+	               dev->sign_pk) == 0)) {
 		free(json);
 		conn_error(c, "bad_signature",
 		    "cancel signature does not verify", 1);
@@ -122,8 +134,10 @@ conn_cancel(struct conn *c, const json_t *o)
 	free(json);
 	aid = json_str(req, "alert_id");
 	devid = json_str(req, "device_id");
+	if (v2)
+		duress = duress_flag(req);
 	if (aid == NULL || !alert_id_valid(aid) || devid == NULL ||
-	    strcmp(devid, c->device_id) != 0) {
+	    strcmp(devid, c->device_id) != 0 || duress < 0) {
 		json_decref(req);
 		conn_error(c, "bad_envelope", "cancel is malformed", 1);
 		return;
@@ -131,6 +145,10 @@ conn_cancel(struct conn *c, const json_t *o)
 	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", aid);
 	snprintf(c->req_type, sizeof(c->req_type), "cancel");
 	json_decref(req);
+	if (v2) {
+		duress_cancel(c, duress);
+		return;
+	}
 	time_rfc3339_ms(now, now_ms());
 	c->req = store_eval(c->relay->store, script_cancel,
 	    json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",

@@ -156,7 +156,8 @@ static int
 delivery_is_alert(const struct delivery *dl)
 {
 	return strcmp(dl->e.event, "alert.raised") == 0 ||
-	    strcmp(dl->e.event, "alert.escalated") == 0;
+	    strcmp(dl->e.event, "alert.escalated") == 0 ||
+	    strcmp(dl->e.event, "alert.duress") == 0;
 }
 
 /* The sending device's alias from the directory, else its id. */

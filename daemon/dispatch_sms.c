@@ -33,11 +33,17 @@ dispatch_sms_text(const struct relay_config *cfg, json_t *meta,
 	v.drill = json_is_true(json_object_get(meta, "drill"));
 	v.t = time(NULL);
 	if (strcmp(e->event, "alert.raised") == 0 ||
-	    strcmp(e->event, "alert.escalated") == 0) {
+	    strcmp(e->event, "alert.escalated") == 0 ||
+	    strcmp(e->event, "alert.duress") == 0) {
 		kind = strcmp(e->event, "alert.raised") == 0
 		    ? SMS_TPL_RAISED
 		    : SMS_TPL_ESCALATED;
 		at = dispatch_sms_meta(meta, "received_at");
+		/* after a duress cancel, every alarm SMS is the silent one */
+		if (json_is_true(json_object_get(meta, "duress"))) {
+			kind = SMS_TPL_DURESS;
+			at = dispatch_sms_meta(meta, "duress_at");
+		}
 	} else if (strcmp(e->event, "alert.acknowledged") == 0) {
 		kind = SMS_TPL_ACKNOWLEDGED;
 		at = dispatch_sms_meta(meta, "acked_at");

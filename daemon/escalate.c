@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "duress.h"
 #include "escalate.h"
 #include "evtimer_ms.h"
 #include "log.h"
@@ -142,6 +143,7 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 	received =
 	    strtoll(json_string_value(json_object_get(reply, "received_ms")),
 	        NULL, 10);
+	received = duress_base_ms(p, reply, received);
 	time_rfc3339_ms(now, now_ms());
 	next = escalate_next(p, aid, (size_t)t, received);
 	args = json_pack("{s:s, s:s, s:s, s:o, s:s}", "member", e->current,

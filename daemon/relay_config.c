@@ -137,6 +137,8 @@ static const struct opt opts[] = {
         O(sms_templates[SMS_TPL_CANCELLED]), "", 0, 0},
     {"delivery", "sms_template_hint", OPT_STRING,
         O(sms_templates[SMS_TPL_HINT]), "", 0, 0},
+    {"delivery", "sms_template_duress", OPT_STRING,
+        O(sms_templates[SMS_TPL_DURESS]), "", 0, 0},
     {"delivery", "sms_hint_interval", OPT_INT, O(sms_hint_interval), "60", 1,
         10080},
     /* Descriptors and the HTTP listeners' limits (fdbudget.h,

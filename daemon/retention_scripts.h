@@ -20,12 +20,20 @@
 /* Lua functions for store_scripts.c's prelude: keep(aid) gives the keys
  * of a closed alert written to after its close the time its hash has
  * left; retire(aid, dev) starts the periods of a closed alert (a.rt:
- * the periods in seconds, added by store_eval()).  Times are Redis's
+ * the periods in seconds, added by store_eval()); unretire(aid, dev)
+ * stops them again for a closed alert that a duress cancel reopens
+ * (duress.h): an open alert is never purged.  alert_keys(aid): the
+ * keys of one alert that live and go with its hash, P:duress_events:A
+ * included.  Times are Redis's
  * own (TIME), like the streams' ids that the sweep trims. */
 #define RETIRE_PRELUDE                                                         \
 	"local function clock_ms()\n"                                          \
 	"  local t = redis.call('TIME')\n"                                     \
 	"  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
+	"end\n"                                                                \
+	"local function alert_keys(aid)\n"                                     \
+	"  return {K('alert', aid), K('events', aid), K('notified', aid),"     \
+	"    K('unreached', aid), K('duress_events', aid)}\n"                  \
 	"end\n"                                                                \
 	"local function keep(aid)\n"                                           \
 	"  local t = redis.call('PTTL', K('alert', aid))\n"                    \
@@ -33,6 +41,7 @@
 	"    redis.call('PEXPIRE', K('events', aid), t)\n"                     \
 	"    redis.call('PEXPIRE', K('notified', aid), t)\n"                   \
 	"    redis.call('PEXPIRE', K('unreached', aid), t)\n"                  \
+	"    redis.call('PEXPIRE', K('duress_events', aid), t)\n"              \
 	"  end\n"                                                              \
 	"end\n"                                                                \
 	"local function retire(aid, dev)\n"                                    \
@@ -41,8 +50,7 @@
 	"  local ak = K('alert', aid)\n"                                       \
 	"  local now = clock_ms()\n"                                           \
 	"  redis.call('HSET', ak, 'closed_ms', string.format('%d', now))\n"    \
-	"  for _, k in ipairs({ak, K('events', aid), K('notified', aid),"      \
-	"      K('unreached', aid)}) do\n"                                     \
+	"  for _, k in ipairs(alert_keys(aid)) do\n"                           \
 	"    redis.call('EXPIRE', k, r.history)\n"                             \
 	"  end\n"                                                              \
 	"  local ref = redis.call('HGET', ak, 'ref')\n"                        \
@@ -55,6 +63,23 @@
 	"end\n"                                                                \
 	"  redis.call('ZADD', K('retire', 'index'), now,"                      \
 	"    aid .. '|' .. (dev or ''))\n"                                     \
+	"end\n"                                                                \
+	"local function unretire(aid, dev)\n"                                  \
+	"  local ak = K('alert', aid)\n"                                       \
+	"  if not redis.call('HGET', ak, 'closed_ms') then return end\n"       \
+	"  for _, k in ipairs(alert_keys(aid)) do\n"                           \
+	"    redis.call('PERSIST', k)\n"                                       \
+	"  end\n"                                                              \
+	"  local ref = redis.call('HGET', ak, 'ref')\n"                        \
+	"  if ref and redis.call('GET', K('ref', ref)) == aid then\n"          \
+	"    redis.call('PERSIST', K('ref', ref))\n"                           \
+	"  end\n"                                                              \
+	"  redis.call('ZREM', K('retire', 'content'), aid)\n"                  \
+	"  local sid = redis.call('HGET', ak, 'relay_id')\n"                   \
+	"  if sid then redis.call('ZREM', K('retire', 'stream'), sid) end\n"   \
+	"  redis.call('ZREM', K('retire', 'index'), aid .. '|' .. (dev or "    \
+	"''))\n"                                                               \
+	"  redis.call('HDEL', ak, 'closed_ms')\n"                              \
 	"end\n"
 
 extern const char script_retention_sweep[];

@@ -25,6 +25,7 @@ static const char *const sms_template_keys[SMS_TPL_N] = {
     "sms_template_confirmed",
     "sms_template_cancelled",
     "sms_template_hint",
+    "sms_template_duress",
 };
 
 static const char *const sms_template_nl[SMS_TPL_N] = {
@@ -37,6 +38,10 @@ static const char *const sms_template_nl[SMS_TPL_N] = {
     "Alarm {ref} is ingetrokken ({time}). U hoeft niets te doen.",
     "Niet begrepen. Om een alarm op te pakken: antwoord OK en de "
     "referentie uit het alarm, bijvoorbeeld OK K7Q2M9XD.",
+    /* Nothing for the phone of the person under threat: do not call
+     * or text it back, someone may be watching it. */
+    "STIL ALARM {type} - {alias} - {time} - ref {ref}. Onder DWANG "
+    "ingetrokken. Niet terugbellen. Antwoord OK {ref} als u het oppakt.",
 };
 
 static const char *const sms_template_en[SMS_TPL_N] = {
@@ -49,6 +54,8 @@ static const char *const sms_template_en[SMS_TPL_N] = {
     "Alert {ref} was cancelled ({time}). No action needed.",
     "Not understood. To take an alert, reply OK and the reference in "
     "the alert, for example OK K7Q2M9XD.",
+    "SILENT ALARM {type} - {alias} - {time} - ref {ref}. Cancelled under "
+    "DURESS. Do not call back. Reply OK {ref} if you take it.",
 };
 
 /* The alert types of docs/PROTOCOL.md, as a person reads them. */
@@ -75,6 +82,7 @@ static const unsigned sms_template_allowed[SMS_TPL_N] = {
     PH(PH_TIME) | PH(PH_REF),
     PH(PH_TYPE) | PH(PH_ALIAS) | PH(PH_TIME) | PH(PH_REF),
     0,
+    PH(PH_TYPE) | PH(PH_ALIAS) | PH(PH_TIME) | PH(PH_REF) | PH(PH_TIER),
 };
 
 int
@@ -292,7 +300,8 @@ sms_template_check(enum sms_template_kind kind, const char *tpl, char *err,
 	if (sms_template_walk(SMS_LANG_NL, kind, tpl, NULL, 0, &w, NULL, 0, err,
 	        errlen) != 0)
 		return -1;
-	if ((kind == SMS_TPL_RAISED || kind == SMS_TPL_ESCALATED) &&
+	if ((kind == SMS_TPL_RAISED || kind == SMS_TPL_ESCALATED ||
+	        kind == SMS_TPL_DURESS) &&
 	    !(w.used & PH(PH_REF))) {
 		snprintf(err, errlen,
 		    "has no {ref}: without it no one can answer OK <ref>");

@@ -19,6 +19,7 @@ enum sms_template_kind {
 	SMS_TPL_CONFIRMED, /* to the one who took it by SMS */
 	SMS_TPL_CANCELLED, /* the device cancelled it */
 	SMS_TPL_HINT, /* an answer to a reply that was not understood */
+	SMS_TPL_DURESS, /* the device cancelled under duress: still on */
 	SMS_TPL_N
 };
 

@@ -10,6 +10,11 @@
 	"end\n" RETIRE_PRELUDE "local function ev(aid, dev, e)\n"              \
 	"  if redis.call('HGET', K('alert', aid), 'drill') == '1' then\n"      \
 	"    e.drill = true\n"                                                 \
+	"  end\n" /* after a duress cancel, nothing more reaches the device */ \
+	"  if redis.call('HGET', K('alert', aid), 'duress') == '1' then\n"     \
+	"    redis.call('RPUSH', K('duress_events', aid), cjson.encode(e))\n"  \
+	"    keep(aid)\n"                                                      \
+	"    return\n"                                                         \
 	"  end\n"                                                              \
 	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
 	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
@@ -153,18 +158,18 @@ const char script_fire[] =
 /* What a timer needs to plan the next tier. */
 const char script_brief[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'state', 'policy',"
-    "  'alert_type', 'received_ms', 'recipients', 'drill')\n"
+    "  'alert_type', 'received_ms', 'recipients', 'drill', 'duress_ms')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     "return cjson.encode({exists = true, state = f[1], policy = f[2],"
     "  alert_type = f[3], received_ms = f[4], recipients = f[5],"
-    "  drill = f[6] == '1'})\n";
+    "  drill = f[6] == '1', duress_ms = f[7] or nil})\n";
 
 /* What a delivery needs to know about its alert. */
 const char script_meta[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
-    "  'tier', 'drill', 'last_seen', 'interval_s')\n"
+    "  'tier', 'drill', 'last_seen', 'interval_s', 'duress', 'duress_at')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     "local u = redis.call('HEXISTS', K('unreached', a.aid),"
     "  a.rid .. '|' .. (a.ch or ''))\n"
@@ -174,7 +179,8 @@ const char script_meta[] = PRELUDE
     "  acked_at = f[8] or nil, cancelled_at = f[9] or nil,"
     "  ciphertext = f[10] or nil, done = f[11] and true or false,"
     "  drill = f[13] == '1', last_seen = f[14] or nil,"
-    "  interval_s = f[15] or nil})\n";
+    "  interval_s = f[15] or nil, duress = f[16] == '1',"
+    "  duress_at = f[17] or nil})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE
@@ -186,7 +192,7 @@ const char script_done[] = PRELUDE
     " end\n"
     "local first = redis.call('HSETNX', ak, 'd:' .. a.sid, a.now_ms)\n"
     "if first == 1 and (a.event == 'alert.raised' or"
-    "    a.event == 'alert.escalated') then\n"
+    "    a.event == 'alert.escalated' or a.event == 'alert.duress') then\n"
     "  redis.call('HSETNX', ak, 'delivered:' .. a.rid, a.now_ms)\n"
     "  redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
     "  redis.call('HDEL', K('unreached', a.aid), a.rid .. '|' .. a.ch)\n"
@@ -243,8 +249,8 @@ const char script_fail[] = PRELUDE
     "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
     "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', a.ch,"
     "  'event', a.event, 'tier', a.tier, 'reason', a.reason, 'at', a.now)\n"
-    "if (a.event == 'alert.raised' or a.event == 'alert.escalated') and"
-    "    redis.call('EXISTS', ak) == 1 then\n"
+    "if (a.event == 'alert.raised' or a.event == 'alert.escalated' or"
+    "    a.event == 'alert.duress') and redis.call('EXISTS', ak) == 1 then\n"
     "  local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id')\n"
     "  local u = redis.call('HGET', K('unreached', a.aid), a.rid .. '|' .."
     "    a.ch)\n"
@@ -316,10 +322,14 @@ const char script_ack[] = PRELUDE
 /* The device cancelled its alert. */
 const char script_cancel[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
-    "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type')\n"
+    "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
+    "  'duress')\n"
     "if not s[1] or s[2] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
-    "if s[1] == 'cancelled' then return cjson.encode({r = 'already'}) end\n"
+    /* after a duress cancel no cancel ends it, v1 (PINs cleared) or v2 */
+    "if s[1] == 'cancelled' or s[4] == '1' then\n"
+    "  return cjson.encode({r = 'already'})\n"
+    "end\n"
     "redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
     "stop_timers(ak, a.aid)\n"
     "closed(a.aid, s[3])\n"
@@ -331,9 +341,12 @@ const char script_cancel[] = PRELUDE
 /* One alert and its history, for its own device only. */
 const char script_status[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id', 'state',"
-    "  'alert_type', 'created_at', 'received_at', 'ref', 'drill')\n"
+    "  'alert_type', 'created_at', 'received_at', 'ref', 'drill', 'duress',"
+    "  'duress_at')\n"
     "if not f[1] or f[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
+    /* after a duress cancel the device sees what a real one leaves */
+    "if f[8] == '1' then f[2] = 'cancelled' end\n"
     "local evs = {}\n"
     "for i, j in ipairs(redis.call('LRANGE', K('events', a.aid), 0, -1)) do\n"
     "  evs[i] = cjson.decode(j)\n"
@@ -344,7 +357,14 @@ const char script_status[] = PRELUDE
     "local un = redis.call('HVALS', K('unreached', a.aid))\n"
     "if #un > 0 then\n"
     "  out.unreached = {}\n"
-    "  for i, j in ipairs(un) do out.unreached[i] = cjson.decode(j) end\n"
+    "  for _, j in ipairs(un) do\n"
+    "    local u = cjson.decode(j)\n"
+    "    if f[8] == '1' then u.retrying = false end\n"
+    "    if f[8] ~= '1' or (u.since or '') <= f[9] then\n"
+    "      table.insert(out.unreached, u)\n"
+    "    end\n"
+    "  end\n"
+    "  if #out.unreached == 0 then out.unreached = nil end\n"
     "end\n"
     "return cjson.encode(out)\n";
 
@@ -355,7 +375,8 @@ const char script_list[] =
             "  tonumber(a.limit) - 1)\n"
             "for i, id in ipairs(ids) do\n"
             "  local f = redis.call('HMGET', K('alert', id), 'alert_type',"
-            "    'created_at', 'state', 'ref', 'drill')\n"
+            "    'created_at', 'state', 'ref', 'drill', 'duress')\n"
+            "  if f[6] == '1' then f[3] = 'cancelled' end\n"
             "  out[i] = {alert_id = id, alert_type = f[1], created_at = f[2],"
             "    state = f[3], ref = f[4], drill = f[5] == '1'}\n"
             "end\n"
@@ -442,3 +463,52 @@ const char script_directory[] = PRELUDE
     "if a.version > cur then redis.call('SET', K('directory_version'), "
     "a.version) end\n"
     "return cjson.encode({ok = true, highest = a.version})\n";
+
+/* Cancel v2 (duress.c): a.duress '0' cancels as script_cancel does; '1'
+ * gives the device the receipt of a real cancel, then keeps the alert
+ * open (reopens it), marks it duress (from then on its events go to
+ * P:duress_events:A, never to the device), sends alert.duress to
+ * a.deliveries (every tier) at once and goes on escalating. */
+const char script_duress[] = PRELUDE
+    "local ak = K('alert', a.aid)\n"
+    "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
+    "  'duress', 'received_ms', 'drill')\n"
+    "if not s[1] or s[2] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    "if s[4] == '1' or (a.duress ~= '1' and s[1] == 'cancelled') then\n"
+    "  return cjson.encode({r = 'already'})\n"
+    "end\n"
+    "if a.duress ~= '1' then\n"
+    "  redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
+    "  stop_timers(ak, a.aid)\n"
+    "  closed(a.aid, s[3])\n"
+    "  retire(a.aid, a.dev)\n"
+    "  fanout(a.aid, 'alert.cancelled', '')\n"
+    "  ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
+    "  return cjson.encode({r = 'cancelled'})\n"
+    "end\n"
+    "redis.call('HSET', ak, 'duress_at', a.now, 'duress_ms', a.now_ms,"
+    "  'state', 'open', 'tier', a.tier)\n"
+    /* open again: its retention periods no longer run */
+    "unretire(a.aid, a.dev)\n"
+    "stop_timers(ak, a.aid)\n"
+    "redis.call('ZADD', K('open', s[6] == '1' and 'drill' or s[3]),"
+    "  s[5] or 0, a.aid)\n"
+    "for _, d in ipairs(a.deliveries) do\n"
+    "  deliver(a.aid, d[1], d[2], 'alert.duress', a.tier)\n"
+    "end\n"
+    "redis.call('HINCRBY', ak, 'ndeliveries', #a.deliveries)\n"
+    "if a.next then\n"
+    "  redis.call('ZADD', K('timers'), a.next[2], a.next[1])\n"
+    "  redis.call('HSET', ak, 'timer', a.next[1])\n"
+    "end\n"
+    /* last, as in a real cancel: the receipt the device gets */
+    "local r = 'cancelled'\n"
+    "if s[1] == 'cancelled' then r = 'already' else\n"
+    "  ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
+    "end\n"
+    "redis.call('HSET', ak, 'duress', '1')\n"
+    "ev(a.aid, a.dev, {event = 'duress', at = a.now,"
+    "  notifications = #a.deliveries})\n"
+    "return cjson.encode({r = r, duress = true,"
+    "  notifications = #a.deliveries})\n";

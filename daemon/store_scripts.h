@@ -20,6 +20,8 @@
  *                 P:open:drill holds the open drills, of any type
  *   P:lastsms:R   "1" when the last alarm SMS to recipient R was a drill
  *                 (its hint SMS says so too), else "0"; a week
+ *   P:duress_events:A  the events of an alert after its duress cancel
+ *                 (recipients and operator only; never to the device)
  *   P:receipts    pub/sub channel of events, for the devices
  *   P:directory_version  highest signed directory version run with
  */
@@ -36,6 +38,7 @@ extern const char script_fail[];
 extern const char script_drop[];
 extern const char script_ack[];
 extern const char script_cancel[];
+extern const char script_duress[];
 extern const char script_status[];
 extern const char script_list[];
 extern const char script_queue[];

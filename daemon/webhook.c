@@ -64,8 +64,14 @@ webhook_body(const char *event, const char *alert_id, const json_t *meta,
 	 * against the device-signed inner alert. */
 	json_object_set_new(o, "drill",
 	    json_boolean(json_is_true(json_object_get(meta, "drill"))));
+	/* After a duress cancel every event says so (duress.h). */
+	if (json_is_true(json_object_get(meta, "duress"))) {
+		json_object_set_new(o, "duress", json_true());
+		webhook_copy(o, meta, "duress_at", "duress_at");
+	}
 	if (strcmp(event, "alert.raised") == 0 ||
-	    strcmp(event, "alert.escalated") == 0) {
+	    strcmp(event, "alert.escalated") == 0 ||
+	    strcmp(event, "alert.duress") == 0) {
 		webhook_copy(o, meta, "ciphertext", "ciphertext");
 		json_object_set_new(o, "tier", json_integer(atoi(tier)));
 	} else if (strncmp(event, "device.", 7) == 0) {

@@ -44,6 +44,9 @@ WORDS_FILES = [
     "client/cmd_ack.c", "client/cmd_inbox.c", "client/cmd_recipient.c",
     "client/cp_config.c", "client/cp_http.c", "client/cardtime.c",
     "client/hook_print.c", "client/cmd_checkin.c", "common/phone.c",
+    # duress: the PINs of cancel
+    "client/cmd_pincode.c", "client/duress_cancel.c", "client/pin_read.c",
+    "client/pinfile.c",
 ]
 
 

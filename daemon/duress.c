@@ -1,0 +1,141 @@
+/*
+ * Cancel v2 at the relay: the real cancel and the duress cancel
+ * (duress.h, docs/SECURITY.md "Duress").
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "conn_int.h"
+#include "duress.h"
+#include "escalate.h"
+#include "policy.h"
+#include "util.h"
+
+int
+duress_flag(const json_t *cancel)
+{
+	json_t *v = json_object_get(cancel, "v");
+	json_t *d = json_object_get(cancel, "duress");
+
+	if (!json_is_integer(v) || json_integer_value(v) != 2 ||
+	    !json_is_integer(d) ||
+	    (json_integer_value(d) != 0 && json_integer_value(d) != 1))
+		return -1;
+	return (int)json_integer_value(d);
+}
+
+json_t *
+duress_deliveries(const struct relay_config *cfg, const struct policy *p,
+    const char *recipients, int drill)
+{
+	json_t *out = json_array(), *seen = json_object();
+	size_t t, i;
+
+	for (t = 0; t < p->ntiers; t++) {
+		json_t *tier = escalate_tier(cfg, p, t, recipients, drill);
+
+		for (i = 0; i < json_array_size(tier); i++) {
+			json_t *d = json_array_get(tier, i);
+			char key[2 * ID_MAX + 16];
+
+			snprintf(key, sizeof(key), "%s|%s",
+			    json_string_value(json_array_get(d, 0)),
+			    json_string_value(json_array_get(d, 1)));
+			if (json_object_get(seen, key) != NULL)
+				continue;
+			json_object_set_new(seen, key, json_true());
+			json_array_append(out, d);
+		}
+		json_decref(tier);
+	}
+	json_decref(seen);
+	return out;
+}
+
+int64_t
+duress_base_ms(const struct policy *p, const json_t *brief, int64_t received_ms)
+{
+	const char *d = json_str(brief, "duress_ms");
+
+	if (d == NULL || p->ntiers == 0)
+		return received_ms;
+	return strtoll(d, NULL, 10) -
+	    (int64_t)p->tiers[p->ntiers - 1].delay_s * 1000;
+}
+
+/* The device's answer is the one of a real cancel (conn_answer_cb); the
+ * relay's operator reads the duress on a line of its own: the relay's
+ * log is never shown on the device. */
+static void
+duress_answer_cb(json_t *reply, const char *err, void *arg)
+{
+	struct conn *c = arg;
+
+	if (reply != NULL && json_is_true(json_object_get(reply, "duress")))
+		log_warnx("alert duress alert=%s device=%s notifications=%lld",
+		    c->req_alert_id, c->device_id,
+		    (long long)json_integer_value(
+		        json_object_get(reply, "notifications")));
+	conn_answer_cb(reply, err, arg);
+}
+
+static void
+duress_brief_cb(json_t *reply, const char *err, void *arg)
+{
+	struct conn *c = arg;
+	const struct relay_config *cfg = c->relay->cfg;
+	const struct policy *p;
+	json_t *args, *next;
+	const char *rs;
+	int drill;
+	int64_t received;
+	char now[RFC3339_LEN], tier[24], ms[24];
+	int64_t nowms = now_ms();
+
+	c->req = NULL;
+	if (reply == NULL || !json_is_true(json_object_get(reply, "exists"))) {
+		json_t *r =
+		    reply != NULL ? json_pack("{s:s}", "r", "unknown") : NULL;
+
+		conn_answer_cb(r, err, c);
+		json_decref(r);
+		return;
+	}
+	drill = json_is_true(json_object_get(reply, "drill"));
+	p = policy_named(cfg, json_str(reply, "policy"));
+	if (p == NULL)
+		p = policy_for(cfg, json_str(reply, "alert_type"), drill);
+	rs = json_str(reply, "recipients");
+	time_rfc3339_ms(now, nowms);
+	snprintf(tier, sizeof(tier), "%zu", p->ntiers > 0 ? p->ntiers - 1 : 0);
+	args = json_pack("{s:s, s:s, s:s, s:s, s:s}", "aid", c->req_alert_id,
+	    "dev", c->device_id, "now", now, "duress",
+	    c->req_duress ? "1" : "0", "tier", tier);
+	snprintf(ms, sizeof(ms), "%lld", (long long)nowms);
+	json_object_set_new(args, "now_ms", json_string(ms));
+	if (c->req_duress) {
+		json_object_set_new(args, "deliveries",
+		    duress_deliveries(cfg, p, rs != NULL ? rs : "", drill));
+		/* the last tier again, every `repeat` from now on */
+		received = p->ntiers > 0
+		    ? nowms - (int64_t)p->tiers[p->ntiers - 1].delay_s * 1000
+		    : nowms;
+		if (p->ntiers > 0 &&
+		    (next = escalate_next(p, c->req_alert_id, p->ntiers - 1,
+		         received)) != NULL)
+			json_object_set_new(args, "next", next);
+	}
+	c->req = store_eval(c->relay->store, script_duress, args,
+	    duress_answer_cb, c);
+}
+
+void
+duress_cancel(struct conn *c, int duress)
+{
+	c->req_duress = duress;
+	snprintf(c->req_type, sizeof(c->req_type), "cancel");
+	/* Read first in both cases: a real cancel and a duress one take
+	 * the same round trips. */
+	c->req = store_eval(c->relay->store, script_brief,
+	    json_pack("{s:s}", "aid", c->req_alert_id), duress_brief_cb, c);
+}
