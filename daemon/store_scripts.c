@@ -166,6 +166,14 @@ const char script_meta[] = PRELUDE
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
     "  'tier', 'drill', 'last_seen', 'interval_s')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
+    /* a later position: its own box and time (script_location) */
+    "if a.event == 'alert.location' then\n"
+    "  local l = redis.call('HMGET', K('alert', a.aid), 'ct:@' .. a.tier,"
+    "    'ct:@' .. a.tier .. ':' .. a.rid)\n"
+    "  f[10] = l[2]\n"
+    "  if l[1] then f[3] = string.sub(l[1], 1, string.find(l[1], '|', 1,"
+    "    true) - 1) end\n"
+    "end\n"
     "local u = redis.call('HEXISTS', K('unreached', a.aid),"
     "  a.rid .. '|' .. (a.ch or ''))\n"
     "return cjson.encode({exists = true, unreached = u == 1, device_id = f[1],"
@@ -441,3 +449,60 @@ const char script_directory[] = PRELUDE
     "if a.version > cur then redis.call('SET', K('directory_version'), "
     "a.version) end\n"
     "return cjson.encode({ok = true, highest = a.version})\n";
+
+/* A later position of an open alert (location.h), by its own device:
+ * at most one per a.min_ms, at most a.max in all (0: no bound), the
+ * newest a.keep kept.  Everything lives in the alert's hash under
+ * "ct:@" (the sealed boxes by sequence number and recipient, and each
+ * update's created_at with its recipients), so the content sweep and
+ * the alert's expiry take them with its other ciphertexts.  Sent as
+ * alert.location to each recipient the alert has reached by webhook;
+ * the delivery's tier is the sequence number. */
+const char script_location[] = PRELUDE
+    "local ak = K('alert', a.aid)\n"
+    "local f = redis.call('HMGET', ak, 'device_id', 'state', 'alert_type',"
+    "  'drill', 'loc_n', 'loc_ms')\n"
+    "if not f[1] or f[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    "if f[2] ~= 'open' then return cjson.encode({r = 'closed', state = f[2]})"
+    " end\n"
+    "if f[3] ~= a.type or (f[4] or '0') ~= a.drill then\n"
+    "  return cjson.encode({r = 'mismatch'})\n"
+    "end\n"
+    "local last = tonumber(f[6] or '0')\n"
+    "if a.now_ms - last < a.min_ms then\n"
+    "  return cjson.encode({r = 'rate', retry_after_ms = a.min_ms -"
+    "    (a.now_ms - last)})\n"
+    "end\n"
+    "local n = tonumber(f[5] or '0')\n"
+    "if a.max > 0 and n >= a.max then\n"
+    "  return cjson.encode({r = 'limit', max = a.max})\n"
+    "end\n"
+    "local seq = redis.call('HINCRBY', ak, 'loc_n', 1)\n"
+    "redis.call('HSET', ak, 'loc_ms', string.format('%d', a.now_ms))\n"
+    "local rids, sent = {}, 0\n"
+    "for _, m in ipairs(redis.call('SMEMBERS', K('notified', a.aid))) do\n"
+    "  local s = string.find(m, '|', 1, true)\n"
+    "  local rid = string.sub(m, 1, s - 1)\n"
+    "  if string.sub(m, s + 1) == 'webhook' and a.cts[rid] then\n"
+    "    redis.call('HSET', ak, 'ct:@' .. seq .. ':' .. rid, a.cts[rid])\n"
+    "    table.insert(rids, rid)\n"
+    "    deliver(a.aid, rid, 'webhook', 'alert.location', tostring(seq))\n"
+    "    sent = sent + 1\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HSET', ak, 'ct:@' .. seq, a.created .. '|' .."
+    "  table.concat(rids, ','))\n"
+    "local old = seq - a.keep\n"
+    "if old > 0 then\n"
+    "  local o = redis.call('HGET', ak, 'ct:@' .. old)\n"
+    "  if o then\n"
+    "    local del = {'ct:@' .. old}\n"
+    "    local b = string.find(o, '|', 1, true)\n"
+    "    for rid in string.gmatch(string.sub(o, b + 1), '[^,]+') do\n"
+    "      table.insert(del, 'ct:@' .. old .. ':' .. rid)\n"
+    "    end\n"
+    "    redis.call('HDEL', ak, unpack(del))\n"
+    "  end\n"
+    "end\n"
+    "return cjson.encode({r = 'ok', seq = seq, sent = sent})\n";
