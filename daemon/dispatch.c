@@ -258,7 +258,8 @@ delivery_failed(struct delivery *dl)
 		    DELIVERY_FAILED);
 	dl->unreached = 1;
 	if (delivery_is_location(dl)) {
-		delivery_drop(dl, "position not delivered; a newer one follows");
+		delivery_drop(dl,
+		    "position not delivered; a newer one follows");
 		return;
 	}
 	/* From the spool: moved into Redis later, it is retried there. */

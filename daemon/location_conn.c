@@ -102,8 +102,7 @@ location_conn_store(struct conn *c, const struct envelope *env, json_t *cts)
 	const struct relay_config *cfg = c->relay->cfg;
 	int64_t t = now_ms();
 
-	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s",
-	    env->alert_id);
+	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", env->alert_id);
 	snprintf(c->req_type, sizeof(c->req_type), "location");
 	c->req = store_eval(c->relay->store, script_location,
 	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I}", "aid",
