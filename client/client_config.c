@@ -220,7 +220,7 @@ client_config_follow_long(struct client_config_parse *p, const char *name,
 static void
 client_config_follow_interval(struct client_config_parse *p, const char *v)
 {
-	client_config_follow_long(p, "follow_interval", v, 10, 3600,
+	client_config_follow_long(p, "follow_interval", v, 1, 3600,
 	    &p->cfg->follow_interval);
 }
 

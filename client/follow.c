@@ -50,7 +50,7 @@ follow_params_init(struct follow_params *p, const struct client_config *cfg)
 {
 	memset(p, 0, sizeof(*p));
 	p->interval_s = cfg->follow_interval > 0 ? cfg->follow_interval
-	                                         : FOLLOW_INTERVAL_MIN;
+	                                         : FOLLOW_INTERVAL_DEFAULT;
 	p->max_updates = cfg->follow_max_updates > 0
 	    ? cfg->follow_max_updates
 	    : FOLLOW_MAX_UPDATES_DEFAULT;

@@ -17,7 +17,8 @@
 #include "client_config.h"
 #include "device.h"
 
-#define FOLLOW_INTERVAL_MIN 10 /* seconds: the relay's default too */
+#define FOLLOW_INTERVAL_DEFAULT 10 /* seconds: the relay's default too */
+#define FOLLOW_INTERVAL_MIN 1
 #define FOLLOW_MAX_UPDATES_DEFAULT 360 /* an hour at 10 s */
 #define FOLLOW_MAX_TIME_DEFAULT 3600 /* seconds */
 
@@ -30,7 +31,7 @@ enum follow_end {
 };
 
 struct follow_params {
-	long interval_s; /* at least FOLLOW_INTERVAL_MIN */
+	long interval_s; /* seconds, at least FOLLOW_INTERVAL_MIN */
 	long max_updates;
 	long max_time_s;
 	int fixed; /* a fixed position instead of gpsd */

@@ -105,10 +105,10 @@ location_conn_store(struct conn *c, const struct envelope *env, json_t *cts)
 	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", env->alert_id);
 	snprintf(c->req_type, sizeof(c->req_type), "location");
 	c->req = store_eval(c->relay->store, script_location,
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I}", "aid",
-	        env->alert_id, "dev", c->device_id, "type", env->alert_type,
-	        "drill", env->drill ? "1" : "0", "created", env->created_at,
-	        "cts", cts, "now_ms", (json_int_t)t, "min_ms",
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I}",
+	        "aid", env->alert_id, "dev", c->device_id, "type",
+	        env->alert_type, "drill", env->drill ? "1" : "0", "created",
+	        env->created_at, "cts", cts, "now_ms", (json_int_t)t, "min_ms",
 	        (json_int_t)cfg->location_min_interval * 1000, "max",
 	        (json_int_t)cfg->location_max_updates, "keep",
 	        (json_int_t)cfg->location_keep),
