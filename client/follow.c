@@ -242,8 +242,10 @@ follow_frame_cb(struct relay_session *s, const char *type, const json_t *o,
 	const char *ev = json_str(o, "event");
 	char when[64], tbuf[RFC3339_LEN];
 
-	if (aid == NULL || strcmp(aid, f->a->alert_id) != 0)
-		return; /* other alerts' receipts */
+	/* other alerts' receipts; an error without an alert is ours */
+	if (aid == NULL ? strcmp(type, "error") != 0
+	                : strcmp(aid, f->a->alert_id) != 0)
+		return;
 	if (strcmp(type, "located") == 0) {
 		f->waiting = 0;
 		f->sent++;

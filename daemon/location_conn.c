@@ -12,8 +12,8 @@ static void
 location_conn_refuse(struct conn *c, const char *code, const char *message,
     const json_t *reply, const char *key)
 {
-	json_t *e = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
-	    "message", message, "alert_id", c->req_alert_id);
+	json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "type", "error", "code",
+	    code, "message", message, "alert_id", c->req_alert_id);
 	json_t *v = key != NULL ? json_object_get(reply, key) : NULL;
 
 	if (v != NULL)
