@@ -38,6 +38,7 @@ WORDS_FILES = [
     "client/watch.c", "client/relay_session.c", "client/outbox.c",
     "client/trust.c", "client/bundle.c", "client/verdict.c",
     "client/receipt.c", "client/msg.h", "client/receiver.c", "client/shown.c",
+    "client/follow.c",
     "common/log.c", "common/ltime.c",
 ]
 
