@@ -42,6 +42,10 @@ LAT_RANGE = (52.0110, 52.0150)
 LON_RANGE = (4.7100, 4.7140)
 CLEAR = ("52.01", "4.71", "52.09", "5.12")
 FIXED = ("52.0907", "5.1214")  # Utrecht, Stadhuisbrug
+# [retention] of tests/test_retention.py: seconds
+SHORT = {"alert_content": 2, "alert_history": 4, "device_index": 4,
+         "dead_letters": 3, "sms_references": 4, "audit_log": 3600,
+         "sweep_interval": 1}
 
 
 def follow_env(lab, min_interval=1, ack_token=False):
@@ -223,11 +227,11 @@ def location_frame(key, device_id, alert_id, alert_type, pks, lat=52.0907,
 @pytest.mark.hard_timeout(90)
 def test_location_refused_for_another_devices_alert_and_when_closed(lab):
     env = lab.env()
-    env.sections = {"location": {"min_interval": 1}}
+    env.sections = {"location": {"min_interval": 1}, "retention": SHORT}
     other = nacl.signing.SigningKey.generate()
     env.extra_devices["mayor-b"] = (proto.b64e(bytes(other.verify_key)), "B")
     env.write_relay_conf()
-    lab.redis(env)
+    redis = lab.redis(env)
     lab.relay(env)
     recv = lab.receiver(env, "contactpunt")
     pks = {rid: proto.b64d(r.public_key) for rid, r in env.recipients.items()}
@@ -247,6 +251,12 @@ def test_location_refused_for_another_devices_alert_and_when_closed(lab):
         s.close()
     harness.wait_until(lambda: len(locations(recv)) == 1, 10,
                        what="the update at the receiver")
+    c = redis.client()
+    try:
+        fields = c("HKEYS", "%s:alert:%s" % (env.redis["prefix"], aid))
+        assert "ct:@1:contactpunt" in fields and "ct:@1" in fields, fields
+    finally:
+        c.close()
     # another device: its own envelope for A's alert names an alert that
     # is not its own
     b = device_session(env, device_id="mayor-b", signing_key=other)
@@ -282,6 +292,18 @@ def test_location_refused_for_another_devices_alert_and_when_closed(lab):
         s.close()
     time.sleep(1)
     assert len(locations(recv)) == 1
+    # the sealed update lives in the alert's hash, so the alert's
+    # retention takes it: with the alert's other ciphertexts, after the
+    # content period counted from the close
+    c = redis.client()
+    try:
+        ak = "%s:alert:%s" % (env.redis["prefix"], aid)
+        assert c("TTL", ak) > 0
+        harness.wait_until(
+            lambda: not [f for f in c("HKEYS", ak) if f.startswith("ct:")],
+            15, what="the sealed updates gone with the content period")
+    finally:
+        c.close()
 
 
 @pytest.mark.hard_timeout(60)
