@@ -88,6 +88,7 @@ static const struct opt opts[] = {
     {"checkin", "rate", OPT_INT, O(checkin_rate), "30", 0, 100000},
     {"checkin", "burst", OPT_INT, O(checkin_burst), "10", 1, 100000},
     /* later positions of an open alert (location.h) */
+    {"location", "enabled", OPT_INT, O(location_enabled), "1", 0, 1},
     {"location", "min_interval", OPT_INT, O(location_min_interval), "10", 1,
         3600},
     {"location", "max_updates", OPT_INT, O(location_max_updates), "720", 0,
