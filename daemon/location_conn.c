@@ -51,6 +51,7 @@ location_conn_answer_cb(json_t *reply, const char *err, void *arg)
 		    "the update's type or drill mark differs from its alert",
 		    0);
 	else {
+		metrics.location_updates++;
 		/* No coordinate here: the relay never has one. */
 		log_info("location alert=%s device=%s seq=%lld sent=%lld",
 		    c->req_alert_id, c->device_id,
