@@ -52,13 +52,18 @@ follow_gps_read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	for (i = 0; i < FOLLOW_GPS_READS; i++) {
-		if (gps_read(&g->data, NULL, 0) == -1) {
+		int n = gps_read(&g->data, NULL, 0);
+
+		if (n == -1) { /* gpsd closed it, or a hard error */
 			g->lost = 1;
 			event_del(g->ev);
 			return;
 		}
+		if (n == 0) /* no whole line yet (EAGAIN counts as 0) */
+			break;
 		follow_gps_note(g);
-		/* what libgps has buffered already, without waiting */
+		/* more lines buffered or readable (never waits: timeout 0,
+		 * and the socket is non-blocking) */
 		if (!gps_waiting(&g->data, 0))
 			break;
 	}
@@ -84,6 +89,14 @@ follow_gps_open(struct event_base *base, const char *hostport, char *err,
 	g->open = 1;
 	if (gps_stream(&g->data, WATCH_ENABLE | WATCH_JSON, NULL) != 0) {
 		snprintf(err, errlen, "%s", gps_errstr(errno));
+		follow_gps_free(g);
+		return NULL;
+	}
+	/* libgps reads what is there and returns 0 on EAGAIN: with the
+	 * socket non-blocking, a partial line never makes it wait. */
+	if (evutil_make_socket_nonblocking(g->data.gps_fd) != 0) {
+		snprintf(err, errlen,
+		    "cannot make the gpsd socket non-blocking");
 		follow_gps_free(g);
 		return NULL;
 	}
