@@ -79,7 +79,23 @@ int lg_device_prepare(struct lg_device *d);
 void lg_device_fire(struct lg_device *d, int restamp);
 void lg_device_close(struct lg_device *d);
 
-/* lg_hook.c: the webhook endpoint; 0 or -1. */
+/* lg_report.c: percentiles in ms of the times from press to `which`
+ * (0: accepted, 1: webhook) over samples [from, to); a burst's rates
+ * (accepted and delivered per second) and both distributions. */
+json_t *lg_latency(const struct lg *lg, size_t from, size_t to, int which);
+json_t *lg_burst(const struct lg *lg, size_t from, size_t to);
+
+/* lg_am.c: Prometheus Alertmanager's client (POST /api/v2/alerts). */
+int lg_am_start(struct lg *lg, int port);
+int lg_am_send_one(struct lg *lg);
+/* n alerts' samples and request bodies, per_batch alerts in each;
+ * returns how many; fire posts them all, timed from now. */
+size_t lg_am_prepare_burst(struct lg *lg, size_t n, size_t per_batch);
+void lg_am_fire_burst(struct lg *lg);
+void lg_am_stop(void);
+
+/* lg_hook.c: the webhook endpoint (the relay's and Alertmanager's);
+ * 0 or -1. */
 int lg_hook_start(struct lg *lg, int port);
 void lg_hook_stop(void);
 struct lg_sample *lg_sample_find(struct lg *lg, const char *alert_id);

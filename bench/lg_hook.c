@@ -1,6 +1,8 @@
 /*
  * The contact point's webhook endpoint, as far as timing goes: it notes
- * when each alert's webhook arrived and answers 200.  (Verifying the
+ * when each alert's webhook arrived and answers 200.  The relay's
+ * webhook names its alert_id; Alertmanager's lists alerts whose alert_id
+ * label does (lg_am.c).  (Verifying the
  * signature and opening the box is alertctl receive's job, tested
  * elsewhere; here it would only measure Python or our own CPU.)
  */
@@ -34,6 +36,17 @@ lg_sample_find(struct lg *lg, const char *alert_id)
 }
 
 static void
+lg_hook_seen(struct lg *lg, const char *alert_id, int64_t now)
+{
+	struct lg_sample *s = lg_sample_find(lg, alert_id);
+
+	if (s != NULL && s->hook_us == 0) {
+		s->hook_us = now;
+		lg->nhooks++;
+	}
+}
+
+static void
 lg_hook_cb(struct evhttp_request *req, void *arg)
 {
 	struct lg *lg = arg;
@@ -41,12 +54,17 @@ lg_hook_cb(struct evhttp_request *req, void *arg)
 	size_t len = evbuffer_get_length(in);
 	json_t *o =
 	    json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, NULL);
-	struct lg_sample *s = lg_sample_find(lg, json_str(o, "alert_id"));
+	json_t *alerts = json_object_get(o, "alerts");
+	int64_t now = lg_now_us();
+	size_t i;
 
-	if (s != NULL && s->hook_us == 0) {
-		s->hook_us = lg_now_us();
-		lg->nhooks++;
-	}
+	lg_hook_seen(lg, json_str(o, "alert_id"), now);
+	for (i = 0; i < json_array_size(alerts); i++)
+		lg_hook_seen(lg,
+		    json_str(json_object_get(json_array_get(alerts, i),
+		                 "labels"),
+		        "alert_id"),
+		    now);
 	json_decref(o);
 	evhttp_send_reply(req, 200, "OK", NULL);
 }

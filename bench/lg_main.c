@@ -9,7 +9,11 @@
  * spread over --sources loopback addresses), hold (the driver reads the
  * relay's memory), latency (--latency alerts at --rate per second, each
  * from another device), ingest (--ingest alerts at once, one per
- * device).  Every phase has a deadline.
+ * device, until each was accepted and its webhook came).  With
+ * --am-port, the same two loads for Prometheus Alertmanager (lg_am.c):
+ * --latency alerts one at a time, then --ingest alerts at once in
+ * batches of 100.  A line "phase NAME" starts each load (the driver
+ * scrapes the relay's /metrics there); every phase has a deadline.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,8 @@
 #define LG_CONCURRENT 64 /* TLS handshakes in flight */
 #define LG_CONNECT_S 300
 #define LG_WAIT_S 30
+#define LG_SETTLE_US 500000 /* between loads: the driver scrapes */
+#define LG_AM_BATCH 100
 
 enum lg_phase {
 	P_CONNECT,
@@ -35,6 +41,11 @@ enum lg_phase {
 	P_LATENCY,
 	P_LATENCY_WAIT,
 	P_INGEST,
+	P_INGEST_WAIT,
+	P_AM_LATENCY,
+	P_AM_LATENCY_WAIT,
+	P_AM_BURST,
+	P_AM_BURST_WAIT,
 	P_DONE
 };
 
@@ -43,8 +54,10 @@ struct lg_run {
 	size_t sources;
 	long hold_s, latency_n, rate, ingest_n;
 	enum lg_phase phase;
-	size_t next, cursor, lat_end, ing_first;
-	int ingest_started;
+	size_t next, cursor, lat_end, ing_first, ing_end;
+	size_t am_lat_first, am_lat_end, am_burst_first, am_burst_end;
+	long am_port;
+	int ingest_started, am_burst_started;
 	int64_t phase_us, last_send_us, connect_us;
 	struct event *tick;
 };
@@ -143,8 +156,18 @@ lg_pick(struct lg_run *r)
 static void
 lg_phase(struct lg_run *r, enum lg_phase p)
 {
+	static const char *const names[] = {[P_LATENCY] = "latency",
+	    [P_INGEST] = "ingest",
+	    [P_AM_LATENCY] = "am_latency",
+	    [P_AM_BURST] = "am_burst",
+	    [P_DONE] = "done"};
+
 	r->phase = p;
 	r->phase_us = lg_now_us();
+	if (p < sizeof(names) / sizeof(names[0]) && names[p] != NULL) {
+		printf("phase %s\n", names[p]);
+		fflush(stdout);
+	}
 }
 
 static void
@@ -169,15 +192,23 @@ lg_tick_connect(struct lg_run *r, int64_t now)
 	}
 }
 
+/* Every webhook of samples [from, to) came. */
 static int
-lg_latency_done(const struct lg_run *r)
+lg_hooks_done(const struct lg_run *r, size_t from, size_t to)
 {
 	size_t i;
 
-	for (i = 0; i < r->lat_end; i++)
+	for (i = from; i < to; i++)
 		if (r->lg.samples[i].hook_us == 0)
 			return 0;
 	return 1;
+}
+
+static int
+lg_waited(const struct lg_run *r, int64_t now, size_t from, size_t to)
+{
+	return lg_hooks_done(r, from, to) ||
+	    now - r->phase_us > (int64_t)LG_WAIT_S * 1000000;
 }
 
 static void
@@ -189,6 +220,8 @@ lg_tick_ingest(struct lg_run *r, int64_t now)
 	size_t i;
 
 	if (!r->ingest_started) {
+		if (now - r->phase_us < LG_SETTLE_US)
+			return;
 		r->ingest_started = 1;
 		/* Built first, then sent: the rate is the relay's, not the
 		 * time this process takes to seal and sign. */
@@ -207,7 +240,44 @@ lg_tick_ingest(struct lg_run *r, int64_t now)
 	    now - r->phase_us > (int64_t)LG_WAIT_S * 2000000) {
 		printf("ingest answered\n");
 		fflush(stdout);
-		lg_phase(r, P_DONE);
+		r->ing_end = r->lg.nsamples;
+		lg_phase(r, P_INGEST_WAIT);
+	}
+}
+
+/* Alertmanager's two loads, as the relay's (lg_am.c). */
+static void
+lg_tick_am(struct lg_run *r, int64_t now)
+{
+	switch (r->phase) {
+	case P_AM_LATENCY:
+		if (r->lg.nsamples - r->am_lat_first >= (size_t)r->latency_n) {
+			r->am_lat_end = r->lg.nsamples;
+			lg_phase(r, P_AM_LATENCY_WAIT);
+		} else if (now - r->phase_us >= LG_SETTLE_US &&
+		    now - r->last_send_us >= 1000000 / r->rate) {
+			r->last_send_us = now;
+			if (lg_am_send_one(&r->lg) != 0)
+				r->latency_n = 0;
+		}
+		break;
+	case P_AM_LATENCY_WAIT:
+		if (lg_waited(r, now, r->am_lat_first, r->am_lat_end))
+			lg_phase(r, P_AM_BURST);
+		break;
+	case P_AM_BURST:
+		if (now - r->phase_us < LG_SETTLE_US)
+			break;
+		r->am_burst_first = r->lg.nsamples;
+		lg_am_prepare_burst(&r->lg, (size_t)r->ingest_n, LG_AM_BATCH);
+		r->am_burst_end = r->lg.nsamples;
+		lg_am_fire_burst(&r->lg);
+		lg_phase(r, P_AM_BURST_WAIT);
+		break;
+	default:
+		if (lg_waited(r, now, r->am_burst_first, r->am_burst_end))
+			lg_phase(r, P_DONE);
+		break;
 	}
 }
 
@@ -232,81 +302,36 @@ lg_tick(evutil_socket_t fd, short what, void *arg)
 		if ((long)r->lg.nsamples >= r->latency_n) {
 			r->lat_end = r->lg.nsamples;
 			lg_phase(r, P_LATENCY_WAIT);
-		} else if (now - r->last_send_us >= 1000000 / r->rate &&
+		} else if (now - r->phase_us >= LG_SETTLE_US &&
+		    now - r->last_send_us >= 1000000 / r->rate &&
 		    (d = lg_pick(r)) != NULL) {
 			r->last_send_us = now;
 			lg_device_send(d);
 		}
 		break;
 	case P_LATENCY_WAIT:
-		if (lg_latency_done(r) ||
-		    now - r->phase_us > (int64_t)LG_WAIT_S * 1000000)
+		if (lg_waited(r, now, 0, r->lat_end))
 			lg_phase(r, P_INGEST);
 		break;
 	case P_INGEST:
 		lg_tick_ingest(r, now);
 		break;
+	case P_INGEST_WAIT:
+		if (lg_waited(r, now, r->ing_first, r->ing_end)) {
+			r->am_lat_first = r->lg.nsamples;
+			lg_phase(r, r->am_port ? P_AM_LATENCY : P_DONE);
+		}
+		break;
+	case P_AM_LATENCY:
+	case P_AM_LATENCY_WAIT:
+	case P_AM_BURST:
+	case P_AM_BURST_WAIT:
+		lg_tick_am(r, now);
+		break;
 	case P_DONE:
 		event_base_loopexit(r->lg.base, NULL);
 		break;
 	}
-}
-
-static int
-lg_cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Percentiles in ms of the times from press to `which` (0: accepted,
- * 1: webhook) over samples [from, to). */
-static json_t *
-lg_latency(const struct lg *lg, size_t from, size_t to, int which)
-{
-	int64_t *v = xcalloc(to - from + 1, sizeof(*v));
-	size_t i, n = 0;
-	json_t *o;
-
-	for (i = from; i < to; i++) {
-		int64_t t =
-		    which ? lg->samples[i].hook_us : lg->samples[i].accepted_us;
-
-		if (t != 0)
-			v[n++] = t - lg->samples[i].sent_us;
-	}
-	qsort(v, n, sizeof(*v), lg_cmp_i64);
-	o = json_pack("{s:I, s:I}", "n", (json_int_t)n, "lost",
-	    (json_int_t)(to - from - n));
-	if (n > 0) {
-		json_object_set_new(o, "p50_ms", json_real(v[n / 2] / 1000.0));
-		json_object_set_new(o, "p99_ms",
-		    json_real(v[(n * 99) / 100] / 1000.0));
-		json_object_set_new(o, "max_ms", json_real(v[n - 1] / 1000.0));
-	}
-	free(v);
-	return o;
-}
-
-static json_t *
-lg_ingest(const struct lg_run *r)
-{
-	const struct lg *lg = &r->lg;
-	int64_t first = 0, last = 0;
-	size_t i, n = 0;
-
-	for (i = r->ing_first; i < lg->nsamples; i++) {
-		if (first == 0 || lg->samples[i].sent_us < first)
-			first = lg->samples[i].sent_us;
-		if (lg->samples[i].accepted_us > last)
-			last = lg->samples[i].accepted_us;
-		n += lg->samples[i].accepted_us != 0;
-	}
-	return json_pack("{s:I, s:I, s:f, s:f}", "sent",
-	    (json_int_t)(lg->nsamples - r->ing_first), "accepted",
-	    (json_int_t)n, "seconds", (last - first) / 1e6, "per_s",
-	    last > first ? n / ((last - first) / 1e6) : 0.0);
 }
 
 /* What one core verifies per second: the relay's floor per alert. */
@@ -345,6 +370,7 @@ lg_run_opts(struct lg_run *r, int argc, char **argv)
 		    : strcmp(k, "--latency") == 0    ? &r->latency_n
 		    : strcmp(k, "--rate") == 0       ? &r->rate
 		    : strcmp(k, "--ingest") == 0     ? &r->ingest_n
+		    : strcmp(k, "--am-port") == 0    ? &r->am_port
 		                                     : NULL;
 
 		if (strcmp(k, "--seed") == 0) {
@@ -383,7 +409,8 @@ lg_setup(struct lg_run *r)
 		snprintf(d->id, sizeof(d->id), "bench-%05zu", i);
 		lg_device_keys(r->lg.seed, i, pk, d->sk);
 	}
-	r->lg.maxsamples = (size_t)(r->latency_n + r->ingest_n);
+	r->lg.maxsamples =
+	    (size_t)(r->latency_n + r->ingest_n) * (r->am_port ? 2 : 1);
 	r->lg.samples = xcalloc(r->lg.maxsamples + 1, sizeof(*r->lg.samples));
 }
 
@@ -405,17 +432,30 @@ lg_run(int argc, char **argv)
 		fprintf(stderr, "loadgen: cannot listen on port %d\n", hook);
 		return 1;
 	}
+	if (r.am_port && lg_am_start(&r.lg, (int)r.am_port) != 0) {
+		fprintf(stderr, "loadgen: no client for Alertmanager\n");
+		return 1;
+	}
 	r.tick = event_new(r.lg.base, -1, EV_PERSIST, lg_tick, &r);
 	event_add(r.tick, &ms);
 	lg_phase(&r, P_CONNECT);
 	event_base_dispatch(r.lg.base);
 	lg_hook_stop();
+	lg_am_stop();
 	o = json_pack("{s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:f}", "devices",
 	    (json_int_t)r.lg.ndevices, "connected", (json_int_t)r.lg.nready,
 	    "failed", (json_int_t)r.lg.nfailed, "connect_s", r.connect_us / 1e6,
 	    "accepted", lg_latency(&r.lg, 0, r.lat_end, 0), "webhook",
-	    lg_latency(&r.lg, 0, r.lat_end, 1), "ingest", lg_ingest(&r),
-	    "verify_per_s", verify);
+	    lg_latency(&r.lg, 0, r.lat_end, 1), "ingest",
+	    lg_burst(&r.lg, r.ing_first, r.ing_end), "verify_per_s", verify);
+	if (r.am_port)
+		json_object_set_new(o, "alertmanager",
+		    json_pack("{s:o, s:o, s:o}", "accepted",
+		        lg_latency(&r.lg, r.am_lat_first, r.am_lat_end, 0),
+		        "webhook",
+		        lg_latency(&r.lg, r.am_lat_first, r.am_lat_end, 1),
+		        "burst",
+		        lg_burst(&r.lg, r.am_burst_first, r.am_burst_end)));
 	json_dumpf(o, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(o);
@@ -436,6 +476,6 @@ main(int argc, char **argv)
 	    "       alertrelay-loadgen run --port P --hook-port H "
 	    "--devices N --seed SEEDHEX\n"
 	    "           [--sources S] [--hold S] [--latency N] "
-	    "[--rate R] [--ingest N]\n");
+	    "[--rate R] [--ingest N] [--am-port P]\n");
 	return 2;
 }

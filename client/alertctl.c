@@ -27,6 +27,7 @@ static const struct alertctl_command {
     {"status", cmd_status},
     {"list", cmd_list},
     {"ack", cmd_ack},
+    {"inbox", cmd_inbox},
     {"watch", cmd_watch},
     {"button", cmd_button},
     {"org", cmd_org},

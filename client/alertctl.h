@@ -35,6 +35,7 @@ int cmd_checkin(int argc, char **argv, struct globals *g);
 int cmd_status(int argc, char **argv, struct globals *g);
 int cmd_list(int argc, char **argv, struct globals *g);
 int cmd_ack(int argc, char **argv, struct globals *g);
+int cmd_inbox(int argc, char **argv, struct globals *g);
 int cmd_watch(int argc, char **argv, struct globals *g);
 /* The panic button at the desk (cmd_button.c). */
 int cmd_button(int argc, char **argv, struct globals *g);

@@ -15,6 +15,7 @@
 #include "afile.h"
 #include "b64.h"
 #include "client_config.h"
+#include "keyfile.h"
 #include "ltime.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -157,10 +158,15 @@ client_config_outbox(struct client_config_parse *p, const char *v)
 static void
 client_config_org_key(struct client_config_parse *p, const char *v)
 {
-	if (b64_decode_exact(v, p->cfg->org_pk, sizeof(p->cfg->org_pk)) != 0) {
+	char err[512];
+
+	if (keyfile_pubkey(p->dir, v, p->cfg->org_pk, sizeof(p->cfg->org_pk),
+	        err, sizeof(err)) != 0) {
 		client_config_error(p,
 		    "org_key: not a base64 Ed25519 public key (the "
-		    "organisation's, from enrollment)");
+		    "organisation's, from enrollment) nor a file holding "
+		    "one: %s",
+		    err);
 		return;
 	}
 	p->cfg->has_org = 1;
@@ -349,7 +355,8 @@ client_config_handler(void *arg, const char *section, const char *name,
 			    id);
 		else
 			client_config_recipient_key(p, id, name, value);
-	} else if (strcmp(section, "button") != 0) /* button_config.c's */
+	} else if (strcmp(section, "button") != 0 && /* button_config.c's */
+	    strcmp(section, "contactpoint") != 0) /* cp_config.c's */
 		client_config_error(p, "unknown section [%s]", section);
 	return 1;
 }

@@ -23,6 +23,7 @@
 #include "alertctl.h"
 #include "b64.h"
 #include "directory.h"
+#include "keyfile.h"
 #include "log.h"
 #include "orgdir.h"
 #include "out.h"
@@ -255,12 +256,16 @@ cmd_directory_org_key(const struct directory_opts *op,
 	struct orgdir o;
 	int rc;
 
+	char err[512];
+
 	if (op->org_key != NULL) {
-		if (b64_decode_exact(op->org_key, pk,
-		        crypto_sign_PUBLICKEYBYTES) == 0)
+		if (keyfile_pubkey(NULL, op->org_key, pk,
+		        crypto_sign_PUBLICKEYBYTES, err, sizeof(err)) == 0)
 			return 0;
 		return usage_error("directory",
-		    "--org-key is the base64 Ed25519 key of org.pub");
+		    "--org-key is the base64 Ed25519 key of org.pub, or that "
+		    "file (%s)",
+		    err);
 	}
 	memset(&o, 0, sizeof(o));
 	if ((o.path = orgdir_path(op->org)) == NULL) {

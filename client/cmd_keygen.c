@@ -1,6 +1,7 @@
 /*
  * alertctl keygen: device (Ed25519) and recipient (X25519) key pairs,
- * webhook secrets and acknowledgement tokens.
+ * webhook secrets, acknowledgement tokens, and the relay's TLS key and
+ * certificate (keygen_cert.c).
  */
 #include <sys/stat.h>
 
@@ -16,10 +17,12 @@
 #include "alertctl.h"
 #include "b64.h"
 #include "keyfile.h"
+#include "keygen_cert.h"
 #include "log.h"
 #include "out.h"
 #include "seckey.h"
 #include "usage.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define ACK_TOKEN_BYTES 32
@@ -138,24 +141,59 @@ cmd_keygen_ack_token(const char *path)
 	return rc;
 }
 
+enum { OPT_TYPE = 256, OPT_NAME, OPT_DAYS };
+
+/* keygen relay-cert's options; other kinds take none. */
+static int
+cmd_keygen_opt(int ch, struct keygen_cert_opts *c, int *cert_opts)
+{
+	switch (ch) {
+	case OPT_TYPE:
+		if (strcmp(optarg, "p256") != 0 &&
+		    strcmp(optarg, "ed25519") != 0)
+			return usage_error("keygen",
+			    _("--type is p256 or ed25519"));
+		c->type = optarg;
+		break;
+	case OPT_NAME:
+		c->names = optarg;
+		break;
+	case OPT_DAYS:
+		if (parse_long(optarg, 1, KEYGEN_CERT_DAYS_MAX, &c->days) != 0)
+			return usage_error("keygen", _("--days must be 1..%d"),
+			    KEYGEN_CERT_DAYS_MAX);
+		break;
+	case 'h':
+		usage_print("keygen", stdout);
+		return -1;
+	default:
+		return usage_error("keygen", _("bad option"));
+	}
+	if (ch != 'h')
+		*cert_opts = 1;
+	return 0;
+}
+
 int
 cmd_keygen(int argc, char **argv, struct globals *g)
 {
 	static const struct option longopts[] = {
+	    {"type", required_argument, NULL, OPT_TYPE},
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"days", required_argument, NULL, OPT_DAYS},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct keygen_cert_opts c = {NULL, "p256", "localhost,127.0.0.1",
+	    KEYGEN_CERT_DAYS_DEFAULT};
 	const char *kind, *name;
-	int ch;
+	int ch, rc, cert_opts = 0;
 
 	(void)g;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (ch != 'h')
-			return usage_error("keygen", _("bad option"));
-		usage_print("keygen", stdout);
-		return EXIT_OK;
-	}
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+		if ((rc = cmd_keygen_opt(ch, &c, &cert_opts)) != 0)
+			return rc == -1 ? EXIT_OK : rc;
 	if (argc - optind != 2)
 		return usage_error("keygen",
 		    _("expected a kind and a file name"));
@@ -163,6 +201,9 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 	name = argv[optind + 1];
 	if (*name == '\0')
 		return usage_error("keygen", _("empty file name"));
+	if (cert_opts && strcmp(kind, "relay-cert") != 0)
+		return usage_error("keygen",
+		    _("--type, --name and --days are for relay-cert"));
 	if (strcmp(kind, "device") == 0)
 		return cmd_keygen_device(name);
 	if (strcmp(kind, "recipient") == 0)
@@ -172,8 +213,12 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 	/* An admin token is made as an ack token is: a bearer token. */
 	if (strcmp(kind, "ack-token") == 0 || strcmp(kind, "admin-token") == 0)
 		return cmd_keygen_ack_token(name);
+	if (strcmp(kind, "relay-cert") == 0) {
+		c.prefix = name;
+		return keygen_cert(&c);
+	}
 	return usage_error("keygen",
 	    _("unknown kind '%s' (device, recipient, webhook-secret, "
-	      "ack-token or admin-token)"),
+	      "ack-token, admin-token or relay-cert)"),
 	    kind);
 }

@@ -20,6 +20,7 @@
 #include "receiver.h"
 #include "seckey.h"
 #include "shown.h"
+#include "cp_config.h"
 #include "usage.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -34,6 +35,8 @@ struct receive_opts {
 	int pretty;
 	long max_age, remember;
 	int refuse_old;
+	const char *timezone;
+	struct cp_config cp; /* [contactpoint]: defaults for the above */
 };
 
 enum {
@@ -48,6 +51,7 @@ enum {
 	OPT_MAX_AGE,
 	OPT_OLD,
 	OPT_REMEMBER,
+	OPT_TIMEZONE,
 };
 
 /* HOST:PORT as hostport_parse() takes it, plus port 0 (any free port,
@@ -66,6 +70,32 @@ cmd_receive_listen(const char *listen, char **host, int *port)
 	free(copy);
 	*port = 0;
 	return rc;
+}
+
+/* What the options leave out, from [contactpoint] in alertctl.conf:
+ * the recipient's key, the signed directory and the organisation's key,
+ * the zone of the times on the alarm card (cp_config_zone()). */
+static int
+cmd_receive_defaults(struct receive_opts *o, const char *config)
+{
+	const char *zone;
+
+	if (cp_config_find(config, &o->cp) != 0)
+		return EXIT_FAIL;
+	if (o->nkeys == 0 && o->cp.recipient_key != NULL)
+		o->keys[o->nkeys++] = o->cp.recipient_key;
+	if (o->devices == NULL && o->directory == NULL &&
+	    o->cp.directory != NULL) {
+		o->directory = o->cp.directory;
+		if (o->org_key == NULL)
+			o->org_key = o->cp.org_key;
+	}
+	if (cp_config_zone(&o->cp, o->timezone, &zone) != 0)
+		return usage_error("receive",
+		    _("unknown timezone '%s' (a name such as "
+		      "Europe/Amsterdam)"),
+		    zone);
+	return 0;
 }
 
 static int
@@ -120,6 +150,7 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 	    {"max-age", required_argument, NULL, OPT_MAX_AGE},
 	    {"old", required_argument, NULL, OPT_OLD},
 	    {"remember", required_argument, NULL, OPT_REMEMBER},
+	    {"timezone", required_argument, NULL, OPT_TIMEZONE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -186,6 +217,9 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 				    _("--remember must be 1 to %d"),
 				    SHOWN_CAP_MAX);
 			break;
+		case OPT_TIMEZONE:
+			o->timezone = optarg;
+			break;
 		case OPT_OLD:
 			if (strcmp(optarg, "mark") != 0 &&
 			    strcmp(optarg, "refuse") != 0)
@@ -244,14 +278,15 @@ cmd_receive(int argc, char **argv, struct globals *g)
 	char *host = NULL;
 	int rc;
 
-	(void)g;
 	if ((rc = cmd_receive_parse(argc, argv, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
 	/* Long-running: into a file or a journal it keeps log lines, with
 	 * the time of each (alertctl(1), DIAGNOSTICS). */
 	if (!isatty(STDERR_FILENO))
 		log_set_human(0);
-	if ((rc = cmd_receive_check(&o, &host)) != 0) {
+	if ((rc = cmd_receive_defaults(&o, g->config)) != 0 ||
+	    (rc = cmd_receive_check(&o, &host)) != 0) {
+		cp_config_free(&o.cp);
 		free(host);
 		return rc;
 	}
@@ -270,6 +305,7 @@ cmd_receive(int argc, char **argv, struct globals *g)
 	}
 	hook_keys_clear(&hook.keys);
 	seckey_free(hook.secret);
+	cp_config_free(&o.cp);
 	free(host);
 	return rc;
 }

@@ -29,10 +29,12 @@
 #include "b64.h"
 #include "bundle.h"
 #include "directory.h"
+#include "i18n.h"
 #include "log.h"
 #include "orgdir.h"
 #include "orgdir_json.h"
 #include "out.h"
+#include "phone.h"
 #include "seckey.h"
 #include "usage.h"
 #include "xmalloc.h"
@@ -42,6 +44,7 @@ struct recipient_opts {
 	const char *id;
 	const char *webhook;
 	const char *sms;
+	char sms_e164[PHONE_MAX]; /* sms, normalised */
 	int json; /* list --json */
 };
 
@@ -111,13 +114,56 @@ cmd_recipient_entry(const char *id, const char *alias, const char *pk64,
 		json_object_set_new(channels, "webhook",
 		    json_string(op->webhook));
 	if (op->sms != NULL)
-		json_object_set_new(channels, "sms", json_string(op->sms));
+		json_object_set_new(channels, "sms", json_string(op->sms_e164));
 	return json_pack("{s:s, s:s, s:s, s:o}", "id", id, "alias", alias,
 	    "public_key", pk64, "channels", channels);
 }
 
+/* A number as people write it, made E.164, saying so; or refused with
+ * an example of one that works. */
 static int
-cmd_recipient_add(struct orgdir *o, const struct recipient_opts *op,
+cmd_recipient_sms(struct recipient_opts *op)
+{
+	enum phone_result r;
+
+	if (op->sms == NULL)
+		return 0;
+	r = phone_normalise(op->sms, op->sms_e164);
+	if (r == PHONE_NORMALISED)
+		out_line(_("phone number '%s' taken as %s"), op->sms,
+		    op->sms_e164);
+	else if (r != PHONE_OK)
+		return usage_error("recipient",
+		    _("--sms '%s': %s; for example %s"), op->sms,
+		    _(phone_problem(r)), PHONE_EXAMPLE);
+	return 0;
+}
+
+/* What to do next, for the channels the recipient has: only one that
+ * receives webhooks opens alerts, so only then is there a key to hand
+ * over. */
+static void
+cmd_recipient_advice(int webhook, int sms, const char *skpath)
+{
+	if (webhook)
+		out_line(_("its secret key is %s: give it to the contact point "
+		           "over a trusted channel (alertctl receive --key, or "
+		           "recipient_key in [contactpoint]); then sign the "
+		           "directory (alertctl directory sign)"),
+		    skpath);
+	else
+		out_line(_("it is reached by SMS only: there is no key to hand "
+		           "over (an SMS carries no content); sign the "
+		           "directory (alertctl directory sign)"));
+	if (sms)
+		out_line(_("it takes an alarm by replying OK and the reference "
+		           "to the SMS; for alertctl ack and inbox, give it an "
+		           "ack token (alertctl keygen ack-token) and set it "
+		           "as its ack_token_file at the relay"));
+}
+
+static int
+cmd_recipient_add(struct orgdir *o, struct recipient_opts *op,
     const char *alias)
 {
 	struct recipient_keys k;
@@ -130,7 +176,10 @@ cmd_recipient_add(struct orgdir *o, const struct recipient_opts *op,
 		    DIRECTORY_ALIAS_MAX);
 	if (op->webhook == NULL && op->sms == NULL)
 		return usage_error("recipient",
-		    "give --webhook, --sms or both: how the relay reaches it");
+		    _("give --webhook, --sms or both: how the relay reaches "
+		      "it"));
+	if ((rc = cmd_recipient_sms(op)) != 0)
+		return rc;
 	if (orgdir_new_id(o, "recipients", alias, op->id, id) != 0)
 		return EXIT_FAIL;
 	memset(&k, 0, sizeof(k));
@@ -145,11 +194,9 @@ cmd_recipient_add(struct orgdir *o, const struct recipient_opts *op,
 		unlink(k.pkpath);
 		goto out;
 	}
-	out_line("added recipient %s (%s), public key %s", id, alias, k.pk64);
-	out_line("its secret key is %s: give it to the contact point over a "
-	         "trusted channel (alertctl receive --key); then sign the "
-	         "directory (alertctl directory sign)",
-	    k.skpath);
+	out_line(_("added recipient %s (%s), public key %s"), id, alias,
+	    k.pk64);
+	cmd_recipient_advice(op->webhook != NULL, op->sms != NULL, k.skpath);
 	rc = EXIT_OK;
 out:
 	cmd_recipient_keys_free(&k);
@@ -196,15 +243,23 @@ cmd_recipient_rotate(struct orgdir *o, const char *id)
 		log_warnx("the old key is in %s", *kept ? kept : "(none)");
 		goto out;
 	}
-	out_line("rotated the key of recipient %s, public key %s", id, k.pk64);
-	if (*kept != '\0')
-		out_line("the old secret key stays as %s: the contact point "
-		         "keeps using it (alertctl receive --key) for what was "
-		         "sealed to it",
-		    kept);
-	out_line("give %s to the contact point, then sign the directory "
-	         "(alertctl directory sign)",
-	    k.skpath);
+	out_line(_("rotated the key of recipient %s, public key %s"), id,
+	    k.pk64);
+	if (json_object_get(json_object_get(r, "channels"), "webhook") == NULL)
+		out_line(_("it is reached by SMS only: there is no key to hand "
+		           "over; sign the directory (alertctl directory "
+		           "sign)"));
+	else {
+		if (*kept != '\0')
+			out_line(
+			    _("the old secret key stays as %s: the contact "
+			      "point keeps using it (alertctl receive --key) "
+			      "for what was sealed to it"),
+			    kept);
+		out_line(_("give %s to the contact point, then sign the "
+		           "directory (alertctl directory sign)"),
+		    k.skpath);
+	}
 	rc = EXIT_OK;
 out:
 	free(kept);
@@ -244,8 +299,8 @@ cmd_recipient_list(struct orgdir *o)
 	const char *webhook, *sms;
 	size_t i;
 
-	json_array_foreach(orgdir_list(o, "recipients"), i, r)
-	{
+	for (i = 0; i < json_array_size(orgdir_list(o, "recipients")); i++) {
+		r = json_array_get(orgdir_list(o, "recipients"), i);
 		c = json_object_get(r, "channels");
 		webhook = json_string_value(json_object_get(c, "webhook"));
 		sms = json_string_value(json_object_get(c, "sms"));

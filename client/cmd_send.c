@@ -27,7 +27,6 @@
 #include "device.h"
 #include "follow.h"
 #include "frame.h"
-#include "i18n.h"
 #include "log.h"
 #include "msg.h"
 #include "out.h"
@@ -84,6 +83,7 @@ struct send_run {
 	struct watch *watch; /* NULL without --wait */
 	int accepted;
 	int resealed;
+	long wait_s; /* --wait-timeout, else the alert's max_age; 0: none */
 	char why[1024]; /* why it gave up, for the last line */
 	char code[32]; /* the relay's error code, if one ended it */
 };
@@ -300,6 +300,24 @@ cmd_send_ready(struct relay_session *s, void *arg)
 		relay_session_expect(s, "accepted");
 }
 
+/* What the wait is for and how to leave it: an official under stress
+ * must not think that leaving it cancels anything. */
+static void
+cmd_send_waiting(const struct send_run *sr)
+{
+	const char *what = sr->o->until == WATCH_ACK
+	    ? _("waiting until a person takes alert %s")
+	    : _("waiting until alert %s is delivered");
+	char head[256], bound[64] = "";
+
+	snprintf(head, sizeof(head), what, sr->alert_id);
+	if (sr->wait_s > 0)
+		snprintf(bound, sizeof(bound), _(" (at most %ld min)"),
+		    (sr->wait_s + 59) / 60);
+	out_line("%s%s; %s", head, bound,
+	    _("Ctrl-C stops waiting, the alert stays open"));
+}
+
 static void
 cmd_send_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 {
@@ -314,9 +332,14 @@ cmd_send_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 		relay_session_done(s, EXIT_OK);
 		return;
 	}
-	/* From now on the wait has its own deadline, if any. */
+	/* From now on the wait has its own deadline: --wait-timeout, else
+	 * the alert's max_age, after which the relay stops escalating and
+	 * nobody else will be asked. */
 	sr->accepted = 1;
-	relay_run_deadline(sr->run, sr->o->wait_timeout_s);
+	sr->wait_s = sr->o->wait_timeout_s != 0 ? sr->o->wait_timeout_s
+	                                        : resend_max_age(sr->queue, i);
+	cmd_send_waiting(sr);
+	relay_run_deadline(sr->run, sr->wait_s);
 	watch_accepted(sr->watch, s, duplicate);
 }
 
@@ -412,11 +435,11 @@ cmd_send_failed(void *arg, int deadline, const char *why)
 	}
 	if (deadline) {
 		log_warnx(_(MSG_WAIT_DEADLINE), sr->alert_id,
-		    receipt_word(watch_until_name(sr->o->until)),
-		    sr->o->wait_timeout_s, why);
+		    receipt_word(watch_until_name(sr->o->until)), sr->wait_s,
+		    why);
 		snprintf(sr->why, sizeof(sr->why), _(MSG_WAIT_DEADLINE),
 		    sr->alert_id, receipt_word(watch_until_name(sr->o->until)),
-		    sr->o->wait_timeout_s, why);
+		    sr->wait_s, why);
 	} else {
 		log_warnx(_(MSG_WAIT_LOST), sr->alert_id, why);
 		snprintf(sr->why, sizeof(sr->why), _(MSG_WAIT_LOST),

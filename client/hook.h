@@ -96,6 +96,9 @@ int hook_open_alert(struct hook_config *cfg, const struct hook_body *b,
  * fsync'ed when stdout is a file); -1 when that failed. */
 int hook_print(const struct hook_body *b, const char *webhook_id,
     const struct alert *a, const struct hook_verdict *v, int pretty);
+/* An alert type as people read it ("PANIEK"), translated when known,
+ * else upper-cased and cleaned into buf. */
+const char *hook_print_type(const char *type, char *buf, size_t len);
 /* The same for a notice (alert.acknowledged, alert.cancelled). */
 int hook_print_notice(const struct hook_body *b, const char *webhook_id,
     int repeat, int pretty);

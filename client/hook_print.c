@@ -13,9 +13,12 @@
 
 #include <sodium.h>
 
+#include "cardtime.h"
 #include "frame.h"
 #include "hook.h"
 #include "i18n.h"
+#include "out.h"
+#include "receipt.h"
 #include "xmalloc.h"
 
 static json_t *
@@ -27,6 +30,8 @@ hook_print_location(const struct alert *a)
 	    "accuracy_m",
 	    a->has_accuracy ? json_real(a->accuracy_m) : json_null());
 }
+
+static const char *hook_print_ref(const struct hook_body *b);
 
 /* "repeat": shown here before, not a new alert; "stale": its signed
  * created_at is older than --max-age, so it may be a replay. */
@@ -52,6 +57,13 @@ hook_print_json(const struct hook_body *b, const char *webhook_id,
 	json_object_set_new(o, "age_s", json_integer(v->age));
 	if (json_is_integer(json_object_get(b->o, "tier")))
 		json_object_set(o, "tier", json_object_get(b->o, "tier"));
+	/* What people acknowledge it by, and the device as they know it
+	 * (from the relay, outside the signed alert). */
+	if (hook_print_ref(b) != NULL)
+		json_object_set_new(o, "ref", json_string(hook_print_ref(b)));
+	if (json_is_string(json_object_get(b->o, "device_alias")))
+		json_object_set(o, "device_alias",
+		    json_object_get(b->o, "device_alias"));
 	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(o);
 	return s;
@@ -66,7 +78,7 @@ hook_print_text(FILE *f, const char *s)
 
 	for (; *p != '\0'; p++) {
 		if (*p == '\n')
-			fputs("\n               ", f);
+			fputs("\n                 ", f);
 		else if (*p < 0x20 || *p == 0x7f)
 			fputc('?', f);
 		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
@@ -77,28 +89,104 @@ hook_print_text(FILE *f, const char *s)
 	}
 }
 
+/* The alert types people know, in their language; others as sent. */
+const char *
+hook_print_type(const char *type, char *buf, size_t len)
+{
+	static const char *const names[][2] = {
+	    {"panic", N_("PANIC")},
+	    {"threat", N_("THREAT")},
+	    {"test", N_("TEST")},
+	    {"missed_checkin", N_("MISSED CHECK-IN")},
+	};
+	size_t i;
+	char *p;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(type, names[i][0]) == 0)
+			return _(names[i][1]);
+	out_clean(type, buf, len);
+	for (p = buf; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return buf;
+}
+
+/* The device as people know it: the alias the relay names it by (from
+ * the signed directory it serves), else its id. */
+static const char *
+hook_print_alias(const struct hook_body *b, const char *device_id, char *buf,
+    size_t len)
+{
+	const char *alias = json_str(b->o, "device_alias");
+
+	return out_clean(alias != NULL && *alias != '\0' ? alias : device_id,
+	    buf, len);
+}
+
+/* The reference to acknowledge by, when the relay sent a well-formed
+ * one (8 letters of its alphabet, never anything a terminal acts on). */
+static const char *
+hook_print_ref(const struct hook_body *b)
+{
+	const char *ref = json_str(b->o, "ref");
+	size_t i;
+
+	if (ref == NULL || strlen(ref) != 8)
+		return NULL;
+	for (i = 0; i < 8; i++)
+		if (strchr("23456789ABCDEFGHJKLMNPQRSTUVWXYZ", ref[i]) == NULL)
+			return NULL;
+	return ref;
+}
+
 /* A repeat and an old alert say so before anything else. */
 static void
-hook_print_pretty_head(FILE *f, const struct alert *a,
-    const struct hook_verdict *v)
+hook_print_pretty_head(FILE *f, const struct hook_body *b,
+    const struct alert *a, const struct hook_verdict *v)
 {
+	char tbuf[64], alias[128];
+	const char *type = hook_print_type(a->alert_type, tbuf, sizeof(tbuf));
+
+	hook_print_alias(b, a->device_id, alias, sizeof(alias));
 	if (v->repeat)
 		fprintf(f,
-		    "REPEAT (shown before; NOT a new alert) %s from %s\n",
-		    a->alert_type, a->device_id);
+		    _("REPEAT (shown before, NOT a new alarm): %s - %s\n"),
+		    type, alias);
 	else
-		fprintf(f, "ALERT %s from %s\n", a->alert_type, a->device_id);
+		fprintf(f, _("ALARM %s - %s\n"), type, alias);
 	if (v->old)
 		fprintf(f,
-		    "  WARNING:     created %ld min ago: delivered late, or "
-		    "replayed\n",
+		    _("  WARNING:       made %ld min ago: delivered late, or "
+		      "sent again by someone else\n"),
 		    v->age / 60);
 }
 
+static void
+hook_print_location_card(FILE *f, const struct alert *a)
+{
+	fprintf(f, "  %-15s", _("Location:"));
+	if (!a->has_location) {
+		fprintf(f, "%s\n", _("(not sent)"));
+		return;
+	}
+	fprintf(f, "%.6f, %.6f", a->lat, a->lon);
+	if (a->has_accuracy)
+		fprintf(f, _(" (within %.0f m)"), a->accuracy_m);
+	fprintf(f,
+	    "\n  %-15shttps://www.openstreetmap.org/"
+	    "?mlat=%.6f&mlon=%.6f#map=17/%.6f/%.6f\n",
+	    "", a->lat, a->lon, a->lat, a->lon);
+}
+
+/* An alarm card: what, who, how long ago, the message, where, and the
+ * command that takes it, in the reader's language and local time. */
 static char *
 hook_print_pretty(const struct hook_body *b, const char *webhook_id,
     const struct alert *a, const struct hook_verdict *v)
 {
+	const char *ref = hook_print_ref(b);
+	char when[64], age[CARDTIME_LEN];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -107,24 +195,26 @@ hook_print_pretty(const struct hook_body *b, const char *webhook_id,
 		return NULL;
 	if (a->drill) /* first, before anything that reads as an alarm */
 		fprintf(f, "%s\n", _("DRILL - a rehearsal, not a real alarm"));
-	hook_print_pretty_head(f, a, v);
-	fputs("  message:     ", f);
+	hook_print_pretty_head(f, b, a, v);
+	receipt_time(a->created_at, RECEIPT_TIME_FULL, when, sizeof(when));
+	cardtime_age(v->age, age);
+	fprintf(f, "  %-15s%s (", _("Raised:"), when);
+	fprintf(f, _("%s ago"), age);
+	fputs(")\n", f);
+	fprintf(f, "  %-15s%s\n", _("Reference:"), ref != NULL ? ref : "-");
+	fprintf(f, "  %-15s", _("Message:"));
 	if (a->message != NULL)
 		hook_print_text(f, a->message);
 	else
-		fputs("(none)", f);
-	fputs("\n  location:    ", f);
-	if (a->has_location)
-		fprintf(f, "%.6f, %.6f", a->lat, a->lon);
-	else
-		fputs("(none)", f);
-	if (a->has_location && a->has_accuracy)
-		fprintf(f, " (within %.0f m)", a->accuracy_m);
-	fprintf(f, "\n  created_at:  %s\n  received_at: %s\n", a->created_at,
-	    b->received_at);
-	fprintf(f, "  alert_id:    %s\n  recipient:   %s\n  webhook_id:  %s\n",
-	    a->alert_id, b->recipient_id, webhook_id);
-	fputs("  verified:    yes (device signature)\n\n", f);
+		fputs(_("(none)"), f);
+	fputc('\n', f);
+	hook_print_location_card(f, a);
+	fprintf(f, "  %-15salertctl ack %s\n", _("Take it:"),
+	    ref != NULL ? ref : a->alert_id);
+	fprintf(f, "  %-15s%s\n", _("Checked:"),
+	    _("yes, signed by the device"));
+	fprintf(f, "  %-15s%s  %s %s\n\n", "alert_id:", a->alert_id,
+	    b->recipient_id, webhook_id);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -153,7 +243,7 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 {
 	static const char *const members[] = {"device_id", "alert_type",
 	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
-	    "cancelled_at", "last_seen", "interval_s"};
+	    "cancelled_at", "device_alias", "last_seen", "interval_s"};
 	json_t *o, *v;
 	size_t i;
 	char *s;
@@ -172,12 +262,20 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 	return s;
 }
 
+/* A notice without content: who took the alarm, the device cancelling
+ * it, or a supervised device going silent (device.offline) or coming
+ * back (device.online). */
 static char *
 hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
     int repeat)
 {
 	const char *by = json_str(b->o, "acknowledged_by");
 	const char *at = json_str(b->o, "acknowledged_at");
+	const char *ref = hook_print_ref(b);
+	const char *dev = json_str(b->o, "device_id");
+	const char *at_label = _("At:");
+	int device = strncmp(b->type, "device.", 7) == 0;
+	char alias[128], who[128], when[64];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -186,27 +284,31 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 		return NULL;
 	if (b->drill)
 		fprintf(f, "%s\n", _("DRILL - a rehearsal, not a real alarm"));
+	hook_print_alias(b, dev != NULL ? dev : "?", alias, sizeof(alias));
 	if (repeat)
-		fputs("REPEAT (shown before) ", f);
+		fputs(_("REPEAT (shown before) "), f);
 	if (strcmp(b->type, "alert.acknowledged") == 0) {
-		fputs("ACKNOWLEDGED by ", f);
-		hook_print_text(f, by != NULL ? by : "?");
-	} else if (strncmp(b->type, "device.", 7) == 0) {
-		fputs(strcmp(b->type, "device.offline") == 0
-		        ? "DEVICE OFFLINE (not heard from in time): "
-		        : "DEVICE BACK ONLINE: ",
-		    f);
-		hook_print_text(f, b->device_id != NULL ? b->device_id : "?");
+		out_clean(by != NULL ? by : "?", who, sizeof(who));
+		fprintf(f, _("TAKEN by %s - alarm of %s\n"), who, alias);
+	} else if (device) {
+		fprintf(f, "%s: %s\n",
+		    strcmp(b->type, "device.offline") == 0
+		        ? _("DEVICE OFFLINE (not heard from in time)")
+		        : _("DEVICE BACK ONLINE"),
+		    alias);
 		at = json_str(b->o, "last_seen");
+		at_label = _("Last seen:");
 	} else {
-		fputs("CANCELLED by the device", f);
+		fprintf(f, _("CANCELLED by the device - alarm of %s\n"), alias);
 		at = json_str(b->o, "cancelled_at");
 	}
-	fputs("\n  at:          ", f);
-	hook_print_text(f, at != NULL ? at : "?");
-	fprintf(f,
-	    "\n  alert_id:    %s\n  recipient:   %s\n  webhook_id:  %s\n\n",
-	    b->alert_id, b->recipient_id, webhook_id);
+	receipt_time(at, RECEIPT_TIME_FULL, when, sizeof(when));
+	fprintf(f, "  %-15s%s\n", at_label, when);
+	if (!device) /* a device event is about no alert */
+		fprintf(f, "  %-15s%s\n", _("Reference:"),
+		    ref != NULL ? ref : "-");
+	fprintf(f, "  %-15s%s  %s %s\n\n", "alert_id:", b->alert_id,
+	    b->recipient_id, webhook_id);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

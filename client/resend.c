@@ -13,6 +13,7 @@ struct resend_item {
 	struct sealed_alert s;
 	json_t *frame;
 	enum resend_state state;
+	long max_age_s; /* from its accepted frame; 0: not given */
 };
 
 struct resend {
@@ -211,6 +212,11 @@ resend_accepted(struct resend *q, struct relay_session *s, const json_t *o)
 	}
 	i = resend_pop(q, k);
 	json_bool_get(o, "duplicate", &dup);
+	if (json_is_integer(json_object_get(o, "max_age")) &&
+	    json_integer_value(json_object_get(o, "max_age")) > 0 &&
+	    json_integer_value(json_object_get(o, "max_age")) <= 366L * 86400)
+		q->v[i].max_age_s =
+		    (long)json_integer_value(json_object_get(o, "max_age"));
 	out_clean(relay_id, clean, sizeof(clean));
 	q->v[i].state = RESEND_ACCEPTED;
 	/* On disk before anyone hears of it. */
@@ -270,4 +276,10 @@ resend_frame(struct resend *q, struct relay_session *s, const char *type,
 	if (strcmp(type, "error") == 0)
 		return resend_error(q, s, o);
 	return 0;
+}
+
+long
+resend_max_age(const struct resend *q, size_t i)
+{
+	return q->v[i].max_age_s;
 }

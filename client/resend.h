@@ -52,6 +52,9 @@ size_t resend_start(struct resend *q, struct relay_session *s);
  * (1), else 0. */
 int resend_frame(struct resend *q, struct relay_session *s, const char *type,
     const json_t *o);
+/* How long the relay escalates item i (its accepted frame's max_age,
+ * in seconds); 0 when it did not say. */
+long resend_max_age(const struct resend *q, size_t i);
 /* Sent on this session and not answered yet. */
 size_t resend_inflight(const struct resend *q);
 /* Not accepted nor refused. */

@@ -6,8 +6,10 @@
 #include "i18n.h"
 #include "usage.h"
 
-/* The official's commands have their help in the reader's language:
- * marked N_() and printed through _(); the administrator's stay English.
+/* The official's and the contact point's commands (and recipient, which
+ * the contact point's people are told about) have their help in the
+ * reader's language: marked N_() and printed through _(); the
+ * administrator's stay English.
  * Kept out of clang-format so that a help line changed is one line
  * changed. */
 /* clang-format off */
@@ -25,6 +27,7 @@ static const struct usage_text {
         "  keygen webhook-secret FILE  new webhook secret (whsec_...)\n"
         "  keygen ack-token FILE       new acknowledgement token\n"
         "  keygen admin-token FILE     new token for the relay's admin\n"
+        "  keygen relay-cert PREFIX    the relay's TLS key and certificate\n"
         "  pin CERTFILE                print the relay certificate's pin\n"
         "  send --type TYPE [...]      send an alert through the relay\n"
         "  cancel ALERT_ID             cancel an alert of this device\n"
@@ -35,7 +38,8 @@ static const struct usage_text {
         "  watch [--once] [...]        send unsent alerts, print receipts\n"
         "  button                      the panic button at the desk\n"
         "  receive --listen ADDR [...] receive alerts as a webhook endpoint\n"
-        "  ack ALERT_ID --url URL ...  acknowledge an alert (contact point)\n"
+        "  ack REF                     acknowledge an alert (contact point)\n"
+        "  inbox                       the alerts sent to you (contact point)\n"
         "  org init|set|show [...]     the organisation key, relays and pins\n"
         "  device add ALIAS [...]      add a device (also revoke, rotate, "
         "list)\n"
@@ -62,6 +66,8 @@ static const struct usage_text {
         "       alertctl keygen webhook-secret FILE\n"
         "       alertctl keygen ack-token FILE\n"
         "       alertctl keygen admin-token FILE\n"
+        "       alertctl keygen relay-cert PREFIX [--type p256|ed25519]\n"
+        "                [--name HOST[,HOST|IP...]] [--days N]\n"
         "\n"
         "device:         Ed25519 signing key pair of a panic device.\n"
         "recipient:      X25519 key pair of a contact point; alerts are\n"
@@ -71,6 +77,11 @@ static const struct usage_text {
         "                (ack_token_file at the relay, alertctl ack).\n"
         "admin-token:    the token for the relay's POST /reload ([admin]\n"
         "                token_file at the relay, alertctl reload).\n"
+        "relay-cert:     the relay's TLS key (PREFIX.key, PEM) and a self-\n"
+        "                signed certificate (PREFIX.crt) for --name\n"
+        "                (default localhost,127.0.0.1), P-256 unless\n"
+        "                --type ed25519, valid --days (825); prints the\n"
+        "                pin (what alertctl pin PREFIX.crt prints).\n"
         "\n"
         "Secret files get mode 0600.  Existing files are never overwritten.\n"
         "For key pairs the public key is printed on stdout; nothing secret\n"
@@ -92,9 +103,11 @@ static const struct usage_text {
         "alert_id=... is printed then) and delivers it to the relay over\n"
         "pinned TLS 1.3, retrying across relays until the relay confirms\n"
         "it is stored.\n"
-        "With --wait it then stays connected and prints each receipt (one\n"
-        "line: delivered, escalated, failed, acknowledged, cancelled) until\n"
-        "the awaited state, reconnecting when the connection is lost.\n"
+        "With --wait it then says what it waits for, stays connected and\n"
+        "prints each receipt (one line: delivered, escalated, failed,\n"
+        "acknowledged, cancelled) until the awaited state, reconnecting\n"
+        "when the connection is lost.  Ctrl-C stops the waiting only: the\n"
+        "alert stays open.\n"
         "Alerts of the outbox that no relay accepted yet (an earlier send\n"
         "gave up or was killed) are sent again first, same alert_id, same\n"
         "bytes: one 'resending alert_id=...' line each, then their outcome.\n"
@@ -112,8 +125,9 @@ static const struct usage_text {
         "                      acknowledged it), delivered (a notification\n"
         "                      went through), none (default: do not wait)\n"
         "      --wait-timeout S\n"
-        "                      stop waiting after S seconds (default:\n"
-        "                      wait for ever)\n"
+        "                      stop waiting after S seconds (default: when\n"
+        "                      the relay stops escalating, the max_age of\n"
+        "                      the alert's policy)\n"
         "      --follow        after accepted, send your location every\n"
         "                      follow_interval (default 10 s) while the\n"
         "                      alert is open: from gpsd, or --lat/--lon\n"
@@ -222,15 +236,19 @@ static const struct usage_text {
         "      --timeout S     give up after S seconds, exit 1 (default:\n"
         "                      never)\n"
         "  -c, --config FILE   client configuration\n")},
-    {"ack",
-        "Usage: alertctl ack ALERT_ID --url https://HOST:PORT --token-file "
-        "FILE\n"
-        "           [--pin BASE64PIN | --cacert FILE] [--timeout SECONDS]\n"
+    {"ack", N_(
+        "Usage: alertctl ack REF|ALERT_ID [--url https://HOST:PORT]\n"
+        "           [--token-file FILE] [--pin BASE64PIN | --cacert FILE]\n"
+        "           [--timeout SECONDS]\n"
         "\n"
-        "Acknowledges an alert as the recipient whose token is in FILE\n"
-        "(mode 0600), on the relay's HTTPS ack listener, over TLS 1.3:\n"
-        "this stops its escalation.  Prints 'acknowledged ALERT_ID as NAME'\n"
-        "and '(first)' or '(already acknowledged)'.\n"
+        "Acknowledges an alert by the reference in its SMS or on the\n"
+        "receiver (K7Q2M9XD; any case, a space or - between its halves) or\n"
+        "by its alert id, as the recipient whose token is in FILE (mode\n"
+        "0600), on the relay's HTTPS ack listener, over TLS 1.3: this stops\n"
+        "its escalation.  Prints 'acknowledged REF as NAME' and '(first)'\n"
+        "or '(already acknowledged)'.  The relay, pin and token come from\n"
+        "[contactpoint] in alertctl.conf (ack_url, relay_pin or cacert,\n"
+        "token_file) unless given here.\n"
         "\n"
         "      --url URL         the relay's ack listener, https://HOST:PORT\n"
         "      --token-file FILE the recipient's token (keygen ack-token)\n"
@@ -239,16 +257,34 @@ static const struct usage_text {
         "                        certificate authorities are used\n"
         "      --cacert FILE     trust certificates of this CA instead\n"
         "      --timeout S       give up after S seconds (default 30)\n"
+        "  -c, --config FILE     alertctl.conf with [contactpoint]\n"
         "\n"
         "Exit status 1 when the relay refuses (401 token, 404 unknown\n"
-        "alert, 409 cancelled alert) or cannot be reached.\n"},
-    {"receive",
+        "alert or not one sent to you, 409 cancelled alert) or cannot be\n"
+        "reached.\n")},
+    {"inbox", N_(
+        "Usage: alertctl inbox [--hours N] [--limit N] [--json]\n"
+        "           [--url URL] [--token-file FILE] [--pin PIN | --cacert "
+        "FILE]\n"
+        "\n"
+        "Lists the alerts the relay sent you (the recipient whose token it\n"
+        "is) that are open or were acknowledged, newest first: reference,\n"
+        "type, device, when (local time), age, the tier the escalation\n"
+        "reached and who took it.  The relay has no content: read that on\n"
+        "the receiver or the console.  Settings as for ack.\n"
+        "\n"
+        "      --hours N   look back N hours (default 24, at most 168)\n"
+        "      --limit N   at most N alerts (default 20, at most 50)\n"
+        "      --json      one JSON array, times in RFC 3339 UTC\n"
+        "      --timeout S give up after S seconds (default 30)\n"
+        "  -c, --config FILE alertctl.conf with [contactpoint]\n")},
+    {"receive", N_(
         "Usage: alertctl receive --listen HOST:PORT --key KEYFILE...\n"
         "           --secret FILE|whsec_...\n"
         "           --devices DIR | --directory FILE --org-key KEY\n"
         "           [--recipient-id ID] [--path PATH] [--pretty]\n"
         "           [--state-dir DIR] [--remember N] [--max-age S]\n"
-        "           [--old mark|refuse]\n"
+        "           [--old mark|refuse] [--timezone ZONE]\n"
         "\n"
         "Runs the contact point's webhook endpoint (plain HTTP; put it\n"
         "behind TLS or keep it on loopback).  Each verified alert is printed\n"
@@ -269,7 +305,12 @@ static const struct usage_text {
         "      --recipient-id ID  refuse alerts addressed to another "
         "recipient\n"
         "      --path PATH        accept only this URL path (default: any)\n"
-        "      --pretty           human-readable blocks instead of JSON\n"
+        "      --pretty           an alarm card per alert, for people, "
+        "instead\n"
+        "                         of JSON (Dutch; LANGUAGE=en for English)\n"
+        "      --timezone ZONE    local time on the card (default:\n"
+        "                         timezone of [contactpoint], else of\n"
+        "                         [client], else Europe/Amsterdam)\n"
         "      --state-dir DIR    remember the alerts shown in DIR/shown,\n"
         "                         across restarts (default: until exit)\n"
         "      --remember N       at most N, oldest forgotten first\n"
@@ -277,7 +318,10 @@ static const struct usage_text {
         "      --max-age S        an alert created longer ago is stale\n"
         "                         (default 600; 0: no limit)\n"
         "      --old mark|refuse  show a stale alert marked (default), or\n"
-        "                         refuse it with 422\n"},
+        "                         refuse it with 422\n"
+        "\n"
+        "Without --key or --directory, recipient_key, directory and org_key\n"
+        "of [contactpoint] in alertctl.conf (alertctl -c FILE) are used.\n")},
     {"org",
         "Usage: alertctl org init [--org DIR] [--relay HOST:PORT]... "
         "[--pin PIN]...\n"
@@ -345,7 +389,7 @@ static const struct usage_text {
         "      --token-file FILE  forget: the token of the relay's [admin]\n"
         "                       token_file (default:\n"
         "                       $ALERTCTL_ADMIN_TOKEN_FILE)\n"},
-    {"recipient",
+    {"recipient", N_(
         "Usage: alertctl recipient add ALIAS [--id ID] [--webhook URL]\n"
         "           [--sms NUMBER] [--org DIR]\n"
         "       alertctl recipient rotate ID [--org DIR]\n"
@@ -363,13 +407,16 @@ static const struct usage_text {
         "        ID.key.<unix time>, so that what was sealed to it opens.\n"
         "remove: takes it out of the directory; its key files stay.\n"
         "list:   one line per recipient: id, alias, channels (tab-separated).\n"
+        "        An SMS-only recipient has no key to hand over.\n"
         "\n"
         "      --id ID          the recipient id (default: from the alias,\n"
         "                       as for devices)\n"
         "      --webhook URL    the http(s) URL the relay posts alerts to\n"
-        "      --sms NUMBER     the E.164 number texts go to (+31612345678)\n"
+        "      --sms NUMBER     the number texts go to: +31612345678, or as\n"
+        "                       written (06 1234 5678, 0031...), taken as "
+        "E.164\n"
         "      --org DIR        the organisation directory (alertctl org)\n"
-        "      --json           list: one JSON document (alertctl(1))\n"},
+        "      --json           list: one JSON document (alertctl(1))\n")},
     {"directory",
         "Usage: alertctl directory sign [--org DIR] [-o FILE]\n"
         "       alertctl directory show FILE [--org DIR | --org-key KEY]\n"
@@ -491,8 +538,9 @@ usage_print(const char *command, FILE *f)
 {
 	const struct usage_text *u = usage_find(command);
 
-	/* The official's commands have their help in the reader's
-	 * language (N_() above); the others are in English. */
+	/* The official's and the contact point's commands have their
+	 * help in the reader's language (N_() above); the others are in
+	 * English. */
 	if (u != NULL)
 		fputs(_(u->text), f);
 }

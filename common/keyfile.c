@@ -141,6 +141,26 @@ keyfile_read(const char *path, void *key, size_t len, int secret, char *err,
 	return rc;
 }
 
+int
+keyfile_pubkey(const char *dir, const char *value, void *key, size_t len,
+    char *err, size_t errlen)
+{
+	char *path;
+	int rc;
+
+	if (value == NULL || *value == '\0') {
+		snprintf(err, errlen, "no key given");
+		return -1;
+	}
+	if (b64_decode_exact(value, key, len) == 0)
+		return 0;
+	if ((path = keyfile_path(dir, value, err, errlen)) == NULL)
+		return -1;
+	rc = keyfile_read(path, key, len, 0, err, errlen);
+	free(path);
+	return rc;
+}
+
 char *
 keyfile_path(const char *dir, const char *value, char *err, size_t errlen)
 {

@@ -38,6 +38,13 @@ int keyfile_read(const char *path, void *key, size_t len, int secret, char *err,
 char *keyfile_path(const char *dir, const char *value, char *err,
     size_t errlen);
 
+/* A public key given as itself (base64) or as a file holding it (a
+ * path, relative to dir when dir is not NULL, or "cred:NAME"), as
+ * --org-key and org_key take the organisation's key: 0, or -1 with err
+ * set. */
+int keyfile_pubkey(const char *dir, const char *value, void *key, size_t len,
+    char *err, size_t errlen);
+
 /* "whsec_<base64>" (Standard Webhooks) into raw key bytes. */
 int whsec_decode(const char *text, unsigned char **key, size_t *len);
 /* New random secret in whsec_ form (caller frees). */

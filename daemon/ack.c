@@ -13,7 +13,9 @@
 #include "audit.h"
 #include "ack.h"
 #include "ack_hint.h"
+#include "ack_inbox.h"
 #include "ack_limit.h"
+#include "ack_notice.h"
 #include "ack_parse.h"
 #include "http_guard.h"
 #include "log.h"
@@ -43,6 +45,7 @@ struct ack {
 	struct evhttp *plain;
 	struct ack_limit *limit; /* failed SMS replies; made when first used */
 	struct ack_hint *hints; /* "how to reply" SMS sent; the same */
+	struct ack_notices *notices; /* confirmations and hints being sent */
 	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
 	struct http_guard *https_guard;
 	struct http_guard *plain_guard;
@@ -142,50 +145,6 @@ ack_refund(struct ack_pending *p)
 	ack_limit_refund(p->a->limit, &c, p->gateway, p->number, now_ms());
 }
 
-static void
-ack_notice_cb(int ok, long status, const char *error, void *arg)
-{
-	(void)arg;
-	if (ok)
-		log_info("sms notice result=ok status=%ld", status);
-	else
-		log_warnx("sms notice result=failed status=%ld error=\"%s\"",
-		    status, error ? error : "");
-}
-
-/* An SMS of kind to recipient r, through r's gateway (else gw_name's),
- * once: what it says is a courtesy to the person, the acknowledgement
- * itself is already in Redis. */
-static void
-ack_notice(struct ack *a, const char *rid, const char *gw_name,
-    enum sms_template_kind kind, const char *ref, int drill)
-{
-	const struct relay_config *cfg = a->relay->cfg;
-	const struct recipient_entry *r = relay_config_recipient(cfg, rid);
-	const struct sms_gateway *gw;
-	struct sms_template_vars v = {0};
-	enum sms_language lang;
-	const char *tpl = relay_config_sms_template(cfg, kind, &lang);
-	char text[SMS_TEXT_MAX];
-
-	if (r == NULL || r->sms == NULL)
-		return;
-	if ((gw = relay_config_gateway(cfg, r->sms_gateway)) == NULL &&
-	    (gw = relay_config_gateway(cfg, gw_name)) == NULL)
-		return;
-	v.ref = ref;
-	v.drill = drill;
-	v.by = r->alias ? r->alias : r->id;
-	v.t = time(NULL);
-	if (sms_template_expand(lang, tpl, &v, text, sizeof(text)) == 0)
-		return;
-	log_info("sms notice kind=%s recipient=%s via %s",
-	    sms_template_key(kind) + strlen("sms_template_"), r->id, gw->name);
-	(void)sms_send(a->relay->http, gw, r->sms, text, ref,
-	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
-	    ack_notice_cb, NULL);
-}
-
 /* An acknowledgement in the audit log: by whom, on which channel, from
  * which address (the SMS gateway's, for a reply by SMS). */
 static void
@@ -252,8 +211,8 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		/* The one who took it by SMS hears that it worked (the
 		 * others reached hear who took it: alert.acknowledged). */
 		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
-			ack_notice(p->a, p->rid, p->gateway, SMS_TPL_CONFIRMED,
-			    p->ref, drill);
+			ack_notice_send(p->a->notices, p->rid, p->gateway,
+			    SMS_TPL_CONFIRMED, p->ref, drill);
 		ack_reply(p->req, 200, "OK",
 		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
 		        "acknowledged", "first", strcmp(r, "first") == 0, "by",
@@ -303,28 +262,13 @@ ack_token_owner(const struct relay_config *cfg, const char *token)
 	return found;
 }
 
-/* POST /v1/alerts/{id}/ack.  Whether the token's owner was on that
- * alert is the ack script's to check, atomically with the change. */
-static void
-ack_http(struct ack *a, struct evhttp_request *req, const char *path)
+/* The recipient whose token the request carries; NULL, answered 401,
+ * when none. */
+static const struct recipient_entry *
+ack_http_owner(struct ack *a, struct evhttp_request *req, const char *token)
 {
-	const char *token = ack_parse_bearer(
-	    evhttp_find_header(evhttp_request_get_input_headers(req),
-	        "Authorization"));
 	const struct recipient_entry *r;
-	struct ack_pending *p;
-	char aid[33], by[ACK_BY_MAX + 1], body[ACK_BODY_MAX];
-	size_t len;
-	int named;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		ack_error(req, 405, "Method Not Allowed", "POST only");
-		return;
-	}
-	if (ack_parse_alert_path(path, aid) != 0) {
-		ack_error(req, 404, "Not Found", "no such alert");
-		return;
-	}
 	if (token == NULL ||
 	    (r = ack_token_owner(a->relay->cfg, token)) == NULL) {
 		if (ack_log_due(a, ACK_LOG_BAD_TOKEN)) {
@@ -335,8 +279,39 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 			    NULL, "https", "?", "token");
 		}
 		ack_error(req, 401, "Unauthorized", "unknown token");
+		return NULL;
+	}
+	return r;
+}
+
+/* POST /v1/alerts/{id}/ack.  Whether the token's owner was on that
+ * alert is the ack script's to check, atomically with the change. */
+static void
+ack_http(struct ack *a, struct evhttp_request *req, const char *path)
+{
+	const char *token = ack_parse_bearer(
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	        "Authorization"));
+	const struct recipient_entry *r;
+	struct ack_pending *p;
+	char aid[33] = "", ref[ACK_REF_LEN + 1] = "";
+	char by[ACK_BY_MAX + 1], body[ACK_BODY_MAX];
+	size_t len;
+	int named;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		ack_error(req, 405, "Method Not Allowed", "POST only");
 		return;
 	}
+	/* By its id, or by the reference people read in an SMS or on the
+	 * receiver: the same check that the token's owner was on it. */
+	if (ack_parse_alert_path(path, aid) != 0 &&
+	    ack_parse_ref_path(path, ref) != 0) {
+		ack_error(req, 404, "Not Found", "no such alert");
+		return;
+	}
+	if ((r = ack_http_owner(a, req, token)) == NULL)
+		return;
 	/* A console names its operator: the receipt says who it was. */
 	len = evbuffer_copyout(evhttp_request_get_input_buffer(req), body,
 	    sizeof(body));
@@ -350,7 +325,23 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	if (named == 0)
 		snprintf(p->by, sizeof(p->by), "%s (%s)", by,
 		    r->alias ? r->alias : r->id);
-	ack_submit(a, req, r, p, aid, NULL);
+	if (ref[0] != '\0')
+		ack_submit(a, req, r, p, NULL, ref);
+	else
+		ack_submit(a, req, r, p, aid, NULL);
+}
+
+/* GET /v1/inbox: the recipient's own open and acknowledged alerts. */
+static void
+ack_inbox_http(struct ack *a, struct evhttp_request *req, const char *query)
+{
+	const char *token = ack_parse_bearer(
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	        "Authorization"));
+	const struct recipient_entry *r;
+
+	if ((r = ack_http_owner(a, req, token)) != NULL)
+		ack_inbox(a->relay, req, r, query);
 }
 
 static const struct recipient_entry *
@@ -423,7 +414,7 @@ ack_hint_cb(json_t *reply, const char *err, void *arg)
 
 	(void)err;
 	h->sreq = NULL;
-	ack_notice(h->a, h->rid, h->gateway, SMS_TPL_HINT, NULL,
+	ack_notice_send(h->a->notices, h->rid, h->gateway, SMS_TPL_HINT, NULL,
 	    json_is_true(json_object_get(reply, "drill")));
 	ack_hinting_unlink(h);
 }
@@ -550,6 +541,8 @@ ack_request_cb(struct evhttp_request *req, void *arg)
 		ack_error(req, 503, "Service Unavailable", "try again");
 	else if (strncmp(path, "/v1/alerts/", 11) == 0)
 		ack_http(a, req, path);
+	else if (strcmp(path, "/v1/inbox") == 0)
+		ack_inbox_http(a, req, evhttp_uri_get_query(uri));
 	else if (strncmp(path, "/v1/sms/", 8) == 0)
 		ack_sms(a, req, path, evhttp_uri_get_query(uri));
 	else
@@ -610,6 +603,7 @@ ack_open(struct relay *relay, struct ack **out)
 		return 0;
 	a = xcalloc(1, sizeof(*a));
 	a->relay = relay;
+	a->notices = ack_notices_new(relay);
 	if ((cfg->ack_listen[0] != '\0' &&
 	        (a->https = ack_bind(a, cfg->ack_listen, 1)) == NULL) ||
 	    (cfg->ack_listen_plain[0] != '\0' &&
@@ -638,5 +632,6 @@ ack_close(struct ack *a)
 	}
 	ack_limit_free(a->limit);
 	ack_hint_free(a->hints);
+	ack_notices_free(a->notices);
 	free(a);
 }

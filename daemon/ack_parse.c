@@ -35,6 +35,48 @@ ack_parse_alert_path(const char *path, char aid[33])
 	return alert_id_valid(aid) ? 0 : -1;
 }
 
+/* "/v1/alerts/K7Q2M9XD/ack": what the person read in an SMS or on the
+ * receiver, typed as it was printed (upper case). */
+int
+ack_parse_ref_path(const char *path, char ref[ACK_REF_LEN + 1])
+{
+	const size_t pre = strlen(ACK_PATH_PRE);
+	size_t i;
+
+	if (path == NULL || strncmp(path, ACK_PATH_PRE, pre) != 0 ||
+	    strlen(path) != pre + ACK_REF_LEN + strlen(ACK_PATH_POST) ||
+	    strcmp(path + pre + ACK_REF_LEN, ACK_PATH_POST) != 0)
+		return -1;
+	for (i = 0; i < ACK_REF_LEN; i++)
+		if (path[pre + i] == '\0' ||
+		    strchr(ack_ref_alphabet, path[pre + i]) == NULL)
+			return -1;
+	memcpy(ref, path + pre, ACK_REF_LEN);
+	ref[ACK_REF_LEN] = '\0';
+	return 0;
+}
+
+/* "hours=N" (1..ACK_INBOX_HOURS_MAX) or nothing: the inbox's window. */
+int
+ack_parse_inbox_query(const char *query, long *hours)
+{
+	struct evkeyvalq q;
+	const char *v;
+	int rc = 0;
+
+	*hours = ACK_INBOX_HOURS_DEFAULT;
+	if (query == NULL || *query == '\0')
+		return 0;
+	TAILQ_INIT(&q);
+	if (evhttp_parse_query_str(query, &q) != 0)
+		rc = -1;
+	else if ((v = evhttp_find_header(&q, "hours")) != NULL &&
+	    parse_long(v, 1, ACK_INBOX_HOURS_MAX, hours) != 0)
+		rc = -1;
+	evhttp_clear_headers(&q);
+	return rc;
+}
+
 const char *
 ack_parse_bearer(const char *authorization)
 {

@@ -45,6 +45,15 @@ struct ack_mo {
 /* "/v1/alerts/<32 hex>/ack": 0 with the id in aid, else -1. */
 int ack_parse_alert_path(const char *path, char aid[33]);
 
+/* "/v1/alerts/<REF>/ack" (8 letters of the alphabet, upper case): 0
+ * with the reference in ref, else -1. */
+int ack_parse_ref_path(const char *path, char ref[ACK_REF_LEN + 1]);
+
+/* GET /v1/inbox?hours=N: how far back the recipient's inbox looks. */
+#define ACK_INBOX_HOURS_DEFAULT 24
+#define ACK_INBOX_HOURS_MAX 168
+int ack_parse_inbox_query(const char *query, long *hours);
+
 /* "Bearer <token>" (RFC 6750): the token, or NULL. */
 const char *ack_parse_bearer(const char *authorization);
 

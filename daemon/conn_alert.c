@@ -42,6 +42,21 @@ conn_release_receipts(struct conn *c)
 	c->held = NULL;
 }
 
+/* max_age: how long the relay escalates it, so that a device waiting
+ * for an acknowledgement knows when no one will come. */
+static json_t *
+conn_accepted_frame(const struct conn *c, const struct ingest_reply *r)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "type",
+	    "accepted", "alert_id", c->ingest_alert_id, "relay_id", r->relay_id,
+	    "received_at", r->received_at, "ref", r->ref, "duplicate",
+	    r->result == INGEST_DUPLICATE, "drill", r->drill);
+
+	if (r->max_age_s > 0)
+		json_object_set_new(o, "max_age", json_integer(r->max_age_s));
+	return o;
+}
+
 static void
 conn_alert_audit(struct conn *c, int duplicate)
 {
@@ -58,6 +73,7 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 {
 	struct conn *c = arg;
 	long ms = (long)(monotonic_ms() - c->ingest_start_ms);
+	int64_t answered = stage_observe(STAGE_STORE, c->stage_ns);
 
 	c->ingest = NULL;
 	switch (r->result) {
@@ -74,12 +90,9 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 		    c->ingest_alert_id, c->device_id, r->relay_id,
 		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill);
 		conn_alert_audit(c, r->result == INGEST_DUPLICATE);
-		conn_send(c,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "type",
-		        "accepted", "alert_id", c->ingest_alert_id, "relay_id",
-		        r->relay_id, "received_at", r->received_at, "ref",
-		        r->ref, "duplicate", r->result == INGEST_DUPLICATE,
-		        "drill", r->drill));
+		conn_send(c, conn_accepted_frame(c, r));
+		stage_answered(c->ingest_alert_id, answered);
+		stage_observe(STAGE_REPLY, answered);
 		break;
 	case INGEST_CONFLICT:
 		conn_error(c, "conflict",
@@ -177,6 +190,7 @@ conn_store_alert(struct conn *c, const char *json, size_t len,
 	crypto_hash_sha256(hash, (const unsigned char *)json, len);
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	c->ingest_start_ms = monotonic_ms();
+	c->stage_ns = stage_observe(STAGE_VERIFY, c->stage_ns);
 	c->ingest = ingest_alert(c->relay, env, hex, conn_ingest_cb, c);
 }
 
@@ -192,6 +206,7 @@ conn_alert(struct conn *c, const json_t *o)
 	char err[128];
 
 	metrics.alerts_received++;
+	c->stage_ns = stage_now();
 	if (!ratelimit_take(c->relay->alert_limit, c->device_id,
 	        strlen(c->device_id), monotonic_ms()) ||
 	    !ratelimit_take(c->relay->addr_alert_limit, c->source,

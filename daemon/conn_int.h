@@ -39,6 +39,7 @@
 #include "relay.h"
 #include "relay_directory.h"
 #include "slotcount.h"
+#include "stage_metrics.h"
 #include "store.h"
 #include "store_scripts.h"
 #include "supervise.h"
@@ -76,6 +77,7 @@ struct conn {
 	char req_alert_id[33];
 	char ingest_alert_id[33];
 	int64_t ingest_start_ms;
+	int64_t stage_ns; /* the current stage's start (stage_metrics.h) */
 	json_t *held; /* receipts of the alert being stored, until accepted */
 	int shut; /* closing: our side of the session is shut down */
 	size_t unauth_slot; /* its source's count of unauthenticated ones */

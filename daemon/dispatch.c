@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "relay.h"
 #include "sms_gateway.h"
+#include "stage_metrics.h"
 #include "store.h"
 #include "store_scripts.h"
 #include "strindex.h"
@@ -56,6 +57,7 @@ struct delivery {
 	json_t *local_meta; /* from the spool, not Redis */
 	dispatch_local_cb local_done;
 	void *local_arg;
+	int64_t stage_ns; /* the current stage's start (stage_metrics.h) */
 };
 
 struct dispatch {
@@ -163,6 +165,17 @@ static int
 delivery_is_location(const struct delivery *dl)
 {
 	return strcmp(dl->e.event, "alert.location") == 0;
+}
+
+/* The sending device's alias from the directory, else its id. */
+static const char *
+delivery_device_alias(const struct delivery *dl)
+{
+	const char *id = delivery_meta(dl, "device_id");
+	const struct device_entry *d =
+	    relay_config_device(dl->d->relay->cfg, id);
+
+	return d != NULL && d->alias != NULL ? d->alias : id;
 }
 
 static const char *
@@ -326,7 +339,12 @@ delivery_result(struct delivery *dl, int ok, long status, const char *error)
 static void
 delivery_webhook_cb(long status, const char *error, void *arg)
 {
-	delivery_result(arg, status >= 200 && status < 300, status, error);
+	struct delivery *dl = arg;
+
+	if (status >= 200 && status < 300)
+		stage_observe(STAGE_WEBHOOK_2XX, dl->stage_ns);
+	dl->stage_ns = 0; /* a retry is timed from its own start */
+	delivery_result(dl, status >= 200 && status < 300, status, error);
 }
 
 static void
@@ -352,6 +370,7 @@ delivery_send_webhook(struct delivery *dl, const struct recipient_entry *r)
 	a.connect_timeout_ms = cfg->connect_timeout * 1000;
 	a.timeout_ms = cfg->request_timeout * 1000;
 	dl->hreq = http_post(dl->d->relay->http, &a, delivery_webhook_cb, dl);
+	dl->stage_ns = stage_observe(STAGE_WEBHOOK_SENT, dl->stage_ns);
 	webhook_headers_free(headers);
 }
 
@@ -473,7 +492,7 @@ delivery_meta_cb(json_t *m, const char *err, void *arg)
 			return;
 		}
 		dl->body = webhook_body(dl->e.event, dl->e.alert_id, m,
-		    dl->e.recipient_id, dl->e.tier);
+		    dl->e.recipient_id, dl->e.tier, delivery_device_alias(dl));
 		if (dl->body == NULL) {
 			delivery_drop(dl, "cannot encode the webhook body");
 			return;
@@ -616,6 +635,10 @@ dispatch_add(struct dispatch *d, const struct delivery_entry *e)
 		return;
 	}
 	dl->state = D_FETCH;
+	if (strcmp(e->event, "alert.raised") == 0 && !e->replay) {
+		stage_delivery_read(e->alert_id);
+		dl->stage_ns = stage_now();
+	}
 	delivery_step(dl);
 }
 

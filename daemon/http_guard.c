@@ -46,6 +46,21 @@
  *   does nothing while writing is disabled, and evhttp enables writing
  *   after it has added a reply: an evbuffer callback on the filter's
  *   output flushes it one round later (http_guard_kick_cb).
+ * - libevent 2.1.12's filter runs its callbacks on the bufferevent under
+ *   it (be_filter_readcb, be_filter_writecb, be_filter_eventcb) without
+ *   a reference on itself.  When evhttp frees the connection from
+ *   within one (it does after each page it sends with "Connection:
+ *   close": 400, 405, 413, 417, our 503), the filter's last reference
+ *   goes there; libevent schedules its finalisation and deletes its
+ *   timers, then the filter's output code carries on and puts its write
+ *   timeout back (BEV_RESET_GENERIC_WRITE_TIMEOUT), and the filter is
+ *   freed with that timer still in the event base's heap: the next timer
+ *   operation writes to freed memory (SIGSEGV within a second of such
+ *   requests on a plain listener).  libevent has done so since its fix
+ *   for its issue #127 (2014, in 2.1.10) and still does in its master.
+ *   So the bufferevent under the filter calls our wrappers, which hold
+ *   a reference on the filter around the filter's own callbacks: its
+ *   last reference goes after the filter is done with itself.
  * - evhttp's evconnlistener gets an error callback: on EMFILE, ENFILE,
  *   ENOBUFS or ENOMEM it pauses accepting for a second and logs once per
  *   interval (refusal.h), where libevent would print a line per attempt
@@ -98,6 +113,10 @@ struct guard_conn {
 	struct evbuffer_cb_entry *reply_cb; /* on the filter's output */
 	struct event *timer;
 	struct event *kick;
+	/* the filter's own callbacks on under, called with a reference */
+	bufferevent_data_cb f_read, f_write;
+	bufferevent_event_cb f_event;
+	void *f_arg;
 	evutil_socket_t fd;
 	int64_t accepted_ms;
 	size_t slot;
@@ -334,6 +353,42 @@ http_guard_out_filter(struct evbuffer *src, struct evbuffer *dst,
 	return BEV_OK;
 }
 
+/* The filter's callbacks on the bufferevent under it, each with a
+ * reference on the filter (see the top).  After the reference is
+ * dropped the connection may be on its way out: nothing is touched. */
+static void
+http_guard_under_read(struct bufferevent *under, void *arg)
+{
+	struct guard_conn *c = arg;
+	struct bufferevent *bev = c->bev;
+
+	bufferevent_incref(bev);
+	c->f_read(under, c->f_arg);
+	bufferevent_decref(bev);
+}
+
+static void
+http_guard_under_write(struct bufferevent *under, void *arg)
+{
+	struct guard_conn *c = arg;
+	struct bufferevent *bev = c->bev;
+
+	bufferevent_incref(bev);
+	c->f_write(under, c->f_arg);
+	bufferevent_decref(bev);
+}
+
+static void
+http_guard_under_event(struct bufferevent *under, short what, void *arg)
+{
+	struct guard_conn *c = arg;
+	struct bufferevent *bev = c->bev;
+
+	bufferevent_incref(bev);
+	c->f_event(under, what, c->f_arg);
+	bufferevent_decref(bev);
+}
+
 /* free_context of the filter: evhttp has let the connection go. */
 static void
 http_guard_conn_gone(void *arg)
@@ -385,6 +440,10 @@ http_guard_bev_cb(struct event_base *base, void *arg)
 		return NULL;
 	}
 	c->under = under;
+	bufferevent_getcb(under, &c->f_read, &c->f_write, &c->f_event,
+	    &c->f_arg);
+	bufferevent_setcb(under, http_guard_under_read, http_guard_under_write,
+	    http_guard_under_event, c);
 	c->accepted_ms = monotonic_ms();
 	c->out_cb = evbuffer_add_cb(bufferevent_get_output(under),
 	    http_guard_out_cb, c);

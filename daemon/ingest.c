@@ -21,6 +21,7 @@
 #define REF_TTL_MIN (30L * 86400)
 
 struct ingest_req {
+	long max_age_s; /* of the alert's policy, for the answer */
 	ingest_cb cb;
 	void *arg;
 	struct store_req *sreq;
@@ -62,6 +63,7 @@ ingest_finish(struct ingest_req *ir, struct ingest_reply *out)
 		out->result = INGEST_UNAVAILABLE;
 		out->error = "redis and the local spool both failed";
 	}
+	out->max_age_s = ir->max_age_s;
 	out->drill = ir->drill;
 	ir->cb(out, ir->arg);
 	json_decref(ir->args);
@@ -206,6 +208,9 @@ ingest_alert(struct relay *relay, const struct envelope *env,
 
 	ir->cb = cb;
 	ir->arg = arg;
+	/* A drill escalates by the drill policy, and expires by it. */
+	ir->max_age_s =
+	    policy_for(relay->cfg, env->alert_type, env->drill)->max_age_s;
 	ir->drill = env->drill;
 	time_rfc3339_ms(received_at, received);
 	snprintf(ms, sizeof(ms), "%lld", (long long)received);

@@ -23,6 +23,7 @@ struct ingest_reply {
 	char relay_id[STORE_ID_MAX];
 	char received_at[RFC3339_LEN];
 	char ref[16]; /* ACK_REF_LEN letters */
+	long max_age_s; /* the policy's: how long it escalates; 0: no limit */
 	const char *error; /* with INGEST_UNAVAILABLE */
 	int drill; /* the envelope said drill */
 };

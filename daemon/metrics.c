@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "stage_metrics.h"
 
 struct metrics metrics = {.deadletter_entries = -1,
     .alerts_open = {-1, -1, -1, -1},
@@ -325,4 +326,5 @@ metrics_render(struct evbuffer *out)
 	    "Bytes in the local spool of alerts not yet in Redis.",
 	    (double)metrics.spool_bytes);
 	metrics_render_alerts(out);
+	stage_metrics_render(out);
 }

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "redis_conn.h"
+#include "phone.h"
 #include "relay_config.h"
 #include "relay_config_int.h"
 #include "relay_directory.h"
@@ -295,6 +296,29 @@ config_set_string(char **dst, const char *value)
 	*dst = xstrdup(value);
 }
 
+/* A number as people write it ("06 1234 5678") is taken as E.164, and
+ * -t says so; one of no real length is refused with an example. */
+static void
+config_recipient_sms(struct config_parse *p, struct recipient_entry *r,
+    const char *id, const char *value)
+{
+	char e164[PHONE_MAX];
+	enum phone_result res = phone_normalise(value, e164);
+
+	if (res != PHONE_OK && res != PHONE_NORMALISED) {
+		config_error(p, p->line,
+		    "recipient %s: sms '%s': %s; for example " PHONE_EXAMPLE,
+		    id, value, phone_problem(res));
+		return;
+	}
+	if (res == PHONE_NORMALISED)
+		fprintf(p->errout,
+		    "%s:%d: note: recipient %s: sms '%s' taken "
+		    "as %s\n",
+		    p->cfg->path, p->line, id, value, e164);
+	config_set_string(&r->sms, e164);
+}
+
 static void
 config_device_key(struct config_parse *p, const char *id, const char *name,
     const char *value)
@@ -357,12 +381,7 @@ config_recipient_key(struct config_parse *p, const char *id, const char *name,
 		free(r->webhook_secret_file);
 		r->webhook_secret_file = config_path(p, value);
 	} else if (strcmp(name, "sms") == 0) {
-		if (!sms_number_valid(value))
-			config_error(p, p->line,
-			    "recipient %s: sms must be an E.164 number "
-			    "(+31...)",
-			    id);
-		config_set_string(&r->sms, value);
+		config_recipient_sms(p, r, id, value);
 	} else if (strcmp(name, "sms_gateway") == 0)
 		config_set_string(&r->sms_gateway, value);
 	else if (strcmp(name, "ack_token_file") == 0) {
@@ -579,7 +598,7 @@ relay_config_load(const char *path, FILE *errout)
 		config_error(&p, rc, "syntax error");
 	config_defaults(&p);
 	if (p.errors == 0 && p.cfg->directory_path[0] != '\0')
-		p.errors += relay_directory_merge(p.cfg,
+		p.errors += relay_directory_merge(p.cfg, p.dir,
 		    config_opt_line(&p, "relay", "directory"), errout);
 	/* Sorted first: the checks look recipients up.  (No devices, as
 	 * when the directory did not load, means no array at all.) */

@@ -79,7 +79,8 @@ struct relay_config {
 	char *user; /* "" when not set */
 	char *spool_dir; /* "" when there is no local spool */
 	char *directory_path; /* signed directory, "" when not used */
-	char *org_key_text; /* base64 organisation public key */
+	char *org_key_text; /* base64 organisation public key, or a file */
+	unsigned char org_pk[crypto_sign_PUBLICKEYBYTES]; /* decoded */
 	struct directory *dir; /* verified; NULL without directory_path */
 
 	/* [checkin] (checkin.h) */

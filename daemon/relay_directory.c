@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "b64.h"
 #include "envelope.h"
 #include "log.h"
+#include "keyfile.h"
 #include "relay_directory.h"
 #include "xmalloc.h"
 
@@ -115,18 +117,23 @@ merge_recipients(struct merge *m)
 }
 
 int
-relay_directory_merge(struct relay_config *cfg, int line, FILE *errout)
+relay_directory_merge(struct relay_config *cfg, const char *dir, int line,
+    FILE *errout)
 {
 	unsigned char org_pk[crypto_sign_PUBLICKEYBYTES];
 	struct merge m = {cfg, line, errout, 0};
 	char err[512];
 
-	if (b64_decode_exact(cfg->org_key_text, org_pk, sizeof(org_pk)) != 0) {
+	if (keyfile_pubkey(dir, cfg->org_key_text, org_pk, sizeof(org_pk), err,
+	        sizeof(err)) != 0) {
 		merge_error(&m, line,
 		    "[relay] directory needs org_key, the organisation's "
-		    "base64 Ed25519 public key");
+		    "base64 Ed25519 public key or a file holding it (org.pub): "
+		    "%s",
+		    err);
 		return m.errors;
 	}
+	memcpy(cfg->org_pk, org_pk, sizeof(org_pk));
 	cfg->dir = xcalloc(1, sizeof(*cfg->dir));
 	if (directory_load(cfg->directory_path, org_pk, cfg->dir, err,
 	        sizeof(err)) != 0) {
@@ -149,7 +156,8 @@ relay_directory_successor(const struct relay_config *cur,
 		    "the signed directory cannot be dropped by a reload");
 		return -1;
 	}
-	if (strcmp(cur->org_key_text, next->org_key_text) != 0) {
+	if (sodium_memcmp(cur->org_pk, next->org_pk, sizeof(cur->org_pk)) !=
+	    0) {
 		snprintf(err, errlen,
 		    "org_key cannot change by a reload (restart to change "
 		    "organisation)");

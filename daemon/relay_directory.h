@@ -13,9 +13,11 @@
 #include "relay_config.h"
 
 /* Loads, verifies and merges the directory into cfg (devices and
- * recipients not yet sorted).  Problems go to errout as
- * "file:line: text"; returns how many there were. */
-int relay_directory_merge(struct relay_config *cfg, int line, FILE *errout);
+ * recipients not yet sorted); org_key is the key or a file holding it,
+ * relative to dir.  Problems go to errout as "file:line: text"; returns
+ * how many there were. */
+int relay_directory_merge(struct relay_config *cfg, const char *dir, int line,
+    FILE *errout);
 
 /* May the configuration next replace cur (a reload)?  Refuses a
  * directory older than the running one, or a reload that drops it. */

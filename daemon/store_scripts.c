@@ -273,16 +273,17 @@ const char script_drop[] =
             "redis.call('XDEL', K('deliveries'), a.sid)\n"
             "return cjson.encode({r = 'ok'})\n";
 
-/* A person acknowledged: by alert id (HTTPS), or by reference (SMS,
- * only from a number that was sent that reference).  By alert id, only
+/* A person acknowledged: by alert id or reference (HTTPS), or by
+ * reference (SMS, only from a number that was sent that reference).
+ * Over HTTPS, only
  * a recipient the alert was addressed to or that a tier reached may;
  * anyone else gets what an alert that does not exist gets. */
 const char script_ack[] = PRELUDE
     "local aid = a.aid\n"
     "if a.ref then\n"
     "  aid = redis.call('GET', K('ref', a.ref))\n"
-    "  if not aid or redis.call('SISMEMBER', K('notified', aid),"
-    "      a.rid .. '|sms') == 0 then\n"
+    "  if not aid or (a.ch == 'sms' and redis.call('SISMEMBER',"
+    "      K('notified', aid), a.rid .. '|sms') == 0) then\n"
     "    return cjson.encode({r = 'unknown'})\n"
     "  end\n"
     "end\n"
@@ -290,7 +291,7 @@ const char script_ack[] = PRELUDE
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'acked_by',"
     "  'received_ms', 'recipients', 'alert_type', 'drill')\n"
     "if not s[1] then return cjson.encode({r = 'unknown'}) end\n"
-    "if not a.ref then\n"
+    "if a.ch ~= 'sms' then\n"
     "  local on = false\n"
     "  for r in string.gmatch(s[5] or '', '[^,]+') do\n"
     "    if r == a.rid then on = true end\n"

@@ -42,7 +42,7 @@ webhook_copy(json_t *o, const json_t *meta, const char *from, const char *to)
 
 char *
 webhook_body(const char *event, const char *alert_id, const json_t *meta,
-    const char *recipient_id, const char *tier)
+    const char *recipient_id, const char *tier, const char *device_alias)
 {
 	json_t *o;
 	char *s;
@@ -54,6 +54,12 @@ webhook_body(const char *event, const char *alert_id, const json_t *meta,
 	webhook_copy(o, meta, "created_at", "created_at");
 	webhook_copy(o, meta, "received_at", "received_at");
 	webhook_copy(o, meta, "ref", "ref");
+	/* Every event names the device as people know it, and the ref they
+	 * acknowledge it by (alertctl ack REF); receivers ignore members
+	 * they do not know. */
+	if (device_alias != NULL)
+		json_object_set_new(o, "device_alias",
+		    json_string(device_alias));
 	/* Every event says whether it is a drill; the receiver checks it
 	 * against the device-signed inner alert. */
 	json_object_set_new(o, "drill",

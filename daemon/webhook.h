@@ -19,9 +19,10 @@
 void webhook_id(const char *event, const char *alert_id,
     const char *recipient_id, const char *tier, char out[WEBHOOK_ID_LEN]);
 /* The body for event about alert_id to recipient (caller frees); meta
- * is the alert as store_scripts.c's script_meta describes it. */
+ * is the alert as store_scripts.c's script_meta describes it;
+ * device_alias the sending device's alias (its id when it has none). */
 char *webhook_body(const char *event, const char *alert_id, const json_t *meta,
-    const char *recipient_id, const char *tier);
+    const char *recipient_id, const char *tier, const char *device_alias);
 /* Headers for one attempt; free with webhook_headers_free(). */
 void webhook_headers(const struct recipient_entry *r, const char *id,
     const char *body, size_t bodylen, char *headers[WEBHOOK_NHEADERS]);

@@ -74,6 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char tok[ACK_TOKEN_MAX + 1];
 	struct ack_mo mo;
 	char by[ACK_BY_MAX + 1];
+	long hours;
 	size_t i;
 
 	memcpy(buf, data, size);
@@ -86,6 +87,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (f[0] != NULL && ack_parse_alert_path(f[0], aid) == 0 &&
 	    strlen(aid) != 32)
+		abort();
+	/* POST /v1/alerts/<REF>/ack, GET /v1/inbox?hours=N */
+	if (f[0] != NULL && ack_parse_ref_path(f[0], ref) == 0)
+		check_ref(ref);
+	if (f[1] != NULL && ack_parse_inbox_query(f[1], &hours) == 0 &&
+	    (hours < 1 || hours > ACK_INBOX_HOURS_MAX))
 		abort();
 	(void)ack_parse_bearer(f[3]);
 	if (f[1] != NULL &&

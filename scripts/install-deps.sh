@@ -10,7 +10,7 @@ gpsd gpsd-clients
 redis-server redis-tools kannel kannel-extras mandoc systemd
 python3 python3-pytest python3-pytest-timeout python3-nacl python3-openssl python3-redis python3-prometheus-client python3-yaml
 clang-format clang libclang-rt-14-dev valgrind
-dpkg-dev debhelper fakeroot lintian prometheus
+dpkg-dev debhelper fakeroot lintian prometheus prometheus-alertmanager
 chromium chromium-driver python3-selenium"
 
 missing=""
@@ -31,6 +31,20 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends $missing
 # Kannel is only a test peer here (the tests start their own bearerbox and
 # smsbox on free ports): keep the package's system service off.
+# Alertmanager is only make bench's point of comparison (bench/
+# alertmanager.py starts its own on a free loopback port): the package's
+# system service stays off, like Kannel's.
+case "$missing" in
+*prometheus-alertmanager*)
+	if command -v systemctl >/dev/null 2>&1; then
+		systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true
+	fi
+	if [ -x /etc/init.d/prometheus-alertmanager ]; then
+		/etc/init.d/prometheus-alertmanager stop >/dev/null 2>&1 || true
+		update-rc.d prometheus-alertmanager disable >/dev/null 2>&1 || true
+	fi
+	;;
+esac
 case "$missing" in
 *kannel*)
 	if [ -x /etc/init.d/kannel ]; then

@@ -323,6 +323,16 @@ class RawClient:
         self.send_frame(obj)
         return self.recv_frame(timeout)
 
+    def answer(self, obj, timeout=10):
+        """The answer to obj: receipts the relay pushes meanwhile (for
+        this device's earlier alerts) are not it and are skipped."""
+        self.send_frame(obj)
+        deadline = time.monotonic() + timeout
+        while True:
+            f = self.recv_frame(max(0.1, deadline - time.monotonic()))
+            if f.get("type") != "receipt":
+                return f
+
     def close(self):
         try:
             self.sock.close()

@@ -14,11 +14,14 @@ TARGETS = sorted(f[len("fuzz_"):-2] for f in os.listdir(os.path.join(ROOT, "fuzz
 
 @pytest.fixture(scope="module")
 def built():
-    r = subprocess.run(["make", "-s", "fuzz"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=300)
+    # Every harness compiles the common sources with ASan: from a clean
+    # tree this takes minutes, inside the first test's time.
+    r = subprocess.run(["make", "-s", "-j2", "fuzz"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=1500)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+@pytest.mark.hard_timeout(1800)
 @pytest.mark.parametrize("name", TARGETS)
 def test_corpus_replays_clean(built, name):
     corpus = os.path.join(ROOT, "fuzz", "corpus", name)

@@ -39,7 +39,7 @@ def receiver(lab, env, state_dir=None, name="receive", extra=()):
     if state_dir is not None:
         argv += ["--state-dir", state_dir]
     p = lab.spawn(argv, name)
-    p.wait_for("listening on", "stderr", timeout=10)
+    p.wait_for("listening on|luistert op", "stderr", timeout=10)
     p.port = port
     return p
 
@@ -121,17 +121,21 @@ def test_replayed_webhook_with_fresh_headers_is_a_repeat(lab, tmp_path):
     assert new["alert_id"] == inner["alert_id"] and new["repeat"] is False
 
 
-def test_replay_pretty_says_repeat(lab, tmp_path):
+def test_replay_pretty_says_repeat(lab, tmp_path, monkeypatch):
+    # the alarm card as the contact point reads it: in Dutch (the harness
+    # runs the rest of the suite in English)
+    monkeypatch.setenv("LANGUAGE", "nl")
     env = lab.env()
     rx = receiver(lab, env, tmp_path / "state", extra=["--pretty"])
     h, b, _ = make_webhook(env)
     assert post(rx.port, h, b) == 200
-    wait_until(lambda: any(l.startswith("ALERT panic") for l in rx.snapshot("stdout")),
+    # the alarm card (tests/test_contactpoint.py)
+    wait_until(lambda: any(l.startswith("ALARM PANIEK") for l in rx.snapshot("stdout")),
                10, what="the alert")
     assert post(rx.port, fresh_headers(env, b), b) == 200
-    wait_until(lambda: any(l.startswith("REPEAT") for l in rx.snapshot("stdout")),
+    wait_until(lambda: any(l.startswith("HERHALING") for l in rx.snapshot("stdout")),
                10, what="the repeat")
-    assert sum(l.startswith("ALERT") for l in rx.snapshot("stdout")) == 1
+    assert sum(l.startswith("ALARM") for l in rx.snapshot("stdout")) == 1
 
 
 def _old(minutes):

@@ -28,7 +28,8 @@ ENGLISH = {"LANGUAGE": "en", "LC_ALL": "", "LC_MESSAGES": "",
 # Log-style detail: an ISO time and a pid, as the daemons write.
 DETAIL_RX = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z alertctl\[\d+\]: ")
 
-# The files whose messages this issue put through gettext (words).
+# The files whose messages go through gettext (words, and what came with
+# the merges of drills, check-ins and the contact point).
 WORDS_FILES = [
     "client/cmd_send.c", "client/cmd_cancel.c", "client/cmd_status.c",
     "client/cmd_list.c", "client/cmd_watch.c", "client/cmd_enroll.c",
@@ -40,6 +41,10 @@ WORDS_FILES = [
     "client/receipt.c", "client/msg.h", "client/receiver.c", "client/shown.c",
     "client/follow.c",
     "common/log.c", "common/ltime.c",
+    # the contact point's commands and the receiver's alarm card, check-ins
+    "client/cmd_ack.c", "client/cmd_inbox.c", "client/cmd_recipient.c",
+    "client/cp_config.c", "client/cp_http.c", "client/cardtime.c",
+    "client/hook_print.c", "client/cmd_checkin.c", "common/phone.c",
 ]
 
 

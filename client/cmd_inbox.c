@@ -1,0 +1,250 @@
+/*
+ * alertctl inbox: the alerts the relay sent to this recipient that are
+ * still open or were acknowledged, newest first, from the relay's ack
+ * listener (GET /v1/inbox with the recipient's token; cp_http.h).  The
+ * relay has routing metadata only, so this is what it can say: the
+ * reference, the type, the device, when, how far the escalation got and
+ * who took it.  The content is on the receiver or the console.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "alertctl.h"
+#include "cardtime.h"
+#include "cp_http.h"
+#include "frame.h"
+#include "hook.h"
+#include "i18n.h"
+#include "log.h"
+#include "ltime.h"
+#include "out.h"
+#include "receipt.h"
+#include "usage.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define INBOX_LIMIT_DEFAULT 20
+#define INBOX_LIMIT_MAX 50 /* what the relay sends at most */
+#define INBOX_HOURS_MAX 168
+
+struct inbox_opts {
+	struct cp_http h;
+	long limit, hours;
+	int json;
+	const char *config; /* -c after the command */
+};
+
+enum {
+	OPT_URL = 256,
+	OPT_TOKEN_FILE,
+	OPT_PIN,
+	OPT_CACERT,
+	OPT_TIMEOUT,
+	OPT_LIMIT,
+	OPT_HOURS,
+	OPT_JSON,
+};
+
+static int
+cmd_inbox_opt(struct inbox_opts *o, int ch)
+{
+	switch (ch) {
+	case OPT_URL:
+		o->h.url = optarg;
+		break;
+	case OPT_TOKEN_FILE:
+		o->h.token_file = optarg;
+		break;
+	case OPT_PIN:
+		o->h.pin = optarg;
+		break;
+	case OPT_CACERT:
+		o->h.cacert = optarg;
+		break;
+	case OPT_TIMEOUT:
+		if (parse_long(optarg, 1, CP_HTTP_TIMEOUT_MAX,
+		        &o->h.timeout_s) != 0)
+			return usage_error("inbox",
+			    _("--timeout must be 1..%d seconds"),
+			    CP_HTTP_TIMEOUT_MAX);
+		break;
+	case OPT_LIMIT:
+		if (parse_long(optarg, 1, INBOX_LIMIT_MAX, &o->limit) != 0)
+			return usage_error("inbox", _("--limit must be 1..%d"),
+			    INBOX_LIMIT_MAX);
+		break;
+	case OPT_HOURS:
+		if (parse_long(optarg, 1, INBOX_HOURS_MAX, &o->hours) != 0)
+			return usage_error("inbox", _("--hours must be 1..%d"),
+			    INBOX_HOURS_MAX);
+		break;
+	case OPT_JSON:
+		o->json = 1;
+		break;
+	case 'c':
+		o->config = optarg;
+		break;
+	case 'v':
+		log_set_level(LOG_DEBUG);
+		break;
+	case 'h':
+		usage_print("inbox", stdout);
+		return -1;
+	default:
+		return usage_error("inbox", _("bad option"));
+	}
+	return 0;
+}
+
+static int
+cmd_inbox_parse(int argc, char **argv, struct inbox_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"url", required_argument, NULL, OPT_URL},
+	    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	    {"pin", required_argument, NULL, OPT_PIN},
+	    {"cacert", required_argument, NULL, OPT_CACERT},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"limit", required_argument, NULL, OPT_LIMIT},
+	    {"hours", required_argument, NULL, OPT_HOURS},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"config", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->h.cmd = "inbox";
+	o->h.get = 1;
+	o->h.timeout_s = CP_HTTP_TIMEOUT_DEFAULT;
+	o->limit = INBOX_LIMIT_DEFAULT;
+	o->hours = 24;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1)
+		if ((rc = cmd_inbox_opt(o, ch)) != 0)
+			return rc;
+	if (optind != argc)
+		return usage_error("inbox", _("unexpected argument '%s'"),
+		    argv[optind]);
+	return 0;
+}
+
+static const char *
+cmd_inbox_field(const json_t *e, const char *key, char *buf, size_t len)
+{
+	const char *v = json_str(e, key);
+
+	return out_clean(v != NULL ? v : "-", buf, len);
+}
+
+static void
+cmd_inbox_line(const json_t *e)
+{
+	char ref[16], tbuf[64], alias[64], by[64], tier[16], when[CARDTIME_LEN],
+	    age[CARDTIME_LEN];
+	const char *t = json_str(e, "alert_type"), *type;
+	json_t *tv = json_object_get(e, "tier");
+	int ok;
+	long secs = cardtime_since(json_str(e, "received_at"), &ok);
+
+	cmd_inbox_field(e, "ref", ref, sizeof(ref));
+	type = hook_print_type(t != NULL ? t : "-", tbuf, sizeof(tbuf));
+	cmd_inbox_field(e, "device_alias", alias, sizeof(alias));
+	cmd_inbox_field(e, "acknowledged_by", by, sizeof(by));
+	if (json_is_integer(tv))
+		snprintf(tier, sizeof(tier), "%lld",
+		    (long long)json_integer_value(tv));
+	else
+		snprintf(tier, sizeof(tier), "-");
+	receipt_time(json_str(e, "received_at"), RECEIPT_TIME_FULL, when,
+	    sizeof(when));
+	cardtime_age(secs, age);
+	out_line("%-9s %-9s %-20s %-24s %-12s %-4s %s%s", ref, type, alias,
+	    when, ok ? age : "?", tier, by,
+	    json_is_true(json_object_get(e, "drill")) ? _("  DRILL") : "");
+}
+
+static int
+cmd_inbox_print(const struct inbox_opts *o, json_t *alerts)
+{
+	size_t i, n = json_array_size(alerts);
+
+	if (n > (size_t)o->limit)
+		n = (size_t)o->limit;
+	if (o->json) {
+		json_t *out = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append(out, json_array_get(alerts, i));
+		out_json(out);
+		json_decref(out);
+		return EXIT_OK;
+	}
+	if (n == 0) {
+		out_line(_("No open alarms for you in the last %ld hours."),
+		    o->hours);
+		return EXIT_OK;
+	}
+	out_line("%-9s %-9s %-20s %-24s %-12s %-4s %s", _("REF"), _("TYPE"),
+	    _("FROM"), _("RAISED"), _("AGE"), _("TIER"), _("TAKEN BY"));
+	for (i = 0; i < n; i++)
+		cmd_inbox_line(json_array_get(alerts, i));
+	out_line(_("Take one with: alertctl ack REF"));
+	return EXIT_OK;
+}
+
+static int
+cmd_inbox_answer(const struct inbox_opts *o, const struct http_reply *r)
+{
+	json_t *body =
+	    json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *alerts = json_object_get(body, "alerts");
+	int rc;
+
+	if (r->status != 200 || !json_is_array(alerts)) {
+		log_warnx(_("the relay gave no inbox: %s (HTTP %ld)"),
+		    cp_http_meaning(r->status), r->status);
+		json_decref(body);
+		return EXIT_FAIL;
+	}
+	rc = cmd_inbox_print(o, alerts);
+	json_decref(body);
+	return rc;
+}
+
+int
+cmd_inbox(int argc, char **argv, struct globals *g)
+{
+	char err[CURL_ERROR_SIZE] = "", *path;
+	const char *zone;
+	struct http_reply *r;
+	struct inbox_opts o;
+	int rc;
+
+	if ((rc = cmd_inbox_parse(argc, argv, &o)) != 0)
+		return rc == -1 ? EXIT_OK : rc;
+	if ((rc = cp_http_resolve(&o.h,
+	         o.config != NULL ? o.config : g->config)) != 0) {
+		cp_http_free(&o.h);
+		return rc;
+	}
+	if (cp_config_zone(&o.h.cfg, NULL, &zone) != 0)
+		log_warnx(_("unknown timezone '%s': times are shown in %s"),
+		    zone, ltime_zone());
+	r = xcalloc(1, sizeof(*r));
+	path = xasprintf("/v1/inbox?hours=%ld", o.hours);
+	rc = cp_http_request(&o.h, path, r, err);
+	if (rc > 0)
+		log_warnx(_("the relay gave no inbox: %s"), err);
+	rc = rc == 0 ? cmd_inbox_answer(&o, r) : EXIT_FAIL;
+	free(path);
+	free(r);
+	cp_http_free(&o.h);
+	return rc;
+}
