@@ -400,3 +400,31 @@ def test_follow_to_a_relay_without_location_says_so_and_the_alert_goes(lab):
         assert r.get("code") == "bad_frame", r
     finally:
         s.close()
+
+
+@pytest.mark.hard_timeout(60)
+def test_pretty_receiver_shows_an_update_as_a_new_location(lab):
+    """For a person (receive --pretty) an update is the same alarm's new
+    place, never a new alarm."""
+    env = lab.env()
+    env.sections = {"location": {"min_interval": 1}}
+    env.write_relay_conf()
+    lab.redis(env)
+    lab.relay(env)
+    recv = lab.receiver(env, "contactpunt", pretty=True)
+    pks = {rid: proto.b64d(r.public_key) for rid, r in env.recipients.items()}
+    s = device_session(env)
+    try:
+        aid = s.send_alert("panic")["alert_id"]
+        s.wait_receipt(aid, "delivered", timeout=10)
+        ok = s.request(location_frame(s.key, env.device_id, aid, "panic", pks,
+                                      lat=52.0123),
+                       ("located", "error"))
+        assert ok["type"] == "located", ok
+    finally:
+        s.close()
+    recv.proc.wait_for(r"(NEW LOCATION|NIEUWE PLAATS)", "stdout", 10)
+    recv.proc.wait_for(r"52\.012300, 5\.121400", "stdout", 10)
+    heads = [l for l in recv.proc.snapshot("stdout")
+             if l.startswith(("ALARM", "NEW LOCATION", "NIEUWE PLAATS"))]
+    assert len(heads) == 2 and heads[0].startswith("ALARM"), heads
