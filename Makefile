@@ -42,8 +42,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CONSOLE_PKGS = sqlite3
 CONSOLE_CFLAGS := $(shell pkg-config --cflags $(CONSOLE_PKGS) 2>/dev/null)
 CONSOLE_LIBS   := $(shell pkg-config --libs $(CONSOLE_PKGS) 2>/dev/null)
-# Only alertctl's panic button (client/button_gpio.c) drives GPIO lines.
-CLIENT_PKGS = libgpiod
+# Only alertctl drives GPIO lines (client/button_gpio.c) and reads gpsd
+# (client/follow_gps.c).
+CLIENT_PKGS = libgpiod libgps
 CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null)
 
 COMMON_SRC := $(sort $(wildcard common/*.c))

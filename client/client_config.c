@@ -214,6 +214,43 @@ client_config_timezone(struct client_config_parse *p, const char *v)
 	ltime_set_zone(v);
 }
 
+/* send --follow's bounds (follow.h): how often, how many, how long. */
+static void
+client_config_follow_long(struct client_config_parse *p, const char *name,
+    const char *v, long min, long max, long *out)
+{
+	if (parse_long(v, min, max, out) != 0)
+		client_config_error(p, "%s: a number %ld..%ld", name, min, max);
+}
+
+static void
+client_config_follow_interval(struct client_config_parse *p, const char *v)
+{
+	client_config_follow_long(p, "follow_interval", v, 1, 3600,
+	    &p->cfg->follow_interval);
+}
+
+static void
+client_config_follow_max_updates(struct client_config_parse *p, const char *v)
+{
+	client_config_follow_long(p, "follow_max_updates", v, 1, 100000,
+	    &p->cfg->follow_max_updates);
+}
+
+static void
+client_config_follow_max_time(struct client_config_parse *p, const char *v)
+{
+	client_config_follow_long(p, "follow_max_time", v, 10, 7 * 86400,
+	    &p->cfg->follow_max_time);
+}
+
+static void
+client_config_gpsd(struct client_config_parse *p, const char *v)
+{
+	free(p->cfg->gpsd);
+	p->cfg->gpsd = xstrdup(v);
+}
+
 static const struct client_config_key {
 	const char *name;
 	void (*set)(struct client_config_parse *, const char *);
@@ -228,6 +265,10 @@ static const struct client_config_key {
     {"directory", client_config_directory, 0},
     {"contact", client_config_contact, 0},
     {"timezone", client_config_timezone, 0},
+    {"follow_interval", client_config_follow_interval, 0},
+    {"follow_max_updates", client_config_follow_max_updates, 0},
+    {"follow_max_time", client_config_follow_max_time, 0},
+    {"gpsd", client_config_gpsd, 0},
 };
 
 static void
@@ -424,6 +465,7 @@ client_config_free(struct client_config *cfg)
 	free(cfg->outbox);
 	free(cfg->directory);
 	free(cfg->contact);
+	free(cfg->gpsd);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

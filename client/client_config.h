@@ -67,6 +67,11 @@ struct client_config {
 	long long dir_version; /* of the verified cached one; -1: none */
 	char *contact; /* NULL: not set */
 	int shut_out; /* the cached directory revokes or omits this device */
+	/* send --follow (follow.h); 0 or NULL: follow.c's defaults */
+	long follow_interval; /* seconds between updates */
+	long follow_max_updates;
+	long follow_max_time; /* seconds */
+	char *gpsd; /* host:port of gpsd */
 };
 
 /* $ALERTCTL_CONF, else ~/.config/alertrelay/alertctl.conf (caller frees);

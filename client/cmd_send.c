@@ -25,6 +25,7 @@
 #include "alertctl.h"
 #include "client_config.h"
 #include "device.h"
+#include "follow.h"
 #include "frame.h"
 #include "log.h"
 #include "msg.h"
@@ -51,6 +52,9 @@ struct send_opts {
 	enum watch_until until;
 	long wait_timeout_s; /* 0: forever */
 	int drill; /* --drill: a rehearsal, marked OEFENING everywhere */
+	int follow; /* --follow: later positions while open (follow.h) */
+	long follow_interval; /* 0: the configuration's */
+	const char *gpsd;
 };
 
 enum {
@@ -61,6 +65,9 @@ enum {
 	OPT_WAIT,
 	OPT_WAIT_TIMEOUT,
 	OPT_DRILL,
+	OPT_FOLLOW,
+	OPT_FOLLOW_INTERVAL,
+	OPT_GPSD,
 };
 
 /* One sending: the unsent alerts of the outbox and this one (the last
@@ -111,6 +118,13 @@ cmd_send_check(const struct send_opts *o)
 		return usage_error("send",
 		    _("--alert-id must be 32 lowercase "
 		      "hex digits"));
+	if ((o->follow_interval != 0 || o->gpsd != NULL) && !o->follow)
+		return usage_error("send",
+		    _("--follow-interval and --gpsd need --follow"));
+	if (o->follow && o->until == WATCH_ACK)
+		return usage_error("send",
+		    _("--follow already goes on until the alert is closed: "
+		      "not with --wait ack"));
 	if (o->wait_timeout_s != 0 && o->until == WATCH_NONE)
 		return usage_error("send",
 		    _("--wait-timeout needs --wait ack or --wait delivered"));
@@ -130,6 +144,9 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
 	    {"drill", no_argument, NULL, OPT_DRILL},
+	    {"follow", no_argument, NULL, OPT_FOLLOW},
+	    {"follow-interval", required_argument, NULL, OPT_FOLLOW_INTERVAL},
+	    {"gpsd", required_argument, NULL, OPT_GPSD},
 	    DEVICE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -167,6 +184,20 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 			break;
 		case OPT_DRILL:
 			o->drill = 1;
+			break;
+		case OPT_FOLLOW:
+			o->follow = 1;
+			break;
+		case OPT_FOLLOW_INTERVAL:
+			if (parse_long(optarg, FOLLOW_INTERVAL_MIN, 3600,
+			        &o->follow_interval) != 0)
+				return usage_error("send",
+				    _("--follow-interval must be %d..3600 "
+				      "seconds"),
+				    FOLLOW_INTERVAL_MIN);
+			break;
+		case OPT_GPSD:
+			o->gpsd = optarg;
 			break;
 		case OPT_WAIT_TIMEOUT:
 			if (parse_long(optarg, 1, SEND_WAIT_TIMEOUT_MAX,
@@ -493,6 +524,27 @@ cmd_send_deliver(const struct send_opts *o, struct device *d,
 	return rc;
 }
 
+/* --follow: the exit code stays the alert's, whatever becomes of the
+ * later positions (follow.c says what). */
+static void
+cmd_send_follow(const struct send_opts *o, const struct device *d,
+    const struct alert *a)
+{
+	struct follow_params p;
+
+	follow_params_init(&p, &d->cfg);
+	if (o->follow_interval != 0)
+		p.interval_s = o->follow_interval;
+	if (o->gpsd != NULL)
+		p.gpsd = o->gpsd;
+	p.fixed = a->has_location && o->gpsd == NULL;
+	p.lat = a->lat;
+	p.lon = a->lon;
+	p.has_accuracy = a->has_accuracy;
+	p.accuracy_m = a->accuracy_m;
+	(void)follow_run(d, a, &p);
+}
+
 static int
 cmd_send_run(const struct send_opts *o, struct device *d)
 {
@@ -521,6 +573,8 @@ cmd_send_run(const struct send_opts *o, struct device *d)
 	if (stored >= 0) {
 		rc = cmd_send_deliver(o, d, &a, &sealed);
 		alert_seal_free(&sealed);
+		if (rc == EXIT_OK && o->follow)
+			cmd_send_follow(o, d, &a);
 	} else
 		rc = verdict_not_delivered(why);
 	alert_clear(&a);

@@ -152,7 +152,12 @@ hook_print_pretty_head(FILE *f, const struct hook_body *b,
 	const char *type = hook_print_type(a->alert_type, tbuf, sizeof(tbuf));
 
 	hook_print_alias(b, a->device_id, alias, sizeof(alias));
-	if (v->repeat)
+	if (strcmp(b->type, "alert.location") == 0) /* follow.h */
+		fprintf(f,
+		    _("NEW LOCATION of the open alarm (not a new alarm): "
+		      "%s - %s\n"),
+		    type, alias);
+	else if (v->repeat)
 		fprintf(f,
 		    _("REPEAT (shown before, NOT a new alarm): %s - %s\n"),
 		    type, alias);

@@ -30,7 +30,7 @@ struct shown {
 };
 
 static const char *const shown_kinds[] = {"alert:", "acknowledged:",
-    "cancelled:", "duress:", "device.offline:", "device.online:"};
+    "cancelled:", "duress:", "location:", "device.offline:", "device.online:"};
 
 int
 shown_key_valid(const char *line, size_t len)

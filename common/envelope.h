@@ -30,6 +30,8 @@
 #define SIGCTX_AUTH "alertrelay auth v1\n"
 #define SIGCTX_CANCEL "alertrelay cancel v1\n"
 #define SIGCTX_CANCEL2 "alertrelay cancel v2\n" /* with PINs: duress */
+/* A later position of an open alert (docs/PROTOCOL.md, revision 3). */
+#define SIGCTX_LOCATION "alertrelay location v1\n"
 #define AUTH_CHALLENGE_BYTES 32
 #define AUTH_BINDING_BYTES 32
 #define AUTH_EXPORTER_LABEL "EXPORTER-alertrelay-auth"

@@ -5,6 +5,7 @@
  */
 #include "audit.h"
 #include "conn_int.h"
+#include "location.h"
 
 #define CLOSE_LINGER_MS 2000 /* time for an error frame to reach the peer */
 /* Largest frame before authentication: an auth frame is about 200
@@ -124,15 +125,18 @@ conn_error(struct conn *c, const char *code, const char *message, int fatal)
 static void
 conn_send_hello(struct conn *c)
 {
+	json_t *features;
 	char *ch;
 
 	randombytes_buf(c->challenge, sizeof(c->challenge));
 	ch = b64_encode(c->challenge, sizeof(c->challenge));
+	features = json_pack("[s, s]", "checkin", "supervise");
+	if (c->relay->cfg->location_enabled)
+		json_array_append_new(features, json_string("location"));
 	conn_send(c,
-	    json_pack("{s:s, s:i, s:i, s:s, s:i, s:[s, s]}", "type", "hello",
-	        "version", 1, "revision", 2, "challenge", ch, "max_frame",
-	        (json_int_t)c->relay->cfg->max_frame, "features", "checkin",
-	        "supervise"));
+	    json_pack("{s:s, s:i, s:i, s:s, s:i, s:o}", "type", "hello",
+	        "version", 1, "revision", 3, "challenge", ch, "max_frame",
+	        (json_int_t)c->relay->cfg->max_frame, "features", features));
 	free(ch);
 	c->state = CONN_AUTH;
 }
@@ -261,6 +265,9 @@ conn_frame(struct conn *c, const char *payload, size_t len)
 		checkin_conn_request(c, o);
 	else if (strcmp(type, "supervise") == 0)
 		supervise_conn_request(c, o);
+	else if (strcmp(type, "location") == 0 &&
+	    c->relay->cfg->location_enabled)
+		location_conn_request(c, o);
 	else if (strcmp(type, "ping") == 0)
 		conn_send(c, json_pack("{s:s}", "type", "pong"));
 	else if (strcmp(type, "pong") == 0)

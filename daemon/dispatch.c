@@ -160,6 +160,14 @@ delivery_is_alert(const struct delivery *dl)
 	    strcmp(dl->e.event, "alert.duress") == 0;
 }
 
+/* A later position (location.h): like an alarm, only while its alert
+ * is open; unlike one, given up quietly (a newer one follows). */
+static int
+delivery_is_location(const struct delivery *dl)
+{
+	return strcmp(dl->e.event, "alert.location") == 0;
+}
+
 /* The sending device's alias from the directory, else its id. */
 static const char *
 delivery_device_alias(const struct delivery *dl)
@@ -263,6 +271,11 @@ delivery_failed(struct delivery *dl)
 		    json_is_true(json_object_get(dl->meta, "drill")),
 		    DELIVERY_FAILED);
 	dl->unreached = 1;
+	if (delivery_is_location(dl)) {
+		delivery_drop(dl,
+		    "position not delivered; a newer one follows");
+		return;
+	}
 	/* From the spool: moved into Redis later, it is retried there. */
 	if (!delivery_is_alert(dl) || dl->local_done != NULL ||
 	    strcmp(delivery_meta(dl, "state"), "open") != 0) {
@@ -319,7 +332,7 @@ delivery_result(struct delivery *dl, int ok, long status, const char *error)
 	}
 	/* An alarm is read again before each retry: acknowledged or
 	 * cancelled meanwhile, it is not sent any more. */
-	if (delivery_is_alert(dl))
+	if (delivery_is_alert(dl) || delivery_is_location(dl))
 		dl->state = D_FETCH;
 	delivery_later(dl, delivery_backoff_ms(dl));
 }
@@ -464,7 +477,7 @@ delivery_meta_cb(json_t *m, const char *err, void *arg)
 	/* Acknowledged, cancelled or expired meanwhile: no more alarms.
 	 * One that never reached its recipient is given up now (dead
 	 * letter); one replayed by an operator is sent all the same. */
-	if (delivery_is_alert(dl) &&
+	if ((delivery_is_alert(dl) || delivery_is_location(dl)) &&
 	    strcmp(delivery_meta(dl, "state"), "open") != 0 && !dl->e.replay) {
 		if (dl->unreached) {
 			delivery_give_up(dl);
@@ -474,7 +487,7 @@ delivery_meta_cb(json_t *m, const char *err, void *arg)
 		return;
 	}
 	if (strcmp(dl->e.channel, "webhook") == 0) {
-		if (delivery_is_alert(dl) &&
+		if ((delivery_is_alert(dl) || delivery_is_location(dl)) &&
 		    json_object_get(m, "ciphertext") == NULL) {
 			delivery_drop(dl, "no ciphertext for this recipient");
 			return;
@@ -542,9 +555,10 @@ delivery_step(struct delivery *dl)
 	switch (dl->state) {
 	case D_FETCH:
 		dl->sreq = store_eval(st, script_meta,
-		    json_pack("{s:s, s:s, s:s, s:s}", "aid", dl->e.alert_id,
-		        "rid", dl->e.recipient_id, "sid", dl->e.stream_id, "ch",
-		        dl->e.channel),
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "aid",
+		        dl->e.alert_id, "rid", dl->e.recipient_id, "sid",
+		        dl->e.stream_id, "ch", dl->e.channel, "event",
+		        dl->e.event, "tier", dl->e.tier),
 		    delivery_meta_cb, dl);
 		break;
 	case D_SEND:

@@ -278,6 +278,9 @@ metrics_render(struct evbuffer *out)
 	metric_one(out, "alertrelay_checkins_missed_total", "counter",
 	    "Check-ins missed: prepared alerts raised by this instance.",
 	    (double)metrics.checkins_missed);
+	metric_one(out, "alertrelay_location_updates_total", "counter",
+	    "Later positions of open alerts accepted by this instance.",
+	    (double)metrics.location_updates);
 	metric_one(out, "alertrelay_device_offline_total", "counter",
 	    "Supervised devices found offline (device.offline) by this "
 	    "instance.",

@@ -87,6 +87,7 @@ struct metrics {
 	double ack_sum;
 	uint64_t escalations;
 	uint64_t checkins_missed; /* prepared alerts raised (checkin.h) */
+	uint64_t location_updates; /* accepted (location.h) */
 	uint64_t devices_offline_events; /* supervise.h */
 	uint64_t devices_online_events;
 	uint64_t acknowledgements;

@@ -88,6 +88,13 @@ static const struct opt opts[] = {
         FRAME_MAX_LIMIT},
     {"checkin", "rate", OPT_INT, O(checkin_rate), "30", 0, 100000},
     {"checkin", "burst", OPT_INT, O(checkin_burst), "10", 1, 100000},
+    /* later positions of an open alert (location.h) */
+    {"location", "enabled", OPT_INT, O(location_enabled), "1", 0, 1},
+    {"location", "min_interval", OPT_INT, O(location_min_interval), "10", 1,
+        3600},
+    {"location", "max_updates", OPT_INT, O(location_max_updates), "720", 0,
+        100000},
+    {"location", "keep", OPT_INT, O(location_keep), "10", 1, 1000},
     {"supervision", "min_interval", OPT_INT, O(supervision_min_interval), "10",
         1, 86400},
     {"supervision", "max_interval", OPT_INT, O(supervision_max_interval),

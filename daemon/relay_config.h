@@ -88,6 +88,11 @@ struct relay_config {
 	long checkin_remind_before; /* seconds before the deadline; 0: none */
 	long checkin_max_bytes; /* of one signed, sealed prepared alert */
 	long checkin_rate, checkin_burst; /* requests per device per hour */
+	/* [location] (location.h) */
+	long location_enabled; /* 1: take updates (hello lists "location") */
+	long location_min_interval; /* seconds between updates of an alert */
+	long location_max_updates; /* per alert, then refused */
+	long location_keep; /* updates kept per alert, the newest */
 
 	/* [supervision] (supervise.h) */
 	long supervision_min_interval, supervision_max_interval; /* seconds */

@@ -39,6 +39,8 @@ extern const char script_drop[];
 extern const char script_ack[];
 extern const char script_cancel[];
 extern const char script_duress[];
+/* A later position of an open alert (location.h). */
+extern const char script_location[];
 extern const char script_status[];
 extern const char script_list[];
 extern const char script_queue[];

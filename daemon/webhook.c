@@ -74,6 +74,9 @@ webhook_body(const char *event, const char *alert_id, const json_t *meta,
 	    strcmp(event, "alert.duress") == 0) {
 		webhook_copy(o, meta, "ciphertext", "ciphertext");
 		json_object_set_new(o, "tier", json_integer(atoi(tier)));
+	} else if (strcmp(event, "alert.location") == 0) {
+		/* tier is the update's number: retries keep their id */
+		webhook_copy(o, meta, "ciphertext", "ciphertext");
 	} else if (strncmp(event, "device.", 7) == 0) {
 		webhook_copy(o, meta, "last_seen", "last_seen");
 		webhook_copy(o, meta, "interval_s", "interval_s");

@@ -355,7 +355,8 @@ def test_alertctl_1_documents_client_config_keys():
     keys = re.findall(r'\{"([a-z_]+)",', table.group(1))
     assert set(keys) == {"relay", "relay_pin", "device_id", "device_key",
                          "outbox", "org_key", "directory", "contact",
-                         "timezone"}, keys
+                         "timezone", "follow_interval", "follow_max_updates",
+                         "follow_max_time", "gpsd"}, keys
     sh, ss = alertctl_man()
     client = "\n".join(ss.get(("CONFIGURATION", "\\&[client\\&]"), []))
     assert client, "alertctl(1) has no CONFIGURATION/[client] subsection"

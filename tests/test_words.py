@@ -39,6 +39,7 @@ WORDS_FILES = [
     "client/watch.c", "client/relay_session.c", "client/outbox.c",
     "client/trust.c", "client/bundle.c", "client/verdict.c",
     "client/receipt.c", "client/msg.h", "client/receiver.c", "client/shown.c",
+    "client/follow.c",
     "common/log.c", "common/ltime.c",
     # the contact point's commands and the receiver's alarm card, check-ins
     "client/cmd_ack.c", "client/cmd_inbox.c", "client/cmd_recipient.c",
