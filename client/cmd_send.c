@@ -22,6 +22,7 @@
 #include "i18n.h"
 #include "alert.h"
 #include "alert_seal.h"
+#include "ack_verify.h"
 #include "alertctl.h"
 #include "client_config.h"
 #include "device.h"
@@ -51,6 +52,7 @@ struct send_opts {
 	enum watch_until until;
 	long wait_timeout_s; /* 0: forever */
 	int drill; /* --drill: a rehearsal, marked OEFENING everywhere */
+	int accept_relay; /* --accept-relay-ack (ack_verify.h) */
 };
 
 enum {
@@ -61,6 +63,7 @@ enum {
 	OPT_WAIT,
 	OPT_WAIT_TIMEOUT,
 	OPT_DRILL,
+	OPT_ACCEPT_RELAY_ACK,
 };
 
 /* One sending: the unsent alerts of the outbox and this one (the last
@@ -130,6 +133,7 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
 	    {"drill", no_argument, NULL, OPT_DRILL},
+	    {"accept-relay-ack", no_argument, NULL, OPT_ACCEPT_RELAY_ACK},
 	    DEVICE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -167,6 +171,9 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 			break;
 		case OPT_DRILL:
 			o->drill = 1;
+			break;
+		case OPT_ACCEPT_RELAY_ACK:
+			o->accept_relay = 1;
 			break;
 		case OPT_WAIT_TIMEOUT:
 			if (parse_long(optarg, 1, SEND_WAIT_TIMEOUT_MAX,
@@ -340,6 +347,7 @@ cmd_send_reseal(struct send_run *sr, struct relay_session *s)
 	if ((dir = outbox_dir(cfg)) != NULL)
 		(void)outbox_replace(dir, &fresh, mac);
 	free(dir);
+	ack_verify_sent(fresh.alert_id, fresh.envelope, strlen(fresh.envelope));
 	resend_replace(sr->queue, sr->mine, &fresh);
 	if (resend_start(sr->queue, s) == 0)
 		return -1;
@@ -484,8 +492,10 @@ cmd_send_deliver(const struct send_opts *o, struct device *d,
 		resend_free(sr.queue);
 		return verdict_not_delivered(_(MSG_WHY_NO_TLS));
 	}
-	if (o->until != WATCH_NONE)
+	if (o->until != WATCH_NONE) {
 		sr.watch = watch_new(alert_id, o->until);
+		watch_accept_relay(sr.watch, o->accept_relay);
+	}
 	rc = cmd_send_verdict(&sr, relay_run_go(sr.run));
 	relay_run_free(sr.run);
 	watch_free(sr.watch);
@@ -519,6 +529,9 @@ cmd_send_run(const struct send_opts *o, struct device *d)
 		out_line(_(MSG_RESENDING), when);
 	}
 	if (stored >= 0) {
+		/* what a signed acknowledgement must name (ack_verify.h) */
+		ack_verify_sent(sealed.alert_id, sealed.envelope,
+		    strlen(sealed.envelope));
 		rc = cmd_send_deliver(o, d, &a, &sealed);
 		alert_seal_free(&sealed);
 	} else
