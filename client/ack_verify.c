@@ -197,21 +197,19 @@ ack_verify_event(const json_t *ev, const char *alert_id, struct ack_check *c)
 		return;
 	}
 	have_dir = ack_verify_dir(&d) == 0;
-	if (sj != NULL && !json_is_null(sj)) {
-		if (have_dir)
-			ack_verify_statement(sj, alert_id, &d, c);
-		else {
-			c->verdict = ACK_UNVERIFIED;
-			c->why = _("this device holds no signed directory");
-		}
-	} else if (att != NULL && strcmp(att, "relay") == 0)
+	/* Without signing keys there is nothing to check with: as before
+	 * signed acknowledgements, the relay's word, said to be so. */
+	if (!have_dir || !ack_verify_any_sign_key(&d)) {
+		c->verdict = ACK_UNVERIFIED;
+		c->why = have_dir ? _("the directory has no signing keys")
+		                  : _("this device holds no signed directory");
+	} else if (sj != NULL && !json_is_null(sj))
+		ack_verify_statement(sj, alert_id, &d, c);
+	else if (att != NULL && strcmp(att, "relay") == 0)
 		c->verdict = ACK_RELAY;
-	else if (have_dir && ack_verify_any_sign_key(&d)) {
+	else {
 		c->verdict = ACK_REFUSED;
 		c->why = _("it carries no signed statement");
-	} else {
-		c->verdict = ACK_UNVERIFIED;
-		c->why = _("the directory has no signing keys");
 	}
 	if (have_dir)
 		directory_free(&d);

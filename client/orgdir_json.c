@@ -73,9 +73,9 @@ int
 orgdir_json_devices(const struct orgdir *o)
 {
 	static const char *const keys[] = {"id", "alias", "status",
-	    "public_key"};
+	    "public_key", "box_key"};
 
-	return orgdir_json_list(o, "devices", keys, 4, orgdir_json_retired);
+	return orgdir_json_list(o, "devices", keys, 5, orgdir_json_retired);
 }
 
 static void

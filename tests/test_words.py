@@ -44,6 +44,8 @@ WORDS_FILES = [
     "client/cmd_ack.c", "client/cmd_inbox.c", "client/cmd_recipient.c",
     "client/cp_config.c", "client/cp_http.c", "client/cardtime.c",
     "client/hook_print.c", "client/cmd_checkin.c", "common/phone.c",
+    # signed acknowledgements (issue 17)
+    "client/ack_verify.c", "client/receipt_ack.c", "client/cmd_ack_sign.c",
 ]
 
 
