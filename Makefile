@@ -230,6 +230,7 @@ FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
 FUZZ_SRC_fuzz_console_text := console/console_cookie.c
 FUZZ_SRC_fuzz_button_input := client/button_input.c
 FUZZ_SRC_fuzz_audit_record := client/audit_verify.c
+FUZZ_SRC_fuzz_ack_statement := daemon/ack_signed.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h)
