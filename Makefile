@@ -60,7 +60,7 @@ CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
-	client/cardtime.c client/out.c client/receipt.c
+	client/cardtime.c client/out.c client/receipt.c client/ack_sign.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)

@@ -164,7 +164,7 @@ const char script_meta[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
-    "  'tier', 'drill', 'last_seen', 'interval_s')\n"
+    "  'tier', 'drill', 'last_seen', 'interval_s', 'envelope_hash')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     "local u = redis.call('HEXISTS', K('unreached', a.aid),"
     "  a.rid .. '|' .. (a.ch or ''))\n"
@@ -174,7 +174,7 @@ const char script_meta[] = PRELUDE
     "  acked_at = f[8] or nil, cancelled_at = f[9] or nil,"
     "  ciphertext = f[10] or nil, done = f[11] and true or false,"
     "  drill = f[13] == '1', last_seen = f[14] or nil,"
-    "  interval_s = f[15] or nil})\n";
+    "  interval_s = f[15] or nil, envelope_hash = f[16] or nil})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE

@@ -67,6 +67,8 @@ webhook_body(const char *event, const char *alert_id, const json_t *meta,
 	if (strcmp(event, "alert.raised") == 0 ||
 	    strcmp(event, "alert.escalated") == 0) {
 		webhook_copy(o, meta, "ciphertext", "ciphertext");
+		/* what a signed acknowledgement names (docs/PROTOCOL.md) */
+		webhook_copy(o, meta, "envelope_hash", "envelope_sha256");
 		json_object_set_new(o, "tier", json_integer(atoi(tier)));
 	} else if (strncmp(event, "device.", 7) == 0) {
 		webhook_copy(o, meta, "last_seen", "last_seen");

@@ -276,3 +276,46 @@ def test_recipient_add_makes_a_sign_key(lab, tmp_path):
     assert cp.returncode == 0, cp.stderr
     sk2 = base64.b64decode((org / "recipients" / "cp.sign.key").read_text())
     assert sk2 != sk
+
+
+@pytest.mark.hard_timeout(150)
+def test_console_ack_is_signed_and_verified(lab):
+    """alertconsole with the recipient's ack_sign_key signs its operator's
+    acknowledgement (the envelope hash from the stored webhook): the
+    device shows it verified, with the operator's name."""
+    from test_console import Console, OPERATOR
+    env = lab.env()
+    port = harness.free_port()
+    env.recipient("contactpunt").webhook_port = port
+    env.recipient("contactpunt").webhook_path = "/hook/contactpunt"
+    ack_port = harness.free_port()
+    env.ack = {"listen": "127.0.0.1:%d" % ack_port}
+    token_file = write_secret(env.dir / "contactpunt.ack", harness.new_token())
+    env.recipient_extra["contactpunt"] = {"ack_token_file": token_file}
+    env.policies = {"default": {"types": "panic threat test",
+                                "tier": ["0 contactpunt:webhook"]}}
+    sk = nacl.signing.SigningKey.generate()
+    keyfile = write_secret(env.dir / "contactpunt.sign.key",
+                           b64(bytes(sk) + bytes(sk.verify_key)))
+    env.sign_keys["contactpunt"] = b64(sk.verify_key)
+    env.use_directory(1)
+    console = Console(lab, env, port=port, rcpt_extra={"contactpunt": {
+        "ack_url": "https://127.0.0.1:%d" % ack_port,
+        "ack_token_file": token_file, "ack_pin": env.pin,
+        "ack_sign_key": keyfile}})
+    lab.redis(env)
+    relay = lab.relay(env)
+    relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" % ack_port,
+                        "stderr", 10)
+    console.start()
+    console.login()
+    p = lab.send_proc(env, "--type", "panic", "--wait", "ack",
+                      "--wait-timeout", "40")
+    aid = p.wait_for(r"^alert_id=([0-9a-f]{32})$", "stdout", 15).group(1)
+    wait_until(lambda: any(a["alert_id"] == aid for a in console.alerts()),
+               10, what="the alert in the console")
+    status, body = console.post("/api/alert/%s/ack" % aid)
+    assert status == 200, body
+    p.wait_for(r"acknowledged by %s \(Contactpunt\) at .* via https "
+               r"\(signed by the person, verified\)" % OPERATOR, "stdout", 15)
+    assert p.wait_exit(15) == 0, p.tail()
