@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import time
 
 import nacl.bindings
@@ -202,6 +203,11 @@ def test_forged_refused_genuine_verified_with_sealed_message(lab):
     assert MESSAGE not in redis_text(st)
     assert MESSAGE not in st.relay.log()
 
+    # later statements: on the way, closed with its outcome
+    for extra in (["--on-the-way"], ["--closed", "vals alarm"]):
+        cp = ctl(lab, "-c", conf, "ack", aid, "--by", "Jan de Vries", *extra)
+        assert cp.returncode == 0, cp.stderr
+
     # a forged event patched into Redis: status shows it refused
     c = st.r()
     try:
@@ -214,6 +220,12 @@ def test_forged_refused_genuine_verified_with_sealed_message(lab):
     assert "signed by the person, verified" in cp.stdout
     assert "NOT genuine (it carries no signed statement)" in cp.stdout
     assert "acknowledged by Piket-9" not in cp.stdout
+    assert re.search(r"on the way: Jan de Vries \(Contactpunt\) via https "
+                     r"\(signed by the person, verified\)", cp.stdout), \
+        cp.stdout
+    assert re.search(r"closed by Jan de Vries \(Contactpunt\) via https "
+                     r"\(signed by the person, verified\): vals alarm",
+                     cp.stdout), cp.stdout
 
 
 def _wait_sms(st, timeout=15):
