@@ -61,7 +61,7 @@ CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
-	client/cardtime.c client/out.c client/receipt.c
+	client/cardtime.c client/out.c client/receipt.c client/ack_sign.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
@@ -232,6 +232,7 @@ FUZZ_SRC_fuzz_console_text := console/console_cookie.c
 FUZZ_SRC_fuzz_button_input := client/button_input.c
 FUZZ_SRC_fuzz_audit_record := client/audit_verify.c
 FUZZ_SRC_fuzz_pinfile := client/pinfile.c client/afile.c
+FUZZ_SRC_fuzz_ack_statement := daemon/ack_signed.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h)

@@ -250,7 +250,7 @@ button_alert_event(struct button_alert *ba, const json_t *ev)
 		seen_add(ba->said, said);
 	free(said);
 	if (!had) {
-		receipt_describe(ev, 1, line, sizeof(line));
+		receipt_describe(ev, ba->open_id, 1, line, sizeof(line));
 		out_line("alert %s: %s", ba->open_id, line);
 	}
 	if (strcmp(what, "delivered") == 0 && ba->state < BUTTON_DELIVERED) {

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "alertctl.h"
+#include "cmd_ack_sign.h"
 #include "cp_http.h"
 #include "frame.h"
 #include "i18n.h"
@@ -36,6 +37,7 @@ struct ack_opts {
 	int by_ref;
 	const char *config; /* -c after the command */
 	struct cp_http h;
+	struct cmd_ack_sign sign; /* the signed statement's fields */
 };
 
 enum {
@@ -44,6 +46,12 @@ enum {
 	OPT_PIN,
 	OPT_CACERT,
 	OPT_TIMEOUT,
+	OPT_SIGN_KEY,
+	OPT_BY,
+	OPT_ON_THE_WAY,
+	OPT_CLOSED,
+	OPT_MESSAGE,
+	OPT_UNSIGNED,
 };
 
 /* A reference as people type it from a phone: any case, spaces or a
@@ -98,6 +106,12 @@ cmd_ack_parse(int argc, char **argv, struct ack_opts *o)
 	    {"pin", required_argument, NULL, OPT_PIN},
 	    {"cacert", required_argument, NULL, OPT_CACERT},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"sign-key", required_argument, NULL, OPT_SIGN_KEY},
+	    {"by", required_argument, NULL, OPT_BY},
+	    {"on-the-way", no_argument, NULL, OPT_ON_THE_WAY},
+	    {"closed", required_argument, NULL, OPT_CLOSED},
+	    {"message", required_argument, NULL, OPT_MESSAGE},
+	    {"unsigned", no_argument, NULL, OPT_UNSIGNED},
 	    {"config", required_argument, NULL, 'c'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -129,6 +143,28 @@ cmd_ack_parse(int argc, char **argv, struct ack_opts *o)
 				return usage_error("ack",
 				    _("--timeout must be 1..%d seconds"),
 				    CP_HTTP_TIMEOUT_MAX);
+			break;
+		case OPT_SIGN_KEY:
+			o->sign.sign_key = optarg;
+			break;
+		case OPT_BY:
+			if (strlen(optarg) == 0 || strlen(optarg) > 64)
+				return usage_error("ack",
+				    _("--by must be 1..64 characters"));
+			o->sign.by = optarg;
+			break;
+		case OPT_ON_THE_WAY:
+			o->sign.kind = "on_the_way";
+			break;
+		case OPT_CLOSED:
+			o->sign.kind = "closed";
+			o->sign.outcome = optarg;
+			break;
+		case OPT_MESSAGE:
+			o->sign.message = optarg;
+			break;
+		case OPT_UNSIGNED:
+			o->sign.unsigned_ok = 1;
 			break;
 		case 'c':
 			o->config = optarg;
@@ -176,6 +212,9 @@ cmd_ack_answer(const struct ack_opts *o, const struct http_reply *r)
 	    !known      ? _("answer incomplete")
 	        : first ? _("first")
 	                : _("already acknowledged"));
+	if (o->h.body != NULL)
+		out_line(_("signed: the official's device can check that it "
+		           "was you"));
 	if (o->by_ref && aid != NULL && alert_id_valid(aid))
 		out_line("alert_id=%s", aid);
 	json_decref(body);
@@ -185,7 +224,7 @@ cmd_ack_answer(const struct ack_opts *o, const struct http_reply *r)
 int
 cmd_ack(int argc, char **argv, struct globals *g)
 {
-	char err[CURL_ERROR_SIZE] = "", *path;
+	char err[CURL_ERROR_SIZE] = "", *path, *body = NULL;
 	struct http_reply *r;
 	struct ack_opts o;
 	int rc;
@@ -197,6 +236,12 @@ cmd_ack(int argc, char **argv, struct globals *g)
 		cp_http_free(&o.h);
 		return rc;
 	}
+	if ((rc = cmd_ack_sign_body(&o.h, &o.sign, o.target, &body)) != 0) {
+		log_warnx(_("alert %s NOT acknowledged"), o.target);
+		cp_http_free(&o.h);
+		return rc;
+	}
+	o.h.body = body;
 	r = xcalloc(1, sizeof(*r));
 	path = xasprintf("/v1/alerts/%s/ack", o.target);
 	rc = cp_http_request(&o.h, path, r, err);
@@ -204,6 +249,7 @@ cmd_ack(int argc, char **argv, struct globals *g)
 		log_warnx(_("alert %s NOT acknowledged: %s"), o.target, err);
 	rc = rc == 0 ? cmd_ack_answer(&o, r) : EXIT_FAIL;
 	free(path);
+	free(body);
 	free(r);
 	cp_http_free(&o.h);
 	return rc;

@@ -143,11 +143,25 @@ cmd_device_next(const char *path)
 	    path);
 }
 
+/* The device's box_key: the X25519 twin of its Ed25519 key, so what is
+ * sealed to it (an operator's message in a signed acknowledgement) opens
+ * with the key the enrollment bundle already carries (caller frees). */
+static char *
+cmd_device_box_key(const unsigned char *sk)
+{
+	unsigned char x[crypto_box_PUBLICKEYBYTES];
+
+	if (crypto_sign_ed25519_pk_to_curve25519(x,
+	        sk + crypto_sign_SEEDBYTES) != 0)
+		log_fatalx("cannot make the device's box_key");
+	return b64_encode(x, sizeof(x));
+}
+
 static int
 cmd_device_add(struct orgdir *o, const struct device_opts *op,
     const char *alias)
 {
-	char id[ID_MAX + 1], *path = NULL, *pk64;
+	char id[ID_MAX + 1], *path = NULL, *pk64, *box64;
 	unsigned char *sk;
 	int rc = EXIT_FAIL;
 
@@ -159,9 +173,11 @@ cmd_device_add(struct orgdir *o, const struct device_opts *op,
 	    !cmd_device_reachable(o))
 		return EXIT_FAIL;
 	sk = cmd_device_keypair(&pk64);
+	box64 = cmd_device_box_key(sk);
 	json_array_append_new(orgdir_list(o, "devices"),
-	    json_pack("{s:s, s:s, s:s, s:s}", "id", id, "alias", alias,
-	        "public_key", pk64, "status", "active"));
+	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "alias", alias,
+	        "public_key", pk64, "status", "active", "box_key", box64));
+	free(box64);
 	if (orgdir_check(o) != 0)
 		goto out;
 	path = cmd_device_bundle_path(o, op, id);
@@ -232,7 +248,7 @@ cmd_device_rotate(struct orgdir *o, const struct device_opts *op,
 {
 	json_t *dev = orgdir_find(o, "devices", id, 1);
 	const char *status, *alias;
-	char *path = NULL, *old, *pk64;
+	char *path = NULL, *old, *pk64, *box64;
 	unsigned char *sk;
 	int rc = EXIT_FAIL;
 
@@ -248,6 +264,9 @@ cmd_device_rotate(struct orgdir *o, const struct device_opts *op,
 	sk = cmd_device_keypair(&pk64);
 	cmd_device_retire(dev);
 	json_object_set_new(dev, "public_key", json_string(pk64));
+	box64 = cmd_device_box_key(sk);
+	json_object_set_new(dev, "box_key", json_string(box64));
+	free(box64);
 	if (orgdir_check(o) != 0)
 		goto out;
 	/* The default bundle is replaced; a file named by -o never is. */

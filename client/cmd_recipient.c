@@ -8,7 +8,9 @@
  *	recipient list [--json]
  *
  * (each with [--org DIR]).  A recipient's X25519 secret key is kept as
- * ORG/recipients/ID.key for the contact point.  A key that alerts were
+ * ORG/recipients/ID.key for the contact point, and its Ed25519 signing
+ * key (for signed acknowledgements, "sign_key" in the directory) as
+ * ORG/recipients/ID.sign.key (public half ID.sign.pub).  A key that alerts were
  * sealed to is never deleted here: rotate keeps the old one as
  * ID.key.<unix time>, remove leaves the files, so that what was sealed
  * to them can still be opened.
@@ -56,6 +58,11 @@ struct recipient_keys {
 	char *pk64;
 	char *skpath; /* ORG/recipients/ID.key */
 	char *pkpath; /* ORG/recipients/ID.pub */
+	unsigned char spk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char *ssk;
+	char *spk64;
+	char *sskpath; /* ORG/recipients/ID.sign.key */
+	char *spkpath; /* ORG/recipients/ID.sign.pub */
 };
 
 static void
@@ -72,6 +79,11 @@ cmd_recipient_keys_new(const struct orgdir *o, const char *id,
 	k->pk64 = b64_encode(k->pk, sizeof(k->pk));
 	k->skpath = orgdir_file(o, ORGDIR_RECIPIENTS "/%s.key", id);
 	k->pkpath = orgdir_file(o, ORGDIR_RECIPIENTS "/%s.pub", id);
+	k->ssk = seckey_alloc(crypto_sign_SECRETKEYBYTES);
+	crypto_sign_keypair(k->spk, k->ssk);
+	k->spk64 = b64_encode(k->spk, sizeof(k->spk));
+	k->sskpath = orgdir_file(o, ORGDIR_RECIPIENTS "/%s.sign.key", id);
+	k->spkpath = orgdir_file(o, ORGDIR_RECIPIENTS "/%s.sign.pub", id);
 }
 
 static void
@@ -81,6 +93,10 @@ cmd_recipient_keys_free(struct recipient_keys *k)
 	free(k->pk64);
 	free(k->skpath);
 	free(k->pkpath);
+	seckey_free(k->ssk);
+	free(k->spk64);
+	free(k->sskpath);
+	free(k->spkpath);
 }
 
 /* ID.key and ID.pub, both or neither. */
@@ -101,12 +117,21 @@ cmd_recipient_keys_write(const struct recipient_keys *k, enum afile_how how)
 			unlink(k->skpath);
 		return -1;
 	}
+	/* The signing key is replaced on rotate: nothing needs an old
+	 * one (statements it signed were checked when they came). */
+	if (afile_write_b64(k->sskpath, k->ssk, crypto_sign_SECRETKEYBYTES,
+	        0600, AFILE_REPLACE, err, sizeof(err)) != 0 ||
+	    afile_write_b64(k->spkpath, k->spk, sizeof(k->spk), 0644,
+	        AFILE_REPLACE, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
 	return 0;
 }
 
 static json_t *
-cmd_recipient_entry(const char *id, const char *alias, const char *pk64,
-    const struct recipient_opts *op)
+cmd_recipient_entry(const char *id, const char *alias,
+    const struct recipient_keys *k, const struct recipient_opts *op)
 {
 	json_t *channels = json_object();
 
@@ -115,8 +140,8 @@ cmd_recipient_entry(const char *id, const char *alias, const char *pk64,
 		    json_string(op->webhook));
 	if (op->sms != NULL)
 		json_object_set_new(channels, "sms", json_string(op->sms_e164));
-	return json_pack("{s:s, s:s, s:s, s:o}", "id", id, "alias", alias,
-	    "public_key", pk64, "channels", channels);
+	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "alias", alias,
+	    "public_key", k->pk64, "sign_key", k->spk64, "channels", channels);
 }
 
 /* A number as people write it, made E.164, saying so; or refused with
@@ -185,17 +210,22 @@ cmd_recipient_add(struct orgdir *o, struct recipient_opts *op,
 	memset(&k, 0, sizeof(k));
 	cmd_recipient_keys_new(o, id, &k);
 	json_array_append_new(orgdir_list(o, "recipients"),
-	    cmd_recipient_entry(id, alias, k.pk64, op));
+	    cmd_recipient_entry(id, alias, &k, op));
 	if (orgdir_check(o) != 0 ||
 	    cmd_recipient_keys_write(&k, AFILE_CREATE) != 0)
 		goto out;
 	if (orgdir_save(o) != 0) {
 		unlink(k.skpath);
 		unlink(k.pkpath);
+		unlink(k.sskpath);
+		unlink(k.spkpath);
 		goto out;
 	}
 	out_line(_("added recipient %s (%s), public key %s"), id, alias,
 	    k.pk64);
+	out_line(_("its acknowledgements are signed with %s (alertctl ack "
+	           "--sign-key, or sign_key in [contactpoint])"),
+	    k.sskpath);
 	cmd_recipient_advice(op->webhook != NULL, op->sms != NULL, k.skpath);
 	rc = EXIT_OK;
 out:
@@ -235,6 +265,7 @@ cmd_recipient_rotate(struct orgdir *o, const char *id)
 	memset(&k, 0, sizeof(k));
 	cmd_recipient_keys_new(o, id, &k);
 	json_object_set_new(r, "public_key", json_string(k.pk64));
+	json_object_set_new(r, "sign_key", json_string(k.spk64));
 	if (orgdir_check(o) != 0 ||
 	    (kept = cmd_recipient_keep(k.skpath)) == NULL)
 		goto out;
@@ -245,6 +276,9 @@ cmd_recipient_rotate(struct orgdir *o, const char *id)
 	}
 	out_line(_("rotated the key of recipient %s, public key %s"), id,
 	    k.pk64);
+	out_line(_("its acknowledgements are signed with %s (alertctl ack "
+	           "--sign-key, or sign_key in [contactpoint])"),
+	    k.sskpath);
 	if (json_object_get(json_object_get(r, "channels"), "webhook") == NULL)
 		out_line(_("it is reached by SMS only: there is no key to hand "
 		           "over; sign the directory (alertctl directory "

@@ -22,6 +22,7 @@
 #include "i18n.h"
 #include "alert.h"
 #include "alert_seal.h"
+#include "ack_verify.h"
 #include "alertctl.h"
 #include "client_config.h"
 #include "device.h"
@@ -55,6 +56,7 @@ struct send_opts {
 	int follow; /* --follow: later positions while open (follow.h) */
 	long follow_interval; /* 0: the configuration's */
 	const char *gpsd;
+	int accept_relay; /* --accept-relay-ack (ack_verify.h) */
 };
 
 enum {
@@ -68,6 +70,7 @@ enum {
 	OPT_FOLLOW,
 	OPT_FOLLOW_INTERVAL,
 	OPT_GPSD,
+	OPT_ACCEPT_RELAY_ACK,
 };
 
 /* One sending: the unsent alerts of the outbox and this one (the last
@@ -147,6 +150,7 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 	    {"follow", no_argument, NULL, OPT_FOLLOW},
 	    {"follow-interval", required_argument, NULL, OPT_FOLLOW_INTERVAL},
 	    {"gpsd", required_argument, NULL, OPT_GPSD},
+	    {"accept-relay-ack", no_argument, NULL, OPT_ACCEPT_RELAY_ACK},
 	    DEVICE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -198,6 +202,9 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 			break;
 		case OPT_GPSD:
 			o->gpsd = optarg;
+			break;
+		case OPT_ACCEPT_RELAY_ACK:
+			o->accept_relay = 1;
 			break;
 		case OPT_WAIT_TIMEOUT:
 			if (parse_long(optarg, 1, SEND_WAIT_TIMEOUT_MAX,
@@ -371,6 +378,7 @@ cmd_send_reseal(struct send_run *sr, struct relay_session *s)
 	if ((dir = outbox_dir(cfg)) != NULL)
 		(void)outbox_replace(dir, &fresh, mac);
 	free(dir);
+	ack_verify_sent(fresh.alert_id, fresh.envelope, strlen(fresh.envelope));
 	resend_replace(sr->queue, sr->mine, &fresh);
 	if (resend_start(sr->queue, s) == 0)
 		return -1;
@@ -515,8 +523,10 @@ cmd_send_deliver(const struct send_opts *o, struct device *d,
 		resend_free(sr.queue);
 		return verdict_not_delivered(_(MSG_WHY_NO_TLS));
 	}
-	if (o->until != WATCH_NONE)
+	if (o->until != WATCH_NONE) {
 		sr.watch = watch_new(alert_id, o->until);
+		watch_accept_relay(sr.watch, o->accept_relay);
+	}
 	rc = cmd_send_verdict(&sr, relay_run_go(sr.run));
 	relay_run_free(sr.run);
 	watch_free(sr.watch);
@@ -571,6 +581,9 @@ cmd_send_run(const struct send_opts *o, struct device *d)
 		out_line(_(MSG_RESENDING), when);
 	}
 	if (stored >= 0) {
+		/* what a signed acknowledgement must name (ack_verify.h) */
+		ack_verify_sent(sealed.alert_id, sealed.envelope,
+		    strlen(sealed.envelope));
 		rc = cmd_send_deliver(o, d, &a, &sealed);
 		alert_seal_free(&sealed);
 		if (rc == EXIT_OK && o->follow)

@@ -102,7 +102,7 @@ cmd_status_answered(const json_t *answer, void *arg)
 	{
 		receipt_time(json_str(ev, "at"), RECEIPT_TIME_FULL, when,
 		    sizeof(when));
-		receipt_describe(ev, 0, line, sizeof(line));
+		receipt_describe(ev, o->alert_id, 0, line, sizeof(line));
 		out_line("%s  %s", when, line);
 	}
 	cmd_status_unreached(answer);

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "i18n.h"
+#include "ack_verify.h"
 #include "alertctl.h"
 #include "device.h"
 #include "frame.h"
@@ -283,11 +284,18 @@ watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 	had = watch_printed(wr, alert_id, key);
 	free(key);
 	if (!had) {
-		receipt_describe(ev, 1, line, sizeof(line));
+		receipt_describe(ev, alert_id, 1, line, sizeof(line));
 		if (out_line(_(MSG_WATCH_RECEIPT), alert_id, line) != 0)
 			log_warn("stdout");
 	}
-	if (strcmp(what, "acknowledged") == 0 || strcmp(what, "cancelled") == 0)
+	/* An acknowledgement the device refused closes nothing. */
+	if (strcmp(what, "acknowledged") == 0) {
+		struct ack_check c;
+
+		ack_verify_event(ev, alert_id, &c);
+		if (c.verdict != ACK_REFUSED)
+			watch_closed(wr, alert_id, what);
+	} else if (strcmp(what, "cancelled") == 0)
 		watch_closed(wr, alert_id, what);
 }
 

@@ -36,6 +36,7 @@ static const struct cp_key {
     {"cacert", CP_O(cacert), 1},
     {"token_file", CP_O(token_file), 1},
     {"recipient_key", CP_O(recipient_key), 1},
+    {"sign_key", CP_O(sign_key), 1},
     {"directory", CP_O(directory), 1},
     {"org_key", CP_O(org_key), 0},
     {"timezone", CP_O(timezone), 0},

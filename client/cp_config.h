@@ -25,6 +25,7 @@ struct cp_config {
 	int present; /* the file has a [contactpoint] section */
 	char *ack_url, *relay_pin, *cacert, *token_file;
 	char *recipient_key, *directory, *org_key, *timezone;
+	char *sign_key; /* the recipient's Ed25519 key (signed acks) */
 	char *client_timezone; /* [client] timezone, the fallback */
 };
 

@@ -93,6 +93,11 @@ cp_http_setup(CURL *c, void *arg)
 
 	if (q->h->get)
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	else if (q->h->body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(q->h->body));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->h->body);
+	}
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_SSLVERSION,
 	    (long)(CURL_SSLVERSION_TLSv1_3 | CURL_SSLVERSION_MAX_DEFAULT));

@@ -18,7 +18,8 @@ struct cp_http {
 	const char *cmd; /* for usage errors */
 	const char *url, *token_file, *pin, *cacert;
 	long timeout_s;
-	int get; /* GET, else an empty POST */
+	int get; /* GET, else a POST */
+	const char *body; /* the POST's JSON body, or NULL: empty */
 	struct cp_config cfg; /* what [contactpoint] gave */
 };
 

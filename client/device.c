@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "i18n.h"
+#include "ack_verify.h"
 #include "device.h"
 #include "log.h"
 #include "msg.h"
@@ -55,7 +56,10 @@ device_open(struct device *d, const char *config)
 	free(path);
 	if (rc != 0 || trust_open(&d->cfg) != 0)
 		return -1;
-	return (d->sk = device_key(&d->cfg)) != NULL ? 0 : -1;
+	if ((d->sk = device_key(&d->cfg)) == NULL)
+		return -1;
+	ack_verify_open(&d->cfg, d->sk);
+	return 0;
 }
 
 static void

@@ -73,9 +73,9 @@ int
 orgdir_json_devices(const struct orgdir *o)
 {
 	static const char *const keys[] = {"id", "alias", "status",
-	    "public_key"};
+	    "public_key", "box_key"};
 
-	return orgdir_json_list(o, "devices", keys, 4, orgdir_json_retired);
+	return orgdir_json_list(o, "devices", keys, 5, orgdir_json_retired);
 }
 
 static void
@@ -90,7 +90,8 @@ orgdir_json_channels(const json_t *src, json_t *out)
 int
 orgdir_json_recipients(const struct orgdir *o)
 {
-	static const char *const keys[] = {"id", "alias", "public_key"};
+	static const char *const keys[] = {"id", "alias", "public_key",
+	    "sign_key"};
 
-	return orgdir_json_list(o, "recipients", keys, 3, orgdir_json_channels);
+	return orgdir_json_list(o, "recipients", keys, 4, orgdir_json_channels);
 }

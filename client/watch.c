@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ack_verify.h"
 #include "i18n.h"
 #include "alertctl.h"
 #include "frame.h"
@@ -17,6 +18,7 @@ struct watch {
 	enum watch_until until;
 	struct seen *printed; /* receipt_key() of each event printed */
 	int cancelled; /* the wait ended because the alert was cancelled */
+	int accept_relay; /* --accept-relay-ack */
 	char why[128]; /* why the wait ended without success, or "" */
 };
 
@@ -75,6 +77,37 @@ watch_seen(struct watch *w, const json_t *ev)
 	return seen;
 }
 
+/* Only an acknowledgement the device could check ends the wait (or
+ * the relay's word, with --accept-relay-ack); one it refused is said so
+ * on stderr too, and the wait goes on. */
+static int
+watch_ack_ends(struct watch *w, const json_t *ev)
+{
+	struct ack_check c;
+
+	ack_verify_event(ev, w->alert_id, &c);
+	if (c.verdict == ACK_REFUSED) {
+		log_warnx(
+		    _("alert %s: a receipt that claims an acknowledgement "
+		      "is NOT genuine (%s): still waiting for a real one"),
+		    w->alert_id, c.why);
+		return 0;
+	}
+	if (ack_verify_ends_wait(c.verdict, w->accept_relay))
+		return 1;
+	if (w->until == WATCH_ACK)
+		out_line(
+		    _("still waiting for an acknowledgement signed by the "
+		      "person (--accept-relay-ack takes the relay's word)"));
+	return 0;
+}
+
+void
+watch_accept_relay(struct watch *w, int yes)
+{
+	w->accept_relay = yes;
+}
+
 /* Prints an event not printed before; 1 when it ends the wait. */
 static int
 watch_event(struct watch *w, struct relay_session *s, const json_t *ev)
@@ -85,9 +118,11 @@ watch_event(struct watch *w, struct relay_session *s, const json_t *ev)
 	/* "accepted" was said by the accepted line already. */
 	if (what == NULL || strcmp(what, "accepted") == 0 || watch_seen(w, ev))
 		return 0;
-	receipt_describe(ev, 1, line, sizeof(line));
+	receipt_describe(ev, w->alert_id, 1, line, sizeof(line));
 	if (out_line("%s", line) != 0)
 		log_warn("stdout");
+	if (strcmp(what, "acknowledged") == 0 && !watch_ack_ends(w, ev))
+		return 0;
 	if (strcmp(what, "acknowledged") == 0 ||
 	    (strcmp(what, "delivered") == 0 && w->until == WATCH_DELIVERED))
 		relay_session_done(s, EXIT_OK);
@@ -115,7 +150,11 @@ watch_status(struct watch *w, struct relay_session *s, const json_t *o)
 	}
 	if (state == NULL)
 		state = "open";
-	if (strcmp(state, "acknowledged") == 0) {
+	/* The relay's state word alone is not an acknowledgement: only an
+	 * event above that passed the device's check ended the wait. */
+	if (strcmp(state, "acknowledged") == 0 && w->until == WATCH_ACK) {
+		relay_session_keepalive(s, "receipts");
+	} else if (strcmp(state, "acknowledged") == 0) {
 		out_line(_("acknowledged"));
 		relay_session_done(s, EXIT_OK);
 	} else if (strcmp(state, "cancelled") == 0) {

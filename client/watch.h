@@ -27,6 +27,9 @@ const char *watch_until_name(enum watch_until until);
 
 struct watch *watch_new(const char *alert_id, enum watch_until until);
 void watch_free(struct watch *w);
+/* --accept-relay-ack: an acknowledgement only the relay vouches for (by
+ * SMS, or unsigned) ends a wait for ack too (ack_verify.h). */
+void watch_accept_relay(struct watch *w, int yes);
 
 /* The alert was just accepted on s; duplicate: the relay had it before,
  * so some receipts may have gone to an earlier connection. */

@@ -138,6 +138,14 @@ dir_device(const json_t *o, size_t i, struct dir_device *dev, char *err,
 		return errf(err, errlen,
 		    "device %s: status must be active or revoked", dev->id);
 	dev->revoked = strcmp(status, "revoked") == 0;
+	if (json_object_get(o, "box_key") != NULL) {
+		if (dir_key(o, "box_key", dev->box_pk, sizeof(dev->box_pk)) !=
+		    0)
+			return errf(err, errlen,
+			    "device %s: box_key must be a base64 X25519 key",
+			    dev->id);
+		dev->has_box = 1;
+	}
 	return dir_retired(json_object_get(o, "retired_keys"), dev, err,
 	    errlen);
 }
@@ -155,6 +163,14 @@ dir_recipient(const json_t *o, size_t i, struct dir_recipient *r, char *err,
 		return errf(err, errlen,
 		    "recipient %s: public_key must be a base64 X25519 key",
 		    r->id);
+	if (json_object_get(o, "sign_key") != NULL) {
+		if (dir_key(o, "sign_key", r->sign_pk, sizeof(r->sign_pk)) != 0)
+			return errf(err, errlen,
+			    "recipient %s: sign_key must be a base64 Ed25519 "
+			    "key",
+			    r->id);
+		r->has_sign = 1;
+	}
 	ch = json_object_get(o, "channels");
 	if (!json_is_object(ch) || dir_opt_string(ch, "webhook", &webhook) ||
 	    dir_opt_string(ch, "sms", &sms))

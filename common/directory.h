@@ -48,6 +48,10 @@ struct dir_device {
 	int revoked;
 	struct dir_retired_key *retired;
 	size_t nretired;
+	/* X25519 key for what is sealed to the device (an operator's
+	 * message in a signed acknowledgement); optional ("box_key"). */
+	unsigned char box_pk[crypto_box_PUBLICKEYBYTES];
+	int has_box;
 };
 
 struct dir_recipient {
@@ -56,6 +60,10 @@ struct dir_recipient {
 	unsigned char pk[crypto_box_PUBLICKEYBYTES];
 	char *webhook; /* URL, or NULL: not reached by webhook */
 	char *sms; /* E.164 number, or NULL: not reached by SMS */
+	/* Ed25519 key its acknowledgements are signed with ("sign_key",
+	 * optional: without it they show as unverified). */
+	unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
+	int has_sign;
 };
 
 struct directory {

@@ -29,6 +29,10 @@ struct console_recipient {
 	 * https URL, this recipient's token, and how to trust the relay. */
 	char *ack_url, *ack_token_file, *ack_pin, *ack_cacert;
 	char *ack_token; /* read at start, sodium_malloc'd */
+	/* The recipient's Ed25519 key: acknowledgements carry a signed
+	 * statement (client/ack_sign.h), read at start; or NULL. */
+	char *ack_sign_key_file;
+	unsigned char *ack_sign_sk;
 };
 
 struct console_config {

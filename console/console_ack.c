@@ -11,13 +11,16 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "ack_sign.h"
 #include "console.h"
 #include "console_ack.h"
+#include "console_db.h"
 #include "console_events.h"
 #include "console_work.h"
 #include "http_client.h"
 #include "keyfile.h"
 #include "log.h"
+#include "seckey.h"
 #include "xmalloc.h"
 
 struct console_ack_req {
@@ -88,6 +91,13 @@ console_ack_tokens(struct console *c)
 			    err);
 			return -1;
 		}
+		if (r->ack_sign_key_file != NULL &&
+		    (r->ack_sign_sk = ack_sign_key_load(r->ack_sign_key_file,
+		         err, sizeof(err))) == NULL) {
+			log_warnx("[recipient %s] ack_sign_key: %s", r->id,
+			    err);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -100,6 +110,8 @@ console_ack_tokens_clear(struct console *c)
 	for (i = 0; i < c->cfg.nrcpt; i++) {
 		char *t = c->cfg.rcpt[i].ack_token;
 
+		seckey_free(c->cfg.rcpt[i].ack_sign_sk);
+		c->cfg.rcpt[i].ack_sign_sk = NULL;
 		if (t == NULL)
 			continue;
 		sodium_memzero(t, strlen(t));
@@ -176,6 +188,50 @@ console_ack_recipient(struct console *c, const char *alert_id)
 	return NULL;
 }
 
+/* The stored webhook of the alert names the hash of its envelope. */
+static void
+console_ack_hash_row(void *arg, const struct console_db_alert *a)
+{
+	char *hash = arg;
+	json_t *o = json_loadb(a->body, a->bodylen, 0, NULL);
+	const char *h =
+	    json_string_value(json_object_get(o, "envelope_sha256"));
+
+	if (h != NULL && strlen(h) == 64 && hash[0] == '\0')
+		memcpy(hash, h, 65);
+	json_decref(o);
+}
+
+/* {"by":NAME,"statement":{...}} signed with the recipient's key, or
+ * NULL (then the relay gets {"by":NAME}, and the official's device
+ * shows the acknowledgement as the relay's word only). */
+static char *
+console_ack_signed(struct console_ack_req *q, const struct console_recipient *r)
+{
+	struct ack_sign_req sq;
+	char hash[65] = "", err[256], *body;
+
+	if (r->ack_sign_sk == NULL)
+		return NULL;
+	if (console_db_alerts(q->c->db, q->alert_id, console_ack_hash_row,
+	        hash) != 0 ||
+	    hash[0] == '\0') {
+		log_warnx("ack of alert=%s: no envelope hash stored (a relay "
+		          "of before signed acknowledgements): sent unsigned",
+		    q->alert_id);
+		return NULL;
+	}
+	memset(&sq, 0, sizeof(sq));
+	sq.alert_id = q->alert_id;
+	sq.envelope_sha256 = hash;
+	sq.recipient = r->id;
+	sq.by = q->name;
+	if ((body = ack_sign_body(&sq, r->ack_sign_sk, err, sizeof(err))) ==
+	    NULL)
+		log_warnx("ack of alert=%s: not signed: %s", q->alert_id, err);
+	return body;
+}
+
 static void
 console_ack_post(struct console_ack_req *q, const struct console_recipient *r)
 {
@@ -190,9 +246,11 @@ console_ack_post(struct console_ack_req *q, const struct console_recipient *r)
 	url = xasprintf("%.*s/v1/alerts/%s/ack", (int)len, r->ack_url,
 	    q->alert_id);
 	auth = xasprintf("Authorization: Bearer %s", r->ack_token);
-	by = json_pack("{s:s}", "by", q->name);
-	body = by != NULL ? json_dumps(by, JSON_COMPACT) : NULL;
-	json_decref(by);
+	if ((body = console_ack_signed(q, r)) == NULL) {
+		by = json_pack("{s:s}", "by", q->name);
+		body = by != NULL ? json_dumps(by, JSON_COMPACT) : NULL;
+		json_decref(by);
+	}
 	headers[0] = auth;
 	headers[1] = "Content-Type: application/json";
 	memset(&a, 0, sizeof(a));

@@ -121,6 +121,8 @@ console_config_recipient(struct console_config *cfg, const char *id,
 		console_config_set(&r->ack_pin, value);
 	else if (strcmp(name, "ack_cacert") == 0)
 		console_config_set(&r->ack_cacert, value);
+	else if (strcmp(name, "ack_sign_key") == 0)
+		console_config_set(&r->ack_sign_key_file, value);
 	else
 		return -1;
 	return 0;
@@ -253,6 +255,7 @@ console_config_free(struct console_config *cfg)
 		free(cfg->rcpt[i].ack_token_file);
 		free(cfg->rcpt[i].ack_pin);
 		free(cfg->rcpt[i].ack_cacert);
+		free(cfg->rcpt[i].ack_sign_key_file);
 		for (j = 0; j < cfg->rcpt[i].nkeys; j++)
 			free(cfg->rcpt[i].keys[j]);
 	}

@@ -17,6 +17,7 @@
 #include "ack_limit.h"
 #include "ack_notice.h"
 #include "ack_parse.h"
+#include "ack_signed.h"
 #include "http_guard.h"
 #include "log.h"
 #include "metrics.h"
@@ -75,6 +76,7 @@ struct ack_pending {
 	char number[ACK_NUMBER_MAX];
 	char ref[ACK_REF_LEN + 1]; /* sms: what the confirmation names */
 	char by[ACK_BY_MAX + ID_MAX + 8]; /* "NAME (alias)", or "" */
+	json_t *stmt; /* the signed statement (ack_signed.h), or NULL */
 };
 
 /* Lines an unauthenticated or flooding peer could repeat: once a
@@ -186,6 +188,13 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		    p->rid, p->channel);
 		ack_audit(p, NULL, "refused", "not on that alert");
 		ack_error(p->req, 404, "Not Found", "no such alert");
+	} else if (strcmp(r, "mismatch") == 0) {
+		log_info("ack refused: recipient=%s channel=%s statement for "
+		         "another alert or envelope",
+		    p->rid, p->channel);
+		ack_audit(p, aid, "refused", "statement mismatch");
+		ack_error(p->req, 409, "Conflict",
+		    "statement does not match the alert");
 	} else if (strcmp(r, "cancelled") == 0) {
 		ack_audit(p, aid, "refused", "cancelled");
 		ack_refund(p);
@@ -241,6 +250,9 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 	    "ch", p->channel, "now", now);
 	json_object_set_new(args, aid ? "aid" : "ref",
 	    json_string(aid ? aid : ref));
+	if (p->stmt != NULL) /* stored and passed on as it is */
+		json_object_set_new(args, "st", p->stmt);
+	p->stmt = NULL;
 	evhttp_connection_set_closecb(p->evcon, ack_closed_cb, p);
 	p->sreq = store_eval(a->relay->store, script_ack, args, ack_done_cb, p);
 }
@@ -296,6 +308,8 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	struct ack_pending *p;
 	char aid[33] = "", ref[ACK_REF_LEN + 1] = "";
 	char by[ACK_BY_MAX + 1], body[ACK_BODY_MAX];
+	const char *why, *sby;
+	json_t *stmt;
 	size_t len;
 	int named;
 
@@ -320,8 +334,22 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 		    "body must be {\"by\":NAME}");
 		return;
 	}
+	if (ack_signed_parse(body, len, r->id, aid[0] != '\0' ? aid : NULL,
+	        a->relay->cfg->dir, &stmt, &why) == ACK_SIGNED_BAD) {
+		log_info("ack refused: recipient=%s: %s", r->id, why);
+		ack_error(req, 400, "Bad Request", why);
+		return;
+	}
 	p = xcalloc(1, sizeof(*p));
+	p->stmt = stmt;
 	snprintf(p->channel, sizeof(p->channel), "https");
+	/* The statement names the operator when the body does not. */
+	if (named != 0 && stmt != NULL &&
+	    (sby = json_string_value(json_object_get(stmt, "by"))) != NULL &&
+	    *sby != '\0' && strlen(sby) <= ACK_BY_MAX) {
+		snprintf(by, sizeof(by), "%s", sby);
+		named = 0;
+	}
 	if (named == 0)
 		snprintf(p->by, sizeof(p->by), "%s (%s)", by,
 		    r->alias ? r->alias : r->id);

@@ -36,7 +36,7 @@ static const char script_inbox[] =
     "  end\n"
     "  local h = aid and redis.call('HMGET', K('alert', aid), 'state',"
     "    'alert_type', 'device_id', 'received_at', 'ref', 'tier',"
-    "    'acked_by', 'acked_at', 'drill') or {}\n"
+    "    'acked_by', 'acked_at', 'drill', 'envelope_hash') or {}\n"
     "  if h[1] == 'open' or h[1] == 'acknowledged' then\n"
     "    local on = false\n"
     "    for _, m in ipairs(redis.call('SMEMBERS', K('notified', aid))) do\n"
@@ -46,7 +46,8 @@ static const char script_inbox[] =
     "      out[#out + 1] = {alert_id = aid, state = h[1], alert_type = h[2],"
     "        device_id = h[3], received_at = h[4], ref = h[5],"
     "        tier = tonumber(h[6]), acknowledged_by = h[7] or nil,"
-    "        acknowledged_at = h[8] or nil, drill = h[9] == '1'}\n"
+    "        acknowledged_at = h[8] or nil, drill = h[9] == '1',"
+    "        envelope_sha256 = h[10] or nil}\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -129,8 +130,9 @@ ack_inbox_done_cb(json_t *reply, const char *err, void *arg)
 		log_info("inbox recipient=%s alerts=%zu", q->rid,
 		    json_array_size(alerts));
 		ack_inbox_reply(q->req, 200, "OK",
-		    json_pack("{s:o, s:i, s:i}", "alerts", alerts, "hours",
-		        (int)q->hours, "max", ACK_INBOX_MAX));
+		    json_pack("{s:o, s:i, s:i, s:s}", "alerts", alerts, "hours",
+		        (int)q->hours, "max", ACK_INBOX_MAX, "recipient",
+		        q->rid));
 	}
 	free(q);
 }

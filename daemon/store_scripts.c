@@ -169,7 +169,8 @@ const char script_meta[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
-    "  'tier', 'drill', 'last_seen', 'interval_s', 'duress', 'duress_at')\n"
+    "  'tier', 'drill', 'last_seen', 'interval_s', 'duress', 'duress_at',"
+    "  'envelope_hash')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     /* a later position: its own box and time (script_location) */
     "if a.event == 'alert.location' then\n"
@@ -188,7 +189,7 @@ const char script_meta[] = PRELUDE
     "  ciphertext = f[10] or nil, done = f[11] and true or false,"
     "  drill = f[13] == '1', last_seen = f[14] or nil,"
     "  interval_s = f[15] or nil, duress = f[16] == '1',"
-    "  duress_at = f[17] or nil})\n";
+    "  duress_at = f[17] or nil, envelope_hash = f[18] or nil})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE
@@ -310,20 +311,32 @@ const char script_ack[] = PRELUDE
     "if s[1] == 'cancelled' then\n"
     "  return cjson.encode({r = 'cancelled', aid = aid})\n"
     "end\n"
+    /* A signed statement (ack_signed.h) must name this alert and the
+     * envelope the device sent; it is kept and passed on unchanged. */
+    "if a.st and (a.st.alert_id ~= aid or a.st.envelope_sha256 ~="
+    "    redis.call('HGET', ak, 'envelope_hash')) then\n"
+    "  return cjson.encode({r = 'mismatch', aid = aid})\n"
+    "end\n"
+    "local attested = nil\n"
+    "if not a.st then attested = 'relay' end\n"
     "if s[1] == 'acknowledged' then\n"
     "  ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
-    "    at = a.now, first = false})\n"
+    "    at = a.now, first = false, statement = a.st,"
+    "    attested = attested})\n"
     "  return cjson.encode({r = 'again', aid = aid, by = s[3],"
     "    drill = s[7] == '1'})\n"
     "end\n"
     "redis.call('HSET', ak, 'state', 'acknowledged', 'acked_by', a.alias,"
     "  'acked_rid', a.rid, 'acked_at', a.now, 'acked_channel', a.ch)\n"
+    "if a.st then\n"
+    "  redis.call('HSET', ak, 'acked_statement', cjson.encode(a.st))\n"
+    "end\n"
     "stop_timers(ak, aid)\n"
     "closed(aid, s[6])\n"
     "retire(aid, s[2])\n"
     "fanout(aid, 'alert.acknowledged', a.rid .. '|' .. a.ch)\n"
     "ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
-    "  at = a.now, first = true})\n"
+    "  at = a.now, first = true, statement = a.st, attested = attested})\n"
     "return cjson.encode({r = 'first', aid = aid, by = a.alias,"
     "  received_ms = s[4], drill = s[7] == '1'})\n";
 

@@ -73,6 +73,8 @@ webhook_body(const char *event, const char *alert_id, const json_t *meta,
 	    strcmp(event, "alert.escalated") == 0 ||
 	    strcmp(event, "alert.duress") == 0) {
 		webhook_copy(o, meta, "ciphertext", "ciphertext");
+		/* what a signed acknowledgement names (docs/PROTOCOL.md) */
+		webhook_copy(o, meta, "envelope_hash", "envelope_sha256");
 		json_object_set_new(o, "tier", json_integer(atoi(tier)));
 	} else if (strcmp(event, "alert.location") == 0) {
 		/* tier is the update's number: retries keep their id */

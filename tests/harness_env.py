@@ -78,6 +78,10 @@ class Env:
     org: object = None  # orgdir.Org
     directory: Path = None  # the relay's signed directory file
     client_directory: Path = None  # the client's cache of it
+    # Signed acknowledgements (test_signed_ack.py): rid -> base64 Ed25519
+    # sign_key, did -> base64 X25519 box_key, put in the directory.
+    sign_keys: dict = field(default_factory=dict)
+    box_keys: dict = field(default_factory=dict)
 
     def recipient(self, rid):
         return self.recipients[rid]
@@ -96,13 +100,18 @@ class Env:
                  "status": "revoked" if did in revoked else "active"}
             if retired and did in retired:
                 e["retired_keys"] = retired[did]
+            if did in self.box_keys:
+                e["box_key"] = self.box_keys[did]
             devs.append(e)
         rcps = []
         for rid in (recipients or list(self.recipients)):
             r = self.recipients[rid]
-            rcps.append({"id": rid, "alias": r.alias,
-                         "public_key": (keys or {}).get(rid, r.public_key),
-                         "channels": {"webhook": r.webhook_url}})
+            e = {"id": rid, "alias": r.alias,
+                 "public_key": (keys or {}).get(rid, r.public_key),
+                 "channels": {"webhook": r.webhook_url}}
+            if rid in self.sign_keys:
+                e["sign_key"] = self.sign_keys[rid]
+            rcps.append(e)
         return orgdir.payload(version, devs, rcps,
                               relays=["127.0.0.1:%d" % self.relay_port],
                               pins=pins or [self.pin])

@@ -48,6 +48,8 @@ WORDS_FILES = [
     # duress: the PINs of cancel
     "client/cmd_pincode.c", "client/duress_cancel.c", "client/pin_read.c",
     "client/pinfile.c",
+    # signed acknowledgements (issue 17)
+    "client/ack_verify.c", "client/receipt_ack.c", "client/cmd_ack_sign.c",
 ]
 
 

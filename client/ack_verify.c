@@ -1,0 +1,216 @@
+/*
+ * Checking acknowledgements on the device (ack_verify.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "ack_verify.h"
+#include "alert_seal.h"
+#include "b64.h"
+#include "directory.h"
+#include "frame.h"
+#include "i18n.h"
+#include "outbox.h"
+#include "receipt.h"
+#include "receipt_ack.h"
+#include "trust.h"
+#include "xmalloc.h"
+
+static struct {
+	const struct client_config *cfg;
+	const unsigned char *sk;
+	char sent_id[33];
+	char sent_hash[65];
+} ack_verify_ctx;
+
+void
+ack_verify_open(const struct client_config *cfg, const unsigned char *sk)
+{
+	ack_verify_ctx.cfg = cfg;
+	ack_verify_ctx.sk = sk;
+	receipt_set_ack(receipt_ack_describe);
+}
+
+void
+ack_verify_sent(const char *alert_id, const char *envelope, size_t len)
+{
+	snprintf(ack_verify_ctx.sent_id, sizeof(ack_verify_ctx.sent_id), "%s",
+	    alert_id);
+	ack_statement_envelope_hash(envelope, len, ack_verify_ctx.sent_hash);
+}
+
+int
+ack_verify_ends_wait(enum ack_verdict v, int accept_relay)
+{
+	return v == ACK_VERIFIED || v == ACK_UNVERIFIED ||
+	    (v == ACK_RELAY && accept_relay);
+}
+
+/* The hash of the envelope this device signed for alert_id: the one it
+ * just sent, else its outbox entry; -1 when it has neither. */
+static int
+ack_verify_hash(const char *alert_id, char out[65])
+{
+	const struct client_config *cfg = ack_verify_ctx.cfg;
+	struct sealed_alert s;
+	char *dir, *path;
+	json_t *o;
+	int rc = -1;
+
+	if (strcmp(alert_id, ack_verify_ctx.sent_id) == 0) {
+		memcpy(out, ack_verify_ctx.sent_hash, 65);
+		return 0;
+	}
+	if (cfg == NULL || ack_verify_ctx.sk == NULL ||
+	    (dir = outbox_dir(cfg)) == NULL)
+		return -1;
+	path = xasprintf("%s/%s.json", dir, alert_id);
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	if (o != NULL &&
+	    outbox_entry_parse(o, ack_verify_ctx.sk + crypto_sign_SEEDBYTES,
+	        &s) == 1) {
+		ack_statement_envelope_hash(s.envelope, strlen(s.envelope),
+		    out);
+		alert_seal_free(&s);
+		rc = 0;
+	}
+	json_decref(o);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+/* The directory this device holds, verified; -1 without one. */
+static int
+ack_verify_dir(struct directory *d)
+{
+	const struct client_config *cfg = ack_verify_ctx.cfg;
+	char *path, err[512];
+	int rc;
+
+	if (cfg == NULL || !cfg->has_org ||
+	    (path = trust_cache_path(cfg)) == NULL)
+		return -1;
+	rc = directory_load(path, cfg->org_pk, d, err, sizeof(err));
+	free(path);
+	return rc;
+}
+
+static int
+ack_verify_any_sign_key(const struct directory *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nrecipients; i++)
+		if (d->recipients[i].has_sign)
+			return 1;
+	return 0;
+}
+
+/* The operator's message, sealed to this device's key (the X25519 twin
+ * of its Ed25519 key, published as box_key). */
+static void
+ack_verify_message(const struct ack_statement *st, struct ack_check *c)
+{
+	unsigned char pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char sk[crypto_box_SECRETKEYBYTES];
+	unsigned char *ct = NULL, m[ACK_STMT_MESSAGE_MAX + 1];
+	size_t n = 0;
+
+	if (st->message[0] == '\0')
+		return;
+	snprintf(c->message, sizeof(c->message), "%s",
+	    _("(a message that this device cannot open)"));
+	if (ack_verify_ctx.sk == NULL ||
+	    b64_decode(st->message, strlen(st->message), &ct, &n) != 0 ||
+	    n <= crypto_box_SEALBYTES ||
+	    n - crypto_box_SEALBYTES > ACK_STMT_MESSAGE_MAX ||
+	    crypto_sign_ed25519_sk_to_curve25519(sk, ack_verify_ctx.sk) != 0 ||
+	    crypto_sign_ed25519_pk_to_curve25519(pk,
+	        ack_verify_ctx.sk + crypto_sign_SEEDBYTES) != 0 ||
+	    crypto_box_seal_open(m, ct, n, pk, sk) != 0) {
+		sodium_memzero(sk, sizeof(sk));
+		free(ct);
+		return;
+	}
+	n -= crypto_box_SEALBYTES;
+	m[n] = '\0';
+	snprintf(c->message, sizeof(c->message), "%s", (char *)m);
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(m, sizeof(m));
+	free(ct);
+}
+
+static void
+ack_verify_statement(const json_t *sj, const char *alert_id,
+    const struct directory *d, struct ack_check *c)
+{
+	const struct dir_recipient *r;
+	struct ack_statement st;
+	char hash[65];
+
+	c->verdict = ACK_REFUSED;
+	if (ack_statement_parse(sj, &st) != 0)
+		c->why = _("its signed statement is malformed");
+	else if (alert_id == NULL || strcmp(st.alert_id, alert_id) != 0)
+		c->why = _("it was signed for another alert");
+	else if (ack_verify_hash(alert_id, hash) == 0 &&
+	    strcmp(hash, st.envelope_sha256) != 0)
+		c->why = _("it was signed for another version of this alert");
+	else if ((r = directory_recipient(d, st.recipient)) == NULL)
+		c->why = _("it names a recipient not in the directory");
+	else if (!r->has_sign) {
+		c->verdict = ACK_UNVERIFIED;
+		c->why = _("the directory has no signing key for it");
+	} else if (ack_statement_verify(&st, r->sign_pk) != 0)
+		c->why = _("its signature is false");
+	else {
+		c->verdict = ACK_VERIFIED;
+		snprintf(c->kind, sizeof(c->kind), "%s", st.kind);
+		snprintf(c->outcome, sizeof(c->outcome), "%s", st.outcome);
+		if (st.by[0] != '\0')
+			snprintf(c->who, sizeof(c->who), "%s (%s)", st.by,
+			    r->alias);
+		else
+			snprintf(c->who, sizeof(c->who), "%s", r->alias);
+		ack_verify_message(&st, c);
+	}
+}
+
+void
+ack_verify_event(const json_t *ev, const char *alert_id, struct ack_check *c)
+{
+	const json_t *sj = json_object_get(ev, "statement");
+	const char *what = json_str(ev, "event");
+	const char *att = json_str(ev, "attested");
+	struct directory d;
+	int have_dir;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->kind, sizeof(c->kind), "acknowledged");
+	if (what == NULL || strcmp(what, "acknowledged") != 0) {
+		c->verdict = ACK_NOT_AN_ACK;
+		return;
+	}
+	have_dir = ack_verify_dir(&d) == 0;
+	/* Without signing keys there is nothing to check with: as before
+	 * signed acknowledgements, the relay's word, said to be so. */
+	if (!have_dir || !ack_verify_any_sign_key(&d)) {
+		c->verdict = ACK_UNVERIFIED;
+		c->why = have_dir ? _("the directory has no signing keys")
+		                  : _("this device holds no signed directory");
+	} else if (sj != NULL && !json_is_null(sj))
+		ack_verify_statement(sj, alert_id, &d, c);
+	else if (att != NULL && strcmp(att, "relay") == 0)
+		c->verdict = ACK_RELAY;
+	else {
+		c->verdict = ACK_REFUSED;
+		c->why = _("it carries no signed statement");
+	}
+	if (have_dir)
+		directory_free(&d);
+}

@@ -1,0 +1,47 @@
+/*
+ * The device's check of every acknowledgement a receipt reports
+ * (docs/PROTOCOL.md, "Signed acknowledgements"): the statement in it
+ * must be signed with the recipient's sign_key from the directory this
+ * device holds, for this alert and this envelope.  What the relay says
+ * alone counts for what it is: the relay's word.
+ */
+#ifndef ALERTCTL_ACK_VERIFY_H
+#define ALERTCTL_ACK_VERIFY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "ack_statement.h"
+#include "client_config.h"
+
+enum ack_verdict {
+	ACK_NOT_AN_ACK, /* another event */
+	ACK_VERIFIED, /* signed by the recipient, for this alert */
+	ACK_RELAY, /* the relay's word only (SMS, or not signed) */
+	ACK_UNVERIFIED, /* the directory has no signing keys to check with */
+	ACK_REFUSED, /* forged or for something else: not an ack at all */
+};
+
+struct ack_check {
+	enum ack_verdict verdict;
+	char kind[16]; /* acknowledged, on_the_way, closed */
+	char who[ACK_STMT_TEXT_MAX + 2 * ID_MAX + 8]; /* "NAME (alias)" */
+	char outcome[ACK_STMT_TEXT_MAX + 1];
+	char message[ACK_STMT_MESSAGE_MAX + 1]; /* opened, or "" */
+	const char *why; /* for ACK_REFUSED and ACK_UNVERIFIED */
+};
+
+/* The device's configuration and secret key (device_open); until then
+ * every statement is unverified. */
+void ack_verify_open(const struct client_config *cfg, const unsigned char *sk);
+/* The envelope hash of an alert this process sent (send). */
+void ack_verify_sent(const char *alert_id, const char *envelope, size_t len);
+/* The verdict on event ev of alert alert_id. */
+void ack_verify_event(const json_t *ev, const char *alert_id,
+    struct ack_check *c);
+/* --accept-relay-ack: whether such a verdict ends a wait for an ack. */
+int ack_verify_ends_wait(enum ack_verdict v, int accept_relay);
+
+#endif

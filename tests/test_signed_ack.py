@@ -1,0 +1,333 @@
+"""Issue 17: "help is on its way" must be true.  An acknowledgement is
+signed by the recipient (alertctl ack) and checked by the device against
+its signed directory; receipts a relay makes up (in Redis or on its
+receipts channel) are refused loudly and `send --wait ack` keeps
+waiting; statements for another alert or another envelope are refused;
+the operator's message travels sealed to the device; an SMS
+acknowledgement is the relay's word and says so; a directory without
+signing keys shows acknowledgements as unverified.  Real alertrelayd,
+redis-server, Kannel and alertctl processes; the statements the test
+forges are made with PyNaCl, independently of alertctl's code."""
+
+import base64
+import hashlib
+import json
+import os
+import re
+import time
+
+import nacl.bindings
+import nacl.signing
+import pytest
+
+import harness
+import orgdir
+from harness import SMS_NUMBERS, alertctl_bin, sms_stack, wait_until, write_secret
+
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
+
+SIGCTX_ACK = b"alertrelay ack statement v1\n"
+MESSAGE = "politie is onderweg, blijf binnen"
+
+
+def b64(b):
+    return base64.b64encode(bytes(b)).decode()
+
+
+def policies():
+    return {"default": {"types": "panic threat test",
+                        "tier": ["0 contactpunt:webhook contactpunt:sms"],
+                        "repeat": 0, "max_age": 3600}}
+
+
+def stack(lab, sign=True):
+    """An SMS stack in directory mode: contactpunt reached by webhook and
+    SMS, with (sign=True) an Ed25519 sign_key in the directory; the
+    device with its box_key.  Returns (stack, signing key, key file)."""
+    st = sms_stack(lab, policies(), sms=(), start=False)
+    env = st.env
+    env.org = orgdir.Org()
+    env.directory = env.dir / "directory.signed"
+    env.client_directory = env.dir / "client-directory.signed"
+    sk = nacl.signing.SigningKey.generate()
+    keyfile = env.dir / "contactpunt.sign.key"
+    write_secret(keyfile, b64(bytes(sk) + bytes(sk.verify_key)))
+    if sign:
+        env.sign_keys["contactpunt"] = b64(sk.verify_key)
+    env.box_keys[env.device_id] = b64(
+        nacl.bindings.crypto_sign_ed25519_pk_to_curve25519(
+            base64.b64decode(env.device_public_key)))
+    p = json.loads(env.directory_payload(1))
+    for r in p["recipients"]:
+        if r["id"] == "contactpunt":
+            r["channels"]["sms"] = SMS_NUMBERS["contactpunt"]
+    env.directory.write_text(env.org.sign(json.dumps(p, sort_keys=True)
+                                          .encode()))
+    os.chmod(env.directory, 0o644)
+    env.write_relay_conf()
+    env.write_client_conf()
+    st.relay.start()
+    st.relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" % st.plain_port,
+                           "stderr", 10)
+    return st, sk, keyfile
+
+
+def cp_conf(st, keyfile):
+    path = st.env.dir / "cp.conf"
+    path.write_text("\n".join([
+        "[contactpoint]",
+        "ack_url = https://127.0.0.1:%d" % st.ack_port,
+        "relay_pin = %s" % st.env.pin,
+        "token_file = %s" % st.token_files["contactpunt"],
+        "sign_key = %s" % keyfile,
+        "directory = %s" % st.env.directory,
+        "org_key = %s" % st.env.org.public_key]) + "\n")
+    return path
+
+
+def ctl(lab, *args, lang="en", timeout=30):
+    argv = [alertctl_bin()] + [str(a) for a in args]
+    cp = harness.run(argv, timeout=timeout, env={"LANGUAGE": lang})
+    lab.short_runs.append((argv, cp.stderr))
+    return cp
+
+
+def statement(sk, alert_id, env_hash, rid="contactpunt", by="Piket-1",
+              kind="acknowledged"):
+    """A statement as docs/PROTOCOL.md defines it, signed with sk."""
+    st = {"v": "1", "alert_id": alert_id, "envelope_sha256": env_hash,
+          "recipient": rid, "by": by,
+          "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+          "kind": kind}
+    canon = ("v=1\nalert_id=%s\nenvelope_sha256=%s\nrecipient=%s\nby=%s\n"
+             "at=%s\nkind=%s\noutcome=\nmessage=\n" % (
+                 alert_id, env_hash, rid, by, st["at"], kind)).encode()
+    st["sig"] = b64(sk.sign(SIGCTX_ACK + canon).signature)
+    return st
+
+
+def publish(st, alert_id, receipt):
+    """A receipt on the relay's pub/sub channel, as a relay taken over
+    (or anyone with its Redis) could send it."""
+    c = st.r()
+    try:
+        c("PUBLISH", "%s:receipts" % st.prefix, json.dumps(
+            {"device_id": st.env.device_id, "alert_id": alert_id,
+             "receipt": receipt}))
+    finally:
+        c.close()
+
+
+def forged(by, **extra):
+    r = {"event": "acknowledged", "by": by, "channel": "https",
+         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+         "first": True}
+    r.update(extra)
+    return r
+
+
+def start_wait(lab, st, *extra):
+    p = lab.send_proc(st.env, "--type", "panic", "--wait", "ack", *extra)
+    m = p.wait_for(r"^alert_id=([0-9a-f]{32})$", "stdout", timeout=15)
+    p.wait_for(r"^waiting until a person takes alert", "stdout", timeout=15)
+    aid = m.group(1)
+    st.wait_webhook("contactpunt", "alert.raised", aid)
+    return p, aid
+
+
+def redis_text(st):
+    """Every value the relay keeps in Redis, as one text."""
+    c = st.r()
+    try:
+        return c.dump_all_text()
+    finally:
+        c.close()
+
+
+@pytest.mark.hard_timeout(150)
+def test_forged_refused_genuine_verified_with_sealed_message(lab):
+    st, sk, keyfile = stack(lab)
+    p, aid = start_wait(lab, st)
+    env_hash = st.alert_hash(aid)["envelope_hash"]
+    assert len(env_hash) == 64
+
+    # a receipt the relay made up: no statement
+    publish(st, aid, forged("Piket-1"))
+    p.wait_for(r"WARNING: a receipt says a person took this alert, but it "
+               r"is NOT genuine \(it carries no signed statement\)",
+               "stdout", timeout=10)
+    # signed with a key that is not the recipient's
+    other = nacl.signing.SigningKey.generate()
+    publish(st, aid, forged("Piket-2", statement=statement(
+        other, aid, env_hash, by="Piket-2")))
+    p.wait_for(r"NOT genuine \(its signature is false\)", "stdout", 10)
+    # the real key, for another alert
+    publish(st, aid, forged("Piket-3", statement=statement(
+        sk, "0" * 32, env_hash, by="Piket-3")))
+    p.wait_for(r"NOT genuine \(it was signed for another alert\)", "stdout",
+               10)
+    # the real key, this alert id, another envelope
+    publish(st, aid, forged("Piket-4", statement=statement(
+        sk, aid, hashlib.sha256(b"another envelope").hexdigest(),
+        by="Piket-4")))
+    p.wait_for(r"NOT genuine \(it was signed for another version of this "
+               r"alert\)", "stdout", 10)
+    time.sleep(0.5)
+    assert p.running, p.tail()
+    assert "acknowledged by Piket" not in p.text("stdout")
+    # the relay refuses a statement for another envelope too
+    status, body = harness.https_request(
+        st.ack_port, "POST", "/v1/alerts/%s/ack" % aid,
+        headers={"Authorization": "Bearer " + st.tokens["contactpunt"]},
+        body=json.dumps({"statement": statement(
+            sk, aid, "ab" * 32, by="X")}).encode(),
+        cafile=st.env.cert)[:2]
+    assert status == 409, (status, body)
+    assert st.alert_hash(aid)["state"] == "open"
+
+    # the genuine one, by reference, with a message sealed to the device
+    conf = cp_conf(st, keyfile)
+    ref = st.alert_hash(aid)["ref"]
+    cp = ctl(lab, "-c", conf, "ack", ref, "--by", "Jan de Vries",
+             "--message", MESSAGE)
+    assert cp.returncode == 0, cp.stderr
+    assert "signed: the official's device can check that it was you" in \
+        cp.stdout
+    p.wait_for(r"acknowledged by Jan de Vries \(Contactpunt\) at .* via "
+               r"https \(signed by the person, verified\); message: "
+               r"\"%s\"" % MESSAGE, "stdout", 15)
+    assert p.wait_exit(15) == 0, p.tail()
+    # sealed: never in clear at the relay
+    stored = json.loads(st.alert_hash(aid)["acked_statement"])
+    assert stored["by"] == "Jan de Vries" and stored["message"]
+    assert MESSAGE not in redis_text(st)
+    assert MESSAGE not in st.relay.log()
+
+    # later statements: on the way, closed with its outcome
+    for extra in (["--on-the-way"], ["--closed", "vals alarm"]):
+        cp = ctl(lab, "-c", conf, "ack", aid, "--by", "Jan de Vries", *extra)
+        assert cp.returncode == 0, cp.stderr
+
+    # a forged event patched into Redis: status shows it refused
+    c = st.r()
+    try:
+        c("RPUSH", "%s:events:%s" % (st.prefix, aid), json.dumps(
+            forged("Piket-9")))
+    finally:
+        c.close()
+    cp = ctl(lab, "-c", st.env.client_conf, "status", aid)
+    assert cp.returncode == 0, cp.stderr
+    assert "signed by the person, verified" in cp.stdout
+    assert "NOT genuine (it carries no signed statement)" in cp.stdout
+    assert "acknowledged by Piket-9" not in cp.stdout
+    assert re.search(r"on the way: Jan de Vries \(Contactpunt\) via https "
+                     r"\(signed by the person, verified\)", cp.stdout), \
+        cp.stdout
+    assert re.search(r"closed by Jan de Vries \(Contactpunt\) via https "
+                     r"\(signed by the person, verified\): vals alarm",
+                     cp.stdout), cp.stdout
+
+
+def _wait_sms(st, timeout=15):
+    st.sms.wait(1, to=SMS_NUMBERS["contactpunt"], timeout=timeout)
+
+
+@pytest.mark.hard_timeout(150)
+def test_sms_ack_is_relay_attested(lab):
+    st, _, _ = stack(lab)
+    p, aid = start_wait(lab, st)
+    _wait_sms(st)
+    ref = st.alert_hash(aid)["ref"]
+    assert st.sms_reply("contactpunt", "OK " + ref) == 200
+    p.wait_for(r"acknowledged by Contactpunt at .* via sms \(confirmed by "
+               r"the relay, not by the person themselves\)", "stdout", 15)
+    p.wait_for(r"still waiting for an acknowledgement signed by the person",
+               "stdout", 10)
+    time.sleep(0.5)
+    assert p.running, p.tail()
+    p.signal(2)
+    cp = ctl(lab, "-c", st.env.client_conf, "status", aid, lang="nl")
+    assert cp.returncode == 0, cp.stderr
+    assert "bevestigd door de relay, niet door de persoon zelf" in cp.stdout
+    # the official may take the relay's word
+    rc, out, err = lab.send(st.env, "--type", "panic", "--alert-id", aid,
+                            "--wait", "ack", "--accept-relay-ack",
+                            "--wait-timeout", "20")
+    assert rc == 0, (out, err)
+
+
+@pytest.mark.hard_timeout(150)
+def test_directory_without_sign_keys_shows_unverified(lab):
+    st, _, keyfile = stack(lab, sign=False)
+    p, aid = start_wait(lab, st)
+    cp = ctl(lab, "-c", cp_conf(st, keyfile), "ack", aid, "--by", "Jan")
+    assert cp.returncode == 0, cp.stderr
+    p.wait_for(r"acknowledged by Jan \(Contactpunt\) at .* via https "
+               r"\(unverified: the directory has no signing keys\)",
+               "stdout", 15)
+    assert p.wait_exit(15) == 0, p.tail()
+    assert "NOT genuine" not in p.text("stdout")
+
+
+def test_recipient_add_makes_a_sign_key(lab, tmp_path):
+    org = tmp_path / "org"
+    cp = ctl(lab, "org", "init", "--org", org, "--relay", "127.0.0.1:7443",
+             "--pin", b64(os.urandom(32)))
+    assert cp.returncode == 0, cp.stderr
+    cp = ctl(lab, "recipient", "add", "Contactpunt", "--id", "cp",
+             "--webhook", "https://cp.example/hook", "--org", org)
+    assert cp.returncode == 0, cp.stderr
+    sk = base64.b64decode((org / "recipients" / "cp.sign.key").read_text())
+    assert len(sk) == 64
+    assert oct(os.stat(org / "recipients" / "cp.sign.key").st_mode & 0o777) \
+        == "0o600"
+    cp = ctl(lab, "recipient", "list", "--json", "--org", org)
+    (r,) = json.loads(cp.stdout)["recipients"]
+    assert base64.b64decode(r["sign_key"]) == sk[32:]
+    cp = ctl(lab, "recipient", "rotate", "cp", "--org", org)
+    assert cp.returncode == 0, cp.stderr
+    sk2 = base64.b64decode((org / "recipients" / "cp.sign.key").read_text())
+    assert sk2 != sk
+
+
+@pytest.mark.hard_timeout(150)
+def test_console_ack_is_signed_and_verified(lab):
+    """alertconsole with the recipient's ack_sign_key signs its operator's
+    acknowledgement (the envelope hash from the stored webhook): the
+    device shows it verified, with the operator's name."""
+    from test_console import Console, OPERATOR
+    env = lab.env()
+    port = harness.free_port()
+    env.recipient("contactpunt").webhook_port = port
+    env.recipient("contactpunt").webhook_path = "/hook/contactpunt"
+    ack_port = harness.free_port()
+    env.ack = {"listen": "127.0.0.1:%d" % ack_port}
+    token_file = write_secret(env.dir / "contactpunt.ack", harness.new_token())
+    env.recipient_extra["contactpunt"] = {"ack_token_file": token_file}
+    env.policies = {"default": {"types": "panic threat test",
+                                "tier": ["0 contactpunt:webhook"]}}
+    sk = nacl.signing.SigningKey.generate()
+    keyfile = write_secret(env.dir / "contactpunt.sign.key",
+                           b64(bytes(sk) + bytes(sk.verify_key)))
+    env.sign_keys["contactpunt"] = b64(sk.verify_key)
+    env.use_directory(1)
+    console = Console(lab, env, port=port, rcpt_extra={"contactpunt": {
+        "ack_url": "https://127.0.0.1:%d" % ack_port,
+        "ack_token_file": token_file, "ack_pin": env.pin,
+        "ack_sign_key": keyfile}})
+    lab.redis(env)
+    relay = lab.relay(env)
+    relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" % ack_port,
+                        "stderr", 10)
+    console.start()
+    console.login()
+    p = lab.send_proc(env, "--type", "panic", "--wait", "ack",
+                      "--wait-timeout", "40")
+    aid = p.wait_for(r"^alert_id=([0-9a-f]{32})$", "stdout", 15).group(1)
+    wait_until(lambda: any(a["alert_id"] == aid for a in console.alerts()),
+               10, what="the alert in the console")
+    status, body = console.post("/api/alert/%s/ack" % aid)
+    assert status == 200, body
+    p.wait_for(r"acknowledged by %s \(Contactpunt\) at .* via https "
+               r"\(signed by the person, verified\)" % OPERATOR, "stdout", 15)
+    assert p.wait_exit(15) == 0, p.tail()
