@@ -47,10 +47,12 @@ CONSOLE_SRC := $(sort $(wildcard console/*.c))
 CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 # What alertconsole shares with `alertctl receive` (the same objects, not
 # copies): the webhook checks, the keys, what was seen and shown; and
-# alertrelayd's dropping of privileges.
+# alertrelayd's dropping of privileges and the limits of its HTTP
+# listeners (http_guard.c; console/console_guard.c supplies its hooks).
 CONSOLE_SHARED := client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
-	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c
+	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
+	daemon/http_guard.c daemon/ratelimit.c daemon/slotcount.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)

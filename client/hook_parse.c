@@ -12,9 +12,10 @@
 #include "util.h"
 
 /* Events that carry the sealed alert (to a recipient of the first tier,
- * or of a later one), and notices about an alert that carry none. */
+ * or of a later one, or again with a later position: alert.location),
+ * and notices about an alert that carry none. */
 static const char *const hook_alert_events[] = {"alert.raised",
-    "alert.escalated"};
+    "alert.escalated", "alert.location"};
 static const char *const hook_notice_events[] = {"alert.acknowledged",
     "alert.cancelled"};
 

@@ -8,6 +8,9 @@
 #define ALERTCONSOLE_CONSOLE_H
 
 #include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "hook.h"
 
@@ -27,6 +30,14 @@ struct console_recipient {
 	struct hook_config hook;
 };
 
+/* The limits of each listener (console_guard.h). */
+struct console_limits {
+	long max_conns; /* max_connections */
+	long max_per_addr; /* max_connections_per_address */
+	long conn_rate, conn_burst; /* per address, per second */
+	long request_timeout; /* seconds from accept to a whole request */
+};
+
 struct console_config {
 	char *listen; /* HOST:PORT */
 	char *webhook_listen; /* HOST:PORT, or NULL: webhooks on listen */
@@ -39,6 +50,11 @@ struct console_config {
 	char *tls_client_ca; /* browsers must show a certificate from it */
 	long max_age;
 	int refuse_old;
+	struct console_limits limits; /* of each listener */
+	long max_streams, max_streams_per_addr; /* event streams */
+	char *map_tiles; /* tile URL template, or NULL: no map */
+	char *map_attribution; /* shown under the map */
+	char *leaflet_dir; /* Debian's libjs-leaflet */
 	struct console_recipient rcpt[CONSOLE_MAX_RECIPIENTS];
 	size_t nrcpt;
 };
@@ -66,5 +82,15 @@ void console_http_headers(struct evhttp_request *req, const char *type);
 
 /* console_api.c: GET /api/alerts as JSON text (caller frees). */
 char *console_api_alerts(struct console *c);
+/* One stored alert as the page's JSON object, opened now; NULL when it
+ * does not open. */
+struct console_db_alert;
+json_t *console_api_alert(struct console *c, const struct console_db_alert *row,
+    time_t now);
+
+/* console_history.c: GET /api/devices/<id>/alerts (the caller history)
+ * as JSON text (caller wipes and frees), or NULL with *status set. */
+char *console_history_json(struct console *c, const char *path,
+    const char *query, int *status);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "console_db.h"
+#include "console_db_view.h"
 #include "log.h"
 #include "seen.h"
 #include "shown.h"
@@ -202,4 +203,10 @@ console_db_alerts(struct console_db *d,
 		return -1;
 	}
 	return 0;
+}
+
+sqlite3 *
+console_db_sqlite(struct console_db *d)
+{
+	return d->db;
 }

@@ -21,11 +21,13 @@
 struct console_events_client {
 	struct console_events *e;
 	struct evhttp_request *req;
+	char peer[64]; /* its address, as evhttp gives it */
 };
 
 struct console_events {
 	struct event *heartbeat;
-	struct console_events_client *c[CONSOLE_EVENTS_MAX];
+	long max, per_addr;
+	struct console_events_client **c; /* max slots */
 };
 
 static void
@@ -45,7 +47,7 @@ console_events_all(struct console_events *e, const char *text)
 {
 	size_t i;
 
-	for (i = 0; i < CONSOLE_EVENTS_MAX; i++)
+	for (i = 0; i < (size_t)e->max; i++)
 		if (e->c[i] != NULL)
 			console_events_send(e->c[i], text);
 }
@@ -62,10 +64,13 @@ console_events_beat(evutil_socket_t fd, short what, void *arg)
 }
 
 struct console_events *
-console_events_new(struct event_base *base)
+console_events_new(struct event_base *base, long max, long per_addr)
 {
 	struct console_events *e = xcalloc(1, sizeof(*e));
 
+	e->max = max;
+	e->per_addr = per_addr;
+	e->c = xcalloc((size_t)max, sizeof(*e->c));
 	if ((e->heartbeat = evtimer_new(base, console_events_beat, e)) == NULL)
 		log_fatalx("cannot make the heartbeat timer");
 	evtimer_add_ms(e->heartbeat, CONSOLE_EVENTS_HEARTBEAT_MS);
@@ -82,22 +87,26 @@ console_events_closed(struct evhttp_connection *conn, void *arg)
 
 	(void)conn;
 	evhttp_send_reply_end(cl->req);
-	for (i = 0; i < CONSOLE_EVENTS_MAX; i++)
+	for (i = 0; i < (size_t)cl->e->max; i++)
 		if (cl->e->c[i] == cl)
 			cl->e->c[i] = NULL;
 	free(cl);
 	log_debug("event stream closed");
 }
 
-static int
-console_events_slot(struct console_events *e)
+/* A free slot, or -1 when max are open, or per_addr from peer. */
+static long
+console_events_slot(struct console_events *e, const char *peer)
 {
-	int i;
+	long i, free_slot = -1, same = 0;
 
-	for (i = 0; i < CONSOLE_EVENTS_MAX; i++)
-		if (e->c[i] == NULL)
-			return i;
-	return -1;
+	for (i = 0; i < e->max; i++)
+		if (e->c[i] == NULL) {
+			if (free_slot < 0)
+				free_slot = i;
+		} else if (strcmp(e->c[i]->peer, peer) == 0)
+			same++;
+	return same < e->per_addr ? free_slot : -1;
 }
 
 void
@@ -105,17 +114,27 @@ console_events_open(struct console_events *e, struct evhttp_request *req)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct console_events_client *cl;
-	int slot = console_events_slot(e);
+	char *peer = NULL;
+	ev_uint16_t port;
+	long slot = -1;
 
-	if (slot < 0 || conn == NULL) {
-		log_warnx("refused event stream: %d open already",
-		    CONSOLE_EVENTS_MAX);
+	if (conn != NULL) {
+		evhttp_connection_get_peer(conn, &peer, &port);
+		slot = console_events_slot(e, peer != NULL ? peer : "");
+	}
+	if (slot < 0) {
+		/* A log line per refusal is bounded by the listener's
+		 * connection rate per address. */
+		log_warnx("refused event stream: max_event_streams (%ld) or "
+		          "max_event_streams_per_address (%ld) reached",
+		    e->max, e->per_addr);
 		evhttp_send_error(req, 503, "Too many event streams");
 		return;
 	}
 	cl = xcalloc(1, sizeof(*cl));
 	cl->e = e;
 	cl->req = req;
+	snprintf(cl->peer, sizeof(cl->peer), "%s", peer != NULL ? peer : "");
 	e->c[slot] = cl;
 	evhttp_connection_set_timeout(conn, CONSOLE_EVENTS_TIMEOUT_S);
 	evhttp_connection_set_closecb(conn, console_events_closed, cl);
@@ -141,7 +160,7 @@ console_events_free(struct console_events *e)
 
 	if (e == NULL)
 		return;
-	for (i = 0; i < CONSOLE_EVENTS_MAX; i++) {
+	for (i = 0; i < (size_t)e->max; i++) {
 		if (e->c[i] == NULL)
 			continue;
 		evhttp_connection_set_closecb(evhttp_request_get_connection(
@@ -151,5 +170,6 @@ console_events_free(struct console_events *e)
 		free(e->c[i]);
 	}
 	event_free(e->heartbeat);
+	free(e->c);
 	free(e);
 }

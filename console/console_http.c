@@ -19,6 +19,7 @@
 #include "console.h"
 #include "console_events.h"
 #include "console_listener.h"
+#include "console_map.h"
 #include "console_static.h"
 #include "log.h"
 
@@ -30,16 +31,15 @@ struct console_http {
 };
 
 /* The page runs only its own script and style, in no frame, and tells
- * nobody where it was. */
+ * nobody where it was; images come from the map's tile server only
+ * when one is configured (console_map.h). */
 void
 console_http_headers(struct evhttp_request *req, const char *type)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
 	evhttp_add_header(h, "Content-Type", type);
-	evhttp_add_header(h, "Content-Security-Policy",
-	    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-	    "form-action 'self'");
+	evhttp_add_header(h, "Content-Security-Policy", console_map_csp());
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
@@ -70,6 +70,8 @@ console_http_why(int status)
 		return "Bad Request";
 	case 401:
 		return "Unauthorized";
+	case 404:
+		return "Not Found";
 	case 422:
 		return "Unprocessable Content";
 	default:
@@ -100,17 +102,19 @@ console_http_hook(struct console_http *h, struct evhttp_request *req,
 	    reply.reason);
 }
 
-/* The decrypted alerts are wiped from memory once handed to libevent. */
+/* JSON text, or the status in its place; the decrypted alerts are
+ * wiped from memory once handed to libevent. */
 static void
-console_http_api(struct console_http *h, struct evhttp_request *req)
+console_http_json(struct evhttp_request *req, char *text, int status)
 {
 	struct evbuffer *out;
-	char *text = console_api_alerts(h->c);
 
 	if (text == NULL || (out = evbuffer_new()) == NULL) {
 		free(text);
-		console_http_text(req, 500, "Internal Server Error",
-		    "cannot list the alerts");
+		if (status == 200)
+			status = 500;
+		console_http_text(req, status, console_http_why(status),
+		    status == 500 ? "cannot list the alerts" : "bad request");
 		return;
 	}
 	evbuffer_add(out, text, strlen(text));
@@ -157,6 +161,8 @@ console_http_request(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const struct console_static_file *f;
 	struct console_recipient *r;
+	char *text;
+	int status;
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
@@ -173,8 +179,14 @@ console_http_request(struct evhttp_request *req, void *arg)
 		console_http_text(req, 405, "Method Not Allowed",
 		    "not allowed");
 	} else if (strcmp(path, "/api/alerts") == 0)
-		console_http_api(h, req);
-	else if (strcmp(path, "/api/events") == 0 && cmd == EVHTTP_REQ_GET) {
+		console_http_json(req, console_api_alerts(h->c), 200);
+	else if (strcmp(path, "/api/map") == 0)
+		console_http_json(req, console_map_json(), 200);
+	else if (strncmp(path, "/api/devices/", 13) == 0) {
+		text = console_history_json(h->c, path,
+		    evhttp_uri_get_query(uri), &status);
+		console_http_json(req, text, status);
+	} else if (strcmp(path, "/api/events") == 0 && cmd == EVHTTP_REQ_GET) {
 		console_http_headers(req, "text/event-stream");
 		console_events_open(h->c->events, req);
 	} else if ((f = console_static_find(path)) != NULL)
@@ -224,8 +236,11 @@ console_http_setup(struct console_http *h)
 
 	if ((h->base = event_base_new()) == NULL)
 		log_fatalx("cannot set up the event loop");
-	h->c->events = console_events_new(h->base);
+	h->c->events = console_events_new(h->base, cfg->max_streams,
+	    cfg->max_streams_per_addr);
 	h->page.name = "listen";
+	h->page.kind = CONSOLE_GUARD_PAGE;
+	h->page.limits = &cfg->limits;
 	if (console_listener_open(&h->page, h->base, cfg->listen, &tls,
 	        console_http_request, h) != 0)
 		return -1;
@@ -234,6 +249,8 @@ console_http_setup(struct console_http *h)
 	tls.client_ca = NULL;
 	tls.need_client_ca = 0;
 	h->hooks.name = "webhook_listen";
+	h->hooks.kind = CONSOLE_GUARD_HOOKS;
+	h->hooks.limits = &cfg->limits;
 	return console_listener_open(&h->hooks, h->base, cfg->webhook_listen,
 	    &tls, console_http_webhook_request, h);
 }

@@ -310,6 +310,8 @@ def test_tls_listener_with_client_certificates(lab):
     r.read()
     assert r.status == 200
     assert c.sock.version() == "TLSv1.3"
+    c.close()
+    c = https(port, ctx)  # one request per connection (http_guard)
     c.request("GET", "/api/alerts")
     r = c.getresponse()
     assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]
@@ -395,11 +397,15 @@ def test_webhooks_on_their_own_listener(lab):
     r = c.getresponse()
     r.read()
     assert r.status == 200
+    c.close()
+    c = https(hport, ctx)  # one request per connection (http_guard)
     c.request("GET", "/api/alerts")
     r = c.getresponse()
     r.read()
     assert r.status == 405
     c.close()
+    page.close()
+    page = https(console.port, ctx)
     page.request("GET", "/api/alerts")
     r = page.getresponse()
     assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]
