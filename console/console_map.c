@@ -58,15 +58,34 @@ console_map_host_ok(const char *host)
 	return 1;
 }
 
+/* The template as a URL evhttp can parse: {z}, {x} and {y} become 0. */
+static void
+console_map_example(const char *t, char out[CONSOLE_MAP_URL_MAX])
+{
+	size_t i = 0;
+
+	while (*t != '\0' && i < CONSOLE_MAP_URL_MAX - 1) {
+		if (strncmp(t, "{z}", 3) == 0 || strncmp(t, "{x}", 3) == 0 ||
+		    strncmp(t, "{y}", 3) == 0) {
+			out[i++] = '0';
+			t += 3;
+		} else
+			out[i++] = *t++;
+	}
+	out[i] = '\0';
+}
+
 /* The origin of the tile template into out: scheme://host[:port]. */
 static int
-console_map_origin(const char *url, char *out, size_t size)
+console_map_origin(const char *tmpl, char *out, size_t size)
 {
-	struct evhttp_uri *u = evhttp_uri_parse(url);
+	char url[CONSOLE_MAP_URL_MAX];
+	struct evhttp_uri *u;
 	const char *scheme, *host;
 	int port, rc = -1;
 
-	if (u == NULL)
+	console_map_example(tmpl, url);
+	if ((u = evhttp_uri_parse(url)) == NULL)
 		return -1;
 	scheme = evhttp_uri_get_scheme(u);
 	host = evhttp_uri_get_host(u);

@@ -3,6 +3,10 @@
 // alerts (/api/alerts) and shows them, most urgent first.  A heartbeat
 // comes every 5 s; without one for 15 s the page says it is out of date.
 // Alert text is only ever set as text (textContent), never as HTML.
+// The position is map.js's, the caller history history.js's.
+
+import { showLocation } from './map.js';
+import { showHistory } from './history.js';
 
 const STALE_MS = 15000; // banner when nothing came for this long
 
@@ -36,19 +40,32 @@ function row(dl, label, value, cls) {
   return dd;
 }
 
-function location(loc) {
-  if (!loc) return 'Geen locatie';
-  const span = document.createElement('span');
-  const acc = loc.accuracy_m != null ? ` (± ${Math.round(loc.accuracy_m)} m)` : '';
-  span.textContent = `${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)}${acc} `;
-  const a = document.createElement('a');
-  // Opened only when the operator chooses to: the map server learns the place.
-  a.href = `https://www.openstreetmap.org/?mlat=${loc.lat}&mlon=${loc.lon}#map=17/${loc.lat}/${loc.lon}`;
-  a.rel = 'noreferrer noopener';
-  a.target = '_blank';
-  a.textContent = 'Open in OpenStreetMap';
-  span.append(a);
-  return span;
+const historyOpen = new Set(); // alert ids whose history is shown
+
+// "Eerdere meldingen": the caller's history, one click away, under the card.
+function historyToggle(li, al) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'history-toggle';
+  button.textContent = 'Eerdere meldingen';
+  const panel = document.createElement('div');
+  panel.id = `history-${al.alert_id}`;
+  panel.hidden = true;
+  button.setAttribute('aria-controls', panel.id);
+  button.setAttribute('aria-expanded', 'false');
+  const toggle = (open) => {
+    button.setAttribute('aria-expanded', String(open));
+    panel.hidden = !open;
+    if (open) {
+      historyOpen.add(al.alert_id);
+      showHistory(panel, al.device_id, { current: al.alert_id, heading: 4 });
+    } else {
+      historyOpen.delete(al.alert_id);
+    }
+  };
+  button.addEventListener('click', () => toggle(panel.hidden));
+  li.append(button, panel);
+  if (historyOpen.has(al.alert_id)) toggle(true);
 }
 
 function card(al) {
@@ -66,11 +83,14 @@ function card(al) {
   ageDd.dataset.created = al.created_at;
   ageDd.className = 'age';
   row(dl, 'Bericht', al.message == null ? 'Geen bericht' : al.message, 'message');
-  row(dl, 'Locatie', location(al.location));
+  const where = row(dl, 'Locatie', '');
+  where.className = 'location';
+  showLocation(where, al.location, { map: false, now: Date.now() / 1000 + offset });
   row(dl, 'Status', STATES[al.state] || al.state);
   if (al.ref) row(dl, 'Kenmerk', al.ref);
   if (al.stale) row(dl, 'Let op', 'Oude melding: mogelijk opnieuw afgespeeld', 'warn');
   li.append(dl);
+  historyToggle(li, al);
   return li;
 }
 
@@ -88,7 +108,8 @@ function render() {
   document.title = open > 0 ? `(${open}) Meldingen – alertconsole` : 'Meldingen – alertconsole';
   const known = new Map([...queue.children].map((li) => [li.dataset.alertId, li]));
   const items = alerts.map((al) => {
-    const key = `${al.alert_id}:${al.state}`;
+    const fix = al.location ? al.location.fixed_at : '';
+    const key = `${al.alert_id}:${al.state}:${fix}`;
     const li = known.get(al.alert_id);
     if (li && li.dataset.key === key) return li;
     const fresh = card(al);
