@@ -21,7 +21,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
 DATADIR  ?= $(PREFIX)/share
 CONSOLE_STATIC := console/static/index.html console/static/app.js \
-	console/static/style.css
+	console/static/style.css console/static/map.js console/static/history.js
 BUILD    ?= build
 CC       ?= cc
 PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
@@ -180,12 +180,13 @@ FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
 FUZZ_SRC_fuzz_spool := daemon/spool_record.c
 FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 FUZZ_SRC_fuzz_sms_template := daemon/sms_template.c daemon/sms_text.c
+FUZZ_SRC_fuzz_history := console/console_history_args.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
-	    $(wildcard common/*.h daemon/*.h client/*.h)
+	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h)
 	@mkdir -p build-fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WFLAGS) -Icommon \
-	    -Idaemon -Iclient $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
+	    -Idaemon -Iclient -Iconsole $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
 	    $(FUZZ_SRC_$*) $(PKG_LIBS)
 
 fuzz-run: fuzz

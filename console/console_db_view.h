@@ -12,7 +12,6 @@
 
 #include "console_db.h"
 
-#define CONSOLE_DB_HISTORY_MAX 100 /* alerts in one page of history */
 #define CONSOLE_DB_UPDATES_MAX 20 /* newest position updates looked at */
 
 /* console_db.c: the connection, for the queries of this file. */

@@ -2,30 +2,20 @@
  * The caller history (issue 12 item 6): GET /api/devices/<device
  * id>/alerts[?before=CURSOR][&limit=N], the device's alerts, newest
  * first, opened like /api/alerts, a page of at most
- * CONSOLE_DB_HISTORY_MAX at a time:
+ * CONSOLE_HISTORY_LIMIT at a time:
  *
  *	{"device_id":ID,"alerts":[ALERT...],"next":CURSOR|null,"now":T}
  *
  * next, when not null, is the before= of the following page.
  */
-#include <sys/queue.h>
-
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
 #include "console.h"
 #include "console_db.h"
 #include "console_db_view.h"
-#include "util.h"
-#include "xmalloc.h"
-
-#define CONSOLE_HISTORY_PREFIX "/api/devices/"
-#define CONSOLE_HISTORY_SUFFIX "/alerts"
-#define CONSOLE_HISTORY_DEFAULT 20
+#include "console_history_args.h"
 
 struct console_history {
 	struct console *c;
@@ -34,48 +24,6 @@ struct console_history {
 	long long last; /* row id of the last alert listed */
 	int rows;
 };
-
-/* The device id from the path, into id; -1 when the path is not ours
- * or the id is not an id. */
-static int
-console_history_device(const char *path, char id[ID_MAX + 1])
-{
-	size_t pre = strlen(CONSOLE_HISTORY_PREFIX),
-	       suf = strlen(CONSOLE_HISTORY_SUFFIX), n = strlen(path);
-
-	if (n <= pre + suf || strncmp(path, CONSOLE_HISTORY_PREFIX, pre) != 0 ||
-	    strcmp(path + n - suf, CONSOLE_HISTORY_SUFFIX) != 0 ||
-	    n - pre - suf > ID_MAX)
-		return -1;
-	memcpy(id, path + pre, n - pre - suf);
-	id[n - pre - suf] = '\0';
-	return id_valid(id) ? 0 : -1;
-}
-
-/* before= and limit=; -1 when either is malformed or out of bounds. */
-static int
-console_history_query(const char *query, long *before, long *limit)
-{
-	struct evkeyvalq q;
-	const char *v;
-	int rc = 0;
-
-	*before = 0;
-	*limit = CONSOLE_HISTORY_DEFAULT;
-	if (query == NULL)
-		return 0;
-	TAILQ_INIT(&q);
-	if (evhttp_parse_query_str(query, &q) != 0)
-		return -1;
-	if ((v = evhttp_find_header(&q, "before")) != NULL &&
-	    parse_long(v, 1, 0x7fffffffffffffffL, before) != 0)
-		rc = -1;
-	if ((v = evhttp_find_header(&q, "limit")) != NULL &&
-	    parse_long(v, 1, CONSOLE_DB_HISTORY_MAX, limit) != 0)
-		rc = -1;
-	evhttp_clear_headers(&q);
-	return rc;
-}
 
 static void
 console_history_row(void *arg, const struct console_db_alert *row, long long id)
@@ -99,12 +47,16 @@ console_history_json(struct console *c, const char *path, const char *query,
 	json_t *o;
 	char *text = NULL;
 
-	*status = 404;
-	if (console_history_device(path, id) != 0)
+	switch (console_history_args(path, query, id, &before, &limit)) {
+	case CONSOLE_HISTORY_NOT_OURS:
+		*status = 404;
 		return NULL;
-	*status = 400;
-	if (console_history_query(query, &before, &limit) != 0)
+	case CONSOLE_HISTORY_BAD_QUERY:
+		*status = 400;
 		return NULL;
+	case CONSOLE_HISTORY_OK:
+		break;
+	}
 	*status = 500;
 	if ((h.alerts = json_array()) == NULL)
 		return NULL;
