@@ -3,6 +3,7 @@
  * replies.  A stream ends when the page goes (the connection's close
  * callback) or at shutdown.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,13 @@
 #include "console_events.h"
 #include "evtimer_ms.h"
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 
 /* A page that is gone stops being written to when its connection
  * closes; the timeout only catches a peer that stopped reading. */
 #define CONSOLE_EVENTS_TIMEOUT_S 3600
+#define CONSOLE_EVENTS_LOG_INTERVAL_MS 10000
 
 struct console_events_client {
 	struct console_events *e;
@@ -28,6 +31,8 @@ struct console_events {
 	struct event *heartbeat;
 	long max, per_addr;
 	struct console_events_client **c; /* max slots */
+	unsigned long long refused; /* since the last log line */
+	int64_t refused_ms; /* when that was; 0: never */
 };
 
 static void
@@ -94,6 +99,26 @@ console_events_closed(struct evhttp_connection *conn, void *arg)
 	log_debug("event stream closed");
 }
 
+/* One log line per interval at most, with the count since the last:
+ * whoever asks for streams in a loop gets a few lines, not thousands. */
+static void
+console_events_refused(struct console_events *e)
+{
+	int64_t now = monotonic_ms();
+
+	e->refused++;
+	if (e->refused_ms != 0 &&
+	    now - e->refused_ms < CONSOLE_EVENTS_LOG_INTERVAL_MS)
+		return;
+	log_warnx("refused event streams: count=%llu max_event_streams=%ld "
+	          "max_event_streams_per_address=%ld (one line per %d s at "
+	          "most)",
+	    e->refused, e->max, e->per_addr,
+	    CONSOLE_EVENTS_LOG_INTERVAL_MS / 1000);
+	e->refused = 0;
+	e->refused_ms = now;
+}
+
 /* A free slot, or -1 when max are open, or per_addr from peer. */
 static long
 console_events_slot(struct console_events *e, const char *peer)
@@ -123,11 +148,7 @@ console_events_open(struct console_events *e, struct evhttp_request *req)
 		slot = console_events_slot(e, peer != NULL ? peer : "");
 	}
 	if (slot < 0) {
-		/* A log line per refusal is bounded by the listener's
-		 * connection rate per address. */
-		log_warnx("refused event stream: max_event_streams (%ld) or "
-		          "max_event_streams_per_address (%ld) reached",
-		    e->max, e->per_addr);
+		console_events_refused(e);
 		evhttp_send_error(req, 503, "Too many event streams");
 		return;
 	}
