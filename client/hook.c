@@ -99,12 +99,33 @@ hook_check_match(const struct hook_body *b, const struct alert *a,
 	return 0;
 }
 
+/* A later position is new once per fix: "location:" and 32 hex digits
+ * of a hash of its alert id and created_at (checked against the sealed
+ * one before it is shown), the shape of every other key. */
+static void
+hook_key_location(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1])
+{
+	unsigned char h[16];
+	char hex[sizeof(h) * 2 + 1];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)b->alert_id,
+	    strlen(b->alert_id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)b->created_at,
+	    strlen(b->created_at));
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(key, SHOWN_KEY_MAX + 1, "location:%s", hex);
+}
+
 /* The key an alert, or a notice about it, is remembered by.  An alert
  * is new only the first time its sealed content is shown here, whatever
  * the event (raised, or escalated to a later tier), the tier or the
  * webhook-id: the relay never sends one recipient the same alert twice
  * except as a retry, so a second showing is a replay or a reminder, and
- * either way not a new alert.  A notice is remembered by its kind. */
+ * either way not a new alert.  A notice is remembered by its kind, a
+ * later position (alert.location) by the time of its fix. */
 void
 hook_key(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1])
 {
@@ -114,6 +135,10 @@ hook_key(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1])
 		kind = "acknowledged";
 	else if (strcmp(b->type, "alert.cancelled") == 0)
 		kind = "cancelled";
+	else if (strcmp(b->type, "alert.location") == 0) {
+		hook_key_location(b, key);
+		return;
+	}
 	snprintf(key, SHOWN_KEY_MAX + 1, "%s:%s", kind, b->alert_id);
 }
 

@@ -80,7 +80,8 @@ struct hook_body {
 void hook_handle(struct hook_config *cfg, const struct hook_request *req,
     struct hook_reply *reply);
 /* The key an alert or a notice is remembered by in struct shown
- * ("alert:ID", "acknowledged:ID", "cancelled:ID"). */
+ * ("alert:ID", "acknowledged:ID", "cancelled:ID", and for a later
+ * position "location:" and a hash of ID and its created_at). */
 void hook_key(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1]);
 /* Opens a parsed alert event's sealed alert with cfg's keys and checks
  * it against the envelope (what hook_handle does before storing it):

@@ -29,7 +29,7 @@ struct shown {
 };
 
 static const char *const shown_kinds[] = {"alert:", "acknowledged:",
-    "cancelled:"};
+    "cancelled:", "location:"};
 
 int
 shown_key_valid(const char *line, size_t len)

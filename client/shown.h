@@ -37,8 +37,9 @@ int shown_add(struct shown *s, const char *key);
 void shown_close(struct shown *s);
 
 /* One line of the file (without its newline) is a key: "alert:ID",
- * "acknowledged:ID" or "cancelled:ID" with ID an alert id.  Pure, for
- * the loader and the fuzzer. */
+ * "acknowledged:ID", "cancelled:ID" or "location:ID" with ID 32 lowercase
+ * hex digits (an alert id; for a later position a hash, hook_key()).
+ * Pure, for the loader and the fuzzer. */
 int shown_key_valid(const char *line, size_t len);
 /* The loader's core: every line of text that is a key is remembered,
  * oldest first; the count of lines that were not (a torn last line, or

@@ -21,6 +21,7 @@ import pytest
 import harness
 import proto
 from test_console import Console, RID, make_webhook, resign
+from test_receiver import post as post_hook
 from test_console_browser import (axe_path, browser, page_errors,  # noqa: F401
                                   phone, run_axe, sized, wait_items)
 
@@ -134,14 +135,37 @@ def test_later_positions_move_the_alert(lab):
                "created_at": later(30)})
     assert console.hook(h, b) == 422
     assert console.alerts()[0]["location"]["fixed_at"] == t2
+    # the same position again under another webhook id: a repeat
+    h, b, _ = location_update(env, inner, MOVED, t2)
+    assert console.hook(resign(env, b, "msg_pos_again"), b) == 200
     rows = console.rows()
-    assert [r["type"] for r in rows] == ["alert.raised", "alert.location",
-                                         "alert.location"]
+    assert [(r["type"], r["repeat"]) for r in rows] == [
+        ("alert.raised", 0), ("alert.location", 0), ("alert.location", 0),
+        ("alert.location", 1)]
+    assert console.alerts()[0]["location"]["updates"] == 3
     assert b"52.0931" not in console.db_bytes()  # sealed at rest
     # and after a restart
     console.proc.kill()
     console.start()
     assert console.alerts()[0]["location"]["fixed_at"] == t2
+
+
+def test_alertctl_receive_prints_a_later_position(lab):
+    """alertctl receive (the same checks) prints an alert.location as a
+    line of its own, with the new position, not as a repeat."""
+    env = lab.env()
+    recv = lab.receiver(env, RID)
+    h, b, inner = make_webhook(env, RID, location=HOME)
+    assert post_hook(recv.port, h, b) == 200
+    t2 = later(5)
+    h, b, _ = location_update(env, inner, MOVED, t2)
+    assert post_hook(recv.port, h, b) == 200
+    out = recv.wait_alerts(2, timeout=5)
+    assert [(a["type"], a["repeat"]) for a in out] == [
+        ("alert.raised", False), ("alert.location", False)]
+    assert out[1]["alert_id"] == inner["alert_id"]
+    assert out[1]["created_at"] == t2
+    assert out[1]["location"]["lat"] == pytest.approx(MOVED["lat"])
 
 
 def test_map_is_off_by_default_and_its_origin_alone_when_on(lab):
