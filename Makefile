@@ -16,12 +16,19 @@ SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
 DATADIR  ?= $(PREFIX)/share
+LOCALEDIR ?= $(DATADIR)/locale
 CONSOLE_STATIC := console/static/index.html console/static/app.js \
-	console/static/style.css console/static/map.js console/static/history.js
+	console/static/style.css console/static/map.js console/static/history.js \
+	console/static/login.html \
+	console/static/login.js console/static/alert.html \
+	console/static/alert.js console/static/api.js console/static/header.js \
+	console/static/alarm.js console/static/i18n.js console/static/alarm.wav
+CONSOLE_LANG := console/static/lang/nl.json console/static/lang/en.json
 BUILD    ?= build
 CC       ?= cc
 PKGS      = libevent libevent_openssl openssl libsodium hiredis libcurl jansson inih
@@ -36,6 +43,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CONSOLE_PKGS = sqlite3
 CONSOLE_CFLAGS := $(shell pkg-config --cflags $(CONSOLE_PKGS) 2>/dev/null)
 CONSOLE_LIBS   := $(shell pkg-config --libs $(CONSOLE_PKGS) 2>/dev/null)
+# Only alertctl's panic button (client/button_gpio.c) drives GPIO lines.
+CLIENT_PKGS = libgpiod
+CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null)
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 DAEMON_SRC := $(sort $(wildcard daemon/*.c))
@@ -47,9 +57,10 @@ CONSOLE_SRC := $(sort $(wildcard console/*.c))
 CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 # What alertconsole shares with `alertctl receive` (the same objects, not
 # copies): the webhook checks, the keys, what was seen and shown; and
-# alertrelayd's dropping of privileges and the limits of its HTTP
-# listeners (http_guard.c; console/console_guard.c supplies its hooks).
-CONSOLE_SHARED := client/hook.c client/hook_keys.c client/hook_parse.c \
+# alertrelayd's dropping of privileges, its HTTP client (the relay's ack)
+# and the limits of its HTTP listeners (http_guard.c;
+# console/console_guard.c supplies its hooks).
+CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
 	daemon/http_guard.c daemon/ratelimit.c daemon/slotcount.c
@@ -59,12 +70,33 @@ BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
 PY := /usr/bin/python3
 
+# Translations (gettext): po/<lang>.po compiled into
+# $(BUILD)/locale/<lang>/LC_MESSAGES/alertrelay.mo, where a program run
+# from $(BUILD) finds them (common/i18n.c).
+PO_LANGS := $(basename $(notdir $(wildcard po/*.po)))
+MO_FILES := $(PO_LANGS:%=$(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo)
+
 FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
-.PHONY: install uninstall all deps test bench demo asan test-asan fuzz fuzz-run format check-format clean
+.PHONY: install uninstall all pot deps test bench demo asan test-asan fuzz fuzz-run format check-format clean
 
-all: $(BUILD)/alertrelayd $(BUILD)/alertctl $(BUILD)/alertconsole
+all: $(BUILD)/alertrelayd $(BUILD)/alertctl $(BUILD)/alertconsole $(MO_FILES)
+
+$(BUILD)/common/i18n.o: ALL_CFLAGS += -DLOCALEDIR='"$(LOCALEDIR)"'
+
+$(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo: po/%.po
+	@mkdir -p $(dir $@)
+	@echo "  MSGFMT  $<"
+	@msgfmt --check -o $@ $<
+
+# The template translators start from; po/*.po are merged with it by
+# msgmerge when messages change.
+pot:
+	xgettext --from-code=UTF-8 --keyword=_ --keyword=N_ --add-comments=TRANSLATORS: \
+	    --package-name=alertrelay -o po/alertrelay.pot \
+	    $(sort $(wildcard client/*.[ch] common/*.[ch] console/*.[ch]))
+	for l in $(PO_LANGS); do msgmerge --update --backup=none po/$$l.po po/alertrelay.pot; done
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h console/*.h bench/*.h)
 	@mkdir -p $(dir $@)
@@ -77,7 +109,7 @@ $(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CLIENT_LIBS)
 
 $(CONSOLE_OBJ): ALL_CFLAGS += -Iclient -Idaemon $(CONSOLE_CFLAGS)
 
@@ -121,7 +153,7 @@ test-asan: deps asan
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/alertconsole/static
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/alertrelay \
@@ -130,7 +162,13 @@ install: all
 	install -m 0755 $(BUILD)/alertctl $(DESTDIR)$(BINDIR)/alertctl
 	install -m 0755 $(BUILD)/alertconsole $(DESTDIR)$(SBINDIR)/alertconsole
 	install -m 0644 $(CONSOLE_STATIC) $(DESTDIR)$(DATADIR)/alertconsole/static/
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/alertconsole/static/lang
+	install -m 0644 $(CONSOLE_LANG) $(DESTDIR)$(DATADIR)/alertconsole/static/lang/
 	install -m 0644 man/alertconsole.8 $(DESTDIR)$(MANDIR)/man8/alertconsole.8
+	for l in $(PO_LANGS); do \
+	    install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
+	    install -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/alertrelay.mo \
+	        $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo || exit 1; done
 	install -m 0644 man/alertctl.1 $(DESTDIR)$(MANDIR)/man1/alertctl.1
 	install -m 0644 man/alertrelayd.conf.5 $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5
 	install -m 0644 man/alertrelayd.8 $(DESTDIR)$(MANDIR)/man8/alertrelayd.8
@@ -142,6 +180,12 @@ install: all
 	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 	    systemd/alertconsole.service > $(DESTDIR)$(UNITDIR)/alertconsole.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/alertconsole.service
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    systemd/alertctl-watch.service > $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
+	chmod 0644 $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    systemd/alertctl-button.service > $(DESTDIR)$(UNITDIR)/alertctl-button.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/alertctl-button.service
 	install -m 0644 systemd/alertrelay.sysusers $(DESTDIR)$(SYSUSERSDIR)/alertrelay.conf
 	install -m 0644 systemd/alertrelay.tmpfiles $(DESTDIR)$(TMPFILESDIR)/alertrelay.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/alertrelay/alertrelayd.conf || \
@@ -163,8 +207,12 @@ uninstall:
 	    $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml \
 	    $(DESTDIR)$(SBINDIR)/alertconsole \
 	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
-	    $(DESTDIR)$(UNITDIR)/alertconsole.service
+	    $(DESTDIR)$(UNITDIR)/alertconsole.service \
+	    $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service \
+	    $(DESTDIR)$(UNITDIR)/alertctl-button.service
 	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
+	for l in $(PO_LANGS); do \
+	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo; done
 
 # libFuzzer harnesses, one per parser; `make fuzz-run` runs each for
 # FUZZ_SECONDS and keeps what it finds in fuzz/corpus/<name>.
@@ -181,6 +229,10 @@ FUZZ_SRC_fuzz_spool := daemon/spool_record.c
 FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 FUZZ_SRC_fuzz_sms_template := daemon/sms_template.c daemon/sms_text.c
 FUZZ_SRC_fuzz_history := console/console_history_args.c
+FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
+    client/alert_seal.c client/alert.c client/afile.c
+FUZZ_SRC_fuzz_console_text := console/console_cookie.c
+FUZZ_SRC_fuzz_button_input := client/button_input.c
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h)

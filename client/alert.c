@@ -62,6 +62,8 @@ alert_encode_json(const struct alert *a)
 	    a->created_at);
 	if (o == NULL)
 		return NULL;
+	if (a->drill) /* absent otherwise: a real alert's bytes as before */
+		json_object_set_new(o, "drill", json_true());
 	s = json_dumps(o, ALERT_JSON_FLAGS);
 	json_decref(o);
 	return s;
@@ -121,6 +123,7 @@ static int
 alert_decode_fields(const json_t *o, struct alert *a, char *err, size_t errlen)
 {
 	json_t *msg = json_object_get(o, "message");
+	json_t *drill = json_object_get(o, "drill");
 
 	if (alert_copy(o, "alert_id", a->alert_id, sizeof(a->alert_id)) != 0 ||
 	    alert_copy(o, "device_id", a->device_id, sizeof(a->device_id)) !=
@@ -136,6 +139,11 @@ alert_decode_fields(const json_t *o, struct alert *a, char *err, size_t errlen)
 		snprintf(err, errlen, "inner alert: bad message");
 		return -1;
 	}
+	if (drill != NULL && !json_is_boolean(drill)) {
+		snprintf(err, errlen, "inner alert: bad drill");
+		return -1;
+	}
+	a->drill = json_is_true(drill);
 	if (json_is_string(msg))
 		a->message = xstrdup(json_string_value(msg));
 	if (alert_decode_location(json_object_get(o, "location"), a) != 0) {

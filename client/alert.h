@@ -2,7 +2,11 @@
  * The inner alert: what only the recipients can read.
  *
  *	{"alert_id","device_id","alert_type","message":STRING|null,
- *	 "location":{"lat","lon","accuracy_m":NUMBER|null}|null,"created_at"}
+ *	 "location":{"lat","lon","accuracy_m":NUMBER|null}|null,"created_at"
+ *	 [,"drill":true]}
+ *
+ * A drill says so inside too, signed by the device: a receiver compares
+ * it with the webhook's "drill", so a relay cannot flip it unnoticed.
  */
 #ifndef ALERTCTL_ALERT_H
 #define ALERTCTL_ALERT_H
@@ -19,6 +23,7 @@ struct alert {
 	char device_id[ID_MAX + 1];
 	char alert_type[ALERT_TYPE_MAX + 1];
 	char created_at[RFC3339_LEN];
+	int drill; /* a rehearsal (OEFENING) */
 	char *message; /* NULL: no message */
 	int has_location;
 	double lat, lon;

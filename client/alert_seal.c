@@ -70,6 +70,7 @@ alert_seal(const struct alert *a, const struct client_config *cfg,
 	memcpy(env.device_id, a->device_id, sizeof(env.device_id));
 	memcpy(env.alert_type, a->alert_type, sizeof(env.alert_type));
 	memcpy(env.created_at, a->created_at, sizeof(env.created_at));
+	env.drill = a->drill;
 	out->envelope = envelope_encode(&env);
 	envelope_sign(out->envelope, strlen(out->envelope), sk, out->sig);
 	memcpy(out->alert_id, a->alert_id, sizeof(out->alert_id));

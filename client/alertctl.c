@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "alertctl.h"
+#include "i18n.h"
 #include "log.h"
 #include "usage.h"
 
@@ -22,10 +23,12 @@ static const struct alertctl_command {
     {"send", cmd_send},
     {"receive", cmd_receive},
     {"cancel", cmd_cancel},
+    {"checkin", cmd_checkin},
     {"status", cmd_status},
     {"list", cmd_list},
     {"ack", cmd_ack},
     {"watch", cmd_watch},
+    {"button", cmd_button},
     {"org", cmd_org},
     {"device", cmd_device},
     {"recipient", cmd_recipient},
@@ -44,7 +47,7 @@ alertctl_dispatch(int argc, char **argv, struct globals *g)
 	     i < sizeof(alertctl_commands) / sizeof(alertctl_commands[0]); i++)
 		if (strcmp(argv[0], alertctl_commands[i].name) == 0)
 			return alertctl_commands[i].run(argc, argv, g);
-	return usage_error(NULL, "unknown command '%s'", argv[0]);
+	return usage_error(NULL, _("unknown command '%s'"), argv[0]);
 }
 
 /* "alertctl help [COMMAND]", for those who type it that way. */
@@ -56,7 +59,7 @@ alertctl_help(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!usage_known(argv[1]))
-		return usage_error(NULL, "unknown command '%s'", argv[1]);
+		return usage_error(NULL, _("unknown command '%s'"), argv[1]);
 	usage_print(argv[1], stdout);
 	return EXIT_OK;
 }
@@ -74,12 +77,17 @@ main(int argc, char **argv)
 	struct globals g = {NULL, 0};
 	int ch;
 
+	i18n_init();
 	log_init("alertctl", LOG_INFO, LOG_TO_STDERR);
+	/* A person reads this: "alertctl: ..." without times and pids
+	 * (-v brings them back; watch and receive under a service manager
+	 * or into a file keep them, cmd_watch.c, cmd_receive.c). */
+	log_set_human(1);
 	/* A relay or a reader that goes away is an error to handle, not a
 	 * reason to die silently. */
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
-		log_fatalx("libsodium failed to initialise");
+		log_fatalx("%s", _("libsodium failed to initialise"));
 
 	/* "+": stop at the subcommand, whose options are its own. */
 	while ((ch = getopt_long(argc, argv, "+c:vhV", longopts, NULL)) != -1) {
@@ -98,11 +106,14 @@ main(int argc, char **argv)
 			puts("alertctl " ALERTCTL_VERSION);
 			return EXIT_OK;
 		default:
-			return usage_error(NULL, "bad option");
+			return usage_error(NULL, "%s", _("unknown option"));
 		}
 	}
-	if (optind >= argc)
-		return usage_error(NULL, "no command given");
+	if (optind >= argc) {
+		/* A bare alertctl: what can be done, as a usage error. */
+		usage_print(NULL, stderr);
+		return EXIT_USAGE;
+	}
 	if (strcmp(argv[optind], "help") == 0)
 		return alertctl_help(argc - optind, argv + optind);
 	return alertctl_dispatch(argc - optind, argv + optind, &g);

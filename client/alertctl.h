@@ -31,10 +31,13 @@ int cmd_pin(int argc, char **argv, struct globals *g);
 int cmd_send(int argc, char **argv, struct globals *g);
 int cmd_receive(int argc, char **argv, struct globals *g);
 int cmd_cancel(int argc, char **argv, struct globals *g);
+int cmd_checkin(int argc, char **argv, struct globals *g);
 int cmd_status(int argc, char **argv, struct globals *g);
 int cmd_list(int argc, char **argv, struct globals *g);
 int cmd_ack(int argc, char **argv, struct globals *g);
 int cmd_watch(int argc, char **argv, struct globals *g);
+/* The panic button at the desk (cmd_button.c). */
+int cmd_button(int argc, char **argv, struct globals *g);
 /* The administrator's directory, and enrolling a device from it. */
 int cmd_org(int argc, char **argv, struct globals *g);
 int cmd_device(int argc, char **argv, struct globals *g);

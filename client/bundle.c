@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
 #include "b64.h"
 #include "bundle.h"
 #include "directory.h"

@@ -15,6 +15,7 @@
 #include "afile.h"
 #include "b64.h"
 #include "client_config.h"
+#include "ltime.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -193,6 +194,20 @@ client_config_contact(struct client_config_parse *p, const char *v)
 	p->cfg->contact = xstrdup(v);
 }
 
+/* The zone the times a person reads are shown in (ltime.h). */
+static void
+client_config_timezone(struct client_config_parse *p, const char *v)
+{
+	if (ltime_zone_valid(v) != 0) {
+		client_config_error(p,
+		    "timezone: '%s' is not a zone of the tz database (tzdata), "
+		    "for example Europe/Amsterdam",
+		    v);
+		return;
+	}
+	ltime_set_zone(v);
+}
+
 static const struct client_config_key {
 	const char *name;
 	void (*set)(struct client_config_parse *, const char *);
@@ -206,6 +221,7 @@ static const struct client_config_key {
     {"org_key", client_config_org_key, 0},
     {"directory", client_config_directory, 0},
     {"contact", client_config_contact, 0},
+    {"timezone", client_config_timezone, 0},
 };
 
 static void
@@ -292,7 +308,7 @@ client_config_handler(void *arg, const char *section, const char *name,
 			    id);
 		else
 			client_config_recipient_key(p, id, name, value);
-	} else
+	} else if (strcmp(section, "button") != 0) /* button_config.c's */
 		client_config_error(p, "unknown section [%s]", section);
 	return 1;
 }

@@ -11,6 +11,8 @@
  *	directory = FILE		(optional: cached directory)
  *	contact = TEXT			(optional: who to call when the
  *					device is shut out)
+ *	timezone = ZONE			(optional: times shown, default
+ *					Europe/Amsterdam; ltime.h)
  *	[recipient ID]			(only without org_key)
  *	public_key = BASE64
  *

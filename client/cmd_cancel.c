@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "b64.h"
 #include "device.h"
@@ -55,7 +56,8 @@ cmd_cancel_answered(const json_t *answer, void *arg)
 	const struct device_opts *o = arg;
 
 	(void)answer;
-	return out_line(MSG_CANCELLED, o->alert_id) == 0 ? EXIT_OK : EXIT_FAIL;
+	return out_line(_(MSG_CANCELLED), o->alert_id) == 0 ? EXIT_OK
+	                                                    : EXIT_FAIL;
 }
 
 int

@@ -5,7 +5,7 @@
  *	device add ALIAS [--id ID] [-o BUNDLE]
  *	device revoke ID
  *	device rotate ID [-o BUNDLE]
- *	device list
+ *	device list [--json]
  *
  * (each with [--org DIR]).  A device's secret key is made here and
  * leaves only in its enrollment bundle; the directory keeps the public
@@ -29,6 +29,7 @@
 #include "directory.h"
 #include "log.h"
 #include "orgdir.h"
+#include "orgdir_json.h"
 #include "out.h"
 #include "seckey.h"
 #include "usage.h"
@@ -38,9 +39,10 @@ struct device_opts {
 	const char *org;
 	const char *id;
 	const char *output;
+	int json;
 };
 
-enum { OPT_ORG = 256, OPT_ID };
+enum { OPT_ORG = 256, OPT_ID, OPT_JSON };
 
 /* A new key pair: the secret half in guarded memory, the public half
  * in base64 for the directory (caller frees). */
@@ -302,6 +304,7 @@ cmd_device_options(int argc, char **argv, struct device_opts *op)
 	    {"org", required_argument, NULL, OPT_ORG},
 	    {"id", required_argument, NULL, OPT_ID},
 	    {"output", required_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, OPT_JSON},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -312,6 +315,9 @@ cmd_device_options(int argc, char **argv, struct device_opts *op)
 		switch (ch) {
 		case OPT_ORG:
 			op->org = optarg;
+			break;
+		case OPT_JSON:
+			op->json = 1;
 			break;
 		case OPT_ID:
 			op->id = optarg;
@@ -331,12 +337,13 @@ cmd_device_options(int argc, char **argv, struct device_opts *op)
 
 #define DEVICE_ID 0x1 /* takes --id */
 #define DEVICE_OUTPUT 0x2 /* takes -o */
+#define DEVICE_JSON 0x4 /* takes --json */
 
 static const struct usage_sub device_subs[] = {
     {"add", "an alias", DEVICE_ID | DEVICE_OUTPUT},
     {"revoke", "a device id", 0},
     {"rotate", "a device id", DEVICE_OUTPUT},
-    {"list", NULL, 0},
+    {"list", NULL, DEVICE_JSON},
 };
 
 static int
@@ -351,6 +358,8 @@ cmd_device_usage(const struct device_opts *op, const char *sub, int nargs)
 		return usage_error("device", "--id is for add");
 	if (op->output != NULL && !(d->options & DEVICE_OUTPUT))
 		return usage_error("device", "-o is for add and rotate");
+	if (op->json && !(d->options & DEVICE_JSON))
+		return usage_error("device", "--json is for list");
 	return 0;
 }
 
@@ -381,6 +390,8 @@ cmd_device(int argc, char **argv, struct globals *g)
 		rc = cmd_device_revoke(&o, arg);
 	else if (strcmp(sub, "rotate") == 0)
 		rc = cmd_device_rotate(&o, &op, arg);
+	else if (op.json)
+		rc = orgdir_json_devices(&o);
 	else
 		rc = cmd_device_list(&o);
 	orgdir_close(&o);

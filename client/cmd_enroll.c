@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "i18n.h"
 #include "afile.h"
 #include "alertctl.h"
 #include "b64.h"
@@ -91,8 +92,9 @@ cmd_enroll_free_names(const char *conf, const char *key)
 
 	for (i = 0; i < 2; i++)
 		if (afile_exists(names[i])) {
-			log_warnx("%s already exists; give --force to replace "
-			          "it (a key replaced is lost)",
+			log_errorx(_("%s already exists; give --force to "
+			             "replace "
+			             "it (a key replaced is lost)"),
 			    names[i]);
 			return -1;
 		}
@@ -110,17 +112,18 @@ cmd_enroll_directory(const struct bundle *b, const char *dir)
 	int rc = 0;
 
 	if (b->directory == NULL) {
-		log_warnx("the bundle carries no signed directory: until this "
-		          "device has fetched one, a relay could give it an "
-		          "older one; ask for a bundle made after alertctl "
-		          "directory sign");
+		log_warnx(
+		    _("the bundle carries no signed directory: until this "
+		      "device has fetched one, a relay could give it an "
+		      "older one; ask for a bundle made after alertctl "
+		      "directory sign"));
 		free(path);
 		return 0;
 	}
 	if (directory_load(path, b->org_pk, &have, err, sizeof(err)) == 0) {
 		if (have.version > b->dir_version) {
-			log_info("%s: keeping version %lld, newer than the "
-			         "bundle's %lld",
+			log_info(_("%s: keeping version %lld, newer than the "
+			           "bundle's %lld"),
 			    path, have.version, b->dir_version);
 			directory_free(&have);
 			free(path);
@@ -130,7 +133,7 @@ cmd_enroll_directory(const struct bundle *b, const char *dir)
 	}
 	if (afile_write(path, b->directory, strlen(b->directory), 0600,
 	        AFILE_REPLACE, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = -1;
 	}
 	free(path);
@@ -147,17 +150,17 @@ cmd_enroll_write(const struct bundle *b, const char *conf, const char *key,
 	/* The directory first: a device must never be configured without
 	 * the floor its bundle gave it.  (cmd_enroll_directory logs.) */
 	if (afile_mkdirs(dir, err, sizeof(err)) != 0)
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 	else if (cmd_enroll_directory(b, dir) != 0)
 		rc = -1;
 	else if (afile_write_b64(key, b->sk, crypto_sign_SECRETKEYBYTES, 0600,
 	             how, err, sizeof(err)) != 0)
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 	else {
 		text = cmd_enroll_conf(b);
 		if (afile_write(conf, text, strlen(text), 0600, how, err,
 		        sizeof(err)) != 0) {
-			log_warnx("%s", err);
+			log_errorx("%s", err);
 			if (how == AFILE_CREATE)
 				unlink(key);
 		} else
@@ -182,14 +185,14 @@ cmd_enroll_report(const struct bundle *b, const char *conf)
 		free(relays);
 		relays = t;
 	}
-	out_line("enrolled as %s (%s); relays %s", b->device_id,
+	out_line(_("enrolled as %s (%s); relays %s"), b->device_id,
 	    out_clean(b->alias, alias, sizeof(alias)), relays);
 	if (b->directory != NULL)
-		out_line("directory version %lld kept: this device refuses "
-		         "any older one",
+		out_line(_("directory version %lld kept: this device refuses "
+		           "any older one"),
 		    b->dir_version);
-	out_line("configuration: %s; the bundle holds this device's secret "
-	         "key: delete it",
+	out_line(_("configuration: %s; the bundle holds this device's secret "
+	           "key: delete it"),
 	    conf);
 	free(relays);
 }
@@ -206,7 +209,7 @@ cmd_enroll_conf_path(const struct enroll_opts *op)
 	if (op->config != NULL)
 		return xstrdup(op->config);
 	if ((path = client_config_default_path()) == NULL)
-		log_warnx("no home directory: give --dir");
+		log_errorx(_("no home directory: give --dir"));
 	return path;
 }
 
@@ -222,7 +225,7 @@ cmd_enroll_run(const struct enroll_opts *op)
 	dir = afile_dirname(conf);
 	key = xasprintf("%s/%s", dir, ENROLL_KEY_FILE);
 	if (bundle_read(op->bundle, &b, err, sizeof(err)) != 0)
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 	else {
 		if ((op->force || cmd_enroll_free_names(conf, key) == 0) &&
 		    cmd_enroll_write(&b, conf, key,
@@ -269,13 +272,13 @@ cmd_enroll(int argc, char **argv, struct globals *g)
 			usage_print("enroll", stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("enroll", "bad option");
+			return usage_error("enroll", _("bad option"));
 		}
 	}
 	if (argc - optind != 1)
-		return usage_error("enroll", "expected one bundle file");
+		return usage_error("enroll", _("expected one bundle file"));
 	if (op.dir != NULL && op.config != NULL)
-		return usage_error("enroll", "give -c or --dir, not both");
+		return usage_error("enroll", _("give -c or --dir, not both"));
 	op.bundle = argv[optind];
 	return cmd_enroll_run(&op);
 }

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "b64.h"
 #include "keyfile.h"
@@ -29,7 +30,7 @@ cmd_keygen_exists(const char *path)
 	struct stat st;
 
 	if (lstat(path, &st) == 0) {
-		log_warnx("%s already exists; not overwriting it", path);
+		log_errorx(_("%s already exists; not overwriting it"), path);
 		return 1;
 	}
 	return 0;
@@ -49,11 +50,11 @@ cmd_keygen_write_pair(const char *prefix, const unsigned char *sk, size_t sklen,
 	if (cmd_keygen_exists(skpath) || cmd_keygen_exists(pkpath))
 		goto out;
 	if (keyfile_write(skpath, sk, sklen, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		goto out;
 	}
 	if (keyfile_write(pkpath, pk, pklen, 0, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		unlink(skpath);
 		goto out;
 	}
@@ -105,7 +106,7 @@ cmd_keygen_webhook_secret(const char *path)
 		return EXIT_FAIL;
 	secret = whsec_generate();
 	if (keyfile_write_text(path, secret, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = EXIT_FAIL;
 	}
 	sodium_memzero(secret, strlen(secret));
@@ -129,7 +130,7 @@ cmd_keygen_ack_token(const char *path)
 	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (keyfile_write_text(path, token, 1, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		rc = EXIT_FAIL;
 	}
 	sodium_memzero(raw, sizeof(raw));
@@ -151,16 +152,17 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (ch != 'h')
-			return usage_error("keygen", "bad option");
+			return usage_error("keygen", _("bad option"));
 		usage_print("keygen", stdout);
 		return EXIT_OK;
 	}
 	if (argc - optind != 2)
-		return usage_error("keygen", "expected a kind and a file name");
+		return usage_error("keygen",
+		    _("expected a kind and a file name"));
 	kind = argv[optind];
 	name = argv[optind + 1];
 	if (*name == '\0')
-		return usage_error("keygen", "empty file name");
+		return usage_error("keygen", _("empty file name"));
 	if (strcmp(kind, "device") == 0)
 		return cmd_keygen_device(name);
 	if (strcmp(kind, "recipient") == 0)
@@ -171,7 +173,7 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 	if (strcmp(kind, "ack-token") == 0 || strcmp(kind, "admin-token") == 0)
 		return cmd_keygen_ack_token(name);
 	return usage_error("keygen",
-	    "unknown kind '%s' (device, recipient, webhook-secret, "
-	    "ack-token or admin-token)",
+	    _("unknown kind '%s' (device, recipient, webhook-secret, "
+	      "ack-token or admin-token)"),
 	    kind);
 }

@@ -4,9 +4,11 @@
  */
 #include <stdio.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "device.h"
 #include "frame.h"
+#include "i18n.h"
 #include "out.h"
 #include "receipt.h"
 
@@ -21,7 +23,8 @@ cmd_list_frame(const struct device *d, const struct device_opts *o)
 	return frame;
 }
 
-/* created_at alert_id type state ref, each cleaned, "-" when absent. */
+/* created_at (local, with zone) alert_id type state ref, each cleaned,
+ * "-" when absent; --json is the machine's form. */
 static void
 cmd_list_alert(const json_t *a)
 {
@@ -35,9 +38,13 @@ cmd_list_alert(const json_t *a)
 	    sizeof(when));
 	for (i = 0; i < 4; i++) {
 		s = json_str(a, members[i]);
+		/* type and state in the reader's language */
+		if (s != NULL && (i == 1 || i == 2))
+			s = receipt_word(s);
 		out_clean(s != NULL ? s : "-", v[i], sizeof(v[i]));
 	}
-	out_line("%s  %-32s  %-6s  %-12s  %s", when, v[0], v[1], v[2], v[3]);
+	out_line("%s  %-32s  %-6s  %-12s  %s%s", when, v[0], v[1], v[2], v[3],
+	    json_is_true(json_object_get(a, "drill")) ? _("  DRILL") : "");
 }
 
 static int

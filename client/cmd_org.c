@@ -3,7 +3,7 @@
  *
  *	org init [--org DIR] [--relay HOST:PORT]... [--pin PIN]...
  *	org set [--org DIR] [--relay HOST:PORT]... [--pin PIN]...
- *	org show [--org DIR]
+ *	org show [--org DIR] [--json]
  *
  * init makes the organisation key and the directory's source; set
  * replaces the relays or the pins the next signed directory announces
@@ -34,9 +34,10 @@ struct org_opts {
 	const char *org;
 	json_t *relays; /* NULL: not given */
 	json_t *pins;
+	int json; /* show --json */
 };
 
-enum { OPT_ORG = 256, OPT_RELAY, OPT_PIN };
+enum { OPT_ORG = 256, OPT_RELAY, OPT_PIN, OPT_JSON };
 
 /* An option that makes a list (--relay, --pin). */
 struct org_list_opt {
@@ -307,6 +308,41 @@ cmd_org_counts(const struct orgdir *o)
 	    json_array_size(orgdir_list(o, "recipients")));
 }
 
+/* show --json: one document, stable keys (alertctl(1), JSON OUTPUT);
+ * unsigned_changes is null when directory.signed does not verify. */
+static int
+cmd_org_show_json(const struct orgdir *o, const unsigned char *pk,
+    const char *b64)
+{
+	const char *pending = cmd_org_pending(o, pk);
+	json_t *issued = json_object_get(o->src, "issued_at"), *doc, *e;
+	size_t i, revoked = 0;
+	int rc;
+
+	json_array_foreach(orgdir_list(o, "devices"), i, e)
+	{
+		const char *s = json_string_value(json_object_get(e, "status"));
+
+		revoked += s != NULL && strcmp(s, "revoked") == 0;
+	}
+	doc = json_pack("{s:s, s:s, s:I, s:O, s:o, s:O, s:O, s:I, s:I, s:I}",
+	    "org_key", b64, "directory", o->path, "version",
+	    (json_int_t)json_integer_value(json_object_get(o->src, "version")),
+	    "issued_at", issued != NULL ? issued : json_null(),
+	    "unsigned_changes",
+	    strncmp(pending, "unknown", 7) == 0
+	        ? json_null()
+	        : json_boolean(pending[0] == 'y'),
+	    "relays", orgdir_list(o, "relays"), "relay_pins",
+	    orgdir_list(o, "relay_pins"), "devices",
+	    (json_int_t)json_array_size(orgdir_list(o, "devices")),
+	    "devices_revoked", (json_int_t)revoked, "recipients",
+	    (json_int_t)json_array_size(orgdir_list(o, "recipients")));
+	rc = doc != NULL && out_json(doc) == 0 ? EXIT_OK : EXIT_FAIL;
+	json_decref(doc);
+	return rc;
+}
+
 static int
 cmd_org_show(struct org_opts *op)
 {
@@ -314,6 +350,7 @@ cmd_org_show(struct org_opts *op)
 	const char *issued;
 	struct orgdir o;
 	char *b64;
+	int rc;
 
 	if (orgdir_open(&o, op->org) != 0)
 		return EXIT_FAIL;
@@ -322,6 +359,12 @@ cmd_org_show(struct org_opts *op)
 		return EXIT_FAIL;
 	}
 	b64 = b64_encode(pk, sizeof(pk));
+	if (op->json) {
+		rc = cmd_org_show_json(&o, pk, b64);
+		free(b64);
+		orgdir_close(&o);
+		return rc;
+	}
 	out_line("organisation key: %s", b64);
 	free(b64);
 	out_line("directory: %s", o.path);
@@ -345,6 +388,7 @@ cmd_org_options(int argc, char **argv, struct org_opts *op)
 	    {"org", required_argument, NULL, OPT_ORG},
 	    {"relay", required_argument, NULL, OPT_RELAY},
 	    {"pin", required_argument, NULL, OPT_PIN},
+	    {"json", no_argument, NULL, OPT_JSON},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -363,6 +407,9 @@ cmd_org_options(int argc, char **argv, struct org_opts *op)
 		case OPT_PIN:
 			if (cmd_org_add(&op->pins, optarg, &org_pin_opt))
 				return EXIT_USAGE;
+			break;
+		case OPT_JSON:
+			op->json = 1;
 			break;
 		case 'h':
 			usage_print("org", stdout);
@@ -387,6 +434,8 @@ cmd_org(int argc, char **argv, struct globals *g)
 		rc = rc == -1 ? EXIT_OK : rc;
 	else if (argc - optind != 1)
 		rc = usage_error("org", "expected init, set or show");
+	else if (op.json && strcmp(argv[optind], "show") != 0)
+		rc = usage_error("org", "--json is for show");
 	else if (strcmp((sub = argv[optind]), "init") == 0)
 		rc = cmd_org_init(&op);
 	else if (strcmp(sub, "set") == 0)
@@ -395,7 +444,8 @@ cmd_org(int argc, char **argv, struct globals *g)
 	    op.pins == NULL)
 		rc = cmd_org_show(&op);
 	else if (strcmp(sub, "show") == 0)
-		rc = usage_error("org", "show takes only --org");
+		rc = usage_error("org", "show takes only --org and --json");
+
 	else
 		rc = usage_error("org", "unknown subcommand '%s'", sub);
 	json_decref(op.relays);

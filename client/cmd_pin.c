@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "log.h"
 #include "out.h"
@@ -22,14 +23,15 @@ cmd_pin(int argc, char **argv, struct globals *g)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (ch != 'h')
-			return usage_error("pin", "bad option");
+			return usage_error("pin", _("bad option"));
 		usage_print("pin", stdout);
 		return EXIT_OK;
 	}
 	if (argc - optind != 1)
-		return usage_error("pin", "expected one certificate file");
+		return usage_error("pin", _("expected one certificate file"));
 	if (tls_pin_of_file(argv[optind], pin) != 0) {
-		log_warnx("%s: not a readable PEM certificate", argv[optind]);
+		log_errorx(_("%s: not a readable PEM certificate"),
+		    argv[optind]);
 		return EXIT_FAIL;
 	}
 	return out_line("%s", pin) == 0 ? EXIT_OK : EXIT_FAIL;

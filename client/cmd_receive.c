@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "b64.h"
 #include "hook.h"
@@ -73,27 +75,27 @@ cmd_receive_check(struct receive_opts *o, char **host)
 
 	if (o->listen == NULL || o->nkeys == 0 || o->secret == NULL)
 		return usage_error("receive",
-		    "--listen, --key and --secret are required");
+		    _("--listen, --key and --secret are required"));
 	if ((o->devices == NULL) == (o->directory == NULL))
 		return usage_error("receive",
-		    "give either --devices or --directory");
+		    _("give either --devices or --directory"));
 	if ((o->directory == NULL) != (o->org_key == NULL))
 		return usage_error("receive",
-		    "--directory and --org-key go together");
+		    _("--directory and --org-key go together"));
 	if (cmd_receive_listen(o->listen, host, &o->rx.port) != 0)
-		return usage_error("receive", "--listen must be HOST:PORT");
+		return usage_error("receive", _("--listen must be HOST:PORT"));
 	o->rx.host = *host;
 	if (o->rx.path != NULL && o->rx.path[0] != '/')
-		return usage_error("receive", "--path must start with /");
+		return usage_error("receive", _("--path must start with /"));
 	if (o->recipient_id != NULL && !id_valid(o->recipient_id))
-		return usage_error("receive", "--recipient-id is not an id");
+		return usage_error("receive", _("--recipient-id is not an id"));
 	if ((o->rx.tls_cert == NULL) != (o->rx.tls_key == NULL))
 		return usage_error("receive",
-		    "--tls-cert and --tls-key go "
-		    "together");
+		    _("--tls-cert and --tls-key go "
+		      "together"));
 	if (o->devices != NULL &&
 	    (stat(o->devices, &st) != 0 || !S_ISDIR(st.st_mode))) {
-		log_warnx("--devices %s: not a directory", o->devices);
+		log_warnx(_("--devices %s: not a directory"), o->devices);
 		return EXIT_FAIL;
 	}
 	return 0;
@@ -137,7 +139,7 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 		case 'k':
 			if (o->nkeys == HOOK_MAX_KEYS)
 				return usage_error("receive",
-				    "at most %d --key", HOOK_MAX_KEYS);
+				    _("at most %d --key"), HOOK_MAX_KEYS);
 			o->keys[o->nkeys++] = optarg;
 			break;
 		case OPT_DIRECTORY:
@@ -174,20 +176,21 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 			if (parse_long(optarg, 0, 366L * 86400, &o->max_age) !=
 			    0)
 				return usage_error("receive",
-				    "--max-age must be 0 to 31622400 seconds");
+				    _("--max-age must be 0 to 31622400 "
+				      "seconds"));
 			break;
 		case OPT_REMEMBER:
 			if (parse_long(optarg, 1, SHOWN_CAP_MAX,
 			        &o->remember) != 0)
 				return usage_error("receive",
-				    "--remember must be 1 to %d",
+				    _("--remember must be 1 to %d"),
 				    SHOWN_CAP_MAX);
 			break;
 		case OPT_OLD:
 			if (strcmp(optarg, "mark") != 0 &&
 			    strcmp(optarg, "refuse") != 0)
 				return usage_error("receive",
-				    "--old must be mark or refuse");
+				    _("--old must be mark or refuse"));
 			o->refuse_old = strcmp(optarg, "refuse") == 0;
 			break;
 		case 'v':
@@ -197,11 +200,11 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 			usage_print("receive", stdout);
 			return -1;
 		default:
-			return usage_error("receive", "bad option");
+			return usage_error("receive", _("bad option"));
 		}
 	}
 	if (optind != argc)
-		return usage_error("receive", "unexpected argument '%s'",
+		return usage_error("receive", _("unexpected argument '%s'"),
 		    argv[optind]);
 	return 0;
 }
@@ -227,9 +230,9 @@ static struct shown *
 cmd_receive_shown(const char *dir, long remember)
 {
 	if (dir == NULL)
-		log_warnx("no --state-dir: alerts shown are remembered only "
-		          "until exit, so a replay after a restart is shown "
-		          "as new");
+		log_warnx(_("no --state-dir: alerts shown are remembered only "
+		            "until exit, so a replay after a restart is shown "
+		            "as new"));
 	return shown_open(dir, (size_t)remember);
 }
 
@@ -244,6 +247,10 @@ cmd_receive(int argc, char **argv, struct globals *g)
 	(void)g;
 	if ((rc = cmd_receive_parse(argc, argv, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
+	/* Long-running: into a file or a journal it keeps log lines, with
+	 * the time of each (alertctl(1), DIAGNOSTICS). */
+	if (!isatty(STDERR_FILENO))
+		log_set_human(0);
 	if ((rc = cmd_receive_check(&o, &host)) != 0) {
 		free(host);
 		return rc;

@@ -5,7 +5,7 @@
  *	recipient add ALIAS [--id ID] [--webhook URL] [--sms NUMBER]
  *	recipient rotate ID
  *	recipient remove ID
- *	recipient list
+ *	recipient list [--json]
  *
  * (each with [--org DIR]).  A recipient's X25519 secret key is kept as
  * ORG/recipients/ID.key for the contact point.  A key that alerts were
@@ -31,6 +31,7 @@
 #include "directory.h"
 #include "log.h"
 #include "orgdir.h"
+#include "orgdir_json.h"
 #include "out.h"
 #include "seckey.h"
 #include "usage.h"
@@ -41,9 +42,10 @@ struct recipient_opts {
 	const char *id;
 	const char *webhook;
 	const char *sms;
+	int json; /* list --json */
 };
 
-enum { OPT_ORG = 256, OPT_ID, OPT_WEBHOOK, OPT_SMS };
+enum { OPT_ORG = 256, OPT_ID, OPT_WEBHOOK, OPT_SMS, OPT_JSON };
 
 struct recipient_keys {
 	unsigned char pk[crypto_box_PUBLICKEYBYTES];
@@ -267,6 +269,7 @@ cmd_recipient_options(int argc, char **argv, struct recipient_opts *op)
 	    {"id", required_argument, NULL, OPT_ID},
 	    {"webhook", required_argument, NULL, OPT_WEBHOOK},
 	    {"sms", required_argument, NULL, OPT_SMS},
+	    {"json", no_argument, NULL, OPT_JSON},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -286,6 +289,9 @@ cmd_recipient_options(int argc, char **argv, struct recipient_opts *op)
 			break;
 		case OPT_SMS:
 			op->sms = optarg;
+			break;
+		case OPT_JSON:
+			op->json = 1;
 			break;
 		case 'h':
 			usage_print("recipient", stdout);
@@ -316,6 +322,8 @@ cmd_recipient_usage(const struct recipient_opts *op, const char *sub, int nargs)
 	    (op->id != NULL || op->webhook != NULL || op->sms != NULL))
 		return usage_error("recipient",
 		    "--id, --webhook and --sms are for add");
+	if (op->json && strcmp(sub, "list") != 0)
+		return usage_error("recipient", "--json is for list");
 	return 0;
 }
 
@@ -346,6 +354,8 @@ cmd_recipient(int argc, char **argv, struct globals *g)
 		rc = cmd_recipient_rotate(&o, arg);
 	else if (strcmp(sub, "remove") == 0)
 		rc = cmd_recipient_remove(&o, arg);
+	else if (op.json)
+		rc = orgdir_json_recipients(&o);
 	else
 		rc = cmd_recipient_list(&o);
 	orgdir_close(&o);

@@ -19,15 +19,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "i18n.h"
 #include "alert.h"
 #include "alert_seal.h"
 #include "alertctl.h"
 #include "client_config.h"
 #include "device.h"
 #include "frame.h"
+#include "i18n.h"
 #include "log.h"
 #include "msg.h"
 #include "out.h"
+#include "receipt.h"
 #include "outbox.h"
 #include "relay_run.h"
 #include "resend.h"
@@ -48,6 +51,7 @@ struct send_opts {
 	long timeout_s;
 	enum watch_until until;
 	long wait_timeout_s; /* 0: forever */
+	int drill; /* --drill: a rehearsal, marked OEFENING everywhere */
 };
 
 enum {
@@ -57,6 +61,7 @@ enum {
 	OPT_ALERT_ID,
 	OPT_WAIT,
 	OPT_WAIT_TIMEOUT,
+	OPT_DRILL,
 };
 
 /* One sending: the unsent alerts of the outbox and this one (the last
@@ -89,25 +94,26 @@ static int
 cmd_send_check(const struct send_opts *o)
 {
 	if (o->type == NULL)
-		return usage_error("send", "--type is required");
+		return usage_error("send", _("--type is required"));
 	if (!alert_type_valid(o->type))
 		return usage_error("send",
-		    "--type must be panic, threat or "
-		    "test");
+		    _("--type must be panic, threat or "
+		      "test"));
 	if ((o->lat == NULL) != (o->lon == NULL))
-		return usage_error("send", "--lat and --lon go together");
+		return usage_error("send", _("--lat and --lon go together"));
 	if (o->accuracy != NULL && o->lat == NULL)
-		return usage_error("send", "--accuracy needs --lat and --lon");
+		return usage_error("send",
+		    _("--accuracy needs --lat and --lon"));
 	if (o->message != NULL && strlen(o->message) > ALERT_MESSAGE_MAX)
-		return usage_error("send", "--message is longer than %d bytes",
-		    ALERT_MESSAGE_MAX);
+		return usage_error("send",
+		    _("--message is longer than %d bytes"), ALERT_MESSAGE_MAX);
 	if (o->alert_id != NULL && !alert_id_valid(o->alert_id))
 		return usage_error("send",
-		    "--alert-id must be 32 lowercase "
-		    "hex digits");
+		    _("--alert-id must be 32 lowercase "
+		      "hex digits"));
 	if (o->wait_timeout_s != 0 && o->until == WATCH_NONE)
 		return usage_error("send",
-		    "--wait-timeout needs --wait ack or --wait delivered");
+		    _("--wait-timeout needs --wait ack or --wait delivered"));
 	return 0;
 }
 
@@ -123,6 +129,7 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 	    {"alert-id", required_argument, NULL, OPT_ALERT_ID},
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+	    {"drill", no_argument, NULL, OPT_DRILL},
 	    DEVICE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -156,13 +163,16 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 		case OPT_WAIT:
 			if (watch_until_parse(optarg, &o->until) != 0)
 				return usage_error("send",
-				    "--wait must be ack, delivered or none");
+				    _("--wait must be ack, delivered or none"));
+			break;
+		case OPT_DRILL:
+			o->drill = 1;
 			break;
 		case OPT_WAIT_TIMEOUT:
 			if (parse_long(optarg, 1, SEND_WAIT_TIMEOUT_MAX,
 			        &o->wait_timeout_s) != 0)
 				return usage_error("send",
-				    "--wait-timeout must be 1..%d seconds",
+				    _("--wait-timeout must be 1..%d seconds"),
 				    SEND_WAIT_TIMEOUT_MAX);
 			break;
 		default:
@@ -172,7 +182,7 @@ cmd_send_parse(int argc, char **argv, struct globals *g, struct send_opts *o)
 		}
 	}
 	if (optind != argc)
-		return usage_error("send", "unexpected argument '%s'",
+		return usage_error("send", _("unexpected argument '%s'"),
 		    argv[optind]);
 	return cmd_send_check(o);
 }
@@ -191,8 +201,8 @@ cmd_send_location(const struct send_opts *o, struct alert *a)
 	    !alert_location_valid(a->lat, a->lon, a->has_accuracy,
 	        a->accuracy_m))
 		return usage_error("send",
-		    "bad position: --lat -90..90, "
-		    "--lon -180..180, --accuracy >= 0");
+		    _("bad position: --lat -90..90, "
+		      "--lon -180..180, --accuracy >= 0"));
 	return 0;
 }
 
@@ -207,6 +217,7 @@ cmd_send_alert(const struct send_opts *o, const struct client_config *cfg,
 	memcpy(a->device_id, cfg->device_id, sizeof(a->device_id));
 	snprintf(a->alert_type, sizeof(a->alert_type), "%s", o->type);
 	time_rfc3339(a->created_at, time(NULL));
+	a->drill = o->drill;
 	a->message = o->message != NULL ? xstrdup(o->message) : NULL;
 }
 
@@ -231,15 +242,15 @@ cmd_send_seal(const struct send_opts *o, const struct client_config *cfg,
 	}
 	if (alert_seal(a, cfg, sk, s, err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
-		snprintf(why, whylen, MSG_WHY_NOT_SEALED, err);
+		snprintf(why, whylen, _(MSG_WHY_NOT_SEALED), err);
 		rc = -1;
 		goto out;
 	}
 	/* An entry of another alert under this id stays: the relay may
 	 * have that one. */
 	if (stored == 0 && (dir == NULL || outbox_save(dir, s, mac) != 0))
-		log_warnx("alert not stored in the outbox: a resend with "
-		          "--alert-id will count as a different alert");
+		log_warnx(_("alert not stored in the outbox: a resend with "
+		            "--alert-id will count as a different alert"));
 out:
 	free(dir);
 	return rc;
@@ -301,7 +312,7 @@ cmd_send_reseal(struct send_run *sr, struct relay_session *s)
 		log_warnx("%s", err);
 		return -1;
 	}
-	log_warnx(MSG_RESEALING, sr->alert_id, cfg->dir_version);
+	log_warnx(_(MSG_RESEALING), sr->alert_id, cfg->dir_version);
 	outbox_mac(sr->a, cfg, sr->d->sk, mac);
 	if ((dir = outbox_dir(cfg)) != NULL)
 		(void)outbox_replace(dir, &fresh, mac);
@@ -358,28 +369,29 @@ cmd_send_failed(void *arg, int deadline, const char *why)
 	snprintf(sr->code, sizeof(sr->code), "%s", relay_run_code(sr->run));
 	if (!sr->accepted) {
 		if (deadline) {
-			log_warnx(MSG_DEADLINE, sr->o->timeout_s, why);
-			log_warnx(MSG_RESEND_HINT, sr->alert_id);
-			snprintf(sr->why, sizeof(sr->why), MSG_DEADLINE,
+			log_warnx(_(MSG_DEADLINE), sr->o->timeout_s, why);
+			log_warnx(_(MSG_RESEND_HINT), sr->alert_id);
+			snprintf(sr->why, sizeof(sr->why), _(MSG_DEADLINE),
 			    sr->o->timeout_s, why);
 		} else {
-			log_warnx(MSG_REFUSED, sr->alert_id, why);
+			log_warnx(_(MSG_REFUSED), sr->alert_id, why);
 			snprintf(sr->why, sizeof(sr->why), "%s", why);
 		}
 		return;
 	}
 	if (deadline) {
-		log_warnx(MSG_WAIT_DEADLINE, sr->alert_id,
-		    watch_until_name(sr->o->until), sr->o->wait_timeout_s, why);
-		snprintf(sr->why, sizeof(sr->why), MSG_WAIT_DEADLINE,
-		    sr->alert_id, watch_until_name(sr->o->until),
+		log_warnx(_(MSG_WAIT_DEADLINE), sr->alert_id,
+		    receipt_word(watch_until_name(sr->o->until)),
+		    sr->o->wait_timeout_s, why);
+		snprintf(sr->why, sizeof(sr->why), _(MSG_WAIT_DEADLINE),
+		    sr->alert_id, receipt_word(watch_until_name(sr->o->until)),
 		    sr->o->wait_timeout_s, why);
 	} else {
-		log_warnx(MSG_WAIT_LOST, sr->alert_id, why);
-		snprintf(sr->why, sizeof(sr->why), MSG_WAIT_LOST, sr->alert_id,
-		    why);
+		log_warnx(_(MSG_WAIT_LOST), sr->alert_id, why);
+		snprintf(sr->why, sizeof(sr->why), _(MSG_WAIT_LOST),
+		    sr->alert_id, why);
 	}
-	log_warnx(MSG_STATUS_HINT, sr->alert_id);
+	log_warnx(_(MSG_STATUS_HINT), sr->alert_id);
 }
 
 /* The exit code and, when send gives up, the last line. */
@@ -397,7 +409,7 @@ cmd_send_verdict(const struct send_run *sr, int rc)
 		return verdict_revoked(&sr->d->cfg, sr->why);
 	if (!sr->accepted)
 		return verdict_not_delivered(
-		    sr->why[0] != '\0' ? sr->why : MSG_WHY_NOT_ACCEPTED);
+		    sr->why[0] != '\0' ? sr->why : _(MSG_WHY_NOT_ACCEPTED));
 	if (watch_cancelled(sr->watch))
 		return EXIT_UNCONFIRMED; /* as asked: no alarm to raise */
 	return verdict_unconfirmed(
@@ -447,7 +459,7 @@ cmd_send_deliver(const struct send_opts *o, struct device *d,
 	if ((sr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 1)) ==
 	    NULL) {
 		resend_free(sr.queue);
-		return verdict_not_delivered(MSG_WHY_NO_TLS);
+		return verdict_not_delivered(_(MSG_WHY_NO_TLS));
 	}
 	if (o->until != WATCH_NONE)
 		sr.watch = watch_new(alert_id, o->until);
@@ -463,7 +475,7 @@ cmd_send_run(const struct send_opts *o, struct device *d)
 {
 	struct sealed_alert sealed;
 	struct alert a;
-	char why[512];
+	char why[512], when[64];
 	int rc = EXIT_FAIL, stored;
 
 	memset(&a, 0, sizeof(a));
@@ -475,8 +487,14 @@ cmd_send_run(const struct send_opts *o, struct device *d)
 	/* Only now: an alert_id the user sees is one the outbox holds. */
 	if (out_line(MSG_ALERT_ID, a.alert_id) != 0)
 		log_warn("stdout");
-	if (stored == 1)
-		out_line(MSG_RESENDING, sealed.created_at);
+	if (a.drill)
+		out_line("%s", _("DRILL: a rehearsal, not a real alarm"));
+	if (stored == 1) {
+		/* a person reads it: local time with its zone */
+		receipt_time(sealed.created_at, RECEIPT_TIME_FULL, when,
+		    sizeof(when));
+		out_line(_(MSG_RESENDING), when);
+	}
 	if (stored >= 0) {
 		rc = cmd_send_deliver(o, d, &a, &sealed);
 		alert_seal_free(&sealed);
@@ -494,7 +512,7 @@ cmd_send_recipients(struct device *d, long timeout_s, char *why, size_t whylen)
 {
 	if (!d->cfg.has_org || d->cfg.nrecipients > 0)
 		return 0;
-	log_warnx(MSG_NO_DIRECTORY);
+	log_warnx(_(MSG_NO_DIRECTORY));
 	return device_fetch_directory(d, timeout_s, why, whylen);
 }
 
@@ -508,13 +526,14 @@ cmd_send(int argc, char **argv, struct globals *g)
 
 	if ((rc = cmd_send_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
+	verdict_set_drill(o.drill);
 	if (device_open(&d, o.config) != 0)
-		rc = verdict_not_delivered(MSG_WHY_NO_DEVICE);
+		rc = verdict_not_delivered(_(MSG_WHY_NO_DEVICE));
 	else if ((rc = cmd_send_recipients(&d, o.timeout_s, why,
 	              sizeof(why))) == -2)
 		rc = verdict_revoked(&d.cfg, why);
 	else if (rc != 0) {
-		snprintf(line, sizeof(line), MSG_WHY_NO_DIRECTORY, why);
+		snprintf(line, sizeof(line), _(MSG_WHY_NO_DIRECTORY), why);
 		rc = verdict_not_delivered(line);
 	} else
 		rc = cmd_send_run(&o, &d);

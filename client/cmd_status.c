@@ -5,9 +5,11 @@
  */
 #include <stdio.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "device.h"
 #include "frame.h"
+#include "i18n.h"
 #include "out.h"
 #include "receipt.h"
 
@@ -25,8 +27,14 @@ cmd_status_field(const char *name, const char *value)
 {
 	char clean[RECEIPT_LINE_MAX];
 
-	out_line("%-9s %s", name,
+	out_line("%-11s %s", name,
 	    out_clean(value != NULL ? value : "-", clean, sizeof(clean)));
+}
+
+static void
+cmd_status_word(const char *name, const char *value)
+{
+	cmd_status_field(name, value != NULL ? receipt_word(value) : NULL);
 }
 
 static void
@@ -61,11 +69,11 @@ cmd_status_unreached(const json_t *answer)
 		    why, sizeof(why));
 		receipt_time(json_str(u, "since"), RECEIPT_TIME_FULL, since,
 		    sizeof(since));
-		out_line("NOT REACHED: %s by %s since %s: %s (%s)", who, how,
+		out_line(_("NOT REACHED: %s by %s since %s: %s (%s)"), who, how,
 		    since, why,
 		    json_is_true(json_object_get(u, "retrying"))
-		        ? "still trying"
-		        : "given up");
+		        ? _("still trying")
+		        : _("given up"));
 	}
 }
 
@@ -79,12 +87,17 @@ cmd_status_answered(const json_t *answer, void *arg)
 
 	if (o->json)
 		return out_json(answer) == 0 ? EXIT_OK : EXIT_FAIL;
-	cmd_status_field("alert:", o->alert_id);
-	cmd_status_field("type:", json_str(answer, "alert_type"));
-	cmd_status_field("state:", json_str(answer, "state"));
-	cmd_status_field("ref:", json_str(answer, "ref"));
-	cmd_status_time("created:", json_str(answer, "created_at"));
-	cmd_status_time("received:", json_str(answer, "received_at"));
+	/* Human lines, in the reader's language and local time; --json is
+	 * the machine's form (alertctl(1)). */
+	cmd_status_field(_("alert:"), o->alert_id);
+	cmd_status_word(_("type:"), json_str(answer, "alert_type"));
+	if (json_is_true(json_object_get(answer, "drill")))
+		cmd_status_field(_("drill:"),
+		    _("yes: a rehearsal, not a real alarm"));
+	cmd_status_word(_("state:"), json_str(answer, "state"));
+	cmd_status_field(_("ref:"), json_str(answer, "ref"));
+	cmd_status_time(_("created:"), json_str(answer, "created_at"));
+	cmd_status_time(_("received:"), json_str(answer, "received_at"));
 	json_array_foreach(events, i, ev)
 	{
 		receipt_time(json_str(ev, "at"), RECEIPT_TIME_FULL, when,

@@ -12,13 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/event.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "device.h"
 #include "frame.h"
+#include "i18n.h"
 #include "log.h"
 #include "msg.h"
 #include "out.h"
@@ -42,12 +45,14 @@ struct watch_opts {
 	long interval_s;
 	long dead_s;
 	int once;
+	int supervise; /* declare --interval to the relay (supervise.h) */
 };
 
 enum {
 	OPT_INTERVAL = DEVICE_GETOPT_NEXT,
 	OPT_DEAD_AFTER,
 	OPT_ONCE,
+	OPT_SUPERVISE,
 };
 
 struct watch_run {
@@ -68,6 +73,7 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"dead-after", required_argument, NULL, OPT_DEAD_AFTER},
 	    {"once", no_argument, NULL, OPT_ONCE},
+	    {"supervise", no_argument, NULL, OPT_SUPERVISE},
 	    DEVICE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -84,15 +90,18 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 		case OPT_INTERVAL:
 			if (parse_long(optarg, 1, 3600, &o->interval_s) != 0)
 				return usage_error("watch",
-				    "--interval must be 1..3600 seconds");
+				    _("--interval must be 1..3600 seconds"));
 			break;
 		case OPT_DEAD_AFTER:
 			if (parse_long(optarg, 2, 86400, &o->dead_s) != 0)
 				return usage_error("watch",
-				    "--dead-after must be 2..86400 seconds");
+				    _("--dead-after must be 2..86400 seconds"));
 			break;
 		case OPT_ONCE:
 			o->once = 1;
+			break;
+		case OPT_SUPERVISE:
+			o->supervise = 1;
 			break;
 		default:
 			rc = device_opt("watch", ch, &o->config, &o->timeout_s);
@@ -101,11 +110,11 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 		}
 	}
 	if (optind != argc)
-		return usage_error("watch", "unexpected argument '%s'",
+		return usage_error("watch", _("unexpected argument '%s'"),
 		    argv[optind]);
 	if (o->dead_s <= o->interval_s)
 		return usage_error("watch",
-		    "--dead-after must be longer than --interval");
+		    _("--dead-after must be longer than --interval"));
 	return 0;
 }
 
@@ -140,7 +149,7 @@ watch_follow(struct watch_run *wr, struct relay_session *s)
 	json_t *f;
 
 	if (wr->o->once && resend_pending(wr->queue) == 0) {
-		out_line(MSG_WATCH_ALL_SENT);
+		out_line(_(MSG_WATCH_ALL_SENT));
 		relay_session_done(s, EXIT_OK);
 		return;
 	}
@@ -171,17 +180,39 @@ watch_send_pending(struct watch_run *wr, struct relay_session *s)
 		watch_follow(wr, s);
 }
 
+/* The relay is told this connection's interval: a path silent longer
+ * than that (plus the relay's grace) is reported (device.offline). */
+static void
+watch_supervise(struct watch_run *wr, struct relay_session *s)
+{
+	json_t *f;
+
+	if (!relay_session_has(s, "supervise")) {
+		log_warnx("%s",
+		    _("this relay does not supervise connections; "
+		      "watching without supervision"));
+		return;
+	}
+	f = json_pack("{s:s, s:I}", "type", "supervise", "interval",
+	    (json_int_t)wr->o->interval_s);
+	if (relay_session_send(s, f) != 0)
+		relay_session_fail(s, RELAY_RETRY, "cannot send supervise");
+	json_decref(f);
+}
+
 static void
 watch_ready(struct relay_session *s, void *arg)
 {
 	struct watch_run *wr = arg;
 
-	out_line(wr->sessions++ == 0 ? MSG_WATCH_CONNECTED
-	                             : MSG_WATCH_RECONNECTED,
+	out_line(wr->sessions++ == 0 ? _(MSG_WATCH_CONNECTED)
+	                             : _(MSG_WATCH_RECONNECTED),
 	    relay_session_label(s));
 	seen_free(wr->watching);
 	wr->watching = seen_new(OUTBOX_LIST_MAX * 4);
 	watch_load_unsent(wr);
+	if (wr->o->supervise)
+		watch_supervise(wr, s);
 	watch_send_pending(wr, s);
 }
 
@@ -253,7 +284,7 @@ watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 	free(key);
 	if (!had) {
 		receipt_describe(ev, 1, line, sizeof(line));
-		if (out_line(MSG_WATCH_RECEIPT, alert_id, line) != 0)
+		if (out_line(_(MSG_WATCH_RECEIPT), alert_id, line) != 0)
 			log_warn("stdout");
 	}
 	if (strcmp(what, "acknowledged") == 0 || strcmp(what, "cancelled") == 0)
@@ -276,8 +307,34 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 		return;
 	out_clean(state, clean, sizeof(clean));
 	if (!watch_printed(wr, alert_id, clean))
-		out_line(MSG_WATCH_STATE, alert_id, clean);
+		out_line(_(MSG_WATCH_STATE), alert_id, receipt_word(clean));
 	watch_closed(wr, alert_id, clean);
+}
+
+/* A reminder of the device's check-in (checkin.h): 0 when it was one. */
+static int
+watch_checkin_receipt(struct watch_run *wr, const json_t *o)
+{
+	const char *ev = json_str(o, "event"), *cid = json_str(o, "checkin_id");
+	const char *deadline = json_str(o, "deadline");
+	char t[64], key[64];
+	struct tm tm;
+	time_t when;
+
+	if (ev == NULL || strcmp(ev, "checkin_reminder") != 0 || cid == NULL ||
+	    !alert_id_valid(cid) || deadline == NULL ||
+	    time_rfc3339_parse(deadline, &when) != 0)
+		return -1;
+	snprintf(key, sizeof(key), "reminder|%s|%lld", cid, (long long)when);
+	if (seen_has(wr->printed, key))
+		return 0;
+	seen_add(wr->printed, key);
+	if (localtime_r(&when, &tm) == NULL ||
+	    strftime(t, sizeof(t), "%H:%M:%S %Z", &tm) == 0)
+		snprintf(t, sizeof(t), "%s", deadline);
+	out_line(_("Reminder: check in before %s with: alertctl checkin done"),
+	    t);
+	return 0;
 }
 
 static void
@@ -294,6 +351,16 @@ watch_frame(struct relay_session *s, const char *type, const json_t *o,
 		id = NULL;
 	if (strcmp(type, "receipt") == 0 && id != NULL)
 		watch_event(wr, id, o);
+	else if (strcmp(type, "receipt") == 0 &&
+	    watch_checkin_receipt(wr, o) == 0)
+		;
+	else if (strcmp(type, "supervised") == 0)
+		log_debug("supervised by the relay");
+	else if (strcmp(type, "error") == 0 && code != NULL &&
+	    strcmp(code, "bad_interval") == 0)
+		log_warnx(_("the relay refuses supervision every %ld s; "
+		            "watching without it"),
+		    wr->o->interval_s);
 	else if (strcmp(type, "status") == 0 && id != NULL)
 		watch_status(wr, id, o);
 	else if (strcmp(type, "error") == 0 && code != NULL &&
@@ -314,11 +381,11 @@ watch_failed(void *arg, int deadline, const char *why)
 	struct watch_run *wr = arg;
 
 	if (deadline)
-		log_warnx("watch: %ld s passed: %s", wr->o->timeout_s, why);
+		log_errorx(_("watch: %ld s passed: %s"), wr->o->timeout_s, why);
 	else
-		log_warnx("watch: %s", why);
+		log_errorx(_("watch: %s"), why);
 	if (resend_pending(wr->queue) > 0)
-		log_warnx("%zu alert(s) still unsent in the outbox",
+		log_warnx(_("%zu alert(s) still unsent in the outbox"),
 		    resend_pending(wr->queue));
 }
 
@@ -329,7 +396,7 @@ watch_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_debug("signal %d", (int)sig);
-	out_line(MSG_WATCH_STOPPED);
+	out_line(_(MSG_WATCH_STOPPED));
 	relay_run_finish(wr->run, EXIT_OK);
 }
 
@@ -347,7 +414,7 @@ watch_go(const struct watch_opts *o, const struct device *d)
 	wr.o = o;
 	wr.d = d;
 	if ((wr.dir = outbox_dir(&d->cfg)) == NULL) {
-		log_warnx("no outbox: set [client] outbox or HOME");
+		log_errorx(_("no outbox: set [client] outbox or HOME"));
 		return EXIT_FAIL;
 	}
 	if ((wr.run = relay_run_new(&d->cfg, d->sk, &op, o->timeout_s, 0)) ==
@@ -386,6 +453,10 @@ cmd_watch(int argc, char **argv, struct globals *g)
 
 	if ((rc = watch_parse(argc, argv, g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
+	/* Long-running: into a file or a journal it keeps log lines, with
+	 * the time of each (alertctl(1), DIAGNOSTICS). */
+	if (!isatty(STDERR_FILENO))
+		log_set_human(0);
 	if (device_open(&d, o.config) == 0)
 		rc = watch_go(&o, &d);
 	else

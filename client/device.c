@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "device.h"
 #include "log.h"
 #include "msg.h"
@@ -25,13 +26,13 @@ device_key(const struct client_config *cfg)
 	sk = seckey_load(cfg->device_key, crypto_sign_SECRETKEYBYTES, err,
 	    sizeof(err));
 	if (sk == NULL) {
-		log_warnx("device key: %s", err);
+		log_errorx(_("device key: %s"), err);
 		return NULL;
 	}
 	/* A corrupt key file would otherwise show up as auth_failed at
 	 * the relay, far from its cause. */
 	if (!seckey_ed25519_valid(sk)) {
-		log_warnx("device key %s is corrupt", cfg->device_key);
+		log_errorx(_("device key %s is corrupt"), cfg->device_key);
 		seckey_free(sk);
 		return NULL;
 	}
@@ -47,7 +48,7 @@ device_open(struct device *d, const char *config)
 	memset(d, 0, sizeof(*d));
 	path = config != NULL ? xstrdup(config) : client_config_default_path();
 	if (path == NULL) {
-		log_warnx("no configuration: use -c or set ALERTCTL_CONF");
+		log_errorx(_("no configuration: use -c or set ALERTCTL_CONF"));
 		return -1;
 	}
 	rc = client_config_load(path, &d->cfg);
@@ -87,8 +88,11 @@ device_fetch_failed(void *arg, int deadline, const char *why)
 	struct device_fetch *f = arg;
 	const char *code = relay_run_code(f->run);
 
-	log_warnx("no verified directory%s: %s",
-	    deadline ? " before the deadline" : "", why);
+	if (deadline)
+		log_warnx(_("no verified directory before the deadline: %s"),
+		    why);
+	else
+		log_warnx(_("no verified directory: %s"), why);
 	snprintf(f->why, f->whylen, "%s", why);
 	f->shut_out =
 	    strcmp(code, "revoked") == 0 || strcmp(code, "unknown_device") == 0;
@@ -104,8 +108,8 @@ device_fetch_directory(struct device *d, long timeout_s, char *why,
 	struct relay_run *run;
 	int rc;
 
-	snprintf(why, whylen, MSG_WHY_NO_TLS);
-	log_info("no directory yet: fetching it from the relay");
+	snprintf(why, whylen, _(MSG_WHY_NO_TLS));
+	log_info(_("no directory yet: fetching it from the relay"));
 	if ((run = relay_run_new(&d->cfg, d->sk, &op, timeout_s, 0)) == NULL)
 		return -1;
 	f.run = run;
@@ -114,9 +118,9 @@ device_fetch_directory(struct device *d, long timeout_s, char *why,
 	if (f.shut_out)
 		return -2;
 	if (rc == EXIT_OK && trust_open(&d->cfg) != 0)
-		snprintf(why, whylen, MSG_WHY_DIR_INVALID);
+		snprintf(why, whylen, _(MSG_WHY_DIR_INVALID));
 	else if (rc == EXIT_OK && d->cfg.nrecipients == 0)
-		snprintf(why, whylen, MSG_WHY_DIR_EMPTY);
+		snprintf(why, whylen, _(MSG_WHY_DIR_EMPTY));
 	else if (rc == EXIT_OK)
 		return 0;
 	return -1;
@@ -142,7 +146,7 @@ device_opt(const char *command, int ch, const char **config, long *timeout_s)
 	case DEVICE_GETOPT_TIMEOUT:
 		if (parse_long(optarg, 1, DEVICE_TIMEOUT_MAX, timeout_s) != 0)
 			return usage_error(command,
-			    "--timeout must be 1..%d seconds",
+			    _("--timeout must be 1..%d seconds"),
 			    DEVICE_TIMEOUT_MAX);
 		return 0;
 	case 'c':
@@ -155,7 +159,7 @@ device_opt(const char *command, int ch, const char **config, long *timeout_s)
 		usage_print(command, stdout);
 		return -1;
 	default:
-		return usage_error(command, "bad option");
+		return usage_error(command, _("bad option"));
 	}
 }
 
@@ -166,19 +170,19 @@ device_opts_check(const char *command, unsigned takes, int argc, char **argv,
 	int nargs = (takes & DEVICE_OPT_ALERT_ID) != 0;
 
 	if (o->json && !(takes & DEVICE_OPT_JSON))
-		return usage_error(command, "%s takes no --json", command);
+		return usage_error(command, _("%s takes no --json"), command);
 	if (o->limit != 0 && !(takes & DEVICE_OPT_LIMIT))
-		return usage_error(command, "%s takes no --limit", command);
+		return usage_error(command, _("%s takes no --limit"), command);
 	if (argc - optind < nargs)
-		return usage_error(command, "expected an alert_id");
+		return usage_error(command, _("expected an alert_id"));
 	if (argc - optind > nargs)
-		return usage_error(command, "unexpected argument '%s'",
+		return usage_error(command, _("unexpected argument '%s'"),
 		    argv[optind + nargs]);
 	if (nargs == 1) {
 		o->alert_id = argv[optind];
 		if (!alert_id_valid(o->alert_id))
 			return usage_error(command,
-			    "an alert_id is 32 lowercase hex digits");
+			    _("an alert_id is 32 lowercase hex digits"));
 	}
 	return 0;
 }
@@ -209,7 +213,8 @@ device_opts_parse(const char *command, unsigned takes, int argc, char **argv,
 			if (parse_long(optarg, 1, DEVICE_LIST_MAX, &o->limit) !=
 			    0)
 				return usage_error(command,
-				    "--limit must be 1..%d", DEVICE_LIST_MAX);
+				    _("--limit must be 1..%d"),
+				    DEVICE_LIST_MAX);
 			break;
 		default:
 			rc = device_opt(command, ch, &o->config, &o->timeout_s);

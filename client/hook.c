@@ -96,6 +96,11 @@ hook_check_match(const struct hook_body *b, const struct alert *a,
 	    strcmp(a->created_at, b->created_at) != 0)
 		return hook_refuse(r, 422,
 		    "inner alert does not match envelope");
+	/* A relay that turned a drill into an alarm, or an alarm into a
+	 * drill, is caught here: the device signed which it is. */
+	if (a->drill != b->drill)
+		return hook_refuse(r, 422,
+		    "drill flag does not match what the device signed");
 	return 0;
 }
 
@@ -138,7 +143,8 @@ hook_key(const struct hook_body *b, char key[SHOWN_KEY_MAX + 1])
 	else if (strcmp(b->type, "alert.location") == 0) {
 		hook_key_location(b, key);
 		return;
-	}
+	} else if (strncmp(b->type, "device.", 7) == 0)
+		kind = b->type; /* its alert_id is the event's own id */
 	snprintf(key, SHOWN_KEY_MAX + 1, "%s:%s", kind, b->alert_id);
 }
 

@@ -2,7 +2,8 @@
  * One webhook from the relay (Standard Webhooks): authenticate it, print
  * it once, and say which HTTP status to answer.  alert.raised and
  * alert.escalated carry the sealed alert, which is opened and checked;
- * alert.acknowledged and alert.cancelled are notices without content.
+ * alert.acknowledged and alert.cancelled are notices without content,
+ * as are device.offline and device.online (docs/PROTOCOL.md, revision 2).
  * Refusals are logged with the webhook id and the reason, never with
  * alert content.
  */
@@ -75,6 +76,7 @@ struct hook_body {
 	json_t *o;
 	const char *type, *alert_id, *device_id, *alert_type, *created_at,
 	    *received_at, *recipient_id, *ciphertext;
+	int drill; /* "drill": true; absent (a relay of before drills): 0 */
 };
 
 void hook_handle(struct hook_config *cfg, const struct hook_request *req,

@@ -17,7 +17,7 @@
 static const char *const hook_alert_events[] = {"alert.raised",
     "alert.escalated", "alert.location"};
 static const char *const hook_notice_events[] = {"alert.acknowledged",
-    "alert.cancelled"};
+    "alert.cancelled", "device.offline", "device.online"};
 
 static int
 hook_parse_in(const char *type, const char *const *list, size_t n)
@@ -73,6 +73,7 @@ hook_parse_headers(const struct hook_request *req, struct hook_reply *r)
 static int
 hook_parse_fields(struct hook_body *b)
 {
+	const json_t *drill;
 	time_t t;
 
 	b->type = json_str(b->o, "type");
@@ -83,6 +84,10 @@ hook_parse_fields(struct hook_body *b)
 	b->received_at = json_str(b->o, "received_at");
 	b->recipient_id = json_str(b->o, "recipient_id");
 	b->ciphertext = json_str(b->o, "ciphertext");
+	drill = json_object_get(b->o, "drill");
+	if (drill != NULL && !json_is_boolean(drill))
+		return -1;
+	b->drill = json_is_true(drill);
 	if (b->type == NULL || b->alert_id == NULL || b->recipient_id == NULL ||
 	    !alert_id_valid(b->alert_id) || !id_valid(b->recipient_id))
 		return -1;

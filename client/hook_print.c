@@ -15,6 +15,7 @@
 
 #include "frame.h"
 #include "hook.h"
+#include "i18n.h"
 #include "xmalloc.h"
 
 static json_t *
@@ -46,6 +47,7 @@ hook_print_json(const struct hook_body *b, const char *webhook_id,
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "repeat", json_boolean(v->repeat));
+	json_object_set_new(o, "drill", json_boolean(a->drill));
 	json_object_set_new(o, "stale", json_boolean(v->old));
 	json_object_set_new(o, "age_s", json_integer(v->age));
 	if (json_is_integer(json_object_get(b->o, "tier")))
@@ -103,6 +105,8 @@ hook_print_pretty(const struct hook_body *b, const char *webhook_id,
 
 	if (f == NULL)
 		return NULL;
+	if (a->drill) /* first, before anything that reads as an alarm */
+		fprintf(f, "%s\n", _("DRILL - a rehearsal, not a real alarm"));
 	hook_print_pretty_head(f, a, v);
 	fputs("  message:     ", f);
 	if (a->message != NULL)
@@ -149,7 +153,7 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 {
 	static const char *const members[] = {"device_id", "alert_type",
 	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
-	    "cancelled_at"};
+	    "cancelled_at", "last_seen", "interval_s"};
 	json_t *o, *v;
 	size_t i;
 	char *s;
@@ -162,6 +166,7 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 		if (json_is_string(v = json_object_get(b->o, members[i])))
 			json_object_set(o, members[i], v);
 	json_object_set_new(o, "repeat", json_boolean(repeat));
+	json_object_set_new(o, "drill", json_boolean(b->drill));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -179,11 +184,20 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 
 	if (f == NULL)
 		return NULL;
+	if (b->drill)
+		fprintf(f, "%s\n", _("DRILL - a rehearsal, not a real alarm"));
 	if (repeat)
 		fputs("REPEAT (shown before) ", f);
 	if (strcmp(b->type, "alert.acknowledged") == 0) {
 		fputs("ACKNOWLEDGED by ", f);
 		hook_print_text(f, by != NULL ? by : "?");
+	} else if (strncmp(b->type, "device.", 7) == 0) {
+		fputs(strcmp(b->type, "device.offline") == 0
+		        ? "DEVICE OFFLINE (not heard from in time): "
+		        : "DEVICE BACK ONLINE: ",
+		    f);
+		hook_print_text(f, b->device_id != NULL ? b->device_id : "?");
+		at = json_str(b->o, "last_seen");
 	} else {
 		fputs("CANCELLED by the device", f);
 		at = json_str(b->o, "cancelled_at");

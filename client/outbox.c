@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "i18n.h"
 #include "b64.h"
 #include "envelope.h"
 #include "util.h"
@@ -100,7 +101,7 @@ outbox_mkdir(const char *dir)
 	if (rc == 0)
 		rc = outbox_mkdir_one(copy);
 	if (rc != 0)
-		log_warn("outbox %s", copy);
+		log_warn(_("outbox %s"), copy);
 	free(copy);
 	return rc;
 }
@@ -198,7 +199,7 @@ outbox_store(const char *dir, const struct sealed_alert *s,
 	tmp = xasprintf("%s/.%s.tmp", dir, s->alert_id);
 	o = outbox_entry(s, mac);
 	if ((rc = outbox_write(tmp, path, o, replace)) != 0)
-		log_warn("outbox %s", path);
+		log_warn(_("outbox %s"), path);
 	json_decref(o);
 	free(path);
 	free(tmp);
@@ -285,9 +286,9 @@ outbox_load(const char *dir, const char *alert_id,
 	if (o != NULL && outbox_entry_matches(o, alert_id, mac, pk, s))
 		rc = 1;
 	else if (o != NULL || access(path, F_OK) == 0) {
-		log_warnx("%s holds a different alert with this id; sending "
-		          "a new one (the relay refuses it if it has the old "
-		          "one)",
+		log_warnx(_("%s holds a different alert with this id; sending "
+		            "a new one (the relay refuses it if it has the old "
+		            "one)"),
 		    path);
 		rc = -1;
 	}
@@ -317,7 +318,7 @@ outbox_mark(const char *dir, const char *alert_id, const char *what,
 			outbox_sync_dir(path);
 	}
 	if (!ok)
-		log_warn("outbox %s", path);
+		log_warn(_("outbox %s"), path);
 	free(path);
 	free(tmp);
 	return ok ? 0 : -1;

@@ -3,6 +3,8 @@
 #include <time.h>
 
 #include "frame.h"
+#include "i18n.h"
+#include "ltime.h"
 #include "out.h"
 #include "receipt.h"
 #include "util.h"
@@ -30,18 +32,41 @@ receipt_str(const json_t *ev, const char *key, char *buf, size_t len)
 }
 
 void
-receipt_time(const char *at, const char *fmt, char *buf, size_t len)
+receipt_time(const char *at, int with_date, char *buf, size_t len)
 {
-	struct tm tm;
 	time_t t;
 
 	if (at == NULL) {
 		snprintf(buf, len, "?");
 		return;
 	}
-	if (time_rfc3339_parse(at, &t) != 0 || localtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, fmt, &tm) == 0)
+	if (time_rfc3339_parse(at, &t) != 0)
 		out_clean(at, buf, len);
+	else
+		ltime_format(t, with_date, buf, len);
+}
+
+const char *
+receipt_word(const char *what)
+{
+	static const char *const words[][2] = {
+	    {"accepted", N_("accepted")},
+	    {"cancelled", N_("cancelled")},
+	    {"expired", N_("expired")},
+	    {"escalated", N_("escalated")},
+	    {"acknowledged", N_("acknowledged")},
+	    {"delivered", N_("delivered")},
+	    {"open", N_("open")},
+	    {"panic", N_("panic")},
+	    {"threat", N_("threat")},
+	    {"test", N_("test")},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(what, words[i][0]) == 0)
+			return _(words[i][1]);
+	return what;
 }
 
 static void
@@ -54,11 +79,11 @@ receipt_delivered(const json_t *ev, char *buf, size_t len)
 	receipt_str(ev, "recipient", who, sizeof(who));
 	receipt_str(ev, "channel", how, sizeof(how));
 	if (json_is_integer(n) && json_is_integer(m))
-		snprintf(buf, len, "delivered to %s by %s (%lld of %lld)", who,
-		    how, (long long)json_integer_value(n),
+		snprintf(buf, len, _("delivered to %s by %s (%lld of %lld)"),
+		    who, how, (long long)json_integer_value(n),
 		    (long long)json_integer_value(m));
 	else
-		snprintf(buf, len, "delivered to %s by %s", who, how);
+		snprintf(buf, len, _("delivered to %s by %s"), who, how);
 }
 
 static void
@@ -72,10 +97,10 @@ receipt_acknowledged(const json_t *ev, int with_time, char *buf, size_t len)
 	if (with_time) {
 		receipt_time(json_str(ev, "at"), RECEIPT_TIME_SHORT, when,
 		    sizeof(when));
-		snprintf(buf, len, "acknowledged by %s at %s via %s", who, when,
-		    how);
+		snprintf(buf, len, _("acknowledged by %s at %s via %s"), who,
+		    when, how);
 	} else
-		snprintf(buf, len, "acknowledged by %s via %s", who, how);
+		snprintf(buf, len, _("acknowledged by %s via %s"), who, how);
 }
 
 void
@@ -91,7 +116,7 @@ receipt_describe(const json_t *ev, int with_time, char *buf, size_t len)
 	else if (strcmp(what, "acknowledged") == 0)
 		receipt_acknowledged(ev, with_time, buf, len);
 	else if (strcmp(what, "escalated") == 0 && json_is_integer(tier))
-		snprintf(buf, len, "escalated to tier %lld",
+		snprintf(buf, len, _("escalated to tier %lld"),
 		    (long long)json_integer_value(tier));
 	else if (strcmp(what, "failed") == 0) {
 		receipt_str(ev, "recipient", who, sizeof(who));
@@ -100,16 +125,20 @@ receipt_describe(const json_t *ev, int with_time, char *buf, size_t len)
 		/* Said plainly: this person has not got the alarm. */
 		if (json_is_true(json_object_get(ev, "retrying")))
 			snprintf(buf, len,
-			    "NOT REACHED yet: %s by %s: %s (still trying; "
-			    "next tier notified)",
+			    _("NOT REACHED yet: %s by %s: %s (still trying; "
+			      "next tier notified)"),
 			    who, how, why);
 		else
 			snprintf(buf, len,
-			    "NOT REACHED: %s by %s: %s (given up)", who, how,
+			    _("NOT REACHED: %s by %s: %s (given up)"), who, how,
 			    why);
 	} else
 		/* accepted, cancelled, and what later relays may add */
-		snprintf(buf, len, "%s", what);
+		snprintf(buf, len, "%s", receipt_word(what));
+	/* the relay marks every receipt of a drill */
+	if (json_is_true(json_object_get(ev, "drill")) &&
+	    strlen(buf) + strlen(_(" (DRILL)")) < len)
+		strcat(buf, _(" (DRILL)"));
 }
 
 char *

@@ -1,12 +1,12 @@
 /*
  * What happened to an alert, as the relay tells it: the events of
  * receipt frames and of a status answer (docs/PROTOCOL.md, "Receipts"),
- * one human line each:
+ * one human line each, in the reader's language (gettext):
  *
  *	delivered to Contactpunt by webhook (1 of 2)
  *	escalated to tier 1
- *	failed: Contactpunt by sms: gateway timeout
- *	acknowledged by Contactpunt at 10:35 via sms
+ *	NOT REACHED: Contactpunt by sms: gateway timeout (given up)
+ *	acknowledged by Contactpunt at 10:35 CET via sms
  *	cancelled
  *
  * Every string in them is the relay's, made safe for a terminal.
@@ -19,14 +19,19 @@
 #include <jansson.h>
 
 #define RECEIPT_LINE_MAX 512
-#define RECEIPT_TIME_FULL "%Y-%m-%d %H:%M:%S"
-#define RECEIPT_TIME_SHORT "%H:%M"
+#define RECEIPT_TIME_FULL 1 /* date, time and zone */
+#define RECEIPT_TIME_SHORT 0 /* "10:35 CET" */
 
 /* with_time: an acknowledgement says when ("at 10:35"). */
 void receipt_describe(const json_t *ev, int with_time, char *buf, size_t len);
-/* An RFC 3339 time as local time in strftime format fmt; the text as
- * sent (cleaned) when it does not parse; "?" when absent. */
-void receipt_time(const char *at, const char *fmt, char *buf, size_t len);
+/* An RFC 3339 time as local time with its zone ([client] timezone,
+ * ltime.h), RECEIPT_TIME_*; the text as sent (cleaned) when it does not
+ * parse; "?" when absent. */
+void receipt_time(const char *at, int with_date, char *buf, size_t len);
+/* An event, state or alert type the relay names, as one word in the
+ * reader's language ("cancelled": "ingetrokken"); an unknown one as it
+ * is. */
+const char *receipt_word(const char *what);
 /* The same event told twice (a receipt, then again in a status) gives
  * the same key (caller frees). */
 char *receipt_key(const json_t *ev);

@@ -13,6 +13,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "log.h"
 #include "receiver.h"
@@ -75,13 +76,13 @@ receiver_route(const struct receiver *r, struct evhttp_request *req)
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		log_warnx("refused request: 405 method not allowed");
+		log_warnx(_("refused request: 405 method not allowed"));
 		receiver_reply(req, 405, "only POST");
 		return -1;
 	}
 	if (r->opts->path != NULL &&
 	    (path == NULL || strcmp(path, r->opts->path) != 0)) {
-		log_warnx("refused request: 404 wrong path");
+		log_warnx(_("refused request: 404 wrong path"));
 		receiver_reply(req, 404, "not found");
 		return -1;
 	}
@@ -115,7 +116,7 @@ receiver_signal(evutil_socket_t sig, short what, void *arg)
 	struct receiver *r = arg;
 
 	(void)what;
-	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_info(_("%s: shutting down"), sig == SIGINT ? "SIGINT" : "SIGTERM");
 	event_base_loopexit(r->base, NULL);
 }
 
@@ -142,7 +143,7 @@ receiver_bind(struct receiver *r)
 	bs = evhttp_bind_socket_with_handle(r->http, r->opts->host,
 	    (ev_uint16_t)port);
 	if (bs == NULL) {
-		log_warn("cannot listen on %s:%d", r->opts->host, port);
+		log_warn(_("cannot listen on %s:%d"), r->opts->host, port);
 		return -1;
 	}
 	/* With port 0 the kernel chose; say which. */
@@ -152,10 +153,10 @@ receiver_bind(struct receiver *r)
 		    ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
 		    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	if (strchr(r->opts->host, ':') != NULL)
-		log_info("listening on [%s]:%d%s", r->opts->host, port,
+		log_info(_("listening on [%s]:%d%s"), r->opts->host, port,
 		    r->ssl_ctx != NULL ? " (HTTPS)" : "");
 	else
-		log_info("listening on %s:%d%s", r->opts->host, port,
+		log_info(_("listening on %s:%d%s"), r->opts->host, port,
 		    r->ssl_ctx != NULL ? " (HTTPS)" : "");
 	return 0;
 }
@@ -173,7 +174,7 @@ receiver_setup(struct receiver *r)
 	}
 	if ((r->base = event_base_new()) == NULL ||
 	    (r->http = evhttp_new(r->base)) == NULL)
-		log_fatalx("cannot set up the HTTP server");
+		log_fatalx(_("cannot set up the HTTP server"));
 	evhttp_set_max_body_size(r->http, HOOK_MAX_BODY);
 	evhttp_set_max_headers_size(r->http, RECEIVER_MAX_HEADERS);
 	evhttp_set_timeout(r->http, RECEIVER_TIMEOUT_S);
@@ -185,7 +186,7 @@ receiver_setup(struct receiver *r)
 	if (r->sigint == NULL || r->sigterm == NULL ||
 	    evsignal_add(r->sigint, NULL) != 0 ||
 	    evsignal_add(r->sigterm, NULL) != 0)
-		log_fatalx("cannot register signal handlers");
+		log_fatalx(_("cannot register signal handlers"));
 	return receiver_bind(r);
 }
 

@@ -30,10 +30,16 @@ relay_request_error(struct relay_session *s, struct relay_request_run *rr,
     const json_t *o)
 {
 	const char *code = json_str(o, "code");
+	int rc;
 
+	if (rr->req->refused != NULL &&
+	    (rc = rr->req->refused(o, rr->req->arg)) >= 0) {
+		relay_session_done(s, rc);
+		return;
+	}
 	if (rr->req->alert_id != NULL && code != NULL &&
 	    strcmp(code, "unknown_alert") == 0) {
-		log_warnx(MSG_UNKNOWN_ALERT, rr->req->alert_id);
+		log_errorx(_(MSG_UNKNOWN_ALERT), rr->req->alert_id);
 		relay_session_done(s, EXIT_FAIL);
 	} else
 		relay_session_error(s, o);
@@ -68,10 +74,10 @@ relay_request_failed(void *arg, int deadline, const char *why)
 	struct relay_request_run *rr = arg;
 
 	if (deadline)
-		log_warnx(MSG_REQUEST_DEADLINE, rr->req->failure, rr->timeout_s,
-		    why);
+		log_errorx(_(MSG_REQUEST_DEADLINE), rr->req->failure,
+		    rr->timeout_s, why);
 	else
-		log_warnx(MSG_REQUEST_REFUSED, rr->req->failure, why);
+		log_errorx(_(MSG_REQUEST_REFUSED), rr->req->failure, why);
 }
 
 int

@@ -18,6 +18,9 @@ struct relay_request {
 	/* The answer came: print it; returns the exit code. */
 	int (*answered)(const json_t *o, void *arg);
 	void *arg;
+	/* Optional: an error frame; the exit code when it ends the request
+	 * (a refusal the command explains itself), else -1. */
+	int (*refused)(const json_t *o, void *arg);
 };
 
 /* The exit code: the answer's, or EXIT_FAIL (logged). */

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "evtimer_ms.h"
 #include "log.h"
@@ -36,6 +37,8 @@ struct relay_run {
 	char last_reason[768];
 	char last_code[32];
 	int exit_code;
+	unsigned long attempts; /* relay_run_attempt_no() */
+	int reported; /* session gave its outcome */
 };
 
 static void
@@ -67,7 +70,7 @@ relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 		r->backoff_ms = RELAY_RUN_BACKOFF_MIN_MS;
 	} else if (r->tried < r->cfg->nrelays) {
 		/* A dead relay must not delay the next one. */
-		log_warnx(MSG_NEXT_RELAY, r->last_reason);
+		log_warnx(_(MSG_NEXT_RELAY), r->last_reason);
 		evtimer_add_ms(r->retry, 0);
 		return;
 	}
@@ -76,7 +79,7 @@ relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 	r->backoff_ms *= 2;
 	if (r->backoff_ms > RELAY_RUN_BACKOFF_MAX_MS)
 		r->backoff_ms = RELAY_RUN_BACKOFF_MAX_MS;
-	log_warnx(MSG_RETRYING, r->last_reason, delay / 1000.0);
+	log_warnx(_(MSG_RETRYING), r->last_reason, delay / 1000.0);
 	evtimer_add_ms(r->retry, delay);
 }
 
@@ -85,6 +88,7 @@ relay_run_done(const struct relay_outcome *o, void *arg)
 {
 	struct relay_run *r = arg;
 
+	r->reported = 1;
 	snprintf(r->last_code, sizeof(r->last_code), "%s", o->code);
 	switch (o->result) {
 	case RELAY_DONE:
@@ -117,9 +121,9 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	r->next = (r->next + 1) % r->cfg->nrelays;
 	r->tried++;
 	if (r->progress)
-		out_line(MSG_CONNECTING, r->relay->label);
+		out_line(_(MSG_CONNECTING), r->relay->label);
 	else
-		log_debug(MSG_CONNECTING, r->relay->label);
+		log_debug(_(MSG_CONNECTING), r->relay->label);
 	memset(&p, 0, sizeof(p));
 	p.base = r->base;
 	p.dns = r->dns;
@@ -139,6 +143,8 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	p.dead_s = r->dead_s;
 	p.done = relay_run_done;
 	p.arg = r;
+	r->attempts++;
+	r->reported = 0;
 	r->session = relay_session_start(&p);
 }
 
@@ -151,7 +157,7 @@ relay_run_expired(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (r->session != NULL && evtimer_pending(r->retry, NULL) == 0) {
-		snprintf(now, sizeof(now), "%s: still %s", r->relay->label,
+		snprintf(now, sizeof(now), _("%s: still %s"), r->relay->label,
 		    relay_session_doing(r->session));
 		r->op->failed(r->op->arg, 1, now);
 	} else
@@ -195,15 +201,16 @@ relay_run_new(const struct client_config *cfg, const unsigned char *sk,
 		log_fatalx("event_base_new failed");
 	r->dns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (r->dns == NULL)
-		log_warnx("no DNS resolver configured; only addresses and "
-		          "/etc/hosts names will work");
+		log_warnx(_("no DNS resolver configured; only addresses and "
+		            "/etc/hosts names will work"));
 	r->retry = evtimer_new(r->base, relay_run_attempt, r);
 	r->deadline = evtimer_new(r->base, relay_run_expired, r);
 	if (r->retry == NULL || r->deadline == NULL)
 		log_fatalx("evtimer_new failed");
 	relay_run_deadline(r, timeout_s);
 	r->backoff_ms = RELAY_RUN_BACKOFF_MIN_MS;
-	snprintf(r->last_reason, sizeof(r->last_reason), "no attempt made");
+	snprintf(r->last_reason, sizeof(r->last_reason), "%s",
+	    _("no attempt made"));
 	return r;
 }
 
@@ -247,4 +254,16 @@ void
 relay_run_finish(struct relay_run *r, int exit_code)
 {
 	relay_run_stop(r, exit_code);
+}
+
+struct relay_session *
+relay_run_session(const struct relay_run *r)
+{
+	return r->reported ? NULL : r->session;
+}
+
+unsigned long
+relay_run_attempt_no(const struct relay_run *r)
+{
+	return r->attempts;
 }

@@ -34,6 +34,12 @@ void relay_run_free(struct relay_run *r);
 void relay_run_keepalive(struct relay_run *r, int ping_s, int dead_s);
 /* The loop, for signals and timers of the operation. */
 struct event_base *relay_run_base(struct relay_run *r);
+/* The session of the attempt under way until it reports its outcome,
+ * else NULL; with the attempt's number, for an operation that acts
+ * between frames (the panic button) to tell whether the session its
+ * ready() saw is still the live one. */
+struct relay_session *relay_run_session(const struct relay_run *r);
+unsigned long relay_run_attempt_no(const struct relay_run *r);
 /* Ends the run now with this exit code (a signal). */
 void relay_run_finish(struct relay_run *r, int exit_code);
 

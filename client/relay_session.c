@@ -11,6 +11,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include "i18n.h"
 #include "b64.h"
 #include "envelope.h"
 #include "frame.h"
@@ -42,6 +43,7 @@ struct relay_session {
 	int keepalive;
 	char doing[64]; /* in RS_OP: "waiting for accepted" */
 	size_t max_frame; /* the relay's, from hello */
+	json_t *features; /* the relay's, from hello (revision 2), or NULL */
 	unsigned char binding[AUTH_BINDING_BYTES];
 	struct relay_outcome outcome;
 };
@@ -64,6 +66,19 @@ static void relay_session_vfail(struct relay_session *s,
 static void relay_session_retry(struct relay_session *s, const char *fmt, ...)
     PRINTFLIKE(2, 3);
 
+int
+relay_session_has(const struct relay_session *s, const char *feature)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(s->features); i++)
+		if (json_is_string(json_array_get(s->features, i)) &&
+		    strcmp(json_string_value(json_array_get(s->features, i)),
+		        feature) == 0)
+			return 1;
+	return 0;
+}
+
 const char *
 relay_session_label(const struct relay_session *s)
 {
@@ -75,17 +90,17 @@ relay_session_doing(const struct relay_session *s)
 {
 	switch (s->state) {
 	case RS_CONNECTING:
-		return "connecting";
+		return _("connecting");
 	case RS_HELLO:
-		return "waiting for hello";
+		return _("waiting for hello");
 	case RS_READY:
-		return "waiting for ready";
+		return _("waiting for ready");
 	case RS_DIRECTORY:
-		return "waiting for the directory";
+		return _("waiting for the directory");
 	case RS_OP:
 		return s->doing;
 	default:
-		return "done";
+		return _("done");
 	}
 }
 
@@ -180,10 +195,10 @@ relay_session_timer(evutil_socket_t fd, short what, void *arg)
 	if (s->state == RS_DONE)
 		s->p.done(&s->outcome, s->p.arg);
 	else if (s->keepalive)
-		relay_session_retry(s, "no frame from relay for %d s (%s)",
+		relay_session_retry(s, _("no frame from relay for %d s (%s)"),
 		    s->p.dead_s, relay_session_doing(s));
 	else
-		relay_session_retry(s, "no answer from relay (%s)",
+		relay_session_retry(s, _("no answer from relay (%s)"),
 		    relay_session_doing(s));
 }
 
@@ -210,7 +225,7 @@ relay_session_expect(struct relay_session *s, const char *what)
 {
 	if (s->state == RS_DONE)
 		return; /* the outcome report is due */
-	snprintf(s->doing, sizeof(s->doing), "waiting for %s", what);
+	snprintf(s->doing, sizeof(s->doing), _("waiting for %s"), what);
 	s->keepalive = 0;
 	if (s->ping != NULL)
 		event_del(s->ping);
@@ -237,7 +252,7 @@ relay_session_keepalive(struct relay_session *s, const char *what)
 
 	if (s->state == RS_DONE)
 		return;
-	snprintf(s->doing, sizeof(s->doing), "waiting for %s", what);
+	snprintf(s->doing, sizeof(s->doing), _("waiting for %s"), what);
 	s->keepalive = 1;
 	s->outcome.settled = 1;
 	if (s->ping == NULL &&
@@ -268,6 +283,8 @@ relay_session_hello(struct relay_session *s, const json_t *o)
 		relay_session_retry(s, "bad challenge in hello");
 		return;
 	}
+	if (json_is_array(json_object_get(o, "features")))
+		s->features = json_incref(json_object_get(o, "features"));
 	if (json_is_integer(maxf) && json_integer_value(maxf) > 0 &&
 	    json_integer_value(maxf) <= FRAME_MAX_LIMIT)
 		s->max_frame = (size_t)json_integer_value(maxf);
@@ -289,7 +306,7 @@ static void
 relay_session_op(struct relay_session *s)
 {
 	s->state = RS_OP;
-	snprintf(s->doing, sizeof(s->doing), "waiting for an answer");
+	snprintf(s->doing, sizeof(s->doing), "%s", _("waiting for an answer"));
 	s->p.op->ready(s, s->p.op->arg);
 }
 
@@ -315,10 +332,10 @@ relay_session_directory(struct relay_session *s, const json_t *o)
 
 	if (trust_accept(s->p.trust, s->p.dir_version, o, err, sizeof(err)) !=
 	    0) {
-		log_warnx("REFUSED the directory from relay %s: %s",
+		log_warnx(_("REFUSED the directory from relay %s: %s"),
 		    s->p.relay->label, err);
-		log_warnx("relay %s may be compromised: nothing is sent "
-		          "through it",
+		log_warnx(_("relay %s may be compromised: nothing is sent "
+		            "through it"),
 		    s->p.relay->label);
 		relay_session_retry(s, "directory refused: %s", err);
 		return;
@@ -337,7 +354,7 @@ relay_session_ready(struct relay_session *s, const json_t *o)
 		    out_clean(id, clean, sizeof(clean)));
 		return;
 	}
-	relay_session_progress(s, MSG_AUTHENTICATED, s->p.device_id);
+	relay_session_progress(s, _(MSG_AUTHENTICATED), s->p.device_id);
 	if (s->p.trust != NULL) {
 		relay_session_ask_directory(s);
 		return;
@@ -363,7 +380,7 @@ relay_session_error(struct relay_session *s, const json_t *o)
 	     i++)
 		if (strcmp(code, relay_session_fatal_codes[i]) == 0)
 			result = RELAY_FATAL;
-	relay_session_fail(s, result, "relay error %s: %s",
+	relay_session_fail(s, result, _("relay error %s: %s"),
 	    out_clean(code, ccode, sizeof(ccode)),
 	    out_clean(msg, cmsg, sizeof(cmsg)));
 }
@@ -450,8 +467,8 @@ relay_session_connected(struct relay_session *s)
 		if (cert != NULL)
 			tls_pin_of_cert(cert, pin);
 		relay_session_retry(s,
-		    "relay key does not match relay_pin (its pin is %s); "
-		    "not sending anything",
+		    _("relay key does not match relay_pin (its pin is %s); "
+		      "not sending anything"),
 		    pin);
 		return;
 	}
@@ -459,7 +476,7 @@ relay_session_connected(struct relay_session *s)
 		relay_session_retry(s, "cannot export the TLS channel binding");
 		return;
 	}
-	relay_session_progress(s, MSG_CONNECTED);
+	relay_session_progress(s, _(MSG_CONNECTED));
 	s->state = RS_HELLO;
 	relay_session_arm(s, RELAY_STEP_TIMEOUT_S);
 }
@@ -475,7 +492,7 @@ relay_session_failure(struct relay_session *s, int saved_errno, char *buf,
 	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
 		last = e;
 	if (dnserr != 0)
-		snprintf(buf, len, "cannot resolve %s: %s", s->p.relay->host,
+		snprintf(buf, len, _("cannot resolve %s: %s"), s->p.relay->host,
 		    evutil_gai_strerror(dnserr));
 	else if (last != 0) {
 		snprintf(buf, len, "TLS: ");
@@ -483,7 +500,7 @@ relay_session_failure(struct relay_session *s, int saved_errno, char *buf,
 	} else if (saved_errno != 0)
 		snprintf(buf, len, "%s", strerror(saved_errno));
 	else
-		snprintf(buf, len, "connection failed");
+		snprintf(buf, len, "%s", _("connection failed"));
 	ERR_clear_error();
 }
 
@@ -554,7 +571,7 @@ relay_session_start(const struct relay_session_params *params)
 	s->bev = bufferevent_openssl_socket_new(s->p.base, -1, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL)
-		log_fatalx("cannot set up a TLS connection");
+		log_fatalx(_("cannot set up a TLS connection"));
 	/* A relay that closes without close_notify is a closed
 	 * connection, not a TLS error worth a different message. */
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
@@ -581,6 +598,7 @@ relay_session_free(struct relay_session *s)
 		SSL_shutdown(ssl);
 		ERR_clear_error();
 	}
+	json_decref(s->features);
 	bufferevent_free(s->bev);
 	event_free(s->timer);
 	if (s->ping != NULL)

@@ -95,6 +95,9 @@ struct relay_session *relay_session_start(
     const struct relay_session_params *params);
 /* The relay's label from the configuration: "relay.example.nl:7443". */
 const char *relay_session_label(const struct relay_session *s);
+/* 1 when the relay's hello listed feature ("checkin", "supervise"):
+ * a relay of protocol revision 1 lists none. */
+int relay_session_has(const struct relay_session *s, const char *feature);
 /* What the session is waiting for, for messages: "waiting for hello". */
 const char *relay_session_doing(const struct relay_session *s);
 void relay_session_free(struct relay_session *s);

@@ -139,7 +139,7 @@ resend_refuse(struct resend *q, struct relay_session *s, size_t i,
 	q->v[i].state = RESEND_REFUSED;
 	if (q->dir != NULL)
 		outbox_mark(q->dir, q->v[i].s.alert_id, OUTBOX_REFUSED, why);
-	log_warnx(MSG_REFUSED, q->v[i].s.alert_id, why);
+	log_warnx(_(MSG_REFUSED), q->v[i].s.alert_id, why);
 	q->hooks.refused(q->hooks.arg, s, i, code, why);
 }
 

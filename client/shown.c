@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "afile.h"
 #include "log.h"
 #include "seen.h"
@@ -29,7 +30,7 @@ struct shown {
 };
 
 static const char *const shown_kinds[] = {"alert:", "acknowledged:",
-    "cancelled:", "location:"};
+    "cancelled:", "location:", "device.offline:", "device.online:"};
 
 int
 shown_key_valid(const char *line, size_t len)
@@ -163,9 +164,9 @@ shown_load(struct shown *s)
 		return shown_rewrite(s); /* created, never written */
 	if (bad > 0 || toolong) {
 		aside = xasprintf("%s.corrupt", s->path);
-		log_warnx("%s is damaged (%zu bad line(s)%s); kept as %s, "
-		          "%zu alert(s) still remembered",
-		    s->path, bad, toolong ? ", too long" : "", aside,
+		log_warnx(_("%s is damaged (%zu bad line(s)%s); kept as %s, "
+		            "%zu alert(s) still remembered"),
+		    s->path, bad, toolong ? _(", too long") : "", aside,
 		    seen_count(s->mem));
 		if (rename(s->path, aside) != 0)
 			log_warn("%s", aside);
@@ -191,7 +192,8 @@ shown_lock(struct shown *s, const char *dir)
 	if (s->lockfd == -1)
 		log_warn("%s", lock);
 	else if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
-		log_warnx("%s: another receiver uses this --state-dir", lock);
+		log_warnx(_("%s: another receiver uses this --state-dir"),
+		    lock);
 		close(s->lockfd);
 		s->lockfd = -1;
 	}
@@ -220,7 +222,7 @@ shown_open(const char *dir, size_t cap)
 		shown_close(s);
 		return NULL;
 	}
-	log_info("%s: %zu alert(s) remembered", s->path, seen_count(s->mem));
+	log_info(_("%s: %zu alert(s) remembered"), s->path, seen_count(s->mem));
 	return s;
 }
 
@@ -238,7 +240,7 @@ shown_append(struct shown *s, const char *key)
 
 	if (s->fd == -1 || write(s->fd, line, (size_t)n) != n ||
 	    fdatasync(s->fd) != 0) {
-		log_warn("cannot remember %s in %s", key,
+		log_warn(_("cannot remember %s in %s"), key,
 		    s->path != NULL ? s->path : "-");
 		return -1;
 	}

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "b64.h"
 #include "directory.h"
 #include "log.h"
@@ -49,8 +50,8 @@ trust_use_pins(struct client_config *cfg, const struct directory *d)
 	for (i = 0; i < d->npins && n < CLIENT_MAX_PINS; i++) {
 		if (strlen(d->pins[i]) >= TLS_PIN_LEN ||
 		    b64_decode_exact(d->pins[i], hash, sizeof(hash)) != 0) {
-			log_warnx("directory: relay pin %zu is not a pin; "
-			          "ignored",
+			log_warnx(_("directory: relay pin %zu is not a pin; "
+			            "ignored"),
 			    i);
 			continue;
 		}
@@ -80,7 +81,7 @@ trust_use(struct client_config *cfg, const struct directory *d)
 	cfg->dir_version = d->version;
 	cfg->shut_out = me == NULL || me->revoked;
 	if (me == NULL || me->revoked)
-		log_warnx("directory version %lld: this device (%s) is %s",
+		log_warnx(_("directory version %lld: this device (%s) is %s"),
 		    d->version, cfg->device_id,
 		    me == NULL ? "not listed" : "revoked");
 }
@@ -101,9 +102,9 @@ trust_open(struct client_config *cfg)
 		return 0; /* not fetched yet */
 	}
 	if (directory_load(path, cfg->org_pk, &d, err, sizeof(err)) != 0) {
-		log_warnx("REFUSED the cached directory: %s", err);
-		log_warnx("it does not verify with the organisation key; "
-		          "remove it to fetch the directory again");
+		log_warnx(_("REFUSED the cached directory: %s"), err);
+		log_warnx(_("it does not verify with the organisation key; "
+		            "remove it to fetch the directory again"));
 		rc = -1;
 	} else {
 		trust_use(cfg, &d);
@@ -209,7 +210,7 @@ trust_accept(const struct client_config *cfg, long long *version,
 	    (d.version == *version ||
 	        trust_store(path, &d, err, errlen) == 0)) {
 		if (d.version > *version)
-			log_info("directory version %lld verified and kept",
+			log_info(_("directory version %lld verified and kept"),
 			    d.version);
 		*version = d.version;
 		rc = 0;

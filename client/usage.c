@@ -3,13 +3,19 @@
 #include <string.h>
 
 #include "alertctl.h"
+#include "i18n.h"
 #include "usage.h"
 
+/* The official's commands have their help in the reader's language:
+ * marked N_() and printed through _(); the administrator's stay English.
+ * Kept out of clang-format so that a help line changed is one line
+ * changed. */
+/* clang-format off */
 static const struct usage_text {
 	const char *command;
 	const char *text;
 } usage_texts[] = {
-    {NULL,
+    {NULL, N_(
         "Usage: alertctl [-c CONFIG] [-v] COMMAND [ARGS]\n"
         "\n"
         "Commands:\n"
@@ -22,9 +28,12 @@ static const struct usage_text {
         "  pin CERTFILE                print the relay certificate's pin\n"
         "  send --type TYPE [...]      send an alert through the relay\n"
         "  cancel ALERT_ID             cancel an alert of this device\n"
+        "  checkin start|extend|done   a timer: an alarm unless you check "
+        "in\n"
         "  status ALERT_ID             state and history of an alert\n"
         "  list                        this device's recent alerts\n"
         "  watch [--once] [...]        send unsent alerts, print receipts\n"
+        "  button                      the panic button at the desk\n"
         "  receive --listen ADDR [...] receive alerts as a webhook endpoint\n"
         "  ack ALERT_ID --url URL ...  acknowledge an alert (contact point)\n"
         "  org init|set|show [...]     the organisation key, relays and pins\n"
@@ -41,11 +50,11 @@ static const struct usage_text {
         "Options:\n"
         "  -c, --config FILE  client configuration (default: $ALERTCTL_CONF,\n"
         "                     else ~/.config/alertrelay/alertctl.conf)\n"
-        "  -v, --verbose      more diagnostics on stderr\n"
+        "  -v, --verbose      detailed diagnostics on stderr (time, pid)\n"
         "  -h, --help         this help; 'alertctl COMMAND --help' for more\n"
         "  -V, --version      print the version\n"
         "\n"
-        "Exit status: 0 success, 1 failure, 2 usage error.\n"},
+        "Exit status: 0 success, 1 failure, 2 usage error.\n")},
     {"keygen",
         "Usage: alertctl keygen device PREFIX\n"
         "       alertctl keygen recipient PREFIX\n"
@@ -70,11 +79,12 @@ static const struct usage_text {
         "\n"
         "Prints the pin of the relay's PEM certificate: the base64 SHA-256\n"
         "of its public key.  Put it in relay_pin in the client config.\n"},
-    {"send",
+    {"send", N_(
         "Usage: alertctl [-c CONFIG] send --type panic|threat|test\n"
         "           [--message TEXT] [--lat DEG --lon DEG [--accuracy M]]\n"
         "           [--timeout SECONDS] [--alert-id HEX32]\n"
         "           [--wait ack|delivered|none] [--wait-timeout SECONDS]\n"
+        "           [--drill]\n"
         "\n"
         "Encrypts the alert to every recipient in the config, signs it with\n"
         "the device key, keeps it in the outbox (before any network step:\n"
@@ -93,6 +103,8 @@ static const struct usage_text {
         "      --lat, --lon    position in decimal degrees\n"
         "      --accuracy M    accuracy of the position in metres\n"
         "      --timeout S     give up after S seconds (default 30)\n"
+        "      --drill         a rehearsal: the whole path, every text marked\n"
+        "                      OEFENING/DRILL, the relay's drill policy\n"
         "      --alert-id ID   resend an earlier alert (its id is printed\n"
         "                      first, as alert_id=...)\n"
         "      --wait W        after accepted, wait until: ack (a person\n"
@@ -109,21 +121,21 @@ static const struct usage_text {
         "awaited state was reached; 1 not delivered (it waits in the\n"
         "outbox); 2 usage; 3 this device can no longer raise alarms\n"
         "(revoked); 4 accepted, but with --wait cancelled, expired or not\n"
-        "confirmed in time.\n"},
-    {"cancel",
+        "confirmed in time.\n")},
+    {"cancel", N_(
         "Usage: alertctl [-c CONFIG] cancel ALERT_ID [--timeout SECONDS]\n"
         "\n"
         "Cancels an alert this device sent: the relay stops escalating it\n"
         "and tells everyone already notified.  The cancel is signed with the\n"
-        "device key; it is retried across relays like send.  Prints\n"
-        "'cancelled ALERT_ID'.\n"
+        "device key; it is retried across relays like send.  Prints a line\n"
+        "saying the alert is cancelled.\n"
         "\n"
         "      --timeout S     give up after S seconds (default 30)\n"
         "  -c, --config FILE   client configuration\n"
         "\n"
         "Exit status 0 once the relay confirmed; 1 when it does not know\n"
-        "the alert or did not answer in time.\n"},
-    {"status",
+        "the alert or did not answer in time.\n")},
+    {"status", N_(
         "Usage: alertctl [-c CONFIG] status ALERT_ID [--json]\n"
         "           [--timeout SECONDS]\n"
         "\n"
@@ -133,8 +145,8 @@ static const struct usage_text {
         "\n"
         "      --json          the relay's answer as one line of JSON\n"
         "      --timeout S     give up after S seconds (default 30)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"list",
+        "  -c, --config FILE   client configuration\n")},
+    {"list", N_(
         "Usage: alertctl [-c CONFIG] list [--limit N] [--json]\n"
         "           [--timeout SECONDS]\n"
         "\n"
@@ -145,10 +157,45 @@ static const struct usage_text {
         "                      relay's, 20)\n"
         "      --json          the relay's answer as one line of JSON\n"
         "      --timeout S     give up after S seconds (default 30)\n"
-        "  -c, --config FILE   client configuration\n"},
-    {"watch",
+        "  -c, --config FILE   client configuration\n")},
+    {"checkin", N_(
+        "Usage: alertctl [-c CONFIG] checkin start --minutes N [--grace N]\n"
+        "           [--message TEXT] [--timeout SECONDS]\n"
+        "       alertctl [-c CONFIG] checkin extend --minutes N [--grace N]\n"
+        "           [--message TEXT] [--timeout SECONDS]\n"
+        "       alertctl [-c CONFIG] checkin done [--timeout SECONDS]\n"
+        "\n"
+        "Before a risky visit: start a timer of N minutes.  If you do not\n"
+        "check in (done) before it runs out, plus the grace, the relay\n"
+        "raises an alarm (type missed_checkin, with your message) to the\n"
+        "recipients, even when this device is off, broken or taken.  The\n"
+        "alarm is prepared, signed and sealed now: the relay cannot read\n"
+        "it.  extend sets a new deadline N minutes from now.  alertctl\n"
+        "watch prints a reminder before the deadline.\n"
+        "\n"
+        "      --minutes N     the deadline, N minutes from now (fractions\n"
+        "                      allowed)\n"
+        "      --grace N       minutes after the deadline before the alarm\n"
+        "                      (default 10)\n"
+        "      --message TEXT  what the recipients read if the alarm goes\n"
+        "                      out: where you are, whom you visit\n"
+        "      --timeout S     give up after S seconds (default 30)\n"
+        "  -c, --config FILE   client configuration\n")},
+    {"button", N_(
+        "Usage: alertctl [-c CONFIG] button\n"
+        "\n"
+        "Watches the panic button of the [button] section of the\n"
+        "configuration (an input device, or a GPIO line) and raises a panic\n"
+        "alert with its message and place when the key is held for 'hold'\n"
+        "seconds (default 2).  While that alert is open, holding it again\n"
+        "raises nothing new.  Stays connected like watch; the outcome goes\n"
+        "to its output and to the button's LED.  SIGINT or SIGTERM ends it.\n"
+        "\n"
+        "  -c, --config FILE   client configuration\n")},
+    {"watch", N_(
         "Usage: alertctl [-c CONFIG] watch [--interval SECONDS]\n"
-        "           [--dead-after SECONDS] [--once] [--timeout SECONDS]\n"
+        "           [--dead-after SECONDS] [--once] [--supervise]\n"
+        "           [--timeout SECONDS]\n"
         "\n"
         "Stays connected to the configured relays: sends every alert of the\n"
         "outbox that no relay accepted yet (same alert_id, same bytes) until\n"
@@ -162,9 +209,13 @@ static const struct usage_text {
         "      --dead-after S  reconnect after S seconds without a frame\n"
         "                      (default 45; longer than --interval)\n"
         "      --once          exit 0 once the outbox has no unsent alert\n"
+        "      --supervise     ask the relay to supervise this connection:\n"
+        "                      silent longer than --interval (plus the\n"
+        "                      relay's grace), the contact point is told\n"
+        "                      (device.offline), and again when it is back\n"
         "      --timeout S     give up after S seconds, exit 1 (default:\n"
         "                      never)\n"
-        "  -c, --config FILE   client configuration\n"},
+        "  -c, --config FILE   client configuration\n")},
     {"ack",
         "Usage: alertctl ack ALERT_ID --url https://HOST:PORT --token-file "
         "FILE\n"
@@ -226,7 +277,7 @@ static const struct usage_text {
         "[--pin PIN]...\n"
         "       alertctl org set [--org DIR] [--relay HOST:PORT]... "
         "[--pin PIN]...\n"
-        "       alertctl org show [--org DIR]\n"
+        "       alertctl org show [--org DIR] [--json]\n"
         "\n"
         "The administrator's organisation directory: the organisation key\n"
         "(org.key, org.pub) and the source of the signed directory\n"
@@ -247,12 +298,13 @@ static const struct usage_text {
         "      --relay HOST:PORT a relay devices connect to; repeat for "
         "more\n"
         "      --pin PIN         a relay pin (alertctl pin); repeat for "
-        "more\n"},
+        "more\n"
+        "      --json            show: one JSON document (alertctl(1))\n"},
     {"device",
         "Usage: alertctl device add ALIAS [--id ID] [-o BUNDLE] [--org DIR]\n"
         "       alertctl device revoke ID [--org DIR]\n"
         "       alertctl device rotate ID [-o BUNDLE] [--org DIR]\n"
-        "       alertctl device list [--org DIR]\n"
+        "       alertctl device list [--org DIR] [--json]\n"
         "\n"
         "The devices of the directory (directory.json); sign it after a\n"
         "change (alertctl directory sign).\n"
@@ -271,13 +323,14 @@ static const struct usage_text {
         "                       case, other than a-z 0-9 . _ - made '-')\n"
         "  -o, --output BUNDLE  the bundle (default: DIR/devices/ID.bundle,\n"
         "                       which rotate replaces); never overwritten\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n"},
     {"recipient",
         "Usage: alertctl recipient add ALIAS [--id ID] [--webhook URL]\n"
         "           [--sms NUMBER] [--org DIR]\n"
         "       alertctl recipient rotate ID [--org DIR]\n"
         "       alertctl recipient remove ID [--org DIR]\n"
-        "       alertctl recipient list [--org DIR]\n"
+        "       alertctl recipient list [--org DIR] [--json]\n"
         "\n"
         "The recipients every alert is sealed to (directory.json); sign it\n"
         "after a change (alertctl directory sign).\n"
@@ -295,7 +348,8 @@ static const struct usage_text {
         "                       as for devices)\n"
         "      --webhook URL    the http(s) URL the relay posts alerts to\n"
         "      --sms NUMBER     the E.164 number texts go to (+31612345678)\n"
-        "      --org DIR        the organisation directory (alertctl org)\n"},
+        "      --org DIR        the organisation directory (alertctl org)\n"
+        "      --json           list: one JSON document (alertctl(1))\n"},
     {"directory",
         "Usage: alertctl directory sign [--org DIR] [-o FILE]\n"
         "       alertctl directory show FILE [--org DIR | --org-key KEY]\n"
@@ -312,7 +366,7 @@ static const struct usage_text {
         "      --org DIR      the organisation directory (alertctl org);\n"
         "                     show checks with its org.pub\n"
         "      --org-key KEY  the organisation's public key, base64\n"},
-    {"enroll",
+    {"enroll", N_(
         "Usage: alertctl [-c CONFIG] enroll BUNDLE [--dir DIR] [--force]\n"
         "\n"
         "Sets this device up from the enrollment bundle the administrator\n"
@@ -325,7 +379,7 @@ static const struct usage_text {
         "      --force        replace a configuration and key that exist\n"
         "  -c, --config FILE  the configuration to write, device.key next\n"
         "                     to it (default: $ALERTCTL_CONF, else\n"
-        "                     ~/.config/alertrelay/alertctl.conf)\n"},
+        "                     ~/.config/alertrelay/alertctl.conf)\n")},
     {"reload",
         "Usage: alertctl reload [--admin HOST:PORT] [--token-file FILE]\n"
         "\n"
@@ -363,6 +417,7 @@ static const struct usage_text {
         "      --all              replay every dead letter (200 at a time)\n"
         "      --json             print the relay's answer as JSON\n"},
 };
+/* clang-format on */
 
 static const struct usage_text *
 usage_find(const char *command)
@@ -384,8 +439,10 @@ usage_print(const char *command, FILE *f)
 {
 	const struct usage_text *u = usage_find(command);
 
+	/* The official's commands have their help in the reader's
+	 * language (N_() above); the others are in English. */
 	if (u != NULL)
-		fputs(u->text, f);
+		fputs(_(u->text), f);
 }
 
 int
@@ -403,11 +460,12 @@ usage_error(const char *command, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A usage error ends the command: "alertctl: error: ...". */
 	if (command != NULL)
-		log_warnx("%s: %s (see 'alertctl %s --help')", command, msg,
+		log_errorx(_("%s: %s (see 'alertctl %s --help')"), command, msg,
 		    command);
 	else
-		log_warnx("%s (see 'alertctl --help')", msg);
+		log_errorx(_("%s (see 'alertctl --help')"), msg);
 	return EXIT_USAGE;
 }
 
@@ -421,12 +479,15 @@ usage_sub_find(const char *command, const struct usage_sub *subs, size_t nsubs,
 		if (strcmp(sub, subs[i].name) == 0)
 			break;
 	if (i == nsubs) {
-		usage_error(command, "unknown subcommand '%s'", sub);
+		usage_error(command, _("unknown subcommand '%s'"), sub);
 		return NULL;
 	}
 	if (nargs != (subs[i].arg != NULL ? 1 : 0)) {
-		usage_error(command, "%s takes %s", sub,
-		    subs[i].arg != NULL ? subs[i].arg : "no argument");
+		if (subs[i].arg != NULL)
+			usage_error(command, _("%s takes %s"), sub,
+			    subs[i].arg);
+		else
+			usage_error(command, _("%s takes no argument"), sub);
 		return NULL;
 	}
 	return &subs[i];

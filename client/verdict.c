@@ -6,12 +6,35 @@
 #include <stdio.h>
 
 #include "alertctl.h"
+#include "i18n.h"
 #include "log.h"
 #include "msg.h"
 #include "out.h"
 #include "verdict.h"
 
 static void verdict_print(const char *fmt, ...) PRINTFLIKE(1, 2);
+
+static int verdict_drill;
+
+void
+verdict_set_drill(int drill)
+{
+	verdict_drill = drill;
+}
+
+/* A drill's verdict: that it failed matters, but it is no emergency. */
+static int
+verdict_of_drill(int confirmed_only, const char *why, int rc)
+{
+	verdict_print(confirmed_only
+	        ? _("DRILL NOT CONFIRMED: nobody is known to have received "
+	            "the drill. This is no emergency; tell your administrator. "
+	            "(%s)")
+	        : _("DRILL NOT DELIVERED: the drill did not get through. This "
+	            "is no emergency; tell your administrator. (%s)"),
+	    why);
+	return rc;
+}
 
 static void
 verdict_print(const char *fmt, ...)
@@ -30,7 +53,9 @@ verdict_print(const char *fmt, ...)
 int
 verdict_not_delivered(const char *why)
 {
-	verdict_print(MSG_VERDICT_NOT_DELIVERED, why);
+	if (verdict_drill)
+		return verdict_of_drill(0, why, EXIT_FAIL);
+	verdict_print(_(MSG_VERDICT_NOT_DELIVERED), why);
 	return EXIT_FAIL;
 }
 
@@ -39,17 +64,21 @@ verdict_revoked(const struct client_config *cfg, const char *why)
 {
 	char contact[CLIENT_CONTACT_MAX + 1];
 
+	if (verdict_drill)
+		return verdict_of_drill(0, why, EXIT_REVOKED);
 	if (cfg != NULL && cfg->contact != NULL)
 		out_clean(cfg->contact, contact, sizeof(contact));
 	else
-		snprintf(contact, sizeof(contact), "%s", MSG_VERDICT_ADMIN);
-	verdict_print(MSG_VERDICT_REVOKED, contact, why);
+		snprintf(contact, sizeof(contact), "%s", _(MSG_VERDICT_ADMIN));
+	verdict_print(_(MSG_VERDICT_REVOKED), contact, why);
 	return EXIT_REVOKED;
 }
 
 int
 verdict_unconfirmed(const char *why)
 {
-	verdict_print(MSG_VERDICT_UNCONFIRMED, why);
+	if (verdict_drill)
+		return verdict_of_drill(1, why, EXIT_UNCONFIRMED);
+	verdict_print(_(MSG_VERDICT_UNCONFIRMED), why);
 	return EXIT_UNCONFIRMED;
 }

@@ -16,5 +16,8 @@ int verdict_revoked(const struct client_config *cfg, const char *why);
 /* The relay has the alert; nobody was seen to get it.
  * EXIT_UNCONFIRMED. */
 int verdict_unconfirmed(const char *why);
+/* send --drill: the verdicts speak of the drill, not of an alarm (no
+ * one is told to call 112 for a rehearsal). */
+void verdict_set_drill(int drill);
 
 #endif

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
 #include "alertctl.h"
 #include "frame.h"
 #include "log.h"
@@ -115,17 +116,17 @@ watch_status(struct watch *w, struct relay_session *s, const json_t *o)
 	if (state == NULL)
 		state = "open";
 	if (strcmp(state, "acknowledged") == 0) {
-		out_line("acknowledged");
+		out_line(_("acknowledged"));
 		relay_session_done(s, EXIT_OK);
 	} else if (strcmp(state, "cancelled") == 0) {
-		out_line("cancelled");
+		out_line(_("cancelled"));
 		w->cancelled = 1;
 		relay_session_done(s, EXIT_FAIL);
 	} else if (strcmp(state, "expired") == 0) {
-		log_warnx(MSG_WAIT_EXPIRED, w->alert_id,
-		    watch_until_name(w->until));
-		snprintf(w->why, sizeof(w->why), MSG_WAIT_EXPIRED, w->alert_id,
-		    watch_until_name(w->until));
+		log_warnx(_(MSG_WAIT_EXPIRED), w->alert_id,
+		    receipt_word(watch_until_name(w->until)));
+		snprintf(w->why, sizeof(w->why), _(MSG_WAIT_EXPIRED),
+		    w->alert_id, receipt_word(watch_until_name(w->until)));
 		relay_session_done(s, EXIT_FAIL);
 	} else
 		relay_session_keepalive(s, "receipts");
@@ -169,8 +170,8 @@ watch_frame(struct watch *w, struct relay_session *s, const char *type,
 		watch_status(w, s, o);
 	else if (strcmp(type, "error") == 0 && code != NULL &&
 	    strcmp(code, "unknown_alert") == 0) {
-		log_warnx(MSG_UNKNOWN_ALERT, w->alert_id);
-		snprintf(w->why, sizeof(w->why), MSG_UNKNOWN_ALERT,
+		log_warnx(_(MSG_UNKNOWN_ALERT), w->alert_id);
+		snprintf(w->why, sizeof(w->why), _(MSG_UNKNOWN_ALERT),
 		    w->alert_id);
 		relay_session_done(s, EXIT_FAIL);
 	} else if (strcmp(type, "error") == 0)

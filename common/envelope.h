@@ -13,6 +13,11 @@
 #include "util.h"
 
 #define ENVELOPE_VERSION 1
+/* A drill's envelope: version 2 with "drill":true.  A real alert keeps
+ * version 1, byte for byte, so that it still goes through every relay
+ * that speaks version 1; a relay of before drills refuses a drill
+ * (bad_envelope, unsupported version) rather than raise it as real. */
+#define ENVELOPE_VERSION_DRILL 2
 #define ENVELOPE_MAX_RECIPIENTS 64
 #define ALERT_TYPE_MAX 15
 /* A sealed, signed alert is at least this long. */
@@ -38,11 +43,14 @@ struct envelope {
 	char device_id[ID_MAX + 1];
 	char alert_type[ALERT_TYPE_MAX + 1];
 	char created_at[RFC3339_LEN];
+	int drill; /* a rehearsal: signed, so no relay can flip it */
 	size_t nrecipients;
 	struct envelope_recipient *recipients;
 };
 
-int alert_type_valid(const char *type); /* panic, threat or test */
+/* panic, threat, test, or missed_checkin (raised by the relay for a
+ * check-in the device prepared: checkin_req.h) */
+int alert_type_valid(const char *type);
 
 /* Canonical JSON text of the envelope (caller frees). */
 char *envelope_encode(const struct envelope *env);

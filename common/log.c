@@ -5,6 +5,10 @@
  * prefixes so journald records the level.  Otherwise stderr lines get a
  * timestamp.  Fatal messages always reach the operator: they go to the
  * chosen destination and, when that is syslog, to stderr as well.
+ *
+ * A person at a terminal (alertctl's commands, log_set_human) gets
+ * "alertctl: message" instead, and "alertctl: error: message" (the
+ * label translated) for what ends the command.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,12 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "log.h"
 
 static const char *log_progname = "alertrelay";
 static int log_level = LOG_INFO;
 static enum log_dest log_dest = LOG_TO_STDERR;
 static int log_journal;
+static int log_human;
 
 void
 log_init(const char *progname, int level, enum log_dest dest)
@@ -37,6 +43,16 @@ void
 log_set_level(int level)
 {
 	log_level = level;
+}
+
+void
+log_set_human(int on)
+{
+	log_human = on;
+	/* JOURNAL_STREAM is inherited by every program of a desktop
+	 * session: at a terminal a person reads stderr, not journald. */
+	if (on && isatty(STDERR_FILENO))
+		log_journal = 0;
 }
 
 int
@@ -88,6 +104,14 @@ log_stderr(int pri, const char *msg)
 
 	if (log_journal) {
 		fprintf(stderr, "<%d>%s\n", pri, msg);
+		return;
+	}
+	/* -v (debug) asks for the detailed lines. */
+	if (log_human && log_level < LOG_DEBUG) {
+		/* TRANSLATORS: the label of a line that ends the command,
+		 * "alertctl: error: ..." */
+		fprintf(stderr, "%s: %s%s\n", log_progname,
+		    pri <= LOG_ERR ? _("error: ") : "", msg);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -166,6 +190,18 @@ void
 log_warn(const char *fmt, ...)
 {
 	LOG_BODY(LOG_WARNING, 1);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY(LOG_ERR, 1);
+}
+
+void
+log_errorx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_ERR, 0);
 }
 
 void

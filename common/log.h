@@ -15,6 +15,10 @@ enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG };
 
 void log_init(const char *progname, int level, enum log_dest dest);
 void log_set_level(int level);
+/* For a person at a terminal: "progname: message", no time, no pid;
+ * "progname: error: message" for log_error* and log_fatal*.  At the
+ * debug level (-v) the detailed lines come back. */
+void log_set_human(int on);
 int log_level_parse(const char *name); /* -1 when unknown */
 
 /* The text of the last warning or error logged: a fatal line repeats
@@ -24,6 +28,10 @@ const char *log_last_problem(void);
 void log_fatal(const char *fmt, ...) PRINTFLIKE(1, 2) __attribute__((noreturn));
 void log_fatalx(const char *fmt, ...) PRINTFLIKE(1, 2)
     __attribute__((noreturn));
+/* An error that ends the command, which still returns (its exit status
+ * tells the caller). */
+void log_error(const char *fmt, ...) PRINTFLIKE(1, 2);
+void log_errorx(const char *fmt, ...) PRINTFLIKE(1, 2);
 void log_warn(const char *fmt, ...) PRINTFLIKE(1, 2);
 void log_warnx(const char *fmt, ...) PRINTFLIKE(1, 2);
 void log_info(const char *fmt, ...) PRINTFLIKE(1, 2);

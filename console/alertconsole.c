@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "console.h"
+#include "console_ack.h"
 #include "console_db.h"
 #include "console_db_view.h"
 #include "console_events.h"
@@ -33,10 +34,24 @@ static int console_store(void *arg, const struct hook_request *req,
     const struct hook_body *b, const struct alert *a,
     const struct hook_verdict *v);
 
+#define ALERTCONSOLE_VERSION "0.1.0"
+
+/* Like alertctl and alertrelayd: -h/--help on stdout, exit 0; a usage
+ * error on stderr, exit 2. */
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: alertconsole [-c console.conf] [-v]\n");
+	fprintf(f,
+	    "Usage: alertconsole [-v] [-c CONFIG]\n"
+	    "       alertconsole [-c CONFIG] user add|passwd|remove|list ...\n"
+	    "\n"
+	    "  -c, --config CONFIG  configuration file "
+	    "(default " ALERTCONSOLE_CONF ")\n"
+	    "  -v, --verbose        debug logging\n"
+	    "  -h, --help           this help\n"
+	    "  -V, --version        print the version and exit\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
 /* A recipient's keys: X25519 secrets and the webhook secret, both in
@@ -66,6 +81,17 @@ console_recipient_keys(struct console *c, struct console_recipient *r)
 	hook->store = console_store;
 	hook->store_arg = c;
 	return 0;
+}
+
+static int
+console_keys(struct console *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->cfg.nrcpt; i++)
+		if (console_recipient_keys(c, &c->cfg.rcpt[i]) != 0)
+			return -1;
+	return console_ack_tokens(c);
 }
 
 static void
@@ -124,12 +150,10 @@ static int
 console_start(struct console *c)
 {
 	struct console_http *h;
-	size_t i;
 	int rc = -1;
 
-	for (i = 0; i < c->cfg.nrcpt; i++)
-		if (console_recipient_keys(c, &c->cfg.rcpt[i]) != 0)
-			return -1;
+	if (console_keys(c) != 0)
+		return -1;
 	/* Leaflet only for a map: without one the page asks no server. */
 	if (console_static_load(c->cfg.static_dir,
 	        c->cfg.map_tiles != NULL ? c->cfg.leaflet_dir : NULL) != 0)
@@ -146,11 +170,19 @@ console_start(struct console *c)
 }
 
 static int
-console_args(int argc, char **argv, const char **conf)
+console_args(int argc, char **argv, const char **conf, int *user_cmd)
 {
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:vh")) != -1) {
+	/* "+": options end at the first word (user ...) */
+	while ((ch = getopt_long(argc, argv, "+c:vhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			*conf = optarg;
@@ -161,10 +193,17 @@ console_args(int argc, char **argv, const char **conf)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'V':
+			printf("alertconsole %s\n", ALERTCONSOLE_VERSION);
+			exit(0);
 		default:
 			usage(stderr);
 			return -1;
 		}
+	}
+	if (optind < argc && strcmp(argv[optind], "user") == 0) {
+		*user_cmd = optind;
+		return 0;
 	}
 	if (optind != argc) {
 		usage(stderr);
@@ -178,19 +217,25 @@ main(int argc, char **argv)
 {
 	const char *conf = ALERTCONSOLE_CONF;
 	struct console c;
-	int rc;
+	int rc, user_cmd = 0;
 
 	log_init("alertconsole", LOG_INFO, LOG_TO_STDERR);
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
 		log_fatalx("libsodium failed to initialise");
-	if (console_args(argc, argv, &conf) != 0)
+	if (console_args(argc, argv, &conf, &user_cmd) != 0)
 		return 2;
 	memset(&c, 0, sizeof(c));
 	if (console_config_load(conf, &c.cfg) != 0)
 		return 1;
+	if (user_cmd > 0) {
+		rc = console_user_cmd(&c.cfg, argc - user_cmd, argv + user_cmd);
+		console_config_free(&c.cfg);
+		return rc;
+	}
 	rc = console_start(&c);
 	console_recipients_clear(&c);
+	console_ack_tokens_clear(&c);
 	if (c.shown != NULL)
 		shown_close(c.shown);
 	if (c.seen != NULL)

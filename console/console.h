@@ -28,6 +28,10 @@ struct console_recipient {
 	char *secret_file; /* webhook secret (whsec_) */
 	char path[CONSOLE_PATH_MAX]; /* /hook/<id> */
 	struct hook_config hook;
+	/* The relay's ack listener, for acknowledging from the console:
+	 * https URL, this recipient's token, and how to trust the relay. */
+	char *ack_url, *ack_token_file, *ack_pin, *ack_cacert;
+	char *ack_token; /* read at start, sodium_malloc'd */
 };
 
 /* The limits of each listener (console_guard.h). */
@@ -48,6 +52,7 @@ struct console_config {
 	char *devices; /* a directory of DEVICE.pub files */
 	char *tls_cert, *tls_key;
 	char *tls_client_ca; /* browsers must show a certificate from it */
+	char *metrics_listen; /* HOST:PORT for /metrics, or NULL */
 	long max_age;
 	int refuse_old;
 	struct console_limits limits; /* of each listener */
@@ -55,12 +60,22 @@ struct console_config {
 	char *map_tiles; /* tile URL template, or NULL: no map */
 	char *map_attribution; /* shown under the map */
 	char *leaflet_dir; /* Debian's libjs-leaflet */
+	long session_idle; /* seconds without a request: logged out */
+	long login_max_fail; /* wrong passwords in a row: locked */
+	long login_lockout; /* seconds locked */
+	long login_addr_max; /* failed logins per address per lockout */
+	long alarm_interval; /* seconds between the page's alarm sounds */
 	struct console_recipient rcpt[CONSOLE_MAX_RECIPIENTS];
 	size_t nrcpt;
 };
 
+struct console_auth;
+struct console_ack;
+
 struct console {
 	struct console_config cfg;
+	struct console_auth *auth; /* failed logins per address */
+	struct console_ack *ack; /* acknowledgements under way */
 	struct console_db *db;
 	struct shown *shown; /* shared by the recipients' hooks */
 	struct seen *seen;
@@ -71,6 +86,9 @@ struct console {
 int console_config_load(const char *path, struct console_config *cfg);
 void console_config_free(struct console_config *cfg);
 
+/* console_user_cmd.c: alertconsole user ...; the exit status. */
+int console_user_cmd(struct console_config *cfg, int argc, char **argv);
+
 /* console_http.c: binds the listener (before privileges are dropped),
  * then runs the event loop until SIGINT or SIGTERM. */
 struct console_http;
@@ -80,13 +98,24 @@ void console_http_free(struct console_http *h);
 /* Content-Type and the security headers every answer carries. */
 void console_http_headers(struct evhttp_request *req, const char *type);
 
-/* console_api.c: GET /api/alerts as JSON text (caller frees). */
+/* console_api.c: GET /api/alerts as JSON text (caller frees); one
+ * alert, opened, with the operators' work on it (or NULL). */
 char *console_api_alerts(struct console *c);
 /* One stored alert as the page's JSON object, opened now; NULL when it
  * does not open. */
 struct console_db_alert;
-json_t *console_api_alert(struct console *c, const struct console_db_alert *row,
-    time_t now);
+json_t *console_api_opened(struct console *c,
+    const struct console_db_alert *row, time_t now);
+/* The alert alert_id, opened, with the operators' work on it (or NULL). */
+json_t *console_api_alert(struct console *c, const char *alert_id);
+/* console_http.c: GET /api/alerts. */
+void console_http_alerts(struct console *c, struct evhttp_request *req);
+/* console_http.c: answers req with JSON text (taken, wiped), or when
+ * it is NULL with status (200: 500) as plain text. */
+void console_http_json_text(struct evhttp_request *req, char *text, int status);
+/* console_http.c: answers req with body (taken), and the headers. */
+void console_http_json(struct evhttp_request *req, int status, const char *why,
+    json_t *body);
 
 /* console_history.c: GET /api/devices/<id>/alerts (the caller history)
  * as JSON text (caller wipes and frees), or NULL with *status set. */

@@ -15,6 +15,7 @@
 #include "console.h"
 #include "console_db.h"
 #include "console_location.h"
+#include "console_work.h"
 #include "frame.h"
 #include "log.h"
 
@@ -27,7 +28,7 @@ struct console_api_list {
 static int
 console_api_priority(const char *type)
 {
-	if (strcmp(type, "panic") == 0)
+	if (strcmp(type, "panic") == 0 || strcmp(type, "missed_checkin") == 0)
 		return 0;
 	if (strcmp(type, "threat") == 0)
 		return 1;
@@ -67,6 +68,32 @@ console_api_state(const struct console_db_alert *row)
 	return "open";
 }
 
+/* What the operators did with it: holder, acknowledgement, closure, and
+ * how long it took to claim and to acknowledge. */
+static void
+console_api_work(struct console *c, json_t *o, const char *alert_id)
+{
+	struct console_work_state st;
+
+	if (o == NULL || console_work_state(c, alert_id, &st) != 0)
+		return;
+	json_object_set_new(o, "owner",
+	    st.owner[0] ? json_string(st.owner) : json_null());
+	json_object_set_new(o, "acked_by",
+	    st.acked_at ? json_string(st.acked_by) : json_null());
+	json_object_set_new(o, "closed", json_boolean(st.closed));
+	json_object_set_new(o, "outcome",
+	    st.closed ? json_string(st.outcome) : json_null());
+	json_object_set_new(o, "time_to_claim_s",
+	    st.claimed_at ? json_integer(st.claimed_at - st.received_at)
+	                  : json_null());
+	json_object_set_new(o, "time_to_ack_s",
+	    st.acked_at ? json_integer(st.acked_at - st.received_at)
+	                : json_null());
+	if (st.closed)
+		json_object_set_new(o, "state", json_string("closed"));
+}
+
 static json_t *
 console_api_one(struct console *c, time_t now, struct hook_config *hook,
     const struct hook_body *b, const struct alert *a,
@@ -74,10 +101,11 @@ console_api_one(struct console *c, time_t now, struct hook_config *hook,
 {
 	time_t created = now;
 	const char *ref = json_str(b->o, "ref");
+	json_t *o;
 
 	(void)time_rfc3339_parse(a->created_at, &created);
-	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:o, s:o, s:s, "
-	                 "s:o, s:b, s:s, s:s}",
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:o, s:o, s:s, "
+	              "s:o, s:b, s:s, s:s, s:b}",
 	    "alert_id", a->alert_id, "type", a->alert_type, "priority",
 	    console_api_priority(a->alert_type), "device_id", a->device_id,
 	    "device_alias", console_api_alias(hook, a->device_id), "created_at",
@@ -86,14 +114,17 @@ console_api_one(struct console *c, time_t now, struct hook_config *hook,
 	    "location", console_location_json(c, hook, row->recipient_id, a),
 	    "state", console_api_state(row), "ref",
 	    ref != NULL ? json_string(ref) : json_null(), "stale", row->stale,
-	    "recipient_id", row->recipient_id, "received_at", b->received_at);
+	    "recipient_id", row->recipient_id, "received_at", b->received_at,
+	    "drill", a->drill);
+	console_api_work(c, o, a->alert_id);
+	return o;
 }
 
 /* One stored alert: parsed and opened as when it arrived.  One that no
  * longer opens (its recipient removed from the configuration) is
  * logged and left out (NULL). */
 json_t *
-console_api_alert(struct console *c, const struct console_db_alert *row,
+console_api_opened(struct console *c, const struct console_db_alert *row,
     time_t now)
 {
 	struct hook_request req;
@@ -127,7 +158,7 @@ static void
 console_api_row(void *arg, const struct console_db_alert *row)
 {
 	struct console_api_list *l = arg;
-	json_t *o = console_api_alert(l->c, row, l->now);
+	json_t *o = console_api_opened(l->c, row, l->now);
 
 	if (o != NULL)
 		json_array_append_new(l->alerts, o);
@@ -177,7 +208,7 @@ console_api_alerts(struct console *c)
 
 	if (l.alerts == NULL)
 		return NULL;
-	if (console_db_alerts(c->db, console_api_row, &l) == 0 &&
+	if (console_db_alerts(c->db, NULL, console_api_row, &l) == 0 &&
 	    (sorted = console_api_sorted(l.alerts)) != NULL) {
 		o = json_pack("{s:o, s:I}", "alerts", sorted, "now",
 		    (json_int_t)l.now);
@@ -188,4 +219,19 @@ console_api_alerts(struct console *c)
 	}
 	json_decref(l.alerts);
 	return text;
+}
+
+json_t *
+console_api_alert(struct console *c, const char *alert_id)
+{
+	struct console_api_list l = {c, json_array(), time(NULL)};
+	json_t *o = NULL;
+
+	if (l.alerts == NULL)
+		return NULL;
+	if (console_db_alerts(c->db, alert_id, console_api_row, &l) == 0 &&
+	    json_array_size(l.alerts) == 1)
+		o = json_incref(json_array_get(l.alerts, 0));
+	json_decref(l.alerts);
+	return o;
 }

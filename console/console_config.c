@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -110,6 +111,18 @@ console_config_main(struct console_config *cfg, const char *name,
 		console_config_set(&cfg->tls_key, value);
 	else if (strcmp(name, "tls_client_ca") == 0)
 		console_config_set(&cfg->tls_client_ca, value);
+	else if (strcmp(name, "metrics_listen") == 0)
+		console_config_set(&cfg->metrics_listen, value);
+	else if (strcmp(name, "session_idle") == 0)
+		return parse_long(value, 10, 7L * 86400, &cfg->session_idle);
+	else if (strcmp(name, "login_max_fail") == 0)
+		return parse_long(value, 1, 1000, &cfg->login_max_fail);
+	else if (strcmp(name, "login_lockout") == 0)
+		return parse_long(value, 1, 86400, &cfg->login_lockout);
+	else if (strcmp(name, "login_addr_max") == 0)
+		return parse_long(value, 1, 100000, &cfg->login_addr_max);
+	else if (strcmp(name, "alarm_interval") == 0)
+		return parse_long(value, 2, 600, &cfg->alarm_interval);
 	else if (strcmp(name, "max_age") == 0)
 		return parse_long(value, 0, 366L * 86400, &cfg->max_age);
 	else if (strcmp(name, "old") == 0) {
@@ -153,6 +166,16 @@ console_config_recipient(struct console_config *cfg, const char *id,
 		r->keys[r->nkeys++] = xstrdup(value);
 	} else if (strcmp(name, "webhook_secret_file") == 0)
 		console_config_set(&r->secret_file, value);
+	else if (strcmp(name, "ack_url") == 0) {
+		if (strncasecmp(value, "https://", 8) != 0 || value[8] == '\0')
+			return -1;
+		console_config_set(&r->ack_url, value);
+	} else if (strcmp(name, "ack_token_file") == 0)
+		console_config_set(&r->ack_token_file, value);
+	else if (strcmp(name, "ack_pin") == 0)
+		console_config_set(&r->ack_pin, value);
+	else if (strcmp(name, "ack_cacert") == 0)
+		console_config_set(&r->ack_cacert, value);
 	else
 		return -1;
 	return 0;
@@ -196,6 +219,11 @@ console_config_defaults(struct console_config *cfg)
 	cfg->max_streams_per_addr = 8;
 	cfg->map_attribution = xstrdup(CONSOLE_DEFAULT_ATTRIBUTION);
 	cfg->leaflet_dir = xstrdup(CONSOLE_DEFAULT_LEAFLET);
+	cfg->session_idle = 12L * 3600; /* a night shift */
+	cfg->login_max_fail = 10;
+	cfg->login_lockout = 900;
+	cfg->login_addr_max = 50;
+	cfg->alarm_interval = 10;
 }
 
 static int
@@ -205,6 +233,17 @@ console_config_check(const struct console_config *cfg)
 
 	if (cfg->nrcpt == 0)
 		return log_warnx("config: no [recipient ID] section"), -1;
+	for (i = 0; i < cfg->nrcpt; i++)
+		if ((cfg->rcpt[i].ack_url == NULL) !=
+		        (cfg->rcpt[i].ack_token_file == NULL) ||
+		    (cfg->rcpt[i].ack_pin != NULL &&
+		        cfg->rcpt[i].ack_cacert != NULL)) {
+			log_warnx("config: [recipient %s] ack_url and "
+			          "ack_token_file go together; ack_pin or "
+			          "ack_cacert, not both",
+			    cfg->rcpt[i].id);
+			return -1;
+		}
 	for (i = 0; i < cfg->nrcpt; i++)
 		if (cfg->rcpt[i].nkeys == 0 ||
 		    cfg->rcpt[i].secret_file == NULL) {
@@ -278,9 +317,14 @@ console_config_free(struct console_config *cfg)
 	free(cfg->map_tiles);
 	free(cfg->map_attribution);
 	free(cfg->leaflet_dir);
+	free(cfg->metrics_listen);
 	for (i = 0; i < cfg->nrcpt; i++) {
 		free(cfg->rcpt[i].id);
 		free(cfg->rcpt[i].secret_file);
+		free(cfg->rcpt[i].ack_url);
+		free(cfg->rcpt[i].ack_token_file);
+		free(cfg->rcpt[i].ack_pin);
+		free(cfg->rcpt[i].ack_cacert);
 		for (j = 0; j < cfg->rcpt[i].nkeys; j++)
 			free(cfg->rcpt[i].keys[j]);
 	}

@@ -39,7 +39,44 @@ static const char console_db_schema[] =
     " repeat INTEGER NOT NULL,"
     " stale INTEGER NOT NULL,"
     " body BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS webhook_alert ON webhook(alert_id);";
+    "CREATE INDEX IF NOT EXISTS webhook_alert ON webhook(alert_id);"
+    /* The operators (console_users.c) and their sessions, by the hash
+     * of the session id: the database never holds a usable cookie. */
+    "CREATE TABLE IF NOT EXISTS operator ("
+    " name TEXT PRIMARY KEY,"
+    " hash TEXT NOT NULL,"
+    " role TEXT NOT NULL,"
+    " lang TEXT NOT NULL DEFAULT '',"
+    " failed INTEGER NOT NULL DEFAULT 0,"
+    " locked_until INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS session ("
+    " id_hash TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " csrf TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " seen_at INTEGER NOT NULL);"
+    /* Who holds an alert now (console_work.c): one row per alert, so
+     * the first INSERT wins and a second fails on the key. */
+    "CREATE TABLE IF NOT EXISTS claim ("
+    " alert_id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " at INTEGER NOT NULL);"
+    /* What people did, append-only: a correction is a new row. */
+    "CREATE TABLE IF NOT EXISTS timeline ("
+    " id INTEGER PRIMARY KEY,"
+    " alert_id TEXT NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS timeline_alert ON timeline(alert_id);"
+    "CREATE TRIGGER IF NOT EXISTS timeline_no_update BEFORE UPDATE ON "
+    " timeline BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS timeline_no_delete BEFORE DELETE ON "
+    " timeline BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS webhook_no_update BEFORE UPDATE ON "
+    " webhook BEGIN SELECT RAISE(ABORT, 'webhooks are kept'); END;";
 
 static const char console_db_insert_sql[] =
     "INSERT INTO webhook (stored_at, webhook_id, recipient_id, type, "
@@ -96,6 +133,12 @@ fail:
 	return NULL;
 }
 
+sqlite3 *
+console_db_sqlite(struct console_db *d)
+{
+	return d->db;
+}
+
 void
 console_db_close(struct console_db *d)
 {
@@ -106,8 +149,30 @@ console_db_close(struct console_db *d)
 	free(d);
 }
 
-/* An INSERT in autocommit mode is its own transaction: when step
- * returns SQLITE_DONE it is on disk (synchronous=FULL). */
+/* The webhook row and its timeline row (console_work.c) in one
+ * transaction: when COMMIT returns it is on disk (synchronous=FULL). */
+static int
+console_db_timeline(struct console_db *d, const struct hook_body *b)
+{
+	sqlite3_stmt *s;
+	char id[24];
+	int rc;
+
+	if (sqlite3_prepare_v2(d->db,
+	        "INSERT INTO timeline (alert_id, at, kind, actor, detail) "
+	        "VALUES (?, ?, 'webhook', 'relay', ?)",
+	        -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	snprintf(id, sizeof(id), "%lld",
+	    (long long)sqlite3_last_insert_rowid(d->db));
+	sqlite3_bind_text(s, 1, b->alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 console_db_store(struct console_db *d, const struct hook_request *req,
     const struct hook_body *b, const struct hook_verdict *v)
@@ -116,6 +181,8 @@ console_db_store(struct console_db *d, const struct hook_request *req,
 	sqlite3_stmt *s = d->insert;
 	int rc;
 
+	if (console_db_exec(d, "BEGIN IMMEDIATE") != 0)
+		return -1;
 	hook_key(b, key);
 	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
@@ -131,9 +198,11 @@ console_db_store(struct console_db *d, const struct hook_request *req,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE || console_db_timeline(d, b) != 0 ||
+	    console_db_exec(d, "COMMIT") != 0) {
 		log_warnx("database: storing webhook %s: %s", req->id,
 		    sqlite3_errmsg(d->db));
+		(void)console_db_exec(d, "ROLLBACK");
 		return -1;
 	}
 	return 0;
@@ -170,11 +239,12 @@ static const char console_db_alerts_sql[] =
     " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
     "  AND n.type = 'alert.cancelled')"
     " FROM webhook w WHERE w.id IN"
-    " (SELECT MIN(id) FROM webhook WHERE is_alert = 1 GROUP BY alert_id)"
-    " ORDER BY w.id DESC LIMIT ?";
+    " (SELECT MIN(id) FROM webhook WHERE is_alert = 1 AND"
+    "  (?2 IS NULL OR alert_id = ?2) GROUP BY alert_id)"
+    " ORDER BY w.id DESC LIMIT ?1";
 
 int
-console_db_alerts(struct console_db *d,
+console_db_alerts(struct console_db *d, const char *alert_id,
     void (*fn)(void *arg, const struct console_db_alert *a), void *arg)
 {
 	struct console_db_alert a;
@@ -187,7 +257,10 @@ console_db_alerts(struct console_db *d,
 		return -1;
 	}
 	sqlite3_bind_int(s, 1, CONSOLE_DB_LIST_MAX);
+	if (alert_id != NULL)
+		sqlite3_bind_text(s, 2, alert_id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		a.alert_id = NULL;
 		a.recipient_id = (char *)sqlite3_column_text(s, 0);
 		a.body = (char *)sqlite3_column_blob(s, 1);
 		a.bodylen = (size_t)sqlite3_column_bytes(s, 1);
@@ -203,10 +276,4 @@ console_db_alerts(struct console_db *d,
 		return -1;
 	}
 	return 0;
-}
-
-sqlite3 *
-console_db_sqlite(struct console_db *d)
-{
-	return d->db;
 }

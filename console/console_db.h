@@ -23,6 +23,10 @@ struct console_db;
 /* dir/console.db, created when absent; NULL (logged) on failure. */
 struct console_db *console_db_open(const char *dir);
 void console_db_close(struct console_db *db);
+/* The handle, for the other tables' files (console_users.c,
+ * console_work.c); owned by db. */
+struct sqlite3;
+struct sqlite3 *console_db_sqlite(struct console_db *db);
 
 /* Stores one verified webhook (alert: a != NULL); 0 once committed. */
 int console_db_store(struct console_db *db, const struct hook_request *req,
@@ -35,6 +39,7 @@ int console_db_replay(struct console_db *db, struct seen *seen,
 /* One alert for the queue: its first stored delivery, and what the
  * relay's notices say about it since. */
 struct console_db_alert {
+	char *alert_id; /* unused: the body names it */
 	char *recipient_id, *body; /* body as received */
 	size_t bodylen;
 	long long stored_at; /* unix seconds */
@@ -43,8 +48,9 @@ struct console_db_alert {
 };
 
 /* Calls fn for each alert (first delivery per alert id), newest first,
- * at most CONSOLE_DB_LIST_MAX; -1 on a database error. */
-int console_db_alerts(struct console_db *db,
+ * at most CONSOLE_DB_LIST_MAX, or only alert_id's when not NULL; -1 on
+ * a database error. */
+int console_db_alerts(struct console_db *db, const char *alert_id,
     void (*fn)(void *arg, const struct console_db_alert *a), void *arg);
 
 #endif

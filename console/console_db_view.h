@@ -14,9 +14,6 @@
 
 #define CONSOLE_DB_UPDATES_MAX 20 /* newest position updates looked at */
 
-/* console_db.c: the connection, for the queries of this file. */
-sqlite3 *console_db_sqlite(struct console_db *db);
-
 /* The device index; 0, or -1 (logged). */
 int console_db_view_init(struct console_db *db);
 

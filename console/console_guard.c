@@ -33,6 +33,8 @@ static struct console_guard_log console_guard_logs[LISTENER_NKINDS]
 static const char *
 console_guard_name(enum listener_kind kind)
 {
+	if (kind == CONSOLE_GUARD_METRICS)
+		return "metrics_listen";
 	return kind == CONSOLE_GUARD_HOOKS ? "webhook_listen" : "listen";
 }
 

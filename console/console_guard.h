@@ -13,9 +13,11 @@
 #include "http_guard.h"
 
 /* http_guard names a listener by alertrelayd's kinds: the console's
- * page listener counts as one kind, its webhook listener as another. */
+ * page listener counts as one kind, its webhook listener as another,
+ * its metrics listener as a third. */
 #define CONSOLE_GUARD_PAGE LISTENER_ADMIN
 #define CONSOLE_GUARD_HOOKS LISTENER_ACK
+#define CONSOLE_GUARD_METRICS LISTENER_ACK_PLAIN
 
 /* The guard for one listener; see http_guard_new(). */
 struct http_guard *console_guard_new(struct event_base *base,

@@ -29,7 +29,7 @@ static void
 console_history_row(void *arg, const struct console_db_alert *row, long long id)
 {
 	struct console_history *h = arg;
-	json_t *o = console_api_alert(h->c, row, h->now);
+	json_t *o = console_api_opened(h->c, row, h->now);
 
 	h->last = id;
 	h->rows++;

@@ -18,8 +18,12 @@
 
 #include "console.h"
 #include "console_events.h"
+#include "console_ack.h"
+#include "console_auth.h"
 #include "console_listener.h"
 #include "console_map.h"
+#include "console_metrics.h"
+#include "console_route.h"
 #include "console_static.h"
 #include "log.h"
 
@@ -27,6 +31,7 @@ struct console_http {
 	struct console *c;
 	struct event_base *base;
 	struct console_listener page, hooks; /* hooks: webhook_listen */
+	struct console_listener metrics; /* metrics_listen */
 	struct event *sigint, *sigterm;
 };
 
@@ -55,6 +60,29 @@ console_http_text(struct evhttp_request *req, int status, const char *why,
 	if (out != NULL)
 		evbuffer_add_printf(out, "%s\n", text);
 	console_http_headers(req, "text/plain; charset=utf-8");
+	evhttp_send_reply(req, status, why, out);
+	if (out != NULL)
+		evbuffer_free(out);
+}
+
+/* The decrypted alerts in a JSON answer are wiped once handed over. */
+void
+console_http_json(struct evhttp_request *req, int status, const char *why,
+    json_t *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	char *text = body != NULL
+	    ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15))
+	    : NULL;
+
+	json_decref(body);
+	if (out != NULL && text != NULL)
+		evbuffer_add_printf(out, "%s\n", text);
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	console_http_headers(req, "application/json");
 	evhttp_send_reply(req, status, why, out);
 	if (out != NULL)
 		evbuffer_free(out);
@@ -102,10 +130,10 @@ console_http_hook(struct console_http *h, struct evhttp_request *req,
 	    reply.reason);
 }
 
-/* JSON text, or the status in its place; the decrypted alerts are
- * wiped from memory once handed to libevent. */
-static void
-console_http_json(struct evhttp_request *req, char *text, int status)
+/* JSON text (taken), or the status in its place; the decrypted alerts
+ * are wiped from memory once handed to libevent. */
+void
+console_http_json_text(struct evhttp_request *req, char *text, int status)
 {
 	struct evbuffer *out;
 
@@ -123,6 +151,13 @@ console_http_json(struct evhttp_request *req, char *text, int status)
 	console_http_headers(req, "application/json");
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);
+}
+
+/* GET /api/alerts. */
+void
+console_http_alerts(struct console *c, struct evhttp_request *req)
+{
+	console_http_json_text(req, console_api_alerts(c), 200);
 }
 
 static void
@@ -161,12 +196,12 @@ console_http_request(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const struct console_static_file *f;
 	struct console_recipient *r;
-	char *text;
-	int status;
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
-	if (cmd == EVHTTP_REQ_POST) {
+	if (strncmp(path, "/api/", 5) == 0)
+		console_route_api(h->c, req, path);
+	else if (cmd == EVHTTP_REQ_POST) {
 		/* Webhooks here only when they have no listener of their own.
 		 */
 		if (h->c->cfg.webhook_listen == NULL &&
@@ -178,17 +213,6 @@ console_http_request(struct evhttp_request *req, void *arg)
 		log_warnx("refused request: 405 method not allowed");
 		console_http_text(req, 405, "Method Not Allowed",
 		    "not allowed");
-	} else if (strcmp(path, "/api/alerts") == 0)
-		console_http_json(req, console_api_alerts(h->c), 200);
-	else if (strcmp(path, "/api/map") == 0)
-		console_http_json(req, console_map_json(), 200);
-	else if (strncmp(path, "/api/devices/", 13) == 0) {
-		text = console_history_json(h->c, path,
-		    evhttp_uri_get_query(uri), &status);
-		console_http_json(req, text, status);
-	} else if (strcmp(path, "/api/events") == 0 && cmd == EVHTTP_REQ_GET) {
-		console_http_headers(req, "text/event-stream");
-		console_events_open(h->c->events, req);
 	} else if ((f = console_static_find(path)) != NULL)
 		console_http_static(req, f);
 	else
@@ -212,6 +236,22 @@ console_http_webhook_request(struct evhttp_request *req, void *arg)
 		console_http_text(req, 404, "Not Found", "not found");
 	else
 		console_http_hook(h, req, r);
+}
+
+/* metrics_listen: GET /metrics and nothing else. */
+static void
+console_http_metrics_request(struct evhttp_request *req, void *arg)
+{
+	struct console_http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
+		console_http_text(req, 405, "Method Not Allowed", "only GET");
+	else if (path == NULL || strcmp(path, "/metrics") != 0)
+		console_http_text(req, 404, "Not Found", "not found");
+	else
+		console_metrics_request(h->c, req);
 }
 
 static void
@@ -238,16 +278,25 @@ console_http_setup(struct console_http *h)
 		log_fatalx("cannot set up the event loop");
 	h->c->events = console_events_new(h->base, cfg->max_streams,
 	    cfg->max_streams_per_addr);
+	h->c->ack = console_ack_new(h->base);
+	h->c->auth = console_auth_new();
 	h->page.name = "listen";
 	h->page.kind = CONSOLE_GUARD_PAGE;
 	h->page.limits = &cfg->limits;
 	if (console_listener_open(&h->page, h->base, cfg->listen, &tls,
 	        console_http_request, h) != 0)
 		return -1;
-	if (cfg->webhook_listen == NULL)
-		return 0;
 	tls.client_ca = NULL;
 	tls.need_client_ca = 0;
+	h->metrics.name = "metrics_listen";
+	h->metrics.kind = CONSOLE_GUARD_METRICS;
+	h->metrics.limits = &cfg->limits;
+	if (cfg->metrics_listen != NULL &&
+	    console_listener_open(&h->metrics, h->base, cfg->metrics_listen,
+	        &tls, console_http_metrics_request, h) != 0)
+		return -1;
+	if (cfg->webhook_listen == NULL)
+		return 0;
 	h->hooks.name = "webhook_listen";
 	h->hooks.kind = CONSOLE_GUARD_HOOKS;
 	h->hooks.limits = &cfg->limits;
@@ -293,6 +342,11 @@ console_http_free(struct console_http *h)
 		event_free(h->sigterm);
 	console_events_free(h->c->events);
 	h->c->events = NULL;
+	console_ack_free(h->c->ack);
+	h->c->ack = NULL;
+	console_auth_free(h->c->auth);
+	h->c->auth = NULL;
+	console_listener_close(&h->metrics);
 	console_listener_close(&h->page);
 	console_listener_close(&h->hooks);
 	if (h->base != NULL)

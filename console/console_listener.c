@@ -46,7 +46,10 @@ console_listener_loopback(const char *host)
 }
 
 /* Off this host: TLS always, and a client certificate where the
- * listener shows alerts (the console has no operator accounts yet). */
+ * listener shows alerts.  The certificate is the gate of the listener
+ * (which machines may even ask for the login page); the operator's
+ * account says which person it is (console_auth.c).  Both, so that a
+ * guessed or phished password alone reaches nothing from outside. */
 static int
 console_listener_exposure(const struct console_listener *l, const char *listen,
     const char *host, const struct console_listener_tls *tls)

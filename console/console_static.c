@@ -16,6 +16,17 @@ static struct console_static_file console_static_files[] = {
     {"/style.css", "style.css", "text/css; charset=utf-8", NULL, 0},
     {"/map.js", "map.js", "text/javascript; charset=utf-8", NULL, 0},
     {"/history.js", "history.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/login.html", "login.html", "text/html; charset=utf-8", NULL, 0},
+    {"/login.js", "login.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/alert.html", "alert.html", "text/html; charset=utf-8", NULL, 0},
+    {"/alert.js", "alert.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/api.js", "api.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/header.js", "header.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/alarm.js", "alarm.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/i18n.js", "i18n.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/lang/nl.json", "lang/nl.json", "application/json", NULL, 0},
+    {"/lang/en.json", "lang/en.json", "application/json", NULL, 0},
+    {"/alarm.wav", "alarm.wav", "audio/wav", NULL, 0},
 };
 
 /* Leaflet, from leaflet_dir, only when there is a map to draw: its

@@ -45,6 +45,17 @@ struct ack {
 	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
 	struct http_guard *https_guard;
 	struct http_guard *plain_guard;
+	struct ack_hinting *hinting; /* hints asking Redis about drills */
+};
+
+/* A hint on its way: it says OEFENING when the last alarm SMS to that
+ * recipient was a drill, which Redis knows. */
+struct ack_hinting {
+	struct ack *a;
+	struct store_req *sreq;
+	char rid[ID_MAX + 1];
+	char gateway[ID_MAX + 1];
+	struct ack_hinting *next;
 };
 
 /* One request waiting for Redis.  If the client goes away first, the
@@ -59,6 +70,7 @@ struct ack_pending {
 	char gateway[ID_MAX + 1]; /* sms: whose bucket a success refunds */
 	char number[ACK_NUMBER_MAX];
 	char ref[ACK_REF_LEN + 1]; /* sms: what the confirmation names */
+	char by[ACK_BY_MAX + ID_MAX + 8]; /* "NAME (alias)", or "" */
 };
 
 /* Lines an unauthenticated or flooding peer could repeat: once a
@@ -145,7 +157,7 @@ ack_notice_cb(int ok, long status, const char *error, void *arg)
  * itself is already in Redis. */
 static void
 ack_notice(struct ack *a, const char *rid, const char *gw_name,
-    enum sms_template_kind kind, const char *ref)
+    enum sms_template_kind kind, const char *ref, int drill)
 {
 	const struct relay_config *cfg = a->relay->cfg;
 	const struct recipient_entry *r = relay_config_recipient(cfg, rid);
@@ -161,6 +173,7 @@ ack_notice(struct ack *a, const char *rid, const char *gw_name,
 	    (gw = relay_config_gateway(cfg, gw_name)) == NULL)
 		return;
 	v.ref = ref;
+	v.drill = drill;
 	v.by = r->alias ? r->alias : r->id;
 	v.t = time(NULL);
 	if (sms_template_expand(lang, tpl, &v, text, sizeof(text)) == 0)
@@ -199,12 +212,16 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 	} else {
 		const char *rms =
 		    json_string_value(json_object_get(reply, "received_ms"));
+		int drill = json_is_true(json_object_get(reply, "drill"));
 
 		ack_refund(p);
-		if (rms != NULL)
+		if (rms != NULL && !drill)
 			metrics_time_to_ack(
 			    (now_ms() - strtoll(rms, NULL, 10)) / 1000.0);
-		metrics.acknowledgements++;
+		if (drill)
+			metrics.drill_acknowledgements++;
+		else
+			metrics.acknowledgements++;
 		log_info("acknowledged alert=%s recipient=%s channel=%s "
 		         "first=%d",
 		    aid, p->rid, p->channel, strcmp(r, "first") == 0);
@@ -212,7 +229,7 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		 * others reached hear who took it: alert.acknowledged). */
 		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
 			ack_notice(p->a, p->rid, p->gateway, SMS_TPL_CONFIRMED,
-			    p->ref);
+			    p->ref, drill);
 		ack_reply(p->req, 200, "OK",
 		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
 		        "acknowledged", "first", strcmp(r, "first") == 0, "by",
@@ -235,7 +252,10 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 	snprintf(p->rid, sizeof(p->rid), "%s", r->id);
 	time_rfc3339_ms(now, now_ms());
 	args = json_pack("{s:s, s:s, s:s, s:s}", "rid", r->id, "alias",
-	    r->alias ? r->alias : r->id, "ch", p->channel, "now", now);
+	    p->by[0] != '\0' ? p->by
+	        : r->alias   ? r->alias
+	                     : r->id,
+	    "ch", p->channel, "now", now);
 	json_object_set_new(args, aid ? "aid" : "ref",
 	    json_string(aid ? aid : ref));
 	evhttp_connection_set_closecb(p->evcon, ack_closed_cb, p);
@@ -269,7 +289,9 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	        "Authorization"));
 	const struct recipient_entry *r;
 	struct ack_pending *p;
-	char aid[33];
+	char aid[33], by[ACK_BY_MAX + 1], body[ACK_BODY_MAX];
+	size_t len;
+	int named;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		ack_error(req, 405, "Method Not Allowed", "POST only");
@@ -286,8 +308,19 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 		ack_error(req, 401, "Unauthorized", "unknown token");
 		return;
 	}
+	/* A console names its operator: the receipt says who it was. */
+	len = evbuffer_copyout(evhttp_request_get_input_buffer(req), body,
+	    sizeof(body));
+	if ((named = ack_parse_by(body, len, by)) < 0) {
+		ack_error(req, 400, "Bad Request",
+		    "body must be {\"by\":NAME}");
+		return;
+	}
 	p = xcalloc(1, sizeof(*p));
 	snprintf(p->channel, sizeof(p->channel), "https");
+	if (named == 0)
+		snprintf(p->by, sizeof(p->by), "%s (%s)", by,
+		    r->alias ? r->alias : r->id);
 	ack_submit(a, req, r, p, aid, NULL);
 }
 
@@ -339,6 +372,33 @@ ack_mo_token_ok(struct ack *a, const struct sms_gateway *gw,
 	return 1;
 }
 
+static void
+ack_hinting_unlink(struct ack_hinting *h)
+{
+	struct ack_hinting **pp;
+
+	for (pp = &h->a->hinting; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	free(h);
+}
+
+/* Without Redis the hint goes anyway, unmarked: how to reply is never
+ * mistaken for an alarm. */
+static void
+ack_hint_cb(json_t *reply, const char *err, void *arg)
+{
+	struct ack_hinting *h = arg;
+
+	(void)err;
+	h->sreq = NULL;
+	ack_notice(h->a, h->rid, h->gateway, SMS_TPL_HINT, NULL,
+	    json_is_true(json_object_get(reply, "drill")));
+	ack_hinting_unlink(h);
+}
+
 /* A reply that was not OK <ref>: a short SMS back saying how to reply,
  * unless the reply looks like an SMS of ours (another machine echoing
  * it: answering would start a loop) or that number had one recently. */
@@ -347,6 +407,7 @@ ack_hint(struct ack *a, const struct sms_gateway *gw,
     const struct recipient_entry *r, const struct ack_mo *mo)
 {
 	const struct relay_config *cfg = a->relay->cfg;
+	struct ack_hinting *h;
 	size_t i;
 
 	for (i = 0; i < SMS_TPL_N; i++)
@@ -365,7 +426,14 @@ ack_hint(struct ack *a, const struct sms_gateway *gw,
 		    gw->name, r->id);
 		return;
 	}
-	ack_notice(a, r->id, gw->name, SMS_TPL_HINT, NULL);
+	h = xcalloc(1, sizeof(*h));
+	h->a = a;
+	snprintf(h->rid, sizeof(h->rid), "%s", r->id);
+	snprintf(h->gateway, sizeof(h->gateway), "%s", gw->name);
+	h->next = a->hinting;
+	a->hinting = h;
+	h->sreq = store_eval(a->relay->store, script_lastsms,
+	    json_pack("{s:s}", "rid", r->id), ack_hint_cb, h);
 }
 
 /* A reply from a recipient's number: counted against the limits of
@@ -535,6 +603,10 @@ ack_close(struct ack *a)
 		evhttp_free(a->https);
 	if (a->plain != NULL)
 		evhttp_free(a->plain);
+	while (a->hinting != NULL) {
+		store_req_cancel(a->hinting->sreq);
+		ack_hinting_unlink(a->hinting);
+	}
 	ack_limit_free(a->limit);
 	ack_hint_free(a->hints);
 	free(a);

@@ -9,6 +9,7 @@
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "ack_parse.h"
@@ -233,5 +234,40 @@ ack_parse_mo(const char *query, const char *body, const char *authorization,
 done:
 	ack_parse_clear(&qs);
 	ack_parse_clear(&bs);
+	return rc;
+}
+
+/* Who, by name: shown to the device and to everyone notified, so no
+ * control characters (a receipt line must stay one line). */
+int
+ack_parse_by(const char *body, size_t len, char out[ACK_BY_MAX + 1])
+{
+	json_t *o, *by;
+	const char *v;
+	size_t i, n;
+	int rc = -1;
+
+	if (len == 0)
+		return 1;
+	if ((o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return -1;
+	if (!json_is_object(o))
+		goto done;
+	if ((by = json_object_get(o, "by")) == NULL) {
+		rc = 1;
+		goto done;
+	}
+	if ((v = json_string_value(by)) == NULL)
+		goto done;
+	n = json_string_length(by);
+	if (n == 0 || n > ACK_BY_MAX || strlen(v) != n)
+		goto done;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			goto done;
+	memcpy(out, v, n + 1);
+	rc = 0;
+done:
+	json_decref(o);
 	return rc;
 }

@@ -73,4 +73,12 @@ int ack_parse_mo_header(const char *authorization, const char *x_token,
 int ack_parse_mo(const char *query, const char *body, const char *authorization,
     const char *x_token, struct ack_mo *out);
 
+/* The optional JSON body of POST /v1/alerts/<id>/ack, {"by":"NAME"}:
+ * who at the recipient acknowledged (alertconsole sends its operator's
+ * name).  0 with NAME in out (1..ACK_BY_MAX bytes of UTF-8, no control
+ * characters), 1 when the body is empty or has no "by", -1 when it is
+ * not such a body. */
+#define ACK_BY_MAX 64
+int ack_parse_by(const char *body, size_t len, char out[ACK_BY_MAX + 1]);
+
 #endif

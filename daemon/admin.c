@@ -280,6 +280,16 @@ admin_open_alerts(const json_t *reply)
 		metrics.unacked_seconds[i] =
 		    ms > 0 && ms < now ? (double)(now - ms) / 1000.0 : 0;
 	}
+	/* Drills have an open set of their own (store_scripts.c). */
+	t = json_object_get(open, "drill");
+	oldest = json_object_get(t, "oldest_ms");
+	ms = json_is_string(oldest)
+	    ? strtoll(json_string_value(oldest), NULL, 10)
+	    : (int64_t)json_number_value(oldest);
+	metrics.drills_open =
+	    (double)json_integer_value(json_object_get(t, "n"));
+	metrics.drill_unacked_seconds =
+	    ms > 0 && ms < now ? (double)(now - ms) / 1000.0 : 0;
 }
 
 static void
@@ -311,6 +321,7 @@ admin_poll_args(void)
 	for (i = 0; i < ALERT_TYPES_N; i++)
 		json_array_append_new(types,
 		    json_string(metrics_alert_types[i]));
+	json_array_append_new(types, json_string("drill"));
 	return json_pack("{s:o}", "types", types);
 }
 

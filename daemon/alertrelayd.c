@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <signal.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "ack.h"
 #include "admin.h"
+#include "checkin.h"
 #include "conn.h"
 #include "directory_version.h"
 #include "dispatch.h"
@@ -36,6 +38,7 @@
 #include "relay_restart.h"
 #include "sdnotify.h"
 #include "slotcount.h"
+#include "supervise.h"
 #include "sms_gateway.h"
 #include "spool.h"
 #include "store.h"
@@ -50,17 +53,24 @@
 
 #define DEFAULT_CONFIG "/etc/alertrelay/alertrelayd.conf"
 
+/* -h/--help: the help on stdout, exit 0; a usage error: the help on
+ * stderr, exit 2, as alertctl does. */
 static void
-usage(void)
+usage(FILE *f, int status)
 {
-	fprintf(stderr,
-	    "usage: alertrelayd [-dftV] [-c config]\n"
-	    "  -c config  configuration file (default " DEFAULT_CONFIG ")\n"
-	    "  -f         stay in the foreground, log to stderr\n"
-	    "  -d         foreground with debug logging\n"
-	    "  -t         check the configuration and exit\n"
-	    "  -V         print the version and exit\n");
-	exit(2);
+	fprintf(f,
+	    "Usage: alertrelayd [-dftV] [-c CONFIG]\n"
+	    "\n"
+	    "  -c, --config CONFIG  configuration file (default " DEFAULT_CONFIG
+	    ")\n"
+	    "  -f, --foreground     stay in the foreground, log to stderr\n"
+	    "  -d, --debug          foreground with debug logging\n"
+	    "  -t, --test           check the configuration and exit\n"
+	    "  -h, --help           this help\n"
+	    "  -V, --version        print the version and exit\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
+	exit(status);
 }
 
 /* The TLS key is a secret: refuse it when others may read it. */
@@ -184,6 +194,7 @@ relay_apply(struct relay *relay)
 	    (double)cfg->addr_alert_burst);
 	ratelimit_set(relay->session_limit, cfg->device_conn_rate / 60.0,
 	    (double)cfg->device_conn_burst);
+	checkin_reconfigure(relay->checkin);
 }
 
 /* The first problem of a refused reload, for `alertctl reload`. */
@@ -347,6 +358,7 @@ store_ready_cb(void *arg)
 
 	dispatch_start(relay->dispatch);
 	spool_resume(relay->spool);
+	supervise_resume(relay->supervise);
 	directory_version_record(relay, !relay->version_checked);
 	relay->version_checked = 1;
 	relay_notify_ready();
@@ -449,7 +461,18 @@ main(int argc, char *argv[])
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	size_t i;
 
-	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"test", no_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+
+	while (
+	    (ch = getopt_long(argc, argv, "c:dfthV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -466,12 +489,19 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("alertrelayd %s\n", ALERTRELAY_VERSION);
 			return 0;
+		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
-	if (optind != argc)
-		usage();
+	if (optind != argc) {
+		fprintf(stderr,
+		    "alertrelayd: error: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr, 2);
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "alertrelayd: libsodium failed to start\n");
 		return 1;
@@ -545,6 +575,8 @@ main(int argc, char *argv[])
 	relay_notify_waiting(&relay);
 	store_start(relay.store);
 	relay.escalate = escalate_new(&relay);
+	relay.checkin = checkin_new(&relay);
+	relay.supervise = supervise_new(&relay);
 	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,
 	    relay.cfg->instance_id);
 	relay_log_loaded(relay.cfg, "configuration loaded");
@@ -554,6 +586,8 @@ main(int argc, char *argv[])
 	ack_close(relay.ack);
 	admin_close(relay.admin);
 	escalate_free(relay.escalate);
+	checkin_free(relay.checkin);
+	supervise_free(relay.supervise);
 	dispatch_free(relay.dispatch);
 	spool_close(relay.spool);
 	http_client_free(relay.http);

@@ -32,6 +32,7 @@ conn_free(struct conn *c)
 	event_free(c->timer);
 	if (c->keepalive != NULL)
 		event_free(c->keepalive);
+	supervise_conn_free(c->sup);
 	conn_flow_free(&c->flow);
 	json_decref(c->held);
 	bufferevent_free(c->bev);
@@ -92,9 +93,10 @@ conn_send_hello(struct conn *c)
 	randombytes_buf(c->challenge, sizeof(c->challenge));
 	ch = b64_encode(c->challenge, sizeof(c->challenge));
 	conn_send(c,
-	    json_pack("{s:s, s:i, s:s, s:i}", "type", "hello", "version", 1,
-	        "challenge", ch, "max_frame",
-	        (json_int_t)c->relay->cfg->max_frame));
+	    json_pack("{s:s, s:i, s:i, s:s, s:i, s:[s, s]}", "type", "hello",
+	        "version", 1, "revision", 2, "challenge", ch, "max_frame",
+	        (json_int_t)c->relay->cfg->max_frame, "features", "checkin",
+	        "supervise"));
 	free(ch);
 	c->state = CONN_AUTH;
 }
@@ -215,6 +217,10 @@ conn_frame(struct conn *c, const char *payload, size_t len)
 		conn_list(c, o);
 	else if (strcmp(type, "directory") == 0)
 		conn_directory(c, o);
+	else if (strcmp(type, "checkin") == 0)
+		checkin_conn_request(c, o);
+	else if (strcmp(type, "supervise") == 0)
+		supervise_conn_request(c, o);
 	else if (strcmp(type, "ping") == 0)
 		conn_send(c, json_pack("{s:s}", "type", "pong"));
 	else if (strcmp(type, "pong") == 0)
@@ -248,6 +254,7 @@ conn_process(struct conn *c)
 				evtimer_del(c->timer);
 			conn_frame(c, payload, len);
 			free(payload);
+			supervise_conn_seen(c);
 			break;
 		case FRAME_TOO_LARGE:
 			snprintf(msg, sizeof(msg), "frame exceeds %zu bytes%s",
@@ -460,7 +467,9 @@ conn_receipt(struct relay *relay, const char *device_id, const char *alert_id,
 			continue;
 		frame = json_deep_copy(receipt);
 		json_object_set_new(frame, "type", json_string("receipt"));
-		json_object_set_new(frame, "alert_id", json_string(alert_id));
+		if (alert_id[0] != '\0') /* not a check-in reminder */
+			json_object_set_new(frame, "alert_id",
+			    json_string(alert_id));
 		if (!conn_hold_receipt(c, alert_id, frame))
 			conn_send(c, frame);
 	}

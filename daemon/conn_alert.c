@@ -53,17 +53,20 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 	case INGEST_DUPLICATE:
 		if (r->result == INGEST_DUPLICATE)
 			metrics.alerts_duplicate++;
+		else if (r->drill)
+			metrics.drills_accepted++;
 		else
 			metrics.alerts_accepted++;
 		log_info("alert accepted alert=%s device=%s relay_id=%s "
-		         "duplicate=%d store_ms=%ld ref=%s",
+		         "duplicate=%d store_ms=%ld ref=%s drill=%d",
 		    c->ingest_alert_id, c->device_id, r->relay_id,
-		    r->result == INGEST_DUPLICATE, ms, r->ref);
+		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill);
 		conn_send(c,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type",
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "type",
 		        "accepted", "alert_id", c->ingest_alert_id, "relay_id",
 		        r->relay_id, "received_at", r->received_at, "ref",
-		        r->ref, "duplicate", r->result == INGEST_DUPLICATE));
+		        r->ref, "duplicate", r->result == INGEST_DUPLICATE,
+		        "drill", r->drill));
 		break;
 	case INGEST_CONFLICT:
 		conn_error(c, "conflict",

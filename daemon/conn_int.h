@@ -41,6 +41,8 @@
 #include "slotcount.h"
 #include "store.h"
 #include "store_scripts.h"
+#include "supervise.h"
+#include "checkin.h"
 #include "strindex.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -78,6 +80,7 @@ struct conn {
 	int shut; /* closing: our side of the session is shut down */
 	size_t unauth_slot; /* its source's count of unauthenticated ones */
 	struct conn_flow flow; /* bounds what it makes us queue */
+	struct supervise_link *sup; /* supervised (supervise.h), or NULL */
 };
 
 /* conn.c */

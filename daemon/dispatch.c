@@ -190,7 +190,8 @@ delivery_drop(struct delivery *dl, const char *why)
 	    dl->e.alert_id[0] ? dl->e.alert_id : "-",
 	    dl->e.recipient_id[0] ? dl->e.recipient_id : "-",
 	    dl->e.channel[0] ? dl->e.channel : "-", dl->e.event, why);
-	metrics_delivery(dl->e.channel, DELIVERY_DROPPED);
+	metrics_delivery(dl->e.channel,
+	    json_is_true(json_object_get(dl->meta, "drill")), DELIVERY_DROPPED);
 	dl->state = D_DROP;
 	delivery_step(dl);
 }
@@ -227,7 +228,9 @@ delivery_failed(struct delivery *dl)
 	int first = !dl->unreached;
 
 	if (first)
-		metrics_delivery(dl->e.channel, DELIVERY_FAILED);
+		metrics_delivery(dl->e.channel,
+		    json_is_true(json_object_get(dl->meta, "drill")),
+		    DELIVERY_FAILED);
 	dl->unreached = 1;
 	/* From the spool: moved into Redis later, it is retried there. */
 	if (!delivery_is_alert(dl) || dl->local_done != NULL ||
@@ -261,7 +264,9 @@ delivery_result(struct delivery *dl, int ok, long status, const char *error)
 		         "status=%ld attempt=%d latency_ms=%ld event=%s",
 		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
 		    dl->attempt, latency, dl->e.event);
-		metrics_delivery(dl->e.channel, DELIVERY_OK);
+		metrics_delivery(dl->e.channel,
+		    json_is_true(json_object_get(dl->meta, "drill")),
+		    DELIVERY_OK);
 		metrics_delivery_latency(latency / 1000.0);
 		dl->state = D_DONE;
 		delivery_step(dl);
@@ -269,7 +274,8 @@ delivery_result(struct delivery *dl, int ok, long status, const char *error)
 	}
 	snprintf(dl->reason, sizeof(dl->reason), "%s%s%ld",
 	    error ? error : "answer", error ? "; status " : " ", status);
-	metrics_delivery(dl->e.channel, DELIVERY_RETRY);
+	metrics_delivery(dl->e.channel,
+	    json_is_true(json_object_get(dl->meta, "drill")), DELIVERY_RETRY);
 	log_warnx("delivery alert=%s recipient=%s channel=%s result=retry "
 	          "status=%ld attempt=%d event=%s error=\"%s\"",
 	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
@@ -338,7 +344,9 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 		/* Refused before sending: retrying would not change that. */
 		snprintf(dl->reason, sizeof(dl->reason),
 		    "message refused by the gateway module");
-		metrics_delivery(dl->e.channel, DELIVERY_FAILED);
+		metrics_delivery(dl->e.channel,
+		    json_is_true(json_object_get(dl->meta, "drill")),
+		    DELIVERY_FAILED);
 		dl->state = D_FAIL;
 		delivery_step(dl);
 	}

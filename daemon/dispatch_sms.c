@@ -30,6 +30,7 @@ dispatch_sms_text(const struct relay_config *cfg, json_t *meta,
 	v.ref = dispatch_sms_meta(meta, "ref");
 	v.by = dispatch_sms_meta(meta, "acked_by");
 	v.tier = e->tier;
+	v.drill = json_is_true(json_object_get(meta, "drill"));
 	v.t = time(NULL);
 	if (strcmp(e->event, "alert.raised") == 0 ||
 	    strcmp(e->event, "alert.escalated") == 0) {

@@ -39,7 +39,7 @@ csv_has(const char *csv, const char *id)
 
 json_t *
 escalate_tier(const struct relay_config *cfg, const struct policy *p, size_t t,
-    const char *recipients)
+    const char *recipients, int drill)
 {
 	struct policy_delivery d[MAX_TIER_DELIVERIES];
 	json_t *out = json_array();
@@ -50,6 +50,9 @@ escalate_tier(const struct relay_config *cfg, const struct policy *p, size_t t,
 		/* A webhook carries the sealed alert: none without one. */
 		if (strcmp(d[i].channel, "webhook") == 0 &&
 		    !csv_has(recipients, d[i].rid))
+			continue;
+		if (strcmp(d[i].channel, "sms") == 0 &&
+		    !policy_tier_sms(p, t, drill))
 			continue;
 		json_array_append_new(out,
 		    json_pack("[s, s]", d[i].rid, d[i].channel));
@@ -119,7 +122,8 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 	    json_string_value(json_object_get(reply, "policy")));
 	if (p == NULL) /* removed by a reload: use today's for its type */
 		p = policy_for(cfg,
-		    json_string_value(json_object_get(reply, "alert_type")));
+		    json_string_value(json_object_get(reply, "alert_type")),
+		    json_is_true(json_object_get(reply, "drill")));
 	received =
 	    strtoll(json_string_value(json_object_get(reply, "received_ms")),
 	        NULL, 10);
@@ -128,7 +132,8 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 	args = json_pack("{s:s, s:s, s:s, s:o, s:s}", "member", e->current,
 	    "aid", aid, "tier", tierstr, "deliveries",
 	    escalate_tier(cfg, p, (size_t)t,
-	        json_string_value(json_object_get(reply, "recipients"))),
+	        json_string_value(json_object_get(reply, "recipients")),
+	        json_is_true(json_object_get(reply, "drill"))),
 	    "now", now);
 	if (next != NULL)
 		json_object_set_new(args, "next", next);

@@ -21,9 +21,10 @@ struct escalate *escalate_new(struct relay *relay);
 void escalate_free(struct escalate *e);
 
 /* The notifications of tier t as [[rid, channel], ...]; webhooks only to
- * recipients the alert was sealed to (recipients: comma-separated). */
+ * recipients the alert was sealed to (recipients: comma-separated); for
+ * a drill, no SMS when the tier says drill=no. */
 json_t *escalate_tier(const struct relay_config *cfg, const struct policy *p,
-    size_t t, const char *recipients);
+    size_t t, const char *recipients, int drill);
 /* The timer after tier t as ["alert_id|t+1", due_ms], or NULL. */
 json_t *escalate_next(const struct policy *p, const char *alert_id, size_t t,
     int64_t received_ms);

@@ -345,6 +345,21 @@ http_discard_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return req->received > HTTP_RESPONSE_MAX ? 0 : n;
 }
 
+static void
+http_client_trust(CURL *easy, const struct http_post_args *a)
+{
+	char *pin;
+
+	if (a->pin != NULL) {
+		pin = xasprintf("sha256//%s", a->pin);
+		curl_easy_setopt(easy, CURLOPT_PINNEDPUBLICKEY, pin);
+		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+		free(pin);
+	} else if (a->cainfo != NULL)
+		curl_easy_setopt(easy, CURLOPT_CAINFO, a->cainfo);
+}
+
 struct http_req *
 http_post(struct http_client *hc, const struct http_post_args *a,
     http_done_cb cb, void *arg)
@@ -383,6 +398,7 @@ http_post(struct http_client *hc, const struct http_post_args *a,
 		curl_easy_setopt(req->easy, CURLOPT_USERPWD, a->userpwd);
 	}
 	curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
+	http_client_trust(req->easy, a);
 	curl_easy_setopt(req->easy, CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	    a->connect_timeout_ms);

@@ -38,6 +38,11 @@ struct http_post_args {
 	size_t bodylen;
 	long connect_timeout_ms;
 	long timeout_ms;
+	/* Trust for https (alertconsole's acknowledgements to the relay):
+	 * a CA file, or the base64 SHA-256 pin of the server's key (then no
+	 * CA and no name check, as for devices).  NULL: the system's CAs. */
+	const char *cainfo;
+	const char *pin;
 };
 
 struct http_client *http_client_new(struct event_base *base);

@@ -28,6 +28,7 @@ struct ingest_req {
 	json_t *args; /* kept for the spool, should Redis fail */
 	struct ingest_reply reply; /* held while replicas catch up */
 	struct event *spooled; /* answering a resend from the spool */
+	int drill;
 };
 
 /* The candidate references, from one call for random bytes: libsodium
@@ -61,6 +62,7 @@ ingest_finish(struct ingest_req *ir, struct ingest_reply *out)
 		out->result = INGEST_UNAVAILABLE;
 		out->error = "redis and the local spool both failed";
 	}
+	out->drill = ir->drill;
 	ir->cb(out, ir->arg);
 	json_decref(ir->args);
 	if (ir->spooled != NULL)
@@ -159,7 +161,8 @@ static void
 ingest_plan(struct relay *relay, const struct envelope *env, const char *csv,
     int64_t received, json_t *args)
 {
-	const struct policy *p = policy_for(relay->cfg, env->alert_type);
+	const struct policy *p =
+	    policy_for(relay->cfg, env->alert_type, env->drill);
 	json_t *next;
 	char due[24];
 
@@ -167,7 +170,7 @@ ingest_plan(struct relay *relay, const struct envelope *env, const char *csv,
 	json_object_set_new(args, "tier", json_string("0"));
 	if (policy_due(p, 0, received) <= received) {
 		json_object_set_new(args, "now",
-		    escalate_tier(relay->cfg, p, 0, csv));
+		    escalate_tier(relay->cfg, p, 0, csv, env->drill));
 		next = escalate_next(p, env->alert_id, 0, received);
 	} else {
 		char member[40];
@@ -203,6 +206,7 @@ ingest_alert(struct relay *relay, const struct envelope *env,
 
 	ir->cb = cb;
 	ir->arg = arg;
+	ir->drill = env->drill;
 	time_rfc3339_ms(received_at, received);
 	snprintf(ms, sizeof(ms), "%lld", (long long)received);
 	for (i = 0; i < env->nrecipients; i++)
@@ -214,6 +218,8 @@ ingest_alert(struct relay *relay, const struct envelope *env,
 	    "type", env->alert_type, "created", env->created_at, "received",
 	    received_at, "received_ms", ms, "recipients", csv, "cts", cts,
 	    "refs", refs);
+	if (env->drill)
+		json_object_set_new(args, "drill", json_string("1"));
 	ingest_plan(relay, env, csv, received, args);
 	free(csv);
 	ir->relay = relay;

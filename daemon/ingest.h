@@ -24,6 +24,7 @@ struct ingest_reply {
 	char received_at[RFC3339_LEN];
 	char ref[16]; /* ACK_REF_LEN letters */
 	const char *error; /* with INGEST_UNAVAILABLE */
+	int drill; /* the envelope said drill */
 };
 
 typedef void (*ingest_cb)(const struct ingest_reply *reply, void *arg);

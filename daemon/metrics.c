@@ -3,11 +3,13 @@
 #include "metrics.h"
 
 struct metrics metrics = {.deadletter_entries = -1,
-    .alerts_open = {-1, -1, -1},
-    .unacked_seconds = {-1, -1, -1}};
+    .alerts_open = {-1, -1, -1, -1},
+    .unacked_seconds = {-1, -1, -1, -1},
+    .drills_open = -1,
+    .drill_unacked_seconds = -1};
 
 const char *const metrics_alert_types[ALERT_TYPES_N] = {"panic", "threat",
-    "test"};
+    "test", "missed_checkin"};
 
 static const char *const channel_names[CHANNEL_N] = {"webhook", "sms"};
 
@@ -82,10 +84,14 @@ metrics_observe(uint64_t *buckets, uint64_t *count, double *sum, double seconds)
 }
 
 void
-metrics_delivery(const char *channel, enum delivery_result r)
+metrics_delivery(const char *channel, int drill, enum delivery_result r)
 {
-	metrics.deliveries[strcmp(channel, "sms") == 0 ? CHANNEL_SMS
-	                                               : CHANNEL_WEBHOOK][r]++;
+	int c = strcmp(channel, "sms") == 0 ? CHANNEL_SMS : CHANNEL_WEBHOOK;
+
+	if (drill)
+		metrics.drill_deliveries[c][r]++;
+	else
+		metrics.deliveries[c][r]++;
 }
 
 void
@@ -156,21 +162,33 @@ metrics_render_conn_refused(struct evbuffer *out)
 }
 
 static void
-metrics_render_deliveries(struct evbuffer *out)
+metrics_render_by_channel(struct evbuffer *out, const char *name,
+    const char *help, uint64_t v[CHANNEL_N][DELIVERY_NRESULTS])
 {
 	int c, i;
 
-	metric_head(out, "alertrelay_deliveries_total", "counter",
-	    "Notifications by channel and result: ok went through, retry an "
-	    "attempt failed, failed max_attempts failed in a row (once per "
-	    "notification), dropped no longer needed.");
+	metric_head(out, name, "counter", help);
 	for (c = 0; c < CHANNEL_N; c++)
 		for (i = 0; i < DELIVERY_NRESULTS; i++)
 			evbuffer_add_printf(out,
-			    "alertrelay_deliveries_total{channel=\"%s\","
-			    "result=\"%s\"} %llu\n",
+			    "%s{channel=\"%s\",result=\"%s\"} %llu\n", name,
 			    channel_names[c], result_names[i],
-			    (unsigned long long)metrics.deliveries[c][i]);
+			    (unsigned long long)v[c][i]);
+}
+
+static void
+metrics_render_deliveries(struct evbuffer *out)
+{
+	metrics_render_by_channel(out, "alertrelay_deliveries_total",
+	    "Notifications of real alerts (not drills) by channel and "
+	    "result: ok went through, retry an attempt failed, failed "
+	    "max_attempts failed in a row (once per notification), dropped "
+	    "no longer needed.",
+	    metrics.deliveries);
+	metrics_render_by_channel(out, "alertrelay_drill_deliveries_total",
+	    "Notifications of drills, by channel and result as "
+	    "alertrelay_deliveries_total.",
+	    metrics.drill_deliveries);
 	metric_one(out, "alertrelay_deadletters_total", "counter",
 	    "Notifications this instance gave up and wrote to the dead-letter "
 	    "stream.",
@@ -202,6 +220,16 @@ metrics_render_alerts(struct evbuffer *out)
 	metrics_render_by_type(out, "alertrelay_alerts_unacknowledged_seconds",
 	    "Age of the oldest open alert, by type; 0 when none is open.",
 	    metrics.unacked_seconds);
+	if (metrics.drills_open >= 0) {
+		metric_one(out, "alertrelay_drills_open", "gauge",
+		    "Drills open, all instances (not in "
+		    "alertrelay_alerts_open).",
+		    metrics.drills_open);
+		metric_one(out, "alertrelay_drills_unacknowledged_seconds",
+		    "gauge",
+		    "Age of the oldest open drill; 0 when none is open.",
+		    metrics.drill_unacked_seconds);
+	}
 	if (metrics.deadletter_entries >= 0)
 		metric_one(out, "alertrelay_deadletter_entries", "gauge",
 		    "Entries in the dead-letter stream, all instances.",
@@ -217,12 +245,17 @@ metrics_render(struct evbuffer *out)
 	    "Alert frames received from authenticated devices.",
 	    (double)metrics.alerts_received);
 	metric_head(out, "alertrelay_alerts_accepted_total", "counter",
-	    "Alerts answered accepted, by whether they were resends.");
+	    "Alerts (drills apart) answered accepted, by whether they were "
+	    "resends.");
 	evbuffer_add_printf(out,
 	    "alertrelay_alerts_accepted_total{duplicate=\"false\"} %llu\n"
 	    "alertrelay_alerts_accepted_total{duplicate=\"true\"} %llu\n",
 	    (unsigned long long)metrics.alerts_accepted,
 	    (unsigned long long)metrics.alerts_duplicate);
+	metric_one(out, "alertrelay_drills_accepted_total", "counter",
+	    "Drills accepted (not resends); not in "
+	    "alertrelay_alerts_accepted_total.",
+	    (double)metrics.drills_accepted);
 	metric_head(out, "alertrelay_refused_total", "counter",
 	    "Frames and alerts refused, by protocol error code.");
 	for (i = 0; i < REFUSE_NREASONS; i++)
@@ -241,9 +274,23 @@ metrics_render(struct evbuffer *out)
 	    metrics.ack_buckets, metrics.ack_count, metrics.ack_sum);
 	metric_one(out, "alertrelay_escalations_total", "counter",
 	    "Escalations to a further tier.", (double)metrics.escalations);
+	metric_one(out, "alertrelay_checkins_missed_total", "counter",
+	    "Check-ins missed: prepared alerts raised by this instance.",
+	    (double)metrics.checkins_missed);
+	metric_one(out, "alertrelay_device_offline_total", "counter",
+	    "Supervised devices found offline (device.offline) by this "
+	    "instance.",
+	    (double)metrics.devices_offline_events);
+	metric_one(out, "alertrelay_device_online_total", "counter",
+	    "Supervised devices back online (device.online) seen by this "
+	    "instance.",
+	    (double)metrics.devices_online_events);
 	metric_one(out, "alertrelay_acknowledgements_total", "counter",
-	    "Acknowledgements by recipients.",
+	    "Acknowledgements of real alerts by recipients.",
 	    (double)metrics.acknowledgements);
+	metric_one(out, "alertrelay_drill_acknowledgements_total", "counter",
+	    "Acknowledgements of drills by recipients.",
+	    (double)metrics.drill_acknowledgements);
 	metric_head(out, "alertrelay_tls_handshakes_total", "counter",
 	    "TLS handshakes with devices, by result.");
 	evbuffer_add_printf(out,

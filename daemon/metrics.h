@@ -62,7 +62,7 @@ enum conn_refuse {
 enum delivery_channel { CHANNEL_WEBHOOK, CHANNEL_SMS, CHANNEL_N };
 
 /* The alert types, as the protocol names them, for per-type gauges. */
-#define ALERT_TYPES_N 3
+#define ALERT_TYPES_N 4
 extern const char *const metrics_alert_types[ALERT_TYPES_N];
 
 #define LATENCY_NBUCKETS 14
@@ -73,6 +73,11 @@ struct metrics {
 	uint64_t alerts_duplicate;
 	uint64_t refused[REFUSE_NREASONS];
 	uint64_t deliveries[CHANNEL_N][DELIVERY_NRESULTS];
+	/* Drills, counted apart so that no production alert (rule) sees
+	 * them: alertrelay_drill_*. */
+	uint64_t drills_accepted;
+	uint64_t drill_deliveries[CHANNEL_N][DELIVERY_NRESULTS];
+	uint64_t drill_acknowledgements;
 	uint64_t deadletters; /* written to the dead-letter stream */
 	uint64_t latency_buckets[LATENCY_NBUCKETS]; /* cumulative on output */
 	uint64_t latency_count;
@@ -81,6 +86,9 @@ struct metrics {
 	uint64_t ack_count;
 	double ack_sum;
 	uint64_t escalations;
+	uint64_t checkins_missed; /* prepared alerts raised (checkin.h) */
+	uint64_t devices_offline_events; /* supervise.h */
+	uint64_t devices_online_events;
 	uint64_t acknowledgements;
 	uint64_t tls_handshakes_ok;
 	uint64_t tls_handshakes_failed;
@@ -99,6 +107,7 @@ struct metrics {
 	double deadletter_entries;
 	double alerts_open[ALERT_TYPES_N];
 	double unacked_seconds[ALERT_TYPES_N];
+	double drills_open, drill_unacked_seconds;
 };
 
 extern struct metrics metrics;
@@ -106,7 +115,7 @@ extern struct metrics metrics;
 /* The refusal reason for a protocol error code, or -1. */
 int metrics_reason(const char *code);
 void metrics_refused(const char *code);
-void metrics_delivery(const char *channel, enum delivery_result r);
+void metrics_delivery(const char *channel, int drill, enum delivery_result r);
 void metrics_delivery_latency(double seconds);
 void metrics_time_to_ack(double seconds); /* first acknowledgements */
 const char *metrics_listener_name(enum listener_kind kind);

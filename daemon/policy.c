@@ -6,9 +6,9 @@
 #include "relay_config.h"
 #include "xmalloc.h"
 
-static const struct policy_tier default_tier = {0, 1, NULL, 0};
+static const struct policy_tier default_tier = {0, 1, NULL, 0, 0};
 static const struct policy default_policy = {"default", 0, 7,
-    (struct policy_tier *)&default_tier, 1, 0, 0};
+    (struct policy_tier *)&default_tier, 1, 0, 0, 0};
 
 const char *
 channel_name(int ch)
@@ -29,7 +29,8 @@ channel_parse(const char *name)
 int
 alert_type_bit(const char *type)
 {
-	if (strcmp(type, "panic") == 0)
+	/* A missed check-in escalates like a panic alert. */
+	if (strcmp(type, "panic") == 0 || strcmp(type, "missed_checkin") == 0)
 		return 1;
 	if (strcmp(type, "threat") == 0)
 		return 2;
@@ -71,6 +72,10 @@ policy_add_target(struct policy_tier *t, const char *tok, char *err,
 		t->everyone = 1;
 		return 0;
 	}
+	if (strcmp(tok, "drill=no") == 0) {
+		t->drill_no = 1;
+		return 0;
+	}
 	t->targets =
 	    xreallocarray(t->targets, t->ntargets + 1, sizeof(*t->targets));
 	pt = &t->targets[t->ntargets++];
@@ -84,7 +89,7 @@ policy_add_target(struct policy_tier *t, const char *tok, char *err,
 	if (!id_valid(pt->rid) || pt->channels == 0) {
 		snprintf(err, errlen,
 		    "bad tier target %s (want RECIPIENT, RECIPIENT:webhook, "
-		    "RECIPIENT:sms or *)",
+		    "RECIPIENT:sms, * or drill=no)",
 		    tok);
 		return -1;
 	}
@@ -130,6 +135,14 @@ policy_set(struct policy *p, const char *key, const char *value, char *err,
 		return policy_set_types(p, value, err, errlen);
 	if (strcmp(key, "tier") == 0)
 		return policy_add_tier(p, value, err, errlen);
+	if (strcmp(key, "drill") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			snprintf(err, errlen, "drill must be yes or no");
+			return -1;
+		}
+		p->drill = strcmp(value, "yes") == 0;
+		return 0;
+	}
 	if (strcmp(key, "repeat") == 0 || strcmp(key, "max_age") == 0) {
 		long *dst = key[0] == 'r' ? &p->repeat_s : &p->max_age_s;
 
@@ -198,15 +211,24 @@ policy_clear(struct policy *p)
 }
 
 const struct policy *
-policy_for(const struct relay_config *cfg, const char *alert_type)
+policy_for(const struct relay_config *cfg, const char *alert_type, int drill)
 {
 	int bit = alert_type_bit(alert_type);
 	size_t i;
 
+	for (i = 0; drill && i < cfg->npolicies; i++)
+		if (cfg->policies[i].drill && (cfg->policies[i].types & bit))
+			return &cfg->policies[i];
 	for (i = 0; i < cfg->npolicies; i++)
-		if (cfg->policies[i].types & bit)
+		if (!cfg->policies[i].drill && (cfg->policies[i].types & bit))
 			return &cfg->policies[i];
 	return &default_policy;
+}
+
+int
+policy_tier_sms(const struct policy *p, size_t t, int drill)
+{
+	return !drill || !p->tiers[t < p->ntiers ? t : p->ntiers - 1].drill_no;
 }
 
 const struct policy *

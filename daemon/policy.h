@@ -11,6 +11,11 @@
  *   tier = 180 *
  *   repeat = 300
  *   max_age = 3600
+ *
+ * Drills (alertctl send --drill) follow the policy of their type, with
+ * no SMS to a tier marked drill=no (tier = 300 meldkamer:sms drill=no),
+ * unless a policy with `drill = yes` names their type: then that one,
+ * which real alerts never follow.
  */
 #ifndef ALERTRELAY_POLICY_H
 #define ALERTRELAY_POLICY_H
@@ -36,6 +41,7 @@ struct policy_tier {
 	int everyone; /* "*": every recipient, every channel it has */
 	struct policy_target *targets;
 	size_t ntargets;
+	int drill_no; /* "drill=no": a drill sends this tier no SMS */
 };
 
 struct policy {
@@ -46,6 +52,7 @@ struct policy {
 	size_t ntiers;
 	long repeat_s; /* 0: do not repeat the last tier */
 	long max_age_s; /* 0: no limit */
+	int drill; /* drill = yes: for drills of its types, only them */
 };
 
 /* One notification to make: a recipient over one channel. */
@@ -66,9 +73,13 @@ int channel_parse(const char *name); /* CH_* or 0 */
 int alert_type_bit(const char *type); /* 0 when unknown */
 
 /* The policy for an alert type: the [policy] naming it, or the built-in
- * one (everyone, every channel, at once, no escalation). */
+ * one (everyone, every channel, at once, no escalation).  A drill takes
+ * a drill = yes policy of its type first. */
 const struct policy *policy_for(const struct relay_config *cfg,
-    const char *alert_type);
+    const char *alert_type, int drill);
+/* 1 when tier t of p sends SMS for this alert (not in a drill to a tier
+ * marked drill=no). */
+int policy_tier_sms(const struct policy *p, size_t t, int drill);
 const struct policy *policy_named(const struct relay_config *cfg,
     const char *name);
 /* The notifications of tier t (t >= ntiers repeats the last tier).

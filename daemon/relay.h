@@ -24,6 +24,8 @@ struct admin;
 struct ack;
 struct escalate;
 struct spool;
+struct checkin;
+struct supervise;
 struct ratelimit;
 struct slotcount;
 struct strindex;
@@ -40,6 +42,8 @@ struct relay {
 	struct ack *ack;
 	struct escalate *escalate;
 	struct spool *spool; /* NULL when no spool_dir */
+	struct checkin *checkin; /* check-in timers (checkin.h) */
+	struct supervise *supervise; /* supervised devices (supervise.h) */
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
 	size_t nunauth; /* not yet authenticated */

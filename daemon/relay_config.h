@@ -82,6 +82,17 @@ struct relay_config {
 	char *org_key_text; /* base64 organisation public key */
 	struct directory *dir; /* verified; NULL without directory_path */
 
+	/* [checkin] (checkin.h) */
+	long checkin_max_duration; /* minutes from start to release, at most */
+	long checkin_remind_before; /* seconds before the deadline; 0: none */
+	long checkin_max_bytes; /* of one signed, sealed prepared alert */
+	long checkin_rate, checkin_burst; /* requests per device per hour */
+
+	/* [supervision] (supervise.h) */
+	long supervision_min_interval, supervision_max_interval; /* seconds */
+	long supervision_grace; /* seconds beyond the interval */
+	char *supervision_notify; /* recipient ids; "": the panic policy's */
+
 	/* [ack] */
 	char *ack_listen; /* HTTPS, "" to disable */
 	char *ack_listen_plain; /* plain HTTP, loopback only, "" to disable */

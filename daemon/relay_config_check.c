@@ -169,7 +169,8 @@ config_check_policies(struct config_parse *p)
 		if (policy_check(&cfg->policies[i], cfg, err, sizeof(err)) != 0)
 			config_error(p, cfg->policies[i].line, "%s", err);
 		for (j = 0; j < i; j++)
-			if (cfg->policies[i].types & cfg->policies[j].types)
+			if ((cfg->policies[i].types & cfg->policies[j].types) &&
+			    cfg->policies[i].drill == cfg->policies[j].drill)
 				config_error(p, cfg->policies[i].line,
 				    "policy %s claims an alert type policy %s "
 				    "already has",

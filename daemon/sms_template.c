@@ -12,6 +12,12 @@
 
 #define SMS_TPL_TYPE_MAX 16 /* characters of an alert type shown */
 
+/* Before every SMS of a drill, so that nobody takes it for a real alarm;
+ * the check of a template counts the longer one. */
+#define SMS_TPL_DRILL_NL "OEFENING - "
+#define SMS_TPL_DRILL_EN "DRILL - "
+#define SMS_TPL_DRILL_MAX (sizeof(SMS_TPL_DRILL_NL) - 1)
+
 static const char *const sms_template_keys[SMS_TPL_N] = {
     "sms_template_raised",
     "sms_template_escalated",
@@ -52,6 +58,7 @@ static const struct {
     {"panic", "PANIEK", "PANIC"},
     {"threat", "DREIGING", "THREAT"},
     {"test", "TEST", "TEST"},
+    {"missed_checkin", "GEMISTE CHECK-IN", "MISSED CHECK-IN"},
 };
 
 enum sms_ph { PH_TYPE, PH_ALIAS, PH_TIME, PH_REF, PH_BY, PH_TIER, PH_N };
@@ -296,12 +303,16 @@ sms_template_check(enum sms_template_kind kind, const char *tpl, char *err,
 		snprintf(err, errlen, "is empty, or has only {alias} and {by}");
 		return -1;
 	}
-	if (w.fixed + w.nshort * SMS_TEMPLATE_NAME_MIN > SMS_CHARS_MAX) {
+	if (SMS_TPL_DRILL_MAX + w.fixed + w.nshort * SMS_TEMPLATE_NAME_MIN >
+	    SMS_CHARS_MAX) {
 		snprintf(err, errlen,
 		    "too long: %zu characters with the longest values (%zu "
-		    "for each {alias} and {by}), more than the %d of one SMS",
-		    w.fixed + w.nshort * SMS_TEMPLATE_NAME_MIN,
-		    (size_t)SMS_TEMPLATE_NAME_MIN, SMS_CHARS_MAX);
+		    "for each {alias} and {by}) and the drill prefix \"%s\", "
+		    "more than the %d of one SMS",
+		    SMS_TPL_DRILL_MAX + w.fixed +
+		        w.nshort * SMS_TEMPLATE_NAME_MIN,
+		    (size_t)SMS_TEMPLATE_NAME_MIN, SMS_TPL_DRILL_NL,
+		    SMS_CHARS_MAX);
 		return -1;
 	}
 	return 0;
@@ -313,21 +324,27 @@ sms_template_expand(enum sms_language lang, const char *tpl,
 {
 	struct sms_walk w;
 	enum sms_template_kind kind = SMS_TPL_N; /* any placeholder */
+	const char *prefix = "";
 	char err[128];
-	size_t share = 0;
+	size_t share = 0, plen;
 
 	if (outlen > 0)
 		out[0] = '\0';
+	if (v != NULL && v->drill)
+		prefix =
+		    lang == SMS_LANG_EN ? SMS_TPL_DRILL_EN : SMS_TPL_DRILL_NL;
+	plen = strlen(prefix);
 	if (tpl == NULL || v == NULL || strlen(tpl) > SMS_TEMPLATE_MAX ||
 	    (strstr(tpl, "{ref}") != NULL && !sms_text_ref_valid(v->ref)) ||
 	    sms_template_walk(lang, kind, tpl, v, 0, &w, NULL, 0, err,
 	        sizeof(err)) != 0 ||
-	    w.fixed > SMS_CHARS_MAX)
+	    plen + w.fixed > SMS_CHARS_MAX || outlen <= plen)
 		return 0;
 	if (w.nshort > 0)
-		share = (SMS_CHARS_MAX - w.fixed) / w.nshort;
-	if (sms_template_walk(lang, kind, tpl, v, share, &w, out, outlen, err,
-	        sizeof(err)) != 0) {
+		share = (SMS_CHARS_MAX - plen - w.fixed) / w.nshort;
+	memcpy(out, prefix, plen + 1);
+	if (sms_template_walk(lang, kind, tpl, v, share, &w, out + plen,
+	        outlen - plen, err, sizeof(err)) != 0) {
 		if (outlen > 0)
 			out[0] = '\0';
 		return 0;
@@ -356,6 +373,11 @@ sms_template_looks_ours(const char *text, const char *tpl)
 	if (text == NULL)
 		return 0;
 	text += strspn(text, " \t\r\n");
+	/* a drill's SMS echoed back is ours as much as any */
+	if (strncmp(text, SMS_TPL_DRILL_NL, SMS_TPL_DRILL_MAX) == 0)
+		text += SMS_TPL_DRILL_MAX;
+	else if (strncmp(text, SMS_TPL_DRILL_EN, strlen(SMS_TPL_DRILL_EN)) == 0)
+		text += strlen(SMS_TPL_DRILL_EN);
 	if (tpl != NULL && sms_template_prefix_of(text, tpl))
 		return 1;
 	for (i = 0; i < SMS_TPL_N; i++)

@@ -34,6 +34,7 @@ struct sms_template_vars {
 	const char *by; /* who acknowledged */
 	const char *tier; /* "1", "2", ... */
 	time_t t; /* shown as HH:MM, local time (TZ) */
+	int drill; /* a drill: "OEFENING - " / "DRILL - " before the text */
 };
 
 /* "nl" or "en": 0 with the language in out, else -1. */
@@ -45,8 +46,8 @@ const char *sms_template_default(enum sms_language lang,
     enum sms_template_kind kind);
 /* 0 when tpl (a template of kind) is fine: placeholders of the set that
  * kind allows, {ref} in the alert's templates, GSM-7 basic characters
- * only, at most 160 characters with worst-case values; else -1 with a
- * reason in err. */
+ * only, at most 160 characters with worst-case values and the longest
+ * drill prefix; else -1 with a reason in err. */
 int sms_template_check(enum sms_template_kind kind, const char *tpl, char *err,
     size_t errlen);
 /* tpl with its placeholders replaced (alias and by shortened so that

@@ -179,6 +179,8 @@ spool_deliver(struct spool *sp, struct spool_alert *a)
 		    json_object_get(a->args, "created"), "received_at",
 		    json_object_get(a->args, "received"), "ref",
 		    json_object_get(a->args, "ref_local"));
+		json_object_set_new(meta, "drill",
+		    json_boolean(json_object_get(a->args, "drill") != NULL));
 		json_object_set(meta, "ciphertext",
 		    json_object_get(json_object_get(a->args, "cts"),
 		        e.recipient_id));

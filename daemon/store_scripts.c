@@ -7,6 +7,9 @@
 	"local P = a.p\n"                                                      \
 	"local function K(...) return table.concat({P, ...}, ':') end\n"       \
 	"local function ev(aid, dev, e)\n"                                     \
+	"  if redis.call('HGET', K('alert', aid), 'drill') == '1' then\n"      \
+	"    e.drill = true\n"                                                 \
+	"  end\n"                                                              \
 	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
 	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
 	"dev,"                                                                 \
@@ -35,6 +38,7 @@
 	"end\n"                                                                \
 	"local function closed(aid, atype)\n"                                  \
 	"  redis.call('ZREM', K('open', atype or '-'), aid)\n"                 \
+	"  redis.call('ZREM', K('open', 'drill'), aid)\n"                      \
 	"end\n"                                                                \
 	"local function unreached(aid, rid, ch, u)\n"                          \
 	"  redis.call('HSET', K('unreached', aid), rid .. '|' .. ch,"          \
@@ -65,13 +69,13 @@ const char script_ingest[] = PRELUDE
     "local id = redis.call('XADD', K('alerts'), 'MAXLEN', '~', '1000000',"
     "  '*', 'alert_id', a.aid, 'device_id', a.dev, 'alert_type', a.type,"
     "  'created_at', a.created, 'received_at', a.received, 'recipients',"
-    "  a.recipients, 'ref', ref)\n"
+    "  a.recipients, 'ref', ref, 'drill', a.drill or '0')\n"
     "redis.call('HSET', ak, 'relay_id', id, 'envelope_hash', a.hash,"
     "  'device_id', a.dev, 'alert_type', a.type, 'created_at', a.created,"
     "  'received_at', a.received, 'received_ms', a.received_ms,"
     "  'recipients', a.recipients, 'ref', ref, 'policy', a.policy,"
     "  'state', 'open', 'tier', a.tier, 'ndeliveries', #a.now,"
-    "  'ndelivered', 0)\n"
+    "  'ndelivered', 0, 'drill', a.drill or '0')\n"
     "for rid, ct in pairs(a.cts) do\n"
     "  redis.call('HSET', ak, 'ct:' .. rid, ct)\n"
     "end\n"
@@ -98,7 +102,9 @@ const char script_ingest[] = PRELUDE
     "  redis.call('ZADD', K('timers'), a.expire, a.aid .. '|x')\n"
     "end\n"
     "redis.call('ZADD', K('device', a.dev), a.received_ms, a.aid)\n"
-    "redis.call('ZADD', K('open', a.type), a.received_ms, a.aid)\n"
+    /* a drill is counted apart: it never looks like an open alarm */
+    "redis.call('ZADD', K('open', a.drill == '1' and 'drill' or a.type),"
+    "  a.received_ms, a.aid)\n"
     "ev(a.aid, a.dev, {event = 'accepted', at = a.received, relay_id = id,"
     "  ref = ref})\n"
     "return cjson.encode({r = 'new', id = id, received_at = a.received,"
@@ -143,17 +149,18 @@ const char script_fire[] =
 /* What a timer needs to plan the next tier. */
 const char script_brief[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'state', 'policy',"
-    "  'alert_type', 'received_ms', 'recipients')\n"
+    "  'alert_type', 'received_ms', 'recipients', 'drill')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     "return cjson.encode({exists = true, state = f[1], policy = f[2],"
-    "  alert_type = f[3], received_ms = f[4], recipients = f[5]})\n";
+    "  alert_type = f[3], received_ms = f[4], recipients = f[5],"
+    "  drill = f[6] == '1'})\n";
 
 /* What a delivery needs to know about its alert. */
 const char script_meta[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
-    "  'tier')\n"
+    "  'tier', 'drill', 'last_seen', 'interval_s')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     "local u = redis.call('HEXISTS', K('unreached', a.aid),"
     "  a.rid .. '|' .. (a.ch or ''))\n"
@@ -161,7 +168,9 @@ const char script_meta[] = PRELUDE
     "  alert_type = f[2], created_at = f[3], received_at = f[4],"
     "  ref = f[5], state = f[6], acked_by = f[7] or nil,"
     "  acked_at = f[8] or nil, cancelled_at = f[9] or nil,"
-    "  ciphertext = f[10] or nil, done = f[11] and true or false})\n";
+    "  ciphertext = f[10] or nil, done = f[11] and true or false,"
+    "  drill = f[13] == '1', last_seen = f[14] or nil,"
+    "  interval_s = f[15] or nil})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE
@@ -175,6 +184,10 @@ const char script_done[] = PRELUDE
     "  redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
     "  redis.call('HDEL', K('unreached', a.aid), a.rid .. '|' .. a.ch)\n"
     "  local n = redis.call('HINCRBY', ak, 'ndelivered', 1)\n"
+    "  if a.ch == 'sms' then\n"
+    "    redis.call('SET', K('lastsms', a.rid),"
+    "      redis.call('HGET', ak, 'drill') or '0', 'EX', 604800)\n"
+    "  end\n"
     "  local f = redis.call('HMGET', ak, 'ndeliveries', 'device_id',"
     "    'state')\n"
     /* It went through after the alert was taken or cancelled:
@@ -259,7 +272,7 @@ const char script_ack[] = PRELUDE
     "end\n"
     "local ak = K('alert', aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'acked_by',"
-    "  'received_ms', 'recipients', 'alert_type')\n"
+    "  'received_ms', 'recipients', 'alert_type', 'drill')\n"
     "if not s[1] then return cjson.encode({r = 'unknown'}) end\n"
     "if not a.ref then\n"
     "  local on = false\n"
@@ -277,7 +290,8 @@ const char script_ack[] = PRELUDE
     "if s[1] == 'acknowledged' then\n"
     "  ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
     "    at = a.now, first = false})\n"
-    "  return cjson.encode({r = 'again', aid = aid, by = s[3]})\n"
+    "  return cjson.encode({r = 'again', aid = aid, by = s[3],"
+    "    drill = s[7] == '1'})\n"
     "end\n"
     "redis.call('HSET', ak, 'state', 'acknowledged', 'acked_by', a.alias,"
     "  'acked_rid', a.rid, 'acked_at', a.now, 'acked_channel', a.ch)\n"
@@ -287,7 +301,7 @@ const char script_ack[] = PRELUDE
     "ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
     "  at = a.now, first = true})\n"
     "return cjson.encode({r = 'first', aid = aid, by = a.alias,"
-    "  received_ms = s[4]})\n";
+    "  received_ms = s[4], drill = s[7] == '1'})\n";
 
 /* The device cancelled its alert. */
 const char script_cancel[] = PRELUDE
@@ -306,7 +320,7 @@ const char script_cancel[] = PRELUDE
 /* One alert and its history, for its own device only. */
 const char script_status[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id', 'state',"
-    "  'alert_type', 'created_at', 'received_at', 'ref')\n"
+    "  'alert_type', 'created_at', 'received_at', 'ref', 'drill')\n"
     "if not f[1] or f[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
     "local evs = {}\n"
@@ -315,7 +329,7 @@ const char script_status[] = PRELUDE
     "end\n"
     "local out = {r = 'ok', alert_id = a.aid, state = f[2],"
     "  alert_type = f[3], created_at = f[4], received_at = f[5], ref = f[6],"
-    "  events = evs}\n"
+    "  events = evs, drill = f[7] == '1'}\n"
     "local un = redis.call('HVALS', K('unreached', a.aid))\n"
     "if #un > 0 then\n"
     "  out.unreached = {}\n"
@@ -330,9 +344,9 @@ const char script_list[] =
             "  tonumber(a.limit) - 1)\n"
             "for i, id in ipairs(ids) do\n"
             "  local f = redis.call('HMGET', K('alert', id), 'alert_type',"
-            "    'created_at', 'state', 'ref')\n"
+            "    'created_at', 'state', 'ref', 'drill')\n"
             "  out[i] = {alert_id = id, alert_type = f[1], created_at = f[2],"
-            "    state = f[3], ref = f[4]}\n"
+            "    state = f[3], ref = f[4], drill = f[5] == '1'}\n"
             "end\n"
             "return cjson.encode({r = 'ok', alerts = out})\n";
 
@@ -401,6 +415,11 @@ const char script_deadletter_replay[] = PRELUDE
     "  end\n"
     "end\n"
     "return cjson.encode({replayed = done, unknown = unknown})\n";
+
+/* Whether the last alarm SMS to a recipient was a drill. */
+const char script_lastsms[] =
+    PRELUDE "return cjson.encode({drill = redis.call('GET',"
+            "  K('lastsms', a.rid)) == '1'})\n";
 
 /* The highest directory version any relay on this Redis has run with:
  * a relay started with an older one (an old file restored) finds out. */

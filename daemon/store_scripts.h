@@ -16,7 +16,10 @@
  *   P:deadletter  stream of notifications given up
  *   P:unreached:A hash "rid|channel" -> JSON: who an alarm has not
  *                 reached (retrying, or given up), until it goes through
- *   P:open:TYPE   sorted set of open alerts of that type by arrival (ms)
+ *   P:open:TYPE   sorted set of open alerts of that type by arrival (ms);
+ *                 P:open:drill holds the open drills, of any type
+ *   P:lastsms:R   "1" when the last alarm SMS to recipient R was a drill
+ *                 (its hint SMS says so too), else "0"; a week
  *   P:receipts    pub/sub channel of events, for the devices
  *   P:directory_version  highest signed directory version run with
  */
@@ -39,5 +42,6 @@ extern const char script_queue[];
 extern const char script_deadletter_list[];
 extern const char script_deadletter_replay[];
 extern const char script_directory[];
+extern const char script_lastsms[];
 
 #endif

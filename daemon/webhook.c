@@ -54,10 +54,17 @@ webhook_body(const char *event, const char *alert_id, const json_t *meta,
 	webhook_copy(o, meta, "created_at", "created_at");
 	webhook_copy(o, meta, "received_at", "received_at");
 	webhook_copy(o, meta, "ref", "ref");
+	/* Every event says whether it is a drill; the receiver checks it
+	 * against the device-signed inner alert. */
+	json_object_set_new(o, "drill",
+	    json_boolean(json_is_true(json_object_get(meta, "drill"))));
 	if (strcmp(event, "alert.raised") == 0 ||
 	    strcmp(event, "alert.escalated") == 0) {
 		webhook_copy(o, meta, "ciphertext", "ciphertext");
 		json_object_set_new(o, "tier", json_integer(atoi(tier)));
+	} else if (strncmp(event, "device.", 7) == 0) {
+		webhook_copy(o, meta, "last_seen", "last_seen");
+		webhook_copy(o, meta, "interval_s", "interval_s");
 	} else if (strcmp(event, "alert.acknowledged") == 0) {
 		webhook_copy(o, meta, "acked_by", "acknowledged_by");
 		webhook_copy(o, meta, "acked_at", "acknowledged_at");

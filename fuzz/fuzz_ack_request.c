@@ -73,6 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char aid[33], ref[ACK_REF_LEN + 1], num[ACK_NUMBER_MAX];
 	char tok[ACK_TOKEN_MAX + 1];
 	struct ack_mo mo;
+	char by[ACK_BY_MAX + 1];
 	size_t i;
 
 	memcpy(buf, data, size);
@@ -108,6 +109,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ack_parse_number(f[5], num, 1);
 	}
 	fuzz_admin(f[6], f[3]);
+	/* the whole input as an ack body ({"by":NAME}) */
+	if (ack_parse_by((const char *)data, size, by) == 0 &&
+	    (by[0] == '\0' || strlen(by) > ACK_BY_MAX))
+		abort();
 	free(buf);
 	return 0;
 }

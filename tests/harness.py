@@ -79,6 +79,12 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# alertctl speaks Dutch unless told otherwise (common/i18n.h).  The suite's
+# tests check alertctl's English messages (the msgids) on purpose, so every
+# process they start gets LANGUAGE=en; test_words.py runs alertctl in Dutch
+# (and English) by passing its own environment.
+os.environ["LANGUAGE"] = "en"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "UndefinedBehaviorSanitizer")
 
@@ -254,7 +260,7 @@ class Receiver:
 
     def start(self, timeout=10):
         self.proc.start()
-        self.proc.wait_for(r"listening on", "stderr", timeout)
+        self.proc.wait_for(r"listening on|luistert op", "stderr", timeout)
         return self
 
     def alerts(self):

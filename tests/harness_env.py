@@ -73,6 +73,7 @@ class Env:
     gateways: dict = field(default_factory=dict)  # name -> {key: value|[values]}
     recipient_extra: dict = field(default_factory=dict)  # rid -> {key: value}
     policies: dict = field(default_factory=dict)  # name -> {key: value|[values]}
+    sections: dict = field(default_factory=dict)  # [name] -> {key: value}
     # Directory mode (docs/DIRECTORY.md): set by use_directory().
     org: object = None  # orgdir.Org
     directory: Path = None  # the relay's signed directory file
@@ -163,6 +164,8 @@ class Env:
             lines += _ini_keys(self.recipient_extra.get(r.id, {}))
         for name, keys in self.policies.items():
             lines += ["", "[policy %s]" % name] + _ini_keys(keys)
+        for name, keys in self.sections.items():
+            lines += ["", "[%s]" % name] + _ini_keys(keys)
         path.write_text("\n".join(lines) + "\n")
         return path
 

@@ -5,7 +5,9 @@ one way at a time.  What it must show: every webhook body is committed to
 SQLite before the 2xx, sealed (the message is not in the database file);
 /api/alerts opens it on request; a second delivery of the same alert is
 not shown twice; a SIGKILL after the 2xx loses nothing; a forged or
-replayed webhook is refused or marked as `alertctl receive` does."""
+replayed webhook is refused or marked as `alertctl receive` does.
+The page's API needs an operator's login (test_console_ops.py tests
+that); Console.login() makes one with `alertconsole user add`."""
 
 import http.client
 import json
@@ -26,6 +28,8 @@ pytestmark = pytest.mark.needs("alertrelayd", "alertctl", "alertconsole")
 RID = "contactpunt"
 MESSAGE = "Man met mes bij de voordeur, Dorpsstraat 12"
 STATIC = harness.ROOT / "console" / "static"
+OPERATOR = "Jan de Vries"
+PASSWORD = "correct horse battery staple"
 
 
 def console_bin():
@@ -36,13 +40,15 @@ class Console:
     """alertconsole for the given recipients of env, on its own port."""
 
     def __init__(self, lab, env, rids=(RID,), port=None, listen=None,
-                 extra=None):
+                 extra=None, rcpt_extra=None):
         self.lab, self.env = lab, env
         self.port = port or harness.free_port()
         self.listen = listen or "127.0.0.1:%d" % self.port
         self.state = lab.tmp / "console-state"
         self.conf = lab.tmp / "console.conf"
         self.proc = None
+        self.cookie = self.csrf = None
+        self.users = set()
         lines = ["[console]", "listen = %s" % self.listen,
                  "state_dir = %s" % self.state, "static_dir = %s" % STATIC]
         if os.geteuid() == 0:
@@ -61,6 +67,8 @@ class Console:
             r = env.recipient(rid)
             lines += ["", "[recipient %s]" % rid, "key = %s" % r.key,
                       "webhook_secret_file = %s" % r.secret_file]
+            lines += ["%s = %s" % kv
+                      for kv in (rcpt_extra or {}).get(rid, {}).items()]
         self.conf.write_text("\n".join(lines) + "\n")
 
     def start(self, timeout=10):
@@ -69,12 +77,73 @@ class Console:
         self.proc.wait_for(r"alertconsole ready", "stderr", timeout)
         return self
 
-    def get(self, path):
+    def user(self, *args, password=PASSWORD):
+        """alertconsole user ARGS, the password on stdin."""
+        return harness.run([console_bin(), "-c", self.conf, "user"] +
+                           list(args), input=password + "\n", timeout=30)
+
+    def add_user(self, name=OPERATOR, role="operator", password=PASSWORD):
+        if name not in self.users:
+            cp = self.user("add", name, "--role", role, password=password)
+            assert cp.returncode == 0, cp.stderr
+            self.users.add(name)
+
+    def login_session(self, name=OPERATOR, password=PASSWORD, conn=None):
+        """POST /api/login: (status, cookie, body)."""
+        c = conn or http.client.HTTPConnection("127.0.0.1", self.port,
+                                               timeout=30)
+        try:
+            c.request("POST", "/api/login", json.dumps(
+                {"name": name, "password": password}),
+                {"Content-Type": "application/json"})
+            r = c.getresponse()
+            body = r.read()
+            cookie = r.getheader("Set-Cookie")
+            value = cookie.split(";")[0] if cookie else None
+            return r.status, value, (json.loads(body) if body else {})
+        finally:
+            if conn is None:
+                c.close()
+
+    def login(self, name=OPERATOR, password=PASSWORD):
+        self.add_user(name, password=password)
+        status, cookie, body = self.login_session(name, password)
+        assert status == 200, (status, body)
+        self.cookie, self.csrf = cookie, body["csrf"]
+        return self
+
+    def auth(self):
+        """The headers of a logged-in operator's request."""
+        if self.cookie is None:
+            self.login()
+        return {"Cookie": self.cookie}
+
+    def get(self, path, headers=None):
+        if headers is None:
+            headers = self.auth() if path.startswith("/api/") else {}
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            c.request("GET", path)
+            c.request("GET", path, headers=headers)
             r = c.getresponse()
             return r.status, dict(r.getheaders()), r.read()
+        finally:
+            c.close()
+
+    def post(self, path, body=None, headers=None, csrf=True):
+        h = dict(self.auth())
+        h["Content-Type"] = "application/json"
+        if csrf:
+            h["X-CSRF-Token"] = self.csrf
+        h.update(headers or {})
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            c.request("POST", path, json.dumps(body or {}), h)
+            r = c.getresponse()
+            data = r.read()
+            try:
+                return r.status, json.loads(data)
+            except ValueError:
+                return r.status, data
         finally:
             c.close()
 
@@ -314,6 +383,13 @@ def test_tls_listener_with_client_certificates(lab):
     c = https(port, ctx)  # one request per connection (http_guard)
     c.request("GET", "/api/alerts")
     r = c.getresponse()
+    r.read()
+    assert r.status == 401  # the certificate opens the door, not the page
+    console.add_user()
+    status, cookie, _ = console.login_session(conn=c)
+    assert status == 200 and cookie
+    c.request("GET", "/api/alerts", headers={"Cookie": cookie})
+    r = c.getresponse()
     assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]
     c.close()
     # without a client certificate: no answer
@@ -336,7 +412,7 @@ def test_event_stream_pushes_new_alerts(solo):
     no alert content on the stream."""
     env, console = solo
     c = http.client.HTTPConnection("127.0.0.1", console.port, timeout=10)
-    c.request("GET", "/api/events")
+    c.request("GET", "/api/events", headers=console.auth())
     r = c.getresponse()
     assert r.status == 200
     assert r.getheader("Content-Type") == "text/event-stream"
@@ -405,8 +481,13 @@ def test_webhooks_on_their_own_listener(lab):
     assert r.status == 405
     c.close()
     page.close()
+    console.add_user()
+    page = https(console.port, ctx)  # one request per connection
+    status, cookie, _ = console.login_session(conn=page)
+    assert status == 200
+    page.close()
     page = https(console.port, ctx)
-    page.request("GET", "/api/alerts")
+    page.request("GET", "/api/alerts", headers={"Cookie": cookie})
     r = page.getresponse()
     assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]
     page.close()

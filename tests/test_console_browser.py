@@ -4,7 +4,9 @@ with real signed, sealed webhooks.  The queue shows the alerts decrypted,
 most urgent first, alert text as text only; axe-core (npm, installed by
 this test into the build directory, never into the tree) finds no WCAG
 2.1 A or AA violation; the page warns when the console stops answering;
-screenshots at 1280x800 and 390x844 are written to BUILD/screenshots."""
+screenshots at 1280x800 and 390x844 are written to BUILD/screenshots.
+The page needs an operator's login: login() goes through the login page
+as a person would.  The browser's language is Dutch (--lang=nl)."""
 
 import json
 import os
@@ -15,7 +17,7 @@ import time
 import pytest
 
 import harness
-from test_console import Console, RID, make_webhook
+from test_console import Console, OPERATOR, PASSWORD, RID, make_webhook
 
 pytestmark = pytest.mark.needs("alertconsole")
 
@@ -42,7 +44,7 @@ def axe_path():
     return js
 
 
-def chrome(width, height):
+def chrome(width, height, lang="nl-NL"):
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -54,8 +56,11 @@ def chrome(width, height):
     o.binary_location = "/usr/bin/chromium"
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
               "--window-size=%d,%d" % (width, height),
-              "--disable-dev-shm-usage", "--no-first-run"):
+              "--disable-dev-shm-usage", "--no-first-run",
+              "--autoplay-policy=no-user-gesture-required",
+              "--lang=%s" % lang):
         o.add_argument(a)
+    o.add_experimental_option("prefs", {"intl.accept_languages": lang})
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
                             options=o)
@@ -79,8 +84,8 @@ def phone(d):
 def browser():
     drivers = []
 
-    def make(width=1280, height=800):
-        d = chrome(width, height)
+    def make(width=1280, height=800, lang="nl-NL"):
+        d = chrome(width, height, lang)
         drivers.append(d)
         return d
     yield make
@@ -98,6 +103,29 @@ def run_axe(driver, js):
         " help: v.help, nodes: v.nodes.map(n => n.html)}))))"
         ".catch(e => done([{id: 'axe-error', help: String(e)}]));",
         AXE_TAGS)
+
+
+def login(driver, console, path="/", name=OPERATOR, password=PASSWORD):
+    """Opens path, is sent to the login page, logs in there, and is sent
+    back to path."""
+    console.add_user(name)
+    base = "http://127.0.0.1:%d" % console.port
+    driver.get(base + path)
+    harness.wait_until(lambda: "/login.html" in driver.current_url, 10,
+                       what="the login page")
+    harness.wait_until(lambda: driver.find_element("id", "name")
+                       .is_displayed(), 10, what="the login form")
+    driver.find_element("id", "name").send_keys(name)
+    driver.find_element("id", "password").send_keys(password)
+    driver.find_element("css selector", "#login button").click()
+    harness.wait_until(lambda: "/login.html" not in driver.current_url, 15,
+                       what="the way back from the login page")
+    # the log so far holds the expected 401 that sent it to log in
+    before = driver.get_log("browser")
+    assert all("/api/session" in e["message"] and "401" in e["message"]
+               for e in before if e["level"] == "SEVERE"
+               and "favicon.ico" not in e["message"]), before
+    return driver
 
 
 def wait_items(driver, n, timeout=10):
@@ -125,8 +153,7 @@ def test_queue_in_a_browser(lab, browser):
     h, b, panic_inner = make_webhook(env, RID, alert_type="panic",
                                      message=XSS)
     assert console.hook(h, b) == 200
-    d = sized(browser())
-    d.get("http://127.0.0.1:%d/" % console.port)
+    d = login(sized(browser()), console)
     items = wait_items(d, 2)
     # most urgent first, though it came last
     assert items[0].get_attribute("data-alert-id") == panic_inner["alert_id"]
@@ -155,8 +182,7 @@ def test_queue_in_a_browser(lab, browser):
     d.refresh()
     wait_items(d, 2)
     d.save_screenshot(str(shots / "console-queue-1280x800.png"))
-    phone = sized(browser(), 390, 844, mobile=True)
-    phone.get("http://127.0.0.1:%d/" % console.port)
+    phone = login(sized(browser(), 390, 844, mobile=True), console)
     wait_items(phone, 2)
     assert phone.execute_script("return innerWidth") == 390
     assert phone.execute_script(
@@ -169,8 +195,7 @@ def test_queue_in_a_browser(lab, browser):
 def test_banner_when_the_console_stops_answering(lab, browser):
     env = lab.env()
     console = Console(lab, env).start()
-    d = browser()
-    d.get("http://127.0.0.1:%d/" % console.port)
+    d = login(browser(), console)
     harness.wait_until(lambda: "Bijgewerkt" in d.find_element("id", "status").text,
                        10, what="first update")
     banner = d.find_element("id", "banner")
@@ -194,8 +219,7 @@ def test_new_alert_is_pushed_to_an_open_page(lab, browser):
     committing it, pushed over Server-Sent Events."""
     env = lab.env()
     console = Console(lab, env).start()
-    d = browser()
-    d.get("http://127.0.0.1:%d/" % console.port)
+    d = login(browser(), console)
     harness.wait_until(lambda: "Bijgewerkt" in d.find_element("id", "status").text,
                        10, what="first update")
     assert d.find_element("id", "empty").is_displayed()

@@ -39,7 +39,8 @@ INSTALLED = [DAEMON, CLIENT, UNIT, "/usr/lib/sysusers.d/alertrelay.conf",
              "/usr/share/man/man1/alertctl.1.gz",
              "/usr/share/man/man5/alertrelayd.conf.5.gz",
              "/usr/share/man/man8/alertrelayd.8.gz",
-             "/usr/share/doc/alertrelayd/README.Debian"]
+             "/usr/share/doc/alertrelayd/README.Debian",
+             "/usr/share/locale/nl/LC_MESSAGES/alertrelay.mo"]
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 # Wait for another apt/dpkg on this machine instead of failing at once.
 APT_LOCK = ["-o", "DPkg::Lock::Timeout=180"]
@@ -204,6 +205,10 @@ def check_installed(version):
     for prog, arg in ((DAEMON, "-V"), (CLIENT, "--version")):
         cp = ok(sh([prog, arg], timeout=10), prog)
         assert cp.stdout == "%s %s\n" % (Path(prog).name, version), cp.stdout
+    # the installed client finds its Dutch catalogue (Dutch by default)
+    cp = subprocess.run([CLIENT], capture_output=True, text=True, timeout=10,
+                        env={"PATH": "/usr/bin:/bin"})
+    assert cp.stderr.startswith("Gebruik: alertctl"), cp.stderr
     # the configuration: a registered conffile, the example as shipped,
     # readable by the service's group only, the modes kept by dpkg
     conffiles = query("alertrelayd", "Conffiles").split()

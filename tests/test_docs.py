@@ -354,7 +354,8 @@ def test_alertctl_1_documents_client_config_keys():
     assert table, "client_config_keys[] not found in client_config.c"
     keys = re.findall(r'\{"([a-z_]+)",', table.group(1))
     assert set(keys) == {"relay", "relay_pin", "device_id", "device_key",
-                         "outbox", "org_key", "directory", "contact"}, keys
+                         "outbox", "org_key", "directory", "contact",
+                         "timezone"}, keys
     sh, ss = alertctl_man()
     client = "\n".join(ss.get(("CONFIGURATION", "\\&[client\\&]"), []))
     assert client, "alertctl(1) has no CONFIGURATION/[client] subsection"
@@ -375,7 +376,7 @@ def test_alertctl_1_documents_client_config_keys():
 def alertrelayd_usage():
     cp = harness.run([harness.alertrelayd_bin(), "-Z"], timeout=10)
     assert cp.returncode == 2, "alertrelayd -Z: exit %d, want 2" % cp.returncode
-    assert "usage:" in cp.stderr, "alertrelayd -Z: no usage on stderr:\n" + cp.stderr
+    assert "Usage:" in cp.stderr, "alertrelayd -Z: no usage on stderr:\n" + cp.stderr
     assert cp.stdout == "", "usage must go to stderr, stdout got:\n" + cp.stdout
     return cp.stderr
 

@@ -90,10 +90,11 @@ def capped(lab):
     return env, Console(lab, env, extra=LIMITS).start()
 
 
-def stream(port, source="127.0.0.1"):
-    s = http.client.HTTPConnection("127.0.0.1", port, timeout=5,
+def stream(c, source="127.0.0.1"):
+    """An operator's event stream from source: (connection, status)."""
+    s = http.client.HTTPConnection("127.0.0.1", c.port, timeout=5,
                                    source_address=(source, 0))
-    s.request("GET", "/api/events")
+    s.request("GET", "/api/events", headers=c.auth())
     return s, s.getresponse().status
 
 
@@ -117,25 +118,25 @@ def test_event_streams_are_bounded(capped):
     streams = []
     try:
         for _ in range(6):
-            s, status = stream(c.port)
+            s, status = stream(c)
             assert status == 200
             streams.append(s)
-        s, status = stream(c.port)
+        s, status = stream(c)
         assert status == 503  # 7th from 127.0.0.1
         s.close()
         for _ in range(6):
-            s, status = stream(c.port, "127.0.0.2")
+            s, status = stream(c, "127.0.0.2")
             assert status == 200
             streams.append(s)
         for _ in range(20):
-            s, status = stream(c.port, "127.0.0.3")
+            s, status = stream(c, "127.0.0.3")
             assert status == 503  # 13th in all
             s.close()
         # refusals in a loop make one log line, not one each
         assert c.proc.text("stderr").count("refused event streams") == 1
         still_serving(env, c, 1)
         streams.pop().close()
-        harness.wait_until(lambda: _stream_ok(c.port, "127.0.0.3"), 5,
+        harness.wait_until(lambda: _stream_ok(c, "127.0.0.3"), 5,
                            what="a free slot")
     finally:
         for s in streams:
@@ -143,8 +144,8 @@ def test_event_streams_are_bounded(capped):
     assert c.proc.running()
 
 
-def _stream_ok(port, source="127.0.0.1"):
-    s, status = stream(port, source)
+def _stream_ok(c, source="127.0.0.1"):
+    s, status = stream(c, source)
     s.close()
     return status == 200
 

@@ -150,6 +150,7 @@ INSTALLED = {
     "usr/share/alertconsole/static/app.js": 0o644,
     "usr/share/alertconsole/static/style.css": 0o644,
     "etc/alertconsole/console.conf": 0o640,
+    "usr/lib/systemd/user/alertctl-watch.service": 0o644,
 }
 
 
@@ -176,6 +177,12 @@ def test_make_install_layout(tmp_path):
     assert settings["ExecStart"].split()[0] == "/usr/sbin/alertrelayd", settings
     assert settings["ExecStartPre"].split()[0] == "/usr/sbin/alertrelayd"
     assert "-c /etc/alertrelay/alertrelayd.conf" in settings["ExecStart"]
+    assert "/usr/local" not in unit.read_text()
+    # the official's supervised connection, a user unit (issue 14)
+    unit = dest / "usr/lib/systemd/user/alertctl-watch.service"
+    settings = {k: v for s, k, v in unit_settings(unit) if s == "Service"}
+    assert settings["ExecStart"].split()[:3] == [
+        "/usr/bin/alertctl", "watch", "--supervise"], settings
     assert "/usr/local" not in unit.read_text()
     # the installed programs run and are what they claim
     for prog, arg in (("usr/sbin/alertrelayd", "-V"), ("usr/bin/alertctl", "--version")):

@@ -1,34 +1,30 @@
 // The operators' queue: the console pushes an event when an alert came
-// in (Server-Sent Events, /api/events), and the page then asks for the
-// alerts (/api/alerts) and shows them, most urgent first.  A heartbeat
-// comes every 5 s; without one for 15 s the page says it is out of date.
+// in or changed (Server-Sent Events, /api/events), and the page then
+// asks for the alerts (/api/alerts) and shows them, most urgent first,
+// each with who holds it and a button to take it.  A heartbeat comes
+// every 5 s; without one for 15 s the page says it is out of date.
 // Alert text is only ever set as text (textContent), never as HTML.
 // The position is map.js's, the caller history history.js's.
 
 import { showLocation } from './map.js';
 import { showHistory } from './history.js';
 
-const STALE_MS = 15000; // banner when nothing came for this long
+import { age, t } from './i18n.js';
+import { getJson, post } from './api.js';
+import { start } from './header.js';
+import * as alarm from './alarm.js';
 
-const TYPES = { panic: 'Paniek', threat: 'Dreiging', test: 'Test' };
-const STATES = { open: 'Open', acknowledged: 'Bevestigd', cancelled: 'Ingetrokken door de melder' };
+const STALE_MS = 15000; // banner when nothing came for this long
 
 const queue = document.getElementById('queue');
 const empty = document.getElementById('empty');
 const banner = document.getElementById('banner');
 const status = document.getElementById('status');
+const notice = document.getElementById('notice');
 
 let lastOk = Date.now();
 let alerts = [];
 let offset = 0; // console clock minus ours, in seconds
-
-function age(seconds) {
-  if (seconds < 60) return `${seconds} s geleden`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m} min ${seconds % 60} s geleden`;
-  const h = Math.floor(m / 60);
-  return `${h} uur ${m % 60} min geleden`;
-}
 
 function row(dl, label, value, cls) {
   const dt = document.createElement('dt');
@@ -47,7 +43,7 @@ function historyToggle(li, al) {
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'history-toggle';
-  button.textContent = 'Eerdere meldingen';
+  button.textContent = t('history.heading');
   const panel = document.createElement('div');
   panel.id = `history-${al.alert_id}`;
   panel.hidden = true;
@@ -68,28 +64,70 @@ function historyToggle(li, al) {
   if (historyOpen.has(al.alert_id)) toggle(true);
 }
 
+function unclaimed(al) {
+  return al.state === 'open' && !al.owner;
+}
+
+async function claim(al, li) {
+  const res = await post(`/api/alert/${al.alert_id}/claim`);
+  const body = await res.json().catch(() => ({}));
+  const msg = li.querySelector('.card-msg');
+  if (res.status === 409 && body.owner) msg.textContent = t('msg.claimed_by', { name: body.owner });
+  else if (!res.ok) msg.textContent = t('msg.error');
+  else notice.textContent = t('msg.claimed');
+  await load();
+}
+
 function card(al) {
   const li = document.createElement('li');
   li.className = `alert ${al.type}`;
   li.dataset.alertId = al.alert_id;
+  li.dataset.owner = al.owner || '';
   const h = document.createElement('h3');
-  const t = document.createElement('span');
-  t.className = 'type';
-  t.textContent = TYPES[al.type] || al.type;
-  h.append(t, ` – ${al.device_alias}`);
+  const link = document.createElement('a');
+  link.href = `/alert.html?id=${encodeURIComponent(al.alert_id)}`;
+  const tp = document.createElement('span');
+  tp.className = 'type';
+  tp.textContent = t(`type.${al.type}`);
+  link.append(tp, ` – ${al.device_alias}`);
+  h.append(link);
+  if (al.drill) { // a rehearsal: said before anything else on the card
+    const d = document.createElement('span');
+    d.className = 'drill';
+    d.textContent = t('value.drill');
+    h.prepend(d, ' ');
+  }
   li.append(h);
   const dl = document.createElement('dl');
-  const ageDd = row(dl, 'Ontvangen', '');
+  const ageDd = row(dl, t('field.received'), '');
   ageDd.dataset.created = al.created_at;
   ageDd.className = 'age';
-  row(dl, 'Bericht', al.message == null ? 'Geen bericht' : al.message, 'message');
-  const where = row(dl, 'Locatie', '');
-  where.className = 'location';
+  row(dl, t('field.message'), al.message == null ? t('value.no_message') : al.message, 'message');
+  const where = row(dl, t('field.location'), '');
+  where.classList.add('location');
   showLocation(where, al.location, { map: false, now: Date.now() / 1000 + offset });
-  row(dl, 'Status', STATES[al.state] || al.state);
-  if (al.ref) row(dl, 'Kenmerk', al.ref);
-  if (al.stale) row(dl, 'Let op', 'Oude melding: mogelijk opnieuw afgespeeld', 'warn');
+  row(dl, t('field.state'), t(`state.${al.state}`));
+  row(dl, t('field.owner'), al.owner || t('value.nobody'), 'owner');
+  if (al.acked_by) row(dl, t('field.acked_by'), al.acked_by);
+  if (al.ref) row(dl, t('field.ref'), al.ref);
+  if (al.stale) row(dl, t('field.warning'), t('value.stale'), 'warn');
   li.append(dl);
+  const actions = document.createElement('p');
+  actions.className = 'actions';
+  if (unclaimed(al)) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'claim';
+    b.textContent = t('action.claim');
+    b.setAttribute('aria-label', `${t('action.claim')}: ${t(`type.${al.type}`)} – ${al.device_alias}`);
+    b.addEventListener('click', () => claim(al, li));
+    actions.append(b);
+  }
+  const msg = document.createElement('span');
+  msg.className = 'card-msg';
+  msg.setAttribute('role', 'status');
+  actions.append(msg);
+  li.append(actions);
   historyToggle(li, al);
   return li;
 }
@@ -103,44 +141,65 @@ function tick() {
   banner.hidden = Date.now() - lastOk < STALE_MS;
 }
 
-function render() {
-  const open = alerts.filter((a) => a.state === 'open').length;
-  document.title = open > 0 ? `(${open}) Meldingen – alertconsole` : 'Meldingen – alertconsole';
+function render(force) {
+  const waiting = alerts.filter(unclaimed);
+  const n = waiting.length;
+  const title = `${t('title.queue')} – ${t('app.name')}`;
+  document.title = n > 0 ? `(${n}) ${title}` : title;
   const known = new Map([...queue.children].map((li) => [li.dataset.alertId, li]));
   const items = alerts.map((al) => {
     const fix = al.location ? al.location.fixed_at : '';
-    const key = `${al.alert_id}:${al.state}:${fix}`;
+    const key = `${al.alert_id}:${al.state}:${al.owner}:${al.acked_by}:${fix}`;
     const li = known.get(al.alert_id);
-    if (li && li.dataset.key === key) return li;
+    if (!force && li && li.dataset.key === key) return li;
     const fresh = card(al);
     fresh.dataset.key = key;
     return fresh;
   });
   queue.replaceChildren(...items);
   empty.hidden = alerts.length > 0;
+  alarm.update(waiting);
   tick();
 }
 
 async function load() {
   try {
-    const res = await fetch('/api/alerts', { cache: 'no-store' });
+    const res = await getJson('/api/alerts');
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const body = await res.json();
     offset = body.now - Date.now() / 1000;
     alerts = body.alerts;
     lastOk = Date.now();
-    status.textContent = `Bijgewerkt om ${new Date().toLocaleTimeString('nl-NL')}`;
-    render();
+    status.textContent = t('status.updated', { time: new Date().toLocaleTimeString() });
+    render(false);
   } catch (e) {
-    status.textContent = 'Geen verbinding met de console';
+    status.textContent = t('status.offline');
     tick();
   }
 }
 
-const events = new EventSource('/api/events');
-events.addEventListener('heartbeat', () => { lastOk = Date.now(); tick(); });
-events.addEventListener('alerts', load);
-// After a break the stream comes back by itself; what came in meanwhile
-// is fetched again.
-events.addEventListener('open', load);
-setInterval(tick, 1000);
+function exportPeriod(ev) {
+  ev.preventDefault();
+  const from = Date.parse(`${document.getElementById('export-from').value}T00:00:00`) / 1000;
+  const to = Date.parse(`${document.getElementById('export-to').value}T00:00:00`) / 1000 + 86400;
+  const format = document.getElementById('export-format').value;
+  if (Number.isNaN(from) || Number.isNaN(to)) return;
+  location.href = `/api/export?from=${from}&to=${to}&format=${format}`;
+}
+
+async function main() {
+  const s = await start();
+  if (!s) return;
+  alarm.setInterval_(s.alarm_interval_s);
+  document.addEventListener('langchange', () => render(true));
+  document.getElementById('export').addEventListener('submit', exportPeriod);
+  const events = new EventSource('/api/events');
+  events.addEventListener('heartbeat', () => { lastOk = Date.now(); tick(); });
+  events.addEventListener('alerts', load);
+  // After a break the stream comes back by itself; what came in meanwhile
+  // is fetched again.
+  events.addEventListener('open', load);
+  setInterval(tick, 1000);
+}
+
+main();

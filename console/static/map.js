@@ -7,55 +7,34 @@
 // showLocation again on the same container with a newer position (an
 // alert.location webhook) moves the marker and circle of its map.
 
-const TEXT = {
-  nl: {
-    none: 'Geen locatie',
-    accuracy: (m) => `(± ${m} m)`,
-    fix: 'Positie van',
-    ago: (s) => ago(s, 's', 'min', 'uur', 'geleden'),
-    link: 'Open in OpenStreetMap',
-    newWindow: '(opent in een nieuw venster)',
-    map: 'Kaart met de positie van de melder',
-    marker: 'Positie van de melder',
-    zoomIn: 'Inzoomen',
-    zoomOut: 'Uitzoomen',
-    updates: (n) => (n === 1 ? '1 keer bijgewerkt' : `${n} keer bijgewerkt`),
-  },
-  en: {
-    none: 'No location',
-    accuracy: (m) => `(± ${m} m)`,
-    fix: 'Position of',
-    ago: (s) => ago(s, 's', 'min', 'h', 'ago'),
-    link: 'Open in OpenStreetMap',
-    newWindow: '(opens in a new window)',
-    map: "Map with the caller's position",
-    marker: "The caller's position",
-    zoomIn: 'Zoom in',
-    zoomOut: 'Zoom out',
-    updates: (n) => (n === 1 ? 'updated once' : `updated ${n} times`),
-  },
-};
+import { age, lang, t } from './i18n.js';
+import { getJson } from './api.js';
 
-function ago(seconds, s, min, h, word) {
-  if (seconds < 60) return `${seconds} ${s} ${word}`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m} ${min} ${word}`;
-  return `${Math.floor(m / 60)} ${h} ${m % 60} ${min} ${word}`;
-}
-
+// The text of the map (i18n.js's dictionary, read when drawn).
 function text() {
-  return TEXT[document.documentElement.lang === 'en' ? 'en' : 'nl'];
+  return {
+    none: t('value.no_location'),
+    accuracy: (m) => t('map.accuracy', { m }),
+    fix: (time) => t('map.fix', { time }),
+    link: t('value.osm'),
+    newWindow: t('map.new_window'),
+    map: t('map.region'),
+    marker: t('map.marker'),
+    zoomIn: t('map.zoom_in'),
+    zoomOut: t('map.zoom_out'),
+    updates: (n) => (n === 1 ? t('map.updates_one') : t('map.updates', { n })),
+  };
 }
 
 function locale() {
-  return document.documentElement.lang === 'en' ? 'en-GB' : 'nl-NL';
+  return lang === 'en' ? 'en-GB' : 'nl-NL';
 }
 
 let mapConfig = null; // a promise of /api/map's answer
 
 function config() {
   if (!mapConfig) {
-    mapConfig = fetch('/api/map', { cache: 'no-store' })
+    mapConfig = getJson('/api/map')
       .then((r) => (r.ok ? r.json() : { tiles: null }))
       .catch(() => ({ tiles: null }));
   }
@@ -86,7 +65,7 @@ const maps = new WeakMap(); // container -> {map, marker, circle}
 
 function fixAge(fixed) {
   const s = Math.max(0, Math.floor(Date.now() / 1000 + offset - Date.parse(fixed) / 1000));
-  return text().ago(s);
+  return age(s);
 }
 
 function tickAges() {
@@ -125,11 +104,11 @@ function describe(loc, t) {
     const when = new Date(loc.fixed_at).toLocaleTimeString(locale(), {
       hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
     });
-    const age = document.createElement('span');
-    age.className = 'fix-age';
-    age.dataset.fixed = loc.fixed_at;
-    age.textContent = fixAge(loc.fixed_at);
-    fix.append(`${t.fix} ${when}, `, age);
+    const ageEl = document.createElement('span');
+    ageEl.className = 'fix-age';
+    ageEl.dataset.fixed = loc.fixed_at;
+    ageEl.textContent = fixAge(loc.fixed_at);
+    fix.append(`${t.fix(when)}, `, ageEl);
     if (loc.updates > 0) fix.append(`, ${t.updates(loc.updates)}`);
     p.append(document.createElement('br'), fix);
   }

@@ -1,0 +1,237 @@
+/*
+ * The console's acknowledgements to the relay (console_ack.h).
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "console.h"
+#include "console_ack.h"
+#include "console_events.h"
+#include "console_work.h"
+#include "http_client.h"
+#include "keyfile.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct console_ack_req {
+	TAILQ_ENTRY(console_ack_req) entry;
+	struct console_ack *a;
+	struct console *c;
+	struct evhttp_request *req; /* NULL once the page went */
+	struct http_req *hreq;
+	char alert_id[33];
+	char name[CONSOLE_NAME_MAX + 1];
+};
+
+struct console_ack {
+	struct http_client *http;
+	TAILQ_HEAD(, console_ack_req) reqs;
+};
+
+struct console_ack *
+console_ack_new(struct event_base *base)
+{
+	struct console_ack *a = xcalloc(1, sizeof(*a));
+
+	a->http = http_client_new(base);
+	TAILQ_INIT(&a->reqs);
+	return a;
+}
+
+static void
+console_ack_done_free(struct console_ack_req *q)
+{
+	if (q->req != NULL)
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		                                  q->req),
+		    NULL, NULL);
+	TAILQ_REMOVE(&q->a->reqs, q, entry);
+	free(q);
+}
+
+void
+console_ack_free(struct console_ack *a)
+{
+	struct console_ack_req *q;
+
+	if (a == NULL)
+		return;
+	while ((q = TAILQ_FIRST(&a->reqs)) != NULL) {
+		http_req_cancel(q->hreq);
+		console_ack_done_free(q);
+	}
+	http_client_free(a->http);
+	free(a);
+}
+
+int
+console_ack_tokens(struct console *c)
+{
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < c->cfg.nrcpt; i++) {
+		struct console_recipient *r = &c->cfg.rcpt[i];
+
+		if (r->ack_token_file == NULL)
+			continue;
+		if (keyfile_read_text(r->ack_token_file, 1, &r->ack_token, err,
+		        sizeof(err)) != 0) {
+			log_warnx("[recipient %s] ack_token_file: %s", r->id,
+			    err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+console_ack_tokens_clear(struct console *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->cfg.nrcpt; i++) {
+		char *t = c->cfg.rcpt[i].ack_token;
+
+		if (t == NULL)
+			continue;
+		sodium_memzero(t, strlen(t));
+		free(t);
+		c->cfg.rcpt[i].ack_token = NULL;
+	}
+}
+
+static void
+console_ack_answer(struct console_ack_req *q, int status, const char *why,
+    json_t *body)
+{
+	if (q->req != NULL)
+		console_http_json(q->req, status, why, body);
+	else
+		json_decref(body);
+}
+
+/* The relay answered (or not).  The acknowledgement is written to the
+ * timeline whether or not the page is still there to hear it. */
+static void
+console_ack_done(long status, const char *error, void *arg)
+{
+	struct console_ack_req *q = arg;
+
+	if (status == 200) {
+		log_info("acknowledged alert=%s operator=\"%s\"", q->alert_id,
+		    q->name);
+		(void)console_work_note_action(q->c, q->alert_id,
+		    "acknowledged", q->name, "console");
+		if (q->c->events != NULL)
+			console_events_alert(q->c->events, q->alert_id);
+		console_ack_answer(q, 200, "OK",
+		    json_pack("{s:b}", "acknowledged", 1));
+	} else if (status == 409) {
+		log_warnx("ack of alert=%s refused: cancelled", q->alert_id);
+		console_ack_answer(q, 409, "Conflict",
+		    json_pack("{s:s}", "error", "cancelled"));
+	} else if (status != 0) {
+		log_warnx("ack of alert=%s refused by the relay: HTTP %ld",
+		    q->alert_id, status);
+		console_ack_answer(q, 502, "Bad Gateway",
+		    json_pack("{s:s, s:i}", "error", "refused", "status",
+		        (int)status));
+	} else {
+		log_warnx("ack of alert=%s: relay not reached: %s", q->alert_id,
+		    error ? error : "?");
+		console_ack_answer(q, 504, "Gateway Timeout",
+		    json_pack("{s:s}", "error", "unreachable"));
+	}
+	console_ack_done_free(q);
+}
+
+static void
+console_ack_gone(struct evhttp_connection *conn, void *arg)
+{
+	struct console_ack_req *q = arg;
+
+	(void)conn;
+	q->req = NULL;
+}
+
+static struct console_recipient *
+console_ack_recipient(struct console *c, const char *alert_id)
+{
+	char rid[128];
+	size_t i;
+
+	if (console_work_recipient(c, alert_id, rid, sizeof(rid)) != 0)
+		return NULL;
+	for (i = 0; i < c->cfg.nrcpt; i++)
+		if (strcmp(c->cfg.rcpt[i].id, rid) == 0)
+			return &c->cfg.rcpt[i];
+	return NULL;
+}
+
+static void
+console_ack_post(struct console_ack_req *q, const struct console_recipient *r)
+{
+	struct http_post_args a;
+	char *url, *auth, *body;
+	const char *headers[2];
+	size_t len = strlen(r->ack_url);
+	json_t *by;
+
+	while (len > 8 && r->ack_url[len - 1] == '/')
+		len--;
+	url = xasprintf("%.*s/v1/alerts/%s/ack", (int)len, r->ack_url,
+	    q->alert_id);
+	auth = xasprintf("Authorization: Bearer %s", r->ack_token);
+	by = json_pack("{s:s}", "by", q->name);
+	body = by != NULL ? json_dumps(by, JSON_COMPACT) : NULL;
+	json_decref(by);
+	headers[0] = auth;
+	headers[1] = "Content-Type: application/json";
+	memset(&a, 0, sizeof(a));
+	a.url = url;
+	a.headers = headers;
+	a.nheaders = 2;
+	a.body = body != NULL ? body : "{}";
+	a.bodylen = strlen(a.body);
+	a.connect_timeout_ms = CONSOLE_ACK_CONNECT_MS;
+	a.timeout_ms = CONSOLE_ACK_TIMEOUT_MS;
+	a.pin = r->ack_pin;
+	a.cainfo = r->ack_cacert;
+	q->hreq = http_post(q->a->http, &a, console_ack_done, q);
+	sodium_memzero(auth, strlen(auth));
+	free(auth);
+	free(body);
+	free(url);
+}
+
+void
+console_ack_send(struct console *c, struct evhttp_request *req,
+    const char *alert_id, const char *name)
+{
+	struct console_recipient *r = console_ack_recipient(c, alert_id);
+	struct console_ack_req *q;
+
+	if (r == NULL || r->ack_url == NULL || r->ack_token == NULL) {
+		console_http_json(req, 501, "Not Implemented",
+		    json_pack("{s:s}", "error", "no ack_url"));
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->a = c->ack;
+	q->c = c;
+	q->req = req;
+	snprintf(q->alert_id, sizeof(q->alert_id), "%s", alert_id);
+	snprintf(q->name, sizeof(q->name), "%s", name);
+	TAILQ_INSERT_TAIL(&c->ack->reqs, q, entry);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    console_ack_gone, q);
+	console_ack_post(q, r);
+}

@@ -1,0 +1,294 @@
+/*
+ * Logins, sessions and the checks of state-changing requests
+ * (console_auth.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "console.h"
+#include "console_auth.h"
+#include "console_cookie.h"
+#include "console_db.h"
+#include "console_work.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct console_auth_addr {
+	char addr[64];
+	long failed;
+	time_t since;
+};
+
+struct console_auth {
+	struct console_auth_addr a[CONSOLE_AUTH_ADDRS];
+};
+
+struct console_auth *
+console_auth_new(void)
+{
+	return xcalloc(1, sizeof(struct console_auth));
+}
+
+void
+console_auth_free(struct console_auth *a)
+{
+	free(a);
+}
+
+/* The value of the session cookie in a Cookie header, into out. */
+static int
+console_auth_cookie(struct evhttp_request *req, char *out, size_t outlen)
+{
+	return console_cookie_value(
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
+	    CONSOLE_AUTH_COOKIE, out, outlen);
+}
+
+int
+console_auth_session(struct console *c, struct evhttp_request *req, int touch,
+    struct console_session *s)
+{
+	char id[CONSOLE_TOKEN_HEX + 8];
+
+	if (console_auth_cookie(req, id, sizeof(id)) != 0)
+		return -1;
+	return console_sessions_find(console_db_sqlite(c->db), id, time(NULL),
+	    c->cfg.session_idle, touch, &s->u, s->csrf);
+}
+
+static void
+console_auth_refuse(struct evhttp_request *req, int status, const char *why,
+    const char *error)
+{
+	console_http_json(req, status, why, json_pack("{s:s}", "error", error));
+}
+
+/* A browser names where a request comes from: Origin must be this
+ * console (scheme://Host), Sec-Fetch-Site same-origin.  A client that
+ * sends neither (not a browser) still needs the CSRF token. */
+int
+console_auth_origin(struct console *c, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *origin = evhttp_find_header(h, "Origin");
+	const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
+	const char *host = evhttp_find_header(h, "Host");
+	char want[300];
+
+	snprintf(want, sizeof(want), "%s://%s",
+	    c->cfg.tls_cert != NULL ? "https" : "http", host ? host : "");
+	if ((origin != NULL && (host == NULL || strcmp(origin, want) != 0)) ||
+	    (site != NULL && strcmp(site, "same-origin") != 0 &&
+	        strcmp(site, "none") != 0)) {
+		log_warnx("refused request: 403 from another origin");
+		console_auth_refuse(req, 403, "Forbidden", "cross-origin");
+		return -1;
+	}
+	return 0;
+}
+
+int
+console_auth_post_ok(struct console *c, struct evhttp_request *req,
+    const struct console_session *s)
+{
+	const char *token =
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	        "X-CSRF-Token");
+
+	if (console_auth_origin(c, req) != 0)
+		return -1;
+	if (token == NULL || strlen(token) != CONSOLE_TOKEN_HEX ||
+	    sodium_memcmp(token, s->csrf, CONSOLE_TOKEN_HEX) != 0) {
+		log_warnx("refused request: 403 without the CSRF token");
+		console_auth_refuse(req, 403, "Forbidden", "csrf");
+		return -1;
+	}
+	return 0;
+}
+
+/* The slot of an address: its own, else a free or expired one, else
+ * the oldest. */
+static struct console_auth_addr *
+console_auth_addr(struct console *c, const char *addr, time_t now)
+{
+	struct console_auth_addr *a = c->auth->a, *pick = &a[0];
+	size_t i;
+
+	for (i = 0; i < CONSOLE_AUTH_ADDRS; i++)
+		if (strcmp(a[i].addr, addr) == 0)
+			return &a[i];
+	for (i = 0; i < CONSOLE_AUTH_ADDRS; i++) {
+		if (a[i].addr[0] == '\0' ||
+		    now - a[i].since > c->cfg.login_lockout) {
+			pick = &a[i];
+			break;
+		}
+		if (a[i].since < pick->since)
+			pick = &a[i];
+	}
+	memset(pick, 0, sizeof(*pick));
+	snprintf(pick->addr, sizeof(pick->addr), "%s", addr);
+	pick->since = now;
+	return pick;
+}
+
+static const char *
+console_auth_peer(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	const char *addr = NULL;
+	ev_uint16_t port;
+
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, (char **)&addr, &port);
+	return addr != NULL ? addr : "?";
+}
+
+static void
+console_auth_cookie_set(struct console *c, struct evhttp_request *req,
+    const char *id, long max_age)
+{
+	char v[256];
+
+	snprintf(v, sizeof(v),
+	    "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
+	    CONSOLE_AUTH_COOKIE, id, max_age,
+	    c->cfg.tls_cert != NULL ? "; Secure" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
+	    v);
+	sodium_memzero(v, sizeof(v));
+}
+
+static void
+console_auth_welcome(struct console *c, struct evhttp_request *req,
+    const struct console_user *u, const char *peer)
+{
+	char id[CONSOLE_TOKEN_HEX + 1], csrf[CONSOLE_TOKEN_HEX + 1];
+
+	if (console_sessions_new(console_db_sqlite(c->db), u->name, id, csrf) !=
+	    0) {
+		console_auth_refuse(req, 500, "Internal Server Error", "db");
+		return;
+	}
+	log_info("login operator=\"%s\" from %s", u->name, peer);
+	console_work_note_action(c, "*", "login", u->name, "");
+	console_auth_cookie_set(c, req, id, c->cfg.session_idle);
+	console_http_json(req, 200, "OK",
+	    json_pack("{s:s, s:s, s:s, s:s}", "name", u->name, "role", u->role,
+	        "lang", u->lang, "csrf", csrf));
+	sodium_memzero(id, sizeof(id));
+}
+
+static void
+console_auth_check(struct console *c, struct evhttp_request *req,
+    struct console_auth_addr *slot, const char *peer, const char *name,
+    const char *password)
+{
+	struct console_user u;
+
+	switch (console_users_check(console_db_sqlite(c->db), name, password,
+	    time(NULL), c->cfg.login_max_fail, c->cfg.login_lockout, &u)) {
+	case CONSOLE_LOGIN_OK:
+		slot->failed = 0;
+		console_auth_welcome(c, req, &u, peer);
+		break;
+	case CONSOLE_LOGIN_LOCKED:
+		log_warnx("login refused: account locked, from %s", peer);
+		console_auth_refuse(req, 423, "Locked", "locked");
+		break;
+	case CONSOLE_LOGIN_BAD:
+		slot->failed++;
+		log_warnx("login failed from %s", peer);
+		console_auth_refuse(req, 401, "Unauthorized", "bad");
+		break;
+	default:
+		console_auth_refuse(req, 500, "Internal Server Error", "db");
+	}
+}
+
+/* POST /api/login {"name","password"}. */
+void
+console_auth_login(struct console *c, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const char *peer = console_auth_peer(req), *name, *password;
+	struct console_auth_addr *slot;
+	time_t now = time(NULL);
+	json_t *o;
+
+	if (console_auth_origin(c, req) != 0)
+		return;
+	slot = console_auth_addr(c, peer, now);
+	if (slot->failed >= c->cfg.login_addr_max) {
+		log_warnx("login refused: too many failures from %s", peer);
+		console_auth_refuse(req, 429, "Too Many Requests", "wait");
+		return;
+	}
+	o = json_loadb((const char *)evbuffer_pullup(in, -1),
+	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, NULL);
+	name = json_string_value(json_object_get(o, "name"));
+	password = json_string_value(json_object_get(o, "password"));
+	if (name == NULL || password == NULL ||
+	    strlen(password) > CONSOLE_PASS_MAX || !console_users_name_ok(name))
+		console_auth_refuse(req, 400, "Bad Request", "name, password");
+	else
+		console_auth_check(c, req, slot, peer, name, password);
+	if (password != NULL)
+		sodium_memzero((char *)password, strlen(password));
+	json_decref(o);
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+void
+console_auth_logout(struct console *c, struct evhttp_request *req,
+    const struct console_session *s)
+{
+	char id[CONSOLE_TOKEN_HEX + 8];
+
+	if (console_auth_cookie(req, id, sizeof(id)) == 0)
+		console_sessions_drop(console_db_sqlite(c->db), id);
+	log_info("logout operator=\"%s\"", s->u.name);
+	console_work_note_action(c, "*", "logout", s->u.name, "");
+	console_auth_cookie_set(c, req, "", 0);
+	console_http_json(req, 200, "OK", json_pack("{s:b}", "ok", 1));
+}
+
+void
+console_auth_whoami(struct console *c, struct evhttp_request *req,
+    const struct console_session *s)
+{
+	console_http_json(req, 200, "OK",
+	    json_pack("{s:s, s:s, s:s, s:s, s:I}", "name", s->u.name, "role",
+	        s->u.role, "lang", s->u.lang, "csrf", s->csrf,
+	        "alarm_interval_s", (json_int_t)c->cfg.alarm_interval));
+}
+
+void
+console_auth_lang(struct console *c, struct evhttp_request *req,
+    const struct console_session *s)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	json_t *o = json_loadb((const char *)evbuffer_pullup(in, -1),
+	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, NULL);
+	const char *lang = json_string_value(json_object_get(o, "lang"));
+
+	if (lang == NULL ||
+	    (strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0 &&
+	        lang[0] != '\0'))
+		console_auth_refuse(req, 400, "Bad Request", "lang");
+	else if (console_users_set_lang(console_db_sqlite(c->db), s->u.name,
+	             lang) != 0)
+		console_auth_refuse(req, 500, "Internal Server Error", "db");
+	else
+		console_http_json(req, 200, "OK",
+		    json_pack("{s:s}", "lang", lang));
+	json_decref(o);
+}

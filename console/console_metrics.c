@@ -1,0 +1,121 @@
+/*
+ * The console's Prometheus metrics (console_metrics.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <sqlite3.h>
+
+#include "console.h"
+#include "console_db.h"
+#include "console_metrics.h"
+
+static const int console_metrics_buckets[] = {10, 30, 60, 120, 300, 600, 1800};
+#define CONSOLE_METRICS_NB                                                     \
+	(sizeof(console_metrics_buckets) / sizeof(console_metrics_buckets[0]))
+
+/* Received: each alert's first delivery; taken: the first claim, or
+ * the first acknowledgement from any channel. */
+static const char console_metrics_claim_sql[] =
+    "SELECT c.t - w.r FROM (SELECT alert_id, MIN(stored_at) AS r FROM "
+    "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
+    "alert_id, MIN(at) AS t FROM timeline WHERE kind = 'claimed' GROUP BY "
+    "alert_id) c USING (alert_id)";
+static const char console_metrics_ack_sql[] =
+    "SELECT c.t - w.r FROM (SELECT alert_id, MIN(stored_at) AS r FROM "
+    "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
+    "alert_id, MIN(t) AS t FROM (SELECT alert_id, at AS t FROM timeline "
+    "WHERE kind = 'acknowledged' UNION ALL SELECT alert_id, stored_at FROM "
+    "webhook WHERE type = 'alert.acknowledged') GROUP BY alert_id) c "
+    "USING (alert_id)";
+/* Waiting for a person: neither claimed, acknowledged, cancelled nor
+ * closed. */
+static const char console_metrics_waiting_sql[] =
+    "SELECT COUNT(DISTINCT alert_id) FROM webhook w WHERE is_alert = 1 "
+    "AND NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = w.alert_id) "
+    "AND NOT EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = "
+    "w.alert_id AND n.type IN ('alert.acknowledged', 'alert.cancelled')) "
+    "AND NOT EXISTS (SELECT 1 FROM timeline t WHERE t.alert_id = "
+    "w.alert_id AND t.kind IN ('closed', 'acknowledged'))";
+
+static void
+console_metrics_histogram(sqlite3 *db, struct evbuffer *out, const char *name,
+    const char *help, const char *sql)
+{
+	long long count[CONSOLE_METRICS_NB] = {0}, n = 0, sum = 0, v;
+	sqlite3_stmt *s;
+	size_t i;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		v = sqlite3_column_int64(s, 0);
+		v = v < 0 ? 0 : v;
+		for (i = 0; i < CONSOLE_METRICS_NB; i++)
+			if (v <= console_metrics_buckets[i])
+				count[i]++;
+		sum += v;
+		n++;
+	}
+	sqlite3_finalize(s);
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name,
+	    help, name);
+	for (i = 0; i < CONSOLE_METRICS_NB; i++)
+		evbuffer_add_printf(out, "%s_bucket{le=\"%d\"} %lld\n", name,
+		    console_metrics_buckets[i], count[i]);
+	evbuffer_add_printf(out,
+	    "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %lld\n%s_count %lld\n", name,
+	    n, name, sum, name, n);
+}
+
+static long long
+console_metrics_one(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+void
+console_metrics_request(struct console *c, struct evhttp_request *req)
+{
+	sqlite3 *db = console_db_sqlite(c->db);
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL || db == NULL) {
+		if (out != NULL)
+			evbuffer_free(out);
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	evbuffer_add_printf(out,
+	    "# HELP alertconsole_alerts_waiting Alerts no person has taken "
+	    "yet (not claimed, acknowledged, cancelled or closed).\n"
+	    "# TYPE alertconsole_alerts_waiting gauge\n"
+	    "alertconsole_alerts_waiting %lld\n"
+	    "# HELP alertconsole_alerts_total Alerts received.\n"
+	    "# TYPE alertconsole_alerts_total counter\n"
+	    "alertconsole_alerts_total %lld\n",
+	    console_metrics_one(db, console_metrics_waiting_sql),
+	    console_metrics_one(db,
+	        "SELECT COUNT(DISTINCT alert_id) FROM "
+	        "webhook WHERE is_alert = 1"));
+	console_metrics_histogram(db, out, "alertconsole_time_to_claim_seconds",
+	    "From an alert's arrival to its first claim.",
+	    console_metrics_claim_sql);
+	console_metrics_histogram(db, out, "alertconsole_time_to_ack_seconds",
+	    "From an alert's arrival to its first acknowledgement, any "
+	    "channel.",
+	    console_metrics_ack_sql);
+	console_http_headers(req, "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+}

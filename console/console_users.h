@@ -1,0 +1,64 @@
+/*
+ * The console's operators and their sessions, in the console's SQLite
+ * database: names, roles and Argon2id password hashes (libsodium's
+ * crypto_pwhash_str), failed-login counts and locks; sessions by the
+ * hash of their random id, with a CSRF token and the time last used.
+ */
+#ifndef ALERTCONSOLE_CONSOLE_USERS_H
+#define ALERTCONSOLE_CONSOLE_USERS_H
+
+#include <time.h>
+
+struct sqlite3;
+
+#define CONSOLE_NAME_MAX 64 /* bytes of an operator's name */
+#define CONSOLE_PASS_MIN 10
+#define CONSOLE_PASS_MAX 1024
+#define CONSOLE_TOKEN_HEX 64 /* a session id or CSRF token: 32 bytes */
+
+struct console_user {
+	char name[CONSOLE_NAME_MAX + 1];
+	char role[16]; /* operator, supervisor */
+	char lang[8]; /* nl, en, or "" (the browser's) */
+};
+
+enum console_login {
+	CONSOLE_LOGIN_OK,
+	CONSOLE_LOGIN_BAD, /* unknown name or wrong password: one answer */
+	CONSOLE_LOGIN_LOCKED,
+	CONSOLE_LOGIN_ERROR,
+};
+
+/* 1 when name may name an operator: 1..CONSOLE_NAME_MAX bytes of UTF-8,
+ * no control characters, no space at either end. */
+int console_users_name_ok(const char *name);
+int console_users_role_ok(const char *role);
+
+/* 0 done; -1 (logged) when not (exists, unknown, database error). */
+int console_users_add(struct sqlite3 *db, const char *name, const char *role,
+    const char *password);
+int console_users_passwd(struct sqlite3 *db, const char *name,
+    const char *password);
+int console_users_remove(struct sqlite3 *db, const char *name);
+int console_users_list(struct sqlite3 *db);
+int console_users_set_lang(struct sqlite3 *db, const char *name,
+    const char *lang);
+
+/* A login attempt: max_fail wrong passwords in a row lock the account
+ * for lockout_s seconds (a right password then is refused too). */
+enum console_login console_users_check(struct sqlite3 *db, const char *name,
+    const char *password, time_t now, long max_fail, long lockout_s,
+    struct console_user *u);
+
+/* A new session for name: its id (for the cookie; only its hash is
+ * stored) and its CSRF token. */
+int console_sessions_new(struct sqlite3 *db, const char *name,
+    char id[CONSOLE_TOKEN_HEX + 1], char csrf[CONSOLE_TOKEN_HEX + 1]);
+/* The session of a cookie's id, unless idle longer than idle_s (then
+ * it is dropped); touch: this request counts as use.  0 found. */
+int console_sessions_find(struct sqlite3 *db, const char *id, time_t now,
+    long idle_s, int touch, struct console_user *u,
+    char csrf[CONSOLE_TOKEN_HEX + 1]);
+void console_sessions_drop(struct sqlite3 *db, const char *id);
+
+#endif

@@ -1,0 +1,345 @@
+/*
+ * Claims and the timeline (console_work.h).  The timeline table has
+ * triggers that refuse UPDATE and DELETE (console_db.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "console.h"
+#include "console_db.h"
+#include "console_work.h"
+#include "log.h"
+
+const char *const console_work_outcomes[] = {"handled", "false_alarm", "test",
+    "police", NULL};
+
+static sqlite3_stmt *
+console_work_prepare(struct console *c, const char *sql)
+{
+	sqlite3 *db = console_db_sqlite(c->db);
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		log_warnx("database: %s", sqlite3_errmsg(db));
+		return NULL;
+	}
+	return s;
+}
+
+int
+console_work_known(struct console *c, const char *alert_id)
+{
+	sqlite3_stmt *s = console_work_prepare(c,
+	    "SELECT 1 FROM webhook WHERE alert_id = ? AND is_alert = 1 "
+	    "LIMIT 1");
+	int found;
+
+	if (s == NULL)
+		return 0;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	found = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return found;
+}
+
+int
+console_work_recipient(struct console *c, const char *alert_id, char *out,
+    size_t len)
+{
+	sqlite3_stmt *s = console_work_prepare(c,
+	    "SELECT recipient_id FROM webhook WHERE alert_id = ? AND "
+	    "is_alert = 1 ORDER BY id LIMIT 1");
+	int rc = -1;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		snprintf(out, len, "%s", sqlite3_column_text(s, 0));
+		rc = 0;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+console_work_note_action(struct console *c, const char *alert_id,
+    const char *kind, const char *actor, const char *detail)
+{
+	sqlite3_stmt *s = console_work_prepare(c,
+	    "INSERT INTO timeline (alert_id, at, kind, actor, detail) "
+	    "VALUES (?,?,?,?,?)");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		log_warnx("database: timeline: %s",
+		    sqlite3_errmsg(console_db_sqlite(c->db)));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+console_work_owner(struct console *c, const char *alert_id,
+    char owner[CONSOLE_NAME_MAX + 1])
+{
+	sqlite3_stmt *s = console_work_prepare(c,
+	    "SELECT name FROM claim WHERE alert_id = ?");
+	int found;
+
+	owner[0] = '\0';
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	if ((found = sqlite3_step(s) == SQLITE_ROW))
+		snprintf(owner, CONSOLE_NAME_MAX + 1, "%s",
+		    sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return found;
+}
+
+static int
+console_work_closed(struct console *c, const char *alert_id, char *outcome,
+    size_t len)
+{
+	sqlite3_stmt *s = console_work_prepare(c,
+	    "SELECT detail FROM timeline WHERE alert_id = ? AND kind = "
+	    "'closed' ORDER BY id DESC LIMIT 1");
+	int found;
+
+	if (outcome != NULL)
+		outcome[0] = '\0';
+	if (s == NULL)
+		return 0;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	if ((found = sqlite3_step(s) == SQLITE_ROW) && outcome != NULL)
+		snprintf(outcome, len, "%.*s",
+		    (int)strcspn((const char *)sqlite3_column_text(s, 0), ":"),
+		    sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return found;
+}
+
+/* The claim and its timeline row in one transaction: a page never sees
+ * a holder without the row saying since when. */
+enum console_claim
+console_work_claim(struct console *c, const char *alert_id, const char *name,
+    char owner[CONSOLE_NAME_MAX + 1])
+{
+	sqlite3 *db = console_db_sqlite(c->db);
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!console_work_known(c, alert_id))
+		return CONSOLE_CLAIM_UNKNOWN;
+	if (console_work_closed(c, alert_id, NULL, 0))
+		return CONSOLE_CLAIM_CLOSED;
+	if ((s = console_work_prepare(c,
+	         "INSERT INTO claim (alert_id, name, "
+	         "at) VALUES (?,?,?)")) == NULL)
+		return CONSOLE_CLAIM_ERROR;
+	sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE &&
+	    console_work_note_action(c, alert_id, "claimed", name, "") == 0 &&
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+		snprintf(owner, CONSOLE_NAME_MAX + 1, "%s", name);
+		return CONSOLE_CLAIM_WON;
+	}
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (console_work_owner(c, alert_id, owner) != 1)
+		return CONSOLE_CLAIM_ERROR;
+	return strcmp(owner, name) == 0 ? CONSOLE_CLAIM_WON
+	                                : CONSOLE_CLAIM_TAKEN;
+}
+
+int
+console_work_release(struct console *c, const char *alert_id,
+    const struct console_user *u)
+{
+	char owner[CONSOLE_NAME_MAX + 1];
+	sqlite3_stmt *s;
+
+	if (console_work_owner(c, alert_id, owner) != 1 ||
+	    (strcmp(owner, u->name) != 0 && strcmp(u->role, "supervisor") != 0))
+		return 1;
+	if ((s = console_work_prepare(c,
+	         "DELETE FROM claim WHERE alert_id = ? "
+	         "AND name = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
+	(void)sqlite3_step(s);
+	sqlite3_finalize(s);
+	return console_work_note_action(c, alert_id, "released", u->name,
+	    strcmp(owner, u->name) == 0 ? "" : owner);
+}
+
+int
+console_work_close(struct console *c, const char *alert_id, const char *name,
+    const char *outcome, const char *note)
+{
+	char detail[CONSOLE_NOTE_MAX + 32];
+
+	snprintf(detail, sizeof(detail), "%s%s%s", outcome,
+	    note[0] != '\0' ? ": " : "", note);
+	return console_work_note_action(c, alert_id, "closed", name, detail);
+}
+
+static long long
+console_work_first(struct console *c, const char *sql, const char *alert_id,
+    char *who, size_t wholen)
+{
+	sqlite3_stmt *s = console_work_prepare(c, sql);
+	long long at = 0;
+
+	if (s == NULL)
+		return 0;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		at = sqlite3_column_int64(s, 0);
+		if (who != NULL)
+			snprintf(who, wholen, "%s",
+			    sqlite3_column_text(s, 1) != NULL
+			        ? (const char *)sqlite3_column_text(s, 1)
+			        : "");
+	}
+	sqlite3_finalize(s);
+	return at;
+}
+
+int
+console_work_state(struct console *c, const char *alert_id,
+    struct console_work_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	(void)console_work_owner(c, alert_id, st->owner);
+	st->closed =
+	    console_work_closed(c, alert_id, st->outcome, sizeof(st->outcome));
+	st->received_at = console_work_first(c,
+	    "SELECT MIN(stored_at), '' FROM webhook WHERE alert_id = ? "
+	    "AND is_alert = 1",
+	    alert_id, NULL, 0);
+	st->claimed_at = console_work_first(c,
+	    "SELECT MIN(at), '' FROM timeline WHERE alert_id = ? AND "
+	    "kind = 'claimed'",
+	    alert_id, NULL, 0);
+	/* The first acknowledgement from any channel: this console's, or
+	 * the relay's notice of one made elsewhere. */
+	st->acked_at = console_work_first(c,
+	    "SELECT at, who FROM (SELECT at, actor AS who FROM timeline "
+	    "WHERE alert_id = ?1 AND kind = 'acknowledged' UNION ALL "
+	    "SELECT stored_at, json_extract(CAST(body AS TEXT), "
+	    "'$.acknowledged_by') "
+	    "FROM webhook WHERE alert_id = ?1 AND type = "
+	    "'alert.acknowledged') ORDER BY at LIMIT 1",
+	    alert_id, st->acked_by, sizeof(st->acked_by));
+	return 0;
+}
+
+/* A relay webhook as a timeline entry: columns 4.. are its type,
+ * repeat and body. */
+static json_t *
+console_work_webhook_entry(sqlite3_stmt *s)
+{
+	const char *type = (const char *)sqlite3_column_text(s, 4);
+	json_t *body = json_loadb(sqlite3_column_blob(s, 6),
+	    (size_t)sqlite3_column_bytes(s, 6), 0, NULL);
+	const char *kind = "relay", *actor = "relay";
+	char detail[160] = "";
+	json_t *e;
+
+	if (type == NULL)
+		type = "";
+	if (strcmp(type, "alert.raised") == 0 ||
+	    strcmp(type, "alert.escalated") == 0) {
+		kind = sqlite3_column_int(s, 5) ? "received_again" : "received";
+		snprintf(detail, sizeof(detail), "tier %lld",
+		    (long long)json_integer_value(
+		        json_object_get(body, "tier")));
+	} else if (strcmp(type, "alert.acknowledged") == 0) {
+		kind = "acknowledged";
+		actor =
+		    json_string_value(json_object_get(body, "acknowledged_by"));
+		actor = actor != NULL ? actor : "?";
+		snprintf(detail, sizeof(detail), "relay");
+	} else if (strcmp(type, "alert.cancelled") == 0) {
+		kind = "cancelled";
+		actor = "device";
+	}
+	e = json_pack("{s:I, s:s, s:s, s:s}", "at",
+	    (json_int_t)sqlite3_column_int64(s, 0), "kind", kind, "actor",
+	    actor, "detail", detail);
+	json_decref(body);
+	return e;
+}
+
+/* In the order things happened: each webhook has its timeline row
+ * (kind "webhook", written in the webhook's own transaction). */
+json_t *
+console_work_timeline(struct console *c, const char *alert_id)
+{
+	sqlite3_stmt *s = console_work_prepare(c,
+	    "SELECT t.at, t.kind, t.actor, t.detail, w.type, w.repeat, w.body "
+	    "FROM timeline t LEFT JOIN webhook w ON t.kind = 'webhook' AND "
+	    "w.id = CAST(t.detail AS INTEGER) WHERE t.alert_id = ? "
+	    "ORDER BY t.id");
+	json_t *out = json_array(), *e;
+
+	if (s == NULL)
+		return out;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (strcmp((const char *)sqlite3_column_text(s, 1),
+		        "webhook") == 0)
+			e = console_work_webhook_entry(s);
+		else
+			e = json_pack("{s:I, s:s, s:s, s:s}", "at",
+			    (json_int_t)sqlite3_column_int64(s, 0), "kind",
+			    sqlite3_column_text(s, 1), "actor",
+			    sqlite3_column_text(s, 2), "detail",
+			    sqlite3_column_text(s, 3));
+		if (e != NULL)
+			json_array_append_new(out, e);
+	}
+	sqlite3_finalize(s);
+	return out;
+}
+
+json_t *
+console_work_period(struct console *c, long long from, long long to)
+{
+	sqlite3_stmt *s = console_work_prepare(c,
+	    "SELECT alert_id FROM webhook WHERE is_alert = 1 GROUP BY alert_id "
+	    "HAVING MIN(stored_at) >= ? AND MIN(stored_at) < ? "
+	    "ORDER BY MIN(id) LIMIT 10000");
+	json_t *out = json_array();
+
+	if (s == NULL)
+		return out;
+	sqlite3_bind_int64(s, 1, from);
+	sqlite3_bind_int64(s, 2, to);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(out,
+		    json_string((const char *)sqlite3_column_text(s, 0)));
+	sqlite3_finalize(s);
+	return out;
+}

@@ -1,0 +1,60 @@
+/*
+ * The operators' work on alerts, in the console's database: who holds
+ * an alert (claim: the first INSERT wins, atomically), and the
+ * append-only timeline of what people did (claims, releases, notes,
+ * acknowledgements, closures, exports, logins).  An alert's timeline
+ * as shown merges these rows with the relay's webhooks (received,
+ * escalated, acknowledged elsewhere, cancelled by the device).
+ */
+#ifndef ALERTCONSOLE_CONSOLE_WORK_H
+#define ALERTCONSOLE_CONSOLE_WORK_H
+
+#include <jansson.h>
+
+#include "console_users.h"
+
+#define CONSOLE_NOTE_MAX 2000 /* bytes of a note */
+
+struct console;
+
+enum console_claim {
+	CONSOLE_CLAIM_WON, /* now, or already the caller's */
+	CONSOLE_CLAIM_TAKEN, /* someone else's: owner says whose */
+	CONSOLE_CLAIM_UNKNOWN, /* no such alert */
+	CONSOLE_CLAIM_CLOSED,
+	CONSOLE_CLAIM_ERROR,
+};
+
+/* What the queue shows of an alert besides the relay's word. */
+struct console_work_state {
+	char owner[CONSOLE_NAME_MAX + 1]; /* "" : nobody */
+	long long received_at, claimed_at, acked_at; /* 0: not (yet) */
+	char acked_by[160];
+	int closed;
+	char outcome[24];
+};
+
+extern const char *const console_work_outcomes[]; /* NULL-terminated */
+
+int console_work_known(struct console *c, const char *alert_id);
+/* The recipient an alert came for (its first delivery); 0 found. */
+int console_work_recipient(struct console *c, const char *alert_id, char *out,
+    size_t len);
+enum console_claim console_work_claim(struct console *c, const char *alert_id,
+    const char *name, char owner[CONSOLE_NAME_MAX + 1]);
+/* 0 released; 1 not the caller's (a supervisor may release any). */
+int console_work_release(struct console *c, const char *alert_id,
+    const struct console_user *u);
+/* Appends one timeline row: 0 once committed. */
+int console_work_note_action(struct console *c, const char *alert_id,
+    const char *kind, const char *actor, const char *detail);
+int console_work_close(struct console *c, const char *alert_id,
+    const char *name, const char *outcome, const char *note);
+int console_work_state(struct console *c, const char *alert_id,
+    struct console_work_state *st);
+/* The merged timeline, oldest first: [{"at","kind","actor","detail"}]. */
+json_t *console_work_timeline(struct console *c, const char *alert_id);
+/* The alert ids first received in [from, to), oldest first. */
+json_t *console_work_period(struct console *c, long long from, long long to);
+
+#endif

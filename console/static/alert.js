@@ -1,0 +1,180 @@
+// One alert's page: its details (opened by the console on request), who
+// holds it, the actions (claim, release, acknowledge to the sender, a
+// note, closing with an outcome), exports, and its timeline.  It follows
+// the console's event stream, so what another operator does shows here,
+// and a later position of the caller moves the map (map.js).  Below it,
+// the caller's earlier alerts (history.js).
+// All alert text is set as text, never as HTML.
+
+import { age, duration, t, when } from './i18n.js';
+import { getJson, post, session } from './api.js';
+import { start } from './header.js';
+import { showLocation } from './map.js';
+import { showHistory } from './history.js';
+
+const STALE_MS = 15000;
+const id = new URLSearchParams(location.search).get('id') || '';
+const details = document.getElementById('details');
+const timeline = document.getElementById('timeline');
+const notice = document.getElementById('notice');
+const banner = document.getElementById('banner');
+const locationBox = document.createElement('div');
+const historyBox = document.createElement('div');
+document.getElementById('location').append(locationBox);
+document.getElementById('history').append(historyBox);
+let alert_ = null;
+let lastOk = Date.now();
+
+function row(label, value, cls) {
+  const dt = document.createElement('dt');
+  dt.textContent = label;
+  const dd = document.createElement('dd');
+  if (value instanceof Node) dd.append(value); else dd.textContent = value;
+  if (cls) dd.className = cls;
+  details.append(dt, dd);
+}
+
+// The details say where in one line; the section below has the map.
+function locationText(loc) {
+  if (!loc) return t('value.no_location');
+  const acc = loc.accuracy_m != null ? ` ${t('map.accuracy', { m: Math.round(loc.accuracy_m) })}` : '';
+  return `${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)}${acc}`;
+}
+
+// The position (map.js) in #location: drawn once, and again only when
+// the alert's position changed (an alert.location webhook), so the map
+// is not rebuilt for every other change.
+let shownFix;
+function renderLocation(al, force) {
+  const fix = al.location ? `${al.location.lat},${al.location.lon},${al.location.fixed_at}` : null;
+  if (!force && fix === shownFix) return;
+  shownFix = fix;
+  const now = Date.parse(al.created_at) / 1000 + al.age_s;
+  showLocation(locationBox, al.location, { now });
+}
+
+// The caller history (history.js) in #history, once the device is known.
+let historyFor = null;
+function renderHistory(al, force) {
+  if (!force && historyFor === al.device_id) return;
+  historyFor = al.device_id;
+  showHistory(historyBox, al.device_id, { current: al.alert_id, heading: 0 });
+}
+
+function kindText(e) {
+  const k = t(`kind.${e.kind}`);
+  if (e.kind === 'closed') {
+    const [outcome, ...rest] = e.detail.split(': ');
+    return `${k}: ${t(`outcome.${outcome}`)}${rest.length ? ` – ${rest.join(': ')}` : ''}`;
+  }
+  return e.detail && e.kind !== 'acknowledged' ? `${k}: ${e.detail}` : k;
+}
+
+function renderTimeline(list) {
+  const items = list.map((e) => {
+    const li = document.createElement('li');
+    li.dataset.kind = e.kind;
+    const time = document.createElement('time');
+    time.dateTime = new Date(e.at * 1000).toISOString();
+    time.textContent = when(e.at);
+    const what = document.createElement('span');
+    what.className = 'what';
+    what.textContent = kindText(e);
+    const who = document.createElement('span');
+    who.className = 'actor';
+    who.textContent = e.actor;
+    li.append(time, ' ', what, ' – ', who);
+    return li;
+  });
+  if (items.length === 0) {
+    const li = document.createElement('li');
+    li.textContent = t('timeline.empty');
+    items.push(li);
+  }
+  timeline.replaceChildren(...items);
+}
+
+function render(force) {
+  const al = alert_;
+  if (!al) return;
+  renderLocation(al, force === true);
+  renderHistory(al, force === true);
+  document.getElementById('alert-title').textContent = `${t(`type.${al.type}`)} – ${al.device_alias}`;
+  document.title = `${t(`type.${al.type}`)} – ${al.device_alias} – ${t('app.name')}`;
+  document.body.dataset.owner = al.owner || '';
+  document.body.dataset.state = al.state;
+  details.replaceChildren();
+  row(t('field.created'), `${when(al.created_at)} (${age(Math.max(0, al.age_s))})`);
+  row(t('field.message'), al.message == null ? t('value.no_message') : al.message, 'message');
+  row(t('field.location'), locationText(al.location));
+  row(t('field.state'), t(`state.${al.state}`), 'state');
+  row(t('field.owner'), al.owner || t('value.nobody'), 'owner');
+  if (al.acked_by) row(t('field.acked_by'), al.acked_by, 'acked-by');
+  if (al.outcome) row(t('field.outcome'), t(`outcome.${al.outcome}`));
+  row(t('field.time_to_claim'), duration(al.time_to_claim_s));
+  row(t('field.time_to_ack'), duration(al.time_to_ack_s));
+  if (al.ref) row(t('field.ref'), al.ref);
+  if (al.stale) row(t('field.warning'), t('value.stale'), 'warn');
+  const mine = al.owner === session.name;
+  const closed = al.state === 'closed';
+  document.getElementById('claim').disabled = closed || !!al.owner;
+  document.getElementById('release').disabled = !al.owner || (!mine && session.role !== 'supervisor');
+  document.getElementById('ack').disabled = closed || al.state !== 'open' || (!!al.owner && !mine);
+  document.getElementById('close-form').querySelector('button').disabled = closed;
+  renderTimeline(al.timeline || []);
+}
+
+async function load() {
+  try {
+    const res = await getJson(`/api/alert/${encodeURIComponent(id)}`);
+    if (res.status === 404) {
+      notice.textContent = t('notfound');
+      return;
+    }
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    alert_ = await res.json();
+    lastOk = Date.now();
+    render();
+  } catch (e) {
+    banner.hidden = false;
+  }
+}
+
+async function act(path, body, okKey) {
+  const res = await post(`/api/alert/${id}/${path}`, body);
+  const answer = await res.json().catch(() => ({}));
+  if (res.ok) notice.textContent = t(okKey);
+  else if (res.status === 409 && answer.owner) notice.textContent = t('msg.claimed_by', { name: answer.owner });
+  else if (res.status === 409 && answer.error === 'cancelled') notice.textContent = t('msg.cancelled');
+  else notice.textContent = t(path === 'ack' ? 'msg.ack_failed' : 'msg.error');
+  await load();
+  return res.ok;
+}
+
+async function main() {
+  const s = await start();
+  if (!s) return;
+  document.getElementById('export-json').href = `/api/export?alert=${encodeURIComponent(id)}&format=json`;
+  document.getElementById('export-csv').href = `/api/export?alert=${encodeURIComponent(id)}&format=csv`;
+  document.getElementById('claim').addEventListener('click', () => act('claim', {}, 'msg.claimed'));
+  document.getElementById('release').addEventListener('click', () => act('release', {}, 'msg.released'));
+  document.getElementById('ack').addEventListener('click', () => act('ack', {}, 'msg.acked'));
+  document.getElementById('note-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const note = document.getElementById('note');
+    if (await act('note', { text: note.value }, 'msg.note_saved')) note.value = '';
+  });
+  document.getElementById('close-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const note = document.getElementById('close-note');
+    if (await act('close', { outcome: document.getElementById('outcome').value, note: note.value }, 'msg.closed')) note.value = '';
+  });
+  document.addEventListener('langchange', () => render(true));
+  const events = new EventSource('/api/events');
+  events.addEventListener('heartbeat', () => { lastOk = Date.now(); banner.hidden = true; });
+  events.addEventListener('alerts', (ev) => { if (JSON.parse(ev.data) === id) load(); });
+  events.addEventListener('open', load);
+  setInterval(() => { banner.hidden = Date.now() - lastOk < STALE_MS; }, 1000);
+}
+
+main();

@@ -1,0 +1,59 @@
+// The page's text: Dutch first, English second.  The operator's stored
+// choice wins; else the browser's languages (Accept-Language) decide,
+// and Dutch when they name neither.  Text lives in /lang/nl.json and
+// /lang/en.json; elements carry their key in data-i18n (text),
+// data-i18n-label (aria-label) or data-i18n-title (the document title).
+
+export const LANGS = ['nl', 'en'];
+let dict = {};
+export let lang = 'nl';
+
+export function pick(pref) {
+  if (LANGS.includes(pref)) return pref;
+  for (const l of navigator.languages || [navigator.language || '']) {
+    const base = l.toLowerCase().split('-')[0];
+    if (LANGS.includes(base)) return base;
+  }
+  return 'nl';
+}
+
+export function t(key, vars = {}) {
+  let s = Object.hasOwn(dict, key) ? dict[key] : key;
+  for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
+  return s;
+}
+
+export function apply(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+}
+
+export async function setup(pref) {
+  lang = pick(pref);
+  const res = await fetch(`/lang/${lang}.json`, { cache: 'no-store' });
+  dict = await res.json();
+  document.documentElement.lang = lang;
+  apply();
+  return lang;
+}
+
+// Local time, with its zone, in the page's language.
+export function when(unixOrIso) {
+  const d = typeof unixOrIso === 'number' ? new Date(unixOrIso * 1000) : new Date(unixOrIso);
+  return d.toLocaleString(lang === 'nl' ? 'nl-NL' : 'en-GB', {
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+  });
+}
+
+export function age(seconds) {
+  if (seconds < 60) return t('age.s', { s: seconds });
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return t('age.m', { m, s: seconds % 60 });
+  return t('age.h', { h: Math.floor(m / 60), m: m % 60 });
+}
+
+export function duration(seconds) {
+  if (seconds == null) return '–';
+  if (seconds < 60) return t('dur.s', { s: seconds });
+  return t('dur.m', { m: Math.floor(seconds / 60), s: seconds % 60 });
+}

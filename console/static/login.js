@@ -1,0 +1,43 @@
+// The login page: name and password to POST /api/login (JSON, same
+// origin); the console answers with a session cookie (HttpOnly, so this
+// script never sees it) and the page goes where the operator was.
+
+import { setup, t } from './i18n.js';
+
+const form = document.getElementById('login');
+const msg = document.getElementById('login-msg');
+const params = new URLSearchParams(location.search);
+
+// Only a path on this console: never another site.
+function next() {
+  const n = params.get('next') || '/';
+  return n.startsWith('/') && !n.startsWith('//') && !n.startsWith('/\\') ? n : '/';
+}
+
+async function submit(ev) {
+  ev.preventDefault();
+  msg.textContent = '';
+  const res = await fetch('/api/login', {
+    method: 'POST',
+    cache: 'no-store',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: form.name.value, password: form.password.value }),
+  });
+  form.password.value = '';
+  if (res.ok) {
+    location.replace(next());
+    return;
+  }
+  const key = { 401: 'login.bad', 423: 'login.locked', 429: 'login.wait' }[res.status] || 'msg.error';
+  msg.textContent = t(key);
+  form.password.focus();
+}
+
+async function main() {
+  await setup('');
+  document.title = `${t('title.login')} – ${t('app.name')}`;
+  if (params.get('why') === 'expired') msg.textContent = t('login.expired');
+  form.addEventListener('submit', submit);
+}
+
+main();

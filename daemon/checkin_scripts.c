@@ -1,0 +1,199 @@
+/*
+ * The Lua scripts of check-in timers and device supervision
+ * (checkin_scripts.h).  Claims are atomic: a timer or an offline
+ * deadline is taken by the one instance whose script finds it still due.
+ */
+#include "checkin_scripts.h"
+
+#define PRELUDE                                                                \
+	"local a = cjson.decode(ARGV[1])\n"                                    \
+	"local P = a.p\n"                                                      \
+	"local function K(...) return table.concat({P, ...}, ':') end\n"
+
+/* A new check-in; a resend of the same signed request is recognised. */
+const char script_checkin_start[] = PRELUDE
+    "local ck = K('checkin', a.cid)\n"
+    "local cur = redis.call('HMGET', ck, 'dev', 'state', 'hash')\n"
+    "if cur[1] then\n"
+    "  if cur[1] ~= a.dev then return cjson.encode({r = 'unknown'}) end\n"
+    "  if cur[3] == a.hash then return cjson.encode({r = 'dup',"
+    "    state = cur[2]}) end\n"
+    "  return cjson.encode({r = 'conflict'})\n"
+    "end\n"
+    "local dk = K('checkin_device', a.dev)\n"
+    "local act = redis.call('GET', dk)\n"
+    "if act then\n"
+    "  local st = redis.call('HGET', K('checkin', act), 'state')\n"
+    "  if st == 'active' or st == 'releasing' then\n"
+    "    return cjson.encode({r = 'active', checkin_id = act})\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HSET', ck, 'dev', a.dev, 'alert_id', a.aid, 'envelope',"
+    "  a.env, 'sig', a.sig, 'deadline', a.deadline, 'release_at',"
+    "  a.release, 'release_ms', a.release_ms, 'state', 'active', 'hash',"
+    "  a.hash, 'started_at', a.now)\n"
+    "redis.call('EXPIRE', ck, a.ttl)\n"
+    "redis.call('SET', dk, a.cid, 'EX', a.ttl)\n"
+    "redis.call('ZADD', K('checkin_timers'), a.release_ms, a.cid .. '|x')\n"
+    "if a.remind_ms then\n"
+    "  redis.call('ZADD', K('checkin_timers'), a.remind_ms, a.cid .. '|r')\n"
+    "end\n"
+    "return cjson.encode({r = 'ok', state = 'active'})\n";
+
+/* A later deadline, with the alert prepared again for it. */
+const char script_checkin_extend[] = PRELUDE
+    "local ck = K('checkin', a.cid)\n"
+    "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
+    "  'alert_id')\n"
+    "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    "if s[2] == 'done' then return cjson.encode({r = 'done'}) end\n"
+    "if s[2] ~= 'active' or tonumber(s[3]) <= tonumber(a.now_ms) then\n"
+    "  return cjson.encode({r = 'missed', alert_id = s[4]})\n"
+    "end\n"
+    "redis.call('HSET', ck, 'alert_id', a.aid, 'envelope', a.env, 'sig',"
+    "  a.sig, 'deadline', a.deadline, 'release_at', a.release,"
+    "  'release_ms', a.release_ms)\n"
+    "redis.call('EXPIRE', ck, a.ttl)\n"
+    "redis.call('EXPIRE', K('checkin_device', a.dev), a.ttl)\n"
+    "redis.call('ZADD', K('checkin_timers'), a.release_ms, a.cid .. '|x')\n"
+    "redis.call('ZREM', K('checkin_timers'), a.cid .. '|r')\n"
+    "if a.remind_ms then\n"
+    "  redis.call('ZADD', K('checkin_timers'), a.remind_ms, a.cid .. '|r')\n"
+    "end\n"
+    "return cjson.encode({r = 'ok', state = 'active'})\n";
+
+/* The official checked in: nothing is raised, the sealed alert goes. */
+const char script_checkin_done[] = PRELUDE
+    "local ck = K('checkin', a.cid)\n"
+    "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
+    "  'alert_id')\n"
+    "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    "if s[2] == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
+    " end\n"
+    "if s[2] ~= 'active' or tonumber(s[3]) <= tonumber(a.now_ms) then\n"
+    "  return cjson.encode({r = 'missed', alert_id = s[4]})\n"
+    "end\n"
+    "redis.call('HSET', ck, 'state', 'done', 'done_at', a.now)\n"
+    "redis.call('HDEL', ck, 'envelope', 'sig')\n"
+    "redis.call('EXPIRE', ck, a.ttl)\n"
+    "redis.call('ZREM', K('checkin_timers'), a.cid .. '|x', a.cid .. '|r')\n"
+    "if redis.call('GET', K('checkin_device', a.dev)) == a.cid then\n"
+    "  redis.call('DEL', K('checkin_device', a.dev))\n"
+    "end\n"
+    "return cjson.encode({r = 'ok', state = 'done'})\n";
+
+/* Due timers (cjson writes an empty list as {}: the caller copes). */
+const char script_checkin_due[] =
+    PRELUDE "return cjson.encode({m = redis.call('ZRANGEBYSCORE',"
+            "  K(a.set), '-inf', a.now_ms, 'LIMIT', 0, a.count)})\n";
+
+/* Taking a due release: the timer moves a lease ahead rather than
+ * going, so an instance that dies before the alert is stored leaves it
+ * to another; storing it twice is harmless (same alert_id, same
+ * envelope: a duplicate). */
+const char script_checkin_claim[] = PRELUDE
+    "local tk = K('checkin_timers')\n"
+    "local m = a.cid .. '|x'\n"
+    "local sc = redis.call('ZSCORE', tk, m)\n"
+    "if not sc or tonumber(sc) > tonumber(a.now_ms) then\n"
+    "  return cjson.encode({r = 'gone'})\n"
+    "end\n"
+    "local ck = K('checkin', a.cid)\n"
+    "local s = redis.call('HMGET', ck, 'state', 'envelope', 'dev')\n"
+    "if s[1] ~= 'active' and s[1] ~= 'releasing' or not s[2] then\n"
+    "  redis.call('ZREM', tk, m)\n"
+    "  return cjson.encode({r = 'gone'})\n"
+    "end\n"
+    "redis.call('ZADD', tk, a.lease_ms, m)\n"
+    "redis.call('HSET', ck, 'state', 'releasing')\n"
+    "return cjson.encode({r = 'release', envelope = s[2], dev = s[3]})\n";
+
+/* The alert is stored (or could never be): the check-in is over. */
+const char script_checkin_released[] = PRELUDE
+    "local ck = K('checkin', a.cid)\n"
+    "redis.call('ZREM', K('checkin_timers'), a.cid .. '|x', a.cid .. '|r')\n"
+    "local dev = redis.call('HGET', ck, 'dev')\n"
+    "if not dev then return cjson.encode({r = 'gone'}) end\n"
+    "redis.call('HSET', ck, 'state', 'released', 'released_at', a.now,"
+    "  'result', a.result)\n"
+    "redis.call('HDEL', ck, 'envelope', 'sig')\n"
+    "redis.call('EXPIRE', ck, a.ttl)\n"
+    "if redis.call('GET', K('checkin_device', dev)) == a.cid then\n"
+    "  redis.call('DEL', K('checkin_device', dev))\n"
+    "end\n"
+    "return cjson.encode({r = 'ok'})\n";
+
+/* The reminder before the deadline, to the device's connections on
+ * every instance; removing the timer is the claim. */
+const char script_checkin_remind[] = PRELUDE
+    "if redis.call('ZREM', K('checkin_timers'), a.cid .. '|r') == 0 then\n"
+    "  return cjson.encode({r = 'gone'})\n"
+    "end\n"
+    "local s = redis.call('HMGET', K('checkin', a.cid), 'state', 'dev',"
+    "  'deadline', 'release_at')\n"
+    "if s[1] ~= 'active' then return cjson.encode({r = 'gone'}) end\n"
+    "redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = s[2],"
+    "  alert_id = '', receipt = {event = 'checkin_reminder',"
+    "  checkin_id = a.cid, deadline = s[3], release_at = s[4],"
+    "  at = a.now}}))\n"
+    "return cjson.encode({r = 'ok', dev = s[2]})\n";
+
+/* One device event (device.offline, device.online) to each recipient
+ * to notify, through the dispatcher like any notice. */
+#define SUPERVISE_EVENT                                                        \
+	"local function sup_event(event, dev, last_seen, interval)\n"          \
+	"  local ek = K('alert', a.eid)\n"                                     \
+	"  redis.call('HSET', ek, 'device_id', dev, 'created_at', a.now,"      \
+	"    'received_at', a.now, 'state', 'notice', 'last_seen',"            \
+	"    last_seen or '', 'interval_s', interval or '')\n"                 \
+	"  redis.call('EXPIRE', ek, a.ttl)\n"                                  \
+	"  for _, rid in ipairs(a.notify) do\n"                                \
+	"    redis.call('XADD', K('deliveries'), '*', 'alert_id', a.eid,"      \
+	"      'recipient_id', rid, 'channel', 'webhook', 'event', event,"     \
+	"      'tier', '-1')\n"                                                \
+	"  end\n"                                                              \
+	"end\n"
+
+/* A supervised device was heard from: its offline deadline moves on;
+ * back from offline, device.online (once: the state flips here). */
+const char script_supervise_seen[] = PRELUDE SUPERVISE_EVENT
+    "local sk = K('supervise', a.dev)\n"
+    "local st = redis.call('HGET', sk, 'state')\n"
+    "redis.call('ZADD', K('supervised'), a.due_ms, a.dev)\n"
+    "redis.call('HSET', sk, 'interval', a.interval, 'last_seen', a.now,"
+    "  'state', 'online')\n"
+    "redis.call('EXPIRE', sk, a.ttl)\n"
+    "if st == 'offline' then\n"
+    "  redis.call('HSET', sk, 'since', a.now)\n"
+    "  sup_event('device.online', a.dev, a.now, a.interval)\n"
+    "  return cjson.encode({r = 'online'})\n"
+    "end\n"
+    "if not st then redis.call('HSET', sk, 'since', a.now) end\n"
+    "return cjson.encode({r = 'ok'})\n";
+
+/* The device ends its supervision itself (interval 0): no event. */
+const char script_supervise_stop[] =
+    PRELUDE "redis.call('ZREM', K('supervised'), a.dev)\n"
+            "redis.call('DEL', K('supervise', a.dev))\n"
+            "return cjson.encode({r = 'ok'})\n";
+
+const char script_supervise_due[] =
+    PRELUDE "return cjson.encode({m = redis.call('ZRANGEBYSCORE',"
+            "  K('supervised'), '-inf', a.now_ms, 'LIMIT', 0, a.count)})\n";
+
+/* A supervised device missed its interval plus grace: removing it from
+ * the set is the claim, so device.offline goes out once. */
+const char script_supervise_offline[] = PRELUDE SUPERVISE_EVENT
+    "local sc = redis.call('ZSCORE', K('supervised'), a.dev)\n"
+    "if not sc or tonumber(sc) > tonumber(a.now_ms) then\n"
+    "  return cjson.encode({r = 'gone'})\n"
+    "end\n"
+    "redis.call('ZREM', K('supervised'), a.dev)\n"
+    "local sk = K('supervise', a.dev)\n"
+    "local s = redis.call('HMGET', sk, 'last_seen', 'interval')\n"
+    "redis.call('HSET', sk, 'state', 'offline', 'since', a.now)\n"
+    "redis.call('EXPIRE', sk, a.ttl)\n"
+    "sup_event('device.offline', a.dev, s[1], s[2])\n"
+    "return cjson.encode({r = 'offline', last_seen = s[1]})\n";

@@ -1,0 +1,234 @@
+/*
+ * The relay's side of check-in timers over time (checkin.h): reminders
+ * pushed to the device before the deadline, and at the deadline plus
+ * grace the prepared alert stored like any alert the device had sent
+ * (ingest.h), so it escalates by the policy of its type.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "b64.h"
+#include "checkin.h"
+#include "checkin_int.h"
+#include "checkin_scripts.h"
+#include "duepoll.h"
+#include "envelope.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "relay.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define CHECKIN_POLL_MS 250 /* how late a release may be, at most */
+#define CHECKIN_LEASE_MS 15000 /* before another instance retries it */
+#define CHECKIN_KEEP_S (7L * 86400) /* a released check-in's record */
+
+struct checkin {
+	struct relay *relay;
+	struct duepoll *poll;
+	struct ratelimit *limit;
+	struct store_req *req;
+	struct ingest_req *ingest;
+	char cid[33];
+	char result[16];
+};
+
+int
+checkin_limit_take(struct checkin *ck, const char *device_id)
+{
+	return ratelimit_take(ck->limit, device_id, strlen(device_id),
+	    monotonic_ms());
+}
+
+static void
+checkin_next_cb(json_t *reply, const char *err, void *arg)
+{
+	struct checkin *ck = arg;
+
+	ck->req = NULL;
+	if (reply == NULL)
+		log_warnx("checkin=%s: %s", ck->cid, err);
+	duepoll_next(ck->poll);
+}
+
+static void
+checkin_released(struct checkin *ck, const char *result)
+{
+	char now[RFC3339_LEN], ttl[24];
+
+	time_rfc3339_ms(now, now_ms());
+	snprintf(ttl, sizeof(ttl), "%ld", CHECKIN_KEEP_S);
+	ck->req = store_eval(ck->relay->store, script_checkin_released,
+	    json_pack("{s:s, s:s, s:s, s:s}", "cid", ck->cid, "now", now,
+	        "result", result, "ttl", ttl),
+	    checkin_next_cb, ck);
+}
+
+static void
+checkin_ingest_cb(const struct ingest_reply *r, void *arg)
+{
+	struct checkin *ck = arg;
+
+	ck->ingest = NULL;
+	switch (r->result) {
+	case INGEST_NEW:
+	case INGEST_DUPLICATE:
+		if (r->result == INGEST_NEW) {
+			metrics.alerts_accepted++;
+			metrics.checkins_missed++;
+		}
+		log_info("checkin missed checkin=%s relay_id=%s duplicate=%d "
+		         "ref=%s",
+		    ck->cid, r->relay_id, r->result == INGEST_DUPLICATE,
+		    r->ref);
+		checkin_released(ck, "raised");
+		break;
+	case INGEST_CONFLICT:
+		log_warnx("checkin missed checkin=%s: its alert_id is taken by "
+		          "another alert; not raised",
+		    ck->cid);
+		checkin_released(ck, "conflict");
+		break;
+	case INGEST_UNAVAILABLE:
+		/* The lease runs out and it is tried again. */
+		log_warnx("checkin missed checkin=%s: not stored yet: %s",
+		    ck->cid, r->error);
+		duepoll_next(ck->poll);
+		break;
+	}
+}
+
+/* Recipients no longer known are left out, as for a device's alert. */
+static size_t
+checkin_route(const struct relay_config *cfg, struct envelope *env)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < env->nrecipients; i++) {
+		if (relay_config_recipient(cfg, env->recipients[i].id) !=
+		    NULL) {
+			env->recipients[kept++] = env->recipients[i];
+			continue;
+		}
+		log_warnx("checkin=%s: recipient %s is no longer known; left "
+		          "out",
+		    env->alert_id, env->recipients[i].id);
+		free(env->recipients[i].ciphertext);
+	}
+	env->nrecipients = kept;
+	return kept;
+}
+
+/* The claimed envelope, verified at start, into the alerts. */
+static void
+checkin_release(struct checkin *ck, const char *env64)
+{
+	unsigned char hash[crypto_hash_sha256_BYTES], *json = NULL;
+	char hex[crypto_hash_sha256_BYTES * 2 + 1], err[128];
+	struct envelope env;
+	size_t len;
+
+	if (env64 == NULL ||
+	    b64_decode(env64, strlen(env64), &json, &len) != 0 ||
+	    envelope_decode((const char *)json, len, &env, err, sizeof(err)) !=
+	        0) {
+		free(json);
+		log_warnx("checkin=%s: stored envelope unusable", ck->cid);
+		checkin_released(ck, "unusable");
+		return;
+	}
+	crypto_hash_sha256(hash, json, len);
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	free(json);
+	if (checkin_route(ck->relay->cfg, &env) == 0) {
+		envelope_free(&env);
+		log_warnx("checkin=%s: no recipient left", ck->cid);
+		checkin_released(ck, "no_recipient");
+		return;
+	}
+	ck->ingest = ingest_alert(ck->relay, &env, hex, checkin_ingest_cb, ck);
+	envelope_free(&env);
+}
+
+static void
+checkin_claimed_cb(json_t *reply, const char *err, void *arg)
+{
+	struct checkin *ck = arg;
+	const char *r = json_string_value(json_object_get(reply, "r"));
+
+	ck->req = NULL;
+	if (reply == NULL || r == NULL || strcmp(r, "release") != 0) {
+		if (reply == NULL)
+			log_warnx("checkin=%s: %s", ck->cid, err);
+		duepoll_next(ck->poll);
+		return;
+	}
+	checkin_release(ck,
+	    json_string_value(json_object_get(reply, "envelope")));
+}
+
+static void
+checkin_due_cb(struct duepoll *p, const char *member, void *arg)
+{
+	struct checkin *ck = arg;
+	const char *bar = strchr(member, '|');
+	char now[RFC3339_LEN], ms[24], lease[24];
+	int64_t t = now_ms();
+
+	if (bar == NULL || bar - member != 32 ||
+	    (bar[1] != 'r' && bar[1] != 'x')) {
+		duepoll_next(p);
+		return;
+	}
+	snprintf(ck->cid, sizeof(ck->cid), "%.32s", member);
+	time_rfc3339_ms(now, t);
+	snprintf(ms, sizeof(ms), "%lld", (long long)t);
+	snprintf(lease, sizeof(lease), "%lld",
+	    (long long)(t + CHECKIN_LEASE_MS));
+	if (bar[1] == 'r')
+		ck->req = store_eval(ck->relay->store, script_checkin_remind,
+		    json_pack("{s:s, s:s}", "cid", ck->cid, "now", now),
+		    checkin_next_cb, ck);
+	else
+		ck->req = store_eval(ck->relay->store, script_checkin_claim,
+		    json_pack("{s:s, s:s, s:s}", "cid", ck->cid, "now_ms", ms,
+		        "lease_ms", lease),
+		    checkin_claimed_cb, ck);
+}
+
+struct checkin *
+checkin_new(struct relay *relay)
+{
+	struct checkin *ck = xcalloc(1, sizeof(*ck));
+
+	ck->relay = relay;
+	ck->limit = ratelimit_new(relay->cfg->checkin_rate / 3600.0,
+	    (double)relay->cfg->checkin_burst, 16384);
+	ck->poll = duepoll_new(relay, script_checkin_due, "checkin_timers",
+	    CHECKIN_POLL_MS, checkin_due_cb, ck);
+	return ck;
+}
+
+void
+checkin_reconfigure(struct checkin *ck)
+{
+	if (ck != NULL)
+		ratelimit_set(ck->limit, ck->relay->cfg->checkin_rate / 3600.0,
+		    (double)ck->relay->cfg->checkin_burst);
+}
+
+void
+checkin_free(struct checkin *ck)
+{
+	if (ck == NULL)
+		return;
+	store_req_cancel(ck->req);
+	ingest_cancel(ck->ingest);
+	duepoll_free(ck->poll);
+	ratelimit_free(ck->limit);
+	free(ck);
+}

@@ -1,0 +1,145 @@
+/*
+ * A supervised connection (supervise.h): the device's "supervise" frame
+ * and the deadline moved on by what it sends after.  Writes to Redis are
+ * at most one per half interval per connection, whatever the device
+ * sends.
+ */
+#include "conn_int.h"
+#include "checkin_scripts.h"
+#include "supervise.h"
+
+/* The supervise hash outlives an offline device this long, so that it
+ * coming back is still news (device.online). */
+#define SUPERVISE_KEEP_S (90L * 86400)
+
+struct supervise_link {
+	struct conn *c;
+	long interval; /* seconds */
+	int64_t written_ms; /* monotonic, of the last write; 0: never */
+	struct store_req *req;
+};
+
+void
+supervise_conn_free(struct supervise_link *l)
+{
+	if (l == NULL)
+		return;
+	store_req_cancel(l->req);
+	free(l);
+}
+
+static void
+supervise_conn_written_cb(json_t *reply, const char *err, void *arg)
+{
+	struct supervise_link *l = arg;
+	const char *r = json_string_value(json_object_get(reply, "r"));
+
+	l->req = NULL;
+	if (reply == NULL) {
+		log_warnx("supervision device=%s: %s", l->c->device_id, err);
+		l->written_ms = 0; /* again at the next frame */
+	} else if (r != NULL && strcmp(r, "online") == 0) {
+		metrics.devices_online_events++;
+		log_info("supervision device=%s state=online", l->c->device_id);
+	}
+}
+
+static void
+supervise_conn_stopped_cb(json_t *reply, const char *err, void *arg)
+{
+	(void)arg;
+	if (reply == NULL)
+		log_warnx("supervision: ending it: %s", err);
+}
+
+void
+supervise_conn_seen(struct conn *c)
+{
+	struct supervise_link *l = c->sup;
+	const struct relay_config *cfg = c->relay->cfg;
+	int64_t mono = monotonic_ms();
+	char due[24], iv[24], ttl[24];
+	json_t *args;
+
+	if (l == NULL || l->req != NULL ||
+	    (l->written_ms != 0 && mono - l->written_ms < l->interval * 500) ||
+	    !store_ready(c->relay->store))
+		return;
+	l->written_ms = mono;
+	snprintf(due, sizeof(due), "%lld",
+	    (long long)(now_ms() +
+	        (l->interval + cfg->supervision_grace) * 1000));
+	snprintf(iv, sizeof(iv), "%ld", l->interval);
+	snprintf(ttl, sizeof(ttl), "%ld", SUPERVISE_KEEP_S);
+	args = supervise_event_args(c->relay);
+	json_object_set_new(args, "dev", json_string(c->device_id));
+	json_object_set_new(args, "due_ms", json_string(due));
+	json_object_set_new(args, "interval", json_string(iv));
+	json_object_set_new(args, "ttl", json_string(ttl));
+	l->req = store_eval(c->relay->store, script_supervise_seen, args,
+	    supervise_conn_written_cb, l);
+}
+
+void
+supervise_conn_refresh_all(struct relay *relay)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &relay->conns, entry)
+	{
+		if (c->sup == NULL)
+			continue;
+		c->sup->written_ms = 0;
+		supervise_conn_seen(c);
+	}
+}
+
+static void
+supervise_conn_answer(struct conn *c, long interval)
+{
+	conn_send(c,
+	    json_pack("{s:s, s:I, s:I}", "type", "supervised", "interval",
+	        (json_int_t)interval, "grace",
+	        (json_int_t)c->relay->cfg->supervision_grace));
+}
+
+/* {"type":"supervise","interval":N}: N seconds at most between frames
+ * from now on; 0 ends the supervision without an event. */
+void
+supervise_conn_request(struct conn *c, const json_t *o)
+{
+	const struct relay_config *cfg = c->relay->cfg;
+	json_t *v = json_object_get(o, "interval");
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+	if (n == 0) {
+		supervise_conn_free(c->sup);
+		c->sup = NULL;
+		(void)store_eval(c->relay->store, script_supervise_stop,
+		    json_pack("{s:s}", "dev", c->device_id),
+		    supervise_conn_stopped_cb, NULL);
+		log_info("supervision device=%s ended by the device",
+		    c->device_id);
+		supervise_conn_answer(c, 0);
+		return;
+	}
+	if (n < cfg->supervision_min_interval ||
+	    n > cfg->supervision_max_interval) {
+		conn_send(c,
+		    json_pack("{s:s, s:s, s:s, s:I, s:I}", "type", "error",
+		        "code", "bad_interval", "message",
+		        "supervise interval outside this relay's bounds", "min",
+		        (json_int_t)cfg->supervision_min_interval, "max",
+		        (json_int_t)cfg->supervision_max_interval));
+		return;
+	}
+	if (c->sup == NULL) {
+		c->sup = xcalloc(1, sizeof(*c->sup));
+		c->sup->c = c;
+	}
+	c->sup->interval = (long)n;
+	c->sup->written_ms = 0;
+	log_info("supervision device=%s interval=%ld", c->device_id, (long)n);
+	supervise_conn_answer(c, (long)n);
+	supervise_conn_seen(c);
+}
