@@ -385,9 +385,13 @@ def test_tls_listener_with_client_certificates(lab):
     r = c.getresponse()
     r.read()
     assert r.status == 401  # the certificate opens the door, not the page
+    c.close()
     console.add_user()
+    c = https(port, ctx)
     status, cookie, _ = console.login_session(conn=c)
     assert status == 200 and cookie
+    c.close()
+    c = https(port, ctx)  # one request per connection
     c.request("GET", "/api/alerts", headers={"Cookie": cookie})
     r = c.getresponse()
     assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]

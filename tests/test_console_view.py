@@ -22,8 +22,9 @@ import harness
 import proto
 from test_console import Console, RID, make_webhook, resign
 from test_receiver import post as post_hook
-from test_console_browser import (axe_path, browser, page_errors,  # noqa: F401
-                                  phone, run_axe, sized, wait_items)
+from test_console_browser import (axe_path, browser, login,  # noqa: F401
+                                  page_errors, phone, run_axe, sized,
+                                  wait_items)
 
 pytestmark = pytest.mark.needs("alertconsole")
 
@@ -97,6 +98,12 @@ def test_history_pages_through_a_devices_alerts(lab):
         assert history(console, env.device_id, q)[0] == 400, q
     assert console.get("/api/devices//alerts")[0] == 404
     assert console.get("/api/devices/%s" % env.device_id)[0] == 404
+    # like every /api/ route, only for a logged-in operator
+    path = "/api/devices/%s/alerts" % env.device_id
+    for headers in ({}, {"Cookie": "alertconsole_session=" + "0" * 64}):
+        status, _, body = console.get(path, headers=headers)
+        assert status == 401 and b"melding" not in body
+        assert console.get("/api/map", headers=headers)[0] == 401
 
 
 def test_later_positions_move_the_alert(lab):
@@ -192,6 +199,7 @@ def test_map_is_off_by_default_and_its_origin_alone_when_on(lab):
         assert cp.returncode != 0 and "map_tiles" in cp.stderr, bad
     c = Console(lab, env, extra={
         "map_tiles": "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png"})
+    c.users |= console.users  # the same state_dir: the same accounts
     c.start()
     status, headers, body = c.get("/")
     csp = headers["Content-Security-Policy"]
@@ -280,48 +288,14 @@ def shots_dir():
     return d
 
 
-# The alert page's two sections, as console-ops' page will hold them
-# (empty <section id="location"> and <section id="history">), filled by
-# the exports of map.js and history.js.
-ALERT_VIEW = """
-const [alertId, done] = [arguments[0], arguments[arguments.length - 1]];
-(async () => {
-  const { showLocation } = await import('/map.js');
-  const { showHistory } = await import('/history.js');
-  const body = await (await fetch('/api/alerts')).json();
-  const al = body.alerts.find((a) => a.alert_id === alertId);
-  const main = document.querySelector('main');
-  const h = document.createElement('h2');
-  h.textContent = 'Melding van ' + al.device_alias;
-  const loc = document.createElement('section');
-  loc.id = 'location';
-  loc.setAttribute('aria-label', 'Locatie');
-  const hist = document.createElement('section');
-  hist.id = 'history';
-  main.replaceChildren(h, loc, hist);
-  window.__alert = al;
-  await showLocation(loc, al.location, { now: body.now });
-  await showHistory(hist, al.device_id, { current: al.alert_id });
-  done('ok');
-})().catch((e) => done(String(e)));
-"""
-
-MOVE = """
-const done = arguments[arguments.length - 1];
-(async () => {
-  const { showLocation } = await import('/map.js');
-  const body = await (await fetch('/api/alerts')).json();
-  const al = body.alerts.find((a) => a.alert_id === window.__alert.alert_id);
-  await showLocation(document.getElementById('location'), al.location,
-                     { now: body.now });
-  done('ok');
-})().catch((e) => done(String(e)));
-"""
-
-
-def alert_view(d, alert_id):
-    d.set_script_timeout(20)
-    assert d.execute_async_script(ALERT_VIEW, alert_id) == "ok"
+def alert_page(driver, console, alert_id):
+    """Logs in on the alert's own page (/alert.html?id=...), whose
+    <section id="location"> and <section id="history"> alert.js fills
+    with map.js's showLocation and history.js's showHistory."""
+    login(driver, console, "/alert.html?id=%s" % alert_id)
+    harness.wait_until(lambda: driver.find_elements(
+        "css selector", "#location .location-text"), 10, what="the position")
+    return driver
 
 
 def marker_transform(d):
@@ -369,8 +343,7 @@ def test_queue_cards_show_position_and_history(lab, browser):
     env = lab.env()
     console = Console(lab, env).start()
     inner = feed(env, console)
-    d = sized(browser())
-    d.get("http://127.0.0.1:%d/" % console.port)
+    d = login(sized(browser()), console)
     items = wait_items(d, 4)
     card = items[0]
     assert card.get_attribute("data-alert-id") == inner["alert_id"]
@@ -408,27 +381,25 @@ def test_queue_cards_show_position_and_history(lab, browser):
                for u in urls), urls
     assert not any("/leaflet/" in u for u in urls)
     assert page_errors(d) == []
-    # English, second: the modules' own table, by the page's language
-    d.set_script_timeout(10)
-    out = d.execute_async_script("""
-      const done = arguments[arguments.length - 1];
-      document.documentElement.lang = 'en';
-      const div = document.createElement('div');
-      document.querySelector('main').append(div);
-      Promise.all([import('/history.js'), import('/map.js')]).then(
-        async ([h, m]) => {
-          await h.showHistory(div, arguments[0]);
-          const p = document.createElement('div');
-          div.append(p);
-          await m.showLocation(p, null);
-          done(div.innerText);
-        });""", env.device_id)
-    assert "Earlier alerts" in out and "Panic" in out and "No location" in out
-    assert "Threat" in out and "Test" in out
-    d.execute_script("document.documentElement.lang = 'nl'")
+    # English, second: the same dictionary as the rest of the page
+    # (lang/en.json), for a browser that asks for English
+    e = login(sized(browser(lang="en-GB")), console)
+    card = wait_items(e, 4)[0]
+    assert "Position of" in card.find_element("css selector",
+                                              "dd.location").text
+    assert "No location" in wait_items(e, 4)[3].text
+    button = card.find_element("css selector", "button.history-toggle")
+    assert button.text == "Earlier alerts"
+    button.click()
+    harness.wait_until(lambda: len(card.find_elements(
+        "css selector", ".history-item")) == 4, 5, what="the history")
+    out = card.text
+    assert "Panic" in out and "Threat" in out and "Test" in out
+    assert "(this alert)" in out
+    assert page_errors(e) == []
+    e.quit()
     shots = shots_dir()
-    p = phone(browser())
-    p.get("http://127.0.0.1:%d/" % console.port)
+    p = login(phone(browser()), console)
     items = wait_items(p, 4)
     items[0].find_element("css selector", "button.history-toggle").click()
     harness.wait_until(lambda: len(p.find_elements(
@@ -456,12 +427,11 @@ def test_alert_map_from_the_configured_tile_server(lab, browser, tiles):
         "map_tiles": origin + "/{z}/{x}/{y}.png",
         "map_attribution": "Kaartgegevens: testtegels"}).start()
     inner = feed(env, console)
-    d = sized(browser())
-    d.get("http://127.0.0.1:%d/" % console.port)
-    wait_items(d, 4)
+    q = login(sized(browser()), console)
+    wait_items(q, 4)
     # the queue's cards stay text: no map there
-    assert d.find_elements("css selector", ".map") == []
-    alert_view(d, inner["alert_id"])
+    assert q.find_elements("css selector", ".map") == []
+    d = alert_page(sized(browser()), console, inner["alert_id"])
     harness.wait_until(lambda: tiles_drawn(d) >= 4 and all_tiles(d), 10,
                        what="tiles drawn")
     assert tiles.paths and all(p.endswith(".png") for p in tiles.paths)
@@ -500,10 +470,7 @@ def test_alert_map_from_the_configured_tile_server(lab, browser, tiles):
     shots = shots_dir()
     d.save_screenshot(str(shots / "console-alert-1280x800.png"))
     # the alert at phone size
-    p = phone(browser())
-    p.get("http://127.0.0.1:%d/" % console.port)
-    wait_items(p, 4)
-    alert_view(p, inner["alert_id"])
+    p = alert_page(phone(browser()), console, inner["alert_id"])
     harness.wait_until(lambda: all_tiles(p), 10, what="tiles drawn")
     harness.wait_until(lambda: len(p.find_elements(
         "css selector", "#history .history-item")) == 4, 5, what="history")
@@ -516,7 +483,7 @@ def test_alert_map_from_the_configured_tile_server(lab, browser, tiles):
     before = marker_transform(d)
     h, b, _ = location_update(env, inner, NEAR, later(15))
     assert console.hook(h, b) == 200
-    assert d.execute_async_script(MOVE) == "ok"
+    # the page hears of it on its event stream and moves the marker
     harness.wait_until(lambda: marker_transform(d) != before, 5,
                        what="the marker to move")
     assert len(d.find_elements("css selector", "#location .map")) == 1
@@ -526,9 +493,6 @@ def test_alert_map_from_the_configured_tile_server(lab, browser, tiles):
     assert "52.09100, 5.12180 (± 8 m)" in text and "1 keer bijgewerkt" in text
     assert page_errors(d) == []
     # the queue, open in another page, shows the new position by itself
-    q = browser()
-    q.get("http://127.0.0.1:%d/" % console.port)
-    wait_items(q, 4)
     h, b, _ = location_update(env, inner, HOME, later(25))
     t0 = time.monotonic()
     assert console.hook(h, b) == 200

@@ -9,7 +9,7 @@
 import { showLocation } from './map.js';
 import { showHistory } from './history.js';
 
-import { age, t } from './i18n.js';
+import { age, clock, t } from './i18n.js';
 import { getJson, post } from './api.js';
 import { start } from './header.js';
 import * as alarm from './alarm.js';
@@ -39,7 +39,8 @@ function row(dl, label, value, cls) {
 const historyOpen = new Set(); // alert ids whose history is shown
 
 // "Eerdere meldingen": the caller's history, one click away, under the card.
-function historyToggle(li, al) {
+// The button goes in the card's row of actions, the list under the card.
+function historyToggle(li, al, actions) {
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'history-toggle';
@@ -60,7 +61,8 @@ function historyToggle(li, al) {
     }
   };
   button.addEventListener('click', () => toggle(panel.hidden));
-  li.append(button, panel);
+  actions.insertBefore(button, actions.querySelector('.card-msg'));
+  li.append(panel);
   if (historyOpen.has(al.alert_id)) toggle(true);
 }
 
@@ -128,7 +130,7 @@ function card(al) {
   msg.setAttribute('role', 'status');
   actions.append(msg);
   li.append(actions);
-  historyToggle(li, al);
+  historyToggle(li, al, actions);
   return li;
 }
 
@@ -170,7 +172,7 @@ async function load() {
     offset = body.now - Date.now() / 1000;
     alerts = body.alerts;
     lastOk = Date.now();
-    status.textContent = t('status.updated', { time: new Date().toLocaleTimeString() });
+    status.textContent = t('status.updated', { time: clock() });
     render(false);
   } catch (e) {
     status.textContent = t('status.offline');

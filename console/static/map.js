@@ -7,7 +7,7 @@
 // showLocation again on the same container with a newer position (an
 // alert.location webhook) moves the marker and circle of its map.
 
-import { age, lang, t } from './i18n.js';
+import { age, clock, t } from './i18n.js';
 import { getJson } from './api.js';
 
 // The text of the map (i18n.js's dictionary, read when drawn).
@@ -24,10 +24,6 @@ function text() {
     zoomOut: t('map.zoom_out'),
     updates: (n) => (n === 1 ? t('map.updates_one') : t('map.updates', { n })),
   };
-}
-
-function locale() {
-  return lang === 'en' ? 'en-GB' : 'nl-NL';
 }
 
 let mapConfig = null; // a promise of /api/map's answer
@@ -101,9 +97,7 @@ function describe(loc, t) {
   if (loc.fixed_at) {
     const fix = document.createElement('span');
     fix.className = 'fix';
-    const when = new Date(loc.fixed_at).toLocaleTimeString(locale(), {
-      hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
-    });
+    const when = clock(new Date(loc.fixed_at));
     const ageEl = document.createElement('span');
     ageEl.className = 'fix-age';
     ageEl.dataset.fixed = loc.fixed_at;
