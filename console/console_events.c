@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "console_events.h"
 #include "evtimer_ms.h"
@@ -119,6 +121,29 @@ console_events_refused(struct console_events *e)
 	e->refused_ms = now;
 }
 
+/* 503 as an ordinary reply, not evhttp_send_error(): that one makes
+ * evhttp close the connection itself as soon as the page has left
+ * http_guard's filter, the path on which libevent 2.1.12 left a freed
+ * filter's write timer in the loop (a crash a few requests later, seen
+ * with streams refused in a loop); an ordinary reply is closed by
+ * http_guard once it is on the wire. */
+static void
+console_events_refuse(struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b != NULL)
+		evbuffer_add_printf(b, "too many event streams\n");
+	/* not the stream's type, set before we knew */
+	evhttp_remove_header(evhttp_request_get_output_headers(req),
+	    "Content-Type");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; charset=utf-8");
+	evhttp_send_reply(req, 503, "Too many event streams", b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
 /* A free slot, or -1 when max are open, or per_addr from peer. */
 static long
 console_events_slot(struct console_events *e, const char *peer)
@@ -149,7 +174,7 @@ console_events_open(struct console_events *e, struct evhttp_request *req)
 	}
 	if (slot < 0) {
 		console_events_refused(e);
-		evhttp_send_error(req, 503, "Too many event streams");
+		console_events_refuse(req);
 		return;
 	}
 	cl = xcalloc(1, sizeof(*cl));
