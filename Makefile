@@ -23,7 +23,8 @@ DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
 DATADIR  ?= $(PREFIX)/share
 LOCALEDIR ?= $(DATADIR)/locale
 CONSOLE_STATIC := console/static/index.html console/static/app.js \
-	console/static/style.css console/static/login.html \
+	console/static/style.css console/static/map.js console/static/history.js \
+	console/static/login.html \
 	console/static/login.js console/static/alert.html \
 	console/static/alert.js console/static/api.js console/static/header.js \
 	console/static/alarm.js console/static/i18n.js console/static/alarm.wav
@@ -57,11 +58,14 @@ CONSOLE_SRC := $(sort $(wildcard console/*.c))
 CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 # What alertconsole shares with `alertctl receive` (the same objects, not
 # copies): the webhook checks, the keys, what was seen and shown; and
-# alertrelayd's dropping of privileges.
+# alertrelayd's dropping of privileges, its HTTP client (the relay's ack)
+# and the limits of its HTTP listeners (http_guard.c;
+# console/console_guard.c supplies its hooks).
 CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
-	client/cardtime.c client/out.c client/receipt.c client/ack_sign.c
+	client/cardtime.c client/out.c client/receipt.c client/ack_sign.c \
+	daemon/http_guard.c daemon/ratelimit.c daemon/slotcount.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
@@ -226,6 +230,7 @@ FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
 FUZZ_SRC_fuzz_spool := daemon/spool_record.c
 FUZZ_SRC_fuzz_deadletter := daemon/deadletter_parse.c
 FUZZ_SRC_fuzz_sms_template := daemon/sms_template.c daemon/sms_text.c
+FUZZ_SRC_fuzz_history := console/console_history_args.c
 FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
     client/alert_seal.c client/alert.c client/afile.c
 FUZZ_SRC_fuzz_console_text := console/console_cookie.c

@@ -16,7 +16,9 @@
 #include "console.h"
 #include "console_ack.h"
 #include "console_db.h"
+#include "console_db_view.h"
 #include "console_events.h"
+#include "console_map.h"
 #include "console_static.h"
 #include "hook_keys.h"
 #include "keyfile.h"
@@ -131,7 +133,8 @@ console_state(struct console *c)
 {
 	size_t i;
 
-	if ((c->db = console_db_open(c->cfg.state_dir)) == NULL)
+	if ((c->db = console_db_open(c->cfg.state_dir)) == NULL ||
+	    console_db_view_init(c->db) != 0)
 		return -1;
 	c->seen = seen_new(SEEN_CAP_DEFAULT);
 	if ((c->shown = shown_open(NULL, SHOWN_CAP_DEFAULT)) == NULL)
@@ -151,8 +154,11 @@ console_start(struct console *c)
 
 	if (console_keys(c) != 0)
 		return -1;
-	if (console_static_load(c->cfg.static_dir) != 0)
+	/* Leaflet only for a map: without one the page asks no server. */
+	if (console_static_load(c->cfg.static_dir,
+	        c->cfg.map_tiles != NULL ? c->cfg.leaflet_dir : NULL) != 0)
 		return -1;
+	console_map_init(&c->cfg);
 	if ((h = console_http_bind(c)) == NULL)
 		return -1;
 	if (privdrop(c->cfg.user) == 0 && console_state(c) == 0) {
@@ -236,6 +242,7 @@ main(int argc, char **argv)
 		seen_free(c.seen);
 	console_db_close(c.db);
 	console_static_free();
+	console_map_free();
 	console_config_free(&c.cfg);
 	return rc == 0 ? 0 : 1;
 }

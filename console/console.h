@@ -8,6 +8,9 @@
 #define ALERTCONSOLE_CONSOLE_H
 
 #include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "hook.h"
 
@@ -35,6 +38,14 @@ struct console_recipient {
 	unsigned char *ack_sign_sk;
 };
 
+/* The limits of each listener (console_guard.h). */
+struct console_limits {
+	long max_conns; /* max_connections */
+	long max_per_addr; /* max_connections_per_address */
+	long conn_rate, conn_burst; /* per address, per second */
+	long request_timeout; /* seconds from accept to a whole request */
+};
+
 struct console_config {
 	char *listen; /* HOST:PORT */
 	char *webhook_listen; /* HOST:PORT, or NULL: webhooks on listen */
@@ -48,6 +59,11 @@ struct console_config {
 	char *metrics_listen; /* HOST:PORT for /metrics, or NULL */
 	long max_age;
 	int refuse_old;
+	struct console_limits limits; /* of each listener */
+	long max_streams, max_streams_per_addr; /* event streams */
+	char *map_tiles; /* tile URL template, or NULL: no map */
+	char *map_attribution; /* shown under the map */
+	char *leaflet_dir; /* Debian's libjs-leaflet */
 	long session_idle; /* seconds without a request: logged out */
 	long login_max_fail; /* wrong passwords in a row: locked */
 	long login_lockout; /* seconds locked */
@@ -89,12 +105,25 @@ void console_http_headers(struct evhttp_request *req, const char *type);
 /* console_api.c: GET /api/alerts as JSON text (caller frees); one
  * alert, opened, with the operators' work on it (or NULL). */
 char *console_api_alerts(struct console *c);
-#include <jansson.h>
+/* One stored alert as the page's JSON object, opened now; NULL when it
+ * does not open. */
+struct console_db_alert;
+json_t *console_api_opened(struct console *c,
+    const struct console_db_alert *row, time_t now);
+/* The alert alert_id, opened, with the operators' work on it (or NULL). */
 json_t *console_api_alert(struct console *c, const char *alert_id);
 /* console_http.c: GET /api/alerts. */
 void console_http_alerts(struct console *c, struct evhttp_request *req);
+/* console_http.c: answers req with JSON text (taken, wiped), or when
+ * it is NULL with status (200: 500) as plain text. */
+void console_http_json_text(struct evhttp_request *req, char *text, int status);
 /* console_http.c: answers req with body (taken), and the headers. */
 void console_http_json(struct evhttp_request *req, int status, const char *why,
     json_t *body);
+
+/* console_history.c: GET /api/devices/<id>/alerts (the caller history)
+ * as JSON text (caller wipes and frees), or NULL with *status set. */
+char *console_history_json(struct console *c, const char *path,
+    const char *query, int *status);
 
 #endif

@@ -14,6 +14,7 @@
 #include "alert.h"
 #include "console.h"
 #include "console_db.h"
+#include "console_location.h"
 #include "console_work.h"
 #include "frame.h"
 #include "log.h"
@@ -57,16 +58,6 @@ console_api_alias(struct hook_config *hook, const char *device_id)
 	return d != NULL && d->alias != NULL ? d->alias : device_id;
 }
 
-static json_t *
-console_api_location(const struct alert *a)
-{
-	if (!a->has_location)
-		return json_null();
-	return json_pack("{s:f, s:f, s:o}", "lat", a->lat, "lon", a->lon,
-	    "accuracy_m",
-	    a->has_accuracy ? json_real(a->accuracy_m) : json_null());
-}
-
 static const char *
 console_api_state(const struct console_db_alert *row)
 {
@@ -104,11 +95,11 @@ console_api_work(struct console *c, json_t *o, const char *alert_id)
 }
 
 static json_t *
-console_api_one(struct console_api_list *l, struct hook_config *hook,
+console_api_one(struct console *c, time_t now, struct hook_config *hook,
     const struct hook_body *b, const struct alert *a,
     const struct console_db_alert *row)
 {
-	time_t created = l->now;
+	time_t created = now;
 	const char *ref = json_str(b->o, "ref");
 	json_t *o;
 
@@ -118,37 +109,37 @@ console_api_one(struct console_api_list *l, struct hook_config *hook,
 	    "alert_id", a->alert_id, "type", a->alert_type, "priority",
 	    console_api_priority(a->alert_type), "device_id", a->device_id,
 	    "device_alias", console_api_alias(hook, a->device_id), "created_at",
-	    a->created_at, "age_s", (json_int_t)(l->now - created), "message",
+	    a->created_at, "age_s", (json_int_t)(now - created), "message",
 	    a->message != NULL ? json_string(a->message) : json_null(),
-	    "location", console_api_location(a), "state",
-	    console_api_state(row), "ref",
+	    "location", console_location_json(c, hook, row->recipient_id, a),
+	    "state", console_api_state(row), "ref",
 	    ref != NULL ? json_string(ref) : json_null(), "stale", row->stale,
 	    "recipient_id", row->recipient_id, "received_at", b->received_at,
 	    "drill", a->drill, "duress", row->duress);
-	console_api_work(l->c, o, a->alert_id);
+	console_api_work(c, o, a->alert_id);
 	return o;
 }
 
 /* One stored alert: parsed and opened as when it arrived.  One that no
  * longer opens (its recipient removed from the configuration) is
- * logged and left out. */
-static void
-console_api_row(void *arg, const struct console_db_alert *row)
+ * logged and left out (NULL). */
+json_t *
+console_api_opened(struct console *c, const struct console_db_alert *row,
+    time_t now)
 {
-	struct console_api_list *l = arg;
 	struct hook_request req;
 	struct hook_reply r;
 	struct hook_body b;
 	struct hook_config *hook;
 	struct alert a;
-	json_t *o;
+	json_t *o = NULL;
 
 	memset(&req, 0, sizeof(req));
 	memset(&b, 0, sizeof(b));
 	memset(&a, 0, sizeof(a));
 	req.body = row->body;
 	req.bodylen = row->bodylen;
-	hook = console_api_hook(l->c, row->recipient_id);
+	hook = console_api_hook(c, row->recipient_id);
 	if (hook == NULL)
 		log_warnx("stored alert for recipient %s: no longer configured",
 		    row->recipient_id);
@@ -156,10 +147,21 @@ console_api_row(void *arg, const struct console_db_alert *row)
 	    hook_open_alert(hook, &b, &a, &r) != 0)
 		log_warnx("stored alert for %s does not open: %s",
 		    row->recipient_id, r.reason);
-	else if ((o = console_api_one(l, hook, &b, &a, row)) != NULL)
-		json_array_append_new(l->alerts, o);
+	else
+		o = console_api_one(c, now, hook, &b, &a, row);
 	json_decref(b.o);
 	alert_clear(&a);
+	return o;
+}
+
+static void
+console_api_row(void *arg, const struct console_db_alert *row)
+{
+	struct console_api_list *l = arg;
+	json_t *o = console_api_opened(l->c, row, l->now);
+
+	if (o != NULL)
+		json_array_append_new(l->alerts, o);
 }
 
 static int

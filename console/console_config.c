@@ -2,6 +2,7 @@
  * Reading console.conf (inih): a [console] section and one
  * [recipient ID] section per recipient the console receives for.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <ini.h>
 
 #include "console.h"
+#include "console_map.h"
 #include "log.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -17,6 +19,29 @@
 #define CONSOLE_DEFAULT_LISTEN "127.0.0.1:8480"
 #define CONSOLE_DEFAULT_STATE "/var/lib/alertconsole"
 #define CONSOLE_DEFAULT_STATIC "/usr/local/share/alertconsole/static"
+#define CONSOLE_DEFAULT_LEAFLET "/usr/share/javascript/leaflet"
+#define CONSOLE_DEFAULT_ATTRIBUTION "© OpenStreetMap-bijdragers"
+
+/* The numeric keys of [console] for the listeners' limits and the event
+ * streams: name, where, bounds (defaults in console_config_defaults). */
+struct console_config_num {
+	const char *name;
+	size_t off;
+	long min, max;
+};
+
+#define CONSOLE_NUM(field) offsetof(struct console_config, field)
+static const struct console_config_num console_config_nums[] = {
+    {"max_connections", CONSOLE_NUM(limits.max_conns), 1, 100000},
+    {"max_connections_per_address", CONSOLE_NUM(limits.max_per_addr), 1,
+        100000},
+    {"conn_rate", CONSOLE_NUM(limits.conn_rate), 0, 100000},
+    {"conn_burst", CONSOLE_NUM(limits.conn_burst), 1, 100000},
+    {"request_timeout", CONSOLE_NUM(limits.request_timeout), 1, 300},
+    {"max_event_streams", CONSOLE_NUM(max_streams), 1, 4096},
+    {"max_event_streams_per_address", CONSOLE_NUM(max_streams_per_addr), 1,
+        4096},
+};
 
 struct console_config_parse {
 	struct console_config *cfg;
@@ -30,10 +55,40 @@ console_config_set(char **slot, const char *value)
 	*slot = xstrdup(value);
 }
 
+/* The keys of the listeners' limits, the event streams and the map;
+ * 1 when name is none of them. */
+static int
+console_config_view(struct console_config *cfg, const char *name,
+    const char *value)
+{
+	size_t i;
+
+	for (i = 0;
+	     i < sizeof(console_config_nums) / sizeof(console_config_nums[0]);
+	     i++)
+		if (strcmp(name, console_config_nums[i].name) == 0)
+			return parse_long(value, console_config_nums[i].min,
+			    console_config_nums[i].max,
+			    (long *)((char *)cfg + console_config_nums[i].off));
+	if (strcmp(name, "map_tiles") == 0)
+		console_config_set(&cfg->map_tiles, value);
+	else if (strcmp(name, "map_attribution") == 0)
+		console_config_set(&cfg->map_attribution, value);
+	else if (strcmp(name, "leaflet_dir") == 0)
+		console_config_set(&cfg->leaflet_dir, value);
+	else
+		return 1;
+	return 0;
+}
+
 static int
 console_config_main(struct console_config *cfg, const char *name,
     const char *value)
 {
+	int rc;
+
+	if ((rc = console_config_view(cfg, name, value)) != 1)
+		return rc;
 	if (strcmp(name, "listen") == 0)
 		console_config_set(&cfg->listen, value);
 	else if (strcmp(name, "webhook_listen") == 0)
@@ -157,6 +212,15 @@ console_config_defaults(struct console_config *cfg)
 	cfg->static_dir = xstrdup(CONSOLE_DEFAULT_STATIC);
 	cfg->user = xstrdup("");
 	cfg->max_age = HOOK_MAX_AGE_DEFAULT;
+	cfg->limits.max_conns = 256;
+	cfg->limits.max_per_addr = 64;
+	cfg->limits.conn_rate = 50;
+	cfg->limits.conn_burst = 200;
+	cfg->limits.request_timeout = 10;
+	cfg->max_streams = 64;
+	cfg->max_streams_per_addr = 8;
+	cfg->map_attribution = xstrdup(CONSOLE_DEFAULT_ATTRIBUTION);
+	cfg->leaflet_dir = xstrdup(CONSOLE_DEFAULT_LEAFLET);
 	cfg->session_idle = 12L * 3600; /* a night shift */
 	cfg->login_max_fail = 10;
 	cfg->login_lockout = 900;
@@ -207,7 +271,12 @@ console_config_check(const struct console_config *cfg)
 		log_warnx("config: tls_client_ca needs tls_cert and tls_key");
 		return -1;
 	}
-	return 0;
+	if (cfg->max_streams_per_addr > cfg->max_streams) {
+		log_warnx("config: max_event_streams_per_address is above "
+		          "max_event_streams");
+		return -1;
+	}
+	return console_map_check(cfg);
 }
 
 int
@@ -247,6 +316,9 @@ console_config_free(struct console_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->tls_client_ca);
+	free(cfg->map_tiles);
+	free(cfg->map_attribution);
+	free(cfg->leaflet_dir);
 	free(cfg->metrics_listen);
 	for (i = 0; i < cfg->nrcpt; i++) {
 		free(cfg->rcpt[i].id);

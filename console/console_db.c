@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "console_db.h"
+#include "console_db_view.h"
 #include "log.h"
 #include "seen.h"
 #include "shown.h"

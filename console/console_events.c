@@ -3,29 +3,38 @@
  * replies.  A stream ends when the page goes (the connection's close
  * callback) or at shutdown.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "console_events.h"
 #include "evtimer_ms.h"
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 
 /* A page that is gone stops being written to when its connection
  * closes; the timeout only catches a peer that stopped reading. */
 #define CONSOLE_EVENTS_TIMEOUT_S 3600
+#define CONSOLE_EVENTS_LOG_INTERVAL_MS 10000
 
 struct console_events_client {
 	struct console_events *e;
 	struct evhttp_request *req;
+	char peer[64]; /* its address, as evhttp gives it */
 };
 
 struct console_events {
 	struct event *heartbeat;
-	struct console_events_client *c[CONSOLE_EVENTS_MAX];
+	long max, per_addr;
+	struct console_events_client **c; /* max slots */
+	unsigned long long refused; /* since the last log line */
+	int64_t refused_ms; /* when that was; 0: never */
 };
 
 static void
@@ -45,7 +54,7 @@ console_events_all(struct console_events *e, const char *text)
 {
 	size_t i;
 
-	for (i = 0; i < CONSOLE_EVENTS_MAX; i++)
+	for (i = 0; i < (size_t)e->max; i++)
 		if (e->c[i] != NULL)
 			console_events_send(e->c[i], text);
 }
@@ -62,10 +71,13 @@ console_events_beat(evutil_socket_t fd, short what, void *arg)
 }
 
 struct console_events *
-console_events_new(struct event_base *base)
+console_events_new(struct event_base *base, long max, long per_addr)
 {
 	struct console_events *e = xcalloc(1, sizeof(*e));
 
+	e->max = max;
+	e->per_addr = per_addr;
+	e->c = xcalloc((size_t)max, sizeof(*e->c));
 	if ((e->heartbeat = evtimer_new(base, console_events_beat, e)) == NULL)
 		log_fatalx("cannot make the heartbeat timer");
 	evtimer_add_ms(e->heartbeat, CONSOLE_EVENTS_HEARTBEAT_MS);
@@ -82,22 +94,69 @@ console_events_closed(struct evhttp_connection *conn, void *arg)
 
 	(void)conn;
 	evhttp_send_reply_end(cl->req);
-	for (i = 0; i < CONSOLE_EVENTS_MAX; i++)
+	for (i = 0; i < (size_t)cl->e->max; i++)
 		if (cl->e->c[i] == cl)
 			cl->e->c[i] = NULL;
 	free(cl);
 	log_debug("event stream closed");
 }
 
-static int
-console_events_slot(struct console_events *e)
+/* One log line per interval at most, with the count since the last:
+ * whoever asks for streams in a loop gets a few lines, not thousands. */
+static void
+console_events_refused(struct console_events *e)
 {
-	int i;
+	int64_t now = monotonic_ms();
 
-	for (i = 0; i < CONSOLE_EVENTS_MAX; i++)
-		if (e->c[i] == NULL)
-			return i;
-	return -1;
+	e->refused++;
+	if (e->refused_ms != 0 &&
+	    now - e->refused_ms < CONSOLE_EVENTS_LOG_INTERVAL_MS)
+		return;
+	log_warnx("refused event streams: count=%llu max_event_streams=%ld "
+	          "max_event_streams_per_address=%ld (one line per %d s at "
+	          "most)",
+	    e->refused, e->max, e->per_addr,
+	    CONSOLE_EVENTS_LOG_INTERVAL_MS / 1000);
+	e->refused = 0;
+	e->refused_ms = now;
+}
+
+/* 503 as an ordinary reply, not evhttp_send_error(): that one makes
+ * evhttp close the connection itself as soon as the page has left
+ * http_guard's filter, the path on which libevent 2.1.12 left a freed
+ * filter's write timer in the loop (a crash a few requests later, seen
+ * with streams refused in a loop); an ordinary reply is closed by
+ * http_guard once it is on the wire. */
+static void
+console_events_refuse(struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b != NULL)
+		evbuffer_add_printf(b, "too many event streams\n");
+	/* not the stream's type, set before we knew */
+	evhttp_remove_header(evhttp_request_get_output_headers(req),
+	    "Content-Type");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; charset=utf-8");
+	evhttp_send_reply(req, 503, "Too many event streams", b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+/* A free slot, or -1 when max are open, or per_addr from peer. */
+static long
+console_events_slot(struct console_events *e, const char *peer)
+{
+	long i, free_slot = -1, same = 0;
+
+	for (i = 0; i < e->max; i++)
+		if (e->c[i] == NULL) {
+			if (free_slot < 0)
+				free_slot = i;
+		} else if (strcmp(e->c[i]->peer, peer) == 0)
+			same++;
+	return same < e->per_addr ? free_slot : -1;
 }
 
 void
@@ -105,17 +164,23 @@ console_events_open(struct console_events *e, struct evhttp_request *req)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct console_events_client *cl;
-	int slot = console_events_slot(e);
+	char *peer = NULL;
+	ev_uint16_t port;
+	long slot = -1;
 
-	if (slot < 0 || conn == NULL) {
-		log_warnx("refused event stream: %d open already",
-		    CONSOLE_EVENTS_MAX);
-		evhttp_send_error(req, 503, "Too many event streams");
+	if (conn != NULL) {
+		evhttp_connection_get_peer(conn, &peer, &port);
+		slot = console_events_slot(e, peer != NULL ? peer : "");
+	}
+	if (slot < 0) {
+		console_events_refused(e);
+		console_events_refuse(req);
 		return;
 	}
 	cl = xcalloc(1, sizeof(*cl));
 	cl->e = e;
 	cl->req = req;
+	snprintf(cl->peer, sizeof(cl->peer), "%s", peer != NULL ? peer : "");
 	e->c[slot] = cl;
 	evhttp_connection_set_timeout(conn, CONSOLE_EVENTS_TIMEOUT_S);
 	evhttp_connection_set_closecb(conn, console_events_closed, cl);
@@ -141,7 +206,7 @@ console_events_free(struct console_events *e)
 
 	if (e == NULL)
 		return;
-	for (i = 0; i < CONSOLE_EVENTS_MAX; i++) {
+	for (i = 0; i < (size_t)e->max; i++) {
 		if (e->c[i] == NULL)
 			continue;
 		evhttp_connection_set_closecb(evhttp_request_get_connection(
@@ -151,5 +216,6 @@ console_events_free(struct console_events *e)
 		free(e->c[i]);
 	}
 	event_free(e->heartbeat);
+	free(e->c);
 	free(e);
 }

@@ -11,14 +11,16 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#define CONSOLE_EVENTS_MAX 64 /* pages open at once */
 #define CONSOLE_EVENTS_HEARTBEAT_MS 5000
 
 struct console_events;
 
-struct console_events *console_events_new(struct event_base *base);
-/* Answers req with the stream (or 503 when CONSOLE_EVENTS_MAX are
- * open); headers of the caller's choice are set already. */
+/* At most max streams open at once, per_addr of them from one address
+ * (max_event_streams, max_event_streams_per_address). */
+struct console_events *console_events_new(struct event_base *base, long max,
+    long per_addr);
+/* Answers req with the stream (or 503 when too many are open, in all or
+ * from its address); headers of the caller's choice are set already. */
 void console_events_open(struct console_events *e, struct evhttp_request *req);
 /* Tells every open page that alert_id changed. */
 void console_events_alert(struct console_events *e, const char *alert_id);

@@ -21,6 +21,7 @@
 #include "console_ack.h"
 #include "console_auth.h"
 #include "console_listener.h"
+#include "console_map.h"
 #include "console_metrics.h"
 #include "console_route.h"
 #include "console_static.h"
@@ -35,16 +36,15 @@ struct console_http {
 };
 
 /* The page runs only its own script and style, in no frame, and tells
- * nobody where it was. */
+ * nobody where it was; images come from the map's tile server only
+ * when one is configured (console_map.h). */
 void
 console_http_headers(struct evhttp_request *req, const char *type)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
 	evhttp_add_header(h, "Content-Type", type);
-	evhttp_add_header(h, "Content-Security-Policy",
-	    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-	    "form-action 'self'");
+	evhttp_add_header(h, "Content-Security-Policy", console_map_csp());
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
@@ -98,6 +98,8 @@ console_http_why(int status)
 		return "Bad Request";
 	case 401:
 		return "Unauthorized";
+	case 404:
+		return "Not Found";
 	case 422:
 		return "Unprocessable Content";
 	default:
@@ -128,17 +130,19 @@ console_http_hook(struct console_http *h, struct evhttp_request *req,
 	    reply.reason);
 }
 
-/* The decrypted alerts are wiped from memory once handed to libevent. */
+/* JSON text (taken), or the status in its place; the decrypted alerts
+ * are wiped from memory once handed to libevent. */
 void
-console_http_alerts(struct console *c, struct evhttp_request *req)
+console_http_json_text(struct evhttp_request *req, char *text, int status)
 {
 	struct evbuffer *out;
-	char *text = console_api_alerts(c);
 
 	if (text == NULL || (out = evbuffer_new()) == NULL) {
 		free(text);
-		console_http_text(req, 500, "Internal Server Error",
-		    "cannot list the alerts");
+		if (status == 200)
+			status = 500;
+		console_http_text(req, status, console_http_why(status),
+		    status == 500 ? "cannot list the alerts" : "bad request");
 		return;
 	}
 	evbuffer_add(out, text, strlen(text));
@@ -147,6 +151,13 @@ console_http_alerts(struct console *c, struct evhttp_request *req)
 	console_http_headers(req, "application/json");
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);
+}
+
+/* GET /api/alerts. */
+void
+console_http_alerts(struct console *c, struct evhttp_request *req)
+{
+	console_http_json_text(req, console_api_alerts(c), 200);
 }
 
 static void
@@ -265,16 +276,21 @@ console_http_setup(struct console_http *h)
 
 	if ((h->base = event_base_new()) == NULL)
 		log_fatalx("cannot set up the event loop");
-	h->c->events = console_events_new(h->base);
+	h->c->events = console_events_new(h->base, cfg->max_streams,
+	    cfg->max_streams_per_addr);
 	h->c->ack = console_ack_new(h->base);
 	h->c->auth = console_auth_new();
 	h->page.name = "listen";
+	h->page.kind = CONSOLE_GUARD_PAGE;
+	h->page.limits = &cfg->limits;
 	if (console_listener_open(&h->page, h->base, cfg->listen, &tls,
 	        console_http_request, h) != 0)
 		return -1;
 	tls.client_ca = NULL;
 	tls.need_client_ca = 0;
 	h->metrics.name = "metrics_listen";
+	h->metrics.kind = CONSOLE_GUARD_METRICS;
+	h->metrics.limits = &cfg->limits;
 	if (cfg->metrics_listen != NULL &&
 	    console_listener_open(&h->metrics, h->base, cfg->metrics_listen,
 	        &tls, console_http_metrics_request, h) != 0)
@@ -282,6 +298,8 @@ console_http_setup(struct console_http *h)
 	if (cfg->webhook_listen == NULL)
 		return 0;
 	h->hooks.name = "webhook_listen";
+	h->hooks.kind = CONSOLE_GUARD_HOOKS;
+	h->hooks.limits = &cfg->limits;
 	return console_listener_open(&h->hooks, h->base, cfg->webhook_listen,
 	    &tls, console_http_webhook_request, h);
 }

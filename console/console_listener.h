@@ -1,7 +1,8 @@
 /*
  * One HTTP listener of the console: an evhttp on HOST:PORT, plain on a
  * loopback address, else only over TLS (and for the operators' page only
- * to clients with a certificate from a given CA).
+ * to clients with a certificate from a given CA), within the limits of
+ * console_guard.h.
  */
 #ifndef ALERTCONSOLE_CONSOLE_LISTENER_H
 #define ALERTCONSOLE_CONSOLE_LISTENER_H
@@ -10,9 +11,14 @@
 #include <event2/http.h>
 #include <openssl/ssl.h>
 
+#include "console_guard.h"
+
 struct console_listener {
 	const char *name; /* the config key, for logs: "listen" */
+	enum listener_kind kind; /* for the guard's counts and logs */
+	const struct console_limits *limits;
 	struct evhttp *http;
+	struct http_guard *guard;
 	SSL_CTX *ssl_ctx;
 };
 
@@ -22,7 +28,8 @@ struct console_listener_tls {
 	int need_client_ca; /* off loopback, client_ca is required */
 };
 
-/* Binds; -1 (logged) when the address is refused or unusable. */
+/* Binds; -1 (logged) when the address is refused or unusable.  name,
+ * kind and limits are set by the caller. */
 int console_listener_open(struct console_listener *l, struct event_base *base,
     const char *listen, const struct console_listener_tls *tls,
     void (*cb)(struct evhttp_request *, void *), void *arg);

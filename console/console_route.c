@@ -6,6 +6,8 @@
  *	GET  /api/alerts, /api/events the queue and its live updates
  *	GET  /api/alert/ID, POST /api/alert/ID/ACTION   console_ops.c
  *	GET  /api/export              console_export.c
+ *	GET  /api/map                 the map's configuration
+ *	GET  /api/devices/ID/alerts   the caller history (console_history.c)
  *	POST /api/logout, /api/lang
  *
  * Any other request under /api/ without a live session gets 401; a POST
@@ -20,6 +22,7 @@
 #include "console_auth.h"
 #include "console_events.h"
 #include "console_export.h"
+#include "console_map.h"
 #include "console_ops.h"
 #include "console_route.h"
 #include "log.h"
@@ -29,6 +32,23 @@ console_route_error(struct evhttp_request *req, int status, const char *why,
     const char *error)
 {
 	console_http_json(req, status, why, json_pack("{s:s}", "error", error));
+}
+
+static void
+console_route_history(struct console *c, struct evhttp_request *req,
+    const char *path)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	int status = 500;
+	char *text = console_history_json(c, path,
+	    uri != NULL ? evhttp_uri_get_query(uri) : NULL, &status);
+
+	if (text == NULL && status == 404)
+		console_route_error(req, 404, "Not Found", "not found");
+	else if (text == NULL && status == 400)
+		console_route_error(req, 400, "Bad Request", "bad request");
+	else
+		console_http_json_text(req, text, status);
 }
 
 static void
@@ -46,6 +66,10 @@ console_route_get(struct console *c, struct evhttp_request *req,
 		console_ops_request(c, req, path, 0, s);
 	else if (strcmp(path, "/api/export") == 0)
 		console_export_request(c, req, s);
+	else if (strcmp(path, "/api/map") == 0)
+		console_http_json_text(req, console_map_json(), 200);
+	else if (strncmp(path, "/api/devices/", 13) == 0)
+		console_route_history(c, req, path);
 	else
 		console_route_error(req, 404, "Not Found", "not found");
 }

@@ -14,6 +14,8 @@ static struct console_static_file console_static_files[] = {
     {"/index.html", "index.html", "text/html; charset=utf-8", NULL, 0},
     {"/app.js", "app.js", "text/javascript; charset=utf-8", NULL, 0},
     {"/style.css", "style.css", "text/css; charset=utf-8", NULL, 0},
+    {"/map.js", "map.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/history.js", "history.js", "text/javascript; charset=utf-8", NULL, 0},
     {"/login.html", "login.html", "text/html; charset=utf-8", NULL, 0},
     {"/login.js", "login.js", "text/javascript; charset=utf-8", NULL, 0},
     {"/alert.html", "alert.html", "text/html; charset=utf-8", NULL, 0},
@@ -27,8 +29,22 @@ static struct console_static_file console_static_files[] = {
     {"/alarm.wav", "alarm.wav", "audio/wav", NULL, 0},
 };
 
-#define CONSOLE_STATIC_N                                                       \
-	(sizeof(console_static_files) / sizeof(console_static_files[0]))
+/* Leaflet, from leaflet_dir, only when there is a map to draw: its
+ * module, its style sheet and the marker images the style sheet names
+ * (relative to itself, so under /leaflet/images/). */
+static struct console_static_file console_static_leaflet[] = {
+    {"/leaflet/leaflet.js", "leaflet.esm.min.js",
+        "text/javascript; charset=utf-8", NULL, 0},
+    {"/leaflet/leaflet.css", "leaflet.css", "text/css; charset=utf-8", NULL, 0},
+    {"/leaflet/images/marker-icon.png", "images/marker-icon.png", "image/png",
+        NULL, 0},
+    {"/leaflet/images/marker-icon-2x.png", "images/marker-icon-2x.png",
+        "image/png", NULL, 0},
+    {"/leaflet/images/marker-shadow.png", "images/marker-shadow.png",
+        "image/png", NULL, 0},
+};
+
+#define CONSOLE_STATIC_N(t) (sizeof(t) / sizeof(t[0]))
 
 static int
 console_static_read(const char *dir, struct console_static_file *f)
@@ -56,35 +72,78 @@ console_static_read(const char *dir, struct console_static_file *f)
 	return 0;
 }
 
-int
-console_static_load(const char *dir)
+static int
+console_static_load_table(const char *dir, struct console_static_file *t,
+    size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < CONSOLE_STATIC_N; i++)
-		if (console_static_read(dir, &console_static_files[i]) != 0)
+	for (i = 0; i < n; i++)
+		if (console_static_read(dir, &t[i]) != 0)
 			return -1;
 	return 0;
+}
+
+int
+console_static_load(const char *dir, const char *leaflet_dir)
+{
+	if (console_static_load_table(dir, console_static_files,
+	        CONSOLE_STATIC_N(console_static_files)) != 0)
+		return -1;
+	if (leaflet_dir == NULL)
+		return 0;
+	if (console_static_load_table(leaflet_dir, console_static_leaflet,
+	        CONSOLE_STATIC_N(console_static_leaflet)) != 0) {
+		log_warnx("map_tiles needs Leaflet in leaflet_dir = %s "
+		          "(Debian package libjs-leaflet)",
+		    leaflet_dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* A file not loaded (Leaflet without a map) is not there. */
+static const struct console_static_file *
+console_static_in(const struct console_static_file *t, size_t n,
+    const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].data != NULL && strcmp(t[i].path, path) == 0)
+			return &t[i];
+	return NULL;
 }
 
 const struct console_static_file *
 console_static_find(const char *path)
 {
+	const struct console_static_file *f;
+
+	f = console_static_in(console_static_files,
+	    CONSOLE_STATIC_N(console_static_files), path);
+	if (f == NULL)
+		f = console_static_in(console_static_leaflet,
+		    CONSOLE_STATIC_N(console_static_leaflet), path);
+	return f;
+}
+
+static void
+console_static_free_table(struct console_static_file *t, size_t n)
+{
 	size_t i;
 
-	for (i = 0; i < CONSOLE_STATIC_N; i++)
-		if (strcmp(console_static_files[i].path, path) == 0)
-			return &console_static_files[i];
-	return NULL;
+	for (i = 0; i < n; i++) {
+		free(t[i].data);
+		t[i].data = NULL;
+	}
 }
 
 void
 console_static_free(void)
 {
-	size_t i;
-
-	for (i = 0; i < CONSOLE_STATIC_N; i++) {
-		free(console_static_files[i].data);
-		console_static_files[i].data = NULL;
-	}
+	console_static_free_table(console_static_files,
+	    CONSOLE_STATIC_N(console_static_files));
+	console_static_free_table(console_static_leaflet,
+	    CONSOLE_STATIC_N(console_static_leaflet));
 }

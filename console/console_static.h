@@ -18,8 +18,9 @@ struct console_static_file {
 	size_t len;
 };
 
-/* Reads every file; -1 (logged) when one is missing or too big. */
-int console_static_load(const char *dir);
+/* Reads every file of dir, and Leaflet's from leaflet_dir unless NULL;
+ * -1 (logged) when one is missing or too big. */
+int console_static_load(const char *dir, const char *leaflet_dir);
 /* The file for a request path, or NULL. */
 const struct console_static_file *console_static_find(const char *path);
 void console_static_free(void);

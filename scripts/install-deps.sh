@@ -6,7 +6,7 @@ set -eu
 PKGS="gcc make pkg-config openssl ca-certificates testssl.sh
 libevent-dev libssl-dev libsodium-dev libhiredis-dev libcurl4-openssl-dev
 libjansson-dev libinih-dev libsqlite3-dev gettext libgpiod-dev libgps-dev
-gpsd gpsd-clients
+gpsd gpsd-clients libjs-leaflet
 redis-server redis-tools kannel kannel-extras mandoc systemd
 python3 python3-pytest python3-pytest-timeout python3-nacl python3-openssl python3-redis python3-prometheus-client python3-yaml
 clang-format clang libclang-rt-14-dev valgrind

@@ -379,13 +379,19 @@ def test_tls_listener_with_client_certificates(lab):
     r.read()
     assert r.status == 200
     assert c.sock.version() == "TLSv1.3"
+    c.close()
+    c = https(port, ctx)  # one request per connection (http_guard)
     c.request("GET", "/api/alerts")
     r = c.getresponse()
     r.read()
     assert r.status == 401  # the certificate opens the door, not the page
+    c.close()
     console.add_user()
+    c = https(port, ctx)
     status, cookie, _ = console.login_session(conn=c)
     assert status == 200 and cookie
+    c.close()
+    c = https(port, ctx)  # one request per connection
     c.request("GET", "/api/alerts", headers={"Cookie": cookie})
     r = c.getresponse()
     assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]
@@ -471,14 +477,20 @@ def test_webhooks_on_their_own_listener(lab):
     r = c.getresponse()
     r.read()
     assert r.status == 200
+    c.close()
+    c = https(hport, ctx)  # one request per connection (http_guard)
     c.request("GET", "/api/alerts")
     r = c.getresponse()
     r.read()
     assert r.status == 405
     c.close()
+    page.close()
     console.add_user()
+    page = https(console.port, ctx)  # one request per connection
     status, cookie, _ = console.login_session(conn=page)
     assert status == 200
+    page.close()
+    page = https(console.port, ctx)
     page.request("GET", "/api/alerts", headers={"Cookie": cookie})
     r = page.getresponse()
     assert [a["message"] for a in json.loads(r.read())["alerts"]] == [MESSAGE]

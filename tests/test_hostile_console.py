@@ -78,34 +78,199 @@ def test_idle_connections_do_not_block_others(console):
             s.close()
 
 
-def test_event_streams_are_bounded(console):
-    env, c = console
+LIMITS = {"max_connections": 24, "max_connections_per_address": 8,
+          "request_timeout": 2, "max_event_streams": 12,
+          "max_event_streams_per_address": 6}
+
+
+@pytest.fixture
+def capped(lab):
+    """The console with small limits, so that tests reach them quickly."""
+    env = lab.env()
+    return env, Console(lab, env, extra=LIMITS).start()
+
+
+def stream(c, source="127.0.0.1"):
+    """An operator's event stream from source: (connection, status)."""
+    s = http.client.HTTPConnection("127.0.0.1", c.port, timeout=5,
+                                   source_address=(source, 0))
+    s.request("GET", "/api/events", headers=c.auth())
+    return s, s.getresponse().status
+
+
+def still_serving(env, c, n_alerts):
+    """A webhook is taken and the page and the queue are served, each
+    within 2 s."""
+    t0 = time.monotonic()
+    headers, body, _ = make_webhook(env, RID)
+    assert c.hook(headers, body) == 200
+    status, _, page = c.get("/")
+    assert status == 200 and b"Meldingen" in page
+    assert len(c.alerts()) == n_alerts
+    assert time.monotonic() - t0 < 2
+
+
+@pytest.mark.hard_timeout(60)
+def test_event_streams_are_bounded(capped):
+    """max_event_streams_per_address from one address, max_event_streams
+    in all: the next one is answered 503; a closed one frees its slot."""
+    env, c = capped
     streams = []
     try:
-        for _ in range(64):
-            s = http.client.HTTPConnection("127.0.0.1", c.port, timeout=5)
-            s.request("GET", "/api/events", headers=c.auth())
-            r = s.getresponse()
-            assert r.status == 200
+        for _ in range(6):
+            s, status = stream(c)
+            assert status == 200
             streams.append(s)
-        s = http.client.HTTPConnection("127.0.0.1", c.port, timeout=5)
-        s.request("GET", "/api/events", headers=c.auth())
-        assert s.getresponse().status == 503
+        s, status = stream(c)
+        assert status == 503  # 7th from 127.0.0.1
         s.close()
+        for _ in range(6):
+            s, status = stream(c, "127.0.0.2")
+            assert status == 200
+            streams.append(s)
+        for _ in range(20):
+            s, status = stream(c, "127.0.0.3")
+            assert status == 503  # 13th in all
+            s.close()
+        # refusals in a loop make one log line, not one each
+        assert c.proc.text("stderr").count("refused event streams") == 1
+        still_serving(env, c, 1)
         streams.pop().close()
-        harness.wait_until(lambda: _stream_ok(c.port, c.auth()), 5,
+        harness.wait_until(lambda: _stream_ok(c, "127.0.0.3"), 5,
                            what="a free slot")
-        # the console still answers the rest of the world
-        assert c.alerts() == []
     finally:
         for s in streams:
             s.close()
+    assert c.proc.running()
 
 
-def _stream_ok(port, headers):
-    s = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+def _stream_ok(c, source="127.0.0.1"):
+    s, status = stream(c, source)
+    s.close()
+    return status == 200
+
+
+def slow(source, port, data=b"POST /hook/x HTTP/1.1\r\nHost: x\r\n"):
+    s = socket.socket()
+    s.settimeout(5)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(data)
+    return s
+
+
+def closed_by_peer(s, timeout):
+    s.settimeout(timeout)
     try:
-        s.request("GET", "/api/events", headers=headers)
-        return s.getresponse().status == 200
+        return s.recv(100) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+@pytest.mark.hard_timeout(60)
+def test_slow_clients_are_capped_per_address_and_cut_at_the_deadline(capped):
+    """A peer that sends a request a byte at a time (slowloris) holds at
+    most max_connections_per_address connections, each at most
+    request_timeout seconds; webhooks and the page go on meanwhile."""
+    env, c = capped
+    held = [slow("127.0.0.2", c.port) for _ in range(8)]
+    try:
+        t0 = time.monotonic()
+        extra = slow("127.0.0.2", c.port)
+        # the 9th from that address is closed at once
+        assert closed_by_peer(extra, 1.5)
+        extra.close()
+        still_serving(env, c, 1)
+        # the held ones are cut at the deadline (2 s), trickle or not
+        for s in held:
+            try:
+                s.sendall(b"X")
+            except OSError:
+                pass
+        for s in held:
+            assert closed_by_peer(s, 4)
+        assert time.monotonic() - t0 < 5
     finally:
-        s.close()
+        for s in held:
+            s.close()
+    assert "reason=max_connections_per_address" in c.proc.text("stderr")
+    assert "reason=request_timeout" in c.proc.text("stderr")
+    still_serving(env, c, 2)
+
+
+@pytest.mark.hard_timeout(60)
+def test_connection_cap_from_many_addresses(capped):
+    """max_connections idle connections from many addresses: the console
+    stops accepting (they wait in the kernel's backlog), the deadline
+    frees the slots, and a webhook queued behind them is answered."""
+    env, c = capped
+    held = []
+    try:
+        for i in range(24):
+            held.append(slow("127.0.1.%d" % (i + 1), c.port, b"GET /"))
+        t0 = time.monotonic()
+        headers, body, _ = make_webhook(env, RID)
+        assert c.hook(headers, body) == 200
+        # answered once the deadline (2 s) freed a slot, not before
+        assert 1 <= time.monotonic() - t0 < 5
+        assert len(c.alerts()) == 1
+    finally:
+        for s in held:
+            s.close()
+    assert "reason=max_connections" in c.proc.text("stderr")
+
+
+def answer(s, timeout):
+    """What came back before the console closed s (None: still open)."""
+    s.settimeout(timeout)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        return out
+    except socket.timeout:
+        return None
+
+
+@pytest.mark.hard_timeout(90)
+def test_oversized_bodies_do_not_stop_webhooks(capped):
+    """Bodies over the limit, whole or chunked, are answered 413; one
+    announced as a gigabyte and left hanging is cut at the request
+    deadline; forty of them, twenty at a time from other addresses,
+    neither crash the console (they did: see console_listener.c) nor stop
+    webhooks and the page from going on meanwhile."""
+    env, c = capped
+    big = b"x" * (300 * 1024)
+    out = raw(c.port, b"POST /hook/%s HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: %d\r\n\r\n" % (RID.encode(), len(big)) + big)
+    assert out.startswith(b"HTTP/1.1 413"), out[:60]
+    out = raw(c.port, b"POST /hook/%s HTTP/1.1\r\nHost: x\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\n" % RID.encode() +
+              (b"10000\r\n" + b"x" * 65536 + b"\r\n") * 5 + b"0\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 413"), out[:60]
+    lie = (b"POST /hook/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+           b"\r\n" % (RID.encode(), 10**9) + b"x" * 65536)
+    stored = 0
+    for _ in range(2):
+        t0 = time.monotonic()
+        held = [slow("127.0.0.%d" % (2 + i % 4), c.port, lie)
+                for i in range(20)]
+        try:
+            still_serving(env, c, stored + 1)
+            stored += 1
+            for s in held:
+                out = answer(s, 5)
+                assert out is not None and not out.startswith(
+                    b"HTTP/1.1 200")
+            assert time.monotonic() - t0 < 6  # the 2 s deadline
+        finally:
+            for s in held:
+                s.close()
+    assert c.proc.running()
+    assert len(c.rows()) == 2

@@ -1,12 +1,16 @@
 // One alert's page: its details (opened by the console on request), who
 // holds it, the actions (claim, release, acknowledge to the sender, a
 // note, closing with an outcome), exports, and its timeline.  It follows
-// the console's event stream, so what another operator does shows here.
+// the console's event stream, so what another operator does shows here,
+// and a later position of the caller moves the map (map.js).  Below it,
+// the caller's earlier alerts (history.js).
 // All alert text is set as text, never as HTML.
 
 import { age, duration, t, when } from './i18n.js';
 import { getJson, post, session } from './api.js';
 import { start } from './header.js';
+import { showLocation } from './map.js';
+import { showHistory } from './history.js';
 
 const STALE_MS = 15000;
 const id = new URLSearchParams(location.search).get('id') || '';
@@ -14,6 +18,10 @@ const details = document.getElementById('details');
 const timeline = document.getElementById('timeline');
 const notice = document.getElementById('notice');
 const banner = document.getElementById('banner');
+const locationBox = document.createElement('div');
+const historyBox = document.createElement('div');
+document.getElementById('location').append(locationBox);
+document.getElementById('history').append(historyBox);
 let alert_ = null;
 let lastOk = Date.now();
 
@@ -26,18 +34,31 @@ function row(label, value, cls) {
   details.append(dt, dd);
 }
 
+// The details say where in one line; the section below has the map.
 function locationText(loc) {
   if (!loc) return t('value.no_location');
-  const span = document.createElement('span');
-  const acc = loc.accuracy_m != null ? ` (± ${Math.round(loc.accuracy_m)} m)` : '';
-  span.textContent = `${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)}${acc} `;
-  const a = document.createElement('a');
-  a.href = `https://www.openstreetmap.org/?mlat=${loc.lat}&mlon=${loc.lon}#map=17/${loc.lat}/${loc.lon}`;
-  a.rel = 'noreferrer noopener';
-  a.target = '_blank';
-  a.textContent = t('value.osm');
-  span.append(a);
-  return span;
+  const acc = loc.accuracy_m != null ? ` ${t('map.accuracy', { m: Math.round(loc.accuracy_m) })}` : '';
+  return `${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)}${acc}`;
+}
+
+// The position (map.js) in #location: drawn once, and again only when
+// the alert's position changed (an alert.location webhook), so the map
+// is not rebuilt for every other change.
+let shownFix;
+function renderLocation(al, force) {
+  const fix = al.location ? `${al.location.lat},${al.location.lon},${al.location.fixed_at}` : null;
+  if (!force && fix === shownFix) return;
+  shownFix = fix;
+  const now = Date.parse(al.created_at) / 1000 + al.age_s;
+  showLocation(locationBox, al.location, { now });
+}
+
+// The caller history (history.js) in #history, once the device is known.
+let historyFor = null;
+function renderHistory(al, force) {
+  if (!force && historyFor === al.device_id) return;
+  historyFor = al.device_id;
+  showHistory(historyBox, al.device_id, { current: al.alert_id, heading: 0 });
 }
 
 function kindText(e) {
@@ -73,9 +94,11 @@ function renderTimeline(list) {
   timeline.replaceChildren(...items);
 }
 
-function render() {
+function render(force) {
   const al = alert_;
   if (!al) return;
+  renderLocation(al, force === true);
+  renderHistory(al, force === true);
   document.getElementById('alert-title').textContent = `${t(`type.${al.type}`)} – ${al.device_alias}`;
   document.title = `${t(`type.${al.type}`)} – ${al.device_alias} – ${t('app.name')}`;
   document.body.dataset.owner = al.owner || '';
@@ -146,7 +169,7 @@ async function main() {
     const note = document.getElementById('close-note');
     if (await act('close', { outcome: document.getElementById('outcome').value, note: note.value }, 'msg.closed')) note.value = '';
   });
-  document.addEventListener('langchange', render);
+  document.addEventListener('langchange', () => render(true));
   const events = new EventSource('/api/events');
   events.addEventListener('heartbeat', () => { lastOk = Date.now(); banner.hidden = true; });
   events.addEventListener('alerts', (ev) => { if (JSON.parse(ev.data) === id) load(); });

@@ -4,8 +4,12 @@
 // each with who holds it and a button to take it.  A heartbeat comes
 // every 5 s; without one for 15 s the page says it is out of date.
 // Alert text is only ever set as text (textContent), never as HTML.
+// The position is map.js's, the caller history history.js's.
 
-import { age, t } from './i18n.js';
+import { showLocation } from './map.js';
+import { showHistory } from './history.js';
+
+import { age, clock, t } from './i18n.js';
 import { getJson, post } from './api.js';
 import { start } from './header.js';
 import * as alarm from './alarm.js';
@@ -32,19 +36,34 @@ function row(dl, label, value, cls) {
   return dd;
 }
 
-export function locationText(loc) {
-  if (!loc) return t('value.no_location');
-  const span = document.createElement('span');
-  const acc = loc.accuracy_m != null ? ` (± ${Math.round(loc.accuracy_m)} m)` : '';
-  span.textContent = `${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)}${acc} `;
-  const a = document.createElement('a');
-  // Opened only when the operator chooses to: the map server learns the place.
-  a.href = `https://www.openstreetmap.org/?mlat=${loc.lat}&mlon=${loc.lon}#map=17/${loc.lat}/${loc.lon}`;
-  a.rel = 'noreferrer noopener';
-  a.target = '_blank';
-  a.textContent = t('value.osm');
-  span.append(a);
-  return span;
+const historyOpen = new Set(); // alert ids whose history is shown
+
+// "Eerdere meldingen": the caller's history, one click away, under the card.
+// The button goes in the card's row of actions, the list under the card.
+function historyToggle(li, al, actions) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'history-toggle';
+  button.textContent = t('history.heading');
+  const panel = document.createElement('div');
+  panel.id = `history-${al.alert_id}`;
+  panel.hidden = true;
+  button.setAttribute('aria-controls', panel.id);
+  button.setAttribute('aria-expanded', 'false');
+  const toggle = (open) => {
+    button.setAttribute('aria-expanded', String(open));
+    panel.hidden = !open;
+    if (open) {
+      historyOpen.add(al.alert_id);
+      showHistory(panel, al.device_id, { current: al.alert_id, heading: 4 });
+    } else {
+      historyOpen.delete(al.alert_id);
+    }
+  };
+  button.addEventListener('click', () => toggle(panel.hidden));
+  actions.insertBefore(button, actions.querySelector('.card-msg'));
+  li.append(panel);
+  if (historyOpen.has(al.alert_id)) toggle(true);
 }
 
 function unclaimed(al) {
@@ -86,7 +105,9 @@ function card(al) {
   ageDd.dataset.created = al.created_at;
   ageDd.className = 'age';
   row(dl, t('field.message'), al.message == null ? t('value.no_message') : al.message, 'message');
-  row(dl, t('field.location'), locationText(al.location));
+  const where = row(dl, t('field.location'), '');
+  where.classList.add('location');
+  showLocation(where, al.location, { map: false, now: Date.now() / 1000 + offset });
   row(dl, t('field.state'), t(`state.${al.state}`));
   row(dl, t('field.owner'), al.owner || t('value.nobody'), 'owner');
   if (al.acked_by) row(dl, t('field.acked_by'), al.acked_by);
@@ -109,6 +130,7 @@ function card(al) {
   msg.setAttribute('role', 'status');
   actions.append(msg);
   li.append(actions);
+  historyToggle(li, al, actions);
   return li;
 }
 
@@ -128,7 +150,8 @@ function render(force) {
   document.title = n > 0 ? `(${n}) ${title}` : title;
   const known = new Map([...queue.children].map((li) => [li.dataset.alertId, li]));
   const items = alerts.map((al) => {
-    const key = `${al.alert_id}:${al.state}:${al.owner}:${al.acked_by}`;
+    const fix = al.location ? al.location.fixed_at : '';
+    const key = `${al.alert_id}:${al.state}:${al.owner}:${al.acked_by}:${fix}`;
     const li = known.get(al.alert_id);
     if (!force && li && li.dataset.key === key) return li;
     const fresh = card(al);
@@ -149,7 +172,7 @@ async function load() {
     offset = body.now - Date.now() / 1000;
     alerts = body.alerts;
     lastOk = Date.now();
-    status.textContent = t('status.updated', { time: new Date().toLocaleTimeString() });
+    status.textContent = t('status.updated', { time: clock() });
     render(false);
   } catch (e) {
     status.textContent = t('status.offline');

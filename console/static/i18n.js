@@ -45,6 +45,13 @@ export function when(unixOrIso) {
   });
 }
 
+// The time of day only, local with its zone: "14:05:09 CET".
+export function clock(date = new Date()) {
+  return date.toLocaleTimeString(lang === 'nl' ? 'nl-NL' : 'en-GB', {
+    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+  });
+}
+
 export function age(seconds) {
   if (seconds < 60) return t('age.s', { s: seconds });
   const m = Math.floor(seconds / 60);

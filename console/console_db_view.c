@@ -1,0 +1,117 @@
+/*
+ * The caller history's and the positions' queries (console_db_view.h).
+ * The device is read from the stored body (its device_id was checked
+ * against the signed alert when it came in) through an index on that
+ * expression, so no column is added to the webhook table.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "console_db_view.h"
+#include "log.h"
+
+#define CONSOLE_DB_DEVICE "json_extract(CAST(body AS TEXT), '$.device_id')"
+
+static const char console_db_view_schema[] =
+    "CREATE INDEX IF NOT EXISTS webhook_device ON webhook(" CONSOLE_DB_DEVICE
+    ", id) WHERE is_alert = 1;";
+
+static const char console_db_device_sql[] =
+    "SELECT w.id, w.recipient_id, w.body, w.stored_at, w.stale,"
+    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
+    "  AND n.type = 'alert.acknowledged'),"
+    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
+    "  AND n.type = 'alert.cancelled')"
+    " FROM webhook w WHERE w.id IN"
+    " (SELECT MIN(id) FROM webhook WHERE is_alert = 1"
+    "  AND " CONSOLE_DB_DEVICE " = ?1 GROUP BY alert_id)"
+    " AND w.id < ?2 ORDER BY w.id DESC LIMIT ?3";
+
+static const char console_db_updates_sql[] =
+    "SELECT body FROM webhook WHERE alert_id = ?1 AND recipient_id = ?2"
+    " AND type = 'alert.location' ORDER BY id DESC LIMIT ?3";
+
+static int
+console_db_view_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, s, NULL) != SQLITE_OK) {
+		log_warnx("database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+console_db_view_done(sqlite3 *db, sqlite3_stmt *s, int rc)
+{
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		log_warnx("database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+console_db_view_init(struct console_db *d)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(console_db_sqlite(d), console_db_view_schema, NULL,
+	        NULL, &err) != SQLITE_OK) {
+		log_warnx("database: %s", err != NULL ? err : "error");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+console_db_device_alerts(struct console_db *d, const char *device_id,
+    long long before, int limit,
+    void (*fn)(void *arg, const struct console_db_alert *a, long long id),
+    void *arg)
+{
+	sqlite3 *db = console_db_sqlite(d);
+	struct console_db_alert a;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (console_db_view_prepare(db, console_db_device_sql, &s) != 0)
+		return -1;
+	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, before > 0 ? before : INT64_MAX);
+	sqlite3_bind_int(s, 3, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof(a));
+		a.recipient_id = (char *)sqlite3_column_text(s, 1);
+		a.body = (char *)sqlite3_column_blob(s, 2);
+		a.bodylen = (size_t)sqlite3_column_bytes(s, 2);
+		a.stored_at = sqlite3_column_int64(s, 3);
+		a.stale = sqlite3_column_int(s, 4);
+		a.acknowledged = sqlite3_column_int(s, 5);
+		a.cancelled = sqlite3_column_int(s, 6);
+		fn(arg, &a, sqlite3_column_int64(s, 0));
+	}
+	return console_db_view_done(db, s, rc);
+}
+
+int
+console_db_updates(struct console_db *d, const char *alert_id,
+    const char *recipient_id,
+    void (*fn)(void *arg, const char *body, size_t len), void *arg)
+{
+	sqlite3 *db = console_db_sqlite(d);
+	sqlite3_stmt *s;
+	int rc;
+
+	if (console_db_view_prepare(db, console_db_updates_sql, &s) != 0)
+		return -1;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, recipient_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, CONSOLE_DB_UPDATES_MAX);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_blob(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0));
+	return console_db_view_done(db, s, rc);
+}
