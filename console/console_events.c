@@ -121,12 +121,11 @@ console_events_refused(struct console_events *e)
 	e->refused_ms = now;
 }
 
-/* 503 as an ordinary reply, not evhttp_send_error(): that one makes
- * evhttp close the connection itself as soon as the page has left
- * http_guard's filter, the path on which libevent 2.1.12 left a freed
- * filter's write timer in the loop (a crash a few requests later, seen
- * with streams refused in a loop); an ordinary reply is closed by
- * http_guard once it is on the wire. */
+/* 503 as an ordinary reply, closed by http_guard once it is on the
+ * wire, like every other refusal of the guard's.  (evhttp_send_error()
+ * here once crashed the console through libevent 2.1.12's filter
+ * bufferevent; http_guard.c now holds the filter across its callbacks.)
+ */
 static void
 console_events_refuse(struct evhttp_request *req)
 {

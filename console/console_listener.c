@@ -107,11 +107,11 @@ console_listener_bind(struct console_listener *l, struct event_base *base,
 	evhttp_set_max_headers_size(l->http, CONSOLE_LISTENER_MAX_HEADERS);
 	evhttp_set_timeout(l->http, CONSOLE_LISTENER_TIMEOUT_S);
 	/* A body announced beyond the limit is read and dropped, and refused
-	 * (413) once it is all in, or cut at the guard's request deadline;
-	 * not refused at once.  Refused at once, from evhttp's read path,
-	 * with http_guard's filter under it, libevent 2.1.12 leaves the freed
-	 * filter's write timer in its timer heap and the process crashes
-	 * (SIGSEGV within ~40 such requests: tests/test_hostile_console.py). */
+	 * (413) once it is all in, or cut at the guard's request deadline:
+	 * the client then reads the 413 instead of a reset.  (Pages evhttp
+	 * sends itself used to crash the process through libevent 2.1.12's
+	 * filter bufferevent; that is fixed in http_guard.c for every
+	 * listener, this flag is not what keeps it safe.) */
 	evhttp_set_flags(l->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	/* The guard takes evhttp's bevcb and gencb: requests reach cb only
 	 * whole and within the limits. */
