@@ -110,7 +110,7 @@ for r in contactpunt:$hook1 oncall-1:$hook2; do
 		--secret "$s/$id.whsec" --devices "$s/devices" --pretty \
 		>"$work/$id.out" 2>"$work/$id.err" &
 	pids="$pids $!"
-	wait_for "$work/$id.err" "listening on" 10 $!
+	wait_for "$work/$id.err" "listening on\|luistert op" 10 $!
 	echo "$id: $(cat "$work/$id.err")"
 done
 
@@ -131,7 +131,7 @@ alert_id=$(sed -n 's/^alert_id=//p' "$work/send.out")
 
 section "6. What the contact points received (decrypted and verified)"
 for id in contactpunt oncall-1; do
-	wait_for "$work/$id.out" "verified" 20
+	wait_for "$work/$id.out" "alert_id:" 20
 	sleep 0.2
 	echo "--- $id"
 	cat "$work/$id.out"
