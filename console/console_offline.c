@@ -14,87 +14,25 @@
 #include "console_offline.h"
 #include "log.h"
 
-#define CONSOLE_OFFLINE_BODY(k) "json_extract(CAST(body AS TEXT), '$." k "')"
-#define CONSOLE_OFFLINE_WHERE "type IN ('device.offline', 'device.online')"
-
+/* The notices' device, read from the stored body (a notice has nothing
+ * sealed) through an index on that expression, so no column is added to
+ * the webhook table. */
 static const char console_offline_schema[] =
-    "CREATE INDEX IF NOT EXISTS webhook_device_notice ON "
-    "webhook(" CONSOLE_OFFLINE_BODY(
-        "device_id") ", id) WHERE " CONSOLE_OFFLINE_WHERE ";";
+    "CREATE INDEX IF NOT EXISTS webhook_device_notice ON webhook("
+    "json_extract(CAST(body AS TEXT), '$.device_id'), id) "
+    "WHERE type IN ('device.offline', 'device.online');";
 
 /* SQLite takes the bare columns of a MAX() group from the row of the
  * maximum: the newest notice of each device. */
 static const char console_offline_sql[] =
-    "SELECT recipient_id, dev, last_seen, created FROM (SELECT"
-    " recipient_id, type, " CONSOLE_OFFLINE_BODY(
-        "device_id") " AS "
-                     "dev,"
-                     " " CONSOLE_OFFLINE_BODY(
-                         "last_seen") " AS last_seen, "
-                                      "MAX(" CONSOLE_OFFLINE_BODY(
-                                          "created_"
-                                          "at") ") "
-                                                "AS"
-                                                " c"
-                                                "re"
-                                                "at"
-                                                "ed"
-                                                " F"
-                                                "RO"
-                                                "M "
-                                                "we"
-                                                "bh"
-                                                "oo"
-                                                "k "
-                                                "WH"
-                                                "ER"
-                                                "E"
-                                                " " CONSOLE_OFFLINE_WHERE " G"
-                                                "RO"
-                                                "UP"
-                                                " B"
-                                                "Y "
-                                                "de"
-                                                "v)"
-                                                " W"
-                                                "HE"
-                                                "RE"
-                                                " t"
-                                                "yp"
-                                                "e "
-                                                "= "
-                                                "'d"
-                                                "ev"
-                                                "ic"
-                                                "e."
-                                                "of"
-                                                "fl"
-                                                "in"
-                                                "e'"
-                                                " A"
-                                                "ND"
-                                                " d"
-                                                "ev"
-                                                " I"
-                                                "S "
-                                                "NO"
-                                                "T "
-                                                "NU"
-                                                "LL"
-                                                " O"
-                                                "RD"
-                                                "ER"
-                                                " B"
-                                                "Y "
-                                                "cr"
-                                                "ea"
-                                                "te"
-                                                "d "
-                                                "LI"
-                                                "MI"
-                                                "T "
-                                                "?"
-                                                "1";
+    "SELECT recipient_id, dev, last_seen, created FROM ("
+    "SELECT recipient_id, type,"
+    " json_extract(CAST(body AS TEXT), '$.device_id') AS dev,"
+    " json_extract(CAST(body AS TEXT), '$.last_seen') AS last_seen,"
+    " MAX(json_extract(CAST(body AS TEXT), '$.created_at')) AS created"
+    " FROM webhook WHERE type IN ('device.offline', 'device.online')"
+    " GROUP BY dev) WHERE type = 'device.offline' AND dev IS NOT NULL"
+    " ORDER BY created LIMIT ?1";
 
 int
 console_offline_init(struct console_db *d)
