@@ -4,7 +4,8 @@
  * listener (GET /v1/inbox with the recipient's token; cp_http.h).  The
  * relay has routing metadata only, so this is what it can say: the
  * reference, the type, the device, when, how far the escalation got and
- * who took it.  The content is on the receiver or the console.
+ * who took it, and a duress (a cancel with the duress PIN: the alarm
+ * is on, silently).  The content is on the receiver or the console.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -165,6 +166,10 @@ cmd_inbox_line(const json_t *e)
 	receipt_time(json_str(e, "received_at"), RECEIPT_TIME_FULL, when,
 	    sizeof(when));
 	cardtime_age(secs, age);
+	/* said first, on a line of its own: calling back could give the
+	 * official away to whoever forced the cancel */
+	if (json_is_true(json_object_get(e, "duress")))
+		out_line("%s", _("DURESS - silent alarm: do not call back"));
 	out_line("%-9s %-9s %-20s %-24s %-12s %-4s %s%s", ref, type, alias,
 	    when, ok ? age : "?", tier, by,
 	    json_is_true(json_object_get(e, "drill")) ? _("  DRILL") : "");

@@ -23,6 +23,7 @@
 #include "hook_keys.h"
 #include "keyfile.h"
 #include "log.h"
+#include "console_offline.h"
 #include "privdrop.h"
 #include "seckey.h"
 #include "seen.h"
@@ -134,7 +135,8 @@ console_state(struct console *c)
 	size_t i;
 
 	if ((c->db = console_db_open(c->cfg.state_dir)) == NULL ||
-	    console_db_view_init(c->db) != 0)
+	    console_db_view_init(c->db) != 0 ||
+	    console_offline_init(c->db) != 0)
 		return -1;
 	c->seen = seen_new(SEEN_CAP_DEFAULT);
 	if ((c->shown = shown_open(NULL, SHOWN_CAP_DEFAULT)) == NULL)

@@ -112,6 +112,10 @@ json_t *console_api_opened(struct console *c,
     const struct console_db_alert *row, time_t now);
 /* The alert alert_id, opened, with the operators' work on it (or NULL). */
 json_t *console_api_alert(struct console *c, const char *alert_id);
+/* console_api.c: a device's alias in recipient_id's signed directory,
+ * else its id. */
+const char *console_api_device_alias(struct console *c,
+    const char *recipient_id, const char *device_id);
 /* console_http.c: GET /api/alerts. */
 void console_http_alerts(struct console *c, struct evhttp_request *req);
 /* console_http.c: answers req with JSON text (taken, wiped), or when

@@ -1,8 +1,10 @@
 /*
  * The read API for the operators' page.  GET /api/alerts: the alerts in
  * the store, opened now, in this process, with the recipient's keys (the
- * database holds them sealed), sorted as the queue shows them: priority
- * (panic, then threat, then test), then oldest first.
+ * database holds them sealed), sorted as the queue shows them: a duress
+ * alarm first (the official is being forced: the most urgent there is),
+ * then priority (panic, then threat, then test), then oldest first; and
+ * the supervised devices that are offline now (console_offline.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "console.h"
 #include "console_db.h"
 #include "console_location.h"
+#include "console_offline.h"
 #include "console_work.h"
 #include "frame.h"
 #include "log.h"
@@ -56,6 +59,15 @@ console_api_alias(struct hook_config *hook, const char *device_id)
 		return device_id;
 	d = directory_device(&hook->keys.dir, device_id);
 	return d != NULL && d->alias != NULL ? d->alias : device_id;
+}
+
+const char *
+console_api_device_alias(struct console *c, const char *recipient_id,
+    const char *device_id)
+{
+	struct hook_config *hook = console_api_hook(c, recipient_id);
+
+	return hook != NULL ? console_api_alias(hook, device_id) : device_id;
 }
 
 static const char *
@@ -170,7 +182,11 @@ console_api_cmp(const void *x, const void *y)
 	json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
 	json_int_t pa = json_integer_value(json_object_get(a, "priority"));
 	json_int_t pb = json_integer_value(json_object_get(b, "priority"));
+	int da = json_is_true(json_object_get(a, "duress"));
+	int db = json_is_true(json_object_get(b, "duress"));
 
+	if (da != db)
+		return da ? -1 : 1;
 	if (pa != pb)
 		return pa < pb ? -1 : 1;
 	return strcmp(json_string_value(json_object_get(a, "created_at")),
@@ -210,8 +226,8 @@ console_api_alerts(struct console *c)
 		return NULL;
 	if (console_db_alerts(c->db, NULL, console_api_row, &l) == 0 &&
 	    (sorted = console_api_sorted(l.alerts)) != NULL) {
-		o = json_pack("{s:o, s:I}", "alerts", sorted, "now",
-		    (json_int_t)l.now);
+		o = json_pack("{s:o, s:o, s:I}", "alerts", sorted, "offline",
+		    console_offline_json(c), "now", (json_int_t)l.now);
 		if (o != NULL)
 			text = json_dumps(o,
 			    JSON_COMPACT | JSON_REAL_PRECISION(15));

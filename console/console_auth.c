@@ -17,6 +17,7 @@
 #include "console_auth.h"
 #include "console_cookie.h"
 #include "console_db.h"
+#include "console_pwcheck.h"
 #include "console_work.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -29,17 +30,33 @@ struct console_auth_addr {
 
 struct console_auth {
 	struct console_auth_addr a[CONSOLE_AUTH_ADDRS];
+	struct console_pwcheck *pwcheck;
+};
+
+/* A login whose password is being checked off the loop. */
+struct console_auth_pending {
+	struct console *c;
+	struct evhttp_request *req; /* NULL once the client went */
+	char name[CONSOLE_NAME_MAX + 1];
+	char peer[64];
 };
 
 struct console_auth *
-console_auth_new(void)
+console_auth_new(struct event_base *base)
 {
-	return xcalloc(1, sizeof(struct console_auth));
+	struct console_auth *a = xcalloc(1, sizeof(struct console_auth));
+
+	if ((a->pwcheck = console_pwcheck_new(base)) == NULL)
+		log_fatalx("cannot start the password checks");
+	return a;
 }
 
 void
 console_auth_free(struct console_auth *a)
 {
+	if (a == NULL)
+		return;
+	console_pwcheck_free(a->pwcheck);
 	free(a);
 }
 
@@ -187,17 +204,26 @@ console_auth_welcome(struct console *c, struct evhttp_request *req,
 	sodium_memzero(id, sizeof(id));
 }
 
+/* The answer to a login, once its password was checked. */
 static void
 console_auth_check(struct console *c, struct evhttp_request *req,
-    struct console_auth_addr *slot, const char *peer, const char *name,
-    const char *password)
+    const char *peer, const char *name, int ok)
 {
+	time_t now = time(NULL);
+	struct console_auth_addr *slot = console_auth_addr(c, peer, now);
 	struct console_user u;
+	enum console_login r;
 
-	switch (console_users_check(console_db_sqlite(c->db), name, password,
-	    time(NULL), c->cfg.login_max_fail, c->cfg.login_lockout, &u)) {
-	case CONSOLE_LOGIN_OK:
+	r = console_users_finish(console_db_sqlite(c->db), name, ok, now,
+	    c->cfg.login_max_fail, c->cfg.login_lockout, &u);
+	if (r == CONSOLE_LOGIN_OK)
 		slot->failed = 0;
+	else if (r == CONSOLE_LOGIN_BAD)
+		slot->failed++;
+	if (req == NULL) /* counted all the same; nobody to answer */
+		return;
+	switch (r) {
+	case CONSOLE_LOGIN_OK:
 		console_auth_welcome(c, req, &u, peer);
 		break;
 	case CONSOLE_LOGIN_LOCKED:
@@ -205,13 +231,70 @@ console_auth_check(struct console *c, struct evhttp_request *req,
 		console_auth_refuse(req, 423, "Locked", "locked");
 		break;
 	case CONSOLE_LOGIN_BAD:
-		slot->failed++;
 		log_warnx("login failed from %s", peer);
 		console_auth_refuse(req, 401, "Unauthorized", "bad");
 		break;
 	default:
 		console_auth_refuse(req, 500, "Internal Server Error", "db");
 	}
+}
+
+/* The client closed its connection while its password was checked:
+ * evhttp frees the request after this, so it is forgotten here. */
+static void
+console_auth_gone(struct evhttp_connection *conn, void *arg)
+{
+	struct console_auth_pending *p = arg;
+
+	(void)conn;
+	p->req = NULL;
+}
+
+static void
+console_auth_checked(int ok, void *arg)
+{
+	struct console_auth_pending *p = arg;
+
+	if (p->req != NULL)
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		                                  p->req),
+		    NULL, NULL);
+	if (ok >= 0)
+		console_auth_check(p->c, p->req, p->peer, p->name, ok);
+	free(p);
+}
+
+/* Hands the password check to the worker thread; the answer follows
+ * in console_auth_checked.  503 when too many are waiting already. */
+static void
+console_auth_start(struct console *c, struct evhttp_request *req,
+    const char *peer, const char *name, const char *password)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	struct console_auth_pending *p;
+
+	if (console_users_lookup(console_db_sqlite(c->db), name, hash,
+	        sizeof(hash)) != 0) {
+		console_auth_refuse(req, 500, "Internal Server Error", "db");
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->c = c;
+	p->req = req;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->peer, sizeof(p->peer), "%s", peer);
+	if (console_pwcheck_start(c->auth->pwcheck, hash, password,
+	        console_auth_checked, p) != 0) {
+		free(p);
+		log_warnx("login refused: too many logins waiting, from %s",
+		    peer);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		console_auth_refuse(req, 503, "Service Unavailable", "busy");
+		return;
+	}
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    console_auth_gone, p);
 }
 
 /* POST /api/login {"name","password"}. */
@@ -240,7 +323,7 @@ console_auth_login(struct console *c, struct evhttp_request *req)
 	    strlen(password) > CONSOLE_PASS_MAX || !console_users_name_ok(name))
 		console_auth_refuse(req, 400, "Bad Request", "name, password");
 	else
-		console_auth_check(c, req, slot, peer, name, password);
+		console_auth_start(c, req, peer, name, password);
 	if (password != NULL)
 		sodium_memzero((char *)password, strlen(password));
 	json_decref(o);

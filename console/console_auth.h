@@ -13,6 +13,7 @@
 #define CONSOLE_AUTH_ADDRS 256 /* addresses whose failures are counted */
 
 struct console;
+struct event_base;
 struct evhttp_request;
 
 struct console_session {
@@ -20,7 +21,8 @@ struct console_session {
 	char csrf[CONSOLE_TOKEN_HEX + 1];
 };
 
-struct console_auth *console_auth_new(void);
+/* Starts the password checks' worker thread (console_pwcheck.h). */
+struct console_auth *console_auth_new(struct event_base *base);
 void console_auth_free(struct console_auth *a);
 
 /* The request's session: 0 when logged in (s filled).  touch: the

@@ -279,7 +279,7 @@ console_http_setup(struct console_http *h)
 	h->c->events = console_events_new(h->base, cfg->max_streams,
 	    cfg->max_streams_per_addr);
 	h->c->ack = console_ack_new(h->base);
-	h->c->auth = console_auth_new();
+	h->c->auth = console_auth_new(h->base);
 	h->page.name = "listen";
 	h->page.kind = CONSOLE_GUARD_PAGE;
 	h->page.limits = &cfg->limits;

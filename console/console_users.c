@@ -13,7 +13,8 @@
 #include "log.h"
 
 /* Argon2id at libsodium's "interactive" cost: about 0.1 s and 64 MiB
- * per login, on the event loop; the login limits bound how often. */
+ * per login, on a worker thread (console_pwcheck.c); the login limits
+ * and that thread's bounded queue bound how often. */
 #define CONSOLE_USERS_OPS crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define CONSOLE_USERS_MEM crypto_pwhash_MEMLIMIT_INTERACTIVE
 
@@ -206,36 +207,57 @@ console_users_count(sqlite3 *db, const char *name, int ok, time_t now,
 	sqlite3_finalize(s);
 }
 
-enum console_login
-console_users_check(sqlite3 *db, const char *name, const char *password,
-    time_t now, long max_fail, long lockout_s, struct console_user *u)
+int
+console_users_lookup(sqlite3 *db, const char *name, char *hash, size_t hashlen)
 {
 	sqlite3_stmt *s;
-	const char *hash;
+	const char *h;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT hash FROM operator WHERE name = ?",
+	        -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	h = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
+	                     : console_users_dummy();
+	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || h == NULL ||
+	    strlen(h) >= hashlen) {
+		sqlite3_finalize(s);
+		return -1;
+	}
+	memcpy(hash, h, strlen(h) + 1);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/* The row is read again after the check: a lock or a removal that came
+ * while the password was being checked counts, as if the logins had
+ * come one after the other. */
+enum console_login
+console_users_finish(sqlite3 *db, const char *name, int ok, time_t now,
+    long max_fail, long lockout_s, struct console_user *u)
+{
+	sqlite3_stmt *s;
 	enum console_login r = CONSOLE_LOGIN_BAD;
-	int found, ok;
+	int found;
 
 	if (sqlite3_prepare_v2(db,
-	        "SELECT hash, role, lang, locked_until FROM operator "
-	        "WHERE name = ?",
+	        "SELECT role, lang, locked_until FROM operator WHERE name = ?",
 	        -1, &s, NULL) != SQLITE_OK)
 		return CONSOLE_LOGIN_ERROR;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	found = sqlite3_step(s) == SQLITE_ROW;
-	hash = found ? (const char *)sqlite3_column_text(s, 0)
-	             : console_users_dummy();
-	ok = hash != NULL &&
-	    crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
-	if (found && sqlite3_column_int64(s, 3) > now)
+	if (found && sqlite3_column_int64(s, 2) > now)
 		r = CONSOLE_LOGIN_LOCKED;
 	else if (found && ok) {
 		r = CONSOLE_LOGIN_OK;
 		memset(u, 0, sizeof(*u));
 		snprintf(u->name, sizeof(u->name), "%s", name);
 		snprintf(u->role, sizeof(u->role), "%s",
-		    sqlite3_column_text(s, 1));
+		    sqlite3_column_text(s, 0));
 		snprintf(u->lang, sizeof(u->lang), "%s",
-		    sqlite3_column_text(s, 2));
+		    sqlite3_column_text(s, 1));
 	}
 	sqlite3_finalize(s);
 	if (found && r != CONSOLE_LOGIN_LOCKED)

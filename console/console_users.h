@@ -7,6 +7,7 @@
 #ifndef ALERTCONSOLE_CONSOLE_USERS_H
 #define ALERTCONSOLE_CONSOLE_USERS_H
 
+#include <stddef.h>
 #include <time.h>
 
 struct sqlite3;
@@ -44,11 +45,17 @@ int console_users_list(struct sqlite3 *db);
 int console_users_set_lang(struct sqlite3 *db, const char *name,
     const char *lang);
 
-/* A login attempt: max_fail wrong passwords in a row lock the account
- * for lockout_s seconds (a right password then is refused too). */
-enum console_login console_users_check(struct sqlite3 *db, const char *name,
-    const char *password, time_t now, long max_fail, long lockout_s,
-    struct console_user *u);
+/* A login attempt in two steps, so that the password check (Argon2id,
+ * about 0.1 s) runs off the event loop (console_pwcheck.h) between
+ * them.  lookup: the hash to check the password against into hash
+ * (a dummy one for an unknown name, so that the answer takes as long);
+ * 0, or -1 on a database error.  finish: with the check's answer, the
+ * outcome; max_fail wrong passwords in a row lock the account for
+ * lockout_s seconds (a right password then is refused too). */
+int console_users_lookup(struct sqlite3 *db, const char *name, char *hash,
+    size_t hashlen);
+enum console_login console_users_finish(struct sqlite3 *db, const char *name,
+    int ok, time_t now, long max_fail, long lockout_s, struct console_user *u);
 
 /* A new session for name: its id (for the cookie; only its hash is
  * stored) and its CSRF token. */

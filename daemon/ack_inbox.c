@@ -21,7 +21,8 @@
  * stream id), at most a.scan entries looked at and a.limit returned:
  * bounded work for Redis whatever the history holds.  Only alerts this
  * recipient was sent (reached on some channel), still open or
- * acknowledged. */
+ * acknowledged.  duress: cancelled with the duress PIN (the alarm is
+ * on, silently: do not call back). */
 static const char script_inbox[] =
     "local a = cjson.decode(ARGV[1])\n"
     "local function K(...) return table.concat({a.p, ...}, ':') end\n"
@@ -36,7 +37,8 @@ static const char script_inbox[] =
     "  end\n"
     "  local h = aid and redis.call('HMGET', K('alert', aid), 'state',"
     "    'alert_type', 'device_id', 'received_at', 'ref', 'tier',"
-    "    'acked_by', 'acked_at', 'drill', 'envelope_hash') or {}\n"
+    "    'acked_by', 'acked_at', 'drill', 'envelope_hash', 'duress',"
+    "    'duress_at') or {}\n"
     "  if h[1] == 'open' or h[1] == 'acknowledged' then\n"
     "    local on = false\n"
     "    for _, m in ipairs(redis.call('SMEMBERS', K('notified', aid))) do\n"
@@ -47,7 +49,8 @@ static const char script_inbox[] =
     "        device_id = h[3], received_at = h[4], ref = h[5],"
     "        tier = tonumber(h[6]), acknowledged_by = h[7] or nil,"
     "        acknowledged_at = h[8] or nil, drill = h[9] == '1',"
-    "        envelope_sha256 = h[10] or nil}\n"
+    "        envelope_sha256 = h[10] or nil, duress = h[11] == '1',"
+    "        duress_at = h[12] or nil}\n"
     "    end\n"
     "  end\n"
     "end\n"

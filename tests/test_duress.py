@@ -418,3 +418,34 @@ def test_duress_reopens_retired_alert_is_audited_and_forgotten(lab):
     assert cp.returncode == 0, cp.stderr
     assert st.alert_keys(aid) == set(), st.alert_keys(aid)
     assert aid not in r("ZRANGE", PFX + "open:panic", 0, -1)
+
+
+@pytest.mark.hard_timeout(120)
+def test_inbox_marks_a_duress_alarm(lab):
+    """GET /v1/inbox says "duress": true; `alertctl inbox` says DWANG
+    (DURESS in English) on a line of its own above the alert's row."""
+    from test_contactpoint import cp_conf, ctl as cp_ctl
+    st = sms_stack(lab, POLICY)
+    set_pins(st)
+    plain, forced = send(lab, st), send(lab, st)
+    for a in (plain, forced):
+        st.wait_webhook("contactpunt", "alert.raised", a)
+    rc, out, err = alertctl(st, "cancel", forced, input=DURESS + "\n")
+    assert rc == 0, (out, err)
+    st.wait_webhook("contactpunt", "alert.duress", forced)
+    conf = cp_conf(st, lab.tmp / "cp.conf", "contactpunt")
+    cp = cp_ctl(lab, "-c", conf, "inbox", "--json")
+    assert cp.returncode == 0, cp.stderr
+    inbox = {a["alert_id"]: a for a in json.loads(cp.stdout)}
+    assert inbox[forced]["duress"] is True and inbox[forced]["duress_at"]
+    assert inbox[forced]["state"] == "open"
+    assert inbox[plain]["duress"] is False and "duress_at" not in inbox[plain]
+    refs = {a: inbox[a]["ref"] for a in (plain, forced)}
+    for lang, word in (("nl", "DWANG - stil alarm: niet terugbellen"),
+                       ("en", "DURESS - silent alarm: do not call back")):
+        cp = cp_ctl(lab, "-c", conf, "inbox", env={"LANGUAGE": lang})
+        assert cp.returncode == 0, cp.stderr
+        lines = cp.stdout.splitlines()
+        at = [i for i, l in enumerate(lines) if l.startswith(refs[forced])]
+        assert at and lines[at[0] - 1] == word, cp.stdout
+        assert cp.stdout.count(word) == 1, cp.stdout

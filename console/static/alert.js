@@ -11,6 +11,7 @@ import { getJson, post, session } from './api.js';
 import { start } from './header.js';
 import { showLocation } from './map.js';
 import { showHistory } from './history.js';
+import { duressNote } from './duress.js';
 
 const STALE_MS = 15000;
 const id = new URLSearchParams(location.search).get('id') || '';
@@ -22,6 +23,7 @@ const locationBox = document.createElement('div');
 const historyBox = document.createElement('div');
 document.getElementById('location').append(locationBox);
 document.getElementById('history').append(historyBox);
+const duressBox = document.getElementById('duress');
 let alert_ = null;
 let lastOk = Date.now();
 
@@ -104,6 +106,7 @@ function render(force) {
   document.body.dataset.owner = al.owner || '';
   document.body.dataset.state = al.state;
   details.replaceChildren();
+  duressBox.replaceChildren(...(al.duress ? [duressNote('duress-note')] : []));
   row(t('field.created'), `${when(al.created_at)} (${age(Math.max(0, al.age_s))})`);
   row(t('field.message'), al.message == null ? t('value.no_message') : al.message, 'message');
   row(t('field.location'), locationText(al.location));

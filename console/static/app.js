@@ -9,10 +9,11 @@
 import { showLocation } from './map.js';
 import { showHistory } from './history.js';
 
-import { age, clock, t } from './i18n.js';
+import { age, clock, t, when } from './i18n.js';
 import { getJson, post } from './api.js';
 import { start } from './header.js';
 import * as alarm from './alarm.js';
+import { duressNote } from './duress.js';
 
 const STALE_MS = 15000; // banner when nothing came for this long
 
@@ -24,6 +25,7 @@ const notice = document.getElementById('notice');
 
 let lastOk = Date.now();
 let alerts = [];
+let offline = []; // devices the relay found offline, not back yet
 let offset = 0; // console clock minus ours, in seconds
 
 function row(dl, label, value, cls) {
@@ -82,7 +84,7 @@ async function claim(al, li) {
 
 function card(al) {
   const li = document.createElement('li');
-  li.className = `alert ${al.type}`;
+  li.className = `alert ${al.type}${al.duress ? ' duress' : ''}`;
   li.dataset.alertId = al.alert_id;
   li.dataset.owner = al.owner || '';
   const h = document.createElement('h3');
@@ -100,6 +102,7 @@ function card(al) {
     h.prepend(d, ' ');
   }
   li.append(h);
+  if (al.duress) li.append(duressNote('duress-note'));
   const dl = document.createElement('dl');
   const ageDd = row(dl, t('field.received'), '');
   ageDd.dataset.created = al.created_at;
@@ -121,7 +124,8 @@ function card(al) {
     b.type = 'button';
     b.className = 'claim';
     b.textContent = t('action.claim');
-    b.setAttribute('aria-label', `${t('action.claim')}: ${t(`type.${al.type}`)} – ${al.device_alias}`);
+    const what = al.duress ? `${t('value.duress')}, ${t(`type.${al.type}`)}` : t(`type.${al.type}`);
+    b.setAttribute('aria-label', `${t('action.claim')}: ${what} – ${al.device_alias}`);
     b.addEventListener('click', () => claim(al, li));
     actions.append(b);
   }
@@ -132,6 +136,28 @@ function card(al) {
   li.append(actions);
   historyToggle(li, al, actions);
   return li;
+}
+
+// A supervised device that went silent: an item of its own in the queue
+// until its device.online comes.
+function offlineItem(dev) {
+  const li = document.createElement('li');
+  li.className = 'alert device-offline';
+  li.dataset.deviceId = dev.device_id;
+  const p = document.createElement('p');
+  p.className = 'offline-text';
+  p.textContent = t('device.offline', { alias: dev.device_alias, time: when(dev.last_seen) });
+  li.append(p);
+  return li;
+}
+
+// Offline devices come after the duress alarms and the open alerts of
+// the highest priority (panic, missed check-in), before the rest.
+function withOffline(items) {
+  const urgent = (al) => al.duress || (al.priority === 0 && al.state === 'open');
+  let at = alerts.findIndex((al) => !urgent(al));
+  if (at < 0) at = alerts.length;
+  return [...items.slice(0, at), ...offline.map(offlineItem), ...items.slice(at)];
 }
 
 function tick() {
@@ -151,15 +177,15 @@ function render(force) {
   const known = new Map([...queue.children].map((li) => [li.dataset.alertId, li]));
   const items = alerts.map((al) => {
     const fix = al.location ? al.location.fixed_at : '';
-    const key = `${al.alert_id}:${al.state}:${al.owner}:${al.acked_by}:${fix}`;
+    const key = `${al.alert_id}:${al.state}:${al.owner}:${al.acked_by}:${fix}:${al.duress}`;
     const li = known.get(al.alert_id);
     if (!force && li && li.dataset.key === key) return li;
     const fresh = card(al);
     fresh.dataset.key = key;
     return fresh;
   });
-  queue.replaceChildren(...items);
-  empty.hidden = alerts.length > 0;
+  queue.replaceChildren(...withOffline(items));
+  empty.hidden = alerts.length + offline.length > 0;
   alarm.update(waiting);
   tick();
 }
@@ -171,6 +197,7 @@ async function load() {
     const body = await res.json();
     offset = body.now - Date.now() / 1000;
     alerts = body.alerts;
+    offline = body.offline || [];
     lastOk = Date.now();
     status.textContent = t('status.updated', { time: clock() });
     render(false);
