@@ -276,7 +276,7 @@ def test_duplicate_delivery_is_not_shown_twice(solo):
     rows = console.rows()
     assert [(r["webhook_id"], r["repeat"]) for r in rows] == [
         (headers["webhook-id"], 0), ("msg_again", 1)]
-    assert "already received" in console.proc.text("stderr")
+    console.proc.wait_for("already received", "stderr", 5)
 
 
 def test_sigkill_after_2xx_loses_nothing(solo):

@@ -13,6 +13,7 @@ import csv
 import http.client
 import io
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -118,6 +119,8 @@ def test_login_logout_and_idle_timeout(lab):
     assert c.post("/api/logout")[0] == 200
     assert c.get("/api/alerts")[0] == 401
     assert c.get("/api/session")[0] == 401
+    # log lines come through a pipe, after the answers
+    c.proc.wait_for('logout operator="%s"' % re.escape(OPERATOR), "stderr", 5)
     log = c.proc.text("stderr")
     assert 'login operator="%s"' % OPERATOR in log
     assert 'logout operator="%s"' % OPERATOR in log
@@ -152,7 +155,8 @@ def test_failed_logins_are_limited_per_address(lab):
         assert c.login_session("Onbekend %d" % i, "x" * 12)[0] == 401
     # this address has had its share: refused before any password check
     assert c.login_session(OPERATOR, PASSWORD)[0] == 429
-    assert "too many failures from 127.0.0.1" in c.proc.text("stderr")
+    # the log line comes through a pipe, after the answer
+    c.proc.wait_for(r"too many failures from 127\.0\.0\.1", "stderr", 5)
 
 
 def test_post_without_csrf_or_from_elsewhere_is_refused(solo):
