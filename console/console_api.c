@@ -94,6 +94,7 @@ console_api_work(struct console *c, json_t *o, const char *alert_id)
 	json_object_set_new(o, "acked_by",
 	    st.acked_at ? json_string(st.acked_by) : json_null());
 	json_object_set_new(o, "closed", json_boolean(st.closed));
+	json_object_set_new(o, "tier", json_integer(st.tier));
 	json_object_set_new(o, "outcome",
 	    st.closed ? json_string(st.outcome) : json_null());
 	json_object_set_new(o, "time_to_claim_s",

@@ -242,6 +242,13 @@ console_work_state(struct console *c, const char *alert_id,
 	    "SELECT MIN(at), '' FROM timeline WHERE alert_id = ? AND "
 	    "kind = 'claimed'",
 	    alert_id, NULL, 0);
+	/* How far the relay's escalation went: the highest tier of the
+	 * webhooks that brought it (alert.raised is tier 0). */
+	st->tier = console_work_first(c,
+	    "SELECT MAX(CAST(json_extract(CAST(body AS TEXT), '$.tier') AS "
+	    "INTEGER)), '' FROM webhook WHERE alert_id = ? AND type IN "
+	    "('alert.raised', 'alert.escalated', 'alert.duress')",
+	    alert_id, NULL, 0);
 	/* The first acknowledgement from any channel: this console's, or
 	 * the relay's notice of one made elsewhere. */
 	st->acked_at = console_work_first(c,

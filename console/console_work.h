@@ -29,6 +29,7 @@ enum console_claim {
 struct console_work_state {
 	char owner[CONSOLE_NAME_MAX + 1]; /* "" : nobody */
 	long long received_at, claimed_at, acked_at; /* 0: not (yet) */
+	long long tier; /* the furthest escalation tier it reached, from 0 */
 	char acked_by[160];
 	int closed;
 	char outcome[24];

@@ -262,6 +262,23 @@ def test_page_and_api_carry_the_security_headers(solo):
         assert console.get(path)[0] == 404, path
 
 
+def test_queue_shows_the_tier_reached(solo):
+    """How far the relay escalated an alert: tier 0 when it came, the
+    tier of the relay's alert.escalated once it went further."""
+    env, console = solo
+    headers, body, inner = make_webhook(env, RID, message=MESSAGE,
+                                        outer={"tier": 0})
+    assert console.hook(headers, body) == 200
+    assert console.alerts()[0]["tier"] == 0
+    o = json.loads(body)
+    o.update({"type": "alert.escalated", "tier": 2})
+    body2 = json.dumps(o, separators=(",", ":")).encode()
+    assert console.hook(resign(env, body2, "msg_tier2"), body2) == 200
+    out = console.alerts()
+    assert [a["alert_id"] for a in out] == [inner["alert_id"]]
+    assert out[0]["tier"] == 2
+
+
 def test_duplicate_delivery_is_not_shown_twice(solo):
     env, console = solo
     headers, body, inner = make_webhook(env, RID, message=MESSAGE)

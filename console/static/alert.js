@@ -6,7 +6,7 @@
 // the caller's earlier alerts (history.js).
 // All alert text is set as text, never as HTML.
 
-import { age, duration, t, when } from './i18n.js';
+import { age, duration, t, tierText, when } from './i18n.js';
 import { getJson, post, session } from './api.js';
 import { start } from './header.js';
 import { showLocation } from './map.js';
@@ -112,6 +112,7 @@ function render(force) {
   row(t('field.location'), locationText(al.location));
   row(t('field.state'), t(`state.${al.state}`), 'state');
   row(t('field.owner'), al.owner || t('value.nobody'), 'owner');
+  row(t('field.tier'), tierText(al.tier), 'tier');
   if (al.acked_by) row(t('field.acked_by'), al.acked_by, 'acked-by');
   if (al.outcome) row(t('field.outcome'), t(`outcome.${al.outcome}`));
   row(t('field.time_to_claim'), duration(al.time_to_claim_s));

@@ -9,7 +9,7 @@
 import { showLocation } from './map.js';
 import { showHistory } from './history.js';
 
-import { age, clock, t, when } from './i18n.js';
+import { age, clock, t, tierText, when } from './i18n.js';
 import { getJson, post } from './api.js';
 import { start } from './header.js';
 import * as alarm from './alarm.js';
@@ -113,6 +113,7 @@ function card(al) {
   showLocation(where, al.location, { map: false, now: Date.now() / 1000 + offset });
   row(dl, t('field.state'), t(`state.${al.state}`));
   row(dl, t('field.owner'), al.owner || t('value.nobody'), 'owner');
+  row(dl, t('field.tier'), tierText(al.tier), 'tier');
   if (al.acked_by) row(dl, t('field.acked_by'), al.acked_by);
   if (al.ref) row(dl, t('field.ref'), al.ref);
   if (al.stale) row(dl, t('field.warning'), t('value.stale'), 'warn');

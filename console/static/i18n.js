@@ -59,6 +59,11 @@ export function age(seconds) {
   return t('age.h', { h: Math.floor(m / 60), m: m % 60 });
 }
 
+// How far the relay's escalation went: tier 0 is the first round.
+export function tierText(tier) {
+  return tier > 0 ? t('value.tier', { n: tier + 1 }) : t('value.tier_first');
+}
+
 export function duration(seconds) {
   if (seconds == null) return '–';
   if (seconds < 60) return t('dur.s', { s: seconds });
