@@ -182,6 +182,41 @@ def test_alarm_sounds_until_claimed(lab, browser):
 
 
 @pytest.mark.hard_timeout(90)
+def test_notification_when_the_tab_is_hidden(lab, browser):
+    """An operator who allowed notifications and is in another tab gets
+    one for a new alert; with the page in front, none (the page itself
+    is the alarm then)."""
+    env = lab.env()
+    console = Console(lab, env).start()
+    d = login(browser(), console)
+    harness.wait_until(lambda: "Bijgewerkt" in d.find_element("id", "status")
+                       .text, 10, what="first update")
+    d.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": "http://127.0.0.1:%d" % console.port,
+        "permissions": ["notifications"]})
+    assert d.execute_script("return Notification.permission") == "granted"
+    queue_tab = d.current_window_handle
+    d.switch_to.new_window("tab")  # the queue goes to the background
+    d.get("about:blank")
+    h, b, inner = make_webhook(env, RID, alert_type="panic")
+    assert console.hook(h, b) == 200
+    harness.wait_until(lambda: console.alerts(), 5, what="the alert stored")
+    time.sleep(3)  # the hidden page hears of it over its event stream
+    d.switch_to.window(queue_tab)
+    harness.wait_until(lambda: d.execute_script(
+        "return document.body.dataset.notified") == "1", 5,
+        what="one notification while the page was hidden")
+    # in front: a second alert rings, but no notification
+    h, b, inner2 = make_webhook(env, RID, alert_type="threat")
+    assert console.hook(h, b) == 200
+    harness.wait_until(lambda: len(d.find_elements(
+        "css selector", "#queue li.alert")) == 2, 5, what="second alert")
+    time.sleep(1)
+    assert d.execute_script("return document.body.dataset.notified") == "1"
+    assert page_errors(d) == []
+
+
+@pytest.mark.hard_timeout(90)
 def test_blocked_sound_shows_the_button(lab, browser):
     """A browser that refuses to play without a click: the page says so
     with a visible "Geluid aanzetten" button, and a click starts it."""

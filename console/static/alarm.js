@@ -51,6 +51,8 @@ export function update(unclaimed) {
       if (told.has(al.alert_id)) continue;
       // type and device only: a notification may show on a locked screen
       new Notification(t('msg.new_alert', { type: t(`type.${al.type}`), alias: al.device_alias }), { tag: al.alert_id });
+      // how many were shown, for whoever checks the page (tests)
+      document.body.dataset.notified = String(Number(document.body.dataset.notified || 0) + 1);
     }
   }
   for (const al of unclaimed) told.add(al.alert_id);
