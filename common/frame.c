@@ -87,6 +87,17 @@ json_str(const json_t *obj, const char *key)
 }
 
 int
+json_str_copy(const json_t *obj, const char *key, char *dst, size_t size)
+{
+	const char *v = json_str(obj, key);
+
+	if (v == NULL || strlen(v) >= size)
+		return -1;
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+int
 json_bool_get(const json_t *obj, const char *key, int *out)
 {
 	json_t *v = json_object_get(obj, key);

@@ -39,6 +39,9 @@ json_t *frame_parse(const char *payload, size_t len, const char **type,
 
 /* Getters that return NULL/-1 when the member is missing or mistyped. */
 const char *json_str(const json_t *obj, const char *key);
+/* The string member key into dst (size bytes, with its NUL); -1 when it
+ * is missing, mistyped or does not fit. */
+int json_str_copy(const json_t *obj, const char *key, char *dst, size_t size);
 int json_bool_get(const json_t *obj, const char *key, int *out);
 
 #endif
