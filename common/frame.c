@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "frame.h"
 #include "xmalloc.h"
 
@@ -76,6 +77,20 @@ frame_parse(const char *payload, size_t len, const char **type, char *err,
 		return NULL;
 	}
 	return obj;
+}
+
+json_t *
+frame_signed(const char *type, const char *field, const char *text,
+    const unsigned char *sig, size_t siglen, const char *sig_field)
+{
+	char *t64 = b64_encode(text, strlen(text));
+	char *s64 = b64_encode(sig, siglen);
+	json_t *frame = json_pack("{s:s, s:s, s:s}", "type", type, field, t64,
+	    sig_field, s64);
+
+	free(t64);
+	free(s64);
+	return frame;
 }
 
 const char *
