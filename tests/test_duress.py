@@ -301,6 +301,13 @@ def test_duress_frames_same_size_and_wrong_pin_alike(lab):
     for a in (a1, a2):
         assert st.alert_hash(a)["state"] == "open"
 
+    # every notification of the four made first: a receipt of one that
+    # comes late would be pushed into one cancel's session, not the other
+    def all_delivered():
+        hs = [st.alert_hash(a) for a in (a1, a2, a3, a4)]
+        return all(h.get("ndeliveries") and
+                   h.get("ndelivered") == h.get("ndeliveries") for h in hs)
+    wait_until(all_delivered, 15, what="the four alerts' notifications")
     r = alertctl(st, "cancel", a3, input=PIN + "\n", conf=conf)
     d = alertctl(st, "cancel", a4, input=DURESS + "\n", conf=conf)
     assert r[0] == d[0] == 0, (r, d)
