@@ -1,6 +1,7 @@
 /*
  * Requests to alertrelayd's admin listener (admin_request.h).
  */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,8 +9,11 @@
 #include <sodium.h>
 
 #include "admin_request.h"
+#include "alertctl.h"
 #include "keyfile.h"
 #include "log.h"
+#include "out.h"
+#include "usage.h"
 #include "util.h"
 #include "wipealloc.h"
 #include "xmalloc.h"
@@ -30,6 +34,48 @@ admin_address_valid(const char *admin)
 		return -1;
 	free(host);
 	return 0;
+}
+
+void
+admin_request_defaults(const char **admin, const char **token_file)
+{
+	*admin = ADMIN_DEFAULT_ADDRESS;
+	*token_file = getenv("ALERTCTL_ADMIN_TOKEN_FILE");
+}
+
+int
+admin_request_opt(int ch, const char **admin, const char **token_file)
+{
+	if (ch == 'a')
+		*admin = optarg;
+	else if (ch == 't')
+		*token_file = optarg;
+	else
+		return 0;
+	return 1;
+}
+
+int
+admin_request_check(const char *usage_cmd, const char *admin,
+    const char **token_file)
+{
+	if (admin_address_valid(admin) != 0)
+		return usage_error(usage_cmd, "--admin '%s' is not host:port",
+		    admin);
+	if (*token_file != NULL && (*token_file)[0] == '\0')
+		*token_file = NULL;
+	return 0;
+}
+
+int
+admin_request_token_given(const char *cmd, const char *token_file)
+{
+	if (token_file != NULL)
+		return 0;
+	log_warnx("%s: give the token of the relay's [admin] token_file with "
+	          "--token-file",
+	    cmd);
+	return -1;
 }
 
 /* "Authorization: Bearer TOKEN" from token_file (refused unless only its
@@ -116,4 +162,29 @@ admin_request_run(const struct admin_request *q, struct http_reply *r)
 	free(url);
 	curl_global_cleanup();
 	return rc;
+}
+
+json_t *
+admin_request_json(const struct admin_request *q)
+{
+	struct http_reply *r = xcalloc(1, sizeof(*r));
+	json_t *answer = NULL;
+	const char *error;
+	char why[256];
+
+	if (admin_request_run(q, r) == 0) {
+		answer =
+		    json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
+		error = json_string_value(json_object_get(answer, "error"));
+		if (r->status != 200 || !json_is_object(answer)) {
+			log_warnx("%s: HTTP %ld from %s: %s", q->cmd, r->status,
+			    q->admin,
+			    error != NULL ? out_clean(error, why, sizeof(why))
+			                  : "not an answer of alertrelayd");
+			json_decref(answer);
+			answer = NULL;
+		}
+	}
+	free(r);
+	return answer;
 }

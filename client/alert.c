@@ -83,17 +83,6 @@ alert_encode(const struct alert *a)
 }
 
 static int
-alert_copy(const json_t *o, const char *key, char *dst, size_t size)
-{
-	const char *v = json_str(o, key);
-
-	if (v == NULL || strlen(v) >= size)
-		return -1;
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
-
-static int
 alert_decode_location(const json_t *loc, struct alert *a)
 {
 	json_t *lat, *lon, *acc;
@@ -125,13 +114,14 @@ alert_decode_fields(const json_t *o, struct alert *a, char *err, size_t errlen)
 	json_t *msg = json_object_get(o, "message");
 	json_t *drill = json_object_get(o, "drill");
 
-	if (alert_copy(o, "alert_id", a->alert_id, sizeof(a->alert_id)) != 0 ||
-	    alert_copy(o, "device_id", a->device_id, sizeof(a->device_id)) !=
+	if (json_str_copy(o, "alert_id", a->alert_id, sizeof(a->alert_id)) !=
 	        0 ||
-	    alert_copy(o, "alert_type", a->alert_type, sizeof(a->alert_type)) !=
+	    json_str_copy(o, "device_id", a->device_id, sizeof(a->device_id)) !=
 	        0 ||
-	    alert_copy(o, "created_at", a->created_at, sizeof(a->created_at)) !=
-	        0) {
+	    json_str_copy(o, "alert_type", a->alert_type,
+	        sizeof(a->alert_type)) != 0 ||
+	    json_str_copy(o, "created_at", a->created_at,
+	        sizeof(a->created_at)) != 0) {
 		snprintf(err, errlen, "inner alert: missing or bad field");
 		return -1;
 	}

@@ -4,6 +4,7 @@
 
 #include "alert_seal.h"
 #include "b64.h"
+#include "frame.h"
 #include "xmalloc.h"
 
 /* Seals signed (the device-signed inner alert) to every recipient. */
@@ -89,15 +90,8 @@ out:
 json_t *
 alert_seal_frame(const struct sealed_alert *s)
 {
-	char *env64 = b64_encode(s->envelope, strlen(s->envelope));
-	char *sig64 = b64_encode(s->sig, sizeof(s->sig));
-	json_t *frame;
-
-	frame = json_pack("{s:s, s:s, s:s}", "type", "alert", "envelope", env64,
-	    "sig", sig64);
-	free(env64);
-	free(sig64);
-	return frame;
+	return frame_signed("alert", "envelope", s->envelope, s->sig,
+	    sizeof(s->sig), "sig");
 }
 
 void

@@ -132,20 +132,11 @@ button_alert_load_unsent(struct button_alert *ba)
 static void
 button_alert_supervise(struct button_alert *ba, struct relay_session *s)
 {
-	json_t *f;
-
 	if (ba->bc->supervise_s == 0)
 		return;
-	if (!relay_session_has(s, "supervise")) {
+	if (relay_session_supervise(s, ba->bc->supervise_s) != 0)
 		log_warnx("button: %s does not supervise connections",
 		    relay_session_label(s));
-		return;
-	}
-	f = json_pack("{s:s, s:I}", "type", "supervise", "interval",
-	    (json_int_t)ba->bc->supervise_s);
-	if (relay_session_send(s, f) != 0)
-		relay_session_fail(s, RELAY_RETRY, "cannot send supervise");
-	json_decref(f);
 }
 
 static void
@@ -291,7 +282,6 @@ button_alert_frame(struct relay_session *s, const char *type, const json_t *o,
 	const char *id = json_str(o, "alert_id"), *code = json_str(o, "code");
 	int ours = id != NULL && ba->state != BUTTON_NONE &&
 	    strcmp(id, ba->open_id) == 0;
-	char clean[33];
 
 	if (resend_frame(ba->queue, s, type, o))
 		return; /* hooks above */
@@ -311,11 +301,8 @@ button_alert_frame(struct relay_session *s, const char *type, const json_t *o,
 	    strcmp(code, "unknown_alert") == 0)
 		log_debug("relay does not know alert %s",
 		    ours ? ba->open_id : "?");
-	else if (strcmp(type, "error") == 0)
-		relay_session_error(s, o);
 	else
-		log_debug("ignoring a %s frame",
-		    out_clean(type, clean, sizeof(clean)));
+		relay_session_unhandled(s, type, o);
 }
 
 static void

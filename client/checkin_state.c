@@ -75,17 +75,6 @@ checkin_state_open(const unsigned char *sk, const char *b64)
 	return m;
 }
 
-static int
-checkin_state_copy(const json_t *o, const char *key, char *dst, size_t size)
-{
-	const char *v = json_str(o, key);
-
-	if (v == NULL || strlen(v) >= size)
-		return -1;
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
-
 int
 checkin_state_load(const struct client_config *cfg,
     const unsigned char sk[crypto_sign_SECRETKEYBYTES],
@@ -105,12 +94,12 @@ checkin_state_load(const struct client_config *cfg,
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	g = json_object_get(o, "grace_s");
 	if (o == NULL ||
-	    checkin_state_copy(o, "checkin_id", st->checkin_id,
+	    json_str_copy(o, "checkin_id", st->checkin_id,
 	        sizeof(st->checkin_id)) != 0 ||
 	    !alert_id_valid(st->checkin_id) ||
-	    checkin_state_copy(o, "deadline", st->deadline,
-	        sizeof(st->deadline)) != 0 ||
-	    checkin_state_copy(o, "release_at", st->release_at,
+	    json_str_copy(o, "deadline", st->deadline, sizeof(st->deadline)) !=
+	        0 ||
+	    json_str_copy(o, "release_at", st->release_at,
 	        sizeof(st->release_at)) != 0 ||
 	    !json_is_integer(g))
 		log_warnx("%s is unreadable; remove it", path);

@@ -35,18 +35,12 @@
 struct ack_opts {
 	char target[33]; /* the alert id, or the reference */
 	int by_ref;
-	const char *config; /* -c after the command */
 	struct cp_http h;
 	struct cmd_ack_sign sign; /* the signed statement's fields */
 };
 
 enum {
-	OPT_URL = 256,
-	OPT_TOKEN_FILE,
-	OPT_PIN,
-	OPT_CACERT,
-	OPT_TIMEOUT,
-	OPT_SIGN_KEY,
+	OPT_SIGN_KEY = CP_HTTP_OPT_OWN,
 	OPT_BY,
 	OPT_ON_THE_WAY,
 	OPT_CLOSED,
@@ -98,87 +92,62 @@ cmd_ack_target(struct ack_opts *o, const char *arg)
 }
 
 static int
+cmd_ack_opt(struct ack_opts *o, int ch)
+{
+	int rc;
+
+	if (cp_http_opt(&o->h, ch, &rc))
+		return rc;
+	switch (ch) {
+	case OPT_SIGN_KEY:
+		o->sign.sign_key = optarg;
+		break;
+	case OPT_BY:
+		if (strlen(optarg) == 0 || strlen(optarg) > 64)
+			return usage_error("ack",
+			    _("--by must be 1..64 characters"));
+		o->sign.by = optarg;
+		break;
+	case OPT_ON_THE_WAY:
+		o->sign.kind = "on_the_way";
+		break;
+	case OPT_CLOSED:
+		o->sign.kind = "closed";
+		o->sign.outcome = optarg;
+		break;
+	case OPT_MESSAGE:
+		o->sign.message = optarg;
+		break;
+	case OPT_UNSIGNED:
+		o->sign.unsigned_ok = 1;
+		break;
+	default:
+		return usage_error("ack", _("bad option"));
+	}
+	return 0;
+}
+
+static int
 cmd_ack_parse(int argc, char **argv, struct ack_opts *o)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, OPT_URL},
-	    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-	    {"pin", required_argument, NULL, OPT_PIN},
-	    {"cacert", required_argument, NULL, OPT_CACERT},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    CP_HTTP_LONGOPTS,
 	    {"sign-key", required_argument, NULL, OPT_SIGN_KEY},
 	    {"by", required_argument, NULL, OPT_BY},
 	    {"on-the-way", no_argument, NULL, OPT_ON_THE_WAY},
 	    {"closed", required_argument, NULL, OPT_CLOSED},
 	    {"message", required_argument, NULL, OPT_MESSAGE},
 	    {"unsigned", no_argument, NULL, OPT_UNSIGNED},
-	    {"config", required_argument, NULL, 'c'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int ch;
+	int ch, rc;
 
 	memset(o, 0, sizeof(*o));
-	o->h.cmd = "ack";
-	o->h.timeout_s = CP_HTTP_TIMEOUT_DEFAULT;
+	cp_http_init(&o->h, "ack");
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case OPT_URL:
-			o->h.url = optarg;
-			break;
-		case OPT_TOKEN_FILE:
-			o->h.token_file = optarg;
-			break;
-		case OPT_PIN:
-			o->h.pin = optarg;
-			break;
-		case OPT_CACERT:
-			o->h.cacert = optarg;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_long(optarg, 1, CP_HTTP_TIMEOUT_MAX,
-			        &o->h.timeout_s) != 0)
-				return usage_error("ack",
-				    _("--timeout must be 1..%d seconds"),
-				    CP_HTTP_TIMEOUT_MAX);
-			break;
-		case OPT_SIGN_KEY:
-			o->sign.sign_key = optarg;
-			break;
-		case OPT_BY:
-			if (strlen(optarg) == 0 || strlen(optarg) > 64)
-				return usage_error("ack",
-				    _("--by must be 1..64 characters"));
-			o->sign.by = optarg;
-			break;
-		case OPT_ON_THE_WAY:
-			o->sign.kind = "on_the_way";
-			break;
-		case OPT_CLOSED:
-			o->sign.kind = "closed";
-			o->sign.outcome = optarg;
-			break;
-		case OPT_MESSAGE:
-			o->sign.message = optarg;
-			break;
-		case OPT_UNSIGNED:
-			o->sign.unsigned_ok = 1;
-			break;
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'v':
-			log_set_level(LOG_DEBUG);
-			break;
-		case 'h':
-			usage_print("ack", stdout);
-			return -1;
-		default:
-			return usage_error("ack", _("bad option"));
-		}
-	}
+	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1)
+		if ((rc = cmd_ack_opt(o, ch)) != 0)
+			return rc;
 	if (argc - optind > 1)
 		return usage_error("ack", _("unexpected argument '%s'"),
 		    argv[optind + 1]);
@@ -231,8 +200,7 @@ cmd_ack(int argc, char **argv, struct globals *g)
 
 	if ((rc = cmd_ack_parse(argc, argv, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
-	if ((rc = cp_http_resolve(&o.h,
-	         o.config != NULL ? o.config : g->config)) != 0) {
+	if ((rc = cp_http_resolve(&o.h, g->config)) != 0) {
 		cp_http_free(&o.h);
 		return rc;
 	}

@@ -129,11 +129,8 @@ audit_from_relay(const struct audit_opts *o, audit_line_cb cb, void *arg,
 	long pages;
 	int rc = 0;
 
-	if (o->token_file == NULL) {
-		log_warnx("audit: give the token of the relay's [admin] "
-		          "token_file with --token-file");
+	if (admin_request_token_given("audit", o->token_file) != 0)
 		return -1;
-	}
 	if (o->since > 0) /* stream ids are milliseconds; a minute early */
 		snprintf(after, sizeof(after), "%lld",
 		    ((long long)o->since - 60) * 1000);
@@ -447,8 +444,7 @@ int
 cmd_audit(int argc, char **argv, struct globals *g)
 {
 	static const struct option longopts[] = {
-	    {"admin", required_argument, NULL, 'a'},
-	    {"token-file", required_argument, NULL, 't'},
+	    ADMIN_REQUEST_LONGOPTS,
 	    {"instance", required_argument, NULL, 'i'},
 	    {"file", required_argument, NULL, 'f'},
 	    {"format", required_argument, NULL, 'F'},
@@ -465,18 +461,13 @@ cmd_audit(int argc, char **argv, struct globals *g)
 
 	(void)g;
 	memset(&o, 0, sizeof(o));
-	o.admin = ADMIN_DEFAULT_ADDRESS;
-	o.token_file = getenv("ALERTCTL_ADMIN_TOKEN_FILE");
+	admin_request_defaults(&o.admin, &o.token_file);
 	o.format = "json";
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (admin_request_opt(ch, &o.admin, &o.token_file))
+			continue;
 		switch (ch) {
-		case 'a':
-			o.admin = optarg;
-			break;
-		case 't':
-			o.token_file = optarg;
-			break;
 		case 'i':
 			o.instance = optarg;
 			break;
@@ -510,11 +501,8 @@ cmd_audit(int argc, char **argv, struct globals *g)
 	if (argc - optind < 1)
 		return usage_error("audit", "export, verify or keygen?");
 	sub = argv[optind++];
-	if (admin_address_valid(o.admin) != 0)
-		return usage_error("audit", "--admin '%s' is not host:port",
-		    o.admin);
-	if (o.token_file != NULL && o.token_file[0] == '\0')
-		o.token_file = NULL;
+	if (admin_request_check("audit", o.admin, &o.token_file) != 0)
+		return EXIT_USAGE;
 	if (strcmp(sub, "keygen") == 0) {
 		if (argc - optind != 1)
 			return usage_error("audit", "keygen PREFIX");

@@ -12,7 +12,7 @@
 
 #include "i18n.h"
 #include "alertctl.h"
-#include "b64.h"
+#include "frame.h"
 #include "device.h"
 #include "duress_cancel.h"
 #include "envelope.h"
@@ -29,7 +29,7 @@ static json_t *
 cmd_cancel_frame(const struct device *d, const struct device_opts *o)
 {
 	unsigned char sig[crypto_sign_BYTES];
-	char now[RFC3339_LEN], *text, *c64, *s64;
+	char now[RFC3339_LEN], *text;
 	json_t *c, *frame;
 	int done;
 
@@ -46,13 +46,8 @@ cmd_cancel_frame(const struct device *d, const struct device_opts *o)
 		log_fatalx("cannot encode the cancel");
 	json_decref(c);
 	cancel_sign(text, strlen(text), d->sk, sig);
-	c64 = b64_encode(text, strlen(text));
-	s64 = b64_encode(sig, sizeof(sig));
-	frame = json_pack("{s:s, s:s, s:s}", "type", "cancel", "cancel", c64,
-	    "sig", s64);
+	frame = frame_signed("cancel", "cancel", text, sig, sizeof(sig), "sig");
 	free(text);
-	free(c64);
-	free(s64);
 	return frame;
 }
 

@@ -173,13 +173,9 @@ checkin_frame(const struct device *d, const struct checkin_req *r,
 	if (text == NULL)
 		log_fatalx("cannot encode the check-in");
 	checkin_sign(text, strlen(text), d->sk, sig);
-	c64 = b64_encode(text, strlen(text));
-	s64 = b64_encode(sig, sizeof(sig));
-	f = json_pack("{s:s, s:s, s:s}", "type", "checkin", "checkin", c64,
-	    "checkin_sig", s64);
+	f = frame_signed("checkin", "checkin", text, sig, sizeof(sig),
+	    "checkin_sig");
 	free(text);
-	free(c64);
-	free(s64);
 	if (sealed != NULL) {
 		c64 = b64_encode(sealed->envelope, strlen(sealed->envelope));
 		s64 = b64_encode(sealed->sig, sizeof(sealed->sig));

@@ -43,32 +43,10 @@ deadletter_request(const struct deadletter_opts *o, const char *path,
 {
 	const struct admin_request q = {"deadletter", o->admin, o->token_file,
 	    path, body, body != NULL, DEADLETTER_TIMEOUT_S};
-	struct http_reply *r;
-	json_t *answer = NULL;
-	const char *error;
-	char why[256];
 
-	if (o->token_file == NULL) {
-		log_warnx("deadletter: give the token of the relay's [admin] "
-		          "token_file with --token-file");
+	if (admin_request_token_given("deadletter", o->token_file) != 0)
 		return NULL;
-	}
-	r = xcalloc(1, sizeof(*r));
-	if (admin_request_run(&q, r) == 0) {
-		answer =
-		    json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
-		error = json_string_value(json_object_get(answer, "error"));
-		if (r->status != 200 || !json_is_object(answer)) {
-			log_warnx("deadletter: HTTP %ld from %s: %s", r->status,
-			    o->admin,
-			    error != NULL ? out_clean(error, why, sizeof(why))
-			                  : "not an answer of alertrelayd");
-			json_decref(answer);
-			answer = NULL;
-		}
-	}
-	free(r);
-	return answer;
+	return admin_request_json(&q);
 }
 
 static const char *
@@ -171,29 +149,24 @@ int
 cmd_deadletter(int argc, char **argv, struct globals *g)
 {
 	static const struct option longopts[] = {
-	    {"admin", required_argument, NULL, 'a'},
-	    {"token-file", required_argument, NULL, 't'},
+	    ADMIN_REQUEST_LONGOPTS,
 	    {"limit", required_argument, NULL, 'l'},
 	    {"all", no_argument, NULL, 'A'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct deadletter_opts o = {ADMIN_DEFAULT_ADDRESS,
-	    getenv("ALERTCTL_ADMIN_TOKEN_FILE"), 100, 0, 0};
+	struct deadletter_opts o = {NULL, NULL, 100, 0, 0};
 	const char *sub;
 	int ch;
 
 	(void)g;
+	admin_request_defaults(&o.admin, &o.token_file);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (admin_request_opt(ch, &o.admin, &o.token_file))
+			continue;
 		switch (ch) {
-		case 'a':
-			o.admin = optarg;
-			break;
-		case 't':
-			o.token_file = optarg;
-			break;
 		case 'l':
 			if (parse_long(optarg, 1, DEADLETTER_LIMIT_MAX,
 			        &o.limit) != 0)
@@ -217,11 +190,8 @@ cmd_deadletter(int argc, char **argv, struct globals *g)
 	if (argc - optind < 1)
 		return usage_error("deadletter", "list or replay?");
 	sub = argv[optind++];
-	if (admin_address_valid(o.admin) != 0)
-		return usage_error("deadletter",
-		    "--admin '%s' is not host:port", o.admin);
-	if (o.token_file != NULL && o.token_file[0] == '\0')
-		o.token_file = NULL;
+	if (admin_request_check("deadletter", o.admin, &o.token_file) != 0)
+		return EXIT_USAGE;
 	if (strcmp(sub, "list") == 0) {
 		if (argc - optind != 0 || o.all)
 			return usage_error("deadletter", "list takes no ids");

@@ -31,38 +31,22 @@ forget_run(const char *admin, const char *token_file, const char *id,
     const char *by)
 {
 	json_t *req = json_pack("{s:s, s:s}", "device_id", id, "by", by), *a;
-	char *body = json_dumps(req, JSON_COMPACT), why[256];
+	char *body = json_dumps(req, JSON_COMPACT);
 	const struct admin_request q = {"device forget", admin, token_file,
 	    "/device/forget", body, 1, FORGET_TIMEOUT_S};
-	struct http_reply *r = xcalloc(1, sizeof(*r));
-	const char *error;
-	int rc = EXIT_FAIL;
 
 	json_decref(req);
-	if (admin_request_run(&q, r) == 0) {
-		a = json_loadb(r->body, r->len, 0, NULL);
-		error = json_string_value(json_object_get(a, "error"));
-		if (r->status == 200 && json_is_object(a)) {
-			out_line("erased device %s: alerts: %lld, stream "
-			         "entries: %lld, keys: %lld",
-			    id,
-			    (long long)json_integer_value(
-			        json_object_get(a, "alerts")),
-			    (long long)json_integer_value(
-			        json_object_get(a, "entries")),
-			    (long long)json_integer_value(
-			        json_object_get(a, "keys")));
-			rc = EXIT_OK;
-		} else
-			log_warnx("device forget: HTTP %ld from %s: %s",
-			    r->status, admin,
-			    error ? out_clean(error, why, sizeof(why))
-			          : "not an answer of alertrelayd");
-		json_decref(a);
-	}
+	a = admin_request_json(&q);
 	free(body);
-	free(r);
-	return rc;
+	if (a == NULL)
+		return EXIT_FAIL;
+	out_line("erased device %s: alerts: %lld, stream entries: %lld, "
+	         "keys: %lld",
+	    id, (long long)json_integer_value(json_object_get(a, "alerts")),
+	    (long long)json_integer_value(json_object_get(a, "entries")),
+	    (long long)json_integer_value(json_object_get(a, "keys")));
+	json_decref(a);
+	return EXIT_OK;
 }
 
 /* argv[0] is "forget". */
@@ -70,25 +54,20 @@ int
 cmd_device_forget(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"admin", required_argument, NULL, 'a'},
-	    {"token-file", required_argument, NULL, 't'},
+	    ADMIN_REQUEST_LONGOPTS,
 	    {"by", required_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *admin = ADMIN_DEFAULT_ADDRESS, *by = getenv("USER");
-	const char *token_file = getenv("ALERTCTL_ADMIN_TOKEN_FILE");
+	const char *admin, *token_file, *by = getenv("USER");
 	int ch;
 
+	admin_request_defaults(&admin, &token_file);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (admin_request_opt(ch, &admin, &token_file))
+			continue;
 		switch (ch) {
-		case 'a':
-			admin = optarg;
-			break;
-		case 't':
-			token_file = optarg;
-			break;
 		case 'b':
 			by = optarg;
 			break;
@@ -104,13 +83,9 @@ cmd_device_forget(int argc, char **argv)
 	if (by == NULL || !id_valid(by))
 		return usage_error("device",
 		    "--by NAME: who asks (letters, digits, -_.)");
-	if (admin_address_valid(admin) != 0)
-		return usage_error("device", "--admin '%s' is not host:port",
-		    admin);
-	if (token_file == NULL || token_file[0] == '\0') {
-		log_warnx("device forget: give the token of the relay's "
-		          "[admin] token_file with --token-file");
+	if (admin_request_check("device", admin, &token_file) != 0)
+		return EXIT_USAGE;
+	if (admin_request_token_given("device forget", token_file) != 0)
 		return EXIT_FAIL;
-	}
 	return forget_run(admin, token_file, argv[optind], by);
 }

@@ -36,16 +36,10 @@ struct inbox_opts {
 	struct cp_http h;
 	long limit, hours;
 	int json;
-	const char *config; /* -c after the command */
 };
 
 enum {
-	OPT_URL = 256,
-	OPT_TOKEN_FILE,
-	OPT_PIN,
-	OPT_CACERT,
-	OPT_TIMEOUT,
-	OPT_LIMIT,
+	OPT_LIMIT = CP_HTTP_OPT_OWN,
 	OPT_HOURS,
 	OPT_JSON,
 };
@@ -53,26 +47,11 @@ enum {
 static int
 cmd_inbox_opt(struct inbox_opts *o, int ch)
 {
+	int rc;
+
+	if (cp_http_opt(&o->h, ch, &rc))
+		return rc;
 	switch (ch) {
-	case OPT_URL:
-		o->h.url = optarg;
-		break;
-	case OPT_TOKEN_FILE:
-		o->h.token_file = optarg;
-		break;
-	case OPT_PIN:
-		o->h.pin = optarg;
-		break;
-	case OPT_CACERT:
-		o->h.cacert = optarg;
-		break;
-	case OPT_TIMEOUT:
-		if (parse_long(optarg, 1, CP_HTTP_TIMEOUT_MAX,
-		        &o->h.timeout_s) != 0)
-			return usage_error("inbox",
-			    _("--timeout must be 1..%d seconds"),
-			    CP_HTTP_TIMEOUT_MAX);
-		break;
 	case OPT_LIMIT:
 		if (parse_long(optarg, 1, INBOX_LIMIT_MAX, &o->limit) != 0)
 			return usage_error("inbox", _("--limit must be 1..%d"),
@@ -86,15 +65,6 @@ cmd_inbox_opt(struct inbox_opts *o, int ch)
 	case OPT_JSON:
 		o->json = 1;
 		break;
-	case 'c':
-		o->config = optarg;
-		break;
-	case 'v':
-		log_set_level(LOG_DEBUG);
-		break;
-	case 'h':
-		usage_print("inbox", stdout);
-		return -1;
 	default:
 		return usage_error("inbox", _("bad option"));
 	}
@@ -105,25 +75,17 @@ static int
 cmd_inbox_parse(int argc, char **argv, struct inbox_opts *o)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, OPT_URL},
-	    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-	    {"pin", required_argument, NULL, OPT_PIN},
-	    {"cacert", required_argument, NULL, OPT_CACERT},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    CP_HTTP_LONGOPTS,
 	    {"limit", required_argument, NULL, OPT_LIMIT},
 	    {"hours", required_argument, NULL, OPT_HOURS},
 	    {"json", no_argument, NULL, OPT_JSON},
-	    {"config", required_argument, NULL, 'c'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch, rc;
 
 	memset(o, 0, sizeof(*o));
-	o->h.cmd = "inbox";
+	cp_http_init(&o->h, "inbox");
 	o->h.get = 1;
-	o->h.timeout_s = CP_HTTP_TIMEOUT_DEFAULT;
 	o->limit = INBOX_LIMIT_DEFAULT;
 	o->hours = 24;
 	optind = 0;
@@ -234,8 +196,7 @@ cmd_inbox(int argc, char **argv, struct globals *g)
 
 	if ((rc = cmd_inbox_parse(argc, argv, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
-	if ((rc = cp_http_resolve(&o.h,
-	         o.config != NULL ? o.config : g->config)) != 0) {
+	if ((rc = cp_http_resolve(&o.h, g->config)) != 0) {
 		cp_http_free(&o.h);
 		return rc;
 	}

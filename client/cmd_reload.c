@@ -77,25 +77,20 @@ int
 cmd_reload(int argc, char **argv, struct globals *g)
 {
 	static const struct option longopts[] = {
-	    {"admin", required_argument, NULL, 'a'},
-	    {"token-file", required_argument, NULL, 't'},
+	    ADMIN_REQUEST_LONGOPTS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *admin = ADMIN_DEFAULT_ADDRESS;
-	const char *token_file = getenv("ALERTCTL_ADMIN_TOKEN_FILE");
+	const char *admin, *token_file;
 	int ch;
 
 	(void)g;
+	admin_request_defaults(&admin, &token_file);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (admin_request_opt(ch, &admin, &token_file))
+			continue;
 		switch (ch) {
-		case 'a':
-			admin = optarg;
-			break;
-		case 't':
-			token_file = optarg;
-			break;
 		case 'h':
 			usage_print("reload", stdout);
 			return EXIT_OK;
@@ -105,10 +100,7 @@ cmd_reload(int argc, char **argv, struct globals *g)
 	}
 	if (argc - optind != 0)
 		return usage_error("reload", "takes no arguments");
-	if (admin_address_valid(admin) != 0)
-		return usage_error("reload", "--admin '%s' is not host:port",
-		    admin);
-	if (token_file != NULL && token_file[0] == '\0')
-		token_file = NULL;
+	if (admin_request_check("reload", admin, &token_file) != 0)
+		return EXIT_USAGE;
 	return cmd_reload_run(admin, token_file);
 }

@@ -186,19 +186,10 @@ watch_send_pending(struct watch_run *wr, struct relay_session *s)
 static void
 watch_supervise(struct watch_run *wr, struct relay_session *s)
 {
-	json_t *f;
-
-	if (!relay_session_has(s, "supervise")) {
+	if (relay_session_supervise(s, wr->o->interval_s) != 0)
 		log_warnx("%s",
 		    _("this relay does not supervise connections; "
 		      "watching without supervision"));
-		return;
-	}
-	f = json_pack("{s:s, s:I}", "type", "supervise", "interval",
-	    (json_int_t)wr->o->interval_s);
-	if (relay_session_send(s, f) != 0)
-		relay_session_fail(s, RELAY_RETRY, "cannot send supervise");
-	json_decref(f);
 }
 
 static void
@@ -351,7 +342,6 @@ watch_frame(struct relay_session *s, const char *type, const json_t *o,
 {
 	struct watch_run *wr = arg;
 	const char *id = json_str(o, "alert_id"), *code = json_str(o, "code");
-	char clean[33];
 
 	if (resend_frame(wr->queue, s, type, o))
 		return; /* hooks above */
@@ -376,11 +366,8 @@ watch_frame(struct relay_session *s, const char *type, const json_t *o,
 		/* Not (yet) in Redis, or expired: nothing to follow. */
 		log_debug("relay does not know alert %s",
 		    id != NULL ? id : "?");
-	else if (strcmp(type, "error") == 0)
-		relay_session_error(s, o);
 	else
-		log_debug("ignoring a %s frame",
-		    out_clean(type, clean, sizeof(clean)));
+		relay_session_unhandled(s, type, o);
 }
 
 static void

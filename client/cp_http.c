@@ -1,5 +1,6 @@
 /* Requests to the relay's ack listener (cp_http.h). */
 #include <ctype.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +16,67 @@
 #include "keyfile.h"
 #include "log.h"
 #include "usage.h"
+#include "util.h"
 #include "wipealloc.h"
 #include "xmalloc.h"
 
 #define CP_HTTP_CONNECT_TIMEOUT_S 10
+
+void
+cp_http_init(struct cp_http *h, const char *cmd)
+{
+	memset(h, 0, sizeof(*h));
+	h->cmd = cmd;
+	h->timeout_s = CP_HTTP_TIMEOUT_DEFAULT;
+}
+
+int
+cp_http_opt(struct cp_http *h, int ch, int *rc)
+{
+	*rc = 0;
+	switch (ch) {
+	case CP_HTTP_OPT_URL:
+		h->url = optarg;
+		break;
+	case CP_HTTP_OPT_TOKEN_FILE:
+		h->token_file = optarg;
+		break;
+	case CP_HTTP_OPT_PIN:
+		h->pin = optarg;
+		break;
+	case CP_HTTP_OPT_CACERT:
+		h->cacert = optarg;
+		break;
+	case CP_HTTP_OPT_TIMEOUT:
+		if (parse_long(optarg, 1, CP_HTTP_TIMEOUT_MAX, &h->timeout_s) !=
+		    0)
+			*rc = usage_error(h->cmd,
+			    _("--timeout must be 1..%d seconds"),
+			    CP_HTTP_TIMEOUT_MAX);
+		break;
+	case 'c':
+		h->config = optarg;
+		break;
+	case 'v':
+		log_set_level(LOG_DEBUG);
+		break;
+	case 'h':
+		usage_print(h->cmd, stdout);
+		*rc = -1;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
 
 int
 cp_http_resolve(struct cp_http *h, const char *config)
 {
 	unsigned char raw[32];
 
-	if (cp_config_find(config, &h->cfg) != 0)
+	if (cp_config_find(h->config != NULL ? h->config : config, &h->cfg) !=
+	    0)
 		return EXIT_FAIL;
 	if (h->url == NULL)
 		h->url = h->cfg.ack_url;

@@ -9,7 +9,6 @@
 
 #include <sodium.h>
 
-#include "b64.h"
 #include "duress_cancel.h"
 #include "envelope.h"
 #include "i18n.h"
@@ -32,7 +31,7 @@ json_t *
 duress_cancel_build(const struct device *d, const char *alert_id, int duress)
 {
 	unsigned char sig[crypto_sign_BYTES];
-	char now[RFC3339_LEN], *text, *c64, *s64;
+	char now[RFC3339_LEN], *text;
 	json_t *c, *frame;
 
 	time_rfc3339(now, time(NULL));
@@ -44,14 +43,9 @@ duress_cancel_build(const struct device *d, const char *alert_id, int duress)
 		log_fatalx("cannot encode the cancel");
 	json_decref(c);
 	sig_sign_ctx(SIGCTX_CANCEL2, text, strlen(text), d->sk, sig);
-	c64 = b64_encode(text, strlen(text));
-	s64 = b64_encode(sig, sizeof(sig));
-	frame = json_pack("{s:s, s:s, s:s}", "type", "cancel", "cancel", c64,
-	    "sig", s64);
+	frame = frame_signed("cancel", "cancel", text, sig, sizeof(sig), "sig");
 	sodium_memzero(text, strlen(text));
 	free(text);
-	free(c64);
-	free(s64);
 	return frame;
 }
 

@@ -11,7 +11,6 @@
 
 #include "alert_seal.h"
 #include "alertctl.h"
-#include "b64.h"
 #include "follow.h"
 #include "follow_gps.h"
 #include "frame.h"
@@ -111,7 +110,7 @@ follow_frame(const struct follow *f, const struct follow_fix *fix)
 	struct alert la = *f->a;
 	struct sealed_alert sealed;
 	unsigned char sig[crypto_sign_BYTES];
-	char err[256], *e64, *s64;
+	char err[256];
 	json_t *frame;
 
 	la.has_location = 1;
@@ -127,12 +126,8 @@ follow_frame(const struct follow *f, const struct follow_fix *fix)
 	}
 	sig_sign_ctx(SIGCTX_LOCATION, sealed.envelope, strlen(sealed.envelope),
 	    f->d->sk, sig);
-	e64 = b64_encode(sealed.envelope, strlen(sealed.envelope));
-	s64 = b64_encode(sig, sizeof(sig));
-	frame = json_pack("{s:s, s:s, s:s}", "type", "location", "envelope",
-	    e64, "sig", s64);
-	free(e64);
-	free(s64);
+	frame = frame_signed("location", "envelope", sealed.envelope, sig,
+	    sizeof(sig), "sig");
 	alert_seal_free(&sealed);
 	return frame;
 }

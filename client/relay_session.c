@@ -362,6 +362,34 @@ relay_session_ready(struct relay_session *s, const json_t *o)
 	relay_session_op(s);
 }
 
+int
+relay_session_supervise(struct relay_session *s, long interval_s)
+{
+	json_t *f;
+
+	if (!relay_session_has(s, "supervise"))
+		return -1;
+	f = json_pack("{s:s, s:I}", "type", "supervise", "interval",
+	    (json_int_t)interval_s);
+	if (relay_session_send(s, f) != 0)
+		relay_session_fail(s, RELAY_RETRY, "cannot send supervise");
+	json_decref(f);
+	return 0;
+}
+
+void
+relay_session_unhandled(struct relay_session *s, const char *type,
+    const json_t *o)
+{
+	char clean[33];
+
+	if (strcmp(type, "error") == 0)
+		relay_session_error(s, o);
+	else
+		log_debug("ignoring a %s frame",
+		    out_clean(type, clean, sizeof(clean)));
+}
+
 void
 relay_session_error(struct relay_session *s, const json_t *o)
 {

@@ -105,6 +105,15 @@ void relay_session_free(struct relay_session *s);
 /* For operations. */
 /* Sends one frame; -1 when it is larger than the relay takes. */
 int relay_session_send(struct relay_session *s, const json_t *frame);
+/* Asks the relay to raise device.offline when this connection stays
+ * silent longer than interval_s: -1 when the relay does not supervise
+ * (the caller says what that means), else 0; a frame that cannot be sent
+ * fails the session. */
+int relay_session_supervise(struct relay_session *s, long interval_s);
+/* A frame the operation did not take: an error ends the session
+ * (relay_session_error), anything else is ignored. */
+void relay_session_unhandled(struct relay_session *s, const char *type,
+    const json_t *o);
 /* The answer named what ("accepted") is due within RELAY_STEP_TIMEOUT_S. */
 void relay_session_expect(struct relay_session *s, const char *what);
 /* Waits for what ("receipts") as long as the relay is alive. */

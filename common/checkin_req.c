@@ -42,17 +42,6 @@ checkin_req_encode(const struct checkin_req *r)
 }
 
 static int
-checkin_req_copy(const json_t *o, const char *key, char *dst, size_t size)
-{
-	const char *v = json_str(o, key);
-
-	if (v == NULL || strlen(v) >= size)
-		return -1;
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
-
-static int
 checkin_req_op(const char *name, enum checkin_op *op)
 {
 	size_t i;
@@ -70,11 +59,11 @@ static int
 checkin_req_timer(const json_t *o, struct checkin_req *r, char *err,
     size_t errlen)
 {
-	if (checkin_req_copy(o, "deadline", r->deadline, sizeof(r->deadline)) !=
+	if (json_str_copy(o, "deadline", r->deadline, sizeof(r->deadline)) !=
 	        0 ||
-	    checkin_req_copy(o, "release_at", r->release_at,
+	    json_str_copy(o, "release_at", r->release_at,
 	        sizeof(r->release_at)) != 0 ||
-	    checkin_req_copy(o, "alert_id", r->alert_id, sizeof(r->alert_id)) !=
+	    json_str_copy(o, "alert_id", r->alert_id, sizeof(r->alert_id)) !=
 	        0 ||
 	    !alert_id_valid(r->alert_id) ||
 	    time_rfc3339_parse(r->deadline, &r->deadline_t) != 0 ||
@@ -111,13 +100,13 @@ checkin_req_decode(const char *json, size_t len, struct checkin_req *r,
 		goto out;
 	}
 	if (checkin_req_op(json_str(o, "op"), &r->op) != 0 ||
-	    checkin_req_copy(o, "checkin_id", r->checkin_id,
+	    json_str_copy(o, "checkin_id", r->checkin_id,
 	        sizeof(r->checkin_id)) != 0 ||
 	    !alert_id_valid(r->checkin_id) ||
-	    checkin_req_copy(o, "device_id", r->device_id,
-	        sizeof(r->device_id)) != 0 ||
+	    json_str_copy(o, "device_id", r->device_id, sizeof(r->device_id)) !=
+	        0 ||
 	    !id_valid(r->device_id) ||
-	    checkin_req_copy(o, "created_at", r->created_at,
+	    json_str_copy(o, "created_at", r->created_at,
 	        sizeof(r->created_at)) != 0 ||
 	    time_rfc3339_parse(r->created_at, &r->created_t) != 0) {
 		snprintf(err, errlen,

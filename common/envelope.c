@@ -43,13 +43,10 @@ static int
 envelope_copy_field(const json_t *o, const char *key, char *dst, size_t size,
     char *err, size_t errlen)
 {
-	const char *v = json_str(o, key);
-
-	if (v == NULL || strlen(v) >= size) {
+	if (json_str_copy(o, key, dst, size) != 0) {
 		snprintf(err, errlen, "envelope: missing or bad %s", key);
 		return -1;
 	}
-	memcpy(dst, v, strlen(v) + 1);
 	return 0;
 }
 

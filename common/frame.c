@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "frame.h"
 #include "xmalloc.h"
 
@@ -78,12 +79,37 @@ frame_parse(const char *payload, size_t len, const char **type, char *err,
 	return obj;
 }
 
+json_t *
+frame_signed(const char *type, const char *field, const char *text,
+    const unsigned char *sig, size_t siglen, const char *sig_field)
+{
+	char *t64 = b64_encode(text, strlen(text));
+	char *s64 = b64_encode(sig, siglen);
+	json_t *frame = json_pack("{s:s, s:s, s:s}", "type", type, field, t64,
+	    sig_field, s64);
+
+	free(t64);
+	free(s64);
+	return frame;
+}
+
 const char *
 json_str(const json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int
+json_str_copy(const json_t *obj, const char *key, char *dst, size_t size)
+{
+	const char *v = json_str(obj, key);
+
+	if (v == NULL || strlen(v) >= size)
+		return -1;
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
 }
 
 int

@@ -37,8 +37,16 @@ int frame_push(struct evbuffer *out, const json_t *obj, size_t max);
 json_t *frame_parse(const char *payload, size_t len, const char **type,
     char *err, size_t errlen);
 
+/* A frame carrying a signed payload: {"type":type, field:B64(text),
+ * sig_field:B64(sig)} (an alert's envelope, a cancel, a check-in). */
+json_t *frame_signed(const char *type, const char *field, const char *text,
+    const unsigned char *sig, size_t siglen, const char *sig_field);
+
 /* Getters that return NULL/-1 when the member is missing or mistyped. */
 const char *json_str(const json_t *obj, const char *key);
+/* The string member key into dst (size bytes, with its NUL); -1 when it
+ * is missing, mistyped or does not fit. */
+int json_str_copy(const json_t *obj, const char *key, char *dst, size_t size);
 int json_bool_get(const json_t *obj, const char *key, int *out);
 
 #endif

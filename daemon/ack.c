@@ -19,6 +19,7 @@
 #include "ack_parse.h"
 #include "ack_signed.h"
 #include "http_guard.h"
+#include "http_json.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
@@ -103,26 +104,11 @@ ack_limit_conf(const struct relay_config *cfg, struct ack_limit_conf *c)
 }
 
 static void
-ack_reply(struct evhttp_request *req, int code, const char *reason,
-    json_t *body)
-{
-	struct evbuffer *out = evbuffer_new();
-	char *s = json_dumps(body, JSON_COMPACT);
-
-	evbuffer_add_printf(out, "%s\n", s ? s : "{}");
-	free(s);
-	json_decref(body);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, code, reason, out);
-	evbuffer_free(out);
-}
-
-static void
 ack_error(struct evhttp_request *req, int code, const char *reason,
     const char *message)
 {
-	ack_reply(req, code, reason, json_pack("{s:s}", "error", message));
+	http_json_reply(req, code, reason,
+	    json_pack("{s:s}", "error", message));
 }
 
 static void
@@ -222,7 +208,7 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
 			ack_notice_send(p->a->notices, p->rid, p->gateway,
 			    SMS_TPL_CONFIRMED, p->ref, drill);
-		ack_reply(p->req, 200, "OK",
+		http_json_reply(p->req, 200, "OK",
 		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
 		        "acknowledged", "first", strcmp(r, "first") == 0, "by",
 		        by ? by : ""));

@@ -11,6 +11,7 @@
 #include "ack_inbox.h"
 #include "ack_parse.h"
 #include "frame.h"
+#include "http_json.h"
 #include "log.h"
 #include "relay.h"
 #include "store.h"
@@ -65,22 +66,14 @@ struct ack_inbox_req {
 	long hours;
 };
 
+/* Not kept by any cache: who was alerted, and when. */
 static void
 ack_inbox_reply(struct evhttp_request *req, int code, const char *reason,
     json_t *body)
 {
-	struct evbuffer *out = evbuffer_new();
-	char *s = json_dumps(body, JSON_COMPACT);
-
-	evbuffer_add_printf(out, "%s\n", s ? s : "{}");
-	free(s);
-	json_decref(body);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
-	evhttp_send_reply(req, code, reason, out);
-	evbuffer_free(out);
+	http_json_reply(req, code, reason, body);
 }
 
 static void

@@ -22,6 +22,7 @@
 
 #include "admin_deadletter.h"
 #include "deadletter_parse.h"
+#include "http_json.h"
 #include "relay.h"
 #include "store.h"
 #include "store_scripts.h"
@@ -66,41 +67,17 @@ admin_deadletter_free(struct admin_deadletter *dl)
 }
 
 static void
-admin_deadletter_reply(struct evhttp_request *req, int code, const char *reason,
-    json_t *o)
-{
-	struct evbuffer *body = evbuffer_new();
-	char *text = json_dumps(o, JSON_COMPACT);
-
-	evbuffer_add_printf(body, "%s\n", text != NULL ? text : "{}");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, code, reason, body);
-	evbuffer_free(body);
-	free(text);
-	json_decref(o);
-}
-
-static void
-admin_deadletter_error(struct evhttp_request *req, int code, const char *reason,
-    const char *error)
-{
-	admin_deadletter_reply(req, code, reason,
-	    json_pack("{s:b, s:s}", "ok", 0, "error", error));
-}
-
-static void
 admin_deadletter_answer_cb(json_t *reply, const char *err, void *arg)
 {
 	struct deadletter_op *op = arg;
 
 	TAILQ_REMOVE(&op->owner->ops, op, entry);
 	if (reply == NULL)
-		admin_deadletter_error(op->req, 503, "Service Unavailable",
+		http_json_refuse(op->req, 503, "Service Unavailable",
 		    err != NULL ? err : "redis");
 	else {
 		json_object_set_new(reply, "ok", json_true());
-		admin_deadletter_reply(op->req, 200, "OK", json_incref(reply));
+		http_json_reply(op->req, 200, "OK", json_incref(reply));
 	}
 	free(op);
 }
@@ -113,7 +90,7 @@ admin_deadletter_eval(struct admin_deadletter *dl, struct evhttp_request *req,
 
 	if (!store_ready(dl->relay->store)) {
 		json_decref(args);
-		admin_deadletter_error(req, 503, "Service Unavailable",
+		http_json_refuse(req, 503, "Service Unavailable",
 		    "redis unavailable");
 		return;
 	}
@@ -134,7 +111,7 @@ admin_deadletter_list(struct admin_deadletter *dl, struct evhttp_request *req)
 	char lim[24];
 
 	if (limit < 0) {
-		admin_deadletter_error(req, 400, "Bad Request",
+		http_json_refuse(req, 400, "Bad Request",
 		    "limit must be 1..1000");
 		return;
 	}
@@ -154,7 +131,7 @@ admin_deadletter_replay(struct admin_deadletter *dl, struct evhttp_request *req)
 	args = deadletter_parse_replay((const char *)evbuffer_pullup(in, -1),
 	    len, &why);
 	if (args == NULL) {
-		admin_deadletter_error(req, 400, "Bad Request", why);
+		http_json_refuse(req, 400, "Bad Request", why);
 		return;
 	}
 	admin_deadletter_eval(dl, req, script_deadletter_replay, args);

@@ -15,6 +15,7 @@
 
 #include "admin_lifecycle.h"
 #include "audit.h"
+#include "http_json.h"
 #include "log.h"
 #include "relay.h"
 #include "retention_scripts.h"
@@ -71,30 +72,6 @@ admin_lifecycle_free(struct admin_lifecycle *l)
 	free(l);
 }
 
-static void
-lifecycle_reply(struct evhttp_request *req, int code, const char *reason,
-    json_t *o)
-{
-	struct evbuffer *body = evbuffer_new();
-	char *text = json_dumps(o, JSON_COMPACT);
-
-	evbuffer_add_printf(body, "%s\n", text != NULL ? text : "{}");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, code, reason, body);
-	evbuffer_free(body);
-	free(text);
-	json_decref(o);
-}
-
-static void
-lifecycle_error(struct evhttp_request *req, int code, const char *reason,
-    const char *error)
-{
-	lifecycle_reply(req, code, reason,
-	    json_pack("{s:b, s:s}", "ok", 0, "error", error));
-}
-
 static struct lifecycle_op *
 lifecycle_op_new(struct admin_lifecycle *l, struct evhttp_request *req)
 {
@@ -136,7 +113,7 @@ lifecycle_audit_cb(json_t *reply, const char *err, void *arg)
 	struct lifecycle_op *op = arg;
 
 	if (reply == NULL)
-		lifecycle_error(op->req, 503, "Service Unavailable",
+		http_json_refuse(op->req, 503, "Service Unavailable",
 		    err != NULL ? err : "redis");
 	else {
 		/* cjson writes an empty array as {} */
@@ -145,7 +122,7 @@ lifecycle_audit_cb(json_t *reply, const char *err, void *arg)
 			json_object_set_new(reply, "ids", json_array());
 		}
 		json_object_set_new(reply, "ok", json_true());
-		lifecycle_reply(op->req, 200, "OK", json_incref(reply));
+		http_json_reply(op->req, 200, "OK", json_incref(reply));
 	}
 	lifecycle_op_done(op);
 }
@@ -162,7 +139,7 @@ admin_lifecycle_audit(struct admin_lifecycle *l, struct evhttp_request *req)
 
 	TAILQ_INIT(&params);
 	if (q != NULL && evhttp_parse_query_str(q, &params) != 0) {
-		lifecycle_error(req, 400, "Bad Request", "bad query");
+		http_json_refuse(req, 400, "Bad Request", "bad query");
 		return;
 	}
 	inst = evhttp_find_header(&params, "instance");
@@ -176,13 +153,13 @@ admin_lifecycle_audit(struct admin_lifecycle *l, struct evhttp_request *req)
 	    !lifecycle_stream_id_valid(after) || strlen(inst) > 200 ||
 	    strchr(inst, ':') != NULL) {
 		evhttp_clear_headers(&params);
-		lifecycle_error(req, 400, "Bad Request",
+		http_json_refuse(req, 400, "Bad Request",
 		    "instance, after or count out of range");
 		return;
 	}
 	if (!store_ready(l->relay->store)) {
 		evhttp_clear_headers(&params);
-		lifecycle_error(req, 503, "Service Unavailable",
+		http_json_refuse(req, 503, "Service Unavailable",
 		    "redis unavailable");
 		return;
 	}
@@ -209,7 +186,7 @@ lifecycle_forget_cb(json_t *reply, const char *err, void *arg)
 	if (reply == NULL || phase == NULL) {
 		log_warnx("erasure stopped: %s; run it again",
 		    reply == NULL ? err : "unexpected answer");
-		lifecycle_error(op->req, 503, "Service Unavailable",
+		http_json_refuse(op->req, 503, "Service Unavailable",
 		    "erasure stopped halfway (redis); run it again");
 		lifecycle_op_done(op);
 		return;
@@ -231,7 +208,7 @@ lifecycle_forget_cb(json_t *reply, const char *err, void *arg)
 	audit_relay(op->owner->relay, "device.erase", "device", "ok", op->peer,
 	    "admin", actor, why);
 	log_info("erasure of one device's data by admin:%s: %s", op->by, why);
-	lifecycle_reply(op->req, 200, "OK",
+	http_json_reply(op->req, 200, "OK",
 	    json_pack("{s:b, s:I, s:I, s:I}", "ok", 1, "alerts", op->alerts,
 	        "entries", op->entries, "keys", op->keys));
 	lifecycle_op_done(op);
@@ -268,13 +245,13 @@ admin_lifecycle_forget(struct admin_lifecycle *l, struct evhttp_request *req,
 	by = json_string_value(json_object_get(body, "by"));
 	if (dev == NULL || !id_valid(dev) || (by != NULL && !id_valid(by))) {
 		json_decref(body);
-		lifecycle_error(req, 400, "Bad Request",
+		http_json_refuse(req, 400, "Bad Request",
 		    "expected {\"device_id\": ID, \"by\": NAME}");
 		return;
 	}
 	if (!store_ready(l->relay->store)) {
 		json_decref(body);
-		lifecycle_error(req, 503, "Service Unavailable",
+		http_json_refuse(req, 503, "Service Unavailable",
 		    "redis unavailable");
 		return;
 	}

@@ -86,30 +86,20 @@ checkin_conn_envelope(struct conn *c, const struct device_entry *dev,
 	const char *e64 = json_str(o, "envelope"), *s64 = json_str(o, "sig");
 	struct envelope env;
 	size_t len, i, known = 0;
-	char err[128];
 	int rc = -1;
 
-	if (e64 == NULL || s64 == NULL ||
-	    strlen(e64) > (size_t)cfg->checkin_max_bytes * 4 / 3 + 4 ||
-	    b64_decode(e64, strlen(e64), &json, &len) != 0 ||
-	    b64_decode_exact(s64, sig, sizeof(sig)) != 0) {
-		free(json);
+	if (conn_signed_decode(e64, s64,
+	        (size_t)cfg->checkin_max_bytes * 4 / 3 + 4, &json, &len,
+	        sig) != 0) {
 		conn_error(c, "bad_envelope",
 		    "checkin needs a base64 envelope and sig within max_bytes",
 		    1);
 		return -1;
 	}
-	if (relay_device_verify_envelope(dev, (const char *)json, len, sig) !=
-	    0) {
+	if (conn_signed_envelope(c,
+	        relay_device_verify_envelope(dev, (const char *)json, len, sig),
+	        "envelope signature does not verify", json, len, &env) != 0) {
 		free(json);
-		conn_error(c, "bad_signature",
-		    "envelope signature does not verify", 1);
-		return -1;
-	}
-	if (envelope_decode((const char *)json, len, &env, err, sizeof(err)) !=
-	    0) {
-		free(json);
-		conn_error(c, "bad_envelope", err, 1);
 		return -1;
 	}
 	for (i = 0; i < env.nrecipients; i++)
@@ -166,10 +156,7 @@ checkin_conn_signed(struct conn *c, const struct device_entry *dev,
 	char err[128];
 	time_t now = time(NULL);
 
-	if (b64 == NULL || s64 == NULL || strlen(b64) > 4096 ||
-	    b64_decode(b64, strlen(b64), &json, &len) != 0 ||
-	    b64_decode_exact(s64, sig, sizeof(sig)) != 0) {
-		free(json);
+	if (conn_signed_decode(b64, s64, 4096, &json, &len, sig) != 0) {
 		conn_error(c, "bad_envelope",
 		    "checkin frame needs base64 checkin and checkin_sig", 1);
 		return -1;
@@ -252,14 +239,8 @@ checkin_conn_request(struct conn *c, const json_t *o)
 	struct checkin_ask q;
 
 	memset(&q, 0, sizeof(q));
-	dev = relay_config_device(c->relay->cfg, c->device_id);
-	if (dev == NULL || dev->revoked) {
-		conn_error(c, dev == NULL ? "unknown_device" : "revoked",
-		    dev == NULL ? "device is not enrolled"
-		                : "device is revoked",
-		    1);
+	if ((dev = conn_signed_device(c)) == NULL)
 		return;
-	}
 	if (!checkin_limit_take(c->relay->checkin, c->device_id)) {
 		conn_error(c, "rate_limited",
 		    "too many check-in requests from this device; try again "

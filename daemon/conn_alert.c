@@ -203,7 +203,6 @@ conn_alert(struct conn *c, const json_t *o)
 	unsigned char sig[crypto_sign_BYTES], *json = NULL;
 	size_t len;
 	struct envelope env;
-	char err[128];
 
 	metrics.alerts_received++;
 	c->stage_ns = stage_now();
@@ -217,34 +216,17 @@ conn_alert(struct conn *c, const json_t *o)
 		    0);
 		return;
 	}
-	/* A reload may have removed the device since it authenticated. */
-	dev = relay_config_device(c->relay->cfg, c->device_id);
-	if (dev == NULL || dev->revoked) {
-		conn_error(c, dev == NULL ? "unknown_device" : "revoked",
-		    dev == NULL ? "device is not enrolled"
-		                : "device is revoked",
-		    1);
+	if ((dev = conn_signed_device(c)) == NULL)
 		return;
-	}
-	if (b64env == NULL || sigtext == NULL ||
-	    b64_decode(b64env, strlen(b64env), &json, &len) != 0 ||
-	    b64_decode_exact(sigtext, sig, sizeof(sig)) != 0) {
-		free(json);
+	if (conn_signed_decode(b64env, sigtext, 0, &json, &len, sig) != 0) {
 		conn_error(c, "bad_envelope",
 		    "alert frame needs base64 envelope and sig", 1);
 		return;
 	}
-	if (relay_device_verify_envelope(dev, (const char *)json, len, sig) !=
-	    0) {
+	if (conn_signed_envelope(c,
+	        relay_device_verify_envelope(dev, (const char *)json, len, sig),
+	        "envelope signature does not verify", json, len, &env) != 0) {
 		free(json);
-		conn_error(c, "bad_signature",
-		    "envelope signature does not verify", 1);
-		return;
-	}
-	if (envelope_decode((const char *)json, len, &env, err, sizeof(err)) !=
-	    0) {
-		free(json);
-		conn_error(c, "bad_envelope", err, 1);
 		return;
 	}
 	conn_store_alert(c, (const char *)json, len, &env);

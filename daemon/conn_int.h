@@ -96,6 +96,21 @@ void conn_process(struct conn *c);
 void conn_alert(struct conn *c, const json_t *o);
 int conn_hold_receipt(struct conn *c, const char *alert_id, json_t *frame);
 
+/* conn_signed.c */
+/* The device this connection authenticated as, enrolled and not revoked
+ * in the configuration now; NULL with the error sent. */
+const struct device_entry *conn_signed_device(struct conn *c);
+/* A base64 payload (at most max characters; 0: any) and its base64
+ * Ed25519 signature: 0 with *raw (*len bytes, freed by the caller) and
+ * sig; -1 with nothing kept. */
+int conn_signed_decode(const char *b64, const char *s64, size_t max,
+    unsigned char **raw, size_t *len, unsigned char sig[crypto_sign_BYTES]);
+/* An envelope whose signature check gave verified (0: good): 0 with it
+ * parsed into env (envelope_free); else -1 with bad_signature (bad_sig)
+ * or bad_envelope (why it does not parse) sent to the device. */
+int conn_signed_envelope(struct conn *c, int verified, const char *bad_sig,
+    const unsigned char *raw, size_t len, struct envelope *env);
+
 /* conn_request.c */
 void conn_status(struct conn *c, const json_t *o);
 void conn_list(struct conn *c, const json_t *o);

@@ -113,10 +113,8 @@ conn_cancel(struct conn *c, const json_t *o)
 	int v2 = 0, duress = 0;
 
 	dev = relay_config_device(c->relay->cfg, c->device_id);
-	if (dev == NULL || b64 == NULL || sigtext == NULL ||
-	    b64_decode(b64, strlen(b64), &json, &len) != 0 ||
-	    b64_decode_exact(sigtext, sig, sizeof(sig)) != 0) {
-		free(json);
+	if (dev == NULL ||
+	    conn_signed_decode(b64, sigtext, 0, &json, &len, sig) != 0) {
 		conn_error(c, "bad_envelope",
 		    "cancel frame needs base64 cancel and sig", 1);
 		return;

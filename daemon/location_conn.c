@@ -127,27 +127,17 @@ location_conn_request(struct conn *c, const json_t *o)
 	struct envelope env;
 	json_t *cts;
 	size_t len;
-	char err[128];
 
-	if (dev == NULL || e64 == NULL || s64 == NULL ||
-	    b64_decode(e64, strlen(e64), &json, &len) != 0 ||
-	    b64_decode_exact(s64, sig, sizeof(sig)) != 0) {
-		free(json);
+	if (dev == NULL ||
+	    conn_signed_decode(e64, s64, 0, &json, &len, sig) != 0) {
 		conn_error(c, "bad_envelope",
 		    "location needs a base64 envelope and sig", 1);
 		return;
 	}
-	if (sig_verify_ctx(SIGCTX_LOCATION, json, len, sig, dev->sign_pk) !=
-	    0) {
+	if (conn_signed_envelope(c,
+	        sig_verify_ctx(SIGCTX_LOCATION, json, len, sig, dev->sign_pk),
+	        "location signature does not verify", json, len, &env) != 0) {
 		free(json);
-		conn_error(c, "bad_signature",
-		    "location signature does not verify", 1);
-		return;
-	}
-	if (envelope_decode((const char *)json, len, &env, err, sizeof(err)) !=
-	    0) {
-		free(json);
-		conn_error(c, "bad_envelope", err, 1);
 		return;
 	}
 	free(json);

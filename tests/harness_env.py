@@ -5,13 +5,14 @@ scripts/dev-setup uses the same code.  Part of tests/harness.py, which
 re-exports everything here.
 """
 
+import copy
 import os
 import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness_proc import run
+from harness_proc import free_port, run
 
 DEVICE_ID = "mayor-a"
 DEVICE_ALIAS = "Burgemeester-A"
@@ -136,6 +137,17 @@ class Env:
         self.sign_directory(version, **kw)
         self.write_relay_conf()
         self.write_client_conf()
+
+    def another_instance(self, instance_id):
+        """A copy for another alertrelayd on the same Redis and recipients,
+        with its own instance_id, port and configuration file (written)."""
+        other = copy.copy(self)
+        other.relay = dict(self.relay, instance_id=instance_id)
+        other.relay_port = free_port()
+        other.relay["listen"] = "127.0.0.1:%d" % other.relay_port
+        other.relay_conf = self.dir / ("%s.conf" % instance_id)
+        other.write_relay_conf(other.relay_conf)
+        return other
 
     def write_relay_conf(self, path=None):
         path = Path(path or self.relay_conf)

@@ -113,3 +113,40 @@ def enrollment_bundle(env, directory_text, path):
     path.write_text(json.dumps(b, indent=1))
     os.chmod(path, 0o600)
     return path
+
+
+class AdminStack:
+    """redis + a relay with an [admin] listener and its token, for the
+    tests of the administrator's commands (audit, retention)."""
+
+    def start_admin(self, lab, env, sections=""):
+        """Appends [admin] (a fresh token in admin.token) and the config
+        text sections to the relay's configuration, then starts redis and
+        the relay and waits for the admin listener."""
+        self.admin_port = harness.free_port()
+        self.token = harness.new_token()
+        self.token_file = harness.write_secret(env.dir / "admin.token",
+                                               self.token)
+        with open(env.relay_conf, "a") as f:
+            f.write("\n[admin]\nlisten = 127.0.0.1:%d\ntoken_file = %s\n"
+                    % (self.admin_port, self.token_file) + sections)
+        if os.geteuid() == 0:
+            harness.hand_to_daemon_user(env.dir)
+        self.env = env
+        self.lab = lab
+        self.redis = lab.redis(env)
+        self.relay = lab.relay(env)
+        self.relay.proc.wait_for(r"admin listening", timeout=10)
+
+    def r(self):
+        return self.redis.client()
+
+    def ctl(self, *args, admin=True):
+        argv = [harness.alertctl_bin(), "-c", self.env.client_conf] + \
+            list(args)
+        if admin:
+            argv += ["--admin", "127.0.0.1:%d" % self.admin_port,
+                     "--token-file", str(self.token_file)]
+        cp = harness.run(argv, timeout=30)
+        self.lab.short_runs.append((argv, cp.stderr))
+        return cp

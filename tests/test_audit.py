@@ -20,7 +20,8 @@ import signal
 import pytest
 
 import harness
-from harness import free_port, wait_until, write_secret
+from helpers import AdminStack
+from harness import wait_until, write_secret
 
 PFX = "alertrelay:"
 INST = "relay-1"
@@ -43,7 +44,7 @@ return 1
 """
 
 
-class Stack:
+class Stack(AdminStack):
     def __init__(self, lab, sign_every=5):
         env = lab.env(relay={"instance_id": INST})
         self.recs = {}
@@ -51,9 +52,6 @@ class Stack:
             self.recs[rid] = lab.recorder(r.secret_text)
             r.webhook_port = self.recs[rid].port
         env.write_relay_conf()
-        self.admin_port = free_port()
-        self.token = harness.new_token()
-        self.token_file = write_secret(env.dir / "admin.token", self.token)
         cp = harness.run([harness.alertctl_bin(), "audit", "keygen",
                           str(env.dir / "audit")], timeout=10)
         assert cp.returncode == 0, cp.stderr
@@ -61,31 +59,10 @@ class Stack:
         self.key_file = env.dir / "audit.key"
         assert oct(self.key_file.stat().st_mode & 0o777) == "0o600"
         self.file = env.dir / "audit.log"
-        with open(env.relay_conf, "a") as f:
-            f.write("\n[admin]\nlisten = 127.0.0.1:%d\ntoken_file = %s\n"
-                    "\n[audit]\nkey_file = %s\nfile = %s\nsign_every = %d\n"
-                    % (self.admin_port, self.token_file, self.key_file,
-                       self.file, sign_every))
-        if os.geteuid() == 0:
-            harness.hand_to_daemon_user(env.dir)
-        self.env = env
-        self.lab = lab
-        self.redis = lab.redis(env)
-        self.relay = lab.relay(env)
-        self.relay.proc.wait_for(r"admin listening", timeout=10)
-
-    def r(self):
-        return self.redis.client()
-
-    def ctl(self, *args, admin=True):
-        argv = [harness.alertctl_bin(), "-c", self.env.client_conf] + \
-            list(args)
-        if admin:
-            argv += ["--admin", "127.0.0.1:%d" % self.admin_port,
-                     "--token-file", str(self.token_file)]
-        cp = harness.run(argv, timeout=30)
-        self.lab.short_runs.append((argv, cp.stderr))
-        return cp
+        self.start_admin(lab, env,
+                         "\n[audit]\nkey_file = %s\nfile = %s\n"
+                         "sign_every = %d\n"
+                         % (self.key_file, self.file, sign_every))
 
     def records(self):
         return [(i, f["r"]) for i, f in self.r().xrange(STREAM)]

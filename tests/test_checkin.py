@@ -17,7 +17,6 @@ does not check in; `done` ends it.  Short periods (seconds) throughout:
 - extend moves the deadline."""
 
 import base64
-import copy
 import json
 import time
 
@@ -69,16 +68,6 @@ def zset(lab_redis, env, name):
         return c("ZRANGE", "%s:%s" % (env.redis["prefix"], name), 0, -1) or []
     finally:
         c.close()
-
-
-def second_relay(lab, env, instance_id):
-    other = copy.copy(env)
-    other.relay = dict(env.relay, instance_id=instance_id)
-    other.relay_port = harness.free_port()
-    other.relay["listen"] = "127.0.0.1:%d" % other.relay_port
-    other.relay_conf = env.dir / ("%s.conf" % instance_id)
-    other.write_relay_conf(other.relay_conf)
-    return lab.relay(other)
 
 
 @pytest.mark.hard_timeout(60)
@@ -162,7 +151,7 @@ def test_two_relays_on_one_redis_raise_it_once(lab):
     env = checkin_env(lab)
     redis = lab.redis(env)
     relay_a = lab.relay(env)
-    relay_b = second_relay(lab, env, "relay-b")
+    relay_b = lab.relay(env.another_instance("relay-b"))
     recvs = [lab.receiver(env, rid) for rid in env.recipients]
     started(lab, env, "--minutes", "0.05", "--grace", "0.02")
     release = epoch(state(env)["release_at"])

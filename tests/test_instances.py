@@ -4,7 +4,6 @@
   after [delivery] claim_idle_ms, and made once.
 - SIGTERM lets a delivery in flight finish before the daemon exits."""
 
-import copy
 import signal
 import time
 
@@ -14,17 +13,6 @@ import harness
 from helpers import send_ok
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
-
-
-def second_relay(lab, env, instance_id):
-    """Another alertrelayd on the same Redis and recipients."""
-    other = copy.copy(env)
-    other.relay = dict(env.relay, instance_id=instance_id)
-    other.relay_port = harness.free_port()
-    other.relay["listen"] = "127.0.0.1:%d" % other.relay_port
-    other.relay_conf = env.dir / ("%s.conf" % instance_id)
-    other.write_relay_conf(other.relay_conf)
-    return lab.relay(other)
 
 
 def delivered_ok(rec):
@@ -46,7 +34,7 @@ def test_delivery_of_a_dead_instance_is_taken_over(lab):
     for rec in recs.values():
         rec.default = 200
     t0 = time.monotonic()
-    relay_b = second_relay(lab, env, "relay-b")
+    relay_b = lab.relay(env.another_instance("relay-b"))
     for rid, rec in recs.items():
         harness.wait_until(lambda: delivered_ok(rec), 30,
                            what="%s delivered by relay-b" % rid)

@@ -16,7 +16,6 @@ Before issue 15 nothing but SMS references expired: every test here
 fails on a key still present."""
 
 import json
-import os
 import time
 
 import nacl.signing
@@ -24,7 +23,8 @@ import pytest
 
 import harness
 import proto
-from harness import free_port, wait_until, write_secret
+from helpers import AdminStack
+from harness import wait_until
 
 PFX = "alertrelay:"
 SHORT = {"alert_content": 2, "alert_history": 4, "device_index": 4,
@@ -36,7 +36,7 @@ GLOBAL = {"alerts", "deliveries", "deadletter", "timers",
           "directory_version"}
 
 
-class Stack:
+class Stack(AdminStack):
     """redis + relay with [admin] (token) and [retention] as given;
     each recipient's webhook answers 200; a second device mayor-b."""
 
@@ -50,29 +50,14 @@ class Stack:
             self.recs[rid] = lab.recorder(r.secret_text)
             r.webhook_port = self.recs[rid].port
         env.write_relay_conf()
-        self.admin_port = free_port()
-        self.token_file = write_secret(env.dir / "admin.token",
-                                       harness.new_token())
-        text = "\n[admin]\nlisten = 127.0.0.1:%d\ntoken_file = %s\n" % (
-            self.admin_port, self.token_file)
+        text = ""
         if retention:
             text += "\n[retention]\n" + "".join(
                 "%s = %s\n" % kv for kv in retention.items())
         if audit:
             text += "\n[audit]\n" + "".join(
                 "%s = %s\n" % kv for kv in audit.items())
-        with open(env.relay_conf, "a") as f:
-            f.write(text)
-        if os.geteuid() == 0:
-            harness.hand_to_daemon_user(env.dir)
-        self.env = env
-        self.lab = lab
-        self.redis = lab.redis(env)
-        self.relay = lab.relay(env)
-        self.relay.proc.wait_for(r"admin listening", timeout=10)
-
-    def r(self):
-        return self.redis.client()
+        self.start_admin(lab, env, text)
 
     def session(self, other=False):
         if other:
@@ -82,14 +67,6 @@ class Stack:
 
     def keys(self):
         return set(self.r()("KEYS", PFX + "*"))
-
-    def ctl(self, *args):
-        argv = [harness.alertctl_bin(), "-c", self.env.client_conf] + \
-            list(args) + ["--admin", "127.0.0.1:%d" % self.admin_port,
-                          "--token-file", str(self.token_file)]
-        cp = harness.run(argv, timeout=30)
-        self.lab.short_runs.append((argv, cp.stderr))
-        return cp
 
     def alert_keys(self, aid):
         return {k for k in self.keys() if aid in k}

@@ -8,7 +8,6 @@ half second the relay polls at, and the delivery), with two relays on one
 Redis; starting it again, on the other relay, raises exactly one
 device.online.  `alertctl receive` shows both."""
 
-import copy
 import time
 
 import pytest
@@ -18,16 +17,6 @@ import harness
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
 INTERVAL, GRACE = 1, 2
-
-
-def second_relay(lab, env, instance_id):
-    other = copy.copy(env)
-    other.relay = dict(env.relay, instance_id=instance_id)
-    other.relay_port = harness.free_port()
-    other.relay["listen"] = "127.0.0.1:%d" % other.relay_port
-    other.relay_conf = env.dir / ("%s.conf" % instance_id)
-    other.write_relay_conf(other.relay_conf)
-    return lab.relay(other), other
 
 
 def watch(lab, env, conf, name):
@@ -55,7 +44,8 @@ def test_killing_watch_raises_one_offline_then_online(lab):
     env.write_relay_conf()
     lab.redis(env)
     relay_a = lab.relay(env)
-    relay_b, env_b = second_relay(lab, env, "relay-b")
+    env_b = env.another_instance("relay-b")
+    relay_b = lab.relay(env_b)
     conf_b = env_b.write_client_conf(path=env.dir / "via-b.conf")
     recvs = [lab.receiver(env, rid) for rid in env.recipients]
 
