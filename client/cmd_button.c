@@ -98,7 +98,7 @@ button_parse(int argc, char **argv, struct globals *g, const char **config)
 		if ((rc = device_opt("button", ch, config, &timeout_s)) != 0)
 			return rc;
 	if (optind != argc)
-		return usage_error("button", "unexpected argument '%s'",
+		return usage_error("button", _("unexpected argument '%s'"),
 		    argv[optind]);
 	return 0;
 }

@@ -79,7 +79,8 @@ checkin_parse(int argc, char **argv, const struct globals *g,
 	o->timeout_s = DEVICE_TIMEOUT_DEFAULT;
 	o->minutes = o->grace = -1;
 	if (argc < 2)
-		return usage_error("checkin", "expected start, extend or done");
+		return usage_error("checkin",
+		    _("expected start, extend or done"));
 	if (strcmp(argv[1], "start") == 0)
 		o->op = CHECKIN_START;
 	else if (strcmp(argv[1], "extend") == 0)
@@ -90,7 +91,7 @@ checkin_parse(int argc, char **argv, const struct globals *g,
 		usage_print("checkin", stdout);
 		return -1;
 	} else
-		return usage_error("checkin", "unknown subcommand '%s'",
+		return usage_error("checkin", _("unknown subcommand '%s'"),
 		    argv[1]);
 	argc--;
 	argv++;
@@ -102,8 +103,8 @@ checkin_parse(int argc, char **argv, const struct globals *g,
 			        ch == OPT_MINUTES ? &o->minutes : &o->grace) !=
 			    0)
 				return usage_error("checkin",
-				    "--minutes and --grace are minutes, "
-				    "0..10080");
+				    _("--minutes and --grace are minutes, "
+				      "0..10080"));
 		} else if (ch == OPT_MESSAGE)
 			o->message = optarg;
 		else if ((rc = device_opt("checkin", ch, &o->config,
@@ -111,14 +112,14 @@ checkin_parse(int argc, char **argv, const struct globals *g,
 			return rc;
 	}
 	if (optind != argc)
-		return usage_error("checkin", "unexpected argument '%s'",
+		return usage_error("checkin", _("unexpected argument '%s'"),
 		    argv[optind]);
 	if (o->op != CHECKIN_DONE && o->minutes <= 0)
-		return usage_error("checkin", "%s needs --minutes N (N > 0)",
+		return usage_error("checkin", _("%s needs --minutes N (N > 0)"),
 		    checkin_op_name(o->op));
 	if (o->op == CHECKIN_DONE &&
 	    (o->minutes >= 0 || o->grace >= 0 || o->message != NULL))
-		return usage_error("checkin", "done takes no other option");
+		return usage_error("checkin", _("done takes no other option"));
 	return 0;
 }
 
