@@ -50,6 +50,22 @@ ack_verify_ends_wait(enum ack_verdict v, int accept_relay)
 	    (v == ACK_RELAY && accept_relay);
 }
 
+int
+ack_verify_closes(const json_t *ev, const char *alert_id)
+{
+	const char *what = json_str(ev, "event");
+	struct ack_check c;
+
+	if (what == NULL)
+		return 0;
+	if (strcmp(what, "cancelled") == 0 || strcmp(what, "expired") == 0)
+		return 1;
+	if (strcmp(what, "acknowledged") != 0)
+		return 0;
+	ack_verify_event(ev, alert_id, &c);
+	return c.verdict != ACK_REFUSED;
+}
+
 /* The hash of the envelope this device signed for alert_id: the one it
  * just sent, else its outbox entry; -1 when it has neither. */
 static int

@@ -43,5 +43,9 @@ void ack_verify_event(const json_t *ev, const char *alert_id,
     struct ack_check *c);
 /* --accept-relay-ack: whether such a verdict ends a wait for an ack. */
 int ack_verify_ends_wait(enum ack_verdict v, int accept_relay);
+/* 1 when receipt ev ends alert_id for the device: cancelled, expired,
+ * or an acknowledgement that is not refused (a forged one ends nothing:
+ * the panic button stays lit, the location keeps going). */
+int ack_verify_closes(const json_t *ev, const char *alert_id);
 
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "alert.h"
+#include "ack_verify.h"
 #include "alert_seal.h"
 #include "button_alert.h"
 #include "frame.h"
@@ -247,8 +248,7 @@ button_alert_event(struct button_alert *ba, const json_t *ev)
 	if (strcmp(what, "delivered") == 0 && ba->state < BUTTON_DELIVERED) {
 		ba->state = BUTTON_DELIVERED;
 		button_alert_show(ba);
-	} else if (strcmp(what, "acknowledged") == 0 ||
-	    strcmp(what, "cancelled") == 0)
+	} else if (ack_verify_closes(ev, ba->open_id))
 		button_alert_closed(ba, what);
 }
 
@@ -268,7 +268,10 @@ button_alert_status(struct button_alert *ba, const json_t *o)
 		if (strcmp(id, ba->open_id) != 0)
 			return; /* closed (and maybe a new one raised) */
 	}
-	if (state != NULL && strcmp(state, "open") != 0)
+	/* "acknowledged" is only the relay's word: the events above said
+	 * whether a genuine acknowledgement closed it. */
+	if (state != NULL && strcmp(state, "open") != 0 &&
+	    strcmp(state, "acknowledged") != 0)
 		button_alert_closed(ba, out_clean(state, clean, sizeof(clean)));
 	else
 		ba->recheck = 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ack_verify.h"
 #include "alert_seal.h"
 #include "alertctl.h"
 #include "follow.h"
@@ -256,8 +257,7 @@ follow_frame_cb(struct relay_session *s, const char *type, const json_t *o,
 	} else if (strcmp(type, "error") == 0)
 		follow_error(f, s, o);
 	else if (strcmp(type, "receipt") == 0 && ev != NULL &&
-	    (strcmp(ev, "acknowledged") == 0 || strcmp(ev, "cancelled") == 0 ||
-	        strcmp(ev, "expired") == 0)) {
+	    ack_verify_closes(o, f->a->alert_id)) {
 		out_line(_("The alert is closed (%s): your location is no "
 		           "longer sent."),
 		    receipt_word(ev));

@@ -137,6 +137,12 @@ console_ack_done(long status, const char *error, void *arg)
 {
 	struct console_ack_req *q = arg;
 
+	/* Before the answer: once it is sent, evhttp may free the request
+	 * (and its connection's callback must not fire on a freed q). */
+	if (q->req != NULL)
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		                                  q->req),
+		    NULL, NULL);
 	if (status == 200) {
 		log_info("acknowledged alert=%s operator=\"%s\"", q->alert_id,
 		    q->name);
@@ -162,6 +168,7 @@ console_ack_done(long status, const char *error, void *arg)
 		console_ack_answer(q, 504, "Gateway Timeout",
 		    json_pack("{s:s}", "error", "unreachable"));
 	}
+	q->req = NULL; /* answered: evhttp's to free now */
 	console_ack_done_free(q);
 }
 

@@ -18,6 +18,7 @@
 #include "console_cookie.h"
 #include "console_db.h"
 #include "console_pwcheck.h"
+#include "console_users.h"
 #include "console_work.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -48,6 +49,8 @@ console_auth_new(struct event_base *base)
 
 	if ((a->pwcheck = console_pwcheck_new(base)) == NULL)
 		log_fatalx("cannot start the password checks");
+	if (console_users_prepare() != 0)
+		log_fatalx("cannot prepare the password checks");
 	return a;
 }
 

@@ -181,6 +181,12 @@ console_users_dummy(void)
 	return dummy;
 }
 
+int
+console_users_prepare(void)
+{
+	return console_users_dummy() != NULL ? 0 : -1;
+}
+
 static void
 console_users_count(sqlite3 *db, const char *name, int ok, time_t now,
     long max_fail, long lockout_s)

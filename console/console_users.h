@@ -52,6 +52,9 @@ int console_users_set_lang(struct sqlite3 *db, const char *name,
  * 0, or -1 on a database error.  finish: with the check's answer, the
  * outcome; max_fail wrong passwords in a row lock the account for
  * lockout_s seconds (a right password then is refused too). */
+/* Once at start, before the loop: the hash an unknown name is checked
+ * against (Argon2id, too slow to make inside the loop). */
+int console_users_prepare(void);
 int console_users_lookup(struct sqlite3 *db, const char *name, char *hash,
     size_t hashlen);
 enum console_login console_users_finish(struct sqlite3 *db, const char *name,

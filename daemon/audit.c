@@ -25,6 +25,9 @@
 #include "xmalloc.h"
 
 #define AUDIT_QUEUE_MAX 100000 /* records waiting; beyond, dropped */
+/* Records made before the chain's head is read, whole (about 2 KiB each):
+ * refused peers make records too, so this stays small. */
+#define AUDIT_WAITING_MAX 4096
 #define AUDIT_BATCH 200 /* records per script run */
 
 struct audit {
@@ -34,6 +37,7 @@ struct audit {
 	long sign_every;
 	struct audit_file *file;
 	int loaded; /* the head was read from Redis */
+	int load_failing; /* said once until it is read */
 	int loading;
 	long long seq; /* of the last record made */
 	char prev[AUDIT_HASH_HEX];
@@ -58,7 +62,8 @@ audit_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	audit_send(arg);
+	/* sends what waits, or reads the chain's head again first */
+	audit_store_ready(arg);
 }
 
 struct audit *
@@ -189,8 +194,13 @@ audit_log(struct audit *a, const char *action, const char *object,
 	audit_field(r.actor, sizeof(r.actor), actor);
 	audit_field(r.reason, sizeof(r.reason), reason);
 	if (!a->loaded) {
-		if (a->nwaiting >= AUDIT_QUEUE_MAX) {
-			a->dropped++;
+		if (a->nwaiting >= AUDIT_WAITING_MAX) {
+			if (a->dropped++ == 0)
+				log_warnx("audit: %d records wait for the "
+				          "chain's head in Redis; further "
+				          "records are dropped (verify names "
+				          "the gap)",
+				    AUDIT_WAITING_MAX);
 			return;
 		}
 		a->waiting = xreallocarray(a->waiting, a->nwaiting + 1,
@@ -275,9 +285,14 @@ audit_loaded_cb(json_t *reply, const char *err, void *arg)
 	a->req = NULL;
 	a->loading = 0;
 	if (reply == NULL) {
-		log_debug("audit: reading the chain's head: %s", err);
-		return; /* again at the next ready */
+		if (!a->load_failing++)
+			log_warnx("audit: reading the chain's head: %s; "
+			          "trying again every second",
+			    err ? err : "?");
+		evtimer_add(a->retry_ev, &audit_retry_tv);
+		return;
 	}
+	a->load_failing = 0;
 	memcpy(a->prev, audit_record_genesis, sizeof(a->prev));
 	a->seq = 0;
 	if (last != NULL) {

@@ -31,16 +31,23 @@ struct audit_file {
 	unsigned long dropped; /* lines refused while the buffer was full */
 };
 
+/* torn: a failed write may have left the file inside a line; the next
+ * batch then starts on a line of its own, so what follows still parses
+ * (verify names the record that was cut). */
 static void
-audit_file_write_all(int fd, const char *p, size_t n)
+audit_file_write_all(int fd, const char *p, size_t n, int *torn)
 {
 	ssize_t w;
 
+	if (*torn && write(fd, "\n", 1) == 1)
+		*torn = 0;
 	while (n > 0) {
 		if ((w = write(fd, p, n)) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_warn("audit file: write");
+			log_warn(
+			    "audit file: write (%zu bytes of records lost)", n);
+			*torn = 1;
 			return;
 		}
 		p += w;
@@ -56,7 +63,7 @@ audit_file_writer(void *arg)
 	struct audit_file *f = arg;
 	char *buf;
 	size_t len;
-	int stop;
+	int stop, torn = 0;
 
 	for (;;) {
 		pthread_mutex_lock(&f->mu);
@@ -69,7 +76,7 @@ audit_file_writer(void *arg)
 		f->len = f->cap = 0;
 		pthread_mutex_unlock(&f->mu);
 		if (len > 0)
-			audit_file_write_all(f->fd, buf, len);
+			audit_file_write_all(f->fd, buf, len, &torn);
 		free(buf);
 		if (stop && len == 0)
 			return NULL;
@@ -111,9 +118,12 @@ audit_file_append(struct audit_file *f, const char *line)
 		f->started = 1;
 	}
 	pthread_mutex_lock(&f->mu);
-	if (f->len + n + 1 > AUDIT_FILE_MAX_BUF)
-		f->dropped++;
-	else {
+	if (f->len + n + 1 > AUDIT_FILE_MAX_BUF) {
+		if (f->dropped++ == 0)
+			log_warnx("audit file: the disk does not keep up; "
+			          "records are not written to it (Redis still "
+			          "has them)");
+	} else {
 		if (f->len + n + 1 > f->cap) {
 			f->cap = (f->len + n + 1) * 2;
 			f->buf = xreallocarray(f->buf, f->cap, 1);

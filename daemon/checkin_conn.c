@@ -171,11 +171,14 @@ checkin_conn_signed(struct conn *c, const struct device_entry *dev,
 	crypto_hash_sha256(hash, json, len);
 	sodium_bin2hex(q->hash, sizeof(q->hash), hash, sizeof(hash));
 	if (checkin_req_decode((const char *)json, len, &q->r, err,
-	        sizeof(err)) != 0 ||
-	    strcmp(q->r.device_id, c->device_id) != 0) {
+	        sizeof(err)) != 0) {
 		free(json);
-		conn_error(c, "bad_envelope",
-		    q->r.device_id[0] ? "checkin is for another device" : err,
+		conn_error(c, "bad_envelope", err, 1);
+		return -1;
+	}
+	if (strcmp(q->r.device_id, c->device_id) != 0) {
+		free(json);
+		conn_error(c, "bad_envelope", "checkin is for another device",
 		    1);
 		return -1;
 	}

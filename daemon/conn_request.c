@@ -112,9 +112,10 @@ conn_cancel(struct conn *c, const json_t *o)
 	size_t len;
 	int v2 = 0, duress = 0;
 
-	dev = relay_config_device(c->relay->cfg, c->device_id);
-	if (dev == NULL ||
-	    conn_signed_decode(b64, sigtext, 0, &json, &len, sig) != 0) {
+	/* a device revoked since it authenticated cancels nothing */
+	if ((dev = conn_signed_device(c)) == NULL)
+		return;
+	if (conn_signed_decode(b64, sigtext, 0, &json, &len, sig) != 0) {
 		conn_error(c, "bad_envelope",
 		    "cancel frame needs base64 cancel and sig", 1);
 		return;

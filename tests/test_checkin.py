@@ -120,7 +120,8 @@ def test_silence_raises_the_alert_with_the_device_killed(lab):
         assert a["message"] == MESSAGE
         assert a["device_id"] == env.device_id
         assert a["verified"] is True and a["stale"] is False
-    assert "checkin missed checkin=%s" % st["checkin_id"] in relay.log()
+    relay.proc.wait_for("checkin missed checkin=%s" % st["checkin_id"],
+                        "stderr", 10)
     assert MESSAGE not in relay.log()
     # too late for done: said so, with the alert to cancel
     cp = checkin(lab, env, "done")

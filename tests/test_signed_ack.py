@@ -173,7 +173,7 @@ def test_forged_refused_genuine_verified_with_sealed_message(lab):
     p.wait_for(r"NOT genuine \(it was signed for another version of this "
                r"alert\)", "stdout", 10)
     time.sleep(0.5)
-    assert p.running, p.tail()
+    assert p.running(), p.tail()
     assert "acknowledged by Piket" not in p.text("stdout")
     # the relay refuses a statement for another envelope too
     status, body = harness.https_request(
@@ -244,7 +244,7 @@ def test_sms_ack_is_relay_attested(lab):
     p.wait_for(r"still waiting for an acknowledgement signed by the person",
                "stdout", 10)
     time.sleep(0.5)
-    assert p.running, p.tail()
+    assert p.running(), p.tail()
     p.signal(2)
     cp = ctl(lab, "-c", st.env.client_conf, "status", aid, lang="nl")
     assert cp.returncode == 0, cp.stderr

@@ -10,8 +10,14 @@ const params = new URLSearchParams(location.search);
 
 // Only a path on this console: never another site.
 function next() {
-  const n = params.get('next') || '/';
-  return n.startsWith('/') && !n.startsWith('//') && !n.startsWith('/\\') ? n : '/';
+  // Parsed as the browser will (tabs and newlines dropped, backslashes
+  // as slashes), then only its path kept when it stays here.
+  try {
+    const u = new URL(params.get('next') || '/', location.origin);
+    return u.origin === location.origin ? u.pathname + u.search + u.hash : '/';
+  } catch {
+    return '/';
+  }
 }
 
 async function submit(ev) {
