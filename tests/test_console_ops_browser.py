@@ -91,22 +91,29 @@ def test_two_operators_claim_at_once(lab, browser):
     aid = inner["alert_id"]
     one = login(browser(), console)
     two = login(browser(), console, name=SECOND)
-    buttons = []
     for d in (one, two):
         wait_items(d, 1, timeout=20)
-        buttons.append(d.find_element("css selector", "#queue button.claim"))
     go = threading.Barrier(2)
 
     errors = []
 
-    def click(btn):
+    def click(d):
+        from selenium.common.exceptions import StaleElementReferenceException
         go.wait(10)
-        try:
-            btn.click()
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
+        # the list is redrawn when anything changes: the button is found
+        # again if it was replaced between finding and clicking
+        for _ in range(3):
+            try:
+                d.find_element("css selector", "#queue button.claim").click()
+                return
+            except StaleElementReferenceException:
+                continue
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+                return
+        errors.append("the claim button kept being replaced")
 
-    threads = [threading.Thread(target=click, args=(b_,)) for b_ in buttons]
+    threads = [threading.Thread(target=click, args=(d,)) for d in (one, two)]
     for t in threads:
         t.start()
     for t in threads:
