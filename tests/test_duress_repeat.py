@@ -46,15 +46,19 @@ def device_view(st, aid):
     return v["state"], [e["event"] for e in v["events"]]
 
 
-def duress_cancel(lab, st):
+def duress_cancel_to(lab, st, rids):
     set_pins(st)
     aid = send(lab, st)
     st.wait_webhook("contactpunt", "alert.raised", aid)
     rc, out, _ = alertctl(st, "cancel", aid, input=DURESS + "\n")
     assert (rc, out) == (0, "cancelled %s\n" % aid)
-    for rid in RIDS:
+    for rid in rids:
         st.wait_webhook(rid, "alert.duress", aid)
     return aid
+
+
+def duress_cancel(lab, st):
+    return duress_cancel_to(lab, st, RIDS)
 
 
 @pytest.mark.hard_timeout(150)
@@ -139,3 +143,24 @@ def test_duress_repeat_interval_and_ceiling(lab):
     assert {k: len(v) for k, v in repeats(st, aid).items()} == n
     assert st.alert_hash(aid)["state"] == "open"
     assert not [m for m in st.timers() if m.startswith(aid)], st.timers()
+
+
+@pytest.mark.hard_timeout(120)
+def test_an_unreachable_recipient_does_not_speed_up_the_repeats(lab):
+    """For an ordinary alert a recipient that cannot be reached brings the
+    next tier at once; a duress alarm already reaches every tier, so its
+    repeats keep their interval (no burst to the others)."""
+    every = 3
+    st = sms_stack(lab, {"default": {"types": "panic threat test",
+                                     "tier": TIERS, "repeat": every}},
+                   sms=(), recorders={"oncall-1": {"default": 500}},
+                   delivery={"max_attempts": 1, "retry_initial_ms": 50,
+                             "retry_max_ms": 200})
+    aid = duress_cancel_to(lab, st, ("contactpunt",))
+    t0 = time.monotonic()
+    time.sleep(every * 3 + 1)
+    first = st.webhooks("contactpunt", "alert.duress", aid)[0]["time"]
+    ts = [first] + repeats(st, aid)["contactpunt"]
+    assert 3 <= len(ts) <= 5, (len(ts), time.monotonic() - t0)
+    gaps = [b - a for a, b in zip(ts, ts[1:])]
+    assert all(g > every * 0.6 for g in gaps), gaps
