@@ -78,6 +78,13 @@ audit_verify_line(struct audit_verify *v, const char *line, size_t len)
 		    "record %lld: does not parse", v->n == 0 ? 1 : expect, 0);
 		snprintf(v->why + strlen(v->why),
 		    sizeof(v->why) - strlen(v->why), " (%s)", why);
+		/* what a crash while writing leaves: a record's start */
+		if (len > 0 && line[0] == '{' && line[len - 1] != '}')
+			snprintf(v->why + strlen(v->why),
+			    sizeof(v->why) - strlen(v->why),
+			    "; a torn line: it ends inside the record, as a "
+			    "crash while writing leaves it (Redis's copy of "
+			    "the chain may have it whole)");
 		return -1;
 	}
 	if (v->n == 0) {

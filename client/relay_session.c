@@ -403,6 +403,15 @@ relay_session_error(struct relay_session *s, const json_t *o)
 	if (msg == NULL)
 		msg = "";
 	out_clean(code, s->outcome.code, sizeof(s->outcome.code));
+	/* Nothing the device can do about it: said in plain words, for
+	 * whoever keeps the organisation's directory. */
+	if (strcmp(code, "directory_too_large") == 0) {
+		relay_session_fail(s, RELAY_RETRY, "%s",
+		    _("the relay cannot send the organisation's directory: it "
+		      "is too large. Nothing can be sent through this relay "
+		      "until the administrator makes it smaller"));
+		return;
+	}
 	for (i = 0; i < sizeof(relay_session_fatal_codes) /
 	         sizeof(relay_session_fatal_codes[0]);
 	     i++)

@@ -18,6 +18,7 @@
 #include "audit_record.h"
 #include "keyfile.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "retention_scripts.h"
 #include "store.h"
@@ -51,6 +52,7 @@ struct audit {
 	struct store_req *req;
 	struct event *retry_ev; /* after a refused batch */
 	unsigned long dropped;
+	unsigned long dropped_waiting; /* before the head was read */
 };
 
 static void audit_send(struct audit *a);
@@ -130,6 +132,7 @@ audit_chain(struct audit *a, struct audit_record *r)
 	audit_record_hash(line, strlen(line), a->prev);
 	audit_file_append(a->file, line);
 	if (a->nlines >= AUDIT_QUEUE_MAX) {
+		metrics.audit_dropped++;
 		if (a->dropped++ == 0)
 			log_warnx("audit: Redis has not taken records for too "
 			          "long; records are dropped (the chain there "
@@ -195,11 +198,12 @@ audit_log(struct audit *a, const char *action, const char *object,
 	audit_field(r.reason, sizeof(r.reason), reason);
 	if (!a->loaded) {
 		if (a->nwaiting >= AUDIT_WAITING_MAX) {
-			if (a->dropped++ == 0)
+			metrics.audit_dropped++;
+			if (a->dropped_waiting++ == 0)
 				log_warnx("audit: %d records wait for the "
 				          "chain's head in Redis; further "
-				          "records are dropped (verify names "
-				          "the gap)",
+				          "records are dropped (counted; an "
+				          "audit.dropped record says how many)",
 				    AUDIT_WAITING_MAX);
 			return;
 		}
@@ -273,6 +277,26 @@ audit_send(struct audit *a)
 	    audit_sent_cb, a);
 }
 
+/* Records dropped before they had a number leave no gap in the chain:
+ * the chain itself says how many, in a record of its own. */
+static void
+audit_dropped_record(struct audit *a)
+{
+	char actor[AUDIT_FIELD_MAX + 8], why[64];
+
+	if (a->dropped_waiting == 0)
+		return;
+	log_warnx("audit: %lu records dropped while the chain's head was "
+	          "unknown",
+	    a->dropped_waiting);
+	snprintf(actor, sizeof(actor), "relay:%s", a->instance);
+	snprintf(why, sizeof(why), "n=%lu before the chain's head was read",
+	    a->dropped_waiting);
+	a->dropped_waiting = 0;
+	audit_log(a, "audit.dropped", "records", "failed", NULL, "relay", actor,
+	    why);
+}
+
 static void
 audit_loaded_cb(json_t *reply, const char *err, void *arg)
 {
@@ -312,6 +336,7 @@ audit_loaded_cb(json_t *reply, const char *err, void *arg)
 	free(a->waiting);
 	a->waiting = NULL;
 	a->nwaiting = 0;
+	audit_dropped_record(a);
 	audit_send(a);
 }
 

@@ -28,6 +28,7 @@ struct audit_file {
 	size_t len, cap;
 	int stop;
 	int started; /* the writer runs (started after daemon() forked) */
+	int torn; /* the file ended inside a line when it was opened */
 	unsigned long dropped; /* lines refused while the buffer was full */
 };
 
@@ -57,13 +58,33 @@ audit_file_write_all(int fd, const char *p, size_t n, int *torn)
 		log_warn("audit file: fdatasync");
 }
 
+/* 1 when the file ends inside a line: the relay (or the host) stopped
+ * while writing a record.  The first record written now starts on a
+ * line of its own, so the torn one is not joined to it and everything
+ * after it still parses; verify names the torn record. */
+static int
+audit_file_torn(int fd, const char *path)
+{
+	struct stat st;
+	char c;
+
+	if (fstat(fd, &st) != 0 || st.st_size == 0 ||
+	    pread(fd, &c, 1, st.st_size - 1) != 1 || c == '\n')
+		return 0;
+	log_warnx("audit file %s: its last line is cut off (the relay "
+	          "stopped while writing it); new records start on a line of "
+	          "their own",
+	    path);
+	return 1;
+}
+
 static void *
 audit_file_writer(void *arg)
 {
 	struct audit_file *f = arg;
 	char *buf;
 	size_t len;
-	int stop, torn = 0;
+	int stop, torn = f->torn;
 
 	for (;;) {
 		pthread_mutex_lock(&f->mu);
@@ -89,7 +110,8 @@ audit_file_open(const char *path)
 	struct audit_file *f;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	/* read too: the last byte says whether a line was torn */
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (fd < 0) {
 		log_warn("[audit] file %s", path);
@@ -97,6 +119,7 @@ audit_file_open(const char *path)
 	}
 	f = xcalloc(1, sizeof(*f));
 	f->fd = fd;
+	f->torn = audit_file_torn(fd, path);
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	return f;

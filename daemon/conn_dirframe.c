@@ -23,6 +23,13 @@ struct dirframe {
 };
 
 static struct dirframe *conn_dirframe_cached;
+/* The directory found too large, so that each device asking for it does
+ * not cost the loop another encoding of megabytes. */
+static struct {
+	int set;
+	long long version;
+	unsigned char hash[crypto_generichash_BYTES];
+} conn_dirframe_refused;
 
 static void
 conn_dirframe_unref(const void *data, size_t len, void *arg)
@@ -74,9 +81,19 @@ conn_dirframe_push(struct evbuffer *out, const struct directory *d)
 	 * relay refuses anything else.  The hash makes sure. */
 	if (f == NULL || f->version != d->version ||
 	    memcmp(f->hash, d->payload_hash, sizeof(f->hash)) != 0) {
-		conn_dirframe_clear();
-		if ((f = conn_dirframe_build(d)) == NULL)
+		if (conn_dirframe_refused.set &&
+		    conn_dirframe_refused.version == d->version &&
+		    memcmp(conn_dirframe_refused.hash, d->payload_hash,
+		        sizeof(d->payload_hash)) == 0)
 			return -1;
+		conn_dirframe_clear();
+		if ((f = conn_dirframe_build(d)) == NULL) {
+			conn_dirframe_refused.set = 1;
+			conn_dirframe_refused.version = d->version;
+			memcpy(conn_dirframe_refused.hash, d->payload_hash,
+			    sizeof(d->payload_hash));
+			return -1;
+		}
 		conn_dirframe_cached = f;
 	}
 	f->refs++;

@@ -52,15 +52,23 @@ duress_deliveries(const struct relay_config *cfg, const struct policy *p,
 	return out;
 }
 
-int64_t
-duress_base_ms(const struct policy *p, const json_t *brief, int64_t received_ms)
+/* Planned from when the last repeat fired, not from the duress: a
+ * relay back after an outage sends one repeat, not every one it missed
+ * (an SMS burst), and the rate stays one per interval whatever the
+ * history. */
+json_t *
+duress_next(const struct relay_config *cfg, const struct policy *p,
+    const char *alert_id, size_t t, int64_t duress_ms, int64_t now_ms)
 {
-	const char *d = json_str(brief, "duress_ms");
+	long every = p->repeat_s > 0 ? p->repeat_s : cfg->duress_repeat;
+	int64_t due = now_ms + (int64_t)every * 1000;
+	char member[64], dues[24];
 
-	if (d == NULL || p->ntiers == 0)
-		return received_ms;
-	return strtoll(d, NULL, 10) -
-	    (int64_t)p->tiers[p->ntiers - 1].delay_s * 1000;
+	if (due > duress_ms + (int64_t)cfg->duress_repeat_max * 1000)
+		return NULL;
+	snprintf(member, sizeof(member), "%s|%zu", alert_id, t + 1);
+	snprintf(dues, sizeof(dues), "%lld", (long long)due);
+	return json_pack("[s, s]", member, dues);
 }
 
 /* The device's answer is the one of a real cancel (conn_answer_cb); the
@@ -88,7 +96,6 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	json_t *args, *next;
 	const char *rs;
 	int drill;
-	int64_t received;
 	char now[RFC3339_LEN], tier[24], ms[24];
 	int64_t nowms = now_ms();
 
@@ -116,13 +123,10 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	if (c->req_duress) {
 		json_object_set_new(args, "deliveries",
 		    duress_deliveries(cfg, p, rs != NULL ? rs : "", drill));
-		/* the last tier again, every `repeat` from now on */
-		received = p->ntiers > 0
-		    ? nowms - (int64_t)p->tiers[p->ntiers - 1].delay_s * 1000
-		    : nowms;
+		/* every tier again, every interval from now on */
 		if (p->ntiers > 0 &&
-		    (next = escalate_next(p, c->req_alert_id, p->ntiers - 1,
-		         received)) != NULL)
+		    (next = duress_next(cfg, p, c->req_alert_id, p->ntiers - 1,
+		         nowms, nowms)) != NULL)
 			json_object_set_new(args, "next", next);
 	}
 	c->req = store_eval(c->relay->store, script_duress, args,

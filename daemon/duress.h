@@ -23,11 +23,13 @@ struct policy;
 int duress_flag(const json_t *cancel);
 /* Cancels c->req_alert_id of c->device_id, real or under duress. */
 void duress_cancel(struct conn *c, int duress);
-/* What escalation counts its tiers from: the alert's arrival, or for an
- * alert cancelled under duress (brief has duress_ms) a time such that
- * the last tier repeats every `repeat` from the duress on. */
-int64_t duress_base_ms(const struct policy *p, const json_t *brief,
-    int64_t received_ms);
+/* The next repeat of a duress alarm after tier t fired at now_ms: the
+ * timer [member, due], due one interval (the policy's `repeat`, or
+ * [delivery] duress_repeat when it has none) after now, or NULL once
+ * that is past duress_ms + duress_repeat_max.  max_age plays no part:
+ * the alarm repeats to every tier until a person acknowledges it. */
+json_t *duress_next(const struct relay_config *cfg, const struct policy *p,
+    const char *alert_id, size_t t, int64_t duress_ms, int64_t now_ms);
 /* The notifications of every tier of p at once, each recipient and
  * channel once ([[rid, channel], ...]). */
 json_t *duress_deliveries(const struct relay_config *cfg,

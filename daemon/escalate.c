@@ -5,6 +5,7 @@
 #include "duress.h"
 #include "escalate.h"
 #include "evtimer_ms.h"
+#include "frame.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
@@ -111,6 +112,27 @@ escalate_fired_cb(json_t *reply, const char *err, void *arg)
 	escalate_work(e);
 }
 
+/* A repeat of an alarm cancelled under duress (duress.h): every
+ * recipient of every tier, one interval after this one, until a person
+ * acknowledges; past duress_repeat_max no next one, said once. */
+static json_t *
+escalate_duress(struct escalate *e, const struct policy *p, const json_t *brief,
+    const char *aid, size_t t, json_t **next)
+{
+	const struct relay_config *cfg = e->relay->cfg;
+	const char *rs = json_str(brief, "recipients");
+	int64_t d = strtoll(json_str(brief, "duress_ms"), NULL, 10);
+	int64_t now = now_ms();
+
+	*next = duress_next(cfg, p, aid, t, d, now);
+	if (*next == NULL)
+		log_warnx("duress repeats ended alert=%s after=%llds "
+		          "duress_repeat_max=%ld state=open",
+		    aid, (long long)((now - d) / 1000), cfg->duress_repeat_max);
+	return duress_deliveries(cfg, p, rs != NULL ? rs : "",
+	    json_is_true(json_object_get(brief, "drill")));
+}
+
 /* Fires the current member, now that its alert's details are known. */
 static void
 escalate_brief_cb(json_t *reply, const char *err, void *arg)
@@ -121,14 +143,14 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 	const char *tierstr = strchr(e->current, '|') + 1;
 	char aid[33];
 	long t;
-	json_t *args, *next;
+	json_t *args, *next, *deliveries;
 	int64_t received;
 	char now[RFC3339_LEN];
 
 	e->req = NULL;
 	snprintf(aid, sizeof(aid), "%.32s", e->current);
 	if (reply == NULL || !json_is_true(json_object_get(reply, "exists")) ||
-	    parse_long(tierstr, 0, 100000, &t) != 0) {
+	    parse_long(tierstr, 0, 1000000000, &t) != 0) {
 		if (reply == NULL)
 			log_warnx("escalation %s: %s", e->current, err);
 		escalate_work(e);
@@ -143,15 +165,18 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 	received =
 	    strtoll(json_string_value(json_object_get(reply, "received_ms")),
 	        NULL, 10);
-	received = duress_base_ms(p, reply, received);
 	time_rfc3339_ms(now, now_ms());
-	next = escalate_next(p, aid, (size_t)t, received);
+	if (json_str(reply, "duress_ms") != NULL) {
+		deliveries =
+		    escalate_duress(e, p, reply, aid, (size_t)t, &next);
+	} else {
+		next = escalate_next(p, aid, (size_t)t, received);
+		deliveries = escalate_tier(cfg, p, (size_t)t,
+		    json_string_value(json_object_get(reply, "recipients")),
+		    json_is_true(json_object_get(reply, "drill")));
+	}
 	args = json_pack("{s:s, s:s, s:s, s:o, s:s}", "member", e->current,
-	    "aid", aid, "tier", tierstr, "deliveries",
-	    escalate_tier(cfg, p, (size_t)t,
-	        json_string_value(json_object_get(reply, "recipients")),
-	        json_is_true(json_object_get(reply, "drill"))),
-	    "now", now);
+	    "aid", aid, "tier", tierstr, "deliveries", deliveries, "now", now);
 	if (next != NULL)
 		json_object_set_new(args, "next", next);
 	e->req = store_eval(e->relay->store, script_fire, args,

@@ -275,6 +275,9 @@ metrics_render(struct evbuffer *out)
 	    metrics.ack_buckets, metrics.ack_count, metrics.ack_sum);
 	metric_one(out, "alertrelay_escalations_total", "counter",
 	    "Escalations to a further tier.", (double)metrics.escalations);
+	metric_one(out, "alertrelay_audit_records_dropped_total", "counter",
+	    "Audit records dropped before Redis had them (the log says why).",
+	    (double)metrics.audit_dropped);
 	metric_one(out, "alertrelay_checkins_missed_total", "counter",
 	    "Check-ins missed: prepared alerts raised by this instance.",
 	    (double)metrics.checkins_missed);

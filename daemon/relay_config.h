@@ -134,6 +134,8 @@ struct relay_config {
 	char *sms_language; /* "nl" or "en": the built-in SMS texts */
 	char *sms_templates[SMS_TPL_N]; /* "": the language's built-in */
 	long sms_hint_interval; /* minutes between hints to one number */
+	long duress_repeat; /* seconds between duress repeats, no `repeat` */
+	long duress_repeat_max; /* seconds after the duress: no more repeats */
 
 	/* [retention] (retention.h): seconds after an alert's close */
 	long ret_content; /* ciphertexts */

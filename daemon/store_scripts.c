@@ -228,10 +228,13 @@ const char script_done[] = PRELUDE
 /* A notification to an open alert failed max_attempts times: its
  * recipient is marked unreached (the history says so, once), the next
  * tier comes at once, and the notification stays pending: it is tried
- * again until it goes through or the alert closes. */
+ * again until it goes through or the alert closes.  Not for a duress
+ * alarm: it reaches every tier already, and its repeats keep their
+ * interval (duress.h). */
 const char script_unreached[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
-    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id')\n"
+    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
+    "  'duress')\n"
     "if not s[1] then return cjson.encode({r = 'gone'}) end\n"
     "if redis.call('HEXISTS', K('unreached', a.aid),"
     "    a.rid .. '|' .. a.ch) == 0 then\n"
@@ -240,14 +243,15 @@ const char script_unreached[] = PRELUDE
     "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
     "    channel = a.ch, reason = a.reason, at = a.now, retrying = true})\n"
     "end\n"
-    "if s[1] == 'open' and s[2] then\n"
+    "if s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
     "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
     "end\n"
     "return cjson.encode({r = 'ok'})\n";
 
 /* A notification was given up (the alert closed or expired while its
  * recipient was unreached, or it cannot be sent at all): dead letter,
- * the history says so, and for an open alert the next tier at once.
+ * the history says so, and for an open alert (not a duress alarm) the
+ * next tier at once.
  * Acknowledging the entry in the group is the claim: recorded once. */
 const char script_fail[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
@@ -260,7 +264,8 @@ const char script_fail[] = PRELUDE
     "  'event', a.event, 'tier', a.tier, 'reason', a.reason, 'at', a.now)\n"
     "if (a.event == 'alert.raised' or a.event == 'alert.escalated' or"
     "    a.event == 'alert.duress') and redis.call('EXISTS', ak) == 1 then\n"
-    "  local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id')\n"
+    "  local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
+    "    'duress')\n"
     "  local u = redis.call('HGET', K('unreached', a.aid), a.rid .. '|' .."
     "    a.ch)\n"
     "  local since = a.now\n"
@@ -269,7 +274,7 @@ const char script_fail[] = PRELUDE
     "    reason = a.reason, since = since, retrying = false})\n"
     "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
     "    channel = a.ch, reason = a.reason, at = a.now, retrying = false})\n"
-    "  if s[1] == 'open' and s[2] then\n"
+    "  if s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
     "    redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
     "  end\n"
     "end\n"

@@ -40,12 +40,14 @@ def policies():
                         "repeat": 0, "max_age": 3600}}
 
 
-def stack(lab, sign=True):
+def stack(lab, sign=True, sections=None):
     """An SMS stack in directory mode: contactpunt reached by webhook and
     SMS, with (sign=True) an Ed25519 sign_key in the directory; the
-    device with its box_key.  Returns (stack, signing key, key file)."""
+    device with its box_key; sections: more of the relay's sections.
+    Returns (stack, signing key, key file)."""
     st = sms_stack(lab, policies(), sms=(), start=False)
     env = st.env
+    env.sections.update(sections or {})
     env.org = orgdir.Org()
     env.directory = env.dir / "directory.signed"
     env.client_directory = env.dir / "client-directory.signed"

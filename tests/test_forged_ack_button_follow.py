@@ -1,0 +1,112 @@
+"""A forged acknowledgement ends neither the panic button's alert nor the
+location updates of `send --follow` (ack_verify_closes, issue 17): a
+relay taken over (here: the test, publishing on the relay's receipts
+channel as anyone with its Redis could) says a person took the alert,
+without a signed statement or signed with a key that is not the
+recipient's.  The button says it is NOT genuine, keeps its alert open
+and raises nothing new on the next hold; follow keeps sending its
+location.  The genuine acknowledgement (`alertctl ack`, signed with the
+recipient's key in the signed directory) ends both.  Real alertrelayd,
+redis-server, Kannel and alertctl.
+
+Checked against the code before ack_verify_closes (any "acknowledged"
+receipt closed the alert): the button freed itself on the forged
+receipt and follow stopped."""
+
+import time
+
+import nacl.signing
+import pytest
+
+import harness
+from harness import wait_until
+from test_button import (HOLD, ID_RX, Button, add_button, out, raised,
+                         start_button)
+from test_follow import FIXED, alert_id_of
+from test_signed_ack import cp_conf, ctl, forged, publish, stack, statement
+
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
+
+
+def forge_both(st, aid):
+    """The two forgeries: no statement, and a statement signed by a key
+    the directory does not hold for the recipient."""
+    publish(st, aid, forged("Piket-1"))
+    env_hash = st.alert_hash(aid)["envelope_hash"]
+    other = nacl.signing.SigningKey.generate()
+    publish(st, aid, forged("Piket-2", statement=statement(
+        other, aid, env_hash, by="Piket-2")))
+
+
+def genuine_ack(lab, st, keyfile, aid):
+    cp = ctl(lab, "-c", cp_conf(st, keyfile), "ack",
+             st.alert_hash(aid)["ref"], "--by", "Jan de Vries")
+    assert cp.returncode == 0, cp.stderr
+
+
+@pytest.mark.hard_timeout(150)
+def test_button_keeps_its_alert_on_a_forged_ack(lab, tmp_path):
+    st, sk, keyfile = stack(lab)
+    button = Button(tmp_path / "event0")
+    add_button(st.env, button.path)
+    p = start_button(lab, st.env)
+    button.press(HOLD + 0.4)
+    p.wait_for(r"alert %s: accepted by the relay" % ID_RX, "stdout", 15)
+    (aid,) = raised(p)
+    p.wait_for(r"alert %s: delivered" % aid, "stdout", 15)
+
+    forge_both(st, aid)
+    p.wait_for(r"NOT genuine \(it carries no signed statement\)", "stdout",
+               10)
+    p.wait_for(r"NOT genuine \(its signature is false\)", "stdout", 10)
+    assert "the button is ready" not in out(p), out(p)
+    assert not (st.env.dir / "outbox" / (aid + ".closed")).exists()
+    # still its alert: a hold says so and raises nothing new
+    button.press(HOLD + 0.3)
+    wait_until(lambda: "is still open" in out(p), 10, what=p.tail())
+    assert raised(p) == [aid]
+    assert st.webhooks("contactpunt", "alert.raised") and all(
+        a["json"]["alert_id"] == aid
+        for a in st.webhooks("contactpunt", "alert.raised"))
+
+    # the genuine one frees it, and the next hold is a new alert
+    genuine_ack(lab, st, keyfile, aid)
+    p.wait_for(r"alert %s is acknowledged: the button is ready" % aid,
+               "stdout", 15)
+    button.press(HOLD + 0.4)
+    wait_until(lambda: len(raised(p)) == 2, 10, what=p.tail())
+    assert raised(p)[1] != aid
+    assert p.running()
+    button.close()
+
+
+@pytest.mark.hard_timeout(150)
+def test_follow_keeps_sending_on_a_forged_ack(lab):
+    st, sk, keyfile = stack(lab, sections={"location": {"min_interval": 1}})
+    send = lab.send_proc(st.env, "--type", "threat", "--lat", FIXED[0],
+                         "--lon", FIXED[1], "--follow", "--follow-interval",
+                         "1")
+    aid = alert_id_of(send)
+
+    def located():
+        return len(st.webhooks("contactpunt", "alert.location", aid))
+    wait_until(lambda: located() >= 2, 30, what="2 alert.location")
+
+    forge_both(st, aid)
+    n = located()
+    # follow goes on: more positions after the forgeries
+    wait_until(lambda: located() >= n + 3, 30,
+               what="3 more alert.location after the forged acks")
+    assert send.running(), send.tail()
+    text = "\n".join(send.snapshot("stdout"))
+    assert "no longer sent" not in text, text
+    assert st.alert_hash(aid)["state"] == "open"
+
+    # the genuine one ends it
+    genuine_ack(lab, st, keyfile, aid)
+    assert send.wait_exit(20) == 0, send.tail()
+    text = "\n".join(send.snapshot("stdout"))
+    assert "The alert is closed" in text, text
+    n = located()
+    time.sleep(3)
+    assert located() == n
