@@ -75,11 +75,13 @@ struct console_config {
 
 struct console_auth;
 struct console_ack;
+struct console_export;
 
 struct console {
 	struct console_config cfg;
 	struct console_auth *auth; /* failed logins per address */
 	struct console_ack *ack; /* acknowledgements under way */
+	struct console_export *exports; /* exports under way */
 	struct console_db *db;
 	struct shown *shown; /* shared by the recipients' hooks */
 	struct seen *seen;
@@ -124,6 +126,10 @@ void console_http_json_text(struct evhttp_request *req, char *text, int status);
 /* console_http.c: answers req with body (taken), and the headers. */
 void console_http_json(struct evhttp_request *req, int status, const char *why,
     json_t *body);
+/* console_http.c: {"error":error} with status and its reason phrase;
+ * the page turns error into the operator's language (lang/). */
+void console_http_error(struct evhttp_request *req, int status,
+    const char *error);
 
 /* console_history.c: GET /api/devices/<id>/alerts (the caller history)
  * as JSON text (caller wipes and frees), or NULL with *status set. */

@@ -92,7 +92,7 @@ console_work_note_action(struct console *c, const char *alert_id,
 	return 0;
 }
 
-static int
+int
 console_work_owner(struct console *c, const char *alert_id,
     char owner[CONSOLE_NAME_MAX + 1])
 {
@@ -111,7 +111,7 @@ console_work_owner(struct console *c, const char *alert_id,
 	return found;
 }
 
-static int
+int
 console_work_closed(struct console *c, const char *alert_id, char *outcome,
     size_t len)
 {
@@ -168,39 +168,6 @@ console_work_claim(struct console *c, const char *alert_id, const char *name,
 		return CONSOLE_CLAIM_ERROR;
 	return strcmp(owner, name) == 0 ? CONSOLE_CLAIM_WON
 	                                : CONSOLE_CLAIM_TAKEN;
-}
-
-int
-console_work_release(struct console *c, const char *alert_id,
-    const struct console_user *u)
-{
-	char owner[CONSOLE_NAME_MAX + 1];
-	sqlite3_stmt *s;
-
-	if (console_work_owner(c, alert_id, owner) != 1 ||
-	    (strcmp(owner, u->name) != 0 && strcmp(u->role, "supervisor") != 0))
-		return 1;
-	if ((s = console_work_prepare(c,
-	         "DELETE FROM claim WHERE alert_id = ? "
-	         "AND name = ?")) == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
-	(void)sqlite3_step(s);
-	sqlite3_finalize(s);
-	return console_work_note_action(c, alert_id, "released", u->name,
-	    strcmp(owner, u->name) == 0 ? "" : owner);
-}
-
-int
-console_work_close(struct console *c, const char *alert_id, const char *name,
-    const char *outcome, const char *note)
-{
-	char detail[CONSOLE_NOTE_MAX + 32];
-
-	snprintf(detail, sizeof(detail), "%s%s%s", outcome,
-	    note[0] != '\0' ? ": " : "", note);
-	return console_work_note_action(c, alert_id, "closed", name, detail);
 }
 
 static long long
@@ -331,19 +298,24 @@ console_work_timeline(struct console *c, const char *alert_id)
 	return out;
 }
 
+/* Through webhook_stored (console_db.c): the deliveries of the period,
+ * each kept when it is its alert's first. */
 json_t *
-console_work_period(struct console *c, long long from, long long to)
+console_work_period(struct console *c, long long from, long long to, int limit)
 {
 	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT alert_id FROM webhook WHERE is_alert = 1 GROUP BY alert_id "
-	    "HAVING MIN(stored_at) >= ? AND MIN(stored_at) < ? "
-	    "ORDER BY MIN(id) LIMIT 10000");
+	    "SELECT w.alert_id FROM webhook w WHERE w.is_alert = 1 AND "
+	    "w.stored_at >= ?1 AND w.stored_at < ?2 AND w.id = (SELECT "
+	    "MIN(f.id) "
+	    "FROM webhook f WHERE f.alert_id = w.alert_id AND f.is_alert = 1) "
+	    "ORDER BY w.id LIMIT ?3");
 	json_t *out = json_array();
 
 	if (s == NULL)
 		return out;
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to);
+	sqlite3_bind_int(s, 3, limit);
 	while (sqlite3_step(s) == SQLITE_ROW)
 		json_array_append_new(out,
 		    json_string((const char *)sqlite3_column_text(s, 0)));
