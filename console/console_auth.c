@@ -251,10 +251,7 @@ console_auth_checked(int ok, void *arg)
 {
 	struct console_auth_pending *p = arg;
 
-	if (p->req != NULL)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		                                  p->req),
-		    NULL, NULL);
+	console_http_on_close(p->req, NULL, NULL);
 	if (ok >= 0)
 		console_auth_check(p->c, p->req, p->peer, p->name, ok);
 	free(p);
@@ -289,8 +286,7 @@ console_auth_start(struct console *c, struct evhttp_request *req,
 		console_http_error(req, 503, "busy");
 		return;
 	}
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-	    console_auth_gone, p);
+	console_http_on_close(req, console_auth_gone, p);
 }
 
 /* POST /api/login {"name","password"}. */

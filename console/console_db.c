@@ -299,23 +299,11 @@ console_db_replay(struct console_db *d, struct seen *seen, struct shown *shown)
 	return 0;
 }
 
-/* The first delivery of each alert, and whether a notice followed (each
- * EXISTS through the webhook_alert index). */
-#define CONSOLE_DB_ALERT_COLUMNS                                               \
-	"SELECT w.recipient_id, w.body, w.stored_at, w.stale,"                 \
-	" EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"       \
-	"  AND n.type = 'alert.acknowledged'),"                                \
-	" EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"       \
-	"  AND n.type = 'alert.cancelled'),"                                   \
-	" EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"       \
-	"  AND n.type = 'alert.duress')"                                       \
-	" FROM webhook w "
-
 /* The queue: every open alert, and the newest closed ones (?2) for
  * context; older ones are in the caller history and the export.  Its
  * cost follows the open alerts, not the history. */
 static const char console_db_queue_sql[] = CONSOLE_DB_ALERT_COLUMNS
-    "WHERE w.id IN (SELECT first_id FROM open_alert UNION"
+    " FROM webhook w WHERE w.id IN (SELECT first_id FROM open_alert UNION"
     " SELECT (SELECT MIN(f.id) FROM webhook f WHERE f.alert_id = t.alert_id"
     "  AND f.is_alert = 1)"
     " FROM (SELECT alert_id FROM timeline WHERE kind = 'closed'"
@@ -323,9 +311,24 @@ static const char console_db_queue_sql[] = CONSOLE_DB_ALERT_COLUMNS
     " ORDER BY w.id DESC LIMIT ?1";
 
 /* One alert, through the webhook_alert index. */
-static const char console_db_one_sql[] = CONSOLE_DB_ALERT_COLUMNS
-    "WHERE w.id = (SELECT MIN(id) FROM webhook WHERE alert_id = ?1"
-    " AND is_alert = 1)";
+static const char console_db_one_sql[] =
+    CONSOLE_DB_ALERT_COLUMNS " FROM webhook w WHERE w.id = (SELECT MIN(id) "
+                             "FROM webhook WHERE alert_id = ?1"
+                             " AND is_alert = 1)";
+
+void
+console_db_alert_row(sqlite3_stmt *s, struct console_db_alert *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->recipient_id = (char *)sqlite3_column_text(s, 0);
+	a->body = (char *)sqlite3_column_blob(s, 1);
+	a->bodylen = (size_t)sqlite3_column_bytes(s, 1);
+	a->stored_at = sqlite3_column_int64(s, 2);
+	a->stale = sqlite3_column_int(s, 3);
+	a->acknowledged = sqlite3_column_int(s, 4);
+	a->cancelled = sqlite3_column_int(s, 5);
+	a->duress = sqlite3_column_int(s, 6);
+}
 
 int
 console_db_alerts(struct console_db *d, const char *alert_id,
@@ -348,15 +351,7 @@ console_db_alerts(struct console_db *d, const char *alert_id,
 		sqlite3_bind_int(s, 2, CONSOLE_DB_CLOSED_SHOWN);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		a.alert_id = NULL;
-		a.recipient_id = (char *)sqlite3_column_text(s, 0);
-		a.body = (char *)sqlite3_column_blob(s, 1);
-		a.bodylen = (size_t)sqlite3_column_bytes(s, 1);
-		a.stored_at = sqlite3_column_int64(s, 2);
-		a.stale = sqlite3_column_int(s, 3);
-		a.acknowledged = sqlite3_column_int(s, 4);
-		a.cancelled = sqlite3_column_int(s, 5);
-		a.duress = sqlite3_column_int(s, 6);
+		console_db_alert_row(s, &a);
 		fn(arg, &a);
 	}
 	sqlite3_finalize(s);

@@ -89,10 +89,7 @@ console_export_new(struct event_base *base)
 static void
 console_export_job_free(struct console_export_job *j)
 {
-	if (j->req != NULL)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		                                  j->req),
-		    NULL, NULL);
+	console_http_on_close(j->req, NULL, NULL);
 	TAILQ_REMOVE(&j->x->jobs, j, entry);
 	event_free(j->ev);
 	json_decref(j->ids);
@@ -190,8 +187,7 @@ console_export_turn(evutil_socket_t fd, short what, void *arg)
 		event_add(j->ev, &now);
 		return;
 	}
-	evhttp_connection_set_closecb(evhttp_request_get_connection(j->req),
-	    NULL, NULL);
+	console_http_on_close(j->req, NULL, NULL);
 	evhttp_send_reply_end(j->req);
 	j->req = NULL;
 	console_export_job_free(j);
@@ -223,8 +219,7 @@ console_export_start(struct console *c, struct evhttp_request *req, json_t *ids,
 	    csv ? "csv" : "json");
 	evhttp_add_header(h, "Content-Disposition", disp);
 	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-	    console_export_gone, j);
+	console_http_on_close(req, console_export_gone, j);
 	if (out != NULL && csv)
 		evbuffer_add_printf(out,
 		    "alert_id,type,device,created_at,message,at,"

@@ -123,6 +123,16 @@ console_http_why(int status)
 }
 
 void
+console_http_on_close(struct evhttp_request *req,
+    void (*cb)(struct evhttp_connection *, void *), void *arg)
+{
+	if (req != NULL)
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		                                  req),
+		    cb, arg);
+}
+
+void
 console_http_error(struct evhttp_request *req, int status, const char *error)
 {
 	console_http_json(req, status, console_http_why(status),

@@ -42,14 +42,6 @@ console_ops_show(struct console *c, struct evhttp_request *req,
 	console_http_json(req, 200, "OK", o);
 }
 
-/* 409 with the holder's name: the page says who has it. */
-static void
-console_ops_taken(struct evhttp_request *req, const char *owner)
-{
-	console_http_json(req, 409, "Conflict",
-	    json_pack("{s:s, s:s}", "error", "claimed", "owner", owner));
-}
-
 /* A rule of console_hold.h said no: the error the page translates. */
 static void
 console_ops_refused(struct evhttp_request *req, enum console_hold r,
@@ -72,69 +64,67 @@ console_ops_refused(struct evhttp_request *req, enum console_hold r,
 	}
 }
 
+/* A claim that did not make the caller the holder: whose it is, or
+ * why not. */
+static void
+console_ops_unclaimed(struct evhttp_request *req, enum console_claim r,
+    const char *owner)
+{
+	if (r == CONSOLE_CLAIM_TAKEN)
+		console_http_json(req, 409, "Conflict",
+		    json_pack("{s:s, s:s}", "error", "claimed", "owner",
+		        owner));
+	else if (r == CONSOLE_CLAIM_UNKNOWN)
+		console_http_error(req, 404, "no such alert");
+	else
+		console_ops_refused(req,
+		    r == CONSOLE_CLAIM_CLOSED ? CONSOLE_HOLD_CLOSED
+		                              : CONSOLE_HOLD_ERROR,
+		    owner);
+}
+
 static void
 console_ops_claim(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
 {
 	char owner[CONSOLE_NAME_MAX + 1];
+	enum console_claim r =
+	    console_work_claim(c, alert_id, s->u.name, owner);
 
-	switch (console_work_claim(c, alert_id, s->u.name, owner)) {
-	case CONSOLE_CLAIM_WON:
-		log_info("claimed alert=%s operator=\"%s\"", alert_id,
-		    s->u.name);
-		console_ops_changed(c, alert_id);
-		console_http_json(req, 200, "OK",
-		    json_pack("{s:s}", "owner", owner));
-		break;
-	case CONSOLE_CLAIM_TAKEN:
-		console_ops_taken(req, owner);
-		break;
-	case CONSOLE_CLAIM_UNKNOWN:
-		console_http_error(req, 404, "no such alert");
-		break;
-	case CONSOLE_CLAIM_CLOSED:
-		console_http_error(req, 409, "closed");
-		break;
-	default:
-		console_http_error(req, 500, "db");
-	}
-}
-
-static void
-console_ops_release(struct console *c, struct evhttp_request *req,
-    const char *alert_id, const struct console_session *s)
-{
-	char owner[CONSOLE_NAME_MAX + 1];
-	enum console_hold r = console_hold_release(c, alert_id, &s->u, owner);
-
-	if (r != CONSOLE_HOLD_OK) {
-		console_ops_refused(req, r, owner);
+	if (r != CONSOLE_CLAIM_WON) {
+		console_ops_unclaimed(req, r, owner);
 		return;
 	}
-	log_info("released alert=%s operator=\"%s\"", alert_id, s->u.name);
+	log_info("claimed alert=%s operator=\"%s\"", alert_id, s->u.name);
 	console_ops_changed(c, alert_id);
-	console_http_json(req, 200, "OK", json_pack("{s:n}", "owner"));
+	console_http_json(req, 200, "OK", json_pack("{s:s}", "owner", owner));
 }
 
-/* A supervisor takes an alert from whoever holds it (someone gone home
- * with it, an operator stuck on another call); the timeline names both. */
+/* Release (fn console_hold_release) or take-over (console_hold_takeover,
+ * a supervisor takes an alert from whoever holds it: someone gone home
+ * with it, an operator stuck on another call); the answer says who
+ * holds it now and from whom it went, as the timeline does. */
 static void
-console_ops_takeover(struct console *c, struct evhttp_request *req,
-    const char *alert_id, const struct console_session *s)
+console_ops_hold(struct console *c, struct evhttp_request *req,
+    const char *alert_id, const struct console_session *s,
+    enum console_hold (*fn)(struct console *, const char *,
+        const struct console_user *, char *))
 {
-	char owner[CONSOLE_NAME_MAX + 1];
-	enum console_hold r = console_hold_takeover(c, alert_id, &s->u, owner);
+	char from[CONSOLE_NAME_MAX + 1];
+	enum console_hold r = fn(c, alert_id, &s->u, from);
+	int taken = fn == console_hold_takeover;
 
 	if (r != CONSOLE_HOLD_OK) {
-		console_ops_refused(req, r, owner);
+		console_ops_refused(req, r, from);
 		return;
 	}
-	log_info("taken over alert=%s operator=\"%s\" from=\"%s\"", alert_id,
-	    s->u.name, owner);
+	log_info("%s alert=%s operator=\"%s\" from=\"%s\"",
+	    taken ? "taken over" : "released", alert_id, s->u.name, from);
 	console_ops_changed(c, alert_id);
 	console_http_json(req, 200, "OK",
-	    json_pack("{s:s, s:o}", "owner", s->u.name, "from",
-	        owner[0] != '\0' ? json_string(owner) : json_null()));
+	    json_pack("{s:o, s:o}", "owner",
+	        taken ? json_string(s->u.name) : json_null(), "from",
+	        from[0] != '\0' ? json_string(from) : json_null()));
 }
 
 /* The JSON body of a POST, or NULL. */
@@ -234,12 +224,8 @@ console_ops_ack(struct console *c, struct evhttp_request *req,
 	enum console_claim r =
 	    console_work_claim(c, alert_id, s->u.name, owner);
 
-	if (r == CONSOLE_CLAIM_TAKEN)
-		console_ops_taken(req, owner);
-	else if (r == CONSOLE_CLAIM_CLOSED)
-		console_http_error(req, 409, "closed");
-	else if (r != CONSOLE_CLAIM_WON)
-		console_http_error(req, 404, "no such alert");
+	if (r != CONSOLE_CLAIM_WON)
+		console_ops_unclaimed(req, r, owner);
 	else {
 		console_ops_changed(c, alert_id);
 		console_ack_send(c, req, alert_id, s->u.name);
@@ -272,9 +258,9 @@ console_ops_request(struct console *c, struct evhttp_request *req,
 	else if (strcmp(action, "/claim") == 0)
 		console_ops_claim(c, req, alert_id, s);
 	else if (strcmp(action, "/release") == 0)
-		console_ops_release(c, req, alert_id, s);
+		console_ops_hold(c, req, alert_id, s, console_hold_release);
 	else if (strcmp(action, "/takeover") == 0)
-		console_ops_takeover(c, req, alert_id, s);
+		console_ops_hold(c, req, alert_id, s, console_hold_takeover);
 	else if (strcmp(action, "/ack") == 0)
 		console_ops_ack(c, req, alert_id, s);
 	else if (strcmp(action, "/note") == 0)

@@ -30,18 +30,21 @@ console_work_prepare(struct console *c, const char *sql)
 	return s;
 }
 
-int
-console_work_known(struct console *c, const char *alert_id)
+/* The first column of sql's first row for alert_id, as text into out
+ * ("" when none): 1 found, 0 not, -1 error. */
+static int
+console_work_text(struct console *c, const char *sql, const char *alert_id,
+    char *out, size_t len)
 {
-	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT 1 FROM webhook WHERE alert_id = ? AND is_alert = 1 "
-	    "LIMIT 1");
+	sqlite3_stmt *s = console_work_prepare(c, sql);
 	int found;
 
+	out[0] = '\0';
 	if (s == NULL)
-		return 0;
+		return -1;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	found = sqlite3_step(s) == SQLITE_ROW;
+	if ((found = sqlite3_step(s) == SQLITE_ROW))
+		snprintf(out, len, "%s", sqlite3_column_text(s, 0));
 	sqlite3_finalize(s);
 	return found;
 }
@@ -50,20 +53,20 @@ int
 console_work_recipient(struct console *c, const char *alert_id, char *out,
     size_t len)
 {
-	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT recipient_id FROM webhook WHERE alert_id = ? AND "
-	    "is_alert = 1 ORDER BY id LIMIT 1");
-	int rc = -1;
+	return console_work_text(c,
+	           "SELECT recipient_id FROM webhook WHERE alert_id = ? AND "
+	           "is_alert = 1 ORDER BY id LIMIT 1",
+	           alert_id, out, len) == 1
+	    ? 0
+	    : -1;
+}
 
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		snprintf(out, len, "%s", sqlite3_column_text(s, 0));
-		rc = 0;
-	}
-	sqlite3_finalize(s);
-	return rc;
+int
+console_work_known(struct console *c, const char *alert_id)
+{
+	char rid[128];
+
+	return console_work_recipient(c, alert_id, rid, sizeof(rid)) == 0;
 }
 
 int
@@ -96,19 +99,8 @@ int
 console_work_owner(struct console *c, const char *alert_id,
     char owner[CONSOLE_NAME_MAX + 1])
 {
-	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT name FROM claim WHERE alert_id = ?");
-	int found;
-
-	owner[0] = '\0';
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	if ((found = sqlite3_step(s) == SQLITE_ROW))
-		snprintf(owner, CONSOLE_NAME_MAX + 1, "%s",
-		    sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return found;
+	return console_work_text(c, "SELECT name FROM claim WHERE alert_id = ?",
+	    alert_id, owner, CONSOLE_NAME_MAX + 1);
 }
 
 int
