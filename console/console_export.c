@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -56,6 +57,12 @@ console_export_csv_row(struct evbuffer *out, json_t *a, json_t *e)
 	evbuffer_add(out, "\r\n", 2);
 }
 
+#define CONSOLE_EXPORT_BACKLOG (256 * 1024) /* bytes unsent to the browser */
+#define CONSOLE_EXPORT_WAIT                                                    \
+	{                                                                      \
+		0, 50000                                                       \
+	} /* then the next turn after this */
+
 /* One export under way: a chunk of alerts per turn of the event loop,
  * so a long period never holds the loop (and the other operators'
  * pages) for longer than CONSOLE_EXPORT_CHUNK alerts' decryption. */
@@ -86,10 +93,15 @@ console_export_new(struct event_base *base)
 	return x;
 }
 
+/* Ends the reply if the browser is still there (what was sent is all
+ * it gets), and frees the job. */
 static void
 console_export_job_free(struct console_export_job *j)
 {
-	console_http_on_close(j->req, NULL, NULL);
+	if (j->req != NULL) {
+		console_http_on_close(j->req, NULL, NULL);
+		evhttp_send_reply_end(j->req);
+	}
 	TAILQ_REMOVE(&j->x->jobs, j, entry);
 	event_free(j->ev);
 	json_decref(j->ids);
@@ -156,7 +168,24 @@ console_export_gone(struct evhttp_connection *conn, void *arg)
 	struct console_export_job *j = arg;
 
 	(void)conn;
-	j->req = NULL; /* evhttp frees it; the next turn frees the job */
+	/* libevent has detached the unfinished request and leaves it to
+	 * us: ending it frees it (as console_events.c does). */
+	evhttp_send_reply_end(j->req);
+	j->req = NULL;
+	console_export_job_free(j);
+}
+
+/* A browser that reads slower than the console opens: what waits for
+ * it stays under CONSOLE_EXPORT_BACKLOG, not the whole export. */
+static int
+console_export_backlog(struct console_export_job *j)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(
+	    evhttp_request_get_connection(j->req));
+
+	return bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) >
+	    CONSOLE_EXPORT_BACKLOG;
 }
 
 /* A turn: the next chunk of alerts, then yield to the loop. */
@@ -166,11 +195,11 @@ console_export_turn(evutil_socket_t fd, short what, void *arg)
 	struct console_export_job *j = arg;
 	struct evbuffer *out;
 	size_t n = json_array_size(j->ids), end = j->next;
-	const struct timeval now = {0, 0};
+	const struct timeval now = {0, 0}, later = CONSOLE_EXPORT_WAIT;
 
 	(void)fd;
 	(void)what;
-	if (j->req == NULL || (out = evbuffer_new()) == NULL) {
+	if ((out = evbuffer_new()) == NULL) {
 		console_export_job_free(j);
 		return;
 	}
@@ -184,12 +213,9 @@ console_export_turn(evutil_socket_t fd, short what, void *arg)
 	evhttp_send_reply_chunk(j->req, out);
 	evbuffer_free(out);
 	if (j->next < n) {
-		event_add(j->ev, &now);
+		event_add(j->ev, console_export_backlog(j) ? &later : &now);
 		return;
 	}
-	console_http_on_close(j->req, NULL, NULL);
-	evhttp_send_reply_end(j->req);
-	j->req = NULL;
 	console_export_job_free(j);
 }
 
