@@ -74,7 +74,9 @@ static const char console_db_schema[] =
     " actor TEXT NOT NULL,"
     " detail TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS timeline_alert ON timeline(alert_id);"
-    /* The newest closures, for the queue's tail of closed alerts. */
+    /* The newest closures, for the queue's tail of closed alerts.  A
+     * lookup of one alert's closure writes +kind, so that it goes
+     * through timeline_alert and not through every closure there is. */
     "CREATE INDEX IF NOT EXISTS timeline_closed ON timeline(kind) WHERE "
     " kind = 'closed';"
     /* The alerts not closed yet, by their first delivery: the queue
@@ -228,7 +230,7 @@ console_db_open_alert(struct console_db *d, const struct hook_body *b,
 	if (sqlite3_prepare_v2(d->db,
 	        "INSERT OR IGNORE INTO open_alert (alert_id, first_id) "
 	        "SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM timeline "
-	        "WHERE alert_id = ?1 AND kind = 'closed')",
+	        "WHERE alert_id = ?1 AND +kind = 'closed')",
 	        -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(s, 1, b->alert_id, -1, SQLITE_STATIC);

@@ -108,7 +108,7 @@ console_work_closed(struct console *c, const char *alert_id, char *outcome,
     size_t len)
 {
 	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT detail FROM timeline WHERE alert_id = ? AND kind = "
+	    "SELECT detail FROM timeline WHERE alert_id = ? AND +kind = "
 	    "'closed' ORDER BY id DESC LIMIT 1");
 	int found;
 

@@ -14,7 +14,7 @@ import sqlite3
 
 import pytest
 
-from test_console import Console, OPERATOR, RID, make_webhook
+from test_console import Console, OPERATOR, RID, make_webhook, resign
 
 pytestmark = pytest.mark.needs("alertconsole")
 
@@ -135,23 +135,34 @@ def test_closed_alerts_leave_the_open_table_and_the_queue_stays_whole(three):
     first = alert_in(env, c, alert_type="panic")
     closed = []
     for i in range(3):
-        aid = alert_in(env, c, alert_type="test")
+        headers, body, inner = make_webhook(env, RID, alert_type="test")
+        assert c.hook(headers, body) == 200
+        aid = inner["alert_id"]
         assert s.post("/api/alert/%s/close" % aid,
                       {"outcome": "test", "note": ""})[0] == 200
         closed.append(aid)
+    # a later delivery of a closed alert (the relay's next tier) does
+    # not open it again
+    o = json.loads(body)
+    o.update({"type": "alert.escalated", "tier": 1})
+    body2 = json.dumps(o, separators=(",", ":")).encode()
+    assert c.hook(resign(env, body2, "msg_tier1"), body2) == 200
     with db(c) as d:
         open_ids = {r for r, in d.execute("SELECT alert_id FROM open_alert")}
     assert open_ids == {first}
-    # a second delivery of a closed alert does not open it again
     ids = {x["alert_id"]: x["state"] for x in c.alerts()}
     assert ids[first] == "open"
     assert all(ids[x] == "closed" for x in closed)
 
 
 QUERIES = {
-    # the one-alert lookup (console_db.c) and the queue's
+    # as console_db.c and console_work.c write them: the one-alert lookup,
+    # one alert's closure (through timeline_alert, not every closure), and
+    # the queue's
     "one": ("SELECT w.id FROM webhook w WHERE w.id = (SELECT MIN(id) FROM "
             "webhook WHERE alert_id = ?1 AND is_alert = 1)", ("x" * 32,)),
+    "closure": ("SELECT detail FROM timeline WHERE alert_id = ?1 AND "
+                "+kind = 'closed' ORDER BY id DESC LIMIT 1", ("x" * 32,)),
     "newest closed": ("SELECT alert_id FROM timeline WHERE kind = 'closed' "
                       "ORDER BY id DESC LIMIT 50", ()),
     "open": ("SELECT first_id FROM open_alert", ()),
@@ -171,6 +182,8 @@ def test_per_request_queries_use_indexes(solo_console):
             assert "SCAN webhook" not in plan and \
                 "SCAN timeline" not in plan, (name, plan)
             assert "USING" in plan and "INDEX" in plan, (name, plan)
+            if name in ("one", "closure"):
+                assert "(alert_id=?)" in plan, (name, plan)
 
 
 @pytest.fixture
