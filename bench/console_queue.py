@@ -6,7 +6,8 @@ Fills a console's database, through its own HTTP interface (webhooks
 signed and sealed as the relay sends them, claims and closures by a
 supervisor), with --closed closed alerts and --open open ones, then times:
 GET /api/alerts (the queue, what every page loads on every change),
-GET /api/alert/ID (one alert's page), and an export of the whole period
+GET /api/alert/ID (one alert's page), GET /metrics (a Prometheus
+scrape: its histograms still read the whole history), and an export of the whole period
 with the longest stall of GET /api/session (a cheap request) while it
 runs: how long the loop was held.
 
@@ -98,7 +99,10 @@ def main():
             env = lab.env()
             since = int(time.time()) - 60
             # one loopback client makes every request: no rate limit
-            c = Console(lab, env, extra={"conn_rate": 0}).start()
+            mport = harness.free_port()
+            c = Console(lab, env, extra={
+                "conn_rate": 0,
+                "metrics_listen": "127.0.0.1:%d" % mport}).start()
             c.add_user(SUPER, role="supervisor")
             c.login(SUPER)
             t = time.monotonic()
@@ -118,6 +122,16 @@ def main():
             one = [timed(c, "/api/alert/%s" % ids[-1])[0]
                    for _ in range(a.rounds)]
             print("GET /api/alert/ID: median %.2f ms" % statistics.median(one))
+            mt = []
+            for _ in range(a.rounds):
+                t = time.monotonic()
+                conn = http.client.HTTPConnection("127.0.0.1", mport,
+                                                  timeout=60)
+                conn.request("GET", "/metrics")
+                assert conn.getresponse().read()
+                conn.close()
+                mt.append((time.monotonic() - t) * 1000)
+            print("GET /metrics: median %.1f ms" % statistics.median(mt))
             r, worst, n = stall_during_export(c, since)
             print("export of %d alerts: %.0f ms; meanwhile %d GET "
                   "/api/session, the slowest %.0f ms" % (

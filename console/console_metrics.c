@@ -30,15 +30,16 @@ static const char console_metrics_ack_sql[] =
     "WHERE kind = 'acknowledged' UNION ALL SELECT alert_id, stored_at FROM "
     "webhook WHERE type = 'alert.acknowledged') GROUP BY alert_id) c "
     "USING (alert_id)";
-/* Waiting for a person: neither claimed, acknowledged, cancelled nor
- * closed. */
+/* Waiting for a person: open (not closed: console_db.c's table of open
+ * alerts, so the count costs what the queue holds, not the history),
+ * neither claimed, acknowledged nor cancelled. */
 static const char console_metrics_waiting_sql[] =
-    "SELECT COUNT(DISTINCT alert_id) FROM webhook w WHERE is_alert = 1 "
-    "AND NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = w.alert_id) "
+    "SELECT COUNT(*) FROM open_alert o WHERE "
+    "NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = o.alert_id) "
     "AND NOT EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = "
-    "w.alert_id AND n.type IN ('alert.acknowledged', 'alert.cancelled')) "
+    "o.alert_id AND n.type IN ('alert.acknowledged', 'alert.cancelled')) "
     "AND NOT EXISTS (SELECT 1 FROM timeline t WHERE t.alert_id = "
-    "w.alert_id AND t.kind IN ('closed', 'acknowledged'))";
+    "o.alert_id AND +t.kind IN ('closed', 'acknowledged'))";
 
 static void
 console_metrics_histogram(sqlite3 *db, struct evbuffer *out, const char *name,
