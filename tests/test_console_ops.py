@@ -360,7 +360,7 @@ def test_metrics(lab):
     c = Console(lab, env, extra={
         "metrics_listen": "127.0.0.1:%d" % mport}).start()
     a1 = alert_in(env, c)
-    alert_in(env, c)
+    a2 = alert_in(env, c)
 
     def metrics():
         conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)
@@ -382,6 +382,13 @@ def test_metrics(lab):
     assert m["alertconsole_alerts_waiting"] == "1"
     assert m["alertconsole_time_to_claim_seconds_count"] == "1"
     assert m['alertconsole_time_to_claim_seconds_bucket{le="10"}'] == "1"
+    # a scrape with nothing new is the same answer (kept, not computed
+    # again); the next change shows at once
+    assert metrics() == m
+    assert c.post("/api/alert/%s/claim" % a2)[0] == 200
+    m = metrics()
+    assert m["alertconsole_alerts_waiting"] == "0"
+    assert m["alertconsole_time_to_claim_seconds_count"] == "2"
     # not on the page's listener, and nothing else on this one
     assert c.get("/metrics")[0] == 404
     conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)
