@@ -75,11 +75,13 @@ struct console_config {
 
 struct console_auth;
 struct console_ack;
+struct console_export;
 
 struct console {
 	struct console_config cfg;
 	struct console_auth *auth; /* failed logins per address */
 	struct console_ack *ack; /* acknowledgements under way */
+	struct console_export *exports; /* exports under way */
 	struct console_db *db;
 	struct shown *shown; /* shared by the recipients' hooks */
 	struct seen *seen;
@@ -89,6 +91,9 @@ struct console {
 /* console_config.c: reads the configuration; -1 (logged) when wrong. */
 int console_config_load(const char *path, struct console_config *cfg);
 void console_config_free(struct console_config *cfg);
+/* console_config.c: the recipient id, or NULL when not configured. */
+struct console_recipient *console_config_find(struct console_config *cfg,
+    const char *id);
 
 /* console_user_cmd.c: alertconsole user ...; the exit status. */
 int console_user_cmd(struct console_config *cfg, int argc, char **argv);
@@ -124,6 +129,16 @@ void console_http_json_text(struct evhttp_request *req, char *text, int status);
 /* console_http.c: answers req with body (taken), and the headers. */
 void console_http_json(struct evhttp_request *req, int status, const char *why,
     json_t *body);
+/* console_http.c: cb when req's browser goes before the answer; cb
+ * NULL: no longer (before the answer, or before freeing arg).  req
+ * NULL: nothing. */
+struct evhttp_connection;
+void console_http_on_close(struct evhttp_request *req,
+    void (*cb)(struct evhttp_connection *, void *), void *arg);
+/* console_http.c: {"error":error} with status and its reason phrase;
+ * the page turns error into the operator's language (lang/). */
+void console_http_error(struct evhttp_request *req, int status,
+    const char *error);
 
 /* console_history.c: GET /api/devices/<id>/alerts (the caller history)
  * as JSON text (caller wipes and frees), or NULL with *status set. */

@@ -51,10 +51,7 @@ console_ack_new(struct event_base *base)
 static void
 console_ack_done_free(struct console_ack_req *q)
 {
-	if (q->req != NULL)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		                                  q->req),
-		    NULL, NULL);
+	console_http_on_close(q->req, NULL, NULL);
 	TAILQ_REMOVE(&q->a->reqs, q, entry);
 	free(q);
 }
@@ -139,10 +136,7 @@ console_ack_done(long status, const char *error, void *arg)
 
 	/* Before the answer: once it is sent, evhttp may free the request
 	 * (and its connection's callback must not fire on a freed q). */
-	if (q->req != NULL)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		                                  q->req),
-		    NULL, NULL);
+	console_http_on_close(q->req, NULL, NULL);
 	if (status == 200) {
 		log_info("acknowledged alert=%s operator=\"%s\"", q->alert_id,
 		    q->name);
@@ -185,14 +179,10 @@ static struct console_recipient *
 console_ack_recipient(struct console *c, const char *alert_id)
 {
 	char rid[128];
-	size_t i;
 
 	if (console_work_recipient(c, alert_id, rid, sizeof(rid)) != 0)
 		return NULL;
-	for (i = 0; i < c->cfg.nrcpt; i++)
-		if (strcmp(c->cfg.rcpt[i].id, rid) == 0)
-			return &c->cfg.rcpt[i];
-	return NULL;
+	return console_config_find(&c->cfg, rid);
 }
 
 /* The stored webhook of the alert names the hash of its envelope. */
@@ -296,7 +286,6 @@ console_ack_send(struct console *c, struct evhttp_request *req,
 	snprintf(q->alert_id, sizeof(q->alert_id), "%s", alert_id);
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	TAILQ_INSERT_TAIL(&c->ack->reqs, q, entry);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-	    console_ack_gone, q);
+	console_http_on_close(req, console_ack_gone, q);
 	console_ack_post(q, r);
 }

@@ -41,12 +41,10 @@ console_api_priority(const char *type)
 static struct hook_config *
 console_api_hook(struct console *c, const char *recipient_id)
 {
-	size_t i;
+	struct console_recipient *r =
+	    console_config_find(&c->cfg, recipient_id);
 
-	for (i = 0; i < c->cfg.nrcpt; i++)
-		if (strcmp(c->cfg.rcpt[i].id, recipient_id) == 0)
-			return &c->cfg.rcpt[i].hook;
-	return NULL;
+	return r != NULL ? &r->hook : NULL;
 }
 
 /* The device's alias from the signed directory, else its id. */

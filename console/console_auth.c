@@ -84,13 +84,6 @@ console_auth_session(struct console *c, struct evhttp_request *req, int touch,
 	    c->cfg.session_idle, touch, &s->u, s->csrf);
 }
 
-static void
-console_auth_refuse(struct evhttp_request *req, int status, const char *why,
-    const char *error)
-{
-	console_http_json(req, status, why, json_pack("{s:s}", "error", error));
-}
-
 /* A browser names where a request comes from: Origin must be this
  * console (scheme://Host), Sec-Fetch-Site same-origin.  A client that
  * sends neither (not a browser) still needs the CSRF token. */
@@ -109,7 +102,7 @@ console_auth_origin(struct console *c, struct evhttp_request *req)
 	    (site != NULL && strcmp(site, "same-origin") != 0 &&
 	        strcmp(site, "none") != 0)) {
 		log_warnx("refused request: 403 from another origin");
-		console_auth_refuse(req, 403, "Forbidden", "cross-origin");
+		console_http_error(req, 403, "cross-origin");
 		return -1;
 	}
 	return 0;
@@ -128,7 +121,7 @@ console_auth_post_ok(struct console *c, struct evhttp_request *req,
 	if (token == NULL || strlen(token) != CONSOLE_TOKEN_HEX ||
 	    sodium_memcmp(token, s->csrf, CONSOLE_TOKEN_HEX) != 0) {
 		log_warnx("refused request: 403 without the CSRF token");
-		console_auth_refuse(req, 403, "Forbidden", "csrf");
+		console_http_error(req, 403, "csrf");
 		return -1;
 	}
 	return 0;
@@ -195,7 +188,7 @@ console_auth_welcome(struct console *c, struct evhttp_request *req,
 
 	if (console_sessions_new(console_db_sqlite(c->db), u->name, id, csrf) !=
 	    0) {
-		console_auth_refuse(req, 500, "Internal Server Error", "db");
+		console_http_error(req, 500, "db");
 		return;
 	}
 	log_info("login operator=\"%s\" from %s", u->name, peer);
@@ -231,14 +224,14 @@ console_auth_check(struct console *c, struct evhttp_request *req,
 		break;
 	case CONSOLE_LOGIN_LOCKED:
 		log_warnx("login refused: account locked, from %s", peer);
-		console_auth_refuse(req, 423, "Locked", "locked");
+		console_http_error(req, 423, "locked");
 		break;
 	case CONSOLE_LOGIN_BAD:
 		log_warnx("login failed from %s", peer);
-		console_auth_refuse(req, 401, "Unauthorized", "bad");
+		console_http_error(req, 401, "bad");
 		break;
 	default:
-		console_auth_refuse(req, 500, "Internal Server Error", "db");
+		console_http_error(req, 500, "db");
 	}
 }
 
@@ -258,10 +251,7 @@ console_auth_checked(int ok, void *arg)
 {
 	struct console_auth_pending *p = arg;
 
-	if (p->req != NULL)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		                                  p->req),
-		    NULL, NULL);
+	console_http_on_close(p->req, NULL, NULL);
 	if (ok >= 0)
 		console_auth_check(p->c, p->req, p->peer, p->name, ok);
 	free(p);
@@ -278,7 +268,7 @@ console_auth_start(struct console *c, struct evhttp_request *req,
 
 	if (console_users_lookup(console_db_sqlite(c->db), name, hash,
 	        sizeof(hash)) != 0) {
-		console_auth_refuse(req, 500, "Internal Server Error", "db");
+		console_http_error(req, 500, "db");
 		return;
 	}
 	p = xcalloc(1, sizeof(*p));
@@ -293,11 +283,10 @@ console_auth_start(struct console *c, struct evhttp_request *req,
 		    peer);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "1");
-		console_auth_refuse(req, 503, "Service Unavailable", "busy");
+		console_http_error(req, 503, "busy");
 		return;
 	}
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-	    console_auth_gone, p);
+	console_http_on_close(req, console_auth_gone, p);
 }
 
 /* POST /api/login {"name","password"}. */
@@ -315,7 +304,7 @@ console_auth_login(struct console *c, struct evhttp_request *req)
 	slot = console_auth_addr(c, peer, now);
 	if (slot->failed >= c->cfg.login_addr_max) {
 		log_warnx("login refused: too many failures from %s", peer);
-		console_auth_refuse(req, 429, "Too Many Requests", "wait");
+		console_http_error(req, 429, "wait");
 		return;
 	}
 	o = json_loadb((const char *)evbuffer_pullup(in, -1),
@@ -324,7 +313,7 @@ console_auth_login(struct console *c, struct evhttp_request *req)
 	password = json_string_value(json_object_get(o, "password"));
 	if (name == NULL || password == NULL ||
 	    strlen(password) > CONSOLE_PASS_MAX || !console_users_name_ok(name))
-		console_auth_refuse(req, 400, "Bad Request", "name, password");
+		console_http_error(req, 400, "name, password");
 	else
 		console_auth_start(c, req, peer, name, password);
 	if (password != NULL)
@@ -369,10 +358,10 @@ console_auth_lang(struct console *c, struct evhttp_request *req,
 	if (lang == NULL ||
 	    (strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0 &&
 	        lang[0] != '\0'))
-		console_auth_refuse(req, 400, "Bad Request", "lang");
+		console_http_error(req, 400, "lang");
 	else if (console_users_set_lang(console_db_sqlite(c->db), s->u.name,
 	             lang) != 0)
-		console_auth_refuse(req, 500, "Internal Server Error", "db");
+		console_http_error(req, 500, "db");
 	else
 		console_http_json(req, 200, "OK",
 		    json_pack("{s:s}", "lang", lang));

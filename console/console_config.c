@@ -134,16 +134,25 @@ console_config_main(struct console_config *cfg, const char *name,
 	return 0;
 }
 
+struct console_recipient *
+console_config_find(struct console_config *cfg, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < cfg->nrcpt; i++)
+		if (strcmp(cfg->rcpt[i].id, id) == 0)
+			return &cfg->rcpt[i];
+	return NULL;
+}
+
 /* The section [recipient ID] for id, made on its first line. */
 static struct console_recipient *
 console_config_rcpt(struct console_config *cfg, const char *id)
 {
-	struct console_recipient *r;
-	size_t i;
+	struct console_recipient *r = console_config_find(cfg, id);
 
-	for (i = 0; i < cfg->nrcpt; i++)
-		if (strcmp(cfg->rcpt[i].id, id) == 0)
-			return &cfg->rcpt[i];
+	if (r != NULL)
+		return r;
 	if (cfg->nrcpt == CONSOLE_MAX_RECIPIENTS || !id_valid(id))
 		return NULL;
 	r = &cfg->rcpt[cfg->nrcpt++];

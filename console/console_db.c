@@ -40,6 +40,9 @@ static const char console_db_schema[] =
     " stale INTEGER NOT NULL,"
     " body BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS webhook_alert ON webhook(alert_id);"
+    /* An export of a period (console_work_period). */
+    "CREATE INDEX IF NOT EXISTS webhook_stored ON webhook(stored_at) "
+    " WHERE is_alert = 1;"
     /* The operators (console_users.c) and their sessions, by the hash
      * of the session id: the database never holds a usable cookie. */
     "CREATE TABLE IF NOT EXISTS operator ("
@@ -71,12 +74,34 @@ static const char console_db_schema[] =
     " actor TEXT NOT NULL,"
     " detail TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS timeline_alert ON timeline(alert_id);"
+    /* The newest closures, for the queue's tail of closed alerts.  A
+     * lookup of one alert's closure writes +kind, so that it goes
+     * through timeline_alert and not through every closure there is. */
+    "CREATE INDEX IF NOT EXISTS timeline_closed ON timeline(kind) WHERE "
+    " kind = 'closed';"
+    /* The alerts not closed yet, by their first delivery: the queue
+     * reads these and not the whole history (a row in at the first
+     * delivery, out in the closure's transaction, console_hold.c). */
+    "CREATE TABLE IF NOT EXISTS open_alert ("
+    " alert_id TEXT PRIMARY KEY,"
+    " first_id INTEGER NOT NULL);"
     "CREATE TRIGGER IF NOT EXISTS timeline_no_update BEFORE UPDATE ON "
     " timeline BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
     "CREATE TRIGGER IF NOT EXISTS timeline_no_delete BEFORE DELETE ON "
     " timeline BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
     "CREATE TRIGGER IF NOT EXISTS webhook_no_update BEFORE UPDATE ON "
     " webhook BEGIN SELECT RAISE(ABORT, 'webhooks are kept'); END;";
+
+/* A database of before open_alert: its open alerts, once (user_version
+ * 1 says done). */
+static const char console_db_upgrade[] =
+    "BEGIN IMMEDIATE;"
+    "INSERT OR IGNORE INTO open_alert (alert_id, first_id)"
+    " SELECT alert_id, MIN(id) FROM webhook WHERE is_alert = 1 AND"
+    " alert_id NOT IN (SELECT alert_id FROM timeline WHERE kind = 'closed')"
+    " GROUP BY alert_id;"
+    "PRAGMA user_version = 1;"
+    "COMMIT;";
 
 static const char console_db_insert_sql[] =
     "INSERT INTO webhook (stored_at, webhook_id, recipient_id, type, "
@@ -94,6 +119,23 @@ console_db_exec(struct console_db *d, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+console_db_upgrade_once(struct console_db *d)
+{
+	sqlite3_stmt *s;
+	int version = -1;
+
+	if (sqlite3_prepare_v2(d->db, "PRAGMA user_version", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			version = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+	}
+	if (version < 0)
+		return -1;
+	return version >= 1 ? 0 : console_db_exec(d, console_db_upgrade);
 }
 
 struct console_db *
@@ -117,7 +159,8 @@ console_db_open(const char *dir)
 		goto fail;
 	}
 	sqlite3_busy_timeout(d->db, 1000);
-	if (console_db_exec(d, console_db_schema) != 0)
+	if (console_db_exec(d, console_db_schema) != 0 ||
+	    console_db_upgrade_once(d) != 0)
 		goto fail;
 	if (sqlite3_prepare_v2(d->db, console_db_insert_sql, -1, &d->insert,
 	        NULL) != SQLITE_OK) {
@@ -173,12 +216,37 @@ console_db_timeline(struct console_db *d, const struct hook_body *b)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* An alert's first delivery opens it in the queue; a later one, or one
+ * after its closure, changes nothing. */
+static int
+console_db_open_alert(struct console_db *d, const struct hook_body *b,
+    long long id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!hook_is_alert_event(b->type))
+		return 0;
+	if (sqlite3_prepare_v2(d->db,
+	        "INSERT OR IGNORE INTO open_alert (alert_id, first_id) "
+	        "SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM timeline "
+	        "WHERE alert_id = ?1 AND +kind = 'closed')",
+	        -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, b->alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, id);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 console_db_store(struct console_db *d, const struct hook_request *req,
     const struct hook_body *b, const struct hook_verdict *v)
 {
 	char key[SHOWN_KEY_MAX + 1];
 	sqlite3_stmt *s = d->insert;
+	long long id;
 	int rc;
 
 	if (console_db_exec(d, "BEGIN IMMEDIATE") != 0)
@@ -196,9 +264,11 @@ console_db_store(struct console_db *d, const struct hook_request *req,
 	sqlite3_bind_int(s, 9, v->old);
 	sqlite3_bind_blob(s, 10, req->body, (int)req->bodylen, SQLITE_STATIC);
 	rc = sqlite3_step(s);
+	id = sqlite3_last_insert_rowid(d->db);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE || console_db_timeline(d, b) != 0 ||
+	    console_db_open_alert(d, b, id) != 0 ||
 	    console_db_exec(d, "COMMIT") != 0) {
 		log_warnx("database: storing webhook %s: %s", req->id,
 		    sqlite3_errmsg(d->db));
@@ -231,19 +301,36 @@ console_db_replay(struct console_db *d, struct seen *seen, struct shown *shown)
 	return 0;
 }
 
-/* The first delivery of each alert, and whether a notice followed. */
-static const char console_db_alerts_sql[] =
-    "SELECT w.recipient_id, w.body, w.stored_at, w.stale,"
-    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
-    "  AND n.type = 'alert.acknowledged'),"
-    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
-    "  AND n.type = 'alert.cancelled'),"
-    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
-    "  AND n.type = 'alert.duress')"
-    " FROM webhook w WHERE w.id IN"
-    " (SELECT MIN(id) FROM webhook WHERE is_alert = 1 AND"
-    "  (?2 IS NULL OR alert_id = ?2) GROUP BY alert_id)"
+/* The queue: every open alert, and the newest closed ones (?2) for
+ * context; older ones are in the caller history and the export.  Its
+ * cost follows the open alerts, not the history. */
+static const char console_db_queue_sql[] = CONSOLE_DB_ALERT_COLUMNS
+    " FROM webhook w WHERE w.id IN (SELECT first_id FROM open_alert UNION"
+    " SELECT (SELECT MIN(f.id) FROM webhook f WHERE f.alert_id = t.alert_id"
+    "  AND f.is_alert = 1)"
+    " FROM (SELECT alert_id FROM timeline WHERE kind = 'closed'"
+    "  ORDER BY id DESC LIMIT ?2) t)"
     " ORDER BY w.id DESC LIMIT ?1";
+
+/* One alert, through the webhook_alert index. */
+static const char console_db_one_sql[] =
+    CONSOLE_DB_ALERT_COLUMNS " FROM webhook w WHERE w.id = (SELECT MIN(id) "
+                             "FROM webhook WHERE alert_id = ?1"
+                             " AND is_alert = 1)";
+
+void
+console_db_alert_row(sqlite3_stmt *s, struct console_db_alert *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->recipient_id = (char *)sqlite3_column_text(s, 0);
+	a->body = (char *)sqlite3_column_blob(s, 1);
+	a->bodylen = (size_t)sqlite3_column_bytes(s, 1);
+	a->stored_at = sqlite3_column_int64(s, 2);
+	a->stale = sqlite3_column_int(s, 3);
+	a->acknowledged = sqlite3_column_int(s, 4);
+	a->cancelled = sqlite3_column_int(s, 5);
+	a->duress = sqlite3_column_int(s, 6);
+}
 
 int
 console_db_alerts(struct console_db *d, const char *alert_id,
@@ -253,24 +340,20 @@ console_db_alerts(struct console_db *d, const char *alert_id,
 	sqlite3_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(d->db, console_db_alerts_sql, -1, &s, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(d->db,
+	        alert_id != NULL ? console_db_one_sql : console_db_queue_sql,
+	        -1, &s, NULL) != SQLITE_OK) {
 		log_warnx("database: %s", sqlite3_errmsg(d->db));
 		return -1;
 	}
-	sqlite3_bind_int(s, 1, CONSOLE_DB_LIST_MAX);
 	if (alert_id != NULL)
-		sqlite3_bind_text(s, 2, alert_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	else {
+		sqlite3_bind_int(s, 1, CONSOLE_DB_LIST_MAX);
+		sqlite3_bind_int(s, 2, CONSOLE_DB_CLOSED_SHOWN);
+	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		a.alert_id = NULL;
-		a.recipient_id = (char *)sqlite3_column_text(s, 0);
-		a.body = (char *)sqlite3_column_blob(s, 1);
-		a.bodylen = (size_t)sqlite3_column_bytes(s, 1);
-		a.stored_at = sqlite3_column_int64(s, 2);
-		a.stale = sqlite3_column_int(s, 3);
-		a.acknowledged = sqlite3_column_int(s, 4);
-		a.cancelled = sqlite3_column_int(s, 5);
-		a.duress = sqlite3_column_int(s, 6);
+		console_db_alert_row(s, &a);
 		fn(arg, &a);
 	}
 	sqlite3_finalize(s);

@@ -17,6 +17,7 @@
 
 #define CONSOLE_DB_FILE "console.db"
 #define CONSOLE_DB_LIST_MAX 500 /* alerts in one answer */
+#define CONSOLE_DB_CLOSED_SHOWN 50 /* newest closed alerts in the queue */
 
 struct console_db;
 
@@ -48,9 +49,23 @@ struct console_db_alert {
 	int duress; /* the device cancelled it under duress: still on */
 };
 
-/* Calls fn for each alert (first delivery per alert id), newest first,
- * at most CONSOLE_DB_LIST_MAX, or only alert_id's when not NULL; -1 on
- * a database error. */
+/* The columns of a console_db_alert, first in a query on "webhook w"
+ * (each EXISTS through the webhook_alert index), and their reader. */
+#define CONSOLE_DB_ALERT_COLUMNS                                               \
+	"SELECT w.recipient_id, w.body, w.stored_at, w.stale,"                 \
+	" EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"       \
+	"  AND n.type = 'alert.acknowledged'),"                                \
+	" EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"       \
+	"  AND n.type = 'alert.cancelled'),"                                   \
+	" EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"       \
+	"  AND n.type = 'alert.duress')"
+struct sqlite3_stmt;
+void console_db_alert_row(struct sqlite3_stmt *s, struct console_db_alert *a);
+
+/* Calls fn for each alert (first delivery per alert id), newest first:
+ * the open ones and the CONSOLE_DB_CLOSED_SHOWN newest closed ones, at
+ * most CONSOLE_DB_LIST_MAX; or only alert_id's when not NULL.  -1 on a
+ * database error. */
 int console_db_alerts(struct console_db *db, const char *alert_id,
     void (*fn)(void *arg, const struct console_db_alert *a), void *arg);
 

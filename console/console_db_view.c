@@ -16,13 +16,8 @@ static const char console_db_view_schema[] =
     "CREATE INDEX IF NOT EXISTS webhook_device ON webhook(" CONSOLE_DB_DEVICE
     ", id) WHERE is_alert = 1;";
 
-static const char console_db_device_sql[] =
-    "SELECT w.id, w.recipient_id, w.body, w.stored_at, w.stale,"
-    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
-    "  AND n.type = 'alert.acknowledged'),"
-    " EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"
-    "  AND n.type = 'alert.cancelled')"
-    " FROM webhook w WHERE w.id IN"
+static const char console_db_device_sql[] = CONSOLE_DB_ALERT_COLUMNS
+    ", w.id FROM webhook w WHERE w.id IN"
     " (SELECT MIN(id) FROM webhook WHERE is_alert = 1"
     "  AND " CONSOLE_DB_DEVICE " = ?1 GROUP BY alert_id)"
     " AND w.id < ?2 ORDER BY w.id DESC LIMIT ?3";
@@ -83,15 +78,8 @@ console_db_device_alerts(struct console_db *d, const char *device_id,
 	sqlite3_bind_int64(s, 2, before > 0 ? before : INT64_MAX);
 	sqlite3_bind_int(s, 3, limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		memset(&a, 0, sizeof(a));
-		a.recipient_id = (char *)sqlite3_column_text(s, 1);
-		a.body = (char *)sqlite3_column_blob(s, 2);
-		a.bodylen = (size_t)sqlite3_column_bytes(s, 2);
-		a.stored_at = sqlite3_column_int64(s, 3);
-		a.stale = sqlite3_column_int(s, 4);
-		a.acknowledged = sqlite3_column_int(s, 5);
-		a.cancelled = sqlite3_column_int(s, 6);
-		fn(arg, &a, sqlite3_column_int64(s, 0));
+		console_db_alert_row(s, &a);
+		fn(arg, &a, sqlite3_column_int64(s, 7));
 	}
 	return console_db_view_done(db, s, rc);
 }

@@ -12,6 +12,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "console.h"
 #include "console_events.h"
 #include "evtimer_ms.h"
 #include "log.h"
@@ -208,9 +209,7 @@ console_events_free(struct console_events *e)
 	for (i = 0; i < (size_t)e->max; i++) {
 		if (e->c[i] == NULL)
 			continue;
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		                                  e->c[i]->req),
-		    NULL, NULL);
+		console_http_on_close(e->c[i]->req, NULL, NULL);
 		evhttp_send_reply_end(e->c[i]->req);
 		free(e->c[i]);
 	}

@@ -19,6 +19,7 @@
 #include "console.h"
 #include "console_events.h"
 #include "console_ack.h"
+#include "console_export.h"
 #include "console_auth.h"
 #include "console_listener.h"
 #include "console_map.h"
@@ -98,13 +99,44 @@ console_http_why(int status)
 		return "Bad Request";
 	case 401:
 		return "Unauthorized";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
 	case 422:
 		return "Unprocessable Content";
+	case 423:
+		return "Locked";
+	case 429:
+		return "Too Many Requests";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
 	default:
 		return "Internal Server Error";
 	}
+}
+
+void
+console_http_on_close(struct evhttp_request *req,
+    void (*cb)(struct evhttp_connection *, void *), void *arg)
+{
+	if (req != NULL)
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		                                  req),
+		    cb, arg);
+}
+
+void
+console_http_error(struct evhttp_request *req, int status, const char *error)
+{
+	console_http_json(req, status, console_http_why(status),
+	    json_pack("{s:s}", "error", error));
 }
 
 /* A webhook to one recipient: the checks of `alertctl receive`
@@ -279,6 +311,7 @@ console_http_setup(struct console_http *h)
 	h->c->events = console_events_new(h->base, cfg->max_streams,
 	    cfg->max_streams_per_addr);
 	h->c->ack = console_ack_new(h->base);
+	h->c->exports = console_export_new(h->base);
 	h->c->auth = console_auth_new(h->base);
 	h->page.name = "listen";
 	h->page.kind = CONSOLE_GUARD_PAGE;
@@ -344,6 +377,8 @@ console_http_free(struct console_http *h)
 	h->c->events = NULL;
 	console_ack_free(h->c->ack);
 	h->c->ack = NULL;
+	console_export_free(h->c->exports);
+	h->c->exports = NULL;
 	console_auth_free(h->c->auth);
 	h->c->auth = NULL;
 	console_listener_close(&h->metrics);

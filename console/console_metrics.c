@@ -2,6 +2,7 @@
  * The console's Prometheus metrics (console_metrics.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -11,6 +12,20 @@
 #include "console.h"
 #include "console_db.h"
 #include "console_metrics.h"
+#include "xmalloc.h"
+
+/* The last answer, and the newest webhook and timeline rows it was made
+ * from.  The histograms read the whole history; a scrape with no new
+ * row since (most of them: Prometheus asks every 15 s, alerts come far
+ * less often) is answered from here and costs two index lookups, not
+ * a pass over the history on the event loop.  Every change the metrics
+ * show comes with a new row (a claim, release or closure writes the
+ * timeline in its transaction).  One console per process: one cache. */
+static struct {
+	long long webhook_id, timeline_id;
+	char *text;
+	size_t len;
+} console_metrics_cache = {-1, -1, NULL, 0};
 
 static const int console_metrics_buckets[] = {10, 30, 60, 120, 300, 600, 1800};
 #define CONSOLE_METRICS_NB                                                     \
@@ -30,15 +45,16 @@ static const char console_metrics_ack_sql[] =
     "WHERE kind = 'acknowledged' UNION ALL SELECT alert_id, stored_at FROM "
     "webhook WHERE type = 'alert.acknowledged') GROUP BY alert_id) c "
     "USING (alert_id)";
-/* Waiting for a person: neither claimed, acknowledged, cancelled nor
- * closed. */
+/* Waiting for a person: open (not closed: console_db.c's table of open
+ * alerts, so the count costs what the queue holds, not the history),
+ * neither claimed, acknowledged nor cancelled. */
 static const char console_metrics_waiting_sql[] =
-    "SELECT COUNT(DISTINCT alert_id) FROM webhook w WHERE is_alert = 1 "
-    "AND NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = w.alert_id) "
+    "SELECT COUNT(*) FROM open_alert o WHERE "
+    "NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = o.alert_id) "
     "AND NOT EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = "
-    "w.alert_id AND n.type IN ('alert.acknowledged', 'alert.cancelled')) "
+    "o.alert_id AND n.type IN ('alert.acknowledged', 'alert.cancelled')) "
     "AND NOT EXISTS (SELECT 1 FROM timeline t WHERE t.alert_id = "
-    "w.alert_id AND t.kind IN ('closed', 'acknowledged'))";
+    "o.alert_id AND +t.kind IN ('closed', 'acknowledged'))";
 
 static void
 console_metrics_histogram(sqlite3 *db, struct evbuffer *out, const char *name,
@@ -84,18 +100,10 @@ console_metrics_one(sqlite3 *db, const char *sql)
 	return v;
 }
 
-void
-console_metrics_request(struct console *c, struct evhttp_request *req)
+/* The metrics, computed from the database now. */
+static void
+console_metrics_compute(sqlite3 *db, struct evbuffer *out)
 {
-	sqlite3 *db = console_db_sqlite(c->db);
-	struct evbuffer *out = evbuffer_new();
-
-	if (out == NULL || db == NULL) {
-		if (out != NULL)
-			evbuffer_free(out);
-		evhttp_send_error(req, 503, NULL);
-		return;
-	}
 	evbuffer_add_printf(out,
 	    "# HELP alertconsole_alerts_waiting Alerts no person has taken "
 	    "yet (not claimed, acknowledged, cancelled or closed).\n"
@@ -115,6 +123,46 @@ console_metrics_request(struct console *c, struct evhttp_request *req)
 	    "From an alert's arrival to its first acknowledgement, any "
 	    "channel.",
 	    console_metrics_ack_sql);
+}
+
+/* The cached answer when no row came since, else a new one, kept. */
+static void
+console_metrics_text(sqlite3 *db, struct evbuffer *out)
+{
+	long long w = console_metrics_one(db, "SELECT MAX(id) FROM webhook");
+	long long t = console_metrics_one(db, "SELECT MAX(id) FROM timeline");
+
+	if (console_metrics_cache.text == NULL ||
+	    w != console_metrics_cache.webhook_id ||
+	    t != console_metrics_cache.timeline_id) {
+		console_metrics_compute(db, out);
+		free(console_metrics_cache.text);
+		console_metrics_cache.len = evbuffer_get_length(out);
+		console_metrics_cache.text =
+		    xmalloc(console_metrics_cache.len + 1);
+		evbuffer_copyout(out, console_metrics_cache.text,
+		    console_metrics_cache.len);
+		console_metrics_cache.webhook_id = w;
+		console_metrics_cache.timeline_id = t;
+		return;
+	}
+	evbuffer_add(out, console_metrics_cache.text,
+	    console_metrics_cache.len);
+}
+
+void
+console_metrics_request(struct console *c, struct evhttp_request *req)
+{
+	sqlite3 *db = console_db_sqlite(c->db);
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL || db == NULL) {
+		if (out != NULL)
+			evbuffer_free(out);
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	console_metrics_text(db, out);
 	console_http_headers(req, "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);

@@ -3,7 +3,8 @@
  * of its own (loopback plain HTTP, or TLS elsewhere; no login, no
  * alert content): how many alerts wait for a person, and how long
  * operators took to claim and to acknowledge, as histograms, computed
- * from the database at each scrape.
+ * from the database when a webhook or timeline row came since the last
+ * scrape (else the last answer again).
  */
 #ifndef ALERTCONSOLE_CONSOLE_METRICS_H
 #define ALERTCONSOLE_CONSOLE_METRICS_H

@@ -14,17 +14,11 @@
 #include "console_ack.h"
 #include "console_auth.h"
 #include "console_events.h"
+#include "console_hold.h"
 #include "console_ops.h"
 #include "console_work.h"
 #include "log.h"
 #include "util.h"
-
-static void
-console_ops_error(struct evhttp_request *req, int status, const char *why,
-    const char *error)
-{
-	console_http_json(req, status, why, json_pack("{s:s}", "error", error));
-}
 
 static void
 console_ops_changed(struct console *c, const char *alert_id)
@@ -41,11 +35,52 @@ console_ops_show(struct console *c, struct evhttp_request *req,
 	json_t *o = console_api_alert(c, alert_id);
 
 	if (o == NULL) {
-		console_ops_error(req, 404, "Not Found", "no such alert");
+		console_http_error(req, 404, "no such alert");
 		return;
 	}
 	json_object_set_new(o, "timeline", console_work_timeline(c, alert_id));
 	console_http_json(req, 200, "OK", o);
+}
+
+/* A rule of console_hold.h said no: the error the page translates. */
+static void
+console_ops_refused(struct evhttp_request *req, enum console_hold r,
+    const char *owner)
+{
+	switch (r) {
+	case CONSOLE_HOLD_CLOSED:
+		console_http_error(req, 409, "closed");
+		break;
+	case CONSOLE_HOLD_NOT_HOLDER:
+		console_http_json(req, 403, "Forbidden",
+		    json_pack("{s:s, s:o}", "error", "not_holder", "owner",
+		        owner[0] != '\0' ? json_string(owner) : json_null()));
+		break;
+	case CONSOLE_HOLD_SUPERVISOR:
+		console_http_error(req, 403, "supervisor");
+		break;
+	default:
+		console_http_error(req, 500, "db");
+	}
+}
+
+/* A claim that did not make the caller the holder: whose it is, or
+ * why not. */
+static void
+console_ops_unclaimed(struct evhttp_request *req, enum console_claim r,
+    const char *owner)
+{
+	if (r == CONSOLE_CLAIM_TAKEN)
+		console_http_json(req, 409, "Conflict",
+		    json_pack("{s:s, s:s}", "error", "claimed", "owner",
+		        owner));
+	else if (r == CONSOLE_CLAIM_UNKNOWN)
+		console_http_error(req, 404, "no such alert");
+	else
+		console_ops_refused(req,
+		    r == CONSOLE_CLAIM_CLOSED ? CONSOLE_HOLD_CLOSED
+		                              : CONSOLE_HOLD_ERROR,
+		    owner);
 }
 
 static void
@@ -53,47 +88,43 @@ console_ops_claim(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
 {
 	char owner[CONSOLE_NAME_MAX + 1];
+	enum console_claim r =
+	    console_work_claim(c, alert_id, s->u.name, owner);
 
-	switch (console_work_claim(c, alert_id, s->u.name, owner)) {
-	case CONSOLE_CLAIM_WON:
-		log_info("claimed alert=%s operator=\"%s\"", alert_id,
-		    s->u.name);
-		console_ops_changed(c, alert_id);
-		console_http_json(req, 200, "OK",
-		    json_pack("{s:s}", "owner", owner));
-		break;
-	case CONSOLE_CLAIM_TAKEN:
-		console_http_json(req, 409, "Conflict",
-		    json_pack("{s:s, s:s}", "error", "claimed", "owner",
-		        owner));
-		break;
-	case CONSOLE_CLAIM_UNKNOWN:
-		console_ops_error(req, 404, "Not Found", "no such alert");
-		break;
-	case CONSOLE_CLAIM_CLOSED:
-		console_ops_error(req, 409, "Conflict", "closed");
-		break;
-	default:
-		console_ops_error(req, 500, "Internal Server Error", "db");
+	if (r != CONSOLE_CLAIM_WON) {
+		console_ops_unclaimed(req, r, owner);
+		return;
 	}
+	log_info("claimed alert=%s operator=\"%s\"", alert_id, s->u.name);
+	console_ops_changed(c, alert_id);
+	console_http_json(req, 200, "OK", json_pack("{s:s}", "owner", owner));
 }
 
+/* Release (fn console_hold_release) or take-over (console_hold_takeover,
+ * a supervisor takes an alert from whoever holds it: someone gone home
+ * with it, an operator stuck on another call); the answer says who
+ * holds it now and from whom it went, as the timeline does. */
 static void
-console_ops_release(struct console *c, struct evhttp_request *req,
-    const char *alert_id, const struct console_session *s)
+console_ops_hold(struct console *c, struct evhttp_request *req,
+    const char *alert_id, const struct console_session *s,
+    enum console_hold (*fn)(struct console *, const char *,
+        const struct console_user *, char *))
 {
-	int rc = console_work_release(c, alert_id, &s->u);
+	char from[CONSOLE_NAME_MAX + 1];
+	enum console_hold r = fn(c, alert_id, &s->u, from);
+	int taken = fn == console_hold_takeover;
 
-	if (rc == 1)
-		console_ops_error(req, 409, "Conflict", "not yours");
-	else if (rc != 0)
-		console_ops_error(req, 500, "Internal Server Error", "db");
-	else {
-		log_info("released alert=%s operator=\"%s\"", alert_id,
-		    s->u.name);
-		console_ops_changed(c, alert_id);
-		console_http_json(req, 200, "OK", json_pack("{s:n}", "owner"));
+	if (r != CONSOLE_HOLD_OK) {
+		console_ops_refused(req, r, from);
+		return;
 	}
+	log_info("%s alert=%s operator=\"%s\" from=\"%s\"",
+	    taken ? "taken over" : "released", alert_id, s->u.name, from);
+	console_ops_changed(c, alert_id);
+	console_http_json(req, 200, "OK",
+	    json_pack("{s:o, s:o}", "owner",
+	        taken ? json_string(s->u.name) : json_null(), "from",
+	        from[0] != '\0' ? json_string(from) : json_null()));
 }
 
 /* The JSON body of a POST, or NULL. */
@@ -126,12 +157,13 @@ console_ops_note(struct console *c, struct evhttp_request *req,
 {
 	json_t *o = console_ops_body(req);
 	const char *text = console_ops_text(o, "text", 1);
+	enum console_hold r;
 
 	if (text == NULL)
-		console_ops_error(req, 400, "Bad Request", "text");
-	else if (console_work_note_action(c, alert_id, "note", s->u.name,
-	             text) != 0)
-		console_ops_error(req, 500, "Internal Server Error", "db");
+		console_http_error(req, 400, "text");
+	else if ((r = console_hold_note(c, alert_id, &s->u, text)) !=
+	    CONSOLE_HOLD_OK)
+		console_ops_refused(req, r, "");
 	else {
 		console_ops_changed(c, alert_id);
 		console_http_json(req, 200, "OK", json_pack("{s:b}", "ok", 1));
@@ -150,6 +182,8 @@ console_ops_outcome_ok(const char *outcome)
 	return 0;
 }
 
+/* Only the holder or a supervisor closes, and only once: a second
+ * closure would put two outcomes on the record. */
 static void
 console_ops_close(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
@@ -157,11 +191,19 @@ console_ops_close(struct console *c, struct evhttp_request *req,
 	json_t *o = console_ops_body(req);
 	const char *outcome = json_string_value(json_object_get(o, "outcome"));
 	const char *note = console_ops_text(o, "note", 0);
+	char detail[CONSOLE_NOTE_MAX + 32], owner[CONSOLE_NAME_MAX + 1];
+	enum console_hold r;
 
-	if (!console_ops_outcome_ok(outcome) || note == NULL)
-		console_ops_error(req, 400, "Bad Request", "outcome, note");
-	else if (console_work_close(c, alert_id, s->u.name, outcome, note) != 0)
-		console_ops_error(req, 500, "Internal Server Error", "db");
+	if (!console_ops_outcome_ok(outcome) || note == NULL) {
+		console_http_error(req, 400, "outcome, note");
+		json_decref(o);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "%s%s%s", outcome,
+	    note[0] != '\0' ? ": " : "", note);
+	if ((r = console_hold_close(c, alert_id, &s->u, detail, owner)) !=
+	    CONSOLE_HOLD_OK)
+		console_ops_refused(req, r, owner);
 	else {
 		log_info("closed alert=%s operator=\"%s\" outcome=%s", alert_id,
 		    s->u.name, outcome);
@@ -172,7 +214,8 @@ console_ops_close(struct console *c, struct evhttp_request *req,
 	json_decref(o);
 }
 
-/* Acknowledging takes the alert too, unless someone else holds it. */
+/* Acknowledging takes the alert too, unless someone else holds it (a
+ * supervisor takes it over first) or it is closed. */
 static void
 console_ops_ack(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
@@ -181,14 +224,8 @@ console_ops_ack(struct console *c, struct evhttp_request *req,
 	enum console_claim r =
 	    console_work_claim(c, alert_id, s->u.name, owner);
 
-	if (r == CONSOLE_CLAIM_TAKEN)
-		console_http_json(req, 409, "Conflict",
-		    json_pack("{s:s, s:s}", "error", "claimed", "owner",
-		        owner));
-	else if (r != CONSOLE_CLAIM_WON)
-		console_ops_error(req, r == CONSOLE_CLAIM_CLOSED ? 409 : 404,
-		    r == CONSOLE_CLAIM_CLOSED ? "Conflict" : "Not Found",
-		    r == CONSOLE_CLAIM_CLOSED ? "closed" : "no such alert");
+	if (r != CONSOLE_CLAIM_WON)
+		console_ops_unclaimed(req, r, owner);
 	else {
 		console_ops_changed(c, alert_id);
 		console_ack_send(c, req, alert_id, s->u.name);
@@ -204,25 +241,26 @@ console_ops_request(struct console *c, struct evhttp_request *req,
 	char alert_id[33];
 
 	if ((action != NULL ? (size_t)(action - p) : strlen(p)) != 32) {
-		console_ops_error(req, 404, "Not Found", "no such alert");
+		console_http_error(req, 404, "no such alert");
 		return;
 	}
 	memcpy(alert_id, p, 32);
 	alert_id[32] = '\0';
 	if (!alert_id_valid(alert_id) || (action == NULL) == post) {
-		console_ops_error(req, action == NULL ? 405 : 404,
-		    action == NULL ? "Method Not Allowed" : "Not Found",
+		console_http_error(req, action == NULL ? 405 : 404,
 		    "no such thing");
 		return;
 	}
 	if (action == NULL)
 		console_ops_show(c, req, alert_id);
 	else if (!console_work_known(c, alert_id))
-		console_ops_error(req, 404, "Not Found", "no such alert");
+		console_http_error(req, 404, "no such alert");
 	else if (strcmp(action, "/claim") == 0)
 		console_ops_claim(c, req, alert_id, s);
 	else if (strcmp(action, "/release") == 0)
-		console_ops_release(c, req, alert_id, s);
+		console_ops_hold(c, req, alert_id, s, console_hold_release);
+	else if (strcmp(action, "/takeover") == 0)
+		console_ops_hold(c, req, alert_id, s, console_hold_takeover);
 	else if (strcmp(action, "/ack") == 0)
 		console_ops_ack(c, req, alert_id, s);
 	else if (strcmp(action, "/note") == 0)
@@ -230,5 +268,5 @@ console_ops_request(struct console *c, struct evhttp_request *req,
 	else if (strcmp(action, "/close") == 0)
 		console_ops_close(c, req, alert_id, s);
 	else
-		console_ops_error(req, 404, "Not Found", "no such action");
+		console_http_error(req, 404, "no such action");
 }

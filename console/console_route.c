@@ -28,13 +28,6 @@
 #include "log.h"
 
 static void
-console_route_error(struct evhttp_request *req, int status, const char *why,
-    const char *error)
-{
-	console_http_json(req, status, why, json_pack("{s:s}", "error", error));
-}
-
-static void
 console_route_history(struct console *c, struct evhttp_request *req,
     const char *path)
 {
@@ -44,9 +37,9 @@ console_route_history(struct console *c, struct evhttp_request *req,
 	    uri != NULL ? evhttp_uri_get_query(uri) : NULL, &status);
 
 	if (text == NULL && status == 404)
-		console_route_error(req, 404, "Not Found", "not found");
+		console_http_error(req, 404, "not found");
 	else if (text == NULL && status == 400)
-		console_route_error(req, 400, "Bad Request", "bad request");
+		console_http_error(req, 400, "bad request");
 	else
 		console_http_json_text(req, text, status);
 }
@@ -71,7 +64,7 @@ console_route_get(struct console *c, struct evhttp_request *req,
 	else if (strncmp(path, "/api/devices/", 13) == 0)
 		console_route_history(c, req, path);
 	else
-		console_route_error(req, 404, "Not Found", "not found");
+		console_http_error(req, 404, "not found");
 }
 
 static void
@@ -87,7 +80,7 @@ console_route_post(struct console *c, struct evhttp_request *req,
 	else if (strncmp(path, "/api/alert/", 11) == 0)
 		console_ops_request(c, req, path, 1, s);
 	else
-		console_route_error(req, 404, "Not Found", "not found");
+		console_http_error(req, 404, "not found");
 }
 
 void
@@ -99,7 +92,7 @@ console_route_api(struct console *c, struct evhttp_request *req,
 	int post = cmd == EVHTTP_REQ_POST;
 
 	if (!post && cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		console_route_error(req, 405, "Method Not Allowed", "method");
+		console_http_error(req, 405, "method");
 		return;
 	}
 	if (post && strcmp(path, "/api/login") == 0) {
@@ -110,7 +103,7 @@ console_route_api(struct console *c, struct evhttp_request *req,
 	 * count as the operator's use. */
 	if (console_auth_session(c, req, strcmp(path, "/api/events") != 0,
 	        &s) != 0) {
-		console_route_error(req, 401, "Unauthorized", "login");
+		console_http_error(req, 401, "login");
 		return;
 	}
 	if (post)

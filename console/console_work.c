@@ -30,18 +30,21 @@ console_work_prepare(struct console *c, const char *sql)
 	return s;
 }
 
-int
-console_work_known(struct console *c, const char *alert_id)
+/* The first column of sql's first row for alert_id, as text into out
+ * ("" when none): 1 found, 0 not, -1 error. */
+static int
+console_work_text(struct console *c, const char *sql, const char *alert_id,
+    char *out, size_t len)
 {
-	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT 1 FROM webhook WHERE alert_id = ? AND is_alert = 1 "
-	    "LIMIT 1");
+	sqlite3_stmt *s = console_work_prepare(c, sql);
 	int found;
 
+	out[0] = '\0';
 	if (s == NULL)
-		return 0;
+		return -1;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	found = sqlite3_step(s) == SQLITE_ROW;
+	if ((found = sqlite3_step(s) == SQLITE_ROW))
+		snprintf(out, len, "%s", sqlite3_column_text(s, 0));
 	sqlite3_finalize(s);
 	return found;
 }
@@ -50,20 +53,20 @@ int
 console_work_recipient(struct console *c, const char *alert_id, char *out,
     size_t len)
 {
-	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT recipient_id FROM webhook WHERE alert_id = ? AND "
-	    "is_alert = 1 ORDER BY id LIMIT 1");
-	int rc = -1;
+	return console_work_text(c,
+	           "SELECT recipient_id FROM webhook WHERE alert_id = ? AND "
+	           "is_alert = 1 ORDER BY id LIMIT 1",
+	           alert_id, out, len) == 1
+	    ? 0
+	    : -1;
+}
 
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		snprintf(out, len, "%s", sqlite3_column_text(s, 0));
-		rc = 0;
-	}
-	sqlite3_finalize(s);
-	return rc;
+int
+console_work_known(struct console *c, const char *alert_id)
+{
+	char rid[128];
+
+	return console_work_recipient(c, alert_id, rid, sizeof(rid)) == 0;
 }
 
 int
@@ -92,31 +95,20 @@ console_work_note_action(struct console *c, const char *alert_id,
 	return 0;
 }
 
-static int
+int
 console_work_owner(struct console *c, const char *alert_id,
     char owner[CONSOLE_NAME_MAX + 1])
 {
-	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT name FROM claim WHERE alert_id = ?");
-	int found;
-
-	owner[0] = '\0';
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	if ((found = sqlite3_step(s) == SQLITE_ROW))
-		snprintf(owner, CONSOLE_NAME_MAX + 1, "%s",
-		    sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return found;
+	return console_work_text(c, "SELECT name FROM claim WHERE alert_id = ?",
+	    alert_id, owner, CONSOLE_NAME_MAX + 1);
 }
 
-static int
+int
 console_work_closed(struct console *c, const char *alert_id, char *outcome,
     size_t len)
 {
 	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT detail FROM timeline WHERE alert_id = ? AND kind = "
+	    "SELECT detail FROM timeline WHERE alert_id = ? AND +kind = "
 	    "'closed' ORDER BY id DESC LIMIT 1");
 	int found;
 
@@ -168,39 +160,6 @@ console_work_claim(struct console *c, const char *alert_id, const char *name,
 		return CONSOLE_CLAIM_ERROR;
 	return strcmp(owner, name) == 0 ? CONSOLE_CLAIM_WON
 	                                : CONSOLE_CLAIM_TAKEN;
-}
-
-int
-console_work_release(struct console *c, const char *alert_id,
-    const struct console_user *u)
-{
-	char owner[CONSOLE_NAME_MAX + 1];
-	sqlite3_stmt *s;
-
-	if (console_work_owner(c, alert_id, owner) != 1 ||
-	    (strcmp(owner, u->name) != 0 && strcmp(u->role, "supervisor") != 0))
-		return 1;
-	if ((s = console_work_prepare(c,
-	         "DELETE FROM claim WHERE alert_id = ? "
-	         "AND name = ?")) == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
-	(void)sqlite3_step(s);
-	sqlite3_finalize(s);
-	return console_work_note_action(c, alert_id, "released", u->name,
-	    strcmp(owner, u->name) == 0 ? "" : owner);
-}
-
-int
-console_work_close(struct console *c, const char *alert_id, const char *name,
-    const char *outcome, const char *note)
-{
-	char detail[CONSOLE_NOTE_MAX + 32];
-
-	snprintf(detail, sizeof(detail), "%s%s%s", outcome,
-	    note[0] != '\0' ? ": " : "", note);
-	return console_work_note_action(c, alert_id, "closed", name, detail);
 }
 
 static long long
@@ -331,19 +290,24 @@ console_work_timeline(struct console *c, const char *alert_id)
 	return out;
 }
 
+/* Through webhook_stored (console_db.c): the deliveries of the period,
+ * each kept when it is its alert's first. */
 json_t *
-console_work_period(struct console *c, long long from, long long to)
+console_work_period(struct console *c, long long from, long long to, int limit)
 {
 	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT alert_id FROM webhook WHERE is_alert = 1 GROUP BY alert_id "
-	    "HAVING MIN(stored_at) >= ? AND MIN(stored_at) < ? "
-	    "ORDER BY MIN(id) LIMIT 10000");
+	    "SELECT w.alert_id FROM webhook w WHERE w.is_alert = 1 AND "
+	    "w.stored_at >= ?1 AND w.stored_at < ?2 AND w.id = (SELECT "
+	    "MIN(f.id) "
+	    "FROM webhook f WHERE f.alert_id = w.alert_id AND f.is_alert = 1) "
+	    "ORDER BY w.id LIMIT ?3");
 	json_t *out = json_array();
 
 	if (s == NULL)
 		return out;
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to);
+	sqlite3_bind_int(s, 3, limit);
 	while (sqlite3_step(s) == SQLITE_ROW)
 		json_array_append_new(out,
 		    json_string((const char *)sqlite3_column_text(s, 0)));

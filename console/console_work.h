@@ -43,19 +43,22 @@ int console_work_recipient(struct console *c, const char *alert_id, char *out,
     size_t len);
 enum console_claim console_work_claim(struct console *c, const char *alert_id,
     const char *name, char owner[CONSOLE_NAME_MAX + 1]);
-/* 0 released; 1 not the caller's (a supervisor may release any). */
-int console_work_release(struct console *c, const char *alert_id,
-    const struct console_user *u);
+/* Who holds alert_id into owner ("" nobody): 1 held, 0 not, -1 error. */
+int console_work_owner(struct console *c, const char *alert_id,
+    char owner[CONSOLE_NAME_MAX + 1]);
+/* 1 when alert_id is closed, its outcome into outcome (may be NULL). */
+int console_work_closed(struct console *c, const char *alert_id, char *outcome,
+    size_t len);
 /* Appends one timeline row: 0 once committed. */
 int console_work_note_action(struct console *c, const char *alert_id,
     const char *kind, const char *actor, const char *detail);
-int console_work_close(struct console *c, const char *alert_id,
-    const char *name, const char *outcome, const char *note);
 int console_work_state(struct console *c, const char *alert_id,
     struct console_work_state *st);
 /* The merged timeline, oldest first: [{"at","kind","actor","detail"}]. */
 json_t *console_work_timeline(struct console *c, const char *alert_id);
-/* The alert ids first received in [from, to), oldest first. */
-json_t *console_work_period(struct console *c, long long from, long long to);
+/* The alert ids first received in [from, to), oldest first, at most
+ * limit. */
+json_t *console_work_period(struct console *c, long long from, long long to,
+    int limit);
 
 #endif

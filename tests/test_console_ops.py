@@ -232,7 +232,7 @@ def test_first_claim_wins(solo):
     # the loser cannot release it; the winner can, then the other takes it
     lc = a if loser == OPERATOR else b
     wc = b if lc is a else a
-    assert lc.post("/api/alert/%s/release" % aid)[0] == 409
+    assert lc.post("/api/alert/%s/release" % aid)[0] == 403  # not_holder (console_hold.c)
     assert wc.post("/api/alert/%s/release" % aid)[0] == 200
     assert lc.post("/api/alert/%s/claim" % aid) == (200, {"owner": loser})
     # an unknown alert, a bad id
@@ -315,16 +315,18 @@ def test_export_json_and_csv(solo):
     assert out["exported_by"] == OPERATOR
     (a,) = out["alerts"]
     assert a["alert_id"] == aid and a["message"] == evil
+    # the export is on the record before a byte of it is sent (it is
+    # streamed in chunks: a browser that leaves half-way was still seen)
     assert [e["kind"] for e in a["timeline"]] == ["received", "claimed",
-                                                  "note"]
+                                                  "note", "exported"]
     status, headers, raw = c.get("/api/export?alert=%s&format=csv" % aid)
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(raw.decode())))
     assert rows[0] == ["alert_id", "type", "device", "created_at", "message",
                        "at", "kind", "actor", "detail"]
-    # received, claimed, the note, and the JSON export just before
+    # received, claimed, the note, the JSON export before and this one
     assert [r[6] for r in rows[1:]] == ["received", "claimed", "note",
-                                        "exported"], rows
+                                        "exported", "exported"], rows
     # quoted as one cell each, and no cell starts a formula
     assert all(len(r) == 9 for r in rows)
     assert rows[1][4] == "'" + evil
@@ -358,7 +360,7 @@ def test_metrics(lab):
     c = Console(lab, env, extra={
         "metrics_listen": "127.0.0.1:%d" % mport}).start()
     a1 = alert_in(env, c)
-    alert_in(env, c)
+    a2 = alert_in(env, c)
 
     def metrics():
         conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)
@@ -380,6 +382,13 @@ def test_metrics(lab):
     assert m["alertconsole_alerts_waiting"] == "1"
     assert m["alertconsole_time_to_claim_seconds_count"] == "1"
     assert m['alertconsole_time_to_claim_seconds_bucket{le="10"}'] == "1"
+    # a scrape with nothing new is the same answer (kept, not computed
+    # again); the next change shows at once
+    assert metrics() == m
+    assert c.post("/api/alert/%s/claim" % a2)[0] == 200
+    m = metrics()
+    assert m["alertconsole_alerts_waiting"] == "0"
+    assert m["alertconsole_time_to_claim_seconds_count"] == "2"
     # not on the page's listener, and nothing else on this one
     assert c.get("/metrics")[0] == 404
     conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)

@@ -122,7 +122,10 @@ function render(force) {
   const mine = al.owner === session.name;
   const closed = al.state === 'closed';
   document.getElementById('claim').disabled = closed || !!al.owner;
-  document.getElementById('release').disabled = !al.owner || (!mine && session.role !== 'supervisor');
+  document.getElementById('release').disabled = closed || !al.owner || (!mine && session.role !== 'supervisor');
+  const takeover = document.getElementById('takeover');
+  takeover.hidden = session.role !== 'supervisor';
+  takeover.disabled = closed || !al.owner || mine;
   document.getElementById('ack').disabled = closed || al.state !== 'open' || (!!al.owner && !mine);
   document.getElementById('close-form').querySelector('button').disabled = closed;
   renderTimeline(al.timeline || []);
@@ -150,6 +153,10 @@ async function act(path, body, okKey) {
   if (res.ok) notice.textContent = t(okKey);
   else if (res.status === 409 && answer.owner) notice.textContent = t('msg.claimed_by', { name: answer.owner });
   else if (res.status === 409 && answer.error === 'cancelled') notice.textContent = t('msg.cancelled');
+  else if (res.status === 409 && answer.error === 'closed') notice.textContent = t('msg.closed_already');
+  else if (res.status === 403 && answer.error === 'not_holder') {
+    notice.textContent = answer.owner ? t('msg.not_holder_name', { name: answer.owner }) : t('msg.not_holder');
+  } else if (res.status === 403 && answer.error === 'supervisor') notice.textContent = t('msg.supervisor_only');
   else notice.textContent = t(path === 'ack' ? 'msg.ack_failed' : 'msg.error');
   await load();
   return res.ok;
@@ -162,6 +169,7 @@ async function main() {
   document.getElementById('export-csv').href = `/api/export?alert=${encodeURIComponent(id)}&format=csv`;
   document.getElementById('claim').addEventListener('click', () => act('claim', {}, 'msg.claimed'));
   document.getElementById('release').addEventListener('click', () => act('release', {}, 'msg.released'));
+  document.getElementById('takeover').addEventListener('click', () => act('takeover', {}, 'msg.taken_over'));
   document.getElementById('ack').addEventListener('click', () => act('ack', {}, 'msg.acked'));
   document.getElementById('note-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();

@@ -1,0 +1,192 @@
+"""Who may do what to an alert in alertconsole (console/console_hold.c),
+over HTTP against a real console with two operators and a supervisor:
+only the holder or a supervisor closes, and only once (409 "closed"
+after); nobody releases, claims, acknowledges or takes over a closed
+alert; a note on a closed alert is a supervisor's correction only; a
+supervisor takes an alert over from its holder and the timeline says
+from whom; an operator cannot.  And the queue's own table of open
+alerts: a closed alert leaves it, an old open one stays in the queue
+however much history follows, and the one-alert and queue queries use
+their indexes (EXPLAIN QUERY PLAN on the console's own database)."""
+
+import json
+import sqlite3
+
+import pytest
+
+from test_console import Console, OPERATOR, RID, make_webhook, resign
+
+pytestmark = pytest.mark.needs("alertconsole")
+
+SECOND = "Fatima el Amrani"
+SUPER = "Kees Bakker"
+
+
+def alert_in(env, console, **kw):
+    headers, body, inner = make_webhook(env, RID, **kw)
+    assert console.hook(headers, body) == 200
+    return inner["alert_id"]
+
+
+def session(c, name, role="operator"):
+    """Another logged-in browser on the same console."""
+    s = Console.__new__(Console)
+    s.__dict__.update(c.__dict__)
+    s.cookie = None
+    s.add_user(name, role=role)
+    s.login(name)
+    c.users.add(name)
+    return s
+
+
+def timeline(c, aid):
+    status, _, raw = c.get("/api/alert/%s" % aid)
+    assert status == 200, raw
+    return [(e["kind"], e["actor"], e["detail"])
+            for e in json.loads(raw)["timeline"]]
+
+
+@pytest.fixture
+def three(lab):
+    env = lab.env()
+    c = Console(lab, env).start()
+    a = session(c, OPERATOR)
+    b = session(c, SECOND)
+    s = session(c, SUPER, role="supervisor")
+    return env, c, a, b, s
+
+
+CLOSE = {"outcome": "handled", "note": "gebeld"}
+
+
+def test_only_the_holder_or_a_supervisor_closes_and_only_once(three):
+    env, c, a, b, s = three
+    aid = alert_in(env, c, alert_type="panic")
+    url = "/api/alert/%s/" % aid
+    # nobody holds it: an operator must claim it first
+    assert b.post(url + "close", CLOSE) == (
+        403, {"error": "not_holder", "owner": None})
+    assert a.post(url + "claim")[0] == 200
+    # someone else's: not the second operator's to close or release
+    assert b.post(url + "close", CLOSE) == (
+        403, {"error": "not_holder", "owner": OPERATOR})
+    assert b.post(url + "release") == (
+        403, {"error": "not_holder", "owner": OPERATOR})
+    assert a.post(url + "close", CLOSE) == (200, {"outcome": "handled"})
+    # once: a second closure, by anyone, is refused
+    for who in (a, b, s):
+        assert who.post(url + "close", {"outcome": "test", "note": ""}) == (
+            409, {"error": "closed"})
+    # and nothing else changes a closed alert
+    assert a.post(url + "release") == (409, {"error": "closed"})
+    assert b.post(url + "claim") == (409, {"error": "closed"})
+    assert b.post(url + "ack") == (409, {"error": "closed"})
+    assert s.post(url + "takeover") == (409, {"error": "closed"})
+    assert b.post(url + "note", {"text": "nog iets"}) == (
+        409, {"error": "closed"})
+    # a supervisor's correction is a new row after the closure
+    assert s.post(url + "note", {"text": "Correctie: politie gebeld"})[0] == 200
+    tl = timeline(c, aid)
+    assert [k for k, _, _ in tl].count("closed") == 1, tl
+    assert tl[-2:] == [("closed", OPERATOR, "handled: gebeld"),
+                       ("note", SUPER, "Correctie: politie gebeld")]
+    a_ = [x for x in c.alerts() if x["alert_id"] == aid][0]
+    assert a_["state"] == "closed" and a_["outcome"] == "handled"
+    assert a_["owner"] == OPERATOR
+
+
+def test_a_supervisor_takes_over_and_closes(three):
+    env, c, a, b, s = three
+    aid = alert_in(env, c, alert_type="threat")
+    url = "/api/alert/%s/" % aid
+    assert a.post(url + "claim")[0] == 200
+    # an operator cannot take it from a colleague
+    assert b.post(url + "takeover") == (403, {"error": "supervisor"})
+    assert s.post(url + "takeover") == (200, {"owner": SUPER,
+                                              "from": OPERATOR})
+    assert [x["owner"] for x in c.alerts() if x["alert_id"] == aid] == [SUPER]
+    assert timeline(c, aid)[-1] == ("taken_over", SUPER, OPERATOR)
+    # the former holder no longer closes it; the supervisor does
+    assert a.post(url + "close", CLOSE) == (
+        403, {"error": "not_holder", "owner": SUPER})
+    assert s.post(url + "close", CLOSE)[0] == 200
+    # a supervisor may close another's alert without taking it over
+    aid2 = alert_in(env, c, alert_type="panic")
+    assert b.post("/api/alert/%s/claim" % aid2)[0] == 200
+    assert s.post("/api/alert/%s/close" % aid2,
+                  {"outcome": "false_alarm", "note": ""}) == (
+        200, {"outcome": "false_alarm"})
+    tl = timeline(c, aid2)
+    assert tl[-1] == ("closed", SUPER, "false_alarm")
+    # taking over an unclaimed alert is a claim
+    aid3 = alert_in(env, c, alert_type="test")
+    assert s.post("/api/alert/%s/takeover" % aid3) == (
+        200, {"owner": SUPER, "from": None})
+    assert timeline(c, aid3)[-1] == ("claimed", SUPER, "")
+
+
+def db(c):
+    return sqlite3.connect("file:%s?mode=ro" % (c.state / "console.db"),
+                           uri=True)
+
+
+def test_closed_alerts_leave_the_open_table_and_the_queue_stays_whole(three):
+    env, c, a, b, s = three
+    first = alert_in(env, c, alert_type="panic")
+    closed = []
+    for i in range(3):
+        headers, body, inner = make_webhook(env, RID, alert_type="test")
+        assert c.hook(headers, body) == 200
+        aid = inner["alert_id"]
+        assert s.post("/api/alert/%s/close" % aid,
+                      {"outcome": "test", "note": ""})[0] == 200
+        closed.append(aid)
+    # a later delivery of a closed alert (the relay's next tier) does
+    # not open it again
+    o = json.loads(body)
+    o.update({"type": "alert.escalated", "tier": 1})
+    body2 = json.dumps(o, separators=(",", ":")).encode()
+    assert c.hook(resign(env, body2, "msg_tier1"), body2) == 200
+    with db(c) as d:
+        open_ids = {r for r, in d.execute("SELECT alert_id FROM open_alert")}
+    assert open_ids == {first}
+    ids = {x["alert_id"]: x["state"] for x in c.alerts()}
+    assert ids[first] == "open"
+    assert all(ids[x] == "closed" for x in closed)
+
+
+QUERIES = {
+    # as console_db.c and console_work.c write them: the one-alert lookup,
+    # one alert's closure (through timeline_alert, not every closure), and
+    # the queue's
+    "one": ("SELECT w.id FROM webhook w WHERE w.id = (SELECT MIN(id) FROM "
+            "webhook WHERE alert_id = ?1 AND is_alert = 1)", ("x" * 32,)),
+    "closure": ("SELECT detail FROM timeline WHERE alert_id = ?1 AND "
+                "+kind = 'closed' ORDER BY id DESC LIMIT 1", ("x" * 32,)),
+    "newest closed": ("SELECT alert_id FROM timeline WHERE kind = 'closed' "
+                      "ORDER BY id DESC LIMIT 50", ()),
+    "open": ("SELECT first_id FROM open_alert", ()),
+}
+
+
+def test_per_request_queries_use_indexes(solo_console):
+    c = solo_console
+    with db(c) as d:
+        for name, (sql, args) in QUERIES.items():
+            plan = " / ".join(r[3] for r in d.execute(
+                "EXPLAIN QUERY PLAN " + sql, args))
+            if name == "open":
+                # the table of open alerts is read whole, on purpose
+                assert "open_alert" in plan, plan
+                continue
+            assert "SCAN webhook" not in plan and \
+                "SCAN timeline" not in plan, (name, plan)
+            assert "USING" in plan and "INDEX" in plan, (name, plan)
+            if name in ("one", "closure"):
+                assert "(alert_id=?)" in plan, (name, plan)
+
+
+@pytest.fixture
+def solo_console(lab):
+    env = lab.env()
+    return Console(lab, env).start()
