@@ -19,11 +19,11 @@
 #include "console_db_view.h"
 #include "console_events.h"
 #include "console_map.h"
+#include "console_metrics.h"
 #include "console_static.h"
 #include "hook_keys.h"
 #include "keyfile.h"
 #include "log.h"
-#include "console_offline.h"
 #include "privdrop.h"
 #include "seckey.h"
 #include "seen.h"
@@ -119,6 +119,10 @@ console_store(void *arg, const struct hook_request *req,
 	(void)a;
 	if (console_db_store(c->db, req, b, v) != 0)
 		return -1;
+	if (hook_is_alert_event(b->type))
+		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_DELIVERED);
+	else if (strcmp(b->type, "alert.acknowledged") == 0)
+		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_ACKED);
 	if (c->events != NULL)
 		console_events_alert(c->events, b->alert_id);
 	return 0;
@@ -135,8 +139,7 @@ console_state(struct console *c)
 	size_t i;
 
 	if ((c->db = console_db_open(c->cfg.state_dir)) == NULL ||
-	    console_db_view_init(c->db) != 0 ||
-	    console_offline_init(c->db) != 0)
+	    console_db_view_init(c->db) != 0 || console_metrics_load(c) != 0)
 		return -1;
 	c->seen = seen_new(SEEN_CAP_DEFAULT);
 	if ((c->shown = shown_open(NULL, SHOWN_CAP_DEFAULT)) == NULL)
@@ -242,6 +245,7 @@ main(int argc, char **argv)
 		shown_close(c.shown);
 	if (c.seen != NULL)
 		seen_free(c.seen);
+	console_metrics_free(&c);
 	console_db_close(c.db);
 	console_static_free();
 	console_map_free();

@@ -76,6 +76,7 @@ struct console_config {
 struct console_auth;
 struct console_ack;
 struct console_export;
+struct console_metrics;
 
 struct console {
 	struct console_config cfg;
@@ -86,6 +87,7 @@ struct console {
 	struct shown *shown; /* shared by the recipients' hooks */
 	struct seen *seen;
 	struct console_events *events; /* the pages' streams */
+	struct console_metrics *metrics; /* kept for /metrics, or NULL */
 };
 
 /* console_config.c: reads the configuration; -1 (logged) when wrong. */

@@ -16,6 +16,7 @@
 #include "console_ack.h"
 #include "console_db.h"
 #include "console_events.h"
+#include "console_metrics.h"
 #include "console_work.h"
 #include "http_client.h"
 #include "keyfile.h"
@@ -140,8 +141,10 @@ console_ack_done(long status, const char *error, void *arg)
 	if (status == 200) {
 		log_info("acknowledged alert=%s operator=\"%s\"", q->alert_id,
 		    q->name);
-		(void)console_work_note_action(q->c, q->alert_id,
-		    "acknowledged", q->name, "console");
+		if (console_work_note_action(q->c, q->alert_id, "acknowledged",
+		        q->name, "console") == 0)
+			console_metrics_note(q->c, q->alert_id,
+			    CONSOLE_METRICS_ACKED);
 		if (q->c->events != NULL)
 			console_events_alert(q->c->events, q->alert_id);
 		console_ack_answer(q, 200, "OK",

@@ -85,12 +85,47 @@ static const char console_db_schema[] =
     "CREATE TABLE IF NOT EXISTS open_alert ("
     " alert_id TEXT PRIMARY KEY,"
     " first_id INTEGER NOT NULL);"
+    /* Each supervised device's state now (console_offline.c): one row
+     * per device, from its newest device.offline or device.online
+     * notice by the relay's created_at (not by arrival: a retried
+     * device.offline may come after the device.online that ended it),
+     * written in the notice's transaction. */
+    "CREATE TABLE IF NOT EXISTS device_state ("
+    " device_id TEXT PRIMARY KEY,"
+    " recipient_id TEXT NOT NULL,"
+    " offline INTEGER NOT NULL,"
+    " last_seen TEXT NOT NULL,"
+    " since TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS device_state_offline ON device_state("
+    " offline, since);"
     "CREATE TRIGGER IF NOT EXISTS timeline_no_update BEFORE UPDATE ON "
     " timeline BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
     "CREATE TRIGGER IF NOT EXISTS timeline_no_delete BEFORE DELETE ON "
     " timeline BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
     "CREATE TRIGGER IF NOT EXISTS webhook_no_update BEFORE UPDATE ON "
     " webhook BEGIN SELECT RAISE(ABORT, 'webhooks are kept'); END;";
+
+/* The device notices of webhook rows (those of the condition between
+ * the two halves) into device_state, in the order they came: a notice
+ * replaces the device's row unless that row's created_at is newer.  The
+ * same statement for one new notice and for the whole history, so an
+ * upgraded database holds what the notices one by one would have left. */
+#define CONSOLE_DB_DEVICE_HEAD                                                 \
+	"INSERT INTO device_state (device_id, recipient_id, offline,"          \
+	" last_seen, since) SELECT dev, recipient_id,"                         \
+	" type = 'device.offline', COALESCE(seen, ''), COALESCE(at, '')"       \
+	" FROM (SELECT id, recipient_id, type,"                                \
+	" json_extract(CAST(body AS TEXT), '$.device_id') AS dev,"             \
+	" json_extract(CAST(body AS TEXT), '$.last_seen') AS seen,"            \
+	" json_extract(CAST(body AS TEXT), '$.created_at') AS at"              \
+	" FROM webhook WHERE type IN ('device.offline', 'device.online')"      \
+	" AND "
+#define CONSOLE_DB_DEVICE_TAIL                                                 \
+	") WHERE dev IS NOT NULL ORDER BY id"                                  \
+	" ON CONFLICT (device_id) DO UPDATE SET"                               \
+	" recipient_id = excluded.recipient_id, offline = excluded.offline,"   \
+	" last_seen = excluded.last_seen, since = excluded.since"              \
+	" WHERE excluded.since >= device_state.since"
 
 /* A database of before open_alert: its open alerts, once (user_version
  * 1 says done). */
@@ -101,6 +136,17 @@ static const char console_db_upgrade[] =
     " alert_id NOT IN (SELECT alert_id FROM timeline WHERE kind = 'closed')"
     " GROUP BY alert_id;"
     "PRAGMA user_version = 1;"
+    "COMMIT;";
+
+/* A database of before device_state: each device's state from every
+ * notice stored, once (user_version 2 says done); the index on the
+ * notices' device that the offline list read until then goes. */
+static const char console_db_upgrade_devices[] =
+    "BEGIN IMMEDIATE;"
+    "DROP INDEX IF EXISTS webhook_device_notice;"
+    "DELETE FROM device_state;" CONSOLE_DB_DEVICE_HEAD
+    "1" CONSOLE_DB_DEVICE_TAIL ";"
+    "PRAGMA user_version = 2;"
     "COMMIT;";
 
 static const char console_db_insert_sql[] =
@@ -135,7 +181,11 @@ console_db_upgrade_once(struct console_db *d)
 	}
 	if (version < 0)
 		return -1;
-	return version >= 1 ? 0 : console_db_exec(d, console_db_upgrade);
+	if (version < 1 && console_db_exec(d, console_db_upgrade) != 0)
+		return -1;
+	if (version < 2 && console_db_exec(d, console_db_upgrade_devices) != 0)
+		return -1;
+	return 0;
 }
 
 struct console_db *
@@ -240,6 +290,26 @@ console_db_open_alert(struct console_db *d, const struct hook_body *b,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A device notice (not an alert's) moves its device's row. */
+static int
+console_db_device(struct console_db *d, const struct hook_body *b, long long id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (strcmp(b->type, "device.offline") != 0 &&
+	    strcmp(b->type, "device.online") != 0)
+		return 0;
+	if (sqlite3_prepare_v2(d->db,
+	        CONSOLE_DB_DEVICE_HEAD "id = ?1" CONSOLE_DB_DEVICE_TAIL, -1, &s,
+	        NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 console_db_store(struct console_db *d, const struct hook_request *req,
     const struct hook_body *b, const struct hook_verdict *v)
@@ -269,6 +339,7 @@ console_db_store(struct console_db *d, const struct hook_request *req,
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE || console_db_timeline(d, b) != 0 ||
 	    console_db_open_alert(d, b, id) != 0 ||
+	    console_db_device(d, b, id) != 0 ||
 	    console_db_exec(d, "COMMIT") != 0) {
 		log_warnx("database: storing webhook %s: %s", req->id,
 		    sqlite3_errmsg(d->db));

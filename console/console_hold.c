@@ -10,6 +10,7 @@
 #include "console.h"
 #include "console_db.h"
 #include "console_hold.h"
+#include "console_metrics.h"
 #include "console_work.h"
 
 static int
@@ -95,14 +96,15 @@ console_hold_takeover(struct console *c, const char *alert_id,
     const struct console_user *u, char owner[CONSOLE_NAME_MAX + 1])
 {
 	enum console_hold r;
-	int ok = 0;
+	int ok = 0, claimed = 0;
 
 	if (!console_hold_supervisor(u))
 		return CONSOLE_HOLD_SUPERVISOR;
 	r = console_hold_begin(c, alert_id, u, 0, owner);
 	if (r == CONSOLE_HOLD_OK && strcmp(owner, u->name) == 0)
 		ok = 1; /* theirs already: nothing to write */
-	else if (r == CONSOLE_HOLD_OK)
+	else if (r == CONSOLE_HOLD_OK) {
+		claimed = owner[0] == '\0';
 		ok =
 		    console_hold_exec(c, "DELETE FROM claim WHERE alert_id = ?",
 		        alert_id, NULL) == 0 &&
@@ -110,9 +112,14 @@ console_hold_takeover(struct console *c, const char *alert_id,
 		        "INSERT INTO claim (alert_id, name, at) VALUES (?,?,?)",
 		        alert_id, u->name) == 0 &&
 		    console_work_note_action(c, alert_id,
-		        owner[0] != '\0' ? "taken_over" : "claimed", u->name,
+		        claimed ? "claimed" : "taken_over", u->name,
 		        owner) == 0;
-	return console_hold_end(c, r, ok);
+	}
+	r = console_hold_end(c, r, ok);
+	/* Taking an alert nobody held is its claim (time to claim). */
+	if (r == CONSOLE_HOLD_OK && claimed)
+		console_metrics_note(c, alert_id, CONSOLE_METRICS_CLAIMED);
+	return r;
 }
 
 enum console_hold

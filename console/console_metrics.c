@@ -12,27 +12,27 @@
 #include "console.h"
 #include "console_db.h"
 #include "console_metrics.h"
+#include "log.h"
 #include "xmalloc.h"
-
-/* The last answer, and the newest webhook and timeline rows it was made
- * from.  The histograms read the whole history; a scrape with no new
- * row since (most of them: Prometheus asks every 15 s, alerts come far
- * less often) is answered from here and costs two index lookups, not
- * a pass over the history on the event loop.  Every change the metrics
- * show comes with a new row (a claim, release or closure writes the
- * timeline in its transaction).  One console per process: one cache. */
-static struct {
-	long long webhook_id, timeline_id;
-	char *text;
-	size_t len;
-} console_metrics_cache = {-1, -1, NULL, 0};
 
 static const int console_metrics_buckets[] = {10, 30, 60, 120, 300, 600, 1800};
 #define CONSOLE_METRICS_NB                                                     \
 	(sizeof(console_metrics_buckets) / sizeof(console_metrics_buckets[0]))
 
+struct console_metrics_hist {
+	long long count[CONSOLE_METRICS_NB], n, sum;
+};
+
+/* What the histograms and the total have seen: each alert counts once,
+ * when the last of its two ends is committed (its first delivery and
+ * its first claim, or its first acknowledgement). */
+struct console_metrics {
+	long long alerts; /* distinct alerts delivered */
+	struct console_metrics_hist claim, ack;
+};
+
 /* Received: each alert's first delivery; taken: the first claim, or
- * the first acknowledgement from any channel. */
+ * the first acknowledgement from any channel.  Read once, at start. */
 static const char console_metrics_claim_sql[] =
     "SELECT c.t - w.r FROM (SELECT alert_id, MIN(stored_at) AS r FROM "
     "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
@@ -45,6 +45,30 @@ static const char console_metrics_ack_sql[] =
     "WHERE kind = 'acknowledged' UNION ALL SELECT alert_id, stored_at FROM "
     "webhook WHERE type = 'alert.acknowledged') GROUP BY alert_id) c "
     "USING (alert_id)";
+static const char console_metrics_total_sql[] =
+    "SELECT COUNT(DISTINCT alert_id) FROM webhook WHERE is_alert = 1";
+
+/* One alert's ends, each through webhook_alert or timeline_alert (the
+ * "+" keep the planner off the partial indexes of every delivery and
+ * every closure): deliveries and the first; claims and the first;
+ * acknowledgements from any channel and the first. */
+static const char console_metrics_one_sql[] =
+    "SELECT (SELECT COUNT(*) FROM webhook WHERE alert_id = ?1 AND"
+    "  +is_alert = 1),"
+    " (SELECT MIN(stored_at) FROM webhook WHERE alert_id = ?1 AND"
+    "  +is_alert = 1),"
+    " (SELECT COUNT(*) FROM timeline WHERE alert_id = ?1 AND"
+    "  +kind = 'claimed'),"
+    " (SELECT MIN(at) FROM timeline WHERE alert_id = ?1 AND"
+    "  +kind = 'claimed'),"
+    " (SELECT COUNT(*) FROM timeline WHERE alert_id = ?1 AND"
+    "  +kind = 'acknowledged') + (SELECT COUNT(*) FROM webhook WHERE"
+    "  alert_id = ?1 AND +type = 'alert.acknowledged'),"
+    " (SELECT MIN(t) FROM (SELECT at AS t FROM timeline WHERE"
+    "  alert_id = ?1 AND +kind = 'acknowledged' UNION ALL SELECT"
+    "  stored_at FROM webhook WHERE alert_id = ?1 AND"
+    "  +type = 'alert.acknowledged'))";
+
 /* Waiting for a person: open (not closed: console_db.c's table of open
  * alerts, so the count costs what the queue holds, not the history),
  * neither claimed, acknowledged nor cancelled. */
@@ -57,33 +81,31 @@ static const char console_metrics_waiting_sql[] =
     "o.alert_id AND +t.kind IN ('closed', 'acknowledged'))";
 
 static void
-console_metrics_histogram(sqlite3 *db, struct evbuffer *out, const char *name,
-    const char *help, const char *sql)
+console_metrics_observe(struct console_metrics_hist *h, long long v)
 {
-	long long count[CONSOLE_METRICS_NB] = {0}, n = 0, sum = 0, v;
-	sqlite3_stmt *s;
 	size_t i;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		v = sqlite3_column_int64(s, 0);
-		v = v < 0 ? 0 : v;
-		for (i = 0; i < CONSOLE_METRICS_NB; i++)
-			if (v <= console_metrics_buckets[i])
-				count[i]++;
-		sum += v;
-		n++;
-	}
-	sqlite3_finalize(s);
-	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name,
-	    help, name);
+	v = v < 0 ? 0 : v;
 	for (i = 0; i < CONSOLE_METRICS_NB; i++)
-		evbuffer_add_printf(out, "%s_bucket{le=\"%d\"} %lld\n", name,
-		    console_metrics_buckets[i], count[i]);
-	evbuffer_add_printf(out,
-	    "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %lld\n%s_count %lld\n", name,
-	    n, name, sum, name, n);
+		if (v <= console_metrics_buckets[i])
+			h->count[i]++;
+	h->sum += v;
+	h->n++;
+}
+
+static int
+console_metrics_load_hist(sqlite3 *db, struct console_metrics_hist *h,
+    const char *sql)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		console_metrics_observe(h, sqlite3_column_int64(s, 0));
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static long long
@@ -100,9 +122,97 @@ console_metrics_one(sqlite3 *db, const char *sql)
 	return v;
 }
 
-/* The metrics, computed from the database now. */
+int
+console_metrics_load(struct console *c)
+{
+	sqlite3 *db = console_db_sqlite(c->db);
+	struct console_metrics *m;
+
+	if (c->cfg.metrics_listen == NULL)
+		return 0; /* nobody scrapes: nothing kept */
+	m = xcalloc(1, sizeof(*m));
+	if ((m->alerts = console_metrics_one(db, console_metrics_total_sql)) <
+	        0 ||
+	    console_metrics_load_hist(db, &m->claim,
+	        console_metrics_claim_sql) != 0 ||
+	    console_metrics_load_hist(db, &m->ack, console_metrics_ack_sql) !=
+	        0) {
+		log_warnx("database: metrics: %s", sqlite3_errmsg(db));
+		free(m);
+		return -1;
+	}
+	c->metrics = m;
+	return 0;
+}
+
+void
+console_metrics_free(struct console *c)
+{
+	free(c->metrics);
+	c->metrics = NULL;
+}
+
+/* The alert's ends now; e says which one was just committed, so that
+ * the alert counts at the commit that completed it, and only then. */
+void
+console_metrics_note(struct console *c, const char *alert_id,
+    enum console_metrics_event e)
+{
+	sqlite3 *db = console_db_sqlite(c->db);
+	struct console_metrics *m = c->metrics;
+	long long n[6];
+	sqlite3_stmt *s;
+	int i, row;
+
+	if (m == NULL)
+		return;
+	if (sqlite3_prepare_v2(db, console_metrics_one_sql, -1, &s, NULL) !=
+	    SQLITE_OK) {
+		log_warnx("database: metrics: %s", sqlite3_errmsg(db));
+		return;
+	}
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	if ((row = sqlite3_step(s) == SQLITE_ROW))
+		for (i = 0; i < 6; i++)
+			n[i] = sqlite3_column_int64(s, i);
+	sqlite3_finalize(s);
+	if (!row) {
+		log_warnx("database: metrics: %s", sqlite3_errmsg(db));
+		return;
+	}
+	/* n: deliveries, first; claims, first; acknowledgements, first */
+	if (e == CONSOLE_METRICS_DELIVERED && n[0] == 1) {
+		m->alerts++;
+		if (n[2] > 0)
+			console_metrics_observe(&m->claim, n[3] - n[1]);
+		if (n[4] > 0)
+			console_metrics_observe(&m->ack, n[5] - n[1]);
+	} else if (e == CONSOLE_METRICS_CLAIMED && n[2] == 1 && n[0] > 0)
+		console_metrics_observe(&m->claim, n[3] - n[1]);
+	else if (e == CONSOLE_METRICS_ACKED && n[4] == 1 && n[0] > 0)
+		console_metrics_observe(&m->ack, n[5] - n[1]);
+}
+
 static void
-console_metrics_compute(sqlite3 *db, struct evbuffer *out)
+console_metrics_histogram(struct evbuffer *out, const char *name,
+    const char *help, const struct console_metrics_hist *h)
+{
+	size_t i;
+
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name,
+	    help, name);
+	for (i = 0; i < CONSOLE_METRICS_NB; i++)
+		evbuffer_add_printf(out, "%s_bucket{le=\"%d\"} %lld\n", name,
+		    console_metrics_buckets[i], h->count[i]);
+	evbuffer_add_printf(out,
+	    "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %lld\n%s_count %lld\n", name,
+	    h->n, name, h->sum, name, h->n);
+}
+
+/* The gauge from the open alerts, the rest from memory. */
+static void
+console_metrics_text(sqlite3 *db, const struct console_metrics *m,
+    struct evbuffer *out)
 {
 	evbuffer_add_printf(out,
 	    "# HELP alertconsole_alerts_waiting Alerts no person has taken "
@@ -112,57 +222,27 @@ console_metrics_compute(sqlite3 *db, struct evbuffer *out)
 	    "# HELP alertconsole_alerts_total Alerts received.\n"
 	    "# TYPE alertconsole_alerts_total counter\n"
 	    "alertconsole_alerts_total %lld\n",
-	    console_metrics_one(db, console_metrics_waiting_sql),
-	    console_metrics_one(db,
-	        "SELECT COUNT(DISTINCT alert_id) FROM "
-	        "webhook WHERE is_alert = 1"));
-	console_metrics_histogram(db, out, "alertconsole_time_to_claim_seconds",
-	    "From an alert's arrival to its first claim.",
-	    console_metrics_claim_sql);
-	console_metrics_histogram(db, out, "alertconsole_time_to_ack_seconds",
+	    console_metrics_one(db, console_metrics_waiting_sql), m->alerts);
+	console_metrics_histogram(out, "alertconsole_time_to_claim_seconds",
+	    "From an alert's arrival to its first claim.", &m->claim);
+	console_metrics_histogram(out, "alertconsole_time_to_ack_seconds",
 	    "From an alert's arrival to its first acknowledgement, any "
 	    "channel.",
-	    console_metrics_ack_sql);
-}
-
-/* The cached answer when no row came since, else a new one, kept. */
-static void
-console_metrics_text(sqlite3 *db, struct evbuffer *out)
-{
-	long long w = console_metrics_one(db, "SELECT MAX(id) FROM webhook");
-	long long t = console_metrics_one(db, "SELECT MAX(id) FROM timeline");
-
-	if (console_metrics_cache.text == NULL ||
-	    w != console_metrics_cache.webhook_id ||
-	    t != console_metrics_cache.timeline_id) {
-		console_metrics_compute(db, out);
-		free(console_metrics_cache.text);
-		console_metrics_cache.len = evbuffer_get_length(out);
-		console_metrics_cache.text =
-		    xmalloc(console_metrics_cache.len + 1);
-		evbuffer_copyout(out, console_metrics_cache.text,
-		    console_metrics_cache.len);
-		console_metrics_cache.webhook_id = w;
-		console_metrics_cache.timeline_id = t;
-		return;
-	}
-	evbuffer_add(out, console_metrics_cache.text,
-	    console_metrics_cache.len);
+	    &m->ack);
 }
 
 void
 console_metrics_request(struct console *c, struct evhttp_request *req)
 {
-	sqlite3 *db = console_db_sqlite(c->db);
-	struct evbuffer *out = evbuffer_new();
+	sqlite3 *db = c->db != NULL ? console_db_sqlite(c->db) : NULL;
+	struct evbuffer *out;
 
-	if (out == NULL || db == NULL) {
-		if (out != NULL)
-			evbuffer_free(out);
+	if (db == NULL || c->metrics == NULL ||
+	    (out = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
-	console_metrics_text(db, out);
+	console_metrics_text(db, c->metrics, out);
 	console_http_headers(req, "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);

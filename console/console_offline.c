@@ -1,8 +1,7 @@
 /*
- * The devices offline now (console_offline.h).  Per device, the newest
- * notice by the relay's created_at (not by arrival: a retried
- * device.offline may arrive after the device.online that ended it)
- * says whether it is offline.
+ * The devices offline now (console_offline.h), read from device_state:
+ * one row per device, kept by console_db.c in each notice's
+ * transaction, so the list costs what is offline, not the history.
  */
 #include <stdint.h>
 #include <string.h>
@@ -14,39 +13,10 @@
 #include "console_offline.h"
 #include "log.h"
 
-/* The notices' device, read from the stored body (a notice has nothing
- * sealed) through an index on that expression, so no column is added to
- * the webhook table. */
-static const char console_offline_schema[] =
-    "CREATE INDEX IF NOT EXISTS webhook_device_notice ON webhook("
-    "json_extract(CAST(body AS TEXT), '$.device_id'), id) "
-    "WHERE type IN ('device.offline', 'device.online');";
-
-/* SQLite takes the bare columns of a MAX() group from the row of the
- * maximum: the newest notice of each device. */
+/* Through device_state_offline (offline, since): no sort, no scan. */
 static const char console_offline_sql[] =
-    "SELECT recipient_id, dev, last_seen, created FROM ("
-    "SELECT recipient_id, type,"
-    " json_extract(CAST(body AS TEXT), '$.device_id') AS dev,"
-    " json_extract(CAST(body AS TEXT), '$.last_seen') AS last_seen,"
-    " MAX(json_extract(CAST(body AS TEXT), '$.created_at')) AS created"
-    " FROM webhook WHERE type IN ('device.offline', 'device.online')"
-    " GROUP BY dev) WHERE type = 'device.offline' AND dev IS NOT NULL"
-    " ORDER BY created LIMIT ?1";
-
-int
-console_offline_init(struct console_db *d)
-{
-	char *err = NULL;
-
-	if (sqlite3_exec(console_db_sqlite(d), console_offline_schema, NULL,
-	        NULL, &err) != SQLITE_OK) {
-		log_warnx("database: %s", err != NULL ? err : "error");
-		sqlite3_free(err);
-		return -1;
-	}
-	return 0;
-}
+    "SELECT recipient_id, device_id, last_seen, since FROM device_state"
+    " WHERE offline = 1 ORDER BY since LIMIT ?1";
 
 static const char *
 console_offline_col(sqlite3_stmt *s, int i)

@@ -11,6 +11,7 @@
 
 #include "console.h"
 #include "console_db.h"
+#include "console_metrics.h"
 #include "console_work.h"
 #include "log.h"
 
@@ -152,6 +153,7 @@ console_work_claim(struct console *c, const char *alert_id, const char *name,
 	if (rc == SQLITE_DONE &&
 	    console_work_note_action(c, alert_id, "claimed", name, "") == 0 &&
 	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+		console_metrics_note(c, alert_id, CONSOLE_METRICS_CLAIMED);
 		snprintf(owner, CONSOLE_NAME_MAX + 1, "%s", name);
 		return CONSOLE_CLAIM_WON;
 	}

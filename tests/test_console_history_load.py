@@ -6,7 +6,11 @@ every page load open every alert again; a database of before the table of
 open alerts gets it filled once at start; an export is sent in chunks
 (HTTP/1.1 chunked, a few alerts per turn of the event loop), whole and
 valid in JSON and CSV, and a browser that leaves half-way leaves the
-console answering."""
+console answering.  The devices offline now come from a table of each
+device's state (one row per device, moved in the transaction of each
+device.offline or device.online notice, by the notices' created_at),
+filled once from the history when a database of before it (user_version
+1) is opened."""
 
 import csv
 import http.client
@@ -18,7 +22,8 @@ import time
 import pytest
 
 import harness
-from test_console import Console, OPERATOR, RID, make_webhook
+import proto
+from test_console import Console, OPERATOR, RID, make_webhook, resign
 
 pytestmark = pytest.mark.needs("alertconsole")
 
@@ -93,11 +98,100 @@ def test_a_database_of_before_gets_its_open_alerts(lab):
     d = sqlite3.connect("file:%s?mode=ro" % (c.state / "console.db"),
                         uri=True)
     try:
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 1
+        # both steps: the open alerts (1), the devices' states (2)
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 2
         assert [r for r, in d.execute("SELECT alert_id FROM open_alert")] \
             == [keep]
     finally:
         d.close()
+
+
+def device_notice(env, c, kind, dev, created_at, last_seen):
+    event_id = proto.new_alert_id()
+    b = json.dumps({"type": kind, "alert_id": event_id, "recipient_id": RID,
+                    "device_id": dev, "created_at": created_at,
+                    "received_at": proto.rfc3339_now(),
+                    "last_seen": last_seen, "interval_s": "60"},
+                   separators=(",", ":")).encode()
+    assert c.hook(resign(env, b, "msg_" + event_id), b) == 200
+
+
+def offline(c):
+    status, _, raw = c.get("/api/alerts")
+    assert status == 200
+    return [(o["device_id"], o["since"], o["last_seen"])
+            for o in json.loads(raw)["offline"]]
+
+
+def ro(c):
+    return sqlite3.connect("file:%s?mode=ro" % (c.state / "console.db"),
+                           uri=True)
+
+
+T = "2026-03-0%dT10:00:00Z"
+
+
+def test_offline_list_across_offline_online_offline(sup):
+    env, c = sup
+    a, b = "a" * 32, "b" * 32
+    device_notice(env, c, "device.offline", a, T % 1, T % 1)
+    device_notice(env, c, "device.offline", b, T % 2, T % 2)
+    assert offline(c) == [(a, T % 1, T % 1), (b, T % 2, T % 2)]
+    device_notice(env, c, "device.online", a, T % 3, T % 3)
+    assert offline(c) == [(b, T % 2, T % 2)]
+    # a retried device.offline older than the device.online that ended
+    # it changes nothing
+    device_notice(env, c, "device.offline", a, T % 2, T % 1)
+    assert offline(c) == [(b, T % 2, T % 2)]
+    # offline again: since the new notice
+    device_notice(env, c, "device.offline", a, T % 4, T % 3)
+    assert offline(c) == [(b, T % 2, T % 2), (a, T % 4, T % 3)]
+    device_notice(env, c, "device.online", b, T % 5, T % 5)
+    assert offline(c) == [(a, T % 4, T % 3)]
+    # one row per device, however many notices
+    with ro(c) as d:
+        assert d.execute("SELECT device_id, offline FROM device_state "
+                         "ORDER BY device_id").fetchall() == [(a, 1), (b, 0)]
+
+
+def test_a_version_1_database_gets_each_devices_state(lab):
+    """A database of before the table of device states (user_version 1,
+    the offline list read through an index on the notices) gets it
+    filled once from the stored notices at start."""
+    env = lab.env()
+    c = Console(lab, env).start()
+    c.add_user(SUPER, role="supervisor")
+    a, b, e = "a" * 32, "b" * 32, "e" * 32
+    device_notice(env, c, "device.offline", a, T % 1, T % 1)
+    device_notice(env, c, "device.online", a, T % 3, T % 3)
+    device_notice(env, c, "device.offline", a, T % 2, T % 1)  # late retry
+    device_notice(env, c, "device.offline", b, T % 4, T % 4)
+    device_notice(env, c, "device.online", e, T % 1, T % 1)
+    device_notice(env, c, "device.offline", e, T % 5, T % 4)
+    c.proc.stop()
+    d = sqlite3.connect(str(c.state / "console.db"))
+    try:
+        d.execute("DROP TABLE device_state")
+        d.execute("CREATE INDEX webhook_device_notice ON webhook("
+                  "json_extract(CAST(body AS TEXT), '$.device_id'), id) "
+                  "WHERE type IN ('device.offline', 'device.online')")
+        d.execute("PRAGMA user_version = 1")
+        d.commit()
+    finally:
+        d.close()
+    c.start()
+    c.login(SUPER)
+    assert offline(c) == [(b, T % 4, T % 4), (e, T % 5, T % 4)]
+    with ro(c) as d:
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert d.execute("SELECT device_id, offline, since FROM "
+                         "device_state ORDER BY device_id").fetchall() == [
+            (a, 0, T % 3), (b, 1, T % 4), (e, 1, T % 5)]
+        assert d.execute("SELECT name FROM sqlite_master WHERE name = "
+                         "'webhook_device_notice'").fetchall() == []
+    # and it keeps moving with the notices after
+    device_notice(env, c, "device.online", b, T % 6, T % 6)
+    assert offline(c) == [(e, T % 5, T % 4)]
 
 
 def export(c, query):

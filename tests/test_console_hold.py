@@ -166,6 +166,24 @@ QUERIES = {
     "newest closed": ("SELECT alert_id FROM timeline WHERE kind = 'closed' "
                       "ORDER BY id DESC LIMIT 50", ()),
     "open": ("SELECT first_id FROM open_alert", ()),
+    # console_offline.c: the devices offline now, from one row per device
+    "offline": ("SELECT recipient_id, device_id, last_seen, since FROM "
+                "device_state WHERE offline = 1 ORDER BY since LIMIT ?1",
+                (100,)),
+    # console_metrics.c: one alert's ends, after each commit about it
+    "metrics": ("SELECT (SELECT COUNT(*) FROM webhook WHERE alert_id = ?1 "
+                "AND +is_alert = 1), (SELECT MIN(stored_at) FROM webhook "
+                "WHERE alert_id = ?1 AND +is_alert = 1), (SELECT COUNT(*) "
+                "FROM timeline WHERE alert_id = ?1 AND +kind = 'claimed'), "
+                "(SELECT MIN(at) FROM timeline WHERE alert_id = ?1 AND "
+                "+kind = 'claimed'), (SELECT COUNT(*) FROM timeline WHERE "
+                "alert_id = ?1 AND +kind = 'acknowledged') + (SELECT "
+                "COUNT(*) FROM webhook WHERE alert_id = ?1 AND +type = "
+                "'alert.acknowledged'), (SELECT MIN(t) FROM (SELECT at AS t "
+                "FROM timeline WHERE alert_id = ?1 AND +kind = "
+                "'acknowledged' UNION ALL SELECT stored_at FROM webhook "
+                "WHERE alert_id = ?1 AND +type = 'alert.acknowledged'))",
+                ("x" * 32,)),
 }
 
 
@@ -184,6 +202,15 @@ def test_per_request_queries_use_indexes(solo_console):
             assert "USING" in plan and "INDEX" in plan, (name, plan)
             if name in ("one", "closure"):
                 assert "(alert_id=?)" in plan, (name, plan)
+            if name == "offline":
+                # no scan at all, and no sort: the index's order
+                assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
+                assert "device_state_offline (offline=?)" in plan, plan
+            if name == "metrics":
+                # every part through an index on the one alert
+                assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), \
+                    plan
+                assert plan.count("(alert_id=?)") == 8, plan
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import http.client
 import io
 import json
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -354,41 +355,149 @@ def test_export_json_and_csv(solo):
     assert n == 5
 
 
+def scrape(mport):
+    """GET /metrics: the text, and its samples by name."""
+    conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        r = conn.getresponse()
+        assert r.status == 200
+        text = r.read().decode()
+    finally:
+        conn.close()
+    return text, dict(l.rsplit(" ", 1) for l in text.splitlines()
+                      if not l.startswith("#"))
+
+
+def promtool_check(text):
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed (Debian's prometheus, in "
+                    "scripts/install-deps.sh)", pytrace=False)
+    cp = harness.run([promtool, "check", "metrics"], timeout=30, input=text)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+
+
+def moved(before, after):
+    """The samples that changed, by how much, but the sums (seconds: a
+    claim may fall in the next second); those within 0..10 (the first
+    bucket)."""
+    for k in after:
+        if k.endswith("_sum"):
+            assert 0 <= int(after[k]) - int(before[k]) <= 10, (k, before,
+                                                                 after)
+    return {k: int(after[k]) - int(before[k]) for k in after
+            if after[k] != before.get(k) and not k.endswith("_sum")}
+
+
+def one_more(name):
+    """What one observation of a few seconds moves in histogram name."""
+    return {name + "_count": 1, name + '_bucket{le="+Inf"}': 1,
+            **{name + '_bucket{le="%d"}' % b: 1
+               for b in (10, 30, 60, 120, 300, 600, 1800)}}
+
+
+def notice(env, c, kind, aid, msg_id):
+    """The relay's notice (alert.acknowledged, ...) of alert aid, signed
+    as the relay signs it."""
+    b = json.dumps({"type": kind, "alert_id": aid, "recipient_id": RID,
+                    "acknowledged_by": "Jan (sms)"}).encode()
+    assert c.hook(resign(env, b, msg_id), b) == 200
+
+
+CLAIM = "alertconsole_time_to_claim_seconds"
+ACK = "alertconsole_time_to_ack_seconds"
+
+
+@pytest.mark.hard_timeout(90)
 def test_metrics(lab):
+    """The counts and histograms are kept in memory (read from the
+    database once at start, moved at each delivery, claim and
+    acknowledgement as it commits): each alert counts once, a restart
+    shows the same figures, and promtool takes the text."""
     env = lab.env()
     mport = harness.free_port()
     c = Console(lab, env, extra={
         "metrics_listen": "127.0.0.1:%d" % mport}).start()
+    c.add_user("Kees Bakker", role="supervisor")
     a1 = alert_in(env, c)
     a2 = alert_in(env, c)
 
     def metrics():
-        conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)
-        try:
-            conn.request("GET", "/metrics")
-            r = conn.getresponse()
-            assert r.status == 200
-            return dict(l.rsplit(" ", 1) for l in r.read().decode()
-                        .splitlines() if not l.startswith("#"))
-        finally:
-            conn.close()
+        return scrape(mport)[1]
 
     m = metrics()
     assert m["alertconsole_alerts_waiting"] == "2"
-    assert m["alertconsole_time_to_claim_seconds_count"] == "0"
+    assert m["alertconsole_alerts_total"] == "2"
+    assert m[CLAIM + "_count"] == "0"
     c.login()
     assert c.post("/api/alert/%s/claim" % a1)[0] == 200
-    m = metrics()
-    assert m["alertconsole_alerts_waiting"] == "1"
-    assert m["alertconsole_time_to_claim_seconds_count"] == "1"
-    assert m['alertconsole_time_to_claim_seconds_bucket{le="10"}'] == "1"
-    # a scrape with nothing new is the same answer (kept, not computed
-    # again); the next change shows at once
+    m2 = metrics()
+    assert moved(m, m2) == {"alertconsole_alerts_waiting": -1,
+                            **one_more(CLAIM)}
+    # a scrape with nothing new is the same answer
+    m = m2
+    assert metrics() == m
+    # a second claim of the same alert (after a release) is not a new
+    # time to claim; the second alert's is
+    assert c.post("/api/alert/%s/release" % a1)[0] == 200
+    assert c.post("/api/alert/%s/claim" % a1)[0] == 200
     assert metrics() == m
     assert c.post("/api/alert/%s/claim" % a2)[0] == 200
-    m = metrics()
-    assert m["alertconsole_alerts_waiting"] == "0"
-    assert m["alertconsole_time_to_claim_seconds_count"] == "2"
+    m2 = metrics()
+    assert m2["alertconsole_alerts_waiting"] == "0"
+    assert m2[CLAIM + "_count"] == "2"
+    assert int(m2[CLAIM + "_sum"]) <= 10
+    # acknowledged elsewhere (the relay's notice): one time to ack; the
+    # relay's repeat of the notice is not a second
+    m = m2
+    notice(env, c, "alert.acknowledged", a2, "msg_ack2")
+    notice(env, c, "alert.acknowledged", a2, "msg_ack2_again")
+    m2 = metrics()
+    assert moved(m, m2) == one_more(ACK)
+    # a notice that comes before its alert: counted when the alert comes,
+    # and a second delivery of that alert is not a second alert
+    m = m2
+    h3, b3, inner3 = make_webhook(env, RID, alert_type="panic")
+    notice(env, c, "alert.acknowledged", inner3["alert_id"], "msg_ack3")
+    assert metrics() == m
+    assert c.hook(h3, b3) == 200
+    o = json.loads(b3)
+    o.update(type="alert.escalated", tier=1)
+    b3b = json.dumps(o, separators=(",", ":")).encode()
+    assert c.hook(resign(env, b3b, "msg_tier1"), b3b) == 200
+    m2 = metrics()
+    assert moved(m, m2) == {"alertconsole_alerts_total": 1, **one_more(ACK)}
+    # a supervisor's take-over of an alert nobody held is its claim
+    m = m2
+    a4 = alert_in(env, c)
+    c.cookie = None
+    c.login("Kees Bakker")
+    assert c.post("/api/alert/%s/takeover" % a4)[0] == 200
+    m2 = metrics()
+    assert m2["alertconsole_alerts_total"] == "4"
+    assert int(m2[CLAIM + "_count"]) == int(m[CLAIM + "_count"]) + 1
+    assert c.post("/api/alert/%s/close" % a4,
+                  {"outcome": "test", "note": ""})[0] == 200
+    text, before = scrape(mport)
+    promtool_check(text)
+    # a restart reads the same figures from the database
+    c.proc.stop()
+    c.start()
+    text2, after = scrape(mport)
+    assert after == before
+    assert text2 == text
+    # a scrape reads no history: a claim written behind the console's
+    # back (not through it) shows only once a restart reads the history
+    with sqlite3.connect(str(c.state / "console.db")) as d:
+        d.execute("INSERT INTO timeline (alert_id, at, kind, actor) "
+                  "SELECT alert_id, MIN(stored_at), 'claimed', 'elders' "
+                  "FROM webhook WHERE alert_id = ? AND is_alert = 1",
+                  (inner3["alert_id"],))
+    assert scrape(mport)[1] == after
+    c.proc.stop()
+    c.start()
+    assert moved(after, scrape(mport)[1]) == one_more(CLAIM)
     # not on the page's listener, and nothing else on this one
     assert c.get("/metrics")[0] == 404
     conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)
@@ -424,7 +533,9 @@ def relay_stack(lab, second_tier_s=5):
                              "%d oncall-1:webhook" % second_tier_s]},
         "test": {"types": "test", "tier": "0 %s:webhook" % RID}}
     env.write_relay_conf()
-    st.console = Console(lab, env, port=port, rcpt_extra={RID: {
+    st.mport = harness.free_port()
+    st.console = Console(lab, env, port=port, extra={
+        "metrics_listen": "127.0.0.1:%d" % st.mport}, rcpt_extra={RID: {
         "ack_url": "https://127.0.0.1:%d" % st.ack_port,
         "ack_token_file": token_file, "ack_pin": env.pin}})
     st.redis = lab.redis(env)
@@ -470,9 +581,14 @@ def test_ack_in_the_console_stops_escalation(lab):
     a = [x for x in console.alerts() if x["alert_id"] == aid][0]
     assert a["owner"] == OPERATOR and a["acked_by"] == OPERATOR
     assert a["time_to_ack_s"] is not None
+    m = scrape(st.mport)[1]
+    assert m[ACK + "_count"] == "1" and m[CLAIM + "_count"] == "1", m
     # the second tier, due at 5 s, never comes
     time.sleep(max(0.0, t_send + 5 + 2.5 - time.monotonic()))
     assert oncall.snapshot() == [], oncall.snapshot()
+    # the relay's own notice of the acknowledgement, if it came, is
+    # not a second one
+    assert scrape(st.mport)[1][ACK + "_count"] == "1"
     # the relay takes a name only as {"by": one line of text}
     ctx = harness.tls13_context(str(env.cert))
     for bad in (b'{"by":"a\nb"}', b'{"by":5}', b'[]', b'{"by":""}',
