@@ -21,34 +21,17 @@
 #include "out.h"
 #include "util.h"
 
-#define CANCEL_VERSION 1
-
-/* {"type":"cancel","cancel":B64(CANCEL_JSON),"sig":B64}, where
- * CANCEL_JSON has sorted keys and no spaces; created_at is now. */
 static json_t *
 cmd_cancel_frame(const struct device *d, const struct device_opts *o)
 {
-	unsigned char sig[crypto_sign_BYTES];
-	char now[RFC3339_LEN], *text;
-	json_t *c, *frame;
+	json_t *frame;
 	int done;
 
 	/* With PINs: asked and checked, cancel v2 (NULL: a wrong PIN) */
 	frame = duress_cancel_frame(d, o->alert_id, &done);
 	if (done)
 		return frame;
-	time_rfc3339(now, time(NULL));
-	c = json_pack("{s:s, s:s, s:s, s:i}", "alert_id", o->alert_id,
-	    "created_at", now, "device_id", d->cfg.device_id, "v",
-	    CANCEL_VERSION);
-	if (c == NULL ||
-	    (text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT)) == NULL)
-		log_fatalx("cannot encode the cancel");
-	json_decref(c);
-	cancel_sign(text, strlen(text), d->sk, sig);
-	frame = frame_signed("cancel", "cancel", text, sig, sizeof(sig), "sig");
-	free(text);
-	return frame;
+	return duress_cancel_plain(d, o->alert_id);
 }
 
 static int

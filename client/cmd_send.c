@@ -504,7 +504,8 @@ cmd_send_deliver(const struct send_opts *o, struct device *d,
 	struct send_run sr;
 	struct relay_op op = {cmd_send_ready, cmd_send_frame, cmd_send_failed,
 	    &sr, NULL};
-	struct resend_hooks hooks = {cmd_send_answered, cmd_send_refused, &sr};
+	struct resend_hooks hooks = {cmd_send_answered, cmd_send_refused, &sr,
+	    0};
 	char *dir = outbox_dir(&d->cfg), alert_id[33];
 	int rc;
 

@@ -98,3 +98,26 @@ duress_cancel_refused(const json_t *o, void *opts)
 	return out_line(_(MSG_CANCELLED), dopts->alert_id) == 0 ? EXIT_OK
 	                                                        : EXIT_FAIL;
 }
+
+/* {"type":"cancel","cancel":B64(CANCEL_JSON),"sig":B64}, where
+ * CANCEL_JSON has sorted keys and no spaces; created_at is now. */
+json_t *
+duress_cancel_plain(const struct device *d, const char *alert_id)
+{
+	unsigned char sig[crypto_sign_BYTES];
+	char now[RFC3339_LEN], *text;
+	json_t *c, *frame;
+
+	time_rfc3339(now, time(NULL));
+	c = json_pack("{s:s, s:s, s:s, s:i}", "alert_id", alert_id,
+	    "created_at", now, "device_id", d->cfg.device_id, "v",
+	    CANCEL_VERSION);
+	if (c == NULL ||
+	    (text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT)) == NULL)
+		log_fatalx("cannot encode the cancel");
+	json_decref(c);
+	cancel_sign(text, strlen(text), d->sk, sig);
+	frame = frame_signed("cancel", "cancel", text, sig, sizeof(sig), "sig");
+	free(text);
+	return frame;
+}

@@ -25,6 +25,9 @@ json_t *duress_cancel_frame(const struct device *d, const char *alert_id,
  * cancel, and for a real one the recipients keep coming.  -1 for any
  * other error, or for a v1 cancel. */
 int duress_cancel_refused(const json_t *o, void *opts);
+/* Cancel v1, for a device without a PIN file. */
+#define CANCEL_VERSION 1
+json_t *duress_cancel_plain(const struct device *d, const char *alert_id);
 /* The v2 frame itself, for a flag already known (0 or 1). */
 json_t *duress_cancel_build(const struct device *d, const char *alert_id,
     int duress);
