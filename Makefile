@@ -121,10 +121,14 @@ $(BUILD)/$(LIB_SONAME): $(LIB_OBJ) $(BUILD)/libalertcore.a lib/alertclient.map
 $(BUILD)/libalertclient.so: $(BUILD)/$(LIB_SONAME)
 	@ln -sf $(LIB_SONAME) $@
 
+# libdir and includedir relative to ${prefix}, so that
+# `pkg-config --define-prefix` finds a copy installed with DESTDIR.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(LIB_VERSION)|' -e 's|@REQUIRES@|$(LIB_PKGS)|'
 $(BUILD)/alertclient.pc: lib/alertclient.pc.in Makefile
-	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIB_VERSION)|' \
-	    -e 's|@REQUIRES@|$(LIB_PKGS)|' $< > $@
+	@$(PC_SED) $< > $@
 
 $(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo: po/%.po
 	@mkdir -p $(dir $@)
@@ -211,6 +215,14 @@ install: all
 	    install -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/alertrelay.mo \
 	        $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo || exit 1; done
 	install -m 0644 man/alertctl.1 $(DESTDIR)$(MANDIR)/man1/alertctl.1
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 $(BUILD)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libalertclient.so
+	install -m 0644 lib/alertclient.h $(DESTDIR)$(INCLUDEDIR)/alertclient.h
+	$(PC_SED) lib/alertclient.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/alertclient.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/alertclient.pc
+	install -m 0644 man/libalertclient.3 $(DESTDIR)$(MANDIR)/man3/libalertclient.3
 	install -m 0644 man/alertrelayd.conf.5 $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5
 	install -m 0644 man/alertrelayd.8 $(DESTDIR)$(MANDIR)/man8/alertrelayd.8
 	install -m 0644 conf/alertrelay-rules.yml $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml
@@ -250,7 +262,11 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
 	    $(DESTDIR)$(UNITDIR)/alertconsole.service \
 	    $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service \
-	    $(DESTDIR)$(UNITDIR)/alertctl-button.service
+	    $(DESTDIR)$(UNITDIR)/alertctl-button.service \
+	    $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libalertclient.so \
+	    $(DESTDIR)$(INCLUDEDIR)/alertclient.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/alertclient.pc \
+	    $(DESTDIR)$(MANDIR)/man3/libalertclient.3
 	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
 	for l in $(PO_LANGS); do \
 	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo; done
@@ -291,10 +307,10 @@ fuzz-run: fuzz
 	    $$t -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/$$n || exit 1; done
 
 format:
-	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch]
+	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch] lib/*.[ch] examples/*.c
 
 check-format:
-	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch]
+	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch] lib/*.[ch] examples/*.c
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -226,6 +226,11 @@ struct ar_location {
  * Events: AR_EV_RESENDING, AR_EV_PROGRESS, AR_EV_ACCEPTED, then with
  * AR_SEND_WAIT_* the receipts, then AR_EV_DONE or AR_EV_FAILED.
  * *resent (may be NULL) is set to 1 when the outbox's bytes go again.
+ * A device that holds no signed directory yet (enrolled from a bundle
+ * without one) has nobody to seal to: then the alert_id is returned, the
+ * first session fetches and verifies the directory, and only then is the
+ * alert sealed and stored (the one network step before the outbox).
+ * On AR_E_SEAL the alert_id is written too, but nothing was stored.
  */
 AR_API int ar_send(ar_client *c, const char *type, const char *message,
     const struct ar_location *loc, unsigned flags, char *alert_id,

@@ -41,6 +41,7 @@ struct ar_op {
 	int accepted;
 	int resealed;
 	long wait_s;
+	int fetching; /* no directory yet: the session brings one first */
 	/* send with a wait, follow */
 	struct ar_follow *follow;
 	/* cancel, status */
@@ -97,7 +98,11 @@ void ar_follow_ready(struct ar_follow *f, struct relay_session *s);
 void ar_follow_frame(struct ar_follow *f, struct relay_session *s,
     const char *type, const json_t *o);
 
-/* ar_send_seal.c: the alert built, sealed and kept in the outbox. */
+/* ar_send_seal.c: the alert built, sealed and kept in the outbox;
+ * AR_E_NO_DIRECTORY with the alert built when a directory must be
+ * fetched first. */
+int ar_send_seal(struct ar_op *op, int again, int *resent,
+    struct sealed_alert *s);
 int ar_send_prepare(struct ar_op *op, const char *type, const char *message,
     const struct ar_location *loc, const char *again_id, int *resent,
     struct sealed_alert *sealed);

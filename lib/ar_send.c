@@ -19,11 +19,49 @@
 #include "receipt.h"
 #include "trust.h"
 
+static void ar_send_begin(struct ar_op *op);
+
+/* A device enrolled from a bundle without a directory: the session just
+ * verified and kept the relay's, so the alert is sealed to it now, kept
+ * in the outbox, and sent over this same session.  0, else -1 (the
+ * session ended). */
+static int
+ar_send_fetched(struct ar_op *op, struct relay_session *s)
+{
+	struct client_config *cfg = &op->c->d.cfg;
+	char why[AR_REASON_MAX];
+	int resent;
+
+	op->fetching = 0;
+	if (trust_open(cfg) != 0 || cfg->nrecipients == 0) {
+		snprintf(why, sizeof(why), _(MSG_WHY_NO_DIRECTORY),
+		    cfg->nrecipients == 0 ? _(MSG_WHY_DIR_EMPTY)
+		                          : _(MSG_WHY_DIR_INVALID));
+		ar_op_fail(op, AR_E_NO_DIRECTORY, NULL, why);
+		relay_session_fail(s, RELAY_FATAL, "%s", why);
+		return -1;
+	}
+	op->sealed = calloc(1, sizeof(*op->sealed));
+	if (op->sealed == NULL ||
+	    ar_send_seal(op, (op->flags & AR_SEND_AGAIN) != 0, &resent,
+	        op->sealed) != AR_OK) {
+		ar_op_fail(op, AR_E_SEAL, NULL, op->reason);
+		relay_session_fail(s, RELAY_FATAL, "%s", op->reason);
+		return -1;
+	}
+	ack_verify_sent(op->sealed->alert_id, op->sealed->envelope,
+	    strlen(op->sealed->envelope));
+	ar_send_begin(op);
+	return 0;
+}
+
 static void
 ar_send_ready(struct relay_session *s, void *arg)
 {
 	struct ar_op *op = arg;
 
+	if (op->fetching && ar_send_fetched(op, s) != 0)
+		return;
 	if (op->accepted) {
 		ar_follow_ready(op->follow, s);
 		return;
@@ -239,9 +277,13 @@ ar_send_unsent(struct ar_op *op, const char *dir)
 static void
 ar_send_begin(struct ar_op *op)
 {
-	char *dir = outbox_dir(&op->c->d.cfg);
-	struct sealed_alert mine = *op->sealed;
+	char *dir;
+	struct sealed_alert mine;
 
+	if (op->fetching)
+		return; /* sealed once the session brought a directory */
+	dir = outbox_dir(&op->c->d.cfg);
+	mine = *op->sealed;
 	free(op->sealed);
 	op->sealed = NULL;
 	ar_send_unsent(op, dir);
@@ -291,14 +333,21 @@ ar_send(ar_client *c, const char *type, const char *message,
 	if (resent != NULL)
 		*resent = rc == AR_OK && was;
 	snprintf(c->why, sizeof(c->why), "%s", op->reason);
-	if (rc != AR_OK) {
+	if (rc == AR_E_NO_DIRECTORY) {
+		/* the only network step before the outbox */
+		log_warnx(_(MSG_NO_DIRECTORY));
+		op->fetching = 1;
+		free(op->sealed);
+		op->sealed = NULL;
+	} else if (rc != AR_OK) {
 		ar_op_free(op);
 		return rc;
 	}
 	memcpy(op->alert_id, op->a.alert_id, sizeof(op->alert_id));
 	/* what a signed acknowledgement must name (ack_verify.h) */
-	ack_verify_sent(op->sealed->alert_id, op->sealed->envelope,
-	    strlen(op->sealed->envelope));
+	if (op->sealed != NULL)
+		ack_verify_sent(op->sealed->alert_id, op->sealed->envelope,
+		    strlen(op->sealed->envelope));
 	hooks.arg = op;
 	dir = outbox_dir(&c->d.cfg);
 	op->queue = resend_new(dir, &hooks);

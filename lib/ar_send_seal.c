@@ -58,7 +58,7 @@ ar_send_build(struct ar_op *op, const char *type, const char *message,
 /* The stored envelope of a resend (*resent 1), else a new sealing,
  * stored and fsync'd.  An entry of another alert under this id stays:
  * the relay may have that one. */
-static int
+int
 ar_send_seal(struct ar_op *op, int again, int *resent, struct sealed_alert *s)
 {
 	const struct client_config *cfg = &op->c->d.cfg;
