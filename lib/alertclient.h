@@ -225,7 +225,8 @@ struct ar_location {
  * from then on the alert is never lost (a later send delivers it).
  * Events: AR_EV_RESENDING, AR_EV_PROGRESS, AR_EV_ACCEPTED, then with
  * AR_SEND_WAIT_* the receipts, then AR_EV_DONE or AR_EV_FAILED.
- * *resent (may be NULL) is set to 1 when the outbox's bytes go again.
+ * *resent (may be NULL) is set to 1 when the outbox's bytes go again
+ * (then the first event is an AR_EV_PROGRESS saying so).
  * A device that holds no signed directory yet (enrolled from a bundle
  * without one) has nobody to seal to: then the alert_id is returned, the
  * first session fetches and verifies the directory, and only then is the

@@ -42,6 +42,7 @@ struct ar_op {
 	int resealed;
 	long wait_s;
 	int fetching; /* no directory yet: the session brings one first */
+	int resent; /* the outbox's bytes go again */
 	/* send with a wait, follow */
 	struct ar_follow *follow;
 	/* cancel, status */

@@ -30,7 +30,6 @@ ar_send_fetched(struct ar_op *op, struct relay_session *s)
 {
 	struct client_config *cfg = &op->c->d.cfg;
 	char why[AR_REASON_MAX];
-	int resent;
 
 	op->fetching = 0;
 	if (trust_open(cfg) != 0 || cfg->nrecipients == 0) {
@@ -43,7 +42,7 @@ ar_send_fetched(struct ar_op *op, struct relay_session *s)
 	}
 	op->sealed = calloc(1, sizeof(*op->sealed));
 	if (op->sealed == NULL ||
-	    ar_send_seal(op, (op->flags & AR_SEND_AGAIN) != 0, &resent,
+	    ar_send_seal(op, (op->flags & AR_SEND_AGAIN) != 0, &op->resent,
 	        op->sealed) != AR_OK) {
 		ar_op_fail(op, AR_E_SEAL, NULL, op->reason);
 		relay_session_fail(s, RELAY_FATAL, "%s", op->reason);
@@ -280,8 +279,17 @@ ar_send_begin(struct ar_op *op)
 	char *dir;
 	struct sealed_alert mine;
 
+	char when[64], line[256];
+
 	if (op->fetching)
 		return; /* sealed once the session brought a directory */
+	if (op->resent) {
+		/* a person reads it: local time with its zone */
+		receipt_time(op->sealed->created_at, RECEIPT_TIME_FULL, when,
+		    sizeof(when));
+		snprintf(line, sizeof(line), _(MSG_RESENDING), when);
+		ar_say(op, line);
+	}
 	dir = outbox_dir(&op->c->d.cfg);
 	mine = *op->sealed;
 	free(op->sealed);
@@ -330,8 +338,9 @@ ar_send(ar_client *c, const char *type, const char *message,
 	    (flags & AR_SEND_AGAIN) ? again : NULL, &was, op->sealed);
 	if (op->a.alert_id[0] != '\0' && rc != AR_E_INVAL)
 		memcpy(alert_id, op->a.alert_id, AR_ALERT_ID_LEN);
+	op->resent = rc == AR_OK && was;
 	if (resent != NULL)
-		*resent = rc == AR_OK && was;
+		*resent = op->resent;
 	snprintf(c->why, sizeof(c->why), "%s", op->reason);
 	if (rc == AR_E_NO_DIRECTORY) {
 		/* the only network step before the outbox */
