@@ -166,3 +166,16 @@ def test_error_paths_step_mode_and_callers_loop(lab, tmp_path):
     assert "FAILED" not in cp.stdout
     # the unknown alert was asked of the relay, over both loops
     assert cp.stdout.count("op 3 alert ") >= 2, cp.stdout
+
+
+def test_man_page_lints_clean_and_covers_every_function():
+    page = ROOT / "man/libalertclient.3"
+    cp = harness.run(["mandoc", "-Tlint", "-Wwarning", page], timeout=30)
+    assert cp.returncode == 0 and (cp.stdout + cp.stderr).strip() == "", \
+        cp.stdout + cp.stderr
+    text = page.read_text()
+    header = (ROOT / "lib/alertclient.h").read_text()
+    for fn in set(re.findall(r"\b(ar_[a-z_]+)\(", header)):
+        assert re.search(r"^\.Fn %s " % fn, text, re.M), fn
+    for code in re.findall(r"\b(AR_E?_?[A-Z_]+) = \d+", header):
+        assert ".It Dv %s" % code in text, code
