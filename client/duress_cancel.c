@@ -27,26 +27,37 @@
 /* This run sent a v2 cancel (one alertctl run, one cancel). */
 static int duress_cancel_sent;
 
-json_t *
-duress_cancel_build(const struct device *d, const char *alert_id, int duress)
+/* The cancel c, encoded with sorted keys and no spaces, signed under
+ * ctx; takes c. */
+static json_t *
+duress_cancel_signed(json_t *c, const char *ctx, const struct device *d)
 {
 	unsigned char sig[crypto_sign_BYTES];
-	char now[RFC3339_LEN], *text;
-	json_t *c, *frame;
+	char *text;
+	json_t *frame;
 
-	time_rfc3339(now, time(NULL));
-	c = json_pack("{s:s, s:s, s:s, s:i, s:i}", "alert_id", alert_id,
-	    "created_at", now, "device_id", d->cfg.device_id, "duress",
-	    duress ? 1 : 0, "v", CANCEL2_VERSION);
 	if (c == NULL ||
 	    (text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT)) == NULL)
 		log_fatalx("cannot encode the cancel");
 	json_decref(c);
-	sig_sign_ctx(SIGCTX_CANCEL2, text, strlen(text), d->sk, sig);
+	sig_sign_ctx(ctx, text, strlen(text), d->sk, sig);
 	frame = frame_signed("cancel", "cancel", text, sig, sizeof(sig), "sig");
 	sodium_memzero(text, strlen(text));
 	free(text);
 	return frame;
+}
+
+json_t *
+duress_cancel_build(const struct device *d, const char *alert_id, int duress)
+{
+	char now[RFC3339_LEN];
+
+	time_rfc3339(now, time(NULL));
+	return duress_cancel_signed(json_pack("{s:s, s:s, s:s, s:i, s:i}",
+	                                "alert_id", alert_id, "created_at", now,
+	                                "device_id", d->cfg.device_id, "duress",
+	                                duress ? 1 : 0, "v", CANCEL2_VERSION),
+	    SIGCTX_CANCEL2, d);
 }
 
 json_t *
@@ -104,20 +115,12 @@ duress_cancel_refused(const json_t *o, void *opts)
 json_t *
 duress_cancel_plain(const struct device *d, const char *alert_id)
 {
-	unsigned char sig[crypto_sign_BYTES];
-	char now[RFC3339_LEN], *text;
-	json_t *c, *frame;
+	char now[RFC3339_LEN];
 
 	time_rfc3339(now, time(NULL));
-	c = json_pack("{s:s, s:s, s:s, s:i}", "alert_id", alert_id,
-	    "created_at", now, "device_id", d->cfg.device_id, "v",
-	    CANCEL_VERSION);
-	if (c == NULL ||
-	    (text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT)) == NULL)
-		log_fatalx("cannot encode the cancel");
-	json_decref(c);
-	cancel_sign(text, strlen(text), d->sk, sig);
-	frame = frame_signed("cancel", "cancel", text, sig, sizeof(sig), "sig");
-	free(text);
-	return frame;
+	return duress_cancel_signed(json_pack("{s:s, s:s, s:s, s:i}",
+	                                "alert_id", alert_id, "created_at", now,
+	                                "device_id", d->cfg.device_id, "v",
+	                                CANCEL_VERSION),
+	    SIGCTX_CANCEL, d);
 }

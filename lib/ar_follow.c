@@ -53,7 +53,8 @@ ar_follow_free(struct ar_follow *f)
 static const char *
 ar_follow_until(const struct ar_follow *f)
 {
-	return receipt_word(f->until_ack ? "acknowledged" : "delivered");
+	return receipt_word(
+	    watch_until_name(f->until_ack ? WATCH_ACK : WATCH_DELIVERED));
 }
 
 /* 1 when ev was told before; else remembers it. */

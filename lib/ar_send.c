@@ -18,6 +18,7 @@
 #include "outbox.h"
 #include "receipt.h"
 #include "trust.h"
+#include "watch.h"
 
 static void ar_send_begin(struct ar_op *op);
 
@@ -213,8 +214,9 @@ ar_send_failed(void *arg, int deadline, const char *why)
 	if (deadline)
 		snprintf(op->reason, sizeof(op->reason), _(MSG_WAIT_DEADLINE),
 		    op->alert_id,
-		    receipt_word((op->flags & AR_SEND_WAIT_ACK) ? "acknowledged"
-		                                                : "delivered"),
+		    receipt_word(watch_until_name((op->flags & AR_SEND_WAIT_ACK)
+		            ? WATCH_ACK
+		            : WATCH_DELIVERED)),
 		    op->wait_s, why);
 	else
 		snprintf(op->reason, sizeof(op->reason), _(MSG_WAIT_LOST),
