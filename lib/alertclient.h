@@ -52,6 +52,7 @@ enum ar_status {
 	AR_E_NOSPACE = 6, /* a caller's buffer is too small */
 	AR_E_SEAL = 7, /* the alert could not be sealed */
 	AR_E_NO_DIRECTORY = 8, /* no signed directory, nobody to seal to */
+	AR_E_EXISTS = 9, /* ar_enroll: a device is enrolled there already */
 	AR_E_REFUSED = 10, /* a relay refused the request for good */
 	AR_E_REVOKED = 11, /* the relays refuse this device */
 	AR_E_TIMEOUT = 12, /* no relay answered in time */
@@ -59,7 +60,9 @@ enum ar_status {
 	AR_E_PIN = 14, /* a PIN is needed, or the PIN is wrong */
 	AR_E_CLOSED = 15, /* the alert ended before what was awaited */
 	AR_E_LOOP = 16, /* the loop failed, or is the caller's */
-	AR_E_BUSY = 17, /* an operation on this alert is under way */
+	AR_E_BUSY = 17, /* reserved */
+	AR_E_BUNDLE = 18, /* ar_enroll: the bundle cannot be used, or the
+	                     files not written */
 };
 
 /* Status text in English (static storage); "unknown status" for codes
@@ -255,6 +258,23 @@ AR_API int ar_status(ar_client *c, const char *alert_id);
  * cancelled or expired.  Ends with AR_EV_DONE when acknowledged, else
  * AR_EV_FAILED (AR_E_CLOSED for cancelled or expired). */
 AR_API int ar_follow(ar_client *c, const char *alert_id);
+
+/* ar_enroll flags. */
+#define AR_ENROLL_FORCE 0x1u /* replace an enrolled device's files */
+
+/*
+ * What `alertctl enroll BUNDLE` does, without a client: reads the
+ * administrator's enrollment bundle and writes the device's key
+ * (device.key), its configuration (config_path; NULL: $ALERTCTL_CONF,
+ * else ~/.config/alertrelay/alertctl.conf) and the bundle's signed
+ * directory (directory.signed) next to each other, mode 0600.  Nothing
+ * is replaced without AR_ENROLL_FORCE (AR_E_EXISTS).  device_id (may be
+ * NULL): the caller's buffer for the enrolled device's id.  Local files
+ * only; the caller deletes the bundle, which holds the secret key.
+ * Then ar_client_new(config_path) opens the device.
+ */
+AR_API int ar_enroll(const char *bundle_path, const char *config_path,
+    unsigned flags, char *device_id, size_t device_id_len);
 
 #ifdef __cplusplus
 }

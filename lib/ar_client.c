@@ -46,6 +46,7 @@ ar_strerror(int status)
 	    [AR_E_NOSPACE] = "the buffer is too small",
 	    [AR_E_SEAL] = "the alert could not be sealed",
 	    [AR_E_NO_DIRECTORY] = "no signed directory to seal to",
+	    [AR_E_EXISTS] = "a device is enrolled there already",
 	    [AR_E_REFUSED] = "a relay refused the request",
 	    [AR_E_REVOKED] = "the relays refuse this device",
 	    [AR_E_TIMEOUT] = "no relay answered in time",
@@ -54,12 +55,19 @@ ar_strerror(int status)
 	    [AR_E_CLOSED] = "the alert ended before what was awaited",
 	    [AR_E_LOOP] = "the event loop failed or is the caller's",
 	    [AR_E_BUSY] = "an operation is under way",
+	    [AR_E_BUNDLE] = "the enrollment bundle cannot be used",
 	};
 
 	if (status < 0 || (size_t)status >= sizeof(texts) / sizeof(texts[0]) ||
 	    texts[status] == NULL)
 		return "unknown status";
 	return texts[status];
+}
+
+int
+ar_initialised(void)
+{
+	return ar_ready;
 }
 
 AR_API int

@@ -73,6 +73,8 @@ struct ar_client {
 	char why[AR_REASON_MAX]; /* ar_client_reason() */
 };
 
+/* 1 once ar_init() succeeded. */
+int ar_initialised(void);
 /* Tells ev (its op and alert_id filled from op) to the caller. */
 void ar_emit(struct ar_op *op, struct ar_event *ev);
 /* A line for a person (AR_EV_PROGRESS); also relay_run_say's hook. */

@@ -68,13 +68,18 @@ check_arguments(const char *conf)
 	CHECK(strcmp(ar_strerror(AR_OK), "success") == 0);
 	CHECK(strcmp(ar_strerror(999), "unknown status") == 0);
 	CHECK(strcmp(ar_strerror(-1), "unknown status") == 0);
-	CHECK(strcmp(ar_strerror(9), "unknown status") == 0);
+	CHECK(strcmp(ar_strerror(19), "unknown status") == 0);
 	CHECK(strcmp(ar_strerror(AR_E_PIN), "unknown status") != 0);
 	CHECK(strcmp(ar_version(), "1.0.0") == 0);
 	CHECK(ar_client_new(&c, conf, NULL, &cb, &s) == AR_E_NOT_INIT);
 	CHECK(c == NULL);
+	CHECK(ar_enroll("/nonexistent", conf, 0, NULL, 0) == AR_E_NOT_INIT);
 	CHECK(ar_init() == AR_OK);
 	CHECK(ar_init() == AR_OK);
+	CHECK(ar_enroll(NULL, conf, 0, NULL, 0) == AR_E_INVAL);
+	CHECK(ar_enroll("/nonexistent", conf, 0x100, NULL, 0) == AR_E_INVAL);
+	CHECK(ar_enroll("/nonexistent/device.bundle", "/nonexistent/a.conf", 0,
+	          NULL, 0) == AR_E_BUNDLE);
 	CHECK(ar_client_new(NULL, conf, NULL, &cb, &s) == AR_E_INVAL);
 	CHECK(ar_client_new(&c, "/nonexistent/alertctl.conf", NULL, &cb, &s) ==
 	    AR_E_CONFIG);
@@ -160,11 +165,37 @@ check_base(const char *conf)
 	event_base_free(base);
 }
 
+/* ar_enroll from a bundle into conf: once, refused again, forced. */
+static void
+check_enroll(const char *bundle, const char *conf)
+{
+	char id[128], small[2];
+	ar_client *c;
+
+	CHECK(ar_init() == AR_OK);
+	CHECK(ar_enroll(bundle, conf, 0, id, sizeof(id)) == AR_OK);
+	printf("enrolled %s\n", id);
+	CHECK(ar_enroll(bundle, conf, 0, NULL, 0) == AR_E_EXISTS);
+	CHECK(ar_enroll(bundle, conf, AR_ENROLL_FORCE, small, sizeof(small)) ==
+	    AR_E_NOSPACE);
+	CHECK(
+	    ar_enroll(bundle, conf, AR_ENROLL_FORCE, id, sizeof(id)) == AR_OK);
+	CHECK(ar_client_new(&c, conf, NULL, NULL, NULL) == AR_OK);
+	CHECK(c != NULL && strcmp(ar_client_device_id(c), id) == 0);
+	ar_client_free(c);
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "enroll") == 0) {
+		check_enroll(argv[2], argv[3]);
+		printf("%d failed\n", failures);
+		return failures == 0 ? 0 : 1;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: lib_check CONFIG\n");
+		fprintf(stderr,
+		    "usage: lib_check CONFIG | enroll BUNDLE CONFIG\n");
 		return 2;
 	}
 	check_arguments(argv[1]);

@@ -15,6 +15,7 @@ import pytest
 import harness
 import test_signed_ack as signed
 from harness import ROOT, alertctl_bin, build_dir
+from helpers import enrollment_bundle
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -149,15 +150,21 @@ def test_panic_example_sends_and_ends_at_the_verified_ack(lab, installed,
         cp.stdout + cp.stderr
 
 
-@pytest.mark.hard_timeout(300)
-def test_error_paths_step_mode_and_callers_loop(lab, tmp_path):
-    env, _redis, _relay, _recv = lab.stack()
+def lib_check(tmp_path):
+    """tests/lib_check.c built against the library under test."""
     exe = tmp_path / "lib_check"
     libs = sh(["pkg-config", "--cflags", "--libs", "libevent"]).stdout.split()
     sh(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror"] + cc_flags() +
        ["-I", ROOT / "lib", "-o", exe, ROOT / "tests/lib_check.c",
         "-L", build_dir(), "-lalertclient",
         "-Wl,-rpath,%s" % build_dir()] + libs)
+    return exe
+
+
+@pytest.mark.hard_timeout(300)
+def test_error_paths_step_mode_and_callers_loop(lab, tmp_path):
+    env, _redis, _relay, _recv = lab.stack()
+    exe = lib_check(tmp_path)
     argv = [exe, env.client_conf]
     cp = harness.run(argv, timeout=120)
     lab.short_runs.append((argv, cp.stderr))
@@ -166,6 +173,34 @@ def test_error_paths_step_mode_and_callers_loop(lab, tmp_path):
     assert "FAILED" not in cp.stdout
     # the unknown alert was asked of the relay, over both loops
     assert cp.stdout.count("op 3 alert ") >= 2, cp.stdout
+
+
+@pytest.mark.hard_timeout(120)
+def test_enroll_writes_what_alertctl_enroll_writes(lab, tmp_path):
+    """ar_enroll from a bundle: the same key, configuration and directory
+    as `alertctl enroll`; refused over an enrolled device unless forced;
+    the result opens as a client."""
+    env = lab.env()
+    env.use_directory(2)
+    bundle = enrollment_bundle(env, env.directory.read_text(),
+                               tmp_path / "device.bundle")
+    exe = lib_check(tmp_path)
+    conf = tmp_path / "lib" / "alertctl.conf"
+    argv = [exe, "enroll", bundle, conf]
+    cp = harness.run(argv, timeout=60)
+    lab.short_runs.append((argv, cp.stderr))
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "enrolled %s" % env.device_id in cp.stdout, cp.stdout
+    assert "0 failed" in cp.stdout
+    ref = tmp_path / "ctl"
+    argv = [alertctl_bin(), "enroll", bundle, "--dir", ref]
+    cp = harness.run(argv, timeout=30)
+    lab.short_runs.append((argv, cp.stderr))
+    assert cp.returncode == 0, cp.stderr
+    for name in ("alertctl.conf", "device.key", "directory.signed"):
+        assert (conf.parent / name).read_bytes() == (ref / name).read_bytes(), \
+            name
+        assert (conf.parent / name).stat().st_mode & 0o077 == 0, name
 
 
 def test_man_page_lints_clean_and_covers_every_function():
