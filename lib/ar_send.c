@@ -190,6 +190,25 @@ ar_send_frame(struct relay_session *s, const char *type, const json_t *o,
 		relay_session_unexpected(s, type);
 }
 
+/* No relay gave the device a directory to seal to: the alert was
+ * never sealed nor stored. */
+static void
+ar_send_nodir(struct ar_op *op, int deadline, const char *why)
+{
+	if (deadline)
+		log_warnx(_("no verified directory before the deadline: %s"),
+		    why);
+	else
+		log_warnx(_("no verified directory: %s"), why);
+	if (strcmp(op->code, "revoked") == 0 ||
+	    strcmp(op->code, "unknown_device") == 0) {
+		snprintf(op->reason, sizeof(op->reason), "%s", why);
+		return;
+	}
+	op->status = AR_E_NO_DIRECTORY;
+	snprintf(op->reason, sizeof(op->reason), _(MSG_WHY_NO_DIRECTORY), why);
+}
+
 static void
 ar_send_failed(void *arg, int deadline, const char *why)
 {
@@ -198,6 +217,10 @@ ar_send_failed(void *arg, int deadline, const char *why)
 
 	snprintf(op->code, sizeof(op->code), "%s", relay_run_code(op->run));
 	op->status = deadline ? AR_E_TIMEOUT : AR_E_REFUSED;
+	if (op->fetching) {
+		ar_send_nodir(op, deadline, why);
+		return;
+	}
 	if (!op->accepted) {
 		if (deadline) {
 			log_warnx(_(MSG_DEADLINE), timeout_s, why);
