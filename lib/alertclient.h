@@ -140,17 +140,18 @@ struct ar_event {
 	                      cancelled, expired */
 	int status; /* AR_EV_FAILED: enum ar_status */
 	const char *reason; /* AR_EV_FAILED: why, for a person */
-	const char *code; /* AR_EV_FAILED: the relay's error code,
-	                     or NULL */
+	const char *code; /* AR_EV_FAILED: the relay's error code
+	                     ("revoked"), "cancelled" or "expired" for a
+	                     wait that ended so, else NULL */
 };
 
 typedef void (*ar_event_fn)(void *ctx, const struct ar_event *ev);
 
 /* Caller-owned; copied by ar_client_new. */
 struct ar_callbacks {
-	/* Every event of every operation; may call any ar_ function,
-	 * ar_client_free included (then nothing more of that client is
-	 * told). */
+	/* Every event of every operation; may call any ar_ function, but
+	 * ar_client_free only on AR_EV_DONE and AR_EV_FAILED (then nothing
+	 * more of that client is told). */
 	ar_event_fn on_event;
 };
 
