@@ -249,6 +249,9 @@ AR_API int ar_send(ar_client *c, const char *type, const char *message,
  * AR_EV_CANCELLED and AR_EV_DONE, or AR_EV_FAILED.
  */
 AR_API int ar_cancel(ar_client *c, const char *alert_id, const char *pin);
+/* 1 when this device has a PIN file, so that ar_cancel needs a PIN (ask
+ * for it the same way whichever PIN will be typed), else 0. */
+AR_API int ar_client_needs_pin(const ar_client *c);
 
 /* Asks the relay for an alert's state: its history as receipt events,
  * AR_EV_STATE, then AR_EV_DONE (or AR_EV_FAILED). */
@@ -256,8 +259,9 @@ AR_API int ar_status(ar_client *c, const char *alert_id);
 
 /* Follows an alert's receipts (each told once, also after reconnecting)
  * until it is acknowledged (a check that is not AR_ACK_FORGED),
- * cancelled or expired.  Ends with AR_EV_DONE when acknowledged, else
- * AR_EV_FAILED (AR_E_CLOSED for cancelled or expired). */
+ * cancelled or expired, or AR_OPT_WAIT_TIMEOUT passed (when set).  Ends with
+ * AR_EV_DONE when acknowledged, else AR_EV_FAILED (AR_E_CLOSED for cancelled or
+ * expired). */
 AR_API int ar_follow(ar_client *c, const char *alert_id);
 
 /* ar_enroll flags. */

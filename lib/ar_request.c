@@ -157,7 +157,7 @@ ar_request_start(ar_client *c, int kind, const char *alert_id, json_t *frame,
 	if (kind == AR_OP_FOLLOW) {
 		op->rop.ready = ar_follow_op_ready;
 		op->follow = ar_follow_new(op, 1, 0);
-		return ar_op_start(op, 0);
+		return ar_op_start(op, c->wait_timeout_s);
 	}
 	return ar_op_start(op, c->timeout_s);
 }
@@ -196,6 +196,23 @@ ar_cancel_frame(ar_client *c, const char *alert_id, const char *pin,
 	*v2 = 1;
 	*frame = duress_cancel_build(&c->d, alert_id, m == PIN_DURESS);
 	return AR_OK;
+}
+
+AR_API int
+ar_client_needs_pin(const ar_client *c)
+{
+	struct pinfile pf;
+	char *path, err[512];
+	int rc;
+
+	if (c == NULL)
+		return 0;
+	path = pinfile_path(c->d.cfg.device_key);
+	rc = pinfile_load(path, &pf, err, sizeof(err));
+	free(path);
+	sodium_memzero(&pf, sizeof(pf));
+	/* an unusable one: ar_cancel says why */
+	return rc > 0;
 }
 
 AR_API int
