@@ -103,6 +103,8 @@ check_arguments(const char *conf)
 	strcpy(id, "not-an-alert-id");
 	CHECK(ar_send(c, "panic", NULL, NULL, AR_SEND_AGAIN, id, sizeof(id),
 	          NULL) == AR_E_INVAL);
+	CHECK(ar_client_needs_pin(NULL) == 0);
+	CHECK(ar_client_needs_pin(c) == 0); /* no PIN file */
 	CHECK(ar_cancel(c, "xyz", NULL) == AR_E_INVAL);
 	CHECK(ar_cancel(NULL, "0123456789abcdef0123456789abcdef", NULL) ==
 	    AR_E_INVAL);
