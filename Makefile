@@ -140,7 +140,7 @@ $(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo: po/%.po
 pot:
 	xgettext --from-code=UTF-8 --keyword=_ --keyword=N_ --add-comments=TRANSLATORS: \
 	    --package-name=alertrelay -o po/alertrelay.pot \
-	    $(sort $(wildcard client/*.[ch] common/*.[ch] console/*.[ch]))
+	    $(sort $(wildcard client/*.[ch] common/*.[ch] console/*.[ch] lib/*.[ch]))
 	for l in $(PO_LANGS); do msgmerge --update --backup=none po/$$l.po po/alertrelay.pot; done
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h console/*.h bench/*.h lib/*.h)
