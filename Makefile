@@ -21,6 +21,9 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR   ?= $(PREFIX)/share/doc/alertrelay
 DATADIR  ?= $(PREFIX)/share
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 LOCALEDIR ?= $(DATADIR)/locale
 CONSOLE_STATIC := console/static/index.html console/static/app.js \
 	console/static/style.css console/static/map.js console/static/history.js \
@@ -67,6 +70,17 @@ CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/ho
 	client/cardtime.c client/out.c client/receipt.c client/ack_sign.c \
 	daemon/http_guard.c daemon/ratelimit.c daemon/slotcount.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
+# libalertclient (lib/): the ar_ API over the client's core.  The core
+# (common/, client/) is compiled -fPIC -fvisibility=hidden so that the
+# same objects make the shared library, whose version script exports only
+# ar_*, and alertctl, which links them statically.
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_SONAME := libalertclient.so.1
+LIB_VERSION := 1.0.0
+# What the library links (alertclient.pc's Requires.private).
+LIB_PKGS = libevent libevent_openssl openssl libsodium jansson inih libcurl
+LIB_PKG_LIBS := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
@@ -83,9 +97,38 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: install uninstall all pot deps test bench demo asan test-asan fuzz fuzz-run format check-format clean
 
-all: $(BUILD)/alertrelayd $(BUILD)/alertctl $(BUILD)/alertconsole $(MO_FILES)
+all: $(BUILD)/alertrelayd $(BUILD)/alertctl $(BUILD)/alertconsole $(MO_FILES) \
+	$(BUILD)/libalertclient.so $(BUILD)/alertclient.pc
 
-$(BUILD)/common/i18n.o: ALL_CFLAGS += -DLOCALEDIR='"$(LOCALEDIR)"'
+$(BUILD)/common/i18n.o $(BUILD)/lib/ar_client.o: ALL_CFLAGS += -DLOCALEDIR='"$(LOCALEDIR)"'
+$(COMMON_OBJ) $(CLIENT_OBJ) $(LIB_OBJ): ALL_CFLAGS += -fPIC -fvisibility=hidden
+$(LIB_OBJ): ALL_CFLAGS += -Ilib -Iclient
+$(CLIENT_OBJ): ALL_CFLAGS += -Ilib
+
+# The core as an archive: the library and alertctl take what they use.
+$(BUILD)/libalertcore.a: $(CLIENT_OBJ) $(COMMON_OBJ)
+	@echo "  AR      $@"
+	@rm -f $@
+	@ar rcs $@ $(filter-out $(BUILD)/client/alertctl.o,$^)
+
+$(BUILD)/$(LIB_SONAME): $(LIB_OBJ) $(BUILD)/libalertcore.a lib/alertclient.map
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
+	    -Wl,--version-script=lib/alertclient.map -Wl,--no-undefined \
+	    -Wl,--as-needed -o $@ $(LIB_OBJ) $(BUILD)/libalertcore.a \
+	    $(LIB_PKG_LIBS) -lm
+
+$(BUILD)/libalertclient.so: $(BUILD)/$(LIB_SONAME)
+	@ln -sf $(LIB_SONAME) $@
+
+# libdir and includedir relative to ${prefix}, so that
+# `pkg-config --define-prefix` finds a copy installed with DESTDIR.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(LIB_VERSION)|' -e 's|@REQUIRES@|$(LIB_PKGS)|'
+$(BUILD)/alertclient.pc: lib/alertclient.pc.in Makefile
+	@$(PC_SED) $< > $@
 
 $(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo: po/%.po
 	@mkdir -p $(dir $@)
@@ -97,10 +140,10 @@ $(BUILD)/locale/%/LC_MESSAGES/alertrelay.mo: po/%.po
 pot:
 	xgettext --from-code=UTF-8 --keyword=_ --keyword=N_ --add-comments=TRANSLATORS: \
 	    --package-name=alertrelay -o po/alertrelay.pot \
-	    $(sort $(wildcard client/*.[ch] common/*.[ch] console/*.[ch]))
+	    $(sort $(wildcard client/*.[ch] common/*.[ch] console/*.[ch] lib/*.[ch]))
 	for l in $(PO_LANGS); do msgmerge --update --backup=none po/$$l.po po/alertrelay.pot; done
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h console/*.h bench/*.h)
+$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h client/*.h console/*.h bench/*.h lib/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -109,7 +152,7 @@ $(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ)
+$(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ) $(LIB_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CLIENT_LIBS)
 
@@ -172,6 +215,14 @@ install: all
 	    install -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/alertrelay.mo \
 	        $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo || exit 1; done
 	install -m 0644 man/alertctl.1 $(DESTDIR)$(MANDIR)/man1/alertctl.1
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 $(BUILD)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libalertclient.so
+	install -m 0644 lib/alertclient.h $(DESTDIR)$(INCLUDEDIR)/alertclient.h
+	$(PC_SED) lib/alertclient.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/alertclient.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/alertclient.pc
+	install -m 0644 man/libalertclient.3 $(DESTDIR)$(MANDIR)/man3/libalertclient.3
 	install -m 0644 man/alertrelayd.conf.5 $(DESTDIR)$(MANDIR)/man5/alertrelayd.conf.5
 	install -m 0644 man/alertrelayd.8 $(DESTDIR)$(MANDIR)/man8/alertrelayd.8
 	install -m 0644 conf/alertrelay-rules.yml $(DESTDIR)$(DOCDIR)/alertrelay-rules.yml
@@ -211,7 +262,11 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/alertconsole.8 \
 	    $(DESTDIR)$(UNITDIR)/alertconsole.service \
 	    $(DESTDIR)$(USERUNITDIR)/alertctl-watch.service \
-	    $(DESTDIR)$(UNITDIR)/alertctl-button.service
+	    $(DESTDIR)$(UNITDIR)/alertctl-button.service \
+	    $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libalertclient.so \
+	    $(DESTDIR)$(INCLUDEDIR)/alertclient.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/alertclient.pc \
+	    $(DESTDIR)$(MANDIR)/man3/libalertclient.3
 	rm -rf $(DESTDIR)$(DATADIR)/alertconsole
 	for l in $(PO_LANGS); do \
 	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/alertrelay.mo; done
@@ -252,10 +307,10 @@ fuzz-run: fuzz
 	    $$t -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/$$n || exit 1; done
 
 format:
-	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch]
+	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch] lib/*.[ch] examples/*.c
 
 check-format:
-	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch]
+	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch] lib/*.[ch] examples/*.c
 
 clean:
 	rm -rf build build-asan build-fuzz

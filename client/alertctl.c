@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "alertclient.h"
 #include "alertctl.h"
 #include "i18n.h"
 #include "log.h"
@@ -80,6 +81,10 @@ main(int argc, char **argv)
 	struct globals g = {NULL, 0};
 	int ch;
 
+	/* libalertclient once (send goes through it); then the catalogue
+	 * as alertctl finds it and alertctl's own log. */
+	if (ar_init() != AR_OK)
+		log_fatalx("%s", _("libsodium failed to initialise"));
 	i18n_init();
 	log_init("alertctl", LOG_INFO, LOG_TO_STDERR);
 	/* A person reads this: "alertctl: ..." without times and pids

@@ -448,7 +448,7 @@ button_alert_new(const struct device *d, const struct button_config *bc)
 		relay_run_keepalive(ba->run, (int)bc->supervise_s,
 		    (int)bc->supervise_s * 3);
 	ba->hooks = (struct resend_hooks){button_alert_accepted,
-	    button_alert_refused, ba};
+	    button_alert_refused, ba, 0};
 	ba->queue = resend_new(ba->dir, &ba->hooks);
 	ba->said = seen_new(BUTTON_SEEN_MAX);
 	return ba;

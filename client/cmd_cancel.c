@@ -2,7 +2,9 @@
  * alertctl cancel: the device withdraws one of its alerts; the relay
  * stops escalating it and tells everyone already notified
  * (docs/PROTOCOL.md, "Cancel").  The cancel is signed like an envelope,
- * under its own context (SIGCTX_CANCEL).
+ * under its own context (SIGCTX_CANCEL), or behind the device's PIN with
+ * the duress flag inside (duress_cancel.h).  Through libalertclient's
+ * ar_cancel (lib/alertclient.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,9 @@
 
 #include <sodium.h>
 
+#include "alertclient.h"
 #include "i18n.h"
+#include "pin_read.h"
 #include "alertctl.h"
 #include "frame.h"
 #include "device.h"
@@ -21,52 +25,87 @@
 #include "out.h"
 #include "util.h"
 
-#define CANCEL_VERSION 1
+struct cancel_run {
+	int ended;
+	int status;
+	char why[1024];
+};
 
-/* {"type":"cancel","cancel":B64(CANCEL_JSON),"sig":B64}, where
- * CANCEL_JSON has sorted keys and no spaces; created_at is now. */
-static json_t *
-cmd_cancel_frame(const struct device *d, const struct device_opts *o)
+static void
+cmd_cancel_event(void *ctx, const struct ar_event *ev)
 {
-	unsigned char sig[crypto_sign_BYTES];
-	char now[RFC3339_LEN], *text;
-	json_t *c, *frame;
-	int done;
+	struct cancel_run *cr = ctx;
 
-	/* With PINs: asked and checked, cancel v2 (NULL: a wrong PIN) */
-	frame = duress_cancel_frame(d, o->alert_id, &done);
-	if (done)
-		return frame;
-	time_rfc3339(now, time(NULL));
-	c = json_pack("{s:s, s:s, s:s, s:i}", "alert_id", o->alert_id,
-	    "created_at", now, "device_id", d->cfg.device_id, "v",
-	    CANCEL_VERSION);
-	if (c == NULL ||
-	    (text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT)) == NULL)
-		log_fatalx("cannot encode the cancel");
-	json_decref(c);
-	cancel_sign(text, strlen(text), d->sk, sig);
-	frame = frame_signed("cancel", "cancel", text, sig, sizeof(sig), "sig");
-	free(text);
-	return frame;
+	if (ev->type != AR_EV_DONE && ev->type != AR_EV_FAILED)
+		return;
+	cr->ended = 1;
+	cr->status = ev->status;
+	snprintf(cr->why, sizeof(cr->why), "%s",
+	    ev->reason != NULL ? ev->reason : "");
 }
 
+/* The PIN, asked whenever the device has a PIN file, the same way
+ * whichever PIN will be typed (a duress cancel looks like a real one). */
 static int
-cmd_cancel_answered(const json_t *answer, void *arg)
+cmd_cancel_start(ar_client *c, const char *alert_id)
 {
-	const struct device_opts *o = arg;
+	char pin[PIN_MAX + 2];
+	int rc, ask = ar_client_needs_pin(c);
 
-	(void)answer;
-	return out_line(_(MSG_CANCELLED), o->alert_id) == 0 ? EXIT_OK
-	                                                    : EXIT_FAIL;
+	if (ask && pin_read(_("PIN: "), pin, sizeof(pin)) != 0)
+		pin[0] = '\0';
+	rc = ar_cancel(c, alert_id, ask ? pin : NULL);
+	sodium_memzero(pin, sizeof(pin));
+	if (rc != AR_OK)
+		log_errorx("%s",
+		    ar_client_reason(c)[0] != '\0' ? ar_client_reason(c)
+		                                   : ar_strerror(rc));
+	return rc;
+}
+
+/* The answer, or why there is none, as every request command says it. */
+static int
+cmd_cancel_told(const struct cancel_run *cr, const struct device_opts *o)
+{
+	char failure[64];
+
+	if (cr->status == AR_OK)
+		return out_line(_(MSG_CANCELLED), o->alert_id) == 0 ? EXIT_OK
+		                                                    : EXIT_FAIL;
+	snprintf(failure, sizeof(failure), "cancel %s", o->alert_id);
+	if (cr->status == AR_E_UNKNOWN_ALERT)
+		log_errorx("%s", cr->why);
+	else if (cr->status == AR_E_TIMEOUT)
+		log_errorx(_(MSG_REQUEST_DEADLINE), failure, o->timeout_s,
+		    cr->why);
+	else
+		log_errorx(_(MSG_REQUEST_REFUSED), failure, cr->why);
+	return EXIT_FAIL;
 }
 
 int
 cmd_cancel(int argc, char **argv, struct globals *g)
 {
-	static const struct device_command c = {"cancel", DEVICE_OPT_ALERT_ID,
-	    "cancelled", cmd_cancel_frame, cmd_cancel_answered,
-	    duress_cancel_refused};
+	struct ar_callbacks cb = {cmd_cancel_event};
+	struct cancel_run cr;
+	struct device_opts o;
+	ar_client *c;
+	int rc;
 
-	return device_command_run(&c, argc, argv, g);
+	if ((rc = device_opts_parse("cancel", DEVICE_OPT_ALERT_ID, argc, argv,
+	         g, &o)) != 0)
+		return rc == -1 ? EXIT_OK : rc;
+	memset(&cr, 0, sizeof(cr));
+	if (ar_client_new(&c, o.config, NULL, &cb, &cr) != AR_OK)
+		return EXIT_FAIL;
+	ar_client_set_option(c, AR_OPT_TIMEOUT, o.timeout_s);
+	if (cmd_cancel_start(c, o.alert_id) != AR_OK) {
+		ar_client_free(c);
+		return EXIT_FAIL;
+	}
+	while (!cr.ended)
+		if (ar_client_step(c, 1000) != AR_OK)
+			log_fatalx("the event loop failed");
+	ar_client_free(c);
+	return cmd_cancel_told(&cr, &o);
 }

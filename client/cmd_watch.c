@@ -401,7 +401,7 @@ watch_go(const struct watch_opts *o, const struct device *d)
 	struct watch_run wr;
 	struct relay_op op = {watch_ready, watch_frame, watch_failed, &wr,
 	    watch_idle};
-	struct resend_hooks hooks = {watch_answered, watch_refused, &wr};
+	struct resend_hooks hooks = {watch_answered, watch_refused, &wr, 0};
 	struct event *sigint, *sigterm;
 	int rc;
 

@@ -41,7 +41,7 @@ device_key(const struct client_config *cfg)
 }
 
 int
-device_open(struct device *d, const char *config)
+device_open_parts(struct device *d, const char *config)
 {
 	char *path;
 	int rc;
@@ -57,9 +57,15 @@ device_open(struct device *d, const char *config)
 	if (rc != 0 || trust_open(&d->cfg) != 0)
 		return -1;
 	if ((d->sk = device_key(&d->cfg)) == NULL)
-		return -1;
+		return -2;
 	ack_verify_open(&d->cfg, d->sk);
 	return 0;
+}
+
+int
+device_open(struct device *d, const char *config)
+{
+	return device_open_parts(d, config) == 0 ? 0 : -1;
 }
 
 static void

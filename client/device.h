@@ -23,6 +23,9 @@ struct device {
 /* config: -c, else the default path.  -1 when the configuration or the
  * key cannot be used (logged); device_close() in any case. */
 int device_open(struct device *d, const char *config);
+/* The same, telling what failed: -1 the configuration (or its
+ * directory), -2 the key. */
+int device_open_parts(struct device *d, const char *config);
 void device_close(struct device *d);
 /* With an organisation key and no directory cached yet: fetches and
  * verifies it (trust.h), so there are recipients to seal to.  -1 with

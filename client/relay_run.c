@@ -39,13 +39,44 @@ struct relay_run {
 	int exit_code;
 	unsigned long attempts; /* relay_run_attempt_no() */
 	int reported; /* session gave its outcome */
+	/* On a caller's loop (relay_run_new_on): told once, from an event
+	 * of its own, so that ended() may free the run. */
+	int own_base;
+	int stopped;
+	struct event *end;
+	void (*ended)(int exit_code, void *arg);
+	void *ended_arg;
+	void (*say)(void *arg, const char *line);
+	void *say_arg;
 };
 
 static void
 relay_run_stop(struct relay_run *r, int exit_code)
 {
+	if (r->own_base) {
+		r->exit_code = exit_code;
+		event_base_loopbreak(r->base);
+		return;
+	}
+	/* On a caller's loop nothing of this run may act after its end. */
+	if (r->stopped)
+		return;
+	r->stopped = 1;
 	r->exit_code = exit_code;
-	event_base_loopbreak(r->base);
+	evtimer_del(r->retry);
+	evtimer_del(r->deadline);
+	event_active(r->end, EV_TIMEOUT, 0);
+}
+
+static void
+relay_run_ended(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_run *r = arg;
+
+	(void)fd;
+	(void)what;
+	/* may free r */
+	r->ended(r->exit_code, r->ended_arg);
 }
 
 /* Backoff with +-25% jitter, so that many devices cut off by the same
@@ -89,6 +120,8 @@ relay_run_done(const struct relay_outcome *o, void *arg)
 	struct relay_run *r = arg;
 
 	r->reported = 1;
+	if (r->stopped) /* only on a caller's loop */
+		return;
 	snprintf(r->last_code, sizeof(r->last_code), "%s", o->code);
 	switch (o->result) {
 	case RELAY_DONE:
@@ -120,7 +153,13 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	r->relay = &r->cfg->relays[r->next];
 	r->next = (r->next + 1) % r->cfg->nrelays;
 	r->tried++;
-	if (r->progress)
+	if (r->progress && r->say != NULL) {
+		char line[300];
+
+		snprintf(line, sizeof(line), _(MSG_CONNECTING),
+		    r->relay->label);
+		r->say(r->say_arg, line);
+	} else if (r->progress)
 		out_line(_(MSG_CONNECTING), r->relay->label);
 	else
 		log_debug(_(MSG_CONNECTING), r->relay->label);
@@ -139,6 +178,8 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	}
 	p.op = r->op;
 	p.progress = r->progress;
+	p.say = r->say;
+	p.say_arg = r->say_arg;
 	p.ping_s = r->ping_s;
 	p.dead_s = r->dead_s;
 	p.done = relay_run_done;
@@ -179,9 +220,46 @@ relay_run_deadline(struct relay_run *r, long timeout_s)
 		evtimer_add_ms(r->deadline, timeout_s * 1000);
 }
 
+static struct relay_run *relay_run_make(const struct client_config *cfg,
+    const unsigned char *sk, const struct relay_op *op, long timeout_s,
+    int progress, struct event_base *base);
+
 struct relay_run *
 relay_run_new(const struct client_config *cfg, const unsigned char *sk,
     const struct relay_op *op, long timeout_s, int progress)
+{
+	return relay_run_make(cfg, sk, op, timeout_s, progress, NULL);
+}
+
+struct relay_run *
+relay_run_new_on(const struct client_config *cfg, const unsigned char *sk,
+    const struct relay_op *op, long timeout_s, struct event_base *base,
+    void (*ended)(int exit_code, void *arg), void *arg)
+{
+	struct relay_run *r;
+
+	r = relay_run_make(cfg, sk, op, timeout_s, 0, base);
+	if (r == NULL)
+		return NULL;
+	r->ended = ended;
+	r->ended_arg = arg;
+	if ((r->end = event_new(base, -1, 0, relay_run_ended, r)) == NULL)
+		log_fatalx("event_new failed");
+	return r;
+}
+
+void
+relay_run_say(struct relay_run *r, void (*say)(void *, const char *), void *arg)
+{
+	r->progress = say != NULL;
+	r->say = say;
+	r->say_arg = arg;
+}
+
+static struct relay_run *
+relay_run_make(const struct client_config *cfg, const unsigned char *sk,
+    const struct relay_op *op, long timeout_s, int progress,
+    struct event_base *base)
 {
 	struct relay_run *r = xcalloc(1, sizeof(*r));
 	char err[256];
@@ -197,7 +275,8 @@ relay_run_new(const struct client_config *cfg, const unsigned char *sk,
 		free(r);
 		return NULL;
 	}
-	if ((r->base = event_base_new()) == NULL)
+	r->own_base = base == NULL;
+	if ((r->base = base != NULL ? base : event_base_new()) == NULL)
 		log_fatalx("event_base_new failed");
 	r->dns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (r->dns == NULL)
@@ -223,6 +302,12 @@ relay_run_go(struct relay_run *r)
 }
 
 void
+relay_run_start(struct relay_run *r)
+{
+	evtimer_add_ms(r->retry, 0);
+}
+
+void
 relay_run_free(struct relay_run *r)
 {
 	if (r == NULL)
@@ -230,9 +315,12 @@ relay_run_free(struct relay_run *r)
 	relay_session_free(r->session);
 	event_free(r->retry);
 	event_free(r->deadline);
+	if (r->end != NULL)
+		event_free(r->end);
 	if (r->dns != NULL)
 		evdns_base_free(r->dns, 0);
-	event_base_free(r->base);
+	if (r->own_base)
+		event_base_free(r->base);
 	SSL_CTX_free(r->ssl_ctx);
 	free(r);
 }

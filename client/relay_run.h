@@ -21,6 +21,18 @@ struct relay_run;
 struct relay_run *relay_run_new(const struct client_config *cfg,
     const unsigned char *sk, const struct relay_op *op, long timeout_s,
     int progress);
+/* The same on a caller's loop (libalertclient): nothing runs until
+ * relay_run_start(); the end is told once through ended(), from the
+ * loop, where the run may be freed.  NULL when TLS cannot be set up. */
+struct relay_run *relay_run_new_on(const struct client_config *cfg,
+    const unsigned char *sk, const struct relay_op *op, long timeout_s,
+    struct event_base *base, void (*ended)(int exit_code, void *arg),
+    void *arg);
+void relay_run_start(struct relay_run *r);
+/* The progress lines (connecting, connected, authenticated) go to say()
+ * instead of stdout. */
+void relay_run_say(struct relay_run *r, void (*say)(void *, const char *),
+    void *arg);
 /* Runs until the end; the operation's exit code, else EXIT_FAIL (the
  * operation's failed() said why). */
 int relay_run_go(struct relay_run *r);

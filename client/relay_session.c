@@ -124,7 +124,9 @@ relay_session_progress(struct relay_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (s->p.progress)
+	if (s->p.progress && s->p.say != NULL)
+		s->p.say(s->p.say_arg, line);
+	else if (s->p.progress)
 		out_line("%s", line);
 	else
 		log_debug("%s: %s", s->p.relay->label, line);

@@ -86,6 +86,8 @@ struct relay_session_params {
 	long long *dir_version;
 	const struct relay_op *op;
 	int progress; /* steps on stdout (send), else debug log */
+	void (*say)(void *arg, const char *line); /* steps, not stdout */
+	void *say_arg;
 	int ping_s, dead_s; /* keepalive; 0: RELAY_PING_S, RELAY_DEAD_S */
 	void (*done)(const struct relay_outcome *, void *);
 	void *arg;

@@ -14,6 +14,7 @@ struct resend_item {
 	json_t *frame;
 	enum resend_state state;
 	long max_age_s; /* from its accepted frame; 0: not given */
+	char relay_id[128]; /* from its accepted frame, made safe */
 };
 
 struct resend {
@@ -218,12 +219,14 @@ resend_accepted(struct resend *q, struct relay_session *s, const json_t *o)
 		q->v[i].max_age_s =
 		    (long)json_integer_value(json_object_get(o, "max_age"));
 	out_clean(relay_id, clean, sizeof(clean));
+	memcpy(q->v[i].relay_id, clean, sizeof(clean));
 	q->v[i].state = RESEND_ACCEPTED;
 	/* On disk before anyone hears of it. */
 	if (q->dir != NULL)
 		outbox_mark(q->dir, q->v[i].s.alert_id, OUTBOX_ACCEPTED, clean);
-	out_line(MSG_ACCEPTED, q->v[i].s.alert_id, clean,
-	    dup ? MSG_DUPLICATE : "");
+	if (!q->hooks.quiet)
+		out_line(MSG_ACCEPTED, q->v[i].s.alert_id, clean,
+		    dup ? MSG_DUPLICATE : "");
 	q->hooks.accepted(q->hooks.arg, s, i, dup);
 }
 
@@ -282,4 +285,10 @@ long
 resend_max_age(const struct resend *q, size_t i)
 {
 	return q->v[i].max_age_s;
+}
+
+const char *
+resend_relay_id(const struct resend *q, size_t i)
+{
+	return i < q->n ? q->v[i].relay_id : "";
 }

@@ -31,6 +31,9 @@ struct resend_hooks {
 	void (*refused)(void *arg, struct relay_session *s, size_t i,
 	    const char *code, const char *why);
 	void *arg;
+	/* 1: no accepted line on stdout (libalertclient tells its caller
+	 * through accepted() and resend_relay_id()). */
+	int quiet;
 };
 
 /* dir: the outbox for the markers, or NULL. */
@@ -55,6 +58,8 @@ int resend_frame(struct resend *q, struct relay_session *s, const char *type,
 /* How long the relay escalates item i (its accepted frame's max_age,
  * in seconds); 0 when it did not say. */
 long resend_max_age(const struct resend *q, size_t i);
+/* The relay_id of item i's accepted frame (made safe), else "". */
+const char *resend_relay_id(const struct resend *q, size_t i);
 /* Sent on this session and not answered yet. */
 size_t resend_inflight(const struct resend *q);
 /* Not accepted nor refused. */

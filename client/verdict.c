@@ -62,12 +62,18 @@ verdict_not_delivered(const char *why)
 int
 verdict_revoked(const struct client_config *cfg, const char *why)
 {
+	return verdict_revoked_contact(cfg != NULL ? cfg->contact : NULL, why);
+}
+
+int
+verdict_revoked_contact(const char *who, const char *why)
+{
 	char contact[CLIENT_CONTACT_MAX + 1];
 
 	if (verdict_drill)
 		return verdict_of_drill(0, why, EXIT_REVOKED);
-	if (cfg != NULL && cfg->contact != NULL)
-		out_clean(cfg->contact, contact, sizeof(contact));
+	if (who != NULL)
+		out_clean(who, contact, sizeof(contact));
 	else
 		snprintf(contact, sizeof(contact), "%s", _(MSG_VERDICT_ADMIN));
 	verdict_print(_(MSG_VERDICT_REVOKED), contact, why);

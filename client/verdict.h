@@ -13,6 +13,8 @@ int verdict_not_delivered(const char *why);
 /* The relays refuse this device (revoked, or not in the directory);
  * the contact from cfg, else "your administrator".  EXIT_REVOKED. */
 int verdict_revoked(const struct client_config *cfg, const char *why);
+/* The same with the contact itself (NULL: "your administrator"). */
+int verdict_revoked_contact(const char *contact, const char *why);
 /* The relay has the alert; nobody was seen to get it.
  * EXIT_UNCONFIRMED. */
 int verdict_unconfirmed(const char *why);

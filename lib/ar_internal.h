@@ -1,0 +1,113 @@
+/*
+ * What libalertclient's files share behind the public API: the client,
+ * its operations (one relay run each), and how events reach the caller.
+ * Nothing here is exported (lib/alertclient.map).
+ */
+#ifndef AR_INTERNAL_H
+#define AR_INTERNAL_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "alert.h"
+#include "alert_seal.h"
+#include "alertclient.h"
+#include "device.h"
+#include "relay_run.h"
+#include "resend.h"
+
+#define AR_REASON_MAX 1024
+
+struct ar_follow;
+
+struct ar_op {
+	struct ar_client *c;
+	struct ar_op *next, *prev;
+	int kind; /* enum ar_operation */
+	char alert_id[AR_ALERT_ID_LEN];
+	struct relay_op rop;
+	struct relay_run *run;
+	/* How it ended, told by the run's end (ar_op_ended). */
+	int status;
+	char reason[AR_REASON_MAX];
+	char code[32];
+	/* send */
+	unsigned flags;
+	struct alert a; /* the plaintext, for a new sealing */
+	struct resend *queue;
+	size_t mine;
+	int accepted;
+	int resealed;
+	long wait_s;
+	int fetching; /* no directory yet: the session brings one first */
+	int resent; /* the outbox's bytes go again */
+	/* send with a wait, follow */
+	struct ar_follow *follow;
+	/* cancel, status */
+	json_t *frame;
+	const char *answer; /* the answer's type */
+	int v2; /* a cancel behind a PIN */
+	/* Sets status and reason from the run's exit code; NULL: EXIT_OK
+	 * is AR_OK, else what ar_op_fail() said. */
+	void (*finish)(struct ar_op *op, int exit_code);
+	/* Optional: from the loop, before the first connection. */
+	void (*begin)(struct ar_op *op);
+	struct event *kick; /* runs begin, then the relay run */
+	struct sealed_alert *sealed; /* send, until begin queues it */
+};
+
+struct ar_client {
+	struct device d;
+	struct event_base *base;
+	int own_base;
+	struct ar_callbacks cb;
+	void *ctx;
+	long timeout_s;
+	long wait_timeout_s;
+	struct ar_op *ops;
+	int nops;
+	int stepping; /* inside ar_client_step */
+	int free_pending; /* ar_client_free from a callback of a step */
+	char why[AR_REASON_MAX]; /* ar_client_reason() */
+};
+
+/* 1 once ar_init() succeeded. */
+int ar_initialised(void);
+/* Tells ev (its op and alert_id filled from op) to the caller. */
+void ar_emit(struct ar_op *op, struct ar_event *ev);
+/* A line for a person (AR_EV_PROGRESS); also relay_run_say's hook. */
+void ar_say(void *op, const char *line);
+/* A new operation of kind on alert_id (NULL: none yet), linked to c. */
+struct ar_op *ar_op_new(struct ar_client *c, int kind, const char *alert_id);
+/* Starts op's relay run on the client's loop; AR_OK or AR_E_TLS (op
+ * freed then). */
+int ar_op_start(struct ar_op *op, long timeout_s);
+/* The run ended with exit_code: the last event, then op is freed. */
+void ar_op_free(struct ar_op *op);
+/* Ends the op's session with failure status and reason. */
+void ar_op_fail(struct ar_op *op, int status, const char *code,
+    const char *reason);
+
+/* ar_follow.c: following an alert's receipts (send with a wait, and
+ * ar_follow). */
+struct ar_follow *ar_follow_new(struct ar_op *op, int until_ack,
+    int accept_relay);
+void ar_follow_free(struct ar_follow *f);
+void ar_follow_accepted(struct ar_follow *f, struct relay_session *s,
+    int duplicate);
+void ar_follow_ready(struct ar_follow *f, struct relay_session *s);
+void ar_follow_frame(struct ar_follow *f, struct relay_session *s,
+    const char *type, const json_t *o);
+
+/* ar_send_seal.c: the alert built, sealed and kept in the outbox;
+ * AR_E_NO_DIRECTORY with the alert built when a directory must be
+ * fetched first. */
+int ar_send_seal(struct ar_op *op, int again, int *resent,
+    struct sealed_alert *s);
+int ar_send_prepare(struct ar_op *op, const char *type, const char *message,
+    const struct ar_location *loc, const char *again_id, int *resent,
+    struct sealed_alert *sealed);
+
+#endif
