@@ -279,15 +279,22 @@ watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 		if (out_line(_(MSG_WATCH_RECEIPT), alert_id, line) != 0)
 			log_warn("stdout");
 	}
-	/* An acknowledgement the device refused closes nothing. */
+	/* An acknowledgement the device refused closes nothing.  One that
+	 * closes also stands for the state line of a status answer that
+	 * crossed it (watch_status): the alert's end is told once. */
 	if (strcmp(what, "acknowledged") == 0) {
 		struct ack_check c;
 
 		ack_verify_event(ev, alert_id, &c);
-		if (c.verdict != ACK_REFUSED)
+		if (c.verdict != ACK_REFUSED) {
+			(void)watch_printed(wr, alert_id, what);
 			watch_closed(wr, alert_id, what);
-	} else if (strcmp(what, "cancelled") == 0)
+		}
+	} else if (strcmp(what, "cancelled") == 0 ||
+	    strcmp(what, "expired") == 0) {
+		(void)watch_printed(wr, alert_id, what);
 		watch_closed(wr, alert_id, what);
+	}
 }
 
 static void

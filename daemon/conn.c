@@ -499,6 +499,19 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	log_debug("conn %llu: accepted from %s", c->id, c->peer);
 }
 
+/* The "cancelled" receipt of the alert this session cancelled: it went
+ * out with the answer (conn_int.h, cancelled_alert_id). */
+static int
+conn_receipt_answered(const struct conn *c, const char *alert_id,
+    const json_t *receipt)
+{
+	const char *event =
+	    json_string_value(json_object_get(receipt, "event"));
+
+	return event != NULL && strcmp(event, "cancelled") == 0 &&
+	    strcmp(c->cancelled_alert_id, alert_id) == 0;
+}
+
 void
 conn_receipt(struct relay *relay, const char *device_id, const char *alert_id,
     const json_t *receipt)
@@ -510,7 +523,8 @@ conn_receipt(struct relay *relay, const char *device_id, const char *alert_id,
 	for (l = strindex_first(relay->by_device, device_id); l != NULL;
 	     l = strindex_next(l)) {
 		c = l->owner;
-		if (c->state != CONN_READY)
+		if (c->state != CONN_READY ||
+		    conn_receipt_answered(c, alert_id, receipt))
 			continue;
 		frame = json_deep_copy(receipt);
 		json_object_set_new(frame, "type", json_string("receipt"));

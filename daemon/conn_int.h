@@ -76,6 +76,12 @@ struct conn {
 	char req_type[16];
 	char req_alert_id[33];
 	int req_duress; /* the cancel under way is a duress one (duress.c) */
+	/* The alert this session cancelled: its "cancelled" receipt goes
+	 * out with the answer, never from the receipts channel, whose
+	 * timing would decide whether the device saw it before closing; a
+	 * duress cancel must look like a real one on the wire, record for
+	 * record (conn_request.c). */
+	char cancelled_alert_id[33];
 	char ingest_alert_id[33];
 	int64_t ingest_start_ms;
 	int64_t stage_ns; /* the current stage's start (stage_metrics.h) */

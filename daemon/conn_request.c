@@ -26,6 +26,24 @@ conn_request_audit_cancel(struct conn *c, const json_t *reply, const char *r)
 	    c->peer, "tls", actor, r);
 }
 
+/* The "cancelled" receipt goes out in the cancelling session always,
+ * just before the answer, and its copy from the receipts channel never
+ * (conn_receipt): a duress cancel and a real one then send the same
+ * records whatever the timing of the channel. */
+static void
+conn_request_cancel_receipt(struct conn *c, const json_t *reply)
+{
+	const json_t *receipt = json_object_get(reply, "receipt");
+	json_t *frame;
+
+	if (!json_is_object(receipt))
+		return;
+	frame = json_deep_copy(receipt);
+	json_object_set_new(frame, "type", json_string("receipt"));
+	json_object_set_new(frame, "alert_id", json_string(c->req_alert_id));
+	conn_send(c, frame);
+}
+
 /* Answers of status, list and cancel go out as the script gave them,
  * under the frame type asked for. */
 void
@@ -51,6 +69,7 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 		if (json_is_object(alerts))
 			json_object_set_new(out, "alerts", json_array());
 		if (strcmp(type, "cancel") == 0) {
+			conn_request_cancel_receipt(c, reply);
 			json_object_clear(out);
 			json_object_set_new(out, "alert_id",
 			    json_string(c->req_alert_id));
@@ -143,6 +162,8 @@ conn_cancel(struct conn *c, const json_t *o)
 	}
 	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", aid);
 	snprintf(c->req_type, sizeof(c->req_type), "cancel");
+	snprintf(c->cancelled_alert_id, sizeof(c->cancelled_alert_id), "%s",
+	    aid);
 	json_decref(req);
 	if (v2) {
 		duress_cancel(c, duress);

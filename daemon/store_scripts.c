@@ -361,8 +361,9 @@ const char script_cancel[] = PRELUDE
     "closed(a.aid, s[3])\n"
     "retire(a.aid, a.dev)\n"
     "fanout(a.aid, 'alert.cancelled', '')\n"
-    "ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
-    "return cjson.encode({r = 'cancelled'})\n";
+    "local e = {event = 'cancelled', at = a.now}\n"
+    "ev(a.aid, a.dev, e)\n"
+    "return cjson.encode({r = 'cancelled', receipt = e})\n";
 
 /* One alert and its history, for its own device only. */
 const char script_status[] = PRELUDE
@@ -510,8 +511,9 @@ const char script_duress[] = PRELUDE
     "  closed(a.aid, s[3])\n"
     "  retire(a.aid, a.dev)\n"
     "  fanout(a.aid, 'alert.cancelled', '')\n"
-    "  ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
-    "  return cjson.encode({r = 'cancelled'})\n"
+    "  local e = {event = 'cancelled', at = a.now}\n"
+    "  ev(a.aid, a.dev, e)\n"
+    "  return cjson.encode({r = 'cancelled', receipt = e})\n"
     "end\n"
     "redis.call('HSET', ak, 'duress_at', a.now, 'duress_ms', a.now_ms,"
     "  'state', 'open', 'tier', a.tier)\n"
@@ -529,14 +531,15 @@ const char script_duress[] = PRELUDE
     "  redis.call('HSET', ak, 'timer', a.next[1])\n"
     "end\n"
     /* last, as in a real cancel: the receipt the device gets */
-    "local r = 'cancelled'\n"
+    "local r, e = 'cancelled', nil\n"
     "if s[1] == 'cancelled' then r = 'already' else\n"
-    "  ev(a.aid, a.dev, {event = 'cancelled', at = a.now})\n"
+    "  e = {event = 'cancelled', at = a.now}\n"
+    "  ev(a.aid, a.dev, e)\n"
     "end\n"
     "redis.call('HSET', ak, 'duress', '1')\n"
     "ev(a.aid, a.dev, {event = 'duress', at = a.now,"
     "  notifications = #a.deliveries})\n"
-    "return cjson.encode({r = r, duress = true,"
+    "return cjson.encode({r = r, duress = true, receipt = e,"
     "  notifications = #a.deliveries})\n";
 /* A later position of an open alert (location.h), by its own device:
  * at most one per a.min_ms, at most a.max in all (0: no bound), the
