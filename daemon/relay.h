@@ -60,6 +60,7 @@ struct relay {
 	int stopping;
 	int exit_code; /* of the process, once the loop ends */
 	int version_checked; /* the directory version was checked at start */
+	int worker; /* index among [relay] workers (workers.h); -1: none */
 };
 
 /* Reloads the configuration (SIGHUP, POST /reload): all or nothing; on
