@@ -34,7 +34,8 @@
 #define STOP_GRACE_MS 5000
 /* Each worker's loop pings the parent every second; one silent this
  * long is hung and is killed (then restarted like any that dies). */
-#define PING_EVERY_USEC "2000000"
+#define PING_EVERY_USEC 2000000L /* systemd's, if shorter */
+#define PING_EVERY_USEC_S "2000000"
 #define HUNG_MS 30000
 /* The parent's loop wakes at least this often to look at the pings. */
 #define TICK_MS 1000
@@ -129,7 +130,8 @@ workers_become_child(struct workers *ws, int i, int fd, pid_t parent)
 	 * not: the parent sees a hung loop and pings systemd for all. */
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	setenv("WATCHDOG_PID", pid, 1);
-	setenv("WATCHDOG_USEC", PING_EVERY_USEC, 1);
+	if (ws->watchdog_ms == 0 || ws->watchdog_ms * 2000 > PING_EVERY_USEC)
+		setenv("WATCHDOG_USEC", PING_EVERY_USEC_S, 1);
 	free(ws->w);
 	(void)i;
 }

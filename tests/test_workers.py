@@ -273,3 +273,47 @@ def test_reload_reaches_every_worker_and_sigterm_stops_all(lab):
         wait_until(lambda: not alive(p), 5, what="worker %d gone" % p)
     assert "worker 0 exited: status=0" in w.relay.log()
     assert "worker 1 exited: status=0" in w.relay.log()
+
+
+@pytest.mark.hard_timeout(90)
+def test_systemd_hears_the_parent_for_all_workers(lab):
+    """READY=1 once every worker is ready (Redis up), from the parent's
+    PID; WATCHDOG=1 only while every worker's loop answers; STOPPING=1
+    and a clean exit on SIGTERM."""
+    from test_service import NotifySocket
+    env = lab.env(relay={"workers": 2})
+    ns = NotifySocket()
+    lab.things.append(ns)
+    p = harness.Proc([harness.alertrelayd_bin(), "-f", "-c", env.relay_conf],
+                     "alertrelayd-notify", lab.logdir,
+                     env={"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "400000"})
+    lab.things.append(p)
+    p.start()
+    p.wait_for(r"worker 1 started", timeout=15)
+    wait_until(lambda: len(ns.has("WATCHDOG=1")) >= 2, 5,
+               what="WATCHDOG=1 while waiting for redis")
+    assert not ns.has("READY=1"), ns.snapshot()
+    lab.redis(env)
+    wait_until(lambda: ns.has("READY=1"), 15, what="READY=1")
+    assert len(ns.has("READY=1")) == 1
+    p.wait_for(r"all 2 workers ready", timeout=5)
+    assert any(m.startswith("STATUS=") and "2 workers" in m
+               for _, m in ns.snapshot()), ns.snapshot()
+    # one worker's loop stopped: no WATCHDOG=1 for the whole service
+    w1 = int(p.wait_for(r"worker 1 started: pid=(\d+)").group(1))
+    os.kill(w1, signal.SIGSTOP)
+    try:
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        time.sleep(1.0)
+        assert not [t for t in ns.has("WATCHDOG=1") if t >= t0], \
+            "WATCHDOG=1 while worker 1 is stopped"
+    finally:
+        os.kill(w1, signal.SIGCONT)
+    t1 = time.monotonic()
+    wait_until(lambda: [t for t in ns.has("WATCHDOG=1") if t >= t1], 5,
+               what="WATCHDOG=1 again")
+    p.signal(signal.SIGTERM)
+    assert p.wait_exit(20) == 0, p.tail()
+    assert ns.has("STOPPING=1")
+    wait_until(lambda: not alive(w1), 5, what="worker 1 gone")
