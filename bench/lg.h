@@ -11,6 +11,7 @@
 #ifndef LG_H
 #define LG_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -93,6 +94,31 @@ int lg_am_send_one(struct lg *lg);
 size_t lg_am_prepare_burst(struct lg *lg, size_t n, size_t per_batch);
 void lg_am_fire_burst(struct lg *lg);
 void lg_am_stop(void);
+
+/* lg_storm.c: the reconnect storm. */
+#define LG_STORM_WITNESSES 5
+#define LG_STORM_S 60 /* its deadline */
+struct lg_storm {
+	struct lg w; /* the witnesses, on their own thread and loop */
+	pthread_t thread;
+	int started;
+	int w_ready, w_done, stop; /* atomics shared with the thread */
+	int64_t start_us, done_us; /* done: every dropped device is back */
+	int press_during[LG_STORM_WITNESSES]; /* pressed before all were back */
+	size_t pressed, dropped, failed_before;
+};
+/* Starts the witnesses' thread; they connect (lg_storm_witnesses_ready
+ * says when they are in). */
+int lg_storm_prepare(struct lg *lg, struct lg_storm *st);
+int lg_storm_witnesses_ready(struct lg_storm *st);
+/* Drops every ready device and reconnects them all at once, from the
+ * same source addresses; returns how many. */
+size_t lg_storm_begin(struct lg *lg, struct lg_storm *st, size_t sources);
+/* 1 once every dropped device is back and the witnesses are done (or
+ * the deadline passed). */
+int lg_storm_tick(struct lg *lg, struct lg_storm *st, int64_t now);
+void lg_storm_end(struct lg_storm *st);
+json_t *lg_storm_report(const struct lg *lg, const struct lg_storm *st);
 
 /* lg_hook.c: the webhook endpoint (the relay's and Alertmanager's);
  * 0 or -1. */

@@ -12,8 +12,10 @@
  * device, until each was accepted and its webhook came).  With
  * --am-port, the same two loads for Prometheus Alertmanager (lg_am.c):
  * --latency alerts one at a time, then --ingest alerts at once in
- * batches of 100.  A line "phase NAME" starts each load (the driver
- * scrapes the relay's /metrics there); every phase has a deadline.
+ * batches of 100.  With --storm 1, before the loads, when no alert is
+ * open yet: the reconnect storm (lg_storm.c).  A line "phase NAME" starts each
+ *load (the driver scrapes the relay's /metrics there); every phase has a
+ *deadline.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,8 @@ enum lg_phase {
 	P_LATENCY_WAIT,
 	P_INGEST,
 	P_INGEST_WAIT,
+	P_STORM,
+	P_STORM_WAIT,
 	P_AM_LATENCY,
 	P_AM_LATENCY_WAIT,
 	P_AM_BURST,
@@ -52,7 +56,8 @@ enum lg_phase {
 struct lg_run {
 	struct lg lg;
 	size_t sources;
-	long hold_s, latency_n, rate, ingest_n;
+	long hold_s, latency_n, rate, ingest_n, storm;
+	struct lg_storm st;
 	enum lg_phase phase;
 	size_t next, cursor, lat_end, ing_first, ing_end;
 	size_t am_lat_first, am_lat_end, am_burst_first, am_burst_end;
@@ -158,6 +163,7 @@ lg_phase(struct lg_run *r, enum lg_phase p)
 {
 	static const char *const names[] = {[P_LATENCY] = "latency",
 	    [P_INGEST] = "ingest",
+	    [P_STORM] = "storm",
 	    [P_AM_LATENCY] = "am_latency",
 	    [P_AM_BURST] = "am_burst",
 	    [P_DONE] = "done"};
@@ -281,6 +287,34 @@ lg_tick_am(struct lg_run *r, int64_t now)
 	}
 }
 
+/* The witnesses connect first (30 s at most), then the drop. */
+static void
+lg_tick_storm(struct lg_run *r, int64_t now)
+{
+	if (r->phase == P_STORM) {
+		if (now - r->phase_us < LG_SETTLE_US)
+			return;
+		if (!r->st.started && lg_storm_prepare(&r->lg, &r->st) != 0) {
+			lg_phase(r, P_LATENCY);
+			return;
+		}
+		if (lg_storm_witnesses_ready(&r->st)) {
+			lg_storm_begin(&r->lg, &r->st, r->sources);
+			r->phase = P_STORM_WAIT;
+		} else if (now - r->phase_us > (int64_t)LG_WAIT_S * 1000000) {
+			lg_storm_end(&r->st);
+			lg_phase(r, P_LATENCY);
+		}
+		return;
+	}
+	if (lg_storm_tick(&r->lg, &r->st, now)) {
+		lg_storm_end(&r->st);
+		printf("storm done\n");
+		fflush(stdout);
+		lg_phase(r, P_LATENCY);
+	}
+}
+
 static void
 lg_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -296,7 +330,7 @@ lg_tick(evutil_socket_t fd, short what, void *arg)
 		break;
 	case P_HOLD:
 		if (now - r->phase_us > r->hold_s * 1000000)
-			lg_phase(r, P_LATENCY);
+			lg_phase(r, r->storm ? P_STORM : P_LATENCY);
 		break;
 	case P_LATENCY:
 		if ((long)r->lg.nsamples >= r->latency_n) {
@@ -321,6 +355,10 @@ lg_tick(evutil_socket_t fd, short what, void *arg)
 			r->am_lat_first = r->lg.nsamples;
 			lg_phase(r, r->am_port ? P_AM_LATENCY : P_DONE);
 		}
+		break;
+	case P_STORM:
+	case P_STORM_WAIT:
+		lg_tick_storm(r, now);
 		break;
 	case P_AM_LATENCY:
 	case P_AM_LATENCY_WAIT:
@@ -371,6 +409,7 @@ lg_run_opts(struct lg_run *r, int argc, char **argv)
 		    : strcmp(k, "--rate") == 0       ? &r->rate
 		    : strcmp(k, "--ingest") == 0     ? &r->ingest_n
 		    : strcmp(k, "--am-port") == 0    ? &r->am_port
+		    : strcmp(k, "--storm") == 0      ? &r->storm
 		                                     : NULL;
 
 		if (strcmp(k, "--seed") == 0) {
@@ -448,6 +487,8 @@ lg_run(int argc, char **argv)
 	    "accepted", lg_latency(&r.lg, 0, r.lat_end, 0), "webhook",
 	    lg_latency(&r.lg, 0, r.lat_end, 1), "ingest",
 	    lg_burst(&r.lg, r.ing_first, r.ing_end), "verify_per_s", verify);
+	if (r.storm)
+		json_object_set_new(o, "storm", lg_storm_report(&r.lg, &r.st));
 	if (r.am_port)
 		json_object_set_new(o, "alertmanager",
 		    json_pack("{s:o, s:o, s:o}", "accepted",
@@ -476,6 +517,6 @@ main(int argc, char **argv)
 	    "       alertrelay-loadgen run --port P --hook-port H "
 	    "--devices N --seed SEEDHEX\n"
 	    "           [--sources S] [--hold S] [--latency N] "
-	    "[--rate R] [--ingest N] [--am-port P]\n");
+	    "[--rate R] [--ingest N] [--am-port P] [--storm 1]\n");
 	return 2;
 }

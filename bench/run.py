@@ -56,11 +56,14 @@ import compare  # noqa: E402
 import harness  # noqa: E402
 import memory  # noqa: E402
 import orgdir  # noqa: E402
+import scaling  # noqa: E402
 import stages  # noqa: E402
 
 KIB_TARGET = 8.0  # "a few KiB" per connected device
 P99_TARGET_MS = 10.0  # "single milliseconds"
 INGEST_TARGET = 0.5  # "near the verify rate": at least half of one core's
+STORM_TARGET_S = 10.0  # all reconnected and authenticated again
+STORM_PRESS_TARGET_MS = 50.0  # an alert pressed meanwhile, to accepted
 
 
 def rss_kib(pid):
@@ -77,12 +80,34 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def setup(work, loadgen, n, hook_port):
+def tree_cpu_s(pid):
+    """cpu_s of pid and of its children (the workers)."""
+    total = cpu_s(pid)
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    total += cpu_s(int(d))
+            except (OSError, ValueError):
+                pass
+    return total
+
+
+def setup(work, loadgen, n, hook_port, workers=1):
     env = harness.make_env(work / "env")
     for k in ("conn_rate", "alert_rate", "device_conn_rate",
               "addr_alert_rate"):
         env.relay.pop(k, None)  # the production limits stay on
-    env.relay.update({"max_connections": 12000, "keepalive": 60})
+    # As a relay for 10,000 devices would be set up: room for them all
+    # plus a fifth, also unauthenticated at once (after an outage every
+    # device reconnects); the per-address caps and rates stay at their
+    # defaults (256 unauthenticated, 100 new connections/s, burst 1000
+    # per address; the loadgen's 200 source addresses stand for carrier
+    # NAT addresses with 50 devices each).
+    env.relay.update({"max_connections": 12000, "keepalive": 60,
+                      "max_unauthenticated": 12000, "workers": workers})
     seed = os.urandom(32).hex()
     keys = json.loads(subprocess.run([loadgen, "keys", str(n), seed],
                                      capture_output=True, text=True,
@@ -105,7 +130,8 @@ def setup(work, loadgen, n, hook_port):
     env.directory.write_text(env.org.sign(orgdir.payload(1, devices,
                                                          recipients)))
     env.write_relay_conf()
-    env.bench_admin_port = harness.free_port()  # /metrics: the stages
+    # /metrics: the stages (worker i on port + i)
+    env.bench_admin_port = harness.free_ports(workers)[0]
     with open(env.relay_conf, "a") as f:
         f.write("\n[admin]\nlisten = 127.0.0.1:%d\n" % env.bench_admin_port)
     if os.geteuid() == 0:
@@ -156,6 +182,8 @@ def report(res):
                                  and s["lost"] == 0)),
                              what, s["p50_ms"], s["p99_ms"], s["max_ms"],
                              s["lost"]))
+    if "storm" in res:
+        lines.extend(storm_report(res["storm"]))
     if "relay_cpu_us" in ing:
         lines.append("     CPU during the burst per accepted alert (deliveries made "
                      "meanwhile included): relay %.0f "
@@ -163,6 +191,31 @@ def report(res):
                          ing["relay_cpu_us"], 1e6 / res["verify_per_s"],
                          ing["redis_cpu_us"]))
     return "\n".join(lines)
+
+
+def storm_report(st):
+    """The reconnect storm's two targets."""
+    secs = st.get("seconds")
+    back = st["reconnected"] >= st["dropped"] and secs is not None
+    out = ["%s reconnect storm: %d devices dropped at once, %d "
+           "authenticated again in %s s (%d failed; target: all within "
+           "%.0f s)" % (verdict(back and secs <= STORM_TARGET_S),
+                         st["dropped"], st["reconnected"],
+                         "%.1f" % secs if secs is not None else "(not all)",
+                         st["failed"], STORM_TARGET_S)]
+    worst = st.get("max_accepted_ms")
+    during = [p for p in st["presses"] if p["during"]]
+    out.append("%s alert pressed during the storm, press-to-accepted: %s "
+               "(target: each within %.0f ms)" % (
+                   verdict(worst is not None and during and
+                           worst <= STORM_PRESS_TARGET_MS),
+                   ", ".join("%s ms at %.1f s%s" % (
+                       "%.1f" % p["accepted_ms"]
+                       if p["accepted_ms"] is not None else "never",
+                       p["at_s"], "" if p["during"] else " (after)")
+                       for p in st["presses"]) or "none pressed",
+                   STORM_PRESS_TARGET_MS))
+    return out
 
 
 def main():
@@ -182,6 +235,11 @@ def main():
                     help="only Redis memory per alert (bench/memory.py)")
     ap.add_argument("--no-memory", action="store_true",
                     help="without Redis memory per alert")
+    ap.add_argument("--no-storm", action="store_true",
+                    help="without the reconnect storm")
+    ap.add_argument("--scaling", type=int, default=2000,
+                    help="devices (and alerts) of the 1 vs 2 workers "
+                         "bursts; 0: skip them")
     a = ap.parse_args()
     mem = None
     if not a.no_memory:
@@ -214,6 +272,7 @@ def main():
                  "--seed", seed, "--sources", "200", "--hold", str(a.hold),
                  "--latency", str(a.latency), "--rate", str(a.rate),
                  "--ingest", str(a.ingest)] +
+                ([] if a.no_storm else ["--storm", "1"]) +
                 (["--am-port", str(am.port)] if am is not None else []),
                 stdout=subprocess.PIPE, text=True)
             first = lg.stdout.readline()
@@ -228,9 +287,9 @@ def main():
                                              cpu_s(redis.proc.popen.pid))
                 elif line.startswith("phase "):
                     # before the single alerts, before the burst, after it
-                    key = {"latency": "before", "ingest": "single"}.get(
-                        line.split()[1], "after")
-                    if key not in scrapes:
+                    key = {"latency": "before", "ingest": "single",
+                           "storm": None}.get(line.split()[1], "after")
+                    if key is not None and key not in scrapes:
                         scrapes[key] = stages.scrape(env.bench_admin_port)
                 elif line.startswith("{"):
                     res = json.loads(line)
@@ -269,6 +328,11 @@ def main():
             res["alertmanager_version"] = am_version
             res["comparison"] = compare.rows(res)
             text += "\n" + compare.report(res)
+        if a.scaling > 0:
+            runs = [scaling.measure(a.loadgen, a.scaling, w, setup,
+                                    tree_cpu_s, cpu_s) for w in (1, 2)]
+            res["scaling"] = {"runs": runs, "ratio": scaling.ratio(runs)}
+            text += "\n" + scaling.report(runs)
         if mem is not None:
             text += "\n" + memory.report(mem)
         print(text)

@@ -1,0 +1,146 @@
+/* The valve that keeps handshakes from starving (conn_priority.h). */
+#include <stdlib.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conn_int.h"
+#include "conn_priority.h"
+#include "log.h"
+#include "relay.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define VALVE_EVERY_MS 50
+
+/* The loop is busy when it used this share of the time (percent). */
+#define BUSY_PERCENT 80
+
+struct conn_priority {
+	struct relay *relay;
+	struct event *ev;
+	uint64_t seen; /* progress at the last look */
+	int64_t still_since_ms; /* no progress since; 0: progressing */
+	int64_t cpu_since_us; /* the process's CPU time then */
+};
+
+/* Steps of server handshakes taken (OpenSSL's info callback): the low
+ * queue got the loop's time, whether or not a handshake finished. */
+static uint64_t conn_priority_steps;
+
+static void
+conn_priority_info_cb(const SSL *ssl, int where, int ret)
+{
+	(void)ssl;
+	(void)ret;
+	if (where & SSL_CB_LOOP)
+		conn_priority_steps++;
+}
+
+void
+conn_priority_watch(SSL *ssl)
+{
+	SSL_set_info_callback(ssl, conn_priority_info_cb);
+}
+
+void
+conn_priority_progress(struct relay *relay)
+{
+	relay->hs_progress++;
+}
+
+static int64_t
+conn_priority_cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Out of the low queue: disabled (which takes an active event out of
+ * its queue, so its priority may change), raised, enabled again. */
+static size_t
+conn_priority_raise_all(struct relay *relay)
+{
+	struct conn *c;
+	short on;
+	size_t n = 0;
+
+	TAILQ_FOREACH(c, &relay->conns, entry)
+	{
+		if (c->state != CONN_HANDSHAKE && c->state != CONN_AUTH)
+			continue;
+		on = bufferevent_get_enabled(c->bev);
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		if (bufferevent_priority_set(c->bev, RELAY_PRIO_DEFAULT) == 0)
+			n++;
+		bufferevent_enable(c->bev, on);
+	}
+	return n;
+}
+
+static void
+conn_priority_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_priority *p = arg;
+	struct relay *relay = p->relay;
+	int64_t now = monotonic_ms(), cpu = conn_priority_cpu_us();
+	uint64_t progress = relay->hs_progress + conn_priority_steps;
+	size_t n;
+
+	(void)fd;
+	(void)what;
+	if (relay->nunauth == 0 || progress != p->seen) {
+		p->seen = progress;
+		p->still_since_ms = 0;
+		return;
+	}
+	if (p->still_since_ms == 0) {
+		p->still_since_ms = now;
+		p->cpu_since_us = cpu;
+		return;
+	}
+	if (now - p->still_since_ms < CONN_PRIORITY_STARVED_MS)
+		return;
+	/* Idle, the handshakes wait for their peers: nothing starves
+	 * them.  Busy with other work: they are starved. */
+	if ((cpu - p->cpu_since_us) * 100 <
+	    (now - p->still_since_ms) * 1000 * BUSY_PERCENT) {
+		p->still_since_ms = 0;
+		return;
+	}
+	n = conn_priority_raise_all(relay);
+	log_debug("handshakes: no progress for %lld ms; %zu connections "
+	          "raised to the default priority",
+	    (long long)(now - p->still_since_ms), n);
+	p->still_since_ms = 0;
+}
+
+struct conn_priority *
+conn_priority_new(struct relay *relay)
+{
+	struct conn_priority *p = xcalloc(1, sizeof(*p));
+	struct timeval tv = {0, VALVE_EVERY_MS * 1000};
+
+	p->relay = relay;
+	p->ev = event_new(relay->base, -1, EV_PERSIST, conn_priority_cb, p);
+	/* Above everything: it must run when the default queue never
+	 * empties. */
+	event_priority_set(p->ev, 0);
+	event_add(p->ev, &tv);
+	return p;
+}
+
+void
+conn_priority_free(struct conn_priority *p)
+{
+	if (p == NULL)
+		return;
+	event_free(p->ev);
+	free(p);
+}
