@@ -17,6 +17,7 @@
  *load (the driver scrapes the relay's /metrics there); every phase has a
  *deadline.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ struct lg_run {
 	size_t sources;
 	long hold_s, latency_n, rate, ingest_n, storm;
 	struct lg_storm st;
+	size_t connected_n; /* at the end of the connect phase */
 	enum lg_phase phase;
 	size_t next, cursor, lat_end, ing_first, ing_end;
 	size_t am_lat_first, am_lat_end, am_burst_first, am_burst_end;
@@ -191,6 +193,7 @@ lg_tick_connect(struct lg_run *r, int64_t now)
 	        r->next == r->lg.ndevices) ||
 	    now - r->phase_us > (int64_t)LG_CONNECT_S * 1000000) {
 		r->connect_us = now - r->phase_us;
+		r->connected_n = r->lg.nready;
 		printf("connected %zu failed %zu\n", r->lg.nready,
 		    r->lg.nfailed);
 		fflush(stdout);
@@ -307,7 +310,7 @@ lg_tick_storm(struct lg_run *r, int64_t now)
 		}
 		return;
 	}
-	if (lg_storm_tick(&r->lg, &r->st, now)) {
+	if (lg_storm_tick(&r->lg, &r->st, now, r->sources)) {
 		lg_storm_end(&r->st);
 		printf("storm done\n");
 		fflush(stdout);
@@ -482,7 +485,7 @@ lg_run(int argc, char **argv)
 	lg_hook_stop();
 	lg_am_stop();
 	o = json_pack("{s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:f}", "devices",
-	    (json_int_t)r.lg.ndevices, "connected", (json_int_t)r.lg.nready,
+	    (json_int_t)r.lg.ndevices, "connected", (json_int_t)r.connected_n,
 	    "failed", (json_int_t)r.lg.nfailed, "connect_s", r.connect_us / 1e6,
 	    "accepted", lg_latency(&r.lg, 0, r.lat_end, 0), "webhook",
 	    lg_latency(&r.lg, 0, r.lat_end, 1), "ingest",
@@ -508,6 +511,9 @@ main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
 		return 1;
+	/* A connection the relay closed (the storm drops thousands at
+	 * once) is an error on that device, not the end of the run. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 2 && strcmp(argv[1], "keys") == 0)
 		return lg_keys(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)

@@ -1,11 +1,11 @@
 /*
  * The reconnect storm: every connected device is dropped at once and
- * reconnects at once (no limit on handshakes in flight, as after a
- * network outage).  Meanwhile a few witness devices, connected before
- * the drop from a thread of their own (its own event loop and TLS
- * context, so the loadgen's busy loop does not delay what they see),
- * press alerts.  Measured: the time until every dropped device is
- * authenticated again, and each witness's press to accepted.
+ * reconnects at once, as after a network outage (up to
+ * LG_STORM_CONCURRENT handshakes in flight on the loadgen's side).  Meanwhile a
+ * few witness devices, connected before the drop from a thread of their own
+ * (its own event loop and TLS context, so the loadgen's busy loop does not
+ * delay what they see), press alerts.  Measured: the time until every dropped
+ * device is authenticated again, and each witness's press to accepted.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -114,11 +114,36 @@ lg_storm_witnesses_ready(struct lg_storm *st)
 	return __atomic_load_n(&st->w_ready, __ATOMIC_ACQUIRE);
 }
 
+static void
+lg_storm_connect(struct lg_device *d, size_t i, size_t sources)
+{
+	char src[32];
+
+	snprintf(src, sizeof(src), "127.0.%zu.%zu", 1 + (i % sources) / 250,
+	    1 + (i % sources) % 250);
+	lg_device_connect(d, src);
+}
+
+/* All at once, up to LG_STORM_CONCURRENT handshakes in flight on this
+ * side (lg.h says why). */
+static void
+lg_storm_connect_more(struct lg *lg, struct lg_storm *st, size_t sources)
+{
+	struct lg_device *d;
+
+	while (
+	    st->next < lg->ndevices && lg->connecting < LG_STORM_CONCURRENT) {
+		d = &lg->devices[st->next];
+		if (!d->ready && !d->failed)
+			lg_storm_connect(d, st->next, sources);
+		st->next++;
+	}
+}
+
 size_t
 lg_storm_begin(struct lg *lg, struct lg_storm *st, size_t sources)
 {
 	struct lg_device *d;
-	char src[32];
 	size_t i;
 
 	st->failed_before = lg->nfailed;
@@ -134,22 +159,44 @@ lg_storm_begin(struct lg *lg, struct lg_storm *st, size_t sources)
 		st->dropped++;
 	}
 	__atomic_store_n(&st->start_us, lg_now_us(), __ATOMIC_RELEASE);
-	for (i = 0; i < lg->ndevices; i++) {
-		d = &lg->devices[i];
-		if (d->failed)
-			continue;
-		snprintf(src, sizeof(src), "127.0.%zu.%zu",
-		    1 + (i % sources) / 250, 1 + (i % sources) % 250);
-		lg_device_connect(d, src);
-	}
+	st->next = 0;
+	lg_storm_connect_more(lg, st, sources);
 	return st->dropped;
 }
 
+/* A device refused or cut off during the storm tries again after
+ * LG_STORM_RETRY_MS, as a real one does (the relay may refuse while it
+ * still holds the dropped connections it has not yet seen close). */
+static void
+lg_storm_retry(struct lg *lg, struct lg_storm *st, int64_t now, size_t sources)
+{
+	struct lg_device *d;
+	size_t i;
+
+	lg_storm_connect_more(lg, st, sources);
+	if (now - st->retry_scan_us < 100000)
+		return;
+	st->retry_scan_us = now;
+	for (i = 0; i < lg->ndevices && lg->connecting < LG_STORM_CONCURRENT;
+	     i++) {
+		d = &lg->devices[i];
+		if (!d->failed || now - d->failed_us < LG_STORM_RETRY_MS * 1000)
+			continue;
+		d->failed = 0;
+		lg->nfailed--;
+		st->retries++;
+		lg_device_close(d);
+		lg_storm_connect(d, i, sources);
+	}
+}
+
 int
-lg_storm_tick(struct lg *lg, struct lg_storm *st, int64_t now)
+lg_storm_tick(struct lg *lg, struct lg_storm *st, int64_t now, size_t sources)
 {
 	int64_t start = __atomic_load_n(&st->start_us, __ATOMIC_ACQUIRE);
 
+	if (__atomic_load_n(&st->done_us, __ATOMIC_ACQUIRE) == 0)
+		lg_storm_retry(lg, st, now, sources);
 	if (__atomic_load_n(&st->done_us, __ATOMIC_ACQUIRE) == 0 &&
 	    lg->nready >= st->dropped)
 		__atomic_store_n(&st->done_us, now, __ATOMIC_RELEASE);
@@ -183,6 +230,8 @@ lg_storm_report(const struct lg *lg, const struct lg_storm *st)
 	    json_integer((json_int_t)lg->nready));
 	json_object_set_new(o, "failed",
 	    json_integer((json_int_t)(lg->nfailed - st->failed_before)));
+	json_object_set_new(o, "retries",
+	    json_integer((json_int_t)st->retries));
 	json_object_set_new(o, "seconds",
 	    st->done_us ? json_real((st->done_us - st->start_us) / 1e6)
 	                : json_null());
