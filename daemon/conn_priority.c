@@ -1,6 +1,5 @@
 /* The valve that keeps handshakes from starving (conn_priority.h). */
 #include <stdlib.h>
-#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -16,15 +15,17 @@
 
 #define VALVE_EVERY_MS 50
 
-/* The loop is busy when it used this share of the time (percent). */
-#define BUSY_PERCENT 80
-
 struct conn_priority {
 	struct relay *relay;
 	struct event *ev;
 	uint64_t seen; /* progress at the last look */
 	int64_t still_since_ms; /* no progress since; 0: progressing */
-	int64_t cpu_since_us; /* the process's CPU time then */
+	/* An empty callback in the low queue: while it stays queued, the
+	 * loop gives that queue no time (the CPU share would not say so on
+	 * a machine where other processes take the CPU). */
+	struct event *canary;
+	int armed;
+	int64_t armed_ms;
 };
 
 /* Steps of server handshakes taken (OpenSSL's info callback): the low
@@ -52,14 +53,14 @@ conn_priority_progress(struct relay *relay)
 	relay->hs_progress++;
 }
 
-static int64_t
-conn_priority_cpu_us(void)
+static void
+conn_priority_canary_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct timespec ts;
+	struct conn_priority *p = arg;
 
-	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	(void)fd;
+	(void)what;
+	p->armed = 0;
 }
 
 /* Out of the low queue: disabled (which takes an active event out of
@@ -89,12 +90,19 @@ conn_priority_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn_priority *p = arg;
 	struct relay *relay = p->relay;
-	int64_t now = monotonic_ms(), cpu = conn_priority_cpu_us();
+	int64_t now = monotonic_ms();
 	uint64_t progress = relay->hs_progress + conn_priority_steps;
 	size_t n;
+	int starved;
 
 	(void)fd;
 	(void)what;
+	if (!p->armed) {
+		event_active(p->canary, EV_TIMEOUT, 1);
+		p->armed = 1;
+		p->armed_ms = now;
+	}
+	starved = now - p->armed_ms >= CONN_PRIORITY_STARVED_MS;
 	if (relay->nunauth == 0 || progress != p->seen) {
 		p->seen = progress;
 		p->still_since_ms = 0;
@@ -102,18 +110,12 @@ conn_priority_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (p->still_since_ms == 0) {
 		p->still_since_ms = now;
-		p->cpu_since_us = cpu;
 		return;
 	}
-	if (now - p->still_since_ms < CONN_PRIORITY_STARVED_MS)
+	/* No step, and the low queue not reached either: starved.  (No
+	 * step but the queue reached: they wait for their peers.) */
+	if (now - p->still_since_ms < CONN_PRIORITY_STARVED_MS || !starved)
 		return;
-	/* Idle, the handshakes wait for their peers: nothing starves
-	 * them.  Busy with other work: they are starved. */
-	if ((cpu - p->cpu_since_us) * 100 <
-	    (now - p->still_since_ms) * 1000 * BUSY_PERCENT) {
-		p->still_since_ms = 0;
-		return;
-	}
 	n = conn_priority_raise_all(relay);
 	log_debug("handshakes: no progress for %lld ms; %zu connections "
 	          "raised to the default priority",
@@ -133,6 +135,8 @@ conn_priority_new(struct relay *relay)
 	 * empties. */
 	event_priority_set(p->ev, 0);
 	event_add(p->ev, &tv);
+	p->canary = event_new(relay->base, -1, 0, conn_priority_canary_cb, p);
+	event_priority_set(p->canary, RELAY_PRIO_HANDSHAKE);
 	return p;
 }
 
@@ -142,5 +146,6 @@ conn_priority_free(struct conn_priority *p)
 	if (p == NULL)
 		return;
 	event_free(p->ev);
+	event_free(p->canary);
 	free(p);
 }

@@ -6,9 +6,10 @@
  * sustained work at the default priority (escalating hundreds of open
  * alerts, say) stop every handshake for as long as it lasts, so a valve
  * watches: when connections wait to authenticate, no handshake took a
- * step for CONN_PRIORITY_STARVED_MS and the process was busy all that
- * time, those waiting are raised to the default priority and share the
- * loop fairly with the rest.
+ * step for CONN_PRIORITY_STARVED_MS and the loop has not reached the low
+ * queue for as long (a canary callback queued there has not run), those
+ * waiting are raised to the default priority and share the loop fairly
+ * with the rest.
  */
 #ifndef ALERTRELAY_CONN_PRIORITY_H
 #define ALERTRELAY_CONN_PRIORITY_H
