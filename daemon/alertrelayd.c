@@ -500,8 +500,11 @@ main_event_base(void)
 	struct event_base *base;
 
 	if (ec == NULL ||
-	    event_config_set_max_dispatch_interval(ec, &slice, -1,
-	        RELAY_PRIO_HANDSHAKE) != 0 ||
+	    /* Slices only for handshakes below the rest (relay.h): capping
+	     * the default queue makes a burst slower (README). */
+	    (RELAY_PRIO_HANDSHAKE > RELAY_PRIO_DEFAULT &&
+	        event_config_set_max_dispatch_interval(ec, &slice, -1,
+	            RELAY_PRIO_HANDSHAKE) != 0) ||
 	    (base = event_base_new_with_config(ec)) == NULL ||
 	    event_base_priority_init(base, RELAY_PRIORITIES) != 0)
 		log_fatalx("exiting: cannot create the event loop");

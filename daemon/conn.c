@@ -230,8 +230,8 @@ conn_auth(struct conn *c, const json_t *o)
 	    (size_t)c->relay->cfg->max_frame + FRAME_HEADER);
 	/* Authenticated: no longer behind the handshakes (relay.h). */
 	conn_priority_progress(c->relay);
-	if (bufferevent_priority_set(c->bev, RELAY_PRIO_DEFAULT) != 0)
-		log_debug("conn %llu: priority not raised", c->id);
+	if (conn_priority_raise(c->bev) != 0)
+		log_warnx("conn %llu: priority not raised", c->id);
 	conn_keepalive_start(c);
 	log_info("conn %llu: device=%s authenticated from %s", c->id,
 	    c->device_id, c->peer);

@@ -63,24 +63,36 @@ conn_priority_canary_cb(evutil_socket_t fd, short what, void *arg)
 	p->armed = 0;
 }
 
-/* Out of the low queue: disabled (which takes an active event out of
- * its queue, so its priority may change), raised, enabled again. */
+/* Out of the low queue.  An event waiting in its queue cannot change
+ * priority (libevent refuses): then it is disabled, which takes it out,
+ * raised, and enabled again. */
+int
+conn_priority_raise(struct bufferevent *bev)
+{
+	short on;
+	int rc;
+
+	if (bufferevent_priority_set(bev, RELAY_PRIO_DEFAULT) == 0)
+		return 0;
+	on = bufferevent_get_enabled(bev);
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	rc = bufferevent_priority_set(bev, RELAY_PRIO_DEFAULT);
+	bufferevent_enable(bev, on);
+	return rc;
+}
+
 static size_t
 conn_priority_raise_all(struct relay *relay)
 {
 	struct conn *c;
-	short on;
 	size_t n = 0;
 
 	TAILQ_FOREACH(c, &relay->conns, entry)
 	{
 		if (c->state != CONN_HANDSHAKE && c->state != CONN_AUTH)
 			continue;
-		on = bufferevent_get_enabled(c->bev);
-		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-		if (bufferevent_priority_set(c->bev, RELAY_PRIO_DEFAULT) == 0)
+		if (conn_priority_raise(c->bev) == 0)
 			n++;
-		bufferevent_enable(c->bev, on);
 	}
 	return n;
 }
@@ -130,6 +142,8 @@ conn_priority_new(struct relay *relay)
 	struct timeval tv = {0, VALVE_EVERY_MS * 1000};
 
 	p->relay = relay;
+	if (RELAY_PRIO_HANDSHAKE == RELAY_PRIO_DEFAULT)
+		return p; /* nothing can starve them (relay.h) */
 	p->ev = event_new(relay->base, -1, EV_PERSIST, conn_priority_cb, p);
 	/* Above everything: it must run when the default queue never
 	 * empties. */
@@ -145,7 +159,9 @@ conn_priority_free(struct conn_priority *p)
 {
 	if (p == NULL)
 		return;
-	event_free(p->ev);
-	event_free(p->canary);
+	if (p->ev != NULL)
+		event_free(p->ev);
+	if (p->canary != NULL)
+		event_free(p->canary);
 	free(p);
 }

@@ -25,6 +25,11 @@ struct conn_priority *conn_priority_new(struct relay *relay);
 void conn_priority_free(struct conn_priority *p);
 #include <openssl/ssl.h>
 
+struct bufferevent;
+
+/* Puts a connection at the default priority (once authenticated, or by
+ * the valve); 0, or -1 if libevent refused. */
+int conn_priority_raise(struct bufferevent *bev);
 /* Counts the steps of ssl's handshake as progress. */
 void conn_priority_watch(SSL *ssl);
 /* A handshake finished, or an unauthenticated connection authenticated

@@ -29,7 +29,16 @@
  */
 #define RELAY_PRIORITIES 3
 #define RELAY_PRIO_DEFAULT 1
-#define RELAY_PRIO_HANDSHAKE 2
+/*
+ * Off for now: 2 puts handshakes below the rest.  It kept alerts within
+ * 50 ms during a storm of 2,000 reconnecting devices, but a flooding
+ * authenticated connection that was paused (conn_flow.c) then never
+ * resumed (tests/test_hostile_conn.py,
+ * test_paused_connection_resumes_once_read), for a reason not yet found.
+ * Equal to RELAY_PRIO_DEFAULT, the loop runs as before: no slices, no
+ * valve.
+ */
+#define RELAY_PRIO_HANDSHAKE RELAY_PRIO_DEFAULT
 #define RELAY_HANDSHAKE_SLICE_MS 5
 
 struct conn;
