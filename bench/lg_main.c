@@ -336,7 +336,10 @@ lg_tick(evutil_socket_t fd, short what, void *arg)
 			lg_phase(r, r->storm ? P_STORM : P_LATENCY);
 		break;
 	case P_LATENCY:
-		if ((long)r->lg.nsamples >= r->latency_n) {
+		/* Bounded like every phase: no ready device for too long
+		 * (after a storm that did not end) ends it too. */
+		if ((long)r->lg.nsamples >= r->latency_n ||
+		    now - r->phase_us > (int64_t)LG_WAIT_S * 4000000) {
 			r->lat_end = r->lg.nsamples;
 			lg_phase(r, P_LATENCY_WAIT);
 		} else if (now - r->phase_us >= LG_SETTLE_US &&
