@@ -11,6 +11,7 @@
 #ifndef LG_H
 #define LG_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct lg_device {
 	struct bufferevent *bev;
 	int ready; /* authenticated */
 	int failed;
+	int64_t failed_us; /* when; a device in the storm tries again */
 	int in_flight; /* an alert waits for its answer */
 	json_t *prepared; /* an alert frame built, not yet sent */
 	struct lg_sample *sample; /* its sample */
@@ -93,6 +95,40 @@ int lg_am_send_one(struct lg *lg);
 size_t lg_am_prepare_burst(struct lg *lg, size_t n, size_t per_batch);
 void lg_am_fire_burst(struct lg *lg);
 void lg_am_stop(void);
+
+/* lg_storm.c: the reconnect storm. */
+#define LG_STORM_WITNESSES 5
+#define LG_STORM_S 60 /* its deadline */
+#define LG_STORM_RETRY_MS 1000 /* a refused device tries again */
+/* Handshakes in flight on the loadgen's side.  Real devices each have
+ * their own CPU; the loadgen is one thread on the relay's cores, and
+ * with all 10,000 started at once its own queue of client handshakes
+ * outlasts the relay's auth_timeout (10 s): most time out and retry, and
+ * the storm never ends.  1,000 keeps the relay's queue full. */
+#define LG_STORM_CONCURRENT 1000
+struct lg_storm {
+	struct lg w; /* the witnesses, on their own thread and loop */
+	pthread_t thread;
+	int started;
+	int w_ready, w_done, stop; /* atomics shared with the thread */
+	int64_t start_us, done_us; /* done: every dropped device is back */
+	int press_during[LG_STORM_WITNESSES]; /* pressed before all were back */
+	size_t pressed, dropped, failed_before, retries, next;
+	int64_t retry_scan_us;
+};
+/* Starts the witnesses' thread; they connect (lg_storm_witnesses_ready
+ * says when they are in). */
+int lg_storm_prepare(struct lg *lg, struct lg_storm *st);
+int lg_storm_witnesses_ready(struct lg_storm *st);
+/* Drops every ready device and reconnects them all at once, from the
+ * same source addresses; returns how many. */
+size_t lg_storm_begin(struct lg *lg, struct lg_storm *st, size_t sources);
+/* 1 once every dropped device is back and the witnesses are done (or
+ * the deadline passed). */
+int lg_storm_tick(struct lg *lg, struct lg_storm *st, int64_t now,
+    size_t sources);
+void lg_storm_end(struct lg_storm *st);
+json_t *lg_storm_report(const struct lg *lg, const struct lg_storm *st);
 
 /* lg_hook.c: the webhook endpoint (the relay's and Alertmanager's);
  * 0 or -1. */

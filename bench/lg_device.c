@@ -30,6 +30,7 @@ lg_device_fail(struct lg_device *d)
 	if (d->failed)
 		return;
 	d->failed = 1;
+	d->failed_us = lg_now_us();
 	d->lg->nfailed++;
 	if (!d->ready)
 		d->lg->connecting--;

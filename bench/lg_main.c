@@ -12,9 +12,12 @@
  * device, until each was accepted and its webhook came).  With
  * --am-port, the same two loads for Prometheus Alertmanager (lg_am.c):
  * --latency alerts one at a time, then --ingest alerts at once in
- * batches of 100.  A line "phase NAME" starts each load (the driver
- * scrapes the relay's /metrics there); every phase has a deadline.
+ * batches of 100.  With --storm 1, before the loads, when no alert is
+ * open yet: the reconnect storm (lg_storm.c).  A line "phase NAME" starts each
+ *load (the driver scrapes the relay's /metrics there); every phase has a
+ *deadline.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,8 @@ enum lg_phase {
 	P_LATENCY_WAIT,
 	P_INGEST,
 	P_INGEST_WAIT,
+	P_STORM,
+	P_STORM_WAIT,
 	P_AM_LATENCY,
 	P_AM_LATENCY_WAIT,
 	P_AM_BURST,
@@ -52,7 +57,9 @@ enum lg_phase {
 struct lg_run {
 	struct lg lg;
 	size_t sources;
-	long hold_s, latency_n, rate, ingest_n;
+	long hold_s, latency_n, rate, ingest_n, storm;
+	struct lg_storm st;
+	size_t connected_n; /* at the end of the connect phase */
 	enum lg_phase phase;
 	size_t next, cursor, lat_end, ing_first, ing_end;
 	size_t am_lat_first, am_lat_end, am_burst_first, am_burst_end;
@@ -158,6 +165,7 @@ lg_phase(struct lg_run *r, enum lg_phase p)
 {
 	static const char *const names[] = {[P_LATENCY] = "latency",
 	    [P_INGEST] = "ingest",
+	    [P_STORM] = "storm",
 	    [P_AM_LATENCY] = "am_latency",
 	    [P_AM_BURST] = "am_burst",
 	    [P_DONE] = "done"};
@@ -185,6 +193,7 @@ lg_tick_connect(struct lg_run *r, int64_t now)
 	        r->next == r->lg.ndevices) ||
 	    now - r->phase_us > (int64_t)LG_CONNECT_S * 1000000) {
 		r->connect_us = now - r->phase_us;
+		r->connected_n = r->lg.nready;
 		printf("connected %zu failed %zu\n", r->lg.nready,
 		    r->lg.nfailed);
 		fflush(stdout);
@@ -281,6 +290,34 @@ lg_tick_am(struct lg_run *r, int64_t now)
 	}
 }
 
+/* The witnesses connect first (30 s at most), then the drop. */
+static void
+lg_tick_storm(struct lg_run *r, int64_t now)
+{
+	if (r->phase == P_STORM) {
+		if (now - r->phase_us < LG_SETTLE_US)
+			return;
+		if (!r->st.started && lg_storm_prepare(&r->lg, &r->st) != 0) {
+			lg_phase(r, P_LATENCY);
+			return;
+		}
+		if (lg_storm_witnesses_ready(&r->st)) {
+			lg_storm_begin(&r->lg, &r->st, r->sources);
+			r->phase = P_STORM_WAIT;
+		} else if (now - r->phase_us > (int64_t)LG_WAIT_S * 1000000) {
+			lg_storm_end(&r->st);
+			lg_phase(r, P_LATENCY);
+		}
+		return;
+	}
+	if (lg_storm_tick(&r->lg, &r->st, now, r->sources)) {
+		lg_storm_end(&r->st);
+		printf("storm done\n");
+		fflush(stdout);
+		lg_phase(r, P_LATENCY);
+	}
+}
+
 static void
 lg_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -296,10 +333,13 @@ lg_tick(evutil_socket_t fd, short what, void *arg)
 		break;
 	case P_HOLD:
 		if (now - r->phase_us > r->hold_s * 1000000)
-			lg_phase(r, P_LATENCY);
+			lg_phase(r, r->storm ? P_STORM : P_LATENCY);
 		break;
 	case P_LATENCY:
-		if ((long)r->lg.nsamples >= r->latency_n) {
+		/* Bounded like every phase: no ready device for too long
+		 * (after a storm that did not end) ends it too. */
+		if ((long)r->lg.nsamples >= r->latency_n ||
+		    now - r->phase_us > (int64_t)LG_WAIT_S * 4000000) {
 			r->lat_end = r->lg.nsamples;
 			lg_phase(r, P_LATENCY_WAIT);
 		} else if (now - r->phase_us >= LG_SETTLE_US &&
@@ -321,6 +361,10 @@ lg_tick(evutil_socket_t fd, short what, void *arg)
 			r->am_lat_first = r->lg.nsamples;
 			lg_phase(r, r->am_port ? P_AM_LATENCY : P_DONE);
 		}
+		break;
+	case P_STORM:
+	case P_STORM_WAIT:
+		lg_tick_storm(r, now);
 		break;
 	case P_AM_LATENCY:
 	case P_AM_LATENCY_WAIT:
@@ -371,6 +415,7 @@ lg_run_opts(struct lg_run *r, int argc, char **argv)
 		    : strcmp(k, "--rate") == 0       ? &r->rate
 		    : strcmp(k, "--ingest") == 0     ? &r->ingest_n
 		    : strcmp(k, "--am-port") == 0    ? &r->am_port
+		    : strcmp(k, "--storm") == 0      ? &r->storm
 		                                     : NULL;
 
 		if (strcmp(k, "--seed") == 0) {
@@ -443,11 +488,13 @@ lg_run(int argc, char **argv)
 	lg_hook_stop();
 	lg_am_stop();
 	o = json_pack("{s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:f}", "devices",
-	    (json_int_t)r.lg.ndevices, "connected", (json_int_t)r.lg.nready,
+	    (json_int_t)r.lg.ndevices, "connected", (json_int_t)r.connected_n,
 	    "failed", (json_int_t)r.lg.nfailed, "connect_s", r.connect_us / 1e6,
 	    "accepted", lg_latency(&r.lg, 0, r.lat_end, 0), "webhook",
 	    lg_latency(&r.lg, 0, r.lat_end, 1), "ingest",
 	    lg_burst(&r.lg, r.ing_first, r.ing_end), "verify_per_s", verify);
+	if (r.storm)
+		json_object_set_new(o, "storm", lg_storm_report(&r.lg, &r.st));
 	if (r.am_port)
 		json_object_set_new(o, "alertmanager",
 		    json_pack("{s:o, s:o, s:o}", "accepted",
@@ -467,6 +514,9 @@ main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
 		return 1;
+	/* A connection the relay closed (the storm drops thousands at
+	 * once) is an error on that device, not the end of the run. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 2 && strcmp(argv[1], "keys") == 0)
 		return lg_keys(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
@@ -476,6 +526,6 @@ main(int argc, char **argv)
 	    "       alertrelay-loadgen run --port P --hook-port H "
 	    "--devices N --seed SEEDHEX\n"
 	    "           [--sources S] [--hold S] [--latency N] "
-	    "[--rate R] [--ingest N] [--am-port P]\n");
+	    "[--rate R] [--ingest N] [--am-port P] [--storm 1]\n");
 	return 2;
 }

@@ -56,11 +56,14 @@ import compare  # noqa: E402
 import harness  # noqa: E402
 import memory  # noqa: E402
 import orgdir  # noqa: E402
+import scaling  # noqa: E402
 import stages  # noqa: E402
 
 KIB_TARGET = 8.0  # "a few KiB" per connected device
 P99_TARGET_MS = 10.0  # "single milliseconds"
 INGEST_TARGET = 0.5  # "near the verify rate": at least half of one core's
+STORM_TARGET_S = 10.0  # all reconnected and authenticated again
+STORM_PRESS_TARGET_MS = 50.0  # an alert pressed meanwhile, to accepted
 
 
 def rss_kib(pid):
@@ -77,12 +80,36 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def setup(work, loadgen, n, hook_port):
+def tree_cpu_s(pid):
+    """cpu_s of pid and of its children (the workers)."""
+    total = cpu_s(pid)
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    total += cpu_s(int(d))
+            except (OSError, ValueError):
+                pass
+    return total
+
+
+def setup(work, loadgen, n, hook_port, workers=1):
     env = harness.make_env(work / "env")
     for k in ("conn_rate", "alert_rate", "device_conn_rate",
               "addr_alert_rate"):
         env.relay.pop(k, None)  # the production limits stay on
-    env.relay.update({"max_connections": 12000, "keepalive": 60})
+    # As a relay for 10,000 devices would be set up: room for every
+    # device twice (after an outage the relay still holds the dead
+    # connections while the devices reconnect; the open-files limit may
+    # cap it lower, the log says so), and for all of them plus a fifth
+    # unauthenticated at once; the per-address caps and rates stay at their
+    # defaults (256 unauthenticated, 100 new connections/s, burst 1000
+    # per address; the loadgen's 200 source addresses stand for carrier
+    # NAT addresses with 50 devices each).
+    env.relay.update({"max_connections": 25000, "keepalive": 60,
+                      "max_unauthenticated": 12000, "workers": workers})
     seed = os.urandom(32).hex()
     keys = json.loads(subprocess.run([loadgen, "keys", str(n), seed],
                                      capture_output=True, text=True,
@@ -105,7 +132,8 @@ def setup(work, loadgen, n, hook_port):
     env.directory.write_text(env.org.sign(orgdir.payload(1, devices,
                                                          recipients)))
     env.write_relay_conf()
-    env.bench_admin_port = harness.free_port()  # /metrics: the stages
+    # /metrics: the stages (worker i on port + i)
+    env.bench_admin_port = harness.free_ports(workers)[0]
     with open(env.relay_conf, "a") as f:
         f.write("\n[admin]\nlisten = 127.0.0.1:%d\n" % env.bench_admin_port)
     if os.geteuid() == 0:
@@ -156,6 +184,8 @@ def report(res):
                                  and s["lost"] == 0)),
                              what, s["p50_ms"], s["p99_ms"], s["max_ms"],
                              s["lost"]))
+    if "storm" in res:
+        lines.extend(storm_report(res["storm"]))
     if "relay_cpu_us" in ing:
         lines.append("     CPU during the burst per accepted alert (deliveries made "
                      "meanwhile included): relay %.0f "
@@ -163,6 +193,32 @@ def report(res):
                          ing["relay_cpu_us"], 1e6 / res["verify_per_s"],
                          ing["redis_cpu_us"]))
     return "\n".join(lines)
+
+
+def storm_report(st):
+    """The reconnect storm's two targets."""
+    secs = st.get("seconds")
+    back = st["reconnected"] >= st["dropped"] and secs is not None
+    out = ["%s reconnect storm: %d devices dropped at once, %d "
+           "authenticated again in %s s (%d refused or cut off and tried "
+           "again after 1 s, %d still failing; target: all within %.0f s)"
+           % (verdict(back and secs <= STORM_TARGET_S),
+              st["dropped"], st["reconnected"],
+              "%.1f" % secs if secs is not None else "(not all)",
+              st.get("retries", 0), st["failed"], STORM_TARGET_S)]
+    worst = st.get("max_accepted_ms")
+    during = [p for p in st["presses"] if p["during"]]
+    out.append("%s alert pressed during the storm, press-to-accepted: %s "
+               "(target: each within %.0f ms)" % (
+                   verdict(worst is not None and during and
+                           worst <= STORM_PRESS_TARGET_MS),
+                   ", ".join("%s ms at %.1f s%s" % (
+                       "%.1f" % p["accepted_ms"]
+                       if p["accepted_ms"] is not None else "never",
+                       p["at_s"], "" if p["during"] else " (after)")
+                       for p in st["presses"]) or "none pressed",
+                   STORM_PRESS_TARGET_MS))
+    return out
 
 
 def main():
@@ -182,6 +238,11 @@ def main():
                     help="only Redis memory per alert (bench/memory.py)")
     ap.add_argument("--no-memory", action="store_true",
                     help="without Redis memory per alert")
+    ap.add_argument("--no-storm", action="store_true",
+                    help="without the reconnect storm")
+    ap.add_argument("--scaling", type=int, default=2000,
+                    help="devices (and alerts) of the 1 vs 2 workers "
+                         "bursts; 0: skip them")
     a = ap.parse_args()
     mem = None
     if not a.no_memory:
@@ -193,6 +254,8 @@ def main():
         return
     with tempfile.TemporaryDirectory(prefix="alertrelay-bench-") as tmp:
         work = Path(tmp)
+        if os.environ.get("BENCH_KEEP"):  # the logs stay, for a look
+            work = Path(tempfile.mkdtemp(prefix="alertrelay-bench-keep-"))
         os.chmod(work, 0o755)
         hook_port = harness.free_port()
         env, seed = setup(work, a.loadgen, a.devices, hook_port)
@@ -214,6 +277,7 @@ def main():
                  "--seed", seed, "--sources", "200", "--hold", str(a.hold),
                  "--latency", str(a.latency), "--rate", str(a.rate),
                  "--ingest", str(a.ingest)] +
+                ([] if a.no_storm else ["--storm", "1"]) +
                 (["--am-port", str(am.port)] if am is not None else []),
                 stdout=subprocess.PIPE, text=True)
             first = lg.stdout.readline()
@@ -223,21 +287,26 @@ def main():
             watchdog = threading.Timer(900, lg.kill)  # bounded in time
             watchdog.start()
             for line in lg.stdout:
+                if not line.startswith("{"):  # progress, for whoever waits
+                    print("  [loadgen %s] %s" % (time.strftime("%H:%M:%S"),
+                                                 line.strip()),
+                          file=sys.stderr, flush=True)
                 if line.startswith("ingest "):
                     cpu[line.split()[1]] = (cpu_s(pid),
                                              cpu_s(redis.proc.popen.pid))
                 elif line.startswith("phase "):
                     # before the single alerts, before the burst, after it
-                    key = {"latency": "before", "ingest": "single"}.get(
-                        line.split()[1], "after")
-                    if key not in scrapes:
+                    key = {"latency": "before", "ingest": "single",
+                           "storm": None}.get(line.split()[1], "after")
+                    if key is not None and key not in scrapes:
                         scrapes[key] = stages.scrape(env.bench_admin_port)
                 elif line.startswith("{"):
                     res = json.loads(line)
             lg.wait(timeout=60)
             watchdog.cancel()
             if res is None:
-                raise RuntimeError("the loadgen printed no result")
+                raise RuntimeError("the loadgen printed no result (exit "
+                                   "status %s)" % lg.returncode)
         finally:
             if lg is not None and lg.poll() is None:
                 lg.kill()
@@ -269,6 +338,11 @@ def main():
             res["alertmanager_version"] = am_version
             res["comparison"] = compare.rows(res)
             text += "\n" + compare.report(res)
+        if a.scaling > 0:
+            runs = [scaling.measure(a.loadgen, a.scaling, w, setup,
+                                    tree_cpu_s, cpu_s) for w in (1, 2)]
+            res["scaling"] = {"runs": runs, "ratio": scaling.ratio(runs)}
+            text += "\n" + scaling.report(runs)
         if mem is not None:
             text += "\n" + memory.report(mem)
         print(text)

@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "log.h"
 #include "metrics.h"
+#include "workers.h"
 #include "netaddr.h"
 #include "relay.h"
 #include "store.h"
@@ -233,6 +234,7 @@ admin_reload(struct admin *a, struct evhttp_request *req, struct evbuffer *body)
 	if (relay_reload(a->relay, err, sizeof(err)) != 0)
 		o = json_pack("{s:b, s:s}", "ok", 0, "error", err);
 	else {
+		workers_reload_others();
 		d = a->relay->cfg->dir;
 		o = json_pack("{s:b, s:I, s:I}", "ok", 1, "devices",
 		    (json_int_t)a->relay->cfg->ndevices, "recipients",
@@ -420,7 +422,7 @@ admin_poll_later(struct admin *a)
 
 /* Logs the real port, which matters when the configuration says 0. */
 static void
-admin_log_bound(struct evhttp_bound_socket *bound)
+admin_log_bound(struct evhttp_bound_socket *bound, int worker)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -438,11 +440,15 @@ admin_log_bound(struct evhttp_bound_socket *bound)
 		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
 		port = ntohs(s6->sin6_port);
 	}
-	log_info("admin listening on %s:%u", host, port);
+	if (worker > 0)
+		log_info("admin listening on %s:%u for worker %d", host, port,
+		    worker);
+	else
+		log_info("admin listening on %s:%u", host, port);
 }
 
 int
-admin_open(struct relay *relay, struct admin **out)
+admin_open(struct relay *relay, int worker, struct admin **out)
 {
 	const char *addr = relay->cfg->admin_listen;
 	struct evhttp_bound_socket *bound;
@@ -460,6 +466,8 @@ admin_open(struct relay *relay, struct admin **out)
 		    addr);
 		return -1;
 	}
+	if (port != 0 && worker > 0)
+		port += worker;
 	a = xcalloc(1, sizeof(*a));
 	a->relay = relay;
 	a->http = evhttp_new(relay->base);
@@ -481,7 +489,7 @@ admin_open(struct relay *relay, struct admin **out)
 		free(a);
 		return -1;
 	}
-	admin_log_bound(bound);
+	admin_log_bound(bound, worker);
 	a->poll_ev = evtimer_new(relay->base, admin_poll_cb, a);
 	a->deadletter = admin_deadletter_new(relay);
 	a->lifecycle = admin_lifecycle_new(relay);

@@ -13,7 +13,9 @@ struct relay;
 struct admin;
 
 /* 0 and *out == NULL when disabled; -1 with a logged reason on failure. */
-int admin_open(struct relay *relay, struct admin **out);
+/* worker: with [relay] workers > 1, worker i listens on the configured
+ * port + i (workers.h); 0 otherwise. */
+int admin_open(struct relay *relay, int worker, struct admin **out);
 void admin_close(struct admin *a);
 
 #endif

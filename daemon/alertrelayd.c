@@ -22,6 +22,7 @@
 #include "checkin.h"
 #include "audit.h"
 #include "conn.h"
+#include "conn_priority.h"
 #include "directory_version.h"
 #include "dispatch.h"
 #include "escalate.h"
@@ -46,6 +47,7 @@
 #include "store.h"
 #include "strindex.h"
 #include "tls.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 /* Counters of unauthenticated connections per source address. */
@@ -256,6 +258,7 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 		return -1;
 	}
 	free(errs);
+	workers_identity(cfg, relay->worker);
 	if (relay_restart_needed(relay->cfg, cfg, keys, sizeof(keys)) > 0) {
 		log_warnx("reload refused: restart needed for: %s; the running "
 		          "configuration stays",
@@ -488,6 +491,89 @@ main_load_config(const char *path, int test, struct relay *relay)
 	return 0;
 }
 
+/* The loop, with the priorities of relay.h. */
+static struct event_base *
+main_event_base(void)
+{
+	struct event_config *ec = event_config_new();
+	struct timeval slice = {0, RELAY_HANDSHAKE_SLICE_MS * 1000};
+	struct event_base *base;
+
+	if (ec == NULL ||
+	    /* Slices only for handshakes below the rest (relay.h): capping
+	     * the default queue makes a burst slower (README). */
+	    (RELAY_PRIO_HANDSHAKE > RELAY_PRIO_DEFAULT &&
+	        event_config_set_max_dispatch_interval(ec, &slice, -1,
+	            RELAY_PRIO_HANDSHAKE) != 0) ||
+	    (base = event_base_new_with_config(ec)) == NULL ||
+	    event_base_priority_init(base, RELAY_PRIORITIES) != 0)
+		log_fatalx("exiting: cannot create the event loop");
+	event_config_free(ec);
+	return base;
+}
+
+/*
+ * Everything that may need root happens here, once, before any worker
+ * exists: the listeners bound, the audit keys read and files opened (one
+ * chain per worker), then privileges dropped.  A worker restarted later
+ * is forked from this state and so needs no privilege.
+ */
+static void
+main_open(struct relay *relay, struct listener **lists, struct admin **admins,
+    struct audit **audits, int nworkers)
+{
+	int i;
+
+	for (i = 0; i < nworkers; i++) {
+		relay->listeners = NULL;
+		if (listener_open_all(relay) != 0)
+			log_fatalx("exiting: cannot listen: %s",
+			    log_last_problem());
+		lists[i] = relay->listeners;
+	}
+	relay->listeners = lists[0];
+	for (i = 0; i < nworkers; i++)
+		if (admin_open(relay, nworkers > 1 ? i : 0, &admins[i]) != 0)
+			log_fatalx("exiting: cannot listen: %s",
+			    log_last_problem());
+	if (ack_open(relay, &relay->ack) != 0)
+		log_fatalx("exiting: cannot listen: %s", log_last_problem());
+	for (i = 0; i < nworkers; i++)
+		if ((audits[i] = audit_new(relay, nworkers > 1 ? i : 0)) ==
+		    NULL)
+			log_fatalx("exiting: cannot keep the audit log: %s",
+			    log_last_problem());
+}
+
+/* In worker i: its own admin listener and audit chain; the others'
+ * are closed here (the parent keeps them for their workers). */
+static void
+main_worker(struct relay *relay, int i, struct listener **lists,
+    struct admin **admins, struct audit **audits, int nworkers)
+{
+	int j;
+
+	relay->worker = i;
+	workers_identity(relay->cfg, i);
+	for (j = 0; j < nworkers; j++)
+		if (j != i) {
+			relay->listeners = lists[j];
+			listener_close_all(relay);
+			admin_close(admins[j]);
+			audit_free(audits[j]);
+		}
+	/* The ack listeners' limits are in memory: worker 0's alone. */
+	if (i != 0) {
+		ack_close(relay->ack);
+		relay->ack = NULL;
+	}
+	relay->listeners = lists[i];
+	relay->admin = admins[i];
+	relay->audit = audits[i];
+	/* The loop must be told it now lives in a child. */
+	event_reinit(relay->base);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -497,6 +583,10 @@ main(int argc, char *argv[])
 	struct store_callbacks cbs;
 	struct event *sigs[3], *watchdog;
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+	struct listener **lists;
+	struct admin **admins;
+	struct audit **audits;
+	int nworkers;
 	size_t i;
 
 	static const struct option longopts[] = {
@@ -548,6 +638,7 @@ main(int argc, char *argv[])
 
 	memset(&relay, 0, sizeof(relay));
 	TAILQ_INIT(&relay.conns);
+	relay.worker = -1;
 	if (main_load_config(path, test, &relay) != 0)
 		return 1;
 	if (test) {
@@ -576,15 +667,14 @@ main(int argc, char *argv[])
 	fdlimit_raise(relay.cfg->max_connections,
 	    fdbudget_http_wanted(relay.cfg));
 	fdbudget_plan(relay.cfg);
-	if ((relay.base = event_base_new()) == NULL)
-		log_fatalx("exiting: cannot create the event loop");
-	if (listener_open_all(&relay) != 0 ||
-	    admin_open(&relay, &relay.admin) != 0 ||
-	    ack_open(&relay, &relay.ack) != 0)
-		log_fatalx("exiting: cannot listen: %s", log_last_problem());
-	if ((relay.audit = audit_new(&relay)) == NULL)
-		log_fatalx("exiting: cannot keep the audit log: %s",
-		    log_last_problem());
+	relay.base = main_event_base();
+	nworkers = (int)relay.cfg->workers;
+	lists = xcalloc((size_t)nworkers, sizeof(*lists));
+	admins = xcalloc((size_t)nworkers, sizeof(*admins));
+	audits = xcalloc((size_t)nworkers, sizeof(*audits));
+	main_open(&relay, lists, admins, audits, nworkers);
+	relay.admin = admins[0];
+	relay.audit = audits[0];
 	/* Everything that needs root is done: ports bound, keys loaded. */
 	if (privdrop(relay.cfg->user) != 0)
 		log_fatalx("exiting: cannot drop privileges: %s",
@@ -596,6 +686,13 @@ main(int argc, char *argv[])
 		/* The loop must be told it now lives in a child. */
 		event_reinit(relay.base);
 	}
+	if (nworkers > 1)
+		main_worker(&relay,
+		    workers_run(nworkers, relay.cfg->shutdown_timeout), lists,
+		    admins, audits, nworkers);
+	free(lists);
+	free(admins);
+	free(audits);
 	for (i = 0; i < 3; i++) {
 		sigs[i] =
 		    evsignal_new(relay.base, signums[i], signal_cb, &relay);
@@ -619,6 +716,7 @@ main(int argc, char *argv[])
 	relay.checkin = checkin_new(&relay);
 	relay.supervise = supervise_new(&relay);
 	relay.retention = retention_new(&relay);
+	relay.priority = conn_priority_new(&relay);
 	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,
 	    relay.cfg->instance_id);
 	relay_log_loaded(relay.cfg, "configuration loaded");
@@ -636,6 +734,7 @@ main(int argc, char *argv[])
 	http_client_free(relay.http);
 	sms_send_forget_all();
 	retention_free(relay.retention);
+	conn_priority_free(relay.priority);
 	audit_free(relay.audit);
 	store_free(relay.store);
 	listener_close_all(&relay);

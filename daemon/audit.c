@@ -23,6 +23,7 @@
 #include "retention_scripts.h"
 #include "store.h"
 #include "util.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 #define AUDIT_QUEUE_MAX 100000 /* records waiting; beyond, dropped */
@@ -69,14 +70,19 @@ audit_retry_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct audit *
-audit_new(struct relay *relay)
+audit_new(struct relay *relay, int worker)
 {
 	const struct relay_config *cfg = relay->cfg;
 	struct audit *a = xcalloc(1, sizeof(*a));
-	char err[512];
+	char err[512], *file = workers_audit_file(cfg->audit_file, worker);
 
 	a->relay = relay;
-	snprintf(a->instance, sizeof(a->instance), "%s", cfg->instance_id);
+	if (worker > 0)
+		snprintf(a->instance, sizeof(a->instance), "%s-%d",
+		    cfg->instance_id, worker);
+	else
+		snprintf(a->instance, sizeof(a->instance), "%s",
+		    cfg->instance_id);
 	a->sign_every = cfg->audit_sign_every;
 	a->retry_ev = evtimer_new(relay->base, audit_retry_cb, a);
 	if (cfg->audit_key_file[0] != '\0') {
@@ -87,14 +93,16 @@ audit_new(struct relay *relay)
 			log_warnx("[audit] key_file: %s",
 			    a->sk ? err : "out of memory");
 			audit_free(a);
+			free(file);
 			return NULL;
 		}
 	}
-	if (cfg->audit_file[0] != '\0' &&
-	    (a->file = audit_file_open(cfg->audit_file)) == NULL) {
+	if (file[0] != '\0' && (a->file = audit_file_open(file)) == NULL) {
 		audit_free(a);
+		free(file);
 		return NULL;
 	}
+	free(file);
 	return a;
 }
 

@@ -20,7 +20,8 @@ struct audit;
 
 /* Loads the key and opens the file (before privileges are dropped);
  * NULL with a logged reason on failure. */
-struct audit *audit_new(struct relay *relay);
+/* worker: the worker whose chain this is (workers.h), 0 without. */
+struct audit *audit_new(struct relay *relay, int worker);
 /* Redis (re)connected: read the head once, then send what waits. */
 void audit_store_ready(struct audit *a);
 /* The relay stops: a record says so and the head is signed. */

@@ -164,7 +164,13 @@ listener_open(struct relay *relay, const char *addr)
 	socklen_t len = sizeof(ss);
 	struct listener *l;
 	char host[INET6_ADDRSTRLEN];
+	unsigned flags =
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
 
+	/* Several workers: one socket each in a SO_REUSEPORT group
+	 * (workers.h says why). */
+	if (relay->cfg->workers > 1)
+		flags |= LEV_OPT_REUSEABLE_PORT;
 	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) !=
 	    0) {
 		log_warnx("listen: %s is not a numeric address:port", addr);
@@ -173,8 +179,7 @@ listener_open(struct relay *relay, const char *addr)
 	l = xcalloc(1, sizeof(*l));
 	l->relay = relay;
 	l->lev = evconnlistener_new_bind(relay->base, listener_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
+	    flags, LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
 	if (l->lev == NULL) {
 		log_warn("listen on %s", addr);
 		free(l);

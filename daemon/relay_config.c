@@ -28,6 +28,7 @@
 #include "relay_config.h"
 #include "relay_config_int.h"
 #include "relay_directory.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 enum opt_type { OPT_STRING, OPT_PATH, OPT_INT, OPT_LEVEL };
@@ -154,6 +155,8 @@ static const struct opt opts[] = {
     /* Descriptors and the HTTP listeners' limits (fdbudget.h,
      * http_guard.h). */
     {"relay", "reserve_fds", OPT_INT, O(reserve_fds), "0", 0, 1000000},
+    /* Worker processes, each its own event loop (workers.h). */
+    {"relay", "workers", OPT_INT, O(workers), "1", 1, WORKERS_MAX},
     {"ack", "max_connections", OPT_INT, O(ack_limits.max_conns), "256", 1,
         1000000},
     {"ack", "max_connections_per_address", OPT_INT, O(ack_limits.max_per_addr),

@@ -75,6 +75,7 @@ struct relay_config {
 	long addr_alert_rate, addr_alert_burst; /* per source, per minute */
 	long device_conn_rate, device_conn_burst; /* sessions per device */
 	long reserve_fds; /* kept for Redis, deliveries...; 0: automatic */
+	long workers; /* worker processes (workers.h); 1: no parent */
 	int log_level;
 	char *user; /* "" when not set */
 	char *spool_dir; /* "" when there is no local spool */

@@ -203,6 +203,51 @@ config_check_addresses(struct config_parse *p, const char *section,
 	free(list);
 }
 
+/* Each worker binds [relay] listen itself (SO_REUSEPORT): port 0 would
+ * give each another port. */
+static void
+config_check_worker_ports(struct config_parse *p)
+{
+	char *list = xstrdup(p->cfg->listen), *tok, *save = NULL, *host;
+	int port;
+
+	for (tok = strtok_r(list, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save))
+		if (hostport_parse(tok, &host, &port) == 0) {
+			free(host);
+			if (port == 0)
+				config_error(p,
+				    config_opt_line(p, "relay", "listen"),
+				    "[relay] listen = %s: with workers > 1 the "
+				    "port cannot be 0",
+				    tok);
+		}
+	free(list);
+}
+
+/* Worker i's admin listener is on the configured port + i
+ * (workers.h): all of them must be ports. */
+static void
+config_check_workers(struct config_parse *p)
+{
+	const struct relay_config *cfg = p->cfg;
+	char *host;
+	int port;
+
+	if (cfg->workers <= 1)
+		return;
+	config_check_worker_ports(p);
+	if (cfg->admin_listen[0] == '\0' ||
+	    hostport_parse(cfg->admin_listen, &host, &port) != 0)
+		return;
+	free(host);
+	if (port != 0 && port + cfg->workers - 1 > 65535)
+		config_error(p, config_opt_line(p, "relay", "workers"),
+		    "[relay] workers = %ld: the admin listeners take ports "
+		    "%d to %ld, beyond 65535",
+		    cfg->workers, port, port + cfg->workers - 1);
+}
+
 /* What the daemon would otherwise only find out when starting. */
 static void
 config_check_runtime(struct config_parse *p)
@@ -234,6 +279,7 @@ config_check_runtime(struct config_parse *p)
 	if (cfg->user[0] != '\0' && getpwnam(cfg->user) == NULL)
 		config_error(p, config_opt_line(p, "relay", "user"),
 		    "[relay] user %s: no such user", cfg->user);
+	config_check_workers(p);
 }
 
 void

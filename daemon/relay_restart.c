@@ -18,6 +18,7 @@ static const struct {
     {"relay", "instance_id"}, /* the consumer name in Redis */
     {"relay", "spool_dir"}, /* opened once, holds alerts */
     {"relay", "reserve_fds"}, /* the descriptor budget is shared at start */
+    {"relay", "workers"}, /* the processes are forked at start */
     {"admin", "listen"},
     {"admin", "max_connections"}, /* the listeners' limits: at start */
     {"admin", "max_connections_per_address"},

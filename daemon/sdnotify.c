@@ -13,6 +13,15 @@
 #include "sdnotify.h"
 #include "util.h"
 
+/* A worker's end of its channel to the parent (workers.c); -1: none. */
+static int sdnotify_fd = -1;
+
+void
+sdnotify_set_fd(int fd)
+{
+	sdnotify_fd = fd;
+}
+
 void
 sdnotify(const char *state)
 {
@@ -22,6 +31,13 @@ sdnotify(const char *state)
 	size_t plen;
 	int fd;
 
+	if (sdnotify_fd >= 0) {
+		/* The parent reads it whole or not at all: never blocks. */
+		if (send(sdnotify_fd, state, strlen(state),
+		        MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+			log_debug("notify parent: %s", strerror(errno));
+		return;
+	}
 	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
 	    (plen = strlen(path)) >= sizeof(sun.sun_path))
 		return;

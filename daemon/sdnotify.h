@@ -9,6 +9,9 @@
 #include <event2/event.h>
 
 void sdnotify(const char *state);
+/* In a worker (workers.h): every notification goes to the parent over
+ * fd instead, and the parent speaks to systemd for all of them. */
+void sdnotify_set_fd(int fd);
 void sdnotify_status(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 /* Sends WATCHDOG=1 from the event loop at half of $WATCHDOG_USEC, so a

@@ -371,7 +371,12 @@ spool_open(struct relay *relay, const char *dir)
 	struct stat st;
 
 	sp->relay = relay;
-	sp->path = xasprintf("%s/spool.log", dir);
+	/* Worker i > 0 has a file of its own (workers.h): one replays only
+	 * what it wrote itself. */
+	if (relay->worker > 0)
+		sp->path = xasprintf("%s/spool.log.%d", dir, relay->worker);
+	else
+		sp->path = xasprintf("%s/spool.log", dir);
 	TAILQ_INIT(&sp->alerts);
 	spool_replay(sp);
 	sp->fd =

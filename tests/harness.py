@@ -45,7 +45,8 @@ from harness_env import (DEVICE_ALIAS, DEVICE_ID, RECIPIENTS, Env, Recipient,
 from harness_http import (WebhookRecorder, http_request, https_request,
                           tls13_context)
 from harness_proc import (_HANDED_OUT, _STARTED, _STARTED_LOCK, Proc,
-                          ProcessExited, _ephemeral_range, free_port, run,
+                          ProcessExited, _ephemeral_range, free_port,
+                          free_ports, run,
                           stop_all_started, wait_until)
 from harness_redis import RedisError, RedisServer, Resp
 from harness_sms import (SIGCTX_CANCEL, SMS_FROM, SMS_NUMBERS, SMS_TYPES,
@@ -58,7 +59,7 @@ from harness_sms import (SIGCTX_CANCEL, SMS_FROM, SMS_NUMBERS, SMS_TYPES,
 __all__ = [
     # harness_proc
     "_HANDED_OUT", "_STARTED", "_STARTED_LOCK", "Proc", "ProcessExited",
-    "_ephemeral_range", "free_port", "run", "stop_all_started", "wait_until",
+    "_ephemeral_range", "free_port", "free_ports", "run", "stop_all_started", "wait_until",
     # harness_redis
     "RedisError", "RedisServer", "Resp",
     # harness_env

@@ -55,6 +55,27 @@ def free_port():
     raise RuntimeError("no free port found in %d..%d" % (first, last))
 
 
+def free_ports(n):
+    """n consecutive free ports (as free_port() picks them), for a
+    daemon that listens on a port and the n - 1 after it."""
+    for _ in range(200):
+        first = free_port()
+        ports = [first]
+        for p in range(first + 1, first + n):
+            if p in _HANDED_OUT or p > 65535:
+                break
+            try:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            except OSError:
+                break
+            ports.append(p)
+        if len(ports) == n:
+            _HANDED_OUT.update(ports)
+            return ports
+    raise RuntimeError("no %d consecutive free ports" % n)
+
+
 def wait_until(pred, timeout, interval=0.05, what="condition"):
     """Polls pred() until true; returns its value or raises TimeoutError."""
     deadline = time.monotonic() + timeout
