@@ -40,6 +40,7 @@ its own; --memory-only runs just that."""
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -222,6 +223,11 @@ def storm_report(st):
 
 
 def main():
+    # A bench stopped by a signal (a timeout, a closed terminal) still
+    # stops what it started: SystemExit runs the finally blocks, where the
+    # default action would leave relays escalating on their own.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda n, _f: sys.exit(128 + n))
     ap = argparse.ArgumentParser()
     ap.add_argument("--devices", type=int, default=10000)
     ap.add_argument("--latency", type=int, default=500)
@@ -285,6 +291,7 @@ def main():
             connected = rss_kib(pid)
             cpu, res = {}, None
             watchdog = threading.Timer(900, lg.kill)  # bounded in time
+            watchdog.daemon = True  # a bench stopped early exits at once
             watchdog.start()
             for line in lg.stdout:
                 if not line.startswith("{"):  # progress, for whoever waits

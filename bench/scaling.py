@@ -49,6 +49,7 @@ def measure(loadgen, n, workers, setup, tree_cpu_s, cpu_s):
                  "--latency", "0", "--ingest", str(n)],
                 stdout=subprocess.PIPE, text=True)
             watchdog = threading.Timer(BURST_DEADLINE_S, lg.kill)
+            watchdog.daemon = True  # a bench stopped early exits at once
             watchdog.start()
             for line in lg.stdout:
                 if line.startswith("ingest "):
