@@ -8,38 +8,12 @@
 
 #include <sys/queue.h>
 
-#include <stdint.h>
-
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
 #include "relay_config.h"
 
 #define ALERTRELAY_VERSION "0.1.0"
-
-/*
- * The loop's priorities.  A connection still in its TLS handshake or
- * authentication runs below everything else (Redis, deliveries, timers,
- * authenticated devices), and the loop spends at most
- * RELAY_HANDSHAKE_SLICE_MS on such connections before it looks at the
- * others again: when thousands of devices reconnect at once, an alert of
- * a device already connected is not held up behind their handshakes.
- * Priority 0 is the valve that keeps them from starving
- * (conn_priority.h).
- */
-#define RELAY_PRIORITIES 3
-#define RELAY_PRIO_DEFAULT 1
-/*
- * Off for now: 2 puts handshakes below the rest.  It kept alerts within
- * 50 ms during a storm of 2,000 reconnecting devices, but a flooding
- * authenticated connection that was paused (conn_flow.c) then never
- * resumed (tests/test_hostile_conn.py,
- * test_paused_connection_resumes_once_read), for a reason not yet found.
- * Equal to RELAY_PRIO_DEFAULT, the loop runs as before: no slices, no
- * valve.
- */
-#define RELAY_PRIO_HANDSHAKE RELAY_PRIO_DEFAULT
-#define RELAY_HANDSHAKE_SLICE_MS 5
 
 struct conn;
 struct listener;
@@ -57,7 +31,6 @@ struct slotcount;
 struct strindex;
 struct audit;
 struct retention;
-struct conn_priority;
 
 struct relay {
 	struct event_base *base;
@@ -88,8 +61,6 @@ struct relay {
 	int exit_code; /* of the process, once the loop ends */
 	int version_checked; /* the directory version was checked at start */
 	int worker; /* index among [relay] workers (workers.h); -1: none */
-	struct conn_priority *priority; /* the handshakes' valve */
-	uint64_t hs_progress; /* handshakes and authentications done */
 };
 
 /* Reloads the configuration (SIGHUP, POST /reload): all or nothing; on

@@ -32,8 +32,9 @@
 #define BACKOFF_RESET_MS 30000
 /* After shutdown_timeout, this much more before SIGKILL. */
 #define STOP_GRACE_MS 5000
-/* Each worker's loop pings the parent every second; one silent this
- * long is hung and is killed (then restarted like any that dies). */
+/* Each worker is given this WATCHDOG_USEC (or systemd's, if shorter),
+ * so its loop pings the parent every second; one silent HUNG_MS is hung
+ * and is killed (then restarted like any that dies). */
 #define PING_EVERY_USEC 2000000L /* systemd's, if shorter */
 #define PING_EVERY_USEC_S "2000000"
 #define HUNG_MS 30000
@@ -108,7 +109,7 @@ workers_sigset(void)
 
 /* In the new worker: nothing of the parent's supervision stays. */
 static void
-workers_become_child(struct workers *ws, int i, int fd, pid_t parent)
+workers_become_child(struct workers *ws, int fd, pid_t parent)
 {
 	sigset_t set = workers_sigset();
 	char pid[32];
@@ -133,10 +134,9 @@ workers_become_child(struct workers *ws, int i, int fd, pid_t parent)
 	if (ws->watchdog_ms == 0 || ws->watchdog_ms * 2000 > PING_EVERY_USEC)
 		setenv("WATCHDOG_USEC", PING_EVERY_USEC_S, 1);
 	free(ws->w);
-	(void)i;
 }
 
-/* Returns in the child (1), or 0 in the parent. */
+/* 1 in the new child, 0 in the parent, -1 when it could not fork. */
 static int
 workers_fork(struct workers *ws, int i)
 {
@@ -161,7 +161,7 @@ workers_fork(struct workers *ws, int i)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		workers_become_child(ws, i, sv[1], parent);
+		workers_become_child(ws, sv[1], parent);
 		return 1;
 	}
 	close(sv[1]);
