@@ -374,14 +374,17 @@ console_db_replay(struct console_db *d, struct seen *seen, struct shown *shown)
 
 /* The queue: every open alert, and the newest closed ones (?2) for
  * context; older ones are in the caller history and the export.  Its
- * cost follows the open alerts, not the history. */
+ * cost follows the open alerts, not the history.  Open alerts come
+ * first, so that at the limit (?1) recently closed ones never push out
+ * the alert that has waited longest. */
 static const char console_db_queue_sql[] = CONSOLE_DB_ALERT_COLUMNS
     " FROM webhook w WHERE w.id IN (SELECT first_id FROM open_alert UNION"
     " SELECT (SELECT MIN(f.id) FROM webhook f WHERE f.alert_id = t.alert_id"
     "  AND f.is_alert = 1)"
     " FROM (SELECT alert_id FROM timeline WHERE kind = 'closed'"
     "  ORDER BY id DESC LIMIT ?2) t)"
-    " ORDER BY w.id DESC LIMIT ?1";
+    " ORDER BY w.id IN (SELECT first_id FROM open_alert) DESC, w.id DESC"
+    " LIMIT ?1";
 
 /* One alert, through the webhook_alert index. */
 static const char console_db_one_sql[] =

@@ -62,8 +62,9 @@ struct console_db_alert {
 struct sqlite3_stmt;
 void console_db_alert_row(struct sqlite3_stmt *s, struct console_db_alert *a);
 
-/* Calls fn for each alert (first delivery per alert id), newest first:
- * the open ones and the CONSOLE_DB_CLOSED_SHOWN newest closed ones, at
+/* Calls fn for each alert (first delivery per alert id), newest first
+ * within each part:
+ * the open ones, then the CONSOLE_DB_CLOSED_SHOWN newest closed ones, at
  * most CONSOLE_DB_LIST_MAX; or only alert_id's when not NULL.  -1 on a
  * database error. */
 int console_db_alerts(struct console_db *db, const char *alert_id,

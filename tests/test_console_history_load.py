@@ -74,6 +74,27 @@ def test_queue_keeps_old_open_alerts_and_only_the_newest_closed(sup):
     assert status == 200 and json.loads(raw)["state"] == "closed"
 
 
+@pytest.mark.hard_timeout(240)
+def test_at_the_list_limit_closed_alerts_never_push_out_open_ones(sup):
+    """500 alerts at most in one answer: 460 open ones, then 50 newer
+    ones closed.  Newest first, ten of the oldest open alerts (those
+    waiting longest) fell off the queue; open ones now come first."""
+    env, c = sup
+
+    def paced(**kw):  # a connection each, under 50 a second per address
+        time.sleep(0.03)
+        return alert_in(env, c, **kw)
+    opened = [paced(alert_type="threat") for _ in range(460)]
+    for _ in range(CLOSED_SHOWN):
+        close(c, paced(alert_type="test"))
+    listed = {a["alert_id"]: a["state"] for a in c.alerts()}
+    assert len(listed) == 500
+    missing = [a for a in opened if a not in listed]
+    assert missing == [], "%d open alerts left out, the oldest first: %s" % (
+        len(missing), missing[:3])
+    assert sum(1 for st in listed.values() if st == "closed") == 40
+
+
 def test_a_database_of_before_gets_its_open_alerts(lab):
     env = lab.env()
     c = Console(lab, env).start()
