@@ -24,6 +24,9 @@ struct escalate {
 	char **members; /* due timers being worked through */
 	size_t nmembers, next;
 	char *current; /* the member being fired */
+	int duress;    /* the current member is a duress repeat */
+	int64_t duress_ended; /* its repeats end with it: ms since the duress,
+	                       * else -1 */
 };
 
 static int
@@ -92,6 +95,27 @@ escalate_audit(struct escalate *e, const char *r)
 	    object, "ok", NULL, "relay", "relay", why);
 }
 
+/* Counts the member this instance fired; the last duress repeat is said
+ * here, after the claim, so one instance says it, once, and only after
+ * the repeat's deliveries are queued. */
+static void
+escalate_count(struct escalate *e)
+{
+	const struct relay_config *cfg = e->relay->cfg;
+
+	if (!e->duress) {
+		if (strcmp(strchr(e->current, '|') + 1, "0") != 0)
+			metrics.escalations++;
+		return;
+	}
+	metrics.duress_repeats++;
+	if (e->duress_ended >= 0)
+		log_warnx("duress repeats ended alert=%.32s after=%llds "
+		          "tier=%s duress_repeat_max=%ld state=open",
+		    e->current, (long long)(e->duress_ended / 1000),
+		    strchr(e->current, '|') + 1, cfg->duress_repeat_max);
+}
+
 static void
 escalate_fired_cb(json_t *reply, const char *err, void *arg)
 {
@@ -105,9 +129,8 @@ escalate_fired_cb(json_t *reply, const char *err, void *arg)
 		log_info("escalation alert=%.32s tier=%s result=%s", e->current,
 		    strchr(e->current, '|') + 1, r);
 		escalate_audit(e, r);
-		if (strcmp(r, "fired") == 0 &&
-		    strcmp(strchr(e->current, '|') + 1, "0") != 0)
-			metrics.escalations++;
+		if (strcmp(r, "fired") == 0)
+			escalate_count(e);
 	}
 	escalate_work(e);
 }
@@ -125,10 +148,8 @@ escalate_duress(struct escalate *e, const struct policy *p, const json_t *brief,
 	int64_t now = now_ms();
 
 	*next = duress_next(cfg, p, aid, t, d, now);
-	if (*next == NULL)
-		log_warnx("duress repeats ended alert=%s after=%llds "
-		          "duress_repeat_max=%ld state=open",
-		    aid, (long long)((now - d) / 1000), cfg->duress_repeat_max);
+	e->duress = 1;
+	e->duress_ended = *next == NULL ? now - d : -1;
 	return duress_deliveries(cfg, p, rs != NULL ? rs : "",
 	    json_is_true(json_object_get(brief, "drill")));
 }
@@ -194,6 +215,8 @@ escalate_one(struct escalate *e)
 		escalate_work(e);
 		return;
 	}
+	e->duress = 0;
+	e->duress_ended = -1;
 	snprintf(aid, sizeof(aid), "%.32s", e->current);
 	if (strcmp(bar + 1, "x") == 0) {
 		time_rfc3339_ms(now, now_ms());

@@ -275,6 +275,9 @@ metrics_render(struct evbuffer *out)
 	    metrics.ack_buckets, metrics.ack_count, metrics.ack_sum);
 	metric_one(out, "alertrelay_escalations_total", "counter",
 	    "Escalations to a further tier.", (double)metrics.escalations);
+	metric_one(out, "alertrelay_duress_repeats_total", "counter",
+	    "Repeats of alarms cancelled under duress fired by this instance.",
+	    (double)metrics.duress_repeats);
 	metric_one(out, "alertrelay_audit_records_dropped_total", "counter",
 	    "Audit records dropped before Redis had them (the log says why).",
 	    (double)metrics.audit_dropped);

@@ -86,6 +86,7 @@ struct metrics {
 	uint64_t ack_count;
 	double ack_sum;
 	uint64_t escalations;
+	uint64_t duress_repeats; /* duress.h: not counted as escalations */
 	uint64_t audit_dropped; /* audit records Redis never got (audit.c) */
 	uint64_t checkins_missed; /* prepared alerts raised (checkin.h) */
 	uint64_t location_updates; /* accepted (location.h) */
