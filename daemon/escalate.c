@@ -24,7 +24,7 @@ struct escalate {
 	char **members; /* due timers being worked through */
 	size_t nmembers, next;
 	char *current; /* the member being fired */
-	int duress;    /* the current member is a duress repeat */
+	int duress; /* the current member is a duress repeat */
 	int64_t duress_ended; /* its repeats end with it: ms since the duress,
 	                       * else -1 */
 };
