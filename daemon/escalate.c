@@ -200,6 +200,8 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 	    "aid", aid, "tier", tierstr, "deliveries", deliveries, "now", now);
 	if (next != NULL)
 		json_object_set_new(args, "next", next);
+	if (e->duress)
+		json_object_set_new(args, "duress", json_true());
 	e->req = store_eval(e->relay->store, script_fire, args,
 	    escalate_fired_cb, e);
 }

@@ -138,10 +138,19 @@ const char script_fire[] =
             "end\n"
             "local event = 'alert.escalated'\n"
             "if a.tier == '0' then event = 'alert.raised' end\n"
+            "local n = 0\n"
             "for _, d in ipairs(a.deliveries) do\n"
-            "  deliver(a.aid, d[1], d[2], event, a.tier)\n"
+            /* a duress repeat skips whoever an earlier notification is
+             * still being retried to: it goes out when they are back,
+             * one, not a burst of every repeat missed meanwhile */
+            "  local u = a.duress and redis.call('HGET', K('unreached',"
+            "    a.aid), d[1] .. '|' .. d[2])\n"
+            "  if not (u and cjson.decode(u).retrying) then\n"
+            "    deliver(a.aid, d[1], d[2], event, a.tier)\n"
+            "    n = n + 1\n"
+            "  end\n"
             "end\n"
-            "redis.call('HINCRBY', ak, 'ndeliveries', #a.deliveries)\n"
+            "redis.call('HINCRBY', ak, 'ndeliveries', n)\n"
             "redis.call('HSET', ak, 'tier', a.tier)\n"
             "if a.next then\n"
             "  redis.call('ZADD', K('timers'), a.next[2], a.next[1])\n"

@@ -178,3 +178,17 @@ def test_an_unreachable_recipient_does_not_speed_up_the_repeats(lab):
     assert 3 <= len(ts) <= 5, (len(ts), time.monotonic() - t0)
     gaps = [b - a for a, b in zip(ts, ts[1:])]
     assert all(g > every * 0.6 for g in gaps), gaps
+    # and the repeats do not pile up behind the one still being retried
+    # to oncall-1 (before: one more pending notification per repeat, a
+    # burst of them when it came back): it is tried again and again, and
+    # it is the only one
+    tried = st.recorders["oncall-1"].snapshot()
+    assert len(tried) >= 5, len(tried)
+    ids = {a["headers"]["webhook-id"] for a in tried}
+    assert len(ids) == 1, (len(ids), len(ts))
+    # back: the pending one goes through, then the repeats reach it again
+    st.recorders["oncall-1"].default = 200
+    wait_until(lambda: len({a["headers"]["webhook-id"] for a in
+                            st.recorders["oncall-1"].snapshot()
+                            if a["status"] == 200}) >= 2, every * 3,
+               what="a repeat to oncall-1 after it came back")
