@@ -499,17 +499,17 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	log_debug("conn %llu: accepted from %s", c->id, c->peer);
 }
 
-/* The "cancelled" receipt of the alert this session cancelled: it went
- * out with the answer (conn_int.h, cancelled_alert_id). */
+/* The "cancelled" receipt of an alert this session cancelled: it went
+ * out with the answer (conn_int.h, cancel_skip). */
 static int
-conn_receipt_answered(const struct conn *c, const char *alert_id,
+conn_receipt_answered(struct conn *c, const char *alert_id,
     const json_t *receipt)
 {
 	const char *event =
 	    json_string_value(json_object_get(receipt, "event"));
 
 	return event != NULL && strcmp(event, "cancelled") == 0 &&
-	    strcmp(c->cancelled_alert_id, alert_id) == 0;
+	    conn_cancel_skip_take(c, alert_id);
 }
 
 void

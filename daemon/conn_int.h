@@ -55,6 +55,8 @@ enum conn_state {
 	CONN_CLOSING, /* error sent; closing once it is out */
 };
 
+#define CONN_CANCEL_SKIPS 4 /* cancels whose channel copy is awaited */
+
 struct conn {
 	TAILQ_ENTRY(conn) entry;
 	struct relay *relay;
@@ -76,12 +78,14 @@ struct conn {
 	char req_type[16];
 	char req_alert_id[33];
 	int req_duress; /* the cancel under way is a duress one (duress.c) */
-	/* The alert this session cancelled: its "cancelled" receipt goes
-	 * out with the answer, never from the receipts channel, whose
-	 * timing would decide whether the device saw it before closing; a
-	 * duress cancel must look like a real one on the wire, record for
-	 * record (conn_request.c). */
-	char cancelled_alert_id[33];
+	/* Alerts this session cancelled whose "cancelled" receipt went
+	 * (or goes) out with the answer: the receipts channel's copy of
+	 * each is skipped once.  The channel's timing would otherwise
+	 * decide whether the device saw it before closing, and a duress
+	 * cancel must look like a real one on the wire, record for record
+	 * (conn_request.c).  A cancel answered without a receipt takes its
+	 * entry back. */
+	char cancel_skip[CONN_CANCEL_SKIPS][33];
 	char ingest_alert_id[33];
 	int64_t ingest_start_ms;
 	int64_t stage_ns; /* the current stage's start (stage_metrics.h) */
@@ -124,5 +128,8 @@ void conn_cancel(struct conn *c, const json_t *o);
 void conn_directory(struct conn *c, const json_t *o);
 /* The answer of a status, list or cancel script, to the device. */
 void conn_answer_cb(json_t *reply, const char *err, void *arg);
+/* 1 if this channel copy of a "cancelled" receipt is one the session
+ * already had with its answer (cancel_skip): taken, not sent again. */
+int conn_cancel_skip_take(struct conn *c, const char *alert_id);
 
 #endif

@@ -44,6 +44,36 @@ conn_request_cancel_receipt(struct conn *c, const json_t *reply)
 	conn_send(c, frame);
 }
 
+/* Awaits the channel's copy of one more cancel; the oldest awaited is
+ * let go when all are (at worst the device hears a receipt twice). */
+static void
+conn_cancel_skip_add(struct conn *c, const char *alert_id)
+{
+	size_t i;
+
+	for (i = 0; i < CONN_CANCEL_SKIPS && c->cancel_skip[i][0] != '\0'; i++)
+		;
+	if (i == CONN_CANCEL_SKIPS) {
+		memmove(c->cancel_skip[0], c->cancel_skip[1],
+		    sizeof(c->cancel_skip) - sizeof(c->cancel_skip[0]));
+		i = CONN_CANCEL_SKIPS - 1;
+	}
+	snprintf(c->cancel_skip[i], sizeof(c->cancel_skip[i]), "%s", alert_id);
+}
+
+int
+conn_cancel_skip_take(struct conn *c, const char *alert_id)
+{
+	size_t i;
+
+	for (i = 0; i < CONN_CANCEL_SKIPS; i++)
+		if (strcmp(c->cancel_skip[i], alert_id) == 0) {
+			c->cancel_skip[i][0] = '\0';
+			return 1;
+		}
+	return 0;
+}
+
 /* Answers of status, list and cancel go out as the script gave them,
  * under the frame type asked for. */
 void
@@ -55,6 +85,11 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 
 	c->req = NULL;
 	snprintf(type, sizeof(type), "%s", c->req_type);
+	/* no receipt with the answer (refused, already cancelled, Redis
+	 * lost): the channel's copy, if any comes, is the device's one */
+	if (strcmp(type, "cancel") == 0 &&
+	    !json_is_object(json_object_get(reply, "receipt")))
+		conn_cancel_skip_take(c, c->req_alert_id);
 	if (reply == NULL) {
 		log_warnx("conn %llu: %s: %s", c->id, type, err);
 		conn_error(c, "unavailable", "try again", 0);
@@ -162,8 +197,7 @@ conn_cancel(struct conn *c, const json_t *o)
 	}
 	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", aid);
 	snprintf(c->req_type, sizeof(c->req_type), "cancel");
-	snprintf(c->cancelled_alert_id, sizeof(c->cancelled_alert_id), "%s",
-	    aid);
+	conn_cancel_skip_add(c, aid);
 	json_decref(req);
 	if (v2) {
 		duress_cancel(c, duress);
