@@ -8,10 +8,12 @@
 	"local P = a.p\n"                                                      \
 	"local function K(...) return table.concat({P, ...}, ':') "            \
 	"end\n" RETIRE_PRELUDE "local function ev(aid, dev, e)\n"              \
-	"  if redis.call('HGET', K('alert', aid), 'drill') == '1' then\n"      \
-	"    e.drill = true\n"                                                 \
-	"  end\n" /* after a duress cancel, nothing more reaches the device */ \
-	"  if redis.call('HGET', K('alert', aid), 'duress') == '1' then\n"     \
+	"  local f = redis.call('HMGET', K('alert', aid), 'drill', 'duress',"  \
+	"    'state')\n"                                                       \
+	"  if f[1] == '1' then e.drill = true end\n"                           \
+	"  -- after any cancel (duress ones look real), nothing more\n"        \
+	"  if f[2] == '1' or (f[3] == 'cancelled' and e.event ~= 'cancelled')" \
+	"  then\n"                                                             \
 	"    redis.call('RPUSH', K('duress_events', aid), cjson.encode(e))\n"  \
 	"    keep(aid)\n"                                                      \
 	"    return\n"                                                         \
@@ -277,10 +279,15 @@ const char script_fail[] = PRELUDE
     "    'duress')\n"
     "  local u = redis.call('HGET', K('unreached', a.aid), a.rid .. '|' .."
     "    a.ch)\n"
-    "  local since = a.now\n"
+    "  local since, reason = a.now, a.reason\n"
     "  if u then since = cjson.decode(u).since or a.now end\n"
+    /* the device's status keeps the reason it had at the cancel, as
+     * after a duress cancel (the dead letter says why it ended) */
+    "  if u and s[1] == 'cancelled' then\n"
+    "    reason = cjson.decode(u).reason or reason\n"
+    "  end\n"
     "  unreached(a.aid, a.rid, a.ch, {recipient = a.alias, channel = a.ch,"
-    "    reason = a.reason, since = since, retrying = false})\n"
+    "    reason = reason, since = since, retrying = false})\n"
     "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
     "    channel = a.ch, reason = a.reason, at = a.now, retrying = false})\n"
     "  if s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
@@ -378,11 +385,12 @@ const char script_cancel[] = PRELUDE
 const char script_status[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id', 'state',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'drill', 'duress',"
-    "  'duress_at')\n"
+    "  'duress_at', 'cancelled_at')\n"
     "if not f[1] or f[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
-    /* after a duress cancel the device sees what a real one leaves */
-    "if f[8] == '1' then f[2] = 'cancelled' end\n"
+    /* after a duress cancel the device sees what a real one leaves; after
+     * either, who was not reached as it stood at the cancel */
+    "if f[8] == '1' then f[2] = 'cancelled' else f[9] = f[10] end\n"
     "local evs = {}\n"
     "for i, j in ipairs(redis.call('LRANGE', K('events', a.aid), 0, -1)) do\n"
     "  evs[i] = cjson.decode(j)\n"
@@ -395,8 +403,8 @@ const char script_status[] = PRELUDE
     "  out.unreached = {}\n"
     "  for _, j in ipairs(un) do\n"
     "    local u = cjson.decode(j)\n"
-    "    if f[8] == '1' then u.retrying = false end\n"
-    "    if f[8] ~= '1' or (u.since or '') <= f[9] then\n"
+    "    if f[9] then u.retrying = false end\n"
+    "    if not f[9] or (u.since or '') <= f[9] then\n"
     "      table.insert(out.unreached, u)\n"
     "    end\n"
     "  end\n"

@@ -20,8 +20,9 @@
  *                 P:open:drill holds the open drills, of any type
  *   P:lastsms:R   "1" when the last alarm SMS to recipient R was a drill
  *                 (its hint SMS says so too), else "0"; a week
- *   P:duress_events:A  the events of an alert after its duress cancel
- *                 (recipients and operator only; never to the device)
+ *   P:duress_events:A  the events of an alert after its cancel, duress
+ *                 or real (the name is older than the real case; never
+ *                 to the device, so that the two look alike to it)
  *   P:receipts    pub/sub channel of events, for the devices
  *   P:directory_version  highest signed directory version run with
  */

@@ -67,3 +67,30 @@ def test_a_refused_cancel_does_not_swallow_a_later_receipt(lab):
     s.wait_receipt(aid, "cancelled", timeout=5)
     s.drain(SETTLE)
     assert cancelled(s, aid) == 1, s.frames
+
+
+@pytest.mark.hard_timeout(60)
+def test_nothing_reaches_the_device_after_a_real_cancel(lab):
+    """A notification still on its way when the device cancels finishes
+    later; after a duress cancel the device never hears of it, so after a
+    real one it must not either (else watching longer tells them apart).
+    Before: a `delivered` receipt came after the real cancel."""
+    from harness import sms_stack
+    st = sms_stack(lab, {"default": {"types": "panic threat test",
+                                     "tier": ["0 contactpunt:webhook "
+                                              "oncall-1:webhook"]}},
+                   sms=(), recorders={"oncall-1": {"delays": [2]}})
+    s = st.session()
+    aid = s.send_alert("test")["alert_id"]
+    st.recorders["oncall-1"].wait_attempts(1, 5)  # answered in 2 s
+    assert s.cancel(aid) == {"type": "cancelled", "alert_id": aid}
+    st.recorders["oncall-1"].wait_attempts(1, 5)
+    s.drain(3)
+    after = [f for f in s.frames[next(
+        i for i, f in enumerate(s.frames) if f.get("type") == "cancelled"):]
+        if f.get("type") == "receipt" and f.get("alert_id") == aid]
+    assert after == [], after
+    st.relay.proc.wait_for(r"delivery alert=%s recipient=oncall-1 .*"
+                           r"result=ok.*event=alert.raised" % aid, timeout=5)
+    st2 = s.request({"type": "status", "alert_id": aid}, ("status",))
+    assert st2["events"][-1]["event"] == "cancelled", st2
