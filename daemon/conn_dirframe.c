@@ -23,13 +23,6 @@ struct dirframe {
 };
 
 static struct dirframe *conn_dirframe_cached;
-/* The directory found too large, so that each device asking for it does
- * not cost the loop another encoding of megabytes. */
-static struct {
-	int set;
-	long long version;
-	unsigned char hash[crypto_generichash_BYTES];
-} conn_dirframe_refused;
 
 static void
 conn_dirframe_unref(const void *data, size_t len, void *arg)
@@ -42,20 +35,40 @@ conn_dirframe_unref(const void *data, size_t len, void *arg)
 		free(f);
 }
 
-static struct dirframe *
-conn_dirframe_build(const struct directory *d)
+/* The frame's JSON text; NULL if it cannot be encoded. */
+static char *
+conn_dirframe_encode(const struct directory *d)
 {
 	json_t *o = json_pack("{s:s, s:I, s:o}", "type", "directory", "version",
 	    (json_int_t)d->version, "signed",
 	    json_stringn(d->signed_text, d->signed_len));
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+size_t
+conn_dirframe_size(const struct directory *d)
+{
+	char *s = conn_dirframe_encode(d);
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	free(s);
+	return n;
+}
+
+static struct dirframe *
+conn_dirframe_build(const struct directory *d)
+{
+	char *s = conn_dirframe_encode(d);
 	struct dirframe *f = NULL;
 	size_t n;
 
-	json_decref(o);
 	if (s == NULL)
 		return NULL;
 	n = strlen(s);
+	/* refused at load (relay_directory.c): only a bug gets here */
 	if (n > 0 && n <= DIRECTORY_FRAME_MAX) {
 		f = xmalloc(sizeof(*f) + FRAME_HEADER + n);
 		f->version = d->version;
@@ -81,19 +94,9 @@ conn_dirframe_push(struct evbuffer *out, const struct directory *d)
 	 * relay refuses anything else.  The hash makes sure. */
 	if (f == NULL || f->version != d->version ||
 	    memcmp(f->hash, d->payload_hash, sizeof(f->hash)) != 0) {
-		if (conn_dirframe_refused.set &&
-		    conn_dirframe_refused.version == d->version &&
-		    memcmp(conn_dirframe_refused.hash, d->payload_hash,
-		        sizeof(d->payload_hash)) == 0)
-			return -1;
 		conn_dirframe_clear();
-		if ((f = conn_dirframe_build(d)) == NULL) {
-			conn_dirframe_refused.set = 1;
-			conn_dirframe_refused.version = d->version;
-			memcpy(conn_dirframe_refused.hash, d->payload_hash,
-			    sizeof(d->payload_hash));
+		if ((f = conn_dirframe_build(d)) == NULL)
 			return -1;
-		}
 		conn_dirframe_cached = f;
 	}
 	f->refs++;

@@ -212,27 +212,6 @@ conn_cancel(struct conn *c, const json_t *o)
 
 /* The signed directory, as the organisation signed it; only its version
  * when the device already has that one. */
-/* A directory whose frame is above DIRECTORY_FRAME_MAX (its file is
- * within DIRECTORY_MAX_BYTES, but JSON escapes what the frame carries:
- * newlines and tabs of its layout count twice).  The device is told, so
- * that it says so instead of waiting for an answer that never comes;
- * the operator reads it once per version. */
-static void
-conn_directory_too_large(struct conn *c, const struct directory *d)
-{
-	static long long logged = -1;
-
-	if (logged != d->version) {
-		logged = d->version;
-		log_warnx("directory version=%lld too large to send: its frame "
-		          "is above %d bytes; devices asking for it get "
-		          "directory_too_large (conn %llu)",
-		    (long long)d->version, DIRECTORY_FRAME_MAX, c->id);
-	}
-	conn_error(c, "directory_too_large",
-	    "the signed directory is too large to send in one frame", 0);
-}
-
 void
 conn_directory(struct conn *c, const json_t *o)
 {
@@ -258,7 +237,8 @@ conn_directory(struct conn *c, const json_t *o)
 		return;
 	}
 	if (conn_dirframe_push(bufferevent_get_output(c->bev), d) != 0) {
-		conn_directory_too_large(c, d);
+		log_warnx("conn %llu: directory: out of memory", c->id);
+		conn_error(c, "unavailable", "try again", 0);
 		return;
 	}
 	conn_flow_directory_queued(&c->flow);

@@ -12,6 +12,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "keyfile.h"
+#include "conn_dirframe.h"
 #include "relay_directory.h"
 #include "xmalloc.h"
 
@@ -116,6 +117,25 @@ merge_recipients(struct merge *m)
 	}
 }
 
+/* Refused here, at start or reload (the running one stays), rather than
+ * answered to every device that asks: a directory the relay cannot send
+ * is one no device can verify an acknowledgement with. */
+static int
+relay_directory_fits(struct merge *m)
+{
+	size_t n = conn_dirframe_size(m->cfg->dir);
+
+	if (n > 0 && n <= DIRECTORY_FRAME_MAX)
+		return 0;
+	merge_error(m, m->line,
+	    "directory %s: too large to send to devices: its frame would be "
+	    "%zu bytes, above %d (the frame carries the file as a JSON "
+	    "string, where each newline or tab of its layout counts twice; "
+	    "write it without them)",
+	    m->cfg->directory_path, n, DIRECTORY_FRAME_MAX);
+	return -1;
+}
+
 int
 relay_directory_merge(struct relay_config *cfg, const char *dir, int line,
     FILE *errout)
@@ -140,6 +160,8 @@ relay_directory_merge(struct relay_config *cfg, const char *dir, int line,
 		merge_error(&m, line, "directory %s", err);
 		return m.errors;
 	}
+	if (relay_directory_fits(&m) != 0)
+		return m.errors;
 	merge_devices(&m);
 	merge_recipients(&m);
 	return m.errors;

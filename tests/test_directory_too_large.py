@@ -1,19 +1,21 @@
-"""A signed directory whose `directory` frame does not fit in one frame
+"""A signed directory whose `directory` frame would not fit in one frame
 (docs/PROTOCOL.md, Errors): the file is within the relay's 8 MiB, but the
 frame carries it as a JSON string, where each newline or tab of its
-layout counts twice; above DIRECTORY_FRAME_MAX (9 MiB) the relay answers
-`directory_too_large` and logs it once per version, and `alertctl send`
-says in plain words that the relay cannot send the directory, instead of
-waiting for an answer that never comes.  Real alertrelayd, redis-server
-and alertctl.
+layout counts twice; above DIRECTORY_FRAME_MAX (9 MiB) the relay refuses
+it where it is loaded: `alertrelayd -t` and a start fail with the reason,
+and a reload to it is refused while the running directory stays and is
+still sent.  Real alertrelayd, redis-server and alertctl.
 
-Before: the relay logged "does not fit in a frame" and sent nothing; the
-device waited for its step timeout, again and again."""
+Before: the relay started with it and answered `directory_too_large` to
+every device that asked (each worker logging it once per version), so
+nothing could be sent through it; before that, it sent nothing and
+devices waited for their step timeout, again and again."""
 
 import base64
 import json
 import os
-import time
+import re
+import signal
 
 import pytest
 
@@ -53,42 +55,49 @@ def big_directory(env, version=1):
     return text
 
 
+REFUSED = (r"too large to send to devices: its frame would be \d+ "
+           r"bytes, above \d+")
+
+
 @pytest.mark.hard_timeout(120)
-def test_directory_too_large_is_said_to_device_and_operator(lab):
+def test_a_directory_too_large_to_send_is_refused_at_start(lab):
     env = lab.env()
     env.use_directory(1)
     big_directory(env)
+    cp = harness.run([harness.alertrelayd_bin(), "-t", "-c",
+                      str(env.relay_conf)], timeout=60)
+    assert cp.returncode != 0, cp.stdout + cp.stderr
+    assert re.search(REFUSED, cp.stderr), cp.stderr
+    lab.redis(env)
+    relay = lab.relay(env, start=False)
+    with pytest.raises(Exception):
+        relay.start(timeout=20)
+    assert re.search(REFUSED, relay.proc.text("stderr")), \
+        relay.proc.text("stderr")
+    assert not relay.proc.running()
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_reload_to_a_directory_too_large_keeps_the_running_one(lab):
+    env = lab.env()
+    env.use_directory(1)
     lab.redis(env)
     relay = lab.relay(env)
     relay.proc.wait_for(r"directory_version=1", "stderr", timeout=30)
-
-    # the protocol: an error frame, the connection kept
+    big_directory(env, version=2)
+    n = len(relay.proc.snapshot("stderr"))
+    relay.proc.signal(signal.SIGHUP)
+    relay.proc.wait_for(r"reload refused", "stderr", timeout=30, start=n)
+    assert re.search(REFUSED, relay.proc.text("stderr"))
+    assert relay.proc.running()
+    # the running directory is still sent, whole, and the official's
+    # send goes through with it
     with authed(env, timeout=15) as c:
         c.send_frame({"type": "directory", "have": 0})
-        err = c.recv_frame(timeout=15)
-        assert err["type"] == "error" and \
-            err["code"] == "directory_too_large", err
-        c.send_frame({"type": "directory", "have": 1})
-        assert c.recv_frame(timeout=10) == {"type": "directory",
-                                            "version": 1}
-    relay.proc.wait_for(r"directory version=1 too large to send: its "
-                        r"frame is above \d+ bytes; devices asking for it "
-                        r"get directory_too_large", "stderr", timeout=5)
-
-    # the official's send: told in plain words, well before any timeout
-    t0 = time.monotonic()
-    send = lab.send_proc(env, "--type", "panic", "--message", "help")
-    harness.wait_until(
-        lambda: "too large" in send.text("stderr") + send.text("stdout"),
-        15, what="the plain reason:\n" + send.tail())
-    assert time.monotonic() - t0 < 10
-    text = send.text("stderr") + send.text("stdout")
-    assert "the relay cannot send the organisation's directory: it is " \
-        "too large" in text, text
-    send.kill()
-    # said once per version, however many devices ask
-    with authed(env, timeout=15) as c:
-        c.send_frame({"type": "directory", "have": 0})
-        assert c.recv_frame(timeout=15)["code"] == "directory_too_large"
-    assert relay.proc.text("stderr").count(
-        "directory version=1 too large to send") == 1
+        d = c.recv_frame(timeout=15)
+        assert d["type"] == "directory" and d["version"] == 1, d
+        assert json.loads(d["signed"])["alertrelay_directory"] == 1
+    assert "directory_too_large" not in relay.proc.text("stderr")
+    rc, out, err = lab.send(env, "--type", "test", "--message",
+                            "na de reload")
+    assert rc == 0, err
