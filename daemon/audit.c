@@ -75,14 +75,11 @@ audit_new(struct relay *relay, int worker)
 	const struct relay_config *cfg = relay->cfg;
 	struct audit *a = xcalloc(1, sizeof(*a));
 	char err[512], *file = workers_audit_file(cfg->audit_file, worker);
+	char *id = workers_instance_id(cfg->instance_id, worker);
 
 	a->relay = relay;
-	if (worker > 0)
-		snprintf(a->instance, sizeof(a->instance), "%s-%d",
-		    cfg->instance_id, worker);
-	else
-		snprintf(a->instance, sizeof(a->instance), "%s",
-		    cfg->instance_id);
+	snprintf(a->instance, sizeof(a->instance), "%s", id);
+	free(id);
 	a->sign_every = cfg->audit_sign_every;
 	a->retry_ev = evtimer_new(relay->base, audit_retry_cb, a);
 	if (cfg->audit_key_file[0] != '\0') {
@@ -248,6 +245,12 @@ audit_sent_cb(json_t *reply, const char *err, void *arg)
 		evtimer_add(a->retry_ev, &audit_retry_tv);
 		return;
 	}
+	/* said once per outage, with its count, when it ends */
+	if (a->dropped > 0)
+		log_warnx("audit: Redis takes records again; %lu were dropped "
+		          "meanwhile (the chain there shows a gap)",
+		    a->dropped);
+	a->dropped = 0;
 	for (i = 0; i < a->inflight; i++)
 		free(a->lines[i]);
 	memmove(a->lines, a->lines + a->inflight,
@@ -432,10 +435,10 @@ audit_free(struct audit *a)
 		audit_send_rest(a);
 		store_flush(a->relay->store);
 	}
-	if (a->nwaiting > 0)
+	if (a->nwaiting > 0 || a->dropped_waiting > 0)
 		log_warnx("audit: %zu records lost at exit: Redis never "
 		          "answered, so the chain could not go on",
-		    a->nwaiting);
+		    a->nwaiting + (size_t)a->dropped_waiting);
 	else if (a->nlines > 0 &&
 	    !(a->loaded && a->relay->store != NULL &&
 	        store_ready(a->relay->store)))

@@ -32,23 +32,30 @@ struct audit_file {
 	unsigned long dropped; /* lines refused while the buffer was full */
 };
 
-/* torn: a failed write may have left the file inside a line; the next
- * batch then starts on a line of its own, so what follows still parses
- * (verify names the record that was cut). */
+/* torn: the file ends inside a line (a write failed part way through
+ * one).  The next batch then starts on a line of its own, so what
+ * follows still parses (verify names the record that was cut); a write
+ * that failed between lines leaves nothing to mend, and no empty line. */
 static void
 audit_file_write_all(int fd, const char *p, size_t n, int *torn)
 {
+	const char *start = p;
 	ssize_t w;
 
-	if (*torn && write(fd, "\n", 1) == 1)
-		*torn = 0;
+	while (*torn && (w = write(fd, "\n", 1)) != 1)
+		if (w >= 0 || errno != EINTR) {
+			log_warn(
+			    "audit file: write (%zu bytes of records lost)", n);
+			return;
+		}
+	*torn = 0;
 	while (n > 0) {
 		if ((w = write(fd, p, n)) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn(
 			    "audit file: write (%zu bytes of records lost)", n);
-			*torn = 1;
+			*torn = p != start && p[-1] != '\n';
 			return;
 		}
 		p += w;

@@ -66,6 +66,14 @@ struct workers {
 
 static int workers_child; /* this process is a worker */
 
+char *
+workers_instance_id(const char *base, int worker)
+{
+	if (worker <= 0)
+		return xstrdup(base);
+	return xasprintf("%s-%d", base, worker);
+}
+
 void
 workers_identity(struct relay_config *cfg, int worker)
 {
@@ -73,7 +81,7 @@ workers_identity(struct relay_config *cfg, int worker)
 
 	if (worker <= 0)
 		return;
-	id = xasprintf("%s-%d", cfg->instance_id, worker);
+	id = workers_instance_id(cfg->instance_id, worker);
 	free(cfg->instance_id);
 	cfg->instance_id = id;
 }

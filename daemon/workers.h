@@ -55,6 +55,8 @@ int workers_run(int n, long shutdown_timeout);
  * i > 0 (worker 0 keeps the id, its chain and its files, so going from
  * 1 to N workers and back continues them).  A no-op for i <= 0. */
 void workers_identity(struct relay_config *cfg, int worker);
+/* Worker i's instance id: the configured one, "-i" added from 1 on. */
+char *workers_instance_id(const char *base, int worker);
 
 /* Worker i's audit file: the configured one for i <= 0, else
  * "<file>.<i>" (one chain per file).  Allocated. */

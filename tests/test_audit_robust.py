@@ -23,6 +23,7 @@ restarted relay appended its first record to the torn line."""
 
 import http.client
 import json
+import re
 import signal
 import time
 
@@ -232,3 +233,28 @@ def test_a_torn_last_line_is_not_joined_to_the_next_record(lab):
     assert "a torn line" in cp.stdout, cp.stdout
     start_relay(st)
     verify_ok(st)
+
+
+@pytest.mark.hard_timeout(150)
+def test_records_lost_at_exit_count_the_dropped_ones(lab):
+    """Stopped while the head is still unreadable: the exit line counts
+    every record lost, those waiting and those dropped beyond the bound
+    (before: only those waiting)."""
+    st = RobustStack(lab)
+    refused_requests(st, 2)
+    wait_until(lambda: refused_in_redis(st) == 2, 10, what="2 records")
+    stop_relay(st)
+    break_head(st)
+    start_relay(st)
+    st.relay.proc.wait_for(r"audit: reading the chain's head", timeout=10)
+    refused_requests(st, WAITING_MAX + 30)
+    st.relay.proc.wait_for(r"further records are dropped", timeout=5)
+    dropped = metric(st, "alertrelay_audit_records_dropped_total")
+    assert dropped >= 30, dropped
+    stop_relay(st)
+    m = re.search(r"audit: (\d+) records lost at exit",
+                  st.relay.proc.text("stderr"))
+    assert m, st.relay.proc.text("stderr")
+    # the stop itself may make one more record, dropped too
+    assert WAITING_MAX + dropped <= int(m.group(1)) <= \
+        WAITING_MAX + dropped + 2, (m.group(0), dropped)
