@@ -177,3 +177,33 @@ def test_watch_prints_receipts_and_reconnects_after_sigkill(lab):
     watch.signal(15)
     assert watch.wait_exit(10) == 0, watch.tail()
     assert "stopped" in watch.text("stdout")
+
+
+@pytest.mark.hard_timeout(90)
+def test_watch_tells_an_expiry_once_and_closes_the_outbox_entry(lab):
+    """An alert that expires ends like a cancelled or acknowledged one:
+    watch tells it once, marks it closed in the outbox, and does not ask
+    after it again when it reconnects (before: the outbox entry stayed
+    open, and each reconnect asked its status and told its end again)."""
+    st = harness.sms_stack(lab, {"default": {
+        "types": "panic threat test", "tier": ["0 contactpunt:webhook"],
+        "max_age": 3}}, sms=())
+    env = st.env
+    watch = lab.spawn(alertctl(env, "watch", "--interval", "1",
+                               "--dead-after", "3"), "watch")
+    watch.wait_for(r"^connected to ", "stdout", 10)
+    rc, lines, err = lab.send(env, "--type", "test", "--timeout", "10")
+    assert rc == 0, (lines, err)
+    aid = ID_RX.match(lines[0]).group(1)
+    watch.wait_for(r"^alert %s: .*expired" % aid, "stdout", 15)
+    wait_until(lambda: (outbox(env) / (aid + ".closed")).exists(), 5,
+               what="the outbox entry closed")
+    st.relay.kill9()
+    st.relay.restart()
+    watch.wait_for(r"^reconnected to ", "stdout", 20)
+    time.sleep(2)  # a status asked after the reconnect would be in
+    ends = [l for l in watch.text("stdout").splitlines()
+            if l.startswith("alert %s: " % aid) and "expired" in l]
+    assert len(ends) == 1, watch.text("stdout")
+    watch.signal(15)
+    assert watch.wait_exit(10) == 0, watch.tail()
