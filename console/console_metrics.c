@@ -166,16 +166,13 @@ console_metrics_note(struct console *c, const char *alert_id,
 
 	if (m == NULL)
 		return;
-	if (sqlite3_prepare_v2(db, console_metrics_one_sql, -1, &s, NULL) !=
-	    SQLITE_OK) {
-		log_warnx("database: metrics: %s", sqlite3_errmsg(db));
+	if ((s = console_db_stmt(c->db, console_metrics_one_sql)) == NULL)
 		return;
-	}
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
 	if ((row = sqlite3_step(s) == SQLITE_ROW))
 		for (i = 0; i < 6; i++)
 			n[i] = sqlite3_column_int64(s, i);
-	sqlite3_finalize(s);
+	console_db_release(s);
 	if (!row) {
 		log_warnx("database: metrics: %s", sqlite3_errmsg(db));
 		return;
