@@ -34,6 +34,7 @@ struct console_db {
 	sqlite3_stmt *insert;
 	struct console_db_cached cache[CONSOLE_DB_STMTS];
 	size_t ncache;
+	unsigned long long uses; /* of the kept statements, for the log */
 };
 
 static const char console_db_schema[] =
@@ -279,6 +280,7 @@ console_db_stmt(struct console_db *d, const char *sql)
 		e = &d->cache[i];
 		if (e->sql == sql || strcmp(e->sql, sql) == 0) {
 			console_db_release(e->s);
+			d->uses++;
 			return e->s;
 		}
 	}
@@ -297,6 +299,7 @@ console_db_stmt(struct console_db *d, const char *sql)
 	}
 	e->sql = sql;
 	d->ncache++;
+	d->uses++;
 	return e->s;
 }
 
@@ -316,6 +319,10 @@ console_db_close(struct console_db *d)
 
 	if (d == NULL)
 		return;
+	if (d->ncache > 0)
+		log_info("database closed: statements=%zu prepared once, "
+		         "used %llu times",
+		    d->ncache, d->uses);
 	for (i = 0; i < d->ncache; i++)
 		sqlite3_finalize(d->cache[i].s);
 	sqlite3_finalize(d->insert);
