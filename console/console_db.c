@@ -1,6 +1,8 @@
 /*
  * The console's SQLite store (see console_db.h for why it is
  * synchronous).  One table, append-only: a webhook row is never changed.
+ * The statements of the per-request queries are prepared once and kept
+ * (console_db_stmt).
  */
 #include <sys/stat.h>
 
@@ -94,7 +96,8 @@ static const char console_db_schema[] =
     " kind = 'closed';"
     /* The alerts not closed yet, by their first delivery: the queue
      * reads these and not the whole history (a row in at the first
-     * delivery, out in the closure's transaction, console_hold.c). */
+     * delivery, out with the closure's row: console_db_upgrade_triggers).
+     */
     "CREATE TABLE IF NOT EXISTS open_alert ("
     " alert_id TEXT PRIMARY KEY,"
     " first_id INTEGER NOT NULL);"
@@ -102,7 +105,7 @@ static const char console_db_schema[] =
      * per device, from its newest device.offline or device.online
      * notice by the relay's created_at (not by arrival: a retried
      * device.offline may come after the device.online that ended it),
-     * written in the notice's transaction. */
+     * moved by the notice's row (console_db_upgrade_triggers). */
     "CREATE TABLE IF NOT EXISTS device_state ("
     " device_id TEXT PRIMARY KEY,"
     " recipient_id TEXT NOT NULL,"
