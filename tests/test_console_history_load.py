@@ -309,6 +309,11 @@ def rss_kb(c):
     raise AssertionError("no VmRSS")
 
 
+def sanitized(c):
+    with open("/proc/%d/maps" % c.proc.pid) as f:
+        return "libasan" in f.read()
+
+
 BACKLOG = 256 * 1024  # CONSOLE_EXPORT_BACKLOG
 CHUNK_MAX = 20 * 9 * 1024  # 20 alerts of 4000 escaped quotes, opened
 
@@ -338,7 +343,10 @@ def test_a_browser_leaving_an_export_half_way(sup):
             time.sleep(2)  # it has stopped reading
             assert c.get("/api/session")[0] == 200
             grown = rss_kb(c) - rss0
-            assert grown < 12 * 1024, "the console grew by %d KiB" % grown
+            # (under AddressSanitizer freed memory stays in its quarantine
+            # and the resident size says nothing: the log line below does)
+            assert grown < 12 * 1024 or sanitized(c), \
+                "the console grew by %d KiB" % grown
         finally:
             s.close()
         m = c.proc.wait_for(
