@@ -99,6 +99,22 @@ def test_at_the_list_limit_closed_alerts_never_push_out_open_ones(sup):
     assert sum(1 for st in listed.values() if st == "closed") == 40
 
 
+def older_database(c, *sql):
+    """The console stopped, its database made as an older console left
+    it (sql), started again and logged in."""
+    c.proc.stop()
+    d = sqlite3.connect(str(c.state / "console.db"))
+    try:
+        for q in sql:
+            d.execute(q)
+        d.commit()
+    finally:
+        d.close()
+    c.start()
+    c.cookie = None
+    c.login(SUPER)
+
+
 def test_a_database_of_before_gets_its_open_alerts(lab):
     env = lab.env()
     c = Console(lab, env).start()
@@ -107,17 +123,7 @@ def test_a_database_of_before_gets_its_open_alerts(lab):
     keep = alert_in(env, c, alert_type="panic")
     gone = alert_in(env, c, alert_type="test")
     close(c, gone)
-    c.proc.stop()
-    d = sqlite3.connect(str(c.state / "console.db"))
-    try:
-        d.execute("DROP TABLE open_alert")
-        d.execute("PRAGMA user_version = 0")
-        d.commit()
-    finally:
-        d.close()
-    c.start()
-    c.cookie = None
-    c.login(SUPER)
+    older_database(c, "DROP TABLE open_alert", "PRAGMA user_version = 0")
     states = {a["alert_id"]: a["state"] for a in c.alerts()}
     assert states == {keep: "open", gone: "closed"}
     d = sqlite3.connect("file:%s?mode=ro" % (c.state / "console.db"),
@@ -234,18 +240,8 @@ def test_a_version_2_database_gets_the_triggers(lab):
     c.add_user(SUPER, role="supervisor")
     c.login(SUPER)
     old = alert_in(env, c, alert_type="panic")
-    c.proc.stop()
-    d = sqlite3.connect(str(c.state / "console.db"))
-    try:
-        for t in TRIGGERS:
-            d.execute("DROP TRIGGER IF EXISTS %s" % t)
-        d.execute("PRAGMA user_version = 2")
-        d.commit()
-    finally:
-        d.close()
-    c.start()
-    c.cookie = None
-    c.login(SUPER)
+    older_database(c, *["DROP TRIGGER %s" % t for t in sorted(TRIGGERS)],
+                   "PRAGMA user_version = 2")
     with ro(c) as d:
         assert d.execute("PRAGMA user_version").fetchone()[0] == 3
         assert TRIGGERS <= {n for n, in d.execute(
