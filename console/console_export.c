@@ -2,10 +2,12 @@
  * Exports of alerts and their timelines (console_export.h).
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -15,8 +17,6 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <sodium.h>
-#include <strings.h>
-#include <sys/socket.h>
 
 #include "console.h"
 #include "console_auth.h"
