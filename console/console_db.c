@@ -281,11 +281,18 @@ console_db_stmt(struct console_db *d, const char *sql)
 
 	for (i = 0; i < d->ncache; i++) {
 		e = &d->cache[i];
-		if (e->sql == sql || strcmp(e->sql, sql) == 0) {
-			console_db_release(e->s);
-			d->uses++;
-			return e->s;
+		if (e->sql != sql && strcmp(e->sql, sql) != 0)
+			continue;
+		/* still stepping in a caller further up: resetting it
+		 * would end that caller's rows (never done; refused) */
+		if (sqlite3_stmt_busy(e->s)) {
+			log_warnx("database: a statement asked for while in "
+			          "use");
+			return NULL;
 		}
+		console_db_release(e->s);
+		d->uses++;
+		return e->s;
 	}
 	if (d->ncache == CONSOLE_DB_STMTS) {
 		log_warnx("database: more than %d statements to keep",

@@ -486,10 +486,14 @@ console_export_request(struct console *c, struct evhttp_request *req,
 		free(j);
 		console_http_error(req, 500, "db");
 	} else {
-		log_info("export started operator=\"%s\" format=%s%s%s",
-		    s->u.name, j->csv ? "csv" : "json",
-		    j->alert[0] != '\0' ? " alert=" : " period",
-		    j->alert[0] != '\0' ? j->alert : "");
+		if (j->alert[0] != '\0')
+			log_info("export started operator=\"%s\" format=%s "
+			         "alert=%s",
+			    s->u.name, j->csv ? "csv" : "json", j->alert);
+		else
+			log_info("export started operator=\"%s\" format=%s "
+			         "from=%lld to=%lld",
+			    s->u.name, j->csv ? "csv" : "json", j->from, j->to);
 		console_export_start(c, req, j);
 	}
 	evhttp_clear_headers(&q);
