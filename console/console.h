@@ -61,6 +61,8 @@ struct console_config {
 	int refuse_old;
 	struct console_limits limits; /* of each listener */
 	long max_streams, max_streams_per_addr; /* event streams */
+	long max_exports; /* exports under way at once */
+	long export_timeout; /* seconds an export may take */
 	char *map_tiles; /* tile URL template, or NULL: no map */
 	char *map_attribution; /* shown under the map */
 	char *leaflet_dir; /* Debian's libjs-leaflet */

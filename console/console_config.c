@@ -41,6 +41,8 @@ static const struct console_config_num console_config_nums[] = {
     {"max_event_streams", CONSOLE_NUM(max_streams), 1, 4096},
     {"max_event_streams_per_address", CONSOLE_NUM(max_streams_per_addr), 1,
         4096},
+    {"max_exports", CONSOLE_NUM(max_exports), 1, 64},
+    {"export_timeout", CONSOLE_NUM(export_timeout), 1, 86400},
 };
 
 struct console_config_parse {
@@ -228,6 +230,8 @@ console_config_defaults(struct console_config *cfg)
 	cfg->limits.request_timeout = 10;
 	cfg->max_streams = 64;
 	cfg->max_streams_per_addr = 8;
+	cfg->max_exports = 4;
+	cfg->export_timeout = 600;
 	cfg->map_attribution = xstrdup(CONSOLE_DEFAULT_ATTRIBUTION);
 	cfg->leaflet_dir = xstrdup(CONSOLE_DEFAULT_LEAFLET);
 	cfg->session_idle = 12L * 3600; /* a night shift */

@@ -1,6 +1,8 @@
 /*
  * The console's SQLite store (see console_db.h for why it is
  * synchronous).  One table, append-only: a webhook row is never changed.
+ * The statements of the per-request queries are prepared once and kept
+ * (console_db_stmt).
  */
 #include <sys/stat.h>
 
@@ -19,9 +21,22 @@
 #include "shown.h"
 #include "xmalloc.h"
 
+/* The statements of the per-request queries, each prepared once on
+ * this handle (console_db_stmt): a page load or a webhook no longer
+ * compiles the same SQL again and again. */
+#define CONSOLE_DB_STMTS 64
+
+struct console_db_cached {
+	const char *sql; /* the caller's text, static */
+	sqlite3_stmt *s;
+};
+
 struct console_db {
 	sqlite3 *db;
 	sqlite3_stmt *insert;
+	struct console_db_cached cache[CONSOLE_DB_STMTS];
+	size_t ncache;
+	unsigned long long uses; /* of the kept statements, for the log */
 };
 
 static const char console_db_schema[] =
@@ -81,7 +96,8 @@ static const char console_db_schema[] =
     " kind = 'closed';"
     /* The alerts not closed yet, by their first delivery: the queue
      * reads these and not the whole history (a row in at the first
-     * delivery, out in the closure's transaction, console_hold.c). */
+     * delivery, out with the closure's row: console_db_upgrade_triggers).
+     */
     "CREATE TABLE IF NOT EXISTS open_alert ("
     " alert_id TEXT PRIMARY KEY,"
     " first_id INTEGER NOT NULL);"
@@ -89,7 +105,7 @@ static const char console_db_schema[] =
      * per device, from its newest device.offline or device.online
      * notice by the relay's created_at (not by arrival: a retried
      * device.offline may come after the device.online that ended it),
-     * written in the notice's transaction. */
+     * moved by the notice's row (console_db_upgrade_triggers). */
     "CREATE TABLE IF NOT EXISTS device_state ("
     " device_id TEXT PRIMARY KEY,"
     " recipient_id TEXT NOT NULL,"
@@ -149,6 +165,29 @@ static const char console_db_upgrade_devices[] =
     "PRAGMA user_version = 2;"
     "COMMIT;";
 
+/* The tables the queue and the offline list read, kept by SQLite itself
+ * in the transaction of the row that moves them, in one place: an
+ * alert's first delivery opens it (unless it was closed before: a late
+ * retry), its closure's timeline row closes it, and a device notice
+ * moves its device's row.  A database of before (user_version 2, when
+ * the C code did this in three places) gets them once. */
+static const char console_db_upgrade_triggers[] =
+    "BEGIN IMMEDIATE;"
+    "CREATE TRIGGER IF NOT EXISTS webhook_opens_alert AFTER INSERT ON"
+    " webhook WHEN NEW.is_alert = 1 BEGIN"
+    " INSERT OR IGNORE INTO open_alert (alert_id, first_id)"
+    " SELECT NEW.alert_id, NEW.id WHERE NOT EXISTS (SELECT 1 FROM timeline"
+    " WHERE alert_id = NEW.alert_id AND +kind = 'closed'); END;"
+    "CREATE TRIGGER IF NOT EXISTS timeline_closes_alert AFTER INSERT ON"
+    " timeline WHEN NEW.kind = 'closed' BEGIN"
+    " DELETE FROM open_alert WHERE alert_id = NEW.alert_id; END;"
+    "CREATE TRIGGER IF NOT EXISTS webhook_moves_device AFTER INSERT ON"
+    " webhook WHEN NEW.type IN ('device.offline', 'device.online') "
+    "BEGIN " CONSOLE_DB_DEVICE_HEAD "id = NEW.id" CONSOLE_DB_DEVICE_TAIL
+    "; END;"
+    "PRAGMA user_version = 3;"
+    "COMMIT;";
+
 static const char console_db_insert_sql[] =
     "INSERT INTO webhook (stored_at, webhook_id, recipient_id, type, "
     "alert_id, shown_key, is_alert, repeat, stale, body) "
@@ -184,6 +223,8 @@ console_db_upgrade_once(struct console_db *d)
 	if (version < 1 && console_db_exec(d, console_db_upgrade) != 0)
 		return -1;
 	if (version < 2 && console_db_exec(d, console_db_upgrade_devices) != 0)
+		return -1;
+	if (version < 3 && console_db_exec(d, console_db_upgrade_triggers) != 0)
 		return -1;
 	return 0;
 }
@@ -232,11 +273,68 @@ console_db_sqlite(struct console_db *d)
 	return d->db;
 }
 
+sqlite3_stmt *
+console_db_stmt(struct console_db *d, const char *sql)
+{
+	struct console_db_cached *e;
+	size_t i;
+
+	for (i = 0; i < d->ncache; i++) {
+		e = &d->cache[i];
+		if (e->sql != sql && strcmp(e->sql, sql) != 0)
+			continue;
+		/* still stepping in a caller further up: resetting it
+		 * would end that caller's rows (never done; refused) */
+		if (sqlite3_stmt_busy(e->s)) {
+			log_warnx("database: a statement asked for while in "
+			          "use");
+			return NULL;
+		}
+		console_db_release(e->s);
+		d->uses++;
+		return e->s;
+	}
+	if (d->ncache == CONSOLE_DB_STMTS) {
+		log_warnx("database: more than %d statements to keep",
+		    CONSOLE_DB_STMTS);
+		return NULL;
+	}
+	e = &d->cache[d->ncache];
+	if (sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->s,
+	        NULL) != SQLITE_OK) {
+		log_warnx("database: %s", sqlite3_errmsg(d->db));
+		sqlite3_finalize(e->s);
+		e->s = NULL;
+		return NULL;
+	}
+	e->sql = sql;
+	d->ncache++;
+	d->uses++;
+	return e->s;
+}
+
+void
+console_db_release(sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
 void
 console_db_close(struct console_db *d)
 {
+	size_t i;
+
 	if (d == NULL)
 		return;
+	if (d->ncache > 0)
+		log_info("database closed: statements=%zu prepared once, "
+		         "used %llu times",
+		    d->ncache, d->uses);
+	for (i = 0; i < d->ncache; i++)
+		sqlite3_finalize(d->cache[i].s);
 	sqlite3_finalize(d->insert);
 	sqlite3_close(d->db);
 	free(d);
@@ -251,10 +349,9 @@ console_db_timeline(struct console_db *d, const struct hook_body *b)
 	char id[24];
 	int rc;
 
-	if (sqlite3_prepare_v2(d->db,
-	        "INSERT INTO timeline (alert_id, at, kind, actor, detail) "
-	        "VALUES (?, ?, 'webhook', 'relay', ?)",
-	        -1, &s, NULL) != SQLITE_OK)
+	if ((s = console_db_stmt(d,
+	         "INSERT INTO timeline (alert_id, at, kind, actor, detail) "
+	         "VALUES (?, ?, 'webhook', 'relay', ?)")) == NULL)
 		return -1;
 	snprintf(id, sizeof(id), "%lld",
 	    (long long)sqlite3_last_insert_rowid(d->db));
@@ -262,51 +359,7 @@ console_db_timeline(struct console_db *d, const struct hook_body *b)
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* An alert's first delivery opens it in the queue; a later one, or one
- * after its closure, changes nothing. */
-static int
-console_db_open_alert(struct console_db *d, const struct hook_body *b,
-    long long id)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if (!hook_is_alert_event(b->type))
-		return 0;
-	if (sqlite3_prepare_v2(d->db,
-	        "INSERT OR IGNORE INTO open_alert (alert_id, first_id) "
-	        "SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM timeline "
-	        "WHERE alert_id = ?1 AND +kind = 'closed')",
-	        -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(s, 1, b->alert_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, id);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* A device notice (not an alert's) moves its device's row. */
-static int
-console_db_device(struct console_db *d, const struct hook_body *b, long long id)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if (strcmp(b->type, "device.offline") != 0 &&
-	    strcmp(b->type, "device.online") != 0)
-		return 0;
-	if (sqlite3_prepare_v2(d->db,
-	        CONSOLE_DB_DEVICE_HEAD "id = ?1" CONSOLE_DB_DEVICE_TAIL, -1, &s,
-	        NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	console_db_release(s);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -316,7 +369,6 @@ console_db_store(struct console_db *d, const struct hook_request *req,
 {
 	char key[SHOWN_KEY_MAX + 1];
 	sqlite3_stmt *s = d->insert;
-	long long id;
 	int rc;
 
 	if (console_db_exec(d, "BEGIN IMMEDIATE") != 0)
@@ -334,12 +386,10 @@ console_db_store(struct console_db *d, const struct hook_request *req,
 	sqlite3_bind_int(s, 9, v->old);
 	sqlite3_bind_blob(s, 10, req->body, (int)req->bodylen, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	id = sqlite3_last_insert_rowid(d->db);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	/* the triggers open the alert or move the device (see above) */
 	if (rc != SQLITE_DONE || console_db_timeline(d, b) != 0 ||
-	    console_db_open_alert(d, b, id) != 0 ||
-	    console_db_device(d, b, id) != 0 ||
 	    console_db_exec(d, "COMMIT") != 0) {
 		log_warnx("database: storing webhook %s: %s", req->id,
 		    sqlite3_errmsg(d->db));
@@ -414,12 +464,10 @@ console_db_alerts(struct console_db *d, const char *alert_id,
 	sqlite3_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(d->db,
-	        alert_id != NULL ? console_db_one_sql : console_db_queue_sql,
-	        -1, &s, NULL) != SQLITE_OK) {
-		log_warnx("database: %s", sqlite3_errmsg(d->db));
+	if ((s = console_db_stmt(d,
+	         alert_id != NULL ? console_db_one_sql
+	                          : console_db_queue_sql)) == NULL)
 		return -1;
-	}
 	if (alert_id != NULL)
 		sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
 	else {
@@ -430,7 +478,7 @@ console_db_alerts(struct console_db *d, const char *alert_id,
 		console_db_alert_row(s, &a);
 		fn(arg, &a);
 	}
-	sqlite3_finalize(s);
+	console_db_release(s);
 	if (rc != SQLITE_DONE) {
 		log_warnx("database: %s", sqlite3_errmsg(d->db));
 		return -1;

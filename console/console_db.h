@@ -29,6 +29,17 @@ void console_db_close(struct console_db *db);
 struct sqlite3;
 struct sqlite3 *console_db_sqlite(struct console_db *db);
 
+/* sql prepared once on db and kept until console_db_close (sql must
+ * be a string that lives as long, a literal), reset and without
+ * bindings; NULL (logged) on an error.  The caller steps it and hands
+ * it back with console_db_release, never sqlite3_finalize.  A statement
+ * is not stepped again while in use (no nesting of the same SQL). */
+struct sqlite3_stmt;
+struct sqlite3_stmt *console_db_stmt(struct console_db *db, const char *sql);
+/* Done with a statement of console_db_stmt: reset (its read ends),
+ * bindings cleared. */
+void console_db_release(struct sqlite3_stmt *s);
+
 /* Stores one verified webhook (alert: a != NULL); 0 once committed. */
 int console_db_store(struct console_db *db, const struct hook_request *req,
     const struct hook_body *b, const struct hook_verdict *v);

@@ -26,20 +26,17 @@ static const char console_db_updates_sql[] =
     "SELECT body FROM webhook WHERE alert_id = ?1 AND recipient_id = ?2"
     " AND type = 'alert.location' ORDER BY id DESC LIMIT ?3";
 
+/* Each prepared once on the handle (console_db_stmt). */
 static int
-console_db_view_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s)
+console_db_view_prepare(struct console_db *d, const char *sql, sqlite3_stmt **s)
 {
-	if (sqlite3_prepare_v2(db, sql, -1, s, NULL) != SQLITE_OK) {
-		log_warnx("database: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
+	return (*s = console_db_stmt(d, sql)) != NULL ? 0 : -1;
 }
 
 static int
 console_db_view_done(sqlite3 *db, sqlite3_stmt *s, int rc)
 {
-	sqlite3_finalize(s);
+	console_db_release(s);
 	if (rc != SQLITE_DONE) {
 		log_warnx("database: %s", sqlite3_errmsg(db));
 		return -1;
@@ -72,7 +69,7 @@ console_db_device_alerts(struct console_db *d, const char *device_id,
 	sqlite3_stmt *s;
 	int rc;
 
-	if (console_db_view_prepare(db, console_db_device_sql, &s) != 0)
+	if (console_db_view_prepare(d, console_db_device_sql, &s) != 0)
 		return -1;
 	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, before > 0 ? before : INT64_MAX);
@@ -93,7 +90,7 @@ console_db_updates(struct console_db *d, const char *alert_id,
 	sqlite3_stmt *s;
 	int rc;
 
-	if (console_db_view_prepare(db, console_db_updates_sql, &s) != 0)
+	if (console_db_view_prepare(d, console_db_updates_sql, &s) != 0)
 		return -1;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, recipient_id, -1, SQLITE_STATIC);

@@ -183,7 +183,7 @@ console_events_open(struct console_events *e, struct evhttp_request *req)
 	snprintf(cl->peer, sizeof(cl->peer), "%s", peer != NULL ? peer : "");
 	e->c[slot] = cl;
 	evhttp_connection_set_timeout(conn, CONSOLE_EVENTS_TIMEOUT_S);
-	evhttp_connection_set_closecb(conn, console_events_closed, cl);
+	console_http_on_close(req, console_events_closed, cl);
 	evhttp_send_reply_start(req, 200, "OK");
 	/* The page reconnects after 2 s when the stream breaks. */
 	console_events_send(cl, "retry: 2000\nevent: heartbeat\ndata: {}\n\n");

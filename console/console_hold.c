@@ -24,11 +24,10 @@ static int
 console_hold_exec(struct console *c, const char *sql, const char *alert_id,
     const char *name)
 {
-	sqlite3 *db = console_db_sqlite(c->db);
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = console_db_stmt(c->db, sql);
 	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
 	if (name != NULL) {
@@ -36,7 +35,7 @@ console_hold_exec(struct console *c, const char *sql, const char *alert_id,
 		sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
 	}
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	console_db_release(s);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -47,13 +46,15 @@ console_hold_begin(struct console *c, const char *alert_id,
     const struct console_user *u, int held, char owner[CONSOLE_NAME_MAX + 1])
 {
 	sqlite3 *db = console_db_sqlite(c->db);
+	int closed;
 
 	owner[0] = '\0';
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return CONSOLE_HOLD_ERROR;
-	if (console_work_owner(c, alert_id, owner) < 0)
+	if (console_work_owner(c, alert_id, owner) < 0 ||
+	    (closed = console_work_closed(c, alert_id, NULL, 0)) < 0)
 		return CONSOLE_HOLD_ERROR;
-	if (console_work_closed(c, alert_id, NULL, 0))
+	if (closed)
 		return CONSOLE_HOLD_CLOSED;
 	if (held && strcmp(owner, u->name) != 0 && !console_hold_supervisor(u))
 		return CONSOLE_HOLD_NOT_HOLDER;
@@ -71,6 +72,40 @@ console_hold_end(struct console *c, enum console_hold r, int rows_ok)
 		return CONSOLE_HOLD_OK;
 	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return r == CONSOLE_HOLD_OK ? CONSOLE_HOLD_ERROR : r;
+}
+
+/* Nobody holds it: u's now, with its timeline row; the first claim is
+ * the end of the time to claim. */
+static int
+console_hold_take(struct console *c, const char *alert_id,
+    const struct console_user *u, const char *kind, const char *from)
+{
+	return console_hold_exec(c,
+	           "INSERT INTO claim (alert_id, name, at) VALUES (?,?,?)",
+	           alert_id, u->name) == 0 &&
+	    console_work_note_action(c, alert_id, kind, u->name, from) == 0;
+}
+
+enum console_hold
+console_hold_claim(struct console *c, const char *alert_id,
+    const struct console_user *u, char owner[CONSOLE_NAME_MAX + 1])
+{
+	enum console_hold r = console_hold_begin(c, alert_id, u, 0, owner);
+	int ok = 0, claimed = 0;
+
+	if (r == CONSOLE_HOLD_OK && owner[0] != '\0')
+		r = strcmp(owner, u->name) == 0 ? CONSOLE_HOLD_OK
+		                                : CONSOLE_HOLD_HELD;
+	if (r == CONSOLE_HOLD_OK && owner[0] == '\0')
+		ok = claimed = console_hold_take(c, alert_id, u, "claimed", "");
+	else
+		ok = r == CONSOLE_HOLD_OK; /* the caller's already */
+	r = console_hold_end(c, r, ok);
+	if (r == CONSOLE_HOLD_OK && claimed)
+		console_metrics_note(c, alert_id, CONSOLE_METRICS_CLAIMED);
+	if (r == CONSOLE_HOLD_OK)
+		snprintf(owner, CONSOLE_NAME_MAX + 1, "%s", u->name);
+	return r;
 }
 
 enum console_hold
@@ -101,19 +136,17 @@ console_hold_takeover(struct console *c, const char *alert_id,
 	if (!console_hold_supervisor(u))
 		return CONSOLE_HOLD_SUPERVISOR;
 	r = console_hold_begin(c, alert_id, u, 0, owner);
+	/* theirs already: nothing to take, and no "taken over from
+	 * themselves" on the record */
 	if (r == CONSOLE_HOLD_OK && strcmp(owner, u->name) == 0)
-		ok = 1; /* theirs already: nothing to write */
+		r = CONSOLE_HOLD_YOURS;
 	else if (r == CONSOLE_HOLD_OK) {
 		claimed = owner[0] == '\0';
 		ok =
 		    console_hold_exec(c, "DELETE FROM claim WHERE alert_id = ?",
 		        alert_id, NULL) == 0 &&
-		    console_hold_exec(c,
-		        "INSERT INTO claim (alert_id, name, at) VALUES (?,?,?)",
-		        alert_id, u->name) == 0 &&
-		    console_work_note_action(c, alert_id,
-		        claimed ? "claimed" : "taken_over", u->name,
-		        owner) == 0;
+		    console_hold_take(c, alert_id, u,
+		        claimed ? "claimed" : "taken_over", owner);
 	}
 	r = console_hold_end(c, r, ok);
 	/* Taking an alert nobody held is its claim (time to claim). */
@@ -130,14 +163,11 @@ console_hold_close(struct console *c, const char *alert_id,
 	enum console_hold r = console_hold_begin(c, alert_id, u, 1, owner);
 	int ok = 0;
 
-	/* The queue's table of open alerts loses it in the same breath
-	 * (console_db.c). */
+	/* The queue's table of open alerts loses it in the same breath, by
+	 * the closure row's trigger (console_db.c). */
 	if (r == CONSOLE_HOLD_OK)
 		ok = console_work_note_action(c, alert_id, "closed", u->name,
-		         detail) == 0 &&
-		    console_hold_exec(c,
-		        "DELETE FROM open_alert WHERE alert_id = ?", alert_id,
-		        NULL) == 0;
+		         detail) == 0;
 	return console_hold_end(c, r, ok);
 }
 

@@ -166,16 +166,13 @@ console_metrics_note(struct console *c, const char *alert_id,
 
 	if (m == NULL)
 		return;
-	if (sqlite3_prepare_v2(db, console_metrics_one_sql, -1, &s, NULL) !=
-	    SQLITE_OK) {
-		log_warnx("database: metrics: %s", sqlite3_errmsg(db));
+	if ((s = console_db_stmt(c->db, console_metrics_one_sql)) == NULL)
 		return;
-	}
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
 	if ((row = sqlite3_step(s) == SQLITE_ROW))
 		for (i = 0; i < 6; i++)
 			n[i] = sqlite3_column_int64(s, i);
-	sqlite3_finalize(s);
+	console_db_release(s);
 	if (!row) {
 		log_warnx("database: metrics: %s", sqlite3_errmsg(db));
 		return;
@@ -209,9 +206,24 @@ console_metrics_histogram(struct evbuffer *out, const char *name,
 	    h->n, name, h->sum, name, h->n);
 }
 
+/* At each scrape: prepared once (console_db_stmt). */
+static long long
+console_metrics_waiting(struct console *c)
+{
+	sqlite3_stmt *s = console_db_stmt(c->db, console_metrics_waiting_sql);
+	long long v = -1;
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	console_db_release(s);
+	return v;
+}
+
 /* The gauge from the open alerts, the rest from memory. */
 static void
-console_metrics_text(sqlite3 *db, const struct console_metrics *m,
+console_metrics_text(struct console *c, const struct console_metrics *m,
     struct evbuffer *out)
 {
 	evbuffer_add_printf(out,
@@ -222,7 +234,7 @@ console_metrics_text(sqlite3 *db, const struct console_metrics *m,
 	    "# HELP alertconsole_alerts_total Alerts received.\n"
 	    "# TYPE alertconsole_alerts_total counter\n"
 	    "alertconsole_alerts_total %lld\n",
-	    console_metrics_one(db, console_metrics_waiting_sql), m->alerts);
+	    console_metrics_waiting(c), m->alerts);
 	console_metrics_histogram(out, "alertconsole_time_to_claim_seconds",
 	    "From an alert's arrival to its first claim.", &m->claim);
 	console_metrics_histogram(out, "alertconsole_time_to_ack_seconds",
@@ -242,7 +254,7 @@ console_metrics_request(struct console *c, struct evhttp_request *req)
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
-	console_metrics_text(db, c->metrics, out);
+	console_metrics_text(c, c->metrics, out);
 	console_http_headers(req, "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);

@@ -36,11 +36,8 @@ console_offline_json(struct console *c)
 	int rc;
 
 	if (out == NULL ||
-	    sqlite3_prepare_v2(db, console_offline_sql, -1, &s, NULL) !=
-	        SQLITE_OK) {
-		log_warnx("database: %s", sqlite3_errmsg(db));
+	    (s = console_db_stmt(c->db, console_offline_sql)) == NULL)
 		return out;
-	}
 	sqlite3_bind_int(s, 1, CONSOLE_OFFLINE_MAX);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		rid = console_offline_col(s, 0);
@@ -54,6 +51,6 @@ console_offline_json(struct console *c)
 	}
 	if (rc != SQLITE_DONE)
 		log_warnx("database: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(s);
+	console_db_release(s);
 	return out;
 }

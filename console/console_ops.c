@@ -45,11 +45,19 @@ console_ops_show(struct console *c, struct evhttp_request *req,
 /* A rule of console_hold.h said no: the error the page translates. */
 static void
 console_ops_refused(struct evhttp_request *req, enum console_hold r,
-    const char *owner)
+    const char *alert_id, const char *owner)
 {
 	switch (r) {
 	case CONSOLE_HOLD_CLOSED:
 		console_http_error(req, 409, "closed");
+		break;
+	case CONSOLE_HOLD_HELD:
+		console_http_json(req, 409, "Conflict",
+		    json_pack("{s:s, s:s}", "error", "claimed", "owner",
+		        owner));
+		break;
+	case CONSOLE_HOLD_YOURS:
+		console_http_error(req, 409, "yours");
 		break;
 	case CONSOLE_HOLD_NOT_HOLDER:
 		console_http_json(req, 403, "Forbidden",
@@ -60,27 +68,9 @@ console_ops_refused(struct evhttp_request *req, enum console_hold r,
 		console_http_error(req, 403, "supervisor");
 		break;
 	default:
+		log_warnx("alert=%s: the database failed: 500", alert_id);
 		console_http_error(req, 500, "db");
 	}
-}
-
-/* A claim that did not make the caller the holder: whose it is, or
- * why not. */
-static void
-console_ops_unclaimed(struct evhttp_request *req, enum console_claim r,
-    const char *owner)
-{
-	if (r == CONSOLE_CLAIM_TAKEN)
-		console_http_json(req, 409, "Conflict",
-		    json_pack("{s:s, s:s}", "error", "claimed", "owner",
-		        owner));
-	else if (r == CONSOLE_CLAIM_UNKNOWN)
-		console_http_error(req, 404, "no such alert");
-	else
-		console_ops_refused(req,
-		    r == CONSOLE_CLAIM_CLOSED ? CONSOLE_HOLD_CLOSED
-		                              : CONSOLE_HOLD_ERROR,
-		    owner);
 }
 
 static void
@@ -88,11 +78,10 @@ console_ops_claim(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
 {
 	char owner[CONSOLE_NAME_MAX + 1];
-	enum console_claim r =
-	    console_work_claim(c, alert_id, s->u.name, owner);
+	enum console_hold r = console_hold_claim(c, alert_id, &s->u, owner);
 
-	if (r != CONSOLE_CLAIM_WON) {
-		console_ops_unclaimed(req, r, owner);
+	if (r != CONSOLE_HOLD_OK) {
+		console_ops_refused(req, r, alert_id, owner);
 		return;
 	}
 	log_info("claimed alert=%s operator=\"%s\"", alert_id, s->u.name);
@@ -115,7 +104,7 @@ console_ops_hold(struct console *c, struct evhttp_request *req,
 	int taken = fn == console_hold_takeover;
 
 	if (r != CONSOLE_HOLD_OK) {
-		console_ops_refused(req, r, from);
+		console_ops_refused(req, r, alert_id, from);
 		return;
 	}
 	log_info("%s alert=%s operator=\"%s\" from=\"%s\"",
@@ -163,7 +152,7 @@ console_ops_note(struct console *c, struct evhttp_request *req,
 		console_http_error(req, 400, "text");
 	else if ((r = console_hold_note(c, alert_id, &s->u, text)) !=
 	    CONSOLE_HOLD_OK)
-		console_ops_refused(req, r, "");
+		console_ops_refused(req, r, alert_id, "");
 	else {
 		console_ops_changed(c, alert_id);
 		console_http_json(req, 200, "OK", json_pack("{s:b}", "ok", 1));
@@ -203,7 +192,7 @@ console_ops_close(struct console *c, struct evhttp_request *req,
 	    note[0] != '\0' ? ": " : "", note);
 	if ((r = console_hold_close(c, alert_id, &s->u, detail, owner)) !=
 	    CONSOLE_HOLD_OK)
-		console_ops_refused(req, r, owner);
+		console_ops_refused(req, r, alert_id, owner);
 	else {
 		log_info("closed alert=%s operator=\"%s\" outcome=%s", alert_id,
 		    s->u.name, outcome);
@@ -221,11 +210,10 @@ console_ops_ack(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
 {
 	char owner[CONSOLE_NAME_MAX + 1];
-	enum console_claim r =
-	    console_work_claim(c, alert_id, s->u.name, owner);
+	enum console_hold r = console_hold_claim(c, alert_id, &s->u, owner);
 
-	if (r != CONSOLE_CLAIM_WON)
-		console_ops_unclaimed(req, r, owner);
+	if (r != CONSOLE_HOLD_OK)
+		console_ops_refused(req, r, alert_id, owner);
 	else {
 		console_ops_changed(c, alert_id);
 		console_ack_send(c, req, alert_id, s->u.name);

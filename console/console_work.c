@@ -18,17 +18,12 @@
 const char *const console_work_outcomes[] = {"handled", "false_alarm", "test",
     "police", NULL};
 
+/* Each query here is prepared once (console_db_stmt); sql is a
+ * literal. */
 static sqlite3_stmt *
 console_work_prepare(struct console *c, const char *sql)
 {
-	sqlite3 *db = console_db_sqlite(c->db);
-	sqlite3_stmt *s;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-		log_warnx("database: %s", sqlite3_errmsg(db));
-		return NULL;
-	}
-	return s;
+	return console_db_stmt(c->db, sql);
 }
 
 /* The first column of sql's first row for alert_id, as text into out
@@ -38,16 +33,20 @@ console_work_text(struct console *c, const char *sql, const char *alert_id,
     char *out, size_t len)
 {
 	sqlite3_stmt *s = console_work_prepare(c, sql);
-	int found;
+	int rc;
 
 	out[0] = '\0';
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	if ((found = sqlite3_step(s) == SQLITE_ROW))
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		snprintf(out, len, "%s", sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return found;
+	console_db_release(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("database: %s", sqlite3_errstr(rc));
+		return -1;
+	}
+	return rc == SQLITE_ROW;
 }
 
 int
@@ -87,7 +86,7 @@ console_work_note_action(struct console *c, const char *alert_id,
 	sqlite3_bind_text(s, 4, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	console_db_release(s);
 	if (rc != SQLITE_DONE) {
 		log_warnx("database: timeline: %s",
 		    sqlite3_errmsg(console_db_sqlite(c->db)));
@@ -111,57 +110,24 @@ console_work_closed(struct console *c, const char *alert_id, char *outcome,
 	sqlite3_stmt *s = console_work_prepare(c,
 	    "SELECT detail FROM timeline WHERE alert_id = ? AND +kind = "
 	    "'closed' ORDER BY id DESC LIMIT 1");
-	int found;
+	int rc;
 
 	if (outcome != NULL)
 		outcome[0] = '\0';
 	if (s == NULL)
-		return 0;
+		return -1;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	if ((found = sqlite3_step(s) == SQLITE_ROW) && outcome != NULL)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW && outcome != NULL)
 		snprintf(outcome, len, "%.*s",
 		    (int)strcspn((const char *)sqlite3_column_text(s, 0), ":"),
 		    sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return found;
-}
-
-/* The claim and its timeline row in one transaction: a page never sees
- * a holder without the row saying since when. */
-enum console_claim
-console_work_claim(struct console *c, const char *alert_id, const char *name,
-    char owner[CONSOLE_NAME_MAX + 1])
-{
-	sqlite3 *db = console_db_sqlite(c->db);
-	sqlite3_stmt *s;
-	int rc;
-
-	if (!console_work_known(c, alert_id))
-		return CONSOLE_CLAIM_UNKNOWN;
-	if (console_work_closed(c, alert_id, NULL, 0))
-		return CONSOLE_CLAIM_CLOSED;
-	if ((s = console_work_prepare(c,
-	         "INSERT INTO claim (alert_id, name, "
-	         "at) VALUES (?,?,?)")) == NULL)
-		return CONSOLE_CLAIM_ERROR;
-	sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE &&
-	    console_work_note_action(c, alert_id, "claimed", name, "") == 0 &&
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
-		console_metrics_note(c, alert_id, CONSOLE_METRICS_CLAIMED);
-		snprintf(owner, CONSOLE_NAME_MAX + 1, "%s", name);
-		return CONSOLE_CLAIM_WON;
+	console_db_release(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("database: closure of %s: %s", alert_id,
+		    sqlite3_errstr(rc));
+		return -1;
 	}
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	if (console_work_owner(c, alert_id, owner) != 1)
-		return CONSOLE_CLAIM_ERROR;
-	return strcmp(owner, name) == 0 ? CONSOLE_CLAIM_WON
-	                                : CONSOLE_CLAIM_TAKEN;
+	return rc == SQLITE_ROW;
 }
 
 static long long
@@ -183,7 +149,7 @@ console_work_first(struct console *c, const char *sql, const char *alert_id,
 			        ? (const char *)sqlite3_column_text(s, 1)
 			        : "");
 	}
-	sqlite3_finalize(s);
+	console_db_release(s);
 	return at;
 }
 
@@ -193,8 +159,9 @@ console_work_state(struct console *c, const char *alert_id,
 {
 	memset(st, 0, sizeof(*st));
 	(void)console_work_owner(c, alert_id, st->owner);
-	st->closed =
-	    console_work_closed(c, alert_id, st->outcome, sizeof(st->outcome));
+	/* an error shows it open: the operator still sees the alert */
+	st->closed = console_work_closed(c, alert_id, st->outcome,
+	                 sizeof(st->outcome)) == 1;
 	st->received_at = console_work_first(c,
 	    "SELECT MIN(stored_at), '' FROM webhook WHERE alert_id = ? "
 	    "AND is_alert = 1",
@@ -288,31 +255,38 @@ console_work_timeline(struct console *c, const char *alert_id)
 		if (e != NULL)
 			json_array_append_new(out, e);
 	}
-	sqlite3_finalize(s);
+	console_db_release(s);
 	return out;
 }
 
-/* Through webhook_stored (console_db.c): the deliveries of the period,
- * each kept when it is its alert's first. */
-json_t *
-console_work_period(struct console *c, long long from, long long to, int limit)
+/* Through webhook_stored (console_db.c), or the rows after the last
+ * page by id: the deliveries of the period, each kept when it is its
+ * alert's first. */
+int
+console_work_period(struct console *c, long long from, long long to,
+    long long after, struct console_work_first *out, int n)
 {
 	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT w.alert_id FROM webhook w WHERE w.is_alert = 1 AND "
-	    "w.stored_at >= ?1 AND w.stored_at < ?2 AND w.id = (SELECT "
-	    "MIN(f.id) "
-	    "FROM webhook f WHERE f.alert_id = w.alert_id AND f.is_alert = 1) "
-	    "ORDER BY w.id LIMIT ?3");
-	json_t *out = json_array();
+	    "SELECT w.id, w.alert_id FROM webhook w WHERE w.is_alert = 1 AND "
+	    "w.stored_at >= ?1 AND w.stored_at < ?2 AND w.id > ?3 AND "
+	    "w.id = (SELECT MIN(f.id) FROM webhook f WHERE f.alert_id = "
+	    "w.alert_id AND f.is_alert = 1) ORDER BY w.id LIMIT ?4");
+	int k = 0, rc = SQLITE_DONE;
 
 	if (s == NULL)
-		return out;
+		return -1;
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to);
-	sqlite3_bind_int(s, 3, limit);
-	while (sqlite3_step(s) == SQLITE_ROW)
-		json_array_append_new(out,
-		    json_string((const char *)sqlite3_column_text(s, 0)));
-	sqlite3_finalize(s);
-	return out;
+	sqlite3_bind_int64(s, 3, after);
+	sqlite3_bind_int(s, 4, n);
+	while (k < n && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out[k].id = sqlite3_column_int64(s, 0);
+		snprintf(out[k].alert_id, sizeof(out[k].alert_id), "%s",
+		    (const char *)sqlite3_column_text(s, 1));
+		k++;
+	}
+	if (k < n && rc != SQLITE_DONE)
+		k = -1;
+	console_db_release(s);
+	return k;
 }

@@ -1,6 +1,6 @@
 /*
  * The operators' work on alerts, in the console's database: who holds
- * an alert (claim: the first INSERT wins, atomically), and the
+ * an alert (the claim's row; the rules are console_hold.h's), and the
  * append-only timeline of what people did (claims, releases, notes,
  * acknowledgements, closures, exports, logins).  An alert's timeline
  * as shown merges these rows with the relay's webhooks (received,
@@ -16,14 +16,6 @@
 #define CONSOLE_NOTE_MAX 2000 /* bytes of a note */
 
 struct console;
-
-enum console_claim {
-	CONSOLE_CLAIM_WON, /* now, or already the caller's */
-	CONSOLE_CLAIM_TAKEN, /* someone else's: owner says whose */
-	CONSOLE_CLAIM_UNKNOWN, /* no such alert */
-	CONSOLE_CLAIM_CLOSED,
-	CONSOLE_CLAIM_ERROR,
-};
 
 /* What the queue shows of an alert besides the relay's word. */
 struct console_work_state {
@@ -41,12 +33,11 @@ int console_work_known(struct console *c, const char *alert_id);
 /* The recipient an alert came for (its first delivery); 0 found. */
 int console_work_recipient(struct console *c, const char *alert_id, char *out,
     size_t len);
-enum console_claim console_work_claim(struct console *c, const char *alert_id,
-    const char *name, char owner[CONSOLE_NAME_MAX + 1]);
 /* Who holds alert_id into owner ("" nobody): 1 held, 0 not, -1 error. */
 int console_work_owner(struct console *c, const char *alert_id,
     char owner[CONSOLE_NAME_MAX + 1]);
-/* 1 when alert_id is closed, its outcome into outcome (may be NULL). */
+/* 1 when alert_id is closed, its outcome into outcome (may be NULL);
+ * 0 when not, -1 (logged) on a database error. */
 int console_work_closed(struct console *c, const char *alert_id, char *outcome,
     size_t len);
 /* Appends one timeline row: 0 once committed. */
@@ -56,9 +47,16 @@ int console_work_state(struct console *c, const char *alert_id,
     struct console_work_state *st);
 /* The merged timeline, oldest first: [{"at","kind","actor","detail"}]. */
 json_t *console_work_timeline(struct console *c, const char *alert_id);
-/* The alert ids first received in [from, to), oldest first, at most
- * limit. */
-json_t *console_work_period(struct console *c, long long from, long long to,
-    int limit);
+/* One alert of a period: its first delivery's row id, and its id. */
+struct console_work_first {
+	long long id;
+	char alert_id[33];
+};
+
+/* The alerts first received in [from, to) whose first delivery comes
+ * after row id after, oldest first, at most n into out: how many, or
+ * -1 on a database error.  An export pages through a period with it. */
+int console_work_period(struct console *c, long long from, long long to,
+    long long after, struct console_work_first *out, int n);
 
 #endif

@@ -502,6 +502,22 @@ http_guard_request_cb(struct evhttp_request *req, void *arg)
 	g->handler(req, g->arg);
 }
 
+size_t
+http_guard_unsent(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev, *under;
+	size_t n;
+
+	if (evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL)
+		return 0;
+	n = evbuffer_get_length(bufferevent_get_output(bev));
+	if ((under = bufferevent_get_underlying(bev)) != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
 static void
 http_guard_resume_cb(evutil_socket_t fd, short what, void *arg)
 {

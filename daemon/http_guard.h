@@ -31,6 +31,11 @@ struct http_guard *http_guard_new(struct event_base *base, struct evhttp *http,
 /* Binds host:port for http; NULL with errno on failure. */
 struct evhttp_bound_socket *http_guard_bind(struct http_guard *g,
     const char *host, int port);
+/* The bytes of req's reply not yet handed to the kernel: what waits in
+ * the filter and in the bufferevent under it (socket or OpenSSL).  The
+ * filter's own output is moved down at once, so only this sum tells a
+ * long reply (an export) that its reader has stopped. */
+size_t http_guard_unsent(struct evhttp_request *req);
 /* Before evhttp_free(): connections still open finish on their own. */
 void http_guard_free(struct http_guard *g);
 

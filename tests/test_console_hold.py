@@ -4,7 +4,8 @@ only the holder or a supervisor closes, and only once (409 "closed"
 after); nobody releases, claims, acknowledges or takes over a closed
 alert; a note on a closed alert is a supervisor's correction only; a
 supervisor takes an alert over from its holder and the timeline says
-from whom; an operator cannot.  And the queue's own table of open
+from whom; an operator cannot, nor a supervisor what they hold already;
+a failed lookup of the closure is a 500, not "open".  And the queue's own table of open
 alerts: a closed alert leaves it, an old open one stays in the queue
 however much history follows, and the one-alert and queue queries use
 their indexes (EXPLAIN QUERY PLAN on the console's own database)."""
@@ -123,6 +124,56 @@ def test_a_supervisor_takes_over_and_closes(three):
     assert s.post("/api/alert/%s/takeover" % aid3) == (
         200, {"owner": SUPER, "from": None})
     assert timeline(c, aid3)[-1] == ("claimed", SUPER, "")
+    # taking over what one holds already: 409, nothing on the record and
+    # no "taken over ... from" oneself in the log
+    n = len(timeline(c, aid3))
+    mark = len(c.proc.text().splitlines())
+    assert s.post("/api/alert/%s/takeover" % aid3) == (409,
+                                                       {"error": "yours"})
+    assert len(timeline(c, aid3)) == n
+    assert "taken over alert=%s" % aid3 not in "\n".join(
+        c.proc.text().splitlines()[mark:])
+
+
+def test_a_database_error_on_the_closure_is_a_500(three):
+    """When the lookup of an alert's closure fails, the console says so
+    (500, a log line) and changes nothing; it took the failure for "not
+    closed", and a supervisor could take over a closed alert.  The
+    closure row is made unreadable from outside: the timeline becomes a
+    view whose detail of a closure raises an error (SQLite's integer
+    overflow), while every other row reads and inserts as before."""
+    env, c, a, b, s = three
+    aid = alert_in(env, c, alert_type="panic")
+    url = "/api/alert/%s/" % aid
+    assert a.post(url + "claim")[0] == 200
+    assert a.post(url + "close", CLOSE)[0] == 200
+    d = sqlite3.connect(str(c.state / "console.db"))
+    try:
+        d.executescript("""
+            ALTER TABLE timeline RENAME TO timeline_kept;
+            CREATE VIEW timeline AS SELECT id, alert_id, at, kind, actor,
+              CASE WHEN kind = 'closed' THEN abs(-9223372036854775808)
+              ELSE detail END AS detail FROM timeline_kept;
+            CREATE TRIGGER timeline_in INSTEAD OF INSERT ON timeline BEGIN
+              INSERT INTO timeline_kept (alert_id, at, kind, actor, detail)
+              VALUES (NEW.alert_id, NEW.at, NEW.kind, NEW.actor,
+                      NEW.detail); END;
+        """)
+    finally:
+        d.close()
+    mark = len(c.proc.text().splitlines())
+    for who, action in ((s, "takeover"), (b, "claim"), (a, "release"),
+                        (s, "close")):
+        got = who.post(url + action, CLOSE if action == "close" else {})
+        assert got == (500, {"error": "db"}), (action, got)
+    c.proc.wait_for(r"alert=%s: the database failed: 500" % aid, start=mark)
+    with db(c) as ro:
+        assert ro.execute("SELECT name FROM claim WHERE alert_id = ?",
+                          (aid,)).fetchall() == [(OPERATOR,)]
+        assert ro.execute("SELECT kind FROM timeline_kept WHERE alert_id ="
+                          " ? AND kind IN ('taken_over', 'claimed',"
+                          " 'released', 'closed')", (aid,)).fetchall() == [
+            ("claimed",), ("closed",)]
 
 
 def db(c):
@@ -217,3 +268,27 @@ def test_per_request_queries_use_indexes(solo_console):
 def solo_console(lab):
     env = lab.env()
     return Console(lab, env).start()
+
+
+def test_statements_are_prepared_once(three):
+    """The queries of each request are prepared once per database handle
+    and reused (reset, bindings cleared), not compiled again for every
+    page load, claim and closure: the console says at its end how many
+    it kept and how often they served."""
+    env, c, a, b, s = three
+    ids = [alert_in(env, c, alert_type="panic") for _ in range(5)]
+    for aid in ids:
+        assert a.post("/api/alert/%s/claim" % aid)[0] == 200
+        assert a.post("/api/alert/%s/note" % aid, {"text": "gebeld"})[0] \
+            == 200
+        assert len(c.alerts()) == 5
+        assert timeline(c, aid)[-1][0] == "note"
+        assert a.post("/api/alert/%s/close" % aid, CLOSE)[0] == 200
+    c.proc.stop()
+    m = c.proc.wait_for(r"database closed: statements=(\d+) prepared once,"
+                        r" used (\d+) times", timeout=5)
+    kept, used = int(m.group(1)), int(m.group(2))
+    assert kept <= 40, m.group(0)
+    # 5 alerts x (webhook, claim, note, queue, alert page, closure), each
+    # several statements
+    assert used >= 10 * kept, m.group(0)

@@ -154,6 +154,7 @@ async function act(path, body, okKey) {
   else if (res.status === 409 && answer.owner) notice.textContent = t('msg.claimed_by', { name: answer.owner });
   else if (res.status === 409 && answer.error === 'cancelled') notice.textContent = t('msg.cancelled');
   else if (res.status === 409 && answer.error === 'closed') notice.textContent = t('msg.closed_already');
+  else if (res.status === 409 && answer.error === 'yours') notice.textContent = t('msg.yours_already');
   else if (res.status === 403 && answer.error === 'not_holder') {
     notice.textContent = answer.owner ? t('msg.not_holder_name', { name: answer.owner }) : t('msg.not_holder');
   } else if (res.status === 403 && answer.error === 'supervisor') notice.textContent = t('msg.supervisor_only');
