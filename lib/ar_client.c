@@ -11,7 +11,6 @@
 #include <event2/event.h>
 #include <sodium.h>
 
-#include "ack_verify.h"
 #include "alertctl.h"
 #include "ar_internal.h"
 #include "evtimer_ms.h"
@@ -337,8 +336,6 @@ ar_op_kick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (op->begin != NULL)
 		op->begin(op);
-	/* this device's checks (ack_verify.h) */
-	ack_verify_open(&op->c->d.cfg, op->c->d.sk);
 	relay_run_start(op->run);
 }
 

@@ -18,6 +18,7 @@
 #include "msg.h"
 #include "out.h"
 #include "receipt.h"
+#include "receipt_ack.h"
 #include "seen.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -111,14 +112,13 @@ ar_follow_tell(struct ar_follow *f, const json_t *ev, const char *what)
 	char line[RECEIPT_LINE_MAX], by[256], word[64];
 	int ends = 0;
 
-	ack_verify_open(&op->c->d.cfg, op->c->d.sk);
-	receipt_describe(ev, op->alert_id, 1, line, sizeof(line));
+	receipt_ack_line(op->c->d.av, ev, op->alert_id, 1, line, sizeof(line));
 	memset(&e, 0, sizeof(e));
 	e.type = ar_follow_type(what);
 	e.text = line;
 	e.event = out_clean(what, word, sizeof(word));
 	if (e.type == AR_EV_ACKNOWLEDGED) {
-		ack_verify_event(ev, op->alert_id, &c);
+		ack_verify_event(op->c->d.av, ev, op->alert_id, &c);
 		e.verified = ar_follow_check(c.verdict);
 		if (c.verdict == ACK_VERIFIED)
 			out_clean(c.who, by, sizeof(by));

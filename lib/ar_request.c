@@ -18,6 +18,7 @@
 #include "out.h"
 #include "pinfile.h"
 #include "receipt.h"
+#include "receipt_ack.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -63,7 +64,8 @@ ar_request_status(struct ar_op *op, struct relay_session *s, const json_t *o)
 		e = json_array_get(events, i);
 		if ((what = json_str(e, "event")) == NULL)
 			continue;
-		receipt_describe(e, op->alert_id, 1, line, sizeof(line));
+		receipt_ack_line(op->c->d.av, e, op->alert_id, 1, line,
+		    sizeof(line));
 		memset(&ev, 0, sizeof(ev));
 		ev.type = AR_EV_RECEIPT;
 		ev.event = out_clean(what, word, sizeof(word));

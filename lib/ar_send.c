@@ -49,8 +49,8 @@ ar_send_fetched(struct ar_op *op, struct relay_session *s)
 		relay_session_fail(s, RELAY_FATAL, "%s", op->reason);
 		return -1;
 	}
-	ack_verify_sent(op->sealed->alert_id, op->sealed->envelope,
-	    strlen(op->sealed->envelope));
+	ack_verify_sent(op->c->d.av, op->sealed->alert_id,
+	    op->sealed->envelope, strlen(op->sealed->envelope));
 	ar_send_begin(op);
 	return 0;
 }
@@ -146,7 +146,8 @@ ar_send_reseal(struct ar_op *op, struct relay_session *s)
 	if ((dir = outbox_dir(cfg)) != NULL)
 		(void)outbox_replace(dir, &fresh, mac);
 	free(dir);
-	ack_verify_sent(fresh.alert_id, fresh.envelope, strlen(fresh.envelope));
+	ack_verify_sent(op->c->d.av, fresh.alert_id, fresh.envelope,
+	    strlen(fresh.envelope));
 	resend_replace(op->queue, op->mine, &fresh);
 	if (resend_start(op->queue, s) == 0)
 		return -1;
@@ -380,8 +381,8 @@ ar_send(ar_client *c, const char *type, const char *message,
 	memcpy(op->alert_id, op->a.alert_id, sizeof(op->alert_id));
 	/* what a signed acknowledgement must name (ack_verify.h) */
 	if (op->sealed != NULL)
-		ack_verify_sent(op->sealed->alert_id, op->sealed->envelope,
-		    strlen(op->sealed->envelope));
+		ack_verify_sent(c->d.av, op->sealed->alert_id,
+		    op->sealed->envelope, strlen(op->sealed->envelope));
 	hooks.arg = op;
 	dir = outbox_dir(&c->d.cfg);
 	op->queue = resend_new(dir, &hooks);
