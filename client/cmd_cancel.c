@@ -16,14 +16,10 @@
 #include "i18n.h"
 #include "pin_read.h"
 #include "alertctl.h"
-#include "frame.h"
 #include "device.h"
-#include "duress_cancel.h"
-#include "envelope.h"
-#include "log.h"
 #include "msg.h"
+#include "log.h"
 #include "out.h"
-#include "util.h"
 
 struct cancel_run {
 	int ended;
@@ -96,7 +92,7 @@ cmd_cancel(int argc, char **argv, struct globals *g)
 	         g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
 	memset(&cr, 0, sizeof(cr));
-	if (ar_client_new(&c, o.config, NULL, &cb, &cr) != AR_OK)
+	if (ar_client_new(&c, o.config, NULL, &cb, &cr, NULL, 0) != AR_OK)
 		return EXIT_FAIL;
 	ar_client_set_option(c, AR_OPT_TIMEOUT, o.timeout_s);
 	if (cmd_cancel_start(c, o.alert_id) != AR_OK) {

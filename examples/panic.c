@@ -66,7 +66,8 @@ main(int argc, char **argv)
 	}
 	memset(&cb, 0, sizeof(cb));
 	cb.on_event = on_event;
-	rc = ar_client_new(&c, argc > 1 ? argv[1] : NULL, NULL, &cb, &p);
+	rc = ar_client_new(&c, argc > 1 ? argv[1] : NULL, NULL, &cb, &p, why,
+	    sizeof(why));
 	if (rc != AR_OK) {
 		fprintf(stderr, "open: %s\n", ar_strerror(rc));
 		return 1;

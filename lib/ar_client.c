@@ -53,8 +53,9 @@ ar_strerror(int status)
 	    [AR_E_PIN] = "a PIN is needed, or the PIN is wrong",
 	    [AR_E_CLOSED] = "the alert ended before what was awaited",
 	    [AR_E_LOOP] = "the event loop failed or is the caller's",
-	    [AR_E_BUSY] = "an operation is under way",
+	    [AR_E_BUSY] = "reserved (not returned by this version)",
 	    [AR_E_BUNDLE] = "the enrollment bundle cannot be used",
+	    [AR_E_STORAGE] = "the alert was not kept in the outbox",
 	};
 
 	if (status < 0 || (size_t)status >= sizeof(texts) / sizeof(texts[0]) ||
@@ -89,29 +90,44 @@ ar_init(void)
 	return AR_OK;
 }
 
+static int
+ar_client_why(int status, char *why, size_t why_len, const char *text)
+{
+	if (why != NULL && why_len > 0)
+		snprintf(why, why_len, "%s", text);
+	return status;
+}
+
 AR_API int
 ar_client_new(ar_client **out, const char *config_path, struct event_base *base,
-    const struct ar_callbacks *callbacks, void *ctx)
+    const struct ar_callbacks *callbacks, void *ctx, char *why, size_t why_len)
 {
 	struct ar_client *c;
 	int rc;
 
+	(void)ar_client_why(AR_OK, why, why_len, "");
 	if (out == NULL)
-		return AR_E_INVAL;
+		return ar_client_why(AR_E_INVAL, why, why_len,
+		    ar_strerror(AR_E_INVAL));
 	*out = NULL;
 	if (!ar_ready)
-		return AR_E_NOT_INIT;
+		return ar_client_why(AR_E_NOT_INIT, why, why_len,
+		    ar_strerror(AR_E_NOT_INIT));
 	c = xcalloc(1, sizeof(*c));
+	/* what device_open_parts logs on this thread is the reason */
+	log_forget_problem();
 	if ((rc = device_open_parts(&c->d, config_path)) != 0) {
 		device_close(&c->d);
 		free(c);
-		return rc == -2 ? AR_E_KEY : AR_E_CONFIG;
+		return ar_client_why(rc == -2 ? AR_E_KEY : AR_E_CONFIG, why,
+		    why_len, log_last_problem());
 	}
 	c->own_base = base == NULL;
 	if ((c->base = base != NULL ? base : event_base_new()) == NULL) {
 		device_close(&c->d);
 		free(c);
-		return AR_E_LOOP;
+		return ar_client_why(AR_E_LOOP, why, why_len,
+		    ar_strerror(AR_E_LOOP));
 	}
 	if (callbacks != NULL)
 		c->cb = *callbacks;
@@ -126,6 +142,8 @@ ar_client_release(struct ar_client *c)
 {
 	while (c->ops != NULL)
 		ar_op_free(c->ops);
+	if (c->wake != NULL)
+		event_free(c->wake);
 	if (c->own_base)
 		event_base_free(c->base);
 	device_close(&c->d);
@@ -172,7 +190,6 @@ ar_client_wake(evutil_socket_t fd, short what, void *arg)
 AR_API int
 ar_client_step(ar_client *c, int timeout_ms)
 {
-	struct event *t;
 	int rc;
 
 	if (c == NULL || timeout_ms < 0)
@@ -183,13 +200,15 @@ ar_client_step(ar_client *c, int timeout_ms)
 	if (timeout_ms == 0)
 		rc = event_base_loop(c->base, EVLOOP_NONBLOCK);
 	else {
-		/* EVLOOP_ONCE waits for the first event: this one bounds
-		 * the wait. */
-		if ((t = evtimer_new(c->base, ar_client_wake, NULL)) == NULL)
+		/* EVLOOP_ONCE waits for the first event: this one, made once
+		 * per client, bounds the wait. */
+		if (c->wake == NULL &&
+		    (c->wake = evtimer_new(c->base, ar_client_wake, NULL)) ==
+		        NULL)
 			log_fatalx("evtimer_new failed");
-		evtimer_add_ms(t, timeout_ms);
+		evtimer_add_ms(c->wake, timeout_ms);
 		rc = event_base_loop(c->base, EVLOOP_ONCE);
-		event_free(t);
+		evtimer_del(c->wake);
 	}
 	c->stepping = 0;
 	if (c->free_pending) {
@@ -226,6 +245,9 @@ ar_client_device_id(const ar_client *c)
 void
 ar_emit(struct ar_op *op, struct ar_event *ev)
 {
+	/* freed from a callback of this step: nothing more is told */
+	if (op->c->free_pending)
+		return;
 	ev->op = op->kind;
 	if (ev->alert_id == NULL && op->alert_id[0] != '\0')
 		ev->alert_id = op->alert_id;

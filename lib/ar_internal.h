@@ -70,6 +70,7 @@ struct ar_client {
 	int nops;
 	int stepping; /* inside ar_client_step */
 	int free_pending; /* ar_client_free from a callback of a step */
+	struct event *wake; /* bounds ar_client_step's wait */
 	char why[AR_REASON_MAX]; /* ar_client_reason() */
 };
 

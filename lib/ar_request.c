@@ -147,7 +147,7 @@ ar_follow_op_ready(struct relay_session *s, void *arg)
 
 static int
 ar_request_start(ar_client *c, int kind, const char *alert_id, json_t *frame,
-    const char *answer, int v2)
+    const char *answer, int v2, unsigned flags)
 {
 	struct ar_op *op = ar_op_new(c, kind, alert_id);
 
@@ -158,7 +158,8 @@ ar_request_start(ar_client *c, int kind, const char *alert_id, json_t *frame,
 	    ar_request_failed, op, NULL};
 	if (kind == AR_OP_FOLLOW) {
 		op->rop.ready = ar_follow_op_ready;
-		op->follow = ar_follow_new(op, 1, 0);
+		op->follow = ar_follow_new(op, 1,
+		    (flags & AR_FOLLOW_ACCEPT_RELAY_ACK) != 0);
 		return ar_op_start(op, c->wait_timeout_s);
 	}
 	return ar_op_start(op, c->timeout_s);
@@ -184,8 +185,8 @@ ar_cancel_frame(ar_client *c, const char *alert_id, const char *pin,
 		*frame = duress_cancel_plain(&c->d, alert_id);
 		return AR_OK;
 	}
-	if (rc < 0)
-		return AR_E_PIN;
+	if (rc < 0) /* the file is there but unusable: not a wrong PIN */
+		return AR_E_CONFIG;
 	m = pinfile_check(&pf, pin != NULL ? pin : "");
 	if (pin == NULL || *pin == '\0')
 		m = PIN_WRONG;
@@ -229,7 +230,7 @@ ar_cancel(ar_client *c, const char *alert_id, const char *pin)
 	if ((rc = ar_cancel_frame(c, alert_id, pin, &frame, &v2)) != AR_OK)
 		return rc;
 	return ar_request_start(c, AR_OP_CANCEL, alert_id, frame, "cancelled",
-	    v2);
+	    v2, 0);
 }
 
 AR_API int
@@ -241,14 +242,17 @@ ar_status(ar_client *c, const char *alert_id)
 		return AR_E_INVAL;
 	c->why[0] = '\0';
 	frame = json_pack("{s:s, s:s}", "type", "status", "alert_id", alert_id);
-	return ar_request_start(c, AR_OP_STATUS, alert_id, frame, "status", 0);
+	return ar_request_start(c, AR_OP_STATUS, alert_id, frame, "status", 0,
+	    0);
 }
 
 AR_API int
-ar_follow(ar_client *c, const char *alert_id)
+ar_follow(ar_client *c, const char *alert_id, unsigned flags)
 {
-	if (c == NULL || alert_id == NULL || !alert_id_valid(alert_id))
+	if (c == NULL || alert_id == NULL || !alert_id_valid(alert_id) ||
+	    (flags & ~AR_FOLLOW_ACCEPT_RELAY_ACK) != 0)
 		return AR_E_INVAL;
 	c->why[0] = '\0';
-	return ar_request_start(c, AR_OP_FOLLOW, alert_id, NULL, "status", 0);
+	return ar_request_start(c, AR_OP_FOLLOW, alert_id, NULL, "status", 0,
+	    flags);
 }
