@@ -98,10 +98,10 @@ ack_verify_closes(struct ack_verifier *av, const json_t *ev,
 }
 
 /* The hash of the envelope this device signed for alert_id: the one it
- * just sent, else its outbox entry; -1 when it has neither. */
+ * just sent, else its outbox entry (then remembered, so that the next
+ * receipt of the same alert reads no file); -1 when it has neither. */
 static int
-ack_verify_hash(const struct ack_verifier *av, const char *alert_id,
-    char out[65])
+ack_verify_hash(struct ack_verifier *av, const char *alert_id, char out[65])
 {
 	const struct client_config *cfg = av->cfg;
 	struct sealed_alert s;
@@ -124,6 +124,8 @@ ack_verify_hash(const struct ack_verifier *av, const char *alert_id,
 		ack_statement_envelope_hash(s.envelope, strlen(s.envelope),
 		    out);
 		alert_seal_free(&s);
+		snprintf(av->sent_id, sizeof(av->sent_id), "%s", alert_id);
+		memcpy(av->sent_hash, out, sizeof(av->sent_hash));
 		rc = 0;
 	}
 	json_decref(o);
@@ -223,7 +225,7 @@ ack_verify_message(const struct ack_verifier *av,
 }
 
 static void
-ack_verify_statement(const struct ack_verifier *av, const json_t *sj,
+ack_verify_statement(struct ack_verifier *av, const json_t *sj,
     const char *alert_id, const struct directory *d, struct ack_check *c)
 {
 	const struct dir_recipient *r;

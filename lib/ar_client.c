@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "alertctl.h"
@@ -17,6 +19,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "msg.h"
+#include "tls.h"
 #include "trust.h"
 #include "xmalloc.h"
 
@@ -144,6 +147,9 @@ ar_client_release(struct ar_client *c)
 		ar_op_free(c->ops);
 	if (c->wake != NULL)
 		event_free(c->wake);
+	if (c->shared.dns != NULL)
+		evdns_base_free(c->shared.dns, 0);
+	SSL_CTX_free(c->shared.ssl_ctx);
 	if (c->own_base)
 		event_base_free(c->base);
 	device_close(&c->d);
@@ -361,14 +367,30 @@ ar_op_kick(evutil_socket_t fd, short what, void *arg)
 	relay_run_start(op->run);
 }
 
+/* One TLS context (certificate store, settings) and one resolver per
+ * client, not per operation: neither is made again on the loop. */
+static void
+ar_client_shared(struct ar_client *c)
+{
+	char err[256];
+
+	if (c->have_shared)
+		return;
+	c->have_shared = 1;
+	if ((c->shared.ssl_ctx = tls_client_ctx(err, sizeof(err))) == NULL)
+		log_warnx("%s", err); /* each run tries again, and says so */
+	c->shared.dns = relay_run_dns(c->base);
+}
+
 int
 ar_op_start(struct ar_op *op, long timeout_s)
 {
 	struct ar_client *c = op->c;
 
+	ar_client_shared(c);
 	op->rop.arg = op;
 	op->run = relay_run_new_on(&c->d.cfg, c->d.sk, &op->rop, timeout_s,
-	    c->base, ar_op_ended, op);
+	    c->base, &c->shared, ar_op_ended, op);
 	if (op->run == NULL) {
 		snprintf(c->why, sizeof(c->why), "%s", _(MSG_WHY_NO_TLS));
 		ar_op_free(op);

@@ -71,6 +71,9 @@ struct ar_client {
 	int stepping; /* inside ar_client_step */
 	int free_pending; /* ar_client_free from a callback of a step */
 	struct event *wake; /* bounds ar_client_step's wait */
+	/* made at the first operation, shared by all of them */
+	struct relay_run_shared shared;
+	int have_shared;
 	char why[AR_REASON_MAX]; /* ar_client_reason() */
 };
 
