@@ -78,7 +78,8 @@ LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_SONAME := libalertclient.so.1
 LIB_VERSION := 1.0.0
-# What the library links (alertclient.pc's Requires.private).
+# What the library links.  alertclient.pc names none of them: no static
+# library is shipped, and the header needs none of their headers.
 LIB_PKGS = libevent libevent_openssl openssl libsodium jansson inih libcurl
 LIB_PKG_LIBS := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
@@ -126,7 +127,7 @@ $(BUILD)/libalertclient.so: $(BUILD)/$(LIB_SONAME)
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \
 	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
-	    -e 's|@VERSION@|$(LIB_VERSION)|' -e 's|@REQUIRES@|$(LIB_PKGS)|'
+	    -e 's|@VERSION@|$(LIB_VERSION)|'
 $(BUILD)/alertclient.pc: lib/alertclient.pc.in Makefile
 	@$(PC_SED) $< > $@
 
