@@ -113,14 +113,12 @@ ack_verify_hash(struct ack_verifier *av, const char *alert_id, char out[65])
 		memcpy(out, av->sent_hash, 65);
 		return 0;
 	}
-	if (cfg == NULL || av->sk == NULL ||
-	    (dir = outbox_dir(cfg)) == NULL)
+	if (cfg == NULL || av->sk == NULL || (dir = outbox_dir(cfg)) == NULL)
 		return -1;
 	path = xasprintf("%s/%s.json", dir, alert_id);
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
 	if (o != NULL &&
-	    outbox_entry_parse(o, av->sk + crypto_sign_SEEDBYTES,
-	        &s) == 1) {
+	    outbox_entry_parse(o, av->sk + crypto_sign_SEEDBYTES, &s) == 1) {
 		ack_statement_envelope_hash(s.envelope, strlen(s.envelope),
 		    out);
 		alert_seal_free(&s);

@@ -271,11 +271,12 @@ cmd_send_event(void *ctx, const struct ar_event *ev)
 	case AR_EV_ACKNOWLEDGED:
 		cmd_send_line(ev->text);
 		/* the library tells, alertctl says what to do about it */
-		if (ev->verified == AR_ACK_RELAY &&
-		    sr->o->until == WATCH_ACK && !sr->o->accept_relay)
-			cmd_send_line(_("still waiting for an acknowledgement "
-			                "signed by the person (--accept-relay-ack "
-			                "takes the relay's word)"));
+		if (ev->verified == AR_ACK_RELAY && sr->o->until == WATCH_ACK &&
+		    !sr->o->accept_relay)
+			cmd_send_line(
+			    _("still waiting for an acknowledgement "
+			      "signed by the person (--accept-relay-ack "
+			      "takes the relay's word)"));
 		break;
 	case AR_EV_FAILED:
 		cmd_send_hint(sr, ev);

@@ -35,8 +35,7 @@ void receipt_describe(const json_t *ev, const char *alert_id, int with_time,
     char *buf, size_t len);
 /* The same, acknowledgements described by fn(arg, ...). */
 void receipt_describe_with(const json_t *ev, const char *alert_id,
-    int with_time, receipt_ack_describer fn, void *arg, char *buf,
-    size_t len);
+    int with_time, receipt_ack_describer fn, void *arg, char *buf, size_t len);
 /* An RFC 3339 time as local time with its zone ([client] timezone,
  * ltime.h), RECEIPT_TIME_*; the text as sent (cleaned) when it does not
  * parse; "?" when absent. */

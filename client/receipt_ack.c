@@ -98,6 +98,6 @@ void
 receipt_ack_line(struct ack_verifier *av, const json_t *ev,
     const char *alert_id, int with_time, char *buf, size_t len)
 {
-	receipt_describe_with(ev, alert_id, with_time, receipt_ack_describe,
-	    av, buf, len);
+	receipt_describe_with(ev, alert_id, with_time, receipt_ack_describe, av,
+	    buf, len);
 }

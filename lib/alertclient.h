@@ -264,8 +264,10 @@ AR_API int ar_cancel(ar_client *c, const char *alert_id, const char *pin);
  * for it the same way whichever PIN will be typed), else 0. */
 AR_API int ar_client_needs_pin(const ar_client *c);
 
-/* Asks the relay for an alert's state: its history as receipt events,
- * AR_EV_STATE, then AR_EV_DONE (or AR_EV_FAILED). */
+/* Asks the relay for an alert's state: its history as the events
+ * ar_follow tells (AR_EV_DELIVERED, AR_EV_ACKNOWLEDGED with the device's
+ * check, AR_EV_RECEIPT...), AR_EV_STATE, then AR_EV_DONE (or
+ * AR_EV_FAILED). */
 AR_API int ar_status(ar_client *c, const char *alert_id);
 
 /* ar_follow flags. */
@@ -291,8 +293,9 @@ AR_API int ar_follow(ar_client *c, const char *alert_id, unsigned flags);
  * directory (directory.signed) next to each other, mode 0600.  Nothing
  * is replaced without AR_ENROLL_FORCE (AR_E_EXISTS).  device_id (may be
  * NULL): the caller's buffer for the enrolled device's id (too small:
- * AR_E_NOSPACE, and nothing written).  Local files only; the caller deletes the bundle, which holds the secret key.
- * Then ar_client_new(config_path) opens the device.
+ * AR_E_NOSPACE, and nothing written).  Local files only; the caller deletes the
+ * bundle, which holds the secret key. Then ar_client_new(config_path) opens the
+ * device.
  */
 AR_API int ar_enroll(const char *bundle_path, const char *config_path,
     unsigned flags, char *device_id, size_t device_id_len);

@@ -388,7 +388,6 @@ ar_op_start(struct ar_op *op, long timeout_s)
 	struct ar_client *c = op->c;
 
 	ar_client_shared(c);
-	op->rop.arg = op;
 	op->run = relay_run_new_on(&c->d.cfg, c->d.sk, &op->rop, timeout_s,
 	    c->base, &c->shared, ar_op_ended, op);
 	if (op->run == NULL) {

@@ -102,40 +102,54 @@ ar_follow_check(enum ack_verdict v)
 	}
 }
 
-/* Tells ev; for an acknowledgement, 1 when it ends the wait. */
-static int
-ar_follow_tell(struct ar_follow *f, const json_t *ev, const char *what)
+void
+ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c)
 {
-	struct ar_op *op = f->op;
+	const char *what = json_str(ev, "event");
+	struct ack_check mine;
 	struct ar_event e;
-	struct ack_check c;
 	char line[RECEIPT_LINE_MAX], by[256], word[64];
-	int ends = 0;
 
+	if (c == NULL)
+		c = &mine;
+	c->verdict = ACK_NOT_AN_ACK;
+	if (what == NULL)
+		return;
 	receipt_ack_line(op->c->d.av, ev, op->alert_id, 1, line, sizeof(line));
 	memset(&e, 0, sizeof(e));
 	e.type = ar_follow_type(what);
 	e.text = line;
 	e.event = out_clean(what, word, sizeof(word));
 	if (e.type == AR_EV_ACKNOWLEDGED) {
-		ack_verify_event(op->c->d.av, ev, op->alert_id, &c);
-		e.verified = ar_follow_check(c.verdict);
-		if (c.verdict == ACK_VERIFIED)
-			out_clean(c.who, by, sizeof(by));
+		ack_verify_event(op->c->d.av, ev, op->alert_id, c);
+		e.verified = ar_follow_check(c->verdict);
+		if (c->verdict == ACK_VERIFIED)
+			out_clean(c->who, by, sizeof(by));
 		else
 			out_clean(json_str(ev, "by") != NULL
 			        ? json_str(ev, "by")
 			        : "?",
 			    by, sizeof(by));
 		e.operator_name = by;
-		/* Waiting for delivered: a person who took it had it. */
-		ends = c.verdict != ACK_REFUSED &&
-		    (ack_verify_ends_wait(c.verdict, f->accept_relay) ||
-		        !f->until_ack);
 	}
 	ar_emit(op, &e);
-	if (e.type != AR_EV_ACKNOWLEDGED)
+	sodium_memzero(&mine, sizeof(mine));
+}
+
+/* Tells ev; for an acknowledgement, 1 when it ends the wait. */
+static int
+ar_follow_tell(struct ar_follow *f, const json_t *ev, const char *what)
+{
+	struct ar_op *op = f->op;
+	struct ack_check c;
+	int ends;
+
+	ar_tell_receipt(op, ev, &c);
+	if (strcmp(what, "acknowledged") != 0)
 		return 0;
+	/* Waiting for delivered: a person who took it had it. */
+	ends = c.verdict != ACK_REFUSED &&
+	    (ack_verify_ends_wait(c.verdict, f->accept_relay) || !f->until_ack);
 	/* An ack that does not end the wait (the relay's word without
 	 * the caller's leave) is the caller's to explain: its event said
 	 * AR_ACK_RELAY. */
@@ -144,6 +158,7 @@ ar_follow_tell(struct ar_follow *f, const json_t *ev, const char *what)
 		    _("alert %s: a receipt that claims an acknowledgement "
 		      "is NOT genuine (%s): still waiting for a real one"),
 		    op->alert_id, c.why);
+	sodium_memzero(&c, sizeof(c));
 	return ends;
 }
 

@@ -12,9 +12,11 @@
 #include <jansson.h>
 
 #include "alert.h"
+#include "ack_verify.h"
 #include "alert_seal.h"
 #include "alertclient.h"
 #include "device.h"
+#include "relay_request.h"
 #include "relay_run.h"
 #include "resend.h"
 
@@ -45,9 +47,10 @@ struct ar_op {
 	int resent; /* the outbox's bytes go again */
 	/* send with a wait, follow */
 	struct ar_follow *follow;
-	/* cancel, status */
+	/* cancel, status: one request (relay_request.h) */
 	json_t *frame;
-	const char *answer; /* the answer's type */
+	struct relay_request req;
+	struct relay_request_run rr;
 	int v2; /* a cancel behind a PIN */
 	/* Sets status and reason from the run's exit code; NULL: EXIT_OK
 	 * is AR_OK, else what ar_op_fail() said. */
@@ -104,6 +107,9 @@ void ar_follow_accepted(struct ar_follow *f, struct relay_session *s,
 void ar_follow_ready(struct ar_follow *f, struct relay_session *s);
 void ar_follow_frame(struct ar_follow *f, struct relay_session *s,
     const char *type, const json_t *o);
+/* Tells receipt event ev of op's alert as its typed event (an
+ * acknowledgement with the device's check, into *c when not NULL). */
+void ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c);
 
 /* ar_send_seal.c: the alert built, sealed and kept in the outbox;
  * AR_E_NO_DIRECTORY with the alert built when a directory must be

@@ -54,8 +54,8 @@ ar_send_fetched(struct ar_op *op, struct relay_session *s)
 		relay_session_fail(s, RELAY_FATAL, "%s", op->reason);
 		return -1;
 	}
-	ack_verify_sent(op->c->d.av, op->sealed->alert_id,
-	    op->sealed->envelope, strlen(op->sealed->envelope));
+	ack_verify_sent(op->c->d.av, op->sealed->alert_id, op->sealed->envelope,
+	    strlen(op->sealed->envelope));
 	ar_send_begin(op);
 	return 0;
 }
