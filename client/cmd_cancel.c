@@ -69,7 +69,8 @@ cmd_cancel_told(const struct cancel_run *cr, const struct device_opts *o)
 		return out_line(_(MSG_CANCELLED), o->alert_id) == 0 ? EXIT_OK
 		                                                    : EXIT_FAIL;
 	snprintf(failure, sizeof(failure), "cancel %s", o->alert_id);
-	if (cr->status == AR_E_UNKNOWN_ALERT)
+	/* a wrong PIN: told after its check, which runs off the loop */
+	if (cr->status == AR_E_UNKNOWN_ALERT || cr->status == AR_E_PIN)
 		log_errorx("%s", cr->why);
 	else if (cr->status == AR_E_TIMEOUT)
 		log_errorx(_(MSG_REQUEST_DEADLINE), failure, o->timeout_s,

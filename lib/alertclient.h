@@ -255,9 +255,11 @@ AR_API int ar_send(ar_client *c, const char *type, const char *message,
  * Cancels an alert of this device.  pin: the device's PIN when it has a
  * PIN file (alertctl pincode), else NULL.  A duress PIN cancels exactly
  * as a real one does, to the caller and to anyone watching the screen.
- * AR_E_PIN (nothing sent) for a missing or wrong PIN; AR_E_CONFIG for a
- * PIN file that cannot be read.  Events:
- * AR_EV_CANCELLED and AR_EV_DONE, or AR_EV_FAILED.
+ * The PIN is checked off the loop, on a thread of its own (Argon2id is
+ * slow on purpose); a missing or wrong one ends the operation with
+ * AR_EV_FAILED, status AR_E_PIN, nothing sent.  AR_E_CONFIG (returned)
+ * for a PIN file that cannot be read.  Events: AR_EV_CANCELLED and
+ * AR_EV_DONE, or AR_EV_FAILED.
  */
 AR_API int ar_cancel(ar_client *c, const char *alert_id, const char *pin);
 /* 1 when this device has a PIN file, so that ar_cancel needs a PIN (ask

@@ -301,6 +301,7 @@ ar_op_free(struct ar_op *op)
 	if (op->next != NULL)
 		op->next->prev = op->prev;
 	c->nops--;
+	ar_pin_free(op->pin);
 	if (op->kick != NULL)
 		event_free(op->kick);
 	relay_run_free(op->run);
@@ -364,7 +365,23 @@ ar_op_kick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (op->begin != NULL)
 		op->begin(op);
-	relay_run_start(op->run);
+	op->kicked = 1;
+	if (!op->held)
+		relay_run_start(op->run);
+}
+
+void
+ar_op_release(struct ar_op *op)
+{
+	op->held = 0;
+	if (op->kicked)
+		relay_run_start(op->run);
+}
+
+void
+ar_op_end(struct ar_op *op, int exit_code)
+{
+	ar_op_ended(exit_code, op);
 }
 
 /* One TLS context (certificate store, settings) and one resolver per

@@ -16,6 +16,7 @@
 #include "alert_seal.h"
 #include "alertclient.h"
 #include "device.h"
+#include "pinfile.h"
 #include "relay_request.h"
 #include "relay_run.h"
 #include "resend.h"
@@ -52,6 +53,9 @@ struct ar_op {
 	struct relay_request req;
 	struct relay_request_run rr;
 	int v2; /* a cancel behind a PIN */
+	struct ar_pin *pin; /* its check, under way on a thread */
+	int held; /* the run waits for ar_op_release() */
+	int kicked; /* begin ran */
 	/* Sets status and reason from the run's exit code; NULL: EXIT_OK
 	 * is AR_OK, else what ar_op_fail() said. */
 	void (*finish)(struct ar_op *op, int exit_code);
@@ -93,6 +97,10 @@ struct ar_op *ar_op_new(struct ar_client *c, int kind, const char *alert_id);
 int ar_op_start(struct ar_op *op, long timeout_s);
 /* The run ended with exit_code: the last event, then op is freed. */
 void ar_op_free(struct ar_op *op);
+/* A held op's run goes on (now, or when the kick comes). */
+void ar_op_release(struct ar_op *op);
+/* Ends op without (more of) its run: the last event, then op is freed. */
+void ar_op_end(struct ar_op *op, int exit_code);
 /* Ends the op's session with failure status and reason. */
 void ar_op_fail(struct ar_op *op, int status, const char *code,
     const char *reason);
@@ -110,6 +118,13 @@ void ar_follow_frame(struct ar_follow *f, struct relay_session *s,
 /* Tells receipt event ev of op's alert as its typed event (an
  * acknowledgement with the device's check, into *c when not NULL). */
 void ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c);
+
+/* ar_pin.c: pinfile_check() on a thread; done() on the client's loop
+ * after it.  NULL when no thread can be started (logged). */
+struct pinfile;
+struct ar_pin *ar_pin_start(struct ar_op *op, const struct pinfile *pf,
+    const char *pin, void (*done)(struct ar_op *op, enum pin_match m));
+void ar_pin_free(struct ar_pin *p);
 
 /* ar_send_seal.c: the alert built, sealed and kept in the outbox;
  * AR_E_NO_DIRECTORY with the alert built when a directory must be

@@ -123,9 +123,9 @@ ar_follow_op_frame(struct relay_session *s, const char *type, const json_t *o,
 }
 
 /* cancel and status: one request and its answer (relay_request.h);
- * follow: a watch until the alert's end (ar_follow.c). */
-static int
-ar_request_start(ar_client *c, int kind, const char *alert_id, json_t *frame,
+ * follow: a watch until the alert's end (ar_follow.c).  Not started. */
+static struct ar_op *
+ar_request_new(ar_client *c, int kind, const char *alert_id, json_t *frame,
     int v2, unsigned flags)
 {
 	struct ar_op *op = ar_op_new(c, kind, alert_id);
@@ -137,49 +137,50 @@ ar_request_start(ar_client *c, int kind, const char *alert_id, json_t *frame,
 		    ar_follow_op_frame, ar_request_failed, op, NULL};
 		op->follow = ar_follow_new(op, 1,
 		    (flags & AR_FOLLOW_ACCEPT_RELAY_ACK) != 0);
-		return ar_op_start(op, c->wait_timeout_s);
+		return op;
 	}
 	op->req = (struct relay_request){frame,
 	    kind == AR_OP_CANCEL ? "cancelled" : "status", op->alert_id, NULL,
 	    ar_request_answered, op, ar_request_refused, ar_request_failed};
 	relay_request_op(&op->rr, &op->req, c->timeout_s, &op->rop);
-	return ar_op_start(op, c->timeout_s);
+	return op;
 }
 
-/* The cancel frame: v1 without a PIN file, else v2 behind the PIN (a
- * duress PIN sets the flag only the relay and recipients see).  The PIN
- * is checked even when absent, so a wrong one takes the time of a right
- * one. */
-static int
-ar_cancel_frame(ar_client *c, const char *alert_id, const char *pin,
-    json_t **frame, int *v2)
+/* The PIN checked (ar_pin.c), on the loop: a wrong one ends the cancel
+ * with nothing sent; else the v2 frame goes, its duress flag seen only
+ * by the relay and the recipients. */
+static void
+ar_cancel_checked(struct ar_op *op, enum pin_match m)
 {
-	struct pinfile pf;
-	char *path = pinfile_path(c->d.cfg.device_key);
-	enum pin_match m;
-	int rc;
-
-	*v2 = 0;
-	rc = pinfile_load(path, &pf, c->why, sizeof(c->why));
-	free(path);
-	if (rc == 0) {
-		*frame = duress_cancel_plain(&c->d, alert_id);
-		return AR_OK;
-	}
-	if (rc < 0) /* the file is there but unusable: not a wrong PIN */
-		return AR_E_CONFIG;
-	m = pinfile_check(&pf, pin != NULL ? pin : "");
-	if (pin == NULL || *pin == '\0')
-		m = PIN_WRONG;
-	sodium_memzero(&pf, sizeof(pf));
+	ar_pin_free(op->pin);
+	op->pin = NULL;
 	if (m == PIN_WRONG) {
-		snprintf(c->why, sizeof(c->why), "%s",
+		ar_op_fail(op, AR_E_PIN, NULL,
 		    _("Wrong PIN. The alert is not cancelled."));
-		return AR_E_PIN;
+		ar_op_end(op, EXIT_FAIL);
+		return;
 	}
-	*v2 = 1;
-	*frame = duress_cancel_build(&c->d, alert_id, m == PIN_DURESS);
-	return AR_OK;
+	op->frame =
+	    duress_cancel_build(&op->c->d, op->alert_id, m == PIN_DURESS);
+	op->req.frame = op->frame;
+	ar_op_release(op);
+}
+
+/* A cancel behind the PIN file pf: its run is made now and held until
+ * the PIN is checked, off the loop. */
+static int
+ar_cancel_pin(ar_client *c, const char *alert_id, const struct pinfile *pf,
+    const char *pin)
+{
+	struct ar_op *op =
+	    ar_request_new(c, AR_OP_CANCEL, alert_id, NULL, 1, 0);
+
+	op->held = 1;
+	if ((op->pin = ar_pin_start(op, pf, pin, ar_cancel_checked)) == NULL) {
+		ar_op_free(op);
+		return AR_E_LOOP;
+	}
+	return ar_op_start(op, c->timeout_s);
 }
 
 AR_API int
@@ -199,18 +200,31 @@ ar_client_needs_pin(const ar_client *c)
 	return rc > 0;
 }
 
+/* v1 without a PIN file, else v2 behind the PIN, checked even when
+ * absent, so that a missing one takes the time of a wrong one. */
 AR_API int
 ar_cancel(ar_client *c, const char *alert_id, const char *pin)
 {
-	json_t *frame;
-	int rc, v2;
+	struct pinfile pf;
+	char *path;
+	int rc;
 
 	if (c == NULL || alert_id == NULL || !alert_id_valid(alert_id))
 		return AR_E_INVAL;
 	c->why[0] = '\0';
-	if ((rc = ar_cancel_frame(c, alert_id, pin, &frame, &v2)) != AR_OK)
-		return rc;
-	return ar_request_start(c, AR_OP_CANCEL, alert_id, frame, v2, 0);
+	path = pinfile_path(c->d.cfg.device_key);
+	rc = pinfile_load(path, &pf, c->why, sizeof(c->why));
+	free(path);
+	if (rc == 0)
+		return ar_op_start(ar_request_new(c, AR_OP_CANCEL, alert_id,
+		                       duress_cancel_plain(&c->d, alert_id), 0,
+		                       0),
+		    c->timeout_s);
+	if (rc < 0) /* the file is there but unusable: not a wrong PIN */
+		return AR_E_CONFIG;
+	rc = ar_cancel_pin(c, alert_id, &pf, pin);
+	sodium_memzero(&pf, sizeof(pf));
+	return rc;
 }
 
 AR_API int
@@ -222,7 +236,9 @@ ar_status(ar_client *c, const char *alert_id)
 		return AR_E_INVAL;
 	c->why[0] = '\0';
 	frame = json_pack("{s:s, s:s}", "type", "status", "alert_id", alert_id);
-	return ar_request_start(c, AR_OP_STATUS, alert_id, frame, 0, 0);
+	return ar_op_start(ar_request_new(c, AR_OP_STATUS, alert_id, frame, 0,
+	                       0),
+	    c->timeout_s);
 }
 
 AR_API int
@@ -232,5 +248,7 @@ ar_follow(ar_client *c, const char *alert_id, unsigned flags)
 	    (flags & ~AR_FOLLOW_ACCEPT_RELAY_ACK) != 0)
 		return AR_E_INVAL;
 	c->why[0] = '\0';
-	return ar_request_start(c, AR_OP_FOLLOW, alert_id, NULL, 0, flags);
+	return ar_op_start(ar_request_new(c, AR_OP_FOLLOW, alert_id, NULL, 0,
+	                       flags),
+	    c->wait_timeout_s);
 }

@@ -15,11 +15,14 @@
  *
  * Prints one line per check; exit 0 when all passed.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include <libintl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -389,19 +392,45 @@ check_send(const char *conf, int cancel)
 	return failures;
 }
 
-/* ar_cancel with a PIN: its status, whatever it is. */
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* ar_cancel with a PIN: its status, whatever it is, how long the call
+ * took (the PIN check runs off the loop), and how it ended; then
+ * another one freed while its PIN check is under way. */
 static int
 check_cancel(const char *conf, const char *alert, const char *pin)
 {
+	struct ar_callbacks cb = {on_event};
+	struct timespec t0;
+	struct seen s;
 	ar_client *c;
 	int rc;
 
 	CHECK(ar_init() == AR_OK);
-	CHECK(ar_client_new(&c, conf, NULL, NULL, NULL, NULL, 0) == AR_OK);
+	memset(&s, 0, sizeof(s));
+	CHECK(ar_client_new(&c, conf, NULL, &cb, &s, NULL, 0) == AR_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = ar_cancel(c, alert, pin);
 	printf("cancel rc %d (%s): %s\n", rc, ar_strerror(rc),
 	    ar_client_reason(c));
+	printf("cancel returned after %ld ms\n", ms_since(&t0));
+	if (rc == AR_OK) {
+		CHECK(step_until(c, &s, 1) == 0);
+		printf("cancel ended: status %d after %ld ms\n", s.status,
+		    ms_since(&t0));
+		CHECK(ar_cancel(c, alert, "0000") == AR_OK);
+	}
 	ar_client_free(c);
+	s.gone = 1;
+	CHECK(s.freed == 0);
 	return 0;
 }
 

@@ -340,6 +340,38 @@ def test_send_and_cancel_called_directly(lab, tmp_path):
         cp.stdout + cp.stderr
 
 
+@pytest.mark.hard_timeout(150)
+def test_cancel_checks_the_pin_off_the_loop(lab, tmp_path):
+    """With a PIN file ar_cancel returns at once, the Argon2id check runs
+    on a thread of its own, and the outcome is an event: a wrong PIN
+    AR_E_PIN (nothing sent), the right one a cancel; a client freed while
+    a check is under way waits for it and tells nothing more."""
+    env, _redis, _relay, _recv = lab.stack()
+    cp = harness.run([alertctl_bin(), "-c", env.client_conf, "pincode",
+                      "set"], timeout=60, input="47119305\n80802461\n")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    aid = sent_alert(lab, env)
+    exe = lib_check(tmp_path)
+    cp = run_check(lab, [exe, "cancel", env.client_conf, aid, "1111"], 90)
+    assert cp.returncode == 0 and "0 failed" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert "cancel rc 0 (success)" in cp.stdout, cp.stdout
+    assert re.search(r"^cancel ended: status 14 ", cp.stdout, re.M), \
+        cp.stdout
+    assert "Wrong PIN. The alert is not cancelled." in cp.stdout, cp.stdout
+    took = int(re.search(r"^cancel returned after (\d+) ms", cp.stdout,
+                         re.M).group(1))
+    ended = int(re.search(r"^cancel ended: status 14 after (\d+) ms",
+                          cp.stdout, re.M).group(1))
+    assert took < ended, cp.stdout
+    cp = run_check(lab, [exe, "cancel", env.client_conf, aid, "47119305"],
+                   90)
+    assert cp.returncode == 0 and "0 failed" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert re.search(r"^cancel ended: status 0 ", cp.stdout, re.M), \
+        cp.stdout
+
+
 @pytest.mark.hard_timeout(120)
 def test_enroll_writes_what_alertctl_enroll_writes(lab, tmp_path):
     """ar_enroll from a bundle: the same key, configuration and directory
