@@ -114,7 +114,7 @@ $(BUILD)/libalertcore.a: $(CLIENT_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/$(LIB_SONAME): $(LIB_OBJ) $(BUILD)/libalertcore.a lib/alertclient.map
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -pthread -shared -Wl,-soname,$(LIB_SONAME) \
 	    -Wl,--version-script=lib/alertclient.map -Wl,--no-undefined \
 	    -Wl,--as-needed -o $@ $(LIB_OBJ) $(BUILD)/libalertcore.a \
 	    $(LIB_PKG_LIBS) -lm
@@ -155,7 +155,7 @@ $(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ) $(LIB_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CLIENT_LIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS) $(CLIENT_LIBS)
 
 $(CONSOLE_OBJ): ALL_CFLAGS += -Iclient -Idaemon $(CONSOLE_CFLAGS)
 
