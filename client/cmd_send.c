@@ -73,6 +73,7 @@ struct send_run {
 	const struct send_opts *o;
 	char alert_id[AR_ALERT_ID_LEN];
 	int accepted; /* this alert (not an earlier one of the outbox) */
+	int waiting; /* the library said what the wait is for */
 	int ended;
 	int status; /* of AR_EV_DONE or AR_EV_FAILED */
 	char why[1024]; /* why it gave up, for the last line */
@@ -289,8 +290,21 @@ cmd_send_event(void *ctx, const struct ar_event *ev)
 		snprintf(sr->code, sizeof(sr->code), "%s",
 		    ev->code != NULL ? ev->code : "");
 		break;
+	case AR_EV_PROGRESS:
+		if (sr->accepted && !sr->waiting &&
+		    sr->o->until != WATCH_NONE) {
+			/* what the wait is for: a person under stress must
+			 * not think that leaving it cancels anything */
+			sr->waiting = 1;
+			if (out_line("%s; %s", ev->text,
+			        _("Ctrl-C stops waiting, the alert stays "
+			          "open")) != 0)
+				log_warn("stdout");
+		} else
+			cmd_send_line(ev->text);
+		break;
 	default:
-		/* progress, receipts: their line for a person */
+		/* receipts: their line for a person */
 		cmd_send_line(ev->text);
 	}
 }

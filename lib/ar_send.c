@@ -75,8 +75,8 @@ ar_send_ready(struct relay_session *s, void *arg)
 		relay_session_expect(s, "accepted");
 }
 
-/* What the wait is for and how to leave it: a person under stress must
- * not think that leaving it cancels anything. */
+/* What the wait is for and how long it lasts (how to leave it is the
+ * program's to say: the first step told after AR_EV_ACCEPTED). */
 static void
 ar_send_waiting(struct ar_op *op)
 {
@@ -89,8 +89,7 @@ ar_send_waiting(struct ar_op *op)
 	if (op->wait_s > 0)
 		snprintf(bound, sizeof(bound), _(" (at most %ld min)"),
 		    (op->wait_s + 59) / 60);
-	snprintf(line, sizeof(line), "%s%s; %s", head, bound,
-	    _("Ctrl-C stops waiting, the alert stays open"));
+	snprintf(line, sizeof(line), "%s%s", head, bound);
 	ar_say(op, line);
 }
 

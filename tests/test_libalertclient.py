@@ -151,6 +151,10 @@ def test_panic_example_sends_and_ends_at_the_verified_ack(lab, installed,
     p.wait_for(r"^acknowledged by Jan \(Contactpunt\) \(signature "
                r"verified\)$", "stdout", 15)
     assert p.wait_exit(15) == 0, p.tail()
+    # the library says nothing that only fits alertctl (a terminal's
+    # Ctrl-C, its commands and options)
+    for said in (p.text("stdout"), p.text("stderr")):
+        assert "Ctrl-C" not in said and "alertctl" not in said, said
     # the alert went through the outbox: alertctl sees it as this
     # device's, and the relay as acknowledged
     cp = signed.ctl(lab, "-c", st.env.client_conf, "status", aid)
@@ -272,6 +276,7 @@ def test_follow_ends_on_the_relays_word_only_when_allowed(lab, tmp_path):
     time.sleep(1.5)
     assert p.running(), p.tail()
     p.signal(15)
+    assert "--accept-relay-ack" not in p.text("stdout"), p.tail()
     cp = run_check(lab, [exe, "follow", env.client_conf, aid, "1"], 60)
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert "follow ended: done 1 failed 0 status 0 acks 1 verified 2" in \
