@@ -2,9 +2,14 @@
  * ar_cancel's PIN check off the caller's loop: Argon2id is slow on
  * purpose (both hashes, every time, so that the time says nothing about
  * which PIN was typed), so it runs on a thread of its own and its answer
- * comes back to the loop through a pipe, where the cancel goes on.
+ * comes back to the loop through a pipe, where the cancel goes on.  One
+ * thread per check, not a pool as console/console_pwcheck.c keeps: a
+ * device cancels rarely, and the library must not leave threads behind.
+ * Only libsodium runs on the thread (no jansson: its allocator is
+ * swapped process-wide while an alert is sealed).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,13 +90,11 @@ ar_pin_start(struct ar_op *op, const struct pinfile *pf, const char *pin,
 	if ((p->pin = sodium_malloc(n + 1)) == NULL)
 		log_fatalx("sodium_malloc failed");
 	memcpy(p->pin, n > 0 ? pin : "", n + 1);
-	if (pipe(p->fds) != 0) {
-		log_warn("pipe");
+	if (pipe2(p->fds, O_CLOEXEC) != 0) {
+		log_warn("PIN check: pipe");
 		ar_pin_free(p);
 		return NULL;
 	}
-	evutil_make_socket_closeonexec(p->fds[0]);
-	evutil_make_socket_closeonexec(p->fds[1]);
 	if ((p->ev = event_new(op->c->base, p->fds[0], EV_READ, ar_pin_answered,
 	         p)) == NULL)
 		log_fatalx("event_new failed");
