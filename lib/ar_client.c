@@ -18,6 +18,7 @@
 #include "evtimer_ms.h"
 #include "i18n.h"
 #include "log.h"
+#include "ltime.h"
 #include "msg.h"
 #include "tls.h"
 #include "trust.h"
@@ -240,6 +241,12 @@ AR_API const char *
 ar_client_contact(const ar_client *c)
 {
 	return c != NULL ? c->d.cfg.contact : NULL;
+}
+
+void
+ar_client_zone(const struct ar_client *c)
+{
+	ltime_set_zone(c->d.cfg.timezone);
 }
 
 AR_API const char *

@@ -115,6 +115,7 @@ ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c)
 	c->verdict = ACK_NOT_AN_ACK;
 	if (what == NULL)
 		return;
+	ar_client_zone(op->c);
 	receipt_ack_line(op->c->d.av, ev, op->alert_id, 1, line, sizeof(line));
 	memset(&e, 0, sizeof(e));
 	e.type = ar_follow_type(what);

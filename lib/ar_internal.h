@@ -86,6 +86,9 @@ struct ar_client {
 
 /* 1 once ar_init() succeeded. */
 int ar_initialised(void);
+/* Times in texts from now on in c's zone ([client] timezone): called
+ * before the library formats one (the zone is per thread, ltime.h). */
+void ar_client_zone(const struct ar_client *c);
 /* Tells ev (its op and alert_id filled from op) to the caller. */
 void ar_emit(struct ar_op *op, struct ar_event *ev);
 /* A line for a person (AR_EV_PROGRESS); also relay_run_say's hook. */

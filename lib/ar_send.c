@@ -314,6 +314,7 @@ ar_send_begin(struct ar_op *op)
 		return; /* sealed once the session brought a directory */
 	if (op->resent) {
 		/* a person reads it: local time with its zone */
+		ar_client_zone(op->c);
 		receipt_time(op->sealed->created_at, RECEIPT_TIME_FULL, when,
 		    sizeof(when));
 		snprintf(line, sizeof(line), _(MSG_RESENDING), when);

@@ -223,10 +223,11 @@ def test_library_texts_are_dutch_inside_a_host_program(lab, tmp_path):
 @pytest.mark.hard_timeout(200)
 def test_two_clients_check_acks_by_their_own_directory(lab, tmp_path):
     """Client A (signed directory with the contact point's sign_key) and
-    client B (a configuration without a directory) in one process, on one
-    loop, asking for the same acknowledged alert: A finds the signature
-    verified, B that it holds no directory to check with; B freed from
-    its last callback, A goes on and still verifies (under ASan too)."""
+    client B (a configuration without a directory, another time zone) in
+    one process, on one loop, asking for the same acknowledged alert: A
+    finds the signature verified, B that it holds no directory to check
+    with, each giving the time in its own zone; B freed from its last
+    callback, A goes on and still verifies (under ASan too)."""
     st, _sk, keyfile = signed.stack(lab)
     env = st.env
     aid = sent_alert(lab, env)
@@ -237,7 +238,8 @@ def test_two_clients_check_acks_by_their_own_directory(lab, tmp_path):
     other = tmp_path / "other.conf"
     lines = [ln for ln in env.client_conf.read_text().splitlines()
              if not ln.startswith(("org_key", "directory", "outbox"))]
-    lines += ["outbox = %s" % (tmp_path / "other-outbox"), "",
+    lines += ["outbox = %s" % (tmp_path / "other-outbox"),
+              "timezone = America/New_York", "",
               "[recipient contactpunt]",
               "public_key = %s" % env.recipients["contactpunt"].public_key]
     other.write_text("\n".join(lines) + "\n")
@@ -247,12 +249,16 @@ def test_two_clients_check_acks_by_their_own_directory(lab, tmp_path):
     assert cp.returncode == 0 and "0 failed" in cp.stdout, \
         cp.stdout + cp.stderr
     out = cp.stdout
-    assert re.search(r"^A ack: acknowledged by Jan \(Contactpunt\) .*"
-                     r"signed by the person, verified", out, re.M), out
-    assert re.search(r"^A again: acknowledged by Jan \(Contactpunt\) .*"
-                     r"signed by the person, verified", out, re.M), out
-    assert re.search(r"^B ack: acknowledged by .*unverified: this device "
-                     r"holds no signed directory", out, re.M), out
+    # each in its own time zone too (B opened last: once it set A's)
+    assert re.search(r"^A ack: acknowledged by Jan \(Contactpunt\) at "
+                     r"\d\d:\d\d CET .*signed by the person, verified",
+                     out, re.M), out
+    assert re.search(r"^A again: acknowledged by Jan \(Contactpunt\) at "
+                     r"\d\d:\d\d CET .*signed by the person, verified",
+                     out, re.M), out
+    assert re.search(r"^B ack: acknowledged by .* at \d\d:\d\d EST .*"
+                     r"unverified: this device holds no signed directory",
+                     out, re.M), out
 
 
 @pytest.mark.hard_timeout(200)
