@@ -78,7 +78,8 @@ LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_SONAME := libalertclient.so.1
 LIB_VERSION := 1.0.0
-# What the library links (alertclient.pc's Requires.private).
+# What the library links.  alertclient.pc names none of them: no static
+# library is shipped, and the header needs none of their headers.
 LIB_PKGS = libevent libevent_openssl openssl libsodium jansson inih libcurl
 LIB_PKG_LIBS := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
@@ -113,7 +114,7 @@ $(BUILD)/libalertcore.a: $(CLIENT_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/$(LIB_SONAME): $(LIB_OBJ) $(BUILD)/libalertcore.a lib/alertclient.map
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) \
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -pthread -shared -Wl,-soname,$(LIB_SONAME) \
 	    -Wl,--version-script=lib/alertclient.map -Wl,--no-undefined \
 	    -Wl,--as-needed -o $@ $(LIB_OBJ) $(BUILD)/libalertcore.a \
 	    $(LIB_PKG_LIBS) -lm
@@ -126,7 +127,7 @@ $(BUILD)/libalertclient.so: $(BUILD)/$(LIB_SONAME)
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \
 	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
-	    -e 's|@VERSION@|$(LIB_VERSION)|' -e 's|@REQUIRES@|$(LIB_PKGS)|'
+	    -e 's|@VERSION@|$(LIB_VERSION)|'
 $(BUILD)/alertclient.pc: lib/alertclient.pc.in Makefile
 	@$(PC_SED) $< > $@
 
@@ -154,7 +155,7 @@ $(BUILD)/alertrelayd: $(DAEMON_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/alertctl: $(CLIENT_OBJ) $(COMMON_OBJ) $(LIB_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CLIENT_LIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(PKG_LIBS) $(CLIENT_LIBS)
 
 $(CONSOLE_OBJ): ALL_CFLAGS += -Iclient -Idaemon $(CONSOLE_CFLAGS)
 

@@ -33,19 +33,26 @@ struct ack_check {
 	const char *why; /* for ACK_REFUSED and ACK_UNVERIFIED */
 };
 
-/* The device's configuration and secret key (device_open); until then
- * every statement is unverified. */
-void ack_verify_open(const struct client_config *cfg, const unsigned char *sk);
-/* The envelope hash of an alert this process sent (send). */
-void ack_verify_sent(const char *alert_id, const char *envelope, size_t len);
+/* One device's checks: its configuration and secret key (device_open),
+ * both borrowed and outliving the verifier, the envelope it last sent,
+ * and its verified directory, cached until the file changes.  A NULL
+ * verifier finds every statement unverified. */
+struct ack_verifier;
+struct ack_verifier *ack_verify_new(const struct client_config *cfg,
+    const unsigned char *sk);
+void ack_verify_free(struct ack_verifier *av);
+/* The envelope hash of an alert this device sent (send). */
+void ack_verify_sent(struct ack_verifier *av, const char *alert_id,
+    const char *envelope, size_t len);
 /* The verdict on event ev of alert alert_id. */
-void ack_verify_event(const json_t *ev, const char *alert_id,
-    struct ack_check *c);
+void ack_verify_event(struct ack_verifier *av, const json_t *ev,
+    const char *alert_id, struct ack_check *c);
 /* --accept-relay-ack: whether such a verdict ends a wait for an ack. */
 int ack_verify_ends_wait(enum ack_verdict v, int accept_relay);
 /* 1 when receipt ev ends alert_id for the device: cancelled, expired,
  * or an acknowledgement that is not refused (a forged one ends nothing:
  * the panic button stays lit, the location keeps going). */
-int ack_verify_closes(const json_t *ev, const char *alert_id);
+int ack_verify_closes(struct ack_verifier *av, const json_t *ev,
+    const char *alert_id);
 
 #endif

@@ -22,6 +22,7 @@
 #include "out.h"
 #include "outbox.h"
 #include "receipt.h"
+#include "receipt_ack.h"
 #include "resend.h"
 #include "seen.h"
 #include "util.h"
@@ -242,13 +243,14 @@ button_alert_event(struct button_alert *ba, const json_t *ev)
 		seen_add(ba->said, said);
 	free(said);
 	if (!had) {
-		receipt_describe(ev, ba->open_id, 1, line, sizeof(line));
+		receipt_ack_line(ba->d->av, ev, ba->open_id, 1, line,
+		    sizeof(line));
 		out_line("alert %s: %s", ba->open_id, line);
 	}
 	if (strcmp(what, "delivered") == 0 && ba->state < BUTTON_DELIVERED) {
 		ba->state = BUTTON_DELIVERED;
 		button_alert_show(ba);
-	} else if (ack_verify_closes(ev, ba->open_id))
+	} else if (ack_verify_closes(ba->d->av, ev, ba->open_id))
 		button_alert_closed(ba, what);
 }
 

@@ -211,6 +211,9 @@ client_config_timezone(struct client_config_parse *p, const char *v)
 		    v);
 		return;
 	}
+	/* this thread's texts from now on; a library client sets its own
+	 * again before it tells anything (lib/ar_client.c) */
+	snprintf(p->cfg->timezone, sizeof(p->cfg->timezone), "%s", v);
 	ltime_set_zone(v);
 }
 
@@ -427,6 +430,8 @@ client_config_load(const char *path, struct client_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->path = xstrdup(path);
 	cfg->dir_version = -1;
+	snprintf(cfg->timezone, sizeof(cfg->timezone), "%s",
+	    LTIME_DEFAULT_ZONE);
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	if ((p.f = fopen(path, "r")) == NULL) {

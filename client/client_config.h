@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "envelope.h"
+#include "ltime.h"
 #include "tls.h"
 #include "util.h"
 
@@ -57,6 +58,7 @@ struct client_config {
 	const char *pinv[CLIENT_MAX_PINS]; /* pointers into pins */
 	size_t npins;
 	char device_id[ID_MAX + 1];
+	char timezone[LTIME_ZONE_MAX]; /* [client] timezone, or the default */
 	char *device_key; /* resolved path */
 	char *outbox; /* resolved path, NULL when not set */
 	struct client_recipient recipients[ENVELOPE_MAX_RECIPIENTS];

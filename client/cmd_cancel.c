@@ -16,14 +16,10 @@
 #include "i18n.h"
 #include "pin_read.h"
 #include "alertctl.h"
-#include "frame.h"
 #include "device.h"
-#include "duress_cancel.h"
-#include "envelope.h"
-#include "log.h"
 #include "msg.h"
+#include "log.h"
 #include "out.h"
-#include "util.h"
 
 struct cancel_run {
 	int ended;
@@ -73,7 +69,8 @@ cmd_cancel_told(const struct cancel_run *cr, const struct device_opts *o)
 		return out_line(_(MSG_CANCELLED), o->alert_id) == 0 ? EXIT_OK
 		                                                    : EXIT_FAIL;
 	snprintf(failure, sizeof(failure), "cancel %s", o->alert_id);
-	if (cr->status == AR_E_UNKNOWN_ALERT)
+	/* a wrong PIN: told after its check, which runs off the loop */
+	if (cr->status == AR_E_UNKNOWN_ALERT || cr->status == AR_E_PIN)
 		log_errorx("%s", cr->why);
 	else if (cr->status == AR_E_TIMEOUT)
 		log_errorx(_(MSG_REQUEST_DEADLINE), failure, o->timeout_s,
@@ -96,7 +93,7 @@ cmd_cancel(int argc, char **argv, struct globals *g)
 	         g, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
 	memset(&cr, 0, sizeof(cr));
-	if (ar_client_new(&c, o.config, NULL, &cb, &cr) != AR_OK)
+	if (ar_client_new(&c, o.config, NULL, &cb, &cr, NULL, 0) != AR_OK)
 		return EXIT_FAIL;
 	ar_client_set_option(c, AR_OPT_TIMEOUT, o.timeout_s);
 	if (cmd_cancel_start(c, o.alert_id) != AR_OK) {

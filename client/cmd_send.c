@@ -25,25 +25,16 @@
 #include "alertclient.h"
 #include "i18n.h"
 #include "alert.h"
-#include "alert_seal.h"
-#include "ack_verify.h"
 #include "alertctl.h"
-#include "client_config.h"
 #include "device.h"
 #include "follow.h"
-#include "frame.h"
 #include "log.h"
 #include "msg.h"
 #include "out.h"
-#include "receipt.h"
-#include "outbox.h"
-#include "relay_run.h"
-#include "resend.h"
-#include "trust.h"
 #include "usage.h"
 #include "verdict.h"
+#include "util.h"
 #include "watch.h"
-#include "xmalloc.h"
 
 #define SEND_WAIT_TIMEOUT_MAX (365 * 86400)
 
@@ -82,6 +73,7 @@ struct send_run {
 	const struct send_opts *o;
 	char alert_id[AR_ALERT_ID_LEN];
 	int accepted; /* this alert (not an earlier one of the outbox) */
+	int waiting; /* the library said what the wait is for */
 	int ended;
 	int status; /* of AR_EV_DONE or AR_EV_FAILED */
 	char why[1024]; /* why it gave up, for the last line */
@@ -241,6 +233,26 @@ cmd_send_location(const struct send_opts *o, struct alert *a)
 	return 0;
 }
 
+static void
+cmd_send_line(const char *text)
+{
+	if (text != NULL && out_line("%s", text) != 0)
+		log_warn("stdout");
+}
+
+/* What the person can do next, once send gives up on its alert. */
+static void
+cmd_send_hint(const struct send_run *sr, const struct ar_event *ev)
+{
+	if (ev->alert_id == NULL || strcmp(ev->alert_id, sr->alert_id) != 0 ||
+	    ev->status != AR_E_TIMEOUT)
+		return;
+	if (!sr->accepted)
+		log_warnx(_(MSG_RESEND_HINT), sr->alert_id);
+	else
+		log_warnx(_(MSG_STATUS_HINT), sr->alert_id);
+}
+
 /* Each event as the line send prints for it. */
 static void
 cmd_send_event(void *ctx, const struct ar_event *ev)
@@ -257,8 +269,20 @@ cmd_send_event(void *ctx, const struct ar_event *ev)
 		if (strcmp(ev->alert_id, sr->alert_id) == 0)
 			sr->accepted = 1;
 		break;
-	case AR_EV_DONE:
+	case AR_EV_ACKNOWLEDGED:
+		cmd_send_line(ev->text);
+		/* the library tells, alertctl says what to do about it */
+		if (ev->verified == AR_ACK_RELAY && sr->o->until == WATCH_ACK &&
+		    !sr->o->accept_relay)
+			cmd_send_line(
+			    _("still waiting for an acknowledgement "
+			      "signed by the person (--accept-relay-ack "
+			      "takes the relay's word)"));
+		break;
 	case AR_EV_FAILED:
+		cmd_send_hint(sr, ev);
+		/* fall through */
+	case AR_EV_DONE:
 		sr->ended = 1;
 		sr->status = ev->status;
 		snprintf(sr->why, sizeof(sr->why), "%s",
@@ -266,10 +290,22 @@ cmd_send_event(void *ctx, const struct ar_event *ev)
 		snprintf(sr->code, sizeof(sr->code), "%s",
 		    ev->code != NULL ? ev->code : "");
 		break;
+	case AR_EV_PROGRESS:
+		if (sr->accepted && !sr->waiting &&
+		    sr->o->until != WATCH_NONE) {
+			/* what the wait is for: a person under stress must
+			 * not think that leaving it cancels anything */
+			sr->waiting = 1;
+			if (out_line("%s; %s", ev->text,
+			        _("Ctrl-C stops waiting, the alert stays "
+			          "open")) != 0)
+				log_warn("stdout");
+		} else
+			cmd_send_line(ev->text);
+		break;
 	default:
-		/* progress, receipts: their line for a person */
-		if (ev->text != NULL && out_line("%s", ev->text) != 0)
-			log_warn("stdout");
+		/* receipts: their line for a person */
+		cmd_send_line(ev->text);
 	}
 }
 
@@ -383,7 +419,10 @@ cmd_send_run(const struct send_opts *o, ar_client *c, struct send_run *sr,
 		log_warn("stdout");
 	if (sr->alert_id[0] != '\0' && o->drill)
 		out_line("%s", _("DRILL: a rehearsal, not a real alarm"));
-	if (rc != AR_OK)
+	if (rc == AR_E_STORAGE)
+		log_warnx(_("alert not stored in the outbox: a resend with "
+		            "--alert-id will count as a different alert"));
+	else if (rc != AR_OK)
 		return cmd_send_refused(rc, c);
 	while (!sr->ended)
 		if (ar_client_step(c, 1000) != AR_OK)
@@ -412,7 +451,7 @@ cmd_send(int argc, char **argv, struct globals *g)
 	verdict_set_drill(o.drill);
 	memset(&sr, 0, sizeof(sr));
 	sr.o = &o;
-	if (ar_client_new(&c, o.config, NULL, &cb, &sr) != AR_OK)
+	if (ar_client_new(&c, o.config, NULL, &cb, &sr, NULL, 0) != AR_OK)
 		return verdict_not_delivered(_(MSG_WHY_NO_DEVICE));
 	rc = cmd_send_run(&o, c, &sr, &loc);
 	ar_client_free(c);

@@ -12,6 +12,7 @@
 #include "i18n.h"
 #include "out.h"
 #include "receipt.h"
+#include "receipt_ack.h"
 
 static json_t *
 cmd_status_frame(const struct device *d, const struct device_opts *o)
@@ -102,7 +103,8 @@ cmd_status_answered(const json_t *answer, void *arg)
 	{
 		receipt_time(json_str(ev, "at"), RECEIPT_TIME_FULL, when,
 		    sizeof(when));
-		receipt_describe(ev, o->alert_id, 0, line, sizeof(line));
+		receipt_ack_line(o->dev->av, ev, o->alert_id, 0, line,
+		    sizeof(line));
 		out_line("%s  %s", when, line);
 	}
 	cmd_status_unreached(answer);

@@ -28,6 +28,7 @@
 #include "out.h"
 #include "outbox.h"
 #include "receipt.h"
+#include "receipt_ack.h"
 #include "relay_run.h"
 #include "resend.h"
 #include "seen.h"
@@ -275,7 +276,8 @@ watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 	had = watch_printed(wr, alert_id, key);
 	free(key);
 	if (!had) {
-		receipt_describe(ev, alert_id, 1, line, sizeof(line));
+		receipt_ack_line(wr->d->av, ev, alert_id, 1, line,
+		    sizeof(line));
 		if (out_line(_(MSG_WATCH_RECEIPT), alert_id, line) != 0)
 			log_warn("stdout");
 	}
@@ -285,7 +287,7 @@ watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 	if (strcmp(what, "acknowledged") == 0) {
 		struct ack_check c;
 
-		ack_verify_event(ev, alert_id, &c);
+		ack_verify_event(wr->d->av, ev, alert_id, &c);
 		if (c.verdict != ACK_REFUSED) {
 			(void)watch_printed(wr, alert_id, what);
 			watch_closed(wr, alert_id, what);

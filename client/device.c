@@ -58,7 +58,7 @@ device_open_parts(struct device *d, const char *config)
 		return -1;
 	if ((d->sk = device_key(&d->cfg)) == NULL)
 		return -2;
-	ack_verify_open(&d->cfg, d->sk);
+	d->av = ack_verify_new(&d->cfg, d->sk);
 	return 0;
 }
 
@@ -139,6 +139,8 @@ device_fetch_directory(struct device *d, long timeout_s, char *why,
 void
 device_close(struct device *d)
 {
+	ack_verify_free(d->av);
+	d->av = NULL;
 	client_config_free(&d->cfg);
 	seckey_free(d->sk);
 	d->sk = NULL;
@@ -255,6 +257,7 @@ device_command_run(const struct device_command *c, int argc, char **argv,
 	failure = o.alert_id != NULL ? xasprintf("%s %s", c->name, o.alert_id)
 	                             : xstrdup(c->name);
 	memset(&req, 0, sizeof(req));
+	o.dev = &d;
 	if ((frame = c->frame(&d, &o)) == NULL) { /* refused, told */
 		device_close(&d);
 		free(failure);

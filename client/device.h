@@ -15,9 +15,13 @@
 #define DEVICE_TIMEOUT_MAX 86400
 #define DEVICE_LIST_MAX 100
 
+struct ack_verifier;
+
+/* Opened in place and never moved: av points into cfg and at sk. */
 struct device {
 	struct client_config cfg;
 	unsigned char *sk; /* Ed25519, guarded memory */
+	struct ack_verifier *av; /* this device's checks (ack_verify.h) */
 };
 
 /* config: -c, else the default path.  -1 when the configuration or the
@@ -58,6 +62,7 @@ int device_opt(const char *command, int ch, const char **config,
 #define DEVICE_OPT_LIMIT 0x4 /* --limit N */
 
 struct device_opts {
+	const struct device *dev; /* once opened (device_command_run) */
 	const char *config;
 	const char *alert_id;
 	long timeout_s;

@@ -257,7 +257,7 @@ follow_frame_cb(struct relay_session *s, const char *type, const json_t *o,
 	} else if (strcmp(type, "error") == 0)
 		follow_error(f, s, o);
 	else if (strcmp(type, "receipt") == 0 && ev != NULL &&
-	    ack_verify_closes(o, f->a->alert_id)) {
+	    ack_verify_closes(f->d->av, o, f->a->alert_id)) {
 		out_line(_("The alert is closed (%s): your location is no "
 		           "longer sent."),
 		    receipt_word(ev));

@@ -11,8 +11,6 @@
 
 #define RECEIPT_FIELD_MAX 128
 
-static receipt_ack_describer receipt_ack_fn;
-
 /* The members that tell one event from another. */
 static const char *const receipt_key_members[] = {
     "event",
@@ -89,19 +87,13 @@ receipt_delivered(const json_t *ev, char *buf, size_t len)
 }
 
 /* The relay's words as they are: for a reader that checks nothing
- * (receipt_set_ack() names the one that does). */
+ * (receipt_describe_with() names the one that does). */
 static void
-receipt_acknowledged(const json_t *ev, const char *alert_id, int with_time,
-    char *buf, size_t len)
+receipt_acknowledged(const json_t *ev, int with_time, char *buf, size_t len)
 {
 	char who[RECEIPT_FIELD_MAX], how[RECEIPT_FIELD_MAX];
 	char when[RECEIPT_FIELD_MAX];
 
-	(void)alert_id;
-	if (receipt_ack_fn != NULL) {
-		receipt_ack_fn(ev, alert_id, with_time, buf, len);
-		return;
-	}
 	receipt_str(ev, "by", who, sizeof(who));
 	receipt_str(ev, "channel", how, sizeof(how));
 	if (with_time) {
@@ -114,14 +106,15 @@ receipt_acknowledged(const json_t *ev, const char *alert_id, int with_time,
 }
 
 void
-receipt_set_ack(receipt_ack_describer fn)
+receipt_describe(const json_t *ev, const char *alert_id, int with_time,
+    char *buf, size_t len)
 {
-	receipt_ack_fn = fn;
+	receipt_describe_with(ev, alert_id, with_time, NULL, NULL, buf, len);
 }
 
 void
-receipt_describe(const json_t *ev, const char *alert_id, int with_time,
-    char *buf, size_t len)
+receipt_describe_with(const json_t *ev, const char *alert_id, int with_time,
+    receipt_ack_describer fn, void *arg, char *buf, size_t len)
 {
 	char what[RECEIPT_FIELD_MAX], who[RECEIPT_FIELD_MAX];
 	char how[RECEIPT_FIELD_MAX], why[RECEIPT_FIELD_MAX * 2];
@@ -130,8 +123,10 @@ receipt_describe(const json_t *ev, const char *alert_id, int with_time,
 	receipt_str(ev, "event", what, sizeof(what));
 	if (strcmp(what, "delivered") == 0)
 		receipt_delivered(ev, buf, len);
+	else if (strcmp(what, "acknowledged") == 0 && fn != NULL)
+		fn(arg, ev, alert_id, with_time, buf, len);
 	else if (strcmp(what, "acknowledged") == 0)
-		receipt_acknowledged(ev, alert_id, with_time, buf, len);
+		receipt_acknowledged(ev, with_time, buf, len);
 	else if (strcmp(what, "escalated") == 0 && json_is_integer(tier))
 		snprintf(buf, len, _("escalated to tier %lld"),
 		    (long long)json_integer_value(tier));

@@ -22,16 +22,20 @@
 #define RECEIPT_TIME_FULL 1 /* date, time and zone */
 #define RECEIPT_TIME_SHORT 0 /* "10:35 CET" */
 
-/* Who describes an acknowledgement: the device's checker
- * (receipt_ack.h) once ack_verify_open() ran, else the relay's words. */
-typedef void (*receipt_ack_describer)(const json_t *ev, const char *alert_id,
-    int with_time, char *buf, size_t len);
-void receipt_set_ack(receipt_ack_describer fn);
+/* Who describes an acknowledgement, with arg (the device's checker,
+ * receipt_ack.h), passed per call: no state of the process decides it. */
+typedef void (*receipt_ack_describer)(void *arg, const json_t *ev,
+    const char *alert_id, int with_time, char *buf, size_t len);
 /* with_time: an acknowledgement says when ("at 10:35").  alert_id: the
  * alert ev is of, which a signed acknowledgement must name
- * (ack_verify.h): one that does not is said to be false. */
+ * (ack_verify.h): one that does not is said to be false.  An
+ * acknowledgement in the relay's words only: a device describes
+ * receipts with receipt_ack_line() (receipt_ack.h). */
 void receipt_describe(const json_t *ev, const char *alert_id, int with_time,
     char *buf, size_t len);
+/* The same, acknowledgements described by fn(arg, ...). */
+void receipt_describe_with(const json_t *ev, const char *alert_id,
+    int with_time, receipt_ack_describer fn, void *arg, char *buf, size_t len);
 /* An RFC 3339 time as local time with its zone ([client] timezone,
  * ltime.h), RECEIPT_TIME_*; the text as sent (cleaned) when it does not
  * parse; "?" when absent. */

@@ -44,9 +44,9 @@ receipt_ack_verdict(const struct ack_check *c, char *buf, size_t len)
 	}
 }
 
-void
-receipt_ack_describe(const json_t *ev, const char *alert_id, int with_time,
-    char *buf, size_t len)
+static void
+receipt_ack_describe(void *arg, const json_t *ev, const char *alert_id,
+    int with_time, char *buf, size_t len)
 {
 	char who[RECEIPT_FIELD_MAX * 2], how[RECEIPT_FIELD_MAX];
 	char when[RECEIPT_FIELD_MAX], verdict[RECEIPT_FIELD_MAX];
@@ -54,7 +54,7 @@ receipt_ack_describe(const json_t *ev, const char *alert_id, int with_time,
 	const char *head;
 	struct ack_check c;
 
-	ack_verify_event(ev, alert_id, &c);
+	ack_verify_event(arg, ev, alert_id, &c);
 	if (c.verdict == ACK_REFUSED) {
 		/* Said loudly: the official must not stop seeking help. */
 		snprintf(buf, len,
@@ -92,4 +92,12 @@ receipt_ack_describe(const json_t *ev, const char *alert_id, int with_time,
 			strcat(buf, tail);
 	}
 	sodium_memzero(&c, sizeof(c));
+}
+
+void
+receipt_ack_line(struct ack_verifier *av, const json_t *ev,
+    const char *alert_id, int with_time, char *buf, size_t len)
+{
+	receipt_describe_with(ev, alert_id, with_time, receipt_ack_describe, av,
+	    buf, len);
 }

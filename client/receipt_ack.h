@@ -1,6 +1,6 @@
 /*
- * Acknowledgements in receipts as the device's check found them
- * (receipt_ack.c); set as receipt.h's describer by ack_verify_open().
+ * Receipts as a device tells them: acknowledgements as the device's
+ * check (ack_verify.h) found them (receipt_ack.c).
  */
 #ifndef ALERTCTL_RECEIPT_ACK_H
 #define ALERTCTL_RECEIPT_ACK_H
@@ -9,7 +9,10 @@
 
 #include <jansson.h>
 
-void receipt_ack_describe(const json_t *ev, const char *alert_id, int with_time,
-    char *buf, size_t len);
+struct ack_verifier;
+
+/* receipt_describe() with av's check of an acknowledgement. */
+void receipt_ack_line(struct ack_verifier *av, const json_t *ev,
+    const char *alert_id, int with_time, char *buf, size_t len);
 
 #endif

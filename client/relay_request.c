@@ -7,11 +7,6 @@
 #include "relay_request.h"
 #include "relay_run.h"
 
-struct relay_request_run {
-	const struct relay_request *req;
-	long timeout_s;
-};
-
 static void
 relay_request_ready(struct relay_session *s, void *arg)
 {
@@ -73,23 +68,35 @@ relay_request_failed(void *arg, int deadline, const char *why)
 {
 	struct relay_request_run *rr = arg;
 
-	if (deadline)
+	if (rr->req->failed != NULL)
+		rr->req->failed(rr->req->arg, deadline, why);
+	else if (deadline)
 		log_errorx(_(MSG_REQUEST_DEADLINE), rr->req->failure,
 		    rr->timeout_s, why);
 	else
 		log_errorx(_(MSG_REQUEST_REFUSED), rr->req->failure, why);
 }
 
+void
+relay_request_op(struct relay_request_run *rr, const struct relay_request *req,
+    long timeout_s, struct relay_op *op)
+{
+	rr->req = req;
+	rr->timeout_s = timeout_s;
+	*op = (struct relay_op){relay_request_ready, relay_request_frame,
+	    relay_request_failed, rr, NULL};
+}
+
 int
 relay_request_run(const struct device *d, long timeout_s,
     const struct relay_request *req)
 {
-	struct relay_request_run rr = {req, timeout_s};
-	struct relay_op op = {relay_request_ready, relay_request_frame,
-	    relay_request_failed, &rr, NULL};
+	struct relay_request_run rr;
+	struct relay_op op;
 	struct relay_run *r;
 	int rc;
 
+	relay_request_op(&rr, req, timeout_s, &op);
 	if ((r = relay_run_new(&d->cfg, d->sk, &op, timeout_s, 0)) == NULL)
 		return EXIT_FAIL;
 	rc = relay_run_go(r);

@@ -1,7 +1,9 @@
 /*
  * One request and its one answer over an authenticated session (cancel,
  * status, list), with the retries and the deadline of a relay run.  The
- * same frame is sent on every attempt.
+ * same frame is sent on every attempt.  alertctl runs it to the end
+ * (relay_request_run); libalertclient puts its hooks on a run of its own
+ * on the caller's loop (relay_request_op).
  */
 #ifndef ALERTCTL_RELAY_REQUEST_H
 #define ALERTCTL_RELAY_REQUEST_H
@@ -9,6 +11,7 @@
 #include <jansson.h>
 
 #include "device.h"
+#include "relay_session.h"
 
 struct relay_request {
 	const json_t *frame; /* sent after authentication */
@@ -21,10 +24,21 @@ struct relay_request {
 	/* Optional: an error frame; the exit code when it ends the request
 	 * (a refusal the command explains itself), else -1. */
 	int (*refused)(const json_t *o, void *arg);
+	/* Optional: the run gave up; else that is logged. */
+	void (*failed)(void *arg, int deadline, const char *why);
 };
 
 /* The exit code: the answer's, or EXIT_FAIL (logged). */
 int relay_request_run(const struct device *d, long timeout_s,
     const struct relay_request *req);
+
+/* A request on a run the caller makes: *op gets the hooks, with rr as
+ * their argument; req and rr must outlive the run. */
+struct relay_request_run {
+	const struct relay_request *req;
+	long timeout_s;
+};
+void relay_request_op(struct relay_request_run *rr,
+    const struct relay_request *req, long timeout_s, struct relay_op *op);
 
 #endif

@@ -26,7 +26,8 @@ struct relay_run {
 
 	struct event_base *base;
 	struct evdns_base *dns;
-	SSL_CTX *ssl_ctx;
+	int own_dns; /* else the client's (relay_run_shared) */
+	SSL_CTX *ssl_ctx; /* a reference of its own */
 	struct event *retry; /* next attempt */
 	struct event *deadline;
 	struct relay_session *session;
@@ -222,23 +223,37 @@ relay_run_deadline(struct relay_run *r, long timeout_s)
 
 static struct relay_run *relay_run_make(const struct client_config *cfg,
     const unsigned char *sk, const struct relay_op *op, long timeout_s,
-    int progress, struct event_base *base);
+    int progress, struct event_base *base,
+    const struct relay_run_shared *shared);
+
+struct evdns_base *
+relay_run_dns(struct event_base *base)
+{
+	struct evdns_base *dns;
+
+	dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (dns == NULL)
+		log_warnx(_("no DNS resolver configured; only addresses and "
+		            "/etc/hosts names will work"));
+	return dns;
+}
 
 struct relay_run *
 relay_run_new(const struct client_config *cfg, const unsigned char *sk,
     const struct relay_op *op, long timeout_s, int progress)
 {
-	return relay_run_make(cfg, sk, op, timeout_s, progress, NULL);
+	return relay_run_make(cfg, sk, op, timeout_s, progress, NULL, NULL);
 }
 
 struct relay_run *
 relay_run_new_on(const struct client_config *cfg, const unsigned char *sk,
     const struct relay_op *op, long timeout_s, struct event_base *base,
+    const struct relay_run_shared *shared,
     void (*ended)(int exit_code, void *arg), void *arg)
 {
 	struct relay_run *r;
 
-	r = relay_run_make(cfg, sk, op, timeout_s, 0, base);
+	r = relay_run_make(cfg, sk, op, timeout_s, 0, base, shared);
 	if (r == NULL)
 		return NULL;
 	r->ended = ended;
@@ -259,7 +274,7 @@ relay_run_say(struct relay_run *r, void (*say)(void *, const char *), void *arg)
 static struct relay_run *
 relay_run_make(const struct client_config *cfg, const unsigned char *sk,
     const struct relay_op *op, long timeout_s, int progress,
-    struct event_base *base)
+    struct event_base *base, const struct relay_run_shared *shared)
 {
 	struct relay_run *r = xcalloc(1, sizeof(*r));
 	char err[256];
@@ -270,7 +285,10 @@ relay_run_make(const struct client_config *cfg, const unsigned char *sk,
 	r->op = op;
 	r->progress = progress;
 	r->exit_code = EXIT_FAIL;
-	if ((r->ssl_ctx = tls_client_ctx(err, sizeof(err))) == NULL) {
+	if (shared != NULL && shared->ssl_ctx != NULL &&
+	    SSL_CTX_up_ref(shared->ssl_ctx) == 1)
+		r->ssl_ctx = shared->ssl_ctx;
+	else if ((r->ssl_ctx = tls_client_ctx(err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		free(r);
 		return NULL;
@@ -278,10 +296,12 @@ relay_run_make(const struct client_config *cfg, const unsigned char *sk,
 	r->own_base = base == NULL;
 	if ((r->base = base != NULL ? base : event_base_new()) == NULL)
 		log_fatalx("event_base_new failed");
-	r->dns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-	if (r->dns == NULL)
-		log_warnx(_("no DNS resolver configured; only addresses and "
-		            "/etc/hosts names will work"));
+	if (shared != NULL && shared->dns != NULL)
+		r->dns = shared->dns;
+	else {
+		r->own_dns = 1;
+		r->dns = relay_run_dns(r->base);
+	}
 	r->retry = evtimer_new(r->base, relay_run_attempt, r);
 	r->deadline = evtimer_new(r->base, relay_run_expired, r);
 	if (r->retry == NULL || r->deadline == NULL)
@@ -317,7 +337,7 @@ relay_run_free(struct relay_run *r)
 	event_free(r->deadline);
 	if (r->end != NULL)
 		event_free(r->end);
-	if (r->dns != NULL)
+	if (r->dns != NULL && r->own_dns)
 		evdns_base_free(r->dns, 0);
 	if (r->own_base)
 		event_base_free(r->base);

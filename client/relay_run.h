@@ -21,14 +21,24 @@ struct relay_run;
 struct relay_run *relay_run_new(const struct client_config *cfg,
     const unsigned char *sk, const struct relay_op *op, long timeout_s,
     int progress);
+/* What the runs of one client share (libalertclient): its TLS context
+ * and DNS resolver, made once instead of per run.  Borrowed: they must
+ * outlive the runs.  A NULL member: the run makes its own. */
+struct relay_run_shared {
+	SSL_CTX *ssl_ctx;
+	struct evdns_base *dns;
+};
 /* The same on a caller's loop (libalertclient): nothing runs until
  * relay_run_start(); the end is told once through ended(), from the
  * loop, where the run may be freed.  NULL when TLS cannot be set up. */
 struct relay_run *relay_run_new_on(const struct client_config *cfg,
     const unsigned char *sk, const struct relay_op *op, long timeout_s,
-    struct event_base *base, void (*ended)(int exit_code, void *arg),
-    void *arg);
+    struct event_base *base, const struct relay_run_shared *shared,
+    void (*ended)(int exit_code, void *arg), void *arg);
 void relay_run_start(struct relay_run *r);
+/* A resolver on base (reads /etc/resolv.conf); NULL (logged) without
+ * one: addresses and /etc/hosts names only. */
+struct evdns_base *relay_run_dns(struct event_base *base);
 /* The progress lines (connecting, connected, authenticated) go to say()
  * instead of stdout. */
 void relay_run_say(struct relay_run *r, void (*say)(void *, const char *),

@@ -100,7 +100,7 @@ const char *
 i18n_language(void)
 {
 	/* The catalogue's own header says which language it is. */
-	const char *probe = gettext("LANGUAGE=en");
+	const char *probe = dgettext(I18N_DOMAIN, "LANGUAGE=en");
 
 	return strcmp(probe, "LANGUAGE=en") == 0 ? "en" : probe + 9;
 }

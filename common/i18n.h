@@ -13,7 +13,9 @@
 
 #define I18N_DOMAIN "alertrelay"
 
-#define _(s) gettext(s)
+/* The library (lib/) shares these texts and runs inside programs with
+ * text domains of their own: always our domain, never the default. */
+#define _(s) dgettext(I18N_DOMAIN, s)
 /* Marks a string for the catalogue where it cannot be translated yet (a
  * static table); translate it with _() where it is used. */
 #define N_(s) (s)

@@ -122,13 +122,20 @@ log_stderr(int pri, const char *msg)
 	    log_level_name(pri), msg);
 }
 
-/* The last warning or error, for a fatal line to repeat. */
-static char log_last[1024];
+/* The last warning or error, for a fatal line to repeat; per thread, so
+ * that the library can tell a caller why its own call failed. */
+static __thread char log_last[1024];
 
 const char *
 log_last_problem(void)
 {
 	return log_last[0] != '\0' ? log_last : "no reason was logged";
+}
+
+void
+log_forget_problem(void)
+{
+	log_last[0] = '\0';
 }
 
 static void

@@ -24,6 +24,8 @@ int log_level_parse(const char *name); /* -1 when unknown */
 /* The text of the last warning or error logged: a fatal line repeats
  * it, since an operator may see only the last line (systemctl status). */
 const char *log_last_problem(void);
+/* Starts afresh: a problem logged after this is one's own (this thread). */
+void log_forget_problem(void);
 
 void log_fatal(const char *fmt, ...) PRINTFLIKE(1, 2) __attribute__((noreturn));
 void log_fatalx(const char *fmt, ...) PRINTFLIKE(1, 2)

@@ -2,7 +2,9 @@
  * Local time in a named zone without moving the process into it: TZ is
  * set only while localtime_r() runs and put back at once, so log lines
  * (UTC), timegm() and anything else keep working as before.  The
- * programs using this are single-threaded.
+ * programs using this format times on one thread; the zone is that
+ * thread's, so that libalertclient's clients, each used from one thread
+ * at a time, can each speak in their own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 #endif
 
-static char ltime_zone_name[LTIME_ZONE_MAX] = LTIME_DEFAULT_ZONE;
+static __thread char ltime_zone_name[LTIME_ZONE_MAX] = LTIME_DEFAULT_ZONE;
 
 int
 ltime_zone_valid(const char *zone)

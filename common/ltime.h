@@ -16,7 +16,8 @@
 
 /* 0 when zone names a zone of the tz database (tzdata installed). */
 int ltime_zone_valid(const char *zone);
-/* The zone later times are shown in; the default until then. */
+/* The zone later times are shown in, on this thread; the default until
+ * then. */
 void ltime_set_zone(const char *zone);
 const char *ltime_zone(void);
 /* t as date and time with zone, in the reader's language; with_date 0:

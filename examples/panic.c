@@ -56,7 +56,7 @@ main(int argc, char **argv)
 {
 	struct ar_callbacks cb;
 	struct panic p = {0, 0};
-	char alert_id[AR_ALERT_ID_LEN];
+	char alert_id[AR_ALERT_ID_LEN], why[512];
 	ar_client *c;
 	int rc;
 
@@ -66,9 +66,10 @@ main(int argc, char **argv)
 	}
 	memset(&cb, 0, sizeof(cb));
 	cb.on_event = on_event;
-	rc = ar_client_new(&c, argc > 1 ? argv[1] : NULL, NULL, &cb, &p);
+	rc = ar_client_new(&c, argc > 1 ? argv[1] : NULL, NULL, &cb, &p, why,
+	    sizeof(why));
 	if (rc != AR_OK) {
-		fprintf(stderr, "open: %s\n", ar_strerror(rc));
+		fprintf(stderr, "open: %s: %s\n", ar_strerror(rc), why);
 		return 1;
 	}
 	rc = ar_send(c, "panic", argc > 2 ? argv[2] : NULL, NULL,

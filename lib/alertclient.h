@@ -16,11 +16,13 @@
  *    a pointer the library hands out (const char *, const struct ar_event *)
  *    stays the library's and is valid only for as long as each function
  *    says (an event: during its callback);
- *  - nothing blocks: operations start on the caller's libevent loop (or the
- *    library's own, driven by ar_client_step()) and report through the
- *    callback;
- *  - not thread-safe: use all clients of a process from one thread (the one
- *    running the loop).  ar_init() once, before anything else.
+ *  - operations start on the caller's libevent loop (or the library's
+ *    own, driven by ar_client_step()) and report through the callback;
+ *    what a call still does on the calling thread is listed under
+ *    BLOCKING in libalertclient(3);
+ *  - each client keeps its own state (no state shared between clients
+ *    beyond ar_init()); a client is used from one thread at a time (the
+ *    one running its loop).  ar_init() once, before anything else.
  */
 #ifndef ALERTCLIENT_H
 #define ALERTCLIENT_H
@@ -60,9 +62,11 @@ enum ar_status {
 	AR_E_PIN = 14, /* a PIN is needed, or the PIN is wrong */
 	AR_E_CLOSED = 15, /* the alert ended before what was awaited */
 	AR_E_LOOP = 16, /* the loop failed, or is the caller's */
-	AR_E_BUSY = 17, /* reserved */
+	AR_E_BUSY = 17, /* reserved: no function of this version returns it */
 	AR_E_BUNDLE = 18, /* ar_enroll: the bundle cannot be used, or the
 	                     files not written */
+	AR_E_STORAGE = 19, /* ar_send: the alert is on its way but the
+	                      outbox could not keep it for a resend */
 };
 
 /* Status text in English (static storage); "unknown status" for codes
@@ -162,9 +166,12 @@ struct ar_callbacks {
  * struct event_base, which must outlive the client; NULL: the library's
  * own, driven by ar_client_step().  ctx is passed to every callback.
  * *out is set to the new client (free with ar_client_free) or NULL.
+ * why (may be NULL): the caller's buffer, set to why it failed, for a
+ * person (the file and the problem), or "" on AR_OK.
  */
 AR_API int ar_client_new(ar_client **out, const char *config_path,
-    struct event_base *base, const struct ar_callbacks *callbacks, void *ctx);
+    struct event_base *base, const struct ar_callbacks *callbacks, void *ctx,
+    char *why, size_t why_len);
 /* Ends every operation (no callback fires for them any more) and frees
  * the client.  NULL is fine.  From a callback only on AR_EV_DONE or
  * AR_EV_FAILED (any client's); never from another event's callback. */
@@ -227,6 +234,9 @@ struct ar_location {
  * earlier unsent alerts first.  Before returning, writes the alert_id
  * into the caller's alert_id buffer (alert_id_len >= AR_ALERT_ID_LEN):
  * from then on the alert is never lost (a later send delivers it).
+ * AR_E_STORAGE: the outbox could not keep it (ar_client_reason says
+ * why); it is being delivered all the same, with the events of AR_OK,
+ * but if no relay accepts it now nothing sends it later.
  * Events: AR_EV_RESENDING, AR_EV_PROGRESS, AR_EV_ACCEPTED, then with
  * AR_SEND_WAIT_* the receipts, then AR_EV_DONE or AR_EV_FAILED.
  * *resent (may be NULL) is set to 1 when the outbox's bytes go again
@@ -245,24 +255,34 @@ AR_API int ar_send(ar_client *c, const char *type, const char *message,
  * Cancels an alert of this device.  pin: the device's PIN when it has a
  * PIN file (alertctl pincode), else NULL.  A duress PIN cancels exactly
  * as a real one does, to the caller and to anyone watching the screen.
- * AR_E_PIN (nothing sent) for a missing or wrong PIN.  Events:
- * AR_EV_CANCELLED and AR_EV_DONE, or AR_EV_FAILED.
+ * The PIN is checked off the loop, on a thread of its own (Argon2id is
+ * slow on purpose); a missing or wrong one ends the operation with
+ * AR_EV_FAILED, status AR_E_PIN, nothing sent.  AR_E_CONFIG (returned)
+ * for a PIN file that cannot be read.  Events: AR_EV_CANCELLED and
+ * AR_EV_DONE, or AR_EV_FAILED.
  */
 AR_API int ar_cancel(ar_client *c, const char *alert_id, const char *pin);
 /* 1 when this device has a PIN file, so that ar_cancel needs a PIN (ask
  * for it the same way whichever PIN will be typed), else 0. */
 AR_API int ar_client_needs_pin(const ar_client *c);
 
-/* Asks the relay for an alert's state: its history as receipt events,
- * AR_EV_STATE, then AR_EV_DONE (or AR_EV_FAILED). */
+/* Asks the relay for an alert's state: its history as the events
+ * ar_follow tells (AR_EV_DELIVERED, AR_EV_ACKNOWLEDGED with the device's
+ * check, AR_EV_RECEIPT...), AR_EV_STATE, then AR_EV_DONE (or
+ * AR_EV_FAILED). */
 AR_API int ar_status(ar_client *c, const char *alert_id);
 
+/* ar_follow flags. */
+#define AR_FOLLOW_ACCEPT_RELAY_ACK                                             \
+	0x1u /* the relay's word (AR_ACK_RELAY: an SMS reply) ends it too */
+
 /* Follows an alert's receipts (each told once, also after reconnecting)
- * until it is acknowledged (a check that is not AR_ACK_FORGED),
- * cancelled or expired, or AR_OPT_WAIT_TIMEOUT passed (when set).  Ends with
- * AR_EV_DONE when acknowledged, else AR_EV_FAILED (AR_E_CLOSED for cancelled or
- * expired). */
-AR_API int ar_follow(ar_client *c, const char *alert_id);
+ * until it is acknowledged (AR_ACK_VERIFIED or AR_ACK_UNVERIFIED, and
+ * AR_ACK_RELAY with AR_FOLLOW_ACCEPT_RELAY_ACK), cancelled or expired,
+ * or AR_OPT_WAIT_TIMEOUT passed (when set).  Ends with AR_EV_DONE when
+ * acknowledged, else AR_EV_FAILED (AR_E_CLOSED, code "cancelled" or
+ * "expired"). */
+AR_API int ar_follow(ar_client *c, const char *alert_id, unsigned flags);
 
 /* ar_enroll flags. */
 #define AR_ENROLL_FORCE 0x1u /* replace an enrolled device's files */
@@ -274,9 +294,10 @@ AR_API int ar_follow(ar_client *c, const char *alert_id);
  * else ~/.config/alertrelay/alertctl.conf) and the bundle's signed
  * directory (directory.signed) next to each other, mode 0600.  Nothing
  * is replaced without AR_ENROLL_FORCE (AR_E_EXISTS).  device_id (may be
- * NULL): the caller's buffer for the enrolled device's id.  Local files
- * only; the caller deletes the bundle, which holds the secret key.
- * Then ar_client_new(config_path) opens the device.
+ * NULL): the caller's buffer for the enrolled device's id (too small:
+ * AR_E_NOSPACE, and nothing written).  Local files only; the caller deletes the
+ * bundle, which holds the secret key. Then ar_client_new(config_path) opens the
+ * device.
  */
 AR_API int ar_enroll(const char *bundle_path, const char *config_path,
     unsigned flags, char *device_id, size_t device_id_len);

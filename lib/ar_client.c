@@ -8,16 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 
-#include "ack_verify.h"
 #include "alertctl.h"
 #include "ar_internal.h"
 #include "evtimer_ms.h"
 #include "i18n.h"
 #include "log.h"
+#include "ltime.h"
 #include "msg.h"
+#include "tls.h"
 #include "trust.h"
 #include "xmalloc.h"
 
@@ -54,8 +57,9 @@ ar_strerror(int status)
 	    [AR_E_PIN] = "a PIN is needed, or the PIN is wrong",
 	    [AR_E_CLOSED] = "the alert ended before what was awaited",
 	    [AR_E_LOOP] = "the event loop failed or is the caller's",
-	    [AR_E_BUSY] = "an operation is under way",
+	    [AR_E_BUSY] = "reserved (not returned by this version)",
 	    [AR_E_BUNDLE] = "the enrollment bundle cannot be used",
+	    [AR_E_STORAGE] = "the alert was not kept in the outbox",
 	};
 
 	if (status < 0 || (size_t)status >= sizeof(texts) / sizeof(texts[0]) ||
@@ -90,29 +94,44 @@ ar_init(void)
 	return AR_OK;
 }
 
+static int
+ar_client_why(int status, char *why, size_t why_len, const char *text)
+{
+	if (why != NULL && why_len > 0)
+		snprintf(why, why_len, "%s", text);
+	return status;
+}
+
 AR_API int
 ar_client_new(ar_client **out, const char *config_path, struct event_base *base,
-    const struct ar_callbacks *callbacks, void *ctx)
+    const struct ar_callbacks *callbacks, void *ctx, char *why, size_t why_len)
 {
 	struct ar_client *c;
 	int rc;
 
+	(void)ar_client_why(AR_OK, why, why_len, "");
 	if (out == NULL)
-		return AR_E_INVAL;
+		return ar_client_why(AR_E_INVAL, why, why_len,
+		    ar_strerror(AR_E_INVAL));
 	*out = NULL;
 	if (!ar_ready)
-		return AR_E_NOT_INIT;
+		return ar_client_why(AR_E_NOT_INIT, why, why_len,
+		    ar_strerror(AR_E_NOT_INIT));
 	c = xcalloc(1, sizeof(*c));
+	/* what device_open_parts logs on this thread is the reason */
+	log_forget_problem();
 	if ((rc = device_open_parts(&c->d, config_path)) != 0) {
 		device_close(&c->d);
 		free(c);
-		return rc == -2 ? AR_E_KEY : AR_E_CONFIG;
+		return ar_client_why(rc == -2 ? AR_E_KEY : AR_E_CONFIG, why,
+		    why_len, log_last_problem());
 	}
 	c->own_base = base == NULL;
 	if ((c->base = base != NULL ? base : event_base_new()) == NULL) {
 		device_close(&c->d);
 		free(c);
-		return AR_E_LOOP;
+		return ar_client_why(AR_E_LOOP, why, why_len,
+		    ar_strerror(AR_E_LOOP));
 	}
 	if (callbacks != NULL)
 		c->cb = *callbacks;
@@ -127,6 +146,11 @@ ar_client_release(struct ar_client *c)
 {
 	while (c->ops != NULL)
 		ar_op_free(c->ops);
+	if (c->wake != NULL)
+		event_free(c->wake);
+	if (c->shared.dns != NULL)
+		evdns_base_free(c->shared.dns, 0);
+	SSL_CTX_free(c->shared.ssl_ctx);
 	if (c->own_base)
 		event_base_free(c->base);
 	device_close(&c->d);
@@ -173,7 +197,6 @@ ar_client_wake(evutil_socket_t fd, short what, void *arg)
 AR_API int
 ar_client_step(ar_client *c, int timeout_ms)
 {
-	struct event *t;
 	int rc;
 
 	if (c == NULL || timeout_ms < 0)
@@ -184,13 +207,15 @@ ar_client_step(ar_client *c, int timeout_ms)
 	if (timeout_ms == 0)
 		rc = event_base_loop(c->base, EVLOOP_NONBLOCK);
 	else {
-		/* EVLOOP_ONCE waits for the first event: this one bounds
-		 * the wait. */
-		if ((t = evtimer_new(c->base, ar_client_wake, NULL)) == NULL)
+		/* EVLOOP_ONCE waits for the first event: this one, made once
+		 * per client, bounds the wait. */
+		if (c->wake == NULL &&
+		    (c->wake = evtimer_new(c->base, ar_client_wake, NULL)) ==
+		        NULL)
 			log_fatalx("evtimer_new failed");
-		evtimer_add_ms(t, timeout_ms);
+		evtimer_add_ms(c->wake, timeout_ms);
 		rc = event_base_loop(c->base, EVLOOP_ONCE);
-		event_free(t);
+		evtimer_del(c->wake);
 	}
 	c->stepping = 0;
 	if (c->free_pending) {
@@ -218,6 +243,12 @@ ar_client_contact(const ar_client *c)
 	return c != NULL ? c->d.cfg.contact : NULL;
 }
 
+void
+ar_client_zone(const struct ar_client *c)
+{
+	ltime_set_zone(c->d.cfg.timezone);
+}
+
 AR_API const char *
 ar_client_device_id(const ar_client *c)
 {
@@ -227,6 +258,9 @@ ar_client_device_id(const ar_client *c)
 void
 ar_emit(struct ar_op *op, struct ar_event *ev)
 {
+	/* freed from a callback of this step: nothing more is told */
+	if (op->c->free_pending)
+		return;
 	ev->op = op->kind;
 	if (ev->alert_id == NULL && op->alert_id[0] != '\0')
 		ev->alert_id = op->alert_id;
@@ -274,6 +308,7 @@ ar_op_free(struct ar_op *op)
 	if (op->next != NULL)
 		op->next->prev = op->prev;
 	c->nops--;
+	ar_pin_free(op->pin);
 	if (op->kick != NULL)
 		event_free(op->kick);
 	relay_run_free(op->run);
@@ -337,9 +372,38 @@ ar_op_kick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (op->begin != NULL)
 		op->begin(op);
-	/* this device's checks (ack_verify.h) */
-	ack_verify_open(&op->c->d.cfg, op->c->d.sk);
-	relay_run_start(op->run);
+	op->kicked = 1;
+	if (!op->held)
+		relay_run_start(op->run);
+}
+
+void
+ar_op_release(struct ar_op *op)
+{
+	op->held = 0;
+	if (op->kicked)
+		relay_run_start(op->run);
+}
+
+void
+ar_op_end(struct ar_op *op, int exit_code)
+{
+	ar_op_ended(exit_code, op);
+}
+
+/* One TLS context (certificate store, settings) and one resolver per
+ * client, not per operation: neither is made again on the loop. */
+static void
+ar_client_shared(struct ar_client *c)
+{
+	char err[256];
+
+	if (c->have_shared)
+		return;
+	c->have_shared = 1;
+	if ((c->shared.ssl_ctx = tls_client_ctx(err, sizeof(err))) == NULL)
+		log_warnx("%s", err); /* each run tries again, and says so */
+	c->shared.dns = relay_run_dns(c->base);
 }
 
 int
@@ -347,9 +411,9 @@ ar_op_start(struct ar_op *op, long timeout_s)
 {
 	struct ar_client *c = op->c;
 
-	op->rop.arg = op;
+	ar_client_shared(c);
 	op->run = relay_run_new_on(&c->d.cfg, c->d.sk, &op->rop, timeout_s,
-	    c->base, ar_op_ended, op);
+	    c->base, &c->shared, ar_op_ended, op);
 	if (op->run == NULL) {
 		snprintf(c->why, sizeof(c->why), "%s", _(MSG_WHY_NO_TLS));
 		ar_op_free(op);

@@ -12,6 +12,22 @@
 #include "enroll.h"
 #include "xmalloc.h"
 
+/* The caller's buffer holds the bundle's device_id: checked before any
+ * file is written, so that AR_E_NOSPACE leaves nothing behind. */
+static int
+ar_enroll_fits(const char *bundle_path, size_t device_id_len)
+{
+	struct bundle b;
+	char err[512];
+	int rc;
+
+	if (bundle_read(bundle_path, &b, err, sizeof(err)) != 0)
+		return AR_E_BUNDLE;
+	rc = strlen(b.device_id) < device_id_len ? AR_OK : AR_E_NOSPACE;
+	bundle_free(&b);
+	return rc;
+}
+
 AR_API int
 ar_enroll(const char *bundle_path, const char *config_path, unsigned flags,
     char *device_id, size_t device_id_len)
@@ -24,6 +40,9 @@ ar_enroll(const char *bundle_path, const char *config_path, unsigned flags,
 		return AR_E_INVAL;
 	if (!ar_initialised())
 		return AR_E_NOT_INIT;
+	if (device_id != NULL &&
+	    (rc = ar_enroll_fits(bundle_path, device_id_len)) != AR_OK)
+		return rc;
 	conf = config_path != NULL ? xstrdup(config_path)
 	                           : client_config_default_path();
 	if (conf == NULL)

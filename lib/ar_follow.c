@@ -18,6 +18,7 @@
 #include "msg.h"
 #include "out.h"
 #include "receipt.h"
+#include "receipt_ack.h"
 #include "seen.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -101,75 +102,65 @@ ar_follow_check(enum ack_verdict v)
 	}
 }
 
-/* Tells ev; for an acknowledgement, 1 when it ends the wait. */
-static int
-ar_follow_tell(struct ar_follow *f, const json_t *ev, const char *what)
+void
+ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c)
 {
-	struct ar_op *op = f->op;
+	const char *what = json_str(ev, "event");
+	struct ack_check mine;
 	struct ar_event e;
-	struct ack_check c;
 	char line[RECEIPT_LINE_MAX], by[256], word[64];
-	int ends = 0;
 
-	ack_verify_open(&op->c->d.cfg, op->c->d.sk);
-	receipt_describe(ev, op->alert_id, 1, line, sizeof(line));
+	if (c == NULL)
+		c = &mine;
+	c->verdict = ACK_NOT_AN_ACK;
+	if (what == NULL)
+		return;
+	ar_client_zone(op->c);
+	receipt_ack_line(op->c->d.av, ev, op->alert_id, 1, line, sizeof(line));
 	memset(&e, 0, sizeof(e));
 	e.type = ar_follow_type(what);
 	e.text = line;
 	e.event = out_clean(what, word, sizeof(word));
 	if (e.type == AR_EV_ACKNOWLEDGED) {
-		ack_verify_event(ev, op->alert_id, &c);
-		e.verified = ar_follow_check(c.verdict);
-		if (c.verdict == ACK_VERIFIED)
-			out_clean(c.who, by, sizeof(by));
+		ack_verify_event(op->c->d.av, ev, op->alert_id, c);
+		e.verified = ar_follow_check(c->verdict);
+		if (c->verdict == ACK_VERIFIED)
+			out_clean(c->who, by, sizeof(by));
 		else
 			out_clean(json_str(ev, "by") != NULL
 			        ? json_str(ev, "by")
 			        : "?",
 			    by, sizeof(by));
 		e.operator_name = by;
-		ends = c.verdict != ACK_REFUSED &&
-		    ack_verify_ends_wait(c.verdict, f->accept_relay);
 	}
 	ar_emit(op, &e);
-	if (e.type != AR_EV_ACKNOWLEDGED)
+	sodium_memzero(&mine, sizeof(mine));
+}
+
+/* Tells ev; for an acknowledgement, 1 when it ends the wait. */
+static int
+ar_follow_tell(struct ar_follow *f, const json_t *ev, const char *what)
+{
+	struct ar_op *op = f->op;
+	struct ack_check c;
+	int ends;
+
+	ar_tell_receipt(op, ev, &c);
+	if (strcmp(what, "acknowledged") != 0)
 		return 0;
+	/* Waiting for delivered: a person who took it had it. */
+	ends = c.verdict != ACK_REFUSED &&
+	    (ack_verify_ends_wait(c.verdict, f->accept_relay) || !f->until_ack);
+	/* An ack that does not end the wait (the relay's word without
+	 * the caller's leave) is the caller's to explain: its event said
+	 * AR_ACK_RELAY. */
 	if (c.verdict == ACK_REFUSED)
 		log_warnx(
 		    _("alert %s: a receipt that claims an acknowledgement "
 		      "is NOT genuine (%s): still waiting for a real one"),
 		    op->alert_id, c.why);
-	else if (!ends && f->until_ack)
-		ar_say(op,
-		    _("still waiting for an acknowledgement signed by the "
-		      "person (--accept-relay-ack takes the relay's word)"));
+	sodium_memzero(&c, sizeof(c));
 	return ends;
-}
-
-/* An event not told before; 1 when it ends the wait. */
-static int
-ar_follow_event(struct ar_follow *f, struct relay_session *s, const json_t *ev)
-{
-	const char *what = json_str(ev, "event");
-
-	/* "accepted" was told by AR_EV_ACCEPTED already. */
-	if (what == NULL || strcmp(what, "accepted") == 0 ||
-	    ar_follow_seen(f, ev))
-		return 0;
-	if (strcmp(what, "acknowledged") == 0) {
-		if (!ar_follow_tell(f, ev, what))
-			return 0;
-	} else
-		(void)ar_follow_tell(f, ev, what);
-	if (strcmp(what, "acknowledged") == 0 ||
-	    (strcmp(what, "delivered") == 0 && !f->until_ack))
-		relay_session_done(s, EXIT_OK);
-	else if (strcmp(what, "cancelled") == 0) {
-		ar_op_fail(f->op, AR_E_CLOSED, "cancelled", _("cancelled"));
-		relay_session_done(s, EXIT_FAIL);
-	} else
-		return 0;
-	return 1;
 }
 
 static void
@@ -179,9 +170,38 @@ ar_follow_expired(struct ar_follow *f, struct relay_session *s)
 
 	snprintf(why, sizeof(why), _(MSG_WAIT_EXPIRED), f->op->alert_id,
 	    ar_follow_until(f));
-	log_warnx("%s", why);
 	ar_op_fail(f->op, AR_E_CLOSED, "expired", why);
 	relay_session_done(s, EXIT_FAIL);
+}
+
+/* An event not told before; 1 when it ends the wait: the awaited one,
+ * or one that closes the alert (cancelled, expired), so that a follow
+ * never outlives its alert. */
+static int
+ar_follow_event(struct ar_follow *f, struct relay_session *s, const json_t *ev)
+{
+	const char *what = json_str(ev, "event");
+	int ends;
+
+	/* "accepted" was told by AR_EV_ACCEPTED already. */
+	if (what == NULL || strcmp(what, "accepted") == 0 ||
+	    ar_follow_seen(f, ev))
+		return 0;
+	ends = ar_follow_tell(f, ev, what);
+	if (strcmp(what, "acknowledged") == 0) {
+		if (!ends)
+			return 0;
+		relay_session_done(s, EXIT_OK);
+	} else if (strcmp(what, "delivered") == 0 && !f->until_ack)
+		relay_session_done(s, EXIT_OK);
+	else if (strcmp(what, "cancelled") == 0) {
+		ar_op_fail(f->op, AR_E_CLOSED, "cancelled", _("cancelled"));
+		relay_session_done(s, EXIT_FAIL);
+	} else if (strcmp(what, "expired") == 0)
+		ar_follow_expired(f, s);
+	else
+		return 0;
+	return 1;
 }
 
 /* The answer to watch: the history so far (some of it told before),

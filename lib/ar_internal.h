@@ -12,9 +12,12 @@
 #include <jansson.h>
 
 #include "alert.h"
+#include "ack_verify.h"
 #include "alert_seal.h"
 #include "alertclient.h"
 #include "device.h"
+#include "pinfile.h"
+#include "relay_request.h"
 #include "relay_run.h"
 #include "resend.h"
 
@@ -45,10 +48,14 @@ struct ar_op {
 	int resent; /* the outbox's bytes go again */
 	/* send with a wait, follow */
 	struct ar_follow *follow;
-	/* cancel, status */
+	/* cancel, status: one request (relay_request.h) */
 	json_t *frame;
-	const char *answer; /* the answer's type */
+	struct relay_request req;
+	struct relay_request_run rr;
 	int v2; /* a cancel behind a PIN */
+	struct ar_pin *pin; /* its check, under way on a thread */
+	int held; /* the run waits for ar_op_release() */
+	int kicked; /* begin ran */
 	/* Sets status and reason from the run's exit code; NULL: EXIT_OK
 	 * is AR_OK, else what ar_op_fail() said. */
 	void (*finish)(struct ar_op *op, int exit_code);
@@ -70,11 +77,18 @@ struct ar_client {
 	int nops;
 	int stepping; /* inside ar_client_step */
 	int free_pending; /* ar_client_free from a callback of a step */
+	struct event *wake; /* bounds ar_client_step's wait */
+	/* made at the first operation, shared by all of them */
+	struct relay_run_shared shared;
+	int have_shared;
 	char why[AR_REASON_MAX]; /* ar_client_reason() */
 };
 
 /* 1 once ar_init() succeeded. */
 int ar_initialised(void);
+/* Times in texts from now on in c's zone ([client] timezone): called
+ * before the library formats one (the zone is per thread, ltime.h). */
+void ar_client_zone(const struct ar_client *c);
 /* Tells ev (its op and alert_id filled from op) to the caller. */
 void ar_emit(struct ar_op *op, struct ar_event *ev);
 /* A line for a person (AR_EV_PROGRESS); also relay_run_say's hook. */
@@ -86,6 +100,10 @@ struct ar_op *ar_op_new(struct ar_client *c, int kind, const char *alert_id);
 int ar_op_start(struct ar_op *op, long timeout_s);
 /* The run ended with exit_code: the last event, then op is freed. */
 void ar_op_free(struct ar_op *op);
+/* A held op's run goes on (now, or when the kick comes). */
+void ar_op_release(struct ar_op *op);
+/* Ends op without (more of) its run: the last event, then op is freed. */
+void ar_op_end(struct ar_op *op, int exit_code);
 /* Ends the op's session with failure status and reason. */
 void ar_op_fail(struct ar_op *op, int status, const char *code,
     const char *reason);
@@ -100,6 +118,16 @@ void ar_follow_accepted(struct ar_follow *f, struct relay_session *s,
 void ar_follow_ready(struct ar_follow *f, struct relay_session *s);
 void ar_follow_frame(struct ar_follow *f, struct relay_session *s,
     const char *type, const json_t *o);
+/* Tells receipt event ev of op's alert as its typed event (an
+ * acknowledgement with the device's check, into *c when not NULL). */
+void ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c);
+
+/* ar_pin.c: pinfile_check() on a thread; done() on the client's loop
+ * after it.  NULL when no thread can be started (logged). */
+struct pinfile;
+struct ar_pin *ar_pin_start(struct ar_op *op, const struct pinfile *pf,
+    const char *pin, void (*done)(struct ar_op *op, enum pin_match m));
+void ar_pin_free(struct ar_pin *p);
 
 /* ar_send_seal.c: the alert built, sealed and kept in the outbox;
  * AR_E_NO_DIRECTORY with the alert built when a directory must be

@@ -1,6 +1,7 @@
 /*
  * The operations that are one request and its answer (ar_cancel,
- * ar_status) and ar_follow, each a relay run on the client's loop.
+ * ar_status), on alertctl's request engine (relay_request.h), and
+ * ar_follow, each a relay run on the client's loop.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,24 +19,13 @@
 #include "out.h"
 #include "pinfile.h"
 #include "receipt.h"
+#include "relay_request.h"
 #include "util.h"
 #include "xmalloc.h"
 
+/* The cancel's answer; the same for a real and a duress cancel. */
 static void
-ar_request_ready(struct relay_session *s, void *arg)
-{
-	struct ar_op *op = arg;
-
-	if (relay_session_send(s, op->frame) != 0) {
-		relay_session_fail(s, RELAY_FATAL,
-		    "the request is larger than the relay accepts");
-		return;
-	}
-	relay_session_expect(s, op->answer);
-}
-
-static void
-ar_request_cancelled(struct ar_op *op, struct relay_session *s)
+ar_request_cancelled(struct ar_op *op)
 {
 	struct ar_event ev;
 	char line[256];
@@ -46,80 +36,60 @@ ar_request_cancelled(struct ar_op *op, struct relay_session *s)
 	ev.event = "cancelled";
 	ev.text = line;
 	ar_emit(op, &ev);
-	relay_session_done(s, EXIT_OK);
 }
 
-/* A status answer: its history as receipts, then the state. */
+/* A status answer: its history as receipt events, then the state. */
 static void
-ar_request_status(struct ar_op *op, struct relay_session *s, const json_t *o)
+ar_request_status(struct ar_op *op, const json_t *o)
 {
-	json_t *events = json_object_get(o, "events"), *e;
-	char line[RECEIPT_LINE_MAX], word[64];
-	const char *what;
+	json_t *events = json_object_get(o, "events");
+	const char *what = json_str(o, "state");
 	struct ar_event ev;
+	char word[64];
 	size_t i;
 
-	for (i = 0; i < json_array_size(events); i++) {
-		e = json_array_get(events, i);
-		if ((what = json_str(e, "event")) == NULL)
-			continue;
-		receipt_describe(e, op->alert_id, 1, line, sizeof(line));
-		memset(&ev, 0, sizeof(ev));
-		ev.type = AR_EV_RECEIPT;
-		ev.event = out_clean(what, word, sizeof(word));
-		ev.text = line;
-		ar_emit(op, &ev);
-	}
+	for (i = 0; i < json_array_size(events); i++)
+		ar_tell_receipt(op, json_array_get(events, i), NULL);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = AR_EV_STATE;
-	what = json_str(o, "state");
 	ev.state = out_clean(what != NULL ? what : "open", word, sizeof(word));
 	ev.text = receipt_word(ev.state);
 	ar_emit(op, &ev);
-	relay_session_done(s, EXIT_OK);
 }
 
-static void
-ar_request_error(struct ar_op *op, struct relay_session *s, const json_t *o)
+/* The answer, for the request engine (relay_request.h): the exit code. */
+static int
+ar_request_answered(const json_t *o, void *arg)
 {
+	struct ar_op *op = arg;
+
+	if (op->kind == AR_OP_CANCEL)
+		ar_request_cancelled(op);
+	else
+		ar_request_status(op, o);
+	return EXIT_OK;
+}
+
+/* An error frame: the exit code when it ends the request, else -1. */
+static int
+ar_request_refused(const json_t *o, void *arg)
+{
+	struct ar_op *op = arg;
 	const char *code = json_str(o, "code");
 	char why[256];
 
 	if (code != NULL && strcmp(code, "unknown_alert") == 0) {
 		snprintf(why, sizeof(why), _(MSG_UNKNOWN_ALERT), op->alert_id);
 		ar_op_fail(op, AR_E_UNKNOWN_ALERT, code, why);
-		relay_session_done(s, EXIT_FAIL);
-	} else if (op->v2 && code != NULL && strcmp(code, "bad_signature") == 0)
+		return EXIT_FAIL;
+	}
+	if (op->v2 && code != NULL && strcmp(code, "bad_signature") == 0) {
 		/* A relay older than cancel v2: told as a cancel, real or
 		 * duress alike (duress_cancel.h); the alert stays open. */
-		ar_request_cancelled(op, s);
-	else
-		relay_session_error(s, o);
-}
-
-static void
-ar_request_frame(struct relay_session *s, const char *type, const json_t *o,
-    void *arg)
-{
-	struct ar_op *op = arg;
-	const char *id = json_str(o, "alert_id");
-
-	if (op->kind == AR_OP_FOLLOW)
-		ar_follow_frame(op->follow, s, type, o);
-	else if (strcmp(type, op->answer) == 0) {
-		if (id == NULL || strcmp(id, op->alert_id) != 0)
-			relay_session_fail(s, RELAY_RETRY,
-			    "relay answered %s for another alert", type);
-		else if (op->kind == AR_OP_CANCEL)
-			ar_request_cancelled(op, s);
-		else
-			ar_request_status(op, s, o);
-	} else if (strcmp(type, "error") == 0)
-		ar_request_error(op, s, o);
-	else if (strcmp(type, "receipt") == 0)
-		; /* of some alert of ours; not what we asked */
-	else
-		relay_session_unexpected(s, type);
+		ar_request_cancelled(op);
+		return EXIT_OK;
+	}
+	return -1;
 }
 
 static void
@@ -143,59 +113,74 @@ ar_follow_op_ready(struct relay_session *s, void *arg)
 	ar_follow_ready(op->follow, s);
 }
 
-static int
-ar_request_start(ar_client *c, int kind, const char *alert_id, json_t *frame,
-    const char *answer, int v2)
+static void
+ar_follow_op_frame(struct relay_session *s, const char *type, const json_t *o,
+    void *arg)
+{
+	struct ar_op *op = arg;
+
+	ar_follow_frame(op->follow, s, type, o);
+}
+
+/* cancel and status: one request and its answer (relay_request.h);
+ * follow: a watch until the alert's end (ar_follow.c).  Not started. */
+static struct ar_op *
+ar_request_new(ar_client *c, int kind, const char *alert_id, json_t *frame,
+    int v2, unsigned flags)
 {
 	struct ar_op *op = ar_op_new(c, kind, alert_id);
 
 	op->frame = frame;
-	op->answer = answer;
 	op->v2 = v2;
-	op->rop = (struct relay_op){ar_request_ready, ar_request_frame,
-	    ar_request_failed, op, NULL};
 	if (kind == AR_OP_FOLLOW) {
-		op->rop.ready = ar_follow_op_ready;
-		op->follow = ar_follow_new(op, 1, 0);
-		return ar_op_start(op, c->wait_timeout_s);
+		op->rop = (struct relay_op){ar_follow_op_ready,
+		    ar_follow_op_frame, ar_request_failed, op, NULL};
+		op->follow = ar_follow_new(op, 1,
+		    (flags & AR_FOLLOW_ACCEPT_RELAY_ACK) != 0);
+		return op;
 	}
-	return ar_op_start(op, c->timeout_s);
+	op->req = (struct relay_request){frame,
+	    kind == AR_OP_CANCEL ? "cancelled" : "status", op->alert_id, NULL,
+	    ar_request_answered, op, ar_request_refused, ar_request_failed};
+	relay_request_op(&op->rr, &op->req, c->timeout_s, &op->rop);
+	return op;
 }
 
-/* The cancel frame: v1 without a PIN file, else v2 behind the PIN (a
- * duress PIN sets the flag only the relay and recipients see).  The PIN
- * is checked even when absent, so a wrong one takes the time of a right
- * one. */
-static int
-ar_cancel_frame(ar_client *c, const char *alert_id, const char *pin,
-    json_t **frame, int *v2)
+/* The PIN checked (ar_pin.c), on the loop: a wrong one ends the cancel
+ * with nothing sent; else the v2 frame goes, its duress flag seen only
+ * by the relay and the recipients. */
+static void
+ar_cancel_checked(struct ar_op *op, enum pin_match m)
 {
-	struct pinfile pf;
-	char *path = pinfile_path(c->d.cfg.device_key);
-	enum pin_match m;
-	int rc;
-
-	*v2 = 0;
-	rc = pinfile_load(path, &pf, c->why, sizeof(c->why));
-	free(path);
-	if (rc == 0) {
-		*frame = duress_cancel_plain(&c->d, alert_id);
-		return AR_OK;
-	}
-	if (rc < 0)
-		return AR_E_PIN;
-	m = pinfile_check(&pf, pin != NULL ? pin : "");
-	if (pin == NULL || *pin == '\0')
-		m = PIN_WRONG;
-	sodium_memzero(&pf, sizeof(pf));
+	ar_pin_free(op->pin);
+	op->pin = NULL;
 	if (m == PIN_WRONG) {
-		snprintf(c->why, sizeof(c->why), "%s",
+		ar_op_fail(op, AR_E_PIN, NULL,
 		    _("Wrong PIN. The alert is not cancelled."));
-		return AR_E_PIN;
+		ar_op_end(op, EXIT_FAIL);
+		return;
 	}
-	*v2 = 1;
-	*frame = duress_cancel_build(&c->d, alert_id, m == PIN_DURESS);
-	return AR_OK;
+	op->frame =
+	    duress_cancel_build(&op->c->d, op->alert_id, m == PIN_DURESS);
+	op->req.frame = op->frame;
+	ar_op_release(op);
+}
+
+/* A cancel behind the PIN file pf: its run is made now and held until
+ * the PIN is checked, off the loop. */
+static int
+ar_cancel_pin(ar_client *c, const char *alert_id, const struct pinfile *pf,
+    const char *pin)
+{
+	struct ar_op *op =
+	    ar_request_new(c, AR_OP_CANCEL, alert_id, NULL, 1, 0);
+
+	op->held = 1;
+	if ((op->pin = ar_pin_start(op, pf, pin, ar_cancel_checked)) == NULL) {
+		ar_op_free(op);
+		return AR_E_LOOP;
+	}
+	return ar_op_start(op, c->timeout_s);
 }
 
 AR_API int
@@ -215,19 +200,31 @@ ar_client_needs_pin(const ar_client *c)
 	return rc > 0;
 }
 
+/* v1 without a PIN file, else v2 behind the PIN, checked even when
+ * absent, so that a missing one takes the time of a wrong one. */
 AR_API int
 ar_cancel(ar_client *c, const char *alert_id, const char *pin)
 {
-	json_t *frame;
-	int rc, v2;
+	struct pinfile pf;
+	char *path;
+	int rc;
 
 	if (c == NULL || alert_id == NULL || !alert_id_valid(alert_id))
 		return AR_E_INVAL;
 	c->why[0] = '\0';
-	if ((rc = ar_cancel_frame(c, alert_id, pin, &frame, &v2)) != AR_OK)
-		return rc;
-	return ar_request_start(c, AR_OP_CANCEL, alert_id, frame, "cancelled",
-	    v2);
+	path = pinfile_path(c->d.cfg.device_key);
+	rc = pinfile_load(path, &pf, c->why, sizeof(c->why));
+	free(path);
+	if (rc == 0)
+		return ar_op_start(ar_request_new(c, AR_OP_CANCEL, alert_id,
+		                       duress_cancel_plain(&c->d, alert_id), 0,
+		                       0),
+		    c->timeout_s);
+	if (rc < 0) /* the file is there but unusable: not a wrong PIN */
+		return AR_E_CONFIG;
+	rc = ar_cancel_pin(c, alert_id, &pf, pin);
+	sodium_memzero(&pf, sizeof(pf));
+	return rc;
 }
 
 AR_API int
@@ -239,14 +236,19 @@ ar_status(ar_client *c, const char *alert_id)
 		return AR_E_INVAL;
 	c->why[0] = '\0';
 	frame = json_pack("{s:s, s:s}", "type", "status", "alert_id", alert_id);
-	return ar_request_start(c, AR_OP_STATUS, alert_id, frame, "status", 0);
+	return ar_op_start(ar_request_new(c, AR_OP_STATUS, alert_id, frame, 0,
+	                       0),
+	    c->timeout_s);
 }
 
 AR_API int
-ar_follow(ar_client *c, const char *alert_id)
+ar_follow(ar_client *c, const char *alert_id, unsigned flags)
 {
-	if (c == NULL || alert_id == NULL || !alert_id_valid(alert_id))
+	if (c == NULL || alert_id == NULL || !alert_id_valid(alert_id) ||
+	    (flags & ~AR_FOLLOW_ACCEPT_RELAY_ACK) != 0)
 		return AR_E_INVAL;
 	c->why[0] = '\0';
-	return ar_request_start(c, AR_OP_FOLLOW, alert_id, NULL, "status", 0);
+	return ar_op_start(ar_request_new(c, AR_OP_FOLLOW, alert_id, NULL, 0,
+	                       flags),
+	    c->wait_timeout_s);
 }

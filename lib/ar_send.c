@@ -19,6 +19,7 @@
 #include "receipt.h"
 #include "trust.h"
 #include "watch.h"
+#include "xmalloc.h"
 
 static void ar_send_begin(struct ar_op *op);
 
@@ -31,6 +32,7 @@ ar_send_fetched(struct ar_op *op, struct relay_session *s)
 {
 	struct client_config *cfg = &op->c->d.cfg;
 	char why[AR_REASON_MAX];
+	int rc;
 
 	op->fetching = 0;
 	if (trust_open(cfg) != 0 || cfg->nrecipients == 0) {
@@ -41,15 +43,18 @@ ar_send_fetched(struct ar_op *op, struct relay_session *s)
 		relay_session_fail(s, RELAY_FATAL, "%s", why);
 		return -1;
 	}
-	op->sealed = calloc(1, sizeof(*op->sealed));
-	if (op->sealed == NULL ||
-	    ar_send_seal(op, (op->flags & AR_SEND_AGAIN) != 0, &op->resent,
-	        op->sealed) != AR_OK) {
+	op->sealed = xcalloc(1, sizeof(*op->sealed));
+	rc = ar_send_seal(op, (op->flags & AR_SEND_AGAIN) != 0, &op->resent,
+	    op->sealed);
+	if (rc == AR_E_STORAGE)
+		/* ar_send returned long ago: told as a step instead */
+		ar_say(op, op->reason);
+	else if (rc != AR_OK) {
 		ar_op_fail(op, AR_E_SEAL, NULL, op->reason);
 		relay_session_fail(s, RELAY_FATAL, "%s", op->reason);
 		return -1;
 	}
-	ack_verify_sent(op->sealed->alert_id, op->sealed->envelope,
+	ack_verify_sent(op->c->d.av, op->sealed->alert_id, op->sealed->envelope,
 	    strlen(op->sealed->envelope));
 	ar_send_begin(op);
 	return 0;
@@ -70,8 +75,8 @@ ar_send_ready(struct relay_session *s, void *arg)
 		relay_session_expect(s, "accepted");
 }
 
-/* What the wait is for and how to leave it: a person under stress must
- * not think that leaving it cancels anything. */
+/* What the wait is for and how long it lasts (how to leave it is the
+ * program's to say: the first step told after AR_EV_ACCEPTED). */
 static void
 ar_send_waiting(struct ar_op *op)
 {
@@ -84,8 +89,7 @@ ar_send_waiting(struct ar_op *op)
 	if (op->wait_s > 0)
 		snprintf(bound, sizeof(bound), _(" (at most %ld min)"),
 		    (op->wait_s + 59) / 60);
-	snprintf(line, sizeof(line), "%s%s; %s", head, bound,
-	    _("Ctrl-C stops waiting, the alert stays open"));
+	snprintf(line, sizeof(line), "%s%s", head, bound);
 	ar_say(op, line);
 }
 
@@ -146,7 +150,8 @@ ar_send_reseal(struct ar_op *op, struct relay_session *s)
 	if ((dir = outbox_dir(cfg)) != NULL)
 		(void)outbox_replace(dir, &fresh, mac);
 	free(dir);
-	ack_verify_sent(fresh.alert_id, fresh.envelope, strlen(fresh.envelope));
+	ack_verify_sent(op->c->d.av, fresh.alert_id, fresh.envelope,
+	    strlen(fresh.envelope));
 	resend_replace(op->queue, op->mine, &fresh);
 	if (resend_start(op->queue, s) == 0)
 		return -1;
@@ -223,8 +228,8 @@ ar_send_failed(void *arg, int deadline, const char *why)
 	}
 	if (!op->accepted) {
 		if (deadline) {
+			/* what to do next is the program's to say */
 			log_warnx(_(MSG_DEADLINE), timeout_s, why);
-			log_warnx(_(MSG_RESEND_HINT), op->alert_id);
 			snprintf(op->reason, sizeof(op->reason),
 			    _(MSG_DEADLINE), timeout_s, why);
 		} else {
@@ -245,7 +250,6 @@ ar_send_failed(void *arg, int deadline, const char *why)
 		snprintf(op->reason, sizeof(op->reason), _(MSG_WAIT_LOST),
 		    op->alert_id, why);
 	log_warnx("%s", op->reason);
-	log_warnx(_(MSG_STATUS_HINT), op->alert_id);
 }
 
 /* The run's exit code as a status: what the caller must tell. */
@@ -310,6 +314,7 @@ ar_send_begin(struct ar_op *op)
 		return; /* sealed once the session brought a directory */
 	if (op->resent) {
 		/* a person reads it: local time with its zone */
+		ar_client_zone(op->c);
 		receipt_time(op->sealed->created_at, RECEIPT_TIME_FULL, when,
 		    sizeof(when));
 		snprintf(line, sizeof(line), _(MSG_RESENDING), when);
@@ -349,7 +354,7 @@ ar_send(ar_client *c, const char *type, const char *message,
 	    1};
 	struct ar_op *op;
 	char again[AR_ALERT_ID_LEN], *dir;
-	int rc, was;
+	int rc, was, started;
 
 	if ((rc = ar_send_check(c, flags, alert_id, alert_id_len)) != AR_OK)
 		return rc;
@@ -358,12 +363,12 @@ ar_send(ar_client *c, const char *type, const char *message,
 	alert_id[0] = '\0';
 	op = ar_op_new(c, AR_OP_SEND, NULL);
 	op->flags = flags;
-	op->sealed = calloc(1, sizeof(*op->sealed));
+	op->sealed = xcalloc(1, sizeof(*op->sealed));
 	rc = ar_send_prepare(op, type, message, loc,
 	    (flags & AR_SEND_AGAIN) ? again : NULL, &was, op->sealed);
 	if (op->a.alert_id[0] != '\0' && rc != AR_E_INVAL)
 		memcpy(alert_id, op->a.alert_id, AR_ALERT_ID_LEN);
-	op->resent = rc == AR_OK && was;
+	op->resent = (rc == AR_OK || rc == AR_E_STORAGE) && was;
 	if (resent != NULL)
 		*resent = op->resent;
 	snprintf(c->why, sizeof(c->why), "%s", op->reason);
@@ -373,15 +378,15 @@ ar_send(ar_client *c, const char *type, const char *message,
 		op->fetching = 1;
 		free(op->sealed);
 		op->sealed = NULL;
-	} else if (rc != AR_OK) {
+	} else if (rc != AR_OK && rc != AR_E_STORAGE) {
 		ar_op_free(op);
 		return rc;
 	}
 	memcpy(op->alert_id, op->a.alert_id, sizeof(op->alert_id));
 	/* what a signed acknowledgement must name (ack_verify.h) */
 	if (op->sealed != NULL)
-		ack_verify_sent(op->sealed->alert_id, op->sealed->envelope,
-		    strlen(op->sealed->envelope));
+		ack_verify_sent(c->d.av, op->sealed->alert_id,
+		    op->sealed->envelope, strlen(op->sealed->envelope));
 	hooks.arg = op;
 	dir = outbox_dir(&c->d.cfg);
 	op->queue = resend_new(dir, &hooks);
@@ -393,5 +398,9 @@ ar_send(ar_client *c, const char *type, const char *message,
 	    ar_send_failed, op, NULL};
 	op->begin = ar_send_begin;
 	op->finish = ar_send_finish;
-	return ar_op_start(op, c->timeout_s);
+	/* AR_E_STORAGE: under way all the same (a panic is never held
+	 * back by a full disk), but not kept for a resend */
+	if ((started = ar_op_start(op, c->timeout_s)) != AR_OK)
+		return started;
+	return rc == AR_E_STORAGE ? AR_E_STORAGE : AR_OK;
 }

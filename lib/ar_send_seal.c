@@ -57,7 +57,8 @@ ar_send_build(struct ar_op *op, const char *type, const char *message,
 
 /* The stored envelope of a resend (*resent 1), else a new sealing,
  * stored and fsync'd.  An entry of another alert under this id stays:
- * the relay may have that one. */
+ * the relay may have that one.  AR_E_STORAGE: sealed, but the outbox
+ * could not keep it (the caller delivers it all the same). */
 int
 ar_send_seal(struct ar_op *op, int again, int *resent, struct sealed_alert *s)
 {
@@ -82,9 +83,13 @@ ar_send_seal(struct ar_op *op, int again, int *resent, struct sealed_alert *s)
 		free(dir);
 		return AR_E_SEAL;
 	}
-	if (stored == 0 && (dir == NULL || outbox_save(dir, s, mac) != 0))
-		log_warnx(_("alert not stored in the outbox: a resend with "
-		            "--alert-id will count as a different alert"));
+	if (stored == 0 && (dir == NULL || outbox_save(dir, s, mac) != 0)) {
+		snprintf(op->reason, sizeof(op->reason), "%s",
+		    _("the alert could not be kept in the outbox: it is "
+		      "sent now, but not kept to be sent again"));
+		free(dir);
+		return AR_E_STORAGE;
+	}
 	free(dir);
 	return AR_OK;
 }

@@ -4,11 +4,19 @@ which examples/panic.c (C99, pedantic) and a C++ program build with
 nothing else; the example sends a real alert through a real relay and
 Redis and ends when the contact point's signed acknowledgement arrives,
 verified; tests/lib_check.c drives the error paths, the step mode and a
-caller's libevent loop against a real relay.  Under the sanitizer build
-(make test-asan) the programs are built with the same sanitizers."""
+caller's libevent loop against a real relay, ar_send and ar_cancel called
+directly (and an outbox that cannot keep the alert), two clients of two
+configurations in one process each checking acknowledgements by its own
+directory, ar_follow's end at expiry and at the relay's word (only when
+allowed), and the library's texts in Dutch inside a host program with a
+text domain of its own.  Under the sanitizer build (make test-asan) the
+programs are built with the same sanitizers."""
 
+import os
 import re
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -110,7 +118,7 @@ def test_installed_header_and_pc_build_c99_and_cxx(installed, tmp_path):
         "    ar_callbacks cb = {ev};\n"
         "    if (ar_init() != AR_OK) return 1;\n"
         "    int rc = ar_client_new(&c, \"/nonexistent\", nullptr, &cb,"
-        " nullptr);\n"
+        " nullptr, nullptr, 0);\n"
         "    std::printf(\"%s %s\\n\", ar_version(), ar_strerror(rc));\n"
         "    return rc == AR_E_CONFIG && c == nullptr ? 0 : 1;\n}\n")
     sh(["g++", "-std=c++11", "-pedantic", "-Wall", "-Wextra", "-Werror"] +
@@ -143,6 +151,10 @@ def test_panic_example_sends_and_ends_at_the_verified_ack(lab, installed,
     p.wait_for(r"^acknowledged by Jan \(Contactpunt\) \(signature "
                r"verified\)$", "stdout", 15)
     assert p.wait_exit(15) == 0, p.tail()
+    # the library says nothing that only fits alertctl (a terminal's
+    # Ctrl-C, its commands and options)
+    for said in (p.text("stdout"), p.text("stderr")):
+        assert "Ctrl-C" not in said and "alertctl" not in said, said
     # the alert went through the outbox: alertctl sees it as this
     # device's, and the relay as acknowledged
     cp = signed.ctl(lab, "-c", st.env.client_conf, "status", aid)
@@ -173,6 +185,202 @@ def test_error_paths_step_mode_and_callers_loop(lab, tmp_path):
     assert "FAILED" not in cp.stdout
     # the unknown alert was asked of the relay, over both loops
     assert cp.stdout.count("op 3 alert ") >= 2, cp.stdout
+    # ar_client_new said which file it could not use
+    assert "why: " in cp.stdout and "/nonexistent/alertctl.conf" in \
+        cp.stdout, cp.stdout
+
+
+def run_check(lab, argv, timeout=60, env=None):
+    cp = harness.run(argv, timeout=timeout, env=env)
+    lab.short_runs.append((argv, cp.stderr))
+    return cp
+
+
+def sent_alert(lab, env):
+    """A panic alert sent with alertctl; its alert_id."""
+    rc, out, err = lab.send(env, "--type", "panic")
+    assert rc == 0, (out, err)
+    ids = [ln.split("=", 1)[1] for ln in out if ln.startswith("alert_id=")]
+    assert ids, out
+    return ids[0]
+
+
+@pytest.mark.hard_timeout(120)
+def test_library_texts_are_dutch_inside_a_host_program(lab, tmp_path):
+    """A host that calls setlocale and textdomain("lib_check_host"): the
+    library's texts still come from the library's catalogue (dgettext),
+    in Dutch under LANGUAGE=nl."""
+    env, _redis, _relay, _recv = lab.stack()
+    exe = lib_check(tmp_path)
+    cp = run_check(lab, [exe, "lang", env.client_conf], env={
+        "LANGUAGE": "nl", "LANG": "C.UTF-8",
+        "ALERTRELAY_LOCALEDIR": str(build_dir() / "locale")})
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "de relay kent alarm 0123456789abcdef0123456789abcdef niet" in \
+        cp.stdout, cp.stdout
+
+
+@pytest.mark.hard_timeout(200)
+def test_two_clients_check_acks_by_their_own_directory(lab, tmp_path):
+    """Client A (signed directory with the contact point's sign_key) and
+    client B (a configuration without a directory, another time zone) in
+    one process, on one loop, asking for the same acknowledged alert: A
+    finds the signature verified, B that it holds no directory to check
+    with, each giving the time in its own zone; B freed from its last
+    callback, A goes on and still verifies (under ASan too)."""
+    st, _sk, keyfile = signed.stack(lab)
+    env = st.env
+    aid = sent_alert(lab, env)
+    st.wait_webhook("contactpunt", "alert.raised", aid)
+    cp = signed.ctl(lab, "-c", signed.cp_conf(st, keyfile), "ack", aid,
+                    "--by", "Jan")
+    assert cp.returncode == 0, cp.stderr
+    other = tmp_path / "other.conf"
+    lines = [ln for ln in env.client_conf.read_text().splitlines()
+             if not ln.startswith(("org_key", "directory", "outbox"))]
+    lines += ["outbox = %s" % (tmp_path / "other-outbox"),
+              "timezone = America/New_York", "",
+              "[recipient contactpunt]",
+              "public_key = %s" % env.recipients["contactpunt"].public_key]
+    other.write_text("\n".join(lines) + "\n")
+    os.chmod(other, 0o600)
+    exe = lib_check(tmp_path)
+    cp = run_check(lab, [exe, "two", env.client_conf, other, aid], 90)
+    assert cp.returncode == 0 and "0 failed" in cp.stdout, \
+        cp.stdout + cp.stderr
+    out = cp.stdout
+    # each in its own time zone too (B opened last: once it set A's)
+    assert re.search(r"^A ack: acknowledged by Jan \(Contactpunt\) at "
+                     r"\d\d:\d\d CET .*signed by the person, verified",
+                     out, re.M), out
+    assert re.search(r"^A again: acknowledged by Jan \(Contactpunt\) at "
+                     r"\d\d:\d\d CET .*signed by the person, verified",
+                     out, re.M), out
+    assert re.search(r"^B ack: acknowledged by .* at \d\d:\d\d EST .*"
+                     r"unverified: this device holds no signed directory",
+                     out, re.M), out
+
+
+@pytest.mark.hard_timeout(200)
+def test_follow_ends_on_the_relays_word_only_when_allowed(lab, tmp_path):
+    """An SMS acknowledgement is the relay's word (AR_ACK_RELAY): ar_follow
+    without AR_FOLLOW_ACCEPT_RELAY_ACK tells it and keeps following; with
+    the flag it ends, done."""
+    st, _sk, _keyfile = signed.stack(lab)
+    env = st.env
+    aid = sent_alert(lab, env)
+    signed._wait_sms(st)
+    ref = st.alert_hash(aid)["ref"]
+    assert st.sms_reply("contactpunt", "OK " + ref) == 200
+    harness.wait_until(lambda: st.alert_hash(aid)["state"] == "acknowledged",
+                       timeout=15)
+    exe = lib_check(tmp_path)
+    p = lab.spawn([exe, "follow", env.client_conf, aid, "0"], "follow0")
+    p.wait_for(r"event 6 op 4 alert %s: acknowledged by Contactpunt .* via "
+               r"sms \(confirmed by the relay, not by the person" % aid,
+               "stdout", 20)
+    time.sleep(1.5)
+    assert p.running(), p.tail()
+    p.signal(15)
+    assert "--accept-relay-ack" not in p.text("stdout"), p.tail()
+    cp = run_check(lab, [exe, "follow", env.client_conf, aid, "1"], 60)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "follow ended: done 1 failed 0 status 0 acks 1 verified 2" in \
+        cp.stdout, cp.stdout
+
+
+@pytest.mark.hard_timeout(120)
+def test_follow_ends_when_the_alert_expires(lab, tmp_path):
+    env = lab.env()
+    env.policies = {"default": {"types": "panic threat test",
+                                "tier": ["0 contactpunt:webhook"],
+                                "max_age": 3}}
+    env.write_relay_conf()
+    lab.redis(env)
+    lab.relay(env)
+    lab.recorder_for(env, "contactpunt")
+    aid = sent_alert(lab, env)
+    exe = lib_check(tmp_path)
+    t0 = time.monotonic()
+    cp = run_check(lab, [exe, "follow", env.client_conf, aid, "0"], 60)
+    assert cp.returncode == 3, cp.stdout + cp.stderr
+    assert "code expired" in cp.stdout, cp.stdout
+    assert "follow ended: done 0 failed 1 status 15" in cp.stdout, cp.stdout
+    assert time.monotonic() - t0 < 20
+
+
+@pytest.mark.hard_timeout(150)
+def test_send_and_cancel_called_directly(lab, tmp_path):
+    """ar_send then ar_cancel of the alert; with an outbox path that
+    cannot be a directory (a regular file in its way: tests may run as
+    root), ar_send says AR_E_STORAGE and delivers the alert all the same;
+    an unreadable PIN file is a configuration error, not a wrong PIN."""
+    env, redis, _relay, _recv = lab.stack()
+    exe = lib_check(tmp_path)
+    cp = run_check(lab, [exe, "send", env.client_conf, "cancel"], 90)
+    assert cp.returncode == 0 and "0 failed" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert re.search(r"^send rc 0 ", cp.stdout, re.M), cp.stdout
+    assert "send ended: status 0" in cp.stdout, cp.stdout
+    assert "cancel ended: status 0" in cp.stdout, cp.stdout
+    aid = re.search(r"^send rc 0 \(success\) alert ([0-9a-f]{32})",
+                    cp.stdout, re.M).group(1)
+    assert (env.dir / "outbox" / ("%s.json" % aid)).is_file()
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the outbox's parent should be\n")
+    conf = tmp_path / "blocked.conf"
+    env.write_client_conf(path=conf, outbox=blocker / "outbox")
+    os.chmod(conf, 0o600)
+    cp = run_check(lab, [exe, "send", conf], 90)
+    assert cp.returncode == 0 and "0 failed" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert re.search(r"^send rc 19 \(the alert was not kept in the outbox\)"
+                     r" alert [0-9a-f]{32}: the alert could not be kept",
+                     cp.stdout, re.M), cp.stdout
+    assert "send ended: status 0" in cp.stdout, cp.stdout
+
+    pin = Path(str(env.device_key) + ".pin")
+    pin.write_text("not a PIN file\n")
+    os.chmod(pin, 0o600)
+    try:
+        cp = run_check(lab, [exe, "cancel", env.client_conf, aid, "1234"])
+    finally:
+        pin.unlink()
+    assert "cancel rc 3 (the configuration cannot be used)" in cp.stdout, \
+        cp.stdout + cp.stderr
+
+
+@pytest.mark.hard_timeout(150)
+def test_cancel_checks_the_pin_off_the_loop(lab, tmp_path):
+    """With a PIN file ar_cancel returns at once, the Argon2id check runs
+    on a thread of its own, and the outcome is an event: a wrong PIN
+    AR_E_PIN (nothing sent), the right one a cancel; a client freed while
+    a check is under way waits for it and tells nothing more."""
+    env, _redis, _relay, _recv = lab.stack()
+    cp = harness.run([alertctl_bin(), "-c", env.client_conf, "pincode",
+                      "set"], timeout=60, input="47119305\n80802461\n")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    aid = sent_alert(lab, env)
+    exe = lib_check(tmp_path)
+    cp = run_check(lab, [exe, "cancel", env.client_conf, aid, "1111"], 90)
+    assert cp.returncode == 0 and "0 failed" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert "cancel rc 0 (success)" in cp.stdout, cp.stdout
+    assert re.search(r"^cancel ended: status 14 ", cp.stdout, re.M), \
+        cp.stdout
+    assert "Wrong PIN. The alert is not cancelled." in cp.stdout, cp.stdout
+    took = int(re.search(r"^cancel returned after (\d+) ms", cp.stdout,
+                         re.M).group(1))
+    ended = int(re.search(r"^cancel ended: status 14 after (\d+) ms",
+                          cp.stdout, re.M).group(1))
+    assert took < ended, cp.stdout
+    cp = run_check(lab, [exe, "cancel", env.client_conf, aid, "47119305"],
+                   90)
+    assert cp.returncode == 0 and "0 failed" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert re.search(r"^cancel ended: status 0 ", cp.stdout, re.M), \
+        cp.stdout
 
 
 @pytest.mark.hard_timeout(120)
