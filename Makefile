@@ -308,10 +308,10 @@ fuzz-run: fuzz
 	    $$t -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/$$n || exit 1; done
 
 format:
-	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch] lib/*.[ch] examples/*.c
+	clang-format -i common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch] lib/*.[ch] examples/*.c tests/*.c
 
 check-format:
-	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch] lib/*.[ch] examples/*.c
+	clang-format --dry-run -Werror common/*.[ch] daemon/*.[ch] client/*.[ch] console/*.[ch] fuzz/*.c bench/*.[ch] lib/*.[ch] examples/*.c tests/*.c
 
 clean:
 	rm -rf build build-asan build-fuzz

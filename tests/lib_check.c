@@ -133,8 +133,8 @@ check_arguments(const char *conf)
 	CHECK(c == NULL);
 	printf("why: %s\n", why);
 	CHECK(strstr(why, "/nonexistent/alertctl.conf") != NULL);
-	CHECK(ar_client_new(&c, conf, NULL, &cb, &s, why, sizeof(why)) ==
-	    AR_OK);
+	CHECK(
+	    ar_client_new(&c, conf, NULL, &cb, &s, why, sizeof(why)) == AR_OK);
 	CHECK(why[0] == '\0');
 	CHECK(c != NULL && ar_client_device_id(c) != NULL);
 	CHECK(ar_send(c, NULL, NULL, NULL, 0, id, sizeof(id), NULL) ==
@@ -160,8 +160,8 @@ check_arguments(const char *conf)
 	CHECK(ar_cancel(NULL, "0123456789abcdef0123456789abcdef", NULL) ==
 	    AR_E_INVAL);
 	CHECK(ar_status(c, NULL) == AR_E_INVAL);
-	CHECK(ar_follow(c, "0123456789ABCDEF0123456789ABCDEF", 0) ==
-	    AR_E_INVAL);
+	CHECK(
+	    ar_follow(c, "0123456789ABCDEF0123456789ABCDEF", 0) == AR_E_INVAL);
 	CHECK(ar_follow(c, "0123456789abcdef0123456789abcdef", 0x100) ==
 	    AR_E_INVAL);
 	CHECK(ar_client_set_option(c, 999, 1) == AR_E_INVAL);
@@ -259,8 +259,7 @@ check_enroll(const char *bundle, const char *conf)
 
 	CHECK(ar_init() == AR_OK);
 	/* too small a buffer: refused before anything is written */
-	CHECK(ar_enroll(bundle, conf, 0, small, sizeof(small)) ==
-	    AR_E_NOSPACE);
+	CHECK(ar_enroll(bundle, conf, 0, small, sizeof(small)) == AR_E_NOSPACE);
 	CHECK((f = fopen(conf, "r")) == NULL);
 	if (f != NULL)
 		fclose(f);
@@ -329,8 +328,7 @@ check_two(const char *conf, const char *other, const char *alert)
 	/* B is gone; A goes on, checking by its own directory still */
 	a.ack_text[0] = '\0';
 	CHECK(ar_status(ca, alert) == AR_OK);
-	while (a.failed + a.done < 2 &&
-	    event_base_loop(base, EVLOOP_ONCE) == 0)
+	while (a.failed + a.done < 2 && event_base_loop(base, EVLOOP_ONCE) == 0)
 		;
 	CHECK(a.done == 2);
 	printf("A again: %s\n", a.ack_text);
@@ -375,8 +373,8 @@ check_send(const char *conf, int cancel)
 
 	CHECK(ar_init() == AR_OK);
 	memset(&s, 0, sizeof(s));
-	CHECK(ar_client_new(&c, conf, NULL, &cb, &s, why, sizeof(why)) ==
-	    AR_OK);
+	CHECK(
+	    ar_client_new(&c, conf, NULL, &cb, &s, why, sizeof(why)) == AR_OK);
 	rc = ar_send(c, "test", "lib_check", NULL, 0, id, sizeof(id), NULL);
 	printf("send rc %d (%s) alert %s: %s\n", rc, ar_strerror(rc), id,
 	    ar_client_reason(c));
