@@ -87,18 +87,21 @@ ar_pin_start(struct ar_op *op, const struct pinfile *pf, const char *pin,
 	p->done = done;
 	p->pf = *pf;
 	p->fds[0] = p->fds[1] = -1;
-	if ((p->pin = sodium_malloc(n + 1)) == NULL)
-		log_fatalx("sodium_malloc failed");
-	memcpy(p->pin, n > 0 ? pin : "", n + 1);
-	if (pipe2(p->fds, O_CLOEXEC) != 0) {
-		log_warn("PIN check: pipe");
+	/* a library does not exit its host: the cancel fails instead */
+	if ((p->pin = sodium_malloc(n + 1)) == NULL) {
+		log_warnx("PIN check: out of memory");
 		ar_pin_free(p);
 		return NULL;
 	}
-	if ((p->ev = event_new(op->c->base, p->fds[0], EV_READ, ar_pin_answered,
-	         p)) == NULL)
-		log_fatalx("event_new failed");
-	event_add(p->ev, NULL);
+	memcpy(p->pin, n > 0 ? pin : "", n + 1);
+	if (pipe2(p->fds, O_CLOEXEC) != 0 ||
+	    (p->ev = event_new(op->c->base, p->fds[0], EV_READ, ar_pin_answered,
+	         p)) == NULL ||
+	    event_add(p->ev, NULL) != 0) {
+		log_warn("PIN check: pipe or event");
+		ar_pin_free(p);
+		return NULL;
+	}
 	if (pthread_create(&p->thread, NULL, ar_pin_work, p) != 0) {
 		log_warnx("cannot start a thread for the PIN check");
 		ar_pin_free(p);
@@ -122,7 +125,8 @@ ar_pin_free(struct ar_pin *p)
 		close(p->fds[0]);
 	if (p->fds[1] >= 0)
 		close(p->fds[1]);
-	sodium_free(p->pin);
+	if (p->pin != NULL)
+		sodium_free(p->pin);
 	sodium_memzero(&p->pf, sizeof(p->pf));
 	free(p);
 }
