@@ -31,6 +31,14 @@
  * refused peers make records too, so this stays small. */
 #define AUDIT_WAITING_MAX 4096
 #define AUDIT_BATCH 200 /* records per script run */
+/* A record of an alert's own path (accepted, delivered) goes to Redis
+ * this much later, with whatever else came meanwhile.  Sent at once, its
+ * write would land in the same turn of Redis's loop as the alert's
+ * delivery lookup, whose answer would then wait for the write's fsync:
+ * the audit copy in Redis is not what an alert waits for (the file, when
+ * kept, is written at once).  Other records (refusals, administration)
+ * go at once, taking any waiting ones with them. */
+#define AUDIT_SEND_DELAY_MS 5
 
 struct audit {
 	struct relay *relay;
@@ -52,6 +60,7 @@ struct audit {
 	size_t inflight; /* the first inflight lines are being sent */
 	struct store_req *req;
 	struct event *retry_ev; /* after a refused batch */
+	struct event *send_ev; /* AUDIT_SEND_DELAY_MS after a new record */
 	unsigned long dropped;
 	unsigned long dropped_waiting; /* before the head was read */
 };
@@ -59,6 +68,15 @@ struct audit {
 static void audit_send(struct audit *a);
 
 static const struct timeval audit_retry_tv = {1, 0};
+static const struct timeval audit_send_tv = {0, AUDIT_SEND_DELAY_MS * 1000};
+
+static void
+audit_send_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	audit_send(arg);
+}
 
 static void
 audit_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -82,6 +100,13 @@ audit_new(struct relay *relay, int worker)
 	free(id);
 	a->sign_every = cfg->audit_sign_every;
 	a->retry_ev = evtimer_new(relay->base, audit_retry_cb, a);
+	a->send_ev = evtimer_new(relay->base, audit_send_cb, a);
+	if (a->retry_ev == NULL || a->send_ev == NULL) {
+		log_warnx("audit: cannot make its timers");
+		audit_free(a);
+		free(file);
+		return NULL;
+	}
 	if (cfg->audit_key_file[0] != '\0') {
 		a->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 		if (a->sk == NULL ||
@@ -180,6 +205,13 @@ audit_add(struct audit *a, struct audit_record *r)
 		audit_sign_head(a);
 }
 
+static int
+audit_on_alert_path(const char *action)
+{
+	return action != NULL && (strcmp(action, "alert.accepted") == 0 ||
+	                             strcmp(action, "delivery") == 0);
+}
+
 void
 audit_log(struct audit *a, const char *action, const char *object,
     const char *result, const char *address, const char *channel,
@@ -218,7 +250,10 @@ audit_log(struct audit *a, const char *action, const char *object,
 		return;
 	}
 	audit_add(a, &r);
-	audit_send(a);
+	if (!audit_on_alert_path(action))
+		audit_send(a);
+	else if (!evtimer_pending(a->send_ev, NULL))
+		evtimer_add(a->send_ev, &audit_send_tv);
 }
 
 void
@@ -448,6 +483,8 @@ audit_free(struct audit *a)
 	store_req_cancel(a->req);
 	if (a->retry_ev != NULL)
 		event_free(a->retry_ev);
+	if (a->send_ev != NULL)
+		event_free(a->send_ev);
 	audit_file_close(a->file);
 	for (i = 0; i < a->nlines; i++)
 		free(a->lines[i]);
