@@ -208,8 +208,9 @@ audit_add(struct audit *a, struct audit_record *r)
 static int
 audit_on_alert_path(const char *action)
 {
-	return action != NULL && (strcmp(action, "alert.accepted") == 0 ||
-	                             strcmp(action, "delivery") == 0);
+	return action != NULL &&
+	    (strcmp(action, "alert.accepted") == 0 ||
+	        strcmp(action, "delivery") == 0);
 }
 
 void
