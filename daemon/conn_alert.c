@@ -85,14 +85,16 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 			metrics.drills_accepted++;
 		else
 			metrics.alerts_accepted++;
+		/* the device first: the log and the audit record can wait
+		 * a few microseconds, the person pressing should not */
+		conn_send(c, conn_accepted_frame(c, r));
+		stage_answered(c->ingest_alert_id, answered);
+		stage_observe(STAGE_REPLY, answered);
 		log_info("alert accepted alert=%s device=%s relay_id=%s "
 		         "duplicate=%d store_ms=%ld ref=%s drill=%d",
 		    c->ingest_alert_id, c->device_id, r->relay_id,
 		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill);
 		conn_alert_audit(c, r->result == INGEST_DUPLICATE);
-		conn_send(c, conn_accepted_frame(c, r));
-		stage_answered(c->ingest_alert_id, answered);
-		stage_observe(STAGE_REPLY, answered);
 		break;
 	case INGEST_CONFLICT:
 		conn_error(c, "conflict",
