@@ -18,6 +18,7 @@
 #include "ack_notice.h"
 #include "ack_parse.h"
 #include "ack_signed.h"
+#include "dispatch.h"
 #include "http_guard.h"
 #include "http_json.h"
 #include "log.h"
@@ -236,6 +237,8 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 	    "ch", p->channel, "now", now);
 	json_object_set_new(args, aid ? "aid" : "ref",
 	    json_string(aid ? aid : ref));
+	if (aid != NULL) /* first deliveries not out yet read its state */
+		dispatch_fresh_forget(a->relay->dispatch, aid);
 	if (p->stmt != NULL) /* stored and passed on as it is */
 		json_object_set_new(args, "st", p->stmt);
 	p->stmt = NULL;

@@ -4,6 +4,7 @@
  */
 #include "audit.h"
 #include "conn_int.h"
+#include "dispatch.h"
 #include "duress.h"
 
 /* The cancel, in the audit log: by the device, from where.  A duress
@@ -198,6 +199,8 @@ conn_cancel(struct conn *c, const json_t *o)
 	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", aid);
 	snprintf(c->req_type, sizeof(c->req_type), "cancel");
 	conn_cancel_skip_add(c, aid);
+	/* its first deliveries, if not out yet, now read its state */
+	dispatch_fresh_forget(c->relay->dispatch, aid);
 	json_decref(req);
 	if (v2) {
 		duress_cancel(c, duress);

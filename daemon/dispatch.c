@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "audit_record.h"
 #include "dispatch.h"
+#include "dispatch_fresh.h"
 #include "dispatch_sms.h"
 #include "http_client.h"
 #include "evtimer_ms.h"
@@ -55,6 +56,8 @@ struct delivery {
 	struct store_req *sreq;
 	struct http_req *hreq;
 	json_t *local_meta; /* from the spool, not Redis */
+	json_t *fresh_meta; /* first attempt: from memory (dispatch_fresh.h) */
+	int parked; /* read before the ingest's answer (dispatch_fresh.h) */
 	dispatch_local_cb local_done;
 	void *local_arg;
 	int64_t stage_ns; /* the current stage's start (stage_metrics.h) */
@@ -74,6 +77,8 @@ struct dispatch {
 	TAILQ_HEAD(, delivery) deliveries;
 	struct strindex *by_stream; /* the same, by stream entry id */
 	size_t ninflight;
+	struct fresh_alerts *fresh; /* accepted here a moment ago */
+	struct event *fresh_ev; /* expires them */
 };
 
 static void dispatch_read(struct dispatch *d);
@@ -100,6 +105,7 @@ delivery_free(struct delivery *dl)
 	event_free(dl->timer);
 	json_decref(dl->meta);
 	json_decref(dl->local_meta);
+	json_decref(dl->fresh_meta);
 	free(dl->body);
 	free(dl);
 	if (d->draining)
@@ -552,6 +558,15 @@ delivery_step(struct delivery *dl)
 		delivery_meta_cb(dl->local_meta, NULL, dl);
 		return;
 	}
+	if (dl->fresh_meta != NULL && dl->state == D_FETCH) {
+		json_t *m = dl->fresh_meta;
+
+		dl->fresh_meta = NULL; /* a retry reads Redis */
+		metrics.deliveries_fresh++;
+		delivery_meta_cb(m, NULL, dl);
+		json_decref(m);
+		return;
+	}
 	switch (dl->state) {
 	case D_FETCH:
 		dl->sreq = store_eval(st, script_meta,
@@ -623,6 +638,73 @@ dispatch_add_local(struct dispatch *d, const struct delivery_entry *e,
 	delivery_step(dl);
 }
 
+/* The first tier of an alert accepted here a moment ago: the alert as it
+ * was accepted, or a wait for the ingest's answer.  1: parked. */
+static int
+dispatch_add_fresh(struct dispatch *d, struct delivery *dl)
+{
+	switch (fresh_lookup(d->fresh, dl->e.alert_id, dl->e.recipient_id,
+	    &dl->fresh_meta)) {
+	case FRESH_READY:
+	case FRESH_NONE:
+		return 0;
+	case FRESH_PENDING:
+		break;
+	}
+	dl->parked = 1;
+	fresh_park(d->fresh, dl->e.alert_id, dl->e.stream_id,
+	    dl->e.recipient_id);
+	return 1;
+}
+
+static void
+dispatch_fresh_release(const char *stream_id, json_t *meta, void *arg)
+{
+	struct dispatch *d = arg;
+	struct strlink *l = strindex_first(d->by_stream, stream_id);
+	struct delivery *dl = l != NULL ? l->owner : NULL;
+
+	if (dl == NULL || !dl->parked) {
+		json_decref(meta); /* gone meanwhile (shutdown) */
+		return;
+	}
+	dl->parked = 0;
+	dl->fresh_meta = meta;
+	delivery_step(dl);
+}
+
+static void
+dispatch_fresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch *d = arg;
+
+	(void)fd;
+	(void)what;
+	fresh_expire(d->fresh, monotonic_ms());
+}
+
+void
+dispatch_fresh_expect(struct dispatch *d, const char *alert_id)
+{
+	if (d != NULL && !d->draining)
+		fresh_expect(d->fresh, alert_id);
+}
+
+void
+dispatch_fresh_ready(struct dispatch *d, const char *alert_id, json_t *base,
+    json_t *cts)
+{
+	if (d != NULL)
+		fresh_ready(d->fresh, alert_id, base, cts);
+}
+
+void
+dispatch_fresh_forget(struct dispatch *d, const char *alert_id)
+{
+	if (d != NULL)
+		fresh_forget(d->fresh, alert_id);
+}
+
 static void
 dispatch_add(struct dispatch *d, const struct delivery_entry *e)
 {
@@ -639,6 +721,8 @@ dispatch_add(struct dispatch *d, const struct delivery_entry *e)
 	if (strcmp(e->event, "alert.raised") == 0 && !e->replay) {
 		stage_delivery_read(e->alert_id);
 		dl->stage_ns = stage_now();
+		if (strcmp(e->tier, "0") == 0 && dispatch_add_fresh(d, dl))
+			return; /* parked until the ingest's answer */
 	}
 	delivery_step(dl);
 }
@@ -787,7 +871,7 @@ dispatch_drain(struct dispatch *d, void (*drained)(void *), void *arg)
 	/* Those waiting for a retry go back now; those in flight finish. */
 	for (dl = TAILQ_FIRST(&d->deliveries); dl != NULL; dl = next) {
 		next = TAILQ_NEXT(dl, entry);
-		if (evtimer_pending(dl->timer, NULL))
+		if (evtimer_pending(dl->timer, NULL) || dl->parked)
 			delivery_free(dl);
 	}
 	dispatch_check_drained(d);
@@ -804,6 +888,10 @@ dispatch_new(struct relay *relay)
 	evtimer_add_ms(d->claim_ev, dispatch_claim_interval(d));
 	TAILQ_INIT(&d->deliveries);
 	d->by_stream = strindex_new(DISPATCH_INDEX_BUCKETS);
+	d->fresh = fresh_new(dispatch_fresh_release, d);
+	d->fresh_ev =
+	    event_new(relay->base, -1, EV_PERSIST, dispatch_fresh_cb, d);
+	evtimer_add_ms(d->fresh_ev, FRESH_TTL_MS / 2);
 	return d;
 }
 
@@ -846,6 +934,8 @@ dispatch_free(struct dispatch *d)
 		delivery_free(TAILQ_FIRST(&d->deliveries));
 	event_free(d->restart_ev);
 	event_free(d->claim_ev);
+	event_free(d->fresh_ev);
+	fresh_free(d->fresh);
 	strindex_free(d->by_stream);
 	free(d);
 }

@@ -28,6 +28,13 @@ typedef void (
     *dispatch_local_cb)(const struct delivery_entry *e, int ok, void *arg);
 void dispatch_add_local(struct dispatch *d, const struct delivery_entry *e,
     json_t *meta, dispatch_local_cb done, void *arg);
+/* An alert accepted here (dispatch_fresh.h): its ingest script is on its
+ * way; its answer (base and cts NULL unless stored as new); the alert
+ * changed here, so Redis is to be read from now on. */
+void dispatch_fresh_expect(struct dispatch *d, const char *alert_id);
+void dispatch_fresh_ready(struct dispatch *d, const char *alert_id,
+    json_t *base, json_t *cts);
+void dispatch_fresh_forget(struct dispatch *d, const char *alert_id);
 /* Shutdown: takes nothing new, hands back (leaves pending in Redis)
  * what waits for a retry, lets what is in flight finish, then calls
  * drained once. */

@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "ack_parse.h"
+#include "dispatch.h"
 #include "escalate.h"
 #include "evtimer_ms.h"
 #include "ingest.h"
@@ -30,6 +31,10 @@ struct ingest_req {
 	struct ingest_reply reply; /* held while replicas catch up */
 	struct event *spooled; /* answering a resend from the spool */
 	int drill;
+	/* The alert as script_meta will give it, for its first deliveries
+	 * (dispatch_fresh.h); NULL when not offered there. */
+	char alert_id[ID_MAX + 1];
+	json_t *fresh_base, *fresh_cts;
 };
 
 /* The candidate references, from one call for random bytes: libsodium
@@ -53,9 +58,12 @@ ingest_refs(json_t *refs)
 	}
 }
 
+static void ingest_fresh_answer(struct ingest_req *ir, const char *ref);
+
 static void
 ingest_finish(struct ingest_req *ir, struct ingest_reply *out)
 {
+	ingest_fresh_answer(ir, NULL); /* answered before, unless no reply */
 	/* Redis cannot take it now: the local spool can. */
 	if (out->result == INGEST_UNAVAILABLE && ir->args != NULL &&
 	    spool_accept(ir->relay->spool, ir->args, out) != 0) {
@@ -104,6 +112,48 @@ ingest_replicated_cb(int ok, const char *err, void *arg)
 	ingest_finish(ir, &ir->reply);
 }
 
+/* What the dispatcher needs for the alert's first deliveries, known here
+ * before Redis has it: what script_meta would read back, but the
+ * reference (chosen by the script) and each recipient's box (cts). */
+static void
+ingest_fresh_offer(struct ingest_req *ir, const struct envelope *env,
+    const char *received_at, const char *envelope_hash, json_t *cts)
+{
+	if (ir->relay->dispatch == NULL)
+		return;
+	snprintf(ir->alert_id, sizeof(ir->alert_id), "%s", env->alert_id);
+	ir->fresh_base =
+	    json_pack("{s:b, s:b, s:b, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s}",
+	        "exists", 1, "unreached", 0, "done", 0, "state", "open",
+	        "device_id", env->device_id, "alert_type", env->alert_type,
+	        "created_at", env->created_at, "received_at", received_at,
+	        "drill", env->drill, "duress", 0, "envelope_hash",
+	        envelope_hash);
+	if (ir->fresh_base == NULL)
+		return;
+	ir->fresh_cts = json_incref(cts);
+	dispatch_fresh_expect(ir->relay->dispatch, ir->alert_id);
+}
+
+/* ref: the alert was stored as new with it; NULL: not new, or not
+ * answered: the dispatcher reads Redis for it. */
+static void
+ingest_fresh_answer(struct ingest_req *ir, const char *ref)
+{
+	if (ir->fresh_base == NULL)
+		return;
+	if (ref != NULL) {
+		json_object_set_new(ir->fresh_base, "ref", json_string(ref));
+		dispatch_fresh_ready(ir->relay->dispatch, ir->alert_id,
+		    ir->fresh_base, ir->fresh_cts);
+	} else
+		dispatch_fresh_ready(ir->relay->dispatch, ir->alert_id, NULL,
+		    NULL);
+	json_decref(ir->fresh_base);
+	json_decref(ir->fresh_cts);
+	ir->fresh_base = ir->fresh_cts = NULL;
+}
+
 static void
 ingest_reply_cb(json_t *reply, const char *err, void *arg)
 {
@@ -128,6 +178,7 @@ ingest_reply_cb(json_t *reply, const char *err, void *arg)
 	} else if (r != NULL)
 		out.error = "no free reference";
 	ir->sreq = NULL;
+	ingest_fresh_answer(ir, out.result == INGEST_NEW ? out.ref : NULL);
 	if ((out.result == INGEST_NEW || out.result == INGEST_DUPLICATE) &&
 	    ir->relay->cfg->redis_min_replicas > 0) {
 		ir->reply = out;
@@ -239,6 +290,7 @@ ingest_alert(struct relay *relay, const struct envelope *env,
 	/* Kept for the spool, should Redis fail; without one, not needed. */
 	if (relay->spool != NULL)
 		ir->args = json_deep_copy(args);
+	ingest_fresh_offer(ir, env, received_at, envelope_hash, cts);
 	ir->sreq =
 	    store_eval(relay->store, script_ingest, args, ingest_reply_cb, ir);
 	return ir;
@@ -250,6 +302,8 @@ ingest_cancel(struct ingest_req *ir)
 	if (ir == NULL)
 		return;
 	store_req_cancel(ir->sreq);
+	/* The script may still run: its deliveries go by Redis. */
+	ingest_fresh_answer(ir, NULL);
 	json_decref(ir->args);
 	if (ir->spooled != NULL)
 		event_free(ir->spooled);

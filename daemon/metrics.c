@@ -278,6 +278,10 @@ metrics_render(struct evbuffer *out)
 	metric_one(out, "alertrelay_duress_repeats_total", "counter",
 	    "Repeats of alarms cancelled under duress fired by this instance.",
 	    (double)metrics.duress_repeats);
+	metric_one(out, "alertrelay_deliveries_from_memory_total", "counter",
+	    "First attempts of first-tier notifications made with the alert as "
+	    "accepted here, without reading it back from Redis.",
+	    (double)metrics.deliveries_fresh);
 	metric_one(out, "alertrelay_audit_records_dropped_total", "counter",
 	    "Audit records dropped before Redis had them (the log says why).",
 	    (double)metrics.audit_dropped);

@@ -87,6 +87,8 @@ struct metrics {
 	double ack_sum;
 	uint64_t escalations;
 	uint64_t duress_repeats; /* duress.h: not counted as escalations */
+	uint64_t
+	    deliveries_fresh; /* made without script_meta (dispatch_fresh.h) */
 	uint64_t audit_dropped; /* audit records Redis never got (audit.c) */
 	uint64_t checkins_missed; /* prepared alerts raised (checkin.h) */
 	uint64_t location_updates; /* accepted (location.h) */
