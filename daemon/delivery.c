@@ -1,0 +1,563 @@
+/*
+ * One delivery of the dispatcher (dispatch.c): its alert read from Redis
+ * (or given from memory, dispatch_fresh.h), the webhook or SMS made and
+ * retried with backoff, and how it ended recorded in Redis and the audit
+ * log.
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "audit_record.h"
+#include "dispatch_int.h"
+#include "dispatch_sms.h"
+#include "http_client.h"
+#include "evtimer_ms.h"
+#include "log.h"
+#include "metrics.h"
+#include "relay.h"
+#include "sms_gateway.h"
+#include "stage_metrics.h"
+#include "store.h"
+#include "store_scripts.h"
+#include "webhook.h"
+#include "xmalloc.h"
+
+#define DONE_RETRY_MS 1000
+
+static json_t *delivery_fail_args(const struct delivery *dl);
+
+void
+delivery_free(struct delivery *dl)
+{
+	struct dispatch *d = dl->d;
+
+	TAILQ_REMOVE(&d->deliveries, dl, entry);
+	strindex_remove(&dl->by_stream);
+	d->ninflight--;
+	metrics.deliveries_inflight = d->ninflight;
+	store_req_cancel(dl->sreq);
+	if (strcmp(dl->e.channel, "sms") == 0)
+		sms_send_cancel(dl->hreq);
+	else
+		http_req_cancel(dl->hreq);
+	event_free(dl->timer);
+	json_decref(dl->meta);
+	json_decref(dl->local_meta);
+	json_decref(dl->fresh_meta);
+	free(dl->body);
+	free(dl);
+	if (d->draining)
+		dispatch_check_drained(d);
+	else
+		dispatch_read(d); /* room again for more work */
+}
+
+static void
+delivery_later(struct delivery *dl, long ms)
+{
+	/* Shutting down: leave it pending in Redis for whoever is next. */
+	if (dl->d->draining) {
+		delivery_free(dl);
+		return;
+	}
+	evtimer_add_ms(dl->timer, ms);
+}
+
+/* Exponential backoff with +-20% jitter, so a recovering endpoint is not
+ * hit by every delivery at the same instant. */
+static long
+delivery_backoff_ms(const struct delivery *dl)
+{
+	const struct relay_config *cfg = dl->d->relay->cfg;
+	long ms = cfg->retry_initial_ms;
+	int i;
+
+	for (i = 1; i < dl->attempt && ms < cfg->retry_max_ms; i++)
+		ms *= 2;
+	if (ms > cfg->retry_max_ms)
+		ms = cfg->retry_max_ms;
+	return ms * 8 / 10 +
+	    (long)randombytes_uniform((uint32_t)(ms * 4 / 10 + 1));
+}
+
+static void
+delivery_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	delivery_step(arg);
+}
+
+static const char *
+delivery_meta(const struct delivery *dl, const char *key)
+{
+	const char *v = json_string_value(json_object_get(dl->meta, key));
+
+	return v != NULL ? v : "";
+}
+
+static int
+delivery_is_alert(const struct delivery *dl)
+{
+	return strcmp(dl->e.event, "alert.raised") == 0 ||
+	    strcmp(dl->e.event, "alert.escalated") == 0 ||
+	    strcmp(dl->e.event, "alert.duress") == 0;
+}
+
+/* A later position (location.h): like an alarm, only while its alert
+ * is open; unlike one, given up quietly (a newer one follows). */
+static int
+delivery_is_location(const struct delivery *dl)
+{
+	return strcmp(dl->e.event, "alert.location") == 0;
+}
+
+/* The sending device's alias from the directory, else its id. */
+static const char *
+delivery_device_alias(const struct delivery *dl)
+{
+	const char *id = delivery_meta(dl, "device_id");
+	const struct device_entry *d =
+	    relay_config_device(dl->d->relay->cfg, id);
+
+	return d != NULL && d->alias != NULL ? d->alias : id;
+}
+
+static const char *
+delivery_alias(const struct delivery *dl)
+{
+	const struct recipient_entry *r =
+	    relay_config_recipient(dl->d->relay->cfg, dl->e.recipient_id);
+
+	return r != NULL && r->alias != NULL ? r->alias : dl->e.recipient_id;
+}
+
+static void
+delivery_recorded_cb(json_t *reply, const char *err, void *arg)
+{
+	struct delivery *dl = arg;
+
+	dl->sreq = NULL;
+	if (reply == NULL) {
+		/* Made but not yet recorded: keep trying; a crash now
+		 * means one duplicate with the same webhook-id. */
+		log_warnx("delivery alert=%s recipient=%s: recording result: "
+		          "%s",
+		    dl->e.alert_id, dl->e.recipient_id, err);
+		delivery_later(dl, DONE_RETRY_MS);
+		return;
+	}
+	delivery_free(dl);
+}
+
+/* A notification made, failed or given up, in the audit log: to whom
+ * (the recipient is the object's second part), on which channel. */
+static void
+delivery_audit(struct delivery *dl, const char *result, const char *why)
+{
+	char object[AUDIT_FIELD_MAX], reason[160];
+
+	snprintf(object, sizeof(object), "alert:%s recipient:%s",
+	    dl->e.alert_id, dl->e.recipient_id);
+	snprintf(reason, sizeof(reason), "%s%s%.100s", dl->e.event,
+	    why != NULL ? " " : "", why != NULL ? why : "");
+	audit_relay(dl->d->relay, "delivery", object, result, NULL,
+	    dl->e.channel, "relay", reason);
+}
+
+void
+delivery_drop(struct delivery *dl, const char *why)
+{
+	log_info("delivery alert=%s recipient=%s channel=%s event=%s "
+	         "dropped: %s",
+	    dl->e.alert_id[0] ? dl->e.alert_id : "-",
+	    dl->e.recipient_id[0] ? dl->e.recipient_id : "-",
+	    dl->e.channel[0] ? dl->e.channel : "-", dl->e.event, why);
+	metrics_delivery(dl->e.channel,
+	    json_is_true(json_object_get(dl->meta, "drill")), DELIVERY_DROPPED);
+	dl->state = D_DROP;
+	delivery_step(dl);
+}
+
+/* The delivery entry was added when its notification was decided; its
+ * stream id starts with that time in milliseconds. */
+static int64_t
+delivery_age_ms(const struct delivery *dl)
+{
+	return now_ms() - strtoll(dl->e.stream_id, NULL, 10);
+}
+
+static void
+delivery_unreached_cb(json_t *reply, const char *err, void *arg)
+{
+	struct delivery *dl = arg;
+
+	dl->sreq = NULL;
+	if (reply == NULL)
+		log_warnx("delivery alert=%s recipient=%s: recording that it "
+		          "was not reached: %s",
+		    dl->e.alert_id, dl->e.recipient_id, err);
+	dl->state = D_FETCH;
+	delivery_later(dl, delivery_backoff_ms(dl));
+}
+
+/* An alarm to a recipient who stays unreachable is not given up while
+ * its alert is open: the recipient is marked unreached (the next tier
+ * comes at once) and it is tried again every retry_max_ms, until it
+ * goes through or the alert closes or expires. */
+static void
+delivery_failed(struct delivery *dl)
+{
+	int first = !dl->unreached;
+
+	if (first)
+		metrics_delivery(dl->e.channel,
+		    json_is_true(json_object_get(dl->meta, "drill")),
+		    DELIVERY_FAILED);
+	dl->unreached = 1;
+	if (delivery_is_location(dl)) {
+		delivery_drop(dl,
+		    "position not delivered; a newer one follows");
+		return;
+	}
+	/* From the spool: moved into Redis later, it is retried there. */
+	if (!delivery_is_alert(dl) || dl->local_done != NULL ||
+	    strcmp(delivery_meta(dl, "state"), "open") != 0) {
+		dl->state = D_FAIL;
+		delivery_step(dl);
+		return;
+	}
+	if (!first) {
+		dl->state = D_FETCH;
+		delivery_later(dl, delivery_backoff_ms(dl));
+		return;
+	}
+	delivery_audit(dl, "failed", dl->reason);
+	log_warnx("delivery alert=%s recipient=%s channel=%s event=%s "
+	          "result=failed attempts=%d reason=\"%s\" still trying while "
+	          "the alert is open",
+	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, dl->e.event,
+	    dl->attempt, dl->reason);
+	dl->sreq = store_eval(dl->d->relay->store, script_unreached,
+	    delivery_fail_args(dl), delivery_unreached_cb, dl);
+}
+
+static void
+delivery_result(struct delivery *dl, int ok, long status, const char *error)
+{
+	long latency = (long)delivery_age_ms(dl);
+
+	dl->hreq = NULL;
+	if (ok) {
+		log_info("delivery alert=%s recipient=%s channel=%s result=ok "
+		         "status=%ld attempt=%d latency_ms=%ld event=%s",
+		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
+		    dl->attempt, latency, dl->e.event);
+		metrics_delivery(dl->e.channel,
+		    json_is_true(json_object_get(dl->meta, "drill")),
+		    DELIVERY_OK);
+		metrics_delivery_latency(latency / 1000.0);
+		delivery_audit(dl, "ok", NULL);
+		dl->state = D_DONE;
+		delivery_step(dl);
+		return;
+	}
+	snprintf(dl->reason, sizeof(dl->reason), "%s%s%ld",
+	    error ? error : "answer", error ? "; status " : " ", status);
+	metrics_delivery(dl->e.channel,
+	    json_is_true(json_object_get(dl->meta, "drill")), DELIVERY_RETRY);
+	log_warnx("delivery alert=%s recipient=%s channel=%s result=retry "
+	          "status=%ld attempt=%d event=%s error=\"%s\"",
+	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
+	    dl->attempt, dl->e.event, error ? error : "non-2xx answer");
+	if (dl->attempt >= dl->d->relay->cfg->max_attempts) {
+		delivery_failed(dl);
+		return;
+	}
+	/* An alarm is read again before each retry: acknowledged or
+	 * cancelled meanwhile, it is not sent any more. */
+	if (delivery_is_alert(dl) || delivery_is_location(dl))
+		dl->state = D_FETCH;
+	delivery_later(dl, delivery_backoff_ms(dl));
+}
+
+static void
+delivery_webhook_cb(long status, const char *error, void *arg)
+{
+	struct delivery *dl = arg;
+
+	if (status >= 200 && status < 300)
+		stage_observe(STAGE_WEBHOOK_2XX, dl->stage_ns);
+	dl->stage_ns = 0; /* a retry is timed from its own start */
+	delivery_result(dl, status >= 200 && status < 300, status, error);
+}
+
+static void
+delivery_sms_cb(int ok, long status, const char *error, void *arg)
+{
+	delivery_result(arg, ok, status, error);
+}
+
+static void
+delivery_send_webhook(struct delivery *dl, const struct recipient_entry *r)
+{
+	const struct relay_config *cfg = dl->d->relay->cfg;
+	struct http_post_args a;
+	char *headers[WEBHOOK_NHEADERS];
+
+	webhook_headers(r, dl->webhook_id, dl->body, dl->bodylen, headers);
+	memset(&a, 0, sizeof(a));
+	a.url = r->webhook_url;
+	a.headers = (const char *const *)headers;
+	a.nheaders = WEBHOOK_NHEADERS;
+	a.body = dl->body;
+	a.bodylen = dl->bodylen;
+	a.connect_timeout_ms = cfg->connect_timeout * 1000;
+	a.timeout_ms = cfg->request_timeout * 1000;
+	dl->hreq = http_post(dl->d->relay->http, &a, delivery_webhook_cb, dl);
+	dl->stage_ns = stage_observe(STAGE_WEBHOOK_SENT, dl->stage_ns);
+	webhook_headers_free(headers);
+}
+
+static void
+delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
+{
+	const struct relay_config *cfg = dl->d->relay->cfg;
+	const struct sms_gateway *gw =
+	    relay_config_gateway(cfg, r->sms_gateway);
+	const char *ref = delivery_meta(dl, "ref");
+	char text[SMS_TEXT_MAX];
+
+	if (gw == NULL) {
+		delivery_drop(dl, "sms gateway gone");
+		return;
+	}
+	dispatch_sms_text(cfg, dl->meta, &dl->e, text, sizeof(text));
+	dl->hreq = sms_send(dl->d->relay->http, gw, r->sms, text, ref,
+	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
+	    delivery_sms_cb, dl);
+	if (dl->hreq == NULL) {
+		/* Refused before sending: retrying would not change that. */
+		snprintf(dl->reason, sizeof(dl->reason),
+		    "message refused by the gateway module");
+		metrics_delivery(dl->e.channel,
+		    json_is_true(json_object_get(dl->meta, "drill")),
+		    DELIVERY_FAILED);
+		dl->state = D_FAIL;
+		delivery_step(dl);
+	}
+}
+
+static void
+delivery_send(struct delivery *dl)
+{
+	const struct recipient_entry *r;
+
+	/* Looked up on every attempt: a reload may have changed it. */
+	r = relay_config_recipient(dl->d->relay->cfg, dl->e.recipient_id);
+	if (dl->attempt < 1000000) /* retried for as long as it is open */
+		dl->attempt++;
+	if (strcmp(dl->e.channel, "sms") == 0) {
+		if (r == NULL || r->sms == NULL)
+			delivery_drop(dl, "recipient has no sms any more");
+		else
+			delivery_send_sms(dl, r);
+	} else {
+		if (r == NULL || r->webhook_url == NULL)
+			delivery_drop(dl, "recipient has no webhook any more");
+		else
+			delivery_send_webhook(dl, r);
+	}
+}
+
+/* The alert closed before this recipient was reached. */
+static void
+delivery_give_up(struct delivery *dl)
+{
+	char last[160];
+
+	snprintf(last, sizeof(last), "%.150s",
+	    dl->reason[0] ? dl->reason : "no answer before a restart");
+	snprintf(dl->reason, sizeof(dl->reason),
+	    "alert %.16s before it went through; last error: %s",
+	    delivery_meta(dl, "state"), last);
+	dl->state = D_FAIL;
+	delivery_step(dl);
+}
+
+static void
+delivery_meta_cb(json_t *m, const char *err, void *arg)
+{
+	struct delivery *dl = arg;
+
+	dl->sreq = NULL;
+	if (m == NULL) {
+		log_warnx("delivery alert=%s: reading alert: %s",
+		    dl->e.alert_id, err);
+		delivery_later(dl, RESTART_MS);
+		return;
+	}
+	if (!json_is_true(json_object_get(m, "exists"))) {
+		delivery_drop(dl, "alert is gone");
+		return;
+	}
+	json_decref(dl->meta);
+	dl->meta = json_incref(m);
+	free(dl->body);
+	dl->body = NULL;
+	if (json_is_true(json_object_get(m, "done"))) {
+		/* Made before a crash, not yet acknowledged in the group. */
+		dl->state = D_DONE;
+		delivery_step(dl);
+		return;
+	}
+	/* Marked unreached before a restart or by another instance. */
+	if (json_is_true(json_object_get(m, "unreached")) && !dl->unreached &&
+	    !dl->e.replay) {
+		dl->unreached = 1;
+		if (dl->attempt < dl->d->relay->cfg->max_attempts)
+			dl->attempt = (int)dl->d->relay->cfg->max_attempts;
+	}
+	/* Acknowledged, cancelled or expired meanwhile: no more alarms.
+	 * One that never reached its recipient is given up now (dead
+	 * letter); one replayed by an operator is sent all the same. */
+	if ((delivery_is_alert(dl) || delivery_is_location(dl)) &&
+	    strcmp(delivery_meta(dl, "state"), "open") != 0 && !dl->e.replay) {
+		if (dl->unreached) {
+			delivery_give_up(dl);
+			return;
+		}
+		delivery_drop(dl, "alert no longer open");
+		return;
+	}
+	if (strcmp(dl->e.channel, "webhook") == 0) {
+		if ((delivery_is_alert(dl) || delivery_is_location(dl)) &&
+		    json_object_get(m, "ciphertext") == NULL) {
+			delivery_drop(dl, "no ciphertext for this recipient");
+			return;
+		}
+		dl->body = webhook_body(dl->e.event, dl->e.alert_id, m,
+		    dl->e.recipient_id, dl->e.tier, delivery_device_alias(dl));
+		if (dl->body == NULL) {
+			delivery_drop(dl, "cannot encode the webhook body");
+			return;
+		}
+		dl->bodylen = strlen(dl->body);
+	}
+	dl->state = D_SEND;
+	delivery_send(dl);
+}
+
+static json_t *
+delivery_args(const struct delivery *dl)
+{
+	char now[RFC3339_LEN], ms[24];
+	int64_t t = now_ms();
+
+	time_rfc3339_ms(now, t);
+	snprintf(ms, sizeof(ms), "%lld", (long long)t);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "aid",
+	    dl->e.alert_id, "rid", dl->e.recipient_id, "sid", dl->e.stream_id,
+	    "ch", dl->e.channel, "event", dl->e.event, "alias",
+	    delivery_alias(dl), "now", now, "now_ms", ms);
+}
+
+static json_t *
+delivery_fail_args(const struct delivery *dl)
+{
+	json_t *args = delivery_args(dl);
+
+	json_object_set_new(args, "reason", json_string(dl->reason));
+	json_object_set_new(args, "tier", json_string(dl->e.tier));
+	return args;
+}
+
+static void
+delivery_dead_cb(json_t *reply, const char *err, void *arg)
+{
+	const char *r = json_string_value(json_object_get(reply, "r"));
+
+	if (r != NULL && strcmp(r, "ok") == 0)
+		metrics.deadletters++;
+	delivery_recorded_cb(reply, err, arg);
+}
+
+void
+delivery_step(struct delivery *dl)
+{
+	struct store *st = dl->d->relay->store;
+	if (dl->local_done != NULL && dl->state != D_FETCH &&
+	    dl->state != D_SEND) {
+		dl->local_done(&dl->e, dl->state == D_DONE, dl->local_arg);
+		delivery_free(dl);
+		return;
+	}
+	if (dl->local_meta != NULL && dl->state == D_FETCH) {
+		delivery_meta_cb(dl->local_meta, NULL, dl);
+		return;
+	}
+	if (dl->fresh_meta != NULL && dl->state == D_FETCH) {
+		json_t *m = dl->fresh_meta;
+
+		dl->fresh_meta = NULL; /* a retry reads Redis */
+		metrics.deliveries_fresh++;
+		delivery_meta_cb(m, NULL, dl);
+		json_decref(m);
+		return;
+	}
+	switch (dl->state) {
+	case D_FETCH:
+		dl->sreq = store_eval(st, script_meta,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "aid",
+		        dl->e.alert_id, "rid", dl->e.recipient_id, "sid",
+		        dl->e.stream_id, "ch", dl->e.channel, "event",
+		        dl->e.event, "tier", dl->e.tier),
+		    delivery_meta_cb, dl);
+		break;
+	case D_SEND:
+		delivery_send(dl);
+		break;
+	case D_DONE:
+		dl->sreq = store_eval(st, script_done, delivery_args(dl),
+		    delivery_recorded_cb, dl);
+		break;
+	case D_FAIL:
+		delivery_audit(dl, "given_up", dl->reason);
+		log_warnx("delivery alert=%s recipient=%s channel=%s event=%s "
+		          "result=given_up attempts=%d reason=\"%s\"",
+		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
+		    dl->e.event, dl->attempt, dl->reason);
+		dl->sreq = store_eval(st, script_fail, delivery_fail_args(dl),
+		    delivery_dead_cb, dl);
+		break;
+	case D_DROP:
+		dl->sreq = store_eval(st, script_drop,
+		    json_pack("{s:s}", "sid", dl->e.stream_id),
+		    delivery_recorded_cb, dl);
+		break;
+	}
+}
+
+struct delivery *
+delivery_new(struct dispatch *d, const struct delivery_entry *e)
+{
+	struct delivery *dl = xcalloc(1, sizeof(*dl));
+
+	dl->d = d;
+	dl->e = *e;
+	dl->by_stream.key = dl->e.stream_id;
+	dl->by_stream.owner = dl;
+	strindex_add(d->by_stream, &dl->by_stream);
+	dl->timer = evtimer_new(d->relay->base, delivery_timer_cb, dl);
+	TAILQ_INSERT_TAIL(&d->deliveries, dl, entry);
+	d->ninflight++;
+	metrics.deliveries_inflight = d->ninflight;
+	webhook_id(e->event, e->alert_id, e->recipient_id, e->tier,
+	    dl->webhook_id);
+	return dl;
+}
