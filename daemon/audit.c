@@ -63,6 +63,8 @@ struct audit {
 	struct event *send_ev; /* AUDIT_SEND_DELAY_MS after a new record */
 	unsigned long dropped;
 	unsigned long dropped_waiting; /* before the head was read */
+	unsigned long refused; /* since it was last said (audit_refused) */
+	int64_t refused_said_ms;
 };
 
 static void audit_send(struct audit *a);
@@ -267,6 +269,32 @@ audit_relay(struct relay *relay, const char *action, const char *object,
 		    channel, actor, reason);
 }
 
+/* Records skipped that were not a resend: Redis's chain for this
+ * instance already has those numbers from another writer, so two relays
+ * run with one instance_id and the chain in Redis is theirs, not ours
+ * (the file, when kept, still has ours).  Said at once, then at most
+ * once a minute with the count. */
+static void
+audit_refused(struct audit *a, const json_t *reply)
+{
+	json_int_t n = json_integer_value(json_object_get(reply, "skipped"));
+	int64_t now = monotonic_ms();
+
+	if (n <= 0 || json_is_true(json_object_get(reply, "resent")))
+		return;
+	metrics.audit_refused += (uint64_t)n;
+	a->refused += (unsigned long)n;
+	if (a->refused_said_ms != 0 && now - a->refused_said_ms < 60000)
+		return;
+	log_warnx("audit: %lu records of ours carry numbers that Redis's "
+	          "chain for instance %s already has, with other content: "
+	          "another relay runs with this instance_id (give each relay "
+	          "its own); they were not added",
+	    a->refused, a->instance);
+	a->refused = 0;
+	a->refused_said_ms = now;
+}
+
 static void
 audit_sent_cb(json_t *reply, const char *err, void *arg)
 {
@@ -287,6 +315,7 @@ audit_sent_cb(json_t *reply, const char *err, void *arg)
 		          "meanwhile (the chain there shows a gap)",
 		    a->dropped);
 	a->dropped = 0;
+	audit_refused(a, reply);
 	for (i = 0; i < a->inflight; i++)
 		free(a->lines[i]);
 	memmove(a->lines, a->lines + a->inflight,

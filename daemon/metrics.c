@@ -282,6 +282,11 @@ metrics_render(struct evbuffer *out)
 	    "First attempts of first-tier notifications made with the alert as "
 	    "accepted here, without reading it back from Redis.",
 	    (double)metrics.deliveries_fresh);
+	metric_one(out, "alertrelay_audit_records_refused_total", "counter",
+	    "Audit records not added because Redis's chain for this instance "
+	    "already had their numbers from another relay with the same "
+	    "instance_id.",
+	    (double)metrics.audit_refused);
 	metric_one(out, "alertrelay_audit_records_dropped_total", "counter",
 	    "Audit records dropped before Redis had them (the log says why).",
 	    (double)metrics.audit_dropped);

@@ -90,6 +90,7 @@ struct metrics {
 	uint64_t
 	    deliveries_fresh; /* made without script_meta (dispatch_fresh.h) */
 	uint64_t audit_dropped; /* audit records Redis never got (audit.c) */
+	uint64_t audit_refused; /* numbers another writer had (audit.c) */
 	uint64_t checkins_missed; /* prepared alerts raised (checkin.h) */
 	uint64_t location_updates; /* accepted (location.h) */
 	uint64_t devices_offline_events; /* supervise.h */

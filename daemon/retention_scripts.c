@@ -146,7 +146,10 @@ const char script_audit_load[] =
              "return cjson.encode({})\n";
 
 /* Records in order; those Redis already has (a batch sent again after
- * its answer was lost) are skipped by their number. */
+ * its answer was lost) are skipped by their number.  The answer says how
+ * many were skipped and whether they were such a resend (the record Redis
+ * has last is among them, the same): if not, another relay writes a chain
+ * under this instance id (audit.c says so). */
 const char script_audit_append[] =
     LPRELUDE "local lk = K('audit', 'last', a.inst)\n"
              "local have = 0\n"
@@ -157,18 +160,25 @@ const char script_audit_append[] =
              "    have = tonumber(r.seq)\n"
              "  end\n"
              "end\n"
-             "local n = 0\n"
+             "local n, skipped, same = 0, 0, false\n"
              "for i, line in ipairs(a.lines) do\n"
              "  if a.seqs[i] > have then\n"
              "    redis.call('XADD', K('audit', a.inst), '*', 'r', line)\n"
              "    redis.call('SET', lk, line)\n"
              "    n = n + 1\n"
+             "  else\n"
+             "    skipped = skipped + 1\n"
+             /* a batch sent again after a lost answer holds the very
+              * record Redis has last; anything else skipped is another
+              * writer's chain under this instance id */
+             "    if a.seqs[i] == have and line == last then same = true end\n"
              "  end\n"
              "end\n"
              "if type(a.head) == 'string' then\n"
              "  redis.call('SET', K('audit', 'head', a.inst), a.head)\n"
              "end\n"
-             "return cjson.encode({added = n})\n";
+             "return cjson.encode({added = n, skipped = skipped,"
+             "  resent = same})\n";
 
 /* Up to a.count records of instance a.inst from stream id a.after
  * ("-" for the first), no more than a.bytes of them (at least one), and

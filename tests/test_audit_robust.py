@@ -14,7 +14,11 @@ audit log"), against a real alertrelayd and redis-server:
   in the chain;
 - the file's last line torn (a crash while writing): after a restart
   the next record starts on a line of its own, and verify names the
-  torn record instead of the chain going on joined to it.
+  torn record instead of the chain going on joined to it;
+- a second relay started with the same instance_id on the same Redis:
+  the first one's records, numbered like the second's, are not added,
+  and it says why (log, alertrelay_audit_records_refused_total); before,
+  they were skipped without a word.
 
 Before: the head was read once per Redis connection (a failed read
 waited for a reconnect that never came, so nothing reached Redis), up
@@ -114,6 +118,8 @@ def test_redis_killed_while_records_are_made_chain_verifies(lab):
                what="the 30 records made while Redis was down")
     verify_ok(st)
     assert metric(st, "alertrelay_audit_records_dropped_total") == 0
+    # a batch sent again after its answer was lost is not another writer
+    assert metric(st, "alertrelay_audit_records_refused_total") == 0
     stop_relay(st)
     seqs = [json.loads(line)["seq"] for _, line in st.records()]
     assert seqs == list(range(1, len(seqs) + 1)), seqs
@@ -258,3 +264,35 @@ def test_records_lost_at_exit_count_the_dropped_ones(lab):
     # the stop itself may make one more record, dropped too
     assert WAITING_MAX + dropped <= int(m.group(1)) <= \
         WAITING_MAX + dropped + 2, (m.group(0), dropped)
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_second_relay_with_the_same_instance_id_is_said(lab):
+    """Relay B starts with A's instance_id and goes on from the chain's
+    head in Redis; A's next record carries a number B has already used,
+    so Redis keeps B's: A says so, counts it, and says it once, not once
+    per batch.  (Once A's numbers pass B's, its records are added again,
+    and verify finds the chain broken there: two writers of one chain.)"""
+    st = RobustStack(lab)
+    refused_requests(st, 2)
+    wait_until(lambda: refused_in_redis(st) == 2, 10, what="2 records")
+    other = lab.relay(st.env.another_instance(INST))
+    other.proc.wait_for(r"audit: chain instance=%s continues" % INST,
+                        timeout=10)
+    n_b = len(st.records())
+    wait_until(lambda: len(st.records()) > n_b or
+               json.loads(st.records()[-1][1])["action"] != "admin.request",
+               10, what="relay B's first records in Redis")
+    refused_requests(st, 1)
+    st.relay.proc.wait_for(r"another relay runs with this instance_id",
+                           timeout=10)
+    assert metric(st, "alertrelay_audit_records_refused_total") >= 1
+    assert refused_in_redis(st) == 2, "A's record is not in B's chain"
+    refused_requests(st, 5)
+    wait_until(lambda: refused_in_redis(st) > 2, 10,
+               what="A's records past B's numbers")
+    assert st.relay.log().count("another relay runs with this "
+                                "instance_id") == 1
+    assert "another relay" not in other.log()
+    assert st.verify().returncode != 0
+
