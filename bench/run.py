@@ -54,6 +54,7 @@ sys.path.insert(0, str(HERE))
 
 import alertmanager  # noqa: E402
 import compare  # noqa: E402
+import floors  # noqa: E402
 import harness  # noqa: E402
 import memory  # noqa: E402
 import orgdir  # noqa: E402
@@ -314,6 +315,12 @@ def main():
             if res is None:
                 raise RuntimeError("the loadgen printed no result (exit "
                                    "status %s)" % lg.returncode)
+            # the same Redis, the relay still running as in the loads
+            probe = redis.client()
+            try:
+                fsync_rt = floors.fsync_round_trip(probe)
+            finally:
+                probe.close()
         finally:
             if lg is not None and lg.poll() is None:
                 lg.kill()
@@ -334,6 +341,10 @@ def main():
         res["loadgen_connected_line"] = first.strip()
         res["redis_memory"] = mem
         res["stages"] = {}
+        res["floors"] = {"fsync_round_trip": fsync_rt,
+                         "burst": floors.burst_floor(res["ingest"]["sent"],
+                                                     res["verify_per_s"],
+                                                     os.cpu_count() or 1)}
         text = report(res)
         for title, a0, a1 in (("single alerts", "before", "single"),
                               ("the burst", "single", "after")):
@@ -345,6 +356,7 @@ def main():
             res["alertmanager_version"] = am_version
             res["comparison"] = compare.rows(res)
             text += "\n" + compare.report(res)
+        text += "\n" + floors.report(res["floors"])
         if a.scaling > 0:
             runs = [scaling.measure(a.loadgen, a.scaling, w, setup,
                                     tree_cpu_s, cpu_s) for w in (1, 2)]
