@@ -5,6 +5,7 @@
  */
 #include "audit.h"
 #include "conn_int.h"
+#include "conn_priority.h"
 #include "location.h"
 
 #define CLOSE_LINGER_MS 2000 /* time for an error frame to reach the peer */
@@ -25,6 +26,7 @@ conn_free(struct conn *c)
 	metrics.connections--;
 	if (c->device_id[0] == '\0') {
 		relay->nunauth--;
+		conn_priority_progress(relay);
 		slotcount_give(relay->unauth_by_addr, c->unauth_slot);
 	} else
 		metrics.devices_connected--;
@@ -139,6 +141,7 @@ conn_send_hello(struct conn *c)
 	        (json_int_t)c->relay->cfg->max_frame, "features", features));
 	free(ch);
 	c->state = CONN_AUTH;
+	conn_priority_progress(c->relay);
 }
 
 /*
@@ -225,6 +228,10 @@ conn_auth(struct conn *c, const json_t *o)
 	evtimer_del(c->timer);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    (size_t)c->relay->cfg->max_frame + FRAME_HEADER);
+	/* Authenticated: no longer behind the handshakes (relay.h). */
+	conn_priority_progress(c->relay);
+	if (conn_priority_raise(c->bev) != 0)
+		log_warnx("conn %llu: priority not raised", c->id);
 	conn_keepalive_start(c);
 	log_info("conn %llu: device=%s authenticated from %s", c->id,
 	    c->device_id, c->peer);
@@ -465,6 +472,7 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 		evutil_closesocket(fd);
 		return;
 	}
+	conn_priority_watch(ssl);
 	c = xcalloc(1, sizeof(*c));
 	c->relay = relay;
 	c->id = conn_next_id++;
@@ -490,6 +498,7 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	 * one until the peer authenticated. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    AUTH_FRAME_MAX + FRAME_HEADER);
+	bufferevent_priority_set(c->bev, RELAY_PRIO_HANDSHAKE);
 	conn_flow_init(&c->flow, relay->base, c->bev, conn_flow_expired_cb,
 	    conn_flow_resumed, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
