@@ -228,10 +228,7 @@ conn_auth(struct conn *c, const json_t *o)
 	evtimer_del(c->timer);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    (size_t)c->relay->cfg->max_frame + FRAME_HEADER);
-	/* Authenticated: no longer behind the handshakes (relay.h). */
 	conn_priority_progress(c->relay);
-	if (conn_priority_raise(c->bev) != 0)
-		log_warnx("conn %llu: priority not raised", c->id);
 	conn_keepalive_start(c);
 	log_info("conn %llu: device=%s authenticated from %s", c->id,
 	    c->device_id, c->peer);
@@ -372,6 +369,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		log_debug("conn %llu: TLS established with %s", c->id, c->peer);
 		metrics.tls_handshakes_ok++;
+		/* Out of the handshakes' priority now, the one moment it can
+		 * be changed safely (conn_priority.h). */
+		if (conn_priority_raise(c->bev) != 0)
+			log_warnx("conn %llu: priority not raised", c->id);
 		conn_send_hello(c);
 		return;
 	}
@@ -498,6 +499,8 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	 * one until the peer authenticated. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    AUTH_FRAME_MAX + FRAME_HEADER);
+	/* Behind the rest until the handshake ends (relay.h); nothing of
+	 * the new bufferevent is queued yet, so this cannot fail. */
 	bufferevent_priority_set(c->bev, RELAY_PRIO_HANDSHAKE);
 	conn_flow_init(&c->flow, relay->base, c->bev, conn_flow_expired_cb,
 	    conn_flow_resumed, c);

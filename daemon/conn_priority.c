@@ -65,7 +65,8 @@ conn_priority_canary_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Out of the low queue.  An event waiting in its queue cannot change
  * priority (libevent refuses): then it is disabled, which takes it out,
- * raised, and enabled again. */
+ * raised, and enabled again.  The deferred callback is not checked (it
+ * cannot be): callers make sure it is not queued (conn_priority.h). */
 int
 conn_priority_raise(struct bufferevent *bev)
 {
@@ -87,9 +88,11 @@ conn_priority_raise_all(struct relay *relay)
 	struct conn *c;
 	size_t n = 0;
 
-	TAILQ_FOREACH(c, &relay->conns, entry)
-	{
-		if (c->state != CONN_HANDSHAKE && c->state != CONN_AUTH)
+	for (c = TAILQ_FIRST(&relay->conns); c != NULL;
+	     c = TAILQ_NEXT(c, entry)) {
+		/* Past the handshake a connection is at the default priority
+		 * already, and may no longer be moved (conn_priority.h). */
+		if (c->state != CONN_HANDSHAKE)
 			continue;
 		if (conn_priority_raise(c->bev) == 0)
 			n++;
