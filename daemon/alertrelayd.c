@@ -22,6 +22,7 @@
 #include "checkin.h"
 #include "audit.h"
 #include "conn.h"
+#include "conn_priority.h"
 #include "directory_version.h"
 #include "dispatch.h"
 #include "escalate.h"
@@ -490,6 +491,27 @@ main_load_config(const char *path, int test, struct relay *relay)
 	return 0;
 }
 
+/* The loop, with the priorities of relay.h. */
+static struct event_base *
+main_event_base(void)
+{
+	struct event_config *ec = event_config_new();
+	struct timeval slice = {0, RELAY_HANDSHAKE_SLICE_MS * 1000};
+	struct event_base *base;
+
+	if (ec == NULL ||
+	    /* Slices only for handshakes below the rest (relay.h): capping
+	     * the default queue makes a burst slower (README). */
+	    (RELAY_PRIO_HANDSHAKE > RELAY_PRIO_DEFAULT &&
+	        event_config_set_max_dispatch_interval(ec, &slice, -1,
+	            RELAY_PRIO_HANDSHAKE) != 0) ||
+	    (base = event_base_new_with_config(ec)) == NULL ||
+	    event_base_priority_init(base, RELAY_PRIORITIES) != 0)
+		log_fatalx("exiting: cannot create the event loop");
+	event_config_free(ec);
+	return base;
+}
+
 /*
  * Everything that may need root happens here, once, before any worker
  * exists: the listeners bound, the audit keys read and files opened (one
@@ -645,8 +667,7 @@ main(int argc, char *argv[])
 	fdlimit_raise(relay.cfg->max_connections,
 	    fdbudget_http_wanted(relay.cfg));
 	fdbudget_plan(relay.cfg);
-	if ((relay.base = event_base_new()) == NULL)
-		log_fatalx("exiting: cannot create the event loop");
+	relay.base = main_event_base();
 	nworkers = (int)relay.cfg->workers;
 	lists = xcalloc((size_t)nworkers, sizeof(*lists));
 	admins = xcalloc((size_t)nworkers, sizeof(*admins));
@@ -695,6 +716,7 @@ main(int argc, char *argv[])
 	relay.checkin = checkin_new(&relay);
 	relay.supervise = supervise_new(&relay);
 	relay.retention = retention_new(&relay);
+	relay.priority = conn_priority_new(&relay);
 	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,
 	    relay.cfg->instance_id);
 	relay_log_loaded(relay.cfg, "configuration loaded");
@@ -712,6 +734,7 @@ main(int argc, char *argv[])
 	http_client_free(relay.http);
 	sms_send_forget_all();
 	retention_free(relay.retention);
+	conn_priority_free(relay.priority);
 	audit_free(relay.audit);
 	store_free(relay.store);
 	listener_close_all(&relay);

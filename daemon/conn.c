@@ -5,6 +5,7 @@
  */
 #include "audit.h"
 #include "conn_int.h"
+#include "conn_priority.h"
 #include "location.h"
 
 #define CLOSE_LINGER_MS 2000 /* time for an error frame to reach the peer */
@@ -25,6 +26,7 @@ conn_free(struct conn *c)
 	metrics.connections--;
 	if (c->device_id[0] == '\0') {
 		relay->nunauth--;
+		conn_priority_progress(relay);
 		slotcount_give(relay->unauth_by_addr, c->unauth_slot);
 	} else
 		metrics.devices_connected--;
@@ -139,6 +141,7 @@ conn_send_hello(struct conn *c)
 	        (json_int_t)c->relay->cfg->max_frame, "features", features));
 	free(ch);
 	c->state = CONN_AUTH;
+	conn_priority_progress(c->relay);
 }
 
 /*
@@ -225,6 +228,7 @@ conn_auth(struct conn *c, const json_t *o)
 	evtimer_del(c->timer);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    (size_t)c->relay->cfg->max_frame + FRAME_HEADER);
+	conn_priority_progress(c->relay);
 	conn_keepalive_start(c);
 	log_info("conn %llu: device=%s authenticated from %s", c->id,
 	    c->device_id, c->peer);
@@ -365,6 +369,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		log_debug("conn %llu: TLS established with %s", c->id, c->peer);
 		metrics.tls_handshakes_ok++;
+		/* Out of the handshakes' priority now, the one moment it can
+		 * be changed safely (conn_priority.h). */
+		if (conn_priority_raise(c->bev) != 0)
+			log_warnx("conn %llu: priority not raised", c->id);
 		conn_send_hello(c);
 		return;
 	}
@@ -465,6 +473,7 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 		evutil_closesocket(fd);
 		return;
 	}
+	conn_priority_watch(ssl);
 	c = xcalloc(1, sizeof(*c));
 	c->relay = relay;
 	c->id = conn_next_id++;
@@ -490,6 +499,9 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	 * one until the peer authenticated. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    AUTH_FRAME_MAX + FRAME_HEADER);
+	/* Behind the rest until the handshake ends (relay.h); nothing of
+	 * the new bufferevent is queued yet, so this cannot fail. */
+	bufferevent_priority_set(c->bev, RELAY_PRIO_HANDSHAKE);
 	conn_flow_init(&c->flow, relay->base, c->bev, conn_flow_expired_cb,
 	    conn_flow_resumed, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,

@@ -8,12 +8,30 @@
 
 #include <sys/queue.h>
 
+#include <stdint.h>
+
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
 #include "relay_config.h"
 
 #define ALERTRELAY_VERSION "0.1.0"
+
+/*
+ * The loop's priorities.  A connection still in its TLS handshake runs
+ * below everything else (Redis, deliveries, timers, authenticated
+ * devices; from the handshake's end on it runs at the default priority,
+ * conn_priority.h says why not later), and the loop spends at most
+ * RELAY_HANDSHAKE_SLICE_MS on such connections before it looks at the
+ * others again: when thousands of devices reconnect at once, an alert of
+ * a device already connected is not held up behind their handshakes.
+ * Priority 0 is the valve that keeps them from starving
+ * (conn_priority.h).
+ */
+#define RELAY_PRIORITIES 3
+#define RELAY_PRIO_DEFAULT 1
+#define RELAY_PRIO_HANDSHAKE 2
+#define RELAY_HANDSHAKE_SLICE_MS 5
 
 struct conn;
 struct listener;
@@ -31,6 +49,7 @@ struct slotcount;
 struct strindex;
 struct audit;
 struct retention;
+struct conn_priority;
 
 struct relay {
 	struct event_base *base;
@@ -61,6 +80,8 @@ struct relay {
 	int exit_code; /* of the process, once the loop ends */
 	int version_checked; /* the directory version was checked at start */
 	int worker; /* index among [relay] workers (workers.h); -1: none */
+	struct conn_priority *priority; /* the handshakes' valve */
+	uint64_t hs_progress; /* handshakes and authentications done */
 };
 
 /* Reloads the configuration (SIGHUP, POST /reload): all or nothing; on
