@@ -23,6 +23,7 @@
 #include "audit.h"
 #include "conn.h"
 #include "conn_priority.h"
+#include "conn_reap.h"
 #include "directory_version.h"
 #include "dispatch.h"
 #include "escalate.h"
@@ -717,6 +718,7 @@ main(int argc, char *argv[])
 	relay.supervise = supervise_new(&relay);
 	relay.retention = retention_new(&relay);
 	relay.priority = conn_priority_new(&relay);
+	relay.reap = conn_reap_new(&relay);
 	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,
 	    relay.cfg->instance_id);
 	relay_log_loaded(relay.cfg, "configuration loaded");
@@ -735,6 +737,7 @@ main(int argc, char *argv[])
 	sms_send_forget_all();
 	retention_free(relay.retention);
 	conn_priority_free(relay.priority);
+	conn_reap_free(relay.reap);
 	audit_free(relay.audit);
 	store_free(relay.store);
 	listener_close_all(&relay);

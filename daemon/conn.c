@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "conn_int.h"
 #include "conn_priority.h"
+#include "conn_reap.h"
 #include "location.h"
 
 #define CLOSE_LINGER_MS 2000 /* time for an error frame to reach the peer */
@@ -15,7 +16,9 @@
 
 static unsigned long long conn_next_id = 1;
 
-static void
+static void conn_retire(struct conn *c);
+
+void
 conn_free(struct conn *c)
 {
 	struct relay *relay = c->relay;
@@ -385,7 +388,36 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			log_info("conn %llu: TLS handshake with %s failed: %s",
 			    c->id, c->peer, ERR_reason_error_string(e));
 	}
-	conn_free(c);
+	/* Unauthenticated: cheap, and counted against the limits on them
+	 * until freed. */
+	if (c->device_id[0] == '\0' || c->relay->reap == NULL)
+		conn_free(c);
+	else
+		conn_retire(c);
+}
+
+/* Closed by its peer: unreachable now, freed later (conn_reap.h).  What
+ * could still call back into it goes: its callbacks, timers, requests,
+ * supervision, and its device's index entry (receipts find connections
+ * there). */
+static void
+conn_retire(struct conn *c)
+{
+	c->state = CONN_RETIRED;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	strindex_remove(&c->by_device);
+	ingest_cancel(c->ingest);
+	c->ingest = NULL;
+	store_req_cancel(c->req);
+	c->req = NULL;
+	event_del(c->timer);
+	if (c->keepalive != NULL)
+		event_del(c->keepalive);
+	supervise_conn_free(c->sup);
+	c->sup = NULL;
+	conn_flow_free(&c->flow);
+	conn_reap_add(c->relay->reap, c);
 }
 
 static void
@@ -412,6 +444,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_CLOSING:
 		conn_free(c);
 		break;
+	case CONN_RETIRED:
+		break; /* its timer was stopped: the reaper frees it */
 	}
 }
 
@@ -577,6 +611,7 @@ conn_revoke_sweep(struct relay *relay)
 void
 conn_close_all(struct relay *relay)
 {
+	conn_reap_forget_all(relay->reap);
 	while (!TAILQ_EMPTY(&relay->conns))
 		conn_free(TAILQ_FIRST(&relay->conns));
 	conn_dirframe_clear();

@@ -53,6 +53,7 @@ enum conn_state {
 	CONN_AUTH, /* hello sent, waiting for auth */
 	CONN_READY, /* authenticated: alerts accepted */
 	CONN_CLOSING, /* error sent; closing once it is out */
+	CONN_RETIRED, /* closed by its peer; freed soon (conn_reap.h) */
 };
 
 #define CONN_CANCEL_SKIPS 4 /* cancels whose channel copy is awaited */
@@ -97,6 +98,8 @@ struct conn {
 };
 
 /* conn.c */
+/* Frees c now; a connection its peer closed goes by conn_reap.h. */
+void conn_free(struct conn *c);
 void conn_send(struct conn *c, json_t *msg);
 void conn_error(struct conn *c, const char *code, const char *message,
     int fatal);

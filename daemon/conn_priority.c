@@ -14,6 +14,11 @@
 #include "xmalloc.h"
 
 #define VALVE_EVERY_MS 50
+/* Connections raised per opening of the valve, the longest waiting
+ * first: all of them at once (10,000 in a reconnect storm) put every
+ * handshake back in front of the alerts the priorities protect, for as
+ * long as they take; a few at a time keep handshakes going without. */
+#define VALVE_RAISE_MAX 64
 
 struct conn_priority {
 	struct relay *relay;
@@ -83,12 +88,12 @@ conn_priority_raise(struct bufferevent *bev)
 }
 
 static size_t
-conn_priority_raise_all(struct relay *relay)
+conn_priority_raise_some(struct relay *relay)
 {
 	struct conn *c;
 	size_t n = 0;
 
-	for (c = TAILQ_FIRST(&relay->conns); c != NULL;
+	for (c = TAILQ_FIRST(&relay->conns); c != NULL && n < VALVE_RAISE_MAX;
 	     c = TAILQ_NEXT(c, entry)) {
 		/* Past the handshake a connection is at the default priority
 		 * already, and may no longer be moved (conn_priority.h). */
@@ -131,7 +136,7 @@ conn_priority_cb(evutil_socket_t fd, short what, void *arg)
 	 * step but the queue reached: they wait for their peers.) */
 	if (now - p->still_since_ms < CONN_PRIORITY_STARVED_MS || !starved)
 		return;
-	n = conn_priority_raise_all(relay);
+	n = conn_priority_raise_some(relay);
 	log_debug("handshakes: no progress for %lld ms; %zu connections "
 	          "raised to the default priority",
 	    (long long)(now - p->still_since_ms), n);

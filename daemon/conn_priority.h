@@ -9,7 +9,8 @@
  * step for CONN_PRIORITY_STARVED_MS and the loop has not reached the low
  * queue for as long (a canary callback queued there has not run), the
  * connections still in their handshake are raised to the default
- * priority and share the loop fairly with the rest.
+ * priority, at most 64 at a time (the longest waiting), and share the
+ * loop fairly with the rest.
  *
  * When a connection's priority may change.  bufferevent_priority_set()
  * also moves the bufferevent's deferred callback (the one that runs its

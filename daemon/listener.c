@@ -22,12 +22,23 @@
 
 #define LISTEN_BACKLOG 1024
 #define EMFILE_PAUSE_MS 1000
+/* libevent accepts until the backlog is empty in one callback: 10,000
+ * devices reconnecting at once were a third of a second of accepts
+ * (a TLS object and a bufferevent each) in which an authenticated
+ * device's alert waited.  After this many the listener pauses, and goes
+ * on at the handshakes' priority (relay.h), or after LISTEN_BATCH_MS
+ * at the latest, should other work never leave the loop free. */
+#define LISTEN_BATCH 64
+#define LISTEN_BATCH_MS 50
 
 struct listener {
 	struct listener *next;
 	struct relay *relay;
 	struct evconnlistener *lev;
 	struct event *resume_ev;
+	struct event *batch_ev; /* at RELAY_PRIO_HANDSHAKE, made active */
+	struct event *batch_timer; /* the same, at most LISTEN_BATCH_MS on */
+	unsigned batch; /* accepted since the listener was last resumed */
 	char name[INET6_ADDRSTRLEN + 16];
 };
 
@@ -87,6 +98,35 @@ listener_refuse(evutil_socket_t fd, enum conn_refuse why, long limit)
 }
 
 static void
+listener_batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	event_del(l->batch_ev);
+	event_del(l->batch_timer);
+	l->batch = 0;
+	/* not while paused for want of descriptors */
+	if (!evtimer_pending(l->resume_ev, NULL) && !l->relay->stopping)
+		evconnlistener_enable(l->lev);
+}
+
+/* Ends libevent's accept loop after this connection once LISTEN_BATCH
+ * were taken: libevent stops when the callback disabled the listener. */
+static void
+listener_batch_count(struct listener *l)
+{
+	struct timeval tv = {0, LISTEN_BATCH_MS * 1000};
+
+	if (++l->batch < LISTEN_BATCH)
+		return;
+	evconnlistener_disable(l->lev);
+	event_active(l->batch_ev, EV_TIMEOUT, 0);
+	evtimer_add(l->batch_timer, &tv);
+}
+
+static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
@@ -96,6 +136,7 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	size_t slot;
 
 	(void)lev;
+	listener_batch_count(l);
 	if (relay->stopping) {
 		evutil_closesocket(fd);
 		return;
@@ -156,6 +197,19 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	log_warnx("accept on %s: %s", l->name, strerror(err));
 }
 
+static void
+listener_free(struct listener *l)
+{
+	evconnlistener_free(l->lev);
+	if (l->resume_ev != NULL)
+		event_free(l->resume_ev);
+	if (l->batch_ev != NULL)
+		event_free(l->batch_ev);
+	if (l->batch_timer != NULL)
+		event_free(l->batch_timer);
+	free(l);
+}
+
 static int
 listener_open(struct relay *relay, const char *addr)
 {
@@ -187,6 +241,15 @@ listener_open(struct relay *relay, const char *addr)
 	}
 	evconnlistener_set_error_cb(l->lev, listener_error_cb);
 	l->resume_ev = evtimer_new(relay->base, listener_resume_cb, l);
+	l->batch_ev = event_new(relay->base, -1, 0, listener_batch_cb, l);
+	l->batch_timer = evtimer_new(relay->base, listener_batch_cb, l);
+	if (l->resume_ev == NULL || l->batch_ev == NULL ||
+	    l->batch_timer == NULL ||
+	    event_priority_set(l->batch_ev, RELAY_PRIO_HANDSHAKE) != 0) {
+		log_warnx("listen on %s: cannot make its events", addr);
+		listener_free(l);
+		return -1;
+	}
 	/* Report the real port, which matters when the config says 0. */
 	getsockname(evconnlistener_get_fd(l->lev), (struct sockaddr *)&ss,
 	    &len);
@@ -231,8 +294,6 @@ listener_close_all(struct relay *relay)
 
 	while ((l = relay->listeners) != NULL) {
 		relay->listeners = l->next;
-		evconnlistener_free(l->lev);
-		event_free(l->resume_ev);
-		free(l);
+		listener_free(l);
 	}
 }

@@ -81,6 +81,7 @@ struct relay {
 	int version_checked; /* the directory version was checked at start */
 	int worker; /* index among [relay] workers (workers.h); -1: none */
 	struct conn_priority *priority; /* the handshakes' valve */
+	struct conn_reap *reap; /* closed connections freed later */
 	uint64_t hs_progress; /* handshakes and authentications done */
 };
 

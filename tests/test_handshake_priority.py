@@ -112,3 +112,17 @@ def test_waves_of_reconnecting_devices_leave_the_loop_whole(lab):
     paused_then_read(env)
     assert "peer does not read" not in relay.proc.text()
     assert "priority not raised" not in relay.proc.text()
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_crowd_beyond_an_accept_batch_is_all_served(lab):
+    """The listener pauses after LISTEN_BATCH (64) accepts in one go and
+    goes on at the handshakes' priority (daemon/listener.c): 300 devices
+    connecting at once are all accepted, authenticated and answered, and
+    a device connecting after them still is (the listener was resumed)."""
+    env, _, relay, _ = lab.stack(relay={"device_conn_rate": 10000,
+                                        "device_conn_burst": 10000,
+                                        "send_timeout": 20})
+    bad = wave(env, 300)
+    assert not bad, "%d devices not served: %s" % (len(bad), bad[:3])
+    assert wave(env, 1) == []
