@@ -737,11 +737,12 @@ main(int argc, char *argv[])
 	sms_send_forget_all();
 	retention_free(relay.retention);
 	conn_priority_free(relay.priority);
-	conn_reap_free(relay.reap);
 	audit_free(relay.audit);
 	store_free(relay.store);
 	listener_close_all(&relay);
 	conn_close_all(&relay);
+	conn_reap_free(relay.reap); /* after: it may hold some of them */
+	relay.reap = NULL;
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	if (watchdog != NULL)
