@@ -18,6 +18,22 @@ static unsigned long long conn_next_id = 1;
 
 static void conn_retire(struct conn *c);
 
+/* Whatever could still reach c or call back into it: its device's index
+ * entry (receipts find connections there), its requests, supervision,
+ * the flow control's events.  Done when it is freed or retired. */
+static void
+conn_unhook(struct conn *c)
+{
+	strindex_remove(&c->by_device);
+	ingest_cancel(c->ingest);
+	c->ingest = NULL;
+	store_req_cancel(c->req);
+	c->req = NULL;
+	supervise_conn_free(c->sup);
+	c->sup = NULL;
+	conn_flow_free(&c->flow);
+}
+
 void
 conn_free(struct conn *c)
 {
@@ -33,14 +49,10 @@ conn_free(struct conn *c)
 		slotcount_give(relay->unauth_by_addr, c->unauth_slot);
 	} else
 		metrics.devices_connected--;
-	strindex_remove(&c->by_device);
-	ingest_cancel(c->ingest);
-	store_req_cancel(c->req);
+	conn_unhook(c);
 	event_free(c->timer);
 	if (c->keepalive != NULL)
 		event_free(c->keepalive);
-	supervise_conn_free(c->sup);
-	conn_flow_free(&c->flow);
 	json_decref(c->held);
 	bufferevent_free(c->bev);
 	free(c);
@@ -396,27 +408,18 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_retire(c);
 }
 
-/* Closed by its peer: unreachable now, freed later (conn_reap.h).  What
- * could still call back into it goes: its callbacks, timers, requests,
- * supervision, and its device's index entry (receipts find connections
- * there). */
+/* Closed by its peer: unreachable now, freed later (conn_reap.h); its
+ * callbacks and timers stop too. */
 static void
 conn_retire(struct conn *c)
 {
 	c->state = CONN_RETIRED;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
-	strindex_remove(&c->by_device);
-	ingest_cancel(c->ingest);
-	c->ingest = NULL;
-	store_req_cancel(c->req);
-	c->req = NULL;
 	event_del(c->timer);
 	if (c->keepalive != NULL)
 		event_del(c->keepalive);
-	supervise_conn_free(c->sup);
-	c->sup = NULL;
-	conn_flow_free(&c->flow);
+	conn_unhook(c);
 	conn_reap_add(c->relay->reap, c);
 }
 
