@@ -17,6 +17,9 @@
 static unsigned long long conn_next_id = 1;
 
 static void conn_retire(struct conn *c);
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_write_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* Whatever could still reach c or call back into it: its device's index
  * entry (receipts find connections there), its requests, supervision,
@@ -38,6 +41,8 @@ void
 conn_free(struct conn *c)
 {
 	struct relay *relay = c->relay;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
 
 	log_debug("conn %llu closed (%s)", c->id, c->peer);
 	TAILQ_REMOVE(&relay->conns, c, entry);
@@ -54,7 +59,13 @@ conn_free(struct conn *c)
 	if (c->keepalive != NULL)
 		event_free(c->keepalive);
 	json_decref(c->held);
+	/* The TLS object and the socket go here, not in libevent's
+	 * finalizer: that runs later at the connection's priority, the
+	 * default one for a device, where the reaper's batches of freed
+	 * devices (conn_reap.h) added up to 100 ms in front of alerts. */
 	bufferevent_free(c->bev);
+	SSL_free(ssl);
+	evutil_closesocket(fd);
 	free(c);
 }
 
@@ -128,6 +139,9 @@ conn_error(struct conn *c, const char *code, const char *message, int fatal)
 		log_info("conn %llu (%s%s%s): %s: %s", c->id, c->peer,
 		    c->device_id[0] ? " device=" : "", c->device_id, code,
 		    message);
+	if (fatal) /* to end the session once the frame is out */
+		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
+		    conn_event_cb, c);
 	conn_send(c, o);
 	if (!fatal)
 		return;
@@ -241,6 +255,10 @@ conn_auth(struct conn *c, const json_t *o)
 	slotcount_give(c->relay->unauth_by_addr, c->unauth_slot);
 	c->state = CONN_READY;
 	evtimer_del(c->timer);
+	/* Out of the handshakes' priority now, before anything could
+	 * queue its deferred callback (conn_priority.h). */
+	if (conn_priority_raise(c->bev) != 0)
+		log_warnx("conn %llu: priority not raised", c->id);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    (size_t)c->relay->cfg->max_frame + FRAME_HEADER);
 	conn_priority_progress(c->relay);
@@ -384,10 +402,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		log_debug("conn %llu: TLS established with %s", c->id, c->peer);
 		metrics.tls_handshakes_ok++;
-		/* Out of the handshakes' priority now, the one moment it can
-		 * be changed safely (conn_priority.h). */
-		if (conn_priority_raise(c->bev) != 0)
-			log_warnx("conn %llu: priority not raised", c->id);
+		/* libevent has just made the connection's events anew, at
+		 * the default priority: back behind the rest until it
+		 * authenticated, unless the valve raised it. */
+		if (!c->raised && conn_priority_lower(c->bev) != 0)
+			log_warnx("conn %llu: priority not lowered", c->id);
 		conn_send_hello(c);
 		return;
 	}
@@ -517,8 +536,9 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	c->unauth_slot = unauth_slot;
 	c->source_len = netaddr_source(sa, c->source);
 	conn_peer_name(sa, c->peer, sizeof(c->peer));
+	/* Not BEV_OPT_CLOSE_ON_FREE: conn_free() frees ssl and closes fd. */
 	c->bev = bufferevent_openssl_socket_new(relay->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	    BUFFEREVENT_SSL_ACCEPTING, 0);
 	if (c->bev == NULL) {
 		log_warnx("conn: cannot create a TLS bufferevent");
 		SSL_free(ssl);
@@ -541,8 +561,10 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	bufferevent_priority_set(c->bev, RELAY_PRIO_HANDSHAKE);
 	conn_flow_init(&c->flow, relay->base, c->bev, conn_flow_expired_cb,
 	    conn_flow_resumed, c);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
+	/* No write callback until the connection closes (conn_error): it
+	 * would queue the deferred callback at every write, which must not
+	 * be queued when the priority changes (conn_priority.h). */
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_arm(c, relay->cfg->auth_timeout * 1000);
 	log_debug("conn %llu: accepted from %s", c->id, c->peer);

@@ -68,23 +68,35 @@ conn_priority_canary_cb(evutil_socket_t fd, short what, void *arg)
 	p->armed = 0;
 }
 
-/* Out of the low queue.  An event waiting in its queue cannot change
- * priority (libevent refuses): then it is disabled, which takes it out,
- * raised, and enabled again.  The deferred callback is not checked (it
- * cannot be): callers make sure it is not queued (conn_priority.h). */
-int
-conn_priority_raise(struct bufferevent *bev)
+/* An event waiting in its queue cannot change priority (libevent
+ * refuses): then it is disabled, which takes it out, moved, and enabled
+ * again.  The deferred callback is not checked (it cannot be): callers
+ * make sure it is not queued (conn_priority.h). */
+static int
+conn_priority_move(struct bufferevent *bev, int priority)
 {
 	short on;
 	int rc;
 
-	if (bufferevent_priority_set(bev, RELAY_PRIO_DEFAULT) == 0)
+	if (bufferevent_priority_set(bev, priority) == 0)
 		return 0;
 	on = bufferevent_get_enabled(bev);
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
-	rc = bufferevent_priority_set(bev, RELAY_PRIO_DEFAULT);
+	rc = bufferevent_priority_set(bev, priority);
 	bufferevent_enable(bev, on);
 	return rc;
+}
+
+int
+conn_priority_raise(struct bufferevent *bev)
+{
+	return conn_priority_move(bev, RELAY_PRIO_DEFAULT);
+}
+
+int
+conn_priority_lower(struct bufferevent *bev)
+{
+	return conn_priority_move(bev, RELAY_PRIO_HANDSHAKE);
 }
 
 static size_t
@@ -95,12 +107,15 @@ conn_priority_raise_some(struct relay *relay)
 
 	for (c = TAILQ_FIRST(&relay->conns); c != NULL && n < VALVE_RAISE_MAX;
 	     c = TAILQ_NEXT(c, entry)) {
-		/* Past the handshake a connection is at the default priority
+		/* Authenticated, a connection is at the default priority
 		 * already, and may no longer be moved (conn_priority.h). */
-		if (c->state != CONN_HANDSHAKE)
+		if ((c->state != CONN_HANDSHAKE && c->state != CONN_AUTH) ||
+		    c->raised)
 			continue;
-		if (conn_priority_raise(c->bev) == 0)
+		if (conn_priority_raise(c->bev) == 0) {
+			c->raised = 1;
 			n++;
+		}
 	}
 	return n;
 }

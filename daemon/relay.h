@@ -18,13 +18,13 @@
 #define ALERTRELAY_VERSION "0.1.0"
 
 /*
- * The loop's priorities.  A connection still in its TLS handshake runs
- * below everything else (Redis, deliveries, timers, authenticated
- * devices; from the handshake's end on it runs at the default priority,
- * conn_priority.h says why not later), and the loop spends at most
- * RELAY_HANDSHAKE_SLICE_MS on such connections before it looks at the
- * others again: when thousands of devices reconnect at once, an alert of
- * a device already connected is not held up behind their handshakes.
+ * The loop's priorities.  A connection that has not authenticated yet
+ * (its TLS handshake, its auth frame) runs below everything else (Redis,
+ * deliveries, timers, authenticated devices; conn_priority.h), and the
+ * loop spends at most RELAY_HANDSHAKE_SLICE_MS on such connections before
+ * it looks at the others again: when thousands of devices reconnect at
+ * once, an alert of a device already connected is not held up behind
+ * their handshakes.
  * Priority 0 is the valve that keeps them from starving
  * (conn_priority.h).
  */
