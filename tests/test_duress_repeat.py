@@ -100,7 +100,8 @@ def test_duress_repeats_past_max_age_across_instances_until_ack(lab):
     wait_until(lambda: all(len(v) >= before[k] + 2
                            for k, v in repeats(st, aid).items()), 30,
                what="repeats from relay-b")
-    assert "escalation alert=%s" % aid in other.proc.text("stderr")
+    # logged once Redis answered the timer's script: wait for the line
+    other.proc.wait_for("escalation alert=%s" % aid, timeout=10)
 
     # the device never learned of any of it
     assert device_view(st, aid) == seen
