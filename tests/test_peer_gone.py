@@ -12,11 +12,13 @@ without close_notify and reads what comes back as raw bytes: before,
 an encrypted alert record (24 bytes); now the relay's end of file and
 nothing else."""
 
+import os
 import socket
 import time
 
 import pytest
 
+from harness import wait_until
 from helpers import authed, raw_client
 
 pytestmark = pytest.mark.needs("alertrelayd")
@@ -66,3 +68,39 @@ def test_a_device_that_vanishes_before_authenticating_gets_nothing_back(lab):
         assert cut_and_read(c) == b""
     finally:
         c.close()
+
+
+def open_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+@pytest.mark.hard_timeout(60)
+def test_every_way_out_gives_the_socket_back(lab):
+    """The relay frees a connection's TLS object and closes its socket
+    itself (daemon/conn.c, conn_free), not libevent: after sessions that
+    end every way (closed cleanly, cut without close_notify, refused at
+    authentication, cut during the handshake), the relay holds as many
+    descriptors as before."""
+    env, _, relay, _ = lab.stack()
+    pid = relay.proc.pid
+    with authed(env) as c:  # everything the first session sets up
+        assert c.request({"type": "ping"}) == {"type": "pong"}
+    time.sleep(0.5)  # its socket freed by the reaper
+    before = open_fds(pid)
+    for _ in range(20):
+        with authed(env) as c:  # clean close (close_notify)
+            c.request({"type": "ping"})
+        c = authed(env)
+        cut_and_read(c)  # gone without close_notify
+        c.close()
+        c = raw_client(env)
+        c.hello()
+        c.send_frame({"type": "auth", "device_id": env.device_id,
+                      "sig": "AAAA"})  # refused: closed by the relay
+        c.expect_closed(5)
+        c.close()
+        s = socket.create_connection(("127.0.0.1", env.relay_port))
+        s.sendall(b"\x16\x03\x01\x00\x05hello")  # a broken handshake
+        s.close()
+    wait_until(lambda: open_fds(pid) <= before, 10,
+               what="the relay back at %d descriptors" % before)
