@@ -93,8 +93,7 @@ struct conn {
 	json_t *held; /* receipts of the alert being stored, until accepted */
 	int shut; /* closing: our side of the session is shut down */
 	size_t unauth_slot; /* its source's count of unauthenticated ones */
-	int raised; /* by the valve, before it authenticated (conn_priority.h)
-	             */
+	int raised; /* by the valve before it authenticated */
 	struct conn_flow flow; /* bounds what it makes us queue */
 	struct supervise_link *sup; /* supervised (supervise.h), or NULL */
 };
