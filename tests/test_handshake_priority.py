@@ -155,12 +155,18 @@ def pump(env, stop):
 
         reader = threading.Thread(target=drain)
         reader.start()
-        chunk = PING * 4000
+        # send() and an offset, not sendall(): a sendall() cut by the
+        # timeout would leave half a frame, and the relay would close
+        # the pump as a bad peer (then nothing starves)
+        chunk = memoryview(PING * 4000)
+        off = 0
         while not stop.is_set():
             try:
-                c.sock.sendall(chunk)
-            except (socket.timeout, OSError):
-                pass
+                off = (off + c.sock.send(chunk[off:])) % len(chunk)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
         reader.join(5)
 
 
@@ -170,9 +176,10 @@ def test_the_valve_lets_a_device_authenticate_under_sustained_load(lab):
     to authenticate at the handshakes' priority (conn_priority.h).  While
     six devices keep the default queue busy, that priority gets no turn:
     the valve raises the waiting connection, and the device is ready
-    within a second or so, long before auth_timeout.  Without the valve
-    covering connections past their handshake, the auth frame would not
-    be read before the load ends (after auth_timeout: a timeout)."""
+    while the load goes on.  Without the valve covering connections past
+    their handshake, the auth frame would not be read while the load
+    lasts, which is until the answer came: auth_timeout (5 s) ends the
+    wait with a timeout instead."""
     env, _, relay, _ = lab.stack(debug=True, relay={"auth_timeout": 5,
                                                     "send_timeout": 20})
     waiting = raw_client(env, timeout=20)
@@ -184,14 +191,12 @@ def test_the_valve_lets_a_device_authenticate_under_sustained_load(lab):
         t.start()
     try:
         time.sleep(1.5)  # the load is on
-        t0 = time.monotonic()
         ready = waiting.auth(env.device_id, device_key(env))
-        took = time.monotonic() - t0
     finally:
         stop.set()
         for t in pumps:
             t.join(10)
         waiting.close()
     assert ready.get("type") == "ready", ready
-    assert took < 3, "authenticated after %.2f s" % took
-    assert "connections raised to the default priority" in relay.proc.text()
+    relay.proc.wait_for("connections raised to the default priority",
+                        timeout=5)

@@ -97,7 +97,7 @@ def test_every_way_out_gives_the_socket_back(lab):
         c.hello()
         c.send_frame({"type": "auth", "device_id": env.device_id,
                       "sig": "AAAA"})  # refused: closed by the relay
-        c.expect_closed(5)
+        assert c.expect_closed(5)
         c.close()
         s = socket.create_connection(("127.0.0.1", env.relay_port))
         s.sendall(b"\x16\x03\x01\x00\x05hello")  # a broken handshake
