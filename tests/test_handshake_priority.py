@@ -125,9 +125,16 @@ def test_a_crowd_beyond_an_accept_batch_is_all_served(lab):
     """The listener pauses after LISTEN_BATCH (64) accepts in one go and
     goes on at the handshakes' priority (daemon/listener.c): 300 devices
     connecting at once are all accepted, authenticated and answered, and
-    a device connecting after them still is (the listener was resumed)."""
+    a device connecting after them still is (the listener was resumed).
+
+    All 300 come from 127.0.0.1, and a slow relay (ASan on a loaded
+    machine) may hold more than max_unauthenticated_per_address (256)
+    of them before the first authenticate: that cap is tested in
+    test_limits.py, so here it is lifted like the connection rate."""
     env, _, relay, _ = lab.stack(relay={"device_conn_rate": 10000,
                                         "device_conn_burst": 10000,
+                                        "max_unauthenticated_per_address":
+                                        1000,
                                         "send_timeout": 20})
     bad = wave(env, 300)
     assert not bad, "%d devices not served: %s" % (len(bad), bad[:3])
