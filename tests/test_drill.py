@@ -137,8 +137,9 @@ def test_drill_whole_path_oefening_ok_ref_and_receipts(lab):
     assert hook["sig_ok"] and hook["json"]["drill"] is True, hook["json"]
     assert forward(pretty.port, hook) == 200
     assert forward(plain.port, hook) == 200
-    wait_until(lambda: "OEFENING" in pretty.proc.text("stdout"), 5,
-               what="OEFENING in the receiver's output")
+    # the card's last line: the reader thread takes the card line by line
+    wait_until(lambda: "alert_id:" in pretty.proc.text("stdout"), 5,
+               what="the whole alarm card in the receiver's output")
     text = pretty.proc.text("stdout")
     # the alarm card: OEFENING before anything that reads as an alarm
     assert text.index("OEFENING") < text.index("ALARM PANIEK"), text

@@ -133,6 +133,7 @@ def test_event_streams_are_bounded(capped):
             assert status == 503  # 13th in all
             s.close()
         # refusals in a loop make one log line, not one each
+        c.proc.wait_for("refused event streams", timeout=5)
         assert c.proc.text("stderr").count("refused event streams") == 1
         still_serving(env, c, 1)
         streams.pop().close()

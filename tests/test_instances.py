@@ -57,7 +57,8 @@ def test_sigterm_lets_a_delivery_in_flight_finish(lab):
     lab.redis(env)
     relay = lab.relay(env)
     send_ok(lab, env, "--type", "panic")
-    time.sleep(1)  # both requests are in flight: the receivers take 3 s
+    for rec in recs.values():  # in flight: the receivers take 3 s
+        rec.wait_attempts(1, timeout=10)
     assert "result=ok" not in relay.log()
     relay.proc.signal(signal.SIGTERM)
     assert relay.proc.wait_exit(15) == 0

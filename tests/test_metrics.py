@@ -61,6 +61,11 @@ def test_webhook_failed_retry_ok_and_open_alerts(lab):
     aid = sess.send_alert("panic")["alert_id"]
     wait_failed_receipt(sess, aid)
     st.recs["contactpunt"].wait_attempts(5, timeout=10)
+    # counted when the answers are in, after the receivers recorded them
+    wait_val(port, "alertrelay_deliveries_total", lambda v: v >= 5,
+             channel="webhook", result="retry")
+    wait_val(port, "alertrelay_deliveries_total", lambda v: v >= 1,
+             channel="webhook", result="ok")
     s = wait_val(port, "alertrelay_alerts_open", lambda v: v == 1,
                  alert_type="panic")
     assert val(s, "alertrelay_deliveries_total", channel="webhook",
