@@ -59,9 +59,12 @@ def test_refusals_and_the_take_over_on_the_alert_page(lab, browser):
     notice(s, "U heeft deze melding overgenomen.")
     harness.wait_until(lambda: s.execute_script(
         "return document.body.dataset.owner") == SUPER, 5, what="the owner")
-    harness.wait_until(lambda: s.find_elements(
-        "css selector", "#timeline li[data-kind=taken_over]"), 5,
-        what="the take-over in the timeline")
-    li = s.find_element("css selector", "#timeline li[data-kind=taken_over]")
-    assert "Overgenomen van: %s" % OPERATOR in li.text and SUPER in li.text
+    # read in one script: a live event may redraw the timeline between a
+    # lookup and a read (a stale element)
+    taken = "return Array.from(document.querySelectorAll(" \
+        "'#timeline li[data-kind=taken_over]'), li => li.innerText);"
+    harness.wait_until(lambda: s.execute_script(taken), 5,
+                       what="the take-over in the timeline")
+    li, = s.execute_script(taken)
+    assert "Overgenomen van: %s" % OPERATOR in li and SUPER in li
     assert not s.find_element("id", "takeover").is_enabled()
