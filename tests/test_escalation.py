@@ -227,11 +227,13 @@ def test_hanging_webhook_does_not_delay_others(lab):
         acc = s.send_alert("panic")
         aid = acc["alert_id"]
         sms = {to: st.sms.wait(n, to=to, timeout=5)[n - 1] for to in (CP, OC)}
+        # behind the hanging request they would wait its 20 s; 3 s leaves
+        # Kannel and a sanitizer build room on a loaded machine
         for to, (t, m) in sms.items():
             assert is_alert_sms(m, acc["ref"]), m
-            assert t - t_send < 1.0, "SMS to %s took %.2fs" % (to, t - t_send)
+            assert t - t_send < 3.0, "SMS to %s took %.2fs" % (to, t - t_send)
         (hook,) = st.wait_webhook("oncall-1", "alert.raised", aid, timeout=5)
-        assert hook["time"] - t_send < 1.0, "oncall-1 webhook took %.2fs" % (
+        assert hook["time"] - t_send < 3.0, "oncall-1 webhook took %.2fs" % (
             hook["time"] - t_send)
         # the contact point's endpoint did get the request and hangs on it
         st.wait_webhook("contactpunt", "alert.raised", aid, timeout=5)
