@@ -142,6 +142,19 @@ def page_errors(driver):
             if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]]
 
 
+def timeline(d, kind=None):
+    """An alert page's timeline, read in one script: (kind, text) per
+    entry, or the texts of one kind.  alert.js redraws the timeline on
+    every live event, so an element looked up before a read may be stale
+    by then."""
+    items = d.execute_script(
+        "return Array.from(document.querySelectorAll('#timeline li'),"
+        " li => [li.dataset.kind, li.innerText]);")
+    if kind is None:
+        return [(k, t) for k, t in items]
+    return [t for k, t in items if k == kind]
+
+
 @pytest.mark.hard_timeout(120)
 def test_queue_in_a_browser(lab, browser):
     js = axe_path()

@@ -9,7 +9,8 @@ import pytest
 
 import harness
 from test_console import Console, OPERATOR, RID, make_webhook
-from test_console_browser import axe_path, browser, login, run_axe  # noqa: F401
+from test_console_browser import (axe_path, browser, login,  # noqa: F401
+                                  run_axe, timeline)
 
 pytestmark = pytest.mark.needs("alertconsole")
 
@@ -59,12 +60,8 @@ def test_refusals_and_the_take_over_on_the_alert_page(lab, browser):
     notice(s, "U heeft deze melding overgenomen.")
     harness.wait_until(lambda: s.execute_script(
         "return document.body.dataset.owner") == SUPER, 5, what="the owner")
-    # read in one script: a live event may redraw the timeline between a
-    # lookup and a read (a stale element)
-    taken = "return Array.from(document.querySelectorAll(" \
-        "'#timeline li[data-kind=taken_over]'), li => li.innerText);"
-    harness.wait_until(lambda: s.execute_script(taken), 5,
+    harness.wait_until(lambda: timeline(s, "taken_over"), 5,
                        what="the take-over in the timeline")
-    li, = s.execute_script(taken)
+    li, = timeline(s, "taken_over")
     assert "Overgenomen van: %s" % OPERATOR in li and SUPER in li
     assert not s.find_element("id", "takeover").is_enabled()

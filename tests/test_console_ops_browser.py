@@ -17,22 +17,11 @@ import pytest
 import harness
 from test_console import Console, OPERATOR, PASSWORD, RID, make_webhook
 from test_console_browser import (XSS, axe_path, browser, login,  # noqa: F401
-                                  page_errors, run_axe, wait_items)
+                                  page_errors, run_axe, timeline, wait_items)
 
 pytestmark = pytest.mark.needs("alertconsole")
 
 SECOND = "Fatima el Amrani"
-
-
-def timeline(d, kind=None):
-    """The timeline's entries as (kind, text), read in one script: the
-    page may redraw the timeline (a live event) between a lookup and a
-    read, which leaves a looked-up element stale."""
-    items = d.execute_script(
-        "return Array.from(document.querySelectorAll('#timeline li'),"
-        " li => [li.dataset.kind, li.innerText]);")
-    return [t if kind else (k, t) for k, t in items
-            if kind is None or k == kind]
 
 
 def alarm(d):

@@ -13,6 +13,8 @@ import proto
 from harness import wait_until
 from helpers import authed, device_key, parse_send, recipient_pks
 
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
+
 
 def served_again(attempt, what):
     """Retries attempt() for up to 5 s while the relay turns it away:
@@ -35,8 +37,6 @@ def ping_authed(env):
 def hello_from(env, source):
     with proto.RawClient(env.relay_port, timeout=3, source=source) as c:
         assert c.hello()["type"] == "hello"
-
-pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
 
 def flood(port, n, stop, closed_early):
