@@ -42,6 +42,10 @@ ROWS = [
      ("burst", "webhook_latency", "p99_ms"), "ms"),
     ("burst, press to webhook max", ("ingest", "webhook_latency", "max_ms"),
      ("burst", "webhook_latency", "max_ms"), "ms"),
+    # until the last webhook; the relay's with Redis's (its storage),
+    # Alertmanager's own (storage in the process); the loadgen's in neither
+    ("burst, CPU per alert", ("ingest", "cpu_us_delivered"),
+     ("burst", "cpu_us"), "us"),
 ]
 
 
@@ -92,7 +96,7 @@ def report(res):
     def cell(v, unit):
         if v is None:
             return "%12s" % "-"
-        return "%12s" % (_fmt(v, 0 if unit == "/s" else 2))
+        return "%12s" % (_fmt(v, 0 if unit in ("/s", "us") else 2))
     lines = ["%-40s %12s %12s %8s" % ("same machine, same run",
                                       "relay", "Alertmanager",
                                       "ratio")]

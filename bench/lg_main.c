@@ -280,12 +280,18 @@ lg_tick_am(struct lg_run *r, int64_t now)
 		r->am_burst_first = r->lg.nsamples;
 		lg_am_prepare_burst(&r->lg, (size_t)r->ingest_n, LG_AM_BATCH);
 		r->am_burst_end = r->lg.nsamples;
+		/* run.py reads Alertmanager's CPU time here and when done */
+		printf("am fired\n");
+		fflush(stdout);
 		lg_am_fire_burst(&r->lg);
 		lg_phase(r, P_AM_BURST_WAIT);
 		break;
 	default:
-		if (lg_waited(r, now, r->am_burst_first, r->am_burst_end))
+		if (lg_waited(r, now, r->am_burst_first, r->am_burst_end)) {
+			printf("am delivered\n");
+			fflush(stdout);
 			lg_phase(r, P_DONE);
+		}
 		break;
 	}
 }
@@ -358,6 +364,9 @@ lg_tick(evutil_socket_t fd, short what, void *arg)
 		break;
 	case P_INGEST_WAIT:
 		if (lg_waited(r, now, r->ing_first, r->ing_end)) {
+			/* and at this one, for the deliveries as well */
+			printf("ingest delivered\n");
+			fflush(stdout);
 			r->am_lat_first = r->lg.nsamples;
 			lg_phase(r, r->am_port ? P_AM_LATENCY : P_DONE);
 		}

@@ -18,7 +18,9 @@ loadgen, so one clock times both) through the same two loads: --latency
 alerts one at a time (POST /api/v2/alerts to webhook), and a burst of
 --ingest distinct alerts posted in batches of 100 (bench/lg_am.c).  Each
 figure is printed for both with the ratio relay / Alertmanager
-(bench/compare.py).
+(bench/compare.py), and the CPU each spends per alert of its burst until
+the last webhook is in (the relay's with Redis's, read from /proc at the
+loadgen's markers; burst_cpu()).
 
 The relay's alertrelay_stage_seconds histograms (daemon/stage_metrics.c)
 are scraped from its /metrics before and after each load
@@ -147,6 +149,26 @@ def verdict(ok):
     return "ok  " if ok else "MISS"
 
 
+def burst_cpu(res, cpu):
+    """CPU per alert of the bursts, from the CPU times read at the
+    loadgen's markers: the relay's and Redis's until every alert was
+    accepted, and until every webhook was in (the deliveries made after
+    the last acceptance too); Alertmanager's until every webhook was in."""
+    ing, n = res["ingest"], res["ingest"]["accepted"]
+    for end, suffix in (("answered", ""), ("delivered", "_delivered")):
+        if "fired" in cpu and end in cpu and n:
+            relay = 1e6 * (cpu[end][0] - cpu["fired"][0]) / n
+            redis = 1e6 * (cpu[end][1] - cpu["fired"][1]) / n
+            ing["relay_cpu_us" + suffix] = relay
+            ing["redis_cpu_us" + suffix] = redis
+            ing["cpu_us" + suffix] = relay + redis
+    burst = (res.get("alertmanager") or {}).get("burst")
+    if burst and "am fired" in cpu and "am delivered" in cpu and \
+            burst.get("accepted"):
+        burst["cpu_us"] = 1e6 * (cpu["am delivered"][0] -
+                                 cpu["am fired"][0]) / burst["accepted"]
+
+
 def report(res):
     lines = []
     n, c = res["devices"], res["connected"]
@@ -194,6 +216,11 @@ def report(res):
                      "us (one verify takes %.0f us), Redis %.0f us" % (
                          ing["relay_cpu_us"], 1e6 / res["verify_per_s"],
                          ing["redis_cpu_us"]))
+    if "relay_cpu_us_delivered" in ing:
+        lines.append("     CPU per alert of the burst until its last webhook "
+                     "was in: relay %.0f us, Redis %.0f us" % (
+                         ing["relay_cpu_us_delivered"],
+                         ing["redis_cpu_us_delivered"]))
     return "\n".join(lines)
 
 
@@ -302,6 +329,8 @@ def main():
                 if line.startswith("ingest "):
                     cpu[line.split()[1]] = (cpu_s(pid),
                                              cpu_s(redis.proc.popen.pid))
+                elif line.startswith("am ") and am is not None:
+                    cpu["am " + line.split()[1]] = (cpu_s(am.proc.pid),)
                 elif line.startswith("phase "):
                     # before the single alerts, before the burst, after it
                     key = {"latency": "before", "ingest": "single",
@@ -330,12 +359,7 @@ def main():
             if am is not None:
                 am.stop()
         res["rss_before_kib"], res["rss_connected_kib"] = before, connected
-        if "fired" in cpu and "answered" in cpu and res["ingest"]["accepted"]:
-            n = res["ingest"]["accepted"]
-            res["ingest"]["relay_cpu_us"] = 1e6 * (
-                cpu["answered"][0] - cpu["fired"][0]) / n
-            res["ingest"]["redis_cpu_us"] = 1e6 * (
-                cpu["answered"][1] - cpu["fired"][1]) / n
+        burst_cpu(res, cpu)
         res["kib_per_device"] = ((connected - before) / res["connected"]
                                  if res["connected"] else None)
         res["loadgen_connected_line"] = first.strip()
