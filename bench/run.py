@@ -165,8 +165,8 @@ def burst_cpu(res, cpu):
     burst = (res.get("alertmanager") or {}).get("burst")
     if burst and "am fired" in cpu and "am delivered" in cpu and \
             burst.get("accepted"):
-        burst["cpu_us"] = 1e6 * (cpu["am delivered"][0] -
-                                 cpu["am fired"][0]) / burst["accepted"]
+        burst["cpu_us"] = 1e6 * (cpu["am delivered"] -
+                                 cpu["am fired"]) / burst["accepted"]
 
 
 def report(res):
@@ -330,7 +330,7 @@ def main():
                     cpu[line.split()[1]] = (cpu_s(pid),
                                              cpu_s(redis.proc.popen.pid))
                 elif line.startswith("am ") and am is not None:
-                    cpu["am " + line.split()[1]] = (cpu_s(am.proc.pid),)
+                    cpu["am " + line.split()[1]] = cpu_s(am.proc.pid)
                 elif line.startswith("phase "):
                     # before the single alerts, before the burst, after it
                     key = {"latency": "before", "ingest": "single",

@@ -12,16 +12,16 @@
 
 #include "stage_metrics.h"
 
-#define STAGE_NBUCKETS 24
 /* Alerts between the store's answer and the dispatcher's read, by a
  * hash of their alert_id: 16 bytes each, 256 KiB in all, enough that
  * even a burst of thousands rarely collides (a collision loses one
  * sample, never an alert). */
 #define STAGE_MARKS 16384
 
-static const double stage_bounds[STAGE_NBUCKETS] = {0.00005, 0.0001, 0.00015,
-    0.0002, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.0025, 0.005, 0.01,
-    0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 0.75, 1, 2.5, 5};
+static const double stage_bounds[] = {0.00005, 0.0001, 0.00015, 0.0002, 0.00025,
+    0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.15, 0.2, 0.25, 0.5, 0.75, 1, 2.5, 5};
+#define STAGE_NBUCKETS (sizeof(stage_bounds) / sizeof(stage_bounds[0]))
 
 static const char *const stage_names[STAGE_N] = {"verify", "store", "reply",
     "dispatch_read", "webhook_sent", "webhook_2xx"};
@@ -52,7 +52,7 @@ static void
 stage_add(enum stage s, int64_t ns)
 {
 	double sec = ns / 1e9;
-	int i;
+	size_t i;
 
 	if (ns < 0)
 		ns = 0;
@@ -119,7 +119,8 @@ stage_metrics_render(struct evbuffer *out)
 {
 	const char *name = "alertrelay_stage_seconds";
 	uint64_t cum;
-	int s, i;
+	size_t i;
+	int s;
 
 	evbuffer_add_printf(out,
 	    "# HELP %s Time an alert spends in each stage inside this "
