@@ -2,6 +2,10 @@
  * Logins, sessions and the checks of state-changing requests
  * (console_auth.h).
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +25,16 @@
 #include "console_users.h"
 #include "console_work.h"
 #include "log.h"
+#include "netaddr.h"
 #include "xmalloc.h"
 
+/* Failed logins counted per source (an IPv4 address, an IPv6 /64, as
+ * the connection guard counts them) over a window of login_lockout
+ * seconds that starts at the first failure. */
 struct console_auth_addr {
-	char addr[64];
+	char addr[64]; /* the source, see console_auth_source */
 	long failed;
-	time_t since;
+	time_t since; /* the window's start */
 };
 
 struct console_auth {
@@ -40,6 +48,7 @@ struct console_auth_pending {
 	struct evhttp_request *req; /* NULL once the client went */
 	char name[CONSOLE_NAME_MAX + 1];
 	char peer[64];
+	char source[64];
 };
 
 struct console_auth *
@@ -127,17 +136,25 @@ console_auth_post_ok(struct console *c, struct evhttp_request *req,
 	return 0;
 }
 
-/* The slot of an address: its own, else a free or expired one, else
- * the oldest. */
+/* The slot of a source: its own, its window started afresh once
+ * login_lockout seconds are over (else one address that once failed
+ * often enough would be refused until a restart), else a free or
+ * expired one, else the oldest. */
 static struct console_auth_addr *
 console_auth_addr(struct console *c, const char *addr, time_t now)
 {
 	struct console_auth_addr *a = c->auth->a, *pick = &a[0];
 	size_t i;
 
-	for (i = 0; i < CONSOLE_AUTH_ADDRS; i++)
-		if (strcmp(a[i].addr, addr) == 0)
-			return &a[i];
+	for (i = 0; i < CONSOLE_AUTH_ADDRS; i++) {
+		if (strcmp(a[i].addr, addr) != 0)
+			continue;
+		if (now - a[i].since > c->cfg.login_lockout) {
+			a[i].failed = 0;
+			a[i].since = now;
+		}
+		return &a[i];
+	}
 	for (i = 0; i < CONSOLE_AUTH_ADDRS; i++) {
 		if (a[i].addr[0] == '\0' ||
 		    now - a[i].since > c->cfg.login_lockout) {
@@ -153,6 +170,35 @@ console_auth_addr(struct console *c, const char *addr, time_t now)
 	return pick;
 }
 
+/* Where a login comes from, as failures are counted: the IPv4 address,
+ * or the /64 of an IPv6 one (one host holds all of it, so counting
+ * each address apart would let it fail 2^64 times as often). */
+static void
+console_auth_source(struct evhttp_request *req, char out[64])
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	const struct sockaddr *sa =
+	    conn != NULL ? evhttp_connection_get_addr(conn) : NULL;
+	unsigned char key[NETADDR_SOURCE_MAX];
+	struct in6_addr a6;
+	char s[INET6_ADDRSTRLEN];
+	size_t n;
+
+	snprintf(out, 64, "?");
+	if (sa == NULL ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return;
+	if ((n = netaddr_source(sa, key)) == 4) {
+		if (inet_ntop(AF_INET, key, s, sizeof(s)) != NULL)
+			snprintf(out, 64, "%s", s);
+		return;
+	}
+	memset(&a6, 0, sizeof(a6));
+	memcpy(a6.s6_addr, key, n);
+	if (inet_ntop(AF_INET6, &a6, s, sizeof(s)) != NULL)
+		snprintf(out, 64, "%s/64", s);
+}
+
 static const char *
 console_auth_peer(struct evhttp_request *req)
 {
@@ -165,15 +211,19 @@ console_auth_peer(struct evhttp_request *req)
 	return addr != NULL ? addr : "?";
 }
 
+/* The session cookie.  It carries no Max-Age (the browser keeps it for
+ * its session): the console ends a session after session_idle seconds
+ * without a request, and a lifetime fixed at login would throw it away
+ * in the middle of a night shift however busy it was.  delete: one
+ * that ends it in the browser at once (logout). */
 static void
 console_auth_cookie_set(struct console *c, struct evhttp_request *req,
-    const char *id, long max_age)
+    const char *id, int delete)
 {
 	char v[256];
 
-	snprintf(v, sizeof(v),
-	    "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
-	    CONSOLE_AUTH_COOKIE, id, max_age,
+	snprintf(v, sizeof(v), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
+	    CONSOLE_AUTH_COOKIE, id, delete ? "; Max-Age=0" : "",
 	    c->cfg.tls_cert != NULL ? "; Secure" : "");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
 	    v);
@@ -193,7 +243,7 @@ console_auth_welcome(struct console *c, struct evhttp_request *req,
 	}
 	log_info("login operator=\"%s\" from %s", u->name, peer);
 	console_work_note_action(c, "*", "login", u->name, "");
-	console_auth_cookie_set(c, req, id, c->cfg.session_idle);
+	console_auth_cookie_set(c, req, id, 0);
 	console_http_json(req, 200, "OK",
 	    json_pack("{s:s, s:s, s:s, s:s}", "name", u->name, "role", u->role,
 	        "lang", u->lang, "csrf", csrf));
@@ -203,10 +253,10 @@ console_auth_welcome(struct console *c, struct evhttp_request *req,
 /* The answer to a login, once its password was checked. */
 static void
 console_auth_check(struct console *c, struct evhttp_request *req,
-    const char *peer, const char *name, int ok)
+    const char *peer, const char *source, const char *name, int ok)
 {
 	time_t now = time(NULL);
-	struct console_auth_addr *slot = console_auth_addr(c, peer, now);
+	struct console_auth_addr *slot = console_auth_addr(c, source, now);
 	struct console_user u;
 	enum console_login r;
 
@@ -253,7 +303,8 @@ console_auth_checked(int ok, void *arg)
 
 	console_http_on_close(p->req, NULL, NULL);
 	if (ok >= 0)
-		console_auth_check(p->c, p->req, p->peer, p->name, ok);
+		console_auth_check(p->c, p->req, p->peer, p->source, p->name,
+		    ok);
 	free(p);
 }
 
@@ -261,7 +312,8 @@ console_auth_checked(int ok, void *arg)
  * in console_auth_checked.  503 when too many are waiting already. */
 static void
 console_auth_start(struct console *c, struct evhttp_request *req,
-    const char *peer, const char *name, const char *password)
+    const char *peer, const char *source, const char *name,
+    const char *password)
 {
 	char hash[crypto_pwhash_STRBYTES];
 	struct console_auth_pending *p;
@@ -276,6 +328,7 @@ console_auth_start(struct console *c, struct evhttp_request *req,
 	p->req = req;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->peer, sizeof(p->peer), "%s", peer);
+	snprintf(p->source, sizeof(p->source), "%s", source);
 	if (console_pwcheck_start(c->auth->pwcheck, hash, password,
 	        console_auth_checked, p) != 0) {
 		free(p);
@@ -295,13 +348,15 @@ console_auth_login(struct console *c, struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	const char *peer = console_auth_peer(req), *name, *password;
+	char source[64];
 	struct console_auth_addr *slot;
 	time_t now = time(NULL);
 	json_t *o;
 
 	if (console_auth_origin(c, req) != 0)
 		return;
-	slot = console_auth_addr(c, peer, now);
+	console_auth_source(req, source);
+	slot = console_auth_addr(c, source, now);
 	if (slot->failed >= c->cfg.login_addr_max) {
 		log_warnx("login refused: too many failures from %s", peer);
 		console_http_error(req, 429, "wait");
@@ -315,7 +370,7 @@ console_auth_login(struct console *c, struct evhttp_request *req)
 	    strlen(password) > CONSOLE_PASS_MAX || !console_users_name_ok(name))
 		console_http_error(req, 400, "name, password");
 	else
-		console_auth_start(c, req, peer, name, password);
+		console_auth_start(c, req, peer, source, name, password);
 	if (password != NULL)
 		sodium_memzero((char *)password, strlen(password));
 	json_decref(o);
@@ -332,7 +387,7 @@ console_auth_logout(struct console *c, struct evhttp_request *req,
 		console_sessions_drop(console_db_sqlite(c->db), id);
 	log_info("logout operator=\"%s\"", s->u.name);
 	console_work_note_action(c, "*", "logout", s->u.name, "");
-	console_auth_cookie_set(c, req, "", 0);
+	console_auth_cookie_set(c, req, "", 1);
 	console_http_json(req, 200, "OK", json_pack("{s:b}", "ok", 1));
 }
 

@@ -100,6 +100,9 @@ def test_login_logout_and_idle_timeout(lab):
     assert r.status == 200 and body["name"] == OPERATOR
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert "Secure" not in cookie  # plain HTTP on loopback
+    # no lifetime fixed at login: the console ends the session after
+    # session_idle without a request (below), never a busy one
+    assert "Max-Age" not in cookie and "Expires" not in cookie
     assert r.getheader("Content-Security-Policy").startswith(
         "default-src 'self'")
     value = cookie.split(";")[0].split("=", 1)[1]
@@ -158,6 +161,28 @@ def test_failed_logins_are_limited_per_address(lab):
     assert c.login_session(OPERATOR, PASSWORD)[0] == 429
     # the log line comes through a pipe, after the answer
     c.proc.wait_for(r"too many failures from 127\.0\.0\.1", "stderr", 5)
+
+
+def test_an_address_refused_for_failures_may_log_in_again_later(lab):
+    """The failures of an address are counted over login_lockout
+    seconds: once that is over, its right password is taken again (the
+    count never ended before, refusing the address until a restart)."""
+    env = lab.env()
+    c = Console(lab, env, extra={"login_addr_max": "3",
+                                 "login_lockout": "3"}).start()
+    c.add_user()
+    for i in range(3):
+        assert c.login_session("Onbekend %d" % i, "x" * 12)[0] == 401
+    assert c.login_session(OPERATOR, PASSWORD)[0] == 429
+    time.sleep(1.5)
+    # still within the window: refusals do not end it sooner
+    assert c.login_session(OPERATOR, PASSWORD)[0] == 429
+    time.sleep(2.5)
+    assert c.login_session(OPERATOR, PASSWORD)[0] == 200
+    # and a new window counts afresh
+    for i in range(3):
+        assert c.login_session("Onbekend %d" % i, "x" * 12)[0] == 401
+    assert c.login_session(OPERATOR, PASSWORD)[0] == 429
 
 
 def test_post_without_csrf_or_from_elsewhere_is_refused(solo):

@@ -11,6 +11,7 @@ closure, timeline), Dutch first and English second, and axe-core (WCAG
 import json
 import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -77,6 +78,31 @@ def test_login_page_logout_and_wrong_password(lab, browser):
     d.get("http://127.0.0.1:%d/" % console.port)
     harness.wait_until(lambda: "/login.html" in d.current_url, 10,
                        what="the session ended")
+
+
+@pytest.mark.hard_timeout(120)
+def test_login_goes_back_only_to_this_console(lab, browser):
+    """login.html?next= is followed after the login only to a page of
+    this console: a link to the real login page must not bring the
+    operator, once logged in, to a look-alike elsewhere."""
+    console = Console(lab, env=lab.env()).start()
+    console.add_user()
+    base = "http://127.0.0.1:%d" % console.port
+    d = browser()
+    for nxt, want in (("/.//evil.example/x", base + "//evil.example/x"),
+                      ("//evil.example/", base + "/"),
+                      ("https://evil.example/", base + "/"),
+                      ("/alert.html?id=ab", base + "/alert.html?id=ab")):
+        d.delete_all_cookies()
+        d.get(base + "/login.html?next=" + urllib.parse.quote(nxt, safe=""))
+        harness.wait_until(lambda: d.find_element("id", "name")
+                           .is_displayed(), 10, what="the login form")
+        d.find_element("id", "name").send_keys(OPERATOR)
+        d.find_element("id", "password").send_keys(PASSWORD)
+        d.find_element("css selector", "#login button").click()
+        harness.wait_until(lambda: "/login.html" not in d.current_url, 10,
+                           what="logged in")
+        assert d.current_url == want, (nxt, d.current_url)
 
 
 @pytest.mark.hard_timeout(150)

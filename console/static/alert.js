@@ -148,7 +148,7 @@ async function load() {
 }
 
 async function act(path, body, okKey) {
-  const res = await post(`/api/alert/${id}/${path}`, body);
+  const res = await post(`/api/alert/${encodeURIComponent(id)}/${path}`, body);
   const answer = await res.json().catch(() => ({}));
   if (res.ok) notice.textContent = t(okKey);
   else if (res.status === 409 && answer.owner) notice.textContent = t('msg.claimed_by', { name: answer.owner });

@@ -8,13 +8,15 @@ const form = document.getElementById('login');
 const msg = document.getElementById('login-msg');
 const params = new URLSearchParams(location.search);
 
-// Only a path on this console: never another site.
+// Only a page on this console: never another site.
 function next() {
   // Parsed as the browser will (tabs and newlines dropped, backslashes
-  // as slashes), then only its path kept when it stays here.
+  // as slashes), and given on as a whole address on this origin: its
+  // path alone could start with "//" ("/.//elsewhere.example/" parses
+  // to that), which the browser would take for another host.
   try {
     const u = new URL(params.get('next') || '/', location.origin);
-    return u.origin === location.origin ? u.pathname + u.search + u.hash : '/';
+    return u.origin === location.origin ? u.href : '/';
   } catch {
     return '/';
   }
