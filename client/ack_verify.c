@@ -241,7 +241,11 @@ ack_verify_statement(struct ack_verifier *av, const json_t *sj,
 	else if ((r = directory_recipient(d, st.recipient)) == NULL)
 		c->why = _("it names a recipient not in the directory");
 	else if (!r->has_sign) {
-		c->verdict = ACK_UNVERIFIED;
+		/* Others in the directory sign: a statement nobody can check
+		 * is the relay's word, worth no more than an attested one
+		 * (else a relay could end a wait with a made-up statement
+		 * in the name of a recipient without a key). */
+		c->verdict = ACK_RELAY;
 		c->why = _("the directory has no signing key for it");
 	} else if (ack_statement_verify(&st, r->sign_pk) != 0)
 		c->why = _("its signature is false");

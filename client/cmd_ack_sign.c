@@ -17,7 +17,9 @@
 #include "i18n.h"
 #include "keyfile.h"
 #include "log.h"
+#include "out.h"
 #include "seckey.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define CMD_ACK_SIGN_HOURS 168
@@ -46,14 +48,20 @@ cmd_ack_sign_keypath(const struct cp_http *h, const struct cmd_ack_sign *s)
 	return p;
 }
 
-/* The inbox entry of target (alert id or reference), with the relay's
- * answer it came in (*answer, caller decrefs). */
+/* The inbox entry of target, with the relay's answer it came in
+ * (*answer, caller decrefs).  An alert id is matched as an alert id
+ * only: the statement then names the alert the operator named, whatever
+ * the relay's inbox says (an entry whose ref is that id would otherwise
+ * get another alert signed).  A reference is the relay's own name for an
+ * alert, so which alert it stands for is the relay's word: the caller
+ * says which one was signed. */
 static const json_t *
 cmd_ack_sign_find(struct cp_http *h, const char *target, json_t **answer)
 {
 	char err[CURL_ERROR_SIZE] = "", *path;
 	struct http_reply *r = xcalloc(1, sizeof(*r));
 	const json_t *alerts, *e, *found = NULL;
+	const char *key;
 	size_t i;
 
 	*answer = NULL;
@@ -66,13 +74,14 @@ cmd_ack_sign_find(struct cp_http *h, const char *target, json_t **answer)
 		log_warnx(_("the relay's inbox did not answer: %s"),
 		    err[0] != '\0' ? err : cp_http_meaning(r->status));
 	h->get = 0;
+	key = alert_id_valid(target) ? "alert_id" : "ref";
 	alerts = json_object_get(*answer, "alerts");
 	for (i = 0; json_is_array(alerts) && i < json_array_size(alerts); i++) {
 		e = json_array_get(alerts, i);
-		if ((json_str(e, "alert_id") != NULL &&
-		        strcmp(json_str(e, "alert_id"), target) == 0) ||
-		    (json_str(e, "ref") != NULL &&
-		        strcmp(json_str(e, "ref"), target) == 0))
+		if (json_str(e, key) != NULL &&
+		    strcmp(json_str(e, key), target) == 0 &&
+		    json_str(e, "alert_id") != NULL &&
+		    alert_id_valid(json_str(e, "alert_id")))
 			found = e;
 	}
 	free(path);
@@ -113,6 +122,20 @@ cmd_ack_sign_box(const struct cp_http *h, const char *device_id,
 	}
 	directory_free(&d);
 	return rc;
+}
+
+/* Which alert a reference stood for, before its statement is made:
+ * the operator can hold it against the alert_id of the webhook. */
+static void
+cmd_ack_sign_say(const char *ref, const json_t *e)
+{
+	const char *dev = json_str(e, "device_id");
+	char clean[128];
+
+	out_line(_("reference %s is alert_id=%s (device %s), as the relay "
+	           "says: the statement is signed for that alert"),
+	    ref, json_str(e, "alert_id"),
+	    out_clean(dev != NULL ? dev : "?", clean, sizeof(clean)));
 }
 
 static int
@@ -182,9 +205,12 @@ cmd_ack_sign_body(struct cp_http *h, const struct cmd_ack_sign *s,
 		            "without a statement"),
 		    target);
 		rc = EXIT_OK;
-	} else
+	} else {
+		if (!alert_id_valid(target))
+			cmd_ack_sign_say(target, e);
 		rc = cmd_ack_sign_make(h, s, e, json_str(answer, "recipient"),
 		    sk, body);
+	}
 	json_decref(answer);
 	seckey_free(sk);
 	return rc;

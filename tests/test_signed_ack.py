@@ -17,6 +17,7 @@ import re
 import time
 
 import nacl.bindings
+import nacl.public
 import nacl.signing
 import pytest
 
@@ -40,7 +41,7 @@ def policies():
                         "repeat": 0, "max_age": 3600}}
 
 
-def stack(lab, sign=True, sections=None):
+def stack(lab, sign=True, sections=None, keyless=None):
     """An SMS stack in directory mode: contactpunt reached by webhook and
     SMS, with (sign=True) an Ed25519 sign_key in the directory; the
     device with its box_key; sections: more of the relay's sections.
@@ -63,6 +64,11 @@ def stack(lab, sign=True, sections=None):
     for r in p["recipients"]:
         if r["id"] == "contactpunt":
             r["channels"]["sms"] = SMS_NUMBERS["contactpunt"]
+    if keyless:  # one more recipient, listed before signing keys existed
+        p["recipients"].append({
+            "id": keyless, "alias": "Zonder sleutel",
+            "public_key": b64(nacl.public.PrivateKey.generate().public_key),
+            "channels": {"sms": "+31612345699"}})
     env.directory.write_text(env.org.sign(json.dumps(p, sort_keys=True)
                                           .encode()))
     os.chmod(env.directory, 0o644)
@@ -195,6 +201,9 @@ def test_forged_refused_genuine_verified_with_sealed_message(lab):
     assert cp.returncode == 0, cp.stderr
     assert "signed: the official's device can check that it was you" in \
         cp.stdout
+    # a reference is the relay's name: which alert it was is said
+    assert "reference %s is alert_id=%s (device %s), as the relay says" % (
+        ref, aid, st.env.device_id) in cp.stdout, cp.stdout
     p.wait_for(r"acknowledged by Jan de Vries \(Contactpunt\) at .* via "
                r"https \(signed by the person, verified\); message: "
                r"\"%s\"" % MESSAGE, "stdout", 15)
@@ -269,6 +278,53 @@ def test_directory_without_sign_keys_shows_unverified(lab):
                "stdout", 15)
     assert p.wait_exit(15) == 0, p.tail()
     assert "NOT genuine" not in p.text("stdout")
+
+
+@pytest.mark.hard_timeout(150)
+def test_statement_of_a_recipient_without_key_is_the_relays_word(lab):
+    """Where the directory has signing keys, a statement in the name of a
+    recipient that has none (listed before signing keys existed) cannot
+    be checked: it is the relay's word, like an attested one, and does
+    not end `send --wait ack` (a relay could make it up)."""
+    st, _, _ = stack(lab, keyless="tweede")
+    p, aid = start_wait(lab, st)
+    env_hash = st.alert_hash(aid)["envelope_hash"]
+    anyone = nacl.signing.SigningKey.generate()
+    publish(st, aid, forged("Niemand", statement=statement(
+        anyone, aid, env_hash, rid="tweede", by="Niemand")))
+    p.wait_for(r"still waiting for an acknowledgement signed by the person",
+               "stdout", 10)
+    time.sleep(0.5)
+    assert p.running(), p.tail()
+    assert "verified" not in p.text("stdout").replace("unverified", "")
+    p.signal(2)
+
+
+@pytest.mark.hard_timeout(150)
+def test_ack_by_alert_id_signs_that_alert_whatever_the_inbox_says(lab):
+    """alertctl ack ALERT_ID signs a statement for ALERT_ID.  A relay
+    taken over can say anything in the inbox: here alert B's entry
+    carries A's id as its reference (patched into Redis), and B is the
+    older, so it comes last in the inbox.  The statement must still name
+    A, never B."""
+    st, _, keyfile = stack(lab)
+    pb, bid = start_wait(lab, st)
+    pa, aid = start_wait(lab, st)
+    c = st.r()
+    try:
+        c("HSET", "%s:alert:%s" % (st.prefix, bid), "ref", aid)
+    finally:
+        c.close()
+    cp = ctl(lab, "-c", cp_conf(st, keyfile), "ack", aid, "--by", "Jan")
+    assert cp.returncode == 0, cp.stderr
+    stored = json.loads(st.alert_hash(aid)["acked_statement"])
+    assert stored["alert_id"] == aid
+    assert st.alert_hash(bid)["state"] == "open"
+    assert "acked_statement" not in st.alert_hash(bid)
+    pa.wait_for(r"signed by the person, verified", "stdout", 15)
+    assert pa.wait_exit(15) == 0, pa.tail()
+    assert pb.running(), pb.tail()
+    pb.signal(2)
 
 
 def test_recipient_add_makes_a_sign_key(lab, tmp_path):
