@@ -57,6 +57,7 @@ struct console_config {
 	char *tls_cert, *tls_key;
 	char *tls_client_ca; /* browsers must show a certificate from it */
 	char *metrics_listen; /* HOST:PORT for /metrics, or NULL */
+	char *server_name; /* names the page is reached by, or NULL */
 	long max_age;
 	int refuse_old;
 	struct console_limits limits; /* of each listener */

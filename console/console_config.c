@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "console.h"
+#include "console_host.h"
 #include "console_map.h"
 #include "log.h"
 #include "util.h"
@@ -115,7 +116,11 @@ console_config_main(struct console_config *cfg, const char *name,
 		console_config_set(&cfg->tls_client_ca, value);
 	else if (strcmp(name, "metrics_listen") == 0)
 		console_config_set(&cfg->metrics_listen, value);
-	else if (strcmp(name, "session_idle") == 0)
+	else if (strcmp(name, "server_name") == 0) {
+		if (console_host_names_ok(value) != 0)
+			return -1;
+		console_config_set(&cfg->server_name, value);
+	} else if (strcmp(name, "session_idle") == 0)
 		return parse_long(value, 10, 7L * 86400, &cfg->session_idle);
 	else if (strcmp(name, "login_max_fail") == 0)
 		return parse_long(value, 1, 1000, &cfg->login_max_fail);
@@ -333,6 +338,7 @@ console_config_free(struct console_config *cfg)
 	free(cfg->map_attribution);
 	free(cfg->leaflet_dir);
 	free(cfg->metrics_listen);
+	free(cfg->server_name);
 	for (i = 0; i < cfg->nrcpt; i++) {
 		free(cfg->rcpt[i].id);
 		free(cfg->rcpt[i].secret_file);

@@ -21,6 +21,7 @@
 #include "console_ack.h"
 #include "console_export.h"
 #include "console_auth.h"
+#include "console_host.h"
 #include "console_listener.h"
 #include "console_map.h"
 #include "console_metrics.h"
@@ -34,6 +35,7 @@ struct console_http {
 	struct console_listener page, hooks; /* hooks: webhook_listen */
 	struct console_listener metrics; /* metrics_listen */
 	struct event *sigint, *sigterm;
+	struct console_hosts hosts; /* which Host the page answers */
 };
 
 /* The page runs only its own script and style, in no frame, and tells
@@ -107,6 +109,8 @@ console_http_why(int status)
 		return "Method Not Allowed";
 	case 409:
 		return "Conflict";
+	case 421:
+		return "Misdirected Request";
 	case 422:
 		return "Unprocessable Content";
 	case 423:
@@ -231,6 +235,12 @@ console_http_request(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
+	/* Webhooks on this listener are taken whatever the Host: their
+	 * signatures say who sent them. */
+	if (!(cmd == EVHTTP_REQ_POST && h->c->cfg.webhook_listen == NULL &&
+	        console_http_recipient(h, path) != NULL) &&
+	    console_host_check(&h->hosts, req) != 0)
+		return;
 	if (strncmp(path, "/api/", 5) == 0)
 		console_route_api(h->c, req, path);
 	else if (cmd == EVHTTP_REQ_POST) {
@@ -313,6 +323,8 @@ console_http_setup(struct console_http *h)
 	h->c->ack = console_ack_new(h->base);
 	h->c->exports = console_export_new(h->base);
 	h->c->auth = console_auth_new(h->base);
+	if (console_hosts_load(&h->hosts, cfg) != 0)
+		return -1;
 	h->page.name = "listen";
 	h->page.kind = CONSOLE_GUARD_PAGE;
 	h->page.limits = &cfg->limits;
@@ -384,6 +396,7 @@ console_http_free(struct console_http *h)
 	console_listener_close(&h->metrics);
 	console_listener_close(&h->page);
 	console_listener_close(&h->hooks);
+	console_hosts_free(&h->hosts);
 	if (h->base != NULL)
 		event_base_free(h->base);
 	free(h);

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "admin_auth.h"
+#include "http_host.h"
 #include "http_guard.h"
 #include "admin_deadletter.h"
 #include "admin_lifecycle.h"
@@ -99,7 +100,7 @@ admin_host_refused(struct admin *a, struct evhttp_request *req,
 	struct sockaddr_storage ss;
 
 	if (admin_local(req, &ss) == 0 &&
-	    admin_auth_host(evhttp_find_header(evhttp_request_get_input_headers(
+	    http_host_local(evhttp_find_header(evhttp_request_get_input_headers(
 	                                           req),
 	                        "Host"),
 	        (struct sockaddr *)&ss))

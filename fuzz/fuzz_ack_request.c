@@ -16,6 +16,7 @@
 
 #include "ack_parse.h"
 #include "admin_auth.h"
+#include "http_host.h"
 
 #define FIELDS 7
 
@@ -57,12 +58,13 @@ fuzz_admin(const char *host, const char *auth)
 	s4.sin_family = AF_INET;
 	s4.sin_port = htons(9464);
 	s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	(void)admin_auth_host(host, (struct sockaddr *)&s4);
+	(void)http_host_local(host, (struct sockaddr *)&s4);
 	memset(&s6, 0, sizeof(s6));
 	s6.sin6_family = AF_INET6;
 	s6.sin6_port = htons(9464);
 	s6.sin6_addr = in6addr_loopback;
-	(void)admin_auth_host(host, (struct sockaddr *)&s6);
+	(void)http_host_local(host, (struct sockaddr *)&s6);
+	(void)http_host_named(host, "console.example.nl");
 	(void)admin_auth_token(auth, "0123456789abcdef0123");
 }
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import harness
-from test_console import Console, RID, make_webhook
+from test_console import Console, RID, make_webhook, refused_start
 
 pytestmark = pytest.mark.needs("alertconsole")
 
@@ -277,3 +277,65 @@ def test_oversized_bodies_do_not_stop_webhooks(capped):
                 s.close()
     assert c.proc.running()
     assert len(c.rows()) == 2
+
+
+def _get(port, path, host, method="GET", body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_host=True)
+        conn.putheader("Host", host)
+        if body is not None:
+            conn.putheader("Content-Type", "application/json")
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def test_another_host_is_refused_dns_rebinding(lab):
+    """A page elsewhere whose name now points at 127.0.0.1 (DNS
+    rebinding) reaches the console as Host evil.example: it gets 421,
+    before any login is tried or page served; the console's own address,
+    localhost and the names of server_name are served; webhooks are
+    taken whatever the Host (their signatures say who sent them)."""
+    env = lab.env()
+    c = Console(lab, env, extra={"server_name": "console.example.nl",
+                                 "login_addr_max": "2"}).start()
+    c.add_user()
+    own = "127.0.0.1:%d" % c.port
+    for host in ("evil.example:%d" % c.port, "evil.example",
+                 "127.0.0.2:%d" % c.port, "127.0.0.1:1", ""):
+        assert _get(c.port, "/login.html", host)[0] == 421, host
+        # many wrong passwords through the rebound name: none counted
+        for _ in range(3):
+            status, body = _get(c.port, "/api/login", host, "POST",
+                                b'{"name":"x","password":"yyyyyyyyyyyy"}')
+            assert status == 421 and b"misdirected" in body, (host, status)
+    for host in (own, "localhost:%d" % c.port, "LOCALHOST",
+                 "console.example.nl", "Console.Example.NL:443"):
+        assert _get(c.port, "/login.html", host)[0] == 200, host
+    # the address was never counted: the right password is taken
+    assert c.login_session()[0] == 200
+    headers, body, _ = make_webhook(env, RID)
+    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=10)
+    try:
+        conn.putrequest("POST", "/hook/" + RID, skip_host=True)
+        conn.putheader("Host", "relay-saw-this-name.example")
+        for k, v in headers.items():
+            conn.putheader(k, v)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+    c.proc.wait_for(r"421 for another Host", "stderr", 5)
+    # logged once in 10 s, not once a request
+    assert c.proc.text("stderr").count("421 for another Host") == 1
+
+
+def test_server_name_must_be_host_names(lab):
+    env = lab.env()
+    c = Console(lab, env, extra={"server_name": "ok.example bad/name"})
+    assert "server_name" in refused_start(c)
