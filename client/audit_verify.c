@@ -27,11 +27,20 @@ void
 audit_verify_init(struct audit_verify *v, const unsigned char *pk,
     const char *head_line, const char *last_line)
 {
+	memset(v, 0, sizeof(*v));
+	v->pk = pk;
+	audit_verify_expect(v, head_line, last_line);
+}
+
+void
+audit_verify_expect(struct audit_verify *v, const char *head_line,
+    const char *last_line)
+{
 	struct audit_record r;
 	const char *why;
 
-	memset(v, 0, sizeof(*v));
-	v->pk = pk;
+	free(v->head_line);
+	v->head_line = NULL;
 	if (head_line != NULL &&
 	    audit_record_parse(head_line, strlen(head_line), &v->head, &why) ==
 	        0)

@@ -33,6 +33,10 @@ struct audit_verify {
 /* head_line and last_line (from Redis; NULL when unknown) are copied. */
 void audit_verify_init(struct audit_verify *v, const unsigned char *pk,
     const char *head_line, const char *last_line);
+/* What Redis has, known before the first line (else the signed head's
+ * own line cannot be held against it as it passes). */
+void audit_verify_expect(struct audit_verify *v, const char *head_line,
+    const char *last_line);
 /* 0: go on; -1: v->bad and v->why say which record failed. */
 int audit_verify_line(struct audit_verify *v, const char *line, size_t len);
 /* After the last line: -1 when the log stops short or a link broke. */

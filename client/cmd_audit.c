@@ -303,7 +303,16 @@ audit_export(const struct audit_opts *o)
 struct audit_verify_run {
 	const struct audit_opts *o;
 	struct audit_verify v;
+	char **head, **last; /* what Redis has, set before the first line */
+	int expected; /* held against the lines already */
 };
+
+/* A slice in time proves nothing about the end of the log. */
+static int
+audit_whole_log(const struct audit_opts *o)
+{
+	return o->since == 0 && o->until == 0;
+}
 
 static int
 audit_verify_cb(const char *line, size_t len, void *arg)
@@ -312,6 +321,10 @@ audit_verify_cb(const char *line, size_t len, void *arg)
 
 	if (!audit_in_range(run->o, line, len))
 		return 0;
+	if (!run->expected && audit_whole_log(run->o)) {
+		audit_verify_expect(&run->v, *run->head, *run->last);
+		run->expected = 1;
+	}
 	return audit_verify_line(&run->v, line, len) != 0 ? 1 : 0;
 }
 
@@ -350,6 +363,8 @@ audit_verify(const struct audit_opts *o)
 		return EXIT_USAGE;
 	memset(&run, 0, sizeof(run));
 	run.o = o;
+	run.head = &head;
+	run.last = &last;
 	/* Fetched first: the head and last record come with page one. */
 	audit_verify_init(&run.v, have_pk ? pk : NULL, NULL, NULL);
 	rc = audit_each(o, audit_verify_cb, &run, &head, &last);
@@ -359,16 +374,8 @@ audit_verify(const struct audit_opts *o)
 		free(last);
 		return EXIT_FAIL;
 	}
-	/* A slice in time proves nothing about the end of the log. */
-	if (o->since == 0 && o->until == 0 && run.v.bad == 0) {
-		struct audit_verify tail;
-
-		audit_verify_init(&tail, NULL, head, last);
-		if (tail.head_line != NULL)
-			run.v.head = tail.head;
-		run.v.head_line = tail.head_line;
-		run.v.expect_last = tail.expect_last;
-	}
+	if (!run.expected && audit_whole_log(o)) /* no line at all */
+		audit_verify_expect(&run.v, head, last);
 	free(head);
 	free(last);
 	if (audit_verify_end(&run.v) != 0) {

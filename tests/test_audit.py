@@ -222,6 +222,37 @@ def test_verify_finds_tampering_in_redis(lab):
     assert cp.returncode == 0, cp.stdout
 
 
+@pytest.mark.hard_timeout(90)
+def test_verify_holds_the_last_signed_head_against_redis_copy(lab):
+    """A change to the last signed head is found without the public key
+    (signatures unchecked): by the record of verify's own request, which
+    links to it, and by the copy Redis keeps (audit:head), which verify
+    holds against the head's line as it passes (it held them only after
+    the last line, when the line was gone, and so never)."""
+    st = Stack(lab, sign_every=1)
+    activity(st)
+
+    def settled():
+        recs = st.records()
+        head = st.r()("GET", PFX + "audit:head:" + INST)
+        return recs if recs and recs[-1][1] == head else None
+    wait_until(settled, 10, what="the last record is the signed head")
+    cp = st.ctl("audit", "verify")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    # (verify's own requests were recorded and signed: settled again)
+    good = wait_until(settled, 10, what="the last record is the signed head")
+    assert json.loads(good[-1][1])["action"] == "audit.signed"
+    e = list(good)
+    x = json.loads(e[-1][1])
+    x["result"] = "refused" if x["result"] == "ok" else "ok"
+    e[-1] = (e[-1][0], json.dumps(x, sort_keys=True, separators=(",", ":")))
+    st.rewrite(e, good[-1][0])
+    cp = st.ctl("audit", "verify")
+    seq = json.loads(good[-1][1])["seq"]
+    assert cp.returncode == 1 and "FAILED at record %d: record %d " % (
+        seq, seq) in cp.stdout, cp.stdout + cp.stderr
+
+
 @pytest.mark.hard_timeout(120)
 def test_verify_finds_tampering_in_the_file_and_export_round_trips(lab):
     st = Stack(lab)
