@@ -204,10 +204,12 @@ hook_notice(struct hook_config *cfg, const struct hook_request *req,
 	    repeat ? " again (repeat)" : "", req->id);
 }
 
-/* Repeat and age, once the signed created_at is known to be the
- * device's; -1 when an old alert is to be refused. */
+/* Repeat, age and revocation, once the signed created_at is known to
+ * be the device's; -1 when an old alert is to be refused.  A revoked
+ * device's alert is still shown (one it sent before it was lost still
+ * counts, and the directory does not say when), marked. */
 static int
-hook_judge(const struct hook_config *cfg, const struct alert *a,
+hook_judge(struct hook_config *cfg, const struct alert *a,
     const char *key, struct hook_verdict *v, struct hook_reply *r)
 {
 	time_t created;
@@ -217,6 +219,7 @@ hook_judge(const struct hook_config *cfg, const struct alert *a,
 	if (time_rfc3339_parse(a->created_at, &created) == 0)
 		v->age = (long)(time(NULL) - created);
 	v->old = cfg->max_age > 0 && v->age > cfg->max_age;
+	v->revoked = hook_keys_revoked(&cfg->keys, a->device_id);
 	if (v->old && cfg->refuse_old && !v->repeat)
 		return hook_refuse(r, 422, "created_at older than --max-age");
 	return 0;

@@ -58,6 +58,7 @@ struct hook_verdict {
 	int repeat; /* shown before: not a new alert */
 	long age; /* seconds since its signed created_at */
 	int old; /* age beyond max_age */
+	int revoked; /* its device is revoked in the directory */
 };
 
 struct hook_request {

@@ -146,6 +146,18 @@ hook_keys_device(struct hook_keys *k, const char *device_id,
 	return rc == 0 ? 1 : 0;
 }
 
+int
+hook_keys_revoked(struct hook_keys *k, const char *device_id)
+{
+	const struct dir_device *dev;
+
+	if (k->directory == NULL)
+		return 0; /* DEVICE.pub files say nothing of revocation */
+	hook_keys_refresh(k);
+	dev = directory_device(&k->dir, device_id);
+	return dev != NULL && dev->revoked;
+}
+
 /* The webhook secret is a whsec_ string itself, or a file holding one;
  * it is kept in guarded memory, read-only. */
 unsigned char *

@@ -50,5 +50,8 @@ unsigned char *hook_keys_secret(const char *arg, size_t *lenp);
 size_t hook_keys_device(struct hook_keys *k, const char *device_id,
     const char *created_at,
     unsigned char pks[HOOK_MAX_DEVICE_KEYS][crypto_sign_PUBLICKEYBYTES]);
+/* 1 when the signed directory (as it is now) lists the device as
+ * revoked: lost or stolen, so what it sends may be someone else's. */
+int hook_keys_revoked(struct hook_keys *k, const char *device_id);
 
 #endif

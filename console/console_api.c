@@ -127,6 +127,8 @@ console_api_one(struct console *c, time_t now, struct hook_config *hook,
 	    ref != NULL ? json_string(ref) : json_null(), "stale", row->stale,
 	    "recipient_id", row->recipient_id, "received_at", b->received_at,
 	    "drill", a->drill, "duress", row->duress);
+	json_object_set_new(o, "device_revoked",
+	    json_boolean(hook_keys_revoked(&hook->keys, a->device_id)));
 	console_api_work(c, o, a->alert_id);
 	return o;
 }

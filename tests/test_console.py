@@ -349,6 +349,21 @@ def test_forged_and_replayed_webhooks(solo):
     assert console.get("/hook/" + RID)[0] == 404
 
 
+def test_alert_from_a_revoked_device_is_marked(lab):
+    """The queue marks an alert whose device the signed directory (as it
+    is now) lists as revoked: lost or stolen, call back."""
+    env = lab.env()
+    env.use_directory(1)
+    c = Console(lab, env).start()
+    headers, body, inner = make_webhook(env, RID)
+    assert c.hook(headers, body) == 200
+    (a,) = c.alerts()
+    assert a["device_revoked"] is False
+    env.sign_directory(2, revoked=[env.device_id])
+    (a,) = c.alerts()
+    assert a["alert_id"] == inner["alert_id"] and a["device_revoked"] is True
+
+
 def refused_start(console):
     cp = harness.run([console_bin(), "-c", console.conf], timeout=10)
     assert cp.returncode != 0

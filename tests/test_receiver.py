@@ -218,3 +218,26 @@ def test_no_200_when_the_alert_cannot_be_written(lab):
     except (ConnectionError, http.client.HTTPException):
         status = None  # dropping the request is also not an acknowledgement
     assert status is None or not 200 <= status < 300, status
+
+
+def test_alert_from_a_revoked_device_is_marked(lab):
+    """A device revoked in the signed directory (lost, stolen) may still
+    have alerts on their way, so they are shown, but marked: in the JSON
+    line and on the card, where the operator is told to call back on a
+    known number."""
+    env = lab.env()
+    env.use_directory(1)
+    recv = lab.receiver(env, RID)
+    card = lab.receiver(env, RID, pretty=True, port=harness.free_port())
+    headers, body, _ = make_webhook(env)
+    assert post(recv.port, headers, body) == 200
+    assert recv.wait_alerts(1, timeout=5)[0]["device_revoked"] is False
+    env.sign_directory(2, revoked=[env.device_id])
+    headers, body, _ = make_webhook(env)
+    assert post(recv.port, headers, body) == 200
+    assert recv.wait_alerts(2, timeout=5)[1]["device_revoked"] is True
+    headers, body, _ = make_webhook(env)
+    assert post(card.port, headers, body) == 200
+    card.proc.wait_for(r"(this device is revoked|dit apparaat is "
+                       r"ingetrokken) \((lost or stolen|verloren of "
+                       r"gestolen)\?\)", "stdout", 5)

@@ -119,6 +119,7 @@ function render(force) {
   row(t('field.time_to_ack'), duration(al.time_to_ack_s));
   if (al.ref) row(t('field.ref'), al.ref);
   if (al.stale) row(t('field.warning'), t('value.stale'), 'warn');
+  if (al.device_revoked) row(t('field.warning'), t('value.revoked'), 'warn');
   const mine = al.owner === session.name;
   const closed = al.state === 'closed';
   document.getElementById('claim').disabled = closed || !!al.owner;

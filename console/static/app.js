@@ -117,6 +117,7 @@ function card(al) {
   if (al.acked_by) row(dl, t('field.acked_by'), al.acked_by);
   if (al.ref) row(dl, t('field.ref'), al.ref);
   if (al.stale) row(dl, t('field.warning'), t('value.stale'), 'warn');
+  if (al.device_revoked) row(dl, t('field.warning'), t('value.revoked'), 'warn');
   li.append(dl);
   const actions = document.createElement('p');
   actions.className = 'actions';
