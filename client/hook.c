@@ -209,8 +209,8 @@ hook_notice(struct hook_config *cfg, const struct hook_request *req,
  * device's alert is still shown (one it sent before it was lost still
  * counts, and the directory does not say when), marked. */
 static int
-hook_judge(struct hook_config *cfg, const struct alert *a,
-    const char *key, struct hook_verdict *v, struct hook_reply *r)
+hook_judge(struct hook_config *cfg, const struct alert *a, const char *key,
+    struct hook_verdict *v, struct hook_reply *r)
 {
 	time_t created;
 
