@@ -220,6 +220,9 @@ hook_judge(struct hook_config *cfg, const struct alert *a, const char *key,
 		v->age = (long)(time(NULL) - created);
 	v->old = cfg->max_age > 0 && v->age > cfg->max_age;
 	v->revoked = hook_keys_revoked(&cfg->keys, a->device_id);
+	/* A missed check-in a relay let go before its time says so by
+	 * its signed created_at (docs/PROTOCOL.md, "Check-in"). */
+	v->early = v->age < -HOOK_CLOCK_SKEW_S;
 	if (v->old && cfg->refuse_old && !v->repeat)
 		return hook_refuse(r, 422, "created_at older than --max-age");
 	return 0;

@@ -59,7 +59,12 @@ struct hook_verdict {
 	long age; /* seconds since its signed created_at */
 	int old; /* age beyond max_age */
 	int revoked; /* its device is revoked in the directory */
+	int early; /* created_at ahead of this host's clock (by more than
+	            * HOOK_CLOCK_SKEW_S): released before its time */
 };
+
+/* Clocks of devices and receivers may differ this much. */
+#define HOOK_CLOCK_SKEW_S 120
 
 struct hook_request {
 	const char *id, *timestamp, *signature; /* headers, may be NULL */

@@ -58,6 +58,7 @@ hook_print_json(const struct hook_body *b, const char *webhook_id,
 	    json_boolean(json_is_true(json_object_get(b->o, "duress"))));
 	json_object_set_new(o, "stale", json_boolean(v->old));
 	json_object_set_new(o, "device_revoked", json_boolean(v->revoked));
+	json_object_set_new(o, "early", json_boolean(v->early));
 	json_object_set_new(o, "age_s", json_integer(v->age));
 	if (json_is_integer(json_object_get(b->o, "tier")))
 		json_object_set(o, "tier", json_object_get(b->o, "tier"));
@@ -169,6 +170,11 @@ hook_print_pretty_head(FILE *f, const struct hook_body *b,
 		    _("  WARNING:       made %ld min ago: delivered late, or "
 		      "sent again by someone else\n"),
 		    v->age / 60);
+	if (v->early)
+		fprintf(f,
+		    _("  WARNING:       made %ld min from now: let go before "
+		      "its time (a check-in released early?)\n"),
+		    (-v->age + 59) / 60);
 	if (v->revoked)
 		fprintf(f,
 		    _("  WARNING:       this device is revoked (lost or "

@@ -129,6 +129,10 @@ console_api_one(struct console *c, time_t now, struct hook_config *hook,
 	    "drill", a->drill, "duress", row->duress);
 	json_object_set_new(o, "device_revoked",
 	    json_boolean(hook_keys_revoked(&hook->keys, a->device_id)));
+	/* signed created_at ahead of this clock: let go before its time
+	 * (a check-in a relay released early) */
+	json_object_set_new(o, "early",
+	    json_boolean(now - created < -HOOK_CLOCK_SKEW_S));
 	console_api_work(c, o, a->alert_id);
 	return o;
 }

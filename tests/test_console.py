@@ -364,6 +364,19 @@ def test_alert_from_a_revoked_device_is_marked(lab):
     assert a["alert_id"] == inner["alert_id"] and a["device_revoked"] is True
 
 
+def test_alert_made_in_the_future_is_marked_early(lab):
+    env = lab.env()
+    c = Console(lab, env).start()
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                          time.gmtime(time.time() + 600))
+    headers, body, _ = make_webhook(env, RID, inner={"created_at": later},
+                                    outer={"created_at": later})
+    assert c.hook(headers, body) == 200
+    headers, body, _ = make_webhook(env, RID)
+    assert c.hook(headers, body) == 200
+    assert sorted(a["early"] for a in c.alerts()) == [False, True]
+
+
 def refused_start(console):
     cp = harness.run([console_bin(), "-c", console.conf], timeout=10)
     assert cp.returncode != 0

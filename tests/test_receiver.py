@@ -241,3 +241,26 @@ def test_alert_from_a_revoked_device_is_marked(lab):
     card.proc.wait_for(r"(this device is revoked|dit apparaat is "
                        r"ingetrokken) \((lost or stolen|verloren of "
                        r"gestolen)\?\)", "stdout", 5)
+
+
+def test_alert_made_in_the_future_is_marked_early(lab):
+    """A signed created_at ahead of the receiver's clock (beyond the
+    skew clocks may have) is an alert let go before its time: a
+    missed check-in a relay released early.  Marked, not refused."""
+    env = lab.env()
+    recv = lab.receiver(env, RID)
+    card = lab.receiver(env, RID, pretty=True, port=harness.free_port())
+    soon = proto.rfc3339_now()
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                          time.gmtime(time.time() + 600))
+    for when, early in ((soon, False), (later, True)):
+        headers, body, _ = make_webhook(env, inner={"created_at": when},
+                                        outer={"created_at": when})
+        assert post(recv.port, headers, body) == 200
+    out = recv.wait_alerts(2, timeout=5)
+    assert [a["early"] for a in out] == [False, True]
+    headers, body, _ = make_webhook(env, inner={"created_at": later},
+                                    outer={"created_at": later})
+    assert post(card.port, headers, body) == 200
+    card.proc.wait_for(r"(made 10 min from now|gemaakt over 10 min)",
+                       "stdout", 5)

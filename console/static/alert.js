@@ -120,6 +120,7 @@ function render(force) {
   if (al.ref) row(t('field.ref'), al.ref);
   if (al.stale) row(t('field.warning'), t('value.stale'), 'warn');
   if (al.device_revoked) row(t('field.warning'), t('value.revoked'), 'warn');
+  if (al.early) row(t('field.warning'), t('value.early'), 'warn');
   const mine = al.owner === session.name;
   const closed = al.state === 'closed';
   document.getElementById('claim').disabled = closed || !!al.owner;

@@ -118,6 +118,7 @@ function card(al) {
   if (al.ref) row(dl, t('field.ref'), al.ref);
   if (al.stale) row(dl, t('field.warning'), t('value.stale'), 'warn');
   if (al.device_revoked) row(dl, t('field.warning'), t('value.revoked'), 'warn');
+  if (al.early) row(dl, t('field.warning'), t('value.early'), 'warn');
   li.append(dl);
   const actions = document.createElement('p');
   actions.className = 'actions';
