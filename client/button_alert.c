@@ -104,7 +104,7 @@ button_alert_send_pending(struct button_alert *ba, struct relay_session *s)
 	else if (resend_pending(ba->queue) > 0 &&
 	    resend_start(ba->queue, s) > 0)
 		relay_session_expect(s, "accepted");
-	else
+	else if (!resend_move_on(ba->queue, s)) /* refused here: the next */
 		button_alert_follow(ba, s);
 }
 
@@ -209,14 +209,17 @@ button_alert_accepted(void *arg, struct relay_session *s, size_t i,
 	button_alert_send_pending(ba, s);
 }
 
+/* Only a refusal by every relay ends the open alert; until then it
+ * goes to the next relay, still unsent. */
 static void
 button_alert_refused(void *arg, struct relay_session *s, size_t i,
-    const char *code, const char *why)
+    const char *code, const char *why, int for_good)
 {
 	struct button_alert *ba = arg;
 
 	(void)code;
-	if (strcmp(resend_alert_id(ba->queue, i), ba->open_id) == 0) {
+	if (for_good &&
+	    strcmp(resend_alert_id(ba->queue, i), ba->open_id) == 0) {
 		out_line(_("alert %s was refused by the relay: %s"),
 		    ba->open_id, why);
 		ba->open_id[0] = '\0';
@@ -451,7 +454,7 @@ button_alert_new(const struct device *d, const struct button_config *bc)
 		    (int)bc->supervise_s * 3);
 	ba->hooks = (struct resend_hooks){button_alert_accepted,
 	    button_alert_refused, ba, 0};
-	ba->queue = resend_new(ba->dir, &ba->hooks);
+	ba->queue = resend_new(ba->dir, d->cfg.nrelays, &ba->hooks);
 	ba->said = seen_new(BUTTON_SEEN_MAX);
 	return ba;
 }

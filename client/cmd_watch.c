@@ -150,6 +150,8 @@ watch_follow(struct watch_run *wr, struct relay_session *s)
 	size_t n, i;
 	json_t *f;
 
+	if (resend_move_on(wr->queue, s))
+		return; /* what this relay refused goes to the next one */
 	if (wr->o->once && resend_pending(wr->queue) == 0) {
 		out_line(_(MSG_WATCH_ALL_SENT));
 		relay_session_done(s, EXIT_OK);
@@ -234,11 +236,13 @@ watch_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 
 static void
 watch_refused(void *arg, struct relay_session *s, size_t i, const char *code,
-    const char *why)
+    const char *why, int for_good)
 {
-	/* Logged by resend; watch goes on with the others. */
+	/* Logged by resend; watch goes on with the others, and takes
+	 * what only this relay refused to the next (watch_follow). */
 	(void)code;
 	(void)why;
+	(void)for_good;
 	watch_answered(arg, s, i, 0);
 }
 
@@ -427,7 +431,7 @@ watch_go(const struct watch_opts *o, const struct device *d)
 		return EXIT_FAIL;
 	}
 	relay_run_keepalive(wr.run, (int)o->interval_s, (int)o->dead_s);
-	wr.queue = resend_new(wr.dir, &hooks);
+	wr.queue = resend_new(wr.dir, d->cfg.nrelays, &hooks);
 	wr.printed = seen_new(WATCH_PRINTED_MAX);
 	wr.watching = seen_new(OUTBOX_LIST_MAX * 4);
 	sigint =

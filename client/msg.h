@@ -33,6 +33,16 @@
 #define MSG_NEXT_RELAY N_("%s; trying the next relay")
 #define MSG_RETRYING N_("%s; retrying in %.1f s")
 #define MSG_REFUSED N_("alert %s not accepted: %s")
+/* one relay refused it, others have not: alert_id, relay, why (then
+ * the session ends, MSG_REFUSED_HERE, and the next relay is tried) */
+#define MSG_REFUSED_BY N_("alert %s refused by relay %s: %s")
+/* why the session with that relay ends */
+#define MSG_REFUSED_HERE N_("refused alert %s")
+/* why, when every relay refused it: how many, the last, its reason */
+#define MSG_WHY_ALL_REFUSED N_("refused by all %zu relays, the last %s: %s")
+#define MSG_WHY_TOO_LARGE                                                      \
+	N_("the alert is larger than the relay accepts; use a shorter message "   \
+	"or fewer recipients")
 #define MSG_DEADLINE N_("not accepted within %ld s: %s")
 #define MSG_NO_DIRECTORY                                                       \
 	N_("this device holds no signed directory (its enrollment bundle "        \

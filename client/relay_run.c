@@ -151,6 +151,8 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	/* The previous session reported from its own callback; it is
 	 * safe to free only now. */
 	relay_session_free(r->session);
+	memset(&p, 0, sizeof(p));
+	p.relay_no = r->next;
 	r->relay = &r->cfg->relays[r->next];
 	r->next = (r->next + 1) % r->cfg->nrelays;
 	r->tried++;
@@ -164,7 +166,6 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 		out_line(_(MSG_CONNECTING), r->relay->label);
 	else
 		log_debug(_(MSG_CONNECTING), r->relay->label);
-	memset(&p, 0, sizeof(p));
 	p.base = r->base;
 	p.dns = r->dns;
 	p.ssl_ctx = r->ssl_ctx;

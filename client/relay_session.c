@@ -85,6 +85,12 @@ relay_session_label(const struct relay_session *s)
 	return s->p.relay->label;
 }
 
+size_t
+relay_session_relay_no(const struct relay_session *s)
+{
+	return s->p.relay_no;
+}
+
 const char *
 relay_session_doing(const struct relay_session *s)
 {
@@ -208,7 +214,7 @@ int
 relay_session_send(struct relay_session *s, const json_t *frame)
 {
 	if (s->state == RS_DONE)
-		return -1;
+		return RELAY_SEND_ENDED;
 	return frame_push(bufferevent_get_output(s->bev), frame, s->max_frame);
 }
 
@@ -296,8 +302,13 @@ relay_session_hello(struct relay_session *s, const json_t *o)
 	    json_pack("{s:s, s:s, s:s}", "type", "auth", "device_id",
 	        s->p.device_id, "sig", sig64));
 	free(sig64);
+	/* Only a max_frame too small for it stops the auth frame: this
+	 * relay's limit, which another relay need not share. */
 	if (rc != 0) {
-		relay_session_fail(s, RELAY_FATAL, "cannot send auth");
+		relay_session_retry(s,
+		    _("cannot send auth: the relay's max_frame (%zu bytes) is "
+		      "too small"),
+		    s->max_frame);
 		return;
 	}
 	s->state = RS_READY;

@@ -76,6 +76,7 @@ struct relay_session_params {
 	struct evdns_base *dns;
 	SSL_CTX *ssl_ctx;
 	const struct client_relay *relay;
+	size_t relay_no; /* its place in the configuration, from 0 */
 	const char *const *pins;
 	size_t npins;
 	const char *device_id;
@@ -97,6 +98,8 @@ struct relay_session *relay_session_start(
     const struct relay_session_params *params);
 /* The relay's label from the configuration: "relay.example.nl:7443". */
 const char *relay_session_label(const struct relay_session *s);
+/* Its place among the configured relays (relay_session_params). */
+size_t relay_session_relay_no(const struct relay_session *s);
 /* 1 when the relay's hello listed feature ("checkin", "supervise"):
  * a relay of protocol revision 1 lists none. */
 int relay_session_has(const struct relay_session *s, const char *feature);
@@ -105,7 +108,9 @@ const char *relay_session_doing(const struct relay_session *s);
 void relay_session_free(struct relay_session *s);
 
 /* For operations. */
-/* Sends one frame; -1 when it is larger than the relay takes. */
+/* Sends one frame: 0; -1 when it is larger than the relay takes;
+ * RELAY_SEND_ENDED when the session has ended (nothing is sent). */
+#define RELAY_SEND_ENDED (-2)
 int relay_session_send(struct relay_session *s, const json_t *frame);
 /* Asks the relay to raise device.offline when this connection stays
  * silent longer than interval_s: -1 when the relay does not supervise

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,16 +10,27 @@
 #include "resend.h"
 #include "xmalloc.h"
 
+/* A refusal is one relay's word: any relay, hostile or broken, can
+ * answer any alert with any error code, or announce a max_frame too
+ * small for it.  So an item counts as refused for good only once every
+ * configured relay refused it; until then each relay that refused it
+ * has its bit in refused_by, is sent it no more, and the operation ends
+ * the session (resend_move_on) so that the run tries the next relay. */
+_Static_assert(CLIENT_MAX_RELAYS <= 32, "refused_by holds one bit a relay");
+
 struct resend_item {
 	struct sealed_alert s;
 	json_t *frame;
 	enum resend_state state;
+	uint32_t refused_by; /* the configured relays that refused it */
+	int oversize; /* resend_start: larger than this relay takes */
 	long max_age_s; /* from its accepted frame; 0: not given */
 	char relay_id[128]; /* from its accepted frame, made safe */
 };
 
 struct resend {
 	char *dir;
+	size_t nrelays; /* configured */
 	struct resend_hooks hooks;
 	struct resend_item *v;
 	size_t n, cap;
@@ -42,11 +54,12 @@ static const struct resend_refusal {
 };
 
 struct resend *
-resend_new(const char *dir, const struct resend_hooks *hooks)
+resend_new(const char *dir, size_t nrelays, const struct resend_hooks *hooks)
 {
 	struct resend *q = xcalloc(1, sizeof(*q));
 
 	q->dir = dir != NULL ? xstrdup(dir) : NULL;
+	q->nrelays = nrelays;
 	q->hooks = *hooks;
 	return q;
 }
@@ -77,6 +90,7 @@ resend_add(struct resend *q, struct sealed_alert *s)
 		q->inflight =
 		    xreallocarray(q->inflight, q->cap, sizeof(*q->inflight));
 	}
+	memset(&q->v[q->n], 0, sizeof(q->v[q->n]));
 	q->v[q->n].s = *s;
 	q->v[q->n].frame = alert_seal_frame(s);
 	q->v[q->n].state = RESEND_PENDING;
@@ -131,40 +145,104 @@ resend_replace(struct resend *q, size_t i, struct sealed_alert *s)
 	q->v[i].s = *s;
 	q->v[i].frame = alert_seal_frame(s);
 	q->v[i].state = RESEND_PENDING;
+	/* Another envelope: what the relays said of the old one is moot. */
+	q->v[i].refused_by = 0;
 	memset(s, 0, sizeof(*s));
 }
 
+static uint32_t
+resend_bit(const struct relay_session *s)
+{
+	return (uint32_t)1 << relay_session_relay_no(s);
+}
+
+static uint32_t
+resend_every_relay(const struct resend *q)
+{
+	return q->nrelays >= 32 ? UINT32_MAX : ((uint32_t)1 << q->nrelays) - 1;
+}
+
+/* Pending, and not refused by the relay of s. */
+static int
+resend_for(const struct resend *q, const struct relay_session *s, size_t i)
+{
+	return q->v[i].state == RESEND_PENDING &&
+	    (q->v[i].refused_by & resend_bit(s)) == 0;
+}
+
+/* Item i, refused by the relay of s: marked refused in the outbox only
+ * when that was the last relay that had not refused it. */
 static void
 resend_refuse(struct resend *q, struct relay_session *s, size_t i,
     const char *code, const char *why)
 {
-	q->v[i].state = RESEND_REFUSED;
+	struct resend_item *it = &q->v[i];
+	char all[768];
+
+	it->refused_by |= resend_bit(s);
+	if ((it->refused_by & resend_every_relay(q)) != resend_every_relay(q)) {
+		log_warnx(_(MSG_REFUSED_BY), it->s.alert_id,
+		    relay_session_label(s), why);
+		q->hooks.refused(q->hooks.arg, s, i, code, why, 0);
+		return;
+	}
+	if (q->nrelays > 1) {
+		snprintf(all, sizeof(all), _(MSG_WHY_ALL_REFUSED), q->nrelays,
+		    relay_session_label(s), why);
+		why = all;
+	}
+	it->state = RESEND_REFUSED;
 	if (q->dir != NULL)
-		outbox_mark(q->dir, q->v[i].s.alert_id, OUTBOX_REFUSED, why);
-	log_warnx(_(MSG_REFUSED), q->v[i].s.alert_id, why);
-	q->hooks.refused(q->hooks.arg, s, i, code, why);
+		outbox_mark(q->dir, it->s.alert_id, OUTBOX_REFUSED, why);
+	log_warnx(_(MSG_REFUSED), it->s.alert_id, why);
+	q->hooks.refused(q->hooks.arg, s, i, code, why, 1);
 }
 
 size_t
 resend_start(struct resend *q, struct relay_session *s)
 {
 	size_t i, sent = 0;
+	int rc;
 
 	q->ninflight = 0;
 	for (i = 0; i < q->n; i++) {
-		if (q->v[i].state != RESEND_PENDING)
+		if (!resend_for(q, s, i))
 			continue;
-		if (relay_session_send(s, q->v[i].frame) != 0) {
-			resend_refuse(q, s, i, "too_large",
-			    "the alert is larger than the relay accepts; "
-			    "use a shorter message or fewer recipients");
+		if ((rc = relay_session_send(s, q->v[i].frame)) ==
+		    RELAY_SEND_ENDED)
+			break; /* not this relay's refusal: the session ended */
+		if (rc != 0) {
+			q->v[i].oversize = 1;
 			continue;
 		}
 		q->inflight[q->ninflight++] = i;
 		sent++;
 	}
+	/* Told once every frame that fits is out: the hooks may end the
+	 * session. */
+	for (i = 0; i < q->n; i++)
+		if (q->v[i].oversize) {
+			q->v[i].oversize = 0;
+			resend_refuse(q, s, i, "too_large",
+			    _(MSG_WHY_TOO_LARGE));
+		}
 	log_debug("%zu alert frame(s) sent", sent);
 	return sent;
+}
+
+int
+resend_move_on(struct resend *q, struct relay_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		if (q->v[i].state == RESEND_PENDING &&
+		    (q->v[i].refused_by & resend_bit(s)) != 0) {
+			relay_session_fail(s, RELAY_RETRY, _(MSG_REFUSED_HERE),
+			    q->v[i].s.alert_id);
+			return 1;
+		}
+	return 0;
 }
 
 /* The in-flight position of the alert an answer names, else of the
@@ -251,16 +329,23 @@ resend_error(struct resend *q, struct relay_session *s, const json_t *o)
 	     n++)
 		if (strcmp(code, resend_refusals[n].code) == 0)
 			break;
-	if (n == sizeof(resend_refusals) / sizeof(resend_refusals[0]) ||
-	    (k = resend_which(q, o, 1)) < 0)
+	if (n == sizeof(resend_refusals) / sizeof(resend_refusals[0]))
 		return 0;
+	if ((k = resend_which(q, o, 1)) < 0) {
+		/* A refusal of nothing sent here: this relay is confused,
+		 * which is no reason to give up on the others. */
+		relay_session_fail(s, RELAY_RETRY,
+		    "relay error %s for no alert sent on this connection",
+		    out_clean(code, ccode, sizeof(ccode)));
+		return 1;
+	}
 	i = resend_pop(q, k);
 	snprintf(why, sizeof(why), "relay error %s: %s",
 	    out_clean(code, ccode, sizeof(ccode)),
 	    out_clean(msg != NULL ? msg : "", cmsg, sizeof(cmsg)));
 	resend_refuse(q, s, i, resend_refusals[n].code, why);
 	/* The relay closes the connection after these: the others go
-	 * again on the next one. */
+	 * again on the next one (and this one to the next relay). */
 	if (resend_refusals[n].closes)
 		relay_session_fail(s, RELAY_RETRY,
 		    "relay closed the connection after refusing alert %s",

@@ -5,6 +5,12 @@
  * or refused for good) before it is printed, so an alert that was never
  * accepted stays unsent there and is sent again, same alert_id, same
  * bytes, by the next send or watch.
+ *
+ * A refusal (an error code, or a max_frame too small for the alert) is
+ * the word of one relay: the alert is refused for good only once every
+ * configured relay refused it.  Until then it stays pending for the
+ * relays that did not, and the operation takes it to the next relay
+ * (resend_move_on).
  */
 #ifndef ALERTCTL_RESEND_H
 #define ALERTCTL_RESEND_H
@@ -23,21 +29,24 @@ enum resend_state {
 };
 
 struct resend_hooks {
-	/* Item i was accepted (printed already) or refused (logged, and
-	 * marked refused in the outbox): code is the relay's error code,
-	 * why the whole reason. */
+	/* Item i was accepted (printed already) or refused (logged): code
+	 * is the relay's error code, why the whole reason.  for_good: every
+	 * configured relay refused it, it is marked refused in the outbox;
+	 * else only this relay did and it stays pending for the others. */
 	void (*accepted)(void *arg, struct relay_session *s, size_t i,
 	    int duplicate);
 	void (*refused)(void *arg, struct relay_session *s, size_t i,
-	    const char *code, const char *why);
+	    const char *code, const char *why, int for_good);
 	void *arg;
 	/* 1: no accepted line on stdout (libalertclient tells its caller
 	 * through accepted() and resend_relay_id()). */
 	int quiet;
 };
 
-/* dir: the outbox for the markers, or NULL. */
-struct resend *resend_new(const char *dir, const struct resend_hooks *hooks);
+/* dir: the outbox for the markers, or NULL; nrelays: how many relays
+ * the configuration lists (all of them refuse an alert for good). */
+struct resend *resend_new(const char *dir, size_t nrelays,
+    const struct resend_hooks *hooks);
 void resend_free(struct resend *q);
 /* Takes s (its envelope); the item's index. */
 size_t resend_add(struct resend *q, struct sealed_alert *s);
@@ -48,9 +57,14 @@ void resend_replace(struct resend *q, size_t i, struct sealed_alert *s);
 int resend_has(const struct resend *q, const char *alert_id);
 enum resend_state resend_state(const struct resend *q, size_t i);
 const char *resend_alert_id(const struct resend *q, size_t i);
-/* Sends the frame of every pending item over a new session; how many.
- * An item larger than the relay takes is refused. */
+/* Sends the frame of every pending item over a new session, but those
+ * its relay refused; how many.  An item larger than the relay takes is
+ * refused by it. */
 size_t resend_start(struct resend *q, struct relay_session *s);
+/* Nothing in flight: when the relay of s refused an item still
+ * pending, ends the session (RELAY_RETRY) so that the run takes it to
+ * the next relay, and 1; else 0. */
+int resend_move_on(struct resend *q, struct relay_session *s);
 /* An accepted or error frame answering one of the alerts sent: handled
  * (1), else 0. */
 int resend_frame(struct resend *q, struct relay_session *s, const char *type,

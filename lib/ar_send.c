@@ -22,6 +22,7 @@
 #include "xmalloc.h"
 
 static void ar_send_begin(struct ar_op *op);
+static void ar_send_next(struct ar_op *op, struct relay_session *s);
 
 /* A device enrolled from a bundle without a directory: the session just
  * verified and kept the relay's, so the alert is sealed to it now, kept
@@ -71,7 +72,16 @@ ar_send_ready(struct relay_session *s, void *arg)
 		ar_follow_ready(op->follow, s);
 		return;
 	}
-	if (resend_start(op->queue, s) > 0)
+	resend_start(op->queue, s);
+	ar_send_next(op, s);
+}
+
+/* Ours is still pending: the answers in flight first; then, when this
+ * relay refused it, the next relay. */
+static void
+ar_send_next(struct ar_op *op, struct relay_session *s)
+{
+	if (resend_inflight(op->queue) > 0 || !resend_move_on(op->queue, s))
 		relay_session_expect(s, "accepted");
 }
 
@@ -107,7 +117,7 @@ ar_send_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 	ar_emit(op, &ev);
 	if (i != op->mine) {
 		/* An earlier alert; ours is answered after it. */
-		relay_session_expect(s, "accepted");
+		ar_send_next(op, s);
 		return;
 	}
 	op->accepted = 1;
@@ -126,7 +136,8 @@ ar_send_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 
 /* Refused because none of the recipients it was sealed to is in the
  * relay's (newer) directory: sealed again, same alert_id, to the
- * directory the session just verified, and sent once more. */
+ * directory the session just verified, and sent once more (to every
+ * relay again: a new envelope). */
 static int
 ar_send_reseal(struct ar_op *op, struct relay_session *s)
 {
@@ -153,26 +164,26 @@ ar_send_reseal(struct ar_op *op, struct relay_session *s)
 	ack_verify_sent(op->c->d.av, fresh.alert_id, fresh.envelope,
 	    strlen(fresh.envelope));
 	resend_replace(op->queue, op->mine, &fresh);
-	if (resend_start(op->queue, s) == 0)
-		return -1;
-	relay_session_expect(s, "accepted");
+	resend_start(op->queue, s);
+	ar_send_next(op, s);
 	return 0;
 }
 
+/* Ours fails only when every relay refused it (for_good); one relay's
+ * refusal sends it to the next. */
 static void
 ar_send_refused(void *arg, struct relay_session *s, size_t i, const char *code,
-    const char *why)
+    const char *why, int for_good)
 {
 	struct ar_op *op = arg;
 
-	if (i != op->mine) {
-		if (resend_inflight(op->queue) > 0)
-			relay_session_expect(s, "accepted");
-		return;
-	}
-	if (strcmp(code, "unknown_recipient") == 0 &&
+	if (i == op->mine && strcmp(code, "unknown_recipient") == 0 &&
 	    ar_send_reseal(op, s) == 0)
 		return;
+	if (i != op->mine || !for_good) {
+		ar_send_next(op, s);
+		return;
+	}
 	ar_op_fail(op, AR_E_REFUSED, code, why);
 	relay_session_done(s, EXIT_FAIL);
 }
@@ -389,7 +400,7 @@ ar_send(ar_client *c, const char *type, const char *message,
 		    op->sealed->envelope, strlen(op->sealed->envelope));
 	hooks.arg = op;
 	dir = outbox_dir(&c->d.cfg);
-	op->queue = resend_new(dir, &hooks);
+	op->queue = resend_new(dir, c->d.cfg.nrelays, &hooks);
 	free(dir);
 	if (flags & (AR_SEND_WAIT_ACK | AR_SEND_WAIT_DELIVERED))
 		op->follow = ar_follow_new(op, (flags & AR_SEND_WAIT_ACK) != 0,

@@ -10,7 +10,7 @@
  *	lib_check lang CONFIG              (a host with its own text domain)
  *	lib_check two CONFIG OTHER ALERT   (two clients in one process)
  *	lib_check follow CONFIG ALERT FLAGS
- *	lib_check send CONFIG [cancel]
+ *	lib_check send CONFIG [cancel | refused]
  *	lib_check cancel CONFIG ALERT PIN
  *
  * Prints one line per check; exit 0 when all passed.
@@ -361,10 +361,12 @@ check_follow(const char *conf, const char *alert, unsigned flags)
 }
 
 /* ar_send called directly (and its AR_E_STORAGE), then with "cancel"
- * ar_cancel of the same alert. */
+ * ar_cancel of the same alert; with "refused" every relay refuses it. */
 static int
-check_send(const char *conf, int cancel)
+check_send(const char *conf, const char *then)
 {
+	int cancel = then != NULL && strcmp(then, "cancel") == 0;
+	int refused = then != NULL && strcmp(then, "refused") == 0;
 	struct ar_callbacks cb = {on_event};
 	char id[AR_ALERT_ID_LEN], why[512];
 	struct seen s;
@@ -379,7 +381,10 @@ check_send(const char *conf, int cancel)
 	printf("send rc %d (%s) alert %s: %s\n", rc, ar_strerror(rc), id,
 	    ar_client_reason(c));
 	CHECK(step_until(c, &s, 1) == 0);
-	CHECK(strcmp(s.id, id) == 0);
+	if (refused)
+		CHECK(s.failed == 1 && s.status == AR_E_REFUSED);
+	else
+		CHECK(strcmp(s.id, id) == 0);
 	printf("send ended: status %d\n", s.status);
 	if (cancel) {
 		CHECK(ar_cancel(c, id, NULL) == AR_OK);
@@ -438,7 +443,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: lib_check CONFIG | enroll BUNDLE CONFIG | lang CONFIG |\n"
 	    "       two CONFIG OTHER ALERT | follow CONFIG ALERT FLAGS |\n"
-	    "       send CONFIG [cancel] | cancel CONFIG ALERT PIN\n");
+	    "       send CONFIG [cancel | refused] |\n"
+	    "       cancel CONFIG ALERT PIN\n");
 	return 2;
 }
 
@@ -456,7 +462,7 @@ run_mode(int argc, char **argv)
 		return check_follow(argv[2], argv[3],
 		    (unsigned)strtoul(argv[4], NULL, 0));
 	if ((argc == 3 || argc == 4) && strcmp(m, "send") == 0)
-		return check_send(argv[2], argc == 4);
+		return check_send(argv[2], argc == 4 ? argv[3] : NULL);
 	if (argc == 5 && strcmp(m, "cancel") == 0)
 		return check_cancel(argv[2], argv[3], argv[4]);
 	return -1;

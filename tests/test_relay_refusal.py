@@ -1,0 +1,401 @@
+"""One relay's refusal is that relay's word, not the alert's end.
+
+A relay answers an alert with an error code (conflict, stale,
+unknown_recipient, bad_envelope, bad_signature) or announces a max_frame
+too small for it: the device tries the next configured relay, in
+`alertctl send`, in `alertctl watch` and in libalertclient's ar_send.
+The alert is marked refused in the outbox only when every configured
+relay refused it, and then said loudly (ALARM NOT DELIVERED).
+
+The refusing relay is a small Python TLS server (RefusingRelay) that
+speaks the device protocol up to `ready` and then refuses whatever alert
+comes, as a hostile or broken relay can; the honest one is a real
+alertrelayd with redis-server."""
+
+import json
+import os
+import socket
+import ssl
+import struct
+import threading
+
+import pytest
+
+import harness
+import helpers
+import proto
+from harness import alertctl_bin
+from helpers import parse_send
+from test_libalertclient import lib_check, run_check
+
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
+
+NOT_DELIVERED = "ALARM NOT DELIVERED. Call 112 now. ("
+# the relay closes the connection after these (docs/PROTOCOL.md)
+CLOSES = ("bad_envelope", "bad_signature")
+
+
+class RefusingRelay:
+    """A TLS 1.3 listener with the relay's certificate (so the device's
+    pin matches) that says hello, takes any auth, says ready, and answers
+    every alert with an error frame of code `code`.  max_frame: what its
+    hello announces.  Records the alert_ids it was sent."""
+
+    def __init__(self, env, code="conflict", max_frame=65536):
+        self.env = env
+        self.code = code
+        self.max_frame = max_frame
+        self.port = harness.free_port()
+        self.label = "127.0.0.1:%d" % self.port
+        self.alerts = []
+        self.sessions = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.ctx.load_cert_chain(str(env.cert), str(env.tls_key))
+        self.sock = None
+        self.threads = []
+
+    def start(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self.threads.append(t)
+        return self
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(5)
+        if self.sock is not None:
+            self.sock.close()
+
+    def _accept(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._session, args=(conn,),
+                                 daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    @staticmethod
+    def _send(s, obj):
+        payload = json.dumps(obj).encode()
+        s.sendall(struct.pack(">I", len(payload)) + payload)
+
+    def _recv(self, s, buf):
+        """The next frame; buf (a bytearray) keeps what came after it."""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">I", buf[:4])[0]:
+            if self.stopping.is_set():
+                return None
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                return None
+            buf += chunk
+        n = struct.unpack(">I", buf[:4])[0]
+        frame = json.loads(bytes(buf[4:4 + n]))
+        del buf[:4 + n]
+        return frame
+
+    def _session(self, conn):
+        conn.settimeout(0.2)
+        try:
+            s = self.ctx.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            conn.close()
+            return
+        try:
+            self._talk(s)
+        except (ssl.SSLError, OSError, ValueError):
+            pass
+        finally:
+            s.close()
+
+    def _talk(self, s):
+        with self.lock:
+            self.sessions += 1
+        self._send(s, {"type": "hello", "version": 1,
+                       "challenge": proto.b64e(os.urandom(32)),
+                       "max_frame": self.max_frame, "features": []})
+        buf = bytearray()
+        auth = self._recv(s, buf)
+        if auth is None or auth.get("type") != "auth":
+            return
+        self._send(s, {"type": "ready", "device_id": auth["device_id"]})
+        while True:
+            f = self._recv(s, buf)
+            if f is None:
+                return
+            if f.get("type") == "ping":
+                self._send(s, {"type": "pong"})
+            if f.get("type") != "alert":
+                continue
+            aid = json.loads(proto.b64d(f["envelope"]))["alert_id"]
+            with self.lock:
+                self.alerts.append(aid)
+            self._send(s, {"type": "error", "code": self.code,
+                           "message": "refused by a test relay",
+                           "alert_id": aid})
+            if self.code in CLOSES:
+                return
+
+
+def refusing(lab, env, **kw):
+    r = RefusingRelay(env, **kw)
+    lab.things.append(r)
+    return r.start()
+
+
+def client_conf(env, path, relays):
+    """env's client configuration with [client] relay = relays."""
+    env.write_client_conf(path)
+    text = path.read_text()
+    one = "relay = 127.0.0.1:%d" % env.relay_port
+    assert one in text
+    path.write_text(text.replace(one, "relay = " + ", ".join(relays)))
+    os.chmod(path, 0o600)
+    return path
+
+
+def ctl(lab, conf, *args, env=None):
+    """alertctl -c conf args to completion, its stderr checked for
+    sanitizer reports at teardown."""
+    argv = [alertctl_bin(), "-c", conf] + list(args)
+    cp = harness.run(argv, timeout=60, env=env)
+    lab.short_runs.append((argv, cp.stderr))
+    return cp
+
+
+def real_label(env):
+    return "127.0.0.1:%d" % env.relay_port
+
+
+def marks(env, aid):
+    d = env.dir / "outbox"
+    return sorted(p.name[len(aid) + 1:] for p in d.glob(aid + ".*")
+                  if p.name != aid + ".json")
+
+
+def last_line(stderr):
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert lines, "nothing on stderr"
+    return lines[-1]
+
+
+def unsent_entry(env, created_at=None):
+    """An alert in the outbox as send leaves one it could not deliver;
+    its alert_id."""
+    frame, env_bytes, aid = proto.build_alert(
+        helpers.device_key(env), env.device_id, helpers.recipient_pks(env),
+        alert_type="panic", created_at=created_at)
+    outbox = env.dir / "outbox"
+    outbox.mkdir(mode=0o700, exist_ok=True)
+    (outbox / (aid + ".json")).write_text(json.dumps(
+        {"v": 1, "alert_id": aid, "mac": "00" * 32,
+         "envelope": env_bytes.decode(), "sig": frame["sig"],
+         "track": True}))
+    return aid
+
+
+# what the refusing relay is made to do: an error code, or a max_frame
+# too small for the alert (600: auth fits, the alert does not) or even
+# for auth (100)
+REFUSALS = [
+    pytest.param({"code": "conflict"}, id="conflict"),
+    pytest.param({"code": "stale"}, id="stale"),
+    pytest.param({"code": "unknown_recipient"}, id="unknown_recipient"),
+    pytest.param({"code": "bad_envelope"}, id="bad_envelope"),
+    pytest.param({"code": "bad_signature"}, id="bad_signature"),
+    pytest.param({"max_frame": 600}, id="max_frame_600"),
+    pytest.param({"max_frame": 100}, id="max_frame_100"),
+]
+
+
+@pytest.mark.hard_timeout(60)
+@pytest.mark.parametrize("how", REFUSALS)
+def test_send_takes_a_refused_alert_to_the_next_relay(lab, how):
+    """First relay refuses, the honest second accepts: exit 0, accepted
+    by the second, nothing marked refused, and stderr says which relay
+    refused and that the next was tried."""
+    env, redis, _relay, recv = lab.stack(receivers=["contactpunt"])
+    bad = refusing(lab, env, **how)
+    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
+    rc, out, err = lab.send(env, "--type", "panic", "--message", "hier",
+                            "--timeout", "20", conf=conf)
+    assert rc == 0, (rc, out, err)
+    aid, acc = parse_send(out)
+    assert acc and acc.group(1) == aid, out
+    assert marks(env, aid) == ["accepted"], (marks(env, aid), err)
+    assert "ALARM" not in err, err
+    assert bad.label in err and "trying the next relay" in err, err
+    if "code" in how:
+        assert bad.alerts == [aid], bad.alerts
+        assert "alert %s refused by relay %s" % (aid, bad.label) in err, err
+    else:
+        assert bad.sessions >= 1 and bad.alerts == [], bad.alerts
+    assert [a["alert_id"] for a in recv["contactpunt"].wait_alerts(1)] == \
+        [aid]
+
+
+@pytest.mark.hard_timeout(60)
+@pytest.mark.parametrize("how", [REFUSALS[0], REFUSALS[3], REFUSALS[5]])
+def test_send_refused_by_every_relay_is_marked_and_said(lab, how):
+    """Every configured relay refuses: the alert is marked refused, the
+    last line says ALARM NOT DELIVERED, exit 1, and each relay was
+    asked once."""
+    env = lab.env()
+    one, two = refusing(lab, env, **how), refusing(lab, env, **how)
+    conf = client_conf(env, env.dir / "bad.conf", [one.label, two.label])
+    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "20",
+                            conf=conf)
+    assert rc == 1, (rc, out, err)
+    aid, acc = parse_send(out)
+    assert acc is None, out
+    assert marks(env, aid) == ["refused"], (marks(env, aid), err)
+    line = last_line(err)
+    assert line.startswith(NOT_DELIVERED), err
+    assert "refused by all 2 relays" in line, line
+    assert one.label in err and two.label in err, err
+    if "code" in how:
+        assert one.alerts == [aid] and two.alerts == [aid], \
+            (one.alerts, two.alerts)
+    # a later send does not try it again, and says nothing is unsent
+    cp = ctl(lab, conf, "watch", "--once", "--timeout", "5")
+    assert "no unsent alert in the outbox" in cp.stdout, cp.stdout + cp.stderr
+
+
+@pytest.mark.hard_timeout(90)
+def test_refused_by_one_relay_while_the_other_is_down_waits_in_the_outbox(
+        lab):
+    """The only relay that has not refused it cannot be reached: send
+    gives up at its timeout, the alert unsent (not refused) in the
+    outbox, and once that relay is back watch delivers it."""
+    env = lab.env()
+    bad = refusing(lab, env, code="conflict")
+    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
+    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "4",
+                            conf=conf)
+    assert rc == 1, (rc, out, err)
+    aid, acc = parse_send(out)
+    assert acc is None, out
+    assert marks(env, aid) == [], (marks(env, aid), err)
+    assert last_line(err).startswith(NOT_DELIVERED), err
+    assert "alert %s waits in the outbox" % aid in err, err
+    # refused once; not sent it again in the later rounds of this send
+    assert bad.alerts == [aid] and bad.sessions >= 2, \
+        (bad.alerts, bad.sessions)
+    lab.redis(env)
+    lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    cp = ctl(lab, conf, "watch", "--once", "--timeout", "20")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "accepted alert_id=%s " % aid in cp.stdout, cp.stdout
+    assert marks(env, aid) == ["accepted"], cp.stderr
+    assert [a["alert_id"] for a in recv.wait_alerts(1)] == [aid]
+
+
+@pytest.mark.hard_timeout(60)
+def test_send_in_dutch_names_the_relay_that_refused(lab):
+    """alertctl speaks Dutch by default: the refusal line too."""
+    env, _redis, _relay, _recv = lab.stack()
+    bad = refusing(lab, env, code="conflict")
+    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
+    cp = ctl(lab, conf, "send", "--type", "panic", "--timeout", "20",
+             env={"LANGUAGE": "nl", "LANG": "C.UTF-8",
+                  "ALERTRELAY_LOCALEDIR": str(harness.build_dir() / "locale")})
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    aid, _ = parse_send(cp.stdout.splitlines())
+    assert "alarm %s geweigerd door relay %s" % (aid, bad.label) in \
+        cp.stderr, cp.stderr
+    assert "nu de volgende relay" in cp.stderr, cp.stderr
+
+
+@pytest.mark.hard_timeout(60)
+def test_an_earlier_unsent_alert_refused_by_one_relay_is_not_marked(lab):
+    """send sends the outbox's unsent alerts before its own: one relay's
+    refusal of such an alert does not mark it refused (it waits for the
+    next send or watch), and the new alert goes through."""
+    env, _redis, _relay, _recv = lab.stack()
+    old = unsent_entry(env)
+    bad = refusing(lab, env, code="conflict")
+    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
+    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "20",
+                            conf=conf)
+    assert rc == 0, (rc, out, err)
+    aid, acc = parse_send(out)
+    assert acc and acc.group(1) == aid, out
+    assert "refused" not in marks(env, old), (marks(env, old), err)
+    assert marks(env, aid) == ["accepted"], err
+
+
+@pytest.mark.hard_timeout(60)
+def test_watch_takes_a_refused_alert_to_the_next_relay(lab):
+    env, _redis, _relay, recv = lab.stack(receivers=["contactpunt"])
+    aid = unsent_entry(env)
+    bad = refusing(lab, env, code="conflict")
+    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
+    cp = ctl(lab, conf, "watch", "--once", "--timeout", "20")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "accepted alert_id=%s " % aid in cp.stdout, cp.stdout
+    assert marks(env, aid) == ["accepted"], (marks(env, aid), cp.stderr)
+    assert bad.alerts == [aid], bad.alerts
+    assert "alert %s refused by relay %s" % (aid, bad.label) in cp.stderr
+    assert [a["alert_id"] for a in recv["contactpunt"].wait_alerts(1)] == \
+        [aid]
+
+
+@pytest.mark.hard_timeout(60)
+@pytest.mark.parametrize("code", ["conflict", "bad_signature"])
+def test_watch_marks_refused_only_what_every_relay_refused(lab, code):
+    env = lab.env()
+    aid = unsent_entry(env)
+    one, two = refusing(lab, env, code=code), refusing(lab, env, code=code)
+    conf = client_conf(env, env.dir / "bad.conf", [one.label, two.label])
+    cp = ctl(lab, conf, "watch", "--once", "--timeout", "20")
+    assert marks(env, aid) == ["refused"], (marks(env, aid), cp.stderr)
+    assert one.alerts == [aid] and two.alerts == [aid], \
+        (one.alerts, two.alerts)
+    assert "alert %s not accepted: refused by all 2 relays" % aid in \
+        cp.stderr, cp.stderr
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+
+
+@pytest.mark.hard_timeout(120)
+def test_libalertclient_send_goes_to_the_next_relay(lab, tmp_path):
+    """ar_send itself: first relay refuses, the second accepts (status
+    0, the accepted alert is ours); every relay refusing ends it with
+    AR_E_REFUSED and the outbox entry marked refused."""
+    env, _redis, _relay, _recv = lab.stack()
+    bad = refusing(lab, env, code="conflict")
+    exe = lib_check(tmp_path)
+    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
+    cp = run_check(lab, [exe, "send", conf], 60)
+    assert cp.returncode == 0 and "0 failed" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert "send ended: status 0" in cp.stdout, cp.stdout
+    aid = cp.stdout.split("send rc 0 (success) alert ", 1)[1][:32]
+    assert bad.alerts == [aid], bad.alerts
+    assert marks(env, aid) == ["accepted"]
+
+    other = refusing(lab, env, code="stale")
+    conf = client_conf(env, env.dir / "bad.conf", [bad.label, other.label])
+    cp = run_check(lab, [exe, "send", conf, "refused"], 60)
+    assert cp.returncode == 0 and "0 failed" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert "send ended: status 10" in cp.stdout, cp.stdout  # AR_E_REFUSED
+    aid = cp.stdout.split("send rc 0 (success) alert ", 1)[1][:32]
+    assert marks(env, aid) == ["refused"]
+    assert "refused by all 2 relays" in cp.stdout, cp.stdout
