@@ -24,6 +24,7 @@
 #include "conn.h"
 #include "conn_priority.h"
 #include "conn_reap.h"
+#include "conn_unauth.h"
 #include "directory_version.h"
 #include "dispatch.h"
 #include "escalate.h"
@@ -41,7 +42,6 @@
 #include "relay_restart.h"
 #include "retention.h"
 #include "sdnotify.h"
-#include "slotcount.h"
 #include "supervise.h"
 #include "sms_gateway.h"
 #include "spool.h"
@@ -51,8 +51,6 @@
 #include "workers.h"
 #include "xmalloc.h"
 
-/* Counters of unauthenticated connections per source address. */
-#define UNAUTH_SLOTS 65536
 /* Buckets of the connections-by-device index. */
 #define STRINDEX_BUCKETS 65536
 
@@ -654,7 +652,7 @@ main(int argc, char *argv[])
 	tzset();
 	signal(SIGPIPE, SIG_IGN);
 
-	relay.unauth_by_addr = slotcount_new(UNAUTH_SLOTS);
+	relay.unauth = conn_unauth_new();
 	relay.by_device = strindex_new(STRINDEX_BUCKETS);
 	relay.conn_limit = ratelimit_new((double)relay.cfg->conn_rate,
 	    (double)relay.cfg->conn_burst, 65536);
@@ -753,7 +751,7 @@ main(int argc, char *argv[])
 	ratelimit_free(relay.alert_limit);
 	ratelimit_free(relay.session_limit);
 	ratelimit_free(relay.addr_alert_limit);
-	slotcount_free(relay.unauth_by_addr);
+	conn_unauth_free(relay.unauth);
 	strindex_free(relay.by_device);
 	relay_config_free(relay.cfg);
 	log_info("stopped");

@@ -7,6 +7,7 @@
 #include "conn_int.h"
 #include "conn_priority.h"
 #include "conn_reap.h"
+#include "conn_unauth.h"
 #include "location.h"
 
 #define CLOSE_LINGER_MS 2000 /* time for an error frame to reach the peer */
@@ -49,9 +50,8 @@ conn_free(struct conn *c)
 	relay->nconns--;
 	metrics.connections--;
 	if (c->device_id[0] == '\0') {
-		relay->nunauth--;
+		conn_unauth_remove(relay, c);
 		conn_priority_progress(relay);
-		slotcount_give(relay->unauth_by_addr, c->unauth_slot);
 	} else
 		metrics.devices_connected--;
 	conn_unhook(c);
@@ -251,8 +251,7 @@ conn_auth(struct conn *c, const json_t *o)
 	c->by_device.owner = c;
 	strindex_add(c->relay->by_device, &c->by_device);
 	metrics.devices_connected++;
-	c->relay->nunauth--;
-	slotcount_give(c->relay->unauth_by_addr, c->unauth_slot);
+	conn_unauth_remove(c->relay, c);
 	c->state = CONN_READY;
 	evtimer_del(c->timer);
 	/* Out of the handshakes' priority now, before anything could
@@ -517,7 +516,7 @@ conn_peer_name(const struct sockaddr *sa, char *out, size_t len)
 
 void
 conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
-    int salen, size_t unauth_slot)
+    int salen)
 {
 	struct conn *c;
 	SSL *ssl;
@@ -525,7 +524,6 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	(void)salen;
 	if ((ssl = SSL_new(relay->ssl_ctx)) == NULL) {
 		log_warnx("SSL_new: %s", tls_error_string());
-		slotcount_give(relay->unauth_by_addr, unauth_slot);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -533,7 +531,6 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	c = xcalloc(1, sizeof(*c));
 	c->relay = relay;
 	c->id = conn_next_id++;
-	c->unauth_slot = unauth_slot;
 	c->source_len = netaddr_source(sa, c->source);
 	conn_peer_name(sa, c->peer, sizeof(c->peer));
 	/* Not BEV_OPT_CLOSE_ON_FREE: conn_free() frees ssl and closes fd. */
@@ -542,7 +539,6 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	if (c->bev == NULL) {
 		log_warnx("conn: cannot create a TLS bufferevent");
 		SSL_free(ssl);
-		slotcount_give(relay->unauth_by_addr, unauth_slot);
 		evutil_closesocket(fd);
 		free(c);
 		return;
@@ -550,7 +546,7 @@ conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *sa,
 	c->timer = evtimer_new(relay->base, conn_timer_cb, c);
 	TAILQ_INSERT_TAIL(&relay->conns, c, entry);
 	relay->nconns++;
-	relay->nunauth++;
+	conn_unauth_add(relay, c);
 	metrics.connections++;
 	/* Bound what one connection may buffer: one whole frame, a small
 	 * one until the peer authenticated. */

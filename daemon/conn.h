@@ -15,10 +15,10 @@
 struct relay;
 struct conn;
 
-/* Takes ownership of fd, and of one count in the source address's slot
- * of relay->unauth_by_addr, given back once authenticated or closed. */
+/* Takes ownership of fd; the connection counts as unauthenticated
+ * (conn_unauth.h) until it authenticated or closed. */
 void conn_accept(struct relay *relay, evutil_socket_t fd,
-    const struct sockaddr *sa, int salen, size_t unauth_slot);
+    const struct sockaddr *sa, int salen);
 /* Pushes an alert's event to every connection of its device. */
 void conn_receipt(struct relay *relay, const char *device_id,
     const char *alert_id, const json_t *receipt);

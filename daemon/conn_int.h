@@ -56,6 +56,8 @@ enum conn_state {
 	CONN_RETIRED, /* closed by its peer; freed soon (conn_reap.h) */
 };
 
+struct unauth_source;
+
 #define CONN_CANCEL_SKIPS 4 /* cancels whose channel copy is awaited */
 
 struct conn {
@@ -92,7 +94,9 @@ struct conn {
 	int64_t stage_ns; /* the current stage's start (stage_metrics.h) */
 	json_t *held; /* receipts of the alert being stored, until accepted */
 	int shut; /* closing: our side of the session is shut down */
-	size_t unauth_slot; /* its source's count of unauthenticated ones */
+	/* Until it authenticated: among its source's (conn_unauth.h). */
+	TAILQ_ENTRY(conn) unauth_entry;
+	struct unauth_source *unauth_src; /* NULL once authenticated */
 	int raised; /* by the valve before it authenticated */
 	struct conn_flow flow; /* bounds what it makes us queue */
 	struct supervise_link *sup; /* supervised (supervise.h), or NULL */

@@ -9,6 +9,7 @@
 #include <event2/listener.h>
 
 #include "conn.h"
+#include "conn_unauth.h"
 #include "fdbudget.h"
 #include "listener.h"
 #include "log.h"
@@ -17,7 +18,6 @@
 #include "ratelimit.h"
 #include "refusal.h"
 #include "relay.h"
-#include "slotcount.h"
 #include "xmalloc.h"
 
 #define LISTEN_BACKLOG 1024
@@ -97,6 +97,34 @@ listener_refuse(evutil_socket_t fd, enum conn_refuse why, long limit)
 	evutil_closesocket(fd);
 }
 
+/*
+ * Room for one more device connection.  At max_connections or
+ * max_unauthenticated a newcomer takes the place of an unauthenticated
+ * connection (conn_unauth.h): every device is unauthenticated when it
+ * arrives, and refusing newcomers let a few sources holding the places
+ * keep every device out.  Refused when there is none to close, or when
+ * a reload lowered a cap below what is held (until enough have
+ * authenticated or ended).
+ */
+static int
+listener_room(struct relay *relay, evutil_socket_t fd)
+{
+	size_t max = listener_max_conns(relay);
+	size_t max_unauth = (size_t)relay->cfg->max_unauthenticated;
+	int conns_full = relay->nconns >= max;
+	const char *cap =
+	    conns_full ? "max_connections" : "max_unauthenticated";
+	long limit = conns_full ? (long)max : (long)max_unauth;
+
+	if (!conns_full && relay->nunauth < max_unauth)
+		return 1;
+	if (relay->nconns <= max && relay->nunauth <= max_unauth &&
+	    conn_unauth_evict(relay, cap, limit))
+		return 1;
+	listener_refuse(fd, CONN_REFUSE_MAX_CONNECTIONS, limit);
+	return 0;
+}
+
 static void
 listener_batch_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -133,7 +161,7 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct listener *l = arg;
 	struct relay *relay = l->relay;
 	unsigned char key[NETADDR_SOURCE_MAX];
-	size_t slot;
+	size_t len;
 
 	(void)lev;
 	listener_batch_count(l);
@@ -141,29 +169,21 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	if (relay->nconns >= listener_max_conns(relay)) {
-		listener_refuse(fd, CONN_REFUSE_MAX_CONNECTIONS,
-		    (long)listener_max_conns(relay));
-		return;
-	}
-	if (relay->nunauth >= (size_t)relay->cfg->max_unauthenticated) {
-		listener_refuse(fd, CONN_REFUSE_MAX_CONNECTIONS,
-		    relay->cfg->max_unauthenticated);
-		return;
-	}
+	/* The limits per source first: a connection they refuse must not
+	 * take anyone's place. */
 	if (!listener_rate_ok(relay, sa)) {
 		listener_refuse(fd, CONN_REFUSE_RATE_LIMITED, 0);
 		return;
 	}
-	slot =
-	    slotcount_slot(relay->unauth_by_addr, key, netaddr_source(sa, key));
-	if (!slotcount_take(relay->unauth_by_addr, slot,
-	        listener_max_unauth_per_addr(relay))) {
+	len = netaddr_source(sa, key);
+	if (conn_unauth_held(relay->unauth, key, len) >=
+	    listener_max_unauth_per_addr(relay)) {
 		listener_refuse(fd, CONN_REFUSE_PER_ADDRESS,
 		    (long)listener_max_unauth_per_addr(relay));
 		return;
 	}
-	conn_accept(relay, fd, sa, salen, slot);
+	if (listener_room(relay, fd))
+		conn_accept(relay, fd, sa, salen);
 }
 
 static void

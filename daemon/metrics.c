@@ -321,6 +321,11 @@ metrics_render(struct evbuffer *out)
 	    "Device connections closed because they left their answers "
 	    "unread past send_timeout.",
 	    (double)metrics.slow_readers_closed);
+	metric_one(out, "alertrelay_unauthenticated_evicted_total", "counter",
+	    "Device connections not yet authenticated closed to make room for "
+	    "a new one at max_unauthenticated or max_connections: the oldest "
+	    "of the source holding the most.",
+	    (double)metrics.unauth_evicted);
 	metric_one(out, "alertrelay_connections", "gauge",
 	    "Open device connections.", (double)metrics.connections);
 	metric_one(out, "alertrelay_devices_connected", "gauge",

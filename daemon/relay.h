@@ -45,7 +45,7 @@ struct spool;
 struct checkin;
 struct supervise;
 struct ratelimit;
-struct slotcount;
+struct conn_unauth;
 struct strindex;
 struct audit;
 struct retention;
@@ -74,7 +74,7 @@ struct relay {
 	struct ratelimit *alert_limit; /* alerts per device */
 	struct ratelimit *addr_alert_limit; /* alerts per source address */
 	struct ratelimit *session_limit; /* authenticated sessions per device */
-	struct slotcount *unauth_by_addr; /* unauthenticated, per address */
+	struct conn_unauth *unauth; /* unauthenticated, by source */
 	struct strindex *by_device; /* authenticated, by device id */
 	int stopping;
 	int exit_code; /* of the process, once the loop ends */

@@ -89,18 +89,66 @@ def test_flood_from_one_address_does_not_stop_a_device(lab):
     assert len(closed) >= 30, "most of the flood is refused at once: %d" % len(closed)
 
 
+def idle_from(env, source):
+    """TLS up and the hello read, never authenticates."""
+    c = proto.RawClient(env.relay_port, timeout=5, source=source)
+    c.hello()
+    return c
+
+
+def still_open(c):
+    return not c.expect_closed(timeout=0.5)
+
+
 @pytest.mark.hard_timeout(60)
 def test_cap_on_unauthenticated_connections(lab):
-    env, *_ = lab.stack(relay={"max_unauthenticated": 3, "auth_timeout": 5})
-    idle = [proto.RawClient(env.relay_port) for _ in range(3)]
-    for c in idle:
-        c.hello()  # TLS up, never authenticates
-    with pytest.raises((ConnectionError, OSError, TimeoutError)):
-        extra = proto.RawClient(env.relay_port, timeout=3)
-        extra.hello()
-    for c in idle:
-        c.close()
-    served_again(lambda: ping_authed(env), "room again once they are gone")
+    """At max_unauthenticated a newcomer is not refused (every device is
+    unauthenticated when it arrives): the oldest connection of the source
+    holding the most is closed to make room, not the oldest of all; among
+    sources holding as many, the one that came to hold that many first
+    gives way.  Before, the newcomer was refused."""
+    env, *_ = lab.stack(relay={"max_unauthenticated": 3, "auth_timeout": 10})
+    oldest = idle_from(env, "127.0.0.3")
+    a1, a2 = idle_from(env, "127.0.0.2"), idle_from(env, "127.0.0.2")
+    try:
+        # the device takes a place: 127.0.0.2 holds the most, a1 goes
+        with authed(env) as c:
+            assert c.request({"type": "ping"}) == {"type": "pong"}
+            assert a1.expect_closed(timeout=3), "a1 still open"
+            assert still_open(oldest) and still_open(a2)
+            # authenticated, it holds no place: room for one more
+            b = idle_from(env, "127.0.0.4")
+            assert still_open(oldest) and still_open(a2)
+            # one each now: 127.0.0.3 has held its one the longest
+            with idle_from(env, "127.0.0.5"):
+                assert oldest.expect_closed(timeout=3), "oldest still open"
+                assert still_open(a2) and still_open(b)
+            b.close()
+    finally:
+        for c in (oldest, a1, a2):
+            c.close()
+
+
+@pytest.mark.hard_timeout(60)
+def test_max_connections_makes_room_from_unauthenticated_ones_only(lab):
+    """At max_connections a newcomer takes the place of an unauthenticated
+    connection; with none left, it is refused: authenticated devices are
+    never closed for it."""
+    env, *_ = lab.stack(relay={"max_connections": 3, "auth_timeout": 10})
+    d1, d2 = authed(env), authed(env)
+    idle = idle_from(env, "127.0.0.2")
+    try:
+        with authed(env) as c:  # takes the idle one's place
+            assert c.request({"type": "ping"}) == {"type": "pong"}
+            assert idle.expect_closed(timeout=3), "idle one still open"
+            with pytest.raises((ConnectionError, OSError, TimeoutError,
+                                proto.Closed)):
+                idle_from(env, "127.0.0.3")
+        for d in (d1, d2):
+            assert d.request({"type": "ping"}) == {"type": "pong"}
+    finally:
+        for c in (d1, d2, idle):
+            c.close()
 
 
 @pytest.mark.hard_timeout(60)
