@@ -39,6 +39,9 @@ delivery_free(struct delivery *dl)
 	TAILQ_REMOVE(&d->deliveries, dl, entry);
 	strindex_remove(&dl->by_stream);
 	d->ninflight--;
+	if (dl->retrying)
+		d->nretry--;
+	metrics.deliveries_retrying = d->nretry;
 	metrics.deliveries_inflight = d->ninflight;
 	store_req_cancel(dl->sreq);
 	if (strcmp(dl->e.channel, "sms") == 0)
@@ -192,6 +195,62 @@ delivery_age_ms(const struct delivery *dl)
 	return now_ms() - strtoll(dl->e.stream_id, NULL, 10);
 }
 
+static void delivery_failed(struct delivery *dl);
+
+/* No room to wait in memory: max_inflight others wait for a retry. */
+static void
+delivery_no_room(struct delivery *dl)
+{
+	const struct relay_config *cfg = dl->d->relay->cfg;
+
+	if (dl->unreached && delivery_is_alert(dl) && dl->local_done == NULL) {
+		/* Left pending in Redis, marked unreached there: taken up
+		 * again, by any instance, once idle claim_idle_ms. */
+		log_debug("delivery alert=%s recipient=%s channel=%s waits in "
+		          "redis: %zu others wait for a retry here",
+		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
+		    dl->d->nretry);
+		metrics.deliveries_released++;
+		delivery_free(dl);
+		return;
+	}
+	/* Failed once with no room to retry: counted as failed for good
+	 * now, so the next tier is not held back by a full dispatcher. */
+	log_warnx("delivery alert=%s recipient=%s channel=%s event=%s: "
+	          "%zu others wait for a retry (max_inflight): counted as "
+	          "failed after attempt %d",
+	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, dl->e.event,
+	    dl->d->nretry, dl->attempt);
+	if (dl->attempt < cfg->max_attempts)
+		dl->attempt = (int)cfg->max_attempts;
+	delivery_failed(dl);
+}
+
+/*
+ * The next attempt in ms, among the deliveries that wait for a retry.
+ * They are bounded apart from those being made (max_inflight each), so
+ * that a receiver that stays down keeps no new delivery from being read
+ * (dispatch_read); one that finds no room is dealt with by
+ * delivery_no_room.
+ */
+static void
+delivery_wait(struct delivery *dl, long ms)
+{
+	struct dispatch *d = dl->d;
+
+	if (!dl->retrying && !d->draining) {
+		if ((long)d->nretry >= d->relay->cfg->max_inflight) {
+			delivery_no_room(dl);
+			return;
+		}
+		dl->retrying = 1;
+		d->nretry++;
+		metrics.deliveries_retrying = d->nretry;
+		dispatch_read(d); /* its place among new ones is free */
+	}
+	delivery_later(dl, ms);
+}
+
 static void
 delivery_unreached_cb(json_t *reply, const char *err, void *arg)
 {
@@ -203,7 +262,7 @@ delivery_unreached_cb(json_t *reply, const char *err, void *arg)
 		          "was not reached: %s",
 		    dl->e.alert_id, dl->e.recipient_id, err);
 	dl->state = D_FETCH;
-	delivery_later(dl, delivery_backoff_ms(dl));
+	delivery_wait(dl, delivery_backoff_ms(dl));
 }
 
 /* An alarm to a recipient who stays unreachable is not given up while
@@ -234,7 +293,7 @@ delivery_failed(struct delivery *dl)
 	}
 	if (!first) {
 		dl->state = D_FETCH;
-		delivery_later(dl, delivery_backoff_ms(dl));
+		delivery_wait(dl, delivery_backoff_ms(dl));
 		return;
 	}
 	delivery_audit(dl, "failed", dl->reason);
@@ -283,7 +342,7 @@ delivery_result(struct delivery *dl, int ok, long status, const char *error)
 	 * cancelled meanwhile, it is not sent any more. */
 	if (delivery_is_alert(dl) || delivery_is_location(dl))
 		dl->state = D_FETCH;
-	delivery_later(dl, delivery_backoff_ms(dl));
+	delivery_wait(dl, delivery_backoff_ms(dl));
 }
 
 static void

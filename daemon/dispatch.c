@@ -17,6 +17,10 @@
 #include "xmalloc.h"
 
 #define READ_COUNT 100
+/* XAUTOCLAIM calls per claim round: Redis looks at no more than
+ * count * 10 pending entries a call, so one round looks at up to
+ * 10,000 (or to the end of the pending list, whichever comes first). */
+#define CLAIM_PAGES 10
 #define READ_BLOCK_MS 5000
 /* Buckets of the index of deliveries in flight by stream id. */
 #define DISPATCH_INDEX_BUCKETS 16384
@@ -131,6 +135,18 @@ dispatch_add(struct dispatch *d, const struct delivery_entry *e)
 
 /* --- reading the stream --- */
 
+/*
+ * How many more deliveries may be read.  Those that wait for a retry
+ * (a receiver down, for hours maybe) are bounded apart (delivery_wait):
+ * counted here they would, once max_inflight of them waited, keep every
+ * new alert's first tier, to healthy receivers too, from being read.
+ */
+static long
+dispatch_room(const struct dispatch *d)
+{
+	return d->relay->cfg->max_inflight - (long)(d->ninflight - d->nretry);
+}
+
 static void
 dispatch_restart_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -179,9 +195,9 @@ dispatch_read(struct dispatch *d)
 	if (!d->running || d->draining || d->read_req != NULL ||
 	    evtimer_pending(d->restart_ev, NULL))
 		return;
-	room = d->relay->cfg->max_inflight - (long)d->ninflight;
+	room = dispatch_room(d);
 	if (room <= 0)
-		return; /* resumed when a delivery finishes */
+		return; /* resumed when a delivery finishes or waits */
 	if (room > READ_COUNT)
 		room = READ_COUNT;
 	d->read_req =
@@ -197,9 +213,11 @@ dispatch_claim_interval(const struct dispatch *d)
 	return d->relay->cfg->claim_idle_ms / 3;
 }
 
+static void dispatch_claim(struct dispatch *d);
+
 static void
-dispatch_claim_cb(struct delivery_entry *entries, size_t n, const char *err,
-    void *arg)
+dispatch_claim_cb(struct delivery_entry *entries, size_t n, const char *next,
+    const char *err, void *arg)
 {
 	struct dispatch *d = arg;
 	size_t i;
@@ -210,17 +228,47 @@ dispatch_claim_cb(struct delivery_entry *entries, size_t n, const char *err,
 	for (i = 0; i < n && !d->draining; i++)
 		if (!dispatch_has(d, entries[i].stream_id)) {
 			log_info("delivery alert=%s recipient=%s channel=%s "
-			         "taken over from a silent instance",
+			         "taken over from a silent instance (or from "
+			         "waiting in redis)",
 			    entries[i].alert_id, entries[i].recipient_id,
 			    entries[i].channel);
 			dispatch_add(d, &entries[i]);
 		}
+	/* Where the next call goes on: from the start only once Redis
+	 * came round, or else live entries ahead of a dead instance's
+	 * would hide them for ever. */
+	if (next != NULL)
+		snprintf(d->claim_from, sizeof(d->claim_from), "%s", next);
+	if (next != NULL && strcmp(next, "0-0") != 0 &&
+	    d->claim_pages < CLAIM_PAGES) {
+		dispatch_claim(d);
+		return;
+	}
 	evtimer_add_ms(d->claim_ev, dispatch_claim_interval(d));
+}
+
+/* Takes over what was left idle, in up to half the room for reading:
+ * new deliveries keep the other half. */
+static void
+dispatch_claim(struct dispatch *d)
+{
+	long count = (dispatch_room(d) + 1) / 2;
+
+	if (!d->running || d->draining || count <= 0) {
+		evtimer_add_ms(d->claim_ev, dispatch_claim_interval(d));
+		return;
+	}
+	if (count > READ_COUNT)
+		count = READ_COUNT;
+	d->claim_pages++;
+	d->claim_req = store_claim_stale(d->relay->store, d->claim_from,
+	    d->relay->cfg->claim_idle_ms, count, dispatch_claim_cb, d);
 }
 
 /*
  * Every few seconds: tell the group that what we hold is alive, then
- * take over what another instance took and left idle too long (it died).
+ * take over what was left idle too long: by another instance that died,
+ * or by this one (delivery_wait).
  */
 static void
 dispatch_claim_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -243,8 +291,8 @@ dispatch_claim_timer_cb(evutil_socket_t fd, short what, void *arg)
 		store_touch(d->relay->store, ids, n);
 		free(ids);
 	}
-	d->claim_req = store_claim_stale(d->relay->store,
-	    d->relay->cfg->claim_idle_ms, READ_COUNT, dispatch_claim_cb, d);
+	d->claim_pages = 0;
+	dispatch_claim(d);
 }
 
 void
@@ -287,6 +335,7 @@ dispatch_new(struct relay *relay)
 	d->relay = relay;
 	d->restart_ev = evtimer_new(relay->base, dispatch_restart_cb, d);
 	d->claim_ev = evtimer_new(relay->base, dispatch_claim_timer_cb, d);
+	snprintf(d->claim_from, sizeof(d->claim_from), "0-0");
 	evtimer_add_ms(d->claim_ev, dispatch_claim_interval(d));
 	TAILQ_INIT(&d->deliveries);
 	d->by_stream = strindex_new(DISPATCH_INDEX_BUCKETS);

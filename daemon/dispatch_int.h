@@ -41,6 +41,7 @@ struct delivery {
 	size_t bodylen;
 	char reason[256]; /* last failure, for the dead letter */
 	int unreached; /* failed max_attempts times; retried while open */
+	int retrying; /* failed once: counted in d->nretry, not for reading */
 	struct event *timer;
 	struct store_req *sreq;
 	struct http_req *hreq;
@@ -65,7 +66,10 @@ struct dispatch {
 	struct event *restart_ev;
 	TAILQ_HEAD(, delivery) deliveries;
 	struct strindex *by_stream; /* the same, by stream entry id */
-	size_t ninflight;
+	size_t ninflight; /* every delivery held, nretry of them retrying */
+	size_t nretry;
+	char claim_from[STORE_ID_MAX]; /* XAUTOCLAIM's cursor */
+	int claim_pages; /* XAUTOCLAIM calls this round */
 	struct fresh_alerts *fresh; /* accepted here a moment ago */
 	struct event *fresh_ev; /* expires them */
 };

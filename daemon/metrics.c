@@ -282,6 +282,10 @@ metrics_render(struct evbuffer *out)
 	    "First attempts of first-tier notifications made with the alert as "
 	    "accepted here, without reading it back from Redis.",
 	    (double)metrics.deliveries_fresh);
+	metric_one(out, "alertrelay_deliveries_left_in_redis_total", "counter",
+	    "Deliveries waiting for a retry left pending in Redis, because "
+	    "max_inflight others already waited here.",
+	    (double)metrics.deliveries_released);
 	metric_one(out, "alertrelay_audit_records_refused_total", "counter",
 	    "Audit records not added because Redis's chain for this instance "
 	    "already had their numbers from another relay with the same "
@@ -332,8 +336,13 @@ metrics_render(struct evbuffer *out)
 	    "Authenticated device connections.",
 	    (double)metrics.devices_connected);
 	metric_one(out, "alertrelay_deliveries_inflight", "gauge",
-	    "Deliveries this instance is making now.",
+	    "Deliveries this instance holds, being made or waiting for a "
+	    "retry.",
 	    (double)metrics.deliveries_inflight);
+	metric_one(out, "alertrelay_deliveries_retrying", "gauge",
+	    "Of those, deliveries that failed at least once; bounded apart "
+	    "(max_inflight), they do not keep new ones from being read.",
+	    (double)metrics.deliveries_retrying);
 	metric_one(out, "alertrelay_queue_depth", "gauge",
 	    "Deliveries taken but not yet completed, all instances.",
 	    (double)metrics.queue_depth);

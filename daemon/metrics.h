@@ -89,6 +89,7 @@ struct metrics {
 	uint64_t duress_repeats; /* duress.h: not counted as escalations */
 	uint64_t
 	    deliveries_fresh; /* made without script_meta (dispatch_fresh.h) */
+	uint64_t deliveries_released; /* left in Redis to wait (dispatch.c) */
 	uint64_t audit_dropped; /* audit records Redis never got (audit.c) */
 	uint64_t audit_refused; /* numbers another writer had (audit.c) */
 	uint64_t checkins_missed; /* prepared alerts raised (checkin.h) */
@@ -106,6 +107,7 @@ struct metrics {
 	uint64_t connections;
 	uint64_t devices_connected;
 	uint64_t deliveries_inflight;
+	uint64_t deliveries_retrying; /* of those, failed once (dispatch.c) */
 	uint64_t queue_depth; /* pending in the group, all instances */
 	double oldest_pending_seconds;
 	int redis_up;

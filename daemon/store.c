@@ -47,6 +47,7 @@ struct store_req {
 	union {
 		store_json_cb json;
 		store_read_cb read;
+		store_claim_cb claim;
 		store_due_cb due;
 		store_wait_cb wait;
 	} cb;
@@ -232,37 +233,67 @@ store_parse_entry(const redisReply *e, struct delivery_entry *d)
 	        strcmp(d->channel, "sms") == 0);
 }
 
+/* The entries of a reply, NULL with *n == 0 when there are none. */
+static struct delivery_entry *
+store_parse_entries(const redisReply *list, size_t *n)
+{
+	struct delivery_entry *entries;
+	size_t i;
+
+	*n = 0;
+	if (list == NULL || list->type != REDIS_REPLY_ARRAY ||
+	    list->elements == 0)
+		return NULL;
+	*n = list->elements;
+	entries = xcalloc(*n, sizeof(*entries));
+	for (i = 0; i < *n; i++)
+		store_parse_entry(list->element[i], &entries[i]);
+	return entries;
+}
+
 static void
 store_read_reply_cb(redisReply *r, const char *err, void *arg)
 {
 	struct store_req *req = arg;
-	struct delivery_entry *entries = NULL;
-	const redisReply *list;
-	size_t i, n = 0;
+	struct delivery_entry *entries;
+	const redisReply *list = NULL;
+	size_t n;
 
 	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 		req->cb.read(NULL, 0, r ? r->str : err, req->arg);
 		store_req_free(req);
 		return;
 	}
-	/* XREADGROUP: [[stream, entries]]; XAUTOCLAIM: [cursor, entries,
-	 * deleted ids] */
-	list = NULL;
+	/* XREADGROUP: [[stream, entries]], or nil when nothing came */
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
 	    r->element[0]->type == REDIS_REPLY_ARRAY &&
 	    r->element[0]->elements == 2)
 		list = r->element[0]->element[1];
-	else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING)
-		list = r->element[1];
-	if (list != NULL && list->type == REDIS_REPLY_ARRAY &&
-	    list->elements > 0) {
-		n = list->elements;
-		entries = xcalloc(n, sizeof(*entries));
-		for (i = 0; i < n; i++)
-			store_parse_entry(list->element[i], &entries[i]);
-	}
+	entries = store_parse_entries(list, &n);
 	req->cb.read(entries, n, NULL, req->arg);
+	free(entries);
+	store_req_free(req);
+}
+
+/* XAUTOCLAIM: [cursor, entries, deleted ids]. */
+static void
+store_claim_reply_cb(redisReply *r, const char *err, void *arg)
+{
+	struct store_req *req = arg;
+	struct delivery_entry *entries;
+	size_t n;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING) {
+		if (r != NULL)
+			err = r->type == REDIS_REPLY_ERROR ? r->str
+			                                   : "unexpected reply";
+		req->cb.claim(NULL, 0, NULL, err, req->arg);
+		store_req_free(req);
+		return;
+	}
+	entries = store_parse_entries(r->element[1], &n);
+	req->cb.claim(entries, n, r->element[0]->str, NULL, req->arg);
 	free(entries);
 	store_req_free(req);
 }
@@ -463,16 +494,16 @@ store_subscribe_receipts(struct store *st, store_receipt_cb cb, void *arg)
 }
 
 struct store_req *
-store_claim_stale(struct store *st, long min_idle_ms, long count,
-    store_read_cb cb, void *arg)
+store_claim_stale(struct store *st, const char *start, long min_idle_ms,
+    long count, store_claim_cb cb, void *arg)
 {
 	struct store_req *req = store_req_new(st, arg);
 
-	req->cb.read = cb;
+	req->cb.claim = cb;
 	req->rreq =
-	    redis_conn_command(st->cmd, st->timeout_ms, store_read_reply_cb,
-	        req, "XAUTOCLAIM %s " STORE_GROUP " %s %ld 0-0 COUNT %ld",
-	        st->k_deliveries, st->instance_id, min_idle_ms, count);
+	    redis_conn_command(st->cmd, st->timeout_ms, store_claim_reply_cb,
+	        req, "XAUTOCLAIM %s " STORE_GROUP " %s %ld %s COUNT %ld",
+	        st->k_deliveries, st->instance_id, min_idle_ms, start, count);
 	return req;
 }
 

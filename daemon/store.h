@@ -78,10 +78,15 @@ typedef void (*store_read_cb)(struct delivery_entry *entries, size_t n,
 struct store_req *store_read_deliveries(struct store *st, const char *from,
     long count, long block_ms, store_read_cb cb, void *arg);
 
-/* Takes over deliveries another instance took but has not touched for
- * min_idle_ms (it died), up to count; same callback as reading. */
-struct store_req *store_claim_stale(struct store *st, long min_idle_ms,
-    long count, store_read_cb cb, void *arg);
+/* Takes over deliveries any instance (this one too) took but has not
+ * touched for min_idle_ms (it died, or left them in Redis), up to count,
+ * scanning the pending list from start ("0-0").  Redis looks at no more
+ * than count * 10 pending entries a call: next is where the following
+ * call goes on, "0-0" once the scan came round; NULL with err. */
+typedef void (*store_claim_cb)(struct delivery_entry *entries, size_t n,
+    const char *next, const char *err, void *arg);
+struct store_req *store_claim_stale(struct store *st, const char *start,
+    long min_idle_ms, long count, store_claim_cb cb, void *arg);
 /* Marks deliveries this instance is still working on as alive, so no
  * other instance takes them over. */
 void store_touch(struct store *st, const char *const *ids, size_t n);

@@ -142,11 +142,13 @@ const char script_fire[] =
             "if a.tier == '0' then event = 'alert.raised' end\n"
             "local n = 0\n"
             "for _, d in ipairs(a.deliveries) do\n"
-            /* a duress repeat skips whoever an earlier notification is
-             * still being retried to: it goes out when they are back,
-             * one, not a burst of every repeat missed meanwhile */
-            "  local u = a.duress and redis.call('HGET', K('unreached',"
-            "    a.aid), d[1] .. '|' .. d[2])\n"
+            /* a tier or repeat skips whoever an earlier notification is
+             * still being retried to on that channel: it goes out when
+             * they are back, one, not a burst of every repeat missed
+             * meanwhile, and an outage does not pile up one pending
+             * delivery per repeat (dispatch.c) */
+            "  local u = redis.call('HGET', K('unreached', a.aid),"
+            "    d[1] .. '|' .. d[2])\n"
             "  if not (u and cjson.decode(u).retrying) then\n"
             "    deliver(a.aid, d[1], d[2], event, a.tier)\n"
             "    n = n + 1\n"
