@@ -34,6 +34,7 @@ struct relay_run {
 	const struct client_relay *relay; /* of session */
 	size_t next; /* relay to try next */
 	size_t tried; /* attempts in this round */
+	unsigned shut_by; /* relays (bits) that said the device is shut out */
 	long backoff_ms;
 	char last_reason[768];
 	char last_code[32];
@@ -115,6 +116,36 @@ relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 	evtimer_add_ms(r->retry, delay);
 }
 
+/* unknown_device, auth_failed, revoked: a relay's word on who the
+ * device is.  It holds for that relay only: one taken over could say it
+ * to stop every alert, so the others are asked before the run ends.
+ * 1 when another relay is to be tried. */
+static int
+relay_run_shut_out(struct relay_run *r, const struct relay_outcome *o)
+{
+	static const char *const codes[] = {"unknown_device", "auth_failed",
+	    "revoked"};
+	unsigned all = (1u << r->cfg->nrelays) - 1;
+	size_t i;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(o->code, codes[i]) == 0)
+			break;
+	if (i == sizeof(codes) / sizeof(codes[0]) || r->cfg->shut_out)
+		return 0;
+	r->shut_by |= 1u << (size_t)(r->relay - r->cfg->relays);
+	if ((r->shut_by & all) == all)
+		return 0;
+	snprintf(r->last_reason, sizeof(r->last_reason), "%s: %s",
+	    r->relay->label, o->reason);
+	log_warnx(_(MSG_NEXT_RELAY), r->last_reason);
+	/* the next one that has not said so */
+	while (r->shut_by & (1u << r->next))
+		r->next = (r->next + 1) % r->cfg->nrelays;
+	evtimer_add_ms(r->retry, 0);
+	return 1;
+}
+
 static void
 relay_run_done(const struct relay_outcome *o, void *arg)
 {
@@ -129,6 +160,8 @@ relay_run_done(const struct relay_outcome *o, void *arg)
 		relay_run_stop(r, o->exit_code);
 		break;
 	case RELAY_FATAL:
+		if (relay_run_shut_out(r, o))
+			break;
 		snprintf(r->last_reason, sizeof(r->last_reason), "%s: %s",
 		    r->relay->label, o->reason);
 		r->op->failed(r->op->arg, 0, r->last_reason);

@@ -41,9 +41,10 @@ class RefusingRelay:
     every alert with an error frame of code `code`.  max_frame: what its
     hello announces.  Records the alert_ids it was sent."""
 
-    def __init__(self, env, code="conflict", max_frame=65536):
+    def __init__(self, env, code="conflict", max_frame=65536, auth_code=None):
         self.env = env
         self.code = code
+        self.auth_code = auth_code  # an error for the auth itself
         self.max_frame = max_frame
         self.port = harness.free_port()
         self.label = "127.0.0.1:%d" % self.port
@@ -133,6 +134,10 @@ class RefusingRelay:
         buf = bytearray()
         auth = self._recv(s, buf)
         if auth is None or auth.get("type") != "auth":
+            return
+        if self.auth_code is not None:
+            self._send(s, {"type": "error", "code": self.auth_code,
+                           "message": "said by a test relay"})
             return
         self._send(s, {"type": "ready", "device_id": auth["device_id"]})
         while True:
@@ -248,6 +253,35 @@ def test_send_takes_a_refused_alert_to_the_next_relay(lab, how):
         assert bad.sessions >= 1 and bad.alerts == [], bad.alerts
     assert [a["alert_id"] for a in recv["contactpunt"].wait_alerts(1)] == \
         [aid]
+
+
+@pytest.mark.hard_timeout(60)
+@pytest.mark.parametrize("code", ["revoked", "unknown_device", "auth_failed"])
+def test_a_relay_saying_the_device_is_shut_out_is_that_relays_word(lab,
+                                                                   code):
+    """A relay that says the device is revoked (unknown, failed its
+    auth) could be lying to stop every alert: the next relay is asked,
+    and the honest one accepts.  Said by every relay, the run ends as
+    before."""
+    env, redis, _relay, recv = lab.stack(receivers=["contactpunt"])
+    bad = refusing(lab, env, auth_code=code)
+    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
+    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "20",
+                            conf=conf)
+    assert rc == 0, (rc, out, err)
+    aid, acc = parse_send(out)
+    assert acc and acc.group(1) == aid, out
+    assert bad.sessions >= 1 and "trying the next relay" in err, err
+    assert [a["alert_id"] for a in recv["contactpunt"].wait_alerts(1)] == \
+        [aid]
+    one, two = (refusing(lab, env, auth_code=code),
+                refusing(lab, env, auth_code=code))
+    conf = client_conf(env, env.dir / "both.conf", [one.label, two.label])
+    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "20",
+                            conf=conf)
+    assert rc != 0 and code in err, (rc, out, err)
+    assert one.sessions == 1 and two.sessions == 1, (one.sessions,
+                                                     two.sessions)
 
 
 @pytest.mark.hard_timeout(60)
