@@ -15,7 +15,7 @@
 struct button_alert;
 
 /* NULL when there is no outbox or TLS (logged). */
-struct button_alert *button_alert_new(const struct device *d,
+struct button_alert *button_alert_new(struct device *d,
     const struct button_config *bc);
 /* The run (its loop is where the button lives too). */
 struct relay_run *button_alert_run(struct button_alert *ba);

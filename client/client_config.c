@@ -118,6 +118,7 @@ client_config_add_pin(struct client_config_parse *p, char *item)
 	memcpy(cfg->pins[cfg->npins], item, strlen(item) + 1);
 	cfg->pinv[cfg->npins] = cfg->pins[cfg->npins];
 	cfg->npins++;
+	memcpy(cfg->conf_pins[cfg->nconf_pins++], item, strlen(item) + 1);
 }
 
 static void

@@ -17,7 +17,8 @@
  *	public_key = BASE64
  *
  * With org_key, recipients (and relay pins) come from the organisation's
- * signed directory instead (client/trust.h).
+ * signed directory instead: the newest one verified, also when a relay
+ * serves a newer one to a running process (client/trust.h).
  *
  * relay and relay_pin may be repeated (or continued on indented lines):
  * the values add up.  Unknown sections and keys are errors.  Relative
@@ -54,9 +55,14 @@ struct client_config {
 	char *path;
 	struct client_relay relays[CLIENT_MAX_RELAYS];
 	size_t nrelays;
+	/* The pins in force: relay_pin, or the directory's (trust.h). */
 	char pins[CLIENT_MAX_PINS][TLS_PIN_LEN];
 	const char *pinv[CLIENT_MAX_PINS]; /* pointers into pins */
 	size_t npins;
+	/* relay_pin as configured: in force again under a directory that
+	 * lists no usable pin, as in a process that starts with it. */
+	char conf_pins[CLIENT_MAX_PINS][TLS_PIN_LEN];
+	size_t nconf_pins;
 	char device_id[ID_MAX + 1];
 	char timezone[LTIME_ZONE_MAX]; /* [client] timezone, or the default */
 	char *device_key; /* resolved path */
@@ -66,9 +72,9 @@ struct client_config {
 	int has_org; /* org_key given: trust the signed directory */
 	unsigned char org_pk[crypto_sign_PUBLICKEYBYTES];
 	char *directory; /* resolved cache path, NULL: the default */
-	long long dir_version; /* of the verified cached one; -1: none */
+	long long dir_version; /* of the directory in use; -1: none */
 	char *contact; /* NULL: not set */
-	int shut_out; /* the cached directory revokes or omits this device */
+	int shut_out; /* the directory in use revokes or omits this device */
 	/* send --follow (follow.h); 0 or NULL: follow.c's defaults */
 	long follow_interval; /* seconds between updates */
 	long follow_max_updates;

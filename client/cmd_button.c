@@ -104,7 +104,7 @@ button_parse(int argc, char **argv, struct globals *g, const char **config)
 }
 
 static int
-button_go(const struct device *d, const struct button_config *bc)
+button_go(struct device *d, const struct button_config *bc)
 {
 	struct button_run br;
 	struct button_dev_hooks hooks = {button_key, &br};

@@ -272,7 +272,7 @@ checkin_refused(const json_t *o, void *arg)
 }
 
 static int
-checkin_send(const struct checkin_opts *o, const struct device *d,
+checkin_send(const struct checkin_opts *o, struct device *d,
     struct checkin_state *st, const struct checkin_req *r,
     const struct sealed_alert *sealed)
 {

@@ -59,7 +59,7 @@ enum {
 
 struct watch_run {
 	const struct watch_opts *o;
-	const struct device *d;
+	struct device *d;
 	char *dir; /* the outbox */
 	struct relay_run *run;
 	struct resend *queue;
@@ -409,7 +409,7 @@ watch_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 static int
-watch_go(const struct watch_opts *o, const struct device *d)
+watch_go(const struct watch_opts *o, struct device *d)
 {
 	struct watch_run wr;
 	struct relay_op op = {watch_ready, watch_frame, watch_failed, &wr,

@@ -29,7 +29,7 @@
 #define FOLLOW_SILENT_TICKS 3
 
 struct follow {
-	const struct device *d;
+	struct device *d;
 	const struct alert *a;
 	const struct follow_params *p;
 	struct relay_run *run;
@@ -312,7 +312,7 @@ follow_go(struct follow *f)
 }
 
 enum follow_end
-follow_run(const struct device *d, const struct alert *a,
+follow_run(struct device *d, const struct alert *a,
     const struct follow_params *p)
 {
 	struct follow f;

@@ -47,7 +47,7 @@ void follow_params_init(struct follow_params *p,
 /* Follows the accepted alert a (as sealed: same id, type, drill,
  * message) until it ends; says why on stdout/stderr.  The alert itself
  * is never affected by how this ends. */
-enum follow_end follow_run(const struct device *d, const struct alert *a,
+enum follow_end follow_run(struct device *d, const struct alert *a,
     const struct follow_params *p);
 
 #endif

@@ -88,7 +88,7 @@ relay_request_op(struct relay_request_run *rr, const struct relay_request *req,
 }
 
 int
-relay_request_run(const struct device *d, long timeout_s,
+relay_request_run(struct device *d, long timeout_s,
     const struct relay_request *req)
 {
 	struct relay_request_run rr;

@@ -29,7 +29,7 @@ struct relay_request {
 };
 
 /* The exit code: the answer's, or EXIT_FAIL (logged). */
-int relay_request_run(const struct device *d, long timeout_s,
+int relay_request_run(struct device *d, long timeout_s,
     const struct relay_request *req);
 
 /* A request on a run the caller makes: *op gets the hooks, with rr as

@@ -17,8 +17,9 @@
 #include "xmalloc.h"
 
 struct relay_run {
-	const struct client_config *cfg;
-	long long dir_version; /* the newest directory verified */
+	/* Its directory-derived parts follow each newer directory a
+	 * session verifies (trust.h): each attempt reads them anew. */
+	struct client_config *cfg;
 	const unsigned char *sk;
 	const struct relay_op *op;
 	int progress;
@@ -207,10 +208,8 @@ relay_run_attempt(evutil_socket_t fd, short what, void *arg)
 	p.npins = r->cfg->npins;
 	p.device_id = r->cfg->device_id;
 	p.sk = r->sk;
-	if (r->cfg->has_org) {
+	if (r->cfg->has_org)
 		p.trust = r->cfg;
-		p.dir_version = &r->dir_version;
-	}
 	p.op = r->op;
 	p.progress = r->progress;
 	p.say = r->say;
@@ -255,7 +254,7 @@ relay_run_deadline(struct relay_run *r, long timeout_s)
 		evtimer_add_ms(r->deadline, timeout_s * 1000);
 }
 
-static struct relay_run *relay_run_make(const struct client_config *cfg,
+static struct relay_run *relay_run_make(struct client_config *cfg,
     const unsigned char *sk, const struct relay_op *op, long timeout_s,
     int progress, struct event_base *base,
     const struct relay_run_shared *shared);
@@ -273,14 +272,14 @@ relay_run_dns(struct event_base *base)
 }
 
 struct relay_run *
-relay_run_new(const struct client_config *cfg, const unsigned char *sk,
+relay_run_new(struct client_config *cfg, const unsigned char *sk,
     const struct relay_op *op, long timeout_s, int progress)
 {
 	return relay_run_make(cfg, sk, op, timeout_s, progress, NULL, NULL);
 }
 
 struct relay_run *
-relay_run_new_on(const struct client_config *cfg, const unsigned char *sk,
+relay_run_new_on(struct client_config *cfg, const unsigned char *sk,
     const struct relay_op *op, long timeout_s, struct event_base *base,
     const struct relay_run_shared *shared,
     void (*ended)(int exit_code, void *arg), void *arg)
@@ -306,7 +305,7 @@ relay_run_say(struct relay_run *r, void (*say)(void *, const char *), void *arg)
 }
 
 static struct relay_run *
-relay_run_make(const struct client_config *cfg, const unsigned char *sk,
+relay_run_make(struct client_config *cfg, const unsigned char *sk,
     const struct relay_op *op, long timeout_s, int progress,
     struct event_base *base, const struct relay_run_shared *shared)
 {
@@ -314,7 +313,6 @@ relay_run_make(const struct client_config *cfg, const unsigned char *sk,
 	char err[256];
 
 	r->cfg = cfg;
-	r->dir_version = cfg->dir_version;
 	r->sk = sk;
 	r->op = op;
 	r->progress = progress;

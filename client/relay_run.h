@@ -17,8 +17,10 @@
 struct relay_run;
 
 /* NULL when TLS cannot be set up (logged).  progress: the steps of each
- * attempt on stdout, as send shows them; else only with -v. */
-struct relay_run *relay_run_new(const struct client_config *cfg,
+ * attempt on stdout, as send shows them; else only with -v.  cfg is the
+ * device's, shared by its runs: a newer directory a session verifies is
+ * applied to it (trust.h), and each attempt takes the pins in force. */
+struct relay_run *relay_run_new(struct client_config *cfg,
     const unsigned char *sk, const struct relay_op *op, long timeout_s,
     int progress);
 /* What the runs of one client share (libalertclient): its TLS context
@@ -31,7 +33,7 @@ struct relay_run_shared {
 /* The same on a caller's loop (libalertclient): nothing runs until
  * relay_run_start(); the end is told once through ended(), from the
  * loop, where the run may be freed.  NULL when TLS cannot be set up. */
-struct relay_run *relay_run_new_on(const struct client_config *cfg,
+struct relay_run *relay_run_new_on(struct client_config *cfg,
     const unsigned char *sk, const struct relay_op *op, long timeout_s,
     struct event_base *base, const struct relay_run_shared *shared,
     void (*ended)(int exit_code, void *arg), void *arg);

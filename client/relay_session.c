@@ -34,6 +34,8 @@ enum relay_state {
 
 struct relay_session {
 	struct relay_session_params p;
+	char pins[CLIENT_MAX_PINS][TLS_PIN_LEN]; /* p.pins points here */
+	const char *pinv[CLIENT_MAX_PINS];
 	struct bufferevent *bev;
 	/* Step timeout (or, with keepalive, silence timeout), then the
 	 * outcome report. */
@@ -330,7 +332,7 @@ relay_session_ask_directory(struct relay_session *s)
 {
 	if (relay_session_push(s,
 	        json_pack("{s:s, s:I}", "type", "directory", "have",
-	            (json_int_t)*s->p.dir_version)) != 0) {
+	            (json_int_t)s->p.trust->dir_version)) != 0) {
 		relay_session_retry(s, "cannot ask for the directory");
 		return;
 	}
@@ -343,8 +345,7 @@ relay_session_directory(struct relay_session *s, const json_t *o)
 {
 	char err[512];
 
-	if (trust_accept(s->p.trust, s->p.dir_version, o, err, sizeof(err)) !=
-	    0) {
+	if (trust_accept(s->p.trust, o, err, sizeof(err)) != 0) {
 		log_warnx(_("REFUSED the directory from relay %s: %s"),
 		    s->p.relay->label, err);
 		log_warnx(_("relay %s may be compromised: nothing is sent "
@@ -602,6 +603,21 @@ relay_session_sni(SSL *ssl, const char *host)
 		SSL_set_tlsext_host_name(ssl, host);
 }
 
+/* The caller's pins may change under a session in progress (a newer
+ * directory, trust.h): this one checks those it started with. */
+static void
+relay_session_pins(struct relay_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->p.npins && i < CLIENT_MAX_PINS; i++) {
+		snprintf(s->pins[i], sizeof(s->pins[i]), "%s", s->p.pins[i]);
+		s->pinv[i] = s->pins[i];
+	}
+	s->p.npins = i;
+	s->p.pins = s->pinv;
+}
+
 struct relay_session *
 relay_session_start(const struct relay_session_params *params)
 {
@@ -609,6 +625,7 @@ relay_session_start(const struct relay_session_params *params)
 	SSL *ssl;
 
 	s->p = *params;
+	relay_session_pins(s);
 	if (s->p.ping_s <= 0)
 		s->p.ping_s = RELAY_PING_S;
 	if (s->p.dead_s <= 0)

@@ -77,14 +77,16 @@ struct relay_session_params {
 	SSL_CTX *ssl_ctx;
 	const struct client_relay *relay;
 	size_t relay_no; /* its place in the configuration, from 0 */
+	/* Copied at the start: the session checks the pins it began
+	 * with, whatever a newer directory puts in their place meanwhile. */
 	const char *const *pins;
 	size_t npins;
 	const char *device_id;
 	const unsigned char *sk; /* Ed25519, crypto_sign_SECRETKEYBYTES */
 	/* With an organisation key: the directory is checked after
-	 * authentication (trust_accept) and *dir_version kept current. */
-	const struct client_config *trust;
-	long long *dir_version;
+	 * authentication (trust_accept); a newer one is applied to this
+	 * configuration before the operation's ready(). */
+	struct client_config *trust;
 	const struct relay_op *op;
 	int progress; /* steps on stdout (send), else debug log */
 	void (*say)(void *arg, const char *line); /* steps, not stdout */

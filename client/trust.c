@@ -41,8 +41,11 @@ trust_cache_path(const struct client_config *cfg)
 	return NULL;
 }
 
-static void
-trust_use_pins(struct client_config *cfg, const struct directory *d)
+/* The directory's usable pins into pins; none: relay_pin as configured,
+ * as a process that starts under this directory has them. */
+static size_t
+trust_pins(const struct client_config *cfg, const struct directory *d,
+    char pins[CLIENT_MAX_PINS][TLS_PIN_LEN])
 {
 	unsigned char hash[32];
 	size_t i, n = 0;
@@ -55,21 +58,28 @@ trust_use_pins(struct client_config *cfg, const struct directory *d)
 			    i);
 			continue;
 		}
-		if (n == 0)
-			cfg->npins = 0; /* the directory's replace ours */
-		memcpy(cfg->pins[n], d->pins[i], strlen(d->pins[i]) + 1);
-		cfg->pinv[n] = cfg->pins[n];
-		cfg->npins = ++n;
+		memcpy(pins[n++], d->pins[i], strlen(d->pins[i]) + 1);
 	}
+	if (n > 0)
+		return n;
+	memcpy(pins, cfg->conf_pins, sizeof(cfg->conf_pins));
+	return cfg->nconf_pins;
 }
 
+/* Called only between events of the one thread that owns cfg: an
+ * alert being sealed, or a pin being checked, sees all of the old
+ * directory or all of the new, never a mix.  Sessions under way keep the
+ * pins they started with (relay_session.c); the next one takes these. */
 static void
-trust_use(struct client_config *cfg, const struct directory *d)
+trust_apply(struct client_config *cfg, const struct directory *d)
 {
 	const struct dir_device *me = directory_device(d, cfg->device_id);
-	size_t i;
+	char pins[CLIENT_MAX_PINS][TLS_PIN_LEN];
+	size_t i, npins;
 
-	cfg->nrecipients = 0;
+	/* What can complain first; what follows only copies. */
+	memset(pins, 0, sizeof(pins));
+	npins = trust_pins(cfg, d, pins);
 	for (i = 0; i < d->nrecipients; i++) {
 		memcpy(cfg->recipients[i].id, d->recipients[i].id,
 		    sizeof(cfg->recipients[i].id));
@@ -77,7 +87,10 @@ trust_use(struct client_config *cfg, const struct directory *d)
 		    sizeof(cfg->recipients[i].pk));
 	}
 	cfg->nrecipients = d->nrecipients;
-	trust_use_pins(cfg, d);
+	memcpy(cfg->pins, pins, sizeof(pins));
+	for (i = 0; i < npins; i++)
+		cfg->pinv[i] = cfg->pins[i];
+	cfg->npins = npins;
 	cfg->dir_version = d->version;
 	cfg->shut_out = me == NULL || me->revoked;
 	if (me == NULL || me->revoked)
@@ -107,7 +120,7 @@ trust_open(struct client_config *cfg)
 		            "remove it to fetch the directory again"));
 		rc = -1;
 	} else {
-		trust_use(cfg, &d);
+		trust_apply(cfg, &d);
 		directory_free(&d);
 	}
 	free(path);
@@ -178,11 +191,12 @@ trust_successor(const struct client_config *cfg, const char *path,
 }
 
 int
-trust_accept(const struct client_config *cfg, long long *version,
-    const json_t *frame, char *err, size_t errlen)
+trust_accept(struct client_config *cfg, const json_t *frame, char *err,
+    size_t errlen)
 {
 	const json_t *v = json_object_get(frame, "version");
 	const char *text = json_string_value(json_object_get(frame, "signed"));
+	long long have = cfg->dir_version;
 	struct directory d;
 	char *path, why[512];
 	int rc = -1;
@@ -192,7 +206,7 @@ trust_accept(const struct client_config *cfg, long long *version,
 		return -1;
 	}
 	if (text == NULL) {
-		if (*version >= 0 && json_integer_value(v) == *version)
+		if (have >= 0 && json_integer_value(v) == have)
 			return 0; /* we have it */
 		snprintf(err, errlen, "relay did not send the directory");
 		return -1;
@@ -206,13 +220,15 @@ trust_accept(const struct client_config *cfg, long long *version,
 		snprintf(err, errlen, "no place to keep the directory (HOME)");
 	else if (d.version != json_integer_value(v))
 		snprintf(err, errlen, "relay misstates the directory version");
-	else if (trust_successor(cfg, path, *version, &d, err, errlen) == 0 &&
-	    (d.version == *version ||
-	        trust_store(path, &d, err, errlen) == 0)) {
-		if (d.version > *version)
+	else if (trust_successor(cfg, path, have, &d, err, errlen) == 0 &&
+	    (d.version == have || trust_store(path, &d, err, errlen) == 0)) {
+		if (d.version > have) {
 			log_info(_("directory version %lld verified and kept"),
 			    d.version);
-		*version = d.version;
+			/* From the next sealing and connection on, as if
+			 * this process had started with it. */
+			trust_apply(cfg, &d);
+		}
 		rc = 0;
 	}
 	free(path);

@@ -43,6 +43,7 @@ struct ar_op {
 	size_t mine;
 	int accepted;
 	int resealed;
+	long long sealed_dir; /* the dir_version the alert was sealed to */
 	long wait_s;
 	int fetching; /* no directory yet: the session brings one first */
 	int resent; /* the outbox's bytes go again */
@@ -66,6 +67,8 @@ struct ar_op {
 };
 
 struct ar_client {
+	/* Shared by its operations' runs: a newer directory one of them
+	 * verifies is in force for all from then on (trust.h). */
 	struct device d;
 	struct event_base *base;
 	int own_base;

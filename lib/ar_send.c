@@ -136,8 +136,8 @@ ar_send_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 
 /* Refused because none of the recipients it was sealed to is in the
  * relay's (newer) directory: sealed again, same alert_id, to the
- * directory the session just verified, and sent once more (to every
- * relay again: a new envelope). */
+ * directory a session verified since (trust_accept put it in cfg), and
+ * sent once more (to every relay again: a new envelope). */
 static int
 ar_send_reseal(struct ar_op *op, struct relay_session *s)
 {
@@ -145,12 +145,11 @@ ar_send_reseal(struct ar_op *op, struct relay_session *s)
 	unsigned char mac[OUTBOX_MAC_BYTES];
 	struct sealed_alert fresh;
 	char *dir, err[256];
-	long long had = cfg->dir_version;
 
-	if (op->resealed || !cfg->has_org || trust_open(cfg) != 0 ||
-	    cfg->dir_version <= had)
+	if (op->resealed || !cfg->has_org || cfg->dir_version <= op->sealed_dir)
 		return -1;
 	op->resealed = 1;
+	op->sealed_dir = cfg->dir_version;
 	if (alert_seal(&op->a, cfg, op->c->d.sk, &fresh, err, sizeof(err)) !=
 	    0) {
 		log_warnx("%s", err);

@@ -68,6 +68,8 @@ ar_send_seal(struct ar_op *op, int again, int *resent, struct sealed_alert *s)
 	char *dir = outbox_dir(cfg), err[256];
 	int stored = 0;
 
+	/* A resend's bytes are no newer than the directory in use. */
+	op->sealed_dir = cfg->dir_version;
 	outbox_mac(&op->a, cfg, sk, mac);
 	if (again && dir != NULL)
 		stored = outbox_load(dir, op->a.alert_id, mac,

@@ -12,6 +12,7 @@
  *	lib_check follow CONFIG ALERT FLAGS
  *	lib_check send CONFIG [cancel | refused]
  *	lib_check cancel CONFIG ALERT PIN
+ *	lib_check rotate CONFIG            (a send, a line on stdin, a send)
  *
  * Prints one line per check; exit 0 when all passed.
  */
@@ -395,6 +396,35 @@ check_send(const char *conf, const char *then)
 	return failures;
 }
 
+/* Two ar_send on one client, with the relay's certificate switched in
+ * between (the test says so on stdin): the second connects with the pins
+ * of the directory the first one verified. */
+static int
+check_rotate(const char *conf)
+{
+	struct ar_callbacks cb = {on_event};
+	char id[AR_ALERT_ID_LEN], line[64];
+	struct seen s;
+	ar_client *c;
+
+	CHECK(ar_init() == AR_OK);
+	memset(&s, 0, sizeof(s));
+	CHECK(ar_client_new(&c, conf, NULL, &cb, &s, NULL, 0) == AR_OK);
+	CHECK(ar_client_set_option(c, AR_OPT_TIMEOUT, 25) == AR_OK);
+	CHECK(
+	    ar_send(c, "test", "voor", NULL, 0, id, sizeof(id), NULL) == AR_OK);
+	CHECK(step_until(c, &s, 1) == 0);
+	printf("first ended: status %d\n", s.status);
+	fflush(stdout);
+	CHECK(fgets(line, sizeof(line), stdin) != NULL);
+	CHECK(ar_send(c, "test", "na", NULL, 0, id, sizeof(id), NULL) == AR_OK);
+	CHECK(step_until(c, &s, 2) == 0);
+	CHECK(s.done == 2 && strcmp(s.id, id) == 0);
+	printf("second ended: status %d\n", s.status);
+	ar_client_free(c);
+	return failures == 0 ? 0 : 1;
+}
+
 static long
 ms_since(const struct timespec *t0)
 {
@@ -443,8 +473,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: lib_check CONFIG | enroll BUNDLE CONFIG | lang CONFIG |\n"
 	    "       two CONFIG OTHER ALERT | follow CONFIG ALERT FLAGS |\n"
-	    "       send CONFIG [cancel | refused] |\n"
-	    "       cancel CONFIG ALERT PIN\n");
+	    "       send CONFIG [cancel | refused] | cancel CONFIG ALERT PIN "
+	    "|\n"
+	    "       rotate CONFIG\n");
 	return 2;
 }
 
@@ -465,6 +496,8 @@ run_mode(int argc, char **argv)
 		return check_send(argv[2], argc == 4 ? argv[3] : NULL);
 	if (argc == 5 && strcmp(m, "cancel") == 0)
 		return check_cancel(argv[2], argv[3], argv[4]);
+	if (argc == 3 && strcmp(m, "rotate") == 0)
+		return check_rotate(argv[2]);
 	return -1;
 }
 
