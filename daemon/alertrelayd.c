@@ -651,6 +651,9 @@ main(int argc, char *argv[])
 	setenv("TZ", relay.cfg->timezone, 1);
 	tzset();
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (ulimit -f) is then EFBIG, a write error the
+	 * spool and the audit file handle, not a kill with a core dump. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	relay.unauth = conn_unauth_new();
 	relay.by_device = strindex_new(STRINDEX_BUCKETS);

@@ -41,7 +41,7 @@ struct ingest_req {
  * makes a system call per call, and one per character was a visible part
  * of the relay's time per alert (make bench).  32 letters: a byte's low
  * five bits pick one uniformly. */
-static void
+void
 ingest_refs(json_t *refs)
 {
 	unsigned char rnd[REF_CANDIDATES * REF_LEN];

@@ -36,5 +36,8 @@ struct ingest_req;
 struct ingest_req *ingest_alert(struct relay *relay, const struct envelope *env,
     const char *envelope_hash, ingest_cb cb, void *arg);
 void ingest_cancel(struct ingest_req *ir);
+/* Appends fresh candidate references (random) to the array refs; the
+ * script takes the first that is free. */
+void ingest_refs(json_t *refs);
 
 #endif

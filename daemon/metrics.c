@@ -354,6 +354,10 @@ metrics_render(struct evbuffer *out)
 	metric_one(out, "alertrelay_spool_bytes", "gauge",
 	    "Bytes in the local spool of alerts not yet in Redis.",
 	    (double)metrics.spool_bytes);
+	metric_one(out, "alertrelay_spool_refused", "gauge",
+	    "Alerts in the local spool that Redis refused for good (another "
+	    "alert with the same id): kept there, without escalation.",
+	    (double)metrics.spool_refused);
 	metrics_render_alerts(out);
 	stage_metrics_render(out);
 }

@@ -112,6 +112,7 @@ struct metrics {
 	double oldest_pending_seconds;
 	int redis_up;
 	uint64_t spool_bytes;
+	uint64_t spool_refused; /* held: Redis has another with its id */
 	/* from Redis, all instances; -1 until first read */
 	double deadletter_entries;
 	double alerts_open[ALERT_TYPES_N];

@@ -1,23 +1,35 @@
 #include <sys/queue.h>
-#include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "dispatch.h"
+#include "evtimer_ms.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
 #include "spool.h"
+#include "spool_file.h"
 #include "spool_record.h"
 #include "store.h"
 #include "store_scripts.h"
+#include "util.h"
 #include "xmalloc.h"
+
+/*
+ * Moving alerts into Redis is tried again on a timer of the spool's own,
+ * not only when Redis connects again: a Redis that refuses writes
+ * (maxmemory), loads its data, runs a long script or is paused keeps the
+ * connection up, and its alerts would wait for a reconnect that never
+ * comes.  The first failure in a row is logged, then one line every 30 s.
+ */
+#define SPOOL_RETRY_MIN_MS 500
+#define SPOOL_RETRY_MAX_MS 5000
+#define SPOOL_FAIL_LOG_MS 30000
 
 struct spool_alert {
 	TAILQ_ENTRY(spool_alert) entry;
@@ -25,38 +37,29 @@ struct spool_alert {
 	json_t *args; /* the ingest script's arguments */
 	json_t *done; /* ["rid|channel", ...] delivered from here */
 	int migrated;
+	int held; /* Redis refused it for good: kept (spool_hold) */
 	size_t active; /* local deliveries not finished */
 };
 
 struct spool {
 	struct relay *relay;
 	char *path;
-	int fd;
-	off_t size;
+	struct spool_file *file;
 	TAILQ_HEAD(, spool_alert) alerts;
 	struct spool_alert *migrating;
 	struct store_req *req;
+	struct event *retry; /* the next attempt; never armed with req */
+	long backoff_ms;
+	unsigned long nfail; /* attempts failed in a row */
+	int64_t fail_logged_ms; /* monotonic */
+	size_t skipped; /* lines not read back at start */
 };
 
 /* One record, one line, on disk before anything depends on it. */
 static int
 spool_append(struct spool *sp, json_t *rec)
 {
-	char *line = json_dumps(rec, JSON_COMPACT);
-	size_t len = strlen(line);
-	int rc = 0;
-
-	line[len] = '\n'; /* json_dumps leaves room: len + 1 bytes */
-	if (write(sp->fd, line, len + 1) != (ssize_t)(len + 1) ||
-	    fdatasync(sp->fd) != 0) {
-		log_warn("spool %s: writing", sp->path);
-		rc = -1;
-	} else
-		sp->size += (off_t)(len + 1);
-	metrics.spool_bytes = (uint64_t)sp->size;
-	free(line);
-	json_decref(rec);
-	return rc;
+	return spool_file_append(sp->file, rec);
 }
 
 static struct spool_alert *
@@ -92,24 +95,73 @@ spool_free_alert(struct spool *sp, struct spool_alert *a)
 	free(a);
 }
 
-/* Everything is in Redis and nothing is in flight: start a new file. */
+/* The records that bring a held alert back at the next start. */
+static json_t *
+spool_held_records(struct spool *sp)
+{
+	json_t *recs = json_array(), *v;
+	struct spool_alert *a;
+	const char *bar, *key;
+	size_t i;
+
+	TAILQ_FOREACH(a, &sp->alerts, entry)
+	{
+		if (!a->held)
+			continue;
+		json_array_append_new(recs,
+		    json_pack("{s:s, s:O}", "op", "alert", "args", a->args));
+		json_array_foreach(a->done, i, v)
+		{
+			key = json_string_value(v);
+			if ((bar = strrchr(key, '|')) == NULL)
+				continue;
+			json_array_append_new(recs,
+			    json_pack("{s:s, s:s, s:s%, s:s}", "op", "done",
+			        "aid", a->aid, "rid", key, (size_t)(bar - key),
+			        "ch", bar + 1));
+		}
+	}
+	return recs;
+}
+
+/*
+ * Every alert is in Redis or held, and nothing is in flight: what is in
+ * Redis leaves the file.  Without held alerts the file is emptied; with
+ * them it is replaced by one with only theirs (and only when that drops
+ * something, not after each of their deliveries).
+ */
 static void
 spool_compact(struct spool *sp)
 {
-	struct spool_alert *a;
+	struct spool_alert *a, *next;
+	size_t nheld = 0, nmigrated = 0;
 
 	TAILQ_FOREACH(a, &sp->alerts, entry)
-	if (!a->migrated || a->active > 0)
+	{
+		if ((!a->migrated && !a->held) || a->active > 0)
+			return;
+		nheld += a->held != 0;
+		nmigrated += a->migrated != 0;
+	}
+	if (nheld == 0) {
+		while ((a = TAILQ_FIRST(&sp->alerts)) != NULL)
+			spool_free_alert(sp, a);
+		if (spool_file_size(sp->file) > 0 &&
+		    spool_file_truncate(sp->file) == 0)
+			log_info("spool emptied: every alert is in redis");
 		return;
-	while ((a = TAILQ_FIRST(&sp->alerts)) != NULL)
-		spool_free_alert(sp, a);
-	if (sp->size > 0 &&
-	    (ftruncate(sp->fd, 0) != 0 || fdatasync(sp->fd) != 0))
-		log_warn("spool %s: truncating", sp->path);
-	else if (sp->size > 0)
-		log_info("spool emptied: every alert is in redis");
-	sp->size = 0;
-	metrics.spool_bytes = 0;
+	}
+	if (nmigrated == 0 ||
+	    spool_file_replace(sp->file, spool_held_records(sp)) != 0)
+		return; /* on failure the old file stays, with everything */
+	for (a = TAILQ_FIRST(&sp->alerts); a != NULL; a = next) {
+		next = TAILQ_NEXT(a, entry);
+		if (a->migrated)
+			spool_free_alert(sp, a);
+	}
+	log_info("spool compacted: it holds only the alerts redis refused "
+	         "(held=%zu)",
+	    nheld);
 }
 
 static void
@@ -194,6 +246,112 @@ spool_deliver(struct spool *sp, struct spool_alert *a)
 static void spool_migrate_next(struct spool *sp);
 
 static void
+spool_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct spool *sp = arg;
+
+	(void)fd;
+	(void)what;
+	/* Not connected: spool_resume() starts again once it is. */
+	if (store_ready(sp->relay->store))
+		spool_migrate_next(sp);
+}
+
+/* The next attempt after a backoff, unless one is on its way. */
+static void
+spool_retry_later(struct spool *sp)
+{
+	if (sp->req != NULL || evtimer_pending(sp->retry, NULL))
+		return;
+	evtimer_add_ms(sp->retry, sp->backoff_ms);
+	sp->backoff_ms *= 2;
+	if (sp->backoff_ms > SPOOL_RETRY_MAX_MS)
+		sp->backoff_ms = SPOOL_RETRY_MAX_MS;
+}
+
+/*
+ * Redis did not take the alert now: it stays pending, and is tried again
+ * after a backoff whether the connection stays up or not.  It goes after
+ * the others, so that one Redis refuses for a reason of its own does not
+ * hold them up.
+ */
+static void
+spool_migrate_failed(struct spool *sp, struct spool_alert *a, const char *why)
+{
+	int64_t now = monotonic_ms();
+	long next_ms = sp->backoff_ms;
+
+	TAILQ_REMOVE(&sp->alerts, a, entry);
+	TAILQ_INSERT_TAIL(&sp->alerts, a, entry);
+	spool_retry_later(sp);
+	if (sp->nfail++ == 0 || now - sp->fail_logged_ms >= SPOOL_FAIL_LOG_MS) {
+		sp->fail_logged_ms = now;
+		log_warnx("spool: moving alert=%s into redis failed "
+		          "(failures=%lu pending=%zu retry_ms=%ld): %s",
+		    a->aid, sp->nfail, spool_pending(sp), next_ms, why);
+	} else
+		log_debug("spool: moving alert=%s into redis failed "
+		          "(failures=%lu pending=%zu retry_ms=%ld): %s",
+		    a->aid, sp->nfail, spool_pending(sp), next_ms, why);
+}
+
+/*
+ * "noref": every candidate reference of the alert is taken in Redis, and
+ * they stay taken for weeks, so the same ones would fail as long.  The
+ * next attempt offers the one the device was given first (should it be
+ * free by then), then fresh ones.
+ */
+static void
+spool_fresh_refs(struct spool_alert *a)
+{
+	json_t *refs = json_array();
+
+	json_array_append(refs, json_object_get(a->args, "ref_local"));
+	ingest_refs(refs);
+	json_object_set_new(a->args, "refs", refs);
+}
+
+/*
+ * "conflict": Redis holds another alert with this id and a different
+ * envelope, so this one can never be moved there; dropping it would lose
+ * an alert its device was told is accepted.  It stays in the spool, and
+ * in its file through every compaction, without escalation: an operator
+ * must look, so it is logged as an error (again after each start) and
+ * counted in alertrelay_spool_refused.
+ */
+static void
+spool_hold(struct spool *sp, struct spool_alert *a)
+{
+	a->held = 1;
+	metrics.spool_refused++;
+	log_errorx("spool: alert=%s refused by redis (conflict): it holds "
+	           "another alert with this id and a different envelope; "
+	           "kept in %s without escalation; an operator must look "
+	           "(alertrelayd(8), LOCAL SPOOL)",
+	    a->aid, sp->path);
+}
+
+static void
+spool_moved(struct spool *sp, struct spool_alert *a, json_t *reply)
+{
+	const char *ref = json_string_value(json_object_get(reply, "ref"));
+	const char *told =
+	    json_string_value(json_object_get(a->args, "ref_local"));
+
+	log_info("spool: alert=%s moved into redis relay_id=%s", a->aid,
+	    json_string_value(json_object_get(reply, "id")));
+	/* The device and the first tier had ref_local, taken meanwhile. */
+	if (ref != NULL && told != NULL && strcmp(ref, told) != 0)
+		log_warnx("spool: alert=%s has another reference in redis "
+		          "than its device and first tier were given (that "
+		          "one was taken)",
+		    a->aid);
+	a->migrated = 1;
+	spool_append(sp,
+	    json_pack("{s:s, s:s}", "op", "migrated", "aid", a->aid));
+}
+
+static void
 spool_migrated_cb(json_t *reply, const char *err, void *arg)
 {
 	struct spool *sp = arg;
@@ -202,21 +360,22 @@ spool_migrated_cb(json_t *reply, const char *err, void *arg)
 
 	sp->req = NULL;
 	sp->migrating = NULL;
-	if (reply == NULL) {
-		log_warnx("spool: moving alert=%s into redis: %s; later",
-		    a->aid, err);
-		return; /* tried again when Redis is ready again */
+	if (r != NULL && strcmp(r, "conflict") == 0)
+		spool_hold(sp, a);
+	else if (r != NULL && (strcmp(r, "new") == 0 || strcmp(r, "dup") == 0))
+		spool_moved(sp, a, reply);
+	else if (r != NULL && strcmp(r, "noref") == 0) {
+		spool_fresh_refs(a);
+		spool_migrate_failed(sp, a,
+		    "no free reference among its candidates; fresh ones next");
+		return;
+	} else {
+		spool_migrate_failed(sp, a,
+		    err != NULL ? err : "unexpected answer");
+		return;
 	}
-	if (r == NULL || (strcmp(r, "new") != 0 && strcmp(r, "dup") != 0))
-		log_warnx("spool: alert=%s refused by redis (%s); kept only "
-		          "in the spool's history",
-		    a->aid, r != NULL ? r : "no answer");
-	else
-		log_info("spool: alert=%s moved into redis relay_id=%s", a->aid,
-		    json_string_value(json_object_get(reply, "id")));
-	a->migrated = 1;
-	spool_append(sp,
-	    json_pack("{s:s, s:s}", "op", "migrated", "aid", a->aid));
+	sp->nfail = 0;
+	sp->backoff_ms = SPOOL_RETRY_MIN_MS;
 	spool_migrate_next(sp);
 }
 
@@ -226,10 +385,10 @@ spool_migrate_next(struct spool *sp)
 	struct spool_alert *a;
 	json_t *args;
 
-	if (sp->req != NULL)
+	if (sp->req != NULL || evtimer_pending(sp->retry, NULL))
 		return;
 	TAILQ_FOREACH(a, &sp->alerts, entry)
-	if (!a->migrated)
+	if (!a->migrated && !a->held)
 		break;
 	if (a == NULL) {
 		spool_compact(sp);
@@ -246,11 +405,14 @@ spool_migrate_next(struct spool *sp)
 void
 spool_resume(struct spool *sp)
 {
-	if (sp != NULL && spool_pending(sp) > 0) {
-		log_info("redis is back: moving %zu spooled alerts into it",
-		    spool_pending(sp));
-		spool_migrate_next(sp);
-	}
+	if (sp == NULL || spool_pending(sp) == 0)
+		return;
+	log_info("redis is back: moving %zu spooled alerts into it",
+	    spool_pending(sp));
+	evtimer_del(sp->retry);
+	sp->backoff_ms = SPOOL_RETRY_MIN_MS;
+	sp->nfail = 0;
+	spool_migrate_next(sp);
 }
 
 int
@@ -271,7 +433,7 @@ spool_pending(const struct spool *sp)
 	size_t n = 0;
 
 	TAILQ_FOREACH(a, &sp->alerts, entry)
-	n += !a->migrated;
+	n += !a->migrated && !a->held;
 	return n;
 }
 
@@ -304,6 +466,11 @@ spool_accept(struct spool *sp, json_t *args, struct ingest_reply *out)
 		          "unavailable",
 		    aid);
 		spool_deliver(sp, a);
+		/* Redis answered, but not with the alert stored, or too
+		 * late: the connection may well stay up, so no reconnect
+		 * will start the move. */
+		if (store_ready(sp->relay->store))
+			spool_retry_later(sp);
 	}
 	snprintf(out->relay_id, sizeof(out->relay_id), "spool-%.16s", aid);
 	snprintf(out->received_at, sizeof(out->received_at), "%s",
@@ -331,44 +498,28 @@ spool_replay_record(struct spool *sp, struct spool_record *rec)
 		    json_sprintf("%s|%s", rec->rid, rec->ch));
 }
 
-/* After a restart: what was accepted but not yet moved into Redis. */
+/* A line of the file at start.  A torn one (the last, without its
+ * newline) was never acknowledged: even if it parses, it is skipped. */
 static void
-spool_replay(struct spool *sp)
+spool_replay_line(const char *line, size_t len, int torn, void *arg)
 {
-	FILE *f = fopen(sp->path, "r");
-	char *line = NULL;
-	size_t cap = 0, skipped = 0;
-	ssize_t n;
+	struct spool *sp = arg;
 	struct spool_record rec;
 
-	if (f == NULL)
+	if (torn || spool_record_parse(line, len, &rec) != 0) {
+		sp->skipped++;
 		return;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		/* A torn last line was never acknowledged: skip it. */
-		if (spool_record_parse(line, (size_t)n, &rec) != 0) {
-			skipped++;
-			continue;
-		}
-		spool_replay_record(sp, &rec);
-		spool_record_clear(&rec);
 	}
-	free(line);
-	fclose(f);
-	if (skipped > 0)
-		log_warnx("spool %s: %zu lines skipped (torn or damaged)",
-		    sp->path, skipped);
-	if (spool_pending(sp) > 0)
-		log_warnx("spool holds %zu alerts not yet in redis; they move "
-		          "there once it is reachable",
-		    spool_pending(sp));
+	spool_replay_record(sp, &rec);
+	spool_record_clear(&rec);
 }
 
+/* After a restart: what was accepted but not yet moved into Redis. */
 struct spool *
 spool_open(struct relay *relay, const char *dir)
 {
 	struct spool *sp = xcalloc(1, sizeof(*sp));
 	struct spool_alert *a;
-	struct stat st;
 
 	sp->relay = relay;
 	/* Worker i > 0 has a file of its own (workers.h): one replays only
@@ -378,16 +529,20 @@ spool_open(struct relay *relay, const char *dir)
 	else
 		sp->path = xasprintf("%s/spool.log", dir);
 	TAILQ_INIT(&sp->alerts);
-	spool_replay(sp);
-	sp->fd =
-	    open(sp->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (sp->fd == -1 || fstat(sp->fd, &st) != 0) {
-		log_warn("spool %s", sp->path);
+	sp->retry = evtimer_new(relay->base, spool_retry_cb, sp);
+	sp->backoff_ms = SPOOL_RETRY_MIN_MS;
+	if ((sp->file = spool_file_open(sp->path, spool_replay_line, sp)) ==
+	    NULL) {
 		spool_close(sp);
 		return NULL;
 	}
-	sp->size = st.st_size;
-	metrics.spool_bytes = (uint64_t)sp->size;
+	if (sp->skipped > 0)
+		log_warnx("spool %s: %zu lines skipped (torn or damaged)",
+		    sp->path, sp->skipped);
+	if (spool_pending(sp) > 0)
+		log_warnx("spool holds %zu alerts not yet in redis; they move "
+		          "there once it is reachable",
+		    spool_pending(sp));
 	/* Whatever a crash interrupted goes out again (same webhook-id). */
 	TAILQ_FOREACH(a, &sp->alerts, entry)
 	if (!a->migrated)
@@ -403,10 +558,11 @@ spool_close(struct spool *sp)
 	if (sp == NULL)
 		return;
 	store_req_cancel(sp->req);
+	if (sp->retry != NULL)
+		event_free(sp->retry);
 	while ((a = TAILQ_FIRST(&sp->alerts)) != NULL)
 		spool_free_alert(sp, a);
-	if (sp->fd > 0)
-		close(sp->fd);
+	spool_file_close(sp->file);
 	free(sp->path);
 	free(sp);
 }

@@ -264,6 +264,7 @@ def test_metrics_count_drills_apart_and_rules_ignore_them(lab, tmp_path):
         'alert_type="panic"}': "0 0 0 0 0 0",
         'alertrelay_redis_up{instance="a"}': "1 1 1 1 1 1",
         'alertrelay_spool_bytes{instance="a"}': "0 0 0 0 0 0",
+        'alertrelay_spool_refused{instance="a"}': "0 0 0 0 0 0",
         'alertrelay_deadletter_entries{instance="a"}': "0 0 0 0 0 0",
         'up{job="alertrelay", instance="a"}': "1 1 1 1 1 1",
     }

@@ -174,7 +174,7 @@ def test_rules_check_and_fire(lab, tmp_path):
                     "scripts/install-deps.sh)", pytrace=False)
     cp = harness.run([promtool, "check", "rules", RULES], timeout=30)
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    assert "SUCCESS: 6 rules found" in cp.stdout, cp.stdout
+    assert "SUCCESS: 7 rules found" in cp.stdout, cp.stdout
 
     unit = tmp_path / "rules.test.yml"
     unit.write_text(unit_test())
@@ -208,6 +208,7 @@ SERIES = {
     'alert_type="test"}': "0 3000 3060 3120 3180",
     'alertrelay_redis_up{instance="a"}': "1 0 0 0 0",
     'alertrelay_spool_bytes{instance="a"}': "0 0 100 200 300",
+    'alertrelay_spool_refused{instance="a"}': "0 0 0 1 1",
     'alertrelay_deadletter_entries{instance="a"}': "0 0 0 0 0",
     'up{job="alertrelay", instance="a"}': "1 1 1 1 1",
 }
@@ -223,6 +224,8 @@ EXPECT = [
     (2, "AlertrelayRedisDown", {"instance": "a"}, None),
     (1, "AlertrelaySpoolInUse", None, None),
     (4, "AlertrelaySpoolInUse", {"instance": "a"}, "300"),
+    (2, "AlertrelaySpoolRefused", None, None),
+    (3, "AlertrelaySpoolRefused", {"instance": "a"}, "1"),
     (4, "AlertrelayDeadLetters", None, None),
     (4, "AlertrelayDown", None, None),
 ]

@@ -1,0 +1,258 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "spool_file.h"
+#include "xmalloc.h"
+
+struct spool_file {
+	char *path;
+	int fd;
+	off_t size; /* to the end of the last whole line */
+	int cut; /* a failed write may have left bytes past size */
+};
+
+static void
+spool_file_set_size(struct spool_file *f, off_t size)
+{
+	f->size = size;
+	metrics.spool_bytes = (uint64_t)size;
+}
+
+/* rec (taken over) as one line with its newline, or NULL (no memory). */
+static char *
+spool_file_line(json_t *rec, size_t *len)
+{
+	char *line = json_dumps(rec, JSON_COMPACT);
+
+	json_decref(rec);
+	if (line == NULL)
+		return NULL;
+	*len = strlen(line);
+	line[(*len)++] = '\n'; /* json_dumps leaves room: len + 1 bytes */
+	return line;
+}
+
+/* All of it, or -1 with errno set and part of it perhaps written (a
+ * full disk, EIO, EFBIG past a file size limit). */
+static int
+spool_file_write(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Back to the end of the last whole line.  Until that works nothing is
+ * appended: a record after half a line would be glued to it. */
+static int
+spool_file_cut(struct spool_file *f)
+{
+	if (ftruncate(f->fd, f->size) != 0) {
+		log_warn("spool %s: cutting off a failed write", f->path);
+		f->cut = 1;
+		return -1;
+	}
+	f->cut = 0;
+	return 0;
+}
+
+int
+spool_file_append(struct spool_file *f, json_t *rec)
+{
+	size_t len;
+	char *line = spool_file_line(rec, &len);
+	int rc = -1;
+
+	if (line == NULL)
+		log_warnx("spool %s: out of memory", f->path);
+	else if (f->cut && spool_file_cut(f) != 0)
+		;
+	else if (spool_file_write(f->fd, line, len) != 0 ||
+	    fdatasync(f->fd) != 0) {
+		/* Not on disk, so not accepted: it must not be there at the
+		 * next start either, whole or in part. */
+		log_warn("spool %s: writing", f->path);
+		spool_file_cut(f);
+	} else {
+		spool_file_set_size(f, f->size + (off_t)len);
+		rc = 0;
+	}
+	free(line);
+	return rc;
+}
+
+int
+spool_file_truncate(struct spool_file *f)
+{
+	if (ftruncate(f->fd, 0) != 0) {
+		log_warn("spool %s: truncating", f->path);
+		return -1;
+	}
+	f->cut = 0;
+	spool_file_set_size(f, 0);
+	if (fdatasync(f->fd) != 0)
+		log_warn("spool %s: truncating", f->path);
+	return 0;
+}
+
+/* After a rename it is the directory that must reach the disk. */
+static void
+spool_file_sync_dir(const struct spool_file *f)
+{
+	char *dir = xstrdup(f->path), *slash = strrchr(dir, '/');
+	int fd;
+
+	if (slash == NULL)
+		snprintf(dir, strlen(dir) + 1, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || fsync(fd) != 0)
+		log_warn("spool %s: syncing its directory", f->path);
+	if (fd != -1)
+		close(fd);
+	free(dir);
+}
+
+/* The records into a new file; its descriptor, or -1. */
+static int
+spool_file_write_new(const char *tmp, json_t *recs, off_t *size)
+{
+	json_t *rec;
+	size_t i, len;
+	char *line;
+	int fd;
+
+	fd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return -1;
+	*size = 0;
+	for (i = 0; i < json_array_size(recs); i++) {
+		rec = json_incref(json_array_get(recs, i));
+		if ((line = spool_file_line(rec, &len)) == NULL ||
+		    spool_file_write(fd, line, len) != 0) {
+			free(line);
+			close(fd);
+			return -1;
+		}
+		free(line);
+		*size += (off_t)len;
+	}
+	if (fdatasync(fd) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+spool_file_replace(struct spool_file *f, json_t *recs)
+{
+	char *tmp = xasprintf("%s.new", f->path);
+	off_t size;
+	int fd;
+
+	fd = spool_file_write_new(tmp, recs, &size);
+	json_decref(recs);
+	if (fd == -1 || rename(tmp, f->path) != 0) {
+		log_warn("spool %s: writing its replacement", f->path);
+		if (fd != -1)
+			close(fd);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	spool_file_sync_dir(f);
+	close(f->fd);
+	f->fd = fd;
+	f->cut = 0;
+	spool_file_set_size(f, size);
+	return 0;
+}
+
+size_t
+spool_file_size(const struct spool_file *f)
+{
+	return (size_t)f->size;
+}
+
+/* The lines, to cb; returns the length the whole ones cover.  A last
+ * line without its newline was cut short by a crash while it was
+ * written, before its record counted (fdatasync comes after the
+ * newline). */
+static off_t
+spool_file_read(const char *path, spool_file_line_cb cb, void *arg)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	off_t whole = 0;
+
+	if (fp == NULL)
+		return 0;
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		cb(line, (size_t)n, line[n - 1] != '\n', arg);
+		if (line[n - 1] == '\n')
+			whole += n;
+	}
+	free(line);
+	fclose(fp);
+	return whole;
+}
+
+struct spool_file *
+spool_file_open(const char *path, spool_file_line_cb cb, void *arg)
+{
+	struct spool_file *f = xcalloc(1, sizeof(*f));
+	off_t whole = spool_file_read(path, cb, arg);
+	struct stat st;
+
+	f->path = xstrdup(path);
+	f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (f->fd == -1 || fstat(f->fd, &st) != 0) {
+		log_warn("spool %s", path);
+		spool_file_close(f);
+		return NULL;
+	}
+	spool_file_set_size(f, st.st_size < whole ? st.st_size : whole);
+	/* The torn line goes now, or the next record would join it. */
+	if (st.st_size > whole && spool_file_cut(f) == 0 &&
+	    fdatasync(f->fd) != 0)
+		log_warn("spool %s", path);
+	return f;
+}
+
+void
+spool_file_close(struct spool_file *f)
+{
+	if (f == NULL)
+		return;
+	if (f->fd != -1)
+		close(f->fd);
+	free(f->path);
+	free(f);
+}

@@ -1,0 +1,40 @@
+/*
+ * The spool's file (spool_dir/spool.log): one JSON record a line
+ * (spool_record.h), each appended whole and fdatasynced before anything
+ * depends on it.  The file never ends inside a line that the next record
+ * could be glued to (both would be skipped at the next start): a write
+ * that fails part way is cut off again before anything else is appended,
+ * and a torn last line found at start, which was never acknowledged, is
+ * cut off there.  spool.c decides what the records say.
+ */
+#ifndef ALERTRELAY_SPOOL_FILE_H
+#define ALERTRELAY_SPOOL_FILE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct spool_file;
+
+/* Each line the file holds at start, whole with its newline; or torn:
+ * the last one, without it, cut off the file after this call. */
+typedef void (
+    *spool_file_line_cb)(const char *line, size_t len, int torn, void *arg);
+
+/* Opens path, creating it; NULL with a logged reason on failure. */
+struct spool_file *spool_file_open(const char *path, spool_file_line_cb cb,
+    void *arg);
+void spool_file_close(struct spool_file *f);
+
+/* Appends rec (taken over) as one line: 0 once it is on disk, or -1 with
+ * the file as it was before. */
+int spool_file_append(struct spool_file *f, json_t *rec);
+/* Empties the file: nothing in it is needed any more. */
+int spool_file_truncate(struct spool_file *f);
+/* Replaces the whole file with the records of recs (an array, taken
+ * over), by a rename: a crash leaves the old file or the new one. */
+int spool_file_replace(struct spool_file *f, json_t *recs);
+/* Bytes in the file. */
+size_t spool_file_size(const struct spool_file *f);
+
+#endif
