@@ -1,3 +1,9 @@
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +26,11 @@
 /* While Redis cannot be reached: the first failure is logged at once,
  * then one line this often, with a count, until it connects. */
 #define FAIL_LOG_INTERVAL_MS 30000
+/* A subscriber sends nothing of its own: it PINGs this often to learn
+ * that its peer still answers. */
+#define SUB_PING_INTERVAL_MS 5000
+/* Until redis_conn_set_timeout(). */
+#define REDIS_CONN_TIMEOUT_MS 5000
 
 struct redis_conn {
 	struct event_base *base;
@@ -36,8 +47,14 @@ struct redis_conn {
 	void *arg;
 	char *sentinels; /* when set, the master is looked up first */
 	char *master;
-	int resolving;
+	struct sentinel_lookup *lookup; /* in progress */
+	long timeout_ms; /* to connect and be answered; for each PING */
+	struct event *connect_ev; /* deadline to connect and be answered */
+	struct event *ping_ev; /* subscriber: next PING, or its deadline */
+	int ping_out; /* its PING not answered yet */
+	int hung; /* dropped because Redis stopped answering */
 	char *sub_channel; /* subscriber mode when set */
+	char *sub_alive; /* pattern for its PING's answer */
 	redis_message_cb sub_cb;
 	void *sub_arg;
 	unsigned long nfail; /* failed attempts since the last connect */
@@ -46,6 +63,7 @@ struct redis_conn {
 };
 
 struct redis_req {
+	struct redis_conn *rc;
 	redis_reply_cb cb; /* NULL once cancelled or answered */
 	void *arg;
 	struct event *deadline;
@@ -144,6 +162,9 @@ redis_conn_lost(struct redis_conn *rc, const char *why)
 
 	rc->ready = 0;
 	rc->ac = NULL;
+	rc->ping_out = 0;
+	evtimer_del(rc->connect_ev);
+	evtimer_del(rc->ping_ev);
 	if (was_ready)
 		log_warnx("redis %s connection lost: %s", rc->name, why);
 	else
@@ -153,17 +174,88 @@ redis_conn_lost(struct redis_conn *rc, const char *why)
 		rc->on_lost(rc->arg);
 }
 
+/*
+ * Ends the connection now, whatever is pending on it.  A peer that
+ * stopped answering (stopped, hung, partitioned without a reset) is not
+ * left by redisAsyncDisconnect(), which waits for every pending reply;
+ * redisAsyncFree() answers each pending command with a NULL reply
+ * ("disconnected") and closes the socket.  ac->data is cleared first, so
+ * the disconnect callback hiredis runs while freeing finds no
+ * connection: the loss is handled here, once.  Inside a reply callback
+ * of this context hiredis frees it when the callback returns; never
+ * called inside a connect callback, after which hiredis goes on using
+ * the context.
+ */
+static void
+redis_conn_drop(struct redis_conn *rc, const char *why, int hung)
+{
+	redisAsyncContext *ac = rc->ac;
+
+	if (ac == NULL)
+		return;
+	ac->data = NULL;
+	rc->hung = hung && rc->ready;
+	redis_conn_lost(rc, why);
+	redisAsyncFree(ac);
+}
+
+/*
+ * The subscriber's PING.  hiredis 0.14 keeps a callback for a command
+ * sent in subscriber mode until a reply that is not an array, and PING
+ * is answered there by ["pong", arg]: each PING through
+ * redisAsyncCommand() would keep one for the life of the connection.
+ * Appended as bytes, no callback is kept.  hiredis hands ["pong", arg]
+ * to the callback of the pattern named arg (it reads "pong" as a
+ * p-variant, like "pmessage"), so the connection also subscribes to the
+ * pattern sub_alive, which nothing publishes to, and PINGs with it.
+ */
+static void
+redis_conn_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis_conn *rc = arg;
+	redisAsyncContext *ac = rc->ac;
+	char *cmd;
+	int len;
+
+	(void)fd;
+	(void)what;
+	if (!rc->ready || rc->sub_channel == NULL)
+		return;
+	if (rc->ping_out) {
+		redis_conn_drop(rc, "no answer to PING", 1);
+		return;
+	}
+	if (!(ac->c.flags & REDIS_SUBSCRIBED) ||
+	    (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)) ||
+	    (len = redisFormatCommand(&cmd, "PING %s", rc->sub_alive)) < 0) {
+		evtimer_add_ms(rc->ping_ev, SUB_PING_INTERVAL_MS);
+		return;
+	}
+	redisAppendFormattedCommand(&ac->c, cmd, len);
+	redisFreeCommand(cmd);
+	ac->ev.addWrite(ac->ev.data);
+	rc->ping_out = 1;
+	evtimer_add_ms(rc->ping_ev, rc->timeout_ms);
+}
+
 static void
 redis_conn_message_cb(redisAsyncContext *ac, void *r, void *privdata)
 {
 	struct redis_conn *rc = privdata;
 	redisReply *reply = r;
 
-	(void)ac;
-	/* ["message", channel, payload]; "subscribe" confirms. */
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 3 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	/* ["message", channel, payload]; "subscribe" confirms; "pong"
+	 * answers the PING. */
+	if (ac->data == NULL || reply == NULL ||
+	    reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(reply->element[0]->str, "pong") == 0) {
+		rc->ping_out = 0;
+		evtimer_add_ms(rc->ping_ev, SUB_PING_INTERVAL_MS);
+		return;
+	}
+	if (reply->elements != 3 ||
 	    strcmp(reply->element[0]->str, "message") != 0 ||
 	    reply->element[2]->type != REDIS_REPLY_STRING)
 		return;
@@ -173,9 +265,14 @@ redis_conn_message_cb(redisAsyncContext *ac, void *r, void *privdata)
 static void
 redis_conn_resubscribe(struct redis_conn *rc)
 {
-	if (rc->sub_channel != NULL && rc->ready)
-		redisAsyncCommand(rc->ac, redis_conn_message_cb, rc,
-		    "SUBSCRIBE %s", rc->sub_channel);
+	if (rc->sub_channel == NULL || !rc->ready)
+		return;
+	redisAsyncCommand(rc->ac, redis_conn_message_cb, rc, "SUBSCRIBE %s",
+	    rc->sub_channel);
+	redisAsyncCommand(rc->ac, redis_conn_message_cb, rc, "PSUBSCRIBE %s",
+	    rc->sub_alive);
+	rc->ping_out = 0;
+	evtimer_add_ms(rc->ping_ev, SUB_PING_INTERVAL_MS);
 }
 
 void
@@ -183,23 +280,21 @@ redis_conn_subscribe(struct redis_conn *rc, const char *channel,
     redis_message_cb cb, void *arg)
 {
 	free(rc->sub_channel);
+	free(rc->sub_alive);
 	rc->sub_channel = xstrdup(channel);
+	rc->sub_alive = xasprintf("%s:alive", channel);
 	rc->sub_cb = cb;
 	rc->sub_arg = arg;
 	redis_conn_resubscribe(rc);
 }
 
+/* Redis answered: the connection is ready. */
 static void
-redis_conn_connect_cb(const redisAsyncContext *ac, int status)
+redis_conn_up(struct redis_conn *rc)
 {
-	struct redis_conn *rc = ac->data;
 	char where[300];
 
-	if (status != REDIS_OK) {
-		/* hiredis frees the context after this callback. */
-		redis_conn_lost(rc, ac->errstr);
-		return;
-	}
+	evtimer_del(rc->connect_ev);
 	rc->ready = 1;
 	rc->backoff_ms = RECONNECT_MIN_MS;
 	redis_conn_where(rc, where, sizeof(where));
@@ -217,13 +312,62 @@ redis_conn_connect_cb(const redisAsyncContext *ac, int status)
 }
 
 static void
+redis_conn_hello_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply *reply = r;
+
+	if (ac->data == NULL || reply == NULL) /* dropped or lost: handled */
+		return;
+	if (reply->type == REDIS_REPLY_ERROR)
+		redis_conn_drop(privdata, reply->str, 0);
+	else
+		redis_conn_up(privdata);
+}
+
+/*
+ * A connection is ready only once Redis answered a PING: the kernel of
+ * a stopped or hung Redis still accepts connections, and a relay that
+ * counted that as up would say so on /healthz and send it alerts.
+ */
+static void
+redis_conn_connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct redis_conn *rc = ac->data;
+
+	if (rc == NULL)
+		return;
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after this. */
+		redis_conn_lost(rc, ac->errstr);
+		return;
+	}
+	/* Cannot fail on a new connection; if it did, the deadline ends it. */
+	(void)redisAsyncCommand(rc->ac, redis_conn_hello_cb, rc, "PING");
+}
+
+static void
 redis_conn_disconnect_cb(const redisAsyncContext *ac, int status)
 {
 	struct redis_conn *rc = ac->data;
 
-	if (rc == NULL) /* freed on purpose by redis_conn_free() */
+	if (rc == NULL) /* dropped, or freed by redis_conn_free() */
 		return;
 	redis_conn_lost(rc, status == REDIS_OK ? "closed" : ac->errstr);
+}
+
+/* Neither connected nor answered in time. */
+static void
+redis_conn_connect_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis_conn *rc = arg;
+	char why[64];
+
+	(void)fd;
+	(void)what;
+	if (rc->ready)
+		return;
+	snprintf(why, sizeof(why), "no answer within %ld ms", rc->timeout_ms);
+	redis_conn_drop(rc, why, 0);
 }
 
 static void redis_conn_connect_direct(struct redis_conn *rc);
@@ -234,7 +378,7 @@ redis_conn_resolved_cb(const char *host, int port, const char *err, void *arg)
 	struct redis_conn *rc = arg;
 	char where[600];
 
-	rc->resolving = 0;
+	rc->lookup = NULL; /* it frees itself */
 	if (host == NULL) {
 		snprintf(where, sizeof(where),
 		    "a master %s through sentinels %s", rc->master,
@@ -260,10 +404,9 @@ redis_conn_connect(struct redis_conn *rc)
 		redis_conn_connect_direct(rc);
 		return;
 	}
-	if (rc->resolving)
+	if (rc->lookup != NULL)
 		return;
-	rc->resolving = 1;
-	sentinel_lookup(rc->base, rc->sentinels, rc->master,
+	rc->lookup = sentinel_lookup(rc->base, rc->sentinels, rc->master,
 	    redis_conn_resolved_cb, rc);
 }
 
@@ -276,10 +419,70 @@ redis_conn_use_sentinels(struct redis_conn *rc, const char *sentinels,
 }
 
 void
+redis_conn_set_timeout(struct redis_conn *rc, long timeout_ms)
+{
+	rc->timeout_ms = timeout_ms;
+}
+
+int
+redis_conn_take_hung(struct redis_conn *rc)
+{
+	int hung = rc->hung;
+
+	rc->hung = 0;
+	return hung;
+}
+
+static int
+redis_conn_same_peer(const struct redis_conn *a, const struct redis_conn *b)
+{
+	if (a->unix_path != NULL || b->unix_path != NULL)
+		return a->unix_path != NULL && b->unix_path != NULL &&
+		    strcmp(a->unix_path, b->unix_path) == 0;
+	return a->host != NULL && b->host != NULL &&
+	    strcmp(a->host, b->host) == 0 && a->port == b->port;
+}
+
+void
+redis_conn_leave(struct redis_conn *rc, const struct redis_conn *hung)
+{
+	if (rc != hung && rc->ready && redis_conn_same_peer(rc, hung))
+		redis_conn_drop(rc,
+		    "this Redis stopped answering another connection", 0);
+}
+
+/* A clean close: the replies on their way still come (a replica answers
+ * READONLY at once); a connection that stops answering meanwhile is
+ * dropped by the deadline of a command waiting on it. */
+void
 redis_conn_reconnect(struct redis_conn *rc)
 {
 	if (rc->ac != NULL && rc->ready)
 		redisAsyncDisconnect(rc->ac); /* -> lost -> reconnect */
+}
+
+/*
+ * A peer that vanishes without a reset (power loss, a partition) is
+ * noticed by the kernel: keepalive probes an idle connection, and
+ * TCP_USER_TIMEOUT ends one whose data goes unacknowledged.  A peer
+ * whose kernel still acknowledges (a stopped process) is left to the
+ * deadlines on commands and PINGs.
+ */
+static void
+redis_conn_tcp_options(struct redis_conn *rc, redisAsyncContext *ac)
+{
+	unsigned int ms = (unsigned int)rc->timeout_ms * 2;
+
+	if (redisEnableKeepAlive(&ac->c) != REDIS_OK) {
+		log_debug("redis %s: keepalive: %s", rc->name, ac->c.errstr);
+		/* Not fatal: without it the deadlines still work. */
+		ac->c.err = 0;
+		ac->c.errstr[0] = '\0';
+	}
+	if (setsockopt(ac->c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms,
+	        sizeof(ms)) == -1)
+		log_debug("redis %s: TCP_USER_TIMEOUT: %s", rc->name,
+		    strerror(errno));
 }
 
 static void
@@ -302,11 +505,14 @@ redis_conn_connect_direct(struct redis_conn *rc)
 		redis_conn_schedule(rc);
 		return;
 	}
+	if (rc->unix_path == NULL)
+		redis_conn_tcp_options(rc, ac);
 	ac->data = rc;
 	rc->ac = ac;
 	redisLibeventAttach(ac, rc->base);
 	redisAsyncSetConnectCallback(ac, redis_conn_connect_cb);
 	redisAsyncSetDisconnectCallback(ac, redis_conn_disconnect_cb);
+	evtimer_add_ms(rc->connect_ev, rc->timeout_ms);
 }
 
 struct redis_conn *
@@ -324,6 +530,9 @@ redis_conn_new(struct event_base *base, const char *address, const char *name,
 		log_fatalx("bad redis address %s", address);
 	rc->backoff_ms = RECONNECT_MIN_MS;
 	rc->retry_ev = evtimer_new(base, redis_conn_retry_cb, rc);
+	rc->timeout_ms = REDIS_CONN_TIMEOUT_MS;
+	rc->connect_ev = evtimer_new(base, redis_conn_connect_deadline_cb, rc);
+	rc->ping_ev = evtimer_new(base, redis_conn_ping_cb, rc);
 	rc->on_ready = on_ready;
 	rc->on_lost = on_lost;
 	rc->arg = arg;
@@ -347,16 +556,20 @@ redis_conn_free(struct redis_conn *rc)
 {
 	if (rc == NULL)
 		return;
+	sentinel_lookup_cancel(rc->lookup);
 	if (rc->ac != NULL) {
 		rc->ac->data = NULL;
 		/* Runs every pending callback with a NULL reply. */
 		redisAsyncFree(rc->ac);
 	}
 	event_free(rc->retry_ev);
+	event_free(rc->connect_ev);
+	event_free(rc->ping_ev);
 	free(rc->host);
 	free(rc->unix_path);
 	free(rc->name);
 	free(rc->sub_channel);
+	free(rc->sub_alive);
 	free(rc->sentinels);
 	free(rc->master);
 	free(rc);
@@ -389,18 +602,33 @@ redis_req_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 	redis_req_free(req);
 }
 
+/*
+ * Replies on a connection come in order: a command whose reply did not
+ * come in time holds every one behind it, and a master that stopped
+ * answering is never left by waiting (Sentinel may have promoted another
+ * meanwhile).  The connection is dropped, which answers every other
+ * pending command "disconnected" and frees this one, and found again,
+ * through the sentinels if there are any.
+ */
 static void
 redis_req_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct redis_req *req = arg;
+	redis_reply_cb cb = req->cb;
+	void *cbarg = req->arg;
 
 	(void)fd;
 	(void)what;
-	redis_req_finish(req, NULL,
-	    req->fail != NULL ? req->fail : "timed out");
-	/* A queued request stays with hiredis, which frees it on reply. */
-	if (!req->queued)
+	if (!req->queued) {
+		redis_req_finish(req, NULL,
+		    req->fail != NULL ? req->fail : "timed out");
 		redis_req_free(req);
+		return;
+	}
+	req->cb = NULL;
+	redis_conn_drop(req->rc, "a command got no reply in time", 1);
+	if (cb != NULL)
+		cb(NULL, "timed out", cbarg);
 }
 
 static struct redis_req *
@@ -409,6 +637,7 @@ redis_req_new(struct redis_conn *rc, long timeout_ms, redis_reply_cb cb,
 {
 	struct redis_req *req = xcalloc(1, sizeof(*req));
 
+	req->rc = rc;
 	req->cb = cb;
 	req->arg = arg;
 	req->deadline = evtimer_new(rc->base, redis_req_deadline_cb, req);

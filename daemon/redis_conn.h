@@ -2,7 +2,13 @@
  * One asynchronous hiredis connection on the event loop, with reconnect
  * and backoff, and a deadline on every command.  alertrelayd keeps two:
  * one for ordinary commands and one for the dispatcher's blocking reads,
- * so a blocking XREADGROUP never holds up an alert being stored.
+ * so a blocking XREADGROUP never holds up an alert being stored (and a
+ * third, subscribed to receipts).
+ *
+ * A connection is ready once Redis answered a PING, and stops being
+ * ready as soon as a command's deadline passes unanswered: it is then
+ * dropped, every command pending on it fails, and it connects again
+ * (through Sentinel when configured), so a hung master is left.
  */
 #ifndef ALERTRELAY_REDIS_CONN_H
 #define ALERTRELAY_REDIS_CONN_H
@@ -16,7 +22,8 @@ struct redis_conn;
 struct redis_req;
 
 /* reply is NULL when the command failed: err says why (disconnected,
- * timed out).  An error reply from Redis arrives as a REDIS_REPLY_ERROR. */
+ * timed out, not connected).  An error reply from Redis arrives as a
+ * REDIS_REPLY_ERROR. */
 typedef void (*redis_reply_cb)(redisReply *reply, const char *err, void *arg);
 typedef void (*redis_state_cb)(void *arg);
 
@@ -31,9 +38,17 @@ void redis_conn_start(struct redis_conn *rc);
 /* Find the master through these sentinels on every (re)connect. */
 void redis_conn_use_sentinels(struct redis_conn *rc, const char *sentinels,
     const char *master);
+/* How long to wait to connect and be answered, and for each PING on a
+ * subscriber connection (default 5 s). */
+void redis_conn_set_timeout(struct redis_conn *rc, long timeout_ms);
 /* Drop the connection and connect again (e.g. the master moved). */
 void redis_conn_reconnect(struct redis_conn *rc);
 int redis_conn_ready(const struct redis_conn *rc);
+/* Whether it was just dropped because Redis stopped answering (a
+ * command's deadline or a PING's passed); reading it clears it. */
+int redis_conn_take_hung(struct redis_conn *rc);
+/* Drops rc now if it is connected where hung was: the same Redis. */
+void redis_conn_leave(struct redis_conn *rc, const struct redis_conn *hung);
 void redis_conn_free(struct redis_conn *rc);
 
 /* Sends a command; cb is called exactly once, always from the event

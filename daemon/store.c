@@ -98,12 +98,38 @@ store_conn_ready(void *arg)
 		st->cbs.ready(st->cbs.arg);
 }
 
+/*
+ * A Redis that stopped answering one connection holds the others as
+ * well, which would each wait out their own deadline (the dispatcher's
+ * blocking read: 5 s more) or their next PING: all leave it at once.
+ */
+static void
+store_leave_hung(struct store *st)
+{
+	struct redis_conn *c[3] = {st->cmd, st->blk, st->sub};
+	size_t i, j;
+
+	for (i = 0; i < 3; i++) {
+		if (!redis_conn_take_hung(c[i]))
+			continue;
+		for (j = 0; j < 3; j++)
+			redis_conn_leave(c[j], c[i]);
+	}
+}
+
+static void
+store_sub_lost(void *arg)
+{
+	store_leave_hung(arg);
+}
+
 static void
 store_conn_lost(void *arg)
 {
 	struct store *st = arg;
 
 	metrics.redis_up = 0;
+	store_leave_hung(st);
 	if (st->cbs.lost != NULL)
 		st->cbs.lost(st->cbs.arg);
 }
@@ -126,7 +152,10 @@ store_new(struct event_base *base, const struct relay_config *cfg,
 	st->blk = redis_conn_new(base, cfg->redis_address, "dispatch",
 	    store_conn_ready, store_conn_lost, st);
 	st->sub = redis_conn_new(base, cfg->redis_address, "receipts", NULL,
-	    NULL, st);
+	    store_sub_lost, st);
+	redis_conn_set_timeout(st->cmd, st->timeout_ms);
+	redis_conn_set_timeout(st->blk, st->timeout_ms);
+	redis_conn_set_timeout(st->sub, st->timeout_ms);
 	if (cfg->redis_sentinels[0] != '\0') {
 		redis_conn_use_sentinels(st->cmd, cfg->redis_sentinels,
 		    cfg->redis_master);
