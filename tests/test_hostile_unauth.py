@@ -71,6 +71,16 @@ class Holder:
             s.close()
             return None
 
+    @staticmethod
+    def _readable(socks):
+        """poll, not select: in a long test run descriptors pass 1024,
+        which select() cannot take."""
+        p = select.poll()
+        by_fd = {s.fileno(): s for s in socks}
+        for fd in by_fd:
+            p.register(fd, select.POLLIN)
+        return [by_fd[fd] for fd, _ in p.poll(REFILL_EVERY * 1000)]
+
     def run(self, source):
         socks = []
         while not self.stop.is_set() and time.monotonic() < self.end:
@@ -79,7 +89,7 @@ class Holder:
                 if s is not None:
                     socks.append(s)
             if socks:
-                r = select.select(socks, [], [], REFILL_EVERY)[0]
+                r = self._readable(socks)
             else:
                 r = []
                 self.stop.wait(REFILL_EVERY)
