@@ -74,6 +74,9 @@ struct relay {
 	struct ratelimit *alert_limit; /* alerts per device */
 	struct ratelimit *addr_alert_limit; /* alerts per source address */
 	struct ratelimit *session_limit; /* authenticated sessions per device */
+	/* refusals logged and audited one by one, per device (conn_refuse.h) */
+	struct ratelimit *refusal_said;
+	struct conn_authfail *authfail; /* refused authentications, counted */
 	struct slotcount *unauth_by_addr; /* unauthenticated, per address */
 	struct strindex *by_device; /* authenticated, by device id */
 	int stopping;
