@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,4 +70,23 @@ netaddr_source(const struct sockaddr *sa, unsigned char key[NETADDR_SOURCE_MAX])
 	}
 	memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	return 4;
+}
+
+void
+netaddr_source_name(const unsigned char *key, size_t len, char *out,
+    size_t outlen)
+{
+	struct in6_addr a6;
+	char host[INET6_ADDRSTRLEN];
+
+	if (len == 4 && inet_ntop(AF_INET, key, host, sizeof(host)) != NULL) {
+		snprintf(out, outlen, "%s", host);
+		return;
+	}
+	memset(&a6, 0, sizeof(a6));
+	memcpy(a6.s6_addr, key, len < 8 ? len : 8);
+	if (len == 8 && inet_ntop(AF_INET6, &a6, host, sizeof(host)) != NULL)
+		snprintf(out, outlen, "%s/64", host);
+	else
+		snprintf(out, outlen, "?");
 }

@@ -19,5 +19,9 @@ int netaddr_is_loopback(const struct sockaddr_storage *ss);
 #define NETADDR_SOURCE_MAX 8
 size_t netaddr_source(const struct sockaddr *sa,
     unsigned char key[NETADDR_SOURCE_MAX]);
+/* Such a source for people: "192.0.2.7" or "2001:db8:1:2::/64". */
+#define NETADDR_SOURCE_NAME 48
+void netaddr_source_name(const unsigned char *key, size_t len, char *out,
+    size_t outlen);
 
 #endif

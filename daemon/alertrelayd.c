@@ -22,8 +22,10 @@
 #include "checkin.h"
 #include "audit.h"
 #include "conn.h"
+#include "conn_authfail.h"
 #include "conn_priority.h"
 #include "conn_reap.h"
+#include "conn_refuse.h"
 #include "conn_unauth.h"
 #include "directory_version.h"
 #include "dispatch.h"
@@ -329,6 +331,9 @@ relay_stop(struct relay *relay)
 	relay->stopping = 1;
 	log_info("shutting down");
 	sdnotify("STOPPING=1");
+	/* what was counted rather than recorded, before the last record */
+	conn_refuse_end_all(relay);
+	conn_authfail_flush(relay->authfail);
 	audit_stop(relay->audit);
 	listener_close_all(relay);
 	conn_close_all(relay);
@@ -666,6 +671,8 @@ main(int argc, char *argv[])
 	        (double)relay.cfg->addr_alert_burst, 65536);
 	relay.session_limit = ratelimit_new(relay.cfg->device_conn_rate / 60.0,
 	    (double)relay.cfg->device_conn_burst, 16384);
+	relay.refusal_said = ratelimit_new(CONN_REFUSE_SAID_PER_MIN / 60.0,
+	    CONN_REFUSE_SAID_BURST, 16384);
 	fdlimit_raise(relay.cfg->max_connections,
 	    fdbudget_http_wanted(relay.cfg));
 	fdbudget_plan(relay.cfg);
@@ -720,6 +727,7 @@ main(int argc, char *argv[])
 	relay.retention = retention_new(&relay);
 	relay.priority = conn_priority_new(&relay);
 	relay.reap = conn_reap_new(&relay);
+	relay.authfail = conn_authfail_new(&relay);
 	log_info("alertrelayd %s started: instance=%s", ALERTRELAY_VERSION,
 	    relay.cfg->instance_id);
 	relay_log_loaded(relay.cfg, "configuration loaded");
@@ -738,7 +746,10 @@ main(int argc, char *argv[])
 	sms_send_forget_all();
 	retention_free(relay.retention);
 	conn_priority_free(relay.priority);
+	conn_authfail_free(relay.authfail);
+	relay.authfail = NULL;
 	audit_free(relay.audit);
+	relay.audit = NULL; /* what closes from here on records nothing */
 	store_free(relay.store);
 	listener_close_all(&relay);
 	conn_close_all(&relay);
@@ -755,6 +766,7 @@ main(int argc, char *argv[])
 	ratelimit_free(relay.session_limit);
 	ratelimit_free(relay.addr_alert_limit);
 	conn_unauth_free(relay.unauth);
+	ratelimit_free(relay.refusal_said);
 	strindex_free(relay.by_device);
 	relay_config_free(relay.cfg);
 	log_info("stopped");

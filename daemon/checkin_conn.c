@@ -29,8 +29,7 @@ checkin_conn_refuse(struct conn *c, const char *code, const char *message,
 
 	if (key != NULL && value != NULL)
 		json_object_set_new(e, key, json_string(value));
-	metrics_refused(code);
-	conn_send(c, e);
+	conn_refuse_send(c, e);
 }
 
 static void

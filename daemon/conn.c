@@ -4,6 +4,7 @@
  * the other requests in conn_request.c.
  */
 #include "audit.h"
+#include "conn_authfail.h"
 #include "conn_int.h"
 #include "conn_priority.h"
 #include "conn_reap.h"
@@ -28,6 +29,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void
 conn_unhook(struct conn *c)
 {
+	conn_refuse_end(c);
 	strindex_remove(&c->by_device);
 	ingest_cancel(c->ingest);
 	c->ingest = NULL;
@@ -89,8 +91,7 @@ conn_send(struct conn *c, json_t *msg)
 static struct log_budget conn_unauth_log = {"unauthenticated connections", 0, 0,
     0};
 
-/* An audit record of what this connection's device did (audit.h). */
-static void
+void
 conn_audit(struct conn *c, const char *action, const char *result,
     const char *reason)
 {
@@ -107,12 +108,16 @@ conn_audit(struct conn *c, const char *action, const char *result,
 }
 
 /* A refused authentication: the device it claimed to be, if that is a
- * well-formed name at all. */
+ * well-formed name at all.  Anyone who reaches the port can fail at
+ * will: past the first few from a source, counted (conn_authfail.h). */
 static void
 conn_audit_auth(struct conn *c, const char *claimed, const char *why)
 {
 	char actor[ID_MAX + 8];
 
+	if (!conn_authfail_take(c->relay->authfail, c->source, c->source_len,
+	        why))
+		return;
 	snprintf(actor, sizeof(actor), "device:%s",
 	    claimed != NULL && id_valid(claimed) ? claimed : "?");
 	audit_relay(c->relay, "device.auth", actor, "refused", c->peer, "tls",
@@ -123,22 +128,26 @@ conn_audit_auth(struct conn *c, const char *claimed, const char *why)
 void
 conn_error(struct conn *c, const char *code, const char *message, int fatal)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
-	    "message", message);
+	json_t *o;
 
+	/* An enrolled device chooses how often it is refused: its lines
+	 * and records are budgeted, and a connection refused too often is
+	 * closed (conn_refuse.h). */
+	if (c->device_id[0] != '\0') {
+		if (conn_refuse_note(c, code, message, fatal)) {
+			code = CONN_REFUSE_CODE;
+			message = CONN_REFUSE_MESSAGE;
+			fatal = 1;
+		}
+	} else if (log_budget_take(&conn_unauth_log))
+		log_info("conn %llu (%s): %s: %s", c->id, c->peer, code,
+		    message);
+	metrics_refused(code);
+	o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
+	    "message", message);
 	if (c->ingest_alert_id[0] != '\0')
 		json_object_set_new(o, "alert_id",
 		    json_string(c->ingest_alert_id));
-	metrics_refused(code);
-	if (c->device_id[0] != '\0')
-		conn_audit(c,
-		    c->ingest_alert_id[0] != '\0' ? "alert.refused"
-		                                  : "device.refused",
-		    "refused", code);
-	if (c->device_id[0] != '\0' || log_budget_take(&conn_unauth_log))
-		log_info("conn %llu (%s%s%s): %s: %s", c->id, c->peer,
-		    c->device_id[0] ? " device=" : "", c->device_id, code,
-		    message);
 	if (fatal) /* to end the session once the frame is out */
 		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
 		    conn_event_cb, c);

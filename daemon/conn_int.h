@@ -2,8 +2,8 @@
  * What the files of one device connection share (conn.c: its life,
  * authentication and framing; conn_alert.c: storing an alert and holding
  * its receipts until "accepted"; conn_request.c: status, list, cancel and
- * directory requests).  Private to them: the rest of the relay uses
- * conn.h.
+ * directory requests; conn_refuse.c: what its refusals may cost).
+ * Private to them: the rest of the relay uses conn.h.
  */
 #ifndef ALERTRELAY_CONN_INT_H
 #define ALERTRELAY_CONN_INT_H
@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "conn_dirframe.h"
 #include "conn_flow.h"
+#include "conn_refuse.h"
 #include "envelope.h"
 #include "frame.h"
 #include "ingest.h"
@@ -100,12 +101,17 @@ struct conn {
 	int raised; /* by the valve before it authenticated */
 	struct conn_flow flow; /* bounds what it makes us queue */
 	struct supervise_link *sup; /* supervised (supervise.h), or NULL */
+	struct conn_refusals refused; /* its refusals (conn_refuse.h) */
 };
 
 /* conn.c */
 /* Frees c now; a connection its peer closed goes by conn_reap.h. */
 void conn_free(struct conn *c);
 void conn_send(struct conn *c, json_t *msg);
+/* An audit record of what the connection's device did: about the alert
+ * being stored, if any, else about the device. */
+void conn_audit(struct conn *c, const char *action, const char *result,
+    const char *reason);
 void conn_error(struct conn *c, const char *code, const char *message,
     int fatal);
 void conn_process(struct conn *c);

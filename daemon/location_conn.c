@@ -18,8 +18,7 @@ location_conn_refuse(struct conn *c, const char *code, const char *message,
 
 	if (v != NULL)
 		json_object_set(e, key, v);
-	metrics_refused(code);
-	conn_send(c, e);
+	conn_refuse_send(c, e);
 }
 
 static void

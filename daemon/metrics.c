@@ -17,7 +17,8 @@ static const char *const channel_names[CHANNEL_N] = {"webhook", "sms"};
 static const char *const reason_names[] = {"bad_frame", "frame_too_large",
     "timeout", "not_authenticated", "unknown_device", "auth_failed",
     "bad_signature", "bad_envelope", "unknown_recipient", "conflict",
-    "unavailable", "busy", "rate_limited", "stale", "directory_pending"};
+    "unavailable", "busy", "rate_limited", "stale", "directory_pending",
+    "too_many_refusals"};
 
 _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==
         REFUSE_NREASONS,

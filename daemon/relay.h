@@ -75,6 +75,9 @@ struct relay {
 	struct ratelimit *addr_alert_limit; /* alerts per source address */
 	struct ratelimit *session_limit; /* authenticated sessions per device */
 	struct conn_unauth *unauth; /* unauthenticated, by source */
+	/* refusals logged and audited one by one, per device (conn_refuse.h) */
+	struct ratelimit *refusal_said;
+	struct conn_authfail *authfail; /* refused authentications, counted */
 	struct strindex *by_device; /* authenticated, by device id */
 	int stopping;
 	int exit_code; /* of the process, once the loop ends */

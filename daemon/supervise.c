@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "store.h"
 #include "supervise.h"
@@ -21,6 +22,11 @@
 #define SUPERVISE_EVENT_TTL_S (7L * 86400) /* an event's record */
 #define SUPERVISE_MAX_NOTIFY 64
 #define SUPERVISE_RESUME_HOLD_MS 3000 /* after Redis came back */
+/* "supervise" frames per device: a device sends one per connection, and
+ * connections are limited per device ([relay] device_conn_rate, 60 a
+ * minute by default); each may write to Redis and log a line. */
+#define SUPERVISE_REQ_BURST 30
+#define SUPERVISE_REQ_PER_MIN 60
 
 struct supervise {
 	struct relay *relay;
@@ -28,6 +34,7 @@ struct supervise {
 	struct store_req *req;
 	char dev[ID_MAX + 1];
 	int64_t hold_until; /* monotonic: no device offline before */
+	struct ratelimit *limit; /* supervise frames per device */
 };
 
 json_t *
@@ -122,7 +129,17 @@ supervise_new(struct relay *relay)
 	s->relay = relay;
 	s->poll = duepoll_new(relay, script_supervise_due, NULL,
 	    SUPERVISE_POLL_MS, supervise_due_cb, s);
+	s->limit = ratelimit_new(SUPERVISE_REQ_PER_MIN / 60.0,
+	    SUPERVISE_REQ_BURST, 16384);
 	return s;
+}
+
+int
+supervise_limit_take(struct supervise *s, const char *device_id)
+{
+	return s == NULL ||
+	    ratelimit_take(s->limit, device_id, strlen(device_id),
+	        monotonic_ms());
 }
 
 void
@@ -141,5 +158,6 @@ supervise_free(struct supervise *s)
 		return;
 	store_req_cancel(s->req);
 	duepoll_free(s->poll);
+	ratelimit_free(s->limit);
 	free(s);
 }

@@ -25,6 +25,8 @@ void supervise_free(struct supervise *s);
  * moment, so that an outage of Redis does not look like one of every
  * device. */
 void supervise_resume(struct supervise *s);
+/* 1 when this device may make one more "supervise" request now. */
+int supervise_limit_take(struct supervise *s, const char *device_id);
 
 /* The recipients of device events, as a JSON array of ids: [supervision]
  * notify, else the webhook recipients of the panic policy's first tier. */

@@ -2,7 +2,9 @@
  * A supervised connection (supervise.h): the device's "supervise" frame
  * and the deadline moved on by what it sends after.  Writes to Redis are
  * at most one per half interval per connection, whatever the device
- * sends.
+ * sends; "supervise" frames themselves are limited per device, and one
+ * that ends the supervision waits for Redis over c->req like any other
+ * request, so that no device can pile up scripts nobody waits for.
  */
 #include "conn_int.h"
 #include "checkin_scripts.h"
@@ -42,14 +44,6 @@ supervise_conn_written_cb(json_t *reply, const char *err, void *arg)
 		metrics.devices_online_events++;
 		log_info("supervision device=%s state=online", l->c->device_id);
 	}
-}
-
-static void
-supervise_conn_stopped_cb(json_t *reply, const char *err, void *arg)
-{
-	(void)arg;
-	if (reply == NULL)
-		log_warnx("supervision: ending it: %s", err);
 }
 
 void
@@ -103,6 +97,37 @@ supervise_conn_answer(struct conn *c, long interval)
 	        (json_int_t)c->relay->cfg->supervision_grace));
 }
 
+static void
+supervise_conn_stopped_cb(json_t *reply, const char *err, void *arg)
+{
+	struct conn *c = arg;
+
+	c->req = NULL;
+	if (reply == NULL) {
+		log_warnx("supervision device=%s: ending it: %s", c->device_id,
+		    err);
+		conn_error(c, "unavailable", "try again", 0);
+	} else {
+		log_info("supervision device=%s ended by the device",
+		    c->device_id);
+		supervise_conn_answer(c, 0);
+	}
+	conn_process(c);
+}
+
+/* The device's deadline goes; the answer, and the device's next frame,
+ * wait for Redis. */
+static void
+supervise_conn_stop(struct conn *c)
+{
+	supervise_conn_free(c->sup);
+	c->sup = NULL;
+	snprintf(c->req_type, sizeof(c->req_type), "supervise");
+	c->req = store_eval(c->relay->store, script_supervise_stop,
+	    json_pack("{s:s}", "dev", c->device_id), supervise_conn_stopped_cb,
+	    c);
+}
+
 /* {"type":"supervise","interval":N}: N seconds at most between frames
  * from now on; 0 ends the supervision without an event. */
 void
@@ -112,20 +137,20 @@ supervise_conn_request(struct conn *c, const json_t *o)
 	json_t *v = json_object_get(o, "interval");
 	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
 
+	if (!supervise_limit_take(c->relay->supervise, c->device_id)) {
+		conn_error(c, "rate_limited",
+		    "too many supervise requests from this device; send it "
+		    "again shortly",
+		    0);
+		return;
+	}
 	if (n == 0) {
-		supervise_conn_free(c->sup);
-		c->sup = NULL;
-		(void)store_eval(c->relay->store, script_supervise_stop,
-		    json_pack("{s:s}", "dev", c->device_id),
-		    supervise_conn_stopped_cb, NULL);
-		log_info("supervision device=%s ended by the device",
-		    c->device_id);
-		supervise_conn_answer(c, 0);
+		supervise_conn_stop(c);
 		return;
 	}
 	if (n < cfg->supervision_min_interval ||
 	    n > cfg->supervision_max_interval) {
-		conn_send(c,
+		conn_refuse_send(c,
 		    json_pack("{s:s, s:s, s:s, s:I, s:I}", "type", "error",
 		        "code", "bad_interval", "message",
 		        "supervise interval outside this relay's bounds", "min",

@@ -1,0 +1,75 @@
+/*
+ * What an enrolled device's refused requests may cost the relay.  A
+ * device chooses how often it is refused, and a stolen or malicious one
+ * may send a refused frame a million times a minute: unbounded, each
+ * would be a log line and an audit record (the disk, journald and Redis
+ * fill, real "alert accepted" lines get dropped).  So:
+ *
+ * - The first refusals of a device are logged and audited one by one,
+ *   CONN_REFUSE_SAID_BURST at once, then CONN_REFUSE_SAID_PER_MIN a
+ *   minute; the rest are counted by code and said in one line and one
+ *   record ("refusals suppressed n=... CODE=..."), before the next
+ *   refusal said one by one, when the connection ends, or when the
+ *   relay stops.  The log and the audit log keep the true counts.
+ *   Refusals that close the connection are always said one by one.
+ * - A connection refused more than CONN_REFUSE_MAX times within
+ *   CONN_REFUSE_WINDOW_S is closed with too_many_refusals, said in one
+ *   line and one record with the counts.  Its device may connect again
+ *   within [relay] device_conn_rate.
+ *
+ * A device's own client never comes near: after it reconnects it sends
+ * at most 64 alerts of its outbox and asks after at most 64 more
+ * (OUTBOX_LIST_MAX), each refused at most once; the alert rate limit is
+ * untouched, so alerts within it are accepted as before.
+ */
+#ifndef ALERTRELAY_CONN_REFUSE_H
+#define ALERTRELAY_CONN_REFUSE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define CONN_REFUSE_MAX 256 /* refusals per window; one more closes */
+#define CONN_REFUSE_WINDOW_S 10
+#define CONN_REFUSE_SAID_BURST 10 /* said one by one, per device */
+#define CONN_REFUSE_SAID_PER_MIN 6
+#define CONN_REFUSE_CODE "too_many_refusals"
+#define CONN_REFUSE_MESSAGE                                                    \
+	"too many refused requests on this connection; connect again later"
+
+#define CONN_REFUSE_CODES 3 /* codes a summary counts by name */
+#define CONN_REFUSE_CODE_MAX 24
+
+struct conn;
+struct relay;
+
+/* A connection's refusals (in struct conn). */
+struct conn_refusals {
+	int64_t window_ms; /* monotonic start of the window; 0: none yet */
+	unsigned in_window;
+	unsigned long unsaid; /* since the last line that said them */
+	struct {
+		char code[CONN_REFUSE_CODE_MAX];
+		unsigned long n;
+	} by_code[CONN_REFUSE_CODES];
+	unsigned long other; /* of codes beyond those */
+	int closing; /* closed for refusing too often, and said */
+};
+
+/* From conn_error() for an authenticated device: logged and audited or
+ * counted.  1 when the connection was refused too often: it is to be
+ * closed now, answered CONN_REFUSE_CODE instead (said here). */
+int conn_refuse_note(struct conn *c, const char *code, const char *message,
+    int fatal);
+/* Sends e, the error frame of a refusal that keeps the connection and is
+ * the answer the request asked for (a check-in already active, a
+ * location too soon): neither logged nor audited, but counted like any
+ * towards closing a connection refused too often. */
+void conn_refuse_send(struct conn *c, json_t *e);
+/* The connection ends: what was not said one by one is said now. */
+void conn_refuse_end(struct conn *c);
+/* The relay stops: the same for every connection, before the audit
+ * log's last record. */
+void conn_refuse_end_all(struct relay *relay);
+
+#endif
