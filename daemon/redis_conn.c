@@ -68,7 +68,7 @@ struct redis_req {
 	void *arg;
 	struct event *deadline;
 	int queued; /* handed to hiredis, which will call back */
-	const char *fail; /* why it failed before being sent */
+	const char *fail; /* why it failed: before being sent, or timed out */
 };
 
 int
@@ -598,7 +598,10 @@ redis_req_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 	struct redis_req *req = privdata;
 
 	(void)ac;
-	redis_req_finish(req, r, r == NULL ? "disconnected" : NULL);
+	redis_req_finish(req, r,
+	    r != NULL       ? NULL
+	        : req->fail ? req->fail
+	                    : "disconnected");
 	redis_req_free(req);
 }
 
@@ -606,16 +609,17 @@ redis_req_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
  * Replies on a connection come in order: a command whose reply did not
  * come in time holds every one behind it, and a master that stopped
  * answering is never left by waiting (Sentinel may have promoted another
- * meanwhile).  The connection is dropped, which answers every other
- * pending command "disconnected" and frees this one, and found again,
- * through the sentinels if there are any.
+ * meanwhile).  The connection is dropped, which answers this command
+ * "timed out" and every other pending one "disconnected", and found
+ * again, through the sentinels if there are any.  The answer comes
+ * through hiredis like any other: the drop tells the store first, whose
+ * owners may cancel this very request (and free what its callback
+ * would be given), and a cancelled request is not called back.
  */
 static void
 redis_req_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct redis_req *req = arg;
-	redis_reply_cb cb = req->cb;
-	void *cbarg = req->arg;
 
 	(void)fd;
 	(void)what;
@@ -625,10 +629,9 @@ redis_req_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		redis_req_free(req);
 		return;
 	}
-	req->cb = NULL;
+	req->fail = "timed out";
 	redis_conn_drop(req->rc, "a command got no reply in time", 1);
-	if (cb != NULL)
-		cb(NULL, "timed out", cbarg);
+	/* req is freed by now, or once hiredis has called back */
 }
 
 static struct redis_req *
