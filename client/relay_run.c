@@ -99,8 +99,10 @@ relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 	    r->relay->label, o->reason);
 	if (o->settled) {
 		/* A connection that worked for a while: a new round, soon
-		 * but not at once, in case the relay drops us at once again. */
+		 * but not at once, in case the relay drops us at once again.
+		 * What relays said of the device before is old news. */
 		r->tried = 0;
+		r->shut_by = 0;
 		r->backoff_ms = RELAY_RUN_BACKOFF_MIN_MS;
 	} else if (r->tried < r->cfg->nrelays) {
 		/* A dead relay must not delay the next one. */

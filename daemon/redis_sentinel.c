@@ -11,7 +11,9 @@
 #include "util.h"
 #include "xmalloc.h"
 
-/* One sentinel's time to connect and answer, and the whole lookup's. */
+/* One sentinel's time to connect and answer, and the whole lookup's at
+ * least: each sentinel gets its time, however many ahead of it hang (a
+ * lost site may hold the first three of five). */
 #define SENTINEL_TIMEOUT_MS 2000
 #define SENTINEL_LOOKUP_MS 6000
 
@@ -227,7 +229,6 @@ sentinel_lookup(struct event_base *base, const char *sentinels,
 	l->master = xstrdup(master);
 	l->cb = cb;
 	l->arg = arg;
-	l->deadline_ms = monotonic_ms() + SENTINEL_LOOKUP_MS;
 	l->step_ev = evtimer_new(base, lookup_step_cb, l);
 	for (tok = strtok_r(list, ", ", &save); tok != NULL;
 	     tok = strtok_r(NULL, ", ", &save)) {
@@ -235,6 +236,10 @@ sentinel_lookup(struct event_base *base, const char *sentinels,
 		l->addrs[l->n++] = xstrdup(tok);
 	}
 	free(list);
+	l->deadline_ms = monotonic_ms() +
+	    (l->n * SENTINEL_TIMEOUT_MS > SENTINEL_LOOKUP_MS
+	            ? (int64_t)l->n * SENTINEL_TIMEOUT_MS
+	            : SENTINEL_LOOKUP_MS);
 	lookup_later(l, 0); /* from the loop: never calls back from here */
 	return l;
 }
