@@ -199,10 +199,11 @@ spool_file_size(const struct spool_file *f)
 	return (size_t)f->size;
 }
 
-/* The lines, to cb; returns the length the whole ones cover.  A last
- * line without its newline was cut short by a crash while it was
- * written, before its record counted (fdatasync comes after the
- * newline). */
+/* The lines, to cb; returns the length the whole ones cover, or -1
+ * (logged) when the file could not be read to its end: what was not read
+ * is then not known to be torn, and must not be cut off.  A last line
+ * without its newline was cut short by a crash while it was written,
+ * before its record counted (fdatasync comes after the newline). */
 static off_t
 spool_file_read(const char *path, spool_file_line_cb cb, void *arg)
 {
@@ -211,26 +212,36 @@ spool_file_read(const char *path, spool_file_line_cb cb, void *arg)
 	size_t cap = 0;
 	ssize_t n;
 	off_t whole = 0;
+	int bad;
 
-	if (fp == NULL)
-		return 0;
+	if (fp == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("spool %s", path);
+		return -1;
+	}
 	while ((n = getline(&line, &cap, fp)) > 0) {
 		cb(line, (size_t)n, line[n - 1] != '\n', arg);
 		if (line[n - 1] == '\n')
 			whole += n;
 	}
+	if ((bad = ferror(fp)) != 0)
+		log_warnx("spool %s: cannot be read to its end", path);
 	free(line);
 	fclose(fp);
-	return whole;
+	return bad ? -1 : whole;
 }
 
 struct spool_file *
 spool_file_open(const char *path, spool_file_line_cb cb, void *arg)
 {
-	struct spool_file *f = xcalloc(1, sizeof(*f));
+	struct spool_file *f;
 	off_t whole = spool_file_read(path, cb, arg);
 	struct stat st;
 
+	if (whole < 0)
+		return NULL;
+	f = xcalloc(1, sizeof(*f));
 	f->path = xstrdup(path);
 	f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (f->fd == -1 || fstat(f->fd, &st) != 0) {
