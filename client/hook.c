@@ -10,9 +10,12 @@
 #include "hook.h"
 #include "keyfile.h"
 #include "log.h"
+#include "log_budget.h"
 #include "util.h"
 #include "webhook_sig.h"
 #include "xmalloc.h"
+
+static struct log_budget hook_refused_log = {"refused webhooks", 0, 0, 0};
 
 /* Sets the reply; returns -1 so that checks read "return hook_refuse()". */
 static int
@@ -289,7 +292,9 @@ hook_handle(struct hook_config *cfg, const struct hook_request *req,
 		} else
 			hook_deliver(cfg, req, r);
 	}
-	if (r->status != 200)
+	/* Anyone who reaches the listener can be refused at will: a few
+	 * lines a window, then how many were left out. */
+	if (r->status != 200 && log_budget_take(&hook_refused_log))
 		log_warnx("refused webhook %s: %d %s",
 		    req->id != NULL && hook_id_valid(req->id) ? req->id : "-",
 		    r->status, r->reason);

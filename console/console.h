@@ -107,6 +107,9 @@ int console_user_cmd(struct console_config *cfg, int argc, char **argv);
  * then runs the event loop until SIGINT or SIGTERM. */
 struct console_http;
 struct console_http *console_http_bind(struct console *c);
+/* 1 when a line about a refused request may be logged now: a peer that
+ * sends refused requests at will costs a few lines, not one each. */
+int console_refusal_log(void);
 int console_http_run(struct console_http *h);
 void console_http_free(struct console_http *h);
 /* Content-Type and the security headers every answer carries. */

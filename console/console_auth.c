@@ -110,7 +110,8 @@ console_auth_origin(struct console *c, struct evhttp_request *req)
 	if ((origin != NULL && (host == NULL || strcmp(origin, want) != 0)) ||
 	    (site != NULL && strcmp(site, "same-origin") != 0 &&
 	        strcmp(site, "none") != 0)) {
-		log_warnx("refused request: 403 from another origin");
+		if (console_refusal_log())
+			log_warnx("refused request: 403 from another origin");
 		console_http_error(req, 403, "cross-origin");
 		return -1;
 	}
@@ -129,7 +130,9 @@ console_auth_post_ok(struct console *c, struct evhttp_request *req,
 		return -1;
 	if (token == NULL || strlen(token) != CONSOLE_TOKEN_HEX ||
 	    sodium_memcmp(token, s->csrf, CONSOLE_TOKEN_HEX) != 0) {
-		log_warnx("refused request: 403 without the CSRF token");
+		if (console_refusal_log())
+			log_warnx(
+			    "refused request: 403 without the CSRF token");
 		console_http_error(req, 403, "csrf");
 		return -1;
 	}

@@ -28,6 +28,7 @@
 #include "console_route.h"
 #include "console_static.h"
 #include "log.h"
+#include "log_budget.h"
 
 struct console_http {
 	struct console *c;
@@ -89,6 +90,14 @@ console_http_json(struct evhttp_request *req, int status, const char *why,
 	evhttp_send_reply(req, status, why, out);
 	if (out != NULL)
 		evbuffer_free(out);
+}
+
+int
+console_refusal_log(void)
+{
+	static struct log_budget b = {"refused requests", 0, 0, 0};
+
+	return log_budget_take(&b);
 }
 
 static const char *
@@ -252,7 +261,8 @@ console_http_request(struct evhttp_request *req, void *arg)
 		else
 			console_http_text(req, 404, "Not Found", "not found");
 	} else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		log_warnx("refused request: 405 method not allowed");
+		if (console_refusal_log())
+			log_warnx("refused request: 405 method not allowed");
 		console_http_text(req, 405, "Method Not Allowed",
 		    "not allowed");
 	} else if ((f = console_static_find(path)) != NULL)
@@ -271,7 +281,8 @@ console_http_webhook_request(struct evhttp_request *req, void *arg)
 	struct console_recipient *r;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		log_warnx("refused request: 405 method not allowed");
+		if (console_refusal_log())
+			log_warnx("refused request: 405 method not allowed");
 		console_http_text(req, 405, "Method Not Allowed", "only POST");
 	} else if (path == NULL ||
 	    (r = console_http_recipient(h, path)) == NULL)

@@ -264,3 +264,17 @@ def test_alert_made_in_the_future_is_marked_early(lab):
     assert post(card.port, headers, body) == 200
     card.proc.wait_for(r"(made 10 min from now|gemaakt over 10 min)",
                        "stdout", 5)
+
+
+def test_a_flood_of_refused_webhooks_costs_a_few_log_lines(rx):
+    """Anyone who reaches the listener can be refused at will: 200
+    webhooks with a wrong signature give at most 20 lines (the budget of
+    a window), and the receiver still takes a genuine one."""
+    env, recv = rx
+    headers, body, _ = make_webhook(env)
+    bad = dict(headers, **{"webhook-signature": "v1,AAAA"})
+    for _ in range(200):
+        assert post(recv.port, bad, body) == 401
+    assert post(recv.port, headers, body) == 200
+    assert len(recv.wait_alerts(1, timeout=5)) == 1
+    assert recv.proc.text("stderr").count("refused webhook") <= 20

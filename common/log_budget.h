@@ -1,9 +1,10 @@
 /*
- * A budget of log lines for events that an unauthenticated peer can cause
- * at will (failed TLS handshakes, bad frames before authentication): a
+ * A budget of log lines for events that a peer can cause at will (failed
+ * TLS handshakes and bad frames before authentication at the relay,
+ * refused webhooks at a receiver, refused requests at the console): a
  * few lines per window, then one line saying how many were left out.  A
- * flood of connections then costs a few log lines, not one per attempt
- * (a log that fills the disk is itself a denial of service).
+ * flood of them then costs a few log lines, not one per attempt (a log
+ * that fills the disk is itself a denial of service).
  */
 #ifndef ALERTRELAY_LOG_BUDGET_H
 #define ALERTRELAY_LOG_BUDGET_H

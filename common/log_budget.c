@@ -1,6 +1,5 @@
 /*
- * Rate-limited logging of events an unauthenticated peer causes
- * (log_budget.h).
+ * Rate-limited logging of events a peer causes at will (log_budget.h).
  */
 #include "log.h"
 #include "log_budget.h"
