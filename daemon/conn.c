@@ -217,6 +217,36 @@ conn_keepalive_start(struct conn *c)
 	event_add(c->keepalive, &tv);
 }
 
+/*
+ * A device holds at most max_sessions_per_device sessions: a stolen key
+ * could otherwise take every place of max_connections, one session at a
+ * time within device_conn_rate (about 5.5 hours at the defaults).  The
+ * newest session wins: a device whose network changed reconnects before
+ * the relay has seen its old sessions die, and those are the ones to go.
+ */
+static void
+conn_make_room(struct conn *c, const char *device_id)
+{
+	struct conn *oldest = NULL, *o;
+	struct strlink *l;
+	long held = 0;
+
+	for (l = strindex_first(c->relay->by_device, device_id); l != NULL;
+	     l = strindex_next(l)) {
+		o = l->owner;
+		if (o->state != CONN_READY)
+			continue;
+		held++;
+		if (oldest == NULL || o->id < oldest->id)
+			oldest = o;
+	}
+	if (oldest == NULL || held < c->relay->cfg->max_sessions_per_device)
+		return;
+	metrics.sessions_superseded++;
+	conn_error(oldest, "superseded",
+	    "a newer session of this device took its place", 1);
+}
+
 static void
 conn_auth(struct conn *c, const json_t *o)
 {
@@ -254,6 +284,7 @@ conn_auth(struct conn *c, const json_t *o)
 		    1);
 		return;
 	}
+	conn_make_room(c, device_id);
 	snprintf(c->device_id, sizeof(c->device_id), "%s", device_id);
 	memcpy(c->auth_pk, dev->sign_pk, sizeof(c->auth_pk));
 	c->by_device.key = c->device_id;

@@ -331,6 +331,10 @@ metrics_render(struct evbuffer *out)
 	    "a new one at max_unauthenticated or max_connections: the oldest "
 	    "of the source holding the most.",
 	    (double)metrics.unauth_evicted);
+	metric_one(out, "alertrelay_sessions_superseded_total", "counter",
+	    "Device sessions closed because a newer one of the same device "
+	    "found max_sessions_per_device reached.",
+	    (double)metrics.sessions_superseded);
 	metric_one(out, "alertrelay_connections", "gauge",
 	    "Open device connections.", (double)metrics.connections);
 	metric_one(out, "alertrelay_devices_connected", "gauge",

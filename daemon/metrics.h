@@ -103,6 +103,7 @@ struct metrics {
 	uint64_t connections_refused_limit;
 	uint64_t slow_readers_closed; /* output above the bound too long */
 	uint64_t unauth_evicted; /* closed for a newcomer (conn_unauth.h) */
+	uint64_t sessions_superseded; /* max_sessions_per_device reached */
 	uint64_t conn_refused[LISTENER_NKINDS][CONN_REFUSE_NREASONS];
 	/* gauges, set by their owners */
 	uint64_t connections;

@@ -79,6 +79,8 @@ static const struct opt opts[] = {
         100000},
     {"relay", "device_conn_burst", OPT_INT, O(device_conn_burst), "30", 1,
         100000},
+    {"relay", "max_sessions_per_device", OPT_INT, O(max_sessions_per_device),
+        "8", 1, 1000},
     {"relay", "log_level", OPT_LEVEL, O(log_level), "info", 0, 0},
     /* check-in timers and supervision (checkin.h, supervise.h) */
     {"checkin", "max_duration", OPT_INT, O(checkin_max_duration), "1440", 1,

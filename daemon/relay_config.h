@@ -74,6 +74,7 @@ struct relay_config {
 	long alert_rate, alert_burst; /* per device, per minute */
 	long addr_alert_rate, addr_alert_burst; /* per source, per minute */
 	long device_conn_rate, device_conn_burst; /* sessions per device */
+	long max_sessions_per_device; /* held at once; the oldest gives way */
 	long reserve_fds; /* kept for Redis, deliveries...; 0: automatic */
 	long workers; /* worker processes (workers.h); 1: no parent */
 	int log_level;

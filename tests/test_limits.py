@@ -10,7 +10,7 @@ import time
 import pytest
 
 import proto
-from harness import wait_until
+from harness import device_session, wait_until
 from helpers import authed, device_key, parse_send, recipient_pks
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
@@ -192,6 +192,41 @@ def test_sessions_per_device_are_limited_but_not_by_impostors(lab):
         ans = c.auth(env.device_id, device_key(env))
         assert ans.get("code") == "rate_limited", ans
         assert c.expect_closed(timeout=3)
+
+
+@pytest.mark.hard_timeout(60)
+def test_a_device_holds_at_most_max_sessions_per_device(lab):
+    """A stolen key could take every place of max_connections, one
+    session at a time.  At max_sessions_per_device (3 here) a new session
+    closes the device's oldest (superseded); the others, and the newest,
+    go on; another device is not touched."""
+    import nacl.signing
+    other = "mayor-b"
+    other_key = nacl.signing.SigningKey.generate()
+    env = lab.env(relay={"max_sessions_per_device": 3})
+    env.extra_devices[other] = (proto.b64e(bytes(other_key.verify_key)),
+                                "Tweede")
+    env.write_relay_conf()
+    env, *_ = lab.stack(env=env)
+    theirs = device_session(env, device_id=other,
+                                     signing_key=other_key)
+    held = []
+    try:
+        for _ in range(3):
+            held.append(device_session(env))
+        newest = device_session(env)
+        held.append(newest)
+        oldest = held[0]
+        err = oldest.c.recv_frame(timeout=5)
+        assert err.get("type") == "error" and \
+            err.get("code") == "superseded", err
+        assert oldest.c.expect_closed(timeout=3)
+        for s in held[1:]:
+            assert s.c.request({"type": "ping"}) == {"type": "pong"}
+        assert theirs.c.request({"type": "ping"}) == {"type": "pong"}
+    finally:
+        for s in held + [theirs]:
+            s.c.close()
 
 
 @pytest.mark.hard_timeout(30)
