@@ -8,6 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+
 #include "http_host.h"
 
 #define HTTP_HOST_MAX 300
@@ -98,4 +101,20 @@ http_host_named(const char *host, const char *name)
 	    http_host_split(host, &n, &port, &has_port) != 0)
 		return 0;
 	return n > 0 && n == strlen(name) && strncasecmp(host, name, n) == 0;
+}
+
+int
+http_host_local_addr(struct evhttp_request *req, struct sockaddr_storage *ss)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev =
+	    evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	socklen_t len = sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	return bev == NULL ||
+	        getsockname(bufferevent_getfd(bev), (struct sockaddr *)ss,
+	            &len) != 0
+	    ? -1
+	    : 0;
 }

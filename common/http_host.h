@@ -10,6 +10,8 @@
 
 #include <sys/socket.h>
 
+struct evhttp_request;
+
 /* 1 when host (the Host header, may be NULL) names local, the address
  * the request came in on: that address or "localhost", with local's
  * port or none. */
@@ -19,5 +21,10 @@ int http_host_local(const char *host, const struct sockaddr *local);
  * name the operator configured (a reverse proxy may use another port).
  * 0 when host or name is NULL. */
 int http_host_named(const char *host, const char *name);
+
+/* The address req came in on, the listener's own, into ss; -1 when it
+ * cannot be known. */
+int http_host_local_addr(struct evhttp_request *req,
+    struct sockaddr_storage *ss);
 
 #endif

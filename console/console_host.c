@@ -121,23 +121,6 @@ console_hosts_free(struct console_hosts *h)
 	h->n = 0;
 }
 
-/* The address req came in on, the listener's own. */
-static int
-console_host_local(struct evhttp_request *req, struct sockaddr_storage *ss)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev =
-	    evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	socklen_t len = sizeof(*ss);
-
-	memset(ss, 0, sizeof(*ss));
-	return bev == NULL ||
-	        getsockname(bufferevent_getfd(bev), (struct sockaddr *)ss,
-	            &len) != 0
-	    ? -1
-	    : 0;
-}
-
 int
 console_host_check(struct console_hosts *h, struct evhttp_request *req)
 {
@@ -146,7 +129,7 @@ console_host_check(struct console_hosts *h, struct evhttp_request *req)
 	struct sockaddr_storage ss;
 	size_t i;
 
-	if (console_host_local(req, &ss) == 0 &&
+	if (http_host_local_addr(req, &ss) == 0 &&
 	    http_host_local(host, (struct sockaddr *)&ss))
 		return 0;
 	for (i = 0; i < h->n; i++)

@@ -73,23 +73,6 @@ admin_health(const struct relay *relay)
 	return NULL;
 }
 
-/* The address this request came in on: the listener's own. */
-static int
-admin_local(struct evhttp_request *req, struct sockaddr_storage *ss)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev =
-	    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	socklen_t len = sizeof(*ss);
-
-	memset(ss, 0, sizeof(*ss));
-	return bev == NULL ||
-	        getsockname(bufferevent_getfd(bev), (struct sockaddr *)ss,
-	            &len) != 0
-	    ? -1
-	    : 0;
-}
-
 /* A Host other than the listener's own is a name someone pointed at
  * this host (DNS rebinding): a web page must not read /metrics or
  * reload through it. */
@@ -99,7 +82,7 @@ admin_host_refused(struct admin *a, struct evhttp_request *req,
 {
 	struct sockaddr_storage ss;
 
-	if (admin_local(req, &ss) == 0 &&
+	if (http_host_local_addr(req, &ss) == 0 &&
 	    http_host_local(evhttp_find_header(evhttp_request_get_input_headers(
 	                                           req),
 	                        "Host"),
