@@ -39,6 +39,8 @@ pytestmark = pytest.mark.needs("alertrelayd")
 
 MiB = 1024 * 1024
 WAVES, WAVE = 50, 20
+# The "devices" of a wave are sessions of the one test device: the cap on
+# sessions per device (test_limits.py) is lifted with the connection rate.
 
 
 def wave(env, n):
@@ -103,6 +105,7 @@ def test_waves_of_reconnecting_devices_leave_the_loop_whole(lab):
     loop), and a paused connection resumes once read."""
     env, _, relay, _ = lab.stack(relay={"device_conn_rate": 10000,
                                         "device_conn_burst": 10000,
+                                        "max_sessions_per_device": 1000,
                                         "send_timeout": 20})
     bad = []
     for _ in range(WAVES):
@@ -133,6 +136,7 @@ def test_a_crowd_beyond_an_accept_batch_is_all_served(lab):
     test_limits.py, so here it is lifted like the connection rate."""
     env, _, relay, _ = lab.stack(relay={"device_conn_rate": 10000,
                                         "device_conn_burst": 10000,
+                                        "max_sessions_per_device": 1000,
                                         "max_unauthenticated_per_address":
                                         1000,
                                         "send_timeout": 20})
