@@ -199,6 +199,14 @@ def make_env(d, relay_port=None, redis_port=None, webhook_ports=None,
 # ---------------------------------------------------------------- relay
 
 
+def wait_redis_ready(proc, timeout):
+    """Waits until the relay holds both Redis connections it needs before it
+    takes requests (commands and dispatch): the first "redis connected" line
+    alone leaves a moment in which the relay answers 503."""
+    for name in ("commands", "dispatch"):
+        proc.wait_for(r"redis connected \(%s\)" % name, "stderr", timeout)
+
+
 class Relay:
     def __init__(self, env, logdir, debug=False, name="alertrelayd"):
         self.env = env
@@ -217,7 +225,7 @@ class Relay:
         self.proc.wait_for(r"listening on 127\.0\.0\.1:%d" % self.env.relay_port,
                            "stderr", timeout)
         if wait_redis:
-            self.proc.wait_for(r"redis connected", "stderr", timeout)
+            wait_redis_ready(self.proc, timeout)
         return self
 
     restart = start

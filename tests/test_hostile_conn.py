@@ -343,7 +343,7 @@ def test_dual_stack_listener_keeps_ipv4_clients_apart(lab):
     p = lab.spawn([alertrelayd_bin(), "-f", "-c", env.relay_conf],
                   "alertrelayd-dualstack")
     p.wait_for(r"listening on \[::\]:%d" % env.relay_port, "stderr", 15)
-    p.wait_for(r"redis connected", "stderr", 15)
+    harness.wait_redis_ready(p, 15)
     socks = _tcp_flood(env.relay_port, 30, "127.0.0.2")
     try:
         time.sleep(0.5)

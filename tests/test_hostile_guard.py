@@ -38,7 +38,7 @@ class LimitedRelay(harness.Relay):
         self.proc.wait_for(r"listening on 127\.0\.0\.1:%d" % self.env.relay_port,
                            "stderr", timeout)
         if wait_redis:
-            self.proc.wait_for(r"redis connected", "stderr", timeout)
+            harness.wait_redis_ready(self.proc, timeout)
         return self
 
 
