@@ -175,6 +175,24 @@ def client_conf(env, path, relays):
     return path
 
 
+def send_panic(lab, env, relays, *extra, timeout="20"):
+    """alertctl send --type panic through the relays, in this order:
+    (conf, rc, stdout, stderr)."""
+    name = "via-%s.conf" % "_".join(r.replace(":", "-") for r in relays)
+    conf = client_conf(env, env.dir / name, relays)
+    rc, out, err = lab.send(env, "--type", "panic", *extra,
+                            "--timeout", timeout, conf=conf)
+    return conf, rc, out, err
+
+
+def accepted_id(rc, out, err):
+    """The alert id of a send that ended accepted (exit 0)."""
+    assert rc == 0, (rc, out, err)
+    aid, acc = parse_send(out)
+    assert acc and acc.group(1) == aid, out
+    return aid
+
+
 def ctl(lab, conf, *args, env=None):
     """alertctl -c conf args to completion, its stderr checked for
     sanitizer reports at teardown."""
@@ -237,12 +255,9 @@ def test_send_takes_a_refused_alert_to_the_next_relay(lab, how):
     refused and that the next was tried."""
     env, redis, _relay, recv = lab.stack(receivers=["contactpunt"])
     bad = refusing(lab, env, **how)
-    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
-    rc, out, err = lab.send(env, "--type", "panic", "--message", "hier",
-                            "--timeout", "20", conf=conf)
-    assert rc == 0, (rc, out, err)
-    aid, acc = parse_send(out)
-    assert acc and acc.group(1) == aid, out
+    _, rc, out, err = send_panic(lab, env, [bad.label, real_label(env)],
+                                 "--message", "hier")
+    aid = accepted_id(rc, out, err)
     assert marks(env, aid) == ["accepted"], (marks(env, aid), err)
     assert "ALARM" not in err, err
     assert bad.label in err and "trying the next relay" in err, err
@@ -265,20 +280,14 @@ def test_a_relay_saying_the_device_is_shut_out_is_that_relays_word(lab,
     before."""
     env, redis, _relay, recv = lab.stack(receivers=["contactpunt"])
     bad = refusing(lab, env, auth_code=code)
-    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
-    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "20",
-                            conf=conf)
-    assert rc == 0, (rc, out, err)
-    aid, acc = parse_send(out)
-    assert acc and acc.group(1) == aid, out
+    _, rc, out, err = send_panic(lab, env, [bad.label, real_label(env)])
+    aid = accepted_id(rc, out, err)
     assert bad.sessions >= 1 and "trying the next relay" in err, err
     assert [a["alert_id"] for a in recv["contactpunt"].wait_alerts(1)] == \
         [aid]
     one, two = (refusing(lab, env, auth_code=code),
                 refusing(lab, env, auth_code=code))
-    conf = client_conf(env, env.dir / "both.conf", [one.label, two.label])
-    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "20",
-                            conf=conf)
+    _, rc, out, err = send_panic(lab, env, [one.label, two.label])
     assert rc != 0 and code in err, (rc, out, err)
     assert one.sessions == 1 and two.sessions == 1, (one.sessions,
                                                      two.sessions)
@@ -292,9 +301,7 @@ def test_send_refused_by_every_relay_is_marked_and_said(lab, how):
     asked once."""
     env = lab.env()
     one, two = refusing(lab, env, **how), refusing(lab, env, **how)
-    conf = client_conf(env, env.dir / "bad.conf", [one.label, two.label])
-    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "20",
-                            conf=conf)
+    conf, rc, out, err = send_panic(lab, env, [one.label, two.label])
     assert rc == 1, (rc, out, err)
     aid, acc = parse_send(out)
     assert acc is None, out
@@ -319,9 +326,8 @@ def test_refused_by_one_relay_while_the_other_is_down_waits_in_the_outbox(
     outbox, and once that relay is back watch delivers it."""
     env = lab.env()
     bad = refusing(lab, env, code="conflict")
-    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
-    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "4",
-                            conf=conf)
+    conf, rc, out, err = send_panic(lab, env, [bad.label, real_label(env)],
+                                    timeout="4")
     assert rc == 1, (rc, out, err)
     aid, acc = parse_send(out)
     assert acc is None, out
@@ -365,12 +371,8 @@ def test_an_earlier_unsent_alert_refused_by_one_relay_is_not_marked(lab):
     env, _redis, _relay, _recv = lab.stack()
     old = unsent_entry(env)
     bad = refusing(lab, env, code="conflict")
-    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
-    rc, out, err = lab.send(env, "--type", "panic", "--timeout", "20",
-                            conf=conf)
-    assert rc == 0, (rc, out, err)
-    aid, acc = parse_send(out)
-    assert acc and acc.group(1) == aid, out
+    _, rc, out, err = send_panic(lab, env, [bad.label, real_label(env)])
+    aid = accepted_id(rc, out, err)
     assert "refused" not in marks(env, old), (marks(env, old), err)
     assert marks(env, aid) == ["accepted"], err
 

@@ -167,6 +167,18 @@ def accepted_within(lab, env, seconds, tag):
     return None
 
 
+def drop_relay_connections(redis, relay):
+    """Closes every client connection of Redis (as a restart or a network
+    cut would) and waits until the relay has seen it: the relay then asks
+    its sentinels again."""
+    c = redis.client()
+    c("CLIENT", "KILL", "TYPE", "normal")
+    c("CLIENT", "KILL", "TYPE", "pubsub")
+    c.close()
+    harness.wait_until(lambda: "connection lost" in relay.log(), 5,
+                       what="the relay sees its connections dropped")
+
+
 @pytest.mark.hard_timeout(90)
 def test_hung_first_sentinel_does_not_stop_reconnects(lab):
     """The first sentinel is stopped (its kernel still accepts TCP) and the
@@ -182,13 +194,8 @@ def test_hung_first_sentinel_does_not_stop_reconnects(lab):
     assert accepted_within(lab, env, 10, "before")
     try:
         s1.pause()
-        c = redis.client()
-        c("CLIENT", "KILL", "TYPE", "normal")
-        c("CLIENT", "KILL", "TYPE", "pubsub")
-        c.close()
         t0 = time.monotonic()
-        harness.wait_until(lambda: "connection lost" in relay.log(), 5,
-                           what="the relay sees its connections dropped")
+        drop_relay_connections(redis, relay)
         aid = accepted_within(lab, env, 20, "after")
         took = time.monotonic() - t0
         assert aid, "no alert accepted within 20 s with the first " \
@@ -225,12 +232,7 @@ def test_three_hung_sentinels_before_a_good_one(lab):
     try:
         for p in stopped:
             p.pause()
-        c = redis.client()
-        c("CLIENT", "KILL", "TYPE", "normal")
-        c("CLIENT", "KILL", "TYPE", "pubsub")
-        c.close()
-        harness.wait_until(lambda: "connection lost" in relay.log(), 5,
-                           what="the relay sees its connections dropped")
+        drop_relay_connections(redis, relay)
         aid = accepted_within(lab, env, 40, "after")
         assert aid, "no alert accepted within 40 s with three sentinels " \
             "stopped:\n%s" % relay.log()[-3000:]

@@ -171,17 +171,24 @@ def spool_records(spool, name="spool.log"):
         return [json.loads(l) for l in f]
 
 
+def escalating_spool_stack(lab):
+    """A relay with a spool and escalating policies, a recorder per
+    recipient, and a client to its Redis: (env, spool, recorders, relay,
+    redis client)."""
+    env, spool = spool_env(lab, policies=ESCALATING)
+    recs = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
+    lab.redis(env)
+    relay = lab.relay(env)
+    return env, spool, recs, relay, harness.Resp(env.redis_port)
+
+
 @pytest.mark.hard_timeout(90)
 def test_spooled_while_redis_refuses_writes_moves_in_without_reconnect(lab):
     """Redis stays connected but refuses writes (maxmemory, noeviction):
     the alert goes to the spool; once Redis takes writes again it is
     moved in by the spool's own retries, with its timers, without waiting
     for a reconnect that never comes (it used to wait for one)."""
-    env, spool = spool_env(lab, policies=ESCALATING)
-    recs = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
-    lab.redis(env)
-    relay = lab.relay(env)
-    r = harness.Resp(env.redis_port)
+    env, spool, recs, relay, r = escalating_spool_stack(lab)
     prefix = env.redis["prefix"]
     harness.wait_until(lambda: redis_connects(relay) == 3, 10,
                        what="commands, dispatch and receipts connected")
@@ -324,11 +331,7 @@ def test_spooled_alerts_redis_refuses_to_take(lab):
     logged as an error and counted in alertrelay_spool_refused.  The old
     code marked both moved and dropped them with the file.  Redis refuses
     the relay's scripts meanwhile by ACL, the connection staying up."""
-    env, spool = spool_env(lab, policies=ESCALATING)
-    recs = {rid: lab.recorder_for(env, rid) for rid in env.recipients}
-    lab.redis(env)
-    relay = lab.relay(env)
-    r = harness.Resp(env.redis_port)
+    env, spool, recs, relay, r = escalating_spool_stack(lab)
     prefix = env.redis["prefix"]
     r("ACL", "SETUSER", "default", "-@scripting")
     noref = send(lab, env, "its references are taken")
