@@ -281,6 +281,7 @@ fuzz: $(FUZZ_TARGETS)
 FUZZ_SRC_fuzz_ack_request := daemon/ack_parse.c daemon/admin_auth.c
 FUZZ_SRC_fuzz_webhook := client/hook_parse.c
 FUZZ_SRC_fuzz_outbox := client/outbox.c client/alert_seal.c client/alert.c
+FUZZ_SRC_fuzz_inner_alert := client/alert.c
 FUZZ_SRC_fuzz_bundle := client/bundle.c client/seckey.c client/afile.c
 FUZZ_SRC_fuzz_shown := client/shown.c client/seen.c client/afile.c
 FUZZ_SRC_fuzz_spool := daemon/spool_record.c

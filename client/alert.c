@@ -64,6 +64,8 @@ alert_encode_json(const struct alert *a)
 		return NULL;
 	if (a->drill) /* absent otherwise: a real alert's bytes as before */
 		json_object_set_new(o, "drill", json_true());
+	if (a->update) /* likewise */
+		json_object_set_new(o, "update", json_true());
 	s = json_dumps(o, ALERT_JSON_FLAGS);
 	json_decref(o);
 	return s;
@@ -113,6 +115,7 @@ alert_decode_fields(const json_t *o, struct alert *a, char *err, size_t errlen)
 {
 	json_t *msg = json_object_get(o, "message");
 	json_t *drill = json_object_get(o, "drill");
+	json_t *update = json_object_get(o, "update");
 
 	if (json_str_copy(o, "alert_id", a->alert_id, sizeof(a->alert_id)) !=
 	        0 ||
@@ -133,7 +136,12 @@ alert_decode_fields(const json_t *o, struct alert *a, char *err, size_t errlen)
 		snprintf(err, errlen, "inner alert: bad drill");
 		return -1;
 	}
+	if (update != NULL && !json_is_boolean(update)) {
+		snprintf(err, errlen, "inner alert: bad update");
+		return -1;
+	}
 	a->drill = json_is_true(drill);
+	a->update = json_is_true(update);
 	if (json_is_string(msg))
 		a->message = xstrdup(json_string_value(msg));
 	if (alert_decode_location(json_object_get(o, "location"), a) != 0) {

@@ -24,6 +24,7 @@ struct alert {
 	char alert_type[ALERT_TYPE_MAX + 1];
 	char created_at[RFC3339_LEN];
 	int drill; /* a rehearsal (OEFENING) */
+	int update; /* a later position of the alert, not the alert */
 	char *message; /* NULL: no message */
 	int has_location;
 	double lat, lon;

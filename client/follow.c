@@ -114,6 +114,7 @@ follow_frame(const struct follow *f, const struct follow_fix *fix)
 	char err[256];
 	json_t *frame;
 
+	la.update = 1; /* signed inside: never to be shown as the alert */
 	la.has_location = 1;
 	la.lat = fix->lat;
 	la.lon = fix->lon;

@@ -104,6 +104,14 @@ hook_check_match(const struct hook_body *b, const struct alert *a,
 	if (a->drill != b->drill)
 		return hook_refuse(r, 422,
 		    "drill flag does not match what the device signed");
+	/* A later position must not pass as the alert (raised at the fix's
+	 * time, with the new position): the device signed which it is.  The
+	 * other way round is harmless (the newest position wins, and an
+	 * alert's is the oldest), and devices from before the flag send
+	 * updates without it. */
+	if (a->update && strcmp(b->type, "alert.location") != 0)
+		return hook_refuse(r, 422,
+		    "a later position presented as an alert");
 	return 0;
 }
 

@@ -157,6 +157,30 @@ def test_later_positions_move_the_alert(lab):
     assert console.alerts()[0]["location"]["fixed_at"] == t2
 
 
+def test_console_refuses_a_later_position_as_an_alert(lab):
+    """An update's inner alert says, signed, that it is one: sent as
+    alert.raised (a relay passing a later fix off as the alert) the
+    console refuses it and shows nothing; as alert.location it is taken."""
+    env = lab.env()
+    console = Console(lab, env).start()
+    h, b, inner = make_webhook(env, RID, location=HOME)
+    assert console.hook(h, b) == 200
+    t2 = later(20)
+    h, b, _ = make_webhook(
+        env, RID, location=MOVED,
+        inner={"alert_id": inner["alert_id"], "created_at": t2,
+               "update": True},
+        outer={"alert_id": inner["alert_id"], "created_at": t2})
+    assert console.hook(h, b) == 422
+    assert len(console.alerts()) == 1
+    assert console.alerts()[0]["location"]["updates"] == 0
+    body = json.loads(b)
+    body["type"] = "alert.location"
+    b = json.dumps(body, separators=(",", ":")).encode()
+    assert console.hook(resign(env, b, "msg_as_update"), b) == 200
+    assert console.alerts()[0]["location"]["fixed_at"] == t2
+
+
 def test_alertctl_receive_prints_a_later_position(lab):
     """alertctl receive (the same checks) prints an alert.location as a
     line of its own, with the new position, not as a repeat."""

@@ -15,6 +15,7 @@ or fixed (--lat/--lon), until the alert is closed:
   through all the same."""
 
 import base64
+import http.client
 import json
 import os
 import shutil
@@ -428,3 +429,53 @@ def test_pretty_receiver_shows_an_update_as_a_new_location(lab):
     heads = [l for l in recv.proc.snapshot("stdout")
              if l.startswith(("ALARM", "NEW LOCATION", "NIEUWE PLAATS"))]
     assert len(heads) == 2 and heads[0].startswith("ALARM"), heads
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_later_position_cannot_pass_as_the_alert(lab):
+    """A relay (or whoever holds Redis and the webhook secret) that takes
+    a sealed later position and sends it as alert.raised would show the
+    alert as raised at the fix's time, with the new position: the device
+    signs inside each update that it is one, and the receiver refuses it
+    as an alert (422), while it takes it as what it is."""
+    env, _relay, recv, _ = follow_env(lab)
+    send = lab.send_proc(env, "--type", "threat", "--lat", FIXED[0], "--lon",
+                         FIXED[1], "--follow", "--follow-interval", "1")
+    aid = alert_id_of(send)
+    harness.wait_until(lambda: len(locations(recv)) >= 1, 30,
+                       what="an alert.location:\n" + recv.proc.tail())
+    redis = [t for t in lab.things if isinstance(t, harness.RedisServer)][0]
+    c = redis.client()
+    try:
+        h = c("HGETALL", "%s:alert:%s" % (env.redis["prefix"], aid))
+    finally:
+        c.close()
+    fields = dict(zip(h[::2], h[1::2]))
+    box = next(k for k in fields if k.startswith("ct:@")
+               and k.endswith(":contactpunt"))
+    # ct:@N is "created_at|recipients" of update N
+    created_at = fields[box.rsplit(":", 1)[0]].split("|", 1)[0]
+    for kind, want in (("alert.raised", 422), ("alert.location", 200)):
+        body = json.loads(proto.webhook_body(aid, env.device_id, "threat",
+                                             created_at, "contactpunt",
+                                             fields[box]))
+        body["type"] = kind
+        body = json.dumps(body, separators=(",", ":")).encode()
+        msg_id = "msg_relabel_" + kind
+        ts = str(int(time.time()))
+        key = proto.whsec_key(env.recipients["contactpunt"].secret_text)
+        headers = {"webhook-id": msg_id, "webhook-timestamp": ts,
+                   "webhook-signature": proto.webhook_signature(
+                       key, msg_id, ts, body),
+                   "content-type": "application/json"}
+        conn = http.client.HTTPConnection("127.0.0.1", recv.port, timeout=10)
+        try:
+            conn.request("POST", "/hook", body, headers)
+            status = conn.getresponse().status
+        finally:
+            conn.close()
+        assert status == want, (kind, status, recv.proc.tail())
+    assert "a later position presented as an alert" in recv.proc.text("stderr")
+    assert len(raised(recv)) == 1
+    cancel(lab, env, aid)
+    assert send.wait_exit(20) == 0, send.text()
