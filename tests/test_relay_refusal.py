@@ -18,6 +18,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 
 import pytest
 
@@ -50,6 +51,7 @@ class RefusingRelay:
         self.label = "127.0.0.1:%d" % self.port
         self.alerts = []
         self.sessions = 0
+        self.generation = 0  # drop_sessions() ends the sessions before it
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -94,10 +96,15 @@ class RefusingRelay:
         payload = json.dumps(obj).encode()
         s.sendall(struct.pack(">I", len(payload)) + payload)
 
-    def _recv(self, s, buf):
+    def drop_sessions(self):
+        """Closes the sessions open now, as a relay restart would."""
+        with self.lock:
+            self.generation += 1
+
+    def _recv(self, s, buf, generation):
         """The next frame; buf (a bytearray) keeps what came after it."""
         while len(buf) < 4 or len(buf) < 4 + struct.unpack(">I", buf[:4])[0]:
-            if self.stopping.is_set():
+            if self.stopping.is_set() or self.generation != generation:
                 return None
             try:
                 chunk = s.recv(65536)
@@ -128,11 +135,12 @@ class RefusingRelay:
     def _talk(self, s):
         with self.lock:
             self.sessions += 1
+            generation = self.generation
         self._send(s, {"type": "hello", "version": 1,
                        "challenge": proto.b64e(os.urandom(32)),
                        "max_frame": self.max_frame, "features": []})
         buf = bytearray()
-        auth = self._recv(s, buf)
+        auth = self._recv(s, buf, generation)
         if auth is None or auth.get("type") != "auth":
             return
         if self.auth_code is not None:
@@ -141,7 +149,7 @@ class RefusingRelay:
             return
         self._send(s, {"type": "ready", "device_id": auth["device_id"]})
         while True:
-            f = self._recv(s, buf)
+            f = self._recv(s, buf, generation)
             if f is None:
                 return
             if f.get("type") == "ping":
@@ -391,6 +399,35 @@ def test_watch_takes_a_refused_alert_to_the_next_relay(lab):
     assert "alert %s refused by relay %s" % (aid, bad.label) in cp.stderr
     assert [a["alert_id"] for a in recv["contactpunt"].wait_alerts(1)] == \
         [aid]
+
+
+@pytest.mark.hard_timeout(90)
+def test_what_relays_said_of_the_device_is_forgotten_once_a_session_settled(
+        lab):
+    """watch holds a session with B after A said the device is revoked.
+    When B's session is lost, and B and C now say revoked while A takes
+    the device again, watch goes back to A: what A said before the
+    settled session is old news.  Kept, A's old word and B's and C's new
+    ones made every relay, and watch ended as if the device were shut
+    out everywhere."""
+    env = lab.env()
+    a = refusing(lab, env, auth_code="revoked")
+    b, c = refusing(lab, env), refusing(lab, env)
+    conf = client_conf(env, env.dir / "three.conf",
+                       [a.label, b.label, c.label])
+    watch = lab.spawn([alertctl_bin(), "-c", str(conf), "watch"], "watch")
+    harness.wait_until(lambda: a.sessions == 1 and b.sessions == 1, 15,
+                       what="A refused, B holds the session")
+    time.sleep(1)  # B's session is settled (keepalive from ready on)
+    assert b.sessions == 1 and c.sessions == 0 and watch.running()
+    a.auth_code = None
+    b.auth_code = c.auth_code = "revoked"
+    b.drop_sessions()
+    harness.wait_until(lambda: a.sessions == 2, 15,
+                       what="watch back at A:\n" + watch.tail())
+    time.sleep(1)
+    assert watch.running(), watch.tail()
+    assert c.sessions == 1, c.sessions
 
 
 @pytest.mark.hard_timeout(60)
