@@ -12,11 +12,7 @@ device could remove the duress protection or set PINs of their own."""
 
 import json
 import os
-import pty
 import re
-import select
-import signal
-import termios
 import time
 
 import pytest
@@ -216,41 +212,10 @@ def test_set_with_the_duress_pin_only_looks_set(lab):
     assert_duress_cancel(st, DURESS + "\n")
 
 
-def on_terminal(conf, args, answers, timeout=20):
-    """alertctl on a terminal (a pty), in Dutch: each answer typed once
-    its prompt is on the screen and echo is off.  (exit status, all the
-    terminal showed)."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            os.environ.update(DUTCH)
-            os.execv(harness.alertctl_bin(), [harness.alertctl_bin(), "-c",
-                                              str(conf)] + list(args))
-        finally:
-            os._exit(127)
-    out, typed, deadline = b"", 0, time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            prompts = len(PROMPT_RX.findall(out.decode("utf-8", "replace")))
-            if typed < min(prompts, len(answers)) and \
-                    not termios.tcgetattr(fd)[3] & termios.ECHO:
-                os.write(fd, answers[typed].encode() + b"\n")
-                typed += 1
-            if not select.select([fd], [], [], 0.05)[0]:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        if time.monotonic() >= deadline:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return os.WEXITSTATUS(status), out.decode("utf-8", "replace")
+def on_terminal(conf, args, answers):
+    """alertctl on a terminal, in Dutch, each answer typed at its prompt."""
+    return harness.on_terminal([harness.alertctl_bin(), "-c", conf] +
+                               list(args), DUTCH, answers, PROMPT_RX, 20)
 
 
 @pytest.mark.hard_timeout(90)
