@@ -2,7 +2,9 @@
  * alertctl pincode set|clear|status: the cancel PINs of this device, a
  * normal one and a duress one (pinfile.h, docs/SECURITY.md "Duress").
  * The PINs are read from the terminal without echo (or from stdin, one
- * a line), never from the command line.
+ * a line), never from the command line.  Once PINs are set, set and
+ * clear first ask the current one; what the duress PIN does there is
+ * pincode_change.h's.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "log.h"
 #include "out.h"
 #include "pin_read.h"
+#include "pincode_change.h"
 #include "pinfile.h"
 #include "usage.h"
 
@@ -45,25 +48,85 @@ cmd_pincode_ask(const char *prompt, const char *again, char *buf, size_t len)
 	return rc;
 }
 
+/* The new PIN and duress PIN, read and told apart: 0, or -1 (said). */
+static int
+cmd_pincode_new(char *pin, char *duress, size_t len)
+{
+	if (cmd_pincode_ask(_("New PIN: "), _("New PIN again: "), pin, len) ||
+	    cmd_pincode_ask(_("Duress PIN: "), _("Duress PIN again: "), duress,
+	        len))
+		return -1;
+	if (strcmp(pin, duress) == 0) {
+		log_errorx("%s",
+		    _("The duress PIN must differ from the PIN; nothing was "
+		      "changed."));
+		return -1;
+	}
+	return 0;
+}
+
+/* The PIN file as it is: 1 in pf, 0 none, -1 said.  A damaged one is
+ * neither replaced nor removed here: it may hold a forced state. */
+static int
+cmd_pincode_load(const char *path, struct pinfile *pf)
+{
+	char err[512];
+	int rc = pinfile_load(path, pf, err, sizeof(err));
+
+	if (rc < 0)
+		log_errorx("%s", err);
+	return rc;
+}
+
+/* The current PIN, for a file that shows PINs, and how it matched (the
+ * same Argon2id work as cancel's check, which is what limits tries): 0,
+ * or -1 after a wrong or missing one, with nothing changed. */
+static int
+cmd_pincode_current(const struct pinfile *pf, enum pin_match *m)
+{
+	char pin[PIN_MAX + 2];
+
+	/* none or too short: checked all the same, the time of a wrong one */
+	if (pin_read(_("Current PIN: "), pin, sizeof(pin)) != 0)
+		pin[0] = '\0';
+	*m = pinfile_check_current(pf, pin);
+	sodium_memzero(pin, sizeof(pin));
+	if (*m != PIN_WRONG)
+		return 0;
+	log_errorx("%s", _("Wrong PIN. Nothing was changed."));
+	return -1;
+}
+
+/* The file loaded (1 in cur) and, when it shows PINs, the current PIN
+ * asked and matched in m; 0 without a file; -1 said. */
+static int
+cmd_pincode_before(const char *path, struct pinfile *cur, enum pin_match *m)
+{
+	int have = cmd_pincode_load(path, cur);
+
+	*m = PIN_NORMAL;
+	if (have == 1 && pinfile_shows_pins(cur) &&
+	    cmd_pincode_current(cur, m) != 0)
+		return -1;
+	return have;
+}
+
+/* Whatever the current PIN was, the duress one included, the same line
+ * and exit status: the change looks done to whoever watches. */
 int
 cmd_pincode_set(const char *device_key)
 {
 	char pin[PIN_MAX + 2], duress[PIN_MAX + 2], err[512];
 	char *path = pinfile_path(device_key);
-	int rc = EXIT_FAIL;
+	struct pinfile cur;
+	enum pin_match m;
+	int have, rc = EXIT_FAIL;
 
-	if (cmd_pincode_ask(_("New PIN: "), _("New PIN again: "), pin,
-	        sizeof(pin)) != 0 ||
-	    cmd_pincode_ask(_("Duress PIN: "), _("Duress PIN again: "), duress,
-	        sizeof(duress)) != 0)
+	if ((have = cmd_pincode_before(path, &cur, &m)) < 0 ||
+	    cmd_pincode_new(pin, duress, sizeof(pin)) != 0)
 		goto out;
-	if (strcmp(pin, duress) == 0) {
-		log_errorx("%s",
-		    _("The duress PIN must differ from the PIN; nothing was "
-		      "changed."));
-		goto out;
-	}
-	if (pinfile_write(path, pin, duress, err, sizeof(err)) != 0) {
+	if (pincode_change_set(path, have ? &cur : NULL, m, pin, duress, err,
+	        sizeof(err)) != 0) {
 		log_errorx("%s", err);
 		goto out;
 	}
@@ -72,43 +135,61 @@ cmd_pincode_set(const char *device_key)
 out:
 	sodium_memzero(pin, sizeof(pin));
 	sodium_memzero(duress, sizeof(duress));
+	sodium_memzero(&cur, sizeof(cur));
 	free(path);
 	return rc;
+}
+
+/* As set: the same line whichever PIN was given.  A device that shows
+ * no PINs (none set, or cleared under duress) has nothing to clear. */
+static int
+cmd_pincode_clear(const char *path)
+{
+	struct pinfile cur;
+	enum pin_match m;
+	char err[512];
+	int have = cmd_pincode_before(path, &cur, &m);
+
+	if (have == 1 && pinfile_shows_pins(&cur) &&
+	    pincode_change_clear(path, &cur, m, err, sizeof(err)) != 0) {
+		log_errorx("%s", err);
+		have = -1;
+	}
+	sodium_memzero(&cur, sizeof(cur));
+	if (have < 0)
+		return EXIT_FAIL;
+	return out_line("%s", _("No PIN any more: cancel asks none.")) == 0
+	    ? EXIT_OK
+	    : EXIT_FAIL;
+}
+
+/* What the device shows: after a clear under duress, no PINs. */
+static int
+cmd_pincode_status(const char *path)
+{
+	struct pinfile pf;
+	int rc = cmd_pincode_load(path, &pf);
+	int shown = rc == 1 && pinfile_shows_pins(&pf);
+
+	sodium_memzero(&pf, sizeof(pf));
+	if (rc < 0)
+		return EXIT_FAIL;
+	return out_line("%s",
+	           shown ? _("PIN and duress PIN are set.")
+	                 : _("No PIN is set: cancel asks none.")) == 0
+	    ? EXIT_OK
+	    : EXIT_FAIL;
 }
 
 static int
 cmd_pincode_act_on(const char *what, const char *key, const char *path)
 {
-	struct pinfile pf;
-	char err[512];
-	int rc;
-
 	if (strcmp(what, "set") == 0)
 		return cmd_pincode_set(key);
-	if (strcmp(what, "clear") == 0) {
-		if (unlink(path) != 0 &&
-		    pinfile_load(path, &pf, err, sizeof(err)) != 0) {
-			log_error("%s", path);
-			return EXIT_FAIL;
-		}
-		return out_line("%s",
-		           _("No PIN any more: cancel asks none.")) == 0
-		    ? EXIT_OK
-		    : EXIT_FAIL;
-	}
-	if (strcmp(what, "status") == 0) {
-		rc = pinfile_load(path, &pf, err, sizeof(err));
-		sodium_memzero(&pf, sizeof(pf));
-		if (rc < 0) {
-			log_errorx("%s", err);
-			return EXIT_FAIL;
-		}
-		return out_line("%s",
-		           rc == 1 ? _("PIN and duress PIN are set.")
-		                   : _("No PIN is set: cancel asks none.")) == 0
-		    ? EXIT_OK
-		    : EXIT_FAIL;
-	}
+	if (strcmp(what, "clear") == 0)
+		return cmd_pincode_clear(path);
+	if (strcmp(what, "status") == 0)
+		return cmd_pincode_status(path);
 	return usage_error("pincode", _("expected set, clear or status"));
 }
 

@@ -1,7 +1,7 @@
 /*
  * The cancel frames (docs/PROTOCOL.md, "Cancel" and "Cancel v2"): v1 for
  * a device without PINs; v2 for one with them, the PIN checked against
- * both hashes (lib/ar_request.c) and the cancel signed with the duress
+ * every hash (lib/ar_request.c) and the cancel signed with the duress
  * flag inside, the same size either way.  What the person at the device
  * sees does not depend on which PIN it was; a relay older than cancel v2
  * answers a v2 cancel bad_signature, which is told as a cancel (the

@@ -174,6 +174,12 @@ static const struct usage_text {
         "DEVICE_KEY.pin (mode 0600).  clear removes them; status says\n"
         "whether they are set.\n"
         "\n"
+        "Once PINs are set, set and clear first ask the current PIN; a\n"
+        "wrong one changes nothing.  The duress PIN there looks just like\n"
+        "your own, but only seems to change the PINs: every cancel after\n"
+        "it is a duress cancel, until you set the PINs with your own PIN\n"
+        "again (as the new PIN when the PINs look cleared).\n"
+        "\n"
         "  -c, --config FILE   client configuration\n")},
     {"status", N_(
         "Usage: alertctl [-c CONFIG] status ALERT_ID [--json]\n"

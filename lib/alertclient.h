@@ -258,12 +258,15 @@ AR_API int ar_send(ar_client *c, const char *type, const char *message,
  * The PIN is checked off the loop, on a thread of its own (Argon2id is
  * slow on purpose); a missing or wrong one ends the operation with
  * AR_EV_FAILED, status AR_E_PIN, nothing sent.  AR_E_CONFIG (returned)
- * for a PIN file that cannot be read.  Events: AR_EV_CANCELLED and
- * AR_EV_DONE, or AR_EV_FAILED.
+ * for a PIN file that cannot be read.  After the PINs were changed with
+ * the duress PIN (alertctl pincode), every cancel is a duress cancel,
+ * and after they were cleared so, pin is not needed (NULL).  Events:
+ * AR_EV_CANCELLED and AR_EV_DONE, or AR_EV_FAILED.
  */
 AR_API int ar_cancel(ar_client *c, const char *alert_id, const char *pin);
-/* 1 when this device has a PIN file, so that ar_cancel needs a PIN (ask
- * for it the same way whichever PIN will be typed), else 0. */
+/* 1 when this device shows PINs, so that ar_cancel needs a PIN (ask
+ * for it the same way whichever PIN will be typed), else 0: no PIN file,
+ * or one cleared with the duress PIN. */
 AR_API int ar_client_needs_pin(const ar_client *c);
 
 /* Asks the relay for an alert's state: its history as the events

@@ -1,7 +1,8 @@
 /*
  * ar_cancel's PIN check off the caller's loop: Argon2id is slow on
- * purpose (both hashes, every time, so that the time says nothing about
- * which PIN was typed), so it runs on a thread of its own and its answer
+ * purpose (four hashes, every time, so that the time says nothing about
+ * which PIN was typed, nor whether the PINs were changed under duress:
+ * client/pinfile_check.c), so it runs on a thread of its own and its answer
  * comes back to the loop through a pipe, where the cancel goes on.  One
  * thread per check, not a pool as console/console_pwcheck.c keeps: a
  * device cancels rarely, and the library must not leave threads behind.

@@ -183,6 +183,20 @@ ar_cancel_pin(ar_client *c, const char *alert_id, const struct pinfile *pf,
 	return ar_op_start(op, c->timeout_s);
 }
 
+/* A cancel that asks no PIN: v1 without a PIN file; after a clear with
+ * the duress PIN (pinfile.h, forced), v2 with the duress flag, asking no
+ * PIN as a device without PINs does. */
+static int
+ar_cancel_no_pin(ar_client *c, const char *alert_id, int forced)
+{
+	json_t *frame = forced ? duress_cancel_build(&c->d, alert_id, 1)
+	                       : duress_cancel_plain(&c->d, alert_id);
+
+	return ar_op_start(ar_request_new(c, AR_OP_CANCEL, alert_id, frame,
+	                       forced, 0),
+	    c->timeout_s);
+}
+
 AR_API int
 ar_client_needs_pin(const ar_client *c)
 {
@@ -197,11 +211,12 @@ ar_client_needs_pin(const ar_client *c)
 	free(path);
 	sodium_memzero(&pf, sizeof(pf));
 	/* an unusable one: ar_cancel says why */
-	return rc > 0;
+	return rc > 0 && pinfile_shows_pins(&pf);
 }
 
 /* v1 without a PIN file, else v2 behind the PIN, checked even when
- * absent, so that a missing one takes the time of a wrong one. */
+ * absent, so that a missing one takes the time of a wrong one; v2 under
+ * duress without a PIN once a duress PIN cleared the PINs. */
 AR_API int
 ar_cancel(ar_client *c, const char *alert_id, const char *pin)
 {
@@ -215,14 +230,12 @@ ar_cancel(ar_client *c, const char *alert_id, const char *pin)
 	path = pinfile_path(c->d.cfg.device_key);
 	rc = pinfile_load(path, &pf, c->why, sizeof(c->why));
 	free(path);
-	if (rc == 0)
-		return ar_op_start(ar_request_new(c, AR_OP_CANCEL, alert_id,
-		                       duress_cancel_plain(&c->d, alert_id), 0,
-		                       0),
-		    c->timeout_s);
 	if (rc < 0) /* the file is there but unusable: not a wrong PIN */
 		return AR_E_CONFIG;
-	rc = ar_cancel_pin(c, alert_id, &pf, pin);
+	if (rc == 0 || !pinfile_shows_pins(&pf))
+		rc = ar_cancel_no_pin(c, alert_id, rc > 0);
+	else
+		rc = ar_cancel_pin(c, alert_id, &pf, pin);
 	sodium_memzero(&pf, sizeof(pf));
 	return rc;
 }

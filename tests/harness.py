@@ -4,7 +4,8 @@ Tests import everything from here; the code lives in these modules, all
 re-exported by this one:
 
   harness_proc   Proc (a child process with line readers, bounded waits,
-                 stop/kill), run, free_port, wait_until
+                 stop/kill), run, on_terminal (a program on a pty),
+                 free_port, wait_until
   harness_redis  RedisServer (a private redis-server, AOF, appendfsync
                  always) and Resp (a tiny RESP client, no python3-redis)
   harness_env    Env and Recipient (keys, certificate, configuration
@@ -46,7 +47,7 @@ from harness_http import (WebhookRecorder, http_request, https_request,
                           tls13_context)
 from harness_proc import (_HANDED_OUT, _STARTED, _STARTED_LOCK, Proc,
                           ProcessExited, _ephemeral_range, free_port,
-                          free_ports, run,
+                          free_ports, on_terminal, run,
                           stop_all_started, wait_until)
 from harness_redis import RedisError, RedisServer, Resp
 from harness_sms import (SIGCTX_CANCEL, SMS_FROM, SMS_NUMBERS, SMS_TYPES,
@@ -59,7 +60,7 @@ from harness_sms import (SIGCTX_CANCEL, SMS_FROM, SMS_NUMBERS, SMS_TYPES,
 __all__ = [
     # harness_proc
     "_HANDED_OUT", "_STARTED", "_STARTED_LOCK", "Proc", "ProcessExited",
-    "_ephemeral_range", "free_port", "free_ports", "run", "stop_all_started", "wait_until",
+    "_ephemeral_range", "free_port", "free_ports", "on_terminal", "run", "stop_all_started", "wait_until",
     # harness_redis
     "RedisError", "RedisServer", "Resp",
     # harness_env

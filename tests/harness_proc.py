@@ -7,11 +7,14 @@ here are ever signalled, by PID.
 """
 
 import os
+import pty
 import random
 import re
+import select
 import signal
 import socket
 import subprocess
+import termios
 import threading
 import time
 from pathlib import Path
@@ -251,3 +254,50 @@ def run(argv, timeout=30, env=None, input=None):
         full.update(env)
     return subprocess.run([str(a) for a in argv], capture_output=True,
                           timeout=timeout, env=full, input=input, text=True)
+
+
+def _terminal_step(fd, out, answers, typed, prompt):
+    """Types the next answer when its prompt is on the screen and echo is
+    off (the program reads a PIN); reads what came.  (out, typed, ended)."""
+    shown = len(prompt.findall(out.decode("utf-8", "replace"))) if prompt \
+        else 0
+    if typed < min(shown, len(answers)) and \
+            not termios.tcgetattr(fd)[3] & termios.ECHO:
+        os.write(fd, answers[typed].encode() + b"\n")
+        typed += 1
+    if not select.select([fd], [], [], 0.05)[0]:
+        return out, typed, False
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:  # EIO: the program closed the terminal
+        return out, typed, True
+    return out + chunk, typed, not chunk
+
+
+def on_terminal(argv, env=None, answers=(), prompt=None, timeout=30,
+                limit=1 << 20):
+    """Runs argv on a terminal (a pty) to its end, never longer than
+    timeout (then SIGKILLed) nor past limit bytes shown.  answers: typed
+    one at a time, each once `prompt` (a compiled pattern) has matched
+    once more on the screen.  Returns (exit status, what the terminal
+    showed, decoded, "\r\n" as it came)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.environ.update(env or {})
+            os.execv(str(argv[0]), [str(a) for a in argv])
+        finally:
+            os._exit(127)
+    out, typed, ended = b"", 0, False
+    deadline = time.monotonic() + timeout
+    try:
+        while not ended and len(out) < limit and \
+                time.monotonic() < deadline:
+            out, typed, ended = _terminal_step(fd, out, answers, typed,
+                                               prompt)
+    finally:
+        if not ended:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.WEXITSTATUS(status), out.decode("utf-8", "replace")

@@ -197,7 +197,7 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab, monkeypatch):
     # (cancel v1): "cancelled" on the screen, and the alarm goes on
     assert alertctl(st, "cancel", forced, input=PIN + "\n")[:2] == (
         0, "cancelled %s\n" % forced)
-    assert alertctl(st, "pincode", "clear")[0] == 0
+    assert alertctl(st, "pincode", "clear", input=PIN + "\n")[0] == 0
     assert alertctl(st, "cancel", forced, input="")[:2] == (
         0, "cancelled %s\n" % forced)
     assert st.alert_hash(forced)["state"] == "open"
@@ -344,7 +344,7 @@ def test_cancel_without_pins_as_before_and_clear(lab):
     b = send(lab, st)
     rc, out, err = alertctl(st, "cancel", b, input="")  # no PIN given
     assert rc == 1 and st.alert_hash(b)["state"] == "open", (out, err)
-    rc, _, _ = alertctl(st, "pincode", "clear")
+    rc, _, _ = alertctl(st, "pincode", "clear", input=PIN + "\n")
     assert rc == 0
     rc, out, err = alertctl(st, "cancel", b, input="")
     assert rc == 0 and out == "cancelled %s\n" % b, (out, err)

@@ -6,8 +6,6 @@ message of the official's and contact point's commands is in po/nl.po."""
 
 import datetime
 import json
-import os
-import pty
 import re
 import subprocess
 
@@ -363,31 +361,13 @@ def test_long_running_commands_keep_log_lines_off_a_terminal(lab):
 def test_watch_on_a_terminal_speaks_plainly(lab):
     """On a terminal, watch (like every command) says 'alertctl: ...'."""
     env = lab.env(relay_port=harness.free_port())
-    # no relay: watch tries, says so plainly, and gives up at its timeout
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            # inherited from a desktop session: still a person's terminal
-            os.environ.update(DUTCH, JOURNAL_STREAM="1:1")
-            os.execv(harness.alertctl_bin(),
-                     [harness.alertctl_bin(), "-c", str(env.client_conf),
-                      "watch", "--timeout", "2"])
-        finally:
-            os._exit(127)
-    out = b""
-    try:
-        while len(out) < 1 << 20:  # bounded; watch ends at its --timeout
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    text = out.decode("utf-8", "replace").replace("\r\n", "\n")
-    assert os.WEXITSTATUS(status) == 1, text
+    # no relay: watch tries, says so plainly, and gives up at its timeout;
+    # JOURNAL_STREAM inherited from a desktop session: still a person's
+    # terminal
+    rc, text = harness.on_terminal(
+        [harness.alertctl_bin(), "-c", env.client_conf, "watch",
+         "--timeout", "2"], dict(DUTCH, JOURNAL_STREAM="1:1"))
+    text = text.replace("\r\n", "\n")
+    assert rc == 1, text
     assert "alertctl: fout: watch: 2 seconden voorbij: " in text, text
     assert not DETAIL_RX.search(text) and "<3>" not in text, text
