@@ -110,6 +110,17 @@ def cancel(lab, env, aid):
     assert cp.returncode == 0, cp.stdout + cp.stderr
 
 
+def alert_hash(lab, env, aid):
+    """The alert's hash in the Redis this test started, as a dict."""
+    redis = [t for t in lab.things if isinstance(t, harness.RedisServer)][0]
+    c = redis.client()
+    try:
+        h = c("HGETALL", "%s:alert:%s" % (env.redis["prefix"], aid))
+    finally:
+        c.close()
+    return dict(zip(h[::2], h[1::2]))
+
+
 def redis_text(env, redis):
     """Every key and every value in Redis, as one text."""
     c = redis.client()
@@ -172,12 +183,7 @@ def test_follow_gpsd_in_order_until_cancelled(lab):
     lats = [a["location"]["lat"] for a in got]
     assert lats == sorted(lats) and lats[0] < lats[-1], lats
     # the relay keeps the newest [location] keep (4) sealed updates
-    redis = [t for t in lab.things if isinstance(t, harness.RedisServer)][0]
-    c = redis.client()
-    try:
-        fields = c("HKEYS", "%s:alert:%s" % (env.redis["prefix"], aid))
-    finally:
-        c.close()
+    fields = alert_hash(lab, env, aid)
     kept = [f for f in fields if f.startswith("ct:@") and f.count(":") == 1]
     assert 1 <= len(kept) <= 4, fields
     cancel(lab, env, aid)
@@ -444,13 +450,7 @@ def test_a_later_position_cannot_pass_as_the_alert(lab):
     aid = alert_id_of(send)
     harness.wait_until(lambda: len(locations(recv)) >= 1, 30,
                        what="an alert.location:\n" + recv.proc.tail())
-    redis = [t for t in lab.things if isinstance(t, harness.RedisServer)][0]
-    c = redis.client()
-    try:
-        h = c("HGETALL", "%s:alert:%s" % (env.redis["prefix"], aid))
-    finally:
-        c.close()
-    fields = dict(zip(h[::2], h[1::2]))
+    fields = alert_hash(lab, env, aid)
     box = next(k for k in fields if k.startswith("ct:@")
                and k.endswith(":contactpunt"))
     # ct:@N is "created_at|recipients" of update N
