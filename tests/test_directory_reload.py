@@ -16,6 +16,7 @@ to the old one, and the relay refused it."""
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -79,6 +80,7 @@ def sealed_to(env, aid):
     return sorted(r["id"] for r in envelope(env, aid)["recipients"])
 
 
+ID_RX = r"[0-9a-f]{32}"
 RESEALED = r"alert %s: not at a relay yet; sealed again, same alert_id, " \
     r"to directory version 3, verified since it was sealed to version 2"
 
@@ -288,3 +290,29 @@ def test_send_waiting_for_a_relay_seals_to_the_newer_directory(lab):
                for l in p.snapshot("stdout")), p.text()
     assert_resealed(env, relay, recv, gone, aid, "verschoven", before)
     assert p.wait_for(RESEALED % aid, "stderr", 1)
+
+
+@pytest.mark.hard_timeout(90)
+def test_checkin_alert_goes_sealed_to_the_relays_newer_directory(lab):
+    """`alertctl checkin start` seals the alert the relay raises on
+    silence to the directory the device holds (2), then connects and
+    verifies the relay's 3 (contactpunt left, oncall-2 joined).  Sealed
+    again to 3 before it goes, same alert_id and release time: at the
+    release oncall-2 opens it, and the relay kept no box for
+    contactpunt.  Before: the relay held it for the release sealed to
+    contactpunt and oncall-1, and oncall-2 was never alerted."""
+    env, gone, reshuffle = reshuffle_stack(lab)
+    env.sections = {"checkin": {"remind_before": 1}}
+    relay, recv = reshuffle()
+    argv = [harness.alertctl_bin(), "-c", env.client_conf, "checkin",
+            "start", "--minutes", "0.05", "--grace", "0.02",
+            "--message", "huisbezoek"]
+    cp = harness.run(argv, timeout=30)
+    lab.short_runs.append((argv, cp.stderr))
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (a,) = recv.wait_alerts(1, timeout=20)
+    assert a["alert_type"] == "missed_checkin"
+    assert a["message"] == "huisbezoek" and a["verified"] is True
+    assert "no longer known" not in relay.proc.text("stderr")
+    assert gone.snapshot() == []
+    assert re.search(RESEALED % ID_RX, cp.stderr), cp.stderr
