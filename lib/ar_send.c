@@ -64,14 +64,16 @@ ar_send_fetched(struct ar_op *op, struct relay_session *s)
 
 /* The session just verified a directory newer than the one ours was
  * sealed to (a recipient dropped or added since): while no relay can
- * hold its bytes, it goes sealed to the new one, same alert_id. */
+ * hold its bytes, it goes sealed to the new one, same alert_id.  Not
+ * a resend (AR_SEND_AGAIN): that alert_id may be at a relay since an
+ * earlier run, which would take another envelope as a conflict. */
 static void
-ar_send_fresh(struct ar_op *op)
+ar_send_reseal_unsent(struct ar_op *op)
 {
 	long long was = op->sealed_dir;
 	char *dir;
 
-	if (op->accepted ||
+	if (op->accepted || (op->flags & AR_SEND_AGAIN) ||
 	    resend_state(op->queue, op->mine) != RESEND_PENDING ||
 	    resend_sent(op->queue, op->mine))
 		return;
@@ -93,7 +95,7 @@ ar_send_ready(struct relay_session *s, void *arg)
 		ar_follow_ready(op->follow, s);
 		return;
 	}
-	ar_send_fresh(op);
+	ar_send_reseal_unsent(op);
 	resend_start(op->queue, s);
 	ar_send_next(op, s);
 }
