@@ -13,6 +13,7 @@
 
 #include "alert.h"
 #include "ack_verify.h"
+#include "alert_reseal.h"
 #include "alert_seal.h"
 #include "button_alert.h"
 #include "frame.h"
@@ -53,6 +54,12 @@ struct button_alert {
 	int recheck; /* held while open: raise anew if it turns out closed */
 	char open_id[33];
 	enum button_alert_state state;
+	/* The open alert until a relay accepts it: its text, to seal it
+	 * again to a newer directory (alert_reseal.h), the version it was
+	 * sealed to, and its place in the queue. */
+	struct alert open_a;
+	long long open_dir;
+	size_t open_i;
 };
 
 static void
@@ -96,9 +103,27 @@ button_alert_follow(struct button_alert *ba, struct relay_session *s)
 	relay_session_keepalive(s, "receipts");
 }
 
+/* Between the press and now a session verified a newer directory: the
+ * open alert, while no relay can hold its bytes, goes sealed to that
+ * one (a recipient dropped since must not read it, one added must get
+ * it).  Once sent, a relay may have it: it stays, same bytes, which the
+ * relay deduplicates. */
+static void
+button_alert_reseal(struct button_alert *ba)
+{
+	long long was = ba->open_dir;
+
+	if (ba->state != BUTTON_UNSENT || resend_sent(ba->queue, ba->open_i))
+		return;
+	if (alert_reseal(ba->d, &ba->open_a, &ba->open_dir, ba->dir, ba->queue,
+	        ba->open_i, 1) == ALERT_RESEAL_DONE)
+		log_warnx(_(MSG_RESEALED), ba->open_id, ba->open_dir, was);
+}
+
 static void
 button_alert_send_pending(struct button_alert *ba, struct relay_session *s)
 {
+	button_alert_reseal(ba);
 	if (resend_inflight(ba->queue) > 0)
 		relay_session_expect(s, "accepted");
 	else if (resend_pending(ba->queue) > 0 &&
@@ -200,6 +225,7 @@ button_alert_accepted(void *arg, struct relay_session *s, size_t i,
 	if (strcmp(resend_alert_id(ba->queue, i), ba->open_id) == 0 &&
 	    ba->state == BUTTON_UNSENT) {
 		ba->state = BUTTON_ACCEPTED;
+		alert_clear(&ba->open_a); /* at a relay: never sealed again */
 		out_line(_("alert %s: accepted by the relay"), ba->open_id);
 		button_alert_show(ba);
 		/* A duplicate: the receipts so far went elsewhere. */
@@ -222,6 +248,7 @@ button_alert_refused(void *arg, struct relay_session *s, size_t i,
 	    strcmp(resend_alert_id(ba->queue, i), ba->open_id) == 0) {
 		out_line(_("alert %s was refused by the relay: %s"),
 		    ba->open_id, why);
+		alert_clear(&ba->open_a);
 		ba->open_id[0] = '\0';
 		ba->state = BUTTON_NONE;
 		button_alert_show(ba);
@@ -345,28 +372,28 @@ button_alert_fill(const struct button_alert *ba, struct alert *a)
 	a->accuracy_m = bc->accuracy_m;
 }
 
-/* Sealed and fsync'd in the outbox before anything goes out: 0, or -1
- * (logged). */
+/* Sealed and fsync'd in the outbox before anything goes out: 0, with
+ * the alert kept in ba->open_a until a relay has it, or -1 (logged). */
 static int
 button_alert_seal(struct button_alert *ba, struct sealed_alert *s)
 {
 	unsigned char mac[OUTBOX_MAC_BYTES];
-	struct alert a;
+	struct alert *a = &ba->open_a;
 	char err[256];
-	int rc = -1;
 
-	button_alert_fill(ba, &a);
-	if (alert_seal(&a, &ba->d->cfg, ba->d->sk, s, err, sizeof(err)) != 0)
+	alert_clear(a);
+	button_alert_fill(ba, a);
+	ba->open_dir = ba->d->cfg.dir_version;
+	if (alert_seal(a, &ba->d->cfg, ba->d->sk, s, err, sizeof(err)) != 0) {
 		log_warnx("button: alert not sealed: %s", err);
-	else {
-		outbox_mac(&a, &ba->d->cfg, ba->d->sk, mac);
-		if (outbox_save(ba->dir, s, mac) != 0)
-			log_warnx("button: alert not stored in the outbox: "
-			          "it is sent only while this runs");
-		rc = 0;
+		alert_clear(a);
+		return -1;
 	}
-	alert_clear(&a);
-	return rc;
+	outbox_mac(a, &ba->d->cfg, ba->d->sk, mac);
+	if (outbox_save(ba->dir, s, mac) != 0)
+		log_warnx("button: alert not stored in the outbox: "
+		          "it is sent only while this runs");
+	return 0;
 }
 
 /* The relay does not tell of an expiry as it happens: a hold while
@@ -419,7 +446,7 @@ button_alert_raise(struct button_alert *ba)
 	memcpy(ba->open_id, sealed.alert_id, sizeof(ba->open_id));
 	ba->state = BUTTON_UNSENT;
 	out_line(_("button held: panic alert %s raised"), ba->open_id);
-	resend_add(ba->queue, &sealed);
+	ba->open_i = resend_add(ba->queue, &sealed);
 	button_alert_show(ba);
 	if ((s = button_alert_session(ba)) != NULL)
 		button_alert_send_pending(ba, s);
@@ -479,6 +506,7 @@ button_alert_free(struct button_alert *ba)
 		return;
 	relay_run_free(ba->run);
 	resend_free(ba->queue);
+	alert_clear(&ba->open_a);
 	seen_free(ba->said);
 	free(ba->dir);
 	free(ba);

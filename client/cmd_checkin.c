@@ -24,6 +24,7 @@
 #include "frame.h"
 #include "i18n.h"
 #include "log.h"
+#include "msg.h"
 #include "out.h"
 #include "relay_request.h"
 #include "usage.h"
@@ -137,28 +138,44 @@ checkin_local(const char *rfc3339, char *buf, size_t len)
 	return buf;
 }
 
+/* The alert the relay raises if nobody checks in: its text (kept while
+ * this runs, to seal it again), its sealing and the version of the
+ * directory it was sealed to. */
+struct checkin_alert {
+	struct alert a;
+	struct sealed_alert s;
+	long long dir;
+};
+
+static void
+checkin_alert_clear(struct checkin_alert *ca)
+{
+	alert_clear(&ca->a);
+	alert_seal_free(&ca->s);
+}
+
 /* The alert the relay raises if nobody checks in, sealed now. */
 static int
 checkin_prepare(const struct device *d, const struct checkin_state *st,
-    struct checkin_req *r, struct sealed_alert *sealed)
+    struct checkin_req *r, struct checkin_alert *ca)
 {
-	struct alert a;
+	struct alert *a = &ca->a;
 	char err[256];
 	int rc;
 
-	memset(&a, 0, sizeof(a));
-	alert_id_generate(a.alert_id);
-	memcpy(a.device_id, d->cfg.device_id, sizeof(a.device_id));
-	snprintf(a.alert_type, sizeof(a.alert_type), "missed_checkin");
-	memcpy(a.created_at, st->release_at, sizeof(a.created_at));
-	a.message = st->message != NULL ? xstrdup(st->message) : NULL;
-	rc = alert_seal(&a, &d->cfg, d->sk, sealed, err, sizeof(err));
+	memset(a, 0, sizeof(*a));
+	alert_id_generate(a->alert_id);
+	memcpy(a->device_id, d->cfg.device_id, sizeof(a->device_id));
+	snprintf(a->alert_type, sizeof(a->alert_type), "missed_checkin");
+	memcpy(a->created_at, st->release_at, sizeof(a->created_at));
+	a->message = st->message != NULL ? xstrdup(st->message) : NULL;
+	ca->dir = d->cfg.dir_version;
+	rc = alert_seal(a, &d->cfg, d->sk, &ca->s, err, sizeof(err));
 	if (rc != 0)
 		log_warnx(_("the check-in's alert cannot be prepared: %s"),
 		    err);
 	else
-		memcpy(r->alert_id, a.alert_id, sizeof(r->alert_id));
-	alert_clear(&a);
+		memcpy(r->alert_id, a->alert_id, sizeof(r->alert_id));
 	return rc;
 }
 
@@ -193,7 +210,45 @@ struct checkin_run {
 	const struct device *d;
 	struct checkin_state *st;
 	int refused; /* the relay said no for good: nothing is running */
+	const struct checkin_req *r;
+	struct checkin_alert *ca; /* NULL for done */
+	json_t *frame;
+	int sent; /* a relay may hold the frame: it stays as it is */
 };
+
+/* Each attempt, once its session verified the relay's directory: a
+ * check-in not sent yet, whose alert was sealed to an older directory,
+ * has it sealed again to this one (same alert_id, same release time),
+ * so that the relay keeps for the release what the recipients of the
+ * newer directory, and only they, can open. */
+static const json_t *
+checkin_frame_now(void *arg)
+{
+	struct checkin_run *cr = arg;
+	struct checkin_alert *ca = cr->ca;
+	const struct client_config *cfg = &cr->d->cfg;
+	struct sealed_alert fresh;
+	char err[256];
+
+	if (ca == NULL || cr->sent || cfg->nrecipients == 0 ||
+	    cfg->dir_version <= ca->dir)
+		;
+	else if (alert_seal(&ca->a, cfg, cr->d->sk, &fresh, err, sizeof(err)) !=
+	    0)
+		log_warnx(_("the check-in's alert cannot be prepared: %s"),
+		    err);
+	else {
+		log_warnx(_(MSG_RESEALED), ca->a.alert_id, cfg->dir_version,
+		    ca->dir);
+		alert_seal_free(&ca->s);
+		ca->s = fresh;
+		ca->dir = cfg->dir_version;
+		json_decref(cr->frame);
+		cr->frame = checkin_frame(cr->d, cr->r, &ca->s);
+	}
+	cr->sent = 1;
+	return cr->frame;
+}
 
 static int
 checkin_answered(const json_t *answer, void *arg)
@@ -274,25 +329,26 @@ checkin_refused(const json_t *o, void *arg)
 static int
 checkin_send(const struct checkin_opts *o, struct device *d,
     struct checkin_state *st, const struct checkin_req *r,
-    const struct sealed_alert *sealed)
+    struct checkin_alert *ca)
 {
-	struct checkin_run cr = {o, d, st, 0};
+	struct checkin_run cr = {o, d, st, 0, r, ca, NULL, 0};
 	struct relay_request req;
-	json_t *frame = checkin_frame(d, r, sealed);
 	char failure[64];
 	int rc;
 
+	cr.frame = checkin_frame(d, r, ca != NULL ? &ca->s : NULL);
 	snprintf(failure, sizeof(failure), "checkin %s",
 	    checkin_op_name(o->op));
 	memset(&req, 0, sizeof(req));
-	req.frame = frame;
+	req.frame = cr.frame;
 	req.answer = "checkin";
 	req.failure = failure;
 	req.answered = checkin_answered;
 	req.refused = checkin_refused;
+	req.frame_now = checkin_frame_now;
 	req.arg = &cr;
 	rc = relay_request_run(d, o->timeout_s, &req);
-	json_decref(frame);
+	json_decref(cr.frame);
 	if (rc == EXIT_OK || o->op == CHECKIN_DONE)
 		return rc;
 	if (cr.refused && o->op == CHECKIN_START)
@@ -312,8 +368,7 @@ checkin_send(const struct checkin_opts *o, struct device *d,
 /* The timer's times and the alert for them. */
 static int
 checkin_timer(const struct checkin_opts *o, const struct device *d,
-    struct checkin_state *st, struct checkin_req *r,
-    struct sealed_alert *sealed)
+    struct checkin_state *st, struct checkin_req *r, struct checkin_alert *ca)
 {
 	time_t now = time(NULL);
 	time_t deadline = now + (time_t)checkin_round(o->minutes * 60);
@@ -327,7 +382,7 @@ checkin_timer(const struct checkin_opts *o, const struct device *d,
 	time_rfc3339(st->release_at, release);
 	memcpy(r->deadline, st->deadline, sizeof(r->deadline));
 	memcpy(r->release_at, st->release_at, sizeof(r->release_at));
-	return checkin_prepare(d, st, r, sealed);
+	return checkin_prepare(d, st, r, ca);
 }
 
 static int
@@ -335,11 +390,11 @@ checkin_go(const struct checkin_opts *o, struct device *d)
 {
 	struct checkin_state st;
 	struct checkin_req r;
-	struct sealed_alert sealed;
+	struct checkin_alert ca;
 	int have, rc;
 
 	memset(&r, 0, sizeof(r));
-	memset(&sealed, 0, sizeof(sealed));
+	memset(&ca, 0, sizeof(ca));
 	if ((have = checkin_state_load(&d->cfg, d->sk, &st)) < 0)
 		return EXIT_FAIL;
 	if (o->op == CHECKIN_START && have) {
@@ -375,16 +430,16 @@ checkin_go(const struct checkin_opts *o, struct device *d)
 	rc = EXIT_FAIL;
 	if (o->op == CHECKIN_DONE)
 		rc = checkin_send(o, d, &st, &r, NULL);
-	else if (checkin_timer(o, d, &st, &r, &sealed) == 0) {
+	else if (checkin_timer(o, d, &st, &r, &ca) == 0) {
 		/* Kept before it goes out: an answer lost on the way must
 		 * not leave a timer the device cannot end. */
 		if (o->op == CHECKIN_START &&
 		    checkin_state_save(&d->cfg, d->sk, &st) != 0)
 			rc = EXIT_FAIL;
 		else
-			rc = checkin_send(o, d, &st, &r, &sealed);
-		alert_seal_free(&sealed);
+			rc = checkin_send(o, d, &st, &r, &ca);
 	}
+	checkin_alert_clear(&ca);
 	checkin_state_clear(&st);
 	return rc;
 }

@@ -52,6 +52,10 @@
 #define MSG_RESEALING                                                          \
 	N_("alert %s: none of the recipients it was sealed to is in the relay's " \
 	"directory; sealed again, same alert_id, to directory version %lld")
+#define MSG_RESEALED                                                           \
+	N_("alert %s: not at a relay yet; sealed again, same alert_id, to "   \
+	   "directory version %lld, verified since it was sealed to version " \
+	   "%lld")
 #define MSG_RESEND_HINT                                                        \
 	N_("alert %s waits in the outbox: the next alertctl send, or alertctl "   \
 	"watch, sends it")

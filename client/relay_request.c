@@ -11,8 +11,11 @@ static void
 relay_request_ready(struct relay_session *s, void *arg)
 {
 	struct relay_request_run *rr = arg;
+	const json_t *f = rr->req->frame_now != NULL
+	    ? rr->req->frame_now(rr->req->arg)
+	    : rr->req->frame;
 
-	if (relay_session_send(s, rr->req->frame) != 0) {
+	if (relay_session_send(s, f) != 0) {
 		relay_session_fail(s, RELAY_FATAL,
 		    "the request is larger than the relay accepts");
 		return;

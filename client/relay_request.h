@@ -1,7 +1,8 @@
 /*
  * One request and its one answer over an authenticated session (cancel,
  * status, list), with the retries and the deadline of a relay run.  The
- * same frame is sent on every attempt.  alertctl runs it to the end
+ * same frame is sent on every attempt (frame_now may make it once the
+ * first session verified the relay's directory).  alertctl runs it to the end
  * (relay_request_run); libalertclient puts its hooks on a run of its own
  * on the caller's loop (relay_request_op).
  */
@@ -26,6 +27,9 @@ struct relay_request {
 	int (*refused)(const json_t *o, void *arg);
 	/* Optional: the run gave up; else that is logged. */
 	void (*failed)(void *arg, int deadline, const char *why);
+	/* Optional: the frame to send on this attempt, asked once the
+	 * session is up and its directory verified; else frame. */
+	const json_t *(*frame_now)(void *arg);
 };
 
 /* The exit code: the answer's, or EXIT_FAIL (logged). */

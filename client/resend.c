@@ -24,6 +24,7 @@ struct resend_item {
 	enum resend_state state;
 	uint32_t refused_by; /* the configured relays that refused it */
 	int oversize; /* resend_start: larger than this relay takes */
+	int sent; /* these bytes went out on a session: a relay may hold them */
 	long max_age_s; /* from its accepted frame; 0: not given */
 	char relay_id[128]; /* from its accepted frame, made safe */
 };
@@ -121,6 +122,12 @@ resend_alert_id(const struct resend *q, size_t i)
 	return q->v[i].s.alert_id;
 }
 
+int
+resend_sent(const struct resend *q, size_t i)
+{
+	return q->v[i].sent;
+}
+
 size_t
 resend_inflight(const struct resend *q)
 {
@@ -147,6 +154,7 @@ resend_replace(struct resend *q, size_t i, struct sealed_alert *s)
 	q->v[i].state = RESEND_PENDING;
 	/* Another envelope: what the relays said of the old one is moot. */
 	q->v[i].refused_by = 0;
+	q->v[i].sent = 0;
 	memset(s, 0, sizeof(*s));
 }
 
@@ -216,6 +224,7 @@ resend_start(struct resend *q, struct relay_session *s)
 			continue;
 		}
 		q->inflight[q->ninflight++] = i;
+		q->v[i].sent = 1;
 		sent++;
 	}
 	/* Told once every frame that fits is out: the hooks may end the

@@ -74,6 +74,10 @@ int resend_frame(struct resend *q, struct relay_session *s, const char *type,
 long resend_max_age(const struct resend *q, size_t i);
 /* The relay_id of item i's accepted frame (made safe), else "". */
 const char *resend_relay_id(const struct resend *q, size_t i);
+/* 1 once item i's current bytes were sent on a session: a relay may
+ * hold them, so they must not be sealed again (a new envelope under the
+ * same alert_id would be a conflict there). */
+int resend_sent(const struct resend *q, size_t i);
 /* Sent on this session and not answered yet. */
 size_t resend_inflight(const struct resend *q);
 /* Not accepted nor refused. */

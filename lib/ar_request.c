@@ -141,7 +141,8 @@ ar_request_new(ar_client *c, int kind, const char *alert_id, json_t *frame,
 	}
 	op->req = (struct relay_request){frame,
 	    kind == AR_OP_CANCEL ? "cancelled" : "status", op->alert_id, NULL,
-	    ar_request_answered, op, ar_request_refused, ar_request_failed};
+	    ar_request_answered, op, ar_request_refused, ar_request_failed,
+	    NULL};
 	relay_request_op(&op->rr, &op->req, c->timeout_s, &op->rop);
 	return op;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ack_verify.h"
+#include "alert_reseal.h"
 #include "alert_seal.h"
 #include "alertctl.h"
 #include "ar_internal.h"
@@ -61,6 +62,28 @@ ar_send_fetched(struct ar_op *op, struct relay_session *s)
 	return 0;
 }
 
+/* The session just verified a directory newer than the one ours was
+ * sealed to (a recipient dropped or added since): while no relay can
+ * hold its bytes, it goes sealed to the new one, same alert_id.  Not
+ * a resend (AR_SEND_AGAIN): that alert_id may be at a relay since an
+ * earlier run, which would take another envelope as a conflict. */
+static void
+ar_send_reseal_unsent(struct ar_op *op)
+{
+	long long was = op->sealed_dir;
+	char *dir;
+
+	if (op->accepted || (op->flags & AR_SEND_AGAIN) ||
+	    resend_state(op->queue, op->mine) != RESEND_PENDING ||
+	    resend_sent(op->queue, op->mine))
+		return;
+	dir = outbox_dir(&op->c->d.cfg);
+	if (alert_reseal(&op->c->d, &op->a, &op->sealed_dir, dir, op->queue,
+	        op->mine, 1) == ALERT_RESEAL_DONE)
+		log_warnx(_(MSG_RESEALED), op->alert_id, op->sealed_dir, was);
+	free(dir);
+}
+
 static void
 ar_send_ready(struct relay_session *s, void *arg)
 {
@@ -72,6 +95,7 @@ ar_send_ready(struct relay_session *s, void *arg)
 		ar_follow_ready(op->follow, s);
 		return;
 	}
+	ar_send_reseal_unsent(op);
 	resend_start(op->queue, s);
 	ar_send_next(op, s);
 }
@@ -141,28 +165,19 @@ ar_send_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 static int
 ar_send_reseal(struct ar_op *op, struct relay_session *s)
 {
-	struct client_config *cfg = &op->c->d.cfg;
-	unsigned char mac[OUTBOX_MAC_BYTES];
-	struct sealed_alert fresh;
-	char *dir, err[256];
+	char *dir;
+	int rc;
 
-	if (op->resealed || !cfg->has_org || cfg->dir_version <= op->sealed_dir)
+	if (op->resealed)
+		return -1;
+	dir = outbox_dir(&op->c->d.cfg);
+	rc = alert_reseal(&op->c->d, &op->a, &op->sealed_dir, dir, op->queue,
+	    op->mine, 0);
+	free(dir);
+	if (rc != ALERT_RESEAL_DONE)
 		return -1;
 	op->resealed = 1;
-	op->sealed_dir = cfg->dir_version;
-	if (alert_seal(&op->a, cfg, op->c->d.sk, &fresh, err, sizeof(err)) !=
-	    0) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	log_warnx(_(MSG_RESEALING), op->alert_id, cfg->dir_version);
-	outbox_mac(&op->a, cfg, op->c->d.sk, mac);
-	if ((dir = outbox_dir(cfg)) != NULL)
-		(void)outbox_replace(dir, &fresh, mac);
-	free(dir);
-	ack_verify_sent(op->c->d.av, fresh.alert_id, fresh.envelope,
-	    strlen(fresh.envelope));
-	resend_replace(op->queue, op->mine, &fresh);
+	log_warnx(_(MSG_RESEALING), op->alert_id, op->sealed_dir);
 	resend_start(op->queue, s);
 	ar_send_next(op, s);
 	return 0;

@@ -76,6 +76,11 @@ ar_send_seal(struct ar_op *op, int again, int *resent, struct sealed_alert *s)
 		    sk + crypto_sign_SEEDBYTES, s);
 	if (stored == 1) {
 		*resent = 1;
+		/* A sealing again keeps the time of the first attempt
+		 * (alert_reseal.h): the relay's max_alert_age counts from
+		 * it. */
+		memcpy(op->a.created_at, s->created_at,
+		    sizeof(op->a.created_at));
 		free(dir);
 		return AR_OK;
 	}

@@ -16,6 +16,7 @@ to the old one, and the relay refused it."""
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -70,9 +71,67 @@ def switch_certificate(lab, env, relay, cert, key):
     return start_on(lab, env, cert, key)
 
 
-def sealed_to(env, aid):
+def envelope(env, aid):
     e = json.loads((env.dir / "outbox" / (aid + ".json")).read_text())
-    return sorted(r["id"] for r in json.loads(e["envelope"])["recipients"])
+    return json.loads(e["envelope"])
+
+
+def sealed_to(env, aid):
+    return sorted(r["id"] for r in envelope(env, aid)["recipients"])
+
+
+ID_RX = r"[0-9a-f]{32}"
+RESEALED = r"alert %s: not at a relay yet; sealed again, same alert_id, " \
+    r"to directory version 3, verified since it was sealed to version 2"
+
+
+def reshuffle_stack(lab):
+    """The device and the relay hold directory 2 (contactpunt, oncall-1);
+    the relay is down.  Returns a function that, meanwhile, has the
+    organisation sign 3, where contactpunt has left and oncall-2 joined,
+    starts the relay on it and oncall-2's receiver, and returns that."""
+    env = lab.env()
+    env.use_directory(2)
+    env.sign_directory(2, path=env.client_directory)
+    lab.redis(env)
+    # contactpunt's endpoint, still up: it must hear nothing of the alert
+    gone = lab.recorder_for(env, "contactpunt")
+
+    def reshuffle():
+        del env.recipients["contactpunt"]
+        how = harness.default_keygen()
+        pk = harness.keygen("recipient", env.dir / "oncall-2", how)
+        harness.keygen("webhook-secret", env.dir / "oncall-2.whsec", how)
+        env.recipients["oncall-2"] = harness.Recipient(
+            "oncall-2", "Dienstdoende-2", env.dir / "oncall-2.key",
+            env.dir / "oncall-2.pub", pk, env.dir / "oncall-2.whsec",
+            harness.free_port())
+        env.sign_directory(3)
+        env.write_relay_conf()
+        if os.geteuid() == 0:
+            harness.hand_to_daemon_user(env.dir)
+        recv = lab.receiver(env, "oncall-2")
+        relay = lab.relay(env)
+        return relay, recv
+    return env, gone, reshuffle
+
+
+def assert_resealed(env, relay, recv, gone, aid, message, before):
+    """Same alert_id and created_at, sealed to directory 3 alone: the new
+    recipient opens it, the one that left gets nothing and has no box in
+    what went out."""
+    after = envelope(env, aid)
+    assert sorted(r["id"] for r in after["recipients"]) == \
+        ["oncall-1", "oncall-2"]
+    assert (after["alert_id"], after["created_at"]) == \
+        (before["alert_id"], before["created_at"])
+    assert (env.dir / "outbox" / (aid + ".accepted")).exists()
+    (a,) = recv.wait_alerts(1, timeout=20)
+    assert a["alert_id"] == aid and a["message"] == message
+    assert a["created_at"] == before["created_at"]
+    # the relay got no box for contactpunt to leave out
+    assert "no longer in the directory" not in relay.proc.text("stderr")
+    assert gone.snapshot() == []
 
 
 @pytest.mark.hard_timeout(150)
@@ -180,3 +239,80 @@ def test_libalertclient_sends_after_the_certificate_switch(lab, tmp_path):
     out = p.text("stdout")
     assert "second ended: status 0" in out and "0 failed" in out, out
     assert recv.wait_alerts(2, timeout=20)
+
+
+@pytest.mark.hard_timeout(150)
+def test_button_alert_kept_offline_goes_sealed_to_the_newer_directory(
+        lab, tmp_path):
+    """Held while the relay is down: sealed to directory 2's contactpunt
+    and oncall-1, kept in the outbox.  Meanwhile contactpunt leaves (its
+    key may be in the wrong hands) and oncall-2 joins: directory 3.  The
+    button verifies 3 when the relay is back and sends the alert sealed
+    to oncall-1 and oncall-2, same alert_id and time: oncall-2 opens it,
+    contactpunt has no box in it.  Before: it went as sealed at the
+    press, readable by contactpunt's key, and oncall-2 got nothing."""
+    env, gone, reshuffle = reshuffle_stack(lab)
+    button = tb.Button(tmp_path / "event0")
+    tb.add_button(env, button.path)
+    p = tb.start_button(lab, env)
+    button.press(tb.HOLD + 0.4)
+    p.wait_for(r"not connected to a relay right now", "stdout", 10)
+    (aid,) = tb.raised(p)
+    before = envelope(env, aid)
+    assert sealed_to(env, aid) == ["contactpunt", "oncall-1"]
+
+    relay, recv = reshuffle()
+    p.wait_for(r"alert %s: accepted by the relay" % aid, "stdout", 30)
+    assert_resealed(env, relay, recv, gone, aid, tb.MESSAGE, before)
+    assert p.wait_for(RESEALED % aid, "stderr", 1)
+    assert tb.raised(p) == [aid]
+    button.close()
+
+
+@pytest.mark.hard_timeout(150)
+def test_send_waiting_for_a_relay_seals_to_the_newer_directory(lab):
+    """The same for `alertctl send` (libalertclient's ar_send): sealed
+    and kept while no relay answers, and sealed again to directory 3 by
+    the session that verified it, before it goes out.  Before: sent as
+    sealed, since one of its recipients was left (only an envelope with
+    none left was sealed again)."""
+    env, gone, reshuffle = reshuffle_stack(lab)
+    p = lab.send_proc(env, "--type", "panic", "--message", "verschoven",
+                      "--timeout", "60")
+    p.wait_for(r"^alert_id=", "stdout", timeout=10)
+    aid = p.snapshot("stdout")[0].split("=", 1)[1]
+    before = envelope(env, aid)
+    assert sealed_to(env, aid) == ["contactpunt", "oncall-1"]
+
+    relay, recv = reshuffle()
+    assert p.wait_exit(60) == 0, p.text()
+    assert any(l.startswith("accepted alert_id=%s " % aid)
+               for l in p.snapshot("stdout")), p.text()
+    assert_resealed(env, relay, recv, gone, aid, "verschoven", before)
+    assert p.wait_for(RESEALED % aid, "stderr", 1)
+
+
+@pytest.mark.hard_timeout(90)
+def test_checkin_alert_goes_sealed_to_the_relays_newer_directory(lab):
+    """`alertctl checkin start` seals the alert the relay raises on
+    silence to the directory the device holds (2), then connects and
+    verifies the relay's 3 (contactpunt left, oncall-2 joined).  Sealed
+    again to 3 before it goes, same alert_id and release time: at the
+    release oncall-2 opens it, and the relay kept no box for
+    contactpunt.  Before: the relay held it for the release sealed to
+    contactpunt and oncall-1, and oncall-2 was never alerted."""
+    env, gone, reshuffle = reshuffle_stack(lab)
+    env.sections = {"checkin": {"remind_before": 1}}
+    relay, recv = reshuffle()
+    argv = [harness.alertctl_bin(), "-c", env.client_conf, "checkin",
+            "start", "--minutes", "0.05", "--grace", "0.02",
+            "--message", "huisbezoek"]
+    cp = harness.run(argv, timeout=30)
+    lab.short_runs.append((argv, cp.stderr))
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (a,) = recv.wait_alerts(1, timeout=20)
+    assert a["alert_type"] == "missed_checkin"
+    assert a["message"] == "huisbezoek" and a["verified"] is True
+    assert "no longer known" not in relay.proc.text("stderr")
+    assert gone.snapshot() == []
+    assert re.search(RESEALED % ID_RX, cp.stderr), cp.stderr
