@@ -7,7 +7,7 @@
 #include "tally.h"
 #include "xmalloc.h"
 
-#define TALLY_LEVELS_MIN 4
+#define TALLY_LEVELS_MIN 2 /* [0] unused, [1]: most hold one */
 
 void
 tally_free(struct tally *t)
