@@ -8,7 +8,7 @@
 #include "conn_unauth.h"
 #include "tally.h"
 
-#define UNAUTH_INDEX_MIN 1024 /* buckets; they grow with the entries */
+#define UNAUTH_INDEX_MIN 64 /* buckets; they double with the entries */
 #define UNAUTH_PREFIX48 6 /* bytes of an IPv6 /48: its key */
 
 TAILQ_HEAD(conn_list, conn);
