@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
+#include "keyhash.h"
 #include "strindex.h"
 #include "xmalloc.h"
 
@@ -16,7 +15,7 @@ struct strindex {
 	size_t nbuckets;
 	size_t n; /* entries linked */
 	struct strbucket *buckets;
-	unsigned char key[crypto_shorthash_KEYBYTES];
+	struct keyhash key;
 };
 
 static struct strbucket *
@@ -37,7 +36,7 @@ strindex_new(size_t buckets)
 
 	ix->nbuckets = buckets > 0 ? buckets : 1;
 	ix->buckets = strindex_buckets(ix->nbuckets);
-	crypto_shorthash_keygen(ix->key);
+	keyhash_init(&ix->key);
 	return ix;
 }
 
@@ -50,21 +49,10 @@ strindex_free(struct strindex *ix)
 	free(ix);
 }
 
-static uint64_t
-strindex_hash(const struct strindex *ix, const void *key, size_t len)
-{
-	unsigned char h[crypto_shorthash_BYTES];
-	uint64_t v;
-
-	crypto_shorthash(h, key, len, ix->key);
-	memcpy(&v, h, sizeof(v));
-	return v;
-}
-
 static struct strbucket *
 strindex_bucket(const struct strindex *ix, const void *key, size_t len)
 {
-	return &ix->buckets[strindex_hash(ix, key, len) % ix->nbuckets];
+	return &ix->buckets[keyhash(&ix->key, key, len) % ix->nbuckets];
 }
 
 /* Twice the buckets: one entry per bucket on average again.  O(n), once
@@ -79,7 +67,7 @@ strindex_grow(struct strindex *ix)
 	for (i = 0; i < ix->nbuckets; i++)
 		while ((l = LIST_FIRST(&ix->buckets[i])) != NULL) {
 			LIST_REMOVE(l, entry);
-			LIST_INSERT_HEAD(&b[strindex_hash(ix, l->key, l->len) %
+			LIST_INSERT_HEAD(&b[keyhash(&ix->key, l->key, l->len) %
 			                     n],
 			    l, entry);
 		}
