@@ -89,8 +89,8 @@ conn_authfail_free(struct conn_authfail *a)
 	free(a);
 }
 
-/* One record for what one source (NULL: the sources that shared the
- * table's places) had counted; how many that was. */
+/* One record for what one source (NULL: the sources that found no place
+ * free) had counted; how many that was. */
 static unsigned long
 conn_authfail_record(struct conn_authfail *a, const struct codecount *counted,
     const char *address)
