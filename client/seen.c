@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
+#include "keyhash.h"
 #include "seen.h"
 #include "xmalloc.h"
 
@@ -22,18 +21,13 @@ struct seen {
 	size_t nbuckets; /* a power of two */
 	struct seen_node **ring;
 	size_t cap, head, count;
-	unsigned char key[crypto_shorthash_KEYBYTES];
+	struct keyhash key;
 };
 
 static size_t
 seen_bucket(const struct seen *s, const char *id)
 {
-	unsigned char h[crypto_shorthash_BYTES];
-	uint64_t v;
-
-	crypto_shorthash(h, (const unsigned char *)id, strlen(id), s->key);
-	memcpy(&v, h, sizeof(v));
-	return (size_t)(v & (s->nbuckets - 1));
+	return (size_t)(keyhash(&s->key, id, strlen(id)) & (s->nbuckets - 1));
 }
 
 struct seen *
@@ -47,7 +41,7 @@ seen_new(size_t cap)
 		s->nbuckets <<= 1;
 	s->buckets = xcalloc(s->nbuckets, sizeof(*s->buckets));
 	s->ring = xcalloc(cap, sizeof(*s->ring));
-	randombytes_buf(s->key, sizeof(s->key));
+	keyhash_init(&s->key);
 	return s;
 }
 

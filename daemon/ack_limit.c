@@ -2,9 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "ack_limit.h"
+#include "keyhash.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -22,7 +21,7 @@ struct ack_bucket {
 struct ack_limit {
 	struct ack_bucket numbers[ACK_LIMIT_SLOTS];
 	struct ack_bucket gateways[ACK_LIMIT_SLOTS];
-	unsigned char key[crypto_shorthash_KEYBYTES];
+	struct keyhash key;
 };
 
 struct ack_limit *
@@ -31,7 +30,7 @@ ack_limit_new(void)
 	struct ack_limit *al = xcalloc(1, sizeof(*al));
 
 	/* A keyed hash: nobody can aim one number at another's bucket. */
-	crypto_shorthash_keygen(al->key);
+	keyhash_init(&al->key);
 	return al;
 }
 
@@ -45,12 +44,7 @@ static struct ack_bucket *
 ack_limit_bucket(struct ack_limit *al, struct ack_bucket *table,
     const char *key)
 {
-	unsigned char h[crypto_shorthash_BYTES];
-	uint64_t idx;
-
-	crypto_shorthash(h, (const unsigned char *)key, strlen(key), al->key);
-	memcpy(&idx, h, sizeof(idx));
-	return &table[idx % ACK_LIMIT_SLOTS];
+	return &table[keyhash(&al->key, key, strlen(key)) % ACK_LIMIT_SLOTS];
 }
 
 /* Brings the bucket up to now; its tokens. */

@@ -30,7 +30,7 @@ static void
 conn_unhook(struct conn *c)
 {
 	conn_refuse_end(c);
-	strindex_remove(&c->by_device);
+	strindex_remove(c->relay->by_device, &c->by_device);
 	ingest_cancel(c->ingest);
 	c->ingest = NULL;
 	store_req_cancel(c->req);

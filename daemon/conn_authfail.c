@@ -8,14 +8,15 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <sodium.h>
 
 #include "audit.h"
+#include "codecount.h"
 #include "conn_authfail.h"
 #include "evtimer_ms.h"
 #include "log.h"
 #include "netaddr.h"
 #include "relay.h"
+#include "strindex.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -24,11 +25,12 @@ static const char *const conn_authfail_reasons[] = {"unknown_device", "revoked",
 #define CONN_AUTHFAIL_NREASONS                                                 \
 	(sizeof(conn_authfail_reasons) / sizeof(conn_authfail_reasons[0]))
 
+/* A source's place in this interval. */
 struct conn_authfail_slot {
+	struct strlink link; /* in a->index; key: source */
 	unsigned char source[NETADDR_SOURCE_MAX];
-	size_t len; /* 0: no source in this interval */
 	unsigned said;
-	unsigned long counted[CONN_AUTHFAIL_NREASONS];
+	struct codecount counted;
 };
 
 struct conn_authfail {
@@ -36,10 +38,21 @@ struct conn_authfail {
 	struct event *timer; /* the interval's end, once one is counted */
 	int64_t start_ms; /* monotonic, of the interval */
 	unsigned said;
+	struct strindex *index; /* the slots taken, by exact source */
+	size_t nslots; /* taken in this interval */
 	struct conn_authfail_slot slots[CONN_AUTHFAIL_SLOTS];
-	unsigned long others[CONN_AUTHFAIL_NREASONS]; /* slot taken */
-	unsigned char key[crypto_shorthash_KEYBYTES];
+	struct codecount others; /* of sources that found none free */
 };
+
+/* The reasons in a fixed order in the records, whichever came first. */
+static void
+conn_authfail_name(struct codecount *cc)
+{
+	size_t i;
+
+	for (i = 0; i < CONN_AUTHFAIL_NREASONS; i++)
+		codecount_name(cc, conn_authfail_reasons[i]);
+}
 
 static void
 conn_authfail_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -59,8 +72,9 @@ conn_authfail_new(struct relay *relay)
 	if (a->timer == NULL)
 		log_fatalx("conn_authfail: cannot make its timer");
 	a->start_ms = monotonic_ms();
-	/* keyed: nobody can aim their sources at one place */
-	crypto_shorthash_keygen(a->key);
+	/* never grows: it holds CONN_AUTHFAIL_SLOTS at most */
+	a->index = strindex_new(CONN_AUTHFAIL_SLOTS);
+	conn_authfail_name(&a->others);
 	return a;
 }
 
@@ -71,51 +85,28 @@ conn_authfail_free(struct conn_authfail *a)
 		return;
 	conn_authfail_flush(a);
 	event_free(a->timer);
+	strindex_free(a->index);
 	free(a);
 }
 
-/* "aggregate n=37 unknown_device=30 auth_failed=7 interval_s=60" */
+/* One record for what one source (NULL: the sources that found no place
+ * free) had counted; how many that was. */
 static unsigned long
-conn_authfail_counts(const unsigned long *counted, char *buf, size_t len)
-{
-	unsigned long n = 0;
-	size_t i, off;
-
-	for (i = 0; i < CONN_AUTHFAIL_NREASONS; i++)
-		n += counted[i];
-	snprintf(buf, len, "aggregate n=%lu", n);
-	for (i = 0; i < CONN_AUTHFAIL_NREASONS; i++) {
-		if (counted[i] == 0)
-			continue;
-		off = strlen(buf);
-		snprintf(buf + off, len - off, " %s=%lu",
-		    conn_authfail_reasons[i], counted[i]);
-	}
-	off = strlen(buf);
-	snprintf(buf + off, len - off, " interval_s=%d",
-	    CONN_AUTHFAIL_INTERVAL_S);
-	return n;
-}
-
-/* One record for what one source (NULL: the sources that shared the
- * table's places) had counted; how many that was. */
-static unsigned long
-conn_authfail_record(struct conn_authfail *a, const unsigned long *counted,
+conn_authfail_record(struct conn_authfail *a, const struct codecount *counted,
     const char *address)
 {
-	char reason[192];
-	unsigned long n = conn_authfail_counts(counted, reason, sizeof(reason));
+	char counts[128], reason[192];
 
-	if (n == 0)
+	if (counted->n == 0)
 		return 0;
-	if (address == NULL) {
-		size_t off = strlen(reason);
-		snprintf(reason + off, sizeof(reason) - off,
-		    " sources=unnamed");
-	}
+	/* "aggregate n=37 unknown_device=30 auth_failed=7 interval_s=60" */
+	codecount_format(counted, "n", counts, sizeof(counts));
+	snprintf(reason, sizeof(reason), "aggregate %s interval_s=%d%s", counts,
+	    CONN_AUTHFAIL_INTERVAL_S,
+	    address == NULL ? " sources=unnamed" : "");
 	audit_relay(a->relay, "device.auth", "device:?", "refused", address,
 	    "tls", "device:?", reason);
-	return n;
+	return counted->n;
 }
 
 void
@@ -128,61 +119,62 @@ conn_authfail_flush(struct conn_authfail *a)
 	if (a == NULL)
 		return;
 	evtimer_del(a->timer);
-	for (i = 0; i < CONN_AUTHFAIL_SLOTS; i++) {
-		if (a->slots[i].len == 0)
-			continue;
-		netaddr_source_name(a->slots[i].source, a->slots[i].len, name,
-		    sizeof(name));
-		one = conn_authfail_record(a, a->slots[i].counted, name);
+	for (i = 0; i < a->nslots; i++) {
+		netaddr_source_name(a->slots[i].source, a->slots[i].link.len,
+		    name, sizeof(name));
+		one = conn_authfail_record(a, &a->slots[i].counted, name);
 		n += one;
 		sources += one > 0;
+		strindex_remove(a->index, &a->slots[i].link);
 	}
-	one = conn_authfail_record(a, a->others, NULL);
+	one = conn_authfail_record(a, &a->others, NULL);
 	n += one;
 	sources += one > 0;
 	if (n > 0)
 		log_info("device authentications refused and not recorded one "
 		         "by one: n=%lu records=%lu interval_s=%d",
 		    n, sources, CONN_AUTHFAIL_INTERVAL_S);
-	memset(a->slots, 0, sizeof(a->slots));
-	memset(a->others, 0, sizeof(a->others));
+	memset(a->slots, 0, a->nslots * sizeof(a->slots[0]));
+	a->nslots = 0;
+	codecount_clear(&a->others);
+	conn_authfail_name(&a->others);
 	a->said = 0;
 	a->start_ms = monotonic_ms();
 }
 
-/* Its source's place, taken for it if free; NULL when another source
- * has it in this interval. */
+/* Its source's place, taken for it if one is free; NULL when every
+ * place is taken in this interval. */
 static struct conn_authfail_slot *
 conn_authfail_slot(struct conn_authfail *a, const unsigned char *source,
     size_t len)
 {
-	unsigned char h[crypto_shorthash_BYTES];
+	struct strlink *l;
 	struct conn_authfail_slot *s;
-	uint64_t idx;
 
 	if (len > NETADDR_SOURCE_MAX)
 		len = NETADDR_SOURCE_MAX;
-	crypto_shorthash(h, source, len, a->key);
-	memcpy(&idx, h, sizeof(idx));
-	s = &a->slots[idx % CONN_AUTHFAIL_SLOTS];
-	if (s->len == 0) {
-		memcpy(s->source, source, len);
-		s->len = len;
-	}
-	if (s->len != len || memcmp(s->source, source, len) != 0)
+	if ((l = strindex_find(a->index, source, len)) != NULL)
+		return l->owner;
+	if (a->nslots >= CONN_AUTHFAIL_SLOTS)
 		return NULL;
+	s = &a->slots[a->nslots++];
+	memcpy(s->source, source, len);
+	s->link.key = s->source;
+	s->link.owner = s;
+	conn_authfail_name(&s->counted);
+	strindex_add_key(a->index, &s->link, len);
 	return s;
 }
 
-static size_t
+static const char *
 conn_authfail_reason(const char *why)
 {
 	size_t i;
 
 	for (i = 0; i + 1 < CONN_AUTHFAIL_NREASONS; i++)
 		if (why != NULL && strcmp(why, conn_authfail_reasons[i]) == 0)
-			return i;
-	return CONN_AUTHFAIL_NREASONS - 1; /* auth_failed */
+			return conn_authfail_reasons[i];
+	return "auth_failed";
 }
 
 int
@@ -203,10 +195,8 @@ conn_authfail_take(struct conn_authfail *a, const unsigned char *source,
 		a->said++;
 		return 1;
 	}
-	if (s != NULL)
-		s->counted[conn_authfail_reason(why)]++;
-	else
-		a->others[conn_authfail_reason(why)]++;
+	codecount_add(s != NULL ? &s->counted : &a->others,
+	    conn_authfail_reason(why));
 	if (!evtimer_pending(a->timer, NULL)) {
 		left = a->start_ms + CONN_AUTHFAIL_INTERVAL_S * 1000 - now;
 		evtimer_add_ms(a->timer, left > 0 ? (long)left : 0);

@@ -10,10 +10,11 @@
  * of all sources together) are recorded one by one, with the device id
  * they claimed; the rest are counted, by reason, and at the interval's
  * end (or when the relay stops) each source's count becomes one record
- * ("aggregate n=..."), so the log keeps the true number.  Sources that
- * find their place in the table (CONN_AUTHFAIL_SLOTS, by a keyed hash)
- * taken share one record.  An interval then has at most SAID_ALL +
- * SLOTS + 1 such records, however many addresses take part.  The log
+ * ("aggregate n=...", codecount.h), so the log keeps the true number.
+ * The first CONN_AUTHFAIL_SLOTS sources of an interval have a place
+ * each, found by their exact key (strindex.h); sources that come when
+ * every place is taken share one record.  An interval then has at most
+ * SAID_ALL + SLOTS + 1 such records, however many addresses take part.  The log
  * lines about these connections have a budget of their own (conn.c).
  */
 #ifndef ALERTRELAY_CONN_AUTHFAIL_H

@@ -9,52 +9,6 @@
 #include "audit.h"
 #include "conn_int.h"
 
-static void
-conn_refuse_count(struct conn_refusals *r, const char *code)
-{
-	size_t i;
-
-	r->unsaid++;
-	for (i = 0; i < CONN_REFUSE_CODES; i++) {
-		if (r->by_code[i].code[0] == '\0')
-			snprintf(r->by_code[i].code, sizeof(r->by_code[i].code),
-			    "%s", code);
-		if (strcmp(r->by_code[i].code, code) == 0) {
-			r->by_code[i].n++;
-			return;
-		}
-	}
-	r->other++;
-}
-
-/* "n=430 rate_limited=428 stale=2": what was not said, in all (under
- * the name total) and by code. */
-static void
-conn_refuse_counts(const struct conn_refusals *r, const char *total, char *buf,
-    size_t len)
-{
-	size_t i, off;
-
-	snprintf(buf, len, "%s=%lu", total, r->unsaid);
-	for (i = 0; i < CONN_REFUSE_CODES && r->by_code[i].code[0] != '\0';
-	     i++) {
-		off = strlen(buf);
-		snprintf(buf + off, len - off, " %s=%lu", r->by_code[i].code,
-		    r->by_code[i].n);
-	}
-	off = strlen(buf);
-	if (r->other > 0)
-		snprintf(buf + off, len - off, " other=%lu", r->other);
-}
-
-static void
-conn_refuse_forget(struct conn_refusals *r)
-{
-	r->unsaid = 0;
-	r->other = 0;
-	memset(r->by_code, 0, sizeof(r->by_code));
-}
-
 /* A record about the device, whatever alert is under way. */
 static void
 conn_refuse_audit(struct conn *c, const char *reason)
@@ -72,14 +26,14 @@ conn_refuse_summary(struct conn *c)
 {
 	char counts[160], reason[192];
 
-	if (c->refused.unsaid == 0)
+	if (c->refused.unsaid.n == 0)
 		return;
-	conn_refuse_counts(&c->refused, "n", counts, sizeof(counts));
+	codecount_format(&c->refused.unsaid, "n", counts, sizeof(counts));
 	log_info("conn %llu (%s device=%s): refusals suppressed %s", c->id,
 	    c->peer, c->device_id, counts);
 	snprintf(reason, sizeof(reason), "suppressed %s", counts);
 	conn_refuse_audit(c, reason);
-	conn_refuse_forget(&c->refused);
+	codecount_clear(&c->refused.unsaid);
 }
 
 /* One refusal, one line, one record, after those counted before it. */
@@ -112,13 +66,13 @@ conn_refuse_over(struct conn *c, const char *code)
 	if (++r->in_window <= CONN_REFUSE_MAX)
 		return 0;
 	r->closing = 1;
-	conn_refuse_counts(r, "suppressed", counts, sizeof(counts));
+	codecount_format(&r->unsaid, "suppressed", counts, sizeof(counts));
 	snprintf(reason, sizeof(reason), "%s n=%u window_s=%d last=%s %s",
 	    CONN_REFUSE_CODE, r->in_window, CONN_REFUSE_WINDOW_S, code, counts);
 	log_warnx("conn %llu (%s device=%s): closed: %s", c->id, c->peer,
 	    c->device_id, reason);
 	conn_refuse_audit(c, reason);
-	conn_refuse_forget(r);
+	codecount_clear(&r->unsaid);
 	return 1;
 }
 
@@ -137,7 +91,7 @@ conn_refuse_note(struct conn *c, const char *code, const char *message,
 	        strlen(c->device_id), monotonic_ms()))
 		conn_refuse_tell(c, code, message);
 	else
-		conn_refuse_count(&c->refused, code);
+		codecount_add(&c->refused.unsaid, code);
 	return 0;
 }
 

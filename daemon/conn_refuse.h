@@ -29,6 +29,8 @@
 
 #include <jansson.h>
 
+#include "codecount.h"
+
 #define CONN_REFUSE_MAX 256 /* refusals per window; one more closes */
 #define CONN_REFUSE_WINDOW_S 10
 #define CONN_REFUSE_SAID_BURST 10 /* said one by one, per device */
@@ -37,9 +39,6 @@
 #define CONN_REFUSE_MESSAGE                                                    \
 	"too many refused requests on this connection; connect again later"
 
-#define CONN_REFUSE_CODES 3 /* codes a summary counts by name */
-#define CONN_REFUSE_CODE_MAX 24
-
 struct conn;
 struct relay;
 
@@ -47,12 +46,7 @@ struct relay;
 struct conn_refusals {
 	int64_t window_ms; /* monotonic start of the window; 0: none yet */
 	unsigned in_window;
-	unsigned long unsaid; /* since the last line that said them */
-	struct {
-		char code[CONN_REFUSE_CODE_MAX];
-		unsigned long n;
-	} by_code[CONN_REFUSE_CODES];
-	unsigned long other; /* of codes beyond those */
+	struct codecount unsaid; /* since the last line that said them */
 	int closing; /* closed for refusing too often, and said */
 };
 

@@ -1,36 +1,34 @@
 /*
- * Unauthenticated device connections by source, and the one that gives
- * way to a newcomer (conn_unauth.h).
+ * Unauthenticated device connections by source and IPv6 /48, and the one
+ * that gives way to a newcomer (conn_unauth.h).
  */
+#include <stddef.h>
+
 #include "conn_int.h"
 #include "conn_unauth.h"
+#include "tally.h"
 
-#define CHAINS_MIN 1024 /* grows with the sources, never shrinks */
+#define UNAUTH_INDEX_MIN 64 /* buckets; they double with the entries */
+#define UNAUTH_PREFIX48 6 /* bytes of an IPv6 /48: its key */
 
 TAILQ_HEAD(conn_list, conn);
 
+/* An IPv4 address or an IPv6 /64 (a source), or an IPv6 /48; in the
+ * index while it holds one. */
 struct unauth_source {
-	struct unauth_source *chain; /* next in its hash chain */
-	struct unauth_source *prev, *next; /* in the list of its count */
-	struct conn_list conns; /* oldest first */
-	unsigned n;
-	size_t len;
+	struct strlink link; /* in u->index; key: key, link.len bytes */
+	struct tally_item item; /* in its /48's tally, else in u->top */
+	struct unauth_source *group; /* a /64's /48; else NULL */
+	union {
+		struct conn_list conns; /* a source's, oldest first */
+		struct tally sources; /* a /48's /64s */
+	};
 	unsigned char key[NETADDR_SOURCE_MAX];
 };
 
-/* The sources holding one count, those that came to it first first. */
-struct unauth_level {
-	struct unauth_source *first, *last;
-};
-
 struct conn_unauth {
-	struct unauth_source **chains;
-	size_t mask; /* the number of chains, a power of two, less one */
-	size_t nsources;
-	struct unauth_level *levels; /* levels[n]; [0] unused */
-	size_t nlevels;
-	unsigned top; /* the highest count a source holds; 0: none */
-	unsigned char hashkey[crypto_shorthash_KEYBYTES];
+	struct strindex *index; /* sources and /48s, by exact key */
+	struct tally top; /* IPv4 addresses and IPv6 /48s */
 };
 
 /* Lines about connections closed for newcomers: attackers choose how
@@ -43,11 +41,8 @@ conn_unauth_new(void)
 {
 	struct conn_unauth *u = xcalloc(1, sizeof(*u));
 
-	u->mask = CHAINS_MIN - 1;
-	u->chains = xcalloc(CHAINS_MIN, sizeof(*u->chains));
-	u->nlevels = 64;
-	u->levels = xcalloc(u->nlevels, sizeof(*u->levels));
-	crypto_shorthash_keygen(u->hashkey);
+	/* keyed with its own secret: nobody can aim sources at a bucket */
+	u->index = strindex_new(UNAUTH_INDEX_MIN);
 	return u;
 }
 
@@ -56,34 +51,40 @@ conn_unauth_free(struct conn_unauth *u)
 {
 	if (u == NULL)
 		return;
-	free(u->chains);
-	free(u->levels);
+	strindex_free(u->index);
+	tally_free(&u->top);
 	free(u);
 }
 
-static size_t
-conn_unauth_hash(const struct conn_unauth *u, const unsigned char *key,
-    size_t len)
+static int
+conn_unauth_is_group(const struct unauth_source *s)
 {
-	unsigned char h[crypto_shorthash_BYTES];
-	uint64_t v;
+	return s->link.len == UNAUTH_PREFIX48;
+}
 
-	crypto_shorthash(h, key, len, u->hashkey);
-	memcpy(&v, h, sizeof(v));
-	return (size_t)v;
+static struct unauth_source *
+conn_unauth_of(struct tally_item *it)
+{
+	if (it == NULL)
+		return NULL;
+	return (struct unauth_source *)((char *)it -
+	    offsetof(struct unauth_source, item));
+}
+
+/* The tally s is counted in. */
+static struct tally *
+conn_unauth_tally(struct conn_unauth *u, struct unauth_source *s)
+{
+	return s->group != NULL ? &s->group->sources : &u->top;
 }
 
 static struct unauth_source *
 conn_unauth_find(const struct conn_unauth *u, const unsigned char *key,
     size_t len)
 {
-	struct unauth_source *s;
+	struct strlink *l = strindex_find(u->index, key, len);
 
-	s = u->chains[conn_unauth_hash(u, key, len) & u->mask];
-	for (; s != NULL; s = s->chain)
-		if (s->len == len && memcmp(s->key, key, len) == 0)
-			return s;
-	return NULL;
+	return l != NULL ? l->owner : NULL;
 }
 
 unsigned
@@ -92,117 +93,55 @@ conn_unauth_held(const struct conn_unauth *u, const unsigned char *key,
 {
 	const struct unauth_source *s = conn_unauth_find(u, key, len);
 
-	return s != NULL ? s->n : 0;
+	return s != NULL ? s->item.n : 0;
 }
 
-/* Twice the chains once there are more sources than chains: a chain
- * then holds one source on average, whatever the peak was. */
-static void
-conn_unauth_grow(struct conn_unauth *u)
-{
-	size_t i, h, n = (u->mask + 1) * 2;
-	struct unauth_source **chains = xcalloc(n, sizeof(*chains));
-	struct unauth_source *s, *next;
-
-	for (i = 0; i <= u->mask; i++)
-		for (s = u->chains[i]; s != NULL; s = next) {
-			next = s->chain;
-			h = conn_unauth_hash(u, s->key, s->len) & (n - 1);
-			s->chain = chains[h];
-			chains[h] = s;
-		}
-	free(u->chains);
-	u->chains = chains;
-	u->mask = n - 1;
-}
-
+/* The entry for key (of a source, or a /48: len UNAUTH_PREFIX48), made
+ * if there is none. */
 static struct unauth_source *
-conn_unauth_source(struct conn_unauth *u, const unsigned char *key, size_t len)
+conn_unauth_get(struct conn_unauth *u, const unsigned char *key, size_t len,
+    struct unauth_source *group)
 {
-	struct unauth_source *s = conn_unauth_find(u, key, len), **chain;
+	struct unauth_source *s = conn_unauth_find(u, key, len);
 
 	if (s != NULL)
 		return s;
-	if (u->nsources >= u->mask + 1)
-		conn_unauth_grow(u);
 	s = xcalloc(1, sizeof(*s));
-	TAILQ_INIT(&s->conns);
 	memcpy(s->key, key, len);
-	s->len = len;
-	chain = &u->chains[conn_unauth_hash(u, key, len) & u->mask];
-	s->chain = *chain;
-	*chain = s;
-	u->nsources++;
+	s->link.key = s->key;
+	s->link.owner = s;
+	s->group = group;
+	if (len != UNAUTH_PREFIX48)
+		TAILQ_INIT(&s->conns);
+	strindex_add_key(u->index, &s->link, len);
 	return s;
 }
 
+/* Gone once it holds none. */
 static void
-conn_unauth_forget(struct conn_unauth *u, struct unauth_source *s)
+conn_unauth_put(struct conn_unauth *u, struct unauth_source *s)
 {
-	struct unauth_source **p;
-
-	p = &u->chains[conn_unauth_hash(u, s->key, s->len) & u->mask];
-	while (*p != s)
-		p = &(*p)->chain;
-	*p = s->chain;
-	u->nsources--;
+	if (s == NULL || s->item.n > 0)
+		return;
+	strindex_remove(u->index, &s->link);
+	if (conn_unauth_is_group(s))
+		tally_free(&s->sources);
 	free(s);
-}
-
-/* Out of the list of its count. */
-static void
-conn_unauth_unlevel(struct conn_unauth *u, struct unauth_source *s)
-{
-	struct unauth_level *l = &u->levels[s->n];
-
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		l->first = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	else
-		l->last = s->prev;
-	s->prev = s->next = NULL;
-}
-
-/* Last in the list of its count; the highest count kept. */
-static void
-conn_unauth_level(struct conn_unauth *u, struct unauth_source *s)
-{
-	struct unauth_level *l;
-	size_t n = u->nlevels;
-
-	if (s->n >= n) {
-		while (n <= s->n)
-			n *= 2;
-		u->levels = xreallocarray(u->levels, n, sizeof(*u->levels));
-		memset(u->levels + u->nlevels, 0,
-		    (n - u->nlevels) * sizeof(*u->levels));
-		u->nlevels = n;
-	}
-	l = &u->levels[s->n];
-	s->prev = l->last;
-	if (l->last != NULL)
-		l->last->next = s;
-	else
-		l->first = s;
-	l->last = s;
-	if (s->n > u->top)
-		u->top = s->n;
 }
 
 void
 conn_unauth_add(struct relay *relay, struct conn *c)
 {
 	struct conn_unauth *u = relay->unauth;
-	struct unauth_source *s;
+	struct unauth_source *g = NULL, *s;
 
-	s = conn_unauth_source(u, c->source, c->source_len);
-	if (s->n > 0)
-		conn_unauth_unlevel(u, s);
-	s->n++;
-	conn_unauth_level(u, s);
+	/* an IPv6 /64 (netaddr.h) is counted in its /48 too */
+	if (c->source_len == NETADDR_SOURCE_MAX)
+		g = conn_unauth_get(u, c->source, UNAUTH_PREFIX48, NULL);
+	s = conn_unauth_get(u, c->source, c->source_len, g);
+	tally_up(conn_unauth_tally(u, s), &s->item);
+	if (g != NULL)
+		tally_up(&u->top, &g->item);
 	TAILQ_INSERT_TAIL(&s->conns, c, unauth_entry);
 	c->unauth_src = s;
 	relay->nunauth++;
@@ -212,41 +151,43 @@ void
 conn_unauth_remove(struct relay *relay, struct conn *c)
 {
 	struct conn_unauth *u = relay->unauth;
-	struct unauth_source *s = c->unauth_src;
+	struct unauth_source *s = c->unauth_src, *g;
 
 	if (s == NULL)
 		return;
+	g = s->group;
 	TAILQ_REMOVE(&s->conns, c, unauth_entry);
 	c->unauth_src = NULL;
 	relay->nunauth--;
-	conn_unauth_unlevel(u, s);
-	s->n--;
-	if (s->n > 0)
-		conn_unauth_level(u, s);
-	/* Down by one at most: the source came down from the top to the
-	 * count below, or was the last one. */
-	while (u->top > 0 && u->levels[u->top].first == NULL)
-		u->top--;
-	if (s->n == 0)
-		conn_unauth_forget(u, s);
+	tally_down(conn_unauth_tally(u, s), &s->item);
+	if (g != NULL)
+		tally_down(&u->top, &g->item);
+	conn_unauth_put(u, s);
+	conn_unauth_put(u, g);
 }
 
 int
 conn_unauth_evict(struct relay *relay, const char *cap, long limit)
 {
 	struct conn_unauth *u = relay->unauth;
-	unsigned held = u->top;
+	struct unauth_source *s = conn_unauth_of(tally_top(&u->top));
+	char wide[32] = "";
 	struct conn *c;
 
-	if (held == 0)
+	if (s == NULL)
 		return 0;
-	c = TAILQ_FIRST(&u->levels[held].first->conns);
+	/* the /48 holding the most gives way by its /64 holding the most */
+	if (conn_unauth_is_group(s)) {
+		snprintf(wide, sizeof(wide), ", its /48 %u", s->item.n);
+		s = conn_unauth_of(tally_top(&s->sources));
+	}
+	c = TAILQ_FIRST(&s->conns);
 	metrics.unauth_evicted++;
 	if (log_budget_take(&conn_unauth_log))
 		log_info("conn %llu (%s): closed to make room for a new "
 		         "connection: %s=%ld reached, its source held %u not "
-		         "authenticated",
-		    c->id, c->peer, cap, limit, held);
+		         "authenticated%s",
+		    c->id, c->peer, cap, limit, s->item.n, wide);
 	/* Not inside c's own callbacks: the listener's. */
 	conn_free(c);
 	return 1;

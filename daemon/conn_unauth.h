@@ -1,30 +1,38 @@
 /*
  * The device connections not yet authenticated, by source (an IPv4
- * address or an IPv6 /64, netaddr.h): how many each source holds, for
- * max_unauthenticated_per_address, and which one gives way when a
- * newcomer finds max_unauthenticated or max_connections reached.
+ * address or an IPv6 /64, netaddr.h) and by IPv6 /48: how many each
+ * source holds, for max_unauthenticated_per_address, and which one gives
+ * way when a newcomer finds max_unauthenticated or max_connections
+ * reached.
  *
  * Every device is unauthenticated when it arrives.  When newcomers were
  * refused at the cap, max_unauthenticated / max_unauthenticated_per_address
  * sources (40 at the defaults) holding plain TCP connections, and opening
  * new ones as the relay closed them at auth_timeout, kept every device
- * out for as long as they went on.  Now a newcomer takes the place of
- * the oldest connection of the source holding the most; among the
- * sources that hold as many, the one that came to hold that many first
- * gives way first.  While the cap is full and its connections come from
- * fewer sources than it has places, some source holds two or more, so a
- * device's new connection, the only one from its address, is not the one
- * closed.  Only an attacker with as many sources as places, one
- * connection each (10,000 at the defaults: an IPv6 /50 has 16,384
- * /64s), reaches it, and then in its turn, after the sources that held
- * their one before it came: max_unauthenticated new connections within
- * the device's handshake.
+ * out for as long as they went on.  Now a newcomer takes the place of an
+ * unauthenticated connection chosen by the widest prefix holding the
+ * most: the IPv4 address or IPv6 /48 holding the most, within a /48 its
+ * /64 holding the most, and that source's oldest connection.  Among
+ * those that hold as many, the one that came to hold that many first
+ * gives way first.
  *
- * Each step is O(1): the sources are kept in one list per count, the
- * highest count held is known, and each source keeps its connections
- * oldest first.  A source is found in a hash table by its exact key,
- * hashed with a secret: sources that collide do not share a count, so
- * nobody can make a device's source look busy, nor aim at one chain.
+ * Grouping by /64 alone was not enough: anyone can rent a /48, which
+ * holds 65,536 /64s, one connection each, and as many /64s as places
+ * hold the cap one each, so that every source "holds the most" and a
+ * device's new connection, the only one from its address, was closed in
+ * its turn.  Counted by /48, such an attacker holds the most and gives
+ * way before any lone device.  An attacker now needs as many IPv4
+ * addresses or IPv6 /48s as places (10,000 at the defaults).  IPv4 has
+ * no wider level: phones behind carrier NAT share a carrier's few
+ * addresses, and grouping them by /24 would make those phones, not an
+ * attacker with addresses spread over many /24s, the ones to give way.
+ *
+ * Each step is O(1): at each level the entries are kept in one list per
+ * count with the highest count known (tally.h), and each source keeps
+ * its connections oldest first.  Sources and /48s are found in an index
+ * by their exact key (strindex.h), hashed with a secret: keys that
+ * collide do not share a count, so nobody can make a device's source
+ * look busy, nor aim at one bucket.
  */
 #ifndef ALERTRELAY_CONN_UNAUTH_H
 #define ALERTRELAY_CONN_UNAUTH_H
@@ -47,7 +55,8 @@ unsigned conn_unauth_held(const struct conn_unauth *u, const unsigned char *key,
 void conn_unauth_add(struct relay *relay, struct conn *c);
 void conn_unauth_remove(struct relay *relay, struct conn *c);
 /* Closes the oldest unauthenticated connection of the source holding
- * the most, to make room for a newcomer; cap names the limit reached
+ * the most within the IPv4 address or IPv6 /48 holding the most, to
+ * make room for a newcomer; cap names the limit reached
  * (for the log).  1 if one was closed, 0 if there was none. */
 int conn_unauth_evict(struct relay *relay, const char *cap, long limit);
 

@@ -37,7 +37,7 @@ delivery_free(struct delivery *dl)
 	struct dispatch *d = dl->d;
 
 	TAILQ_REMOVE(&d->deliveries, dl, entry);
-	strindex_remove(&dl->by_stream);
+	strindex_remove(d->by_stream, &dl->by_stream);
 	d->ninflight--;
 	if (dl->retrying)
 		d->nretry--;

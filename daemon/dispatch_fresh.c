@@ -80,7 +80,7 @@ fresh_drop(struct fresh_alerts *f, struct fresh *e, int with_meta)
 	size_t i;
 
 	TAILQ_REMOVE(&f->entries, e, entry);
-	strindex_remove(&e->by_id);
+	strindex_remove(f->by_id, &e->by_id);
 	f->n--;
 	for (i = 0; i < e->nparked; i++)
 		f->release(e->parked[i].stream_id,

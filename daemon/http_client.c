@@ -118,11 +118,11 @@ http_host_get(struct http_client *hc, const char *url)
 }
 
 static void
-http_host_put(struct http_host *h)
+http_host_put(struct http_client *hc, struct http_host *h)
 {
 	if (h->running > 0 || !TAILQ_EMPTY(&h->waiting))
 		return;
-	strindex_remove(&h->link);
+	strindex_remove(hc->hosts, &h->link);
 	free(h->origin);
 	free(h);
 }
@@ -166,7 +166,7 @@ http_req_free(struct http_req *req)
 		}
 	} else
 		TAILQ_REMOVE(&h->waiting, req, wait_entry);
-	http_host_put(h);
+	http_host_put(req->hc, h);
 	curl_easy_cleanup(req->easy);
 	http_req_wipe(req);
 	curl_slist_free_all(req->headers);

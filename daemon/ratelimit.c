@@ -1,8 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
+#include "keyhash.h"
 #include "ratelimit.h"
 #include "xmalloc.h"
 
@@ -15,7 +14,7 @@ struct ratelimit {
 	double rate, burst;
 	size_t slots;
 	struct bucket *b;
-	unsigned char key[crypto_shorthash_KEYBYTES];
+	struct keyhash key;
 };
 
 struct ratelimit *
@@ -28,7 +27,7 @@ ratelimit_new(double rate, double burst, size_t slots)
 	rl->slots = slots;
 	rl->b = xcalloc(slots, sizeof(*rl->b));
 	/* A keyed hash: nobody can aim many sources at one bucket. */
-	crypto_shorthash_keygen(rl->key);
+	keyhash_init(&rl->key);
 	return rl;
 }
 
@@ -53,15 +52,11 @@ int
 ratelimit_take(struct ratelimit *rl, const void *key, size_t len,
     int64_t now_ms)
 {
-	unsigned char h[crypto_shorthash_BYTES];
-	uint64_t idx;
 	struct bucket *b;
 
 	if (rl == NULL || rl->rate <= 0)
 		return 1;
-	crypto_shorthash(h, key, len, rl->key);
-	memcpy(&idx, h, sizeof(idx));
-	b = &rl->b[idx % rl->slots];
+	b = &rl->b[keyhash(&rl->key, key, len) % rl->slots];
 	if (b->at_ms == 0)
 		b->tokens = rl->burst;
 	else

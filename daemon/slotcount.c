@@ -5,15 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
+#include "keyhash.h"
 #include "slotcount.h"
 #include "xmalloc.h"
 
 struct slotcount {
 	size_t slots;
 	unsigned *n;
-	unsigned char key[crypto_shorthash_KEYBYTES];
+	struct keyhash key;
 };
 
 struct slotcount *
@@ -23,7 +22,7 @@ slotcount_new(size_t slots)
 
 	sc->slots = slots;
 	sc->n = xcalloc(slots, sizeof(*sc->n));
-	crypto_shorthash_keygen(sc->key);
+	keyhash_init(&sc->key);
 	return sc;
 }
 
@@ -39,12 +38,7 @@ slotcount_free(struct slotcount *sc)
 size_t
 slotcount_slot(const struct slotcount *sc, const void *key, size_t len)
 {
-	unsigned char h[crypto_shorthash_BYTES];
-	uint64_t idx;
-
-	crypto_shorthash(h, key, len, sc->key);
-	memcpy(&idx, h, sizeof(idx));
-	return (size_t)(idx % sc->slots);
+	return (size_t)(keyhash(&sc->key, key, len) % sc->slots);
 }
 
 int

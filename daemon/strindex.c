@@ -1,12 +1,11 @@
 /*
- * Objects by string key.
+ * Objects by exact key, in buckets that grow (strindex.h).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
+#include "keyhash.h"
 #include "strindex.h"
 #include "xmalloc.h"
 
@@ -14,21 +13,30 @@ LIST_HEAD(strbucket, strlink);
 
 struct strindex {
 	size_t nbuckets;
+	size_t n; /* entries linked */
 	struct strbucket *buckets;
-	unsigned char key[crypto_shorthash_KEYBYTES];
+	struct keyhash key;
 };
+
+static struct strbucket *
+strindex_buckets(size_t n)
+{
+	struct strbucket *b = xcalloc(n, sizeof(*b));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		LIST_INIT(&b[i]);
+	return b;
+}
 
 struct strindex *
 strindex_new(size_t buckets)
 {
 	struct strindex *ix = xcalloc(1, sizeof(*ix));
-	size_t i;
 
-	ix->nbuckets = buckets;
-	ix->buckets = xcalloc(buckets, sizeof(*ix->buckets));
-	for (i = 0; i < buckets; i++)
-		LIST_INIT(&ix->buckets[i]);
-	crypto_shorthash_keygen(ix->key);
+	ix->nbuckets = buckets > 0 ? buckets : 1;
+	ix->buckets = strindex_buckets(ix->nbuckets);
+	keyhash_init(&ix->key);
 	return ix;
 }
 
@@ -42,49 +50,83 @@ strindex_free(struct strindex *ix)
 }
 
 static struct strbucket *
-strindex_bucket(const struct strindex *ix, const char *key)
+strindex_bucket(const struct strindex *ix, const void *key, size_t len)
 {
-	unsigned char h[crypto_shorthash_BYTES];
-	uint64_t v;
+	return &ix->buckets[keyhash(&ix->key, key, len) % ix->nbuckets];
+}
 
-	crypto_shorthash(h, (const unsigned char *)key, strlen(key), ix->key);
-	memcpy(&v, h, sizeof(v));
-	return &ix->buckets[v % ix->nbuckets];
+/* Twice the buckets: one entry per bucket on average again.  O(n), once
+ * per doubling of the entries: O(1) per add, amortised. */
+static void
+strindex_grow(struct strindex *ix)
+{
+	size_t i, n = ix->nbuckets * 2;
+	struct strbucket *b = strindex_buckets(n);
+	struct strlink *l;
+
+	for (i = 0; i < ix->nbuckets; i++)
+		while ((l = LIST_FIRST(&ix->buckets[i])) != NULL) {
+			LIST_REMOVE(l, entry);
+			LIST_INSERT_HEAD(&b[keyhash(&ix->key, l->key, l->len) %
+			                     n],
+			    l, entry);
+		}
+	free(ix->buckets);
+	ix->buckets = b;
+	ix->nbuckets = n;
+}
+
+void
+strindex_add_key(struct strindex *ix, struct strlink *l, size_t len)
+{
+	if (ix->n >= ix->nbuckets)
+		strindex_grow(ix);
+	l->len = (unsigned)len;
+	LIST_INSERT_HEAD(strindex_bucket(ix, l->key, len), l, entry);
+	l->linked = 1;
+	ix->n++;
 }
 
 void
 strindex_add(struct strindex *ix, struct strlink *l)
 {
-	LIST_INSERT_HEAD(strindex_bucket(ix, l->key), l, entry);
-	l->linked = 1;
+	strindex_add_key(ix, l, strlen(l->key));
 }
 
 void
-strindex_remove(struct strlink *l)
+strindex_remove(struct strindex *ix, struct strlink *l)
 {
 	if (!l->linked)
 		return;
 	LIST_REMOVE(l, entry);
 	l->linked = 0;
+	ix->n--;
 }
 
 /* The bucket's entries from l on that belong to key. */
 static struct strlink *
-strindex_match(struct strlink *l, const char *key)
+strindex_match(struct strlink *l, const void *key, size_t len)
 {
-	while (l != NULL && strcmp(l->key, key) != 0)
+	while (l != NULL && (l->len != len || memcmp(l->key, key, len) != 0))
 		l = LIST_NEXT(l, entry);
 	return l;
 }
 
 struct strlink *
+strindex_find(const struct strindex *ix, const void *key, size_t len)
+{
+	return strindex_match(LIST_FIRST(strindex_bucket(ix, key, len)), key,
+	    len);
+}
+
+struct strlink *
 strindex_first(const struct strindex *ix, const char *key)
 {
-	return strindex_match(LIST_FIRST(strindex_bucket(ix, key)), key);
+	return strindex_find(ix, key, strlen(key));
 }
 
 struct strlink *
 strindex_next(struct strlink *l)
 {
-	return strindex_match(LIST_NEXT(l, entry), l->key);
+	return strindex_match(LIST_NEXT(l, entry), l->key, l->len);
 }

@@ -7,9 +7,15 @@ max_unauthenticated_per_address sources (40 at the defaults) holding
 plain TCP connections, and opening new ones as the relay closed them at
 auth_timeout, kept every device out for as long as they went on.  Now a
 newcomer takes the place of the oldest unauthenticated connection of the
-source holding the most (daemon/conn_unauth.h).  Real attackers on real
-sockets against a real relay and Redis; loopback addresses 127.0.0.x are
-distinct sources."""
+source holding the most, within the IPv4 address or IPv6 /48 holding
+the most (daemon/conn_unauth.h).  Real attackers on real sockets against
+a real relay and Redis; loopback addresses 127.0.0.x are distinct
+sources, and so are the /64s of an IPv6 /48 routed to loopback."""
+
+import contextlib
+import os
+import random
+import subprocess
 
 import http.client
 import re
@@ -21,7 +27,8 @@ import time
 import pytest
 
 import proto
-from harness import free_port, wait_until
+import harness
+from harness import alertrelayd_bin, free_port, wait_until
 from helpers import authed, device_key, parse_send, recipient_pks
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
@@ -29,6 +36,7 @@ pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 CAP = 40  # max_unauthenticated
 PER_ADDRESS = 8  # max_unauthenticated_per_address
 REFILL_EVERY = 0.02  # an attacker's source opens at most 50 a second
+IP_FREEBIND = 15  # linux/in.h; binds an IPv6 socket to any address too
 
 
 class Holder:
@@ -36,12 +44,16 @@ class Holder:
     `per_source` from each of `sources` loopback addresses, each opened
     again as soon as the relay closes it.  Bounded: at most that many
     sockets, one new one per source every REFILL_EVERY, for at most
-    `seconds`."""
+    `seconds`.  `addrs` instead of loopback addresses: IPv6 addresses
+    (routed to loopback) connecting to `target`."""
 
-    def __init__(self, port, sources, per_source, seconds=60):
+    def __init__(self, port, sources, per_source, seconds=60, addrs=None,
+                 target="127.0.0.1"):
         self.port = port
+        self.target = target
         self.per_source = per_source
-        self.sources = ["127.0.0.%d" % (2 + i) for i in range(sources)]
+        self.sources = addrs or ["127.0.0.%d" % (2 + i)
+                                 for i in range(sources)]
         self.end = time.monotonic() + seconds
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -60,11 +72,14 @@ class Holder:
             return sum(self.held.values())
 
     def _open(self, source):
-        s = socket.socket()
+        v6 = ":" in source
+        s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
         try:
+            if v6:
+                s.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
             s.bind((source, 0))
             s.settimeout(0.5)
-            s.connect(("127.0.0.1", self.port))
+            s.connect((self.target, self.port))
             s.setblocking(False)
             return s
         except OSError:
@@ -247,3 +262,74 @@ def test_a_source_at_its_cap_takes_no_place_and_a_newcomer_stays(lab):
         attacker.finish()
     log = relay.proc.text("stderr")
     assert "reason=max_connections_per_address" in log, log[-3000:]
+
+
+@contextlib.contextmanager
+def loopback_48():
+    """A random /48 of fd00::/8 routed to loopback, so that a socket may
+    bind any address in it (IP_FREEBIND); the route is gone afterwards.
+    Skips where that is not allowed (not root, no IPv6)."""
+    r = random.getrandbits(40)
+    prefix = "fd%02x:%04x:%04x" % (r >> 32, (r >> 16) & 0xffff, r & 0xffff)
+    route = ["ip", "-6", "route", "add", "local", prefix + "::/48",
+             "dev", "lo"]
+    if os.geteuid() != 0 or subprocess.run(
+            route, capture_output=True).returncode != 0:
+        pytest.skip("cannot route an IPv6 /48 to loopback here")
+    try:
+        yield prefix
+    finally:
+        route[3] = "del"
+        subprocess.run(route, capture_output=True)
+
+
+def dual_stack_relay(lab):
+    """The attack stack with the device listener on [::]: IPv6 attackers
+    reach it on ::1, alertctl on 127.0.0.1 (one IPv4 source)."""
+    admin = free_port()
+    env = lab.env(relay={"max_unauthenticated": CAP,
+                         "max_unauthenticated_per_address": PER_ADDRESS,
+                         "auth_timeout": 10})
+    env.relay["listen"] = "[::]:%d" % env.relay_port
+    env.write_relay_conf()
+    with open(env.relay_conf, "a") as f:
+        f.write("\n[admin]\nlisten = 127.0.0.1:%d\n" % admin)
+    lab.redis(env)
+    p = lab.spawn([alertrelayd_bin(), "-f", "-c", env.relay_conf],
+                  "alertrelayd-dualstack")
+    p.wait_for(r"listening on \[::\]:%d" % env.relay_port, "stderr", 15)
+    harness.wait_redis_ready(p, 15)
+    return env, p, admin
+
+
+@pytest.mark.hard_timeout(120)
+def test_many_64s_of_one_48_do_not_keep_a_device_out(lab):
+    """An attacker with one IPv6 /48 holds the cap from twice as many
+    /64s as places, one connection each, and opens a new one as soon as
+    the relay closes one.  Before, each /64 held as many as the device's
+    source (one), so the device's connection was closed in its turn,
+    max_unauthenticated newcomers later, within its handshake: every
+    panic failed.  Now the /48 holds the most and gives way: the panic
+    alert is accepted within 5 s, three times over."""
+    with loopback_48() as prefix:
+        env, relay, admin = dual_stack_relay(lab)
+        addrs = ["%s:%x::1" % (prefix, i) for i in range(2 * CAP)]
+        attacker = Holder(env.relay_port, 0, 1, addrs=addrs,
+                          target="::1").start()
+        try:
+            # the cap is full: the attacker's newcomers close its own
+            wait_until(lambda: metric(
+                admin, "alertrelay_unauthenticated_evicted_total") >= CAP,
+                10, what="the attacker filling the cap")
+            time.sleep(1)
+            for _ in range(3):
+                panic_sent(lab, env, within=5)
+                alert_on_a_new_session(env, within=5)
+                time.sleep(0.5)
+        finally:
+            attacker.finish()
+    log = relay.text("stderr")
+    made_room = [l for l in log.splitlines()
+                 if "closed to make room for a new connection" in l]
+    # the attacker's /48 gave way, never the device's 127.0.0.1
+    assert made_room and all("its /48" in l for l in made_room), made_room
