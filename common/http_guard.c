@@ -65,21 +65,24 @@
  *   ENOBUFS or ENOMEM it pauses accepting for a second and logs once per
  *   interval (refuse_log.h), where libevent would print a line per
  *   attempt and spin.
- * - With http_limits.evict, the listener keeps accepting at the cap: the
- *   newcomer's arrival closes (shutdown) one connection that is not
- *   being handled, whose request is not whole yet or was answered, of
- *   the source holding the most (slotcount.h), oldest first.  The
- *   newcomer's address is not known yet at that point (see above), so
- *   it is the sources already in that give way: one holding many
- *   before one holding one.  A client alone on its address, which
- *   sends its request at once (the relay's webhook), is closed only
- *   when every place is held by a different address and cap newcomers
- *   came while its request was under way.  Without it, clients that
- *   hold every place keep all others in the backlog until the request
- *   deadline, and open new ones as the old ones are closed.
+ * - With http_limits.evict, a newcomer that brings the count to the
+ *   cap closes (shutdown) one connection that is not being handled,
+ *   whose request is not whole yet or was answered, of the source
+ *   holding the most (slotcount.h), oldest first.  The newcomer's
+ *   address is not known yet at that point (see above), so it is the
+ *   sources already in that give way: one holding many before one
+ *   holding one.  A client alone on its address, which sends its
+ *   request at once (the relay's webhook), is closed only when every
+ *   place is held by a different address and cap newcomers came while
+ *   its request was under way.  The closed one is freed in the next
+ *   round, which lets the listener accept again: the count never passes
+ *   the cap.  Without it, clients that hold every place keep all others
+ *   in the backlog until the request deadline, and open new ones as the
+ *   old ones are closed.
  * No private libevent structure is touched.
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -94,8 +97,6 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
-
-#include <sys/resource.h>
 
 #include "http_guard.h"
 #include "log.h"

@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+import harness
 from harness import wait_until
 from helpers import send_ok
 from test_hostile_unauth import Holder
@@ -110,3 +111,15 @@ def test_many_addresses_fill_the_cap_and_webhooks_still_get_in(lab):
         assert holder.closed_by_relay > 0
     finally:
         holder.finish()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--max-connections", "1"], "--max-connections must be 2 to 100000"),
+    (["--max-per-address", "0"], "--max-per-address must be 1 to 100000"),
+    (["--request-timeout", "301"], "--request-timeout must be 1 to 300"),
+    (["--request-timeout", "tien"], "--request-timeout must be 1 to 300"),
+])
+def test_limits_out_of_range_are_refused(args, words):
+    cp = harness.run([harness.alertctl_bin(), "receive"] + args, timeout=10)
+    assert cp.returncode == 2, cp
+    assert words in cp.stderr, cp.stderr
