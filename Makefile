@@ -61,14 +61,13 @@ CONSOLE_SRC := $(sort $(wildcard console/*.c))
 CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o)
 # What alertconsole shares with `alertctl receive` (the same objects, not
 # copies): the webhook checks, the keys, what was seen and shown; and
-# alertrelayd's dropping of privileges, its HTTP client (the relay's ack)
-# and the limits of its HTTP listeners (http_guard.c;
-# console/console_guard.c supplies its hooks).
+# alertrelayd's dropping of privileges and its HTTP client (the relay's
+# ack).  The limits of the HTTP listeners are in common/http_guard.c
+# (console/console_guard.c supplies the console's hooks).
 CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/hook_keys.c client/hook_parse.c \
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
-	client/cardtime.c client/out.c client/receipt.c client/ack_sign.c \
-	daemon/http_guard.c daemon/ratelimit.c daemon/slotcount.c
+	client/cardtime.c client/out.c client/receipt.c client/ack_sign.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 # libalertclient (lib/): the ar_ API over the client's core.  The core
 # (common/, client/) is compiled -fPIC -fvisibility=hidden so that the

@@ -52,6 +52,9 @@ enum {
 	OPT_OLD,
 	OPT_REMEMBER,
 	OPT_TIMEZONE,
+	OPT_MAX_CONNECTIONS,
+	OPT_MAX_PER_ADDRESS,
+	OPT_REQUEST_TIMEOUT,
 };
 
 /* HOST:PORT as hostport_parse() takes it, plus port 0 (any free port,
@@ -131,6 +134,41 @@ cmd_receive_check(struct receive_opts *o, char **host)
 	return 0;
 }
 
+/* The listener's limits (receiver.h): the defaults, then an option. */
+static void
+cmd_receive_limits_default(struct http_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->max_conns = RECEIVER_MAX_CONNS;
+	l->max_per_addr = RECEIVER_MAX_PER_ADDR;
+	l->conn_rate = RECEIVER_CONN_RATE;
+	l->conn_burst = RECEIVER_CONN_BURST;
+	l->request_timeout = RECEIVER_REQUEST_TIMEOUT;
+	l->evict = 1;
+}
+
+static int
+cmd_receive_limit(int ch, const char *arg, struct http_limits *l)
+{
+	switch (ch) {
+	case OPT_MAX_CONNECTIONS:
+		if (parse_long(arg, 2, 100000, &l->max_conns) != 0)
+			return usage_error("receive",
+			    _("--max-connections must be 2 to 100000"));
+		return 0;
+	case OPT_MAX_PER_ADDRESS:
+		if (parse_long(arg, 1, 100000, &l->max_per_addr) != 0)
+			return usage_error("receive",
+			    _("--max-per-address must be 1 to 100000"));
+		return 0;
+	default:
+		if (parse_long(arg, 1, 300, &l->request_timeout) != 0)
+			return usage_error("receive",
+			    _("--request-timeout must be 1 to 300 seconds"));
+		return 0;
+	}
+}
+
 static int
 cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 {
@@ -151,6 +189,9 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 	    {"old", required_argument, NULL, OPT_OLD},
 	    {"remember", required_argument, NULL, OPT_REMEMBER},
 	    {"timezone", required_argument, NULL, OPT_TIMEZONE},
+	    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+	    {"max-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS},
+	    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -160,6 +201,7 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->max_age = HOOK_MAX_AGE_DEFAULT;
 	o->remember = SHOWN_CAP_DEFAULT;
+	cmd_receive_limits_default(&o->rx.limits);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "l:k:s:d:vh", longopts, NULL)) !=
 	    -1) {
@@ -219,6 +261,12 @@ cmd_receive_parse(int argc, char **argv, struct receive_opts *o)
 			break;
 		case OPT_TIMEZONE:
 			o->timezone = optarg;
+			break;
+		case OPT_MAX_CONNECTIONS:
+		case OPT_MAX_PER_ADDRESS:
+		case OPT_REQUEST_TIMEOUT:
+			if (cmd_receive_limit(ch, optarg, &o->rx.limits) != 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_OLD:
 			if (strcmp(optarg, "mark") != 0 &&

@@ -1,3 +1,8 @@
+/*
+ * The webhook endpoint of `alertctl receive` (receiver.h): evhttp under
+ * common/http_guard.c, whose limits keep what unauthenticated peers can
+ * make it hold bounded.
+ */
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -15,18 +20,22 @@
 
 #include "i18n.h"
 #include "alertctl.h"
+#include "http_guard.h"
 #include "log.h"
 #include "receiver.h"
 #include "tls.h"
 
 #define RECEIVER_MAX_HEADERS (16 * 1024)
-#define RECEIVER_TIMEOUT_S 30 /* a slow or stalled client */
+#define RECEIVER_TIMEOUT_S 30 /* idle; the guard's deadline is shorter */
+/* Descriptors kept for the state directory, key files and the log. */
+#define RECEIVER_FD_RESERVE 32
 
 struct receiver {
 	const struct receiver_opts *opts;
 	struct hook_config *hook;
 	struct event_base *base;
 	struct evhttp *http;
+	struct http_guard *guard;
 	SSL_CTX *ssl_ctx;
 	struct event *sigint, *sigterm;
 };
@@ -120,6 +129,16 @@ receiver_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(r->base, NULL);
 }
 
+/* The guard's refusals, one line per reason and interval at most. */
+static void
+receiver_refused(void *arg, enum conn_refuse why, const char *detail)
+{
+	static struct refuse_log logs[CONN_REFUSE_NREASONS];
+
+	(void)arg;
+	refuse_log_note(&logs[why], "receive", why, detail);
+}
+
 static struct bufferevent *
 receiver_tls_bev(struct event_base *base, void *arg)
 {
@@ -140,8 +159,7 @@ receiver_bind(struct receiver *r)
 	socklen_t sslen = sizeof(ss);
 	int port = r->opts->port;
 
-	bs = evhttp_bind_socket_with_handle(r->http, r->opts->host,
-	    (ev_uint16_t)port);
+	bs = http_guard_bind(r->guard, r->opts->host, port);
 	if (bs == NULL) {
 		log_warn(_("cannot listen on %s:%d"), r->opts->host, port);
 		return -1;
@@ -164,6 +182,7 @@ receiver_bind(struct receiver *r)
 static int
 receiver_setup(struct receiver *r)
 {
+	struct http_guard_hooks hooks;
 	char err[512];
 
 	if (r->opts->tls_cert != NULL &&
@@ -178,9 +197,14 @@ receiver_setup(struct receiver *r)
 	evhttp_set_max_body_size(r->http, HOOK_MAX_BODY);
 	evhttp_set_max_headers_size(r->http, RECEIVER_MAX_HEADERS);
 	evhttp_set_timeout(r->http, RECEIVER_TIMEOUT_S);
-	evhttp_set_gencb(r->http, receiver_request, r);
-	if (r->ssl_ctx != NULL)
-		evhttp_set_bevcb(r->http, receiver_tls_bev, r);
+	/* The guard takes evhttp's bevcb and gencb: requests reach
+	 * receiver_request only whole and within the limits. */
+	hooks.fd_cap = http_guard_fd_share(RECEIVER_FD_RESERVE, 1);
+	hooks.refused = receiver_refused;
+	hooks.arg = NULL;
+	r->guard = http_guard_new(r->base, r->http, &r->opts->limits, &hooks,
+	    r->ssl_ctx != NULL ? receiver_tls_bev : NULL, r, receiver_request,
+	    r);
 	r->sigint = evsignal_new(r->base, SIGINT, receiver_signal, r);
 	r->sigterm = evsignal_new(r->base, SIGTERM, receiver_signal, r);
 	if (r->sigint == NULL || r->sigterm == NULL ||
@@ -197,6 +221,7 @@ receiver_teardown(struct receiver *r)
 		event_free(r->sigint);
 	if (r->sigterm != NULL)
 		event_free(r->sigterm);
+	http_guard_free(r->guard);
 	if (r->http != NULL)
 		evhttp_free(r->http);
 	if (r->base != NULL)

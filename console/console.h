@@ -143,6 +143,10 @@ void console_http_json(struct evhttp_request *req, int status, const char *why,
 struct evhttp_connection;
 void console_http_on_close(struct evhttp_request *req,
     void (*cb)(struct evhttp_connection *, void *), void *arg);
+/* console_http.c: for cb, when the browser of the request *reqp went
+ * before its answer: *reqp becomes NULL (never answered), and the
+ * request is freed here if libevent left it to us. */
+void console_http_gone(struct evhttp_request **reqp);
 /* console_http.c: {"error":error} with status and its reason phrase;
  * the page turns error into the operator's language (lang/). */
 void console_http_error(struct evhttp_request *req, int status,

@@ -169,13 +169,16 @@ console_ack_done(long status, const char *error, void *arg)
 	console_ack_done_free(q);
 }
 
+/* The page's connection closed while the relay was asked: the ack goes
+ * on (and onto the timeline), the answer goes nowhere; the request is
+ * freed once, by libevent or by console_http_gone. */
 static void
 console_ack_gone(struct evhttp_connection *conn, void *arg)
 {
 	struct console_ack_req *q = arg;
 
 	(void)conn;
-	q->req = NULL;
+	console_http_gone(&q->req);
 }
 
 static struct console_recipient *

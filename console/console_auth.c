@@ -288,15 +288,16 @@ console_auth_check(struct console *c, struct evhttp_request *req,
 	}
 }
 
-/* The client closed its connection while its password was checked:
- * evhttp frees the request after this, so it is forgotten here. */
+/* The client's connection closed while its password was checked: the
+ * check goes on (a failure still counts), the answer goes nowhere; the
+ * request is freed once, by libevent or by console_http_gone. */
 static void
 console_auth_gone(struct evhttp_connection *conn, void *arg)
 {
 	struct console_auth_pending *p = arg;
 
 	(void)conn;
-	p->req = NULL;
+	console_http_gone(&p->req);
 }
 
 static void

@@ -1,95 +1,55 @@
 /*
- * The console's side of daemon/http_guard.c (console_guard.h): the
- * descriptor share and the refusal log that alertrelayd's fdbudget.c
- * and refusal.c give it there, here without alertrelayd's metrics.
+ * The console's hooks for common/http_guard.c (console_guard.h): its
+ * share of the descriptors and its log of refusals, without
+ * alertrelayd's metrics.
  */
-#include <sys/resource.h>
-
-#include <limits.h>
-#include <stdint.h>
+#include <string.h>
 
 #include "console_guard.h"
-#include "fdbudget.h"
-#include "log.h"
-#include "refusal.h"
-#include "util.h"
 
 /* Descriptors kept for the database, key files, the log and the
  * listening sockets themselves. */
 #define CONSOLE_GUARD_RESERVE 32
 
-static const char *const console_guard_reasons[CONN_REFUSE_NREASONS] =
-    {"max_connections", "max_connections_per_address", "rate_limited",
-        "request_timeout", "no_descriptors"};
+static struct refuse_log console_guard_logs[CONSOLE_GUARD_NKINDS]
+                                           [CONN_REFUSE_NREASONS];
 
-struct console_guard_log {
-	int64_t last_ms; /* 0: never logged */
-	unsigned long long unlogged;
-};
+static const char *const console_guard_names[CONSOLE_GUARD_NKINDS] = {"listen",
+    "webhook_listen", "metrics_listen"};
 
-static struct console_guard_log console_guard_logs[LISTENER_NKINDS]
-                                                  [CONN_REFUSE_NREASONS];
+/* What the hooks' argument points at: one per kind. */
+static const enum console_guard_kind console_guard_kinds[CONSOLE_GUARD_NKINDS] =
+    {CONSOLE_GUARD_PAGE, CONSOLE_GUARD_HOOKS, CONSOLE_GUARD_METRICS};
 
-static const char *
-console_guard_name(enum listener_kind kind)
+static void
+console_guard_refused(void *arg, enum conn_refuse why, const char *detail)
 {
-	if (kind == CONSOLE_GUARD_METRICS)
-		return "metrics_listen";
-	return kind == CONSOLE_GUARD_HOOKS ? "webhook_listen" : "listen";
-}
+	enum console_guard_kind kind = *(const enum console_guard_kind *)arg;
 
-/* http_guard's hook: the two listeners share what the process may open,
- * half each, less a reserve. */
-long
-fdbudget_cap(enum listener_kind kind)
-{
-	static long cap = -1;
-	struct rlimit rl;
-
-	(void)kind;
-	if (cap >= 0)
-		return cap;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		cap = LONG_MAX;
-	else if ((long)rl.rlim_cur <= 2 * CONSOLE_GUARD_RESERVE)
-		cap = 8;
-	else
-		cap = ((long)rl.rlim_cur - CONSOLE_GUARD_RESERVE) / 2;
-	return cap;
-}
-
-/* http_guard's hook: one line per listener and reason per interval at
- * most, with the count since the last one. */
-void
-refusal_note(enum listener_kind kind, enum conn_refuse why, const char *detail)
-{
-	struct console_guard_log *l = &console_guard_logs[kind][why];
-	int64_t now = monotonic_ms();
-
-	l->unlogged++;
-	if (l->last_ms != 0 && now - l->last_ms < REFUSAL_LOG_INTERVAL * 1000)
-		return;
-	log_warnx("connections refused: listener=%s reason=%s count=%llu%s%s "
-	          "(one line per %d s at most)",
-	    console_guard_name(kind), console_guard_reasons[why], l->unlogged,
-	    detail ? " " : "", detail ? detail : "", REFUSAL_LOG_INTERVAL);
-	l->unlogged = 0;
-	l->last_ms = now;
+	refuse_log_note(&console_guard_logs[kind][why],
+	    console_guard_names[kind], why, detail);
 }
 
 struct http_guard *
 console_guard_new(struct event_base *base, struct evhttp *http,
-    enum listener_kind kind, const struct console_limits *lim,
+    enum console_guard_kind kind, const struct console_limits *lim,
     http_guard_bev_fn make_bev, void *make_arg, http_guard_req_fn handler,
     void *arg)
 {
 	struct http_limits hl;
+	struct http_guard_hooks hooks;
 
+	memset(&hl, 0, sizeof(hl));
 	hl.max_conns = lim->max_conns;
 	hl.max_per_addr = lim->max_per_addr;
 	hl.conn_rate = lim->conn_rate;
 	hl.conn_burst = lim->conn_burst;
 	hl.request_timeout = lim->request_timeout;
-	return http_guard_new(base, http, kind, &hl, make_bev, make_arg,
+	/* The page and webhook listeners share what the process may open,
+	 * half each, less a reserve (the metrics listener is small). */
+	hooks.fd_cap = http_guard_fd_share(CONSOLE_GUARD_RESERVE, 2);
+	hooks.refused = console_guard_refused;
+	hooks.arg = (void *)&console_guard_kinds[kind];
+	return http_guard_new(base, http, &hl, &hooks, make_bev, make_arg,
 	    handler, arg);
 }

@@ -1,10 +1,10 @@
 /*
- * The limits of the console's listeners: daemon/http_guard.c, the same
- * object alertrelayd links (a cap on open connections, a cap and a token
- * bucket per source address, a deadline for the whole request, one
- * request per connection), with the two hooks it calls supplied here
- * for the console: its share of the descriptors (fdbudget_cap) and its
- * log of refusals (refusal_note).
+ * The limits of the console's listeners: common/http_guard.c, the same
+ * object alertrelayd and `alertctl receive` link (a cap on open
+ * connections, a cap and a token bucket per source address, a deadline
+ * for the whole request, one request per connection), with the hooks it
+ * takes supplied here for the console: its share of the descriptors and
+ * its log of refusals.
  */
 #ifndef ALERTCONSOLE_CONSOLE_GUARD_H
 #define ALERTCONSOLE_CONSOLE_GUARD_H
@@ -12,16 +12,17 @@
 #include "console.h"
 #include "http_guard.h"
 
-/* http_guard names a listener by alertrelayd's kinds: the console's
- * page listener counts as one kind, its webhook listener as another,
- * its metrics listener as a third. */
-#define CONSOLE_GUARD_PAGE LISTENER_ADMIN
-#define CONSOLE_GUARD_HOOKS LISTENER_ACK
-#define CONSOLE_GUARD_METRICS LISTENER_ACK_PLAIN
+/* The console's listeners, for the guard's counts and logs. */
+enum console_guard_kind {
+	CONSOLE_GUARD_PAGE, /* listen */
+	CONSOLE_GUARD_HOOKS, /* webhook_listen */
+	CONSOLE_GUARD_METRICS, /* metrics_listen */
+	CONSOLE_GUARD_NKINDS
+};
 
 /* The guard for one listener; see http_guard_new(). */
 struct http_guard *console_guard_new(struct event_base *base,
-    struct evhttp *http, enum listener_kind kind,
+    struct evhttp *http, enum console_guard_kind kind,
     const struct console_limits *lim, http_guard_bev_fn make_bev,
     void *make_arg, http_guard_req_fn handler, void *arg);
 

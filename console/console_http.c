@@ -139,10 +139,33 @@ void
 console_http_on_close(struct evhttp_request *req,
     void (*cb)(struct evhttp_connection *, void *), void *arg)
 {
-	if (req != NULL)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		                                  req),
-		    cb, arg);
+	struct evhttp_connection *evcon;
+
+	/* A request cut loose from its connection (see console_http_gone)
+	 * has no close callback left to set. */
+	if (req != NULL && (evcon = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_set_closecb(evcon, cb, arg);
+}
+
+/* Which of the two owns the request when its connection closes before
+ * the answer depends on where libevent noticed the close.  libevent 2.1
+ * (evhttp_connection_incoming_fail) cuts an unanswered request loose on
+ * EOF or timeout: it takes the request off the connection, sets its
+ * connection to NULL, then frees the connection (calling us) and not the
+ * request, which is then ours to free: forgotten, it would leak.  A
+ * request still on its connection (evhttp_free at shutdown) is freed by
+ * libevent with the connection right after this callback: freed here
+ * too, it would be freed twice.  Asking the request tells the two apart
+ * whatever the order of libevent's steps; either way the pending work
+ * forgets it, so that its answer never goes to a freed request. */
+void
+console_http_gone(struct evhttp_request **reqp)
+{
+	struct evhttp_request *req = *reqp;
+
+	*reqp = NULL;
+	if (req != NULL && evhttp_request_get_connection(req) == NULL)
+		evhttp_request_free(req);
 }
 
 void

@@ -15,7 +15,7 @@
 
 struct console_listener {
 	const char *name; /* the config key, for logs: "listen" */
-	enum listener_kind kind; /* for the guard's counts and logs */
+	enum console_guard_kind kind; /* for the guard's counts and logs */
 	const struct console_limits *limits;
 	struct evhttp *http;
 	struct http_guard *guard;

@@ -20,6 +20,7 @@
 #include "ack_signed.h"
 #include "dispatch.h"
 #include "http_guard.h"
+#include "refusal.h"
 #include "http_json.h"
 #include "log.h"
 #include "metrics.h"
@@ -581,6 +582,7 @@ ack_bind(struct ack *a, const char *addr, int tls)
 {
 	struct evhttp *http;
 	struct http_guard *g;
+	struct http_guard_hooks hooks;
 	char *host;
 	int port;
 
@@ -592,9 +594,9 @@ ack_bind(struct ack *a, const char *addr, int tls)
 	evhttp_set_max_headers_size(http, 8192);
 	evhttp_set_max_body_size(http, ACK_BODY_MAX);
 	/* The guard sets the bevcb and gencb: limits first (http_guard.h). */
-	g = http_guard_new(a->relay->base, http,
-	    tls ? LISTENER_ACK : LISTENER_ACK_PLAIN, &a->relay->cfg->ack_limits,
-	    tls ? ack_tls_bev_cb : NULL, a, ack_request_cb, a);
+	refusal_hooks(tls ? LISTENER_ACK : LISTENER_ACK_PLAIN, &hooks);
+	g = http_guard_new(a->relay->base, http, &a->relay->cfg->ack_limits,
+	    &hooks, tls ? ack_tls_bev_cb : NULL, a, ack_request_cb, a);
 	if (http_guard_bind(g, host, port) == NULL) {
 		log_warn("ack listen on %s", addr);
 		http_guard_free(g);

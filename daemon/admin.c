@@ -15,6 +15,7 @@
 #include "admin_auth.h"
 #include "http_host.h"
 #include "http_guard.h"
+#include "refusal.h"
 #include "admin_deadletter.h"
 #include "admin_lifecycle.h"
 #include "audit.h"
@@ -434,6 +435,7 @@ admin_log_bound(struct evhttp_bound_socket *bound, int worker)
 int
 admin_open(struct relay *relay, int worker, struct admin **out)
 {
+	struct http_guard_hooks hooks;
 	const char *addr = relay->cfg->admin_listen;
 	struct evhttp_bound_socket *bound;
 	struct admin *a;
@@ -462,8 +464,9 @@ admin_open(struct relay *relay, int worker, struct admin **out)
 	evhttp_set_max_headers_size(a->http, 8192);
 	evhttp_set_max_body_size(a->http, 4096);
 	/* The guard sets the bevcb and gencb: limits first (http_guard.h). */
-	a->guard = http_guard_new(relay->base, a->http, LISTENER_ADMIN,
-	    &relay->cfg->admin_limits, NULL, NULL, admin_request_cb, a);
+	refusal_hooks(LISTENER_ADMIN, &hooks);
+	a->guard = http_guard_new(relay->base, a->http,
+	    &relay->cfg->admin_limits, &hooks, NULL, NULL, admin_request_cb, a);
 	bound = http_guard_bind(a->guard, host, port);
 	free(host);
 	if (bound == NULL) {

@@ -27,10 +27,6 @@ _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==
 static const char *const listener_names[LISTENER_NKINDS] = {"device", "ack",
     "ack_plain", "admin"};
 
-static const char *const conn_refuse_names[CONN_REFUSE_NREASONS] =
-    {"max_connections", "max_connections_per_address", "rate_limited",
-        "request_timeout", "no_descriptors"};
-
 static const char *const result_names[DELIVERY_NRESULTS] = {"ok", "retry",
     "failed", "dropped"};
 
@@ -54,12 +50,6 @@ const char *
 metrics_listener_name(enum listener_kind kind)
 {
 	return listener_names[kind];
-}
-
-const char *
-metrics_conn_refuse_name(enum conn_refuse why)
-{
-	return conn_refuse_names[why];
 }
 
 void
@@ -159,7 +149,7 @@ metrics_render_conn_refused(struct evbuffer *out)
 			    "alertrelay_connections_refused_total{listener=\"%"
 			    "s\","
 			    "reason=\"%s\"} %llu\n",
-			    listener_names[k], conn_refuse_names[r],
+			    listener_names[k], refuse_log_reason(r),
 			    (unsigned long long)metrics.conn_refused[k][r]);
 }
 

@@ -11,6 +11,8 @@
 
 #include <event2/buffer.h>
 
+#include "refuse_log.h"
+
 /* Why an alert or a connection was refused: the protocol's error codes. */
 enum refuse_reason {
 	REFUSE_BAD_FRAME,
@@ -52,14 +54,7 @@ enum listener_kind {
 	LISTENER_NKINDS
 };
 
-enum conn_refuse {
-	CONN_REFUSE_MAX_CONNECTIONS,
-	CONN_REFUSE_PER_ADDRESS,
-	CONN_REFUSE_RATE_LIMITED,
-	CONN_REFUSE_DEADLINE,
-	CONN_REFUSE_NO_DESCRIPTORS,
-	CONN_REFUSE_NREASONS
-};
+/* enum conn_refuse: common/refuse_log.h. */
 enum delivery_channel { CHANNEL_WEBHOOK, CHANNEL_SMS, CHANNEL_N };
 
 /* The alert types, as the protocol names them, for per-type gauges. */
@@ -131,7 +126,6 @@ void metrics_delivery(const char *channel, int drill, enum delivery_result r);
 void metrics_delivery_latency(double seconds);
 void metrics_time_to_ack(double seconds); /* first acknowledgements */
 const char *metrics_listener_name(enum listener_kind kind);
-const char *metrics_conn_refuse_name(enum conn_refuse why);
 /* Appends the whole exposition to out. */
 void metrics_render(struct evbuffer *out);
 

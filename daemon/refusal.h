@@ -8,14 +8,16 @@
 #ifndef ALERTRELAY_REFUSAL_H
 #define ALERTRELAY_REFUSAL_H
 
+#include "refuse_log.h"
+#include "http_guard.h"
 #include "metrics.h"
-
-/* Seconds between two log lines about one listener and one reason. */
-#define REFUSAL_LOG_INTERVAL 10
 
 /* Counts one refusal; logs it when the interval has passed.  detail
  * (may be NULL) says which limit, e.g. "limit=24". */
 void refusal_note(enum listener_kind kind, enum conn_refuse why,
     const char *detail);
+/* The hooks of an HTTP listener's guard: kind's share of the
+ * descriptors (fdbudget.h), its refusals through refusal_note. */
+void refusal_hooks(enum listener_kind kind, struct http_guard_hooks *hooks);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "directory.h"
+#include "http_limits.h"
 #include "policy.h"
 #include "sms_gateway.h"
 #include "sms_template.h"
@@ -44,13 +45,7 @@ struct recipient_entry {
 	int line;
 };
 
-/* The limits of one HTTP listener ([ack] or [admin]; http_guard.h). */
-struct http_limits {
-	long max_conns; /* open at once, before the descriptor budget */
-	long max_per_addr; /* open at once from one source address */
-	long conn_rate, conn_burst; /* new connections per address, per s */
-	long request_timeout; /* seconds from accept to a whole request */
-};
+/* struct http_limits ([ack] and [admin]): common/http_limits.h. */
 
 struct relay_config {
 	char *path;

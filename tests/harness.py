@@ -250,7 +250,7 @@ class Receiver:
     """`alertctl receive` for one recipient."""
 
     def __init__(self, env, rid, logdir, pretty=False, port=None, key=None,
-                 secret=None, devices=None, keys=None):
+                 secret=None, devices=None, keys=None, extra=()):
         r = env.recipient(rid)
         self.port = port or r.webhook_port
         self.rid = rid
@@ -266,6 +266,7 @@ class Receiver:
             argv += ["--devices", devices or env.devices_dir]
         if pretty:
             argv.append("--pretty")
+        argv += list(extra)
         self.proc = Proc(argv, "receive-%s" % rid, logdir)
 
     def start(self, timeout=10):

@@ -1,6 +1,6 @@
 """Hostile bodies against every HTTP listener of the relay ([ack] listen
 over TLS, [ack] listen_plain, [admin] listen), all behind
-daemon/http_guard.c.  alertconsole, behind the same guard, crashed
+common/http_guard.c.  alertconsole, behind the same guard, crashed
 (SIGSEGV, libevent 2.1.12 left a freed connection's write timer in its
 timer heap) after about forty requests announcing a body over evhttp's
 limit; this attacks the relay the same ways and more: bodies announced

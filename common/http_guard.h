@@ -1,9 +1,11 @@
 /*
- * Limits for an evhttp listener ([ack] listen, [ack] listen_plain,
- * [admin] listen): a cap on open connections (within the descriptor
- * budget of fdbudget.h), a cap and a token bucket per source address, a
- * deadline for the whole request, one request per connection, and a
- * pause instead of a busy loop when accept() runs out of descriptors.
+ * Limits for an evhttp listener (alertrelayd's [ack] and [admin],
+ * alertconsole's listeners, `alertctl receive`): a cap on open
+ * connections (within the descriptors the program gives the listener),
+ * a cap and a token bucket per source address, a deadline for the whole
+ * request, one request per connection, and a pause instead of a busy
+ * loop when accept() runs out of descriptors; at the cap, optionally, a
+ * newcomer takes the place of an incomplete connection (http_limits.h).
  * How this is done with libevent 2.1's public API is explained at the
  * top of http_guard.c.
  */
@@ -13,8 +15,8 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 
-#include "metrics.h"
-#include "relay_config.h"
+#include "refuse_log.h"
+#include "http_limits.h"
 
 struct http_guard;
 
@@ -22,10 +24,20 @@ struct http_guard;
 typedef struct bufferevent *(*http_guard_bev_fn)(struct event_base *, void *);
 typedef void (*http_guard_req_fn)(struct evhttp_request *, void *);
 
+/* What the program gives a listener: nothing here knows a program. */
+struct http_guard_hooks {
+	long fd_cap; /* the most connections it may hold (descriptors) */
+	/* A connection turned away (or closed for a newcomer): count and
+	 * log it (refuse_log.h); detail names the limit. */
+	void (*refused)(void *arg, enum conn_refuse why, const char *detail);
+	void *arg;
+};
+
 /* Takes over http's bevcb and gencb: requests reach handler(req, arg)
- * once they are whole and within the limits.  The limits are copied. */
+ * once they are whole and within the limits.  Limits and hooks are
+ * copied. */
 struct http_guard *http_guard_new(struct event_base *base, struct evhttp *http,
-    enum listener_kind kind, const struct http_limits *lim,
+    const struct http_limits *lim, const struct http_guard_hooks *hooks,
     http_guard_bev_fn make_bev, void *make_arg, http_guard_req_fn handler,
     void *arg);
 /* Binds host:port for http; NULL with errno on failure. */
@@ -36,6 +48,10 @@ struct evhttp_bound_socket *http_guard_bind(struct http_guard *g,
  * filter's own output is moved down at once, so only this sum tells a
  * long reply (an export) that its reader has stopped. */
 size_t http_guard_unsent(struct evhttp_request *req);
+/* The share of RLIMIT_NOFILE for one of nlisteners listeners after
+ * reserve descriptors are kept for the rest of the program (8 at
+ * least); for http_guard_hooks.fd_cap. */
+long http_guard_fd_share(long reserve, long nlisteners);
 /* Before evhttp_free(): connections still open finish on their own. */
 void http_guard_free(struct http_guard *g);
 

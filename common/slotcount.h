@@ -19,5 +19,7 @@ size_t slotcount_slot(const struct slotcount *sc, const void *key, size_t len);
 /* Takes one from slot unless it already holds cap: 1 taken, 0 full. */
 int slotcount_take(struct slotcount *sc, size_t slot, unsigned cap);
 void slotcount_give(struct slotcount *sc, size_t slot);
+/* What slot holds now. */
+unsigned slotcount_held(const struct slotcount *sc, size_t slot);
 
 #endif

@@ -56,3 +56,9 @@ slotcount_give(struct slotcount *sc, size_t slot)
 	if (sc->n[slot] > 0)
 		sc->n[slot]--;
 }
+
+unsigned
+slotcount_held(const struct slotcount *sc, size_t slot)
+{
+	return sc->n[slot];
+}

@@ -63,14 +63,30 @@
  *   last reference goes after the filter is done with itself.
  * - evhttp's evconnlistener gets an error callback: on EMFILE, ENFILE,
  *   ENOBUFS or ENOMEM it pauses accepting for a second and logs once per
- *   interval (refusal.h), where libevent would print a line per attempt
- *   and spin.
+ *   interval (refuse_log.h), where libevent would print a line per
+ *   attempt and spin.
+ * - With http_limits.evict, a newcomer that brings the count to the
+ *   cap closes (shutdown) one connection that is not being handled,
+ *   whose request is not whole yet or was answered, of the source
+ *   holding the most (slotcount.h), oldest first.  The newcomer's
+ *   address is not known yet at that point (see above), so it is the
+ *   sources already in that give way: one holding many before one
+ *   holding one.  A client alone on its address, which sends its
+ *   request at once (the relay's webhook), is closed only when every
+ *   place is held by a different address and cap newcomers came while
+ *   its request was under way.  The closed one is freed in the next
+ *   round, which lets the listener accept again: the count never passes
+ *   the cap.  Without it, clients that hold every place keep all others
+ *   in the backlog until the request deadline, and open new ones as the
+ *   old ones are closed.
  * No private libevent structure is touched.
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,12 +98,10 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
-#include "fdbudget.h"
 #include "http_guard.h"
 #include "log.h"
 #include "netaddr.h"
 #include "ratelimit.h"
-#include "refusal.h"
 #include "slotcount.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -123,6 +137,7 @@ struct guard_conn {
 	int has_slot;
 	int replied; /* evhttp has passed the whole reply down */
 	int broken; /* make_bev failed: a socket to shut down at once */
+	int shut; /* shut down, on its way out */
 	enum guard_state state;
 };
 
@@ -130,7 +145,7 @@ struct http_guard {
 	TAILQ_ENTRY(http_guard) entry;
 	struct evhttp *http;
 	struct evconnlistener *lev;
-	enum listener_kind kind;
+	struct http_guard_hooks hooks;
 	struct http_limits lim;
 	long cap;
 	http_guard_bev_fn make_bev;
@@ -150,6 +165,14 @@ struct http_guard {
 static TAILQ_HEAD(, http_guard) guards = TAILQ_HEAD_INITIALIZER(guards);
 
 static void
+http_guard_refused(struct http_guard *g, enum conn_refuse why,
+    const char *detail)
+{
+	if (g->hooks.refused != NULL)
+		g->hooks.refused(g->hooks.arg, why, detail);
+}
+
+static void
 http_guard_accepting(struct http_guard *g)
 {
 	int want = !g->dead && !g->paused && g->nconns < g->cap;
@@ -163,9 +186,10 @@ http_guard_accepting(struct http_guard *g)
 		return;
 	}
 	evconnlistener_disable(g->lev);
-	if (!g->paused && !g->dead) {
+	/* With evict, a place is being made: http_guard_evict() logs. */
+	if (!g->paused && !g->dead && !g->lim.evict) {
 		snprintf(detail, sizeof(detail), "limit=%ld", g->cap);
-		refusal_note(g->kind, CONN_REFUSE_MAX_CONNECTIONS, detail);
+		http_guard_refused(g, CONN_REFUSE_MAX_CONNECTIONS, detail);
 	}
 }
 
@@ -182,8 +206,42 @@ static void
 http_guard_shut(struct guard_conn *c)
 {
 	c->state = GUARD_CLOSING;
+	c->shut = 1;
 	if (c->fd >= 0)
 		shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Not being handled, not already on its way out: request incomplete
+ * (GUARD_READING) or answered (GUARD_CLOSING after the reply). */
+static int
+http_guard_evictable(const struct guard_conn *c)
+{
+	return c->has_slot && !c->shut && c->fd >= 0 &&
+	    (c->state == GUARD_READING || c->state == GUARD_CLOSING);
+}
+
+/* The cap is reached and a newcomer is in: the oldest evictable
+ * connection of the source holding the most gives way (see the top).
+ * O(cap), once per newcomer at the cap. */
+static void
+http_guard_evict(struct http_guard *g)
+{
+	struct guard_conn *c, *victim = NULL;
+	unsigned held, most = 0;
+	char detail[64];
+
+	TAILQ_FOREACH(c, &g->conns, entry)
+	if (http_guard_evictable(c) &&
+	    (held = slotcount_held(g->per_addr, c->slot)) > most) {
+		most = held;
+		victim = c;
+	}
+	if (victim == NULL) /* all being handled: they end on their own */
+		return;
+	snprintf(detail, sizeof(detail), "limit=%ld closed_for_newcomer=1",
+	    g->cap);
+	http_guard_refused(g, CONN_REFUSE_MAX_CONNECTIONS, detail);
+	http_guard_shut(victim);
 }
 
 static int
@@ -200,7 +258,7 @@ http_guard_admit(struct guard_conn *c)
 	if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0)
 		return 0; /* already gone */
 	if (c->broken) { /* no TLS for it: never plain HTTP instead */
-		refusal_note(g->kind, CONN_REFUSE_NO_DESCRIPTORS,
+		http_guard_refused(g, CONN_REFUSE_NO_DESCRIPTORS,
 		    "error=\"cannot make a TLS session\"");
 		return 0;
 	}
@@ -208,7 +266,7 @@ http_guard_admit(struct guard_conn *c)
 	if (!ratelimit_take(g->rate, key, klen, monotonic_ms())) {
 		snprintf(detail, sizeof(detail), "conn_rate=%ld/s",
 		    g->lim.conn_rate);
-		refusal_note(g->kind, CONN_REFUSE_RATE_LIMITED, detail);
+		http_guard_refused(g, CONN_REFUSE_RATE_LIMITED, detail);
 		return 0;
 	}
 	c->slot = slotcount_slot(g->per_addr, key, klen);
@@ -216,7 +274,7 @@ http_guard_admit(struct guard_conn *c)
 	        (unsigned)g->lim.max_per_addr)) {
 		snprintf(detail, sizeof(detail), "limit=%ld",
 		    g->lim.max_per_addr);
-		refusal_note(g->kind, CONN_REFUSE_PER_ADDRESS, detail);
+		http_guard_refused(g, CONN_REFUSE_PER_ADDRESS, detail);
 		return 0;
 	}
 	c->has_slot = 1;
@@ -258,7 +316,7 @@ http_guard_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case GUARD_READING:
 		snprintf(detail, sizeof(detail), "limit=%lds",
 		    c->g->lim.request_timeout);
-		refusal_note(c->g->kind, CONN_REFUSE_DEADLINE, detail);
+		http_guard_refused(c->g, CONN_REFUSE_DEADLINE, detail);
 		http_guard_shut(c);
 		break;
 	case GUARD_HANDLED: /* waiting for the handler: not a client's doing */
@@ -455,6 +513,8 @@ http_guard_bev_cb(struct event_base *base, void *arg)
 	g->nconns++;
 	/* Runs after evhttp has set the descriptor, before any read. */
 	event_active(c->timer, EV_TIMEOUT, 1);
+	if (g->lim.evict && g->nconns >= g->cap)
+		http_guard_evict(g);
 	http_guard_accepting(g);
 	return c->bev;
 }
@@ -548,25 +608,37 @@ http_guard_error_cb(struct evconnlistener *lev, void *arg)
 	/* Whatever the error, retrying at once would only spin. */
 	snprintf(detail, sizeof(detail), "error=\"%s\" pause=%dms",
 	    strerror(err), GUARD_PAUSE_MS);
-	refusal_note(g->kind, CONN_REFUSE_NO_DESCRIPTORS, detail);
+	http_guard_refused(g, CONN_REFUSE_NO_DESCRIPTORS, detail);
 	g->paused = 1;
 	http_guard_accepting(g);
 	evtimer_add(g->resume_ev, &tv);
 }
 
+long
+http_guard_fd_share(long reserve, long nlisteners)
+{
+	struct rlimit rl;
+	long share;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return LONG_MAX;
+	share = ((long)rl.rlim_cur - reserve) / nlisteners;
+	return share < 8 ? 8 : share;
+}
+
 struct http_guard *
 http_guard_new(struct event_base *base, struct evhttp *http,
-    enum listener_kind kind, const struct http_limits *lim,
+    const struct http_limits *lim, const struct http_guard_hooks *hooks,
     http_guard_bev_fn make_bev, void *make_arg, http_guard_req_fn handler,
     void *arg)
 {
 	struct http_guard *g = xcalloc(1, sizeof(*g));
-	long budget = fdbudget_cap(kind);
 
 	g->http = http;
-	g->kind = kind;
+	g->hooks = *hooks;
 	g->lim = *lim;
-	g->cap = lim->max_conns < budget ? lim->max_conns : budget;
+	g->cap =
+	    lim->max_conns < hooks->fd_cap ? lim->max_conns : hooks->fd_cap;
 	g->make_bev = make_bev;
 	g->make_arg = make_arg;
 	g->handler = handler;
