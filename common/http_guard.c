@@ -76,7 +76,9 @@
  *   place is held by a different address and cap newcomers came while
  *   its request was under way.  The closed one is freed in the next
  *   round, which lets the listener accept again: the count never passes
- *   the cap.  Without it, clients that hold every place keep all others
+ *   the cap.  When no connection could be closed at that moment (the
+ *   others too new to judge, or being answered), the next one that can
+ *   be closed is, as soon as it can (http_guard_make_place).  Without it, clients that hold every place keep all others
  *   in the backlog until the request deadline, and open new ones as the
  *   old ones are closed.
  * No private libevent structure is touched.
@@ -157,6 +159,7 @@ struct http_guard {
 	struct event *resume_ev;
 	TAILQ_HEAD(, guard_conn) conns;
 	long nconns;
+	long nshut; /* of nconns, shut and not yet let go by evhttp */
 	int paused, accepting, dead;
 };
 
@@ -206,6 +209,8 @@ static void
 http_guard_shut(struct guard_conn *c)
 {
 	c->state = GUARD_CLOSING;
+	if (!c->shut)
+		c->g->nshut++;
 	c->shut = 1;
 	if (c->fd >= 0)
 		shutdown(c->fd, SHUT_RDWR);
@@ -242,6 +247,19 @@ http_guard_evict(struct http_guard *g)
 	    g->cap);
 	http_guard_refused(g, CONN_REFUSE_MAX_CONNECTIONS, detail);
 	http_guard_shut(victim);
+}
+
+/* With evict, at the cap and no place being made yet: make one.  Called
+ * for a newcomer, and again whenever a connection becomes evictable,
+ * since at a newcomer's arrival all the others may have been too new to
+ * judge (several accepted in one round) or being answered; the listener
+ * is off at the cap, so no later newcomer would try again, and every
+ * place would stay held until the request deadline. */
+static void
+http_guard_make_place(struct http_guard *g)
+{
+	if (g->lim.evict && g->nconns - g->nshut >= g->cap)
+		http_guard_evict(g);
 }
 
 static int
@@ -299,6 +317,7 @@ http_guard_check(struct guard_conn *c)
 	tv.tv_sec = left / 1000;
 	tv.tv_usec = (left % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
+	http_guard_make_place(c->g);
 }
 
 static void
@@ -337,6 +356,7 @@ http_guard_reply_gone(struct guard_conn *c)
 	if (c->fd >= 0)
 		shutdown(c->fd, SHUT_WR);
 	evtimer_add(c->timer, &tv);
+	http_guard_make_place(c->g);
 }
 
 static void
@@ -461,6 +481,8 @@ http_guard_conn_gone(void *arg)
 	TAILQ_REMOVE(&g->conns, c, entry);
 	if (c->has_slot)
 		slotcount_give(g->per_addr, c->slot);
+	if (c->shut)
+		g->nshut--;
 	g->nconns--;
 	free(c);
 	if (g->dead && TAILQ_EMPTY(&g->conns))
@@ -513,8 +535,7 @@ http_guard_bev_cb(struct event_base *base, void *arg)
 	g->nconns++;
 	/* Runs after evhttp has set the descriptor, before any read. */
 	event_active(c->timer, EV_TIMEOUT, 1);
-	if (g->lim.evict && g->nconns >= g->cap)
-		http_guard_evict(g);
+	http_guard_make_place(g);
 	http_guard_accepting(g);
 	return c->bev;
 }

@@ -45,6 +45,12 @@ console_guard_new(struct event_base *base, struct evhttp *http,
 	hl.conn_rate = lim->conn_rate;
 	hl.conn_burst = lim->conn_burst;
 	hl.request_timeout = lim->request_timeout;
+	/* At the cap a newcomer takes the place of an idle or unfinished
+	 * connection of the address holding the most: otherwise a few
+	 * addresses holding every place keep the relay's webhooks and the
+	 * operators' pages in the backlog for as long as they churn.  Event
+	 * streams and requests being answered are never closed for it. */
+	hl.evict = 1;
 	/* The page and webhook listeners share what the process may open,
 	 * half each, less a reserve (the metrics listener is small). */
 	hooks.fd_cap = http_guard_fd_share(CONSOLE_GUARD_RESERVE, 2);

@@ -583,6 +583,7 @@ ack_bind(struct ack *a, const char *addr, int tls)
 	struct evhttp *http;
 	struct http_guard *g;
 	struct http_guard_hooks hooks;
+	struct http_limits lim;
 	char *host;
 	int port;
 
@@ -595,8 +596,15 @@ ack_bind(struct ack *a, const char *addr, int tls)
 	evhttp_set_max_body_size(http, ACK_BODY_MAX);
 	/* The guard sets the bevcb and gencb: limits first (http_guard.h). */
 	refusal_hooks(tls ? LISTENER_ACK : LISTENER_ACK_PLAIN, &hooks);
-	g = http_guard_new(a->relay->base, http, &a->relay->cfg->ack_limits,
-	    &hooks, tls ? ack_tls_bev_cb : NULL, a, ack_request_cb, a);
+	lim = a->relay->cfg->ack_limits;
+	/* The HTTPS listener faces the internet: at its cap a newcomer (a
+	 * contact point acknowledging) takes the place of an unfinished
+	 * request of the address holding the most, rather than waiting
+	 * until clients holding every place reach request_timeout.  The
+	 * plain one is on loopback, for the SMS gateway alone. */
+	lim.evict = tls;
+	g = http_guard_new(a->relay->base, http, &lim, &hooks,
+	    tls ? ack_tls_bev_cb : NULL, a, ack_request_cb, a);
 	if (http_guard_bind(g, host, port) == NULL) {
 		log_warn("ack listen on %s", addr);
 		http_guard_free(g);

@@ -294,6 +294,42 @@ def test_connection_cap_waits_in_the_backlog(lab):
 
 
 @pytest.mark.hard_timeout(60)
+def test_https_ack_cap_makes_a_place_for_a_newcomer(lab):
+    """The HTTPS ack listener faces the internet: at max_connections a
+    newcomer (a contact point acknowledging) takes the place of an
+    unfinished connection of the address holding the most, so clients
+    holding every place cannot keep it waiting until they time out.  It
+    used to wait in the kernel's backlog meanwhile (10 s here, evhttp's
+    idle timeout coming before request_timeout), as the admin listener's
+    clients still do (above)."""
+    env, relay, ports = http_stack(lab, ack={"max_connections": 4,
+                                             "request_timeout": 60})
+    port = ports["ack"]
+    held = [connect(port, "127.0.0.%d" % (2 + i % 2)) for i in range(4)]
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    for _ in range(3):
+        status = harness.https_request(port, "POST", "/v1/alerts/%s/ack"
+                                       % ("0" * 32), cafile=env.cert,
+                                       timeout=20)[0]
+        assert status == 401, status  # answered: no token
+    # (before: 10 s, when evhttp's own idle timeout closed the held ones)
+    assert time.monotonic() - t0 < 5, "waited for the held ones to time out"
+    gone = 0
+    for s in held:
+        s.settimeout(1)
+        try:
+            gone += s.recv(100) == b""
+        except ConnectionResetError:
+            gone += 1
+        except socket.timeout:
+            pass  # still held
+        s.close()
+    assert gone >= 1, gone
+    assert "closed_for_newcomer=1" in relay.log()
+
+
+@pytest.mark.hard_timeout(60)
 def test_token_bucket_per_address(lab):
     env, relay, ports = http_stack(lab, ack={"conn_rate": 1,
                                              "conn_burst": 3})
