@@ -78,9 +78,10 @@
  *   round, which lets the listener accept again: the count never passes
  *   the cap.  When no connection could be closed at that moment (the
  *   others too new to judge, or being answered), the next one that can
- *   be closed is, as soon as it can (http_guard_make_place).  Without it, clients that hold every place keep all others
- *   in the backlog until the request deadline, and open new ones as the
- *   old ones are closed.
+ *   be closed is, as soon as it can (http_guard_make_place).  Without
+ *   eviction, clients that hold every place keep all others in the
+ *   backlog until the request deadline, and open new ones as the old
+ *   ones are closed.
  * No private libevent structure is touched.
  */
 #include <sys/queue.h>
