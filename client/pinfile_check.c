@@ -34,7 +34,10 @@ pinfile_bits(const struct pinfile *pf, const char *pin)
 	unsigned x, y;
 
 	b.own = pinfile_verify(pf->pin, pin);
-	b.duress = pinfile_verify(pf->duress, pin);
+	/* Once the coercer has set PINs, the duress PIN they watched being
+	 * typed as the current one is, to them, a replaced PIN: it must
+	 * fail as one, or they could test whether the change was real. */
+	b.duress = pinfile_verify(pf->duress, pin) & (unsigned)(pf->shown == 0);
 	x = pinfile_verify(s1, pin);
 	y = pinfile_verify(s2, pin);
 	b.shown = (x | y) & (unsigned)(pf->shown != 0);

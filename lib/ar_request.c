@@ -203,16 +203,17 @@ ar_client_needs_pin(const ar_client *c)
 {
 	struct pinfile pf;
 	char *path, err[512];
-	int rc;
+	int rc, shows;
 
 	if (c == NULL)
 		return 0;
 	path = pinfile_path(c->d.cfg.device_key);
 	rc = pinfile_load(path, &pf, err, sizeof(err));
 	free(path);
-	sodium_memzero(&pf, sizeof(pf));
 	/* an unusable one: ar_cancel says why */
-	return rc > 0 && pinfile_shows_pins(&pf);
+	shows = rc > 0 && pinfile_shows_pins(&pf);
+	sodium_memzero(&pf, sizeof(pf));
+	return shows;
 }
 
 /* v1 without a PIN file, else v2 behind the PIN, checked even when

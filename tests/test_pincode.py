@@ -176,6 +176,8 @@ def test_set_with_the_duress_pin_only_looks_set(lab):
     real, t_real = timed(st, "pincode", "set",
                          input=lines(PIN, OWN2, OWN2D))
     real_status = status(st)
+    assert alertctl(st, "pincode", "set", input=lines(PIN)) == (
+        1, "", WRONG_LINE)
     # forced: the duress PIN (now OWN2D) as the current one
     forced, t_forced = timed(st, "pincode", "set",
                              input=lines(OWN2D, FORCED, FORCEDD))
@@ -188,6 +190,15 @@ def test_set_with_the_duress_pin_only_looks_set(lab):
     assert doc["v"] == 2 and sorted(doc) == [
         "duress", "pin", "shown_duress", "shown_pin", "v"], doc
 
+    # the PIN the coercer watched being typed as the current one is, as
+    # after a real change, a replaced PIN: wrong for set (as PIN is after
+    # the real set above) and for cancel
+    replaced = alertctl(st, "pincode", "set", input=lines(OWN2D))
+    assert replaced == (1, "", WRONG_LINE), replaced
+    a = send(lab, st)
+    r = alertctl(st, "cancel", a, input=OWN2D + "\n")
+    assert r[0] == 1 and "Wrong PIN" in r[2] and \
+        st.alert_hash(a)["state"] == "open", r
     # the PIN the coercer chose "works", as a duress cancel; a wrong one
     # is refused as ever
     assert_duress_cancel(st, FORCED + "\n")
@@ -244,3 +255,26 @@ def test_on_a_terminal_the_duress_pin_shows_what_the_own_pin_shows(lab):
     assert json.loads(pinfile_of(env).read_text())["v"] == 2
     rc, text = on_terminal(conf, ["pincode", "status"], [])
     assert rc == 0 and "Pincode en dwang-pincode zijn ingesteld." in text
+
+
+@pytest.mark.hard_timeout(90)
+def test_on_a_terminal_cancel_asks_no_pin_after_a_clear_under_duress(lab):
+    """After `pincode clear` with the duress PIN the screen said "no PIN
+    any more": cancel must then ask none on a terminal either, as on a
+    device without PINs (it asked "Pincode: ", which told the coercer the
+    clear was not real; piped input hid it)."""
+    env = lab.env()
+    conf = env.client_conf
+    cancel = ["cancel", "0" * 32, "--timeout", "2"]
+    rc, none_set = on_terminal(conf, cancel, [])
+    assert "incode" not in none_set, none_set
+    cp = harness.run([harness.alertctl_bin(), "-c", conf, "pincode", "set"],
+                     input=lines(PIN, DURESS))
+    assert cp.returncode == 0, cp.stderr
+    rc, asked = on_terminal(conf, cancel, [])
+    assert "Pincode: " in asked, asked  # PINs set: asked
+    cp = harness.run([harness.alertctl_bin(), "-c", conf, "pincode",
+                      "clear"], input=DURESS + "\n")
+    assert cp.returncode == 0, cp.stderr
+    rc, forced = on_terminal(conf, cancel, [])
+    assert "incode" not in forced, forced
