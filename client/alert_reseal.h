@@ -26,11 +26,14 @@ enum alert_reseal_result {
  * is replaced (one fsync'd rename) before item i takes the new envelope,
  * and *sealed_dir follows.  must_keep: an outbox that cannot keep the
  * new sealing leaves everything as it was (what is sent is what a later
- * run sends again); else the new one goes all the same (the old one was
- * refused everywhere).  The caller checks that no relay may hold the
- * old bytes (resend_sent) or that they were refused. */
+ * run sends again), and only an entry this process holds (*hold, see
+ * outbox.h) is sealed again, since no other sender can have sent its
+ * bytes; else the new one goes all the same (the old one was refused
+ * everywhere).  *hold then holds the new entry.  The caller checks that
+ * it has not sent the old bytes itself (resend_sent), or that they were
+ * refused. */
 enum alert_reseal_result alert_reseal(struct device *d, const struct alert *a,
     long long *sealed_dir, const char *dir, struct resend *q, size_t i,
-    int must_keep);
+    int must_keep, int *hold);
 
 #endif

@@ -59,6 +59,7 @@ struct button_alert {
 	 * sealed to, and its place in the queue. */
 	struct alert open_a;
 	long long open_dir;
+	int open_hold; /* its outbox entry, held until at a relay (outbox.h) */
 	size_t open_i;
 };
 
@@ -116,7 +117,7 @@ button_alert_reseal(struct button_alert *ba)
 	if (ba->state != BUTTON_UNSENT || resend_sent(ba->queue, ba->open_i))
 		return;
 	if (alert_reseal(ba->d, &ba->open_a, &ba->open_dir, ba->dir, ba->queue,
-	        ba->open_i, 1) == ALERT_RESEAL_DONE)
+	        ba->open_i, 1, &ba->open_hold) == ALERT_RESEAL_DONE)
 		log_warnx(_(MSG_RESEALED), ba->open_id, ba->open_dir, was);
 }
 
@@ -205,6 +206,7 @@ button_alert_closed(struct button_alert *ba, const char *how)
 		out_line(_("alert %s is closed (%s): the button is ready for "
 		           "a new alert"),
 		    ba->open_id, how);
+	outbox_let_go(&ba->open_hold);
 	ba->open_id[0] = '\0';
 	ba->state = BUTTON_NONE;
 	button_alert_show(ba);
@@ -226,6 +228,7 @@ button_alert_accepted(void *arg, struct relay_session *s, size_t i,
 	    ba->state == BUTTON_UNSENT) {
 		ba->state = BUTTON_ACCEPTED;
 		alert_clear(&ba->open_a); /* at a relay: never sealed again */
+		outbox_let_go(&ba->open_hold);
 		out_line(_("alert %s: accepted by the relay"), ba->open_id);
 		button_alert_show(ba);
 		/* A duplicate: the receipts so far went elsewhere. */
@@ -249,6 +252,7 @@ button_alert_refused(void *arg, struct relay_session *s, size_t i,
 		out_line(_("alert %s was refused by the relay: %s"),
 		    ba->open_id, why);
 		alert_clear(&ba->open_a);
+		outbox_let_go(&ba->open_hold);
 		ba->open_id[0] = '\0';
 		ba->state = BUTTON_NONE;
 		button_alert_show(ba);
@@ -390,7 +394,8 @@ button_alert_seal(struct button_alert *ba, struct sealed_alert *s)
 		return -1;
 	}
 	outbox_mac(a, &ba->d->cfg, ba->d->sk, mac);
-	if (outbox_save(ba->dir, s, mac) != 0)
+	outbox_let_go(&ba->open_hold);
+	if (outbox_save(ba->dir, s, mac, &ba->open_hold) != 0)
 		log_warnx("button: alert not stored in the outbox: "
 		          "it is sent only while this runs");
 	return 0;
@@ -461,6 +466,7 @@ button_alert_new(struct device *d, const struct button_config *bc)
 {
 	struct button_alert *ba = xcalloc(1, sizeof(*ba));
 
+	ba->open_hold = -1;
 	ba->d = d;
 	ba->bc = bc;
 	if ((ba->dir = outbox_dir(&d->cfg)) == NULL) {
@@ -507,6 +513,7 @@ button_alert_free(struct button_alert *ba)
 	relay_run_free(ba->run);
 	resend_free(ba->queue);
 	alert_clear(&ba->open_a);
+	outbox_let_go(&ba->open_hold);
 	seen_free(ba->said);
 	free(ba->dir);
 	free(ba);

@@ -1,3 +1,4 @@
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -163,7 +164,8 @@ outbox_sync_dir(const char *path)
 }
 
 static int
-outbox_write(const char *tmp, const char *path, const json_t *o, int replace)
+outbox_write(const char *tmp, const char *path, const json_t *o, int replace,
+    int *hold)
 {
 	int fd, ok;
 
@@ -171,22 +173,43 @@ outbox_write(const char *tmp, const char *path, const json_t *o, int replace)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	ok = json_dumpfd(o, fd, JSON_COMPACT) == 0 && fsync(fd) == 0;
+	/* Locked before it has its name: nobody can list it unheld. */
+	ok = (hold == NULL || flock(fd, LOCK_EX | LOCK_NB) == 0) &&
+	    json_dumpfd(o, fd, JSON_COMPACT) == 0 && fsync(fd) == 0;
 	/* link, not rename: an existing entry stays as it is, unless
 	 * asked to replace it. */
-	if (close(fd) != 0 || !ok ||
-	    (replace ? rename(tmp, path) : link(tmp, path)) != 0) {
+	if (!ok || (replace ? rename(tmp, path) : link(tmp, path)) != 0) {
+		close(fd);
 		unlink(tmp);
 		return -1;
 	}
 	unlink(tmp);
 	outbox_sync_dir(path);
+	if (hold != NULL)
+		*hold = fd;
+	else if (close(fd) != 0)
+		return -1;
 	return 0;
+}
+
+/* 1 when another open file description holds the entry's lock (a live
+ * sender owns it); a shared try, so that listers never block each
+ * other. */
+static int
+outbox_held(const char *path)
+{
+	int fd, held;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd); /* lets our shared lock go */
+	return held;
 }
 
 static int
 outbox_store(const char *dir, const struct sealed_alert *s,
-    const unsigned char mac[OUTBOX_MAC_BYTES], int replace)
+    const unsigned char mac[OUTBOX_MAC_BYTES], int replace, int *hold)
 {
 	char *path, *tmp;
 	json_t *o;
@@ -198,7 +221,7 @@ outbox_store(const char *dir, const struct sealed_alert *s,
 	path = xasprintf("%s/%s.json", dir, s->alert_id);
 	tmp = xasprintf("%s/.%s.tmp", dir, s->alert_id);
 	o = outbox_entry(s, mac);
-	if ((rc = outbox_write(tmp, path, o, replace)) != 0)
+	if ((rc = outbox_write(tmp, path, o, replace, hold)) != 0)
 		log_warn(_("outbox %s"), path);
 	json_decref(o);
 	free(path);
@@ -208,19 +231,19 @@ outbox_store(const char *dir, const struct sealed_alert *s,
 
 int
 outbox_save(const char *dir, const struct sealed_alert *s,
-    const unsigned char mac[OUTBOX_MAC_BYTES])
+    const unsigned char mac[OUTBOX_MAC_BYTES], int *hold)
 {
-	return outbox_store(dir, s, mac, 0);
+	return outbox_store(dir, s, mac, 0, hold);
 }
 
 int
 outbox_replace(const char *dir, const struct sealed_alert *s,
-    const unsigned char mac[OUTBOX_MAC_BYTES])
+    const unsigned char mac[OUTBOX_MAC_BYTES], int *hold)
 {
 	char *path;
 	int rc;
 
-	if ((rc = outbox_store(dir, s, mac, 1)) != 0)
+	if ((rc = outbox_store(dir, s, mac, 1, hold)) != 0)
 		return rc;
 	/* Unsent again: only after the new entry is on disk. */
 	path = xasprintf("%s/%s.%s", dir, s->alert_id, OUTBOX_REFUSED);
@@ -228,6 +251,14 @@ outbox_replace(const char *dir, const struct sealed_alert *s,
 		outbox_sync_dir(path);
 	free(path);
 	return 0;
+}
+
+void
+outbox_let_go(int *hold)
+{
+	if (*hold >= 0)
+		close(*hold);
+	*hold = -1;
 }
 
 int
@@ -384,7 +415,10 @@ outbox_list(const char *dir, enum outbox_which which, time_t since,
 		if (skip != NULL && strcmp(id, skip) == 0)
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
-		o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+		/* another sender's, while it lives (see outbox.h) */
+		o = which == OUTBOX_UNSENT && outbox_held(path)
+		    ? NULL
+		    : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 		free(path);
 		memset(&one, 0, sizeof(one));
 		if (o != NULL && outbox_wanted(dir, id, o, which) &&

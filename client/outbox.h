@@ -37,14 +37,19 @@ void outbox_mac(const struct alert *a, const struct client_config *cfg,
 int outbox_entry_parse(const json_t *o,
     const unsigned char pk[crypto_sign_PUBLICKEYBYTES], struct sealed_alert *s);
 /* -1 on failure (logged): the alert can still be sent.  Never replaces
- * an entry. */
+ * an entry.  hold (or NULL): a descriptor holding the new entry's lock
+ * from before it appears, which the caller closes once it no longer
+ * owns the alert (see "Held entries" below). */
 int outbox_save(const char *dir, const struct sealed_alert *s,
-    const unsigned char mac[OUTBOX_MAC_BYTES]);
-/* The entry of an alert the relay refused for good, before it stored
- * it, with a new sealing of the same alert (same alert_id): written in
- * one step (rename), then the refused marker goes.  -1 (logged). */
+    const unsigned char mac[OUTBOX_MAC_BYTES], int *hold);
+/* The entry of an alert with a new sealing of the same alert (same
+ * alert_id): written in one step (rename), then the refused marker
+ * goes.  -1 (logged).  hold: as for outbox_save; the caller closes the
+ * descriptor of the old entry. */
 int outbox_replace(const char *dir, const struct sealed_alert *s,
-    const unsigned char mac[OUTBOX_MAC_BYTES]);
+    const unsigned char mac[OUTBOX_MAC_BYTES], int *hold);
+/* Lets a held entry go (*hold -1 after; nothing when it is already). */
+void outbox_let_go(int *hold);
 /* 1 and *s filled when DIR has this alert with this content and a valid
  * signature; 0 when DIR has no such alert; -1 when it has another one
  * under this id (which is kept: the relay may have that one). */
@@ -65,6 +70,17 @@ int outbox_load(const char *dir, const char *alert_id,
 #define OUTBOX_REFUSED "refused"
 #define OUTBOX_CLOSED "closed"
 #define OUTBOX_LIST_MAX 64
+/*
+ * Held entries: the process that sealed an alert (send, the button)
+ * holds an exclusive flock(2) on its entry from before it appears until
+ * the alert is accepted or the process ends.  Unsent entries another
+ * process holds are not listed (OUTBOX_UNSENT), so watch and other
+ * senders never send their bytes, and only the holder may seal the
+ * alert again (alert_reseal.h): no relay can then have taken the old
+ * envelope from anyone else and answer the new one with "conflict".
+ * The kernel lets the lock go when the holder dies: then the entry, as
+ * it is on disk, is anyone's to send.
+ */
 
 /* 0, or -1 (logged). */
 int outbox_mark(const char *dir, const char *alert_id, const char *what,

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "ltime.h"
 #include "msg.h"
+#include "outbox.h"
 #include "tls.h"
 #include "trust.h"
 #include "xmalloc.h"
@@ -286,6 +287,7 @@ ar_op_new(struct ar_client *c, int kind, const char *alert_id)
 
 	op->c = c;
 	op->kind = kind;
+	op->hold = -1;
 	if (alert_id != NULL)
 		snprintf(op->alert_id, sizeof(op->alert_id), "%s", alert_id);
 	op->next = c->ops;
@@ -320,6 +322,7 @@ ar_op_free(struct ar_op *op)
 	ar_follow_free(op->follow);
 	json_decref(op->frame);
 	alert_clear(&op->a);
+	outbox_let_go(&op->hold);
 	free(op);
 }
 

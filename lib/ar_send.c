@@ -79,7 +79,7 @@ ar_send_reseal_unsent(struct ar_op *op)
 		return;
 	dir = outbox_dir(&op->c->d.cfg);
 	if (alert_reseal(&op->c->d, &op->a, &op->sealed_dir, dir, op->queue,
-	        op->mine, 1) == ALERT_RESEAL_DONE)
+	        op->mine, 1, &op->hold) == ALERT_RESEAL_DONE)
 		log_warnx(_(MSG_RESEALED), op->alert_id, op->sealed_dir, was);
 	free(dir);
 }
@@ -145,6 +145,7 @@ ar_send_answered(void *arg, struct relay_session *s, size_t i, int duplicate)
 		return;
 	}
 	op->accepted = 1;
+	outbox_let_go(&op->hold); /* at a relay: anyone's to resend */
 	if (op->follow == NULL) {
 		relay_session_done(s, EXIT_OK);
 		return;
@@ -172,7 +173,7 @@ ar_send_reseal(struct ar_op *op, struct relay_session *s)
 		return -1;
 	dir = outbox_dir(&op->c->d.cfg);
 	rc = alert_reseal(&op->c->d, &op->a, &op->sealed_dir, dir, op->queue,
-	    op->mine, 0);
+	    op->mine, 0, &op->hold);
 	free(dir);
 	if (rc != ALERT_RESEAL_DONE)
 		return -1;

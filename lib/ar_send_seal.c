@@ -90,7 +90,8 @@ ar_send_seal(struct ar_op *op, int again, int *resent, struct sealed_alert *s)
 		free(dir);
 		return AR_E_SEAL;
 	}
-	if (stored == 0 && (dir == NULL || outbox_save(dir, s, mac) != 0)) {
+	if (stored == 0 &&
+	    (dir == NULL || outbox_save(dir, s, mac, &op->hold) != 0)) {
 		snprintf(op->reason, sizeof(op->reason), "%s",
 		    _("the alert could not be kept in the outbox: it is "
 		      "sent now, but not kept to be sent again"));

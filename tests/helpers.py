@@ -150,3 +150,14 @@ class AdminStack:
         cp = harness.run(argv, timeout=30)
         self.lab.short_runs.append((argv, cp.stderr))
         return cp
+
+
+def alert_hash(lab, env, aid):
+    """The alert's hash in the Redis the test started, as a dict."""
+    redis = [t for t in lab.things if isinstance(t, harness.RedisServer)][0]
+    c = redis.client()
+    try:
+        h = c("HGETALL", "%s:alert:%s" % (env.redis["prefix"], aid))
+    finally:
+        c.close()
+    return dict(zip(h[::2], h[1::2]))

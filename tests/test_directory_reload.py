@@ -14,6 +14,7 @@ that pin was in the directory it had just kept, and a panic pressed then
 was never delivered; an alert sealed after a recipient was replaced went
 to the old one, and the relay refused it."""
 
+import hashlib
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import orgdir
 import test_button as tb
 import test_libalertclient as tl
 from harness import make_cert, openssl_pin
+from helpers import alert_hash
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -74,6 +76,13 @@ def switch_certificate(lab, env, relay, cert, key):
 def envelope(env, aid):
     e = json.loads((env.dir / "outbox" / (aid + ".json")).read_text())
     return json.loads(e["envelope"])
+
+
+def envelope_hash(env, aid):
+    """sha256 of the envelope's bytes as the outbox keeps them, as the
+    relay records it (envelope_hash)."""
+    e = json.loads((env.dir / "outbox" / (aid + ".json")).read_text())
+    return hashlib.sha256(e["envelope"].encode()).hexdigest()
 
 
 def sealed_to(env, aid):
@@ -290,6 +299,35 @@ def test_send_waiting_for_a_relay_seals_to_the_newer_directory(lab):
                for l in p.snapshot("stdout")), p.text()
     assert_resealed(env, relay, recv, gone, aid, "verschoven", before)
     assert p.wait_for(RESEALED % aid, "stderr", 1)
+
+
+@pytest.mark.hard_timeout(150)
+def test_watch_leaves_an_alert_a_live_send_holds(lab):
+    """`alertctl watch` runs beside `send` (as the README advises) and
+    sends what other alertctl processes left unsent.  While send lives it
+    holds its alert's outbox entry (flock), so watch leaves it: only send
+    sends it, sealed again to directory 3, and it is accepted.  Before,
+    watch sent the old sealing first; send then sealed it again and the
+    relay answered "conflict": ALARM NOT DELIVERED, exit 1, for an alert
+    the relay had, and an outbox entry unlike what the relay kept."""
+    env, gone, reshuffle = reshuffle_stack(lab)
+    watch = lab.spawn([harness.alertctl_bin(), "-c", env.client_conf,
+                       "watch"], "watch")
+    p = lab.send_proc(env, "--type", "panic", "--message", "naast watch",
+                      "--timeout", "60")
+    p.wait_for(r"^alert_id=", "stdout", timeout=10)
+    aid = p.snapshot("stdout")[0].split("=", 1)[1]
+    before = envelope(env, aid)
+    relay, recv = reshuffle()
+    assert p.wait_exit(60) == 0, p.text()
+    assert any(l.startswith("accepted alert_id=%s " % aid)
+               for l in p.snapshot("stdout")), p.text()
+    assert "conflict" not in p.text() + relay.proc.text("stderr")
+    assert_resealed(env, relay, recv, gone, aid, "naast watch", before)
+    assert watch.running(), watch.tail()
+    # the relay keeps exactly the envelope the outbox has
+    h = alert_hash(lab, env, aid)
+    assert h["envelope_hash"] == envelope_hash(env, aid), (h, aid)
 
 
 @pytest.mark.hard_timeout(90)

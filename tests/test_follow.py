@@ -31,6 +31,7 @@ import pytest
 import harness
 import proto
 from harness_sms import device_session
+from helpers import alert_hash
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -108,17 +109,6 @@ def cancel(lab, env, aid):
     cp = harness.run(argv, timeout=30)
     lab.short_runs.append((argv, cp.stderr))
     assert cp.returncode == 0, cp.stdout + cp.stderr
-
-
-def alert_hash(lab, env, aid):
-    """The alert's hash in the Redis this test started, as a dict."""
-    redis = [t for t in lab.things if isinstance(t, harness.RedisServer)][0]
-    c = redis.client()
-    try:
-        h = c("HGETALL", "%s:alert:%s" % (env.redis["prefix"], aid))
-    finally:
-        c.close()
-    return dict(zip(h[::2], h[1::2]))
 
 
 def redis_text(env, redis):
