@@ -65,20 +65,23 @@
  *   ENOBUFS or ENOMEM it pauses accepting for a second and logs once per
  *   interval (refuse_log.h), where libevent would print a line per
  *   attempt and spin.
- * - With http_limits.evict, a newcomer that brings the count to the
- *   cap closes (shutdown) one connection that is not being handled,
- *   whose request is not whole yet or was answered, of the source
- *   holding the most (slotcount.h), oldest first.  The newcomer's
- *   address is not known yet at that point (see above), so it is the
- *   sources already in that give way: one holding many before one
- *   holding one.  A client alone on its address, which sends its
- *   request at once (the relay's webhook), is closed only when every
- *   place is held by a different address and cap newcomers came while
- *   its request was under way.  The closed one is freed in the next
- *   round, which lets the listener accept again: the count never passes
- *   the cap.  When no connection could be closed at that moment (the
- *   others too new to judge, or being answered), the next one that can
- *   be closed is, as soon as it can (http_guard_make_place).  Without
+ * - With http_limits.evict, the listener takes one connection over the
+ *   cap: a newcomer's seat.  Once the newcomer passed the address checks
+ *   (a connection they refuse takes nobody's place), another connection
+ *   gives way (shutdown): one that is not being handled, whose request
+ *   is not whole yet or was answered, never the newcomer itself.  Which
+ *   one: within the IPv4 address or IPv6 /48 holding the most such
+ *   connections, the source (an address or /64) holding the most, its
+ *   oldest.  Only connections that could be closed count, so an office
+ *   whose operators hold event streams does not give way before an
+ *   attacker's many sources, and one attacker's /64s of a /48 give way
+ *   as one.  The counts are made afresh per newcomer over the cap, in
+ *   O(cap), in two arrays of the address slots' size.  When no
+ *   connection can give way (all being answered), the newcomer keeps the
+ *   seat and the listener stays off until one ends.  A client alone on
+ *   its address that sends its request at once (the relay's webhook) is
+ *   closed only when every place is held by other addresses and
+ *   newcomers keep coming while its request is under way.  Without
  *   eviction, clients that hold every place keep all others in the
  *   backlog until the request deadline, and open new ones as the old
  *   ones are closed.
@@ -137,6 +140,7 @@ struct guard_conn {
 	evutil_socket_t fd;
 	int64_t accepted_ms;
 	size_t slot;
+	size_t group; /* its IPv6 /48's place in the eviction counts, or slot */
 	int has_slot;
 	int replied; /* evhttp has passed the whole reply down */
 	int broken; /* make_bev failed: a socket to shut down at once */
@@ -161,6 +165,9 @@ struct http_guard {
 	TAILQ_HEAD(, guard_conn) conns;
 	long nconns;
 	long nshut; /* of nconns, shut and not yet let go by evhttp */
+	/* With evict: scratch counts of closable connections, by source
+	 * slot and by /48 group, zero between evictions. */
+	unsigned *by_slot, *by_group;
 	int paused, accepting, dead;
 };
 
@@ -179,7 +186,10 @@ http_guard_refused(struct http_guard *g, enum conn_refuse why,
 static void
 http_guard_accepting(struct http_guard *g)
 {
-	int want = !g->dead && !g->paused && g->nconns < g->cap;
+	/* with evict, one seat over the cap: the newcomer's, whom another
+	 * connection makes way for once it is admitted */
+	int want = !g->dead && !g->paused &&
+	    g->nconns < g->cap + (g->lim.evict ? 1 : 0);
 	char detail[32];
 
 	if (g->lev == NULL || want == g->accepting)
@@ -202,6 +212,8 @@ http_guard_destroy(struct http_guard *g)
 {
 	ratelimit_free(g->rate);
 	slotcount_free(g->per_addr);
+	free(g->by_slot);
+	free(g->by_group);
 	free(g);
 }
 
@@ -226,41 +238,71 @@ http_guard_evictable(const struct guard_conn *c)
 	    (c->state == GUARD_READING || c->state == GUARD_CLOSING);
 }
 
-/* The cap is reached and a newcomer is in: the oldest evictable
- * connection of the source holding the most gives way (see the top).
- * O(cap), once per newcomer at the cap. */
+/* Counts the connections that could be closed, but the newcomer, by
+ * source and by /48 (see the top).  O(cap), once per newcomer over the
+ * cap. */
 static void
-http_guard_evict(struct http_guard *g)
+http_guard_count(struct http_guard *g, const struct guard_conn *newcomer,
+    int add)
 {
-	struct guard_conn *c, *victim = NULL;
-	unsigned held, most = 0;
-	char detail[64];
+	struct guard_conn *c;
 
 	TAILQ_FOREACH(c, &g->conns, entry)
-	if (http_guard_evictable(c) &&
-	    (held = slotcount_held(g->per_addr, c->slot)) > most) {
-		most = held;
+	if (c != newcomer && http_guard_evictable(c)) {
+		g->by_slot[c->slot] = add ? g->by_slot[c->slot] + 1 : 0;
+		g->by_group[c->group] = add ? g->by_group[c->group] + 1 : 0;
+	}
+}
+
+/* The oldest closable connection of the source holding the most
+ * closable ones within the IPv4 address or IPv6 /48 holding the most:
+ * connections being answered (event streams among them) are no
+ * reason to close the ones still reading from the same source, and an
+ * attacker's many /64s of one /48 give way as one. */
+static struct guard_conn *
+http_guard_victim(struct http_guard *g, const struct guard_conn *newcomer)
+{
+	struct guard_conn *c, *victim = NULL;
+	unsigned group_most = 0, most = 0;
+	size_t group = 0;
+
+	http_guard_count(g, newcomer, 1);
+	TAILQ_FOREACH(c, &g->conns, entry)
+	if (c != newcomer && http_guard_evictable(c) &&
+	    g->by_group[c->group] > group_most) {
+		group_most = g->by_group[c->group];
+		group = c->group;
+	}
+	TAILQ_FOREACH(c, &g->conns, entry)
+	if (c != newcomer && http_guard_evictable(c) && c->group == group &&
+	    g->by_slot[c->slot] > most) {
+		most = g->by_slot[c->slot];
 		victim = c;
 	}
-	if (victim == NULL) /* all being handled: they end on their own */
+	http_guard_count(g, newcomer, 0);
+	return victim;
+}
+
+/* A newcomer, admitted, holds the seat over the cap (the listener
+ * takes one more than the cap with evict, and no more): another
+ * connection gives way for it.  When none can (all being answered),
+ * the newcomer keeps the seat and the listener stays off until one
+ * ends.  Never the newcomer itself, and never for a connection the
+ * address checks refused. */
+static void
+http_guard_make_place(struct guard_conn *newcomer)
+{
+	struct http_guard *g = newcomer->g;
+	struct guard_conn *victim;
+	char detail[64];
+
+	if (!g->lim.evict || g->nconns - g->nshut <= g->cap ||
+	    (victim = http_guard_victim(g, newcomer)) == NULL)
 		return;
 	snprintf(detail, sizeof(detail), "limit=%ld closed_for_newcomer=1",
 	    g->cap);
 	http_guard_refused(g, CONN_REFUSE_MAX_CONNECTIONS, detail);
 	http_guard_shut(victim);
-}
-
-/* With evict, at the cap and no place being made yet: make one.  Called
- * for a newcomer, and again whenever a connection becomes evictable,
- * since at a newcomer's arrival all the others may have been too new to
- * judge (several accepted in one round) or being answered; the listener
- * is off at the cap, so no later newcomer would try again, and every
- * place would stay held until the request deadline. */
-static void
-http_guard_make_place(struct http_guard *g)
-{
-	if (g->lim.evict && g->nconns - g->nshut >= g->cap)
-		http_guard_evict(g);
 }
 
 static int
@@ -289,6 +331,10 @@ http_guard_admit(struct guard_conn *c)
 		return 0;
 	}
 	c->slot = slotcount_slot(g->per_addr, key, klen);
+	/* an IPv6 /64's first 6 bytes: its /48 (a 6-byte key, apart) */
+	c->group = klen == NETADDR_SOURCE_MAX
+	    ? slotcount_slot(g->per_addr, key, 6)
+	    : c->slot;
 	if (!slotcount_take(g->per_addr, c->slot,
 	        (unsigned)g->lim.max_per_addr)) {
 		snprintf(detail, sizeof(detail), "limit=%ld",
@@ -318,7 +364,7 @@ http_guard_check(struct guard_conn *c)
 	tv.tv_sec = left / 1000;
 	tv.tv_usec = (left % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
-	http_guard_make_place(c->g);
+	http_guard_make_place(c);
 }
 
 static void
@@ -357,7 +403,6 @@ http_guard_reply_gone(struct guard_conn *c)
 	if (c->fd >= 0)
 		shutdown(c->fd, SHUT_WR);
 	evtimer_add(c->timer, &tv);
-	http_guard_make_place(c->g);
 }
 
 static void
@@ -536,7 +581,6 @@ http_guard_bev_cb(struct event_base *base, void *arg)
 	g->nconns++;
 	/* Runs after evhttp has set the descriptor, before any read. */
 	event_active(c->timer, EV_TIMEOUT, 1);
-	http_guard_make_place(g);
 	http_guard_accepting(g);
 	return c->bev;
 }
@@ -668,6 +712,13 @@ http_guard_new(struct event_base *base, struct evhttp *http,
 	g->rate = ratelimit_new((double)lim->conn_rate, (double)lim->conn_burst,
 	    GUARD_RATE_SLOTS);
 	g->per_addr = slotcount_new(GUARD_ADDR_SLOTS);
+	if (lim->evict) {
+		g->by_slot = xcalloc(GUARD_ADDR_SLOTS, sizeof(*g->by_slot));
+		g->by_group = xcalloc(GUARD_ADDR_SLOTS, sizeof(*g->by_group));
+		/* the newcomer's seat over the cap within the budget too */
+		if (g->cap >= hooks->fd_cap && g->cap > 1)
+			g->cap = hooks->fd_cap - 1;
+	}
 	g->resume_ev = evtimer_new(base, http_guard_resume_cb, g);
 	TAILQ_INIT(&g->conns);
 	evhttp_set_bevcb(http, http_guard_bev_cb, g);

@@ -251,6 +251,38 @@ def test_connection_cap_from_many_addresses(lab):
         ops.close()
 
 
+@pytest.mark.hard_timeout(60)
+def test_event_streams_are_no_reason_to_close_their_address(lab):
+    """An office (127.0.0.1) holds three operators' event streams and one
+    unfinished request, newer than the attacker's one-per-address
+    connections that hold the other places.  Newcomers close the
+    attacker's (or answered ones): only connections that could be closed
+    count, so the office holds one like each attacker's address, and the
+    oldest give way first.  Before, the office held four and lost its
+    request to the first newcomer."""
+    env = lab.env()
+    c = Console(lab, env, extra=dict(LIMITS, request_timeout=30)).start()
+    ops = [stream(c) for _ in range(3)]
+    assert [st for _, st in ops] == [200] * 3
+    attackers = [slow("127.0.1.%d" % (i + 1), c.port, b"GET /")
+                 for i in range(20)]
+    time.sleep(0.3)
+    office = slow("127.0.0.1", c.port, b"GET /")  # 24 of 24
+    time.sleep(0.3)
+    try:
+        for _ in range(5):  # newcomers
+            headers, body, _ = make_webhook(env, RID)
+            assert c.hook(headers, body) == 200
+        c.proc.wait_for("closed_for_newcomer=1", timeout=5)
+        assert not closed_by_peer(office, 0.5), "the office's request"
+        assert sum(closed_by_peer(s, 0.1) for s in attackers) >= 1
+    finally:
+        for s in attackers + [office]:
+            s.close()
+        for s, _ in ops:
+            s.close()
+
+
 def answer(s, timeout):
     """What came back before the console closed s (None: still open)."""
     s.settimeout(timeout)

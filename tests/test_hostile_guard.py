@@ -330,6 +330,20 @@ def test_https_ack_cap_makes_a_place_for_a_newcomer(lab):
 
 
 @pytest.mark.hard_timeout(60)
+def test_https_ack_cap_of_one_answers_each_in_turn(lab):
+    """max_connections 1 (allowed): each acknowledgement over HTTPS is
+    answered, one after another; a newcomer never closes itself.  Before,
+    the connection that filled the cap was closed as its own newcomer's
+    place, and every request failed."""
+    env, relay, ports = http_stack(lab, ack={"max_connections": 1})
+    for _ in range(3):
+        status = harness.https_request(ports["ack"], "POST",
+                                       "/v1/alerts/%s/ack" % ("0" * 32),
+                                       cafile=env.cert, timeout=10)[0]
+        assert status == 401, status
+
+
+@pytest.mark.hard_timeout(60)
 def test_token_bucket_per_address(lab):
     env, relay, ports = http_stack(lab, ack={"conn_rate": 1,
                                              "conn_burst": 3})

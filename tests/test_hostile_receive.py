@@ -14,6 +14,7 @@ against a real `alertctl receive`, and for the webhook a real relay and
 Redis."""
 
 import os
+import socket
 import time
 
 import pytest
@@ -123,3 +124,51 @@ def test_limits_out_of_range_are_refused(args, words):
     cp = harness.run([harness.alertctl_bin(), "receive"] + args, timeout=10)
     assert cp.returncode == 2, cp
     assert words in cp.stderr, cp.stderr
+
+
+def still_open(s):
+    """True while the peer has neither closed nor reset s."""
+    s.settimeout(0.3)
+    try:
+        return s.recv(100) != b""
+    except socket.timeout:
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return False
+
+
+@pytest.mark.hard_timeout(60)
+def test_a_refused_newcomer_closes_nobody(lab):
+    """Three senders each hold an unfinished request of the four places;
+    another address connects again and again: its first takes the fourth
+    place, the others are refused by the per-address cap, and a refused
+    connection makes no place, so none of the three is closed.  Before,
+    each accepted connection at the cap closed someone's before the
+    address checks refused it."""
+    env = lab.env()
+    recv = lab.receiver(env, RID, extra=["--max-connections", "4",
+                                         "--max-per-address", "1"])
+    legit = []
+    for i in range(3):
+        s = socket.socket()
+        s.bind(("127.0.0.%d" % (2 + i), 0))
+        s.connect(("127.0.0.1", recv.port))
+        s.sendall(b"POST /hook HTTP/1.1\r\n")
+        legit.append(s)
+    time.sleep(0.3)
+    extra = []
+    for _ in range(6):
+        s = socket.socket()
+        s.bind(("127.0.0.9", 0))
+        s.connect(("127.0.0.1", recv.port))
+        extra.append(s)
+        time.sleep(0.1)
+    recv.proc.wait_for("reason=max_connections_per_address", "stderr", 5)
+    time.sleep(0.5)
+    try:
+        assert [still_open(s) for s in legit] == [True] * 3
+        assert "closed_for_newcomer" not in recv.proc.text("stderr")
+    finally:
+        for s in legit + extra:
+            s.close()
+
