@@ -187,3 +187,16 @@ afile_default_path(const char *env, const char *rel)
 		return NULL;
 	return xasprintf("%s/%s", home, rel);
 }
+
+int
+afile_remove(const char *path)
+{
+	char *dir;
+
+	if (unlink(path) != 0)
+		return errno == ENOENT ? 0 : -1;
+	dir = afile_dirname(path);
+	afile_sync_dir(dir);
+	free(dir);
+	return 0;
+}

@@ -31,6 +31,9 @@ int afile_mkdirs(const char *dir, char *err, size_t errlen);
 char *afile_dirname(const char *path);
 /* 1 when something (even a dangling link) is at path. */
 int afile_exists(const char *path);
+/* Removes path and syncs its directory, so that the removal outlives a
+ * crash; 0, or -1 with errno (ENOENT is no error). */
+int afile_remove(const char *path);
 /* Where a file of alertctl's lives by default: the environment variable
  * env when set, else rel under the user's home ($HOME, or the password
  * entry's); NULL without a home (caller frees). */

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "afile.h"
 #include "pincode_change.h"
 #include "util.h"
 
@@ -80,7 +81,9 @@ pincode_change_clear(const char *path, const struct pinfile *cur,
 	int rc;
 
 	if (m != PIN_DURESS) {
-		if (unlink(path) != 0 && errno != ENOENT) {
+		/* synced: a crash must not bring the PINs (or a forced
+		 * state) back */
+		if (afile_remove(path) != 0) {
 			errf(err, errlen, "%s: %s", path, strerror(errno));
 			return -1;
 		}
