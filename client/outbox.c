@@ -192,19 +192,24 @@ outbox_write(const char *tmp, const char *path, const json_t *o, int replace,
 	return 0;
 }
 
-/* 1 when another open file description holds the entry's lock (a live
- * sender owns it); a shared try, so that listers never block each
- * other. */
-static int
-outbox_held(const char *path)
+/* The entry at path, read through one descriptor; NULL when it cannot
+ * be read, or when unheld is set and another open file description
+ * holds its lock (a live sender owns it, see outbox.h).  The try is a
+ * shared one, so that listers never block each other. */
+static json_t *
+outbox_read(const char *path, int unheld)
 {
-	int fd, held;
+	json_error_t jerr;
+	json_t *o = NULL;
+	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+		return NULL;
+	if (!unheld || flock(fd, LOCK_SH | LOCK_NB) == 0 ||
+	    errno != EWOULDBLOCK)
+		o = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
 	close(fd); /* lets our shared lock go */
-	return held;
+	return o;
 }
 
 static int
@@ -396,7 +401,6 @@ outbox_list(const char *dir, enum outbox_which which, time_t since,
 	struct sealed_alert *v = NULL, one;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
-	json_error_t jerr;
 	char id[33], *path;
 	time_t created;
 	json_t *o;
@@ -415,10 +419,8 @@ outbox_list(const char *dir, enum outbox_which which, time_t since,
 		if (skip != NULL && strcmp(id, skip) == 0)
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
-		/* another sender's, while it lives (see outbox.h) */
-		o = which == OUTBOX_UNSENT && outbox_held(path)
-		    ? NULL
-		    : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+		/* unsent: not another sender's, while it lives */
+		o = outbox_read(path, which == OUTBOX_UNSENT);
 		free(path);
 		memset(&one, 0, sizeof(one));
 		if (o != NULL && outbox_wanted(dir, id, o, which) &&
