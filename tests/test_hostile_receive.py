@@ -138,6 +138,15 @@ def still_open(s):
         return False
 
 
+def held_request(src, port):
+    """A connection from src whose request never ends: closable."""
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"POST /hook HTTP/1.1\r\n")
+    return s
+
+
 @pytest.mark.hard_timeout(60)
 def test_a_refused_newcomer_closes_nobody(lab):
     """Three senders each hold an unfinished request of the four places;
@@ -149,13 +158,8 @@ def test_a_refused_newcomer_closes_nobody(lab):
     env = lab.env()
     recv = lab.receiver(env, RID, extra=["--max-connections", "4",
                                          "--max-per-address", "1"])
-    legit = []
-    for i in range(3):
-        s = socket.socket()
-        s.bind(("127.0.0.%d" % (2 + i), 0))
-        s.connect(("127.0.0.1", recv.port))
-        s.sendall(b"POST /hook HTTP/1.1\r\n")
-        legit.append(s)
+    legit = [held_request("127.0.0.%d" % (2 + i), recv.port)
+             for i in range(3)]
     time.sleep(0.3)
     extra = []
     for _ in range(6):
@@ -172,16 +176,6 @@ def test_a_refused_newcomer_closes_nobody(lab):
     finally:
         for s in legit + extra:
             s.close()
-
-
-
-def held_request(src, port):
-    """A connection from src whose request never ends: closable."""
-    s = socket.socket()
-    s.bind((src, 0))
-    s.connect(("127.0.0.1", port))
-    s.sendall(b"POST /hook HTTP/1.1\r\n")
-    return s
 
 
 @pytest.mark.hard_timeout(120)
