@@ -339,8 +339,8 @@ def test_send_whose_outbox_failed_still_seals_to_the_newer_directory(
 
 
 @pytest.mark.hard_timeout(150)
-def test_button_alert_the_outbox_could_not_keep_goes_sealed_to_the_newer_directory(
-        lab, tmp_path):
+def test_button_alert_not_kept_goes_sealed_to_the_newer_directory(lab,
+                                                                  tmp_path):
     """The same for the button: held while the relay is down and the
     outbox cannot keep it, the alert lives in the button's memory only,
     and goes sealed to directory 3 once a session verified it.  Before,
