@@ -18,20 +18,21 @@ alert_reseal(struct device *d, const struct alert *a, long long *sealed_dir,
 	unsigned char mac[OUTBOX_MAC_BYTES];
 	struct sealed_alert fresh;
 	char err[256];
-	int held = -1;
+	int held = -1, kept = *hold != OUTBOX_NOT_KEPT;
 
 	if (!cfg->has_org || cfg->nrecipients == 0 ||
-	    cfg->dir_version <= *sealed_dir || (must_keep && *hold < 0))
+	    cfg->dir_version <= *sealed_dir || (must_keep && kept && *hold < 0))
 		return ALERT_RESEAL_NONE;
 	if (alert_seal(a, cfg, d->sk, &fresh, err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
 		return ALERT_RESEAL_FAILED;
 	}
 	/* On disk first: a crash after the send must leave these bytes for
-	 * the next run, not the old ones (a conflict at the relay). */
+	 * the next run, not the old ones (a conflict at the relay).  With
+	 * no old ones on disk, there is nothing a next run could send. */
 	outbox_mac(a, cfg, d->sk, mac);
 	if ((dir == NULL || outbox_replace(dir, &fresh, mac, &held) != 0) &&
-	    must_keep) {
+	    must_keep && kept) {
 		log_warnx(_("alert %s: the outbox cannot keep it sealed to "
 		            "directory version %lld; it goes as it was sealed"),
 		    a->alert_id, cfg->dir_version);

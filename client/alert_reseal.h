@@ -26,12 +26,15 @@ enum alert_reseal_result {
  * is replaced (one fsync'd rename) before item i takes the new envelope,
  * and *sealed_dir follows.  must_keep: an outbox that cannot keep the
  * new sealing leaves everything as it was (what is sent is what a later
- * run sends again), and only an entry this process holds (*hold, see
- * outbox.h) is sealed again, since no other sender can have sent its
- * bytes; else the new one goes all the same (the old one was refused
- * everywhere).  *hold then holds the new entry.  The caller checks that
- * it has not sent the old bytes itself (resend_sent), or that they were
- * refused. */
+ * run sends again), and only an alert this process alone has is sealed
+ * again, since no other sender can have sent its bytes: one whose entry
+ * it holds (*hold, see outbox.h), or one the outbox never kept
+ * (*hold OUTBOX_NOT_KEPT: with no entry on disk, an outbox that cannot
+ * keep the new sealing either changes nothing a later run would send).
+ * Else the new one goes all the same (the old one was refused
+ * everywhere).  *hold then holds the new entry, if the outbox kept it.
+ * The caller checks that it has not sent the old bytes itself
+ * (resend_sent), or that they were refused. */
 enum alert_reseal_result alert_reseal(struct device *d, const struct alert *a,
     long long *sealed_dir, const char *dir, struct resend *q, size_t i,
     int must_keep, int *hold);

@@ -59,7 +59,8 @@ struct button_alert {
 	 * sealed to, and its place in the queue. */
 	struct alert open_a;
 	long long open_dir;
-	int open_hold; /* its outbox entry, held until at a relay (outbox.h) */
+	int open_hold; /* its outbox entry, held until at a relay, or
+	                * OUTBOX_NOT_KEPT (outbox.h) */
 	size_t open_i;
 };
 
@@ -395,9 +396,11 @@ button_alert_seal(struct button_alert *ba, struct sealed_alert *s)
 	}
 	outbox_mac(a, &ba->d->cfg, ba->d->sk, mac);
 	outbox_let_go(&ba->open_hold);
-	if (outbox_save(ba->dir, s, mac, &ba->open_hold) != 0)
+	if (outbox_save(ba->dir, s, mac, &ba->open_hold) != 0) {
+		ba->open_hold = OUTBOX_NOT_KEPT; /* still ours to seal again */
 		log_warnx("button: alert not stored in the outbox: "
 		          "it is sent only while this runs");
+	}
 	return 0;
 }
 

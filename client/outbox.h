@@ -50,6 +50,12 @@ int outbox_replace(const char *dir, const struct sealed_alert *s,
     const unsigned char mac[OUTBOX_MAC_BYTES], int *hold);
 /* Lets a held entry go (*hold -1 after; nothing when it is already). */
 void outbox_let_go(int *hold);
+/* A hold's value for a new alert the outbox could not keep (outbox_save
+ * failed, or there is no outbox): it has no entry, so no other process
+ * can have its bytes, and the process that sealed it may seal it again
+ * (alert_reseal.h) as it may an entry it holds.  outbox_let_go makes it
+ * -1. */
+#define OUTBOX_NOT_KEPT (-2)
 /* 1 and *s filled when DIR has this alert with this content and a valid
  * signature; 0 when DIR has no such alert; -1 when it has another one
  * under this id (which is kept: the relay may have that one). */

@@ -75,7 +75,10 @@
  *   oldest.  Only connections that could be closed count, so an office
  *   whose operators hold event streams does not give way before an
  *   attacker's many sources, and one attacker's /64s of a /48 give way
- *   as one.  The counts are made afresh per newcomer over the cap, in
+ *   as one.  The connections accepted in one burst are all checked
+ *   before any of them makes its place: one not checked yet would not
+ *   count, and a /48 whose burst it was would seem to hold fewer than
+ *   it does.  The counts are made afresh per newcomer over the cap, in
  *   O(cap), in two arrays of the address slots' size.  When no
  *   connection can give way (all being answered), the newcomer keeps the
  *   seat and the listener stays off until one ends.  A client alone on
@@ -145,6 +148,7 @@ struct guard_conn {
 	int replied; /* evhttp has passed the whole reply down */
 	int broken; /* make_bev failed: a socket to shut down at once */
 	int shut; /* shut down, on its way out */
+	int fresh; /* admitted in a burst, its place not made yet */
 	enum guard_state state;
 };
 
@@ -346,9 +350,10 @@ http_guard_admit(struct guard_conn *c)
 	return 1;
 }
 
-/* Right after accept: the address check, then the request deadline. */
-static void
-http_guard_check(struct guard_conn *c)
+/* The address check, then the request deadline: 1, or 0 when refused
+ * (shut down). */
+static int
+http_guard_start(struct guard_conn *c)
 {
 	int64_t left = c->g->lim.request_timeout * 1000 -
 	    (monotonic_ms() - c->accepted_ms);
@@ -356,7 +361,7 @@ http_guard_check(struct guard_conn *c)
 
 	if (!http_guard_admit(c)) {
 		http_guard_shut(c);
-		return;
+		return 0;
 	}
 	c->state = GUARD_READING;
 	if (left < 0)
@@ -364,7 +369,36 @@ http_guard_check(struct guard_conn *c)
 	tv.tv_sec = left / 1000;
 	tv.tv_usec = (left % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
-	http_guard_make_place(c);
+	return 1;
+}
+
+/* Right after accept.  With evict, the others accepted in the same burst
+ * are checked now too, before any place is made: one not checked yet has
+ * no source and is not counted, so the first of an attacker's burst from
+ * one /48 found it holding fewer than it does and closed another
+ * address's connection.  Then each one admitted gets its place. */
+static void
+http_guard_check(struct guard_conn *c)
+{
+	struct http_guard *g = c->g;
+	struct guard_conn *o;
+
+	if (!g->lim.evict) {
+		(void)http_guard_start(c);
+		return;
+	}
+	TAILQ_FOREACH(o, &g->conns, entry)
+	if (o->state == GUARD_NEW &&
+	    (o == c || bufferevent_getfd(o->bev) >= 0)) {
+		if (o != c) /* checked here, not in its own turn */
+			evtimer_del(o->timer);
+		o->fresh = http_guard_start(o);
+	}
+	TAILQ_FOREACH(o, &g->conns, entry)
+	if (o->fresh) {
+		o->fresh = 0;
+		http_guard_make_place(o);
+	}
 }
 
 static void

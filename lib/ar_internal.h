@@ -43,7 +43,7 @@ struct ar_op {
 	size_t mine;
 	int accepted;
 	int resealed;
-	int hold; /* our outbox entry, held (outbox.h), or -1 */
+	int hold; /* our outbox entry held (outbox.h), OUTBOX_NOT_KEPT or -1 */
 	long long sealed_dir; /* the dir_version the alert was sealed to */
 	long wait_s;
 	int fetching; /* no directory yet: the session brings one first */

@@ -92,6 +92,10 @@ ar_send_seal(struct ar_op *op, int again, int *resent, struct sealed_alert *s)
 	}
 	if (stored == 0 &&
 	    (dir == NULL || outbox_save(dir, s, mac, &op->hold) != 0)) {
+		/* A new alert_id nobody else has: ours to seal again.  Not
+		 * a resend's, which an earlier run may have sent. */
+		if (!again)
+			op->hold = OUTBOX_NOT_KEPT;
 		snprintf(op->reason, sizeof(op->reason), "%s",
 		    _("the alert could not be kept in the outbox: it is "
 		      "sent now, but not kept to be sent again"));

@@ -301,6 +301,70 @@ def test_send_waiting_for_a_relay_seals_to_the_newer_directory(lab):
     assert p.wait_for(RESEALED % aid, "stderr", 1)
 
 
+def block_outbox(env, tmp_path):
+    """The client configuration's outbox cannot be made: a regular file
+    where its parent should be (tests may run as root, for whom a
+    read-only directory is no obstacle)."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the outbox's parent should be\n")
+    env.write_client_conf(outbox=blocker / "outbox")
+
+
+@pytest.mark.hard_timeout(150)
+def test_send_whose_outbox_failed_still_seals_to_the_newer_directory(
+        lab, tmp_path):
+    """The outbox cannot keep the alert (no entry, so no other process
+    can have its bytes), and no relay answers: the send that holds it in
+    memory seals it again to directory 3 when a session verified that,
+    before it goes.  Before, only an alert with an outbox entry this
+    process held was sealed again: this one went sealed to directory 2,
+    and oncall-2 never got it."""
+    env, gone, reshuffle = reshuffle_stack(lab)
+    block_outbox(env, tmp_path)
+    p = lab.send_proc(env, "--type", "panic", "--message", "zonder outbox",
+                      "--timeout", "60")
+    p.wait_for(r"^alert_id=", "stdout", timeout=10)
+    aid = p.snapshot("stdout")[0].split("=", 1)[1]
+    p.wait_for(r"alert not stored in the outbox", "stderr", timeout=10)
+
+    relay, recv = reshuffle()
+    assert p.wait_exit(60) == 0, p.text()
+    assert any(l.startswith("accepted alert_id=%s " % aid)
+               for l in p.snapshot("stdout")), p.text()
+    assert p.wait_for(RESEALED % aid, "stderr", 1)
+    (a,) = recv.wait_alerts(1, timeout=20)
+    assert a["alert_id"] == aid and a["message"] == "zonder outbox"
+    assert "no longer in the directory" not in relay.proc.text("stderr")
+    assert gone.snapshot() == []
+
+
+@pytest.mark.hard_timeout(150)
+def test_button_alert_not_kept_goes_sealed_to_the_newer_directory(lab,
+                                                                  tmp_path):
+    """The same for the button: held while the relay is down and the
+    outbox cannot keep it, the alert lives in the button's memory only,
+    and goes sealed to directory 3 once a session verified it.  Before,
+    it went sealed to directory 2: oncall-2 never got it."""
+    env, gone, reshuffle = reshuffle_stack(lab)
+    block_outbox(env, tmp_path)
+    button = tb.Button(tmp_path / "event0")
+    tb.add_button(env, button.path)
+    p = tb.start_button(lab, env)
+    button.press(tb.HOLD + 0.4)
+    p.wait_for(r"not connected to a relay right now", "stdout", 10)
+    p.wait_for(r"alert not stored in the outbox", "stderr", 1)
+    (aid,) = tb.raised(p)
+
+    relay, recv = reshuffle()
+    p.wait_for(r"alert %s: accepted by the relay" % aid, "stdout", 30)
+    assert p.wait_for(RESEALED % aid, "stderr", 1)
+    (a,) = recv.wait_alerts(1, timeout=20)
+    assert a["alert_id"] == aid and a["message"] == tb.MESSAGE
+    assert "no longer in the directory" not in relay.proc.text("stderr")
+    assert gone.snapshot() == []
+    button.close()
+
+
 @pytest.mark.hard_timeout(150)
 def test_watch_leaves_an_alert_a_live_send_holds(lab):
     """`alertctl watch` runs beside `send` (as the README advises) and

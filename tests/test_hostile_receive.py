@@ -9,7 +9,8 @@ common/http_guard.c, as alertconsole's and alertrelayd's listeners do
 (--max-connections, --max-per-address, --request-timeout), and at the cap
 a newcomer closes an unfinished connection of the address holding the
 most.  Real attackers on real sockets (loopback addresses 127.0.0.x are
-distinct sources; the relay and our own POSTs come from 127.0.0.1),
+distinct sources, and so are the /64s of an IPv6 /48 routed to loopback;
+the relay and our own POSTs come from 127.0.0.1),
 against a real `alertctl receive`, and for the webhook a real relay and
 Redis."""
 
@@ -22,7 +23,7 @@ import pytest
 import harness
 from harness import wait_until
 from helpers import send_ok
-from test_hostile_unauth import Holder
+from test_hostile_unauth import Holder, loopback_48
 from test_receiver import RID, make_webhook, post
 
 pytestmark = pytest.mark.needs("alertctl")
@@ -137,6 +138,15 @@ def still_open(s):
         return False
 
 
+def held_request(src, port):
+    """A connection from src whose request never ends: closable."""
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"POST /hook HTTP/1.1\r\n")
+    return s
+
+
 @pytest.mark.hard_timeout(60)
 def test_a_refused_newcomer_closes_nobody(lab):
     """Three senders each hold an unfinished request of the four places;
@@ -148,13 +158,8 @@ def test_a_refused_newcomer_closes_nobody(lab):
     env = lab.env()
     recv = lab.receiver(env, RID, extra=["--max-connections", "4",
                                          "--max-per-address", "1"])
-    legit = []
-    for i in range(3):
-        s = socket.socket()
-        s.bind(("127.0.0.%d" % (2 + i), 0))
-        s.connect(("127.0.0.1", recv.port))
-        s.sendall(b"POST /hook HTTP/1.1\r\n")
-        legit.append(s)
+    legit = [held_request("127.0.0.%d" % (2 + i), recv.port)
+             for i in range(3)]
     time.sleep(0.3)
     extra = []
     for _ in range(6):
@@ -172,3 +177,38 @@ def test_a_refused_newcomer_closes_nobody(lab):
         for s in legit + extra:
             s.close()
 
+
+@pytest.mark.hard_timeout(120)
+def test_many_64s_of_one_48_give_way_as_one(lab):
+    """An attacker with one IPv6 /48 holds the cap from twice as many /64s
+    as places, one connection each (each source far below
+    --max-per-address), and reopens what is closed.  A sender from
+    127.0.0.2 holds two unfinished requests.  Newcomers close the /48's
+    connections, which together hold the most: the signed POSTs from
+    127.0.0.1 are printed at once, and 127.0.0.2's two connections stay.
+    Without the /48 grouping each /64 held one, fewer than 127.0.0.2's
+    two, whose connections were the first to go."""
+    cap = 8
+    with loopback_48() as prefix:
+        env = lab.env()
+        port = env.recipient(RID).webhook_port
+        recv = lab.receiver(env, RID, extra=[
+            "--listen", "[::]:%d" % port, "--max-connections", str(cap),
+            "--max-per-address", "4", "--request-timeout", "120"])
+        legit = [held_request("127.0.0.2", port) for _ in range(2)]
+        time.sleep(0.3)
+        addrs = ["%s:%x::1" % (prefix, i) for i in range(2 * cap)]
+        holder = Holder(port, 0, 1, addrs=addrs, target="::1").start()
+        try:
+            # every place held: each newcomer now closes another's
+            recv.proc.wait_for("closed_for_newcomer=1", "stderr", 10)
+            wait_until(lambda: holder.closed_by_relay >= 2 * cap, 10,
+                       what="the attacker's connections closed in turn")
+            for i in range(3):
+                headers, body, _ = make_webhook(env)
+                assert printed_within(recv, i + 1, headers, body) < 5
+            assert [still_open(s) for s in legit] == [True, True]
+        finally:
+            holder.finish()
+            for s in legit:
+                s.close()
