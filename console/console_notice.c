@@ -70,7 +70,7 @@ console_notice_cancel(struct hook_config *hook, const json_t *body,
     const char *alert_id, const char *device_id)
 {
 	const char *b64 = json_str(body, "cancel"),
-		   *sigtext = json_str(body, "cancel_sig");
+	           *sigtext = json_str(body, "cancel_sig");
 	unsigned char sig[crypto_sign_BYTES], *json = NULL;
 	enum console_notice_cancel rc = CONSOLE_NOTICE_RELAY;
 	const char *aid, *dev;
@@ -82,8 +82,8 @@ console_notice_cancel(struct hook_config *hook, const json_t *body,
 	    b64_decode_exact(sigtext, sig, sizeof(sig)) != 0 ||
 	    b64_decode(b64, strlen(b64), &json, &len) != 0)
 		return rc;
-	cancel = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES,
-	    NULL);
+	cancel =
+	    json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL);
 	aid = json_str(cancel, "alert_id");
 	dev = json_str(cancel, "device_id");
 	if (aid != NULL && dev != NULL && id_valid(dev) &&
@@ -110,8 +110,7 @@ console_notice_ack_name(const struct ack_statement *st,
 
 int
 console_notice_ack(struct hook_config *hook, const json_t *body,
-    const char *alert_id, const json_t *alert_body, char *name,
-    size_t namelen)
+    const char *alert_id, const json_t *alert_body, char *name, size_t namelen)
 {
 	const char *hash = json_str(alert_body, "envelope_sha256");
 	const struct dir_recipient *r;
@@ -119,12 +118,10 @@ console_notice_ack(struct hook_config *hook, const json_t *body,
 
 	/* the recipients' keys come only with the signed directory */
 	if (hook->keys.directory == NULL ||
-	    ack_statement_parse(json_object_get(body, "statement"), &st) !=
-	        0 ||
+	    ack_statement_parse(json_object_get(body, "statement"), &st) != 0 ||
 	    strcmp(st.alert_id, alert_id) != 0 ||
 	    (hash != NULL && strcmp(st.envelope_sha256, hash) != 0) ||
-	    (r = directory_recipient(&hook->keys.dir, st.recipient)) ==
-	        NULL ||
+	    (r = directory_recipient(&hook->keys.dir, st.recipient)) == NULL ||
 	    !r->has_sign || ack_statement_verify(&st, r->sign_pk) != 0)
 		return 0;
 	console_notice_ack_name(&st, r, name, namelen);
@@ -263,9 +260,9 @@ console_notice_apply(struct console *c, struct hook_config *hook,
 	 * signature */
 	own = console_notice_own_ack(c, a->alert_id);
 	json_object_set_new(o, "acked_by",
-	    own != NULL       ? json_string(own)
-	    : sum.ack_signed ? json_string(sum.ack_name)
-	                      : json_null());
+	    own != NULL          ? json_string(own)
+	        : sum.ack_signed ? json_string(sum.ack_name)
+	                         : json_null());
 	free(own);
 }
 
@@ -273,7 +270,7 @@ const char *
 console_notice_kind(struct console *c, const char *type, const json_t *body)
 {
 	const char *rid = json_str(body, "recipient_id"),
-		   *aid = json_str(body, "alert_id");
+	           *aid = json_str(body, "alert_id");
 	struct console_recipient *r =
 	    rid != NULL ? console_config_find(&c->cfg, rid) : NULL;
 	char name[ACK_STMT_TEXT_MAX + 1];

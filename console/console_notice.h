@@ -31,8 +31,7 @@ enum console_notice_cancel console_notice_cancel(struct hook_config *hook,
  * recipient of hook's signed directory signed for alert_id (and for the
  * envelope named in alert_body, when it names one); name gets who. */
 int console_notice_ack(struct hook_config *hook, const json_t *body,
-    const char *alert_id, const json_t *alert_body, char *name,
-    size_t namelen);
+    const char *alert_id, const json_t *alert_body, char *name, size_t namelen);
 
 /* Sets the API object o of alert a (opened from alert_body with hook)
  * from its notices: "state", "acked_by", "duress" and "notices"

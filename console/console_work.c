@@ -216,7 +216,8 @@ console_work_webhook_entry(struct console *c, sqlite3_stmt *s)
 		actor =
 		    json_string_value(json_object_get(body, "acknowledged_by"));
 		actor = actor != NULL ? actor : "?";
-		snprintf(detail, sizeof(detail), "relay");
+		if (strcmp(kind, "acknowledged") == 0)
+			snprintf(detail, sizeof(detail), "relay");
 	} else if (strcmp(type, "alert.cancelled") == 0) {
 		kind = console_notice_kind(c, type, body);
 		actor = strcmp(kind, "cancelled") == 0 ? "device" : "relay";

@@ -214,8 +214,8 @@ conn_cancel(struct conn *c, const json_t *o)
 	req = json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",
 	    c->device_id, "now", now);
 	json_object_update(req, c->req_cancel);
-	c->req = store_eval(c->relay->store, script_cancel, req, conn_answer_cb,
-	    c);
+	c->req =
+	    store_eval(c->relay->store, script_cancel, req, conn_answer_cb, c);
 }
 
 /* The signed directory, as the organisation signed it; only its version

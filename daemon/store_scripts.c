@@ -61,7 +61,7 @@
 #define SIGNED_CANCEL                                                          \
 	"local function signed_cancel(ak)\n"                                   \
 	"  if a.signed and a.sig then\n"                                       \
-	"    redis.call('HSET', ak, 'cancel_signed', a.signed, 'cancel_sig',"   \
+	"    redis.call('HSET', ak, 'cancel_signed', a.signed, 'cancel_sig',"  \
 	"      a.sig)\n"                                                       \
 	"  end\n"                                                              \
 	"end\n"

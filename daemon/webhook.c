@@ -54,8 +54,8 @@ webhook_signed_cancel(json_t *o, const json_t *meta)
 static void
 webhook_ack_statement(json_t *o, const json_t *meta)
 {
-	const char *text = json_string_value(json_object_get(meta,
-	    "acked_statement"));
+	const char *text =
+	    json_string_value(json_object_get(meta, "acked_statement"));
 	json_t *st = text != NULL ? json_loads(text, 0, NULL) : NULL;
 
 	if (json_is_object(st))
