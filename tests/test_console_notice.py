@@ -187,3 +187,45 @@ def test_relay_word_does_not_end_the_alarm(lab):
     # unclaimed: an operator can still claim the relay-cancelled one
     console.login()
     assert console.post("/api/alert/%s/claim" % aids[1])[0] == 200
+
+
+@pytest.mark.hard_timeout(150)
+def test_signed_ack_comes_back_with_its_statement(lab):
+    """An operator acknowledges in the console (signed with the
+    recipient's ack_sign_key) through a real relay; the relay's
+    alert.acknowledged back to the console carries that statement, and
+    the console counts it as signed."""
+    env = lab.env()
+    port, ack_port = harness.free_port(), harness.free_port()
+    env.recipient(RID).webhook_port = port
+    env.recipient(RID).webhook_path = "/hook/" + RID
+    env.ack = {"listen": "127.0.0.1:%d" % ack_port}
+    token = harness.write_secret(env.dir / "cp.ack", harness.new_token())
+    env.recipient_extra[RID] = {"ack_token_file": token}
+    env.policies = {"default": {"types": "panic threat test",
+                                "tier": ["0 %s:webhook" % RID]}}
+    sk = nacl.signing.SigningKey.generate()
+    keyfile = harness.write_secret(env.dir / "cp.sign.key",
+                                   b64(bytes(sk) + bytes(sk.verify_key)))
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory(1)
+    console = Console(lab, env, port=port, rcpt_extra={RID: {
+        "ack_url": "https://127.0.0.1:%d" % ack_port,
+        "ack_token_file": token, "ack_pin": env.pin,
+        "ack_sign_key": keyfile}})
+    lab.redis(env)
+    lab.relay(env).proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" %
+                                 ack_port, "stderr", 10)
+    console.start()
+    console.login()
+    aid, _, _ = send_ok(lab, env, "--type", "panic", "--timeout", "20")
+    console.wait_alerts(1, timeout=20)
+    status, body = console.post("/api/alert/%s/ack" % aid)
+    assert status == 200, body
+    harness.wait_until(lambda: rows_of(console, aid, "alert.acknowledged"),
+                       15, what="the relay's alert.acknowledged")
+    body, = rows_of(console, aid, "alert.acknowledged")
+    assert body["statement"]["alert_id"] == aid and "attested" not in body
+    a = one(console, aid)
+    assert a["notices"]["acknowledged"] == "signed", a
+    assert a["state"] == "acknowledged", a

@@ -47,16 +47,21 @@ def test_relay_word_keeps_the_alarm_and_the_claim_button(lab, browser):
                 acknowledged_by="Piket-1") == 200
 
     def card(aid):
-        return d.find_element("css selector",
-                              '#queue li[data-alert-id="%s"]' % aid)
+        """The card's text and whether it has the claim button, read at
+        once (the page re-renders cards as it reloads)."""
+        return d.execute_script(
+            "const li = document.querySelector("
+            "'#queue li[data-alert-id=\"' + arguments[0] + '\"]');"
+            "return li ? [li.innerText, !!li.querySelector('button.claim')]"
+            " : ['', false];", aid)
 
-    harness.wait_until(lambda: RELAY_CANCEL in card(ids[0]).text and
-                       RELAY_ACK in card(ids[1]).text, 10,
+    harness.wait_until(lambda: RELAY_CANCEL in card(ids[0])[0] and
+                       RELAY_ACK in card(ids[1])[0], 10,
                        what="the relay's word on the cards")
     for aid in ids:
-        c = card(aid)
-        assert "Ingetrokken door de melder" not in c.text, c.text
-        assert c.find_elements("css selector", "button.claim"), c.text
+        text, claim = card(aid)
+        assert "Ingetrokken door de melder" not in text, text
+        assert claim, text
     assert alarm(d) == "playing"
     assert d.title.startswith("(2) "), d.title
     assert run_axe(d, js) == []
