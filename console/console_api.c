@@ -17,6 +17,7 @@
 #include "console.h"
 #include "console_db.h"
 #include "console_location.h"
+#include "console_notice.h"
 #include "console_offline.h"
 #include "console_work.h"
 #include "frame.h"
@@ -134,6 +135,9 @@ console_api_one(struct console *c, time_t now, struct hook_config *hook,
 	json_object_set_new(o, "early",
 	    json_boolean(now - created < -HOOK_CLOCK_SKEW_S));
 	console_api_work(c, o, a->alert_id);
+	/* the relay's notices count by whose signature they carry */
+	if (o != NULL)
+		console_notice_apply(c, hook, a, b->o, o);
 	return o;
 }
 

@@ -12,6 +12,7 @@
 #include "console.h"
 #include "console_db.h"
 #include "console_metrics.h"
+#include "console_notice.h"
 #include "console_work.h"
 #include "log.h"
 
@@ -193,7 +194,7 @@ console_work_state(struct console *c, const char *alert_id,
 /* A relay webhook as a timeline entry: columns 4.. are its type,
  * repeat and body. */
 static json_t *
-console_work_webhook_entry(sqlite3_stmt *s)
+console_work_webhook_entry(struct console *c, sqlite3_stmt *s)
 {
 	const char *type = (const char *)sqlite3_column_text(s, 4);
 	json_t *body = json_loadb(sqlite3_column_blob(s, 6),
@@ -211,14 +212,15 @@ console_work_webhook_entry(sqlite3_stmt *s)
 		    (long long)json_integer_value(
 		        json_object_get(body, "tier")));
 	} else if (strcmp(type, "alert.acknowledged") == 0) {
-		kind = "acknowledged";
+		kind = console_notice_kind(c, type, body);
 		actor =
 		    json_string_value(json_object_get(body, "acknowledged_by"));
 		actor = actor != NULL ? actor : "?";
-		snprintf(detail, sizeof(detail), "relay");
+		if (strcmp(kind, "acknowledged") == 0)
+			snprintf(detail, sizeof(detail), "relay");
 	} else if (strcmp(type, "alert.cancelled") == 0) {
-		kind = "cancelled";
-		actor = "device";
+		kind = console_notice_kind(c, type, body);
+		actor = strcmp(kind, "cancelled") == 0 ? "device" : "relay";
 	}
 	e = json_pack("{s:I, s:s, s:s, s:s}", "at",
 	    (json_int_t)sqlite3_column_int64(s, 0), "kind", kind, "actor",
@@ -245,7 +247,7 @@ console_work_timeline(struct console *c, const char *alert_id)
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (strcmp((const char *)sqlite3_column_text(s, 1),
 		        "webhook") == 0)
-			e = console_work_webhook_entry(s);
+			e = console_work_webhook_entry(c, s);
 		else
 			e = json_pack("{s:I, s:s, s:s, s:s}", "at",
 			    (json_int_t)sqlite3_column_int64(s, 0), "kind",

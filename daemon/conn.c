@@ -61,6 +61,7 @@ conn_free(struct conn *c)
 	if (c->keepalive != NULL)
 		event_free(c->keepalive);
 	json_decref(c->held);
+	json_decref(c->req_cancel);
 	/* The TLS object and the socket go here, not in libevent's
 	 * finalizer: that runs later at the connection's priority, the
 	 * default one for a device, where the reaper's batches of freed

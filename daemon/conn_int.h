@@ -82,6 +82,9 @@ struct conn {
 	char req_type[16];
 	char req_alert_id[33];
 	int req_duress; /* the cancel under way is a duress one (duress.c) */
+	/* its signed bytes, {"signed":B64,"sig":B64}, kept with the alert
+	 * and passed on in the webhooks (docs/PROTOCOL.md "Cancel") */
+	json_t *req_cancel;
 	/* Alerts this session cancelled whose "cancelled" receipt went
 	 * (or goes) out with the answer: the receipts channel's copy of
 	 * each is skipped once.  The channel's timing would otherwise

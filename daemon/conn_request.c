@@ -202,15 +202,20 @@ conn_cancel(struct conn *c, const json_t *o)
 	/* its first deliveries, if not out yet, now read its state */
 	dispatch_fresh_forget(c->relay->dispatch, aid);
 	json_decref(req);
+	/* The device's own words, for every recipient to check: the relay
+	 * alone cannot make a cancel (or a duress) that verifies. */
+	json_decref(c->req_cancel);
+	c->req_cancel = json_pack("{s:s, s:s}", "signed", b64, "sig", sigtext);
 	if (v2) {
 		duress_cancel(c, duress);
 		return;
 	}
 	time_rfc3339_ms(now, now_ms());
-	c->req = store_eval(c->relay->store, script_cancel,
-	    json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",
-	        c->device_id, "now", now),
-	    conn_answer_cb, c);
+	req = json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",
+	    c->device_id, "now", now);
+	json_object_update(req, c->req_cancel);
+	c->req =
+	    store_eval(c->relay->store, script_cancel, req, conn_answer_cb, c);
 }
 
 /* The signed directory, as the organisation signed it; only its version

@@ -120,6 +120,8 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	    c->req_duress ? "1" : "0", "tier", tier);
 	snprintf(ms, sizeof(ms), "%lld", (long long)nowms);
 	json_object_set_new(args, "now_ms", json_string(ms));
+	if (c->req_cancel != NULL)
+		json_object_update(args, c->req_cancel);
 	if (c->req_duress) {
 		json_object_set_new(args, "deliveries",
 		    duress_deliveries(cfg, p, rs != NULL ? rs : "", drill));

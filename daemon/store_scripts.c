@@ -55,6 +55,17 @@
 	"  keep(aid)\n"                                                        \
 	"end\n"
 
+/* The device's signed cancel, as it sent it, kept with the alert for the
+ * webhooks that follow (webhook.c): a receiver checks it with the
+ * device's key, so the relay's word alone never ends an alarm there. */
+#define SIGNED_CANCEL                                                          \
+	"local function signed_cancel(ak)\n"                                   \
+	"  if a.signed and a.sig then\n"                                       \
+	"    redis.call('HSET', ak, 'cancel_signed', a.signed, 'cancel_sig',"  \
+	"      a.sig)\n"                                                       \
+	"  end\n"                                                              \
+	"end\n"
+
 /* Accept an alert with its first notifications and timers, or recognise
  * a resend. */
 const char script_ingest[] = PRELUDE
@@ -183,7 +194,7 @@ const char script_meta[] = PRELUDE
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
     "  'tier', 'drill', 'last_seen', 'interval_s', 'duress', 'duress_at',"
-    "  'envelope_hash')\n"
+    "  'envelope_hash', 'cancel_signed', 'cancel_sig', 'acked_statement')\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     /* a later position: its own box and time (script_location) */
     "if a.event == 'alert.location' then\n"
@@ -202,7 +213,9 @@ const char script_meta[] = PRELUDE
     "  ciphertext = f[10] or nil, done = f[11] and true or false,"
     "  drill = f[13] == '1', last_seen = f[14] or nil,"
     "  interval_s = f[15] or nil, duress = f[16] == '1',"
-    "  duress_at = f[17] or nil, envelope_hash = f[18] or nil})\n";
+    "  duress_at = f[17] or nil, envelope_hash = f[18] or nil,"
+    "  cancel_signed = f[19] or nil, cancel_sig = f[20] or nil,"
+    "  acked_statement = f[21] or nil})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE
@@ -364,7 +377,7 @@ const char script_ack[] = PRELUDE
     "  received_ms = s[4], drill = s[7] == '1'})\n";
 
 /* The device cancelled its alert. */
-const char script_cancel[] = PRELUDE
+const char script_cancel[] = PRELUDE SIGNED_CANCEL
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
     "  'duress')\n"
@@ -375,6 +388,7 @@ const char script_cancel[] = PRELUDE
     "  return cjson.encode({r = 'already'})\n"
     "end\n"
     "redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
+    "signed_cancel(ak)\n"
     "stop_timers(ak, a.aid)\n"
     "closed(a.aid, s[3])\n"
     "retire(a.aid, a.dev)\n"
@@ -515,7 +529,7 @@ const char script_directory[] = PRELUDE
  * open (reopens it), marks it duress (from then on its events go to
  * P:duress_events:A, never to the device), sends alert.duress to
  * a.deliveries (every tier) at once and goes on escalating. */
-const char script_duress[] = PRELUDE
+const char script_duress[] = PRELUDE SIGNED_CANCEL
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
     "  'duress', 'received_ms', 'drill')\n"
@@ -526,6 +540,7 @@ const char script_duress[] = PRELUDE
     "end\n"
     "if a.duress ~= '1' then\n"
     "  redis.call('HSET', ak, 'state', 'cancelled', 'cancelled_at', a.now)\n"
+    "  signed_cancel(ak)\n"
     "  stop_timers(ak, a.aid)\n"
     "  closed(a.aid, s[3])\n"
     "  retire(a.aid, a.dev)\n"
@@ -536,6 +551,7 @@ const char script_duress[] = PRELUDE
     "end\n"
     "redis.call('HSET', ak, 'duress_at', a.now, 'duress_ms', a.now_ms,"
     "  'state', 'open', 'tier', a.tier)\n"
+    "signed_cancel(ak)\n"
     /* open again: its retention periods no longer run */
     "unretire(a.aid, a.dev)\n"
     "stop_timers(ak, a.aid)\n"

@@ -40,6 +40,31 @@ webhook_copy(json_t *o, const json_t *meta, const char *from, const char *to)
 		json_object_set(o, to, v);
 }
 
+/* The device's signed cancel (docs/PROTOCOL.md "Cancel"), for the
+ * receiver to check with the device's key. */
+static void
+webhook_signed_cancel(json_t *o, const json_t *meta)
+{
+	webhook_copy(o, meta, "cancel_signed", "cancel");
+	webhook_copy(o, meta, "cancel_sig", "cancel_sig");
+}
+
+/* The statement the recipient signed, as it was stored; without one the
+ * acknowledgement is the relay's word (an SMS reply), and says so. */
+static void
+webhook_ack_statement(json_t *o, const json_t *meta)
+{
+	const char *text =
+	    json_string_value(json_object_get(meta, "acked_statement"));
+	json_t *st = text != NULL ? json_loads(text, 0, NULL) : NULL;
+
+	if (json_is_object(st))
+		json_object_set(o, "statement", st);
+	else
+		json_object_set_new(o, "attested", json_string("relay"));
+	json_decref(st);
+}
+
 char *
 webhook_body(const char *event, const char *alert_id, const json_t *meta,
     const char *recipient_id, const char *tier, const char *device_alias)
@@ -68,6 +93,8 @@ webhook_body(const char *event, const char *alert_id, const json_t *meta,
 	if (json_is_true(json_object_get(meta, "duress"))) {
 		json_object_set_new(o, "duress", json_true());
 		webhook_copy(o, meta, "duress_at", "duress_at");
+		/* the device's duress cancel: the proof that it is one */
+		webhook_signed_cancel(o, meta);
 	}
 	if (strcmp(event, "alert.raised") == 0 ||
 	    strcmp(event, "alert.escalated") == 0 ||
@@ -85,6 +112,10 @@ webhook_body(const char *event, const char *alert_id, const json_t *meta,
 	} else if (strcmp(event, "alert.acknowledged") == 0) {
 		webhook_copy(o, meta, "acked_by", "acknowledged_by");
 		webhook_copy(o, meta, "acked_at", "acknowledged_at");
+		webhook_ack_statement(o, meta);
+	} else if (strcmp(event, "alert.cancelled") == 0) {
+		webhook_copy(o, meta, "cancelled_at", "cancelled_at");
+		webhook_signed_cancel(o, meta);
 	} else
 		webhook_copy(o, meta, "cancelled_at", "cancelled_at");
 	s = json_dumps(o, JSON_COMPACT);

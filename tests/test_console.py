@@ -543,9 +543,12 @@ def test_webhooks_on_their_own_listener(lab):
 
 
 def test_relay_notices_change_the_state(solo):
-    """alert.acknowledged and alert.cancelled (the relay's word, signed
-    as webhooks, no content) are stored and show in the alert's state;
-    a notice is answered, stored once, and never makes an alert."""
+    """alert.acknowledged and alert.cancelled with no signature of the
+    device or a recipient (the relay's word, signed as webhooks only,
+    no content) are stored and shown as the relay's word: the alerts
+    stay open, the alarm on (test_console_notice.py has the signed
+    ones); a notice is answered, stored once, and never makes an
+    alert."""
     env, console = solo
     alerts = {}
     for t in ("panic", "threat"):
@@ -562,8 +565,11 @@ def test_relay_notices_change_the_state(solo):
     body = json.dumps({"type": "alert.cancelled", "alert_id": "ab" * 16,
                        "recipient_id": RID}).encode()
     assert console.hook(resign(env, body, "msg_orphan"), body) == 200
-    states = {a["type"]: a["state"] for a in console.alerts()}
-    assert states == {"panic": "acknowledged", "threat": "cancelled"}
+    states = {a["type"]: (a["state"], a["notices"]["acknowledged"],
+                          a["notices"]["cancelled"])
+              for a in console.alerts()}
+    assert states == {"panic": ("open", "relay", None),
+                      "threat": ("open", None, "relay")}
     assert sorted(r["type"] for r in console.rows()) == [
         "alert.acknowledged", "alert.cancelled", "alert.cancelled",
         "alert.raised", "alert.raised"]

@@ -300,7 +300,8 @@ def test_notes_closure_and_the_timeline(solo):
     assert c.post("/api/alert/%s/close" % aid,
                   {"outcome": "false_alarm", "note": "buurman"}) == (
         200, {"outcome": "false_alarm"})
-    # the relay's later notice is stored and shown too
+    # the relay's later notice is stored and shown too, as the relay's
+    # word (no device signature)
     body = json.dumps({"type": "alert.cancelled", "alert_id": aid,
                        "recipient_id": RID}).encode()
     assert c.hook(resign(env, body, "msg_cancel"), body) == 200
@@ -310,7 +311,8 @@ def test_notes_closure_and_the_timeline(solo):
     assert a["state"] == "closed" and a["outcome"] == "false_alarm"
     assert [(e["kind"], e["actor"]) for e in a["timeline"]] == [
         ("received", "relay"), ("claimed", OPERATOR), ("note", OPERATOR),
-        ("note", OPERATOR), ("closed", OPERATOR), ("cancelled", "device")]
+        ("note", OPERATOR), ("closed", OPERATOR),
+        ("cancelled_relay", "relay")]
     assert a["timeline"][4]["detail"] == "false_alarm: buurman"
     # closed: nobody claims it any more
     c.post("/api/alert/%s/release" % aid)

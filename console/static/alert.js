@@ -12,6 +12,7 @@ import { start } from './header.js';
 import { showLocation } from './map.js';
 import { showHistory } from './history.js';
 import { duressNote } from './duress.js';
+import { relayWords } from './notice.js';
 
 const STALE_MS = 15000;
 const id = new URLSearchParams(location.search).get('id') || '';
@@ -121,6 +122,7 @@ function render(force) {
   if (al.stale) row(t('field.warning'), t('value.stale'), 'warn');
   if (al.device_revoked) row(t('field.warning'), t('value.revoked'), 'warn');
   if (al.early) row(t('field.warning'), t('value.early'), 'warn');
+  for (const w of relayWords(al)) row(t('field.relay_says'), w, 'warn relay-word');
   const mine = al.owner === session.name;
   const closed = al.state === 'closed';
   document.getElementById('claim').disabled = closed || !!al.owner;

@@ -14,6 +14,7 @@ import { getJson, post } from './api.js';
 import { start } from './header.js';
 import * as alarm from './alarm.js';
 import { duressNote } from './duress.js';
+import { relayWords } from './notice.js';
 
 const STALE_MS = 15000; // banner when nothing came for this long
 
@@ -119,6 +120,7 @@ function card(al) {
   if (al.stale) row(dl, t('field.warning'), t('value.stale'), 'warn');
   if (al.device_revoked) row(dl, t('field.warning'), t('value.revoked'), 'warn');
   if (al.early) row(dl, t('field.warning'), t('value.early'), 'warn');
+  for (const w of relayWords(al)) row(dl, t('field.relay_says'), w, 'warn relay-word');
   li.append(dl);
   const actions = document.createElement('p');
   actions.className = 'actions';
@@ -180,7 +182,7 @@ function render(force) {
   const known = new Map([...queue.children].map((li) => [li.dataset.alertId, li]));
   const items = alerts.map((al) => {
     const fix = al.location ? al.location.fixed_at : '';
-    const key = `${al.alert_id}:${al.state}:${al.owner}:${al.acked_by}:${fix}:${al.duress}`;
+    const key = `${al.alert_id}:${al.state}:${al.owner}:${al.acked_by}:${fix}:${al.duress}:${JSON.stringify(al.notices)}`;
     const li = known.get(al.alert_id);
     if (!force && li && li.dataset.key === key) return li;
     const fresh = card(al);

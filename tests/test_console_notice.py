@@ -1,0 +1,231 @@
+"""Whose word the console's alert state is (docs/SECURITY.md, "Whoever
+takes over the relay host"): the relay keeps the device's signed cancel
+and passes it on in alert.cancelled and alert.duress, and the signed
+acknowledgement statement in alert.acknowledged; alertconsole checks them
+with the keys it holds.  A cancel or acknowledgement that only the
+webhook secret vouches for (a relay taken over holds it) is shown as the
+relay's word, and the alert stays open and unclaimed, the alarm on.
+Real processes: a real relay, `alertctl send` and `alertctl cancel`, and
+webhooks made in Python for what a relay taken over would send."""
+
+import base64
+import json
+import time
+
+import nacl.signing
+import pytest
+
+import harness
+import proto
+from helpers import device_key, send_ok
+from test_console import RID, Console, resign
+from test_receiver import make_webhook
+
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl", "alertconsole")
+
+PIN, DURESS = "47119305", "80802461"
+SIGCTX_ACK = b"alertrelay ack statement v1\n"
+
+
+def b64(b):
+    return base64.b64encode(bytes(b)).decode()
+
+
+def alertctl(env, *args, input=None):
+    cp = harness.run([harness.alertctl_bin(), "-c", env.client_conf] +
+                     list(args), timeout=30, input=input)
+    assert cp.returncode == 0, (args, cp.stdout, cp.stderr)
+    return cp.stdout
+
+
+def one(console, aid):
+    status, _, raw = console.get("/api/alert/%s" % aid)
+    assert status == 200, (status, raw)
+    return json.loads(raw)
+
+
+def wait_notice(console, aid, what, word, timeout=20):
+    harness.wait_until(
+        lambda: one(console, aid).get("notices", {}).get(what) == word,
+        timeout, what="%s by %s in the console" % (what, word))
+    return one(console, aid)
+
+
+def rows_of(console, aid, kind):
+    return [json.loads(r["body"]) for r in console.rows()
+            if r["alert_id"] == aid and r["type"] == kind]
+
+
+@pytest.mark.hard_timeout(150)
+def test_device_cancel_and_duress_reach_the_console_signed(lab):
+    """A real cancel and a real duress cancel, sent by `alertctl cancel`
+    through a real relay: the console gets the device's signed cancel
+    and shows each as the device's, not the relay's."""
+    env = lab.env()
+    port = harness.free_port()
+    env.recipient(RID).webhook_port = port
+    env.recipient(RID).webhook_path = "/hook/" + RID
+    env.use_directory()
+    console = Console(lab, env, port=port)
+    lab.redis(env)
+    lab.relay(env)
+    console.start()
+    real, _, _ = send_ok(lab, env, "--type", "panic", "--message", "voordeur",
+                         "--timeout", "20")
+    console.wait_alerts(1, timeout=20)
+    assert alertctl(env, "cancel", real).startswith("cancelled")
+    a = wait_notice(console, real, "cancelled", "device")
+    assert a["state"] == "cancelled" and a["duress"] is False, a
+    body, = rows_of(console, real, "alert.cancelled")
+    signed = json.loads(base64.b64decode(body["cancel"]))
+    assert signed["alert_id"] == real and body["cancel_sig"], body
+    assert ("cancelled", "device") in [(e["kind"], e["actor"])
+                                       for e in a["timeline"]], a
+    # under duress (PINs set): the device's v2 cancel with its flag
+    alertctl(env, "pincode", "set", input="%s\n%s\n" % (PIN, DURESS))
+    forced, _, _ = send_ok(lab, env, "--type", "threat", "--timeout", "20")
+    console.wait_alerts(2, timeout=20)
+    alertctl(env, "cancel", forced, input=DURESS + "\n")
+    a = wait_notice(console, forced, "duress", "device")
+    assert a["duress"] is True and a["state"] == "open", a
+    assert a["owner"] is None and a["notices"]["cancelled"] is None, a
+    body = rows_of(console, forced, "alert.duress")[0]
+    assert json.loads(base64.b64decode(body["cancel"]))["duress"] == 1
+
+
+def statement(sk, alert_id, env_hash, by="Piket-1"):
+    """A signed acknowledgement statement (docs/PROTOCOL.md)."""
+    st = {"v": "1", "alert_id": alert_id, "envelope_sha256": env_hash,
+          "recipient": RID, "by": by,
+          "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+          "kind": "acknowledged"}
+    canon = ("v=1\nalert_id=%s\nenvelope_sha256=%s\nrecipient=%s\nby=%s\n"
+             "at=%s\nkind=acknowledged\noutcome=\nmessage=\n" % (
+                 alert_id, env_hash, RID, by, st["at"])).encode()
+    st["sig"] = b64(sk.sign(SIGCTX_ACK + canon).signature)
+    return st
+
+
+def signed_cancel(sk, env, aid, duress=None):
+    """The cancel frame's members, signed with sk (v1, or v2 with the
+    duress flag)."""
+    c = {"alert_id": aid, "created_at": proto.rfc3339_now(),
+         "device_id": env.device_id, "v": 1}
+    ctx = b"alertrelay cancel v1\n"
+    if duress is not None:
+        c.update(v=2, duress=duress)
+        ctx = b"alertrelay cancel v2\n"
+    raw = json.dumps(c, separators=(",", ":"), sort_keys=True).encode()
+    return {"cancel": b64(raw), "cancel_sig": b64(sk.sign(ctx + raw).signature)}
+
+
+@pytest.mark.hard_timeout(90)
+def test_relay_word_does_not_end_the_alarm(lab):
+    """What a relay taken over can send with the webhook secret alone: a
+    bare cancel or acknowledgement, one signed with a key of its own, a
+    duress cancel passed off as a real one.  Each is shown as the
+    relay's word; the alert stays open and unclaimed.  A statement the
+    recipient signed, and the device's own cancel, count."""
+    env = lab.env()
+    sk = nacl.signing.SigningKey.generate()
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory()
+    console = Console(lab, env).start()
+    aids, hashes = [], {}
+    for i in range(7):
+        h, body, inner = make_webhook(env, RID, alert_type="panic",
+                                      outer={"envelope_sha256": "%064x" % i})
+        assert console.hook(h, body) == 200
+        aids.append(inner["alert_id"])
+        hashes[inner["alert_id"]] = "%064x" % i
+    forger = nacl.signing.SigningKey.generate()
+    dev = device_key(env)
+    notices = [
+        ("alert.acknowledged", {"acknowledged_by": "Piket-1"}),
+        ("alert.cancelled", {}),
+        ("alert.cancelled", signed_cancel(forger, env, aids[2])),
+        ("alert.acknowledged", {"acknowledged_by": "Piket-1", "statement":
+                                statement(forger, aids[3], hashes[aids[3]])}),
+        ("alert.cancelled", signed_cancel(dev, env, aids[4], duress=1)),
+        ("alert.acknowledged", {"acknowledged_by": "Piket-1", "statement":
+                                statement(sk, aids[5], hashes[aids[5]])}),
+        ("alert.cancelled", signed_cancel(dev, env, aids[6])),
+    ]
+    for i, (kind, extra) in enumerate(notices):
+        o = {"type": kind, "alert_id": aids[i], "recipient_id": RID}
+        o.update(extra)
+        b = json.dumps(o).encode()
+        assert console.hook(resign(env, b, "msg_n%d" % i), b) == 200
+    got = {a["alert_id"]: a for a in console.alerts()}
+    seen = [(got[x]["state"], got[x]["duress"], got[x]["notices"],
+             got[x]["acked_by"], got[x]["relay_acked_by"]) for x in aids]
+    n = {"cancelled": None, "acknowledged": None, "duress": None}
+    assert seen == [
+        ("open", False, dict(n, acknowledged="relay"), None, "Piket-1"),
+        ("open", False, dict(n, cancelled="relay"), None, None),
+        ("open", False, dict(n, cancelled="relay"), None, None),
+        ("open", False, dict(n, acknowledged="relay"), None, "Piket-1"),
+        # a duress cancel sent as alert.cancelled: still duress
+        ("open", True, dict(n, duress="device"), None, None),
+        ("acknowledged", False, dict(n, acknowledged="signed"), "Piket-1",
+         None),
+        ("cancelled", False, dict(n, cancelled="device"), None, None),
+    ], seen
+    # the timeline says whose word
+    kinds = [(e["kind"], e["actor"]) for e in one(console, aids[1])["timeline"]]
+    assert kinds[-1] == ("cancelled_relay", "relay"), kinds
+    # a bare alert.duress: shown as duress anyway, as the relay's word
+    h, body, inner = make_webhook(env, RID, alert_type="threat")
+    assert console.hook(h, body) == 200
+    o = json.loads(body)
+    o.update(type="alert.duress", duress=True, duress_at=proto.rfc3339_now())
+    b = json.dumps(o).encode()
+    assert console.hook(resign(env, b, "msg_duress"), b) == 200
+    a = one(console, inner["alert_id"])
+    assert a["duress"] is True and a["state"] == "open", a
+    assert a["notices"]["duress"] == "relay", a
+    # unclaimed: an operator can still claim the relay-cancelled one
+    console.login()
+    assert console.post("/api/alert/%s/claim" % aids[1])[0] == 200
+
+
+@pytest.mark.hard_timeout(150)
+def test_signed_ack_comes_back_with_its_statement(lab):
+    """An operator acknowledges in the console (signed with the
+    recipient's ack_sign_key) through a real relay; the relay's
+    alert.acknowledged back to the console carries that statement, and
+    the console counts it as signed."""
+    env = lab.env()
+    port, ack_port = harness.free_port(), harness.free_port()
+    env.recipient(RID).webhook_port = port
+    env.recipient(RID).webhook_path = "/hook/" + RID
+    env.ack = {"listen": "127.0.0.1:%d" % ack_port}
+    token = harness.write_secret(env.dir / "cp.ack", harness.new_token())
+    env.recipient_extra[RID] = {"ack_token_file": token}
+    env.policies = {"default": {"types": "panic threat test",
+                                "tier": ["0 %s:webhook" % RID]}}
+    sk = nacl.signing.SigningKey.generate()
+    keyfile = harness.write_secret(env.dir / "cp.sign.key",
+                                   b64(bytes(sk) + bytes(sk.verify_key)))
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory(1)
+    console = Console(lab, env, port=port, rcpt_extra={RID: {
+        "ack_url": "https://127.0.0.1:%d" % ack_port,
+        "ack_token_file": token, "ack_pin": env.pin,
+        "ack_sign_key": keyfile}})
+    lab.redis(env)
+    lab.relay(env).proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" %
+                                 ack_port, "stderr", 10)
+    console.start()
+    console.login()
+    aid, _, _ = send_ok(lab, env, "--type", "panic", "--timeout", "20")
+    console.wait_alerts(1, timeout=20)
+    status, body = console.post("/api/alert/%s/ack" % aid)
+    assert status == 200, body
+    harness.wait_until(lambda: rows_of(console, aid, "alert.acknowledged"),
+                       15, what="the relay's alert.acknowledged")
+    body, = rows_of(console, aid, "alert.acknowledged")
+    assert body["statement"]["alert_id"] == aid and "attested" not in body
+    a = one(console, aid)
+    assert a["notices"]["acknowledged"] == "signed", a
+    assert a["state"] == "acknowledged", a
