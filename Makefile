@@ -295,6 +295,7 @@ FUZZ_SRC_fuzz_audit_record := client/audit_verify.c
 FUZZ_SRC_fuzz_pinfile := client/pinfile.c client/afile.c
 FUZZ_SRC_fuzz_ack_statement := daemon/ack_signed.c
 FUZZ_SRC_fuzz_admin_request := daemon/lifecycle_parse.c
+FUZZ_SRC_fuzz_client_config := client/client_config.c client/afile.c
 FUZZ_SRC_fuzz_console_request := console/console_req.c console/console_users.c
 # ... and the libraries beyond PKG_LIBS it needs:
 #   FUZZ_LIBS_fuzz_<name> := $(CONSOLE_LIBS)
