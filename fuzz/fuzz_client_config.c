@@ -5,16 +5,12 @@
  * checked against the bounds client_config.h promises, then freed.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include "client_config.h"
+#include "fuzz_file.h"
 #include "log.h"
-
-static char dir[] = "/tmp/fuzz_client_config.XXXXXX";
 
 static void
 check(const struct client_config *cfg)
@@ -41,19 +37,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int ready;
 	struct client_config cfg;
 	char path[64];
-	FILE *f;
 
-	if (!ready) {
-		if (mkdtemp(dir) == NULL)
-			abort();
+	if (!ready)
 		log_init("fuzz", LOG_CRIT, LOG_TO_STDERR);
-		ready = 1;
-	}
-	snprintf(path, sizeof(path), "%s/alertctl.conf", dir);
-	if ((f = fopen(path, "wb")) == NULL)
-		abort();
-	fwrite(data, 1, size, f);
-	fclose(f);
+	ready = 1;
+	fuzz_file_write("alertctl.conf", data, size, path, sizeof(path));
 	if (client_config_load(path, &cfg) == 0)
 		check(&cfg);
 	client_config_free(&cfg);

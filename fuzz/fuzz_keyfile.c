@@ -5,18 +5,14 @@
  * "whsec_" form.  The input is written to a file of mode 0600 and read
  * the ways the programs read it; what is accepted is checked.
  */
-#include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
+#include "fuzz_file.h"
 #include "keyfile.h"
-
-static char dir[] = "/tmp/fuzz_keyfile.XXXXXX";
 
 static void
 check_text(const char *path)
@@ -40,23 +36,14 @@ check_text(const char *path)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	char path[64], err[256];
-	int fd;
 
-	if (!ready && mkdtemp(dir) == NULL)
-		abort();
-	ready = 1;
-	snprintf(path, sizeof(path), "%s/key", dir);
-	unlink(path);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1 ||
-	    write(fd, data, size) != (ssize_t)size)
-		abort();
-	close(fd);
+	fuzz_file_write("key", data, size, path, sizeof(path));
 	check_text(path);
 	(void)keyfile_read(path, pk, sizeof(pk), 1, err, sizeof(err));
 	/* org_key = FILE, relative to the configuration's directory */
-	(void)keyfile_pubkey(dir, "key", pk, sizeof(pk), err, sizeof(err));
+	(void)keyfile_pubkey(fuzz_file_dir, "key", pk, sizeof(pk), err,
+	    sizeof(err));
 	return 0;
 }
