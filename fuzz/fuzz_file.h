@@ -17,8 +17,8 @@ static int fuzz_file_made;
 
 /* The input in fuzz_file_dir/name; its path into path. */
 static inline void
-fuzz_file_write(const char *name, const uint8_t *data, size_t size,
-    char *path, size_t pathlen)
+fuzz_file_write(const char *name, const uint8_t *data, size_t size, char *path,
+    size_t pathlen)
 {
 	int fd;
 
