@@ -295,13 +295,22 @@ FUZZ_SRC_fuzz_button_input := client/button_input.c
 FUZZ_SRC_fuzz_audit_record := client/audit_verify.c
 FUZZ_SRC_fuzz_pinfile := client/pinfile.c client/afile.c
 FUZZ_SRC_fuzz_ack_statement := daemon/ack_signed.c
+FUZZ_SRC_fuzz_admin_request := daemon/lifecycle_parse.c
+FUZZ_SRC_fuzz_client_config := client/client_config.c client/afile.c
+FUZZ_SRC_fuzz_cp_config := client/cp_config.c client/client_config.c \
+    client/afile.c
+FUZZ_SRC_fuzz_button_config := client/button_config.c client/alert.c
+FUZZ_SRC_fuzz_console_request := console/console_req.c console/console_users.c
+# ... and the libraries beyond PKG_LIBS it needs:
+#   FUZZ_LIBS_fuzz_<name> := $(CONSOLE_LIBS)
+FUZZ_LIBS_fuzz_console_request := $(CONSOLE_LIBS)
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
-	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h)
+	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h fuzz/*.h)
 	@mkdir -p build-fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WFLAGS) -Icommon \
 	    -Idaemon -Iclient -Iconsole $(PKG_CFLAGS) -o $@ $< $(COMMON_SRC) \
-	    $(FUZZ_SRC_$*) $(PKG_LIBS)
+	    $(FUZZ_SRC_$*) $(PKG_LIBS) $(FUZZ_LIBS_$*)
 
 fuzz-run: fuzz
 	for t in $(FUZZ_TARGETS); do n=$${t#build-fuzz/fuzz_}; \

@@ -112,7 +112,10 @@ keyfile_read_text(const char *path, int secret, char **text, char *err,
 	    (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
 	        buf[len - 1] == ' '))
 		buf[--len] = '\0';
-	if (len == 0 || memchr(buf, '\n', len) != NULL) {
+	/* A NUL inside would cut the text short unseen: a token of 40
+	 * characters read as its first 16, or as nothing at all. */
+	if (len == 0 || memchr(buf, '\n', len) != NULL ||
+	    memchr(buf, '\0', len) != NULL) {
 		errf(err, errlen, "%s: expected one line of text", path);
 		sodium_memzero(buf, len);
 		free(buf);

@@ -23,7 +23,8 @@ int keyfile_write(const char *path, const void *key, size_t len, int secret,
 char *keyfile_slurp(const char *path, size_t max, int secret, size_t *len,
     char *err, size_t errlen);
 
-/* Reads the one line of text (trailing newline removed) into *text. */
+/* Reads the one line of text (trailing newline removed) into *text; a
+ * second line or a NUL in it is refused. */
 int keyfile_read_text(const char *path, int secret, char **text, char *err,
     size_t errlen);
 /* Reads and decodes exactly len bytes. */

@@ -22,6 +22,7 @@
 #include "console_cookie.h"
 #include "console_db.h"
 #include "console_pwcheck.h"
+#include "console_req.h"
 #include "console_users.h"
 #include "console_work.h"
 #include "log.h"
@@ -100,16 +101,10 @@ int
 console_auth_origin(struct console *c, struct evhttp_request *req)
 {
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	const char *origin = evhttp_find_header(h, "Origin");
-	const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
-	const char *host = evhttp_find_header(h, "Host");
-	char want[300];
 
-	snprintf(want, sizeof(want), "%s://%s",
-	    c->cfg.tls_cert != NULL ? "https" : "http", host ? host : "");
-	if ((origin != NULL && (host == NULL || strcmp(origin, want) != 0)) ||
-	    (site != NULL && strcmp(site, "same-origin") != 0 &&
-	        strcmp(site, "none") != 0)) {
+	if (!console_req_origin_ok(c->cfg.tls_cert != NULL,
+	        evhttp_find_header(h, "Host"), evhttp_find_header(h, "Origin"),
+	        evhttp_find_header(h, "Sec-Fetch-Site"))) {
 		if (console_refusal_log())
 			log_warnx("refused request: 403 from another origin");
 		console_http_error(req, 403, "cross-origin");
@@ -366,12 +361,8 @@ console_auth_login(struct console *c, struct evhttp_request *req)
 		console_http_error(req, 429, "wait");
 		return;
 	}
-	o = json_loadb((const char *)evbuffer_pullup(in, -1),
-	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, NULL);
-	name = json_string_value(json_object_get(o, "name"));
-	password = json_string_value(json_object_get(o, "password"));
-	if (name == NULL || password == NULL ||
-	    strlen(password) > CONSOLE_PASS_MAX || !console_users_name_ok(name))
+	if (console_req_login((const char *)evbuffer_pullup(in, -1),
+	        evbuffer_get_length(in), &o, &name, &password) != 0)
 		console_http_error(req, 400, "name, password");
 	else
 		console_auth_start(c, req, peer, source, name, password);
@@ -410,13 +401,10 @@ console_auth_lang(struct console *c, struct evhttp_request *req,
     const struct console_session *s)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	json_t *o = json_loadb((const char *)evbuffer_pullup(in, -1),
-	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, NULL);
-	const char *lang = json_string_value(json_object_get(o, "lang"));
+	char lang[3];
 
-	if (lang == NULL ||
-	    (strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0 &&
-	        lang[0] != '\0'))
+	if (console_req_lang((const char *)evbuffer_pullup(in, -1),
+	        evbuffer_get_length(in), lang) != 0)
 		console_http_error(req, 400, "lang");
 	else if (console_users_set_lang(console_db_sqlite(c->db), s->u.name,
 	             lang) != 0)
@@ -424,5 +412,4 @@ console_auth_lang(struct console *c, struct evhttp_request *req,
 	else
 		console_http_json(req, 200, "OK",
 		    json_pack("{s:s}", "lang", lang));
-	json_decref(o);
 }

@@ -22,6 +22,7 @@
 #include "console_auth.h"
 #include "console_cookie.h"
 #include "console_export.h"
+#include "console_req.h"
 #include "console_static.h"
 #include "console_work.h"
 #include "evtimer_ms.h"
@@ -337,17 +338,6 @@ console_export_start(struct console *c, struct evhttp_request *req,
 	evtimer_add_ms(j->ev, 0);
 }
 
-static int
-console_export_when(const char *s, long long *out)
-{
-	long v;
-
-	if (s == NULL || parse_long(s, 0, 1L << 40, &v) != 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* The operator's language, else the browser's: the download is a page
  * of its own, so its refusal is said in words, not as {"error"}. */
 static const char *
@@ -401,27 +391,27 @@ console_export_busy(struct console *c, struct evhttp_request *req,
  * neither (answered 400 or 404). */
 static int
 console_export_what(struct console *c, struct evhttp_request *req,
-    struct evkeyvalq *q, struct console_export_job *j)
+    const char *query, struct console_export_job *j)
 {
-	const char *alert = evhttp_find_header(q, "alert");
-	const char *format = evhttp_find_header(q, "format");
+	struct console_export_args a;
+	int rc = console_req_export(query, &a);
 
-	j->csv = format != NULL && strcmp(format, "csv") == 0;
-	if (alert != NULL) {
-		/* nothing to export, and nothing recorded */
-		if (!alert_id_valid(alert) || !console_work_known(c, alert)) {
-			console_http_error(req, 404, "no such alert");
-			return -1;
-		}
-		snprintf(j->alert, sizeof(j->alert), "%s", alert);
-		return 0;
+	/* nothing to export, and nothing recorded */
+	if (rc == -2 ||
+	    (rc == 0 && a.alert[0] != '\0' &&
+	        !console_work_known(c, a.alert))) {
+		console_http_error(req, 404, "no such alert");
+		return -1;
 	}
-	if (console_export_when(evhttp_find_header(q, "from"), &j->from) != 0 ||
-	    console_export_when(evhttp_find_header(q, "to"), &j->to) != 0) {
+	if (rc != 0) {
 		console_http_json(req, 400, "Bad Request",
 		    json_pack("{s:s}", "error", "alert or from, to"));
 		return -1;
 	}
+	snprintf(j->alert, sizeof(j->alert), "%s", a.alert);
+	j->from = a.from;
+	j->to = a.to;
+	j->csv = a.csv;
 	return 0;
 }
 
@@ -456,19 +446,12 @@ console_export_request(struct console *c, struct evhttp_request *req,
 	const char *query =
 	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct console_export_job *j;
-	struct evkeyvalq q;
 
 	if (console_auth_origin(c, req) != 0)
 		return;
-	TAILQ_INIT(&q);
-	if (query == NULL || evhttp_parse_query_str(query, &q) != 0) {
-		console_http_json(req, 400, "Bad Request",
-		    json_pack("{s:s}", "error", "alert or from, to"));
-		return;
-	}
 	j = xcalloc(1, sizeof(*j));
 	snprintf(j->who, sizeof(j->who), "%s", s->u.name);
-	if (console_export_what(c, req, &q, j) != 0)
+	if (console_export_what(c, req, query, j) != 0)
 		free(j);
 	else if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
 		/* the headers a GET would get, and nothing opened */
@@ -496,5 +479,4 @@ console_export_request(struct console *c, struct evhttp_request *req,
 			    s->u.name, j->csv ? "csv" : "json", j->from, j->to);
 		console_export_start(c, req, j);
 	}
-	evhttp_clear_headers(&q);
 }

@@ -16,6 +16,7 @@
 #include "console_events.h"
 #include "console_hold.h"
 #include "console_ops.h"
+#include "console_req.h"
 #include "console_work.h"
 #include "log.h"
 #include "util.h"
@@ -126,26 +127,12 @@ console_ops_body(struct evhttp_request *req)
 	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, NULL);
 }
 
-/* Text a person typed: any UTF-8 (jansson checked it), bounded. */
-static const char *
-console_ops_text(json_t *o, const char *key, int required)
-{
-	const char *t = json_string_value(json_object_get(o, key));
-
-	if (t == NULL)
-		return required ? NULL : "";
-	if (strlen(t) > CONSOLE_NOTE_MAX || (required && t[0] == '\0') ||
-	    strlen(t) != json_string_length(json_object_get(o, key)))
-		return NULL;
-	return t;
-}
-
 static void
 console_ops_note(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
 {
 	json_t *o = console_ops_body(req);
-	const char *text = console_ops_text(o, "text", 1);
+	const char *text = console_req_text(o, "text", 1);
 	enum console_hold r;
 
 	if (text == NULL)
@@ -179,7 +166,7 @@ console_ops_close(struct console *c, struct evhttp_request *req,
 {
 	json_t *o = console_ops_body(req);
 	const char *outcome = json_string_value(json_object_get(o, "outcome"));
-	const char *note = console_ops_text(o, "note", 0);
+	const char *note = console_req_text(o, "note", 0);
 	char detail[CONSOLE_NOTE_MAX + 32], owner[CONSOLE_NAME_MAX + 1];
 	enum console_hold r;
 
@@ -224,17 +211,15 @@ void
 console_ops_request(struct console *c, struct evhttp_request *req,
     const char *path, int post, const struct console_session *s)
 {
-	const char *p = path + strlen("/api/alert/");
-	const char *action = strchr(p, '/');
+	const char *action = NULL;
 	char alert_id[33];
+	int rc = console_req_alert_path(path, alert_id, &action);
 
-	if ((action != NULL ? (size_t)(action - p) : strlen(p)) != 32) {
+	if (rc == -1) {
 		console_http_error(req, 404, "no such alert");
 		return;
 	}
-	memcpy(alert_id, p, 32);
-	alert_id[32] = '\0';
-	if (!alert_id_valid(alert_id) || (action == NULL) == post) {
+	if (rc != 0 || (action == NULL) == post) {
 		console_http_error(req, action == NULL ? 405 : 404,
 		    "no such thing");
 		return;

@@ -10,12 +10,12 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "admin_lifecycle.h"
 #include "audit.h"
 #include "http_json.h"
+#include "lifecycle_parse.h"
 #include "log.h"
 #include "relay.h"
 #include "retention_scripts.h"
@@ -24,8 +24,6 @@
 #include "xmalloc.h"
 
 #define FORGET_STEP 500 /* entries or alerts per script run */
-#define AUDIT_PAGE_DEFAULT 500
-#define AUDIT_PAGE_MAX 1000
 #define AUDIT_PAGE_BYTES 48000 /* alertctl reads answers up to 64 KiB */
 
 struct lifecycle_op {
@@ -90,23 +88,6 @@ lifecycle_op_done(struct lifecycle_op *op)
 	free(op);
 }
 
-/* A stream id as Redis takes it in XRANGE: "-", or [(]ms[-seq]. */
-static int
-lifecycle_stream_id_valid(const char *s)
-{
-	size_t i = 0, n = strlen(s);
-
-	if (strcmp(s, "-") == 0 || strcmp(s, "+") == 0)
-		return 1;
-	if (n == 0 || n > 45)
-		return 0;
-	if (s[0] == '(')
-		i++;
-	if (s[i] < '0' || s[i] > '9')
-		return 0;
-	return strspn(s + i, "0123456789-") == n - i;
-}
-
 static void
 lifecycle_audit_cb(json_t *reply, const char *err, void *arg)
 {
@@ -131,44 +112,26 @@ void
 admin_lifecycle_audit(struct admin_lifecycle *l, struct evhttp_request *req)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
-	const char *inst, *after, *count;
-	struct evkeyvalq params;
+	struct lifecycle_audit_args args;
 	struct lifecycle_op *op;
-	long n = AUDIT_PAGE_DEFAULT;
 
-	TAILQ_INIT(&params);
-	if (q != NULL && evhttp_parse_query_str(q, &params) != 0) {
-		http_json_refuse(req, 400, "Bad Request", "bad query");
-		return;
-	}
-	inst = evhttp_find_header(&params, "instance");
-	after = evhttp_find_header(&params, "after");
-	count = evhttp_find_header(&params, "count");
-	if (inst == NULL)
-		inst = l->relay->cfg->instance_id;
-	if (after == NULL)
-		after = "-";
-	if ((count != NULL && parse_long(count, 1, AUDIT_PAGE_MAX, &n) != 0) ||
-	    !lifecycle_stream_id_valid(after) || strlen(inst) > 200 ||
-	    strchr(inst, ':') != NULL) {
-		evhttp_clear_headers(&params);
+	if (lifecycle_parse_audit(uri ? evhttp_uri_get_query(uri) : NULL,
+	        l->relay->cfg->instance_id, &args) != 0) {
 		http_json_refuse(req, 400, "Bad Request",
 		    "instance, after or count out of range");
 		return;
 	}
 	if (!store_ready(l->relay->store)) {
-		evhttp_clear_headers(&params);
 		http_json_refuse(req, 503, "Service Unavailable",
 		    "redis unavailable");
 		return;
 	}
 	op = lifecycle_op_new(l, req);
 	op->sreq = store_eval(l->relay->store, script_audit_read,
-	    json_pack("{s:s, s:s, s:I, s:i}", "inst", inst, "after", after,
-	        "count", (json_int_t)n, "bytes", AUDIT_PAGE_BYTES),
+	    json_pack("{s:s, s:s, s:I, s:i}", "inst", args.inst, "after",
+	        args.after, "count", (json_int_t)args.count, "bytes",
+	        AUDIT_PAGE_BYTES),
 	    lifecycle_audit_cb, op);
-	evhttp_clear_headers(&params);
 }
 
 static void lifecycle_forget_step(struct lifecycle_op *op);
@@ -234,33 +197,25 @@ admin_lifecycle_forget(struct admin_lifecycle *l, struct evhttp_request *req,
     const char *peer)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	json_t *body;
-	const char *dev, *by;
+	char dev[ID_MAX + 1], by[ID_MAX + 1];
 	struct lifecycle_op *op;
 
-	body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-	    JSON_REJECT_DUPLICATES, NULL);
-	dev = json_string_value(json_object_get(body, "device_id"));
-	by = json_string_value(json_object_get(body, "by"));
-	if (dev == NULL || !id_valid(dev) || (by != NULL && !id_valid(by))) {
-		json_decref(body);
+	if (lifecycle_parse_forget((const char *)evbuffer_pullup(in, -1),
+	        evbuffer_get_length(in), dev, by) != 0) {
 		http_json_refuse(req, 400, "Bad Request",
 		    "expected {\"device_id\": ID, \"by\": NAME}");
 		return;
 	}
 	if (!store_ready(l->relay->store)) {
-		json_decref(body);
 		http_json_refuse(req, 503, "Service Unavailable",
 		    "redis unavailable");
 		return;
 	}
 	op = lifecycle_op_new(l, req);
 	snprintf(op->dev, sizeof(op->dev), "%s", dev);
-	snprintf(op->by, sizeof(op->by), "%s", by != NULL ? by : "unnamed");
+	snprintf(op->by, sizeof(op->by), "%s", by);
 	snprintf(op->peer, sizeof(op->peer), "%s", peer != NULL ? peer : "");
 	snprintf(op->phase, sizeof(op->phase), "deliveries");
 	snprintf(op->cursor, sizeof(op->cursor), "-");
-	json_decref(body);
 	lifecycle_forget_step(op);
 }

@@ -154,6 +154,22 @@ escalate_duress(struct escalate *e, const struct policy *p, const json_t *brief,
 	    json_is_true(json_object_get(brief, "drill")));
 }
 
+/* When the alert came in, as Redis keeps it.  An alert hash without it
+ * (damaged, or edited by hand) must not take the relay down: the next
+ * tier is then timed from now. */
+static int64_t
+escalate_received(const json_t *reply, const char *aid)
+{
+	const char *rms = json_str(reply, "received_ms");
+
+	if (rms != NULL)
+		return strtoll(rms, NULL, 10);
+	log_warnx("escalation of alert=%s: its stored received_ms is missing; "
+	          "the next tier is timed from now",
+	    aid);
+	return now_ms();
+}
+
 /* Fires the current member, now that its alert's details are known. */
 static void
 escalate_brief_cb(json_t *reply, const char *err, void *arg)
@@ -161,7 +177,7 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 	struct escalate *e = arg;
 	const struct relay_config *cfg = e->relay->cfg;
 	const struct policy *p;
-	const char *tierstr = strchr(e->current, '|') + 1;
+	const char *tierstr = strchr(e->current, '|') + 1, *rs;
 	char aid[33];
 	long t;
 	json_t *args, *next, *deliveries;
@@ -183,18 +199,17 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 		p = policy_for(cfg,
 		    json_string_value(json_object_get(reply, "alert_type")),
 		    json_is_true(json_object_get(reply, "drill")));
-	received =
-	    strtoll(json_string_value(json_object_get(reply, "received_ms")),
-	        NULL, 10);
+	received = escalate_received(reply, aid);
 	time_rfc3339_ms(now, now_ms());
 	if (json_str(reply, "duress_ms") != NULL) {
 		deliveries =
 		    escalate_duress(e, p, reply, aid, (size_t)t, &next);
 	} else {
 		next = escalate_next(p, aid, (size_t)t, received);
-		deliveries = escalate_tier(cfg, p, (size_t)t,
-		    json_string_value(json_object_get(reply, "recipients")),
-		    json_is_true(json_object_get(reply, "drill")));
+		rs = json_str(reply, "recipients");
+		deliveries =
+		    escalate_tier(cfg, p, (size_t)t, rs != NULL ? rs : "",
+		        json_is_true(json_object_get(reply, "drill")));
 	}
 	args = json_pack("{s:s, s:s, s:s, s:o, s:s}", "member", e->current,
 	    "aid", aid, "tier", tierstr, "deliveries", deliveries, "now", now);
