@@ -32,6 +32,7 @@ struct console_ack_req {
 	struct http_req *hreq;
 	char alert_id[33];
 	char name[CONSOLE_NAME_MAX + 1];
+	char answer[256]; /* the start of the relay's answer */
 };
 
 struct console_ack {
@@ -128,6 +129,27 @@ console_ack_answer(struct console_ack_req *q, int status, const char *why,
 		json_decref(body);
 }
 
+/* Whether the relay's 409 says the sender cancelled the alert: its
+ * "code" (daemon/ack.c), or from a relay of before the code its text.
+ * Any other 409 (a statement that does not match the alert) is a
+ * refusal like any other: the alert may well be open and escalating. */
+static int
+console_ack_cancelled(const char *answer)
+{
+	json_t *o = json_loads(answer, 0, NULL);
+	const char *code = json_string_value(json_object_get(o, "code"));
+	const char *error = json_string_value(json_object_get(o, "error"));
+	int cancelled;
+
+	if (code != NULL)
+		cancelled = strcmp(code, "cancelled") == 0;
+	else
+		cancelled =
+		    error != NULL && strcmp(error, "alert was cancelled") == 0;
+	json_decref(o);
+	return cancelled;
+}
+
 /* The relay answered (or not).  The acknowledgement is written to the
  * timeline whether or not the page is still there to hear it. */
 static void
@@ -149,7 +171,7 @@ console_ack_done(long status, const char *error, void *arg)
 			console_events_alert(q->c->events, q->alert_id);
 		console_ack_answer(q, 200, "OK",
 		    json_pack("{s:b}", "acknowledged", 1));
-	} else if (status == 409) {
+	} else if (status == 409 && console_ack_cancelled(q->answer)) {
 		log_warnx("ack of alert=%s refused: cancelled", q->alert_id);
 		console_ack_answer(q, 409, "Conflict",
 		    json_pack("{s:s}", "error", "cancelled"));
@@ -266,6 +288,8 @@ console_ack_post(struct console_ack_req *q, const struct console_recipient *r)
 	a.timeout_ms = CONSOLE_ACK_TIMEOUT_MS;
 	a.pin = r->ack_pin;
 	a.cainfo = r->ack_cacert;
+	a.answer = q->answer;
+	a.answerlen = sizeof(q->answer);
 	q->hreq = http_post(q->a->http, &a, console_ack_done, q);
 	sodium_memzero(auth, strlen(auth));
 	free(auth);
