@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "ack_conflict.h"
 #include "ack_sign.h"
 #include "console.h"
 #include "console_ack.h"
@@ -32,7 +33,10 @@ struct console_ack_req {
 	struct http_req *hreq;
 	char alert_id[33];
 	char name[CONSOLE_NAME_MAX + 1];
-	char answer[256]; /* the start of the relay's answer */
+	/* the start of the relay's answer: its 409 may be a cancelled
+	 * alert or a refused statement (ack_conflict.h), and only the
+	 * first is told as cancelled; the alert may be open otherwise */
+	char answer[256];
 };
 
 struct console_ack {
@@ -129,27 +133,6 @@ console_ack_answer(struct console_ack_req *q, int status, const char *why,
 		json_decref(body);
 }
 
-/* Whether the relay's 409 says the sender cancelled the alert: its
- * "code" (daemon/ack.c), or from a relay of before the code its text.
- * Any other 409 (a statement that does not match the alert) is a
- * refusal like any other: the alert may well be open and escalating. */
-static int
-console_ack_cancelled(const char *answer)
-{
-	json_t *o = json_loads(answer, 0, NULL);
-	const char *code = json_string_value(json_object_get(o, "code"));
-	const char *error = json_string_value(json_object_get(o, "error"));
-	int cancelled;
-
-	if (code != NULL)
-		cancelled = strcmp(code, "cancelled") == 0;
-	else
-		cancelled =
-		    error != NULL && strcmp(error, "alert was cancelled") == 0;
-	json_decref(o);
-	return cancelled;
-}
-
 /* The relay answered (or not).  The acknowledgement is written to the
  * timeline whether or not the page is still there to hear it. */
 static void
@@ -171,7 +154,8 @@ console_ack_done(long status, const char *error, void *arg)
 			console_events_alert(q->c->events, q->alert_id);
 		console_ack_answer(q, 200, "OK",
 		    json_pack("{s:b}", "acknowledged", 1));
-	} else if (status == 409 && console_ack_cancelled(q->answer)) {
+	} else if (status == 409 &&
+	    ack_conflict_cancelled(q->answer, strlen(q->answer))) {
 		log_warnx("ack of alert=%s refused: cancelled", q->alert_id);
 		console_ack_answer(q, 409, "Conflict",
 		    json_pack("{s:s}", "error", "cancelled"));

@@ -1,12 +1,13 @@
-"""How alertconsole tells the operator a relay's refusal of an
-acknowledgement (console/console_ack.c): only the relay's "the alert was
-cancelled" (its 409 with "code":"cancelled", daemon/ack.c, or from a
-relay of before the code its text) is shown as cancelled; any other 409,
-such as a signed statement that does not match the alert, is the
-acknowledgement failing (502 refused), because the alert may well be
-open and escalating.  With a real relay (cancelled through `alertctl
-cancel`) and with a pinned HTTPS stub that answers what a relay of
-another version, or one that refuses the statement, would."""
+"""How a relay's refusal of an acknowledgement is told to a person, by
+alertconsole (console/console_ack.c) and by `alertctl ack`
+(client/cp_http.c), both through client/ack_conflict.c: only the relay's
+"the alert was cancelled" (its 409 with "code":"cancelled", daemon/ack.c,
+or from a relay of before the code its text) is told as cancelled; any
+other 409, such as a signed statement that does not match the alert, is
+the acknowledgement failing (the console's 502 refused), because the
+alert may well be open and escalating.  With a real relay (cancelled
+through `alertctl cancel`) and with a pinned HTTPS stub that answers what
+a relay of another version, or one that refuses the statement, would."""
 
 import http.server
 import json
@@ -55,7 +56,7 @@ def stub(lab):
         "ack_url": "https://127.0.0.1:%d/" % srv.server_address[1],
         "ack_token_file": tok, "ack_pin": env.pin}}).start()
     c.login()
-    yield env, srv, c
+    yield env, srv, c, tok
     srv.shutdown()
     srv.server_close()
 
@@ -67,7 +68,7 @@ def answer(srv, status, obj):
 
 @pytest.mark.hard_timeout(60)
 def test_only_a_cancelled_alert_is_told_as_cancelled(stub):
-    env, srv, c = stub
+    env, srv, c, _ = stub
     h, b, inner = make_webhook(env, RID)
     assert c.hook(h, b) == 200
     path = "/api/alert/%s/ack" % inner["alert_id"]
@@ -95,6 +96,29 @@ def test_only_a_cancelled_alert_is_told_as_cancelled(stub):
     assert "ack of alert=%s refused by the relay: HTTP 409" % \
         inner["alert_id"] in log
     assert inner["message"] not in log
+
+
+@pytest.mark.hard_timeout(60)
+def test_alertctl_ack_tells_only_a_cancelled_alert_as_cancelled(stub):
+    env, srv, _, tok = stub
+    conf = env.dir / "cp.conf"
+    conf.write_text("[contactpoint]\nack_url = https://127.0.0.1:%d\n"
+                    "relay_pin = %s\ntoken_file = %s\n"
+                    % (srv.server_address[1], env.pin, tok))
+    aid = "a" * 32
+    for body, said in (
+            ({"error": "statement does not match the alert",
+              "code": "mismatch"},
+             "the relay refused it: the alert may still be open"),
+            ({"error": "alert was cancelled", "code": "cancelled"},
+             "the alert was cancelled"),
+            ({"error": "alert was cancelled"}, "the alert was cancelled")):
+        answer(srv, 409, body)
+        cp = harness.run([harness.alertctl_bin(), "-c", conf, "ack", aid],
+                         timeout=20, env={"LANGUAGE": "en"})
+        assert cp.returncode == 1, cp.stderr
+        assert "alert %s NOT acknowledged: %s (HTTP 409: %s)" % (
+            aid, said, body["error"]) in cp.stderr, cp.stderr
 
 
 @pytest.mark.hard_timeout(120)
