@@ -168,7 +168,7 @@ cmd_ack_answer(const struct ack_opts *o, const struct http_reply *r)
 		    (msg = json_str(body, "error")) != NULL)
 			out_clean(msg, detail, sizeof(detail));
 		log_warnx(_("alert %s NOT acknowledged: %s (HTTP %ld%s%s)"),
-		    o->target, cp_http_meaning(r->status), r->status,
+		    o->target, cp_http_meaning(r), r->status,
 		    detail[0] != '\0' ? ": " : "", detail);
 		json_decref(body);
 		return EXIT_FAIL;

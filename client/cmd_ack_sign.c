@@ -72,7 +72,7 @@ cmd_ack_sign_find(struct cp_http *h, const char *target, json_t **answer)
 		    json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
 	else
 		log_warnx(_("the relay's inbox did not answer: %s"),
-		    err[0] != '\0' ? err : cp_http_meaning(r->status));
+		    err[0] != '\0' ? err : cp_http_meaning(r));
 	h->get = 0;
 	key = alert_id_valid(target) ? "alert_id" : "ref";
 	alerts = json_object_get(*answer, "alerts");

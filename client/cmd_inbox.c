@@ -176,7 +176,7 @@ cmd_inbox_answer(const struct inbox_opts *o, const struct http_reply *r)
 
 	if (r->status != 200 || !json_is_array(alerts)) {
 		log_warnx(_("the relay gave no inbox: %s (HTTP %ld)"),
-		    cp_http_meaning(r->status), r->status);
+		    cp_http_meaning(r), r->status);
 		json_decref(body);
 		return EXIT_FAIL;
 	}

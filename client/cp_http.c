@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "ack_conflict.h"
 #include "alertctl.h"
 #include "b64.h"
 #include "cp_http.h"
@@ -199,15 +200,17 @@ cp_http_request(struct cp_http *h, const char *path, struct http_reply *r,
 }
 
 const char *
-cp_http_meaning(long status)
+cp_http_meaning(const struct http_reply *r)
 {
-	switch (status) {
+	switch (r->status) {
 	case 401:
 		return _("the relay did not accept the token");
 	case 404:
 		return _("the relay knows no such alert sent to you");
-	case 409:
-		return _("the alert was cancelled");
+	case 409: /* also a statement that does not match the alert */
+		if (ack_conflict_cancelled(r->body, r->len))
+			return _("the alert was cancelled");
+		return _("the relay refused it: the alert may still be open");
 	default:
 		return _("the relay did not take the request");
 	}

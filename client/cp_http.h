@@ -62,8 +62,8 @@ int cp_http_resolve(struct cp_http *h, const char *config);
  * else err (CURL_ERROR_SIZE) says why.  -1: no token (logged). */
 int cp_http_request(struct cp_http *h, const char *path, struct http_reply *r,
     char *err);
-/* What a refusal means, for a person. */
-const char *cp_http_meaning(long status);
+/* What a refusal (r, with its body) means, for a person. */
+const char *cp_http_meaning(const struct http_reply *r);
 void cp_http_free(struct cp_http *h);
 
 #endif

@@ -239,6 +239,30 @@ hook_judge(struct hook_config *cfg, const struct alert *a, const char *key,
 	return 0;
 }
 
+/* A later position is written out only for an alert written out here
+ * before (raised, escalated, or its duress): sent alone, its alert
+ * held back by a relay, it would be the only card of the alarm, raised
+ * at the fix's time and place.  receive has nowhere to hold it until
+ * the alert comes, so it refuses it; the console (cfg->store) keeps it
+ * and shows it only with its alert (console_db.c). */
+static int
+hook_check_shown(const struct hook_config *cfg, const struct hook_body *b,
+    struct hook_reply *r)
+{
+	char key[SHOWN_KEY_MAX + 1];
+
+	if (cfg->store != NULL || strcmp(b->type, "alert.location") != 0)
+		return 0;
+	snprintf(key, sizeof(key), "alert:%s", b->alert_id);
+	if (shown_has(cfg->shown, key))
+		return 0;
+	snprintf(key, sizeof(key), "duress:%s", b->alert_id);
+	if (shown_has(cfg->shown, key))
+		return 0;
+	return hook_refuse(r, 422,
+	    "a later position of an alert not shown here");
+}
+
 /* An alert: open it, check it, write it out. */
 static void
 hook_alert(struct hook_config *cfg, const struct hook_request *req,
@@ -251,6 +275,7 @@ hook_alert(struct hook_config *cfg, const struct hook_request *req,
 	memset(&a, 0, sizeof(a));
 	hook_key(b, key);
 	if (hook_open_alert(cfg, b, &a, r) == 0 &&
+	    hook_check_shown(cfg, b, r) == 0 &&
 	    hook_judge(cfg, &a, key, &v, r) == 0) {
 		if (hook_emit(cfg, req, b, &a, &v) != 0)
 			hook_refuse(r, 500, "cannot write the alert out");

@@ -117,6 +117,10 @@ int hook_parse_body(const struct hook_request *req, struct hook_body *b,
     struct hook_reply *r);
 /* 1 when type is an event that carries the sealed alert. */
 int hook_is_alert_event(const char *type);
+/* 1 when it carries the alert itself (raised, escalated, duress): an
+ * event that may show the alert, date it and open it.  alert.location
+ * carries the alert too, but only a later position of it. */
+int hook_is_first_event(const char *type);
 /* Printable ASCII without spaces: safe to log and to keep. */
 int hook_id_valid(const char *id);
 

@@ -39,6 +39,13 @@ hook_is_alert_event(const char *type)
 	return HOOK_EVENT_IS(type, hook_alert_events);
 }
 
+int
+hook_is_first_event(const char *type)
+{
+	return HOOK_EVENT_IS(type, hook_alert_events) &&
+	    strcmp(type, "alert.location") != 0;
+}
+
 static int
 hook_parse_refuse(struct hook_reply *r, int status, const char *reason)
 {

@@ -222,7 +222,11 @@ hook_print_pretty(const struct hook_body *b, const char *webhook_id,
 	hook_print_pretty_head(f, b, a, v);
 	receipt_time(a->created_at, RECEIPT_TIME_FULL, when, sizeof(when));
 	cardtime_age(v->age, age);
-	fprintf(f, "  %-15s%s (", _("Raised:"), when);
+	/* an update's created_at is its fix's, not the alert's */
+	fprintf(f, "  %-15s%s (",
+	    strcmp(b->type, "alert.location") == 0 ? _("Position at:")
+	                                           : _("Raised:"),
+	    when);
 	fprintf(f, _("%s ago"), age);
 	fputs(")\n", f);
 	fprintf(f, "  %-15s%s\n", _("Reference:"), ref != NULL ? ref : "-");

@@ -119,7 +119,7 @@ console_store(void *arg, const struct hook_request *req,
 	(void)a;
 	if (console_db_store(c->db, req, b, v) != 0)
 		return -1;
-	if (hook_is_alert_event(b->type))
+	if (hook_is_first_event(b->type)) /* a position is no delivery */
 		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_DELIVERED);
 	else if (strcmp(b->type, "alert.acknowledged") == 0)
 		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_ACKED);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "ack_conflict.h"
 #include "ack_sign.h"
 #include "console.h"
 #include "console_ack.h"
@@ -32,6 +33,10 @@ struct console_ack_req {
 	struct http_req *hreq;
 	char alert_id[33];
 	char name[CONSOLE_NAME_MAX + 1];
+	/* the start of the relay's answer: its 409 may be a cancelled
+	 * alert or a refused statement (ack_conflict.h), and only the
+	 * first is told as cancelled; the alert may be open otherwise */
+	char answer[256];
 };
 
 struct console_ack {
@@ -149,7 +154,8 @@ console_ack_done(long status, const char *error, void *arg)
 			console_events_alert(q->c->events, q->alert_id);
 		console_ack_answer(q, 200, "OK",
 		    json_pack("{s:b}", "acknowledged", 1));
-	} else if (status == 409) {
+	} else if (status == 409 &&
+	    ack_conflict_cancelled(q->answer, strlen(q->answer))) {
 		log_warnx("ack of alert=%s refused: cancelled", q->alert_id);
 		console_ack_answer(q, 409, "Conflict",
 		    json_pack("{s:s}", "error", "cancelled"));
@@ -266,6 +272,8 @@ console_ack_post(struct console_ack_req *q, const struct console_recipient *r)
 	a.timeout_ms = CONSOLE_ACK_TIMEOUT_MS;
 	a.pin = r->ack_pin;
 	a.cainfo = r->ack_cacert;
+	a.answer = q->answer;
+	a.answerlen = sizeof(q->answer);
 	q->hreq = http_post(q->a->http, &a, console_ack_done, q);
 	sodium_memzero(auth, strlen(auth));
 	free(auth);

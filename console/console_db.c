@@ -1,6 +1,7 @@
 /*
  * The console's SQLite store (see console_db.h for why it is
- * synchronous).  One table, append-only: a webhook row is never changed.
+ * synchronous).  One table, append-only: a webhook row is never changed
+ * (but for one flag once, console_db_upgrade_positions).
  * The statements of the per-request queries are prepared once and kept
  * (console_db_stmt).
  */
@@ -39,6 +40,19 @@ struct console_db {
 	unsigned long long uses; /* of the kept statements, for the log */
 };
 
+/* A webhook row stays as it came (but see console_db_upgrade_positions,
+ * which drops this trigger and makes it again around its one change). */
+#define CONSOLE_DB_WEBHOOK_KEPT                                                \
+	"CREATE TRIGGER IF NOT EXISTS webhook_no_update BEFORE UPDATE ON "     \
+	" webhook BEGIN SELECT RAISE(ABORT, 'webhooks are kept'); END"
+
+/* Each alert not closed, by its first row that brings it. */
+#define CONSOLE_DB_OPEN_ALERTS                                                 \
+	"INSERT OR IGNORE INTO open_alert (alert_id, first_id)"                \
+	" SELECT alert_id, MIN(id) FROM webhook WHERE is_alert = 1 AND"        \
+	" alert_id NOT IN (SELECT alert_id FROM timeline WHERE kind ="         \
+	" 'closed') GROUP BY alert_id"
+
 static const char console_db_schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=FULL;"
@@ -50,6 +64,9 @@ static const char console_db_schema[] =
     " type TEXT NOT NULL,"
     " alert_id TEXT NOT NULL,"
     " shown_key TEXT NOT NULL,"
+    /* 1 for an event that brings the alert itself (raised, escalated,
+     * duress: hook_is_first_event), so it may open and date it; not for
+     * a later position (alert.location), which only moves it. */
     " is_alert INTEGER NOT NULL,"
     " repeat INTEGER NOT NULL,"
     " stale INTEGER NOT NULL,"
@@ -118,8 +135,8 @@ static const char console_db_schema[] =
     " timeline BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
     "CREATE TRIGGER IF NOT EXISTS timeline_no_delete BEFORE DELETE ON "
     " timeline BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
-    "CREATE TRIGGER IF NOT EXISTS webhook_no_update BEFORE UPDATE ON "
-    " webhook BEGIN SELECT RAISE(ABORT, 'webhooks are kept'); END;";
+    /* and a stored webhook is never changed */
+    CONSOLE_DB_WEBHOOK_KEPT ";";
 
 /* The device notices of webhook rows (those of the condition between
  * the two halves) into device_state, in the order they came: a notice
@@ -146,11 +163,7 @@ static const char console_db_schema[] =
 /* A database of before open_alert: its open alerts, once (user_version
  * 1 says done). */
 static const char console_db_upgrade[] =
-    "BEGIN IMMEDIATE;"
-    "INSERT OR IGNORE INTO open_alert (alert_id, first_id)"
-    " SELECT alert_id, MIN(id) FROM webhook WHERE is_alert = 1 AND"
-    " alert_id NOT IN (SELECT alert_id FROM timeline WHERE kind = 'closed')"
-    " GROUP BY alert_id;"
+    "BEGIN IMMEDIATE;" CONSOLE_DB_OPEN_ALERTS ";"
     "PRAGMA user_version = 1;"
     "COMMIT;";
 
@@ -186,6 +199,23 @@ static const char console_db_upgrade_triggers[] =
     "BEGIN " CONSOLE_DB_DEVICE_HEAD "id = NEW.id" CONSOLE_DB_DEVICE_TAIL
     "; END;"
     "PRAGMA user_version = 3;"
+    "COMMIT;";
+
+/* A database of before user_version 4 stored a later position
+ * (alert.location) with is_alert = 1: one sent alone, its alert.raised
+ * held back, opened the alert as raised at the fix's time and place,
+ * and stayed its first row.  Its flag is set right, once (the only
+ * change ever made to a webhook row: the row's own content, its body,
+ * stays as it came), and the open alerts are taken again from the rows
+ * that bring an alert; an alert known only by positions leaves the
+ * queue until its alert comes. */
+static const char console_db_upgrade_positions[] =
+    "BEGIN IMMEDIATE;"
+    "DROP TRIGGER IF EXISTS webhook_no_update;"
+    "UPDATE webhook SET is_alert = 0 WHERE type = 'alert.location' AND"
+    " is_alert = 1;" CONSOLE_DB_WEBHOOK_KEPT ";"
+    "DELETE FROM open_alert;" CONSOLE_DB_OPEN_ALERTS ";"
+    "PRAGMA user_version = 4;"
     "COMMIT;";
 
 static const char console_db_insert_sql[] =
@@ -225,6 +255,9 @@ console_db_upgrade_once(struct console_db *d)
 	if (version < 2 && console_db_exec(d, console_db_upgrade_devices) != 0)
 		return -1;
 	if (version < 3 && console_db_exec(d, console_db_upgrade_triggers) != 0)
+		return -1;
+	if (version < 4 &&
+	    console_db_exec(d, console_db_upgrade_positions) != 0)
 		return -1;
 	return 0;
 }
@@ -381,7 +414,7 @@ console_db_store(struct console_db *d, const struct hook_request *req,
 	sqlite3_bind_text(s, 4, b->type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, b->alert_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 7, hook_is_alert_event(b->type));
+	sqlite3_bind_int(s, 7, hook_is_first_event(b->type));
 	sqlite3_bind_int(s, 8, v->repeat);
 	sqlite3_bind_int(s, 9, v->old);
 	sqlite3_bind_blob(s, 10, req->body, (int)req->bodylen, SQLITE_STATIC);

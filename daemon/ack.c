@@ -113,6 +113,16 @@ ack_error(struct evhttp_request *req, int code, const char *reason,
 	    json_pack("{s:s}", "error", message));
 }
 
+/* A 409 says why in "code", for programs (alertconsole tells the
+ * cancelled alert from a refused statement); "error" keeps the text
+ * older clients read. */
+static void
+ack_conflict(struct evhttp_request *req, const char *code, const char *message)
+{
+	http_json_reply(req, 409, "Conflict",
+	    json_pack("{s:s, s:s}", "error", message, "code", code));
+}
+
 static void
 ack_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
@@ -181,12 +191,12 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		         "another alert or envelope",
 		    p->rid, p->channel);
 		ack_audit(p, aid, "refused", "statement mismatch");
-		ack_error(p->req, 409, "Conflict",
+		ack_conflict(p->req, "mismatch",
 		    "statement does not match the alert");
 	} else if (strcmp(r, "cancelled") == 0) {
 		ack_audit(p, aid, "refused", "cancelled");
 		ack_refund(p);
-		ack_error(p->req, 409, "Conflict", "alert was cancelled");
+		ack_conflict(p->req, "cancelled", "alert was cancelled");
 	} else {
 		const char *rms =
 		    json_string_value(json_object_get(reply, "received_ms"));

@@ -55,6 +55,8 @@ struct http_req {
 	char *body; /* ours, not curl's: CURLOPT_POSTFIELDS does not copy */
 	size_t bodylen;
 	size_t received;
+	char *answer; /* the caller's (http_post_args), or NULL */
+	size_t answerlen;
 	http_done_cb cb;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
@@ -333,13 +335,21 @@ http_client_free(struct http_client *hc)
 	curl_global_cleanup();
 }
 
+/* The answer's body is counted and dropped, but for its start when the
+ * caller keeps it (console_ack.c reads why the relay refused). */
 static size_t
-http_discard_cb(char *data, size_t size, size_t nmemb, void *arg)
+http_answer_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct http_req *req = arg;
 	size_t n = size * nmemb;
 
-	(void)data;
+	if (req->answer != NULL && req->received < req->answerlen - 1) {
+		size_t k = req->answerlen - 1 - req->received;
+
+		k = k < n ? k : n;
+		memcpy(req->answer + req->received, data, k);
+		req->answer[req->received + k] = '\0';
+	}
 	req->received += n;
 	/* An endpoint that streams an endless answer is cut off. */
 	return req->received > HTTP_RESPONSE_MAX ? 0 : n;
@@ -372,6 +382,10 @@ http_post(struct http_client *hc, const struct http_post_args *a,
 	req->arg = arg;
 	req->body = xmalloc(a->bodylen + 1);
 	req->bodylen = a->bodylen;
+	if ((req->answerlen = a->answerlen) > 0) {
+		req->answer = a->answer;
+		req->answer[0] = '\0';
+	}
 	if (a->bodylen > 0)
 		memcpy(req->body, a->body, a->bodylen);
 	for (i = 0; i < a->nheaders; i++)
@@ -406,7 +420,7 @@ http_post(struct http_client *hc, const struct http_post_args *a,
 	curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(req->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, http_discard_cb);
+	curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, http_answer_cb);
 	curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req);
 	curl_easy_setopt(req->easy, CURLOPT_ERRORBUFFER, req->errbuf);
 	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);

@@ -43,6 +43,11 @@ struct http_post_args {
 	 * CA and no name check, as for devices).  NULL: the system's CAs. */
 	const char *cainfo;
 	const char *pin;
+	/* Where to keep the start of the answer's body (NUL-terminated,
+	 * cut at answerlen - 1 bytes), for a caller that reads the reason
+	 * of a refusal; it must live until cb.  NULL: the body is dropped. */
+	char *answer;
+	size_t answerlen;
 };
 
 struct http_client *http_client_new(struct event_base *base);

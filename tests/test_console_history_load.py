@@ -11,7 +11,10 @@ device's state (one row per device, moved in the transaction of each
 device.offline or device.online notice, by the notices' created_at),
 filled once from the history when a database of before it (user_version
 1) is opened.  Both tables are kept by triggers (user_version 3), added
-once to a database of before them.  A browser that stops reading an
+once to a database of before them.  A later position (alert.location)
+never opens an alert (user_version 4): a database of before, where one
+sent alone opened its alert as raised at the fix's time, gets its rows
+set right and its open alerts taken again once.  A browser that stops reading an
 export, then leaves, holds up nothing and makes the console hold
 nothing."""
 
@@ -28,6 +31,7 @@ import harness
 import proto
 from test_console import Console, OPERATOR, RID, make_webhook, resign
 from test_console_export import period, stalled_reader, stuff_alerts
+from test_console_view import later, location_update, lone_position
 
 pytestmark = pytest.mark.needs("alertconsole")
 
@@ -130,8 +134,8 @@ def test_a_database_of_before_gets_its_open_alerts(lab):
                         uri=True)
     try:
         # every step: the open alerts (1), the devices' states (2), the
-        # triggers that keep both (3)
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 3
+        # triggers that keep both (3), the later positions' flag (4)
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 4
         assert [r for r, in d.execute("SELECT alert_id FROM open_alert")] \
             == [keep]
     finally:
@@ -215,7 +219,7 @@ def test_a_version_1_database_gets_each_devices_state(lab):
     c.login(SUPER)
     assert offline(c) == [(b, T % 4, T % 4), (e, T % 5, T % 4)]
     with ro(c) as d:
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 4
         assert d.execute("SELECT device_id, offline, since FROM "
                          "device_state ORDER BY device_id").fetchall() == [
             (a, 0, T % 3), (b, 1, T % 4), (e, 1, T % 5)]
@@ -243,7 +247,7 @@ def test_a_version_2_database_gets_the_triggers(lab):
     older_database(c, *["DROP TRIGGER %s" % t for t in sorted(TRIGGERS)],
                    "PRAGMA user_version = 2")
     with ro(c) as d:
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 4
         assert TRIGGERS <= {n for n, in d.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     new = alert_in(env, c, alert_type="threat")
@@ -357,3 +361,57 @@ def test_a_browser_leaving_an_export_half_way(sup):
     status, _, raw = export(c, q)
     assert status == 200 and len(json.loads(raw)["alerts"]) == total
     assert c.proc.running()
+
+
+KEPT = ("CREATE TRIGGER webhook_no_update BEFORE UPDATE ON webhook BEGIN "
+        "SELECT RAISE(ABORT, 'webhooks are kept'); END")
+
+
+def test_a_version_3_database_takes_a_lone_position_back(lab):
+    """Until user_version 4 a later position was stored as a row that may
+    open its alert: one sent alone (its alert held back by the relay)
+    opened the alert as raised at the fix's time and stayed its first
+    row.  A database of before gets the positions' rows marked as not
+    the alert and its open alerts taken again, once at start; the alert
+    shows when it comes, with its own time."""
+    env = lab.env()
+    c = Console(lab, env).start()
+    c.add_user(SUPER, role="supervisor")
+    c.login(SUPER)
+    h, b, inner = make_webhook(env, RID)
+    assert c.hook(h, b) == 200
+    normal = inner["alert_id"]
+    assert c.hook(*location_update(env, inner, inner["location"],
+                                   later(5))[:2]) == 200
+    t0 = later(-1200)
+    alert, update, lone = lone_position(env, t0, later(0))
+    assert c.hook(*update) == 200
+    # as a console of before left it: the flag on every position, the
+    # lone one's alert open by its position
+    older_database(c, "DROP TRIGGER webhook_no_update",
+                   "UPDATE webhook SET is_alert = 1 WHERE type = "
+                   "'alert.location'", KEPT,
+                   "INSERT OR REPLACE INTO open_alert (alert_id, first_id)"
+                   " SELECT alert_id, id FROM webhook WHERE alert_id = '%s'"
+                   % lone["alert_id"], "PRAGMA user_version = 3")
+    assert [a["alert_id"] for a in c.alerts()] == [normal]
+    with ro(c) as d:
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert d.execute("SELECT type, is_alert FROM webhook ORDER BY id"
+                         ).fetchall() == [("alert.raised", 1),
+                                          ("alert.location", 0),
+                                          ("alert.location", 0)]
+        assert d.execute("SELECT alert_id, first_id FROM open_alert"
+                         ).fetchall() == [(normal, 1)]
+    # stored webhooks are kept again
+    d = sqlite3.connect(str(c.state / "console.db"))
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="webhooks are kept"):
+            d.execute("UPDATE webhook SET is_alert = 1")
+    finally:
+        d.close()
+    assert c.hook(*alert) == 200
+    out = {a["alert_id"]: a for a in c.alerts()}
+    assert set(out) == {normal, lone["alert_id"]}
+    assert out[lone["alert_id"]]["created_at"] == t0
+    assert out[normal]["location"]["updates"] == 1

@@ -181,6 +181,81 @@ def test_console_refuses_a_later_position_as_an_alert(lab):
     assert console.alerts()[0]["location"]["fixed_at"] == t2
 
 
+def lone_position(env, t0, t2):
+    """An alert made at t0, and a later position of it fixed at t2 (its
+    update flag signed inside, as a device of now sends it): a relay
+    that holds back the alert can send the position alone."""
+    h0, b0, inner = make_webhook(env, RID, location=HOME,
+                                 inner={"created_at": t0},
+                                 outer={"created_at": t0})
+    h, b, _ = make_webhook(
+        env, RID, location=MOVED, message=inner["message"],
+        inner={"alert_id": inner["alert_id"], "created_at": t2,
+               "update": True},
+        outer={"type": "alert.location", "alert_id": inner["alert_id"],
+               "created_at": t2})
+    return (h0, b0), (h, b), inner
+
+
+def test_a_later_position_alone_is_not_the_alert(lab):
+    """A later position of an alert the console has not had is kept, not
+    shown: no alert in the queue or on its page, none raised at the fix's
+    time and place.  When the alert comes, it is the alert, with its own
+    created_at and age, and the kept position is its newest."""
+    env = lab.env()
+    console = Console(lab, env).start()
+    t0, t2 = later(-1200), later(0)
+    alert, update, inner = lone_position(env, t0, t2)
+    assert console.hook(*update) == 200
+    assert console.alerts() == []
+    assert console.get("/api/alert/%s" % inner["alert_id"])[0] == 404
+    assert [(r["type"], r["is_alert"]) for r in console.rows()] == [
+        ("alert.location", 0)]
+    assert console.hook(*alert) == 200
+    out = console.alerts()
+    assert len(out) == 1 and out[0]["alert_id"] == inner["alert_id"]
+    assert out[0]["created_at"] == t0 and out[0]["age_s"] >= 1190
+    loc = out[0]["location"]
+    assert loc["fixed_at"] == t2 and loc["updates"] == 1
+    assert loc["lat"] == pytest.approx(MOVED["lat"])
+    status, _, body = console.get("/api/alert/%s" % inner["alert_id"])
+    assert status == 200 and json.loads(body)["created_at"] == t0
+
+
+def test_alertctl_receive_refuses_a_later_position_alone(lab):
+    """alertctl receive cannot hold a position back until its alert
+    comes: one of an alert it has not written out is refused (422) and
+    written nowhere; after the alert it is taken."""
+    env = lab.env()
+    recv = lab.receiver(env, RID)
+    alert, update, inner = lone_position(env, later(-1200), later(0))
+    assert post_hook(recv.port, *update) == 422
+    assert "a later position of an alert not shown here" in \
+        recv.proc.text("stderr")
+    assert recv.alerts() == []
+    assert post_hook(recv.port, *alert) == 200
+    assert post_hook(recv.port, *update) == 200
+    out = recv.wait_alerts(2, timeout=5)
+    assert [(a["type"], a["created_at"]) for a in out] == [
+        ("alert.raised", inner["created_at"]),
+        ("alert.location", json.loads(update[1])["created_at"])]
+
+
+def test_pretty_receive_dates_a_later_position_as_a_fix(lab):
+    """For a person (--pretty) the update's time is its fix's, not the
+    alert's: "Position at" ("Plaats om"), never "Raised" ("Gemaakt")."""
+    env = lab.env()
+    recv = lab.receiver(env, RID, pretty=True)
+    alert, update, _ = lone_position(env, later(-60), later(0))
+    assert post_hook(recv.port, *alert) == 200
+    assert post_hook(recv.port, *update) == 200
+    recv.proc.wait_for(r"^NEW LOCATION", "stdout", 5)
+    recv.proc.wait_for(r"^  Position at:", "stdout", 5)
+    heads = [line.split(":")[0] for line in recv.proc.snapshot("stdout")
+             if line.startswith(("  Raised:", "  Position at:"))]
+    assert heads == ["  Raised", "  Position at"], heads
+
+
 def test_alertctl_receive_prints_a_later_position(lab):
     """alertctl receive (the same checks) prints an alert.location as a
     line of its own, with the new position, not as a repeat."""

@@ -190,7 +190,8 @@ def test_forged_refused_genuine_verified_with_sealed_message(lab):
         body=json.dumps({"statement": statement(
             sk, aid, "ab" * 32, by="X")}).encode(),
         cafile=st.env.cert)[:2]
-    assert status == 409, (status, body)
+    assert (status, body) == (409, {
+        "error": "statement does not match the alert", "code": "mismatch"})
     assert st.alert_hash(aid)["state"] == "open"
 
     # the genuine one, by reference, with a message sealed to the device

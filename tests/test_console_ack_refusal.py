@@ -1,0 +1,150 @@
+"""How a relay's refusal of an acknowledgement is told to a person, by
+alertconsole (console/console_ack.c) and by `alertctl ack`
+(client/cp_http.c), both through client/ack_conflict.c: only the relay's
+"the alert was cancelled" (its 409 with "code":"cancelled", daemon/ack.c,
+or from a relay of before the code its text) is told as cancelled; any
+other 409, such as a signed statement that does not match the alert, is
+the acknowledgement failing (the console's 502 refused), because the
+alert may well be open and escalating.  With a real relay (cancelled
+through `alertctl cancel`) and with a pinned HTTPS stub that answers what
+a relay of another version, or one that refuses the statement, would."""
+
+import http.server
+import json
+import ssl
+import threading
+
+import pytest
+
+import harness
+from test_console import Console, OPERATOR, RID, make_webhook
+from test_console_ops import relay_stack
+
+pytestmark = pytest.mark.needs("alertconsole")
+
+
+class StubRelay(http.server.BaseHTTPRequestHandler):
+    """An ack listener that answers every acknowledgement with the
+    server's status and body."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        status, body = self.server.answer
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stub(lab):
+    """The stub on HTTPS with the test environment's certificate (the
+    console pins its key), and a console whose recipient acknowledges
+    there."""
+    env = lab.env()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubRelay)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(env.cert), str(env.tls_key))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    tok = harness.write_secret(env.dir / "t.ack", harness.new_token())
+    c = Console(lab, env, rcpt_extra={RID: {
+        "ack_url": "https://127.0.0.1:%d/" % srv.server_address[1],
+        "ack_token_file": tok, "ack_pin": env.pin}}).start()
+    c.login()
+    yield env, srv, c, tok
+    srv.shutdown()
+    srv.server_close()
+
+
+def answer(srv, status, obj):
+    srv.answer = (status, json.dumps(obj).encode() if obj is not None
+                  else b"")
+
+
+@pytest.mark.hard_timeout(60)
+def test_only_a_cancelled_alert_is_told_as_cancelled(stub):
+    env, srv, c, _ = stub
+    h, b, inner = make_webhook(env, RID)
+    assert c.hook(h, b) == 200
+    path = "/api/alert/%s/ack" % inner["alert_id"]
+    refused = (502, {"error": "refused", "status": 409})
+    for status, body, want in (
+            # the relay's refused statement: the alert is still open
+            (409, {"error": "statement does not match the alert",
+                   "code": "mismatch"}, refused),
+            # a relay of before the code, same refusal by its text
+            (409, {"error": "statement does not match the alert"}, refused),
+            # a 409 that says nothing, or something else
+            (409, None, refused),
+            (409, {"error": "alert was cancelled", "code": "expired"},
+             refused),
+            # the cancelled alert, by its code and by the old text
+            (409, {"error": "alert was cancelled", "code": "cancelled"},
+             (409, {"error": "cancelled"})),
+            (409, {"error": "alert was cancelled"},
+             (409, {"error": "cancelled"}))):
+        answer(srv, status, body)
+        assert c.post(path) == want, body
+    a = c.alerts()[0]
+    assert a["state"] == "open" and a["acked_by"] is None
+    log = c.proc.text("stderr")
+    assert "ack of alert=%s refused by the relay: HTTP 409" % \
+        inner["alert_id"] in log
+    assert inner["message"] not in log
+
+
+@pytest.mark.hard_timeout(60)
+def test_alertctl_ack_tells_only_a_cancelled_alert_as_cancelled(stub):
+    env, srv, _, tok = stub
+    conf = env.dir / "cp.conf"
+    conf.write_text("[contactpoint]\nack_url = https://127.0.0.1:%d\n"
+                    "relay_pin = %s\ntoken_file = %s\n"
+                    % (srv.server_address[1], env.pin, tok))
+    aid = "a" * 32
+    for body, said in (
+            ({"error": "statement does not match the alert",
+              "code": "mismatch"},
+             "the relay refused it: the alert may still be open"),
+            ({"error": "alert was cancelled", "code": "cancelled"},
+             "the alert was cancelled"),
+            ({"error": "alert was cancelled"}, "the alert was cancelled")):
+        answer(srv, 409, body)
+        cp = harness.run([harness.alertctl_bin(), "-c", conf, "ack", aid],
+                         timeout=20, env={"LANGUAGE": "en"})
+        assert cp.returncode == 1, cp.stderr
+        assert "alert %s NOT acknowledged: %s (HTTP 409: %s)" % (
+            aid, said, body["error"]) in cp.stderr, cp.stderr
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_real_relays_cancelled_alert(lab):
+    """The relay's own 409 for a cancelled alert carries its code, and
+    the console shows it as cancelled."""
+    st = relay_stack(lab)
+    env, console = st.env, st.console
+    console.start()
+    console.login()
+    rc, out, err = lab.send(env, "--type", "test", "--message", "Hulp nodig")
+    assert rc == 0, (rc, out, err)
+    aid = out[0].split("=", 1)[1]
+    harness.wait_until(lambda: any(a["alert_id"] == aid
+                                   for a in console.alerts()), 10,
+                       what="the alert in the console")
+    cp = harness.run([harness.alertctl_bin(), "-c", env.client_conf,
+                      "cancel", aid, "--timeout", "10"], timeout=20)
+    assert cp.returncode == 0, cp.stderr
+    status, body = harness.https_request(
+        st.ack_port, "POST", "/v1/alerts/%s/ack" % aid,
+        headers={"Authorization": "Bearer " + st.token},
+        cafile=env.cert)[:2]
+    assert (status, body) == (409, {"error": "alert was cancelled",
+                                    "code": "cancelled"})
+    assert console.post("/api/alert/%s/ack" % aid) == \
+        (409, {"error": "cancelled"})
+    assert "acknowledged alert=%s operator=\"%s\"" % (aid, OPERATOR) not in \
+        console.proc.text("stderr")
