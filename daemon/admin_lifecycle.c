@@ -259,7 +259,7 @@ admin_lifecycle_forget(struct admin_lifecycle *l, struct evhttp_request *req,
 	snprintf(op->dev, sizeof(op->dev), "%s", dev);
 	snprintf(op->by, sizeof(op->by), "%s", by != NULL ? by : "unnamed");
 	snprintf(op->peer, sizeof(op->peer), "%s", peer != NULL ? peer : "");
-	snprintf(op->phase, sizeof(op->phase), "deliveries");
+	snprintf(op->phase, sizeof(op->phase), "device");
 	snprintf(op->cursor, sizeof(op->cursor), "-");
 	json_decref(body);
 	lifecycle_forget_step(op);

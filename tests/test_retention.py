@@ -40,8 +40,9 @@ class Stack(AdminStack):
     """redis + relay with [admin] (token) and [retention] as given;
     each recipient's webhook answers 200; a second device mayor-b."""
 
-    def __init__(self, lab, retention=None, audit=None):
+    def __init__(self, lab, retention=None, audit=None, sections=None):
         env = lab.env(relay={"instance_id": "relay-1"})
+        env.sections = sections or {}
         self.other_key = nacl.signing.SigningKey.generate()
         env.extra_devices[OTHER] = (
             proto.b64e(bytes(self.other_key.verify_key)), "B")
@@ -291,3 +292,67 @@ def test_sweep_works_a_backlog_off_in_bounded_steps(lab):
     # the relay kept answering
     s = st.session()
     assert s.send_alert("test")["type"] == "accepted"
+
+
+def webhook_types(st):
+    return [a["json"].get("type") for rec in st.recs.values()
+            for a in rec.snapshot() if a["json"]]
+
+
+@pytest.mark.hard_timeout(120)
+def test_forget_erases_checkins_supervision_and_device_events(lab):
+    """A device's check-ins (a finished one, and one still running with
+    its sealed alert and timers), its supervision record and its
+    device.offline event go with `device forget`; the running check-in
+    raises nothing afterwards and writes nothing back.  Before, all of
+    them stayed, and the check-in raised its alarm after the erasure."""
+    from test_checkin import started, state, epoch, checkin
+    st = Stack(lab, sections={"checkin": {"remind_before": 2},
+                              "supervision": {"min_interval": 1,
+                                              "grace": 2}})
+    r = st.r()
+    dev = st.env.device_id
+    b = st.session(other=True)
+    theirs = b.send_alert("panic")["alert_id"]
+    b.wait_receipt(theirs, "delivered", timeout=10)
+    w = lab.spawn([harness.alertctl_bin(), "-c", st.env.client_conf,
+                   "watch", "--supervise", "--interval", "1",
+                   "--dead-after", "5"], "watch")
+    w.wait_for(r"connected to", "stdout", timeout=10)
+    wait_until(lambda: r("EXISTS", PFX + "supervise:" + dev), 10,
+               what="supervised")
+    w.kill()
+    wait_until(lambda: "device.offline" in webhook_types(st), 10,
+               what="device.offline")
+    started(lab, st.env, "--minutes", "5")
+    done_cid = state(st.env)["checkin_id"]
+    cp = checkin(lab, st.env, "done")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    started(lab, st.env, "--minutes", "0.1", "--grace", "0.05")
+    cid = state(st.env)["checkin_id"]
+    release = epoch(state(st.env)["release_at"])
+    assert r.hgetall(PFX + "checkin:" + cid).get("envelope")
+    assert r("EXISTS", PFX + "checkin:" + done_cid)
+    assert release - time.time() > 4, "the erasure comes before it"
+    before_other = st.alert_keys(theirs)
+
+    cp = st.ctl("device", "forget", dev, "--by", "fg-officer")
+    assert cp.returncode == 0, cp.stderr
+    audit = json.dumps([f for _, f in r.xrange(PFX + "audit:relay-1")] +
+                       [r("GET", PFX + "audit:last:relay-1"),
+                        r("GET", PFX + "audit:head:relay-1")])
+    dump = r.dump_all_text()
+    for name in (dev, cid, done_cid):
+        assert dump.count(name) == audit.count(name), name
+    assert r("ZCARD", PFX + "checkin_timers") == 0
+    assert r("ZCARD", PFX + "supervised") == 0
+    assert st.alert_keys(theirs) == before_other
+
+    n = len(webhook_types(st))
+    time.sleep(max(0, release - time.time()) + 4)
+    assert webhook_types(st)[n:] == [], "raised after the erasure"
+    assert not r("EXISTS", PFX + "device:" + dev)
+    assert r("XLEN", PFX + "alerts") == 1
+    assert r.dump_all_text().count(dev) == audit.count(dev)
+    assert "checkin missed" not in st.relay.log()
+
