@@ -14,8 +14,12 @@
 /* One run of the sweep: ciphertexts, device-list entries and entries of
  * the alerts stream of alerts closed longer ago than their period (at
  * most a.lim of each), and the streams trimmed by time.  Trimming the
- * alerts stream stops at the oldest open alert: an open alert is never
- * purged (closed ones after it go by their own XDEL). */
+ * alerts stream and the dead letters stops at the oldest open alert
+ * (drills included): an open alert is never purged, and its dead
+ * letters are the only way to send what it could not deliver again
+ * (closed ones after it go by their own XDEL).  Each instance names
+ * itself in P:audit_instances here, and the audit streams of all named
+ * are trimmed: an instance no longer running trims nothing itself. */
 const char script_retention_sweep[] = LPRELUDE
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
@@ -48,17 +52,25 @@ const char script_retention_sweep[] = LPRELUDE
     "  out.stream = out.stream + redis.call('XDEL', K('alerts'), sid)\n"
     "  redis.call('ZREM', K('retire', 'stream'), sid)\n"
     "end\n"
-    "local minid = now - a.history * 1000\n"
-    "for _, t in ipairs(a.types) do\n"
+    "local oldest = now\n"
+    "local types = {'drill', unpack(a.types)}\n"
+    "for _, t in ipairs(types) do\n"
     "  local o = redis.call('ZRANGE', K('open', t), 0, 0, 'WITHSCORES')\n"
-    "  if o[2] and tonumber(o[2]) < minid then minid = tonumber(o[2]) end\n"
+    "  if o[2] and tonumber(o[2]) < oldest then oldest = tonumber(o[2]) end\n"
     "end\n"
-    "out.alerts = redis.call('XTRIM', K('alerts'), 'MINID',"
-    "  string.format('%d', minid))\n"
-    "out.deadletter = redis.call('XTRIM', K('deadletter'), 'MINID',"
-    "  string.format('%d', now - a.deadletter * 1000))\n"
-    "out.audit = redis.call('XTRIM', K('audit', a.inst), 'MINID',"
-    "  string.format('%d', now - a.audit * 1000))\n"
+    "local function trim(key, period)\n"
+    "  return redis.call('XTRIM', key, 'MINID',"
+    "    string.format('%d', math.min(now - period * 1000, oldest)))\n"
+    "end\n"
+    "out.alerts = trim(K('alerts'), a.history)\n"
+    "out.deadletter = trim(K('deadletter'), a.deadletter)\n"
+    "out.audit = 0\n"
+    "redis.call('SADD', K('audit_instances'), a.inst)\n"
+    "local insts = redis.call('SMEMBERS', K('audit_instances'))\n"
+    "for _, i in ipairs(insts) do\n"
+    "  out.audit = out.audit + redis.call('XTRIM', K('audit', i), 'MINID',"
+    "    string.format('%d', now - a.audit * 1000))\n"
+    "end\n"
     "return cjson.encode(out)\n";
 
 /* Erasure of one device's data, in steps of at most a.lim: a.phase

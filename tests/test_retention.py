@@ -33,7 +33,7 @@ SHORT = {"alert_content": 2, "alert_history": 4, "device_index": 4,
 OTHER = "mayor-b"
 # Keys of a relay with no alert: not per alert.
 GLOBAL = {"alerts", "deliveries", "deadletter", "timers",
-          "directory_version"}
+          "directory_version", "audit_instances"}
 
 
 class Stack(AdminStack):
@@ -356,3 +356,56 @@ def test_forget_erases_checkins_supervision_and_device_events(lab):
     assert r.dump_all_text().count(dev) == audit.count(dev)
     assert "checkin missed" not in st.relay.log()
 
+
+@pytest.mark.hard_timeout(90)
+def test_audit_stream_of_an_instance_no_longer_running_is_trimmed(lab):
+    """A second relay instance writes its audit records and stops; the
+    one still running trims that stream by [retention] audit_log too.
+    Before, only each instance's own stream was trimmed, so a retired
+    instance's records stayed for ever."""
+    st = Stack(lab, retention=dict(SHORT, audit_log=3))
+    r = st.r()
+    env_b = st.env.another_instance("relay-b")
+    relay_b = lab.relay(env_b)
+    stream = PFX + "audit:relay-b"
+    wait_until(lambda: r("XLEN", stream) > 0, 10, what="relay-b's records")
+    time.sleep(1.5)  # its sweep ran: it is named for the others
+    relay_b.stop()
+    assert r("XLEN", stream) > 0
+    wait_until(lambda: r("XLEN", stream) == 0, 10,
+               what="relay-b's records trimmed by relay-1")
+    # what verify holds the chain against stays
+    assert r("EXISTS", PFX + "audit:last:relay-b")
+
+
+@pytest.mark.hard_timeout(60)
+def test_open_alert_keeps_its_dead_letters_and_reference(lab):
+    """While an alert is open its dead letters (the only way to send
+    again what it could not deliver) and its SMS reference ("OK ref")
+    stay, whatever their age; once it is closed they go by their
+    periods.  Before, dead letters went [retention] dead_letters after
+    they were given up and references 30 days after the alert came in,
+    open or not."""
+    st = Stack(lab, retention=SHORT)
+    r = st.r()
+    s = st.session()
+
+    def dead_letter(aid):
+        r("XADD", PFX + "deadletter", "*", "alert_id", aid,
+          "recipient_id", "contactpunt", "channel", "webhook", "event",
+          "alert.raised", "tier", "0", "reason", "test", "at", "x")
+    dead_letter("0" * 32)  # older than the open alert: goes
+    aid = s.send_alert("panic")["alert_id"]
+    s.wait_receipt(aid, "delivered", timeout=10)
+    dead_letter(aid)
+    ref = r("HGET", PFX + "alert:" + aid, "ref")
+    assert r("TTL", PFX + "ref:" + ref) == -1
+    wait_until(lambda: r("XLEN", PFX + "deadletter") == 1, 8,
+               what="the older dead letter trimmed")
+    time.sleep(SHORT["dead_letters"] + 2)
+    assert [f["alert_id"] for _, f in r.xrange(PFX + "deadletter")] == [aid]
+    assert r("GET", PFX + "ref:" + ref) == aid
+    assert s.cancel(aid)["type"] == "cancelled"
+    assert 0 < r("TTL", PFX + "ref:" + ref) <= SHORT["sms_references"]
+    wait_until(lambda: r("XLEN", PFX + "deadletter") == 0, 8,
+               what="its dead letter trimmed once it is closed")
