@@ -119,7 +119,11 @@ def test_closed_alert_goes_after_its_periods_open_one_stays(lab):
     assert open_aid in r("ZRANGE", PFX + "device:mayor-a", 0, -1)
     assert open_aid in [f.get("alert_id")
                         for _, f in r.xrange(PFX + "alerts")]
-    assert all(open_aid in k for k in per_alert_keys_without_ttl(r))
+    # its SMS reference too: no expiry while the alert is open
+    open_ref = PFX + "ref:" + ho["ref"]
+    assert r("TTL", open_ref) == -1
+    assert all(open_aid in k or k == open_ref
+               for k in per_alert_keys_without_ttl(r))
 
 
 @pytest.mark.hard_timeout(60)
