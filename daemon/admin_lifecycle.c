@@ -215,7 +215,7 @@ admin_lifecycle_forget(struct admin_lifecycle *l, struct evhttp_request *req,
 	snprintf(op->dev, sizeof(op->dev), "%s", dev);
 	snprintf(op->by, sizeof(op->by), "%s", by);
 	snprintf(op->peer, sizeof(op->peer), "%s", peer != NULL ? peer : "");
-	snprintf(op->phase, sizeof(op->phase), "deliveries");
+	snprintf(op->phase, sizeof(op->phase), "device");
 	snprintf(op->cursor, sizeof(op->cursor), "-");
 	lifecycle_forget_step(op);
 }

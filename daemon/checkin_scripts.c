@@ -164,7 +164,7 @@ const char script_supervise_seen[] = PRELUDE SUPERVISE_EVENT
     "redis.call('ZADD', K('supervised'), a.due_ms, a.dev)\n"
     "redis.call('HSET', sk, 'interval', a.interval, 'last_seen', a.now,"
     "  'state', 'online')\n"
-    "redis.call('EXPIRE', sk, a.ttl)\n"
+    "redis.call('EXPIRE', sk, a.keep)\n"
     "if st == 'offline' then\n"
     "  redis.call('HSET', sk, 'since', a.now)\n"
     "  sup_event('device.online', a.dev, a.now, a.interval)\n"
@@ -194,6 +194,6 @@ const char script_supervise_offline[] = PRELUDE SUPERVISE_EVENT
     "local sk = K('supervise', a.dev)\n"
     "local s = redis.call('HMGET', sk, 'last_seen', 'interval')\n"
     "redis.call('HSET', sk, 'state', 'offline', 'since', a.now)\n"
-    "redis.call('EXPIRE', sk, a.ttl)\n"
+    "redis.call('EXPIRE', sk, a.keep)\n"
     "sup_event('device.offline', a.dev, s[1], s[2])\n"
     "return cjson.encode({r = 'offline', last_seen = s[1]})\n";

@@ -14,9 +14,12 @@
  *   P:supervised        sorted set of supervised devices by the time
  *                       (ms) they count as offline without news
  *   P:supervise:D       hash: interval, state (online, offline),
- *                       last_seen, since
+ *                       last_seen, since; a TTL of 90 days from its last
+ *                       change (a.keep), so that a device offline for
+ *                       long still gets its device.online
  *   P:alert:E           the record of one device.offline/online event
- *                       (E: 32 hex), for the dispatcher; a TTL
+ *                       (E: 32 hex), for the dispatcher; a TTL of a week
+ *                       (a.ttl)
  */
 #ifndef ALERTRELAY_CHECKIN_SCRIPTS_H
 #define ALERTRELAY_CHECKIN_SCRIPTS_H

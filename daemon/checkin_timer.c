@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "audit.h"
 #include "b64.h"
 #include "checkin.h"
 #include "checkin_int.h"
@@ -154,6 +155,30 @@ checkin_release(struct checkin *ck, const char *env64)
 	envelope_free(&env);
 }
 
+/* A device revoked or removed since it started the check-in raises
+ * nothing: its key is no longer trusted (lost, stolen), the relay takes
+ * nothing else from it, and the device could not end the alarm.  The
+ * check-in ends, and the audit log says so. */
+static int
+checkin_device_gone(struct checkin *ck, const char *dev)
+{
+	const struct device_entry *d =
+	    dev != NULL ? relay_config_device(ck->relay->cfg, dev) : NULL;
+	const char *why = d == NULL ? "unknown_device" : "revoked";
+	char actor[ID_MAX + 8], object[48];
+
+	if (d != NULL && !d->revoked)
+		return 0;
+	log_warnx("checkin=%s: its device is %s; not raised", ck->cid,
+	    d == NULL ? "no longer enrolled" : "revoked");
+	snprintf(actor, sizeof(actor), "device:%s", dev != NULL ? dev : "?");
+	snprintf(object, sizeof(object), "checkin:%s", ck->cid);
+	audit_relay(ck->relay, "alert.refused", object, "refused", NULL,
+	    "checkin", actor, why);
+	checkin_released(ck, why);
+	return 1;
+}
+
 static void
 checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 {
@@ -167,6 +192,9 @@ checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 		duepoll_next(ck->poll);
 		return;
 	}
+	if (checkin_device_gone(ck,
+	        json_string_value(json_object_get(reply, "dev"))))
+		return;
 	checkin_release(ck,
 	    json_string_value(json_object_get(reply, "envelope")));
 }

@@ -15,11 +15,12 @@
 #include "xmalloc.h"
 
 /* References: ACK_REF_LEN letters of ack_ref_alphabet, 40 bits; why
- * that is enough against guessing is in ack_limit.h.  Each lives
- * REF_TTL_MIN or twice the policy's max_age, so they recycle. */
+ * that is enough against guessing is in ack_limit.h.  One lives as
+ * long as its alert is open, however long that is ("OK ref" must work
+ * until it is taken), and [retention] sms_references after the close
+ * (retire() in retention_scripts.h), so they recycle. */
 #define REF_CANDIDATES 4
 #define REF_LEN ACK_REF_LEN
-#define REF_TTL_MIN (30L * 86400)
 
 struct ingest_req {
 	long max_age_s; /* of the alert's policy, for the answer */
@@ -241,9 +242,6 @@ ingest_plan(struct relay *relay, const struct envelope *env, const char *csv,
 		    (long long)(received + p->max_age_s * 1000));
 		json_object_set_new(args, "expire", json_string(due));
 	}
-	snprintf(due, sizeof(due), "%ld",
-	    p->max_age_s * 2 > REF_TTL_MIN ? p->max_age_s * 2 : REF_TTL_MIN);
-	json_object_set_new(args, "ref_ttl", json_string(due));
 }
 
 struct ingest_req *

@@ -14,8 +14,12 @@
 /* One run of the sweep: ciphertexts, device-list entries and entries of
  * the alerts stream of alerts closed longer ago than their period (at
  * most a.lim of each), and the streams trimmed by time.  Trimming the
- * alerts stream stops at the oldest open alert: an open alert is never
- * purged (closed ones after it go by their own XDEL). */
+ * alerts stream and the dead letters stops at the oldest open alert
+ * (drills included): an open alert is never purged, and its dead
+ * letters are the only way to send what it could not deliver again
+ * (closed ones after it go by their own XDEL).  Each instance names
+ * itself in P:audit_instances here, and the audit streams of all named
+ * are trimmed: an instance no longer running trims nothing itself. */
 const char script_retention_sweep[] = LPRELUDE
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
@@ -48,26 +52,42 @@ const char script_retention_sweep[] = LPRELUDE
     "  out.stream = out.stream + redis.call('XDEL', K('alerts'), sid)\n"
     "  redis.call('ZREM', K('retire', 'stream'), sid)\n"
     "end\n"
-    "local minid = now - a.history * 1000\n"
-    "for _, t in ipairs(a.types) do\n"
+    "local oldest = now\n"
+    "local types = {'drill', unpack(a.types)}\n"
+    "for _, t in ipairs(types) do\n"
     "  local o = redis.call('ZRANGE', K('open', t), 0, 0, 'WITHSCORES')\n"
-    "  if o[2] and tonumber(o[2]) < minid then minid = tonumber(o[2]) end\n"
+    "  if o[2] and tonumber(o[2]) < oldest then oldest = tonumber(o[2]) end\n"
     "end\n"
-    "out.alerts = redis.call('XTRIM', K('alerts'), 'MINID',"
-    "  string.format('%d', minid))\n"
-    "out.deadletter = redis.call('XTRIM', K('deadletter'), 'MINID',"
-    "  string.format('%d', now - a.deadletter * 1000))\n"
-    "out.audit = redis.call('XTRIM', K('audit', a.inst), 'MINID',"
-    "  string.format('%d', now - a.audit * 1000))\n"
+    "local function trim(key, period)\n"
+    "  return redis.call('XTRIM', key, 'MINID',"
+    "    string.format('%d', math.min(now - period * 1000, oldest)))\n"
+    "end\n"
+    "out.alerts = trim(K('alerts'), a.history)\n"
+    "out.deadletter = trim(K('deadletter'), a.deadletter)\n"
+    "out.audit = 0\n"
+    "redis.call('SADD', K('audit_instances'), a.inst)\n"
+    "local insts = redis.call('SMEMBERS', K('audit_instances'))\n"
+    "for _, i in ipairs(insts) do\n"
+    "  out.audit = out.audit + redis.call('XTRIM', K('audit', i), 'MINID',"
+    "    string.format('%d', now - a.audit * 1000))\n"
+    "end\n"
     "return cjson.encode(out)\n";
 
 /* Erasure of one device's data, in steps of at most a.lim: a.phase
  * names the step, a.cursor where it goes on.  Each answer says the next
- * step ("done" at the end) and what it removed.  The streams come
- * first: their entries name the alert, whose hash says the device. */
+ * step ("done" at the end) and what it removed.  Its running check-in
+ * and its supervision go first, so that no timer of it fires during the
+ * rest; then the streams: their entries name the alert, whose hash says
+ * the device.  Check-ins and device events have no list per device:
+ * the last step looks at every key of the prefix (SCAN, a.lim at a
+ * time) for those, and for alerts already out of the device's list. */
 const char script_forget[] = LPRELUDE
     "local dev = a.dev\n"
     "local out = {alerts = 0, entries = 0, keys = 0}\n"
+    "local function drop_checkin(cid)\n"
+    "  redis.call('ZREM', K('checkin_timers'), cid .. '|x', cid .. '|r')\n"
+    "  out.keys = out.keys + redis.call('DEL', K('checkin', cid))\n"
+    "end\n"
     "local function erase(aid)\n"
     "  local ak = K('alert', aid)\n"
     "  local f = redis.call('HMGET', ak, 'device_id', 'ref', 'timer',"
@@ -99,16 +119,51 @@ const char script_forget[] = LPRELUDE
     "local function owner(aid)\n"
     "  return redis.call('HGET', K('alert', aid), 'device_id')\n"
     "end\n"
-    "local order = {'deliveries', 'deadletter', 'alerts', 'index', 'done'}\n"
+    "local order = {'device', 'deliveries', 'deadletter', 'alerts',"
+    "  'index', 'scan', 'done'}\n"
     "local function after(ph)\n"
     "  for i, p in ipairs(order) do if p == ph then return order[i + 1] end"
     "  end\n"
     "end\n"
     "local ph = a.phase\n"
+    "if ph == 'device' then\n"
+    "  local cid = redis.call('GET', K('checkin_device', dev))\n"
+    "  if cid and redis.call('HGET', K('checkin', cid), 'dev') == dev then\n"
+    "    drop_checkin(cid)\n"
+    "  end\n"
+    "  redis.call('ZREM', K('supervised'), dev)\n"
+    "  out.keys = out.keys + redis.call('DEL', K('checkin_device', dev),"
+    "    K('supervise', dev))\n"
+    "  out.phase = after(ph)\n"
+    "  out.cursor = '0'\n"
+    "  return cjson.encode(out)\n"
+    "end\n"
     "if ph == 'index' then\n"
     "  local ids = redis.call('ZRANGE', K('device', dev), 0, a.lim - 1)\n"
     "  for _, aid in ipairs(ids) do erase(aid) end\n"
-    "  out.phase = (#ids < a.lim) and 'done' or 'index'\n"
+    "  out.phase = (#ids < a.lim) and 'scan' or 'index'\n"
+    "  out.cursor = '0'\n"
+    "  return cjson.encode(out)\n"
+    "end\n"
+    "if ph == 'scan' then\n"
+    "  local pat = string.gsub(P, '[%*%?%[%]\\\\]', '\\\\%0') .. ':*'\n"
+    "  local sc = redis.call('SCAN', a.cursor, 'MATCH', pat, 'COUNT',"
+    "    a.lim)\n"
+    "  local ap, cp = K('alert', ''), K('checkin', '')\n"
+    "  for _, k in ipairs(sc[2]) do\n"
+    "    if string.sub(k, 1, #ap) == ap then\n"
+    "      local f = redis.call('HMGET', k, 'device_id', 'state')\n"
+    "      if f[1] ~= dev then\n"
+    "      elseif f[2] == 'notice' then\n"
+    "        out.keys = out.keys + redis.call('DEL', k)\n"
+    "      else erase(string.sub(k, #ap + 1)) end\n"
+    "    elseif string.sub(k, 1, #cp) == cp and"
+    "        redis.call('HGET', k, 'dev') == dev then\n"
+    "      drop_checkin(string.sub(k, #cp + 1))\n"
+    "    end\n"
+    "  end\n"
+    "  out.phase = (sc[1] == '0') and 'done' or 'scan'\n"
+    "  out.cursor = sc[1]\n"
     "  return cjson.encode(out)\n"
     "end\n"
     "if not after(ph) or ph == 'done' then\n"

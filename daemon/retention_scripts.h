@@ -13,6 +13,9 @@
  *                     (field "r": the record's line)
  *   P:audit:last:I    the line of I's last audit record
  *   P:audit:head:I    the line of I's last signed head (audit.signed)
+ *   P:audit_instances set of every instance I whose sweep ran, so that
+ *                     the sweep trims the streams of instances no longer
+ *                     running too
  */
 #ifndef ALERTRELAY_RETENTION_SCRIPTS_H
 #define ALERTRELAY_RETENTION_SCRIPTS_H

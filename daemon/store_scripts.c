@@ -81,7 +81,7 @@ const char script_ingest[] = PRELUDE
     "end\n"
     "local ref\n"
     "for _, c in ipairs(a.refs) do\n"
-    "  if redis.call('SET', K('ref', c), a.aid, 'NX', 'EX', a.ref_ttl) then\n"
+    "  if redis.call('SET', K('ref', c), a.aid, 'NX') then\n"
     "    ref = c\n"
     "    break\n"
     "  end\n"

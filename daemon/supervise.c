@@ -20,6 +20,9 @@
 
 #define SUPERVISE_POLL_MS 500
 #define SUPERVISE_EVENT_TTL_S (7L * 86400) /* an event's record */
+/* A device's supervision record: long enough that a device offline for
+ * months still gets its device.online when it is back (README.md). */
+#define SUPERVISE_KEEP_S (90L * 86400)
 #define SUPERVISE_MAX_NOTIFY 64
 #define SUPERVISE_RESUME_HOLD_MS 3000 /* after Redis came back */
 /* "supervise" frames per device: a device sends one per connection, and
@@ -71,14 +74,15 @@ json_t *
 supervise_event_args(const struct relay *relay)
 {
 	unsigned char id[16];
-	char eid[33], now[RFC3339_LEN], ttl[24];
+	char eid[33], now[RFC3339_LEN], ttl[24], keep[24];
 
 	randombytes_buf(id, sizeof(id));
 	sodium_bin2hex(eid, sizeof(eid), id, sizeof(id));
 	time_rfc3339_ms(now, now_ms());
 	snprintf(ttl, sizeof(ttl), "%ld", SUPERVISE_EVENT_TTL_S);
-	return json_pack("{s:s, s:s, s:s, s:o}", "eid", eid, "now", now, "ttl",
-	    ttl, "notify", supervise_notify(relay));
+	snprintf(keep, sizeof(keep), "%ld", SUPERVISE_KEEP_S);
+	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "eid", eid, "now", now,
+	    "ttl", ttl, "keep", keep, "notify", supervise_notify(relay));
 }
 
 static void

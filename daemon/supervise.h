@@ -31,7 +31,8 @@ int supervise_limit_take(struct supervise *s, const char *device_id);
 /* The recipients of device events, as a JSON array of ids: [supervision]
  * notify, else the webhook recipients of the panic policy's first tier. */
 json_t *supervise_notify(const struct relay *relay);
-/* The arguments every event script takes: eid, now, ttl, notify. */
+/* The arguments every event script takes: eid, now, notify, ttl (of
+ * the event's record) and keep (of the device's supervision record). */
 json_t *supervise_event_args(const struct relay *relay);
 
 /* supervise_conn.c: the "supervise" frame, every later frame of a

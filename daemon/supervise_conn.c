@@ -10,10 +10,6 @@
 #include "checkin_scripts.h"
 #include "supervise.h"
 
-/* The supervise hash outlives an offline device this long, so that it
- * coming back is still news (device.online). */
-#define SUPERVISE_KEEP_S (90L * 86400)
-
 struct supervise_link {
 	struct conn *c;
 	long interval; /* seconds */
@@ -52,7 +48,7 @@ supervise_conn_seen(struct conn *c)
 	struct supervise_link *l = c->sup;
 	const struct relay_config *cfg = c->relay->cfg;
 	int64_t mono = monotonic_ms();
-	char due[24], iv[24], ttl[24];
+	char due[24], iv[24];
 	json_t *args;
 
 	if (l == NULL || l->req != NULL ||
@@ -64,12 +60,10 @@ supervise_conn_seen(struct conn *c)
 	    (long long)(now_ms() +
 	        (l->interval + cfg->supervision_grace) * 1000));
 	snprintf(iv, sizeof(iv), "%ld", l->interval);
-	snprintf(ttl, sizeof(ttl), "%ld", SUPERVISE_KEEP_S);
 	args = supervise_event_args(c->relay);
 	json_object_set_new(args, "dev", json_string(c->device_id));
 	json_object_set_new(args, "due_ms", json_string(due));
 	json_object_set_new(args, "interval", json_string(iv));
-	json_object_set_new(args, "ttl", json_string(ttl));
 	l->req = store_eval(c->relay->store, script_supervise_seen, args,
 	    supervise_conn_written_cb, l);
 }

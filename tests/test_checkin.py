@@ -18,6 +18,7 @@ does not check in; `done` ends it.  Short periods (seconds) throughout:
 
 import base64
 import json
+import signal
 import time
 
 import pytest
@@ -340,3 +341,44 @@ def test_a_checkin_beyond_max_duration_is_refused(lab):
     # refused for good: no record left behind to block the next one
     assert not (env.dir / "outbox" / "checkin.json").exists()
     started(lab, env, "--minutes", "20", "--grace", "5")
+
+
+@pytest.mark.hard_timeout(60)
+def test_a_revoked_device_s_checkin_raises_nothing(lab):
+    """The device is revoked (signed directory, reload) while its
+    check-in runs: at the release nothing is raised, the check-in ends
+    as "revoked", and the audit log records the refusal.  A revoked key
+    is no longer trusted (lost, stolen), the relay takes nothing else
+    from it, and the device could not end that alarm.  Before, the
+    alarm went out."""
+    env = checkin_env(lab)
+    env.use_directory(1)
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    started(lab, env, "--minutes", "0.05", "--grace", "0.02",
+            "--message", MESSAGE)
+    cid = state(env)["checkin_id"]
+    release = epoch(state(env)["release_at"])
+    env.sign_directory(2, revoked=[env.device_id])
+    relay.proc.signal(signal.SIGHUP)
+    relay.proc.wait_for(r"configuration reloaded", timeout=10)
+    assert time.time() < release
+    relay.proc.wait_for("checkin=%s: its device is revoked" % cid,
+                        "stderr", release - time.time() + 5)
+    time.sleep(2)
+    assert recv.alerts() == []
+    c = redis.client()
+    try:
+        pfx = env.redis["prefix"] + ":"
+        ck = c.hgetall(pfx + "checkin:" + cid)
+        assert ck["state"] == "released" and ck["result"] == "revoked"
+        assert "envelope" not in ck
+        assert c("XLEN", pfx + "alerts") == 0
+        recs = [json.loads(f["r"]) for _, f in
+                c.xrange(pfx + "audit:" + env.relay["instance_id"])]
+    finally:
+        c.close()
+    (rec,) = [x for x in recs if x["action"] == "alert.refused"]
+    assert rec["object"] == "checkin:" + cid and rec["reason"] == "revoked"
+    assert rec["actor"] == "device:" + env.device_id

@@ -33,15 +33,16 @@ SHORT = {"alert_content": 2, "alert_history": 4, "device_index": 4,
 OTHER = "mayor-b"
 # Keys of a relay with no alert: not per alert.
 GLOBAL = {"alerts", "deliveries", "deadletter", "timers",
-          "directory_version"}
+          "directory_version", "audit_instances"}
 
 
 class Stack(AdminStack):
     """redis + relay with [admin] (token) and [retention] as given;
     each recipient's webhook answers 200; a second device mayor-b."""
 
-    def __init__(self, lab, retention=None, audit=None):
+    def __init__(self, lab, retention=None, audit=None, sections=None):
         env = lab.env(relay={"instance_id": "relay-1"})
+        env.sections = sections or {}
         self.other_key = nacl.signing.SigningKey.generate()
         env.extra_devices[OTHER] = (
             proto.b64e(bytes(self.other_key.verify_key)), "B")
@@ -118,7 +119,11 @@ def test_closed_alert_goes_after_its_periods_open_one_stays(lab):
     assert open_aid in r("ZRANGE", PFX + "device:mayor-a", 0, -1)
     assert open_aid in [f.get("alert_id")
                         for _, f in r.xrange(PFX + "alerts")]
-    assert all(open_aid in k for k in per_alert_keys_without_ttl(r))
+    # its SMS reference too: no expiry while the alert is open
+    open_ref = PFX + "ref:" + ho["ref"]
+    assert r("TTL", open_ref) == -1
+    assert all(open_aid in k or k == open_ref
+               for k in per_alert_keys_without_ttl(r))
 
 
 @pytest.mark.hard_timeout(60)
@@ -291,3 +296,120 @@ def test_sweep_works_a_backlog_off_in_bounded_steps(lab):
     # the relay kept answering
     s = st.session()
     assert s.send_alert("test")["type"] == "accepted"
+
+
+def webhook_types(st):
+    return [a["json"].get("type") for rec in st.recs.values()
+            for a in rec.snapshot() if a["json"]]
+
+
+@pytest.mark.hard_timeout(120)
+def test_forget_erases_checkins_supervision_and_device_events(lab):
+    """A device's check-ins (a finished one, and one still running with
+    its sealed alert and timers), its supervision record and its
+    device.offline event go with `device forget`; the running check-in
+    raises nothing afterwards and writes nothing back.  Before, all of
+    them stayed, and the check-in raised its alarm after the erasure."""
+    from test_checkin import started, state, epoch, checkin
+    st = Stack(lab, sections={"checkin": {"remind_before": 2},
+                              "supervision": {"min_interval": 1,
+                                              "grace": 2}})
+    r = st.r()
+    dev = st.env.device_id
+    b = st.session(other=True)
+    theirs = b.send_alert("panic")["alert_id"]
+    b.wait_receipt(theirs, "delivered", timeout=10)
+    w = lab.spawn([harness.alertctl_bin(), "-c", st.env.client_conf,
+                   "watch", "--supervise", "--interval", "1",
+                   "--dead-after", "5"], "watch")
+    w.wait_for(r"connected to", "stdout", timeout=10)
+    wait_until(lambda: r("EXISTS", PFX + "supervise:" + dev), 10,
+               what="supervised")
+    w.kill()
+    wait_until(lambda: "device.offline" in webhook_types(st), 10,
+               what="device.offline")
+    started(lab, st.env, "--minutes", "5")
+    done_cid = state(st.env)["checkin_id"]
+    cp = checkin(lab, st.env, "done")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    started(lab, st.env, "--minutes", "0.1", "--grace", "0.05")
+    cid = state(st.env)["checkin_id"]
+    release = epoch(state(st.env)["release_at"])
+    assert r.hgetall(PFX + "checkin:" + cid).get("envelope")
+    assert r("EXISTS", PFX + "checkin:" + done_cid)
+    assert release - time.time() > 4, "the erasure comes before it"
+    before_other = st.alert_keys(theirs)
+
+    cp = st.ctl("device", "forget", dev, "--by", "fg-officer")
+    assert cp.returncode == 0, cp.stderr
+    audit = json.dumps([f for _, f in r.xrange(PFX + "audit:relay-1")] +
+                       [r("GET", PFX + "audit:last:relay-1"),
+                        r("GET", PFX + "audit:head:relay-1")])
+    dump = r.dump_all_text()
+    for name in (dev, cid, done_cid):
+        assert dump.count(name) == audit.count(name), name
+    assert r("ZCARD", PFX + "checkin_timers") == 0
+    assert r("ZCARD", PFX + "supervised") == 0
+    assert st.alert_keys(theirs) == before_other
+
+    n = len(webhook_types(st))
+    time.sleep(max(0, release - time.time()) + 4)
+    assert webhook_types(st)[n:] == [], "raised after the erasure"
+    assert not r("EXISTS", PFX + "device:" + dev)
+    assert r("XLEN", PFX + "alerts") == 1
+    assert r.dump_all_text().count(dev) == audit.count(dev)
+    assert "checkin missed" not in st.relay.log()
+
+
+@pytest.mark.hard_timeout(90)
+def test_audit_stream_of_an_instance_no_longer_running_is_trimmed(lab):
+    """A second relay instance writes its audit records and stops; the
+    one still running trims that stream by [retention] audit_log too.
+    Before, only each instance's own stream was trimmed, so a retired
+    instance's records stayed for ever."""
+    st = Stack(lab, retention=dict(SHORT, audit_log=3))
+    r = st.r()
+    env_b = st.env.another_instance("relay-b")
+    relay_b = lab.relay(env_b)
+    stream = PFX + "audit:relay-b"
+    wait_until(lambda: r("XLEN", stream) > 0, 10, what="relay-b's records")
+    time.sleep(1.5)  # its sweep ran: it is named for the others
+    relay_b.stop()
+    assert r("XLEN", stream) > 0
+    wait_until(lambda: r("XLEN", stream) == 0, 10,
+               what="relay-b's records trimmed by relay-1")
+    # what verify holds the chain against stays
+    assert r("EXISTS", PFX + "audit:last:relay-b")
+
+
+@pytest.mark.hard_timeout(60)
+def test_open_alert_keeps_its_dead_letters_and_reference(lab):
+    """While an alert is open its dead letters (the only way to send
+    again what it could not deliver) and its SMS reference ("OK ref")
+    stay, whatever their age; once it is closed they go by their
+    periods.  Before, dead letters went [retention] dead_letters after
+    they were given up and references 30 days after the alert came in,
+    open or not."""
+    st = Stack(lab, retention=SHORT)
+    r = st.r()
+    s = st.session()
+
+    def dead_letter(aid):
+        r("XADD", PFX + "deadletter", "*", "alert_id", aid,
+          "recipient_id", "contactpunt", "channel", "webhook", "event",
+          "alert.raised", "tier", "0", "reason", "test", "at", "x")
+    dead_letter("0" * 32)  # older than the open alert: goes
+    aid = s.send_alert("panic")["alert_id"]
+    s.wait_receipt(aid, "delivered", timeout=10)
+    dead_letter(aid)
+    ref = r("HGET", PFX + "alert:" + aid, "ref")
+    assert r("TTL", PFX + "ref:" + ref) == -1
+    wait_until(lambda: r("XLEN", PFX + "deadletter") == 1, 8,
+               what="the older dead letter trimmed")
+    time.sleep(SHORT["dead_letters"] + 2)
+    assert [f["alert_id"] for _, f in r.xrange(PFX + "deadletter")] == [aid]
+    assert r("GET", PFX + "ref:" + ref) == aid
+    assert s.cancel(aid)["type"] == "cancelled"
+    assert 0 < r("TTL", PFX + "ref:" + ref) <= SHORT["sms_references"]
+    wait_until(lambda: r("XLEN", PFX + "deadletter") == 0, 8,
+               what="its dead letter trimmed once it is closed")

@@ -141,3 +141,44 @@ def test_a_redis_outage_does_not_look_like_the_device_going_offline(lab):
     assert w.running()
     assert events(recv, "device.offline") == [], recv.alerts()
     assert "state=offline" not in relay.log()
+
+
+@pytest.mark.hard_timeout(90)
+def test_offline_record_is_kept_90_days_events_a_week(lab):
+    """An offline device's supervision record lives 90 days (README.md,
+    "What is in Redis"), so that one back after more than a week still
+    raises device.online; each event's own record lives a week.  Before,
+    the record went after 7 days when the device went offline and each
+    device.online record stayed 90 days."""
+    env = lab.env()
+    env.sections = {"supervision": {"min_interval": 1, "grace": GRACE}}
+    env.write_relay_conf()
+    redis = lab.redis(env)
+    lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    r = redis.client()
+    pfx = env.redis["prefix"] + ":"
+    sk = pfx + "supervise:" + env.device_id
+    week, keep = 7 * 86400, 90 * 86400
+
+    def event_ttl(kind):
+        (ev,) = events(recv, kind)
+        for k in r("KEYS", pfx + "alert:*"):
+            if r("HGET", k, "device_id") == env.device_id and \
+                    r("HGET", k, "last_seen") == ev.get("last_seen"):
+                return r("TTL", k)
+        raise AssertionError("no record of " + kind)
+
+    w = watch(lab, env, env.client_conf, "watch-1")
+    time.sleep(2)
+    assert week < r("TTL", sk) <= keep
+    w.kill()
+    wait_events(recv, "device.offline", 1, INTERVAL + GRACE + 5)
+    assert r("HGET", sk, "state") == "offline"
+    assert week < r("TTL", sk) <= keep, r("TTL", sk)
+    assert 0 < event_ttl("device.offline") <= week
+    w2 = watch(lab, env, env.client_conf, "watch-2")
+    wait_events(recv, "device.online", 1, 10)
+    assert week < r("TTL", sk) <= keep
+    assert 0 < event_ttl("device.online") <= week
+    w2.stop()
