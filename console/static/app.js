@@ -245,7 +245,7 @@ function shownAnswer(mine, body) {
 
 // Tried again until a later load succeeds; one retry waits at a time.
 function failed(mine) {
-  failedAt = mine;
+  failedAt = Math.max(failedAt, mine);
   status.textContent = t('status.offline');
   tick();
   if (retryTimer !== null) return;
