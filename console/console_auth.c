@@ -73,9 +73,8 @@ console_auth_free(struct console_auth *a)
 	free(a);
 }
 
-/* The value of the session cookie in a Cookie header, into out. */
-static int
-console_auth_cookie(struct evhttp_request *req, char *out, size_t outlen)
+int
+console_auth_cookie_id(struct evhttp_request *req, char *out, size_t outlen)
 {
 	return console_cookie_value(
 	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
@@ -88,10 +87,22 @@ console_auth_session(struct console *c, struct evhttp_request *req, int touch,
 {
 	char id[CONSOLE_TOKEN_HEX + 8];
 
-	if (console_auth_cookie(req, id, sizeof(id)) != 0)
+	if (console_auth_cookie_id(req, id, sizeof(id)) != 0)
 		return -1;
 	return console_sessions_find(console_db_sqlite(c->db), id, time(NULL),
 	    c->cfg.session_idle, touch, &s->u, s->csrf);
+}
+
+int
+console_auth_alive(struct console *c, const char *id)
+{
+	struct console_user u;
+	char csrf[CONSOLE_TOKEN_HEX + 1];
+	int rc = console_sessions_find(console_db_sqlite(c->db), id, time(NULL),
+	    c->cfg.session_idle, 0, &u, csrf);
+
+	sodium_memzero(csrf, sizeof(csrf));
+	return rc;
 }
 
 /* A browser names where a request comes from: Origin must be this
@@ -378,7 +389,7 @@ console_auth_logout(struct console *c, struct evhttp_request *req,
 {
 	char id[CONSOLE_TOKEN_HEX + 8];
 
-	if (console_auth_cookie(req, id, sizeof(id)) == 0)
+	if (console_auth_cookie_id(req, id, sizeof(id)) == 0)
 		console_sessions_drop(console_db_sqlite(c->db), id);
 	log_info("logout operator=\"%s\"", s->u.name);
 	console_work_note_action(c, "*", "logout", s->u.name, "");

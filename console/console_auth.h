@@ -31,6 +31,14 @@ void console_auth_free(struct console_auth *a);
 int console_auth_session(struct console *c, struct evhttp_request *req,
     int touch, struct console_session *s);
 
+/* The session cookie's value in req (the session id: a secret, never
+ * logged), into out; 0 when there is one. */
+int console_auth_cookie_id(struct evhttp_request *req, char *out,
+    size_t outlen);
+/* 0 while the session of id lives; does not count as use.  The event
+ * streams ask at each heartbeat whether their session still does. */
+int console_auth_alive(struct console *c, const char *id);
+
 /* A request that changes something: from this console's own page
  * (Origin, Sec-Fetch-Site) and with the session's X-CSRF-Token.  0 when
  * so; otherwise it was answered 403. */

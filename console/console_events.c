@@ -1,7 +1,9 @@
 /*
  * The operators' event streams (console_events.h), on evhttp's chunked
  * replies.  A stream ends when the page goes (the connection's close
- * callback) or at shutdown.
+ * callback) or at shutdown.  Each is tied to the session it was opened
+ * with: asked at every heartbeat and before every alert event, and told
+ * "expired" once that session has ended.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,9 +13,12 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <sodium.h>
 
 #include "console.h"
+#include "console_auth.h"
 #include "console_events.h"
+#include "console_metrics.h"
 #include "evtimer_ms.h"
 #include "log.h"
 #include "util.h"
@@ -28,9 +33,14 @@ struct console_events_client {
 	struct console_events *e;
 	struct evhttp_request *req;
 	char peer[64]; /* its address, as evhttp gives it */
+	/* The session's id while it lives (a secret: never logged, wiped
+	 * once it ended); expired: it ended, the page was told. */
+	char sid[CONSOLE_TOKEN_HEX + 8];
+	int expired;
 };
 
 struct console_events {
+	struct console *console;
 	struct event *heartbeat;
 	long max, per_addr;
 	struct console_events_client **c; /* max slots */
@@ -60,6 +70,45 @@ console_events_all(struct console_events *e, const char *text)
 			console_events_send(e->c[i], text);
 }
 
+/* "expired" (or "waiting" later on) with n, how many alerts wait for
+ * a person (-1: unknown): a count only, so the page can ring and say
+ * "log in again" without being shown anything of the alerts. */
+static void
+console_events_waiting(struct console_events_client *cl, const char *event,
+    long long n)
+{
+	char num[24] = "null", text[96];
+
+	if (n >= 0)
+		snprintf(num, sizeof(num), "%lld", n);
+	snprintf(text, sizeof(text), "event: %s\ndata: {\"waiting\":%s}\n\n",
+	    event, num);
+	console_events_send(cl, text);
+}
+
+/* Streams whose session has ended (logged out, idle, password changed)
+ * get "expired" once; from then on no alert id reaches them.  The count
+ * is read once, when a stream needs it. */
+static void
+console_events_check(struct console_events *e)
+{
+	struct console_events_client *cl;
+	long long n = -2;
+	size_t i;
+
+	for (i = 0; i < (size_t)e->max; i++) {
+		if ((cl = e->c[i]) == NULL || cl->expired ||
+		    console_auth_alive(e->console, cl->sid) == 0)
+			continue;
+		cl->expired = 1;
+		sodium_memzero(cl->sid, sizeof(cl->sid));
+		if (n == -2)
+			n = console_metrics_waiting(e->console);
+		console_events_waiting(cl, "expired", n);
+		log_debug("event stream: its session ended");
+	}
+}
+
 static void
 console_events_beat(evutil_socket_t fd, short what, void *arg)
 {
@@ -67,15 +116,18 @@ console_events_beat(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	console_events_check(e);
 	console_events_all(e, "event: heartbeat\ndata: {}\n\n");
 	evtimer_add_ms(e->heartbeat, CONSOLE_EVENTS_HEARTBEAT_MS);
 }
 
 struct console_events *
-console_events_new(struct event_base *base, long max, long per_addr)
+console_events_new(struct console *c, struct event_base *base, long max,
+    long per_addr)
 {
 	struct console_events *e = xcalloc(1, sizeof(*e));
 
+	e->console = c;
 	e->max = max;
 	e->per_addr = per_addr;
 	e->c = xcalloc((size_t)max, sizeof(*e->c));
@@ -98,6 +150,7 @@ console_events_closed(struct evhttp_connection *conn, void *arg)
 	for (i = 0; i < (size_t)cl->e->max; i++)
 		if (cl->e->c[i] == cl)
 			cl->e->c[i] = NULL;
+	sodium_memzero(cl->sid, sizeof(cl->sid));
 	free(cl);
 	log_debug("event stream closed");
 }
@@ -160,7 +213,8 @@ console_events_slot(struct console_events *e, const char *peer)
 }
 
 void
-console_events_open(struct console_events *e, struct evhttp_request *req)
+console_events_open(struct console_events *e, struct evhttp_request *req,
+    const char *sid)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct console_events_client *cl;
@@ -181,6 +235,7 @@ console_events_open(struct console_events *e, struct evhttp_request *req)
 	cl->e = e;
 	cl->req = req;
 	snprintf(cl->peer, sizeof(cl->peer), "%s", peer != NULL ? peer : "");
+	snprintf(cl->sid, sizeof(cl->sid), "%s", sid);
 	e->c[slot] = cl;
 	evhttp_connection_set_timeout(conn, CONSOLE_EVENTS_TIMEOUT_S);
 	console_http_on_close(req, console_events_closed, cl);
@@ -193,10 +248,23 @@ void
 console_events_alert(struct console_events *e, const char *alert_id)
 {
 	char text[128];
+	long long n = -2;
+	size_t i;
 
+	console_events_check(e);
 	snprintf(text, sizeof(text), "event: alerts\ndata: \"%s\"\n\n",
 	    alert_id);
-	console_events_all(e, text);
+	for (i = 0; i < (size_t)e->max; i++) {
+		if (e->c[i] == NULL)
+			continue;
+		if (!e->c[i]->expired) {
+			console_events_send(e->c[i], text);
+			continue;
+		}
+		if (n == -2)
+			n = console_metrics_waiting(e->console);
+		console_events_waiting(e->c[i], "waiting", n);
+	}
 }
 
 void
@@ -211,6 +279,7 @@ console_events_free(struct console_events *e)
 			continue;
 		console_http_on_close(e->c[i]->req, NULL, NULL);
 		evhttp_send_reply_end(e->c[i]->req);
+		sodium_memzero(e->c[i]->sid, sizeof(e->c[i]->sid));
 		free(e->c[i]);
 	}
 	event_free(e->heartbeat);

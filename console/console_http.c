@@ -352,7 +352,7 @@ console_http_setup(struct console_http *h)
 
 	if ((h->base = event_base_new()) == NULL)
 		log_fatalx("cannot set up the event loop");
-	h->c->events = console_events_new(h->base, cfg->max_streams,
+	h->c->events = console_events_new(h->c, h->base, cfg->max_streams,
 	    cfg->max_streams_per_addr);
 	h->c->ack = console_ack_new(h->base);
 	h->c->exports = console_export_new(h->base);

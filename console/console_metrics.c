@@ -206,8 +206,9 @@ console_metrics_histogram(struct evbuffer *out, const char *name,
 	    h->n, name, h->sum, name, h->n);
 }
 
-/* At each scrape: prepared once (console_db_stmt). */
-static long long
+/* At each scrape, and for the streams of ended sessions: prepared once
+ * (console_db_stmt). */
+long long
 console_metrics_waiting(struct console *c)
 {
 	sqlite3_stmt *s = console_db_stmt(c->db, console_metrics_waiting_sql);

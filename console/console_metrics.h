@@ -34,6 +34,11 @@ void console_metrics_free(struct console *c);
 void console_metrics_note(struct console *c, const char *alert_id,
     enum console_metrics_event e);
 
+/* How many alerts wait for a person now (the gauge
+ * alertconsole_alerts_waiting, and what a page whose session ended is
+ * told); -1 (logged) on an error.  One query of the open alerts. */
+long long console_metrics_waiting(struct console *c);
+
 void console_metrics_request(struct console *c, struct evhttp_request *req);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include <event2/http.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "console.h"
 #include "console_auth.h"
@@ -44,6 +45,21 @@ console_route_history(struct console *c, struct evhttp_request *req,
 		console_http_json_text(req, text, status);
 }
 
+/* The stream, tied to the session whose cookie opened it. */
+static void
+console_route_events(struct console *c, struct evhttp_request *req)
+{
+	char sid[CONSOLE_TOKEN_HEX + 8];
+
+	if (console_auth_cookie_id(req, sid, sizeof(sid)) != 0) {
+		console_http_error(req, 401, "login");
+		return;
+	}
+	console_http_headers(req, "text/event-stream");
+	console_events_open(c->events, req, sid);
+	sodium_memzero(sid, sizeof(sid));
+}
+
 static void
 console_route_get(struct console *c, struct evhttp_request *req,
     const char *path, const struct console_session *s)
@@ -52,10 +68,9 @@ console_route_get(struct console *c, struct evhttp_request *req,
 		console_auth_whoami(c, req, s);
 	else if (strcmp(path, "/api/alerts") == 0)
 		console_http_alerts(c, req);
-	else if (strcmp(path, "/api/events") == 0) {
-		console_http_headers(req, "text/event-stream");
-		console_events_open(c->events, req);
-	} else if (strncmp(path, "/api/alert/", 11) == 0)
+	else if (strcmp(path, "/api/events") == 0)
+		console_route_events(c, req);
+	else if (strncmp(path, "/api/alert/", 11) == 0)
 		console_ops_request(c, req, path, 0, s);
 	else if (strcmp(path, "/api/export") == 0)
 		console_export_request(c, req, s);

@@ -4,7 +4,10 @@
 // document.body.dataset.alarm ("playing" from the audio element's own
 // playing event, "stopped", "blocked" when the browser refuses to play
 // without a click: then the "Geluid aanzetten" button shows).  A browser
-// notification is shown for a new alert while the tab is hidden.
+// notification is shown for a new alert while the tab is hidden.  Once
+// the session has ended the page knows only how many alerts wait
+// (waiting()): the sound goes on the same, and a notification says to
+// log in again.
 
 import { t } from './i18n.js';
 
@@ -35,27 +38,40 @@ export function setInterval_(seconds) {
   if (seconds > 0) intervalMs = seconds * 1000;
 }
 
-export function update(unclaimed) {
-  if (unclaimed.length > 0 && timer === null) {
+function sound(on) {
+  if (on && timer === null) {
     ring();
     timer = setInterval(ring, intervalMs);
-  } else if (unclaimed.length === 0 && timer !== null) {
+  } else if (!on && timer !== null) {
     clearInterval(timer);
     timer = null;
     audio.pause();
     audio.currentTime = 0;
     document.body.dataset.alarm = 'stopped';
   }
-  if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
-    for (const al of unclaimed) {
-      if (told.has(al.alert_id)) continue;
-      // type and device only: a notification may show on a locked screen
-      new Notification(t('msg.new_alert', { type: t(`type.${al.type}`), alias: al.device_alias }), { tag: al.alert_id });
-      // how many were shown, for whoever checks the page (tests)
-      document.body.dataset.notified = String(Number(document.body.dataset.notified || 0) + 1);
-    }
+}
+
+function notify(text, tag) {
+  if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
+  new Notification(text, { tag });
+  // how many were shown, for whoever checks the page (tests)
+  document.body.dataset.notified = String(Number(document.body.dataset.notified || 0) + 1);
+}
+
+export function update(unclaimed) {
+  sound(unclaimed.length > 0);
+  for (const al of unclaimed) {
+    // type and device only: a notification may show on a locked screen
+    if (!told.has(al.alert_id)) notify(t('msg.new_alert', { type: t(`type.${al.type}`), alias: al.device_alias }), al.alert_id);
+    told.add(al.alert_id);
   }
-  for (const al of unclaimed) told.add(al.alert_id);
+}
+
+// After the session ended: n alerts wait (null: some, how many is not
+// known); news: one more came.
+export function waiting(n, news) {
+  sound(n === null || n > 0);
+  if (news) notify(t('expired.notify'), 'expired');
 }
 
 soundBtn.addEventListener('click', () => { if (timer !== null) ring(); else soundBtn.hidden = true; });

@@ -162,7 +162,8 @@ async function act(path, body, okKey) {
   else if (res.status === 403 && answer.error === 'not_holder') {
     notice.textContent = answer.owner ? t('msg.not_holder_name', { name: answer.owner }) : t('msg.not_holder');
   } else if (res.status === 403 && answer.error === 'supervisor') notice.textContent = t('msg.supervisor_only');
-  else notice.textContent = t(path === 'ack' ? 'msg.ack_failed' : 'msg.error');
+  else if (path === 'ack') notice.textContent = t(alert_?.duress ? 'msg.ack_failed_duress' : 'msg.ack_failed');
+  else notice.textContent = t('msg.error');
   await load();
   return res.ok;
 }

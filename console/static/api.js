@@ -22,9 +22,11 @@ export async function getSession() {
   return session;
 }
 
-export async function getJson(path) {
+// stay: a 401 is the caller's to handle (the queue page stays, says
+// the session ended, and keeps ringing), not a way to the login page.
+export async function getJson(path, stay = false) {
   const res = await fetch(path, { cache: 'no-store' });
-  if (res.status === 401) {
+  if (res.status === 401 && !stay) {
     toLogin('expired');
     throw new Error('logged out');
   }

@@ -2,7 +2,11 @@
 // in or changed (Server-Sent Events, /api/events), and the page then
 // asks for the alerts (/api/alerts) and shows them, most urgent first,
 // each with who holds it and a button to take it.  A heartbeat comes
-// every 5 s; without one for 15 s the page says it is out of date.
+// every 5 s; without one for 15 s the page says it is out of date, and
+// so it does while a fetch of the alerts fails: that fetch is tried
+// again (after 1 s, doubling to 15 s) until one succeeds, and an answer
+// older than the one shown is dropped.  When the session ends the page
+// stays and keeps ringing (expired.js).
 // Alert text is only ever set as text (textContent), never as HTML.
 // The position is map.js's, the caller history history.js's.
 
@@ -15,8 +19,11 @@ import { start } from './header.js';
 import * as alarm from './alarm.js';
 import { duressNote } from './duress.js';
 import { relayWords } from './notice.js';
+import { expire, isExpired, show as showExpired, waiting } from './expired.js';
 
 const STALE_MS = 15000; // banner when nothing came for this long
+const RETRY_MIN_MS = 1000; // a failed fetch is tried again after this,
+const RETRY_MAX_MS = 15000; // doubling up to this
 
 const queue = document.getElementById('queue');
 const empty = document.getElementById('empty');
@@ -25,6 +32,11 @@ const status = document.getElementById('status');
 const notice = document.getElementById('notice');
 
 let lastOk = Date.now();
+let seq = 0; // loads started
+let shown = 0; // the load whose answer is shown
+let failedAt = 0; // the newest load that failed; cleared by a later one
+let retryTimer = null;
+let retryMs = RETRY_MIN_MS;
 let alerts = [];
 let offline = []; // devices the relay found offline, not back yet
 let offset = 0; // console clock minus ours, in seconds
@@ -171,7 +183,7 @@ function tick() {
     const s = Math.max(0, Math.floor(now - Date.parse(dd.dataset.created) / 1000));
     dd.textContent = age(s);
   }
-  banner.hidden = Date.now() - lastOk < STALE_MS;
+  banner.hidden = Date.now() - lastOk < STALE_MS && failedAt === 0;
 }
 
 function render(force) {
@@ -181,8 +193,9 @@ function render(force) {
   document.title = n > 0 ? `(${n}) ${title}` : title;
   const known = new Map([...queue.children].map((li) => [li.dataset.alertId, li]));
   const items = alerts.map((al) => {
-    const fix = al.location ? al.location.fixed_at : '';
-    const key = `${al.alert_id}:${al.state}:${al.owner}:${al.acked_by}:${fix}:${al.duress}:${JSON.stringify(al.notices)}`;
+    // all the card shows (tier, warnings, ...) but the age, which
+    // tick() keeps
+    const key = JSON.stringify({ ...al, age_s: undefined });
     const li = known.get(al.alert_id);
     if (!force && li && li.dataset.key === key) return li;
     const fresh = card(al);
@@ -195,21 +208,97 @@ function render(force) {
   tick();
 }
 
-async function load() {
-  try {
-    const res = await getJson('/api/alerts');
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const body = await res.json();
-    offset = body.now - Date.now() / 1000;
-    alerts = body.alerts;
-    offline = body.offline || [];
-    lastOk = Date.now();
-    status.textContent = t('status.updated', { time: clock() });
-    render(false);
-  } catch (e) {
-    status.textContent = t('status.offline');
-    tick();
+// The session ended; n alerts wait (null: one came that this page may
+// no longer see; undefined: as many as the page knew).  What the page
+// showed is the session's: it goes.
+function ended(n) {
+  if (isExpired()) {
+    waiting(n);
+    return;
   }
+  const before = alerts.filter(unclaimed).length;
+  clearTimeout(retryTimer);
+  failedAt = 0;
+  alerts = [];
+  offline = [];
+  queue.replaceChildren();
+  empty.hidden = true;
+  notice.textContent = '';
+  document.getElementById('who').textContent = '';
+  status.textContent = t('status.expired');
+  expire(n, before);
+}
+
+function shownAnswer(mine, body) {
+  shown = mine;
+  if (mine > failedAt) {
+    failedAt = 0;
+    retryMs = RETRY_MIN_MS;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+  }
+  offset = body.now - Date.now() / 1000;
+  alerts = body.alerts;
+  offline = body.offline || [];
+  lastOk = Date.now();
+  status.textContent = t('status.updated', { time: clock() });
+  render(false);
+}
+
+// Tried again until a later load succeeds; one retry waits at a time.
+function failed(mine) {
+  failedAt = Math.max(failedAt, mine);
+  status.textContent = t('status.offline');
+  tick();
+  if (retryTimer !== null) return;
+  retryTimer = setTimeout(() => { retryTimer = null; load(false); }, retryMs);
+  retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+}
+
+async function load(news) {
+  if (isExpired()) return;
+  const mine = ++seq;
+  let res;
+  let body;
+  try {
+    res = await getJson('/api/alerts', true);
+    if (res.ok) body = await res.json();
+  } catch (e) {
+    res = null;
+  }
+  if (isExpired() || mine < shown) return; // a newer answer is shown
+  if (res && res.status === 401) ended(news ? null : undefined);
+  else if (body) shownAnswer(mine, body);
+  else failed(mine);
+}
+
+function waitingCount(ev) {
+  try {
+    const n = JSON.parse(ev.data).waiting;
+    return Number.isInteger(n) && n >= 0 ? n : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+// The live stream.  After a break it comes back by itself and what came
+// in meanwhile is fetched again; a stream the browser gave up on (the
+// console refused it: 401, 503) is opened anew, after 1 s doubling to
+// 15 s, and a fetch says at once whether the session is gone.
+let streamMs = RETRY_MIN_MS;
+function connect() {
+  const events = new EventSource('/api/events');
+  events.addEventListener('heartbeat', () => { lastOk = Date.now(); tick(); });
+  events.addEventListener('alerts', () => load(true));
+  events.addEventListener('open', () => { streamMs = RETRY_MIN_MS; load(false); });
+  events.addEventListener('expired', (ev) => ended(waitingCount(ev)));
+  events.addEventListener('waiting', (ev) => waiting(waitingCount(ev)));
+  events.addEventListener('error', () => {
+    if (events.readyState !== EventSource.CLOSED) return;
+    setTimeout(connect, streamMs);
+    streamMs = Math.min(streamMs * 2, RETRY_MAX_MS);
+    load(false);
+  });
 }
 
 function exportPeriod(ev) {
@@ -225,14 +314,9 @@ async function main() {
   const s = await start();
   if (!s) return;
   alarm.setInterval_(s.alarm_interval_s);
-  document.addEventListener('langchange', () => render(true));
+  document.addEventListener('langchange', () => (isExpired() ? showExpired() : render(true)));
   document.getElementById('export').addEventListener('submit', exportPeriod);
-  const events = new EventSource('/api/events');
-  events.addEventListener('heartbeat', () => { lastOk = Date.now(); tick(); });
-  events.addEventListener('alerts', load);
-  // After a break the stream comes back by itself; what came in meanwhile
-  // is fetched again.
-  events.addEventListener('open', load);
+  connect();
   setInterval(tick, 1000);
 }
 

@@ -1,0 +1,203 @@
+"""The queue page never goes quiet while alerts wait (headless Chromium,
+as test_console_browser.py; a real console, real signed webhooks).  A
+page whose session ended says so at once (a banner with a link to log
+in again, the title, the status line), shows no alert content any more,
+and still rings, counts and says "log in again" when an alert comes; a
+fetch of the queue that fails is tried again until one succeeds, with
+the banner up meanwhile; a card follows its alert's escalation; a failed
+acknowledgement of a duress alarm does not say to call back.  axe-core
+on the ended session's page; its screenshot goes to BUILD/screenshots."""
+
+import http.client
+import json
+import socket
+
+import pytest
+
+import harness
+from test_console import (Console, OPERATOR, PASSWORD, RID, make_webhook,
+                          resign)
+from test_console_browser import (axe_path, browser, login,  # noqa: F401
+                                  run_axe, wait_items)
+from test_console_duress_browser import duress_of
+
+pytestmark = pytest.mark.needs("alertconsole")
+
+ENDED = "Sessie beëindigd – alertconsole"
+
+
+def js(d, expr):
+    return d.execute_script("return " + expr)
+
+
+def loaded(d):
+    harness.wait_until(lambda: "Bijgewerkt" in
+                       d.find_element("id", "status").text, 10,
+                       what="the queue loaded")
+
+
+@pytest.mark.hard_timeout(150)
+def test_ended_session_says_so_and_still_rings(lab, browser):
+    ax = axe_path()
+    env = lab.env()
+    console = Console(lab, env, extra={"session_idle": "10"}).start()
+    d = login(browser(), console)
+    loaded(d)
+    h, b, first = make_webhook(env, RID, alert_type="threat",
+                               message="Eerste bericht")
+    assert console.hook(h, b) == 200
+    wait_items(d, 1)
+    d.find_element("css selector", "#queue .claim").click()
+    harness.wait_until(lambda: js(d, "document.body.dataset.alarm")
+                       == "stopped", 10, what="the alarm stopped")
+    # no click for session_idle: the page says so within a heartbeat
+    box = d.find_element("id", "expired")
+    harness.wait_until(box.is_displayed, 25, interval=0.5,
+                       what="the ended-session banner")
+    assert "/login.html" not in d.current_url
+    assert d.title == ENDED
+    assert "Uw sessie is beëindigd" in box.text
+    assert "Er wacht nu geen melding." in box.text
+    link = box.find_element("css selector", "a")
+    assert link.text == "Opnieuw inloggen"
+    assert link.get_attribute("href").endswith(
+        "/login.html?next=%2F&why=expired")
+    assert d.find_element("id", "status").text.startswith("Uitgelogd")
+    # what the session showed is gone from the page
+    assert d.find_elements("css selector", "#queue > li") == []
+    assert "Eerste bericht" not in d.page_source
+    assert js(d, "document.body.dataset.alarm") == "stopped"
+
+    # an alert while logged out: alarm, count in the title, the words
+    h, b, second = make_webhook(env, RID, alert_type="panic",
+                                message="Tweede bericht")
+    assert console.hook(h, b) == 200
+    harness.wait_until(lambda: d.title == "(1) " + ENDED, 5,
+                       what="the count in the title")
+    harness.wait_until(lambda: js(d, "document.body.dataset.alarm")
+                       == "playing", 5, what="the alarm")
+    assert "Er wacht 1 melding. Log opnieuw in om die te zien." in box.text
+    assert "/login.html" not in d.current_url
+    assert "Tweede bericht" not in d.page_source
+    assert second["alert_id"] not in d.page_source
+    assert run_axe(d, ax) == []
+    shots = harness.build_dir() / "screenshots"
+    shots.mkdir(exist_ok=True)
+    d.save_screenshot(str(shots / "console-session-ended-1280x800.png"))
+    # the link logs in again: the queue is back, the alarm goes on
+    link.click()
+    harness.wait_until(lambda: "/login.html" in d.current_url, 10,
+                       what="the login page")
+    d.find_element("id", "name").send_keys(OPERATOR)
+    d.find_element("id", "password").send_keys(PASSWORD)
+    d.find_element("css selector", "#login button").click()
+    harness.wait_until(lambda: "/login.html" not in d.current_url, 15,
+                       what="back from the login page")
+    items = wait_items(d, 2)
+    assert items[0].get_attribute("data-alert-id") == second["alert_id"]
+    assert d.title.startswith("(1) ")
+    assert not d.find_element("id", "expired").is_displayed()
+
+
+@pytest.mark.hard_timeout(90)
+def test_ended_session_in_english(lab, browser):
+    env = lab.env()
+    console = Console(lab, env).start()
+    d = login(browser(lang="en-GB"), console)
+    harness.wait_until(lambda: "Updated" in
+                       d.find_element("id", "status").text, 10,
+                       what="the queue loaded")
+    # logged out in another tab: this one learns within a heartbeat
+    assert d.execute_async_script(
+        "const done = arguments[0];"
+        "fetch('/api/session').then(r => r.json()).then(s =>"
+        " fetch('/api/logout', {method: 'POST', body: '{}', headers:"
+        " {'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf}}))"
+        ".then(r => done(r.status));") == 200
+    box = d.find_element("id", "expired")
+    harness.wait_until(box.is_displayed, 8, interval=0.25,
+                       what="the ended-session banner")
+    assert d.title == "Session ended – alertconsole"
+    assert "Your session has ended" in box.text
+    assert box.find_element("css selector", "a").text == "Log in again"
+    h, b, inner = make_webhook(env, RID, alert_type="panic")
+    assert console.hook(h, b) == 200
+    harness.wait_until(lambda: "1 alert is waiting. Log in again to see it."
+                       in box.text, 5, what="the count")
+    assert d.title == "(1) Session ended – alertconsole"
+
+
+@pytest.mark.hard_timeout(90)
+def test_failed_load_is_tried_again(lab, browser):
+    env = lab.env()
+    hport = harness.free_port()
+    console = Console(lab, env, extra={
+        "webhook_listen": "127.0.0.1:%d" % hport, "conn_rate": "2"}).start()
+    d = login(browser(), console)
+    loaded(d)
+    # whether the banner ever showed, seen by the page itself
+    d.execute_script(
+        "const b = document.getElementById('banner'); window.bannerSeen ="
+        " false; new MutationObserver(() => { if (!b.hidden)"
+        " window.bannerSeen = true; }).observe(b, {attributes: true});")
+    # spend the page listener's connection budget from this address
+    # (conn_burst 200, here 2 more a second): the page's fetch after
+    # the alert's event is refused, the next ones, a second on, are not
+    for _ in range(230):
+        socket.create_connection(("127.0.0.1", console.port)).close()
+    h, b, inner = make_webhook(env, RID, alert_type="panic")
+    hc = http.client.HTTPConnection("127.0.0.1", hport, timeout=10)
+    hc.request("POST", "/hook/" + RID, b, h)
+    assert hc.getresponse().status == 200
+    items = wait_items(d, 1, timeout=15)
+    assert items[0].get_attribute("data-alert-id") == inner["alert_id"]
+    harness.wait_until(lambda: js(d, "document.body.dataset.alarm")
+                       == "playing", 5, what="the alarm")
+    assert d.title == "(1) Meldingen – alertconsole"
+    assert js(d, "window.bannerSeen") is True
+    harness.wait_until(lambda: not d.find_element("id", "banner")
+                       .is_displayed(), 5, what="the banner gone")
+    assert "Bijgewerkt" in d.find_element("id", "status").text
+
+
+@pytest.mark.hard_timeout(90)
+def test_card_follows_the_escalation(lab, browser):
+    env = lab.env()
+    console = Console(lab, env).start()
+    d = login(browser(), console)
+    h, b, inner = make_webhook(env, RID, outer={"tier": 0})
+    assert console.hook(h, b) == 200
+    wait_items(d, 1)
+    # read in one script: the card is redrawn when its alert changes
+    tier = "document.querySelector('#queue > li dd.tier').innerText"
+    assert js(d, tier) == "niveau 1 (nog niet opgeschaald)"
+    o = json.loads(b)
+    o.update({"type": "alert.escalated", "tier": 2})
+    b2 = json.dumps(o, separators=(",", ":")).encode()
+    assert console.hook(resign(env, b2, "msg_tier2"), b2) == 200
+    harness.wait_until(lambda: js(d, tier) == "niveau 3", 5,
+                       what="the card's new tier")
+
+
+@pytest.mark.hard_timeout(90)
+def test_failed_ack_of_a_duress_alarm_says_not_to_call(lab, browser):
+    env = lab.env()
+    console = Console(lab, env).start()  # no ack_url: acking fails
+    h, b, inner = make_webhook(env, RID, alert_type="threat")
+    assert console.hook(h, b) == 200
+    assert duress_of(env, console, b) == 200
+    d = login(browser(), console, path="/alert.html?id=%s"
+              % inner["alert_id"])
+    harness.wait_until(lambda: d.find_elements(
+        "css selector", "#duress .duress-note"), 10, what="the duress note")
+    d.find_element("id", "claim").click()
+    harness.wait_until(lambda: "opgepakt" in
+                       d.find_element("id", "notice").text, 10,
+                       what="claimed")
+    d.find_element("id", "ack").click()
+    harness.wait_until(lambda: "Bevestigen is niet gelukt" in
+                       d.find_element("id", "notice").text, 10,
+                       what="the failure")
+    assert d.find_element("id", "notice").text == (
+        "Bevestigen is niet gelukt. Probeer het opnieuw. Bel de melder niet"
+        " terug (dwang): stuur hulp.")
