@@ -8,6 +8,7 @@
 #include "conn_int.h"
 #include "duress.h"
 #include "escalate.h"
+#include "ingest.h"
 #include "policy.h"
 #include "util.h"
 
@@ -93,7 +94,7 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	struct conn *c = arg;
 	const struct relay_config *cfg = c->relay->cfg;
 	const struct policy *p;
-	json_t *args, *next;
+	json_t *args, *next, *refs;
 	const char *rs;
 	int drill;
 	char now[RFC3339_LEN], tier[24], ms[24];
@@ -120,6 +121,11 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	    c->req_duress ? "1" : "0", "tier", tier);
 	snprintf(ms, sizeof(ms), "%lld", (long long)nowms);
 	json_object_set_new(args, "now_ms", json_string(ms));
+	/* in case its reference is another alert's by now (relive_ref in
+	 * retention_scripts.h); made for a real cancel too, alike in time */
+	refs = json_array();
+	ingest_refs(refs);
+	json_object_set_new(args, "refs", refs);
 	if (c->req_duress) {
 		json_object_set_new(args, "deliveries",
 		    duress_deliveries(cfg, p, rs != NULL ? rs : "", drill));
