@@ -117,6 +117,13 @@ int hook_parse_body(const struct hook_request *req, struct hook_body *b,
     struct hook_reply *r);
 /* 1 when type is an event that carries the sealed alert. */
 int hook_is_alert_event(const char *type);
+/* 1 when b carries it: an alert event other than a duress notice
+ * without content (docs/PROTOCOL.md, "Cancel v2"), which is shown as a
+ * notice. */
+int hook_is_sealed(const struct hook_body *b);
+/* The alert as the relay's outer fields of b tell it (no message, no
+ * position): what a duress notice without content can show. */
+void hook_outer_alert(const struct hook_body *b, struct alert *a);
 /* Printable ASCII without spaces: safe to log and to keep. */
 int hook_id_valid(const char *id);
 
