@@ -469,7 +469,7 @@ delivery_give_up(struct delivery *dl)
 	delivery_step(dl);
 }
 
-/* The body of a webhook, or 0 with the delivery dropped or failed.  A
+/* The body of a webhook: 0, or -1 with the delivery dropped or failed.  A
  * duress alarm whose ciphertexts the retention sweep has taken (a duress
  * cancel long after the close) still goes out: as alert.duress without
  * content, with the routing metadata of a notice (docs/PROTOCOL.md). */
