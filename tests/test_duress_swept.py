@@ -3,12 +3,14 @@ has taken its ciphertexts and its SMS reference has expired (review of
 the life cycle, finding 1).  The alarm must still reach people: the relay
 sends alert.duress without content (the routing metadata only, like a
 notice), gives the alert a live reference again, and the receivers show
-it as a duress alarm without content, in Dutch by default.  Real
+it as a duress alarm without content, in Dutch by default.  A duress
+notification that cannot be made at all is a dead letter.  Real
 alertrelayd, redis-server, alertctl cancel and alertctl receive.
 
 Before the fix the relay dropped every alert.duress ("no ciphertext for
 this recipient"), nothing marked it, the reference no longer answered,
-and `alertctl receive` refused a body without ciphertext (400)."""
+`alertctl receive` refused a body without ciphertext (400), and a
+duress notification whose recipient a reload removed was dropped."""
 
 import json
 import time
@@ -152,3 +154,48 @@ def test_an_alarm_event_without_content_is_still_refused(lab):
     assert post(port, headers, body) == 200
     time.sleep(0.2)
     assert len(p.snapshot("stdout")) == 1
+
+
+@pytest.mark.hard_timeout(120)
+def test_duress_alarm_that_cannot_be_made_is_a_dead_letter(lab):
+    """A duress notification still being retried when a reload takes its
+    recipient away: a dead letter, its recipient marked unreached (not
+    dropped without a trace, as before)."""
+    import re
+    import signal
+    st = Stack(lab)
+    r = st.r()
+    cp = harness.run([harness.alertctl_bin(), "-c", st.env.client_conf,
+                      "pincode", "set"], timeout=30,
+                     input="%s\n%s\n" % (PIN, DURESS))
+    assert cp.returncode == 0, cp.stderr
+    s = st.session()
+    aid = s.send_alert("panic")["alert_id"]
+    s.wait_receipt(aid, "delivered", timeout=10)
+    st.recs["oncall-1"].default = 500  # from now on it fails
+    before = len(st.recs["oncall-1"].snapshot())
+    assert cancel(st, aid, DURESS).returncode == 0
+    wait_until(lambda: duress_webhooks(st, "oncall-1", before), 10,
+               what="a first alert.duress attempt to oncall-1")
+    # the reload: oncall-1's section gone, the rest as it was
+    text = st.env.relay_conf.read_text()
+    text = re.sub(r"\n\[recipient oncall-1\]\n(?:[^\[\n][^\n]*\n)*", "\n",
+                  text)
+    assert "oncall-1" not in text
+    st.env.relay_conf.write_text(text)
+    n = len(st.relay.proc.snapshot("stderr"))
+    st.relay.proc.signal(signal.SIGHUP)
+    st.relay.proc.wait_for(r"configuration reloaded", "stderr", timeout=10,
+                           start=n)
+
+    def dead():
+        return [f for _, f in r.xrange(PFX + "deadletter")
+                if f.get("alert_id") == aid]
+    wait_until(dead, 20, what="the duress notification's dead letter")
+    (d,) = dead()
+    assert (d["recipient_id"], d["channel"], d["event"]) == (
+        "oncall-1", "webhook", "alert.duress"), d
+    assert d["reason"] == "recipient has no webhook any more", d
+    u = json.loads(r("HGET", PFX + "unreached:" + aid, "oncall-1|webhook"))
+    assert u["retrying"] is False, u
+    assert r("HGET", PFX + "alert:" + aid, "state") == "open"
