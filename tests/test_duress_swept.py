@@ -13,6 +13,8 @@ this recipient"), nothing marked it, the reference no longer answered,
 duress notification whose recipient a reload removed was dropped."""
 
 import json
+import re
+import signal
 import time
 
 import pytest
@@ -35,12 +37,8 @@ def cancel(st, aid, pin):
                         "cancel", aid], timeout=30, input=pin + "\n")
 
 
-def swept_and_cancelled_under_duress(lab):
-    """An alert sent, cancelled for real, swept, its reference expired,
-    then cancelled with the duress PIN: (stack, alert id, its ref, the
-    number of webhooks each recipient had before the duress)."""
-    st = Stack(lab, retention=RETENTION)
-    r = st.r()
+def delivered_with_pins(st):
+    """PINs set on the device, an alert sent and delivered: its id."""
     cp = harness.run([harness.alertctl_bin(), "-c", st.env.client_conf,
                       "pincode", "set"], timeout=30,
                      input="%s\n%s\n" % (PIN, DURESS))
@@ -48,6 +46,16 @@ def swept_and_cancelled_under_duress(lab):
     s = st.session()
     aid = s.send_alert("panic")["alert_id"]
     s.wait_receipt(aid, "delivered", timeout=10)
+    return aid
+
+
+def swept_and_cancelled_under_duress(lab):
+    """An alert sent, cancelled for real, swept, its reference expired,
+    then cancelled with the duress PIN: (stack, alert id, its ref, the
+    number of webhooks each recipient had before the duress)."""
+    st = Stack(lab, retention=RETENTION)
+    r = st.r()
+    aid = delivered_with_pins(st)
     assert cancel(st, aid, PIN).returncode == 0
     ak = PFX + "alert:" + aid
     ref = r("HGET", ak, "ref")
@@ -161,17 +169,9 @@ def test_duress_alarm_that_cannot_be_made_is_a_dead_letter(lab):
     """A duress notification still being retried when a reload takes its
     recipient away: a dead letter, its recipient marked unreached (not
     dropped without a trace, as before)."""
-    import re
-    import signal
     st = Stack(lab)
     r = st.r()
-    cp = harness.run([harness.alertctl_bin(), "-c", st.env.client_conf,
-                      "pincode", "set"], timeout=30,
-                     input="%s\n%s\n" % (PIN, DURESS))
-    assert cp.returncode == 0, cp.stderr
-    s = st.session()
-    aid = s.send_alert("panic")["alert_id"]
-    s.wait_receipt(aid, "delivered", timeout=10)
+    aid = delivered_with_pins(st)
     st.recs["oncall-1"].default = 500  # from now on it fails
     before = len(st.recs["oncall-1"].snapshot())
     assert cancel(st, aid, DURESS).returncode == 0
