@@ -121,11 +121,6 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	    c->req_duress ? "1" : "0", "tier", tier);
 	snprintf(ms, sizeof(ms), "%lld", (long long)nowms);
 	json_object_set_new(args, "now_ms", json_string(ms));
-	/* in case its reference is another alert's by now (relive_ref in
-	 * retention_scripts.h); made for a real cancel too, alike in time */
-	refs = json_array();
-	ingest_refs(refs);
-	json_object_set_new(args, "refs", refs);
 	if (c->req_duress) {
 		json_object_set_new(args, "deliveries",
 		    duress_deliveries(cfg, p, rs != NULL ? rs : "", drill));
@@ -135,6 +130,11 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 		         nowms, nowms)) != NULL)
 			json_object_set_new(args, "next", next);
 	}
+	/* in case its reference is another alert's by now (relive_ref in
+	 * retention_scripts.h); made for a real cancel too, alike in time */
+	refs = json_array();
+	ingest_refs(refs);
+	json_object_set_new(args, "refs", refs);
 	c->req = store_eval(c->relay->store, script_duress, args,
 	    duress_answer_cb, c);
 }
