@@ -302,7 +302,7 @@ hook_deliver(struct hook_config *cfg, const struct hook_request *req,
 
 	if (hook_parse_body(req, &b, r) == 0 &&
 	    hook_check_recipient(cfg, &b, r) == 0) {
-		if (hook_is_alert_event(b.type))
+		if (hook_is_sealed(&b))
 			hook_alert(cfg, req, &b, r);
 		else
 			hook_notice(cfg, req, &b, r);

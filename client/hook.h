@@ -121,6 +121,13 @@ int hook_is_alert_event(const char *type);
  * event that may show the alert, date it and open it.  alert.location
  * carries the alert too, but only a later position of it. */
 int hook_is_first_event(const char *type);
+/* 1 when b carries it: an alert event other than a duress notice
+ * without content (docs/PROTOCOL.md, "Cancel v2"), which is shown as a
+ * notice. */
+int hook_is_sealed(const struct hook_body *b);
+/* The alert as the relay's outer fields of b tell it (no message, no
+ * position): what a duress notice without content can show. */
+void hook_outer_alert(const struct hook_body *b, struct alert *a);
 /* Printable ASCII without spaces: safe to log and to keep. */
 int hook_id_valid(const char *id);
 

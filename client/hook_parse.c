@@ -4,6 +4,7 @@
  * functions of the request, so the fuzzer runs exactly what `alertctl
  * receive` runs on bytes from the network.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -77,6 +78,36 @@ hook_parse_headers(const struct hook_request *req, struct hook_reply *r)
 	return 0;
 }
 
+/* A duress alarm whose sealed alert the relay no longer holds (its
+ * retention period ran out before the duress cancel): alert.duress with
+ * "duress": true and no ciphertext, the relay's word like any notice. */
+static int
+hook_parse_duress_notice(const struct hook_body *b)
+{
+	return strcmp(b->type, "alert.duress") == 0 &&
+	    json_is_true(json_object_get(b->o, "duress"));
+}
+
+int
+hook_is_sealed(const struct hook_body *b)
+{
+	return hook_is_alert_event(b->type) && b->ciphertext != NULL;
+}
+
+void
+hook_outer_alert(const struct hook_body *b, struct alert *a)
+{
+	memset(a, 0, sizeof(*a));
+	snprintf(a->alert_id, sizeof(a->alert_id), "%s", b->alert_id);
+	snprintf(a->device_id, sizeof(a->device_id), "%s",
+	    b->device_id != NULL ? b->device_id : "");
+	snprintf(a->alert_type, sizeof(a->alert_type), "%s",
+	    b->alert_type != NULL ? b->alert_type : "");
+	snprintf(a->created_at, sizeof(a->created_at), "%s",
+	    b->created_at != NULL ? b->created_at : "");
+	a->drill = b->drill;
+}
+
 static int
 hook_parse_fields(struct hook_body *b)
 {
@@ -102,7 +133,7 @@ hook_parse_fields(struct hook_body *b)
 		return 0; /* the rest is optional in a notice */
 	if (b->device_id == NULL || b->alert_type == NULL ||
 	    b->created_at == NULL || b->received_at == NULL ||
-	    b->ciphertext == NULL)
+	    (b->ciphertext == NULL && !hook_parse_duress_notice(b)))
 		return -1;
 	if (!id_valid(b->device_id) || !alert_type_valid(b->alert_type) ||
 	    time_rfc3339_parse(b->created_at, &t) != 0 ||

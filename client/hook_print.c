@@ -271,7 +271,8 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 {
 	static const char *const members[] = {"device_id", "alert_type",
 	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
-	    "cancelled_at", "device_alias", "last_seen", "interval_s"};
+	    "cancelled_at", "device_alias", "last_seen", "interval_s",
+	    "received_at", "duress_at"};
 	json_t *o, *v;
 	size_t i;
 	char *s;
@@ -285,14 +286,44 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 			json_object_set(o, members[i], v);
 	json_object_set_new(o, "repeat", json_boolean(repeat));
 	json_object_set_new(o, "drill", json_boolean(b->drill));
+	/* a duress alarm without its sealed alert (hook_is_sealed) */
+	if (json_is_true(json_object_get(b->o, "duress")))
+		json_object_set_new(o, "duress", json_true());
+	if (json_is_integer(json_object_get(b->o, "tier")))
+		json_object_set(o, "tier", json_object_get(b->o, "tier"));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
 }
 
+/* A duress alarm the relay holds no sealed alert of any more (its
+ * retention period was over before the duress cancel): what the relay
+ * says, and where its content is (the first notification). */
+static void
+hook_print_duress_notice(FILE *f, const struct hook_body *b, const char *alias)
+{
+	const char *ref = hook_print_ref(b);
+	char tbuf[64], when[64];
+
+	fprintf(f, "%s\n",
+	    _("DURESS - cancelled under duress: the alarm is NOT over. "
+	      "Do not call the device back."));
+	fprintf(f, _("ALARM %s - %s\n"),
+	    hook_print_type(b->alert_type != NULL ? b->alert_type : "?", tbuf,
+	        sizeof(tbuf)),
+	    alias);
+	receipt_time(b->created_at, RECEIPT_TIME_FULL, when, sizeof(when));
+	fprintf(f, "  %-15s%s\n", _("Raised:"), when);
+	fprintf(f, "  %-15s%s\n", _("Message:"),
+	    _("no longer kept by the relay (retention period over): see "
+	      "the first notification of this alarm"));
+	fprintf(f, "  %-15salertctl ack %s\n", _("Take it:"),
+	    ref != NULL ? ref : b->alert_id);
+}
+
 /* A notice without content: who took the alarm, the device cancelling
  * it, or a supervised device going silent (device.offline) or coming
- * back (device.online). */
+ * back (device.online); or a duress alarm without its content. */
 static char *
 hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
     int repeat)
@@ -315,7 +346,11 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 	hook_print_alias(b, dev != NULL ? dev : "?", alias, sizeof(alias));
 	if (repeat)
 		fputs(_("REPEAT (shown before) "), f);
-	if (strcmp(b->type, "alert.acknowledged") == 0) {
+	if (hook_is_alert_event(b->type)) {
+		hook_print_duress_notice(f, b, alias);
+		at = json_str(b->o, "duress_at");
+		at_label = _("Duress at:");
+	} else if (strcmp(b->type, "alert.acknowledged") == 0) {
 		out_clean(by != NULL ? by : "?", who, sizeof(who));
 		fprintf(f, _("TAKEN by %s - alarm of %s\n"), who, alias);
 	} else if (device) {

@@ -165,10 +165,16 @@ console_api_opened(struct console *c, const struct console_db_alert *row,
 		log_warnx("stored alert for recipient %s: no longer configured",
 		    row->recipient_id);
 	else if (hook_parse_body(&req, &b, &r) != 0 ||
-	    hook_open_alert(hook, &b, &a, &r) != 0)
+	    (hook_is_sealed(&b) && hook_open_alert(hook, &b, &a, &r) != 0))
 		log_warnx("stored alert for %s does not open: %s",
 		    row->recipient_id, r.reason);
-	else
+	else if (!hook_is_sealed(&b)) {
+		/* a duress alarm that came without its content: the
+		 * relay's outer fields, marked so */
+		hook_outer_alert(&b, &a);
+		o = console_api_one(c, now, hook, &b, &a, row);
+		json_object_set_new(o, "sealed", json_false());
+	} else
 		o = console_api_one(c, now, hook, &b, &a, row);
 	json_decref(b.o);
 	alert_clear(&a);

@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "audit_file.h"
 #include "audit_record.h"
+#include "audit_tail.h"
 #include "keyfile.h"
 #include "log.h"
 #include "metrics.h"
@@ -46,6 +47,7 @@ struct audit {
 	unsigned char *sk; /* sodium_malloc'd; NULL: heads unsigned */
 	long sign_every;
 	struct audit_file *file;
+	char *path; /* of the file, read back at load (audit_tail.h) */
 	int loaded; /* the head was read from Redis */
 	int load_failing; /* said once until it is read */
 	int loading;
@@ -126,7 +128,10 @@ audit_new(struct relay *relay, int worker)
 		free(file);
 		return NULL;
 	}
-	free(file);
+	if (file[0] != '\0')
+		a->path = file;
+	else
+		free(file);
 	return a;
 }
 
@@ -373,6 +378,74 @@ audit_dropped_record(struct audit *a)
 	    why);
 }
 
+/* Takes the file's records that follow Redis's last one (all of t) as
+ * the next to send; 0, or -1 when they do not follow it. */
+static int
+audit_take_tail(struct audit *a, struct audit_tail *t)
+{
+	struct audit_record r;
+	const char *why;
+	size_t i;
+
+	if (t->seqs[0] != a->seq + 1 ||
+	    audit_record_parse(t->lines[0], strlen(t->lines[0]), &r, &why) !=
+	        0 ||
+	    strcmp(r.prev, a->prev) != 0)
+		return -1;
+	a->lines = xreallocarray(a->lines, a->nlines + t->n, sizeof(*a->lines));
+	a->seqs = xreallocarray(a->seqs, a->nlines + t->n, sizeof(*a->seqs));
+	for (i = 0; i < t->n; i++) {
+		a->lines[a->nlines] = t->lines[i];
+		a->seqs[a->nlines++] = t->seqs[i];
+		t->lines[i] = NULL;
+	}
+	return 0;
+}
+
+/*
+ * The file ahead of Redis: records made while Redis was away, or in the
+ * batching delay, before a stop or a crash.  Their numbers are never
+ * given out again: the chain goes on after the file's last record.
+ * Those records go to Redis first, as they are; when they do not follow
+ * Redis's last record (not all read back, or the copies differ), an
+ * audit.gap record names the numbers Redis will not have.
+ */
+static void
+audit_catch_up(struct audit *a)
+{
+	struct audit_tail t;
+	char actor[AUDIT_FIELD_MAX + 8], why[128], prev[AUDIT_HASH_HEX];
+	long long from = a->seq + 1, to;
+	int taken;
+
+	if (a->file == NULL ||
+	    audit_tail_read(audit_file_fd(a->file), a->path, a->instance,
+	        a->seq, &t) != 0 ||
+	    t.n == 0)
+		return;
+	to = t.seqs[t.n - 1];
+	audit_record_hash(audit_tail_last(&t), strlen(audit_tail_last(&t)),
+	    prev);
+	taken = audit_take_tail(a, &t) == 0;
+	audit_tail_clear(&t);
+	a->seq = to;
+	memcpy(a->prev, prev, sizeof(a->prev));
+	if (taken) {
+		log_warnx("audit: records %lld..%lld were in the file only; "
+		          "sent to Redis now",
+		    from, to);
+		return;
+	}
+	snprintf(actor, sizeof(actor), "relay:%s", a->instance);
+	snprintf(why, sizeof(why), "records %lld..%lld are in the file only",
+	    from, to);
+	log_warnx("audit: %s (they do not follow Redis's last record); the "
+	          "chain goes on after %lld",
+	    why, to);
+	audit_log(a, "audit.gap", "records", "failed", NULL, "relay", actor,
+	    why);
+}
+
 static void
 audit_loaded_cb(json_t *reply, const char *err, void *arg)
 {
@@ -405,6 +478,7 @@ audit_loaded_cb(json_t *reply, const char *err, void *arg)
 			    why);
 	}
 	a->loaded = 1;
+	audit_catch_up(a);
 	log_info("audit: chain instance=%s continues after record %lld",
 	    a->instance, a->seq);
 	for (i = 0; i < a->nwaiting; i++)
@@ -516,6 +590,7 @@ audit_free(struct audit *a)
 	if (a->send_ev != NULL)
 		event_free(a->send_ev);
 	audit_file_close(a->file);
+	free(a->path);
 	for (i = 0; i < a->nlines; i++)
 		free(a->lines[i]);
 	free(a->lines);

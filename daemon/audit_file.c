@@ -132,6 +132,12 @@ audit_file_open(const char *path)
 	return f;
 }
 
+int
+audit_file_fd(const struct audit_file *f)
+{
+	return f->fd;
+}
+
 void
 audit_file_append(struct audit_file *f, const char *line)
 {

@@ -14,6 +14,9 @@ struct audit_file;
 /* Opens (creates, mode 0600) path for appending and starts the writer;
  * NULL with errno and a logged reason on failure. */
 struct audit_file *audit_file_open(const char *path);
+/* The file's descriptor (opened for reading too), for audit_tail.h: read
+ * before the first record of this process is appended. */
+int audit_file_fd(const struct audit_file *f);
 /* Copies line (a newline is added). */
 void audit_file_append(struct audit_file *f, const char *line);
 /* Writes what is left, syncs, stops the writer and closes the file. */

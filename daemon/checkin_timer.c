@@ -36,6 +36,8 @@ struct checkin {
 	struct ingest_req *ingest;
 	char cid[33];
 	char result[16];
+	/* the alert being raised, for its audit record */
+	char alert_id[ID_MAX + 1], device_id[ID_MAX + 1];
 };
 
 int
@@ -69,6 +71,19 @@ checkin_released(struct checkin *ck, const char *result)
 	    checkin_next_cb, ck);
 }
 
+/* Accepted like a device's alert, and recorded as one (docs/PRIVACY.md):
+ * the device is the actor, the relay raised it for the missed check-in. */
+static void
+checkin_audit(struct checkin *ck, int duplicate)
+{
+	char actor[ID_MAX + 8], object[ID_MAX + 8];
+
+	snprintf(actor, sizeof(actor), "device:%s", ck->device_id);
+	snprintf(object, sizeof(object), "alert:%s", ck->alert_id);
+	audit_relay(ck->relay, "alert.accepted", object, "ok", NULL, "checkin",
+	    actor, duplicate ? "checkin duplicate" : "checkin");
+}
+
 static void
 checkin_ingest_cb(const struct ingest_reply *r, void *arg)
 {
@@ -86,6 +101,7 @@ checkin_ingest_cb(const struct ingest_reply *r, void *arg)
 		         "ref=%s",
 		    ck->cid, r->relay_id, r->result == INGEST_DUPLICATE,
 		    r->ref);
+		checkin_audit(ck, r->result == INGEST_DUPLICATE);
 		checkin_released(ck, "raised");
 		break;
 	case INGEST_CONFLICT:
@@ -151,6 +167,8 @@ checkin_release(struct checkin *ck, const char *env64)
 		checkin_released(ck, "no_recipient");
 		return;
 	}
+	snprintf(ck->alert_id, sizeof(ck->alert_id), "%s", env.alert_id);
+	snprintf(ck->device_id, sizeof(ck->device_id), "%s", env.device_id);
 	ck->ingest = ingest_alert(ck->relay, &env, hex, checkin_ingest_cb, ck);
 	envelope_free(&env);
 }

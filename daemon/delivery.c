@@ -187,6 +187,25 @@ delivery_drop(struct delivery *dl, const char *why)
 	delivery_step(dl);
 }
 
+/* A notification that cannot be made at all (the recipient's channel
+ * gone in a reload): dropped, except for a duress alarm, which is never
+ * dropped quietly: a dead letter, its recipient marked unreached
+ * (script_fail), so that people see the alarm did not reach them. */
+static void
+delivery_cannot(struct delivery *dl, const char *why)
+{
+	if (!delivery_is_alert(dl) ||
+	    !json_is_true(json_object_get(dl->meta, "duress"))) {
+		delivery_drop(dl, why);
+		return;
+	}
+	snprintf(dl->reason, sizeof(dl->reason), "%s", why);
+	metrics_delivery(dl->e.channel,
+	    json_is_true(json_object_get(dl->meta, "drill")), DELIVERY_FAILED);
+	dl->state = D_FAIL;
+	delivery_step(dl);
+}
+
 /* The delivery entry was added when its notification was decided; its
  * stream id starts with that time in milliseconds. */
 static int64_t
@@ -393,7 +412,7 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 	char text[SMS_TEXT_MAX];
 
 	if (gw == NULL) {
-		delivery_drop(dl, "sms gateway gone");
+		delivery_cannot(dl, "sms gateway gone");
 		return;
 	}
 	dispatch_sms_text(cfg, dl->meta, &dl->e, text, sizeof(text));
@@ -423,12 +442,13 @@ delivery_send(struct delivery *dl)
 		dl->attempt++;
 	if (strcmp(dl->e.channel, "sms") == 0) {
 		if (r == NULL || r->sms == NULL)
-			delivery_drop(dl, "recipient has no sms any more");
+			delivery_cannot(dl, "recipient has no sms any more");
 		else
 			delivery_send_sms(dl, r);
 	} else {
 		if (r == NULL || r->webhook_url == NULL)
-			delivery_drop(dl, "recipient has no webhook any more");
+			delivery_cannot(dl,
+			    "recipient has no webhook any more");
 		else
 			delivery_send_webhook(dl, r);
 	}
@@ -447,6 +467,34 @@ delivery_give_up(struct delivery *dl)
 	    delivery_meta(dl, "state"), last);
 	dl->state = D_FAIL;
 	delivery_step(dl);
+}
+
+/* The body of a webhook: 0, or -1 with the delivery dropped or failed.  A
+ * duress alarm whose ciphertexts the retention sweep has taken (a duress
+ * cancel long after the close) still goes out: as alert.duress without
+ * content, with the routing metadata of a notice (docs/PROTOCOL.md). */
+static int
+delivery_webhook_body(struct delivery *dl, const json_t *m)
+{
+	const char *event = dl->e.event;
+
+	if ((delivery_is_alert(dl) || delivery_is_location(dl)) &&
+	    json_object_get(m, "ciphertext") == NULL) {
+		if (!delivery_is_alert(dl) ||
+		    !json_is_true(json_object_get(m, "duress"))) {
+			delivery_drop(dl, "no ciphertext for this recipient");
+			return -1;
+		}
+		event = "alert.duress";
+	}
+	dl->body = webhook_body(event, dl->e.alert_id, m, dl->e.recipient_id,
+	    dl->e.tier, delivery_device_alias(dl));
+	if (dl->body == NULL) {
+		delivery_cannot(dl, "cannot encode the webhook body");
+		return -1;
+	}
+	dl->bodylen = strlen(dl->body);
+	return 0;
 }
 
 static void
@@ -494,20 +542,9 @@ delivery_meta_cb(json_t *m, const char *err, void *arg)
 		delivery_drop(dl, "alert no longer open");
 		return;
 	}
-	if (strcmp(dl->e.channel, "webhook") == 0) {
-		if ((delivery_is_alert(dl) || delivery_is_location(dl)) &&
-		    json_object_get(m, "ciphertext") == NULL) {
-			delivery_drop(dl, "no ciphertext for this recipient");
-			return;
-		}
-		dl->body = webhook_body(dl->e.event, dl->e.alert_id, m,
-		    dl->e.recipient_id, dl->e.tier, delivery_device_alias(dl));
-		if (dl->body == NULL) {
-			delivery_drop(dl, "cannot encode the webhook body");
-			return;
-		}
-		dl->bodylen = strlen(dl->body);
-	}
+	if (strcmp(dl->e.channel, "webhook") == 0 &&
+	    delivery_webhook_body(dl, m) != 0)
+		return;
 	dl->state = D_SEND;
 	delivery_send(dl);
 }

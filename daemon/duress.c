@@ -8,6 +8,7 @@
 #include "conn_int.h"
 #include "duress.h"
 #include "escalate.h"
+#include "ingest.h"
 #include "policy.h"
 #include "util.h"
 
@@ -93,7 +94,7 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	struct conn *c = arg;
 	const struct relay_config *cfg = c->relay->cfg;
 	const struct policy *p;
-	json_t *args, *next;
+	json_t *args, *next, *refs;
 	const char *rs;
 	int drill;
 	char now[RFC3339_LEN], tier[24], ms[24];
@@ -131,6 +132,11 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 		         nowms, nowms)) != NULL)
 			json_object_set_new(args, "next", next);
 	}
+	/* in case its reference is another alert's by now (relive_ref in
+	 * retention_scripts.h); made for a real cancel too, alike in time */
+	refs = json_array();
+	ingest_refs(refs);
+	json_object_set_new(args, "refs", refs);
 	c->req = store_eval(c->relay->store, script_duress, args,
 	    duress_answer_cb, c);
 }

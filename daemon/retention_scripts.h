@@ -25,7 +25,11 @@
  * left; retire(aid, dev) starts the periods of a closed alert (a.rt:
  * the periods in seconds, added by store_eval()); unretire(aid, dev)
  * stops them again for a closed alert that a duress cancel reopens
- * (duress.h): an open alert is never purged.  alert_keys(aid): the
+ * (duress.h): an open alert is never purged.  Its SMS reference lives
+ * again too (relive_ref): kept, set anew when it had expired, or, when
+ * another alert holds it by now, the first free one of a.refs (then
+ * the device's status shows the new one: rather that than an alarm
+ * nobody can take by SMS).  alert_keys(aid): the
  * keys of one alert that live and go with its hash, P:duress_events:A
  * included.  Times are Redis's
  * own (TIME), like the streams' ids that the sweep trims. */
@@ -67,15 +71,27 @@
 	"  redis.call('ZADD', K('retire', 'index'), now,"                      \
 	"    aid .. '|' .. (dev or ''))\n"                                     \
 	"end\n"                                                                \
+	"local function relive_ref(ak, aid)\n"                                 \
+	"  local ref = redis.call('HGET', ak, 'ref')\n"                        \
+	"  if not ref then return end\n"                                       \
+	"  if redis.call('GET', K('ref', ref)) == aid then\n"                  \
+	"    redis.call('PERSIST', K('ref', ref))\n"                           \
+	"    return\n"                                                         \
+	"  end\n"                                                              \
+	"  if redis.call('SET', K('ref', ref), aid, 'NX') then return end\n"   \
+	"  for _, c in ipairs(a.refs or {}) do\n"                              \
+	"    if redis.call('SET', K('ref', c), aid, 'NX') then\n"              \
+	"      redis.call('HSET', ak, 'ref', c)\n"                             \
+	"      return\n"                                                       \
+	"    end\n"                                                            \
+	"  end\n"                                                              \
+	"end\n"                                                                \
 	"local function unretire(aid, dev)\n"                                  \
 	"  local ak = K('alert', aid)\n"                                       \
+	"  relive_ref(ak, aid)\n"                                              \
 	"  if not redis.call('HGET', ak, 'closed_ms') then return end\n"       \
 	"  for _, k in ipairs(alert_keys(aid)) do\n"                           \
 	"    redis.call('PERSIST', k)\n"                                       \
-	"  end\n"                                                              \
-	"  local ref = redis.call('HGET', ak, 'ref')\n"                        \
-	"  if ref and redis.call('GET', K('ref', ref)) == aid then\n"          \
-	"    redis.call('PERSIST', K('ref', ref))\n"                           \
 	"  end\n"                                                              \
 	"  redis.call('ZREM', K('retire', 'content'), aid)\n"                  \
 	"  local sid = redis.call('HGET', ak, 'relay_id')\n"                   \

@@ -109,7 +109,7 @@ function render(force) {
   details.replaceChildren();
   duressBox.replaceChildren(...(al.duress ? [duressNote('duress-note')] : []));
   row(t('field.created'), `${when(al.created_at)} (${age(Math.max(0, al.age_s))})`);
-  row(t('field.message'), al.message == null ? t('value.no_message') : al.message, 'message');
+  row(t('field.message'), al.sealed === false ? t('value.content_removed') : al.message == null ? t('value.no_message') : al.message, 'message');
   row(t('field.location'), locationText(al.location));
   row(t('field.state'), t(`state.${al.state}`), 'state');
   row(t('field.owner'), al.owner || t('value.nobody'), 'owner');

@@ -120,7 +120,7 @@ function card(al) {
   const ageDd = row(dl, t('field.received'), '');
   ageDd.dataset.created = al.created_at;
   ageDd.className = 'age';
-  row(dl, t('field.message'), al.message == null ? t('value.no_message') : al.message, 'message');
+  row(dl, t('field.message'), al.sealed === false ? t('value.content_removed') : al.message == null ? t('value.no_message') : al.message, 'message');
   const where = row(dl, t('field.location'), '');
   where.classList.add('location');
   showLocation(where, al.location, { map: false, now: Date.now() / 1000 + offset });
