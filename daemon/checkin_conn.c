@@ -32,6 +32,47 @@ checkin_conn_refuse(struct conn *c, const char *code, const char *message,
 	conn_refuse_send(c, e);
 }
 
+/* The device hears its check-in is set (or ended) only once Redis has
+ * it as the relay's configuration asks. */
+static void
+checkin_conn_told(struct conn *c)
+{
+	conn_send(c,
+	    json_pack("{s:s, s:s, s:s}", "type", "checkin", "checkin_id",
+	        c->req_alert_id, "state", c->req_state));
+}
+
+static void
+checkin_conn_replicated_cb(int ok, const char *err, void *arg)
+{
+	struct conn *c = arg;
+
+	c->req = NULL;
+	if (ok)
+		checkin_conn_told(c);
+	else {
+		log_warnx("checkin %s checkin=%s device=%s: not on enough "
+		          "replicas: %s",
+		    c->req_type, c->req_alert_id, c->device_id, err);
+		conn_error(c, "unavailable", "try again", 0);
+	}
+	conn_process(c);
+}
+
+/* As an alert (ingest.c): a start, extend or done that a failover could
+ * lose is not answered as done.  0: waiting; -1: nothing to wait for. */
+static int
+checkin_conn_replicate(struct conn *c)
+{
+	const struct relay_config *cfg = c->relay->cfg;
+
+	if (cfg->redis_min_replicas <= 0)
+		return -1;
+	c->req = store_wait_replicas(c->relay->store, cfg->redis_min_replicas,
+	    cfg->redis_timeout * 1000, checkin_conn_replicated_cb, c);
+	return 0;
+}
+
 static void
 checkin_conn_answer_cb(json_t *reply, const char *err, void *arg)
 {
@@ -64,11 +105,12 @@ checkin_conn_answer_cb(json_t *reply, const char *err, void *arg)
 	else {
 		log_info("checkin %s checkin=%s device=%s result=%s",
 		    c->req_type, c->req_alert_id, c->device_id, r);
-		conn_send(c,
-		    json_pack("{s:s, s:s, s:s}", "type", "checkin",
-		        "checkin_id", c->req_alert_id, "state",
-		        json_str(reply, "state") ? json_str(reply, "state")
-		                                 : "active"));
+		snprintf(c->req_state, sizeof(c->req_state), "%s",
+		    json_str(reply, "state") ? json_str(reply, "state")
+		                             : "active");
+		if (checkin_conn_replicate(c) == 0)
+			return;
+		checkin_conn_told(c);
 	}
 	conn_process(c);
 }

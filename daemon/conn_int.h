@@ -81,6 +81,7 @@ struct conn {
 	struct store_req *req; /* a cancel, status or list under way */
 	char req_type[16];
 	char req_alert_id[33];
+	char req_state[16]; /* a check-in's state, told once replicated */
 	int req_duress; /* the cancel under way is a duress one (duress.c) */
 	/* Alerts this session cancelled whose "cancelled" receipt went
 	 * (or goes) out with the answer: the receipts channel's copy of
