@@ -104,8 +104,9 @@ checkin_ingest_cb(const struct ingest_reply *r, void *arg)
 
 /* Recipients no longer known are left out, as for a device's alert. */
 static size_t
-checkin_route(const struct relay_config *cfg, struct envelope *env)
+checkin_route(const struct checkin *ck, struct envelope *env)
 {
+	const struct relay_config *cfg = ck->relay->cfg;
 	size_t i, kept = 0;
 
 	for (i = 0; i < env->nrecipients; i++) {
@@ -114,9 +115,9 @@ checkin_route(const struct relay_config *cfg, struct envelope *env)
 			env->recipients[kept++] = env->recipients[i];
 			continue;
 		}
-		log_warnx("checkin=%s: recipient %s is no longer known; left "
-		          "out",
-		    env->alert_id, env->recipients[i].id);
+		log_warnx("checkin=%s alert=%s: recipient %s is no longer "
+		          "known; left out",
+		    ck->cid, env->alert_id, env->recipients[i].id);
 		free(env->recipients[i].ciphertext);
 	}
 	env->nrecipients = kept;
@@ -144,7 +145,7 @@ checkin_release(struct checkin *ck, const char *env64)
 	crypto_hash_sha256(hash, json, len);
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	free(json);
-	if (checkin_route(ck->relay->cfg, &env) == 0) {
+	if (checkin_route(ck, &env) == 0) {
 		envelope_free(&env);
 		log_warnx("checkin=%s: no recipient left", ck->cid);
 		checkin_released(ck, "no_recipient");
