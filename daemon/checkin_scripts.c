@@ -125,6 +125,25 @@ const char script_checkin_released[] = PRELUDE
     "end\n"
     "return cjson.encode({r = 'ok'})\n";
 
+/* A missed check-in nobody can open (checkin_unsealed.h): its notice,
+ * once per check-in whichever instance or try gets here. */
+const char script_checkin_unsealed[] = PRELUDE
+    "local ek = K('alert', a.eid)\n"
+    "if redis.call('EXISTS', ek) == 1 then\n"
+    "  return cjson.encode({r = 'dup'})\n"
+    "end\n"
+    "local seen = redis.call('HGET', K('checkin', a.cid), 'started_at')\n"
+    "redis.call('HSET', ek, 'device_id', a.dev, 'alert_type', a.type,"
+    "  'created_at', a.now, 'received_at', a.now, 'state', 'notice',"
+    "  'last_seen', seen or '', 'drill', a.drill)\n"
+    "redis.call('EXPIRE', ek, a.ttl)\n"
+    "for _, rid in ipairs(a.notify) do\n"
+    "  redis.call('XADD', K('deliveries'), '*', 'alert_id', a.eid,"
+    "    'recipient_id', rid, 'channel', 'webhook', 'event',"
+    "    'device.checkin_failed', 'tier', '-1')\n"
+    "end\n"
+    "return cjson.encode({r = 'new', n = #a.notify})\n";
+
 /* The reminder before the deadline, to the device's connections on
  * every instance; removing the timer is the claim. */
 const char script_checkin_remind[] = PRELUDE

@@ -15,8 +15,9 @@
  *                       (ms) they count as offline without news
  *   P:supervise:D       hash: interval, state (online, offline),
  *                       last_seen, since
- *   P:alert:E           the record of one device.offline/online event
- *                       (E: 32 hex), for the dispatcher; a TTL
+ *   P:alert:E           the record of one device.offline/online or
+ *                       device.checkin_failed event (E: 32 hex), for
+ *                       the dispatcher; a TTL
  */
 #ifndef ALERTRELAY_CHECKIN_SCRIPTS_H
 #define ALERTRELAY_CHECKIN_SCRIPTS_H
@@ -28,6 +29,7 @@ extern const char script_checkin_due[];
 extern const char script_checkin_claim[];
 extern const char script_checkin_released[];
 extern const char script_checkin_remind[];
+extern const char script_checkin_unsealed[];
 extern const char script_supervise_seen[];
 extern const char script_supervise_stop[];
 extern const char script_supervise_due[];
