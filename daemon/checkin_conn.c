@@ -105,6 +105,12 @@ checkin_conn_answer_cb(json_t *reply, const char *err, void *arg)
 	else {
 		log_info("checkin %s checkin=%s device=%s result=%s",
 		    c->req_type, c->req_alert_id, c->device_id, r);
+		/* the operator's line; the device's answer is the real one */
+		if (json_is_true(json_object_get(reply, "duress")))
+			log_warnx("checkin duress checkin=%s device=%s: %s "
+			          "under "
+			          "duress; the alert is released now",
+			    c->req_alert_id, c->device_id, c->req_type);
 		snprintf(c->req_state, sizeof(c->req_state), "%s",
 		    json_str(reply, "state") ? json_str(reply, "state")
 		                             : "active");
@@ -253,7 +259,8 @@ checkin_conn_args(struct conn *c, const struct checkin_ask *q)
 	    (long long)CHECKIN_TTL_AFTER_S +
 	        (q->r.op == CHECKIN_DONE ? 0 : q->r.release_t - time(NULL)));
 	json_object_set_new(a, "ttl", json_string(buf));
-	if (q->r.op == CHECKIN_DONE)
+	json_object_set_new(a, "op", json_string(checkin_op_name(q->r.op)));
+	if (q->r.op == CHECKIN_DONE || q->r.duress)
 		return a;
 	/* Reminded remind_before ahead, or halfway for a short one. */
 	if (remind > (deadline_ms - now) / 2)
@@ -302,7 +309,9 @@ checkin_conn_request(struct conn *c, const json_t *o)
 	    q.r.checkin_id);
 	snprintf(c->req_type, sizeof(c->req_type), "%s",
 	    checkin_op_name(q.r.op));
-	c->req = store_eval(c->relay->store, scripts[q.r.op],
+	c->req_duress = q.r.duress;
+	c->req = store_eval(c->relay->store,
+	    q.r.duress ? script_checkin_duress : scripts[q.r.op],
 	    checkin_conn_args(c, &q), checkin_conn_answer_cb, c);
 	free(q.env64);
 	free(q.sig64);

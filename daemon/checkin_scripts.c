@@ -84,6 +84,35 @@ const char script_checkin_done[] = PRELUDE
     "end\n"
     "return cjson.encode({r = 'ok', state = 'done'})\n";
 
+/* Extend or done with the duress PIN (checkin_pin.h): answered as the
+ * real one is, while the prepared alert is released now, as it is.  An
+ * extend keeps the alert the device prepared before (the one it sends
+ * is for later). */
+const char script_checkin_duress[] = PRELUDE
+    "local ck = K('checkin', a.cid)\n"
+    "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
+    "  'alert_id')\n"
+    "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    "if s[2] == 'done' then\n"
+    "  if a.op == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
+    " end\n"
+    "  return cjson.encode({r = 'done'})\n"
+    "end\n"
+    "if s[2] ~= 'active' or tonumber(s[3]) <= tonumber(a.now_ms) then\n"
+    "  return cjson.encode({r = 'missed', alert_id = s[4]})\n"
+    "end\n"
+    "redis.call('HSET', ck, 'duress', '1', 'duress_at', a.now, 'release_ms',"
+    "  a.now_ms)\n"
+    "redis.call('ZREM', K('checkin_timers'), a.cid .. '|r')\n"
+    "redis.call('ZADD', K('checkin_timers'), a.now_ms, a.cid .. '|x')\n"
+    "if a.op ~= 'done' then return cjson.encode({r = 'ok', state = 'active',"
+    "  duress = true}) end\n"
+    "if redis.call('GET', K('checkin_device', a.dev)) == a.cid then\n"
+    "  redis.call('DEL', K('checkin_device', a.dev))\n"
+    "end\n"
+    "return cjson.encode({r = 'ok', state = 'done', duress = true})\n";
+
 /* Due timers (cjson writes an empty list as {}: the caller copes). */
 const char script_checkin_due[] =
     PRELUDE "return cjson.encode({m = redis.call('ZRANGEBYSCORE',"

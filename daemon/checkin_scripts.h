@@ -7,7 +7,8 @@
  *   P:checkin:C         hash: dev, alert_id, envelope (base64 of the
  *                       prepared, sealed envelope: ciphertexts only),
  *                       sig, deadline, release_at, *_ms, state (active,
- *                       releasing, released, done), hash; a TTL
+ *                       releasing, released, done), hash, duress and
+ *                       duress_at (ended or extended under duress); a TTL
  *   P:checkin_device:D  the device's active check-in (one at a time)
  *   P:checkin_timers    sorted set "C|r" (reminder) and "C|x" (release)
  *                       by due time (ms)
@@ -25,6 +26,7 @@
 extern const char script_checkin_start[];
 extern const char script_checkin_extend[];
 extern const char script_checkin_done[];
+extern const char script_checkin_duress[];
 extern const char script_checkin_due[];
 extern const char script_checkin_claim[];
 extern const char script_checkin_released[];
