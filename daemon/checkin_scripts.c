@@ -122,22 +122,24 @@ const char script_checkin_due[] =
  * going, so an instance that dies before the alert is stored leaves it
  * to another; storing it twice is harmless (same alert_id, same
  * envelope: a duplicate). */
-const char script_checkin_claim[] = PRELUDE
-    "local tk = K('checkin_timers')\n"
-    "local m = a.cid .. '|x'\n"
-    "local sc = redis.call('ZSCORE', tk, m)\n"
-    "if not sc or tonumber(sc) > tonumber(a.now_ms) then\n"
-    "  return cjson.encode({r = 'gone'})\n"
-    "end\n"
-    "local ck = K('checkin', a.cid)\n"
-    "local s = redis.call('HMGET', ck, 'state', 'envelope', 'dev')\n"
-    "if s[1] ~= 'active' and s[1] ~= 'releasing' or not s[2] then\n"
-    "  redis.call('ZREM', tk, m)\n"
-    "  return cjson.encode({r = 'gone'})\n"
-    "end\n"
-    "redis.call('ZADD', tk, a.lease_ms, m)\n"
-    "redis.call('HSET', ck, 'state', 'releasing')\n"
-    "return cjson.encode({r = 'release', envelope = s[2], dev = s[3]})\n";
+const char script_checkin_claim[] =
+    PRELUDE "local tk = K('checkin_timers')\n"
+            "local m = a.cid .. '|x'\n"
+            "local sc = redis.call('ZSCORE', tk, m)\n"
+            "if not sc or tonumber(sc) > tonumber(a.now_ms) then\n"
+            "  return cjson.encode({r = 'gone'})\n"
+            "end\n"
+            "local ck = K('checkin', a.cid)\n"
+            "local s = redis.call('HMGET', ck, 'state', 'envelope', 'dev',"
+            "  'duress')\n"
+            "if s[1] ~= 'active' and s[1] ~= 'releasing' or not s[2] then\n"
+            "  redis.call('ZREM', tk, m)\n"
+            "  return cjson.encode({r = 'gone'})\n"
+            "end\n"
+            "redis.call('ZADD', tk, a.lease_ms, m)\n"
+            "redis.call('HSET', ck, 'state', 'releasing')\n"
+            "return cjson.encode({r = 'release', envelope = s[2], dev = s[3],"
+            "  duress = s[4] == '1'})\n";
 
 /* The alert is stored (or could never be): the check-in is over. */
 const char script_checkin_released[] = PRELUDE

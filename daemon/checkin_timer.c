@@ -35,6 +35,7 @@ struct checkin {
 	struct store_req *req;
 	struct ingest_req *ingest;
 	char *env64; /* released once its notice is stored (unsealed) */
+	int duress; /* ended or extended under duress (checkin_pin.h) */
 	char cid[33];
 	char result[16];
 };
@@ -172,7 +173,8 @@ checkin_release(struct checkin *ck, const char *env64, int route)
 	}
 	if (route)
 		checkin_route(ck, &env);
-	ck->ingest = ingest_alert(ck->relay, &env, hex, checkin_ingest_cb, ck);
+	ck->ingest = ingest_alert_as(ck->relay, &env, hex, ck->duress,
+	    checkin_ingest_cb, ck);
 	envelope_free(&env);
 }
 
@@ -220,6 +222,7 @@ checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 		duepoll_next(ck->poll);
 		return;
 	}
+	ck->duress = json_is_true(json_object_get(reply, "duress"));
 	checkin_release(ck,
 	    json_string_value(json_object_get(reply, "envelope")), 1);
 }

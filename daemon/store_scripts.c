@@ -89,6 +89,11 @@ const char script_ingest[] = PRELUDE
     "for rid, ct in pairs(a.cts) do\n"
     "  redis.call('HSET', ak, 'ct:' .. rid, ct)\n"
     "end\n"
+    /* a check-in ended under duress (ingest_alert_as) */
+    "if a.duress then\n"
+    "  redis.call('HSET', ak, 'duress', '1', 'duress_at', a.received,"
+    "    'duress_ms', a.received_ms)\n"
+    "end\n"
     /* moved in from the local spool: what was delivered from there */
     "local done = {}\n"
     "for _, x in ipairs(a.done or {}) do\n"
@@ -101,7 +106,7 @@ const char script_ingest[] = PRELUDE
     "end\n"
     "for _, d in ipairs(a.now) do\n"
     "  if not done[d[1] .. '|' .. d[2]] then\n"
-    "    deliver(a.aid, d[1], d[2], 'alert.raised', a.tier)\n"
+    "    deliver(a.aid, d[1], d[2], a.event or 'alert.raised', a.tier)\n"
     "  end\n"
     "end\n"
     "if a.next then\n"

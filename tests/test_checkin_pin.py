@@ -2,7 +2,8 @@
 "Duress"; docs/PROTOCOL.md, "Check-in timers"): on a device with PINs
 both ask the PIN; a wrong one ends or extends nothing; the own PIN ends the
 check-in with nothing raised; the duress PIN prints exactly what the own
-PIN prints while the relay releases the prepared alarm at once.  Real
+PIN prints while the relay releases the prepared alarm at once, as
+alert.duress to every tier.  Real
 redis-server, relay, receiver and alertctl."""
 
 import json
@@ -77,6 +78,8 @@ def test_done_asks_the_pin_and_duress_looks_real(lab):
     got = recv.wait_alerts(1, timeout=10)
     assert got[0]["alert_type"] == "missed_checkin"
     assert got[0]["message"] == "huisbezoek"
+    # marked: the recipients know it is duress, not a late official
+    assert got[0]["type"] == "alert.duress" and got[0]["duress"] is True
     assert "checkin duress checkin=%s" % st2["checkin_id"] in relay.log()
     assert "huisbezoek" not in relay.log()
 
@@ -94,5 +97,6 @@ def test_extend_under_duress_looks_real_and_raises(lab):
     assert "checkin_id=" in cp.stdout
     got = recv.wait_alerts(1, timeout=10)
     assert got[0]["alert_type"] == "missed_checkin"
+    assert got[0]["type"] == "alert.duress" and got[0]["duress"] is True
     time.sleep(1)
     assert len(recv.alerts()) == 1
