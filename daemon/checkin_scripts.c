@@ -44,8 +44,11 @@ const char script_checkin_start[] = PRELUDE
 const char script_checkin_extend[] = PRELUDE
     "local ck = K('checkin', a.cid)\n"
     "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
-    "  'alert_id')\n"
+    "  'alert_id', 'duress')\n"
     "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    /* after a duress one, every later request looks as if it worked */
+    "if s[5] == '1' then return cjson.encode({r = 'ok', state = 'active'})"
     " end\n"
     "if s[2] == 'done' then return cjson.encode({r = 'done'}) end\n"
     "if s[2] ~= 'active' or tonumber(s[3]) <= tonumber(a.now_ms) then\n"
@@ -67,8 +70,10 @@ const char script_checkin_extend[] = PRELUDE
 const char script_checkin_done[] = PRELUDE
     "local ck = K('checkin', a.cid)\n"
     "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
-    "  'alert_id')\n"
+    "  'alert_id', 'duress')\n"
     "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    "if s[5] == '1' then return cjson.encode({r = 'ok', state = 'done'})"
     " end\n"
     "if s[2] == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
     " end\n"
@@ -91,9 +96,12 @@ const char script_checkin_done[] = PRELUDE
 const char script_checkin_duress[] = PRELUDE
     "local ck = K('checkin', a.cid)\n"
     "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
-    "  'alert_id')\n"
+    "  'alert_id', 'duress')\n"
     "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
+    /* a resend, or a second one: answered as the first */
+    "if s[5] == '1' then return cjson.encode({r = 'ok', state ="
+    "  a.op == 'done' and 'done' or 'active'}) end\n"
     "if s[2] == 'done' then\n"
     "  if a.op == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
     " end\n"

@@ -98,5 +98,11 @@ def test_extend_under_duress_looks_real_and_raises(lab):
     got = recv.wait_alerts(1, timeout=10)
     assert got[0]["alert_type"] == "missed_checkin"
     assert got[0]["type"] == "alert.duress" and got[0]["duress"] is True
+    # what the coercer tries next still looks as if it worked
+    cp = ctl(lab, env, "checkin", "extend", "--minutes", "20",
+             input=PIN + "\n")
+    assert cp.returncode == 0, cp.stderr
+    cp = ctl(lab, env, "checkin", "done", input=PIN + "\n")
+    assert cp.returncode == 0, cp.stderr
     time.sleep(1)
     assert len(recv.alerts()) == 1
