@@ -7,13 +7,13 @@ device.checkin_failed, once, counted in alertrelay_checkins_unsealed_total.
 Real redis-server, relay (restarted on the new directory) and receiver."""
 
 import json
-import os
 import time
 import urllib.request
 
 import pytest
 
 import harness
+from helpers import join_oncall_2
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -26,17 +26,7 @@ def replace_recipients(env):
     """The organisation replaces its recipients by one new contact point."""
     for rid in list(env.recipients):
         del env.recipients[rid]
-    how = harness.default_keygen()
-    pk = harness.keygen("recipient", env.dir / "oncall-2", how)
-    harness.keygen("webhook-secret", env.dir / "oncall-2.whsec", how)
-    env.recipients["oncall-2"] = harness.Recipient(
-        "oncall-2", "Dienstdoende-2", env.dir / "oncall-2.key",
-        env.dir / "oncall-2.pub", pk, env.dir / "oncall-2.whsec",
-        harness.free_port())
-    env.sign_directory(3)
-    env.write_relay_conf()
-    if os.geteuid() == 0:
-        harness.hand_to_daemon_user(env.dir)
+    join_oncall_2(env)
 
 
 @pytest.mark.hard_timeout(120)
