@@ -18,6 +18,7 @@
 #include "alert_seal.h"
 #include "alertctl.h"
 #include "b64.h"
+#include "checkin_pin.h"
 #include "checkin_req.h"
 #include "checkin_state.h"
 #include "device.h"
@@ -428,7 +429,9 @@ checkin_go(const struct checkin_opts *o, struct device *d)
 	memcpy(r.device_id, d->cfg.device_id, sizeof(r.device_id));
 	time_rfc3339(r.created_at, time(NULL));
 	rc = EXIT_FAIL;
-	if (o->op == CHECKIN_DONE)
+	if (o->op != CHECKIN_START && checkin_pin(d, &r) != 0)
+		; /* a wrong PIN: nothing goes out */
+	else if (o->op == CHECKIN_DONE)
 		rc = checkin_send(o, d, &st, &r, NULL);
 	else if (checkin_timer(o, d, &st, &r, &ca) == 0) {
 		/* Kept before it goes out: an answer lost on the way must

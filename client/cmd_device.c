@@ -221,9 +221,15 @@ cmd_device_revoke(struct orgdir *o, const char *id)
 	return EXIT_OK;
 }
 
-/* The key being replaced joins retired_keys, valid for envelopes made
- * up to now, so that alerts in the device's outbox still verify; the
- * oldest ones go beyond DIRECTORY_MAX_RETIRED. */
+/* A check-in started before a rotation holds an alert signed with the
+ * old key and dated at its release, up to the relay's [checkin]
+ * max_duration ahead (default: a day, alertrelayd.conf(5)). */
+#define DEVICE_RETIRED_CHECKIN_S (1440L * 60)
+
+/* The key being replaced joins retired_keys, valid for envelopes dated
+ * up to now plus DEVICE_RETIRED_CHECKIN_S, so that alerts in the
+ * device's outbox and check-ins running still verify; the oldest ones go
+ * beyond DIRECTORY_MAX_RETIRED. */
 static void
 cmd_device_retire(json_t *dev)
 {
@@ -236,7 +242,7 @@ cmd_device_retire(json_t *dev)
 	}
 	while (json_array_size(retired) >= DIRECTORY_MAX_RETIRED)
 		json_array_remove(retired, 0);
-	time_rfc3339(now, time(NULL));
+	time_rfc3339(now, time(NULL) + DEVICE_RETIRED_CHECKIN_S);
 	json_array_append_new(retired,
 	    json_pack("{s:O, s:s}", "public_key",
 	        json_object_get(dev, "public_key"), "until", now));

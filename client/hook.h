@@ -3,7 +3,8 @@
  * it once, and say which HTTP status to answer.  alert.raised and
  * alert.escalated carry the sealed alert, which is opened and checked;
  * alert.acknowledged and alert.cancelled are notices without content,
- * as are device.offline and device.online (docs/PROTOCOL.md, revision 2).
+ * as are device.offline, device.online and device.checkin_failed
+ * (docs/PROTOCOL.md, revision 2, and "Check-in timers").
  * Refusals are logged with the webhook id and the reason, never with
  * alert content.
  */

@@ -18,7 +18,8 @@
 static const char *const hook_alert_events[] = {"alert.raised",
     "alert.escalated", "alert.duress", "alert.location"};
 static const char *const hook_notice_events[] = {"alert.acknowledged",
-    "alert.cancelled", "device.offline", "device.online"};
+    "alert.cancelled", "device.offline", "device.online",
+    "device.checkin_failed"};
 
 static int
 hook_parse_in(const char *type, const char *const *list, size_t n)

@@ -321,9 +321,24 @@ hook_print_duress_notice(FILE *f, const struct hook_body *b, const char *alias)
 	    ref != NULL ? ref : b->alert_id);
 }
 
+/* The first line of a device event. */
+static const char *
+hook_print_device_event(const char *type)
+{
+	if (strcmp(type, "device.offline") == 0)
+		return _("DEVICE OFFLINE (not heard from in time)");
+	if (strcmp(type, "device.checkin_failed") == 0)
+		/* its alert was sealed to recipients no longer in the
+		 * directory: nobody here can read it */
+		return _("CHECK-IN MISSED, its alarm cannot be read here: "
+		         "contact the official");
+	return _("DEVICE BACK ONLINE");
+}
+
 /* A notice without content: who took the alarm, the device cancelling
- * it, or a supervised device going silent (device.offline) or coming
- * back (device.online); or a duress alarm without its content. */
+ * it, a supervised device going silent (device.offline) or coming
+ * back (device.online), a missed check-in nobody can open
+ * (device.checkin_failed); or a duress alarm without its content. */
 static char *
 hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
     int repeat)
@@ -354,11 +369,7 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 		out_clean(by != NULL ? by : "?", who, sizeof(who));
 		fprintf(f, _("TAKEN by %s - alarm of %s\n"), who, alias);
 	} else if (device) {
-		fprintf(f, "%s: %s\n",
-		    strcmp(b->type, "device.offline") == 0
-		        ? _("DEVICE OFFLINE (not heard from in time)")
-		        : _("DEVICE BACK ONLINE"),
-		    alias);
+		fprintf(f, "%s: %s\n", hook_print_device_event(b->type), alias);
 		at = json_str(b->o, "last_seen");
 		at_label = _("Last seen:");
 	} else {

@@ -30,7 +30,8 @@ struct shown {
 };
 
 static const char *const shown_kinds[] = {"alert:", "acknowledged:",
-    "cancelled:", "duress:", "location:", "device.offline:", "device.online:"};
+    "cancelled:", "duress:", "location:", "device.offline:", "device.online:",
+    "device.checkin_failed:"};
 
 int
 shown_key_valid(const char *line, size_t len)

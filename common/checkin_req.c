@@ -30,6 +30,8 @@ checkin_req_encode(const struct checkin_req *r)
 	    "created_at", r->created_at, "v", CHECKIN_VERSION);
 	if (o == NULL)
 		return NULL;
+	if (r->pinned)
+		json_object_set_new(o, "duress", json_integer(r->duress != 0));
 	if (r->op != CHECKIN_DONE) {
 		json_object_set_new(o, "deadline", json_string(r->deadline));
 		json_object_set_new(o, "release_at",
@@ -80,6 +82,26 @@ checkin_req_timer(const json_t *o, struct checkin_req *r, char *err,
 	return 0;
 }
 
+/* The duress flag: absent, or 0 or 1 on an extend or a done. */
+static int
+checkin_req_duress(const json_t *o, struct checkin_req *r, char *err,
+    size_t errlen)
+{
+	const json_t *d = json_object_get(o, "duress");
+
+	if (d == NULL)
+		return 0;
+	if (!json_is_integer(d) || r->op == CHECKIN_START ||
+	    (json_integer_value(d) != 0 && json_integer_value(d) != 1)) {
+		snprintf(err, errlen,
+		    "checkin: duress is 0 or 1, on extend and done only");
+		return -1;
+	}
+	r->pinned = 1;
+	r->duress = (int)json_integer_value(d);
+	return 0;
+}
+
 int
 checkin_req_decode(const char *json, size_t len, struct checkin_req *r,
     char *err, size_t errlen)
@@ -115,6 +137,8 @@ checkin_req_decode(const char *json, size_t len, struct checkin_req *r,
 		goto out;
 	}
 	if (r->op != CHECKIN_DONE && checkin_req_timer(o, r, err, errlen) != 0)
+		goto out;
+	if (checkin_req_duress(o, r, err, errlen) != 0)
 		goto out;
 	rc = 0;
 out:

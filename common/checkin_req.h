@@ -31,6 +31,10 @@ struct checkin_req {
 	char deadline[RFC3339_LEN];
 	char release_at[RFC3339_LEN];
 	char alert_id[33];
+	/* extend and done of a device with PINs: the "duress" member, 0 or
+	 * 1, signed with the rest and there either way (the same size);
+	 * pinned 0: no such member (a device without PINs, or start) */
+	int pinned, duress;
 	time_t created_t, deadline_t, release_t;
 };
 

@@ -32,6 +32,47 @@ checkin_conn_refuse(struct conn *c, const char *code, const char *message,
 	conn_refuse_send(c, e);
 }
 
+/* The device hears its check-in is set (or ended) only once Redis has
+ * it as the relay's configuration asks. */
+static void
+checkin_conn_told(struct conn *c)
+{
+	conn_send(c,
+	    json_pack("{s:s, s:s, s:s}", "type", "checkin", "checkin_id",
+	        c->req_alert_id, "state", c->req_state));
+}
+
+static void
+checkin_conn_replicated_cb(int ok, const char *err, void *arg)
+{
+	struct conn *c = arg;
+
+	c->req = NULL;
+	if (ok)
+		checkin_conn_told(c);
+	else {
+		log_warnx("checkin %s checkin=%s device=%s: not on enough "
+		          "replicas: %s",
+		    c->req_type, c->req_alert_id, c->device_id, err);
+		conn_error(c, "unavailable", "try again", 0);
+	}
+	conn_process(c);
+}
+
+/* As an alert (ingest.c): a start, extend or done that a failover could
+ * lose is not answered as done.  0: waiting; -1: nothing to wait for. */
+static int
+checkin_conn_replicate(struct conn *c)
+{
+	const struct relay_config *cfg = c->relay->cfg;
+
+	if (cfg->redis_min_replicas <= 0)
+		return -1;
+	c->req = store_wait_replicas(c->relay->store, cfg->redis_min_replicas,
+	    cfg->redis_timeout * 1000, checkin_conn_replicated_cb, c);
+	return 0;
+}
+
 static void
 checkin_conn_answer_cb(json_t *reply, const char *err, void *arg)
 {
@@ -64,11 +105,18 @@ checkin_conn_answer_cb(json_t *reply, const char *err, void *arg)
 	else {
 		log_info("checkin %s checkin=%s device=%s result=%s",
 		    c->req_type, c->req_alert_id, c->device_id, r);
-		conn_send(c,
-		    json_pack("{s:s, s:s, s:s}", "type", "checkin",
-		        "checkin_id", c->req_alert_id, "state",
-		        json_str(reply, "state") ? json_str(reply, "state")
-		                                 : "active"));
+		/* the operator's line; the device's answer is the real one */
+		if (json_is_true(json_object_get(reply, "duress")))
+			log_warnx("checkin duress checkin=%s device=%s: %s "
+			          "under "
+			          "duress; the alert is released now",
+			    c->req_alert_id, c->device_id, c->req_type);
+		snprintf(c->req_state, sizeof(c->req_state), "%s",
+		    json_str(reply, "state") ? json_str(reply, "state")
+		                             : "active");
+		if (checkin_conn_replicate(c) == 0)
+			return;
+		checkin_conn_told(c);
 	}
 	conn_process(c);
 }
@@ -211,7 +259,8 @@ checkin_conn_args(struct conn *c, const struct checkin_ask *q)
 	    (long long)CHECKIN_TTL_AFTER_S +
 	        (q->r.op == CHECKIN_DONE ? 0 : q->r.release_t - time(NULL)));
 	json_object_set_new(a, "ttl", json_string(buf));
-	if (q->r.op == CHECKIN_DONE)
+	json_object_set_new(a, "op", json_string(checkin_op_name(q->r.op)));
+	if (q->r.op == CHECKIN_DONE || q->r.duress)
 		return a;
 	/* Reminded remind_before ahead, or halfway for a short one. */
 	if (remind > (deadline_ms - now) / 2)
@@ -260,7 +309,9 @@ checkin_conn_request(struct conn *c, const json_t *o)
 	    q.r.checkin_id);
 	snprintf(c->req_type, sizeof(c->req_type), "%s",
 	    checkin_op_name(q.r.op));
-	c->req = store_eval(c->relay->store, scripts[q.r.op],
+	c->req_duress = q.r.duress;
+	c->req = store_eval(c->relay->store,
+	    q.r.duress ? script_checkin_duress : scripts[q.r.op],
 	    checkin_conn_args(c, &q), checkin_conn_answer_cb, c);
 	free(q.env64);
 	free(q.sig64);

@@ -44,8 +44,11 @@ const char script_checkin_start[] = PRELUDE
 const char script_checkin_extend[] = PRELUDE
     "local ck = K('checkin', a.cid)\n"
     "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
-    "  'alert_id')\n"
+    "  'alert_id', 'duress')\n"
     "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    /* after a duress one, every later request looks as if it worked */
+    "if s[5] == '1' then return cjson.encode({r = 'ok', state = 'active'})"
     " end\n"
     "if s[2] == 'done' then return cjson.encode({r = 'done'}) end\n"
     "if s[2] ~= 'active' or tonumber(s[3]) <= tonumber(a.now_ms) then\n"
@@ -67,8 +70,10 @@ const char script_checkin_extend[] = PRELUDE
 const char script_checkin_done[] = PRELUDE
     "local ck = K('checkin', a.cid)\n"
     "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
-    "  'alert_id')\n"
+    "  'alert_id', 'duress')\n"
     "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    "if s[5] == '1' then return cjson.encode({r = 'ok', state = 'done'})"
     " end\n"
     "if s[2] == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
     " end\n"
@@ -84,6 +89,38 @@ const char script_checkin_done[] = PRELUDE
     "end\n"
     "return cjson.encode({r = 'ok', state = 'done'})\n";
 
+/* Extend or done with the duress PIN (checkin_pin.h): answered as the
+ * real one is, while the prepared alert is released now, as it is.  An
+ * extend keeps the alert the device prepared before (the one it sends
+ * is for later). */
+const char script_checkin_duress[] = PRELUDE
+    "local ck = K('checkin', a.cid)\n"
+    "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
+    "  'alert_id', 'duress')\n"
+    "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
+    " end\n"
+    /* a resend, or a second one: answered as the first */
+    "if s[5] == '1' then return cjson.encode({r = 'ok', state ="
+    "  a.op == 'done' and 'done' or 'active'}) end\n"
+    "if s[2] == 'done' then\n"
+    "  if a.op == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
+    " end\n"
+    "  return cjson.encode({r = 'done'})\n"
+    "end\n"
+    "if s[2] ~= 'active' or tonumber(s[3]) <= tonumber(a.now_ms) then\n"
+    "  return cjson.encode({r = 'missed', alert_id = s[4]})\n"
+    "end\n"
+    "redis.call('HSET', ck, 'duress', '1', 'duress_at', a.now, 'release_ms',"
+    "  a.now_ms)\n"
+    "redis.call('ZREM', K('checkin_timers'), a.cid .. '|r')\n"
+    "redis.call('ZADD', K('checkin_timers'), a.now_ms, a.cid .. '|x')\n"
+    "if a.op ~= 'done' then return cjson.encode({r = 'ok', state = 'active',"
+    "  duress = true}) end\n"
+    "if redis.call('GET', K('checkin_device', a.dev)) == a.cid then\n"
+    "  redis.call('DEL', K('checkin_device', a.dev))\n"
+    "end\n"
+    "return cjson.encode({r = 'ok', state = 'done', duress = true})\n";
+
 /* Due timers (cjson writes an empty list as {}: the caller copes). */
 const char script_checkin_due[] =
     PRELUDE "return cjson.encode({m = redis.call('ZRANGEBYSCORE',"
@@ -93,22 +130,24 @@ const char script_checkin_due[] =
  * going, so an instance that dies before the alert is stored leaves it
  * to another; storing it twice is harmless (same alert_id, same
  * envelope: a duplicate). */
-const char script_checkin_claim[] = PRELUDE
-    "local tk = K('checkin_timers')\n"
-    "local m = a.cid .. '|x'\n"
-    "local sc = redis.call('ZSCORE', tk, m)\n"
-    "if not sc or tonumber(sc) > tonumber(a.now_ms) then\n"
-    "  return cjson.encode({r = 'gone'})\n"
-    "end\n"
-    "local ck = K('checkin', a.cid)\n"
-    "local s = redis.call('HMGET', ck, 'state', 'envelope', 'dev')\n"
-    "if s[1] ~= 'active' and s[1] ~= 'releasing' or not s[2] then\n"
-    "  redis.call('ZREM', tk, m)\n"
-    "  return cjson.encode({r = 'gone'})\n"
-    "end\n"
-    "redis.call('ZADD', tk, a.lease_ms, m)\n"
-    "redis.call('HSET', ck, 'state', 'releasing')\n"
-    "return cjson.encode({r = 'release', envelope = s[2], dev = s[3]})\n";
+const char script_checkin_claim[] =
+    PRELUDE "local tk = K('checkin_timers')\n"
+            "local m = a.cid .. '|x'\n"
+            "local sc = redis.call('ZSCORE', tk, m)\n"
+            "if not sc or tonumber(sc) > tonumber(a.now_ms) then\n"
+            "  return cjson.encode({r = 'gone'})\n"
+            "end\n"
+            "local ck = K('checkin', a.cid)\n"
+            "local s = redis.call('HMGET', ck, 'state', 'envelope', 'dev',"
+            "  'duress')\n"
+            "if s[1] ~= 'active' and s[1] ~= 'releasing' or not s[2] then\n"
+            "  redis.call('ZREM', tk, m)\n"
+            "  return cjson.encode({r = 'gone'})\n"
+            "end\n"
+            "redis.call('ZADD', tk, a.lease_ms, m)\n"
+            "redis.call('HSET', ck, 'state', 'releasing')\n"
+            "return cjson.encode({r = 'release', envelope = s[2], dev = s[3],"
+            "  duress = s[4] == '1'})\n";
 
 /* The alert is stored (or could never be): the check-in is over. */
 const char script_checkin_released[] = PRELUDE
@@ -124,6 +163,25 @@ const char script_checkin_released[] = PRELUDE
     "  redis.call('DEL', K('checkin_device', dev))\n"
     "end\n"
     "return cjson.encode({r = 'ok'})\n";
+
+/* A missed check-in nobody can open (checkin_unsealed.h): its notice,
+ * once per check-in whichever instance or try gets here. */
+const char script_checkin_unsealed[] = PRELUDE
+    "local ek = K('alert', a.eid)\n"
+    "if redis.call('EXISTS', ek) == 1 then\n"
+    "  return cjson.encode({r = 'dup'})\n"
+    "end\n"
+    "local seen = redis.call('HGET', K('checkin', a.cid), 'started_at')\n"
+    "redis.call('HSET', ek, 'device_id', a.dev, 'alert_type', a.type,"
+    "  'created_at', a.now, 'received_at', a.now, 'state', 'notice',"
+    "  'last_seen', seen or '', 'drill', a.drill)\n"
+    "redis.call('EXPIRE', ek, a.ttl)\n"
+    "for _, rid in ipairs(a.notify) do\n"
+    "  redis.call('XADD', K('deliveries'), '*', 'alert_id', a.eid,"
+    "    'recipient_id', rid, 'channel', 'webhook', 'event',"
+    "    'device.checkin_failed', 'tier', '-1')\n"
+    "end\n"
+    "return cjson.encode({r = 'new', n = #a.notify})\n";
 
 /* The reminder before the deadline, to the device's connections on
  * every instance; removing the timer is the claim. */

@@ -7,7 +7,8 @@
  *   P:checkin:C         hash: dev, alert_id, envelope (base64 of the
  *                       prepared, sealed envelope: ciphertexts only),
  *                       sig, deadline, release_at, *_ms, state (active,
- *                       releasing, released, done), hash; a TTL
+ *                       releasing, released, done), hash, duress and
+ *                       duress_at (ended or extended under duress); a TTL
  *   P:checkin_device:D  the device's active check-in (one at a time)
  *   P:checkin_timers    sorted set "C|r" (reminder) and "C|x" (release)
  *                       by due time (ms)
@@ -17,9 +18,9 @@
  *                       last_seen, since; a TTL of 90 days from its last
  *                       change (a.keep), so that a device offline for
  *                       long still gets its device.online
- *   P:alert:E           the record of one device.offline/online event
- *                       (E: 32 hex), for the dispatcher; a TTL of a week
- *                       (a.ttl)
+ *   P:alert:E           the record of one device.offline/online or
+ *                       device.checkin_failed event (E: 32 hex), for
+ *                       the dispatcher; a TTL of a week (a.ttl)
  */
 #ifndef ALERTRELAY_CHECKIN_SCRIPTS_H
 #define ALERTRELAY_CHECKIN_SCRIPTS_H
@@ -27,10 +28,12 @@
 extern const char script_checkin_start[];
 extern const char script_checkin_extend[];
 extern const char script_checkin_done[];
+extern const char script_checkin_duress[];
 extern const char script_checkin_due[];
 extern const char script_checkin_claim[];
 extern const char script_checkin_released[];
 extern const char script_checkin_remind[];
+extern const char script_checkin_unsealed[];
 extern const char script_supervise_seen[];
 extern const char script_supervise_stop[];
 extern const char script_supervise_due[];

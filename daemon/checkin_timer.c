@@ -14,6 +14,7 @@
 #include "checkin.h"
 #include "checkin_int.h"
 #include "checkin_scripts.h"
+#include "checkin_unsealed.h"
 #include "duepoll.h"
 #include "envelope.h"
 #include "ingest.h"
@@ -34,6 +35,8 @@ struct checkin {
 	struct ratelimit *limit;
 	struct store_req *req;
 	struct ingest_req *ingest;
+	char *env64; /* released once its notice is stored (unsealed) */
+	int duress; /* ended or extended under duress (checkin_pin.h) */
 	char cid[33];
 	char result[16];
 	/* the alert being raised, for its audit record */
@@ -120,9 +123,10 @@ checkin_ingest_cb(const struct ingest_reply *r, void *arg)
 }
 
 /* Recipients no longer known are left out, as for a device's alert. */
-static size_t
-checkin_route(const struct relay_config *cfg, struct envelope *env)
+static void
+checkin_route(const struct checkin *ck, struct envelope *env)
 {
+	const struct relay_config *cfg = ck->relay->cfg;
 	size_t i, kept = 0;
 
 	for (i = 0; i < env->nrecipients; i++) {
@@ -131,18 +135,33 @@ checkin_route(const struct relay_config *cfg, struct envelope *env)
 			env->recipients[kept++] = env->recipients[i];
 			continue;
 		}
-		log_warnx("checkin=%s: recipient %s is no longer known; left "
-		          "out",
-		    env->alert_id, env->recipients[i].id);
+		log_warnx("checkin=%s alert=%s: recipient %s is no longer "
+		          "known; left out",
+		    ck->cid, env->alert_id, env->recipients[i].id);
 		free(env->recipients[i].ciphertext);
 	}
 	env->nrecipients = kept;
-	return kept;
 }
 
-/* The claimed envelope, verified at start, into the alerts. */
+static size_t
+checkin_known(const struct checkin *ck, const struct envelope *env)
+{
+	size_t i, known = 0;
+
+	for (i = 0; i < env->nrecipients; i++)
+		if (relay_config_recipient(ck->relay->cfg,
+		        env->recipients[i].id) != NULL)
+			known++;
+	return known;
+}
+
+static void checkin_unsealed_cb(json_t *reply, const char *err, void *arg);
+
+/* The claimed envelope, verified at start, into the alerts.  route: as
+ * claimed; when none of its recipients is known any more, its notice
+ * goes first (checkin_unsealed.h), then it comes back here as it is. */
 static void
-checkin_release(struct checkin *ck, const char *env64)
+checkin_release(struct checkin *ck, const char *env64, int route)
 {
 	unsigned char hash[crypto_hash_sha256_BYTES], *json = NULL;
 	char hex[crypto_hash_sha256_BYTES * 2 + 1], err[128];
@@ -161,16 +180,52 @@ checkin_release(struct checkin *ck, const char *env64)
 	crypto_hash_sha256(hash, json, len);
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	free(json);
-	if (checkin_route(ck->relay->cfg, &env) == 0) {
+	if (route && checkin_known(ck, &env) == 0) {
+		ck->env64 = xstrdup(env64);
+		ck->req = store_eval(ck->relay->store, script_checkin_unsealed,
+		    checkin_unsealed_args(ck->relay, &env, ck->cid),
+		    checkin_unsealed_cb, ck);
 		envelope_free(&env);
-		log_warnx("checkin=%s: no recipient left", ck->cid);
-		checkin_released(ck, "no_recipient");
 		return;
 	}
+	if (route)
+		checkin_route(ck, &env);
 	snprintf(ck->alert_id, sizeof(ck->alert_id), "%s", env.alert_id);
 	snprintf(ck->device_id, sizeof(ck->device_id), "%s", env.device_id);
-	ck->ingest = ingest_alert(ck->relay, &env, hex, checkin_ingest_cb, ck);
+	ck->ingest = ingest_alert_as(ck->relay, &env, hex, ck->duress,
+	    checkin_ingest_cb, ck);
 	envelope_free(&env);
+}
+
+/* Its recipients are told; the alert is stored all the same, for its
+ * SMS tiers and for whoever looks at the open alerts. */
+static void
+checkin_unsealed_cb(json_t *reply, const char *err, void *arg)
+{
+	struct checkin *ck = arg;
+	const char *r = json_string_value(json_object_get(reply, "r"));
+	char *env64 = ck->env64;
+
+	ck->req = NULL;
+	ck->env64 = NULL;
+	if (reply == NULL) {
+		/* The lease runs out and it is tried again. */
+		log_warnx("checkin=%s: notice not stored yet: %s", ck->cid,
+		    err);
+		free(env64);
+		duepoll_next(ck->poll);
+		return;
+	}
+	if (r != NULL && strcmp(r, "new") == 0) {
+		metrics.checkins_unsealed++;
+		log_warnx("checkin missed checkin=%s: none of its alert's "
+		          "recipients is known any more; raised without "
+		          "webhooks, device.checkin_failed to %lld recipients",
+		    ck->cid,
+		    (long long)json_integer_value(json_object_get(reply, "n")));
+	}
+	checkin_release(ck, env64, 0);
+	free(env64);
 }
 
 /* A device revoked or removed since it started the check-in raises
@@ -213,8 +268,9 @@ checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 	if (checkin_device_gone(ck,
 	        json_string_value(json_object_get(reply, "dev"))))
 		return;
+	ck->duress = json_is_true(json_object_get(reply, "duress"));
 	checkin_release(ck,
-	    json_string_value(json_object_get(reply, "envelope")));
+	    json_string_value(json_object_get(reply, "envelope")), 1);
 }
 
 static void
@@ -274,6 +330,7 @@ checkin_free(struct checkin *ck)
 		return;
 	store_req_cancel(ck->req);
 	ingest_cancel(ck->ingest);
+	free(ck->env64);
 	duepoll_free(ck->poll);
 	ratelimit_free(ck->limit);
 	free(ck);

@@ -81,6 +81,7 @@ struct conn {
 	struct store_req *req; /* a cancel, status or list under way */
 	char req_type[16];
 	char req_alert_id[33];
+	char req_state[16]; /* a check-in's state, told once replicated */
 	int req_duress; /* the cancel under way is a duress one (duress.c) */
 	/* its signed bytes, {"signed":B64,"sig":B64}, kept with the alert
 	 * and passed on in the webhooks (docs/PROTOCOL.md "Cancel") */

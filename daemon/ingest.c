@@ -5,6 +5,7 @@
 
 #include "ack_parse.h"
 #include "dispatch.h"
+#include "duress.h"
 #include "escalate.h"
 #include "evtimer_ms.h"
 #include "ingest.h"
@@ -244,9 +245,43 @@ ingest_plan(struct relay *relay, const struct envelope *env, const char *csv,
 	}
 }
 
+/* A check-in ended or extended under duress (checkin.h): every tier at
+ * once, as alert.duress, repeating as after a duress cancel (duress.h);
+ * the device's view of it is never published (store_scripts.h, ev). */
+static void
+ingest_plan_duress(struct relay *relay, const struct envelope *env,
+    const char *csv, int64_t received, json_t *args)
+{
+	const struct policy *p =
+	    policy_for(relay->cfg, env->alert_type, env->drill);
+	size_t last = p->ntiers > 0 ? p->ntiers - 1 : 0;
+	json_t *next;
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%zu", last);
+	json_object_set_new(args, "policy", json_string(p->name));
+	json_object_set_new(args, "tier", json_string(buf));
+	json_object_set_new(args, "duress", json_string("1"));
+	json_object_set_new(args, "event", json_string("alert.duress"));
+	json_object_set_new(args, "now",
+	    duress_deliveries(relay->cfg, p, csv, env->drill));
+	if (p->ntiers > 0 &&
+	    (next = duress_next(relay->cfg, p, env->alert_id, last, received,
+	         received)) != NULL)
+		json_object_set_new(args, "next", next);
+	/* its SMS reference lives while it is open, as every alert's */
+}
+
 struct ingest_req *
 ingest_alert(struct relay *relay, const struct envelope *env,
     const char *envelope_hash, ingest_cb cb, void *arg)
+{
+	return ingest_alert_as(relay, env, envelope_hash, 0, cb, arg);
+}
+
+struct ingest_req *
+ingest_alert_as(struct relay *relay, const struct envelope *env,
+    const char *envelope_hash, int duress, ingest_cb cb, void *arg)
 {
 	struct ingest_req *ir = xcalloc(1, sizeof(*ir));
 	int64_t received = now_ms();
@@ -274,7 +309,10 @@ ingest_alert(struct relay *relay, const struct envelope *env,
 	    "refs", refs);
 	if (env->drill)
 		json_object_set_new(args, "drill", json_string("1"));
-	ingest_plan(relay, env, csv, received, args);
+	if (duress)
+		ingest_plan_duress(relay, env, csv, received, args);
+	else
+		ingest_plan(relay, env, csv, received, args);
 	free(csv);
 	ir->relay = relay;
 	if (relay->spool != NULL && spool_holds(relay->spool, env->alert_id)) {
@@ -288,7 +326,8 @@ ingest_alert(struct relay *relay, const struct envelope *env,
 	/* Kept for the spool, should Redis fail; without one, not needed. */
 	if (relay->spool != NULL)
 		ir->args = json_deep_copy(args);
-	ingest_fresh_offer(ir, env, received_at, envelope_hash, cts);
+	if (!duress) /* script_meta gives the duress it is marked with */
+		ingest_fresh_offer(ir, env, received_at, envelope_hash, cts);
 	ir->sreq =
 	    store_eval(relay->store, script_ingest, args, ingest_reply_cb, ir);
 	return ir;

@@ -35,6 +35,11 @@ struct ingest_req;
 /* cb is called once, from the loop, unless the request is cancelled. */
 struct ingest_req *ingest_alert(struct relay *relay, const struct envelope *env,
     const char *envelope_hash, ingest_cb cb, void *arg);
+/* The same, for a check-in ended or extended under duress (duress 1):
+ * stored as after a duress cancel, alert.duress to every tier at once. */
+struct ingest_req *ingest_alert_as(struct relay *relay,
+    const struct envelope *env, const char *envelope_hash, int duress,
+    ingest_cb cb, void *arg);
 void ingest_cancel(struct ingest_req *ir);
 /* Appends fresh candidate references (random) to the array refs; the
  * script takes the first that is free. */

@@ -288,6 +288,10 @@ metrics_render(struct evbuffer *out)
 	metric_one(out, "alertrelay_checkins_missed_total", "counter",
 	    "Check-ins missed: prepared alerts raised by this instance.",
 	    (double)metrics.checkins_missed);
+	metric_one(out, "alertrelay_checkins_unsealed_total", "counter",
+	    "Missed check-ins whose alert no recipient of the directory can "
+	    "open any more (device.checkin_failed sent) by this instance.",
+	    (double)metrics.checkins_unsealed);
 	metric_one(out, "alertrelay_location_updates_total", "counter",
 	    "Later positions of open alerts accepted by this instance.",
 	    (double)metrics.location_updates);

@@ -89,6 +89,7 @@ struct metrics {
 	uint64_t audit_dropped; /* audit records Redis never got (audit.c) */
 	uint64_t audit_refused; /* numbers another writer had (audit.c) */
 	uint64_t checkins_missed; /* prepared alerts raised (checkin.h) */
+	uint64_t checkins_unsealed; /* raised for nobody (checkin_unsealed.h) */
 	uint64_t location_updates; /* accepted (location.h) */
 	uint64_t devices_offline_events; /* supervise.h */
 	uint64_t devices_online_events;

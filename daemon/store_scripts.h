@@ -5,7 +5,9 @@
  *
  * Keys, with P the prefix and A an alert id:
  *   P:alert:A     hash: routing metadata, state, ref, policy, tier, timer,
- *                 ct:<rid> ciphertexts, delivered:<rid>, d:<delivery id>
+ *                 ct:<rid> ciphertexts, delivered:<rid>, d:<delivery id>,
+ *                 unreached@<rid|channel> (after a duress cancel: one
+ *                 reached since, as its device's status still shows it)
  *   P:events:A    list of the alert's events (JSON), oldest first
  *   P:notified:A  set of "rid|channel" that were reached
  *   P:ref:REF     the alert a short reference stands for

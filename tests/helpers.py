@@ -161,3 +161,20 @@ def alert_hash(lab, env, aid):
     finally:
         c.close()
     return dict(zip(h[::2], h[1::2]))
+
+
+def join_oncall_2(env):
+    """The organisation signs directory 3, where oncall-2 (a new key and
+    webhook secret) has joined the recipients left in env, and the relay's
+    configuration follows it."""
+    how = harness.default_keygen()
+    pk = harness.keygen("recipient", env.dir / "oncall-2", how)
+    harness.keygen("webhook-secret", env.dir / "oncall-2.whsec", how)
+    env.recipients["oncall-2"] = harness.Recipient(
+        "oncall-2", "Dienstdoende-2", env.dir / "oncall-2.key",
+        env.dir / "oncall-2.pub", pk, env.dir / "oncall-2.whsec",
+        harness.free_port())
+    env.sign_directory(3)
+    env.write_relay_conf()
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(env.dir)

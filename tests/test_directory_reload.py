@@ -27,7 +27,7 @@ import orgdir
 import test_button as tb
 import test_libalertclient as tl
 from harness import make_cert, openssl_pin
-from helpers import alert_hash
+from helpers import alert_hash, join_oncall_2
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -108,17 +108,7 @@ def reshuffle_stack(lab):
 
     def reshuffle():
         del env.recipients["contactpunt"]
-        how = harness.default_keygen()
-        pk = harness.keygen("recipient", env.dir / "oncall-2", how)
-        harness.keygen("webhook-secret", env.dir / "oncall-2.whsec", how)
-        env.recipients["oncall-2"] = harness.Recipient(
-            "oncall-2", "Dienstdoende-2", env.dir / "oncall-2.key",
-            env.dir / "oncall-2.pub", pk, env.dir / "oncall-2.whsec",
-            harness.free_port())
-        env.sign_directory(3)
-        env.write_relay_conf()
-        if os.geteuid() == 0:
-            harness.hand_to_daemon_user(env.dir)
+        join_oncall_2(env)
         recv = lab.receiver(env, "oncall-2")
         relay = lab.relay(env)
         return relay, recv
