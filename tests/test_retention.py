@@ -268,7 +268,9 @@ def test_sweep_works_a_backlog_off_in_bounded_steps(lab):
     closed = int(sec) * 1000 + int(usec) // 1000 - 60000
     r("EVAL", BACKLOG, 0, n, closed)
     r("CONFIG", "SET", "slowlog-log-slower-than", "0")
-    r("CONFIG", "SET", "slowlog-max-len", "10000")
+    # Every command is logged (this test's own polling too): room for
+    # all of them, or under load the first runs fall out of the log.
+    r("CONFIG", "SET", "slowlog-max-len", "1000000")
     r("SLOWLOG", "RESET")
     assert r("ZCARD", PFX + "retire:content") == n
     st.relay.start()
@@ -286,7 +288,7 @@ def test_sweep_works_a_backlog_off_in_bounded_steps(lab):
     assert all(c % 100 == 0 for c in seen), sorted(seen)
     h = r.hgetall(PFX + "alert:" + "%032x" % 7)
     assert h == {"device_id": "mayor-z", "state": "cancelled"}, h
-    runs = sorted(e[2] for e in r("SLOWLOG", "GET", 10000)
+    runs = sorted(e[2] for e in r("SLOWLOG", "GET", 1000000)
                   if any('"lim"' in str(a) for a in e[3]))
     assert len(runs) >= n // 100, len(runs)
     # Redis's time per run, in microseconds: 1.5-3.5 ms on the machine
@@ -399,6 +401,9 @@ def test_open_alert_keeps_its_dead_letters_and_reference(lab):
           "recipient_id", "contactpunt", "channel", "webhook", "event",
           "alert.raised", "tier", "0", "reason", "test", "at", "x")
     dead_letter("0" * 32)  # older than the open alert: goes
+    # Older by a clear margin: the trim keeps what shares the open
+    # alert's millisecond, and on a fast machine the two can.
+    time.sleep(0.05)
     aid = s.send_alert("panic")["alert_id"]
     s.wait_receipt(aid, "delivered", timeout=10)
     dead_letter(aid)
