@@ -303,9 +303,20 @@ FUZZ_SRC_fuzz_cp_config := client/cp_config.c client/client_config.c \
     client/afile.c
 FUZZ_SRC_fuzz_button_config := client/button_config.c client/alert.c
 FUZZ_SRC_fuzz_console_request := console/console_req.c console/console_users.c
+FUZZ_SRC_fuzz_console_config := console/console_config.c console/console_host.c \
+    console/console_map.c
+# The relay's configuration checks its gateways, policies, templates and
+# directory as it loads, so those come along (none of them is started).
+FUZZ_SRC_fuzz_relay_config := daemon/relay_config.c daemon/relay_config_check.c \
+    daemon/relay_directory.c daemon/conn_dirframe.c daemon/policy.c \
+    daemon/redis_conn.c daemon/redis_sentinel.c daemon/sms_gateway.c \
+    daemon/sms_template.c daemon/sms_text.c daemon/sms_http.c \
+    daemon/sms_kannel.c daemon/sms_request.c daemon/sms_twilio.c \
+    daemon/http_client.c daemon/strindex.c
 # ... and the libraries beyond PKG_LIBS it needs:
 #   FUZZ_LIBS_fuzz_<name> := $(CONSOLE_LIBS)
 FUZZ_LIBS_fuzz_console_request := $(CONSOLE_LIBS)
+FUZZ_LIBS_fuzz_console_config := $(CONSOLE_LIBS)
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h fuzz/*.h)

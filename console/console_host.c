@@ -140,6 +140,5 @@ console_host_check(struct console_hosts *h, struct evhttp_request *req)
 		log_warnx("refused request: 421 for another Host (DNS "
 		          "rebinding?), see server_name");
 	}
-	console_http_error(req, 421, "misdirected");
 	return -1;
 }

@@ -35,8 +35,10 @@ int console_hosts_load(struct console_hosts *h,
     const struct console_config *cfg);
 void console_hosts_free(struct console_hosts *h);
 
-/* 0 when req's Host is one of them; else answered 421 (logged at most
- * once in 10 s) and -1. */
+/* 0 when req's Host is one of them; else -1 (logged at most once in
+ * 10 s), for the caller to answer 421.  It does not answer itself, so
+ * that the configuration's checks link without the HTTP side (the
+ * fuzz harness of alertconsole.conf). */
 int console_host_check(struct console_hosts *h, struct evhttp_request *req);
 
 #endif

@@ -271,8 +271,10 @@ console_http_request(struct evhttp_request *req, void *arg)
 	 * signatures say who sent them. */
 	if (!(cmd == EVHTTP_REQ_POST && h->c->cfg.webhook_listen == NULL &&
 	        console_http_recipient(h, path) != NULL) &&
-	    console_host_check(&h->hosts, req) != 0)
+	    console_host_check(&h->hosts, req) != 0) {
+		console_http_error(req, 421, "misdirected");
 		return;
+	}
 	if (strncmp(path, "/api/", 5) == 0)
 		console_route_api(h->c, req, path);
 	else if (cmd == EVHTTP_REQ_POST) {

@@ -101,7 +101,7 @@ policy_add_tier(struct policy *p, const char *value, char *err, size_t errlen)
 {
 	char *copy = xstrdup(value), *tok, *save = NULL;
 	struct policy_tier *t;
-	long delay;
+	long delay = 0; /* read below even when the tier is refused */
 	int rc = 0;
 
 	p->tiers = xreallocarray(p->tiers, p->ntiers + 1, sizeof(*p->tiers));
