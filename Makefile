@@ -70,7 +70,7 @@ CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/ho
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
 	client/cardtime.c client/out.c client/receipt.c client/ack_sign.c \
-	client/ack_conflict.c
+	client/ack_conflict.c client/notice_verify.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 # libalertclient (lib/): the ar_ API over the client's core.  The core
 # (common/, client/) is compiled -fPIC -fvisibility=hidden so that the
