@@ -303,6 +303,8 @@ FUZZ_SRC_fuzz_cp_config := client/cp_config.c client/client_config.c \
     client/afile.c
 FUZZ_SRC_fuzz_button_config := client/button_config.c client/alert.c
 FUZZ_SRC_fuzz_console_request := console/console_req.c console/console_users.c
+FUZZ_SRC_fuzz_notice := client/notice_verify.c client/hook_keys.c \
+    client/seckey.c
 # ... and the libraries beyond PKG_LIBS it needs:
 #   FUZZ_LIBS_fuzz_<name> := $(CONSOLE_LIBS)
 FUZZ_LIBS_fuzz_console_request := $(CONSOLE_LIBS)
