@@ -11,6 +11,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "log_budget.h"
+#include "notice_verify.h"
 #include "util.h"
 #include "webhook_sig.h"
 #include "xmalloc.h"
@@ -172,21 +173,50 @@ hook_emit(struct hook_config *cfg, const struct hook_request *req,
 	return hook_print(b, req->id, a, v, cfg->pretty);
 }
 
+/* A cancel or an acknowledgement is the device's or a recipient's
+ * only when signed so (notice_verify.c, as alertconsole checks it);
+ * otherwise it is the relay's word, and the receiver says so. */
+static void
+hook_notice_word(struct hook_config *cfg, const struct hook_body *b,
+    struct hook_notice *n)
+{
+	enum notice_cancel k;
+
+	if (strcmp(b->type, "alert.acknowledged") == 0)
+		n->vouched_by = notice_verify_ack(&cfg->keys, b->o, b->alert_id,
+		                    NULL, n->signer, sizeof(n->signer))
+		    ? "recipient"
+		    : "relay";
+	else if (strcmp(b->type, "alert.cancelled") == 0) {
+		k = notice_verify_cancel(&cfg->keys, b->o, b->alert_id,
+		    b->device_id);
+		n->vouched_by = k == NOTICE_RELAY ? "relay" : "device";
+		/* a relay passing a duress cancel off as a real one */
+		n->duress = k == NOTICE_DURESS;
+	}
+}
+
 static int
 hook_emit_notice(struct hook_config *cfg, const struct hook_request *req,
     const struct hook_body *b, int repeat)
 {
+	struct hook_notice n;
 	struct hook_verdict v;
 
-	if (cfg->store == NULL)
-		return hook_print_notice(b, req->id, repeat, cfg->pretty);
+	if (cfg->store == NULL) {
+		memset(&n, 0, sizeof(n));
+		n.repeat = repeat;
+		hook_notice_word(cfg, b, &n);
+		return hook_print_notice(b, req->id, &n, cfg->pretty);
+	}
 	memset(&v, 0, sizeof(v));
 	v.repeat = repeat;
 	return cfg->store(cfg->store_arg, req, b, NULL, &v);
 }
 
-/* A notice (acknowledged, cancelled) has nothing sealed to open: it is
- * the relay's word, authenticated by the webhook signature only. */
+/* A notice (acknowledged, cancelled) has nothing sealed to open: the
+ * webhook signature authenticates the relay, and only a signed cancel
+ * or statement in it is more than the relay's word (hook_notice_word). */
 int
 hook_open_alert(struct hook_config *cfg, const struct hook_body *b,
     struct alert *a, struct hook_reply *r)

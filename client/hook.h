@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "ack_statement.h"
 #include "alert.h"
 #include "hook_keys.h"
 #include "seen.h"
@@ -106,9 +107,18 @@ int hook_print(const struct hook_body *b, const char *webhook_id,
 /* An alert type as people read it ("PANIEK"), translated when known,
  * else upper-cased and cleaned into buf. */
 const char *hook_print_type(const char *type, char *buf, size_t len);
-/* The same for a notice (alert.acknowledged, alert.cancelled). */
+/* Whose word a notice is (notice_verify.h), for alert.acknowledged
+ * and alert.cancelled. */
+struct hook_notice {
+	int repeat; /* shown before */
+	const char *vouched_by; /* "device", "recipient" or "relay"; NULL
+	                         * for other notices */
+	int duress; /* the device's signed cancel says duress */
+	char signer[ACK_STMT_TEXT_MAX + 1]; /* who signed the ack */
+};
+/* hook_print() for a notice without content. */
 int hook_print_notice(const struct hook_body *b, const char *webhook_id,
-    int repeat, int pretty);
+    const struct hook_notice *n, int pretty);
 
 /* hook_parse.c: the checks of headers and body that need no key, as
  * pure functions (the fuzzer's entry points).  0, or -1 with r set;

@@ -264,10 +264,11 @@ hook_print_write(const char *text, int newline)
 	return 0;
 }
 
-/* The notice's members as the relay sent them, which jansson escapes. */
+/* The notice's members as the relay sent them, which jansson escapes;
+ * "vouched_by" says whose word a cancel or an acknowledgement is. */
 static char *
 hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
-    int repeat)
+    const struct hook_notice *n)
 {
 	static const char *const members[] = {"device_id", "alert_type",
 	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
@@ -284,11 +285,17 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 	for (i = 0; i < sizeof(members) / sizeof(members[0]); i++)
 		if (json_is_string(v = json_object_get(b->o, members[i])))
 			json_object_set(o, members[i], v);
-	json_object_set_new(o, "repeat", json_boolean(repeat));
+	json_object_set_new(o, "repeat", json_boolean(n->repeat));
 	json_object_set_new(o, "drill", json_boolean(b->drill));
-	/* a duress alarm without its sealed alert (hook_is_sealed) */
-	if (json_is_true(json_object_get(b->o, "duress")))
+	/* a duress alarm without its sealed alert (hook_is_sealed), or a
+	 * cancel the device signed under duress */
+	if (json_is_true(json_object_get(b->o, "duress")) || n->duress)
 		json_object_set_new(o, "duress", json_true());
+	if (n->vouched_by != NULL)
+		json_object_set_new(o, "vouched_by",
+		    json_string(n->vouched_by));
+	if (n->signer[0] != '\0')
+		json_object_set_new(o, "signed_by", json_string(n->signer));
 	if (json_is_integer(json_object_get(b->o, "tier")))
 		json_object_set(o, "tier", json_object_get(b->o, "tier"));
 	s = json_dumps(o, JSON_COMPACT);
@@ -335,13 +342,62 @@ hook_print_device_event(const char *type)
 	return _("DEVICE BACK ONLINE");
 }
 
+/* Who took the alarm: a name a recipient signed, else the relay's,
+ * said to be only the relay's word. */
+static void
+hook_print_ack_line(FILE *f, const struct hook_notice *n, const char *by,
+    const char *alias)
+{
+	char who[128];
+
+	if (strcmp(n->vouched_by, "relay") != 0) {
+		out_clean(n->signer, who, sizeof(who));
+		fprintf(f, _("TAKEN by %s - alarm of %s\n"), who, alias);
+		return;
+	}
+	out_clean(by != NULL ? by : "?", who, sizeof(who));
+	fprintf(f,
+	    _("TAKEN by %s, ACCORDING TO THE RELAY (no signed "
+	      "acknowledgement) - alarm of %s\n"),
+	    who, alias);
+}
+
+/* A cancel the device signed, under duress or not; or the relay's word
+ * alone, which ends nothing. */
+static void
+hook_print_cancel_line(FILE *f, const struct hook_notice *n, const char *alias)
+{
+	if (n->duress)
+		fprintf(f, "%s\n",
+		    _("DURESS - cancelled under duress: the alarm is NOT over. "
+		      "Do not call the device back."));
+	if (strcmp(n->vouched_by, "relay") != 0)
+		fprintf(f, _("CANCELLED by the device - alarm of %s\n"), alias);
+	else
+		fprintf(f,
+		    _("CANCELLED ACCORDING TO THE RELAY (not signed by the "
+		      "device): the alarm is NOT over - alarm of %s\n"),
+		    alias);
+}
+
+/* The card's "Checked:" line of a cancel or an acknowledgement. */
+static const char *
+hook_print_checked(const char *vouched_by)
+{
+	if (strcmp(vouched_by, "device") == 0)
+		return _("yes, signed by the device");
+	if (strcmp(vouched_by, "recipient") == 0)
+		return _("yes, signed by the recipient who took it");
+	return _("no: only the relay's word");
+}
+
 /* A notice without content: who took the alarm, the device cancelling
  * it, a supervised device going silent (device.offline) or coming
  * back (device.online), a missed check-in nobody can open
  * (device.checkin_failed); or a duress alarm without its content. */
 static char *
 hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
-    int repeat)
+    const struct hook_notice *n)
 {
 	const char *by = json_str(b->o, "acknowledged_by");
 	const char *at = json_str(b->o, "acknowledged_at");
@@ -349,7 +405,7 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 	const char *dev = json_str(b->o, "device_id");
 	const char *at_label = _("At:");
 	int device = strncmp(b->type, "device.", 7) == 0;
-	char alias[128], who[128], when[64];
+	char alias[128], when[64];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -359,21 +415,20 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 	if (b->drill)
 		fprintf(f, "%s\n", _("DRILL - a rehearsal, not a real alarm"));
 	hook_print_alias(b, dev != NULL ? dev : "?", alias, sizeof(alias));
-	if (repeat)
+	if (n->repeat)
 		fputs(_("REPEAT (shown before) "), f);
 	if (hook_is_alert_event(b->type)) {
 		hook_print_duress_notice(f, b, alias);
 		at = json_str(b->o, "duress_at");
 		at_label = _("Duress at:");
-	} else if (strcmp(b->type, "alert.acknowledged") == 0) {
-		out_clean(by != NULL ? by : "?", who, sizeof(who));
-		fprintf(f, _("TAKEN by %s - alarm of %s\n"), who, alias);
-	} else if (device) {
+	} else if (strcmp(b->type, "alert.acknowledged") == 0)
+		hook_print_ack_line(f, n, by, alias);
+	else if (device) {
 		fprintf(f, "%s: %s\n", hook_print_device_event(b->type), alias);
 		at = json_str(b->o, "last_seen");
 		at_label = _("Last seen:");
 	} else {
-		fprintf(f, _("CANCELLED by the device - alarm of %s\n"), alias);
+		hook_print_cancel_line(f, n, alias);
 		at = json_str(b->o, "cancelled_at");
 	}
 	receipt_time(at, RECEIPT_TIME_FULL, when, sizeof(when));
@@ -381,6 +436,9 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 	if (!device) /* a device event is about no alert */
 		fprintf(f, "  %-15s%s\n", _("Reference:"),
 		    ref != NULL ? ref : "-");
+	if (n->vouched_by != NULL)
+		fprintf(f, "  %-15s%s\n", _("Checked:"),
+		    hook_print_checked(n->vouched_by));
 	fprintf(f, "  %-15s%s  %s %s\n\n", "alert_id:", b->alert_id,
 	    b->recipient_id, webhook_id);
 	if (fclose(f) != 0) {
@@ -391,16 +449,16 @@ hook_print_notice_pretty(const struct hook_body *b, const char *webhook_id,
 }
 
 int
-hook_print_notice(const struct hook_body *b, const char *webhook_id, int repeat,
-    int pretty)
+hook_print_notice(const struct hook_body *b, const char *webhook_id,
+    const struct hook_notice *n, int pretty)
 {
 	char *text;
 	int rc;
 
 	if (pretty)
-		text = hook_print_notice_pretty(b, webhook_id, repeat);
+		text = hook_print_notice_pretty(b, webhook_id, n);
 	else
-		text = hook_print_notice_json(b, webhook_id, repeat);
+		text = hook_print_notice_json(b, webhook_id, n);
 	if (text == NULL)
 		return -1;
 	rc = hook_print_write(text, !pretty);

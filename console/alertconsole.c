@@ -20,6 +20,7 @@
 #include "console_events.h"
 #include "console_map.h"
 #include "console_metrics.h"
+#include "console_notice.h"
 #include "console_static.h"
 #include "hook_keys.h"
 #include "keyfile.h"
@@ -121,7 +122,9 @@ console_store(void *arg, const struct hook_request *req,
 		return -1;
 	if (hook_is_first_event(b->type)) /* a position is no delivery */
 		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_DELIVERED);
-	else if (strcmp(b->type, "alert.acknowledged") == 0)
+	else if (strcmp(b->type, "alert.acknowledged") == 0 &&
+	    /* the relay's word alone acknowledges nothing */
+	    strcmp(console_notice_kind(c, b->type, b->o), "acknowledged") == 0)
 		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_ACKED);
 	if (c->events != NULL)
 		console_events_alert(c->events, b->alert_id);

@@ -12,6 +12,7 @@
 #include "console.h"
 #include "console_db.h"
 #include "console_metrics.h"
+#include "console_notice.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -32,7 +33,9 @@ struct console_metrics {
 };
 
 /* Received: each alert's first delivery; taken: the first claim, or
- * the first acknowledgement from any channel.  Read once, at start. */
+ * the first acknowledgement from any channel, this console's or a
+ * signed one (notice_signed: console_notice_sql).  Read once, at
+ * start. */
 static const char console_metrics_claim_sql[] =
     "SELECT c.t - w.r FROM (SELECT alert_id, MIN(stored_at) AS r FROM "
     "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
@@ -43,8 +46,8 @@ static const char console_metrics_ack_sql[] =
     "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
     "alert_id, MIN(t) AS t FROM (SELECT alert_id, at AS t FROM timeline "
     "WHERE kind = 'acknowledged' UNION ALL SELECT alert_id, stored_at FROM "
-    "webhook WHERE type = 'alert.acknowledged') GROUP BY alert_id) c "
-    "USING (alert_id)";
+    "webhook WHERE type = 'alert.acknowledged' AND notice_signed(type, "
+    "body)) GROUP BY alert_id) c USING (alert_id)";
 static const char console_metrics_total_sql[] =
     "SELECT COUNT(DISTINCT alert_id) FROM webhook WHERE is_alert = 1";
 
@@ -63,20 +66,26 @@ static const char console_metrics_one_sql[] =
     "  +kind = 'claimed'),"
     " (SELECT COUNT(*) FROM timeline WHERE alert_id = ?1 AND"
     "  +kind = 'acknowledged') + (SELECT COUNT(*) FROM webhook WHERE"
-    "  alert_id = ?1 AND +type = 'alert.acknowledged'),"
+    "  alert_id = ?1 AND +type = 'alert.acknowledged' AND"
+    "  notice_signed(type, body)),"
     " (SELECT MIN(t) FROM (SELECT at AS t FROM timeline WHERE"
     "  alert_id = ?1 AND +kind = 'acknowledged' UNION ALL SELECT"
     "  stored_at FROM webhook WHERE alert_id = ?1 AND"
-    "  +type = 'alert.acknowledged'))";
+    "  +type = 'alert.acknowledged' AND notice_signed(type, body)))";
 
 /* Waiting for a person: open (not closed: console_db.c's table of open
  * alerts, so the count costs what the queue holds, not the history),
- * neither claimed, acknowledged nor cancelled. */
+ * neither claimed, acknowledged nor cancelled, as the page has it
+ * (console_notice.c): only a signed acknowledgement or cancel counts,
+ * and no cancel of a duress alarm. */
 static const char console_metrics_waiting_sql[] =
     "SELECT COUNT(*) FROM open_alert o WHERE "
     "NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = o.alert_id) "
     "AND NOT EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = "
-    "o.alert_id AND n.type IN ('alert.acknowledged', 'alert.cancelled')) "
+    "o.alert_id AND n.type IN ('alert.acknowledged', 'alert.cancelled') "
+    "AND notice_signed(n.type, n.body) AND (n.type = "
+    "'alert.acknowledged' OR NOT EXISTS (SELECT 1 FROM webhook d WHERE "
+    "d.alert_id = o.alert_id AND +d.type = 'alert.duress'))) "
     "AND NOT EXISTS (SELECT 1 FROM timeline t WHERE t.alert_id = "
     "o.alert_id AND +t.kind IN ('closed', 'acknowledged'))";
 
@@ -128,6 +137,11 @@ console_metrics_load(struct console *c)
 	sqlite3 *db = console_db_sqlite(c->db);
 	struct console_metrics *m;
 
+	/* the gauge is read for the event streams too */
+	if (console_notice_sql(c) != 0) {
+		log_warnx("database: metrics: %s", sqlite3_errmsg(db));
+		return -1;
+	}
 	if (c->cfg.metrics_listen == NULL)
 		return 0; /* nobody scrapes: nothing kept */
 	m = xcalloc(1, sizeof(*m));
@@ -229,7 +243,8 @@ console_metrics_text(struct console *c, const struct console_metrics *m,
 {
 	evbuffer_add_printf(out,
 	    "# HELP alertconsole_alerts_waiting Alerts no person has taken "
-	    "yet (not claimed, acknowledged, cancelled or closed).\n"
+	    "yet (not claimed, acknowledged, cancelled or closed; a cancel "
+	    "or acknowledgement only the relay vouches for takes none).\n"
 	    "# TYPE alertconsole_alerts_waiting gauge\n"
 	    "alertconsole_alerts_waiting %lld\n"
 	    "# HELP alertconsole_alerts_total Alerts received.\n"
@@ -239,8 +254,8 @@ console_metrics_text(struct console *c, const struct console_metrics *m,
 	console_metrics_histogram(out, "alertconsole_time_to_claim_seconds",
 	    "From an alert's arrival to its first claim.", &m->claim);
 	console_metrics_histogram(out, "alertconsole_time_to_ack_seconds",
-	    "From an alert's arrival to its first acknowledgement, any "
-	    "channel.",
+	    "From an alert's arrival to its first acknowledgement, in "
+	    "this console or signed by a recipient.",
 	    &m->ack);
 }
 

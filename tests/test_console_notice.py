@@ -119,6 +119,16 @@ def signed_cancel(sk, env, aid, duress=None):
     return {"cancel": b64(raw), "cancel_sig": b64(sk.sign(ctx + raw).signature)}
 
 
+def send_notices(env, console, aids, notices, prefix):
+    """Notice i, (kind, extra members), about alert aids[i], signed as
+    anyone holding the webhook secret signs it."""
+    for i, (kind, extra) in enumerate(notices):
+        o = {"type": kind, "alert_id": aids[i], "recipient_id": RID}
+        o.update(extra)
+        b = json.dumps(o).encode()
+        assert console.hook(resign(env, b, "%s%d" % (prefix, i)), b) == 200
+
+
 @pytest.mark.hard_timeout(90)
 def test_relay_word_does_not_end_the_alarm(lab):
     """What a relay taken over can send with the webhook secret alone: a
@@ -151,11 +161,7 @@ def test_relay_word_does_not_end_the_alarm(lab):
                                 statement(sk, aids[5], hashes[aids[5]])}),
         ("alert.cancelled", signed_cancel(dev, env, aids[6])),
     ]
-    for i, (kind, extra) in enumerate(notices):
-        o = {"type": kind, "alert_id": aids[i], "recipient_id": RID}
-        o.update(extra)
-        b = json.dumps(o).encode()
-        assert console.hook(resign(env, b, "msg_n%d" % i), b) == 200
+    send_notices(env, console, aids, notices, "msg_n")
     got = {a["alert_id"]: a for a in console.alerts()}
     seen = [(got[x]["state"], got[x]["duress"], got[x]["notices"],
              got[x]["acked_by"], got[x]["relay_acked_by"]) for x in aids]
@@ -229,3 +235,52 @@ def test_signed_ack_comes_back_with_its_statement(lab):
     a = one(console, aid)
     assert a["notices"]["acknowledged"] == "signed", a
     assert a["state"] == "acknowledged", a
+
+
+@pytest.mark.hard_timeout(90)
+def test_metrics_count_relay_word_as_waiting(lab):
+    """/metrics counts as the page does: an alert whose cancel or
+    acknowledgement only the relay vouches for is still waiting, and
+    that acknowledgement is no time to ack; a signed one is.  Once a new
+    directory revokes the device, its signed cancel no longer takes the
+    alert either (docs/SECURITY.md, "A cancel from a revoked device")."""
+    from test_console_ops import ACK, scrape
+    env = lab.env()
+    sk = nacl.signing.SigningKey.generate()
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory()
+    mport = harness.free_port()
+    console = Console(lab, env, extra={
+        "metrics_listen": "127.0.0.1:%d" % mport}).start()
+    aids = []
+    for i in range(5):
+        h, body, inner = make_webhook(env, RID, alert_type="panic")
+        assert console.hook(h, body) == 200
+        aids.append(inner["alert_id"])
+    dev = device_key(env)
+    forger = nacl.signing.SigningKey.generate()
+    notices = [
+        ("alert.acknowledged", {"acknowledged_by": "Piket-1"}),
+        ("alert.cancelled", signed_cancel(forger, env, aids[1])),
+        ("alert.acknowledged", {"acknowledged_by": "Piket-1", "statement":
+                                statement(sk, aids[2], "%064x" % 2)}),
+        ("alert.cancelled", signed_cancel(dev, env, aids[3])),
+    ]
+    send_notices(env, console, aids, notices, "msg_m")
+    states = [one(console, a)["state"] for a in aids]
+    assert states == ["open", "open", "acknowledged", "cancelled", "open"]
+    m = scrape(mport)[1]
+    # the relay's ack and cancel, and the untouched one: waiting
+    assert m["alertconsole_alerts_waiting"] == "3", m
+    assert m[ACK + "_count"] == "1", m
+    # read again from the database at start: the same
+    console.proc.stop()
+    console.start()
+    m = scrape(mport)[1]
+    assert (m["alertconsole_alerts_waiting"], m[ACK + "_count"]) == (
+        "3", "1"), m
+    # the device revoked since: its cancel no longer counts
+    env.sign_directory(2, revoked=[env.device_id])
+    assert one(console, aids[3])["notices"]["cancelled"] == "relay"
+    assert one(console, aids[3])["state"] == "open"
+    assert scrape(mport)[1]["alertconsole_alerts_waiting"] == "4"

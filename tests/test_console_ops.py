@@ -9,6 +9,7 @@ from the console through a real relay's ack listener, which stops the
 escalation (the next tier's webhook never comes) and tells the sender
 the operator's name (`alertctl send --wait ack`)."""
 
+import base64
 import csv
 import http.client
 import io
@@ -19,6 +20,7 @@ import sqlite3
 import threading
 import time
 
+import nacl.signing
 import pytest
 
 import harness
@@ -424,11 +426,17 @@ def one_more(name):
                for b in (10, 30, 60, 120, 300, 600, 1800)}}
 
 
-def notice(env, c, kind, aid, msg_id):
+def notice(env, c, kind, aid, msg_id, sk=None):
     """The relay's notice (alert.acknowledged, ...) of alert aid, signed
-    as the relay signs it."""
-    b = json.dumps({"type": kind, "alert_id": aid, "recipient_id": RID,
-                    "acknowledged_by": "Jan (sms)"}).encode()
+    as the relay signs it; with sk, carrying the acknowledgement
+    statement the recipient signed with it (else only the relay's word,
+    which the metrics do not count as an acknowledgement)."""
+    o = {"type": kind, "alert_id": aid, "recipient_id": RID,
+         "acknowledged_by": "Jan (sms)"}
+    if sk is not None:
+        from test_console_notice import statement
+        o["statement"] = statement(sk, aid, "0" * 64, by="Jan")
+    b = json.dumps(o).encode()
     assert c.hook(resign(env, b, msg_id), b) == 200
 
 
@@ -443,6 +451,9 @@ def test_metrics(lab):
     acknowledgement as it commits): each alert counts once, a restart
     shows the same figures, and promtool takes the text."""
     env = lab.env()
+    sk = nacl.signing.SigningKey.generate()
+    env.sign_keys[RID] = base64.b64encode(bytes(sk.verify_key)).decode()
+    env.use_directory()
     mport = harness.free_port()
     c = Console(lab, env, extra={
         "metrics_listen": "127.0.0.1:%d" % mport}).start()
@@ -475,18 +486,20 @@ def test_metrics(lab):
     assert m2["alertconsole_alerts_waiting"] == "0"
     assert m2[CLAIM + "_count"] == "2"
     assert int(m2[CLAIM + "_sum"]) <= 10
-    # acknowledged elsewhere (the relay's notice): one time to ack; the
-    # relay's repeat of the notice is not a second
+    # acknowledged elsewhere (the relay's notice with the recipient's
+    # signed statement): one time to ack; the relay's repeat of the
+    # notice is not a second, nor is its word alone
     m = m2
-    notice(env, c, "alert.acknowledged", a2, "msg_ack2")
-    notice(env, c, "alert.acknowledged", a2, "msg_ack2_again")
+    notice(env, c, "alert.acknowledged", a2, "msg_ack2", sk)
+    notice(env, c, "alert.acknowledged", a2, "msg_ack2_again", sk)
+    notice(env, c, "alert.acknowledged", a2, "msg_ack2_relay")
     m2 = metrics()
     assert moved(m, m2) == one_more(ACK)
     # a notice that comes before its alert: counted when the alert comes,
     # and a second delivery of that alert is not a second alert
     m = m2
     h3, b3, inner3 = make_webhook(env, RID, alert_type="panic")
-    notice(env, c, "alert.acknowledged", inner3["alert_id"], "msg_ack3")
+    notice(env, c, "alert.acknowledged", inner3["alert_id"], "msg_ack3", sk)
     assert metrics() == m
     assert c.hook(h3, b3) == 200
     o = json.loads(b3)
