@@ -83,7 +83,8 @@ checkin_unreached_cb(json_t *reply, const char *err, void *arg)
 
 	ck->req = NULL;
 	if (reply == NULL) {
-		/* The lease runs out and it is tried again (once each). */
+		/* The lease runs out and it is tried again; the script
+		 * marks each recipient once, whichever try gets there. */
 		log_warnx("checkin=%s: marking its recipients unreached: %s",
 		    ck->cid, err);
 		duepoll_next(ck->poll);

@@ -32,6 +32,16 @@ def seqs_file(st):
             for line in st.file.read_text().splitlines()]
 
 
+def the_gap(st):
+    """The one audit.gap record in Redis, waited for."""
+    def gaps():
+        return [json.loads(x) for _, x in st.records()
+                if json.loads(x)["action"] == "audit.gap"]
+    wait_until(gaps, 10, what="an audit.gap record in Redis")
+    (g,) = gaps()
+    return g
+
+
 def stopped_while_redis_away(st):
     """4 refusals in Redis, then Redis killed, 3 more and a clean stop:
     the number of Redis's last record before the outage."""
@@ -85,12 +95,7 @@ def test_file_records_that_do_not_follow_redis_are_named_by_a_gap(lab):
     file_last = json.loads(lines[-1])["seq"]
     st.file.write_text("\n".join(lines[:i] + lines[i + 1:]) + "\n")
     start_relay(st)
-
-    def gap():
-        return [json.loads(x) for _, x in st.records()
-                if json.loads(x)["action"] == "audit.gap"]
-    wait_until(gap, 10, what="an audit.gap record in Redis")
-    (g,) = gap()
+    g = the_gap(st)
     assert g["seq"] == file_last + 1, g
     assert g["reason"] == "records %d..%d are in the file only" % (
         last + 1, file_last), g
@@ -127,12 +132,7 @@ def test_a_file_behind_redis_names_what_it_lacks_by_a_gap(lab):
     with open(st.file, "r+") as f:
         f.truncate(len("\n".join(lines[:keep])) + 1)
     start_relay(st)
-
-    def gap():
-        return [json.loads(x) for _, x in st.records()
-                if json.loads(x)["action"] == "audit.gap"]
-    wait_until(gap, 10, what="an audit.gap record in Redis")
-    (g,) = gap()
+    g = the_gap(st)
     why = "records %d..%d are in Redis only" % (keep + 1, redis_last)
     assert g["seq"] == redis_last + 1 and g["reason"] == why, g
     wait_until(lambda: len(seqs_file(st)) > keep, 10,
