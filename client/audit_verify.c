@@ -23,6 +23,27 @@ audit_verify_fail(struct audit_verify *v, long long seq, const char *fmt,
 	return -1;
 }
 
+/* A missing number; when the record in its place is the relay's own
+ * audit.gap (audit.c: one copy of the chain lacks records the other
+ * has), what it says is told with it.  Missing all the same. */
+static int
+audit_verify_gap(struct audit_verify *v, const struct audit_record *r,
+    long long expect)
+{
+	size_t len;
+
+	audit_verify_fail(v, expect,
+	    "record %lld is missing or out of order (found record %lld in "
+	    "its place)",
+	    expect, r->seq);
+	len = strlen(v->why);
+	if (strcmp(r->action, "audit.gap") == 0 && len < sizeof(v->why))
+		snprintf(v->why + len, sizeof(v->why) - len,
+		    "; record %lld is the relay's audit.gap: %s", r->seq,
+		    r->reason);
+	return -1;
+}
+
 void
 audit_verify_init(struct audit_verify *v, const unsigned char *pk,
     const char *head_line, const char *last_line)
@@ -106,10 +127,7 @@ audit_verify_line(struct audit_verify *v, const char *line, size_t len)
 			    1, 0);
 	} else {
 		if (r.seq != expect)
-			return audit_verify_fail(v, expect,
-			    "record %lld is missing or out of order (found "
-			    "record %lld in its place)",
-			    expect, r.seq);
+			return audit_verify_gap(v, &r, expect);
 		if (strcmp(r.instance, v->instance) != 0)
 			return audit_verify_fail(v, r.seq,
 			    "record %lld: another instance's record%.0lld",

@@ -402,6 +402,41 @@ audit_take_tail(struct audit *a, struct audit_tail *t)
 	return 0;
 }
 
+/* The record that names numbers one copy of the chain lacks; the
+ * other has them.  It goes to both, at the chain's next number. */
+static void
+audit_gap(struct audit *a, long long from, long long to, const char *where)
+{
+	char actor[AUDIT_FIELD_MAX + 8], why[128];
+
+	snprintf(actor, sizeof(actor), "relay:%s", a->instance);
+	snprintf(why, sizeof(why), "records %lld..%lld are in %s only", from,
+	    to, where);
+	log_warnx("audit: %s; the chain goes on after %lld: an audit.gap "
+	          "record says so",
+	    why, a->seq);
+	audit_log(a, "audit.gap", "records", "failed", NULL, "relay", actor,
+	    why);
+}
+
+/*
+ * The file behind Redis (cut back, or restored from an older copy):
+ * the chain goes on after Redis's last record, so the file would jump
+ * from its last number to the next one without a word; its audit.gap
+ * record names what it lacks (Redis has those).  An empty file (rotated
+ * by copytruncate) starts anew and lacks nothing.
+ */
+static void
+audit_file_behind(struct audit *a, long long file_last)
+{
+	if (file_last <= 0 || file_last >= a->seq)
+		return;
+	log_warnx("audit: the file %s ends at record %lld, Redis's chain at "
+	          "%lld (cut back, or an older copy)",
+	    a->path, file_last, a->seq);
+	audit_gap(a, file_last + 1, a->seq, "Redis");
+}
+
 /*
  * The file ahead of Redis: records made while Redis was away, or in the
  * batching delay, before a stop or a crash.  Their numbers are never
@@ -414,15 +449,19 @@ static void
 audit_catch_up(struct audit *a)
 {
 	struct audit_tail t;
-	char actor[AUDIT_FIELD_MAX + 8], why[128], prev[AUDIT_HASH_HEX];
+	char prev[AUDIT_HASH_HEX];
 	long long from = a->seq + 1, to;
 	int taken;
 
 	if (a->file == NULL ||
 	    audit_tail_read(audit_file_fd(a->file), a->path, a->instance,
-	        a->seq, &t) != 0 ||
-	    t.n == 0)
+	        a->seq, &t) != 0)
 		return;
+	if (t.n == 0) {
+		audit_file_behind(a, t.last_seq);
+		audit_tail_clear(&t);
+		return;
+	}
 	to = t.seqs[t.n - 1];
 	audit_record_hash(audit_tail_last(&t), strlen(audit_tail_last(&t)),
 	    prev);
@@ -436,14 +475,10 @@ audit_catch_up(struct audit *a)
 		    from, to);
 		return;
 	}
-	snprintf(actor, sizeof(actor), "relay:%s", a->instance);
-	snprintf(why, sizeof(why), "records %lld..%lld are in the file only",
+	log_warnx("audit: records %lld..%lld do not follow Redis's last "
+	          "record",
 	    from, to);
-	log_warnx("audit: %s (they do not follow Redis's last record); the "
-	          "chain goes on after %lld",
-	    why, to);
-	audit_log(a, "audit.gap", "records", "failed", NULL, "relay", actor,
-	    why);
+	audit_gap(a, from, to, "the file");
 }
 
 static void

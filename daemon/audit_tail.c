@@ -97,7 +97,11 @@ audit_tail_read(int fd, const char *path, const char *instance,
 			break;
 		if (audit_record_parse(buf + start, end - 1 - start, &r,
 		        &why) != 0 ||
-		    strcmp(r.instance, instance) != 0 || r.seq <= after_seq ||
+		    strcmp(r.instance, instance) != 0)
+			break;
+		if (t->last_seq == 0)
+			t->last_seq = r.seq;
+		if (r.seq <= after_seq ||
 		    (t->n > 0 && r.seq != t->seqs[t->n - 1] - 1))
 			break;
 		audit_tail_add(t, buf + start, end - 1 - start, r.seq);

@@ -96,7 +96,15 @@ checkin_conn_answer_cb(json_t *reply, const char *err, void *arg)
 		    "too late: the deadline and grace have passed, the alert "
 		    "is raised",
 		    "alert_id", json_str(reply, "alert_id"));
-	else if (strcmp(r, "conflict") == 0 || strcmp(r, "done") == 0)
+	else if (strcmp(r, "releasing") == 0) {
+		/* Too late, but the alert to cancel is not stored yet: the
+		 * device asks again and then hears which one it is. */
+		log_info("checkin %s checkin=%s device=%s: its alarm is being "
+		         "raised; answered unavailable",
+		    c->req_type, c->req_alert_id, c->device_id);
+		conn_error(c, "unavailable",
+		    "the alarm is being raised; try again", 0);
+	} else if (strcmp(r, "conflict") == 0 || strcmp(r, "done") == 0)
 		conn_error(c, "conflict",
 		    strcmp(r, "done") == 0
 		        ? "this check-in is already done"

@@ -10,6 +10,21 @@
 	"local P = a.p\n"                                                      \
 	"local function K(...) return table.concat({P, ...}, ':') end\n"
 
+/* Too late for extend or done (s: dev, state, release_ms, alert_id)
+ * only once a relay took the alarm to raise it (script_checkin_claim,
+ * at most CHECKIN_POLL_MS after the release time): until then nobody
+ * was told, and the request is in time.  The answer names the alert to
+ * cancel only once it is stored; while it is being stored, "releasing"
+ * (the device is told to try again). */
+#define CHECKIN_LATE                                                           \
+	"if s[2] ~= 'active' then\n"                                           \
+	"  if s[2] == 'releasing' and"                                         \
+	"      redis.call('EXISTS', K('alert', s[4])) == 0 then\n"             \
+	"    return cjson.encode({r = 'releasing'})\n"                         \
+	"  end\n"                                                              \
+	"  return cjson.encode({r = 'missed', alert_id = s[4]})\n"             \
+	"end\n"
+
 /* A new check-in; a resend of the same signed request is recognised. */
 const char script_checkin_start[] = PRELUDE
     "local ck = K('checkin', a.cid)\n"
@@ -50,10 +65,8 @@ const char script_checkin_extend[] = PRELUDE
     /* after a duress one, every later request looks as if it worked */
     "if s[5] == '1' then return cjson.encode({r = 'ok', state = 'active'})"
     " end\n"
-    "if s[2] == 'done' then return cjson.encode({r = 'done'}) end\n"
-    "if s[2] ~= 'active' or tonumber(s[3]) <= tonumber(a.now_ms) then\n"
-    "  return cjson.encode({r = 'missed', alert_id = s[4]})\n"
-    "end\n"
+    "if s[2] == 'done' then return cjson.encode({r = 'done'}) "
+    "end\n" CHECKIN_LATE
     "redis.call('HSET', ck, 'alert_id', a.aid, 'envelope', a.env, 'sig',"
     "  a.sig, 'deadline', a.deadline, 'release_at', a.release,"
     "  'release_ms', a.release_ms)\n"
@@ -76,10 +89,7 @@ const char script_checkin_done[] = PRELUDE
     "if s[5] == '1' then return cjson.encode({r = 'ok', state = 'done'})"
     " end\n"
     "if s[2] == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
-    " end\n"
-    "if s[2] ~= 'active' or tonumber(s[3]) <= tonumber(a.now_ms) then\n"
-    "  return cjson.encode({r = 'missed', alert_id = s[4]})\n"
-    "end\n"
+    " end\n" CHECKIN_LATE
     "redis.call('HSET', ck, 'state', 'done', 'done_at', a.now)\n"
     "redis.call('HDEL', ck, 'envelope', 'sig')\n"
     "redis.call('EXPIRE', ck, a.ttl)\n"
@@ -106,10 +116,7 @@ const char script_checkin_duress[] = PRELUDE
     "  if a.op == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
     " end\n"
     "  return cjson.encode({r = 'done'})\n"
-    "end\n"
-    "if s[2] ~= 'active' or tonumber(s[3]) <= tonumber(a.now_ms) then\n"
-    "  return cjson.encode({r = 'missed', alert_id = s[4]})\n"
-    "end\n"
+    "end\n" CHECKIN_LATE
     "redis.call('HSET', ck, 'duress', '1', 'duress_at', a.now, 'release_ms',"
     "  a.now_ms)\n"
     "redis.call('ZREM', K('checkin_timers'), a.cid .. '|r')\n"

@@ -23,6 +23,7 @@
 #include "ratelimit.h"
 #include "relay.h"
 #include "store.h"
+#include "store_scripts.h"
 #include "xmalloc.h"
 
 #define CHECKIN_POLL_MS 250 /* how late a release may be, at most */
@@ -36,6 +37,7 @@ struct checkin {
 	struct store_req *req;
 	struct ingest_req *ingest;
 	char *env64; /* released once its notice is stored (unsealed) */
+	json_t *unreached; /* after an unsealed notice: who to mark */
 	int duress; /* ended or extended under duress (checkin_pin.h) */
 	char cid[33];
 	char result[16];
@@ -74,6 +76,23 @@ checkin_released(struct checkin *ck, const char *result)
 	    checkin_next_cb, ck);
 }
 
+static void
+checkin_unreached_cb(json_t *reply, const char *err, void *arg)
+{
+	struct checkin *ck = arg;
+
+	ck->req = NULL;
+	if (reply == NULL) {
+		/* The lease runs out and it is tried again; the script
+		 * marks each recipient once, whichever try gets there. */
+		log_warnx("checkin=%s: marking its recipients unreached: %s",
+		    ck->cid, err);
+		duepoll_next(ck->poll);
+		return;
+	}
+	checkin_released(ck, "raised");
+}
+
 /* Accepted like a device's alert, and recorded as one (docs/PRIVACY.md):
  * the device is the actor, the relay raised it for the missed check-in. */
 static void
@@ -105,6 +124,14 @@ checkin_ingest_cb(const struct ingest_reply *r, void *arg)
 		    ck->cid, r->relay_id, r->result == INGEST_DUPLICATE,
 		    r->ref);
 		checkin_audit(ck, r->result == INGEST_DUPLICATE);
+		if (ck->unreached != NULL) {
+			/* nobody told could open it: said on the alert too */
+			ck->req =
+			    store_eval(ck->relay->store, script_unreached_all,
+			        ck->unreached, checkin_unreached_cb, ck);
+			ck->unreached = NULL;
+			break;
+		}
 		checkin_released(ck, "raised");
 		break;
 	case INGEST_CONFLICT:
@@ -190,6 +217,8 @@ checkin_release(struct checkin *ck, const char *env64, int route)
 	}
 	if (route)
 		checkin_route(ck, &env);
+	else
+		ck->unreached = checkin_unsealed_unreached(ck->relay, &env);
 	snprintf(ck->alert_id, sizeof(ck->alert_id), "%s", env.alert_id);
 	snprintf(ck->device_id, sizeof(ck->device_id), "%s", env.device_id);
 	ck->ingest = ingest_alert_as(ck->relay, &env, hex, ck->duress,
@@ -259,6 +288,8 @@ checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 	const char *r = json_string_value(json_object_get(reply, "r"));
 
 	ck->req = NULL;
+	json_decref(ck->unreached);
+	ck->unreached = NULL;
 	if (reply == NULL || r == NULL || strcmp(r, "release") != 0) {
 		if (reply == NULL)
 			log_warnx("checkin=%s: %s", ck->cid, err);
@@ -331,6 +362,7 @@ checkin_free(struct checkin *ck)
 	store_req_cancel(ck->req);
 	ingest_cancel(ck->ingest);
 	free(ck->env64);
+	json_decref(ck->unreached);
 	duepoll_free(ck->poll);
 	ratelimit_free(ck->limit);
 	free(ck);

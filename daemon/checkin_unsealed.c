@@ -68,3 +68,35 @@ checkin_unsealed_args(const struct relay *relay, const struct envelope *env,
 	    checkin_unsealed_notify(cfg,
 	        policy_for(cfg, env->alert_type, env->drill)));
 }
+
+json_t *
+checkin_unsealed_unreached(const struct relay *relay,
+    const struct envelope *env)
+{
+	const struct relay_config *cfg = relay->cfg;
+	const struct policy *p = policy_for(cfg, env->alert_type, env->drill);
+	const struct recipient_entry *r;
+	json_t *rids = checkin_unsealed_notify(cfg, p), *who = json_array();
+	json_t *rid;
+	const char *id, *alias;
+	char now[RFC3339_LEN], ms[24];
+	int64_t t = now_ms();
+	size_t i;
+
+	/* as a delivery names them (delivery_alias) */
+	json_array_foreach(rids, i, rid)
+	{
+		id = json_string_value(rid);
+		r = relay_config_recipient(cfg, id);
+		alias = r != NULL && r->alias != NULL ? r->alias : id;
+		json_array_append_new(who, json_pack("[s, s]", id, alias));
+	}
+	json_decref(rids);
+	time_rfc3339_ms(now, t);
+	snprintf(ms, sizeof(ms), "%lld", (long long)t);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "aid", env->alert_id,
+	    "ch", "webhook", "now", now, "now_ms", ms, "reason",
+	    "cannot open it: sealed to recipients no longer in the "
+	    "directory",
+	    "who", who);
+}

@@ -5,7 +5,9 @@
  * still stored (its SMS tiers and the open-alert count go on, as for any
  * alert), and every webhook recipient of its policy's tiers gets the
  * notice device.checkin_failed, which carries nothing sealed
- * (docs/PROTOCOL.md, "Check-in timers").
+ * (docs/PROTOCOL.md, "Check-in timers").  Once the alert is stored,
+ * those recipients are marked unreached on it, as a recipient the relay
+ * gave up on is, so that status, receipts and escalation say it.
  */
 #ifndef ALERTRELAY_CHECKIN_UNSEALED_H
 #define ALERTRELAY_CHECKIN_UNSEALED_H
@@ -20,5 +22,9 @@ struct envelope;
  * sends nothing twice), the device, the recipients to tell. */
 json_t *checkin_unsealed_args(const struct relay *relay,
     const struct envelope *env, const char *cid);
+/* The argument of script_unreached_all for the stored alert: the same
+ * recipients, each with its alias and why it was not reached. */
+json_t *checkin_unsealed_unreached(const struct relay *relay,
+    const struct envelope *env);
 
 #endif

@@ -286,6 +286,32 @@ const char script_unreached[] = PRELUDE
     "end\n"
     "return cjson.encode({r = 'ok'})\n";
 
+/* Recipients that cannot be reached at all (a missed check-in sealed
+ * only to recipients no longer in the directory, checkin_unsealed.h):
+ * each marked once, given up, with its failed event, as script_fail
+ * marks one after its attempts; the next tier at once, as there. */
+const char script_unreached_all[] = PRELUDE
+    "local ak = K('alert', a.aid)\n"
+    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
+    "  'duress')\n"
+    "if not s[1] then return cjson.encode({r = 'gone'}) end\n"
+    "local n = 0\n"
+    "for _, w in ipairs(a.who) do\n"
+    "  if redis.call('HEXISTS', K('unreached', a.aid),"
+    "      w[1] .. '|' .. a.ch) == 0 then\n"
+    "    unreached(a.aid, w[1], a.ch, {recipient = w[2], channel = a.ch,"
+    "      reason = a.reason, since = a.now, retrying = false})\n"
+    "    ev(a.aid, s[3], {event = 'failed', recipient = w[2],"
+    "      channel = a.ch, reason = a.reason, at = a.now,"
+    "      retrying = false})\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "if n > 0 and s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
+    "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
+    "end\n"
+    "return cjson.encode({r = 'ok', n = n})\n";
+
 /* A notification was given up (the alert closed or expired while its
  * recipient was unreached, or it cannot be sent at all): dead letter,
  * the history says so, and for an open alert (not a duress alarm) the

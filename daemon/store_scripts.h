@@ -37,6 +37,9 @@ extern const char script_brief[];
 extern const char script_meta[];
 extern const char script_done[];
 extern const char script_unreached[];
+/* Recipients that cannot be reached at all, marked at once
+ * (checkin_unsealed.h). */
+extern const char script_unreached_all[];
 extern const char script_fail[];
 extern const char script_drop[];
 extern const char script_ack[];

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from harness import wait_until
-from test_audit_robust import (RobustStack, refused_in_redis,
+from test_audit_robust import (RobustStack, refused_in_redis, verify_ok,
                                refused_requests, start_relay, stop_relay)
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
@@ -30,6 +30,16 @@ def seqs_redis(st):
 def seqs_file(st):
     return [json.loads(line)["seq"]
             for line in st.file.read_text().splitlines()]
+
+
+def the_gap(st):
+    """The one audit.gap record in Redis, waited for."""
+    def gaps():
+        return [json.loads(x) for _, x in st.records()
+                if json.loads(x)["action"] == "audit.gap"]
+    wait_until(gaps, 10, what="an audit.gap record in Redis")
+    (g,) = gaps()
+    return g
 
 
 def stopped_while_redis_away(st):
@@ -85,12 +95,7 @@ def test_file_records_that_do_not_follow_redis_are_named_by_a_gap(lab):
     file_last = json.loads(lines[-1])["seq"]
     st.file.write_text("\n".join(lines[:i] + lines[i + 1:]) + "\n")
     start_relay(st)
-
-    def gap():
-        return [json.loads(x) for _, x in st.records()
-                if json.loads(x)["action"] == "audit.gap"]
-    wait_until(gap, 10, what="an audit.gap record in Redis")
-    (g,) = gap()
+    g = the_gap(st)
     assert g["seq"] == file_last + 1, g
     assert g["reason"] == "records %d..%d are in the file only" % (
         last + 1, file_last), g
@@ -104,3 +109,47 @@ def test_file_records_that_do_not_follow_redis_are_named_by_a_gap(lab):
         cp.stdout + cp.stderr
     assert "audit: records %d..%d are in the file only" % (
         last + 1, file_last) in st.relay.log()
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_file_behind_redis_names_what_it_lacks_by_a_gap(lab):
+    """The file cut back while the relay was stopped (truncated, or an
+    older copy put back) while Redis's chain holds later records: the
+    chain goes on after Redis's last number, and the file's next line is
+    an audit.gap record naming the numbers the file lacks (Redis has
+    them), in Redis too.  verify against Redis is whole; verify --file
+    names the first missing number and the gap record.  Before, the file
+    jumped from its last number to the next without a word."""
+    st = RobustStack(lab)
+    refused_requests(st, 6)
+    wait_until(lambda: refused_in_redis(st) == 6, 10, what="6 in Redis")
+    stop_relay(st)
+    wait_until(lambda: seqs_redis(st)[-1] == seqs_file(st)[-1], 10,
+               what="Redis and the file ending at the same record")
+    redis_last = seqs_redis(st)[-1]
+    lines = st.file.read_text().splitlines()
+    keep = 3
+    with open(st.file, "r+") as f:
+        f.truncate(len("\n".join(lines[:keep])) + 1)
+    start_relay(st)
+    g = the_gap(st)
+    why = "records %d..%d are in Redis only" % (keep + 1, redis_last)
+    assert g["seq"] == redis_last + 1 and g["reason"] == why, g
+    wait_until(lambda: len(seqs_file(st)) > keep, 10,
+               what="the relay's next line in the file")
+    file = st.file.read_text().splitlines()
+    assert file[:keep] == lines[:keep]
+    assert json.loads(file[keep]) == g, file[keep]
+    assert seqs_file(st)[keep:] == list(
+        range(redis_last + 1, redis_last + 1 + len(file) - keep))
+    redis = seqs_redis(st)
+    assert redis == list(range(1, len(redis) + 1)), redis
+    verify_ok(st)
+    cp = st.verify("--file", str(st.file))
+    out = cp.stdout + cp.stderr
+    assert cp.returncode != 0, out
+    assert "record %d is missing" % (keep + 1) in out, out
+    assert "record %d is the relay's audit.gap: %s" % (
+        redis_last + 1, why) in out, out
+    assert "the file %s ends at record %d, Redis's chain at %d" % (
+        st.file, keep, redis_last) in st.relay.log()
