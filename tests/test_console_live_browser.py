@@ -67,6 +67,9 @@ def test_ended_session_says_so_and_still_rings(lab, browser):
     assert d.find_elements("css selector", "#queue > li") == []
     assert "Eerste bericht" not in d.page_source
     assert js(d, "document.body.dataset.alarm") == "stopped"
+    # what needs the session goes with it: no "Uitloggen", no export
+    assert not d.find_element("id", "logout").is_displayed()
+    assert not d.find_element("id", "export").is_displayed()
 
     # an alert while logged out: alarm, count in the title, the words
     h, b, second = make_webhook(env, RID, alert_type="panic",
@@ -84,6 +87,7 @@ def test_ended_session_says_so_and_still_rings(lab, browser):
     shots = harness.build_dir() / "screenshots"
     shots.mkdir(exist_ok=True)
     d.save_screenshot(str(shots / "console-session-ended-1280x800.png"))
+    d.save_screenshot(str(lab.tmp / "console-session-ended-1280x800.png"))
     # the link logs in again: the queue is back, the alarm goes on
     link.click()
     harness.wait_until(lambda: "/login.html" in d.current_url, 10,
@@ -97,6 +101,8 @@ def test_ended_session_says_so_and_still_rings(lab, browser):
     assert items[0].get_attribute("data-alert-id") == second["alert_id"]
     assert d.title.startswith("(1) ")
     assert not d.find_element("id", "expired").is_displayed()
+    assert d.find_element("id", "logout").is_displayed()
+    assert d.find_element("id", "export").is_displayed()
 
 
 @pytest.mark.hard_timeout(90)
