@@ -10,28 +10,24 @@ actions that could only lead to the login page.  Before, a failed load
 was never tried again and a 401 went straight to the login page.
 axe-core on the ended page; its screenshot goes to the test's tmp."""
 
-import http.client
 import json
-import socket
 import sqlite3
 import urllib.parse
 
 import pytest
 
 import harness
-from test_console import (Console, OPERATOR, PASSWORD, RID, make_webhook,
-                          resign)
+from test_console import Console, RID, make_webhook, resign
 from test_console_browser import (axe_path, browser, login,  # noqa: F401
                                   page_errors, run_axe)
+from test_console_live_browser import (budget_console, js, login_again,
+                                       logout_elsewhere, spend_budget,
+                                       watch_banner)
 
 pytestmark = pytest.mark.needs("alertconsole")
 
 ENDED = "Sessie beëindigd – alertconsole"
 TIER = "document.querySelector('#details dd.tier')?.innerText"
-
-
-def js(d, expr):
-    return d.execute_script("return " + expr)
 
 
 def on_page(d, console, aid, text):
@@ -61,29 +57,16 @@ def ended_banner(d, aid, timeout):
 @pytest.mark.hard_timeout(90)
 def test_a_failed_load_is_tried_again(lab, browser):
     env = lab.env()
-    hport = harness.free_port()
-    console = Console(lab, env, extra={
-        "webhook_listen": "127.0.0.1:%d" % hport, "conn_rate": "2"}).start()
-
-    def hook(headers, body):  # on the webhook listener, its own budget
-        hc = http.client.HTTPConnection("127.0.0.1", hport, timeout=10)
-        hc.request("POST", "/hook/" + RID, body, headers)
-        return hc.getresponse().status
+    console, hook = budget_console(lab, env)
     h, b, inner = make_webhook(env, RID, outer={"tier": 0},
                                message="Achterdeur")
     assert hook(h, b) == 200
     aid = inner["alert_id"]
     d = on_page(browser(), console, aid, "Achterdeur")
     assert js(d, TIER) == "niveau 1 (nog niet opgeschaald)"
-    d.execute_script(
-        "const b = document.getElementById('banner'); window.bannerSeen ="
-        " false; new MutationObserver(() => { if (!b.hidden)"
-        " window.bannerSeen = true; }).observe(b, {attributes: true});")
-    # spend the page listener's connection budget from this address
-    # (conn_burst 200, here 2 more a second): the page's load after the
-    # escalation's event is refused, a later one is not
-    for _ in range(230):
-        socket.create_connection(("127.0.0.1", console.port)).close()
+    watch_banner(d)
+    # the page's load after the escalation's event is refused
+    spend_budget(console.port)
     o = json.loads(b)
     o.update({"type": "alert.escalated", "tier": 2})
     b2 = json.dumps(o, separators=(",", ":")).encode()
@@ -108,12 +91,7 @@ def test_an_ended_session_says_so_and_hides_what_needs_it(lab, browser):
     d = on_page(browser(), console, aid, "Verdachte man")
     assert d.find_element("id", "logout").is_displayed()
     # logged out in another tab: this one learns within a heartbeat
-    assert d.execute_async_script(
-        "const done = arguments[0];"
-        "fetch('/api/session').then(r => r.json()).then(s =>"
-        " fetch('/api/logout', {method: 'POST', body: '{}', headers:"
-        " {'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf}}))"
-        ".then(r => done(r.status));") == 200
+    logout_elsewhere(d)
     box, link = ended_banner(d, aid, 8)
     # nothing of the alert, nothing that needs the session
     assert "Verdachte man" not in d.page_source
@@ -128,14 +106,8 @@ def test_an_ended_session_says_so_and_hides_what_needs_it(lab, browser):
     d.save_screenshot(str(shot))
     assert shot.stat().st_size > 0
     # the link logs in again and comes back to this alert
-    link.click()
-    harness.wait_until(lambda: "/login.html" in d.current_url, 10,
-                       what="the login page")
-    d.find_element("id", "name").send_keys(OPERATOR)
-    d.find_element("id", "password").send_keys(PASSWORD)
-    d.find_element("css selector", "#login button").click()
-    harness.wait_until(lambda: "/alert.html?id=%s" % aid in d.current_url,
-                       15, what="back on the alert's page")
+    login_again(d, link)
+    assert "/alert.html?id=%s" % aid in d.current_url
     harness.wait_until(lambda: "Verdachte man" in
                        d.find_element("id", "details").text, 10,
                        what="the alert again")
