@@ -31,7 +31,8 @@ CONSOLE_STATIC := console/static/index.html console/static/app.js \
 	console/static/login.js console/static/alert.html \
 	console/static/alert.js console/static/api.js console/static/header.js \
 	console/static/alarm.js console/static/duress.js console/static/notice.js \
-	console/static/expired.js \
+	console/static/expired.js console/static/loader.js \
+	console/static/stream.js \
 	console/static/i18n.js console/static/alarm.wav
 CONSOLE_LANG := console/static/lang/nl.json console/static/lang/en.json
 BUILD    ?= build

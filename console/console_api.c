@@ -3,8 +3,9 @@
  * the store, opened now, in this process, with the recipient's keys (the
  * database holds them sealed), sorted as the queue shows them: a duress
  * alarm first (the official is being forced: the most urgent there is),
- * then priority (panic, then threat, then test), then oldest first; and
- * the supervised devices that are offline now (console_offline.c).
+ * then priority (panic, then threat, then test), then oldest first;
+ * how many open alerts the list's bound left out (more_open); and the
+ * supervised devices that are offline now (console_offline.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct console_api_list {
 	struct console *c;
 	json_t *alerts;
 	time_t now;
+	long long open; /* open alerts the queue's rows hold */
 };
 
 static int
@@ -187,6 +189,7 @@ console_api_row(void *arg, const struct console_db_alert *row)
 	struct console_api_list *l = arg;
 	json_t *o = console_api_opened(l->c, row, l->now);
 
+	l->open += row->open;
 	if (o != NULL)
 		json_array_append_new(l->alerts, o);
 }
@@ -228,12 +231,23 @@ console_api_sorted(json_t *alerts)
 	return out;
 }
 
+/* The open alerts the queue's bound left out (console_db_queue_sql):
+ * the page says how many more wait.  Counted after the list, so an
+ * alert that came in between counts here rather than nowhere. */
+static json_int_t
+console_api_more(struct console *c, const struct console_api_list *l)
+{
+	long long n = console_db_open_count(c->db);
+
+	return n > l->open ? (json_int_t)(n - l->open) : 0;
+}
+
 /* The decrypted text lives only in this answer: the JSON objects are
  * freed at once, and the caller wipes the text once sent. */
 char *
 console_api_alerts(struct console *c)
 {
-	struct console_api_list l = {c, json_array(), time(NULL)};
+	struct console_api_list l = {c, json_array(), time(NULL), 0};
 	json_t *sorted, *o;
 	char *text = NULL;
 
@@ -241,8 +255,9 @@ console_api_alerts(struct console *c)
 		return NULL;
 	if (console_db_alerts(c->db, NULL, console_api_row, &l) == 0 &&
 	    (sorted = console_api_sorted(l.alerts)) != NULL) {
-		o = json_pack("{s:o, s:o, s:I}", "alerts", sorted, "offline",
-		    console_offline_json(c), "now", (json_int_t)l.now);
+		o = json_pack("{s:o, s:o, s:I, s:I}", "alerts", sorted,
+		    "offline", console_offline_json(c), "now",
+		    (json_int_t)l.now, "more_open", console_api_more(c, &l));
 		if (o != NULL)
 			text = json_dumps(o,
 			    JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -255,7 +270,7 @@ console_api_alerts(struct console *c)
 json_t *
 console_api_alert(struct console *c, const char *alert_id)
 {
-	struct console_api_list l = {c, json_array(), time(NULL)};
+	struct console_api_list l = {c, json_array(), time(NULL), 0};
 	json_t *o = NULL;
 
 	if (l.alerts == NULL)

@@ -118,6 +118,12 @@ static const char console_db_schema[] =
     "CREATE TABLE IF NOT EXISTS open_alert ("
     " alert_id TEXT PRIMARY KEY,"
     " first_id INTEGER NOT NULL);"
+    /* The queue's bound keeps the longest-waiting open alerts and
+     * every open duress alarm (console_db_queue_sql): both read from
+     * an index, not from the whole table or history. */
+    "CREATE INDEX IF NOT EXISTS open_alert_first ON open_alert(first_id);"
+    "CREATE INDEX IF NOT EXISTS webhook_duress ON webhook(alert_id) WHERE "
+    " type = 'alert.duress';"
     /* Each supervised device's state now (console_offline.c): one row
      * per device, from its newest device.offline or device.online
      * notice by the relay's created_at (not by arrival: a retried
@@ -455,19 +461,31 @@ console_db_replay(struct console_db *d, struct seen *seen, struct shown *shown)
 	return 0;
 }
 
-/* The queue: every open alert, and the newest closed ones (?2) for
- * context; older ones are in the caller history and the export.  Its
- * cost follows the open alerts, not the history.  Open alerts come
- * first, so that at the limit (?1) recently closed ones never push out
- * the alert that has waited longest. */
+/* The queue: the open alerts, and the newest closed ones (?2) for
+ * context; older ones are in the caller history and the export.
+ * Every page load opens (decrypts) each alert listed, on the event
+ * loop, so the list is bounded (?1) for the loop's sake and the page's:
+ * in a flood its cost follows the bound, not the flood.  At the bound
+ * the open alerts that have waited longest stay (the oldest first rows,
+ * through open_alert_first), with every duress alarm, which the queue
+ * puts first whatever its age (few: webhook_duress); recently closed
+ * ones only fill what room is left.  How many open alerts the bound
+ * leaves out is counted apart (console_db_open_count), and the page
+ * says so. */
 static const char console_db_queue_sql[] = CONSOLE_DB_ALERT_COLUMNS
-    " FROM webhook w WHERE w.id IN (SELECT first_id FROM open_alert UNION"
-    " SELECT (SELECT MIN(f.id) FROM webhook f WHERE f.alert_id = t.alert_id"
-    "  AND f.is_alert = 1)"
+    ", EXISTS (SELECT 1 FROM open_alert o WHERE o.alert_id = w.alert_id)"
+    " AS is_open FROM webhook w WHERE w.id IN"
+    " (SELECT first_id FROM (SELECT first_id FROM open_alert"
+    "  ORDER BY first_id LIMIT ?1)"
+    " UNION SELECT o.first_id FROM webhook n JOIN open_alert o"
+    "  ON o.alert_id = n.alert_id WHERE n.type = 'alert.duress'"
+    " UNION SELECT (SELECT MIN(f.id) FROM webhook f WHERE"
+    "  f.alert_id = t.alert_id AND f.is_alert = 1)"
     " FROM (SELECT alert_id FROM timeline WHERE kind = 'closed'"
     "  ORDER BY id DESC LIMIT ?2) t)"
-    " ORDER BY w.id IN (SELECT first_id FROM open_alert) DESC, w.id DESC"
-    " LIMIT ?1";
+    " ORDER BY is_open DESC, is_open AND EXISTS (SELECT 1 FROM webhook n"
+    "  WHERE n.alert_id = w.alert_id AND n.type = 'alert.duress') DESC,"
+    " CASE WHEN is_open THEN w.id ELSE -w.id END LIMIT ?1";
 
 /* One alert, through the webhook_alert index. */
 static const char console_db_one_sql[] =
@@ -509,6 +527,7 @@ console_db_alerts(struct console_db *d, const char *alert_id,
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		console_db_alert_row(s, &a);
+		a.open = alert_id == NULL && sqlite3_column_int(s, 7);
 		fn(arg, &a);
 	}
 	console_db_release(s);
@@ -517,4 +536,23 @@ console_db_alerts(struct console_db *d, const char *alert_id,
 		return -1;
 	}
 	return 0;
+}
+
+/* A count of the small table of open alerts (an alert id and a row id
+ * each), without opening any: what the queue's bound leaves out is
+ * this less the open ones it listed. */
+long long
+console_db_open_count(struct console_db *d)
+{
+	sqlite3_stmt *s = console_db_stmt(d, "SELECT COUNT(*) FROM open_alert");
+	long long n = -1;
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	else
+		log_warnx("database: %s", sqlite3_errmsg(d->db));
+	console_db_release(s);
+	return n;
 }

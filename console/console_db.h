@@ -58,6 +58,7 @@ struct console_db_alert {
 	int stale; /* older than max_age when it arrived */
 	int acknowledged, cancelled;
 	int duress; /* the device cancelled it under duress: still on */
+	int open; /* not closed (set in the queue's rows only) */
 };
 
 /* The columns of a console_db_alert, first in a query on "webhook w"
@@ -73,12 +74,14 @@ struct console_db_alert {
 struct sqlite3_stmt;
 void console_db_alert_row(struct sqlite3_stmt *s, struct console_db_alert *a);
 
-/* Calls fn for each alert (first delivery per alert id), newest first
- * within each part:
- * the open ones, then the CONSOLE_DB_CLOSED_SHOWN newest closed ones, at
- * most CONSOLE_DB_LIST_MAX; or only alert_id's when not NULL.  -1 on a
- * database error. */
+/* Calls fn for each alert (first delivery per alert id): the open ones
+ * (every duress alarm, then the longest waiting first), then the
+ * CONSOLE_DB_CLOSED_SHOWN newest closed ones (newest first), at most
+ * CONSOLE_DB_LIST_MAX in all; or only alert_id's when not NULL.  -1 on
+ * a database error. */
 int console_db_alerts(struct console_db *db, const char *alert_id,
     void (*fn)(void *arg, const struct console_db_alert *a), void *arg);
+/* How many alerts are open (not closed) now; -1 on an error. */
+long long console_db_open_count(struct console_db *db);
 
 #endif

@@ -26,6 +26,8 @@ static struct console_static_file console_static_files[] = {
     {"/duress.js", "duress.js", "text/javascript; charset=utf-8", NULL, 0},
     {"/notice.js", "notice.js", "text/javascript; charset=utf-8", NULL, 0},
     {"/expired.js", "expired.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/loader.js", "loader.js", "text/javascript; charset=utf-8", NULL, 0},
+    {"/stream.js", "stream.js", "text/javascript; charset=utf-8", NULL, 0},
     {"/i18n.js", "i18n.js", "text/javascript; charset=utf-8", NULL, 0},
     {"/lang/nl.json", "lang/nl.json", "application/json", NULL, 0},
     {"/lang/en.json", "lang/en.json", "application/json", NULL, 0},

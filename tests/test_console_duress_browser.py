@@ -3,8 +3,11 @@ test_console_ops_browser.py): a duress alarm (a cancel with the duress
 PIN, alert.duress) comes first, above a panic, and says "DWANG – stil
 alarm: niet terugbellen" in words on its card and its page; a missed
 check-in shows its type; a device the relay reports offline is an item
-in the queue until its device.online comes.  axe-core (WCAG 2.1 A, AA)
-on the queue and on the duress alert's page."""
+in the queue until its device.online comes; a duress alarm whose content
+the relay no longer keeps (alert.duress without ciphertext) says so
+where its message would be, on its card and page, in Dutch and English.
+axe-core (WCAG 2.1 A, AA) on the queues and on the duress alerts'
+pages."""
 
 import json
 
@@ -15,6 +18,7 @@ import proto
 from test_console import Console, RID, make_webhook, resign
 from test_console_browser import (axe_path, browser, login,  # noqa: F401
                                   page_errors, run_axe, wait_items)
+from test_console_duress_notice import duress_notice
 
 pytestmark = pytest.mark.needs("alertconsole")
 
@@ -107,4 +111,55 @@ def test_duress_first_and_said_in_words(lab, browser):
     harness.wait_until(lambda: "DURESS – silent alarm: do not call back" in
                        d.find_element("id", "duress").text, 10,
                        what="the English duress note")
+    assert page_errors(d) == []
+
+
+REMOVED = ("Niet meer bewaard door de relay (bewaartermijn verstreken): zie"
+           " de eerste melding van dit alarm")
+REMOVED_EN = ("Not kept by the relay any more (retention period over): see"
+              " the first notification of this alarm")
+
+
+@pytest.mark.hard_timeout(150)
+def test_duress_alarm_without_content_in_words(lab, browser):
+    """alert.duress without ciphertext (its content swept by the relay's
+    retention, test_console_duress_notice.py) for an alert this console
+    never had: the card and the alert's page say DWANG and, where the
+    message goes, that the relay no longer keeps the content; no "Geen
+    bericht" that would read as an alarm without words."""
+    js = axe_path()
+    env = lab.env()
+    console = Console(lab, env).start()
+    panic = make_webhook(env, RID, alert_type="panic", message="Paniek")
+    assert console.hook(panic[0], panic[1]) == 200
+    _, other, _ = make_webhook(env, RID, alert_type="threat")
+    o = json.loads(other)
+    headers, nbody = duress_notice(env, o, "msg_duress_swept")
+    assert console.hook(headers, nbody) == 200
+    aid = o["alert_id"]
+
+    d = login(browser(), console)
+    items = wait_items(d, 2)
+    first = items[0]
+    assert first.get_attribute("data-alert-id") == aid
+    assert DWANG in first.text
+    assert first.find_element("css selector", "dd.message").text == REMOVED
+    assert "Geen bericht" not in first.text
+    assert "Dreiging – %s" % env.device_id in first.text
+    assert run_axe(d, js) == []
+
+    d.get("http://127.0.0.1:%d/alert.html?id=%s" % (console.port, aid))
+    harness.wait_until(lambda: d.find_elements(
+        "css selector", "#duress .duress-note"), 10, what="the duress note")
+    assert DWANG in d.find_element("id", "duress").text
+    # read in one script: the page redraws its details on each event
+    message = "return document.querySelector('#details dd.message')" \
+        "?.innerText"
+    assert d.execute_script(message) == REMOVED
+    assert run_axe(d, js) == []
+    d.find_element("css selector", "#lang option[value=en]").click()
+    harness.wait_until(lambda: d.execute_script(message) == REMOVED_EN, 10,
+                       what="the English text")
+    assert "DURESS – silent alarm: do not call back" in \
+        d.find_element("id", "duress").text
     assert page_errors(d) == []

@@ -30,6 +30,60 @@ def js(d, expr):
     return d.execute_script("return " + expr)
 
 
+def watch_banner(d):
+    """Whether the connection banner ever shows, seen by the page itself
+    (window.bannerSeen)."""
+    d.execute_script(
+        "const b = document.getElementById('banner'); window.bannerSeen ="
+        " false; new MutationObserver(() => { if (!b.hidden)"
+        " window.bannerSeen = true; }).observe(b, {attributes: true});")
+
+
+def budget_console(lab, env):
+    """A console whose page listener takes 2 connections a second past
+    its burst, and hook(headers, body), a webhook on its own listener
+    (with its own budget)."""
+    hport = harness.free_port()
+    console = Console(lab, env, extra={
+        "webhook_listen": "127.0.0.1:%d" % hport, "conn_rate": "2"}).start()
+
+    def hook(headers, body):
+        hc = http.client.HTTPConnection("127.0.0.1", hport, timeout=10)
+        hc.request("POST", "/hook/" + RID, body, headers)
+        return hc.getresponse().status
+    return console, hook
+
+
+def spend_budget(port):
+    """The page listener's connection budget from this address spent
+    (conn_burst 200; with conn_rate 2, 2 more a second): the page's next
+    fetch is refused, those a second on are not."""
+    for _ in range(230):
+        socket.create_connection(("127.0.0.1", port)).close()
+
+
+def logout_elsewhere(d):
+    """A logout as another tab of the same browser makes it."""
+    assert d.execute_async_script(
+        "const done = arguments[0];"
+        "fetch('/api/session').then(r => r.json()).then(s =>"
+        " fetch('/api/logout', {method: 'POST', body: '{}', headers:"
+        " {'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf}}))"
+        ".then(r => done(r.status));") == 200
+
+
+def login_again(d, link):
+    """Through the ended session's link, the login page, and back."""
+    link.click()
+    harness.wait_until(lambda: "/login.html" in d.current_url, 10,
+                       what="the login page")
+    d.find_element("id", "name").send_keys(OPERATOR)
+    d.find_element("id", "password").send_keys(PASSWORD)
+    d.find_element("css selector", "#login button").click()
+    harness.wait_until(lambda: "/login.html" not in d.current_url, 15,
+                       what="back from the login page")
+
+
 def loaded(d):
     harness.wait_until(lambda: "Bijgewerkt" in
                        d.find_element("id", "status").text, 10,
@@ -67,6 +121,9 @@ def test_ended_session_says_so_and_still_rings(lab, browser):
     assert d.find_elements("css selector", "#queue > li") == []
     assert "Eerste bericht" not in d.page_source
     assert js(d, "document.body.dataset.alarm") == "stopped"
+    # what needs the session goes with it: no "Uitloggen", no export
+    assert not d.find_element("id", "logout").is_displayed()
+    assert not d.find_element("id", "export").is_displayed()
 
     # an alert while logged out: alarm, count in the title, the words
     h, b, second = make_webhook(env, RID, alert_type="panic",
@@ -84,19 +141,15 @@ def test_ended_session_says_so_and_still_rings(lab, browser):
     shots = harness.build_dir() / "screenshots"
     shots.mkdir(exist_ok=True)
     d.save_screenshot(str(shots / "console-session-ended-1280x800.png"))
+    d.save_screenshot(str(lab.tmp / "console-session-ended-1280x800.png"))
     # the link logs in again: the queue is back, the alarm goes on
-    link.click()
-    harness.wait_until(lambda: "/login.html" in d.current_url, 10,
-                       what="the login page")
-    d.find_element("id", "name").send_keys(OPERATOR)
-    d.find_element("id", "password").send_keys(PASSWORD)
-    d.find_element("css selector", "#login button").click()
-    harness.wait_until(lambda: "/login.html" not in d.current_url, 15,
-                       what="back from the login page")
+    login_again(d, link)
     items = wait_items(d, 2)
     assert items[0].get_attribute("data-alert-id") == second["alert_id"]
     assert d.title.startswith("(1) ")
     assert not d.find_element("id", "expired").is_displayed()
+    assert d.find_element("id", "logout").is_displayed()
+    assert d.find_element("id", "export").is_displayed()
 
 
 @pytest.mark.hard_timeout(90)
@@ -108,12 +161,7 @@ def test_ended_session_in_english(lab, browser):
                        d.find_element("id", "status").text, 10,
                        what="the queue loaded")
     # logged out in another tab: this one learns within a heartbeat
-    assert d.execute_async_script(
-        "const done = arguments[0];"
-        "fetch('/api/session').then(r => r.json()).then(s =>"
-        " fetch('/api/logout', {method: 'POST', body: '{}', headers:"
-        " {'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf}}))"
-        ".then(r => done(r.status));") == 200
+    logout_elsewhere(d)
     box = d.find_element("id", "expired")
     harness.wait_until(box.is_displayed, 8, interval=0.25,
                        what="the ended-session banner")
@@ -130,25 +178,14 @@ def test_ended_session_in_english(lab, browser):
 @pytest.mark.hard_timeout(90)
 def test_failed_load_is_tried_again(lab, browser):
     env = lab.env()
-    hport = harness.free_port()
-    console = Console(lab, env, extra={
-        "webhook_listen": "127.0.0.1:%d" % hport, "conn_rate": "2"}).start()
+    console, hook = budget_console(lab, env)
     d = login(browser(), console)
     loaded(d)
-    # whether the banner ever showed, seen by the page itself
-    d.execute_script(
-        "const b = document.getElementById('banner'); window.bannerSeen ="
-        " false; new MutationObserver(() => { if (!b.hidden)"
-        " window.bannerSeen = true; }).observe(b, {attributes: true});")
-    # spend the page listener's connection budget from this address
-    # (conn_burst 200, here 2 more a second): the page's fetch after
-    # the alert's event is refused, the next ones, a second on, are not
-    for _ in range(230):
-        socket.create_connection(("127.0.0.1", console.port)).close()
+    watch_banner(d)
+    # the page's fetch after the alert's event is refused
+    spend_budget(console.port)
     h, b, inner = make_webhook(env, RID, alert_type="panic")
-    hc = http.client.HTTPConnection("127.0.0.1", hport, timeout=10)
-    hc.request("POST", "/hook/" + RID, b, h)
-    assert hc.getresponse().status == 200
+    assert hook(h, b) == 200
     items = wait_items(d, 1, timeout=15)
     assert items[0].get_attribute("data-alert-id") == inner["alert_id"]
     harness.wait_until(lambda: js(d, "document.body.dataset.alarm")

@@ -4,17 +4,23 @@
 // the console's event stream, so what another operator does shows here,
 // and a later position of the caller moves the map (map.js).  Below it,
 // the caller's earlier alerts (history.js).
+// It loads as the queue does (loader.js, stream.js): a failed load is
+// tried again, with the banner up until one succeeds, and an ended
+// session is said on the page (its banner, a link to log in again),
+// which then shows nothing of the alert, never a silent way to the
+// login page.
 // All alert text is set as text, never as HTML.
 
 import { age, duration, t, tierText, when } from './i18n.js';
-import { getJson, post, session } from './api.js';
-import { start } from './header.js';
+import { post, session } from './api.js';
+import { sessionEnded, start } from './header.js';
+import { loader } from './loader.js';
+import { follow } from './stream.js';
 import { showLocation } from './map.js';
 import { showHistory } from './history.js';
 import { duressNote } from './duress.js';
 import { relayWords } from './notice.js';
 
-const STALE_MS = 15000;
 const id = new URLSearchParams(location.search).get('id') || '';
 const details = document.getElementById('details');
 const timeline = document.getElementById('timeline');
@@ -25,8 +31,9 @@ const historyBox = document.createElement('div');
 document.getElementById('location').append(locationBox);
 document.getElementById('history').append(historyBox);
 const duressBox = document.getElementById('duress');
+const expiredBox = document.getElementById('expired');
 let alert_ = null;
-let lastOk = Date.now();
+let expired = false;
 
 function row(label, value, cls) {
   const dt = document.createElement('dt');
@@ -135,21 +142,44 @@ function render(force) {
   renderTimeline(al.timeline || []);
 }
 
-async function load() {
-  try {
-    const res = await getJson(`/api/alert/${encodeURIComponent(id)}`);
-    if (res.status === 404) {
-      notice.textContent = t('notfound');
-      return;
-    }
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    alert_ = await res.json();
-    lastOk = Date.now();
-    render();
-  } catch (e) {
-    banner.hidden = false;
-  }
+// The connection banner follows the last load that succeeded (or
+// heartbeat); not once the session ended, which its own banner says.
+function tick() {
+  banner.hidden = expired || !alertLoader.stale();
 }
+
+function showEnded() {
+  document.getElementById('alert-title').textContent = t('title.expired');
+  document.title = `${t('title.expired')} – ${t('app.name')}`;
+  const back = new URLSearchParams({ next: location.pathname + location.search, why: 'expired' });
+  document.getElementById('expired-login').href = `/login.html?${back}`;
+  expiredBox.hidden = false;
+}
+
+// The session ended: what the page showed was the session's, and goes.
+function ended() {
+  if (expired) return;
+  expired = true;
+  alertLoader.stop();
+  alert_ = null;
+  for (const el of [details, timeline, locationBox, historyBox, duressBox]) el.replaceChildren();
+  notice.textContent = '';
+  sessionEnded();
+  showEnded();
+  tick();
+}
+
+const alertLoader = loader(`/api/alert/${encodeURIComponent(id)}`, {
+  answer: (body) => { alert_ = body; render(); tick(); },
+  failed: tick,
+  ended,
+  final: (res) => {
+    if (res.status !== 404) return false;
+    notice.textContent = t('notfound');
+    return true;
+  },
+});
+const load = () => alertLoader.load(false);
 
 async function act(path, body, okKey) {
   const res = await post(`/api/alert/${encodeURIComponent(id)}/${path}`, body);
@@ -187,12 +217,15 @@ async function main() {
     const note = document.getElementById('close-note');
     if (await act('close', { outcome: document.getElementById('outcome').value, note: note.value }, 'msg.closed')) note.value = '';
   });
-  document.addEventListener('langchange', () => render(true));
-  const events = new EventSource('/api/events');
-  events.addEventListener('heartbeat', () => { lastOk = Date.now(); banner.hidden = true; });
-  events.addEventListener('alerts', (ev) => { if (JSON.parse(ev.data) === id) load(); });
-  events.addEventListener('open', load);
-  setInterval(() => { banner.hidden = Date.now() - lastOk < STALE_MS; }, 1000);
+  document.addEventListener('langchange', () => (expired ? showEnded() : render(true)));
+  follow({
+    heartbeat: () => { alertLoader.beat(); tick(); },
+    alerts: (ev) => { if (JSON.parse(ev.data) === id) load(); },
+    open: load,
+    lost: load,
+    expired: ended,
+  });
+  setInterval(tick, 1000);
 }
 
 main();

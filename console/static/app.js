@@ -1,12 +1,13 @@
 // The operators' queue: the console pushes an event when an alert came
-// in or changed (Server-Sent Events, /api/events), and the page then
-// asks for the alerts (/api/alerts) and shows them, most urgent first,
-// each with who holds it and a button to take it.  A heartbeat comes
-// every 5 s; without one for 15 s the page says it is out of date, and
-// so it does while a fetch of the alerts fails: that fetch is tried
-// again (after 1 s, doubling to 15 s) until one succeeds, and an answer
-// older than the one shown is dropped.  When the session ends the page
-// stays and keeps ringing (expired.js).
+// in or changed (Server-Sent Events, /api/events: stream.js), and the
+// page then asks for the alerts (/api/alerts) and shows them, most
+// urgent first, each with who holds it and a button to take it.  A
+// heartbeat comes every 5 s; without one for 15 s the page says it is
+// out of date, and so it does while a fetch of the alerts fails: that
+// fetch is tried again until one succeeds (loader.js).  In a flood the
+// console lists the open alerts that have waited longest and says how
+// many more wait (more_open), which the page says above the queue.
+// When the session ends the page stays and keeps ringing (expired.js).
 // Alert text is only ever set as text (textContent), never as HTML.
 // The position is map.js's, the caller history history.js's.
 
@@ -14,30 +15,24 @@ import { showLocation } from './map.js';
 import { showHistory } from './history.js';
 
 import { age, clock, t, tierText, when } from './i18n.js';
-import { getJson, post } from './api.js';
-import { start } from './header.js';
+import { post } from './api.js';
+import { sessionEnded, start } from './header.js';
+import { loader } from './loader.js';
+import { follow } from './stream.js';
 import * as alarm from './alarm.js';
 import { duressNote } from './duress.js';
 import { relayWords } from './notice.js';
 import { expire, isExpired, show as showExpired, waiting } from './expired.js';
-
-const STALE_MS = 15000; // banner when nothing came for this long
-const RETRY_MIN_MS = 1000; // a failed fetch is tried again after this,
-const RETRY_MAX_MS = 15000; // doubling up to this
 
 const queue = document.getElementById('queue');
 const empty = document.getElementById('empty');
 const banner = document.getElementById('banner');
 const status = document.getElementById('status');
 const notice = document.getElementById('notice');
+const moreBox = document.getElementById('more');
 
-let lastOk = Date.now();
-let seq = 0; // loads started
-let shown = 0; // the load whose answer is shown
-let failedAt = 0; // the newest load that failed; cleared by a later one
-let retryTimer = null;
-let retryMs = RETRY_MIN_MS;
 let alerts = [];
+let more = 0; // open alerts the console's bound left out of the list
 let offline = []; // devices the relay found offline, not back yet
 let offset = 0; // console clock minus ours, in seconds
 
@@ -183,7 +178,14 @@ function tick() {
     const s = Math.max(0, Math.floor(now - Date.parse(dd.dataset.created) / 1000));
     dd.textContent = age(s);
   }
-  banner.hidden = Date.now() - lastOk < STALE_MS && failedAt === 0;
+  banner.hidden = !alertsLoader.stale();
+}
+
+// More open alerts than the list holds: said in words, never left out
+// unseen.
+function renderMore() {
+  moreBox.hidden = more === 0;
+  moreBox.textContent = more === 1 ? t('queue.more_one') : t('queue.more_many', { n: more });
 }
 
 function render(force) {
@@ -204,6 +206,7 @@ function render(force) {
   });
   queue.replaceChildren(...withOffline(items));
   empty.hidden = alerts.length + offline.length > 0;
+  renderMore();
   alarm.update(waiting);
   tick();
 }
@@ -217,60 +220,40 @@ function ended(n) {
     return;
   }
   const before = alerts.filter(unclaimed).length;
-  clearTimeout(retryTimer);
-  failedAt = 0;
+  alertsLoader.stop();
   alerts = [];
   offline = [];
+  more = 0;
+  renderMore();
   queue.replaceChildren();
   empty.hidden = true;
   notice.textContent = '';
-  document.getElementById('who').textContent = '';
   status.textContent = t('status.expired');
+  sessionEnded();
   expire(n, before);
 }
 
-function shownAnswer(mine, body) {
-  shown = mine;
-  if (mine > failedAt) {
-    failedAt = 0;
-    retryMs = RETRY_MIN_MS;
-    clearTimeout(retryTimer);
-    retryTimer = null;
-  }
+function shownAnswer(body) {
   offset = body.now - Date.now() / 1000;
   alerts = body.alerts;
   offline = body.offline || [];
-  lastOk = Date.now();
+  more = Number.isInteger(body.more_open) ? body.more_open : 0;
   status.textContent = t('status.updated', { time: clock() });
   render(false);
 }
 
-// Tried again until a later load succeeds; one retry waits at a time.
-function failed(mine) {
-  failedAt = Math.max(failedAt, mine);
+// Tried again by the loader until a later load succeeds.
+function failed() {
   status.textContent = t('status.offline');
   tick();
-  if (retryTimer !== null) return;
-  retryTimer = setTimeout(() => { retryTimer = null; load(false); }, retryMs);
-  retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
 }
 
-async function load(news) {
-  if (isExpired()) return;
-  const mine = ++seq;
-  let res;
-  let body;
-  try {
-    res = await getJson('/api/alerts', true);
-    if (res.ok) body = await res.json();
-  } catch (e) {
-    res = null;
-  }
-  if (isExpired() || mine < shown) return; // a newer answer is shown
-  if (res && res.status === 401) ended(news ? null : undefined);
-  else if (body) shownAnswer(mine, body);
-  else failed(mine);
-}
+const alertsLoader = loader('/api/alerts', {
+  answer: shownAnswer,
+  failed,
+  ended: (news) => ended(news ? null : undefined),
+});
+const load = (news) => alertsLoader.load(news);
 
 function waitingCount(ev) {
   try {
@@ -281,23 +264,15 @@ function waitingCount(ev) {
   }
 }
 
-// The live stream.  After a break it comes back by itself and what came
-// in meanwhile is fetched again; a stream the browser gave up on (the
-// console refused it: 401, 503) is opened anew, after 1 s doubling to
-// 15 s, and a fetch says at once whether the session is gone.
-let streamMs = RETRY_MIN_MS;
+// The live stream (stream.js).
 function connect() {
-  const events = new EventSource('/api/events');
-  events.addEventListener('heartbeat', () => { lastOk = Date.now(); tick(); });
-  events.addEventListener('alerts', () => load(true));
-  events.addEventListener('open', () => { streamMs = RETRY_MIN_MS; load(false); });
-  events.addEventListener('expired', (ev) => ended(waitingCount(ev)));
-  events.addEventListener('waiting', (ev) => waiting(waitingCount(ev)));
-  events.addEventListener('error', () => {
-    if (events.readyState !== EventSource.CLOSED) return;
-    setTimeout(connect, streamMs);
-    streamMs = Math.min(streamMs * 2, RETRY_MAX_MS);
-    load(false);
+  follow({
+    heartbeat: () => { alertsLoader.beat(); tick(); },
+    alerts: () => load(true),
+    open: () => load(false),
+    lost: () => load(false),
+    expired: (ev) => ended(waitingCount(ev)),
+    waiting: (ev) => waiting(waitingCount(ev)),
   });
 }
 
