@@ -184,6 +184,17 @@ const char script_fire[] =
             "end\n"
             "return cjson.encode({r = 'fired', device_id = s[2]})\n";
 
+/* A timer that can never fire (escalate.c): its alert is gone, or it is
+ * not of a form the relay writes (then no aid is given).  Its alert is
+ * looked for again here, atomically with the removal: an alert written
+ * with that id since the timer was read keeps its timer. */
+const char script_timer_drop[] =
+    PRELUDE "if a.aid and redis.call('EXISTS', K('alert', a.aid)) == 1 then\n"
+            "  return cjson.encode({r = 'kept'})\n"
+            "end\n"
+            "local n = redis.call('ZREM', K('timers'), a.member)\n"
+            "return cjson.encode({r = n == 1 and 'dropped' or 'gone'})\n";
+
 /* What a timer needs to plan the next tier. */
 const char script_brief[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'state', 'policy',"
