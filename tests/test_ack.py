@@ -373,6 +373,18 @@ def test_sms_replies_refused_change_nothing(lab):
     assert st.mo_token not in st.relay.log()
 
 
+def alarm_by_sms(st, rid, number):
+    """A panic alert whose SMS to rid, at number, is out and recorded:
+    (session, alert id, reference)."""
+    s = st.session()
+    acc = s.send_alert("panic")
+    aid = acc["alert_id"]
+    st.sms.wait(1, to=number, timeout=10)
+    wait_until(lambda: "delivered:" + rid in st.alert_hash(aid), 10,
+               what="the SMS recorded")
+    return s, aid, acc["ref"]
+
+
 @pytest.mark.hard_timeout(120)
 def test_sms_reply_from_a_dutch_national_number(lab):
     """A gateway that passes the sender as a Dutch national number
@@ -381,12 +393,7 @@ def test_sms_reply_from_a_dutch_national_number(lab):
     Before the fix it was an unknown number (404) and the alert stayed
     open."""
     st = sms_stack(lab, policies("0 contactpunt:sms"), tokens=())
-    s = st.session()
-    acc = s.send_alert("panic")
-    aid, ref = acc["alert_id"], acc["ref"]
-    st.sms.wait(1, to=CP, timeout=10)
-    wait_until(lambda: "delivered:contactpunt" in st.alert_hash(aid), 10,
-               what="the SMS recorded")
+    s, aid, ref = alarm_by_sms(st, "contactpunt", CP)
 
     national = "0" + CP[len("+31"):]
     assert st.sms_reply(national, "OK %s" % ref) == 200
@@ -409,12 +416,7 @@ def test_sms_reply_from_a_number_two_recipients_share(lab):
     st.relay.start()
     st.relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d"
                            % st.plain_port, "stderr", 10)
-    s = st.session()
-    acc = s.send_alert("panic")
-    aid, ref = acc["alert_id"], acc["ref"]
-    st.sms.wait(1, to=CP, timeout=10)
-    wait_until(lambda: "delivered:oncall-1" in st.alert_hash(aid), 10,
-               what="the SMS recorded")
+    s, aid, ref = alarm_by_sms(st, "oncall-1", CP)
 
     assert st.sms_reply(CP, "OK %s" % ref) == 200
     h = st.alert_hash(aid)

@@ -124,6 +124,17 @@ def limited_stack(lab, tiers, **ack):
     return st
 
 
+def alarm_to_both(st):
+    """A panic alert whose SMS to both phones are out and recorded: (alert
+    id, reference)."""
+    acc = st.session().send_alert("panic")
+    aid = acc["alert_id"]
+    st.sms.wait(2, timeout=10)
+    wait_until(lambda: st.alert_hash(aid).get("ndelivered") == "2", 10,
+               what="both SMS recorded")
+    return aid, acc["ref"]
+
+
 @pytest.mark.hard_timeout(120)
 def test_guessing_sms_references_is_cut_off(lab):
     """Failed ACK replies cost tokens: per number (burst 3, one back every
@@ -135,13 +146,8 @@ def test_guessing_sms_references_is_cut_off(lab):
     st = limited_stack(lab, ("0 contactpunt:sms oncall-1:sms",),
                        sms_fail_burst=3, sms_fail_interval=2,
                        gateway_fail_burst=5, gateway_fail_interval=3)
-    s = st.session()
-    acc = s.send_alert("panic")
-    aid, ref = acc["alert_id"], acc["ref"]
+    aid, ref = alarm_to_both(st)
     assert re.fullmatch(r"[2-9A-HJ-NP-Z]{8}", ref), ref
-    st.sms.wait(2, timeout=10)
-    wait_until(lambda: st.alert_hash(aid).get("ndelivered") == "2", 10,
-               what="both SMS recorded")
 
     # the number: 3 failures looked at, then cut off
     codes = [mo(st, CP, "ACK " + g) for g in guess(12)]
@@ -216,12 +222,7 @@ def test_spoofed_numbers_do_not_lock_out_a_right_reply(lab):
     st = limited_stack(lab, ("0 contactpunt:sms oncall-1:sms",),
                        sms_fail_burst=5, sms_fail_interval=600,
                        gateway_fail_burst=4, gateway_fail_interval=600)
-    s = st.session()
-    acc = s.send_alert("panic")
-    aid, ref = acc["alert_id"], acc["ref"]
-    st.sms.wait(2, timeout=10)
-    wait_until(lambda: st.alert_hash(aid).get("ndelivered") == "2", 10,
-               what="both SMS recorded")
+    aid, ref = alarm_to_both(st)
 
     codes = [mo(st, OC, "OK " + g) for g in guess(6)]
     assert codes == [404] * 4 + [429] * 2, codes
