@@ -77,6 +77,8 @@ struct ack_pending {
 	char channel[8];
 	char gateway[ID_MAX + 1]; /* sms: whose bucket a success refunds */
 	char number[ACK_NUMBER_MAX];
+	enum ack_limit_took took; /* sms: the tokens a success gives back */
+	json_t *owners; /* sms: [rid, alias] of everyone with that number */
 	char ref[ACK_REF_LEN + 1]; /* sms: what the confirmation names */
 	char by[ACK_BY_MAX + ID_MAX + 8]; /* "NAME (alias)", or "" */
 	json_t *stmt; /* the signed statement (ack_signed.h), or NULL */
@@ -142,7 +144,8 @@ ack_refund(struct ack_pending *p)
 	if (p->gateway[0] == '\0' || p->a->limit == NULL)
 		return;
 	ack_limit_conf(p->a->relay->cfg, &c);
-	ack_limit_refund(p->a->limit, &c, p->gateway, p->number, now_ms());
+	ack_limit_refund(p->a->limit, &c, p->gateway, p->number, p->took,
+	    now_ms());
 }
 
 /* An acknowledgement in the audit log: by whom, on which channel, from
@@ -171,8 +174,12 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 	const char *r = json_string_value(json_object_get(reply, "r"));
 	const char *aid = json_string_value(json_object_get(reply, "aid"));
 	const char *by = json_string_value(json_object_get(reply, "by"));
+	const char *rid = json_string_value(json_object_get(reply, "rid"));
 
 	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+	/* A number several recipients share: the one that took it. */
+	if (rid != NULL && *rid != '\0' && strlen(rid) <= ID_MAX)
+		snprintf(p->rid, sizeof(p->rid), "%s", rid);
 	if (reply == NULL || r == NULL) {
 		log_warnx("ack recipient=%s: %s", p->rid,
 		    err ? err : "bad answer");
@@ -253,6 +260,9 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 	if (p->stmt != NULL) /* stored and passed on as it is */
 		json_object_set_new(args, "st", p->stmt);
 	p->stmt = NULL;
+	if (p->owners != NULL)
+		json_object_set_new(args, "owners", p->owners);
+	p->owners = NULL;
 	evhttp_connection_set_closecb(p->evcon, ack_closed_cb, p);
 	p->sreq = store_eval(a->relay->store, script_ack, args, ack_done_cb, p);
 }
@@ -372,20 +382,46 @@ ack_inbox_http(struct ack *a, struct evhttp_request *req, const char *query)
 		ack_inbox(a->relay, req, r, query);
 }
 
+/* The recipients with that number, from the i-th on: the first, or
+ * NULL. */
+static const struct recipient_entry *
+ack_number_owner_from(const struct relay_config *cfg, const char *number,
+    size_t *i)
+{
+	char b[ACK_NUMBER_MAX];
+
+	for (; *i < cfg->nrecipients; (*i)++) {
+		if (cfg->recipients[*i].sms == NULL)
+			continue;
+		ack_parse_number(cfg->recipients[*i].sms, b, sizeof(b));
+		if (strcmp(number, b) == 0)
+			return &cfg->recipients[(*i)++];
+	}
+	return NULL;
+}
+
 static const struct recipient_entry *
 ack_number_owner(const struct relay_config *cfg, const char *number)
 {
-	char b[ACK_NUMBER_MAX];
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < cfg->nrecipients; i++) {
-		if (cfg->recipients[i].sms == NULL)
-			continue;
-		ack_parse_number(cfg->recipients[i].sms, b, sizeof(b));
-		if (strcmp(number, b) == 0)
-			return &cfg->recipients[i];
-	}
-	return NULL;
+	return ack_number_owner_from(cfg, number, &i);
+}
+
+/* Everyone with that number, [rid, alias] in the configuration's order:
+ * a shared duty phone is one number for several recipients, and the
+ * reply is theirs who was sent the reference (script_ack). */
+static json_t *
+ack_number_owners(const struct relay_config *cfg, const char *number)
+{
+	const struct recipient_entry *r;
+	json_t *out = json_array();
+	size_t i = 0;
+
+	while ((r = ack_number_owner_from(cfg, number, &i)) != NULL)
+		json_array_append_new(out,
+		    json_pack("[s, s]", r->id, r->alias ? r->alias : r->id));
+	return out;
 }
 
 /* The gateway's token, from where the configuration lets it come. */
@@ -493,12 +529,14 @@ ack_sms_from(struct ack *a, struct evhttp_request *req,
 {
 	struct ack_limit_conf c;
 	struct ack_pending *p;
+	enum ack_limit_took took;
 
 	ack_limit_conf(a->relay->cfg, &c);
 	if (a->limit == NULL)
 		a->limit = ack_limit_new();
-	if (!ack_limit_take(a->limit, &c, gw->name, mo->from, r->id,
-	        now_ms())) {
+	took =
+	    ack_limit_take(a->limit, &c, gw->name, mo->from, r->id, now_ms());
+	if (took == ACK_LIMIT_REFUSED) {
 		ack_error(req, 429, "Too Many Requests", "try again later");
 		return;
 	}
@@ -515,6 +553,8 @@ ack_sms_from(struct ack *a, struct evhttp_request *req,
 	snprintf(p->gateway, sizeof(p->gateway), "%s", gw->name);
 	snprintf(p->number, sizeof(p->number), "%s", mo->from);
 	snprintf(p->ref, sizeof(p->ref), "%s", mo->ref);
+	p->took = took;
+	p->owners = ack_number_owners(a->relay->cfg, mo->from);
 	ack_submit(a, req, r, p, NULL, mo->ref);
 }
 

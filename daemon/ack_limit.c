@@ -75,48 +75,67 @@ ack_limit_log_due(struct ack_bucket *b, long interval_s, int64_t now_ms)
 	return 1;
 }
 
-int
+enum ack_limit_took
 ack_limit_take(struct ack_limit *al, const struct ack_limit_conf *c,
     const char *gateway, const char *number, const char *who, int64_t now_ms)
 {
 	struct ack_bucket *n = ack_limit_bucket(al, al->numbers, number);
 	struct ack_bucket *g = ack_limit_bucket(al, al->gateways, gateway);
+	double nt =
+	    ack_limit_refill(n, c->number_burst, c->number_interval_s, now_ms);
+	double gt = ack_limit_refill(g, c->gateway_burst, c->gateway_interval_s,
+	    now_ms);
 
-	if (ack_limit_refill(g, c->gateway_burst, c->gateway_interval_s,
-	        now_ms) < 1.0) {
-		if (ack_limit_log_due(g, c->gateway_interval_s, now_ms))
-			log_warnx("sms replies via %s over the limit of failed "
-			          "replies: ignored for now",
-			    gateway);
-		return 0;
-	}
-	if (ack_limit_refill(n, c->number_burst, c->number_interval_s, now_ms) <
-	    1.0) {
+	if (nt < 1.0) {
 		if (ack_limit_log_due(n, c->number_interval_s, now_ms))
 			log_warnx("sms replies via %s from recipient=%s over "
 			          "the limit of failed replies: ignored for "
 			          "now",
 			    gateway, who);
-		return 0;
+		return ACK_LIMIT_REFUSED;
 	}
-	g->tokens -= 1.0;
 	n->tokens -= 1.0;
-	return 1;
+	if (gt >= 1.0) {
+		g->tokens -= 1.0;
+		return ACK_LIMIT_BOTH;
+	}
+	/* The gateway's bucket is empty, drained perhaps by guesses from
+	 * other numbers: a number with no failure lately is looked at all
+	 * the same (ack_limit.h). */
+	if (nt >= (double)c->number_burst)
+		return ACK_LIMIT_NUMBER;
+	n->tokens += 1.0;
+	if (ack_limit_log_due(g, c->gateway_interval_s, now_ms))
+		log_warnx("sms replies via %s over the limit of failed "
+		          "replies: ignored for now from numbers that failed "
+		          "lately",
+		    gateway);
+	return ACK_LIMIT_REFUSED;
+}
+
+static void
+ack_limit_give(struct ack_bucket *b, long burst)
+{
+	b->tokens += 1.0;
+	if (b->tokens > (double)burst)
+		b->tokens = (double)burst;
 }
 
 void
 ack_limit_refund(struct ack_limit *al, const struct ack_limit_conf *c,
-    const char *gateway, const char *number, int64_t now_ms)
+    const char *gateway, const char *number, enum ack_limit_took took,
+    int64_t now_ms)
 {
 	struct ack_bucket *n = ack_limit_bucket(al, al->numbers, number);
 	struct ack_bucket *g = ack_limit_bucket(al, al->gateways, gateway);
 
+	if (took == ACK_LIMIT_REFUSED)
+		return;
 	ack_limit_refill(n, c->number_burst, c->number_interval_s, now_ms);
-	ack_limit_refill(g, c->gateway_burst, c->gateway_interval_s, now_ms);
-	n->tokens += 1.0;
-	g->tokens += 1.0;
-	if (n->tokens > (double)c->number_burst)
-		n->tokens = (double)c->number_burst;
-	if (g->tokens > (double)c->gateway_burst)
-		g->tokens = (double)c->gateway_burst;
+	ack_limit_give(n, c->number_burst);
+	if (took == ACK_LIMIT_BOTH) {
+		ack_limit_refill(g, c->gateway_burst, c->gateway_interval_s,
+		    now_ms);
+		ack_limit_give(g, c->gateway_burst);
+	}
 }

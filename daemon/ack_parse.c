@@ -14,6 +14,7 @@
 
 #include "ack_parse.h"
 #include "b64.h"
+#include "phone.h"
 #include "util.h"
 
 const char ack_ref_alphabet[] = ACK_REF_ALPHABET;
@@ -90,6 +91,7 @@ ack_parse_bearer(const char *authorization)
 void
 ack_parse_number(const char *in, char *out, size_t len)
 {
+	char e164[PHONE_MAX];
 	size_t n = 0;
 
 	if (len < 2) {
@@ -97,6 +99,18 @@ ack_parse_number(const char *in, char *out, size_t len)
 			out[0] = '\0';
 		return;
 	}
+	/* As the configured numbers were read (relay_config.c), so that a
+	 * gateway passing a Dutch number as 06... finds its recipient. */
+	switch (phone_normalise(in, e164)) {
+	case PHONE_OK:
+	case PHONE_NORMALISED:
+		snprintf(out, len, "%s", e164);
+		return;
+	default:
+		break;
+	}
+	/* Gateways also leave out the '+' ("31612345678"), which no
+	 * configured number does: the digits, as international. */
 	if (in[0] == '0' && in[1] == '0')
 		in += 2;
 	out[n++] = '+';

@@ -57,8 +57,10 @@ int ack_parse_inbox_query(const char *query, long *hours);
 /* "Bearer <token>" (RFC 6750): the token, or NULL. */
 const char *ack_parse_bearer(const char *authorization);
 
-/* "+31 6 1234 5678", "0031612345678" and "31612345678" are one number:
- * "+31612345678".  Digits beyond the buffer are dropped. */
+/* "+31 6 1234 5678", "0031612345678", "06 1234 5678" (Dutch national,
+ * made E.164 by phone_normalise as the configured numbers are) and
+ * "31612345678" are one number: "+31612345678".  Digits beyond the
+ * buffer are dropped. */
 void ack_parse_number(const char *in, char *out, size_t len);
 
 /* "OK K7Q2M9XD", "ACK K7Q2M9XD" or "JA K7Q2M9XD": any case, spaces

@@ -3,6 +3,7 @@
  * (checkin_unsealed.h): who is told, and under which id.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -14,19 +15,18 @@
 #include "util.h"
 
 #define CHECKIN_UNSEALED_TTL_S (7L * 86400) /* the notice's record */
-#define CHECKIN_UNSEALED_MAX 256 /* deliveries of one tier */
 
 /* Every webhook recipient of every tier, once: nobody can read the
  * alert, so there is nothing to wait for before telling the later ones. */
 static json_t *
 checkin_unsealed_notify(const struct relay_config *cfg, const struct policy *p)
 {
-	struct policy_delivery d[CHECKIN_UNSEALED_MAX];
+	struct policy_delivery *d;
 	json_t *out = json_array(), *seen = json_object();
 	size_t t, i, n;
 
 	for (t = 0; t < p->ntiers; t++) {
-		n = policy_deliveries(cfg, p, t, d, CHECKIN_UNSEALED_MAX);
+		d = policy_deliveries(cfg, p, t, &n);
 		for (i = 0; i < n; i++) {
 			if (strcmp(d[i].channel, "webhook") != 0 ||
 			    json_object_get(seen, d[i].rid) != NULL)
@@ -34,6 +34,7 @@ checkin_unsealed_notify(const struct relay_config *cfg, const struct policy *p)
 			json_object_set_new(seen, d[i].rid, json_true());
 			json_array_append_new(out, json_string(d[i].rid));
 		}
+		free(d);
 	}
 	json_decref(seen);
 	return out;

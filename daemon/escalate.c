@@ -15,7 +15,6 @@
 
 #define POLL_MS 200 /* how late a tier may fire, at most */
 #define POLL_COUNT 50
-#define MAX_TIER_DELIVERIES 256
 
 struct escalate {
 	struct relay *relay;
@@ -27,6 +26,7 @@ struct escalate {
 	int duress; /* the current member is a duress repeat */
 	int64_t duress_ended; /* its repeats end with it: ms since the duress,
 	                       * else -1 */
+	int malformed; /* the current member is being dropped as malformed */
 };
 
 static int
@@ -47,11 +47,10 @@ json_t *
 escalate_tier(const struct relay_config *cfg, const struct policy *p, size_t t,
     const char *recipients, int drill)
 {
-	struct policy_delivery d[MAX_TIER_DELIVERIES];
-	json_t *out = json_array();
 	size_t i, n;
+	struct policy_delivery *d = policy_deliveries(cfg, p, t, &n);
+	json_t *out = json_array();
 
-	n = policy_deliveries(cfg, p, t, d, MAX_TIER_DELIVERIES);
 	for (i = 0; i < n; i++) {
 		/* A webhook carries the sealed alert: none without one. */
 		if (strcmp(d[i].channel, "webhook") == 0 &&
@@ -63,6 +62,7 @@ escalate_tier(const struct relay_config *cfg, const struct policy *p, size_t t,
 		json_array_append_new(out,
 		    json_pack("[s, s]", d[i].rid, d[i].channel));
 	}
+	free(d);
 	return out;
 }
 
@@ -170,6 +170,42 @@ escalate_received(const json_t *reply, const char *aid)
 	return now_ms();
 }
 
+static void
+escalate_dropped_cb(json_t *reply, const char *err, void *arg)
+{
+	struct escalate *e = arg;
+	const char *r = json_string_value(json_object_get(reply, "r"));
+
+	e->req = NULL;
+	if (reply == NULL)
+		log_warnx("escalation: dropping a stale timer: %s", err);
+	else if (r != NULL && strcmp(r, "dropped") == 0 && e->malformed)
+		/* its text may be anything: not logged */
+		log_warnx("escalation timer dropped reason=malformed "
+		          "length=%zu",
+		    strlen(e->current));
+	else if (r != NULL && strcmp(r, "dropped") == 0)
+		log_warnx("escalation timer dropped reason=no_alert "
+		          "alert=%.32s tier=%s",
+		    e->current, strchr(e->current, '|') + 1);
+	escalate_work(e);
+}
+
+/* A member that can never fire is removed, else enough of them (the
+ * oldest POLL_COUNT are read) would hold up every tier due after them.
+ * With aid, only while that alert does not exist (script_timer_drop). */
+static void
+escalate_drop(struct escalate *e, const char *aid)
+{
+	json_t *args = json_pack("{s:s}", "member", e->current);
+
+	e->malformed = aid == NULL;
+	if (aid != NULL)
+		json_object_set_new(args, "aid", json_string(aid));
+	e->req = store_eval(e->relay->store, script_timer_drop, args,
+	    escalate_dropped_cb, e);
+}
+
 /* Fires the current member, now that its alert's details are known. */
 static void
 escalate_brief_cb(json_t *reply, const char *err, void *arg)
@@ -186,11 +222,14 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 
 	e->req = NULL;
 	snprintf(aid, sizeof(aid), "%.32s", e->current);
-	if (reply == NULL || !json_is_true(json_object_get(reply, "exists")) ||
-	    parse_long(tierstr, 0, 1000000000, &t) != 0) {
+	if (reply == NULL || parse_long(tierstr, 0, 1000000000, &t) != 0) {
 		if (reply == NULL)
 			log_warnx("escalation %s: %s", e->current, err);
 		escalate_work(e);
+		return;
+	}
+	if (!json_is_true(json_object_get(reply, "exists"))) {
+		escalate_drop(e, aid);
 		return;
 	}
 	p = policy_named(cfg,
@@ -221,15 +260,30 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 	    escalate_fired_cb, e);
 }
 
+/* "<alert id>|<tier>" or "<alert id>|x", as the relay writes them. */
+static int
+escalate_member_ok(const char *m)
+{
+	const char *bar = strchr(m, '|');
+	char aid[33];
+	long t;
+
+	if (bar == NULL || bar - m != 32)
+		return 0;
+	snprintf(aid, sizeof(aid), "%.32s", m);
+	return alert_id_valid(aid) &&
+	    (strcmp(bar + 1, "x") == 0 ||
+	        parse_long(bar + 1, 0, 1000000000, &t) == 0);
+}
+
 static void
 escalate_one(struct escalate *e)
 {
 	char aid[33], now[RFC3339_LEN];
 	const char *bar = strchr(e->current, '|');
 
-	if (bar == NULL || bar - e->current != 32) {
-		log_warnx("escalation: malformed timer %s", e->current);
-		escalate_work(e);
+	if (!escalate_member_ok(e->current)) {
+		escalate_drop(e, NULL);
 		return;
 	}
 	e->duress = 0;

@@ -13,7 +13,7 @@
 #include "wipealloc.h"
 #include "xmalloc.h"
 
-#define HTTP_RESPONSE_MAX 16384 /* we read status only; bodies are capped */
+#define HTTP_RESPONSE_MAX 16384 /* bodies are read this far, then cut */
 #define HTTP_USER_AGENT "alertrelayd/" ALERTRELAY_VERSION
 /* Transfers at once to one host: as many as curl keeps connections to
  * it, so curl never queues one itself (see http_host). */
@@ -55,6 +55,7 @@ struct http_req {
 	char *body; /* ours, not curl's: CURLOPT_POSTFIELDS does not copy */
 	size_t bodylen;
 	size_t received;
+	int cut; /* we stopped reading at HTTP_RESPONSE_MAX */
 	char *answer; /* the caller's (http_post_args), or NULL */
 	size_t answerlen;
 	http_done_cb cb;
@@ -204,10 +205,14 @@ http_check_done(struct http_client *hc)
 
 		TAILQ_REMOVE(&hc->done, req, done_entry);
 		req->finished = 0;
-		if (req->result == CURLE_OK)
+		/* A body we stopped reading came after a whole status line
+		 * and headers: the status stands (a receiver that says 200
+		 * with a long page has the delivery), the rest is dropped. */
+		if (req->result == CURLE_OK ||
+		    (req->result == CURLE_WRITE_ERROR && req->cut))
 			curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE,
 			    &status);
-		else
+		if (status == 0 && req->result != CURLE_OK)
 			error = req->errbuf[0]
 			    ? req->errbuf
 			    : curl_easy_strerror(req->result);
@@ -351,8 +356,13 @@ http_answer_cb(char *data, size_t size, size_t nmemb, void *arg)
 		req->answer[req->received + k] = '\0';
 	}
 	req->received += n;
-	/* An endpoint that streams an endless answer is cut off. */
-	return req->received > HTTP_RESPONSE_MAX ? 0 : n;
+	/* An endpoint that streams an endless answer is cut off; its status
+	 * still counts (http_check_done). */
+	if (req->received > HTTP_RESPONSE_MAX) {
+		req->cut = 1;
+		return 0;
+	}
+	return n;
 }
 
 static void

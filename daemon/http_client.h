@@ -45,7 +45,11 @@ struct http_post_args {
 	const char *pin;
 	/* Where to keep the start of the answer's body (NUL-terminated,
 	 * cut at answerlen - 1 bytes), for a caller that reads the reason
-	 * of a refusal; it must live until cb.  NULL: the body is dropped. */
+	 * of a refusal; it must live until cb.  NULL: the body is dropped.
+	 * Either way no more than 16 KiB of a body is read: past that the
+	 * transfer is cut and cb gets the status all the same, so a caller
+	 * that parses the answer must take a cut one (which fails to parse,
+	 * as a JSON or XML body would) as unreadable, not as a failure. */
 	char *answer;
 	size_t answerlen;
 };

@@ -257,27 +257,33 @@ policy_add_channels(const struct recipient_entry *r, int channels,
 	return n;
 }
 
-size_t
+struct policy_delivery *
 policy_deliveries(const struct relay_config *cfg, const struct policy *p,
-    size_t t, struct policy_delivery *out, size_t max)
+    size_t t, size_t *np)
 {
 	const struct policy_tier *tier =
 	    &p->tiers[t < p->ntiers ? t : p->ntiers - 1];
 	const struct recipient_entry *r;
-	size_t i, n = 0;
+	struct policy_delivery *out;
+	size_t i, n = 0, max;
 
+	/* Room for every channel of everyone the tier names, so that no
+	 * recipient is ever left out for want of it. */
+	max = 2 * (tier->everyone ? cfg->nrecipients : tier->ntargets);
+	out = xcalloc(max + 1, sizeof(*out));
 	if (tier->everyone) {
 		for (i = 0; i < cfg->nrecipients; i++)
 			n = policy_add_channels(&cfg->recipients[i], CH_ALL,
 			    out, n, max);
-		return n;
+	} else {
+		for (i = 0; i < tier->ntargets; i++)
+			if ((r = relay_config_recipient(cfg,
+			         tier->targets[i].rid)) != NULL)
+				n = policy_add_channels(r,
+				    tier->targets[i].channels, out, n, max);
 	}
-	for (i = 0; i < tier->ntargets; i++)
-		if ((r = relay_config_recipient(cfg, tier->targets[i].rid)) !=
-		    NULL)
-			n = policy_add_channels(r, tier->targets[i].channels,
-			    out, n, max);
-	return n;
+	*np = n;
+	return out;
 }
 
 int64_t

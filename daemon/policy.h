@@ -82,10 +82,10 @@ const struct policy *policy_for(const struct relay_config *cfg,
 int policy_tier_sms(const struct policy *p, size_t t, int drill);
 const struct policy *policy_named(const struct relay_config *cfg,
     const char *name);
-/* The notifications of tier t (t >= ntiers repeats the last tier).
- * Returns the count written to out (at most max). */
-size_t policy_deliveries(const struct relay_config *cfg, const struct policy *p,
-    size_t t, struct policy_delivery *out, size_t max);
+/* The notifications of tier t (t >= ntiers repeats the last tier), all
+ * of them: *n of them in an array the caller frees. */
+struct policy_delivery *policy_deliveries(const struct relay_config *cfg,
+    const struct policy *p, size_t t, size_t *n);
 /* When tier t falls due, in ms since the epoch, or -1 when it never
  * does (no such tier, no repeat, or beyond max_age). */
 int64_t policy_due(const struct policy *p, size_t t, int64_t received_ms);

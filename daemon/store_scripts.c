@@ -184,6 +184,17 @@ const char script_fire[] =
             "end\n"
             "return cjson.encode({r = 'fired', device_id = s[2]})\n";
 
+/* A timer that can never fire (escalate.c): its alert is gone, or it is
+ * not of a form the relay writes (then no aid is given).  Its alert is
+ * looked for again here, atomically with the removal: an alert written
+ * with that id since the timer was read keeps its timer. */
+const char script_timer_drop[] =
+    PRELUDE "if a.aid and redis.call('EXISTS', K('alert', a.aid)) == 1 then\n"
+            "  return cjson.encode({r = 'kept'})\n"
+            "end\n"
+            "local n = redis.call('ZREM', K('timers'), a.member)\n"
+            "return cjson.encode({r = n == 1 and 'dropped' or 'gone'})\n";
+
 /* What a timer needs to plan the next tier. */
 const char script_brief[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'state', 'policy',"
@@ -355,7 +366,9 @@ const char script_drop[] =
             "return cjson.encode({r = 'ok'})\n";
 
 /* A person acknowledged: by alert id or reference (HTTPS), or by
- * reference (SMS, only from a number that was sent that reference).
+ * reference (SMS, only from a number that was sent that reference:
+ * of the recipients with that number, a.owners [rid, alias], the first
+ * that was sent it by SMS takes it; the answer's rid says who).
  * Over HTTPS, only
  * a recipient the alert was addressed to or that a tier reached may;
  * anyone else gets what an alert that does not exist gets. */
@@ -363,10 +376,16 @@ const char script_ack[] = PRELUDE
     "local aid = a.aid\n"
     "if a.ref then\n"
     "  aid = redis.call('GET', K('ref', a.ref))\n"
-    "  if not aid or (a.ch == 'sms' and redis.call('SISMEMBER',"
-    "      K('notified', aid), a.rid .. '|sms') == 0) then\n"
-    "    return cjson.encode({r = 'unknown'})\n"
+    "  if aid and a.ch == 'sms' then\n"
+    "    local who = nil\n"
+    "    for _, o in ipairs(a.owners or {{a.rid, a.alias}}) do\n"
+    "      if not who and redis.call('SISMEMBER', K('notified', aid),"
+    "          o[1] .. '|sms') == 1 then who = o end\n"
+    "    end\n"
+    "    if not who then return cjson.encode({r = 'unknown'}) end\n"
+    "    a.rid, a.alias = who[1], who[2]\n"
     "  end\n"
+    "  if not aid then return cjson.encode({r = 'unknown'}) end\n"
     "end\n"
     "local ak = K('alert', aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'acked_by',"
@@ -383,7 +402,7 @@ const char script_ack[] = PRELUDE
     "  if not on then return cjson.encode({r = 'unknown'}) end\n"
     "end\n"
     "if s[1] == 'cancelled' then\n"
-    "  return cjson.encode({r = 'cancelled', aid = aid})\n"
+    "  return cjson.encode({r = 'cancelled', aid = aid, rid = a.rid})\n"
     "end\n"
     /* A signed statement (ack_signed.h) must name this alert and the
      * envelope the device sent; it is kept and passed on unchanged. */
@@ -398,7 +417,7 @@ const char script_ack[] = PRELUDE
     "    at = a.now, first = false, statement = a.st,"
     "    attested = attested})\n"
     "  return cjson.encode({r = 'again', aid = aid, by = s[3],"
-    "    drill = s[7] == '1'})\n"
+    "    drill = s[7] == '1', rid = a.rid})\n"
     "end\n"
     "redis.call('HSET', ak, 'state', 'acknowledged', 'acked_by', a.alias,"
     "  'acked_rid', a.rid, 'acked_at', a.now, 'acked_channel', a.ch)\n"
@@ -412,7 +431,7 @@ const char script_ack[] = PRELUDE
     "ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
     "  at = a.now, first = true, statement = a.st, attested = attested})\n"
     "return cjson.encode({r = 'first', aid = aid, by = a.alias,"
-    "  received_ms = s[4], drill = s[7] == '1'})\n";
+    "  received_ms = s[4], drill = s[7] == '1', rid = a.rid})\n";
 
 /* The device cancelled its alert. */
 const char script_cancel[] = PRELUDE SIGNED_CANCEL

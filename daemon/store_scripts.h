@@ -34,6 +34,7 @@
 extern const char script_ingest[];
 extern const char script_fire[];
 extern const char script_brief[];
+extern const char script_timer_drop[];
 extern const char script_meta[];
 extern const char script_done[];
 extern const char script_unreached[];

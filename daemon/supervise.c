@@ -23,7 +23,6 @@
 /* A device's supervision record: long enough that a device offline for
  * months still gets its device.online when it is back (README.md). */
 #define SUPERVISE_KEEP_S (90L * 86400)
-#define SUPERVISE_MAX_NOTIFY 64
 #define SUPERVISE_RESUME_HOLD_MS 3000 /* after Redis came back */
 /* "supervise" frames per device: a device sends one per connection, and
  * connections are limited per device ([relay] device_conn_rate, 60 a
@@ -44,7 +43,7 @@ json_t *
 supervise_notify(const struct relay *relay)
 {
 	const struct relay_config *cfg = relay->cfg;
-	struct policy_delivery d[SUPERVISE_MAX_NOTIFY];
+	struct policy_delivery *d;
 	json_t *out = json_array();
 	char *copy, *tok, *save = NULL;
 	size_t i, n;
@@ -62,11 +61,11 @@ supervise_notify(const struct relay *relay)
 		free(copy);
 		return out;
 	}
-	n = policy_deliveries(cfg, policy_for(cfg, "panic", 0), 0, d,
-	    SUPERVISE_MAX_NOTIFY);
+	d = policy_deliveries(cfg, policy_for(cfg, "panic", 0), 0, &n);
 	for (i = 0; i < n; i++)
 		if (strcmp(d[i].channel, "webhook") == 0)
 			json_array_append_new(out, json_string(d[i].rid));
+	free(d);
 	return out;
 }
 

@@ -72,7 +72,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size + 1), *f[FIELDS] = {0}, *p, *nl;
-	char aid[33], ref[ACK_REF_LEN + 1], num[ACK_NUMBER_MAX];
+	char aid[33], ref[ACK_REF_LEN + 1], num[ACK_NUMBER_MAX],
+	    again[ACK_NUMBER_MAX];
 	char tok[ACK_TOKEN_MAX + 1];
 	struct ack_mo mo;
 	char by[ACK_BY_MAX + 1];
@@ -115,6 +116,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		ack_parse_number(f[5], num, sizeof(num));
+		/* a number as parsed is parsed to itself: the sender's and
+		 * the configured one meet whatever form either came in */
+		ack_parse_number(num, again, sizeof(again));
+		if (num[0] != '+' || strcmp(num, again) != 0)
+			abort();
 		ack_parse_number(f[5], num, 1);
 	}
 	fuzz_admin(f[6], f[3]);

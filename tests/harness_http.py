@@ -13,15 +13,17 @@ from harness_proc import wait_until
 
 class WebhookRecorder:
     """A webhook receiver in Python: answers with `statuses` in turn (then
-    `default`), optionally after `delays` seconds, and records every attempt."""
+    `default`), optionally after `delays` seconds, with `answer` as the
+    body (bytes), and records every attempt."""
 
     def __init__(self, secret_text, statuses=(), default=200, delays=(),
-                 port=0):
+                 port=0, answer=b""):
         from proto import whsec_key
         self.key = whsec_key(secret_text)
         self.statuses = list(statuses)
         self.default = default
         self.delays = list(delays)
+        self.answer = answer
         self.attempts = []
         self.lock = threading.Lock()
         rec = self
@@ -44,8 +46,9 @@ class WebhookRecorder:
                     time.sleep(delay)
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Length", "0")
+                    self.send_header("Content-Length", str(len(rec.answer)))
                     self.end_headers()
+                    self.wfile.write(rec.answer)
                 except OSError:
                     pass
 

@@ -373,6 +373,66 @@ def test_sms_replies_refused_change_nothing(lab):
     assert st.mo_token not in st.relay.log()
 
 
+def alarm_by_sms(st, rid, number):
+    """A panic alert whose SMS to rid, at number, is out and recorded:
+    (session, alert id, reference)."""
+    s = st.session()
+    acc = s.send_alert("panic")
+    aid = acc["alert_id"]
+    st.sms.wait(1, to=number, timeout=10)
+    wait_until(lambda: "delivered:" + rid in st.alert_hash(aid), 10,
+               what="the SMS recorded")
+    return s, aid, acc["ref"]
+
+
+@pytest.mark.hard_timeout(120)
+def test_sms_reply_from_a_dutch_national_number(lab):
+    """A gateway that passes the sender as a Dutch national number
+    (0600000001) names the recipient configured as +31600000001: the
+    sender is made E.164 as the configured numbers are (phone_normalise).
+    Before the fix it was an unknown number (404) and the alert stayed
+    open."""
+    st = sms_stack(lab, policies("0 contactpunt:sms"), tokens=())
+    s, aid, ref = alarm_by_sms(st, "contactpunt", CP)
+
+    national = "0" + CP[len("+31"):]
+    assert st.sms_reply(national, "OK %s" % ref) == 200
+    h = st.alert_hash(aid)
+    assert h["state"] == "acknowledged" and h["acked_rid"] == "contactpunt", h
+    assert h["acked_channel"] == "sms", h
+
+
+@pytest.mark.hard_timeout(120)
+def test_sms_reply_from_a_number_two_recipients_share(lab):
+    """contactpunt and oncall-1 share one phone (a duty phone), contactpunt
+    first in the configuration; only oncall-1 is sent the alarm by SMS.
+    The reply from that phone is oncall-1's: the alert is acknowledged by
+    oncall-1, who gets the confirmation.  Before the fix the number was
+    taken as contactpunt's alone, who was not sent the reference: 404,
+    the alert stayed open."""
+    st = sms_stack(lab, policies("0 oncall-1:sms"), tokens=(), start=False)
+    st.env.recipient_extra["oncall-1"]["sms"] = CP
+    st.env.write_relay_conf()
+    st.relay.start()
+    st.relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d"
+                           % st.plain_port, "stderr", 10)
+    s, aid, ref = alarm_by_sms(st, "oncall-1", CP)
+
+    assert st.sms_reply(CP, "OK %s" % ref) == 200
+    h = st.alert_hash(aid)
+    assert h["state"] == "acknowledged", h
+    assert (h["acked_rid"], h["acked_by"]) == ("oncall-1", OC_ALIAS), h
+    r = s.wait_receipt(aid, "acknowledged", timeout=5)
+    assert r["by"] == OC_ALIAS and r["channel"] == "sms", r
+    # the one who took it hears that it worked, on that phone
+    st.sms.wait(1, to=CP, pred=lambda m: m.text.startswith("Bevestigd")
+                and ref in m.text, timeout=10)
+    # a later reply from the phone is the same recipient's, again
+    assert st.sms_reply(CP, "OK %s" % ref) == 200
+    assert [(e["by"], e["first"]) for e in acks(st, aid)] == [
+        (OC_ALIAS, True), (OC_ALIAS, False)]
+
+
 # ================================================================ status, list
 
 

@@ -19,7 +19,7 @@ import pytest
 import harness
 import proto
 from harness import SMS_NUMBERS, sms_alert_text, sms_stack, wait_until
-from helpers import device_verify_key, recipient_sk
+from helpers import device_verify_key, recipient_sk, send_ok
 
 CP, OC = SMS_NUMBERS["contactpunt"], SMS_NUMBERS["oncall-1"]
 CP_ALIAS, OC_ALIAS = "Contactpunt", "Dienstdoende-1"
@@ -446,6 +446,69 @@ def test_timers_live_in_redis(lab):
     st.relay.restart()
     time.sleep(0.5)
     assert alert_timers(st, aid) == timers
+
+
+@pytest.mark.hard_timeout(90)
+def test_tier_to_everyone_leaves_out_no_recipient(lab):
+    """A tier to * in a relay with 260 other recipients (each with a
+    webhook, none on this alert), configured before the two the alert is
+    for: both get it.  Before the fix a tier's notifications were cut at
+    256, counted over every recipient before those not on the alert were
+    left out, and these two got nothing.  (No Kannel: webhooks only.)"""
+    pre = lab.env()
+    recs = {}
+    for rid, r in pre.recipients.items():
+        recs[rid] = lab.recorder(r.secret_text)
+        r.webhook_port = recs[rid].port
+    pre.policies = policies("0 *")
+    path = pre.write_relay_conf()
+    secret = pre.recipients["contactpunt"].secret_file
+    extra = "".join("[recipient extra-%03d]\nwebhook_url = "
+                    "http://127.0.0.1:9/hook\nwebhook_secret_file = %s\n\n"
+                    % (i, secret) for i in range(260))
+    text = path.read_text()
+    i = text.index("[recipient ")
+    path.write_text(text[:i] + extra + text[i:])
+    env, redis, relay, _ = lab.stack(pre)
+    alert_id, _, _ = send_ok(lab, env, "--type", "panic", "--message", "x",
+                             "--timeout", "20")
+    for rid in pre.recipients:
+        recs[rid].wait_attempts(1, timeout=10)
+        assert recs[rid].snapshot()[0]["json"]["alert_id"] == alert_id
+
+
+@pytest.mark.hard_timeout(90)
+def test_stale_timers_are_dropped_and_hold_up_no_tier(lab):
+    """Timers that can never fire, older than any real one: 60 whose alert
+    is gone and some not of the form the relay writes (the relay reads the
+    oldest 50 due at a time).  Each is removed, with one warning line (a
+    malformed one's text not logged), and a real alert's tier 1 fires on
+    time.  Before the fix they stayed, and tier 1 never fired."""
+    st = sms_stack(lab, policies("0 contactpunt:webhook",
+                                 "2 oncall-1:webhook"), sms=(), tokens=())
+    key = st.prefix + ":timers"
+    stale = ["%032x|1" % i for i in range(60)]
+    malformed = ["junk", "%032x|abc" % 7, "%032X|1" % 0xabc,
+                 "\x1b[2J" + "y" * 300]
+    c = st.r()
+    for m in stale + malformed:
+        c("ZADD", key, "1", m)
+    s = st.session()
+    t_send = time.monotonic()
+    acc = s.send_alert("panic")
+    aid = acc["alert_id"]
+    st.wait_webhook("oncall-1", "alert.escalated", aid, timeout=10)
+    assert time.monotonic() - t_send >= 1.9
+    wait_until(lambda: not set(st.timers()) & set(stale + malformed), 5,
+               what="the stale timers removed")
+    st.relay.proc.wait_for(r"reason=malformed length=%d" % len(malformed[3]))
+    log = st.relay.log()
+    dropped = re.findall(r"escalation timer dropped reason=no_alert "
+                         r"alert=([0-9a-f]{32}) tier=1\n", log)
+    assert sorted(dropped) == sorted(m[:32] for m in stale), dropped
+    assert len(re.findall(r"escalation timer dropped reason=malformed "
+                          r"length=\d+\n", log)) == len(malformed), log
+    assert "yyyy" not in log and "junk" not in log
 
 
 @pytest.mark.hard_timeout(90)

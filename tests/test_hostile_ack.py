@@ -7,6 +7,8 @@ and, for SMS, Kannel; harness.sms_stack).
   - guessing SMS references is cut off by the limits of failed replies
     per number and per gateway, and the owner of the number can
     acknowledge again once a token has come back (sms_fail_interval);
+    guesses from spoofed numbers that empty the gateway's bucket do not
+    lock out a number that has not failed;
   - the gateway's MO token is taken from a header, refused in the URL
     query unless [gateway] mo_token_in_query = yes says so;
   - the admin listener refuses a Host that is not its own (DNS
@@ -122,6 +124,17 @@ def limited_stack(lab, tiers, **ack):
     return st
 
 
+def alarm_to_both(st):
+    """A panic alert whose SMS to both phones are out and recorded: (alert
+    id, reference)."""
+    acc = st.session().send_alert("panic")
+    aid = acc["alert_id"]
+    st.sms.wait(2, timeout=10)
+    wait_until(lambda: st.alert_hash(aid).get("ndelivered") == "2", 10,
+               what="both SMS recorded")
+    return aid, acc["ref"]
+
+
 @pytest.mark.hard_timeout(120)
 def test_guessing_sms_references_is_cut_off(lab):
     """Failed ACK replies cost tokens: per number (burst 3, one back every
@@ -133,13 +146,8 @@ def test_guessing_sms_references_is_cut_off(lab):
     st = limited_stack(lab, ("0 contactpunt:sms oncall-1:sms",),
                        sms_fail_burst=3, sms_fail_interval=2,
                        gateway_fail_burst=5, gateway_fail_interval=3)
-    s = st.session()
-    acc = s.send_alert("panic")
-    aid, ref = acc["alert_id"], acc["ref"]
+    aid, ref = alarm_to_both(st)
     assert re.fullmatch(r"[2-9A-HJ-NP-Z]{8}", ref), ref
-    st.sms.wait(2, timeout=10)
-    wait_until(lambda: st.alert_hash(aid).get("ndelivered") == "2", 10,
-               what="both SMS recorded")
 
     # the number: 3 failures looked at, then cut off
     codes = [mo(st, CP, "ACK " + g) for g in guess(12)]
@@ -200,6 +208,36 @@ def test_parallel_guesses_do_not_slip_past_the_limit(lab):
         c.close()
         codes.append(int(data.split()[1]))
     assert sorted(codes) == [404] * 3 + [429] * 17, codes
+
+
+@pytest.mark.hard_timeout(120)
+def test_spoofed_numbers_do_not_lock_out_a_right_reply(lab):
+    """Guesses from oncall-1's number (spoofed) empty the gateway's bucket
+    (burst 4, no refill within the test).  contactpunt, whose number has
+    not failed, is still looked at: its right OK <ref> acknowledges.
+    Guessing stays bounded: oncall-1's number, which failed, is not
+    looked at while the gateway's bucket is empty, and contactpunt's gets
+    one look after its success, not more.  Before the fix contactpunt's
+    right reply got 429 and the alert stayed open."""
+    st = limited_stack(lab, ("0 contactpunt:sms oncall-1:sms",),
+                       sms_fail_burst=5, sms_fail_interval=600,
+                       gateway_fail_burst=4, gateway_fail_interval=600)
+    aid, ref = alarm_to_both(st)
+
+    codes = [mo(st, OC, "OK " + g) for g in guess(6)]
+    assert codes == [404] * 4 + [429] * 2, codes
+    # even oncall-1's right reference: that number failed lately
+    assert mo(st, OC, "OK " + ref) == 429
+    assert st.alert_hash(aid)["state"] == "open"
+
+    assert mo(st, CP, "OK " + ref) == 200
+    h = st.alert_hash(aid)
+    assert h["state"] == "acknowledged" and h["acked_rid"] == "contactpunt", h
+    # the gateway's bucket is still empty: one guess from contactpunt's
+    # number is looked at, the next is not
+    codes = [mo(st, CP, "OK " + g) for g in guess(3)]
+    assert codes == [404, 429, 429], codes
+    st.relay.proc.wait_for(r"via kannel over the limit")
 
 
 # ====================================================== item 5: MO token

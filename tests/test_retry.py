@@ -1,6 +1,7 @@
 """Webhook delivery against a receiver in Python that fails on purpose
 (harness.WebhookRecorder): Standard Webhooks signatures, retries with the
-same webhook-id until a 2xx, then no more."""
+same webhook-id until a 2xx, then no more; an answer with a long body
+(webhook or SMS gateway) is cut, and its status still counts."""
 
 import json
 import time
@@ -214,3 +215,69 @@ def test_receiver_down_holds_back_no_new_alert(lab, down):
           if a["status"] == 200]
     assert sorted(ok) == sorted(ids), "each alert once, once back: %s" % ok
     assert r("XLEN", "alertrelay:deliveries") == 0
+
+
+LONG_ANSWER = b"<html>" + b"x" * 20000 + b"</html>"  # over the 16 KiB read
+
+
+@pytest.mark.hard_timeout(60)
+def test_long_answer_body_is_cut_and_its_status_counts(lab):
+    """A receiver that answers with a 20 kB page: the relay reads 16 KiB
+    of it and takes the status, so a 500 is retried and the 200 that
+    follows is a delivery, once.  Before the fix every such answer was a
+    transfer error: retried for ever, never delivered."""
+    pre = lab.env(delivery=FAST)
+    recs = {}
+    for rid, r in pre.recipients.items():
+        recs[rid] = lab.recorder(r.secret_text, answer=LONG_ANSWER,
+                                 statuses=[500] if rid == "contactpunt"
+                                 else [])
+        r.webhook_port = recs[rid].port
+    pre.write_relay_conf()
+    env, redis, relay, _ = lab.stack(pre)
+    alert_id, _, _ = send_ok(lab, env, "--type", "panic", "--message", "x",
+                             "--timeout", "20")
+    attempts = recs["contactpunt"].wait_attempts(2, timeout=20)
+    assert [a["status"] for a in attempts] == [500, 200]
+    r = redis.client()
+    harness.wait_until(lambda: "delivered:contactpunt" in
+                       r.hgetall("alertrelay:alert:" + alert_id), 10,
+                       what="the delivery recorded")
+    time.sleep(3.5)  # > retry_max_ms twice over: nothing more may come
+    assert len(recs["contactpunt"].snapshot()) == 2
+    assert len(recs["oncall-1"].snapshot()) == 1
+    h = r.hgetall("alertrelay:alert:" + alert_id)
+    assert "delivered:oncall-1" in h, h
+    assert r.hgetall("alertrelay:unreached:" + alert_id) == {}
+
+
+@pytest.mark.hard_timeout(60)
+def test_sms_gateway_long_answer_sends_one_sms(lab):
+    """An HTTP SMS gateway that answers 200 with a 20 kB page sent the SMS:
+    one request, delivered, no second SMS.  Before the fix each answer
+    was a failure and the phone got an SMS every retry."""
+    pre = lab.env(delivery=FAST)
+    for rid, r in pre.recipients.items():
+        r.webhook_port = lab.recorder(r.secret_text).port
+    gw = lab.recorder(pre.recipients["contactpunt"].secret_text,
+                      answer=LONG_ANSWER)
+    pre.gateways = {"web": {"type": "http",
+                            "url": "http://127.0.0.1:%d/send" % gw.port,
+                            "body": "to={to}&text={text}"}}
+    pre.recipient_extra["contactpunt"] = {"sms": "+31600000001",
+                                          "sms_gateway": "web"}
+    pre.policies = {"default": {"types": "panic threat",
+                                "tier": ["0 contactpunt:sms"], "repeat": 0,
+                                "max_age": 3600}}
+    pre.write_relay_conf()
+    env, redis, relay, _ = lab.stack(pre)
+    alert_id, _, _ = send_ok(lab, env, "--type", "panic", "--message", "x",
+                             "--timeout", "20")
+    gw.wait_attempts(1, timeout=15)
+    r = redis.client()
+    harness.wait_until(lambda: "delivered:contactpunt" in
+                       r.hgetall("alertrelay:alert:" + alert_id), 10,
+                       what="the SMS recorded as delivered")
+    time.sleep(3.5)
+    assert len(gw.snapshot()) == 1, gw.snapshot()
+    assert r.hgetall("alertrelay:unreached:" + alert_id) == {}
