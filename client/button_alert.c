@@ -484,6 +484,8 @@ button_alert_new(struct device *d, const struct button_config *bc)
 		free(ba);
 		return NULL;
 	}
+	/* A button that stopped would leave the person without one. */
+	relay_run_persist(ba->run);
 	/* Supervised: a ping at least every interval, as promised. */
 	if (bc->supervise_s > 0 && bc->supervise_s < RELAY_PING_S)
 		relay_run_keepalive(ba->run, (int)bc->supervise_s,
