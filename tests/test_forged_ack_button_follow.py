@@ -110,3 +110,108 @@ def test_follow_keeps_sending_on_a_forged_ack(lab):
     n = located()
     time.sleep(3)
     assert located() == n
+
+
+def relays_word(st, aid, what):
+    """What a relay taken over can say without the device's or a
+    recipient's signature: an acknowledgement attested by the relay
+    alone, a cancel the device did not sign, an expiry."""
+    from test_signed_ack import cancel_receipt
+    if what == "attested_relay":
+        return forged("Piket-1", attested="relay")
+    if what == "cancelled":
+        return cancel_receipt(st, aid)
+    return {"event": "expired",
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+RELAYS_WORDS = ["attested_relay", "cancelled", "expired"]
+
+
+def own_cancel(lab, st, aid):
+    cp = ctl(lab, "-c", st.env.client_conf, "cancel", aid)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+
+
+@pytest.mark.hard_timeout(150)
+@pytest.mark.parametrize("what", RELAYS_WORDS)
+def test_button_keeps_its_alert_on_the_relays_word(lab, tmp_path, what):
+    """The relay alone says the alert was acknowledged (attested:
+    relay), cancelled (no signed cancel of this device) or expired: the
+    button keeps its alert, lit, and says nothing is ready.  After a
+    made-up cancel or an expiry the next hold raises a new alert; after
+    an ack only the relay vouches for it is still open.  Before, the
+    first two freed the button at once ("the button is ready").  The
+    device's own cancel (alertctl cancel) frees it."""
+    st, sk, keyfile = stack(lab)
+    button = Button(tmp_path / "event0")
+    add_button(st.env, button.path)
+    p = start_button(lab, st.env)
+    button.press(HOLD + 0.4)
+    p.wait_for(r"alert %s: accepted by the relay" % ID_RX, "stdout", 15)
+    (aid,) = raised(p)
+    p.wait_for(r"alert %s: delivered" % aid, "stdout", 15)
+
+    publish(st, aid, relays_word(st, aid, what))
+    if what == "cancelled":
+        p.wait_for(r"alert %s: the relay says it is cancelled, but not "
+                   r"with this device's signed cancel" % aid, "stdout", 10)
+    elif what == "expired":
+        p.wait_for(r"alert %s: the relay stopped escalating it" % aid,
+                   "stdout", 10)
+    else:
+        p.wait_for(r"alert %s: acknowledged" % aid, "stdout", 10)
+    time.sleep(1)
+    assert "the button is ready" not in out(p), out(p)
+    assert not (st.env.dir / "outbox" / (aid + ".closed")).exists()
+    assert st.alert_hash(aid)["state"] == "open"
+
+    if what == "attested_relay":
+        button.press(HOLD + 0.3)
+        wait_until(lambda: "is still open" in out(p), 10, what=p.tail())
+        assert raised(p) == [aid]
+        own_cancel(lab, st, aid)
+        p.wait_for(r"alert %s is cancelled: the button is ready" % aid,
+                   "stdout", 15)
+    else:
+        button.press(HOLD + 0.4)
+        wait_until(lambda: len(raised(p)) == 2, 10, what=p.tail())
+        new = raised(p)[1]
+        assert new != aid
+        p.wait_for(r"alert %s: delivered" % new, "stdout", 15)
+        own_cancel(lab, st, new)
+        p.wait_for(r"alert %s is cancelled: the button is ready" % new,
+                   "stdout", 15)
+    assert p.running()
+    button.close()
+
+
+@pytest.mark.hard_timeout(150)
+@pytest.mark.parametrize("what", RELAYS_WORDS)
+def test_follow_keeps_sending_on_the_relays_word(lab, what):
+    """send --follow goes on sending the location after the relay's
+    word alone (an ack attested by the relay, a cancel the device did
+    not sign, an expiry); the device's own cancel ends it.  Before, the
+    first two ended it."""
+    st, sk, keyfile = stack(lab, sections={"location": {"min_interval": 1}})
+    send = lab.send_proc(st.env, "--type", "threat", "--lat", FIXED[0],
+                         "--lon", FIXED[1], "--follow", "--follow-interval",
+                         "1")
+    aid = alert_id_of(send)
+
+    def located():
+        return len(st.webhooks("contactpunt", "alert.location", aid))
+    wait_until(lambda: located() >= 2, 30, what="2 alert.location")
+
+    publish(st, aid, relays_word(st, aid, what))
+    n = located()
+    wait_until(lambda: located() >= n + 3, 30,
+               what="3 more alert.location after the relay's word")
+    assert send.running(), send.tail()
+    text = "\n".join(send.snapshot("stdout"))
+    assert "no longer sent" not in text, text
+
+    own_cancel(lab, st, aid)
+    assert send.wait_exit(20) == 0, send.tail()
+    text = "\n".join(send.snapshot("stdout"))
+    assert "The alert is closed (cancelled)" in text, text
