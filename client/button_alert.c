@@ -268,8 +268,8 @@ button_alert_refused(void *arg, struct relay_session *s, size_t i,
 
 /* The relay's word that the alert is over: it keeps the button on the
  * alert (lit), since a relay taken over could say it of an alert still
- * open; a hold then asks for its state and raises a new one
- * (button_alert_status). */
+ * open; the next hold raises a new one (button_alert_raise), as a new
+ * alarm is never the wrong answer to a hold. */
 static void
 button_alert_relays_word(struct button_alert *ba, const char *what)
 {
