@@ -16,6 +16,7 @@
 #include "ack_verify.h"
 #include "alert_seal.h"
 #include "b64.h"
+#include "cancel_receipt.h"
 #include "directory.h"
 #include "frame.h"
 #include "i18n.h"
@@ -81,20 +82,35 @@ ack_verify_ends_wait(enum ack_verdict v, int accept_relay)
 }
 
 int
-ack_verify_closes(struct ack_verifier *av, const json_t *ev,
+ack_verify_own_cancel(const struct ack_verifier *av, const json_t *ev,
     const char *alert_id)
 {
 	const char *what = json_str(ev, "event");
+
+	return av != NULL && av->cfg != NULL && av->sk != NULL &&
+	    what != NULL && strcmp(what, "cancelled") == 0 &&
+	    cancel_receipt_own(ev, alert_id, av->cfg->device_id,
+	        av->sk + crypto_sign_SEEDBYTES);
+}
+
+int
+ack_verify_closes(struct ack_verifier *av, const json_t *ev,
+    const char *alert_id, int accept_relay)
+{
+	const char *what = json_str(ev, "event");
 	struct ack_check c;
+	int closes;
 
 	if (what == NULL)
 		return 0;
-	if (strcmp(what, "cancelled") == 0 || strcmp(what, "expired") == 0)
-		return 1;
+	if (strcmp(what, "cancelled") == 0)
+		return ack_verify_own_cancel(av, ev, alert_id);
 	if (strcmp(what, "acknowledged") != 0)
 		return 0;
 	ack_verify_event(av, ev, alert_id, &c);
-	return c.verdict != ACK_REFUSED;
+	closes = ack_verify_ends_wait(c.verdict, accept_relay);
+	sodium_memzero(&c, sizeof(c));
+	return closes;
 }
 
 /* The hash of the envelope this device signed for alert_id: the one it

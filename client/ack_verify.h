@@ -49,10 +49,19 @@ void ack_verify_event(struct ack_verifier *av, const json_t *ev,
     const char *alert_id, struct ack_check *c);
 /* --accept-relay-ack: whether such a verdict ends a wait for an ack. */
 int ack_verify_ends_wait(enum ack_verdict v, int accept_relay);
-/* 1 when receipt ev ends alert_id for the device: cancelled, expired,
- * or an acknowledgement that is not refused (a forged one ends nothing:
- * the panic button stays lit, the location keeps going). */
+/* 1 when receipt ev ends alert_id for the device (the panic button's
+ * alert, the location updates of follow): an acknowledgement that ends
+ * a wait for one (ack_verify_ends_wait: verified, or the directory has
+ * no signing keys, or with accept_relay the relay's word), or this
+ * device's own signed cancel (ack_verify_own_cancel).  The relay's word
+ * alone ends nothing: an unsigned or forged ack, a cancel without the
+ * device's signature, and "expired" (the relay's timer; the callers say
+ * what it means to them). */
 int ack_verify_closes(struct ack_verifier *av, const json_t *ev,
+    const char *alert_id, int accept_relay);
+/* 1 when receipt ev is a "cancelled" that carries this device's own
+ * signed cancel of alert_id (cancel_receipt.h). */
+int ack_verify_own_cancel(const struct ack_verifier *av, const json_t *ev,
     const char *alert_id);
 
 #endif

@@ -54,6 +54,10 @@ struct button_alert {
 	int recheck; /* held while open: raise anew if it turns out closed */
 	char open_id[33];
 	enum button_alert_state state;
+	/* The relay said the open alert is over ("cancelled", "expired")
+	 * without anything the device can check: the next hold raises a
+	 * new alert at once.  "" otherwise. */
+	char over[16];
 	/* The open alert until a relay accepts it: its text, to seal it
 	 * again to a newer directory (alert_reseal.h), the version it was
 	 * sealed to, and its place in the queue. */
@@ -209,6 +213,7 @@ button_alert_closed(struct button_alert *ba, const char *how)
 		    ba->open_id, how);
 	outbox_let_go(&ba->open_hold);
 	ba->open_id[0] = '\0';
+	ba->over[0] = '\0';
 	ba->state = BUTTON_NONE;
 	button_alert_show(ba);
 	if (ba->recheck) {
@@ -261,6 +266,28 @@ button_alert_refused(void *arg, struct relay_session *s, size_t i,
 	button_alert_send_pending(ba, s);
 }
 
+/* The relay's word that the alert is over: it keeps the button on the
+ * alert (lit), since a relay taken over could say it of an alert still
+ * open; the next hold raises a new one (button_alert_raise), as a new
+ * alarm is never the wrong answer to a hold. */
+static void
+button_alert_relays_word(struct button_alert *ba, const char *what)
+{
+	if (strcmp(what, "cancelled") == 0)
+		out_line(_("alert %s: the relay says it is cancelled, but not "
+		           "with this device's signed cancel: the button keeps "
+		           "it open (a hold raises a new alarm)"),
+		    ba->open_id);
+	else if (strcmp(what, "expired") == 0)
+		out_line(_("alert %s: the relay stopped escalating it and "
+		           "nobody confirmed it: hold the button again to "
+		           "raise a new alarm"),
+		    ba->open_id);
+	else
+		return;
+	snprintf(ba->over, sizeof(ba->over), "%s", what);
+}
+
 /* One event of the open alert, said once. */
 static void
 button_alert_event(struct button_alert *ba, const json_t *ev)
@@ -285,8 +312,11 @@ button_alert_event(struct button_alert *ba, const json_t *ev)
 	if (strcmp(what, "delivered") == 0 && ba->state < BUTTON_DELIVERED) {
 		ba->state = BUTTON_DELIVERED;
 		button_alert_show(ba);
-	} else if (ack_verify_closes(ba->d->av, ev, ba->open_id))
+	} else if (ack_verify_closes(ba->d->av, ev, ba->open_id,
+	               ba->bc->accept_relay_ack))
 		button_alert_closed(ba, what);
+	else if (!had)
+		button_alert_relays_word(ba, what);
 }
 
 static void
@@ -305,10 +335,11 @@ button_alert_status(struct button_alert *ba, const json_t *o)
 		if (strcmp(id, ba->open_id) != 0)
 			return; /* closed (and maybe a new one raised) */
 	}
-	/* "acknowledged" is only the relay's word: the events above said
-	 * whether a genuine acknowledgement closed it. */
-	if (state != NULL && strcmp(state, "open") != 0 &&
-	    strcmp(state, "acknowledged") != 0)
+	/* The state is only the relay's word: the events above said
+	 * whether a verified acknowledgement or this device's own cancel
+	 * closed it.  Only a hold (recheck) takes it: a new alarm is never
+	 * the wrong answer to a hold, whoever closed the old one. */
+	if (ba->recheck && state != NULL && strcmp(state, "open") != 0)
 		button_alert_closed(ba, out_clean(state, clean, sizeof(clean)));
 	else
 		ba->recheck = 0;
@@ -433,6 +464,11 @@ button_alert_raise(struct button_alert *ba)
 		    ba->open_id);
 		return;
 	}
+	if (ba->state >= BUTTON_ACCEPTED && ba->over[0] != '\0') {
+		ba->recheck = 1; /* closed() raises the new one */
+		button_alert_closed(ba, ba->over);
+		return;
+	}
 	if (ba->state == BUTTON_ACCEPTED)
 		out_line(_("button held again: alert %s is still open and "
 		           "accepted by the relay; no new alert sent"),
@@ -484,6 +520,8 @@ button_alert_new(struct device *d, const struct button_config *bc)
 		free(ba);
 		return NULL;
 	}
+	/* A button that stopped would leave the person without one. */
+	relay_run_persist(ba->run);
 	/* Supervised: a ping at least every interval, as promised. */
 	if (bc->supervise_s > 0 && bc->supervise_s < RELAY_PING_S)
 		relay_run_keepalive(ba->run, (int)bc->supervise_s,

@@ -122,6 +122,9 @@ button_config_key(struct button_config_parse *p, const char *name,
 		if (parse_long(value, 0, 86400, &l) != 0)
 			return "must be 0 (off) or 1..86400 seconds";
 		bc->supervise_s = l;
+	} else if (strcmp(name, "accept_relay_ack") == 0) {
+		if (button_config_bool(value, &bc->accept_relay_ack) != 0)
+			return "must be yes or no";
 	} else if (strcmp(name, "led_device") == 0)
 		button_config_str(&bc->led_device, value);
 	else

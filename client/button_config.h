@@ -32,6 +32,10 @@ struct button_config {
 	/* Seconds the relay is told this path stays silent at most, so it
 	 * raises device.offline when the button's path dies; 0: not. */
 	long supervise_s;
+	/* An acknowledgement that is only the relay's word (an SMS reply)
+	 * frees the button too (accept_relay_ack, as send's
+	 * --accept-relay-ack); else only a verified one does. */
+	int accept_relay_ack;
 };
 
 /* Reads [button] of path; -1 (each problem logged with its line). */

@@ -323,8 +323,11 @@ cmd_send_verdict(const struct send_run *sr, const ar_client *c)
 	if (!sr->accepted)
 		return verdict_not_delivered(
 		    sr->why[0] != '\0' ? sr->why : _(MSG_WHY_NOT_ACCEPTED));
+	/* this device's own signed cancel (ar_follow.c): as asked, no
+	 * alarm to raise; the relay's word alone ("cancelled_relay") is
+	 * no confirmation, said as such below */
 	if (strcmp(sr->code, "cancelled") == 0)
-		return EXIT_UNCONFIRMED; /* as asked: no alarm to raise */
+		return EXIT_UNCONFIRMED;
 	return verdict_unconfirmed(
 	    sr->why[0] != '\0' ? sr->why : "no confirmation");
 }
@@ -378,6 +381,7 @@ cmd_send_follow(const struct send_opts *o, const struct alert *loc,
 	p.lon = a.lon;
 	p.has_accuracy = a.has_accuracy;
 	p.accuracy_m = a.accuracy_m;
+	p.accept_relay = o->accept_relay;
 	(void)follow_run(&d, &a, &p);
 	device_close(&d);
 }

@@ -78,6 +78,27 @@ cmd_status_unreached(const json_t *answer)
 	}
 }
 
+/* The answer as the relay gave it, but for the device's signed cancel
+ * in a "cancelled" event (cancel, cancel_sig): that is for the device
+ * to check (cancel_receipt.h), and shown it would tell a duress cancel
+ * from a real one to whoever reads the screen. */
+static int
+cmd_status_json(const json_t *answer)
+{
+	json_t *copy = json_deep_copy(answer), *ev;
+	size_t i;
+	int rc;
+
+	json_array_foreach(json_object_get(copy, "events"), i, ev)
+	{
+		json_object_del(ev, "cancel");
+		json_object_del(ev, "cancel_sig");
+	}
+	rc = out_json(copy) == 0 ? EXIT_OK : EXIT_FAIL;
+	json_decref(copy);
+	return rc;
+}
+
 static int
 cmd_status_answered(const json_t *answer, void *arg)
 {
@@ -87,7 +108,7 @@ cmd_status_answered(const json_t *answer, void *arg)
 	size_t i;
 
 	if (o->json)
-		return out_json(answer) == 0 ? EXIT_OK : EXIT_FAIL;
+		return cmd_status_json(answer);
 	/* Human lines, in the reader's language and local time; --json is
 	 * the machine's form (alertctl(1)). */
 	cmd_status_field(_("alert:"), o->alert_id);

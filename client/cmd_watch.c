@@ -431,6 +431,9 @@ watch_go(const struct watch_opts *o, struct device *d)
 		return EXIT_FAIL;
 	}
 	relay_run_keepalive(wr.run, (int)o->interval_s, (int)o->dead_s);
+	/* for ever, as said above; --once ends when every relay refused */
+	if (!o->once)
+		relay_run_persist(wr.run);
 	wr.queue = resend_new(wr.dir, d->cfg.nrelays, &hooks);
 	wr.printed = seen_new(WATCH_PRINTED_MAX);
 	wr.watching = seen_new(OUTBOX_LIST_MAX * 4);

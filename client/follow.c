@@ -230,6 +230,26 @@ follow_error(struct follow *f, struct relay_session *s, const json_t *o)
 		relay_session_error(s, o);
 }
 
+/* Only a verified acknowledgement or this device's own signed cancel
+ * ends the updates; "expired" and the relay's word on the rest do not
+ * (a relay that stopped escalating answers the next update with
+ * alert_closed anyway). */
+static void
+follow_receipt(struct follow *f, struct relay_session *s, const json_t *o,
+    const char *ev)
+{
+	if (ack_verify_closes(f->d->av, o, f->a->alert_id,
+	        f->p->accept_relay)) {
+		out_line(_("The alert is closed (%s): your location is no "
+		           "longer sent."),
+		    receipt_word(ev));
+		follow_stop(f, s, FOLLOW_CLOSED);
+	} else if (strcmp(ev, "cancelled") == 0)
+		out_line(_("The relay says the alert is cancelled, but not "
+		           "with this device's signed cancel: your location is "
+		           "still sent."));
+}
+
 static void
 follow_frame_cb(struct relay_session *s, const char *type, const json_t *o,
     void *arg)
@@ -257,13 +277,8 @@ follow_frame_cb(struct relay_session *s, const char *type, const json_t *o,
 		}
 	} else if (strcmp(type, "error") == 0)
 		follow_error(f, s, o);
-	else if (strcmp(type, "receipt") == 0 && ev != NULL &&
-	    ack_verify_closes(f->d->av, o, f->a->alert_id)) {
-		out_line(_("The alert is closed (%s): your location is no "
-		           "longer sent."),
-		    receipt_word(ev));
-		follow_stop(f, s, FOLLOW_CLOSED);
-	}
+	else if (strcmp(type, "receipt") == 0 && ev != NULL)
+		follow_receipt(f, s, o, ev);
 }
 
 static void

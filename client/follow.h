@@ -39,6 +39,9 @@ struct follow_params {
 	int has_accuracy;
 	double accuracy_m;
 	const char *gpsd; /* host:port */
+	/* --accept-relay-ack: the relay's word on an acknowledgement
+	 * ends it too (ack_verify_closes) */
+	int accept_relay;
 };
 
 /* From the configuration ([client] follow_*, gpsd), else the defaults. */

@@ -35,7 +35,8 @@ struct relay_run {
 	const struct client_relay *relay; /* of session */
 	size_t next; /* relay to try next */
 	size_t tried; /* attempts in this round */
-	unsigned shut_by; /* relays (bits) that said the device is shut out */
+	unsigned said_by; /* relays (bits) that refused this run for good */
+	int persist; /* relay_run_persist(): never ends on a refusal */
 	long backoff_ms;
 	char last_reason[768];
 	char last_code[32];
@@ -90,26 +91,13 @@ relay_run_jitter(long ms)
 	return ms * (750 + (long)randombytes_uniform(501)) / 1000;
 }
 
+/* A new round over every relay after a backoff (+-25% jitter), which
+ * doubles up to RELAY_RUN_BACKOFF_MAX_MS. */
 static void
-relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
+relay_run_backoff(struct relay_run *r)
 {
 	long delay;
 
-	snprintf(r->last_reason, sizeof(r->last_reason), "%s: %s",
-	    r->relay->label, o->reason);
-	if (o->settled) {
-		/* A connection that worked for a while: a new round, soon
-		 * but not at once, in case the relay drops us at once again.
-		 * What relays said of the device before is old news. */
-		r->tried = 0;
-		r->shut_by = 0;
-		r->backoff_ms = RELAY_RUN_BACKOFF_MIN_MS;
-	} else if (r->tried < r->cfg->nrelays) {
-		/* A dead relay must not delay the next one. */
-		log_warnx(_(MSG_NEXT_RELAY), r->last_reason);
-		evtimer_add_ms(r->retry, 0);
-		return;
-	}
 	r->tried = 0;
 	delay = relay_run_jitter(r->backoff_ms);
 	r->backoff_ms *= 2;
@@ -119,31 +107,67 @@ relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 	evtimer_add_ms(r->retry, delay);
 }
 
-/* unknown_device, auth_failed, revoked: a relay's word on who the
- * device is.  It holds for that relay only: one taken over could say it
- * to stop every alert, so the others are asked before the run ends.
- * 1 when another relay is to be tried. */
-static int
-relay_run_shut_out(struct relay_run *r, const struct relay_outcome *o)
+static void
+relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 {
-	static const char *const codes[] = {"unknown_device", "auth_failed",
-	    "revoked"};
-	unsigned all = (1u << r->cfg->nrelays) - 1;
-	size_t i;
-
-	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (strcmp(o->code, codes[i]) == 0)
-			break;
-	if (i == sizeof(codes) / sizeof(codes[0]) || r->cfg->shut_out)
-		return 0;
-	r->shut_by |= 1u << (size_t)(r->relay - r->cfg->relays);
-	if ((r->shut_by & all) == all)
-		return 0;
 	snprintf(r->last_reason, sizeof(r->last_reason), "%s: %s",
 	    r->relay->label, o->reason);
+	if (o->settled) {
+		/* A connection that worked for a while: a new round, soon
+		 * but not at once, in case the relay drops us at once again.
+		 * What relays said before is old news. */
+		r->tried = 0;
+		r->said_by = 0;
+		r->backoff_ms = RELAY_RUN_BACKOFF_MIN_MS;
+	} else if (r->tried < r->cfg->nrelays) {
+		/* A dead relay must not delay the next one. */
+		log_warnx(_(MSG_NEXT_RELAY), r->last_reason);
+		evtimer_add_ms(r->retry, 0);
+		return;
+	}
+	relay_run_backoff(r);
+}
+
+/* 1 when the relay's code says the device is shut out and the
+ * device's own verified directory says so too (trust.h): no relay can
+ * help then. */
+static int
+relay_run_shut_out(const struct relay_run *r, const char *code)
+{
+	return r->cfg->shut_out &&
+	    (strcmp(code, "unknown_device") == 0 ||
+	        strcmp(code, "auth_failed") == 0 ||
+	        strcmp(code, "revoked") == 0);
+}
+
+/* A refusal for good (RELAY_FATAL).  Any error code a relay sends is
+ * that relay's word only: one broken or taken over could answer every
+ * device with any code to stop every alert.  So the code is recorded
+ * against that relay and the next one that has not said so is tried;
+ * the run ends only when every relay said so.  That holds for the codes
+ * that look like the device's own fault as well: "bad_envelope" and
+ * "bad_signature" (an envelope or signature this device made, which no
+ * relay can be trusted to judge: one that is really malformed is
+ * refused by every relay, at the cost of one attempt each), "revoked",
+ * "unknown_device" and "auth_failed" (unless the device's own verified
+ * directory agrees), and "conflict", "unknown_recipient" and
+ * "unknown_alert" (that relay's state, which another need not share).
+ * A failure without a code is the device's own (an envelope it cannot
+ * make, no directory to seal to): no relay can help with it.
+ * 1 when another relay is to be tried. */
+static int
+relay_run_refused(struct relay_run *r, const struct relay_outcome *o)
+{
+	unsigned all = (1u << r->cfg->nrelays) - 1;
+
+	if (o->code[0] == '\0' || relay_run_shut_out(r, o->code))
+		return 0;
+	r->said_by |= 1u << (size_t)(r->relay - r->cfg->relays);
+	if ((r->said_by & all) == all)
+		return 0;
 	log_warnx(_(MSG_NEXT_RELAY), r->last_reason);
 	/* the next one that has not said so */
-	while (r->shut_by & (1u << r->next))
+	while (r->said_by & (1u << r->next))
 		r->next = (r->next + 1) % r->cfg->nrelays;
 	evtimer_add_ms(r->retry, 0);
 	return 1;
@@ -163,10 +187,18 @@ relay_run_done(const struct relay_outcome *o, void *arg)
 		relay_run_stop(r, o->exit_code);
 		break;
 	case RELAY_FATAL:
-		if (relay_run_shut_out(r, o))
-			break;
 		snprintf(r->last_reason, sizeof(r->last_reason), "%s: %s",
 		    r->relay->label, o->reason);
+		if (relay_run_refused(r, o))
+			break;
+		if (r->persist) {
+			/* a panic button gives up on nothing: what every
+			 * relay said may change (a relay repaired, a
+			 * directory renewed) */
+			r->said_by = 0;
+			relay_run_backoff(r);
+			break;
+		}
 		r->op->failed(r->op->arg, 0, r->last_reason);
 		relay_run_stop(r, EXIT_FAIL);
 		break;
@@ -240,6 +272,12 @@ relay_run_expired(evutil_socket_t fd, short what, void *arg)
 	} else
 		r->op->failed(r->op->arg, 1, r->last_reason);
 	relay_run_stop(r, EXIT_FAIL);
+}
+
+void
+relay_run_persist(struct relay_run *r)
+{
+	r->persist = 1;
 }
 
 const char *

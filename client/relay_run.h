@@ -1,7 +1,9 @@
 /*
  * One run of an operation against the configured relays: attempts over
  * the relays in turn, with backoff between rounds, until the operation
- * ends, a relay refuses it for good, or the deadline passes.  A session
+ * ends, every relay refused it for good (one relay's refusal is that
+ * relay's word: the next is tried), the device itself cannot go on, or
+ * the deadline passes.  A session
  * that was lost after it settled (the operation was following an alert)
  * starts a new round with the backoff reset.
  */
@@ -48,6 +50,10 @@ void relay_run_say(struct relay_run *r, void (*say)(void *, const char *),
 /* Runs until the end; the operation's exit code, else EXIT_FAIL (the
  * operation's failed() said why). */
 int relay_run_go(struct relay_run *r);
+/* For a run that lives as long as its program (the panic button,
+ * watch): a refusal by every relay, or the device's own failure, starts
+ * a new round after the backoff instead of ending the run. */
+void relay_run_persist(struct relay_run *r);
 /* The relay's error code that ended the last attempt ("revoked"), else
  * "": for failed() to tell a refused device from an unreachable relay. */
 const char *relay_run_code(const struct relay_run *r);

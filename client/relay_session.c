@@ -50,7 +50,9 @@ struct relay_session {
 	struct relay_outcome outcome;
 };
 
-/* Error codes after which sending the same request again cannot help. */
+/* Error codes after which sending the same request to the same relay
+ * again cannot help.  Another relay may answer otherwise: the run asks
+ * the next (relay_run.c). */
 static const char *const relay_session_fatal_codes[] = {
     "unknown_device",
     "auth_failed",

@@ -39,7 +39,8 @@
 enum relay_result {
 	RELAY_DONE, /* the operation ended; exit_code says how */
 	RELAY_RETRY, /* this attempt failed; the same request may be resent */
-	RELAY_FATAL, /* resending cannot help */
+	RELAY_FATAL, /* resending cannot help: with a code, at this relay
+	                (relay_run.c asks the next); without, anywhere */
 };
 
 struct relay_outcome {
@@ -130,8 +131,8 @@ void relay_session_keepalive(struct relay_session *s, const char *what);
 void relay_session_done(struct relay_session *s, int exit_code);
 void relay_session_fail(struct relay_session *s, enum relay_result result,
     const char *fmt, ...) PRINTFLIKE(3, 4);
-/* An error frame: fatal for codes where a resend cannot help, else a
- * retry. */
+/* An error frame: fatal for codes where a resend to this relay cannot
+ * help, else a retry; either way the code is recorded in the outcome. */
 void relay_session_error(struct relay_session *s, const json_t *o);
 /* A frame the operation did not expect now: try again elsewhere. */
 void relay_session_unexpected(struct relay_session *s, const char *type);

@@ -266,6 +266,16 @@ cancel_verify(const char *json, size_t len,
 	return sig_verify_ctx(SIGCTX_CANCEL, json, len, sig, pk);
 }
 
+int
+cancel_verify_any(const char *json, size_t len,
+    const unsigned char sig[crypto_sign_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES])
+{
+	if (cancel_verify(json, len, sig, pk) == 0)
+		return 0;
+	return sig_verify_ctx(SIGCTX_CANCEL2, json, len, sig, pk);
+}
+
 void
 auth_sign(const unsigned char challenge[AUTH_CHALLENGE_BYTES],
     const unsigned char binding[AUTH_BINDING_BYTES],

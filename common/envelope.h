@@ -86,6 +86,11 @@ void cancel_sign(const char *json, size_t len,
 int cancel_verify(const char *json, size_t len,
     const unsigned char sig[crypto_sign_BYTES],
     const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
+/* Either version: v1, or v2 (behind the device's PIN, with a duress
+ * flag, SIGCTX_CANCEL2).  0 when it checks out. */
+int cancel_verify_any(const char *json, size_t len,
+    const unsigned char sig[crypto_sign_BYTES],
+    const unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
 
 /* Device authentication: a signature over the server's challenge and the
  * TLS channel binding (keying material exported from the session). */

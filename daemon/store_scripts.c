@@ -57,13 +57,19 @@
 
 /* The device's signed cancel, as it sent it, kept with the alert for the
  * webhooks that follow (webhook.c): a receiver checks it with the
- * device's key, so the relay's word alone never ends an alarm there. */
+ * device's key, so the relay's word alone never ends an alarm there.
+ * The "cancelled" receipt carries it too, for the device to check that
+ * the cancel is its own before it stops following the alert. */
 #define SIGNED_CANCEL                                                          \
 	"local function signed_cancel(ak)\n"                                   \
 	"  if a.signed and a.sig then\n"                                       \
 	"    redis.call('HSET', ak, 'cancel_signed', a.signed, 'cancel_sig',"  \
 	"      a.sig)\n"                                                       \
 	"  end\n"                                                              \
+	"end\n"                                                                \
+	"local function cancelled_event()\n"                                   \
+	"  return {event = 'cancelled', at = a.now, cancel = a.signed,"        \
+	"    cancel_sig = a.sig}\n"                                            \
 	"end\n"
 
 /* Accept an alert with its first notifications and timers, or recognise
@@ -450,7 +456,7 @@ const char script_cancel[] = PRELUDE SIGNED_CANCEL
     "closed(a.aid, s[3])\n"
     "retire(a.aid, a.dev)\n"
     "fanout(a.aid, 'alert.cancelled', '')\n"
-    "local e = {event = 'cancelled', at = a.now}\n"
+    "local e = cancelled_event()\n"
     "ev(a.aid, a.dev, e)\n"
     "return cjson.encode({r = 'cancelled', receipt = e})\n";
 
@@ -611,7 +617,7 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
     "  closed(a.aid, s[3])\n"
     "  retire(a.aid, a.dev)\n"
     "  fanout(a.aid, 'alert.cancelled', '')\n"
-    "  local e = {event = 'cancelled', at = a.now}\n"
+    "  local e = cancelled_event()\n"
     "  ev(a.aid, a.dev, e)\n"
     "  return cjson.encode({r = 'cancelled', receipt = e})\n"
     "end\n"
@@ -634,7 +640,7 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
     /* last, as in a real cancel: the receipt the device gets */
     "local r, e = 'cancelled', nil\n"
     "if s[1] == 'cancelled' then r = 'already' else\n"
-    "  e = {event = 'cancelled', at = a.now}\n"
+    "  e = cancelled_event()\n"
     "  ev(a.aid, a.dev, e)\n"
     "end\n"
     "redis.call('HSET', ak, 'duress', '1')\n"

@@ -139,14 +139,19 @@ struct ar_event {
 	const char *operator_name; /* AR_EV_ACKNOWLEDGED: who, as the check
 	                              found ("NAME (alias)"), else the relay's
 	                              word */
-	int verified; /* AR_EV_ACKNOWLEDGED: enum ar_ack_check */
+	int verified; /* AR_EV_ACKNOWLEDGED: enum ar_ack_check;
+	                 AR_EV_CANCELLED: AR_ACK_VERIFIED when the receipt
+	                 carries this device's own signed cancel, else
+	                 AR_ACK_RELAY */
 	const char *state; /* AR_EV_STATE: open, acknowledged,
 	                      cancelled, expired */
 	int status; /* AR_EV_FAILED: enum ar_status */
 	const char *reason; /* AR_EV_FAILED: why, for a person */
 	const char *code; /* AR_EV_FAILED: the relay's error code
-	                     ("revoked"), "cancelled" or "expired" for a
-	                     wait that ended so, else NULL */
+	                     ("revoked"), "cancelled" (this device's own
+	                     signed cancel), "cancelled_relay" (a cancel
+	                     only the relay says) or "expired" for a wait
+	                     that ended so, else NULL */
 };
 
 typedef void (*ar_event_fn)(void *ctx, const struct ar_event *ev);
@@ -283,8 +288,8 @@ AR_API int ar_status(ar_client *c, const char *alert_id);
  * until it is acknowledged (AR_ACK_VERIFIED or AR_ACK_UNVERIFIED, and
  * AR_ACK_RELAY with AR_FOLLOW_ACCEPT_RELAY_ACK), cancelled or expired,
  * or AR_OPT_WAIT_TIMEOUT passed (when set).  Ends with AR_EV_DONE when
- * acknowledged, else AR_EV_FAILED (AR_E_CLOSED, code "cancelled" or
- * "expired"). */
+ * acknowledged, else AR_EV_FAILED (AR_E_CLOSED, code "cancelled",
+ * "cancelled_relay" or "expired"). */
 AR_API int ar_follow(ar_client *c, const char *alert_id, unsigned flags);
 
 /* ar_enroll flags. */

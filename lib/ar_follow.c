@@ -121,6 +121,11 @@ ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c)
 	e.type = ar_follow_type(what);
 	e.text = line;
 	e.event = out_clean(what, word, sizeof(word));
+	if (e.type == AR_EV_CANCELLED)
+		e.verified =
+		    ack_verify_own_cancel(op->c->d.av, ev, op->alert_id)
+		    ? AR_ACK_VERIFIED
+		    : AR_ACK_RELAY;
 	if (e.type == AR_EV_ACKNOWLEDGED) {
 		ack_verify_event(op->c->d.av, ev, op->alert_id, c);
 		e.verified = ar_follow_check(c->verdict);
@@ -174,6 +179,27 @@ ar_follow_expired(struct ar_follow *f, struct relay_session *s)
 	relay_session_done(s, EXIT_FAIL);
 }
 
+/* A cancel ends the wait either way, since the relay (if honest) no
+ * longer escalates: as asked, quietly, when it is this device's own
+ * signed cancel; else as a wait without confirmation ("cancelled_relay"),
+ * which alertctl says with its call to 112. */
+static void
+ar_follow_cancelled(struct ar_follow *f, struct relay_session *s, int own)
+{
+	char why[256];
+
+	if (own)
+		ar_op_fail(f->op, AR_E_CLOSED, "cancelled", _("cancelled"));
+	else {
+		snprintf(why, sizeof(why),
+		    _("the relay says alert %s is cancelled, but not with "
+		      "this device's signed cancel"),
+		    f->op->alert_id);
+		ar_op_fail(f->op, AR_E_CLOSED, "cancelled_relay", why);
+	}
+	relay_session_done(s, EXIT_FAIL);
+}
+
 /* An event not told before; 1 when it ends the wait: the awaited one,
  * or one that closes the alert (cancelled, expired), so that a follow
  * never outlives its alert. */
@@ -194,10 +220,10 @@ ar_follow_event(struct ar_follow *f, struct relay_session *s, const json_t *ev)
 		relay_session_done(s, EXIT_OK);
 	} else if (strcmp(what, "delivered") == 0 && !f->until_ack)
 		relay_session_done(s, EXIT_OK);
-	else if (strcmp(what, "cancelled") == 0) {
-		ar_op_fail(f->op, AR_E_CLOSED, "cancelled", _("cancelled"));
-		relay_session_done(s, EXIT_FAIL);
-	} else if (strcmp(what, "expired") == 0)
+	else if (strcmp(what, "cancelled") == 0)
+		ar_follow_cancelled(f, s,
+		    ack_verify_own_cancel(f->op->c->d.av, ev, f->op->alert_id));
+	else if (strcmp(what, "expired") == 0)
 		ar_follow_expired(f, s);
 	else
 		return 0;
@@ -226,9 +252,8 @@ ar_follow_status(struct ar_follow *f, struct relay_session *s, const json_t *o)
 		ar_say(f->op, _("acknowledged"));
 		relay_session_done(s, EXIT_OK);
 	} else if (strcmp(state, "cancelled") == 0) {
-		ar_say(f->op, _("cancelled"));
-		ar_op_fail(f->op, AR_E_CLOSED, "cancelled", _("cancelled"));
-		relay_session_done(s, EXIT_FAIL);
+		/* no event above carried this device's signed cancel */
+		ar_follow_cancelled(f, s, 0);
 	} else if (strcmp(state, "expired") == 0)
 		ar_follow_expired(f, s);
 	else

@@ -44,9 +44,10 @@ def genuine_ack(lab, st, keyfile, aid):
     assert cp.returncode == 0, cp.stderr
 
 
-@pytest.mark.hard_timeout(150)
-def test_button_keeps_its_alert_on_a_forged_ack(lab, tmp_path):
-    st, sk, keyfile = stack(lab)
+def button_with_alert(lab, tmp_path):
+    """alertctl button on the stack, its alert held, accepted and
+    delivered: (stack, key file, proc, button, alert_id)."""
+    st, _sk, keyfile = stack(lab)
     button = Button(tmp_path / "event0")
     add_button(st.env, button.path)
     p = start_button(lab, st.env)
@@ -54,6 +55,37 @@ def test_button_keeps_its_alert_on_a_forged_ack(lab, tmp_path):
     p.wait_for(r"alert %s: accepted by the relay" % ID_RX, "stdout", 15)
     (aid,) = raised(p)
     p.wait_for(r"alert %s: delivered" % aid, "stdout", 15)
+    return st, keyfile, p, button, aid
+
+
+def follow_with_alert(lab):
+    """send --follow on the stack, 2 positions in: (stack, key file,
+    proc, alert_id, located), located() counting the positions."""
+    st, _sk, keyfile = stack(lab,
+                             sections={"location": {"min_interval": 1}})
+    send = lab.send_proc(st.env, "--type", "threat", "--lat", FIXED[0],
+                         "--lon", FIXED[1], "--follow", "--follow-interval",
+                         "1")
+    aid = alert_id_of(send)
+
+    def located():
+        return len(st.webhooks("contactpunt", "alert.location", aid))
+    wait_until(lambda: located() >= 2, 30, what="2 alert.location")
+    return st, keyfile, send, aid, located
+
+
+def still_sending(send, located, after):
+    n = located()
+    wait_until(lambda: located() >= n + 3, 30,
+               what="3 more alert.location after " + after)
+    assert send.running(), send.tail()
+    text = "\n".join(send.snapshot("stdout"))
+    assert "no longer sent" not in text, text
+
+
+@pytest.mark.hard_timeout(150)
+def test_button_keeps_its_alert_on_a_forged_ack(lab, tmp_path):
+    st, keyfile, p, button, aid = button_with_alert(lab, tmp_path)
 
     forge_both(st, aid)
     p.wait_for(r"NOT genuine \(it carries no signed statement\)", "stdout",
@@ -82,24 +114,11 @@ def test_button_keeps_its_alert_on_a_forged_ack(lab, tmp_path):
 
 @pytest.mark.hard_timeout(150)
 def test_follow_keeps_sending_on_a_forged_ack(lab):
-    st, sk, keyfile = stack(lab, sections={"location": {"min_interval": 1}})
-    send = lab.send_proc(st.env, "--type", "threat", "--lat", FIXED[0],
-                         "--lon", FIXED[1], "--follow", "--follow-interval",
-                         "1")
-    aid = alert_id_of(send)
-
-    def located():
-        return len(st.webhooks("contactpunt", "alert.location", aid))
-    wait_until(lambda: located() >= 2, 30, what="2 alert.location")
+    st, keyfile, send, aid, located = follow_with_alert(lab)
 
     forge_both(st, aid)
-    n = located()
     # follow goes on: more positions after the forgeries
-    wait_until(lambda: located() >= n + 3, 30,
-               what="3 more alert.location after the forged acks")
-    assert send.running(), send.tail()
-    text = "\n".join(send.snapshot("stdout"))
-    assert "no longer sent" not in text, text
+    still_sending(send, located, "the forged acks")
     assert st.alert_hash(aid)["state"] == "open"
 
     # the genuine one ends it
@@ -110,3 +129,88 @@ def test_follow_keeps_sending_on_a_forged_ack(lab):
     n = located()
     time.sleep(3)
     assert located() == n
+
+
+def relays_word(st, aid, what):
+    """What a relay taken over can say without the device's or a
+    recipient's signature: an acknowledgement attested by the relay
+    alone, a cancel the device did not sign, an expiry."""
+    from test_signed_ack import cancel_receipt
+    if what == "attested_relay":
+        return forged("Piket-1", attested="relay")
+    if what == "cancelled":
+        return cancel_receipt(st, aid)
+    return {"event": "expired",
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+RELAYS_WORDS = ["attested_relay", "cancelled", "expired"]
+
+
+def own_cancel(lab, st, aid):
+    cp = ctl(lab, "-c", st.env.client_conf, "cancel", aid)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+
+
+@pytest.mark.hard_timeout(150)
+@pytest.mark.parametrize("what", RELAYS_WORDS)
+def test_button_keeps_its_alert_on_the_relays_word(lab, tmp_path, what):
+    """The relay alone says the alert was acknowledged (attested:
+    relay), cancelled (no signed cancel of this device) or expired: the
+    button keeps its alert, lit, and says nothing is ready.  After a
+    made-up cancel or an expiry the next hold raises a new alert; after
+    an ack only the relay vouches for it is still open.  Before, the
+    first two freed the button at once ("the button is ready").  The
+    device's own cancel (alertctl cancel) frees it."""
+    st, _keyfile, p, button, aid = button_with_alert(lab, tmp_path)
+
+    publish(st, aid, relays_word(st, aid, what))
+    if what == "cancelled":
+        p.wait_for(r"alert %s: the relay says it is cancelled, but not "
+                   r"with this device's signed cancel" % aid, "stdout", 10)
+    elif what == "expired":
+        p.wait_for(r"alert %s: the relay stopped escalating it" % aid,
+                   "stdout", 10)
+    else:
+        p.wait_for(r"alert %s: acknowledged" % aid, "stdout", 10)
+    time.sleep(1)
+    assert "the button is ready" not in out(p), out(p)
+    assert not (st.env.dir / "outbox" / (aid + ".closed")).exists()
+    assert st.alert_hash(aid)["state"] == "open"
+
+    if what == "attested_relay":
+        button.press(HOLD + 0.3)
+        wait_until(lambda: "is still open" in out(p), 10, what=p.tail())
+        assert raised(p) == [aid]
+        own_cancel(lab, st, aid)
+        p.wait_for(r"alert %s is cancelled: the button is ready" % aid,
+                   "stdout", 15)
+    else:
+        button.press(HOLD + 0.4)
+        wait_until(lambda: len(raised(p)) == 2, 10, what=p.tail())
+        new = raised(p)[1]
+        assert new != aid
+        p.wait_for(r"alert %s: delivered" % new, "stdout", 15)
+        own_cancel(lab, st, new)
+        p.wait_for(r"alert %s is cancelled: the button is ready" % new,
+                   "stdout", 15)
+    assert p.running()
+    button.close()
+
+
+@pytest.mark.hard_timeout(150)
+@pytest.mark.parametrize("what", RELAYS_WORDS)
+def test_follow_keeps_sending_on_the_relays_word(lab, what):
+    """send --follow goes on sending the location after the relay's
+    word alone (an ack attested by the relay, a cancel the device did
+    not sign, an expiry); the device's own cancel ends it.  Before, the
+    first two ended it."""
+    st, _keyfile, send, aid, located = follow_with_alert(lab)
+
+    publish(st, aid, relays_word(st, aid, what))
+    still_sending(send, located, "the relay's word")
+
+    own_cancel(lab, st, aid)
+    assert send.wait_exit(20) == 0, send.tail()
+    text = "\n".join(send.snapshot("stdout"))
+    assert "The alert is closed (cancelled)" in text, text

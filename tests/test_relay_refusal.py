@@ -472,3 +472,113 @@ def test_libalertclient_send_goes_to_the_next_relay(lab, tmp_path):
     aid = cp.stdout.split("send rc 0 (success) alert ", 1)[1][:32]
     assert marks(env, aid) == ["refused"]
     assert "refused by all 2 relays" in cp.stdout, cp.stdout
+
+
+# What a broken or hostile relay can answer besides refusing the alert
+# itself: an error code to the auth (RefusingRelay.auth_code), or the
+# alert answered with a code that refuses nothing sent (unknown_alert).
+# Before, each of these ended the run at the first relay.
+RELAY_WORDS = [
+    pytest.param({"auth_code": c}, id="auth_" + c)
+    for c in ("conflict", "bad_envelope", "bad_signature",
+              "unknown_recipient", "unknown_alert")
+] + [pytest.param({"code": "unknown_alert"}, id="alert_unknown_alert")]
+
+
+@pytest.mark.hard_timeout(60)
+@pytest.mark.parametrize("how", RELAY_WORDS)
+def test_any_error_code_is_that_relays_word(lab, how):
+    """A relay answers the auth or the alert with any error code: send
+    tries the next relay, and the honest one accepts (exit 0).  Before,
+    send ended at once with ALARM NOT DELIVERED, the second relay never
+    asked."""
+    env, _redis, _relay, recv = lab.stack(receivers=["contactpunt"])
+    bad = refusing(lab, env, **how)
+    _, rc, out, err = send_panic(lab, env, [bad.label, real_label(env)])
+    aid = accepted_id(rc, out, err)
+    assert bad.sessions >= 1 and "trying the next relay" in err, err
+    assert "ALARM" not in err, err
+    assert [a["alert_id"] for a in recv["contactpunt"].wait_alerts(1)] == \
+        [aid]
+
+
+@pytest.mark.hard_timeout(60)
+def test_an_error_code_said_by_every_relay_ends_send(lab):
+    """Every relay answers the auth with the same code: each is asked
+    once, then send ends with ALARM NOT DELIVERED (exit 1)."""
+    env = lab.env()
+    one = refusing(lab, env, auth_code="bad_envelope")
+    two = refusing(lab, env, auth_code="bad_envelope")
+    _, rc, out, err = send_panic(lab, env, [one.label, two.label])
+    assert rc == 1 and "bad_envelope" in err, (rc, out, err)
+    assert last_line(err).startswith(NOT_DELIVERED), err
+    assert one.sessions == 1 and two.sessions == 1, (one.sessions,
+                                                     two.sessions)
+
+
+def button_on(lab, env, tmp_path, relays):
+    """alertctl button with [client] relay = relays: (proc, button)."""
+    from test_button import Button, add_button, start_button
+    client_conf(env, env.client_conf, relays)
+    button = Button(tmp_path / "event0")
+    add_button(env, button.path)
+    return start_button(lab, env), button
+
+
+@pytest.mark.hard_timeout(90)
+def test_button_goes_past_a_relay_that_refuses_its_auth(lab, tmp_path):
+    """The first relay answers the button's auth with "conflict": the
+    button connects to the second, its alert is accepted and delivered,
+    and it keeps running.  Before, the button process exited on its
+    first connection."""
+    from test_button import HOLD, ID_RX, out, raised
+    env, _redis, _relay, recv = lab.stack(receivers=["contactpunt"])
+    bad = refusing(lab, env, auth_code="conflict")
+    p, button = button_on(lab, env, tmp_path, [bad.label, real_label(env)])
+    try:
+        button.press(HOLD + 0.4)
+        p.wait_for(r"alert %s: accepted by the relay" % ID_RX, "stdout", 15)
+        (aid,) = raised(p)
+        assert [a["alert_id"] for a in
+                recv["contactpunt"].wait_alerts(1)] == [aid]
+        assert p.running() and bad.sessions >= 1, out(p)
+    finally:
+        button.close()
+
+
+@pytest.mark.hard_timeout(90)
+def test_button_refused_by_every_relay_keeps_trying(lab, tmp_path):
+    """Every relay says the device is revoked: the button does not exit
+    but asks them again after its backoff, and a hold still raises an
+    alert, kept for when a relay takes it.  Before, it exited."""
+    from test_button import HOLD, ID_RX, raised
+    env, _redis, _relay, recv = lab.stack(receivers=["contactpunt"])
+    one = refusing(lab, env, auth_code="revoked")
+    two = refusing(lab, env, auth_code="revoked")
+    p, button = button_on(lab, env, tmp_path, [one.label, two.label])
+    try:
+        harness.wait_until(lambda: one.sessions >= 2 and two.sessions >= 2,
+                           20, what="both relays asked again:\n" + p.tail())
+        assert p.running(), p.tail()
+        button.press(HOLD + 0.4)
+        p.wait_for(r"panic alert %s raised" % ID_RX, "stdout", 10)
+        (aid,) = raised(p)
+        assert p.running(), p.tail()
+    finally:
+        button.close()
+
+
+@pytest.mark.hard_timeout(60)
+def test_watch_refused_by_every_relay_keeps_trying(lab):
+    """watch runs for ever: every relay refusing the device starts a
+    new round after the backoff; with --once it ends."""
+    env = lab.env()
+    one = refusing(lab, env, auth_code="conflict")
+    conf = client_conf(env, env.dir / "one.conf", [one.label])
+    watch = lab.spawn([alertctl_bin(), "-c", str(conf), "watch"], "watch")
+    harness.wait_until(lambda: one.sessions >= 3, 20,
+                       what="asked again:\n" + watch.tail())
+    assert watch.running(), watch.tail()
+    cp = ctl(lab, conf, "watch", "--once", "--timeout", "20")
+    assert cp.returncode == 1 and "conflict" in cp.stderr, \
+        cp.stdout + cp.stderr

@@ -390,3 +390,76 @@ def test_console_ack_is_signed_and_verified(lab):
     p.wait_for(r"acknowledged by %s \(Contactpunt\) at .* via https "
                r"\(signed by the person, verified\)" % OPERATOR, "stdout", 15)
     assert p.wait_exit(15) == 0, p.tail()
+
+
+def cancel_receipt(st, alert_id, signing_key=None):
+    """A "cancelled" receipt as a relay could make it up: without the
+    device's signed cancel, or with one signed by signing_key."""
+    from harness_sms import cancel_frame
+    r = {"event": "cancelled",
+         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if signing_key is not None:
+        f = cancel_frame(signing_key, st.env.device_id, alert_id)
+        r.update(cancel=f["cancel"], cancel_sig=f["sig"])
+    return r
+
+
+# made-up cancels: none signed, one signed with a key not the device's,
+# and the device's own signed cancel of another alert (replayed)
+MADE_UP_CANCELS = ["unsigned", "other_key", "other_alert"]
+
+
+def made_up_cancel(st, aid, how):
+    if how == "unsigned":
+        return cancel_receipt(st, aid)
+    if how == "other_key":
+        return cancel_receipt(st, aid, nacl.signing.SigningKey.generate())
+    from helpers import device_key
+    r = cancel_receipt(st, "ab" * 16, device_key(st.env))
+    return r
+
+
+@pytest.mark.hard_timeout(120)
+@pytest.mark.parametrize("how", MADE_UP_CANCELS)
+def test_a_made_up_cancel_ends_wait_ack_with_the_call_112_line(lab, how):
+    """A "cancelled" receipt the device did not sign ends `send --wait
+    ack` as a wait without confirmation: exit 4 with ALARM NOT CONFIRMED
+    ... Call 112.  Before, it ended with exit 4 and no line at all, as
+    if the person had cancelled it."""
+    st, _sk, _keyfile = stack(lab)
+    p, aid = start_wait(lab, st)
+    publish(st, aid, made_up_cancel(st, aid, how))
+    assert p.wait_exit(15) == 4, p.tail()
+    err = "\n".join(p.snapshot("stderr"))
+    assert "ALARM NOT CONFIRMED" in err and "112" in err, err
+    assert "not with this device's signed cancel" in err, err
+    assert st.alert_hash(aid)["state"] == "open"
+
+
+@pytest.mark.hard_timeout(120)
+def test_the_devices_own_cancel_ends_wait_ack_quietly(lab):
+    """`alertctl cancel` of the alert a `send --wait ack` waits for: the
+    relay's "cancelled" receipt carries the device's signed cancel
+    (cancel, cancel_sig), the wait ends with exit 4 and no call to
+    112, as asked."""
+    st, _sk, _keyfile = stack(lab)
+    p, aid = start_wait(lab, st)
+    cp = ctl(lab, "-c", st.env.client_conf, "cancel", aid)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert p.wait_exit(15) == 4, p.tail()
+    assert "112" not in "\n".join(p.snapshot("stderr")), p.tail()
+    assert st.alert_hash(aid)["state"] == "cancelled"
+    # the relay keeps it in the event; status --json leaves it out, so
+    # that a duress cancel reads as a real one there
+    c = st.r()
+    try:
+        evs = [json.loads(e) for e in
+               c("LRANGE", "%s:events:%s" % (st.prefix, aid), 0, -1)]
+    finally:
+        c.close()
+    (ev,) = [e for e in evs if e["event"] == "cancelled"]
+    assert ev["cancel"] and ev["cancel_sig"], ev
+    cp = ctl(lab, "-c", st.env.client_conf, "status", aid, "--json")
+    j = json.loads(cp.stdout.strip().splitlines()[-1])
+    (ev,) = [e for e in j["events"] if e["event"] == "cancelled"]
+    assert "cancel" not in ev and "cancel_sig" not in ev, ev
