@@ -78,7 +78,20 @@ receipt_delivered(const json_t *ev, char *buf, size_t len)
 
 	receipt_str(ev, "recipient", who, sizeof(who));
 	receipt_str(ev, "channel", how, sizeof(how));
-	if (json_is_integer(n) && json_is_integer(m))
+	/* An SMS gateway took it; nobody said the phone got it. */
+	if (json_is_false(json_object_get(ev, "confirmed")) &&
+	    json_is_integer(n) && json_is_integer(m))
+		snprintf(buf, len,
+		    _("handed to the gateway for %s by %s (%lld of %lld), "
+		      "not confirmed delivered"),
+		    who, how, (long long)json_integer_value(n),
+		    (long long)json_integer_value(m));
+	else if (json_is_false(json_object_get(ev, "confirmed")))
+		snprintf(buf, len,
+		    _("handed to the gateway for %s by %s, not confirmed "
+		      "delivered"),
+		    who, how);
+	else if (json_is_integer(n) && json_is_integer(m))
 		snprintf(buf, len, _("delivered to %s by %s (%lld of %lld)"),
 		    who, how, (long long)json_integer_value(n),
 		    (long long)json_integer_value(m));

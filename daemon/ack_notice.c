@@ -102,10 +102,13 @@ ack_notice_cb(int ok, long status, const char *error, void *arg)
 	const struct relay_config *cfg = an->owner->relay->cfg;
 
 	an->req = NULL;
+	/* Queued by the gateway: it sends it once its link is back, and a
+	 * resend would only queue a copy (sms_gateway.h). */
 	if (ok) {
-		log_info("sms notice kind=%s recipient=%s result=ok status=%ld "
+		log_info("sms notice kind=%s recipient=%s result=%s status=%ld "
 		         "attempt=%d",
-		    an->kind, an->rid, status, an->attempt);
+		    an->kind, an->rid, ok == SMS_QUEUED ? "queued" : "ok",
+		    status, an->attempt);
 		ack_notice_free(an);
 		return;
 	}

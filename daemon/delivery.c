@@ -375,10 +375,38 @@ delivery_webhook_cb(long status, const char *error, void *arg)
 	delivery_result(dl, status >= 200 && status < 300, status, error);
 }
 
+/*
+ * The SMS gateway keeps the message until its link to an SMS centre is
+ * back (sms_gateway.h): nobody has it yet, so it is not delivered, and
+ * the escalation does not wait for it: the recipient is marked not
+ * reached with the next tier at once, given up as a dead letter (once
+ * the link is back the gateway sends what it keeps; each resend would
+ * add a copy to its queue).  Their number stays among those the alert
+ * was sent to, so that a reply to the SMS, once it arrives, counts.
+ */
+static void
+delivery_queued(struct delivery *dl, long status, const char *error)
+{
+	dl->hreq = NULL;
+	dl->queued = 1;
+	snprintf(dl->reason, sizeof(dl->reason), "%s; not sent again", error);
+	log_warnx("delivery alert=%s recipient=%s channel=%s result=queued "
+	          "status=%ld attempt=%d event=%s",
+	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
+	    dl->attempt, dl->e.event);
+	metrics_delivery(dl->e.channel,
+	    json_is_true(json_object_get(dl->meta, "drill")), DELIVERY_FAILED);
+	dl->state = D_FAIL;
+	delivery_step(dl);
+}
+
 static void
 delivery_sms_cb(int ok, long status, const char *error, void *arg)
 {
-	delivery_result(arg, ok, status, error);
+	if (ok == SMS_QUEUED)
+		delivery_queued(arg, status, error);
+	else
+		delivery_result(arg, ok == SMS_ACCEPTED, status, error);
 }
 
 static void
@@ -570,6 +598,8 @@ delivery_fail_args(const struct delivery *dl)
 
 	json_object_set_new(args, "reason", json_string(dl->reason));
 	json_object_set_new(args, "tier", json_string(dl->e.tier));
+	if (dl->queued)
+		json_object_set_new(args, "queued", json_true());
 	return args;
 }
 

@@ -41,6 +41,7 @@ struct delivery {
 	size_t bodylen;
 	char reason[256]; /* last failure, for the dead letter */
 	int unreached; /* failed max_attempts times; retried while open */
+	int queued; /* the SMS gateway keeps it for later: not sent again */
 	int retrying; /* failed once: counted in d->nretry, not for reading */
 	struct event *timer;
 	struct store_req *sreq;

@@ -301,8 +301,12 @@ sms_gateway_clear(struct sms_gateway *gw)
 
 /* ---------------------------------------------------------------- sending */
 
+#define SMS_ANSWER_MAX 64 /* of a 2xx body: enough for Kannel's status line */
+
 struct sms_req {
 	struct http_req *req;
+	const struct sms_driver *driver;
+	char answer[SMS_ANSWER_MAX]; /* may echo the text: wiped */
 	sms_done_cb cb;
 	void *arg;
 	TAILQ_ENTRY(sms_req) entry;
@@ -311,20 +315,32 @@ struct sms_req {
 static TAILQ_HEAD(, sms_req) sms_reqs = TAILQ_HEAD_INITIALIZER(sms_reqs);
 
 static void
+sms_req_free(struct sms_req *sr)
+{
+	sodium_memzero(sr->answer, sizeof(sr->answer));
+	free(sr);
+}
+
+/* A 2xx is taken as the driver reads its body; anything else failed. */
+static void
 sms_http_done(long status, const char *error, void *arg)
 {
 	struct sms_req *sr = arg;
 	char buf[64];
-	int ok = status >= 200 && status <= 299;
+	int ok = status >= 200 && status <= 299 ? SMS_ACCEPTED : SMS_FAILED;
 
 	TAILQ_REMOVE(&sms_reqs, sr, entry);
-	if (!ok && error == NULL) {
+	if (ok && sr->driver->answer != NULL)
+		ok = sr->driver->answer(sr->answer);
+	if (ok == SMS_QUEUED)
+		error = "gateway queued it for later: no link to an SMS centre";
+	else if (!ok && error == NULL) {
 		snprintf(buf, sizeof(buf), "gateway answered HTTP %ld", status);
 		error = buf;
 	}
 	if (sr->cb != NULL)
-		sr->cb(ok, status, ok ? NULL : error, sr->arg);
-	free(sr);
+		sr->cb(ok, status, ok == SMS_ACCEPTED ? NULL : error, sr->arg);
+	sms_req_free(sr);
 }
 
 struct http_req *
@@ -368,6 +384,9 @@ sms_send(struct http_client *hc, const struct sms_gateway *gw, const char *to,
 	a.connect_timeout_ms = connect_timeout_ms;
 	a.timeout_ms = timeout_ms;
 	sr = xcalloc(1, sizeof(*sr));
+	sr->driver = sms_gateway_driver(gw);
+	a.answer = sr->answer;
+	a.answerlen = sizeof(sr->answer);
 	sr->cb = cb;
 	sr->arg = arg;
 	TAILQ_INSERT_TAIL(&sms_reqs, sr, entry);
@@ -386,7 +405,7 @@ sms_send_cancel(struct http_req *req)
 		if (sr->req == req) {
 			TAILQ_REMOVE(&sms_reqs, sr, entry);
 			http_req_cancel(sr->req);
-			free(sr);
+			sms_req_free(sr);
 			return;
 		}
 	}
@@ -399,6 +418,6 @@ sms_send_forget_all(void)
 
 	while ((sr = TAILQ_FIRST(&sms_reqs)) != NULL) {
 		TAILQ_REMOVE(&sms_reqs, sr, entry);
-		free(sr);
+		sms_req_free(sr);
 	}
 }

@@ -59,9 +59,18 @@ int sms_gateway_set(struct sms_gateway *gw, const char *dir, const char *key,
 int sms_gateway_check(struct sms_gateway *gw, char *err, size_t errlen);
 void sms_gateway_clear(struct sms_gateway *gw);
 
-/* ok is 1 when the gateway accepted the message (2xx; Kannel answers
- * 202 both for "0: Accepted" and "3: Queued").  error is set when ok is
- * 0: curl's reason, or "gateway answered HTTP <status>". */
+/* How the gateway answered one message: sms_done_cb's ok.  Neither
+ * answer says a phone got it: a gateway that takes a message has only
+ * taken it.  SMS_QUEUED is a 2xx in which the gateway says it keeps the
+ * message for later because it has no link to an SMS centre (Kannel's
+ * "3: Queued for later delivery"); it sends it itself once the link is
+ * back, so sending it again would only queue a copy.  A caller that
+ * tests ok as a truth value takes a queued message as taken. */
+enum sms_result { SMS_FAILED = 0, SMS_ACCEPTED = 1, SMS_QUEUED = 2 };
+
+/* ok is an enum sms_result.  error is set unless ok is SMS_ACCEPTED:
+ * curl's reason, "gateway answered HTTP <status>", or why it is only
+ * queued. */
 typedef void (*sms_done_cb)(int ok, long status, const char *error, void *arg);
 /* Sends text (valid UTF-8, no control characters, shorter than
  * SMS_TEXT_MAX) to the E.164 number to; ref fills {ref} (NULL: empty).

@@ -228,4 +228,4 @@ sms_http_request(const struct sms_gateway *gw, const char *to, const char *text,
 }
 
 const struct sms_driver sms_http_driver = {"http", SMS_HTTP, sms_http_check,
-    sms_http_request};
+    sms_http_request, NULL};

@@ -2,9 +2,10 @@
  * The kannel gateway driver: Kannel's sendsms interface, one GET with
  * the credentials, sender, number and text in the query string (as
  * Kannel requires; hence http:// only to a loopback address, where no
- * one on the wire reads them).
+ * one on the wire reads them), and what its answer says.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <curl/curl.h>
 
@@ -57,5 +58,16 @@ sms_kannel_request(const struct sms_gateway *gw, const char *to,
 	return rc;
 }
 
+/* smsbox answers 202 whether bearerbox routed the message to an SMS
+ * centre ("0: Accepted for delivery") or only keeps it because no
+ * centre's link is up ("3: Queued for later delivery"), as Kannel 1.4.5
+ * does with its fake SMSC stopped; the status code cannot tell them
+ * apart, the number before the colon does. */
+static enum sms_result
+sms_kannel_answer(const char *body)
+{
+	return strncmp(body, "3:", 2) == 0 ? SMS_QUEUED : SMS_ACCEPTED;
+}
+
 const struct sms_driver sms_kannel_driver = {"kannel", SMS_KANNEL,
-    sms_kannel_check, sms_kannel_request};
+    sms_kannel_check, sms_kannel_request, sms_kannel_answer};

@@ -43,6 +43,9 @@ struct sms_driver {
 	int (*request)(const struct sms_gateway *gw, const char *to,
 	    const char *text, const char *ref, struct sms_request *r, char *err,
 	    size_t errlen);
+	/* What a 2xx answer means, from the start of its body (NULL:
+	 * SMS_ACCEPTED): a gateway may say it only queued the message. */
+	enum sms_result (*answer)(const char *body);
 };
 
 extern const struct sms_driver sms_kannel_driver;

@@ -75,4 +75,4 @@ sms_twilio_request(const struct sms_gateway *gw, const char *to,
 }
 
 const struct sms_driver sms_twilio_driver = {"twilio", SMS_TWILIO,
-    sms_twilio_check, sms_twilio_request};
+    sms_twilio_check, sms_twilio_request, NULL};

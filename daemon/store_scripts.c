@@ -274,9 +274,13 @@ const char script_done[] = PRELUDE
     "  elseif f[3] == 'cancelled' then\n"
     "    deliver(a.aid, a.rid, a.ch, 'alert.cancelled', '-1')\n"
     "  end\n"
-    "  ev(a.aid, f[2], {event = 'delivered', recipient = a.alias,"
+    /* an SMS gateway's 2xx says it took the message, not that the
+     * phone got it */
+    "  local e = {event = 'delivered', recipient = a.alias,"
     "    channel = a.ch, delivered = n, total = tonumber(f[1]),"
-    "    at = a.now})\n"
+    "    at = a.now}\n"
+    "  if a.ch == 'sms' then e.confirmed = false end\n"
+    "  ev(a.aid, f[2], e)\n"
     "end\n"
     "return cjson.encode({r = 'ok'})\n";
 
@@ -330,9 +334,11 @@ const char script_unreached_all[] = PRELUDE
     "return cjson.encode({r = 'ok', n = n})\n";
 
 /* A notification was given up (the alert closed or expired while its
- * recipient was unreached, or it cannot be sent at all): dead letter,
- * the history says so, and for an open alert (not a duress alarm) the
- * next tier at once.
+ * recipient was unreached, it cannot be sent at all, or an SMS gateway
+ * only queued it): dead letter, the history says so, and for an open
+ * alert (not a duress alarm) the next tier at once.  A queued SMS may
+ * still reach its phone: its recipient counts as sent to (a reply to
+ * it acknowledges, they hear who took it), not as delivered.
  * Acknowledging the entry in the group is the claim: recorded once. */
 const char script_fail[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
@@ -358,6 +364,9 @@ const char script_fail[] = PRELUDE
     "  end\n"
     "  unreached(a.aid, a.rid, a.ch, {recipient = a.alias, channel = a.ch,"
     "    reason = reason, since = since, retrying = false})\n"
+    "  if a.queued then\n"
+    "    redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
+    "  end\n"
     "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
     "    channel = a.ch, reason = a.reason, at = a.now, retrying = false})\n"
     "  if s[1] == 'open' and s[2] and s[4] ~= '1' then\n"

@@ -218,16 +218,44 @@ class Kannel:
         self.smsbox.wait_for(r"Connected to bearerbox", "stderr", timeout)
         wait_until(lambda: _port_open(self.sendsms_port), timeout,
                    what="smsbox sendsms port %d" % self.sendsms_port)
+        return self.start_phones(timeout)
+
+    def start_phones(self, timeout=20):
+        """The phones' SMS centre link up: a fakesmsc on the phones SMSC
+        (again, after stop_phones(); mt_messages() then has only what
+        this one received)."""
         mark = len(self.bearerbox.snapshot("stderr"))
         # -m 0: send nothing, only receive; a message argument is still
         # required by fakesmsc's command line.
+        self.phones_count = getattr(self, "phones_count", 0) + 1
         self.phones = self._spawn([FAKESMSC, "-H", "127.0.0.1",
                                    "-r", self.phones_port, "-m", "0",
                                    "-v", "0", "0 0 text unused"],
-                                  "fakesmsc-phones")
+                                  "fakesmsc-phones" + (
+                                      "" if self.phones_count == 1 else
+                                      ".%d" % self.phones_count))
         self.bearerbox.wait_for(r"Fakesmsc client connected", "stderr",
                                 timeout, start=mark)
         return self
+
+    def stop_phones(self, timeout=10):
+        """The phones' SMS centre link down for real: their fakesmsc
+        stopped, and bearerbox has seen the connection close (it then
+        queues what sendsms is given: "3: Queued for later delivery")."""
+        mark = len(self.bearerbox.snapshot("stderr"))
+        self.phones.stop()
+        self.bearerbox.wait_for(r"fakesmsc client\. Closing connection",
+                                "stderr", timeout, start=mark)
+
+    def sendsms_to(self, number):
+        """How many sendsms requests smsbox took for number (its access
+        log), whether sent at once or queued."""
+        path = self.dir / "smsbox-access.log"
+        if not path.exists():
+            return 0
+        return sum(1 for line in path.read_text(errors="replace").splitlines()
+                   if "send-SMS request added" in line and
+                   "target:%s " % number in line)
 
     # ------------------------------------------------------------ MT
 

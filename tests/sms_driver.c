@@ -17,7 +17,8 @@
  *
  * FILE holds [gateway NAME] sections as in alertrelayd.conf.  "send"
  * sends all its messages at once and prints each result as it comes:
- * {"i":N,"gateway":..,"ok":..,"status":..,"error":..,"ms":..}, or
+ * {"i":N,"gateway":..,"ok":..,"status":..,"error":..,"ms":..} (and
+ * "queued":true when the gateway only kept it for later), or
  * {"i":N,"sent":false} when sms_send() refused.  At the deadline
  * (default timeout_ms + 5 s) it prints {"deadline":true} and frees the
  * client with whatever is still pending, as the daemon does at exit.
@@ -136,10 +137,14 @@ static void
 sent_cb(int ok, long status, const char *error, void *arg)
 {
 	struct send *s = arg;
+	json_t *o;
 
-	print_json(json_pack("{s:i, s:s, s:b, s:i, s:s?, s:I}", "i", s->i,
-	    "gateway", s->gateway, "ok", ok, "status", (int)status, "error",
-	    error, "ms", (json_int_t)(monotonic_ms() - s->d->start_ms)));
+	o = json_pack("{s:i, s:s, s:b, s:i, s:s?, s:I}", "i", s->i, "gateway",
+	    s->gateway, "ok", ok, "status", (int)status, "error", error, "ms",
+	    (json_int_t)(monotonic_ms() - s->d->start_ms));
+	if (ok == SMS_QUEUED) /* taken, but only kept for later */
+		json_object_set_new(o, "queued", json_true());
+	print_json(o);
 	if (--s->d->pending == 0)
 		event_base_loopbreak(s->d->base);
 }

@@ -489,6 +489,28 @@ def test_kannel_mt(drv, lab, kannel):
     assert k.password not in drv.stderr
 
 
+@pytest.mark.hard_timeout(90)
+def test_kannel_queued(drv, lab, kannel):
+    """Kannel answers 202 whether it sent the message on or only queued
+    it because its SMS centre's link is down (the phones' fakesmsc
+    stopped): its "3: Queued for later delivery" is told apart."""
+    k = kannel()
+    conf = gateways_conf(lab.tmp / "gw.conf", {"kannel": kannel_gateway(lab, k)})
+    k.stop_phones()
+    rc, out = drv("send", "kannel", TO, "K7Q2", "ALERT TEST", conf=conf)
+    assert rc == 0
+    assert (out[0]["ok"], out[0]["status"], out[0].get("queued")) == (
+        True, 202, True), out
+    assert "queued" in out[0]["error"], out
+    k.start_phones()
+    (m,) = k.wait_mt(1)  # what Kannel kept, once the link is back
+    assert m.receiver == TO and m.text == "ALERT TEST"
+    rc, out = drv("send", "kannel", TO, "K7Q2", "ALERT TEST 2", conf=conf)
+    assert (out[0]["ok"], out[0]["status"], "queued" in out[0]) == (
+        True, 202, False), out
+    assert out[0].get("error") is None
+
+
 def test_kannel_wrong_password(drv, lab, kannel):
     k = kannel()
     conf = gateways_conf(lab.tmp / "gw.conf", {
