@@ -211,47 +211,33 @@ rs_closed_step(struct console_retention *r, int history, long period,
 	return sum;
 }
 
-/* One step of the logins, the device notices, the devices' states or
- * the sessions. */
+/* One step of the logins, the device notices (their timeline rows,
+ * then their webhooks), the devices' states or the sessions. */
 static long long
 rs_rows_step(struct console_retention *r, int *more)
 {
 	const struct console_config *cfg = &r->c->cfg;
-	time_t now = time(NULL);
-	long long k, sum;
+	int ph = r->phase;
+	long period = ph == RS_LOGINS ? cfg->retention.alert_history
+	    : ph == RS_SESSIONS       ? cfg->retention.sessions
+	                              : cfg->retention.device_state;
+	time_t cutoff =
+	    time(NULL) - period - (ph == RS_SESSIONS ? cfg->session_idle : 0);
+	size_t i = ph == RS_LOGINS ? 11
+	    : ph == RS_NOTICES     ? 6
+	    : ph == RS_DEVICES     ? 8
+	                           : 9;
+	long long k, sum = 0;
 
-	switch (r->phase) {
-	case RS_LOGINS:
-		if (cfg->retention.alert_history == 0)
-			return 0;
-		k = rs_run(r, 11, now - cfg->retention.alert_history,
-		    CONSOLE_RETENTION_STEP, 0);
-		break;
-	case RS_NOTICES:
-		if (cfg->retention.device_state == 0)
-			return 0;
-		if ((sum = rs_run(r, 6, now - cfg->retention.device_state,
-		         CONSOLE_RETENTION_STEP, 0)) < 0 ||
-		    (k = rs_run(r, 7, now - cfg->retention.device_state,
-		         CONSOLE_RETENTION_STEP, 0)) < 0)
-			return -1;
-		*more = k == CONSOLE_RETENTION_STEP;
-		return sum + k;
-	case RS_DEVICES:
-		if (cfg->retention.device_state == 0)
-			return 0;
-		k = rs_run(r, 8, now - cfg->retention.device_state,
-		    CONSOLE_RETENTION_STEP, 0);
-		break;
-	default: /* RS_SESSIONS */
-		if (cfg->retention.sessions == 0)
-			return 0;
-		k = rs_run(r, 9,
-		    now - cfg->session_idle - cfg->retention.sessions,
-		    CONSOLE_RETENTION_STEP, 0);
-	}
+	if (period == 0)
+		return 0;
+	if (ph == RS_NOTICES &&
+	    (sum = rs_run(r, i++, cutoff, CONSOLE_RETENTION_STEP, 0)) < 0)
+		return -1;
+	if ((k = rs_run(r, i, cutoff, CONSOLE_RETENTION_STEP, 0)) < 0)
+		return -1;
 	*more = k == CONSOLE_RETENTION_STEP;
-	return k;
+	return sum + k;
 }
 
 /* The step of the phase, in one transaction with its record. */

@@ -23,6 +23,7 @@ import harness
 import proto
 from harness_env import _py_keygen
 from test_console import Console, OPERATOR, RID, console_bin, make_webhook
+from test_console_export import stuff_alerts
 from test_console_history_load import device_notice
 
 pytestmark = pytest.mark.needs("alertconsole")
@@ -240,31 +241,19 @@ def test_forget_erases_one_device_and_nothing_of_another(lab):
 def test_a_big_sweep_goes_in_steps_while_the_queue_answers(lab):
     env = lab.env()
     c = Console(lab, env).start()
-    c.proc.stop()
+    c.who = OPERATOR
     n = 3000
+    stuff_alerts(env, c, n)
+    c.proc.stop()
     now = int(time.time())
-    d = sqlite3.connect(str(c.state / "console.db"))
-    try:
-        for i in range(n):
-            headers, body, inner = make_webhook(env, RID, alert_type="test",
-                                                message="nr %d" % i)
-            aid = inner["alert_id"]
-            cur = d.execute(
-                "INSERT INTO webhook (stored_at, webhook_id, recipient_id,"
-                " type, alert_id, shown_key, is_alert, repeat, stale, body)"
-                " VALUES (?, ?, ?, 'alert.raised', ?, ?, 1, 0, 0, ?)",
-                (now, headers["webhook-id"], RID, aid, "stuffed:" + aid,
-                 body))
-            d.executemany("INSERT INTO timeline (alert_id, at, kind, actor,"
-                          " detail) VALUES (?, ?, ?, ?, ?)",
-                          [(aid, now, "webhook", "relay", str(cur.lastrowid)),
-                           (aid, now, "claimed", OPERATOR, ""),
-                           (aid, now, "closed", OPERATOR, "test: ")])
-            d.execute("INSERT INTO claim VALUES (?, ?, ?)",
-                      (aid, OPERATOR, now))
-        d.commit()
-    finally:
-        d.close()
+    stuffed = " FROM webhook WHERE shown_key LIKE 'stuffed:%'"
+    with db(c, write=True) as d:  # each claimed and closed now
+        for kind, detail in (("claimed", ""), ("closed", "test: ")):
+            d.execute("INSERT INTO timeline (alert_id, at, kind, actor,"
+                      " detail) SELECT alert_id, ?, ?, ?, ?" + stuffed,
+                      (now, kind, OPERATOR, detail))
+        d.execute("INSERT INTO claim SELECT alert_id, ?, ?" + stuffed,
+                  (OPERATOR, now))
     c.conf.write_text(c.conf.read_text() + "\n[retention]\nalert_content = 1"
                       "\nalert_history = 1\nsweep_interval = 1\n")
     c.start()
