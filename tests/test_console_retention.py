@@ -32,10 +32,10 @@ SUPER = "Kees Bakker"
 ADMIN = "FG gemeente"
 
 
-def console(lab, env=None, **retention):
+def console(lab, env=None, extra=None, **retention):
     """A console with [retention] periods in seconds, a supervisor in."""
     env = env or lab.env()
-    c = Console(lab, env)
+    c = Console(lab, env, extra=extra)
     conf = {"sweep_interval": 1}
     conf.update(retention)
     c.conf.write_text(c.conf.read_text() + "\n[retention]\n" + "".join(
@@ -81,7 +81,11 @@ def log_rows(c, what=None):
 
 @pytest.mark.hard_timeout(90)
 def test_closed_alerts_go_after_their_periods_open_ones_stay(lab):
-    env, c = console(lab, alert_content=3, alert_history=6, device_state=6)
+    env, c = console(lab, alert_content=3, alert_history=6, device_state=6,
+                     sessions=1, extra={"session_idle": "10"})
+    # an operator who logs in and goes: the session ends after 10 s idle
+    c.add_user(OPERATOR)
+    assert c.login_session(OPERATOR)[0] == 200
     now = proto.rfc3339_now()
     device_notice(env, c, "device.offline", "a" * 32, now, now)
     old_open = alert_in(env, c, alert_type="panic", message="nog open")
@@ -135,6 +139,14 @@ def test_closed_alerts_go_after_their_periods_open_ones_stay(lab):
                 " COUNT(*) FROM timeline WHERE alert_id = '*')").fetchone()
     harness.wait_until(lambda: others() == (0, 0, 0), 15,
                        what="device state, notice and login swept")
+    # the idle operator's session goes 10 + 1 s after its last request;
+    # the supervisor's, in use, stays
+
+    def sessions():
+        with db(c) as d:
+            return sorted(n for n, in d.execute("SELECT name FROM session"))
+    harness.wait_until(lambda: sessions() == [SUPER], 20,
+                       what="the ended session swept")
     # each step recorded: what, how many rows, by the sweep; no ids
     log = log_rows(c)
     assert log[0]["what"] == "setting" and log[0]["detail"] == \
@@ -144,7 +156,7 @@ def test_closed_alerts_go_after_their_periods_open_ones_stay(lab):
     assert sum(r["rows"] for r in content) >= 2
     assert sum(r["rows"] for r in history) >= 8
     assert all(r["by"] == "retention" for r in content + history)
-    assert {"logins", "device_notices", "device_state"} <= {
+    assert {"logins", "device_notices", "device_state", "sessions"} <= {
         r["what"] for r in log}
     assert all(gone not in r["detail"] and young not in r["detail"]
                for r in log)
