@@ -305,7 +305,7 @@ FUZZ_SRC_fuzz_cp_config := client/cp_config.c client/client_config.c \
 FUZZ_SRC_fuzz_button_config := client/button_config.c client/alert.c
 FUZZ_SRC_fuzz_console_request := console/console_req.c console/console_users.c
 FUZZ_SRC_fuzz_console_config := console/console_config.c console/console_host.c \
-    console/console_map.c
+    console/console_map.c console/console_retention_conf.c
 # The relay's configuration checks its gateways, policies, templates and
 # directory as it loads, so those come along (none of them is started).
 FUZZ_SRC_fuzz_relay_config := daemon/relay_config.c daemon/relay_config_check.c \

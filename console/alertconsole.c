@@ -46,6 +46,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "Usage: alertconsole [-v] [-c CONFIG]\n"
 	    "       alertconsole [-c CONFIG] user add|passwd|remove|list ...\n"
+	    "       alertconsole [-c CONFIG] forget DEVICE-ID --by NAME "
+	    "[--force]\n"
 	    "\n"
 	    "  -c, --config CONFIG  configuration file "
 	    "(default " ALERTCONSOLE_CONF ")\n"
@@ -209,7 +211,9 @@ console_args(int argc, char **argv, const char **conf, int *user_cmd)
 			return -1;
 		}
 	}
-	if (optind < argc && strcmp(argv[optind], "user") == 0) {
+	if (optind < argc &&
+	    (strcmp(argv[optind], "user") == 0 ||
+	        strcmp(argv[optind], "forget") == 0)) {
 		*user_cmd = optind;
 		return 0;
 	}
@@ -237,7 +241,11 @@ main(int argc, char **argv)
 	if (console_config_load(conf, &c.cfg) != 0)
 		return 1;
 	if (user_cmd > 0) {
-		rc = console_user_cmd(&c.cfg, argc - user_cmd, argv + user_cmd);
+		rc = strcmp(argv[user_cmd], "forget") == 0
+		    ? console_forget_cmd(&c.cfg, argc - user_cmd,
+		          argv + user_cmd)
+		    : console_user_cmd(&c.cfg, argc - user_cmd,
+		          argv + user_cmd);
 		console_config_free(&c.cfg);
 		return rc;
 	}

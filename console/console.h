@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "console_retention.h"
 #include "hook.h"
 
 #define CONSOLE_MAX_RECIPIENTS 16
@@ -72,6 +73,7 @@ struct console_config {
 	long login_lockout; /* seconds locked */
 	long login_addr_max; /* failed logins per address per lockout */
 	long alarm_interval; /* seconds between the page's alarm sounds */
+	struct console_retention_cfg retention; /* [retention] */
 	struct console_recipient rcpt[CONSOLE_MAX_RECIPIENTS];
 	size_t nrcpt;
 };
@@ -91,6 +93,7 @@ struct console {
 	struct seen *seen;
 	struct console_events *events; /* the pages' streams */
 	struct console_metrics *metrics; /* kept for /metrics, or NULL */
+	struct console_retention *retention; /* the sweep */
 };
 
 /* console_config.c: reads the configuration; -1 (logged) when wrong. */
@@ -102,6 +105,9 @@ struct console_recipient *console_config_find(struct console_config *cfg,
 
 /* console_user_cmd.c: alertconsole user ...; the exit status. */
 int console_user_cmd(struct console_config *cfg, int argc, char **argv);
+/* console_user_cmd.c: the database opened as the console's user, for a
+ * command run beside the console; NULL (logged) on failure. */
+struct console_db *console_user_db(struct console_config *cfg);
 
 /* console_http.c: binds the listener (before privileges are dropped),
  * then runs the event loop until SIGINT or SIGTERM. */

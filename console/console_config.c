@@ -211,6 +211,8 @@ console_config_handler(void *arg, const char *section, const char *name,
 	else if (strncmp(section, "recipient ", 10) == 0)
 		rc =
 		    console_config_recipient(p->cfg, section + 10, name, value);
+	else if (strcmp(section, "retention") == 0)
+		rc = console_retention_key(&p->cfg->retention, name, value);
 	if (rc != 0) {
 		log_warnx("config: [%s] %s: unknown key or bad value", section,
 		    name);
@@ -244,6 +246,7 @@ console_config_defaults(struct console_config *cfg)
 	cfg->login_lockout = 900;
 	cfg->login_addr_max = 50;
 	cfg->alarm_interval = 10;
+	console_retention_defaults(&cfg->retention);
 }
 
 static int
@@ -294,6 +297,8 @@ console_config_check(const struct console_config *cfg)
 		          "max_event_streams");
 		return -1;
 	}
+	if (console_retention_check(&cfg->retention) != 0)
+		return -1;
 	return console_map_check(cfg);
 }
 

@@ -17,6 +17,7 @@
 
 #include "console_db.h"
 #include "console_db_view.h"
+#include "console_retention.h"
 #include "log.h"
 #include "seen.h"
 #include "shown.h"
@@ -54,6 +55,9 @@ struct console_db {
 	" 'closed') GROUP BY alert_id"
 
 static const char console_db_schema[] =
+    /* a new file gives freed pages back (console_retention.c); an
+     * existing one keeps its mode, this does nothing there */
+    "PRAGMA auto_vacuum=INCREMENTAL;"
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=FULL;"
     "CREATE TABLE IF NOT EXISTS webhook ("
@@ -264,6 +268,8 @@ console_db_upgrade_once(struct console_db *d)
 		return -1;
 	if (version < 4 &&
 	    console_db_exec(d, console_db_upgrade_positions) != 0)
+		return -1;
+	if (version < 5 && console_retention_upgrade(d->db) != 0)
 		return -1;
 	return 0;
 }

@@ -10,8 +10,6 @@
 #include "console_db_view.h"
 #include "log.h"
 
-#define CONSOLE_DB_DEVICE "json_extract(CAST(body AS TEXT), '$.device_id')"
-
 static const char console_db_view_schema[] =
     "CREATE INDEX IF NOT EXISTS webhook_device ON webhook(" CONSOLE_DB_DEVICE
     ", id) WHERE is_alert = 1;";

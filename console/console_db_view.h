@@ -14,6 +14,10 @@
 
 #define CONSOLE_DB_UPDATES_MAX 20 /* newest position updates looked at */
 
+/* A webhook's device, from its stored body (indexed for the alerts by
+ * console_db_view_init: a query must spell it the same to use that). */
+#define CONSOLE_DB_DEVICE "json_extract(CAST(body AS TEXT), '$.device_id')"
+
 /* The device index; 0, or -1 (logged). */
 int console_db_view_init(struct console_db *db);
 

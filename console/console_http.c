@@ -359,6 +359,7 @@ console_http_setup(struct console_http *h)
 	h->c->ack = console_ack_new(h->base);
 	h->c->exports = console_export_new(h->base);
 	h->c->auth = console_auth_new(h->base);
+	h->c->retention = console_retention_new(h->c, h->base);
 	if (console_hosts_load(&h->hosts, cfg) != 0)
 		return -1;
 	h->page.name = "listen";
@@ -429,6 +430,8 @@ console_http_free(struct console_http *h)
 	h->c->exports = NULL;
 	console_auth_free(h->c->auth);
 	h->c->auth = NULL;
+	console_retention_free(h->c->retention);
+	h->c->retention = NULL;
 	console_listener_close(&h->metrics);
 	console_listener_close(&h->page);
 	console_listener_close(&h->hooks);

@@ -137,7 +137,7 @@ console_user_args(int argc, char **argv, const char **role)
  * root without one (systemd's DynamicUser=, whose state directory sits
  * behind /var/lib/private, 0700), the owner of the state directory,
  * from inside it.  Never as root on a directory root does not own. */
-static struct console_db *
+struct console_db *
 console_user_db(struct console_config *cfg)
 {
 	struct stat st;

@@ -1,0 +1,52 @@
+/*
+ * How long the console keeps what it stores (alertconsole.conf
+ * [retention]), the sweep that removes what has passed its period in
+ * small steps on the event loop, and the erasure of one device's data
+ * (alertconsole forget).  The periods count from an alert's closure by
+ * an operator: an open alert is never swept, however old.  The
+ * timeline stays append-only for everything else: SQLite's triggers
+ * (console_retention_db.c) refuse a deletion that no period and no
+ * recorded erasure allows, and each sweep step and erasure is recorded
+ * in the append-only table retention_log.
+ */
+#ifndef ALERTCONSOLE_CONSOLE_RETENTION_H
+#define ALERTCONSOLE_CONSOLE_RETENTION_H
+
+#include <sqlite3.h>
+
+/* Seconds; 0: kept for ever. */
+struct console_retention_cfg {
+	long alert_content; /* a closed alert's webhooks, from its closure */
+	long alert_history; /* its timeline and claim, from its closure */
+	long device_state; /* a device's state and its notices, unheard of */
+	long sessions; /* an operator's session, after session_idle */
+	long sweep_interval; /* seconds between two sweeps */
+};
+
+/* console_retention_conf.c: the defaults, one key of [retention] (-1
+ * when unknown or out of bounds) and the check of the whole. */
+void console_retention_defaults(struct console_retention_cfg *r);
+int console_retention_key(struct console_retention_cfg *r, const char *name,
+    const char *value);
+int console_retention_check(const struct console_retention_cfg *r);
+
+/* console_retention_db.c: the tables and triggers of retention and
+ * erasure on a database of before them (user_version 4 to 5); -1
+ * (logged) on an error. */
+int console_retention_upgrade(sqlite3 *db);
+
+/* console_retention.c: the sweep, every sweep_interval seconds (the
+ * first soon after start), on base; it reads c->db once that is open. */
+struct console;
+struct event_base;
+struct console_retention;
+struct console_retention *console_retention_new(struct console *c,
+    struct event_base *base);
+void console_retention_free(struct console_retention *r);
+
+/* console_forget.c: alertconsole forget DEVICE-ID --by NAME [--force];
+ * the exit status. */
+struct console_config;
+int console_forget_cmd(struct console_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * alertconsole.conf [retention]: how long the console keeps what it
+ * stores, in seconds as alertrelayd.conf's [retention] (0: for ever).
+ * The defaults and why are in alertconsole(8) and docs/PRIVACY.md.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "console_retention.h"
+#include "log.h"
+#include "util.h"
+
+#define DAY 86400L
+#define CONSOLE_RETENTION_MAX (10L * 366 * DAY)
+
+struct console_retention_key {
+	const char *name;
+	size_t off;
+	long min, max;
+};
+
+#define CONSOLE_RETENTION_FIELD(f) offsetof(struct console_retention_cfg, f)
+static const struct console_retention_key console_retention_keys[] = {
+    {"alert_content", CONSOLE_RETENTION_FIELD(alert_content), 0,
+        CONSOLE_RETENTION_MAX},
+    {"alert_history", CONSOLE_RETENTION_FIELD(alert_history), 0,
+        CONSOLE_RETENTION_MAX},
+    {"device_state", CONSOLE_RETENTION_FIELD(device_state), 0,
+        CONSOLE_RETENTION_MAX},
+    {"sessions", CONSOLE_RETENTION_FIELD(sessions), 0, CONSOLE_RETENTION_MAX},
+    {"sweep_interval", CONSOLE_RETENTION_FIELD(sweep_interval), 1, DAY},
+};
+
+void
+console_retention_defaults(struct console_retention_cfg *r)
+{
+	r->alert_content = 90 * DAY;
+	r->alert_history = 365 * DAY;
+	r->device_state = 90 * DAY;
+	r->sessions = DAY;
+	r->sweep_interval = 600;
+}
+
+int
+console_retention_key(struct console_retention_cfg *r, const char *name,
+    const char *value)
+{
+	const struct console_retention_key *k;
+	size_t i;
+
+	for (i = 0; i <
+	     sizeof(console_retention_keys) / sizeof(console_retention_keys[0]);
+	     i++) {
+		k = &console_retention_keys[i];
+		if (strcmp(name, k->name) == 0)
+			return parse_long(value, k->min, k->max,
+			    (long *)((char *)r + k->off));
+	}
+	return -1;
+}
+
+/* The timeline outlives the content it describes, never the other way:
+ * a closed alert's webhooks without its closure could never be swept. */
+int
+console_retention_check(const struct console_retention_cfg *r)
+{
+	if (r->alert_history > 0 &&
+	    (r->alert_content == 0 || r->alert_content > r->alert_history)) {
+		log_warnx("config: [retention] alert_content must be set and "
+		          "at most alert_history");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,149 @@
+/*
+ * The tables and triggers that let the console remove what passed its
+ * retention period, or what an erasure names, and nothing else
+ * (console_retention.h).  A database of before them gets them once
+ * (user_version 5).
+ *
+ * Why triggers and not only careful C: the timeline is the operators'
+ * record, which an auditor must be able to trust.  Whatever path a
+ * DELETE takes (a bug, a statement bent by an injection), SQLite itself
+ * refuses to delete a timeline row or webhook unless
+ *  - its alert was closed longer ago than the period retention_setting
+ *    holds (written by the sweep at its start; each change of it is
+ *    recorded in retention_log by a trigger), or
+ *  - its alert is in erasing, whose rows must name an erasure recorded
+ *    in retention_log a moment before (console_forget.c), or
+ *  - it is a device notice older than the device_state period, or an
+ *    operator's login or logout older than the alert_history period.
+ * A closure cannot be made up after the fact to open that door: a
+ * 'closed' row must carry the time it is written.  retention_log itself
+ * is append-only.  Whoever can write the file, or run any SQL they like
+ * (DROP TRIGGER), can still do anything: that is the file's permissions
+ * and the host's to guard; what goes through the console leaves a
+ * record.
+ */
+#include <stddef.h>
+
+#include "console_retention.h"
+#include "log.h"
+
+/* clang-format off: it breaks the SQL's concatenation mid-word */
+
+/* An alert closed longer ago than period (a column of
+ * retention_setting r) before now: the row of alert_id may go. */
+#define CONSOLE_RETENTION_CLOSED(period)                                       \
+	"EXISTS (SELECT 1 FROM retention_setting r, timeline c WHERE "         \
+	"r." period                                                            \
+	" > 0 AND c.alert_id = OLD.alert_id AND +c.kind = 'closed'"            \
+	" AND c.at <= unixepoch() - r." period ")"
+
+#define CONSOLE_RETENTION_NOTICE_TYPES "('device.offline', 'device.online')"
+
+/* A device notice (its alert_id is the notice's own id, no alert's)
+ * stored longer ago than the device_state period. */
+#define CONSOLE_RETENTION_OLD_NOTICE                                           \
+	"(EXISTS (SELECT 1 FROM retention_setting r, webhook w WHERE"          \
+	" r.device_state > 0 AND w.alert_id = OLD.alert_id AND w.type "        \
+	"IN " CONSOLE_RETENTION_NOTICE_TYPES                                   \
+	" AND w.stored_at <= unixepoch() -"                                    \
+	" r.device_state) AND NOT EXISTS (SELECT 1 FROM webhook a WHERE"       \
+	" a.alert_id = OLD.alert_id AND a.type NOT "                           \
+	"IN " CONSOLE_RETENTION_NOTICE_TYPES "))"
+
+/* An operator's login or logout (alert_id '*') older than the
+ * alert_history period. */
+#define CONSOLE_RETENTION_LOGIN                                                \
+	"(OLD.alert_id = '*' AND EXISTS (SELECT 1 FROM retention_setting r"    \
+	" WHERE r.alert_history > 0 AND OLD.at <= unixepoch() -"               \
+	" r.alert_history))"
+
+#define CONSOLE_RETENTION_ERASING                                              \
+	"OLD.alert_id IN (SELECT alert_id FROM erasing)"
+
+/* What may go of the timeline, and of the webhooks. */
+#define CONSOLE_RETENTION_TIMELINE_MAY_GO                                      \
+	"(" CONSOLE_RETENTION_ERASING " OR " CONSOLE_RETENTION_CLOSED(         \
+	    "alert_history") " OR " CONSOLE_RETENTION_LOGIN                    \
+	                     " OR " CONSOLE_RETENTION_OLD_NOTICE ")"
+#define CONSOLE_RETENTION_WEBHOOK_MAY_GO                                                                          \
+	"(" CONSOLE_RETENTION_ERASING " OR " CONSOLE_RETENTION_CLOSED(                                            \
+	    "alert_content") " OR " CONSOLE_RETENTION_CLOSED("alert_history") " OR " CONSOLE_RETENTION_OLD_NOTICE \
+	                                                                      ")"
+
+/* A change of the periods, into retention_log. */
+#define CONSOLE_RETENTION_SETTING_LOGGED                                       \
+	" retention_setting BEGIN INSERT INTO retention_log (at, by, what,"    \
+	" rows, detail) VALUES (unixepoch(), 'alertconsole', 'setting', 0,"    \
+	" printf('alert_content=%d alert_history=%d device_state=%d',"         \
+	" NEW.alert_content, NEW.alert_history, NEW.device_state)); END;"
+
+static const char console_retention_upgrade_sql[] =
+    "BEGIN IMMEDIATE;"
+    /* the periods the sweep runs with, one row */
+    "CREATE TABLE IF NOT EXISTS retention_setting ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " alert_content INTEGER NOT NULL,"
+    " alert_history INTEGER NOT NULL,"
+    " device_state INTEGER NOT NULL);"
+    /* what went, when, by whom (the sweep, or the name given to
+     * forget), how many rows; never whose or what it said */
+    "CREATE TABLE IF NOT EXISTS retention_log ("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " by TEXT NOT NULL,"
+    " what TEXT NOT NULL,"
+    " rows INTEGER NOT NULL,"
+    " detail TEXT NOT NULL DEFAULT '');"
+    /* the alerts of the erasure under way, within its transaction */
+    "CREATE TABLE IF NOT EXISTS erasing ("
+    " alert_id TEXT PRIMARY KEY,"
+    " erasure_id INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS webhook_notice ON webhook(stored_at) WHERE"
+    " type IN " CONSOLE_RETENTION_NOTICE_TYPES ";"
+    "CREATE TRIGGER IF NOT EXISTS retention_log_no_update BEFORE UPDATE ON"
+    " retention_log BEGIN SELECT RAISE(ABORT, 'retention_log is"
+    " append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS retention_log_no_delete BEFORE DELETE ON"
+    " retention_log BEGIN SELECT RAISE(ABORT, 'retention_log is"
+    " append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS retention_setting_kept BEFORE DELETE ON"
+    " retention_setting BEGIN SELECT RAISE(ABORT, 'retention_setting is"
+    " kept'); END;"
+    "CREATE TRIGGER IF NOT EXISTS retention_setting_new AFTER INSERT "
+    "ON" CONSOLE_RETENTION_SETTING_LOGGED
+    "CREATE TRIGGER IF NOT EXISTS retention_setting_changed AFTER UPDATE "
+    "ON" CONSOLE_RETENTION_SETTING_LOGGED
+    "CREATE TRIGGER IF NOT EXISTS erasing_recorded BEFORE INSERT ON erasing"
+    " WHEN NOT EXISTS (SELECT 1 FROM retention_log WHERE id ="
+    " NEW.erasure_id AND what = 'erasure' AND at >= unixepoch() - 60)"
+    " BEGIN SELECT RAISE(ABORT, 'an erasure must be recorded first'); END;"
+    "CREATE TRIGGER IF NOT EXISTS timeline_closed_now BEFORE INSERT ON"
+    " timeline WHEN NEW.kind = 'closed' AND abs(NEW.at - unixepoch()) > 300"
+    " BEGIN SELECT RAISE(ABORT, 'a closure is dated now'); END;"
+    "DROP TRIGGER IF EXISTS timeline_no_delete;"
+    "CREATE TRIGGER timeline_no_delete BEFORE DELETE ON timeline WHEN "
+    "NOT " CONSOLE_RETENTION_TIMELINE_MAY_GO
+    " BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS webhook_no_delete BEFORE DELETE ON webhook"
+    " WHEN NOT " CONSOLE_RETENTION_WEBHOOK_MAY_GO
+    " BEGIN SELECT RAISE(ABORT, 'webhooks are kept'); END;"
+    "PRAGMA user_version = 5;"
+    "COMMIT;";
+
+/* clang-format on */
+
+int
+console_retention_upgrade(sqlite3 *db)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, console_retention_upgrade_sql, NULL, NULL, &err) !=
+	    SQLITE_OK) {
+		log_warnx("database: retention tables: %s",
+		    err != NULL ? err : "error");
+		sqlite3_free(err);
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
