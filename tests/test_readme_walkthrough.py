@@ -134,6 +134,10 @@ def test_readme_walkthrough_as_written(lab, tmp_path):
         wait_until(lambda: "OPGEPAKT door Contactpunt" in
                    started["receiver"].text("stdout"), 15,
                    what="the acknowledgement on the receiver")
+        # signed by the contact point (sign_key), not the relay's word
+        out = started["receiver"].text("stdout")
+        assert "VOLGENS DE RELAY" not in out, out
+        assert "ondertekend door wie het oppakte" in out, out
     finally:
         pidfile = home / "relay" / "redis.pid"
         if pidfile.exists():
