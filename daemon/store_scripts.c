@@ -171,7 +171,11 @@ const char script_fire[] =
              * delivery per repeat (dispatch.c) */
             "  local u = redis.call('HGET', K('unreached', a.aid),"
             "    d[1] .. '|' .. d[2])\n"
-            "  if not (u and cjson.decode(u).retrying) then\n"
+            "  if u then u = cjson.decode(u) end\n"
+            /* nor whoever an SMS gateway holds one for (queued): it
+             * sends that one once its link is back, and each resend
+             * would add a copy to its queue */
+            "  if not (u and (u.retrying or u.queued)) then\n"
             "    deliver(a.aid, d[1], d[2], event, a.tier)\n"
             "    n = n + 1\n"
             "  end\n"
@@ -363,13 +367,18 @@ const char script_fail[] = PRELUDE
     "    reason = cjson.decode(u).reason or reason\n"
     "  end\n"
     "  unreached(a.aid, a.rid, a.ch, {recipient = a.alias, channel = a.ch,"
-    "    reason = reason, since = since, retrying = false})\n"
+    "    reason = reason, since = since, retrying = false,"
+    "    queued = a.queued or nil})\n"
     "  if a.queued then\n"
     "    redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
     "  end\n"
     "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
     "    channel = a.ch, reason = a.reason, at = a.now, retrying = false})\n"
-    "  if s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
+    /* the next tier at once, the first time this recipient and channel
+     * fail only: were it each time, a notification that fails at once
+     * (a queued SMS, a message the gateway refuses) would fire every
+     * tier and repeat back to back, each failing again */
+    "  if not u and s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
     "    redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
     "  end\n"
     "end\n"

@@ -104,3 +104,37 @@ def test_accepted_sms_is_handed_on_not_delivered(lab):
     assert st.alert_hash(aid).get("tier") == "0"
     assert "recipient=contactpunt channel=sms result=ok" in \
         st.relay.proc.text("stderr")
+
+
+# The shipped policy's shape: every tier and a repeat.
+REPEATING = {"default": {"types": "panic threat",
+                         "tier": ["0 contactpunt", "60 oncall-1", "180 *"],
+                         "repeat": 300, "max_age": 3600},
+             "test": {"types": "test", "tier": "0 contactpunt:webhook"}}
+
+
+@pytest.mark.hard_timeout(120)
+def test_queued_sms_does_not_fire_every_tier_and_repeat(lab):
+    """Each queued SMS brings the next tier forward once: contact point
+    queued -> tier 1, on-call queued -> tier 2 (everyone), and there it
+    stays until its repeat (300 s).  A later tier sends no SMS again to
+    a number the gateway holds one for.  The code before this test
+    brought the next tier forward at every failure and a tier resent
+    the SMS: tier 13, 13 SMS per number and 13 webhooks each in 10 s."""
+    st = sms_stack(lab, REPEATING, delivery=DELIVERY)
+    st.kannel.stop_phones()
+    s = st.session()
+    aid = s.send_alert("panic")["alert_id"]
+    wait_until(lambda: st.alert_hash(aid).get("tier") == "2", 15,
+               what="tiers 1 and 2 brought forward by the queued SMS")
+    time.sleep(5)  # a loop would have fired many more tiers by now
+    h = st.alert_hash(aid)
+    assert h["tier"] == "2" and h["state"] == "open", h
+    for rid in ("contactpunt", "oncall-1"):
+        assert st.kannel.sendsms_to(SMS_NUMBERS[rid]) == 1, rid
+    escalated = [e for e in st.events(aid) if e["event"] == "escalated"]
+    assert len(escalated) == 2, escalated
+    # the webhooks of tiers 0 and 2 to the contact point, 1 and 2 to the
+    # on-call: one each, not one per loop
+    assert len(st.webhooks("contactpunt")) == 2, st.webhooks("contactpunt")
+    assert len(st.webhooks("oncall-1")) == 2, st.webhooks("oncall-1")
