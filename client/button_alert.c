@@ -58,6 +58,11 @@ struct button_alert {
 	 * without anything the device can check: the next hold raises a
 	 * new alert at once.  "" otherwise. */
 	char over[16];
+	/* Every relay refused this device in the last round (relay_run_
+	 * on_refused), and why, until one takes it again (ready()): no
+	 * hold gets through meanwhile, which the official must know. */
+	int refused;
+	char refused_why[768];
 	/* The open alert until a relay accepts it: its text, to seal it
 	 * again to a newer directory (alert_reseal.h), the version it was
 	 * sealed to, and its place in the queue. */
@@ -74,9 +79,58 @@ button_alert_show(struct button_alert *ba)
 	if (ba->led == NULL)
 		return;
 	button_led_set(ba->led,
-	    ba->state == BUTTON_NONE         ? BUTTON_LED_OFF
+	    ba->refused                      ? BUTTON_LED_FAST
+	        : ba->state == BUTTON_NONE   ? BUTTON_LED_OFF
 	        : ba->state == BUTTON_UNSENT ? BUTTON_LED_BLINK
 	                                     : BUTTON_LED_ON);
+}
+
+/* What a hold gets while every relay refuses this device: it must not
+ * read as a passing loss of connection (the alert is "kept"), as the
+ * official is to call 112 instead of waiting for it. */
+static void
+button_alert_say_refused(struct button_alert *ba)
+{
+	if (ba->state == BUTTON_UNSENT)
+		out_line(_("every relay refuses this device: alert %s is kept "
+		           "and offered to them again, but ALARM NOT "
+		           "DELIVERED. Call 112 now. (%s)"),
+		    ba->open_id, ba->refused_why);
+	else
+		out_line(_("every relay refuses this device: no alarm from "
+		           "this button gets through until one takes it "
+		           "again. In danger, call 112. (%s)"),
+		    ba->refused_why);
+}
+
+/* A round in which every relay refused this device (relay_run.h): said
+ * once, until a relay takes it again; the run keeps asking. */
+static void
+button_alert_device_refused(void *arg, const char *why)
+{
+	struct button_alert *ba = arg;
+
+	snprintf(ba->refused_why, sizeof(ba->refused_why), "%s", why);
+	if (ba->refused)
+		return;
+	ba->refused = 1;
+	button_alert_show(ba);
+	button_alert_say_refused(ba);
+	if (resend_pending(ba->queue) > 0)
+		out_line(_("button: %zu alert(s) still unsent in the outbox"),
+		    resend_pending(ba->queue));
+}
+
+/* A hold whose alert cannot go out now: why, in the official's words. */
+static void
+button_alert_unreached(struct button_alert *ba)
+{
+	if (ba->refused)
+		button_alert_say_refused(ba);
+	else
+		out_line(_("not connected to a relay right now: alert %s is "
+		           "kept and sent as soon as a relay can be reached"),
+		    ba->open_id);
 }
 
 /* The session ready() saw, while it is still the live one; else NULL. */
@@ -180,6 +234,12 @@ button_alert_ready(struct relay_session *s, void *arg)
 	ba->live = s;
 	ba->live_no = relay_run_attempt_no(ba->run);
 	log_info("button: connected to %s", relay_session_label(s));
+	if (ba->refused) {
+		ba->refused = 0;
+		out_line(_("relay %s accepts this device again"),
+		    relay_session_label(s));
+		button_alert_show(ba);
+	}
 	button_alert_supervise(ba, s);
 	button_alert_load_unsent(ba);
 	button_alert_send_pending(ba, s);
@@ -257,6 +317,8 @@ button_alert_refused(void *arg, struct relay_session *s, size_t i,
 	    strcmp(resend_alert_id(ba->queue, i), ba->open_id) == 0) {
 		out_line(_("alert %s was refused by the relay: %s"),
 		    ba->open_id, why);
+		/* as send says it: the alarm went nowhere */
+		out_line(_(MSG_VERDICT_NOT_DELIVERED), why);
 		alert_clear(&ba->open_a);
 		outbox_let_go(&ba->open_hold);
 		ba->open_id[0] = '\0';
@@ -462,6 +524,8 @@ button_alert_raise(struct button_alert *ba)
 		out_line(_("button held again: alert %s is still open and not "
 		           "at a relay yet; no new alert sent"),
 		    ba->open_id);
+		if (ba->refused)
+			button_alert_say_refused(ba);
 		return;
 	}
 	if (ba->state >= BUTTON_ACCEPTED && ba->over[0] != '\0') {
@@ -477,8 +541,11 @@ button_alert_raise(struct button_alert *ba)
 		out_line(_("button held again: alert %s is still open and "
 		           "delivered; no new alert sent"),
 		    ba->open_id);
-	if (ba->state >= BUTTON_ACCEPTED)
+	if (ba->state >= BUTTON_ACCEPTED) {
 		button_alert_recheck(ba);
+		if (ba->refused) /* no new alarm gets through either */
+			button_alert_say_refused(ba);
+	}
 	if (ba->state != BUTTON_NONE)
 		return;
 	if (button_alert_seal(ba, &sealed) != 0) {
@@ -495,9 +562,7 @@ button_alert_raise(struct button_alert *ba)
 	if ((s = button_alert_session(ba)) != NULL)
 		button_alert_send_pending(ba, s);
 	else
-		out_line(_("not connected to a relay right now: alert %s is "
-		           "kept and sent as soon as a relay can be reached"),
-		    ba->open_id);
+		button_alert_unreached(ba);
 }
 
 struct button_alert *
@@ -522,6 +587,7 @@ button_alert_new(struct device *d, const struct button_config *bc)
 	}
 	/* A button that stopped would leave the person without one. */
 	relay_run_persist(ba->run);
+	relay_run_on_refused(ba->run, button_alert_device_refused, ba);
 	/* Supervised: a ping at least every interval, as promised. */
 	if (bc->supervise_s > 0 && bc->supervise_s < RELAY_PING_S)
 		relay_run_keepalive(ba->run, (int)bc->supervise_s,

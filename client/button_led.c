@@ -25,7 +25,9 @@ button_led_blink(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	l->lit = !l->lit;
 	button_dev_led(l->dev, l->lit);
-	evtimer_add_ms(l->blink, BUTTON_LED_BLINK_MS);
+	evtimer_add_ms(l->blink,
+	    l->mode == BUTTON_LED_FAST ? BUTTON_LED_FAST_MS
+	                               : BUTTON_LED_BLINK_MS);
 }
 
 struct button_led *
@@ -46,7 +48,7 @@ button_led_set(struct button_led *l, enum button_led_mode mode)
 		return;
 	l->mode = mode;
 	evtimer_del(l->blink);
-	if (mode == BUTTON_LED_BLINK) {
+	if (mode == BUTTON_LED_BLINK || mode == BUTTON_LED_FAST) {
 		button_led_blink(-1, 0, l);
 		return;
 	}

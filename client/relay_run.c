@@ -37,6 +37,8 @@ struct relay_run {
 	size_t tried; /* attempts in this round */
 	unsigned said_by; /* relays (bits) that refused this run for good */
 	int persist; /* relay_run_persist(): never ends on a refusal */
+	void (*refused)(void *arg, const char *why); /* relay_run_on_refused */
+	void *refused_arg;
 	long backoff_ms;
 	char last_reason[768];
 	char last_code[32];
@@ -196,6 +198,8 @@ relay_run_done(const struct relay_outcome *o, void *arg)
 			 * relay said may change (a relay repaired, a
 			 * directory renewed) */
 			r->said_by = 0;
+			if (r->refused != NULL)
+				r->refused(r->refused_arg, r->last_reason);
 			relay_run_backoff(r);
 			break;
 		}
@@ -278,6 +282,14 @@ void
 relay_run_persist(struct relay_run *r)
 {
 	r->persist = 1;
+}
+
+void
+relay_run_on_refused(struct relay_run *r,
+    void (*refused)(void *arg, const char *why), void *arg)
+{
+	r->refused = refused;
+	r->refused_arg = arg;
 }
 
 const char *

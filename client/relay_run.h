@@ -54,6 +54,13 @@ int relay_run_go(struct relay_run *r);
  * watch): a refusal by every relay, or the device's own failure, starts
  * a new round after the backoff instead of ending the run. */
 void relay_run_persist(struct relay_run *r);
+/* For a persisting run: refused() is told at the end of each round in
+ * which every relay refused for good (or the device's own verified
+ * directory agrees it is shut out), before the backoff; why: the last
+ * relay's reason.  The run goes on: a relay may take the device again,
+ * which the operation sees as its ready(). */
+void relay_run_on_refused(struct relay_run *r,
+    void (*refused)(void *arg, const char *why), void *arg);
 /* The relay's error code that ended the last attempt ("revoked"), else
  * "": for failed() to tell a refused device from an unreachable relay. */
 const char *relay_run_code(const struct relay_run *r);

@@ -14,6 +14,7 @@ alertrelayd with redis-server."""
 
 import json
 import os
+import re
 import socket
 import ssl
 import struct
@@ -516,12 +517,13 @@ def test_an_error_code_said_by_every_relay_ends_send(lab):
                                                      two.sessions)
 
 
-def button_on(lab, env, tmp_path, relays):
-    """alertctl button with [client] relay = relays: (proc, button)."""
+def button_on(lab, env, tmp_path, relays, extra=()):
+    """alertctl button with [client] relay = relays and [button] extra:
+    (proc, button)."""
     from test_button import Button, add_button, start_button
     client_conf(env, env.client_conf, relays)
     button = Button(tmp_path / "event0")
-    add_button(env, button.path)
+    add_button(env, button.path, extra=extra)
     return start_button(lab, env), button
 
 
@@ -564,6 +566,113 @@ def test_button_refused_by_every_relay_keeps_trying(lab, tmp_path):
         p.wait_for(r"panic alert %s raised" % ID_RX, "stdout", 10)
         (aid,) = raised(p)
         assert p.running(), p.tail()
+    finally:
+        button.close()
+
+
+# what the button says while every relay refuses the device
+DEVICE_REFUSED = "every relay refuses this device: "
+HOLD_REFUSED = (DEVICE_REFUSED + "alert %s is kept and offered to them "
+                "again, but ALARM NOT DELIVERED. Call 112 now. (")
+
+
+def led_toggles(led, seconds):
+    """How often the LED was switched in the next seconds."""
+    n = len(led.read())
+    time.sleep(seconds)
+    return len(led.read()) - n
+
+
+@pytest.mark.hard_timeout(120)
+def test_button_refused_by_every_relay_says_call_112(lab, tmp_path):
+    """Every relay says the device is revoked: the button says so on
+    stdout at once, with 112, and its LED blinks fast; a hold raises the
+    alert but says ALARM NOT DELIVERED, call 112, not "not connected"
+    (the device is connected, and refused).  Once a relay takes the
+    device again, the button says so and the LED follows the alert
+    again.  Before, stdout said only that the alert was kept and sent
+    as soon as a relay could be reached, and the LED was off."""
+    from test_button import HOLD, LED_MISC, Led, out, raised
+    env = lab.env()
+    one = refusing(lab, env, auth_code="revoked")
+    two = refusing(lab, env, auth_code="revoked")
+    led = Led(tmp_path / "led0")
+    p, button = button_on(lab, env, tmp_path, [one.label, two.label],
+                          ["led = %d" % LED_MISC, "led_device = %s" % led.path])
+    try:
+        p.wait_for(DEVICE_REFUSED + r"no alarm from this button gets "
+                   r"through until one takes it again\. In danger, call "
+                   r"112\. \(.*revoked", "stdout", 20)
+        # fast (125 ms), not the slow blink of an unsent alert (500 ms)
+        assert led_toggles(led, 2) >= 9, led.values
+        button.press(HOLD + 0.4)
+        p.wait_for(r"ALARM NOT DELIVERED", "stdout", 10)
+        (aid,) = raised(p)
+        assert HOLD_REFUSED % aid in out(p), out(p)
+        button.press(HOLD + 0.4)  # held again: still that one, said again
+        harness.wait_until(lambda: out(p).count(HOLD_REFUSED % aid) == 2, 10,
+                           what="said again:\n" + out(p))
+        assert "not connected" not in out(p), out(p)
+        assert out(p).count(DEVICE_REFUSED) == 3, out(p)  # not per round
+        assert one.sessions >= 2 and two.sessions >= 2 and p.running()
+
+        # a relay takes the device again (and refuses the alert)
+        one.auth_code = two.auth_code = None
+        p.wait_for(r"relay 127\.0\.0\.1:\d+ accepts this device again",
+                   "stdout", 20)
+        p.wait_for(r"alert %s was refused by the relay" % aid, "stdout", 20)
+        time.sleep(0.5)
+        assert led_toggles(led, 1.5) == 0 and led.values[-1] == 0, \
+            led.values
+    finally:
+        button.close()
+
+
+@pytest.mark.hard_timeout(90)
+def test_button_alert_refused_by_every_relay_says_call_112(lab, tmp_path):
+    """Every relay takes the device but refuses its alert: the button
+    says ALARM NOT DELIVERED. Call 112 now., as send does.  Before, it
+    said only that the relay refused the alert."""
+    from test_button import HOLD, out, raised
+    env = lab.env()
+    one, two = refusing(lab, env), refusing(lab, env)
+    p, button = button_on(lab, env, tmp_path, [one.label, two.label])
+    try:
+        button.press(HOLD + 0.4)
+        m = p.wait_for(r"was refused by the relay: (refused by all 2 "
+                       r"relays.*)$", "stdout", 20)
+        (aid,) = raised(p)
+        assert one.alerts == [aid] and two.alerts == [aid]
+        p.wait_for(r"^%s%s\)$" % (re.escape(NOT_DELIVERED),
+                                   re.escape(m.group(1))), "stdout", 5)
+        assert p.running()
+    finally:
+        button.close()
+
+
+@pytest.mark.hard_timeout(90)
+def test_button_refused_by_every_relay_in_dutch(lab, tmp_path):
+    """The official reads Dutch by default: the refusal in Dutch, with
+    the words send uses (ALARM NIET AFGELEVERD. Bel nu 112.)."""
+    from test_button import HOLD, Button, add_button
+    env = lab.env()
+    one = refusing(lab, env, auth_code="revoked")
+    two = refusing(lab, env, auth_code="revoked")
+    client_conf(env, env.client_conf, [one.label, two.label])
+    button = Button(tmp_path / "event0")
+    add_button(env, button.path)
+    p = harness.Proc([alertctl_bin(), "-c", str(env.client_conf), "button"],
+                     "button", lab.logdir,
+                     env={"LANGUAGE": "nl", "LANG": "C.UTF-8"})
+    lab.things.append(p)
+    p.start()
+    try:
+        p.wait_for(r"alle relays weigeren dit apparaat: geen alarm van "
+                   r"deze knop komt door.*Bel 112 bij gevaar", "stdout", 20)
+        button.press(HOLD + 0.4)
+        p.wait_for(r"alarm [0-9a-f]{32} is bewaard en wordt hun opnieuw "
+                   r"aangeboden, maar ALARM NIET AFGELEVERD\. Bel nu 112\.",
+                   "stdout", 10)
     finally:
         button.close()
 
