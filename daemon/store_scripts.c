@@ -420,7 +420,7 @@ const char script_report[] = PRELUDE
     "redis.call('HDEL', k, a.rid)\n"
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
-    "  'duress', 'delivered:' .. a.rid)\n"
+    "  'duress')\n"
     "if not s[1] then return cjson.encode({r = 'gone'}) end\n"
     "if a.delivered then\n"
     "  redis.call('HSET', ak, 'smsreport:' .. a.rid, 'delivered')\n"

@@ -21,6 +21,7 @@ All fail on the old code: it asked for no reports (report_url was an
 unknown key) and had no report endpoint."""
 
 import http.server
+import os
 import threading
 import time
 import urllib.error
@@ -28,6 +29,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
+
+import harness
 
 from harness import SMS_NUMBERS, sms_stack, wait_until
 from test_sms_queued import status
@@ -221,3 +224,33 @@ def test_report_for_closed_alert_is_harmless(lab, catcher):
     assert h["state"] == "acknowledged" and h.get("tier") == "0", h
     assert st.kannel.sendsms_to(SMS_NUMBERS["oncall-1"]) == 0
     assert st.relay.proc.running()
+
+
+@pytest.mark.hard_timeout(90)
+def test_forget_erases_awaited_reports(lab, catcher):
+    """`alertctl device forget` takes the awaited report with the rest of
+    the alert; Kannel's report afterwards finds nothing and makes
+    nothing."""
+    st = sms_stack(lab, POLICIES, delivery=delivery(),
+                   report_url=catcher.url, start=False)
+    admin_port, token = harness.free_port(), harness.new_token()
+    token_file = harness.write_secret(st.env.dir / "admin.token", token)
+    with open(st.env.relay_conf, "a") as f:
+        f.write("\n[admin]\nlisten = 127.0.0.1:%d\ntoken_file = %s\n"
+                % (admin_port, token_file))
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(st.env.dir)
+    st.relay.start()
+    st.relay.proc.wait_for(r"admin listening", "stderr", 10)
+    s = st.session()
+    aid = s.send_alert("panic")["alert_id"]
+    rep = catcher.wait()
+    assert report_keys(st) == ["%s:report:%s" % (st.prefix, aid)]
+    cp = harness.run([harness.alertctl_bin(), "-c", st.env.client_conf,
+                      "device", "forget", st.env.device_id, "--by", "fg",
+                      "--admin", "127.0.0.1:%d" % admin_port,
+                      "--token-file", str(token_file)], timeout=30)
+    assert cp.returncode == 0, cp.stderr
+    assert report_keys(st) == []
+    assert post_report(st, rep)[0] == 404
+    assert report_keys(st) == [] and not st.alert_hash(aid)
