@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -31,10 +30,7 @@ struct ack_report {
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
 	struct store_req *sreq;
-	char aid[33];
-	char rid[ID_MAX + 1];
-	char cred[SMS_REPORT_CRED_LEN + 1];
-	int type;
+	struct sms_report_fields f;
 };
 
 static int64_t report_logged_ms; /* a refused report: once a minute */
@@ -50,7 +46,7 @@ static void
 report_free(struct ack_report *p)
 {
 	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
-	sodium_memzero(p->cred, sizeof(p->cred));
+	sodium_memzero(p->f.cred, sizeof(p->f.cred));
 	free(p);
 }
 
@@ -61,7 +57,7 @@ report_closed_cb(struct evhttp_connection *evcon, void *arg)
 
 	(void)evcon;
 	store_req_cancel(p->sreq);
-	sodium_memzero(p->cred, sizeof(p->cred));
+	sodium_memzero(p->f.cred, sizeof(p->f.cred));
 	free(p);
 }
 
@@ -73,12 +69,12 @@ report_done_cb(json_t *reply, const char *err, void *arg)
 
 	p->sreq = NULL;
 	if (r == NULL) {
-		log_warnx("sms report alert=%s recipient=%s: %s", p->aid,
-		    p->rid, err ? err : "bad answer");
+		log_warnx("sms report alert=%s recipient=%s: %s", p->f.aid,
+		    p->f.rid, err ? err : "bad answer");
 		report_reply(p->req, 503, "Service Unavailable", "try again");
 	} else {
-		log_info("sms report alert=%s recipient=%s type=%d: %s", p->aid,
-		    p->rid, p->type, r);
+		log_info("sms report alert=%s recipient=%s type=%d: %s",
+		    p->f.aid, p->f.rid, p->f.type, r);
 		report_reply(p->req, 200, "OK", r);
 	}
 	report_free(p);
@@ -87,7 +83,7 @@ report_done_cb(json_t *reply, const char *err, void *arg)
 static const struct recipient_entry *
 report_recipient(const struct ack_report *p)
 {
-	return relay_config_recipient(p->relay->cfg, p->rid);
+	return relay_config_recipient(p->relay->cfg, p->f.rid);
 }
 
 static void
@@ -101,11 +97,11 @@ report_record(struct ack_report *p)
 	time_rfc3339_ms(now, t);
 	snprintf(ms, sizeof(ms), "%lld", (long long)t);
 	args = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "aid",
-	    p->aid, "rid", p->rid, "c", p->cred, "alias",
-	    re != NULL && re->alias != NULL ? re->alias : p->rid, "now", now,
-	    "now_ms", ms, "delivered", p->type == SMS_REPORT_DELIVERED,
+	    p->f.aid, "rid", p->f.rid, "c", p->f.cred, "alias",
+	    re != NULL && re->alias != NULL ? re->alias : p->f.rid, "now", now,
+	    "now_ms", ms, "delivered", p->f.type == SMS_REPORT_DELIVERED,
 	    "reason",
-	    p->type == SMS_REPORT_FAILED
+	    p->f.type == SMS_REPORT_FAILED
 	        ? "delivery report: not delivered to the phone"
 	        : "delivery report: not delivered to the SMS centre");
 	p->sreq =
@@ -137,44 +133,16 @@ report_check_cb(json_t *reply, const char *err, void *arg)
 
 	p->sreq = NULL;
 	if (reply == NULL) {
-		log_warnx("sms report alert=%s: %s", p->aid, err);
+		log_warnx("sms report alert=%s: %s", p->f.aid, err);
 		report_reply(p->req, 503, "Service Unavailable", "try again");
 		report_free(p);
 	} else if (c == NULL || strlen(c) != SMS_REPORT_CRED_LEN ||
-	    sodium_memcmp(c, p->cred, SMS_REPORT_CRED_LEN) != 0)
+	    sodium_memcmp(c, p->f.cred, SMS_REPORT_CRED_LEN) != 0)
 		report_refused(p, "no such SMS, or a wrong credential");
 	else if (u == NULL || now_ms() > strtoll(u, NULL, 10))
 		report_refused(p, "after sms_report_timeout");
 	else
 		report_record(p);
-}
-
-/* The query's fields, checked before Redis is asked: 0, or -1. */
-static int
-report_parse(const char *query, struct ack_report *p)
-{
-	struct evkeyvalq q;
-	const char *a, *r, *c;
-	int rc = -1;
-
-	TAILQ_INIT(&q);
-	if (query == NULL || evhttp_parse_query_str(query, &q) != 0) {
-		evhttp_clear_headers(&q);
-		return -1;
-	}
-	a = evhttp_find_header(&q, "a");
-	r = evhttp_find_header(&q, "r");
-	c = evhttp_find_header(&q, "c");
-	p->type = sms_report_type(evhttp_find_header(&q, "type"));
-	if (a != NULL && alert_id_valid(a) && r != NULL && id_valid(r) &&
-	    sms_report_cred_valid(c)) {
-		snprintf(p->aid, sizeof(p->aid), "%s", a);
-		snprintf(p->rid, sizeof(p->rid), "%s", r);
-		memcpy(p->cred, c, SMS_REPORT_CRED_LEN + 1);
-		rc = 0;
-	}
-	evhttp_clear_headers(&q);
-	return rc;
 }
 
 void
@@ -187,19 +155,19 @@ ack_report(struct relay *relay, struct evhttp_request *req,
 	p->req = req;
 	p->evcon = evhttp_request_get_connection(req);
 	if (gw == NULL || gw->report_url == NULL ||
-	    report_parse(query, p) != 0) {
+	    sms_report_parse(query, &p->f) != 0) {
 		report_reply(req, 400, "Bad Request", "not a delivery report");
 		report_free(p);
 		return;
 	}
 	/* Not final (Kannel was asked for none such): nothing to do. */
-	if (p->type == 0) {
+	if (p->f.type == 0) {
 		report_reply(req, 200, "OK", "ignored");
 		report_free(p);
 		return;
 	}
 	evhttp_connection_set_closecb(p->evcon, report_closed_cb, p);
 	p->sreq = store_eval(relay->store, script_report_get,
-	    json_pack("{s:s, s:s}", "aid", p->aid, "rid", p->rid),
+	    json_pack("{s:s, s:s}", "aid", p->f.aid, "rid", p->f.rid),
 	    report_check_cb, p);
 }

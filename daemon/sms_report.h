@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "util.h"
+
 #define SMS_REPORT_CRED_LEN 32 /* hex characters */
 #define SMS_REPORT_QUERY_MAX 128 /* a=..&r=..&c=.. */
 
@@ -33,10 +35,17 @@ void sms_report_cred(char out[SMS_REPORT_CRED_LEN + 1]);
 int sms_report_query(const char *aid, const char *rid, const char *cred,
     char *out, size_t len);
 
-/* "1", "2" or "16": the type, else 0 (another, or not a number). */
-int sms_report_type(const char *s);
+/* What a report's query (from the network) names. */
+struct sms_report_fields {
+	char aid[33];
+	char rid[ID_MAX + 1];
+	char cred[SMS_REPORT_CRED_LEN + 1]; /* wipe after use */
+	int type; /* enum sms_report_type, or 0: not a final one */
+};
 
-/* A credential as the relay makes them: 32 lower-case hex characters. */
-int sms_report_cred_valid(const char *s);
+/* a=A&r=R&c=C&type=T: 0 when A is an alert id, R a recipient id and C
+ * a credential as the relay makes them (32 lower-case hex characters),
+ * else -1.  A type other than 1, 2 or 16 is 0. */
+int sms_report_parse(const char *query, struct sms_report_fields *out);
 
 #endif
