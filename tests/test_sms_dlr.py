@@ -112,6 +112,22 @@ def confirmed(s, aid):
     return [r for r in s.receipts(aid, "delivered") if r.get("confirmed")]
 
 
+def alarm_caught(lab, catcher, timeout_s=300, start=True):
+    """A stack whose Kannel reports go to catcher: (stack, session,
+    alert id, Kannel's report) once the SMS is handed to the gateway
+    (start=False: the stack alone, for more configuration)."""
+    st = sms_stack(lab, POLICIES, delivery=delivery(timeout_s),
+                   report_url=catcher.url, start=start)
+    if not start:
+        return st
+    s = st.session()
+    aid = s.send_alert("panic")["alert_id"]
+    rep = catcher.wait()
+    s.wait_receipt(aid, "delivered", timeout=10, recipient=CP,
+                   confirmed=False)
+    return st, s, aid, rep
+
+
 @pytest.mark.hard_timeout(90)
 def test_delivered_report_confirms(lab):
     st = sms_stack(lab, POLICIES, delivery=delivery(), report_url="relay")
@@ -137,16 +153,10 @@ def test_delivered_report_confirms(lab):
 
 @pytest.mark.hard_timeout(90)
 def test_failed_report_brings_next_tier(lab, catcher):
-    st = sms_stack(lab, POLICIES, delivery=delivery(),
-                   report_url=catcher.url)
-    s = st.session()
     t0 = time.monotonic()
-    aid = s.send_alert("panic")["alert_id"]
-    rep = catcher.wait()
+    st, s, aid, rep = alarm_caught(lab, catcher)
     assert rep["type"] == "1" and rep["a"] == aid and rep["r"] == \
         "contactpunt", rep
-    s.wait_receipt(aid, "delivered", timeout=10, recipient=CP,
-                   confirmed=False)
     # Kannel said delivered; the test says "not delivered to the phone"
     rep["type"] = "2"
     assert post_report(st, rep)[0] == 200
@@ -165,13 +175,7 @@ def test_failed_report_brings_next_tier(lab, catcher):
 
 @pytest.mark.hard_timeout(90)
 def test_no_report_in_time_stays_unconfirmed(lab, catcher):
-    st = sms_stack(lab, POLICIES, delivery=delivery(timeout_s=2),
-                   report_url=catcher.url)
-    s = st.session()
-    aid = s.send_alert("panic")["alert_id"]
-    rep = catcher.wait()
-    s.wait_receipt(aid, "delivered", timeout=10, recipient=CP,
-                   confirmed=False)
+    st, s, aid, rep = alarm_caught(lab, catcher, timeout_s=2)
     time.sleep(3)  # past sms_report_timeout: the report comes too late
     assert post_report(st, rep)[0] == 404
     time.sleep(0.5)
@@ -183,13 +187,7 @@ def test_no_report_in_time_stays_unconfirmed(lab, catcher):
 
 @pytest.mark.hard_timeout(90)
 def test_forged_report_refused(lab, catcher):
-    st = sms_stack(lab, POLICIES, delivery=delivery(),
-                   report_url=catcher.url)
-    s = st.session()
-    aid = s.send_alert("panic")["alert_id"]
-    rep = catcher.wait()
-    s.wait_receipt(aid, "delivered", timeout=10, recipient=CP,
-                   confirmed=False)
+    st, s, aid, rep = alarm_caught(lab, catcher)
     keys = report_keys(st)
     wrong = dict(rep, c="0" * 32, type="2")
     assert post_report(st, wrong)[0] == 404
@@ -210,11 +208,7 @@ def test_forged_report_refused(lab, catcher):
 
 @pytest.mark.hard_timeout(90)
 def test_report_for_closed_alert_is_harmless(lab, catcher):
-    st = sms_stack(lab, POLICIES, delivery=delivery(),
-                   report_url=catcher.url)
-    s = st.session()
-    aid = s.send_alert("panic")["alert_id"]
-    rep = catcher.wait()
+    st, s, aid, rep = alarm_caught(lab, catcher)
     code, _ = st.ack(aid, st.tokens["contactpunt"])
     assert code == 200
     s.wait_receipt(aid, "acknowledged", timeout=10)
@@ -231,8 +225,7 @@ def test_forget_erases_awaited_reports(lab, catcher):
     """`alertctl device forget` takes the awaited report with the rest of
     the alert; Kannel's report afterwards finds nothing and makes
     nothing."""
-    st = sms_stack(lab, POLICIES, delivery=delivery(),
-                   report_url=catcher.url, start=False)
+    st = alarm_caught(lab, catcher, start=False)
     admin_port, token = harness.free_port(), harness.new_token()
     token_file = harness.write_secret(st.env.dir / "admin.token", token)
     with open(st.env.relay_conf, "a") as f:
