@@ -281,7 +281,8 @@ fuzz: $(FUZZ_TARGETS)
 
 # A harness of a parser outside common/ names the files it needs here:
 #   FUZZ_SRC_fuzz_<name> := daemon/x.c client/y.c
-FUZZ_SRC_fuzz_ack_request := daemon/ack_parse.c daemon/admin_auth.c
+FUZZ_SRC_fuzz_ack_request := daemon/ack_parse.c daemon/admin_auth.c \
+    daemon/sms_report.c
 FUZZ_SRC_fuzz_webhook := client/hook_parse.c
 FUZZ_SRC_fuzz_outbox := client/outbox.c client/alert_seal.c client/alert.c
 FUZZ_SRC_fuzz_inner_alert := client/alert.c

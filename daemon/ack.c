@@ -17,6 +17,7 @@
 #include "ack_limit.h"
 #include "ack_notice.h"
 #include "ack_parse.h"
+#include "ack_report.h"
 #include "ack_signed.h"
 #include "dispatch.h"
 #include "http_guard.h"
@@ -596,6 +597,31 @@ ack_sms(struct ack *a, struct evhttp_request *req, const char *path,
 	sodium_memzero(body, len);
 }
 
+#define ACK_REPORT_SUFFIX "/report"
+
+/* /v1/sms/<gateway>/report: a delivery report (ack_report.h). */
+static int
+ack_report_path(const char *path)
+{
+	size_t n = strlen(path), m = strlen(ACK_REPORT_SUFFIX);
+
+	return n > 8 + m && strcmp(path + n - m, ACK_REPORT_SUFFIX) == 0;
+}
+
+static const struct sms_gateway *
+ack_report_gateway(const struct relay_config *cfg, const char *path)
+{
+	char name[ID_MAX + 1];
+	size_t n =
+	    strlen(path) - strlen("/v1/sms/") - strlen(ACK_REPORT_SUFFIX);
+
+	if (n > ID_MAX)
+		return NULL;
+	memcpy(name, path + strlen("/v1/sms/"), n);
+	name[n] = '\0';
+	return relay_config_gateway(cfg, name);
+}
+
 static void
 ack_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -611,6 +637,10 @@ ack_request_cb(struct evhttp_request *req, void *arg)
 		ack_http(a, req, path);
 	else if (strcmp(path, "/v1/inbox") == 0)
 		ack_inbox_http(a, req, evhttp_uri_get_query(uri));
+	else if (strncmp(path, "/v1/sms/", 8) == 0 && ack_report_path(path))
+		ack_report(a->relay, req,
+		    ack_report_gateway(a->relay->cfg, path),
+		    evhttp_uri_get_query(uri));
 	else if (strncmp(path, "/v1/sms/", 8) == 0)
 		ack_sms(a, req, path, evhttp_uri_get_query(uri));
 	else

@@ -149,8 +149,9 @@ ack_notice_attempt(struct ack_notice *an)
 	}
 	an->attempt++;
 	an->req = sms_send(an->owner->relay->http, gw, r->sms, an->text,
-	    an->ref[0] != '\0' ? an->ref : NULL, cfg->connect_timeout * 1000,
-	    cfg->request_timeout * 1000, ack_notice_cb, an);
+	    an->ref[0] != '\0' ? an->ref : NULL, NULL,
+	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
+	    ack_notice_cb, an);
 	if (an->req == NULL)
 		ack_notice_free(an); /* refused before sending: logged */
 }

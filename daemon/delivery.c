@@ -430,12 +430,16 @@ delivery_send_webhook(struct delivery *dl, const struct recipient_entry *r)
 	webhook_headers_free(headers);
 }
 
+/* The SMS out; report is its delivery reports' query, or NULL. */
 static void
-delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
+delivery_sms_out(struct delivery *dl, const char *report)
 {
 	const struct relay_config *cfg = dl->d->relay->cfg;
-	const struct sms_gateway *gw =
-	    relay_config_gateway(cfg, r->sms_gateway);
+	const struct recipient_entry *r =
+	    relay_config_recipient(cfg, dl->e.recipient_id);
+	const struct sms_gateway *gw = r != NULL && r->sms != NULL
+	    ? relay_config_gateway(cfg, r->sms_gateway)
+	    : NULL;
 	const char *ref = delivery_meta(dl, "ref");
 	char text[SMS_TEXT_MAX];
 
@@ -444,7 +448,7 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 		return;
 	}
 	dispatch_sms_text(cfg, dl->meta, &dl->e, text, sizeof(text));
-	dl->hreq = sms_send(dl->d->relay->http, gw, r->sms, text, ref,
+	dl->hreq = sms_send(dl->d->relay->http, gw, r->sms, text, ref, report,
 	    cfg->connect_timeout * 1000, cfg->request_timeout * 1000,
 	    delivery_sms_cb, dl);
 	if (dl->hreq == NULL) {
@@ -457,6 +461,56 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 		dl->state = D_FAIL;
 		delivery_step(dl);
 	}
+}
+
+/* Without Redis the SMS goes all the same, asking for no report: an
+ * alarm is not held back for its receipt. */
+static void
+delivery_report_cb(json_t *reply, const char *err, void *arg)
+{
+	struct delivery *dl = arg;
+	const char *r = json_string_value(json_object_get(reply, "r"));
+
+	dl->sreq = NULL;
+	if (reply == NULL)
+		log_warnx("delivery alert=%s recipient=%s: no delivery report "
+		          "asked for: %s",
+		    dl->e.alert_id, dl->e.recipient_id, err);
+	delivery_sms_out(dl,
+	    r != NULL && strcmp(r, "ok") == 0 ? dl->report : NULL);
+}
+
+/* An alarm SMS through a gateway that takes delivery reports: its
+ * credential in Redis first (sms_report.h), so that a report coming
+ * back at once finds it. */
+static void
+delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
+{
+	const struct relay_config *cfg = dl->d->relay->cfg;
+	const struct sms_gateway *gw =
+	    relay_config_gateway(cfg, r->sms_gateway);
+	char cred[SMS_REPORT_CRED_LEN + 1], u[24];
+
+	if (gw == NULL || gw->report_url == NULL || !delivery_is_alert(dl) ||
+	    dl->local_done != NULL) {
+		delivery_sms_out(dl, NULL);
+		return;
+	}
+	sms_report_cred(cred);
+	if (sms_report_query(dl->e.alert_id, dl->e.recipient_id, cred,
+	        dl->report, sizeof(dl->report)) != 0) {
+		delivery_sms_out(dl, NULL);
+		return;
+	}
+	snprintf(u, sizeof(u), "%lld",
+	    (long long)(now_ms() + cfg->sms_report_timeout * 1000));
+	dl->sreq = store_eval(dl->d->relay->store, script_report_wait,
+	    json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "aid",
+	        dl->e.alert_id, "rid", dl->e.recipient_id, "c", cred, "u", u,
+	        "ttl", (json_int_t)cfg->sms_report_timeout + 60, "event",
+	        dl->e.event, "tier", dl->e.tier),
+	    delivery_report_cb, dl);
+	sodium_memzero(cred, sizeof(cred));
 }
 
 static void

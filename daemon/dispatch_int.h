@@ -15,6 +15,7 @@
 #include "dispatch.h"
 #include "dispatch_fresh.h"
 #include "store.h"
+#include "sms_report.h"
 #include "strindex.h"
 #include "webhook.h"
 
@@ -42,6 +43,7 @@ struct delivery {
 	char reason[256]; /* last failure, for the dead letter */
 	int unreached; /* failed max_attempts times; retried while open */
 	int queued; /* the SMS gateway keeps it for later: not sent again */
+	char report[SMS_REPORT_QUERY_MAX]; /* its reports' query, or "" */
 	int retrying; /* failed once: counted in d->nretry, not for reading */
 	struct event *timer;
 	struct store_req *sreq;

@@ -129,6 +129,8 @@ static const struct opt opts[] = {
         3600000},
     {"delivery", "max_inflight", OPT_INT, O(max_inflight), "10000", 1, 1000000},
     {"delivery", "max_attempts", OPT_INT, O(max_attempts), "10", 1, 1000},
+    {"delivery", "sms_report_timeout", OPT_INT, O(sms_report_timeout), "300", 1,
+        86400},
     {"delivery", "claim_idle_ms", OPT_INT, O(claim_idle_ms), "15000", 1000,
         600000},
     {"relay", "shutdown_timeout", OPT_INT, O(shutdown_timeout), "10", 0, 300},

@@ -123,6 +123,8 @@ struct relay_config {
 	long request_timeout;
 	long retry_initial_ms;
 	long retry_max_ms;
+	/* how long an SMS's delivery report is waited for (s) */
+	long sms_report_timeout;
 	long max_inflight;
 	long max_attempts; /* then the delivery is given up (dead letter) */
 	long claim_idle_ms; /* a delivery idle this long is taken over */

@@ -109,7 +109,7 @@ const char script_forget[] = LPRELUDE
     "  end\n"
     "  redis.call('ZREM', K('device', dev), aid)\n"
     "  local n = redis.call('DEL', ak, K('events', aid), K('notified', aid),"
-    "    K('unreached', aid), K('duress_events', aid))\n"
+    "    K('unreached', aid), K('duress_events', aid), K('report', aid))\n"
     "  out.keys = out.keys + n\n"
     "  if f[1] then out.alerts = out.alerts + 1 end\n"
     "end\n"

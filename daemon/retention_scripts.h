@@ -31,7 +31,9 @@
  * the device's status shows the new one: rather that than an alarm
  * nobody can take by SMS).  alert_keys(aid): the
  * keys of one alert that live and go with its hash, P:duress_events:A
- * included.  Times are Redis's
+ * included.  P:report:A (SMS delivery reports awaited) has a TTL of its
+ * own; retire() never lets it outlive the alert's history.  Times are
+ * Redis's
  * own (TIME), like the streams' ids that the sweep trims. */
 #define RETIRE_PRELUDE                                                         \
 	"local function clock_ms()\n"                                          \
@@ -59,6 +61,9 @@
 	"  redis.call('HSET', ak, 'closed_ms', string.format('%d', now))\n"    \
 	"  for _, k in ipairs(alert_keys(aid)) do\n"                           \
 	"    redis.call('EXPIRE', k, r.history)\n"                             \
+	"  end\n"                                                              \
+	"  if redis.call('TTL', K('report', aid)) > r.history then\n"          \
+	"    redis.call('EXPIRE', K('report', aid), r.history)\n"              \
 	"  end\n"                                                              \
 	"  local ref = redis.call('HGET', ak, 'ref')\n"                        \
 	"  if ref and redis.call('GET', K('ref', ref)) == aid then\n"          \

@@ -57,6 +57,7 @@ static const struct sms_key {
     {"password_file", offsetof(struct sms_gateway, password_file), 1},
     {"from", offsetof(struct sms_gateway, from), 0},
     {"mo_token_file", offsetof(struct sms_gateway, mo_token_file), 1},
+    {"report_url", offsetof(struct sms_gateway, report_url), 0},
     {"method", offsetof(struct sms_gateway, method), 0},
     {"body", offsetof(struct sms_gateway, body), 0},
     {"content_type", offsetof(struct sms_gateway, content_type), 0},
@@ -254,6 +255,13 @@ sms_gateway_check(struct sms_gateway *gw, char *err, size_t errlen)
 		    "method, header, body and content_type are for type http");
 		return -1;
 	}
+	if (gw->report_url != NULL &&
+	    (gw->type != SMS_KANNEL ||
+	        sms_request_url_check(gw->report_url, 0, err, errlen) != 0)) {
+		if (gw->type != SMS_KANNEL)
+			snprintf(err, errlen, "report_url is for type kannel");
+		return -1;
+	}
 	if (gw->from != NULL && !sms_sender_valid(gw->from)) {
 		snprintf(err, errlen,
 		    "from must be an E.164 number, a short code or an "
@@ -288,6 +296,7 @@ sms_gateway_clear(struct sms_gateway *gw)
 	free(gw->password_file);
 	free(gw->from);
 	free(gw->mo_token_file);
+	free(gw->report_url);
 	free(gw->method);
 	for (i = 0; i < gw->nheaders; i++)
 		free(gw->headers[i]);
@@ -345,8 +354,8 @@ sms_http_done(long status, const char *error, void *arg)
 
 struct http_req *
 sms_send(struct http_client *hc, const struct sms_gateway *gw, const char *to,
-    const char *text, const char *ref, long connect_timeout_ms, long timeout_ms,
-    sms_done_cb cb, void *arg)
+    const char *text, const char *ref, const char *report,
+    long connect_timeout_ms, long timeout_ms, sms_done_cb cb, void *arg)
 {
 	struct sms_request r = {0};
 	struct http_post_args a = {0};
@@ -368,7 +377,7 @@ sms_send(struct http_client *hc, const struct sms_gateway *gw, const char *to,
 		snprintf(err, sizeof(err), "gateway not checked");
 	else
 		rc = sms_gateway_driver(gw)->request(gw, to, text,
-		    ref ? ref : "", &r, err, sizeof(err));
+		    ref ? ref : "", report, &r, err, sizeof(err));
 	if (rc != 0) {
 		log_warnx("sms gateway %s: cannot send: %s", gw->name, err);
 		sms_request_free(&r);

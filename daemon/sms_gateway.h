@@ -37,6 +37,10 @@ struct sms_gateway {
 	char *password; /* read from password_file; sodium_malloc'd */
 	char *from; /* sender: number or alphanumeric id */
 	char *mo_token_file; /* secret the gateway presents with replies */
+	/* kannel: where Kannel sends delivery reports, the relay's plain ack
+	 * listener, e.g. http://127.0.0.1:8089/v1/sms/kannel/report; NULL:
+	 * none asked for (sms_report.h) */
+	char *report_url;
 	char *mo_token; /* read from mo_token_file; sodium_malloc'd */
 	int mo_token_in_query; /* also take it from ?token= (default no) */
 	/* http only; with username, password_file is sent as HTTP Basic */
@@ -74,13 +78,15 @@ enum sms_result { SMS_FAILED = 0, SMS_ACCEPTED = 1, SMS_QUEUED = 2 };
 typedef void (*sms_done_cb)(int ok, long status, const char *error, void *arg);
 /* Sends text (valid UTF-8, no control characters, shorter than
  * SMS_TEXT_MAX) to the E.164 number to; ref fills {ref} (NULL: empty).
+ * report, when not NULL and the gateway has a report_url, is the query
+ * (sms_report.h) that its delivery reports are to carry back.
  * cb is called once from the loop, unless the request is cancelled.
  * Returns NULL, without calling cb, when no request could be made (a bad
  * number or text, a gateway that was not checked); the reason is logged.
  * Never logs a password, token, URL or message text. */
 struct http_req *sms_send(struct http_client *hc, const struct sms_gateway *gw,
-    const char *to, const char *text, const char *ref, long connect_timeout_ms,
-    long timeout_ms, sms_done_cb cb, void *arg);
+    const char *to, const char *text, const char *ref, const char *report,
+    long connect_timeout_ms, long timeout_ms, sms_done_cb cb, void *arg);
 /* Cancels a request of sms_send() (use this, not http_req_cancel(),
  * which would leave its small context allocated until
  * sms_send_forget_all()); cb is not called.  A finished request is

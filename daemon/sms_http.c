@@ -190,12 +190,15 @@ sms_http_check(struct sms_gateway *gw, char *err, size_t errlen)
 
 static int
 sms_http_request(const struct sms_gateway *gw, const char *to, const char *text,
-    const char *ref, struct sms_request *r, char *err, size_t errlen)
+    const char *ref, const char *report, struct sms_request *r, char *err,
+    size_t errlen)
 {
 	const char *vars[VAR_N] = {to, gw->from, text, ref, gw->password};
 	struct sms_buf h = {0};
 	int has_type = 0;
 	size_t i;
+
+	(void)report; /* Kannel alone is asked for reports */
 
 	if (sms_http_expand(&r->url, "url", gw->url, vars, ESC_URL, err,
 	        errlen) != 0 ||

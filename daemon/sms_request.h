@@ -39,10 +39,11 @@ struct sms_driver {
 	/* The driver's own configuration rules, after the common ones;
 	 * 0, or -1 with a reason in err (never echoing a URL). */
 	int (*check)(struct sms_gateway *gw, char *err, size_t errlen);
-	/* The request sending text to the number to; ref is never NULL. */
+	/* The request sending text to the number to; ref is never NULL;
+	 * report (or NULL) is sms_send()'s. */
 	int (*request)(const struct sms_gateway *gw, const char *to,
-	    const char *text, const char *ref, struct sms_request *r, char *err,
-	    size_t errlen);
+	    const char *text, const char *ref, const char *report,
+	    struct sms_request *r, char *err, size_t errlen);
 	/* What a 2xx answer means, from the start of its body (NULL:
 	 * SMS_ACCEPTED): a gateway may say it only queued the message. */
 	enum sms_result (*answer)(const char *body);

@@ -53,9 +53,10 @@ sms_twilio_url(const struct sms_gateway *gw, struct sms_request *r)
 /* POST, Basic sid:token, form To, From, Body. */
 static int
 sms_twilio_request(const struct sms_gateway *gw, const char *to,
-    const char *text, const char *ref, struct sms_request *r, char *err,
-    size_t errlen)
+    const char *text, const char *ref, const char *report,
+    struct sms_request *r, char *err, size_t errlen)
 {
+	(void)report; /* Kannel alone is asked for reports */
 	(void)ref;
 	if (sms_twilio_url(gw, r) != 0) {
 		snprintf(err, errlen, "cannot build the Messages URL");

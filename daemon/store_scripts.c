@@ -263,7 +263,11 @@ const char script_done[] = PRELUDE
     "  if was and redis.call('HGET', ak, 'duress') == '1' then\n"
     "    redis.call('HSETNX', ak, 'unreached@' .. um, was)\n"
     "  end\n"
-    "  redis.call('HDEL', uk, um)\n"
+    /* not when a delivery report said it failed before this ran */
+    "  if a.ch ~= 'sms' or redis.call('HGET', ak, 'smsreport:' .. a.rid)"
+    "      ~= 'failed' then\n"
+    "    redis.call('HDEL', uk, um)\n"
+    "  end\n"
     "  local n = redis.call('HINCRBY', ak, 'ndelivered', 1)\n"
     "  if a.ch == 'sms' then\n"
     "    redis.call('SET', K('lastsms', a.rid),"
@@ -279,12 +283,16 @@ const char script_done[] = PRELUDE
     "    deliver(a.aid, a.rid, a.ch, 'alert.cancelled', '-1')\n"
     "  end\n"
     /* an SMS gateway's 2xx says it took the message, not that the
-     * phone got it */
+     * phone got it; a delivery report may have come first
+     * (script_report): it said so already */
     "  local e = {event = 'delivered', recipient = a.alias,"
     "    channel = a.ch, delivered = n, total = tonumber(f[1]),"
     "    at = a.now}\n"
     "  if a.ch == 'sms' then e.confirmed = false end\n"
-    "  ev(a.aid, f[2], e)\n"
+    "  if a.ch ~= 'sms' or not redis.call('HGET', ak, 'smsreport:' .."
+    "      a.rid) then\n"
+    "    ev(a.aid, f[2], e)\n"
+    "  end\n"
     "end\n"
     "return cjson.encode({r = 'ok'})\n";
 
@@ -383,6 +391,65 @@ const char script_fail[] = PRELUDE
     "  end\n"
     "end\n"
     "return cjson.encode({r = 'ok'})\n";
+
+/* An alarm SMS is about to go out asking for delivery reports
+ * (sms_report.h): its credential, until when a report is taken, and
+ * what a failure would put in the dead letter.  One per recipient: a
+ * later SMS to them replaces it. */
+const char script_report_wait[] =
+    PRELUDE "if redis.call('EXISTS', K('alert', a.aid)) == 0 then\n"
+            "  return cjson.encode({r = 'gone'})\n"
+            "end\n"
+            "local k = K('report', a.aid)\n"
+            "redis.call('HSET', k, a.rid, cjson.encode({c = a.c, u = a.u,"
+            "  event = a.event, tier = a.tier}))\n"
+            "redis.call('EXPIRE', k, a.ttl)\n"
+            "return cjson.encode({r = 'ok'})\n";
+
+/* What a report for alert a.aid, recipient a.rid must match: read only,
+ * so that a forged report changes nothing (the caller compares). */
+const char script_report_get[] =
+    PRELUDE "local v = redis.call('HGET', K('report', a.aid), a.rid)\n"
+            "if not v then return cjson.encode({r = 'none'}) end\n"
+            "local w = cjson.decode(v)\n"
+            "return cjson.encode({r = 'ok', c = w.c, u = w.u})\n";
+
+/* A final report whose credential matched: taken once.  Delivered: the
+ * receipt says so, confirmed (after script_done's unconfirmed one, or
+ * instead of it when the report came first).  Not delivered: as an
+ * SMS that failed its attempts (script_fail): unreached, dead letter,
+ * failed receipt, the next tier at once for an open alert. */
+const char script_report[] = PRELUDE
+    "local k = K('report', a.aid)\n"
+    "local v = redis.call('HGET', k, a.rid)\n"
+    "if not v or cjson.decode(v).c ~= a.c then\n"
+    "  return cjson.encode({r = 'none'})\n"
+    "end\n"
+    "local w = cjson.decode(v)\n"
+    "redis.call('HDEL', k, a.rid)\n"
+    "local ak = K('alert', a.aid)\n"
+    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
+    "  'duress')\n"
+    "if not s[1] then return cjson.encode({r = 'gone'}) end\n"
+    "if a.delivered then\n"
+    "  redis.call('HSET', ak, 'smsreport:' .. a.rid, 'delivered')\n"
+    "  ev(a.aid, s[3], {event = 'delivered', recipient = a.alias,"
+    "    channel = 'sms', confirmed = true, at = a.now})\n"
+    "  return cjson.encode({r = 'delivered'})\n"
+    "end\n"
+    "redis.call('HSET', ak, 'smsreport:' .. a.rid, 'failed')\n"
+    "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
+    "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', 'sms',"
+    "  'event', w.event or 'alert.raised', 'tier', w.tier or '0',"
+    "  'reason', a.reason, 'at', a.now)\n"
+    "unreached(a.aid, a.rid, 'sms', {recipient = a.alias, channel = 'sms',"
+    "  reason = a.reason, since = a.now, retrying = false})\n"
+    "ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
+    "  channel = 'sms', reason = a.reason, at = a.now, retrying = false})\n"
+    "if s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
+    "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
+    "end\n"
+    "return cjson.encode({r = 'failed'})\n";
 
 const char script_drop[] =
     PRELUDE "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"

@@ -27,6 +27,10 @@
  *                 to the device, so that the two look alike to it)
  *   P:receipts    pub/sub channel of events, for the devices
  *   P:directory_version  highest signed directory version run with
+ *   P:report:A    hash rid -> JSON {c, u, event, tier}: the credential an
+ *                 SMS's delivery report must carry and until when (ms)
+ *                 it is taken (sms_report.h); TTL sms_report_timeout.
+ *                 P:alert:A's smsreport:<rid> says what the report was
  */
 #ifndef ALERTRELAY_STORE_SCRIPTS_H
 #define ALERTRELAY_STORE_SCRIPTS_H
@@ -55,5 +59,8 @@ extern const char script_deadletter_list[];
 extern const char script_deadletter_replay[];
 extern const char script_directory[];
 extern const char script_lastsms[];
+extern const char script_report_wait[];
+extern const char script_report_get[];
+extern const char script_report[];
 
 #endif

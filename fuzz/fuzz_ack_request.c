@@ -1,6 +1,7 @@
 /*
  * libFuzzer target: what the ack listener and the admin listener parse
- * of a request from the network (daemon/ack_parse.c, admin_auth.c),
+ * of a request from the network (daemon/ack_parse.c, sms_report.c's
+ * delivery reports, admin_auth.c),
  * without a relay.  The input is up to seven fields split at '\n': the
  * path, the query string, the POSTed body, Authorization,
  * X-Alertrelay-Token, the SMS text (OK, ACK or JA <ref>) and Host; an empty
@@ -17,6 +18,7 @@
 #include "ack_parse.h"
 #include "admin_auth.h"
 #include "http_host.h"
+#include "sms_report.h"
 
 #define FIELDS 7
 
@@ -45,6 +47,21 @@ check_mo(const struct ack_mo *mo)
 		abort();
 	if (mo->token_source != ACK_TOKEN_NONE &&
 	    (mo->token[0] == '\0' || strlen(mo->token) > ACK_TOKEN_MAX))
+		abort();
+}
+
+/* GET /v1/sms/<gateway>/report?a=..&r=..&c=..&type=.. */
+static void
+fuzz_report(const char *query)
+{
+	struct sms_report_fields r;
+
+	if (sms_report_parse(query, &r) == 0 &&
+	    (!alert_id_valid(r.aid) || !id_valid(r.rid) ||
+	        strlen(r.cred) != SMS_REPORT_CRED_LEN))
+		abort();
+	if (r.type != 0 && r.type != SMS_REPORT_DELIVERED &&
+	    r.type != SMS_REPORT_FAILED && r.type != SMS_REPORT_SMSC_FAILED)
 		abort();
 }
 
@@ -98,6 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (hours < 1 || hours > ACK_INBOX_HOURS_MAX))
 		abort();
 	(void)ack_parse_bearer(f[3]);
+	fuzz_report(f[1]);
 	if (f[1] != NULL &&
 	    ack_parse_mo(f[1], f[2] && f[2][0] ? f[2] : NULL, f[3], f[4],
 	        &mo) == 0)

@@ -512,13 +512,15 @@ class SmsStack:
 
 def sms_stack(lab, policies, delivery=None, relay=None, recorders=None,
               sms=("contactpunt", "oncall-1"), tokens=("contactpunt",),
-              extra_devices=None, start=True):
+              extra_devices=None, start=True, report_url=None):
     """redis + Kannel (bearerbox, smsbox, fakesmsc) + alertrelayd with the
     ack listener (HTTPS and plain), a Kannel gateway whose sms-service
     get-url points at the daemon, webhook recorders for every recipient,
     an SMS number for those in `sms` and an ack token for those in
     `tokens`.  policies: {name: {"types": ..., "tier": [...], ...}}.
-    recorders: {rid: WebhookRecorder keywords}."""
+    recorders: {rid: WebhookRecorder keywords}.  report_url: the
+    gateway's report_url (delivery reports); "relay" for the daemon's own
+    plain listener, None for none."""
     import kannel as kannel_mod
     missing = kannel_mod.available()
     if missing:
@@ -545,6 +547,10 @@ def sms_stack(lab, policies, delivery=None, relay=None, recorders=None,
         "type": "kannel", "url": k.sendsms_url, "username": k.username,
         "password_file": env.dir / "kannel.pass", "from": SMS_FROM,
         "mo_token_file": env.dir / "kannel.mo"}}
+    if report_url:
+        env.gateways["kannel"]["report_url"] = (
+            "http://127.0.0.1:%d/v1/sms/kannel/report" % plain_port
+            if report_url == "relay" else report_url)
     toks, token_files = {}, {}
     for rid in env.recipients:
         extra = {}

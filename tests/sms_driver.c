@@ -189,7 +189,7 @@ run_sends(struct driver *d, int argc, char **argv, int cancel, long connect_ms,
 			return 2;
 		}
 		req = sms_send(hc, gw, argv[4 * i + 1], argv[4 * i + 3],
-		    argv[4 * i + 2], connect_ms, timeout_ms, sent_cb,
+		    argv[4 * i + 2], NULL, connect_ms, timeout_ms, sent_cb,
 		    &sends[i]);
 		if (req == NULL) {
 			print_json(json_pack("{s:i, s:b}", "i", i, "sent", 0));
