@@ -442,11 +442,14 @@ const char script_report[] = PRELUDE
     "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', 'sms',"
     "  'event', w.event or 'alert.raised', 'tier', w.tier or '0',"
     "  'reason', a.reason, 'at', a.now)\n"
+    "local u = redis.call('HEXISTS', K('unreached', a.aid), a.rid .. '|sms')\n"
     "unreached(a.aid, a.rid, 'sms', {recipient = a.alias, channel = 'sms',"
     "  reason = a.reason, since = a.now, retrying = false})\n"
     "ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
     "  channel = 'sms', reason = a.reason, at = a.now, retrying = false})\n"
-    "if s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
+    /* as script_fail: the first failure of this recipient's SMS only,
+     * or a centre failing every SMS at once would fire tier after tier */
+    "if u == 0 and s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
     "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
     "end\n"
     "return cjson.encode({r = 'failed'})\n";

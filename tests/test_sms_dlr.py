@@ -173,6 +173,40 @@ def test_failed_report_brings_next_tier(lab, catcher):
     assert len(s.receipts(aid, "failed")) >= 1
 
 
+EVERY_TIER = {"default": {"types": "panic threat",
+                          "tier": ["0 contactpunt:sms", "60 oncall-1:sms",
+                                   "120 *"],
+                          "repeat": 300, "max_age": 3600},
+              "test": {"types": "test", "tier": "0 contactpunt:webhook"}}
+
+
+@pytest.mark.hard_timeout(120)
+def test_failed_reports_bring_each_tier_forward_once(lab, catcher):
+    """A centre that fails every SMS: each recipient's first failure
+    brings the next tier forward (contact point -> tier 1, on-call ->
+    tier 2), the contact point's second SMS failing (tier 2 is everyone)
+    does not: the repeat stays at 300 s.  The code before this test
+    brought the next tier forward at each failure report, so the repeat
+    fired at once and SMS went out again and again."""
+    st = sms_stack(lab, EVERY_TIER, delivery=delivery(),
+                   report_url=catcher.url)
+    s = st.session()
+    aid = s.send_alert("panic")["alert_id"]
+    failed = 0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if len(catcher.queries) > failed:
+            rep = dict(urllib.parse.parse_qsl(catcher.queries[failed]))
+            failed += 1
+            assert post_report(st, dict(rep, type="2"))[0] == 200
+        time.sleep(0.05)
+    # tier 0 (contact point), 1 (on-call), 2 (both again): four SMS, each
+    # failed; no fifth from a repeat brought forward
+    assert failed == 4, catcher.queries
+    h = st.alert_hash(aid)
+    assert h["tier"] == "2" and h["state"] == "open", h
+
+
 @pytest.mark.hard_timeout(90)
 def test_no_report_in_time_stays_unconfirmed(lab, catcher):
     st, s, aid, rep = alarm_caught(lab, catcher, timeout_s=2)
