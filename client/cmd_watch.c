@@ -165,8 +165,7 @@ watch_follow(struct watch_run *wr, struct relay_session *s)
 			f = json_pack("{s:s, s:s}", "type", "watch", "alert_id",
 			    v[i].alert_id);
 			if (relay_session_send(s, f) != 0)
-				relay_session_fail(s, RELAY_RETRY,
-				    "cannot send watch");
+				relay_session_too_large(s, "watch");
 			json_decref(f);
 		}
 		alert_seal_free(&v[i]);
@@ -267,6 +266,22 @@ watch_closed(struct watch_run *wr, const char *alert_id, const char *state)
 		outbox_mark(wr->dir, alert_id, OUTBOX_CLOSED, state);
 }
 
+/* A cancel the device did not sign (none in the receipt, or not this
+ * device's): the relay's word, which any relay or anyone writing its
+ * Redis can say of an alert still open (cancel_receipt.h).  Said once,
+ * and the alert followed on, as the button keeps it. */
+static void
+watch_relays_cancel(struct watch_run *wr, const char *alert_id)
+{
+	if (watch_printed(wr, alert_id, "cancelled by the relay"))
+		return;
+	if (out_line(_("alert %s: the relay says it is cancelled, but not "
+	               "with this device's signed cancel: still following "
+	               "it"),
+	        alert_id) != 0)
+		log_warn("stdout");
+}
+
 static void
 watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 {
@@ -296,7 +311,10 @@ watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 			(void)watch_printed(wr, alert_id, what);
 			watch_closed(wr, alert_id, what);
 		}
-	} else if (strcmp(what, "cancelled") == 0 ||
+	} else if (strcmp(what, "cancelled") == 0 &&
+	    !ack_verify_own_cancel(wr->d->av, ev, alert_id))
+		watch_relays_cancel(wr, alert_id);
+	else if (strcmp(what, "cancelled") == 0 ||
 	    strcmp(what, "expired") == 0) {
 		(void)watch_printed(wr, alert_id, what);
 		watch_closed(wr, alert_id, what);
@@ -318,6 +336,13 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 	if (state == NULL || strcmp(state, "open") == 0)
 		return;
 	out_clean(state, clean, sizeof(clean));
+	/* Only this device's own signed cancel among the events above
+	 * closed it (and was told); the state word alone is the relay's. */
+	if (strcmp(clean, "cancelled") == 0) {
+		if (!outbox_marked(wr->dir, alert_id, OUTBOX_CLOSED))
+			watch_relays_cancel(wr, alert_id);
+		return;
+	}
 	if (!watch_printed(wr, alert_id, clean))
 		out_line(_(MSG_WATCH_STATE), alert_id, receipt_word(clean));
 	watch_closed(wr, alert_id, clean);

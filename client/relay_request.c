@@ -16,30 +16,25 @@ relay_request_ready(struct relay_session *s, void *arg)
 	    : rr->req->frame;
 
 	if (relay_session_send(s, f) != 0) {
-		relay_session_fail(s, RELAY_FATAL,
-		    "the request is larger than the relay accepts");
+		relay_session_too_large(s, json_str(f, "type"));
 		return;
 	}
 	relay_session_expect(s, rr->req->answer);
 }
 
+/* An error frame ends the request only when the caller's refused()
+ * says so; else it is this relay's word, "unknown_alert" too (another
+ * relay may hold the alert): the run asks the next relay. */
 static void
 relay_request_error(struct relay_session *s, struct relay_request_run *rr,
     const json_t *o)
 {
-	const char *code = json_str(o, "code");
 	int rc;
 
 	if (rr->req->refused != NULL &&
-	    (rc = rr->req->refused(o, rr->req->arg)) >= 0) {
+	    (rc = rr->req->refused(o, rr->req->arg)) >= 0)
 		relay_session_done(s, rc);
-		return;
-	}
-	if (rr->req->alert_id != NULL && code != NULL &&
-	    strcmp(code, "unknown_alert") == 0) {
-		log_errorx(_(MSG_UNKNOWN_ALERT), rr->req->alert_id);
-		relay_session_done(s, EXIT_FAIL);
-	} else
+	else
 		relay_session_error(s, o);
 }
 
@@ -73,6 +68,10 @@ relay_request_failed(void *arg, int deadline, const char *why)
 
 	if (rr->req->failed != NULL)
 		rr->req->failed(rr->req->arg, deadline, why);
+	else if (!deadline && rr->req->alert_id != NULL &&
+	    strcmp(relay_run_code(rr->run), "unknown_alert") == 0)
+		/* every relay said so, the last this */
+		log_errorx(_(MSG_UNKNOWN_ALERT), rr->req->alert_id);
 	else if (deadline)
 		log_errorx(_(MSG_REQUEST_DEADLINE), rr->req->failure,
 		    rr->timeout_s, why);
@@ -86,6 +85,7 @@ relay_request_op(struct relay_request_run *rr, const struct relay_request *req,
 {
 	rr->req = req;
 	rr->timeout_s = timeout_s;
+	rr->run = NULL;
 	*op = (struct relay_op){relay_request_ready, relay_request_frame,
 	    relay_request_failed, rr, NULL};
 }
@@ -102,6 +102,7 @@ relay_request_run(struct device *d, long timeout_s,
 	relay_request_op(&rr, req, timeout_s, &op);
 	if ((r = relay_run_new(&d->cfg, d->sk, &op, timeout_s, 0)) == NULL)
 		return EXIT_FAIL;
+	rr.run = r;
 	rc = relay_run_go(r);
 	relay_run_free(r);
 	return rc;

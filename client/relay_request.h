@@ -23,7 +23,8 @@ struct relay_request {
 	int (*answered)(const json_t *o, void *arg);
 	void *arg;
 	/* Optional: an error frame; the exit code when it ends the request
-	 * (a refusal the command explains itself), else -1. */
+	 * (a refusal the command explains itself), else -1: the code is
+	 * that relay's word, and the next relay is asked (relay_run.h). */
 	int (*refused)(const json_t *o, void *arg);
 	/* Optional: the run gave up; else that is logged. */
 	void (*failed)(void *arg, int deadline, const char *why);
@@ -32,7 +33,9 @@ struct relay_request {
 	const json_t *(*frame_now)(void *arg);
 };
 
-/* The exit code: the answer's, or EXIT_FAIL (logged). */
+/* The exit code: the answer's, or EXIT_FAIL (logged; when every relay
+ * answered with an error code and the last said "unknown_alert", as the
+ * relay not knowing the alert). */
 int relay_request_run(struct device *d, long timeout_s,
     const struct relay_request *req);
 
@@ -41,6 +44,9 @@ int relay_request_run(struct device *d, long timeout_s,
 struct relay_request_run {
 	const struct relay_request *req;
 	long timeout_s;
+	/* relay_request_run's, for the code that ended it; NULL on a
+	 * caller's run (whose failed() asks its own) */
+	struct relay_run *run;
 };
 void relay_request_op(struct relay_request_run *rr,
     const struct relay_request *req, long timeout_s, struct relay_op *op);

@@ -439,6 +439,23 @@ relay_session_error(struct relay_session *s, const json_t *o)
 }
 
 void
+relay_session_too_large(struct relay_session *s, const char *type)
+{
+	char clean[33];
+
+	if (s->state == RS_DONE)
+		return;
+	/* Told as an error frame with this code would be: this relay's
+	 * word (relay_run.c), which another relay need not share. */
+	snprintf(s->outcome.code, sizeof(s->outcome.code), "%s",
+	    RELAY_TOO_LARGE);
+	relay_session_fail(s, RELAY_FATAL,
+	    _("%s: larger than this relay accepts (its max_frame is %zu "
+	      "bytes)"),
+	    out_clean(type, clean, sizeof(clean)), s->max_frame);
+}
+
+void
 relay_session_unexpected(struct relay_session *s, const char *type)
 {
 	char clean[33];

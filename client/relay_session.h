@@ -134,6 +134,12 @@ void relay_session_fail(struct relay_session *s, enum relay_result result,
 /* An error frame: fatal for codes where a resend to this relay cannot
  * help, else a retry; either way the code is recorded in the outcome. */
 void relay_session_error(struct relay_session *s, const json_t *o);
+/* The request frame of type ("cancel", "watch") did not fit this
+ * relay's max_frame (relay_session_send gave -1): fatal at this relay
+ * with code RELAY_TOO_LARGE, as an error frame with that code would be,
+ * so that the run asks the next relay. */
+#define RELAY_TOO_LARGE "too_large"
+void relay_session_too_large(struct relay_session *s, const char *type);
 /* A frame the operation did not expect now: try again elsewhere. */
 void relay_session_unexpected(struct relay_session *s, const char *type);
 

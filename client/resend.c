@@ -232,7 +232,7 @@ resend_start(struct resend *q, struct relay_session *s)
 	for (i = 0; i < q->n; i++)
 		if (q->v[i].oversize) {
 			q->v[i].oversize = 0;
-			resend_refuse(q, s, i, "too_large",
+			resend_refuse(q, s, i, RELAY_TOO_LARGE,
 			    _(MSG_WHY_TOO_LARGE));
 		}
 	log_debug("%zu alert frame(s) sent", sent);

@@ -271,7 +271,7 @@ ar_follow_ready(struct ar_follow *f, struct relay_session *s)
 	rc = relay_session_send(s, frame);
 	json_decref(frame);
 	if (rc != 0)
-		relay_session_fail(s, RELAY_FATAL, "cannot send watch");
+		relay_session_too_large(s, "watch");
 	else
 		relay_session_expect(s, "status");
 }
@@ -289,22 +289,16 @@ void
 ar_follow_frame(struct ar_follow *f, struct relay_session *s, const char *type,
     const json_t *o)
 {
-	const char *id = json_str(o, "alert_id"), *code = json_str(o, "code");
+	const char *id = json_str(o, "alert_id");
 	int ours = id != NULL && strcmp(id, f->op->alert_id) == 0;
-	char why[256];
 
 	if (strcmp(type, "receipt") == 0 && ours)
 		ar_follow_event(f, s, o);
 	else if (strcmp(type, "status") == 0 && ours)
 		ar_follow_status(f, s, o);
-	else if (strcmp(type, "error") == 0 && code != NULL &&
-	    strcmp(code, "unknown_alert") == 0) {
-		snprintf(why, sizeof(why), _(MSG_UNKNOWN_ALERT),
-		    f->op->alert_id);
-		log_warnx("%s", why);
-		ar_op_fail(f->op, AR_E_UNKNOWN_ALERT, code, why);
-		relay_session_done(s, EXIT_FAIL);
-	} else if (strcmp(type, "error") == 0)
+	else if (strcmp(type, "error") == 0)
+		/* "unknown_alert" too is this relay's word: another may
+		 * hold the alert (the run's failed() tells it) */
 		relay_session_error(s, o);
 	else
 		/* Receipts of other alerts; what later relays may add. */

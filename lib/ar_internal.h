@@ -55,6 +55,7 @@ struct ar_op {
 	struct relay_request req;
 	struct relay_request_run rr;
 	int v2; /* a cancel behind a PIN */
+	int older_relay; /* a relay answered the v2 cancel bad_signature */
 	struct ar_pin *pin; /* its check, under way on a thread */
 	int held; /* the run waits for ar_op_release() */
 	int kicked; /* begin ran */

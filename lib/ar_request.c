@@ -70,25 +70,19 @@ ar_request_answered(const json_t *o, void *arg)
 	return EXIT_OK;
 }
 
-/* An error frame: the exit code when it ends the request, else -1. */
+/* An error frame ends no request: every code, "unknown_alert" too, is
+ * that relay's word (another may hold the alert), and the run asks the
+ * next relay (relay_run.h).  A relay older than cancel v2 answers a v2
+ * cancel bad_signature: remembered, to tell it as a cancel should no
+ * relay cancel it (ar_request_finish). */
 static int
 ar_request_refused(const json_t *o, void *arg)
 {
 	struct ar_op *op = arg;
 	const char *code = json_str(o, "code");
-	char why[256];
 
-	if (code != NULL && strcmp(code, "unknown_alert") == 0) {
-		snprintf(why, sizeof(why), _(MSG_UNKNOWN_ALERT), op->alert_id);
-		ar_op_fail(op, AR_E_UNKNOWN_ALERT, code, why);
-		return EXIT_FAIL;
-	}
-	if (op->v2 && code != NULL && strcmp(code, "bad_signature") == 0) {
-		/* A relay older than cancel v2: told as a cancel, real or
-		 * duress alike (duress_cancel.h); the alert stays open. */
-		ar_request_cancelled(op);
-		return EXIT_OK;
-	}
+	if (op->v2 && code != NULL && strcmp(code, "bad_signature") == 0)
+		op->older_relay = 1;
 	return -1;
 }
 
@@ -97,12 +91,35 @@ ar_request_failed(void *arg, int deadline, const char *why)
 {
 	struct ar_op *op = arg;
 	const char *code = relay_run_code(op->run);
+	char unknown[256];
 
 	if (strcmp(code, "revoked") == 0 || strcmp(code, "unknown_device") == 0)
 		ar_op_fail(op, AR_E_REVOKED, code, why);
-	else
+	else if (!deadline && strcmp(code, "unknown_alert") == 0) {
+		/* every relay said an error code, the last this */
+		snprintf(unknown, sizeof(unknown), _(MSG_UNKNOWN_ALERT),
+		    op->alert_id);
+		ar_op_fail(op, AR_E_UNKNOWN_ALERT, code, unknown);
+	} else
 		ar_op_fail(op, deadline ? AR_E_TIMEOUT : AR_E_REFUSED, code,
 		    why);
+}
+
+/* A cancel no relay answered "cancelled", after a relay older than
+ * cancel v2 refused it: told as a cancel, real or duress alike
+ * (duress_cancel.h), whatever the others answered and whenever the run
+ * ended; the alert stays open there, the safe side for a duress cancel. */
+static void
+ar_request_finish(struct ar_op *op, int exit_code)
+{
+	if (exit_code != EXIT_OK && op->older_relay) {
+		ar_request_cancelled(op);
+		exit_code = EXIT_OK;
+	}
+	if (exit_code == EXIT_OK)
+		op->status = AR_OK;
+	else if (op->status == AR_OK)
+		op->status = AR_E_TIMEOUT;
 }
 
 static void
@@ -144,6 +161,8 @@ ar_request_new(ar_client *c, int kind, const char *alert_id, json_t *frame,
 	    ar_request_answered, op, ar_request_refused, ar_request_failed,
 	    NULL};
 	relay_request_op(&op->rr, &op->req, c->timeout_s, &op->rop);
+	if (kind == AR_OP_CANCEL)
+		op->finish = ar_request_finish;
 	return op;
 }
 

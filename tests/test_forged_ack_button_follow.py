@@ -214,3 +214,40 @@ def test_follow_keeps_sending_on_the_relays_word(lab, what):
     assert send.wait_exit(20) == 0, send.tail()
     text = "\n".join(send.snapshot("stdout"))
     assert "The alert is closed (cancelled)" in text, text
+
+
+@pytest.mark.hard_timeout(150)
+def test_watch_follows_on_after_a_cancel_the_device_did_not_sign(lab):
+    """A cancelled receipt without this device's signed cancel: watch
+    says it is the relay's word, leaves the outbox entry open (so that
+    each reconnect asks after the alert again) and goes on; the device's
+    own cancel then closes it.  Before, the made-up cancel closed the
+    entry at once, as a real one."""
+    from test_signed_ack import cancel_receipt
+    st, _sk, _keyfile = stack(lab)
+    watch = lab.spawn([harness.alertctl_bin(), "-c", str(st.env.client_conf),
+                       "watch", "--interval", "1", "--dead-after", "3"],
+                      "watch")
+    watch.wait_for(r"^connected to ", "stdout", 10)
+    rc, lines, err = lab.send(st.env, "--type", "panic", "--timeout", "10")
+    assert rc == 0, (lines, err)
+    aid = lines[0].split("=", 1)[1]
+    closed = st.env.dir / "outbox" / (aid + ".closed")
+
+    publish(st, aid, cancel_receipt(st, aid))
+    watch.wait_for(r"^alert %s: the relay says it is cancelled, but not "
+                   r"with this device's signed cancel: still following it$"
+                   % aid, "stdout", 10)
+    time.sleep(1)
+    assert not closed.exists()
+    st.relay.kill9()
+    st.relay.restart()
+    watch.wait_for(r"^reconnected to ", "stdout", 20)
+
+    own_cancel(lab, st, aid)
+    wait_until(closed.exists, 10, what="the outbox entry closed:\n" +
+               watch.tail())
+    said = [ln for ln in watch.text("stdout").splitlines()
+            if "the relay says it is cancelled" in ln]
+    assert len(said) == 1, watch.text("stdout")
+    assert watch.running(), watch.tail()

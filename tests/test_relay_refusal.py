@@ -43,10 +43,14 @@ class RefusingRelay:
     every alert with an error frame of code `code`.  max_frame: what its
     hello announces.  Records the alert_ids it was sent."""
 
-    def __init__(self, env, code="conflict", max_frame=65536, auth_code=None):
+    def __init__(self, env, code="conflict", max_frame=65536, auth_code=None,
+                 request_code=None):
         self.env = env
         self.code = code
         self.auth_code = auth_code  # an error for the auth itself
+        # an error for each cancel, status and watch; records them
+        self.request_code = request_code
+        self.requests = []
         self.max_frame = max_frame
         self.port = harness.free_port()
         self.label = "127.0.0.1:%d" % self.port
@@ -155,6 +159,8 @@ class RefusingRelay:
                 return
             if f.get("type") == "ping":
                 self._send(s, {"type": "pong"})
+            if f.get("type") in REQUESTS:
+                self._request(s, f)
             if f.get("type") != "alert":
                 continue
             aid = json.loads(proto.b64d(f["envelope"]))["alert_id"]
@@ -165,6 +171,21 @@ class RefusingRelay:
                            "alert_id": aid})
             if self.code in CLOSES:
                 return
+
+
+    def _request(self, s, f):
+        aid = f.get("alert_id")
+        if aid is None:  # a cancel names it inside
+            aid = json.loads(proto.b64d(f["cancel"]))["alert_id"]
+        with self.lock:
+            self.requests.append((f["type"], aid))
+        if self.request_code is not None:
+            self._send(s, {"type": "error", "code": self.request_code,
+                           "message": "said by a test relay",
+                           "alert_id": aid})
+
+
+REQUESTS = ("cancel", "status", "watch")
 
 
 def refusing(lab, env, **kw):
@@ -691,3 +712,140 @@ def test_watch_refused_by_every_relay_keeps_trying(lab):
     cp = ctl(lab, conf, "watch", "--once", "--timeout", "20")
     assert cp.returncode == 1 and "conflict" in cp.stderr, \
         cp.stdout + cp.stderr
+
+
+# Since 30 November 2026 cancel and status too take any error code (and a
+# max_frame too small for the request) as that relay's word.  Before,
+# "unknown_alert" (or the request not fitting) ended them at the first
+# relay, another relay holding the alert never asked.
+REQUEST_WORDS = [
+    pytest.param({"request_code": "unknown_alert"}, id="unknown_alert"),
+    # auth (about 150 bytes) fits, a cancel (about 300) does not
+    pytest.param({"max_frame": 220}, id="max_frame_220"),
+]
+
+
+def open_alert(lab, env):
+    """An alert accepted by the real relay alone: its alert_id."""
+    _, rc, out, err = send_panic(lab, env, [real_label(env)])
+    return accepted_id(rc, out, err)
+
+
+@pytest.mark.hard_timeout(90)
+@pytest.mark.parametrize("how", REQUEST_WORDS)
+def test_cancel_and_status_reach_the_relay_that_knows_the_alert(lab, how):
+    """The first relay answers status and cancel with an error code, or
+    its max_frame does not take the cancel: both go on to the real relay,
+    which knows the alert (exit 0, its state, then cancelled there)."""
+    env, redis, _relay, _recv = lab.stack()
+    aid = open_alert(lab, env)
+    bad = refusing(lab, env, **how)
+    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
+    cp = ctl(lab, conf, "status", aid, "--timeout", "20")
+    assert cp.returncode == 0 and "open" in cp.stdout, cp.stdout + cp.stderr
+    cp = ctl(lab, conf, "cancel", aid, "--timeout", "20")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert cp.stdout == "cancelled %s\n" % aid, cp.stdout
+    assert "trying the next relay" in cp.stderr, cp.stderr
+    if "max_frame" in how:
+        assert "cancel: larger than this relay accepts" in cp.stderr, \
+            cp.stderr
+    else:
+        assert ("status", aid) in bad.requests and \
+            ("cancel", aid) in bad.requests, bad.requests
+    assert redis_state(env, redis, aid) == "cancelled"
+
+
+def redis_state(env, redis, aid):
+    c = redis.client()
+    try:
+        return c.hgetall("%s:alert:%s" % (env.redis["prefix"], aid)).get(
+            "state")
+    finally:
+        c.close()
+
+
+@pytest.mark.hard_timeout(90)
+def test_unknown_alert_said_by_every_relay_ends_cancel_and_status(lab):
+    """Every relay answers unknown_alert: each is asked once, then the
+    command ends as before (exit 1, the relay does not know the alert)."""
+    env = lab.env()
+    aid = "ab" * 16
+    one = refusing(lab, env, request_code="unknown_alert")
+    two = refusing(lab, env, request_code="unknown_alert")
+    conf = client_conf(env, env.dir / "bad.conf", [one.label, two.label])
+    for cmd in ("status", "cancel"):
+        cp = ctl(lab, conf, cmd, aid, "--timeout", "20")
+        assert cp.returncode == 1, cp.stdout + cp.stderr
+        assert last_line(cp.stderr) == "alertctl: error: the relay does " \
+            "not know alert %s (a typo, another device's alert, or " \
+            "expired)" % aid, cp.stderr
+        assert one.requests.count((cmd, aid)) == 1 and \
+            two.requests.count((cmd, aid)) == 1, (one.requests,
+                                                  two.requests)
+
+
+PIN, DURESS = "47119305", "80802461"
+
+
+def set_pins(lab, env):
+    """The device's own PIN and its duress PIN (alertctl pincode set)."""
+    argv = [alertctl_bin(), "-c", str(env.client_conf), "pincode", "set"]
+    cp = harness.run(argv, timeout=60, input="%s\n%s\n" % (PIN, DURESS))
+    lab.short_runs.append((argv, cp.stderr))
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+
+
+def cancel_with_pin(lab, conf, aid, pin):
+    """alertctl cancel behind the PIN: (exit status, stdout, stderr) with
+    the alert id made X, for a byte-for-byte comparison."""
+    argv = [alertctl_bin(), "-c", str(conf), "cancel", aid, "--timeout",
+            "20"]
+    cp = harness.run(argv, timeout=60, input=pin + "\n")
+    lab.short_runs.append((argv, cp.stderr))
+    return (cp.returncode, cp.stdout.replace(aid, "X"),
+            cp.stderr.replace(aid, "X"))
+
+
+@pytest.mark.hard_timeout(120)
+@pytest.mark.parametrize("code", ["unknown_alert", "bad_signature"])
+def test_a_duress_cancel_past_a_refusing_relay_looks_real(lab, code):
+    """The first relay answers the cancel with unknown_alert, or with
+    bad_signature as a relay older than cancel v2 does: a real and a
+    duress cancel both go on to the real relay and print the same bytes
+    with the same exit status (0, cancelled); there the real one is
+    cancelled and the duress one stays open as duress.  Before, the
+    first ended both at the first relay (the relay does not know the
+    alert, exit 1), the second told both cancelled there, the real
+    alert left open."""
+    env, redis, _relay, _recv = lab.stack()
+    set_pins(lab, env)
+    real, forced = open_alert(lab, env), open_alert(lab, env)
+    bad = refusing(lab, env, request_code=code)
+    conf = client_conf(env, env.dir / "two.conf", [bad.label, real_label(env)])
+    r = cancel_with_pin(lab, conf, real, PIN)
+    d = cancel_with_pin(lab, conf, forced, DURESS)
+    assert r == d, (r, d)
+    assert r[0] == 0 and r[1] == "cancelled X\n", r
+    assert ("cancel", real) in bad.requests and \
+        ("cancel", forced) in bad.requests, bad.requests
+    assert redis_state(env, redis, real) == "cancelled"
+    assert redis_state(env, redis, forced) == "open"
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_v2_cancel_every_relay_refused_as_older_is_told_cancelled(lab):
+    """Every relay answers a cancel behind a PIN bad_signature, as relays
+    older than cancel v2 do: each is asked once, then it is told as a
+    cancel (exit 0), as one such relay's answer was before."""
+    env = lab.env()
+    set_pins(lab, env)
+    one = refusing(lab, env, request_code="bad_signature")
+    two = refusing(lab, env, request_code="bad_signature")
+    conf = client_conf(env, env.dir / "old.conf", [one.label, two.label])
+    aid = "cd" * 16
+    for pin in (PIN, DURESS):
+        r = cancel_with_pin(lab, conf, aid, pin)
+        assert r[0] == 0 and r[1] == "cancelled X\n", r
+    assert one.requests == [("cancel", aid)] * 2 and \
+        two.requests == [("cancel", aid)] * 2, (one.requests, two.requests)
