@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "ack_statement.h"
@@ -22,15 +23,17 @@
 
 /* Verdicts by notice row id, direct-mapped: a row's verdict stands
  * while its recipient's keys are those it was made with (their
- * generation), and a collision only costs the check again.  Rows are
- * never changed, so the id names what was checked.  Bounded: 64 Ki
- * entries (1 MiB). */
+ * generation) and what was checked is the same (a hash of it: a row id
+ * may come back after a retention sweep or `alertconsole forget`); a
+ * collision only costs the check again.  Bounded: 64 Ki entries
+ * (2 MiB). */
 #define CONSOLE_NOTICE_SLOTS (1U << 16)
+#define CONSOLE_NOTICE_HASH 16
 
 struct console_notice_slot {
-	sqlite3_int64 id; /* 0: empty (row ids start at 1) */
 	unsigned long generation;
-	int signed_;
+	unsigned char hash[CONSOLE_NOTICE_HASH];
+	int used, signed_;
 };
 
 struct console_notice_sqlfn {
@@ -80,6 +83,25 @@ console_notice_check(struct hook_keys *k, sqlite3_value **v)
 	return ok;
 }
 
+/* A hash of what the verdict is made from: recipient, type, notice and
+ * alert, each with its length. */
+static void
+console_notice_hash(sqlite3_value **v, unsigned char *out)
+{
+	crypto_generichash_state st;
+	unsigned long long len;
+	int i;
+
+	crypto_generichash_init(&st, NULL, 0, CONSOLE_NOTICE_HASH);
+	for (i = 1; i < 5; i++) {
+		len = (unsigned long long)sqlite3_value_bytes(v[i]);
+		crypto_generichash_update(&st, (const unsigned char *)&len,
+		    sizeof(len));
+		crypto_generichash_update(&st, sqlite3_value_blob(v[i]), len);
+	}
+	crypto_generichash_final(&st, out, CONSOLE_NOTICE_HASH);
+}
+
 /* notice_signed(id, recipient_id, type, body, alert_body): 1 when the
  * stored notice (webhook row id) is a signed acknowledgement or a
  * signed cancel (not under duress) of the alert whose first row's body
@@ -94,18 +116,24 @@ console_notice_sql_signed(sqlite3_context *ctx, int argc, sqlite3_value **v)
 	    rid != NULL ? console_config_find(&fn->c->cfg, rid) : NULL;
 	struct console_notice_slot *e =
 	    &fn->slot[(sqlite3_uint64)id % CONSOLE_NOTICE_SLOTS];
+	unsigned char hash[CONSOLE_NOTICE_HASH];
 	unsigned long gen;
 
 	(void)argc;
-	if (r == NULL || id <= 0) {
+	/* without its alert (a notice may come first) there is nothing
+	 * to check against yet: no verdict to keep */
+	if (r == NULL || id <= 0 || sqlite3_value_type(v[4]) == SQLITE_NULL) {
 		sqlite3_result_int(ctx, 0);
 		return;
 	}
 	gen = hook_keys_generation(&r->hook.keys);
-	if (e->id != id || e->generation != gen) {
+	console_notice_hash(v, hash);
+	if (!e->used || e->generation != gen ||
+	    sodium_memcmp(e->hash, hash, sizeof(hash)) != 0) {
 		e->signed_ = console_notice_check(&r->hook.keys, v);
-		e->id = id;
+		memcpy(e->hash, hash, sizeof(hash));
 		e->generation = gen;
+		e->used = 1;
 	}
 	sqlite3_result_int(ctx, e->signed_);
 }
