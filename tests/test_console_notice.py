@@ -237,6 +237,18 @@ def test_signed_ack_comes_back_with_its_statement(lab):
     assert a["state"] == "acknowledged", a
 
 
+def scraped_console(lab, env):
+    """The recipient's signing key in a signed directory, and a console
+    with metrics_listen: (key, console, metrics port)."""
+    sk = nacl.signing.SigningKey.generate()
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory()
+    mport = harness.free_port()
+    console = Console(lab, env, extra={
+        "metrics_listen": "127.0.0.1:%d" % mport}).start()
+    return sk, console, mport
+
+
 @pytest.mark.hard_timeout(90)
 def test_metrics_count_relay_word_as_waiting(lab):
     """/metrics counts as the page does: an alert whose cancel or
@@ -246,12 +258,7 @@ def test_metrics_count_relay_word_as_waiting(lab):
     alert either (docs/SECURITY.md, "A cancel from a revoked device")."""
     from test_console_ops import ACK, scrape
     env = lab.env()
-    sk = nacl.signing.SigningKey.generate()
-    env.sign_keys[RID] = b64(sk.verify_key)
-    env.use_directory()
-    mport = harness.free_port()
-    console = Console(lab, env, extra={
-        "metrics_listen": "127.0.0.1:%d" % mport}).start()
+    sk, console, mport = scraped_console(lab, env)
     aids = []
     for i in range(5):
         h, body, inner = make_webhook(env, RID, alert_type="panic")
@@ -299,12 +306,7 @@ def test_metrics_check_a_cancel_against_the_alerts_own_device(lab):
     env = lab.env()
     other = nacl.signing.SigningKey.generate()
     env.extra_devices["mayor-b"] = (b64(other.verify_key), "Wethouder-B")
-    sk = nacl.signing.SigningKey.generate()
-    env.sign_keys[RID] = b64(sk.verify_key)
-    env.use_directory()
-    mport = harness.free_port()
-    console = Console(lab, env, extra={
-        "metrics_listen": "127.0.0.1:%d" % mport}).start()
+    sk, console, mport = scraped_console(lab, env)
     aids = []
     for i in range(2):
         h, body, inner = make_webhook(env, RID, alert_type="panic",
