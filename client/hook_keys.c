@@ -68,6 +68,14 @@ hook_keys_refresh(struct hook_keys *k)
 		log_info("directory version %lld in use", next.version);
 	directory_free(&k->dir);
 	k->dir = next;
+	k->loads++;
+}
+
+unsigned long
+hook_keys_generation(struct hook_keys *k)
+{
+	hook_keys_refresh(k);
+	return k->loads;
 }
 
 int

@@ -28,6 +28,7 @@ struct hook_keys {
 	unsigned char org_pk[crypto_sign_PUBLICKEYBYTES];
 	struct directory dir; /* verified, when directory is set */
 	struct timespec dir_mtime;
+	unsigned long loads; /* directories taken into use so far */
 };
 
 /* Adds a recipient secret key file; -1 (logged) when unusable. */
@@ -50,6 +51,10 @@ unsigned char *hook_keys_secret(const char *arg, size_t *lenp);
 size_t hook_keys_device(struct hook_keys *k, const char *device_id,
     const char *created_at,
     unsigned char pks[HOOK_MAX_DEVICE_KEYS][crypto_sign_PUBLICKEYBYTES]);
+/* Re-reads the directory when its file changed (as every lookup of a
+ * key does); a number that changes whenever the keys in use may have,
+ * for a caller that keeps verdicts made with them. */
+unsigned long hook_keys_generation(struct hook_keys *k);
 /* 1 when the signed directory (as it is now) lists the device as
  * revoked: lost or stolen, so what it sends may be someone else's. */
 int hook_keys_revoked(struct hook_keys *k, const char *device_id);

@@ -4,8 +4,11 @@
  * database holds them sealed), sorted as the queue shows them: a duress
  * alarm first (the official is being forced: the most urgent there is),
  * then priority (panic, then threat, then test), then oldest first;
- * how many open alerts the list's bound left out (more_open); and the
- * supervised devices that are offline now (console_offline.c).
+ * how many open alerts the list's bound left out (more_open); how many
+ * alerts wait for a person (waiting, as the metrics count them) and how
+ * many of those the list left out (waiting_unlisted: the page rings for
+ * them too); and the supervised devices that are offline now
+ * (console_offline.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 #include "console.h"
 #include "console_db.h"
 #include "console_location.h"
+#include "console_metrics.h"
 #include "console_notice.h"
 #include "console_offline.h"
 #include "console_work.h"
@@ -29,6 +33,7 @@ struct console_api_list {
 	json_t *alerts;
 	time_t now;
 	long long open; /* open alerts the queue's rows hold */
+	long long waiting; /* of those, the ones waiting for a person */
 };
 
 static int
@@ -190,6 +195,7 @@ console_api_row(void *arg, const struct console_db_alert *row)
 	json_t *o = console_api_opened(l->c, row, l->now);
 
 	l->open += row->open;
+	l->waiting += row->waiting;
 	if (o != NULL)
 		json_array_append_new(l->alerts, o);
 }
@@ -235,11 +241,26 @@ console_api_sorted(json_t *alerts)
  * the page says how many more wait.  Counted after the list, so an
  * alert that came in between counts here rather than nowhere. */
 static json_int_t
-console_api_more(struct console *c, const struct console_api_list *l)
+console_api_more(long long n, long long listed)
 {
-	long long n = console_db_open_count(c->db);
+	return n > listed ? (json_int_t)(n - listed) : 0;
+}
 
-	return n > l->open ? (json_int_t)(n - l->open) : 0;
+/* The counts beside the list, the open ones and those waiting for a
+ * person, each less the listed ones (0 on a database error: the list
+ * itself was read). */
+static json_t *
+console_api_counts(struct console *c, const struct console_api_list *l,
+    json_t *sorted)
+{
+	long long waiting = console_metrics_waiting(c);
+
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I}", "alerts", sorted,
+	    "offline", console_offline_json(c), "now", (json_int_t)l->now,
+	    "more_open",
+	    console_api_more(console_db_open_count(c->db), l->open), "waiting",
+	    (json_int_t)(waiting > 0 ? waiting : 0), "waiting_unlisted",
+	    console_api_more(waiting, l->waiting));
 }
 
 /* The decrypted text lives only in this answer: the JSON objects are
@@ -247,7 +268,7 @@ console_api_more(struct console *c, const struct console_api_list *l)
 char *
 console_api_alerts(struct console *c)
 {
-	struct console_api_list l = {c, json_array(), time(NULL), 0};
+	struct console_api_list l = {c, json_array(), time(NULL), 0, 0};
 	json_t *sorted, *o;
 	char *text = NULL;
 
@@ -255,9 +276,7 @@ console_api_alerts(struct console *c)
 		return NULL;
 	if (console_db_alerts(c->db, NULL, console_api_row, &l) == 0 &&
 	    (sorted = console_api_sorted(l.alerts)) != NULL) {
-		o = json_pack("{s:o, s:o, s:I, s:I}", "alerts", sorted,
-		    "offline", console_offline_json(c), "now",
-		    (json_int_t)l.now, "more_open", console_api_more(c, &l));
+		o = console_api_counts(c, &l, sorted);
 		if (o != NULL)
 			text = json_dumps(o,
 			    JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -270,7 +289,7 @@ console_api_alerts(struct console *c)
 json_t *
 console_api_alert(struct console *c, const char *alert_id)
 {
-	struct console_api_list l = {c, json_array(), time(NULL), 0};
+	struct console_api_list l = {c, json_array(), time(NULL), 0, 0};
 	json_t *o = NULL;
 
 	if (l.alerts == NULL)

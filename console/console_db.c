@@ -472,26 +472,45 @@ console_db_replay(struct console_db *d, struct seen *seen, struct shown *shown)
  * Every page load opens (decrypts) each alert listed, on the event
  * loop, so the list is bounded (?1) for the loop's sake and the page's:
  * in a flood its cost follows the bound, not the flood.  At the bound
- * the open alerts that have waited longest stay (the oldest first rows,
- * through open_alert_first), with every duress alarm, which the queue
- * puts first whatever its age (few: webhook_duress); recently closed
- * ones only fill what room is left.  How many open alerts the bound
- * leaves out is counted apart (console_db_open_count), and the page
- * says so. */
+ * what needs an operator stays first: every open duress alarm, which
+ * the queue puts first whatever its age (few: webhook_duress); then the
+ * alerts waiting for a person (CONSOLE_DB_WAITING), the longest waiting
+ * first, so that a new panic is never pushed out by old alerts someone
+ * already holds (the page rings only for those it lists); then the
+ * other open ones (claimed, cancelled by their device, drills and
+ * tests alike), the oldest first; recently closed ones only fill what
+ * room is left.  Both kinds of open alert are read in the order of
+ * open_alert_first and stop at the bound: the waiting ones test each
+ * open alert on its way through one alert's indexes, as the metrics'
+ * gauge does.  How many open alerts the bound leaves out is counted
+ * apart (console_db_open_count), and the page says so. */
+/* clang-format off: it breaks the SQL's concatenation mid-word */
+#define CONSOLE_DB_QUEUE_OPEN                                                  \
+	"EXISTS (SELECT 1 FROM open_alert o WHERE o.alert_id = w.alert_id)"
+#define CONSOLE_DB_QUEUE_WAITING                                               \
+	"EXISTS (SELECT 1 FROM open_alert o WHERE o.alert_id = w.alert_id"     \
+	" AND " CONSOLE_DB_WAITING("o") ")"
 static const char console_db_queue_sql[] = CONSOLE_DB_ALERT_COLUMNS
-    ", EXISTS (SELECT 1 FROM open_alert o WHERE o.alert_id = w.alert_id)"
-    " AS is_open FROM webhook w WHERE w.id IN"
-    " (SELECT first_id FROM (SELECT first_id FROM open_alert"
-    "  ORDER BY first_id LIMIT ?1)"
-    " UNION SELECT o.first_id FROM webhook n JOIN open_alert o"
-    "  ON o.alert_id = n.alert_id WHERE n.type = 'alert.duress'"
-    " UNION SELECT (SELECT MIN(f.id) FROM webhook f WHERE"
-    "  f.alert_id = t.alert_id AND f.is_alert = 1)"
-    " FROM (SELECT alert_id FROM timeline WHERE kind = 'closed'"
-    "  ORDER BY id DESC LIMIT ?2) t)"
-    " ORDER BY is_open DESC, is_open AND EXISTS (SELECT 1 FROM webhook n"
-    "  WHERE n.alert_id = w.alert_id AND n.type = 'alert.duress') DESC,"
-    " CASE WHEN is_open THEN w.id ELSE -w.id END LIMIT ?1";
+    ", " CONSOLE_DB_QUEUE_OPEN " AS is_open, " CONSOLE_DB_QUEUE_WAITING
+    " AS is_waiting FROM webhook w WHERE w.id IN"
+    " (SELECT first_id FROM (SELECT first_id FROM open_alert o "
+    "WHERE " CONSOLE_DB_WAITING(
+        "o") " ORDER BY first_id LIMIT ?1)"
+             " UNION SELECT first_id FROM (SELECT first_id FROM open_alert"
+             "  ORDER BY first_id LIMIT ?1)"
+             " UNION SELECT o.first_id FROM webhook n JOIN open_alert o"
+             "  ON o.alert_id = n.alert_id WHERE n.type = 'alert.duress'"
+             " UNION SELECT (SELECT MIN(f.id) FROM webhook f WHERE"
+             "  f.alert_id = t.alert_id AND f.is_alert = 1)"
+             " FROM (SELECT alert_id FROM timeline WHERE kind = 'closed'"
+             "  ORDER BY id DESC LIMIT ?2) t)"
+             " ORDER BY is_open DESC, is_open AND EXISTS (SELECT 1 FROM "
+             "webhook n"
+             "  WHERE n.alert_id = w.alert_id AND n.type = 'alert.duress') "
+             "DESC,"
+             " is_waiting DESC, CASE WHEN is_open THEN w.id ELSE -w.id END"
+             " LIMIT ?1";
+/* clang-format on */
 
 /* One alert, through the webhook_alert index. */
 static const char console_db_one_sql[] =
@@ -534,6 +553,7 @@ console_db_alerts(struct console_db *d, const char *alert_id,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		console_db_alert_row(s, &a);
 		a.open = alert_id == NULL && sqlite3_column_int(s, 7);
+		a.waiting = alert_id == NULL && sqlite3_column_int(s, 8);
 		fn(arg, &a);
 	}
 	console_db_release(s);

@@ -59,6 +59,7 @@ struct console_db_alert {
 	int acknowledged, cancelled;
 	int duress; /* the device cancelled it under duress: still on */
 	int open; /* not closed (set in the queue's rows only) */
+	int waiting; /* CONSOLE_DB_WAITING (set in the queue's rows only) */
 };
 
 /* The columns of a console_db_alert, first in a query on "webhook w"
@@ -74,11 +75,31 @@ struct console_db_alert {
 struct sqlite3_stmt;
 void console_db_alert_row(struct sqlite3_stmt *s, struct console_db_alert *a);
 
+/* Whether the open alert o (a row of open_alert) waits for a person:
+ * neither claimed, acknowledged nor cancelled, nor closed, as the page
+ * has it (console_notice.c): only a signed acknowledgement or a cancel
+ * its own device signed counts (notice_signed, registered by
+ * console_notice_sql), and no cancel of a duress alarm.  Each part goes
+ * through an index of one alert (claim's key, webhook_alert,
+ * timeline_alert).  The metrics' gauge and the queue's bound share it. */
+#define CONSOLE_DB_WAITING(o)                                                  \
+	"(NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = " o             \
+	".alert_id) AND NOT EXISTS (SELECT 1 FROM webhook n WHERE"             \
+	" n.alert_id = " o ".alert_id AND n.type IN ('alert.acknowledged',"    \
+	" 'alert.cancelled') AND notice_signed(n.id, n.recipient_id,"          \
+	" n.type, n.body, (SELECT"                                             \
+	" f.body FROM webhook f WHERE f.id = " o ".first_id)) AND (n.type ="   \
+	" 'alert.acknowledged' OR NOT EXISTS (SELECT 1 FROM webhook d WHERE"   \
+	" d.alert_id = " o ".alert_id AND +d.type = 'alert.duress')))"         \
+	" AND NOT EXISTS (SELECT 1 FROM timeline t WHERE t.alert_id = " o      \
+	".alert_id AND +t.kind IN ('closed', 'acknowledged')))"
+
 /* Calls fn for each alert (first delivery per alert id): the open ones
- * (every duress alarm, then the longest waiting first), then the
- * CONSOLE_DB_CLOSED_SHOWN newest closed ones (newest first), at most
- * CONSOLE_DB_LIST_MAX in all; or only alert_id's when not NULL.  -1 on
- * a database error. */
+ * (every duress alarm; then those waiting for a person,
+ * CONSOLE_DB_WAITING, the longest waiting first; then the other open
+ * ones, oldest first), then the CONSOLE_DB_CLOSED_SHOWN newest closed
+ * ones (newest first), at most CONSOLE_DB_LIST_MAX in all; or only
+ * alert_id's when not NULL.  -1 on a database error. */
 int console_db_alerts(struct console_db *db, const char *alert_id,
     void (*fn)(void *arg, const struct console_db_alert *a), void *arg);
 /* How many alerts are open (not closed) now; -1 on an error. */

@@ -41,13 +41,21 @@ static const char console_metrics_claim_sql[] =
     "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
     "alert_id, MIN(at) AS t FROM timeline WHERE kind = 'claimed' GROUP BY "
     "alert_id) c USING (alert_id)";
+/* clang-format off: it breaks the SQL's concatenation mid-word */
+/* The body of alert a's first row, which an acknowledgement must name
+ * (notice_signed), through webhook_alert. */
+#define CONSOLE_METRICS_ALERT_BODY(a)                                          \
+	"(SELECT f.body FROM webhook f WHERE f.alert_id = " a " AND"           \
+	" +f.is_alert = 1 ORDER BY f.id LIMIT 1)"
 static const char console_metrics_ack_sql[] =
     "SELECT c.t - w.r FROM (SELECT alert_id, MIN(stored_at) AS r FROM "
     "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
     "alert_id, MIN(t) AS t FROM (SELECT alert_id, at AS t FROM timeline "
     "WHERE kind = 'acknowledged' UNION ALL SELECT alert_id, stored_at FROM "
-    "webhook WHERE type = 'alert.acknowledged' AND notice_signed(type, "
-    "body)) GROUP BY alert_id) c USING (alert_id)";
+    "webhook n WHERE type = 'alert.acknowledged' AND notice_signed(id, "
+    "recipient_id, type, body, " CONSOLE_METRICS_ALERT_BODY(
+        "n.alert_id") ")) GROUP BY alert_id) c USING (alert_id)";
+/* clang-format on */
 static const char console_metrics_total_sql[] =
     "SELECT COUNT(DISTINCT alert_id) FROM webhook WHERE is_alert = 1";
 
@@ -55,6 +63,7 @@ static const char console_metrics_total_sql[] =
  * "+" keep the planner off the partial indexes of every delivery and
  * every closure): deliveries and the first; claims and the first;
  * acknowledgements from any channel and the first. */
+/* clang-format off */
 static const char console_metrics_one_sql[] =
     "SELECT (SELECT COUNT(*) FROM webhook WHERE alert_id = ?1 AND"
     "  +is_alert = 1),"
@@ -67,27 +76,20 @@ static const char console_metrics_one_sql[] =
     " (SELECT COUNT(*) FROM timeline WHERE alert_id = ?1 AND"
     "  +kind = 'acknowledged') + (SELECT COUNT(*) FROM webhook WHERE"
     "  alert_id = ?1 AND +type = 'alert.acknowledged' AND"
-    "  notice_signed(type, body)),"
+    "  notice_signed(id, recipient_id, type, body, "
+    CONSOLE_METRICS_ALERT_BODY("?1") ")),"
     " (SELECT MIN(t) FROM (SELECT at AS t FROM timeline WHERE"
     "  alert_id = ?1 AND +kind = 'acknowledged' UNION ALL SELECT"
     "  stored_at FROM webhook WHERE alert_id = ?1 AND"
-    "  +type = 'alert.acknowledged' AND notice_signed(type, body)))";
+    "  +type = 'alert.acknowledged' AND notice_signed(id, recipient_id,"
+    "  type, body, " CONSOLE_METRICS_ALERT_BODY("?1") ")))";
+/* clang-format on */
 
-/* Waiting for a person: open (not closed: console_db.c's table of open
- * alerts, so the count costs what the queue holds, not the history),
- * neither claimed, acknowledged nor cancelled, as the page has it
- * (console_notice.c): only a signed acknowledgement or cancel counts,
- * and no cancel of a duress alarm. */
+/* Waiting for a person (CONSOLE_DB_WAITING), among the open alerts
+ * (console_db.c's table of open alerts, so the count costs what the
+ * queue holds, not the history). */
 static const char console_metrics_waiting_sql[] =
-    "SELECT COUNT(*) FROM open_alert o WHERE "
-    "NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = o.alert_id) "
-    "AND NOT EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = "
-    "o.alert_id AND n.type IN ('alert.acknowledged', 'alert.cancelled') "
-    "AND notice_signed(n.type, n.body) AND (n.type = "
-    "'alert.acknowledged' OR NOT EXISTS (SELECT 1 FROM webhook d WHERE "
-    "d.alert_id = o.alert_id AND +d.type = 'alert.duress'))) "
-    "AND NOT EXISTS (SELECT 1 FROM timeline t WHERE t.alert_id = "
-    "o.alert_id AND +t.kind IN ('closed', 'acknowledged'))";
+    "SELECT COUNT(*) FROM open_alert o WHERE " CONSOLE_DB_WAITING("o");
 
 static void
 console_metrics_observe(struct console_metrics_hist *h, long long v)

@@ -184,34 +184,3 @@ console_notice_kind(struct console *c, const char *type, const json_t *body)
 	    ? "cancelled"
 	    : "cancelled_relay";
 }
-
-/* notice_signed(type, body): 1 when the stored notice is a signed
- * acknowledgement or a signed cancel (not under duress), as
- * console_notice_kind() has it, else 0. */
-static void
-console_notice_sql_signed(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-	struct console *c = sqlite3_user_data(ctx);
-	const char *type = (const char *)sqlite3_value_text(v[0]), *kind = "";
-	json_t *body = json_loadb(sqlite3_value_blob(v[1]),
-	    (size_t)sqlite3_value_bytes(v[1]), 0, NULL);
-
-	(void)argc;
-	if (type != NULL && json_is_object(body))
-		kind = console_notice_kind(c, type, body);
-	json_decref(body);
-	sqlite3_result_int(ctx,
-	    strcmp(kind, "acknowledged") == 0 ||
-	        strcmp(kind, "cancelled") == 0);
-}
-
-int
-console_notice_sql(struct console *c)
-{
-	/* not deterministic: the directory may have changed since */
-	return sqlite3_create_function(console_db_sqlite(c->db),
-	           "notice_signed", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, c,
-	           console_notice_sql_signed, NULL, NULL) == SQLITE_OK
-	    ? 0
-	    : -1;
-}

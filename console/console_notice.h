@@ -28,9 +28,13 @@ void console_notice_apply(struct console *c, struct hook_config *hook,
 const char *console_notice_kind(struct console *c, const char *type,
     const json_t *body);
 
-/* Registers the SQL function notice_signed(type, body) on
- * c's database: 1 for a stored notice that console_notice_kind() calls
- * "acknowledged" or "cancelled" (the metrics count by it); 0 or -1. */
+/* console_notice_sql.c: registers the SQL function notice_signed(id,
+ * recipient_id, type, body, alert_body) on c's database: 1 for the
+ * stored notice (webhook row id) that takes the alert whose first row's
+ * body is alert_body as the page has it (a signed acknowledgement of its
+ * envelope, a cancel its own device signed), each verdict kept while the
+ * recipient's keys stay the same; the metrics and the queue's bound
+ * count by it (CONSOLE_DB_WAITING); 0 or -1. */
 int console_notice_sql(struct console *c);
 
 #endif

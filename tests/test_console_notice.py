@@ -106,11 +106,11 @@ def statement(sk, alert_id, env_hash, by="Piket-1"):
     return st
 
 
-def signed_cancel(sk, env, aid, duress=None):
+def signed_cancel(sk, env, aid, duress=None, device_id=None):
     """The cancel frame's members, signed with sk (v1, or v2 with the
-    duress flag)."""
+    duress flag) as device_id (env's device by default)."""
     c = {"alert_id": aid, "created_at": proto.rfc3339_now(),
-         "device_id": env.device_id, "v": 1}
+         "device_id": device_id or env.device_id, "v": 1}
     ctx = b"alertrelay cancel v1\n"
     if duress is not None:
         c.update(v=2, duress=duress)
@@ -237,6 +237,18 @@ def test_signed_ack_comes_back_with_its_statement(lab):
     assert a["state"] == "acknowledged", a
 
 
+def scraped_console(lab, env):
+    """The recipient's signing key in a signed directory, and a console
+    with metrics_listen: (key, console, metrics port)."""
+    sk = nacl.signing.SigningKey.generate()
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory()
+    mport = harness.free_port()
+    console = Console(lab, env, extra={
+        "metrics_listen": "127.0.0.1:%d" % mport}).start()
+    return sk, console, mport
+
+
 @pytest.mark.hard_timeout(90)
 def test_metrics_count_relay_word_as_waiting(lab):
     """/metrics counts as the page does: an alert whose cancel or
@@ -246,12 +258,7 @@ def test_metrics_count_relay_word_as_waiting(lab):
     alert either (docs/SECURITY.md, "A cancel from a revoked device")."""
     from test_console_ops import ACK, scrape
     env = lab.env()
-    sk = nacl.signing.SigningKey.generate()
-    env.sign_keys[RID] = b64(sk.verify_key)
-    env.use_directory()
-    mport = harness.free_port()
-    console = Console(lab, env, extra={
-        "metrics_listen": "127.0.0.1:%d" % mport}).start()
+    sk, console, mport = scraped_console(lab, env)
     aids = []
     for i in range(5):
         h, body, inner = make_webhook(env, RID, alert_type="panic")
@@ -284,3 +291,38 @@ def test_metrics_count_relay_word_as_waiting(lab):
     assert one(console, aids[3])["notices"]["cancelled"] == "relay"
     assert one(console, aids[3])["state"] == "open"
     assert scrape(mport)[1]["alertconsole_alerts_waiting"] == "4"
+
+
+@pytest.mark.hard_timeout(90)
+def test_metrics_check_a_cancel_against_the_alerts_own_device(lab):
+    """What a relay taken over may hold: another enrolled device's signed
+    cancel for this alert id, and the recipient's signed acknowledgement
+    of another envelope.  The page shows both as the relay's word, the
+    alerts open; the waiting count (/metrics and /api/alerts) counts them
+    as waiting too.  Before, the count checked the cancel against any
+    device and the acknowledgement against no envelope, and took both
+    alerts from it while the page showed them open."""
+    from test_console_ops import scrape
+    env = lab.env()
+    other = nacl.signing.SigningKey.generate()
+    env.extra_devices["mayor-b"] = (b64(other.verify_key), "Wethouder-B")
+    sk, console, mport = scraped_console(lab, env)
+    aids = []
+    for i in range(2):
+        h, body, inner = make_webhook(env, RID, alert_type="panic",
+                                      outer={"envelope_sha256": "%064x" % i})
+        assert console.hook(h, body) == 200
+        aids.append(inner["alert_id"])
+    send_notices(env, console, aids, [
+        ("alert.cancelled", signed_cancel(other, env, aids[0],
+                                          device_id="mayor-b")),
+        ("alert.acknowledged", {"acknowledged_by": "Piket-1", "statement":
+                                statement(sk, aids[1], "%064x" % 9)}),
+    ], "msg_o")
+    for aid, what in zip(aids, ("cancelled", "acknowledged")):
+        a = one(console, aid)
+        assert a["state"] == "open" and a["notices"][what] == "relay", a
+    assert scrape(mport)[1]["alertconsole_alerts_waiting"] == "2"
+    console.login()
+    status, _, raw = console.get("/api/alerts")
+    assert status == 200 and json.loads(raw)["waiting"] == 2, raw

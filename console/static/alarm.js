@@ -1,4 +1,5 @@
-// The alarm until someone takes it: while any alert is unclaimed the
+// The alarm until someone takes it: while any alert is unclaimed (one
+// listed, or one the console counts waiting outside its list) the
 // sound plays at once and then every alarm_interval_s seconds; it stops
 // as soon as none is.  The page shows what the sound does in
 // document.body.dataset.alarm ("playing" from the audio element's own
@@ -18,6 +19,7 @@ let timer = null;
 let intervalMs = 10000;
 let plays = 0;
 const told = new Set();
+let toldUnlisted = 0; // waiting alerts outside the list, last notified
 
 audio.addEventListener('playing', () => {
   plays += 1;
@@ -58,8 +60,13 @@ function notify(text, tag) {
   document.body.dataset.notified = String(Number(document.body.dataset.notified || 0) + 1);
 }
 
-export function update(unclaimed) {
-  sound(unclaimed.length > 0);
+// unlisted: alerts waiting for a person that the console's bound left
+// out of the list; they ring as the listed ones do.
+export function update(unclaimed, unlisted = 0) {
+  sound(unclaimed.length > 0 || unlisted > 0);
+  // a count only: which alerts they are the page does not know
+  if (unlisted > toldUnlisted) notify(t('msg.unlisted', { n: unlisted }), 'unlisted');
+  toldUnlisted = unlisted;
   for (const al of unclaimed) {
     // type and device only: a notification may show on a locked screen
     if (!told.has(al.alert_id)) notify(t('msg.new_alert', { type: t(`type.${al.type}`), alias: al.device_alias }), al.alert_id);

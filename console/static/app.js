@@ -5,8 +5,10 @@
 // heartbeat comes every 5 s; without one for 15 s the page says it is
 // out of date, and so it does while a fetch of the alerts fails: that
 // fetch is tried again until one succeeds (loader.js).  In a flood the
-// console lists the open alerts that have waited longest and says how
-// many more wait (more_open), which the page says above the queue.
+// console lists duress alarms and the alerts waiting for a person first
+// and says how many more open alerts wait (more_open), which the page
+// says above the queue; the alarm also rings for waiting alerts the list
+// left out (waiting_unlisted), and the page says so.
 // When the session ends the page stays and keeps ringing (expired.js).
 // Alert text is only ever set as text (textContent), never as HTML.
 // The position is map.js's, the caller history history.js's.
@@ -30,9 +32,11 @@ const banner = document.getElementById('banner');
 const status = document.getElementById('status');
 const notice = document.getElementById('notice');
 const moreBox = document.getElementById('more');
+const unlistedBox = document.getElementById('unlisted');
 
 let alerts = [];
 let more = 0; // open alerts the console's bound left out of the list
+let unlisted = 0; // of those, the ones waiting for a person
 let offline = []; // devices the relay found offline, not back yet
 let offset = 0; // console clock minus ours, in seconds
 
@@ -186,11 +190,13 @@ function tick() {
 function renderMore() {
   moreBox.hidden = more === 0;
   moreBox.textContent = more === 1 ? t('queue.more_one') : t('queue.more_many', { n: more });
+  unlistedBox.hidden = unlisted === 0;
+  unlistedBox.textContent = unlisted === 1 ? t('queue.unlisted_one') : t('queue.unlisted_many', { n: unlisted });
 }
 
 function render(force) {
   const waiting = alerts.filter(unclaimed);
-  const n = waiting.length;
+  const n = waiting.length + unlisted;
   const title = `${t('title.queue')} – ${t('app.name')}`;
   document.title = n > 0 ? `(${n}) ${title}` : title;
   const known = new Map([...queue.children].map((li) => [li.dataset.alertId, li]));
@@ -207,7 +213,7 @@ function render(force) {
   queue.replaceChildren(...withOffline(items));
   empty.hidden = alerts.length + offline.length > 0;
   renderMore();
-  alarm.update(waiting);
+  alarm.update(waiting, unlisted);
   tick();
 }
 
@@ -224,6 +230,7 @@ function ended(n) {
   alerts = [];
   offline = [];
   more = 0;
+  unlisted = 0;
   renderMore();
   queue.replaceChildren();
   empty.hidden = true;
@@ -238,6 +245,7 @@ function shownAnswer(body) {
   alerts = body.alerts;
   offline = body.offline || [];
   more = Number.isInteger(body.more_open) ? body.more_open : 0;
+  unlisted = Number.isInteger(body.waiting_unlisted) ? body.waiting_unlisted : 0;
   status.textContent = t('status.updated', { time: clock() });
   render(false);
 }
