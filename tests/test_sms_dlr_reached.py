@@ -22,7 +22,7 @@ import urllib.parse
 import pytest
 
 from harness import SMS_NUMBERS, sms_stack, wait_until
-from test_sms_dlr import (CP, POLICIES, ReportCatcher, admin_ctl,  # noqa: F401
+from test_sms_dlr import (CP, POLICIES, admin_ctl,  # noqa: F401
                           catcher, delivery, post_report)
 from test_sms_queued import status
 
