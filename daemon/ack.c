@@ -622,10 +622,12 @@ ack_report_gateway(const struct relay_config *cfg, const char *path)
 	return relay_config_gateway(cfg, name);
 }
 
+/* plain: the loopback listener, the SMS gateway's alone.  Delivery
+ * reports are taken there only: on the public HTTPS listener each
+ * would cost a Redis script with no failure bucket in front of it. */
 static void
-ack_request_cb(struct evhttp_request *req, void *arg)
+ack_request(struct ack *a, struct evhttp_request *req, int plain)
 {
-	struct ack *a = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
@@ -637,6 +639,9 @@ ack_request_cb(struct evhttp_request *req, void *arg)
 		ack_http(a, req, path);
 	else if (strcmp(path, "/v1/inbox") == 0)
 		ack_inbox_http(a, req, evhttp_uri_get_query(uri));
+	else if (strncmp(path, "/v1/sms/", 8) == 0 && ack_report_path(path) &&
+	    !plain)
+		ack_error(req, 404, "Not Found", "no such path");
 	else if (strncmp(path, "/v1/sms/", 8) == 0 && ack_report_path(path))
 		ack_report(a->relay, req,
 		    ack_report_gateway(a->relay->cfg, path),
@@ -645,6 +650,18 @@ ack_request_cb(struct evhttp_request *req, void *arg)
 		ack_sms(a, req, path, evhttp_uri_get_query(uri));
 	else
 		ack_error(req, 404, "Not Found", "no such path");
+}
+
+static void
+ack_https_cb(struct evhttp_request *req, void *arg)
+{
+	ack_request(arg, req, 0);
+}
+
+static void
+ack_plain_cb(struct evhttp_request *req, void *arg)
+{
+	ack_request(arg, req, 1);
 }
 
 static struct bufferevent *
@@ -684,7 +701,8 @@ ack_bind(struct ack *a, const char *addr, int tls)
 	 * plain one is on loopback, for the SMS gateway alone. */
 	lim.evict = tls;
 	g = http_guard_new(a->relay->base, http, &lim, &hooks,
-	    tls ? ack_tls_bev_cb : NULL, a, ack_request_cb, a);
+	    tls ? ack_tls_bev_cb : NULL, a, tls ? ack_https_cb : ack_plain_cb,
+	    a);
 	if (http_guard_bind(g, host, port) == NULL) {
 		log_warn("ack listen on %s", addr);
 		http_guard_free(g);

@@ -19,7 +19,10 @@
 #include "util.h"
 
 #define SMS_REPORT_CRED_LEN 32 /* hex characters */
-#define SMS_REPORT_QUERY_MAX 128 /* a=..&r=..&c=.. */
+/* a=A&r=R&c=C: an alert id (32), a recipient id (up to ID_MAX), the
+ * credential, and the NUL */
+#define SMS_REPORT_QUERY_MAX                                                   \
+	(sizeof("a=&r=&c=") + 32 + ID_MAX + SMS_REPORT_CRED_LEN)
 
 /* Kannel's report types (dlr-mask bits) that are final. */
 enum sms_report_type {

@@ -2,6 +2,20 @@
 #include "store.h"
 #include "store_scripts.h"
 
+/* A recipient reached after all on m (rid|ch): no longer unreached
+ * (unless clear is false: a report said that SMS failed).
+ * After a duress cancel the device's status keeps showing it as a real
+ * cancel would (script_status): the entry is kept as unreached@. */
+#define REACHED                                                                \
+	"local function reached(ak, aid, m, clear)\n"                          \
+	"  local uk = K('unreached', aid)\n"                                   \
+	"  local was = redis.call('HGET', uk, m)\n"                            \
+	"  if was and redis.call('HGET', ak, 'duress') == '1' then\n"          \
+	"    redis.call('HSETNX', ak, 'unreached@' .. m, was)\n"               \
+	"  end\n"                                                              \
+	"  if clear then redis.call('HDEL', uk, m) end\n"                      \
+	"end\n"
+
 /* Shared by every script: argument, key names, events and deliveries. */
 #define PRELUDE                                                                \
 	"local a = cjson.decode(ARGV[1])\n"                                    \
@@ -53,7 +67,7 @@
 	"  redis.call('HSET', K('unreached', aid), rid .. '|' .. ch,"          \
 	"    cjson.encode(u))\n"                                               \
 	"  keep(aid)\n"                                                        \
-	"end\n"
+	"end\n" REACHED
 
 /* The device's signed cancel, as it sent it, kept with the alert for the
  * webhooks that follow (webhook.c): a receiver checks it with the
@@ -256,18 +270,9 @@ const char script_done[] = PRELUDE
     "    a.event == 'alert.escalated' or a.event == 'alert.duress') then\n"
     "  redis.call('HSETNX', ak, 'delivered:' .. a.rid, a.now_ms)\n"
     "  redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
-    /* after a duress cancel the device's status keeps showing it as a
-     * real cancel would (script_status) */
-    "  local uk, um = K('unreached', a.aid), a.rid .. '|' .. a.ch\n"
-    "  local was = redis.call('HGET', uk, um)\n"
-    "  if was and redis.call('HGET', ak, 'duress') == '1' then\n"
-    "    redis.call('HSETNX', ak, 'unreached@' .. um, was)\n"
-    "  end\n"
     /* not when a delivery report said it failed before this ran */
-    "  if a.ch ~= 'sms' or redis.call('HGET', ak, 'smsreport:' .. a.rid)"
-    "      ~= 'failed' then\n"
-    "    redis.call('HDEL', uk, um)\n"
-    "  end\n"
+    "  reached(ak, a.aid, a.rid .. '|' .. a.ch, a.ch ~= 'sms' or"
+    "    redis.call('HGET', ak, 'smsreport:' .. a.rid) ~= 'failed')\n"
     "  local n = redis.call('HINCRBY', ak, 'ndelivered', 1)\n"
     "  if a.ch == 'sms' then\n"
     "    redis.call('SET', K('lastsms', a.rid),"
@@ -395,11 +400,16 @@ const char script_fail[] = PRELUDE
 /* An alarm SMS is about to go out asking for delivery reports
  * (sms_report.h): its credential, until when a report is taken, and
  * what a failure would put in the dead letter.  One per recipient: a
- * later SMS to them replaces it. */
+ * later SMS to them replaces it, and what the last one's report said
+ * (smsreport:) goes with it: that was about another SMS, and kept, it
+ * would keep this one from clearing the recipient's unreached entry
+ * and its receipt (script_done). */
 const char script_report_wait[] =
-    PRELUDE "if redis.call('EXISTS', K('alert', a.aid)) == 0 then\n"
+    PRELUDE "local ak = K('alert', a.aid)\n"
+            "if redis.call('EXISTS', ak) == 0 then\n"
             "  return cjson.encode({r = 'gone'})\n"
             "end\n"
+            "redis.call('HDEL', ak, 'smsreport:' .. a.rid)\n"
             "local k = K('report', a.aid)\n"
             "redis.call('HSET', k, a.rid, cjson.encode({c = a.c, u = a.u,"
             "  event = a.event, tier = a.tier}))\n"
@@ -433,6 +443,10 @@ const char script_report[] = PRELUDE
     "if not s[1] then return cjson.encode({r = 'gone'}) end\n"
     "if a.delivered then\n"
     "  redis.call('HSET', ak, 'smsreport:' .. a.rid, 'delivered')\n"
+    /* reached after all (an SMS the gateway queued, one sent again
+     * after its earlier one failed): no longer unreached, with
+     * script_done's duress rule */
+    "  reached(ak, a.aid, a.rid .. '|sms', true)\n"
     "  ev(a.aid, s[3], {event = 'delivered', recipient = a.alias,"
     "    channel = 'sms', confirmed = true, at = a.now})\n"
     "  return cjson.encode({r = 'delivered'})\n"
@@ -443,13 +457,18 @@ const char script_report[] = PRELUDE
     "  'event', w.event or 'alert.raised', 'tier', w.tier or '0',"
     "  'reason', a.reason, 'at', a.now)\n"
     "local u = redis.call('HEXISTS', K('unreached', a.aid), a.rid .. '|sms')\n"
+    /* kept apart from the unreached entry, which a later SMS the gateway
+     * takes clears (script_done) */
+    "local first = redis.call('HSETNX', ak, 'smsfailed:' .. a.rid,"
+    "  a.now_ms)\n"
     "unreached(a.aid, a.rid, 'sms', {recipient = a.alias, channel = 'sms',"
     "  reason = a.reason, since = a.now, retrying = false})\n"
     "ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
     "  channel = 'sms', reason = a.reason, at = a.now, retrying = false})\n"
     /* as script_fail: the first failure of this recipient's SMS only,
      * or a centre failing every SMS at once would fire tier after tier */
-    "if u == 0 and s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
+    "if u == 0 and first == 1 and s[1] == 'open' and s[2] and"
+    "    s[4] ~= '1' then\n"
     "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
     "end\n"
     "return cjson.encode({r = 'failed'})\n";

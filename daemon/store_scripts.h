@@ -30,7 +30,10 @@
  *   P:report:A    hash rid -> JSON {c, u, event, tier}: the credential an
  *                 SMS's delivery report must carry and until when (ms)
  *                 it is taken (sms_report.h); TTL sms_report_timeout.
- *                 P:alert:A's smsreport:<rid> says what the report was
+ *                 P:alert:A's smsreport:<rid> says what the last SMS's
+ *                 report was (cleared when the next one goes out) and
+ *                 smsfailed:<rid> when the first "not delivered" came
+ *                 (the next tier is brought forward once per recipient)
  */
 #ifndef ALERTRELAY_STORE_SCRIPTS_H
 #define ALERTRELAY_STORE_SCRIPTS_H

@@ -33,6 +33,7 @@ import pytest
 import harness
 
 from harness import SMS_NUMBERS, sms_stack, wait_until
+from harness_http import https_request
 from test_sms_queued import status
 
 CP = "Contactpunt"
@@ -241,6 +242,23 @@ def test_forged_report_refused(lab, catcher):
 
 
 @pytest.mark.hard_timeout(90)
+def test_report_refused_on_https_listener(lab, catcher):
+    """The report route is the plain loopback listener's alone: on the
+    public HTTPS one it is not there (the old code served it there too,
+    each request a Redis script with no failure bucket)."""
+    st, s, aid, rep = alarm_caught(lab, catcher)
+    code, _, _, _, _ = https_request(
+        st.ack_port, "GET", "/v1/sms/kannel/report?" +
+        urllib.parse.urlencode(rep), cafile=st.env.cert)
+    assert code == 404
+    time.sleep(0.5)
+    assert not confirmed(s, aid)
+    assert post_report(st, rep)[0] == 200  # the same report, still good
+    s.wait_receipt(aid, "delivered", timeout=10, recipient=CP,
+                   confirmed=True)
+
+
+@pytest.mark.hard_timeout(90)
 def test_report_for_closed_alert_is_harmless(lab, catcher):
     st, s, aid, rep = alarm_caught(lab, catcher)
     code, _ = st.ack(aid, st.tokens["contactpunt"])
@@ -254,12 +272,9 @@ def test_report_for_closed_alert_is_harmless(lab, catcher):
     assert st.relay.proc.running()
 
 
-@pytest.mark.hard_timeout(90)
-def test_forget_erases_awaited_reports(lab, catcher):
-    """`alertctl device forget` takes the awaited report with the rest of
-    the alert; Kannel's report afterwards finds nothing and makes
-    nothing."""
-    st = alarm_caught(lab, catcher, start=False)
+def admin_ctl(st):
+    """Starts the relay of a stack made with start=False with its admin
+    listener: a function running alertctl against it."""
     admin_port, token = harness.free_port(), harness.new_token()
     token_file = harness.write_secret(st.env.dir / "admin.token", token)
     with open(st.env.relay_conf, "a") as f:
@@ -269,15 +284,29 @@ def test_forget_erases_awaited_reports(lab, catcher):
         harness.hand_to_daemon_user(st.env.dir)
     st.relay.start()
     st.relay.proc.wait_for(r"admin listening", "stderr", 10)
+
+    def ctl(*args):
+        return harness.run([harness.alertctl_bin(), "-c", st.env.client_conf]
+                           + list(args) +
+                           ["--admin", "127.0.0.1:%d" % admin_port,
+                            "--token-file", str(token_file)], timeout=30)
+    return ctl
+
+
+@pytest.mark.hard_timeout(90)
+def test_forget_erases_awaited_reports(lab, catcher):
+    """`alertctl device forget` takes the awaited report with the rest of
+    the alert; Kannel's report afterwards finds nothing and makes
+    nothing."""
+    st = alarm_caught(lab, catcher, start=False)
+    ctl = admin_ctl(st)
     s = st.session()
     aid = s.send_alert("panic")["alert_id"]
     rep = catcher.wait()
     assert report_keys(st) == ["%s:report:%s" % (st.prefix, aid)]
-    cp = harness.run([harness.alertctl_bin(), "-c", st.env.client_conf,
-                      "device", "forget", st.env.device_id, "--by", "fg",
-                      "--admin", "127.0.0.1:%d" % admin_port,
-                      "--token-file", str(token_file)], timeout=30)
+    cp = ctl("device", "forget", st.env.device_id, "--by", "fg")
     assert cp.returncode == 0, cp.stderr
     assert report_keys(st) == []
     assert post_report(st, rep)[0] == 404
     assert report_keys(st) == [] and not st.alert_hash(aid)
+
