@@ -228,6 +228,34 @@ static const char console_db_upgrade_positions[] =
     "PRAGMA user_version = 4;"
     "COMMIT;";
 
+/* A duress cancel of an alert already closed (the relay reopens it and
+ * sends alert.duress to every tier, alertconsole(8)) reopens it here
+ * too: a 'reopened' row in its timeline, after which its closure and
+ * acknowledgement no longer count (CONSOLE_DB_REOPENED), its claim
+ * dropped so that it waits for a person again, and back in open_alert
+ * by its first row, so that it is listed first and rings.  Its first
+ * delivery opens an alert only when it is not closed now.  Once
+ * (user_version 6, with console_retention_upgrade6). */
+#define CONSOLE_DB_CLOSED_NOW                                                  \
+	"EXISTS (SELECT 1 FROM timeline WHERE alert_id = NEW.alert_id AND"     \
+	" +kind = 'closed' AND id > " CONSOLE_DB_REOPENED("NEW.alert_id") ")"
+static const char console_db_upgrade_reopen[] =
+    "BEGIN IMMEDIATE;"
+    "DROP TRIGGER IF EXISTS webhook_opens_alert;"
+    "CREATE TRIGGER webhook_opens_alert AFTER INSERT ON webhook WHEN"
+    " NEW.is_alert = 1 AND NOT " CONSOLE_DB_CLOSED_NOW " BEGIN"
+    " INSERT OR IGNORE INTO open_alert (alert_id, first_id)"
+    " VALUES (NEW.alert_id, NEW.id); END;"
+    "CREATE TRIGGER IF NOT EXISTS webhook_duress_reopens AFTER INSERT ON"
+    " webhook WHEN NEW.type = 'alert.duress' AND " CONSOLE_DB_CLOSED_NOW
+    " BEGIN INSERT INTO timeline (alert_id, at, kind, actor) VALUES"
+    " (NEW.alert_id, unixepoch(), 'reopened', 'relay');"
+    " DELETE FROM claim WHERE alert_id = NEW.alert_id;"
+    " INSERT OR IGNORE INTO open_alert (alert_id, first_id) SELECT"
+    " NEW.alert_id, MIN(id) FROM webhook WHERE alert_id = NEW.alert_id"
+    " AND is_alert = 1; END;"
+    "COMMIT;";
+
 static const char console_db_insert_sql[] =
     "INSERT INTO webhook (stored_at, webhook_id, recipient_id, type, "
     "alert_id, shown_key, is_alert, repeat, stale, body) "
@@ -270,6 +298,10 @@ console_db_upgrade_once(struct console_db *d)
 	    console_db_exec(d, console_db_upgrade_positions) != 0)
 		return -1;
 	if (version < 5 && console_retention_upgrade(d->db) != 0)
+		return -1;
+	if (version < 6 &&
+	    (console_db_exec(d, console_db_upgrade_reopen) != 0 ||
+	        console_retention_upgrade6(d->db) != 0))
 		return -1;
 	return 0;
 }

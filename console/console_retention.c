@@ -37,12 +37,14 @@ enum {
 };
 
 /* The closures of one step: after the cursor ?1, up to ?2, closed at
- * or before ?3.  By row id (the unary + keeps the planner off the
- * other indexes), so a step reads its own span of the timeline, not
- * every closure older than the period. */
+ * or before ?3, and not followed by a reopening (a duress alarm: the
+ * alert is open again, console_db.c).  By row id (the unary + keeps
+ * the planner off the other indexes), so a step reads its own span of
+ * the timeline, not every closure older than the period. */
 #define RS_CLOSED_SEL                                                          \
 	"SELECT alert_id FROM timeline WHERE id > ?1 AND id <= ?2 AND"         \
-	" +kind = 'closed' AND +at <= ?3"
+	" +kind = 'closed' AND +at <= ?3 AND id > " CONSOLE_DB_REOPENED(       \
+	    "timeline.alert_id")
 #define RS_NOTICE_SEL                                                          \
 	"SELECT alert_id FROM webhook WHERE type IN ('device.offline',"        \
 	" 'device.online') AND stored_at <= ?1 ORDER BY stored_at LIMIT ?2"
@@ -64,8 +66,9 @@ static const char *const rs_sql[] = {
     "DELETE FROM claim WHERE alert_id IN (" RS_CLOSED_SEL ")",
     "DELETE FROM timeline WHERE kind <> 'closed' AND alert_id IN "
     "(" RS_CLOSED_SEL ")",
-    "DELETE FROM timeline WHERE id > ?1 AND id <= ?2 AND +kind = 'closed'"
-    " AND +at <= ?3",
+    /* every closure of theirs: one before a reopening too */
+    "DELETE FROM timeline WHERE +kind = 'closed' AND alert_id IN "
+    "(" RS_CLOSED_SEL ")",
     /* 6-7: device notices, their timeline rows first (the trigger
      * looks at the webhook) */
     "DELETE FROM timeline WHERE alert_id IN (" RS_NOTICE_SEL ")",

@@ -34,6 +34,9 @@ int console_retention_check(const struct console_retention_cfg *r);
  * erasure on a database of before them (user_version 4 to 5); -1
  * (logged) on an error. */
 int console_retention_upgrade(sqlite3 *db);
+/* user_version 6: the delete triggers again (a closure before a
+ * reopening no longer counts) and the replace triggers; 0 or -1. */
+int console_retention_upgrade6(sqlite3 *db);
 
 /* console_retention.c: the sweep, every sweep_interval seconds (the
  * first soon after start), on base; it reads c->db once that is open. */

@@ -168,6 +168,49 @@ def test_closed_alerts_go_after_their_periods_open_ones_stay(lab):
         "alert_content=3 alert_history=1 device_state=6"
 
 
+@pytest.mark.hard_timeout(60)
+def test_a_replace_cannot_remove_an_append_only_row(lab):
+    """INSERT OR REPLACE / REPLACE INTO with the id of an existing row is
+    a delete that fires no delete trigger (recursive_triggers is off):
+    refused on the timeline, the webhooks and retention_log, the row
+    left as it was.  Before the fix each went through."""
+    env, c = console(lab)
+    aid = alert_in(env, c, alert_type="panic", message="blijft")
+    harness.wait_until(lambda: log_rows(c), 15, what="the first sweep")
+    with db(c) as d:
+        tid = d.execute("SELECT MIN(id) FROM timeline WHERE alert_id = ?",
+                        (aid,)).fetchone()[0]
+        wid = d.execute("SELECT MIN(id) FROM webhook WHERE alert_id = ?",
+                        (aid,)).fetchone()[0]
+        lid = d.execute("SELECT MIN(id) FROM retention_log").fetchone()[0]
+        before = [d.execute("SELECT * FROM %s WHERE id = ?" % t,
+                            (i,)).fetchone()
+                  for t, i in (("timeline", tid), ("webhook", wid),
+                               ("retention_log", lid))]
+    attempts = (
+        ("INSERT OR REPLACE INTO timeline (id, alert_id, at, kind, actor)"
+         " VALUES (?, 'x', 1, 'note', 'x')", tid, "append-only"),
+        ("REPLACE INTO timeline (id, alert_id, at, kind, actor)"
+         " VALUES (?, 'x', 1, 'note', 'x')", tid, "append-only"),
+        ("REPLACE INTO webhook (id, stored_at, webhook_id, recipient_id,"
+         " type, alert_id, shown_key, is_alert, repeat, stale, body)"
+         " VALUES (?, 1, 'x', 'x', 'x', 'x', 'x', 0, 0, 0, x'00')", wid,
+         "webhooks are kept"),
+        ("INSERT OR REPLACE INTO retention_log (id, at, by, what, rows)"
+         " VALUES (?, 1, 'x', 'x', 0)", lid, "append-only"),
+    )
+    with db(c, write=True) as d:
+        for sql, rowid, why in attempts:
+            with pytest.raises(sqlite3.DatabaseError, match=why):
+                d.execute(sql, (rowid,))
+    with db(c) as d:
+        assert before == [d.execute("SELECT * FROM %s WHERE id = ?" % t,
+                                    (i,)).fetchone()
+                          for t, i in (("timeline", tid), ("webhook", wid),
+                                       ("retention_log", lid))]
+    assert {a["alert_id"]: a for a in c.alerts()}[aid]["message"] == "blijft"
+
+
 def second_device(env, name="dev-tweede-00000000000000000000"):
     """Another enrolled device: its key pair in the console's devices
     directory."""
@@ -329,6 +372,8 @@ def test_a_version_4_database_gets_the_retention_tables(lab):
             DROP TRIGGER retention_log_no_delete;
             DROP TABLE retention_setting; DROP TABLE retention_log;
             DROP TABLE erasing; DROP INDEX webhook_notice;
+            DROP TRIGGER webhook_duress_reopens;
+            DROP TRIGGER timeline_no_replace; DROP TRIGGER webhook_no_replace;
             CREATE TRIGGER timeline_no_delete BEFORE DELETE ON timeline
               BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;
             PRAGMA user_version = 4;""")
@@ -337,7 +382,11 @@ def test_a_version_4_database_gets_the_retention_tables(lab):
         "alert_history = 2\n"))
     c.start()
     with db(c) as d:
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 6
+        names = {n for n, in d.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert {"webhook_duress_reopens", "timeline_no_replace",
+                "webhook_no_replace", "retention_log_no_replace"} <= names
     harness.wait_until(lambda: counts(c, aid) == (0, 0, 0), 15,
                        what="the closed alert swept after the upgrade")
     assert [r["detail"] for r in log_rows(c, "setting")] == [
