@@ -256,6 +256,29 @@ static const char console_db_upgrade_reopen[] =
     " AND is_alert = 1; END;"
     "COMMIT;";
 
+/* Which device each alert is of, from its first row that brings it,
+ * kept until its alert_history period ends (console_retention.c): the
+ * webhooks that name the device go after alert_content, and an
+ * erasure (console_forget.c) must still find the alert's timeline and
+ * claim.  The alerts stored before it get theirs from their rows still
+ * there.  Once (user_version 6). */
+static const char console_db_upgrade_alert_device[] =
+    "BEGIN IMMEDIATE;"
+    "CREATE TABLE IF NOT EXISTS alert_device ("
+    " alert_id TEXT PRIMARY KEY,"
+    " device_id TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alert_device_device ON alert_device("
+    " device_id);"
+    "CREATE TRIGGER IF NOT EXISTS webhook_names_device AFTER INSERT ON"
+    " webhook WHEN NEW.is_alert = 1 BEGIN"
+    " INSERT OR IGNORE INTO alert_device (alert_id, device_id) SELECT"
+    " NEW.alert_id, dev FROM (SELECT json_extract(CAST(NEW.body AS TEXT),"
+    " '$.device_id') AS dev) WHERE dev IS NOT NULL; END;"
+    "INSERT OR IGNORE INTO alert_device (alert_id, device_id) SELECT"
+    " alert_id, " CONSOLE_DB_DEVICE " FROM webhook WHERE is_alert = 1 AND"
+    " " CONSOLE_DB_DEVICE " IS NOT NULL ORDER BY id;"
+    "COMMIT;";
+
 static const char console_db_insert_sql[] =
     "INSERT INTO webhook (stored_at, webhook_id, recipient_id, type, "
     "alert_id, shown_key, is_alert, repeat, stale, body) "
@@ -301,6 +324,7 @@ console_db_upgrade_once(struct console_db *d)
 		return -1;
 	if (version < 6 &&
 	    (console_db_exec(d, console_db_upgrade_reopen) != 0 ||
+	        console_db_exec(d, console_db_upgrade_alert_device) != 0 ||
 	        console_retention_upgrade6(d->db) != 0))
 		return -1;
 	return 0;

@@ -88,6 +88,8 @@ static const char *const rs_sql[] = {
      * alert_history from when they were written */
     "DELETE FROM timeline WHERE id IN (SELECT id FROM timeline WHERE"
     " alert_id = '*' AND at <= ?1 ORDER BY id LIMIT ?2)",
+    /* 12: which device the alerts were of (before their closures go) */
+    "DELETE FROM alert_device WHERE alert_id IN (" RS_CLOSED_SEL ")",
 };
 #define RS_NSQL (sizeof(rs_sql) / sizeof(rs_sql[0]))
 
@@ -197,6 +199,9 @@ rs_closed_step(struct console_retention *r, int history, long period,
     long long *alerts, int *more)
 {
 	time_t cutoff = time(NULL) - period;
+	/* the statements of rs_sql, in order: the closures last, as the
+	 * others select by them */
+	static const size_t steps[] = {2, 3, 12, 4, 5};
 	long long *cur = &r->cursor[history], last = 0, sum = 0, k;
 	size_t i;
 
@@ -204,8 +209,8 @@ rs_closed_step(struct console_retention *r, int history, long period,
 		return 0;
 	if ((*alerts = rs_closures(r, *cur, cutoff, &last)) <= 0)
 		return *alerts;
-	for (i = 2; i <= (history ? 5u : 2u); i++) {
-		if ((k = rs_run(r, i, *cur, last, cutoff)) < 0)
+	for (i = 0; i < (history ? 5u : 1u); i++) {
+		if ((k = rs_run(r, steps[i], *cur, last, cutoff)) < 0)
 			return -1;
 		sum += k;
 	}

@@ -292,6 +292,34 @@ def test_forget_erases_one_device_and_nothing_of_another(lab):
                         env.device_id]).returncode == 2
 
 
+@pytest.mark.hard_timeout(90)
+def test_forget_erases_an_alert_whose_content_went(lab):
+    """Between alert_content and alert_history a closed alert's webhooks,
+    which name its device, are gone: forget still finds the alert
+    (alert_device) and erases its timeline and claim, and the notices of
+    the device of every type.  Before the fix its timeline survived."""
+    env, c = console(lab, alert_content=1, alert_history=3600)
+    aid = alert_in(env, c, alert_type="test", message="weg")
+    close(c, aid)
+    harness.wait_until(lambda: counts(c, aid)[0] == 0, 15,
+                       what="the closed alert's webhooks swept")
+    w, t, cl = counts(c, aid)
+    assert t >= 3 and cl == 1, (w, t, cl)
+    now = proto.rfc3339_now()
+    device_notice(env, c, "device.checkin_failed", env.device_id, now, now)
+    cp = forget(c, env.device_id)
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.startswith("Device %s erased: 1 alert(s), 1 webhook(s),"
+                                % env.device_id), cp.stdout
+    assert counts(c, aid) == (0, 0, 0)
+    with db(c) as d:
+        assert d.execute("SELECT COUNT(*) FROM webhook").fetchone()[0] == 0
+        assert d.execute("SELECT COUNT(*) FROM alert_device"
+                         ).fetchone()[0] == 0
+        assert d.execute("SELECT COUNT(*) FROM timeline WHERE alert_id <>"
+                         " '*'").fetchone()[0] == 0
+
+
 @pytest.mark.hard_timeout(240)
 def test_a_big_sweep_goes_in_steps_while_the_queue_answers(lab):
     env = lab.env()
