@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "console_db.h"
+#include "console_db_upgrade.h"
 #include "console_db_view.h"
 #include "console_retention.h"
 #include "log.h"
@@ -148,28 +149,6 @@ static const char console_db_schema[] =
     /* and a stored webhook is never changed */
     CONSOLE_DB_WEBHOOK_KEPT ";";
 
-/* The device notices of webhook rows (those of the condition between
- * the two halves) into device_state, in the order they came: a notice
- * replaces the device's row unless that row's created_at is newer.  The
- * same statement for one new notice and for the whole history, so an
- * upgraded database holds what the notices one by one would have left. */
-#define CONSOLE_DB_DEVICE_HEAD                                                 \
-	"INSERT INTO device_state (device_id, recipient_id, offline,"          \
-	" last_seen, since) SELECT dev, recipient_id,"                         \
-	" type = 'device.offline', COALESCE(seen, ''), COALESCE(at, '')"       \
-	" FROM (SELECT id, recipient_id, type,"                                \
-	" json_extract(CAST(body AS TEXT), '$.device_id') AS dev,"             \
-	" json_extract(CAST(body AS TEXT), '$.last_seen') AS seen,"            \
-	" json_extract(CAST(body AS TEXT), '$.created_at') AS at"              \
-	" FROM webhook WHERE type IN ('device.offline', 'device.online')"      \
-	" AND "
-#define CONSOLE_DB_DEVICE_TAIL                                                 \
-	") WHERE dev IS NOT NULL ORDER BY id"                                  \
-	" ON CONFLICT (device_id) DO UPDATE SET"                               \
-	" recipient_id = excluded.recipient_id, offline = excluded.offline,"   \
-	" last_seen = excluded.last_seen, since = excluded.since"              \
-	" WHERE excluded.since >= device_state.since"
-
 /* A database of before open_alert: its open alerts, once (user_version
  * 1 says done). */
 static const char console_db_upgrade[] =
@@ -228,57 +207,6 @@ static const char console_db_upgrade_positions[] =
     "PRAGMA user_version = 4;"
     "COMMIT;";
 
-/* A duress cancel of an alert already closed (the relay reopens it and
- * sends alert.duress to every tier, alertconsole(8)) reopens it here
- * too: a 'reopened' row in its timeline, after which its closure and
- * acknowledgement no longer count (CONSOLE_DB_REOPENED), its claim
- * dropped so that it waits for a person again, and back in open_alert
- * by its first row, so that it is listed first and rings.  Its first
- * delivery opens an alert only when it is not closed now.  Once
- * (user_version 6, with console_retention_upgrade6). */
-#define CONSOLE_DB_CLOSED_NOW                                                  \
-	"EXISTS (SELECT 1 FROM timeline WHERE alert_id = NEW.alert_id AND"     \
-	" +kind = 'closed' AND id > " CONSOLE_DB_REOPENED("NEW.alert_id") ")"
-static const char console_db_upgrade_reopen[] =
-    "BEGIN IMMEDIATE;"
-    "DROP TRIGGER IF EXISTS webhook_opens_alert;"
-    "CREATE TRIGGER webhook_opens_alert AFTER INSERT ON webhook WHEN"
-    " NEW.is_alert = 1 AND NOT " CONSOLE_DB_CLOSED_NOW " BEGIN"
-    " INSERT OR IGNORE INTO open_alert (alert_id, first_id)"
-    " VALUES (NEW.alert_id, NEW.id); END;"
-    "CREATE TRIGGER IF NOT EXISTS webhook_duress_reopens AFTER INSERT ON"
-    " webhook WHEN NEW.type = 'alert.duress' AND " CONSOLE_DB_CLOSED_NOW
-    " BEGIN INSERT INTO timeline (alert_id, at, kind, actor) VALUES"
-    " (NEW.alert_id, unixepoch(), 'reopened', 'relay');"
-    " DELETE FROM claim WHERE alert_id = NEW.alert_id;"
-    " INSERT OR IGNORE INTO open_alert (alert_id, first_id) SELECT"
-    " NEW.alert_id, MIN(id) FROM webhook WHERE alert_id = NEW.alert_id"
-    " AND is_alert = 1; END;"
-    "COMMIT;";
-
-/* Which device each alert is of, from its first row that brings it,
- * kept until its alert_history period ends (console_retention.c): the
- * webhooks that name the device go after alert_content, and an
- * erasure (console_forget.c) must still find the alert's timeline and
- * claim.  The alerts stored before it get theirs from their rows still
- * there.  Once (user_version 6). */
-static const char console_db_upgrade_alert_device[] =
-    "BEGIN IMMEDIATE;"
-    "CREATE TABLE IF NOT EXISTS alert_device ("
-    " alert_id TEXT PRIMARY KEY,"
-    " device_id TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS alert_device_device ON alert_device("
-    " device_id);"
-    "CREATE TRIGGER IF NOT EXISTS webhook_names_device AFTER INSERT ON"
-    " webhook WHEN NEW.is_alert = 1 BEGIN"
-    " INSERT OR IGNORE INTO alert_device (alert_id, device_id) SELECT"
-    " NEW.alert_id, dev FROM (SELECT json_extract(CAST(NEW.body AS TEXT),"
-    " '$.device_id') AS dev) WHERE dev IS NOT NULL; END;"
-    "INSERT OR IGNORE INTO alert_device (alert_id, device_id) SELECT"
-    " alert_id, " CONSOLE_DB_DEVICE " FROM webhook WHERE is_alert = 1 AND"
-    " " CONSOLE_DB_DEVICE " IS NOT NULL ORDER BY id;"
-    "COMMIT;";
-
 static const char console_db_insert_sql[] =
     "INSERT INTO webhook (stored_at, webhook_id, recipient_id, type, "
     "alert_id, shown_key, is_alert, repeat, stale, body) "
@@ -322,10 +250,7 @@ console_db_upgrade_once(struct console_db *d)
 		return -1;
 	if (version < 5 && console_retention_upgrade(d->db) != 0)
 		return -1;
-	if (version < 6 &&
-	    (console_db_exec(d, console_db_upgrade_reopen) != 0 ||
-	        console_db_exec(d, console_db_upgrade_alert_device) != 0 ||
-	        console_retention_upgrade6(d->db) != 0))
+	if (version < 6 && console_db_upgrade6(d->db) != 0)
 		return -1;
 	return 0;
 }

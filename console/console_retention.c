@@ -45,9 +45,14 @@ enum {
 	"SELECT alert_id FROM timeline WHERE id > ?1 AND id <= ?2 AND"         \
 	" +kind = 'closed' AND +at <= ?3 AND id > " CONSOLE_DB_REOPENED(       \
 	    "timeline.alert_id")
+/* The device notices of a step: stored at or before ?1, ?2 of them, by
+ * the index webhook_notice (spelt as it is); one that shares its id with
+ * an alert's rows waits for that alert's periods. */
 #define RS_NOTICE_SEL                                                          \
-	"SELECT alert_id FROM webhook WHERE type IN ('device.offline',"        \
-	" 'device.online') AND stored_at <= ?1 ORDER BY stored_at LIMIT ?2"
+	"SELECT alert_id FROM webhook WHERE type "                             \
+	"IN " CONSOLE_RETENTION_NOTICE_TYPES                                   \
+	" AND stored_at <= ?1 AND " CONSOLE_RETENTION_NOTICE_ONLY(             \
+	    "webhook.alert_id") " ORDER BY stored_at LIMIT ?2"
 
 /* The statements, by the index of the step that runs them. */
 static const char *const rs_sql[] = {
@@ -74,11 +79,10 @@ static const char *const rs_sql[] = {
     "DELETE FROM timeline WHERE alert_id IN (" RS_NOTICE_SEL ")",
     "DELETE FROM webhook WHERE alert_id IN (" RS_NOTICE_SEL ")",
     /* 8: devices of which no notice came within the period (by when the
-     * console heard, not the relay's created_at); 9: sessions long ended */
-    "DELETE FROM device_state WHERE rowid IN (SELECT d.rowid FROM"
-    " device_state d WHERE NOT EXISTS (SELECT 1 FROM webhook w WHERE"
-    " w.type IN ('device.offline', 'device.online') AND w.stored_at > ?1"
-    " AND " CONSOLE_DB_DEVICE " = d.device_id) LIMIT ?2)",
+     * console heard, heard_at, not the relay's created_at: through the
+     * index device_state_heard); 9: sessions long ended */
+    "DELETE FROM device_state WHERE rowid IN (SELECT rowid FROM"
+    " device_state WHERE heard_at <= ?1 ORDER BY heard_at LIMIT ?2)",
     "DELETE FROM session WHERE rowid IN (SELECT rowid FROM session WHERE"
     " seen_at <= ?1 LIMIT ?2)",
     /* 10: the record of a step */

@@ -30,12 +30,28 @@ int console_retention_key(struct console_retention_cfg *r, const char *name,
     const char *value);
 int console_retention_check(const struct console_retention_cfg *r);
 
+/* The device notices (their alert_id is the notice's own id) that
+ * device_state's period sweeps, and whether id carries nothing but
+ * notices, in the webhooks and in the timeline (where a notice has
+ * only its 'webhook' row): so that a notice made up with a closed
+ * alert's id cannot take that alert's timeline early.  The sweep
+ * (console_retention.c) and the triggers (console_retention_db.c)
+ * share them. */
+#define CONSOLE_RETENTION_NOTICE_TYPES                                         \
+	"('device.offline', 'device.online', 'device.checkin_failed')"
+#define CONSOLE_RETENTION_NOTICE_ONLY(id)                                      \
+	"(NOT EXISTS (SELECT 1 FROM webhook a WHERE a.alert_id = " id          \
+	" AND a.type NOT IN " CONSOLE_RETENTION_NOTICE_TYPES ") AND NOT"       \
+	" EXISTS (SELECT 1 FROM timeline t WHERE t.alert_id = " id             \
+	" AND t.kind <> 'webhook'))"
+
 /* console_retention_db.c: the tables and triggers of retention and
  * erasure on a database of before them (user_version 4 to 5); -1
  * (logged) on an error. */
 int console_retention_upgrade(sqlite3 *db);
-/* user_version 6: the delete triggers again (a closure before a
- * reopening no longer counts) and the replace triggers; 0 or -1. */
+/* user_version 6, within console_db_upgrade6's transaction: the delete
+ * triggers again (a closure before a reopening no longer counts, a
+ * device notice's rules) and the replace triggers; 0 or -1 (logged). */
 int console_retention_upgrade6(sqlite3 *db);
 
 /* console_retention.c: the sweep, every sweep_interval seconds (the

@@ -40,18 +40,18 @@
 	" AND c.at <= unixepoch() - r." period                                 \
 	" AND c.id > " CONSOLE_DB_REOPENED("OLD.alert_id") ")"
 
-#define CONSOLE_RETENTION_NOTICE_TYPES "('device.offline', 'device.online')"
-
 /* A device notice (its alert_id is the notice's own id, no alert's)
- * stored longer ago than the device_state period. */
+ * stored longer ago than the device_state period: an id that carries
+ * nothing but notices, in the webhooks and in the timeline (where a
+ * notice has only its 'webhook' row), so that a forged notice with a
+ * closed alert's id cannot take that alert's timeline early. */
 #define CONSOLE_RETENTION_OLD_NOTICE                                           \
 	"(EXISTS (SELECT 1 FROM retention_setting r, webhook w WHERE"          \
 	" r.device_state > 0 AND w.alert_id = OLD.alert_id AND w.type "        \
 	"IN " CONSOLE_RETENTION_NOTICE_TYPES                                   \
 	" AND w.stored_at <= unixepoch() -"                                    \
-	" r.device_state) AND NOT EXISTS (SELECT 1 FROM webhook a WHERE"       \
-	" a.alert_id = OLD.alert_id AND a.type NOT "                           \
-	"IN " CONSOLE_RETENTION_NOTICE_TYPES "))"
+	" r.device_state) AND " CONSOLE_RETENTION_NOTICE_ONLY(                 \
+	    "OLD.alert_id") ")"
 
 /* An operator's login or logout (alert_id '*') older than the
  * alert_history period. */
@@ -139,7 +139,9 @@ static const char console_retention_upgrade_sql[] =
  * alert's reopening no longer counts), and the replace triggers. */
 /* clang-format off */
 static const char console_retention_upgrade6_sql[] =
-    "BEGIN IMMEDIATE;"
+    "DROP INDEX IF EXISTS webhook_notice;"
+    "CREATE INDEX webhook_notice ON webhook(stored_at) WHERE"
+    " type IN " CONSOLE_RETENTION_NOTICE_TYPES ";"
     "DROP TRIGGER IF EXISTS timeline_no_delete;"
     "CREATE TRIGGER timeline_no_delete BEFORE DELETE ON timeline WHEN "
     "NOT " CONSOLE_RETENTION_TIMELINE_MAY_GO
@@ -152,8 +154,7 @@ static const char console_retention_upgrade6_sql[] =
     CONSOLE_RETENTION_NO_REPLACE("webhook", "webhooks are kept")
     CONSOLE_RETENTION_NO_REPLACE("retention_log",
         "retention_log is append-only")
-    "PRAGMA user_version = 6;"
-    "COMMIT;";
+    "PRAGMA user_version = 6;";
 /* clang-format on */
 
 static int
@@ -180,5 +181,14 @@ console_retention_upgrade(sqlite3 *db)
 int
 console_retention_upgrade6(sqlite3 *db)
 {
-	return console_retention_exec(db, console_retention_upgrade6_sql);
+	char *err = NULL;
+
+	if (sqlite3_exec(db, console_retention_upgrade6_sql, NULL, NULL,
+	        &err) != SQLITE_OK) {
+		log_warnx("database: retention triggers: %s",
+		    err != NULL ? err : "error");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
 }

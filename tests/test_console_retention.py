@@ -22,7 +22,8 @@ import pytest
 import harness
 import proto
 from harness_env import _py_keygen
-from test_console import Console, OPERATOR, RID, console_bin, make_webhook
+from test_console import (Console, OPERATOR, RID, console_bin, make_webhook,
+                          resign)
 from test_console_export import stuff_alerts
 from test_console_history_load import device_notice
 
@@ -209,6 +210,84 @@ def test_a_replace_cannot_remove_an_append_only_row(lab):
                           for t, i in (("timeline", tid), ("webhook", wid),
                                        ("retention_log", lid))]
     assert {a["alert_id"]: a for a in c.alerts()}[aid]["message"] == "blijft"
+
+
+def notice_as(env, c, kind, event_id):
+    """A device notice as the relay signs it, with the given id."""
+    now = proto.rfc3339_now()
+    b = json.dumps({"type": kind, "alert_id": event_id, "recipient_id": RID,
+                    "device_id": env.device_id, "created_at": now,
+                    "received_at": now, "last_seen": now,
+                    "alert_type": "missed_checkin", "drill": False},
+                   separators=(",", ":")).encode()
+    assert c.hook(resign(env, b, "msg_%s_%s" % (kind, proto.new_alert_id())),
+                  b) == 200
+
+
+@pytest.mark.hard_timeout(90)
+def test_device_notices_go_by_device_state_and_only_notices(lab):
+    """device_state sweeps each device notice, device.checkin_failed too,
+    but not a notice made up with a closed alert's id (one its content
+    period already emptied of webhooks): that alert's timeline waits for
+    alert_history.  The device's state goes by when the console last
+    heard of it, through an index.  Before the fix the checkin_failed
+    notice stayed for ever and the made-up one took the timeline."""
+    env, c = console(lab, alert_content=1, alert_history=3600,
+                     device_state=3)
+    aid = alert_in(env, c, alert_type="test", message="afgehandeld")
+    close(c, aid)
+    harness.wait_until(lambda: counts(c, aid)[0] == 0, 15,
+                       what="the closed alert's webhooks swept")
+    timeline = counts(c, aid)[1]
+    assert timeline >= 3
+    failed = proto.new_alert_id()
+    notice_as(env, c, "device.checkin_failed", failed)
+    notice_as(env, c, "device.offline", aid)
+    notice_as(env, c, "device.offline", proto.new_alert_id())
+    with db(c) as d:
+        assert d.execute("SELECT COUNT(*) FROM device_state").fetchone()[0] \
+            == 1
+
+    def left():
+        with db(c) as d:
+            return d.execute(
+                "SELECT (SELECT COUNT(*) FROM webhook WHERE type IN"
+                " ('device.offline', 'device.checkin_failed') AND"
+                " alert_id <> ?), (SELECT COUNT(*) FROM timeline WHERE"
+                " alert_id = ?), (SELECT COUNT(*) FROM device_state)",
+                (aid, failed)).fetchone()
+    harness.wait_until(lambda: left() == (0, 0, 0), 20,
+                       what="the notices and the device's state swept")
+    # the alert's timeline and claim stay, the made-up notice with them
+    assert counts(c, aid) == (1, timeline + 1, 1), counts(c, aid)
+    with db(c, write=True) as d:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            d.execute("DELETE FROM timeline WHERE alert_id = ?", (aid,))
+        plan = " / ".join(r[3] for r in d.execute(
+            "EXPLAIN QUERY PLAN SELECT rowid FROM device_state WHERE"
+            " heard_at <= 1 ORDER BY heard_at LIMIT 50"))
+        assert "device_state_heard" in plan and "TEMP" not in plan, plan
+
+
+@pytest.mark.hard_timeout(60)
+def test_alert_history_0_only_with_alert_content_0(lab):
+    """alertconsole(8): alert_history may be 0 (for ever) only if
+    alert_content is too; before the fix the console took alert_history
+    = 0 with a content period."""
+    from test_console import refused_start
+    env = lab.env()
+    for extra, ok in (("alert_history = 0\n", False),
+                      ("alert_content = 0\n", False),
+                      ("alert_content = 0\nalert_history = 0\n", True),
+                      ("alert_content = 20\nalert_history = 10\n", False)):
+        c = Console(lab, env)
+        c.conf.write_text(c.conf.read_text() + "\n[retention]\n" + extra)
+        if ok:
+            c.start()
+            c.proc.stop()
+        else:
+            assert "alert_content and alert_history must both be 0 or" \
+                in refused_start(c), extra
 
 
 def second_device(env, name="dev-tweede-00000000000000000000"):
@@ -402,6 +481,9 @@ def test_a_version_4_database_gets_the_retention_tables(lab):
             DROP TABLE erasing; DROP INDEX webhook_notice;
             DROP TRIGGER webhook_duress_reopens;
             DROP TRIGGER timeline_no_replace; DROP TRIGGER webhook_no_replace;
+            DROP TRIGGER webhook_names_device; DROP TABLE alert_device;
+            DROP INDEX device_state_heard;
+            ALTER TABLE device_state DROP COLUMN heard_at;
             CREATE TRIGGER timeline_no_delete BEFORE DELETE ON timeline
               BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;
             PRAGMA user_version = 4;""")
