@@ -404,6 +404,17 @@ console_retention_new(struct console *c, struct event_base *base)
 	return r;
 }
 
+/* The content cursor goes forward only; a webhook stored for an alert
+ * already closed (a late position or notice) may lie behind it, so the
+ * next sweep's content phase starts again from the first closure: its
+ * steps over closures done remove nothing and cost an index probe each. */
+void
+console_retention_rewind(struct console_retention *r)
+{
+	if (r != NULL)
+		r->cursor[0] = 0;
+}
+
 void
 console_retention_free(struct console_retention *r)
 {

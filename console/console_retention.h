@@ -61,6 +61,9 @@ struct event_base;
 struct console_retention;
 struct console_retention *console_retention_new(struct console *c,
     struct event_base *base);
+/* A webhook was stored for an alert closed already: the next sweep
+ * looks at every closure's content again. */
+void console_retention_rewind(struct console_retention *r);
 void console_retention_free(struct console_retention *r);
 
 /* console_forget.c: alertconsole forget DEVICE-ID --by NAME [--force];
