@@ -88,20 +88,6 @@ static const char console_db_upgrade_heard[] =
 
 /* clang-format on */
 
-static int
-console_db_upgrade6_exec(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		log_warnx("database: upgrade to 6: %s",
-		    err != NULL ? err : "error");
-		sqlite3_free(err);
-		return -1;
-	}
-	return 0;
-}
-
 /* Whether device_state has heard_at already (a database its user_version
  * was set back on, as the tests of the older upgrades do): SQLite has
  * no ADD COLUMN IF NOT EXISTS. */
@@ -124,18 +110,15 @@ console_db_has_heard(sqlite3 *db)
 int
 console_db_upgrade6(sqlite3 *db)
 {
-	if (console_db_upgrade6_exec(db, "BEGIN IMMEDIATE") != 0)
+	if (console_retention_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	if (console_db_upgrade6_exec(db, console_db_upgrade_reopen) != 0 ||
-	    console_db_upgrade6_exec(db, console_db_upgrade_alert_device) !=
-	        0 ||
+	if (console_retention_exec(db, console_db_upgrade_reopen) != 0 ||
+	    console_retention_exec(db, console_db_upgrade_alert_device) != 0 ||
 	    (!console_db_has_heard(db) &&
-	        console_db_upgrade6_exec(db, console_db_add_heard) != 0) ||
-	    console_db_upgrade6_exec(db, console_db_upgrade_heard) != 0 ||
+	        console_retention_exec(db, console_db_add_heard) != 0) ||
+	    console_retention_exec(db, console_db_upgrade_heard) != 0 ||
 	    console_retention_upgrade6(db) != 0 ||
-	    console_db_upgrade6_exec(db, "COMMIT") != 0) {
-		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	    console_retention_exec(db, "COMMIT") != 0)
 		return -1;
-	}
 	return 0;
 }

@@ -51,8 +51,12 @@ int console_retention_check(const struct console_retention_cfg *r);
 int console_retention_upgrade(sqlite3 *db);
 /* user_version 6, within console_db_upgrade6's transaction: the delete
  * triggers again (a closure before a reopening no longer counts, a
- * device notice's rules) and the replace triggers; 0 or -1 (logged). */
+ * device notice's rules) and the replace triggers; 0 or -1 (logged,
+ * rolled back). */
 int console_retention_upgrade6(sqlite3 *db);
+/* One statement or more of an upgrade; -1 (logged, the transaction
+ * rolled back) on an error.  console_db_upgrade6.c runs its own with it. */
+int console_retention_exec(sqlite3 *db, const char *sql);
 
 /* console_retention.c: the sweep, every sweep_interval seconds (the
  * first soon after start), on base; it reads c->db once that is open. */

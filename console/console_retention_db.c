@@ -157,14 +157,14 @@ static const char console_retention_upgrade6_sql[] =
     "PRAGMA user_version = 6;";
 /* clang-format on */
 
-static int
+/* One upgrade's SQL; on an error the transaction is rolled back. */
+int
 console_retention_exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		log_warnx("database: retention tables: %s",
-		    err != NULL ? err : "error");
+		log_warnx("database: upgrade: %s", err != NULL ? err : "error");
 		sqlite3_free(err);
 		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
@@ -181,14 +181,5 @@ console_retention_upgrade(sqlite3 *db)
 int
 console_retention_upgrade6(sqlite3 *db)
 {
-	char *err = NULL;
-
-	if (sqlite3_exec(db, console_retention_upgrade6_sql, NULL, NULL,
-	        &err) != SQLITE_OK) {
-		log_warnx("database: retention triggers: %s",
-		    err != NULL ? err : "error");
-		sqlite3_free(err);
-		return -1;
-	}
-	return 0;
+	return console_retention_exec(db, console_retention_upgrade6_sql);
 }
