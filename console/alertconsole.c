@@ -22,6 +22,7 @@
 #include "console_metrics.h"
 #include "console_notice.h"
 #include "console_static.h"
+#include "console_work.h"
 #include "hook_keys.h"
 #include "keyfile.h"
 #include "log.h"
@@ -122,6 +123,10 @@ console_store(void *arg, const struct hook_request *req,
 	(void)a;
 	if (console_db_store(c->db, req, b, v) != 0)
 		return -1;
+	/* a late position or notice of a closed alert: its content period
+	 * ran from the closure, behind the sweep's cursor */
+	if (console_work_closed(c, b->alert_id, NULL, 0) == 1)
+		console_retention_rewind(c->retention);
 	if (hook_is_first_event(b->type)) /* a position is no delivery */
 		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_DELIVERED);
 	else if (strcmp(b->type, "alert.acknowledged") == 0 &&

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "console_db.h"
+#include "console_db_upgrade.h"
 #include "console_db_view.h"
 #include "console_retention.h"
 #include "log.h"
@@ -148,28 +149,6 @@ static const char console_db_schema[] =
     /* and a stored webhook is never changed */
     CONSOLE_DB_WEBHOOK_KEPT ";";
 
-/* The device notices of webhook rows (those of the condition between
- * the two halves) into device_state, in the order they came: a notice
- * replaces the device's row unless that row's created_at is newer.  The
- * same statement for one new notice and for the whole history, so an
- * upgraded database holds what the notices one by one would have left. */
-#define CONSOLE_DB_DEVICE_HEAD                                                 \
-	"INSERT INTO device_state (device_id, recipient_id, offline,"          \
-	" last_seen, since) SELECT dev, recipient_id,"                         \
-	" type = 'device.offline', COALESCE(seen, ''), COALESCE(at, '')"       \
-	" FROM (SELECT id, recipient_id, type,"                                \
-	" json_extract(CAST(body AS TEXT), '$.device_id') AS dev,"             \
-	" json_extract(CAST(body AS TEXT), '$.last_seen') AS seen,"            \
-	" json_extract(CAST(body AS TEXT), '$.created_at') AS at"              \
-	" FROM webhook WHERE type IN ('device.offline', 'device.online')"      \
-	" AND "
-#define CONSOLE_DB_DEVICE_TAIL                                                 \
-	") WHERE dev IS NOT NULL ORDER BY id"                                  \
-	" ON CONFLICT (device_id) DO UPDATE SET"                               \
-	" recipient_id = excluded.recipient_id, offline = excluded.offline,"   \
-	" last_seen = excluded.last_seen, since = excluded.since"              \
-	" WHERE excluded.since >= device_state.since"
-
 /* A database of before open_alert: its open alerts, once (user_version
  * 1 says done). */
 static const char console_db_upgrade[] =
@@ -270,6 +249,8 @@ console_db_upgrade_once(struct console_db *d)
 	    console_db_exec(d, console_db_upgrade_positions) != 0)
 		return -1;
 	if (version < 5 && console_retention_upgrade(d->db) != 0)
+		return -1;
+	if (version < 6 && console_db_upgrade6(d->db) != 0)
 		return -1;
 	return 0;
 }

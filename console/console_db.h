@@ -75,24 +75,36 @@ struct console_db_alert {
 struct sqlite3_stmt;
 void console_db_alert_row(struct sqlite3_stmt *s, struct console_db_alert *a);
 
+/* The id of alert a's newest reopening (a duress alarm after its
+ * closure, console_db.c), 0 when none: what was done before it (a
+ * closure, an acknowledgement) no longer counts. */
+#define CONSOLE_DB_REOPENED(a)                                                 \
+	"(SELECT COALESCE(MAX(r.id), 0) FROM timeline r WHERE r.alert_id = " a \
+	" AND +r.kind = 'reopened')"
+
 /* Whether the open alert o (a row of open_alert) waits for a person:
  * neither claimed, acknowledged nor cancelled, nor closed, as the page
  * has it (console_notice.c): only a signed acknowledgement or a cancel
  * its own device signed counts (notice_signed, registered by
- * console_notice_sql), and no cancel of a duress alarm.  Each part goes
- * through an index of one alert (claim's key, webhook_alert,
- * timeline_alert).  The metrics' gauge and the queue's bound share it. */
+ * console_notice_sql), and no cancel of a duress alarm nor an
+ * acknowledgement older than one (the relay reopens an acknowledged
+ * alert for a duress cancel); no closure or acknowledgement here
+ * before its last reopening.  Each part goes through an index of one
+ * alert (claim's key, webhook_alert, timeline_alert).  The metrics'
+ * gauge and the queue's bound share it. */
 #define CONSOLE_DB_WAITING(o)                                                  \
 	"(NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = " o             \
 	".alert_id) AND NOT EXISTS (SELECT 1 FROM webhook n WHERE"             \
 	" n.alert_id = " o ".alert_id AND n.type IN ('alert.acknowledged',"    \
 	" 'alert.cancelled') AND notice_signed(n.id, n.recipient_id,"          \
 	" n.type, n.body, (SELECT"                                             \
-	" f.body FROM webhook f WHERE f.id = " o ".first_id)) AND (n.type ="   \
-	" 'alert.acknowledged' OR NOT EXISTS (SELECT 1 FROM webhook d WHERE"   \
-	" d.alert_id = " o ".alert_id AND +d.type = 'alert.duress')))"         \
+	" f.body FROM webhook f WHERE f.id = " o ".first_id)) AND NOT EXISTS"  \
+	" (SELECT 1 FROM webhook d WHERE d.alert_id = " o ".alert_id AND"      \
+	" +d.type = 'alert.duress' AND (n.type = 'alert.cancelled' OR"         \
+	" d.id > n.id)))"                                                      \
 	" AND NOT EXISTS (SELECT 1 FROM timeline t WHERE t.alert_id = " o      \
-	".alert_id AND +t.kind IN ('closed', 'acknowledged')))"
+	".alert_id AND +t.kind IN ('closed', 'acknowledged') AND t.id "        \
+	"> " CONSOLE_DB_REOPENED(o ".alert_id") "))"
 
 /* Calls fn for each alert (first delivery per alert id): the open ones
  * (every duress alarm; then those waiting for a person,

@@ -30,23 +30,31 @@ static const char console_forget_usage[] =
     "usage: alertconsole [-c console.conf] forget DEVICE-ID --by NAME "
     "[--force]\n";
 
-/* The device's alerts (?1), and its notices, whose alert_id is their
- * own. */
+/* The device's alerts (?1) by alert_device (kept until alert_history
+ * ends: its webhooks, which name the device, may be gone), and every
+ * webhook that names the device (its notices, whose alert_id is their
+ * own, and whatever came about its alerts).  The webhooks are read with
+ * json_extract, so most of them before the write lock (those up to
+ * forget_mark) and only the newer ones within it (console_forget_run):
+ * the console waits for the short part only. */
+static const char console_forget_mark[] =
+    "INSERT INTO forget_mark SELECT COALESCE(MAX(id), 0) FROM webhook";
+static const char console_forget_before[] =
+    "INSERT OR IGNORE INTO forget_ids SELECT alert_id FROM webhook WHERE"
+    " id <= (SELECT id FROM forget_mark) AND " CONSOLE_DB_DEVICE " = ?1";
+static const char console_forget_after[] =
+    "INSERT OR IGNORE INTO forget_ids SELECT alert_id FROM webhook WHERE"
+    " id > (SELECT id FROM forget_mark) AND " CONSOLE_DB_DEVICE " = ?1";
 static const char console_forget_ids[] =
-    "INSERT OR IGNORE INTO forget_ids SELECT alert_id FROM webhook WHERE"
-    " is_alert = 1 AND " CONSOLE_DB_DEVICE " = ?1";
-static const char console_forget_notices[] =
-    "INSERT OR IGNORE INTO forget_ids SELECT alert_id FROM webhook WHERE"
-    " type IN ('device.offline', 'device.online', 'device.checkin_failed')"
-    " AND " CONSOLE_DB_DEVICE " = ?1";
+    "INSERT OR IGNORE INTO forget_ids SELECT alert_id FROM alert_device"
+    " WHERE device_id = ?1";
 
 #define FORGET_IN " WHERE alert_id IN (SELECT alert_id FROM forget_ids)"
 
 enum { F_ALERTS, F_OPEN, F_WEBHOOKS, F_TIMELINE, F_CLAIMS, F_DEVICE, F_N };
 
 static const char *const console_forget_count_sql[F_N] = {
-    "SELECT COUNT(DISTINCT alert_id) FROM webhook WHERE is_alert = 1 AND"
-    " alert_id IN (SELECT alert_id FROM forget_ids)",
+    "SELECT COUNT(*) FROM alert_device" FORGET_IN,
     "SELECT COUNT(*) FROM open_alert" FORGET_IN,
     "SELECT COUNT(*) FROM webhook" FORGET_IN,
     "SELECT COUNT(*) FROM timeline" FORGET_IN,
@@ -66,9 +74,12 @@ static const char *const console_forget_steps[] = {
     "DELETE FROM open_alert WHERE alert_id IN (SELECT alert_id FROM"
     " erasing)",
     "DELETE FROM webhook WHERE alert_id IN (SELECT alert_id FROM erasing)",
+    "DELETE FROM alert_device WHERE alert_id IN (SELECT alert_id FROM"
+    " erasing)",
     "DELETE FROM device_state WHERE device_id = ?1",
     "DELETE FROM erasing",
     "DROP TABLE temp.forget_ids",
+    "DROP TABLE temp.forget_mark",
 };
 
 struct console_forget {
@@ -108,22 +119,36 @@ console_forget_sql(sqlite3 *db, const char *sql, struct console_forget *f,
 	return 0;
 }
 
+/* The webhooks that name the device up to now, outside the write
+ * lock, into temporary tables (the console's file is not written). */
 static int
-console_forget_count(sqlite3 *db, struct console_forget *f)
+console_forget_scan(sqlite3 *db, struct console_forget *f)
 {
 	char *err = NULL;
-	int i;
 
 	if (sqlite3_exec(db,
 	        "CREATE TEMP TABLE IF NOT EXISTS forget_ids "
-	        "(alert_id TEXT PRIMARY KEY)",
+	        "(alert_id TEXT PRIMARY KEY);"
+	        "CREATE TEMP TABLE IF NOT EXISTS forget_mark (id INTEGER)",
 	        NULL, NULL, &err) != SQLITE_OK) {
 		log_warnx("database: %s", err != NULL ? err : "error");
 		sqlite3_free(err);
 		return -1;
 	}
+	return console_forget_sql(db, console_forget_mark, f, NULL) != 0 ||
+	        console_forget_sql(db, console_forget_before, f, NULL) != 0
+	    ? -1
+	    : 0;
+}
+
+/* Within the write lock: the rest of the ids, and how many of each. */
+static int
+console_forget_count(sqlite3 *db, struct console_forget *f)
+{
+	int i;
+
 	if (console_forget_sql(db, console_forget_ids, f, NULL) != 0 ||
-	    console_forget_sql(db, console_forget_notices, f, NULL) != 0)
+	    console_forget_sql(db, console_forget_after, f, NULL) != 0)
 		return -1;
 	for (i = 0; i < F_N; i++)
 		if (console_forget_sql(db, console_forget_count_sql[i], f,
@@ -155,6 +180,8 @@ console_forget_erase(sqlite3 *db, struct console_forget *f)
 static int
 console_forget_run(sqlite3 *db, struct console_forget *f, int force)
 {
+	if (console_forget_scan(db, f) != 0)
+		return 1;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		log_warnx("database: %s", sqlite3_errmsg(db));

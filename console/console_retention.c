@@ -37,15 +37,22 @@ enum {
 };
 
 /* The closures of one step: after the cursor ?1, up to ?2, closed at
- * or before ?3.  By row id (the unary + keeps the planner off the
- * other indexes), so a step reads its own span of the timeline, not
- * every closure older than the period. */
+ * or before ?3, and not followed by a reopening (a duress alarm: the
+ * alert is open again, console_db.c).  By row id (the unary + keeps
+ * the planner off the other indexes), so a step reads its own span of
+ * the timeline, not every closure older than the period. */
 #define RS_CLOSED_SEL                                                          \
 	"SELECT alert_id FROM timeline WHERE id > ?1 AND id <= ?2 AND"         \
-	" +kind = 'closed' AND +at <= ?3"
+	" +kind = 'closed' AND +at <= ?3 AND id > " CONSOLE_DB_REOPENED(       \
+	    "timeline.alert_id")
+/* The device notices of a step: stored at or before ?1, ?2 of them, by
+ * the index webhook_notice (spelt as it is); one that shares its id with
+ * an alert's rows waits for that alert's periods. */
 #define RS_NOTICE_SEL                                                          \
-	"SELECT alert_id FROM webhook WHERE type IN ('device.offline',"        \
-	" 'device.online') AND stored_at <= ?1 ORDER BY stored_at LIMIT ?2"
+	"SELECT alert_id FROM webhook WHERE type "                             \
+	"IN " CONSOLE_RETENTION_NOTICE_TYPES                                   \
+	" AND stored_at <= ?1 AND " CONSOLE_RETENTION_NOTICE_ONLY(             \
+	    "webhook.alert_id") " ORDER BY stored_at LIMIT ?2"
 
 /* The statements, by the index of the step that runs them. */
 static const char *const rs_sql[] = {
@@ -64,18 +71,18 @@ static const char *const rs_sql[] = {
     "DELETE FROM claim WHERE alert_id IN (" RS_CLOSED_SEL ")",
     "DELETE FROM timeline WHERE kind <> 'closed' AND alert_id IN "
     "(" RS_CLOSED_SEL ")",
-    "DELETE FROM timeline WHERE id > ?1 AND id <= ?2 AND +kind = 'closed'"
-    " AND +at <= ?3",
+    /* every closure of theirs: one before a reopening too */
+    "DELETE FROM timeline WHERE +kind = 'closed' AND alert_id IN "
+    "(" RS_CLOSED_SEL ")",
     /* 6-7: device notices, their timeline rows first (the trigger
      * looks at the webhook) */
     "DELETE FROM timeline WHERE alert_id IN (" RS_NOTICE_SEL ")",
     "DELETE FROM webhook WHERE alert_id IN (" RS_NOTICE_SEL ")",
     /* 8: devices of which no notice came within the period (by when the
-     * console heard, not the relay's created_at); 9: sessions long ended */
-    "DELETE FROM device_state WHERE rowid IN (SELECT d.rowid FROM"
-    " device_state d WHERE NOT EXISTS (SELECT 1 FROM webhook w WHERE"
-    " w.type IN ('device.offline', 'device.online') AND w.stored_at > ?1"
-    " AND " CONSOLE_DB_DEVICE " = d.device_id) LIMIT ?2)",
+     * console heard, heard_at, not the relay's created_at: through the
+     * index device_state_heard); 9: sessions long ended */
+    "DELETE FROM device_state WHERE rowid IN (SELECT rowid FROM"
+    " device_state WHERE heard_at <= ?1 ORDER BY heard_at LIMIT ?2)",
     "DELETE FROM session WHERE rowid IN (SELECT rowid FROM session WHERE"
     " seen_at <= ?1 LIMIT ?2)",
     /* 10: the record of a step */
@@ -85,6 +92,8 @@ static const char *const rs_sql[] = {
      * alert_history from when they were written */
     "DELETE FROM timeline WHERE id IN (SELECT id FROM timeline WHERE"
     " alert_id = '*' AND at <= ?1 ORDER BY id LIMIT ?2)",
+    /* 12: which device the alerts were of (before their closures go) */
+    "DELETE FROM alert_device WHERE alert_id IN (" RS_CLOSED_SEL ")",
 };
 #define RS_NSQL (sizeof(rs_sql) / sizeof(rs_sql[0]))
 
@@ -194,6 +203,9 @@ rs_closed_step(struct console_retention *r, int history, long period,
     long long *alerts, int *more)
 {
 	time_t cutoff = time(NULL) - period;
+	/* the statements of rs_sql, in order: the closures last, as the
+	 * others select by them */
+	static const size_t steps[] = {2, 3, 12, 4, 5};
 	long long *cur = &r->cursor[history], last = 0, sum = 0, k;
 	size_t i;
 
@@ -201,8 +213,8 @@ rs_closed_step(struct console_retention *r, int history, long period,
 		return 0;
 	if ((*alerts = rs_closures(r, *cur, cutoff, &last)) <= 0)
 		return *alerts;
-	for (i = 2; i <= (history ? 5u : 2u); i++) {
-		if ((k = rs_run(r, i, *cur, last, cutoff)) < 0)
+	for (i = 0; i < (history ? 5u : 1u); i++) {
+		if ((k = rs_run(r, steps[i], *cur, last, cutoff)) < 0)
 			return -1;
 		sum += k;
 	}
@@ -390,6 +402,17 @@ console_retention_new(struct console *c, struct event_base *base)
 	}
 	rs_arm(r, CONSOLE_RETENTION_FIRST);
 	return r;
+}
+
+/* The content cursor goes forward only; a webhook stored for an alert
+ * already closed (a late position or notice) may lie behind it, so the
+ * next sweep's content phase starts again from the first closure: its
+ * steps over closures done remove nothing and cost an index probe each. */
+void
+console_retention_rewind(struct console_retention *r)
+{
+	if (r != NULL)
+		r->cursor[0] = 0;
 }
 
 void

@@ -60,14 +60,17 @@ console_retention_key(struct console_retention_cfg *r, const char *name,
 }
 
 /* The timeline outlives the content it describes, never the other way:
- * a closed alert's webhooks without its closure could never be swept. */
+ * a closed alert's webhooks without its closure could never be swept.
+ * Either both are kept for ever (0) or both have a period, the
+ * content's the shorter (alertconsole(8)). */
 int
 console_retention_check(const struct console_retention_cfg *r)
 {
-	if (r->alert_history > 0 &&
-	    (r->alert_content == 0 || r->alert_content > r->alert_history)) {
-		log_warnx("config: [retention] alert_content must be set and "
-		          "at most alert_history");
+	if ((r->alert_history == 0) != (r->alert_content == 0) ||
+	    r->alert_content > r->alert_history) {
+		log_warnx("config: [retention] alert_content and alert_history "
+		          "must both be 0 or both set, alert_content at most "
+		          "alert_history");
 		return -1;
 	}
 	return 0;

@@ -2,7 +2,8 @@
  * The tables and triggers that let the console remove what passed its
  * retention period, or what an erasure names, and nothing else
  * (console_retention.h).  A database of before them gets them once
- * (user_version 5).
+ * (user_version 5, and 6 for the reopening of an alert and the
+ * replace triggers).
  *
  * Why triggers and not only careful C: the timeline is the operators'
  * record, which an auditor must be able to trust.  Whatever path a
@@ -24,6 +25,7 @@
  */
 #include <stddef.h>
 
+#include "console_db.h"
 #include "console_retention.h"
 #include "log.h"
 
@@ -35,20 +37,21 @@
 	"EXISTS (SELECT 1 FROM retention_setting r, timeline c WHERE "         \
 	"r." period                                                            \
 	" > 0 AND c.alert_id = OLD.alert_id AND +c.kind = 'closed'"            \
-	" AND c.at <= unixepoch() - r." period ")"
-
-#define CONSOLE_RETENTION_NOTICE_TYPES "('device.offline', 'device.online')"
+	" AND c.at <= unixepoch() - r." period                                 \
+	" AND c.id > " CONSOLE_DB_REOPENED("OLD.alert_id") ")"
 
 /* A device notice (its alert_id is the notice's own id, no alert's)
- * stored longer ago than the device_state period. */
+ * stored longer ago than the device_state period: an id that carries
+ * nothing but notices, in the webhooks and in the timeline (where a
+ * notice has only its 'webhook' row), so that a forged notice with a
+ * closed alert's id cannot take that alert's timeline early. */
 #define CONSOLE_RETENTION_OLD_NOTICE                                           \
 	"(EXISTS (SELECT 1 FROM retention_setting r, webhook w WHERE"          \
 	" r.device_state > 0 AND w.alert_id = OLD.alert_id AND w.type "        \
 	"IN " CONSOLE_RETENTION_NOTICE_TYPES                                   \
 	" AND w.stored_at <= unixepoch() -"                                    \
-	" r.device_state) AND NOT EXISTS (SELECT 1 FROM webhook a WHERE"       \
-	" a.alert_id = OLD.alert_id AND a.type NOT "                           \
-	"IN " CONSOLE_RETENTION_NOTICE_TYPES "))"
+	" r.device_state) AND " CONSOLE_RETENTION_NOTICE_ONLY(                 \
+	    "OLD.alert_id") ")"
 
 /* An operator's login or logout (alert_id '*') older than the
  * alert_history period. */
@@ -120,30 +123,63 @@ static const char console_retention_upgrade_sql[] =
     "CREATE TRIGGER IF NOT EXISTS timeline_closed_now BEFORE INSERT ON"
     " timeline WHEN NEW.kind = 'closed' AND abs(NEW.at - unixepoch()) > 300"
     " BEGIN SELECT RAISE(ABORT, 'a closure is dated now'); END;"
+    "PRAGMA user_version = 5;"
+    "COMMIT;";
+
+/* A row of an append-only table that an INSERT OR REPLACE (or REPLACE
+ * INTO) with its id would remove: SQLite fires no delete trigger for
+ * that (recursive_triggers is off), so the insert itself is refused. */
+#define CONSOLE_RETENTION_NO_REPLACE(table, why)                               \
+	"CREATE TRIGGER IF NOT EXISTS " table                                  \
+	"_no_replace BEFORE INSERT ON " table                                  \
+	" WHEN EXISTS (SELECT 1 FROM " table " WHERE id = NEW.id)"             \
+	" BEGIN SELECT RAISE(ABORT, '" why "'); END;"
+
+/* The delete triggers (again at user_version 6: a closure before the
+ * alert's reopening no longer counts), and the replace triggers. */
+/* clang-format off */
+static const char console_retention_upgrade6_sql[] =
+    "DROP INDEX IF EXISTS webhook_notice;"
+    "CREATE INDEX webhook_notice ON webhook(stored_at) WHERE"
+    " type IN " CONSOLE_RETENTION_NOTICE_TYPES ";"
     "DROP TRIGGER IF EXISTS timeline_no_delete;"
     "CREATE TRIGGER timeline_no_delete BEFORE DELETE ON timeline WHEN "
     "NOT " CONSOLE_RETENTION_TIMELINE_MAY_GO
     " BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;"
-    "CREATE TRIGGER IF NOT EXISTS webhook_no_delete BEFORE DELETE ON webhook"
+    "DROP TRIGGER IF EXISTS webhook_no_delete;"
+    "CREATE TRIGGER webhook_no_delete BEFORE DELETE ON webhook"
     " WHEN NOT " CONSOLE_RETENTION_WEBHOOK_MAY_GO
     " BEGIN SELECT RAISE(ABORT, 'webhooks are kept'); END;"
-    "PRAGMA user_version = 5;"
-    "COMMIT;";
-
+    CONSOLE_RETENTION_NO_REPLACE("timeline", "timeline is append-only")
+    CONSOLE_RETENTION_NO_REPLACE("webhook", "webhooks are kept")
+    CONSOLE_RETENTION_NO_REPLACE("retention_log",
+        "retention_log is append-only")
+    "PRAGMA user_version = 6;";
 /* clang-format on */
 
+/* One upgrade's SQL; on an error the transaction is rolled back. */
 int
-console_retention_upgrade(sqlite3 *db)
+console_retention_exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
 
-	if (sqlite3_exec(db, console_retention_upgrade_sql, NULL, NULL, &err) !=
-	    SQLITE_OK) {
-		log_warnx("database: retention tables: %s",
-		    err != NULL ? err : "error");
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_warnx("database: upgrade: %s", err != NULL ? err : "error");
 		sqlite3_free(err);
 		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
 	return 0;
+}
+
+int
+console_retention_upgrade(sqlite3 *db)
+{
+	return console_retention_exec(db, console_retention_upgrade_sql);
+}
+
+int
+console_retention_upgrade6(sqlite3 *db)
+{
+	return console_retention_exec(db, console_retention_upgrade6_sql);
 }

@@ -109,8 +109,9 @@ console_work_closed(struct console *c, const char *alert_id, char *outcome,
     size_t len)
 {
 	sqlite3_stmt *s = console_work_prepare(c,
-	    "SELECT detail FROM timeline WHERE alert_id = ? AND +kind = "
-	    "'closed' ORDER BY id DESC LIMIT 1");
+	    "SELECT detail FROM timeline WHERE alert_id = ?1 AND +kind = "
+	    "'closed' AND id > " CONSOLE_DB_REOPENED("?1") " ORDER BY id "
+	                                                   "DESC LIMIT 1");
 	int rc;
 
 	if (outcome != NULL)

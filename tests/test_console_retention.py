@@ -22,7 +22,8 @@ import pytest
 import harness
 import proto
 from harness_env import _py_keygen
-from test_console import Console, OPERATOR, RID, console_bin, make_webhook
+from test_console import (Console, OPERATOR, RID, console_bin, make_webhook,
+                          resign)
 from test_console_export import stuff_alerts
 from test_console_history_load import device_notice
 
@@ -168,6 +169,152 @@ def test_closed_alerts_go_after_their_periods_open_ones_stay(lab):
         "alert_content=3 alert_history=1 device_state=6"
 
 
+@pytest.mark.hard_timeout(60)
+def test_a_replace_cannot_remove_an_append_only_row(lab):
+    """INSERT OR REPLACE / REPLACE INTO with the id of an existing row is
+    a delete that fires no delete trigger (recursive_triggers is off):
+    refused on the timeline, the webhooks and retention_log, the row
+    left as it was.  Before the fix each went through."""
+    env, c = console(lab)
+    aid = alert_in(env, c, alert_type="panic", message="blijft")
+    harness.wait_until(lambda: log_rows(c), 15, what="the first sweep")
+    with db(c) as d:
+        tid = d.execute("SELECT MIN(id) FROM timeline WHERE alert_id = ?",
+                        (aid,)).fetchone()[0]
+        wid = d.execute("SELECT MIN(id) FROM webhook WHERE alert_id = ?",
+                        (aid,)).fetchone()[0]
+        lid = d.execute("SELECT MIN(id) FROM retention_log").fetchone()[0]
+        before = [d.execute("SELECT * FROM %s WHERE id = ?" % t,
+                            (i,)).fetchone()
+                  for t, i in (("timeline", tid), ("webhook", wid),
+                               ("retention_log", lid))]
+    attempts = (
+        ("INSERT OR REPLACE INTO timeline (id, alert_id, at, kind, actor)"
+         " VALUES (?, 'x', 1, 'note', 'x')", tid, "append-only"),
+        ("REPLACE INTO timeline (id, alert_id, at, kind, actor)"
+         " VALUES (?, 'x', 1, 'note', 'x')", tid, "append-only"),
+        ("REPLACE INTO webhook (id, stored_at, webhook_id, recipient_id,"
+         " type, alert_id, shown_key, is_alert, repeat, stale, body)"
+         " VALUES (?, 1, 'x', 'x', 'x', 'x', 'x', 0, 0, 0, x'00')", wid,
+         "webhooks are kept"),
+        ("INSERT OR REPLACE INTO retention_log (id, at, by, what, rows)"
+         " VALUES (?, 1, 'x', 'x', 0)", lid, "append-only"),
+    )
+    with db(c, write=True) as d:
+        for sql, rowid, why in attempts:
+            with pytest.raises(sqlite3.DatabaseError, match=why):
+                d.execute(sql, (rowid,))
+    with db(c) as d:
+        assert before == [d.execute("SELECT * FROM %s WHERE id = ?" % t,
+                                    (i,)).fetchone()
+                          for t, i in (("timeline", tid), ("webhook", wid),
+                                       ("retention_log", lid))]
+    assert {a["alert_id"]: a for a in c.alerts()}[aid]["message"] == "blijft"
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_late_position_of_a_closed_alert_goes_too(lab):
+    """A position (alert.location) stored after the sweep's cursor passed
+    its alert's closure goes by alert_content as the rest did; before
+    the fix it stayed until alert_history or a restart."""
+    from test_console_view import location_update
+    env, c = console(lab, alert_content=2, alert_history=3600)
+    headers, body, inner = make_webhook(env, RID, alert_type="panic",
+                                        message="later")
+    assert c.hook(headers, body) == 200
+    aid = inner["alert_id"]
+    close(c, aid)
+    harness.wait_until(lambda: counts(c, aid)[0] == 0, 15,
+                       what="the closed alert's webhooks swept")
+    headers, body, _ = location_update(
+        env, inner, {"lat": 52.1, "lon": 5.1, "accuracy_m": 10},
+        proto.rfc3339_now())
+    assert c.hook(headers, body) == 200
+    assert counts(c, aid)[0] == 1
+    harness.wait_until(lambda: counts(c, aid)[0] == 0, 15,
+                       what="the late position swept")
+    assert counts(c, aid)[1] >= 4
+
+
+def notice_as(env, c, kind, event_id):
+    """A device notice as the relay signs it, with the given id."""
+    now = proto.rfc3339_now()
+    b = json.dumps({"type": kind, "alert_id": event_id, "recipient_id": RID,
+                    "device_id": env.device_id, "created_at": now,
+                    "received_at": now, "last_seen": now,
+                    "alert_type": "missed_checkin", "drill": False},
+                   separators=(",", ":")).encode()
+    assert c.hook(resign(env, b, "msg_%s_%s" % (kind, proto.new_alert_id())),
+                  b) == 200
+
+
+@pytest.mark.hard_timeout(90)
+def test_device_notices_go_by_device_state_and_only_notices(lab):
+    """device_state sweeps each device notice, device.checkin_failed too,
+    but not a notice made up with a closed alert's id (one its content
+    period already emptied of webhooks): that alert's timeline waits for
+    alert_history.  The device's state goes by when the console last
+    heard of it, through an index.  Before the fix the checkin_failed
+    notice stayed for ever and the made-up one took the timeline."""
+    env, c = console(lab, alert_content=1, alert_history=3600,
+                     device_state=3)
+    aid = alert_in(env, c, alert_type="test", message="afgehandeld")
+    close(c, aid)
+    harness.wait_until(lambda: counts(c, aid)[0] == 0, 15,
+                       what="the closed alert's webhooks swept")
+    timeline = counts(c, aid)[1]
+    assert timeline >= 3
+    failed = proto.new_alert_id()
+    notice_as(env, c, "device.checkin_failed", failed)
+    notice_as(env, c, "device.offline", aid)
+    notice_as(env, c, "device.offline", proto.new_alert_id())
+    with db(c) as d:
+        assert d.execute("SELECT COUNT(*) FROM device_state").fetchone()[0] \
+            == 1
+
+    def left():
+        with db(c) as d:
+            return d.execute(
+                "SELECT (SELECT COUNT(*) FROM webhook WHERE type IN"
+                " ('device.offline', 'device.checkin_failed') AND"
+                " alert_id <> ?), (SELECT COUNT(*) FROM timeline WHERE"
+                " alert_id = ?), (SELECT COUNT(*) FROM device_state)",
+                (aid, failed)).fetchone()
+    harness.wait_until(lambda: left() == (0, 0, 0), 20,
+                       what="the notices and the device's state swept")
+    # the alert's timeline and claim stay (the made-up notice's webhook
+    # goes by alert_content, as any webhook of the closed alert)
+    assert counts(c, aid)[1:] == (timeline + 1, 1), counts(c, aid)
+    with db(c, write=True) as d:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            d.execute("DELETE FROM timeline WHERE alert_id = ?", (aid,))
+        plan = " / ".join(r[3] for r in d.execute(
+            "EXPLAIN QUERY PLAN SELECT rowid FROM device_state WHERE"
+            " heard_at <= 1 ORDER BY heard_at LIMIT 50"))
+        assert "device_state_heard" in plan and "TEMP" not in plan, plan
+
+
+@pytest.mark.hard_timeout(60)
+def test_alert_history_0_only_with_alert_content_0(lab):
+    """alertconsole(8): alert_history may be 0 (for ever) only if
+    alert_content is too; before the fix the console took alert_history
+    = 0 with a content period."""
+    from test_console import refused_start
+    env = lab.env()
+    for extra, ok in (("alert_history = 0\n", False),
+                      ("alert_content = 0\n", False),
+                      ("alert_content = 0\nalert_history = 0\n", True),
+                      ("alert_content = 20\nalert_history = 10\n", False)):
+        c = Console(lab, env)
+        c.conf.write_text(c.conf.read_text() + "\n[retention]\n" + extra)
+        if ok:
+            c.start()
+            c.proc.stop()
+        else:
+            assert "alert_content and alert_history must both be 0 or" \
+                in refused_start(c), extra
+
+
 def second_device(env, name="dev-tweede-00000000000000000000"):
     """Another enrolled device: its key pair in the console's devices
     directory."""
@@ -247,6 +394,34 @@ def test_forget_erases_one_device_and_nothing_of_another(lab):
     assert forget(c, "../x").returncode == 2
     assert harness.run([console_bin(), "-c", c.conf, "forget",
                         env.device_id]).returncode == 2
+
+
+@pytest.mark.hard_timeout(90)
+def test_forget_erases_an_alert_whose_content_went(lab):
+    """Between alert_content and alert_history a closed alert's webhooks,
+    which name its device, are gone: forget still finds the alert
+    (alert_device) and erases its timeline and claim, and the notices of
+    the device of every type.  Before the fix its timeline survived."""
+    env, c = console(lab, alert_content=1, alert_history=3600)
+    aid = alert_in(env, c, alert_type="test", message="weg")
+    close(c, aid)
+    harness.wait_until(lambda: counts(c, aid)[0] == 0, 15,
+                       what="the closed alert's webhooks swept")
+    w, t, cl = counts(c, aid)
+    assert t >= 3 and cl == 1, (w, t, cl)
+    now = proto.rfc3339_now()
+    device_notice(env, c, "device.checkin_failed", env.device_id, now, now)
+    cp = forget(c, env.device_id)
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.startswith("Device %s erased: 1 alert(s), 1 webhook(s),"
+                                % env.device_id), cp.stdout
+    assert counts(c, aid) == (0, 0, 0)
+    with db(c) as d:
+        assert d.execute("SELECT COUNT(*) FROM webhook").fetchone()[0] == 0
+        assert d.execute("SELECT COUNT(*) FROM alert_device"
+                         ).fetchone()[0] == 0
+        assert d.execute("SELECT COUNT(*) FROM timeline WHERE alert_id <>"
+                         " '*'").fetchone()[0] == 0
 
 
 @pytest.mark.hard_timeout(240)
@@ -329,6 +504,11 @@ def test_a_version_4_database_gets_the_retention_tables(lab):
             DROP TRIGGER retention_log_no_delete;
             DROP TABLE retention_setting; DROP TABLE retention_log;
             DROP TABLE erasing; DROP INDEX webhook_notice;
+            DROP TRIGGER webhook_duress_reopens;
+            DROP TRIGGER timeline_no_replace; DROP TRIGGER webhook_no_replace;
+            DROP TRIGGER webhook_names_device; DROP TABLE alert_device;
+            DROP INDEX device_state_heard;
+            ALTER TABLE device_state DROP COLUMN heard_at;
             CREATE TRIGGER timeline_no_delete BEFORE DELETE ON timeline
               BEGIN SELECT RAISE(ABORT, 'timeline is append-only'); END;
             PRAGMA user_version = 4;""")
@@ -337,7 +517,11 @@ def test_a_version_4_database_gets_the_retention_tables(lab):
         "alert_history = 2\n"))
     c.start()
     with db(c) as d:
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 6
+        names = {n for n, in d.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert {"webhook_duress_reopens", "timeline_no_replace",
+                "webhook_no_replace", "retention_log_no_replace"} <= names
     harness.wait_until(lambda: counts(c, aid) == (0, 0, 0), 15,
                        what="the closed alert swept after the upgrade")
     assert [r["detail"] for r in log_rows(c, "setting")] == [
