@@ -125,6 +125,19 @@ parse_long(const char *s, long min, long max, long *out)
 }
 
 int
+parse_long_key(const struct long_key *keys, size_t n, void *base,
+    const char *name, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(name, keys[i].name) == 0)
+			return parse_long(value, keys[i].min, keys[i].max,
+			    (long *)((char *)base + keys[i].off));
+	return 1;
+}
+
+int
 hostport_parse(const char *s, char **host, int *port)
 {
 	const char *colon, *h = s;

@@ -32,4 +32,17 @@ int errf(char *err, size_t errlen, const char *fmt, ...)
 /* Strict integer parsing with bounds; -1 on error. */
 int parse_long(const char *s, long min, long max, long *out);
 
+/* A numeric configuration key: its name, where it lives in a struct
+ * (offsetof) and its bounds. */
+struct long_key {
+	const char *name;
+	size_t off;
+	long min, max;
+};
+
+/* The key called name among keys[0..n): its value parsed into base +
+ * off (parse_long's 0 or -1); 1 when name is none of them. */
+int parse_long_key(const struct long_key *keys, size_t n, void *base,
+    const char *name, const char *value);
+
 #endif

@@ -125,7 +125,8 @@ console_store(void *arg, const struct hook_request *req,
 		return -1;
 	/* a late position or notice of a closed alert: its content period
 	 * ran from the closure, behind the sweep's cursor */
-	if (console_work_closed(c, b->alert_id, NULL, 0) == 1)
+	if (c->cfg.retention.alert_content != 0 &&
+	    console_work_closed(c, b->alert_id, NULL, 0) == 1)
 		console_retention_rewind(c->retention);
 	if (hook_is_first_event(b->type)) /* a position is no delivery */
 		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_DELIVERED);
@@ -149,7 +150,8 @@ console_state(struct console *c)
 	size_t i;
 
 	if ((c->db = console_db_open(c->cfg.state_dir)) == NULL ||
-	    console_db_view_init(c->db) != 0 || console_metrics_load(c) != 0)
+	    console_db_view_init(c->db) != 0 || console_notice_sql(c) != 0 ||
+	    console_metrics_load(c) != 0)
 		return -1;
 	c->seen = seen_new(SEEN_CAP_DEFAULT);
 	if ((c->shown = shown_open(NULL, SHOWN_CAP_DEFAULT)) == NULL)

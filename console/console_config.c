@@ -25,14 +25,8 @@
 
 /* The numeric keys of [console] for the listeners' limits and the event
  * streams: name, where, bounds (defaults in console_config_defaults). */
-struct console_config_num {
-	const char *name;
-	size_t off;
-	long min, max;
-};
-
 #define CONSOLE_NUM(field) offsetof(struct console_config, field)
-static const struct console_config_num console_config_nums[] = {
+static const struct long_key console_config_nums[] = {
     {"max_connections", CONSOLE_NUM(limits.max_conns), 1, 100000},
     {"max_connections_per_address", CONSOLE_NUM(limits.max_per_addr), 1,
         100000},
@@ -64,15 +58,12 @@ static int
 console_config_view(struct console_config *cfg, const char *name,
     const char *value)
 {
-	size_t i;
+	int rc = parse_long_key(console_config_nums,
+	    sizeof(console_config_nums) / sizeof(console_config_nums[0]), cfg,
+	    name, value);
 
-	for (i = 0;
-	     i < sizeof(console_config_nums) / sizeof(console_config_nums[0]);
-	     i++)
-		if (strcmp(name, console_config_nums[i].name) == 0)
-			return parse_long(value, console_config_nums[i].min,
-			    console_config_nums[i].max,
-			    (long *)((char *)cfg + console_config_nums[i].off));
+	if (rc != 1)
+		return rc;
 	if (strcmp(name, "map_tiles") == 0)
 		console_config_set(&cfg->map_tiles, value);
 	else if (strcmp(name, "map_attribution") == 0)

@@ -139,11 +139,6 @@ console_metrics_load(struct console *c)
 	sqlite3 *db = console_db_sqlite(c->db);
 	struct console_metrics *m;
 
-	/* the gauge is read for the event streams too */
-	if (console_notice_sql(c) != 0) {
-		log_warnx("database: metrics: %s", sqlite3_errmsg(db));
-		return -1;
-	}
 	if (c->cfg.metrics_listen == NULL)
 		return 0; /* nobody scrapes: nothing kept */
 	m = xcalloc(1, sizeof(*m));

@@ -17,6 +17,7 @@
 #include "ack_statement.h"
 #include "console_db.h"
 #include "console_notice.h"
+#include "log.h"
 #include "frame.h"
 #include "notice_verify.h"
 #include "xmalloc.h"
@@ -156,10 +157,13 @@ console_notice_sql(struct console *c)
 	fn->slot = xcalloc(CONSOLE_NOTICE_SLOTS, sizeof(*fn->slot));
 	/* not deterministic: the directory may have changed since; the
 	 * database owns fn from here, failure or not */
-	return sqlite3_create_function_v2(console_db_sqlite(c->db),
-	           "notice_signed", 5, SQLITE_UTF8 | SQLITE_DIRECTONLY, fn,
-	           console_notice_sql_signed, NULL, NULL,
-	           console_notice_sql_free) == SQLITE_OK
-	    ? 0
-	    : -1;
+	if (sqlite3_create_function_v2(console_db_sqlite(c->db),
+	        "notice_signed", 5, SQLITE_UTF8 | SQLITE_DIRECTONLY, fn,
+	        console_notice_sql_signed, NULL, NULL,
+	        console_notice_sql_free) != SQLITE_OK) {
+		log_warnx("database: notice_signed: %s",
+		    sqlite3_errmsg(console_db_sqlite(c->db)));
+		return -1;
+	}
+	return 0;
 }

@@ -13,14 +13,8 @@
 #define DAY 86400L
 #define CONSOLE_RETENTION_MAX (10L * 366 * DAY)
 
-struct console_retention_key {
-	const char *name;
-	size_t off;
-	long min, max;
-};
-
 #define CONSOLE_RETENTION_FIELD(f) offsetof(struct console_retention_cfg, f)
-static const struct console_retention_key console_retention_keys[] = {
+static const struct long_key console_retention_keys[] = {
     {"alert_content", CONSOLE_RETENTION_FIELD(alert_content), 0,
         CONSOLE_RETENTION_MAX},
     {"alert_history", CONSOLE_RETENTION_FIELD(alert_history), 0,
@@ -45,18 +39,13 @@ int
 console_retention_key(struct console_retention_cfg *r, const char *name,
     const char *value)
 {
-	const struct console_retention_key *k;
-	size_t i;
+	size_t n =
+	    sizeof(console_retention_keys) / sizeof(console_retention_keys[0]);
 
-	for (i = 0; i <
-	     sizeof(console_retention_keys) / sizeof(console_retention_keys[0]);
-	     i++) {
-		k = &console_retention_keys[i];
-		if (strcmp(name, k->name) == 0)
-			return parse_long(value, k->min, k->max,
-			    (long *)((char *)r + k->off));
-	}
-	return -1;
+	/* a key not of this section is an error here */
+	return parse_long_key(console_retention_keys, n, r, name, value) == 0
+	    ? 0
+	    : -1;
 }
 
 /* The timeline outlives the content it describes, never the other way:
