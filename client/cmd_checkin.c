@@ -304,6 +304,16 @@ checkin_refused(const json_t *o, void *arg)
 		    clean, clean);
 		return EXIT_FAIL;
 	}
+	if (strcmp(code, "checkin_not_raised") == 0) {
+		/* Nobody was alerted: the official must not look for an
+		 * alarm to cancel, and someone should find out why. */
+		checkin_state_remove(&cr->d->cfg);
+		log_warnx("%s",
+		    _("Too late: the deadline has passed, but the relay could "
+		      "not raise the alarm. Nobody has been alerted. Tell "
+		      "your administrator."));
+		return EXIT_FAIL;
+	}
 	if (strcmp(code, "unknown_checkin") == 0) {
 		checkin_state_remove(&cr->d->cfg);
 		log_warnx("%s",

@@ -96,6 +96,12 @@ checkin_conn_answer_cb(json_t *reply, const char *err, void *arg)
 		    "too late: the deadline and grace have passed, the alert "
 		    "is raised",
 		    "alert_id", json_str(reply, "alert_id"));
+	else if (strcmp(r, "unraised") == 0)
+		checkin_conn_refuse(c, "checkin_not_raised",
+		    "too late: the deadline and grace have passed, but no "
+		    "alarm "
+		    "could be raised",
+		    "reason", json_str(reply, "why"));
 	else if (strcmp(r, "releasing") == 0) {
 		/* Too late, but the alert to cancel is not stored yet: the
 		 * device asks again and then hears which one it is. */

@@ -14,13 +14,21 @@
  * only once a relay took the alarm to raise it (script_checkin_claim,
  * at most CHECKIN_POLL_MS after the release time): until then nobody
  * was told, and the request is in time.  The answer names the alert to
- * cancel only once it is stored; while it is being stored, "releasing"
- * (the device is told to try again). */
+ * cancel only once this device's alert is stored; while it is being
+ * stored, "releasing" (the device is told to try again).  A release
+ * that raised nothing (its alert_id taken by another alert, its
+ * envelope unusable) is "unraised": naming the alert would send the
+ * official to cancel one that is not theirs, or none. */
 #define CHECKIN_LATE                                                           \
 	"if s[2] ~= 'active' then\n"                                           \
-	"  if s[2] == 'releasing' and"                                         \
-	"      redis.call('EXISTS', K('alert', s[4])) == 0 then\n"             \
+	"  local own = redis.call('HGET', K('alert', s[4]), 'device_id')"      \
+	"    == s[1]\n"                                                        \
+	"  if s[2] == 'releasing' and not own then\n"                          \
 	"    return cjson.encode({r = 'releasing'})\n"                         \
+	"  end\n"                                                              \
+	"  local res = redis.call('HGET', ck, 'result')\n"                     \
+	"  if s[2] == 'released' and res and res ~= 'raised' then\n"           \
+	"    return cjson.encode({r = 'unraised', why = res})\n"               \
 	"  end\n"                                                              \
 	"  return cjson.encode({r = 'missed', alert_id = s[4]})\n"             \
 	"end\n"

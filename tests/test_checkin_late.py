@@ -124,3 +124,43 @@ def test_done_while_the_alarm_is_being_stored_names_a_stored_alert(lab):
     wait_until(lambda: redis_do(redis, "HGET", "%s:alert:%s" % (
         env.redis["prefix"], aid), "state") == "cancelled", 10,
         what="the alert cancelled")
+
+
+@pytest.mark.hard_timeout(60)
+def test_done_after_a_release_that_raised_nothing_names_no_alert(lab):
+    """The prepared alert's id was taken by another device's alert (here
+    written into the real Redis, as a colliding or hostile device would
+    leave it): the release raises nothing.  A late done must say that no
+    alarm went out, not send the official to cancel the other alert.
+    Asked while the release is being stored, the answer waits for it
+    ("unavailable"), as the other device's alert is not this check-in's.
+    Before, both were answered "too late, cancel X" with X the other
+    device's alert."""
+    env = lab.env()
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    cid, release_ms, aid = started(lab, env, redis)
+    hold_release(redis, env, cid, release_ms + 60000)
+    wait_past(release_ms)
+    ak = "%s:alert:%s" % (env.redis["prefix"], aid)
+    redis_do(redis, "HSET", ak, "device_id", "someone-else",
+             "envelope_hash", "0" * 64, "state", "open")
+    ck = "%s:checkin:%s" % (env.redis["prefix"], cid)
+    redis_do(redis, "HSET", ck, "state", "releasing")
+    hold_release(redis, env, cid, int(time.time() * 1000) + 2000)
+    cp = checkin(env, "done")
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    assert "could not raise the alarm. Nobody has been alerted" \
+        in cp.stderr, cp.stderr
+    assert "alertctl cancel" not in cp.stderr, cp.stderr
+    assert redis_do(redis, "HGET", ck, "result") == "conflict"
+    relay.proc.wait_for("checkin done checkin=%s device=%s: its alarm is "
+                        "being raised; answered unavailable"
+                        % (cid, env.device_id), "stderr", 5)
+    assert recv.alerts() == []
+    assert redis_do(redis, "HGET", ak, "device_id") == "someone-else"
+    # the device no longer holds a check-in it would wait on
+    cp = checkin(env, "done")
+    assert cp.returncode == 1
+    assert "No check-in is running on this device." in cp.stderr, cp.stderr
