@@ -194,8 +194,6 @@ receiver_setup(struct receiver *r)
 	if ((r->base = event_base_new()) == NULL ||
 	    (r->http = evhttp_new(r->base)) == NULL)
 		log_fatalx(_("cannot set up the HTTP server"));
-	evhttp_set_max_body_size(r->http, HOOK_MAX_BODY);
-	evhttp_set_max_headers_size(r->http, RECEIVER_MAX_HEADERS);
 	evhttp_set_timeout(r->http, RECEIVER_TIMEOUT_S);
 	/* The guard takes evhttp's bevcb and gencb: requests reach
 	 * receiver_request only whole and within the limits. */
@@ -205,6 +203,8 @@ receiver_setup(struct receiver *r)
 	r->guard = http_guard_new(r->base, r->http, &r->opts->limits, &hooks,
 	    r->ssl_ctx != NULL ? receiver_tls_bev : NULL, r, receiver_request,
 	    r);
+	http_guard_set_max_request(r->guard, RECEIVER_MAX_HEADERS,
+	    HOOK_MAX_BODY);
 	r->sigint = evsignal_new(r->base, SIGINT, receiver_signal, r);
 	r->sigterm = evsignal_new(r->base, SIGTERM, receiver_signal, r);
 	if (r->sigint == NULL || r->sigterm == NULL ||

@@ -88,6 +88,15 @@
  *   eviction, clients that hold every place keep all others in the
  *   backlog until the request deadline, and open new ones as the old
  *   ones are closed.
+ * - evhttp bounds a request line, the headers and the body, but not
+ *   the size line of a chunk (libevent 2.1.12, evhttp_handle_chunked_read
+ *   reads it with evbuffer_readln and no length): hex digits without a
+ *   line end pile up in its input until the deadline, and it scans them
+ *   all again at every read.  So the guard bounds what a connection
+ *   holds unparsed, in evhttp's input and in the bufferevent under it,
+ *   to one whole request (http_guard_set_max_request), and shuts a
+ *   connection that holds more.  A request within the limits never
+ *   gets there: evhttp moves a body out of its input as it comes.
  * No private libevent structure is touched.
  */
 #include <sys/queue.h>
@@ -119,6 +128,9 @@
 #define GUARD_LINGER_MS 2000 /* for the client to close after a reply */
 #define GUARD_ADDR_SLOTS 4096
 #define GUARD_RATE_SLOTS 16384
+/* Until the program says (http_guard_set_max_request). */
+#define GUARD_DEFAULT_MAX_HEADERS 8192
+#define GUARD_DEFAULT_MAX_BODY 65536
 
 enum guard_state {
 	GUARD_NEW, /* not checked yet */
@@ -159,6 +171,7 @@ struct http_guard {
 	struct http_guard_hooks hooks;
 	struct http_limits lim;
 	long cap;
+	size_t max_held; /* unparsed input a connection may hold */
 	http_guard_bev_fn make_bev;
 	void *make_arg;
 	http_guard_req_fn handler;
@@ -511,6 +524,25 @@ http_guard_out_filter(struct evbuffer *src, struct evbuffer *dst,
 	return BEV_OK;
 }
 
+/* What evhttp left unparsed, and what waits under the filter: more than
+ * one whole request is not a request (see the top). */
+static void
+http_guard_held_check(struct guard_conn *c)
+{
+	size_t held = evbuffer_get_length(bufferevent_get_input(c->bev)) +
+	    evbuffer_get_length(bufferevent_get_input(c->under));
+	char detail[40];
+
+	if (c->shut || held <= c->g->max_held)
+		return;
+	snprintf(detail, sizeof(detail), "limit=%zu", c->g->max_held);
+	http_guard_refused(c->g, CONN_REFUSE_TOO_LARGE, detail);
+	http_guard_shut(c);
+	/* nothing more is read: the shutdown brings evhttp its EOF */
+	evbuffer_drain(bufferevent_get_input(c->under),
+	    evbuffer_get_length(bufferevent_get_input(c->under)));
+}
+
 /* The filter's callbacks on the bufferevent under it, each with a
  * reference on the filter (see the top).  After the reference is
  * dropped the connection may be on its way out: nothing is touched. */
@@ -522,6 +554,7 @@ http_guard_under_read(struct bufferevent *under, void *arg)
 
 	bufferevent_incref(bev);
 	c->f_read(under, c->f_arg);
+	http_guard_held_check(c);
 	bufferevent_decref(bev);
 }
 
@@ -753,12 +786,23 @@ http_guard_new(struct event_base *base, struct evhttp *http,
 		if (g->cap >= hooks->fd_cap && g->cap > 1)
 			g->cap = hooks->fd_cap - 1;
 	}
+	http_guard_set_max_request(g, GUARD_DEFAULT_MAX_HEADERS,
+	    GUARD_DEFAULT_MAX_BODY);
 	g->resume_ev = evtimer_new(base, http_guard_resume_cb, g);
 	TAILQ_INIT(&g->conns);
 	evhttp_set_bevcb(http, http_guard_bev_cb, g);
 	evhttp_set_gencb(http, http_guard_request_cb, g);
 	TAILQ_INSERT_TAIL(&guards, g, entry);
 	return g;
+}
+
+void
+http_guard_set_max_request(struct http_guard *g, size_t max_headers,
+    size_t max_body)
+{
+	evhttp_set_max_headers_size(g->http, (ev_ssize_t)max_headers);
+	evhttp_set_max_body_size(g->http, (ev_ssize_t)max_body);
+	g->max_held = max_headers + max_body;
 }
 
 struct evhttp_bound_socket *

@@ -40,6 +40,11 @@ struct http_guard *http_guard_new(struct event_base *base, struct evhttp *http,
     const struct http_limits *lim, const struct http_guard_hooks *hooks,
     http_guard_bev_fn make_bev, void *make_arg, http_guard_req_fn handler,
     void *arg);
+/* The largest request line and headers, and body, for evhttp; a
+ * connection holding more unparsed input than both together is shut
+ * (CONN_REFUSE_TOO_LARGE).  8 KiB and 64 KiB until set. */
+void http_guard_set_max_request(struct http_guard *g, size_t max_headers,
+    size_t max_body);
 /* Binds host:port for http; NULL with errno on failure. */
 struct evhttp_bound_socket *http_guard_bind(struct http_guard *g,
     const char *host, int port);

@@ -9,7 +9,7 @@
 
 static const char *const conn_refuse_names[CONN_REFUSE_NREASONS] =
     {"max_connections", "max_connections_per_address", "rate_limited",
-        "request_timeout", "no_descriptors"};
+        "request_timeout", "no_descriptors", "request_too_large"};
 
 const char *
 refuse_log_reason(enum conn_refuse why)

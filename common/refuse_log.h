@@ -20,6 +20,7 @@ enum conn_refuse {
 	CONN_REFUSE_RATE_LIMITED,
 	CONN_REFUSE_DEADLINE,
 	CONN_REFUSE_NO_DESCRIPTORS,
+	CONN_REFUSE_TOO_LARGE, /* more unparsed input than a request */
 	CONN_REFUSE_NREASONS
 };
 

@@ -103,8 +103,6 @@ console_listener_bind(struct console_listener *l, struct event_base *base,
 {
 	if ((l->http = evhttp_new(base)) == NULL)
 		log_fatalx("cannot set up the HTTP server");
-	evhttp_set_max_body_size(l->http, HOOK_MAX_BODY);
-	evhttp_set_max_headers_size(l->http, CONSOLE_LISTENER_MAX_HEADERS);
 	evhttp_set_timeout(l->http, CONSOLE_LISTENER_TIMEOUT_S);
 	/* A body announced beyond the limit is read and dropped, and refused
 	 * (413) once it is all in, or cut at the guard's request deadline:
@@ -118,6 +116,8 @@ console_listener_bind(struct console_listener *l, struct event_base *base,
 	l->guard = console_guard_new(base, l->http, l->kind, l->limits,
 	    l->ssl_ctx != NULL ? console_listener_bev : NULL, l->ssl_ctx, cb,
 	    arg);
+	http_guard_set_max_request(l->guard, CONSOLE_LISTENER_MAX_HEADERS,
+	    HOOK_MAX_BODY);
 	if (http_guard_bind(l->guard, host, port) == NULL) {
 		log_warn("%s = %s: cannot listen", l->name, listen);
 		return -1;

@@ -689,9 +689,7 @@ ack_bind(struct ack *a, const char *addr, int tls)
 	http = evhttp_new(a->relay->base);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_timeout(http, 10);
-	evhttp_set_max_headers_size(http, 8192);
-	evhttp_set_max_body_size(http, ACK_BODY_MAX);
-	/* The guard sets the bevcb and gencb: limits first (http_guard.h). */
+	/* The guard sets the bevcb and gencb, and the request's limits. */
 	refusal_hooks(tls ? LISTENER_ACK : LISTENER_ACK_PLAIN, &hooks);
 	lim = a->relay->cfg->ack_limits;
 	/* The HTTPS listener faces the internet: at its cap a newcomer (a
@@ -703,6 +701,7 @@ ack_bind(struct ack *a, const char *addr, int tls)
 	g = http_guard_new(a->relay->base, http, &lim, &hooks,
 	    tls ? ack_tls_bev_cb : NULL, a, tls ? ack_https_cb : ack_plain_cb,
 	    a);
+	http_guard_set_max_request(g, 8192, ACK_BODY_MAX);
 	if (http_guard_bind(g, host, port) == NULL) {
 		log_warn("ack listen on %s", addr);
 		http_guard_free(g);

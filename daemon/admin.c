@@ -461,12 +461,11 @@ admin_open(struct relay *relay, int worker, struct admin **out)
 	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_timeout(a->http, 10);
-	evhttp_set_max_headers_size(a->http, 8192);
-	evhttp_set_max_body_size(a->http, 4096);
-	/* The guard sets the bevcb and gencb: limits first (http_guard.h). */
+	/* The guard sets the bevcb and gencb, and the request's limits. */
 	refusal_hooks(LISTENER_ADMIN, &hooks);
 	a->guard = http_guard_new(relay->base, a->http,
 	    &relay->cfg->admin_limits, &hooks, NULL, NULL, admin_request_cb, a);
+	http_guard_set_max_request(a->guard, 8192, 4096);
 	bound = http_guard_bind(a->guard, host, port);
 	free(host);
 	if (bound == NULL) {
