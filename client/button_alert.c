@@ -150,15 +150,12 @@ button_alert_session(struct button_alert *ba)
 static void
 button_alert_follow(struct button_alert *ba, struct relay_session *s)
 {
-	json_t *f;
-
 	if (ba->state >= BUTTON_ACCEPTED && ba->watched_no != ba->live_no) {
 		ba->watched_no = ba->live_no;
-		f = json_pack("{s:s, s:s}", "type", "watch", "alert_id",
-		    ba->open_id);
-		if (relay_session_send(s, f) != 0)
-			relay_session_fail(s, RELAY_RETRY, "cannot send watch");
-		json_decref(f);
+		/* A watch this relay cannot take is its word: the next
+		 * relay is asked, as watch and libalertclient do. */
+		if (relay_session_watch(s, ba->open_id) != 0)
+			return;
 	}
 	relay_session_keepalive(s, "receipts");
 }
@@ -315,9 +312,9 @@ button_alert_refused(void *arg, struct relay_session *s, size_t i,
 	(void)code;
 	if (for_good &&
 	    strcmp(resend_alert_id(ba->queue, i), ba->open_id) == 0) {
-		out_line(_("alert %s was refused by the relay: %s"),
-		    ba->open_id, why);
-		/* as send says it: the alarm went nowhere */
+		/* which alert, then as send says it, with why once: the
+		 * alarm went nowhere */
+		out_line(_("alert %s was refused by every relay"), ba->open_id);
 		out_line(_(MSG_VERDICT_NOT_DELIVERED), why);
 		alert_clear(&ba->open_a);
 		outbox_let_go(&ba->open_hold);
@@ -503,15 +500,11 @@ static void
 button_alert_recheck(struct button_alert *ba)
 {
 	struct relay_session *s = button_alert_session(ba);
-	json_t *f;
 
 	if (s == NULL)
 		return; /* the next session asks anyway */
 	ba->recheck = 1;
-	f = json_pack("{s:s, s:s}", "type", "watch", "alert_id", ba->open_id);
-	if (relay_session_send(s, f) != 0)
-		relay_session_fail(s, RELAY_RETRY, "cannot send watch");
-	json_decref(f);
+	(void)relay_session_watch(s, ba->open_id);
 }
 
 void
