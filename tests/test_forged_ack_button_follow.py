@@ -224,32 +224,35 @@ def test_watch_follows_on_after_a_cancel_the_device_did_not_sign(lab):
     own cancel then closes it.  Before, the made-up cancel closed the
     entry at once, as a real one."""
     from test_signed_ack import cancel_receipt
-    st, _sk, _keyfile = stack(lab)
-    watch = lab.spawn([harness.alertctl_bin(), "-c", str(st.env.client_conf),
-                       "watch", "--interval", "1", "--dead-after", "3"],
-                      "watch")
-    watch.wait_for(r"^connected to ", "stdout", 10)
-    rc, lines, err = lab.send(st.env, "--type", "panic", "--timeout", "10")
-    assert rc == 0, (lines, err)
-    aid = lines[0].split("=", 1)[1]
-    closed = st.env.dir / "outbox" / (aid + ".closed")
+    st, _keyfile, watch, aid, closed = watch_with_alert(lab)
 
     publish(st, aid, cancel_receipt(st, aid))
     watch.wait_for(r"^alert %s: the relay says it is cancelled, but not "
                    r"with this device's signed cancel: still following it$"
                    % aid, "stdout", 10)
+    still_open_after_a_reconnect(st, watch, closed)
+
+    own_cancel(lab, st, aid)
+    closed_and_said_once(watch, closed, "the relay says it is cancelled")
+
+
+def still_open_after_a_reconnect(st, watch, closed):
+    """The outbox entry stays open, and the relay restarted: watch
+    reconnects (and asks after the alert again)."""
     time.sleep(1)
     assert not closed.exists()
     st.relay.kill9()
     st.relay.restart()
     watch.wait_for(r"^reconnected to ", "stdout", 20)
 
-    own_cancel(lab, st, aid)
+
+def closed_and_said_once(watch, closed, said):
+    """The outbox entry closed; what watch said of the relay's word said
+    once in all; watch still running."""
     wait_until(closed.exists, 10, what="the outbox entry closed:\n" +
                watch.tail())
-    said = [ln for ln in watch.text("stdout").splitlines()
-            if "the relay says it is cancelled" in ln]
-    assert len(said) == 1, watch.text("stdout")
+    lines = [ln for ln in watch.text("stdout").splitlines() if said in ln]
+    assert len(lines) == 1, watch.text("stdout")
     assert watch.running(), watch.tail()
 
 
@@ -284,21 +287,12 @@ def test_watch_follows_on_after_an_ack_only_the_relay_vouches_for(lab):
 
     publish(st, aid, forged("Piket-1", attested="relay"))
     watch.wait_for(RELAYS_ACK % aid, "stdout", 10)
-    time.sleep(1)
-    assert not closed.exists()
-    st.relay.kill9()
-    st.relay.restart()
-    watch.wait_for(r"^reconnected to ", "stdout", 20)
+    still_open_after_a_reconnect(st, watch, closed)
 
     genuine_ack(lab, st, keyfile, aid)
     watch.wait_for(r"^alert %s: acknowledged by Jan de Vries .*signed by "
                    r"the person, verified" % aid, "stdout", 15)
-    wait_until(closed.exists, 10, what="the outbox entry closed:\n" +
-               watch.tail())
-    said = [ln for ln in watch.text("stdout").splitlines()
-            if "the relay says it is acknowledged" in ln]
-    assert len(said) == 1, watch.text("stdout")
-    assert watch.running(), watch.tail()
+    closed_and_said_once(watch, closed, "the relay says it is acknowledged")
 
 
 @pytest.mark.hard_timeout(120)
