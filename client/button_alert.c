@@ -58,9 +58,10 @@ struct button_alert {
 	 * without anything the device can check: the next hold raises a
 	 * new alert at once.  "" otherwise. */
 	char over[16];
-	/* Every relay refused this device in the last round (relay_run_
-	 * on_refused), and why, until one takes it again (ready()): no
-	 * hold gets through meanwhile, which the official must know. */
+	/* The run told that nothing gets through, every relay having
+	 * refused this device (relay_run_on_refused), and why, until one
+	 * takes it again (ready()): no hold gets through meanwhile, which
+	 * the official must know. */
 	int refused;
 	char refused_why[768];
 	/* The open alert until a relay accepts it: its text, to seal it
@@ -103,8 +104,9 @@ button_alert_say_refused(struct button_alert *ba)
 		    ba->refused_why);
 }
 
-/* A round in which every relay refused this device (relay_run.h): said
- * once, until a relay takes it again; the run keeps asking. */
+/* Every relay refused this device (relay_run_on_refused): said once,
+ * until a relay takes it again, however often the run tells it; the
+ * run keeps asking. */
 static void
 button_alert_device_refused(void *arg, const char *why)
 {
