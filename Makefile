@@ -71,7 +71,7 @@ CONSOLE_SHARED := daemon/http_client.c daemon/strindex.c client/hook.c client/ho
 	client/hook_print.c client/shown.c client/seen.c client/afile.c \
 	client/alert.c client/alert_open.c client/seckey.c daemon/privdrop.c \
 	client/cardtime.c client/out.c client/receipt.c client/ack_sign.c \
-	client/ack_conflict.c client/notice_verify.c
+	client/ack_conflict.c client/notice_verify.c client/signed_cancel.c
 CONSOLE_SHARED_OBJ := $(CONSOLE_SHARED:%.c=$(BUILD)/%.o)
 # libalertclient (lib/): the ar_ API over the client's core.  The core
 # (common/, client/) is compiled -fPIC -fvisibility=hidden so that the
@@ -315,8 +315,8 @@ FUZZ_SRC_fuzz_relay_config := daemon/relay_config.c daemon/relay_config_check.c 
     daemon/sms_template.c daemon/sms_text.c daemon/sms_http.c \
     daemon/sms_kannel.c daemon/sms_request.c daemon/sms_twilio.c \
     daemon/http_client.c daemon/strindex.c
-FUZZ_SRC_fuzz_notice := client/notice_verify.c client/hook_keys.c \
-    client/seckey.c
+FUZZ_SRC_fuzz_notice := client/notice_verify.c client/signed_cancel.c \
+    client/cancel_receipt.c client/hook_keys.c client/seckey.c
 # ... and the libraries beyond PKG_LIBS it needs:
 #   FUZZ_LIBS_fuzz_<name> := $(CONSOLE_LIBS)
 FUZZ_LIBS_fuzz_console_request := $(CONSOLE_LIBS)

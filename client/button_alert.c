@@ -58,9 +58,10 @@ struct button_alert {
 	 * without anything the device can check: the next hold raises a
 	 * new alert at once.  "" otherwise. */
 	char over[16];
-	/* Every relay refused this device in the last round (relay_run_
-	 * on_refused), and why, until one takes it again (ready()): no
-	 * hold gets through meanwhile, which the official must know. */
+	/* The run told that nothing gets through, every relay having
+	 * refused this device (relay_run_on_refused), and why, until one
+	 * takes it again (ready()): no hold gets through meanwhile, which
+	 * the official must know. */
 	int refused;
 	char refused_why[768];
 	/* The open alert until a relay accepts it: its text, to seal it
@@ -103,8 +104,9 @@ button_alert_say_refused(struct button_alert *ba)
 		    ba->refused_why);
 }
 
-/* A round in which every relay refused this device (relay_run.h): said
- * once, until a relay takes it again; the run keeps asking. */
+/* Every relay refused this device (relay_run_on_refused): said once,
+ * until a relay takes it again, however often the run tells it; the
+ * run keeps asking. */
 static void
 button_alert_device_refused(void *arg, const char *why)
 {
@@ -150,15 +152,12 @@ button_alert_session(struct button_alert *ba)
 static void
 button_alert_follow(struct button_alert *ba, struct relay_session *s)
 {
-	json_t *f;
-
 	if (ba->state >= BUTTON_ACCEPTED && ba->watched_no != ba->live_no) {
 		ba->watched_no = ba->live_no;
-		f = json_pack("{s:s, s:s}", "type", "watch", "alert_id",
-		    ba->open_id);
-		if (relay_session_send(s, f) != 0)
-			relay_session_fail(s, RELAY_RETRY, "cannot send watch");
-		json_decref(f);
+		/* A watch this relay cannot take is its word: the next
+		 * relay is asked, as watch and libalertclient do. */
+		if (relay_session_watch(s, ba->open_id) != 0)
+			return;
 	}
 	relay_session_keepalive(s, "receipts");
 }
@@ -315,9 +314,9 @@ button_alert_refused(void *arg, struct relay_session *s, size_t i,
 	(void)code;
 	if (for_good &&
 	    strcmp(resend_alert_id(ba->queue, i), ba->open_id) == 0) {
-		out_line(_("alert %s was refused by the relay: %s"),
-		    ba->open_id, why);
-		/* as send says it: the alarm went nowhere */
+		/* which alert, then as send says it, with why once: the
+		 * alarm went nowhere */
+		out_line(_("alert %s was refused by every relay"), ba->open_id);
 		out_line(_(MSG_VERDICT_NOT_DELIVERED), why);
 		alert_clear(&ba->open_a);
 		outbox_let_go(&ba->open_hold);
@@ -503,15 +502,11 @@ static void
 button_alert_recheck(struct button_alert *ba)
 {
 	struct relay_session *s = button_alert_session(ba);
-	json_t *f;
 
 	if (s == NULL)
 		return; /* the next session asks anyway */
 	ba->recheck = 1;
-	f = json_pack("{s:s, s:s}", "type", "watch", "alert_id", ba->open_id);
-	if (relay_session_send(s, f) != 0)
-		relay_session_fail(s, RELAY_RETRY, "cannot send watch");
-	json_decref(f);
+	(void)relay_session_watch(s, ba->open_id);
 }
 
 void

@@ -48,6 +48,7 @@ struct watch_opts {
 	long dead_s;
 	int once;
 	int supervise; /* declare --interval to the relay (supervise.h) */
+	int accept_relay; /* --accept-relay-ack (ack_verify.h) */
 };
 
 enum {
@@ -55,6 +56,7 @@ enum {
 	OPT_DEAD_AFTER,
 	OPT_ONCE,
 	OPT_SUPERVISE,
+	OPT_ACCEPT_RELAY_ACK,
 };
 
 struct watch_run {
@@ -76,6 +78,7 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 	    {"dead-after", required_argument, NULL, OPT_DEAD_AFTER},
 	    {"once", no_argument, NULL, OPT_ONCE},
 	    {"supervise", no_argument, NULL, OPT_SUPERVISE},
+	    {"accept-relay-ack", no_argument, NULL, OPT_ACCEPT_RELAY_ACK},
 	    DEVICE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -104,6 +107,9 @@ watch_parse(int argc, char **argv, struct globals *g, struct watch_opts *o)
 			break;
 		case OPT_SUPERVISE:
 			o->supervise = 1;
+			break;
+		case OPT_ACCEPT_RELAY_ACK:
+			o->accept_relay = 1;
 			break;
 		default:
 			rc = device_opt("watch", ch, &o->config, &o->timeout_s);
@@ -148,7 +154,6 @@ watch_follow(struct watch_run *wr, struct relay_session *s)
 {
 	struct sealed_alert *v;
 	size_t n, i;
-	json_t *f;
 
 	if (resend_move_on(wr->queue, s))
 		return; /* what this relay refused goes to the next one */
@@ -162,11 +167,7 @@ watch_follow(struct watch_run *wr, struct relay_session *s)
 	for (i = 0; i < n; i++) {
 		if (!seen_has(wr->watching, v[i].alert_id)) {
 			seen_add(wr->watching, v[i].alert_id);
-			f = json_pack("{s:s, s:s}", "type", "watch", "alert_id",
-			    v[i].alert_id);
-			if (relay_session_send(s, f) != 0)
-				relay_session_too_large(s, "watch");
-			json_decref(f);
+			(void)relay_session_watch(s, v[i].alert_id);
 		}
 		alert_seal_free(&v[i]);
 	}
@@ -282,6 +283,56 @@ watch_relays_cancel(struct watch_run *wr, const char *alert_id)
 		log_warn("stdout");
 }
 
+/* An acknowledgement only the relay vouches for (an SMS reply, a
+ * statement nobody can check, or the state word alone): a relay taken
+ * over could say it of an alert nobody took.  Said once, and the alert
+ * followed on, as the button keeps it, unless --accept-relay-ack. */
+static void
+watch_relays_ack(struct watch_run *wr, const char *alert_id)
+{
+	if (watch_printed(wr, alert_id, "acknowledged by the relay"))
+		return;
+	if (out_line(_("alert %s: the relay says it is acknowledged, but no "
+	               "person signed that: still following it"),
+	        alert_id) != 0)
+		log_warn("stdout");
+}
+
+/* The relay's own timer ran out: it escalates the alert no more, and
+ * watch follows it no more.  Said once, in words that do not read as
+ * help on its way. */
+static void
+watch_expired(struct watch_run *wr, const char *alert_id)
+{
+	if (!watch_printed(wr, alert_id, "expired") &&
+	    out_line(_("alert %s: expired: the relay stopped escalating it "
+	               "and nobody confirmed it; it is no longer followed. "
+	               "Still in danger? Call 112."),
+	        alert_id) != 0)
+		log_warn("stdout");
+	watch_closed(wr, alert_id, "expired");
+}
+
+/* An acknowledgement closes the alert only on the terms of the button
+ * and send --wait ack (ack_verify_ends_wait): one a person signed, or
+ * the relay's word with --accept-relay-ack.  One that closes also
+ * stands for the state line of a status answer that crossed it
+ * (watch_status): the alert's end is told once.  A refused one was
+ * said loudly by its receipt line. */
+static void
+watch_ack(struct watch_run *wr, const char *alert_id, const json_t *ev)
+{
+	struct ack_check c;
+
+	ack_verify_event(wr->d->av, ev, alert_id, &c);
+	if (ack_verify_ends_wait(c.verdict, wr->o->accept_relay)) {
+		(void)watch_printed(wr, alert_id, "acknowledged");
+		watch_closed(wr, alert_id, "acknowledged");
+	} else if (c.verdict == ACK_RELAY)
+		watch_relays_ack(wr, alert_id);
+	sodium_memzero(&c, sizeof(c));
+}
+
 static void
 watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 {
@@ -294,31 +345,23 @@ watch_event(struct watch_run *wr, const char *alert_id, const json_t *ev)
 		return;
 	had = watch_printed(wr, alert_id, key);
 	free(key);
-	if (!had) {
+	/* an expiry has a line of its own (watch_expired) */
+	if (!had && strcmp(what, "expired") != 0) {
 		receipt_ack_line(wr->d->av, ev, alert_id, 1, line,
 		    sizeof(line));
 		if (out_line(_(MSG_WATCH_RECEIPT), alert_id, line) != 0)
 			log_warn("stdout");
 	}
-	/* An acknowledgement the device refused closes nothing.  One that
-	 * closes also stands for the state line of a status answer that
-	 * crossed it (watch_status): the alert's end is told once. */
-	if (strcmp(what, "acknowledged") == 0) {
-		struct ack_check c;
-
-		ack_verify_event(wr->d->av, ev, alert_id, &c);
-		if (c.verdict != ACK_REFUSED) {
-			(void)watch_printed(wr, alert_id, what);
-			watch_closed(wr, alert_id, what);
-		}
-	} else if (strcmp(what, "cancelled") == 0 &&
+	if (strcmp(what, "acknowledged") == 0)
+		watch_ack(wr, alert_id, ev);
+	else if (strcmp(what, "cancelled") == 0 &&
 	    !ack_verify_own_cancel(wr->d->av, ev, alert_id))
 		watch_relays_cancel(wr, alert_id);
-	else if (strcmp(what, "cancelled") == 0 ||
-	    strcmp(what, "expired") == 0) {
+	else if (strcmp(what, "cancelled") == 0) {
 		(void)watch_printed(wr, alert_id, what);
 		watch_closed(wr, alert_id, what);
-	}
+	} else if (strcmp(what, "expired") == 0)
+		watch_expired(wr, alert_id);
 }
 
 static void
@@ -336,13 +379,25 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 	if (state == NULL || strcmp(state, "open") == 0)
 		return;
 	out_clean(state, clean, sizeof(clean));
-	/* Only this device's own signed cancel among the events above
-	 * closed it (and was told); the state word alone is the relay's. */
-	if (strcmp(clean, "cancelled") == 0) {
-		if (!outbox_marked(wr->dir, alert_id, OUTBOX_CLOSED))
-			watch_relays_cancel(wr, alert_id);
+	/* Only this device's own signed cancel, or an acknowledgement on
+	 * watch_ack's terms, among the events above closed it (and was
+	 * told); the state word alone is the relay's. */
+	if (strcmp(clean, "cancelled") == 0 &&
+	    !outbox_marked(wr->dir, alert_id, OUTBOX_CLOSED)) {
+		watch_relays_cancel(wr, alert_id);
 		return;
 	}
+	if (strcmp(clean, "acknowledged") == 0 &&
+	    !outbox_marked(wr->dir, alert_id, OUTBOX_CLOSED)) {
+		watch_relays_ack(wr, alert_id);
+		return;
+	}
+	if (strcmp(clean, "expired") == 0) {
+		watch_expired(wr, alert_id);
+		return;
+	}
+	if (strcmp(clean, "cancelled") == 0)
+		return; /* closed and told by the event above */
 	if (!watch_printed(wr, alert_id, clean))
 		out_line(_(MSG_WATCH_STATE), alert_id, receipt_word(clean));
 	watch_closed(wr, alert_id, clean);

@@ -4,19 +4,16 @@
  * receiver's keys; anything else is the relay's.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "ack_statement.h"
-#include "b64.h"
 #include "envelope.h"
 #include "frame.h"
 #include "notice_verify.h"
+#include "signed_cancel.h"
 #include "util.h"
-
-#define NOTICE_VERIFY_CANCEL_MAX 1024 /* a CANCEL_JSON is ~150 bytes */
 
 /* The flag of a version 2 cancel: 0 or 1, else -1. */
 static int
@@ -63,30 +60,25 @@ enum notice_cancel
 notice_verify_cancel(struct hook_keys *k, const json_t *body,
     const char *alert_id, const char *device_id)
 {
-	const char *b64 = json_str(body, "cancel"),
-	           *sigtext = json_str(body, "cancel_sig");
-	unsigned char sig[crypto_sign_BYTES], *json = NULL;
 	enum notice_cancel rc = NOTICE_RELAY;
+	struct signed_cancel sc;
 	const char *aid, *dev;
-	json_t *cancel = NULL;
-	size_t len = 0;
+	json_t *cancel;
 
-	if (b64 == NULL || sigtext == NULL ||
-	    strlen(b64) > NOTICE_VERIFY_CANCEL_MAX * 4 / 3 + 4 ||
-	    b64_decode_exact(sigtext, sig, sizeof(sig)) != 0 ||
-	    b64_decode(b64, strlen(b64), &json, &len) != 0)
+	if (signed_cancel_decode(body, &sc) != 0)
 		return rc;
-	cancel =
-	    json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL);
+	/* Parsed before its signature is checked: the device it names
+	 * says which keys to check it with. */
+	cancel = signed_cancel_parse(&sc);
 	aid = json_str(cancel, "alert_id");
 	dev = json_str(cancel, "device_id");
 	if (aid != NULL && dev != NULL && id_valid(dev) &&
 	    json_str(cancel, "created_at") != NULL &&
 	    strcmp(aid, alert_id) == 0 &&
 	    (device_id == NULL || strcmp(dev, device_id) == 0))
-		rc = notice_verify_signed(k, cancel, json, len, sig);
+		rc = notice_verify_signed(k, cancel, sc.json, sc.len, sc.sig);
 	json_decref(cancel);
-	free(json);
+	signed_cancel_free(&sc);
 	return rc;
 }
 

@@ -130,16 +130,22 @@ relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 	relay_run_backoff(r);
 }
 
-/* 1 when the relay's code says the device is shut out and the
- * device's own verified directory says so too (trust.h): no relay can
- * help then. */
+int
+relay_code_shut_out(const char *code)
+{
+	return code != NULL &&
+	    (strcmp(code, "revoked") == 0 ||
+	        strcmp(code, "unknown_device") == 0);
+}
+
+/* 1 when the relay's code says the device is shut out (or cannot
+ * authenticate) and the device's own verified directory says so too
+ * (trust.h): no relay can help then. */
 static int
 relay_run_shut_out(const struct relay_run *r, const char *code)
 {
 	return r->cfg->shut_out &&
-	    (strcmp(code, "unknown_device") == 0 ||
-	        strcmp(code, "auth_failed") == 0 ||
-	        strcmp(code, "revoked") == 0);
+	    (relay_code_shut_out(code) || strcmp(code, "auth_failed") == 0);
 }
 
 /* A refusal for good (RELAY_FATAL).  Any error code a relay sends is

@@ -54,15 +54,24 @@ int relay_run_go(struct relay_run *r);
  * watch): a refusal by every relay, or the device's own failure, starts
  * a new round after the backoff instead of ending the run. */
 void relay_run_persist(struct relay_run *r);
-/* For a persisting run: refused() is told at the end of each round in
- * which every relay refused for good (or the device's own verified
- * directory agrees it is shut out), before the backoff; why: the last
- * relay's reason.  The run goes on: a relay may take the device again,
- * which the operation sees as its ready(). */
+/* For a persisting run: refused() is told, before the backoff, each
+ * time the run stops asking relays for now because nothing gets through:
+ * every relay has refused for good since the last time (or since a
+ * session settled), whatever attempts at unreachable relays came in
+ * between, so not per round; or one relay's code says the device is
+ * shut out and the device's own verified directory agrees; or a failure
+ * without a relay's code, the device's own (no relay can help with it).
+ * why: the last reason, with the relay's label.  The run goes on: a
+ * relay may take the device again, which the operation sees as its
+ * ready(). */
 void relay_run_on_refused(struct relay_run *r,
     void (*refused)(void *arg, const char *why), void *arg);
 /* The relay's error code that ended the last attempt ("revoked"), else
  * "": for failed() to tell a refused device from an unreachable relay. */
+/* 1 when a relay's error code says it refuses the device itself
+ * ("revoked", "unknown_device"): the one reading of them for send,
+ * cancel, status, a directory fetch and libalertclient's status. */
+int relay_code_shut_out(const char *code);
 const char *relay_run_code(const struct relay_run *r);
 /* A new deadline, timeout_s from now; 0: none. */
 void relay_run_deadline(struct relay_run *r, long timeout_s);

@@ -455,6 +455,20 @@ relay_session_too_large(struct relay_session *s, const char *type)
 	    out_clean(type, clean, sizeof(clean)), s->max_frame);
 }
 
+int
+relay_session_watch(struct relay_session *s, const char *alert_id)
+{
+	json_t *f;
+	int rc;
+
+	f = json_pack("{s:s, s:s}", "type", "watch", "alert_id", alert_id);
+	rc = relay_session_send(s, f);
+	json_decref(f);
+	if (rc == -1)
+		relay_session_too_large(s, "watch");
+	return rc == 0 ? 0 : -1;
+}
+
 void
 relay_session_unexpected(struct relay_session *s, const char *type)
 {

@@ -140,6 +140,11 @@ void relay_session_error(struct relay_session *s, const json_t *o);
  * so that the run asks the next relay. */
 #define RELAY_TOO_LARGE "too_large"
 void relay_session_too_large(struct relay_session *s, const char *type);
+/* Asks for the state and receipts of alert_id (a "watch" frame): 0;
+ * -1 when the session has ended, or when the frame is larger than this
+ * relay takes, which ends the session as relay_session_too_large()
+ * does: the run asks the next relay. */
+int relay_session_watch(struct relay_session *s, const char *alert_id);
 /* A frame the operation did not expect now: try again elsewhere. */
 void relay_session_unexpected(struct relay_session *s, const char *type);
 

@@ -241,7 +241,7 @@ static const struct usage_text {
     {"watch", N_(
         "Usage: alertctl [-c CONFIG] watch [--interval SECONDS]\n"
         "           [--dead-after SECONDS] [--once] [--supervise]\n"
-        "           [--timeout SECONDS]\n"
+        "           [--accept-relay-ack] [--timeout SECONDS]\n"
         "\n"
         "Stays connected to the configured relays: sends every alert of the\n"
         "outbox that no relay accepted yet (same alert_id, same bytes) until\n"
@@ -259,6 +259,9 @@ static const struct usage_text {
         "                      silent longer than --interval (plus the\n"
         "                      relay's grace), the contact point is told\n"
         "                      (device.offline), and again when it is back\n"
+        "      --accept-relay-ack  stop following an alert on an\n"
+        "                      acknowledgement only the relay vouches for\n"
+        "                      (an SMS reply)\n"
         "      --timeout S     give up after S seconds, exit 1 (default:\n"
         "                      never)\n"
         "  -c, --config FILE   client configuration\n")},

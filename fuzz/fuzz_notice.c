@@ -2,8 +2,11 @@
  * libFuzzer target: the signed cancel and acknowledgement statement in
  * a relay notice (client/notice_verify.c), as alertconsole and
  * `alertctl receive` check them in an alert.cancelled or
- * alert.acknowledged webhook body.  Whoever holds the webhook secret (a
- * relay taken over) writes the whole body.  The keys are a directory of
+ * alert.acknowledged webhook body, and the same signed cancel in a
+ * "cancelled" receipt, as the device checks it (client/cancel_receipt.c);
+ * both decode it through client/signed_cancel.c.  Whoever holds the
+ * webhook secret (a relay taken over) writes the whole body, and a
+ * relay every receipt.  The keys are a directory of
  * fixed seeds: device "dev-a" (active, with a retired key), "dev-r"
  * (revoked) and recipient "contactpunt" with a signing key, so that the
  * seed corpus carries real signatures.  The harness's own check: a
@@ -19,18 +22,30 @@
 
 #include "ack_statement.h"
 #include "b64.h"
+#include "cancel_receipt.h"
 #include "frame.h"
 #include "notice_verify.h"
 
-/* The base64 public key of the seed filled with byte b. */
-static char *
-fuzz_notice_pk(unsigned char b)
+/* The public key of the seed filled with byte b. */
+static void
+fuzz_notice_raw_pk(unsigned char b,
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES])
 {
 	unsigned char seed[crypto_sign_SEEDBYTES],
-	    pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	    sk[crypto_sign_SECRETKEYBYTES];
 
 	memset(seed, b, sizeof(seed));
 	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(sk, sizeof(sk));
+}
+
+/* The same in base64. */
+static char *
+fuzz_notice_pk(unsigned char b)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+
+	fuzz_notice_raw_pk(b, pk);
 	return b64_encode(pk, sizeof(pk));
 }
 
@@ -73,6 +88,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct hook_keys k;
+	static unsigned char pk_a[crypto_sign_PUBLICKEYBYTES];
 	static int ready;
 	const char *aid, *hash;
 	char name[ACK_STMT_TEXT_MAX + 1];
@@ -80,6 +96,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!ready && (sodium_init() < 0 || fuzz_notice_keys(&k) != 0))
 		return 0;
+	if (!ready)
+		fuzz_notice_raw_pk(1, pk_a); /* dev-a's key */
 	ready = 1;
 	body = json_loadb((const char *)data, size, 0, NULL);
 	aid = json_str(body, "alert_id");
@@ -93,6 +111,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    json_str(body, "device_id"));
 		(void)notice_verify_ack(&k, body, aid, hash, name,
 		    sizeof(name));
+		/* the body as a "cancelled" receipt to dev-a */
+		(void)cancel_receipt_own(body, aid, "dev-a", pk_a);
 	}
 	json_decref(body);
 	return 0;

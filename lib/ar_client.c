@@ -347,10 +347,9 @@ ar_op_ended(int exit_code, void *arg)
 
 	if (op->finish != NULL)
 		op->finish(op, exit_code);
-	else if (exit_code == EXIT_OK)
-		op->status = AR_OK;
-	else if (op->status == AR_OK)
-		op->status = AR_E_TIMEOUT;
+	else
+		op->status =
+		    ar_outcome_ended(op->status, exit_code, AR_E_TIMEOUT);
 	memset(&told, 0, sizeof(told));
 	told.c = op->c;
 	told.kind = op->kind;

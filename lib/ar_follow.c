@@ -102,7 +102,7 @@ ar_follow_check(enum ack_verdict v)
 	}
 }
 
-void
+int
 ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c)
 {
 	const char *what = json_str(ev, "event");
@@ -114,7 +114,7 @@ ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c)
 		c = &mine;
 	c->verdict = ACK_NOT_AN_ACK;
 	if (what == NULL)
-		return;
+		return 0;
 	ar_client_zone(op->c);
 	receipt_ack_line(op->c->d.av, ev, op->alert_id, 1, line, sizeof(line));
 	memset(&e, 0, sizeof(e));
@@ -140,32 +140,27 @@ ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c)
 	}
 	ar_emit(op, &e);
 	sodium_memzero(&mine, sizeof(mine));
+	return e.verified;
 }
 
-/* Tells ev; for an acknowledgement, 1 when it ends the wait. */
+/* Whether the acknowledgement the device's check found as c ends the
+ * wait; a forged one is warned about. */
 static int
-ar_follow_tell(struct ar_follow *f, const json_t *ev, const char *what)
+ar_follow_ack_ends(struct ar_follow *f, const struct ack_check *c)
 {
-	struct ar_op *op = f->op;
-	struct ack_check c;
-	int ends;
-
-	ar_tell_receipt(op, ev, &c);
-	if (strcmp(what, "acknowledged") != 0)
-		return 0;
-	/* Waiting for delivered: a person who took it had it. */
-	ends = c.verdict != ACK_REFUSED &&
-	    (ack_verify_ends_wait(c.verdict, f->accept_relay) || !f->until_ack);
 	/* An ack that does not end the wait (the relay's word without
 	 * the caller's leave) is the caller's to explain: its event said
 	 * AR_ACK_RELAY. */
-	if (c.verdict == ACK_REFUSED)
+	if (c->verdict == ACK_REFUSED) {
 		log_warnx(
 		    _("alert %s: a receipt that claims an acknowledgement "
 		      "is NOT genuine (%s): still waiting for a real one"),
-		    op->alert_id, c.why);
-	sodium_memzero(&c, sizeof(c));
-	return ends;
+		    f->op->alert_id, c->why);
+		return 0;
+	}
+	/* Waiting for delivered: a person who took it had it. */
+	return ack_verify_ends_wait(c->verdict, f->accept_relay) ||
+	    !f->until_ack;
 }
 
 static void
@@ -202,32 +197,34 @@ ar_follow_cancelled(struct ar_follow *f, struct relay_session *s, int own)
 
 /* An event not told before; 1 when it ends the wait: the awaited one,
  * or one that closes the alert (cancelled, expired), so that a follow
- * never outlives its alert. */
+ * never outlives its alert.  Each receipt is checked once, as it is
+ * told (ar_tell_receipt). */
 static int
 ar_follow_event(struct ar_follow *f, struct relay_session *s, const json_t *ev)
 {
 	const char *what = json_str(ev, "event");
-	int ends;
+	struct ack_check c;
+	int verified, ends;
 
 	/* "accepted" was told by AR_EV_ACCEPTED already. */
 	if (what == NULL || strcmp(what, "accepted") == 0 ||
 	    ar_follow_seen(f, ev))
 		return 0;
-	ends = ar_follow_tell(f, ev, what);
+	verified = ar_tell_receipt(f->op, ev, &c);
+	ends = 1;
 	if (strcmp(what, "acknowledged") == 0) {
-		if (!ends)
-			return 0;
-		relay_session_done(s, EXIT_OK);
+		if ((ends = ar_follow_ack_ends(f, &c)))
+			relay_session_done(s, EXIT_OK);
 	} else if (strcmp(what, "delivered") == 0 && !f->until_ack)
 		relay_session_done(s, EXIT_OK);
 	else if (strcmp(what, "cancelled") == 0)
-		ar_follow_cancelled(f, s,
-		    ack_verify_own_cancel(f->op->c->d.av, ev, f->op->alert_id));
+		ar_follow_cancelled(f, s, verified == AR_ACK_VERIFIED);
 	else if (strcmp(what, "expired") == 0)
 		ar_follow_expired(f, s);
 	else
-		return 0;
-	return 1;
+		ends = 0;
+	sodium_memzero(&c, sizeof(c));
+	return ends;
 }
 
 /* The answer to watch: the history so far (some of it told before),
@@ -263,16 +260,7 @@ ar_follow_status(struct ar_follow *f, struct relay_session *s, const json_t *o)
 void
 ar_follow_ready(struct ar_follow *f, struct relay_session *s)
 {
-	json_t *frame;
-	int rc;
-
-	frame = json_pack("{s:s, s:s}", "type", "watch", "alert_id",
-	    f->op->alert_id);
-	rc = relay_session_send(s, frame);
-	json_decref(frame);
-	if (rc != 0)
-		relay_session_too_large(s, "watch");
-	else
+	if (relay_session_watch(s, f->op->alert_id) == 0)
 		relay_session_expect(s, "status");
 }
 

@@ -113,6 +113,16 @@ void ar_op_end(struct ar_op *op, int exit_code);
 void ar_op_fail(struct ar_op *op, int status, const char *code,
     const char *reason);
 
+/* ar_outcome.c: the status an operation ends with. */
+/* What the last relay's code says when the run gave up (its failed()):
+ * AR_E_REVOKED when it shuts the device out (relay_code_shut_out),
+ * AR_E_UNKNOWN_ALERT for "unknown_alert" before the deadline, else
+ * AR_E_TIMEOUT at the deadline, AR_E_REFUSED before it. */
+int ar_outcome_failed(const char *code, int deadline);
+/* The status of a run that ended with exit_code: AR_OK on EXIT_OK,
+ * else the one its failure set (ar_op_fail), else fallback. */
+int ar_outcome_ended(int status, int exit_code, int fallback);
+
 /* ar_follow.c: following an alert's receipts (send with a wait, and
  * ar_follow). */
 struct ar_follow *ar_follow_new(struct ar_op *op, int until_ack,
@@ -124,8 +134,10 @@ void ar_follow_ready(struct ar_follow *f, struct relay_session *s);
 void ar_follow_frame(struct ar_follow *f, struct relay_session *s,
     const char *type, const json_t *o);
 /* Tells receipt event ev of op's alert as its typed event (an
- * acknowledgement with the device's check, into *c when not NULL). */
-void ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c);
+ * acknowledgement with the device's check, into *c when not NULL);
+ * the event's verified (enum ar_ack_check: a cancel's AR_ACK_VERIFIED
+ * when it carries this device's own signed cancel), 0 for the rest. */
+int ar_tell_receipt(struct ar_op *op, const json_t *ev, struct ack_check *c);
 
 /* ar_pin.c: pinfile_check() on a thread; done() on the client's loop
  * after it.  NULL when no thread can be started (logged). */

@@ -91,18 +91,15 @@ ar_request_failed(void *arg, int deadline, const char *why)
 {
 	struct ar_op *op = arg;
 	const char *code = relay_run_code(op->run);
+	int status = ar_outcome_failed(code, deadline);
 	char unknown[256];
 
-	if (strcmp(code, "revoked") == 0 || strcmp(code, "unknown_device") == 0)
-		ar_op_fail(op, AR_E_REVOKED, code, why);
-	else if (!deadline && strcmp(code, "unknown_alert") == 0) {
-		/* every relay said an error code, the last this */
+	if (status == AR_E_UNKNOWN_ALERT) {
 		snprintf(unknown, sizeof(unknown), _(MSG_UNKNOWN_ALERT),
 		    op->alert_id);
-		ar_op_fail(op, AR_E_UNKNOWN_ALERT, code, unknown);
-	} else
-		ar_op_fail(op, deadline ? AR_E_TIMEOUT : AR_E_REFUSED, code,
-		    why);
+		why = unknown;
+	}
+	ar_op_fail(op, status, code, why);
 }
 
 /* A cancel no relay answered "cancelled", after a relay older than
@@ -116,10 +113,7 @@ ar_request_finish(struct ar_op *op, int exit_code)
 		ar_request_cancelled(op);
 		exit_code = EXIT_OK;
 	}
-	if (exit_code == EXIT_OK)
-		op->status = AR_OK;
-	else if (op->status == AR_OK)
-		op->status = AR_E_TIMEOUT;
+	op->status = ar_outcome_ended(op->status, exit_code, AR_E_TIMEOUT);
 }
 
 static void

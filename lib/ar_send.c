@@ -231,8 +231,7 @@ ar_send_nodir(struct ar_op *op, int deadline, const char *why)
 		    why);
 	else
 		log_warnx(_("no verified directory: %s"), why);
-	if (strcmp(op->code, "revoked") == 0 ||
-	    strcmp(op->code, "unknown_device") == 0) {
+	if (relay_code_shut_out(op->code)) {
 		snprintf(op->reason, sizeof(op->reason), "%s", why);
 		return;
 	}
@@ -282,20 +281,16 @@ ar_send_failed(void *arg, int deadline, const char *why)
 static void
 ar_send_finish(struct ar_op *op, int exit_code)
 {
-	const char *code = op->code;
-
-	if (exit_code == EXIT_OK) {
-		op->status = AR_OK;
+	op->status = ar_outcome_ended(op->status, exit_code,
+	    op->accepted ? AR_E_TIMEOUT : AR_E_REFUSED);
+	if (exit_code == EXIT_OK)
 		return;
-	}
+	/* Refused by a relay, or (unreachable) by the device's own
+	 * verified directory; an alert accepted before a revocation is
+	 * still delivered: not this case. */
 	if (!op->accepted &&
-	    (strcmp(code, "revoked") == 0 ||
-	        strcmp(code, "unknown_device") == 0 || op->c->d.cfg.shut_out))
+	    (relay_code_shut_out(op->code) || op->c->d.cfg.shut_out))
 		op->status = AR_E_REVOKED;
-	else if (!op->accepted && op->status == AR_OK)
-		op->status = AR_E_REFUSED;
-	else if (op->status == AR_OK)
-		op->status = AR_E_TIMEOUT;
 	if (op->reason[0] == '\0')
 		snprintf(op->reason, sizeof(op->reason), "%s",
 		    op->accepted ? "no confirmation" : _(MSG_WHY_NOT_ACCEPTED));

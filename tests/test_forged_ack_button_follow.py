@@ -224,30 +224,115 @@ def test_watch_follows_on_after_a_cancel_the_device_did_not_sign(lab):
     own cancel then closes it.  Before, the made-up cancel closed the
     entry at once, as a real one."""
     from test_signed_ack import cancel_receipt
-    st, _sk, _keyfile = stack(lab)
-    watch = lab.spawn([harness.alertctl_bin(), "-c", str(st.env.client_conf),
-                       "watch", "--interval", "1", "--dead-after", "3"],
-                      "watch")
-    watch.wait_for(r"^connected to ", "stdout", 10)
-    rc, lines, err = lab.send(st.env, "--type", "panic", "--timeout", "10")
-    assert rc == 0, (lines, err)
-    aid = lines[0].split("=", 1)[1]
-    closed = st.env.dir / "outbox" / (aid + ".closed")
+    st, _keyfile, watch, aid, closed = watch_with_alert(lab)
 
     publish(st, aid, cancel_receipt(st, aid))
     watch.wait_for(r"^alert %s: the relay says it is cancelled, but not "
                    r"with this device's signed cancel: still following it$"
                    % aid, "stdout", 10)
+    still_open_after_a_reconnect(st, watch, closed)
+
+    own_cancel(lab, st, aid)
+    closed_and_said_once(watch, closed, "the relay says it is cancelled")
+
+
+def still_open_after_a_reconnect(st, watch, closed):
+    """The outbox entry stays open, and the relay restarted: watch
+    reconnects (and asks after the alert again)."""
     time.sleep(1)
     assert not closed.exists()
     st.relay.kill9()
     st.relay.restart()
     watch.wait_for(r"^reconnected to ", "stdout", 20)
 
-    own_cancel(lab, st, aid)
+
+def closed_and_said_once(watch, closed, said):
+    """The outbox entry closed; what watch said of the relay's word said
+    once in all; watch still running."""
     wait_until(closed.exists, 10, what="the outbox entry closed:\n" +
                watch.tail())
-    said = [ln for ln in watch.text("stdout").splitlines()
-            if "the relay says it is cancelled" in ln]
-    assert len(said) == 1, watch.text("stdout")
+    lines = [ln for ln in watch.text("stdout").splitlines() if said in ln]
+    assert len(lines) == 1, watch.text("stdout")
     assert watch.running(), watch.tail()
+
+
+def watch_with_alert(lab, *extra, env=None):
+    """alertctl watch on the stack, then an alert sent: (stack, key
+    file, watch, alert_id, its outbox closed marker)."""
+    st, _sk, keyfile = stack(lab)
+    argv = [harness.alertctl_bin(), "-c", str(st.env.client_conf), "watch",
+            "--interval", "1", "--dead-after", "3"] + list(extra)
+    watch = harness.Proc(argv, "watch", lab.logdir, env=env)
+    lab.things.append(watch)
+    watch.start()
+    watch.wait_for(r"^(connected|verbonden) ", "stdout", 10)
+    rc, lines, err = lab.send(st.env, "--type", "panic", "--timeout", "10")
+    assert rc == 0, (lines, err)
+    aid = lines[0].split("=", 1)[1]
+    return st, keyfile, watch, aid, st.env.dir / "outbox" / (aid + ".closed")
+
+
+RELAYS_ACK = (r"^alert %s: the relay says it is acknowledged, but no person "
+              r"signed that: still following it$")
+
+
+@pytest.mark.hard_timeout(150)
+def test_watch_follows_on_after_an_ack_only_the_relay_vouches_for(lab):
+    """An acknowledgement the relay alone attests: watch prints it, says
+    once that no person signed it, leaves the outbox entry open (each
+    reconnect asks after the alert again) and goes on; the genuine,
+    signed acknowledgement then closes it.  Before, the relay's word
+    closed the entry at once, as the button and send --follow do not."""
+    st, keyfile, watch, aid, closed = watch_with_alert(lab)
+
+    publish(st, aid, forged("Piket-1", attested="relay"))
+    watch.wait_for(RELAYS_ACK % aid, "stdout", 10)
+    still_open_after_a_reconnect(st, watch, closed)
+
+    genuine_ack(lab, st, keyfile, aid)
+    watch.wait_for(r"^alert %s: acknowledged by Jan de Vries .*signed by "
+                   r"the person, verified" % aid, "stdout", 15)
+    closed_and_said_once(watch, closed, "the relay says it is acknowledged")
+
+
+@pytest.mark.hard_timeout(120)
+def test_watch_with_accept_relay_ack_closes_on_the_relays_word(lab):
+    """With --accept-relay-ack, as send's, an acknowledgement the relay
+    attests closes the alert's outbox entry; nothing says it is still
+    followed."""
+    st, _keyfile, watch, aid, closed = watch_with_alert(
+        lab, "--accept-relay-ack")
+
+    publish(st, aid, forged("Piket-1", attested="relay"))
+    watch.wait_for(r"^alert %s: acknowledged by Piket-1" % aid, "stdout", 10)
+    wait_until(closed.exists, 10, what="the outbox entry closed:\n" +
+               watch.tail())
+    assert "still following it" not in watch.text("stdout")
+
+
+@pytest.mark.hard_timeout(150)
+def test_watch_tells_the_relays_word_in_dutch(lab):
+    """In Dutch, as the official reads it by default: an acknowledgement
+    only the relay vouches for is still followed; an expiry says plainly
+    that the relay stopped, nobody confirmed it, it is followed no more,
+    and to call 112 (before, only "alarm ID: verlopen")."""
+    dutch = {"LANGUAGE": "nl", "LANG": "C.UTF-8"}
+    st, _keyfile, watch, aid, closed = watch_with_alert(lab, env=dutch)
+
+    publish(st, aid, forged("Piket-1", attested="relay"))
+    watch.wait_for(r"^alarm %s: de relay zegt dat het is opgepakt, maar "
+                   r"geen persoon heeft dat ondertekend: het wordt nog "
+                   r"gevolgd$" % aid, "stdout", 10)
+    time.sleep(1)
+    assert not closed.exists()
+
+    publish(st, aid, relays_word(st, aid, "expired"))
+    watch.wait_for(r"^alarm %s: verlopen: de relay schaalt het niet meer op "
+                   r"en niemand heeft het bevestigd; het wordt niet meer "
+                   r"gevolgd\. Nog in gevaar\? Bel nu 112\.$" % aid,
+                   "stdout", 10)
+    wait_until(closed.exists, 10, what="the outbox entry closed:\n" +
+               watch.tail())
+    lines = [ln for ln in watch.text("stdout").splitlines()
+             if ln.startswith("alarm %s: verlopen" % aid)]
+    assert len(lines) == 1, watch.text("stdout")

@@ -465,3 +465,32 @@ def test_the_devices_own_cancel_ends_wait_ack_quietly(lab):
     j = json.loads(cp.stdout.strip().splitlines()[-1])
     (ev,) = [e for e in j["events"] if e["event"] == "cancelled"]
     assert "cancel" not in ev and "cancel_sig" not in ev, ev
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_signed_cancel_longer_than_any_the_device_makes_is_not_its_own(lab):
+    """The device's signed cancel in a "cancelled" receipt is decoded with
+    the one cap a receiver's notice check uses (client/signed_cancel.c,
+    1024 bytes; a real one is about 150): one of 1200 bytes, signed with
+    the device's own key, is the relay's word, and `send --wait ack`
+    ends with the call to 112.  Before, the device took up to 1536
+    bytes there (and receivers 1024), and ended the wait quietly."""
+    from harness_sms import SIGCTX_CANCEL
+    from helpers import device_key
+    from proto import b64e, rfc3339_now
+    st, _sk, _keyfile = stack(lab)
+    p, aid = start_wait(lab, st)
+    body = json.dumps({"alert_id": aid, "created_at": rfc3339_now(),
+                       "device_id": st.env.device_id, "v": 1,
+                       "x": "y" * 1100},
+                      separators=(",", ":"), sort_keys=True).encode()
+    assert 1024 < len(body) <= 1536
+    sig = device_key(st.env).sign(SIGCTX_CANCEL + body).signature
+    publish(st, aid, {"event": "cancelled", "cancel": b64e(body),
+                      "cancel_sig": b64e(sig),
+                      "at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                          time.gmtime())})
+    assert p.wait_exit(15) == 4, p.tail()
+    err = "\n".join(p.snapshot("stderr"))
+    assert "ALARM NOT CONFIRMED" in err and "112" in err, err
+    assert "not with this device's signed cancel" in err, err
