@@ -66,12 +66,12 @@ void relay_run_persist(struct relay_run *r);
  * ready(). */
 void relay_run_on_refused(struct relay_run *r,
     void (*refused)(void *arg, const char *why), void *arg);
-/* The relay's error code that ended the last attempt ("revoked"), else
- * "": for failed() to tell a refused device from an unreachable relay. */
 /* 1 when a relay's error code says it refuses the device itself
  * ("revoked", "unknown_device"): the one reading of them for send,
  * cancel, status, a directory fetch and libalertclient's status. */
 int relay_code_shut_out(const char *code);
+/* The relay's error code that ended the last attempt ("revoked"), else
+ * "": for failed() to tell a refused device from an unreachable relay. */
 const char *relay_run_code(const struct relay_run *r);
 /* A new deadline, timeout_s from now; 0: none. */
 void relay_run_deadline(struct relay_run *r, long timeout_s);
