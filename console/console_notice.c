@@ -163,6 +163,28 @@ console_notice_apply(struct console *c, struct hook_config *hook,
 	free(own);
 }
 
+static const char console_notice_alert_sql[] =
+    "SELECT " CONSOLE_DB_ALERT_BODY("?1");
+
+/* The body of alert_id's first row, or NULL (not, or no longer,
+ * stored). */
+static json_t *
+console_notice_alert(struct console *c, const char *alert_id)
+{
+	sqlite3_stmt *s = console_db_stmt(c->db, console_notice_alert_sql);
+	json_t *body = NULL;
+
+	if (s == NULL)
+		return NULL;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL)
+		body = json_loadb(sqlite3_column_blob(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0), 0, NULL);
+	console_db_release(s);
+	return body;
+}
+
 const char *
 console_notice_kind(struct console *c, const char *type, const json_t *body)
 {
@@ -170,17 +192,13 @@ console_notice_kind(struct console *c, const char *type, const json_t *body)
 	           *aid = json_str(body, "alert_id");
 	struct console_recipient *r =
 	    rid != NULL ? console_config_find(&c->cfg, rid) : NULL;
-	char name[ACK_STMT_TEXT_MAX + 1];
+	json_t *alert =
+	    r != NULL && aid != NULL ? console_notice_alert(c, aid) : NULL;
+	int takes = json_is_object(alert) &&
+	    console_notice_signed(&r->hook.keys, type, body, alert);
 
+	json_decref(alert);
 	if (strcmp(type, "alert.acknowledged") == 0)
-		return r != NULL && aid != NULL &&
-		        notice_verify_ack(&r->hook.keys, body, aid, NULL, name,
-		            sizeof(name))
-		    ? "acknowledged"
-		    : "acknowledged_relay";
-	return r != NULL && aid != NULL &&
-	        notice_verify_cancel(&r->hook.keys, body, aid, NULL) ==
-	            NOTICE_CANCEL
-	    ? "cancelled"
-	    : "cancelled_relay";
+		return takes ? "acknowledged" : "acknowledged_relay";
+	return takes ? "cancelled" : "cancelled_relay";
 }

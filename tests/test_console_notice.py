@@ -276,6 +276,10 @@ def test_metrics_count_relay_word_as_waiting(lab):
     send_notices(env, console, aids, notices, "msg_m")
     states = [one(console, a)["state"] for a in aids]
     assert states == ["open", "open", "acknowledged", "cancelled", "open"]
+    # each alert's own time to ack counts as the histogram does: the
+    # relay's word is none (before, the page counted it)
+    acked = [one(console, a)["time_to_ack_s"] is not None for a in aids]
+    assert acked == [False, False, True, False, False], acked
     m = scrape(mport)[1]
     # the relay's ack and cancel, and the untouched one: waiting
     assert m["alertconsole_alerts_waiting"] == "3", m
@@ -297,9 +301,9 @@ def test_metrics_count_relay_word_as_waiting(lab):
 def test_metrics_check_a_cancel_against_the_alerts_own_device(lab):
     """What a relay taken over may hold: another enrolled device's signed
     cancel for this alert id, and the recipient's signed acknowledgement
-    of another envelope.  The page shows both as the relay's word, the
-    alerts open; the waiting count (/metrics and /api/alerts) counts them
-    as waiting too.  Before, the count checked the cancel against any
+    of another envelope.  The page and the timeline show both as the
+    relay's word, the alerts open, no time to ack; the waiting count
+    (/metrics and /api/alerts) counts them as waiting too.  Before, the count checked the cancel against any
     device and the acknowledgement against no envelope, and took both
     alerts from it while the page showed them open."""
     from test_console_ops import scrape
@@ -322,6 +326,14 @@ def test_metrics_check_a_cancel_against_the_alerts_own_device(lab):
     for aid, what in zip(aids, ("cancelled", "acknowledged")):
         a = one(console, aid)
         assert a["state"] == "open" and a["notices"][what] == "relay", a
+    # the timeline too: the relay's word, never "cancelled by the
+    # device" nor a signed acknowledgement (before, its entry took any
+    # enrolled device's cancel and a statement of any envelope)
+    kinds = [[(e["kind"], e["actor"]) for e in one(console, aid)["timeline"]
+              if e["kind"] not in ("webhook", "received")] for aid in aids]
+    assert kinds == [[("cancelled_relay", "relay")],
+                     [("acknowledged_relay", "Piket-1")]], kinds
+    assert one(console, aids[1])["time_to_ack_s"] is None
     assert scrape(mport)[1]["alertconsole_alerts_waiting"] == "2"
     console.login()
     status, _, raw = console.get("/api/alerts")
