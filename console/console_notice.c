@@ -14,6 +14,7 @@
 #include "console_notice.h"
 #include "frame.h"
 #include "notice_verify.h"
+#include "xmalloc.h"
 
 /* What each kind of notice of one alert amounts to. */
 struct console_notice_sum {
@@ -83,6 +84,33 @@ console_notice_sum(struct console *c, struct hook_config *hook,
 	console_db_release(s);
 }
 
+/* The first column of sql's first row for alert_id, copied and
+ * NUL-terminated with its length into len (may be NULL), or NULL (the
+ * caller frees). */
+static char *
+console_notice_first(struct console *c, const char *sql, const char *alert_id,
+    size_t *len)
+{
+	sqlite3_stmt *s = console_db_stmt(c->db, sql);
+	char *out = NULL;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		n = (size_t)sqlite3_column_bytes(s, 0);
+		out = xmalloc(n + 1);
+		memcpy(out, sqlite3_column_blob(s, 0), n);
+		out[n] = '\0';
+		if (len != NULL)
+			*len = n;
+	}
+	console_db_release(s);
+	return out;
+}
+
 static const char console_notice_own_sql[] =
     "SELECT actor FROM timeline WHERE alert_id = ?1 AND kind = "
     "'acknowledged' ORDER BY at LIMIT 1";
@@ -92,16 +120,7 @@ static const char console_notice_own_sql[] =
 static char *
 console_notice_own_ack(struct console *c, const char *alert_id)
 {
-	sqlite3_stmt *s = console_db_stmt(c->db, console_notice_own_sql);
-	char *who = NULL;
-
-	if (s == NULL)
-		return NULL;
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
-		who = strdup((const char *)sqlite3_column_text(s, 0));
-	console_db_release(s);
-	return who;
+	return console_notice_first(c, console_notice_own_sql, alert_id, NULL);
 }
 
 static json_t *
@@ -171,17 +190,12 @@ static const char console_notice_alert_sql[] =
 static json_t *
 console_notice_alert(struct console *c, const char *alert_id)
 {
-	sqlite3_stmt *s = console_db_stmt(c->db, console_notice_alert_sql);
-	json_t *body = NULL;
+	size_t len = 0;
+	char *raw =
+	    console_notice_first(c, console_notice_alert_sql, alert_id, &len);
+	json_t *body = raw != NULL ? json_loadb(raw, len, 0, NULL) : NULL;
 
-	if (s == NULL)
-		return NULL;
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW &&
-	    sqlite3_column_type(s, 0) != SQLITE_NULL)
-		body = json_loadb(sqlite3_column_blob(s, 0),
-		    (size_t)sqlite3_column_bytes(s, 0), 0, NULL);
-	console_db_release(s);
+	free(raw);
 	return body;
 }
 

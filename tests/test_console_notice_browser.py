@@ -90,21 +90,15 @@ def test_alert_page_says_whose_word_and_which_ack_counts(lab, browser):
     relay vouches for and says so (before, the relay's time), Dutch and
     English; a statement the recipient signed counts."""
     import nacl.signing
-    from test_console_notice import b64, send_notices, signed_cancel, \
-        statement
+    from test_console_notice import (b64, other_device, panics, send_notices,
+                                     signed_cancel, statement)
     env = lab.env()
-    other = nacl.signing.SigningKey.generate()
-    env.extra_devices["mayor-b"] = (b64(other.verify_key), "Wethouder-B")
+    other = other_device(env)
     sk = nacl.signing.SigningKey.generate()
     env.sign_keys[RID] = b64(sk.verify_key)
     env.use_directory()
     console = Console(lab, env).start()
-    aids = []
-    for i in range(3):
-        h, b, inner = make_webhook(env, RID, alert_type="panic",
-                                   outer={"envelope_sha256": "%064x" % i})
-        assert console.hook(h, b) == 200
-        aids.append(inner["alert_id"])
+    aids = panics(env, console, 3)
     send_notices(env, console, aids, [
         ("alert.cancelled", signed_cancel(other, env, aids[0],
                                           device_id="mayor-b")),
