@@ -86,8 +86,10 @@ console_api_state(const struct console_db_alert *row)
 	return "open";
 }
 
-/* What the operators did with it: holder, acknowledgement, closure, and
- * how long it took to claim and to acknowledge. */
+/* What the operators did with it: holder, closure, and how long it
+ * took to claim and to acknowledge (an acknowledgement the relay alone
+ * vouches for is none: time_to_ack_s null, as in the metrics); who
+ * acknowledged is console_notice_apply's. */
 static void
 console_api_work(struct console *c, json_t *o, const char *alert_id)
 {
@@ -97,8 +99,6 @@ console_api_work(struct console *c, json_t *o, const char *alert_id)
 		return;
 	json_object_set_new(o, "owner",
 	    st.owner[0] ? json_string(st.owner) : json_null());
-	json_object_set_new(o, "acked_by",
-	    st.acked_at ? json_string(st.acked_by) : json_null());
 	json_object_set_new(o, "closed", json_boolean(st.closed));
 	json_object_set_new(o, "tier", json_integer(st.tier));
 	json_object_set_new(o, "outcome",

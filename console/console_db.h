@@ -82,6 +82,27 @@ void console_db_alert_row(struct sqlite3_stmt *s, struct console_db_alert *a);
 	"(SELECT COALESCE(MAX(r.id), 0) FROM timeline r WHERE r.alert_id = " a \
 	" AND +r.kind = 'reopened')"
 
+/* clang-format off: it breaks the SQL's concatenation mid-word */
+/* The body of alert a's first row, which a notice is checked against
+ * (notice_signed: an acknowledgement must name its envelope, a cancel
+ * its device), through webhook_alert (the "+" keeps the planner off the
+ * partial index of every delivery). */
+#define CONSOLE_DB_ALERT_BODY(a)                                               \
+	"(SELECT f.body FROM webhook f WHERE f.alert_id = " a " AND"           \
+	" +f.is_alert = 1 ORDER BY f.id LIMIT 1)"
+/* The times of alert a's acknowledgements that count, for its time to
+ * ack on the page and in the metrics alike: this console's operators'
+ * (the timeline) and those a recipient signed for its envelope
+ * (notice_signed); never one only the relay vouches for.  Through
+ * timeline_alert and webhook_alert. */
+#define CONSOLE_DB_ACK_TIMES(a)                                                \
+	"SELECT at AS t FROM timeline WHERE alert_id = " a " AND"              \
+	" +kind = 'acknowledged' UNION ALL SELECT stored_at FROM webhook"      \
+	" WHERE alert_id = " a " AND +type = 'alert.acknowledged' AND"         \
+	" notice_signed(id, recipient_id, type, body,"                         \
+	" " CONSOLE_DB_ALERT_BODY(a) ")"
+/* clang-format on */
+
 /* Whether the open alert o (a row of open_alert) waits for a person:
  * neither claimed, acknowledged nor cancelled, nor closed, as the page
  * has it (console_notice.c): only a signed acknowledgement or a cancel

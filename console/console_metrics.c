@@ -42,18 +42,13 @@ static const char console_metrics_claim_sql[] =
     "alert_id, MIN(at) AS t FROM timeline WHERE kind = 'claimed' GROUP BY "
     "alert_id) c USING (alert_id)";
 /* clang-format off: it breaks the SQL's concatenation mid-word */
-/* The body of alert a's first row, which an acknowledgement must name
- * (notice_signed), through webhook_alert. */
-#define CONSOLE_METRICS_ALERT_BODY(a)                                          \
-	"(SELECT f.body FROM webhook f WHERE f.alert_id = " a " AND"           \
-	" +f.is_alert = 1 ORDER BY f.id LIMIT 1)"
 static const char console_metrics_ack_sql[] =
     "SELECT c.t - w.r FROM (SELECT alert_id, MIN(stored_at) AS r FROM "
     "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
     "alert_id, MIN(t) AS t FROM (SELECT alert_id, at AS t FROM timeline "
     "WHERE kind = 'acknowledged' UNION ALL SELECT alert_id, stored_at FROM "
     "webhook n WHERE type = 'alert.acknowledged' AND notice_signed(id, "
-    "recipient_id, type, body, " CONSOLE_METRICS_ALERT_BODY(
+    "recipient_id, type, body, " CONSOLE_DB_ALERT_BODY(
         "n.alert_id") ")) GROUP BY alert_id) c USING (alert_id)";
 /* clang-format on */
 static const char console_metrics_total_sql[] =
@@ -73,16 +68,8 @@ static const char console_metrics_one_sql[] =
     "  +kind = 'claimed'),"
     " (SELECT MIN(at) FROM timeline WHERE alert_id = ?1 AND"
     "  +kind = 'claimed'),"
-    " (SELECT COUNT(*) FROM timeline WHERE alert_id = ?1 AND"
-    "  +kind = 'acknowledged') + (SELECT COUNT(*) FROM webhook WHERE"
-    "  alert_id = ?1 AND +type = 'alert.acknowledged' AND"
-    "  notice_signed(id, recipient_id, type, body, "
-    CONSOLE_METRICS_ALERT_BODY("?1") ")),"
-    " (SELECT MIN(t) FROM (SELECT at AS t FROM timeline WHERE"
-    "  alert_id = ?1 AND +kind = 'acknowledged' UNION ALL SELECT"
-    "  stored_at FROM webhook WHERE alert_id = ?1 AND"
-    "  +type = 'alert.acknowledged' AND notice_signed(id, recipient_id,"
-    "  type, body, " CONSOLE_METRICS_ALERT_BODY("?1") ")))";
+    " (SELECT COUNT(*) FROM (" CONSOLE_DB_ACK_TIMES("?1") ")),"
+    " (SELECT MIN(t) FROM (" CONSOLE_DB_ACK_TIMES("?1") "))";
 /* clang-format on */
 
 /* Waiting for a person (CONSOLE_DB_WAITING), among the open alerts

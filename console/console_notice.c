@@ -14,6 +14,7 @@
 #include "console_notice.h"
 #include "frame.h"
 #include "notice_verify.h"
+#include "xmalloc.h"
 
 /* What each kind of notice of one alert amounts to. */
 struct console_notice_sum {
@@ -83,6 +84,33 @@ console_notice_sum(struct console *c, struct hook_config *hook,
 	console_db_release(s);
 }
 
+/* The first column of sql's first row for alert_id, copied and
+ * NUL-terminated with its length into len (may be NULL), or NULL (the
+ * caller frees). */
+static char *
+console_notice_first(struct console *c, const char *sql, const char *alert_id,
+    size_t *len)
+{
+	sqlite3_stmt *s = console_db_stmt(c->db, sql);
+	char *out = NULL;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		n = (size_t)sqlite3_column_bytes(s, 0);
+		out = xmalloc(n + 1);
+		memcpy(out, sqlite3_column_blob(s, 0), n);
+		out[n] = '\0';
+		if (len != NULL)
+			*len = n;
+	}
+	console_db_release(s);
+	return out;
+}
+
 static const char console_notice_own_sql[] =
     "SELECT actor FROM timeline WHERE alert_id = ?1 AND kind = "
     "'acknowledged' ORDER BY at LIMIT 1";
@@ -92,16 +120,7 @@ static const char console_notice_own_sql[] =
 static char *
 console_notice_own_ack(struct console *c, const char *alert_id)
 {
-	sqlite3_stmt *s = console_db_stmt(c->db, console_notice_own_sql);
-	char *who = NULL;
-
-	if (s == NULL)
-		return NULL;
-	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
-		who = strdup((const char *)sqlite3_column_text(s, 0));
-	console_db_release(s);
-	return who;
+	return console_notice_first(c, console_notice_own_sql, alert_id, NULL);
 }
 
 static json_t *
@@ -163,6 +182,23 @@ console_notice_apply(struct console *c, struct hook_config *hook,
 	free(own);
 }
 
+static const char console_notice_alert_sql[] =
+    "SELECT " CONSOLE_DB_ALERT_BODY("?1");
+
+/* The body of alert_id's first row, or NULL (not, or no longer,
+ * stored). */
+static json_t *
+console_notice_alert(struct console *c, const char *alert_id)
+{
+	size_t len = 0;
+	char *raw =
+	    console_notice_first(c, console_notice_alert_sql, alert_id, &len);
+	json_t *body = raw != NULL ? json_loadb(raw, len, 0, NULL) : NULL;
+
+	free(raw);
+	return body;
+}
+
 const char *
 console_notice_kind(struct console *c, const char *type, const json_t *body)
 {
@@ -170,17 +206,13 @@ console_notice_kind(struct console *c, const char *type, const json_t *body)
 	           *aid = json_str(body, "alert_id");
 	struct console_recipient *r =
 	    rid != NULL ? console_config_find(&c->cfg, rid) : NULL;
-	char name[ACK_STMT_TEXT_MAX + 1];
+	json_t *alert =
+	    r != NULL && aid != NULL ? console_notice_alert(c, aid) : NULL;
+	int takes = json_is_object(alert) &&
+	    console_notice_signed(&r->hook.keys, type, body, alert);
 
+	json_decref(alert);
 	if (strcmp(type, "alert.acknowledged") == 0)
-		return r != NULL && aid != NULL &&
-		        notice_verify_ack(&r->hook.keys, body, aid, NULL, name,
-		            sizeof(name))
-		    ? "acknowledged"
-		    : "acknowledged_relay";
-	return r != NULL && aid != NULL &&
-	        notice_verify_cancel(&r->hook.keys, body, aid, NULL) ==
-	            NOTICE_CANCEL
-	    ? "cancelled"
-	    : "cancelled_relay";
+		return takes ? "acknowledged" : "acknowledged_relay";
+	return takes ? "cancelled" : "cancelled_relay";
 }

@@ -42,12 +42,7 @@ struct console_notice_sqlfn {
 	struct console_notice_slot *slot; /* CONSOLE_NOTICE_SLOTS */
 };
 
-/* Whether a stored notice takes alert_body's alert from the operators,
- * checked as the page checks it (console_notice_add): a cancel must be
- * signed by the alert's own device (a cancel another enrolled device
- * signed for this alert id, held by a hostile relay, is only the relay's
- * word), an acknowledgement must name the alert's envelope. */
-static int
+int
 console_notice_signed(struct hook_keys *k, const char *type, const json_t *body,
     const json_t *alert_body)
 {

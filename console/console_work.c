@@ -133,8 +133,7 @@ console_work_closed(struct console *c, const char *alert_id, char *outcome,
 }
 
 static long long
-console_work_first(struct console *c, const char *sql, const char *alert_id,
-    char *who, size_t wholen)
+console_work_first(struct console *c, const char *sql, const char *alert_id)
 {
 	sqlite3_stmt *s = console_work_prepare(c, sql);
 	long long at = 0;
@@ -143,14 +142,8 @@ console_work_first(struct console *c, const char *sql, const char *alert_id,
 		return 0;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW &&
-	    sqlite3_column_type(s, 0) != SQLITE_NULL) {
+	    sqlite3_column_type(s, 0) != SQLITE_NULL)
 		at = sqlite3_column_int64(s, 0);
-		if (who != NULL)
-			snprintf(who, wholen, "%s",
-			    sqlite3_column_text(s, 1) != NULL
-			        ? (const char *)sqlite3_column_text(s, 1)
-			        : "");
-	}
 	console_db_release(s);
 	return at;
 }
@@ -165,30 +158,25 @@ console_work_state(struct console *c, const char *alert_id,
 	st->closed = console_work_closed(c, alert_id, st->outcome,
 	                 sizeof(st->outcome)) == 1;
 	st->received_at = console_work_first(c,
-	    "SELECT MIN(stored_at), '' FROM webhook WHERE alert_id = ? "
+	    "SELECT MIN(stored_at) FROM webhook WHERE alert_id = ? "
 	    "AND is_alert = 1",
-	    alert_id, NULL, 0);
+	    alert_id);
 	st->claimed_at = console_work_first(c,
-	    "SELECT MIN(at), '' FROM timeline WHERE alert_id = ? AND "
+	    "SELECT MIN(at) FROM timeline WHERE alert_id = ? AND "
 	    "kind = 'claimed'",
-	    alert_id, NULL, 0);
+	    alert_id);
 	/* How far the relay's escalation went: the highest tier of the
 	 * webhooks that brought it (alert.raised is tier 0). */
 	st->tier = console_work_first(c,
 	    "SELECT MAX(CAST(json_extract(CAST(body AS TEXT), '$.tier') AS "
-	    "INTEGER)), '' FROM webhook WHERE alert_id = ? AND type IN "
+	    "INTEGER)) FROM webhook WHERE alert_id = ? AND type IN "
 	    "('alert.raised', 'alert.escalated', 'alert.duress')",
-	    alert_id, NULL, 0);
-	/* The first acknowledgement from any channel: this console's, or
-	 * the relay's notice of one made elsewhere. */
+	    alert_id);
+	/* The first acknowledgement that counts, as the metrics' time to
+	 * ack has it: this console's, or one a recipient signed; the
+	 * relay's word alone is none (docs/SECURITY.md). */
 	st->acked_at = console_work_first(c,
-	    "SELECT at, who FROM (SELECT at, actor AS who FROM timeline "
-	    "WHERE alert_id = ?1 AND kind = 'acknowledged' UNION ALL "
-	    "SELECT stored_at, json_extract(CAST(body AS TEXT), "
-	    "'$.acknowledged_by') "
-	    "FROM webhook WHERE alert_id = ?1 AND type = "
-	    "'alert.acknowledged') ORDER BY at LIMIT 1",
-	    alert_id, st->acked_by, sizeof(st->acked_by));
+	    "SELECT MIN(t) FROM (" CONSOLE_DB_ACK_TIMES("?1") ")", alert_id);
 	return 0;
 }
 

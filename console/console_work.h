@@ -20,9 +20,11 @@ struct console;
 /* What the queue shows of an alert besides the relay's word. */
 struct console_work_state {
 	char owner[CONSOLE_NAME_MAX + 1]; /* "" : nobody */
-	long long received_at, claimed_at, acked_at; /* 0: not (yet) */
+	long long received_at, claimed_at; /* 0: not (yet) */
+	/* the first acknowledgement here or signed by a recipient; 0: none
+	 * (one only the relay vouches for does not count) */
+	long long acked_at;
 	long long tier; /* the furthest escalation tier it reached, from 0 */
-	char acked_by[160];
 	int closed;
 	char outcome[24];
 };

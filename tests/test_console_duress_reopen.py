@@ -3,7 +3,8 @@ closed: the relay reopens such an alert and sends alert.duress to every
 tier (alertconsole(8)), and the console reopens it too (console_db.c's
 webhook_duress_reopens): listed first, open, waiting for a person (the
 page rings for it), its timeline saying why, and the retention sweep
-keeps it while it is open.  Real alertconsole, webhooks signed as the
+keeps it while it is open; in headless Chromium the queue page rings,
+notifies and counts it again.  Real alertconsole, webhooks signed as the
 relay signs them.
 
 Before the fix the closed alert stayed closed (out of open_alert, not
@@ -17,7 +18,11 @@ import pytest
 import harness
 
 from test_console import RID, make_webhook
+from test_console_browser import (browser, login, page_errors,  # noqa: F401
+                                  wait_items)
 from test_console_duress_notice import duress_notice
+from test_console_ops_browser import (alarm, allow_notifications,
+                                      in_background, notified)
 from test_console_retention import close, console, counts, db
 
 pytestmark = pytest.mark.needs("alertconsole")
@@ -80,3 +85,43 @@ def test_duress_after_a_closure_reopens_the_alert(lab):
     assert listing(c)["waiting"] == 1
     harness.wait_until(lambda: counts(c, aid)[0] == 0, 15,
                        what="the closed-again alert's webhooks swept")
+
+
+@pytest.mark.hard_timeout(120)
+def test_the_queue_page_rings_for_the_reopened_alarm(lab, browser):
+    """In headless Chromium: the queue page saw the alert come, ring and
+    be taken and closed, and went quiet; the duress alarm for it, while
+    the tab is hidden, rings again, notifies, counts in the title and
+    puts its card first with DWANG and "Oppakken".  Before, the page
+    notified of an alert only once in its life: a reopened one rang
+    without a notification."""
+    env, c = console(lab)
+    headers, body, inner = make_webhook(env, RID, alert_type="panic",
+                                        message="Achterdeur")
+    aid = inner["alert_id"]
+    d = login(browser(), c)
+    allow_notifications(d, c)
+    assert c.hook(headers, body) == 200
+    wait_items(d, 1)
+    harness.wait_until(lambda: alarm(d) == "playing", 10,
+                       what="the alarm for the new alert")
+    close(c, aid)
+    harness.wait_until(lambda: alarm(d) == "stopped", 10,
+                       what="quiet once it is closed")
+    assert not d.title.startswith("(")
+    headers, nbody = duress_notice(env, json.loads(body), "msg_reopen_b")
+    # with the queue in the background
+    assert in_background(d, lambda: c.hook(headers, nbody)) == 200
+    assert listing(c)["waiting"] == 1
+    harness.wait_until(lambda: notified(d) == "1", 10,
+                       what="a notification of the reopened alarm")
+    harness.wait_until(lambda: alarm(d) == "playing", 10,
+                       what="the alarm for the reopened alarm")
+    assert d.title.startswith("(1) "), d.title
+    top = d.execute_script(
+        "const li = document.querySelector('#queue > li');"
+        "return li ? [li.dataset.alertId, li.innerText,"
+        " !!li.querySelector('button.claim')] : null;")
+    assert top[0] == aid and top[2], top
+    assert "DWANG – stil alarm: niet terugbellen" in top[1], top
+    assert page_errors(d) == []

@@ -4,7 +4,8 @@ page whose session ended says so at once (a banner with a link to log
 in again, the title, the status line), shows no alert content any more,
 and still rings, counts and says "log in again" when an alert comes; a
 fetch of the queue that fails is tried again until one succeeds, with
-the banner up meanwhile; a card follows its alert's escalation; a failed
+the banner up meanwhile; the language switched on an ended page, which
+stays; a card follows its alert's escalation; a failed
 acknowledgement of a duress alarm does not say to call back.  axe-core
 on the ended session's page; its screenshot goes to BUILD/screenshots."""
 
@@ -173,6 +174,75 @@ def test_ended_session_in_english(lab, browser):
     harness.wait_until(lambda: "1 alert is waiting. Log in again to see it."
                        in box.text, 5, what="the count")
     assert d.title == "(1) Session ended – alertconsole"
+
+
+def banner_text(d):
+    """The ended-session banner's text, read in one script ('' when the
+    page has gone elsewhere)."""
+    return js(d, "document.getElementById('expired')?.innerText || ''")
+
+
+def lang_errors(d):
+    """The browser's errors about the language switch's request."""
+    return [e for e in d.get_log("browser") if e["level"] == "SEVERE"
+            and "/api/lang" in e["message"]]
+
+
+@pytest.mark.hard_timeout(120)
+def test_language_switch_on_an_ended_page(lab, browser):
+    """The language is this browser's to switch, session or not: on the
+    queue and on an alert's page after the session ended the switch
+    changes the banner, the title and the status line at once, the page
+    stays (and rings on); the login page and the queue after logging in
+    again keep that language.  Before, the switch's POST got a 401 and
+    threw the operator to the login page."""
+    env = lab.env()
+    console = Console(lab, env).start()
+    h, b, inner = make_webhook(env, RID, alert_type="panic")
+    assert console.hook(h, b) == 200
+    d = login(browser(), console)
+    wait_items(d, 1)
+    logout_elsewhere(d)
+    box = d.find_element("id", "expired")
+    harness.wait_until(box.is_displayed, 8, interval=0.25,
+                       what="the ended-session banner")
+    harness.wait_until(lambda: js(d, "document.body.dataset.alarm")
+                       == "playing", 5, what="the alarm")
+    d.find_element("css selector", "#lang option[value=en]").click()
+    harness.wait_until(lambda: "/login.html" in d.current_url or
+                       "Your session has ended" in banner_text(d), 5,
+                       what="the banner in English")
+    assert "/login.html" not in d.current_url
+    assert "1 alert is waiting. Log in again to see it." in banner_text(d)
+    assert d.title == "(1) Session ended – alertconsole"
+    assert d.find_element("id", "status").text == (
+        "Logged out: the session has ended")
+    assert d.find_element("id", "queue-title").text == "Queue"
+    assert "/login.html" not in d.current_url
+    assert js(d, "document.body.dataset.alarm") == "playing"
+    assert lang_errors(d) == []
+    # the way back: the login page and the queue in the browser's choice
+    login_again(d, box.find_element("css selector", "a"))
+    wait_items(d, 1)
+    harness.wait_until(lambda: d.find_element("id", "queue-title").text ==
+                       "Queue", 10, what="the queue in English")
+    # an alert's page: back to Dutch after its session ended
+    d.get("http://127.0.0.1:%d/alert.html?id=%s" % (console.port,
+                                                    inner["alert_id"]))
+    harness.wait_until(lambda: d.find_element("id", "details").text, 10,
+                       what="the alert's details")
+    logout_elsewhere(d)
+    box = d.find_element("id", "expired")
+    harness.wait_until(box.is_displayed, 8, interval=0.25,
+                       what="the alert page's ended-session banner")
+    d.find_element("css selector", "#lang option[value=nl]").click()
+    harness.wait_until(lambda: "/login.html" in d.current_url or
+                       "Uw sessie is beëindigd. Deze pagina laat de melding"
+                       " niet meer zien." in banner_text(d), 5,
+                       what="the alert page's banner in Dutch")
+    assert "/login.html" not in d.current_url
+    assert d.title == ENDED
+    assert lang_errors(d) == []
 
 
 @pytest.mark.hard_timeout(90)

@@ -119,6 +119,26 @@ def signed_cancel(sk, env, aid, duress=None, device_id=None):
     return {"cancel": b64(raw), "cancel_sig": b64(sk.sign(ctx + raw).signature)}
 
 
+def other_device(env):
+    """Another enrolled device (mayor-b), whose signed cancel a relay
+    taken over may hold: its signing key."""
+    other = nacl.signing.SigningKey.generate()
+    env.extra_devices["mayor-b"] = (b64(other.verify_key), "Wethouder-B")
+    return other
+
+
+def panics(env, console, n):
+    """n panic alerts delivered, alert i naming the envelope "%064x" % i:
+    their ids."""
+    aids = []
+    for i in range(n):
+        h, body, inner = make_webhook(env, RID, alert_type="panic",
+                                      outer={"envelope_sha256": "%064x" % i})
+        assert console.hook(h, body) == 200
+        aids.append(inner["alert_id"])
+    return aids
+
+
 def send_notices(env, console, aids, notices, prefix):
     """Notice i, (kind, extra members), about alert aids[i], signed as
     anyone holding the webhook secret signs it."""
@@ -141,13 +161,7 @@ def test_relay_word_does_not_end_the_alarm(lab):
     env.sign_keys[RID] = b64(sk.verify_key)
     env.use_directory()
     console = Console(lab, env).start()
-    aids, hashes = [], {}
-    for i in range(7):
-        h, body, inner = make_webhook(env, RID, alert_type="panic",
-                                      outer={"envelope_sha256": "%064x" % i})
-        assert console.hook(h, body) == 200
-        aids.append(inner["alert_id"])
-        hashes[inner["alert_id"]] = "%064x" % i
+    aids = panics(env, console, 7)
     forger = nacl.signing.SigningKey.generate()
     dev = device_key(env)
     notices = [
@@ -155,10 +169,10 @@ def test_relay_word_does_not_end_the_alarm(lab):
         ("alert.cancelled", {}),
         ("alert.cancelled", signed_cancel(forger, env, aids[2])),
         ("alert.acknowledged", {"acknowledged_by": "Piket-1", "statement":
-                                statement(forger, aids[3], hashes[aids[3]])}),
+                                statement(forger, aids[3], "%064x" % 3)}),
         ("alert.cancelled", signed_cancel(dev, env, aids[4], duress=1)),
         ("alert.acknowledged", {"acknowledged_by": "Piket-1", "statement":
-                                statement(sk, aids[5], hashes[aids[5]])}),
+                                statement(sk, aids[5], "%064x" % 5)}),
         ("alert.cancelled", signed_cancel(dev, env, aids[6])),
     ]
     send_notices(env, console, aids, notices, "msg_n")
@@ -276,6 +290,10 @@ def test_metrics_count_relay_word_as_waiting(lab):
     send_notices(env, console, aids, notices, "msg_m")
     states = [one(console, a)["state"] for a in aids]
     assert states == ["open", "open", "acknowledged", "cancelled", "open"]
+    # each alert's own time to ack counts as the histogram does: the
+    # relay's word is none (before, the page counted it)
+    acked = [one(console, a)["time_to_ack_s"] is not None for a in aids]
+    assert acked == [False, False, True, False, False], acked
     m = scrape(mport)[1]
     # the relay's ack and cancel, and the untouched one: waiting
     assert m["alertconsole_alerts_waiting"] == "3", m
@@ -297,22 +315,17 @@ def test_metrics_count_relay_word_as_waiting(lab):
 def test_metrics_check_a_cancel_against_the_alerts_own_device(lab):
     """What a relay taken over may hold: another enrolled device's signed
     cancel for this alert id, and the recipient's signed acknowledgement
-    of another envelope.  The page shows both as the relay's word, the
-    alerts open; the waiting count (/metrics and /api/alerts) counts them
-    as waiting too.  Before, the count checked the cancel against any
-    device and the acknowledgement against no envelope, and took both
-    alerts from it while the page showed them open."""
+    of another envelope.  The page and the timeline show both as the
+    relay's word, the alerts open, no time to ack; the waiting count
+    (/metrics and /api/alerts) counts them as waiting too.  Before, the
+    count checked the cancel against any device and the acknowledgement
+    against no envelope, and took both alerts from it while the page
+    showed them open; and the timeline took them as signed."""
     from test_console_ops import scrape
     env = lab.env()
-    other = nacl.signing.SigningKey.generate()
-    env.extra_devices["mayor-b"] = (b64(other.verify_key), "Wethouder-B")
+    other = other_device(env)
     sk, console, mport = scraped_console(lab, env)
-    aids = []
-    for i in range(2):
-        h, body, inner = make_webhook(env, RID, alert_type="panic",
-                                      outer={"envelope_sha256": "%064x" % i})
-        assert console.hook(h, body) == 200
-        aids.append(inner["alert_id"])
+    aids = panics(env, console, 2)
     send_notices(env, console, aids, [
         ("alert.cancelled", signed_cancel(other, env, aids[0],
                                           device_id="mayor-b")),
@@ -322,6 +335,14 @@ def test_metrics_check_a_cancel_against_the_alerts_own_device(lab):
     for aid, what in zip(aids, ("cancelled", "acknowledged")):
         a = one(console, aid)
         assert a["state"] == "open" and a["notices"][what] == "relay", a
+    # the timeline too: the relay's word, never "cancelled by the
+    # device" nor a signed acknowledgement (before, its entry took any
+    # enrolled device's cancel and a statement of any envelope)
+    kinds = [[(e["kind"], e["actor"]) for e in one(console, aid)["timeline"]
+              if e["kind"] not in ("webhook", "received")] for aid in aids]
+    assert kinds == [[("cancelled_relay", "relay")],
+                     [("acknowledged_relay", "Piket-1")]], kinds
+    assert one(console, aids[1])["time_to_ack_s"] is None
     assert scrape(mport)[1]["alertconsole_alerts_waiting"] == "2"
     console.login()
     status, _, raw = console.get("/api/alerts")

@@ -74,3 +74,58 @@ def test_relay_word_keeps_the_alarm_and_the_claim_button(lab, browser):
                        "ondertekend" in d.find_element("id", "timeline").text,
                        10, what="the timeline's relay entry")
     assert page_errors(d) == []
+
+
+NO_ACK_RELAY = ("Nog geen bevestiging die telt: de relay meldt er een, maar"
+                " die is niet ondertekend")
+NO_ACK_RELAY_EN = ("No acknowledgement that counts yet: the relay reports"
+                   " one, but it is not signed")
+
+
+@pytest.mark.hard_timeout(120)
+def test_alert_page_says_whose_word_and_which_ack_counts(lab, browser):
+    """On the alert's page: another enrolled device's signed cancel is
+    the relay's word in the timeline too (before, "Ingetrokken door de
+    melder"); "Tijd tot bevestigen" counts no acknowledgement only the
+    relay vouches for and says so (before, the relay's time), Dutch and
+    English; a statement the recipient signed counts."""
+    import nacl.signing
+    from test_console_notice import (b64, other_device, panics, send_notices,
+                                     signed_cancel, statement)
+    env = lab.env()
+    other = other_device(env)
+    sk = nacl.signing.SigningKey.generate()
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory()
+    console = Console(lab, env).start()
+    aids = panics(env, console, 3)
+    send_notices(env, console, aids, [
+        ("alert.cancelled", signed_cancel(other, env, aids[0],
+                                          device_id="mayor-b")),
+        ("alert.acknowledged", {"acknowledged_by": "Piket-1"}),
+        ("alert.acknowledged", {"acknowledged_by": "Piket-1", "statement":
+                                statement(sk, aids[2], "%064x" % 2)}),
+    ], "msg_page")
+    d = login(browser(), console, "/alert.html?id=" + aids[0])
+    base = "http://127.0.0.1:%d/alert.html?id=" % console.port
+
+    def shown(sel):
+        return d.execute_script(
+            "const e = document.querySelector(arguments[0]);"
+            "return e ? e.innerText : '';", sel)
+
+    harness.wait_until(lambda: "Ingetrokken volgens de relay, niet "
+                       "ondertekend" in shown("#timeline"), 10,
+                       what="the other device's cancel as the relay's word")
+    assert "Ingetrokken door de melder" not in shown("#timeline")
+    assert d.find_element("id", "claim").is_enabled()
+    d.get(base + aids[1])
+    harness.wait_until(lambda: shown("dd.time-to-ack") == NO_ACK_RELAY, 10,
+                       what="no time to ack from the relay's word")
+    d.find_element("css selector", "#lang option[value=en]").click()
+    harness.wait_until(lambda: shown("dd.time-to-ack") == NO_ACK_RELAY_EN,
+                       10, what="the same in English")
+    d.get(base + aids[2])
+    harness.wait_until(lambda: shown("dd.time-to-ack").endswith(" s"), 10,
+                       what="the signed acknowledgement's time")
+    assert page_errors(d) == []

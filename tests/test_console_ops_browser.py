@@ -34,6 +34,29 @@ def plays(d):
         "return document.body.dataset.alarmPlays || '0'"))
 
 
+def notified(d):
+    """How many notifications the page showed, as it counts them."""
+    return d.execute_script("return document.body.dataset.notified")
+
+
+def allow_notifications(d, console):
+    d.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": "http://127.0.0.1:%d" % console.port,
+        "permissions": ["notifications"]})
+
+
+def in_background(d, fn):
+    """fn() while another tab is in front of the page, which is brought
+    back once its event stream had time to hear of it: fn's value."""
+    page = d.current_window_handle
+    d.switch_to.new_window("tab")
+    d.get("about:blank")
+    out = fn()
+    time.sleep(3)  # the hidden page hears of it over its event stream
+    d.switch_to.window(page)
+    return out
+
+
 @pytest.mark.hard_timeout(120)
 def test_login_page_logout_and_wrong_password(lab, browser):
     js = axe_path()
@@ -235,28 +258,24 @@ def test_notification_when_the_tab_is_hidden(lab, browser):
     d = login(browser(), console)
     harness.wait_until(lambda: "Bijgewerkt" in d.find_element("id", "status")
                        .text, 10, what="first update")
-    d.execute_cdp_cmd("Browser.grantPermissions", {
-        "origin": "http://127.0.0.1:%d" % console.port,
-        "permissions": ["notifications"]})
+    allow_notifications(d, console)
     assert d.execute_script("return Notification.permission") == "granted"
-    queue_tab = d.current_window_handle
-    d.switch_to.new_window("tab")  # the queue goes to the background
-    d.get("about:blank")
-    h, b, inner = make_webhook(env, RID, alert_type="panic")
-    assert console.hook(h, b) == 200
-    harness.wait_until(lambda: console.alerts(), 5, what="the alert stored")
-    time.sleep(3)  # the hidden page hears of it over its event stream
-    d.switch_to.window(queue_tab)
-    harness.wait_until(lambda: d.execute_script(
-        "return document.body.dataset.notified") == "1", 5,
-        what="one notification while the page was hidden")
+
+    def alert():
+        h, b, inner = make_webhook(env, RID, alert_type="panic")
+        assert console.hook(h, b) == 200
+        harness.wait_until(lambda: console.alerts(), 5,
+                           what="the alert stored")
+    in_background(d, alert)
+    harness.wait_until(lambda: notified(d) == "1", 5,
+                       what="one notification while the page was hidden")
     # in front: a second alert rings, but no notification
     h, b, inner2 = make_webhook(env, RID, alert_type="threat")
     assert console.hook(h, b) == 200
     harness.wait_until(lambda: len(d.find_elements(
         "css selector", "#queue li.alert")) == 2, 5, what="second alert")
     time.sleep(1)
-    assert d.execute_script("return document.body.dataset.notified") == "1"
+    assert notified(d) == "1"
     assert page_errors(d) == []
 
 

@@ -5,7 +5,8 @@
 // document.body.dataset.alarm ("playing" from the audio element's own
 // playing event, "stopped", "blocked" when the browser refuses to play
 // without a click: then the "Geluid aanzetten" button shows).  A browser
-// notification is shown for a new alert while the tab is hidden.  Once
+// notification is shown for a new alert while the tab is hidden, and
+// again for one that waits again after it was taken.  Once
 // the session has ended the page knows only how many alerts wait
 // (waiting()): the sound goes on the same, and a notification says to
 // log in again.
@@ -67,6 +68,10 @@ export function update(unclaimed, unlisted = 0) {
   // a count only: which alerts they are the page does not know
   if (unlisted > toldUnlisted) notify(t('msg.unlisted', { n: unlisted }), 'unlisted');
   toldUnlisted = unlisted;
+  // one taken and then waiting again (a duress alarm reopening it, a
+  // release) is news again
+  const now = new Set(unclaimed.map((al) => al.alert_id));
+  for (const id of told) if (!now.has(id)) told.delete(id);
   for (const al of unclaimed) {
     // type and device only: a notification may show on a locked screen
     if (!told.has(al.alert_id)) notify(t('msg.new_alert', { type: t(`type.${al.type}`), alias: al.device_alias }), al.alert_id);

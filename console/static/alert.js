@@ -80,6 +80,14 @@ function kindText(e) {
   return e.detail && e.kind !== 'acknowledged' ? `${k}: ${e.detail}` : k;
 }
 
+// The time to acknowledge counts only an acknowledgement made here or
+// signed by a recipient (as the metrics do); without one the page says
+// so, and why when the relay alone reports one.
+function ackTime(al) {
+  if (al.time_to_ack_s != null) return duration(al.time_to_ack_s);
+  return t(al.notices?.acknowledged === 'relay' ? 'value.no_ack_relay' : 'value.no_ack');
+}
+
 function renderTimeline(list) {
   const items = list.map((e) => {
     const li = document.createElement('li');
@@ -124,7 +132,7 @@ function render(force) {
   if (al.acked_by) row(t('field.acked_by'), al.acked_by, 'acked-by');
   if (al.outcome) row(t('field.outcome'), t(`outcome.${al.outcome}`));
   row(t('field.time_to_claim'), duration(al.time_to_claim_s));
-  row(t('field.time_to_ack'), duration(al.time_to_ack_s));
+  row(t('field.time_to_ack'), ackTime(al), 'time-to-ack');
   if (al.ref) row(t('field.ref'), al.ref);
   if (al.stale) row(t('field.warning'), t('value.stale'), 'warn');
   if (al.device_revoked) row(t('field.warning'), t('value.revoked'), 'warn');

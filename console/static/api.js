@@ -33,14 +33,15 @@ export async function getJson(path, stay = false) {
   return res;
 }
 
-export async function post(path, body = {}) {
+// stay: as getJson's (a 401 is the caller's to handle).
+export async function post(path, body = {}, stay = false) {
   const res = await fetch(path, {
     method: 'POST',
     cache: 'no-store',
     headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session ? session.csrf : '' },
     body: JSON.stringify(body),
   });
-  if (res.status === 401) toLogin('expired');
+  if (res.status === 401 && !stay) toLogin('expired');
   return res;
 }
 

@@ -297,7 +297,11 @@ async function main() {
   const s = await start();
   if (!s) return;
   alarm.setInterval_(s.alarm_interval_s);
-  document.addEventListener('langchange', () => (isExpired() ? showExpired() : render(true)));
+  document.addEventListener('langchange', () => {
+    if (!isExpired()) return render(true);
+    status.textContent = t('status.expired');
+    return showExpired();
+  });
   document.getElementById('export').addEventListener('submit', exportPeriod);
   connect();
   setInterval(tick, 1000);

@@ -1,26 +1,36 @@
-// The top bar both pages share: who is logged in, the language choice
-// (kept for the operator), and logging out; and what a page shows only
-// while its session lasts.
+// The top bar both pages share: who is logged in, the language choice,
+// and logging out; and what a page shows only while its session lasts.
+// The language switch is this browser's (i18n.js): it changes the page
+// at once, with or without a session, and never leads to the login
+// page; while the session lasts it is kept as the operator's too.
 
-import { apply, lang, setup, t } from './i18n.js';
+import { apply, lang, remember, setup, t } from './i18n.js';
 import { getSession, logout, post } from './api.js';
+
+let live = true; // the session lasts, as far as the page knows
+
+function showWho(s) {
+  if (live) document.getElementById('who').textContent = t('user.logged_in', { name: s.name });
+}
+
+async function choose(s, l) {
+  remember(l);
+  await setup(l);
+  showWho(s);
+  document.dispatchEvent(new Event('langchange'));
+  // a 401 (the session ended meanwhile) is the page's to say, from its
+  // event stream or next load: the choice stands in this browser
+  if (live && (await post('/api/lang', { lang: l }, true)).ok) s.lang = l;
+}
 
 export async function start() {
   const s = await getSession();
   if (!s) return null;
   await setup(s.lang);
-  document.getElementById('who').textContent = t('user.logged_in', { name: s.name });
+  showWho(s);
   const sel = document.getElementById('lang');
   sel.value = lang;
-  sel.addEventListener('change', async () => {
-    const res = await post('/api/lang', { lang: sel.value });
-    if (res.ok) {
-      s.lang = sel.value;
-      await setup(sel.value);
-      document.getElementById('who').textContent = t('user.logged_in', { name: s.name });
-      document.dispatchEvent(new Event('langchange'));
-    }
-  });
+  sel.addEventListener('change', () => choose(s, sel.value));
   document.getElementById('logout').addEventListener('click', logout);
   apply();
   return s;
@@ -31,6 +41,7 @@ export async function start() {
 // data-needs-session: the export form, an alert's actions) go, since
 // they could only send the operator to the login page now.
 export function sessionEnded() {
+  live = false;
   document.getElementById('who').textContent = '';
   document.getElementById('logout').hidden = true;
   for (const el of document.querySelectorAll('[data-needs-session]')) el.hidden = true;

@@ -1,6 +1,9 @@
-// The page's text: Dutch first, English second.  The operator's stored
-// choice wins; else the browser's languages (Accept-Language) decide,
-// and Dutch when they name neither.  Text lives in /lang/nl.json and
+// The page's text: Dutch first, English second.  The language chosen in
+// this browser wins (kept in its localStorage: the switch works without
+// a session too, on the login page's way and on a page whose session
+// ended); else the operator's stored choice; else the browser's
+// languages (Accept-Language) decide, and Dutch when they name
+// neither.  Text lives in /lang/nl.json and
 // /lang/en.json; elements carry their key in data-i18n (text),
 // data-i18n-label (aria-label) or data-i18n-title (the document title).
 
@@ -8,7 +11,28 @@ export const LANGS = ['nl', 'en'];
 let dict = {};
 export let lang = 'nl';
 
+const CHOICE = 'alertconsole.lang';
+
+// This browser's choice, '' when none (or storage is off).
+function chosen() {
+  try {
+    return localStorage.getItem(CHOICE) || '';
+  } catch {
+    return '';
+  }
+}
+
+// Kept for this browser; with storage off, for this page only.
+export function remember(l) {
+  try {
+    localStorage.setItem(CHOICE, l);
+  } catch {
+    // nothing to keep it in
+  }
+}
+
 export function pick(pref) {
+  if (LANGS.includes(chosen())) return chosen();
   if (LANGS.includes(pref)) return pref;
   for (const l of navigator.languages || [navigator.language || '']) {
     const base = l.toLowerCase().split('-')[0];
