@@ -109,7 +109,7 @@ const char script_unreached[] = PRELUDE
  * only to recipients no longer in the directory, checkin_unsealed.h):
  * each marked once, given up, with its failed event, as script_fail
  * marks one after its attempts; the next tier at once, as there. */
-const char script_unreached_all[] = PRELUDE
+const char script_unreached_all[] = PRELUDE GIVE_UP
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
     "  'duress')\n"
@@ -118,16 +118,10 @@ const char script_unreached_all[] = PRELUDE
     "for _, w in ipairs(a.who) do\n"
     "  if redis.call('HEXISTS', K('unreached', a.aid),"
     "      w[1] .. '|' .. a.ch) == 0 then\n"
-    "    unreached(a.aid, w[1], a.ch, {recipient = w[2], channel = a.ch,"
-    "      reason = a.reason, since = a.now, retrying = false})\n"
-    "    ev(a.aid, s[3], {event = 'failed', recipient = w[2],"
-    "      channel = a.ch, reason = a.reason, at = a.now,"
-    "      retrying = false})\n"
+    "    give_up(a.aid, s, {rid = w[1], alias = w[2], ch = a.ch,"
+    "      reason = a.reason, at = a.now, at_ms = a.now_ms})\n"
     "    n = n + 1\n"
     "  end\n"
-    "end\n"
-    "if n > 0 and s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
-    "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
     "end\n"
     "return cjson.encode({r = 'ok', n = n})\n";
 
@@ -138,43 +132,20 @@ const char script_unreached_all[] = PRELUDE
  * still reach its phone: its recipient counts as sent to (a reply to
  * it acknowledges, they hear who took it), not as delivered.
  * Acknowledging the entry in the group is the claim: recorded once. */
-const char script_fail[] = PRELUDE
+const char script_fail[] = PRELUDE GIVE_UP
     "local ak = K('alert', a.aid)\n"
     "if redis.call('XACK', K('deliveries'), 'dispatch', a.sid) == 0 then\n"
     "  return cjson.encode({r = 'again'})\n"
     "end\n"
     "redis.call('XDEL', K('deliveries'), a.sid)\n"
-    "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
-    "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', a.ch,"
-    "  'event', a.event, 'tier', a.tier, 'reason', a.reason, 'at', a.now)\n"
+    "dead_letter(a.aid, a.rid, a.ch, a.event, a.tier, a.reason, a.now)\n"
     "if (a.event == 'alert.raised' or a.event == 'alert.escalated' or"
     "    a.event == 'alert.duress') and redis.call('EXISTS', ak) == 1 then\n"
     "  local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
     "    'duress')\n"
-    "  local u = redis.call('HGET', K('unreached', a.aid), a.rid .. '|' .."
-    "    a.ch)\n"
-    "  local since, reason = a.now, a.reason\n"
-    "  if u then since = cjson.decode(u).since or a.now end\n"
-    /* the device's status keeps the reason it had at the cancel, as
-     * after a duress cancel (the dead letter says why it ended) */
-    "  if u and s[1] == 'cancelled' then\n"
-    "    reason = cjson.decode(u).reason or reason\n"
-    "  end\n"
-    "  unreached(a.aid, a.rid, a.ch, {recipient = a.alias, channel = a.ch,"
-    "    reason = reason, since = since, retrying = false,"
-    "    queued = a.queued or nil})\n"
-    "  if a.queued then\n"
-    "    redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
-    "  end\n"
-    "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
-    "    channel = a.ch, reason = a.reason, at = a.now, retrying = false})\n"
-    /* the next tier at once, the first time this recipient and channel
-     * fail only: were it each time, a notification that fails at once
-     * (a queued SMS, a message the gateway refuses) would fire every
-     * tier and repeat back to back, each failing again */
-    "  if not u and s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
-    "    redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
-    "  end\n"
+    "  give_up(a.aid, s, {rid = a.rid, alias = a.alias, ch = a.ch,"
+    "    reason = a.reason, at = a.now, at_ms = a.now_ms, keep = true,"
+    "    queued = a.queued})\n"
     "end\n"
     "return cjson.encode({r = 'ok'})\n";
 
@@ -210,7 +181,7 @@ const char script_report_get[] =
  * instead of it when the report came first).  Not delivered: as an
  * SMS that failed its attempts (script_fail): unreached, dead letter,
  * failed receipt, the next tier at once for an open alert. */
-const char script_report[] = PRELUDE
+const char script_report[] = PRELUDE GIVE_UP
     "local k = K('report', a.aid)\n"
     "local v = redis.call('HGET', k, a.rid)\n"
     "if not v or cjson.decode(v).c ~= a.c then\n"
@@ -233,25 +204,16 @@ const char script_report[] = PRELUDE
     "  return cjson.encode({r = 'delivered'})\n"
     "end\n"
     "redis.call('HSET', ak, 'smsreport:' .. a.rid, 'failed')\n"
-    "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
-    "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', 'sms',"
-    "  'event', w.event or 'alert.raised', 'tier', w.tier or '0',"
-    "  'reason', a.reason, 'at', a.now)\n"
-    "local u = redis.call('HEXISTS', K('unreached', a.aid), a.rid .. '|sms')\n"
+    "dead_letter(a.aid, a.rid, 'sms', w.event or 'alert.raised',"
+    "  w.tier or '0', a.reason, a.now)\n"
     /* kept apart from the unreached entry, which a later SMS the gateway
-     * takes clears (script_done) */
+     * takes clears (script_done): the next tier is brought forward for
+     * the first failure of this recipient's SMS only, or a centre failing
+     * every SMS at once would fire tier after tier */
     "local first = redis.call('HSETNX', ak, 'smsfailed:' .. a.rid,"
     "  a.now_ms)\n"
-    "unreached(a.aid, a.rid, 'sms', {recipient = a.alias, channel = 'sms',"
-    "  reason = a.reason, since = a.now, retrying = false})\n"
-    "ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
-    "  channel = 'sms', reason = a.reason, at = a.now, retrying = false})\n"
-    /* as script_fail: the first failure of this recipient's SMS only,
-     * or a centre failing every SMS at once would fire tier after tier */
-    "if u == 0 and first == 1 and s[1] == 'open' and s[2] and"
-    "    s[4] ~= '1' then\n"
-    "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
-    "end\n"
+    "give_up(a.aid, s, {rid = a.rid, alias = a.alias, ch = 'sms',"
+    "  reason = a.reason, at = a.now, at_ms = a.now_ms, again = first == 0})\n"
     "return cjson.encode({r = 'failed'})\n";
 
 const char script_drop[] =

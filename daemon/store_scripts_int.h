@@ -76,4 +76,48 @@
 	"  keep(aid)\n"                                                        \
 	"end\n" REACHED
 
+/* Giving a notification up, as script_fail, script_report and
+ * script_unreached_all do (and script_ingest for an SMS queued from the
+ * local spool): dead_letter() records it; give_up() marks its recipient
+ * not reached, no longer retried, with the history's failed event, and
+ * brings the next tier forward for an open alert that is not a duress
+ * alarm (it reaches every tier already), the first time this recipient
+ * and channel are given up only: were it each time, a notification that
+ * fails at once (a queued SMS, a message the gateway refuses, a centre
+ * failing every SMS) would fire every tier and repeat back to back.
+ * s: the alert's state, timer, device_id and duress (HMGET); g: rid,
+ * alias, ch, reason, at, at_ms; g.queued: an SMS gateway keeps it (the
+ * recipient counts as sent to: a reply to it acknowledges); g.keep: an
+ * earlier entry's since is kept, and after a cancel its reason (the
+ * device's status keeps what it showed at the cancel, as after a duress
+ * cancel; the dead letter says why it ended); g.again: given up before
+ * in a way the entry does not show (script_report's smsfailed:). */
+#define GIVE_UP                                                                \
+	"local function dead_letter(aid, rid, ch, event, tier, reason, at)\n"  \
+	"  redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"  \
+	"    'alert_id', aid, 'recipient_id', rid, 'channel', ch, 'event',"    \
+	"    event, 'tier', tier, 'reason', reason, 'at', at)\n"               \
+	"end\n"                                                                \
+	"local function give_up(aid, s, g)\n"                                  \
+	"  local m = g.rid .. '|' .. g.ch\n"                                   \
+	"  local old = redis.call('HGET', K('unreached', aid), m)\n"           \
+	"  local since, reason = g.at, g.reason\n"                             \
+	"  if old and g.keep then\n"                                           \
+	"    local o = cjson.decode(old)\n"                                    \
+	"    since = o.since or g.at\n"                                        \
+	"    if s[1] == 'cancelled' then reason = o.reason or reason end\n"    \
+	"  end\n"                                                              \
+	"  unreached(aid, g.rid, g.ch, {recipient = g.alias, channel = g.ch,"  \
+	"    reason = reason, since = since, retrying = false,"                \
+	"    queued = g.queued or nil})\n"                                     \
+	"  if g.queued then redis.call('SADD', K('notified', aid), m) end\n"   \
+	"  ev(aid, s[3], {event = 'failed', recipient = g.alias,"              \
+	"    channel = g.ch, reason = g.reason, at = g.at, retrying = "        \
+	"false})\n"                                                            \
+	"  if not old and not g.again and s[1] == 'open' and s[2] and"         \
+	"      s[4] ~= '1' then\n"                                             \
+	"    redis.call('ZADD', K('timers'), 'XX', g.at_ms, s[2])\n"           \
+	"  end\n"                                                              \
+	"end\n"
+
 #endif
