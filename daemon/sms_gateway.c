@@ -342,7 +342,7 @@ sms_http_done(long status, const char *error, void *arg)
 	if (ok && sr->driver->answer != NULL)
 		ok = sr->driver->answer(sr->answer);
 	if (ok == SMS_QUEUED)
-		error = "gateway queued it for later: no link to an SMS centre";
+		error = SMS_QUEUED_ERROR;
 	else if (!ok && error == NULL) {
 		snprintf(buf, sizeof(buf), "gateway answered HTTP %ld", status);
 		error = buf;

@@ -26,8 +26,12 @@
 	"end\n"
 
 /* Accept an alert with its first notifications and timers, or recognise
- * a resend. */
-const char script_ingest[] = PRELUDE
+ * a resend.  From the local spool (spool.c), a.done were delivered from
+ * there and a.queued ([rid, channel, alias]) are kept by an SMS gateway:
+ * neither is sent again; each of a.queued is given up as script_fail
+ * gives up an SMS queued with Redis up (dead letter, not reached, the
+ * next tier at once), as of the alert's arrival. */
+const char script_ingest[] = PRELUDE GIVE_UP
     "local ak = K('alert', a.aid)\n"
     "local h = redis.call('HMGET', ak, 'envelope_hash', 'relay_id',"
     "  'received_at', 'ref')\n"
@@ -74,6 +78,8 @@ const char script_ingest[] = PRELUDE
     "  redis.call('HSETNX', ak, 'delivered:' .. string.sub(x, 1, s - 1),"
     "    a.received_ms)\n"
     "end\n"
+    "for _, q in ipairs(a.queued or {}) do done[q[1] .. '|' .. q[2]] = true"
+    " end\n"
     "for _, d in ipairs(a.now) do\n"
     "  if not done[d[1] .. '|' .. d[2]] then\n"
     "    deliver(a.aid, d[1], d[2], a.event or 'alert.raised', a.tier)\n"
@@ -92,6 +98,15 @@ const char script_ingest[] = PRELUDE
     "  a.received_ms, a.aid)\n"
     "ev(a.aid, a.dev, {event = 'accepted', at = a.received, relay_id = id,"
     "  ref = ref})\n"
+    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
+    "  'duress')\n"
+    "for _, q in ipairs(a.queued or {}) do\n"
+    "  dead_letter(a.aid, q[1], q[2], a.event or 'alert.raised', a.tier,"
+    "    a.queued_reason, a.received)\n"
+    "  give_up(a.aid, s, {rid = q[1], alias = q[3], ch = q[2],"
+    "    reason = a.queued_reason, at = a.received, at_ms = a.received_ms,"
+    "    queued = true})\n"
+    "end\n"
     "return cjson.encode({r = 'new', id = id, received_at = a.received,"
     "  ref = ref})\n";
 
