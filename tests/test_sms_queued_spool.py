@@ -21,17 +21,9 @@ import pytest
 import harness
 from harness import SMS_NUMBERS, sms_stack, wait_until
 from helpers import parse_send
+from test_sms_queued import CP, DELIVERY, POLICIES, TIER1_S
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
-
-CP = "Contactpunt"
-TIER1_S = 60  # "brought forward" is well before its delay
-POLICIES = {"default": {"types": "panic threat",
-                        "tier": ["0 contactpunt:sms",
-                                 "%d oncall-1:sms" % TIER1_S],
-                        "max_age": 3600},
-            "test": {"types": "test", "tier": "0 contactpunt:webhook"}}
-DELIVERY = {"retry_initial_ms": 200, "retry_max_ms": 600, "max_attempts": 3}
 
 
 def spooling_sms_stack(lab):
@@ -47,6 +39,21 @@ def spooling_sms_stack(lab):
     st.relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" % st.plain_port,
                            "stderr", 10)
     return st, spool
+
+
+def move_into_redis(st, spool, aid):
+    """Redis started again: the alert moves in, the spool empties, and
+    the next tier comes at once (its SMS queued too)."""
+    st.redis.start()
+    wait_until(lambda: st.alert_hash(aid).get("state") == "open", 20,
+               what="the alert moved into Redis")
+    wait_until(lambda: os.path.getsize(spool / "spool.log") == 0, 10,
+               what="the spool emptied")
+    wait_until(lambda: st.alert_hash(aid).get("tier") == "1", 10,
+               what="tier 1 brought forward")
+    wait_until(lambda: st.kannel.sendsms_to(SMS_NUMBERS["oncall-1"]) == 1,
+               10, what="tier 1's SMS at Kannel")
+    time.sleep(3 * DELIVERY["retry_max_ms"] / 1000)  # room for resends
 
 
 @pytest.mark.hard_timeout(150)
@@ -66,18 +73,9 @@ def test_queued_sms_from_the_spool_is_not_sent_again(lab):
     wait_until(lambda: "channel=sms result=queued" in
                st.relay.proc.text("stderr"), 10, what="queued logged")
 
-    st.redis.start()
-    wait_until(lambda: st.alert_hash(aid).get("state") == "open", 20,
-               what="the alert moved into Redis")
-    wait_until(lambda: os.path.getsize(spool / "spool.log") == 0, 10,
-               what="the spool emptied")
+    move_into_redis(st, spool, aid)
     # the next tier at once, as with Redis up
-    wait_until(lambda: st.alert_hash(aid).get("tier") == "1", 10,
-               what="tier 1 brought forward")
     assert time.monotonic() - t0 < TIER1_S
-    wait_until(lambda: st.kannel.sendsms_to(SMS_NUMBERS["oncall-1"]) == 1,
-               10, what="tier 1's SMS at Kannel")
-    time.sleep(3 * DELIVERY["retry_max_ms"] / 1000)  # room for resends
     # Kannel holds the one copy
     assert st.kannel.sendsms_to(cp_number) == 1
 
@@ -123,13 +121,6 @@ def test_queued_sms_in_the_spool_survives_a_killed_relay(lab):
     time.sleep(3 * DELIVERY["retry_max_ms"] / 1000)  # room for a resend
     assert st.kannel.sendsms_to(cp_number) == 1
 
-    st.redis.start()
-    wait_until(lambda: st.alert_hash(aid).get("state") == "open", 20,
-               what="the alert moved into Redis")
-    wait_until(lambda: os.path.getsize(spool / "spool.log") == 0, 10,
-               what="the spool emptied")
-    wait_until(lambda: st.alert_hash(aid).get("tier") == "1", 10,
-               what="tier 1 brought forward")
-    time.sleep(3 * DELIVERY["retry_max_ms"] / 1000)
+    move_into_redis(st, spool, aid)
     assert st.kannel.sendsms_to(cp_number) == 1
     assert st.alert_hash(aid).get("ndelivered") == "0"
