@@ -385,15 +385,16 @@ delivery_webhook_cb(long status, const char *error, void *arg)
  * was sent to, so that a reply to the SMS, once it arrives, counts.
  */
 static void
-delivery_queued(struct delivery *dl, long status, const char *error)
+delivery_queued(struct delivery *dl, long status)
 {
 	dl->hreq = NULL;
 	dl->queued = 1;
-	snprintf(dl->reason, sizeof(dl->reason), "%s; not sent again", error);
+	snprintf(dl->reason, sizeof(dl->reason), "%s", SMS_QUEUED_REASON);
+	/* its one line: D_FAIL (delivery_step) does not log it again */
 	log_warnx("delivery alert=%s recipient=%s channel=%s result=queued "
-	          "status=%ld attempt=%d event=%s",
+	          "status=%ld attempt=%d event=%s reason=\"%s\"",
 	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel, status,
-	    dl->attempt, dl->e.event);
+	    dl->attempt, dl->e.event, dl->reason);
 	metrics_delivery(dl->e.channel,
 	    json_is_true(json_object_get(dl->meta, "drill")), DELIVERY_FAILED);
 	dl->state = D_FAIL;
@@ -404,7 +405,7 @@ static void
 delivery_sms_cb(int ok, long status, const char *error, void *arg)
 {
 	if (ok == SMS_QUEUED)
-		delivery_queued(arg, status, error);
+		delivery_queued(arg, status);
 	else
 		delivery_result(arg, ok == SMS_ACCEPTED, status, error);
 }
@@ -679,7 +680,11 @@ delivery_step(struct delivery *dl)
 	struct store *st = dl->d->relay->store;
 	if (dl->local_done != NULL && dl->state != D_FETCH &&
 	    dl->state != D_SEND) {
-		dl->local_done(&dl->e, dl->state == D_DONE, dl->local_arg);
+		dl->local_done(&dl->e,
+		    dl->state == D_DONE ? LOCAL_DONE
+		        : dl->queued    ? LOCAL_QUEUED
+		                        : LOCAL_FAILED,
+		    dl->local_arg);
 		delivery_free(dl);
 		return;
 	}
@@ -714,10 +719,12 @@ delivery_step(struct delivery *dl)
 		break;
 	case D_FAIL:
 		delivery_audit(dl, "given_up", dl->reason);
-		log_warnx("delivery alert=%s recipient=%s channel=%s event=%s "
-		          "result=given_up attempts=%d reason=\"%s\"",
-		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
-		    dl->e.event, dl->attempt, dl->reason);
+		if (!dl->queued) /* delivery_queued logged it */
+			log_warnx("delivery alert=%s recipient=%s channel=%s "
+			          "event=%s result=given_up attempts=%d "
+			          "reason=\"%s\"",
+			    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
+			    dl->e.event, dl->attempt, dl->reason);
 		dl->sreq = store_eval(st, script_fail, delivery_fail_args(dl),
 		    delivery_dead_cb, dl);
 		break;

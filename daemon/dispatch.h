@@ -22,10 +22,13 @@ void dispatch_pause(struct dispatch *d); /* Redis went away */
 size_t dispatch_inflight(const struct dispatch *d);
 
 /* A delivery that does not come from Redis (the local spool): meta is
- * what script_meta would have said; done is called once with ok when it
- * went through, or not, instead of recording anything in Redis. */
-typedef void (
-    *dispatch_local_cb)(const struct delivery_entry *e, int ok, void *arg);
+ * what script_meta would have said; done is called once with what became
+ * of it instead of recording anything in Redis.  LOCAL_QUEUED: an SMS
+ * gateway keeps it until its link is back (sms_gateway.h), so it must
+ * not be sent again. */
+enum local_result { LOCAL_FAILED, LOCAL_DONE, LOCAL_QUEUED };
+typedef void (*dispatch_local_cb)(const struct delivery_entry *e,
+    enum local_result res, void *arg);
 void dispatch_add_local(struct dispatch *d, const struct delivery_entry *e,
     json_t *meta, dispatch_local_cb done, void *arg);
 /* An alert accepted here (dispatch_fresh.h): its ingest script is on its

@@ -225,6 +225,48 @@ sms_sender_valid(const char *s)
 	    strspn(s, alnum) == n && strspn(s, " 0123456789") != n;
 }
 
+/*
+ * report_url, kannel only: Kannel calls it with each delivery report.
+ * The relay takes them at /v1/sms/<gateway>/report and answers 400 for
+ * a gateway without report_url, so a path under /v1/sms/ that is not
+ * this gateway's own report path would lose every report, silently, at
+ * run time.  A path elsewhere is a proxy's, left to it.
+ */
+static int
+sms_report_url_check(const struct sms_gateway *gw, char *err, size_t errlen)
+{
+	char want[ID_MAX + 32], why[256], *path = NULL;
+	CURLU *u;
+	int rc = 0;
+
+	if (gw->report_url == NULL)
+		return 0;
+	if (gw->type != SMS_KANNEL) {
+		snprintf(err, errlen, "report_url is for type kannel");
+		return -1;
+	}
+	if (sms_request_url_check(gw->report_url, 0, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "report_url: %s", why);
+		return -1;
+	}
+	if ((u = curl_url()) == NULL)
+		log_fatalx("curl_url failed");
+	snprintf(want, sizeof(want), "/v1/sms/%s/report", gw->name);
+	if (curl_url_set(u, CURLUPART_URL, gw->report_url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) ==
+	        CURLUE_OK &&
+	    strncmp(path, "/v1/sms/", 8) == 0 && strcmp(path, want) != 0) {
+		snprintf(err, errlen,
+		    "report_url must have the path %s, this gateway's own: "
+		    "the relay refuses its reports at any other /v1/sms/ path",
+		    want);
+		rc = -1;
+	}
+	curl_free(path);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 int
 sms_gateway_check(struct sms_gateway *gw, char *err, size_t errlen)
 {
@@ -255,13 +297,8 @@ sms_gateway_check(struct sms_gateway *gw, char *err, size_t errlen)
 		    "method, header, body and content_type are for type http");
 		return -1;
 	}
-	if (gw->report_url != NULL &&
-	    (gw->type != SMS_KANNEL ||
-	        sms_request_url_check(gw->report_url, 0, err, errlen) != 0)) {
-		if (gw->type != SMS_KANNEL)
-			snprintf(err, errlen, "report_url is for type kannel");
+	if (sms_report_url_check(gw, err, errlen) != 0)
 		return -1;
-	}
 	if (gw->from != NULL && !sms_sender_valid(gw->from)) {
 		snprintf(err, errlen,
 		    "from must be an E.164 number, a short code or an "
@@ -342,7 +379,7 @@ sms_http_done(long status, const char *error, void *arg)
 	if (ok && sr->driver->answer != NULL)
 		ok = sr->driver->answer(sr->answer);
 	if (ok == SMS_QUEUED)
-		error = "gateway queued it for later: no link to an SMS centre";
+		error = SMS_QUEUED_ERROR;
 	else if (!ok && error == NULL) {
 		snprintf(buf, sizeof(buf), "gateway answered HTTP %ld", status);
 		error = buf;

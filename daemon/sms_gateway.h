@@ -71,6 +71,10 @@ void sms_gateway_clear(struct sms_gateway *gw);
  * back, so sending it again would only queue a copy.  A caller that
  * tests ok as a truth value takes a queued message as taken. */
 enum sms_result { SMS_FAILED = 0, SMS_ACCEPTED = 1, SMS_QUEUED = 2 };
+/* The error of SMS_QUEUED, and the reason a queued SMS is given up with
+ * (delivery.c, and spool.c when its alert moves into Redis). */
+#define SMS_QUEUED_ERROR "gateway queued it for later: no link to an SMS centre"
+#define SMS_QUEUED_REASON SMS_QUEUED_ERROR "; not sent again"
 
 /* ok is an enum sms_result.  error is set unless ok is SMS_ACCEPTED:
  * curl's reason, "gateway answered HTTP <status>", or why it is only

@@ -12,6 +12,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
+#include "relay_config.h"
+#include "sms_gateway.h"
 #include "spool.h"
 #include "spool_file.h"
 #include "spool_record.h"
@@ -36,6 +38,7 @@ struct spool_alert {
 	char aid[33];
 	json_t *args; /* the ingest script's arguments */
 	json_t *done; /* ["rid|channel", ...] delivered from here */
+	json_t *queued; /* ["rid|channel", ...] an SMS gateway keeps */
 	int migrated;
 	int held; /* Redis refused it for good: kept (spool_hold) */
 	size_t active; /* local deliveries not finished */
@@ -82,6 +85,7 @@ spool_add(struct spool *sp, json_t *args)
 	    json_string_value(json_object_get(args, "aid")));
 	a->args = json_incref(args);
 	a->done = json_array();
+	a->queued = json_array();
 	TAILQ_INSERT_TAIL(&sp->alerts, a, entry);
 	return a;
 }
@@ -92,17 +96,36 @@ spool_free_alert(struct spool *sp, struct spool_alert *a)
 	TAILQ_REMOVE(&sp->alerts, a, entry);
 	json_decref(a->args);
 	json_decref(a->done);
+	json_decref(a->queued);
 	free(a);
+}
+
+/* A "done" or "queued" record for each "rid|channel" of keys. */
+static void
+spool_key_records(json_t *recs, const char *op, const struct spool_alert *a,
+    json_t *keys)
+{
+	json_t *v;
+	const char *bar, *key;
+	size_t i;
+
+	json_array_foreach(keys, i, v)
+	{
+		key = json_string_value(v);
+		if ((bar = strrchr(key, '|')) == NULL)
+			continue;
+		json_array_append_new(recs,
+		    json_pack("{s:s, s:s, s:s%, s:s}", "op", op, "aid", a->aid,
+		        "rid", key, (size_t)(bar - key), "ch", bar + 1));
+	}
 }
 
 /* The records that bring a held alert back at the next start. */
 static json_t *
 spool_held_records(struct spool *sp)
 {
-	json_t *recs = json_array(), *v;
+	json_t *recs = json_array();
 	struct spool_alert *a;
-	const char *bar, *key;
-	size_t i;
 
 	TAILQ_FOREACH(a, &sp->alerts, entry)
 	{
@@ -110,16 +133,8 @@ spool_held_records(struct spool *sp)
 			continue;
 		json_array_append_new(recs,
 		    json_pack("{s:s, s:O}", "op", "alert", "args", a->args));
-		json_array_foreach(a->done, i, v)
-		{
-			key = json_string_value(v);
-			if ((bar = strrchr(key, '|')) == NULL)
-				continue;
-			json_array_append_new(recs,
-			    json_pack("{s:s, s:s, s:s%, s:s}", "op", "done",
-			        "aid", a->aid, "rid", key, (size_t)(bar - key),
-			        "ch", bar + 1));
-		}
+		spool_key_records(recs, "done", a, a->done);
+		spool_key_records(recs, "queued", a, a->queued);
 	}
 	return recs;
 }
@@ -164,38 +179,55 @@ spool_compact(struct spool *sp)
 	    nheld);
 }
 
+/*
+ * Delivered, or queued by an SMS gateway: either is recorded, so that
+ * neither a restart nor the move into Redis sends it again (a queued SMS
+ * sent again would be one more copy in the gateway's queue).  A failure
+ * is not: Redis tries it again once the alert is there.
+ */
 static void
-spool_local_done(const struct delivery_entry *e, int ok, void *arg)
+spool_local_done(const struct delivery_entry *e, enum local_result res,
+    void *arg)
 {
 	struct spool *sp = arg;
 	struct spool_alert *a = spool_find(sp, e->alert_id);
+	const char *op = res == LOCAL_DONE ? "done" : "queued";
 	char key[ID_MAX + 24];
 
 	if (a == NULL)
 		return;
 	a->active--;
-	if (ok) {
+	if (res != LOCAL_FAILED) {
 		snprintf(key, sizeof(key), "%s|%s", e->recipient_id,
 		    e->channel);
-		json_array_append_new(a->done, json_string(key));
+		json_array_append_new(res == LOCAL_DONE ? a->done : a->queued,
+		    json_string(key));
 		spool_append(sp,
-		    json_pack("{s:s, s:s, s:s, s:s}", "op", "done", "aid",
-		        a->aid, "rid", e->recipient_id, "ch", e->channel));
+		    json_pack("{s:s, s:s, s:s, s:s}", "op", op, "aid", a->aid,
+		        "rid", e->recipient_id, "ch", e->channel));
 	}
 	spool_compact(sp);
 }
 
 static int
-spool_done(const struct spool_alert *a, const char *rid, const char *ch)
+spool_has_key(json_t *keys, const char *key)
 {
 	json_t *v;
 	size_t i;
+
+	json_array_foreach(keys, i,
+	    v) if (strcmp(json_string_value(v), key) == 0) return 1;
+	return 0;
+}
+
+/* Delivered from here, or queued by an SMS gateway: not sent again. */
+static int
+spool_done(const struct spool_alert *a, const char *rid, const char *ch)
+{
 	char key[ID_MAX + 24];
 
 	snprintf(key, sizeof(key), "%s|%s", rid, ch);
-	json_array_foreach(a->done, i,
-	    v) if (strcmp(json_string_value(v), key) == 0) return 1;
-	return 0;
+	return spool_has_key(a->done, key) || spool_has_key(a->queued, key);
 }
 
 /* The first tier, from memory: Redis is not there to hold it. */
@@ -379,6 +411,34 @@ spool_migrated_cb(json_t *reply, const char *err, void *arg)
 	spool_migrate_next(sp);
 }
 
+/* What an SMS gateway keeps, for the ingest script to give up as
+ * script_fail gives up an SMS queued with Redis up: [rid, channel,
+ * alias] each, and the reason. */
+static void
+spool_queued_args(struct spool *sp, const struct spool_alert *a, json_t *args)
+{
+	const struct recipient_entry *r;
+	json_t *q = json_array(), *v;
+	const char *key, *bar;
+	char rid[ID_MAX + 1];
+	size_t i;
+
+	json_array_foreach(a->queued, i, v)
+	{
+		key = json_string_value(v);
+		if ((bar = strrchr(key, '|')) == NULL)
+			continue;
+		snprintf(rid, sizeof(rid), "%.*s", (int)(bar - key), key);
+		r = relay_config_recipient(sp->relay->cfg, rid);
+		json_array_append_new(q,
+		    json_pack("[s, s, s]", rid, bar + 1,
+		        r != NULL && r->alias != NULL ? r->alias : rid));
+	}
+	json_object_set_new(args, "queued", q);
+	json_object_set_new(args, "queued_reason",
+	    json_string(SMS_QUEUED_REASON));
+}
+
 static void
 spool_migrate_next(struct spool *sp)
 {
@@ -396,6 +456,7 @@ spool_migrate_next(struct spool *sp)
 	}
 	args = json_deep_copy(a->args);
 	json_object_set(args, "done", a->done);
+	spool_queued_args(sp, a, args);
 	json_object_del(args, "ref_local");
 	sp->migrating = a;
 	sp->req = store_eval(sp->relay->store, script_ingest, args,
@@ -494,7 +555,8 @@ spool_replay_record(struct spool *sp, struct spool_record *rec)
 	else if (rec->op == SPOOL_MIGRATED)
 		a->migrated = 1;
 	else
-		json_array_append_new(a->done,
+		json_array_append_new(rec->op == SPOOL_DONE ? a->done
+		                                            : a->queued,
 		    json_sprintf("%s|%s", rec->rid, rec->ch));
 }
 

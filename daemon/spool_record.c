@@ -106,8 +106,8 @@ spool_record_fields(json_t *o, struct spool_record *rec)
 		rec->op = SPOOL_MIGRATED;
 		return 0;
 	}
-	if (strcmp(op, "done") == 0) {
-		rec->op = SPOOL_DONE;
+	if (strcmp(op, "done") == 0 || strcmp(op, "queued") == 0) {
+		rec->op = op[0] == 'd' ? SPOOL_DONE : SPOOL_QUEUED;
 		return spool_record_str(o, "rid", rec->rid, ID_MAX) != 0 ||
 		        spool_record_str(o, "ch", rec->ch, SPOOL_CHANNEL_MAX) !=
 		            0

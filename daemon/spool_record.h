@@ -3,6 +3,8 @@
  * line, as spool.c appends them:
  *   {"op":"alert","args":{...}}          the ingest script's arguments
  *   {"op":"done","aid":..,"rid":..,"ch":..}  delivered from the spool
+ *   {"op":"queued","aid":..,"rid":..,"ch":..}  an SMS gateway keeps it
+ *                                        (never sent again)
  *   {"op":"migrated","aid":..}           moved into Redis
  * and the check that a line read back is one of them, with every field
  * spool.c relies on: a torn last line, or a damaged or foreign file,
@@ -19,14 +21,14 @@
 
 #define SPOOL_CHANNEL_MAX 15 /* "webhook", "sms" */
 
-enum spool_op { SPOOL_ALERT, SPOOL_DONE, SPOOL_MIGRATED };
+enum spool_op { SPOOL_ALERT, SPOOL_DONE, SPOOL_QUEUED, SPOOL_MIGRATED };
 
 struct spool_record {
 	enum spool_op op;
 	char aid[33]; /* 32 hex digits */
 	json_t *args; /* SPOOL_ALERT: a reference of the caller's */
-	char rid[ID_MAX + 1]; /* SPOOL_DONE */
-	char ch[SPOOL_CHANNEL_MAX + 1]; /* SPOOL_DONE */
+	char rid[ID_MAX + 1]; /* SPOOL_DONE, SPOOL_QUEUED */
+	char ch[SPOOL_CHANNEL_MAX + 1]; /* SPOOL_DONE, SPOOL_QUEUED */
 };
 
 /* One line (without its newline, or with it): 0 with rec filled, or -1

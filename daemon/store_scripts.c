@@ -1,73 +1,12 @@
-#include "retention_scripts.h"
+/*
+ * The Lua scripts of an alert's life (store_scripts.h): accepted,
+ * escalated by its timers, acknowledged, cancelled (duress or real),
+ * its later positions, and what its device and the relay read of it.
+ * The scripts of its notifications are in store_delivery_scripts.c.
+ */
 #include "store.h"
 #include "store_scripts.h"
-
-/* A recipient reached after all on m (rid|ch): no longer unreached
- * (unless clear is false: a report said that SMS failed).
- * After a duress cancel the device's status keeps showing it as a real
- * cancel would (script_status): the entry is kept as unreached@. */
-#define REACHED                                                                \
-	"local function reached(ak, aid, m, clear)\n"                          \
-	"  local uk = K('unreached', aid)\n"                                   \
-	"  local was = redis.call('HGET', uk, m)\n"                            \
-	"  if was and redis.call('HGET', ak, 'duress') == '1' then\n"          \
-	"    redis.call('HSETNX', ak, 'unreached@' .. m, was)\n"               \
-	"  end\n"                                                              \
-	"  if clear then redis.call('HDEL', uk, m) end\n"                      \
-	"end\n"
-
-/* Shared by every script: argument, key names, events and deliveries. */
-#define PRELUDE                                                                \
-	"local a = cjson.decode(ARGV[1])\n"                                    \
-	"local P = a.p\n"                                                      \
-	"local function K(...) return table.concat({P, ...}, ':') "            \
-	"end\n" RETIRE_PRELUDE "local function ev(aid, dev, e)\n"              \
-	"  local f = redis.call('HMGET', K('alert', aid), 'drill', 'duress',"  \
-	"    'state')\n"                                                       \
-	"  if f[1] == '1' then e.drill = true end\n"                           \
-	"  -- after any cancel (duress ones look real), nothing more\n"        \
-	"  if f[2] == '1' or (f[3] == 'cancelled' and e.event ~= 'cancelled')" \
-	"  then\n"                                                             \
-	"    redis.call('RPUSH', K('duress_events', aid), cjson.encode(e))\n"  \
-	"    keep(aid)\n"                                                      \
-	"    return\n"                                                         \
-	"  end\n"                                                              \
-	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
-	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
-	"dev,"                                                                 \
-	"    alert_id = aid, receipt = e}))\n"                                 \
-	"  keep(aid)\n"                                                        \
-	"end\n"                                                                \
-	"local function deliver(aid, rid, ch, event, tier)\n"                  \
-	"  redis.call('XADD', K('deliveries'), '*', 'alert_id', aid,"          \
-	"    'recipient_id', rid, 'channel', ch, 'event', event, 'tier', "     \
-	"tier)\n"                                                              \
-	"end\n"                                                                \
-	"local function fanout(aid, event, skip)\n"                            \
-	"  for _, m in ipairs(redis.call('SMEMBERS', K('notified', aid))) "    \
-	"do\n"                                                                 \
-	"    if m ~= skip then\n"                                              \
-	"      local s = string.find(m, '|', 1, true)\n"                       \
-	"      deliver(aid, string.sub(m, 1, s - 1), string.sub(m, s + 1),"    \
-	"        event, '-1')\n"                                               \
-	"    end\n"                                                            \
-	"  end\n"                                                              \
-	"end\n"                                                                \
-	"local function stop_timers(ak, aid)\n"                                \
-	"  local m = redis.call('HGET', ak, 'timer')\n"                        \
-	"  if m then redis.call('ZREM', K('timers'), m) end\n"                 \
-	"  redis.call('HDEL', ak, 'timer')\n"                                  \
-	"  redis.call('ZREM', K('timers'), aid .. '|x')\n"                     \
-	"end\n"                                                                \
-	"local function closed(aid, atype)\n"                                  \
-	"  redis.call('ZREM', K('open', atype or '-'), aid)\n"                 \
-	"  redis.call('ZREM', K('open', 'drill'), aid)\n"                      \
-	"end\n"                                                                \
-	"local function unreached(aid, rid, ch, u)\n"                          \
-	"  redis.call('HSET', K('unreached', aid), rid .. '|' .. ch,"          \
-	"    cjson.encode(u))\n"                                               \
-	"  keep(aid)\n"                                                        \
-	"end\n" REACHED
+#include "store_scripts_int.h"
 
 /* The device's signed cancel, as it sent it, kept with the alert for the
  * webhooks that follow (webhook.c): a receiver checks it with the
@@ -87,8 +26,12 @@
 	"end\n"
 
 /* Accept an alert with its first notifications and timers, or recognise
- * a resend. */
-const char script_ingest[] = PRELUDE
+ * a resend.  From the local spool (spool.c), a.done were delivered from
+ * there and a.queued ([rid, channel, alias]) are kept by an SMS gateway:
+ * neither is sent again; each of a.queued is given up as script_fail
+ * gives up an SMS queued with Redis up (dead letter, not reached, the
+ * next tier at once), as of the alert's arrival. */
+const char script_ingest[] = PRELUDE GIVE_UP
     "local ak = K('alert', a.aid)\n"
     "local h = redis.call('HMGET', ak, 'envelope_hash', 'relay_id',"
     "  'received_at', 'ref')\n"
@@ -135,6 +78,8 @@ const char script_ingest[] = PRELUDE
     "  redis.call('HSETNX', ak, 'delivered:' .. string.sub(x, 1, s - 1),"
     "    a.received_ms)\n"
     "end\n"
+    "for _, q in ipairs(a.queued or {}) do done[q[1] .. '|' .. q[2]] = true"
+    " end\n"
     "for _, d in ipairs(a.now) do\n"
     "  if not done[d[1] .. '|' .. d[2]] then\n"
     "    deliver(a.aid, d[1], d[2], a.event or 'alert.raised', a.tier)\n"
@@ -153,6 +98,15 @@ const char script_ingest[] = PRELUDE
     "  a.received_ms, a.aid)\n"
     "ev(a.aid, a.dev, {event = 'accepted', at = a.received, relay_id = id,"
     "  ref = ref})\n"
+    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
+    "  'duress')\n"
+    "for _, q in ipairs(a.queued or {}) do\n"
+    "  dead_letter(a.aid, q[1], q[2], a.event or 'alert.raised', a.tier,"
+    "    a.queued_reason, a.received)\n"
+    "  give_up(a.aid, s, {rid = q[1], alias = q[3], ch = q[2],"
+    "    reason = a.queued_reason, at = a.received, at_ms = a.received_ms,"
+    "    queued = true})\n"
+    "end\n"
     "return cjson.encode({r = 'new', id = id, received_at = a.received,"
     "  ref = ref})\n";
 
@@ -227,256 +181,6 @@ const char script_brief[] = PRELUDE
     "return cjson.encode({exists = true, state = f[1], policy = f[2],"
     "  alert_type = f[3], received_ms = f[4], recipients = f[5],"
     "  drill = f[6] == '1', duress_ms = f[7] or nil})\n";
-
-/* What a delivery needs to know about its alert. */
-const char script_meta[] = PRELUDE
-    "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
-    "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
-    "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
-    "  'tier', 'drill', 'last_seen', 'interval_s', 'duress', 'duress_at',"
-    "  'envelope_hash', 'cancel_signed', 'cancel_sig', 'acked_statement')\n"
-    "if not f[1] then return cjson.encode({exists = false}) end\n"
-    /* a later position: its own box and time (script_location) */
-    "if a.event == 'alert.location' then\n"
-    "  local l = redis.call('HMGET', K('alert', a.aid), 'ct:@' .. a.tier,"
-    "    'ct:@' .. a.tier .. ':' .. a.rid)\n"
-    "  f[10] = l[2]\n"
-    "  if l[1] then f[3] = string.sub(l[1], 1, string.find(l[1], '|', 1,"
-    "    true) - 1) end\n"
-    "end\n"
-    "local u = redis.call('HEXISTS', K('unreached', a.aid),"
-    "  a.rid .. '|' .. (a.ch or ''))\n"
-    "return cjson.encode({exists = true, unreached = u == 1, device_id = f[1],"
-    "  alert_type = f[2], created_at = f[3], received_at = f[4],"
-    "  ref = f[5], state = f[6], acked_by = f[7] or nil,"
-    "  acked_at = f[8] or nil, cancelled_at = f[9] or nil,"
-    "  ciphertext = f[10] or nil, done = f[11] and true or false,"
-    "  drill = f[13] == '1', last_seen = f[14] or nil,"
-    "  interval_s = f[15] or nil, duress = f[16] == '1',"
-    "  duress_at = f[17] or nil, envelope_hash = f[18] or nil,"
-    "  cancel_signed = f[19] or nil, cancel_sig = f[20] or nil,"
-    "  acked_statement = f[21] or nil})\n";
-
-/* A notification went through. */
-const char script_done[] = PRELUDE
-    "local ak = K('alert', a.aid)\n"
-    "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"
-    "redis.call('XDEL', K('deliveries'), a.sid)\n"
-    /* purged (retention, erasure): nothing to record it in */
-    "if redis.call('EXISTS', ak) == 0 then return cjson.encode({r = 'ok'})"
-    " end\n"
-    "local first = redis.call('HSETNX', ak, 'd:' .. a.sid, a.now_ms)\n"
-    "if first == 1 and (a.event == 'alert.raised' or"
-    "    a.event == 'alert.escalated' or a.event == 'alert.duress') then\n"
-    "  redis.call('HSETNX', ak, 'delivered:' .. a.rid, a.now_ms)\n"
-    "  redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
-    /* not when a delivery report said it failed before this ran */
-    "  reached(ak, a.aid, a.rid .. '|' .. a.ch, a.ch ~= 'sms' or"
-    "    redis.call('HGET', ak, 'smsreport:' .. a.rid) ~= 'failed')\n"
-    "  local n = redis.call('HINCRBY', ak, 'ndelivered', 1)\n"
-    "  if a.ch == 'sms' then\n"
-    "    redis.call('SET', K('lastsms', a.rid),"
-    "      redis.call('HGET', ak, 'drill') or '0', 'EX', 604800)\n"
-    "  end\n"
-    "  local f = redis.call('HMGET', ak, 'ndeliveries', 'device_id',"
-    "    'state')\n"
-    /* It went through after the alert was taken or cancelled:
-     * that person must hear so too. */
-    "  if f[3] == 'acknowledged' then\n"
-    "    deliver(a.aid, a.rid, a.ch, 'alert.acknowledged', '-1')\n"
-    "  elseif f[3] == 'cancelled' then\n"
-    "    deliver(a.aid, a.rid, a.ch, 'alert.cancelled', '-1')\n"
-    "  end\n"
-    /* an SMS gateway's 2xx says it took the message, not that the
-     * phone got it; a delivery report may have come first
-     * (script_report): it said so already */
-    "  local e = {event = 'delivered', recipient = a.alias,"
-    "    channel = a.ch, delivered = n, total = tonumber(f[1]),"
-    "    at = a.now}\n"
-    "  if a.ch == 'sms' then e.confirmed = false end\n"
-    "  if a.ch ~= 'sms' or not redis.call('HGET', ak, 'smsreport:' .."
-    "      a.rid) then\n"
-    "    ev(a.aid, f[2], e)\n"
-    "  end\n"
-    "end\n"
-    "return cjson.encode({r = 'ok'})\n";
-
-/* A notification to an open alert failed max_attempts times: its
- * recipient is marked unreached (the history says so, once), the next
- * tier comes at once, and the notification stays pending: it is tried
- * again until it goes through or the alert closes.  Not for a duress
- * alarm: it reaches every tier already, and its repeats keep their
- * interval (duress.h). */
-const char script_unreached[] = PRELUDE
-    "local ak = K('alert', a.aid)\n"
-    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
-    "  'duress')\n"
-    "if not s[1] then return cjson.encode({r = 'gone'}) end\n"
-    "if redis.call('HEXISTS', K('unreached', a.aid),"
-    "    a.rid .. '|' .. a.ch) == 0 then\n"
-    "  unreached(a.aid, a.rid, a.ch, {recipient = a.alias, channel = a.ch,"
-    "    reason = a.reason, since = a.now, retrying = true})\n"
-    "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
-    "    channel = a.ch, reason = a.reason, at = a.now, retrying = true})\n"
-    "end\n"
-    "if s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
-    "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
-    "end\n"
-    "return cjson.encode({r = 'ok'})\n";
-
-/* Recipients that cannot be reached at all (a missed check-in sealed
- * only to recipients no longer in the directory, checkin_unsealed.h):
- * each marked once, given up, with its failed event, as script_fail
- * marks one after its attempts; the next tier at once, as there. */
-const char script_unreached_all[] = PRELUDE
-    "local ak = K('alert', a.aid)\n"
-    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
-    "  'duress')\n"
-    "if not s[1] then return cjson.encode({r = 'gone'}) end\n"
-    "local n = 0\n"
-    "for _, w in ipairs(a.who) do\n"
-    "  if redis.call('HEXISTS', K('unreached', a.aid),"
-    "      w[1] .. '|' .. a.ch) == 0 then\n"
-    "    unreached(a.aid, w[1], a.ch, {recipient = w[2], channel = a.ch,"
-    "      reason = a.reason, since = a.now, retrying = false})\n"
-    "    ev(a.aid, s[3], {event = 'failed', recipient = w[2],"
-    "      channel = a.ch, reason = a.reason, at = a.now,"
-    "      retrying = false})\n"
-    "    n = n + 1\n"
-    "  end\n"
-    "end\n"
-    "if n > 0 and s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
-    "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
-    "end\n"
-    "return cjson.encode({r = 'ok', n = n})\n";
-
-/* A notification was given up (the alert closed or expired while its
- * recipient was unreached, it cannot be sent at all, or an SMS gateway
- * only queued it): dead letter, the history says so, and for an open
- * alert (not a duress alarm) the next tier at once.  A queued SMS may
- * still reach its phone: its recipient counts as sent to (a reply to
- * it acknowledges, they hear who took it), not as delivered.
- * Acknowledging the entry in the group is the claim: recorded once. */
-const char script_fail[] = PRELUDE
-    "local ak = K('alert', a.aid)\n"
-    "if redis.call('XACK', K('deliveries'), 'dispatch', a.sid) == 0 then\n"
-    "  return cjson.encode({r = 'again'})\n"
-    "end\n"
-    "redis.call('XDEL', K('deliveries'), a.sid)\n"
-    "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
-    "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', a.ch,"
-    "  'event', a.event, 'tier', a.tier, 'reason', a.reason, 'at', a.now)\n"
-    "if (a.event == 'alert.raised' or a.event == 'alert.escalated' or"
-    "    a.event == 'alert.duress') and redis.call('EXISTS', ak) == 1 then\n"
-    "  local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
-    "    'duress')\n"
-    "  local u = redis.call('HGET', K('unreached', a.aid), a.rid .. '|' .."
-    "    a.ch)\n"
-    "  local since, reason = a.now, a.reason\n"
-    "  if u then since = cjson.decode(u).since or a.now end\n"
-    /* the device's status keeps the reason it had at the cancel, as
-     * after a duress cancel (the dead letter says why it ended) */
-    "  if u and s[1] == 'cancelled' then\n"
-    "    reason = cjson.decode(u).reason or reason\n"
-    "  end\n"
-    "  unreached(a.aid, a.rid, a.ch, {recipient = a.alias, channel = a.ch,"
-    "    reason = reason, since = since, retrying = false,"
-    "    queued = a.queued or nil})\n"
-    "  if a.queued then\n"
-    "    redis.call('SADD', K('notified', a.aid), a.rid .. '|' .. a.ch)\n"
-    "  end\n"
-    "  ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
-    "    channel = a.ch, reason = a.reason, at = a.now, retrying = false})\n"
-    /* the next tier at once, the first time this recipient and channel
-     * fail only: were it each time, a notification that fails at once
-     * (a queued SMS, a message the gateway refuses) would fire every
-     * tier and repeat back to back, each failing again */
-    "  if not u and s[1] == 'open' and s[2] and s[4] ~= '1' then\n"
-    "    redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
-    "  end\n"
-    "end\n"
-    "return cjson.encode({r = 'ok'})\n";
-
-/* An alarm SMS is about to go out asking for delivery reports
- * (sms_report.h): its credential, until when a report is taken, and
- * what a failure would put in the dead letter.  One per recipient: a
- * later SMS to them replaces it, and what the last one's report said
- * (smsreport:) goes with it: that was about another SMS, and kept, it
- * would keep this one from clearing the recipient's unreached entry
- * and its receipt (script_done). */
-const char script_report_wait[] =
-    PRELUDE "local ak = K('alert', a.aid)\n"
-            "if redis.call('EXISTS', ak) == 0 then\n"
-            "  return cjson.encode({r = 'gone'})\n"
-            "end\n"
-            "redis.call('HDEL', ak, 'smsreport:' .. a.rid)\n"
-            "local k = K('report', a.aid)\n"
-            "redis.call('HSET', k, a.rid, cjson.encode({c = a.c, u = a.u,"
-            "  event = a.event, tier = a.tier}))\n"
-            "redis.call('EXPIRE', k, a.ttl)\n"
-            "return cjson.encode({r = 'ok'})\n";
-
-/* What a report for alert a.aid, recipient a.rid must match: read only,
- * so that a forged report changes nothing (the caller compares). */
-const char script_report_get[] =
-    PRELUDE "local v = redis.call('HGET', K('report', a.aid), a.rid)\n"
-            "if not v then return cjson.encode({r = 'none'}) end\n"
-            "local w = cjson.decode(v)\n"
-            "return cjson.encode({r = 'ok', c = w.c, u = w.u})\n";
-
-/* A final report whose credential matched: taken once.  Delivered: the
- * receipt says so, confirmed (after script_done's unconfirmed one, or
- * instead of it when the report came first).  Not delivered: as an
- * SMS that failed its attempts (script_fail): unreached, dead letter,
- * failed receipt, the next tier at once for an open alert. */
-const char script_report[] = PRELUDE
-    "local k = K('report', a.aid)\n"
-    "local v = redis.call('HGET', k, a.rid)\n"
-    "if not v or cjson.decode(v).c ~= a.c then\n"
-    "  return cjson.encode({r = 'none'})\n"
-    "end\n"
-    "local w = cjson.decode(v)\n"
-    "redis.call('HDEL', k, a.rid)\n"
-    "local ak = K('alert', a.aid)\n"
-    "local s = redis.call('HMGET', ak, 'state', 'timer', 'device_id',"
-    "  'duress')\n"
-    "if not s[1] then return cjson.encode({r = 'gone'}) end\n"
-    "if a.delivered then\n"
-    "  redis.call('HSET', ak, 'smsreport:' .. a.rid, 'delivered')\n"
-    /* reached after all (an SMS the gateway queued, one sent again
-     * after its earlier one failed): no longer unreached, with
-     * script_done's duress rule */
-    "  reached(ak, a.aid, a.rid .. '|sms', true)\n"
-    "  ev(a.aid, s[3], {event = 'delivered', recipient = a.alias,"
-    "    channel = 'sms', confirmed = true, at = a.now})\n"
-    "  return cjson.encode({r = 'delivered'})\n"
-    "end\n"
-    "redis.call('HSET', ak, 'smsreport:' .. a.rid, 'failed')\n"
-    "redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"
-    "  'alert_id', a.aid, 'recipient_id', a.rid, 'channel', 'sms',"
-    "  'event', w.event or 'alert.raised', 'tier', w.tier or '0',"
-    "  'reason', a.reason, 'at', a.now)\n"
-    "local u = redis.call('HEXISTS', K('unreached', a.aid), a.rid .. '|sms')\n"
-    /* kept apart from the unreached entry, which a later SMS the gateway
-     * takes clears (script_done) */
-    "local first = redis.call('HSETNX', ak, 'smsfailed:' .. a.rid,"
-    "  a.now_ms)\n"
-    "unreached(a.aid, a.rid, 'sms', {recipient = a.alias, channel = 'sms',"
-    "  reason = a.reason, since = a.now, retrying = false})\n"
-    "ev(a.aid, s[3], {event = 'failed', recipient = a.alias,"
-    "  channel = 'sms', reason = a.reason, at = a.now, retrying = false})\n"
-    /* as script_fail: the first failure of this recipient's SMS only,
-     * or a centre failing every SMS at once would fire tier after tier */
-    "if u == 0 and first == 1 and s[1] == 'open' and s[2] and"
-    "    s[4] ~= '1' then\n"
-    "  redis.call('ZADD', K('timers'), 'XX', a.now_ms, s[2])\n"
-    "end\n"
-    "return cjson.encode({r = 'failed'})\n";
-
-const char script_drop[] =
-    PRELUDE "redis.call('XACK', K('deliveries'), 'dispatch', a.sid)\n"
-            "redis.call('XDEL', K('deliveries'), a.sid)\n"
-            "return cjson.encode({r = 'ok'})\n";
 
 /* A person acknowledged: by alert id or reference (HTTPS), or by
  * reference (SMS, only from a number that was sent that reference:
@@ -620,77 +324,6 @@ const char script_list[] =
             "    state = f[3], ref = f[4], drill = f[5] == '1'}\n"
             "end\n"
             "return cjson.encode({r = 'ok', alerts = out})\n";
-
-/* For /metrics, cheap whatever the history: deliveries not yet
- * completed (completed ones are deleted, so the stream's length is the
- * queue) and the oldest one's id, the dead letters, and per alert type
- * how many alerts are open and since when the oldest (P:open:TYPE is
- * kept by the scripts that open and close alerts). */
-const char script_queue[] = PRELUDE
-    "local out = {depth = redis.call('XLEN', K('deliveries')),"
-    "  deadletter = redis.call('XLEN', K('deadletter')), open = {}}\n"
-    "local f = redis.call('XRANGE', K('deliveries'), '-', '+', 'COUNT', 1)\n"
-    "if f[1] then out.oldest = f[1][1] end\n"
-    "for _, t in ipairs(a.types) do\n"
-    "  local o = redis.call('ZRANGE', K('open', t), 0, 0, 'WITHSCORES')\n"
-    "  out.open[t] = {n = redis.call('ZCARD', K('open', t)),"
-    "    oldest_ms = o[2]}\n"
-    "end\n"
-    "return cjson.encode(out)\n";
-
-/* The newest dead letters, up to a.limit, and how many there are. */
-const char script_deadletter_list[] = PRELUDE
-    "local out = {}\n"
-    "for i, e in ipairs(redis.call('XREVRANGE', K('deadletter'), '+', '-',"
-    "    'COUNT', tonumber(a.limit))) do\n"
-    "  local o = {id = e[1]}\n"
-    "  for j = 1, #e[2], 2 do o[e[2][j]] = e[2][j + 1] end\n"
-    "  out[i] = o\n"
-    "end\n"
-    "return cjson.encode({total = redis.call('XLEN', K('deadletter')),"
-    "  entries = out})\n";
-
-/* Dead letters back into the deliveries stream, marked replayed (sent
- * whatever the alert's state, up to max_attempts), each moved once:
- * a.ids, or with a.all the oldest a.limit. */
-const char script_deadletter_replay[] = PRELUDE
-    "local ids = a.ids or {}\n"
-    "if a.all then\n"
-    "  ids = {}\n"
-    "  for i, e in ipairs(redis.call('XRANGE', K('deadletter'), '-', '+',"
-    "      'COUNT', tonumber(a.limit))) do ids[i] = e[1] end\n"
-    "end\n"
-    "local done, unknown = {}, {}\n"
-    "for _, id in ipairs(ids) do\n"
-    "  local e = redis.call('XRANGE', K('deadletter'), id, id)[1]\n"
-    "  if not e then\n"
-    "    table.insert(unknown, id)\n"
-    "  else\n"
-    "    local f = {}\n"
-    "    for j = 1, #e[2], 2 do f[e[2][j]] = e[2][j + 1] end\n"
-    "    local sid = redis.call('XADD', K('deliveries'), '*', 'alert_id',"
-    "      f.alert_id or '', 'recipient_id', f.recipient_id or '',"
-    "      'channel', f.channel or '', 'event', f.event or '', 'tier',"
-    "      f.tier or '0', 'replay', '1')\n"
-    "    redis.call('XDEL', K('deadletter'), id)\n"
-    "    local uk = K('unreached', f.alert_id or '')\n"
-    "    local m = (f.recipient_id or '') .. '|' .. (f.channel or '')\n"
-    "    local u = redis.call('HGET', uk, m)\n"
-    "    if u then\n"
-    "      u = cjson.decode(u)\n"
-    "      u.retrying = true\n"
-    "      redis.call('HSET', uk, m, cjson.encode(u))\n"
-    "    end\n"
-    "    table.insert(done, {id = id, delivery = sid, alert_id = f.alert_id,"
-    "      recipient_id = f.recipient_id, channel = f.channel})\n"
-    "  end\n"
-    "end\n"
-    "return cjson.encode({replayed = done, unknown = unknown})\n";
-
-/* Whether the last alarm SMS to a recipient was a drill. */
-const char script_lastsms[] =
-    PRELUDE "return cjson.encode({drill = redis.call('GET',"
-            "  K('lastsms', a.rid)) == '1'})\n";
 
 /* The highest directory version any relay on this Redis has run with:
  * a relay started with an older one (an old file restored) finds out. */

@@ -1,7 +1,8 @@
 /*
- * The Lua scripts that change alerts in Redis.  Each runs atomically,
- * takes one JSON argument (ARGV[1], decoded with cjson; "p" is the key
- * prefix, added by store_eval()) and returns one JSON document.
+ * The Lua scripts that change alerts in Redis (store_scripts.c: the
+ * alert's life; store_delivery_scripts.c: its notifications).  Each runs
+ * atomically, takes one JSON argument (ARGV[1], decoded with cjson; "p" is the
+ * key prefix, added by store_eval()) and returns one JSON document.
  *
  * Keys, with P the prefix and A an alert id:
  *   P:alert:A     hash: routing metadata, state, ref, policy, tier, timer,

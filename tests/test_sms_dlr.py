@@ -258,6 +258,23 @@ def test_report_refused_on_https_listener(lab, catcher):
                    confirmed=True)
 
 
+@pytest.mark.hard_timeout(60)
+@pytest.mark.parametrize("path", ["/v1/sms/twilio/report", "/v1/sms/kannel"])
+def test_report_url_not_this_gateways_is_refused_at_load(lab, path):
+    """A report_url whose path is under /v1/sms/ but not this gateway's
+    own report path (another gateway's, or its MO path) stops
+    alertrelayd -t, naming the gateway and the key.  The old code took
+    it, and Kannel's every report got a 400 at run time, silently."""
+    st = sms_stack(lab, POLICIES, delivery=delivery(), start=False,
+                   report_url="http://127.0.0.1:8080" + path)
+    cp = harness.run([harness.alertrelayd_bin(), "-t", "-c",
+                      st.env.relay_conf], timeout=30)
+    out = cp.stdout + cp.stderr
+    assert cp.returncode != 0, out
+    assert ("[gateway kannel] report_url must have the path "
+            "/v1/sms/kannel/report") in out, out
+
+
 @pytest.mark.hard_timeout(90)
 def test_report_for_closed_alert_is_harmless(lab, catcher):
     st, s, aid, rep = alarm_caught(lab, catcher)

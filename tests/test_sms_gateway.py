@@ -387,7 +387,14 @@ def test_config_good(drv, lab):
     rc, errors = check(drv, lab, {
         "k": {"type": "kannel", "url": "http://127.0.0.1:13013/cgi-bin/sendsms",
               "username": "u", "password_file": "pw", "from": "+3197010000000",
-              "mo_token_file": str(tok)},
+              "mo_token_file": str(tok),
+              "report_url": "http://127.0.0.1:8080/v1/sms/k/report"},
+        # a proxy's own path is left to it
+        "k2": {"type": "kannel",
+               "url": "http://127.0.0.1:13013/cgi-bin/sendsms",
+               "username": "u", "password_file": "pw",
+               "from": "+3197010000000",
+               "report_url": "https://dlr.example.nl/kannel2"},
         "t": {"type": "twilio", "url": "https://api.twilio.com", "username": "AC123",
               "password_file": str(pw), "from": "Alertrelay"},
         "h": {"type": "http", "url": "https://sms.example.nl/v1/send?to={to}",
@@ -450,6 +457,23 @@ def test_config_good(drv, lab):
      "header must be"),
     ({"type": "http", "url": "https://e.nl/", "body": "x", "username": "u"},
      "username needs password_file"),
+    # report_url: the relay takes reports at /v1/sms/<this gateway>/report
+    # only; the old code took these and lost every report (400)
+    ({"type": "kannel", "url": "http://127.0.0.1/x", "username": "u",
+      "password_file": "pw", "from": "+3197010000000",
+      "report_url": "http://127.0.0.1:8080/v1/sms/twilio/report"},
+     "report_url must have the path /v1/sms/g/report"),
+    ({"type": "kannel", "url": "http://127.0.0.1/x", "username": "u",
+      "password_file": "pw", "from": "+3197010000000",
+      "report_url": "http://127.0.0.1:8080/v1/sms/g"},
+     "report_url must have the path /v1/sms/g/report"),
+    ({"type": "kannel", "url": "http://127.0.0.1/x", "username": "u",
+      "password_file": "pw", "from": "+3197010000000",
+      "report_url": "not a url"}, "report_url: url is not a valid URL"),
+    ({"type": "twilio", "url": "https://api.example.com", "username": "AC1",
+      "password_file": "pw", "from": "+3197010000000",
+      "report_url": "http://127.0.0.1:8080/v1/sms/g/report"},
+     "report_url is for type kannel"),
 ])
 def test_config_errors(drv, lab, keys, error):
     secret_file(lab.tmp / "pw", "s3cret-pw")

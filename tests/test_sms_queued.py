@@ -14,7 +14,8 @@ phone got it.
 
 Both tests fail on the old code: it took any 2xx as delivered
 ("delivered to Contactpunt by sms", `delivered:contactpunt`, tier 0
-until its delay)."""
+until its delay).  The queued SMS is logged in one line (result=queued);
+the code before that also logged it as result=given_up."""
 
 import time
 
@@ -68,6 +69,10 @@ def test_queued_sms_is_not_delivered(lab):
     assert "delivered to" not in en and "afgeleverd" not in nl, (en, nl)
     log = st.relay.proc.text("stderr")
     assert "recipient=contactpunt channel=sms result=queued" in log
+    # one line for the one queued SMS, not a second "given_up" one
+    lines = [l for l in log.splitlines() if "delivery alert=%s recipient="
+             "contactpunt channel=sms" % aid in l]
+    assert len(lines) == 1 and "result=queued" in lines[0], lines
     assert "channel=sms result=ok" not in log
     # not sent again: Kannel holds the one copy
     assert st.kannel.sendsms_to(SMS_NUMBERS["contactpunt"]) == 1

@@ -1,0 +1,123 @@
+/*
+ * The Lua that the alert scripts share (store_scripts.c,
+ * store_delivery_scripts.c): PRELUDE opens every one of them, with the
+ * argument, key names, events, deliveries and reached(); GIVE_UP is
+ * added by the scripts that give a notification up.
+ */
+#ifndef ALERTRELAY_STORE_SCRIPTS_INT_H
+#define ALERTRELAY_STORE_SCRIPTS_INT_H
+
+#include "retention_scripts.h"
+
+/* A recipient reached after all on m (rid|ch): no longer unreached
+ * (unless clear is false: a report said that SMS failed).
+ * After a duress cancel the device's status keeps showing it as a real
+ * cancel would (script_status): the entry is kept as unreached@. */
+#define REACHED                                                                \
+	"local function reached(ak, aid, m, clear)\n"                          \
+	"  local uk = K('unreached', aid)\n"                                   \
+	"  local was = redis.call('HGET', uk, m)\n"                            \
+	"  if was and redis.call('HGET', ak, 'duress') == '1' then\n"          \
+	"    redis.call('HSETNX', ak, 'unreached@' .. m, was)\n"               \
+	"  end\n"                                                              \
+	"  if clear then redis.call('HDEL', uk, m) end\n"                      \
+	"end\n"
+
+/* Shared by every script: argument, key names, events and deliveries. */
+#define PRELUDE                                                                \
+	"local a = cjson.decode(ARGV[1])\n"                                    \
+	"local P = a.p\n"                                                      \
+	"local function K(...) return table.concat({P, ...}, ':') "            \
+	"end\n" RETIRE_PRELUDE "local function ev(aid, dev, e)\n"              \
+	"  local f = redis.call('HMGET', K('alert', aid), 'drill', 'duress',"  \
+	"    'state')\n"                                                       \
+	"  if f[1] == '1' then e.drill = true end\n"                           \
+	"  -- after any cancel (duress ones look real), nothing more\n"        \
+	"  if f[2] == '1' or (f[3] == 'cancelled' and e.event ~= 'cancelled')" \
+	"  then\n"                                                             \
+	"    redis.call('RPUSH', K('duress_events', aid), cjson.encode(e))\n"  \
+	"    keep(aid)\n"                                                      \
+	"    return\n"                                                         \
+	"  end\n"                                                              \
+	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
+	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
+	"dev,"                                                                 \
+	"    alert_id = aid, receipt = e}))\n"                                 \
+	"  keep(aid)\n"                                                        \
+	"end\n"                                                                \
+	"local function deliver(aid, rid, ch, event, tier)\n"                  \
+	"  redis.call('XADD', K('deliveries'), '*', 'alert_id', aid,"          \
+	"    'recipient_id', rid, 'channel', ch, 'event', event, 'tier', "     \
+	"tier)\n"                                                              \
+	"end\n"                                                                \
+	"local function fanout(aid, event, skip)\n"                            \
+	"  for _, m in ipairs(redis.call('SMEMBERS', K('notified', aid))) "    \
+	"do\n"                                                                 \
+	"    if m ~= skip then\n"                                              \
+	"      local s = string.find(m, '|', 1, true)\n"                       \
+	"      deliver(aid, string.sub(m, 1, s - 1), string.sub(m, s + 1),"    \
+	"        event, '-1')\n"                                               \
+	"    end\n"                                                            \
+	"  end\n"                                                              \
+	"end\n"                                                                \
+	"local function stop_timers(ak, aid)\n"                                \
+	"  local m = redis.call('HGET', ak, 'timer')\n"                        \
+	"  if m then redis.call('ZREM', K('timers'), m) end\n"                 \
+	"  redis.call('HDEL', ak, 'timer')\n"                                  \
+	"  redis.call('ZREM', K('timers'), aid .. '|x')\n"                     \
+	"end\n"                                                                \
+	"local function closed(aid, atype)\n"                                  \
+	"  redis.call('ZREM', K('open', atype or '-'), aid)\n"                 \
+	"  redis.call('ZREM', K('open', 'drill'), aid)\n"                      \
+	"end\n"                                                                \
+	"local function unreached(aid, rid, ch, u)\n"                          \
+	"  redis.call('HSET', K('unreached', aid), rid .. '|' .. ch,"          \
+	"    cjson.encode(u))\n"                                               \
+	"  keep(aid)\n"                                                        \
+	"end\n" REACHED
+
+/* Giving a notification up, as script_fail, script_report and
+ * script_unreached_all do (and script_ingest for an SMS queued from the
+ * local spool): dead_letter() records it; give_up() marks its recipient
+ * not reached, no longer retried, with the history's failed event, and
+ * brings the next tier forward for an open alert that is not a duress
+ * alarm (it reaches every tier already), the first time this recipient
+ * and channel are given up only: were it each time, a notification that
+ * fails at once (a queued SMS, a message the gateway refuses, a centre
+ * failing every SMS) would fire every tier and repeat back to back.
+ * s: the alert's state, timer, device_id and duress (HMGET); g: rid,
+ * alias, ch, reason, at, at_ms; g.queued: an SMS gateway keeps it (the
+ * recipient counts as sent to: a reply to it acknowledges); g.keep: an
+ * earlier entry's since is kept, and after a cancel its reason (the
+ * device's status keeps what it showed at the cancel, as after a duress
+ * cancel; the dead letter says why it ended); g.again: given up before
+ * in a way the entry does not show (script_report's smsfailed:). */
+#define GIVE_UP                                                                \
+	"local function dead_letter(aid, rid, ch, event, tier, reason, at)\n"  \
+	"  redis.call('XADD', K('deadletter'), 'MAXLEN', '~', '100000', '*',"  \
+	"    'alert_id', aid, 'recipient_id', rid, 'channel', ch, 'event',"    \
+	"    event, 'tier', tier, 'reason', reason, 'at', at)\n"               \
+	"end\n"                                                                \
+	"local function give_up(aid, s, g)\n"                                  \
+	"  local m = g.rid .. '|' .. g.ch\n"                                   \
+	"  local old = redis.call('HGET', K('unreached', aid), m)\n"           \
+	"  local since, reason = g.at, g.reason\n"                             \
+	"  if old and g.keep then\n"                                           \
+	"    local o = cjson.decode(old)\n"                                    \
+	"    since = o.since or g.at\n"                                        \
+	"    if s[1] == 'cancelled' then reason = o.reason or reason end\n"    \
+	"  end\n"                                                              \
+	"  unreached(aid, g.rid, g.ch, {recipient = g.alias, channel = g.ch,"  \
+	"    reason = reason, since = since, retrying = false,"                \
+	"    queued = g.queued or nil})\n"                                     \
+	"  if g.queued then redis.call('SADD', K('notified', aid), m) end\n"   \
+	"  ev(aid, s[3], {event = 'failed', recipient = g.alias,"              \
+	"    channel = g.ch, reason = g.reason, at = g.at, retrying = "        \
+	"false})\n"                                                            \
+	"  if not old and not g.again and s[1] == 'open' and s[2] and"         \
+	"      s[4] ~= '1' then\n"                                             \
+	"    redis.call('ZADD', K('timers'), 'XX', g.at_ms, s[2])\n"           \
+	"  end\n"                                                              \
+	"end\n"
+
+#endif
