@@ -20,6 +20,16 @@ from helpers import parse_send
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
 
+def spool_lab_env(lab, workers):
+    """An env with a spool directory and that many workers."""
+    env = lab.env()
+    spool = env.dir / "spool"
+    spool.mkdir()
+    env.relay["spool_dir"] = spool
+    spool_conf(env, workers)
+    return env, spool
+
+
 def spool_conf(env, workers):
     env.relay["workers"] = workers
     env.write_relay_conf()
@@ -46,11 +56,7 @@ def spool_both_files(lab, env, spool):
 
 @pytest.mark.hard_timeout(150)
 def test_fewer_workers_take_over_the_spool_of_the_others(lab):
-    env = lab.env()
-    spool = env.dir / "spool"
-    spool.mkdir()
-    env.relay["spool_dir"] = spool
-    spool_conf(env, 2)
+    env, spool = spool_lab_env(lab, 2)
     for rid in env.recipients:
         lab.recorder_for(env, rid)
     redis = lab.redis(env)
@@ -85,11 +91,7 @@ def child_of(pid):
 
 @pytest.mark.hard_timeout(60)
 def test_spool_file_created_with_its_directory_synced(lab):
-    env = lab.env()
-    spool = env.dir / "spool"
-    spool.mkdir()
-    env.relay["spool_dir"] = spool
-    spool_conf(env, 1)
+    env, spool = spool_lab_env(lab, 1)
     lab.redis(env)
     trace = env.dir / "strace.out"
     p = lab.spawn(["strace", "-f", "-qq", "-e", "trace=openat,fsync",
