@@ -15,7 +15,9 @@
 #include "relay_config.h"
 #include "sms_gateway.h"
 #include "spool.h"
+#include "spool_adopt.h"
 #include "spool_file.h"
+#include "spool_meta.h"
 #include "spool_record.h"
 #include "store.h"
 #include "store_scripts.h"
@@ -50,6 +52,7 @@ struct spool {
 	struct spool_file *file;
 	TAILQ_HEAD(, spool_alert) alerts;
 	struct spool_alert *migrating;
+	json_t *moved; /* its script's answer, while WAIT runs */
 	struct store_req *req;
 	struct event *retry; /* the next attempt; never armed with req */
 	long backoff_ms;
@@ -230,7 +233,9 @@ spool_done(const struct spool_alert *a, const char *rid, const char *ch)
 	return spool_has_key(a->done, key) || spool_has_key(a->queued, key);
 }
 
-/* The first tier, from memory: Redis is not there to hold it. */
+/* The first notifications, from memory: Redis is not there to hold
+ * them.  A check-in released under duress goes out as it would from
+ * Redis: alert.duress to every tier, marked (spool_meta.h). */
 static void
 spool_deliver(struct spool *sp, struct spool_alert *a)
 {
@@ -253,21 +258,9 @@ spool_deliver(struct spool *sp, struct spool_alert *a)
 		snprintf(e.stream_id, sizeof(e.stream_id), "%s-s%.8s%zu",
 		    json_string_value(json_object_get(a->args, "received_ms")),
 		    a->aid, i);
-		snprintf(e.event, sizeof(e.event), "alert.raised");
-		snprintf(e.tier, sizeof(e.tier), "0");
+		spool_meta_event(a->args, &e);
 		e.valid = 1;
-		meta = json_pack("{s:b, s:b, s:s, s:O, s:O, s:O, s:O, s:O}",
-		    "exists", 1, "done", 0, "state", "open", "device_id",
-		    json_object_get(a->args, "dev"), "alert_type",
-		    json_object_get(a->args, "type"), "created_at",
-		    json_object_get(a->args, "created"), "received_at",
-		    json_object_get(a->args, "received"), "ref",
-		    json_object_get(a->args, "ref_local"));
-		json_object_set_new(meta, "drill",
-		    json_boolean(json_object_get(a->args, "drill") != NULL));
-		json_object_set(meta, "ciphertext",
-		    json_object_get(json_object_get(a->args, "cts"),
-		        e.recipient_id));
+		meta = spool_meta(a->args, e.recipient_id);
 		a->active++;
 		dispatch_add_local(sp->relay->dispatch, &e, meta,
 		    spool_local_done, sp);
@@ -383,6 +376,63 @@ spool_moved(struct spool *sp, struct spool_alert *a, json_t *reply)
 	    json_pack("{s:s, s:s}", "op", "migrated", "aid", a->aid));
 }
 
+/* One alert is done with: on to the next, without a backoff. */
+static void
+spool_migrate_on(struct spool *sp)
+{
+	sp->nfail = 0;
+	sp->backoff_ms = SPOOL_RETRY_MIN_MS;
+	spool_migrate_next(sp);
+}
+
+/*
+ * With [redis] min_replicas an alert counts as moved only once that many
+ * replicas hold it, as an alert Redis took directly counts as accepted
+ * only then (ingest.c): the spool is the alert's only copy a failover
+ * cannot lose, so it keeps the alert until then, and tries again after a
+ * backoff (the script then answers "dup" and WAIT runs again).
+ */
+static void
+spool_replicated_cb(int ok, const char *err, void *arg)
+{
+	struct spool *sp = arg;
+	struct spool_alert *a = sp->migrating;
+	json_t *reply = sp->moved;
+	char why[160];
+
+	sp->req = NULL;
+	sp->migrating = NULL;
+	sp->moved = NULL;
+	if (ok)
+		spool_moved(sp, a, reply);
+	else {
+		snprintf(why, sizeof(why),
+		    "in redis, not on enough replicas: %s",
+		    err != NULL ? err : "?");
+		spool_migrate_failed(sp, a, why);
+	}
+	json_decref(reply);
+	if (ok)
+		spool_migrate_on(sp);
+}
+
+/* Redis holds it ("new" or "dup"): on the replicas too, if asked for. */
+static void
+spool_stored(struct spool *sp, struct spool_alert *a, json_t *reply)
+{
+	const struct relay_config *cfg = sp->relay->cfg;
+
+	if (cfg->redis_min_replicas <= 0) {
+		spool_moved(sp, a, reply);
+		spool_migrate_on(sp);
+		return;
+	}
+	sp->migrating = a;
+	sp->moved = json_incref(reply);
+	sp->req = store_wait_replicas(sp->relay->store, cfg->redis_min_replicas,
+	    cfg->redis_timeout * 1000, spool_replicated_cb, sp);
+}
+
 static void
 spool_migrated_cb(json_t *reply, const char *err, void *arg)
 {
@@ -392,23 +442,19 @@ spool_migrated_cb(json_t *reply, const char *err, void *arg)
 
 	sp->req = NULL;
 	sp->migrating = NULL;
-	if (r != NULL && strcmp(r, "conflict") == 0)
+	if (r != NULL && strcmp(r, "conflict") == 0) {
 		spool_hold(sp, a);
-	else if (r != NULL && (strcmp(r, "new") == 0 || strcmp(r, "dup") == 0))
-		spool_moved(sp, a, reply);
+		spool_migrate_on(sp);
+	} else if (r != NULL &&
+	    (strcmp(r, "new") == 0 || strcmp(r, "dup") == 0))
+		spool_stored(sp, a, reply);
 	else if (r != NULL && strcmp(r, "noref") == 0) {
 		spool_fresh_refs(a);
 		spool_migrate_failed(sp, a,
 		    "no free reference among its candidates; fresh ones next");
-		return;
-	} else {
+	} else
 		spool_migrate_failed(sp, a,
 		    err != NULL ? err : "unexpected answer");
-		return;
-	}
-	sp->nfail = 0;
-	sp->backoff_ms = SPOOL_RETRY_MIN_MS;
-	spool_migrate_next(sp);
 }
 
 /* What an SMS gateway keeps, for the ingest script to give up as
@@ -554,7 +600,7 @@ spool_replay_record(struct spool *sp, struct spool_record *rec)
 		;
 	else if (rec->op == SPOOL_MIGRATED)
 		a->migrated = 1;
-	else
+	else if (!spool_done(a, rec->rid, rec->ch)) /* taken over twice */
 		json_array_append_new(rec->op == SPOOL_DONE ? a->done
 		                                            : a->queued,
 		    json_sprintf("%s|%s", rec->rid, rec->ch));
@@ -585,7 +631,7 @@ spool_open(struct relay *relay, const char *dir)
 
 	sp->relay = relay;
 	/* Worker i > 0 has a file of its own (workers.h): one replays only
-	 * what it wrote itself. */
+	 * what it wrote itself; worker 0 also those no worker runs for. */
 	if (relay->worker > 0)
 		sp->path = xasprintf("%s/spool.log.%d", dir, relay->worker);
 	else
@@ -598,6 +644,10 @@ spool_open(struct relay *relay, const char *dir)
 		spool_close(sp);
 		return NULL;
 	}
+	/* The files of workers a restart with fewer no longer runs. */
+	if (relay->worker <= 0)
+		spool_adopt(dir, relay->cfg->workers, sp->file,
+		    spool_replay_line, sp);
 	if (sp->skipped > 0)
 		log_warnx("spool %s: %zu lines skipped (torn or damaged)",
 		    sp->path, sp->skipped);
@@ -620,6 +670,7 @@ spool_close(struct spool *sp)
 	if (sp == NULL)
 		return;
 	store_req_cancel(sp->req);
+	json_decref(sp->moved);
 	if (sp->retry != NULL)
 		event_free(sp->retry);
 	while ((a = TAILQ_FIRST(&sp->alerts)) != NULL)

@@ -114,11 +114,12 @@ spool_file_truncate(struct spool_file *f)
 	return 0;
 }
 
-/* After a rename it is the directory that must reach the disk. */
-static void
-spool_file_sync_dir(const struct spool_file *f)
+/* After a file is created, renamed or removed it is its directory that
+ * must reach the disk, or a crash can lose the name with the records. */
+void
+spool_file_sync_dir(const char *path)
 {
-	char *dir = xstrdup(f->path), *slash = strrchr(dir, '/');
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	int fd;
 
 	if (slash == NULL)
@@ -129,7 +130,7 @@ spool_file_sync_dir(const struct spool_file *f)
 		*slash = '\0';
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || fsync(fd) != 0)
-		log_warn("spool %s: syncing its directory", f->path);
+		log_warn("spool %s: syncing its directory", path);
 	if (fd != -1)
 		close(fd);
 	free(dir);
@@ -185,7 +186,7 @@ spool_file_replace(struct spool_file *f, json_t *recs)
 		return -1;
 	}
 	free(tmp);
-	spool_file_sync_dir(f);
+	spool_file_sync_dir(f->path);
 	close(f->fd);
 	f->fd = fd;
 	f->cut = 0;
@@ -204,7 +205,7 @@ spool_file_size(const struct spool_file *f)
  * is then not known to be torn, and must not be cut off.  A last line
  * without its newline was cut short by a crash while it was written,
  * before its record counted (fdatasync comes after the newline). */
-static off_t
+off_t
 spool_file_read(const char *path, spool_file_line_cb cb, void *arg)
 {
 	FILE *fp = fopen(path, "r");
@@ -232,23 +233,40 @@ spool_file_read(const char *path, spool_file_line_cb cb, void *arg)
 	return bad ? -1 : whole;
 }
 
+/* The file for appending; *created says whether this made it. */
+static int
+spool_file_create(const char *path, int *created)
+{
+	int fd, flags = O_WRONLY | O_APPEND | O_CLOEXEC;
+
+	*created = 1;
+	if ((fd = open(path, flags | O_CREAT | O_EXCL, 0600)) != -1 ||
+	    errno != EEXIST)
+		return fd;
+	*created = 0;
+	return open(path, flags);
+}
+
 struct spool_file *
 spool_file_open(const char *path, spool_file_line_cb cb, void *arg)
 {
 	struct spool_file *f;
 	off_t whole = spool_file_read(path, cb, arg);
 	struct stat st;
+	int created;
 
 	if (whole < 0)
 		return NULL;
 	f = xcalloc(1, sizeof(*f));
 	f->path = xstrdup(path);
-	f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	f->fd = spool_file_create(path, &created);
 	if (f->fd == -1 || fstat(f->fd, &st) != 0) {
 		log_warn("spool %s", path);
 		spool_file_close(f);
 		return NULL;
 	}
+	if (created)
+		spool_file_sync_dir(path);
 	spool_file_set_size(f, st.st_size < whole ? st.st_size : whole);
 	/* The torn line goes now, or the next record would join it. */
 	if (st.st_size > whole && spool_file_cut(f) == 0 &&

@@ -10,6 +10,8 @@
 #ifndef ALERTRELAY_SPOOL_FILE_H
 #define ALERTRELAY_SPOOL_FILE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include <jansson.h>
@@ -21,7 +23,15 @@ struct spool_file;
 typedef void (
     *spool_file_line_cb)(const char *line, size_t len, int torn, void *arg);
 
-/* Opens path, creating it; NULL with a logged reason on failure. */
+/* The lines of path to cb, as spool_file_open() gives them; the length
+ * the whole ones cover, 0 when there is no such file, or -1 (logged) when
+ * it could not be read to its end. */
+off_t spool_file_read(const char *path, spool_file_line_cb cb, void *arg);
+/* Brings a creation, rename or removal in path's directory to disk. */
+void spool_file_sync_dir(const char *path);
+
+/* Opens path, creating it (and syncing its directory then); NULL with a logged
+ * reason on failure. */
 struct spool_file *spool_file_open(const char *path, spool_file_line_cb cb,
     void *arg);
 void spool_file_close(struct spool_file *f);

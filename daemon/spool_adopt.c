@@ -1,0 +1,106 @@
+/*
+ * Taking over the spool files of workers a restart no longer runs
+ * (spool_adopt.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spool_adopt.h"
+#include "spool_record.h"
+#include "xmalloc.h"
+
+#define SPOOL_ADOPT_PREFIX "spool.log."
+
+struct spool_adopt {
+	struct spool_file *into;
+	spool_file_line_cb cb;
+	void *arg;
+	size_t taken;
+	int failed; /* a record could not be appended */
+};
+
+/* The worker whose file name is, or -1 (another file, spool.log.1.new). */
+static long
+spool_adopt_worker(const char *name)
+{
+	const char *digits = name + strlen(SPOOL_ADOPT_PREFIX);
+	char *end;
+	long i;
+
+	if (strncmp(name, SPOOL_ADOPT_PREFIX, strlen(SPOOL_ADOPT_PREFIX)) !=
+	        0 ||
+	    *digits < '0' || *digits > '9')
+		return -1;
+	errno = 0;
+	i = strtol(digits, &end, 10);
+	return *end != '\0' || errno != 0 ? -1 : i;
+}
+
+/* One line of the old file: into ours first, then into memory. */
+static void
+spool_adopt_line(const char *line, size_t len, int torn, void *arg)
+{
+	struct spool_adopt *ad = arg;
+	struct spool_record rec;
+	json_t *o;
+
+	if (!torn && spool_record_parse(line, len, &rec) == 0) {
+		spool_record_clear(&rec);
+		o = json_loadb(line, len, 0, NULL);
+		if (o == NULL || spool_file_append(ad->into, o) != 0)
+			ad->failed = 1;
+		else
+			ad->taken++;
+	}
+	ad->cb(line, len, torn, ad->arg);
+}
+
+static void
+spool_adopt_file(struct spool_adopt *ad, const char *path)
+{
+	ad->taken = 0;
+	ad->failed = 0;
+	if (spool_file_read(path, spool_adopt_line, ad) < 0 || ad->failed) {
+		log_errorx("spool %s: of a worker that no longer runs, and not "
+		           "taken over whole; it stays for the next start",
+		    path);
+		return;
+	}
+	if (unlink(path) != 0) {
+		log_warn("spool %s: removing it once taken over", path);
+		return;
+	}
+	spool_file_sync_dir(path);
+	if (ad->taken > 0)
+		log_warnx("spool %s: %zu records of a worker that no longer "
+		          "runs taken over",
+		    path, ad->taken);
+}
+
+void
+spool_adopt(const char *dir, long nworkers, struct spool_file *into,
+    spool_file_line_cb cb, void *arg)
+{
+	struct spool_adopt ad = {into, cb, arg, 0, 0};
+	struct dirent *de;
+	DIR *d;
+	char *path;
+
+	if ((d = opendir(dir)) == NULL) {
+		log_warn("spool %s: looking for files of other workers", dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (spool_adopt_worker(de->d_name) <
+		    (nworkers > 1 ? nworkers : 1))
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		spool_adopt_file(&ad, path);
+		free(path);
+	}
+	closedir(d);
+}

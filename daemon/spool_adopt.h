@@ -1,0 +1,21 @@
+/*
+ * The spool files of workers that no longer run: with [relay] workers =
+ * N, worker i > 0 appends to spool_dir/spool.log.i (spool.c).  After a
+ * restart with fewer workers nobody would read spool.log.i for i >= N,
+ * and the alerts in it, accepted, would never reach Redis.  Worker 0
+ * (or the only relay) takes their records into its own file, fsynced,
+ * before it removes them: a crash in between leaves a second copy, which
+ * the replay ignores, never none.
+ */
+#ifndef ALERTRELAY_SPOOL_ADOPT_H
+#define ALERTRELAY_SPOOL_ADOPT_H
+
+#include "spool_file.h"
+
+/* Every spool.log.i in dir with i >= nworkers: each whole record is
+ * appended to into and handed to cb (like spool_file_open()'s lines), then
+ * the file is removed; a file not taken whole stays, and is said. */
+void spool_adopt(const char *dir, long nworkers, struct spool_file *into,
+    spool_file_line_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,113 @@
+"""The local spool's files (review rv-edges): after a restart with fewer
+[relay] workers, worker 0 takes over spool.log.i of each worker that no
+longer runs, so the alerts in it reach Redis (before, the file was left
+as it was and its alerts never moved, without a word); and a spool file
+created at start is followed by an fsync of its directory, so a crash
+cannot lose its name (before, only a rename synced it).  Real
+redis-server, alertrelayd (workers = 2, then 1; under strace for the
+directory), alertctl and webhook receivers.  Both fail on the old code."""
+
+import os
+import re
+import signal
+import time
+
+import pytest
+
+import harness
+from helpers import parse_send
+
+pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
+
+
+def spool_lab_env(lab, workers):
+    """An env with a spool directory and that many workers."""
+    env = lab.env()
+    spool = env.dir / "spool"
+    spool.mkdir()
+    env.relay["spool_dir"] = spool
+    spool_conf(env, workers)
+    return env, spool
+
+
+def spool_conf(env, workers):
+    env.relay["workers"] = workers
+    env.write_relay_conf()
+    if os.geteuid() == 0:  # the daemon drops root: let it write there
+        harness.hand_to_daemon_user(env.dir)
+
+
+def spool_both_files(lab, env, spool):
+    """Alerts sent with Redis down until both workers spooled some
+    (devices are hashed to workers by the kernel); their ids."""
+    accepted = []
+    for i in range(16):
+        rc, lines, err = lab.send(env, "--type", "panic", "--message",
+                                  "w%d" % i, "--timeout", "20")
+        aid, acc = parse_send(lines)
+        assert rc == 0 and acc and acc.group(2).startswith("spool-"), \
+            (lines, err)
+        accepted.append(aid)
+        if all(os.path.getsize(spool / n) > 0
+               for n in ("spool.log", "spool.log.1")):
+            return accepted
+    pytest.fail("16 alerts, all on one worker's spool")
+
+
+@pytest.mark.hard_timeout(150)
+def test_fewer_workers_take_over_the_spool_of_the_others(lab):
+    env, spool = spool_lab_env(lab, 2)
+    for rid in env.recipients:
+        lab.recorder_for(env, rid)
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    relay.proc.wait_for(r"all 2 workers ready", timeout=20)
+    redis.kill()
+    accepted = spool_both_files(lab, env, spool)
+    relay.stop()
+    spool_conf(env, 1)
+    redis.start()
+    relay = lab.relay(env)
+    # before: the alerts of spool.log.1 never reached Redis, unsaid
+    r = harness.Resp(env.redis_port)
+    harness.wait_until(
+        lambda: all(r("HGET", "alertrelay:alert:%s" % a, "state")
+                    for a in accepted), 20, what="every alert in Redis")
+    assert re.search(r"spool \S+/spool\.log\.1: \d+ records of a worker "
+                     r"that no longer runs taken over", relay.log())
+    assert not (spool / "spool.log.1").exists()
+    harness.wait_until(lambda: os.path.getsize(spool / "spool.log") == 0, 20,
+                       what="the spool emptied")
+    # a second start has nothing more to take over
+    relay.stop()
+    relay = lab.relay(env)
+    assert "taken over" not in relay.proc.text("stderr")
+
+
+def child_of(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(c) for c in f.read().split()]
+
+
+@pytest.mark.hard_timeout(60)
+def test_spool_file_created_with_its_directory_synced(lab):
+    env, spool = spool_lab_env(lab, 1)
+    lab.redis(env)
+    trace = env.dir / "strace.out"
+    p = lab.spawn(["strace", "-f", "-qq", "-e", "trace=openat,fsync",
+                   "-o", str(trace), harness.alertrelayd_bin(), "-c",
+                   env.relay_conf, "-f"], "alertrelayd-strace")
+    p.wait_for(r"alertrelayd \S+ started", timeout=20)  # its spool open
+    for pid in child_of(p.pid):  # the relay, started by this test
+        os.kill(pid, signal.SIGTERM)
+    p.wait_exit(15)
+    calls = trace.read_text()
+    made = re.search(r'openat\([^)]*"%s/spool\.log", [^)]*O_CREAT[^)]*\)'
+                     r' = \d+' % re.escape(str(spool)), calls)
+    assert made, calls[-3000:]
+    dirfd = re.search(r'openat\([^)]*"%s", O_RDONLY[^)]*O_DIRECTORY[^)]*\) = '
+                      r'(\d+)' % re.escape(str(spool)), calls[made.end():])
+    assert dirfd, "the spool directory never opened after the file's creation"
+    assert re.search(r"fsync\(%s\) += 0" % dirfd.group(1),
+                     calls[made.end() + dirfd.end():]), \
+        "the spool directory never fsynced after the file's creation"
