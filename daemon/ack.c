@@ -265,7 +265,11 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 		json_object_set_new(args, "owners", p->owners);
 	p->owners = NULL;
 	evhttp_connection_set_closecb(p->evcon, ack_closed_cb, p);
-	p->sreq = store_eval(a->relay->store, script_ack, args, ack_done_cb, p);
+	/* with min_replicas: 503 unless replicas have it (a repeat is taken
+	 * as "again") */
+	p->sreq = store_eval_replicated(a->relay->store, script_ack, args,
+	    a->relay->cfg->redis_min_replicas,
+	    a->relay->cfg->redis_timeout * 1000, ack_done_cb, p);
 }
 
 /* Compares against every token, so timing says nothing of which. */

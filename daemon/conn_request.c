@@ -214,8 +214,11 @@ conn_cancel(struct conn *c, const json_t *o)
 	req = json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",
 	    c->device_id, "now", now);
 	json_object_update(req, c->req_cancel);
-	c->req =
-	    store_eval(c->relay->store, script_cancel, req, conn_answer_cb, c);
+	/* answered once replicas have it, or "unavailable" (a repeat is
+	 * "already") */
+	c->req = store_eval_replicated(c->relay->store, script_cancel, req,
+	    c->relay->cfg->redis_min_replicas,
+	    c->relay->cfg->redis_timeout * 1000, conn_answer_cb, c);
 }
 
 /* The signed directory, as the organisation signed it; only its version

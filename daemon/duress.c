@@ -137,7 +137,9 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	refs = json_array();
 	ingest_refs(refs);
 	json_object_set_new(args, "refs", refs);
-	c->req = store_eval(c->relay->store, script_duress, args,
+	/* both wait for the replicas alike, and fail alike */
+	c->req = store_eval_replicated(c->relay->store, script_duress, args,
+	    cfg->redis_min_replicas, cfg->redis_timeout * 1000,
 	    duress_answer_cb, c);
 }
 

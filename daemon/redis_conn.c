@@ -443,6 +443,12 @@ redis_conn_same_peer(const struct redis_conn *a, const struct redis_conn *b)
 	    strcmp(a->host, b->host) == 0 && a->port == b->port;
 }
 
+int
+redis_conn_same_redis(const struct redis_conn *a, const struct redis_conn *b)
+{
+	return a->ready && b->ready && redis_conn_same_peer(a, b);
+}
+
 void
 redis_conn_leave(struct redis_conn *rc, const struct redis_conn *hung)
 {

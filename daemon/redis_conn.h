@@ -3,7 +3,7 @@
  * and backoff, and a deadline on every command.  alertrelayd keeps two:
  * one for ordinary commands and one for the dispatcher's blocking reads,
  * so a blocking XREADGROUP never holds up an alert being stored (and a
- * third, subscribed to receipts).
+ * third, subscribed to receipts; with min_replicas a fourth for WAIT).
  *
  * A connection is ready once Redis answered a PING, and stops being
  * ready as soon as a command's deadline passes unanswered: it is then
@@ -47,6 +47,9 @@ int redis_conn_ready(const struct redis_conn *rc);
 /* Whether it was just dropped because Redis stopped answering (a
  * command's deadline or a PING's passed); reading it clears it. */
 int redis_conn_take_hung(struct redis_conn *rc);
+/* Both are connected, to the same Redis. */
+int redis_conn_same_redis(const struct redis_conn *a,
+    const struct redis_conn *b);
 /* Drops rc now if it is connected where hung was: the same Redis. */
 void redis_conn_leave(struct redis_conn *rc, const struct redis_conn *hung);
 void redis_conn_free(struct redis_conn *rc);

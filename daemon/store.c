@@ -7,6 +7,7 @@
 #include "metrics.h"
 #include "redis_conn.h"
 #include "store.h"
+#include "store_wait.h"
 #include "xmalloc.h"
 
 /*
@@ -32,6 +33,11 @@ struct store {
 	struct redis_conn *cmd; /* ordinary commands */
 	struct redis_conn *blk; /* the dispatcher's blocking reads */
 	struct redis_conn *sub; /* subscribed to receipts */
+	struct redis_conn *rep; /* WAIT for replicas, or NULL (store_wait.h) */
+	struct store_waits *waits; /* on rep, which it owns */
+	char *address; /* for rep, made when first needed */
+	char *sentinels;
+	char *master;
 	long timeout_ms;
 	char *k_alerts;
 	char *k_deliveries;
@@ -51,10 +57,13 @@ struct store_req {
 		store_due_cb due;
 		store_wait_cb wait;
 	} cb;
-	long want;
 	void *arg;
 	struct store_script *script; /* an EVALSHA Redis may not know */
 	char *json; /* its argument, to send again with EVAL */
+	long replicas; /* store_eval_replicated(): WAIT for these */
+	long replicas_ms;
+	json_t *kept; /* the script's answer, meanwhile */
+	struct store_waiter *waiter; /* in the WAIT's queue */
 };
 
 static void
@@ -84,18 +93,30 @@ store_check_durability_cb(redisReply *r, const char *err, void *arg)
 }
 
 static void
-store_conn_ready(void *arg)
+store_all_ready(struct store *st)
 {
-	struct store *st = arg;
-
-	st->conn_gen++; /* a new connection knows no script */
-	if (!redis_conn_ready(st->cmd) || !redis_conn_ready(st->blk))
+	if (!store_ready(st))
 		return;
 	metrics.redis_up = 1;
 	redis_conn_command(st->cmd, st->timeout_ms, store_check_durability_cb,
 	    st, "CONFIG GET append*");
 	if (st->cbs.ready != NULL)
 		st->cbs.ready(st->cbs.arg);
+}
+
+static void
+store_conn_ready(void *arg)
+{
+	struct store *st = arg;
+
+	st->conn_gen++; /* a new connection knows no script */
+	store_all_ready(st);
+}
+
+static void
+store_rep_ready(void *arg)
+{
+	store_all_ready(arg);
 }
 
 /*
@@ -106,13 +127,13 @@ store_conn_ready(void *arg)
 static void
 store_leave_hung(struct store *st)
 {
-	struct redis_conn *c[3] = {st->cmd, st->blk, st->sub};
-	size_t i, j;
+	struct redis_conn *c[4] = {st->cmd, st->blk, st->sub, st->rep};
+	size_t i, j, n = st->rep != NULL ? 4 : 3;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n; i++) {
 		if (!redis_conn_take_hung(c[i]))
 			continue;
-		for (j = 0; j < 3; j++)
+		for (j = 0; j < n; j++)
 			redis_conn_leave(c[j], c[i]);
 	}
 }
@@ -121,6 +142,31 @@ static void
 store_sub_lost(void *arg)
 {
 	store_leave_hung(arg);
+}
+
+static void
+store_rep_lost(void *arg)
+{
+	struct store *st = arg;
+
+	store_waits_lost(st->waits);
+	store_leave_hung(st);
+}
+
+/* The connection for WAIT, made only where min_replicas is set (at
+ * start, or the first time a reload set it). */
+static void
+store_rep_new(struct store *st)
+{
+	char *channel = xasprintf("%s:wait", st->prefix);
+
+	st->rep = redis_conn_new(st->base, st->address, "replicas",
+	    store_rep_ready, store_rep_lost, st);
+	redis_conn_set_timeout(st->rep, st->timeout_ms);
+	if (st->sentinels[0] != '\0')
+		redis_conn_use_sentinels(st->rep, st->sentinels, st->master);
+	st->waits = store_waits_new(st->base, st->rep, channel, st->timeout_ms);
+	free(channel);
 }
 
 static void
@@ -147,6 +193,9 @@ store_new(struct event_base *base, const struct relay_config *cfg,
 	st->timeout_ms = cfg->redis_timeout * 1000;
 	st->k_alerts = xasprintf("%s:alerts", cfg->redis_prefix);
 	st->k_deliveries = xasprintf("%s:deliveries", cfg->redis_prefix);
+	st->address = xstrdup(cfg->redis_address);
+	st->sentinels = xstrdup(cfg->redis_sentinels);
+	st->master = xstrdup(cfg->redis_master);
 	st->cmd = redis_conn_new(base, cfg->redis_address, "commands",
 	    store_conn_ready, store_conn_lost, st);
 	st->blk = redis_conn_new(base, cfg->redis_address, "dispatch",
@@ -164,6 +213,8 @@ store_new(struct event_base *base, const struct relay_config *cfg,
 		redis_conn_use_sentinels(st->sub, cfg->redis_sentinels,
 		    cfg->redis_master);
 	}
+	if (cfg->redis_min_replicas > 0)
+		store_rep_new(st);
 	return st;
 }
 
@@ -173,12 +224,15 @@ store_start(struct store *st)
 	redis_conn_start(st->cmd);
 	redis_conn_start(st->blk);
 	redis_conn_start(st->sub);
+	if (st->rep != NULL)
+		redis_conn_start(st->rep);
 }
 
 int
 store_ready(const struct store *st)
 {
-	return redis_conn_ready(st->cmd) && redis_conn_ready(st->blk);
+	return redis_conn_ready(st->cmd) && redis_conn_ready(st->blk) &&
+	    (st->rep == NULL || redis_conn_ready(st->rep));
 }
 
 void
@@ -189,6 +243,10 @@ store_free(struct store *st)
 	redis_conn_free(st->cmd);
 	redis_conn_free(st->blk);
 	redis_conn_free(st->sub);
+	store_waits_free(st->waits); /* and rep */
+	free(st->address);
+	free(st->sentinels);
+	free(st->master);
 	free(st->prefix);
 	free(st->instance_id);
 	free(st->k_alerts);
@@ -211,6 +269,7 @@ static void
 store_req_free(struct store_req *req)
 {
 	free(req->json);
+	json_decref(req->kept);
 	free(req);
 }
 
@@ -220,6 +279,7 @@ store_req_cancel(struct store_req *req)
 	if (req == NULL)
 		return;
 	redis_req_cancel(req->rreq);
+	store_waiter_cancel(req->waiter);
 	store_req_free(req);
 }
 
@@ -395,6 +455,7 @@ store_script(struct store *st, const char *text)
 }
 
 static void store_eval_reply_cb(redisReply *r, const char *err, void *arg);
+static void store_eval_replicate(struct store_req *req, json_t *j);
 
 static void
 store_eval_send(struct store_req *req, const char *how, const char *what)
@@ -431,10 +492,16 @@ store_eval_reply_cb(redisReply *r, const char *err, void *arg)
 			redis_conn_reconnect(req->st->cmd);
 			redis_conn_reconnect(req->st->blk);
 			redis_conn_reconnect(req->st->sub);
+			if (req->st->rep != NULL)
+				redis_conn_reconnect(req->st->rep);
 		}
 	} else if (r->type != REDIS_REPLY_STRING ||
 	    (j = json_loadb(r->str, r->len, 0, &jerr)) == NULL)
 		err = "unexpected reply from a script";
+	if (j != NULL && req->replicas > 0) {
+		store_eval_replicate(req, j);
+		return;
+	}
 	req->cb.json(j, j != NULL ? NULL : err, req->arg);
 	json_decref(j);
 	store_req_free(req);
@@ -567,17 +634,26 @@ store_touch(struct store *st, const char *const *ids, size_t n)
 	free(argv);
 }
 
+/* The first WAIT after a reload set min_replicas makes the connection:
+ * it fails ("not on the master"), the ones after it do not. */
+static struct store_waits *
+store_waits_of(struct store *st)
+{
+	if (st->waits == NULL) {
+		store_rep_new(st);
+		redis_conn_start(st->rep);
+	}
+	return st->waits;
+}
+
+/* The WAIT's end: the waiter is freed by now. */
 static void
-store_wait_reply_cb(redisReply *r, const char *err, void *arg)
+store_wait_done_cb(int ok, const char *err, void *arg)
 {
 	struct store_req *req = arg;
-	int ok = r != NULL && r->type == REDIS_REPLY_INTEGER &&
-	    r->integer >= req->want;
 
-	if (r != NULL && !ok)
-		err = r->type == REDIS_REPLY_ERROR ? r->str
-		                                   : "too few replicas have it";
-	req->cb.wait(ok, ok ? NULL : err, req->arg);
+	req->waiter = NULL;
+	req->cb.wait(ok, err, req->arg);
 	store_req_free(req);
 }
 
@@ -588,8 +664,44 @@ store_wait_replicas(struct store *st, long n, long timeout_ms, store_wait_cb cb,
 	struct store_req *req = store_req_new(st, arg);
 
 	req->cb.wait = cb;
-	req->want = n;
-	req->rreq = redis_conn_command(st->cmd, st->timeout_ms + timeout_ms,
-	    store_wait_reply_cb, req, "WAIT %ld %ld", n, timeout_ms);
+	req->waiter = store_waits_add(store_waits_of(st), st->cmd, n,
+	    timeout_ms, store_wait_done_cb, req);
+	return req;
+}
+
+static void
+store_eval_replicated_cb(int ok, const char *err, void *arg)
+{
+	struct store_req *req = arg;
+
+	req->waiter = NULL;
+	if (ok)
+		req->cb.json(req->kept, NULL, req->arg);
+	else
+		req->cb.json(NULL, err, req->arg);
+	store_req_free(req);
+}
+
+/* The script answered j: its caller hears it once the replicas have
+ * what it wrote. */
+static void
+store_eval_replicate(struct store_req *req, json_t *j)
+{
+	struct store *st = req->st;
+
+	req->rreq = NULL; /* answered: freed */
+	req->kept = j;
+	req->waiter = store_waits_add(store_waits_of(st), st->cmd,
+	    req->replicas, req->replicas_ms, store_eval_replicated_cb, req);
+}
+
+struct store_req *
+store_eval_replicated(struct store *st, const char *script, json_t *args,
+    long n, long timeout_ms, store_json_cb cb, void *arg)
+{
+	struct store_req *req = store_eval(st, script, args, cb, arg);
+
+	req->replicas = n;
+	req->replicas_ms = timeout_ms;
 	return req;
 }

@@ -3,7 +3,8 @@
  * (store_scripts.c, which also lists the keys), run atomically, so an
  * alert and its notifications, timers and events change together or not
  * at all.  This file holds the connections: one for commands, one for
- * the dispatcher's blocking reads, one subscribed to receipts.
+ * the dispatcher's blocking reads, one subscribed to receipts, and with
+ * min_replicas one for WAIT.
  */
 #ifndef ALERTRELAY_STORE_H
 #define ALERTRELAY_STORE_H
@@ -43,6 +44,12 @@ typedef void (*store_json_cb)(json_t *reply, const char *err, void *arg);
 struct store_req *store_eval(struct store *st, const char *script, json_t *args,
     store_json_cb cb, void *arg);
 
+/* As store_eval(), but with n > 0 the answer comes once n replicas have
+ * what the script wrote (store_wait_replicas()), or, if they do not
+ * within timeout_ms, not at all: reply NULL with err. */
+struct store_req *store_eval_replicated(struct store *st, const char *script,
+    json_t *args, long n, long timeout_ms, store_json_cb cb, void *arg);
+
 /* The retention periods ({"history": s, "sms_refs": s}, taken over) that
  * store_eval() adds to every script's argument as "rt", for the scripts
  * that close an alert (retention.h). */
@@ -52,7 +59,9 @@ void store_set_retention(struct store *st, json_t *rt);
 void store_flush(struct store *st);
 
 /* WAIT: the writes made so far on the command connection reached n
- * replicas within timeout_ms (ok), or did not. */
+ * replicas within timeout_ms (ok), or did not.  Call it from the answer
+ * to the write: sent on a connection of its own (store_wait.h), it
+ * holds up no other command. */
 typedef void (*store_wait_cb)(int ok, const char *err, void *arg);
 struct store_req *store_wait_replicas(struct store *st, long n, long timeout_ms,
     store_wait_cb cb, void *arg);
