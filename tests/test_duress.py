@@ -99,7 +99,10 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab, monkeypatch):
         st.wait_webhook("contactpunt", "alert.raised", a)
     watch = lab.spawn([harness.alertctl_bin(), "-c", st.env.client_conf,
                        "watch", "--interval", "1"], "watch")
-    time.sleep(1.5)  # connected, following both open alerts
+    # connected, following both open alerts: their receipts printed
+    wait_until(lambda: real in watch.text("stdout") and
+               forced in watch.text("stdout"), 15,
+               what="alertctl watch following both alerts")
     r, cpu_real = alertctl_cpu(st, "cancel", real, input=PIN + "\n")
     d, cpu_duress = alertctl_cpu(st, "cancel", forced, input=DURESS + "\n")
     # byte for byte, with the alert ids made equal
@@ -166,8 +169,13 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab, monkeypatch):
     esc = st.webhooks("oncall-1", "alert.escalated", forced)[0]
     assert esc["json"]["duress"] is True, esc["json"]
 
-    # ...while the device's view is that of a real cancel
-    time.sleep(3.5)  # one more repeat of the escalation
+    # ...while the device's view is that of a real cancel: one more
+    # repeat of the escalation, then a later alert's receipt in watch,
+    # which comes after any receipt the repeat made
+    st.wait_webhook("oncall-1", "alert.escalated", forced, n=2, timeout=20)
+    later = send(lab, st)
+    wait_until(lambda: later in watch.text("stdout"), 15,
+               what="the later alert's receipt in alertctl watch")
     watch.stop()
     wr = [l for l in watch.text("stdout").splitlines() if real in l]
     wd = [l for l in watch.text("stdout").splitlines() if forced in l]
