@@ -1,6 +1,7 @@
 """Test harness, processes: free ports, bounded waits, and Proc (a child
 process with line readers, bounded waits, stop/kill) with run() for short
-commands.  Part of tests/harness.py, which re-exports everything here.
+commands (run_cpu() with the CPU time they used).  Part of
+tests/harness.py, which re-exports everything here.
 
 Every wait has a timeout and every loop a bound.  Only processes started
 here are ever signalled, by PID.
@@ -10,6 +11,7 @@ import os
 import pty
 import random
 import re
+import resource
 import select
 import signal
 import socket
@@ -254,6 +256,19 @@ def run(argv, timeout=30, env=None, input=None):
         full.update(env)
     return subprocess.run([str(a) for a in argv], capture_output=True,
                           timeout=timeout, env=full, input=input, text=True)
+
+
+def run_cpu(argv, timeout=30, env=None, input=None):
+    """run(), and the CPU time (user + system, s) the command used: the
+    work it did, which a loaded machine does not stretch as it stretches
+    the wall clock.  Counted from this process's reaped children, so
+    only the command itself: the lab's long-running processes are reaped
+    at their stop, never while a short command runs."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cp = run(argv, timeout=timeout, env=env, input=input)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return cp, (after.ru_utime - before.ru_utime +
+                after.ru_stime - before.ru_stime)
 
 
 def _terminal_step(fd, out, answers, typed, prompt):

@@ -21,7 +21,7 @@ from test_console import Console, RID, make_webhook, resign
 from test_console_browser import (axe_path, browser, login,  # noqa: F401
                                   page_errors, run_axe)
 from test_console_live_browser import (budget_console, js, login_again,
-                                       logout_elsewhere, spend_budget,
+                                       logout_elsewhere, refused_meanwhile,
                                        watch_banner)
 
 pytestmark = pytest.mark.needs("alertconsole")
@@ -66,11 +66,10 @@ def test_a_failed_load_is_tried_again(lab, browser):
     assert js(d, TIER) == "niveau 1 (nog niet opgeschaald)"
     watch_banner(d)
     # the page's load after the escalation's event is refused
-    spend_budget(console.port)
     o = json.loads(b)
     o.update({"type": "alert.escalated", "tier": 2})
     b2 = json.dumps(o, separators=(",", ":")).encode()
-    assert hook(resign(env, b2, "msg_tier2"), b2) == 200
+    refused_meanwhile(d, console.port, hook, resign(env, b2, "msg_tier2"), b2)
     harness.wait_until(lambda: js(d, TIER) == "niveau 3", 15,
                        what="the escalation shown after a retry")
     assert js(d, "window.bannerSeen") is True

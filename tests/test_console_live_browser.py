@@ -12,6 +12,8 @@ on the ended session's page; its screenshot goes to BUILD/screenshots."""
 import http.client
 import json
 import socket
+import threading
+import time
 
 import pytest
 
@@ -55,12 +57,68 @@ def budget_console(lab, env):
     return console, hook
 
 
-def spend_budget(port):
-    """The page listener's connection budget from this address spent
-    (conn_burst 200; with conn_rate 2, 2 more a second): the page's next
-    fetch is refused, those a second on are not."""
-    for _ in range(230):
-        socket.create_connection(("127.0.0.1", port)).close()
+def _connect_once(port, wait):
+    """One connection to the page listener, closed once the console did
+    (refused), or after wait (let in: it took a connection of the
+    budget)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.settimeout(wait)
+            s.recv(1)
+    except OSError:
+        pass  # refused (reset), let in (no answer in time) or dropped
+
+
+class SpentBudget:
+    """The page listener's connection budget from this address (conn_burst
+    200, conn_rate 2 a second) spent, and kept spent for as long as the
+    with lasts: a few threads keep a connection each before the console
+    at every moment, so each connection the budget allows again goes to
+    one of them, not to the page, whose fetches meanwhile are refused
+    however long the webhook and the page take to come to them.  (Spent
+    once only, the budget let a connection in again half a second on: on
+    a loaded machine the page's fetch came later and was let in.)  One
+    connection in flight per thread: connecting faster than the console
+    accepts fills its backlog, and a connection whose SYN is dropped
+    waits a second, long enough for the budget to grow.  After the with
+    the budget grows again and the page's retry is let in."""
+
+    THREADS = 3
+
+    def __init__(self, port):
+        self.port = port
+        self.done = threading.Event()
+        self.threads = [threading.Thread(target=self._keep_spent,
+                                         daemon=True)
+                        for _ in range(self.THREADS)]
+
+    def _keep_spent(self):
+        deadline = time.monotonic() + 30
+        while not self.done.is_set() and time.monotonic() < deadline:
+            _connect_once(self.port, 0.1)
+
+    def __enter__(self):
+        for _ in range(230):
+            _connect_once(self.port, 0)
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        for t in self.threads:
+            t.join(10)
+
+
+def refused_meanwhile(d, port, hook, headers, body):
+    """A webhook the page fetches after, taken (hook(headers, body) as
+    budget_console makes it), with the page listener's budget kept spent
+    until the page's fetch was refused: its connection banner up
+    (window.bannerSeen, watch_banner)."""
+    with SpentBudget(port):
+        assert hook(headers, body) == 200
+        harness.wait_until(lambda: js(d, "window.bannerSeen") is True, 15,
+                           what="the page's fetch refused, the banner up")
 
 
 def logout_elsewhere(d):
@@ -253,9 +311,8 @@ def test_failed_load_is_tried_again(lab, browser):
     loaded(d)
     watch_banner(d)
     # the page's fetch after the alert's event is refused
-    spend_budget(console.port)
     h, b, inner = make_webhook(env, RID, alert_type="panic")
-    assert hook(h, b) == 200
+    refused_meanwhile(d, console.port, hook, h, b)
     items = wait_items(d, 1, timeout=15)
     assert items[0].get_attribute("data-alert-id") == inner["alert_id"]
     harness.wait_until(lambda: js(d, "document.body.dataset.alarm")

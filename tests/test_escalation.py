@@ -25,6 +25,9 @@ CP, OC = SMS_NUMBERS["contactpunt"], SMS_NUMBERS["oncall-1"]
 CP_ALIAS, OC_ALIAS = "Contactpunt", "Dienstdoende-1"
 
 TEST_POLICY = {"types": "test", "tier": "0 contactpunt:webhook"}
+# Tier 2 of the main path: after tier 1 (3 s, whose timing is measured)
+# and the ACK that must beat it, with room for both through Kannel.
+TIER2_S = 12
 
 
 def policies(*tiers, repeat=0, max_age=3600):
@@ -93,14 +96,19 @@ def _tier0_then_oncall(st, acc, t_send):
 
 
 def _after_sms_ack(st, acc, t_send, session=None):
-    """ACK <ref> from the contact point's phone stopped everything."""
+    """ACK <ref> from the contact point's phone stopped everything.  Only
+    the order matters here (the ACK in before tier 2 was due, and tier 2
+    then never comes): TIER2_S is a margin, long enough that tier 1's SMS
+    through Kannel and the ACK back through it fit in before it even on
+    a loaded machine."""
     aid, ref = acc["alert_id"], acc["ref"]
     status = st.sms_reply("contactpunt", "ACK %s" % ref)
     assert status == 200, "the daemon answered the ACK SMS with %d" % status
     t_ack = time.monotonic()
-    assert t_ack - t_send < 5.5, (
+    assert t_ack - t_send < TIER2_S - 0.5, (
         "environment too slow: the ACK went in %.1fs after the alert, too "
-        "close to tier 2 at 6 s for this test to mean anything" % (t_ack - t_send))
+        "close to tier 2 at %d s for this test to mean anything" % (
+            t_ack - t_send, TIER2_S))
     if session is not None:
         r = session.wait_receipt(aid, "acknowledged", timeout=5)
         assert r["by"] == CP_ALIAS and r["channel"] == "sms", r
@@ -120,8 +128,8 @@ def _after_sms_ack(st, acc, t_send, session=None):
     # and the one who took it by SMS is told that it worked
     (_, cp_ok), = st.sms.wait(1, to=CP, pred=lambda m: not is_alert_sms(m))
     assert cp_ok.text == harness.sms_confirmed_text(ref), cp_ok.text
-    # tier 2 (everyone, at 6 s) never comes
-    time.sleep(max(0.0, t_send + 6 + 2.5 - time.monotonic()))
+    # tier 2 (everyone) never comes, not even well past its due time
+    time.sleep(max(0.0, t_send + TIER2_S + 2.5 - time.monotonic()))
     alerts = [(m.receiver, m.text) for _, m in st.sms.snapshot(pred=is_alert_sms)]
     assert [r for r, _ in alerts] == [CP, OC], alerts
     for rid in ("contactpunt", "oncall-1"):
@@ -133,7 +141,7 @@ def _after_sms_ack(st, acc, t_send, session=None):
 @pytest.mark.hard_timeout(90)
 def test_escalates_until_sms_ack(lab):
     st = sms_stack(lab, policies("0 contactpunt:webhook contactpunt:sms",
-                                 "3 oncall-1:sms", "6 *"))
+                                 "3 oncall-1:sms", "%d *" % TIER2_S))
     s = st.session()
     t_send = time.monotonic()
     acc = s.send_alert("panic")
@@ -152,7 +160,7 @@ def test_escalates_until_sms_ack_alertctl_wait(lab):
     if "--wait" not in cp.stdout + cp.stderr:
         pytest.skip("alertctl send has no --wait yet")
     st = sms_stack(lab, policies("0 contactpunt:webhook contactpunt:sms",
-                                 "3 oncall-1:sms", "6 *"))
+                                 "3 oncall-1:sms", "%d *" % TIER2_S))
     t_send = time.monotonic()
     p = lab.send_proc(st.env, "--type", "panic", "--wait", "ack",
                       "--wait-timeout", "40", "--timeout", "20")
