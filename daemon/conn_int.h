@@ -146,6 +146,9 @@ void conn_cancel(struct conn *c, const json_t *o);
 void conn_directory(struct conn *c, const json_t *o);
 /* The answer of a status, list or cancel script, to the device. */
 void conn_answer_cb(json_t *reply, const char *err, void *arg);
+/* Redis does not know c->req_alert_id: unknown_alert, or unavailable
+ * while this relay's spool still holds it on its way into Redis. */
+void conn_unknown_alert(struct conn *c);
 /* 1 if this channel copy of a "cancelled" receipt is one the session
  * already had with its answer (cancel_skip): taken, not sent again. */
 int conn_cancel_skip_take(struct conn *c, const char *alert_id);

@@ -6,6 +6,7 @@
 #include "conn_int.h"
 #include "dispatch.h"
 #include "duress.h"
+#include "spool.h"
 
 /* The cancel, in the audit log: by the device, from where.  A duress
  * cancel (the script's reply says so, duress.c) is recorded as what it
@@ -75,6 +76,19 @@ conn_cancel_skip_take(struct conn *c, const char *alert_id)
 	return 0;
 }
 
+void
+conn_unknown_alert(struct conn *c)
+{
+	struct spool *sp = c->relay->spool;
+
+	if (sp != NULL && spool_holds(sp, c->req_alert_id))
+		conn_error(c, "unavailable",
+		    "the alert is still in this relay's spool; try again", 0);
+	else
+		conn_error(c, "unknown_alert", "no such alert of this device",
+		    0);
+}
+
 /* Answers of status, list and cancel go out as the script gave them,
  * under the frame type asked for. */
 void
@@ -95,8 +109,7 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 		log_warnx("conn %llu: %s: %s", c->id, type, err);
 		conn_error(c, "unavailable", "try again", 0);
 	} else if (r != NULL && strcmp(r, "unknown") == 0)
-		conn_error(c, "unknown_alert", "no such alert of this device",
-		    0);
+		conn_unknown_alert(c);
 	else {
 		json_t *out = json_deep_copy(reply);
 		json_t *alerts = json_object_get(out, "alerts");
@@ -131,6 +144,7 @@ conn_status(struct conn *c, const json_t *o)
 		return;
 	}
 	snprintf(c->req_type, sizeof(c->req_type), "status");
+	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", aid);
 	c->req = store_eval(c->relay->store, script_status,
 	    json_pack("{s:s, s:s}", "aid", aid, "dev", c->device_id),
 	    conn_answer_cb, c);

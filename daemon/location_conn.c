@@ -33,8 +33,7 @@ location_conn_answer_cb(json_t *reply, const char *err, void *arg)
 		    err != NULL ? err : "no answer");
 		conn_error(c, "unavailable", "try again", 0);
 	} else if (strcmp(r, "unknown") == 0)
-		conn_error(c, "unknown_alert", "no such alert of this device",
-		    0);
+		conn_unknown_alert(c);
 	else if (strcmp(r, "closed") == 0)
 		location_conn_refuse(c, "alert_closed",
 		    "the alert is no longer open", reply, "state");

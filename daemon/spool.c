@@ -182,6 +182,8 @@ spool_compact(struct spool *sp)
 	    nheld);
 }
 
+static void spool_migrate_next(struct spool *sp);
+
 /*
  * Delivered, or queued by an SMS gateway: either is recorded, so that
  * neither a restart nor the move into Redis sends it again (a queued SMS
@@ -196,10 +198,13 @@ spool_local_done(const struct delivery_entry *e, enum local_result res,
 	struct spool_alert *a = spool_find(sp, e->alert_id);
 	const char *op = res == LOCAL_DONE ? "done" : "queued";
 	char key[ID_MAX + 24];
+	int move;
 
 	if (a == NULL)
 		return;
 	a->active--;
+	/* its outcomes known, it may move now (spool_migrate_next) */
+	move = a->active == 0 && !a->migrated;
 	if (res != LOCAL_FAILED) {
 		snprintf(key, sizeof(key), "%s|%s", e->recipient_id,
 		    e->channel);
@@ -209,7 +214,9 @@ spool_local_done(const struct delivery_entry *e, enum local_result res,
 		    json_pack("{s:s, s:s, s:s, s:s}", "op", op, "aid", a->aid,
 		        "rid", e->recipient_id, "ch", e->channel));
 	}
-	spool_compact(sp);
+	spool_compact(sp); /* may free a */
+	if (move && store_ready(sp->relay->store))
+		spool_migrate_next(sp);
 }
 
 static int
@@ -267,8 +274,6 @@ spool_deliver(struct spool *sp, struct spool_alert *a)
 		json_decref(meta);
 	}
 }
-
-static void spool_migrate_next(struct spool *sp);
 
 static void
 spool_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -493,8 +498,11 @@ spool_migrate_next(struct spool *sp)
 
 	if (sp->req != NULL || evtimer_pending(sp->retry, NULL))
 		return;
+	/* Not while its own notifications are still being made: Redis would
+	 * be told they were not, and make them again (a second SMS).  The
+	 * last one to end calls here again (spool_local_done). */
 	TAILQ_FOREACH(a, &sp->alerts, entry)
-	if (!a->migrated && !a->held)
+	if (!a->migrated && !a->held && a->active == 0)
 		break;
 	if (a == NULL) {
 		spool_compact(sp);

@@ -28,7 +28,7 @@ check_record(const struct spool_record *rec)
 	size_t i;
 
 	check(alert_id_valid(rec->aid));
-	if (rec->op == SPOOL_DONE)
+	if (rec->op == SPOOL_DONE || rec->op == SPOOL_QUEUED)
 		check(rec->rid[0] != '\0' && rec->ch[0] != '\0');
 	if (rec->op != SPOOL_ALERT)
 		return;
