@@ -104,8 +104,7 @@ device_fetch_failed(void *arg, int deadline, const char *why)
 	else
 		log_warnx(_("no verified directory: %s"), why);
 	snprintf(f->why, f->whylen, "%s", why);
-	f->shut_out =
-	    strcmp(code, "revoked") == 0 || strcmp(code, "unknown_device") == 0;
+	f->shut_out = relay_run_code_shut_out(code);
 }
 
 int

@@ -136,10 +136,7 @@ relay_run_retry(struct relay_run *r, const struct relay_outcome *o)
 static int
 relay_run_shut_out(const struct relay_run *r, const char *code)
 {
-	return r->cfg->shut_out &&
-	    (strcmp(code, "unknown_device") == 0 ||
-	        strcmp(code, "auth_failed") == 0 ||
-	        strcmp(code, "revoked") == 0);
+	return r->cfg->shut_out && relay_run_code_shut_out(code);
 }
 
 /* A refusal for good (RELAY_FATAL).  Any error code a relay sends is
@@ -296,6 +293,14 @@ const char *
 relay_run_code(const struct relay_run *r)
 {
 	return r->last_code;
+}
+
+int
+relay_run_code_shut_out(const char *code)
+{
+	return strcmp(code, "revoked") == 0 ||
+	    strcmp(code, "auth_failed") == 0 ||
+	    strcmp(code, "unknown_device") == 0;
 }
 
 void

@@ -64,6 +64,10 @@ void relay_run_on_refused(struct relay_run *r,
 /* The relay's error code that ended the last attempt ("revoked"), else
  * "": for failed() to tell a refused device from an unreachable relay. */
 const char *relay_run_code(const struct relay_run *r);
+/* 1 when an error code says the relay does not take this device:
+ * "revoked", or "auth_failed", which a relay also answers for an id it
+ * does not know (docs/PROTOCOL.md; older relays said "unknown_device"). */
+int relay_run_code_shut_out(const char *code);
 /* A new deadline, timeout_s from now; 0: none. */
 void relay_run_deadline(struct relay_run *r, long timeout_s);
 void relay_run_free(struct relay_run *r);

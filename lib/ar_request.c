@@ -93,7 +93,7 @@ ar_request_failed(void *arg, int deadline, const char *why)
 	const char *code = relay_run_code(op->run);
 	char unknown[256];
 
-	if (strcmp(code, "revoked") == 0 || strcmp(code, "unknown_device") == 0)
+	if (relay_run_code_shut_out(code))
 		ar_op_fail(op, AR_E_REVOKED, code, why);
 	else if (!deadline && strcmp(code, "unknown_alert") == 0) {
 		/* every relay said an error code, the last this */

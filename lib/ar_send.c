@@ -231,8 +231,7 @@ ar_send_nodir(struct ar_op *op, int deadline, const char *why)
 		    why);
 	else
 		log_warnx(_("no verified directory: %s"), why);
-	if (strcmp(op->code, "revoked") == 0 ||
-	    strcmp(op->code, "unknown_device") == 0) {
+	if (relay_run_code_shut_out(op->code)) {
 		snprintf(op->reason, sizeof(op->reason), "%s", why);
 		return;
 	}
@@ -289,8 +288,7 @@ ar_send_finish(struct ar_op *op, int exit_code)
 		return;
 	}
 	if (!op->accepted &&
-	    (strcmp(code, "revoked") == 0 ||
-	        strcmp(code, "unknown_device") == 0 || op->c->d.cfg.shut_out))
+	    (relay_run_code_shut_out(code) || op->c->d.cfg.shut_out))
 		op->status = AR_E_REVOKED;
 	else if (!op->accepted && op->status == AR_OK)
 		op->status = AR_E_REFUSED;
