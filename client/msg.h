@@ -83,6 +83,10 @@
 #define MSG_WHY_NO_TLS N_("TLS cannot be set up")
 #define MSG_WHY_DIR_INVALID N_("the directory fetched does not verify")
 #define MSG_WHY_DIR_EMPTY N_("the directory lists no recipient")
+/* a relay answered auth_failed (or, before, unknown_device): the code */
+#define MSG_WHY_DEVICE_REFUSED                                                 \
+	N_("the relay does not accept this device: it may have been removed or " \
+	"its key replaced; ask your administrator (%s)")
 
 /* send --wait: after accepted, one stdout line per receipt
  * (receipt.h), then on stderr when the wait fails */

@@ -135,6 +135,7 @@ relay_code_shut_out(const char *code)
 {
 	return code != NULL &&
 	    (strcmp(code, "revoked") == 0 ||
+	        strcmp(code, "auth_failed") == 0 ||
 	        strcmp(code, "unknown_device") == 0);
 }
 
@@ -144,8 +145,7 @@ relay_code_shut_out(const char *code)
 static int
 relay_run_shut_out(const struct relay_run *r, const char *code)
 {
-	return r->cfg->shut_out &&
-	    (relay_code_shut_out(code) || strcmp(code, "auth_failed") == 0);
+	return r->cfg->shut_out && relay_code_shut_out(code);
 }
 
 /* A refusal for good (RELAY_FATAL).  Any error code a relay sends is

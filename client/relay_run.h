@@ -66,9 +66,11 @@ void relay_run_persist(struct relay_run *r);
  * ready(). */
 void relay_run_on_refused(struct relay_run *r,
     void (*refused)(void *arg, const char *why), void *arg);
-/* 1 when a relay's error code says it refuses the device itself
- * ("revoked", "unknown_device"): the one reading of them for send,
- * cancel, status, a directory fetch and libalertclient's status. */
+/* 1 when a relay's error code says it refuses the device itself:
+ * "revoked", or "auth_failed", which a relay also answers for an id it
+ * does not know (docs/PROTOCOL.md; older relays said "unknown_device").
+ * The one reading of them for send, cancel, status, a directory fetch
+ * and libalertclient's status. */
 int relay_code_shut_out(const char *code);
 /* The relay's error code that ended the last attempt ("revoked"), else
  * "": for failed() to tell a refused device from an unreachable relay. */

@@ -428,6 +428,15 @@ relay_session_error(struct relay_session *s, const json_t *o)
 		      "until the administrator makes it smaller"));
 		return;
 	}
+	/* A relay answers an id it does not know as a wrong key, so as
+	 * not to tell strangers which ids are enrolled (docs/PROTOCOL.md):
+	 * to the person, either means a device the relay does not take. */
+	if (strcmp(code, "auth_failed") == 0 ||
+	    strcmp(code, "unknown_device") == 0) {
+		relay_session_fail(s, RELAY_FATAL, _(MSG_WHY_DEVICE_REFUSED),
+		    out_clean(code, ccode, sizeof(ccode)));
+		return;
+	}
 	for (i = 0; i < sizeof(relay_session_fatal_codes) /
 	         sizeof(relay_session_fatal_codes[0]);
 	     i++)

@@ -259,6 +259,34 @@ console_auth_welcome(struct console *c, struct evhttp_request *req,
 	sodium_memzero(id, sizeof(id));
 }
 
+/*
+ * The log line of a failed login.  A wrong password for an operator's
+ * own account is always said, with the name: its first failures are
+ * what an auditor looks for, and an account takes at most
+ * login_max_fail of them before it locks for login_lockout seconds.
+ * Names nobody has and a locked account anyone can try at will, from
+ * as many addresses as they hold: those lines are on the budget of
+ * refused requests (console_refusal_log), so a flood costs a few lines
+ * and one saying how many were left out, not a full disk.
+ */
+static void
+console_auth_failed_log(struct console *c, enum console_login r,
+    const char *name, const char *peer)
+{
+	if (r == CONSOLE_LOGIN_BAD_PASSWORD)
+		log_warnx("login failed from %s operator=\"%s\"", peer, name);
+	else if (r == CONSOLE_LOGIN_BAD_LOCKS)
+		log_warnx("login failed from %s operator=\"%s\": account "
+		          "locked for %ld s",
+		    peer, name, c->cfg.login_lockout);
+	else if (!console_refusal_log())
+		return;
+	else if (r == CONSOLE_LOGIN_LOCKED)
+		log_warnx("login refused: account locked, from %s", peer);
+	else
+		log_warnx("login failed from %s", peer);
+}
+
 /* The answer to a login, once its password was checked. */
 static void
 console_auth_check(struct console *c, struct evhttp_request *req,
@@ -273,8 +301,10 @@ console_auth_check(struct console *c, struct evhttp_request *req,
 	    c->cfg.login_max_fail, c->cfg.login_lockout, &u);
 	if (r == CONSOLE_LOGIN_OK)
 		slot->failed = 0;
-	else if (r == CONSOLE_LOGIN_BAD)
+	else if (r != CONSOLE_LOGIN_LOCKED && r != CONSOLE_LOGIN_ERROR)
 		slot->failed++;
+	if (r != CONSOLE_LOGIN_OK && r != CONSOLE_LOGIN_ERROR)
+		console_auth_failed_log(c, r, name, peer);
 	if (req == NULL) /* counted all the same; nobody to answer */
 		return;
 	switch (r) {
@@ -282,11 +312,11 @@ console_auth_check(struct console *c, struct evhttp_request *req,
 		console_auth_welcome(c, req, &u, peer);
 		break;
 	case CONSOLE_LOGIN_LOCKED:
-		log_warnx("login refused: account locked, from %s", peer);
 		console_http_error(req, 423, "locked");
 		break;
 	case CONSOLE_LOGIN_BAD:
-		log_warnx("login failed from %s", peer);
+	case CONSOLE_LOGIN_BAD_PASSWORD:
+	case CONSOLE_LOGIN_BAD_LOCKS:
 		console_http_error(req, 401, "bad");
 		break;
 	default:
@@ -342,8 +372,10 @@ console_auth_start(struct console *c, struct evhttp_request *req,
 	if (console_pwcheck_start(c->auth->pwcheck, hash, password,
 	        console_auth_checked, p) != 0) {
 		free(p);
-		log_warnx("login refused: too many logins waiting, from %s",
-		    peer);
+		if (console_refusal_log())
+			log_warnx("login refused: too many logins waiting, "
+			          "from %s",
+			    peer);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "1");
 		console_http_error(req, 503, "busy");
@@ -368,7 +400,9 @@ console_auth_login(struct console *c, struct evhttp_request *req)
 	console_auth_source(req, source);
 	slot = console_auth_addr(c, source, now);
 	if (slot->failed >= c->cfg.login_addr_max) {
-		log_warnx("login refused: too many failures from %s", peer);
+		if (console_refusal_log())
+			log_warnx("login refused: too many failures from %s",
+			    peer);
 		console_http_error(req, 429, "wait");
 		return;
 	}

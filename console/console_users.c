@@ -249,13 +249,18 @@ console_users_finish(sqlite3 *db, const char *name, int ok, time_t now,
 	int found;
 
 	if (sqlite3_prepare_v2(db,
-	        "SELECT role, lang, locked_until FROM operator WHERE name = ?",
+	        "SELECT role, lang, locked_until, failed FROM operator "
+	        "WHERE name = ?",
 	        -1, &s, NULL) != SQLITE_OK)
 		return CONSOLE_LOGIN_ERROR;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	found = sqlite3_step(s) == SQLITE_ROW;
 	if (found && sqlite3_column_int64(s, 2) > now)
 		r = CONSOLE_LOGIN_LOCKED;
+	else if (found && !ok)
+		r = sqlite3_column_int64(s, 3) + 1 >= max_fail
+		    ? CONSOLE_LOGIN_BAD_LOCKS
+		    : CONSOLE_LOGIN_BAD_PASSWORD;
 	else if (found && ok) {
 		r = CONSOLE_LOGIN_OK;
 		memset(u, 0, sizeof(*u));

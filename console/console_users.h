@@ -23,9 +23,13 @@ struct console_user {
 	char lang[8]; /* nl, en, or "" (the browser's) */
 };
 
+/* The three failures BAD* get one answer; they differ for the log
+ * only (console_auth.c): an operator's own account is always logged. */
 enum console_login {
 	CONSOLE_LOGIN_OK,
-	CONSOLE_LOGIN_BAD, /* unknown name or wrong password: one answer */
+	CONSOLE_LOGIN_BAD, /* no such operator */
+	CONSOLE_LOGIN_BAD_PASSWORD, /* an operator's, a wrong password */
+	CONSOLE_LOGIN_BAD_LOCKS, /* ... the one that locks the account */
 	CONSOLE_LOGIN_LOCKED,
 	CONSOLE_LOGIN_ERROR,
 };

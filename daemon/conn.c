@@ -5,6 +5,7 @@
  */
 #include "audit.h"
 #include "conn_authfail.h"
+#include "conn_authverify.h"
 #include "conn_int.h"
 #include "conn_priority.h"
 #include "conn_reap.h"
@@ -125,25 +126,13 @@ conn_audit_auth(struct conn *c, const char *claimed, const char *why)
 	    actor, why);
 }
 
-/* Sends an error frame.  Fatal ones close the connection once sent. */
-void
-conn_error(struct conn *c, const char *code, const char *message, int fatal)
+/* The error frame itself; fatal ones close the connection once sent. */
+static void
+conn_error_send(struct conn *c, const char *code, const char *message,
+    int fatal)
 {
 	json_t *o;
 
-	/* An enrolled device chooses how often it is refused: its lines
-	 * and records are budgeted, and a connection refused too often is
-	 * closed (conn_refuse.h). */
-	if (c->device_id[0] != '\0') {
-		if (conn_refuse_note(c, code, message, fatal)) {
-			code = CONN_REFUSE_CODE;
-			message = CONN_REFUSE_MESSAGE;
-			fatal = 1;
-		}
-	} else if (log_budget_take(&conn_unauth_log))
-		log_info("conn %llu (%s): %s: %s", c->id, c->peer, code,
-		    message);
-	metrics_refused(code);
 	o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
 	    "message", message);
 	if (c->ingest_alert_id[0] != '\0')
@@ -161,6 +150,26 @@ conn_error(struct conn *c, const char *code, const char *message, int fatal)
 	store_req_cancel(c->req);
 	c->req = NULL;
 	conn_arm(c, CLOSE_LINGER_MS);
+}
+
+/* Sends an error frame.  Fatal ones close the connection once sent. */
+void
+conn_error(struct conn *c, const char *code, const char *message, int fatal)
+{
+	/* An enrolled device chooses how often it is refused: its lines
+	 * and records are budgeted, and a connection refused too often is
+	 * closed (conn_refuse.h). */
+	if (c->device_id[0] != '\0') {
+		if (conn_refuse_note(c, code, message, fatal)) {
+			code = CONN_REFUSE_CODE;
+			message = CONN_REFUSE_MESSAGE;
+			fatal = 1;
+		}
+	} else if (log_budget_take(&conn_unauth_log))
+		log_info("conn %llu (%s): %s: %s", c->id, c->peer, code,
+		    message);
+	metrics_refused(code);
+	conn_error_send(c, code, message, fatal);
 }
 
 static void
@@ -248,31 +257,50 @@ conn_make_room(struct conn *c, const char *device_id)
 	    "a newer session of this device took its place", 1);
 }
 
+/*
+ * A refused authentication.  The audit, the log and the metrics keep
+ * the real reason (why: unknown_device, revoked, auth_failed); the peer
+ * is told "revoked" only when it proved it holds the device's key, and
+ * auth_failed otherwise, whatever the reason: anyone can reach the port
+ * and try ids made from officials' names, and must not learn which of
+ * them carry an alert device (docs/SECURITY.md).
+ */
+static void
+conn_auth_refuse(struct conn *c, const char *claimed, const char *why,
+    int proven)
+{
+	conn_audit_auth(c, claimed, why);
+	if (log_budget_take(&conn_unauth_log))
+		log_info("conn %llu (%s): authentication refused: %s", c->id,
+		    c->peer, why);
+	metrics_refused(why);
+	if (proven)
+		conn_error_send(c, "revoked", "device is revoked", 1);
+	else
+		conn_error_send(c, "auth_failed", "authentication failed", 1);
+}
+
 static void
 conn_auth(struct conn *c, const json_t *o)
 {
 	const char *device_id = json_str(o, "device_id");
-	const char *sigtext = json_str(o, "sig");
-	const struct device_entry *dev;
-	unsigned char sig[crypto_sign_BYTES], binding[AUTH_BINDING_BYTES];
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	const struct device_entry *dev = NULL;
+	int bad;
 
-	if (device_id == NULL || !id_valid(device_id) ||
-	    (dev = relay_config_device(c->relay->cfg, device_id)) == NULL) {
-		conn_audit_auth(c, device_id, "unknown_device");
-		conn_error(c, "unknown_device", "device is not enrolled", 1);
+	if (device_id != NULL && id_valid(device_id))
+		dev = relay_config_device(c->relay->cfg, device_id);
+	/* The same work whether the id is enrolled or not. */
+	bad = conn_authverify(c, json_str(o, "sig"), dev);
+	if (dev == NULL) {
+		conn_auth_refuse(c, device_id, "unknown_device", 0);
 		return;
 	}
 	if (dev->revoked) {
-		conn_audit_auth(c, device_id, "revoked");
-		conn_error(c, "revoked", "device is revoked", 1);
+		conn_auth_refuse(c, device_id, "revoked", !bad);
 		return;
 	}
-	if (sigtext == NULL || b64_decode_exact(sigtext, sig, sizeof(sig)) ||
-	    tls_auth_binding(ssl, binding) != 0 ||
-	    auth_verify(c->challenge, binding, sig, dev->sign_pk) != 0) {
-		conn_audit_auth(c, device_id, "auth_failed");
-		conn_error(c, "auth_failed", "authentication failed", 1);
+	if (bad) {
+		conn_auth_refuse(c, device_id, "auth_failed", 0);
 		return;
 	}
 	/* Counted only once the device proved itself: failed attempts in

@@ -105,6 +105,10 @@ def test_send_refuses_wrong_pin(lab):
 
 
 def test_send_unknown_device_fails_clearly(lab):
+    """A device the relay does not know: the relay answers auth_failed, as
+    for a wrong key (it tells no stranger which ids are enrolled), and the
+    official still reads that the relay does not take this device, in
+    English and in Dutch, with exit 3."""
     env, redis, relay, _ = lab.stack()
     key = env.dir / "mayor-x"
     harness.keygen("device", key, "alertctl")
@@ -114,11 +118,26 @@ def test_send_unknown_device_fails_clearly(lab):
     # the relays refuse this device: exit 3 (alertctl(1) EXIT STATUS), and
     # the last line says so in words before the relay's reason
     assert rc == 3, (rc, err)
-    assert "unknown_device" in err or "unknown device" in err.lower(), err
-    assert err.strip().splitlines()[-1].startswith(
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(
         "ALARM NOT DELIVERED: this device can no longer raise alarms; "
         "contact your administrator, and call 112 in danger. ("), err
+    assert "the relay does not accept this device: it may have been " \
+        "removed or its key replaced; ask your administrator (auth_failed)" \
+        in last, err
+    cp = harness.run([harness.alertctl_bin(), "-c", conf, "send", "--type",
+                      "panic", "--timeout", "5"], timeout=30,
+                     env={"LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "",
+                          "LANG": "C.UTF-8"})
+    lab.short_runs.append((["alertctl", "send"], cp.stderr))
+    assert cp.returncode == 3, (cp.returncode, cp.stderr)
+    last = cp.stderr.strip().splitlines()[-1]
+    assert last.startswith("ALARM NIET AFGELEVERD: met dit apparaat kunt u "
+                           "geen alarm meer geven"), cp.stderr
+    assert "de relay neemt dit apparaat niet aan" in last, cp.stderr
     assert stream_alert_ids(redis.client(), env) == []
+    # the relay's log keeps the real reason for its operators
+    assert "authentication refused: unknown_device" in relay.log()
 
 
 def test_send_refuses_a_corrupt_device_key(lab):

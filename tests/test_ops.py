@@ -162,7 +162,8 @@ def test_reload_refuses_what_only_a_restart_applies(lab):
     assert cp.returncode != 0 and want in cp.stderr, cp.stdout + cp.stderr
     assert "reloaded" not in relay.log()
     with raw_client(env) as c:  # env.relay_port: the old port
-        assert c.auth("mayor-b", newkey)["code"] == "unknown_device"
+        # not enrolled: answered as a wrong key (docs/PROTOCOL.md)
+        assert c.auth("mayor-b", newkey)["code"] == "auth_failed"
 
     # only what a reload can apply: taken
     env.relay["listen"] = old_listen

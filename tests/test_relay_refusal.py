@@ -301,6 +301,8 @@ def test_send_takes_a_refused_alert_to_the_next_relay(lab, how):
 
 
 @pytest.mark.hard_timeout(60)
+# unknown_device: what relays before the change of auth answers said for
+# an id they did not know (docs/PROTOCOL.md); clients still take it
 @pytest.mark.parametrize("code", ["revoked", "unknown_device", "auth_failed"])
 def test_a_relay_saying_the_device_is_shut_out_is_that_relays_word(lab,
                                                                    code):
