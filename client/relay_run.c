@@ -134,8 +134,7 @@ int
 relay_code_shut_out(const char *code)
 {
 	return code != NULL &&
-	    (strcmp(code, "revoked") == 0 ||
-	        strcmp(code, "auth_failed") == 0 ||
+	    (strcmp(code, "revoked") == 0 || strcmp(code, "auth_failed") == 0 ||
 	        strcmp(code, "unknown_device") == 0);
 }
 
