@@ -274,6 +274,11 @@ relay_run_expired(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* A code is what every relay said (relay_run_code); at the deadline
+	 * some relay did not answer, so one relay's "revoked" or
+	 * "auth_failed" says nothing about the device: a relay not yet
+	 * reached might take it. */
+	r->last_code[0] = '\0';
 	if (r->session != NULL && evtimer_pending(r->retry, NULL) == 0) {
 		snprintf(now, sizeof(now), _("%s: still %s"), r->relay->label,
 		    relay_session_doing(r->session));

@@ -72,8 +72,10 @@ void relay_run_on_refused(struct relay_run *r,
  * The one reading of them for send, cancel, status, a directory fetch
  * and libalertclient's status. */
 int relay_code_shut_out(const char *code);
-/* The relay's error code that ended the last attempt ("revoked"), else
- * "": for failed() to tell a refused device from an unreachable relay. */
+/* The relay's error code that ended the last attempt ("revoked") when
+ * the run ended on what every relay said (or the device's own verified
+ * directory agreed), else "" (at the deadline too): for failed() to tell
+ * a refused device from an unreachable relay. */
 const char *relay_run_code(const struct relay_run *r);
 /* A new deadline, timeout_s from now; 0: none. */
 void relay_run_deadline(struct relay_run *r, long timeout_s);

@@ -198,13 +198,10 @@ spool_local_done(const struct delivery_entry *e, enum local_result res,
 	struct spool_alert *a = spool_find(sp, e->alert_id);
 	const char *op = res == LOCAL_DONE ? "done" : "queued";
 	char key[ID_MAX + 24];
-	int move;
 
 	if (a == NULL)
 		return;
 	a->active--;
-	/* its outcomes known, it may move now (spool_migrate_next) */
-	move = a->active == 0 && !a->migrated;
 	if (res != LOCAL_FAILED) {
 		snprintf(key, sizeof(key), "%s|%s", e->recipient_id,
 		    e->channel);
@@ -214,9 +211,7 @@ spool_local_done(const struct delivery_entry *e, enum local_result res,
 		    json_pack("{s:s, s:s, s:s, s:s}", "op", op, "aid", a->aid,
 		        "rid", e->recipient_id, "ch", e->channel));
 	}
-	spool_compact(sp); /* may free a */
-	if (move && store_ready(sp->relay->store))
-		spool_migrate_next(sp);
+	spool_compact(sp);
 }
 
 static int
@@ -498,11 +493,12 @@ spool_migrate_next(struct spool *sp)
 
 	if (sp->req != NULL || evtimer_pending(sp->retry, NULL))
 		return;
-	/* Not while its own notifications are still being made: Redis would
-	 * be told they were not, and make them again (a second SMS).  The
-	 * last one to end calls here again (spool_local_done). */
+	/* Not waiting for its notifications from here to end: one whose
+	 * receiver is down is retried for minutes, and the alert would not
+	 * escalate meanwhile.  So one under way when the alert moves is
+	 * made again from Redis (docs/RELIABILITY.md, at least once). */
 	TAILQ_FOREACH(a, &sp->alerts, entry)
-	if (!a->migrated && !a->held && a->active == 0)
+	if (!a->migrated && !a->held)
 		break;
 	if (a == NULL) {
 		spool_compact(sp);

@@ -137,7 +137,8 @@ def test_send_unknown_device_fails_clearly(lab):
     assert "de relay neemt dit apparaat niet aan" in last, cp.stderr
     assert stream_alert_ids(redis.client(), env) == []
     # the relay's log keeps the real reason for its operators
-    assert "authentication refused: unknown_device" in relay.log()
+    relay.proc.wait_for(r"authentication refused: unknown_device", "stderr",
+                        5)
 
 
 def test_send_refuses_a_corrupt_device_key(lab):

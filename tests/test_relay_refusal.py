@@ -853,3 +853,41 @@ def test_a_v2_cancel_every_relay_refused_as_older_is_told_cancelled(lab):
         assert r[0] == 0 and r[1] == "cancelled X\n", r
     assert one.requests == [("cancel", aid)] * 2 and \
         two.requests == [("cancel", aid)] * 2, (one.requests, two.requests)
+
+
+class Blackhole:
+    """A relay address that listens and never accepts: TCP connects, TLS
+    never answers (a relay cut off, or its host hung)."""
+
+    def __init__(self):
+        self.port = harness.free_port()
+        self.label = "127.0.0.1:%d" % self.port
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(64)
+
+    def stop(self):
+        self.sock.close()
+
+
+@pytest.mark.hard_timeout(90)
+def test_one_relay_shuts_the_device_out_another_never_answers(lab):
+    """One relay answers auth_failed (say, it has not loaded the directory
+    that enrols this device yet), the other never answers: at the
+    deadline that is not every relay's word.  The official must read
+    "call 112" with the alert kept in the outbox, not that the device can
+    no longer raise alarms (review rv-m4: the last relay's code was taken
+    as every relay's)."""
+    env = lab.env()
+    shut = refusing(lab, env, auth_code="auth_failed")
+    hole = Blackhole()
+    try:
+        _, rc, out, err = send_panic(lab, env, [shut.label, hole.label],
+                                     timeout="8")
+    finally:
+        hole.stop()
+    assert rc == 1, (rc, err)
+    assert "Call 112 now" in last_line(err), err
+    assert "can no longer raise alarms" not in err, err
+    outbox = env.dir / "outbox"
+    assert len(list(outbox.glob("*.json"))) == 1, err
