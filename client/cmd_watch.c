@@ -246,17 +246,30 @@ watch_refused(void *arg, struct relay_session *s, size_t i, const char *code,
 	watch_answered(arg, s, i, 0);
 }
 
-/* 1 when this line of this alert was printed before; else remembers. */
+/* 1 when watch_printed(wr, alert_id, what) was called before in this
+ * process; remembers nothing. */
 static int
-watch_printed(struct watch_run *wr, const char *alert_id, const char *what)
+watch_said(struct watch_run *wr, const char *alert_id, const char *what)
 {
 	char *key = xasprintf("%s %s", alert_id, what);
 	int had = seen_has(wr->printed, key);
 
-	if (!had)
-		seen_add(wr->printed, key);
 	free(key);
 	return had;
+}
+
+/* 1 when this line of this alert was printed before; else remembers. */
+static int
+watch_printed(struct watch_run *wr, const char *alert_id, const char *what)
+{
+	char *key;
+
+	if (watch_said(wr, alert_id, what))
+		return 1;
+	key = xasprintf("%s %s", alert_id, what);
+	seen_add(wr->printed, key);
+	free(key);
+	return 0;
 }
 
 static void
@@ -379,16 +392,21 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 	if (state == NULL || strcmp(state, "open") == 0)
 		return;
 	out_clean(state, clean, sizeof(clean));
-	/* Only this device's own signed cancel, or an acknowledgement on
-	 * watch_ack's terms, among the events above closed it (and was
-	 * told); the state word alone is the relay's. */
+	/* The state word alone is the relay's.  It stands for a close only
+	 * when this process verified one, among the events above or in an
+	 * earlier receipt: this device's own signed cancel, or an
+	 * acknowledgement on watch_ack's terms (each remembered under the
+	 * state's word, and told).  Not the outbox's .closed marker: the
+	 * panic button writes it on the relay's word too (accept_relay_ack,
+	 * or a hold that finds the alert not open), and may have written it
+	 * since watch asked after the alert. */
 	if (strcmp(clean, "cancelled") == 0 &&
-	    !outbox_marked(wr->dir, alert_id, OUTBOX_CLOSED)) {
+	    !watch_said(wr, alert_id, "cancelled")) {
 		watch_relays_cancel(wr, alert_id);
 		return;
 	}
 	if (strcmp(clean, "acknowledged") == 0 &&
-	    !outbox_marked(wr->dir, alert_id, OUTBOX_CLOSED)) {
+	    !watch_said(wr, alert_id, "acknowledged")) {
 		watch_relays_ack(wr, alert_id);
 		return;
 	}

@@ -70,6 +70,10 @@ int outbox_load(const char *dir, const char *alert_id,
  * refused these bytes for good), .closed (acknowledged, cancelled or
  * expired).  An entry written with "track":true and without .accepted
  * or .refused is unsent: send and watch send it again until accepted.
+ * .closed says the entry is no longer followed, on the terms of the
+ * process that wrote it (the button writes it on the relay's word too:
+ * accept_relay_ack, a hold that finds the alert not open), never that
+ * a person took the alert: nothing reads it as a verification.
  * Entries of older versions carry no "track" and are never resent.
  */
 #define OUTBOX_ACCEPTED "accepted"

@@ -236,32 +236,44 @@ def test_watch_follows_on_after_a_cancel_the_device_did_not_sign(lab):
     closed_and_said_once(watch, closed, "the relay says it is cancelled")
 
 
-def still_open_after_a_reconnect(st, watch, closed):
+def still_open_after_a_reconnect(st, watch, closed,
+                                 reconnected=r"^reconnected to "):
     """The outbox entry stays open, and the relay restarted: watch
-    reconnects (and asks after the alert again)."""
+    reconnects, asks after the alert again and takes the relay's status
+    answer (its log line, then a later frame's: watch is past it)
+    without closing the entry."""
     time.sleep(1)
     assert not closed.exists()
     st.relay.kill9()
+    start = len(watch.snapshot("stderr"))
     st.relay.restart()
-    watch.wait_for(r"^reconnected to ", "stdout", 20)
+    watch.wait_for(reconnected, "stdout", 20)
+    watch.wait_for(r"got status frame$", "stderr", 10, start=start)
+    after = len(watch.snapshot("stderr"))
+    watch.wait_for(r"got \w+ frame$", "stderr", 10, start=after)
+    assert not closed.exists(), watch.tail()
 
 
-def closed_and_said_once(watch, closed, said):
+def said(watch, text):
+    return [ln for ln in watch.text("stdout").splitlines() if text in ln]
+
+
+def closed_and_said_once(watch, closed, text):
     """The outbox entry closed; what watch said of the relay's word said
     once in all; watch still running."""
     wait_until(closed.exists, 10, what="the outbox entry closed:\n" +
                watch.tail())
-    lines = [ln for ln in watch.text("stdout").splitlines() if said in ln]
-    assert len(lines) == 1, watch.text("stdout")
+    assert len(said(watch, text)) == 1, watch.text("stdout")
     assert watch.running(), watch.tail()
 
 
 def watch_with_alert(lab, *extra, env=None):
-    """alertctl watch on the stack, then an alert sent: (stack, key
-    file, watch, alert_id, its outbox closed marker)."""
+    """alertctl -v watch on the stack (-v: it logs each frame it takes),
+    then an alert sent: (stack, key file, watch, alert_id, its outbox
+    closed marker)."""
     st, _sk, keyfile = stack(lab)
-    argv = [harness.alertctl_bin(), "-c", str(st.env.client_conf), "watch",
-            "--interval", "1", "--dead-after", "3"] + list(extra)
+    argv = [harness.alertctl_bin(), "-v", "-c", str(st.env.client_conf),
+            "watch", "--interval", "1", "--dead-after", "3"] + list(extra)
     watch = harness.Proc(argv, "watch", lab.logdir, env=env)
     lab.things.append(watch)
     watch.start()
@@ -272,27 +284,64 @@ def watch_with_alert(lab, *extra, env=None):
     return st, keyfile, watch, aid, st.env.dir / "outbox" / (aid + ".closed")
 
 
+def unsigned_cp_conf(st):
+    """The contact point's alertctl ack without a sign_key: its
+    acknowledgement carries no signed statement."""
+    path = st.env.dir / "cp-unsigned.conf"
+    path.write_text("\n".join([
+        "[contactpoint]",
+        "ack_url = https://127.0.0.1:%d" % st.ack_port,
+        "relay_pin = %s" % st.env.pin,
+        "token_file = %s" % st.token_files["contactpunt"]]) + "\n")
+    return path
+
+
+def relay_only_ack(lab, st, aid, by="Piet"):
+    """An acknowledgement only the relay vouches for, stored by the real
+    relay (the alert's state acknowledged, its event attested: relay),
+    not only a receipt on its channel: the status a reconnect asks for
+    says so too."""
+    cp = ctl(lab, "-c", unsigned_cp_conf(st), "ack",
+             st.alert_hash(aid)["ref"], "--by", by)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    h = st.alert_hash(aid)
+    assert h["state"] == "acknowledged" and "acked_statement" not in h, h
+    ev = st.events(aid)[-1]
+    assert ev["event"] == "acknowledged" and ev["attested"] == "relay", ev
+
+
 RELAYS_ACK = (r"^alert %s: the relay says it is acknowledged, but no person "
               r"signed that: still following it$")
 
 
 @pytest.mark.hard_timeout(150)
 def test_watch_follows_on_after_an_ack_only_the_relay_vouches_for(lab):
-    """An acknowledgement the relay alone attests: watch prints it, says
-    once that no person signed it, leaves the outbox entry open (each
-    reconnect asks after the alert again) and goes on; the genuine,
-    signed acknowledgement then closes it.  Before, the relay's word
-    closed the entry at once, as the button and send --follow do not."""
+    """An acknowledgement the relay alone attests (alertctl ack without a
+    signing key, stored by the relay: the alert's state acknowledged):
+    watch prints it, says once that no person signed it, leaves the
+    outbox entry open and goes on.  After the relay's restart watch asks
+    after the alert again: the status answer (state acknowledged, the
+    same event) neither closes the entry nor says it again.  The
+    genuine, signed acknowledgement then closes it.  Before, the relay's
+    word closed the entry at once, as the button and send --follow do
+    not; the status answer's state alone closed it (.closed written) or
+    said it three times, which a receipt only published (state still
+    open) could not show."""
     st, keyfile, watch, aid, closed = watch_with_alert(lab)
 
-    publish(st, aid, forged("Piket-1", attested="relay"))
+    relay_only_ack(lab, st, aid)
     watch.wait_for(RELAYS_ACK % aid, "stdout", 10)
     still_open_after_a_reconnect(st, watch, closed)
+    assert len(said(watch, "the relay says it is acknowledged")) == 1, \
+        watch.text("stdout")
 
     genuine_ack(lab, st, keyfile, aid)
     watch.wait_for(r"^alert %s: acknowledged by Jan de Vries .*signed by "
                    r"the person, verified" % aid, "stdout", 15)
     closed_and_said_once(watch, closed, "the relay says it is acknowledged")
+    # never the relay's state word as a plain "acknowledged"
+    assert "alert %s: acknowledged" % aid not in \
+        watch.text("stdout").splitlines(), watch.text("stdout")
 
 
 @pytest.mark.hard_timeout(120)
@@ -313,18 +362,21 @@ def test_watch_with_accept_relay_ack_closes_on_the_relays_word(lab):
 @pytest.mark.hard_timeout(150)
 def test_watch_tells_the_relays_word_in_dutch(lab):
     """In Dutch, as the official reads it by default: an acknowledgement
-    only the relay vouches for is still followed; an expiry says plainly
-    that the relay stopped, nobody confirmed it, it is followed no more,
-    and to call 112 (before, only "alarm ID: verlopen")."""
+    only the relay vouches for (stored by the relay) is still followed,
+    and said once, across the relay's restart too; an expiry says
+    plainly that the relay stopped, nobody confirmed it, it is followed
+    no more, and to call 112 (before, only "alarm ID: verlopen")."""
     dutch = {"LANGUAGE": "nl", "LANG": "C.UTF-8"}
     st, _keyfile, watch, aid, closed = watch_with_alert(lab, env=dutch)
+    relays_ack = ("alarm %s: de relay zegt dat het is opgepakt, maar geen "
+                  "persoon heeft dat ondertekend: het wordt nog gevolgd"
+                  % aid)
 
-    publish(st, aid, forged("Piket-1", attested="relay"))
-    watch.wait_for(r"^alarm %s: de relay zegt dat het is opgepakt, maar "
-                   r"geen persoon heeft dat ondertekend: het wordt nog "
-                   r"gevolgd$" % aid, "stdout", 10)
-    time.sleep(1)
-    assert not closed.exists()
+    relay_only_ack(lab, st, aid)
+    watch.wait_for("^%s$" % relays_ack, "stdout", 10)
+    still_open_after_a_reconnect(st, watch, closed,
+                                 reconnected=r"^opnieuw verbonden met ")
+    assert said(watch, relays_ack) == [relays_ack], watch.text("stdout")
 
     publish(st, aid, relays_word(st, aid, "expired"))
     watch.wait_for(r"^alarm %s: verlopen: de relay schaalt het niet meer op "
@@ -336,3 +388,5 @@ def test_watch_tells_the_relays_word_in_dutch(lab):
     lines = [ln for ln in watch.text("stdout").splitlines()
              if ln.startswith("alarm %s: verlopen" % aid)]
     assert len(lines) == 1, watch.text("stdout")
+    # what came before the expiry line, said once in all
+    assert said(watch, relays_ack) == [relays_ack], watch.text("stdout")
