@@ -5,7 +5,10 @@ as it was and its alerts never moved, without a word); and a spool file
 created at start is followed by an fsync of its directory, so a crash
 cannot lose its name (before, only a rename synced it).  Real
 redis-server, alertrelayd (workers = 2, then 1; under strace for the
-directory), alertctl and webhook receivers.  Both fail on the old code."""
+directory), alertctl and webhook receivers.  And (review rv-m3) a
+worker's spool file is locked while it runs: a second relay on the same
+spool_dir refuses to start, and a locked file is not taken over.  All
+fail on the old code."""
 
 import os
 import re

@@ -3,9 +3,11 @@ and 3): an alert the spool took counts as moved into Redis only once the
 replicas hold it, as one Redis took directly counts as accepted only then;
 and a check-in released under duress that goes through the spool reaches
 its recipients as alert.duress, marked, as it would from Redis.  A replica
-SIGSTOPped (lagging) makes WAIT fail.  Real redis-server processes (a
+SIGSTOPped (lagging) makes WAIT fail.  And (review rv-m3) such an alert,
+in the master but not yet on the replica, is not sent again from the
+spool after a restart: Redis holds it, and may have cancelled it.  Real redis-server processes (a
 master and its replica), the real relay, alertctl and webhook receivers.
-Both fail on the old code."""
+All fail on the old code."""
 
 import contextlib
 import os
