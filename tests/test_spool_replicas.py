@@ -5,9 +5,9 @@ and a check-in released under duress that goes through the spool reaches
 its recipients as alert.duress, marked, as it would from Redis.  A replica
 SIGSTOPped (lagging) makes WAIT fail.  And (review rv-m3) such an alert,
 in the master but not yet on the replica, is not sent again from the
-spool after a restart: Redis holds it, and may have cancelled it.  Real redis-server processes (a
-master and its replica), the real relay, alertctl and webhook receivers.
-All fail on the old code."""
+spool after a restart: Redis holds it, and may have cancelled it.  Real
+redis-server processes (a master and its replica), the real relay,
+alertctl and webhook receivers.  All fail on the old code."""
 
 import contextlib
 import os
