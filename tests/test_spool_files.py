@@ -57,25 +57,35 @@ def spool_both_files(lab, env, spool):
     pytest.fail("16 alerts, all on one worker's spool")
 
 
+def spooled_by_two(lab, env, spool):
+    """Redis, a relay with 2 workers, Redis killed and alerts spooled by
+    both: (redis, relay, the alerts' ids)."""
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    relay.proc.wait_for(r"all 2 workers ready", timeout=20)
+    redis.kill()
+    return redis, relay, spool_both_files(lab, env, spool)
+
+
+def all_in_redis(env, accepted):
+    r = harness.Resp(env.redis_port)
+    harness.wait_until(
+        lambda: all(r("HGET", "alertrelay:alert:%s" % a, "state")
+                    for a in accepted), 20, what="every alert in Redis")
+
+
 @pytest.mark.hard_timeout(150)
 def test_fewer_workers_take_over_the_spool_of_the_others(lab):
     env, spool = spool_lab_env(lab, 2)
     for rid in env.recipients:
         lab.recorder_for(env, rid)
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    relay.proc.wait_for(r"all 2 workers ready", timeout=20)
-    redis.kill()
-    accepted = spool_both_files(lab, env, spool)
+    redis, relay, accepted = spooled_by_two(lab, env, spool)
     relay.stop()
     spool_conf(env, 1)
     redis.start()
     relay = lab.relay(env)
     # before: the alerts of spool.log.1 never reached Redis, unsaid
-    r = harness.Resp(env.redis_port)
-    harness.wait_until(
-        lambda: all(r("HGET", "alertrelay:alert:%s" % a, "state")
-                    for a in accepted), 20, what="every alert in Redis")
+    all_in_redis(env, accepted)
     assert re.search(r"spool \S+/spool\.log\.1: \d+ records of a worker "
                      r"that no longer runs taken over", relay.log())
     assert not (spool / "spool.log.1").exists()
@@ -129,11 +139,7 @@ def test_second_relay_on_a_live_spool_dir_refuses_to_start(lab):
     removed file and was lost at its next start.  Now each worker holds
     its file locked and the second relay refuses, naming the file."""
     env, spool = spool_lab_env(lab, 2)
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    relay.proc.wait_for(r"all 2 workers ready", timeout=20)
-    redis.kill()
-    spool_both_files(lab, env, spool)
+    redis, relay, accepted = spooled_by_two(lab, env, spool)
     theirs = (spool / "spool.log.1").read_bytes()
     other = harness.make_env(lab.tmp / "other")
     other.relay["spool_dir"] = spool
@@ -161,15 +167,11 @@ time.sleep(600)
 @pytest.mark.hard_timeout(150)
 def test_a_locked_spool_file_is_not_taken_over(lab):
     """A spool.log.1 whose lock a running process holds (a Python one
-    here, in place of a worker of another relay) is left alone at start, and
-    taken over once no one holds it.  Before: taken over, locked or not;
+    here, in place of a worker of another relay) is left alone at start,
+    and taken over once no one holds it.  Before: taken over, locked or not;
     the one-sync takeover still leaves every record in Redis."""
     env, spool = spool_lab_env(lab, 2)
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    relay.proc.wait_for(r"all 2 workers ready", timeout=20)
-    redis.kill()
-    accepted = spool_both_files(lab, env, spool)
+    redis, relay, accepted = spooled_by_two(lab, env, spool)
     relay.stop()
     held = (spool / "spool.log.1").read_bytes()
     holder = lab.spawn(["/usr/bin/python3", "-c", HOLD,
@@ -184,8 +186,5 @@ def test_a_locked_spool_file_is_not_taken_over(lab):
     holder.stop()
     relay.stop()
     relay = lab.relay(env)
-    r = harness.Resp(env.redis_port)
-    harness.wait_until(
-        lambda: all(r("HGET", "alertrelay:alert:%s" % a, "state")
-                    for a in accepted), 20, what="every alert in Redis")
+    all_in_redis(env, accepted)
     assert not (spool / "spool.log.1").exists()
