@@ -42,6 +42,7 @@ struct spool_alert {
 	json_t *done; /* ["rid|channel", ...] delivered from here */
 	json_t *queued; /* ["rid|channel", ...] an SMS gateway keeps */
 	int migrated;
+	int stored; /* in Redis, waiting for replicas: Redis delivers it */
 	int held; /* Redis refused it for good: kept (spool_hold) */
 	size_t active; /* local deliveries not finished */
 };
@@ -416,7 +417,14 @@ spool_replicated_cb(int ok, const char *err, void *arg)
 		spool_migrate_on(sp);
 }
 
-/* Redis holds it ("new" or "dup"): on the replicas too, if asked for. */
+/*
+ * Redis holds it ("new" or "dup"): on the replicas too, if asked for.
+ * Until they hold it the alert stays in the spool, but it is Redis's to
+ * deliver, escalate and close: marked "stored", a restart does not send
+ * its first notifications again from here (it could not know the alert
+ * was cancelled meanwhile), it only tries the move, WAIT, again.  Should
+ * the mark not reach the disk, a restart sends them again, as before.
+ */
 static void
 spool_stored(struct spool *sp, struct spool_alert *a, json_t *reply)
 {
@@ -427,6 +435,10 @@ spool_stored(struct spool *sp, struct spool_alert *a, json_t *reply)
 		spool_migrate_on(sp);
 		return;
 	}
+	if (!a->stored &&
+	    spool_append(sp,
+	        json_pack("{s:s, s:s}", "op", "stored", "aid", a->aid)) == 0)
+		a->stored = 1;
 	sp->migrating = a;
 	sp->moved = json_incref(reply);
 	sp->req = store_wait_replicas(sp->relay->store, cfg->redis_min_replicas,
@@ -604,6 +616,8 @@ spool_replay_record(struct spool *sp, struct spool_record *rec)
 		;
 	else if (rec->op == SPOOL_MIGRATED)
 		a->migrated = 1;
+	else if (rec->op == SPOOL_STORED)
+		a->stored = 1;
 	else if (!spool_done(a, rec->rid, rec->ch)) /* taken over twice */
 		json_array_append_new(rec->op == SPOOL_DONE ? a->done
 		                                            : a->queued,
@@ -659,9 +673,10 @@ spool_open(struct relay *relay, const char *dir)
 		log_warnx("spool holds %zu alerts not yet in redis; they move "
 		          "there once it is reachable",
 		    spool_pending(sp));
-	/* Whatever a crash interrupted goes out again (same webhook-id). */
+	/* Whatever a crash interrupted goes out again (same webhook-id);
+	 * not what Redis holds already, and may have closed (spool_stored). */
 	TAILQ_FOREACH(a, &sp->alerts, entry)
-	if (!a->migrated)
+	if (!a->migrated && !a->stored)
 		spool_deliver(sp, a);
 	return sp;
 }

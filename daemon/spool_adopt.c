@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,7 +52,7 @@ spool_adopt_line(const char *line, size_t len, int torn, void *arg)
 	if (!torn && spool_record_parse(line, len, &rec) == 0) {
 		spool_record_clear(&rec);
 		o = json_loadb(line, len, 0, NULL);
-		if (o == NULL || spool_file_append(ad->into, o) != 0)
+		if (o == NULL || spool_file_put(ad->into, o) != 0)
 			ad->failed = 1;
 		else
 			ad->taken++;
@@ -59,21 +60,51 @@ spool_adopt_line(const char *line, size_t len, int torn, void *arg)
 	ad->cb(line, len, torn, ad->arg);
 }
 
+/* Locked: no running worker or relay appends to it (spool_file.h). */
+static int
+spool_adopt_lock(const char *path)
+{
+	int created,
+	    fd = spool_file_open_locked(path, O_RDONLY | O_CLOEXEC, &created);
+
+	if (fd == -1 && errno == EWOULDBLOCK)
+		log_warnx("spool %s: locked by a running process (another "
+		          "relay using this spool_dir?); left alone",
+		    path);
+	else if (fd == -1 && errno != ENOENT)
+		log_warn("spool %s: locking it to take it over", path);
+	return fd;
+}
+
+/*
+ * The records are appended unsynced and synced once, before the old file
+ * goes: until that sync they are all still in the old file, which a crash
+ * leaves to the next start (a second copy is ignored, a torn line
+ * skipped), so one sync keeps the guarantee one a record gave.
+ */
 static void
 spool_adopt_file(struct spool_adopt *ad, const char *path)
 {
+	int fd;
+
+	if ((fd = spool_adopt_lock(path)) == -1)
+		return;
 	ad->taken = 0;
 	ad->failed = 0;
-	if (spool_file_read(path, spool_adopt_line, ad) < 0 || ad->failed) {
+	if (spool_file_read(path, spool_adopt_line, ad) < 0 || ad->failed ||
+	    (ad->taken > 0 && spool_file_sync(ad->into) != 0)) {
 		log_errorx("spool %s: of a worker that no longer runs, and not "
 		           "taken over whole; it stays for the next start",
 		    path);
+		close(fd);
 		return;
 	}
 	if (unlink(path) != 0) {
 		log_warn("spool %s: removing it once taken over", path);
+		close(fd);
 		return;
 	}
+	close(fd);
 	spool_file_sync_dir(path);
 	if (ad->taken > 0)
 		log_warnx("spool %s: %zu records of a worker that no longer "

@@ -5,14 +5,17 @@
  * and the alerts in it, accepted, would never reach Redis.  Worker 0
  * (or the only relay) takes their records into its own file, fsynced,
  * before it removes them: a crash in between leaves a second copy, which
- * the replay ignores, never none.
+ * the replay ignores, never none.  Only a file whose lock it can take
+ * (spool_file.h): one a running process holds is still in use, and
+ * taking it would lose what that process appends to it afterwards.
  */
 #ifndef ALERTRELAY_SPOOL_ADOPT_H
 #define ALERTRELAY_SPOOL_ADOPT_H
 
 #include "spool_file.h"
 
-/* Every spool.log.i in dir with i >= nworkers: each whole record is
+/* Every spool.log.i in dir with i >= nworkers, not locked by a running
+ * process: each whole record is
  * appended to into and handed to cb (like spool_file_open()'s lines), then
  * the file is removed; a file not taken whole stays, and is said. */
 void spool_adopt(const char *dir, long nworkers, struct spool_file *into,

@@ -1,3 +1,8 @@
+/*
+ * The spool's file (spool_file.h): appended whole lines, each synced,
+ * replaced by a rename, and locked for as long as its relay runs.
+ */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -75,8 +80,9 @@ spool_file_cut(struct spool_file *f)
 	return 0;
 }
 
+/* Written, not yet synced: spool_file_sync() makes it count. */
 int
-spool_file_append(struct spool_file *f, json_t *rec)
+spool_file_put(struct spool_file *f, json_t *rec)
 {
 	size_t len;
 	char *line = spool_file_line(rec, &len);
@@ -86,8 +92,7 @@ spool_file_append(struct spool_file *f, json_t *rec)
 		log_warnx("spool %s: out of memory", f->path);
 	else if (f->cut && spool_file_cut(f) != 0)
 		;
-	else if (spool_file_write(f->fd, line, len) != 0 ||
-	    fdatasync(f->fd) != 0) {
+	else if (spool_file_write(f->fd, line, len) != 0) {
 		/* Not on disk, so not accepted: it must not be there at the
 		 * next start either, whole or in part. */
 		log_warn("spool %s: writing", f->path);
@@ -98,6 +103,31 @@ spool_file_append(struct spool_file *f, json_t *rec)
 	}
 	free(line);
 	return rc;
+}
+
+int
+spool_file_sync(struct spool_file *f)
+{
+	if (fdatasync(f->fd) == 0)
+		return 0;
+	log_warn("spool %s: syncing", f->path);
+	return -1;
+}
+
+int
+spool_file_append(struct spool_file *f, json_t *rec)
+{
+	off_t before = f->size;
+
+	if (spool_file_put(f, rec) != 0)
+		return -1;
+	if (spool_file_sync(f) != 0) {
+		/* Not known to be on disk: as if never written. */
+		spool_file_set_size(f, before);
+		spool_file_cut(f);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -149,6 +179,11 @@ spool_file_write_new(const char *tmp, json_t *recs, off_t *size)
 	    0600);
 	if (fd == -1)
 		return -1;
+	/* Locked before the rename: the file never goes unlocked. */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return -1;
+	}
 	*size = 0;
 	for (i = 0; i < json_array_size(recs); i++) {
 		rec = json_incref(json_array_get(recs, i));
@@ -233,40 +268,87 @@ spool_file_read(const char *path, spool_file_line_cb cb, void *arg)
 	return bad ? -1 : whole;
 }
 
-/* The file for appending; *created says whether this made it. */
+/* fd (of path) for as long as it stays open, or -1 with errno.  Taken
+ * on a file that its owner's compaction renamed away meanwhile, the lock
+ * would guard nothing: path is then opened again. */
 static int
-spool_file_create(const char *path, int *created)
+spool_file_lock(const char *path, int fd)
 {
-	int fd, flags = O_WRONLY | O_APPEND | O_CLOEXEC;
+	struct stat held, named;
 
-	*created = 1;
-	if ((fd = open(path, flags | O_CREAT | O_EXCL, 0600)) != -1 ||
-	    errno != EEXIST)
-		return fd;
-	*created = 0;
-	return open(path, flags);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &held) != 0)
+		return -1;
+	if (stat(path, &named) != 0)
+		return errno == ENOENT ? 1 : -1;
+	return held.st_dev == named.st_dev && held.st_ino == named.st_ino ? 0
+	                                                                  : 1;
+}
+
+int
+spool_file_open_locked(const char *path, int flags, int *created)
+{
+	int fd, rc, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		*created = 0;
+		fd = -1;
+		if (flags & O_CREAT) {
+			fd = open(path, flags | O_EXCL, 0600);
+			*created = fd != -1;
+		}
+		if (fd == -1 && (!(flags & O_CREAT) || errno == EEXIST))
+			fd = open(path, flags & ~O_CREAT);
+		if (fd == -1)
+			return -1;
+		if ((rc = spool_file_lock(path, fd)) == 0)
+			return fd;
+		close(fd);
+		if (rc < 0)
+			return -1;
+	}
+	errno = EWOULDBLOCK; /* replaced each time: in use all the same */
+	return -1;
+}
+
+/* Why the file cannot be used: an error message naming it. */
+static void
+spool_file_refused(const char *path)
+{
+	if (errno == EWOULDBLOCK)
+		log_errorx("spool %s: locked by another running process: "
+		           "another alertrelayd (or worker) uses this file; "
+		           "one relay per spool_dir (alertrelayd.conf(5))",
+		    path);
+	else
+		log_warn("spool %s", path);
 }
 
 struct spool_file *
 spool_file_open(const char *path, spool_file_line_cb cb, void *arg)
 {
-	struct spool_file *f;
-	off_t whole = spool_file_read(path, cb, arg);
+	struct spool_file *f = xcalloc(1, sizeof(*f));
 	struct stat st;
+	off_t whole;
 	int created;
 
-	if (whole < 0)
-		return NULL;
-	f = xcalloc(1, sizeof(*f));
 	f->path = xstrdup(path);
-	f->fd = spool_file_create(path, &created);
-	if (f->fd == -1 || fstat(f->fd, &st) != 0) {
-		log_warn("spool %s", path);
+	f->fd = spool_file_open_locked(path,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, &created);
+	if (f->fd == -1) {
+		spool_file_refused(path);
 		spool_file_close(f);
 		return NULL;
 	}
 	if (created)
 		spool_file_sync_dir(path);
+	/* Read only once locked: a file in use is no one else's to read. */
+	if ((whole = spool_file_read(path, cb, arg)) < 0 ||
+	    fstat(f->fd, &st) != 0) {
+		if (whole >= 0)
+			log_warn("spool %s", path);
+		spool_file_close(f);
+		return NULL;
+	}
 	spool_file_set_size(f, st.st_size < whole ? st.st_size : whole);
 	/* The torn line goes now, or the next record would join it. */
 	if (st.st_size > whole && spool_file_cut(f) == 0 &&

@@ -5,7 +5,11 @@
  * could be glued to (both would be skipped at the next start): a write
  * that fails part way is cut off again before anything else is appended,
  * and a torn last line found at start, which was never acknowledged, is
- * cut off there.  spool.c decides what the records say.
+ * cut off there.  The file is locked (flock) from its opening to the
+ * relay's end, through every replacement: one process at a time uses it,
+ * and another relay pointed at the same spool_dir refuses to start
+ * rather than read, append to or take over a live file.  spool.c
+ * decides what the records say.
  */
 #ifndef ALERTRELAY_SPOOL_FILE_H
 #define ALERTRELAY_SPOOL_FILE_H
@@ -30,6 +34,11 @@ off_t spool_file_read(const char *path, spool_file_line_cb cb, void *arg);
 /* Brings a creation, rename or removal in path's directory to disk. */
 void spool_file_sync_dir(const char *path);
 
+/* path opened with flags (O_CREAT: created if need be, *created said)
+ * and locked for as long as the descriptor stays open; or -1 with errno,
+ * EWOULDBLOCK when another process holds it. */
+int spool_file_open_locked(const char *path, int flags, int *created);
+
 /* Opens path, creating it (and syncing its directory then); NULL with a logged
  * reason on failure. */
 struct spool_file *spool_file_open(const char *path, spool_file_line_cb cb,
@@ -39,6 +48,10 @@ void spool_file_close(struct spool_file *f);
 /* Appends rec (taken over) as one line: 0 once it is on disk, or -1 with
  * the file as it was before. */
 int spool_file_append(struct spool_file *f, json_t *rec);
+/* Appends rec (taken over) as one line, not yet synced: many of them, then
+ * one spool_file_sync(), which they count only after. */
+int spool_file_put(struct spool_file *f, json_t *rec);
+int spool_file_sync(struct spool_file *f);
 /* Empties the file: nothing in it is needed any more. */
 int spool_file_truncate(struct spool_file *f);
 /* Replaces the whole file with the records of recs (an array, taken

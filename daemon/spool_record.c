@@ -102,8 +102,8 @@ spool_record_fields(json_t *o, struct spool_record *rec)
 	if (spool_record_str(o, "aid", rec->aid, sizeof(rec->aid) - 1) != 0 ||
 	    !alert_id_valid(rec->aid))
 		return -1;
-	if (strcmp(op, "migrated") == 0) {
-		rec->op = SPOOL_MIGRATED;
+	if (strcmp(op, "migrated") == 0 || strcmp(op, "stored") == 0) {
+		rec->op = op[0] == 'm' ? SPOOL_MIGRATED : SPOOL_STORED;
 		return 0;
 	}
 	if (strcmp(op, "done") == 0 || strcmp(op, "queued") == 0) {

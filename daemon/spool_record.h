@@ -5,6 +5,8 @@
  *   {"op":"done","aid":..,"rid":..,"ch":..}  delivered from the spool
  *   {"op":"queued","aid":..,"rid":..,"ch":..}  an SMS gateway keeps it
  *                                        (never sent again)
+ *   {"op":"stored","aid":..}             in Redis, not yet on
+ *                                        [redis] min_replicas replicas
  *   {"op":"migrated","aid":..}           moved into Redis
  * and the check that a line read back is one of them, with every field
  * spool.c relies on: a torn last line, or a damaged or foreign file,
@@ -21,7 +23,13 @@
 
 #define SPOOL_CHANNEL_MAX 15 /* "webhook", "sms" */
 
-enum spool_op { SPOOL_ALERT, SPOOL_DONE, SPOOL_QUEUED, SPOOL_MIGRATED };
+enum spool_op {
+	SPOOL_ALERT,
+	SPOOL_DONE,
+	SPOOL_QUEUED,
+	SPOOL_STORED,
+	SPOOL_MIGRATED
+};
 
 struct spool_record {
 	enum spool_op op;

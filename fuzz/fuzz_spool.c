@@ -30,6 +30,9 @@ check_record(const struct spool_record *rec)
 	check(alert_id_valid(rec->aid));
 	if (rec->op == SPOOL_DONE || rec->op == SPOOL_QUEUED)
 		check(rec->rid[0] != '\0' && rec->ch[0] != '\0');
+	/* A mark of an alert's, nothing more: no arguments to free or read. */
+	if (rec->op == SPOOL_STORED || rec->op == SPOOL_MIGRATED)
+		check(rec->args == NULL && rec->rid[0] == '\0');
 	if (rec->op != SPOOL_ALERT)
 		return;
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)

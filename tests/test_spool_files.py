@@ -5,7 +5,10 @@ as it was and its alerts never moved, without a word); and a spool file
 created at start is followed by an fsync of its directory, so a crash
 cannot lose its name (before, only a rename synced it).  Real
 redis-server, alertrelayd (workers = 2, then 1; under strace for the
-directory), alertctl and webhook receivers.  Both fail on the old code."""
+directory), alertctl and webhook receivers.  And (review rv-m3) a
+worker's spool file is locked while it runs: a second relay on the same
+spool_dir refuses to start, and a locked file is not taken over.  All
+fail on the old code."""
 
 import os
 import re
@@ -54,25 +57,35 @@ def spool_both_files(lab, env, spool):
     pytest.fail("16 alerts, all on one worker's spool")
 
 
+def spooled_by_two(lab, env, spool):
+    """Redis, a relay with 2 workers, Redis killed and alerts spooled by
+    both: (redis, relay, the alerts' ids)."""
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    relay.proc.wait_for(r"all 2 workers ready", timeout=20)
+    redis.kill()
+    return redis, relay, spool_both_files(lab, env, spool)
+
+
+def all_in_redis(env, accepted):
+    r = harness.Resp(env.redis_port)
+    harness.wait_until(
+        lambda: all(r("HGET", "alertrelay:alert:%s" % a, "state")
+                    for a in accepted), 20, what="every alert in Redis")
+
+
 @pytest.mark.hard_timeout(150)
 def test_fewer_workers_take_over_the_spool_of_the_others(lab):
     env, spool = spool_lab_env(lab, 2)
     for rid in env.recipients:
         lab.recorder_for(env, rid)
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    relay.proc.wait_for(r"all 2 workers ready", timeout=20)
-    redis.kill()
-    accepted = spool_both_files(lab, env, spool)
+    redis, relay, accepted = spooled_by_two(lab, env, spool)
     relay.stop()
     spool_conf(env, 1)
     redis.start()
     relay = lab.relay(env)
     # before: the alerts of spool.log.1 never reached Redis, unsaid
-    r = harness.Resp(env.redis_port)
-    harness.wait_until(
-        lambda: all(r("HGET", "alertrelay:alert:%s" % a, "state")
-                    for a in accepted), 20, what="every alert in Redis")
+    all_in_redis(env, accepted)
     assert re.search(r"spool \S+/spool\.log\.1: \d+ records of a worker "
                      r"that no longer runs taken over", relay.log())
     assert not (spool / "spool.log.1").exists()
@@ -111,3 +124,67 @@ def test_spool_file_created_with_its_directory_synced(lab):
     assert re.search(r"fsync\(%s\) += 0" % dirfd.group(1),
                      calls[made.end() + dirfd.end():]), \
         "the spool directory never fsynced after the file's creation"
+
+
+def locked(path):
+    """Whether a process holds a flock on path (flock(1) cannot take it)."""
+    return harness.run(["flock", "-n", str(path), "true"]).returncode != 0
+
+
+@pytest.mark.hard_timeout(150)
+def test_second_relay_on_a_live_spool_dir_refuses_to_start(lab):
+    """Review rv-m3: a second relay given the spool_dir of a running one
+    took over its worker 1's live spool.log.1 (appended it to spool.log,
+    removed it), so what that worker spooled afterwards went into a
+    removed file and was lost at its next start.  Now each worker holds
+    its file locked and the second relay refuses, naming the file."""
+    env, spool = spool_lab_env(lab, 2)
+    redis, relay, accepted = spooled_by_two(lab, env, spool)
+    theirs = (spool / "spool.log.1").read_bytes()
+    other = harness.make_env(lab.tmp / "other")
+    other.relay["spool_dir"] = spool
+    other.relay["instance_id"] = "relay-other"
+    spool_conf(other, 1)
+    cp = harness.run([harness.alertrelayd_bin(), "-c", other.relay_conf,
+                      "-f"], timeout=20)
+    assert cp.returncode != 0, cp.stderr[-2000:]
+    assert re.search(r"spool \S+/spool\.log: locked by another running "
+                     r"process", cp.stderr), cp.stderr[-2000:]
+    # the running relay's files as they were, still its own
+    assert (spool / "spool.log.1").read_bytes() == theirs
+    assert locked(spool / "spool.log") and locked(spool / "spool.log.1")
+    assert "exited" not in relay.proc.text("stderr")
+
+
+HOLD = """import fcntl, sys, time
+f = open(sys.argv[1])
+fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.hard_timeout(150)
+def test_a_locked_spool_file_is_not_taken_over(lab):
+    """A spool.log.1 whose lock a running process holds (a Python one
+    here, in place of a worker of another relay) is left alone at start,
+    and taken over once no one holds it.  Before: taken over, locked or not;
+    the one-sync takeover still leaves every record in Redis."""
+    env, spool = spool_lab_env(lab, 2)
+    redis, relay, accepted = spooled_by_two(lab, env, spool)
+    relay.stop()
+    held = (spool / "spool.log.1").read_bytes()
+    holder = lab.spawn(["/usr/bin/python3", "-c", HOLD,
+                        str(spool / "spool.log.1")], "lock-holder")
+    holder.wait_for(r"^held$", "stdout", timeout=10)
+    spool_conf(env, 1)
+    redis.start()
+    relay = lab.relay(env)
+    relay.proc.wait_for(r"spool \S+/spool\.log\.1: locked by a running "
+                        r"process .*left alone", timeout=10)
+    assert (spool / "spool.log.1").read_bytes() == held
+    holder.stop()
+    relay.stop()
+    relay = lab.relay(env)
+    all_in_redis(env, accepted)
+    assert not (spool / "spool.log.1").exists()

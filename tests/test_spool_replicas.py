@@ -3,12 +3,15 @@ and 3): an alert the spool took counts as moved into Redis only once the
 replicas hold it, as one Redis took directly counts as accepted only then;
 and a check-in released under duress that goes through the spool reaches
 its recipients as alert.duress, marked, as it would from Redis.  A replica
-SIGSTOPped (lagging) makes WAIT fail.  Real redis-server processes (a
-master and its replica), the real relay, alertctl and webhook receivers.
-Both fail on the old code."""
+SIGSTOPped (lagging) makes WAIT fail.  And (review rv-m3) such an alert,
+in the master but not yet on the replica, is not sent again from the
+spool after a restart: Redis holds it, and may have cancelled it.  Real
+redis-server processes (a master and its replica), the real relay,
+alertctl and webhook receivers.  All fail on the old code."""
 
 import contextlib
 import os
+import time
 
 import pytest
 
@@ -119,3 +122,62 @@ def test_duress_checkin_through_the_spool_is_alert_duress(lab):
         assert a.get("duress") is True, a
         assert a.get("duress_at"), a
     assert "checkin duress" in relay.log()
+
+
+CANCEL_POL = {"default": {"types": "panic threat test",
+                          "tier": ["0 contactpunt:webhook oncall-1:webhook"],
+                          "max_age": 3600}}
+
+
+def raised(rec, aid):
+    return [a for a in rec.snapshot()
+            if (a["json"] or {}).get("alert_id") == aid and
+            a["json"].get("type") in ALARMS]
+
+
+@pytest.mark.hard_timeout(150)
+def test_restart_does_not_resend_a_spooled_alert_redis_holds(lab):
+    """Review rv-m3: an alert in the master, but not on the replica, stays
+    in the spool; cancelled there meanwhile, a restart must not send its
+    first tier again from the spool (before: oncall-1, down until then,
+    got alert.raised of the cancelled alert)."""
+    env, spool = spool_env(lab, policies=CANCEL_POL)
+    lab.redis(env)
+    start_replica(lab, env, env.redis_port)
+    replica = next(p for p in lab.things if getattr(p, "name", "") ==
+                   "redis-replica")
+    env.redis["min_replicas"] = 1
+    env.redis["timeout"] = 1
+    env.sections["delivery"] = {"max_attempts": 2}
+    env.write_relay_conf()
+    with open(env.relay_conf, "a") as f:
+        f.write("\n[admin]\nlisten = 127.0.0.1:%d\n" % env.admin_port)
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(env.dir)
+    cp = lab.recorder_for(env, "contactpunt")
+    relay = lab.relay(env)
+    with lagging(replica):
+        rc, lines, err = lab.send(env, "--type", "panic", "--message",
+                                  "ingetrokken", "--timeout", "30")
+        aid, acc = parse_send(lines)
+        assert rc == 0 and acc and acc.group(2).startswith("spool-"), lines
+        harness.wait_until(lambda: raised(cp, aid), 10, what="cp's alarm")
+        relay.proc.wait_for(r"spool: moving alert=%s into redis failed .*"
+                            r"replica" % aid, timeout=15)
+        relay.proc.wait_for(r"alert=%s recipient=oncall-1 .*result=failed"
+                            % aid, timeout=20)
+        ctl(lab, env, "cancel", aid, "--timeout", "3")
+        harness.wait_until(
+            lambda: alert_state(env.redis_port, aid) == "cancelled", 10,
+            what="the alert cancelled on the master")
+        assert aid in (spool / "spool.log").read_text()
+        oc = lab.recorder_for(env, "oncall-1")
+        relay.stop()
+        relay = lab.relay(env)
+        relay.proc.wait_for(r"spool: moving alert=%s into redis failed"
+                            % aid, timeout=15)
+        # what a start sends from the spool goes out at once, before
+        # the move's first WAIT (1 s) ends: 3 s more leave it time
+        time.sleep(3)
+        assert raised(oc, aid) == [], raised(oc, aid)
+        assert alert_state(env.redis_port, aid) == "cancelled"
