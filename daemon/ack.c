@@ -168,22 +168,73 @@ ack_audit(struct ack_pending *p, const char *aid, const char *result,
 	    actor, why);
 }
 
+/* An acknowledgement the master took: counted, logged, audited, and
+ * the one who took it by SMS hears that it worked.  With too few
+ * replicas (durable 0) all of that still happens, since the person
+ * acted and the master acts on it (escalation stops, the others hear
+ * who took it), but the answer is 503: the retry (a gateway's, the
+ * person's) finds it taken ("again") and is 200 once replicas have it.
+ * The confirmation goes with the first, durable or not: sent only on a
+ * durable answer, the person would never get one (the retry is never
+ * the first), and a failover that loses it reopens the alert, which
+ * then reaches the person again. */
+static void
+ack_done_ok(struct ack_pending *p, const json_t *reply, const char *r,
+    int durable)
+{
+	const char *aid = json_string_value(json_object_get(reply, "aid"));
+	const char *by = json_string_value(json_object_get(reply, "by"));
+	const char *rms =
+	    json_string_value(json_object_get(reply, "received_ms"));
+	int drill = json_is_true(json_object_get(reply, "drill"));
+	int first = strcmp(r, "first") == 0;
+
+	ack_refund(p);
+	if (rms != NULL && !drill)
+		metrics_time_to_ack(
+		    (now_ms() - strtoll(rms, NULL, 10)) / 1000.0);
+	if (drill)
+		metrics.drill_acknowledgements++;
+	else
+		metrics.acknowledgements++;
+	log_info("acknowledged alert=%s recipient=%s channel=%s first=%d%s",
+	    aid, p->rid, p->channel, first, durable ? "" : " unconfirmed");
+	ack_audit(p, aid, durable ? "ok" : "unconfirmed",
+	    first ? "first" : "again");
+	if (first && p->ref[0] != '\0')
+		ack_notice_send(p->a->notices, p->rid, p->gateway,
+		    SMS_TPL_CONFIRMED, p->ref, drill);
+	if (!durable)
+		ack_error(p->req, 503, "Service Unavailable", "try again");
+	else
+		http_json_reply(p->req, 200, "OK",
+		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
+		        "acknowledged", "first", first, "by", by ? by : ""));
+}
+
+/* err with a reply: the script ran, too few replicas have it yet
+ * (store_eval_replicated()). */
 static void
 ack_done_cb(json_t *reply, const char *err, void *arg)
 {
 	struct ack_pending *p = arg;
 	const char *r = json_string_value(json_object_get(reply, "r"));
 	const char *aid = json_string_value(json_object_get(reply, "aid"));
-	const char *by = json_string_value(json_object_get(reply, "by"));
 	const char *rid = json_string_value(json_object_get(reply, "rid"));
+	int taken =
+	    r != NULL && (strcmp(r, "first") == 0 || strcmp(r, "again") == 0);
 
 	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
 	/* A number several recipients share: the one that took it. */
 	if (rid != NULL && *rid != '\0' && strlen(rid) <= ID_MAX)
 		snprintf(p->rid, sizeof(p->rid), "%s", rid);
-	if (reply == NULL || r == NULL) {
-		log_warnx("ack recipient=%s: %s", p->rid,
-		    err ? err : "bad answer");
+	if (err != NULL)
+		log_warnx("ack recipient=%s: %s", p->rid, err);
+	if (taken)
+		ack_done_ok(p, reply, r, err == NULL);
+	else if (reply == NULL || r == NULL || err != NULL) {
+		if (err == NULL)
+			log_warnx("ack recipient=%s: bad answer", p->rid);
 		ack_refund(p); /* not the sender's fault */
 		ack_error(p->req, 503, "Service Unavailable", "try again");
 	} else if (strcmp(r, "unknown") == 0) {
@@ -201,37 +252,10 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		ack_audit(p, aid, "refused", "statement mismatch");
 		ack_conflict(p->req, "mismatch",
 		    "statement does not match the alert");
-	} else if (strcmp(r, "cancelled") == 0) {
+	} else {
 		ack_audit(p, aid, "refused", "cancelled");
 		ack_refund(p);
 		ack_conflict(p->req, "cancelled", "alert was cancelled");
-	} else {
-		const char *rms =
-		    json_string_value(json_object_get(reply, "received_ms"));
-		int drill = json_is_true(json_object_get(reply, "drill"));
-
-		ack_refund(p);
-		if (rms != NULL && !drill)
-			metrics_time_to_ack(
-			    (now_ms() - strtoll(rms, NULL, 10)) / 1000.0);
-		if (drill)
-			metrics.drill_acknowledgements++;
-		else
-			metrics.acknowledgements++;
-		log_info("acknowledged alert=%s recipient=%s channel=%s "
-		         "first=%d",
-		    aid, p->rid, p->channel, strcmp(r, "first") == 0);
-		ack_audit(p, aid, "ok",
-		    strcmp(r, "first") == 0 ? "first" : "again");
-		/* The one who took it by SMS hears that it worked (the
-		 * others reached hear who took it: alert.acknowledged). */
-		if (strcmp(r, "first") == 0 && p->ref[0] != '\0')
-			ack_notice_send(p->a->notices, p->rid, p->gateway,
-			    SMS_TPL_CONFIRMED, p->ref, drill);
-		http_json_reply(p->req, 200, "OK",
-		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
-		        "acknowledged", "first", strcmp(r, "first") == 0, "by",
-		        by ? by : ""));
 	}
 	free(p);
 }

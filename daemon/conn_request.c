@@ -10,22 +10,42 @@
 
 /* The cancel, in the audit log: by the device, from where.  A duress
  * cancel (the script's reply says so, duress.c) is recorded as what it
- * is, alert.duress: the log is the relay's, never shown to the device. */
+ * is, alert.duress: the log is the relay's, never shown to the device.
+ * One the master made but too few replicas have yet is "unconfirmed"
+ * (why: what the master did): the device was told to try again, and
+ * the retry finds it done ("already"). */
 static void
-conn_request_audit_cancel(struct conn *c, const json_t *reply, const char *r)
+conn_request_audit_cancel(struct conn *c, const json_t *reply, const char *r,
+    int durable)
 {
 	char actor[ID_MAX + 8], object[ID_MAX + 8];
+	const char *result = "unconfirmed";
 
 	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
 	snprintf(object, sizeof(object), "alert:%s", c->req_alert_id);
 	if (json_is_true(json_object_get(reply, "duress"))) {
-		audit_relay(c->relay, "alert.duress", object, "ok", c->peer,
-		    "tls", actor, NULL);
+		audit_relay(c->relay, "alert.duress", object,
+		    durable ? "ok" : result, c->peer, "tls", actor,
+		    durable ? NULL : r);
 		return;
 	}
-	audit_relay(c->relay, "alert.cancel", object,
-	    r != NULL && strcmp(r, "cancelled") == 0 ? "ok" : "refused",
-	    c->peer, "tls", actor, r);
+	if (durable)
+		result =
+		    r != NULL && strcmp(r, "cancelled") == 0 ? "ok" : "refused";
+	audit_relay(c->relay, "alert.cancel", object, result, c->peer, "tls",
+	    actor, r);
+}
+
+/* What a cancel did, in the log and the audit log, whether or not the
+ * replicas have it (a duress cancel's own line came first, duress.c). */
+static void
+conn_request_cancel_record(struct conn *c, const json_t *reply, const char *r,
+    int durable)
+{
+	log_info("alert cancelled alert=%s device=%s result=%s%s",
+	    c->req_alert_id, c->device_id, r ? r : "?",
+	    durable ? "" : " unconfirmed");
+	conn_request_audit_cancel(c, reply, r, durable);
 }
 
 /* The "cancelled" receipt goes out in the cancelling session always,
@@ -101,11 +121,16 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 	c->req = NULL;
 	snprintf(type, sizeof(type), "%s", c->req_type);
 	/* no receipt with the answer (refused, already cancelled, Redis
-	 * lost): the channel's copy, if any comes, is the device's one */
+	 * lost, too few replicas): the channel's copy, if any comes, is
+	 * the device's one */
 	if (strcmp(type, "cancel") == 0 &&
-	    !json_is_object(json_object_get(reply, "receipt")))
+	    (err != NULL || !json_is_object(json_object_get(reply, "receipt"))))
 		conn_cancel_skip_take(c, c->req_alert_id);
-	if (reply == NULL) {
+	/* too few replicas: recorded as done, answered "try again" */
+	if (reply != NULL && err != NULL && strcmp(type, "cancel") == 0 &&
+	    (r == NULL || strcmp(r, "unknown") != 0))
+		conn_request_cancel_record(c, reply, r, 0);
+	if (reply == NULL || err != NULL) {
 		log_warnx("conn %llu: %s: %s", c->id, type, err);
 		conn_error(c, "unavailable", "try again", 0);
 	} else if (r != NULL && strcmp(r, "unknown") == 0)
@@ -122,9 +147,7 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 			json_object_clear(out);
 			json_object_set_new(out, "alert_id",
 			    json_string(c->req_alert_id));
-			log_info("alert cancelled alert=%s device=%s result=%s",
-			    c->req_alert_id, c->device_id, r ? r : "?");
-			conn_request_audit_cancel(c, reply, r);
+			conn_request_cancel_record(c, reply, r, 1);
 			snprintf(type, sizeof(type), "cancelled");
 		}
 		json_object_del(out, "r");

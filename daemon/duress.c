@@ -74,17 +74,21 @@ duress_next(const struct relay_config *cfg, const struct policy *p,
 
 /* The device's answer is the one of a real cancel (conn_answer_cb); the
  * relay's operator reads the duress on a line of its own: the relay's
- * log is never shown on the device. */
+ * log is never shown on the device.  Too few replicas (err with the
+ * reply): the master has the duress, and its retry says only "already",
+ * so this is the one line there is. */
 static void
 duress_answer_cb(json_t *reply, const char *err, void *arg)
 {
 	struct conn *c = arg;
 
 	if (reply != NULL && json_is_true(json_object_get(reply, "duress")))
-		log_warnx("alert duress alert=%s device=%s notifications=%lld",
+		log_warnx("alert duress alert=%s device=%s "
+		          "notifications=%lld%s",
 		    c->req_alert_id, c->device_id,
 		    (long long)json_integer_value(
-		        json_object_get(reply, "notifications")));
+		        json_object_get(reply, "notifications")),
+		    err != NULL ? " unconfirmed" : "");
 	conn_answer_cb(reply, err, arg);
 }
 

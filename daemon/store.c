@@ -669,16 +669,16 @@ store_wait_replicas(struct store *st, long n, long timeout_ms, store_wait_cb cb,
 	return req;
 }
 
+/* Too few replicas: the caller still hears what the script did (the
+ * master has it), with err, so that it logs and audits the deed and
+ * only its answer says "try again". */
 static void
 store_eval_replicated_cb(int ok, const char *err, void *arg)
 {
 	struct store_req *req = arg;
 
 	req->waiter = NULL;
-	if (ok)
-		req->cb.json(req->kept, NULL, req->arg);
-	else
-		req->cb.json(NULL, err, req->arg);
+	req->cb.json(req->kept, ok ? NULL : err, req->arg);
 	store_req_free(req);
 }
 

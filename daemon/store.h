@@ -45,8 +45,11 @@ struct store_req *store_eval(struct store *st, const char *script, json_t *args,
     store_json_cb cb, void *arg);
 
 /* As store_eval(), but with n > 0 the answer comes once n replicas have
- * what the script wrote (store_wait_replicas()), or, if they do not
- * within timeout_ms, not at all: reply NULL with err. */
+ * what the script wrote (store_wait_replicas()).  If they do not within
+ * timeout_ms, reply is still the script's (the master did it) and err
+ * is set too: not durable, a failover may undo it.  The caller records
+ * what was done and answers "try again"; the retry's WAIT, once it
+ * succeeds, covers this write too. */
 struct store_req *store_eval_replicated(struct store *st, const char *script,
     json_t *args, long n, long timeout_ms, store_json_cb cb, void *arg);
 

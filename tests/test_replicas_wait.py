@@ -8,6 +8,7 @@ redis-server processes (master, replica, sentinel), the real relay,
 alertctl and Kannel."""
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -65,6 +66,27 @@ def alike(a, aid_a, b, aid_b):
     assert a[0] == b[0], (a, b)
     assert a[1].replace(aid_a, "X") == b[1].replace(aid_b, "X"), (a, b)
     assert lines(a[2], aid_a) == lines(b[2], aid_b), (a, b)
+
+
+def audit_of(env, aid, action):
+    """(result, reason) of the relay's audit records of action on aid."""
+    stream = "alertrelay:audit:" + env.relay["instance_id"]
+    recs = [json.loads(f["r"]) for _, f in
+            harness.Resp(env.redis_port).xrange(stream)]
+    return [(x["result"], x.get("reason")) for x in recs
+            if x["action"] == action and x["object"] == "alert:" + aid]
+
+
+def audited(env, aid, action, want, then=None):
+    """The records of action on aid are want, and then any number of
+    then (alertctl tries again within its --timeout, as it may)."""
+    def ok():
+        have = audit_of(env, aid, action)
+        return have[:len(want)] == want and all(
+            x == then for x in have[len(want):])
+    harness.wait_until(ok, 5, what="%s of %s audited as %s, then %s" % (
+        action, aid, want, then))
+    return audit_of(env, aid, action)
 
 
 def send(lab, env, msg):
@@ -125,6 +147,11 @@ def test_cancel_not_confirmed_is_not_undone_by_a_failover(lab):
     relay = lab.relay(env)
     aid = send(lab, env, "x")
     assert harness.Resp(replica)("HGET", ALERT % aid, "state") == "open"
+    # The replica rewrites its AOF after its first sync and only then
+    # names the file the alert went to; stopped and killed before that,
+    # it comes back without the alert, whatever the relay did.
+    harness.wait_until(lambda: "aof_rewrite_in_progress:0" in harness.Resp(
+        replica)("INFO", "persistence"), 10, what="the replica's AOF rewrite")
     with stopped(replica) as rpid:
         rc, out, err = ctl(env, "cancel", aid, "--timeout", "4")
         assert rc != 0 and "cancelled" not in out, (rc, out, err)
@@ -150,12 +177,16 @@ def test_cancel_not_confirmed_is_not_undone_by_a_failover(lab):
 def test_duress_cancel_waits_like_a_real_one(lab):
     """A real cancel and a duress cancel, replica stopped: both
     "unavailable", alike; replica back, the device tries again: both
-    "cancelled", alike, though the master kept the first try of each."""
+    "cancelled", alike, though the master kept the first try of each.
+    The relay's own records say what the master did at the first try
+    (review rv-m3: the WAIT's failure lost the script's answer, so the
+    duress was logged and audited nowhere, and the real cancel was
+    audited only as its retry, "refused already")."""
     env = lab.env()
     replicated_env(lab, env)
     lab.redis(env)
     replica = start_replica(lab, env, env.redis_port)
-    lab.relay(env)
+    relay = lab.relay(env)
     set_pins(SimpleNamespace(env=env))
     real, forced = send(lab, env, "voordeur"), send(lab, env, "achterdeur")
     with stopped(replica):
@@ -166,10 +197,24 @@ def test_duress_cancel_waits_like_a_real_one(lab):
     m = harness.Resp(env.redis_port)
     assert m("HGET", ALERT % real, "state") == "cancelled"
     assert m("HMGET", ALERT % forced, "state", "duress") == ["open", "1"]
+    log = relay.log()
+    assert re.search(r"alert duress alert=%s device=\S+ notifications=\d+ "
+                     r"unconfirmed" % forced, log), log[-3000:]
+    assert re.search(r"alert cancelled alert=%s device=\S+ result=cancelled "
+                     r"unconfirmed" % real, log), log[-3000:]
+    # alertctl may have tried again meanwhile: found done ("already")
+    again = ("unconfirmed", "already")
+    tried = audited(env, real, "alert.cancel", [("unconfirmed", "cancelled")],
+                    again)
+    audited(env, forced, "alert.duress", [("unconfirmed", "cancelled")])
+    forced_tried = audited(env, forced, "alert.cancel", [], again)
     r = ctl(env, "cancel", real, "--timeout", "10", input=PIN + "\n")
     d = ctl(env, "cancel", forced, "--timeout", "10", input=DURESS + "\n")
     assert r[0] == 0 and r[1] == "cancelled %s\n" % real, r
     alike(r, real, d, forced)
+    # the retries found them done; a duress retry reads as a real one's
+    audited(env, real, "alert.cancel", tried + [("refused", "already")])
+    audited(env, forced, "alert.cancel", forced_tried + [("refused", "already")])
     rep = harness.Resp(replica)
     assert rep("HGET", ALERT % real, "state") == "cancelled"
     assert rep("HMGET", ALERT % forced, "state", "duress") == ["open", "1"]
@@ -179,7 +224,11 @@ def test_duress_cancel_waits_like_a_real_one(lab):
 def test_ack_waits_for_replicas(lab):
     """An acknowledgement by HTTPS and one by SMS, replica stopped: 503
     (the person, or the gateway, tries again), not 200; replica back:
-    the repeats are answered 200, and the replica has them."""
+    the repeats are answered 200, and the replica has them.  The first
+    try is recorded as the first acknowledgement (unconfirmed), and the
+    one who took it by SMS is sent the confirmation, once (review rv-m3:
+    the WAIT's failure lost the script's answer, so the retry, "again",
+    was all there was, and no confirmation ever went)."""
     st = harness.sms_stack(lab, policies("0 contactpunt:sms"),
                            tokens=("contactpunt",), start=False)
     replicated_env(lab, st.env)
@@ -195,9 +244,22 @@ def test_ack_waits_for_replicas(lab):
         by_phone = st.sms_reply(CP, "OK %s" % ref)
     assert (status, by_phone) == (503, 503), (status, body, by_phone)
     assert st.alert_hash(by_https)["state"] == "acknowledged"
+    for aid in (by_https, by_sms):
+        assert re.search(r"acknowledged alert=%s recipient=contactpunt "
+                         r"channel=\S+ first=1 unconfirmed" % aid,
+                         st.relay.proc.text("stderr"))
+        audited(st.env, aid, "alert.ack", [("unconfirmed", "first")])
+    st.sms.wait(1, to=CP, pred=lambda m: m.text.startswith("Bevestigd")
+                and ref in m.text, timeout=10)
     status, body = st.ack(by_https, token, timeout=10)
     assert status == 200 and body["state"] == "acknowledged", body
+    assert not body["first"], body
     assert st.sms_reply(CP, "OK %s" % ref) == 200
     rep = harness.Resp(replica)
     for aid in (by_https, by_sms):
         assert rep("HGET", ALERT % aid, "state") == "acknowledged"
+        audited(st.env, aid, "alert.ack",
+                [("unconfirmed", "first"), ("ok", "again")])
+    time.sleep(1)  # a second confirmation would be out by now
+    assert len(st.sms.snapshot(to=CP, pred=lambda m: m.text.startswith(
+        "Bevestigd"))) == 1
