@@ -65,6 +65,20 @@ def wait_past(ms):
     time.sleep(max(0, ms / 1000.0 - time.time()) + 0.5)
 
 
+def past_release_not_taken(lab):
+    """A relay, its Redis and the contact point's receiver, and a
+    check-in past its release time that no relay has taken yet:
+    (env, redis, relay, receiver, checkin id, prepared alert id)."""
+    env = lab.env()
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    cid, release_ms, aid = started(lab, env, redis)
+    hold_release(redis, env, cid, release_ms + 60000)
+    wait_past(release_ms)
+    return env, redis, relay, recv, cid, aid
+
+
 def alert_stored(redis, env, aid):
     return redis_do(redis, "EXISTS",
                     "%s:alert:%s" % (env.redis["prefix"], aid)) == 1
@@ -95,13 +109,7 @@ def test_done_after_release_time_before_the_alarm_is_taken(lab):
 
 @pytest.mark.hard_timeout(60)
 def test_done_while_the_alarm_is_being_stored_names_a_stored_alert(lab):
-    env = lab.env()
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    recv = lab.receiver(env, "contactpunt")
-    cid, release_ms, aid = started(lab, env, redis)
-    hold_release(redis, env, cid, release_ms + 60000)
-    wait_past(release_ms)
+    env, redis, relay, recv, cid, aid = past_release_not_taken(lab)
     # an instance took it (script_checkin_claim) and died: its lease
     # runs 3 s more, then another instance stores the alert
     ck = "%s:checkin:%s" % (env.redis["prefix"], cid)
@@ -136,13 +144,7 @@ def test_done_after_a_release_that_raised_nothing_names_no_alert(lab):
     ("unavailable"), as the other device's alert is not this check-in's.
     Before, both were answered "too late, cancel X" with X the other
     device's alert."""
-    env = lab.env()
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    recv = lab.receiver(env, "contactpunt")
-    cid, release_ms, aid = started(lab, env, redis)
-    hold_release(redis, env, cid, release_ms + 60000)
-    wait_past(release_ms)
+    env, redis, relay, recv, cid, aid = past_release_not_taken(lab)
     ak = "%s:alert:%s" % (env.redis["prefix"], aid)
     redis_do(redis, "HSET", ak, "device_id", "someone-else",
              "envelope_hash", "0" * 64, "state", "open")
