@@ -176,8 +176,8 @@ ack_audit(struct ack_pending *p, const char *aid, const char *result,
  * person's) finds it taken ("again") and is 200 once replicas have it.
  * The confirmation goes with the first, durable or not: sent only on a
  * durable answer, the person would never get one (the retry is never
- * the first), and a failover that loses it reopens the alert, which
- * then reaches the person again. */
+ * the first).  A failover that loses it leaves the alert open there,
+ * and its next tier fires (docs/RELIABILITY.md). */
 static void
 ack_done_ok(struct ack_pending *p, const json_t *reply, const char *r,
     int durable)

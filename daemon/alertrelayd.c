@@ -711,9 +711,13 @@ main(int argc, char *argv[])
 	relay.http = http_client_new(relay.base);
 	relay.dispatch = dispatch_new(&relay);
 	if (relay.cfg->spool_dir[0] != '\0' &&
-	    (relay.spool = spool_open(&relay, relay.cfg->spool_dir)) == NULL)
-		log_fatalx("exiting: cannot use spool_dir %s: %s",
+	    (relay.spool = spool_open(&relay, relay.cfg->spool_dir)) == NULL) {
+		/* a restart would find the same (another relay's lock, a
+		 * directory it cannot use): the parent stops them all */
+		log_warnx("exiting: cannot use spool_dir %s: %s",
 		    relay.cfg->spool_dir, log_last_problem());
+		exit(WORKERS_EXIT_REFUSED);
+	}
 	cbs.ready = store_ready_cb;
 	cbs.lost = store_lost_cb;
 	cbs.arg = &relay;

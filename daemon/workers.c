@@ -240,6 +240,14 @@ workers_exited(struct workers *ws, pid_t pid, int status)
 		log_info("worker %d exited: status=%d", i, code);
 		return;
 	}
+	if (WIFEXITED(status) && code == WORKERS_EXIT_REFUSED) {
+		log_warnx("worker %d refuses to run (see its log); stopping "
+		          "every worker",
+		    i);
+		ws->exit_code = code;
+		workers_stop(ws);
+		return;
+	}
 	if (now - w->started_ms >= BACKOFF_RESET_MS)
 		w->backoff_ms = 0;
 	w->backoff_ms =

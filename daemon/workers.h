@@ -45,6 +45,11 @@
 struct relay_config;
 
 #define WORKERS_MAX 64
+/* A worker's exit status for what no restart can change (its spool
+ * locked by another relay, say): the parent stops them all and exits
+ * with it, rather than restarting it for ever while holding the
+ * listening sockets (sysexits' EX_CONFIG). */
+#define WORKERS_EXIT_REFUSED 78
 
 /* In the parent: forks n workers and supervises them until SIGTERM;
  * never returns there (exits with the workers' status).  Returns in each

@@ -132,22 +132,26 @@ def locked(path):
 
 
 @pytest.mark.hard_timeout(150)
-def test_second_relay_on_a_live_spool_dir_refuses_to_start(lab):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_second_relay_on_a_live_spool_dir_refuses_to_start(lab, workers):
     """Review rv-m3: a second relay given the spool_dir of a running one
     took over its worker 1's live spool.log.1 (appended it to spool.log,
     removed it), so what that worker spooled afterwards went into a
     removed file and was lost at its next start.  Now each worker holds
-    its file locked and the second relay refuses, naming the file."""
+    its file locked and the second relay refuses, naming the file.  With
+    workers of its own it stops them all and exits 78 (review rv-m5: its
+    parent restarted the refusing workers for ever, holding its device
+    port)."""
     env, spool = spool_lab_env(lab, 2)
     redis, relay, accepted = spooled_by_two(lab, env, spool)
     theirs = (spool / "spool.log.1").read_bytes()
     other = harness.make_env(lab.tmp / "other")
     other.relay["spool_dir"] = spool
     other.relay["instance_id"] = "relay-other"
-    spool_conf(other, 1)
+    spool_conf(other, workers)
     cp = harness.run([harness.alertrelayd_bin(), "-c", other.relay_conf,
                       "-f"], timeout=20)
-    assert cp.returncode != 0, cp.stderr[-2000:]
+    assert cp.returncode == 78, cp.stderr[-2000:]
     assert re.search(r"spool \S+/spool\.log: locked by another running "
                      r"process", cp.stderr), cp.stderr[-2000:]
     # the running relay's files as they were, still its own
