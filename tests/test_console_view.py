@@ -230,8 +230,9 @@ def test_alertctl_receive_refuses_a_later_position_alone(lab):
     recv = lab.receiver(env, RID)
     alert, update, inner = lone_position(env, later(-1200), later(0))
     assert post_hook(recv.port, *update) == 422
-    assert "a later position of an alert not shown here" in \
-        recv.proc.text("stderr")
+    # waited for: the harness reads the log on a thread of its own
+    recv.proc.wait_for(r"a later position of an alert not shown here",
+                       "stderr", 5)
     assert recv.alerts() == []
     assert post_hook(recv.port, *alert) == 200
     assert post_hook(recv.port, *update) == 200
