@@ -194,6 +194,13 @@ log_fatalx(const char *fmt, ...)
 }
 
 void
+log_fatalx_status(int status, const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, 0);
+	exit(status);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
 	LOG_BODY(LOG_WARNING, 1);

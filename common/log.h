@@ -28,6 +28,9 @@ const char *log_last_problem(void);
 void log_forget_problem(void);
 
 void log_fatal(const char *fmt, ...) PRINTFLIKE(1, 2) __attribute__((noreturn));
+/* log_fatalx() with the exit status given (workers.h's 78, say). */
+void log_fatalx_status(int status, const char *fmt, ...) PRINTFLIKE(2, 3)
+    __attribute__((noreturn));
 void log_fatalx(const char *fmt, ...) PRINTFLIKE(1, 2)
     __attribute__((noreturn));
 /* An error that ends the command, which still returns (its exit status

@@ -711,13 +711,12 @@ main(int argc, char *argv[])
 	relay.http = http_client_new(relay.base);
 	relay.dispatch = dispatch_new(&relay);
 	if (relay.cfg->spool_dir[0] != '\0' &&
-	    (relay.spool = spool_open(&relay, relay.cfg->spool_dir)) == NULL) {
+	    (relay.spool = spool_open(&relay, relay.cfg->spool_dir)) == NULL)
 		/* a restart would find the same (another relay's lock, a
 		 * directory it cannot use): the parent stops them all */
-		log_warnx("exiting: cannot use spool_dir %s: %s",
+		log_fatalx_status(WORKERS_EXIT_REFUSED,
+		    "exiting: cannot use spool_dir %s: %s",
 		    relay.cfg->spool_dir, log_last_problem());
-		exit(WORKERS_EXIT_REFUSED);
-	}
 	cbs.ready = store_ready_cb;
 	cbs.lost = store_lost_cb;
 	cbs.arg = &relay;
