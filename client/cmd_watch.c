@@ -405,7 +405,9 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 		watch_relays_cancel(wr, alert_id);
 		return;
 	}
-	if (strcmp(clean, "acknowledged") == 0 &&
+	/* with --accept-relay-ack the relay's word closes it, as it does
+	 * an acknowledgement event */
+	if (strcmp(clean, "acknowledged") == 0 && !wr->o->accept_relay &&
 	    !watch_said(wr, alert_id, "acknowledged")) {
 		watch_relays_ack(wr, alert_id);
 		return;

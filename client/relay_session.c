@@ -54,8 +54,7 @@ struct relay_session {
  * again cannot help.  Another relay may answer otherwise: the run asks
  * the next (relay_run.c). */
 static const char *const relay_session_fatal_codes[] = {
-    "unknown_device",
-    "auth_failed",
+    /* "auth_failed" and "unknown_device": told before this list */
     "revoked",
     "bad_signature",
     "bad_envelope",

@@ -667,14 +667,14 @@ ack_request(struct ack *a, struct evhttp_request *req, int plain)
 		ack_http(a, req, path);
 	else if (strcmp(path, "/v1/inbox") == 0)
 		ack_inbox_http(a, req, evhttp_uri_get_query(uri));
-	else if (strncmp(path, "/v1/sms/", 8) == 0 && ack_report_path(path) &&
-	    !plain)
-		ack_error(req, 404, "Not Found", "no such path");
-	else if (strncmp(path, "/v1/sms/", 8) == 0 && ack_report_path(path))
-		ack_report(a->relay, req,
-		    ack_report_gateway(a->relay->cfg, path),
-		    evhttp_uri_get_query(uri));
-	else if (strncmp(path, "/v1/sms/", 8) == 0)
+	else if (strncmp(path, "/v1/sms/", 8) == 0 && ack_report_path(path)) {
+		if (plain) /* reports on the loopback listener only */
+			ack_report(a->relay, req,
+			    ack_report_gateway(a->relay->cfg, path),
+			    evhttp_uri_get_query(uri));
+		else
+			ack_error(req, 404, "Not Found", "no such path");
+	} else if (strncmp(path, "/v1/sms/", 8) == 0)
 		ack_sms(a, req, path, evhttp_uri_get_query(uri));
 	else
 		ack_error(req, 404, "Not Found", "no such path");

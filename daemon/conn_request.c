@@ -13,7 +13,8 @@
  * is, alert.duress: the log is the relay's, never shown to the device.
  * One the master made but too few replicas have yet is "unconfirmed"
  * (why: what the master did): the device was told to try again, and
- * the retry finds it done ("already"). */
+ * the retry finds it done ("already").  One the master refused is
+ * "refused" whether or not the replicas have it: nothing to confirm. */
 static void
 conn_request_audit_cancel(struct conn *c, const json_t *reply, const char *r,
     int durable)
@@ -29,9 +30,10 @@ conn_request_audit_cancel(struct conn *c, const json_t *reply, const char *r,
 		    durable ? NULL : r);
 		return;
 	}
-	if (durable)
-		result =
-		    r != NULL && strcmp(r, "cancelled") == 0 ? "ok" : "refused";
+	if (r == NULL || strcmp(r, "cancelled") != 0)
+		result = "refused";
+	else if (durable)
+		result = "ok";
 	audit_relay(c->relay, "alert.cancel", object, result, c->peer, "tls",
 	    actor, r);
 }
@@ -44,7 +46,9 @@ conn_request_cancel_record(struct conn *c, const json_t *reply, const char *r,
 {
 	log_info("alert cancelled alert=%s device=%s result=%s%s",
 	    c->req_alert_id, c->device_id, r ? r : "?",
-	    durable ? "" : " unconfirmed");
+	    durable || r == NULL || strcmp(r, "cancelled") != 0
+	        ? ""
+	        : " unconfirmed");
 	conn_request_audit_cancel(c, reply, r, durable);
 }
 

@@ -113,10 +113,14 @@ store_conn_ready(void *arg)
 	store_all_ready(st);
 }
 
+/* Not part of store_ready(): a WAIT connection that reconnects alone
+ * (it does after a WAIT error, or off the master) must not re-run the
+ * relay's whole "Redis is back" sequence; a request waiting for
+ * replicas meanwhile fails on its own ("no connection for WAIT"). */
 static void
 store_rep_ready(void *arg)
 {
-	store_all_ready(arg);
+	(void)arg;
 }
 
 /*
@@ -231,8 +235,7 @@ store_start(struct store *st)
 int
 store_ready(const struct store *st)
 {
-	return redis_conn_ready(st->cmd) && redis_conn_ready(st->blk) &&
-	    (st->rep == NULL || redis_conn_ready(st->rep));
+	return redis_conn_ready(st->cmd) && redis_conn_ready(st->blk);
 }
 
 void

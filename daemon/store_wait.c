@@ -113,14 +113,17 @@ static void
 store_waits_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct store_waits *w = arg;
-	struct store_waiter *wr, *next;
+	struct store_waiter *wr;
 
 	(void)fd;
 	(void)what;
-	for (wr = TAILQ_FIRST(&w->queue); wr != NULL; wr = next) {
-		next = TAILQ_NEXT(wr, entry);
-		if (!wr->sent && wr->fail != NULL)
-			store_waiter_answer(w, wr, 0, wr->fail);
+	/* from the start after each answer: its callback may cancel
+	 * (free) another waiter */
+again:
+	TAILQ_FOREACH(wr, &w->queue, entry)
+	if (!wr->sent && wr->fail != NULL) {
+		store_waiter_answer(w, wr, 0, wr->fail);
+		goto again;
 	}
 	if (w->out || TAILQ_EMPTY(&w->queue))
 		return;
