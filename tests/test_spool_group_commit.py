@@ -1,16 +1,20 @@
 """The spool's fdatasync runs off the event loop (group commit,
 docs/RELIABILITY.md): while it is held, the relay still serves everyone
 else, and the alert it covers is not answered "accepted" until it
-returns.
+returns; when it fails, no alert written before it returned is accepted
+on its strength.
 
 Real redis-server (killed: the alert goes to the spool), alertrelayd run
 under gdb in non-stop mode with a breakpoint on fdatasync that holds the
-first thread to reach it until the test lets it go, a real alertctl send,
-and a second device's session.  On the old code the sync ran on the loop
+first thread to reach it until the test lets it go (and, for the failure,
+hands that fdatasync a bad descriptor), a real alertctl send, and a
+second device's session.  On the old code the sync ran on the loop
 itself: the breakpoint held the whole relay, and the second device's
 handshake went unanswered."""
 
+import json
 import os
+import platform
 import shutil
 import signal
 
@@ -34,7 +38,7 @@ class HeldSyncRelay:
     command, and every other thread of the relay runs on.  stop() ends
     the relay (SIGTERM), then gdb."""
 
-    def __init__(self, lab, env):
+    def __init__(self, lab, env, fail=False):
         d = env.dir
         self.hit, self.go_file = d / "sync.hit", d / "sync.go"
         cmds = d / "relay.gdb"
@@ -48,8 +52,13 @@ class HeldSyncRelay:
             "run",  # returns when the breakpoint stops a thread
             "delete",
             "shell touch %s; while [ ! -e %s ]; do sleep 0.05; done" % (
-                self.hit, self.go_file),
-            "continue -a"]) + "\n")  # returns when the relay exits
+                self.hit, self.go_file)] +
+            # fail: that fdatasync gets fd -1 (EBADF), in the thread
+            # the breakpoint stopped (x86-64: the first argument, %rdi)
+            (["python [t for t in gdb.selected_inferior().threads() "
+              "if t.is_stopped()][0].switch()",
+              "set $rdi = -1"] if fail else []) +
+            ["continue -a"]) + "\n")  # returns when the relay exits
         penv = {"LANGUAGE": "en"}
         if "ASAN_OPTIONS" in os.environ:  # LeakSanitizer cannot run traced
             penv["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + \
@@ -85,13 +94,20 @@ class HeldSyncRelay:
         return self.proc.stop()
 
 
-@pytest.mark.hard_timeout(120)
-def test_a_held_spool_sync_holds_its_alert_not_the_relay(lab):
-    env, _spool = spool_env(lab)
+def spool_with_two_devices(lab):
+    """A spool env with a second device, mayor-b: (env, spool, its
+    signing key)."""
+    env, spool = spool_env(lab)
     other = nacl.signing.SigningKey.generate()
     with open(env.relay_conf, "a") as f:
         f.write("\n[device mayor-b]\npublic_key = %s\nalias = B\n" %
                 proto.b64e(bytes(other.verify_key)))
+    return env, spool, other
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_held_spool_sync_holds_its_alert_not_the_relay(lab):
+    env, _spool, other = spool_with_two_devices(lab)
     redis = lab.redis(env)
     relay = HeldSyncRelay(lab, env)
     redis.kill()
@@ -122,5 +138,57 @@ def test_a_held_spool_sync_holds_its_alert_not_the_relay(lab):
     assert len(accepted) == 1 and accepted[0].group(2).startswith("spool-"), \
         send.text("stdout")
     assert "accepted into the local spool" in relay.log()
+    s.close()
+    assert relay.stop() == 0, relay.proc.tail()
+
+
+@pytest.mark.hard_timeout(120)
+@pytest.mark.skipif(platform.machine() != "x86_64",
+                    reason="the fault is put in an x86-64 register")
+def test_a_failed_group_sync_accepts_nothing_it_held(lab):
+    """The first sync fails (EBADF): the alert it covers, and one written
+    while it ran (another device's), are both answered unavailable, not
+    accepted, and cut off the file; each is accepted once sent again,
+    after a good sync, and the file holds each once."""
+    env, spool, other = spool_with_two_devices(lab)
+    redis = lab.redis(env)
+    relay = HeldSyncRelay(lab, env, fail=True)
+    redis.kill()
+    send = lab.send_proc(env, "--type", "panic", "--message", "failed sync",
+                         "--timeout", "60")
+    harness.wait_until(relay.held, 30,
+                       what="the spool's fdatasync reached:\n" +
+                       relay.proc.tail())
+    s = harness.device_session(env, device_id="mayor-b", signing_key=other)
+    frame, _, b_id = proto.build_alert(
+        other, "mayor-b", {rid: proto.b64d(r.public_key)
+                           for rid, r in env.recipients.items()},
+        alert_type="panic")
+    s.c.send_frame(frame)
+    # b's line is written, behind the held sync
+    harness.wait_until(lambda: b_id in (spool / "spool.log").read_text(),
+                       15, what="b's line in the spool file")
+    relay.go()
+    ans = s.wait(lambda f: f.get("type") in ("accepted", "error"), 15,
+                 what="b's answer")
+    assert ans.get("type") == "error" and ans.get("code") == "unavailable", \
+        ans
+    # the device sends it again: a good sync this time
+    assert s.request(frame, ("accepted", "error"), 15).get("type") == \
+        "accepted"
+    assert send.wait_exit(40) == 0, send.tail()
+    accepted = [m for m in map(ACCEPTED_RX.match,
+                               send.text("stdout").splitlines()) if m]
+    assert len(accepted) == 1 and accepted[0].group(2).startswith("spool-"), \
+        send.text("stdout")
+    a_id = accepted[0].group(1)
+    # alertctl heard unavailable first, then tried again
+    assert "unavailable" in send.text("stderr"), send.tail()
+    assert "spool %s: syncing: Bad file descriptor" % (spool / "spool.log") \
+        in relay.log()
+    lines = (spool / "spool.log").read_text().splitlines()
+    alerts = [json.loads(l)["args"]["aid"] for l in lines
+              if json.loads(l)["op"] == "alert"]
+    assert sorted(alerts) == sorted([a_id, b_id]), lines
     s.close()
     assert relay.stop() == 0, relay.proc.tail()
