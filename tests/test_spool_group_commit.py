@@ -59,14 +59,10 @@ class HeldSyncRelay:
               "if t.is_stopped()][0].switch()",
               "set $rdi = -1"] if fail else []) +
             ["continue -a"]) + "\n")  # returns when the relay exits
-        penv = {"LANGUAGE": "en"}
-        if "ASAN_OPTIONS" in os.environ:  # LeakSanitizer cannot run traced
-            penv["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + \
-                ":detect_leaks=0"
         self.proc = harness.Proc(
             ["gdb", "-q", "-nx", "-batch", "-x", str(cmds), "--args",
              harness.alertrelayd_bin(), "-c", str(env.relay_conf), "-f"],
-            "alertrelayd-gdb", lab.logdir, env=penv)
+            "alertrelayd-gdb", lab.logdir, env=harness.traced_env())
         lab.things.append(self.proc)  # its stderr checked for sanitizers
         lab.things.append(self)
         self.proc.start()
@@ -94,28 +90,29 @@ class HeldSyncRelay:
         return self.proc.stop()
 
 
-def spool_with_two_devices(lab):
-    """A spool env with a second device, mayor-b: (env, spool, its
-    signing key)."""
+def held_send(lab, fail=False):
+    """A spool env with a second device, mayor-b; Redis killed under a
+    relay run by HeldSyncRelay; an alertctl send whose alert the held
+    sync covers: (env, spool, mayor-b's signing key, relay, send)."""
     env, spool = spool_env(lab)
     other = nacl.signing.SigningKey.generate()
     with open(env.relay_conf, "a") as f:
         f.write("\n[device mayor-b]\npublic_key = %s\nalias = B\n" %
                 proto.b64e(bytes(other.verify_key)))
-    return env, spool, other
-
-
-@pytest.mark.hard_timeout(120)
-def test_a_held_spool_sync_holds_its_alert_not_the_relay(lab):
-    env, _spool, other = spool_with_two_devices(lab)
     redis = lab.redis(env)
-    relay = HeldSyncRelay(lab, env)
+    relay = HeldSyncRelay(lab, env, fail=fail)
     redis.kill()
-    send = lab.send_proc(env, "--type", "panic", "--message", "held sync",
+    send = lab.send_proc(env, "--type", "panic", "--message", "spooled",
                          "--timeout", "60")
     harness.wait_until(relay.held, 30,
                        what="the spool's fdatasync reached:\n" +
                        relay.proc.tail())
+    return env, spool, other, relay, send
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_held_spool_sync_holds_its_alert_not_the_relay(lab):
+    env, _spool, other, relay, send = held_send(lab)
 
     # the loop serves on: another device's TLS handshake and auth, a
     # request of it, and the admin listener
@@ -150,15 +147,7 @@ def test_a_failed_group_sync_accepts_nothing_it_held(lab):
     while it ran (another device's), are both answered unavailable, not
     accepted, and cut off the file; each is accepted once sent again,
     after a good sync, and the file holds each once."""
-    env, spool, other = spool_with_two_devices(lab)
-    redis = lab.redis(env)
-    relay = HeldSyncRelay(lab, env, fail=True)
-    redis.kill()
-    send = lab.send_proc(env, "--type", "panic", "--message", "failed sync",
-                         "--timeout", "60")
-    harness.wait_until(relay.held, 30,
-                       what="the spool's fdatasync reached:\n" +
-                       relay.proc.tail())
+    env, spool, other, relay, send = held_send(lab, fail=True)
     s = harness.device_session(env, device_id="mayor-b", signing_key=other)
     frame, _, b_id = proto.build_alert(
         other, "mayor-b", {rid: proto.b64d(r.public_key)
