@@ -47,8 +47,8 @@ int spool_file_open_locked(const char *path, int flags, int *created);
  * reason on failure.  Its syncs report to base's loop. */
 struct spool_file *spool_file_open(struct event_base *base, const char *path,
     spool_file_line_cb cb, void *arg);
-/* Waits for the sync under way and syncs what is left (at the end, off
- * the loop's duty); callers still waiting are not told. */
+/* After the loop (it blocks): waits for the sync under way and syncs
+ * what is left; callers still waiting are not told. */
 void spool_file_close(struct spool_file *f);
 
 /* ok 1: the line is on disk; 0: the sync failed, and the line was cut
