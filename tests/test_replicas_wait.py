@@ -268,3 +268,140 @@ def test_ack_waits_for_replicas(lab):
     time.sleep(1)  # a second confirmation would be out by now
     assert len(st.sms.snapshot(to=CP, pred=lambda m: m.text.startswith(
         "Bevestigd"))) == 1
+
+
+def gone_stack(lab):
+    """sms_stack with min_replicas 1 and a WAIT of up to 5 s, a replica,
+    and two alarms to contactpunt by SMS: (stack, replica, by_https,
+    by_sms, the SMS's reference)."""
+    st = harness.sms_stack(lab, policies("0 contactpunt:sms"),
+                           tokens=("contactpunt",), start=False)
+    st.env.redis["min_replicas"] = 1
+    st.env.redis["timeout"] = 5
+    st.env.write_relay_conf()
+    replica = start_replica(lab, st.env, st.env.redis_port)
+    st.relay.start()
+    st.relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" %
+                           st.plain_port, "stderr", 10)
+    _, by_https, _ = alarm_by_sms(st, "contactpunt", CP)
+    _, by_sms, ref = alarm_by_sms(st, "contactpunt", CP)
+    return st, replica, by_https, by_sms, ref
+
+
+def https_ack_sent(st, aid):
+    """An HTTPS acknowledgement sent, its answer not read: the
+    connection, to close."""
+    import http.client
+    c = http.client.HTTPSConnection(
+        "127.0.0.1", st.ack_port, timeout=10,
+        context=harness.tls13_context(st.env.cert))
+    c.request("POST", "/v1/alerts/%s/ack" % aid, body=b"",
+              headers={"Authorization": "Bearer " + st.tokens["contactpunt"],
+                       "Content-Length": "0"})
+    return c
+
+
+def gateway_reply_sent(st, number, text):
+    """The request smsbox's get-url makes for an SMS from number (the
+    gateway's token as HTTP Basic, kannel.py), its answer not read:
+    Kannel itself cannot be made to hang up while it waits."""
+    import base64
+    import http.client
+    import urllib.parse
+    c = http.client.HTTPConnection("127.0.0.1", st.plain_port, timeout=10)
+    basic = base64.b64encode(("kannel:%s" % st.mo_token).encode()).decode()
+    c.request("GET", "/v1/sms/kannel?" + urllib.parse.urlencode(
+        {"from": number, "text": text}),
+        headers={"Authorization": "Basic " + basic})
+    return c
+
+
+def state_is(port, aid, state):
+    harness.wait_until(lambda: harness.Resp(port)(
+        "HGET", ALERT % aid, "state") == state, 10,
+        what="%s %s on the master" % (aid, state))
+
+
+@pytest.mark.hard_timeout(150)
+def test_ack_whose_client_went_away_is_recorded(lab):
+    """An acknowledgement by HTTPS and one by SMS (the gateway's call),
+    replica stopped: each client hangs up while its acknowledgement
+    waits for WAIT.  The master acknowledged both, so the relay logs and
+    audits both, and the one who took it by SMS is sent the
+    confirmation through Kannel.  Before: the connection's close
+    cancelled the request, and what the master did was recorded
+    nowhere."""
+    st, replica, by_https, by_sms, ref = gone_stack(lab)
+    with stopped(replica):
+        clients = [https_ack_sent(st, by_https),
+                   gateway_reply_sent(st, CP, "OK %s" % ref)]
+        for aid in (by_https, by_sms):
+            state_is(st.env.redis_port, aid, "acknowledged")
+        for c in clients:
+            c.close()
+        # WAIT gives up (5 s), the clients long gone
+        harness.wait_until(lambda: len(re.findall(
+            r"ack recipient=contactpunt: too few replicas have it",
+            st.relay.proc.text("stderr"))) == 2, 15,
+            what="both acknowledgements' WAIT to end")
+    for aid in (by_https, by_sms):
+        assert re.search(r"acknowledged alert=%s recipient=contactpunt "
+                         r"channel=\S+ first=1 unconfirmed" % aid,
+                         st.relay.proc.text("stderr"))
+        audited(st.env, aid, "alert.ack", [("unconfirmed", "first")])
+    st.sms.wait(1, to=CP, pred=lambda m: m.text.startswith("Bevestigd")
+                and ref in m.text, timeout=10)
+    # the replica back, the person's retry is answered
+    status, body = st.ack(by_https, st.tokens["contactpunt"], timeout=10)
+    assert status == 200 and not body["first"], body
+    audited(st.env, by_https, "alert.ack",
+            [("unconfirmed", "first"), ("ok", "again")])
+
+
+@pytest.mark.hard_timeout(120)
+def test_cancel_whose_device_went_away_is_recorded(lab):
+    """A device's cancel, replica stopped: alertctl is killed while the
+    cancel waits for WAIT, then the replica resumes.  The master
+    cancelled the alert, so the relay logs and audits it.  Before: the
+    connection's end cancelled the request, and the cancel was recorded
+    nowhere."""
+    env = lab.env()
+    env.redis["min_replicas"] = 1
+    env.redis["timeout"] = 5
+    env.write_relay_conf()
+    lab.redis(env)
+    replica = start_replica(lab, env, env.redis_port)
+    relay = lab.relay(env)
+    aid = send(lab, env, "x")
+    with stopped(replica):
+        p = lab.spawn([harness.alertctl_bin(), "-c", env.client_conf,
+                       "cancel", aid, "--timeout", "30"], "cancel")
+        state_is(env.redis_port, aid, "cancelled")
+        p.kill()
+        relay.proc.wait_for(r"cancel alert=%s device=\S+: too few replicas "
+                            r"have it \(its connection is closed\)" % aid,
+                            timeout=15)
+    assert re.search(r"alert cancelled alert=%s device=\S+ result=cancelled "
+                     r"unconfirmed" % aid, relay.log()), relay.log()[-3000:]
+    audited(env, aid, "alert.cancel", [("unconfirmed", "cancelled")])
+    # the replica back: a retry is answered
+    rc, out, err = ctl(env, "cancel", aid, "--timeout", "10")
+    assert rc == 0 and out == "cancelled %s\n" % aid, (rc, out, err)
+
+
+@pytest.mark.hard_timeout(150)
+def test_refusal_is_answered_at_once_while_a_replica_lags(lab):
+    """Replica stopped, WAIT up to 5 s: an acknowledgement of an alert
+    the recipient was not on (HTTPS), one with a reference nobody was
+    sent (SMS through Kannel) and a device's cancel of an alert it does
+    not have wrote nothing, and are answered with their refusal at once.
+    Before: each waited for WAIT, and was answered "unavailable" (503),
+    which sent the gateway and the device back to try again."""
+    st, replica, by_https, _, _ = gone_stack(lab)
+    other = "0" * 32
+    with stopped(replica):
+        status, body = st.ack(other, st.tokens["contactpunt"], timeout=10)
+        assert (status, body) == (404, {"error": "no such alert"}), body
+        assert st.sms_reply(CP, "OK ZZZZ2345") == 404
+        rc, out, err = ctl(st.env, "cancel", other, "--timeout", "10")
+    assert rc != 0 and "does not know alert %s" % other in err, (rc, out, err)
