@@ -53,8 +53,8 @@ static void
 conn_cancel_record(const struct conn_cancel *k, const json_t *reply,
     const char *r, int durable)
 {
-	log_info("alert cancelled alert=%s device=%s result=%s%s",
-	    k->alert_id, k->device_id, r ? r : "?",
+	log_info("alert cancelled alert=%s device=%s result=%s%s", k->alert_id,
+	    k->device_id, r ? r : "?",
 	    durable || r == NULL || strcmp(r, "cancelled") != 0
 	        ? ""
 	        : " unconfirmed");
@@ -127,8 +127,8 @@ conn_cancel_answer(struct conn *c, json_t *reply, const char *err,
 	else {
 		conn_cancel_receipt(c, reply);
 		conn_send(c,
-		    json_pack("{s:s, s:s}", "alert_id", c->req_alert_id,
-		        "type", "cancelled"));
+		    json_pack("{s:s, s:s}", "alert_id", c->req_alert_id, "type",
+		        "cancelled"));
 	}
 	conn_process(c);
 }
@@ -185,8 +185,8 @@ conn_cancel_new(struct conn *c, const char *b64, const char *sigtext)
 	snprintf(k->alert_id, sizeof(k->alert_id), "%s", c->req_alert_id);
 	/* The device's own words, for every recipient to check: the relay
 	 * alone cannot make a cancel (or a duress) that verifies. */
-	k->signed_cancel = json_pack("{s:s, s:s}", "signed", b64, "sig",
-	    sigtext);
+	k->signed_cancel =
+	    json_pack("{s:s, s:s}", "signed", b64, "sig", sigtext);
 	c->cancel = k;
 	return k;
 }
@@ -232,7 +232,7 @@ conn_cancel_verify(struct conn *c, const char *b64, const char *sigtext,
 	/* v2: behind the device's PIN, with a duress flag (duress.h) */
 	if (cancel_verify((const char *)json, len, sig, dev->sign_pk) != 0 &&
 	    !(*v2 = sig_verify_ctx(SIGCTX_CANCEL2, json, len, sig,
-	          dev->sign_pk) == 0)) {
+	                dev->sign_pk) == 0)) {
 		free(json);
 		conn_error(c, "bad_signature",
 		    "cancel signature does not verify", 1);

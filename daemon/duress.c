@@ -111,9 +111,9 @@ duress_args(const struct conn_cancel *k, const json_t *reply)
 	rs = json_str(reply, "recipients");
 	time_rfc3339_ms(now, nowms);
 	snprintf(tier, sizeof(tier), "%zu", p->ntiers > 0 ? p->ntiers - 1 : 0);
-	args = json_pack("{s:s, s:s, s:s, s:s, s:s}", "aid", k->alert_id,
-	    "dev", k->device_id, "now", now, "duress", k->duress ? "1" : "0",
-	    "tier", tier);
+	args = json_pack("{s:s, s:s, s:s, s:s, s:s}", "aid", k->alert_id, "dev",
+	    k->device_id, "now", now, "duress", k->duress ? "1" : "0", "tier",
+	    tier);
 	snprintf(ms, sizeof(ms), "%lld", (long long)nowms);
 	json_object_set_new(args, "now_ms", json_string(ms));
 	json_object_update(args, k->signed_cancel);

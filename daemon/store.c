@@ -469,8 +469,7 @@ store_wrote_nothing(const struct store_req *req, const json_t *j)
 	const char *r = json_string_value(json_object_get(j, "r"));
 	size_t i;
 
-	for (i = 0; r != NULL && req->at_once != NULL && req->at_once[i];
-	    i++)
+	for (i = 0; r != NULL && req->at_once != NULL && req->at_once[i]; i++)
 		if (strcmp(r, req->at_once[i]) == 0)
 			return 1;
 	return 0;
