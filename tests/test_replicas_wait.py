@@ -44,9 +44,9 @@ def stopped(port):
             pass
 
 
-def replicated_env(lab, env):
+def replicated_env(lab, env, timeout=1):
     env.redis["min_replicas"] = 1
-    env.redis["timeout"] = 1
+    env.redis["timeout"] = timeout
     env.write_relay_conf()
 
 
@@ -92,6 +92,19 @@ def audited(env, aid, action, want, then=None):
     harness.wait_until(ok, 5, what="%s of %s audited as %s, then %s" % (
         action, aid, want, then))
     return audit_of(env, aid, action)
+
+
+def first_recorded_unconfirmed(st, aids, ref):
+    """Each of aids logged and audited as contactpunt's first
+    acknowledgement, unconfirmed, and the SMS's taker (ref) sent the
+    confirmation."""
+    for aid in aids:
+        assert re.search(r"acknowledged alert=%s recipient=contactpunt "
+                         r"channel=\S+ first=1 unconfirmed" % aid,
+                         st.relay.proc.text("stderr"))
+        audited(st.env, aid, "alert.ack", [("unconfirmed", "first")])
+    st.sms.wait(1, to=CP, pred=lambda m: m.text.startswith("Bevestigd")
+                and ref in m.text, timeout=10)
 
 
 def send(lab, env, msg):
@@ -234,28 +247,14 @@ def test_ack_waits_for_replicas(lab):
     one who took it by SMS is sent the confirmation, once (review rv-m3:
     the WAIT's failure lost the script's answer, so the retry, "again",
     was all there was, and no confirmation ever went)."""
-    st = harness.sms_stack(lab, policies("0 contactpunt:sms"),
-                           tokens=("contactpunt",), start=False)
-    replicated_env(lab, st.env)
-    replica = start_replica(lab, st.env, st.env.redis_port)
-    st.relay.start()
-    st.relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" %
-                           st.plain_port, "stderr", 10)
-    _, by_https, _ = alarm_by_sms(st, "contactpunt", CP)
-    _, by_sms, ref = alarm_by_sms(st, "contactpunt", CP)
+    st, replica, by_https, by_sms, ref = ack_stack(lab, 1)
     token = st.tokens["contactpunt"]
     with stopped(replica):
         status, body = st.ack(by_https, token, timeout=10)
         by_phone = st.sms_reply(CP, "OK %s" % ref)
     assert (status, by_phone) == (503, 503), (status, body, by_phone)
     assert st.alert_hash(by_https)["state"] == "acknowledged"
-    for aid in (by_https, by_sms):
-        assert re.search(r"acknowledged alert=%s recipient=contactpunt "
-                         r"channel=\S+ first=1 unconfirmed" % aid,
-                         st.relay.proc.text("stderr"))
-        audited(st.env, aid, "alert.ack", [("unconfirmed", "first")])
-    st.sms.wait(1, to=CP, pred=lambda m: m.text.startswith("Bevestigd")
-                and ref in m.text, timeout=10)
+    first_recorded_unconfirmed(st, (by_https, by_sms), ref)
     status, body = st.ack(by_https, token, timeout=10)
     assert status == 200 and body["state"] == "acknowledged", body
     assert not body["first"], body
@@ -270,15 +269,13 @@ def test_ack_waits_for_replicas(lab):
         "Bevestigd"))) == 1
 
 
-def gone_stack(lab):
-    """sms_stack with min_replicas 1 and a WAIT of up to 5 s, a replica,
-    and two alarms to contactpunt by SMS: (stack, replica, by_https,
-    by_sms, the SMS's reference)."""
+def ack_stack(lab, timeout):
+    """sms_stack with min_replicas 1 and a WAIT of up to timeout s, a
+    replica, and two alarms to contactpunt by SMS: (stack, replica,
+    by_https, by_sms, the SMS's reference)."""
     st = harness.sms_stack(lab, policies("0 contactpunt:sms"),
                            tokens=("contactpunt",), start=False)
-    st.env.redis["min_replicas"] = 1
-    st.env.redis["timeout"] = 5
-    st.env.write_relay_conf()
+    replicated_env(lab, st.env, timeout)
     replica = start_replica(lab, st.env, st.env.redis_port)
     st.relay.start()
     st.relay.proc.wait_for(r"ack listening on 127\.0\.0\.1:%d" %
@@ -332,7 +329,7 @@ def test_ack_whose_client_went_away_is_recorded(lab):
     dropped a request whose connection closed, but libevent 2.1 does not
     notice a client's hang-up before the answer is written, so this
     passed there too; the records no longer depend on it."""
-    st, replica, by_https, by_sms, ref = gone_stack(lab)
+    st, replica, by_https, by_sms, ref = ack_stack(lab, 5)
     with stopped(replica):
         clients = [https_ack_sent(st, by_https),
                    gateway_reply_sent(st, CP, "OK %s" % ref)]
@@ -345,13 +342,7 @@ def test_ack_whose_client_went_away_is_recorded(lab):
             r"ack recipient=contactpunt: too few replicas have it",
             st.relay.proc.text("stderr"))) == 2, 15,
             what="both acknowledgements' WAIT to end")
-    for aid in (by_https, by_sms):
-        assert re.search(r"acknowledged alert=%s recipient=contactpunt "
-                         r"channel=\S+ first=1 unconfirmed" % aid,
-                         st.relay.proc.text("stderr"))
-        audited(st.env, aid, "alert.ack", [("unconfirmed", "first")])
-    st.sms.wait(1, to=CP, pred=lambda m: m.text.startswith("Bevestigd")
-                and ref in m.text, timeout=10)
+    first_recorded_unconfirmed(st, (by_https, by_sms), ref)
     # the replica back, the person's retry is answered
     status, body = st.ack(by_https, st.tokens["contactpunt"], timeout=10)
     assert status == 200 and not body["first"], body
@@ -367,9 +358,7 @@ def test_cancel_whose_device_went_away_is_recorded(lab):
     connection's end cancelled the request, and the cancel was recorded
     nowhere."""
     env = lab.env()
-    env.redis["min_replicas"] = 1
-    env.redis["timeout"] = 5
-    env.write_relay_conf()
+    replicated_env(lab, env, 5)
     lab.redis(env)
     replica = start_replica(lab, env, env.redis_port)
     relay = lab.relay(env)
@@ -398,7 +387,7 @@ def test_refusal_is_answered_at_once_while_a_replica_lags(lab):
     not have wrote nothing, and are answered with their refusal at once.
     Before: each waited for WAIT, and was answered "unavailable" (503),
     which sent the gateway and the device back to try again."""
-    st, replica, by_https, _, _ = gone_stack(lab)
+    st, replica, by_https, _, _ = ack_stack(lab, 5)
     other = "0" * 32
     with stopped(replica):
         status, body = st.ack(other, st.tokens["contactpunt"], timeout=10)
