@@ -837,7 +837,10 @@ ack_close(struct ack *a)
 		evhttp_free(a->https);
 	if (a->plain != NULL)
 		evhttp_free(a->plain);
-	/* their connections are gone by now: nothing answers them */
+	/* Their connections are gone by now.  Still waiting for Redis at
+	 * shutdown, they go unrecorded (the audit log closes first): as
+	 * before, and left so, since the shutdown waits for nothing but
+	 * deliveries. */
 	while (!TAILQ_EMPTY(&a->pending)) {
 		store_req_cancel(TAILQ_FIRST(&a->pending)->sreq);
 		ack_pending_free(TAILQ_FIRST(&a->pending));
