@@ -1,3 +1,5 @@
+#include <sys/queue.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +57,7 @@ struct ack {
 	struct http_guard *https_guard;
 	struct http_guard *plain_guard;
 	struct ack_hinting *hinting; /* hints asking Redis about drills */
+	TAILQ_HEAD(, ack_pending) pending; /* waiting for Redis or WAIT */
 };
 
 /* A hint on its way: it says OEFENING when the last alarm SMS to that
@@ -67,12 +70,24 @@ struct ack_hinting {
 	struct ack_hinting *next;
 };
 
-/* One request waiting for Redis.  If the client goes away first, the
- * connection's close callback detaches it, so the answer is dropped. */
+/*
+ * One request waiting for Redis (its script, then WAIT).  The script is
+ * sent: what it does in Redis is done whether or not the client stays,
+ * so the log line, the audit record, the SMS confirmation and the
+ * metrics must not depend on its connection.  If the connection goes
+ * first, its close callback only lets go of the request (req, evcon
+ * NULL): what the records need is kept here, and only the answer is
+ * skipped.  (libevent 2.1 stops reading a connection whose request it
+ * handed over, so a client's hang-up is seen only when the answer is
+ * written; the callback runs when the relay frees the connection
+ * itself, or with a libevent that notices sooner.)
+ */
 struct ack_pending {
+	TAILQ_ENTRY(ack_pending) entry; /* in a->pending */
 	struct ack *a;
-	struct evhttp_request *req;
-	struct evhttp_connection *evcon;
+	struct evhttp_request *req; /* NULL once the client went away */
+	struct evhttp_connection *evcon; /* likewise */
+	char addr[INET6_ADDRSTRLEN + 1]; /* the peer's, for the audit log */
 	struct store_req *sreq;
 	char rid[ID_MAX + 1];
 	char channel[8];
@@ -116,24 +131,59 @@ ack_error(struct evhttp_request *req, int code, const char *reason,
 	    json_pack("{s:s}", "error", message));
 }
 
+/* The answer to a pending request, unless its client went away. */
+static void
+ack_pending_reply(struct ack_pending *p, int code, const char *reason,
+    json_t *body)
+{
+	if (p->req == NULL) {
+		json_decref(body);
+		return;
+	}
+	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+	http_json_reply(p->req, code, reason, body);
+}
+
+static void
+ack_pending_error(struct ack_pending *p, int code, const char *reason,
+    const char *message)
+{
+	ack_pending_reply(p, code, reason,
+	    json_pack("{s:s}", "error", message));
+}
+
 /* A 409 says why in "code", for programs (alertconsole tells the
  * cancelled alert from a refused statement); "error" keeps the text
  * older clients read. */
 static void
-ack_conflict(struct evhttp_request *req, const char *code, const char *message)
+ack_conflict(struct ack_pending *p, const char *code, const char *message)
 {
-	http_json_reply(req, 409, "Conflict",
+	ack_pending_reply(p, 409, "Conflict",
 	    json_pack("{s:s, s:s}", "error", message, "code", code));
 }
 
+static void
+ack_pending_free(struct ack_pending *p)
+{
+	TAILQ_REMOVE(&p->a->pending, p, entry);
+	json_decref(p->stmt);
+	json_decref(p->owners);
+	free(p);
+}
+
+/* The client went away: its request is freed by libevent, or, taken
+ * off a connection that failed (EOF, timeout), left to us; either way
+ * it gets no answer.  The script goes on (struct ack_pending). */
 static void
 ack_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct ack_pending *p = arg;
 
 	(void)evcon;
-	store_req_cancel(p->sreq);
-	free(p);
+	if (evhttp_request_get_connection(p->req) == NULL)
+		evhttp_request_free(p->req);
+	p->req = NULL;
+	p->evcon = NULL;
 }
 
 /* An SMS reply that found its alert gives its tokens back. */
@@ -156,16 +206,12 @@ ack_audit(struct ack_pending *p, const char *aid, const char *result,
     const char *why)
 {
 	char actor[ID_MAX + 16], object[ID_MAX + 8];
-	char *addr = NULL;
-	ev_uint16_t port = 0;
 
 	snprintf(actor, sizeof(actor), "recipient:%s", p->rid);
 	snprintf(object, sizeof(object), "alert:%s",
 	    aid != NULL && alert_id_valid(aid) ? aid : "?");
-	if (p->evcon != NULL)
-		evhttp_connection_get_peer(p->evcon, &addr, &port);
-	audit_relay(p->a->relay, "alert.ack", object, result, addr, p->channel,
-	    actor, why);
+	audit_relay(p->a->relay, "alert.ack", object, result,
+	    p->addr[0] != '\0' ? p->addr : NULL, p->channel, actor, why);
 }
 
 /* An acknowledgement the master took: counted, logged, audited, and
@@ -205,9 +251,9 @@ ack_done_ok(struct ack_pending *p, const json_t *reply, const char *r,
 		ack_notice_send(p->a->notices, p->rid, p->gateway,
 		    SMS_TPL_CONFIRMED, p->ref, drill);
 	if (!durable)
-		ack_error(p->req, 503, "Service Unavailable", "try again");
+		ack_pending_error(p, 503, "Service Unavailable", "try again");
 	else
-		http_json_reply(p->req, 200, "OK",
+		ack_pending_reply(p, 200, "OK",
 		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
 		        "acknowledged", "first", first, "by", by ? by : ""));
 }
@@ -224,7 +270,7 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 	int taken =
 	    r != NULL && (strcmp(r, "first") == 0 || strcmp(r, "again") == 0);
 
-	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+	p->sreq = NULL; /* answered: freed */
 	/* A number several recipients share: the one that took it. */
 	if (rid != NULL && *rid != '\0' && strlen(rid) <= ID_MAX)
 		snprintf(p->rid, sizeof(p->rid), "%s", rid);
@@ -236,7 +282,7 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		if (err == NULL)
 			log_warnx("ack recipient=%s: bad answer", p->rid);
 		ack_refund(p); /* not the sender's fault */
-		ack_error(p->req, 503, "Service Unavailable", "try again");
+		ack_pending_error(p, 503, "Service Unavailable", "try again");
 	} else if (strcmp(r, "unknown") == 0) {
 		/* No such alert, or not one this recipient was on: the same
 		 * answer, so that it tells nothing of other people's. */
@@ -244,33 +290,45 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		         "alert (or no such alert)",
 		    p->rid, p->channel);
 		ack_audit(p, NULL, "refused", "not on that alert");
-		ack_error(p->req, 404, "Not Found", "no such alert");
+		ack_pending_error(p, 404, "Not Found", "no such alert");
 	} else if (strcmp(r, "mismatch") == 0) {
 		log_info("ack refused: recipient=%s channel=%s statement for "
 		         "another alert or envelope",
 		    p->rid, p->channel);
 		ack_audit(p, aid, "refused", "statement mismatch");
-		ack_conflict(p->req, "mismatch",
+		ack_conflict(p, "mismatch",
 		    "statement does not match the alert");
 	} else {
 		ack_audit(p, aid, "refused", "cancelled");
 		ack_refund(p);
-		ack_conflict(p->req, "cancelled", "alert was cancelled");
+		ack_conflict(p, "cancelled", "alert was cancelled");
 	}
-	free(p);
+	ack_pending_free(p);
 }
+
+/* The script's refusals that wrote nothing (script_ack), answered
+ * without WAIT.  "cancelled" wrote nothing either, but tells the person
+ * the alert is closed, which may be a cancel the replicas do not have
+ * yet (its device was told to try again): it waits, as the cancel's
+ * "already" does.  "again" wrote an event, and is how a retry learns
+ * that the first acknowledgement is on the replicas. */
+static const char *const ack_at_once[] = {"unknown", "mismatch", NULL};
 
 static void
 ack_submit(struct ack *a, struct evhttp_request *req,
     const struct recipient_entry *r, struct ack_pending *p, const char *aid,
     const char *ref)
 {
-	char now[RFC3339_LEN];
+	char now[RFC3339_LEN], *addr = NULL;
+	ev_uint16_t port = 0;
 	json_t *args;
 
 	p->a = a;
 	p->req = req;
 	p->evcon = evhttp_request_get_connection(req);
+	evhttp_connection_get_peer(p->evcon, &addr, &port);
+	snprintf(p->addr, sizeof(p->addr), "%s", addr != NULL ? addr : "");
+	TAILQ_INSERT_TAIL(&a->pending, p, entry);
 	snprintf(p->rid, sizeof(p->rid), "%s", r->id);
 	time_rfc3339_ms(now, now_ms());
 	args = json_pack("{s:s, s:s, s:s, s:s}", "rid", r->id, "alias",
@@ -293,7 +351,7 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 	 * as "again") */
 	p->sreq = store_eval_replicated(a->relay->store, script_ack, args,
 	    a->relay->cfg->redis_min_replicas,
-	    a->relay->cfg->redis_timeout * 1000, ack_done_cb, p);
+	    a->relay->cfg->redis_timeout * 1000, ack_at_once, ack_done_cb, p);
 }
 
 /* Compares against every token, so timing says nothing of which. */
@@ -755,6 +813,7 @@ ack_open(struct relay *relay, struct ack **out)
 		return 0;
 	a = xcalloc(1, sizeof(*a));
 	a->relay = relay;
+	TAILQ_INIT(&a->pending);
 	a->notices = ack_notices_new(relay);
 	if ((cfg->ack_listen[0] != '\0' &&
 	        (a->https = ack_bind(a, cfg->ack_listen, 1)) == NULL) ||
@@ -778,6 +837,14 @@ ack_close(struct ack *a)
 		evhttp_free(a->https);
 	if (a->plain != NULL)
 		evhttp_free(a->plain);
+	/* Their connections are gone by now.  Still waiting for Redis at
+	 * shutdown, they go unrecorded (the audit log closes first): as
+	 * before, and left so, since the shutdown waits for nothing but
+	 * deliveries. */
+	while (!TAILQ_EMPTY(&a->pending)) {
+		store_req_cancel(TAILQ_FIRST(&a->pending)->sreq);
+		ack_pending_free(TAILQ_FIRST(&a->pending));
+	}
 	while (a->hinting != NULL) {
 		store_req_cancel(a->hinting->sreq);
 		ack_hinting_unlink(a->hinting);

@@ -36,6 +36,7 @@ conn_unhook(struct conn *c)
 	c->ingest = NULL;
 	store_req_cancel(c->req);
 	c->req = NULL;
+	conn_cancel_detach(c);
 	supervise_conn_free(c->sup);
 	c->sup = NULL;
 	conn_flow_free(&c->flow);
@@ -62,7 +63,6 @@ conn_free(struct conn *c)
 	if (c->keepalive != NULL)
 		event_free(c->keepalive);
 	json_decref(c->held);
-	json_decref(c->req_cancel);
 	/* The TLS object and the socket go here, not in libevent's
 	 * finalizer: that runs later at the connection's priority, the
 	 * default one for a device, where the reaper's batches of freed
@@ -149,6 +149,7 @@ conn_error_send(struct conn *c, const char *code, const char *message,
 	c->ingest = NULL;
 	store_req_cancel(c->req);
 	c->req = NULL;
+	conn_cancel_detach(c); /* what Redis does is done: recorded */
 	conn_arm(c, CLOSE_LINGER_MS);
 }
 
@@ -394,7 +395,7 @@ conn_process(struct conn *c)
 	char *payload, msg[96];
 
 	while (c->state == CONN_AUTH || c->state == CONN_READY) {
-		if (c->ingest != NULL || c->req != NULL ||
+		if (c->ingest != NULL || c->req != NULL || c->cancel != NULL ||
 		    conn_flow_full(&c->flow, c->relay->cfg->send_timeout))
 			return;
 		max = c->state == CONN_AUTH ? AUTH_FRAME_MAX

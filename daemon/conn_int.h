@@ -1,8 +1,9 @@
 /*
  * What the files of one device connection share (conn.c: its life,
  * authentication and framing; conn_alert.c: storing an alert and holding
- * its receipts until "accepted"; conn_request.c: status, list, cancel and
- * directory requests; conn_refuse.c: what its refusals may cost).
+ * its receipts until "accepted"; conn_request.c: status, list and
+ * directory requests; conn_cancel.c: a cancel, which outlives the
+ * connection; conn_refuse.c: what its refusals may cost).
  * Private to them: the rest of the relay uses conn.h.
  */
 #ifndef ALERTRELAY_CONN_INT_H
@@ -82,10 +83,8 @@ struct conn {
 	char req_type[16];
 	char req_alert_id[33];
 	char req_state[16]; /* a check-in's state, told once replicated */
-	int req_duress; /* the cancel under way is a duress one (duress.c) */
-	/* its signed bytes, {"signed":B64,"sig":B64}, kept with the alert
-	 * and passed on in the webhooks (docs/PROTOCOL.md "Cancel") */
-	json_t *req_cancel;
+	int req_duress; /* the check-in under way ends under duress */
+	struct conn_cancel *cancel; /* a cancel under way (conn_cancel.c) */
 	/* Alerts this session cancelled whose "cancelled" receipt went
 	 * (or goes) out with the answer: the receipts channel's copy of
 	 * each is skipped once.  The channel's timing would otherwise
@@ -142,13 +141,33 @@ int conn_signed_envelope(struct conn *c, int verified, const char *bad_sig,
 /* conn_request.c */
 void conn_status(struct conn *c, const json_t *o);
 void conn_list(struct conn *c, const json_t *o);
-void conn_cancel(struct conn *c, const json_t *o);
 void conn_directory(struct conn *c, const json_t *o);
-/* The answer of a status, list or cancel script, to the device. */
+/* The answer of a status or list script, to the device. */
 void conn_answer_cb(json_t *reply, const char *err, void *arg);
 /* Redis does not know c->req_alert_id: unknown_alert, or unavailable
  * while this relay's spool still holds it on its way into Redis. */
 void conn_unknown_alert(struct conn *c);
+
+/* conn_cancel.c: a device's cancel, which outlives its connection. */
+struct conn_cancel {
+	struct relay *relay;
+	struct conn *c; /* NULL once its connection is gone */
+	struct store_req *req;
+	char peer[INET6_ADDRSTRLEN + 8]; /* for the records, copied */
+	char device_id[ID_MAX + 1];
+	char alert_id[33];
+	int duress; /* v2 with the duress PIN (duress.c) */
+	/* its signed bytes, {"signed":B64,"sig":B64}, kept with the alert
+	 * and passed on in the webhooks (docs/PROTOCOL.md "Cancel") */
+	json_t *signed_cancel;
+};
+/* The script's answers that wrote nothing, for store_eval_replicated. */
+extern const char *const conn_cancel_at_once[];
+void conn_cancel(struct conn *c, const json_t *o);
+/* The cancel script's answer: recorded, then to the device if there. */
+void conn_cancel_done_cb(json_t *reply, const char *err, void *arg);
+/* c goes: its cancel under way, if any, goes on without it. */
+void conn_cancel_detach(struct conn *c);
 /* 1 if this channel copy of a "cancelled" receipt is one the session
  * already had with its answer (cancel_skip): taken, not sent again. */
 int conn_cancel_skip_take(struct conn *c, const char *alert_id);

@@ -1,104 +1,10 @@
 /*
- * A device's other requests: status, list and cancel of its alerts (each
- * one store script), and the signed directory (conn_int.h).
+ * A device's other requests: status and list of its alerts (each one
+ * store script), and the signed directory (conn_int.h).  Its cancel is
+ * in conn_cancel.c.
  */
-#include "audit.h"
 #include "conn_int.h"
-#include "dispatch.h"
-#include "duress.h"
 #include "spool.h"
-
-/* The cancel, in the audit log: by the device, from where.  A duress
- * cancel (the script's reply says so, duress.c) is recorded as what it
- * is, alert.duress: the log is the relay's, never shown to the device.
- * One the master made but too few replicas have yet is "unconfirmed"
- * (why: what the master did): the device was told to try again, and
- * the retry finds it done ("already").  One the master refused is
- * "refused" whether or not the replicas have it: nothing to confirm. */
-static void
-conn_request_audit_cancel(struct conn *c, const json_t *reply, const char *r,
-    int durable)
-{
-	char actor[ID_MAX + 8], object[ID_MAX + 8];
-	const char *result = "unconfirmed";
-
-	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
-	snprintf(object, sizeof(object), "alert:%s", c->req_alert_id);
-	if (json_is_true(json_object_get(reply, "duress"))) {
-		audit_relay(c->relay, "alert.duress", object,
-		    durable ? "ok" : result, c->peer, "tls", actor,
-		    durable ? NULL : r);
-		return;
-	}
-	if (r == NULL || strcmp(r, "cancelled") != 0)
-		result = "refused";
-	else if (durable)
-		result = "ok";
-	audit_relay(c->relay, "alert.cancel", object, result, c->peer, "tls",
-	    actor, r);
-}
-
-/* What a cancel did, in the log and the audit log, whether or not the
- * replicas have it (a duress cancel's own line came first, duress.c). */
-static void
-conn_request_cancel_record(struct conn *c, const json_t *reply, const char *r,
-    int durable)
-{
-	log_info("alert cancelled alert=%s device=%s result=%s%s",
-	    c->req_alert_id, c->device_id, r ? r : "?",
-	    durable || r == NULL || strcmp(r, "cancelled") != 0
-	        ? ""
-	        : " unconfirmed");
-	conn_request_audit_cancel(c, reply, r, durable);
-}
-
-/* The "cancelled" receipt goes out in the cancelling session always,
- * just before the answer, and its copy from the receipts channel never
- * (conn_receipt): a duress cancel and a real one then send the same
- * records whatever the timing of the channel. */
-static void
-conn_request_cancel_receipt(struct conn *c, const json_t *reply)
-{
-	const json_t *receipt = json_object_get(reply, "receipt");
-	json_t *frame;
-
-	if (!json_is_object(receipt))
-		return;
-	frame = json_deep_copy(receipt);
-	json_object_set_new(frame, "type", json_string("receipt"));
-	json_object_set_new(frame, "alert_id", json_string(c->req_alert_id));
-	conn_send(c, frame);
-}
-
-/* Awaits the channel's copy of one more cancel; the oldest awaited is
- * let go when all are (at worst the device hears a receipt twice). */
-static void
-conn_cancel_skip_add(struct conn *c, const char *alert_id)
-{
-	size_t i;
-
-	for (i = 0; i < CONN_CANCEL_SKIPS && c->cancel_skip[i][0] != '\0'; i++)
-		;
-	if (i == CONN_CANCEL_SKIPS) {
-		memmove(c->cancel_skip[0], c->cancel_skip[1],
-		    sizeof(c->cancel_skip) - sizeof(c->cancel_skip[0]));
-		i = CONN_CANCEL_SKIPS - 1;
-	}
-	snprintf(c->cancel_skip[i], sizeof(c->cancel_skip[i]), "%s", alert_id);
-}
-
-int
-conn_cancel_skip_take(struct conn *c, const char *alert_id)
-{
-	size_t i;
-
-	for (i = 0; i < CONN_CANCEL_SKIPS; i++)
-		if (strcmp(c->cancel_skip[i], alert_id) == 0) {
-			c->cancel_skip[i][0] = '\0';
-			return 1;
-		}
-	return 0;
-}
 
 void
 conn_unknown_alert(struct conn *c)
@@ -113,8 +19,8 @@ conn_unknown_alert(struct conn *c)
 		    0);
 }
 
-/* Answers of status, list and cancel go out as the script gave them,
- * under the frame type asked for. */
+/* Answers of status and list go out as the script gave them, under
+ * the frame type asked for. */
 void
 conn_answer_cb(json_t *reply, const char *err, void *arg)
 {
@@ -124,16 +30,6 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 
 	c->req = NULL;
 	snprintf(type, sizeof(type), "%s", c->req_type);
-	/* no receipt with the answer (refused, already cancelled, Redis
-	 * lost, too few replicas): the channel's copy, if any comes, is
-	 * the device's one */
-	if (strcmp(type, "cancel") == 0 &&
-	    (err != NULL || !json_is_object(json_object_get(reply, "receipt"))))
-		conn_cancel_skip_take(c, c->req_alert_id);
-	/* too few replicas: recorded as done, answered "try again" */
-	if (reply != NULL && err != NULL && strcmp(type, "cancel") == 0 &&
-	    (r == NULL || strcmp(r, "unknown") != 0))
-		conn_request_cancel_record(c, reply, r, 0);
 	if (reply == NULL || err != NULL) {
 		log_warnx("conn %llu: %s: %s", c->id, type, err);
 		conn_error(c, "unavailable", "try again", 0);
@@ -146,14 +42,6 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 		/* Lua's cjson writes an empty list as {} */
 		if (json_is_object(alerts))
 			json_object_set_new(out, "alerts", json_array());
-		if (strcmp(type, "cancel") == 0) {
-			conn_request_cancel_receipt(c, reply);
-			json_object_clear(out);
-			json_object_set_new(out, "alert_id",
-			    json_string(c->req_alert_id));
-			conn_request_cancel_record(c, reply, r, 1);
-			snprintf(type, sizeof(type), "cancelled");
-		}
 		json_object_del(out, "r");
 		json_object_set_new(out, "type", json_string(type));
 		conn_send(c, out);
@@ -193,73 +81,6 @@ conn_list(struct conn *c, const json_t *o)
 	c->req = store_eval(c->relay->store, script_list,
 	    json_pack("{s:s, s:s}", "dev", c->device_id, "limit", lim),
 	    conn_answer_cb, c);
-}
-
-/* Signed by the device like an envelope, with its own context. */
-void
-conn_cancel(struct conn *c, const json_t *o)
-{
-	const char *b64 = json_str(o, "cancel"), *sigtext = json_str(o, "sig");
-	const struct device_entry *dev;
-	unsigned char sig[crypto_sign_BYTES], *json = NULL;
-	json_t *req = NULL;
-	const char *aid, *devid;
-	char now[RFC3339_LEN];
-	size_t len;
-	int v2 = 0, duress = 0;
-
-	/* a device revoked since it authenticated cancels nothing */
-	if ((dev = conn_signed_device(c)) == NULL)
-		return;
-	if (conn_signed_decode(b64, sigtext, 0, &json, &len, sig) != 0) {
-		conn_error(c, "bad_envelope",
-		    "cancel frame needs base64 cancel and sig", 1);
-		return;
-	}
-	/* v2: behind the device's PIN, with a duress flag (duress.h) */
-	if (cancel_verify((const char *)json, len, sig, dev->sign_pk) != 0 &&
-	    !(v2 = sig_verify_ctx(SIGCTX_CANCEL2, json, len, sig,
-	               dev->sign_pk) == 0)) {
-		free(json);
-		conn_error(c, "bad_signature",
-		    "cancel signature does not verify", 1);
-		return;
-	}
-	req = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL);
-	free(json);
-	aid = json_str(req, "alert_id");
-	devid = json_str(req, "device_id");
-	if (v2)
-		duress = duress_flag(req);
-	if (aid == NULL || !alert_id_valid(aid) || devid == NULL ||
-	    strcmp(devid, c->device_id) != 0 || duress < 0) {
-		json_decref(req);
-		conn_error(c, "bad_envelope", "cancel is malformed", 1);
-		return;
-	}
-	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", aid);
-	snprintf(c->req_type, sizeof(c->req_type), "cancel");
-	conn_cancel_skip_add(c, aid);
-	/* its first deliveries, if not out yet, now read its state */
-	dispatch_fresh_forget(c->relay->dispatch, aid);
-	json_decref(req);
-	/* The device's own words, for every recipient to check: the relay
-	 * alone cannot make a cancel (or a duress) that verifies. */
-	json_decref(c->req_cancel);
-	c->req_cancel = json_pack("{s:s, s:s}", "signed", b64, "sig", sigtext);
-	if (v2) {
-		duress_cancel(c, duress);
-		return;
-	}
-	time_rfc3339_ms(now, now_ms());
-	req = json_pack("{s:s, s:s, s:s}", "aid", c->req_alert_id, "dev",
-	    c->device_id, "now", now);
-	json_object_update(req, c->req_cancel);
-	/* answered once replicas have it, or "unavailable" (a repeat is
-	 * "already") */
-	c->req = store_eval_replicated(c->relay->store, script_cancel, req,
-	    c->relay->cfg->redis_min_replicas,
-	    c->relay->cfg->redis_timeout * 1000, conn_answer_cb, c);
 }
 
 /* The signed directory, as the organisation signed it; only its version

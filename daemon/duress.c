@@ -72,67 +72,57 @@ duress_next(const struct relay_config *cfg, const struct policy *p,
 	return json_pack("[s, s]", member, dues);
 }
 
-/* The device's answer is the one of a real cancel (conn_answer_cb); the
+/* The device's answer is the one of a real cancel (conn_cancel.c); the
  * relay's operator reads the duress on a line of its own: the relay's
  * log is never shown on the device.  Too few replicas (err with the
  * reply): the master has the duress, and its retry says only "already",
- * so this is the one line there is. */
+ * so this is the one line there is.  Written whether or not the device
+ * is still connected. */
 static void
 duress_answer_cb(json_t *reply, const char *err, void *arg)
 {
-	struct conn *c = arg;
+	struct conn_cancel *k = arg;
 
 	if (reply != NULL && json_is_true(json_object_get(reply, "duress")))
 		log_warnx("alert duress alert=%s device=%s "
 		          "notifications=%lld%s",
-		    c->req_alert_id, c->device_id,
+		    k->alert_id, k->device_id,
 		    (long long)json_integer_value(
 		        json_object_get(reply, "notifications")),
 		    err != NULL ? " unconfirmed" : "");
-	conn_answer_cb(reply, err, arg);
+	conn_cancel_done_cb(reply, err, arg);
 }
 
-static void
-duress_brief_cb(json_t *reply, const char *err, void *arg)
+/* script_duress's arguments for alert k->alert_id, read as reply. */
+static json_t *
+duress_args(const struct conn_cancel *k, const json_t *reply)
 {
-	struct conn *c = arg;
-	const struct relay_config *cfg = c->relay->cfg;
+	const struct relay_config *cfg = k->relay->cfg;
 	const struct policy *p;
 	json_t *args, *next, *refs;
 	const char *rs;
-	int drill;
+	int drill = json_is_true(json_object_get(reply, "drill"));
 	char now[RFC3339_LEN], tier[24], ms[24];
 	int64_t nowms = now_ms();
 
-	c->req = NULL;
-	if (reply == NULL || !json_is_true(json_object_get(reply, "exists"))) {
-		json_t *r =
-		    reply != NULL ? json_pack("{s:s}", "r", "unknown") : NULL;
-
-		conn_answer_cb(r, err, c);
-		json_decref(r);
-		return;
-	}
-	drill = json_is_true(json_object_get(reply, "drill"));
 	p = policy_named(cfg, json_str(reply, "policy"));
 	if (p == NULL)
 		p = policy_for(cfg, json_str(reply, "alert_type"), drill);
 	rs = json_str(reply, "recipients");
 	time_rfc3339_ms(now, nowms);
 	snprintf(tier, sizeof(tier), "%zu", p->ntiers > 0 ? p->ntiers - 1 : 0);
-	args = json_pack("{s:s, s:s, s:s, s:s, s:s}", "aid", c->req_alert_id,
-	    "dev", c->device_id, "now", now, "duress",
-	    c->req_duress ? "1" : "0", "tier", tier);
+	args = json_pack("{s:s, s:s, s:s, s:s, s:s}", "aid", k->alert_id, "dev",
+	    k->device_id, "now", now, "duress", k->duress ? "1" : "0", "tier",
+	    tier);
 	snprintf(ms, sizeof(ms), "%lld", (long long)nowms);
 	json_object_set_new(args, "now_ms", json_string(ms));
-	if (c->req_cancel != NULL)
-		json_object_update(args, c->req_cancel);
-	if (c->req_duress) {
+	json_object_update(args, k->signed_cancel);
+	if (k->duress) {
 		json_object_set_new(args, "deliveries",
 		    duress_deliveries(cfg, p, rs != NULL ? rs : "", drill));
 		/* every tier again, every interval from now on */
 		if (p->ntiers > 0 &&
-		    (next = duress_next(cfg, p, c->req_alert_id, p->ntiers - 1,
+		    (next = duress_next(cfg, p, k->alert_id, p->ntiers - 1,
 		         nowms, nowms)) != NULL)
 			json_object_set_new(args, "next", next);
 	}
@@ -141,19 +131,36 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 	refs = json_array();
 	ingest_refs(refs);
 	json_object_set_new(args, "refs", refs);
+	return args;
+}
+
+static void
+duress_brief_cb(json_t *reply, const char *err, void *arg)
+{
+	struct conn_cancel *k = arg;
+
+	k->req = NULL;
+	if (reply == NULL || !json_is_true(json_object_get(reply, "exists"))) {
+		json_t *r =
+		    reply != NULL ? json_pack("{s:s}", "r", "unknown") : NULL;
+
+		conn_cancel_done_cb(r, err, k);
+		json_decref(r);
+		return;
+	}
 	/* both wait for the replicas alike, and fail alike */
-	c->req = store_eval_replicated(c->relay->store, script_duress, args,
-	    cfg->redis_min_replicas, cfg->redis_timeout * 1000,
-	    duress_answer_cb, c);
+	k->req = store_eval_replicated(k->relay->store, script_duress,
+	    duress_args(k, reply), k->relay->cfg->redis_min_replicas,
+	    k->relay->cfg->redis_timeout * 1000, conn_cancel_at_once,
+	    duress_answer_cb, k);
 }
 
 void
-duress_cancel(struct conn *c, int duress)
+duress_cancel(struct conn_cancel *k, int duress)
 {
-	c->req_duress = duress;
-	snprintf(c->req_type, sizeof(c->req_type), "cancel");
+	k->duress = duress;
 	/* Read first in both cases: a real cancel and a duress one take
 	 * the same round trips. */
-	c->req = store_eval(c->relay->store, script_brief,
-	    json_pack("{s:s}", "aid", c->req_alert_id), duress_brief_cb, c);
+	k->req = store_eval(k->relay->store, script_brief,
+	    json_pack("{s:s}", "aid", k->alert_id), duress_brief_cb, k);
 }

@@ -14,15 +14,16 @@
 
 #include <jansson.h>
 
-struct conn;
+struct conn_cancel;
 struct relay_config;
 struct policy;
 
 /* The duress flag of a v2 cancel (already verified): 0 or 1, -1 when
  * malformed (no "v":2, no 0/1 "duress"). */
 int duress_flag(const json_t *cancel);
-/* Cancels c->req_alert_id of c->device_id, real or under duress. */
-void duress_cancel(struct conn *c, int duress);
+/* Cancels k's alert of k's device, real or under duress
+ * (conn_cancel.c), whether or not its device stays connected. */
+void duress_cancel(struct conn_cancel *k, int duress);
 /* The next repeat of a duress alarm after tier t fired at now_ms: the
  * timer [member, due], due one interval (the policy's `repeat`, or
  * [delivery] duress_repeat when it has none) after now, or NULL once

@@ -31,6 +31,7 @@
 #define SUB_PING_INTERVAL_MS 5000
 /* Until redis_conn_set_timeout(). */
 #define REDIS_CONN_TIMEOUT_MS 5000
+#define RUN_ID_LEN 40 /* INFO server's run_id: 40 hex digits */
 
 struct redis_conn {
 	struct event_base *base;
@@ -57,6 +58,7 @@ struct redis_conn {
 	char *sub_alive; /* pattern for its PING's answer */
 	redis_message_cb sub_cb;
 	void *sub_arg;
+	char run_id[RUN_ID_LEN + 1]; /* of the server it is on; "" unknown */
 	unsigned long nfail; /* failed attempts since the last connect */
 	int64_t fail_since_ms; /* monotonic, first of them */
 	int64_t fail_logged_ms; /* monotonic, last line about them */
@@ -320,8 +322,31 @@ redis_conn_hello_cb(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR)
 		redis_conn_drop(privdata, reply->str, 0);
-	else
-		redis_conn_up(privdata);
+}
+
+/*
+ * Which server the connection reached, by its run_id (INFO server):
+ * behind one address two connections may reach two servers (a TCP proxy
+ * that keeps its sessions on the old master while it sends new ones to
+ * the new), and WAIT counts only its own server's replicas.  A Redis
+ * that refuses INFO (renamed) leaves it unknown: the addresses decide.
+ */
+static void
+redis_conn_info_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct redis_conn *rc = privdata;
+	redisReply *reply = r;
+	const char *id;
+
+	if (ac->data == NULL || reply == NULL) /* dropped or lost: handled */
+		return;
+	rc->run_id[0] = '\0';
+	if (reply->type == REDIS_REPLY_STRING && reply->str != NULL &&
+	    (id = strstr(reply->str, "\nrun_id:")) != NULL &&
+	    strspn(id + 8, "0123456789abcdef") == RUN_ID_LEN)
+		snprintf(rc->run_id, sizeof(rc->run_id), "%.*s", RUN_ID_LEN,
+		    id + 8);
+	redis_conn_up(rc);
 }
 
 /*
@@ -341,8 +366,10 @@ redis_conn_connect_cb(const redisAsyncContext *ac, int status)
 		redis_conn_lost(rc, ac->errstr);
 		return;
 	}
-	/* Cannot fail on a new connection; if it did, the deadline ends it. */
+	/* Cannot fail on a new connection; if they did, the deadline ends
+	 * it.  Ready once both are answered. */
 	(void)redisAsyncCommand(rc->ac, redis_conn_hello_cb, rc, "PING");
+	(void)redisAsyncCommand(rc->ac, redis_conn_info_cb, rc, "INFO server");
 }
 
 static void
@@ -446,7 +473,11 @@ redis_conn_same_peer(const struct redis_conn *a, const struct redis_conn *b)
 int
 redis_conn_same_redis(const struct redis_conn *a, const struct redis_conn *b)
 {
-	return a->ready && b->ready && redis_conn_same_peer(a, b);
+	if (!a->ready || !b->ready)
+		return 0;
+	if (a->run_id[0] != '\0' && b->run_id[0] != '\0')
+		return strcmp(a->run_id, b->run_id) == 0;
+	return redis_conn_same_peer(a, b);
 }
 
 void

@@ -47,7 +47,9 @@ int redis_conn_ready(const struct redis_conn *rc);
 /* Whether it was just dropped because Redis stopped answering (a
  * command's deadline or a PING's passed); reading it clears it. */
 int redis_conn_take_hung(struct redis_conn *rc);
-/* Both are connected, to the same Redis. */
+/* Both are connected, to the same Redis: the same server (INFO's
+ * run_id, taken at each connect) where both know it, else the same
+ * address. */
 int redis_conn_same_redis(const struct redis_conn *a,
     const struct redis_conn *b);
 /* Drops rc now if it is connected where hung was: the same Redis. */

@@ -62,6 +62,7 @@ struct store_req {
 	char *json; /* its argument, to send again with EVAL */
 	long replicas; /* store_eval_replicated(): WAIT for these */
 	long replicas_ms;
+	const char *const *at_once; /* its answers that wrote nothing */
 	json_t *kept; /* the script's answer, meanwhile */
 	struct store_waiter *waiter; /* in the WAIT's queue */
 };
@@ -460,6 +461,20 @@ store_script(struct store *st, const char *text)
 static void store_eval_reply_cb(redisReply *r, const char *err, void *arg);
 static void store_eval_replicate(struct store_req *req, json_t *j);
 
+/* A refusal the script made without writing: nothing for replicas to
+ * have, so it is answered at once, lagging replicas or not. */
+static int
+store_wrote_nothing(const struct store_req *req, const json_t *j)
+{
+	const char *r = json_string_value(json_object_get(j, "r"));
+	size_t i;
+
+	for (i = 0; r != NULL && req->at_once != NULL && req->at_once[i]; i++)
+		if (strcmp(r, req->at_once[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 store_eval_send(struct store_req *req, const char *how, const char *what)
 {
@@ -501,7 +516,7 @@ store_eval_reply_cb(redisReply *r, const char *err, void *arg)
 	} else if (r->type != REDIS_REPLY_STRING ||
 	    (j = json_loadb(r->str, r->len, 0, &jerr)) == NULL)
 		err = "unexpected reply from a script";
-	if (j != NULL && req->replicas > 0) {
+	if (j != NULL && req->replicas > 0 && !store_wrote_nothing(req, j)) {
 		store_eval_replicate(req, j);
 		return;
 	}
@@ -700,11 +715,13 @@ store_eval_replicate(struct store_req *req, json_t *j)
 
 struct store_req *
 store_eval_replicated(struct store *st, const char *script, json_t *args,
-    long n, long timeout_ms, store_json_cb cb, void *arg)
+    long n, long timeout_ms, const char *const *at_once, store_json_cb cb,
+    void *arg)
 {
 	struct store_req *req = store_eval(st, script, args, cb, arg);
 
 	req->replicas = n;
 	req->replicas_ms = timeout_ms;
+	req->at_once = at_once;
 	return req;
 }

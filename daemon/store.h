@@ -49,9 +49,13 @@ struct store_req *store_eval(struct store *st, const char *script, json_t *args,
  * timeout_ms, reply is still the script's (the master did it) and err
  * is set too: not durable, a failover may undo it.  The caller records
  * what was done and answers "try again"; the retry's WAIT, once it
- * succeeds, covers this write too. */
+ * succeeds, covers this write too.  A reply whose "r" is one of at_once
+ * (NULL-terminated, static; or NULL) is a refusal that wrote nothing
+ * and told nobody of a state another request may have left unconfirmed:
+ * it comes at once, without WAIT. */
 struct store_req *store_eval_replicated(struct store *st, const char *script,
-    json_t *args, long n, long timeout_ms, store_json_cb cb, void *arg);
+    json_t *args, long n, long timeout_ms, const char *const *at_once,
+    store_json_cb cb, void *arg);
 
 /* The retention periods ({"history": s, "sms_refs": s}, taken over) that
  * store_eval() adds to every script's argument as "rt", for the scripts
