@@ -122,7 +122,8 @@ def test_a_stopped_replica_drops_no_connection(lab):
         # nothing was confirmed, and the relay said why
         for p in procs:
             assert not parse_send(p.snapshot("stdout"))[1], p.tail()
-        assert "alert not on enough replicas" in relay.log()
+        harness.wait_until(lambda: "alert not on enough replicas"
+                           in relay.log(), 10, what="the reason logged")
     log = relay.log()
     assert "connection lost" not in log, log[-2000:]
     assert "no reply in time" not in log, log[-2000:]
