@@ -289,9 +289,16 @@ def test_receiver_down_60s_then_back(lab):
     assert r("XPENDING", "alertrelay:deliveries", "dispatch")[0] == 0
     # delivered by retrying, not by giving up and starting over
     import re
-    ok_at = {(m.group(1), m.group(2)): int(m.group(3)) for m in re.finditer(
-        r"delivery alert=(\w+) recipient=(\S+) channel=webhook result=ok "
-        r"status=2\d\d attempt=(\d+)", relay.log())}
+
+    def all_logged():
+        """{(alert, recipient): attempt} once each delivery's line is in."""
+        o = {(m.group(1), m.group(2)): int(m.group(3)) for m in re.finditer(
+            r"delivery alert=(\w+) recipient=(\S+) channel=webhook result=ok "
+            r"status=2\d\d attempt=(\d+)", relay.log())}
+        return o if all((aid, rid) in o for aid in sent
+                        for rid in env.recipients) else None
+    ok_at = harness.wait_until(all_logged, 10,
+                               what="a result=ok line for each delivery")
     for aid in sent:
         for rid in env.recipients:
             assert ok_at.get((aid, rid), 0) >= 2, (aid, rid, ok_at.get((aid, rid)))
