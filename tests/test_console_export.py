@@ -133,7 +133,7 @@ def test_export_time_limit_and_the_cap_on_exports_at_once(lab):
     mark = len(c.proc.text().splitlines())
     s = stalled_reader(c, period() + "&format=json")
     try:
-        c.proc.wait_for(r"export started operator=", timeout=5, start=mark)
+        c.proc.wait_for(r"export started operator=", timeout=15, start=mark)
         # the one export there may be is under way: another is refused,
         # in words the operator reads, with when to try again
         status, h, raw = export(c, period() + "&format=csv")

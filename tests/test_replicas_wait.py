@@ -161,7 +161,7 @@ def test_cancel_not_confirmed_is_not_undone_by_a_failover(lab):
     with stopped(replica) as rpid:
         rc, out, err = ctl(env, "cancel", aid, "--timeout", "4")
         assert rc != 0 and "cancelled" not in out, (rc, out, err)
-        relay.proc.wait_for(r"cancel: too few replicas have it", timeout=5)
+        relay.proc.wait_for(r"cancel: too few replicas have it", timeout=15)
         # the master has it: a repeat is "already", once a replica has it
         assert harness.Resp(env.redis_port)(
             "HGET", ALERT % aid, "state") == "cancelled"

@@ -742,7 +742,7 @@ def test_sd_notify(lab):
     redis = lab.redis(env)
     assert redis
     wait_until(lambda: ns.has("READY=1"), 15, what="READY=1")
-    p.wait_for(r"redis connected", timeout=5)
+    p.wait_for(r"redis connected", timeout=15)
     statuses = [m for _, m in ns.snapshot() if m.startswith("STATUS=")]
     assert statuses and all(len(m) > len("STATUS=") for m in statuses), statuses
     assert any("accepting" in m for m in statuses), statuses

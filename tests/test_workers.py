@@ -297,7 +297,7 @@ def test_systemd_hears_the_parent_for_all_workers(lab):
     lab.redis(env)
     wait_until(lambda: ns.has("READY=1"), 15, what="READY=1")
     assert len(ns.has("READY=1")) == 1
-    p.wait_for(r"all 2 workers ready", timeout=5)
+    p.wait_for(r"all 2 workers ready", timeout=15)
     assert any(m.startswith("STATUS=") and "2 workers" in m
                for _, m in ns.snapshot()), ns.snapshot()
     # one worker's loop stopped: no WATCHDOG=1 for the whole service
