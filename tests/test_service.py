@@ -764,7 +764,9 @@ def test_sd_notify(lab):
 
     p.signal(signal.SIGTERM)
     assert p.wait_exit(15) == 0, p.tail()
-    assert ns.has("STOPPING=1"), ns.snapshot()[-10:]
+    # sent before the exit; the socket is read on a thread of its own
+    wait_until(lambda: ns.has("STOPPING=1"), 10,
+               what="STOPPING=1: %s" % ns.snapshot()[-10:])
 
 
 def test_watchdog_not_for_another_pid(lab):
