@@ -76,7 +76,9 @@ def tier0_reached(st, s, acc, n=3):
 
 @pytest.mark.hard_timeout(90)
 def test_https_ack_first_stops_escalation_later_ones_recorded(lab):
-    st = sms_stack(lab, policies(*TIERS), tokens=BOTH)
+    # tier 1 at 6 s: room for tier 0 and the ack before it, on a loaded
+    # machine too
+    st = sms_stack(lab, policies(TIERS[0], "6 oncall-1:sms"), tokens=BOTH)
     s = st.session()
     t_send = time.monotonic()
     acc = s.send_alert("panic")
@@ -87,7 +89,7 @@ def test_https_ack_first_stops_escalation_later_ones_recorded(lab):
     assert status == 200, body
     assert body == {"alert_id": aid, "state": "acknowledged", "first": True,
                     "by": CP_ALIAS}, body
-    assert time.monotonic() - t_send < 2.8, "too slow to ack before tier 1"
+    assert time.monotonic() - t_send < 5.8, "too slow to ack before tier 1"
     h = st.alert_hash(aid)
     assert h["state"] == "acknowledged" and h["acked_by"] == CP_ALIAS, h
     assert h["acked_channel"] == "https"
@@ -115,9 +117,9 @@ def test_https_ack_first_stops_escalation_later_ones_recorded(lab):
     h = st.alert_hash(aid)
     assert h["acked_by"] == CP_ALIAS, "a later ack replaced the first"
 
-    # escalation stopped: oncall-1's SMS (due at 3 s) never comes, and
+    # escalation stopped: oncall-1's SMS (due at 6 s) never comes, and
     # later acks announce nothing again
-    time.sleep(max(0.0, t_send + 3 + 2.5 - time.monotonic()))
+    time.sleep(max(0.0, t_send + 6 + 2.5 - time.monotonic()))
     assert st.sms.snapshot(to=OC) == []
     assert [e for e in st.events(aid) if e["event"] == "escalated"] == []
     for rid in BOTH:
@@ -571,9 +573,17 @@ def test_ack_reaches_notifications_in_flight(lab, endpoint):
     assert st.sms_reply("contactpunt", "ACK %s" % acc["ref"]) == 200
     st.wait_webhook("contactpunt", "alert.acknowledged", aid)
     time.sleep(7)  # past oncall-1's 200 and past tier 1
-    got = [(a["json"]["type"], a["status"]) for a in st.webhooks("oncall-1")]
-    if ("alert.raised", 200) in got:
-        assert ("alert.acknowledged", 200) in got, (
-            "oncall-1's webhook got the alert (answered 200 after the ack) "
-            "but never alert.acknowledged: %s; events: %s" % (got, st.events(aid)))
+    def got():
+        return [(a["json"]["type"], a["status"])
+                for a in st.webhooks("oncall-1")]
+    if ("alert.raised", 200) in got():
+        # the notice may still be on its way on a loaded machine
+        try:
+            wait_until(lambda: ("alert.acknowledged", 200) in got(), 15,
+                       what="alert.acknowledged at oncall-1")
+        except TimeoutError:
+            raise AssertionError(
+                "oncall-1's webhook got the alert (answered 200 after the "
+                "ack) but never alert.acknowledged: %s; events: %s"
+                % (got(), st.events(aid)))
     assert st.sms.snapshot(to=OC) == []

@@ -79,7 +79,8 @@ def test_records_in_the_file_only_reach_redis_and_no_number_twice(lab):
     assert cp.returncode == 0, cp.stdout + cp.stderr
     cp = st.verify("--file", str(st.file))
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    assert "were in the file only; sent to Redis now" in st.relay.log()
+    wait_until(lambda: "were in the file only; sent to Redis now"
+               in st.relay.log(), 10, what="the file-only records logged")
 
 
 @pytest.mark.hard_timeout(120)
@@ -107,8 +108,8 @@ def test_file_records_that_do_not_follow_redis_are_named_by_a_gap(lab):
     assert cp.returncode != 0
     assert "record %d is missing" % (last + 1) in cp.stdout + cp.stderr, \
         cp.stdout + cp.stderr
-    assert "audit: records %d..%d are in the file only" % (
-        last + 1, file_last) in st.relay.log()
+    wait_until(lambda: "audit: records %d..%d are in the file only" % (
+        last + 1, file_last) in st.relay.log(), 10, what="the gap logged")
 
 
 @pytest.mark.hard_timeout(120)
@@ -151,5 +152,6 @@ def test_a_file_behind_redis_names_what_it_lacks_by_a_gap(lab):
     assert "record %d is missing" % (keep + 1) in out, out
     assert "record %d is the relay's audit.gap: %s" % (
         redis_last + 1, why) in out, out
-    assert "the file %s ends at record %d, Redis's chain at %d" % (
-        st.file, keep, redis_last) in st.relay.log()
+    wait_until(lambda: "the file %s ends at record %d, Redis's chain at %d" % (
+        st.file, keep, redis_last) in st.relay.log(), 10,
+        what="the short file logged")

@@ -254,7 +254,7 @@ def test_records_lost_at_exit_count_the_dropped_ones(lab):
     start_relay(st)
     st.relay.proc.wait_for(r"audit: reading the chain's head", timeout=10)
     refused_requests(st, WAITING_MAX + 30)
-    st.relay.proc.wait_for(r"further records are dropped", timeout=5)
+    st.relay.proc.wait_for(r"further records are dropped", timeout=15)
     dropped = metric(st, "alertrelay_audit_records_dropped_total")
     assert dropped >= 30, dropped
     stop_relay(st)

@@ -149,7 +149,7 @@ def test_hold_raises_one_alert_and_the_next_after_ack(lab, tmp_path):
 
     # a brush against it, and the wrong key held long: nothing
     button.press(0.1)
-    p.wait_for(r"pressed for 0\.\d s: nothing sent", "stdout", 5)
+    p.wait_for(r"pressed for 0\.\d s: nothing sent", "stdout", 15)
     button.press(HOLD + 0.5, code=KEY + 1)
     button.press(0.2)
     p.wait_for(r"pressed for 0\.\d s: nothing sent", "stdout", 5,
@@ -202,7 +202,7 @@ def test_garbage_and_short_reads_do_not_crash_it(lab, tmp_path):
     # records no kernel sends (type 0xffff, a key value of 7)
     button.write(struct.pack("llHHi", 0, 0, 0xffff, KEY, 1) +
                  struct.pack("llHHi", 0, 0, EV_KEY, KEY, 7))
-    p.wait_for(r"malformed input record", "stderr", 5)
+    p.wait_for(r"malformed input record", "stderr", 15)
     # a whole press cut into pieces of one to five bytes
     data = record(EV_KEY, KEY, 1) + record(EV_SYN, 0, 0)
     i = 0
@@ -213,13 +213,13 @@ def test_garbage_and_short_reads_do_not_crash_it(lab, tmp_path):
         time.sleep(0.01)
     time.sleep(HOLD + 0.4)
     button.key(0)
-    p.wait_for(r"panic alert %s raised" % ID_RX, "stdout", 5)
+    p.wait_for(r"panic alert %s raised" % ID_RX, "stdout", 15)
     recv.wait_alerts(1, timeout=20)
     assert p.running()
 
     # unplugged (the writer goes: end of file) and plugged in again
     button.close()
-    p.wait_for(r"gone \(end of file\)", "stderr", 5)
+    p.wait_for(r"gone \(end of file\)", "stderr", 15)
     fd = os.open(button.path, os.O_RDWR)
     try:
         os.write(fd, record(EV_SYN, 0, 0))
@@ -252,7 +252,7 @@ def test_relay_down_at_the_press_keeps_it_in_the_outbox(lab, tmp_path):
     assert not (outbox / (aid + ".accepted")).exists()
     # held again meanwhile: still that one, not at a relay yet
     button.press(HOLD + 0.4)
-    p.wait_for(r"still open and not at a relay yet", "stdout", 5)
+    p.wait_for(r"still open and not at a relay yet", "stdout", 15)
 
     lab.relay(env)
     p.wait_for(r"alert %s: accepted by the relay" % aid, "stdout", 30)
@@ -285,7 +285,7 @@ def test_dutch_by_default_and_two_seconds_by_default(lab, tmp_path):
     p.wait_for(r"paniekknop klaar op .*: houd de knop 2\.0 s ingedrukt",
                "stdout", 10)
     button.press(1.2)
-    p.wait_for(r"knop 1\.\d s ingedrukt: niets verstuurd", "stdout", 5)
+    p.wait_for(r"knop 1\.\d s ingedrukt: niets verstuurd", "stdout", 15)
     outbox = env.dir / "outbox"
     assert not outbox.exists() or not list(outbox.glob("*.json"))
     button.close()
@@ -387,7 +387,7 @@ def test_supervised_button_path_that_dies_raises_device_offline(lab, tmp_path):
     p = start_button(lab, env)
     wait_until(lambda: "supervision device=%s interval=1" % env.device_id
                in relay.log(), 10, what="supervision declared")
-    p.wait_for(r"path supervised by", "stderr", 5)
+    p.wait_for(r"path supervised by", "stderr", 15)
     time.sleep(3)
     offline = lambda: [a for a in recv.alerts()
                        if a.get("type") == "device.offline"]

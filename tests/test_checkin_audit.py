@@ -45,4 +45,4 @@ def test_missed_checkin_alert_is_audited_as_accepted(lab):
         "ok", "checkin", "checkin"), rec
     # content never: not the message, not the sealed envelope
     assert tc.MESSAGE not in json.dumps(rec)
-    relay.proc.wait_for("checkin missed", "stderr", 5)
+    relay.proc.wait_for("checkin missed", "stderr", 15)

@@ -80,7 +80,8 @@ def test_done_asks_the_pin_and_duress_looks_real(lab):
     assert got[0]["message"] == "huisbezoek"
     # marked: the recipients know it is duress, not a late official
     assert got[0]["type"] == "alert.duress" and got[0]["duress"] is True
-    assert "checkin duress checkin=%s" % st2["checkin_id"] in relay.log()
+    relay.proc.wait_for(r"checkin duress checkin=%s" % st2["checkin_id"],
+                        "stderr", 10)
     assert "huisbezoek" not in relay.log()
 
 

@@ -293,7 +293,7 @@ def test_duplicate_delivery_is_not_shown_twice(solo):
     rows = console.rows()
     assert [(r["webhook_id"], r["repeat"]) for r in rows] == [
         (headers["webhook-id"], 0), ("msg_again", 1)]
-    console.proc.wait_for("already received", "stderr", 5)
+    console.proc.wait_for("already received", "stderr", 15)
 
 
 def test_sigkill_after_2xx_loses_nothing(solo):

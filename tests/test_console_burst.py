@@ -76,7 +76,8 @@ def test_restart_during_a_burst_loses_nothing_and_doubles_nothing(lab):
     assert sorted(ids) == sorted(sent)  # each once
     assert all(a["message"].startswith("burst ") for a in console.alerts())
     # the restarts did cut deliveries: the relay had to try again
-    assert "recipient=%s channel=webhook result=retry" % RID in relay.log()
+    harness.wait_until(lambda: "recipient=%s channel=webhook result=retry"
+                       % RID in relay.log(), 10, what="a retry logged")
     # and still once after one more restart
     console.proc.kill()
     console.start()

@@ -59,8 +59,8 @@ def test_refusals_and_the_take_over_on_the_alert_page(lab, browser):
     btn.click()
     notice(s, "U heeft deze melding overgenomen.")
     harness.wait_until(lambda: s.execute_script(
-        "return document.body.dataset.owner") == SUPER, 5, what="the owner")
-    harness.wait_until(lambda: timeline(s, "taken_over"), 5,
+        "return document.body.dataset.owner") == SUPER, 15, what="the owner")
+    harness.wait_until(lambda: timeline(s, "taken_over"), 15,
                        what="the take-over in the timeline")
     li, = timeline(s, "taken_over")
     assert "Overgenomen van: %s" % OPERATOR in li and SUPER in li

@@ -71,7 +71,7 @@ def test_a_flood_of_logins_is_refused_not_queued(lab):
     assert len(statuses) == 60
     assert set(statuses) <= {401, 503}, statuses
     assert 503 in statuses and 401 in statuses
-    c.proc.wait_for("too many logins waiting", "stderr", 5)
+    c.proc.wait_for("too many logins waiting", "stderr", 15)
     # and once the queue drained, logins are checked again
     harness.wait_until(
         lambda: c.login_session("Onbekend", "x" * 12)[0] == 401, 10,

@@ -126,7 +126,7 @@ def test_login_logout_and_idle_timeout(lab):
     assert c.get("/api/alerts")[0] == 401
     assert c.get("/api/session")[0] == 401
     # log lines come through a pipe, after the answers
-    c.proc.wait_for('logout operator="%s"' % re.escape(OPERATOR), "stderr", 5)
+    c.proc.wait_for('logout operator="%s"' % re.escape(OPERATOR), "stderr", 15)
     log = c.proc.text("stderr")
     assert 'login operator="%s"' % OPERATOR in log
     assert 'logout operator="%s"' % OPERATOR in log
@@ -162,7 +162,7 @@ def test_failed_logins_are_limited_per_address(lab):
     # this address has had its share: refused before any password check
     assert c.login_session(OPERATOR, PASSWORD)[0] == 429
     # the log line comes through a pipe, after the answer
-    c.proc.wait_for(r"too many failures from 127\.0\.0\.1", "stderr", 5)
+    c.proc.wait_for(r"too many failures from 127\.0\.0\.1", "stderr", 15)
 
 
 def test_an_address_refused_for_failures_may_log_in_again_later(lab):

@@ -264,7 +264,7 @@ def test_notification_when_the_tab_is_hidden(lab, browser):
     def alert():
         h, b, inner = make_webhook(env, RID, alert_type="panic")
         assert console.hook(h, b) == 200
-        harness.wait_until(lambda: console.alerts(), 5,
+        harness.wait_until(lambda: console.alerts(), 15,
                            what="the alert stored")
     in_background(d, alert)
     harness.wait_until(lambda: notified(d) == "1", 5,
@@ -310,9 +310,9 @@ def test_blocked_sound_shows_the_button(lab, browser):
         btn = d.find_element("id", "sound-on")
         assert btn.is_displayed() and btn.text == "Geluid aanzetten"
         btn.click()
-        harness.wait_until(lambda: alarm(d) == "playing", 5,
+        harness.wait_until(lambda: alarm(d) == "playing", 15,
                            what="playing after the click")
-        harness.wait_until(lambda: not btn.is_displayed(), 5,
+        harness.wait_until(lambda: not btn.is_displayed(), 15,
                            what="the button to go")
     finally:
         if d is not None:
@@ -349,7 +349,7 @@ def test_alert_page(lab, browser):
     assert not d.find_element("id", "claim").is_enabled()
     d.find_element("id", "note").send_keys("Gebeld: <b>niet</b> bereikt")
     d.find_element("css selector", "#note-form button").click()
-    harness.wait_until(lambda: len(timeline(d, "note")) == 1, 5,
+    harness.wait_until(lambda: len(timeline(d, "note")) == 1, 15,
                        what="the note in the timeline")
     note, = timeline(d, "note")
     assert "Gebeld: <b>niet</b> bereikt" in note and OPERATOR in note
@@ -436,7 +436,7 @@ def test_acknowledge_from_the_alert_page(lab, browser):
     # keyboard: the alert's link, Enter
     link = d.find_element("css selector", "#queue > li h3 a")
     link.send_keys(Keys.ENTER)
-    harness.wait_until(lambda: "/alert.html" in d.current_url, 5,
+    harness.wait_until(lambda: "/alert.html" in d.current_url, 15,
                        what="the alert's page")
     harness.wait_until(lambda: d.find_elements(
         "css selector", "#details dd.message"), 10, what="the details")

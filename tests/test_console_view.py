@@ -250,8 +250,8 @@ def test_pretty_receive_dates_a_later_position_as_a_fix(lab):
     alert, update, _ = lone_position(env, later(-60), later(0))
     assert post_hook(recv.port, *alert) == 200
     assert post_hook(recv.port, *update) == 200
-    recv.proc.wait_for(r"^NEW LOCATION", "stdout", 5)
-    recv.proc.wait_for(r"^  Position at:", "stdout", 5)
+    recv.proc.wait_for(r"^NEW LOCATION", "stdout", 15)
+    recv.proc.wait_for(r"^  Position at:", "stdout", 15)
     heads = [line.split(":")[0] for line in recv.proc.snapshot("stdout")
              if line.startswith(("  Raised:", "  Position at:"))]
     assert heads == ["  Raised", "  Position at"], heads

@@ -71,7 +71,7 @@ def test_next_tier_of_a_damaged_alert(lab, field):
                                          "alert.escalated"), 10,
                            what="tier 1 at oncall-1")
         assert oc["sig_ok"]
-        assert "received_ms is missing" in relay.log()
+        relay.proc.wait_for(r"received_ms is missing", "stderr", 10)
     else:
         time.sleep(0.5)
         assert hooks(recs["oncall-1"], aid, "alert.escalated") == []

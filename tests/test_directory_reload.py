@@ -263,7 +263,7 @@ def test_button_alert_kept_offline_goes_sealed_to_the_newer_directory(
     relay, recv = reshuffle()
     p.wait_for(r"alert %s: accepted by the relay" % aid, "stdout", 30)
     assert_resealed(env, relay, recv, gone, aid, tb.MESSAGE, before)
-    assert p.wait_for(RESEALED % aid, "stderr", 1)
+    assert p.wait_for(RESEALED % aid, "stderr", 10)
     assert tb.raised(p) == [aid]
     button.close()
 
@@ -288,7 +288,7 @@ def test_send_waiting_for_a_relay_seals_to_the_newer_directory(lab):
     assert any(l.startswith("accepted alert_id=%s " % aid)
                for l in p.snapshot("stdout")), p.text()
     assert_resealed(env, relay, recv, gone, aid, "verschoven", before)
-    assert p.wait_for(RESEALED % aid, "stderr", 1)
+    assert p.wait_for(RESEALED % aid, "stderr", 10)
 
 
 def block_outbox(env, tmp_path):
@@ -321,7 +321,7 @@ def test_send_whose_outbox_failed_still_seals_to_the_newer_directory(
     assert p.wait_exit(60) == 0, p.text()
     assert any(l.startswith("accepted alert_id=%s " % aid)
                for l in p.snapshot("stdout")), p.text()
-    assert p.wait_for(RESEALED % aid, "stderr", 1)
+    assert p.wait_for(RESEALED % aid, "stderr", 10)
     (a,) = recv.wait_alerts(1, timeout=20)
     assert a["alert_id"] == aid and a["message"] == "zonder outbox"
     assert "no longer in the directory" not in relay.proc.text("stderr")
@@ -342,12 +342,12 @@ def test_button_alert_not_kept_goes_sealed_to_the_newer_directory(lab,
     p = tb.start_button(lab, env)
     button.press(tb.HOLD + 0.4)
     p.wait_for(r"not connected to a relay right now", "stdout", 10)
-    p.wait_for(r"alert not stored in the outbox", "stderr", 1)
+    p.wait_for(r"alert not stored in the outbox", "stderr", 10)
     (aid,) = tb.raised(p)
 
     relay, recv = reshuffle()
     p.wait_for(r"alert %s: accepted by the relay" % aid, "stdout", 30)
-    assert p.wait_for(RESEALED % aid, "stderr", 1)
+    assert p.wait_for(RESEALED % aid, "stderr", 10)
     (a,) = recv.wait_alerts(1, timeout=20)
     assert a["alert_id"] == aid and a["message"] == tb.MESSAGE
     assert "no longer in the directory" not in relay.proc.text("stderr")

@@ -201,7 +201,11 @@ def test_duress_cancel_looks_real_and_raises_every_tier(lab, monkeypatch):
     assert states[real] == states[forced] == "cancelled", states
 
     # the relay's log: the cancel line alike, the duress on its own line
-    # for the operator (the relay's log is never shown on the device)
+    # for the operator (the relay's log is never shown on the device);
+    # its lines come through a pipe, after the answers
+    for aid in (real, forced):
+        st.relay.proc.wait_for(r"alert cancelled alert=%s" % aid, "stderr", 10)
+    st.relay.proc.wait_for(r"alert duress alert=%s " % forced, "stderr", 10)
     log = st.relay.proc.text("stderr")
     lr = [l for l in log.splitlines() if "alert cancelled alert=" + real in l]
     ld = [l for l in log.splitlines() if "alert cancelled alert=" + forced in l]

@@ -182,14 +182,15 @@ def test_escalates_until_sms_ack_alertctl_wait(lab):
 
 
 @pytest.mark.hard_timeout(90)
-@pytest.mark.parametrize("down_s", [0, 4.0], ids=["restart-at-once",
+@pytest.mark.parametrize("down_s", [0, 7.0], ids=["restart-at-once",
                                                   "down-across-due"])
 def test_restart_between_tiers_fires_tier1_once(lab, down_s):
-    """SIGKILL between tier 0 and tier 1 (due at 3 s), then start again:
-    tier 1 still fires, exactly once (also when the daemon was down when
-    it fell due: then at once after the start)."""
+    """SIGKILL between tier 0 and tier 1 (due at 6 s: room for tier 0 on
+    a loaded machine), then start again: tier 1 still fires, exactly once
+    (also when the daemon was down when it fell due: then at once after
+    the start)."""
     st = sms_stack(lab, policies("0 contactpunt:webhook contactpunt:sms",
-                                 "3 oncall-1:sms"))
+                                 "6 oncall-1:sms"))
     s = st.session()
     t_send = time.monotonic()
     acc = s.send_alert("panic")
@@ -198,7 +199,7 @@ def test_restart_between_tiers_fires_tier1_once(lab, down_s):
     wait_until(lambda: st.alert_hash(aid).get("ndelivered") == "2", 5,
                what="tier 0 recorded as delivered")
     s.close()
-    assert time.monotonic() - t_send < 2.5, "too slow to kill before tier 1"
+    assert time.monotonic() - t_send < 5.5, "too slow to kill before tier 1"
     st.relay.kill9()
     assert st.sms.snapshot(to=OC) == []
     time.sleep(down_s)
@@ -206,12 +207,12 @@ def test_restart_between_tiers_fires_tier1_once(lab, down_s):
     st.relay.restart()
     (t_oc, sms_oc), = st.sms.wait(1, to=OC, timeout=10)
     assert is_alert_sms(sms_oc, acc["ref"]), sms_oc
-    assert t_oc - t_send >= 2.95, "tier 1 fired before it was due"
-    assert t_oc - max(t_send + 3, t_start) < 2.5, (
+    assert t_oc - t_send >= 5.95, "tier 1 fired before it was due"
+    assert t_oc - max(t_send + 6, t_start) < 2.5, (
         "tier 1 late: %.2fs after the alert, %.2fs after the start" % (
             t_oc - t_send, t_oc - t_start))
     # a window well past the due time: still exactly one
-    time.sleep(max(0.0, t_send + 3 + down_s + 5 - time.monotonic()))
+    time.sleep(max(0.0, t_send + 6 + down_s + 5 - time.monotonic()))
     assert len(st.sms.snapshot(to=OC)) == 1, st.sms.snapshot(to=OC)
     assert len(st.sms.snapshot(to=CP)) == 1, "tier 0 sent again after restart"
     assert len(st.webhooks("contactpunt")) == 1
@@ -258,8 +259,10 @@ def test_hanging_webhook_does_not_delay_others(lab):
 def test_cancel_stops_escalation_and_tells_those_notified(lab, how):
     if how == "alertctl":
         need_alertctl("cancel")
+    # tier 1 at 6 s: room for tier 0 and the cancel before it, on a
+    # loaded machine too
     st = sms_stack(lab, policies("0 contactpunt:webhook contactpunt:sms",
-                                 "3 oncall-1:sms"))
+                                 "6 oncall-1:sms"))
     s = st.session()
     t_send = time.monotonic()
     acc = s.send_alert("panic")
@@ -275,7 +278,7 @@ def test_cancel_stops_escalation_and_tells_those_notified(lab, how):
         lab.short_runs.append((["alertctl", "cancel"], cp.stderr))
         assert cp.returncode == 0, (cp.stdout, cp.stderr)
         assert cp.stdout.strip().splitlines()[-1] == "cancelled %s" % aid, cp.stdout
-    assert time.monotonic() - t_send < 2.8, "too slow to cancel before tier 1"
+    assert time.monotonic() - t_send < 5.8, "too slow to cancel before tier 1"
     s.wait_receipt(aid, "cancelled", timeout=5)
     h = st.alert_hash(aid)
     assert h["state"] == "cancelled" and h.get("cancelled_at"), h
@@ -286,7 +289,7 @@ def test_cancel_stops_escalation_and_tells_those_notified(lab, how):
     (_, sms), = st.sms.wait(1, to=CP, pred=lambda m: not is_alert_sms(m))
     assert re.fullmatch(harness.sms_cancelled_rx(ref), sms.text), sms.text
     # tier 1 never fires
-    time.sleep(max(0.0, t_send + 3 + 2.5 - time.monotonic()))
+    time.sleep(max(0.0, t_send + 6 + 2.5 - time.monotonic()))
     assert st.sms.snapshot(to=OC) == []
     assert escalated(st, aid) == []
     # cancelling again is answered the same and notifies no one again
@@ -542,11 +545,19 @@ def test_cancel_reaches_notifications_in_flight(lab, endpoint):
     assert s.cancel(aid) == {"type": "cancelled", "alert_id": aid}
     st.wait_webhook("contactpunt", "alert.cancelled", aid)
     time.sleep(4)  # the slow answer (2 s) or the retries (~1.5 s) are over
-    got = [(a["json"]["type"], a["status"]) for a in st.webhooks("oncall-1")]
-    if ("alert.raised", 200) in got:
-        assert ("alert.cancelled", 200) in got, (
-            "oncall-1's webhook got the alert (answered 200 after the cancel) "
-            "but never alert.cancelled: %s; events: %s" % (got, st.events(aid)))
+    def got():
+        return [(a["json"]["type"], a["status"])
+                for a in st.webhooks("oncall-1")]
+    if ("alert.raised", 200) in got():
+        # the notice may still be on its way on a loaded machine
+        try:
+            wait_until(lambda: ("alert.cancelled", 200) in got(), 15,
+                       what="alert.cancelled at oncall-1")
+        except TimeoutError:
+            raise AssertionError(
+                "oncall-1's webhook got the alert (answered 200 after the "
+                "cancel) but never alert.cancelled: %s; events: %s"
+                % (got(), st.events(aid)))
     assert st.sms.snapshot(to=OC) == []
 
 

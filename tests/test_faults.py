@@ -289,9 +289,16 @@ def test_receiver_down_60s_then_back(lab):
     assert r("XPENDING", "alertrelay:deliveries", "dispatch")[0] == 0
     # delivered by retrying, not by giving up and starting over
     import re
-    ok_at = {(m.group(1), m.group(2)): int(m.group(3)) for m in re.finditer(
-        r"delivery alert=(\w+) recipient=(\S+) channel=webhook result=ok "
-        r"status=2\d\d attempt=(\d+)", relay.log())}
+
+    def all_logged():
+        """{(alert, recipient): attempt} once each delivery's line is in."""
+        o = {(m.group(1), m.group(2)): int(m.group(3)) for m in re.finditer(
+            r"delivery alert=(\w+) recipient=(\S+) channel=webhook result=ok "
+            r"status=2\d\d attempt=(\d+)", relay.log())}
+        return o if all((aid, rid) in o for aid in sent
+                        for rid in env.recipients) else None
+    ok_at = harness.wait_until(all_logged, 10,
+                               what="a result=ok line for each delivery")
     for aid in sent:
         for rid in env.recipients:
             assert ok_at.get((aid, rid), 0) >= 2, (aid, rid, ok_at.get((aid, rid)))
@@ -385,7 +392,8 @@ def test_redis_hung_then_back_three_times_the_relay_lives_on(lab):
         rc, out, err = lab.send(env, "--type", "panic", "--timeout", "30")
         assert rc == 0, (out, err)
         assert len(recv["contactpunt"].wait_alerts(n, timeout=20)) == n
-    assert "got no reply in time" in relay.log()
+    harness.wait_until(lambda: "got no reply in time" in relay.log(), 10,
+                       what="the unanswered command logged")
 
 
 # ---------------------------------------------------------------- 4
@@ -440,7 +448,7 @@ def test_two_relays_both_sending_one_sigkilled_while_receiver_fails(lab):
     wait_delivered(recs, allsent, 30)
     took = time.monotonic() - t_ok
     assert took < 30
-    assert "taken over from a silent instance" in relay_b.log()
+    relay_b.proc.wait_for(r"taken over from a silent instance", "stderr", 10)
     harness.wait_until(
         lambda: r("XPENDING", "alertrelay:deliveries", "dispatch")[0] == 0,
         10, what="nothing pending")

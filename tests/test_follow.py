@@ -465,7 +465,7 @@ def test_a_later_position_cannot_pass_as_the_alert(lab):
         finally:
             conn.close()
         assert status == want, (kind, status, recv.proc.tail())
-    assert "a later position presented as an alert" in recv.proc.text("stderr")
+    recv.proc.wait_for(r"a later position presented as an alert", "stderr", 10)
     assert len(raised(recv)) == 1
     cancel(lab, env, aid)
     assert send.wait_exit(20) == 0, send.text()

@@ -368,6 +368,9 @@ def test_admin_reload_needs_the_token(lab):
     status, body = plain(port, "POST", "/reload", body=b"",
                          headers={"Authorization": "Bearer " + tok})
     assert status == 200 and '"ok":true' in body, body
+    # the good one's line in: the refused ones, before it, reloaded nothing
+    relay.proc.wait_for(r"configuration reloaded", "stderr", 10)
+    assert relay.log().count("reloaded") == 1, relay.log()
     assert tok not in relay.log()
 
     ctl = [alertctl_bin(), "reload", "--admin", "127.0.0.1:%d" % port]

@@ -99,7 +99,7 @@ def test_relay_listeners_cut_an_endless_chunk_size_line(lab):
         # the relay still serves: a panic is accepted, health answers
         s.send_alert("panic")  # asserts it was accepted
         assert b" 200 " in request(ports["admin"]).split(b"\r\n")[0]
-    relay.proc.wait_for(r"reason=request_too_large", "stderr", 5)
+    relay.proc.wait_for(r"reason=request_too_large", "stderr", 15)
 
 
 @pytest.mark.hard_timeout(120)
@@ -110,7 +110,7 @@ def test_console_cuts_an_endless_chunk_size_line(lab):
     assert_cut(attack(c.port, "/hook/contactpunt", srcs(40)))
     status, _, _ = c.get("/")
     assert status in (200, 302, 303), status
-    c.proc.wait_for(r"reason=request_too_large", "stderr", 5)
+    c.proc.wait_for(r"reason=request_too_large", "stderr", 15)
 
 
 @pytest.mark.hard_timeout(120)

@@ -168,7 +168,7 @@ def test_old_created_at_is_refused_when_asked(lab, tmp_path):
                            outer={"created_at": old})
     assert post(rx.port, h, b) == 422
     assert still(lambda: len(rx.snapshot("stdout")), 0.5) == [0]
-    assert "created_at older than --max-age" in rx.text()
+    rx.wait_for(r"created_at older than --max-age", "stderr", 10)
 
 
 def test_repeated_notice_is_marked(lab, tmp_path):
@@ -213,7 +213,7 @@ def test_damaged_state_file_is_reported_not_fatal(lab, tmp_path):
         b"alertrelay-shown 1\nalert:" + aid.encode() + b"\n\x00\xff garbage\n"
         + b"alert:" + b"x" * 40 + b"\nalert:0123")  # and a torn last line
     rx = receiver(lab, env, state)
-    assert "is damaged" in rx.text()
+    rx.wait_for(r"is damaged", "stderr", 10)
     assert (state / "shown.corrupt").exists()
     # what could be read is still remembered
     assert post(rx.port, h, b) == 200
@@ -225,7 +225,7 @@ def test_damaged_state_file_is_reported_not_fatal(lab, tmp_path):
     # a file that is not ours at all: reported, set aside, not a crash
     (state / "shown").write_bytes(os.urandom(3000))
     rx = receiver(lab, env, state, name="receive-b")
-    assert "is damaged" in rx.text()
+    rx.wait_for(r"is damaged", "stderr", 10)
     h, b, _ = make_webhook(env)
     assert post(rx.port, h, b) == 200
     assert wait_lines(rx, 1)[0]["repeat"] is False

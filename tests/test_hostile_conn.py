@@ -207,7 +207,7 @@ def test_second_directory_request_while_one_is_queued_is_refused(lab):
         assert second["type"] == "error", "second directory answered too"
         assert second["code"] == "directory_pending", second
         assert c.expect_closed()
-    relay.proc.wait_for(r"directory_pending", "stderr", timeout=5)
+    relay.proc.wait_for(r"directory_pending", "stderr", timeout=15)
 
 
 @pytest.mark.hard_timeout(90)

@@ -326,7 +326,8 @@ def test_https_ack_cap_makes_a_place_for_a_newcomer(lab):
             pass  # still held
         s.close()
     assert gone >= 1, gone
-    assert "closed_for_newcomer=1" in relay.log()
+    harness.wait_until(lambda: "closed_for_newcomer=1" in relay.log(), 10,
+                       what="the closed connection logged")
 
 
 @pytest.mark.hard_timeout(60)

@@ -168,7 +168,7 @@ def test_a_refused_newcomer_closes_nobody(lab):
         s.connect(("127.0.0.1", recv.port))
         extra.append(s)
         time.sleep(0.1)
-    recv.proc.wait_for("reason=max_connections_per_address", "stderr", 5)
+    recv.proc.wait_for("reason=max_connections_per_address", "stderr", 15)
     time.sleep(0.5)
     try:
         assert [still_open(s) for s in legit] == [True] * 3

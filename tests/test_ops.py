@@ -160,6 +160,11 @@ def test_reload_refuses_what_only_a_restart_applies(lab):
     cp = harness.run([harness.alertctl_bin(), "reload", "--admin",
                       "127.0.0.1:%d" % port, "--token-file", token], timeout=30)
     assert cp.returncode != 0 and want in cp.stderr, cp.stdout + cp.stderr
+    # the relay's own lines for the three (SIGHUP, POST, alertctl) in
+    # before looking for a reload taken
+    harness.wait_until(lambda: len([l for l in relay.proc.snapshot("stderr")[n:]
+                                    if "reload refused" in l]) >= 3, 10,
+                       what="three reloads refused in the log")
     assert "reloaded" not in relay.log()
     with raw_client(env) as c:  # env.relay_port: the old port
         # not enrolled: answered as a wrong key (docs/PROTOCOL.md)

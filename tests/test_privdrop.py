@@ -4,6 +4,7 @@ as root when no user is configured (issue 6, alertrelayd(8))."""
 
 import os
 import pwd
+import re
 
 import pytest
 
@@ -32,7 +33,9 @@ def test_drops_to_configured_user(lab):
     assert ids["Uid"] == [str(pw.pw_uid)] * 4, ids
     assert ids["Gid"] == [str(pw.pw_gid)] * 4, ids
     assert ids["Groups"] in ([str(pw.pw_gid)], []), ids
-    assert "running as %s" % harness.DAEMON_USER in relay.proc.text("stderr")
+    # said after "listening on", which is all the start waits for
+    relay.proc.wait_for(r"running as %s " % re.escape(harness.DAEMON_USER),
+                        "stderr", 10)
 
 
 def test_refuses_to_run_as_root_without_user(lab):

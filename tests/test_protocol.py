@@ -135,7 +135,7 @@ def test_unknown_device(lab):
         f = c.auth("mayor-x", stranger)
         assert f["type"] == "error" and f["code"] == "auth_failed", f
         assert c.expect_closed()
-    assert "authentication refused: unknown_device" in relay.log()
+    relay.proc.wait_for(r"authentication refused: unknown_device", "stderr", 10)
     assert_still_serving(env)
 
 

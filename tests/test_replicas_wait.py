@@ -135,7 +135,8 @@ def test_a_stopped_replica_drops_no_connection(lab):
         # nothing was confirmed, and the relay said why
         for p in procs:
             assert not parse_send(p.snapshot("stdout"))[1], p.tail()
-        assert "alert not on enough replicas" in relay.log()
+        harness.wait_until(lambda: "alert not on enough replicas"
+                           in relay.log(), 10, what="the reason logged")
     log = relay.log()
     assert "connection lost" not in log, log[-2000:]
     assert "no reply in time" not in log, log[-2000:]
@@ -173,7 +174,7 @@ def test_cancel_not_confirmed_is_not_undone_by_a_failover(lab):
     with stopped(replica) as rpid:
         rc, out, err = ctl(env, "cancel", aid, "--timeout", "4")
         assert rc != 0 and "cancelled" not in out, (rc, out, err)
-        relay.proc.wait_for(r"cancel: too few replicas have it", timeout=5)
+        relay.proc.wait_for(r"cancel: too few replicas have it", timeout=15)
         # the master has it: a repeat is "already", once a replica has it
         assert harness.Resp(env.redis_port)(
             "HGET", ALERT % aid, "state") == "cancelled"

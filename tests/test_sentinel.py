@@ -62,7 +62,8 @@ def test_failover_during_a_stream_of_alerts(lab):
     env.redis["address"] = "127.0.0.1:1"  # ignored: Sentinel decides
     env.write_relay_conf()
     relay = lab.relay(env)
-    assert "master mymaster is at 127.0.0.1:%d" % env.redis_port in relay.log()
+    relay.proc.wait_for(r"master mymaster is at 127\.0\.0\.1:%d"
+                        % env.redis_port, "stderr", 10)
 
     accepted, failures = [], []
     failover = threading.Event()
@@ -202,7 +203,8 @@ def test_hung_first_sentinel_does_not_stop_reconnects(lab):
             "sentinel stopped:\n%s" % relay.log()[-3000:]
         print("\nSENTINEL: accepted %.1f s after the drop" % took)
         assert redis.client()("HGET", "alertrelay:alert:%s" % aid, "state")
-        assert "did not answer" in relay.log()
+        harness.wait_until(lambda: "did not answer" in relay.log(), 10,
+                           what="the stopped sentinel logged")
         harness.wait_until(lambda: redis_up(env) == 1, 10,
                            what="alertrelay_redis_up 1 again")
         assert admin_get(env, "/healthz") == (200, "ok\n")
@@ -264,7 +266,8 @@ def test_hung_master_is_left_after_failover(lab):
                            what="alertrelay_redis_up 0 with the master "
                            "stopped")
         assert admin_get(env, "/healthz")[0] == 503
-        assert "connection lost" in relay.log()
+        harness.wait_until(lambda: "connection lost" in relay.log(), 10,
+                           what="the lost connection logged")
         harness.wait_until(lambda: master_port(sport) == replica, 30,
                            what="sentinel promotes the replica")
         promoted = time.monotonic()
@@ -274,7 +277,9 @@ def test_hung_master_is_left_after_failover(lab):
         print("\nFAILOVER: redis_up 0 and promotion %.1f s after the stop; "
               "accepted %.1f s after the promotion"
               % (promoted - t0, time.monotonic() - promoted))
-        assert "master mymaster is at 127.0.0.1:%d" % replica in relay.log()
+        harness.wait_until(lambda: "master mymaster is at 127.0.0.1:%d"
+                           % replica in relay.log(), 10,
+                           what="the new master logged")
         new = harness.Resp(replica)
         assert new("HGET", "alertrelay:alert:%s" % aid, "state")
         harness.wait_until(lambda: redis_up(env) == 1, 10,

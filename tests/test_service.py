@@ -742,7 +742,7 @@ def test_sd_notify(lab):
     redis = lab.redis(env)
     assert redis
     wait_until(lambda: ns.has("READY=1"), 15, what="READY=1")
-    p.wait_for(r"redis connected", timeout=5)
+    p.wait_for(r"redis connected", timeout=15)
     statuses = [m for _, m in ns.snapshot() if m.startswith("STATUS=")]
     assert statuses and all(len(m) > len("STATUS=") for m in statuses), statuses
     assert any("accepting" in m for m in statuses), statuses
@@ -764,7 +764,9 @@ def test_sd_notify(lab):
 
     p.signal(signal.SIGTERM)
     assert p.wait_exit(15) == 0, p.tail()
-    assert ns.has("STOPPING=1"), ns.snapshot()[-10:]
+    # sent before the exit; the socket is read on a thread of its own
+    wait_until(lambda: ns.has("STOPPING=1"), 10,
+               what="STOPPING=1: %s" % ns.snapshot()[-10:])
 
 
 def test_watchdog_not_for_another_pid(lab):

@@ -110,7 +110,8 @@ def test_redis_down_for_20s_in_a_stream_of_alerts(lab):
         assert all(len(ids) == 1 for ids in by_alert.values()), by_alert
         assert len(ok) == len(sent), "no duplicate delivery: %d for %d" % (
             len(ok), len(sent))
-    assert "moved into redis" in relay.log()
+    harness.wait_until(lambda: "moved into redis" in relay.log(), 10,
+                       what="the move logged")
     assert health(env)[0] == 200
 
 
@@ -277,7 +278,8 @@ def test_torn_spool_write_is_cut_off(lab):
     assert rc != 0 and not any(ACCEPTED_RX.match(l) for l in lines), lines
     assert relay.proc.running(), "the relay died at its file size limit"
     assert path.stat().st_size == size, "the half line is still there"
-    assert "spool %s: writing" % path in relay.log()
+    harness.wait_until(lambda: "spool %s: writing" % path in relay.log(), 10,
+                       what="the failed write logged")
     set_fsize(pid, hard, hard)
     rc, lines, err = lab.send(env, "--type", "panic", "--message",
                               "after the limit", "--timeout", "20")
@@ -318,6 +320,8 @@ def test_torn_last_line_is_cut_off_at_start(lab):
     r = harness.Resp(env.redis_port)
     harness.wait_until(lambda: in_redis(r, env, aid), 20,
                        what="the alert moved into Redis")
+    # a line after the start's spool scan, before counting
+    relay.proc.wait_for(r"spool: alert=%s moved into redis" % aid, "stderr", 10)
     assert relay.log().count("lines skipped") == 1
 
 

@@ -86,8 +86,8 @@ def test_fewer_workers_take_over_the_spool_of_the_others(lab):
     relay = lab.relay(env)
     # before: the alerts of spool.log.1 never reached Redis, unsaid
     all_in_redis(env, accepted)
-    assert re.search(r"spool \S+/spool\.log\.1: \d+ records of a worker "
-                     r"that no longer runs taken over", relay.log())
+    relay.proc.wait_for(r"spool \S+/spool\.log\.1: \d+ records of a worker "
+                        r"that no longer runs taken over", "stderr", 10)
     assert not (spool / "spool.log.1").exists()
     harness.wait_until(lambda: os.path.getsize(spool / "spool.log") == 0, 20,
                        what="the spool emptied")

@@ -86,7 +86,8 @@ def test_spooled_alert_leaves_the_spool_only_once_replicas_hold_it(lab):
                        what="the alert on the replica")
     relay.proc.wait_for(r"spool emptied", timeout=20)
     assert os.path.getsize(spool / "spool.log") == 0
-    assert "moved into redis" in relay.log()
+    harness.wait_until(lambda: "moved into redis" in relay.log(), 10,
+                       what="the move logged")
 
 
 def alarms(recs):
@@ -121,7 +122,8 @@ def test_duress_checkin_through_the_spool_is_alert_duress(lab):
         assert a["type"] == "alert.duress", a
         assert a.get("duress") is True, a
         assert a.get("duress_at"), a
-    assert "checkin duress" in relay.log()
+    harness.wait_until(lambda: "checkin duress" in relay.log(), 10,
+                       what="the duress check-in logged")
 
 
 CANCEL_POL = {"default": {"types": "panic threat test",
