@@ -336,6 +336,7 @@ console_auth_trusted(struct console *c, const char *name,
 {
 	sqlite3 *db = console_db_sqlite(c->db);
 
+	hash[0] = '\0'; /* on an error: a cookie made with it never verifies */
 	if (console_users_lookup(db, name, hash, hashlen) != 0)
 		return 0;
 	return console_device_trusted(c->device, db, name, hash, tok,
