@@ -97,7 +97,10 @@ def test_login_logout_and_idle_timeout(lab):
         {"Content-Type": "application/json"})
     r = conn.getresponse()
     body = json.loads(r.read())
-    cookie = r.getheader("Set-Cookie")
+    # the session's own cookie (the device cookie comes too:
+    # test_console_device_cookie.py)
+    cookie, = [v for v in r.msg.get_all("Set-Cookie")
+               if v.startswith("alertconsole_session=")]
     conn.close()
     assert r.status == 200 and body["name"] == OPERATOR
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
