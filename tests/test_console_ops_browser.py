@@ -57,6 +57,17 @@ def in_background(d, fn):
     return out
 
 
+def login_message(d, name, password):
+    """Fills in the login form, sends it, and waits for the page's
+    message (a refusal, or a notice before going on)."""
+    d.find_element("id", "name").send_keys(name)
+    d.find_element("id", "password").send_keys(password)
+    d.find_element("css selector", "#login button").click()
+    msg = d.find_element("id", "login-msg")
+    harness.wait_until(lambda: msg.text != "", 10, what="the login message")
+    return msg
+
+
 @pytest.mark.hard_timeout(120)
 def test_login_page_logout_and_wrong_password(lab, browser):
     js = axe_path()
@@ -72,11 +83,7 @@ def test_login_page_logout_and_wrong_password(lab, browser):
     assert d.execute_script("return document.documentElement.lang") == "nl"
     assert d.find_element("css selector", "label[for=name]").text == "Naam"
     assert run_axe(d, js) == []
-    d.find_element("id", "name").send_keys(OPERATOR)
-    d.find_element("id", "password").send_keys("niet het wachtwoord")
-    d.find_element("css selector", "#login button").click()
-    msg = d.find_element("id", "login-msg")
-    harness.wait_until(lambda: msg.text != "", 10, what="the refusal")
+    msg = login_message(d, OPERATOR, "niet het wachtwoord")
     assert msg.text == (
         "Inloggen lukt niet. De naam of het wachtwoord klopt niet, of het "
         "account is na te veel verkeerde wachtwoorden een tijd geblokkeerd. "
@@ -134,11 +141,7 @@ def test_browser_that_logged_in_before_passes_a_strangers_lock(lab, browser):
     assert console.login_session(OPERATOR, PASSWORD)[0] == 401
     harness.wait_until(lambda: d.find_element("css selector", "#login")
                        .is_displayed(), 10, what="the login form")
-    d.find_element("id", "name").send_keys(OPERATOR)
-    d.find_element("id", "password").send_keys(PASSWORD)
-    d.find_element("css selector", "#login button").click()
-    msg = d.find_element("id", "login-msg")
-    harness.wait_until(lambda: msg.text != "", 10, what="the notice")
+    msg = login_message(d, OPERATOR, PASSWORD)
     assert msg.text == (
         "U bent ingelogd. Let op: voor uw account is te vaak een verkeerd "
         "wachtwoord gegeven. Andere browsers kunnen een tijd niet met uw "
