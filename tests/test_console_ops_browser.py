@@ -147,6 +147,7 @@ def test_browser_that_logged_in_before_passes_a_strangers_lock(lab, browser):
         "wachtwoord gegeven. Andere browsers kunnen een tijd niet met uw "
         "account inloggen; deze browser wel. Meld dit aan uw "
         "leidinggevende.")
+    assert not d.find_element("id", "login").is_displayed()
     go = d.find_element("id", "login-continue")
     assert go.text == "Verder"
     assert d.execute_script("return document.activeElement.id") == (
