@@ -123,6 +123,9 @@ def test_browser_that_logged_in_before_passes_a_strangers_lock(lab, browser):
     js = axe_path()
     console = Console(lab, lab.env()).start()
     d = login(browser(), console)
+    # the page is up (its header's buttons work) once it names the operator
+    who = d.find_element("id", "who")
+    harness.wait_until(lambda: OPERATOR in who.text, 10, what="the name")
     d.find_element("id", "logout").click()
     harness.wait_until(lambda: "/login.html" in d.current_url, 10,
                        what="back at the login page")
