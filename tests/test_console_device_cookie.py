@@ -97,6 +97,9 @@ def test_strangers_lock_out_fresh_clients_not_the_operators_browser(lab):
     assert "HttpOnly" in attrs and "SameSite=Strict" in attrs
     assert "Path=/api/login" in attrs and "Max-Age=31536000" in attrs
     assert "Secure" not in attrs  # plain HTTP on loopback, as the session
+    # the secret: made at the first start, for the console's user alone
+    key = c.state / "device.key"
+    assert key.stat().st_mode & 0o777 == 0o600
 
     lock(c, OPERATOR)
     c.proc.wait_for(r'login failed from %s operator="%s": account locked '
@@ -119,7 +122,7 @@ def test_strangers_lock_out_fresh_clients_not_the_operators_browser(lab):
     assert login(c, OPERATOR, PASSWORD, source=FRESH)[0] == 401
     log = c.proc.text("stderr")
     assert value not in log and set_cookies[name][0] not in log
-    assert PASSWORD not in log
+    assert PASSWORD not in log and key.read_text().strip() not in log
 
 
 def test_a_trusted_browsers_own_wrong_passwords_lock_only_its_cookie(lab):
