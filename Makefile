@@ -173,9 +173,11 @@ $(BUILD)/alertrelay-loadgen: $(BENCH_OBJ) $(COMMON_OBJ)
 deps:
 	@sh scripts/install-deps.sh
 
+# TEST_ARGS: more pytest arguments (.ci/run gives each suite its own
+# --basetemp, so that two can run side by side).
 test: deps
 	$(MAKE) all
-	ALERTRELAY_BUILD=$(CURDIR)/$(BUILD) sh tests/run
+	ALERTRELAY_BUILD=$(CURDIR)/$(BUILD) sh tests/run tests/ $(TEST_ARGS)
 
 # Measurements, not tests: bench/run.py says what is measured and against
 # which targets.  Takes a few minutes; starts and stops its own processes.
@@ -191,10 +193,14 @@ asan:
 	$(MAKE) BUILD=build-asan OPTFLAGS="-O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all" all
 
+# Without test_debian_package.py: it builds, installs and checks the
+# Debian packages (not build-asan's programs), which make test does; two
+# suites installing them side by side would undo each other.
 test-asan: deps asan
 	ALERTRELAY_BUILD=$(CURDIR)/build-asan \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run \
+	    tests/ --ignore=tests/test_debian_package.py $(TEST_ARGS)
 
 # Installs programs, man pages, the systemd unit (paths rewritten for
 # SBINDIR and SYSCONFDIR), sysusers/tmpfiles snippets and the example

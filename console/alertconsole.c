@@ -22,6 +22,7 @@
 #include "console_map.h"
 #include "console_metrics.h"
 #include "console_notice.h"
+#include "console_notice_cap.h"
 #include "console_static.h"
 #include "console_work.h"
 #include "hook_keys.h"
@@ -113,7 +114,9 @@ console_recipients_clear(struct console *c)
 }
 
 /* The database commit comes before the 2xx: once the relay hears it,
- * it never sends the webhook again. */
+ * it never sends the webhook again.  A notice that adds nothing
+ * (console_notice_admit) is answered so too, unstored and unannounced:
+ * every stored one costs each later queue load and reloads every page. */
 static int
 console_store(void *arg, const struct hook_request *req,
     const struct hook_body *b, const struct alert *a,
@@ -122,6 +125,8 @@ console_store(void *arg, const struct hook_request *req,
 	struct console *c = arg;
 
 	(void)a;
+	if (!console_notice_admit(c, req, b))
+		return 0;
 	if (console_db_store(c->db, req, b, v) != 0)
 		return -1;
 	/* a late position or notice of a closed alert: its content period

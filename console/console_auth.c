@@ -22,6 +22,7 @@
 #include "console_cookie.h"
 #include "console_db.h"
 #include "console_device.h"
+#include "console_events.h"
 #include "console_pwcheck.h"
 #include "console_req.h"
 #include "console_users.h"
@@ -498,9 +499,10 @@ console_auth_whoami(struct console *c, struct evhttp_request *req,
     const struct console_session *s)
 {
 	console_http_json(req, 200, "OK",
-	    json_pack("{s:s, s:s, s:s, s:s, s:I}", "name", s->u.name, "role",
-	        s->u.role, "lang", s->u.lang, "csrf", s->csrf,
-	        "alarm_interval_s", (json_int_t)c->cfg.alarm_interval));
+	    json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "name", s->u.name,
+	        "role", s->u.role, "lang", s->u.lang, "csrf", s->csrf,
+	        "alarm_interval_s", (json_int_t)c->cfg.alarm_interval,
+	        "heartbeat_ms", (json_int_t)CONSOLE_EVENTS_HEARTBEAT_MS));
 }
 
 void

@@ -49,7 +49,8 @@ int console_auth_post_ok(struct console *c, struct evhttp_request *req,
 void console_auth_login(struct console *c, struct evhttp_request *req);
 void console_auth_logout(struct console *c, struct evhttp_request *req,
     const struct console_session *s);
-/* GET /api/session: who, role, language, CSRF token, alarm interval. */
+/* GET /api/session: who, role, language, CSRF token, alarm interval,
+ * and the event stream's heartbeat interval (the page's watchdog). */
 void console_auth_whoami(struct console *c, struct evhttp_request *req,
     const struct console_session *s);
 /* POST /api/lang {"lang":"nl"|"en"|""}: the operator's choice, kept. */

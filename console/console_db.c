@@ -55,7 +55,18 @@ struct console_db {
 	" alert_id NOT IN (SELECT alert_id FROM timeline WHERE kind ="         \
 	" 'closed') GROUP BY alert_id"
 
-static const char console_db_schema[] =
+/* Per connection, so on every open (the console's and forget's):
+ * notes and closure remarks are plain text, and what retention or
+ * `forget` deletes is zeroed in the pages written (secure_delete), and
+ * the WAL file is cut back to nothing whenever it restarts
+ * (journal_size_limit 0), so that it does not keep old frames of them
+ * beyond its live part; the truncating checkpoint (console_db_truncate)
+ * removes that part too. */
+#define CONSOLE_DB_ERASE_PRAGMAS                                               \
+	"PRAGMA secure_delete=ON;"                                             \
+	"PRAGMA journal_size_limit=0;"
+
+static const char console_db_schema[] = CONSOLE_DB_ERASE_PRAGMAS
     /* a new file gives freed pages back (console_retention.c); an
      * existing one keeps its mode, this does nothing there */
     "PRAGMA auto_vacuum=INCREMENTAL;"
@@ -283,7 +294,7 @@ console_db_open(const char *dir)
 		log_warnx("database %s: %s", path, sqlite3_errstr(rc));
 		goto fail;
 	}
-	sqlite3_busy_timeout(d->db, 1000);
+	sqlite3_busy_timeout(d->db, CONSOLE_DB_BUSY_MS);
 	if (console_db_exec(d, console_db_schema) != 0 ||
 	    console_db_upgrade_once(d) != 0)
 		goto fail;
@@ -299,6 +310,24 @@ fail:
 	free(path);
 	console_db_close(d);
 	return NULL;
+}
+
+int
+console_db_truncate(struct console_db *d, int wait_ms)
+{
+	int rc;
+
+	sqlite3_busy_timeout(d->db, wait_ms);
+	rc = sqlite3_wal_checkpoint_v2(d->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
+	sqlite3_busy_timeout(d->db, CONSOLE_DB_BUSY_MS);
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return 0;
+	if (rc != SQLITE_OK) {
+		log_warnx("database: checkpoint: %s", sqlite3_errmsg(d->db));
+		return -1;
+	}
+	return 1;
 }
 
 sqlite3 *

@@ -24,6 +24,16 @@ struct console_db;
 /* dir/console.db, created when absent; NULL (logged) on failure. */
 struct console_db *console_db_open(const char *dir);
 void console_db_close(struct console_db *db);
+/* How long a statement waits for another connection's transaction. */
+#define CONSOLE_DB_BUSY_MS 1000
+/* After an erasure: every frame of the WAL copied into console.db and
+ * the WAL cut to zero bytes (a truncating checkpoint), so that deleted
+ * notes do not stay in console.db-wal.  Waits at most wait_ms for
+ * another connection's readers and writer (0 on the event loop), the
+ * handle's busy timeout back to CONSOLE_DB_BUSY_MS after.  1 done, 0
+ * busy (a reader of an older snapshot, a backup: try again later; the
+ * WAL keeps its frames meanwhile), -1 error (logged). */
+int console_db_truncate(struct console_db *db, int wait_ms);
 /* The handle, for the other tables' files (console_users.c,
  * console_work.c); owned by db. */
 struct sqlite3;

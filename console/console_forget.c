@@ -239,6 +239,26 @@ console_forget_args(int argc, char **argv, struct console_forget *f, int *force)
 	return id_valid(f->device) && console_users_name_ok(f->by) ? 0 : -1;
 }
 
+/* The erased rows' bytes out of console.db-wal: the WAL's frames still
+ * hold the notes as they were written, until a checkpoint has copied
+ * every frame and the WAL is cut to nothing.  The running console holds
+ * no read transaction between requests, so this goes through; a reader
+ * of an older snapshot (a backup) may keep it from doing so for longer
+ * than the wait: then the console's next retention sweep tries again
+ * (it sees another process's commit: console_retention.c), and the
+ * operator is told. */
+static void
+console_forget_truncate(struct console_db *db)
+{
+	if (console_db_truncate(db, CONSOLE_FORGET_BUSY_MS) == 1)
+		return;
+	fprintf(stderr,
+	    _("The erased rows may stay in console.db-wal until the "
+	      "console's next retention sweep: the database was busy.\n"));
+	log_warnx("erasure: console.db-wal not truncated (busy), left to "
+	          "the console's next sweep");
+}
+
 /* argv: "forget", DEVICE-ID, --by NAME, [--force]. */
 int
 console_forget_cmd(struct console_config *cfg, int argc, char **argv)
@@ -258,6 +278,8 @@ console_forget_cmd(struct console_config *cfg, int argc, char **argv)
 		return 1;
 	sqlite3_busy_timeout(console_db_sqlite(db), CONSOLE_FORGET_BUSY_MS);
 	rc = console_forget_run(console_db_sqlite(db), &f, force);
+	if (rc == 0)
+		console_forget_truncate(db);
 	console_db_close(db);
 	return rc;
 }

@@ -111,6 +111,8 @@ struct console_retention {
 	unsigned steps;
 	double longest_ms;
 	const char *longest; /* the phase of the longest step */
+	long long data_version; /* PRAGMA data_version at the last sweep */
+	int wal_pending; /* the WAL still to be truncated (was busy) */
 };
 
 static sqlite3 *
@@ -337,6 +339,42 @@ rs_arm(struct console_retention *r, long seconds)
 	evtimer_add(r->ev, &tv);
 }
 
+/* Moves when another connection commits (an `alertconsole forget`
+ * beside the console), not for this one's own writes. */
+static long long
+rs_data_version(struct console_retention *r)
+{
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(rs_db(r), "PRAGMA data_version", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			v = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	return v;
+}
+
+/* After a sweep that removed rows, or another process's commit (forget
+ * truncates the WAL itself, but may have found it busy): the WAL cut to
+ * nothing (console_db_truncate), so that the bytes of what went do not
+ * stay in console.db-wal.  On the event loop it waits for no reader;
+ * busy (a backup's snapshot), it is tried again at the next sweep. */
+static void
+rs_truncate(struct console_retention *r)
+{
+	long long v = rs_data_version(r);
+
+	if (r->removed == 0 && !r->wal_pending && v == r->data_version)
+		return;
+	r->data_version = v;
+	r->wal_pending = console_db_truncate(r->c->db, 0) != 1;
+	if (r->wal_pending)
+		log_info("retention: console.db-wal not truncated (busy), "
+		         "again at the next sweep");
+}
+
 static void
 rs_end(struct console_retention *r, int ok)
 {
@@ -345,6 +383,7 @@ rs_end(struct console_retention *r, int ok)
 		         "step(s), the longest %.1f ms (%s)",
 		    ok ? "done" : "stopped", r->removed, r->steps,
 		    r->longest_ms, r->longest != NULL ? r->longest : "-");
+	rs_truncate(r);
 	r->phase = RS_DONE;
 	rs_arm(r, r->c->cfg.retention.sweep_interval);
 }

@@ -32,6 +32,8 @@ struct ingest_req {
 	json_t *args; /* kept for the spool, should Redis fail */
 	struct ingest_reply reply; /* held while replicas catch up */
 	struct event *spooled; /* answering a resend from the spool */
+	struct spool_wait wait; /* for the spool's sync */
+	const char *spool_why; /* the answer should it fail */
 	int drill;
 	/* The alert as script_meta will give it, for its first deliveries
 	 * (dispatch_fresh.h); NULL when not offered there. */
@@ -63,16 +65,8 @@ ingest_refs(json_t *refs)
 static void ingest_fresh_answer(struct ingest_req *ir, const char *ref);
 
 static void
-ingest_finish(struct ingest_req *ir, struct ingest_reply *out)
+ingest_answer(struct ingest_req *ir, struct ingest_reply *out)
 {
-	ingest_fresh_answer(ir, NULL); /* answered before, unless no reply */
-	/* Redis cannot take it now: the local spool can. */
-	if (out->result == INGEST_UNAVAILABLE && ir->args != NULL &&
-	    spool_accept(ir->relay->spool, ir->args, out) != 0) {
-		memset(out, 0, sizeof(*out));
-		out->result = INGEST_UNAVAILABLE;
-		out->error = "redis and the local spool both failed";
-	}
 	out->max_age_s = ir->max_age_s;
 	out->drill = ir->drill;
 	ir->cb(out, ir->arg);
@@ -83,6 +77,55 @@ ingest_finish(struct ingest_req *ir, struct ingest_reply *out)
 }
 
 static void
+ingest_spool_failed(struct ingest_reply *out, const char *why)
+{
+	memset(out, 0, sizeof(*out));
+	out->result = INGEST_UNAVAILABLE;
+	out->error = why;
+}
+
+/* The spool's sync returned (out), or failed (NULL). */
+static void
+ingest_spooled_cb(const struct ingest_reply *out, void *arg)
+{
+	struct ingest_req *ir = arg;
+	struct ingest_reply r;
+
+	if (out != NULL)
+		r = *out;
+	else
+		ingest_spool_failed(&r, ir->spool_why);
+	ingest_answer(ir, &r);
+}
+
+/* Into the local spool: answered now, or once its sync returned. */
+static void
+ingest_spool(struct ingest_req *ir, struct ingest_reply *out, const char *why)
+{
+	ir->spool_why = why;
+	switch (spool_accept(ir->relay->spool, ir->args, out, &ir->wait,
+	    ingest_spooled_cb, ir)) {
+	case 0:
+		return;
+	case -1:
+		ingest_spool_failed(out, why);
+		break;
+	}
+	ingest_answer(ir, out);
+}
+
+static void
+ingest_finish(struct ingest_req *ir, struct ingest_reply *out)
+{
+	ingest_fresh_answer(ir, NULL); /* answered before, unless no reply */
+	/* Redis cannot take it now: the local spool can. */
+	if (out->result == INGEST_UNAVAILABLE && ir->args != NULL)
+		ingest_spool(ir, out, "redis and the local spool both failed");
+	else
+		ingest_answer(ir, out);
+}
+
+static void
 ingest_from_spool_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ingest_req *ir = arg;
@@ -90,12 +133,7 @@ ingest_from_spool_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (spool_accept(ir->relay->spool, ir->args, &out) != 0) {
-		memset(&out, 0, sizeof(out));
-		out.result = INGEST_UNAVAILABLE;
-		out.error = "the local spool failed";
-	}
-	ingest_finish(ir, &out);
+	ingest_spool(ir, &out, "the local spool failed");
 }
 
 /* With min_replicas, "accepted" also means that many replicas have it,
@@ -339,6 +377,7 @@ ingest_cancel(struct ingest_req *ir)
 	if (ir == NULL)
 		return;
 	store_req_cancel(ir->sreq);
+	spool_accept_cancel(&ir->wait);
 	/* The script may still run: its deliveries go by Redis. */
 	ingest_fresh_answer(ir, NULL);
 	json_decref(ir->args);

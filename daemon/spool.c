@@ -1,3 +1,7 @@
+/*
+ * The local spool (spool.h): what an alert Redis could not take goes
+ * through, from its record in the file to its move into Redis.
+ */
 #include <sys/queue.h>
 
 #include <stdio.h>
@@ -37,6 +41,8 @@
 
 struct spool_alert {
 	TAILQ_ENTRY(spool_alert) entry;
+	struct spool *sp;
+	TAILQ_HEAD(, spool_wait) waits; /* devices told once it is durable */
 	char aid[33];
 	json_t *args; /* the ingest script's arguments */
 	json_t *done; /* ["rid|channel", ...] delivered from here */
@@ -44,6 +50,7 @@ struct spool_alert {
 	int migrated;
 	int stored; /* in Redis, waiting for replicas: Redis delivers it */
 	int held; /* Redis refused it for good: kept (spool_hold) */
+	int durable; /* its record synced: accepted, delivered, moved */
 	size_t active; /* local deliveries not finished */
 };
 
@@ -62,11 +69,19 @@ struct spool {
 	size_t skipped; /* lines not read back at start */
 };
 
-/* One record, one line, on disk before anything depends on it. */
+/*
+ * A mark ("done", "queued", "migrated"), one line, synced by the next
+ * group commit but waited for by nobody: no device or recipient is told
+ * anything on its strength.  Lost to a crash (or a failed sync, as when
+ * each was synced alone and its failure ignored), it costs what a mark
+ * not written costs: a notification made again (at least once, same
+ * webhook-id) or a move into Redis tried again ("dup").  Each follows
+ * its alert's record in the file, which a sync covers first.
+ */
 static int
 spool_append(struct spool *sp, json_t *rec)
 {
-	return spool_file_append(sp->file, rec);
+	return spool_file_append(sp->file, rec, NULL, NULL);
 }
 
 static struct spool_alert *
@@ -81,10 +96,13 @@ spool_find(struct spool *sp, const char *aid)
 }
 
 static struct spool_alert *
-spool_add(struct spool *sp, json_t *args)
+spool_add(struct spool *sp, json_t *args, int durable)
 {
 	struct spool_alert *a = xcalloc(1, sizeof(*a));
 
+	a->sp = sp;
+	a->durable = durable;
+	TAILQ_INIT(&a->waits);
 	snprintf(a->aid, sizeof(a->aid), "%s",
 	    json_string_value(json_object_get(args, "aid")));
 	a->args = json_incref(args);
@@ -94,14 +112,25 @@ spool_add(struct spool *sp, json_t *args)
 	return a;
 }
 
+/* An alert no longer in the list. */
 static void
-spool_free_alert(struct spool *sp, struct spool_alert *a)
+spool_release_alert(struct spool_alert *a)
 {
-	TAILQ_REMOVE(&sp->alerts, a, entry);
+	struct spool_wait *w;
+
+	while ((w = TAILQ_FIRST(&a->waits)) != NULL) /* not told */
+		spool_accept_cancel(w);
 	json_decref(a->args);
 	json_decref(a->done);
 	json_decref(a->queued);
 	free(a);
+}
+
+static void
+spool_free_alert(struct spool *sp, struct spool_alert *a)
+{
+	TAILQ_REMOVE(&sp->alerts, a, entry);
+	spool_release_alert(a);
 }
 
 /* A "done" or "queued" record for each "rid|channel" of keys. */
@@ -147,7 +176,8 @@ spool_held_records(struct spool *sp)
  * Every alert is in Redis or held, and nothing is in flight: what is in
  * Redis leaves the file.  Without held alerts the file is emptied; with
  * them it is replaced by one with only theirs (and only when that drops
- * something, not after each of their deliveries).
+ * something, not after each of their deliveries).  Not while a sync runs
+ * or lines wait for one: tried again when the file is idle.
  */
 static void
 spool_compact(struct spool *sp)
@@ -155,6 +185,8 @@ spool_compact(struct spool *sp)
 	struct spool_alert *a, *next;
 	size_t nheld = 0, nmigrated = 0;
 
+	if (!spool_file_idle(sp->file))
+		return;
 	TAILQ_FOREACH(a, &sp->alerts, entry)
 	{
 		if ((!a->migrated && !a->held) || a->active > 0)
@@ -425,6 +457,18 @@ spool_replicated_cb(int ok, const char *err, void *arg)
  * was cancelled meanwhile), it only tries the move, WAIT, again.  Should
  * the mark not reach the disk, a restart sends them again, as before.
  */
+/* Nobody waits for the mark (WAIT runs meanwhile); not on disk, it is
+ * written again at the next attempt, as when its write failed.  The alert
+ * outlives the wait: it is freed only when the file is idle. */
+static void
+spool_stored_synced(int ok, void *arg)
+{
+	struct spool_alert *a = arg;
+
+	if (!ok)
+		a->stored = 0;
+}
+
 static void
 spool_stored(struct spool *sp, struct spool_alert *a, json_t *reply)
 {
@@ -436,8 +480,9 @@ spool_stored(struct spool *sp, struct spool_alert *a, json_t *reply)
 		return;
 	}
 	if (!a->stored &&
-	    spool_append(sp,
-	        json_pack("{s:s, s:s}", "op", "stored", "aid", a->aid)) == 0)
+	    spool_file_append(sp->file,
+	        json_pack("{s:s, s:s}", "op", "stored", "aid", a->aid),
+	        spool_stored_synced, a) == 0)
 		a->stored = 1;
 	sp->migrating = a;
 	sp->moved = json_incref(reply);
@@ -510,7 +555,7 @@ spool_migrate_next(struct spool *sp)
 	 * escalate meanwhile.  So one under way when the alert moves is
 	 * made again from Redis (docs/RELIABILITY.md, at least once). */
 	TAILQ_FOREACH(a, &sp->alerts, entry)
-	if (!a->migrated && !a->held)
+	if (!a->migrated && !a->held && a->durable)
 		break;
 	if (a == NULL) {
 		spool_compact(sp);
@@ -560,47 +605,120 @@ spool_pending(const struct spool *sp)
 	return n;
 }
 
+/* The answer to a device for a, as result. */
+static void
+spool_reply(const struct spool_alert *a, int result, struct ingest_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->result = result;
+	snprintf(out->relay_id, sizeof(out->relay_id), "spool-%.16s", a->aid);
+	snprintf(out->received_at, sizeof(out->received_at), "%s",
+	    json_string_value(json_object_get(a->args, "received")));
+	snprintf(out->ref, sizeof(out->ref), "%s",
+	    json_string_value(json_object_get(a->args, "ref_local")));
+}
+
+/*
+ * The alert's record synced, or not.  Synced, its devices hear
+ * "accepted", its first tier goes out and its move into Redis may start;
+ * not, they hear that the spool failed, and it is gone from memory as
+ * from the file, as if never written (the devices send it again).
+ */
+static void
+spool_alert_synced(int ok, void *arg)
+{
+	struct spool_alert *a = arg;
+	struct spool *sp = a->sp;
+	struct ingest_reply out;
+	struct spool_wait *w;
+
+	if (ok) {
+		a->durable = 1;
+		log_warnx("alert alert=%s accepted into the local spool: "
+		          "redis unavailable",
+		    a->aid);
+	} else /* a resend its answer brings makes a new record */
+		TAILQ_REMOVE(&sp->alerts, a, entry);
+	/* One at a time: an answer may cancel another device's wait. */
+	while ((w = TAILQ_FIRST(&a->waits)) != NULL) {
+		TAILQ_REMOVE(&a->waits, w, entry);
+		w->alert = NULL;
+		if (ok)
+			spool_reply(a, w->result, &out);
+		w->cb(ok ? &out : NULL, w->arg);
+	}
+	if (!ok) {
+		spool_release_alert(a);
+		return;
+	}
+	/* Stopping (its device no longer waits): no delivery starts in
+	 * the drain; the next start delivers it from the file. */
+	if (sp->relay->stopping)
+		return;
+	spool_deliver(sp, a);
+	/* Redis answered, but not with the alert stored, or too late: the
+	 * connection may well stay up, so no reconnect will start the
+	 * move. */
+	if (store_ready(sp->relay->store))
+		spool_retry_later(sp);
+}
+
+static void
+spool_wait_on(struct spool_alert *a, struct spool_wait *w, int result,
+    spool_accepted_cb cb, void *arg)
+{
+	w->alert = a;
+	w->result = result;
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&a->waits, w, entry);
+}
+
 int
-spool_accept(struct spool *sp, json_t *args, struct ingest_reply *out)
+spool_accept(struct spool *sp, json_t *args, struct ingest_reply *out,
+    struct spool_wait *w, spool_accepted_cb cb, void *arg)
 {
 	const char *aid = json_string_value(json_object_get(args, "aid"));
 	const char *hash = json_string_value(json_object_get(args, "hash"));
 	const char *ref =
 	    json_string_value(json_array_get(json_object_get(args, "refs"), 0));
 	struct spool_alert *a = spool_find(sp, aid);
+	int result;
 
-	memset(out, 0, sizeof(*out));
 	if (a != NULL) {
-		out->result = strcmp(hash,
-		                  json_string_value(
-		                      json_object_get(a->args, "hash"))) == 0
+		result = strcmp(hash,
+		             json_string_value(
+		                 json_object_get(a->args, "hash"))) == 0
 		    ? INGEST_DUPLICATE
 		    : INGEST_CONFLICT;
-		args = a->args;
-	} else {
-		json_object_set_new(args, "ref_local", json_string(ref));
-		if (spool_append(sp,
-		        json_pack("{s:s, s:O}", "op", "alert", "args", args)) !=
-		    0)
-			return -1;
-		a = spool_add(sp, args);
-		out->result = INGEST_NEW;
-		log_warnx("alert alert=%s accepted into the local spool: redis "
-		          "unavailable",
-		    aid);
-		spool_deliver(sp, a);
-		/* Redis answered, but not with the alert stored, or too
-		 * late: the connection may well stay up, so no reconnect
-		 * will start the move. */
-		if (store_ready(sp->relay->store))
-			spool_retry_later(sp);
+		/* A resend while the first copy's sync runs: the same
+		 * answer, at the same time. */
+		if (!a->durable) {
+			spool_wait_on(a, w, result, cb, arg);
+			return 0;
+		}
+		spool_reply(a, result, out);
+		return 1;
 	}
-	snprintf(out->relay_id, sizeof(out->relay_id), "spool-%.16s", aid);
-	snprintf(out->received_at, sizeof(out->received_at), "%s",
-	    json_string_value(json_object_get(args, "received")));
-	snprintf(out->ref, sizeof(out->ref), "%s",
-	    json_string_value(json_object_get(args, "ref_local")));
+	json_object_set_new(args, "ref_local", json_string(ref));
+	a = spool_add(sp, args, 0);
+	if (spool_file_append(sp->file,
+	        json_pack("{s:s, s:O}", "op", "alert", "args", args),
+	        spool_alert_synced, a) != 0) {
+		spool_free_alert(sp, a);
+		return -1;
+	}
+	spool_wait_on(a, w, INGEST_NEW, cb, arg);
 	return 0;
+}
+
+void
+spool_accept_cancel(struct spool_wait *w)
+{
+	if (w->alert == NULL)
+		return;
+	TAILQ_REMOVE(&w->alert->waits, w, entry);
+	w->alert = NULL;
 }
 
 /* One record read back; a second copy of an alert is ignored. */
@@ -611,7 +729,7 @@ spool_replay_record(struct spool *sp, struct spool_record *rec)
 
 	if (rec->op == SPOOL_ALERT) {
 		if (a == NULL)
-			spool_add(sp, rec->args);
+			spool_add(sp, rec->args, 1);
 	} else if (a == NULL)
 		;
 	else if (rec->op == SPOOL_MIGRATED)
@@ -640,6 +758,13 @@ spool_replay_line(const char *line, size_t len, int torn, void *arg)
 	spool_record_clear(&rec);
 }
 
+/* The last sync a compaction waited for has returned. */
+static void
+spool_idle_cb(void *arg)
+{
+	spool_compact(arg);
+}
+
 /* After a restart: what was accepted but not yet moved into Redis. */
 struct spool *
 spool_open(struct relay *relay, const char *dir)
@@ -657,11 +782,12 @@ spool_open(struct relay *relay, const char *dir)
 	TAILQ_INIT(&sp->alerts);
 	sp->retry = evtimer_new(relay->base, spool_retry_cb, sp);
 	sp->backoff_ms = SPOOL_RETRY_MIN_MS;
-	if ((sp->file = spool_file_open(sp->path, spool_replay_line, sp)) ==
-	    NULL) {
+	if ((sp->file = spool_file_open(relay->base, sp->path,
+	         spool_replay_line, sp)) == NULL) {
 		spool_close(sp);
 		return NULL;
 	}
+	spool_file_on_idle(sp->file, spool_idle_cb, sp);
 	/* The files of workers a restart with fewer no longer runs. */
 	if (relay->worker <= 0)
 		spool_adopt(dir, relay->cfg->workers, sp->file,
@@ -692,9 +818,10 @@ spool_close(struct spool *sp)
 	json_decref(sp->moved);
 	if (sp->retry != NULL)
 		event_free(sp->retry);
+	/* First: a sync under way reaches the disk before the exit. */
+	spool_file_close(sp->file);
 	while ((a = TAILQ_FIRST(&sp->alerts)) != NULL)
 		spool_free_alert(sp, a);
-	spool_file_close(sp->file);
 	free(sp->path);
 	free(sp);
 }

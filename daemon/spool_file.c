@@ -1,8 +1,10 @@
 /*
- * The spool's file (spool_file.h): appended whole lines, each synced,
- * replaced by a rename, and locked for as long as its relay runs.
+ * The spool's file (spool_file.h): appended whole lines, synced in
+ * groups off the loop, replaced by a rename, and locked for as long as
+ * its relay runs.
  */
 #include <sys/file.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -15,13 +17,30 @@
 #include "log.h"
 #include "metrics.h"
 #include "spool_file.h"
+#include "spool_sync.h"
 #include "xmalloc.h"
+
+/* A record's caller, told once a sync that covers its line returned. */
+struct spool_file_wait {
+	TAILQ_ENTRY(spool_file_wait) entry;
+	off_t end; /* of its line */
+	spool_file_synced_cb cb;
+	void *arg;
+};
+TAILQ_HEAD(spool_file_waits, spool_file_wait);
 
 struct spool_file {
 	char *path;
 	int fd;
 	off_t size; /* to the end of the last whole line */
+	off_t durable; /* what the last sync that returned covers */
+	off_t syncing; /* what the sync under way covers */
+	int dirty; /* written (or truncated) since the last sync started */
 	int cut; /* a failed write may have left bytes past size */
+	struct spool_sync *sync;
+	struct spool_file_waits waits; /* in the order of their lines */
+	void (*idle_cb)(void *);
+	void *idle_arg;
 };
 
 static void
@@ -99,37 +118,129 @@ spool_file_put(struct spool_file *f, json_t *rec)
 		spool_file_cut(f);
 	} else {
 		spool_file_set_size(f, f->size + (off_t)len);
+		f->dirty = 1;
 		rc = 0;
 	}
 	free(line);
 	return rc;
 }
 
+/* On the loop, before it runs (spool_adopt.c): never beside a sync of
+ * the thread's. */
 int
 spool_file_sync(struct spool_file *f)
 {
-	if (fdatasync(f->fd) == 0)
-		return 0;
-	log_warn("spool %s: syncing", f->path);
-	return -1;
-}
-
-int
-spool_file_append(struct spool_file *f, json_t *rec)
-{
-	off_t before = f->size;
-
-	if (spool_file_put(f, rec) != 0)
-		return -1;
-	if (spool_file_sync(f) != 0) {
-		/* Not known to be on disk: as if never written. */
-		spool_file_set_size(f, before);
-		spool_file_cut(f);
+	if (fdatasync(f->fd) != 0) {
+		log_warn("spool %s: syncing", f->path);
 		return -1;
 	}
+	f->durable = f->size;
+	f->dirty = 0;
 	return 0;
 }
 
+/* The next group: everything written so far, unless a sync runs (what
+ * is written meanwhile waits for the one after it). */
+static void
+spool_file_kick(struct spool_file *f)
+{
+	if (!f->dirty || spool_sync_running(f->sync))
+		return;
+	f->dirty = 0;
+	f->syncing = f->size;
+	spool_sync_start(f->sync, f->fd);
+}
+
+int
+spool_file_idle(const struct spool_file *f)
+{
+	return !f->dirty && !spool_sync_running(f->sync) &&
+	    TAILQ_EMPTY(&f->waits);
+}
+
+/*
+ * Not known to be on disk (after a failed fdatasync the kernel may have
+ * dropped the pages it could not write, and a later sync would not say
+ * so): every line since the last good sync is cut off, as if never
+ * written, and none of their callers is told it is there, those written
+ * during the failed sync included.
+ */
+static void
+spool_file_sync_failed(struct spool_file *f, int err)
+{
+	struct spool_file_waits failed = TAILQ_HEAD_INITIALIZER(failed);
+	struct spool_file_wait *w;
+
+	errno = err;
+	log_warn("spool %s: syncing", f->path);
+	spool_file_set_size(f, f->durable);
+	spool_file_cut(f);
+	f->dirty = 0;
+	/* Apart first: a caller may append again, after the cut. */
+	TAILQ_CONCAT(&failed, &f->waits, entry);
+	while ((w = TAILQ_FIRST(&failed)) != NULL) {
+		TAILQ_REMOVE(&failed, w, entry);
+		w->cb(0, w->arg);
+		free(w);
+	}
+}
+
+/* The thread's sync returned: the lines it covers count now. */
+static void
+spool_file_synced(int err, void *arg)
+{
+	struct spool_file *f = arg;
+	struct spool_file_wait *w;
+
+	if (err != 0)
+		spool_file_sync_failed(f, err);
+	else {
+		f->durable = f->syncing;
+		/* One at a time: a callback may append, or end the wait of
+		 * another record's caller with its own. */
+		while ((w = TAILQ_FIRST(&f->waits)) != NULL &&
+		    w->end <= f->durable) {
+			TAILQ_REMOVE(&f->waits, w, entry);
+			w->cb(1, w->arg);
+			free(w);
+		}
+	}
+	spool_file_kick(f);
+	if (spool_file_idle(f) && f->idle_cb != NULL)
+		f->idle_cb(f->idle_arg);
+}
+
+int
+spool_file_append(struct spool_file *f, json_t *rec, spool_file_synced_cb cb,
+    void *arg)
+{
+	struct spool_file_wait *w;
+
+	if (spool_file_put(f, rec) != 0)
+		return -1;
+	if (cb != NULL) {
+		w = xcalloc(1, sizeof(*w));
+		w->end = f->size;
+		w->cb = cb;
+		w->arg = arg;
+		TAILQ_INSERT_TAIL(&f->waits, w, entry);
+	}
+	spool_file_kick(f);
+	return 0;
+}
+
+void
+spool_file_on_idle(struct spool_file *f, void (*cb)(void *), void *arg)
+{
+	f->idle_cb = cb;
+	f->idle_arg = arg;
+}
+
+/* Only idle (spool.c compacts then): no sync of the thread's runs, no
+ * caller waits for a line that goes.  Its own sync is one of the
+ * thread's, that nobody waits for: nothing in the file is needed, and
+ * should a crash bring the old lines back, they say the same (every
+ * alert in Redis). */
 int
 spool_file_truncate(struct spool_file *f)
 {
@@ -139,8 +250,9 @@ spool_file_truncate(struct spool_file *f)
 	}
 	f->cut = 0;
 	spool_file_set_size(f, 0);
-	if (fdatasync(f->fd) != 0)
-		log_warn("spool %s: truncating", f->path);
+	f->durable = 0;
+	f->dirty = 1;
+	spool_file_kick(f);
 	return 0;
 }
 
@@ -203,6 +315,12 @@ spool_file_write_new(const char *tmp, json_t *recs, off_t *size)
 	return fd;
 }
 
+/*
+ * Only idle, as truncating.  It stays on the loop, with its syncs of the
+ * new file and of the directory: it runs only once every alert is in
+ * Redis and some are held (refused for good: an operator must look),
+ * not once per alert.
+ */
 int
 spool_file_replace(struct spool_file *f, json_t *recs)
 {
@@ -226,6 +344,7 @@ spool_file_replace(struct spool_file *f, json_t *recs)
 	f->fd = fd;
 	f->cut = 0;
 	spool_file_set_size(f, size);
+	f->durable = size;
 	return 0;
 }
 
@@ -324,7 +443,8 @@ spool_file_refused(const char *path)
 }
 
 struct spool_file *
-spool_file_open(const char *path, spool_file_line_cb cb, void *arg)
+spool_file_open(struct event_base *base, const char *path,
+    spool_file_line_cb cb, void *arg)
 {
 	struct spool_file *f = xcalloc(1, sizeof(*f));
 	struct stat st;
@@ -332,6 +452,13 @@ spool_file_open(const char *path, spool_file_line_cb cb, void *arg)
 	int created;
 
 	f->path = xstrdup(path);
+	f->fd = -1;
+	TAILQ_INIT(&f->waits);
+	if ((f->sync = spool_sync_new(base, path, spool_file_synced, f)) ==
+	    NULL) {
+		spool_file_close(f);
+		return NULL;
+	}
 	f->fd = spool_file_open_locked(path,
 	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, &created);
 	if (f->fd == -1) {
@@ -339,6 +466,7 @@ spool_file_open(const char *path, spool_file_line_cb cb, void *arg)
 		spool_file_close(f);
 		return NULL;
 	}
+	/* On the loop: at start, before any connection is taken. */
 	if (created)
 		spool_file_sync_dir(path);
 	/* Read only once locked: a file in use is no one else's to read. */
@@ -354,14 +482,35 @@ spool_file_open(const char *path, spool_file_line_cb cb, void *arg)
 	if (st.st_size > whole && spool_file_cut(f) == 0 &&
 	    fdatasync(f->fd) != 0)
 		log_warn("spool %s", path);
+	f->durable = f->size;
 	return f;
 }
 
+/*
+ * At the end: the sync under way finishes (what it covers may have been
+ * answered by nobody yet, but reaches the disk), then one more covers
+ * what was written since, marks nobody waits for included.  The callers
+ * still waiting are not told: the loop has stopped, and their devices
+ * send the alert again (the file keeps it for the next start).
+ */
 void
 spool_file_close(struct spool_file *f)
 {
+	struct spool_file_wait *w;
+	int err;
+
 	if (f == NULL)
 		return;
+	if ((err = spool_sync_close(f->sync)) != 0) {
+		errno = err;
+		log_warn("spool %s: syncing", f->path);
+	}
+	if (f->fd != -1 && (f->dirty || err != 0) && fdatasync(f->fd) != 0)
+		log_warn("spool %s: syncing", f->path);
+	while ((w = TAILQ_FIRST(&f->waits)) != NULL) {
+		TAILQ_REMOVE(&f->waits, w, entry);
+		free(w);
+	}
 	if (f->fd != -1)
 		close(f->fd);
 	free(f->path);

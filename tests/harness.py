@@ -48,7 +48,7 @@ from harness_http import (WebhookRecorder, http_request, https_request,
 from harness_proc import (_HANDED_OUT, _STARTED, _STARTED_LOCK, Proc,
                           ProcessExited, _ephemeral_range, free_port,
                           free_ports, on_terminal, run, run_cpu,
-                          stop_all_started, wait_until)
+                          stop_all_started, traced_env, wait_until)
 from harness_redis import RedisError, RedisServer, Resp
 from harness_sms import (SIGCTX_CANCEL, SMS_FROM, SMS_NUMBERS, SMS_TYPES,
                          DeviceSession, SmsClock, cancel_frame, device_session,
@@ -60,7 +60,7 @@ from harness_sms import (SIGCTX_CANCEL, SMS_FROM, SMS_NUMBERS, SMS_TYPES,
 __all__ = [
     # harness_proc
     "_HANDED_OUT", "_STARTED", "_STARTED_LOCK", "Proc", "ProcessExited",
-    "_ephemeral_range", "free_port", "free_ports", "on_terminal", "run", "run_cpu", "stop_all_started", "wait_until",
+    "_ephemeral_range", "free_port", "free_ports", "on_terminal", "run", "run_cpu", "stop_all_started", "traced_env", "wait_until",
     # harness_redis
     "RedisError", "RedisServer", "Resp",
     # harness_env

@@ -249,6 +249,15 @@ class Proc:
         return "\n".join(out)
 
 
+def traced_env():
+    """The environment a program run under gdb needs on top of its own:
+    English, and LeakSanitizer off (it cannot run traced)."""
+    env = {"LANGUAGE": "en"}
+    if "ASAN_OPTIONS" in os.environ:
+        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":detect_leaks=0"
+    return env
+
+
 def run(argv, timeout=30, env=None, input=None):
     """Runs a short command to completion; never longer than timeout."""
     full = dict(os.environ)

@@ -209,6 +209,64 @@ def test_relay_word_does_not_end_the_alarm(lab):
     assert console.post("/api/alert/%s/claim" % aids[1])[0] == 200
 
 
+CAP = 8  # CONSOLE_NOTICE_RELAY_MAX
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_flood_of_notices_is_bounded_and_a_signed_ack_still_counts(lab):
+    """What a relay taken over can send with the webhook secret alone, as
+    often as it likes: acknowledgements with statements signed by a key
+    of its own (each its own body and webhook-id), one bare cancel
+    replayed, a copy of the recipient's genuine signature under a statement
+    it changed, and the genuine signed acknowledgement replayed in other
+    wrappings.  The console stores at most CAP notices of one alert and
+    type that only the relay vouches for, each body once and each genuine
+    signature once, and says it left the rest out: each queue load reads
+    and checks those rows and no more.  The genuine signed acknowledgement,
+    sent after all the junk, is stored and counts.  Before, every notice
+    was stored, read and checked on every queue load."""
+    env = lab.env()
+    sk = nacl.signing.SigningKey.generate()
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory()
+    console = Console(lab, env, extra={"conn_rate": "0"}).start()
+    aid, = panics(env, console, 1)
+    genuine = statement(sk, aid, "%064x" % 0)
+    changed = dict(genuine, by="Niemand")  # its signature no longer holds
+    forger = nacl.signing.SigningKey.generate()
+    junk = [("alert.acknowledged", {"acknowledged_by": "Piket-1",
+                                    "statement": changed})]
+    junk += [("alert.acknowledged", {"acknowledged_by": "x%d" % i,
+                                     "statement": statement(
+                                         forger, aid, "%064x" % 0,
+                                         by="x%d" % i)})
+             for i in range(3 * CAP)]
+    junk += [("alert.cancelled", {})] * (2 * CAP)
+    send_notices(env, console, [aid] * len(junk), junk, "msg_junk")
+    assert len(rows_of(console, aid, "alert.acknowledged")) == CAP
+    assert len(rows_of(console, aid, "alert.cancelled")) == 1
+    a = one(console, aid)
+    assert a["state"] == "open" and a["notices"]["acknowledged"] == "relay"
+    # the genuine one after all that, and replays of it rewrapped
+    real = [("alert.acknowledged", {"acknowledged_by": by,
+                                    "statement": genuine})
+            for by in ("Piket-1", "Piket-2", "Piket-3")]
+    send_notices(env, console, [aid] * len(real), real, "msg_real")
+    acks = rows_of(console, aid, "alert.acknowledged")
+    assert len(acks) == CAP + 1, len(acks)
+    assert acks[-1]["statement"] == genuine
+    a = one(console, aid)
+    assert a["state"] == "acknowledged", a
+    assert (a["notices"]["acknowledged"], a["acked_by"]) == ("signed",
+                                                            "Piket-1"), a
+    assert a["time_to_ack_s"] is not None, a
+    # each left out said so (within the log budget)
+    console.proc.wait_for(r"notice alert\.acknowledged of alert %s left "
+                          r"out: the relay's word only" % aid, "stderr", 10)
+    console.proc.wait_for(r"notice alert\.cancelled of alert %s left "
+                          r"out: stored already" % aid, "stderr", 10)
+
+
 @pytest.mark.hard_timeout(150)
 def test_signed_ack_comes_back_with_its_statement(lab):
     """An operator acknowledges in the console (signed with the

@@ -14,6 +14,7 @@ All of it fails on the code of before (no [retention] section: the console
 refuses its configuration; no forget command)."""
 
 import json
+import os
 import sqlite3
 import time
 
@@ -427,6 +428,47 @@ def test_forget_erases_an_alert_whose_content_went(lab):
                          ).fetchone()[0] == 0
         assert d.execute("SELECT COUNT(*) FROM timeline WHERE alert_id <>"
                          " '*'").fetchone()[0] == 0
+
+
+def state_files(c):
+    """console.db and its -wal and -shm, by name: what a backup copies."""
+    return {p.name: p.read_bytes() for p in c.state.iterdir()
+            if p.name.startswith("console.db")}
+
+
+@pytest.mark.hard_timeout(90)
+def test_forget_leaves_no_erased_note_in_the_files(lab):
+    """An operator's note and closure remark, erased by `forget --force`
+    beside the running console, are in none of console.db, -wal and -shm
+    at once (the console's own sweep far off: forget's truncating
+    checkpoint does it), nor after the console writes again.  Before the
+    fix their bytes stayed in console.db-wal until a clean stop."""
+    env, c = console(lab, sweep_interval=3600)
+    marker = "NOTITIE-%s" % os.urandom(12).hex()
+    remark = "SLUIT-%s" % os.urandom(12).hex()
+    aid = alert_in(env, c, alert_type="panic", message="met notitie")
+    assert c.post("/api/alert/%s/claim" % aid)[0] == 200
+    assert c.post("/api/alert/%s/note" % aid, {"text": marker})[0] == 200
+    assert c.post("/api/alert/%s/close" % aid,
+                  {"outcome": "test", "note": remark})[0] == 200
+    # later writes and a passive checkpoint left them before the fix
+    alert_in(env, c, alert_type="test")
+    with db(c, write=True) as d:
+        d.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    files = state_files(c)
+    assert any(marker.encode() in b for b in files.values()), list(files)
+    cp = forget(c, env.device_id, "--force")
+    assert cp.returncode == 0, cp.stderr
+    assert c.proc.running()
+    for name, data in state_files(c).items():
+        for m in (marker, remark):
+            assert m.encode() not in data, (m, name)
+    # the console goes on, and writing again brings nothing back
+    again = alert_in(env, c, alert_type="test")
+    assert again in {a["alert_id"] for a in c.alerts()}
+    for name, data in state_files(c).items():
+        assert marker.encode() not in data and remark.encode() not in data, \
+            name
 
 
 @pytest.mark.hard_timeout(240)

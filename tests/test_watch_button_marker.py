@@ -51,15 +51,11 @@ class HeldWatch:
             "shell [ -e %s ] || { touch %s; while [ ! -e %s ]; do "
             "sleep 0.05; done; }" % (self.hit, self.hit, self.go_file),
             "continue", "end", "run"]) + "\n")
-        penv = {"LANGUAGE": "en"}
-        if "ASAN_OPTIONS" in os.environ:  # LeakSanitizer cannot run traced
-            penv["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + \
-                ":detect_leaks=0"
         self.proc = harness.Proc(
             ["gdb", "-q", "-nx", "-batch", "-x", str(cmds), "--args",
              harness.alertctl_bin(), "-v", "-c", str(env.client_conf),
              "watch", "--interval", "1", "--dead-after", "30"],
-            "watch", lab.logdir, env=penv)
+            "watch", lab.logdir, env=harness.traced_env())
         lab.things.append(self)
         self.proc.start()
 

@@ -34,6 +34,7 @@ const duressBox = document.getElementById('duress');
 const expiredBox = document.getElementById('expired');
 let alert_ = null;
 let expired = false;
+let stream = { down: () => false }; // the event stream, once followed
 
 function row(label, value, cls) {
   const dt = document.createElement('dt');
@@ -151,9 +152,10 @@ function render(force) {
 }
 
 // The connection banner follows the last load that succeeded (or
-// heartbeat); not once the session ended, which its own banner says.
+// heartbeat) and the stream (up while it is given up on, stream.js);
+// not once the session ended, which its own banner says.
 function tick() {
-  banner.hidden = expired || !alertLoader.stale();
+  banner.hidden = expired || (!alertLoader.stale() && !stream.down());
 }
 
 function showEnded() {
@@ -226,13 +228,13 @@ async function main() {
     if (await act('close', { outcome: document.getElementById('outcome').value, note: note.value }, 'msg.closed')) note.value = '';
   });
   document.addEventListener('langchange', () => (expired ? showEnded() : render(true)));
-  follow({
+  stream = follow({
     heartbeat: () => { alertLoader.beat(); tick(); },
     alerts: (ev) => { if (JSON.parse(ev.data) === id) load(); },
     open: load,
     lost: load,
     expired: ended,
-  });
+  }, s.heartbeat_ms);
   setInterval(tick, 1000);
 }
 

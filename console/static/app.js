@@ -2,9 +2,11 @@
 // in or changed (Server-Sent Events, /api/events: stream.js), and the
 // page then asks for the alerts (/api/alerts) and shows them, most
 // urgent first, each with who holds it and a button to take it.  A
-// heartbeat comes every 5 s; without one for 15 s the page says it is
-// out of date, and so it does while a fetch of the alerts fails: that
-// fetch is tried again until one succeeds (loader.js).  In a flood the
+// heartbeat comes every 5 s; without one for 10 s the page takes the
+// stream for dead, says it is out of date, loads the alerts at once and
+// opens a new stream (stream.js); it says so too while a fetch of the
+// alerts fails: that fetch is tried again until one succeeds
+// (loader.js).  In a flood the
 // console lists duress alarms and the alerts waiting for a person first
 // and says how many more open alerts wait (more_open), which the page
 // says above the queue; the alarm also rings for waiting alerts the list
@@ -39,6 +41,7 @@ let more = 0; // open alerts the console's bound left out of the list
 let unlisted = 0; // of those, the ones waiting for a person
 let offline = []; // devices the relay found offline, not back yet
 let offset = 0; // console clock minus ours, in seconds
+let stream = { down: () => false }; // the event stream, once followed
 
 function row(dl, label, value, cls) {
   const dt = document.createElement('dt');
@@ -182,7 +185,7 @@ function tick() {
     const s = Math.max(0, Math.floor(now - Date.parse(dd.dataset.created) / 1000));
     dd.textContent = age(s);
   }
-  banner.hidden = !alertsLoader.stale();
+  banner.hidden = !alertsLoader.stale() && !stream.down();
 }
 
 // More open alerts than the list holds: said in words, never left out
@@ -272,16 +275,16 @@ function waitingCount(ev) {
   }
 }
 
-// The live stream (stream.js).
-function connect() {
-  follow({
+// The live stream (stream.js); heartbeatMs: /api/session's.
+function connect(heartbeatMs) {
+  stream = follow({
     heartbeat: () => { alertsLoader.beat(); tick(); },
     alerts: () => load(true),
     open: () => load(false),
     lost: () => load(false),
     expired: (ev) => ended(waitingCount(ev)),
     waiting: (ev) => waiting(waitingCount(ev)),
-  });
+  }, heartbeatMs);
 }
 
 function exportPeriod(ev) {
@@ -303,7 +306,7 @@ async function main() {
     return showExpired();
   });
   document.getElementById('export').addEventListener('submit', exportPeriod);
-  connect();
+  connect(s.heartbeat_ms);
   setInterval(tick, 1000);
 }
 

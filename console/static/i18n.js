@@ -43,7 +43,9 @@ export function pick(pref) {
 
 export function t(key, vars = {}) {
   let s = Object.hasOwn(dict, key) ? dict[key] : key;
-  for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
+  // a function, not a string: a value's own $&, $` or $' (a name, a
+  // relay's word) is text, not a replacement pattern
+  for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, () => String(v));
   return s;
 }
 

@@ -1,0 +1,183 @@
+"""The spool's fdatasync runs off the event loop (group commit,
+docs/RELIABILITY.md): while it is held, the relay still serves everyone
+else, and the alert it covers is not answered "accepted" until it
+returns; when it fails, no alert written before it returned is accepted
+on its strength.
+
+Real redis-server (killed: the alert goes to the spool), alertrelayd run
+under gdb in non-stop mode with a breakpoint on fdatasync that holds the
+first thread to reach it until the test lets it go (and, for the failure,
+hands that fdatasync a bad descriptor), a real alertctl send, and a
+second device's session.  On the old code the sync ran on the loop
+itself: the breakpoint held the whole relay, and the second device's
+handshake went unanswered."""
+
+import json
+import os
+import platform
+import shutil
+import signal
+
+import nacl.signing
+import pytest
+
+import harness
+import proto
+from helpers import ACCEPTED_RX
+from test_spool import health, spool_env
+
+pytestmark = [pytest.mark.needs("alertrelayd", "alertctl"),
+              pytest.mark.skipif(shutil.which("gdb") is None,
+                                 reason="needs gdb")]
+
+
+class HeldSyncRelay:
+    """alertrelayd under gdb, non-stop: the first fdatasync stops the
+    thread that calls it, alone, until go(); the breakpoint is then gone,
+    and later syncs run through.  While it holds, gdb waits in a shell
+    command, and every other thread of the relay runs on.  stop() ends
+    the relay (SIGTERM), then gdb."""
+
+    def __init__(self, lab, env, fail=False):
+        d = env.dir
+        self.hit, self.go_file = d / "sync.hit", d / "sync.go"
+        cmds = d / "relay.gdb"
+        cmds.write_text("\n".join([
+            "set pagination off", "set confirm off", "set non-stop on",
+            "set breakpoint pending on",
+            "handle SIGPIPE nostop noprint pass",
+            "handle SIGTERM nostop noprint pass",
+            "handle SIGHUP nostop noprint pass",
+            "break fdatasync",
+            "run",  # returns when the breakpoint stops a thread
+            "delete",
+            "shell touch %s; while [ ! -e %s ]; do sleep 0.05; done" % (
+                self.hit, self.go_file)] +
+            # fail: that fdatasync gets fd -1 (EBADF), in the thread
+            # the breakpoint stopped (x86-64: the first argument, %rdi)
+            (["python [t for t in gdb.selected_inferior().threads() "
+              "if t.is_stopped()][0].switch()",
+              "set $rdi = -1"] if fail else []) +
+            ["continue -a"]) + "\n")  # returns when the relay exits
+        self.proc = harness.Proc(
+            ["gdb", "-q", "-nx", "-batch", "-x", str(cmds), "--args",
+             harness.alertrelayd_bin(), "-c", str(env.relay_conf), "-f"],
+            "alertrelayd-gdb", lab.logdir, env=harness.traced_env())
+        lab.things.append(self.proc)  # its stderr checked for sanitizers
+        lab.things.append(self)
+        self.proc.start()
+        self.proc.wait_for(r"listening on 127\.0\.0\.1:%d" % env.relay_port,
+                           "stderr", 30)
+        harness.wait_redis_ready(self.proc, 30)
+
+    def held(self):
+        return self.hit.exists()
+
+    def go(self):
+        self.go_file.write_text("")
+
+    def log(self):
+        return self.proc.text("stderr") + self.proc.text("stdout")
+
+    def stop(self):
+        self.go()
+        if self.proc.running():
+            pid = self.proc.popen.pid
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                for child in f.read().split():  # the relay gdb started
+                    os.kill(int(child), signal.SIGTERM)
+            self.proc.wait_exit(20)
+        return self.proc.stop()
+
+
+def held_send(lab, fail=False):
+    """A spool env with a second device, mayor-b; Redis killed under a
+    relay run by HeldSyncRelay; an alertctl send whose alert the held
+    sync covers: (env, spool, mayor-b's signing key, relay, send)."""
+    env, spool = spool_env(lab)
+    other = nacl.signing.SigningKey.generate()
+    with open(env.relay_conf, "a") as f:
+        f.write("\n[device mayor-b]\npublic_key = %s\nalias = B\n" %
+                proto.b64e(bytes(other.verify_key)))
+    redis = lab.redis(env)
+    relay = HeldSyncRelay(lab, env, fail=fail)
+    redis.kill()
+    send = lab.send_proc(env, "--type", "panic", "--message", "spooled",
+                         "--timeout", "60")
+    harness.wait_until(relay.held, 30,
+                       what="the spool's fdatasync reached:\n" +
+                       relay.proc.tail())
+    return env, spool, other, relay, send
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_held_spool_sync_holds_its_alert_not_the_relay(lab):
+    env, _spool, other, relay, send = held_send(lab)
+
+    # the loop serves on: another device's TLS handshake and auth, a
+    # request of it, and the admin listener
+    s = harness.device_session(env, device_id="mayor-b", signing_key=other)
+    ans = s.request({"type": "status",
+                     "alert_id": "0123456789abcdef0123456789abcdef"},
+                    ("status", "error"))
+    assert ans.get("type") in ("status", "error"), ans
+    assert health(env)[0] in (200, 503)
+    # ... while the alert the held sync covers is not accepted
+    assert send.running(), send.tail()
+    assert not any(ACCEPTED_RX.match(l)
+                   for l in send.text("stdout").splitlines())
+    assert "accepted into the local spool" not in relay.log()
+
+    relay.go()
+    assert send.wait_exit(30) == 0, send.tail()
+    accepted = [m for m in map(ACCEPTED_RX.match,
+                               send.text("stdout").splitlines()) if m]
+    assert len(accepted) == 1 and accepted[0].group(2).startswith("spool-"), \
+        send.text("stdout")
+    assert "accepted into the local spool" in relay.log()
+    s.close()
+    assert relay.stop() == 0, relay.proc.tail()
+
+
+@pytest.mark.hard_timeout(120)
+@pytest.mark.skipif(platform.machine() != "x86_64",
+                    reason="the fault is put in an x86-64 register")
+def test_a_failed_group_sync_accepts_nothing_it_held(lab):
+    """The first sync fails (EBADF): the alert it covers, and one written
+    while it ran (another device's), are both answered unavailable, not
+    accepted, and cut off the file; each is accepted once sent again,
+    after a good sync, and the file holds each once."""
+    env, spool, other, relay, send = held_send(lab, fail=True)
+    s = harness.device_session(env, device_id="mayor-b", signing_key=other)
+    frame, _, b_id = proto.build_alert(
+        other, "mayor-b", {rid: proto.b64d(r.public_key)
+                           for rid, r in env.recipients.items()},
+        alert_type="panic")
+    s.c.send_frame(frame)
+    # b's line is written, behind the held sync
+    harness.wait_until(lambda: b_id in (spool / "spool.log").read_text(),
+                       15, what="b's line in the spool file")
+    relay.go()
+    ans = s.wait(lambda f: f.get("type") in ("accepted", "error"), 15,
+                 what="b's answer")
+    assert ans.get("type") == "error" and ans.get("code") == "unavailable", \
+        ans
+    # the device sends it again: a good sync this time
+    assert s.request(frame, ("accepted", "error"), 15).get("type") == \
+        "accepted"
+    assert send.wait_exit(40) == 0, send.tail()
+    accepted = [m for m in map(ACCEPTED_RX.match,
+                               send.text("stdout").splitlines()) if m]
+    assert len(accepted) == 1 and accepted[0].group(2).startswith("spool-"), \
+        send.text("stdout")
+    a_id = accepted[0].group(1)
+    # alertctl heard unavailable first, then tried again
+    assert "unavailable" in send.text("stderr"), send.tail()
+    assert "spool %s: syncing: Bad file descriptor" % (spool / "spool.log") \
+        in relay.log()
+    lines = (spool / "spool.log").read_text().splitlines()
+    alerts = [json.loads(l)["args"]["aid"] for l in lines
+              if json.loads(l)["op"] == "alert"]
+    assert sorted(alerts) == sorted([a_id, b_id]), lines
+    s.close()
+    assert relay.stop() == 0, relay.proc.tail()
