@@ -17,6 +17,7 @@
 #include "console_ack.h"
 #include "console_db.h"
 #include "console_db_view.h"
+#include "console_device.h"
 #include "console_events.h"
 #include "console_map.h"
 #include "console_metrics.h"
@@ -155,6 +156,7 @@ console_state(struct console *c)
 	size_t i;
 
 	if ((c->db = console_db_open(c->cfg.state_dir)) == NULL ||
+	    (c->device = console_device_open(c->cfg.state_dir)) == NULL ||
 	    console_db_view_init(c->db) != 0 || console_notice_sql(c) != 0 ||
 	    console_metrics_load(c) != 0)
 		return -1;
@@ -270,6 +272,7 @@ main(int argc, char **argv)
 		seen_free(c.seen);
 	console_metrics_free(&c);
 	console_db_close(c.db);
+	console_device_free(c.device);
 	console_static_free();
 	console_map_free();
 	console_config_free(&c.cfg);

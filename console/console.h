@@ -79,6 +79,7 @@ struct console_config {
 };
 
 struct console_auth;
+struct console_device;
 struct console_ack;
 struct console_export;
 struct console_metrics;
@@ -86,6 +87,7 @@ struct console_metrics;
 struct console {
 	struct console_config cfg;
 	struct console_auth *auth; /* failed logins per address */
+	struct console_device *device; /* the device cookies' secret */
 	struct console_ack *ack; /* acknowledgements under way */
 	struct console_export *exports; /* exports under way */
 	struct console_db *db;

@@ -21,6 +21,7 @@
 #include "console_auth.h"
 #include "console_cookie.h"
 #include "console_db.h"
+#include "console_device.h"
 #include "console_events.h"
 #include "console_pwcheck.h"
 #include "console_req.h"
@@ -51,6 +52,7 @@ struct console_auth_pending {
 	char name[CONSOLE_NAME_MAX + 1];
 	char peer[64];
 	char source[64];
+	struct console_device_token tok; /* the browser's device cookie */
 };
 
 struct console_auth *
@@ -240,23 +242,56 @@ console_auth_cookie_set(struct console *c, struct evhttp_request *req,
 	sodium_memzero(v, sizeof(v));
 }
 
+/* The device cookie of a login (console_device.h): long-lived, sent
+ * only to the login itself. */
+static void
+console_auth_device_set(struct console *c, struct evhttp_request *req,
+    const char *name, const char *pwhash)
+{
+	char cname[CONSOLE_DEVICE_NAME_MAX], tok[CONSOLE_DEVICE_HEX + 1];
+	char v[sizeof(tok) + 160];
+
+	console_device_cookie_name(name, cname);
+	console_device_issue(c->device, name, pwhash, time(NULL), tok);
+	snprintf(v, sizeof(v),
+	    "%s=%s; Path=/api/login; Max-Age=%ld; HttpOnly; SameSite=Strict%s",
+	    cname, tok, CONSOLE_DEVICE_LIFETIME,
+	    c->cfg.tls_cert != NULL ? "; Secure" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
+	    v);
+	sodium_memzero(tok, sizeof(tok));
+	sodium_memzero(v, sizeof(v));
+}
+
+/* locked_until: the account is locked for other browsers until then
+ * (this one showed a valid device cookie); the page says so. */
 static void
 console_auth_welcome(struct console *c, struct evhttp_request *req,
-    const struct console_user *u, const char *peer)
+    const struct console_user *u, const char *peer, int trusted,
+    time_t locked_until, const char *pwhash)
 {
 	char id[CONSOLE_TOKEN_HEX + 1], csrf[CONSOLE_TOKEN_HEX + 1];
+	time_t now = time(NULL);
 
 	if (console_sessions_new(console_db_sqlite(c->db), u->name, id, csrf) !=
 	    0) {
 		console_http_error(req, 500, "db");
 		return;
 	}
-	log_info("login operator=\"%s\" from %s", u->name, peer);
+	if (locked_until > now)
+		log_info("login operator=\"%s\" from %s device=trusted "
+		         "account_locked_s=%lld",
+		    u->name, peer, (long long)(locked_until - now));
+	else
+		log_info("login operator=\"%s\" from %s device=%s", u->name,
+		    peer, trusted ? "trusted" : "new");
 	console_work_note_action(c, "*", "login", u->name, "");
 	console_auth_cookie_set(c, req, id, 0);
+	console_auth_device_set(c, req, u->name, pwhash);
 	console_http_json(req, 200, "OK",
-	    json_pack("{s:s, s:s, s:s, s:s}", "name", u->name, "role", u->role,
-	        "lang", u->lang, "csrf", csrf));
+	    json_pack("{s:s, s:s, s:s, s:s, s:b}", "name", u->name, "role",
+	        u->role, "lang", u->lang, "csrf", csrf, "locked_for_others",
+	        locked_until > now));
 	sodium_memzero(id, sizeof(id));
 }
 
@@ -264,22 +299,27 @@ console_auth_welcome(struct console *c, struct evhttp_request *req,
  * The log line of a failed login.  A wrong password for an operator's
  * own account is always said, with the name: its first failures are
  * what an auditor looks for, and an account takes at most
- * login_max_fail of them before it locks for login_lockout seconds.
+ * login_max_fail of them before it locks for login_lockout seconds
+ * (a device cookie as many before it locks: only logins make them).
  * Names nobody has and a locked account anyone can try at will, from
  * as many addresses as they hold: those lines are on the budget of
  * refused requests (console_refusal_log), so a flood costs a few lines
  * and one saying how many were left out, not a full disk.
  */
 static void
-console_auth_failed_log(struct console *c, enum console_login r,
+console_auth_failed_log(struct console *c, enum console_login r, int trusted,
     const char *name, const char *peer)
 {
+	const char *what = trusted ? "device" : "account";
+
 	if (r == CONSOLE_LOGIN_BAD_PASSWORD)
-		log_warnx("login failed from %s operator=\"%s\"", peer, name);
+		log_warnx("login failed from %s operator=\"%s\"%s", peer, name,
+		    trusted ? " device=trusted" : "");
 	else if (r == CONSOLE_LOGIN_BAD_LOCKS)
-		log_warnx("login failed from %s operator=\"%s\": account "
+		log_warnx("login failed from %s operator=\"%s\"%s: %s "
 		          "locked for %ld s",
-		    peer, name, c->cfg.login_lockout);
+		    peer, name, trusted ? " device=trusted" : "", what,
+		    c->cfg.login_lockout);
 	else if (!console_refusal_log())
 		return;
 	else if (r == CONSOLE_LOGIN_LOCKED)
@@ -288,41 +328,59 @@ console_auth_failed_log(struct console *c, enum console_login r,
 		log_warnx("login failed from %s", peer);
 }
 
-/* The answer to a login, once its password was checked. */
-static void
-console_auth_check(struct console *c, struct evhttp_request *req,
-    const char *peer, const char *source, const char *name, int ok)
+/* 1 when the login of name shows a valid device cookie that is not
+ * locked; hash: name's password hash (a dummy one for a name nobody
+ * has, which no cookie matches). */
+static int
+console_auth_trusted(struct console *c, const char *name,
+    const struct console_device_token *tok, char *hash, size_t hashlen)
 {
-	time_t now = time(NULL);
-	struct console_auth_addr *slot = console_auth_addr(c, source, now);
+	sqlite3 *db = console_db_sqlite(c->db);
+
+	hash[0] = '\0'; /* on an error: a cookie made with it never verifies */
+	if (console_users_lookup(db, name, hash, hashlen) != 0)
+		return 0;
+	return console_device_trusted(c->device, db, name, hash, tok,
+	    time(NULL));
+}
+
+/* The answer to a login, once its password was checked.  Every refusal
+ * is one answer, 401 "bad": a name nobody has, a wrong password and a
+ * locked account look alike. */
+static void
+console_auth_check(struct console *c, struct console_auth_pending *p, int ok)
+{
+	time_t now = time(NULL), locked_until;
+	struct console_auth_addr *slot = console_auth_addr(c, p->source, now);
+	sqlite3 *db = console_db_sqlite(c->db);
+	char hash[crypto_pwhash_STRBYTES];
 	struct console_user u;
 	enum console_login r;
+	int trusted;
 
-	r = console_users_finish(console_db_sqlite(c->db), name, ok, now,
-	    c->cfg.login_max_fail, c->cfg.login_lockout, &u);
-	if (r == CONSOLE_LOGIN_OK)
+	trusted = console_auth_trusted(c, p->name, &p->tok, hash, sizeof(hash));
+	r = console_users_finish(db, p->name, ok, trusted, now,
+	    c->cfg.login_max_fail, c->cfg.login_lockout, &u, &locked_until);
+	if (r == CONSOLE_LOGIN_OK) {
 		slot->failed = 0;
-	else if (r != CONSOLE_LOGIN_LOCKED && r != CONSOLE_LOGIN_ERROR)
+		console_device_forget(db, &p->tok);
+	} else if (r != CONSOLE_LOGIN_ERROR)
 		slot->failed++;
+	if (trusted && r == CONSOLE_LOGIN_BAD_PASSWORD &&
+	    console_device_failed(db, p->name, &p->tok, now,
+	        c->cfg.login_max_fail, c->cfg.login_lockout))
+		r = CONSOLE_LOGIN_BAD_LOCKS;
 	if (r != CONSOLE_LOGIN_OK && r != CONSOLE_LOGIN_ERROR)
-		console_auth_failed_log(c, r, name, peer);
-	if (req == NULL) /* counted all the same; nobody to answer */
+		console_auth_failed_log(c, r, trusted, p->name, p->peer);
+	if (p->req == NULL) /* counted all the same; nobody to answer */
 		return;
-	switch (r) {
-	case CONSOLE_LOGIN_OK:
-		console_auth_welcome(c, req, &u, peer);
-		break;
-	case CONSOLE_LOGIN_LOCKED:
-		console_http_error(req, 423, "locked");
-		break;
-	case CONSOLE_LOGIN_BAD:
-	case CONSOLE_LOGIN_BAD_PASSWORD:
-	case CONSOLE_LOGIN_BAD_LOCKS:
-		console_http_error(req, 401, "bad");
-		break;
-	default:
-		console_http_error(req, 500, "db");
-	}
+	if (r == CONSOLE_LOGIN_OK)
+		console_auth_welcome(c, p->req, &u, p->peer, trusted,
+		    locked_until, hash);
+	else if (r == CONSOLE_LOGIN_ERROR)
+		console_http_error(p->req, 500, "db");
+	else
+		console_http_error(p->req, 401, "bad");
 }
 
 /* The client's connection closed while its password was checked: the
@@ -344,8 +402,8 @@ console_auth_checked(int ok, void *arg)
 
 	console_http_on_close(p->req, NULL, NULL);
 	if (ok >= 0)
-		console_auth_check(p->c, p->req, p->peer, p->source, p->name,
-		    ok);
+		console_auth_check(p->c, p, ok);
+	sodium_memzero(&p->tok, sizeof(p->tok));
 	free(p);
 }
 
@@ -370,8 +428,12 @@ console_auth_start(struct console *c, struct evhttp_request *req,
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->peer, sizeof(p->peer), "%s", peer);
 	snprintf(p->source, sizeof(p->source), "%s", source);
+	console_device_token_read(
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
+	    name, &p->tok);
 	if (console_pwcheck_start(c->auth->pwcheck, hash, password,
 	        console_auth_checked, p) != 0) {
+		sodium_memzero(&p->tok, sizeof(p->tok));
 		free(p);
 		if (console_refusal_log())
 			log_warnx("login refused: too many logins waiting, "

@@ -101,6 +101,14 @@ static const char console_db_schema[] = CONSOLE_DB_ERASE_PRAGMAS
     " failed INTEGER NOT NULL DEFAULT 0,"
     " locked_until INTEGER NOT NULL DEFAULT 0,"
     " created_at INTEGER NOT NULL);"
+    /* Wrong passwords shown with a device cookie, by the hash of its id
+     * (console_device.c): they lock that cookie, not the account. */
+    "CREATE TABLE IF NOT EXISTS device_fail ("
+    " id_hash TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " failed INTEGER NOT NULL,"
+    " locked_until INTEGER NOT NULL,"
+    " issued INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS session ("
     " id_hash TEXT PRIMARY KEY,"
     " name TEXT NOT NULL,"

@@ -97,6 +97,16 @@ console_users_add(sqlite3 *db, const char *name, const char *role,
 	return 0;
 }
 
+/* What is kept of name's logins: sessions, failures of device cookies. */
+static void
+console_users_forget(sqlite3 *db, const char *name)
+{
+	(void)console_users_run(db, "DELETE FROM session WHERE name = ?", 1,
+	    &name);
+	(void)console_users_run(db, "DELETE FROM device_fail WHERE name = ?", 1,
+	    &name);
+}
+
 int
 console_users_passwd(sqlite3 *db, const char *name, const char *password)
 {
@@ -113,9 +123,9 @@ console_users_passwd(sqlite3 *db, const char *name, const char *password)
 		log_warnx("user %s: no such user", name);
 		return -1;
 	}
-	/* a new password ends the old sessions */
-	(void)console_users_run(db, "DELETE FROM session WHERE name = ?", 1,
-	    &args[1]);
+	/* a new password ends the old sessions; its hash, in their MAC,
+	 * voids the device cookies (console_device.h) */
+	console_users_forget(db, name);
 	return 0;
 }
 
@@ -128,8 +138,7 @@ console_users_remove(sqlite3 *db, const char *name)
 		log_warnx("user %s: no such user", name);
 		return -1;
 	}
-	(void)console_users_run(db, "DELETE FROM session WHERE name = ?", 1,
-	    &name);
+	console_users_forget(db, name);
 	return 0;
 }
 
@@ -241,12 +250,15 @@ console_users_lookup(sqlite3 *db, const char *name, char *hash, size_t hashlen)
  * while the password was being checked counts, as if the logins had
  * come one after the other. */
 enum console_login
-console_users_finish(sqlite3 *db, const char *name, int ok, time_t now,
-    long max_fail, long lockout_s, struct console_user *u)
+console_users_finish(sqlite3 *db, const char *name, int ok, int trusted,
+    time_t now, long max_fail, long lockout_s, struct console_user *u,
+    time_t *locked_until)
 {
 	sqlite3_stmt *s;
 	enum console_login r = CONSOLE_LOGIN_BAD;
 	int found;
+
+	*locked_until = 0;
 
 	if (sqlite3_prepare_v2(db,
 	        "SELECT role, lang, locked_until, failed FROM operator "
@@ -256,7 +268,11 @@ console_users_finish(sqlite3 *db, const char *name, int ok, time_t now,
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	found = sqlite3_step(s) == SQLITE_ROW;
 	if (found && sqlite3_column_int64(s, 2) > now)
+		*locked_until = (time_t)sqlite3_column_int64(s, 2);
+	if (*locked_until > now && !trusted)
 		r = CONSOLE_LOGIN_LOCKED;
+	else if (found && !ok && trusted) /* counted on its cookie */
+		r = CONSOLE_LOGIN_BAD_PASSWORD;
 	else if (found && !ok)
 		r = sqlite3_column_int64(s, 3) + 1 >= max_fail
 		    ? CONSOLE_LOGIN_BAD_LOCKS
@@ -271,7 +287,9 @@ console_users_finish(sqlite3 *db, const char *name, int ok, time_t now,
 		    sqlite3_column_text(s, 1));
 	}
 	sqlite3_finalize(s);
-	if (found && r != CONSOLE_LOGIN_LOCKED)
+	/* a trusted browser neither counts against the account nor ends
+	 * the count other clients' wrong passwords made */
+	if (found && r != CONSOLE_LOGIN_LOCKED && !trusted)
 		console_users_count(db, name, r == CONSOLE_LOGIN_OK, now,
 		    max_fail, lockout_s);
 	return r;

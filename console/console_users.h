@@ -23,8 +23,9 @@ struct console_user {
 	char lang[8]; /* nl, en, or "" (the browser's) */
 };
 
-/* The three failures BAD* get one answer; they differ for the log
- * only (console_auth.c): an operator's own account is always logged. */
+/* Every failure, LOCKED too, gets one answer, so that nobody learns
+ * which names are operators'; they differ for the log only
+ * (console_auth.c): an operator's own account is always logged. */
 enum console_login {
 	CONSOLE_LOGIN_OK,
 	CONSOLE_LOGIN_BAD, /* no such operator */
@@ -61,8 +62,13 @@ int console_users_set_lang(struct sqlite3 *db, const char *name,
 int console_users_prepare(void);
 int console_users_lookup(struct sqlite3 *db, const char *name, char *hash,
     size_t hashlen);
+/* trusted: the login showed a valid device cookie (console_device.h):
+ * the account's lock does not refuse it and its wrong password is not
+ * counted here.  *locked_until: when the account's lock ends (0: not
+ * locked). */
 enum console_login console_users_finish(struct sqlite3 *db, const char *name,
-    int ok, time_t now, long max_fail, long lockout_s, struct console_user *u);
+    int ok, int trusted, time_t now, long max_fail, long lockout_s,
+    struct console_user *u, time_t *locked_until);
 
 /* A new session for name: its id (for the cookie; only its hash is
  * stored) and its CSRF token. */

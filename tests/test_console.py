@@ -98,8 +98,10 @@ class Console:
                 {"Content-Type": "application/json"})
             r = c.getresponse()
             body = r.read()
-            cookie = r.getheader("Set-Cookie")
-            value = cookie.split(";")[0] if cookie else None
+            # the session's (a login sets a device cookie too)
+            value = next((v.split(";")[0]
+                          for v in r.msg.get_all("Set-Cookie") or []
+                          if v.startswith("alertconsole_session=")), None)
             return r.status, value, (json.loads(body) if body else {})
         finally:
             if conn is None:

@@ -98,7 +98,7 @@ def test_the_failure_that_locks_an_account_says_so(lab):
     assert c.login_session(OPERATOR, "verkeerd wachtwoord")[0] == 401
     c.proc.wait_for(r'login failed from 127\.0\.0\.1 operator="%s": '
                     r'account locked for 60 s$' % OPERATOR, "stderr", 15)
-    assert c.login_session(OPERATOR, PASSWORD)[0] == 423
+    assert c.login_session(OPERATOR, PASSWORD)[0] == 401
     c.proc.wait_for(r"login refused: account locked, from 127\.0\.0\.1",
                     "stderr", 15)
     lines = [l for l in c.proc.text("stderr").splitlines()

@@ -57,6 +57,17 @@ def in_background(d, fn):
     return out
 
 
+def login_message(d, name, password):
+    """Fills in the login form, sends it, and waits for the page's
+    message (a refusal, or a notice before going on)."""
+    d.find_element("id", "name").send_keys(name)
+    d.find_element("id", "password").send_keys(password)
+    d.find_element("css selector", "#login button").click()
+    msg = d.find_element("id", "login-msg")
+    harness.wait_until(lambda: msg.text != "", 10, what="the login message")
+    return msg
+
+
 @pytest.mark.hard_timeout(120)
 def test_login_page_logout_and_wrong_password(lab, browser):
     js = axe_path()
@@ -72,12 +83,12 @@ def test_login_page_logout_and_wrong_password(lab, browser):
     assert d.execute_script("return document.documentElement.lang") == "nl"
     assert d.find_element("css selector", "label[for=name]").text == "Naam"
     assert run_axe(d, js) == []
-    d.find_element("id", "name").send_keys(OPERATOR)
-    d.find_element("id", "password").send_keys("niet het wachtwoord")
-    d.find_element("css selector", "#login button").click()
-    msg = d.find_element("id", "login-msg")
-    harness.wait_until(lambda: msg.text != "", 10, what="the refusal")
-    assert msg.text == "Naam of wachtwoord klopt niet."
+    msg = login_message(d, OPERATOR, "niet het wachtwoord")
+    assert msg.text == (
+        "Inloggen lukt niet. De naam of het wachtwoord klopt niet, of het "
+        "account is na te veel verkeerde wachtwoorden een tijd geblokkeerd. "
+        "Die blokkade geldt niet in een browser waarin u met dit wachtwoord "
+        "al eens inlogde: gebruik die, of probeer het later opnieuw.")
     assert "/login.html" in d.current_url
     # the password field was emptied; the message is announced (role=alert)
     assert d.find_element("id", "password").get_attribute("value") == ""
@@ -101,6 +112,55 @@ def test_login_page_logout_and_wrong_password(lab, browser):
     d.get("http://127.0.0.1:%d/" % console.port)
     harness.wait_until(lambda: "/login.html" in d.current_url, 10,
                        what="the session ended")
+
+
+@pytest.mark.hard_timeout(120)
+def test_browser_that_logged_in_before_passes_a_strangers_lock(lab, browser):
+    """The operator's own browser keeps its device cookie (HttpOnly) over
+    a logout; after a stranger's ten wrong passwords it still logs in,
+    and the page says first that the account is locked for others, with
+    a link on (fails on the old code: "te vaak" refused it)."""
+    js = axe_path()
+    console = Console(lab, lab.env()).start()
+    d = login(browser(), console)
+    # the page is up (its header's buttons work) once it names the operator
+    who = d.find_element("id", "who")
+    harness.wait_until(lambda: OPERATOR in who.text, 10, what="the name")
+    d.find_element("id", "logout").click()
+    harness.wait_until(lambda: "/login.html" in d.current_url, 10,
+                       what="back at the login page")
+    # the browser keeps it for the login only (its path), out of the
+    # page's reach
+    d.get("http://127.0.0.1:%d/api/login" % console.port)
+    dev = [x for x in d.get_cookies()
+           if x["name"].startswith("alertconsole_device_")]
+    assert dev and dev[0]["httpOnly"] and dev[0]["sameSite"] == "Strict"
+    assert dev[0]["path"] == "/api/login"
+    d.get("http://127.0.0.1:%d/" % console.port)
+    harness.wait_until(lambda: "/login.html" in d.current_url, 10,
+                       what="back at the login page")
+    for _ in range(10):
+        assert console.login_session(OPERATOR, "geraden wachtwoord")[0] == 401
+    assert console.login_session(OPERATOR, PASSWORD)[0] == 401
+    harness.wait_until(lambda: d.find_element("css selector", "#login")
+                       .is_displayed(), 10, what="the login form")
+    msg = login_message(d, OPERATOR, PASSWORD)
+    assert msg.text == (
+        "U bent ingelogd. Let op: voor uw account is te vaak een verkeerd "
+        "wachtwoord gegeven. Andere browsers kunnen een tijd niet met uw "
+        "account inloggen; deze browser wel. Meld dit aan uw "
+        "leidinggevende.")
+    assert not d.find_element("id", "login").is_displayed()
+    go = d.find_element("id", "login-continue")
+    assert go.text == "Verder"
+    assert d.execute_script("return document.activeElement.id") == (
+        "login-continue")
+    assert run_axe(d, js) == []
+    go.click()
+    harness.wait_until(lambda: "/login.html" not in d.current_url, 10,
+                       what="on to the queue")
+    who = d.find_element("id", "who")
+    harness.wait_until(lambda: OPERATOR in who.text, 10, what="the name")
 
 
 @pytest.mark.hard_timeout(120)

@@ -22,6 +22,19 @@ function next() {
   }
 }
 
+// Logged in with this browser while others are locked out of the
+// account by wrong passwords: the operator is told before going on.
+function lockedForOthers() {
+  msg.textContent = t('login.locked_others');
+  form.hidden = true;
+  const go = document.createElement('a');
+  go.href = next();
+  go.id = 'login-continue';
+  go.textContent = t('action.continue');
+  msg.after(go);
+  go.focus();
+}
+
 async function submit(ev) {
   ev.preventDefault();
   msg.textContent = '';
@@ -33,10 +46,14 @@ async function submit(ev) {
   });
   form.password.value = '';
   if (res.ok) {
-    location.replace(next());
+    const body = await res.json().catch(() => ({}));
+    if (body.locked_for_others) lockedForOthers();
+    else location.replace(next());
     return;
   }
-  const key = { 401: 'login.bad', 423: 'login.locked', 429: 'login.wait' }[res.status] || 'msg.error';
+  // 401 is every refusal alike (a wrong name, a wrong password, an
+  // account locked for other browsers): the text names them all
+  const key = { 401: 'login.bad', 429: 'login.wait' }[res.status] || 'msg.error';
   msg.textContent = t(key);
   form.password.focus();
 }
