@@ -252,6 +252,8 @@ console_db_upgrade_once(struct console_db *d)
 		return -1;
 	if (version < 6 && console_db_upgrade6(d->db) != 0)
 		return -1;
+	if (version < 7 && console_db_upgrade7(d->db) != 0)
+		return -1;
 	return 0;
 }
 

@@ -416,6 +416,17 @@ def test_relay_reference_is_shown_only_when_well_formed(lab):
     assert "GEANNULEERD" not in console.proc.text()
 
 
+def bare_duress(env, console, body, rid, msg_id, **extra):
+    """A bare alert.duress (no content) about the alert of body, an
+    alarm's webhook body, posted to rid's hook with rid's secret."""
+    o = json.loads(body)
+    o.pop("ciphertext")
+    o.update(type="alert.duress", recipient_id=rid, duress=True,
+             duress_at=proto.rfc3339_now(), **extra)
+    b = json.dumps(o).encode()
+    assert console.hook(resign(env, b, msg_id, rid=rid), b, rid=rid) == 200
+
+
 @pytest.mark.hard_timeout(90)
 def test_notices_through_another_recipients_hook_leave_the_alert(lab):
     """A console serving contactpunt and oncall-1: a bare alert.duress and
@@ -431,16 +442,12 @@ def test_notices_through_another_recipients_hook_leave_the_alert(lab):
     aid = inner["alert_id"]
 
     def notices(rid, prefix):
-        o = json.loads(body)
-        o.pop("ciphertext")
-        o.update(type="alert.duress", recipient_id=rid, duress=True,
-                 duress_at=proto.rfc3339_now(), tier=3)
-        ack = {"type": "alert.acknowledged", "alert_id": aid,
-               "recipient_id": rid, "acknowledged_by": "Piket-1"}
-        for i, b in enumerate((json.dumps(o).encode(),
-                               json.dumps(ack).encode())):
-            assert console.hook(resign(env, b, "%s%d" % (prefix, i), rid=rid),
-                                b, rid=rid) == 200
+        bare_duress(env, console, body, rid, prefix + "d", tier=3)
+        b = json.dumps({"type": "alert.acknowledged", "alert_id": aid,
+                        "recipient_id": rid,
+                        "acknowledged_by": "Piket-1"}).encode()
+        assert console.hook(resign(env, b, prefix + "a", rid=rid), b,
+                            rid=rid) == 200
 
     notices("oncall-1", "msg_other")
     a = one(console, aid)
@@ -457,3 +464,30 @@ def test_notices_through_another_recipients_hook_leave_the_alert(lab):
             a["tier"]) == (True, "relay", "Piket-1", 3), a
     assert [e["kind"] for e in a["timeline"]] == [
         "received", "relay", "acknowledged_relay"], a["timeline"]
+
+
+@pytest.mark.hard_timeout(90)
+def test_another_recipients_duress_does_not_reopen_a_closed_alert(lab):
+    """The same console: contactpunt's alert, closed by an operator, and
+    a bare alert.duress about it through oncall-1's hook: it stays
+    closed, no duress, nothing reopened.  Through contactpunt's own
+    hook the duress alarm reopens it (console_db_upgrade6.c's
+    webhook_duress_reopens).  Before, the first reopened it too and
+    dropped its claim."""
+    from test_console_retention import close
+    env = lab.env()
+    console = Console(lab, env, rids=(RID, "oncall-1")).start()
+    h, body, inner = make_webhook(env, RID, alert_type="panic")
+    assert console.hook(h, body) == 200
+    aid = inner["alert_id"]
+    close(console, aid)
+    bare_duress(env, console, body, "oncall-1", "msg_reopen_other")
+    a = one(console, aid)
+    assert (a["state"], a["closed"], a["duress"]) == ("closed", True,
+                                                      False), a
+    assert "reopened" not in [e["kind"] for e in a["timeline"]], a
+    bare_duress(env, console, body, RID, "msg_reopen_own")
+    a = one(console, aid)
+    assert (a["state"], a["closed"], a["duress"]) == ("open", False,
+                                                      True), a
+    assert "reopened" in [e["kind"] for e in a["timeline"]], a
