@@ -107,6 +107,10 @@ int hook_print(const struct hook_body *b, const char *webhook_id,
 /* An alert type as people read it ("PANIEK"), translated when known,
  * else upper-cased and cleaned into buf. */
 const char *hook_print_type(const char *type, char *buf, size_t len);
+/* The reference to acknowledge by (docs/PROTOCOL.md), when the relay
+ * sent a well-formed one: 8 letters of its alphabet; else NULL.  Only
+ * the webhook secret vouches for it, so anything else is not shown. */
+const char *hook_print_ref(const struct hook_body *b);
 /* Whose word a notice is (notice_verify.h), for alert.acknowledged
  * and alert.cancelled. */
 struct hook_notice {

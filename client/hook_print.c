@@ -31,8 +31,6 @@ hook_print_location(const struct alert *a)
 	    a->has_accuracy ? json_real(a->accuracy_m) : json_null());
 }
 
-static const char *hook_print_ref(const struct hook_body *b);
-
 /* "repeat": shown here before, not a new alert; "stale": its signed
  * created_at is older than --max-age, so it may be a replay. */
 static char *
@@ -129,9 +127,8 @@ hook_print_alias(const struct hook_body *b, const char *device_id, char *buf,
 	    buf, len);
 }
 
-/* The reference to acknowledge by, when the relay sent a well-formed
- * one (8 letters of its alphabet, never anything a terminal acts on). */
-static const char *
+/* Never anything a terminal (or a page) acts on. */
+const char *
 hook_print_ref(const struct hook_body *b)
 {
 	const char *ref = json_str(b->o, "ref");

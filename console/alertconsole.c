@@ -129,6 +129,7 @@ console_store(void *arg, const struct hook_request *req,
 		return 0;
 	if (console_db_store(c->db, req, b, v) != 0)
 		return -1;
+	console_api_check_ref(b);
 	/* a late position or notice of a closed alert: its content period
 	 * ran from the closure, behind the sweep's cursor */
 	if (c->cfg.retention.alert_content != 0 &&
@@ -138,7 +139,8 @@ console_store(void *arg, const struct hook_request *req,
 		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_DELIVERED);
 	else if (strcmp(b->type, "alert.acknowledged") == 0 &&
 	    /* the relay's word alone acknowledges nothing */
-	    strcmp(console_notice_kind(c, b->type, b->o), "acknowledged") == 0)
+	    strcmp(console_notice_kind(c, b->type, b->o, NULL, 0),
+	        "acknowledged") == 0)
 		console_metrics_note(c, b->alert_id, CONSOLE_METRICS_ACKED);
 	if (c->events != NULL)
 		console_events_alert(c->events, b->alert_id);

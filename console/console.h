@@ -133,6 +133,10 @@ json_t *console_api_opened(struct console *c,
     const struct console_db_alert *row, time_t now);
 /* The alert alert_id, opened, with the operators' work on it (or NULL). */
 json_t *console_api_alert(struct console *c, const char *alert_id);
+/* console_api.c: logs (within a budget, without its content) an
+ * arriving webhook whose "ref" is not a well-formed reference: the page
+ * and the export show none for it (hook_print_ref). */
+void console_api_check_ref(const struct hook_body *b);
 /* console_api.c: a device's alias in recipient_id's signed directory,
  * else its id. */
 const char *console_api_device_alias(struct console *c,

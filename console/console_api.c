@@ -27,6 +27,7 @@
 #include "console_work.h"
 #include "frame.h"
 #include "log.h"
+#include "log_budget.h"
 
 struct console_api_list {
 	struct console *c;
@@ -119,7 +120,7 @@ console_api_one(struct console *c, time_t now, struct hook_config *hook,
     const struct console_db_alert *row)
 {
 	time_t created = now;
-	const char *ref = json_str(b->o, "ref");
+	const char *ref = hook_print_ref(b); /* well-formed, or none */
 	json_t *o;
 
 	(void)time_rfc3339_parse(a->created_at, &created);
@@ -186,6 +187,18 @@ console_api_opened(struct console *c, const struct console_db_alert *row,
 	json_decref(b.o);
 	alert_clear(&a);
 	return o;
+}
+
+void
+console_api_check_ref(const struct hook_body *b)
+{
+	static struct log_budget budget = {"malformed references", 0, 0, 0};
+
+	if (json_object_get(b->o, "ref") != NULL && hook_print_ref(b) == NULL &&
+	    log_budget_take(&budget))
+		log_warnx("webhook for alert %s: its reference is not 8 "
+		          "letters of the alphabet; not shown",
+		    b->alert_id);
 }
 
 static void

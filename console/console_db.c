@@ -271,6 +271,8 @@ console_db_upgrade_once(struct console_db *d)
 		return -1;
 	if (version < 6 && console_db_upgrade6(d->db) != 0)
 		return -1;
+	if (version < 7 && console_db_upgrade7(d->db) != 0)
+		return -1;
 	return 0;
 }
 
@@ -502,7 +504,8 @@ console_db_replay(struct console_db *d, struct seen *seen, struct shown *shown)
  * open alert on its way through one alert's indexes, as the metrics'
  * gauge does.  How many open alerts the bound leaves out is counted
  * apart (console_db_open_count), and the page says so. */
-/* clang-format off: it breaks the SQL's concatenation mid-word */
+/* clang-format breaks the SQL's concatenation mid-word: */
+/* clang-format off */
 #define CONSOLE_DB_QUEUE_OPEN                                                  \
 	"EXISTS (SELECT 1 FROM open_alert o WHERE o.alert_id = w.alert_id)"
 #define CONSOLE_DB_QUEUE_WAITING                                               \
@@ -511,23 +514,22 @@ console_db_replay(struct console_db *d, struct seen *seen, struct shown *shown)
 static const char console_db_queue_sql[] = CONSOLE_DB_ALERT_COLUMNS
     ", " CONSOLE_DB_QUEUE_OPEN " AS is_open, " CONSOLE_DB_QUEUE_WAITING
     " AS is_waiting FROM webhook w WHERE w.id IN"
-    " (SELECT first_id FROM (SELECT first_id FROM open_alert o "
-    "WHERE " CONSOLE_DB_WAITING(
-        "o") " ORDER BY first_id LIMIT ?1)"
-             " UNION SELECT first_id FROM (SELECT first_id FROM open_alert"
-             "  ORDER BY first_id LIMIT ?1)"
-             " UNION SELECT o.first_id FROM webhook n JOIN open_alert o"
-             "  ON o.alert_id = n.alert_id WHERE n.type = 'alert.duress'"
-             " UNION SELECT (SELECT MIN(f.id) FROM webhook f WHERE"
-             "  f.alert_id = t.alert_id AND f.is_alert = 1)"
-             " FROM (SELECT alert_id FROM timeline WHERE kind = 'closed'"
-             "  ORDER BY id DESC LIMIT ?2) t)"
-             " ORDER BY is_open DESC, is_open AND EXISTS (SELECT 1 FROM "
-             "webhook n"
-             "  WHERE n.alert_id = w.alert_id AND n.type = 'alert.duress') "
-             "DESC,"
-             " is_waiting DESC, CASE WHEN is_open THEN w.id ELSE -w.id END"
-             " LIMIT ?1";
+    " (SELECT first_id FROM (SELECT first_id FROM open_alert o"
+    "  WHERE " CONSOLE_DB_WAITING("o") " ORDER BY first_id LIMIT ?1)"
+    " UNION SELECT first_id FROM (SELECT first_id FROM open_alert"
+    "  ORDER BY first_id LIMIT ?1)"
+    " UNION SELECT o.first_id FROM webhook n JOIN open_alert o"
+    "  ON o.alert_id = n.alert_id WHERE n.type = 'alert.duress'"
+    "  AND n.recipient_id = " CONSOLE_DB_FIRST_RCPT("o")
+    " UNION SELECT (SELECT MIN(f.id) FROM webhook f WHERE"
+    "  f.alert_id = t.alert_id AND f.is_alert = 1)"
+    " FROM (SELECT alert_id FROM timeline WHERE kind = 'closed'"
+    "  ORDER BY id DESC LIMIT ?2) t)"
+    " ORDER BY is_open DESC, is_open AND EXISTS (SELECT 1 FROM webhook n"
+    "  WHERE n.alert_id = w.alert_id AND n.type = 'alert.duress'"
+    "  AND n.recipient_id = w.recipient_id) DESC,"
+    " is_waiting DESC, CASE WHEN is_open THEN w.id ELSE -w.id END"
+    " LIMIT ?1";
 /* clang-format on */
 
 /* One alert, through the webhook_alert index. */

@@ -73,15 +73,20 @@ struct console_db_alert {
 };
 
 /* The columns of a console_db_alert, first in a query on "webhook w"
- * (each EXISTS through the webhook_alert index), and their reader. */
+ * (the alert's first row; each EXISTS through the webhook_alert index,
+ * counting only the notices that came for w's recipient: another
+ * recipient's webhook secret vouches for nothing about this alert),
+ * and their reader. */
 #define CONSOLE_DB_ALERT_COLUMNS                                               \
 	"SELECT w.recipient_id, w.body, w.stored_at, w.stale,"                 \
 	" EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"       \
-	"  AND n.type = 'alert.acknowledged'),"                                \
+	"  AND n.type = 'alert.acknowledged'"                                  \
+	"  AND n.recipient_id = w.recipient_id),"                              \
 	" EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"       \
-	"  AND n.type = 'alert.cancelled'),"                                   \
+	"  AND n.type = 'alert.cancelled'"                                     \
+	"  AND n.recipient_id = w.recipient_id),"                              \
 	" EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = w.alert_id"       \
-	"  AND n.type = 'alert.duress')"
+	"  AND n.type = 'alert.duress' AND n.recipient_id = w.recipient_id)"
 struct sqlite3_stmt;
 void console_db_alert_row(struct sqlite3_stmt *s, struct console_db_alert *a);
 
@@ -92,13 +97,21 @@ void console_db_alert_row(struct sqlite3_stmt *s, struct console_db_alert *a);
 	"(SELECT COALESCE(MAX(r.id), 0) FROM timeline r WHERE r.alert_id = " a \
 	" AND +r.kind = 'reopened')"
 
-/* clang-format off: it breaks the SQL's concatenation mid-word */
+/* clang-format breaks the SQL's concatenation mid-word: */
+/* clang-format off */
 /* The body of alert a's first row, which a notice is checked against
  * (notice_signed: an acknowledgement must name its envelope, a cancel
  * its device), through webhook_alert (the "+" keeps the planner off the
  * partial index of every delivery). */
 #define CONSOLE_DB_ALERT_BODY(a)                                               \
 	"(SELECT f.body FROM webhook f WHERE f.alert_id = " a " AND"           \
+	" +f.is_alert = 1 ORDER BY f.id LIMIT 1)"
+/* The recipient of alert a's first row: a notice counts for the alert
+ * only when it came with that recipient's webhook secret (a console
+ * serving more recipients must not let one's hook speak for another's
+ * alerts). */
+#define CONSOLE_DB_ALERT_RCPT(a)                                               \
+	"(SELECT f.recipient_id FROM webhook f WHERE f.alert_id = " a " AND"   \
 	" +f.is_alert = 1 ORDER BY f.id LIMIT 1)"
 /* The times of alert a's acknowledgements that count, for its time to
  * ack on the page and in the metrics alike: this console's operators'
@@ -109,33 +122,40 @@ void console_db_alert_row(struct sqlite3_stmt *s, struct console_db_alert *a);
 	"SELECT at AS t FROM timeline WHERE alert_id = " a " AND"              \
 	" +kind = 'acknowledged' UNION ALL SELECT stored_at FROM webhook"      \
 	" WHERE alert_id = " a " AND +type = 'alert.acknowledged' AND"         \
+	" recipient_id = " CONSOLE_DB_ALERT_RCPT(a) " AND"                     \
 	" notice_signed(id, recipient_id, type, body,"                         \
 	" " CONSOLE_DB_ALERT_BODY(a) ")"
-/* clang-format on */
 
-/* Whether the open alert o (a row of open_alert) waits for a person:
- * neither claimed, acknowledged nor cancelled, nor closed, as the page
- * has it (console_notice.c): only a signed acknowledgement or a cancel
- * its own device signed counts (notice_signed, registered by
- * console_notice_sql), and no cancel of a duress alarm nor an
- * acknowledgement older than one (the relay reopens an acknowledged
- * alert for a duress cancel); no closure or acknowledgement here
- * before its last reopening.  Each part goes through an index of one
- * alert (claim's key, webhook_alert, timeline_alert).  The metrics'
- * gauge and the queue's bound share it. */
+/* The recipient of the open alert o's first row (o a row of
+ * open_alert), whose hook alone speaks for the alert. */
+#define CONSOLE_DB_FIRST_RCPT(o)                                               \
+	"(SELECT f.recipient_id FROM webhook f WHERE f.id = " o ".first_id)"
+/* Whether the open alert o waits for a person: neither claimed,
+ * acknowledged nor cancelled, nor closed, as the page has it
+ * (console_notice.c): only a signed acknowledgement or a cancel its own
+ * device signed, through its own recipient's hook, counts
+ * (notice_signed, registered by console_notice_sql), and no cancel of a
+ * duress alarm nor an acknowledgement older than one (the relay reopens
+ * an acknowledged alert for a duress cancel); no closure or
+ * acknowledgement here before its last reopening.  Each part goes
+ * through an index of one alert (claim's key, webhook_alert,
+ * timeline_alert).  The metrics' gauge and the queue's bound share
+ * it. */
 #define CONSOLE_DB_WAITING(o)                                                  \
 	"(NOT EXISTS (SELECT 1 FROM claim c WHERE c.alert_id = " o             \
 	".alert_id) AND NOT EXISTS (SELECT 1 FROM webhook n WHERE"             \
 	" n.alert_id = " o ".alert_id AND n.type IN ('alert.acknowledged',"    \
-	" 'alert.cancelled') AND notice_signed(n.id, n.recipient_id,"          \
+	" 'alert.cancelled') AND n.recipient_id = "                            \
+	CONSOLE_DB_FIRST_RCPT(o) " AND notice_signed(n.id, n.recipient_id,"    \
 	" n.type, n.body, (SELECT"                                             \
 	" f.body FROM webhook f WHERE f.id = " o ".first_id)) AND NOT EXISTS"  \
 	" (SELECT 1 FROM webhook d WHERE d.alert_id = " o ".alert_id AND"      \
-	" +d.type = 'alert.duress' AND (n.type = 'alert.cancelled' OR"         \
-	" d.id > n.id)))"                                                      \
+	" +d.type = 'alert.duress' AND d.recipient_id = n.recipient_id AND"    \
+	" (n.type = 'alert.cancelled' OR d.id > n.id)))"                       \
 	" AND NOT EXISTS (SELECT 1 FROM timeline t WHERE t.alert_id = " o      \
 	".alert_id AND +t.kind IN ('closed', 'acknowledged') AND t.id "        \
 	"> " CONSOLE_DB_REOPENED(o ".alert_id") "))"
+/* clang-format on */
 
 /* Calls fn for each alert (first delivery per alert id): the open ones
  * (every duress alarm; then those waiting for a person,

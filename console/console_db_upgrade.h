@@ -1,7 +1,7 @@
 /*
  * What the console's database upgrades share (console_db.c, up to
- * user_version 5; console_db_upgrade6.c, 6): how a device notice moves
- * its device's row, and the upgrade to 6.
+ * user_version 5; console_db_upgrade6.c, 6 and 7): how a device notice
+ * moves its device's row, and the upgrades to 6 and 7.
  */
 #ifndef ALERTCONSOLE_CONSOLE_DB_UPGRADE_H
 #define ALERTCONSOLE_CONSOLE_DB_UPGRADE_H
@@ -35,5 +35,9 @@
  * triggers of console_retention_upgrade6; 0, or -1 (logged, nothing
  * changed). */
 int console_db_upgrade6(sqlite3 *db);
+/* user_version 6 to 7 in one transaction: a duress alarm reopens a
+ * closed alert only through the hook of its own recipient; 0, or -1
+ * (logged, nothing changed). */
+int console_db_upgrade7(sqlite3 *db);
 
 #endif

@@ -4,7 +4,8 @@
  * alarm reopen a closed alert, the table of each alert's device, the
  * time each device was last heard of (so that the sweep reads
  * device_state by an index, not every notice), and the retention
- * triggers of console_retention_upgrade6.
+ * triggers of console_retention_upgrade6; and from 6 to 7, the
+ * reopening only by the alert's own recipient's duress alarm.
  */
 #include <sqlite3.h>
 
@@ -14,7 +15,8 @@
 #include "console_retention.h"
 #include "log.h"
 
-/* clang-format off: it breaks the SQL's concatenation mid-word */
+/* clang-format breaks the SQL's concatenation mid-word: */
+/* clang-format off */
 
 /* A duress cancel of an alert already closed (the relay reopens it and
  * sends alert.duress to every tier, alertconsole(8)) reopens it here
@@ -86,6 +88,25 @@ static const char console_db_upgrade_heard[] =
     "BEGIN " CONSOLE_DB_DEVICE_HEAD "id = NEW.id" CONSOLE_DB_DEVICE_TAIL
     ";" CONSOLE_DB_HEARD " END;";
 
+/* A duress alarm reopens a closed alert only when it came through the
+ * hook of the alert's own recipient (the recipient of its first row):
+ * another recipient's webhook secret vouches for nothing about it.
+ * Once (user_version 7). */
+static const char console_db_upgrade7_sql[] =
+    "BEGIN IMMEDIATE;"
+    "DROP TRIGGER IF EXISTS webhook_duress_reopens;"
+    "CREATE TRIGGER webhook_duress_reopens AFTER INSERT ON"
+    " webhook WHEN NEW.type = 'alert.duress' AND NEW.recipient_id = "
+    CONSOLE_DB_ALERT_RCPT("NEW.alert_id") " AND " CONSOLE_DB_CLOSED_NOW
+    " BEGIN INSERT INTO timeline (alert_id, at, kind, actor) VALUES"
+    " (NEW.alert_id, unixepoch(), 'reopened', 'relay');"
+    " DELETE FROM claim WHERE alert_id = NEW.alert_id;"
+    " INSERT OR IGNORE INTO open_alert (alert_id, first_id) SELECT"
+    " NEW.alert_id, MIN(id) FROM webhook WHERE alert_id = NEW.alert_id"
+    " AND is_alert = 1; END;"
+    "PRAGMA user_version = 7;"
+    "COMMIT;";
+
 /* clang-format on */
 
 /* Whether device_state has heard_at already (a database its user_version
@@ -121,4 +142,11 @@ console_db_upgrade6(sqlite3 *db)
 	    console_retention_exec(db, "COMMIT") != 0)
 		return -1;
 	return 0;
+}
+
+int
+console_db_upgrade7(sqlite3 *db)
+{
+	/* rolled back on an error */
+	return console_retention_exec(db, console_db_upgrade7_sql);
 }

@@ -41,15 +41,17 @@ static const char console_metrics_claim_sql[] =
     "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
     "alert_id, MIN(at) AS t FROM timeline WHERE kind = 'claimed' GROUP BY "
     "alert_id) c USING (alert_id)";
-/* clang-format off: it breaks the SQL's concatenation mid-word */
+/* clang-format breaks the SQL's concatenation mid-word: */
+/* clang-format off */
 static const char console_metrics_ack_sql[] =
     "SELECT c.t - w.r FROM (SELECT alert_id, MIN(stored_at) AS r FROM "
     "webhook WHERE is_alert = 1 GROUP BY alert_id) w JOIN (SELECT "
     "alert_id, MIN(t) AS t FROM (SELECT alert_id, at AS t FROM timeline "
     "WHERE kind = 'acknowledged' UNION ALL SELECT alert_id, stored_at FROM "
-    "webhook n WHERE type = 'alert.acknowledged' AND notice_signed(id, "
-    "recipient_id, type, body, " CONSOLE_DB_ALERT_BODY(
-        "n.alert_id") ")) GROUP BY alert_id) c USING (alert_id)";
+    "webhook n WHERE type = 'alert.acknowledged' AND recipient_id = "
+    CONSOLE_DB_ALERT_RCPT("n.alert_id") " AND notice_signed(id, "
+    "recipient_id, type, body, " CONSOLE_DB_ALERT_BODY("n.alert_id") "))"
+    " GROUP BY alert_id) c USING (alert_id)";
 /* clang-format on */
 static const char console_metrics_total_sql[] =
     "SELECT COUNT(DISTINCT alert_id) FROM webhook WHERE is_alert = 1";

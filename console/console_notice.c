@@ -58,9 +58,12 @@ console_notice_add(struct hook_config *hook, const struct alert *a,
 		sum->cancel_relay = 1;
 }
 
+/* Only the notices that came with the webhook secret of the alert's own
+ * recipient (?2): another recipient's hook says nothing about it. */
 static const char console_notice_rows_sql[] =
-    "SELECT type, body FROM webhook WHERE alert_id = ?1 AND type IN "
-    "('alert.acknowledged', 'alert.cancelled', 'alert.duress') ORDER BY id";
+    "SELECT type, body FROM webhook WHERE alert_id = ?1 AND recipient_id = "
+    "?2 AND type IN ('alert.acknowledged', 'alert.cancelled', "
+    "'alert.duress') ORDER BY id";
 
 static void
 console_notice_sum(struct console *c, struct hook_config *hook,
@@ -73,6 +76,7 @@ console_notice_sum(struct console *c, struct hook_config *hook,
 	if (s == NULL)
 		return;
 	sqlite3_bind_text(s, 1, a->alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, hook->recipient_id, -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		body = json_loadb(sqlite3_column_blob(s, 1),
 		    (size_t)sqlite3_column_bytes(s, 1), 0, NULL);
@@ -84,12 +88,12 @@ console_notice_sum(struct console *c, struct hook_config *hook,
 	console_db_release(s);
 }
 
-/* The first column of sql's first row for alert_id, copied and
- * NUL-terminated with its length into len (may be NULL), or NULL (the
- * caller frees). */
+/* The first column of sql's first row for alert_id (?1) and, when not
+ * NULL, rid (?2), copied and NUL-terminated with its length into len
+ * (may be NULL), or NULL (the caller frees). */
 static char *
 console_notice_first(struct console *c, const char *sql, const char *alert_id,
-    size_t *len)
+    const char *rid, size_t *len)
 {
 	sqlite3_stmt *s = console_db_stmt(c->db, sql);
 	char *out = NULL;
@@ -98,6 +102,8 @@ console_notice_first(struct console *c, const char *sql, const char *alert_id,
 	if (s == NULL)
 		return NULL;
 	sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
+	if (rid != NULL)
+		sqlite3_bind_text(s, 2, rid, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW &&
 	    sqlite3_column_type(s, 0) != SQLITE_NULL) {
 		n = (size_t)sqlite3_column_bytes(s, 0);
@@ -120,7 +126,8 @@ static const char console_notice_own_sql[] =
 static char *
 console_notice_own_ack(struct console *c, const char *alert_id)
 {
-	return console_notice_first(c, console_notice_own_sql, alert_id, NULL);
+	return console_notice_first(c, console_notice_own_sql, alert_id, NULL,
+	    NULL);
 }
 
 static json_t *
@@ -182,17 +189,18 @@ console_notice_apply(struct console *c, struct hook_config *hook,
 	free(own);
 }
 
-static const char console_notice_alert_sql[] =
-    "SELECT " CONSOLE_DB_ALERT_BODY("?1");
+static const char console_notice_alert_sql[] = "SELECT " CONSOLE_DB_ALERT_BODY(
+    "?1") " WHERE " CONSOLE_DB_ALERT_RCPT("?1") " = ?2";
 
-/* The body of alert_id's first row, or NULL (not, or no longer,
- * stored). */
+/* The body of alert_id's first row when that row came for rid (a notice
+ * through another recipient's hook is no word on it), or NULL (not, or
+ * no longer, stored). */
 static json_t *
-console_notice_alert(struct console *c, const char *alert_id)
+console_notice_alert(struct console *c, const char *alert_id, const char *rid)
 {
 	size_t len = 0;
-	char *raw =
-	    console_notice_first(c, console_notice_alert_sql, alert_id, &len);
+	char *raw = console_notice_first(c, console_notice_alert_sql, alert_id,
+	    rid, &len);
 	json_t *body = raw != NULL ? json_loadb(raw, len, 0, NULL) : NULL;
 
 	free(raw);
@@ -200,16 +208,18 @@ console_notice_alert(struct console *c, const char *alert_id)
 }
 
 const char *
-console_notice_kind(struct console *c, const char *type, const json_t *body)
+console_notice_kind(struct console *c, const char *type, const json_t *body,
+    char *name, size_t namelen)
 {
 	const char *rid = json_str(body, "recipient_id"),
 	           *aid = json_str(body, "alert_id");
 	struct console_recipient *r =
 	    rid != NULL ? console_config_find(&c->cfg, rid) : NULL;
 	json_t *alert =
-	    r != NULL && aid != NULL ? console_notice_alert(c, aid) : NULL;
+	    r != NULL && aid != NULL ? console_notice_alert(c, aid, rid) : NULL;
 	int takes = json_is_object(alert) &&
-	    console_notice_signed(&r->hook.keys, type, body, alert);
+	    console_notice_signed(&r->hook.keys, type, body, alert, name,
+	        namelen);
 
 	json_decref(alert);
 	if (strcmp(type, "alert.acknowledged") == 0)

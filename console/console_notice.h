@@ -25,11 +25,13 @@ void console_notice_apply(struct console *c, struct hook_config *hook,
 /* The timeline's kind of an alert.acknowledged or alert.cancelled
  * webhook body: "acknowledged" or "cancelled" when it takes its alert
  * as console_notice_signed has it (checked against the alert's first
- * row in the database), else the same with "_relay": the relay's word,
- * also for a cancel another device signed and for an alert not (or no
- * longer) stored. */
+ * row in the database, which must have come for the notice's
+ * recipient), else the same with "_relay": the relay's word, also for
+ * a cancel another device signed, a notice through another recipient's
+ * hook and an alert not (or no longer) stored.  For "acknowledged",
+ * name (namelen bytes, may be NULL) gets who signed it. */
 const char *console_notice_kind(struct console *c, const char *type,
-    const json_t *body);
+    const json_t *body, char *name, size_t namelen);
 
 /* console_notice_sql.c: 1 when the notice body of type (alert.cancelled
  * or alert.acknowledged) takes the alert whose first row's body is
@@ -37,10 +39,11 @@ const char *console_notice_kind(struct console *c, const char *type,
  * (console_notice_apply): a cancel signed by the alert's own device (a
  * cancel another enrolled device signed for this alert id, held by a
  * hostile relay, is only the relay's word) and not under duress, an
- * acknowledgement a recipient signed for the alert's envelope; else 0.
+ * acknowledgement a recipient signed for the alert's envelope (its
+ * signer into name, namelen bytes, when name is not NULL); else 0.
  * The one check behind notice_signed and console_notice_kind. */
 int console_notice_signed(struct hook_keys *k, const char *type,
-    const json_t *body, const json_t *alert_body);
+    const json_t *body, const json_t *alert_body, char *name, size_t namelen);
 
 /* console_notice_sql.c: registers the SQL function notice_signed(id,
  * recipient_id, type, body, alert_body) on c's database: 1 for the

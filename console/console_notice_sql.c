@@ -44,18 +44,21 @@ struct console_notice_sqlfn {
 
 int
 console_notice_signed(struct hook_keys *k, const char *type, const json_t *body,
-    const json_t *alert_body)
+    const json_t *alert_body, char *name, size_t namelen)
 {
 	const char *aid = json_str(body, "alert_id"),
 	           *dev = json_str(alert_body, "device_id");
-	char name[ACK_STMT_TEXT_MAX + 1];
+	char unused[ACK_STMT_TEXT_MAX + 1];
 
+	if (name == NULL) {
+		name = unused;
+		namelen = sizeof(unused);
+	}
 	if (aid == NULL)
 		return 0;
 	if (strcmp(type, "alert.acknowledged") == 0)
 		return notice_verify_ack(k, body, aid,
-		    json_str(alert_body, "envelope_sha256"), name,
-		    sizeof(name));
+		    json_str(alert_body, "envelope_sha256"), name, namelen);
 	/* no device named: none to check against, so no cancel counts */
 	return dev != NULL &&
 	    notice_verify_cancel(k, body, aid, dev) == NOTICE_CANCEL;
@@ -72,7 +75,7 @@ console_notice_check(struct hook_keys *k, sqlite3_value **v)
 	    (size_t)sqlite3_value_bytes(v[4]), 0, NULL);
 	int ok = type != NULL && json_is_object(body) &&
 	    json_is_object(alert) &&
-	    console_notice_signed(k, type, body, alert);
+	    console_notice_signed(k, type, body, alert, NULL, 0);
 
 	json_decref(body);
 	json_decref(alert);

@@ -9,11 +9,13 @@
 
 #include <sqlite3.h>
 
+#include "ack_statement.h"
 #include "console.h"
 #include "console_db.h"
 #include "console_metrics.h"
 #include "console_notice.h"
 #include "console_work.h"
+#include "frame.h"
 #include "log.h"
 
 const char *const console_work_outcomes[] = {"handled", "false_alarm", "test",
@@ -166,11 +168,13 @@ console_work_state(struct console *c, const char *alert_id,
 	    "kind = 'claimed'",
 	    alert_id);
 	/* How far the relay's escalation went: the highest tier of the
-	 * webhooks that brought it (alert.raised is tier 0). */
+	 * webhooks that brought it (alert.raised is tier 0); a duress
+	 * alarm without content only through the alert's own hook. */
 	st->tier = console_work_first(c,
 	    "SELECT MAX(CAST(json_extract(CAST(body AS TEXT), '$.tier') AS "
-	    "INTEGER)) FROM webhook WHERE alert_id = ? AND type IN "
-	    "('alert.raised', 'alert.escalated', 'alert.duress')",
+	    "INTEGER)) FROM webhook WHERE alert_id = ?1 AND (type IN "
+	    "('alert.raised', 'alert.escalated') OR (type = 'alert.duress' "
+	    "AND recipient_id = " CONSOLE_DB_ALERT_RCPT("?1") "))",
 	    alert_id);
 	/* The first acknowledgement that counts, as the metrics' time to
 	 * ack has it: this console's, or one a recipient signed; the
@@ -178,6 +182,24 @@ console_work_state(struct console *c, const char *alert_id,
 	st->acked_at = console_work_first(c,
 	    "SELECT MIN(t) FROM (" CONSOLE_DB_ACK_TIMES("?1") ")", alert_id);
 	return 0;
+}
+
+/* An alert.acknowledged body's timeline kind (console_notice_kind), its
+ * actor into *actor: a signed one is credited to whom the statement
+ * names (signer, len bytes), never to the relay's unsigned
+ * acknowledged_by; that is only the relay's word ("acknowledged_relay"). */
+static const char *
+console_work_ack(struct console *c, const json_t *body, char *signer,
+    size_t len, const char **actor)
+{
+	const char *kind =
+	    console_notice_kind(c, "alert.acknowledged", body, signer, len);
+
+	if (strcmp(kind, "acknowledged") == 0)
+		*actor = signer;
+	else if ((*actor = json_str(body, "acknowledged_by")) == NULL)
+		*actor = "?";
+	return kind;
 }
 
 /* A relay webhook as a timeline entry: columns 4.. are its type,
@@ -189,7 +211,7 @@ console_work_webhook_entry(struct console *c, sqlite3_stmt *s)
 	json_t *body = json_loadb(sqlite3_column_blob(s, 6),
 	    (size_t)sqlite3_column_bytes(s, 6), 0, NULL);
 	const char *kind = "relay", *actor = "relay";
-	char detail[160] = "";
+	char detail[160] = "", signer[ACK_STMT_TEXT_MAX + 1];
 	json_t *e;
 
 	if (type == NULL)
@@ -201,14 +223,12 @@ console_work_webhook_entry(struct console *c, sqlite3_stmt *s)
 		    (long long)json_integer_value(
 		        json_object_get(body, "tier")));
 	} else if (strcmp(type, "alert.acknowledged") == 0) {
-		kind = console_notice_kind(c, type, body);
-		actor =
-		    json_string_value(json_object_get(body, "acknowledged_by"));
-		actor = actor != NULL ? actor : "?";
+		kind =
+		    console_work_ack(c, body, signer, sizeof(signer), &actor);
 		if (strcmp(kind, "acknowledged") == 0)
 			snprintf(detail, sizeof(detail), "relay");
 	} else if (strcmp(type, "alert.cancelled") == 0) {
-		kind = console_notice_kind(c, type, body);
+		kind = console_notice_kind(c, type, body, NULL, 0);
 		actor = strcmp(kind, "cancelled") == 0 ? "device" : "relay";
 	}
 	e = json_pack("{s:I, s:s, s:s, s:s}", "at",
@@ -219,15 +239,20 @@ console_work_webhook_entry(struct console *c, sqlite3_stmt *s)
 }
 
 /* In the order things happened: each webhook has its timeline row
- * (kind "webhook", written in the webhook's own transaction). */
+ * (kind "webhook", written in the webhook's own transaction).  A notice
+ * that came through another recipient's hook is not this alert's (that
+ * webhook secret vouches for nothing about it) and is left out; the
+ * alert's deliveries and positions, which its device signed, are not. */
 json_t *
 console_work_timeline(struct console *c, const char *alert_id)
 {
 	sqlite3_stmt *s = console_work_prepare(c,
 	    "SELECT t.at, t.kind, t.actor, t.detail, w.type, w.repeat, w.body "
 	    "FROM timeline t LEFT JOIN webhook w ON t.kind = 'webhook' AND "
-	    "w.id = CAST(t.detail AS INTEGER) WHERE t.alert_id = ? "
-	    "ORDER BY t.id");
+	    "w.id = CAST(t.detail AS INTEGER) WHERE t.alert_id = ?1 AND "
+	    "(w.id IS NULL OR w.type IN ('alert.raised', 'alert.escalated', "
+	    "'alert.location') OR w.recipient_id = " CONSOLE_DB_ALERT_RCPT(
+	        "?1") ") ORDER BY t.id");
 	json_t *out = json_array(), *e;
 
 	if (s == NULL)

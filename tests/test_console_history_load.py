@@ -135,7 +135,7 @@ def test_a_database_of_before_gets_its_open_alerts(lab):
     try:
         # every step: the open alerts (1), the devices' states (2), the
         # triggers that keep both (3), the later positions' flag (4)
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 7
         assert [r for r, in d.execute("SELECT alert_id FROM open_alert")] \
             == [keep]
     finally:
@@ -219,7 +219,7 @@ def test_a_version_1_database_gets_each_devices_state(lab):
     c.login(SUPER)
     assert offline(c) == [(b, T % 4, T % 4), (e, T % 5, T % 4)]
     with ro(c) as d:
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 7
         assert d.execute("SELECT device_id, offline, since FROM "
                          "device_state ORDER BY device_id").fetchall() == [
             (a, 0, T % 3), (b, 1, T % 4), (e, 1, T % 5)]
@@ -247,7 +247,7 @@ def test_a_version_2_database_gets_the_triggers(lab):
     older_database(c, *["DROP TRIGGER %s" % t for t in sorted(TRIGGERS)],
                    "PRAGMA user_version = 2")
     with ro(c) as d:
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 7
         assert TRIGGERS <= {n for n, in d.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     new = alert_in(env, c, alert_type="threat")
@@ -396,7 +396,7 @@ def test_a_version_3_database_takes_a_lone_position_back(lab):
                    % lone["alert_id"], "PRAGMA user_version = 3")
     assert [a["alert_id"] for a in c.alerts()] == [normal]
     with ro(c) as d:
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 7
         assert d.execute("SELECT type, is_alert FROM webhook ORDER BY id"
                          ).fetchall() == [("alert.raised", 1),
                                           ("alert.location", 0),

@@ -224,7 +224,9 @@ QUERIES = {
     "open": ("SELECT first_id FROM open_alert ORDER BY first_id LIMIT ?1",
              (500,)),
     "duress": ("SELECT o.first_id FROM webhook n JOIN open_alert o ON "
-               "o.alert_id = n.alert_id WHERE n.type = 'alert.duress'", ()),
+               "o.alert_id = n.alert_id WHERE n.type = 'alert.duress' AND "
+               "n.recipient_id = (SELECT f.recipient_id FROM webhook f "
+               "WHERE f.id = o.first_id)", ()),
     # the alerts waiting for a person first (console_db.h's
     # CONSOLE_DB_WAITING, also the metrics' gauge): the open alerts in
     # the index's order, each tested through one alert's indexes
@@ -232,12 +234,14 @@ QUERIES = {
                 "(SELECT 1 FROM claim c WHERE c.alert_id = o.alert_id) AND "
                 "NOT EXISTS (SELECT 1 FROM webhook n WHERE n.alert_id = "
                 "o.alert_id AND n.type IN ('alert.acknowledged', "
-                "'alert.cancelled') AND notice_signed(n.id, n.recipient_id, "
-                "n.type, n.body, "
+                "'alert.cancelled') AND n.recipient_id = (SELECT "
+                "f.recipient_id FROM webhook f WHERE f.id = o.first_id) AND "
+                "notice_signed(n.id, n.recipient_id, n.type, n.body, "
                 "(SELECT f.body FROM webhook f WHERE f.id = o.first_id)) "
                 "AND NOT EXISTS (SELECT 1 FROM webhook d WHERE d.alert_id = "
-                "o.alert_id AND +d.type = 'alert.duress' AND (n.type = "
-                "'alert.cancelled' OR d.id > n.id))) AND NOT EXISTS (SELECT "
+                "o.alert_id AND +d.type = 'alert.duress' AND d.recipient_id "
+                "= n.recipient_id AND (n.type = 'alert.cancelled' OR d.id > "
+                "n.id))) AND NOT EXISTS (SELECT "
                 "1 FROM timeline t WHERE t.alert_id = o.alert_id AND +t.kind "
                 "IN ('closed', 'acknowledged') AND t.id > (SELECT "
                 "COALESCE(MAX(r.id), 0) FROM timeline r WHERE r.alert_id = "

@@ -9,6 +9,8 @@ Real processes: a real relay, `alertctl send` and `alertctl cancel`, and
 webhooks made in Python for what a relay taken over would send."""
 
 import base64
+import csv
+import io
 import json
 import time
 
@@ -405,3 +407,145 @@ def test_metrics_check_a_cancel_against_the_alerts_own_device(lab):
     console.login()
     status, _, raw = console.get("/api/alerts")
     assert status == 200 and json.loads(raw)["waiting"] == 2, raw
+
+
+@pytest.mark.hard_timeout(90)
+def test_signed_ack_is_credited_to_its_signer(lab):
+    """A statement the recipient signed as "Piket-1", passed on by the
+    relay with an acknowledged_by of its own: the card, the alert page's
+    timeline and the CSV export all credit the signer, and the relay's
+    text is nowhere (before, the timeline and the export credited
+    whatever name the relay wrote)."""
+    env = lab.env()
+    sk = nacl.signing.SigningKey.generate()
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory()
+    console = Console(lab, env).start()
+    aid, = panics(env, console, 1)
+    relay_text = "Burgemeester zelf (relay text)"
+    send_notices(env, console, [aid], [
+        ("alert.acknowledged", {"acknowledged_by": relay_text, "statement":
+                                statement(sk, aid, "%064x" % 0)}),
+    ], "msg_s")
+    a = one(console, aid)
+    assert a["acked_by"] == "Piket-1", a
+    assert a["notices"]["acknowledged"] == "signed", a
+    acks = [(e["kind"], e["actor"]) for e in a["timeline"]
+            if e["kind"].startswith("acknowledged")]
+    assert acks == [("acknowledged", "Piket-1")], a["timeline"]
+    status, _, raw = console.get("/api/export?alert=%s&format=csv" % aid)
+    assert status == 200, raw
+    rows = list(csv.reader(io.StringIO(raw.decode())))
+    assert [r[7] for r in rows if r[6] == "acknowledged"] == ["Piket-1"]
+    assert relay_text not in raw.decode()
+    status, _, raw = console.get("/api/export?alert=%s&format=json" % aid)
+    assert status == 200 and relay_text not in raw.decode()
+
+
+@pytest.mark.hard_timeout(90)
+def test_relay_reference_is_shown_only_when_well_formed(lab):
+    """The relay's "ref" (only the webhook secret vouches for it) is shown
+    when it is a reference (docs/PROTOCOL.md: 8 letters of
+    23456789ABCDEFGHJKLMNPQRSTUVWXYZ); anything else, such as a
+    100,049-character "reference" that tells the operators not to call
+    back, is shown as none, in the queue and the export, and logged
+    without its content (before, it came back whole)."""
+    env = lab.env()
+    console = Console(lab, env).start()
+    long_ref = "GEANNULEERD DOOR BURGEMEESTER - NIET TERUGBELLEN" + "x" * 100000
+    refs = ["K7Q2M9XD", long_ref, "k7q2m9xd", "K7Q2M9X0", "K7Q2M9X",
+            "K7Q2M9XDA", ["K7Q2M9XD"], 12345678]
+    aids = []
+    for ref in refs:
+        h, body, inner = make_webhook(env, RID, outer={"ref": ref})
+        assert console.hook(h, body) == 200
+        aids.append(inner["alert_id"])
+    got = {a["alert_id"]: a["ref"] for a in console.alerts()}
+    shown = [got[x] if not isinstance(got[x], str) else got[x][:60]
+             for x in aids]
+    assert shown == ["K7Q2M9XD"] + [None] * 7, shown
+    status, _, raw = console.get("/api/alerts")
+    assert status == 200 and b"GEANNULEERD" not in raw
+    status, _, raw = console.get("/api/export?alert=%s&format=json" % aids[1])
+    assert status == 200 and b"GEANNULEERD" not in raw
+    assert json.loads(raw)["alerts"][0]["ref"] is None
+    console.proc.wait_for(r"webhook for alert %s: its reference is not 8 "
+                          r"letters" % aids[1], timeout=10)
+    assert "GEANNULEERD" not in console.proc.text()
+
+
+def bare_duress(env, console, body, rid, msg_id, **extra):
+    """A bare alert.duress (no content) about the alert of body, an
+    alarm's webhook body, posted to rid's hook with rid's secret."""
+    o = json.loads(body)
+    o.pop("ciphertext")
+    o.update(type="alert.duress", recipient_id=rid, duress=True,
+             duress_at=proto.rfc3339_now(), **extra)
+    b = json.dumps(o).encode()
+    assert console.hook(resign(env, b, msg_id, rid=rid), b, rid=rid) == 200
+
+
+@pytest.mark.hard_timeout(90)
+def test_notices_through_another_recipients_hook_leave_the_alert(lab):
+    """A console serving contactpunt and oncall-1: a bare alert.duress and
+    an alert.acknowledged about contactpunt's alert, sent with
+    oncall-1's webhook secret alone, change nothing about it (no
+    duress, no relay's acknowledgement, no tier, nothing in its
+    timeline).  The same notices through contactpunt's own hook do
+    show, as the relay's word.  Before, the first two did too."""
+    env = lab.env()
+    console = Console(lab, env, rids=(RID, "oncall-1")).start()
+    h, body, inner = make_webhook(env, RID, alert_type="panic")
+    assert console.hook(h, body) == 200
+    aid = inner["alert_id"]
+
+    def notices(rid, prefix):
+        bare_duress(env, console, body, rid, prefix + "d", tier=3)
+        b = json.dumps({"type": "alert.acknowledged", "alert_id": aid,
+                        "recipient_id": rid,
+                        "acknowledged_by": "Piket-1"}).encode()
+        assert console.hook(resign(env, b, prefix + "a", rid=rid), b,
+                            rid=rid) == 200
+
+    notices("oncall-1", "msg_other")
+    a = one(console, aid)
+    n = {"cancelled": None, "acknowledged": None, "duress": None}
+    assert (a["state"], a["duress"], a["notices"], a["relay_acked_by"],
+            a["tier"]) == ("open", False, n, None, 0), a
+    assert [e["kind"] for e in a["timeline"]] == ["received"], a["timeline"]
+    (q,) = [x for x in console.alerts() if x["alert_id"] == aid]
+    assert q["duress"] is False and q["relay_acked_by"] is None, q
+    # through the alert's own hook: the relay's word, shown so
+    notices(RID, "msg_own")
+    a = one(console, aid)
+    assert (a["duress"], a["notices"]["duress"], a["relay_acked_by"],
+            a["tier"]) == (True, "relay", "Piket-1", 3), a
+    assert [e["kind"] for e in a["timeline"]] == [
+        "received", "relay", "acknowledged_relay"], a["timeline"]
+
+
+@pytest.mark.hard_timeout(90)
+def test_another_recipients_duress_does_not_reopen_a_closed_alert(lab):
+    """The same console: contactpunt's alert, closed by an operator, and
+    a bare alert.duress about it through oncall-1's hook: it stays
+    closed, no duress, nothing reopened.  Through contactpunt's own
+    hook the duress alarm reopens it (console_db_upgrade6.c's
+    webhook_duress_reopens).  Before, the first reopened it too and
+    dropped its claim."""
+    from test_console_retention import close
+    env = lab.env()
+    console = Console(lab, env, rids=(RID, "oncall-1")).start()
+    h, body, inner = make_webhook(env, RID, alert_type="panic")
+    assert console.hook(h, body) == 200
+    aid = inner["alert_id"]
+    close(console, aid)
+    bare_duress(env, console, body, "oncall-1", "msg_reopen_other")
+    a = one(console, aid)
+    assert (a["state"], a["closed"], a["duress"]) == ("closed", True,
+                                                      False), a
+    assert "reopened" not in [e["kind"] for e in a["timeline"]], a
+    bare_duress(env, console, body, RID, "msg_reopen_own")
+    a = one(console, aid)
+    assert (a["state"], a["closed"], a["duress"]) == ("open", False,
+                                                      True), a
+    assert "reopened" in [e["kind"] for e in a["timeline"]], a

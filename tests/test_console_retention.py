@@ -564,7 +564,7 @@ def test_a_version_4_database_gets_the_retention_tables(lab):
         "alert_history = 2\n"))
     c.start()
     with db(c) as d:
-        assert d.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert d.execute("PRAGMA user_version").fetchone()[0] == 7
         names = {n for n, in d.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
         assert {"webhook_duress_reopens", "timeline_no_replace",
