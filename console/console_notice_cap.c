@@ -19,8 +19,13 @@
 
 static struct log_budget console_notice_cap_log = {"notices left out", 0, 0, 0};
 
+/* Per recipient: the relay sends each notice to every recipient of the
+ * alert, and the page reads only the alert's own recipient's
+ * (console_notice.c); one recipient's copy, or junk sent with one
+ * recipient's secret, must not keep another's out. */
 static const char console_notice_cap_sql[] =
-    "SELECT body FROM webhook WHERE alert_id = ?1 AND type = ?2 ORDER BY id";
+    "SELECT body FROM webhook WHERE alert_id = ?1 AND type = ?2 "
+    "AND recipient_id = ?3 ORDER BY id";
 
 /* The signature a notice carries (a statement's, a cancel's), as sent:
  * base64 decoded strictly (libsodium), so one signature has one
@@ -88,6 +93,7 @@ console_notice_cap_scan(struct console *c, struct hook_keys *k,
 		return -1;
 	sqlite3_bind_text(s, 1, b->alert_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, b->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, b->recipient_id, -1, SQLITE_STATIC);
 	while (!same && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		(*n)++;
 		same = console_notice_cap_same(k, req, b, sig,

@@ -12,21 +12,21 @@
 #include "console.h"
 #include "hook.h"
 
-/* Notices of one alert and type that only the relay vouches for (no
- * signature of a known device or recipient for that alert) kept at
- * most: a real relay sends about one per recipient of this console. */
+/* Notices of one alert, type and recipient that only the relay vouches
+ * for (no signature of a known device or recipient for that alert) kept
+ * at most: a real relay sends about one per recipient. */
 #define CONSOLE_NOTICE_RELAY_MAX 8
 
 /* 1 when notice b (body req) is to be stored, 0 when it adds nothing
  * and is left out (answered as received: the relay does not send it
- * again).  Left out: the same body again; a signature already stored
- * for the alert (a signed notice replayed in another wrapping); a
- * notice only the relay vouches for once CONSOLE_NOTICE_RELAY_MAX
- * notices of its alert and type are stored (logged, within a budget).
- * A notice that carries a signature a known device or recipient made
- * for its alert is never left out for the cap, so junk sent first
- * cannot push a genuine acknowledgement or cancel out.  Other types:
- * always 1. */
+ * again).  Compared with b's recipient's notices only.  Left out: the
+ * same body again; a signature already stored for the alert (a signed
+ * notice replayed in another wrapping); a notice only the relay vouches
+ * for once CONSOLE_NOTICE_RELAY_MAX notices of its alert and type are
+ * stored (logged, within a budget).  A notice that carries a signature
+ * a known device or recipient made for its alert is never left out for
+ * the cap, so junk sent first cannot push a genuine acknowledgement or
+ * cancel out.  Other types: always 1. */
 int console_notice_admit(struct console *c, const struct hook_request *req,
     const struct hook_body *b);
 

@@ -254,7 +254,8 @@ QUERIES = {
     # console_notice_cap.c: the notices of one alert and type, on the
     # arrival of another
     "notice_cap": ("SELECT body FROM webhook WHERE alert_id = ?1 AND "
-                   "type = ?2 ORDER BY id", ("x" * 32, "alert.acknowledged")),
+                   "type = ?2 AND recipient_id = ?3 ORDER BY id",
+                   ("x" * 32, "alert.acknowledged", "contactpunt")),
     # console_metrics.c: one alert's ends, after each commit about it
     "metrics": ("SELECT (SELECT COUNT(*) FROM webhook WHERE alert_id = ?1 "
                 "AND +is_alert = 1), (SELECT MIN(stored_at) FROM webhook "

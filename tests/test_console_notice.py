@@ -269,6 +269,49 @@ def test_a_flood_of_notices_is_bounded_and_a_signed_ack_still_counts(lab):
                           r"out: stored already" % aid, "stderr", 10)
 
 
+@pytest.mark.hard_timeout(90)
+def test_another_recipients_copies_do_not_use_up_the_alerts_own(lab):
+    """Review rv-n2: the bound counted and compared an alert's notices
+    whatever recipient they came for, while the page reads only its own
+    recipient's.  The relay sends each notice to every recipient, so
+    oncall-1's copy of the genuine signed acknowledgement, arriving
+    first, left contactpunt's copy out as "stored already" (the alert
+    stayed unacknowledged), and junk sent with oncall-1's secret alone
+    used up the relay's-word places of contactpunt's alert."""
+    env = lab.env()
+    sk = nacl.signing.SigningKey.generate()
+    env.sign_keys[RID] = b64(sk.verify_key)
+    env.use_directory()
+    console = Console(lab, env, rids=(RID, "oncall-1"),
+                      extra={"conn_rate": "0"}).start()
+    aid, = panics(env, console, 1)
+    genuine = statement(sk, aid, "%064x" % 0)
+
+    def ack(rid, msg_id, **extra):
+        o = {"type": "alert.acknowledged", "alert_id": aid,
+             "recipient_id": rid}
+        o.update(extra)
+        b = json.dumps(o).encode()
+        assert console.hook(resign(env, b, msg_id, rid=rid), b,
+                            rid=rid) == 200
+
+    for i in range(CAP):
+        ack("oncall-1", "msg_other_junk%d" % i, acknowledged_by="x%d" % i)
+    ack("oncall-1", "msg_other_real", acknowledged_by="Piket-1",
+        statement=genuine)
+    # the relay's word through the alert's own hook is still stored
+    ack(RID, "msg_own_relay", acknowledged_by="Piket-2")
+    a = one(console, aid)
+    assert (a["state"], a["notices"]["acknowledged"]) == ("open", "relay"), a
+    # and so is the genuine acknowledgement, which then counts
+    ack(RID, "msg_own_real", acknowledged_by="Piket-1", statement=genuine)
+    a = one(console, aid)
+    assert a["state"] == "acknowledged", a
+    assert (a["notices"]["acknowledged"], a["acked_by"]) == ("signed",
+                                                            "Piket-1"), a
+    assert "left out" not in console.proc.text("stderr")
+
+
 @pytest.mark.hard_timeout(150)
 def test_signed_ack_comes_back_with_its_statement(lab):
     """An operator acknowledges in the console (signed with the
