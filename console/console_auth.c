@@ -53,6 +53,9 @@ struct console_auth_pending {
 	char peer[64];
 	char source[64];
 	struct console_device_token tok; /* the browser's device cookie */
+	/* The hash the password is checked against: a new password (user
+	 * passwd) committed during the check makes it count as wrong. */
+	char checked[crypto_pwhash_STRBYTES];
 };
 
 struct console_auth *
@@ -359,6 +362,8 @@ console_auth_check(struct console *c, struct console_auth_pending *p, int ok)
 	int trusted;
 
 	trusted = console_auth_trusted(c, p->name, &p->tok, hash, sizeof(hash));
+	if (ok && strcmp(hash, p->checked) != 0) /* changed meanwhile */
+		ok = 0;
 	r = console_users_finish(db, p->name, ok, trusted, now,
 	    c->cfg.login_max_fail, c->cfg.login_lockout, &u, &locked_until);
 	if (r == CONSOLE_LOGIN_OK) {
@@ -428,6 +433,7 @@ console_auth_start(struct console *c, struct evhttp_request *req,
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->peer, sizeof(p->peer), "%s", peer);
 	snprintf(p->source, sizeof(p->source), "%s", source);
+	memcpy(p->checked, hash, sizeof(p->checked));
 	console_device_token_read(
 	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
 	    name, &p->tok);

@@ -14,6 +14,8 @@ import http.client
 import json
 import re
 import sqlite3
+import threading
+import time
 
 import pytest
 
@@ -213,3 +215,43 @@ def test_a_locked_name_answers_as_a_name_nobody_has(lab):
     assert locked == nobody, (locked, nobody)
     assert [a[0] for a in locked] == [401] * 5 + [429]
     assert locked[0][1] == {"error": "bad"}
+
+
+def test_a_login_checked_while_the_password_changed_is_refused(lab):
+    """Review rv-n2: a login with the old password whose check was under
+    way when `user passwd` committed got a session (passwd had just
+    ended the old ones) and a device cookie made over the NEW hash.  The
+    check now counts only against the hash it was checked against.  The
+    login is held in the console's one password-check queue behind
+    twenty wrong logins (each from its own address) while passwd runs."""
+    c = console(lab)
+    queued = []
+
+    def wrong(i):
+        queued.append(login(c, "Onbekend %d" % i, WRONG,
+                            source="127.0.1.%d" % (i + 1))[0])
+    flood = [threading.Thread(target=wrong, args=(i,)) for i in range(20)]
+    for t in flood:
+        t.start()
+    time.sleep(0.3)  # the wrong ones are queued first
+    got = {}
+
+    def old():
+        got["answer"] = login(c, OPERATOR, PASSWORD)
+        got["at"] = time.monotonic()
+    t = threading.Thread(target=old)
+    t.start()
+    new = "een heel ander wachtwoord"
+    assert c.user("passwd", OPERATOR, password=new).returncode == 0
+    changed = time.monotonic()
+    t.join(60)
+    for f in flood:
+        f.join(60)
+    assert queued == [401] * 20, queued
+    # what this test is about: the old password's check ended after the
+    # new password was in
+    assert got["at"] > changed, "the login was checked before passwd ended"
+    status, body, cookies, _ = got["answer"]
+    assert (status, body) == (401, {"error": "bad"}), got
+    assert not any(k.startswith("alertconsole_") for k in cookies), cookies
+    assert login(c, OPERATOR, new)[0] == 200
