@@ -18,6 +18,7 @@ import pytest
 
 import harness
 from test_console import Console, console_bin
+from test_console_stream_session import Stream
 
 pytestmark = pytest.mark.needs("alertconsole")
 
@@ -26,34 +27,6 @@ PER_ADDRESS = 2
 # unacknowledged heartbeat, which goes out within 5 s of the drop; the
 # old code kept the stream until tcp_retries2 gave up (about 15 minutes).
 FREED_WITHIN = 60
-
-
-class Stream:
-    """GET /api/events with the session's cookie, from 127.0.0.1."""
-
-    def __init__(self, console):
-        self.c = http.client.HTTPConnection("127.0.0.1", console.port,
-                                            timeout=10)
-        self.c.request("GET", "/api/events",
-                       headers={"Cookie": console.cookie})
-        self.r = self.c.getresponse()
-        self.status = self.r.status
-        self.port = self.c.sock.getsockname()[1] if self.c.sock else None
-
-    def next_event(self):
-        lines = []
-        while True:
-            line = self.r.fp.readline().decode()
-            if line == "":
-                raise ConnectionError("the stream ended")
-            if line in ("\n", "\r\n") and lines:
-                return dict(l.rstrip("\n").split(": ", 1) for l in lines
-                            if ": " in l)
-            if line.strip():
-                lines.append(line)
-
-    def close(self):
-        self.c.close()
 
 
 def nft(script):
@@ -89,9 +62,12 @@ table inet %(t)s {
 
 def opens(console):
     """A new stream is accepted (then closed)."""
-    s = Stream(console)
-    s.close()
-    return s.status == 200
+    c = http.client.HTTPConnection("127.0.0.1", console.port, timeout=10)
+    try:
+        c.request("GET", "/api/events", headers={"Cookie": console.cookie})
+        return c.getresponse().status == 200
+    finally:
+        c.close()
 
 
 @pytest.mark.hard_timeout(150)
@@ -106,15 +82,15 @@ def test_a_vanished_page_s_stream_frees_its_slot(lab):
                              "alertconsole")
     console.proc.wait_for(r"alertconsole ready", "stderr", 10)
     console.login()
-    streams = [Stream(console) for _ in range(PER_ADDRESS)]
+    streams = []
     hole = None
     try:
-        for s in streams:
-            assert s.status == 200
-            assert s.next_event()["event"] == "heartbeat"
+        for _ in range(PER_ADDRESS):
+            streams.append(Stream(console, console.cookie))  # 200
+            assert streams[-1].next()["event"] == "heartbeat"
         assert not opens(console)  # 503: the address holds its cap
         dead, live = streams
-        hole = Blackhole(console.port, dead.port)
+        hole = Blackhole(console.port, dead.c.sock.getsockname()[1])
         t0 = time.monotonic()
         harness.wait_until(lambda: opens(console), FREED_WITHIN,
                            interval=1, what="the dead stream's slot freed")
@@ -127,16 +103,15 @@ def test_a_vanished_page_s_stream_frees_its_slot(lab):
         assert int(m.group(1)) > 20, m.group(0)
         assert console.cookie.split("=", 1)[1] not in console.proc.text()
         # only the dead one went: the live one still holds its slot ...
-        keep = Stream(console)
+        keep = Stream(console, console.cookie)  # 200
         try:
-            assert keep.status == 200
             assert not opens(console)
         finally:
             keep.close()
         # ... and still carries heartbeats (past those that waited)
         while True:
             t1 = time.monotonic()
-            assert live.next_event()["event"] == "heartbeat"
+            assert live.next()["event"] == "heartbeat"
             if time.monotonic() - t1 > 0.5:
                 break  # one it waited for: sent just now
     finally:
