@@ -1,16 +1,24 @@
 /*
  * The operators' event streams (console_events.h), on evhttp's chunked
  * replies.  A stream ends when the page goes (the connection's close
- * callback) or at shutdown.  Each is tied to the session it was opened
- * with: asked at every heartbeat and before every alert event, and told
- * "expired" once that session has ended.
+ * callback, also when the kernel gave up on a page that vanished:
+ * CONSOLE_EVENTS_USER_TIMEOUT_MS) or at shutdown.  Each is tied to the session
+ * it was opened with: asked at every heartbeat and before every alert event,
+ * and told "expired" once that session has ended.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
@@ -27,6 +35,23 @@
 /* A page that is gone stops being written to when its connection
  * closes; the timeout only catches a peer that stopped reading. */
 #define CONSOLE_EVENTS_TIMEOUT_S 3600
+/*
+ * A page whose packets stopped arriving without a close (a NAT or
+ * firewall that dropped its state, a change of Wi-Fi or VPN) leaves its
+ * stream open here until TCP gives up retransmitting (about 15 minutes
+ * with Linux's tcp_retries2), counting against
+ * max_event_streams_per_address meanwhile: an office behind one address
+ * would soon be refused its pages' new streams.  TCP_USER_TIMEOUT makes
+ * the kernel end a connection whose data stays unacknowledged this long,
+ * and every heartbeat is such data: the write then fails and
+ * console_events_closed frees the slot.  Six heartbeats: a live page
+ * acknowledges each within its round trip, a loss of a few seconds (a
+ * Wi-Fi roam) is retransmitted and survives, and the page's own
+ * watchdog (stream.js: two heartbeats) has long given the stream up and
+ * opened another.  Linux applies it to a zero window too, which a page
+ * reaches only after hours of not reading its few bytes a heartbeat.
+ */
+#define CONSOLE_EVENTS_USER_TIMEOUT_MS (6 * CONSOLE_EVENTS_HEARTBEAT_MS)
 #define CONSOLE_EVENTS_LOG_INTERVAL_MS 10000
 
 struct console_events_client {
@@ -37,6 +62,7 @@ struct console_events_client {
 	 * once it ended); expired: it ended, the page was told. */
 	char sid[CONSOLE_TOKEN_HEX + 8];
 	int expired;
+	int64_t opened_ms; /* for the close's log line */
 };
 
 struct console_events {
@@ -137,8 +163,10 @@ console_events_new(struct console *c, struct event_base *base, long max,
 	return e;
 }
 
-/* The page went.  libevent has detached the unfinished request from its
- * connection and leaves it to us: ending it now frees it. */
+/* The page went, or the kernel ended its connection when it stopped
+ * acknowledging (CONSOLE_EVENTS_USER_TIMEOUT_MS).  libevent has detached the
+ * unfinished request from its connection and leaves it to us: ending it now
+ * frees it. */
 static void
 console_events_closed(struct evhttp_connection *conn, void *arg)
 {
@@ -150,9 +178,10 @@ console_events_closed(struct evhttp_connection *conn, void *arg)
 	for (i = 0; i < (size_t)cl->e->max; i++)
 		if (cl->e->c[i] == cl)
 			cl->e->c[i] = NULL;
+	log_debug("event stream closed after %lld s",
+	    (long long)((monotonic_ms() - cl->opened_ms) / 1000));
 	sodium_memzero(cl->sid, sizeof(cl->sid));
 	free(cl);
-	log_debug("event stream closed");
 }
 
 /* One log line per interval at most, with the count since the last:
@@ -197,6 +226,22 @@ console_events_refuse(struct evhttp_request *req)
 		evbuffer_free(b);
 }
 
+/* Not fatal when refused (not TCP): the stream is then only freed when
+ * TCP gives up or at CONSOLE_EVENTS_TIMEOUT_S, as before. */
+static void
+console_events_user_timeout(struct evhttp_connection *conn)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+	unsigned int ms = CONSOLE_EVENTS_USER_TIMEOUT_MS;
+
+	if (fd >= 0 &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms)) ==
+	        -1)
+		log_debug("event stream: TCP_USER_TIMEOUT: %s",
+		    strerror(errno));
+}
+
 /* A free slot, or -1 when max are open, or per_addr from peer. */
 static long
 console_events_slot(struct console_events *e, const char *peer)
@@ -236,8 +281,10 @@ console_events_open(struct console_events *e, struct evhttp_request *req,
 	cl->req = req;
 	snprintf(cl->peer, sizeof(cl->peer), "%s", peer != NULL ? peer : "");
 	snprintf(cl->sid, sizeof(cl->sid), "%s", sid);
+	cl->opened_ms = monotonic_ms();
 	e->c[slot] = cl;
 	evhttp_connection_set_timeout(conn, CONSOLE_EVENTS_TIMEOUT_S);
+	console_events_user_timeout(conn);
 	console_http_on_close(req, console_events_closed, cl);
 	evhttp_send_reply_start(req, 200, "OK");
 	/* The page reconnects after 2 s when the stream breaks. */

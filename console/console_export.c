@@ -301,7 +301,12 @@ console_export_headers(struct evhttp_request *req, int csv)
 	    "Content-Disposition", disp);
 }
 
-/* The frame's start, then the alerts a chunk a turn. */
+/* The frame's start, then the alerts a chunk a turn.  No
+ * TCP_USER_TIMEOUT here, unlike an event stream (console_events.c): a
+ * browser that stops reading keeps a zero window, which Linux then
+ * ends like lost data, and a paused download is a reader an export
+ * waits for (CONSOLE_EXPORT_BACKLOG); one whose browser vanished is
+ * cut off at export_timeout, freeing its place in max_exports. */
 static void
 console_export_start(struct console *c, struct evhttp_request *req,
     struct console_export_job *j)

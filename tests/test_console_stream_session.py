@@ -32,6 +32,8 @@ class Stream:
         lines = []
         while True:
             line = self.r.fp.readline().decode()
+            if line == "":
+                raise ConnectionError("the stream ended")
             self.raw.append(line)
             if line in ("\n", "\r\n") and lines:
                 return dict(l.rstrip("\n").split(": ", 1) for l in lines
