@@ -1,9 +1,11 @@
 """alertctl keygen / pin and scripts/dev-setup."""
 
 import os
+import shutil
 import stat
 
 import nacl.bindings
+
 import pytest
 
 import harness
@@ -54,6 +56,29 @@ def test_keygen_webhook_secret(tmp_path, lab):
     harness.run([harness.alertctl_bin(), "keygen", "webhook-secret", g])
     assert g.read_text() != f.read_text()
 
+
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb")
+def test_a_key_file_is_never_left_cut_short(tmp_path, lab):
+    """alertctl keygen killed between creating a key file and writing it
+    (under gdb, at the fchmod that comes first): nothing under the key's
+    name, so a second run makes it whole; before, an empty file was left
+    there, which every program refuses until someone removes it (the
+    console's device.key: the console would not start)."""
+    f = tmp_path / "x.whsec"
+    cp = harness.run(["gdb", "-q", "-nx", "-batch", "-ex", "set breakpoint "
+                      "pending on", "-ex", "break fchmod", "-ex", "run",
+                      "-ex", "kill", "--args", harness.alertctl_bin(),
+                      "keygen", "webhook-secret", str(f)], timeout=120)
+    assert "Breakpoint 1, " in cp.stdout, cp.stdout + cp.stderr
+    assert not f.exists(), f.read_bytes()
+    cp = harness.run([harness.alertctl_bin(), "keygen", "webhook-secret", f])
+    assert cp.returncode == 0, cp.stderr
+    assert mode(f) == 0o600 and f.read_text().startswith("whsec_")
+    # and an existing key is still never overwritten
+    before = f.read_text()
+    cp = harness.run([harness.alertctl_bin(), "keygen", "webhook-secret", f])
+    assert cp.returncode != 0 and "already exists" in cp.stderr, cp.stderr
+    assert f.read_text() == before
 
 def test_pin_matches_openssl(tmp_path, lab):
     cert, _ = harness.make_cert(tmp_path)
