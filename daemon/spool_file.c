@@ -469,6 +469,14 @@ spool_file_open(struct event_base *base, const char *path,
 	/* On the loop: at start, before any connection is taken. */
 	if (created)
 		spool_file_sync_dir(path);
+	/* What a process killed before its sync returned wrote may be in
+	 * the page cache only: on disk before any of it counts (a resend
+	 * of such an alert is answered "accepted" at once). */
+	if (fdatasync(f->fd) != 0) {
+		log_warn("spool %s", path);
+		spool_file_close(f);
+		return NULL;
+	}
 	/* Read only once locked: a file in use is no one else's to read. */
 	if ((whole = spool_file_read(path, cb, arg)) < 0 ||
 	    fstat(f->fd, &st) != 0) {
