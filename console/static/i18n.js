@@ -42,11 +42,11 @@ export function pick(pref) {
 }
 
 export function t(key, vars = {}) {
-  let s = Object.hasOwn(dict, key) ? dict[key] : key;
-  // a function, not a string: a value's own $&, $` or $' (a name, a
-  // relay's word) is text, not a replacement pattern
-  for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, () => String(v));
-  return s;
+  const s = Object.hasOwn(dict, key) ? dict[key] : key;
+  // one pass, with a function: a value (a name, a relay's word) is text,
+  // neither a replacement pattern ($&) nor a place for a later value
+  // ({time} in a name)
+  return s.replace(/\{(\w+)\}/g, (m, k) => (Object.hasOwn(vars, k) ? String(vars[k]) : m));
 }
 
 export function apply(root = document) {
