@@ -642,6 +642,7 @@ main(int argc, char *argv[])
 
 	memset(&relay, 0, sizeof(relay));
 	TAILQ_INIT(&relay.conns);
+	TAILQ_INIT(&relay.ingests);
 	relay.worker = -1;
 	if (main_load_config(path, test, &relay) != 0)
 		return 1;
@@ -741,6 +742,7 @@ main(int argc, char *argv[])
 	ack_close(relay.ack);
 	admin_close(relay.admin);
 	escalate_free(relay.escalate);
+	conn_ingest_end_all(&relay);
 	checkin_free(relay.checkin);
 	supervise_free(relay.supervise);
 	dispatch_free(relay.dispatch);

@@ -32,8 +32,7 @@ conn_unhook(struct conn *c)
 {
 	conn_refuse_end(c);
 	strindex_remove(c->relay->by_device, &c->by_device);
-	ingest_cancel(c->ingest);
-	c->ingest = NULL;
+	conn_ingest_detach(c);
 	store_req_cancel(c->req);
 	c->req = NULL;
 	conn_cancel_detach(c);
@@ -145,8 +144,7 @@ conn_error_send(struct conn *c, const char *code, const char *message,
 	if (!fatal)
 		return;
 	c->state = CONN_CLOSING;
-	ingest_cancel(c->ingest);
-	c->ingest = NULL;
+	conn_ingest_detach(c); /* what it stores is recorded */
 	store_req_cancel(c->req);
 	c->req = NULL;
 	conn_cancel_detach(c); /* what Redis does is done: recorded */

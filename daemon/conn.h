@@ -26,5 +26,8 @@ void conn_receipt(struct relay *relay, const char *device_id,
 void conn_revoke_sweep(struct relay *relay);
 /* Closes every connection (shutdown). */
 void conn_close_all(struct relay *relay);
+/* Ends the alerts still being stored for devices gone (at exit, before
+ * the spool and the store are freed). */
+void conn_ingest_end_all(struct relay *relay);
 
 #endif

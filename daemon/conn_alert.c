@@ -1,7 +1,8 @@
 /*
  * A device's alert frame: checked, routed, stored through ingest, and
  * answered "accepted" only once durable; the alert's receipts wait until
- * then (conn_int.h).
+ * then (conn_int.h).  What became of it is logged and audited even when
+ * its device has gone by then (struct conn_ingest).
  */
 #include "audit.h"
 #include "conn_int.h"
@@ -57,25 +58,44 @@ conn_accepted_frame(const struct conn *c, const struct ingest_reply *r)
 	return o;
 }
 
+/*
+ * An alert being stored.  Once its script is sent (or its spool record
+ * written), the alert is stored and delivered whether or not its device
+ * stays, so the request outlives the connection, as a cancel does
+ * (conn_cancel.c): what it did is logged and audited either way, and
+ * only the answer needs the connection.
+ */
+struct conn_ingest {
+	TAILQ_ENTRY(conn_ingest) entry; /* in relay->ingests once detached */
+	struct relay *relay;
+	struct conn *c; /* NULL once its connection is gone */
+	struct ingest_req *ir;
+	char peer[INET6_ADDRSTRLEN + 8]; /* for the records, copied */
+	char device_id[ID_MAX + 1];
+	char alert_id[33];
+	int64_t start_ms;
+	int64_t stage_ns;
+};
+
 static void
-conn_alert_audit(struct conn *c, int duplicate)
+conn_alert_audit(const struct conn_ingest *j, int duplicate)
 {
 	char actor[ID_MAX + 8], object[ID_MAX + 8];
 
-	snprintf(actor, sizeof(actor), "device:%s", c->device_id);
-	snprintf(object, sizeof(object), "alert:%s", c->ingest_alert_id);
-	audit_relay(c->relay, "alert.accepted", object, "ok", c->peer, "tls",
+	snprintf(actor, sizeof(actor), "device:%s", j->device_id);
+	snprintf(object, sizeof(object), "alert:%s", j->alert_id);
+	audit_relay(j->relay, "alert.accepted", object, "ok", j->peer, "tls",
 	    actor, duplicate ? "duplicate" : NULL);
 }
 
+/* What the relay did with the alert, in the log and the audit log;
+ * device_gone=1 when its connection closed before the answer. */
 static void
-conn_ingest_cb(const struct ingest_reply *r, void *arg)
+conn_ingest_record(const struct conn_ingest *j, const struct ingest_reply *r)
 {
-	struct conn *c = arg;
-	long ms = (long)(monotonic_ms() - c->ingest_start_ms);
-	int64_t answered = stage_observe(STAGE_STORE, c->stage_ns);
+	long ms = (long)(monotonic_ms() - j->start_ms);
+	const char *gone = j->c == NULL ? " device_gone=1" : "";
 
-	c->ingest = NULL;
 	switch (r->result) {
 	case INGEST_NEW:
 	case INGEST_DUPLICATE:
@@ -85,31 +105,111 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 			metrics.drills_accepted++;
 		else
 			metrics.alerts_accepted++;
-		/* the device first: the log and the audit record can wait
-		 * a few microseconds, the person pressing should not */
-		conn_send(c, conn_accepted_frame(c, r));
-		stage_answered(c->ingest_alert_id, answered);
-		stage_observe(STAGE_REPLY, answered);
 		log_info("alert accepted alert=%s device=%s relay_id=%s "
-		         "duplicate=%d store_ms=%ld ref=%s drill=%d",
-		    c->ingest_alert_id, c->device_id, r->relay_id,
-		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill);
-		conn_alert_audit(c, r->result == INGEST_DUPLICATE);
+		         "duplicate=%d store_ms=%ld ref=%s drill=%d%s",
+		    j->alert_id, j->device_id, r->relay_id,
+		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill, gone);
+		conn_alert_audit(j, r->result == INGEST_DUPLICATE);
+		break;
+	case INGEST_CONFLICT: /* nothing stored: the device's error */
+		break;
+	case INGEST_UNAVAILABLE:
+		log_warnx("alert alert=%s device=%s%s not stored: %s",
+		    j->alert_id, j->device_id, gone, r->error);
+		break;
+	}
+}
+
+/* The answer, to a device still there. */
+static void
+conn_ingest_answer(struct conn *c, const struct ingest_reply *r, int64_t stored)
+{
+	switch (r->result) {
+	case INGEST_NEW:
+	case INGEST_DUPLICATE:
+		conn_send(c, conn_accepted_frame(c, r));
+		stage_answered(c->ingest_alert_id, stored);
+		stage_observe(STAGE_REPLY, stored);
 		break;
 	case INGEST_CONFLICT:
 		conn_error(c, "conflict",
 		    "alert_id already used for a different alert", 0);
 		break;
 	case INGEST_UNAVAILABLE:
-		log_warnx("alert alert=%s device=%s not stored: %s",
-		    c->ingest_alert_id, c->device_id, r->error);
 		conn_error(c, "unavailable",
 		    "alert could not be stored now; send it again", 0);
 		break;
 	}
+}
+
+static void
+conn_ingest_cb(const struct ingest_reply *r, void *arg)
+{
+	struct conn_ingest *j = arg;
+	struct conn *c = j->c;
+	int64_t stored = stage_observe(STAGE_STORE, j->stage_ns);
+
+	/* the device first: the log and the audit record can wait a few
+	 * microseconds, the person pressing should not */
+	if (c != NULL) {
+		c->ingest = NULL;
+		conn_ingest_answer(c, r, stored);
+	} else
+		TAILQ_REMOVE(&j->relay->ingests, j, entry);
+	conn_ingest_record(j, r);
+	free(j);
+	if (c == NULL)
+		return;
 	c->ingest_alert_id[0] = '\0';
 	conn_release_receipts(c);
 	conn_process(c);
+}
+
+/* The device's connection goes: its alert's request goes on without it,
+ * in relay->ingests until it completes or the relay stops. */
+void
+conn_ingest_detach(struct conn *c)
+{
+	struct conn_ingest *j = c->ingest;
+
+	if (j == NULL)
+		return;
+	j->c = NULL;
+	c->ingest = NULL;
+	TAILQ_INSERT_TAIL(&j->relay->ingests, j, entry);
+}
+
+/* At exit, before the spool and the store go: they would end a pending
+ * request without its callback (the spool) or with one that reaches a
+ * closed spool (the store).  What became of the alert is not known. */
+void
+conn_ingest_end_all(struct relay *relay)
+{
+	struct conn_ingest *j;
+
+	while ((j = TAILQ_FIRST(&relay->ingests)) != NULL) {
+		TAILQ_REMOVE(&relay->ingests, j, entry);
+		log_warnx("alert alert=%s device=%s device_gone=1 "
+		          "outcome=unknown: the relay stopped first",
+		    j->alert_id, j->device_id);
+		ingest_cancel(j->ir);
+		free(j);
+	}
+}
+
+static struct conn_ingest *
+conn_ingest_new(struct conn *c)
+{
+	struct conn_ingest *j = xcalloc(1, sizeof(*j));
+
+	j->relay = c->relay;
+	j->c = c;
+	snprintf(j->peer, sizeof(j->peer), "%s", c->peer);
+	snprintf(j->device_id, sizeof(j->device_id), "%s", c->device_id);
+	snprintf(j->alert_id, sizeof(j->alert_id), "%s", c->ingest_alert_id);
+	j->start_ms = monotonic_ms();
+	j->stage_ns = c->stage_ns;
+	return j;
 }
 
 /* A captured envelope replayed much later, or one from a device whose
@@ -191,9 +291,10 @@ conn_store_alert(struct conn *c, const char *json, size_t len,
 	}
 	crypto_hash_sha256(hash, (const unsigned char *)json, len);
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-	c->ingest_start_ms = monotonic_ms();
 	c->stage_ns = stage_observe(STAGE_VERIFY, c->stage_ns);
-	c->ingest = ingest_alert(c->relay, env, hex, conn_ingest_cb, c);
+	c->ingest = conn_ingest_new(c);
+	c->ingest->ir =
+	    ingest_alert(c->relay, env, hex, conn_ingest_cb, c->ingest);
 }
 
 void

@@ -78,7 +78,7 @@ struct conn {
 	struct event *timer; /* auth, frame or linger deadline */
 	struct event *keepalive; /* pings an idle device, drops a dead one */
 	int64_t last_rx_ms;
-	struct ingest_req *ingest;
+	struct conn_ingest *ingest; /* an alert being stored (conn_alert.c) */
 	struct store_req *req; /* a cancel, status or list under way */
 	char req_type[16];
 	char req_alert_id[33];
@@ -94,7 +94,6 @@ struct conn {
 	 * entry back. */
 	char cancel_skip[CONN_CANCEL_SKIPS][33];
 	char ingest_alert_id[33];
-	int64_t ingest_start_ms;
 	int64_t stage_ns; /* the current stage's start (stage_metrics.h) */
 	json_t *held; /* receipts of the alert being stored, until accepted */
 	int shut; /* closing: our side of the session is shut down */
@@ -122,6 +121,8 @@ void conn_process(struct conn *c);
 /* conn_alert.c */
 void conn_alert(struct conn *c, const json_t *o);
 int conn_hold_receipt(struct conn *c, const char *alert_id, json_t *frame);
+/* The connection goes: its alert's request goes on, recorded alone. */
+void conn_ingest_detach(struct conn *c);
 
 /* conn_signed.c */
 /* The device this connection authenticated as, enrolled and not revoked

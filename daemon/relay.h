@@ -50,6 +50,7 @@ struct strindex;
 struct audit;
 struct retention;
 struct conn_priority;
+struct conn_ingest;
 
 struct relay {
 	struct event_base *base;
@@ -68,6 +69,8 @@ struct relay {
 	struct audit *audit; /* the audit log (audit.h) */
 	struct retention *retention; /* the sweep (retention.h) */
 	TAILQ_HEAD(, conn) conns;
+	/* alerts still being stored whose device is gone (conn_alert.c) */
+	TAILQ_HEAD(, conn_ingest) ingests;
 	size_t nconns;
 	size_t nunauth; /* not yet authenticated */
 	struct ratelimit *conn_limit; /* connections per source address */

@@ -397,3 +397,72 @@ def test_refusal_is_answered_at_once_while_a_replica_lags(lab):
         assert st.sms_reply(CP, "OK ZZZZ2345") == 404
         rc, out, err = ctl(st.env, "cancel", other, "--timeout", "10")
     assert rc != 0 and "does not know alert %s" % other in err, (rc, out, err)
+
+
+def alert_id_of(p):
+    """The alert_id alertctl send printed first, before any answer."""
+    harness.wait_until(lambda: p.text("stdout").strip(), 10,
+                       what="alertctl's alert_id line")
+    return parse_send(p.text("stdout").splitlines())[0]
+
+
+@pytest.mark.hard_timeout(120)
+def test_an_alert_whose_device_went_away_is_recorded(lab):
+    """An alert, replica stopped: the master stores it, and alertctl is
+    killed while its "accepted" waits for WAIT; the replica resumes
+    before WAIT's deadline.  The alert is stored and goes out, so the
+    relay logs it as accepted (device_gone=1) and audits alert.accepted
+    by the device, from its address.  Before: the connection's end
+    dropped the request, and the alert was recorded nowhere."""
+    env = lab.env()
+    replicated_env(lab, env, 15)
+    lab.redis(env)
+    replica = start_replica(lab, env, env.redis_port)
+    relay = lab.relay(env, debug=True)
+    with stopped(replica):
+        p = lab.send_proc(env, "--type", "panic", "--message", "gone",
+                          "--timeout", "60")
+        aid = alert_id_of(p)
+        state_is(env.redis_port, aid, "open")
+        p.kill()
+        relay.proc.wait_for(r"conn \d+ closed", "stderr", 10)
+    line = (r"info: alert accepted alert=%s device=%s relay_id=\S+ "
+            r"duplicate=0 store_ms=\d+ ref=\w+ drill=0 device_gone=1$" %
+            (aid, env.device_id))
+    harness.wait_until(lambda: re.search(line, relay.log(), re.M), 15,
+                       what="the accepted line:\n" + relay.log()[-2000:])
+    assert audited(env, aid, "alert.accepted", [("ok", None)]) == \
+        [("ok", None)]
+    stream = "alertrelay:audit:" + env.relay["instance_id"]
+    (rec,) = [x for x in (json.loads(f["r"]) for _, f in
+                          harness.Resp(env.redis_port).xrange(stream))
+              if x["action"] == "alert.accepted"]
+    assert (rec["actor"], rec["channel"]) == (
+        "device:" + env.device_id, "tls"), rec
+    assert rec["address"].startswith("127.0.0.1"), rec
+
+
+@pytest.mark.hard_timeout(120)
+def test_an_alert_of_a_device_gone_pending_at_exit_is_ended(lab):
+    """The same, but the relay is stopped while the alert still waits
+    for WAIT (replica still stopped): the request its device left is
+    ended at the exit, said so in the log, and freed (the ASan build
+    checks for leaks and use after free at the exit)."""
+    env = lab.env(relay={"shutdown_timeout": 2})
+    replicated_env(lab, env, 30)
+    lab.redis(env)
+    replica = start_replica(lab, env, env.redis_port)
+    relay = lab.relay(env, debug=True)
+    with stopped(replica):
+        p = lab.send_proc(env, "--type", "panic", "--message", "gone",
+                          "--timeout", "60")
+        aid = alert_id_of(p)
+        state_is(env.redis_port, aid, "open")
+        p.kill()
+        relay.proc.wait_for(r"conn \d+ closed", "stderr", 10)
+        assert relay.stop(timeout=20) == 0, relay.log()[-3000:]
+    assert re.search(r"warning: alert alert=%s device=%s device_gone=1 "
+                     r"outcome=unknown: the relay stopped first$" %
+                     (aid, env.device_id), relay.log(), re.M), \
+        relay.log()[-3000:]
+    assert "alert accepted alert=%s" % aid not in relay.log()

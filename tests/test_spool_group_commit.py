@@ -15,6 +15,7 @@ handshake went unanswered."""
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 
@@ -23,8 +24,9 @@ import pytest
 
 import harness
 import proto
-from helpers import ACCEPTED_RX
-from test_spool import health, spool_env
+from helpers import ACCEPTED_RX, parse_send
+from test_replicas_wait import audit_of
+from test_spool import health, metric, spool_env
 
 pytestmark = [pytest.mark.needs("alertrelayd", "alertctl"),
               pytest.mark.skipif(shutil.which("gdb") is None,
@@ -103,6 +105,7 @@ def held_send(lab, fail=False):
                 proto.b64e(bytes(other.verify_key)))
     redis = lab.redis(env)
     relay = HeldSyncRelay(lab, env, fail=fail)
+    relay.redis = redis  # for a test to start again
     redis.kill()
     send = lab.send_proc(env, "--type", "panic", "--message", "spooled",
                          "--timeout", "60")
@@ -182,4 +185,42 @@ def test_a_failed_group_sync_accepts_nothing_it_held(lab):
               if json.loads(l)["op"] == "alert"]
     assert sorted(alerts) == sorted([a_id, b_id]), lines
     s.close()
+    assert relay.stop() == 0, relay.proc.tail()
+
+
+@pytest.mark.hard_timeout(120)
+def test_an_alert_whose_device_left_during_its_sync_is_recorded(lab):
+    """alertctl is killed while the sync that covers its alert is held;
+    released, the alert is in the spool and goes out, so the relay logs
+    it as accepted (device_gone=1) and audits alert.accepted, by the
+    device, from its address, once Redis is back.  Before: the
+    connection's end dropped the request, and the alert was stored and
+    delivered with neither."""
+    env, _spool, _other, relay, send = held_send(lab)
+    harness.wait_until(lambda: send.text("stdout").strip(), 10,
+                       what="alertctl's alert_id line")
+    aid = parse_send(send.text("stdout").splitlines())[0]
+    send.kill()
+    harness.wait_until(
+        lambda: metric(env, "alertrelay_devices_connected") == 0, 15,
+        what="the relay to see the device gone")
+    relay.go()
+    harness.wait_until(lambda: "accepted into the local spool" in
+                       relay.log(), 15, what="the sync's return")
+    line = r"info: alert accepted alert=%s device=%s relay_id=spool-\S+ " \
+        r"duplicate=0 store_ms=\d+ ref=\w+ drill=0 device_gone=1$" % (
+            aid, env.device_id)
+    harness.wait_until(lambda: re.search(line, relay.log(), re.M), 10,
+                       what="the accepted line:\n" + relay.log()[-2000:])
+    relay.redis.start()
+    harness.wait_until(lambda: audit_of(env, aid, "alert.accepted"), 20,
+                       what="the alert.accepted record")
+    stream = "alertrelay:audit:" + env.relay["instance_id"]
+    (rec,) = [x for x in (json.loads(f["r"]) for _, f in
+                          harness.Resp(env.redis_port).xrange(stream))
+              if x["action"] == "alert.accepted"]
+    assert (rec["object"], rec["actor"], rec["result"], rec["channel"]) == \
+        ("alert:" + aid, "device:" + env.device_id, "ok", "tls"), rec
+    assert rec["address"].startswith("127.0.0.1"), rec
+    assert "spooled" not in json.dumps(rec)  # content never
     assert relay.stop() == 0, relay.proc.tail()
