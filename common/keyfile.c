@@ -57,7 +57,7 @@ keyfile_sync_dir(const char *path)
  * never leaves a key file cut short under its name (a program would
  * refuse to start on it until someone removed it by hand), and link()
  * fails when path exists, so nothing is overwritten.  A crash may leave
- * the ".new-PID" file beside it.
+ * a ".new-XXXXXX" file beside it.
  */
 int
 keyfile_write_text(const char *path, const char *text, int secret, char *err,
@@ -67,12 +67,14 @@ keyfile_write_text(const char *path, const char *text, int secret, char *err,
 	char tmp[PATH_MAX];
 	int fd, rc = -1;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new-%ld", path,
-	        (long)getpid()) >= sizeof(tmp)) {
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new-XXXXXX", path) >=
+	    sizeof(tmp)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	/* A random name: one a crash left (its PID may come again, always
+	 * 1 in a container) never stands in the way. */
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

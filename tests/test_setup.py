@@ -80,6 +80,23 @@ def test_a_key_file_is_never_left_cut_short(tmp_path, lab):
     assert cp.returncode != 0 and "already exists" in cp.stderr, cp.stderr
     assert f.read_text() == before
 
+def test_a_file_a_crash_left_beside_a_key_is_no_obstacle(tmp_path, lab):
+    """Review rv-n3: the file written beside a key was named after the
+    PID, and a crash's leftover stopped the key being written when the
+    PID came again (always 1 in a container), with "File exists" for a
+    key that did not exist.  alertctl run as PID 1 of a new PID
+    namespace (unshare, as root) beside a leftover "x.whsec.new-1"."""
+    f = tmp_path / "x.whsec"
+    (tmp_path / "x.whsec.new-1").write_text("")
+    probe = harness.run(["unshare", "-pf", "--mount-proc", "true"])
+    if probe.returncode != 0:
+        pytest.skip("cannot make a PID namespace here: " + probe.stderr)
+    cp = harness.run(["unshare", "-pf", "--mount-proc",
+                      harness.alertctl_bin(), "keygen", "webhook-secret",
+                      str(f)])
+    assert cp.returncode == 0, cp.stderr
+    assert f.read_text().startswith("whsec_") and mode(f) == 0o600
+
 def test_pin_matches_openssl(tmp_path, lab):
     cert, _ = harness.make_cert(tmp_path)
     cp = harness.run([harness.alertctl_bin(), "pin", cert])
