@@ -433,11 +433,15 @@ def test_a_long_chain_is_continued_paged_and_verified(lab):
     for line in lines:
         r("XADD", STREAM, "*", "r", line)
     r("SET", PFX + "audit:last:" + INST, lines[-1])
+    # The first relay's own audit file holds its records 1..3 of the
+    # chain replaced here: emptied, as a copytruncate rotation leaves it
+    # (it then starts anew).  Left as it was, the relay rightly found
+    # the file behind Redis and went on after an audit.gap record, 1501:
+    # the failures of this test in full runs, taken for slow fsyncs.
+    st.file.write_bytes(b"")
     st.relay.start()
-    # what is tested is the number it continues after, not how soon: a
-    # loaded machine's fsyncs (appendfsync always, 1500 writes just
-    # before) took Redis past 10 s twice in a full run beside another
     st.relay.proc.wait_for(r"continues after record 1500", timeout=40)
+    assert "audit.gap" not in st.relay.log()
     activity(st)
     cp = st.verify()
     assert cp.returncode == 0, cp.stdout + cp.stderr
