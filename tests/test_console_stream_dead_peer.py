@@ -41,19 +41,37 @@ class Blackhole:
     sent them, as a firewall on the way would: dropped in output, the
     sender's own kernel would know of the loss."""
 
+    PREFIX = "alertrelay_test_"
+
     def __init__(self, server_port, client_port):
-        self.table = "alertrelay_test_%d" % os.getpid()
+        self.sweep()
+        self.table = "%s%d" % (self.PREFIX, os.getpid())
         cp = nft("""
 table inet %(t)s {
     chain in {
         type filter hook input priority -10; policy accept;
-        tcp sport %(s)d tcp dport %(c)d drop
+        iif "lo" ip saddr 127.0.0.1 ip daddr 127.0.0.1 tcp sport %(s)d tcp dport %(c)d drop
     }
 }
 """ % {"t": self.table, "s": server_port, "c": client_port})
         if cp.returncode != 0:
             pytest.skip("the kernel refused the test's nftables table: %s"
                         % cp.stderr.strip()[-300:])
+
+    @classmethod
+    def sweep(cls):
+        """Removes the tables of earlier runs whose process is gone (a
+        run killed before its finally): left behind, each would go on
+        dropping loopback packets to a port a later program may use."""
+        cp = subprocess.run(["nft", "list", "tables"], text=True,
+                            capture_output=True, timeout=10)
+        for line in cp.stdout.splitlines():
+            words = line.split()
+            if len(words) != 3 or not words[2].startswith(cls.PREFIX):
+                continue
+            pid = words[2][len(cls.PREFIX):]
+            if pid.isdigit() and not os.path.exists("/proc/" + pid):
+                nft("delete table inet %s\n" % words[2])
 
     def remove(self):
         cp = nft("delete table inet %s\n" % self.table)
