@@ -788,7 +788,8 @@ spool_open(struct relay *relay, const char *dir)
 		return NULL;
 	}
 	spool_file_on_idle(sp->file, spool_idle_cb, sp);
-	/* The files of workers a restart with fewer no longer runs. */
+	/* The files of workers a restart with fewer no longer runs: their
+	 * records reach memory (durable) only once our copy is synced. */
 	if (relay->worker <= 0)
 		spool_adopt(dir, relay->cfg->workers, sp->file,
 		    spool_replay_line, sp);

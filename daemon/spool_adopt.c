@@ -16,10 +16,19 @@
 
 #define SPOOL_ADOPT_PREFIX "spool.log."
 
+/* A line of the file being taken, as spool_file_read() gave it. */
+struct spool_adopt_line {
+	char *text;
+	size_t len;
+	int torn;
+};
+
 struct spool_adopt {
 	struct spool_file *into;
 	spool_file_line_cb cb;
 	void *arg;
+	struct spool_adopt_line *lines; /* read, not yet handed to cb */
+	size_t nlines, cap;
 	size_t taken;
 	int failed; /* a record could not be appended */
 };
@@ -41,11 +50,13 @@ spool_adopt_worker(const char *name)
 	return *end != '\0' || errno != 0 ? -1 : i;
 }
 
-/* One line of the old file: into ours first, then into memory. */
+/* One line of the old file: into ours now, into memory (cb) only once
+ * a sync of ours covers it (spool_adopt_file). */
 static void
 spool_adopt_line(const char *line, size_t len, int torn, void *arg)
 {
 	struct spool_adopt *ad = arg;
+	struct spool_adopt_line *l;
 	struct spool_record rec;
 	json_t *o;
 
@@ -57,7 +68,35 @@ spool_adopt_line(const char *line, size_t len, int torn, void *arg)
 		else
 			ad->taken++;
 	}
-	ad->cb(line, len, torn, ad->arg);
+	if (ad->nlines == ad->cap) {
+		ad->cap = ad->cap > 0 ? ad->cap * 2 : 64;
+		ad->lines =
+		    xreallocarray(ad->lines, ad->cap, sizeof(*ad->lines));
+	}
+	l = &ad->lines[ad->nlines++];
+	l->text = xmalloc(len + 1); /* a damaged line may hold a NUL */
+	memcpy(l->text, line, len);
+	l->text[len] = '\0';
+	l->len = len;
+	l->torn = torn;
+}
+
+/* The lines read, to cb if they count (their copy is synced), then
+ * forgotten either way. */
+static void
+spool_adopt_hand(struct spool_adopt *ad, int count)
+{
+	size_t i;
+
+	for (i = 0; i < ad->nlines; i++) {
+		if (count)
+			ad->cb(ad->lines[i].text, ad->lines[i].len,
+			    ad->lines[i].torn, ad->arg);
+		free(ad->lines[i].text);
+	}
+	free(ad->lines);
+	ad->lines = NULL;
+	ad->nlines = ad->cap = 0;
 }
 
 /* Locked: no running worker or relay appends to it (spool_file.h). */
@@ -80,7 +119,14 @@ spool_adopt_lock(const char *path)
  * The records are appended unsynced and synced once, before the old file
  * goes: until that sync they are all still in the old file, which a crash
  * leaves to the next start (a second copy is ignored, a torn line
- * skipped), so one sync keeps the guarantee one a record gave.
+ * skipped), so one sync keeps the guarantee one a record gave.  They
+ * count (into memory: a resend answered "accepted" at once, a first tier
+ * sent, a move into Redis, marks and compactions of ours) only once that
+ * sync returned: the old file was never synced here, and what its worker
+ * wrote before it was killed, unanswered, may be in the page cache only.
+ * A file not taken whole counts for nothing until the next start: what
+ * of it went into ours, unsynced (or after a failed sync, not known to be
+ * on disk), is cut off again, so that no later sync makes it count.
  */
 static void
 spool_adopt_file(struct spool_adopt *ad, const char *path)
@@ -93,12 +139,15 @@ spool_adopt_file(struct spool_adopt *ad, const char *path)
 	ad->failed = 0;
 	if (spool_file_read(path, spool_adopt_line, ad) < 0 || ad->failed ||
 	    (ad->taken > 0 && spool_file_sync(ad->into) != 0)) {
+		spool_file_unput(ad->into);
+		spool_adopt_hand(ad, 0);
 		log_errorx("spool %s: of a worker that no longer runs, and not "
 		           "taken over whole; it stays for the next start",
 		    path);
 		close(fd);
 		return;
 	}
+	spool_adopt_hand(ad, 1);
 	if (unlink(path) != 0) {
 		log_warn("spool %s: removing it once taken over", path);
 		close(fd);
@@ -116,7 +165,7 @@ void
 spool_adopt(const char *dir, long nworkers, struct spool_file *into,
     spool_file_line_cb cb, void *arg)
 {
-	struct spool_adopt ad = {into, cb, arg, 0, 0};
+	struct spool_adopt ad = {into, cb, arg, NULL, 0, 0, 0, 0};
 	struct dirent *de;
 	DIR *d;
 	char *path;

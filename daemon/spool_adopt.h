@@ -15,9 +15,11 @@
 #include "spool_file.h"
 
 /* Every spool.log.i in dir with i >= nworkers, not locked by a running
- * process: each whole record is
- * appended to into and handed to cb (like spool_file_open()'s lines), then
- * the file is removed; a file not taken whole stays, and is said. */
+ * process: each whole record is appended to into, then, once a sync of
+ * into covers them, every line is handed to cb (like spool_file_open()'s
+ * lines) and the file is removed.  A file not taken whole stays, and is
+ * said: none of its lines reaches cb, and what of it was appended to into
+ * is cut off again. */
 void spool_adopt(const char *dir, long nworkers, struct spool_file *into,
     spool_file_line_cb cb, void *arg);
 

@@ -139,6 +139,17 @@ spool_file_sync(struct spool_file *f)
 	return 0;
 }
 
+/* Back to what the last sync covers.  The cut need not reach the disk:
+ * should a crash bring those lines back, they are second copies of
+ * records the failed takeover left in their old file. */
+void
+spool_file_unput(struct spool_file *f)
+{
+	spool_file_set_size(f, f->durable);
+	if (spool_file_cut(f) == 0)
+		f->dirty = 0;
+}
+
 /* The next group: everything written so far, unless a sync runs (what
  * is written meanwhile waits for the one after it). */
 static void

@@ -18,6 +18,7 @@ import time
 import pytest
 
 import harness
+import proto
 from helpers import parse_send
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
@@ -95,6 +96,67 @@ def test_fewer_workers_take_over_the_spool_of_the_others(lab):
     relay.stop()
     relay = lab.relay(env)
     assert "taken over" not in relay.proc.text("stderr")
+
+
+def frame_on_worker_1(env, spool):
+    """An alert frame a device session got accepted into worker 1's
+    spool.log.1 (Redis down; sessions are hashed to workers by the
+    kernel): (frame, its alert id)."""
+    pks = {rid: proto.b64d(r.public_key) for rid, r in env.recipients.items()}
+    for _ in range(16):
+        s = harness.device_session(env)
+        frame, _, aid = proto.build_alert(s.key, env.device_id, pks,
+                                          alert_type="panic")
+        ans = s.request(frame, ("accepted", "error"), 20)
+        s.close()
+        assert ans.get("type") == "accepted", ans
+        if aid in (spool / "spool.log.1").read_text():
+            return frame, aid
+    pytest.fail("16 alerts, none on worker 1's spool")
+
+
+@pytest.mark.hard_timeout(150)
+def test_an_adopted_alert_counts_only_once_its_copy_is_synced(lab):
+    """Worker 0 cannot take spool.log.1 whole (its own file at its size
+    limit, RLIMIT_FSIZE: the first record appended fails part way): none
+    of that file's alerts counts until the next start, so a resend of one
+    of them is not answered "accepted" (it is written anew, and that
+    fails too: unavailable), and the file stays as it was, for the start
+    after, which moves it into Redis.  Before: each record read counted
+    at once, whether its copy was written and synced or not, and the
+    resend was answered "accepted" from memory (the old file was never
+    synced by the worker that took it: what a killed worker wrote may be
+    in the page cache only)."""
+    env, spool = spool_lab_env(lab, 2)
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    relay.proc.wait_for(r"all 2 workers ready", timeout=20)
+    redis.kill()
+    frame, aid = frame_on_worker_1(env, spool)
+    relay.stop()
+    theirs = (spool / "spool.log.1").read_bytes()
+    ours = (spool / "spool.log").read_bytes()
+    spool_conf(env, 1)
+    p = lab.spawn(["prlimit", "--fsize=%d" % (len(ours) + 10),
+                   harness.alertrelayd_bin(), "-c", env.relay_conf, "-f"],
+                  "alertrelayd-fsize")
+    p.wait_for(r"spool \S+/spool\.log\.1: of a worker that no longer "
+               r"runs, and not taken over whole", "stderr", 20)
+    p.wait_for(r"listening on 127\.0\.0\.1:%d" % env.relay_port, "stderr",
+               20)
+    s = harness.device_session(env)
+    ans = s.request(frame, ("accepted", "error"), 20)
+    s.close()
+    assert ans.get("type") == "error" and ans.get("code") == "unavailable", \
+        ans
+    assert (spool / "spool.log.1").read_bytes() == theirs
+    assert (spool / "spool.log").read_bytes() == ours  # cut off again
+    os.kill(p.pid, signal.SIGTERM)
+    assert p.wait_exit(20) == 0, p.tail()
+    redis.start()
+    relay = lab.relay(env)
+    all_in_redis(env, [aid])
+    assert not (spool / "spool.log.1").exists()
 
 
 def child_of(pid):
