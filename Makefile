@@ -301,6 +301,8 @@ FUZZ_SRC_fuzz_history := console/console_history_args.c
 FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
     client/alert_seal.c client/alert.c client/afile.c
 FUZZ_SRC_fuzz_console_text := console/console_cookie.c
+FUZZ_SRC_fuzz_console_device := console/console_device.c \
+    console/console_cookie.c client/seckey.c
 FUZZ_SRC_fuzz_button_input := client/button_input.c
 FUZZ_SRC_fuzz_audit_record := client/audit_verify.c
 FUZZ_SRC_fuzz_pinfile := client/pinfile.c client/afile.c
@@ -327,6 +329,7 @@ FUZZ_SRC_fuzz_notice := client/notice_verify.c client/signed_cancel.c \
 #   FUZZ_LIBS_fuzz_<name> := $(CONSOLE_LIBS)
 FUZZ_LIBS_fuzz_console_request := $(CONSOLE_LIBS)
 FUZZ_LIBS_fuzz_console_config := $(CONSOLE_LIBS)
+FUZZ_LIBS_fuzz_console_device := $(CONSOLE_LIBS)
 .SECONDEXPANSION:
 build-fuzz/%: fuzz/%.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
 	    $(wildcard common/*.h daemon/*.h client/*.h console/*.h fuzz/*.h)

@@ -130,6 +130,7 @@ console_store(void *arg, const struct hook_request *req,
 	if (console_db_store(c->db, req, b, v) != 0)
 		return -1;
 	console_api_check_ref(b);
+	console_notice_check_by(b);
 	/* a late position or notice of a closed alert: its content period
 	 * ran from the closure, behind the sweep's cursor */
 	if (c->cfg.retention.alert_content != 0 &&

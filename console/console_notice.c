@@ -12,9 +12,35 @@
 #include "ack_statement.h"
 #include "console_db.h"
 #include "console_notice.h"
+#include "directory.h"
 #include "frame.h"
+#include "log.h"
+#include "log_budget.h"
 #include "notice_verify.h"
 #include "xmalloc.h"
+
+const char *
+console_notice_relay_by(const json_t *body)
+{
+	const char *by = json_str(body, "acknowledged_by");
+
+	return by != NULL && directory_alias_valid(by) ? by : "?";
+}
+
+void
+console_notice_check_by(const struct hook_body *b)
+{
+	static struct log_budget budget = {"malformed acknowledged_by", 0, 0,
+	    0};
+
+	if (strcmp(b->type, "alert.acknowledged") == 0 &&
+	    json_object_get(b->o, "acknowledged_by") != NULL &&
+	    strcmp(console_notice_relay_by(b->o), "?") == 0 &&
+	    log_budget_take(&budget))
+		log_warnx("webhook for alert %s: its acknowledged_by is not a "
+		          "name as the directory has them; shown as ?",
+		    b->alert_id);
+}
 
 /* What each kind of notice of one alert amounts to. */
 struct console_notice_sum {
@@ -22,7 +48,7 @@ struct console_notice_sum {
 	int duress_device, duress_relay;
 	int ack_signed, ack_relay;
 	char ack_name[ACK_STMT_TEXT_MAX + 1];
-	char relay_by[ACK_STMT_TEXT_MAX + 1];
+	char relay_by[DIRECTORY_ALIAS_MAX + 1];
 };
 
 /* One stored notice of the alert, added to sum. */
@@ -32,18 +58,15 @@ console_notice_add(struct hook_config *hook, const struct alert *a,
     struct console_notice_sum *sum)
 {
 	enum notice_cancel k;
-	const char *by;
 
 	if (strcmp(type, "alert.acknowledged") == 0) {
 		if (notice_verify_ack(&hook->keys, body, a->alert_id,
 		        json_str(alert_body, "envelope_sha256"), sum->ack_name,
 		        sizeof(sum->ack_name)))
 			sum->ack_signed = 1;
-		else if (!sum->ack_relay++) {
-			by = json_str(body, "acknowledged_by");
+		else if (!sum->ack_relay++)
 			snprintf(sum->relay_by, sizeof(sum->relay_by), "%s",
-			    by != NULL ? by : "?");
-		}
+			    console_notice_relay_by(body));
 		return;
 	}
 	k = notice_verify_cancel(&hook->keys, body, a->alert_id, a->device_id);

@@ -33,6 +33,16 @@ void console_notice_apply(struct console *c, struct hook_config *hook,
 const char *console_notice_kind(struct console *c, const char *type,
     const json_t *body, char *name, size_t namelen);
 
+/* The relay's unsigned acknowledged_by of an alert.acknowledged body,
+ * as the page, the timeline and the export show it: a name as the
+ * directory has them (directory_alias_valid: 1 to DIRECTORY_ALIAS_MAX
+ * bytes, no control character), else "?".  The body stays stored as
+ * received. */
+const char *console_notice_relay_by(const json_t *body);
+/* Logs (within a budget, without its content) that an incoming
+ * alert.acknowledged's acknowledged_by is no such name. */
+void console_notice_check_by(const struct hook_body *b);
+
 /* console_notice_sql.c: 1 when the notice body of type (alert.cancelled
  * or alert.acknowledged) takes the alert whose first row's body is
  * alert_body from the operators, checked with k as the page checks it

@@ -187,7 +187,8 @@ console_work_state(struct console *c, const char *alert_id,
 /* An alert.acknowledged body's timeline kind (console_notice_kind), its
  * actor into *actor: a signed one is credited to whom the statement
  * names (signer, len bytes), never to the relay's unsigned
- * acknowledged_by; that is only the relay's word ("acknowledged_relay"). */
+ * acknowledged_by; that is only the relay's word ("acknowledged_relay"),
+ * shown as console_notice_relay_by has it. */
 static const char *
 console_work_ack(struct console *c, const json_t *body, char *signer,
     size_t len, const char **actor)
@@ -197,8 +198,8 @@ console_work_ack(struct console *c, const json_t *body, char *signer,
 
 	if (strcmp(kind, "acknowledged") == 0)
 		*actor = signer;
-	else if ((*actor = json_str(body, "acknowledged_by")) == NULL)
-		*actor = "?";
+	else
+		*actor = console_notice_relay_by(body);
 	return kind;
 }
 

@@ -269,6 +269,131 @@ def test_a_flood_of_notices_is_bounded_and_a_signed_ack_still_counts(lab):
                           r"out: stored already" % aid, "stderr", 10)
 
 
+TIERS = 64  # CONSOLE_NOTICE_TIERS_MAX
+
+
+def alarm_as(env, console, body, kind, msg_id, **extra):
+    """body (an alarm's webhook, with its sealed alert) sent again as kind
+    (alert.duress, alert.escalated) with extra members, signed as anyone
+    holding the webhook secret signs it."""
+    o = json.loads(body)
+    o.update(type=kind, **extra)
+    b = json.dumps(o).encode()
+    assert console.hook(resign(env, b, msg_id), b) == 200
+    return b
+
+
+@pytest.mark.hard_timeout(150)
+def test_a_flood_of_duress_and_escalation_replays_is_bounded(lab):
+    """What anyone holding the webhook secret (or replaying its webhooks
+    while their signature is fresh) can send as often as it likes, each
+    under a webhook id of its own: the relay's alert.duress replayed
+    (the same body), alert.duress bodies that differ in what only the
+    relay vouches for (a member receivers ignore), and alert.escalated of one tier replayed, then of
+    ever more tiers.  The console stores the first duress alarm, each
+    body once and at most CAP of the relay's word; each tier once and at
+    most TIERS tiers; the device's signed duress cancel, sent after all
+    that, is stored and counts, its replays rewrapped are not.  The
+    alert shows duress and its tier throughout, and its page (and the
+    queue) stays small.  Before, every one was stored: each queue load
+    read them all."""
+    env = lab.env()
+    console = Console(lab, env, extra={"conn_rate": "0"}).start()
+    h, body, inner = make_webhook(env, RID, alert_type="panic",
+                                  outer={"tier": 0})
+    assert console.hook(h, body) == 200
+    aid = inner["alert_id"]
+    first = dict(duress=True, duress_at=proto.rfc3339_now(), tier=0)
+    # each kind of flood kept to what the log's budget (20 lines in 10 s)
+    # still shows line by line
+    for i in range(4):
+        alarm_as(env, console, body, "alert.duress", "msg_dup%d" % i,
+                 **first)
+    assert len(rows_of(console, aid, "alert.duress")) == 1
+    a = one(console, aid)
+    assert (a["duress"], a["state"], a["notices"]["duress"]) == (
+        True, "open", "relay"), a
+    for i in range(CAP + 3):
+        alarm_as(env, console, body, "alert.duress", "msg_var%d" % i,
+                 duress=True, duress_at=proto.rfc3339_now(), tier=0,
+                 seq=i)
+    assert len(rows_of(console, aid, "alert.duress")) == CAP
+    # one tier replayed: stored once
+    for i in range(4):
+        alarm_as(env, console, body, "alert.escalated", "msg_t1_%d" % i,
+                 tier=1)
+    assert len(rows_of(console, aid, "alert.escalated")) == 1
+    assert one(console, aid)["tier"] == 1
+    # ever more tiers: each once, TIERS of them
+    for t in range(2, TIERS + 4):
+        alarm_as(env, console, body, "alert.escalated", "msg_tn%d" % t,
+                 tier=t)
+    esc = rows_of(console, aid, "alert.escalated")
+    assert sorted(e["tier"] for e in esc) == list(range(1, TIERS + 1))
+    a = one(console, aid)
+    assert (a["tier"], a["duress"], a["state"]) == (TIERS, True, "open"), a
+    # the device's own duress cancel after all that: stored, and counts;
+    # rewrapped (another tier, another time) it adds nothing
+    signed = signed_cancel(device_key(env), env, aid, duress=1)
+    for i in range(3):
+        alarm_as(env, console, body, "alert.duress", "msg_signed%d" % i,
+                 duress=True, duress_at=proto.rfc3339_now(), tier=0,
+                 seq=100 + i, **signed)
+    duress = rows_of(console, aid, "alert.duress")
+    assert len(duress) == CAP + 1 and duress[-1]["cancel_sig"] == \
+        signed["cancel_sig"], len(duress)
+    a = one(console, aid)
+    assert (a["duress"], a["notices"]["duress"], a["tier"]) == (
+        True, "device", TIERS), a
+    # what a page load reads and sends stays small: the raised alert,
+    # CAP + 1 duress alarms and TIERS escalations in its timeline
+    assert len(a["timeline"]) == 1 + CAP + 1 + TIERS, len(a["timeline"])
+    status, _, raw = console.get("/api/alert/%s" % aid)
+    assert status == 200 and len(raw) < 64 * 1024, len(raw)
+    console.proc.wait_for(r"notice alert\.duress of alert %s left out: "
+                          r"stored already" % aid, "stderr", 10)
+    console.proc.wait_for(r"notice alert\.duress of alert %s left out: "
+                          r"the relay's word only" % aid, "stderr", 10)
+    console.proc.wait_for(r"notice alert\.escalated of alert %s left out: "
+                          r"its tier stored already" % aid, "stderr", 10)
+    console.proc.wait_for(r"notice alert\.escalated of alert %s left out: "
+                          r"enough tiers of it stored" % aid, "stderr", 10)
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_duress_alarm_past_the_bound_still_reopens_a_closed_alert(lab):
+    """The bound never costs a duress alarm that raises the alarm again:
+    once CAP duress alarms of the relay's word are stored and an operator
+    closed the alert, a new one through the alert's own hook is stored
+    and reopens it (console_db_upgrade6.c); the same one replayed after
+    the next closure adds nothing, and a further new one while the alert
+    is open is left out."""
+    from test_console_retention import close
+    env = lab.env()
+    console = Console(lab, env, extra={"conn_rate": "0"}).start()
+    h, body, inner = make_webhook(env, RID, alert_type="panic")
+    assert console.hook(h, body) == 200
+    aid = inner["alert_id"]
+    for i in range(CAP):
+        alarm_as(env, console, body, "alert.duress", "msg_d%d" % i,
+                 duress=True, duress_at=proto.rfc3339_now(), tier=i)
+    close(console, aid)
+    assert one(console, aid)["state"] == "closed"
+    again = alarm_as(env, console, body, "alert.duress", "msg_reopen",
+                     duress=True, duress_at=proto.rfc3339_now(), tier=99)
+    assert len(rows_of(console, aid, "alert.duress")) == CAP + 1
+    a = one(console, aid)
+    assert (a["state"], a["closed"], a["duress"]) == ("open", False, True), a
+    assert "reopened" in [e["kind"] for e in a["timeline"]], a
+    alarm_as(env, console, body, "alert.duress", "msg_more",
+             duress=True, duress_at=proto.rfc3339_now(), tier=100)
+    assert len(rows_of(console, aid, "alert.duress")) == CAP + 1
+    close(console, aid)
+    assert console.hook(resign(env, again, "msg_reopen_again"), again) == 200
+    assert len(rows_of(console, aid, "alert.duress")) == CAP + 1
+    assert one(console, aid)["state"] == "closed"
+
+
 @pytest.mark.hard_timeout(90)
 def test_another_recipients_copies_do_not_use_up_the_alerts_own(lab):
     """Review rv-n2: the bound counted and compared an alert's notices
@@ -515,6 +640,44 @@ def test_relay_reference_is_shown_only_when_well_formed(lab):
     console.proc.wait_for(r"webhook for alert %s: its reference is not 8 "
                           r"letters" % aids[1], timeout=10)
     assert "GEANNULEERD" not in console.proc.text()
+
+
+@pytest.mark.hard_timeout(90)
+def test_relay_acknowledged_by_is_shown_only_as_a_name(lab):
+    """The relay's acknowledged_by (its unsigned word of who acknowledged,
+    the alias the directory gives) is shown, in the queue, on the alert's
+    page, in its timeline and in the export, only when it is a name as
+    the directory has them (1 to 64 bytes, no control character);
+    anything else, such as a 100,016-character name that tells the
+    operators not to call back, is shown as "?" and logged without its
+    content.  Before, the queue showed its first 128 bytes (possibly cut
+    inside a character) and the timeline and export all of it."""
+    env = lab.env()
+    console = Console(lab, env).start()
+    long_by = "NIET TERUGBELLEN" + "x" * 100000
+    bys = ["Piket-1", "P" * 64, long_by, "P" * 65, "Piket\n1", "",
+           ["Piket-1"], 7]
+    aids = panics(env, console, len(bys))
+    send_notices(env, console, aids, [
+        ("alert.acknowledged", {"acknowledged_by": by}) for by in bys],
+        "msg_by")
+    got = {a["alert_id"]: a["relay_acked_by"] for a in console.alerts()}
+    shown = [got[x] for x in aids]
+    assert shown == ["Piket-1", "P" * 64] + ["?"] * 6, [
+        s[:70] for s in shown]
+    actors = [[e["actor"] for e in one(console, x)["timeline"]
+               if e["kind"] == "acknowledged_relay"] for x in aids]
+    assert actors == [["Piket-1"], ["P" * 64]] + [["?"]] * 6, [
+        [s[:70] for s in a] for a in actors]
+    for path in ("/api/alerts", "/api/alert/%s" % aids[2],
+                 "/api/export?alert=%s&format=json" % aids[2],
+                 "/api/export?alert=%s&format=csv" % aids[2]):
+        status, _, raw = console.get(path)
+        assert status == 200 and b"TERUGBELLEN" not in raw, (path,
+                                                               len(raw))
+    console.proc.wait_for(r"webhook for alert %s: its acknowledged_by is "
+                          r"not a name" % aids[2], timeout=10)
+    assert "TERUGBELLEN" not in console.proc.text()
 
 
 def bare_duress(env, console, body, rid, msg_id, **extra):

@@ -34,7 +34,9 @@ class FreezingProxy:
     """127.0.0.1:port forwards to the console's port, two threads per
     connection.  freeze(): every connection open now forwards nothing
     more either way and is never closed (until close()), as a dropped
-    NAT entry leaves it; connections made later are forwarded."""
+    NAT entry leaves it; connections made later are forwarded, unless
+    freeze(later=True): then they are accepted and frozen at once, as a
+    network that stopped carrying anything leaves them."""
 
     def __init__(self, target):
         self.target = target
@@ -43,6 +45,7 @@ class FreezingProxy:
         self.lock = threading.Lock()
         self.conns = []  # (browser side, console side, frozen)
         self.accepted = 0
+        self.freeze_later = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -54,6 +57,8 @@ class FreezingProxy:
                 return  # closed
             frozen = threading.Event()
             with self.lock:
+                if self.freeze_later:
+                    frozen.set()
                 self.conns.append((near, far, frozen))
                 self.accepted += 1
             for src, dst in ((near, far), (far, near)):
@@ -77,8 +82,9 @@ class FreezingProxy:
             except OSError:
                 return
 
-    def freeze(self):
+    def freeze(self, later=False):
         with self.lock:
+            self.freeze_later = later
             for _, _, frozen in self.conns:
                 frozen.set()
             return self.accepted

@@ -11,7 +11,7 @@
 // login page.
 // All alert text is set as text, never as HTML.
 
-import { age, duration, t, tierText, when } from './i18n.js';
+import { age, duration, failure, t, tierText, when } from './i18n.js';
 import { post, session } from './api.js';
 import { sessionEnded, start } from './header.js';
 import { loader } from './loader.js';
@@ -191,9 +191,23 @@ const alertLoader = loader(`/api/alert/${encodeURIComponent(id)}`, {
 });
 const load = () => alertLoader.load(false);
 
+// A failed acknowledgement says whether to call the sender back.
+function ackFailed(e) {
+  const duress = alert_?.duress;
+  return failure(e, duress ? 'msg.ack_failed_duress' : 'msg.ack_failed', duress ? 'msg.ack_timeout_duress' : 'msg.ack_timeout');
+}
+
 async function act(path, body, okKey) {
-  const res = await post(`/api/alert/${encodeURIComponent(id)}/${path}`, body);
-  const answer = await res.json().catch(() => ({}));
+  let res;
+  let answer;
+  try {
+    res = await post(`/api/alert/${encodeURIComponent(id)}/${path}`, body);
+    answer = await res.json().catch(() => ({}));
+  } catch (e) {
+    notice.textContent = path === 'ack' ? ackFailed(e) : failure(e);
+    load();
+    return false;
+  }
   if (res.ok) notice.textContent = t(okKey);
   else if (res.status === 409 && answer.owner) notice.textContent = t('msg.claimed_by', { name: answer.owner });
   else if (res.status === 409 && answer.error === 'cancelled') notice.textContent = t('msg.cancelled');
@@ -202,7 +216,7 @@ async function act(path, body, okKey) {
   else if (res.status === 403 && answer.error === 'not_holder') {
     notice.textContent = answer.owner ? t('msg.not_holder_name', { name: answer.owner }) : t('msg.not_holder');
   } else if (res.status === 403 && answer.error === 'supervisor') notice.textContent = t('msg.supervisor_only');
-  else if (path === 'ack') notice.textContent = t(alert_?.duress ? 'msg.ack_failed_duress' : 'msg.ack_failed');
+  else if (path === 'ack') notice.textContent = ackFailed(null);
   else notice.textContent = t('msg.error');
   await load();
   return res.ok;

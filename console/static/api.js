@@ -1,8 +1,27 @@
-// The console's API as the pages use it: the session (who, CSRF token),
-// POSTs that carry the token, and the way back to the login page when
-// the session has ended (logged out, or idle too long).
+// The console's API as the pages use it: every request bounded in time,
+// the session (who, CSRF token), POSTs that carry the token, and the way
+// back to the login page when the session has ended (logged out, or idle
+// too long).
 
 export let session = null;
+
+// How long any request of the pages waits for its answer, body and all.
+// A connection can stop carrying data without ever closing (a NAT or
+// firewall that dropped its state, a change of network): without a
+// bound a button, or a page, would wait on it for good.  The event
+// stream has its own watchdog (stream.js).
+export const FETCH_TIMEOUT_MS = 15000;
+
+// fetch() as every page calls it: uncached, and given up (a
+// TimeoutError) after FETCH_TIMEOUT_MS.
+export function request(path, init = {}) {
+  return fetch(path, { cache: 'no-store', ...init, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+}
+
+// true when a request was given up for taking too long
+export function timedOut(e) {
+  return e instanceof DOMException && e.name === 'TimeoutError';
+}
 
 export function toLogin(reason) {
   const next = location.pathname + location.search;
@@ -12,7 +31,7 @@ export function toLogin(reason) {
 }
 
 export async function getSession() {
-  const res = await fetch('/api/session', { cache: 'no-store' });
+  const res = await request('/api/session');
   if (res.status === 401) {
     toLogin('expired');
     return null;
@@ -25,7 +44,7 @@ export async function getSession() {
 // stay: a 401 is the caller's to handle (the queue page stays, says
 // the session ended, and keeps ringing), not a way to the login page.
 export async function getJson(path, stay = false) {
-  const res = await fetch(path, { cache: 'no-store' });
+  const res = await request(path);
   if (res.status === 401 && !stay) {
     toLogin('expired');
     throw new Error('logged out');
@@ -35,9 +54,8 @@ export async function getJson(path, stay = false) {
 
 // stay: as getJson's (a 401 is the caller's to handle).
 export async function post(path, body = {}, stay = false) {
-  const res = await fetch(path, {
+  const res = await request(path, {
     method: 'POST',
-    cache: 'no-store',
     headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session ? session.csrf : '' },
     body: JSON.stringify(body),
   });

@@ -18,7 +18,7 @@
 import { showLocation } from './map.js';
 import { showHistory } from './history.js';
 
-import { age, clock, t, tierText, when } from './i18n.js';
+import { age, clock, failure, t, tierText, when } from './i18n.js';
 import { post } from './api.js';
 import { sessionEnded, start } from './header.js';
 import { loader } from './loader.js';
@@ -88,9 +88,17 @@ function unclaimed(al) {
 }
 
 async function claim(al, li) {
-  const res = await post(`/api/alert/${al.alert_id}/claim`);
-  const body = await res.json().catch(() => ({}));
   const msg = li.querySelector('.card-msg');
+  let res;
+  let body;
+  try {
+    res = await post(`/api/alert/${al.alert_id}/claim`);
+    body = await res.json().catch(() => ({}));
+  } catch (e) {
+    msg.textContent = failure(e); // the card stays as it was
+    load();
+    return;
+  }
   if (res.status === 409 && body.owner) msg.textContent = t('msg.claimed_by', { name: body.owner });
   else if (!res.ok) msg.textContent = t('msg.error');
   else notice.textContent = t('msg.claimed');

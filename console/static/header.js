@@ -4,7 +4,7 @@
 // at once, with or without a session, and never leads to the login
 // page; while the session lasts it is kept as the operator's too.
 
-import { apply, lang, remember, setup, t } from './i18n.js';
+import { apply, failure, lang, remember, setup, t } from './i18n.js';
 import { getSession, logout, post } from './api.js';
 
 let live = true; // the session lasts, as far as the page knows
@@ -20,18 +20,34 @@ async function choose(s, l) {
   document.dispatchEvent(new Event('langchange'));
   // a 401 (the session ended meanwhile) is the page's to say, from its
   // event stream or next load: the choice stands in this browser
-  if (live && (await post('/api/lang', { lang: l }, true)).ok) s.lang = l;
+  try {
+    if (live && (await post('/api/lang', { lang: l }, true)).ok) s.lang = l;
+  } catch (e) {
+    // not kept as the operator's this time: the next choice tries again
+  }
+}
+
+// A request of the top bar that failed, in the page's notice line.
+function say(e) {
+  document.getElementById('notice').textContent = failure(e);
 }
 
 export async function start() {
-  const s = await getSession();
+  let s;
+  try {
+    s = await getSession();
+  } catch (e) {
+    // no session to say it in: the browser's language, then the text
+    await setup('').then(() => say(e), () => say(e));
+    return null;
+  }
   if (!s) return null;
   await setup(s.lang);
   showWho(s);
   const sel = document.getElementById('lang');
   sel.value = lang;
   sel.addEventListener('change', () => choose(s, sel.value));
-  document.getElementById('logout').addEventListener('click', logout);
+  document.getElementById('logout').addEventListener('click', () => logout().catch(say));
   apply();
   return s;
 }

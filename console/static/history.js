@@ -3,7 +3,7 @@
 // /api/devices/<id>/alerts, a page at a time ("Meer laden" asks for the
 // next one).  Alert text is only ever set as text.
 
-import { t, when } from './i18n.js';
+import { failure, t, when } from './i18n.js';
 import { getJson } from './api.js';
 
 const PAGE = 10;
@@ -74,7 +74,7 @@ export async function showHistory(container, deviceId, options = {}) {
       more.hidden = next == null;
       status.textContent = list.children.length === 0 ? t('history.none') : '';
     } catch (e) {
-      status.textContent = t('history.failed');
+      status.textContent = failure(e, 'history.failed');
     }
     more.disabled = false;
   }

@@ -7,6 +7,8 @@
 // /lang/en.json; elements carry their key in data-i18n (text),
 // data-i18n-label (aria-label) or data-i18n-title (the document title).
 
+import { FETCH_TIMEOUT_MS, request, timedOut } from './api.js';
+
 export const LANGS = ['nl', 'en'];
 let dict = {};
 export let lang = 'nl';
@@ -49,6 +51,13 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (Object.hasOwn(vars, k) ? String(vars[k]) : m));
 }
 
+// What the operator reads when a request failed (e, what it threw):
+// when it took too long, that the console did not answer in time, so
+// that they try again; else the key's text.
+export function failure(e, key = 'msg.error', timeoutKey = 'msg.timeout') {
+  return timedOut(e) ? t(timeoutKey, { s: FETCH_TIMEOUT_MS / 1000 }) : t(key);
+}
+
 export function apply(root = document) {
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
@@ -56,7 +65,7 @@ export function apply(root = document) {
 
 export async function setup(pref) {
   lang = pick(pref);
-  const res = await fetch(`/lang/${lang}.json`, { cache: 'no-store' });
+  const res = await request(`/lang/${lang}.json`);
   dict = await res.json();
   document.documentElement.lang = lang;
   apply();

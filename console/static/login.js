@@ -2,7 +2,8 @@
 // origin); the console answers with a session cookie (HttpOnly, so this
 // script never sees it) and the page goes where the operator was.
 
-import { setup, t } from './i18n.js';
+import { request } from './api.js';
+import { failure, setup, t } from './i18n.js';
 
 const form = document.getElementById('login');
 const msg = document.getElementById('login-msg');
@@ -38,13 +39,22 @@ function lockedForOthers() {
 async function submit(ev) {
   ev.preventDefault();
   msg.textContent = '';
-  const res = await fetch('/api/login', {
-    method: 'POST',
-    cache: 'no-store',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: form.name.value, password: form.password.value }),
-  });
+  let res;
+  try {
+    res = await request('/api/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: form.name.value, password: form.password.value }),
+    });
+  } catch (e) {
+    res = null;
+    msg.textContent = failure(e);
+  }
   form.password.value = '';
+  if (!res) {
+    form.password.focus();
+    return;
+  }
   if (res.ok) {
     const body = await res.json().catch(() => ({}));
     if (body.locked_for_others) lockedForOthers();
