@@ -37,8 +37,9 @@ stopjobs_bound_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_warnx("stopping: %zu alerts, cancels or acknowledgements still "
-	          "wait for Redis after %d ms; their outcome is not known",
+	log_warnx("stopping: pending=%zu alerts, cancels or acknowledgements "
+	          "had no answer from Redis within %d ms; their outcome is "
+	          "not known",
 	    s->n, STOPJOBS_WAIT_MS);
 	stopjobs_finish(s);
 }
@@ -88,8 +89,8 @@ stopjobs_drain(struct stopjobs *s, void (*done)(void *), void *arg)
 		stopjobs_finish(s);
 		return;
 	}
-	log_info("stopping: waiting up to %d ms for %zu alerts, cancels or "
-	         "acknowledgements to get Redis's answer",
-	    STOPJOBS_WAIT_MS, s->n);
+	log_info("stopping: pending=%zu alerts, cancels or acknowledgements "
+	         "wait for Redis; their answer is awaited up to %d ms",
+	    s->n, STOPJOBS_WAIT_MS);
 	evtimer_add_ms(s->bound_ev, STOPJOBS_WAIT_MS);
 }
