@@ -44,6 +44,13 @@ def stack(lab):
     return env, replica, relay
 
 
+def stop(relay):
+    """SIGTERM, and the relay's word that it is stopping (the old code's
+    too, which then did not wait)."""
+    relay.proc.signal(signal.SIGTERM)
+    relay.proc.wait_for(r"info: shutting down", "stderr", 10)
+
+
 @pytest.mark.hard_timeout(120)
 def test_cancel_waiting_for_wait_is_recorded_before_the_stop(lab):
     env, replica, relay = stack(lab)
@@ -52,8 +59,7 @@ def test_cancel_waiting_for_wait_is_recorded_before_the_stop(lab):
         p = lab.spawn([harness.alertctl_bin(), "-c", env.client_conf,
                        "cancel", aid, "--timeout", "30"], "cancel")
         state_is(env.redis_port, aid, "cancelled")
-        relay.proc.signal(signal.SIGTERM)
-        relay.proc.wait_for(WAITING, "stderr", 10)
+        stop(relay)
     # the replica back within the bound: WAIT answers, the stop goes on
     rc = relay.proc.wait_exit(20)
     p.kill()
@@ -69,6 +75,7 @@ def test_cancel_waiting_for_wait_is_recorded_before_the_stop(lab):
     assert cancel in recs, recs
     assert recs.index(cancel) < [r[0] for r in recs].index("relay.stop"), \
         recs
+    assert re.search(WAITING, log), log[-3000:]
 
 
 def send_waiting(lab, env):
@@ -86,8 +93,7 @@ def test_alert_waiting_for_wait_is_recorded_before_the_stop(lab):
     env, replica, relay = stack(lab)
     with stopped(replica):
         p, aid = send_waiting(lab, env)
-        relay.proc.signal(signal.SIGTERM)
-        relay.proc.wait_for(WAITING, "stderr", 10)
+        stop(relay)
     rc = relay.proc.wait_exit(20)
     p.kill()
     log = relay.log()
@@ -102,6 +108,7 @@ def test_alert_waiting_for_wait_is_recorded_before_the_stop(lab):
     acc = ("alert.accepted", "alert:" + aid, "ok")
     assert acc in recs, recs
     assert recs.index(acc) < [r[0] for r in recs].index("relay.stop"), recs
+    assert re.search(WAITING, log), log[-3000:]
 
 
 @pytest.mark.hard_timeout(120)
