@@ -51,6 +51,26 @@ def stop(relay):
     relay.proc.wait_for(r"info: shutting down", "stderr", 10)
 
 
+def recorded_before_exit(env, relay, p, line, record):
+    """The relay, its replica back, exits 0 (p, the client, killed
+    then) with line (a regex, a whole line's end) logged before its
+    last lines, record audited before relay.stop, and having said that
+    it waited."""
+    rc = relay.proc.wait_exit(20)
+    p.kill()
+    log = relay.log()
+    assert rc == 0, log[-3000:]
+    m = re.search(r"^.*%s$" % line, log, re.M)
+    assert m, log[-3000:]
+    assert log.index(m.group(0)) < log.index("deliveries finished"), \
+        log[-3000:]
+    recs = audit_actions(env)
+    assert record in recs, recs
+    assert recs.index(record) < [r[0] for r in recs].index("relay.stop"), \
+        recs
+    assert re.search(WAITING, log), log[-3000:]
+
+
 @pytest.mark.hard_timeout(120)
 def test_cancel_waiting_for_wait_is_recorded_before_the_stop(lab):
     env, replica, relay = stack(lab)
@@ -61,21 +81,9 @@ def test_cancel_waiting_for_wait_is_recorded_before_the_stop(lab):
         state_is(env.redis_port, aid, "cancelled")
         stop(relay)
     # the replica back within the bound: WAIT answers, the stop goes on
-    rc = relay.proc.wait_exit(20)
-    p.kill()
-    log = relay.log()
-    assert rc == 0, log[-3000:]
-    line = re.search(r"^.*alert cancelled alert=%s device=\S+ "
-                     r"result=cancelled$" % aid, log, re.M)
-    assert line, log[-3000:]
-    assert log.index(line.group(0)) < log.index("deliveries finished"), \
-        log[-3000:]
-    recs = audit_actions(env)
-    cancel = ("alert.cancel", "alert:" + aid, "ok")
-    assert cancel in recs, recs
-    assert recs.index(cancel) < [r[0] for r in recs].index("relay.stop"), \
-        recs
-    assert re.search(WAITING, log), log[-3000:]
+    recorded_before_exit(env, relay, p, r"alert cancelled alert=%s "
+                         r"device=\S+ result=cancelled" % aid,
+                         ("alert.cancel", "alert:" + aid, "ok"))
 
 
 def send_waiting(lab, env):
@@ -94,21 +102,10 @@ def test_alert_waiting_for_wait_is_recorded_before_the_stop(lab):
     with stopped(replica):
         p, aid = send_waiting(lab, env)
         stop(relay)
-    rc = relay.proc.wait_exit(20)
-    p.kill()
-    log = relay.log()
-    assert rc == 0, log[-3000:]
-    line = re.search(r"^.*info: alert accepted alert=%s device=\S+ .* "
-                     r"device_gone=1$" % aid, log, re.M)
-    assert line, log[-3000:]
-    assert log.index(line.group(0)) < log.index("deliveries finished"), \
-        log[-3000:]
-    assert "outcome=unknown" not in log
-    recs = audit_actions(env)
-    acc = ("alert.accepted", "alert:" + aid, "ok")
-    assert acc in recs, recs
-    assert recs.index(acc) < [r[0] for r in recs].index("relay.stop"), recs
-    assert re.search(WAITING, log), log[-3000:]
+    recorded_before_exit(env, relay, p, r"info: alert accepted alert=%s "
+                         r"device=\S+ .* device_gone=1" % aid,
+                         ("alert.accepted", "alert:" + aid, "ok"))
+    assert "outcome=unknown" not in relay.log()
 
 
 @pytest.mark.hard_timeout(120)
