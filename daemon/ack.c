@@ -30,6 +30,7 @@
 #include "relay.h"
 #include "sms_gateway.h"
 #include "sms_template.h"
+#include "stopjobs.h"
 #include "store.h"
 #include "store_scripts.h"
 #include "util.h"
@@ -166,6 +167,7 @@ static void
 ack_pending_free(struct ack_pending *p)
 {
 	TAILQ_REMOVE(&p->a->pending, p, entry);
+	stopjobs_end(p->a->relay->stopjobs);
 	json_decref(p->stmt);
 	json_decref(p->owners);
 	free(p);
@@ -329,6 +331,7 @@ ack_submit(struct ack *a, struct evhttp_request *req,
 	evhttp_connection_get_peer(p->evcon, &addr, &port);
 	snprintf(p->addr, sizeof(p->addr), "%s", addr != NULL ? addr : "");
 	TAILQ_INSERT_TAIL(&a->pending, p, entry);
+	stopjobs_begin(a->relay->stopjobs);
 	snprintf(p->rid, sizeof(p->rid), "%s", r->id);
 	time_rfc3339_ms(now, now_ms());
 	args = json_pack("{s:s, s:s, s:s, s:s}", "rid", r->id, "alias",
@@ -837,10 +840,9 @@ ack_close(struct ack *a)
 		evhttp_free(a->https);
 	if (a->plain != NULL)
 		evhttp_free(a->plain);
-	/* Their connections are gone by now.  Still waiting for Redis at
-	 * shutdown, they go unrecorded (the audit log closes first): as
-	 * before, and left so, since the shutdown waits for nothing but
-	 * deliveries. */
+	/* Their connections are gone by now.  Still waiting for Redis
+	 * after the stop's wait for them (stopjobs.h), they go unrecorded:
+	 * the audit log is closed. */
 	while (!TAILQ_EMPTY(&a->pending)) {
 		store_req_cancel(TAILQ_FIRST(&a->pending)->sreq);
 		ack_pending_free(TAILQ_FIRST(&a->pending));

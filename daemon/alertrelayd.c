@@ -47,6 +47,7 @@
 #include "supervise.h"
 #include "sms_gateway.h"
 #include "spool.h"
+#include "stopjobs.h"
 #include "store.h"
 #include "strindex.h"
 #include "tls.h"
@@ -299,12 +300,33 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 }
 
 static void
-relay_drained(void *arg)
+relay_audit_drained(void *arg)
 {
 	struct relay *relay = arg;
 
 	log_info("deliveries finished; exiting");
 	event_base_loopexit(relay->base, NULL);
+}
+
+/* Last, the audit log: relay.stop after every other record, then the
+ * loop ends once Redis has them all (audit_drain). */
+static void
+relay_jobs_drained(void *arg)
+{
+	struct relay *relay = arg;
+
+	audit_stop(relay->audit);
+	audit_drain(relay->audit, relay_audit_drained, relay);
+}
+
+/* Then the alerts, cancels and acknowledgements still waiting for
+ * Redis (or WAIT), so that what the master did is recorded. */
+static void
+relay_drained(void *arg)
+{
+	struct relay *relay = arg;
+
+	stopjobs_drain(relay->stopjobs, relay_jobs_drained, relay);
 }
 
 static void
@@ -317,12 +339,16 @@ relay_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	log_warnx("shutdown_timeout reached: %zu deliveries stay pending "
 	          "in Redis for the next instance",
 	    dispatch_inflight(relay->dispatch));
+	/* once only: a stop that got this far made it already */
+	audit_stop(relay->audit);
 	event_base_loopexit(relay->base, NULL);
 }
 
 /* Stop taking alerts at once; give deliveries in flight until
- * shutdown_timeout to finish.  Whatever is left stays pending in Redis,
- * where this instance's next start or another instance takes it. */
+ * shutdown_timeout to finish, then the jobs waiting for Redis up to
+ * STOPJOBS_WAIT_MS, then the audit log's last records until Redis has
+ * them.  Whatever deliveries are left stay pending in Redis, where this
+ * instance's next start or another instance takes them. */
 static void
 relay_stop(struct relay *relay)
 {
@@ -334,7 +360,6 @@ relay_stop(struct relay *relay)
 	/* what was counted rather than recorded, before the last record */
 	conn_refuse_end_all(relay);
 	conn_authfail_flush(relay->authfail);
-	audit_stop(relay->audit);
 	listener_close_all(relay);
 	conn_close_all(relay);
 	event_base_once(relay->base, -1, EV_TIMEOUT, relay_stop_deadline_cb,
@@ -711,6 +736,7 @@ main(int argc, char *argv[])
 	watchdog = sdnotify_watchdog_start(relay.base);
 	relay.http = http_client_new(relay.base);
 	relay.dispatch = dispatch_new(&relay);
+	relay.stopjobs = stopjobs_new(&relay);
 	if (relay.cfg->spool_dir[0] != '\0' &&
 	    (relay.spool = spool_open(&relay, relay.cfg->spool_dir)) == NULL)
 		/* a restart would find the same (another relay's lock, a
@@ -760,6 +786,9 @@ main(int argc, char *argv[])
 	conn_close_all(&relay);
 	conn_reap_free(relay.reap); /* after: it may hold some of them */
 	relay.reap = NULL;
+	/* after store_free, which ended every job still waiting for it */
+	stopjobs_free(relay.stopjobs);
+	relay.stopjobs = NULL;
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	if (watchdog != NULL)

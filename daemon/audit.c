@@ -51,6 +51,9 @@ struct audit {
 	int loaded; /* the head was read from Redis */
 	int load_failing; /* said once until it is read */
 	int loading;
+	int stopped; /* audit_stop() ran: relay.stop is made */
+	void (*drained)(void *); /* audit_drain()'s, until it is done */
+	void *drained_arg;
 	long long seq; /* of the last record made */
 	char prev[AUDIT_HASH_HEX];
 	long unsigned_n; /* records since the last signed head */
@@ -70,6 +73,7 @@ struct audit {
 };
 
 static void audit_send(struct audit *a);
+static void audit_check_drained(struct audit *a);
 
 static const struct timeval audit_retry_tv = {1, 0};
 static const struct timeval audit_send_tv = {0, AUDIT_SEND_DELAY_MS * 1000};
@@ -89,6 +93,8 @@ audit_retry_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	/* sends what waits, or reads the chain's head again first */
 	audit_store_ready(arg);
+	/* a stop waiting for Redis that has gone meanwhile waits no more */
+	audit_check_drained(arg);
 }
 
 struct audit *
@@ -330,6 +336,7 @@ audit_sent_cb(json_t *reply, const char *err, void *arg)
 	a->nlines -= a->inflight;
 	a->inflight = 0;
 	audit_send(a);
+	audit_check_drained(a);
 }
 
 static void
@@ -522,6 +529,10 @@ audit_loaded_cb(json_t *reply, const char *err, void *arg)
 	a->waiting = NULL;
 	a->nwaiting = 0;
 	audit_dropped_record(a);
+	/* stopped before the head was known: relay.stop was among those
+	 * waiting, and the head it signs could not be made then */
+	if (a->stopped)
+		audit_sign_head(a);
 	audit_send(a);
 }
 
@@ -579,8 +590,9 @@ audit_stop(struct audit *a)
 {
 	char actor[AUDIT_FIELD_MAX + 8];
 
-	if (a == NULL)
+	if (a == NULL || a->stopped)
 		return;
+	a->stopped = 1;
 	snprintf(actor, sizeof(actor), "relay:%s", a->instance);
 	audit_log(a, "relay.stop", "relay", "ok", NULL, "relay", actor, NULL);
 	audit_sign_head(a);
@@ -594,6 +606,84 @@ audit_stop(struct audit *a)
 	store_flush(a->relay->store);
 }
 
+/* Nothing left that Redis could still take: it has every record made,
+ * or it is away (what it lacks is then said at exit, audit_free). */
+static int
+audit_settled(const struct audit *a)
+{
+	if (a->relay->store == NULL || !store_ready(a->relay->store))
+		return 1;
+	return a->loaded && a->nlines == 0 && a->nwaiting == 0;
+}
+
+static void
+audit_check_drained(struct audit *a)
+{
+	void (*done)(void *) = a->drained;
+
+	if (done == NULL || !audit_settled(a))
+		return;
+	a->drained = NULL;
+	done(a->drained_arg);
+}
+
+/*
+ * A stop right after the start comes before Redis has answered the read
+ * of the chain's head: relay.start and relay.stop still wait for it,
+ * unnumbered, in neither the file nor Redis.  So the loop ends only once
+ * they are chained, written and confirmed (the caller bounds the wait:
+ * shutdown_timeout).
+ */
+void
+audit_drain(struct audit *a, void (*done)(void *), void *arg)
+{
+	if (a == NULL) {
+		done(arg);
+		return;
+	}
+	a->drained = done;
+	a->drained_arg = arg;
+	audit_check_drained(a);
+}
+
+/*
+ * At exit with Redis away since the start, the chain's head was never
+ * read: the records waiting for it (relay.start, relay.stop, ...) go on
+ * from the file's last record instead, to the file only, as records made
+ * while Redis is away do; the next start sends them to Redis, or names
+ * them by an audit.gap record (audit_catch_up).  A file without a record
+ * of this instance gives no number to go on from: they are lost, said
+ * in the log.
+ */
+static void
+audit_chain_from_file(struct audit *a)
+{
+	struct audit_tail t;
+	size_t i;
+
+	if (a->loaded || a->nwaiting == 0 || a->file == NULL ||
+	    store_ready(a->relay->store) ||
+	    audit_tail_read(audit_file_fd(a->file), a->path, a->instance, 0,
+	        &t) != 0)
+		return;
+	if (t.n > 0) {
+		a->seq = t.seqs[t.n - 1];
+		audit_record_hash(audit_tail_last(&t),
+		    strlen(audit_tail_last(&t)), a->prev);
+		a->loaded = 1;
+		log_warnx("audit: Redis never answered; %zu records go on from "
+		          "the file's record %lld, in the file only until the "
+		          "next start sends them",
+		    a->nwaiting, a->seq);
+		for (i = 0; i < a->nwaiting; i++)
+			audit_add(a, &a->waiting[i]);
+		a->nwaiting = 0;
+		audit_dropped_record(a);
+		audit_sign_head(a);
+	}
+	audit_tail_clear(&t);
+}
+
 void
 audit_free(struct audit *a)
 {
@@ -601,6 +691,8 @@ audit_free(struct audit *a)
 
 	if (a == NULL)
 		return;
+	if (a->relay->store != NULL)
+		audit_chain_from_file(a);
 	/* The loop has ended, the connection has not: what waits goes out
 	 * now, behind the batch on its way (audit_free is called before
 	 * store_free). */

@@ -26,6 +26,10 @@ struct audit *audit_new(struct relay *relay, int worker);
 void audit_store_ready(struct audit *a);
 /* The relay stops: a record says so and the head is signed. */
 void audit_stop(struct audit *a);
+/* After audit_stop(): done(arg) once Redis has confirmed every record
+ * made (its head read first if it was not yet), or at once while Redis
+ * is away; the caller bounds the wait.  The loop goes on meanwhile. */
+void audit_drain(struct audit *a, void (*done)(void *), void *arg);
 /* Waits for the file's writer; what Redis has not confirmed is lost. */
 void audit_free(struct audit *a);
 

@@ -6,6 +6,7 @@
  */
 #include "audit.h"
 #include "conn_int.h"
+#include "stopjobs.h"
 
 /*
  * Receipts come from Redis (pub/sub), apart from the answer to the store:
@@ -157,6 +158,7 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 	} else
 		TAILQ_REMOVE(&j->relay->ingests, j, entry);
 	conn_ingest_record(j, r);
+	stopjobs_end(j->relay->stopjobs);
 	free(j);
 	if (c == NULL)
 		return;
@@ -193,6 +195,7 @@ conn_ingest_end_all(struct relay *relay)
 		          "outcome=unknown: the relay stopped first",
 		    j->alert_id, j->device_id);
 		ingest_cancel(j->ir);
+		stopjobs_end(relay->stopjobs);
 		free(j);
 	}
 }
@@ -209,6 +212,7 @@ conn_ingest_new(struct conn *c)
 	snprintf(j->alert_id, sizeof(j->alert_id), "%s", c->ingest_alert_id);
 	j->start_ms = monotonic_ms();
 	j->stage_ns = c->stage_ns;
+	stopjobs_begin(j->relay->stopjobs);
 	return j;
 }
 

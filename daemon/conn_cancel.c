@@ -9,6 +9,7 @@
 #include "conn_int.h"
 #include "dispatch.h"
 #include "duress.h"
+#include "stopjobs.h"
 
 /* The script's refusal that wrote nothing (script_cancel,
  * script_duress), answered without WAIT.  "already" wrote nothing
@@ -137,6 +138,7 @@ static void
 conn_cancel_free(struct conn_cancel *k)
 {
 	json_decref(k->signed_cancel);
+	stopjobs_end(k->relay->stopjobs);
 	free(k);
 }
 
@@ -188,6 +190,7 @@ conn_cancel_new(struct conn *c, const char *b64, const char *sigtext)
 	k->signed_cancel =
 	    json_pack("{s:s, s:s}", "signed", b64, "sig", sigtext);
 	c->cancel = k;
+	stopjobs_begin(k->relay->stopjobs);
 	return k;
 }
 

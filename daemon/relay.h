@@ -51,6 +51,7 @@ struct audit;
 struct retention;
 struct conn_priority;
 struct conn_ingest;
+struct stopjobs;
 
 struct relay {
 	struct event_base *base;
@@ -68,6 +69,7 @@ struct relay {
 	struct supervise *supervise; /* supervised devices (supervise.h) */
 	struct audit *audit; /* the audit log (audit.h) */
 	struct retention *retention; /* the sweep (retention.h) */
+	struct stopjobs *stopjobs; /* what a stop waits for (stopjobs.h) */
 	TAILQ_HEAD(, conn) conns;
 	/* alerts still being stored whose device is gone (conn_alert.c) */
 	TAILQ_HEAD(, conn_ingest) ingests;
