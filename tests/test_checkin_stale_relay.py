@@ -136,8 +136,8 @@ def test_new_recipient_is_not_left_out_by_the_relay_behind(lab):
                           st["checkin_id"], "stderr",
                           release - time.time() + 10)
     assert old.alerts() == [] and new.alerts() == []
-    # B would drop oncall-2's notification as well (the dispatcher's own
-    # rule, not the check-in's): B goes, A comes back
+    # B would leave oncall-2's notification pending for claim_idle_ms
+    # (tests/test_delivery_stale_relay.py): B goes, A comes back
     relay_b.stop()
     relay_a.restart()
     for recv in (old, new):
