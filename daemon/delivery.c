@@ -524,9 +524,9 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 /* A recipient, or its channel, this relay does not know while another
  * relay of this Redis runs a newer signed directory (script_meta's dirv,
  * directory_version.c): maybe one added since, not one gone.  Left
- * pending in Redis, for whichever instance claims it after
- * claim_idle_ms (one with the newer directory delivers it), never
- * dropped here.  1 when left so. */
+ * pending in Redis, claimable at once, for whichever instance claims it
+ * next (one with the newer directory delivers it), never dropped here.
+ * 1 when left so. */
 static int
 delivery_behind(struct delivery *dl)
 {
@@ -547,6 +547,10 @@ delivery_behind(struct delivery *dl)
 		    dir->version, (long long)json_integer_value(v));
 		logged = t;
 	}
+	/* claimable at once: another instance's next claim round comes
+	 * before this one's, which just ran */
+	store_untouch(dl->d->relay->store, dl->e.stream_id,
+	    dl->d->relay->cfg->claim_idle_ms);
 	delivery_free(dl);
 	return 1;
 }
