@@ -9,14 +9,12 @@ ever) or raised it without the new recipient.  Real redis-server, two
 relays, receivers and alertctl."""
 
 import json
-import os
-import signal
 import time
 
 import pytest
 
 import harness
-from helpers import join_oncall_2
+from helpers import join_oncall_2, reload_one_relay
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -33,16 +31,6 @@ def two_relays(lab):
     relay_a = lab.relay(env)
     relay_b = lab.relay(env.another_instance("relay-b"))
     return env, redis, relay_a, relay_b
-
-
-def reload_a_only(env, relay_a):
-    """Directory 3 (written by the caller) reaches relay A, not B."""
-    env.sign_directory(3, path=env.client_directory)
-    if os.geteuid() == 0:
-        harness.hand_to_daemon_user(env.dir)
-    n = len(relay_a.proc.snapshot("stderr"))
-    os.kill(relay_a.proc.pid, signal.SIGHUP)
-    relay_a.proc.wait_for("configuration reloaded", "stderr", 10, start=n)
 
 
 def new_device(env):
@@ -72,14 +60,21 @@ def alerts_stream(redis, env):
         c.close()
 
 
-@pytest.mark.hard_timeout(120)
-def test_new_device_s_checkin_waits_for_a_relay_that_knows_it(lab):
+def new_device_checkin(lab):
+    """Relays A (reloaded: directory 3) and B (2); mayor-b, enrolled in 3,
+    starts a check-in through A.  Returns the lab's parts, the receiver,
+    checkin.json and its release time."""
     env, redis, relay_a, relay_b = two_relays(lab)
     conf = new_device(env)
-    reload_a_only(env, relay_a)
+    reload_one_relay(env, relay_a)
     recv = lab.receiver(env, "contactpunt")
     st = start(lab, conf, env.dir / "outbox-b")
-    release = epoch(st["release_at"])
+    return env, redis, relay_a, relay_b, recv, st, epoch(st["release_at"])
+
+
+@pytest.mark.hard_timeout(120)
+def test_new_device_s_checkin_waits_for_a_relay_that_knows_it(lab):
+    env, redis, relay_a, relay_b, recv, st, release = new_device_checkin(lab)
     relay_a.stop()  # A restarts at the due time; only B, behind, runs
     relay_b.proc.wait_for(r"checkin=%s: its device is not enrolled in this "
                           r"relay's directory \(version 2\), but another "
@@ -105,12 +100,7 @@ def test_new_device_s_checkin_waits_for_a_relay_that_knows_it(lab):
 
 @pytest.mark.hard_timeout(120)
 def test_with_both_running_the_relay_behind_leaves_it_to_the_other(lab):
-    env, redis, relay_a, relay_b = two_relays(lab)
-    conf = new_device(env)
-    reload_a_only(env, relay_a)
-    recv = lab.receiver(env, "contactpunt")
-    st = start(lab, conf, env.dir / "outbox-b")
-    release = epoch(st["release_at"])
+    env, redis, relay_a, relay_b, recv, st, release = new_device_checkin(lab)
     recv.wait_alerts(1, timeout=release - time.time() + 10)
     assert time.time() < release + 5, "B's give-back costs at most a poll"
     relay_a.proc.wait_for("checkin missed checkin=%s" % st["checkin_id"],
@@ -125,7 +115,7 @@ def test_with_both_running_the_relay_behind_leaves_it_to_the_other(lab):
 def test_new_recipient_is_not_left_out_by_the_relay_behind(lab):
     env, redis, relay_a, relay_b = two_relays(lab)
     join_oncall_2(env)  # directory 3: oncall-2 joins
-    reload_a_only(env, relay_a)
+    reload_one_relay(env, relay_a)
     old = lab.receiver(env, "contactpunt")
     new = lab.receiver(env, "oncall-2")
     st = start(lab, env.client_conf, env.dir / "outbox")

@@ -8,14 +8,11 @@ it pending (logged, `left to a relay with it`) instead of dropping it as
 on the old code (dropped by B: oncall-2 never gets the alarm).  Real
 redis-server, two relays, receivers and alertctl."""
 
-import os
-import signal
 import time
 
 import pytest
 
-import harness
-from helpers import join_oncall_2
+from helpers import join_oncall_2, reload_one_relay
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -29,12 +26,7 @@ def test_a_relay_behind_leaves_a_new_recipient_s_notification(lab):
     relay_a = lab.relay(env)
     relay_b = lab.relay(env.another_instance("relay-b"))
     join_oncall_2(env)  # directory 3, relay A only
-    env.sign_directory(3, path=env.client_directory)
-    if os.geteuid() == 0:
-        harness.hand_to_daemon_user(env.dir)
-    n = len(relay_a.proc.snapshot("stderr"))
-    os.kill(relay_a.proc.pid, signal.SIGHUP)
-    relay_a.proc.wait_for("configuration reloaded", "stderr", 10, start=n)
+    reload_one_relay(env, relay_a)
     cp_recv = lab.receiver(env, "contactpunt")
     rc, out, err = lab.send(env, "--type", "panic", "--message", "voordeur")
     assert rc == 0, (out, err)
