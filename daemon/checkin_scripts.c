@@ -162,7 +162,25 @@ const char script_checkin_claim[] =
             "redis.call('ZADD', tk, a.lease_ms, m)\n"
             "redis.call('HSET', ck, 'state', 'releasing')\n"
             "return cjson.encode({r = 'release', envelope = s[2], dev = s[3],"
-            "  duress = s[4] == '1'})\n";
+            "  duress = s[4] == '1', dirv = tonumber(redis.call('GET',"
+            "  K('directory_version')) or '')})\n";
+
+/* A claim given back by a relay whose directory is older than one
+ * another relay of this Redis runs with (checkin_timer.c): due again
+ * at a.due_ms and active again (nobody was told), unless its lease is
+ * no longer the one this relay took (another relay claimed it since). */
+const char script_checkin_defer[] =
+    PRELUDE "local tk = K('checkin_timers')\n"
+            "local m = a.cid .. '|x'\n"
+            "local ck = K('checkin', a.cid)\n"
+            "if tonumber(redis.call('ZSCORE', tk, m) or '') ~="
+            "    tonumber(a.lease_ms) or"
+            "    redis.call('HGET', ck, 'state') ~= 'releasing' then\n"
+            "  return cjson.encode({r = 'gone'})\n"
+            "end\n"
+            "redis.call('ZADD', tk, a.due_ms, m)\n"
+            "redis.call('HSET', ck, 'state', 'active')\n"
+            "return cjson.encode({r = 'ok'})\n";
 
 /* The alert is stored (or could never be): the check-in is over. */
 const char script_checkin_released[] = PRELUDE

@@ -31,6 +31,7 @@ extern const char script_checkin_done[];
 extern const char script_checkin_duress[];
 extern const char script_checkin_due[];
 extern const char script_checkin_claim[];
+extern const char script_checkin_defer[];
 extern const char script_checkin_released[];
 extern const char script_checkin_remind[];
 extern const char script_checkin_unsealed[];

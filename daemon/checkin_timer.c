@@ -15,6 +15,7 @@
 #include "checkin_int.h"
 #include "checkin_scripts.h"
 #include "checkin_unsealed.h"
+#include "directory.h"
 #include "duepoll.h"
 #include "envelope.h"
 #include "ingest.h"
@@ -29,6 +30,10 @@
 #define CHECKIN_POLL_MS 250 /* how late a release may be, at most */
 #define CHECKIN_LEASE_MS 15000 /* before another instance retries it */
 #define CHECKIN_KEEP_S (7L * 86400) /* a released check-in's record */
+#define CHECKIN_DEFER_MS 1000 /* given back: due again this much later */
+#define CHECKIN_DEFER_LOG_MS 10000 /* one line at most this often */
+#define CHECKIN_SKIP_MS 5000 /* and not claimed here again before this */
+#define CHECKIN_SKIPS 64
 
 struct checkin {
 	struct relay *relay;
@@ -40,6 +45,18 @@ struct checkin {
 	json_t *unreached; /* after an unsealed notice: who to mark */
 	int duress; /* ended or extended under duress (checkin_pin.h) */
 	char cid[33];
+	char lease[24]; /* the claim's lease (ms), for giving it back */
+	long long dirv; /* the highest directory version of this Redis */
+	int64_t deferred_log; /* when a give-back was last logged */
+	long deferred; /* given back since that line */
+	/* Given back here lately: left to the others' polls meanwhile,
+	 * else this relay, polling in step with the due time it set,
+	 * would nearly always claim it first again. */
+	struct {
+		char cid[33];
+		int64_t until; /* monotonic ms */
+	} skip[CHECKIN_SKIPS];
+	size_t nskip; /* the next slot to use */
 	char result[16];
 	/* the alert being raised, for its audit record */
 	char alert_id[ID_MAX + 1], device_id[ID_MAX + 1];
@@ -149,6 +166,51 @@ checkin_ingest_cb(const struct ingest_reply *r, void *arg)
 	}
 }
 
+/* 1 when another relay of this Redis ran with a newer signed directory
+ * than this one has (directory_version.c): a device or recipient this
+ * relay does not know may be one enrolled since, not one removed. */
+static int
+checkin_behind(const struct checkin *ck)
+{
+	const struct directory *d = ck->relay->cfg->dir;
+
+	return d != NULL && ck->dirv > d->version;
+}
+
+/* What this relay would do (not raise it, or leave recipients out) it
+ * may decide on its own directory only when that is the newest: else
+ * the claim goes back, due again in a moment, for a relay that has the
+ * newer one (a reload not done here yet, or refused).  Never dropped
+ * for that: without such a relay it waits, said here. */
+static void
+checkin_defer(struct checkin *ck, const char *why)
+{
+	int64_t t = now_ms();
+	char due[24];
+
+	ck->deferred++;
+	if (ck->deferred_log == 0 ||
+	    t - ck->deferred_log >= CHECKIN_DEFER_LOG_MS) {
+		log_warnx("checkin=%s: %s in this relay's directory "
+		          "(version %lld), but another relay of this Redis "
+		          "runs version %lld: left to a relay with it, not "
+		          "raised here (reload this relay); %ld given back",
+		    ck->cid, why, ck->relay->cfg->dir->version, ck->dirv,
+		    ck->deferred);
+		ck->deferred_log = t;
+		ck->deferred = 0;
+	}
+	snprintf(ck->skip[ck->nskip].cid, sizeof(ck->skip[0].cid), "%s",
+	    ck->cid);
+	ck->skip[ck->nskip].until = monotonic_ms() + CHECKIN_SKIP_MS;
+	ck->nskip = (ck->nskip + 1) % CHECKIN_SKIPS;
+	snprintf(due, sizeof(due), "%lld", (long long)(t + CHECKIN_DEFER_MS));
+	ck->req = store_eval(ck->relay->store, script_checkin_defer,
+	    json_pack("{s:s, s:s, s:s}", "cid", ck->cid, "lease_ms", ck->lease,
+	        "due_ms", due),
+	    checkin_next_cb, ck);
+}
+
 /* Recipients no longer known are left out, as for a device's alert. */
 static void
 checkin_route(const struct checkin *ck, struct envelope *env)
@@ -207,6 +269,12 @@ checkin_release(struct checkin *ck, const char *env64, int route)
 	crypto_hash_sha256(hash, json, len);
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	free(json);
+	if (route && checkin_behind(ck) &&
+	    checkin_known(ck, &env) < env.nrecipients) {
+		envelope_free(&env);
+		checkin_defer(ck, "a recipient of its alert is not known");
+		return;
+	}
 	if (route && checkin_known(ck, &env) == 0) {
 		ck->env64 = xstrdup(env64);
 		ck->req = store_eval(ck->relay->store, script_checkin_unsealed,
@@ -271,6 +339,12 @@ checkin_device_gone(struct checkin *ck, const char *dev)
 
 	if (d != NULL && !d->revoked)
 		return 0;
+	if (checkin_behind(ck)) {
+		checkin_defer(ck,
+		    d == NULL ? "its device is not enrolled"
+		              : "its device is revoked");
+		return 1;
+	}
 	log_warnx("checkin=%s: its device is %s; not raised", ck->cid,
 	    d == NULL ? "no longer enrolled" : "revoked");
 	snprintf(actor, sizeof(actor), "device:%s", dev != NULL ? dev : "?");
@@ -296,12 +370,29 @@ checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 		duepoll_next(ck->poll);
 		return;
 	}
+	ck->dirv = json_is_integer(json_object_get(reply, "dirv"))
+	    ? (long long)json_integer_value(json_object_get(reply, "dirv"))
+	    : -1;
 	if (checkin_device_gone(ck,
 	        json_string_value(json_object_get(reply, "dev"))))
 		return;
 	ck->duress = json_is_true(json_object_get(reply, "duress"));
 	checkin_release(ck,
 	    json_string_value(json_object_get(reply, "envelope")), 1);
+}
+
+/* 1 when this relay gave member's check-in back a moment ago. */
+static int
+checkin_skipped(const struct checkin *ck, const char *member)
+{
+	int64_t t = monotonic_ms();
+	size_t i;
+
+	for (i = 0; i < CHECKIN_SKIPS; i++)
+		if (ck->skip[i].until > t &&
+		    strncmp(ck->skip[i].cid, member, 32) == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -313,7 +404,8 @@ checkin_due_cb(struct duepoll *p, const char *member, void *arg)
 	int64_t t = now_ms();
 
 	if (bar == NULL || bar - member != 32 ||
-	    (bar[1] != 'r' && bar[1] != 'x')) {
+	    (bar[1] != 'r' && bar[1] != 'x') ||
+	    (bar[1] == 'x' && checkin_skipped(ck, member))) {
 		duepoll_next(p);
 		return;
 	}
@@ -322,6 +414,7 @@ checkin_due_cb(struct duepoll *p, const char *member, void *arg)
 	snprintf(ms, sizeof(ms), "%lld", (long long)t);
 	snprintf(lease, sizeof(lease), "%lld",
 	    (long long)(t + CHECKIN_LEASE_MS));
+	snprintf(ck->lease, sizeof(ck->lease), "%s", lease);
 	if (bar[1] == 'r')
 		ck->req = store_eval(ck->relay->store, script_checkin_remind,
 		    json_pack("{s:s, s:s}", "cid", ck->cid, "now", now),
@@ -349,9 +442,12 @@ checkin_new(struct relay *relay)
 void
 checkin_reconfigure(struct checkin *ck)
 {
-	if (ck != NULL)
-		ratelimit_set(ck->limit, ck->relay->cfg->checkin_rate / 3600.0,
-		    (double)ck->relay->cfg->checkin_burst);
+	if (ck == NULL)
+		return;
+	/* with a newer directory, what it gave back it may raise now */
+	memset(ck->skip, 0, sizeof(ck->skip));
+	ratelimit_set(ck->limit, ck->relay->cfg->checkin_rate / 3600.0,
+	    (double)ck->relay->cfg->checkin_burst);
 }
 
 void

@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "audit_record.h"
+#include "directory.h"
 #include "dispatch_int.h"
 #include "dispatch_sms.h"
 #include "http_client.h"
@@ -520,6 +521,40 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 	sodium_memzero(cred, sizeof(cred));
 }
 
+/* A recipient, or its channel, this relay does not know while another
+ * relay of this Redis runs a newer signed directory (script_meta's dirv,
+ * directory_version.c): maybe one added since, not one gone.  Left
+ * pending in Redis, claimable at once, for whichever instance claims it
+ * next (one with the newer directory delivers it), never dropped here.
+ * 1 when left so. */
+static int
+delivery_behind(struct delivery *dl)
+{
+	static int64_t logged;
+	const struct directory *dir = dl->d->relay->cfg->dir;
+	json_t *v = json_object_get(dl->meta, "dirv");
+	int64_t t = now_ms();
+
+	if (dir == NULL || dl->local_done != NULL || !json_is_integer(v) ||
+	    json_integer_value(v) <= dir->version)
+		return 0;
+	if (logged == 0 || t - logged >= 10000) {
+		log_warnx("delivery alert=%s recipient=%s channel=%s: not in "
+		          "this relay's directory (version %lld), but another "
+		          "relay of this Redis runs version %lld: left to a "
+		          "relay with it (reload this relay)",
+		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
+		    dir->version, (long long)json_integer_value(v));
+		logged = t;
+	}
+	/* claimable at once: another instance's next claim round comes
+	 * before this one's, which just ran */
+	store_untouch(dl->d->relay->store, dl->e.stream_id,
+	    dl->d->relay->cfg->claim_idle_ms);
+	delivery_free(dl);
+	return 1;
+}
+
 static void
 delivery_send(struct delivery *dl)
 {
@@ -529,6 +564,11 @@ delivery_send(struct delivery *dl)
 	r = relay_config_recipient(dl->d->relay->cfg, dl->e.recipient_id);
 	if (dl->attempt < 1000000) /* retried for as long as it is open */
 		dl->attempt++;
+	if ((r == NULL ||
+	        (strcmp(dl->e.channel, "sms") == 0 ? r->sms == NULL
+	                                           : r->webhook_url == NULL)) &&
+	    delivery_behind(dl))
+		return;
 	if (strcmp(dl->e.channel, "sms") == 0) {
 		if (r == NULL || r->sms == NULL)
 			delivery_cannot(dl, "recipient has no sms any more");

@@ -14,6 +14,16 @@ dispatch_sms_meta(json_t *meta, const char *key)
 	return v != NULL ? v : "";
 }
 
+/* 1 when RFC 3339 time a is before b, both readable. */
+static int
+dispatch_sms_earlier(const char *a, const char *b)
+{
+	time_t ta, tb;
+
+	return time_rfc3339_parse(a, &ta) == 0 &&
+	    time_rfc3339_parse(b, &tb) == 0 && ta < tb;
+}
+
 void
 dispatch_sms_text(const struct relay_config *cfg, json_t *meta,
     const struct delivery_entry *e, char *out, size_t outlen)
@@ -39,6 +49,14 @@ dispatch_sms_text(const struct relay_config *cfg, json_t *meta,
 		    ? SMS_TPL_RAISED
 		    : SMS_TPL_ESCALATED;
 		at = dispatch_sms_meta(meta, "received_at");
+		/* a missed check-in is due at its release time, signed as
+		 * its created_at and kept by the relay's timer: raised later
+		 * (every relay down, Redis away), the SMS says when it was
+		 * due, not when a relay came back */
+		if (strcmp(v.type, "missed_checkin") == 0 &&
+		    dispatch_sms_earlier(dispatch_sms_meta(meta, "created_at"),
+		        at))
+			at = dispatch_sms_meta(meta, "created_at");
 		/* after a duress cancel, every alarm SMS is the silent one */
 		if (json_is_true(json_object_get(meta, "duress"))) {
 			kind = SMS_TPL_DURESS;

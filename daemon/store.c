@@ -652,6 +652,21 @@ store_touch(struct store *st, const char *const *ids, size_t n)
 	free(argv);
 }
 
+void
+store_untouch(struct store *st, const char *id, long idle_ms)
+{
+	char idle[24];
+
+	if (!redis_conn_ready(st->cmd))
+		return;
+	snprintf(idle, sizeof(idle), "%ld", idle_ms);
+	redis_conn_commandv(st->cmd, st->timeout_ms, store_touch_reply_cb, st,
+	    9,
+	    (const char *[]){"XCLAIM", st->k_deliveries, STORE_GROUP,
+	        st->instance_id, "0", id, "IDLE", idle, "JUSTID"},
+	    NULL);
+}
+
 /* The first WAIT after a reload set min_replicas makes the connection:
  * it fails ("not on the master"), the ones after it do not. */
 static struct store_waits *

@@ -106,6 +106,10 @@ struct store_req *store_claim_stale(struct store *st, const char *start,
 /* Marks deliveries this instance is still working on as alive, so no
  * other instance takes them over. */
 void store_touch(struct store *st, const char *const *ids, size_t n);
+/* Gives delivery id back to the group as if idle for idle_ms: the next
+ * claim round of any instance takes it (delivery.c, a relay behind on
+ * the directory). */
+void store_untouch(struct store *st, const char *id, long idle_ms);
 
 /* --- timers --- */
 

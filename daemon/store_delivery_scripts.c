@@ -36,7 +36,8 @@ const char script_meta[] = PRELUDE
     "  interval_s = f[15] or nil, duress = f[16] == '1',"
     "  duress_at = f[17] or nil, envelope_hash = f[18] or nil,"
     "  cancel_signed = f[19] or nil, cancel_sig = f[20] or nil,"
-    "  acked_statement = f[21] or nil})\n";
+    "  acked_statement = f[21] or nil, dirv = tonumber(redis.call('GET',"
+    "  K('directory_version')) or '')})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE

@@ -63,10 +63,12 @@ const char script_ingest[] = PRELUDE GIVE_UP
     "for rid, ct in pairs(a.cts) do\n"
     "  redis.call('HSET', ak, 'ct:' .. rid, ct)\n"
     "end\n"
-    /* a check-in ended under duress (ingest_alert_as) */
+    /* a check-in ended under duress (ingest_alert_as): after a real
+     * done the device has no alert to list or ask about, so after this
+     * one neither (script_status, script_list) */
     "if a.duress then\n"
     "  redis.call('HSET', ak, 'duress', '1', 'duress_at', a.received,"
-    "    'duress_ms', a.received_ms)\n"
+    "    'duress_ms', a.received_ms, 'checkin_duress', '1')\n"
     "end\n"
     /* moved in from the local spool: what was delivered from there */
     "local done = {}\n"
@@ -275,9 +277,10 @@ const char script_cancel[] = PRELUDE SIGNED_CANCEL
 const char script_status[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id', 'state',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'drill', 'duress',"
-    "  'duress_at', 'cancelled_at')\n"
-    "if not f[1] or f[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
-    " end\n"
+    "  'duress_at', 'cancelled_at', 'checkin_duress')\n"
+    "if not f[1] or f[1] ~= a.dev or f[11] == '1' then\n"
+    "  return cjson.encode({r = 'unknown'})\n"
+    "end\n"
     /* after a duress cancel the device sees what a real one leaves; after
      * either, who was not reached as it stood at the cancel */
     "if f[8] == '1' then f[2] = 'cancelled' else f[9] = f[10] end\n"
@@ -311,17 +314,25 @@ const char script_status[] = PRELUDE
     "end\n"
     "return cjson.encode(out)\n";
 
-/* A device's most recent alerts. */
+/* A device's most recent alerts (a.limit of them, as many as there
+ * would be had it no alert of a check-in ended under duress). */
 const char script_list[] =
     PRELUDE "local out = {}\n"
+            "local n = tonumber(a.limit)\n"
             "local ids = redis.call('ZREVRANGE', K('device', a.dev), 0,"
-            "  tonumber(a.limit) - 1)\n"
-            "for i, id in ipairs(ids) do\n"
+            "  n + 15)\n"
+            "for _, id in ipairs(ids) do\n"
+            "  if #out >= n then break end\n"
             "  local f = redis.call('HMGET', K('alert', id), 'alert_type',"
-            "    'created_at', 'state', 'ref', 'drill', 'duress')\n"
+            "    'created_at', 'state', 'ref', 'drill', 'duress',"
+            "    'checkin_duress')\n"
             "  if f[6] == '1' then f[3] = 'cancelled' end\n"
-            "  out[i] = {alert_id = id, alert_type = f[1], created_at = f[2],"
-            "    state = f[3], ref = f[4], drill = f[5] == '1'}\n"
+            /* a check-in ended under duress: not this device's to see */
+            "  if f[7] ~= '1' then\n"
+            "    out[#out + 1] = {alert_id = id, alert_type = f[1],"
+            "      created_at = f[2], state = f[3], ref = f[4],"
+            "      drill = f[5] == '1'}\n"
+            "  end\n"
             "end\n"
             "return cjson.encode({r = 'ok', alerts = out})\n";
 

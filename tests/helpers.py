@@ -178,3 +178,16 @@ def join_oncall_2(env):
     env.write_relay_conf()
     if os.geteuid() == 0:
         harness.hand_to_daemon_user(env.dir)
+
+
+def reload_one_relay(env, relay):
+    """The client's directory follows the relay's (version 3), and one
+    relay is reloaded with it (SIGHUP), not any other: that one is behind
+    (tests/test_checkin_stale_relay.py, test_delivery_stale_relay.py)."""
+    import signal
+    env.sign_directory(3, path=env.client_directory)
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(env.dir)
+    n = len(relay.proc.snapshot("stderr"))
+    os.kill(relay.proc.pid, signal.SIGHUP)
+    relay.proc.wait_for("configuration reloaded", "stderr", 10, start=n)

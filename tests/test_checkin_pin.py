@@ -107,3 +107,56 @@ def test_extend_under_duress_looks_real_and_raises(lab):
     assert cp.returncode == 0, cp.stderr
     time.sleep(1)
     assert len(recv.alerts()) == 1
+
+
+def listed(lab, env):
+    cp = ctl(lab, env, "list")
+    assert cp.returncode == 0, cp.stderr
+    return cp.stdout
+
+
+def status_of(lab, env, aid):
+    cp = ctl(lab, env, "status", aid)
+    return cp.returncode, cp.stdout.replace(aid, "<A>"), \
+        cp.stderr.replace(aid, "<A>")
+
+
+@pytest.mark.hard_timeout(180)
+def test_duress_leaves_no_alert_for_the_device_to_see(lab):
+    """After the own PIN's done or extend the device has no alert of the
+    check-in; after the duress PIN's neither: `list` shows nothing more
+    (with --limit too) and `status` of the raised alert answers as for an
+    alert that does not exist.  Fails on the old code, where `list`
+    showed a missed_checkin "cancelled"."""
+    env, redis, relay, recv = stack(lab)
+    # an earlier alert of the device, for list to show
+    cp = ctl(lab, env, "send", "--type", "panic", "--message", "eerder")
+    assert cp.returncode == 0, cp.stderr
+    recv.wait_alerts(1, timeout=10)
+    start(lab, env)
+    assert ctl(lab, env, "checkin", "done", input=PIN + "\n").returncode == 0
+    before = listed(lab, env)
+    before1 = ctl(lab, env, "list", "--limit", "1").stdout
+    assert "panic" in before and "missed_checkin" not in before
+    assert "panic" in before1
+    unknown = status_of(lab, env, "0123456789abcdef0123456789abcdef")
+    for op in (["done"], ["extend", "--minutes", "10"]):
+        start(lab, env)
+        cp = ctl(lab, env, "checkin", *op, input=DURESS + "\n")
+        assert cp.returncode == 0, cp.stderr
+        n = len(recv.alerts())
+        got = recv.wait_alerts(n + 1, timeout=10)[-1]
+        assert got["type"] == "alert.duress"
+        assert got["alert_type"] == "missed_checkin"
+        assert listed(lab, env) == before
+        assert ctl(lab, env, "list", "--limit", "1").stdout == before1
+        assert status_of(lab, env, got["alert_id"]) == unknown
+        if op[0] == "extend":
+            ctl(lab, env, "checkin", "done", input=PIN + "\n")
+    # the contact point still has it, open, marked duress
+    c = redis.client()
+    try:
+        assert c("HGET", "%s:alert:%s" % (env.redis["prefix"], got["alert_id"]),
+                 "state") == "open"
+    finally:
+        c.close()
