@@ -16,15 +16,12 @@
 #include "b64.h"
 #include "xmalloc.h"
 
-int
-afile_write(const char *path, const void *data, size_t len, mode_t mode,
-    enum afile_how how, char *err, size_t errlen)
+/* What the write's result says, into err; errno kept. */
+static int
+afile_said(int rc, const char *path, char *err, size_t errlen)
 {
-	int rc, saved;
+	int saved = errno;
 
-	rc = atomic_file_write(path, data, len, mode,
-	    how == AFILE_REPLACE ? ATOMIC_FILE_REPLACE : ATOMIC_FILE_CREATE);
-	saved = errno;
 	if (rc == -1 && saved == EEXIST)
 		snprintf(err, errlen, "%s already exists; not overwriting it",
 		    path);
@@ -34,23 +31,32 @@ afile_write(const char *path, const void *data, size_t len, mode_t mode,
 	return rc;
 }
 
+static enum atomic_file_how
+afile_how(enum afile_how how)
+{
+	return how == AFILE_REPLACE ? ATOMIC_FILE_REPLACE : ATOMIC_FILE_CREATE;
+}
+
+int
+afile_write(const char *path, const void *data, size_t len, mode_t mode,
+    enum afile_how how, char *err, size_t errlen)
+{
+	return afile_said(atomic_file_write(path, data, len, mode,
+	                      afile_how(how)),
+	    path, err, errlen);
+}
+
 int
 afile_write_b64(const char *path, const void *key, size_t len, mode_t mode,
     enum afile_how how, char *err, size_t errlen)
 {
 	char *b64 = b64_encode(key, len);
-	size_t n = strlen(b64);
-	char *line = xmalloc(n + 2);
 	int rc;
 
-	memcpy(line, b64, n);
-	line[n] = '\n';
-	line[n + 1] = '\0';
-	rc = afile_write(path, line, n + 1, mode, how, err, errlen);
-	sodium_memzero(b64, n);
-	sodium_memzero(line, n + 1);
+	rc = afile_said(atomic_file_write_line(path, b64, mode, afile_how(how)),
+	    path, err, errlen);
+	sodium_memzero(b64, strlen(b64));
 	free(b64);
-	free(line);
 	return rc;
 }
 

@@ -327,8 +327,8 @@ outbox_mark(const char *dir, const char *alert_id, const char *what,
 	int ok = 0;
 
 	if (atomic_file_begin(&af, path, tmp, 0) == 0) {
-		ok = atomic_file_put(&af, text, strlen(text)) == 0 &&
-		    atomic_file_put(&af, "\n", 1) == 0 &&
+		ok = atomic_file_put(af.fd, text, strlen(text)) == 0 &&
+		    atomic_file_put(af.fd, "\n", 1) == 0 &&
 		    atomic_file_commit(&af, 0600, ATOMIC_FILE_REPLACE) != -1;
 		atomic_file_end(&af);
 	}

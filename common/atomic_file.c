@@ -77,15 +77,17 @@ atomic_file_begin(struct atomic_file *af, const char *path, const char *tmp,
 }
 
 int
-atomic_file_put(struct atomic_file *af, const void *data, size_t len)
+atomic_file_put(int fd, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	ssize_t n;
 
 	while (len > 0) {
-		if ((n = write(af->fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((n = write(fd, p, len)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
 			return -1;
 		}
 		p += n;
@@ -154,16 +156,18 @@ atomic_file_end(struct atomic_file *af)
 	errno = saved;
 }
 
-int
-atomic_file_write(const char *path, const void *data, size_t len, mode_t mode,
-    enum atomic_file_how how)
+/* data, and a newline after it when line is set, written whole. */
+static int
+atomic_file_write_text(const char *path, const void *data, size_t len, int line,
+    mode_t mode, enum atomic_file_how how)
 {
 	struct atomic_file af;
 	int rc;
 
 	if (atomic_file_begin(&af, path, NULL, 0) == -1)
 		return -1;
-	rc = atomic_file_put(&af, data, len) == -1
+	rc = atomic_file_put(af.fd, data, len) == -1 ||
+	        (line && atomic_file_put(af.fd, "\n", 1) == -1)
 	    ? -1
 	    : atomic_file_commit(&af, mode, how);
 	/* The file is whole under its name: taking it for a failure would
@@ -177,4 +181,18 @@ atomic_file_write(const char *path, const void *data, size_t len, mode_t mode,
 	}
 	atomic_file_end(&af);
 	return rc;
+}
+
+int
+atomic_file_write(const char *path, const void *data, size_t len, mode_t mode,
+    enum atomic_file_how how)
+{
+	return atomic_file_write_text(path, data, len, 0, mode, how);
+}
+
+int
+atomic_file_write_line(const char *path, const char *text, mode_t mode,
+    enum atomic_file_how how)
+{
+	return atomic_file_write_text(path, text, strlen(text), 1, mode, how);
 }

@@ -39,8 +39,10 @@ struct atomic_file {
  */
 int atomic_file_begin(struct atomic_file *af, const char *path, const char *tmp,
     int flags);
-/* Writes all of data (the caller may write to af->fd as well). */
-int atomic_file_put(struct atomic_file *af, const void *data, size_t len);
+/* Writes all of data to fd (af->fd, or any file): 0, or -1 with errno
+ * (ENOSPC when nothing more could be written) and part of it perhaps
+ * written. */
+int atomic_file_put(int fd, const void *data, size_t len);
 /*
  * Gives it mode exactly, syncs it and gives it its name, then syncs the
  * directory.  ATOMIC_FILE_CREATE where the file system has no hard links
@@ -61,6 +63,9 @@ void atomic_file_end(struct atomic_file *af);
  * is there, whole, and counts as written. */
 int atomic_file_write(const char *path, const void *data, size_t len,
     mode_t mode, enum atomic_file_how how);
+/* One line: text and a newline after it (the key files' form). */
+int atomic_file_write_line(const char *path, const char *text, mode_t mode,
+    enum atomic_file_how how);
 
 /* Syncs the directory that holds path, after a name in it was made,
  * changed or removed: 0, or -1 with errno. */

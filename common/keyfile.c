@@ -30,20 +30,12 @@ int
 keyfile_write_text(const char *path, const char *text, int secret, char *err,
     size_t errlen)
 {
-	size_t len = strlen(text);
-	char *line = xmalloc(len + 2);
-	int rc;
-
-	memcpy(line, text, len);
-	line[len] = '\n';
-	line[len + 1] = '\0';
-	rc = atomic_file_write(path, line, len + 1, secret ? 0600 : 0644,
-	    ATOMIC_FILE_CREATE);
-	if (rc != 0)
+	if (atomic_file_write_line(path, text, secret ? 0600 : 0644,
+	        ATOMIC_FILE_CREATE) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	sodium_memzero(line, len + 1);
-	free(line);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -65,27 +65,6 @@ spool_file_line(json_t *rec, size_t *len)
 	return line;
 }
 
-/* All of it, or -1 with errno set and part of it perhaps written (a
- * full disk, EIO, EFBIG past a file size limit). */
-static int
-spool_file_write(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Back to the end of the last whole line.  Until that works nothing is
  * appended: a record after half a line would be glued to it. */
 static int
@@ -112,7 +91,7 @@ spool_file_put(struct spool_file *f, json_t *rec)
 		log_warnx("spool %s: out of memory", f->path);
 	else if (f->cut && spool_file_cut(f) != 0)
 		;
-	else if (spool_file_write(f->fd, line, len) != 0) {
+	else if (atomic_file_put(f->fd, line, len) != 0) {
 		/* Not on disk, so not accepted: it must not be there at the
 		 * next start either, whole or in part. */
 		log_warn("spool %s: writing", f->path);
@@ -280,7 +259,7 @@ spool_file_write_new(struct atomic_file *af, json_t *recs)
 	for (i = 0; i < json_array_size(recs); i++) {
 		line =
 		    spool_file_line(json_incref(json_array_get(recs, i)), &len);
-		if (line == NULL || spool_file_write(af->fd, line, len) != 0) {
+		if (line == NULL || atomic_file_put(af->fd, line, len) != 0) {
 			free(line);
 			return -1;
 		}
