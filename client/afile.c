@@ -1,3 +1,4 @@
+/* Files of alertctl's (afile.h): written whole, made, found, removed. */
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -11,99 +12,38 @@
 #include <sodium.h>
 
 #include "afile.h"
+#include "atomic_file.h"
 #include "b64.h"
 #include "xmalloc.h"
 
+/* What the write's result says, into err; errno kept. */
 static int
-afile_write_all(int fd, const unsigned char *p, size_t len)
+afile_said(int rc, const char *path, char *err, size_t errlen)
 {
-	ssize_t n;
+	int saved = errno;
 
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (rc == -1 && saved == EEXIST)
+		snprintf(err, errlen, "%s already exists; not overwriting it",
+		    path);
+	else if (rc == -1)
+		snprintf(err, errlen, "%s: %s", path, strerror(saved));
+	errno = saved;
+	return rc;
 }
 
-/* The new name is only durable once the directory is synced too. */
-static void
-afile_sync_dir(const char *dir)
+static enum atomic_file_how
+afile_how(enum afile_how how)
 {
-	int fd;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
-/* The temporary file, written and synced; -1 with errno set. */
-static int
-afile_temp(char *tmp, const void *data, size_t len, mode_t mode)
-{
-	int fd, saved;
-
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		return -1;
-	/* mkostemp made it 0600: the final mode only once it is whole. */
-	if (afile_write_all(fd, data, len) == -1 || fsync(fd) == -1 ||
-	    fchmod(fd, mode) == -1) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd) == -1) {
-		saved = errno;
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	return 0;
+	return how == AFILE_REPLACE ? ATOMIC_FILE_REPLACE : ATOMIC_FILE_CREATE;
 }
 
 int
 afile_write(const char *path, const void *data, size_t len, mode_t mode,
     enum afile_how how, char *err, size_t errlen)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = afile_dirname(path), *tmp;
-	int rc = -1, saved;
-
-	tmp = xasprintf("%s/.%s.XXXXXX", dir, slash != NULL ? slash + 1 : path);
-	if (afile_temp(tmp, data, len, mode) == -1) {
-		saved = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* link() refuses an existing name where rename() would replace it:
-	 * creating stays as atomic as replacing. */
-	if (how == AFILE_REPLACE)
-		rc = rename(tmp, path);
-	else
-		rc = link(tmp, path);
-	saved = errno;
-	if (rc == -1 || how == AFILE_CREATE)
-		unlink(tmp);
-	if (rc == -1 && saved == EEXIST)
-		snprintf(err, errlen, "%s already exists; not overwriting it",
-		    path);
-	else if (rc == -1)
-		snprintf(err, errlen, "%s: %s", path, strerror(saved));
-	else
-		afile_sync_dir(dir);
-out:
-	free(tmp);
-	free(dir);
-	errno = saved;
-	return rc;
+	return afile_said(atomic_file_write(path, data, len, mode,
+	                      afile_how(how)),
+	    path, err, errlen);
 }
 
 int
@@ -111,18 +51,12 @@ afile_write_b64(const char *path, const void *key, size_t len, mode_t mode,
     enum afile_how how, char *err, size_t errlen)
 {
 	char *b64 = b64_encode(key, len);
-	size_t n = strlen(b64);
-	char *line = xmalloc(n + 2);
 	int rc;
 
-	memcpy(line, b64, n);
-	line[n] = '\n';
-	line[n + 1] = '\0';
-	rc = afile_write(path, line, n + 1, mode, how, err, errlen);
-	sodium_memzero(b64, n);
-	sodium_memzero(line, n + 1);
+	rc = afile_said(atomic_file_write_line(path, b64, mode, afile_how(how)),
+	    path, err, errlen);
+	sodium_memzero(b64, strlen(b64));
 	free(b64);
-	free(line);
 	return rc;
 }
 
@@ -155,13 +89,7 @@ afile_mkdirs(const char *dir, char *err, size_t errlen)
 char *
 afile_dirname(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
+	return atomic_file_dirname(path);
 }
 
 int
@@ -191,12 +119,8 @@ afile_default_path(const char *env, const char *rel)
 int
 afile_remove(const char *path)
 {
-	char *dir;
-
 	if (unlink(path) != 0)
 		return errno == ENOENT ? 0 : -1;
-	dir = afile_dirname(path);
-	afile_sync_dir(dir);
-	free(dir);
+	(void)atomic_file_sync_dir(path);
 	return 0;
 }

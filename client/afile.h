@@ -1,8 +1,7 @@
 /*
- * Writing a file whole or not at all.  The data goes to a temporary file
- * in the same directory and is synced before it takes the file's name:
- * a crash or a full disk never leaves half a key, half a bundle or half a
- * directory behind, and a reader sees the old file or the new one.
+ * alertctl's files: written whole or not at all (common/atomic_file.h),
+ * so that a crash or a full disk never leaves half a key, half a bundle
+ * or half a directory behind; directories made, files found and removed.
  */
 #ifndef ALERTCTL_AFILE_H
 #define ALERTCTL_AFILE_H

@@ -4,11 +4,9 @@
 
 #include <arpa/inet.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -16,7 +14,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "afile.h"
 #include "alertctl.h"
+#include "atomic_file.h"
 #include "keygen_cert.h"
 #include "log.h"
 #include "out.h"
@@ -105,45 +105,46 @@ fail:
 	return NULL;
 }
 
-/* Created new (never over a file), with its mode from the start. */
-static FILE *
-keygen_cert_create(const char *path, mode_t mode)
+/* The PEM text in b written whole as path, created new, never over a
+ * file (atomic_file.h): a kill or a full disk never leaves a key file
+ * cut short under its name, which the relay would not start on. */
+static int
+keygen_cert_publish(const char *path, BIO *b, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	FILE *f;
+	char *data;
+	long len = BIO_get_mem_data(b, &data);
 
-	if (fd < 0) {
+	if (len <= 0 ||
+	    atomic_file_write(path, data, (size_t)len, mode,
+	        ATOMIC_FILE_CREATE) != 0) {
 		log_warn("%s", path);
-		return NULL;
+		return -1;
 	}
-	if ((f = fdopen(fd, "w")) == NULL)
-		close(fd);
-	return f;
+	return 0;
 }
 
+/* Both files or neither. */
 static int
 keygen_cert_write(const char *keypath, const char *crtpath, EVP_PKEY *key,
     X509 *x)
 {
-	FILE *kf, *cf;
-	int ok;
+	/* The key's text in memory that is wiped when freed. */
+	BIO *kb = BIO_new(BIO_s_secmem()), *cb = BIO_new(BIO_s_mem());
+	int rc = -1;
 
-	if ((kf = keygen_cert_create(keypath, 0600)) == NULL)
-		return -1;
-	ok = PEM_write_PrivateKey(kf, key, NULL, NULL, 0, NULL, NULL) == 1;
-	ok = fflush(kf) == 0 && fsync(fileno(kf)) == 0 && ok;
-	ok = fclose(kf) == 0 && ok;
-	if (ok && (cf = keygen_cert_create(crtpath, 0644)) != NULL) {
-		ok = PEM_write_X509(cf, x) == 1;
-		ok = fflush(cf) == 0 && fsync(fileno(cf)) == 0 && ok;
-		ok = fclose(cf) == 0 && ok;
-		if (!ok)
-			unlink(crtpath);
-	} else
-		ok = 0;
-	if (!ok)
-		unlink(keypath);
-	return ok ? 0 : -1;
+	if (kb == NULL || cb == NULL ||
+	    PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    PEM_write_bio_X509(cb, x) != 1)
+		log_warnx("cannot make the relay's key and certificate");
+	else if (keygen_cert_publish(keypath, kb, 0600) == 0) {
+		if (keygen_cert_publish(crtpath, cb, 0644) == 0)
+			rc = 0;
+		else
+			(void)afile_remove(keypath);
+	}
+	BIO_free(kb);
+	BIO_free(cb);
+	return rc;
 }
 
 int

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "i18n.h"
+#include "atomic_file.h"
 #include "b64.h"
 #include "envelope.h"
 #include "util.h"
@@ -74,15 +75,13 @@ outbox_mac(const struct alert *a, const struct client_config *cfg,
 	}
 }
 
-static void outbox_sync_dir(const char *path);
-
 /* One level; a directory made here is made durable in its parent, or
  * an entry fsync'd inside it could vanish with it in a crash. */
 static int
 outbox_mkdir_one(const char *path)
 {
 	if (mkdir(path, 0700) == 0) {
-		outbox_sync_dir(path);
+		(void)atomic_file_sync_dir(path);
 		return 0;
 	}
 	return errno == EEXIST ? 0 : -1;
@@ -147,49 +146,34 @@ outbox_entry(const struct sealed_alert *s,
 	return o;
 }
 
-/* The new name of an entry or marker survives a crash too. */
-static void
-outbox_sync_dir(const char *path)
-{
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int fd;
-
-	if (slash != NULL && slash != dir)
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
+/* The entry written whole beside path (tmp, a leftover of which the next
+ * write removes) and given its name; hold: kept open, locked. */
 static int
 outbox_write(const char *tmp, const char *path, const json_t *o, int replace,
     int *hold)
 {
-	int fd, ok;
+	struct atomic_file af;
+	int ok;
 
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1)
+	if (atomic_file_begin(&af, path, tmp, 0) != 0)
 		return -1;
 	/* Locked before it has its name: nobody can list it unheld. */
-	ok = (hold == NULL || flock(fd, LOCK_EX | LOCK_NB) == 0) &&
-	    json_dumpfd(o, fd, JSON_COMPACT) == 0 && fsync(fd) == 0;
-	/* link, not rename: an existing entry stays as it is, unless
-	 * asked to replace it. */
-	if (!ok || (replace ? rename(tmp, path) : link(tmp, path)) != 0) {
-		close(fd);
-		unlink(tmp);
-		return -1;
+	ok = (hold == NULL || flock(af.fd, LOCK_EX | LOCK_NB) == 0) &&
+	    json_dumpfd(o, af.fd, JSON_COMPACT) == 0 &&
+	    /* link, not rename: an existing entry stays as it is, unless
+	     * asked to replace it.  An unsynced directory is let be, as
+	     * before. */
+	    atomic_file_commit(&af, 0600,
+	        replace ? ATOMIC_FILE_REPLACE : ATOMIC_FILE_CREATE) != -1;
+	if (ok && hold != NULL) {
+		*hold = af.fd;
+		af.fd = -1;
+	} else if (ok) {
+		ok = close(af.fd) == 0;
+		af.fd = -1;
 	}
-	unlink(tmp);
-	outbox_sync_dir(path);
-	if (hold != NULL)
-		*hold = fd;
-	else if (close(fd) != 0)
-		return -1;
-	return 0;
+	atomic_file_end(&af);
+	return ok ? 0 : -1;
 }
 
 /* The entry at path, read through one descriptor; NULL when it cannot
@@ -253,7 +237,7 @@ outbox_replace(const char *dir, const struct sealed_alert *s,
 	/* Unsent again: only after the new entry is on disk. */
 	path = xasprintf("%s/%s.%s", dir, s->alert_id, OUTBOX_REFUSED);
 	if (unlink(path) == 0)
-		outbox_sync_dir(path);
+		(void)atomic_file_sync_dir(path);
 	free(path);
 	return 0;
 }
@@ -339,19 +323,14 @@ outbox_mark(const char *dir, const char *alert_id, const char *what,
 {
 	char *path = xasprintf("%s/%s.%s", dir, alert_id, what);
 	char *tmp = xasprintf("%s/.%s.%s.tmp", dir, alert_id, what);
-	size_t len = strlen(text);
-	int fd, ok = 0;
+	struct atomic_file af;
+	int ok = 0;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd != -1) {
-		ok = write(fd, text, len) == (ssize_t)len &&
-		    write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-		ok = close(fd) == 0 && ok;
-		ok = ok && rename(tmp, path) == 0;
-		if (!ok)
-			unlink(tmp);
-		else
-			outbox_sync_dir(path);
+	if (atomic_file_begin(&af, path, tmp, 0) == 0) {
+		ok = atomic_file_put(af.fd, text, strlen(text)) == 0 &&
+		    atomic_file_put(af.fd, "\n", 1) == 0 &&
+		    atomic_file_commit(&af, 0600, ATOMIC_FILE_REPLACE) != -1;
+		atomic_file_end(&af);
 	}
 	if (!ok)
 		log_warn(_("outbox %s"), path);

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "i18n.h"
+#include "atomic_file.h"
 #include "b64.h"
 #include "directory.h"
 #include "log.h"
@@ -149,25 +150,14 @@ static int
 trust_store(const char *path, const struct directory *d, char *err,
     size_t errlen)
 {
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = -1, rc = -1;
-
 	if (trust_mkdirs(path) != 0 ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	        -1 ||
-	    write(fd, d->signed_text, d->signed_len) !=
-	        (ssize_t)d->signed_len ||
-	    fsync(fd) != 0 || rename(tmp, path) != 0)
+	    atomic_file_write(path, d->signed_text, d->signed_len, 0600,
+	        ATOMIC_FILE_REPLACE) != 0) {
 		snprintf(err, errlen, "cannot store the directory in %s: %s",
 		    path, strerror(errno));
-	else
-		rc = 0;
-	if (fd != -1)
-		close(fd);
-	if (rc != 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 /* The cached directory must be succeeded, never rolled back. */

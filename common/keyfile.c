@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,82 +13,29 @@
 
 #include <sodium.h>
 
+#include "atomic_file.h"
 #include "b64.h"
 #include "keyfile.h"
 #include "util.h"
 #include "xmalloc.h"
 
-/* The text and its newline into fd, on disk, with mode exactly. */
-static int
-keyfile_fill(int fd, const char *text, mode_t mode)
-{
-	size_t len = strlen(text);
-
-	/* The umask may have widened nothing, but make the mode exact. */
-	return fchmod(fd, mode) == -1 || write(fd, text, len) != (ssize_t)len ||
-	        write(fd, "\n", 1) != 1 || fsync(fd) == -1
-	    ? -1
-	    : 0;
-}
-
-/* The directory's entry for a new name, on disk too. */
-static int
-keyfile_sync_dir(const char *path)
-{
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int fd, rc;
-
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	fd =
-	    open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	rc = fd == -1 || fsync(fd) == -1 ? -1 : 0;
-	if (fd != -1)
-		close(fd);
-	free(dir);
-	return rc;
-}
-
 /*
- * Written whole beside path, then linked to it: a crash or a full disk
- * never leaves a key file cut short under its name (a program would
- * refuse to start on it until someone removed it by hand), and link()
- * fails when path exists, so nothing is overwritten.  A crash may leave
- * a ".new-XXXXXX" file beside it.
+ * Written whole beside path, then linked to it (atomic_file.h): a crash
+ * or a full disk never leaves a key file cut short under its name (a
+ * program would refuse to start on it until someone removed it by hand),
+ * and nothing is overwritten.  A crash may leave a ".NAME.XXXXXX" file
+ * beside it.
  */
 int
 keyfile_write_text(const char *path, const char *text, int secret, char *err,
     size_t errlen)
 {
-	mode_t mode = secret ? 0600 : 0644;
-	char tmp[PATH_MAX];
-	int fd, rc = -1;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new-XXXXXX", path) >=
-	    sizeof(tmp)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
-		return -1;
-	}
-	/* A random name: one a crash left (its PID may come again, always
-	 * 1 in a container) never stands in the way. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd == -1) {
+	if (atomic_file_write_line(path, text, secret ? 0600 : 0644,
+	        ATOMIC_FILE_CREATE) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (keyfile_fill(fd, text, mode) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-	} else if (close(fd) == -1)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	else if (link(tmp, path) == -1 || keyfile_sync_dir(path) == -1)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	else
-		rc = 0;
-	unlink(tmp);
-	return rc;
+	return 0;
 }
 
 int

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "log.h"
 #include "metrics.h"
 #include "spool_file.h"
@@ -64,27 +65,6 @@ spool_file_line(json_t *rec, size_t *len)
 	return line;
 }
 
-/* All of it, or -1 with errno set and part of it perhaps written (a
- * full disk, EIO, EFBIG past a file size limit). */
-static int
-spool_file_write(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Back to the end of the last whole line.  Until that works nothing is
  * appended: a record after half a line would be glued to it. */
 static int
@@ -111,7 +91,7 @@ spool_file_put(struct spool_file *f, json_t *rec)
 		log_warnx("spool %s: out of memory", f->path);
 	else if (f->cut && spool_file_cut(f) != 0)
 		;
-	else if (spool_file_write(f->fd, line, len) != 0) {
+	else if (atomic_file_put(f->fd, line, len) != 0) {
 		/* Not on disk, so not accepted: it must not be there at the
 		 * next start either, whole or in part. */
 		log_warn("spool %s: writing", f->path);
@@ -272,58 +252,32 @@ spool_file_truncate(struct spool_file *f)
 void
 spool_file_sync_dir(const char *path)
 {
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int fd;
-
-	if (slash == NULL)
-		snprintf(dir, strlen(dir) + 1, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || fsync(fd) != 0)
+	if (atomic_file_sync_dir(path) != 0)
 		log_warn("spool %s: syncing its directory", path);
-	if (fd != -1)
-		close(fd);
-	free(dir);
 }
 
-/* The records into a new file; its descriptor, or -1. */
-static int
-spool_file_write_new(const char *tmp, json_t *recs, off_t *size)
+/* The records into the new file af, locked before it has its name (the
+ * file never goes unlocked); their length, or -1. */
+static off_t
+spool_file_write_new(struct atomic_file *af, json_t *recs)
 {
-	json_t *rec;
+	off_t size = 0;
 	size_t i, len;
 	char *line;
-	int fd;
 
-	fd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
-	if (fd == -1)
+	if (flock(af->fd, LOCK_EX | LOCK_NB) != 0)
 		return -1;
-	/* Locked before the rename: the file never goes unlocked. */
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		close(fd);
-		return -1;
-	}
-	*size = 0;
 	for (i = 0; i < json_array_size(recs); i++) {
-		rec = json_incref(json_array_get(recs, i));
-		if ((line = spool_file_line(rec, &len)) == NULL ||
-		    spool_file_write(fd, line, len) != 0) {
+		line =
+		    spool_file_line(json_incref(json_array_get(recs, i)), &len);
+		if (line == NULL || atomic_file_put(af->fd, line, len) != 0) {
 			free(line);
-			close(fd);
 			return -1;
 		}
 		free(line);
-		*size += (off_t)len;
+		size += (off_t)len;
 	}
-	if (fdatasync(fd) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return size;
 }
 
 /*
@@ -336,23 +290,29 @@ int
 spool_file_replace(struct spool_file *f, json_t *recs)
 {
 	char *tmp = xasprintf("%s.new", f->path);
-	off_t size;
-	int fd;
+	struct atomic_file af;
+	off_t size = -1;
+	int rc = -1;
 
-	fd = spool_file_write_new(tmp, recs, &size);
-	json_decref(recs);
-	if (fd == -1 || rename(tmp, f->path) != 0) {
+	/* Named after its file, not at random: a crash's leftover is
+	 * removed by the next replacement instead of piling up. */
+	if (atomic_file_begin(&af, f->path, tmp, O_APPEND) == 0 &&
+	    (size = spool_file_write_new(&af, recs)) != -1)
+		rc = atomic_file_commit(&af, 0600, ATOMIC_FILE_REPLACE);
+	if (rc == -1)
 		log_warn("spool %s: writing its replacement", f->path);
-		if (fd != -1)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
+	else if (rc == ATOMIC_FILE_UNSYNCED)
+		log_warn("spool %s: syncing its directory", f->path);
+	json_decref(recs);
+	free(tmp);
+	if (rc == -1) {
+		atomic_file_end(&af);
 		return -1;
 	}
-	free(tmp);
-	spool_file_sync_dir(f->path);
 	close(f->fd);
-	f->fd = fd;
+	f->fd = af.fd;
+	af.fd = -1;
+	atomic_file_end(&af);
 	f->cut = 0;
 	spool_file_set_size(f, size);
 	f->durable = size;

@@ -3,6 +3,7 @@
 import os
 import shutil
 import stat
+import sys
 
 import nacl.bindings
 
@@ -12,6 +13,9 @@ import harness
 import proto
 
 pytestmark = pytest.mark.needs("alertctl")
+
+DENY = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                    "deny_syscalls.py")
 
 
 def mode(p):
@@ -96,6 +100,104 @@ def test_a_file_a_crash_left_beside_a_key_is_no_obstacle(tmp_path, lab):
                       str(f)])
     assert cp.returncode == 0, cp.stderr
     assert f.read_text().startswith("whsec_") and mode(f) == 0o600
+
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb")
+@pytest.mark.parametrize("skip", [0, 1], ids=["key", "certificate"])
+def test_relay_cert_files_are_never_left_cut_short(tmp_path, lab, skip):
+    """alertctl keygen relay-cert killed (under gdb) at the first write to
+    a file, the key's, or at the second, the certificate's: no file under
+    either name that is not whole; before, an empty relay.key (or
+    relay.crt) was left there, which the relay does not start on.  Killed
+    at the key, a second run makes both; an existing file is still never
+    overwritten."""
+    prefix = tmp_path / "relay"
+    key, crt = tmp_path / "relay.key", tmp_path / "relay.crt"
+    # The system call, not the function: ASan's interceptor of write()
+    # would be a second breakpoint location for the same write.  Each
+    # call stops at its entry and its return.
+    cp = harness.run(["gdb", "-q", "-nx", "-batch", "-ex", "catch syscall "
+                      "write", "-ex", "condition 1 $rdi > 2", "-ex",
+                      "ignore 1 %d" % (2 * skip), "-ex", "run", "-ex", "kill",
+                      "--args", harness.alertctl_bin(), "keygen",
+                      "relay-cert", str(prefix)], timeout=120)
+    assert "Catchpoint 1 (call to syscall write)" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert not crt.exists(), crt.read_bytes()
+    if skip:
+        # the key was whole when it took its name
+        assert mode(key) == 0o600
+        assert harness.run(["openssl", "pkey", "-in", key, "-noout"]
+                           ).returncode == 0
+        return
+    assert not key.exists(), key.read_bytes()
+    cp = harness.run([harness.alertctl_bin(), "keygen", "relay-cert", prefix])
+    assert cp.returncode == 0, cp.stderr
+    assert mode(key) == 0o600 and mode(crt) == 0o644
+    assert cp.stdout.strip() == harness.openssl_pin(crt)
+    before = key.read_bytes(), crt.read_bytes()
+    cp = harness.run([harness.alertctl_bin(), "keygen", "relay-cert", prefix])
+    assert cp.returncode != 0 and "relay.key: File exists" in cp.stderr
+    assert (key.read_bytes(), crt.read_bytes()) == before
+
+
+def deny(*rules):
+    """argv that runs what follows with those calls failing (a file system
+    without them), or skips the test where seccomp cannot be had."""
+    probe = harness.run([sys.executable, DENY, *rules, "--", "/bin/true"])
+    if probe.returncode == 77:
+        pytest.skip("no seccomp filter here: " + probe.stderr)
+    return [sys.executable, DENY, *rules, "--"]
+
+
+def test_keygen_without_hard_links(tmp_path, lab):
+    """On a file system without hard links (vfat: link() says EPERM) a key
+    is renamed into place without replacing (renameat2 RENAME_NOREPLACE),
+    as crash-safe as a link; before, keygen failed there.  Where rename
+    cannot refuse to replace either, keygen fails with ENOTSUP and leaves
+    nothing, rather than write the key in place."""
+    nolink = deny("EPERM", "link,linkat")
+    cp = harness.run(nolink + [harness.alertctl_bin(), "keygen", "device",
+                               tmp_path / "d"])
+    assert cp.returncode == 0, cp.stderr
+    assert mode(tmp_path / "d.key") == 0o600 and mode(tmp_path / "d.pub") == 0o644
+    sk = proto.device_signing_key(tmp_path / "d.key")
+    assert bytes(sk.verify_key) == proto.b64d(cp.stdout.strip())
+    cp = harness.run(nolink + [harness.alertctl_bin(), "keygen", "relay-cert",
+                               tmp_path / "relay"])
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.strip() == harness.openssl_pin(tmp_path / "relay.crt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "d.key", "d.pub", "relay.crt", "relay.key"]
+    f = tmp_path / "x.whsec"
+    cp = harness.run(deny("EPERM", "link,linkat", "EINVAL", "renameat2") +
+                     [harness.alertctl_bin(), "keygen", "webhook-secret", f])
+    assert cp.returncode != 0 and "x.whsec: Operation not supported" in \
+        cp.stderr, cp.stderr
+    assert not list(tmp_path.glob("*x.whsec*"))
+
+
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb")
+def test_a_key_pair_is_made_whole_when_its_directory_cannot_be_synced(
+        tmp_path, lab):
+    """The sync of the directory after d.key took its name fails (gdb
+    turns that fsync's descriptor into -1: EBADF): the key is there,
+    whole, so keygen warns and goes on to write d.pub.  Before, it failed
+    after the key was in place and wrote no d.pub, and every later run
+    said d.key already exists: the pair was never made."""
+    cp = harness.run(["gdb", "-q", "-nx", "-batch", "-ex", "catch syscall "
+                      "fsync", "-ex", "ignore 1 2", "-ex", "run", "-ex",
+                      "set $rdi = -1", "-ex", "delete", "-ex", "continue",
+                      "--args", harness.alertctl_bin(), "keygen", "device",
+                      str(tmp_path / "d")], timeout=120)
+    assert "Catchpoint 1 (call to syscall fsync)" in cp.stdout, \
+        cp.stdout + cp.stderr
+    assert "d.key is written, but its directory could not be synced" in \
+        cp.stdout + cp.stderr
+    pk = (tmp_path / "d.pub").read_text().strip()
+    assert pk in cp.stdout
+    sk = proto.device_signing_key(tmp_path / "d.key")
+    assert bytes(sk.verify_key) == proto.b64d(pk)
+
 
 def test_pin_matches_openssl(tmp_path, lab):
     cert, _ = harness.make_cert(tmp_path)
