@@ -7,7 +7,7 @@ PKGS="gcc make pkg-config openssl ca-certificates testssl.sh
 libevent-dev libssl-dev libsodium-dev libhiredis-dev libcurl4-openssl-dev
 libjansson-dev libinih-dev libsqlite3-dev gettext libgpiod-dev libgps-dev
 gpsd gpsd-clients libjs-leaflet
-redis-server redis-tools kannel kannel-extras mandoc systemd nftables
+redis-server redis-tools kannel kannel-extras mandoc systemd nftables libseccomp2
 python3 python3-pytest python3-pytest-timeout python3-nacl python3-openssl python3-redis python3-prometheus-client python3-yaml
 clang-format clang libclang-rt-14-dev valgrind
 dpkg-dev debhelper fakeroot lintian prometheus prometheus-alertmanager
@@ -36,7 +36,9 @@ apt-get install -y -q --no-install-recommends $missing
 # system service stays off, like Kannel's.
 # nftables is only the packet filter of a test (test_console_stream_dead_
 # peer.py adds a table of its own and removes it); Debian leaves its
-# service, which would load /etc/nftables.conf, disabled.
+# service, which would load /etc/nftables.conf, disabled.  libseccomp2
+# is only tests/deny_syscalls.py's filter (a file system without hard
+# links, test_setup.py).
 case "$missing" in
 *prometheus-alertmanager*)
 	if command -v systemctl >/dev/null 2>&1; then
