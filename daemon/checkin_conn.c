@@ -1,8 +1,9 @@
 /*
  * A device's "checkin" frame: start, extend or done (checkin.h), each
  * signed by the device; start and extend carry the prepared alert.
- * Checked here, then one script (checkin_scripts.h) over c->req, so
- * answers keep the order of the frames.
+ * Checked here, then one script (checkin_scripts.h), whose answer
+ * checkin_reply.c records and gives; the connection reads no further
+ * frame meanwhile, so answers keep the order of the frames.
  */
 #include "checkin.h"
 #include "checkin_int.h"
@@ -19,121 +20,6 @@ struct checkin_ask {
 	char *env64, *sig64; /* start and extend */
 	char hash[crypto_hash_sha256_BYTES * 2 + 1];
 };
-
-static void
-checkin_conn_refuse(struct conn *c, const char *code, const char *message,
-    const char *key, const char *value)
-{
-	json_t *e = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
-	    "message", message);
-
-	if (key != NULL && value != NULL)
-		json_object_set_new(e, key, json_string(value));
-	conn_refuse_send(c, e);
-}
-
-/* The device hears its check-in is set (or ended) only once Redis has
- * it as the relay's configuration asks. */
-static void
-checkin_conn_told(struct conn *c)
-{
-	conn_send(c,
-	    json_pack("{s:s, s:s, s:s}", "type", "checkin", "checkin_id",
-	        c->req_alert_id, "state", c->req_state));
-}
-
-static void
-checkin_conn_replicated_cb(int ok, const char *err, void *arg)
-{
-	struct conn *c = arg;
-
-	c->req = NULL;
-	if (ok)
-		checkin_conn_told(c);
-	else {
-		log_warnx("checkin %s checkin=%s device=%s: not on enough "
-		          "replicas: %s",
-		    c->req_type, c->req_alert_id, c->device_id, err);
-		conn_error(c, "unavailable", "try again", 0);
-	}
-	conn_process(c);
-}
-
-/* As an alert (ingest.c): a start, extend or done that a failover could
- * lose is not answered as done.  0: waiting; -1: nothing to wait for. */
-static int
-checkin_conn_replicate(struct conn *c)
-{
-	const struct relay_config *cfg = c->relay->cfg;
-
-	if (cfg->redis_min_replicas <= 0)
-		return -1;
-	c->req = store_wait_replicas(c->relay->store, cfg->redis_min_replicas,
-	    cfg->redis_timeout * 1000, checkin_conn_replicated_cb, c);
-	return 0;
-}
-
-static void
-checkin_conn_answer_cb(json_t *reply, const char *err, void *arg)
-{
-	struct conn *c = arg;
-	const char *r = json_str(reply, "r");
-
-	c->req = NULL;
-	if (reply == NULL || r == NULL) {
-		log_warnx("conn %llu: checkin: %s", c->id,
-		    err != NULL ? err : "no answer");
-		conn_error(c, "unavailable", "try again", 0);
-	} else if (strcmp(r, "unknown") == 0)
-		conn_error(c, "unknown_checkin",
-		    "no such check-in of this device", 0);
-	else if (strcmp(r, "active") == 0)
-		checkin_conn_refuse(c, "checkin_active",
-		    "this device already has an active check-in", "checkin_id",
-		    json_str(reply, "checkin_id"));
-	else if (strcmp(r, "missed") == 0)
-		checkin_conn_refuse(c, "checkin_missed",
-		    "too late: the deadline and grace have passed, the alert "
-		    "is raised",
-		    "alert_id", json_str(reply, "alert_id"));
-	else if (strcmp(r, "unraised") == 0)
-		checkin_conn_refuse(c, "checkin_not_raised",
-		    "too late: the deadline and grace have passed, but no "
-		    "alarm "
-		    "could be raised",
-		    "reason", json_str(reply, "why"));
-	else if (strcmp(r, "releasing") == 0) {
-		/* Too late, but the alert to cancel is not stored yet: the
-		 * device asks again and then hears which one it is. */
-		log_info("checkin %s checkin=%s device=%s: its alarm is being "
-		         "raised; answered unavailable",
-		    c->req_type, c->req_alert_id, c->device_id);
-		conn_error(c, "unavailable",
-		    "the alarm is being raised; try again", 0);
-	} else if (strcmp(r, "conflict") == 0 || strcmp(r, "done") == 0)
-		conn_error(c, "conflict",
-		    strcmp(r, "done") == 0
-		        ? "this check-in is already done"
-		        : "checkin_id already used for another check-in",
-		    0);
-	else {
-		log_info("checkin %s checkin=%s device=%s result=%s",
-		    c->req_type, c->req_alert_id, c->device_id, r);
-		/* the operator's line; the device's answer is the real one */
-		if (json_is_true(json_object_get(reply, "duress")))
-			log_warnx("checkin duress checkin=%s device=%s: %s "
-			          "under "
-			          "duress; the alert is released now",
-			    c->req_alert_id, c->device_id, c->req_type);
-		snprintf(c->req_state, sizeof(c->req_state), "%s",
-		    json_str(reply, "state") ? json_str(reply, "state")
-		                             : "active");
-		if (checkin_conn_replicate(c) == 0)
-			return;
-		checkin_conn_told(c);
-	}
-	conn_process(c);
-}
 
 /* The prepared alert: the device's own, signed, of type
  * missed_checkin, created at the release time the request names, small
@@ -319,14 +205,9 @@ checkin_conn_request(struct conn *c, const json_t *o)
 	    (checkin_conn_times(c, &q.r) != 0 ||
 	        checkin_conn_envelope(c, dev, o, &q) != 0))
 		return;
-	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s",
-	    q.r.checkin_id);
-	snprintf(c->req_type, sizeof(c->req_type), "%s",
-	    checkin_op_name(q.r.op));
-	c->req_duress = q.r.duress;
-	c->req = store_eval(c->relay->store,
+	checkin_reply_run(c, q.r.checkin_id, checkin_op_name(q.r.op),
 	    q.r.duress ? script_checkin_duress : scripts[q.r.op],
-	    checkin_conn_args(c, &q), checkin_conn_answer_cb, c);
+	    checkin_conn_args(c, &q));
 	free(q.env64);
 	free(q.sig64);
 }

@@ -24,6 +24,19 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
+/* c will answer no more: what Redis does for an alert, a cancel or a
+ * check-in it sent goes on and is recorded without it.  Its other
+ * requests (status, list, location, supervision) end here; a location
+ * update Redis makes anyway then has no log line. */
+static void
+conn_requests_let_go(struct conn *c)
+{
+	conn_ingest_detach(c);
+	store_req_cancel(c->req);
+	c->req = NULL;
+	conn_job_detach(c);
+}
+
 /* Whatever could still reach c or call back into it: its device's index
  * entry (receipts find connections there), its requests, supervision,
  * the flow control's events.  Done when it is freed or retired. */
@@ -32,10 +45,7 @@ conn_unhook(struct conn *c)
 {
 	conn_refuse_end(c);
 	strindex_remove(c->relay->by_device, &c->by_device);
-	conn_ingest_detach(c);
-	store_req_cancel(c->req);
-	c->req = NULL;
-	conn_cancel_detach(c);
+	conn_requests_let_go(c);
 	supervise_conn_free(c->sup);
 	c->sup = NULL;
 	conn_flow_free(&c->flow);
@@ -144,10 +154,7 @@ conn_error_send(struct conn *c, const char *code, const char *message,
 	if (!fatal)
 		return;
 	c->state = CONN_CLOSING;
-	conn_ingest_detach(c); /* what it stores is recorded */
-	store_req_cancel(c->req);
-	c->req = NULL;
-	conn_cancel_detach(c); /* what Redis does is done: recorded */
+	conn_requests_let_go(c);
 	conn_arm(c, CLOSE_LINGER_MS);
 }
 
@@ -393,7 +400,7 @@ conn_process(struct conn *c)
 	char *payload, msg[96];
 
 	while (c->state == CONN_AUTH || c->state == CONN_READY) {
-		if (c->ingest != NULL || c->req != NULL || c->cancel != NULL ||
+		if (c->ingest != NULL || c->req != NULL || c->job != NULL ||
 		    conn_flow_full(&c->flow, c->relay->cfg->send_timeout))
 			return;
 		max = c->state == CONN_AUTH ? AUTH_FRAME_MAX

@@ -4,9 +4,7 @@
  * then (conn_int.h).  What became of it is logged and audited even when
  * its device has gone by then (struct conn_ingest).
  */
-#include "audit.h"
 #include "conn_int.h"
-#include "stopjobs.h"
 
 /*
  * Receipts come from Redis (pub/sub), apart from the answer to the store:
@@ -67,27 +65,12 @@ conn_accepted_frame(const struct conn *c, const struct ingest_reply *r)
  * only the answer needs the connection.
  */
 struct conn_ingest {
+	struct conn_job who; /* who.id: the alert */
 	TAILQ_ENTRY(conn_ingest) entry; /* in relay->ingests once detached */
-	struct relay *relay;
-	struct conn *c; /* NULL once its connection is gone */
 	struct ingest_req *ir;
-	char peer[INET6_ADDRSTRLEN + 8]; /* for the records, copied */
-	char device_id[ID_MAX + 1];
-	char alert_id[33];
 	int64_t start_ms;
 	int64_t stage_ns;
 };
-
-static void
-conn_alert_audit(const struct conn_ingest *j, int duplicate)
-{
-	char actor[ID_MAX + 8], object[ID_MAX + 8];
-
-	snprintf(actor, sizeof(actor), "device:%s", j->device_id);
-	snprintf(object, sizeof(object), "alert:%s", j->alert_id);
-	audit_relay(j->relay, "alert.accepted", object, "ok", j->peer, "tls",
-	    actor, duplicate ? "duplicate" : NULL);
-}
 
 /* What the relay did with the alert, in the log and the audit log;
  * device_gone=1 when its connection closed before the answer. */
@@ -95,7 +78,7 @@ static void
 conn_ingest_record(const struct conn_ingest *j, const struct ingest_reply *r)
 {
 	long ms = (long)(monotonic_ms() - j->start_ms);
-	const char *gone = j->c == NULL ? " device_gone=1" : "";
+	const char *gone = conn_job_gone(&j->who);
 
 	switch (r->result) {
 	case INGEST_NEW:
@@ -108,15 +91,16 @@ conn_ingest_record(const struct conn_ingest *j, const struct ingest_reply *r)
 			metrics.alerts_accepted++;
 		log_info("alert accepted alert=%s device=%s relay_id=%s "
 		         "duplicate=%d store_ms=%ld ref=%s drill=%d%s",
-		    j->alert_id, j->device_id, r->relay_id,
+		    j->who.id, j->who.device_id, r->relay_id,
 		    r->result == INGEST_DUPLICATE, ms, r->ref, r->drill, gone);
-		conn_alert_audit(j, r->result == INGEST_DUPLICATE);
+		conn_job_audit(&j->who, "alert.accepted", "alert", "ok",
+		    r->result == INGEST_DUPLICATE ? "duplicate" : NULL);
 		break;
 	case INGEST_CONFLICT: /* nothing stored: the device's error */
 		break;
 	case INGEST_UNAVAILABLE:
 		log_warnx("alert alert=%s device=%s%s not stored: %s",
-		    j->alert_id, j->device_id, gone, r->error);
+		    j->who.id, j->who.device_id, gone, r->error);
 		break;
 	}
 }
@@ -147,7 +131,7 @@ static void
 conn_ingest_cb(const struct ingest_reply *r, void *arg)
 {
 	struct conn_ingest *j = arg;
-	struct conn *c = j->c;
+	struct conn *c = j->who.c;
 	int64_t stored = stage_observe(STAGE_STORE, j->stage_ns);
 
 	/* the device first: the log and the audit record can wait a few
@@ -156,9 +140,9 @@ conn_ingest_cb(const struct ingest_reply *r, void *arg)
 		c->ingest = NULL;
 		conn_ingest_answer(c, r, stored);
 	} else
-		TAILQ_REMOVE(&j->relay->ingests, j, entry);
+		TAILQ_REMOVE(&j->who.relay->ingests, j, entry);
 	conn_ingest_record(j, r);
-	stopjobs_end(j->relay->stopjobs);
+	conn_job_release(&j->who);
 	free(j);
 	if (c == NULL)
 		return;
@@ -176,9 +160,9 @@ conn_ingest_detach(struct conn *c)
 
 	if (j == NULL)
 		return;
-	j->c = NULL;
+	j->who.c = NULL;
 	c->ingest = NULL;
-	TAILQ_INSERT_TAIL(&j->relay->ingests, j, entry);
+	TAILQ_INSERT_TAIL(&j->who.relay->ingests, j, entry);
 }
 
 /* At exit, before the spool and the store go: they would end a pending
@@ -193,9 +177,9 @@ conn_ingest_end_all(struct relay *relay)
 		TAILQ_REMOVE(&relay->ingests, j, entry);
 		log_warnx("alert alert=%s device=%s device_gone=1 "
 		          "outcome=unknown: the relay stopped first",
-		    j->alert_id, j->device_id);
+		    j->who.id, j->who.device_id);
 		ingest_cancel(j->ir);
-		stopjobs_end(relay->stopjobs);
+		conn_job_release(&j->who);
 		free(j);
 	}
 }
@@ -205,14 +189,9 @@ conn_ingest_new(struct conn *c)
 {
 	struct conn_ingest *j = xcalloc(1, sizeof(*j));
 
-	j->relay = c->relay;
-	j->c = c;
-	snprintf(j->peer, sizeof(j->peer), "%s", c->peer);
-	snprintf(j->device_id, sizeof(j->device_id), "%s", c->device_id);
-	snprintf(j->alert_id, sizeof(j->alert_id), "%s", c->ingest_alert_id);
+	conn_job_init(&j->who, c, c->ingest_alert_id);
 	j->start_ms = monotonic_ms();
 	j->stage_ns = c->stage_ns;
-	stopjobs_begin(j->relay->stopjobs);
 	return j;
 }
 

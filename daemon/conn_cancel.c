@@ -5,11 +5,9 @@
  * conn_cancel): it keeps what its log line and audit record need, and
  * its connection, if that goes, only stops hearing the answer.
  */
-#include "audit.h"
 #include "conn_int.h"
 #include "dispatch.h"
 #include "duress.h"
-#include "stopjobs.h"
 
 /* The script's refusal that wrote nothing (script_cancel,
  * script_duress), answered without WAIT.  "already" wrote nothing
@@ -28,23 +26,18 @@ static void
 conn_cancel_audit(const struct conn_cancel *k, const json_t *reply,
     const char *r, int durable)
 {
-	char actor[ID_MAX + 8], object[ID_MAX + 8];
 	const char *result = "unconfirmed";
 
-	snprintf(actor, sizeof(actor), "device:%s", k->device_id);
-	snprintf(object, sizeof(object), "alert:%s", k->alert_id);
 	if (json_is_true(json_object_get(reply, "duress"))) {
-		audit_relay(k->relay, "alert.duress", object,
-		    durable ? "ok" : result, k->peer, "tls", actor,
-		    durable ? NULL : r);
+		conn_job_audit(&k->who, "alert.duress", "alert",
+		    durable ? "ok" : result, durable ? NULL : r);
 		return;
 	}
 	if (r == NULL || strcmp(r, "cancelled") != 0)
 		result = "refused";
 	else if (durable)
 		result = "ok";
-	audit_relay(k->relay, "alert.cancel", object, result, k->peer, "tls",
-	    actor, r);
+	conn_job_audit(&k->who, "alert.cancel", "alert", result, r);
 }
 
 /* What a cancel did, in the log and the audit log, whether or not the
@@ -54,8 +47,8 @@ static void
 conn_cancel_record(const struct conn_cancel *k, const json_t *reply,
     const char *r, int durable)
 {
-	log_info("alert cancelled alert=%s device=%s result=%s%s", k->alert_id,
-	    k->device_id, r ? r : "?",
+	log_info("alert cancelled alert=%s device=%s result=%s%s", k->who.id,
+	    k->who.device_id, r ? r : "?",
 	    durable || r == NULL || strcmp(r, "cancelled") != 0
 	        ? ""
 	        : " unconfirmed");
@@ -138,7 +131,7 @@ static void
 conn_cancel_free(struct conn_cancel *k)
 {
 	json_decref(k->signed_cancel);
-	stopjobs_end(k->relay->stopjobs);
+	conn_job_release(&k->who);
 	free(k);
 }
 
@@ -150,29 +143,19 @@ conn_cancel_done_cb(json_t *reply, const char *err, void *arg)
 {
 	struct conn_cancel *k = arg;
 	const char *r = json_string_value(json_object_get(reply, "r"));
-	struct conn *c = k->c;
+	struct conn *c = k->who.c;
 
 	k->req = NULL;
 	if (reply != NULL && (r == NULL || strcmp(r, "unknown") != 0))
 		conn_cancel_record(k, reply, r, err == NULL);
-	if (c != NULL) {
-		c->cancel = NULL;
+	conn_job_end(&k->who);
+	if (c != NULL)
 		conn_cancel_answer(c, reply, err, r);
-	} else if (err != NULL)
+	else if (err != NULL)
 		log_warnx("cancel alert=%s device=%s: %s (its connection is "
 		          "closed)",
-		    k->alert_id, k->device_id, err);
+		    k->who.id, k->who.device_id, err);
 	conn_cancel_free(k);
-}
-
-/* The device's connection goes: its cancel goes on without it. */
-void
-conn_cancel_detach(struct conn *c)
-{
-	if (c->cancel == NULL)
-		return;
-	c->cancel->c = NULL;
-	c->cancel = NULL;
 }
 
 static struct conn_cancel *
@@ -180,17 +163,12 @@ conn_cancel_new(struct conn *c, const char *b64, const char *sigtext)
 {
 	struct conn_cancel *k = xcalloc(1, sizeof(*k));
 
-	k->relay = c->relay;
-	k->c = c;
-	snprintf(k->peer, sizeof(k->peer), "%s", c->peer);
-	snprintf(k->device_id, sizeof(k->device_id), "%s", c->device_id);
-	snprintf(k->alert_id, sizeof(k->alert_id), "%s", c->req_alert_id);
+	conn_job_init(&k->who, c, c->req_alert_id);
 	/* The device's own words, for every recipient to check: the relay
 	 * alone cannot make a cancel (or a duress) that verifies. */
 	k->signed_cancel =
 	    json_pack("{s:s, s:s}", "signed", b64, "sig", sigtext);
-	c->cancel = k;
-	stopjobs_begin(k->relay->stopjobs);
+	conn_job_start(&k->who);
 	return k;
 }
 
@@ -203,12 +181,12 @@ conn_cancel_v1(struct conn_cancel *k)
 	json_t *req;
 
 	time_rfc3339_ms(now, now_ms());
-	req = json_pack("{s:s, s:s, s:s}", "aid", k->alert_id, "dev",
-	    k->device_id, "now", now);
+	req = json_pack("{s:s, s:s, s:s}", "aid", k->who.id, "dev",
+	    k->who.device_id, "now", now);
 	json_object_update(req, k->signed_cancel);
-	k->req = store_eval_replicated(k->relay->store, script_cancel, req,
-	    k->relay->cfg->redis_min_replicas,
-	    k->relay->cfg->redis_timeout * 1000, conn_cancel_at_once,
+	k->req = store_eval_replicated(k->who.relay->store, script_cancel, req,
+	    k->who.relay->cfg->redis_min_replicas,
+	    k->who.relay->cfg->redis_timeout * 1000, conn_cancel_at_once,
 	    conn_cancel_done_cb, k);
 }
 

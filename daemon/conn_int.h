@@ -2,8 +2,10 @@
  * What the files of one device connection share (conn.c: its life,
  * authentication and framing; conn_alert.c: storing an alert and holding
  * its receipts until "accepted"; conn_request.c: status, list and
- * directory requests; conn_cancel.c: a cancel, which outlives the
- * connection; conn_refuse.c: what its refusals may cost).
+ * directory requests; conn_cancel.c: a cancel and checkin_conn.c: a
+ * check-in, which outlive the connection, as an alert being stored
+ * does (conn_job.c: who sent them); conn_refuse.c: what its refusals
+ * may cost).
  * Private to them: the rest of the relay uses conn.h.
  */
 #ifndef ALERTRELAY_CONN_INT_H
@@ -59,6 +61,7 @@ enum conn_state {
 };
 
 struct unauth_source;
+struct conn_job;
 
 #define CONN_CANCEL_SKIPS 4 /* cancels whose channel copy is awaited */
 
@@ -79,12 +82,11 @@ struct conn {
 	struct event *keepalive; /* pings an idle device, drops a dead one */
 	int64_t last_rx_ms;
 	struct conn_ingest *ingest; /* an alert being stored (conn_alert.c) */
-	struct store_req *req; /* a cancel, status or list under way */
+	struct store_req *req; /* a status, list or location under way */
 	char req_type[16];
 	char req_alert_id[33];
-	char req_state[16]; /* a check-in's state, told once replicated */
-	int req_duress; /* the check-in under way ends under duress */
-	struct conn_cancel *cancel; /* a cancel under way (conn_cancel.c) */
+	/* a cancel or check-in under way, which goes on without c */
+	struct conn_job *job;
 	/* Alerts this session cancelled whose "cancelled" receipt went
 	 * (or goes) out with the answer: the receipts channel's copy of
 	 * each is skipped once.  The channel's timing would otherwise
@@ -117,6 +119,31 @@ void conn_audit(struct conn *c, const char *action, const char *result,
 void conn_error(struct conn *c, const char *code, const char *message,
     int fatal);
 void conn_process(struct conn *c);
+
+/* conn_job.c: who sent a request that outlives its connection; the
+ * first member of the request's own struct. */
+struct conn_job {
+	struct relay *relay;
+	struct conn *c; /* NULL once its connection is gone */
+	char peer[INET6_ADDRSTRLEN + 8]; /* for the records, copied */
+	char device_id[ID_MAX + 1];
+	char id[33]; /* the alert or check-in it is about */
+};
+/* A stop waits for the job from init until release (stopjobs.h), which
+ * comes once its outcome is recorded, or at exit. */
+void conn_job_init(struct conn_job *who, struct conn *c, const char *id);
+void conn_job_release(struct conn_job *who);
+/* who is c's request under way (c->job) until conn_job_end. */
+void conn_job_start(struct conn_job *who);
+void conn_job_end(struct conn_job *who);
+/* c goes: its request under way, if any, goes on without it. */
+void conn_job_detach(struct conn *c);
+/* " device_gone=1" for a log line once its connection is gone, or "". */
+const char *conn_job_gone(const struct conn_job *who);
+/* Its audit record: object KIND:ID, actor the device, from its address
+ * over tls. */
+void conn_job_audit(const struct conn_job *who, const char *action,
+    const char *kind, const char *result, const char *reason);
 
 /* conn_alert.c */
 void conn_alert(struct conn *c, const json_t *o);
@@ -151,12 +178,8 @@ void conn_unknown_alert(struct conn *c);
 
 /* conn_cancel.c: a device's cancel, which outlives its connection. */
 struct conn_cancel {
-	struct relay *relay;
-	struct conn *c; /* NULL once its connection is gone */
+	struct conn_job who; /* who.id: the alert */
 	struct store_req *req;
-	char peer[INET6_ADDRSTRLEN + 8]; /* for the records, copied */
-	char device_id[ID_MAX + 1];
-	char alert_id[33];
 	int duress; /* v2 with the duress PIN (duress.c) */
 	/* its signed bytes, {"signed":B64,"sig":B64}, kept with the alert
 	 * and passed on in the webhooks (docs/PROTOCOL.md "Cancel") */
@@ -167,8 +190,6 @@ extern const char *const conn_cancel_at_once[];
 void conn_cancel(struct conn *c, const json_t *o);
 /* The cancel script's answer: recorded, then to the device if there. */
 void conn_cancel_done_cb(json_t *reply, const char *err, void *arg);
-/* c goes: its cancel under way, if any, goes on without it. */
-void conn_cancel_detach(struct conn *c);
 /* 1 if this channel copy of a "cancelled" receipt is one the session
  * already had with its answer (cancel_skip): taken, not sent again. */
 int conn_cancel_skip_take(struct conn *c, const char *alert_id);

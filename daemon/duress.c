@@ -86,18 +86,18 @@ duress_answer_cb(json_t *reply, const char *err, void *arg)
 	if (reply != NULL && json_is_true(json_object_get(reply, "duress")))
 		log_warnx("alert duress alert=%s device=%s "
 		          "notifications=%lld%s",
-		    k->alert_id, k->device_id,
+		    k->who.id, k->who.device_id,
 		    (long long)json_integer_value(
 		        json_object_get(reply, "notifications")),
 		    err != NULL ? " unconfirmed" : "");
 	conn_cancel_done_cb(reply, err, arg);
 }
 
-/* script_duress's arguments for alert k->alert_id, read as reply. */
+/* script_duress's arguments for alert k->who.id, read as reply. */
 static json_t *
 duress_args(const struct conn_cancel *k, const json_t *reply)
 {
-	const struct relay_config *cfg = k->relay->cfg;
+	const struct relay_config *cfg = k->who.relay->cfg;
 	const struct policy *p;
 	json_t *args, *next, *refs;
 	const char *rs;
@@ -111,9 +111,9 @@ duress_args(const struct conn_cancel *k, const json_t *reply)
 	rs = json_str(reply, "recipients");
 	time_rfc3339_ms(now, nowms);
 	snprintf(tier, sizeof(tier), "%zu", p->ntiers > 0 ? p->ntiers - 1 : 0);
-	args = json_pack("{s:s, s:s, s:s, s:s, s:s}", "aid", k->alert_id, "dev",
-	    k->device_id, "now", now, "duress", k->duress ? "1" : "0", "tier",
-	    tier);
+	args = json_pack("{s:s, s:s, s:s, s:s, s:s}", "aid", k->who.id, "dev",
+	    k->who.device_id, "now", now, "duress", k->duress ? "1" : "0",
+	    "tier", tier);
 	snprintf(ms, sizeof(ms), "%lld", (long long)nowms);
 	json_object_set_new(args, "now_ms", json_string(ms));
 	json_object_update(args, k->signed_cancel);
@@ -122,8 +122,8 @@ duress_args(const struct conn_cancel *k, const json_t *reply)
 		    duress_deliveries(cfg, p, rs != NULL ? rs : "", drill));
 		/* every tier again, every interval from now on */
 		if (p->ntiers > 0 &&
-		    (next = duress_next(cfg, p, k->alert_id, p->ntiers - 1,
-		         nowms, nowms)) != NULL)
+		    (next = duress_next(cfg, p, k->who.id, p->ntiers - 1, nowms,
+		         nowms)) != NULL)
 			json_object_set_new(args, "next", next);
 	}
 	/* in case its reference is another alert's by now (relive_ref in
@@ -149,9 +149,9 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 		return;
 	}
 	/* both wait for the replicas alike, and fail alike */
-	k->req = store_eval_replicated(k->relay->store, script_duress,
-	    duress_args(k, reply), k->relay->cfg->redis_min_replicas,
-	    k->relay->cfg->redis_timeout * 1000, conn_cancel_at_once,
+	k->req = store_eval_replicated(k->who.relay->store, script_duress,
+	    duress_args(k, reply), k->who.relay->cfg->redis_min_replicas,
+	    k->who.relay->cfg->redis_timeout * 1000, conn_cancel_at_once,
 	    duress_answer_cb, k);
 }
 
@@ -161,6 +161,6 @@ duress_cancel(struct conn_cancel *k, int duress)
 	k->duress = duress;
 	/* Read first in both cases: a real cancel and a duress one take
 	 * the same round trips. */
-	k->req = store_eval(k->relay->store, script_brief,
-	    json_pack("{s:s}", "aid", k->alert_id), duress_brief_cb, k);
+	k->req = store_eval(k->who.relay->store, script_brief,
+	    json_pack("{s:s}", "aid", k->who.id), duress_brief_cb, k);
 }

@@ -1,11 +1,12 @@
 /*
  * The jobs a stop waits for before the audit log closes: an alert being
- * stored (conn_alert.c), a device's cancel (conn_cancel.c) and an
- * acknowledgement (ack.c), each logged and audited when Redis's answer
- * comes, which with [redis] min_replicas includes WAIT's.  Their
- * connections may be gone; what the master did is recorded all the
- * same.  The wait is bounded by STOPJOBS_WAIT_MS (and shutdown_timeout);
- * what is still pending then is ended at exit, its outcome unknown.
+ * stored (conn_alert.c), a device's cancel (conn_cancel.c) or check-in
+ * request (checkin_reply.c) and an acknowledgement (ack.c), each logged
+ * and audited when Redis's answer comes, which with [redis]
+ * min_replicas includes WAIT's.  Their connections may be gone; what
+ * the master did is recorded all the same.  The wait is bounded by
+ * STOPJOBS_WAIT_MS (and shutdown_timeout); what is still pending then
+ * is ended at exit, its outcome unknown.
  */
 #ifndef ALERTRELAY_STOPJOBS_H
 #define ALERTRELAY_STOPJOBS_H
