@@ -82,7 +82,7 @@ struct conn {
 	struct event *keepalive; /* pings an idle device, drops a dead one */
 	int64_t last_rx_ms;
 	struct conn_ingest *ingest; /* an alert being stored (conn_alert.c) */
-	struct store_req *req; /* a status, list or location under way */
+	struct store_req *req; /* status, list, location, supervision */
 	char req_type[16];
 	char req_alert_id[33];
 	/* a cancel or check-in under way, which goes on without c */
@@ -120,8 +120,8 @@ void conn_error(struct conn *c, const char *code, const char *message,
     int fatal);
 void conn_process(struct conn *c);
 
-/* conn_job.c: who sent a request that outlives its connection; the
- * first member of the request's own struct. */
+/* conn_job.c: who sent a request that outlives its connection, kept
+ * in the request's own struct (conn_ingest, conn_cancel, checkin_job). */
 struct conn_job {
 	struct relay *relay;
 	struct conn *c; /* NULL once its connection is gone */
