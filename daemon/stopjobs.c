@@ -37,9 +37,9 @@ stopjobs_bound_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_warnx("stopping: pending=%zu alerts, cancels or acknowledgements "
-	          "had no answer from Redis within %d ms; their outcome is "
-	          "not known",
+	log_warnx("stopping: pending=%zu alerts, cancels, check-ins or "
+	          "acknowledgements had no answer from Redis within %d ms; "
+	          "their outcome is not known",
 	    s->n, STOPJOBS_WAIT_MS);
 	stopjobs_finish(s);
 }
@@ -89,8 +89,9 @@ stopjobs_drain(struct stopjobs *s, void (*done)(void *), void *arg)
 		stopjobs_finish(s);
 		return;
 	}
-	log_info("stopping: pending=%zu alerts, cancels or acknowledgements "
-	         "wait for Redis; their answer is awaited up to %d ms",
+	log_info("stopping: pending=%zu alerts, cancels, check-ins or "
+	         "acknowledgements wait for Redis; their answer is awaited up "
+	         "to %d ms",
 	    s->n, STOPJOBS_WAIT_MS);
 	evtimer_add_ms(s->bound_ev, STOPJOBS_WAIT_MS);
 }

@@ -4,7 +4,8 @@ duress done still gives its duress warning (docs/RELIABILITY.md, "what
 the relay did ... whether or not its device is still there").  Real
 redis-server (writes held with CLIENT PAUSE WRITE, or a replica
 SIGSTOPped so that WAIT holds the answer), the real relay, a device
-speaking the protocol by hand and alertctl receive.
+speaking the protocol by hand and alertctl receive.  A stop waits for
+such a request as for an alert or a cancel (tests/test_replicas_stop.py).
 
 Before: the connection's end cancelled the request; Redis ended or
 extended the check-in (a duress done released the alarm) and the relay
@@ -13,6 +14,7 @@ logged and audited nothing of it, the duress warning included."""
 import contextlib
 import json
 import re
+import signal
 import time
 
 import pytest
@@ -21,6 +23,7 @@ import harness
 import proto
 from harness_sms import device_session
 from test_checkin import SIGCTX_CHECKIN
+from test_replicas_stop import WAITING, audit_actions
 from test_replicas_wait import replicated_env, stopped
 from test_sentinel import start_replica
 
@@ -199,29 +202,65 @@ def test_a_duress_done_whose_device_went_away_still_warns(lab):
     assert MESSAGE not in relay.log()
 
 
-@pytest.mark.hard_timeout(120)
-def test_a_checkin_of_a_device_gone_pending_at_exit_is_ended(lab):
-    """A done waiting for WAIT (replica stopped) when its device goes,
-    then the relay is stopped: the request is ended at the exit, said in
-    the log, and freed (the ASan build checks for leaks and use after
-    free at the exit)."""
-    env = lab.env(relay={"shutdown_timeout": 2})
+def replicated_stack(lab):
+    """A master and its replica (WAIT would wait 30 s on its own), and
+    the relay."""
+    env = lab.env()
     replicated_env(lab, env, 30)
     lab.redis(env)
     replica = start_replica(lab, env, env.redis_port)
     relay = lab.relay(env, debug=True)
+    return env, replica, relay
+
+
+def done_waiting_and_gone(env, relay, key, cid):
+    """A done the master made, waiting for WAIT (the replica stopped by
+    the caller), whose device then disconnects."""
+    s = device_session(env)
+    before = closed_count(relay)
+    s.c.send_frame(checkin_frame(key, env.device_id, cid, "done"))
+    relay.proc.wait_for(r"checkin done checkin=%s device=%s result=ok$"
+                        % (cid, env.device_id), timeout=10)
+    s.close()
+    harness.wait_until(lambda: closed_count(relay) > before, 10,
+                       what="the relay to see the device go")
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_checkin_of_a_device_gone_is_recorded_before_the_stop(lab):
+    """SIGTERM while that done waits for WAIT, then the replica resumes:
+    the stop waits for it (stopjobs.h), and checkin.done is audited
+    before relay.stop."""
+    env, replica, relay = replicated_stack(lab)
     key = proto.device_signing_key(env.device_key)
     cid = started(env, key)
     with stopped(replica):
-        s = device_session(env)
-        before = closed_count(relay)
-        s.c.send_frame(checkin_frame(key, env.device_id, cid, "done"))
-        relay.proc.wait_for(r"checkin done checkin=%s device=%s result=ok$"
-                            % (cid, env.device_id), timeout=10)
-        s.close()
-        harness.wait_until(lambda: closed_count(relay) > before, 10,
-                           what="the relay to see the device go")
+        done_waiting_and_gone(env, relay, key, cid)
+        relay.proc.signal(signal.SIGTERM)
+        relay.proc.wait_for(WAITING, "stderr", 10)
+    assert relay.proc.wait_exit(20) == 0, relay.log()[-3000:]
+    recs = audit_actions(env)
+    record = ("checkin.done", "checkin:" + cid, "ok")
+    assert record in recs, recs
+    assert recs.index(record) < [r[0] for r in recs].index("relay.stop"), \
+        recs
+    assert "not on enough replicas" not in relay.log(), relay.log()[-3000:]
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_checkin_of_a_device_gone_pending_at_exit_is_ended(lab):
+    """The same, the replica stopped until the relay exits: past the
+    stop's bound (3 s) the request is ended at the exit, said in the
+    log, not audited, and freed (the ASan build checks for leaks and
+    use after free at the exit)."""
+    env, replica, relay = replicated_stack(lab)
+    key = proto.device_signing_key(env.device_key)
+    cid = started(env, key)
+    with stopped(replica):
+        done_waiting_and_gone(env, relay, key, cid)
         assert relay.stop(timeout=20) == 0, relay.log()[-3000:]
     assert re.search(r"warning: checkin done checkin=%s device=%s "
                      r"device_gone=1: not on enough replicas: " %
                      (cid, env.device_id), relay.log()), relay.log()[-3000:]
+    assert ("checkin.done", "checkin:" + cid, "ok") not in \
+        audit_actions(env)

@@ -23,8 +23,9 @@ from test_sentinel import start_replica
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
-WAITING = r"stopping: pending=1 alerts, cancels or acknowledgements " \
-          r"wait for Redis; their answer is awaited up to 3000 ms"
+WAITING = r"stopping: pending=1 alerts, cancels, check-ins or " \
+          r"acknowledgements wait for Redis; their answer is awaited up " \
+          r"to 3000 ms"
 
 
 def audit_actions(env):
@@ -122,9 +123,9 @@ def test_stop_waits_no_longer_than_its_bound(lab):
     p.kill()
     log = relay.log()
     assert rc == 0, log[-3000:]
-    assert re.search(r"warning: stopping: pending=1 alerts, cancels or "
-                     r"acknowledgements had no answer from Redis within "
-                     r"3000 ms", log), log[-3000:]
+    assert re.search(r"warning: stopping: pending=1 alerts, cancels, "
+                     r"check-ins or acknowledgements had no answer from "
+                     r"Redis within 3000 ms", log), log[-3000:]
     assert "shutdown_timeout reached" not in log, log[-3000:]
     assert re.search(r"alert alert=%s device=\S+ device_gone=1 "
                      r"outcome=unknown: the relay stopped first$" % aid,
