@@ -163,12 +163,16 @@ const char script_checkin_claim[] =
             "redis.call('HSET', ck, 'state', 'releasing')\n"
             "return cjson.encode({r = 'release', envelope = s[2], dev = s[3],"
             "  duress = s[4] == '1', dirv = tonumber(redis.call('GET',"
-            "  K('directory_version')) or '')})\n";
+            "  K('directory_version')) or ''), deferred_ms ="
+            "  tonumber(redis.call('HGET', ck, 'deferred_ms') or '')})\n";
 
 /* A claim given back by a relay whose directory is older than one
  * another relay of this Redis runs with (checkin_timer.c): due again
- * at a.due_ms and active again (nobody was told), unless its lease is
- * no longer the one this relay took (another relay claimed it since). */
+ * at a.due_ms, unless its lease is no longer the one this relay took
+ * (another relay claimed it since).  It stays "releasing": its deadline
+ * has passed, and a done or extend now is too late (CHECKIN_LATE), not
+ * a way to end an alarm a relay was about to raise.  deferred_ms: when
+ * it was first given back, which bounds how long (checkin_timer.c). */
 const char script_checkin_defer[] =
     PRELUDE "local tk = K('checkin_timers')\n"
             "local m = a.cid .. '|x'\n"
@@ -179,7 +183,7 @@ const char script_checkin_defer[] =
             "  return cjson.encode({r = 'gone'})\n"
             "end\n"
             "redis.call('ZADD', tk, a.due_ms, m)\n"
-            "redis.call('HSET', ck, 'state', 'active')\n"
+            "redis.call('HSETNX', ck, 'deferred_ms', a.now_ms)\n"
             "return cjson.encode({r = 'ok'})\n";
 
 /* The alert is stored (or could never be): the check-in is over. */

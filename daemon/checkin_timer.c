@@ -32,6 +32,10 @@
 #define CHECKIN_KEEP_S (7L * 86400) /* a released check-in's record */
 #define CHECKIN_DEFER_MS 1000 /* given back: due again this much later */
 #define CHECKIN_DEFER_LOG_MS 10000 /* one line at most this often */
+/* A known recipient's alarm waits at most this long for a relay that
+ * knows the others too (one lease: such a relay, running, claims it
+ * within a second; one restarting may take that long) */
+#define CHECKIN_DEFER_MAX_MS CHECKIN_LEASE_MS
 #define CHECKIN_SKIP_MS 5000 /* and not claimed here again before this */
 #define CHECKIN_SKIPS 64
 
@@ -47,6 +51,7 @@ struct checkin {
 	char cid[33];
 	char lease[24]; /* the claim's lease (ms), for giving it back */
 	long long dirv; /* the highest directory version of this Redis */
+	long long deferred_ms; /* first given back (claim's), or 0 */
 	int64_t deferred_log; /* when a give-back was last logged */
 	long deferred; /* given back since that line */
 	/* Given back here lately: left to the others' polls meanwhile,
@@ -206,8 +211,8 @@ checkin_defer(struct checkin *ck, const char *why)
 	ck->nskip = (ck->nskip + 1) % CHECKIN_SKIPS;
 	snprintf(due, sizeof(due), "%lld", (long long)(t + CHECKIN_DEFER_MS));
 	ck->req = store_eval(ck->relay->store, script_checkin_defer,
-	    json_pack("{s:s, s:s, s:s}", "cid", ck->cid, "lease_ms", ck->lease,
-	        "due_ms", due),
+	    json_pack("{s:s, s:s, s:s, s:I}", "cid", ck->cid, "lease_ms",
+	        ck->lease, "due_ms", due, "now_ms", (json_int_t)t),
 	    checkin_next_cb, ck);
 }
 
@@ -246,6 +251,25 @@ checkin_known(const struct checkin *ck, const struct envelope *env)
 
 static void checkin_unsealed_cb(json_t *reply, const char *err, void *arg);
 
+/* A recipient this relay does not know must not hold back the alarm of
+ * those it knows for long: with no relay of the newer directory running
+ * (one stopped, a rolling upgrade), giving it back for ever would raise
+ * nothing at all.  After CHECKIN_DEFER_MAX_MS it is raised here, the
+ * unknown recipients left out (checkin_route says which). */
+static int
+checkin_waited_enough(const struct checkin *ck)
+{
+	int64_t waited = now_ms() - ck->deferred_ms;
+
+	if (ck->deferred_ms <= 0 || waited < CHECKIN_DEFER_MAX_MS)
+		return 0;
+	log_warnx("checkin=%s: given back for %lld ms and no relay with "
+	          "directory version %lld took it: raised here to the "
+	          "recipients this relay knows",
+	    ck->cid, (long long)waited, ck->dirv);
+	return 1;
+}
+
 /* The claimed envelope, verified at start, into the alerts.  route: as
  * claimed; when none of its recipients is known any more, its notice
  * goes first (checkin_unsealed.h), then it comes back here as it is. */
@@ -270,7 +294,8 @@ checkin_release(struct checkin *ck, const char *env64, int route)
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	free(json);
 	if (route && checkin_behind(ck) &&
-	    checkin_known(ck, &env) < env.nrecipients) {
+	    checkin_known(ck, &env) < env.nrecipients &&
+	    !checkin_waited_enough(ck)) {
 		envelope_free(&env);
 		checkin_defer(ck, "a recipient of its alert is not known");
 		return;
@@ -373,6 +398,10 @@ checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 	ck->dirv = json_is_integer(json_object_get(reply, "dirv"))
 	    ? (long long)json_integer_value(json_object_get(reply, "dirv"))
 	    : -1;
+	ck->deferred_ms = json_is_integer(json_object_get(reply, "deferred_ms"))
+	    ? (long long)json_integer_value(
+	          json_object_get(reply, "deferred_ms"))
+	    : 0;
 	if (checkin_device_gone(ck,
 	        json_string_value(json_object_get(reply, "dev"))))
 		return;

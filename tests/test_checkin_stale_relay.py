@@ -9,6 +9,8 @@ ever) or raised it without the new recipient.  Real redis-server, two
 relays, receivers and alertctl."""
 
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -135,3 +137,62 @@ def test_new_recipient_is_not_left_out_by_the_relay_behind(lab):
         assert got[0]["alert_type"] == "missed_checkin"
         assert got[0]["message"] == "bezoek"
     assert "left out" not in relay_b.log()
+
+
+@pytest.mark.hard_timeout(150)
+def test_a_known_recipient_s_alarm_waits_at_most_a_lease(lab):
+    """With no relay of the newer directory running, the relay behind
+    raises the alarm to the recipients it knows after one lease (15 s)
+    rather than giving it back for ever (review rv-o2: on the first
+    version of the give-back, 40 s past the deadline the contact point,
+    whom both relays know, still had nothing)."""
+    env, redis, relay_a, relay_b = two_relays(lab)
+    join_oncall_2(env)  # directory 3: oncall-2 joins
+    reload_one_relay(env, relay_a)
+    old = lab.receiver(env, "contactpunt")
+    st = start(lab, env.client_conf, env.dir / "outbox")
+    release = epoch(st["release_at"])
+    relay_a.stop()  # the only relay with directory 3 is gone
+    relay_b.proc.wait_for(r"checkin=%s: a recipient of its alert is not "
+                          r"known in this relay's directory" %
+                          st["checkin_id"], "stderr",
+                          release - time.time() + 10)
+    got = old.wait_alerts(1, timeout=release - time.time() + 40)
+    assert got[0]["alert_type"] == "missed_checkin"
+    assert got[0]["message"] == "bezoek"
+    # not before the lease (the first give-back is at the release time)
+    assert time.time() - release > 14
+    relay_b.proc.wait_for(r"checkin=%s: given back for \d+ ms and no relay "
+                          r"with directory version 3 took it: raised here" %
+                          st["checkin_id"], "stderr", 10)
+    relay_b.proc.wait_for(r"recipient oncall-2 is no longer known; left out",
+                          "stderr", 10)
+
+
+@pytest.mark.hard_timeout(150)
+def test_a_done_after_a_give_back_is_too_late(lab):
+    """A claim given back stays past its deadline: a plain done reaching
+    the up-to-date relay then is answered too late and the alarm goes
+    out (review rv-o2: the give-back made the check-in active again, and
+    such a done ended it with no alarm, as a person forcing the
+    official's hand would want)."""
+    env, redis, relay_a, relay_b = two_relays(lab)
+    join_oncall_2(env)
+    reload_one_relay(env, relay_a)
+    old = lab.receiver(env, "contactpunt")
+    st = start(lab, env.client_conf, env.dir / "outbox")
+    release = epoch(st["release_at"])
+    pid_a = relay_a.proc.popen.pid
+    time.sleep(max(0, release - time.time() - 1.5))
+    os.kill(pid_a, signal.SIGSTOP)  # A misses the release: B claims it
+    try:
+        relay_b.proc.wait_for(r"checkin=%s: a recipient of its alert is not "
+                              r"known" % st["checkin_id"], "stderr", 15)
+    finally:
+        os.kill(pid_a, signal.SIGCONT)
+    cp = harness.run([harness.alertctl_bin(), "-c", env.client_conf,
+                      "checkin", "done"], timeout=60)
+    assert cp.returncode != 0, cp.stdout + cp.stderr
+    assert "no alarm will be raised" not in cp.stdout + cp.stderr
+    got = old.wait_alerts(1, timeout=30)
+    assert got[0]["alert_type"] == "missed_checkin"
