@@ -339,6 +339,9 @@ relay_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	log_warnx("shutdown_timeout reached: %zu deliveries stay pending "
 	          "in Redis for the next instance",
 	    dispatch_inflight(relay->dispatch));
+	/* else the jobs ended at exit would go on to the audit's drain
+	 * and say "exiting" after this */
+	stopjobs_abandon(relay->stopjobs);
 	/* once only: a stop that got this far made it already */
 	audit_stop(relay->audit);
 	event_base_loopexit(relay->base, NULL);

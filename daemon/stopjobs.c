@@ -95,3 +95,12 @@ stopjobs_drain(struct stopjobs *s, void (*done)(void *), void *arg)
 	    s->n, STOPJOBS_WAIT_MS);
 	evtimer_add_ms(s->bound_ev, STOPJOBS_WAIT_MS);
 }
+
+void
+stopjobs_abandon(struct stopjobs *s)
+{
+	if (s == NULL)
+		return;
+	s->done = NULL;
+	evtimer_del(s->bound_ev);
+}

@@ -25,5 +25,8 @@ void stopjobs_end(struct stopjobs *s);
 /* The relay stops: done(arg) once no job is pending, or after
  * STOPJOBS_WAIT_MS, saying how many are left. */
 void stopjobs_drain(struct stopjobs *s, void (*done)(void *), void *arg);
+/* shutdown_timeout came first: the loop ends now, and the jobs ended
+ * after it (at exit) call nothing. */
+void stopjobs_abandon(struct stopjobs *s);
 
 #endif

@@ -12,15 +12,27 @@ export let session = null;
 // stream has its own watchdog (stream.js).
 export const FETCH_TIMEOUT_MS = 15000;
 
+// A signal that gives a request up after ms.  AbortSignal.timeout is
+// missing before Chrome 103, Safari 16 and Firefox 100: there a timer
+// of our own aborts it (an AbortError where abort(reason) is missing
+// too), rather than every request, login included, throwing.
+function timeoutSignal(ms) {
+  if (typeof AbortSignal.timeout === 'function') return AbortSignal.timeout(ms);
+  const c = new AbortController();
+  setTimeout(() => c.abort(new DOMException('the request timed out', 'TimeoutError')), ms);
+  return c.signal;
+}
+
 // fetch() as every page calls it: uncached, and given up (a
 // TimeoutError) after FETCH_TIMEOUT_MS.
 export function request(path, init = {}) {
-  return fetch(path, { cache: 'no-store', ...init, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  return fetch(path, { cache: 'no-store', ...init, signal: timeoutSignal(FETCH_TIMEOUT_MS) });
 }
 
-// true when a request was given up for taking too long
+// true when a request was given up for taking too long (the pages
+// abort nothing else)
 export function timedOut(e) {
-  return e instanceof DOMException && e.name === 'TimeoutError';
+  return e instanceof DOMException && (e.name === 'TimeoutError' || e.name === 'AbortError');
 }
 
 export function toLogin(reason) {
