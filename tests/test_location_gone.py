@@ -1,0 +1,70 @@
+"""A location update and the end of a supervision whose device
+disconnects before Redis answers are still logged, with device_gone=1
+(docs/RELIABILITY.md, "what the relay did ... whether or not its device
+is still there").  Real redis-server (writes held with CLIENT PAUSE
+WRITE), the real relay and a device speaking the protocol by hand.
+
+Before: the connection's end cancelled the request; Redis stored the
+update (or removed the device's deadline) and the relay logged nothing
+of it."""
+
+import pytest
+
+import harness
+import proto
+from harness_sms import device_session
+from test_checkin_gone import gone_env, sent_and_gone
+from test_follow import location_frame
+
+pytestmark = pytest.mark.needs("alertrelayd")
+
+
+def redis_client(env):
+    return harness.Resp(env.redis_port)
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_location_update_whose_device_went_away_is_logged(lab):
+    env = gone_env(lab)
+    lab.redis(env)
+    relay = lab.relay(env, debug=True)
+    pks = {rid: proto.b64d(r.public_key) for rid, r in env.recipients.items()}
+    s = device_session(env)
+    try:
+        aid = s.send_alert("panic")["alert_id"]
+    finally:
+        s.close()
+    key = proto.device_signing_key(env.device_key)
+    sent_and_gone(env, relay,
+                  location_frame(key, env.device_id, aid, "panic", pks))
+    relay.proc.wait_for(r"info: location alert=%s device=%s seq=1 sent=\d+ "
+                        r"device_gone=1$" % (aid, env.device_id),
+                        timeout=10)
+    fields = redis_client(env)("HKEYS", "%s:alert:%s" % (
+        env.redis["prefix"], aid))
+    assert "ct:@1" in fields, fields
+    assert "52.0907" not in relay.log()
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_supervision_end_whose_device_went_away_is_logged(lab):
+    env = gone_env(lab)
+    lab.redis(env)
+    relay = lab.relay(env, debug=True)
+    r = redis_client(env)
+    supervised = "%s:supervised" % env.redis["prefix"]
+    s = device_session(env)
+    try:
+        answer = s.request({"type": "supervise", "interval": 60},
+                           ("supervised", "error"))
+        assert answer["type"] == "supervised", answer
+    finally:
+        s.close()
+    harness.wait_until(lambda: r("ZSCORE", supervised, env.device_id), 10,
+                       what="the device's deadline in Redis")
+    sent_and_gone(env, relay, {"type": "supervise", "interval": 0})
+    relay.proc.wait_for(r"info: supervision device=%s ended by the device "
+                        r"device_gone=1$" % env.device_id, timeout=10)
+    assert r("ZSCORE", supervised, env.device_id) is None
+    assert r("EXISTS", "%s:supervise:%s" % (env.redis["prefix"],
+                                            env.device_id)) == 0
