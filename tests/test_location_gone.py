@@ -2,19 +2,25 @@
 disconnects before Redis answers are still logged, with device_gone=1
 (docs/RELIABILITY.md, "what the relay did ... whether or not its device
 is still there").  Real redis-server (writes held with CLIENT PAUSE
-WRITE), the real relay and a device speaking the protocol by hand.
+WRITE), the real relay and a device speaking the protocol by hand.  A
+stop waits for both as for a check-in (stopjobs.h).
 
 Before: the connection's end cancelled the request; Redis stored the
 update (or removed the device's deadline) and the relay logged nothing
 of it."""
+
+import re
+import signal
 
 import pytest
 
 import harness
 import proto
 from harness_sms import device_session
-from test_checkin_gone import gone_env, sent_and_gone
+from test_checkin_gone import (gone_env, gone_while_held, sent_and_gone,
+                               writes_held)
 from test_follow import location_frame
+from test_replicas_stop import WAITING
 
 pytestmark = pytest.mark.needs("alertrelayd")
 
@@ -68,3 +74,32 @@ def test_a_supervision_end_whose_device_went_away_is_logged(lab):
     assert r("ZSCORE", supervised, env.device_id) is None
     assert r("EXISTS", "%s:supervise:%s" % (env.redis["prefix"],
                                             env.device_id)) == 0
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_stop_waits_for_a_location_update_of_a_device_gone(lab):
+    """SIGTERM while Redis holds the update of a device gone: the stop
+    waits for it (stopjobs.h) as for a check-in, and its line comes
+    before the relay exits.  Before, nothing was pending: the relay
+    exited without a line of it."""
+    env = gone_env(lab)
+    lab.redis(env)
+    relay = lab.relay(env, debug=True)
+    pks = {rid: proto.b64d(r.public_key) for rid, r in env.recipients.items()}
+    s = device_session(env)
+    try:
+        aid = s.send_alert("panic")["alert_id"]
+    finally:
+        s.close()
+    key = proto.device_signing_key(env.device_key)
+    with writes_held(env.redis_port) as r:
+        gone_while_held(env, relay, r,
+                        location_frame(key, env.device_id, aid, "panic", pks))
+        relay.proc.signal(signal.SIGTERM)
+        relay.proc.wait_for(WAITING, "stderr", 10)
+    assert relay.proc.wait_exit(20) == 0, relay.log()[-3000:]
+    assert re.search(r"info: location alert=%s device=%s seq=1 sent=\d+ "
+                     r"device_gone=1$" % (aid, env.device_id), relay.log(),
+                     re.M), relay.log()[-3000:]
+    assert "ct:@1" in redis_client(env)("HKEYS", "%s:alert:%s" % (
+        env.redis["prefix"], aid))
