@@ -29,11 +29,15 @@ def redis_client(env):
     return harness.Resp(env.redis_port)
 
 
-@pytest.mark.hard_timeout(90)
-def test_a_location_update_whose_device_went_away_is_logged(lab):
+def gone_stack(lab):
     env = gone_env(lab)
     lab.redis(env)
-    relay = lab.relay(env, debug=True)
+    return env, lab.relay(env, debug=True)
+
+
+def an_update(env):
+    """An alert sent by a device that stays for the answer, and a
+    location update of it."""
     pks = {rid: proto.b64d(r.public_key) for rid, r in env.recipients.items()}
     s = device_session(env)
     try:
@@ -41,22 +45,34 @@ def test_a_location_update_whose_device_went_away_is_logged(lab):
     finally:
         s.close()
     key = proto.device_signing_key(env.device_key)
-    sent_and_gone(env, relay,
-                  location_frame(key, env.device_id, aid, "panic", pks))
-    relay.proc.wait_for(r"info: location alert=%s device=%s seq=1 sent=\d+ "
-                        r"device_gone=1$" % (aid, env.device_id),
-                        timeout=10)
-    fields = redis_client(env)("HKEYS", "%s:alert:%s" % (
+    return aid, location_frame(key, env.device_id, aid, "panic", pks)
+
+
+def located(env, aid):
+    """The line of update 1 of aid, from a device gone."""
+    return (r"info: location alert=%s device=%s seq=1 sent=\d+ "
+            r"device_gone=1$" % (aid, env.device_id))
+
+
+def stored(env, aid):
+    """Update 1's sealed boxes are in the alert's hash."""
+    return "ct:@1" in redis_client(env)("HKEYS", "%s:alert:%s" % (
         env.redis["prefix"], aid))
-    assert "ct:@1" in fields, fields
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_location_update_whose_device_went_away_is_logged(lab):
+    env, relay = gone_stack(lab)
+    aid, frame = an_update(env)
+    sent_and_gone(env, relay, frame)
+    relay.proc.wait_for(located(env, aid), timeout=10)
+    assert stored(env, aid)
     assert "52.0907" not in relay.log()
 
 
 @pytest.mark.hard_timeout(90)
 def test_a_supervision_end_whose_device_went_away_is_logged(lab):
-    env = gone_env(lab)
-    lab.redis(env)
-    relay = lab.relay(env, debug=True)
+    env, relay = gone_stack(lab)
     r = redis_client(env)
     supervised = "%s:supervised" % env.redis["prefix"]
     s = device_session(env)
@@ -82,24 +98,13 @@ def test_a_stop_waits_for_a_location_update_of_a_device_gone(lab):
     waits for it (stopjobs.h) as for a check-in, and its line comes
     before the relay exits.  Before, nothing was pending: the relay
     exited without a line of it."""
-    env = gone_env(lab)
-    lab.redis(env)
-    relay = lab.relay(env, debug=True)
-    pks = {rid: proto.b64d(r.public_key) for rid, r in env.recipients.items()}
-    s = device_session(env)
-    try:
-        aid = s.send_alert("panic")["alert_id"]
-    finally:
-        s.close()
-    key = proto.device_signing_key(env.device_key)
+    env, relay = gone_stack(lab)
+    aid, frame = an_update(env)
     with writes_held(env.redis_port) as r:
-        gone_while_held(env, relay, r,
-                        location_frame(key, env.device_id, aid, "panic", pks))
+        gone_while_held(env, relay, r, frame)
         relay.proc.signal(signal.SIGTERM)
         relay.proc.wait_for(WAITING, "stderr", 10)
     assert relay.proc.wait_exit(20) == 0, relay.log()[-3000:]
-    assert re.search(r"info: location alert=%s device=%s seq=1 sent=\d+ "
-                     r"device_gone=1$" % (aid, env.device_id), relay.log(),
-                     re.M), relay.log()[-3000:]
-    assert "ct:@1" in redis_client(env)("HKEYS", "%s:alert:%s" % (
-        env.redis["prefix"], aid))
+    assert re.search(located(env, aid), relay.log(), re.M), \
+        relay.log()[-3000:]
+    assert stored(env, aid)
