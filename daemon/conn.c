@@ -24,10 +24,10 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
-/* c will answer no more: what Redis does for an alert, a cancel or a
- * check-in it sent goes on and is recorded without it.  Its other
- * requests (status, list, location, supervision) end here; a location
- * update Redis makes anyway then has no log line. */
+/* c will answer no more: what Redis does for an alert, a cancel, a
+ * check-in, a location update or a supervision's end it sent goes on
+ * and is recorded without it.  Its other requests (status, list), which
+ * write nothing, end here. */
 static void
 conn_requests_let_go(struct conn *c)
 {

@@ -2,9 +2,10 @@
  * What the files of one device connection share (conn.c: its life,
  * authentication and framing; conn_alert.c: storing an alert and holding
  * its receipts until "accepted"; conn_request.c: status, list and
- * directory requests; conn_cancel.c: a cancel and checkin_conn.c: a
- * check-in, which outlive the connection, as an alert being stored
- * does (conn_job.c: who sent them); conn_refuse.c: what its refusals
+ * directory requests; conn_cancel.c: a cancel, checkin_conn.c: a
+ * check-in, location_conn.c: a location update and supervise_conn.c: a
+ * supervision's end, which outlive the connection, as an alert being
+ * stored does (conn_job.c: who sent them); conn_refuse.c: what its refusals
  * may cost).
  * Private to them: the rest of the relay uses conn.h.
  */
@@ -82,10 +83,11 @@ struct conn {
 	struct event *keepalive; /* pings an idle device, drops a dead one */
 	int64_t last_rx_ms;
 	struct conn_ingest *ingest; /* an alert being stored (conn_alert.c) */
-	struct store_req *req; /* status, list, location, supervision */
+	struct store_req *req; /* status, list: they write nothing */
 	char req_type[16];
 	char req_alert_id[33];
-	/* a cancel or check-in under way, which goes on without c */
+	/* a cancel, check-in, location update or supervision's end under
+	 * way, which goes on without c */
 	struct conn_job *job;
 	/* Alerts this session cancelled whose "cancelled" receipt went
 	 * (or goes) out with the answer: the receipts channel's copy of
@@ -121,13 +123,14 @@ void conn_error(struct conn *c, const char *code, const char *message,
 void conn_process(struct conn *c);
 
 /* conn_job.c: who sent a request that outlives its connection, kept
- * in the request's own struct (conn_ingest, conn_cancel, checkin_job). */
+ * in the request's own struct (conn_ingest, conn_cancel, checkin_job),
+ * or alone (a location update, a supervision's end). */
 struct conn_job {
 	struct relay *relay;
 	struct conn *c; /* NULL once its connection is gone */
 	char peer[INET6_ADDRSTRLEN + 8]; /* for the records, copied */
 	char device_id[ID_MAX + 1];
-	char id[33]; /* the alert or check-in it is about */
+	char id[33]; /* the alert or check-in it is about, or "" */
 };
 /* A stop waits for the job from init until release (stopjobs.h), which
  * comes once its outcome is recorded, or at exit. */

@@ -1,9 +1,11 @@
 /*
  * A device's "location" frame (location.h): checked here, then one
- * script (script_location) over c->req, so answers keep the order of
- * the frames.  Errors in what the device signed close the connection,
- * as for alerts; refusals of a good update (closed, too soon, too many)
- * keep it.
+ * script (script_location), a job of the connection (conn_job.c): the
+ * device's next frame waits for it, so answers keep the order of the
+ * frames, and Redis stores the update whether or not the device stays,
+ * so its log line does not depend on the connection.  Errors in what the device
+ * signed close the connection, as for alerts; refusals of a good update
+ * (closed, too soon, too many) keep it.
  */
 #include "conn_int.h"
 #include "location.h"
@@ -21,18 +23,13 @@ location_conn_refuse(struct conn *c, const char *code, const char *message,
 	conn_refuse_send(c, e);
 }
 
+/* The script's answer to a device still there. */
 static void
-location_conn_answer_cb(json_t *reply, const char *err, void *arg)
+location_conn_answer(struct conn *c, const json_t *reply, const char *r)
 {
-	struct conn *c = arg;
-	const char *r = json_str(reply, "r");
-
-	c->req = NULL;
-	if (reply == NULL || r == NULL) {
-		log_warnx("conn %llu: location: %s", c->id,
-		    err != NULL ? err : "no answer");
+	if (r == NULL)
 		conn_error(c, "unavailable", "try again", 0);
-	} else if (strcmp(r, "unknown") == 0)
+	else if (strcmp(r, "unknown") == 0)
 		conn_unknown_alert(c);
 	else if (strcmp(r, "closed") == 0)
 		location_conn_refuse(c, "alert_closed",
@@ -48,19 +45,49 @@ location_conn_answer_cb(json_t *reply, const char *err, void *arg)
 		conn_error(c, "bad_envelope",
 		    "the update's type or drill mark differs from its alert",
 		    0);
-	else {
-		metrics.location_updates++;
-		/* No coordinate here: the relay never has one. */
-		log_info("location alert=%s device=%s seq=%lld sent=%lld",
-		    c->req_alert_id, c->device_id,
-		    json_integer_value(json_object_get(reply, "seq")),
-		    json_integer_value(json_object_get(reply, "sent")));
+	else
 		conn_send(c,
 		    json_pack("{s:s, s:s, s:O?, s:O?}", "type", "located",
 		        "alert_id", c->req_alert_id, "seq",
 		        json_object_get(reply, "seq"), "sent",
 		        json_object_get(reply, "sent")));
+}
+
+/* What Redis did, in the log whether or not the device stays.  A
+ * refusal wrote nothing and is only the device's answer. */
+static void
+location_conn_record(const struct conn_job *who, const json_t *reply,
+    const char *r, const char *err)
+{
+	if (r == NULL)
+		log_warnx("location alert=%s device=%s%s: %s", who->id,
+		    who->device_id, conn_job_gone(who),
+		    err != NULL ? err : "no answer");
+	else if (strcmp(r, "ok") == 0) {
+		metrics.location_updates++;
+		/* No coordinate here: the relay never has one. */
+		log_info("location alert=%s device=%s seq=%lld sent=%lld%s",
+		    who->id, who->device_id,
+		    json_integer_value(json_object_get(reply, "seq")),
+		    json_integer_value(json_object_get(reply, "sent")),
+		    conn_job_gone(who));
 	}
+}
+
+static void
+location_conn_answer_cb(json_t *reply, const char *err, void *arg)
+{
+	struct conn_job *who = arg;
+	struct conn *c = who->c;
+	const char *r = json_str(reply, "r");
+
+	location_conn_record(who, reply, r, err);
+	conn_job_end(who);
+	conn_job_release(who);
+	free(who);
+	if (c == NULL)
+		return;
+	location_conn_answer(c, reply, r);
 	conn_process(c);
 }
 
@@ -101,9 +128,13 @@ location_conn_store(struct conn *c, const struct envelope *env, json_t *cts)
 	const struct relay_config *cfg = c->relay->cfg;
 	int64_t t = now_ms();
 
+	struct conn_job *who = xcalloc(1, sizeof(*who));
+
 	snprintf(c->req_alert_id, sizeof(c->req_alert_id), "%s", env->alert_id);
 	snprintf(c->req_type, sizeof(c->req_type), "location");
-	c->req = store_eval(c->relay->store, script_location,
+	conn_job_init(who, c, env->alert_id);
+	conn_job_start(who);
+	store_eval(c->relay->store, script_location,
 	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I}",
 	        "aid", env->alert_id, "dev", c->device_id, "type",
 	        env->alert_type, "drill", env->drill ? "1" : "0", "created",
@@ -111,7 +142,7 @@ location_conn_store(struct conn *c, const struct envelope *env, json_t *cts)
 	        (json_int_t)cfg->location_min_interval * 1000, "max",
 	        (json_int_t)cfg->location_max_updates, "keep",
 	        (json_int_t)cfg->location_keep),
-	    location_conn_answer_cb, c);
+	    location_conn_answer_cb, who);
 }
 
 /* {"type":"location","envelope":B64,"sig":B64} */

@@ -37,7 +37,8 @@ stopjobs_bound_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_warnx("stopping: pending=%zu alerts, cancels, check-ins or "
+	log_warnx("stopping: pending=%zu alerts, cancels, check-ins, "
+	          "location updates, supervision ends or "
 	          "acknowledgements had no answer from Redis within %d ms; "
 	          "their outcome is not known",
 	    s->n, STOPJOBS_WAIT_MS);
@@ -89,7 +90,8 @@ stopjobs_drain(struct stopjobs *s, void (*done)(void *), void *arg)
 		stopjobs_finish(s);
 		return;
 	}
-	log_info("stopping: pending=%zu alerts, cancels, check-ins or "
+	log_info("stopping: pending=%zu alerts, cancels, check-ins, "
+	         "location updates, supervision ends or "
 	         "acknowledgements wait for Redis; their answer is awaited up "
 	         "to %d ms",
 	    s->n, STOPJOBS_WAIT_MS);

@@ -3,8 +3,10 @@
  * and the deadline moved on by what it sends after.  Writes to Redis are
  * at most one per half interval per connection, whatever the device
  * sends; "supervise" frames themselves are limited per device, and one
- * that ends the supervision waits for Redis over c->req like any other
- * request, so that no device can pile up scripts nobody waits for.
+ * that ends the supervision is a job of the connection (conn_job.c):
+ * the device's next frame waits for it, so that no device can pile up
+ * scripts nobody waits for, and it is logged whether or not the device
+ * stays.
  */
 #include "conn_int.h"
 #include "checkin_scripts.h"
@@ -91,35 +93,49 @@ supervise_conn_answer(struct conn *c, long interval)
 	        (json_int_t)c->relay->cfg->supervision_grace));
 }
 
+/* The end is logged whether or not the device stays: Redis removes
+ * its deadline either way.  Not audited, as the device's supervise
+ * frames never are. */
 static void
 supervise_conn_stopped_cb(json_t *reply, const char *err, void *arg)
 {
-	struct conn *c = arg;
+	struct conn_job *who = arg;
+	struct conn *c = who->c;
 
-	c->req = NULL;
-	if (reply == NULL) {
-		log_warnx("supervision device=%s: ending it: %s", c->device_id,
-		    err);
+	if (reply == NULL)
+		log_warnx("supervision device=%s%s: ending it: %s",
+		    who->device_id, conn_job_gone(who), err);
+	else
+		log_info("supervision device=%s ended by the device%s",
+		    who->device_id, conn_job_gone(who));
+	conn_job_end(who);
+	conn_job_release(who);
+	free(who);
+	if (c == NULL)
+		return;
+	if (reply == NULL)
 		conn_error(c, "unavailable", "try again", 0);
-	} else {
-		log_info("supervision device=%s ended by the device",
-		    c->device_id);
+	else
 		supervise_conn_answer(c, 0);
-	}
 	conn_process(c);
 }
 
 /* The device's deadline goes; the answer, and the device's next frame,
- * wait for Redis. */
+ * wait for Redis, a job of the connection (conn_job.c) that goes on if
+ * the device does not stay. */
 static void
 supervise_conn_stop(struct conn *c)
 {
+	struct conn_job *who = xcalloc(1, sizeof(*who));
+
 	supervise_conn_free(c->sup);
 	c->sup = NULL;
 	snprintf(c->req_type, sizeof(c->req_type), "supervise");
-	c->req = store_eval(c->relay->store, script_supervise_stop,
+	conn_job_init(who, c, "");
+	conn_job_start(who);
+	store_eval(c->relay->store, script_supervise_stop,
 	    json_pack("{s:s}", "dev", c->device_id), supervise_conn_stopped_cb,
-	    c);
+	    who);
 }
 
 /* {"type":"supervise","interval":N}: N seconds at most between frames

@@ -99,19 +99,24 @@ def closed_count(relay):
     return len(re.findall(r"conn \d+ closed", relay.proc.text("stderr")))
 
 
-def sent_and_gone(env, relay, frame):
+def gone_while_held(env, relay, r, frame):
     """frame sent by a device that disconnects while Redis holds every
-    write: Redis runs its script only once the relay saw the connection
-    close."""
+    write (writes_held's r): its script waits in Redis once the relay
+    saw the connection close."""
     s = device_session(env)
     before = closed_count(relay)
+    s.c.send_frame(frame)
+    harness.wait_until(lambda: script_held(r), 10,
+                       what="the relay's script held by Redis")
+    s.close()
+    harness.wait_until(lambda: closed_count(relay) > before, 10,
+                       what="the relay to see the device go")
+
+
+def sent_and_gone(env, relay, frame):
+    """The same; Redis runs the script then."""
     with writes_held(env.redis_port) as r:
-        s.c.send_frame(frame)
-        harness.wait_until(lambda: script_held(r), 10,
-                           what="the relay's script held by Redis")
-        s.close()
-        harness.wait_until(lambda: closed_count(relay) > before, 10,
-                           what="the relay to see the device go")
+        gone_while_held(env, relay, r, frame)
 
 
 def audit_of(env, cid):

@@ -23,8 +23,8 @@ from test_sentinel import start_replica
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
-WAITING = r"stopping: pending=1 alerts, cancels, check-ins or " \
-          r"acknowledgements wait for Redis; their answer is awaited up " \
+WAITING = r"stopping: pending=1 alerts, cancels, check-ins, location " \
+          r"updates, supervision ends or acknowledgements wait for Redis; their answer is awaited up " \
           r"to 3000 ms"
 
 
@@ -124,7 +124,8 @@ def test_stop_waits_no_longer_than_its_bound(lab):
     log = relay.log()
     assert rc == 0, log[-3000:]
     assert re.search(r"warning: stopping: pending=1 alerts, cancels, "
-                     r"check-ins or acknowledgements had no answer from "
+                     r"check-ins, location updates, supervision ends or "
+                     r"acknowledgements had no answer from "
                      r"Redis within 3000 ms", log), log[-3000:]
     assert "shutdown_timeout reached" not in log, log[-3000:]
     assert re.search(r"alert alert=%s device=\S+ device_gone=1 "

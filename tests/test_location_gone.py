@@ -1,0 +1,110 @@
+"""A location update and the end of a supervision whose device
+disconnects before Redis answers are still logged, with device_gone=1
+(docs/RELIABILITY.md, "what the relay did ... whether or not its device
+is still there").  Real redis-server (writes held with CLIENT PAUSE
+WRITE), the real relay and a device speaking the protocol by hand.  A
+stop waits for both as for a check-in (stopjobs.h).
+
+Before: the connection's end cancelled the request; Redis stored the
+update (or removed the device's deadline) and the relay logged nothing
+of it."""
+
+import re
+import signal
+
+import pytest
+
+import harness
+import proto
+from harness_sms import device_session
+from test_checkin_gone import (gone_env, gone_while_held, sent_and_gone,
+                               writes_held)
+from test_follow import location_frame
+from test_replicas_stop import WAITING
+
+pytestmark = pytest.mark.needs("alertrelayd")
+
+
+def redis_client(env):
+    return harness.Resp(env.redis_port)
+
+
+def gone_stack(lab):
+    env = gone_env(lab)
+    lab.redis(env)
+    return env, lab.relay(env, debug=True)
+
+
+def an_update(env):
+    """An alert sent by a device that stays for the answer, and a
+    location update of it."""
+    pks = {rid: proto.b64d(r.public_key) for rid, r in env.recipients.items()}
+    s = device_session(env)
+    try:
+        aid = s.send_alert("panic")["alert_id"]
+    finally:
+        s.close()
+    key = proto.device_signing_key(env.device_key)
+    return aid, location_frame(key, env.device_id, aid, "panic", pks)
+
+
+def located(env, aid):
+    """The line of update 1 of aid, from a device gone."""
+    return (r"info: location alert=%s device=%s seq=1 sent=\d+ "
+            r"device_gone=1$" % (aid, env.device_id))
+
+
+def stored(env, aid):
+    """Update 1's sealed boxes are in the alert's hash."""
+    return "ct:@1" in redis_client(env)("HKEYS", "%s:alert:%s" % (
+        env.redis["prefix"], aid))
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_location_update_whose_device_went_away_is_logged(lab):
+    env, relay = gone_stack(lab)
+    aid, frame = an_update(env)
+    sent_and_gone(env, relay, frame)
+    relay.proc.wait_for(located(env, aid), timeout=10)
+    assert stored(env, aid)
+    assert "52.0907" not in relay.log()
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_supervision_end_whose_device_went_away_is_logged(lab):
+    env, relay = gone_stack(lab)
+    r = redis_client(env)
+    supervised = "%s:supervised" % env.redis["prefix"]
+    s = device_session(env)
+    try:
+        answer = s.request({"type": "supervise", "interval": 60},
+                           ("supervised", "error"))
+        assert answer["type"] == "supervised", answer
+    finally:
+        s.close()
+    harness.wait_until(lambda: r("ZSCORE", supervised, env.device_id), 10,
+                       what="the device's deadline in Redis")
+    sent_and_gone(env, relay, {"type": "supervise", "interval": 0})
+    relay.proc.wait_for(r"info: supervision device=%s ended by the device "
+                        r"device_gone=1$" % env.device_id, timeout=10)
+    assert r("ZSCORE", supervised, env.device_id) is None
+    assert r("EXISTS", "%s:supervise:%s" % (env.redis["prefix"],
+                                            env.device_id)) == 0
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_stop_waits_for_a_location_update_of_a_device_gone(lab):
+    """SIGTERM while Redis holds the update of a device gone: the stop
+    waits for it (stopjobs.h) as for a check-in, and its line comes
+    before the relay exits.  Before, nothing was pending: the relay
+    exited without a line of it."""
+    env, relay = gone_stack(lab)
+    aid, frame = an_update(env)
+    with writes_held(env.redis_port) as r:
+        gone_while_held(env, relay, r, frame)
+        relay.proc.signal(signal.SIGTERM)
+        relay.proc.wait_for(WAITING, "stderr", 10)
+    assert relay.proc.wait_exit(20) == 0, relay.log()[-3000:]
+    assert re.search(located(env, aid), relay.log(), re.M), \
+        relay.log()[-3000:]
+    assert stored(env, aid)
