@@ -206,7 +206,7 @@ checkin_conn_request(struct conn *c, const json_t *o)
 	        checkin_conn_envelope(c, dev, o, &q) != 0))
 		return;
 	checkin_reply_run(c, q.r.checkin_id, checkin_op_name(q.r.op),
-	    q.r.duress ? script_checkin_duress : scripts[q.r.op],
+	    q.r.duress, q.r.duress ? script_checkin_duress : scripts[q.r.op],
 	    checkin_conn_args(c, &q));
 	free(q.env64);
 	free(q.sig64);
