@@ -11,21 +11,13 @@ import json
 
 import pytest
 
-import harness
+import test_checkin_pin as tp
 from harness import wait_until
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
-PIN, DURESS = "246810", "135791"
+PIN, DURESS, ctl = tp.PIN, tp.DURESS, tp.ctl
 PFX = "alertrelay:"
-
-
-def ctl(lab, env, *args, input=None, timeout=40):
-    argv = [harness.alertctl_bin(), "-c", env.client_conf] + \
-        [str(a) for a in args]
-    cp = harness.run(argv, timeout=timeout, input=input)
-    lab.short_runs.append((argv, cp.stderr))
-    return cp
 
 
 def released(lab, env, recv):
@@ -59,13 +51,7 @@ def audit(redis, env):
 @pytest.mark.hard_timeout(150)
 @pytest.mark.parametrize("op", [["done"], ["extend", "--minutes", "10"]])
 def test_late_duress_looks_real_and_tells_the_contact_point(lab, op):
-    env = lab.env()
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    recv = lab.receiver(env, "contactpunt")
-    cp = ctl(lab, env, "pincode", "set", input="%s\n%s\n" % (PIN, DURESS),
-             timeout=60)
-    assert cp.returncode == 0, cp.stderr
+    env, redis, relay, recv = tp.stack(lab)
     # the own PIN, too late: "too late, cancel X"; nothing else
     cid1, aid1 = released(lab, env, recv)
     real = ctl(lab, env, "checkin", *op, input=PIN + "\n")
