@@ -160,7 +160,10 @@ checkin_conn_args(struct conn *c, const struct checkin_ask *q)
 	        (q->r.op == CHECKIN_DONE ? 0 : q->r.release_t - time(NULL)));
 	json_object_set_new(a, "ttl", json_string(buf));
 	json_object_set_new(a, "op", json_string(checkin_op_name(q->r.op)));
-	if (q->r.op == CHECKIN_DONE || q->r.duress)
+	/* a duress extend's prepared alert is not used (the one before is
+	 * released), its deadline is: the reminder comes as after a real
+	 * extend (DURESS_REMIND in checkin_scripts.c) */
+	if (q->r.op == CHECKIN_DONE)
 		return a;
 	/* Reminded remind_before ahead, or halfway for a short one. */
 	if (remind > (deadline_ms - now) / 2)
@@ -206,7 +209,7 @@ checkin_conn_request(struct conn *c, const json_t *o)
 	        checkin_conn_envelope(c, dev, o, &q) != 0))
 		return;
 	checkin_reply_run(c, q.r.checkin_id, checkin_op_name(q.r.op),
-	    q.r.duress ? script_checkin_duress : scripts[q.r.op],
+	    q.r.duress, q.r.duress ? script_checkin_duress : scripts[q.r.op],
 	    checkin_conn_args(c, &q));
 	free(q.env64);
 	free(q.sig64);

@@ -17,6 +17,7 @@ struct checkin_job {
 	char state[16]; /* told to the device once replicated */
 	char r[16]; /* what the script did: ok or dup */
 	int duress; /* the script released the alarm under duress now */
+	int pin_duress; /* sent with the duress PIN */
 };
 
 static void
@@ -161,6 +162,27 @@ checkin_reply_done(struct checkin_job *k, const json_t *reply, const char *r)
 		checkin_reply_finish(k, NULL);
 }
 
+/* Too late with the duress PIN: answered as the own PIN is, at once,
+ * while the alarm already raised becomes a duress alarm (a job of its
+ * own); one that could not be raised leaves the operator a warning. */
+static void
+checkin_reply_late_duress(struct checkin_job *k, const json_t *reply,
+    const char *r)
+{
+	if (!k->pin_duress)
+		return;
+	k->duress = 1; /* its record: checkin.duress */
+	if (strcmp(r, "missed") == 0)
+		checkin_duress_late(&k->who, k->op,
+		    json_str(reply, "alert_id"));
+	else if (strcmp(r, "unraised") == 0)
+		log_warnx("checkin duress checkin=%s device=%s%s: %s under "
+		          "duress, too late, and no alarm could be raised",
+		    k->who.id, k->who.device_id, conn_job_gone(&k->who), k->op);
+	else
+		k->duress = 0;
+}
+
 /* A refusal that wrote nothing: recorded, answered at once. */
 static void
 checkin_reply_refused(struct checkin_job *k, const json_t *reply, const char *r)
@@ -171,6 +193,7 @@ checkin_reply_refused(struct checkin_job *k, const json_t *reply, const char *r)
 		log_info("checkin %s checkin=%s device=%s%s: its alarm is "
 		         "being raised; answered unavailable",
 		    k->op, k->who.id, k->who.device_id, conn_job_gone(&k->who));
+	checkin_reply_late_duress(k, reply, r);
 	if (strcmp(r, "unknown") != 0)
 		checkin_reply_audit(k, r, "refused");
 	conn_job_end(&k->who);
@@ -218,12 +241,13 @@ checkin_reply_cb(json_t *reply, const char *err, void *arg)
 
 void
 checkin_reply_run(struct conn *c, const char *checkin_id, const char *op,
-    const char *script, json_t *args)
+    int duress, const char *script, json_t *args)
 {
 	struct checkin_job *k = xcalloc(1, sizeof(*k));
 
 	conn_job_init(&k->who, c, checkin_id);
 	snprintf(k->op, sizeof(k->op), "%s", op);
+	k->pin_duress = duress;
 	conn_job_start(&k->who);
 	k->req = store_eval(c->relay->store, script, args, checkin_reply_cb, k);
 }

@@ -33,6 +33,22 @@
 	"  return cjson.encode({r = 'missed', alert_id = s[4]})\n"             \
 	"end\n"
 
+/* After a duress extend or done (the alarm released already), every
+ * later request looks as if it worked, reminder included: an extend's
+ * reminder before its new deadline (script_checkin_remind), as after a
+ * real one, kept apart from the released check-in's own times; a done
+ * ends it. */
+#define DURESS_REMIND                                                          \
+	"local function duress_remind(ck)\n"                                   \
+	"  redis.call('ZREM', K('checkin_timers'), a.cid .. '|r')\n"           \
+	"  if a.op ~= 'done' and a.remind_ms then\n"                           \
+	"    redis.call('HSET', ck, 'remind_deadline', a.deadline,"            \
+	"      'remind_release', a.release)\n"                                 \
+	"    redis.call('ZADD', K('checkin_timers'), a.remind_ms,"             \
+	"      a.cid .. '|r')\n"                                               \
+	"  end\n"                                                              \
+	"end\n"
+
 /* A new check-in; a resend of the same signed request is recognised. */
 const char script_checkin_start[] = PRELUDE
     "local ck = K('checkin', a.cid)\n"
@@ -64,15 +80,17 @@ const char script_checkin_start[] = PRELUDE
     "return cjson.encode({r = 'ok', state = 'active'})\n";
 
 /* A later deadline, with the alert prepared again for it. */
-const char script_checkin_extend[] = PRELUDE
+const char script_checkin_extend[] = PRELUDE DURESS_REMIND
     "local ck = K('checkin', a.cid)\n"
     "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
     "  'alert_id', 'duress')\n"
     "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
     /* after a duress one, every later request looks as if it worked */
-    "if s[5] == '1' then return cjson.encode({r = 'ok', state = 'active'})"
-    " end\n"
+    "if s[5] == '1' then\n"
+    "  duress_remind(ck)\n"
+    "  return cjson.encode({r = 'ok', state = 'active'})\n"
+    "end\n"
     "if s[2] == 'done' then return cjson.encode({r = 'done'}) "
     "end\n" CHECKIN_LATE
     "redis.call('HSET', ck, 'alert_id', a.aid, 'envelope', a.env, 'sig',"
@@ -88,14 +106,16 @@ const char script_checkin_extend[] = PRELUDE
     "return cjson.encode({r = 'ok', state = 'active'})\n";
 
 /* The official checked in: nothing is raised, the sealed alert goes. */
-const char script_checkin_done[] = PRELUDE
+const char script_checkin_done[] = PRELUDE DURESS_REMIND
     "local ck = K('checkin', a.cid)\n"
     "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
     "  'alert_id', 'duress')\n"
     "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
-    "if s[5] == '1' then return cjson.encode({r = 'ok', state = 'done'})"
-    " end\n"
+    "if s[5] == '1' then\n"
+    "  duress_remind(ck)\n"
+    "  return cjson.encode({r = 'ok', state = 'done'})\n"
+    "end\n"
     "if s[2] == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
     " end\n" CHECKIN_LATE
     "redis.call('HSET', ck, 'state', 'done', 'done_at', a.now)\n"
@@ -111,15 +131,18 @@ const char script_checkin_done[] = PRELUDE
  * real one is, while the prepared alert is released now, as it is.  An
  * extend keeps the alert the device prepared before (the one it sends
  * is for later). */
-const char script_checkin_duress[] = PRELUDE
+const char script_checkin_duress[] = PRELUDE DURESS_REMIND
     "local ck = K('checkin', a.cid)\n"
     "local s = redis.call('HMGET', ck, 'dev', 'state', 'release_ms',"
     "  'alert_id', 'duress')\n"
     "if not s[1] or s[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
     /* a resend, or a second one: answered as the first */
-    "if s[5] == '1' then return cjson.encode({r = 'ok', state ="
-    "  a.op == 'done' and 'done' or 'active'}) end\n"
+    "if s[5] == '1' then\n"
+    "  duress_remind(ck)\n"
+    "  return cjson.encode({r = 'ok', state ="
+    "    a.op == 'done' and 'done' or 'active'})\n"
+    "end\n"
     "if s[2] == 'done' then\n"
     "  if a.op == 'done' then return cjson.encode({r = 'ok', state = 'done'})"
     " end\n"
@@ -127,7 +150,7 @@ const char script_checkin_duress[] = PRELUDE
     "end\n" CHECKIN_LATE
     "redis.call('HSET', ck, 'duress', '1', 'duress_at', a.now, 'release_ms',"
     "  a.now_ms)\n"
-    "redis.call('ZREM', K('checkin_timers'), a.cid .. '|r')\n"
+    "duress_remind(ck)\n"
     "redis.call('ZADD', K('checkin_timers'), a.now_ms, a.cid .. '|x')\n"
     "if a.op ~= 'done' then return cjson.encode({r = 'ok', state = 'active',"
     "  duress = true}) end\n"
@@ -186,20 +209,24 @@ const char script_checkin_defer[] =
             "redis.call('HSETNX', ck, 'deferred_ms', a.now_ms)\n"
             "return cjson.encode({r = 'ok'})\n";
 
-/* The alert is stored (or could never be): the check-in is over. */
-const char script_checkin_released[] = PRELUDE
-    "local ck = K('checkin', a.cid)\n"
-    "redis.call('ZREM', K('checkin_timers'), a.cid .. '|x', a.cid .. '|r')\n"
-    "local dev = redis.call('HGET', ck, 'dev')\n"
-    "if not dev then return cjson.encode({r = 'gone'}) end\n"
-    "redis.call('HSET', ck, 'state', 'released', 'released_at', a.now,"
-    "  'result', a.result)\n"
-    "redis.call('HDEL', ck, 'envelope', 'sig')\n"
-    "redis.call('EXPIRE', ck, a.ttl)\n"
-    "if redis.call('GET', K('checkin_device', dev)) == a.cid then\n"
-    "  redis.call('DEL', K('checkin_device', dev))\n"
-    "end\n"
-    "return cjson.encode({r = 'ok'})\n";
+/* The alert is stored (or could never be): the check-in is over; a
+ * duress extend's reminder stays (DURESS_REMIND). */
+const char script_checkin_released[] =
+    PRELUDE "local ck = K('checkin', a.cid)\n"
+            "redis.call('ZREM', K('checkin_timers'), a.cid .. '|x')\n"
+            "if redis.call('HGET', ck, 'duress') ~= '1' then\n"
+            "  redis.call('ZREM', K('checkin_timers'), a.cid .. '|r')\n"
+            "end\n"
+            "local dev = redis.call('HGET', ck, 'dev')\n"
+            "if not dev then return cjson.encode({r = 'gone'}) end\n"
+            "redis.call('HSET', ck, 'state', 'released', 'released_at', a.now,"
+            "  'result', a.result)\n"
+            "redis.call('HDEL', ck, 'envelope', 'sig')\n"
+            "redis.call('EXPIRE', ck, a.ttl)\n"
+            "if redis.call('GET', K('checkin_device', dev)) == a.cid then\n"
+            "  redis.call('DEL', K('checkin_device', dev))\n"
+            "end\n"
+            "return cjson.encode({r = 'ok'})\n";
 
 /* A missed check-in nobody can open (checkin_unsealed.h): its notice,
  * once per check-in whichever instance or try gets here. */
@@ -227,7 +254,12 @@ const char script_checkin_remind[] = PRELUDE
     "  return cjson.encode({r = 'gone'})\n"
     "end\n"
     "local s = redis.call('HMGET', K('checkin', a.cid), 'state', 'dev',"
-    "  'deadline', 'release_at')\n"
+    "  'deadline', 'release_at', 'duress', 'remind_deadline',"
+    "  'remind_release')\n"
+    /* after a duress extend: the deadline the device was given */
+    "if s[5] == '1' and s[6] then\n"
+    "  s[1], s[3], s[4] = 'active', s[6], s[7]\n"
+    "end\n"
     "if s[1] ~= 'active' then return cjson.encode({r = 'gone'}) end\n"
     "redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = s[2],"
     "  alert_id = '', receipt = {event = 'checkin_reminder',"

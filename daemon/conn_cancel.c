@@ -164,6 +164,7 @@ conn_cancel_new(struct conn *c, const char *b64, const char *sigtext)
 	struct conn_cancel *k = xcalloc(1, sizeof(*k));
 
 	conn_job_init(&k->who, c, c->req_alert_id);
+	k->done = conn_cancel_done_cb;
 	/* The device's own words, for every recipient to check: the relay
 	 * alone cannot make a cancel (or a duress) that verifies. */
 	k->signed_cancel =

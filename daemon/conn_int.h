@@ -135,6 +135,10 @@ struct conn_job {
 /* A stop waits for the job from init until release (stopjobs.h), which
  * comes once its outcome is recorded, or at exit. */
 void conn_job_init(struct conn_job *who, struct conn *c, const char *id);
+/* A job of its own about id, sent by who's device from who's address,
+ * that no connection waits for. */
+void conn_job_copy(struct conn_job *to, const struct conn_job *who,
+    const char *id);
 void conn_job_release(struct conn_job *who);
 /* who is c's request under way (c->job) until conn_job_end. */
 void conn_job_start(struct conn_job *who);
@@ -184,6 +188,11 @@ struct conn_cancel {
 	struct conn_job who; /* who.id: the alert */
 	struct store_req *req;
 	int duress; /* v2 with the duress PIN (duress.c) */
+	/* no cancel, only the duress: a check-in too late under duress
+	 * (checkin_duress.c), whose device heard the own PIN's answer */
+	int quiet;
+	/* the script's answer: conn_cancel_done_cb, or the check-in's */
+	void (*done)(json_t *reply, const char *err, void *arg);
 	/* its signed bytes, {"signed":B64,"sig":B64}, kept with the alert
 	 * and passed on in the webhooks (docs/PROTOCOL.md "Cancel") */
 	json_t *signed_cancel;

@@ -23,6 +23,15 @@ conn_job_init(struct conn_job *who, struct conn *c, const char *id)
 }
 
 void
+conn_job_copy(struct conn_job *to, const struct conn_job *who, const char *id)
+{
+	*to = *who;
+	to->c = NULL;
+	snprintf(to->id, sizeof(to->id), "%s", id);
+	stopjobs_begin(to->relay->stopjobs);
+}
+
+void
 conn_job_release(struct conn_job *who)
 {
 	stopjobs_end(who->relay->stopjobs);

@@ -90,7 +90,7 @@ duress_answer_cb(json_t *reply, const char *err, void *arg)
 		    (long long)json_integer_value(
 		        json_object_get(reply, "notifications")),
 		    err != NULL ? " unconfirmed" : "");
-	conn_cancel_done_cb(reply, err, arg);
+	k->done(reply, err, arg);
 }
 
 /* script_duress's arguments for alert k->who.id, read as reply. */
@@ -117,6 +117,8 @@ duress_args(const struct conn_cancel *k, const json_t *reply)
 	snprintf(ms, sizeof(ms), "%lld", (long long)nowms);
 	json_object_set_new(args, "now_ms", json_string(ms));
 	json_object_update(args, k->signed_cancel);
+	if (k->quiet)
+		json_object_set_new(args, "quiet", json_true());
 	if (k->duress) {
 		json_object_set_new(args, "deliveries",
 		    duress_deliveries(cfg, p, rs != NULL ? rs : "", drill));
@@ -144,7 +146,7 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 		json_t *r =
 		    reply != NULL ? json_pack("{s:s}", "r", "unknown") : NULL;
 
-		conn_cancel_done_cb(r, err, k);
+		k->done(r, err, k);
 		json_decref(r);
 		return;
 	}

@@ -351,7 +351,9 @@ const char script_directory[] = PRELUDE
  * gives the device the receipt of a real cancel, then keeps the alert
  * open (reopens it), marks it duress (from then on its events go to
  * P:duress_events:A, never to the device), sends alert.duress to
- * a.deliveries (every tier) at once and goes on escalating. */
+ * a.deliveries (every tier) at once and goes on escalating.  a.quiet:
+ * the same duress without a cancel (a check-in's done or extend too
+ * late, checkin_duress.c): no receipt, the answer "marked". */
 const char script_duress[] = PRELUDE SIGNED_CANCEL
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
@@ -390,7 +392,10 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
     "end\n"
     /* last, as in a real cancel: the receipt the device gets */
     "local r, e = 'cancelled', nil\n"
-    "if s[1] == 'cancelled' then r = 'already' else\n"
+    /* a check-in too late under duress (checkin_duress.c): the device
+     * was told what the own PIN hears, with no cancel to show */
+    "if a.quiet then r = 'marked'\n"
+    "elseif s[1] == 'cancelled' then r = 'already' else\n"
     "  e = cancelled_event()\n"
     "  ev(a.aid, a.dev, e)\n"
     "end\n"
