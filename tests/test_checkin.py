@@ -343,6 +343,47 @@ def test_a_checkin_beyond_max_duration_is_refused(lab):
     started(lab, env, "--minutes", "20", "--grace", "5")
 
 
+def checkin_then_directory(lab, what):
+    """A running check-in, then a signed directory v2 with the device
+    revoked or removed (what: "revoked" or "removed"), reloaded before
+    its release."""
+    env = checkin_env(lab)
+    env.use_directory(1)
+    redis = lab.redis(env)
+    relay = lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    started(lab, env, "--minutes", "0.05", "--grace", "0.02",
+            "--message", MESSAGE)
+    cid = state(env)["checkin_id"]
+    release = epoch(state(env)["release_at"])
+    env.sign_directory(2, **{what: [env.device_id]})
+    relay.proc.signal(signal.SIGHUP)
+    relay.proc.wait_for(r"configuration reloaded", timeout=10)
+    assert time.time() < release
+    return env, redis, relay, recv, cid, release
+
+
+def released_record(redis, env, cid, action):
+    """Once released and its audit record (action) is in Redis (they go
+    in batches): the check-in's hash, the length of the alerts stream
+    and the relay's audit records."""
+    c = redis.client()
+    pfx = env.redis["prefix"] + ":"
+
+    def audit():
+        return [json.loads(f["r"]) for _, f in
+                c.xrange(pfx + "audit:" + env.relay["instance_id"])]
+    try:
+        harness.wait_until(
+            lambda: c.hgetall(pfx + "checkin:" + cid).get("state") ==
+            "released" and any(x["action"] == action for x in audit()),
+            10, what="check-in released, %s audited" % action)
+        return (c.hgetall(pfx + "checkin:" + cid), c("XLEN", pfx + "alerts"),
+                audit())
+    finally:
+        c.close()
+
+
 @pytest.mark.hard_timeout(90)
 def test_a_revoked_device_s_checkin_is_raised_marked(lab):
     """The device is revoked (signed directory, reload) while its
@@ -353,19 +394,8 @@ def test_a_revoked_device_s_checkin_is_raised_marked(lab):
     device, and the contact point shows it marked revoked.  A new alert
     from the revoked device is still refused.  Before, the check-in
     ended as "revoked" and nothing was raised."""
-    env = checkin_env(lab)
-    env.use_directory(1)
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    recv = lab.receiver(env, "contactpunt")
-    started(lab, env, "--minutes", "0.05", "--grace", "0.02",
-            "--message", MESSAGE)
-    cid = state(env)["checkin_id"]
-    release = epoch(state(env)["release_at"])
-    env.sign_directory(2, revoked=[env.device_id])
-    relay.proc.signal(signal.SIGHUP)
-    relay.proc.wait_for(r"configuration reloaded", timeout=10)
-    assert time.time() < release
+    env, redis, relay, recv, cid, release = \
+        checkin_then_directory(lab, "revoked")
     (a,) = recv.wait_alerts(1, timeout=release - time.time() + 10)
     assert time.time() >= release - 1, "not before its time"
     assert a["alert_type"] == "missed_checkin"
@@ -376,18 +406,8 @@ def test_a_revoked_device_s_checkin_is_raised_marked(lab):
                         "started" % (cid, env.device_id), "stderr", 5)
     relay.proc.wait_for(r"checkin missed checkin=%s .*device_revoked=1"
                         % cid, "stderr", 5)
-    c = redis.client()
-    try:
-        pfx = env.redis["prefix"] + ":"
-        harness.wait_until(
-            lambda: c.hgetall(pfx + "checkin:" + cid).get("state") ==
-            "released", 10, what="check-in released")
-        assert c.hgetall(pfx + "checkin:" + cid)["result"] == "raised"
-        assert c("XLEN", pfx + "alerts") == 1
-        recs = [json.loads(f["r"]) for _, f in
-                c.xrange(pfx + "audit:" + env.relay["instance_id"])]
-    finally:
-        c.close()
+    ck, nalerts, recs = released_record(redis, env, cid, "alert.accepted")
+    assert ck["result"] == "raised" and nalerts == 1
     (rec,) = [x for x in recs if x["action"] == "alert.accepted"]
     assert rec["object"] == "alert:" + a["alert_id"]
     assert rec["reason"] == "checkin device_revoked"
@@ -407,35 +427,15 @@ def test_a_removed_device_s_checkin_raises_nothing(lab):
     """The device is removed from the signed directory while its
     check-in runs: at the release nothing is raised, the check-in ends
     as "unknown_device", and the audit log records the refusal."""
-    env = checkin_env(lab)
-    env.use_directory(1)
-    redis = lab.redis(env)
-    relay = lab.relay(env)
-    recv = lab.receiver(env, "contactpunt")
-    started(lab, env, "--minutes", "0.05", "--grace", "0.02",
-            "--message", MESSAGE)
-    cid = state(env)["checkin_id"]
-    release = epoch(state(env)["release_at"])
-    env.sign_directory(2, removed=[env.device_id])
-    relay.proc.signal(signal.SIGHUP)
-    relay.proc.wait_for(r"configuration reloaded", timeout=10)
-    assert time.time() < release
+    env, redis, relay, recv, cid, release = \
+        checkin_then_directory(lab, "removed")
     relay.proc.wait_for("checkin=%s: its device is no longer enrolled" % cid,
                         "stderr", release - time.time() + 5)
     time.sleep(2)
     assert recv.alerts() == []
-    c = redis.client()
-    try:
-        pfx = env.redis["prefix"] + ":"
-        ck = c.hgetall(pfx + "checkin:" + cid)
-        assert ck["state"] == "released"
-        assert ck["result"] == "unknown_device"
-        assert "envelope" not in ck
-        assert c("XLEN", pfx + "alerts") == 0
-        recs = [json.loads(f["r"]) for _, f in
-                c.xrange(pfx + "audit:" + env.relay["instance_id"])]
-    finally:
-        c.close()
+    ck, nalerts, recs = released_record(redis, env, cid, "alert.refused")
+    assert ck["result"] == "unknown_device" and "envelope" not in ck
+    assert nalerts == 0
     (rec,) = [x for x in recs if x["action"] == "alert.refused"]
     assert rec["object"] == "checkin:" + cid
     assert rec["reason"] == "unknown_device"
