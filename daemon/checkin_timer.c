@@ -48,6 +48,7 @@ struct checkin {
 	char *env64; /* released once its notice is stored (unsealed) */
 	json_t *unreached; /* after an unsealed notice: who to mark */
 	int duress; /* ended or extended under duress (checkin_pin.h) */
+	int revoked; /* its device is revoked since it started */
 	char cid[33];
 	char lease[24]; /* the claim's lease (ms), for giving it back */
 	long long dirv; /* the highest directory version of this Redis */
@@ -125,7 +126,10 @@ checkin_audit(struct checkin *ck, int duplicate)
 	snprintf(actor, sizeof(actor), "device:%s", ck->device_id);
 	snprintf(object, sizeof(object), "alert:%s", ck->alert_id);
 	audit_relay(ck->relay, "alert.accepted", object, "ok", NULL, "checkin",
-	    actor, duplicate ? "checkin duplicate" : "checkin");
+	    actor,
+	    ck->revoked ? (duplicate ? "checkin duplicate device_revoked"
+	                             : "checkin device_revoked")
+	                : (duplicate ? "checkin duplicate" : "checkin"));
 }
 
 static void
@@ -142,9 +146,9 @@ checkin_ingest_cb(const struct ingest_reply *r, void *arg)
 			metrics.checkins_missed++;
 		}
 		log_info("checkin missed checkin=%s relay_id=%s duplicate=%d "
-		         "ref=%s",
-		    ck->cid, r->relay_id, r->result == INGEST_DUPLICATE,
-		    r->ref);
+		         "ref=%s%s",
+		    ck->cid, r->relay_id, r->result == INGEST_DUPLICATE, r->ref,
+		    ck->revoked ? " device_revoked=1" : "");
 		checkin_audit(ck, r->result == INGEST_DUPLICATE);
 		if (ck->unreached != NULL) {
 			/* nobody told could open it: said on the alert too */
@@ -350,33 +354,41 @@ checkin_unsealed_cb(json_t *reply, const char *err, void *arg)
 	free(env64);
 }
 
-/* A device revoked or removed since it started the check-in raises
- * nothing: its key is no longer trusted (lost, stolen), the relay takes
- * nothing else from it, and the device could not end the alarm.  The
- * check-in ends, and the audit log says so. */
+/* A device removed from the directory since it started the check-in
+ * raises nothing (its erasure, alertctl device forget, removes the
+ * check-in itself): the check-in ends, and the audit log says so.  A
+ * device revoked since raises it all the same: revocation is what a
+ * phone lost or stolen gets, and one taken from the official is what
+ * the check-in is for.  Its alarm was sealed and signed by the device
+ * when it started, while valid; receivers mark a revoked device's alert
+ * (hook_judge).  The relay takes nothing else from the device. */
 static int
 checkin_device_gone(struct checkin *ck, const char *dev)
 {
 	const struct device_entry *d =
 	    dev != NULL ? relay_config_device(ck->relay->cfg, dev) : NULL;
-	const char *why = d == NULL ? "unknown_device" : "revoked";
 	char actor[ID_MAX + 8], object[48];
 
-	if (d != NULL && !d->revoked)
+	if (d != NULL) {
+		if (d->revoked)
+			log_warnx("checkin=%s: its device %s is revoked since "
+			          "it started (lost or stolen?); raised all "
+			          "the same",
+			    ck->cid, dev);
+		ck->revoked = d->revoked != 0;
 		return 0;
+	}
 	if (checkin_behind(ck)) {
-		checkin_defer(ck,
-		    d == NULL ? "its device is not enrolled"
-		              : "its device is revoked");
+		checkin_defer(ck, "its device is not enrolled");
 		return 1;
 	}
-	log_warnx("checkin=%s: its device is %s; not raised", ck->cid,
-	    d == NULL ? "no longer enrolled" : "revoked");
+	log_warnx("checkin=%s: its device is no longer enrolled; not raised",
+	    ck->cid);
 	snprintf(actor, sizeof(actor), "device:%s", dev != NULL ? dev : "?");
 	snprintf(object, sizeof(object), "checkin:%s", ck->cid);
 	audit_relay(ck->relay, "alert.refused", object, "refused", NULL,
-	    "checkin", actor, why);
-	checkin_released(ck, why);
+	    "checkin", actor, "unknown_device");
+	checkin_released(ck, "unknown_device");
 	return 1;
 }
 

@@ -88,15 +88,17 @@ class Env:
         return self.recipients[rid]
 
     def directory_payload(self, version, revoked=(), recipients=None,
-                          keys=None, retired=None, pins=None):
+                          keys=None, retired=None, pins=None, removed=()):
         """The payload for this environment's device(s) and recipients.
         keys: rid -> substitute public key; retired: did -> list of
-        {public_key, until}."""
+        {public_key, until}; removed: device ids left out."""
         import orgdir
         devices = {self.device_id: (self.device_public_key, DEVICE_ALIAS)}
         devices.update(self.extra_devices)
         devs = []
         for did, (pk, alias) in sorted(devices.items()):
+            if did in removed:
+                continue
             e = {"id": did, "alias": alias, "public_key": pk,
                  "status": "revoked" if did in revoked else "active"}
             if retired and did in retired:

@@ -343,14 +343,10 @@ def test_a_checkin_beyond_max_duration_is_refused(lab):
     started(lab, env, "--minutes", "20", "--grace", "5")
 
 
-@pytest.mark.hard_timeout(60)
-def test_a_revoked_device_s_checkin_raises_nothing(lab):
-    """The device is revoked (signed directory, reload) while its
-    check-in runs: at the release nothing is raised, the check-in ends
-    as "revoked", and the audit log records the refusal.  A revoked key
-    is no longer trusted (lost, stolen), the relay takes nothing else
-    from it, and the device could not end that alarm.  Before, the
-    alarm went out."""
+def checkin_then_directory(lab, what):
+    """A running check-in, then a signed directory v2 with the device
+    revoked or removed (what: "revoked" or "removed"), reloaded before
+    its release."""
     env = checkin_env(lab)
     env.use_directory(1)
     redis = lab.redis(env)
@@ -360,25 +356,87 @@ def test_a_revoked_device_s_checkin_raises_nothing(lab):
             "--message", MESSAGE)
     cid = state(env)["checkin_id"]
     release = epoch(state(env)["release_at"])
-    env.sign_directory(2, revoked=[env.device_id])
+    env.sign_directory(2, **{what: [env.device_id]})
     relay.proc.signal(signal.SIGHUP)
     relay.proc.wait_for(r"configuration reloaded", timeout=10)
     assert time.time() < release
-    relay.proc.wait_for("checkin=%s: its device is revoked" % cid,
+    return env, redis, relay, recv, cid, release
+
+
+def released_record(redis, env, cid, action):
+    """Once released and its audit record (action) is in Redis (they go
+    in batches): the check-in's hash, the length of the alerts stream
+    and the relay's audit records."""
+    c = redis.client()
+    pfx = env.redis["prefix"] + ":"
+
+    def audit():
+        return [json.loads(f["r"]) for _, f in
+                c.xrange(pfx + "audit:" + env.relay["instance_id"])]
+    try:
+        harness.wait_until(
+            lambda: c.hgetall(pfx + "checkin:" + cid).get("state") ==
+            "released" and any(x["action"] == action for x in audit()),
+            10, what="check-in released, %s audited" % action)
+        return (c.hgetall(pfx + "checkin:" + cid), c("XLEN", pfx + "alerts"),
+                audit())
+    finally:
+        c.close()
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_revoked_device_s_checkin_is_raised_marked(lab):
+    """The device is revoked (signed directory, reload) while its
+    check-in runs: a phone reported lost or stolen, perhaps taken from
+    the official during the visit the check-in is for.  At the release
+    the alarm goes out all the same (sealed and signed by the device
+    when it started, while valid), logged and audited as of a revoked
+    device, and the contact point shows it marked revoked.  A new alert
+    from the revoked device is still refused.  Before, the check-in
+    ended as "revoked" and nothing was raised."""
+    env, redis, relay, recv, cid, release = \
+        checkin_then_directory(lab, "revoked")
+    (a,) = recv.wait_alerts(1, timeout=release - time.time() + 10)
+    assert time.time() >= release - 1, "not before its time"
+    assert a["alert_type"] == "missed_checkin"
+    assert a["message"] == MESSAGE
+    assert a["device_id"] == env.device_id
+    assert a["verified"] is True and a["device_revoked"] is True
+    relay.proc.wait_for("checkin=%s: its device %s is revoked since it "
+                        "started" % (cid, env.device_id), "stderr", 5)
+    relay.proc.wait_for(r"checkin missed checkin=%s .*device_revoked=1"
+                        % cid, "stderr", 5)
+    ck, nalerts, recs = released_record(redis, env, cid, "alert.accepted")
+    assert ck["result"] == "raised" and nalerts == 1
+    (rec,) = [x for x in recs if x["action"] == "alert.accepted"]
+    assert rec["object"] == "alert:" + a["alert_id"]
+    assert rec["reason"] == "checkin device_revoked"
+    assert rec["actor"] == "device:" + env.device_id
+    assert not [x for x in recs if x["action"] == "alert.refused" and
+                x["object"] == "checkin:" + cid]
+    # the revoked device itself is still refused: nothing new from it
+    rc, out, err = lab.send(env, "--type", "panic", "--message",
+                            "nieuw", timeout=60)
+    assert rc != 0 and "relay error revoked" in err, err
+    time.sleep(2)
+    assert len(recv.alerts()) == 1
+
+
+@pytest.mark.hard_timeout(60)
+def test_a_removed_device_s_checkin_raises_nothing(lab):
+    """The device is removed from the signed directory while its
+    check-in runs: at the release nothing is raised, the check-in ends
+    as "unknown_device", and the audit log records the refusal."""
+    env, redis, relay, recv, cid, release = \
+        checkin_then_directory(lab, "removed")
+    relay.proc.wait_for("checkin=%s: its device is no longer enrolled" % cid,
                         "stderr", release - time.time() + 5)
     time.sleep(2)
     assert recv.alerts() == []
-    c = redis.client()
-    try:
-        pfx = env.redis["prefix"] + ":"
-        ck = c.hgetall(pfx + "checkin:" + cid)
-        assert ck["state"] == "released" and ck["result"] == "revoked"
-        assert "envelope" not in ck
-        assert c("XLEN", pfx + "alerts") == 0
-        recs = [json.loads(f["r"]) for _, f in
-                c.xrange(pfx + "audit:" + env.relay["instance_id"])]
-    finally:
-        c.close()
+    ck, nalerts, recs = released_record(redis, env, cid, "alert.refused")
+    assert ck["result"] == "unknown_device" and "envelope" not in ck
+    assert nalerts == 0
     (rec,) = [x for x in recs if x["action"] == "alert.refused"]
-    assert rec["object"] == "checkin:" + cid and rec["reason"] == "revoked"
+    assert rec["object"] == "checkin:" + cid
+    assert rec["reason"] == "unknown_device"
     assert rec["actor"] == "device:" + env.device_id

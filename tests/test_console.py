@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import pwd
+import signal
 import sqlite3
 import time
 
@@ -575,3 +576,36 @@ def test_relay_notices_change_the_state(solo):
     assert sorted(r["type"] for r in console.rows()) == [
         "alert.acknowledged", "alert.cancelled", "alert.cancelled",
         "alert.raised", "alert.raised"]
+
+
+@pytest.mark.hard_timeout(90)
+def test_missed_checkin_of_a_device_revoked_since_rings_marked(lab):
+    """A device starts a check-in and is revoked (lost, stolen: perhaps
+    taken from the official) before its deadline.  The relay raises the
+    alarm at its time all the same, and the console shows it open,
+    waiting for a person (the page rings), marked revoked.  Before, the
+    relay dropped it and the console showed nothing."""
+    env = lab.env()
+    env.sections = {"checkin": {"remind_before": 2}}
+    port = harness.free_port()  # first: the directory names the URL
+    env.recipient(RID).webhook_port = port
+    env.recipient(RID).webhook_path = "/hook/" + RID
+    env.use_directory()
+    console = Console(lab, env, port=port)
+    lab.redis(env)
+    relay = lab.relay(env)
+    console.start()
+    cp = harness.run([harness.alertctl_bin(), "-c", env.client_conf,
+                      "checkin", "start", "--minutes", "0.05", "--grace",
+                      "0.02", "--message", MESSAGE], timeout=30)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    env.sign_directory(2, revoked=[env.device_id])
+    relay.proc.signal(signal.SIGHUP)
+    relay.proc.wait_for(r"configuration reloaded", timeout=10)
+    (a,) = console.wait_alerts(1, timeout=30)
+    assert a["type"] == "missed_checkin"
+    assert a["message"] == MESSAGE
+    assert a["state"] == "open"
+    assert a["device_revoked"] is True
+    status, _, body = console.get("/api/alerts")
+    assert status == 200 and json.loads(body)["waiting"] >= 1, body
