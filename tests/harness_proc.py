@@ -33,6 +33,21 @@ def _ephemeral_range():
 _HANDED_OUT = set()  # ports given by free_port() in this run, never twice
 
 
+def _port_range():
+    """The ports free_port() picks from: below the ephemeral range, and
+    the i-th of n slices of it when ALERTRELAY_TEST_PORT_SLICE=i/n."""
+    lo, _ = _ephemeral_range()
+    first, last = (20000, lo - 1) if lo > 21000 else (1024, 65535)
+    spec = os.environ.get("ALERTRELAY_TEST_PORT_SLICE", "")
+    if spec:
+        i, n = (int(x) for x in spec.split("/"))
+        if not 0 <= i < n:
+            raise ValueError("ALERTRELAY_TEST_PORT_SLICE: %r" % spec)
+        size = (last - first + 1) // n
+        first, last = first + i * size, first + (i + 1) * size - 1
+    return first, last
+
+
 def free_port():
     """A port nothing listens on right now, outside the kernel's ephemeral range.
 
@@ -42,9 +57,11 @@ def free_port():
     and the server fails with "Address already in use". Ports below the range
     are never handed out implicitly, so only explicit binds compete for them.
     Each port is handed out once per run, so two servers never get the same.
+    Two runs side by side (.ci/run: the plain and the ASan build) each keep
+    to their own slice of the range, ALERTRELAY_TEST_PORT_SLICE=i/n: else
+    one run's server could take the port the other had just found free.
     """
-    lo, _ = _ephemeral_range()
-    first, last = (20000, lo - 1) if lo > 21000 else (1024, 65535)
+    first, last = _port_range()
     pick = random.SystemRandom()
     for _ in range(2000):
         port = pick.randint(first, last)
@@ -67,7 +84,7 @@ def free_ports(n):
         first = free_port()
         ports = [first]
         for p in range(first + 1, first + n):
-            if p in _HANDED_OUT or p > 65535:
+            if p in _HANDED_OUT or p > _port_range()[1]:
                 break
             try:
                 with socket.socket() as s:
