@@ -114,8 +114,11 @@ keygen_cert_publish(const char *path, BIO *b, mode_t mode)
 	char *data;
 	long len = BIO_get_mem_data(b, &data);
 
-	if (len <= 0 ||
-	    atomic_file_write(path, data, (size_t)len, mode,
+	if (len <= 0) {
+		log_warnx("%s: no PEM text to write", path);
+		return -1;
+	}
+	if (atomic_file_write(path, data, (size_t)len, mode,
 	        ATOMIC_FILE_CREATE) != 0) {
 		log_warn("%s", path);
 		return -1;

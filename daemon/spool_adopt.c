@@ -16,19 +16,10 @@
 
 #define SPOOL_ADOPT_PREFIX "spool.log."
 
-/* A line of the file being taken, as spool_file_read() gave it. */
-struct spool_adopt_line {
-	char *text;
-	size_t len;
-	int torn;
-};
-
 struct spool_adopt {
 	struct spool_file *into;
 	spool_file_line_cb cb;
 	void *arg;
-	struct spool_adopt_line *lines; /* read, not yet handed to cb */
-	size_t nlines, cap;
 	size_t taken;
 	int failed; /* a record could not be appended */
 };
@@ -50,13 +41,12 @@ spool_adopt_worker(const char *name)
 	return *end != '\0' || errno != 0 ? -1 : i;
 }
 
-/* One line of the old file: into ours now, into memory (cb) only once
- * a sync of ours covers it (spool_adopt_file). */
+/* One line of the old file into ours; into memory (cb) only once a
+ * sync of ours covers it, by a second read (spool_adopt_file). */
 static void
 spool_adopt_line(const char *line, size_t len, int torn, void *arg)
 {
 	struct spool_adopt *ad = arg;
-	struct spool_adopt_line *l;
 	struct spool_record rec;
 	json_t *o;
 
@@ -68,35 +58,6 @@ spool_adopt_line(const char *line, size_t len, int torn, void *arg)
 		else
 			ad->taken++;
 	}
-	if (ad->nlines == ad->cap) {
-		ad->cap = ad->cap > 0 ? ad->cap * 2 : 64;
-		ad->lines =
-		    xreallocarray(ad->lines, ad->cap, sizeof(*ad->lines));
-	}
-	l = &ad->lines[ad->nlines++];
-	l->text = xmalloc(len + 1); /* a damaged line may hold a NUL */
-	memcpy(l->text, line, len);
-	l->text[len] = '\0';
-	l->len = len;
-	l->torn = torn;
-}
-
-/* The lines read, to cb if they count (their copy is synced), then
- * forgotten either way. */
-static void
-spool_adopt_hand(struct spool_adopt *ad, int count)
-{
-	size_t i;
-
-	for (i = 0; i < ad->nlines; i++) {
-		if (count)
-			ad->cb(ad->lines[i].text, ad->lines[i].len,
-			    ad->lines[i].torn, ad->arg);
-		free(ad->lines[i].text);
-	}
-	free(ad->lines);
-	ad->lines = NULL;
-	ad->nlines = ad->cap = 0;
 }
 
 /* Locked: no running worker or relay appends to it (spool_file.h). */
@@ -140,14 +101,21 @@ spool_adopt_file(struct spool_adopt *ad, const char *path)
 	if (spool_file_read(path, spool_adopt_line, ad) < 0 || ad->failed ||
 	    (ad->taken > 0 && spool_file_sync(ad->into) != 0)) {
 		spool_file_unput(ad->into);
-		spool_adopt_hand(ad, 0);
 		log_errorx("spool %s: of a worker that no longer runs, and not "
 		           "taken over whole; it stays for the next start",
 		    path);
 		close(fd);
 		return;
 	}
-	spool_adopt_hand(ad, 1);
+	/* Read again, into memory now: the file is locked, unchanged (a
+	 * failure here leaves it for the next start, as above). */
+	if (spool_file_read(path, ad->cb, ad->arg) < 0) {
+		log_errorx("spool %s: taken over but not read again; it "
+		           "stays for the next start",
+		    path);
+		close(fd);
+		return;
+	}
 	if (unlink(path) != 0) {
 		log_warn("spool %s: removing it once taken over", path);
 		close(fd);
@@ -165,7 +133,7 @@ void
 spool_adopt(const char *dir, long nworkers, struct spool_file *into,
     spool_file_line_cb cb, void *arg)
 {
-	struct spool_adopt ad = {into, cb, arg, NULL, 0, 0, 0, 0};
+	struct spool_adopt ad = {into, cb, arg, 0, 0};
 	struct dirent *de;
 	DIR *d;
 	char *path;

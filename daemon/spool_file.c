@@ -119,15 +119,16 @@ spool_file_sync(struct spool_file *f)
 	return 0;
 }
 
-/* Back to what the last sync covers.  The cut need not reach the disk:
- * should a crash bring those lines back, they are second copies of
- * records the failed takeover left in their old file. */
+/* Back to what the last good sync covers (a failed sync, a failed
+ * takeover).  The cut need not reach the disk: lines a crash brings
+ * back were answered nothing, or are second copies of records a failed
+ * takeover left in their old file. */
 void
 spool_file_unput(struct spool_file *f)
 {
 	spool_file_set_size(f, f->durable);
-	if (spool_file_cut(f) == 0)
-		f->dirty = 0;
+	spool_file_cut(f);
+	f->dirty = 0;
 }
 
 /* The next group: everything written so far, unless a sync runs (what
@@ -164,9 +165,7 @@ spool_file_sync_failed(struct spool_file *f, int err)
 
 	errno = err;
 	log_warn("spool %s: syncing", f->path);
-	spool_file_set_size(f, f->durable);
-	spool_file_cut(f);
-	f->dirty = 0;
+	spool_file_unput(f);
 	/* Apart first: a caller may append again, after the cut. */
 	TAILQ_CONCAT(&failed, &f->waits, entry);
 	while ((w = TAILQ_FIRST(&failed)) != NULL) {

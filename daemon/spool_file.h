@@ -66,9 +66,9 @@ int spool_file_append(struct spool_file *f, json_t *rec,
  * on the loop, which they count only after. */
 int spool_file_put(struct spool_file *f, json_t *rec);
 int spool_file_sync(struct spool_file *f);
-/* At start only: what spool_file_put() wrote since the last
- * spool_file_sync() that returned 0 is cut off again (a takeover that
- * failed: not one of those lines counts). */
+/* What was written since the last sync that returned 0 is cut off
+ * again (a failed sync; a takeover that failed: not one of those lines
+ * counts). */
 void spool_file_unput(struct spool_file *f);
 /* 1 when no sync runs, none is due and no caller waits: only then may the
  * file be truncated or replaced. */
