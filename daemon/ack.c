@@ -841,9 +841,13 @@ ack_close(struct ack *a)
 	if (a->plain != NULL)
 		evhttp_free(a->plain);
 	/* Their connections are gone by now.  Still waiting for Redis
-	 * after the stop's wait for them (stopjobs.h), they go unrecorded:
-	 * the audit log is closed. */
+	 * after the stop's wait for them (stopjobs.h), they are said in the
+	 * log, not audited: what Redis did is not known. */
 	while (!TAILQ_EMPTY(&a->pending)) {
+		log_warnx("ack recipient=%s channel=%s outcome=unknown: the "
+		          "relay stopped first",
+		    TAILQ_FIRST(&a->pending)->rid,
+		    TAILQ_FIRST(&a->pending)->channel);
 		store_req_cancel(TAILQ_FIRST(&a->pending)->sreq);
 		ack_pending_free(TAILQ_FIRST(&a->pending));
 	}

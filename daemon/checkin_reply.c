@@ -12,7 +12,6 @@
 
 struct checkin_job {
 	struct conn_job who; /* who.id: the check-in */
-	struct store_req *req;
 	char op[16]; /* start, extend or done */
 	char state[16]; /* told to the device once replicated */
 	char r[16]; /* what the script did: ok or dup */
@@ -115,7 +114,6 @@ checkin_reply_replicated_cb(int ok, const char *err, void *arg)
 {
 	struct checkin_job *k = arg;
 
-	k->req = NULL;
 	if (!ok)
 		log_warnx("checkin %s checkin=%s device=%s%s: not on enough "
 		          "replicas: %s",
@@ -133,9 +131,9 @@ checkin_reply_replicate(struct checkin_job *k)
 
 	if (cfg->redis_min_replicas <= 0)
 		return -1;
-	k->req =
-	    store_wait_replicas(k->who.relay->store, cfg->redis_min_replicas,
-	        cfg->redis_timeout * 1000, checkin_reply_replicated_cb, k);
+	/* never cancelled: the job outlives its connection */
+	store_wait_replicas(k->who.relay->store, cfg->redis_min_replicas,
+	    cfg->redis_timeout * 1000, checkin_reply_replicated_cb, k);
 	return 0;
 }
 
@@ -230,7 +228,6 @@ checkin_reply_cb(json_t *reply, const char *err, void *arg)
 	struct checkin_job *k = arg;
 	const char *r = json_str(reply, "r");
 
-	k->req = NULL;
 	if (reply == NULL || r == NULL)
 		checkin_reply_lost(k, err);
 	else if (strcmp(r, "ok") == 0 || strcmp(r, "dup") == 0)
@@ -249,5 +246,5 @@ checkin_reply_run(struct conn *c, const char *checkin_id, const char *op,
 	snprintf(k->op, sizeof(k->op), "%s", op);
 	k->pin_duress = duress;
 	conn_job_start(&k->who);
-	k->req = store_eval(c->relay->store, script, args, checkin_reply_cb, k);
+	store_eval(c->relay->store, script, args, checkin_reply_cb, k);
 }

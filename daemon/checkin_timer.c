@@ -121,15 +121,15 @@ checkin_unreached_cb(json_t *reply, const char *err, void *arg)
 static void
 checkin_audit(struct checkin *ck, int duplicate)
 {
-	char actor[ID_MAX + 8], object[ID_MAX + 8];
+	char actor[ID_MAX + 8], object[ID_MAX + 8], reason[48];
 
 	snprintf(actor, sizeof(actor), "device:%s", ck->device_id);
 	snprintf(object, sizeof(object), "alert:%s", ck->alert_id);
+	snprintf(reason, sizeof(reason), "checkin%s%s",
+	    duplicate ? " duplicate" : "",
+	    ck->revoked ? " device_revoked" : "");
 	audit_relay(ck->relay, "alert.accepted", object, "ok", NULL, "checkin",
-	    actor,
-	    ck->revoked ? (duplicate ? "checkin duplicate device_revoked"
-	                             : "checkin device_revoked")
-	                : (duplicate ? "checkin duplicate" : "checkin"));
+	    actor, reason);
 }
 
 static void
@@ -283,7 +283,7 @@ checkin_release(struct checkin *ck, const char *env64, int route)
 	unsigned char hash[crypto_hash_sha256_BYTES], *json = NULL;
 	char hex[crypto_hash_sha256_BYTES * 2 + 1], err[128];
 	struct envelope env;
-	size_t len;
+	size_t len, known;
 
 	if (env64 == NULL ||
 	    b64_decode(env64, strlen(env64), &json, &len) != 0 ||
@@ -297,14 +297,14 @@ checkin_release(struct checkin *ck, const char *env64, int route)
 	crypto_hash_sha256(hash, json, len);
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	free(json);
-	if (route && checkin_behind(ck) &&
-	    checkin_known(ck, &env) < env.nrecipients &&
+	known = checkin_known(ck, &env);
+	if (route && checkin_behind(ck) && known < env.nrecipients &&
 	    !checkin_waited_enough(ck)) {
 		envelope_free(&env);
 		checkin_defer(ck, "a recipient of its alert is not known");
 		return;
 	}
-	if (route && checkin_known(ck, &env) == 0) {
+	if (route && known == 0) {
 		ck->env64 = xstrdup(env64);
 		ck->req = store_eval(ck->relay->store, script_checkin_unsealed,
 		    checkin_unsealed_args(ck->relay, &env, ck->cid),

@@ -75,8 +75,13 @@ stopjobs_begin(struct stopjobs *s)
 void
 stopjobs_end(struct stopjobs *s)
 {
-	if (s == NULL || s->n == 0)
+	if (s == NULL)
 		return;
+	if (s->n == 0) {
+		/* one end too many would hide one missing elsewhere */
+		log_warnx("stopping: a job ended that was never counted");
+		return;
+	}
 	if (--s->n == 0 && s->done != NULL)
 		stopjobs_finish(s);
 }
