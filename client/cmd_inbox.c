@@ -106,11 +106,19 @@ cmd_inbox_field(const json_t *e, const char *key, char *buf, size_t len)
 	return out_clean(v != NULL ? v : "-", buf, len);
 }
 
+/* A name the relay gives (out_name), "-" when it gives none. */
+static const char *
+cmd_inbox_name(const json_t *e, const char *key)
+{
+	const char *v = json_str(e, key);
+
+	return v != NULL ? out_name(v) : "-";
+}
+
 static void
 cmd_inbox_line(const json_t *e)
 {
-	char ref[16], tbuf[64], alias[64], by[64], tier[16], when[CARDTIME_LEN],
-	    age[CARDTIME_LEN];
+	char ref[16], tbuf[64], tier[16], when[CARDTIME_LEN], age[CARDTIME_LEN];
 	const char *t = json_str(e, "alert_type"), *type;
 	json_t *tv = json_object_get(e, "tier");
 	int ok;
@@ -118,8 +126,6 @@ cmd_inbox_line(const json_t *e)
 
 	cmd_inbox_field(e, "ref", ref, sizeof(ref));
 	type = hook_print_type(t != NULL ? t : "-", tbuf, sizeof(tbuf));
-	cmd_inbox_field(e, "device_alias", alias, sizeof(alias));
-	cmd_inbox_field(e, "acknowledged_by", by, sizeof(by));
 	if (json_is_integer(tv))
 		snprintf(tier, sizeof(tier), "%lld",
 		    (long long)json_integer_value(tv));
@@ -132,8 +138,9 @@ cmd_inbox_line(const json_t *e)
 	 * official away to whoever forced the cancel */
 	if (json_is_true(json_object_get(e, "duress")))
 		out_line("%s", _("DURESS - silent alarm: do not call back"));
-	out_line("%-9s %-9s %-20s %-24s %-12s %-4s %s%s", ref, type, alias,
-	    when, ok ? age : "?", tier, by,
+	out_line("%-9s %-9s %-20s %-24s %-12s %-4s %s%s", ref, type,
+	    cmd_inbox_name(e, "device_alias"), when, ok ? age : "?", tier,
+	    cmd_inbox_name(e, "acknowledged_by"),
 	    json_is_true(json_object_get(e, "drill")) ? _("  DRILL") : "");
 }
 
@@ -145,10 +152,18 @@ cmd_inbox_print(const struct inbox_opts *o, json_t *alerts)
 	if (n > (size_t)o->limit)
 		n = (size_t)o->limit;
 	if (o->json) {
-		json_t *out = json_array();
+		json_t *out = json_array(), *e;
 
-		for (i = 0; i < n; i++)
-			json_array_append(out, json_array_get(alerts, i));
+		for (i = 0; i < n; i++) {
+			e = json_array_get(alerts, i);
+			/* who took it, as on the human lines */
+			if (json_is_string(
+			        json_object_get(e, "acknowledged_by")))
+				json_object_set_new(e, "acknowledged_by",
+				    json_string(
+				        cmd_inbox_name(e, "acknowledged_by")));
+			json_array_append(out, e);
+		}
 		out_json(out);
 		json_decref(out);
 		return EXIT_OK;

@@ -204,15 +204,19 @@ static void
 follow_error(struct follow *f, struct relay_session *s, const json_t *o)
 {
 	const char *code = json_str(o, "code");
+	char state[64];
 
 	if (code == NULL)
 		code = "";
 	f->waiting = 0;
 	if (strcmp(code, "alert_closed") == 0) {
+		out_clean(receipt_word(json_str(o, "state")
+		                  ? json_str(o, "state")
+		                  : "closed"),
+		    state, sizeof(state));
 		out_line(_("The alert is closed (%s): your location is no "
 		           "longer sent."),
-		    receipt_word(json_str(o, "state") ? json_str(o, "state")
-		                                      : "closed"));
+		    state);
 		follow_stop(f, s, FOLLOW_CLOSED);
 	} else if (strcmp(code, "limit_reached") == 0) {
 		out_line(_("Location no longer sent: the relay's limit of "

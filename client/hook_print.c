@@ -31,6 +31,18 @@ hook_print_location(const struct alert *a)
 	    a->has_accuracy ? json_real(a->accuracy_m) : json_null());
 }
 
+/* The device's alias the relay gives, as on the card: only when it is a
+ * name (out_name_ok); else the card says device_id, which the line has
+ * anyway. */
+static void
+hook_print_json_alias(const struct hook_body *b, json_t *o)
+{
+	const char *alias = json_str(b->o, "device_alias");
+
+	if (alias != NULL && out_name_ok(alias))
+		json_object_set_new(o, "device_alias", json_string(alias));
+}
+
 /* "repeat": shown here before, not a new alert; "stale": its signed
  * created_at is older than --max-age, so it may be a replay. */
 static char *
@@ -64,31 +76,28 @@ hook_print_json(const struct hook_body *b, const char *webhook_id,
 	 * (from the relay, outside the signed alert). */
 	if (hook_print_ref(b) != NULL)
 		json_object_set_new(o, "ref", json_string(hook_print_ref(b)));
-	if (json_is_string(json_object_get(b->o, "device_alias")))
-		json_object_set(o, "device_alias",
-		    json_object_get(b->o, "device_alias"));
+	hook_print_json_alias(b, o);
 	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(o);
 	return s;
 }
 
-/* Text from the network must not drive the terminal: control characters
- * (C0, DEL, and C1 as UTF-8) become '?', and new lines stay indented. */
+/* Text from the network must not drive the terminal: what out_char
+ * calls bad becomes '?', and new lines stay indented. */
 static void
 hook_print_text(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	size_t k;
+	int bad;
 
-	for (; *p != '\0'; p++) {
-		if (*p == '\n')
+	for (; *s != '\0'; s += k) {
+		k = out_char(s, &bad);
+		if (*s == '\n')
 			fputs("\n                 ", f);
-		else if (*p < 0x20 || *p == 0x7f)
+		else if (bad)
 			fputc('?', f);
-		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			fputc('?', f);
-			p++;
-		} else
-			fputc(*p, f);
+		else
+			fwrite(s, 1, k, f);
 	}
 }
 
@@ -116,14 +125,16 @@ hook_print_type(const char *type, char *buf, size_t len)
 }
 
 /* The device as people know it: the alias the relay names it by (from
- * the signed directory it serves), else its id. */
+ * the signed directory it serves) when it is a name (out_name_ok), else
+ * its id. */
 static const char *
 hook_print_alias(const struct hook_body *b, const char *device_id, char *buf,
     size_t len)
 {
 	const char *alias = json_str(b->o, "device_alias");
 
-	return out_clean(alias != NULL && *alias != '\0' ? alias : device_id,
+	return out_clean(alias != NULL && out_name_ok(alias) ? alias
+	                                                     : device_id,
 	    buf, len);
 }
 
@@ -261,16 +272,18 @@ hook_print_write(const char *text, int newline)
 	return 0;
 }
 
-/* The notice's members as the relay sent them, which jansson escapes;
- * "vouched_by" says whose word a cancel or an acknowledgement is. */
+/* The notice's members as the relay sent them, which jansson escapes,
+ * but for the names it gives, as on the card: the device's alias
+ * (hook_print_json_alias) and who took the alarm, "?" when that is no
+ * name (out_name); "vouched_by" says whose word a cancel or an
+ * acknowledgement is. */
 static char *
 hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
     const struct hook_notice *n)
 {
 	static const char *const members[] = {"device_id", "alert_type",
-	    "created_at", "ref", "acknowledged_by", "acknowledged_at",
-	    "cancelled_at", "device_alias", "last_seen", "interval_s",
-	    "received_at", "duress_at"};
+	    "created_at", "ref", "acknowledged_at", "cancelled_at", "last_seen",
+	    "interval_s", "received_at", "duress_at"};
 	json_t *o, *v;
 	size_t i;
 	char *s;
@@ -282,6 +295,10 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 	for (i = 0; i < sizeof(members) / sizeof(members[0]); i++)
 		if (json_is_string(v = json_object_get(b->o, members[i])))
 			json_object_set(o, members[i], v);
+	hook_print_json_alias(b, o);
+	if (json_is_string(json_object_get(b->o, "acknowledged_by")))
+		json_object_set_new(o, "acknowledged_by",
+		    json_string(out_name(json_str(b->o, "acknowledged_by"))));
 	json_object_set_new(o, "repeat", json_boolean(n->repeat));
 	json_object_set_new(o, "drill", json_boolean(b->drill));
 	/* a duress alarm without its sealed alert (hook_is_sealed), or a
@@ -352,11 +369,10 @@ hook_print_ack_line(FILE *f, const struct hook_notice *n, const char *by,
 		fprintf(f, _("TAKEN by %s - alarm of %s\n"), who, alias);
 		return;
 	}
-	out_clean(by != NULL ? by : "?", who, sizeof(who));
 	fprintf(f,
 	    _("TAKEN by %s, ACCORDING TO THE RELAY (no signed "
 	      "acknowledgement) - alarm of %s\n"),
-	    who, alias);
+	    out_name(by), alias);
 }
 
 /* A cancel the device signed, under duress or not; or the relay's word

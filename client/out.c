@@ -1,7 +1,13 @@
+/*
+ * alertctl's output (out.h): lines to stdout, and what comes from the
+ * network made safe to show on a terminal.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "directory.h"
 #include "out.h"
 
 int
@@ -31,30 +37,98 @@ out_json(const json_t *v)
 	return rc;
 }
 
+/* The length of the UTF-8 character at p and its code point in *cp; 0
+ * for none (a stray continuation byte, one missing, an overlong form, a
+ * surrogate, beyond U+10FFFF). */
+static size_t
+out_utf8(const unsigned char *p, unsigned long *cp)
+{
+	static const unsigned long least[] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	*cp = p[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) /* also the string's end */
+			return 0;
+		*cp = *cp << 6 | (p[i] & 0x3f);
+	}
+	if (*cp < least[n] || *cp > 0x10ffff ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+size_t
+out_char(const char *p, int *bad)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	unsigned long cp;
+	size_t n;
+
+	if (u[0] < 0x80) {
+		*bad = u[0] < 0x20 || u[0] == 0x7f;
+		return 1;
+	}
+	if ((n = out_utf8(u, &cp)) == 0) {
+		/* a raw 0x80..0x9f is a C1 control to a terminal not in
+		 * UTF-8 */
+		*bad = 1;
+		return 1;
+	}
+	*bad = cp <= 0x9f || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069);
+	return n;
+}
+
 char *
 out_clean(const char *in, char *buf, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)in;
-	size_t n = 0;
+	size_t n = 0, k;
+	int bad;
 
 	if (len == 0)
 		return buf;
-	while (*p != '\0' && n + 1 < len) {
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			/* U+0080..U+009F, the C1 controls, in UTF-8 */
+	for (; *in != '\0'; in += k) {
+		k = out_char(in, &bad);
+		if (n + (bad ? 1 : k) >= len)
+			break; /* never a character cut in two */
+		if (bad)
 			buf[n++] = '?';
-			p += 2;
-			continue;
+		else {
+			memcpy(buf + n, in, k);
+			n += k;
 		}
-		buf[n++] = *p < 0x20 || *p == 0x7f ? '?' : (char)*p;
-		p++;
 	}
-	/* Never end inside a UTF-8 sequence. */
-	if (*p != '\0')
-		while (n > 0 && ((unsigned char)buf[n - 1] & 0xc0) == 0x80)
-			n--;
-	if (*p != '\0' && n > 0 && ((unsigned char)buf[n - 1] & 0xc0) == 0xc0)
-		n--;
 	buf[n] = '\0';
 	return buf;
+}
+
+int
+out_name_ok(const char *s)
+{
+	size_t k;
+	int bad;
+
+	if (!directory_alias_valid(s))
+		return 0;
+	for (; *s != '\0'; s += k) {
+		k = out_char(s, &bad);
+		if (bad)
+			return 0;
+	}
+	return 1;
+}
+
+const char *
+out_name(const char *s)
+{
+	return s != NULL && out_name_ok(s) ? s : "?";
 }

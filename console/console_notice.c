@@ -17,14 +17,13 @@
 #include "log.h"
 #include "log_budget.h"
 #include "notice_verify.h"
+#include "out.h"
 #include "xmalloc.h"
 
 const char *
 console_notice_relay_by(const json_t *body)
 {
-	const char *by = json_str(body, "acknowledged_by");
-
-	return by != NULL && directory_alias_valid(by) ? by : "?";
+	return out_name(json_str(body, "acknowledged_by"));
 }
 
 void

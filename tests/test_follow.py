@@ -67,6 +67,16 @@ def follow_env(lab, min_interval=1, ack_token=False, enabled=1):
     return env, relay, recv, token
 
 
+def ack_https(env, token, aid):
+    """aid acknowledged over HTTPS with the contact point's token."""
+    st, body = harness.https_request(
+        int(env.ack["listen"].rsplit(":", 1)[1]), "POST",
+        "/v1/alerts/%s/ack" % aid,
+        headers={"Authorization": "Bearer " + token, "Content-Length": "0"},
+        body=b"", cafile=env.cert)[:2]
+    assert st == 200, (st, body)
+
+
 def gpsfake(lab, cycle=0.5):
     """gpsd fed the track once by gpsfake on a free port (it waits for a
     client before it starts); stopped with the lab."""
@@ -205,12 +215,7 @@ def test_follow_fixed_is_rate_limited_and_stops_at_ack(lab):
     gaps = [b - a for a, b in zip(t, t[1:])]
     assert all(g >= 2 for g in gaps), gaps
     # acknowledged over HTTPS by the contact point: follow ends
-    st, body = harness.https_request(
-        int(env.ack["listen"].rsplit(":", 1)[1]), "POST",
-        "/v1/alerts/%s/ack" % aid,
-        headers={"Authorization": "Bearer " + token, "Content-Length": "0"},
-        body=b"", cafile=env.cert)[:2]
-    assert st == 200, (st, body)
+    ack_https(env, token, aid)
     assert send.wait_exit(20) == 0, send.text()
     out = "\n".join(send.snapshot("stdout"))
     assert "closed" in out or "gesloten" in out, out
