@@ -115,6 +115,16 @@ cmd_inbox_name(const json_t *e, const char *key)
 	return v != NULL ? out_name(v) : "-";
 }
 
+/* Who took the alarm, as the relay says (out_acked_by), "-" when no
+ * one has. */
+static const char *
+cmd_inbox_by(const json_t *e)
+{
+	const char *v = json_str(e, "acknowledged_by");
+
+	return v != NULL ? out_acked_by(v) : "-";
+}
+
 static void
 cmd_inbox_line(const json_t *e)
 {
@@ -140,7 +150,7 @@ cmd_inbox_line(const json_t *e)
 		out_line("%s", _("DURESS - silent alarm: do not call back"));
 	out_line("%-9s %-9s %-20s %-24s %-12s %-4s %s%s", ref, type,
 	    cmd_inbox_name(e, "device_alias"), when, ok ? age : "?", tier,
-	    cmd_inbox_name(e, "acknowledged_by"),
+	    cmd_inbox_by(e),
 	    json_is_true(json_object_get(e, "drill")) ? _("  DRILL") : "");
 }
 
@@ -160,8 +170,7 @@ cmd_inbox_print(const struct inbox_opts *o, json_t *alerts)
 			if (json_is_string(
 			        json_object_get(e, "acknowledged_by")))
 				json_object_set_new(e, "acknowledged_by",
-				    json_string(
-				        cmd_inbox_name(e, "acknowledged_by")));
+				    json_string(cmd_inbox_by(e)));
 			json_array_append(out, e);
 		}
 		out_json(out);

@@ -298,7 +298,8 @@ hook_print_notice_json(const struct hook_body *b, const char *webhook_id,
 	hook_print_json_alias(b, o);
 	if (json_is_string(json_object_get(b->o, "acknowledged_by")))
 		json_object_set_new(o, "acknowledged_by",
-		    json_string(out_name(json_str(b->o, "acknowledged_by"))));
+		    json_string(
+		        out_acked_by(json_str(b->o, "acknowledged_by"))));
 	json_object_set_new(o, "repeat", json_boolean(n->repeat));
 	json_object_set_new(o, "drill", json_boolean(b->drill));
 	/* a duress alarm without its sealed alert (hook_is_sealed), or a
@@ -372,7 +373,7 @@ hook_print_ack_line(FILE *f, const struct hook_notice *n, const char *by,
 	fprintf(f,
 	    _("TAKEN by %s, ACCORDING TO THE RELAY (no signed "
 	      "acknowledgement) - alarm of %s\n"),
-	    out_name(by), alias);
+	    out_acked_by(by), alias);
 }
 
 /* A cancel the device signed, under duress or not; or the relay's word

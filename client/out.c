@@ -111,24 +111,38 @@ out_clean(const char *in, char *buf, size_t len)
 	return buf;
 }
 
-int
-out_name_ok(const char *s)
+/* 1 for 1 to max bytes, none a character out_char calls bad (control
+ * characters among them). */
+static int
+out_text_ok(const char *s, size_t max)
 {
-	size_t k;
+	size_t k, n = 0;
 	int bad;
 
-	if (!directory_alias_valid(s))
+	if (*s == '\0')
 		return 0;
-	for (; *s != '\0'; s += k) {
+	for (; *s != '\0'; s += k, n += k) {
 		k = out_char(s, &bad);
-		if (bad)
+		if (bad || n + k > max)
 			return 0;
 	}
 	return 1;
+}
+
+int
+out_name_ok(const char *s)
+{
+	return out_text_ok(s, DIRECTORY_ALIAS_MAX);
 }
 
 const char *
 out_name(const char *s)
 {
 	return s != NULL && out_name_ok(s) ? s : "?";
+}
+
+const char *
+out_acked_by(const char *s)
+{
+	return s != NULL && out_text_ok(s, OUT_ACKED_BY_MAX) ? s : "?";
 }

@@ -33,5 +33,13 @@ int out_name_ok(const char *s);
  * alarm, a device's alias) is shown whole or not at all, never cut to
  * some other name nor as a text of the relay's choosing. */
 const char *out_name(const char *s);
+/* The longest acknowledged_by a relay writes: "NAME (alias)", the name
+ * an operator gave (ACK_BY_MAX, 64 bytes) and the recipient's alias or
+ * id (64 bytes each at most). */
+#define OUT_ACKED_BY_MAX (64 + 2 + 64 + 1)
+/* s when it is 1 to OUT_ACKED_BY_MAX bytes with no character out_char
+ * calls bad, else "?": who took an alarm, as the relay says, shown whole
+ * or not at all. */
+const char *out_acked_by(const char *s);
 
 #endif

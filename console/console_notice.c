@@ -23,7 +23,7 @@
 const char *
 console_notice_relay_by(const json_t *body)
 {
-	return out_name(json_str(body, "acknowledged_by"));
+	return out_acked_by(json_str(body, "acknowledged_by"));
 }
 
 void
@@ -37,7 +37,7 @@ console_notice_check_by(const struct hook_body *b)
 	    strcmp(console_notice_relay_by(b->o), "?") == 0 &&
 	    log_budget_take(&budget))
 		log_warnx("webhook for alert %s: its acknowledged_by is not a "
-		          "name as the directory has them; shown as ?",
+		          "name as the relay writes them; shown as ?",
 		    b->alert_id);
 }
 
@@ -47,7 +47,7 @@ struct console_notice_sum {
 	int duress_device, duress_relay;
 	int ack_signed, ack_relay;
 	char ack_name[ACK_STMT_TEXT_MAX + 1];
-	char relay_by[DIRECTORY_ALIAS_MAX + 1];
+	char relay_by[OUT_ACKED_BY_MAX + 1];
 };
 
 /* One stored notice of the alert, added to sum. */

@@ -35,9 +35,10 @@ const char *console_notice_kind(struct console *c, const char *type,
 
 /* The relay's unsigned acknowledged_by of an alert.acknowledged body,
  * as the page, the timeline and the export show it, and as `alertctl
- * receive` does (out_name): a name as the directory has them (1 to
- * DIRECTORY_ALIAS_MAX bytes) without a control character or a bidi
- * override, else "?".  The body stays stored as received. */
+ * receive` does (out_acked_by): a name as the relay writes them (1 to
+ * OUT_ACKED_BY_MAX bytes, "NAME (alias)" the longest) without a control
+ * character or a bidi override, else "?".  The body stays stored as received.
+ */
 const char *console_notice_relay_by(const json_t *body);
 /* Logs (within a budget, without its content) that an incoming
  * alert.acknowledged's acknowledged_by is no such name. */

@@ -100,6 +100,11 @@ struct ack_pending {
 	char by[ACK_BY_MAX + ID_MAX + 8]; /* "NAME (alias)", or "" */
 	json_t *stmt; /* the signed statement (ack_signed.h), or NULL */
 };
+/* alertctl and the console show an acknowledged_by of at most
+ * OUT_ACKED_BY_MAX (client/out.h) bytes: "NAME (alias)" must fit. */
+_Static_assert(ACK_BY_MAX + 2 + ID_MAX + 1 <= 131 &&
+        DIRECTORY_ALIAS_MAX <= ID_MAX,
+    "acknowledged_by longer than alertctl and the console show");
 
 /* Lines an unauthenticated or flooding peer could repeat: once a
  * minute, not once per request. */

@@ -647,7 +647,8 @@ def test_relay_acknowledged_by_is_shown_only_as_a_name(lab):
     """The relay's acknowledged_by (its unsigned word of who acknowledged,
     the alias the directory gives) is shown, in the queue, on the alert's
     page, in its timeline and in the export, only when it is a name as
-    the directory has them (1 to 64 bytes, no control character);
+    the relay writes them (1 to 131 bytes, "NAME (alias)" the longest,
+    no control character);
     anything else, such as a 100,016-character name that tells the
     operators not to call back, is shown as "?" and logged without its
     content.  Before, the queue showed its first 128 bytes (possibly cut
@@ -655,7 +656,8 @@ def test_relay_acknowledged_by_is_shown_only_as_a_name(lab):
     env = lab.env()
     console = Console(lab, env).start()
     long_by = "NIET TERUGBELLEN" + "x" * 100000
-    bys = ["Piket-1", "P" * 64, long_by, "P" * 65, "Piket\n1", "",
+    named = "N" * 64 + " (" + "A" * 64 + ")"
+    bys = ["Piket-1", named, long_by, "P" * 132, "Piket\n1", "",
            ["Piket-1"], 7]
     aids = panics(env, console, len(bys))
     send_notices(env, console, aids, [
@@ -663,11 +665,11 @@ def test_relay_acknowledged_by_is_shown_only_as_a_name(lab):
         "msg_by")
     got = {a["alert_id"]: a["relay_acked_by"] for a in console.alerts()}
     shown = [got[x] for x in aids]
-    assert shown == ["Piket-1", "P" * 64] + ["?"] * 6, [
+    assert shown == ["Piket-1", named] + ["?"] * 6, [
         s[:70] for s in shown]
     actors = [[e["actor"] for e in one(console, x)["timeline"]
                if e["kind"] == "acknowledged_relay"] for x in aids]
-    assert actors == [["Piket-1"], ["P" * 64]] + [["?"]] * 6, [
+    assert actors == [["Piket-1"], [named]] + [["?"]] * 6, [
         [s[:70] for s in a] for a in actors]
     for path in ("/api/alerts", "/api/alert/%s" % aids[2],
                  "/api/export?alert=%s&format=json" % aids[2],

@@ -67,13 +67,16 @@ def follow_env(lab, min_interval=1, ack_token=False, enabled=1):
     return env, relay, recv, token
 
 
-def ack_https(env, token, aid):
-    """aid acknowledged over HTTPS with the contact point's token."""
+def ack_https(env, token, aid, by=None):
+    """aid acknowledged over HTTPS with the contact point's token, by the
+    operator named by (the relay's acknowledged_by: "BY (alias)")."""
+    body = json.dumps({"by": by}).encode() if by is not None else b""
     st, body = harness.https_request(
         int(env.ack["listen"].rsplit(":", 1)[1]), "POST",
         "/v1/alerts/%s/ack" % aid,
-        headers={"Authorization": "Bearer " + token, "Content-Length": "0"},
-        body=b"", cafile=env.cert)[:2]
+        headers={"Authorization": "Bearer " + token,
+                 "Content-Length": str(len(body))},
+        body=body, cafile=env.cert)[:2]
     assert st == 200, (st, body)
 
 

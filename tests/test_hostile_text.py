@@ -34,8 +34,11 @@ pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
 LONG = "NIET TERUGBELLEN" + "x" * 100000
 # names a relay can give, and what alertctl shows of each
-BYS = [("Piket-1", "Piket-1"), ("P" * 64, "P" * 64), (LONG, "?"),
-       ("P" * 65, "?"), ("Piket-1\n  Checked:       yes\x1b[2J", "?"),
+# the longest a relay writes: an operator's name of 64 bytes and the
+# recipient's alias of 64, "NAME (alias)"
+NAMED = "N" * 64 + " (" + "A" * 64 + ")"
+BYS = [("Piket-1", "Piket-1"), ("P" * 64, "P" * 64), (NAMED, NAMED),
+       (LONG, "?"), ("P" * 132, "?"), ("Piket-1\n  Checked:       yes\x1b[2J", "?"),
        ("\u202eLLEBREGUT TEIN", "?"), ("Piket\u0085-1", "?"),
        ("Piket\u2066-1", "?")]
 BAD = ("\x1b", "\u202e", "\u0085", "\u2066", "TERUGBELLEN", "TEIN")
@@ -49,8 +52,8 @@ def assert_clean(text):
 @pytest.mark.hard_timeout(90)
 def test_receive_shows_acknowledged_by_only_as_a_name(lab):
     """alert.acknowledged with the relay's acknowledged_by: a name as the
-    directory has them (1 to 64 bytes, no control character or bidi
-    override) is shown, on the card and in the JSON line; anything else
+    relay writes them (1 to 131 bytes, "NAME (alias)" the longest, no
+    control character or bidi override) is shown, on the card and in the JSON line; anything else
     as "?", never cut to a part of it.  A device_alias that is no name is
     left out of the line, and the card names the device by its id."""
     env, _ = with_sign_key(lab)
@@ -74,7 +77,7 @@ def test_receive_shows_acknowledged_by_only_as_a_name(lab):
     harness.wait_until(lambda: "".join(card.snapshot("stdout")).count(
         "alert_id:") == len(notices), 10, what="the cards")
     text = "\n".join(card.snapshot("stdout"))
-    for by, want in BYS[:2]:
+    for by, want in BYS[:3]:
         assert "TAKEN by %s, ACCORDING TO THE RELAY" % want in text, text
     assert text.count("TAKEN by ?, ACCORDING TO THE RELAY") == 6, text
     assert "alarm of %s\n" % env.device_id in text, text
@@ -126,6 +129,33 @@ def test_inbox_shows_the_relays_names_only_as_names(lab):
     assert cp.returncode == 0, cp.stderr
     got = json.loads(cp.stdout)
     assert [a["acknowledged_by"] for a in got] == ["?"], cp.stdout[:300]
+
+
+@pytest.mark.hard_timeout(120)
+def test_inbox_shows_a_long_operator_name_whole(lab):
+    """An operator's name of 64 bytes (the most the relay takes) in an
+    acknowledgement: the relay records "NAME (alias)", longer than any
+    directory name, and `alertctl inbox` shows it whole (the table and
+    --json), not as "?"."""
+    env, relay, recv, token = follow_env(lab, ack_token=True)
+    rc, out, err = lab.send(env, "--type", "panic")
+    assert rc == 0, (out, err)
+    recv.wait_alerts(1, timeout=20)
+    aid = recv.alerts()[0]["alert_id"]
+    name = "Marieke van der Heijden-Schoonhoven, piket Weerbaar Bestuur"
+    name += "x" * (64 - len(name))
+    ack_https(env, token, aid, by=name)
+    conf = cp_conf(env, lab.tmp / "cp.conf",
+                   env.recipient_extra["contactpunt"]["ack_token_file"])
+    argv = [alertctl_bin(), "-c", str(conf), "inbox", "--json"]
+    cp = harness.run(argv, timeout=30, env={"LANGUAGE": "en"})
+    assert cp.returncode == 0, cp.stderr
+    (by,) = [a["acknowledged_by"] for a in json.loads(cp.stdout)]
+    assert by.startswith(name + " (") and by.endswith(")"), by
+    assert len(by.encode()) > 64, by
+    cp = harness.run(argv[:-1], timeout=30, env={"LANGUAGE": "en"})
+    assert cp.returncode == 0, cp.stderr
+    assert by in cp.stdout, cp.stdout
 
 
 @pytest.mark.hard_timeout(120)
