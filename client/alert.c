@@ -1,3 +1,7 @@
+/*
+ * The inner alert, what only the recipients can read: building and parsing
+ * it (alert.h).
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

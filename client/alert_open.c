@@ -1,3 +1,7 @@
+/*
+ * Opening a sealed alert at the recipient and checking the device's
+ * signature (alert_open.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,7 @@
+/*
+ * Sealing an alert to its recipients and signing its envelope
+ * (alert_seal.h).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* The configuration, key and options every device command needs (device.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* One webhook from the relay: authenticated, opened, printed once (hook.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,7 @@
+/*
+ * The outbox: the exact signed envelope of every alert this device sent
+ * (outbox.h).
+ */
 #include <sys/file.h>
 #include <sys/stat.h>
 

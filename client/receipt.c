@@ -1,3 +1,7 @@
+/*
+ * What happened to an alert, as the relay tells it, in one human line per
+ * event (receipt.h).
+ */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

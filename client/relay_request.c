@@ -1,3 +1,7 @@
+/*
+ * One request and its answer over an authenticated session, with retries
+ * (relay_request.h).
+ */
 #include <string.h>
 
 #include "alertctl.h"

@@ -1,3 +1,7 @@
+/*
+ * One run of an operation over the configured relays, with backoff and a
+ * deadline (relay_run.h).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

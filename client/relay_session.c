@@ -1,3 +1,7 @@
+/*
+ * One connection to one relay: TLS 1.3, the pin, hello/auth/ready, an
+ * operation (relay_session.h).
+ */
 #include <arpa/inet.h>
 
 #include <errno.h>

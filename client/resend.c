@@ -1,3 +1,7 @@
+/*
+ * Pending alerts sent pipelined over a session, each answer kept in the
+ * outbox (resend.h).
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

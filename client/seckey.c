@@ -1,3 +1,4 @@
+/* Secret keys in guarded memory (seckey.h). */
 #include <sodium.h>
 
 #include "keyfile.h"

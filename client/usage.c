@@ -1,3 +1,4 @@
+/* alertctl's help texts and usage errors, in one place (usage.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

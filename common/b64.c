@@ -1,3 +1,4 @@
+/* Base64 through libsodium (b64.h). */
 #include <string.h>
 
 #include <sodium.h>

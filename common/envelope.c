@@ -1,3 +1,7 @@
+/*
+ * The envelope, what the relay may see of an alert: encoding and
+ * decoding it (envelope.h).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

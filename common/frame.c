@@ -1,3 +1,4 @@
+/* The relay protocol's framing: a 4-byte length and a JSON object (frame.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

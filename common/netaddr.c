@@ -1,3 +1,7 @@
+/*
+ * Numeric socket addresses from the configuration, never resolved
+ * (netaddr.h).
+ */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

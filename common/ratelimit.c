@@ -1,3 +1,7 @@
+/*
+ * Token buckets in a fixed table, bounded whatever an attacker sends
+ * (ratelimit.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* TLS 1.3 contexts for both ends and the relay key's pin (tls.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

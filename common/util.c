@@ -1,3 +1,4 @@
+/* Small helpers shared by the daemon and the client (util.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>

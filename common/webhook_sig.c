@@ -1,3 +1,4 @@
+/* Standard Webhooks signatures: signing and checking (webhook_sig.h). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,7 @@
+/*
+ * The acknowledgement listener: HTTPS acknowledgements and SMS replies
+ * from gateways (ack.h).
+ */
 #include <sys/queue.h>
 
 #include <stdlib.h>

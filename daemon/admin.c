@@ -1,3 +1,7 @@
+/*
+ * The admin listener: metrics, health, reload, dead letters, audit and
+ * erasure on loopback (admin.h).
+ */
 #include <sys/socket.h>
 
 #include <arpa/inet.h>

@@ -1,3 +1,7 @@
+/*
+ * Escalation: polling the alert timers in Redis and firing each tier once
+ * (escalate.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,7 @@
+/*
+ * Outgoing HTTP(S) requests through libcurl's multi interface on the event
+ * loop (http_client.h).
+ */
 #include <sys/queue.h>
 
 #include <stdlib.h>

@@ -1,3 +1,7 @@
+/*
+ * Accepting an alert: the ingest script, the spool when Redis fails,
+ * the answer to the device (ingest.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,7 @@
+/*
+ * The device TLS listeners: binding, accepting, pausing when descriptors
+ * run out (listener.h).
+ */
 #include <sys/socket.h>
 
 #include <arpa/inet.h>

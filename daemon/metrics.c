@@ -1,3 +1,7 @@
+/*
+ * The counters and gauges of GET /metrics, in Prometheus text format
+ * (metrics.h).
+ */
 #include <string.h>
 
 #include "metrics.h"

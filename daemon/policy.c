@@ -1,3 +1,7 @@
+/*
+ * Escalation policies: the [policy NAME] sections, their tiers and repeats
+ * (policy.h).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

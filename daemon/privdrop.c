@@ -1,3 +1,7 @@
+/*
+ * Dropping root to the configured user once the listeners are bound
+ * (privdrop.h).
+ */
 #include <sys/types.h>
 
 #include <errno.h>

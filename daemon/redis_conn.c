@@ -1,3 +1,7 @@
+/*
+ * One asynchronous hiredis connection with reconnect, backoff and command
+ * deadlines (redis_conn.h).
+ */
 #include <sys/socket.h>
 
 #include <netinet/in.h>

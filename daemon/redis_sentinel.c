@@ -1,3 +1,7 @@
+/*
+ * Finding the Redis master through Sentinel without blocking the loop
+ * (redis_sentinel.h).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* systemd's notification protocol, spoken directly (sdnotify.h). */
 #include <sys/socket.h>
 #include <sys/un.h>
 

@@ -1,3 +1,7 @@
+/*
+ * The relay's data in Redis: the connections and the scripts' calls
+ * (store.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,7 @@
+/*
+ * Webhook messages per Standard Webhooks: body, id and signature
+ * (webhook.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
