@@ -44,6 +44,16 @@ def masked(cp, cid, aid):
                  for x in (cp.returncode, cp.stdout, cp.stderr))
 
 
+def hget(redis, env, aid, *names):
+    """Fields of alert aid's hash in Redis."""
+    c = redis.client()
+    try:
+        ak = "%s:alert:%s" % (env.redis["prefix"], aid)
+        return [c("HGET", ak, n) for n in names]
+    finally:
+        c.close()
+
+
 def audit(redis, env):
     c = redis.client()
     try:
@@ -80,15 +90,8 @@ def test_late_duress_looks_real_and_tells_the_contact_point(lab, op):
     assert rec["object"] == "alert:" + aid2, rec
     assert (rec["result"], rec["reason"]) == ("ok", "checkin_late"), rec
     # the relay keeps it open, marked duress; the own PIN's is untouched
-    c = redis.client()
-    try:
-        ak = "%s:alert:%s" % (env.redis["prefix"], aid2)
-        assert c("HGET", ak, "duress") == "1"
-        assert c("HGET", ak, "state") == "open"
-        assert c("HGET", "%s:alert:%s" % (env.redis["prefix"], aid1),
-                 "duress") is None
-    finally:
-        c.close()
+    assert hget(redis, env, aid2, "duress", "state") == ["1", "open"]
+    assert hget(redis, env, aid1, "duress") == [None]
     assert len([a for a in recv.alerts() if a["type"] == "alert.duress"]) == 1
     assert "huisbezoek" not in relay.log()
 
@@ -102,14 +105,6 @@ def norm(text, cid, aid, ref):
     text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"
                   r"(Z|[+-]\d\d:\d\d)", "<TIME>", text)
     return re.sub(r"\b\d\d:\d\d(:\d\d)?\b", "<HH:MM>", text)
-
-
-def alert_ref(redis, env, aid):
-    c = redis.client()
-    try:
-        return c("HGET", "%s:alert:%s" % (env.redis["prefix"], aid), "ref")
-    finally:
-        c.close()
 
 
 def looks(lab, env, cid, aid, ref):
@@ -138,7 +133,7 @@ def sequence(lab, env, redis, recv, pin, later):
     device sees; then the official's cancel with later, twice, and
     what it sees after each: a list of what was seen, masked."""
     cid, aid = released(lab, env, recv)
-    ref = alert_ref(redis, env, aid)
+    (ref,) = hget(redis, env, aid, "ref")
     seen = [masked(ctl(lab, env, "checkin", "done", input=pin + "\n"),
                    cid, aid)]
     seen += looks(lab, env, cid, aid, ref)
@@ -178,15 +173,8 @@ def test_after_a_late_duress_the_device_sees_what_the_own_pin_leaves(
     # the contact point: still a duress alarm, open, never cancelled
     got = recv.wait_alerts(3, timeout=15)[-1]
     assert got["type"] == "alert.duress" and got["alert_id"] == aid2, got
-    c = redis.client()
-    try:
-        ak = "%s:alert:%s" % (env.redis["prefix"], aid2)
-        assert c("HGET", ak, "duress") == "1"
-        assert c("HGET", ak, "state") == "open"
-        assert c("HGET", "%s:alert:%s" % (env.redis["prefix"], aid1),
-                 "state") == "cancelled"
-    finally:
-        c.close()
+    assert hget(redis, env, aid2, "duress", "state") == ["1", "open"]
+    assert hget(redis, env, aid1, "state") == ["cancelled"]
     assert not [a for a in recv.alerts() if a["type"] == "alert.cancelled"
                 and a["alert_id"] == aid2]
     # the operator's log says what the cancel did not do

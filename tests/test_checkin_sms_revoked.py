@@ -17,15 +17,11 @@ import pytest
 
 import harness
 import orgdir
-from harness import SMS_NUMBERS, sms_stack
+from harness import sms_stack
+from test_checkin_sms_time import CP, POLICY
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
-CP = SMS_NUMBERS["contactpunt"]
-POLICY = {"default": {
-    "types": "panic threat test",
-    "tier": ["0 contactpunt:webhook contactpunt:sms"],
-    "max_age": 3600}}
 NOTE = {"nl": "Apparaat ingetrokken (gestolen?): bel terug op bekend "
               "nummer.",
         "en": "Device revoked (stolen?): call back on a known number."}
