@@ -57,8 +57,13 @@ dispatch_sms_text(const struct relay_config *cfg, json_t *meta,
 		    dispatch_sms_earlier(dispatch_sms_meta(meta, "created_at"),
 		        at))
 			at = dispatch_sms_meta(meta, "created_at");
+		/* a revoked device's alarm (a check-in's) says so, as
+		 * receivers mark it; a duress one says not to call back
+		 * at all */
+		v.revoked = dev != NULL && dev->revoked;
 		/* after a duress cancel, every alarm SMS is the silent one */
 		if (json_is_true(json_object_get(meta, "duress"))) {
+			v.revoked = 0;
 			kind = SMS_TPL_DURESS;
 			at = dispatch_sms_meta(meta, "duress_at");
 		}

@@ -58,6 +58,24 @@ static const char *const sms_template_en[SMS_TPL_N] = {
     "DURESS. Do not call back. Reply OK {ref} if you take it.",
 };
 
+/* After the alarm of a revoked device (a check-in's, raised all the
+ * same): whoever reads it must not call that phone, which someone else
+ * may hold, but a number they know.  Longest first; NULL ends each. */
+static const char *const sms_revoked_nl[] = {
+    " Apparaat ingetrokken (gestolen?): bel terug op bekend nummer.",
+    " Apparaat ingetrokken: bel terug op bekend nummer.",
+    " Apparaat ingetrokken: bel bekend nummer.",
+    " Apparaat ingetrokken.",
+    NULL,
+};
+static const char *const sms_revoked_en[] = {
+    " Device revoked (stolen?): call back on a known number.",
+    " Device revoked: call back on a known number.",
+    " Device revoked: call a known number.",
+    " Device revoked.",
+    NULL,
+};
+
 /* The alert types of docs/PROTOCOL.md, as a person reads them. */
 static const struct {
 	const char *type, *nl, *en;
@@ -327,15 +345,30 @@ sms_template_check(enum sms_template_kind kind, const char *tpl, char *err,
 	return 0;
 }
 
+/* The revoked note that fits after used characters (the names at
+ * their minimum), or "". */
+static const char *
+sms_template_note(enum sms_language lang, const struct sms_template_vars *v,
+    size_t used)
+{
+	const char *const *n =
+	    lang == SMS_LANG_EN ? sms_revoked_en : sms_revoked_nl;
+
+	for (; v->revoked && *n != NULL; n++)
+		if (used + strlen(*n) <= SMS_CHARS_MAX)
+			return *n;
+	return "";
+}
+
 size_t
 sms_template_expand(enum sms_language lang, const char *tpl,
     const struct sms_template_vars *v, char *out, size_t outlen)
 {
 	struct sms_walk w;
 	enum sms_template_kind kind = SMS_TPL_N; /* any placeholder */
-	const char *prefix = "";
+	const char *prefix = "", *note;
 	char err[128];
-	size_t share = 0, plen;
+	size_t share = 0, plen, n;
 
 	if (outlen > 0)
 		out[0] = '\0';
@@ -349,16 +382,23 @@ sms_template_expand(enum sms_language lang, const char *tpl,
 	        sizeof(err)) != 0 ||
 	    plen + w.fixed > SMS_CHARS_MAX || outlen <= plen)
 		return 0;
+	note = sms_template_note(lang, v,
+	    plen + w.fixed + w.nshort * SMS_TEMPLATE_NAME_MIN);
 	if (w.nshort > 0)
-		share = (SMS_CHARS_MAX - plen - w.fixed) / w.nshort;
+		share =
+		    (SMS_CHARS_MAX - plen - w.fixed - strlen(note)) / w.nshort;
 	memcpy(out, prefix, plen + 1);
 	if (sms_template_walk(lang, kind, tpl, v, share, &w, out + plen,
 	        outlen - plen, err, sizeof(err)) != 0) {
-		if (outlen > 0)
-			out[0] = '\0';
+		out[0] = '\0';
 		return 0;
 	}
-	return strlen(out);
+	n = strlen(out);
+	if (sms_template_put(out, outlen, &n, note, strlen(note)) != 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	return n;
 }
 
 /* The text before tpl's first placeholder, if it is long enough to

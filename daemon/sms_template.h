@@ -36,6 +36,7 @@ struct sms_template_vars {
 	const char *tier; /* "1", "2", ... */
 	time_t t; /* shown as HH:MM, local time (TZ) */
 	int drill; /* a drill: "OEFENING - " / "DRILL - " before the text */
+	int revoked; /* its device is revoked: a note after the text */
 };
 
 /* "nl" or "en": 0 with the language in out, else -1. */
@@ -52,7 +53,10 @@ const char *sms_template_default(enum sms_language lang,
 int sms_template_check(enum sms_template_kind kind, const char *tpl, char *err,
     size_t errlen);
 /* tpl with its placeholders replaced (alias and by shortened so that
- * the text fits, type translated for lang, all folded into GSM-7).
+ * the text fits, type translated for lang, all folded into GSM-7), and
+ * with v->revoked the longest note that the device is revoked that
+ * still leaves each {alias} and {by} SMS_TEMPLATE_NAME_MIN characters
+ * (none when even the shortest does not).
  * Returns the length in bytes, or 0 with out empty when tpl is not a
  * valid template or it does not fit outlen (SMS_TEXT_MAX always does). */
 size_t sms_template_expand(enum sms_language lang, const char *tpl,

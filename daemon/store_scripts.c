@@ -23,6 +23,28 @@
 	"local function cancelled_event()\n"                                   \
 	"  return {event = 'cancelled', at = a.now, cancel = a.signed,"        \
 	"    cancel_sig = a.sig}\n"                                            \
+	"end\n" SHOWN_CANCEL
+
+/* A cancel, with either PIN, of a duress alarm its device still sees as
+ * the own PIN would have left it (field "shown", set by script_duress's
+ * a.quiet: a check-in's done too late under duress).  After the own PIN
+ * that cancel ends the alarm; here the device gets the same receipt and
+ * from then on sees it cancelled, while the alarm goes on for the
+ * recipients, as after a duress cancel: once duress, no device ends it.
+ * Its operator's record: a line of P:duress_events:A, "duress_alarm" in
+ * the log and audit, and alert.duress when the duress PIN gave it. */
+#define SHOWN_CANCEL                                                           \
+	"local function shown_cancel(ak)\n"                                    \
+	"  redis.call('HSET', ak, 'shown', 'cancelled')\n"                     \
+	"  local e = cancelled_event()\n"                                      \
+	"  if redis.call('HGET', ak, 'drill') == '1' then e.drill = true "     \
+	"end\n"                                                                \
+	"  to_device(a.aid, a.dev, e)\n"                                       \
+	"  redis.call('RPUSH', K('duress_events', a.aid), cjson.encode("       \
+	"    {event = 'device_cancel', at = a.now, duress = a.duress == "      \
+	"'1'}))\n"                                                             \
+	"  return cjson.encode({r = 'duress_alarm', receipt = e,"              \
+	"    duress = a.duress == '1' or nil, notifications = 0})\n"           \
 	"end\n"
 
 /* Accept an alert with its first notifications and timers, or recognise
@@ -256,9 +278,10 @@ const char script_ack[] = PRELUDE
 const char script_cancel[] = PRELUDE SIGNED_CANCEL
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
-    "  'duress')\n"
+    "  'duress', 'shown')\n"
     "if not s[1] or s[2] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
+    "if s[5] and s[5] ~= 'cancelled' then return shown_cancel(ak) end\n"
     /* after a duress cancel no cancel ends it, v1 (PINs cleared) or v2 */
     "if s[1] == 'cancelled' or s[4] == '1' then\n"
     "  return cjson.encode({r = 'already'})\n"
@@ -277,13 +300,15 @@ const char script_cancel[] = PRELUDE SIGNED_CANCEL
 const char script_status[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id', 'state',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'drill', 'duress',"
-    "  'duress_at', 'cancelled_at', 'checkin_duress')\n"
+    "  'duress_at', 'cancelled_at', 'checkin_duress', 'shown')\n"
     "if not f[1] or f[1] ~= a.dev or f[11] == '1' then\n"
     "  return cjson.encode({r = 'unknown'})\n"
     "end\n"
     /* after a duress cancel the device sees what a real one leaves; after
-     * either, who was not reached as it stood at the cancel */
-    "if f[8] == '1' then f[2] = 'cancelled' else f[9] = f[10] end\n"
+     * either, who was not reached as it stood at the cancel; after a
+     * check-in's done too late under duress, what the own PIN leaves */
+    "if f[8] ~= '1' then f[9] = f[10]\n"
+    "elseif f[12] then f[2] = f[12] else f[2] = 'cancelled' end\n"
     "local evs = {}\n"
     "for i, j in ipairs(redis.call('LRANGE', K('events', a.aid), 0, -1)) do\n"
     "  evs[i] = cjson.decode(j)\n"
@@ -305,7 +330,8 @@ const char script_status[] = PRELUDE
     "  out.unreached = {}\n"
     "  for _, j in ipairs(un) do\n"
     "    local u = cjson.decode(j)\n"
-    "    if f[9] then u.retrying = false end\n"
+    /* retried no more once cancelled, in the device's eyes too */
+    "    if f[9] and f[2] == 'cancelled' then u.retrying = false end\n"
     "    if not f[9] or (u.since or '') <= f[9] then\n"
     "      table.insert(out.unreached, u)\n"
     "    end\n"
@@ -325,8 +351,9 @@ const char script_list[] =
             "  if #out >= n then break end\n"
             "  local f = redis.call('HMGET', K('alert', id), 'alert_type',"
             "    'created_at', 'state', 'ref', 'drill', 'duress',"
-            "    'checkin_duress')\n"
-            "  if f[6] == '1' then f[3] = 'cancelled' end\n"
+            "    'checkin_duress', 'shown')\n"
+            /* as script_status shows it */
+            "  if f[6] == '1' then f[3] = f[8] or 'cancelled' end\n"
             /* a check-in ended under duress: not this device's to see */
             "  if f[7] ~= '1' then\n"
             "    out[#out + 1] = {alert_id = id, alert_type = f[1],"
@@ -357,9 +384,12 @@ const char script_directory[] = PRELUDE
 const char script_duress[] = PRELUDE SIGNED_CANCEL
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
-    "  'duress', 'received_ms', 'drill')\n"
+    "  'duress', 'received_ms', 'drill', 'shown')\n"
     "if not s[1] or s[2] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
+    "if s[7] and s[7] ~= 'cancelled' and not a.quiet then\n"
+    "  return shown_cancel(ak)\n"
+    "end\n"
     "if s[4] == '1' or (a.duress ~= '1' and s[1] == 'cancelled') then\n"
     "  return cjson.encode({r = 'already'})\n"
     "end\n"
@@ -394,7 +424,12 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
     "local r, e = 'cancelled', nil\n"
     /* a check-in too late under duress (checkin_duress.c): the device
      * was told what the own PIN hears, with no cancel to show */
-    "if a.quiet then r = 'marked'\n"
+    "if a.quiet then\n"
+    "  r = 'marked'\n"
+    /* the device goes on seeing what the own PIN leaves: the alarm as
+     * it was (script_status, script_list), its cancel one that looks
+     * real (shown_cancel) */
+    "  redis.call('HSET', ak, 'shown', s[1])\n"
     "elseif s[1] == 'cancelled' then r = 'already' else\n"
     "  e = cancelled_event()\n"
     "  ev(a.aid, a.dev, e)\n"

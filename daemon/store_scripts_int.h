@@ -28,7 +28,14 @@
 	"local a = cjson.decode(ARGV[1])\n"                                    \
 	"local P = a.p\n"                                                      \
 	"local function K(...) return table.concat({P, ...}, ':') "            \
-	"end\n" RETIRE_PRELUDE "local function ev(aid, dev, e)\n"              \
+	"end\n" RETIRE_PRELUDE "local function to_device(aid, dev, e)\n"       \
+	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
+	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
+	"dev,"                                                                 \
+	"    alert_id = aid, receipt = e}))\n"                                 \
+	"  keep(aid)\n"                                                        \
+	"end\n"                                                                \
+	"local function ev(aid, dev, e)\n"                                     \
 	"  local f = redis.call('HMGET', K('alert', aid), 'drill', 'duress',"  \
 	"    'state')\n"                                                       \
 	"  if f[1] == '1' then e.drill = true end\n"                           \
@@ -39,11 +46,7 @@
 	"    keep(aid)\n"                                                      \
 	"    return\n"                                                         \
 	"  end\n"                                                              \
-	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
-	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
-	"dev,"                                                                 \
-	"    alert_id = aid, receipt = e}))\n"                                 \
-	"  keep(aid)\n"                                                        \
+	"  to_device(aid, dev, e)\n"                                           \
 	"end\n"                                                                \
 	"local function deliver(aid, rid, ch, event, tier)\n"                  \
 	"  redis.call('XADD', K('deliveries'), '*', 'alert_id', aid,"          \

@@ -61,6 +61,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v.t = 1700000000;
 	/* a drill's prefix must fit whatever the check let through */
 	v.drill = (data[0] / (2 * SMS_TPL_N)) % 2;
+	/* and so must a revoked device's note, or none */
+	v.revoked = (data[0] / (4 * SMS_TPL_N)) % 2;
 	(void)sms_template_looks_ours(f[0], f[0]);
 	/* Unchecked templates must not crash either. */
 	n = sms_template_expand(lang, f[0], &v, out, sizeof(out));
