@@ -349,8 +349,10 @@ relay_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Nothing new is taken up once the stop begins, so that nothing is
  * done (and audited) after relay.stop and nothing new holds the stop
- * up: acknowledgements are refused (the recipient's client or the SMS
- * gateway tries again, and another instance or the next start answers),
+ * up: acknowledgements are refused (the recipient's client tries
+ * again, on another instance or after the restart; an SMS reply is not
+ * sent again, as after a 503: no confirmation comes, the person
+ * replies again or the next tier goes out),
  * and the timers of check-ins, escalation and supervision are left in
  * Redis, whose claims make that as safe as a crash (see each pause).
  * What is under way goes on, and the stop waits for it (stopjobs.h). */
