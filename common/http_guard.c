@@ -168,6 +168,7 @@ struct http_guard {
 	TAILQ_ENTRY(http_guard) entry;
 	struct evhttp *http;
 	struct evconnlistener *lev;
+	struct evhttp_bound_socket *bound; /* lev's, for http_guard_unbind */
 	struct http_guard_hooks hooks;
 	struct http_limits lim;
 	long cap;
@@ -814,10 +815,24 @@ http_guard_bind(struct http_guard *g, const char *host, int port)
 	    evhttp_bind_socket_with_handle(g->http, host, (ev_uint16_t)port);
 	if (bound == NULL)
 		return NULL;
+	g->bound = bound;
 	g->lev = evhttp_bound_socket_get_listener(bound);
 	g->accepting = 1;
 	evconnlistener_set_error_cb(g->lev, http_guard_error_cb);
 	return bound;
+}
+
+void
+http_guard_unbind(struct http_guard *g)
+{
+	if (g == NULL || g->bound == NULL)
+		return;
+	/* frees lev and closes its socket: newcomers are refused by the
+	 * kernel, and the connections already open are left alone */
+	evhttp_del_accept_socket(g->http, g->bound);
+	g->bound = NULL;
+	g->lev = NULL;
+	g->accepting = 0;
 }
 
 void
@@ -829,6 +844,7 @@ http_guard_free(struct http_guard *g)
 	event_free(g->resume_ev);
 	g->dead = 1;
 	g->lev = NULL; /* evhttp_free frees it */
+	g->bound = NULL;
 	if (TAILQ_EMPTY(&g->conns))
 		http_guard_destroy(g);
 }

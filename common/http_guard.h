@@ -48,6 +48,9 @@ void http_guard_set_max_request(struct http_guard *g, size_t max_headers,
 /* Binds host:port for http; NULL with errno on failure. */
 struct evhttp_bound_socket *http_guard_bind(struct http_guard *g,
     const char *host, int port);
+/* Closes the listening socket http_guard_bind made, so that new clients
+ * are refused (a program stopping); the connections already open go on. */
+void http_guard_unbind(struct http_guard *g);
 /* The bytes of req's reply not yet handed to the kernel: what waits in
  * the filter and in the bufferevent under it (socket or OpenSSL).  The
  * filter's own output is moved down at once, so only this sum tells a

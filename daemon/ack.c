@@ -731,6 +731,10 @@ ack_request(struct ack *a, struct evhttp_request *req, int plain)
 
 	if (path == NULL)
 		ack_error(req, 400, "Bad Request", "bad request");
+	else if (a->relay->stopping)
+		/* on a connection opened before the stop (ack_stop): the
+		 * client tries again, elsewhere or after the restart */
+		ack_error(req, 503, "Service Unavailable", "try again");
 	else if (!store_ready(a->relay->store))
 		ack_error(req, 503, "Service Unavailable", "try again");
 	else if (strncmp(path, "/v1/alerts/", 11) == 0)
@@ -836,6 +840,17 @@ ack_open(struct relay *relay, struct ack **out)
 	}
 	*out = a;
 	return 0;
+}
+
+void
+ack_stop(struct ack *a)
+{
+	if (a == NULL)
+		return;
+	http_guard_unbind(a->https_guard);
+	http_guard_unbind(a->plain_guard);
+	log_info("stopping: ack listeners closed; acknowledgements are left "
+	         "to other instances or the next start");
 }
 
 void

@@ -13,6 +13,11 @@ struct ack;
 
 /* 0 and *out == NULL when disabled; -1 with a logged reason on failure. */
 int ack_open(struct relay *relay, struct ack **out);
+/* The relay stops: no new acknowledgement is taken (the listening
+ * sockets close, a request still coming on a connection already open
+ * is answered 503), and those waiting for Redis go on (stopjobs.h), so
+ * that every one the relay took is recorded before relay.stop. */
+void ack_stop(struct ack *a);
 void ack_close(struct ack *a);
 
 #endif

@@ -347,6 +347,24 @@ relay_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(relay->base, NULL);
 }
 
+/* Nothing new is taken up once the stop begins, so that nothing is
+ * done (and audited) after relay.stop and nothing new holds the stop
+ * up: acknowledgements are refused (the recipient's client tries
+ * again, on another instance or after the restart; an SMS reply is not
+ * sent again, as after a 503: no confirmation comes, the person
+ * replies again or the next tier goes out),
+ * and the timers of check-ins, escalation and supervision are left in
+ * Redis, whose claims make that as safe as a crash (see each pause).
+ * What is under way goes on, and the stop waits for it (stopjobs.h). */
+static void
+relay_quiet(struct relay *relay)
+{
+	ack_stop(relay->ack);
+	escalate_pause(relay->escalate);
+	checkin_pause(relay->checkin);
+	supervise_pause(relay->supervise);
+}
+
 /* Stop taking alerts at once; give deliveries in flight until
  * shutdown_timeout to finish, then the jobs waiting for Redis up to
  * STOPJOBS_WAIT_MS, then the audit log's last records until Redis has
@@ -364,6 +382,7 @@ relay_stop(struct relay *relay)
 	conn_refuse_end_all(relay);
 	conn_authfail_flush(relay->authfail);
 	listener_close_all(relay);
+	relay_quiet(relay);
 	conn_close_all(relay);
 	event_base_once(relay->base, -1, EV_TIMEOUT, relay_stop_deadline_cb,
 	    relay, &(struct timeval){relay->cfg->shutdown_timeout, 0});

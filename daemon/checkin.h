@@ -20,6 +20,11 @@ struct checkin;
 /* The timers' poller and the per-device limit, for the relay's life. */
 struct checkin *checkin_new(struct relay *relay);
 void checkin_free(struct checkin *ck);
+/* The relay stops: no timer is taken up from now on; the one under way
+ * (its claim, its alert being stored) goes on, and the stop waits for
+ * it (stopjobs.h).  The others are raised by another instance or at the
+ * next start. */
+void checkin_pause(struct checkin *ck);
 /* New limits after a reload. */
 void checkin_reconfigure(struct checkin *ck);
 

@@ -491,6 +491,18 @@ checkin_reconfigure(struct checkin *ck)
 	    (double)ck->relay->cfg->checkin_burst);
 }
 
+/* Safe to leave at any point, as a crash would: a timer not claimed
+ * stays due in Redis; one claimed has a lease (CHECKIN_LEASE_MS), after
+ * which any relay claims it again, its state "releasing" still, and
+ * raises its alert once (ingest takes a second store of that alert_id
+ * as the duplicate it is). */
+void
+checkin_pause(struct checkin *ck)
+{
+	if (ck != NULL)
+		duepoll_pause(ck->poll);
+}
+
 void
 checkin_free(struct checkin *ck)
 {

@@ -123,8 +123,8 @@ void conn_error(struct conn *c, const char *code, const char *message,
 void conn_process(struct conn *c);
 
 /* conn_job.c: who sent a request that outlives its connection, kept
- * in the request's own struct (conn_ingest, conn_cancel, checkin_job),
- * or alone (a location update, a supervision's end). */
+ * in the request's own struct (conn_ingest, conn_cancel, checkin_job,
+ * supervise_seen), or alone (a location update, a supervision's end). */
 struct conn_job {
 	struct relay *relay;
 	struct conn *c; /* NULL once its connection is gone */

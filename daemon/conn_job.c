@@ -1,7 +1,8 @@
 /*
  * Who sent a device's request that outlives its connection (an alert
- * being stored, a cancel, a check-in, a location update, the end of a
- * supervision: conn_int.h, struct conn_job):
+ * being stored, a cancel, a check-in, a location update, a supervised
+ * device's deadline, the end of a supervision: conn_int.h, struct
+ * conn_job):
  * copied from the connection when the request starts, so that what
  * Redis did is logged and audited as coming from that device and
  * address whether or not the connection is still there, and a stop

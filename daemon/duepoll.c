@@ -9,6 +9,7 @@
 #include "evtimer_ms.h"
 #include "log.h"
 #include "relay.h"
+#include "stopjobs.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -24,6 +25,8 @@ struct duepoll {
 	struct store_req *req;
 	json_t *members;
 	size_t next;
+	int held; /* a member is with the owner: a stop waits for it */
+	int paused; /* duepoll_pause(): no more members handed out */
 };
 
 void
@@ -31,16 +34,24 @@ duepoll_next(struct duepoll *p)
 {
 	const char *m;
 
-	while (p->members != NULL && p->next < json_array_size(p->members)) {
+	if (p->held) {
+		p->held = 0;
+		stopjobs_end(p->relay->stopjobs);
+	}
+	while (!p->paused && p->members != NULL &&
+	    p->next < json_array_size(p->members)) {
 		m = json_string_value(json_array_get(p->members, p->next++));
 		if (m != NULL) {
+			p->held = 1;
+			stopjobs_begin(p->relay->stopjobs);
 			p->cb(p, m, p->arg);
 			return;
 		}
 	}
 	json_decref(p->members);
 	p->members = NULL;
-	evtimer_add_ms(p->ev, p->period_ms);
+	if (!p->paused)
+		evtimer_add_ms(p->ev, p->period_ms);
 }
 
 static void
@@ -94,6 +105,15 @@ duepoll_new(struct relay *relay, const char *script, const char *set,
 	p->ev = evtimer_new(relay->base, duepoll_cb_timer, p);
 	evtimer_add_ms(p->ev, period_ms);
 	return p;
+}
+
+void
+duepoll_pause(struct duepoll *p)
+{
+	if (p == NULL)
+		return;
+	p->paused = 1;
+	evtimer_del(p->ev);
 }
 
 void

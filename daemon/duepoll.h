@@ -18,7 +18,13 @@ typedef void (*duepoll_cb)(struct duepoll *p, const char *member, void *arg);
  * is passed as "set" when not NULL. */
 struct duepoll *duepoll_new(struct relay *relay, const char *script,
     const char *set, long period_ms, duepoll_cb cb, void *arg);
+/* A member is the owner's from the callback until this call, and a
+ * stop waits for it meanwhile (stopjobs.h). */
 void duepoll_next(struct duepoll *p);
+/* The relay stops: no poll and no member handed out from now on; the
+ * one with the owner goes on.  What is due stays in Redis, where
+ * another instance or the next start polls it. */
+void duepoll_pause(struct duepoll *p);
 void duepoll_free(struct duepoll *p);
 
 #endif

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
+#include "stopjobs.h"
 #include "store.h"
 #include "store_scripts.h"
 #include "xmalloc.h"
@@ -31,6 +32,7 @@ struct escalate {
 	int64_t duress_ended; /* its repeats end with it: ms since the duress,
 	                       * else -1 */
 	int malformed; /* the current member is being dropped as malformed */
+	int paused; /* escalate_pause(): no member taken up from now on */
 };
 
 static int
@@ -226,7 +228,9 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 
 	e->req = NULL;
 	snprintf(aid, sizeof(aid), "%.32s", e->current);
-	if (reply == NULL || parse_long(tierstr, 0, 1000000000, &t) != 0) {
+	/* stopping: only read so far, so the timer is still due in Redis */
+	if (e->paused || reply == NULL ||
+	    parse_long(tierstr, 0, 1000000000, &t) != 0) {
 		if (reply == NULL)
 			log_warnx("escalation %s: %s", e->current, err);
 		escalate_work(e);
@@ -305,15 +309,22 @@ escalate_one(struct escalate *e)
 	    json_pack("{s:s}", "aid", aid), escalate_brief_cb, e);
 }
 
-/* Works through the due members one at a time, then waits. */
+/* Works through the due members one at a time, then waits.  A stop
+ * waits for the member being worked on (stopjobs.h), so that its
+ * record comes before relay.stop. */
 static void
 escalate_work(struct escalate *e)
 {
+	if (e->current != NULL)
+		stopjobs_end(e->relay->stopjobs);
 	free(e->current);
 	e->current = NULL;
+	if (e->paused)
+		return;
 	if (e->next < e->nmembers) {
 		e->current = e->members[e->next];
 		e->members[e->next++] = NULL;
+		stopjobs_begin(e->relay->stopjobs);
 		escalate_one(e);
 		return;
 	}
@@ -364,6 +375,19 @@ escalate_new(struct relay *relay)
 	e->poll_ev = evtimer_new(relay->base, escalate_poll_cb, e);
 	evtimer_add_ms(e->poll_ev, POLL_MS);
 	return e;
+}
+
+/* Safe to leave between members, as a crash would: firing a tier is
+ * its claim (script_fire removes the timer as it queues the tier), so
+ * a timer not fired here stays due in Redis for another instance or
+ * the next start, and none fires twice. */
+void
+escalate_pause(struct escalate *e)
+{
+	if (e == NULL)
+		return;
+	e->paused = 1;
+	evtimer_del(e->poll_ev);
 }
 
 void

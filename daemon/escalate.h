@@ -19,6 +19,9 @@ struct escalate;
 
 struct escalate *escalate_new(struct relay *relay);
 void escalate_free(struct escalate *e);
+/* The relay stops: no timer is fired from now on but the one under way,
+ * which the stop waits for (stopjobs.h). */
+void escalate_pause(struct escalate *e);
 
 /* The notifications of tier t as [[rid, channel], ...]; webhooks only to
  * recipients the alert was sealed to (recipients: comma-separated); for

@@ -1,12 +1,14 @@
 /*
  * The jobs a stop waits for before the audit log closes: an alert being
  * stored (conn_alert.c), a device's cancel (conn_cancel.c) or check-in
- * request (checkin_reply.c) and an acknowledgement (ack.c), each logged
- * and audited when Redis's answer comes, which with [redis]
- * min_replicas includes WAIT's.  Their connections may be gone; what
- * the master did is recorded all the same.  The wait is bounded by
- * STOPJOBS_WAIT_MS (and shutdown_timeout); what is still pending then
- * is ended at exit, its outcome unknown.
+ * request (checkin_reply.c), a location update, a supervision's end or
+ * deadline (supervise_conn.c), an acknowledgement (ack.c) and the timer
+ * being taken up (escalate.c, duepoll.c), each logged and, but for the
+ * location and supervision, audited when Redis's answer comes, which
+ * with [redis] min_replicas includes WAIT's.  Their connections may be
+ * gone; what the master did is recorded all the same.  The wait is
+ * bounded by STOPJOBS_WAIT_MS (and shutdown_timeout); what is still
+ * pending then is ended at exit, its outcome unknown.
  */
 #ifndef ALERTRELAY_STOPJOBS_H
 #define ALERTRELAY_STOPJOBS_H

@@ -154,6 +154,16 @@ supervise_resume(struct supervise *s)
 	supervise_conn_refresh_all(s->relay);
 }
 
+/* Removing the device from the set is the claim (script_supervise_
+ * offline): a deadline left here stays due for another instance or the
+ * next start. */
+void
+supervise_pause(struct supervise *s)
+{
+	if (s != NULL)
+		duepoll_pause(s->poll);
+}
+
 void
 supervise_free(struct supervise *s)
 {

@@ -25,6 +25,9 @@ void supervise_free(struct supervise *s);
  * moment, so that an outage of Redis does not look like one of every
  * device. */
 void supervise_resume(struct supervise *s);
+/* The relay stops: no device is declared offline from now on but the
+ * one under way, which the stop waits for (stopjobs.h). */
+void supervise_pause(struct supervise *s);
 /* 1 when this device may make one more "supervise" request now. */
 int supervise_limit_take(struct supervise *s, const char *device_id);
 

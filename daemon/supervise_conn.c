@@ -6,42 +6,71 @@
  * that ends the supervision is a job of the connection (conn_job.c):
  * the device's next frame waits for it, so that no device can pile up
  * scripts nobody waits for, and it is logged whether or not the device
- * stays.
+ * stays.  So is each write of the deadline, without holding up the
+ * device's frames: one at a time per connection.
  */
 #include "conn_int.h"
 #include "checkin_scripts.h"
 #include "supervise.h"
 
+/* A deadline being written (supervise_conn_seen): a job that outlives
+ * its connection (conn_job.c), as Redis writes it (and sends
+ * device.online) whether or not the device stays, so that the line and
+ * the count of a device back online do not depend on it either. */
+struct supervise_seen {
+	struct conn_job who; /* who.c is never used: the link may go first */
+	struct supervise_link *l; /* NULL once the link is gone */
+	int gone; /* with its connection */
+};
+
 struct supervise_link {
 	struct conn *c;
 	long interval; /* seconds */
 	int64_t written_ms; /* monotonic, of the last write; 0: never */
-	struct store_req *req;
+	struct supervise_seen *seen; /* the write under way, or NULL */
 };
+
+/* The link ends, with its connection (gone) or by the device's own
+ * request; its write under way goes on without it. */
+static void
+supervise_link_end(struct supervise_link *l, int gone)
+{
+	if (l == NULL)
+		return;
+	if (l->seen != NULL) {
+		l->seen->l = NULL;
+		l->seen->gone = gone;
+	}
+	free(l);
+}
 
 void
 supervise_conn_free(struct supervise_link *l)
 {
-	if (l == NULL)
-		return;
-	store_req_cancel(l->req);
-	free(l);
+	supervise_link_end(l, 1);
 }
 
 static void
 supervise_conn_written_cb(json_t *reply, const char *err, void *arg)
 {
-	struct supervise_link *l = arg;
+	struct supervise_seen *s = arg;
 	const char *r = json_string_value(json_object_get(reply, "r"));
 
-	l->req = NULL;
-	if (reply == NULL) {
-		log_warnx("supervision device=%s: %s", l->c->device_id, err);
-		l->written_ms = 0; /* again at the next frame */
-	} else if (r != NULL && strcmp(r, "online") == 0) {
-		metrics.devices_online_events++;
-		log_info("supervision device=%s state=online", l->c->device_id);
+	if (s->l != NULL) {
+		s->l->seen = NULL;
+		if (reply == NULL)
+			s->l->written_ms = 0; /* again at the next frame */
 	}
+	if (reply == NULL)
+		log_warnx("supervision device=%s%s: %s", s->who.device_id,
+		    s->gone ? " device_gone=1" : "", err);
+	else if (r != NULL && strcmp(r, "online") == 0) {
+		metrics.devices_online_events++;
+		log_info("supervision device=%s state=online%s",
+		    s->who.device_id, s->gone ? " device_gone=1" : "");
+	}
+	conn_job_release(&s->who);
+	free(s);
 }
 
 void
@@ -53,7 +82,7 @@ supervise_conn_seen(struct conn *c)
 	char due[24], iv[24];
 	json_t *args;
 
-	if (l == NULL || l->req != NULL ||
+	if (l == NULL || l->seen != NULL ||
 	    (l->written_ms != 0 && mono - l->written_ms < l->interval * 500) ||
 	    !store_ready(c->relay->store))
 		return;
@@ -66,8 +95,14 @@ supervise_conn_seen(struct conn *c)
 	json_object_set_new(args, "dev", json_string(c->device_id));
 	json_object_set_new(args, "due_ms", json_string(due));
 	json_object_set_new(args, "interval", json_string(iv));
-	l->req = store_eval(c->relay->store, script_supervise_seen, args,
-	    supervise_conn_written_cb, l);
+	/* not the connection's c->job: the device's next frame need not
+	 * wait for it (at most one per link, l->seen) */
+	l->seen = xcalloc(1, sizeof(*l->seen));
+	l->seen->l = l;
+	conn_job_init(&l->seen->who, c, "");
+	l->seen->who.c = NULL;
+	store_eval(c->relay->store, script_supervise_seen, args,
+	    supervise_conn_written_cb, l->seen);
 }
 
 void
@@ -128,7 +163,7 @@ supervise_conn_stop(struct conn *c)
 {
 	struct conn_job *who = xcalloc(1, sizeof(*who));
 
-	supervise_conn_free(c->sup);
+	supervise_link_end(c->sup, 0);
 	c->sup = NULL;
 	snprintf(c->req_type, sizeof(c->req_type), "supervise");
 	conn_job_init(who, c, "");

@@ -1,13 +1,14 @@
-"""A location update and the end of a supervision whose device
-disconnects before Redis answers are still logged, with device_gone=1
+"""A location update, the end of a supervision and a supervised device's
+deadline written as it comes back online, whose device disconnects
+before Redis answers, are still logged, with device_gone=1
 (docs/RELIABILITY.md, "what the relay did ... whether or not its device
 is still there").  Real redis-server (writes held with CLIENT PAUSE
 WRITE), the real relay and a device speaking the protocol by hand.  A
 stop waits for both as for a check-in (stopjobs.h).
 
 Before: the connection's end cancelled the request; Redis stored the
-update (or removed the device's deadline) and the relay logged nothing
-of it."""
+update (or removed the device's deadline, or sent device.online) and the
+relay logged nothing of it."""
 
 import re
 import signal
@@ -60,6 +61,17 @@ def stored(env, aid):
         env.redis["prefix"], aid))
 
 
+def supervise(env, interval):
+    """A supervision declared by a device that stays for the answer."""
+    s = device_session(env)
+    try:
+        answer = s.request({"type": "supervise", "interval": interval},
+                           ("supervised", "error"))
+        assert answer["type"] == "supervised", answer
+    finally:
+        s.close()
+
+
 @pytest.mark.hard_timeout(90)
 def test_a_location_update_whose_device_went_away_is_logged(lab):
     env, relay = gone_stack(lab)
@@ -75,13 +87,7 @@ def test_a_supervision_end_whose_device_went_away_is_logged(lab):
     env, relay = gone_stack(lab)
     r = redis_client(env)
     supervised = "%s:supervised" % env.redis["prefix"]
-    s = device_session(env)
-    try:
-        answer = s.request({"type": "supervise", "interval": 60},
-                           ("supervised", "error"))
-        assert answer["type"] == "supervised", answer
-    finally:
-        s.close()
+    supervise(env, 60)
     harness.wait_until(lambda: r("ZSCORE", supervised, env.device_id), 10,
                        what="the device's deadline in Redis")
     sent_and_gone(env, relay, {"type": "supervise", "interval": 0})
@@ -108,3 +114,24 @@ def test_a_stop_waits_for_a_location_update_of_a_device_gone(lab):
     assert re.search(located(env, aid), relay.log(), re.M), \
         relay.log()[-3000:]
     assert stored(env, aid)
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_device_back_online_that_went_away_is_logged(lab):
+    """Declared offline, the device supervises again and hangs up while
+    Redis holds the write of its deadline (supervise_conn_seen): the
+    relay logs it back online all the same, as Redis sends
+    device.online.  Before, that line and its count were lost."""
+    env = gone_env(lab)
+    env.sections = {"supervision": {"min_interval": 1, "grace": 1}}
+    env.write_relay_conf()
+    lab.redis(env)
+    relay = lab.relay(env, debug=True)
+    supervise(env, 1)
+    relay.proc.wait_for(r"supervision device=%s state=offline"
+                        % env.device_id, timeout=10)
+    sent_and_gone(env, relay, {"type": "supervise", "interval": 1})
+    relay.proc.wait_for(r"info: supervision device=%s state=online "
+                        r"device_gone=1$" % env.device_id, timeout=10)
+    assert redis_client(env)("HGET", "%s:supervise:%s" % (
+        env.redis["prefix"], env.device_id), "state") == "online"

@@ -1,0 +1,167 @@
+"""A relay stopping (SIGTERM) takes nothing new up (docs/RELIABILITY.md,
+"Shutdown"): its acknowledgement listeners close at once, so a recipient
+acknowledging during the stop is refused at connect, not held, and
+nothing is audited after relay.stop; the check-in and escalation timers
+that come due during the stop are left in Redis, and the next start
+raises them.  Real alertrelayd and redis-server (writes held with CLIENT
+PAUSE WRITE), a webhook receiver that holds a delivery in flight, a
+device speaking the protocol by hand.
+
+Before: the listeners and timers ran until the loop ended.  An
+acknowledgement taken during the stop was audited after relay.stop (the
+audit trail said the relay stopped, then it acted), and the stopping
+relay fired the tier and raised the check-in due meanwhile."""
+
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+
+import harness
+import proto
+from harness_sms import device_session
+from test_checkin_gone import gone_env, gone_while_held, timer_frame, \
+    writes_held
+from test_location_gone import an_update
+from test_replicas_stop import WAITING, audit_actions
+
+pytestmark = pytest.mark.needs("alertrelayd")
+
+TIER1_S = 4  # the escalation's second tier, after the alert
+HANGS_S = 8  # the first delivery's answer, which holds the stop
+
+
+def state_of(env, what, *args):
+    return harness.Resp(env.redis_port)(what, *args)
+
+
+def checkin_started(env, deadline_s, release_s):
+    """A check-in started by a device that stays for the answer."""
+    key = proto.device_signing_key(env.device_key)
+    cid = proto.new_alert_id()
+    s = device_session(env)
+    try:
+        frame, _ = timer_frame(env, key, cid, "start", deadline_s=deadline_s,
+                               release_s=release_s)
+        answer = s.request(frame, ("checkin", "error"))
+        assert answer["type"] == "checkin", answer
+    finally:
+        s.close()
+    return cid
+
+
+def alert_sent(env):
+    s = device_session(env)
+    try:
+        return s.send_alert("panic")["alert_id"]
+    finally:
+        s.close()
+
+
+@pytest.mark.hard_timeout(120)
+def test_timers_due_during_the_stop_are_left_to_the_next_start(lab):
+    """A delivery in flight holds the stop (HANGS_S); meanwhile the
+    alert's next tier and a check-in's release come due.  The stopping
+    relay takes neither up; both stay due in Redis, and the next start
+    fires the tier and raises the check-in."""
+    env = lab.env()
+    env.policies = {"default": {"types": "panic", "tier": [
+        "0 contactpunt:webhook", "%d oncall-1:webhook" % TIER1_S]}}
+    env.write_relay_conf()
+    hanging = lab.recorder_for(env, "contactpunt", delays=(HANGS_S,))
+    lab.recorder_for(env, "oncall-1")
+    lab.redis(env)
+    relay = lab.relay(env)
+    aid = alert_sent(env)
+    harness.wait_until(lambda: hanging.snapshot(), 10,
+                       what="the first delivery in flight")
+    cid = checkin_started(env, 2, 3)
+    relay.proc.signal(signal.SIGTERM)
+    relay.proc.wait_for(r"info: shutting down", "stderr", 10)
+    assert relay.proc.wait_exit(30) == 0, relay.log()[-3000:]
+    exited_ms = time.time() * 1000
+    log = relay.log()
+    assert not re.search(r"escalation alert=%s tier=1" % aid, log), log
+    assert not re.search(r"checkin missed checkin=%s" % cid, log), log
+    prefix = env.redis["prefix"]
+    tier1 = state_of(env, "ZSCORE", prefix + ":timers", aid + "|1")
+    release = state_of(env, "ZSCORE", prefix + ":checkin_timers", cid + "|x")
+    # both due well before the stopping relay exited (it polls 4 times a
+    # second), and still due
+    assert tier1 and float(tier1) + 1000 < exited_ms, (tier1, exited_ms)
+    assert release and float(release) + 1000 < exited_ms, (release, exited_ms)
+    assert state_of(env, "HGET", "%s:checkin:%s" % (prefix, cid),
+                    "state") == "active"
+    assert "alert.escalated" not in [r[0] for r in audit_actions(env)]
+    relay.start()
+    relay.proc.wait_for(r"escalation alert=%s tier=1 result=fired" % aid,
+                        "stderr", 10)
+    relay.proc.wait_for(r"checkin missed checkin=%s " % cid, "stderr", 10)
+
+
+def ack_env(lab):
+    env = gone_env(lab)
+    env.ack = {"listen": "127.0.0.1:%d" % harness.free_port()}
+    token = harness.new_token()
+    env.recipient_extra["contactpunt"] = {
+        "ack_token_file": harness.write_secret(env.dir / "cp.ack", token)}
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(env.dir)
+    env.write_relay_conf()
+    return env, token
+
+
+def ack_later(env, token, aid):
+    """POST .../ack in a thread: {"status": ...} or {"error": ...} and
+    how long it took, once the thread ends."""
+    out = {}
+
+    def run():
+        t0 = time.monotonic()
+        try:
+            out["status"] = harness.https_request(
+                int(env.ack["listen"].rsplit(":", 1)[1]), "POST",
+                "/v1/alerts/%s/ack" % aid,
+                headers={"Authorization": "Bearer " + token,
+                         "Content-Length": "0"},
+                body=b"", cafile=env.cert, timeout=20)[0]
+        except OSError as e:
+            out["error"] = e
+        out["took"] = time.monotonic() - t0
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, out
+
+
+@pytest.mark.hard_timeout(120)
+def test_an_ack_during_the_stop_is_refused_and_nothing_follows_relay_stop(
+        lab):
+    """Writes held: a device's location update (gone) holds the stop,
+    past its bound, so relay.stop is made while Redis still holds them.
+    An acknowledgement attempted during the stop is refused at connect;
+    once Redis runs again, the audit trail ends with relay.stop and its
+    signed head."""
+    env, token = ack_env(lab)
+    lab.redis(env)
+    relay = lab.relay(env, debug=True)
+    aid, frame = an_update(env)
+    with writes_held(env.redis_port) as r:
+        gone_while_held(env, relay, r, frame)
+        relay.proc.signal(signal.SIGTERM)
+        relay.proc.wait_for(WAITING, "stderr", 10)
+        t, out = ack_later(env, token, aid)
+        relay.proc.wait_for(r"had no answer from Redis within 3000 ms",
+                            "stderr", 10)
+        t.join(1)
+    assert relay.proc.wait_exit(20) == 0, relay.log()[-3000:]
+    t.join(20)
+    assert isinstance(out.get("error"), ConnectionRefusedError), out
+    assert out["took"] < 1, out
+    recs = audit_actions(env)
+    actions = [x[0] for x in recs]
+    after = actions[len(actions) - actions[::-1].index("relay.stop"):]
+    assert set(after) <= {"audit.signed"}, recs
+    assert "alert.ack" not in actions, recs
