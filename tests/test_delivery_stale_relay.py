@@ -5,24 +5,30 @@ oncall-2) takes the alert and tries oncall-2, whose receiver is down; A
 is SIGKILLed; B (directory 2) claims the pending notification and leaves
 it pending (logged, `left to a relay with it`) instead of dropping it as
 `recipient has no webhook any more`; A back, it reaches oncall-2.  Fails
-on the old code (dropped by B: oncall-2 never gets the alarm).  Real
-redis-server, two relays, receivers and alertctl."""
+on the old code (dropped by B: oncall-2 never gets the alarm).  With
+relay A gone for good (or directory 3 rolled back), B gives it back for
+one lease (15 s) from the first give-back, then fails it: a dead letter,
+oncall-2 marked unreached.  Real redis-server, two relays, receivers
+and alertctl."""
 
 import time
 
 import pytest
 
+from harness_proc import wait_until
 from helpers import join_oncall_2, reload_one_relay
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
 
-@pytest.mark.hard_timeout(120)
-def test_a_relay_behind_leaves_a_new_recipient_s_notification(lab):
+def alarm_left_to_b(lab):
+    """Relays A (directory 3, with oncall-2) and B (2); an alarm through
+    A, whose try of oncall-2 (receiver not up) waits in Redis once A is
+    SIGKILLed.  Returns env, redis, relay_a, relay_b and the alert id."""
     env = lab.env()
     env.delivery["claim_idle_ms"] = 1000
     env.use_directory(2)
-    lab.redis(env)
+    redis = lab.redis(env)
     relay_a = lab.relay(env)
     relay_b = lab.relay(env.another_instance("relay-b"))
     join_oncall_2(env)  # directory 3, relay A only
@@ -34,6 +40,12 @@ def test_a_relay_behind_leaves_a_new_recipient_s_notification(lab):
     cp_recv.wait_alerts(1, timeout=15)
     # oncall-2's receiver is not up: its notification waits at A or B
     relay_a.kill9()
+    return env, redis, relay_a, relay_b, aid
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_relay_behind_leaves_a_new_recipient_s_notification(lab):
+    env, redis, relay_a, relay_b, aid = alarm_left_to_b(lab)
     m = relay_b.proc.wait_for(
         r"delivery alert=%s recipient=oncall-2 channel=webhook(: not in "
         r"this relay's directory \(version 2\), but another relay of this "
@@ -48,3 +60,37 @@ def test_a_relay_behind_leaves_a_new_recipient_s_notification(lab):
     assert got[0]["alert_id"] == aid and got[0]["message"] == "voordeur"
     time.sleep(2)
     assert len(new.alerts()) == 1
+
+
+@pytest.mark.hard_timeout(150)
+def test_with_no_relay_that_knows_the_recipient_it_fails_after_a_lease(lab):
+    """A, the only relay with directory 3, never comes back (stopped for
+    good, or 3 rolled back): B gives oncall-2's alarm back for one lease
+    from the first give-back, then fails it as unreachable.  Fails on the
+    old code: B gave it back for ever (directory_version keeps the highest
+    ever), so no dead letter, no unreached, no next tier, ever."""
+    env, redis, relay_a, relay_b, aid = alarm_left_to_b(lab)
+    relay_b.proc.wait_for(r"delivery alert=%s recipient=oncall-2 "
+                          r"channel=webhook: not in this relay's directory"
+                          % aid, "stderr", 20)
+    first = time.time()
+    relay_b.proc.wait_for(r"delivery alert=%s recipient=oncall-2 "
+                          r"channel=webhook: given back for \d+ ms and no "
+                          r"relay with directory version 3 took it: "
+                          r"decided here on version 2" % aid, "stderr", 40)
+    assert time.time() - first > 13, "not before one lease"
+    c = redis.client()
+    try:
+        dead = wait_until(
+            lambda: [f for _, f in c.xrange(env.redis["prefix"] +
+                                            ":deadletter")
+                     if f.get("alert_id") == aid], 10,
+            what="oncall-2's dead letter")
+        unreached = c.hgetall("%s:unreached:%s" % (env.redis["prefix"],
+                                                   aid))
+    finally:
+        c.close()
+    assert [d["recipient_id"] for d in dead] == ["oncall-2"], dead
+    assert "not in this relay's directory (version 2)" in dead[0]["reason"]
+    assert list(unreached) == ["oncall-2|webhook"], unreached
+    assert "no webhook any more" not in relay_b.log()
