@@ -602,6 +602,20 @@ delivery_behind(struct delivery *dl)
 	return 1;
 }
 
+/* Taken by a relay that knows the recipient: a relay behind that has it
+ * next counts its bound from its own give-back, not from one before
+ * this relay tried (delivery_behind). */
+static void
+delivery_taken_back(struct delivery *dl)
+{
+	if (json_is_integer(json_object_get(dl->meta, "given_back_ms")) &&
+	    dl->local_done == NULL) {
+		store_taken_back(dl->d->relay->store, dl->e.stream_id,
+		    dl->e.alert_id);
+		json_object_del(dl->meta, "given_back_ms");
+	}
+}
+
 static void
 delivery_send(struct delivery *dl)
 {
@@ -616,6 +630,7 @@ delivery_send(struct delivery *dl)
 	                                           : r->webhook_url == NULL)) &&
 	    delivery_behind(dl))
 		return;
+	delivery_taken_back(dl);
 	if (strcmp(dl->e.channel, "sms") == 0) {
 		if (r == NULL || r->sms == NULL)
 			delivery_cannot(dl, "recipient has no sms any more");

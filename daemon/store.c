@@ -673,6 +673,14 @@ store_give_back(struct store *st, const char *id, const char *alert_id,
 	    store_give_back_cb, NULL);
 }
 
+void
+store_taken_back(struct store *st, const char *id, const char *alert_id)
+{
+	store_eval(st, script_taken_back,
+	    json_pack("{s:s, s:s}", "sid", id, "aid", alert_id),
+	    store_give_back_cb, NULL);
+}
+
 /* The first WAIT after a reload set min_replicas makes the connection:
  * it fails ("not on the master"), the ones after it do not. */
 static struct store_waits *

@@ -112,6 +112,9 @@ void store_touch(struct store *st, const char *const *ids, size_t n);
  * when (script_give_back). */
 void store_give_back(struct store *st, const char *id, const char *alert_id,
     long idle_ms, int64_t now_ms);
+/* Forgets that delivery id was given back: a relay that knows its
+ * recipient has it (script_taken_back). */
+void store_taken_back(struct store *st, const char *id, const char *alert_id);
 
 /* --- timers --- */
 

@@ -55,6 +55,13 @@ const char script_give_back[] =
             "end\n"
             "return cjson.encode({r = 'ok'})\n";
 
+/* A relay that knows the recipient has the notification given back:
+ * the bound starts again at the next give-back (a relay with the newer
+ * directory runs, retrying a receiver that is down). */
+const char script_taken_back[] =
+    PRELUDE "redis.call('HDEL', K('alert', a.aid), 'gb:' .. a.sid)\n"
+            "return cjson.encode({r = 'ok'})\n";
+
 /* A notification went through. */
 const char script_done[] = PRELUDE
     "local ak = K('alert', a.aid)\n"

@@ -48,6 +48,7 @@ extern const char script_timer_drop[];
 extern const char script_meta[];
 /* A notification left by a relay behind on the directory (delivery.c). */
 extern const char script_give_back[];
+extern const char script_taken_back[];
 extern const char script_done[];
 extern const char script_unreached[];
 /* Recipients that cannot be reached at all, marked at once
