@@ -159,10 +159,20 @@ const char script_checkin_duress[] = PRELUDE DURESS_REMIND
     "end\n"
     "return cjson.encode({r = 'ok', state = 'done', duress = true})\n";
 
-/* Due timers (cjson writes an empty list as {}: the caller copes). */
-const char script_checkin_due[] =
-    PRELUDE "return cjson.encode({m = redis.call('ZRANGEBYSCORE',"
-            "  K(a.set), '-inf', a.now_ms, 'LIMIT', 0, a.count)})\n";
+/* Members of the sorted set a.set due now, up to a.count (duepoll.h):
+ * check-in timers, supervised devices.  Those in a.skip (given back by
+ * the caller a moment ago) are passed over here, not by the caller: a
+ * page of them alone would hide every member due after them.  At most
+ * #a.skip of a page are left out, so a page that long more suffices.
+ * (cjson writes an empty list as {}: the caller copes.) */
+const char script_due[] =
+    PRELUDE "local skip, m = {}, {}\n"
+            "for _, s in ipairs(a.skip or {}) do skip[s] = true end\n"
+            "for _, s in ipairs(redis.call('ZRANGEBYSCORE', K(a.set), '-inf',"
+            "    a.now_ms, 'LIMIT', 0, a.count + #(a.skip or {}))) do\n"
+            "  if not skip[s] and #m < a.count then m[#m + 1] = s end\n"
+            "end\n"
+            "return cjson.encode({m = m})\n";
 
 /* Taking a due release: the timer moves a lease ahead rather than
  * going, so an instance that dies before the alert is stored leaves it
@@ -305,10 +315,6 @@ const char script_supervise_stop[] =
     PRELUDE "redis.call('ZREM', K('supervised'), a.dev)\n"
             "redis.call('DEL', K('supervise', a.dev))\n"
             "return cjson.encode({r = 'ok'})\n";
-
-const char script_supervise_due[] =
-    PRELUDE "return cjson.encode({m = redis.call('ZRANGEBYSCORE',"
-            "  K('supervised'), '-inf', a.now_ms, 'LIMIT', 0, a.count)})\n";
 
 /* A supervised device missed its interval plus grace: removing it from
  * the set is the claim, so device.offline goes out once. */

@@ -25,11 +25,11 @@
 #ifndef ALERTRELAY_CHECKIN_SCRIPTS_H
 #define ALERTRELAY_CHECKIN_SCRIPTS_H
 
+extern const char script_due[];
 extern const char script_checkin_start[];
 extern const char script_checkin_extend[];
 extern const char script_checkin_done[];
 extern const char script_checkin_duress[];
-extern const char script_checkin_due[];
 extern const char script_checkin_claim[];
 extern const char script_checkin_defer[];
 extern const char script_checkin_released[];
@@ -37,7 +37,6 @@ extern const char script_checkin_remind[];
 extern const char script_checkin_unsealed[];
 extern const char script_supervise_seen[];
 extern const char script_supervise_stop[];
-extern const char script_supervise_due[];
 extern const char script_supervise_offline[];
 
 #endif

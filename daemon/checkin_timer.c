@@ -16,10 +16,12 @@
 #include "checkin_scripts.h"
 #include "checkin_unsealed.h"
 #include "directory.h"
+#include "directory_version.h"
 #include "duepoll.h"
 #include "envelope.h"
 #include "ingest.h"
 #include "log.h"
+#include "log_budget.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "relay.h"
@@ -31,13 +33,12 @@
 #define CHECKIN_LEASE_MS 15000 /* before another instance retries it */
 #define CHECKIN_KEEP_S (7L * 86400) /* a released check-in's record */
 #define CHECKIN_DEFER_MS 1000 /* given back: due again this much later */
-#define CHECKIN_DEFER_LOG_MS 10000 /* one line at most this often */
-/* A known recipient's alarm waits at most this long for a relay that
- * knows the others too (one lease: such a relay, running, claims it
- * within a second; one restarting may take that long) */
-#define CHECKIN_DEFER_MAX_MS CHECKIN_LEASE_MS
 #define CHECKIN_SKIP_MS 5000 /* and not claimed here again before this */
 #define CHECKIN_SKIPS 64
+
+/* Give-backs are logged, each one, within a budget: many at once (a
+ * relay far behind) cost a few lines and a count. */
+static struct log_budget checkin_defer_log = {"check-ins given back", 0, 0, 0};
 
 struct checkin {
 	struct relay *relay;
@@ -53,13 +54,12 @@ struct checkin {
 	char lease[24]; /* the claim's lease (ms), for giving it back */
 	long long dirv; /* the highest directory version of this Redis */
 	long long deferred_ms; /* first given back (claim's), or 0 */
-	int64_t deferred_log; /* when a give-back was last logged */
-	long deferred; /* given back since that line */
-	/* Given back here lately: left to the others' polls meanwhile,
-	 * else this relay, polling in step with the due time it set,
-	 * would nearly always claim it first again. */
+	/* Given back here lately: left to the others' polls meanwhile
+	 * (script_due passes over them), else this relay, polling in step
+	 * with the due time it set, would nearly always claim it first
+	 * again. */
 	struct {
-		char cid[33];
+		char member[36]; /* "C|x" */
 		int64_t until; /* monotonic ms */
 	} skip[CHECKIN_SKIPS];
 	size_t nskip; /* the next slot to use */
@@ -175,41 +175,26 @@ checkin_ingest_cb(const struct ingest_reply *r, void *arg)
 	}
 }
 
-/* 1 when another relay of this Redis ran with a newer signed directory
- * than this one has (directory_version.c): a device or recipient this
- * relay does not know may be one enrolled since, not one removed. */
-static int
-checkin_behind(const struct checkin *ck)
-{
-	const struct directory *d = ck->relay->cfg->dir;
-
-	return d != NULL && ck->dirv > d->version;
-}
-
 /* What this relay would do (not raise it, or leave recipients out) it
  * may decide on its own directory only when that is the newest: else
  * the claim goes back, due again in a moment, for a relay that has the
  * newer one (a reload not done here yet, or refused).  Never dropped
- * for that: without such a relay it waits, said here. */
+ * for that: without such a relay it waits, said here with how long. */
 static void
 checkin_defer(struct checkin *ck, const char *why)
 {
 	int64_t t = now_ms();
 	char due[24];
 
-	ck->deferred++;
-	if (ck->deferred_log == 0 ||
-	    t - ck->deferred_log >= CHECKIN_DEFER_LOG_MS) {
+	if (log_budget_take(&checkin_defer_log))
 		log_warnx("checkin=%s: %s in this relay's directory "
 		          "(version %lld), but another relay of this Redis "
 		          "runs version %lld: left to a relay with it, not "
-		          "raised here (reload this relay); %ld given back",
+		          "raised here (reload this relay) given_back_ms=%lld",
 		    ck->cid, why, ck->relay->cfg->dir->version, ck->dirv,
-		    ck->deferred);
-		ck->deferred_log = t;
-		ck->deferred = 0;
-	}
-	snprintf(ck->skip[ck->nskip].cid, sizeof(ck->skip[0].cid), "%s",
+		    ck->deferred_ms > 0 ? (long long)(t - ck->deferred_ms)
+		                        : 0LL);
+	snprintf(ck->skip[ck->nskip].member, sizeof(ck->skip[0].member), "%s|x",
 	    ck->cid);
 	ck->skip[ck->nskip].until = monotonic_ms() + CHECKIN_SKIP_MS;
 	ck->nskip = (ck->nskip + 1) % CHECKIN_SKIPS;
@@ -257,15 +242,16 @@ static void checkin_unsealed_cb(json_t *reply, const char *err, void *arg);
 
 /* A recipient this relay does not know must not hold back the alarm of
  * those it knows for long: with no relay of the newer directory running
- * (one stopped, a rolling upgrade), giving it back for ever would raise
- * nothing at all.  After CHECKIN_DEFER_MAX_MS it is raised here, the
- * unknown recipients left out (checkin_route says which). */
+ * (one stopped, a rolling upgrade, a rollback), giving it back for ever
+ * would raise nothing at all.  After DIRECTORY_GIVEBACK_MAX_MS it is
+ * raised here, the unknown recipients left out (checkin_route says
+ * which). */
 static int
 checkin_waited_enough(const struct checkin *ck)
 {
 	int64_t waited = now_ms() - ck->deferred_ms;
 
-	if (ck->deferred_ms <= 0 || waited < CHECKIN_DEFER_MAX_MS)
+	if (ck->deferred_ms <= 0 || waited < DIRECTORY_GIVEBACK_MAX_MS)
 		return 0;
 	log_warnx("checkin=%s: given back for %lld ms and no relay with "
 	          "directory version %lld took it: raised here to the "
@@ -298,8 +284,8 @@ checkin_release(struct checkin *ck, const char *env64, int route)
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	free(json);
 	known = checkin_known(ck, &env);
-	if (route && checkin_behind(ck) && known < env.nrecipients &&
-	    !checkin_waited_enough(ck)) {
+	if (route && directory_version_behind(ck->relay, ck->dirv) &&
+	    known < env.nrecipients && !checkin_waited_enough(ck)) {
 		envelope_free(&env);
 		checkin_defer(ck, "a recipient of its alert is not known");
 		return;
@@ -378,7 +364,7 @@ checkin_device_gone(struct checkin *ck, const char *dev)
 		ck->revoked = d->revoked != 0;
 		return 0;
 	}
-	if (checkin_behind(ck)) {
+	if (directory_version_behind(ck->relay, ck->dirv)) {
 		checkin_defer(ck, "its device is not enrolled");
 		return 1;
 	}
@@ -422,18 +408,21 @@ checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 	    json_string_value(json_object_get(reply, "envelope")), 1);
 }
 
-/* 1 when this relay gave member's check-in back a moment ago. */
-static int
-checkin_skipped(const struct checkin *ck, const char *member)
+/* The releases this relay gave back a moment ago, for script_due to
+ * pass over (duepoll.h). */
+static json_t *
+checkin_skipped(void *arg)
 {
+	const struct checkin *ck = arg;
 	int64_t t = monotonic_ms();
+	json_t *skip = json_array();
 	size_t i;
 
 	for (i = 0; i < CHECKIN_SKIPS; i++)
-		if (ck->skip[i].until > t &&
-		    strncmp(ck->skip[i].cid, member, 32) == 0)
-			return 1;
-	return 0;
+		if (ck->skip[i].until > t)
+			json_array_append_new(skip,
+			    json_string(ck->skip[i].member));
+	return skip;
 }
 
 static void
@@ -445,8 +434,7 @@ checkin_due_cb(struct duepoll *p, const char *member, void *arg)
 	int64_t t = now_ms();
 
 	if (bar == NULL || bar - member != 32 ||
-	    (bar[1] != 'r' && bar[1] != 'x') ||
-	    (bar[1] == 'x' && checkin_skipped(ck, member))) {
+	    (bar[1] != 'r' && bar[1] != 'x')) {
 		duepoll_next(p);
 		return;
 	}
@@ -475,8 +463,8 @@ checkin_new(struct relay *relay)
 	ck->relay = relay;
 	ck->limit = ratelimit_new(relay->cfg->checkin_rate / 3600.0,
 	    (double)relay->cfg->checkin_burst, 16384);
-	ck->poll = duepoll_new(relay, script_checkin_due, "checkin_timers",
-	    CHECKIN_POLL_MS, checkin_due_cb, ck);
+	ck->poll = duepoll_new(relay, script_due, "checkin_timers",
+	    CHECKIN_POLL_MS, checkin_due_cb, checkin_skipped, ck);
 	return ck;
 }
 

@@ -14,11 +14,13 @@
 #include "audit.h"
 #include "audit_record.h"
 #include "directory.h"
+#include "directory_version.h"
 #include "dispatch_int.h"
 #include "dispatch_sms.h"
 #include "http_client.h"
 #include "evtimer_ms.h"
 #include "log.h"
+#include "log_budget.h"
 #include "metrics.h"
 #include "relay.h"
 #include "sms_gateway.h"
@@ -29,6 +31,11 @@
 #include "xmalloc.h"
 
 #define DONE_RETRY_MS 1000
+
+/* Give-backs are logged, each one, within a budget: many at once (a
+ * relay far behind) cost a few lines and a count. */
+static struct log_budget delivery_behind_log = {"notifications given back", 0,
+    0, 0};
 
 static json_t *delivery_fail_args(const struct delivery *dl);
 
@@ -188,10 +195,22 @@ delivery_drop(struct delivery *dl, const char *why)
 	delivery_step(dl);
 }
 
+/* Given up at once, not retried: a dead letter, and for an alarm its
+ * recipient marked unreached with the next tier at once (script_fail),
+ * so that people see the alarm did not reach them. */
+static void
+delivery_fail_now(struct delivery *dl, const char *why)
+{
+	snprintf(dl->reason, sizeof(dl->reason), "%s", why);
+	metrics_delivery(dl->e.channel,
+	    json_is_true(json_object_get(dl->meta, "drill")), DELIVERY_FAILED);
+	dl->state = D_FAIL;
+	delivery_step(dl);
+}
+
 /* A notification that cannot be made at all (the recipient's channel
  * gone in a reload): dropped, except for a duress alarm, which is never
- * dropped quietly: a dead letter, its recipient marked unreached
- * (script_fail), so that people see the alarm did not reach them. */
+ * dropped quietly (delivery_fail_now). */
 static void
 delivery_cannot(struct delivery *dl, const char *why)
 {
@@ -200,11 +219,7 @@ delivery_cannot(struct delivery *dl, const char *why)
 		delivery_drop(dl, why);
 		return;
 	}
-	snprintf(dl->reason, sizeof(dl->reason), "%s", why);
-	metrics_delivery(dl->e.channel,
-	    json_is_true(json_object_get(dl->meta, "drill")), DELIVERY_FAILED);
-	dl->state = D_FAIL;
-	delivery_step(dl);
+	delivery_fail_now(dl, why);
 }
 
 /* The delivery entry was added when its notification was decided; its
@@ -521,38 +536,84 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 	sodium_memzero(cred, sizeof(cred));
 }
 
+/* Given back for DIRECTORY_GIVEBACK_MAX_MS and taken by no relay that
+ * knows the recipient: none runs (stopped for good, or the newer
+ * directory rolled back).  This relay decides on its own directory now:
+ * an alarm fails, as one whose recipient cannot be reached (a dead
+ * letter, the recipient marked unreached, the next tier at once);
+ * anything else is dropped as for a recipient gone (delivery_cannot).
+ * 1 when it failed here. */
+static int
+delivery_behind_too_long(struct delivery *dl, long long dirv, int64_t waited)
+{
+	char why[160];
+
+	log_warnx("delivery alert=%s recipient=%s channel=%s: given back for "
+	          "%lld ms and no relay with directory version %lld took it: "
+	          "decided here on version %lld",
+	    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
+	    (long long)waited, dirv, dl->d->relay->cfg->dir->version);
+	if (!delivery_is_alert(dl))
+		return 0;
+	snprintf(why, sizeof(why),
+	    "recipient not in this relay's directory (version %lld); no "
+	    "relay with version %lld took it in %d s",
+	    dl->d->relay->cfg->dir->version, dirv,
+	    DIRECTORY_GIVEBACK_MAX_MS / 1000);
+	delivery_fail_now(dl, why);
+	return 1;
+}
+
 /* A recipient, or its channel, this relay does not know while another
  * relay of this Redis runs a newer signed directory (script_meta's dirv,
  * directory_version.c): maybe one added since, not one gone.  Left
  * pending in Redis, claimable at once, for whichever instance claims it
- * next (one with the newer directory delivers it), never dropped here.
- * 1 when left so. */
+ * next (one with the newer directory delivers it), never dropped here,
+ * for DIRECTORY_GIVEBACK_MAX_MS from the first give-back (script_meta's
+ * given_back_ms, the same for every relay and restart); then
+ * delivery_behind_too_long.  1 when left so, or failed there. */
 static int
 delivery_behind(struct delivery *dl)
 {
-	static int64_t logged;
-	const struct directory *dir = dl->d->relay->cfg->dir;
 	json_t *v = json_object_get(dl->meta, "dirv");
+	json_t *gb = json_object_get(dl->meta, "given_back_ms");
+	long long dirv = json_is_integer(v) ? json_integer_value(v) : -1;
 	int64_t t = now_ms();
 
-	if (dir == NULL || dl->local_done != NULL || !json_is_integer(v) ||
-	    json_integer_value(v) <= dir->version)
+	if (dl->local_done != NULL ||
+	    !directory_version_behind(dl->d->relay, dirv))
 		return 0;
-	if (logged == 0 || t - logged >= 10000) {
+	if (json_is_integer(gb) &&
+	    t - json_integer_value(gb) >= DIRECTORY_GIVEBACK_MAX_MS)
+		return delivery_behind_too_long(dl, dirv,
+		    t - json_integer_value(gb));
+	if (log_budget_take(&delivery_behind_log))
 		log_warnx("delivery alert=%s recipient=%s channel=%s: not in "
 		          "this relay's directory (version %lld), but another "
 		          "relay of this Redis runs version %lld: left to a "
 		          "relay with it (reload this relay)",
 		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
-		    dir->version, (long long)json_integer_value(v));
-		logged = t;
-	}
+		    dl->d->relay->cfg->dir->version, dirv);
 	/* claimable at once: another instance's next claim round comes
 	 * before this one's, which just ran */
-	store_untouch(dl->d->relay->store, dl->e.stream_id,
-	    dl->d->relay->cfg->claim_idle_ms);
+	store_give_back(dl->d->relay->store, dl->e.stream_id, dl->e.alert_id,
+	    dl->d->relay->cfg->claim_idle_ms, t);
 	delivery_free(dl);
 	return 1;
+}
+
+/* Taken by a relay that knows the recipient: a relay behind that has it
+ * next counts its bound from its own give-back, not from one before
+ * this relay tried (delivery_behind). */
+static void
+delivery_taken_back(struct delivery *dl)
+{
+	if (json_is_integer(json_object_get(dl->meta, "given_back_ms")) &&
+	    dl->local_done == NULL) {
+		store_taken_back(dl->d->relay->store, dl->e.stream_id,
+		    dl->e.alert_id);
+		json_object_del(dl->meta, "given_back_ms");
+	}
 }
 
 static void
@@ -569,6 +630,7 @@ delivery_send(struct delivery *dl)
 	                                           : r->webhook_url == NULL)) &&
 	    delivery_behind(dl))
 		return;
+	delivery_taken_back(dl);
 	if (strcmp(dl->e.channel, "sms") == 0) {
 		if (r == NULL || r->sms == NULL)
 			delivery_cannot(dl, "recipient has no sms any more");

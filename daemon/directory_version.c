@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "directory.h"
 #include "directory_version.h"
 #include "log.h"
 #include "relay.h"
@@ -59,4 +60,12 @@ directory_version_record(struct relay *relay, int at_start)
 	store_eval(relay->store, script_directory,
 	    json_pack("{s:I}", "version", (json_int_t)vc->version),
 	    directory_version_cb, vc);
+}
+
+int
+directory_version_behind(const struct relay *relay, long long highest)
+{
+	const struct directory *d = relay->cfg->dir;
+
+	return d != NULL && highest > d->version;
 }

@@ -10,8 +10,20 @@
 
 struct relay;
 
+/* How long a relay behind gives back what it cannot decide on (a
+ * check-in's recipient, a notification's recipient it does not know),
+ * from the first give-back, kept in Redis: one lease, in which a relay
+ * with the newer directory, running or restarting, takes it.  After
+ * that the relay behind decides on its own directory: the newer relay
+ * may be gone for good, or the newer directory rolled back. */
+#define DIRECTORY_GIVEBACK_MAX_MS 15000
+
 /* Records the running directory's version once Redis is reachable.
  * at_start: an older version than recorded stops the relay (exit 1). */
 void directory_version_record(struct relay *relay, int at_start);
+/* 1 when another relay of this Redis ran with a newer signed directory
+ * (highest, as Redis holds it) than this relay runs: a device or
+ * recipient it does not know may be one enrolled since, not one gone. */
+int directory_version_behind(const struct relay *relay, long long highest);
 
 #endif

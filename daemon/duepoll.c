@@ -20,6 +20,7 @@ struct duepoll {
 	const char *script, *set;
 	long period_ms;
 	duepoll_cb cb;
+	duepoll_skip_cb skip;
 	void *arg;
 	struct event *ev;
 	struct store_req *req;
@@ -73,7 +74,7 @@ static void
 duepoll_cb_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct duepoll *p = arg;
-	json_t *args;
+	json_t *args, *skip;
 	char now[24];
 
 	(void)fd;
@@ -83,16 +84,17 @@ duepoll_cb_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-	args = json_pack("{s:s, s:i}", "now_ms", now, "count", DUEPOLL_COUNT);
-	if (p->set != NULL)
-		json_object_set_new(args, "set", json_string(p->set));
+	args = json_pack("{s:s, s:s, s:i}", "set", p->set, "now_ms", now,
+	    "count", DUEPOLL_COUNT);
+	if (p->skip != NULL && (skip = p->skip(p->arg)) != NULL)
+		json_object_set_new(args, "skip", skip);
 	p->req =
 	    store_eval(p->relay->store, p->script, args, duepoll_due_cb, p);
 }
 
 struct duepoll *
 duepoll_new(struct relay *relay, const char *script, const char *set,
-    long period_ms, duepoll_cb cb, void *arg)
+    long period_ms, duepoll_cb cb, duepoll_skip_cb skip, void *arg)
 {
 	struct duepoll *p = xcalloc(1, sizeof(*p));
 
@@ -101,6 +103,7 @@ duepoll_new(struct relay *relay, const char *script, const char *set,
 	p->set = set;
 	p->period_ms = period_ms;
 	p->cb = cb;
+	p->skip = skip;
 	p->arg = arg;
 	p->ev = evtimer_new(relay->base, duepoll_cb_timer, p);
 	evtimer_add_ms(p->ev, period_ms);

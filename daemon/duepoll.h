@@ -8,16 +8,22 @@
 #ifndef ALERTRELAY_DUEPOLL_H
 #define ALERTRELAY_DUEPOLL_H
 
+#include <jansson.h>
+
 struct relay;
 struct duepoll;
 
 /* Called for each due member; the owner calls duepoll_next() after. */
 typedef void (*duepoll_cb)(struct duepoll *p, const char *member, void *arg);
+/* The members the owner wants left out of the next poll (those it gave
+ * back a moment ago), as a new JSON array, or NULL for none. */
+typedef json_t *(*duepoll_skip_cb)(void *arg);
 
-/* script: answers {"m":[members]} for {"set"?,"now_ms","count"}; set
- * is passed as "set" when not NULL. */
+/* script: answers {"m":[members]} for {"set","now_ms","count","skip"?}
+ * (script_due); skip may be NULL. */
 struct duepoll *duepoll_new(struct relay *relay, const char *script,
-    const char *set, long period_ms, duepoll_cb cb, void *arg);
+    const char *set, long period_ms, duepoll_cb cb, duepoll_skip_cb skip,
+    void *arg);
 /* A member is the owner's from the callback until this call, and a
  * stop waits for it meanwhile (stopjobs.h). */
 void duepoll_next(struct duepoll *p);

@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "redis_conn.h"
 #include "store.h"
+#include "store_scripts.h"
 #include "store_wait.h"
 #include "xmalloc.h"
 
@@ -656,19 +657,32 @@ store_touch(struct store *st, const char *const *ids, size_t n)
 	free(argv);
 }
 
-void
-store_untouch(struct store *st, const char *id, long idle_ms)
+static void
+store_give_back_cb(json_t *reply, const char *err, void *arg)
 {
-	char idle[24];
+	(void)arg;
+	/* not given back: claimed again once idle claim_idle_ms */
+	if (reply == NULL)
+		log_debug("redis: giving a delivery back: %s", err);
+}
 
-	if (!redis_conn_ready(st->cmd))
-		return;
-	snprintf(idle, sizeof(idle), "%ld", idle_ms);
-	redis_conn_commandv(st->cmd, st->timeout_ms, store_touch_reply_cb, st,
-	    9,
-	    (const char *[]){"XCLAIM", st->k_deliveries, STORE_GROUP,
-	        st->instance_id, "0", id, "IDLE", idle, "JUSTID"},
-	    NULL);
+void
+store_give_back(struct store *st, const char *id, const char *alert_id,
+    long idle_ms, int64_t now_ms)
+{
+	store_eval(st, script_give_back,
+	    json_pack("{s:s, s:s, s:s, s:I, s:I}", "consumer", st->instance_id,
+	        "sid", id, "aid", alert_id, "idle_ms", (json_int_t)idle_ms,
+	        "now_ms", (json_int_t)now_ms),
+	    store_give_back_cb, NULL);
+}
+
+void
+store_taken_back(struct store *st, const char *id, const char *alert_id)
+{
+	store_eval(st, script_taken_back,
+	    json_pack("{s:s, s:s}", "sid", id, "aid", alert_id),
+	    store_give_back_cb, NULL);
 }
 
 /* The first WAIT after a reload set min_replicas makes the connection:

@@ -106,10 +106,15 @@ struct store_req *store_claim_stale(struct store *st, const char *start,
 /* Marks deliveries this instance is still working on as alive, so no
  * other instance takes them over. */
 void store_touch(struct store *st, const char *const *ids, size_t n);
-/* Gives delivery id back to the group as if idle for idle_ms: the next
- * claim round of any instance takes it (delivery.c, a relay behind on
- * the directory). */
-void store_untouch(struct store *st, const char *id, long idle_ms);
+/* Gives delivery id (of alert_id) back to the group as if idle for
+ * idle_ms: the next claim round of any instance takes it (delivery.c, a
+ * relay behind on the directory); the first time, now_ms is kept as
+ * when (script_give_back). */
+void store_give_back(struct store *st, const char *id, const char *alert_id,
+    long idle_ms, int64_t now_ms);
+/* Forgets that delivery id was given back: a relay that knows its
+ * recipient has it (script_taken_back). */
+void store_taken_back(struct store *st, const char *id, const char *alert_id);
 
 /* --- timers --- */
 

@@ -15,7 +15,8 @@ const char script_meta[] = PRELUDE
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
     "  'tier', 'drill', 'last_seen', 'interval_s', 'duress', 'duress_at',"
-    "  'envelope_hash', 'cancel_signed', 'cancel_sig', 'acked_statement')\n"
+    "  'envelope_hash', 'cancel_signed', 'cancel_sig', 'acked_statement',"
+    "  'gb:' .. a.sid)\n"
     "if not f[1] then return cjson.encode({exists = false}) end\n"
     /* a later position: its own box and time (script_location) */
     "if a.event == 'alert.location' then\n"
@@ -37,7 +38,29 @@ const char script_meta[] = PRELUDE
     "  duress_at = f[17] or nil, envelope_hash = f[18] or nil,"
     "  cancel_signed = f[19] or nil, cancel_sig = f[20] or nil,"
     "  acked_statement = f[21] or nil, dirv = tonumber(redis.call('GET',"
-    "  K('directory_version')) or '')})\n";
+    "  K('directory_version')) or ''), given_back_ms = tonumber(f[22] or"
+    "  '')})\n";
+
+/* A notification given back by a relay behind on the signed directory
+ * (delivery.c): pending again as if idle a.idle_ms, so that the next
+ * claim round of any instance takes it.  When it was first given back
+ * is kept on its alert (gb:, read by script_meta) so that every relay
+ * and restart bounds the give-backs from the same moment. */
+const char script_give_back[] =
+    PRELUDE "redis.call('XCLAIM', K('deliveries'), 'dispatch', a.consumer, 0,"
+            "  a.sid, 'IDLE', a.idle_ms, 'JUSTID')\n"
+            "local ak = K('alert', a.aid)\n"
+            "if redis.call('EXISTS', ak) == 1 then\n"
+            "  redis.call('HSETNX', ak, 'gb:' .. a.sid, a.now_ms)\n"
+            "end\n"
+            "return cjson.encode({r = 'ok'})\n";
+
+/* A relay that knows the recipient has the notification given back:
+ * the bound starts again at the next give-back (a relay with the newer
+ * directory runs, retrying a receiver that is down). */
+const char script_taken_back[] =
+    PRELUDE "redis.call('HDEL', K('alert', a.aid), 'gb:' .. a.sid)\n"
+            "return cjson.encode({r = 'ok'})\n";
 
 /* A notification went through. */
 const char script_done[] = PRELUDE

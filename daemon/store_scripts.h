@@ -7,6 +7,8 @@
  * Keys, with P the prefix and A an alert id:
  *   P:alert:A     hash: routing metadata, state, ref, policy, tier, timer,
  *                 ct:<rid> ciphertexts, delivered:<rid>, d:<delivery id>,
+ *                 gb:<delivery id> (ms it was first given back by a
+ *                 relay behind on the directory, script_give_back),
  *                 unreached@<rid|channel> (after a duress cancel: one
  *                 reached since, as its device's status still shows it),
  *                 shown (after a check-in's done too late under duress:
@@ -46,6 +48,9 @@ extern const char script_fire[];
 extern const char script_brief[];
 extern const char script_timer_drop[];
 extern const char script_meta[];
+/* A notification left by a relay behind on the directory (delivery.c). */
+extern const char script_give_back[];
+extern const char script_taken_back[];
 extern const char script_done[];
 extern const char script_unreached[];
 /* Recipients that cannot be reached at all, marked at once

@@ -130,8 +130,8 @@ supervise_new(struct relay *relay)
 	struct supervise *s = xcalloc(1, sizeof(*s));
 
 	s->relay = relay;
-	s->poll = duepoll_new(relay, script_supervise_due, NULL,
-	    SUPERVISE_POLL_MS, supervise_due_cb, s);
+	s->poll = duepoll_new(relay, script_due, "supervised",
+	    SUPERVISE_POLL_MS, supervise_due_cb, NULL, s);
 	s->limit = ratelimit_new(SUPERVISE_REQ_PER_MIN / 60.0,
 	    SUPERVISE_REQ_BURST, 16384);
 	return s;

@@ -45,9 +45,9 @@ def new_device(env):
                                  outbox=env.dir / "outbox-b")
 
 
-def start(lab, conf, outbox):
+def start(lab, conf, outbox, minutes="0.05"):
     argv = [harness.alertctl_bin(), "-c", conf, "checkin", "start",
-            "--minutes", "0.05", "--grace", "0.02", "--message", "bezoek"]
+            "--minutes", minutes, "--grace", "0.02", "--message", "bezoek"]
     cp = harness.run(argv, timeout=30)
     lab.short_runs.append((argv, cp.stderr))
     assert cp.returncode == 0, cp.stdout + cp.stderr
@@ -196,3 +196,53 @@ def test_a_done_after_a_give_back_is_too_late(lab):
     assert "no alarm will be raised" not in cp.stdout + cp.stderr
     got = old.wait_alerts(1, timeout=30)
     assert got[0]["alert_type"] == "missed_checkin"
+
+
+def given_back_elsewhere(redis, env, n):
+    """n check-ins of devices enrolled in directory 3 (not in relay B's 2)
+    past their release, and directory 3 recorded as run: in Redis as a
+    relay with directory 3 leaves them when it stops (script_checkin_start
+    writes these fields; n devices enrolled and started through alertctl
+    would take minutes).  Their envelopes are never opened: B, not knowing
+    the device, gives each back before."""
+    p = env.redis["prefix"]
+    due = int(time.time() * 1000) - 1000
+    c = redis.client()
+    try:
+        c("SET", p + ":directory_version", 3)
+        for i in range(n):
+            cid = "%032x" % (0xbeef0000 + i)
+            c("HSET", "%s:checkin:%s" % (p, cid), "dev", "nieuw-%d" % i,
+              "alert_id", "%032x" % i, "envelope", "eyJ9", "state", "active",
+              "release_ms", due + i)
+            c("ZADD", p + ":checkin_timers", due + i, cid + "|x")
+    finally:
+        c.close()
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_page_of_given_back_check_ins_hides_no_other(lab):
+    """More than a poll's page (50) of check-ins given back by relay B,
+    behind on the directory, just before a check-in of a device B knows
+    is due: that one is raised at its time all the same.  Fails on the
+    old code, whose poll fetched the first 50 due, all of them given back
+    a moment ago and skipped by B for 5 s, so B saw nothing else until
+    those skips ran out (here about 2.5 s late; up to 5 s)."""
+    env = lab.env()
+    env.use_directory(2)
+    redis = lab.redis(env)
+    relay_b = lab.relay(env)
+    recv = lab.receiver(env, "contactpunt")
+    st = start(lab, env.client_conf, env.dir / "outbox", minutes="0.1")
+    release = epoch(st["release_at"])  # release_ms is whole seconds
+    time.sleep(max(0, release - time.time() - 2.5))
+    given_back_elsewhere(redis, env, 60)
+    relay_b.proc.wait_for(r"checkin=0*beef0000: its device is not enrolled "
+                          r"in this relay's directory", "stderr", 5)
+    assert recv.alerts() == []
+    got = recv.wait_alerts(1, timeout=release - time.time() + 15)
+    late = time.time() - release
+    assert got[0]["alert_type"] == "missed_checkin"
+    assert got[0]["message"] == "bezoek"
+    # CHECKIN_POLL_MS is 250 ms; the rest is room for a loaded machine
+    assert late < 1.5, "raised %.1f s after its release" % late
