@@ -284,7 +284,17 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		evbuffer_free(body);
 		return;
 	}
-	if (cmd == EVHTTP_REQ_POST && strcmp(path, "/reload") == 0)
+	if (a->relay->stopping && strcmp(path, "/metrics") != 0 &&
+	    strcmp(path, "/healthz") != 0) {
+		/* what needs the token is audited, and nothing is after
+		 * relay.stop (relay_quiet): on another instance, or after
+		 * the restart */
+		evbuffer_add_printf(body,
+		    "the relay is stopping; try again "
+		    "after the restart\n");
+		admin_reply(req, 503, "Service Unavailable", "text/plain",
+		    body);
+	} else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/reload") == 0)
 		admin_reload(a, req, body);
 	else if (admin_deadletter_route(a, req, body))
 		;

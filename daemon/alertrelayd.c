@@ -236,10 +236,17 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 	SSL_CTX *ctx;
 	char *errs = NULL, *line, *save = NULL, why[512], keys[512];
 	size_t len = 0;
-	FILE *errout = open_memstream(&errs, &len);
+	FILE *errout;
 	int rc;
 
-	if (errout == NULL) {
+	if (relay->stopping) {
+		/* relay.stop may be recorded already: nothing is done (and
+		 * audited) after it (relay_quiet) */
+		log_warnx("reload refused: the relay is stopping");
+		snprintf(err, errlen, "the relay is stopping");
+		return -1;
+	}
+	if ((errout = open_memstream(&errs, &len)) == NULL) {
 		log_warn("reload: open_memstream");
 		snprintf(err, errlen, "out of memory");
 		return -1;

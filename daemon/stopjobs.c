@@ -39,7 +39,8 @@ stopjobs_bound_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_warnx("stopping: pending=%zu alerts, cancels, check-ins, "
 	          "location updates, supervision ends or "
-	          "acknowledgements had no answer from Redis within %d ms; "
+	          "acknowledgements (or timers and deadline writes) had no "
+	          "answer from Redis within %d ms; "
 	          "their outcome is not known",
 	    s->n, STOPJOBS_WAIT_MS);
 	stopjobs_finish(s);
@@ -97,7 +98,8 @@ stopjobs_drain(struct stopjobs *s, void (*done)(void *), void *arg)
 	}
 	log_info("stopping: pending=%zu alerts, cancels, check-ins, "
 	         "location updates, supervision ends or "
-	         "acknowledgements wait for Redis; their answer is awaited up "
+	         "acknowledgements (or timers and deadline writes) wait for "
+	         "Redis; their answer is awaited up "
 	         "to %d ms",
 	    s->n, STOPJOBS_WAIT_MS);
 	evtimer_add_ms(s->bound_ev, STOPJOBS_WAIT_MS);

@@ -24,8 +24,9 @@ from test_sentinel import start_replica
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
 WAITING = r"stopping: pending=1 alerts, cancels, check-ins, location " \
-          r"updates, supervision ends or acknowledgements wait for Redis; their answer is awaited up " \
-          r"to 3000 ms"
+          r"updates, supervision ends or acknowledgements \(or timers " \
+          r"and deadline writes\) wait for Redis; their answer is " \
+          r"awaited up to 3000 ms"
 
 
 def audit_actions(env):
@@ -125,7 +126,8 @@ def test_stop_waits_no_longer_than_its_bound(lab):
     assert rc == 0, log[-3000:]
     assert re.search(r"warning: stopping: pending=1 alerts, cancels, "
                      r"check-ins, location updates, supervision ends or "
-                     r"acknowledgements had no answer from "
+                     r"acknowledgements \(or timers and deadline "
+                     r"writes\) had no answer from "
                      r"Redis within 3000 ms", log), log[-3000:]
     assert "shutdown_timeout reached" not in log, log[-3000:]
     assert re.search(r"alert alert=%s device=\S+ device_gone=1 "

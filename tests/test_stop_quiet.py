@@ -165,3 +165,56 @@ def test_an_ack_during_the_stop_is_refused_and_nothing_follows_relay_stop(
     after = actions[len(actions) - actions[::-1].index("relay.stop"):]
     assert set(after) <= {"audit.signed"}, recs
     assert "alert.ack" not in actions, recs
+
+
+@pytest.mark.hard_timeout(120)
+def test_a_reload_during_the_stop_is_refused(lab):
+    """Writes held, so the stop waits: a SIGHUP and an admin POST /reload
+    during it are refused ("the relay is stopping"; 503), the admin's
+    /healthz says it is shutting down, and no config.reload or
+    admin.request follows relay.stop in the audit trail.  Before, the
+    SIGHUP's reload was carried out and audited after relay.stop."""
+    env, _ = ack_env(lab)
+    admin_port = harness.free_port()
+    token = harness.new_token()
+    env.sections = {"admin": {
+        "listen": "127.0.0.1:%d" % admin_port,
+        "token_file": harness.write_secret(env.dir / "admin.token", token)}}
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(env.dir)
+    env.write_relay_conf()
+    lab.redis(env)
+    relay = lab.relay(env, debug=True)
+    aid, frame = an_update(env)
+    with writes_held(env.redis_port) as r:
+        gone_while_held(env, relay, r, frame)
+        relay.proc.signal(signal.SIGTERM)
+        relay.proc.wait_for(WAITING, "stderr", 10)
+        relay.proc.signal(signal.SIGHUP)
+        relay.proc.wait_for(r"reload refused: the relay is stopping",
+                            "stderr", 10)
+        st, body = admin_request(admin_port, "POST", "/reload", token)
+        assert st == 503 and b"stopping" in body, (st, body)
+        st, body = admin_request(admin_port, "GET", "/healthz", None)
+        assert st == 503 and b"shutting down" in body, (st, body)
+    assert relay.proc.wait_exit(20) == 0, relay.log()[-3000:]
+    recs = audit_actions(env)
+    actions = [x[0] for x in recs]
+    after = actions[len(actions) - actions[::-1].index("relay.stop"):]
+    assert set(after) <= {"audit.signed"}, recs
+    assert "config.reload" not in actions, recs
+
+
+def admin_request(port, method, path, token):
+    """(status, body) of one request to the admin listener."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        headers = {"Content-Length": "0"}
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        c.request(method, path, body=b"", headers=headers)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
