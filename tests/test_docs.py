@@ -608,3 +608,15 @@ def test_daemon_rejects_unknown_key_in_every_section(tmp_path):
         out = cp.stdout + cp.stderr
         assert cp.returncode == 1, (h, cp.returncode, out)
         assert "%s:%d:" % (conf, line) in out and "no_such_key" in out, (h, out)
+
+
+def test_every_test_file_is_in_tests_readme():
+    """tests/README.md says what each test file checks: a file missing
+    there is one nobody reading the list knows of."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "README.md")) as f:
+        readme = f.read()
+    missing = sorted(n for n in os.listdir(here)
+                     if n.startswith("test_") and n.endswith(".py")
+                     and "`%s`" % n not in readme)
+    assert missing == [], missing
