@@ -39,63 +39,132 @@ cmd_keygen_exists(const char *path)
 	return 0;
 }
 
-/* Writes PREFIX.key and PREFIX.pub, both or neither, and prints the
- * public key. */
-static int
-cmd_keygen_write_pair(const char *prefix, const unsigned char *sk, size_t sklen,
-    const unsigned char *pk, size_t pklen)
+/* A kind of key pair: its sizes, how a pair is made, and how the
+ * public key follows from the secret one (0, or -1 when the secret key
+ * is not one of this kind). */
+struct keygen_pair_kind {
+	size_t sklen, pklen;
+	void (*make)(unsigned char *pk, unsigned char *sk);
+	int (*derive)(unsigned char *pk, const unsigned char *sk);
+};
+
+static void
+cmd_keygen_device_make(unsigned char *pk, unsigned char *sk)
 {
-	char *skpath = xasprintf("%s.key", prefix);
-	char *pkpath = xasprintf("%s.pub", prefix);
-	char err[512], *b64;
+	crypto_sign_keypair(pk, sk);
+}
+
+/* An Ed25519 secret key is its seed and its public key: whole only when
+ * the seed gives that public key. */
+static int
+cmd_keygen_device_derive(unsigned char *pk, const unsigned char *sk)
+{
+	unsigned char sk2[crypto_sign_SECRETKEYBYTES];
+	int rc;
+
+	crypto_sign_seed_keypair(pk, sk2, sk);
+	rc = sodium_memcmp(sk2, sk, sizeof(sk2)) == 0 ? 0 : -1;
+	sodium_memzero(sk2, sizeof(sk2));
+	return rc;
+}
+
+static void
+cmd_keygen_recipient_make(unsigned char *pk, unsigned char *sk)
+{
+	crypto_box_keypair(pk, sk);
+}
+
+static int
+cmd_keygen_recipient_derive(unsigned char *pk, const unsigned char *sk)
+{
+	return crypto_scalarmult_base(pk, sk);
+}
+
+static const struct keygen_pair_kind keygen_device =
+    {crypto_sign_SECRETKEYBYTES, crypto_sign_PUBLICKEYBYTES,
+        cmd_keygen_device_make, cmd_keygen_device_derive};
+static const struct keygen_pair_kind keygen_recipient =
+    {crypto_box_SECRETKEYBYTES, crypto_box_PUBLICKEYBYTES,
+        cmd_keygen_recipient_make, cmd_keygen_recipient_derive};
+
+static int
+cmd_keygen_print_pub(const unsigned char *pk, size_t pklen)
+{
+	char *b64 = b64_encode(pk, pklen);
+	int rc = out_line("%s", b64) == 0 ? EXIT_OK : EXIT_FAIL;
+
+	free(b64);
+	return rc;
+}
+
+/* PREFIX.key without PREFIX.pub: a keygen cut short between the two
+ * (killed, the disk full).  The key was never shown to anyone, so the
+ * pair is completed from it rather than refused: PREFIX.pub written
+ * and printed.  A file that is no secret key of this kind is left as
+ * it is. */
+static int
+cmd_keygen_complete(const struct keygen_pair_kind *k, const char *skpath,
+    const char *pkpath)
+{
+	unsigned char *sk = seckey_alloc(k->sklen);
+	unsigned char pk[64];
+	char err[512];
 	int rc = EXIT_FAIL;
 
-	if (cmd_keygen_exists(skpath) || cmd_keygen_exists(pkpath))
+	if (keyfile_read(skpath, sk, k->sklen, 1, err, sizeof(err)) != 0 ||
+	    k->derive(pk, sk) != 0) {
+		log_errorx(_("%s exists without %s and is not a key of this "
+		             "kind; not touching it"),
+		    skpath, pkpath);
 		goto out;
-	if (keyfile_write(skpath, sk, sklen, 1, err, sizeof(err)) != 0) {
+	}
+	if (keyfile_write(pkpath, pk, k->pklen, 0, err, sizeof(err)) != 0) {
 		log_errorx("%s", err);
 		goto out;
 	}
-	if (keyfile_write(pkpath, pk, pklen, 0, err, sizeof(err)) != 0) {
+	log_warnx(_("%s had no %s (an earlier keygen was cut short): "
+	            "completed from the key"),
+	    skpath, pkpath);
+	rc = cmd_keygen_print_pub(pk, k->pklen);
+out:
+	seckey_free(sk);
+	return rc;
+}
+
+/* Writes PREFIX.key and PREFIX.pub and prints the public key; a
+ * PREFIX.key left alone by a keygen cut short is completed. */
+static int
+cmd_keygen_pair(const char *prefix, const struct keygen_pair_kind *k)
+{
+	char *skpath = xasprintf("%s.key", prefix);
+	char *pkpath = xasprintf("%s.pub", prefix);
+	unsigned char *sk = seckey_alloc(k->sklen), pk[64];
+	struct stat st;
+	char err[512];
+	int rc = EXIT_FAIL;
+
+	if (lstat(skpath, &st) == 0 && S_ISREG(st.st_mode) &&
+	    lstat(pkpath, &st) != 0) {
+		rc = cmd_keygen_complete(k, skpath, pkpath);
+		goto out;
+	}
+	if (cmd_keygen_exists(skpath) || cmd_keygen_exists(pkpath))
+		goto out;
+	k->make(pk, sk);
+	if (keyfile_write(skpath, sk, k->sklen, 1, err, sizeof(err)) != 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
+	if (keyfile_write(pkpath, pk, k->pklen, 0, err, sizeof(err)) != 0) {
 		log_errorx("%s", err);
 		unlink(skpath);
 		goto out;
 	}
-	b64 = b64_encode(pk, pklen);
-	if (out_line("%s", b64) == 0)
-		rc = EXIT_OK;
-	free(b64);
+	rc = cmd_keygen_print_pub(pk, k->pklen);
 out:
+	seckey_free(sk);
 	free(skpath);
 	free(pkpath);
-	return rc;
-}
-
-static int
-cmd_keygen_device(const char *prefix)
-{
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	unsigned char *sk = seckey_alloc(crypto_sign_SECRETKEYBYTES);
-	int rc;
-
-	crypto_sign_keypair(pk, sk);
-	rc = cmd_keygen_write_pair(prefix, sk, crypto_sign_SECRETKEYBYTES, pk,
-	    sizeof(pk));
-	seckey_free(sk);
-	return rc;
-}
-
-static int
-cmd_keygen_recipient(const char *prefix)
-{
-	unsigned char pk[crypto_box_PUBLICKEYBYTES];
-	unsigned char *sk = seckey_alloc(crypto_box_SECRETKEYBYTES);
-	int rc;
-
-	crypto_box_keypair(pk, sk);
-	rc = cmd_keygen_write_pair(prefix, sk, crypto_box_SECRETKEYBYTES, pk,
-	    sizeof(pk));
-	seckey_free(sk);
 	return rc;
 }
 
@@ -205,9 +274,9 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 		return usage_error("keygen",
 		    _("--type, --name and --days are for relay-cert"));
 	if (strcmp(kind, "device") == 0)
-		return cmd_keygen_device(name);
+		return cmd_keygen_pair(name, &keygen_device);
 	if (strcmp(kind, "recipient") == 0)
-		return cmd_keygen_recipient(name);
+		return cmd_keygen_pair(name, &keygen_recipient);
 	if (strcmp(kind, "webhook-secret") == 0)
 		return cmd_keygen_webhook_secret(name);
 	/* An admin token is made as an ack token is: a bearer token. */

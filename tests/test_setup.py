@@ -84,6 +84,54 @@ def test_a_key_file_is_never_left_cut_short(tmp_path, lab):
     assert cp.returncode != 0 and "already exists" in cp.stderr, cp.stderr
     assert f.read_text() == before
 
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb")
+@pytest.mark.parametrize("kind", ["device", "recipient"])
+def test_a_pair_cut_short_is_completed_from_its_key(tmp_path, lab, kind):
+    """alertctl keygen killed (under gdb) between a pair's two files: the
+    .key is there, the .pub not.  The next keygen completes the pair from
+    that key (the key was never shown to anyone), says so, and prints the
+    public key; the .key is not touched.  Before, it refused ("already
+    exists") until someone removed the key by hand.  A file of another
+    kind under the .key's name is left as it is."""
+    prefix = tmp_path / "p"
+    key, pub = tmp_path / "p.key", tmp_path / "p.pub"
+    cp = harness.run(["gdb", "-q", "-nx", "-batch", "-ex", "set breakpoint "
+                      "pending on", "-ex", "break keyfile_write", "-ex", "run",
+                      "-ex", "continue", "-ex", "kill", "--args",
+                      harness.alertctl_bin(), "keygen", kind, str(prefix)],
+                     timeout=120)
+    assert cp.stdout.count("Breakpoint 1, ") == 2, cp.stdout + cp.stderr
+    assert key.exists() and not pub.exists()
+    before = key.read_bytes()
+    cp = harness.run([harness.alertctl_bin(), "keygen", kind, prefix],
+                     env={"LANGUAGE": "en"})
+    assert cp.returncode == 0, cp.stderr
+    assert "cut short" in cp.stderr, cp.stderr
+    pk = pub.read_text().strip()
+    assert cp.stdout.strip() == pk and key.read_bytes() == before
+    if kind == "device":
+        assert bytes(proto.device_signing_key(key).verify_key) == \
+            proto.b64d(pk)
+    else:
+        sk = proto.recipient_private_key(key)
+        assert bytes(sk.public_key) == proto.b64d(pk)
+    # the pair whole: never overwritten
+    cp = harness.run([harness.alertctl_bin(), "keygen", kind, prefix])
+    assert cp.returncode != 0 and key.read_bytes() == before
+    # a key of the other kind under the name: left as it is, refused
+    other = tmp_path / "o"
+    harness.run([harness.alertctl_bin(), "keygen",
+                 "recipient" if kind == "device" else "device", other])
+    os.rename(tmp_path / "o.key", tmp_path / "q.key")
+    theirs = (tmp_path / "q.key").read_bytes()
+    cp = harness.run([harness.alertctl_bin(), "keygen", kind,
+                      tmp_path / "q"], env={"LANGUAGE": "en"})
+    assert cp.returncode != 0 and "not a key of this kind" in cp.stderr, \
+        cp.stderr
+    assert not (tmp_path / "q.pub").exists()
+    assert (tmp_path / "q.key").read_bytes() == theirs
+
+
 def test_a_file_a_crash_left_beside_a_key_is_no_obstacle(tmp_path, lab):
     """Review rv-n3: the file written beside a key was named after the
     PID, and a crash's leftover stopped the key being written when the
