@@ -13,6 +13,7 @@
 #include "ack_statement.h"
 #include "b64.h"
 #include "seckey.h"
+#include "text_char.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -108,6 +109,12 @@ ack_sign_statement(const struct ack_sign_req *q,
 		errf(err, errlen,
 		    "kind must be acknowledged, on_the_way or "
 		    "closed");
+		goto out;
+	}
+	/* the relay refuses a statement so named (daemon/ack_signed.c) */
+	if (st.by[0] != '\0' && !text_ok(st.by, sizeof(st.by) - 1)) {
+		errf(err, errlen,
+		    "name has a character alertctl would show as ?");
 		goto out;
 	}
 	ack_statement_sign(&st, sk);

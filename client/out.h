@@ -16,7 +16,8 @@ int out_line(const char *fmt, ...) PRINTFLIKE(1, 2);
 /* A JSON value as one compact line (jansson escapes control
  * characters). */
 int out_json(const json_t *v);
-/* The character at p (not its end): its length in bytes, and in *bad
+/* text_char (common/text_char.h), the relay's rule for names too.
+ * The character at p (not its end): its length in bytes, and in *bad
  * whether a terminal must not get it: a C0 control, DEL, a C1 control
  * (U+0080..U+009F), a bidi override or isolate (U+202A..U+202E,
  * U+2066..U+2069: they turn the text that follows around), or a byte

@@ -370,9 +370,15 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	/* A console names its operator: the receipt says who it was. */
 	len = evbuffer_copyout(evhttp_request_get_input_buffer(req), body,
 	    sizeof(body));
-	if ((named = ack_parse_by(body, len, by)) < 0) {
+	if ((named = ack_parse_by(body, len, by)) == -2) {
 		ack_error(req, 400, "Bad Request",
-		    "body must be {\"by\":NAME}");
+		    "by must be 1 to 64 bytes without control characters, "
+		    "bidi overrides or isolates");
+		return;
+	}
+	if (named < 0) {
+		ack_error(req, 400, "Bad Request",
+		    "body must be {\"by\":NAME} in UTF-8");
 		return;
 	}
 	if (ack_signed_parse(body, len, r->id, aid[0] != '\0' ? aid : NULL,

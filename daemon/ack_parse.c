@@ -15,6 +15,7 @@
 #include "ack_parse.h"
 #include "b64.h"
 #include "phone.h"
+#include "text_char.h"
 #include "util.h"
 
 const char ack_ref_alphabet[] = ACK_REF_ALPHABET;
@@ -293,14 +294,16 @@ done:
 	return rc;
 }
 
-/* Who, by name: shown to the device and to everyone notified, so no
- * control characters (a receipt line must stay one line). */
+/* Who, by name: shown to the device and to everyone notified, so only
+ * what alertctl and alertconsole show (text_char.h): a name they would
+ * show as "?" recorded an acknowledgement nobody could see the taker
+ * of, and no control character (a receipt line must stay one line). */
 int
 ack_parse_by(const char *body, size_t len, char out[ACK_BY_MAX + 1])
 {
 	json_t *o, *by;
 	const char *v;
-	size_t i, n;
+	size_t n;
 	int rc = -1;
 
 	if (len == 0)
@@ -316,11 +319,11 @@ ack_parse_by(const char *body, size_t len, char out[ACK_BY_MAX + 1])
 	if ((v = json_string_value(by)) == NULL)
 		goto done;
 	n = json_string_length(by);
-	if (n == 0 || n > ACK_BY_MAX || strlen(v) != n)
+	/* strlen: a "\u0000" would cut the name short */
+	if (strlen(v) != n || !text_ok(v, ACK_BY_MAX)) {
+		rc = -2;
 		goto done;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-			goto done;
+	}
 	memcpy(out, v, n + 1);
 	rc = 0;
 done:

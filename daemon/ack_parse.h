@@ -86,9 +86,11 @@ int ack_parse_mo(const char *query, const char *body, const char *authorization,
 
 /* The optional JSON body of POST /v1/alerts/<id>/ack, {"by":"NAME"}:
  * who at the recipient acknowledged (alertconsole sends its operator's
- * name).  0 with NAME in out (1..ACK_BY_MAX bytes of UTF-8, no control
- * characters), 1 when the body is empty or has no "by", -1 when it is
- * not such a body. */
+ * name).  0 with NAME in out (1..ACK_BY_MAX bytes, none a character
+ * text_char calls bad: no control character, no bidi override), 1 when
+ * the body is empty or has no "by", -2 when "by" is a string but no such
+ * name, -1 when it is not such a body (invalid UTF-8 among it: jansson
+ * refuses it). */
 #define ACK_BY_MAX 64
 int ack_parse_by(const char *body, size_t len, char out[ACK_BY_MAX + 1]);
 

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "ack_signed.h"
+#include "text_char.h"
 
 enum ack_signed_result
 ack_signed_parse(const char *body, size_t len, const char *rid, const char *aid,
@@ -34,6 +35,14 @@ ack_signed_parse(const char *body, size_t len, const char *rid, const char *aid,
 	else if (dir != NULL && (r = directory_recipient(dir, rid)) != NULL &&
 	    r->has_sign && ack_statement_verify(&st, r->sign_pk) != 0)
 		*why = "statement signature does not verify";
+	/* Refused rather than stored with the recipient's alias in its
+	 * place: the statement is kept as signed, its "by" with it, and the
+	 * relay cannot change a signed name; stored, it would be a name
+	 * alertctl and alertconsole show as "?" (text_char.h), who took the
+	 * alarm unseen.  The signer hears why and can sign again. */
+	else if (st.by[0] != '\0' && !text_ok(st.by, ACK_STMT_TEXT_MAX))
+		*why = "statement by must be a name without control "
+		       "characters, bidi overrides or isolates";
 	else {
 		*out = json_incref(sj);
 		rc = ACK_SIGNED_OK;

@@ -19,6 +19,7 @@
 #include "admin_auth.h"
 #include "http_host.h"
 #include "sms_report.h"
+#include "text_char.h"
 
 #define FIELDS 7
 
@@ -143,8 +144,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_admin(f[6], f[3]);
 	/* the whole input as an ack body ({"by":NAME}) */
+	/* a name taken is one alertctl and alertconsole show whole */
 	if (ack_parse_by((const char *)data, size, by) == 0 &&
-	    (by[0] == '\0' || strlen(by) > ACK_BY_MAX))
+	    !text_ok(by, ACK_BY_MAX))
 		abort();
 	free(buf);
 	return 0;

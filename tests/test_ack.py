@@ -193,6 +193,68 @@ def test_https_ack_refusals_change_nothing(lab):
         assert token not in st.relay.log()
 
 
+def _ack_body(st, aid, token, body):
+    """POST /v1/alerts/ID/ack with body (bytes, sent as they are)."""
+    return harness.https_request(
+        st.ack_port, "POST", "/v1/alerts/%s/ack" % aid,
+        headers={"Authorization": "Bearer " + token,
+                 "Content-Type": "application/json",
+                 "Content-Length": str(len(body))},
+        body=body, cafile=st.env.cert)[:2]
+
+
+BY_REFUSED = {"error": "by must be 1 to 64 bytes without control "
+                       "characters, bidi overrides or isolates"}
+
+
+@pytest.mark.hard_timeout(90)
+def test_https_ack_by_the_relays_tools_would_hide_is_refused(lab):
+    """A `by` that alertctl and alertconsole would show as "?" (a bidi
+    override or isolate, a C1 control: client/out.c's rule, now
+    common/text_char.c) is refused at intake with 400, and the alert
+    stays open: before, it was stored and nobody could see who took the
+    alarm.  Invalid UTF-8 (raw bytes in the body) is refused by jansson's
+    parse.  A Dutch name with accents is taken, whole."""
+    st = sms_stack(lab, policies(*TIERS), tokens=BOTH)
+    s = st.session()
+    acc = s.send_alert("panic")
+    aid = acc["alert_id"]
+    tier0_reached(st, s, acc)
+    good = st.tokens["contactpunt"]
+
+    for name in ("Jan\u202e de Vries",  # RIGHT-TO-LEFT OVERRIDE
+                 "\u2066Jan\u2069",  # LEFT-TO-RIGHT ISOLATE .. POP
+                 "Jan\u0085de Vries",  # NEXT LINE, a C1 control
+                 "Jan\u009b31m",  # CSI, a C1 control
+                 "Jan\u007f",  # DEL
+                 "x" * 65):
+        status, body = _ack_body(st, aid, good,
+                                 json.dumps({"by": name}).encode())
+        assert (status, body) == (400, BY_REFUSED), (name, status, body)
+    # the same as UTF-8 bytes rather than a JSON escape
+    status, body = _ack_body(st, aid, good, json.dumps(
+        {"by": "Jan\u202e de Vries"}, ensure_ascii=False).encode())
+    assert (status, body) == (400, BY_REFUSED), body
+    for raw in (b'{"by":"Jan\xff"}',  # never in UTF-8
+                b'{"by":"Jan\xc2"}',  # a character cut short
+                b'{"by":"Jan\xc0\xaf"}',  # overlong "/"
+                b'{"by":"Jan\xed\xa0\x80"}'):  # a surrogate
+        status, body = _ack_body(st, aid, good, raw)
+        assert (status, body) == (400, {
+            "error": 'body must be {"by":NAME} in UTF-8'}), (raw, body)
+    _nothing_changed(st, s, aid)
+    assert "acknowledged alert=%s" % aid not in st.relay.log()
+
+    name = "Zo\u00eb Het\u00e9 (\u00e9\u00eb)"  # "Zoë Heté (éë)"
+    status, body = _ack_body(st, aid, good, json.dumps({"by": name}).encode())
+    assert status == 200, body
+    assert body["first"] is True and body["by"] == "%s (%s)" % (
+        name, CP_ALIAS), body
+    assert st.alert_hash(aid)["acked_by"] == "%s (%s)" % (name, CP_ALIAS)
+    r = s.wait_receipt(aid, "acknowledged", timeout=5)
+    assert r["by"] == "%s (%s)" % (name, CP_ALIAS), r
+
+
 @pytest.mark.hard_timeout(90)
 def test_https_ack_after_cancel_is_409(lab):
     st = sms_stack(lab, policies(*TIERS), tokens=BOTH)

@@ -328,6 +328,53 @@ def test_ack_by_alert_id_signs_that_alert_whatever_the_inbox_says(lab):
     pb.signal(2)
 
 
+@pytest.mark.hard_timeout(150)
+def test_a_statement_by_a_name_the_tools_would_hide_is_refused(lab):
+    """The statement is stored as signed, so the relay cannot put the
+    recipient's alias in place of a signed `by` that alertctl and
+    alertconsole would show as "?" (a bidi override or isolate, a C1
+    control: common/text_char.c): it refuses the acknowledgement with
+    400 and the alert stays open (before, it was taken, and nobody could
+    see who).  alertctl refuses such a --by before it signs or sends.
+    A Dutch name with accents is taken and verified."""
+    st, sk, keyfile = stack(lab)
+    p, aid = start_wait(lab, st)
+    env_hash = st.alert_hash(aid)["envelope_hash"]
+    token = st.tokens["contactpunt"]
+    for name in ("Jan\u202e de Vries", "\u2067Jan\u2069",
+                 "Jan\u0085de Vries", "Jan\u009b31m"):
+        for body in ({"statement": statement(sk, aid, env_hash, by=name)},
+                     {"by": "Piket", "statement": statement(
+                         sk, aid, env_hash, by=name)}):
+            status, answer = harness.https_request(
+                st.ack_port, "POST", "/v1/alerts/%s/ack" % aid,
+                headers={"Authorization": "Bearer " + token},
+                body=json.dumps(body).encode(), cafile=st.env.cert)[:2]
+            assert (status, answer) == (400, {
+                "error": "statement by must be a name without control "
+                         "characters, bidi overrides or isolates"}), (
+                name, status, answer)
+    h = st.alert_hash(aid)
+    assert h["state"] == "open" and "acked_statement" not in h, h
+
+    conf = cp_conf(st, keyfile)
+    cp = ctl(lab, "-c", conf, "ack", aid, "--by", "Jan\u202e de Vries")
+    assert cp.returncode != 0
+    assert "--by must be 1..64 bytes without control characters or bidi " \
+        "overrides" in cp.stderr, cp.stderr
+    assert st.alert_hash(aid)["state"] == "open"
+    time.sleep(0.3)
+    assert p.running(), p.tail()
+
+    name = "Ren\u00e9 Bo\u00eblens"  # "René Boëlens"
+    cp = ctl(lab, "-c", conf, "ack", aid, "--by", name)
+    assert cp.returncode == 0, cp.stderr
+    p.wait_for(r"acknowledged by %s \(Contactpunt\) at .* via https "
+               r"\(signed by the person, verified\)" % name, "stdout", 15)
+    assert p.wait_exit(15) == 0, p.tail()
+    assert json.loads(st.alert_hash(aid)["acked_statement"])["by"] == name
+
+
 def test_recipient_add_makes_a_sign_key(lab, tmp_path):
     org = tmp_path / "org"
     cp = ctl(lab, "org", "init", "--org", org, "--relay", "127.0.0.1:7443",
