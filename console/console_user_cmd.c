@@ -21,6 +21,7 @@
 #include "console_db.h"
 #include "console_users.h"
 #include "log.h"
+#include "text_char.h"
 #include "privdrop.h"
 
 static const char console_user_usage[] =
@@ -182,6 +183,17 @@ console_user_cmd(struct console_config *cfg, int argc, char **argv)
 			    CONSOLE_NAME_MAX);
 			return 2;
 		}
+	}
+	/* A new name also passes the relay's rule for the "by" of an
+	 * acknowledgement (text_char.h): with a bidi override or a C1
+	 * control in it, every acknowledgement the operator makes would be
+	 * refused.  Names already there keep working for remove and
+	 * passwd. */
+	if (strcmp(verb, "add") == 0 && !text_ok(name, CONSOLE_NAME_MAX)) {
+		log_warnx("a new name has no bidi override or isolate and no "
+		          "control character (the relay refuses such a name "
+		          "in an acknowledgement)");
+		return 2;
 	}
 	if (strcmp(verb, "list") != 0 && strcmp(verb, "add") != 0 &&
 	    strcmp(verb, "remove") != 0 && strcmp(verb, "passwd") != 0)

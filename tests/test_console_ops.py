@@ -59,6 +59,13 @@ def test_user_commands(solo):
     cp = c.user("add", "Kort", password="kort")
     assert cp.returncode != 0 and "at least 10" in cp.stderr
     assert c.user("add", " spatie", password=PASSWORD).returncode == 2
+    # names the relay would refuse in an acknowledgement's "by": a bidi
+    # override, a bidi isolate, a C1 control (fails on the old code)
+    for bad in ("Jan \u202eseirV ed", "Jan\u2066 de Vries", "Jan\u0085"):
+        cp = c.user("add", bad, password=PASSWORD)
+        assert cp.returncode == 2 and "bidi" in cp.stderr, (bad, cp.stderr)
+    assert c.user("add", "Zoë Heté", password=PASSWORD).returncode == 0
+    assert c.user("remove", "Zoë Heté").returncode == 0
     assert c.user("add", SECOND).returncode == 0
     out = c.user("list").stdout.splitlines()
     assert sorted(out) == sorted(["%s\tsupervisor\t-\tactive" % OPERATOR,
