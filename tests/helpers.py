@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import socket
 import time
 
 import nacl.public
@@ -191,3 +192,30 @@ def reload_one_relay(env, relay):
     n = len(relay.proc.snapshot("stderr"))
     os.kill(relay.proc.pid, signal.SIGHUP)
     relay.proc.wait_for("configuration reloaded", "stderr", 10, start=n)
+
+
+def shut(socks):
+    """Shuts each socket both ways (whatever state it is in): a thread
+    blocked reading it wakes, and its peer sees the close."""
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def pipe(src, dst, chunks=None):
+    """One direction of a TCP proxy in a test: copies src to dst (each
+    piece also appended to chunks, if given) until either ends, then
+    shuts both, so that the other direction ends too."""
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            if chunks is not None:
+                chunks.append(data)
+            dst.sendall(data)
+    except OSError:
+        pass
+    shut((src, dst))

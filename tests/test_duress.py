@@ -21,6 +21,7 @@ import pytest
 
 import harness
 from harness import SMS_NUMBERS, sms_stack, wait_until
+from helpers import pipe
 from test_enroll import ctl, org  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.needs("alertctl")
@@ -262,21 +263,7 @@ class Counter:
     @staticmethod
     def _pipe(a, b, sizes):
         a.settimeout(30)
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                sizes.append(data)
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        pipe(a, b, sizes)
 
     def close(self):
         self.sock.close()

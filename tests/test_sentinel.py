@@ -14,17 +14,17 @@ from helpers import parse_send
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
 
-def start_replica(lab, env, master_port):
+def start_replica(lab, env, master_port, name="replica"):
     # no 5 s pause before the first full sync
     harness.Resp(master_port)("CONFIG", "SET", "repl-diskless-sync-delay", "0")
-    d = env.dir / "replica"
+    d = env.dir / name
     d.mkdir()
     port = harness.free_port()
     p = lab.spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                    "--appendonly", "yes", "--appendfsync", "always",
                    "--save", "", "--dir", str(d), "--logfile", "",
                    "--replicaof", "127.0.0.1", str(master_port)],
-                  "redis-replica")
+                  "redis-" + name)
     p.wait_for(r"MASTER <-> REPLICA sync: Finished with success", "stdout", 15)
     return port
 
