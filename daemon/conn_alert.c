@@ -99,8 +99,16 @@ conn_ingest_record(const struct conn_ingest *j, const struct ingest_reply *r)
 	case INGEST_CONFLICT: /* nothing stored: the device's error */
 		break;
 	case INGEST_UNAVAILABLE:
-		log_warnx("alert alert=%s device=%s%s not stored: %s",
-		    j->who.id, j->who.device_id, gone, r->error);
+		/* the master ran the script, its deliveries may be under
+		 * way: "not stored" would mislead; the device's resend is
+		 * answered as the duplicate it is */
+		if (r->unconfirmed)
+			log_warnx("alert alert=%s device=%s%s stored on the "
+			          "master, not confirmed: %s",
+			    j->who.id, j->who.device_id, gone, r->error);
+		else
+			log_warnx("alert alert=%s device=%s%s not stored: %s",
+			    j->who.id, j->who.device_id, gone, r->error);
 		break;
 	}
 }

@@ -152,6 +152,7 @@ ingest_replicated_cb(int ok, const char *err, void *arg)
 		log_warnx("alert not on enough replicas: %s", err);
 		ir->reply.result = INGEST_UNAVAILABLE;
 		ir->reply.error = "not on enough replicas";
+		ir->reply.unconfirmed = 1;
 	}
 	ingest_finish(ir, &ir->reply);
 }

@@ -25,6 +25,7 @@ struct ingest_reply {
 	char ref[16]; /* ACK_REF_LEN letters */
 	long max_age_s; /* the policy's: how long it escalates; 0: no limit */
 	const char *error; /* with INGEST_UNAVAILABLE */
+	int unconfirmed; /* with it: the master has it, too few replicas */
 	int drill; /* the envelope said drill */
 };
 

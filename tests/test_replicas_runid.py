@@ -171,6 +171,10 @@ def test_wait_on_another_server_behind_one_address_is_not_counted(lab):
         # the commands went to A, and only there
         assert harness.Resp(a)("HGET", ALERT % aid, "state") == "open"
         assert harness.Resp(b)("EXISTS", ALERT % aid) == 0
+        # and the log says so: stored, not confirmed (not "not stored")
+        assert ("alert alert=%s device=%s stored on the master, not "
+                "confirmed: not on enough replicas" % (aid, env.device_id)
+                in relay.log()), relay.log()[-3000:]
         # the WAIT connection was sent to connect again, and did (to B)
         assert proxy.sessions_to(b) >= 2, proxy.sessions
     # A's replica and the proxy back: the WAIT connection, sent to
