@@ -137,7 +137,12 @@ escalate_fired_cb(json_t *reply, const char *err, void *arg)
 		escalate_audit(e, r);
 		if (strcmp(r, "fired") == 0)
 			escalate_count(e);
-	}
+	} else if (strcmp(r, "shown_expired") == 0)
+		/* not alert.expired: the duress alarm goes on; only what its
+		 * device sees ended, as the own PIN's alarm would have */
+		log_info("escalation alert=%.32s tier=x result=shown_expired "
+		         "state=open duress=1",
+		    e->current);
 	escalate_work(e);
 }
 

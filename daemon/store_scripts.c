@@ -36,6 +36,7 @@
 #define SHOWN_CANCEL                                                           \
 	"local function shown_cancel(ak)\n"                                    \
 	"  redis.call('HSET', ak, 'shown', 'cancelled')\n"                     \
+	"  redis.call('ZREM', K('timers'), a.aid .. '|x')\n"                   \
 	"  local e = cancelled_event()\n"                                      \
 	"  if redis.call('HGET', ak, 'drill') == '1' then e.drill = true "     \
 	"end\n"                                                                \
@@ -145,6 +146,16 @@ const char script_fire[] =
             "  'alert_type')\n"
             "if s[1] ~= 'open' then return cjson.encode({r = 'closed'}) end\n"
             "if a.expire then\n"
+            /* an alarm made duress by a check-in request too late: its
+             * device sees it expire as the own PIN's would, while it
+             * goes on for the recipients, as duress alarms do (ev()) */
+            "  local shown = redis.call('HGET', ak, 'shown')\n"
+            "  if shown then\n"
+            "    if shown ~= 'open' then return cjson.encode({r = 'closed'})"
+            " end\n"
+            "    ev(a.aid, s[2], {event = 'expired', at = a.now})\n"
+            "    return cjson.encode({r = 'shown_expired'})\n"
+            "  end\n"
             "  redis.call('HSET', ak, 'state', 'expired')\n"
             "  stop_timers(ak, a.aid)\n"
             "  closed(a.aid, s[3])\n"
@@ -377,10 +388,12 @@ const char script_directory[] = PRELUDE
 /* Cancel v2 (duress.c): a.duress '0' cancels as script_cancel does; '1'
  * gives the device the receipt of a real cancel, then keeps the alert
  * open (reopens it), marks it duress (from then on its events go to
- * P:duress_events:A, never to the device), sends alert.duress to
+ * P:duress_events:A, not to the device: ev()), sends alert.duress to
  * a.deliveries (every tier) at once and goes on escalating.  a.quiet:
  * the same duress without a cancel (a check-in's done or extend too
- * late, checkin_duress.c): no receipt, the answer "marked". */
+ * late, checkin_duress.c): no receipt, the answer "marked"; its device
+ * is then told what the own PIN's alarm would tell and does not betray
+ * the duress (ev(): acknowledged, expired). */
 const char script_duress[] = PRELUDE SIGNED_CANCEL
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
@@ -409,7 +422,12 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
     "signed_cancel(ak)\n"
     /* open again: its retention periods no longer run */
     "unretire(a.aid, a.dev)\n"
+    /* a.quiet: the own PIN's alarm would expire at max_age; then its
+     * device sees this one expire (script_fire), the alarm goes on */
+    "local xs = a.quiet and s[1] == 'open' and"
+    "  redis.call('ZSCORE', K('timers'), a.aid .. '|x')\n"
     "stop_timers(ak, a.aid)\n"
+    "if xs then redis.call('ZADD', K('timers'), xs, a.aid .. '|x') end\n"
     "redis.call('ZADD', K('open', s[6] == '1' and 'drill' or s[3]),"
     "  s[5] or 0, a.aid)\n"
     "for _, d in ipairs(a.deliveries) do\n"

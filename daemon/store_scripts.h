@@ -12,7 +12,8 @@
  *                 unreached@<rid|channel> (after a duress cancel: one
  *                 reached since, as its device's status still shows it),
  *                 shown (after a check-in's done too late under duress:
- *                 the state its device sees, as the own PIN left it)
+ *                 the state its device sees, as the own PIN would have
+ *                 it: open, then acknowledged, expired or cancelled)
  *   P:events:A    list of the alert's events (JSON), oldest first
  *   P:notified:A  set of "rid|channel" that were reached
  *   P:ref:REF     the alert a short reference stands for

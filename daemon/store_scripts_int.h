@@ -23,7 +23,18 @@
 	"  if clear then redis.call('HDEL', uk, m) end\n"                      \
 	"end\n"
 
-/* Shared by every script: argument, key names, events and deliveries. */
+/* Shared by every script: argument, key names, events and deliveries.
+ * ev(): an event of an alert for its device.  After a cancel (duress
+ * ones look real) and on a duress alarm, to P:duress_events:A instead,
+ * so that the device sees nothing the own PIN would not show: except,
+ * on an alarm made duress by a check-in request too late (field shown,
+ * not cancelled by the device), the events the own PIN's alarm would
+ * bring too and that do not tell the duress: an acknowledgement (as a
+ * repeat of one if the device already saw it acknowledged) and the
+ * expiry at max_age (script_fire), which move shown with them.  Its
+ * escalations, deliveries and failures stay hidden: a duress alarm
+ * reaches every tier at once, and shown as they come they would say so
+ * (docs/SECURITY.md, "Duress"). */
 #define PRELUDE                                                                \
 	"local a = cjson.decode(ARGV[1])\n"                                    \
 	"local P = a.p\n"                                                      \
@@ -36,9 +47,18 @@
 	"  keep(aid)\n"                                                        \
 	"end\n"                                                                \
 	"local function ev(aid, dev, e)\n"                                     \
-	"  local f = redis.call('HMGET', K('alert', aid), 'drill', 'duress',"  \
-	"    'state')\n"                                                       \
+	"  local ak = K('alert', aid)\n"                                       \
+	"  local f = redis.call('HMGET', ak, 'drill', 'duress', 'state',"      \
+	"    'shown')\n"                                                       \
 	"  if f[1] == '1' then e.drill = true end\n"                           \
+	"  if f[2] == '1' and f[4] and ((e.event == 'acknowledged' and"        \
+	"      f[4] ~= 'cancelled') or (e.event == 'expired' and"              \
+	"      f[4] == 'open')) then\n"                                        \
+	"    if f[4] == 'acknowledged' then e.first = false end\n"             \
+	"    redis.call('HSET', ak, 'shown', e.event)\n"                       \
+	"    to_device(aid, dev, e)\n"                                         \
+	"    return\n"                                                         \
+	"  end\n"                                                              \
 	"  -- after any cancel (duress ones look real), nothing more\n"        \
 	"  if f[2] == '1' or (f[3] == 'cancelled' and e.event ~= 'cancelled')" \
 	"  then\n"                                                             \

@@ -7,17 +7,24 @@ duress done was answered like the own PIN and nothing else happened: the
 contact point never learned of the duress.  Afterwards the device's own
 views of that alarm (status, list, receipts, a later cancel) are those
 the own PIN leaves: open until the official cancels it, then cancelled;
-before 1 December 2026 they showed it cancelled at once.  Real
-redis-server, relay, receiver and alertctl."""
+before 1 December 2026 they showed it cancelled at once.  What the own
+PIN's alarm would tell the device later and that does not betray the
+duress reaches it too: the contact point's acknowledgement (who, in
+status, list and the receipts) and the expiry at max_age; before that
+fix (also 1 December 2026) the duress one stayed open for ever.  Real
+redis-server, relay, receiver, HTTPS acknowledgement and alertctl."""
 
 import json
+import os
 import re
+import time
 
 import pytest
 
 import harness
 import test_checkin_pin as tp
 from harness import wait_until
+from test_follow import ack_https
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -145,6 +152,28 @@ def sequence(lab, env, redis, recv, pin, later):
     return aid, seen
 
 
+def watch_lines(lab, env, watch, aids):
+    """watch's lines of each of aids, masked, once a later alert's
+    receipt showed that theirs came before."""
+    later = lab.send(env, "--type", "panic", "--message", "x")[1][0]
+    later = later.split("=", 1)[1]
+    wait_until(lambda: later in watch.text("stdout"), 15,
+               what="the later alert in alertctl watch")
+    watch.stop()
+    lines = watch.text("stdout").splitlines()
+    return [sorted(norm(ln, "-", a, "-") for ln in lines if a in ln)
+            for a in aids]
+
+
+def start_watch(lab, env):
+    """alertctl watch of env's device, once it is connected."""
+    watch = lab.spawn([harness.alertctl_bin(), "-c", env.client_conf,
+                       "watch", "--interval", "1"], "watch")
+    wait_until(lambda: watch.text("stdout") or watch.text("stderr"), 15,
+               what="alertctl watch connected")
+    return watch
+
+
 @pytest.mark.hard_timeout(200)
 @pytest.mark.parametrize("later", ["own", "duress"])
 def test_after_a_late_duress_the_device_sees_what_the_own_pin_leaves(
@@ -157,10 +186,7 @@ def test_after_a_late_duress_the_device_sees_what_the_own_pin_leaves(
     Fails on the old code: the duress sequence's status and list said
     cancelled at once, and its later cancel got no receipt."""
     env, redis, relay, recv = tp.stack(lab)
-    watch = lab.spawn([harness.alertctl_bin(), "-c", env.client_conf,
-                       "watch", "--interval", "1"], "watch")
-    wait_until(lambda: watch.text("stdout") or watch.text("stderr"), 15,
-               what="alertctl watch connected")
+    watch = start_watch(lab, env)
     aid1, own = sequence(lab, env, redis, recv, PIN, PIN)
     aid2, forced = sequence(lab, env, redis, recv, DURESS,
                             PIN if later == "own" else DURESS)
@@ -183,13 +209,107 @@ def test_after_a_late_duress_the_device_sees_what_the_own_pin_leaves(
                         "stderr", 10)
     # a later alert's receipt in watch comes after any of the two
     # sequences': then their lines are compared
-    later_aid = lab.send(env, "--type", "panic", "--message", "x")[1][0]
-    later_aid = later_aid.split("=", 1)[1]
-    wait_until(lambda: later_aid in watch.text("stdout"), 15,
-               what="the later alert in alertctl watch")
-    watch.stop()
-    lines = watch.text("stdout").splitlines()
-    w1 = sorted(norm(ln, "-", aid1, "-") for ln in lines if aid1 in ln)
-    w2 = sorted(norm(ln, "-", aid2, "-") for ln in lines if aid2 in ln)
+    w1, w2 = watch_lines(lab, env, watch, (aid1, aid2))
     assert w1 == w2, watch.text("stdout")
     assert "huisbezoek" not in relay.log()
+
+
+def ack_stack(lab, policies=None):
+    """tp.stack with an HTTPS ack listener and the contact point's ack
+    token (and policies, if given): (env, redis, relay, recv, token)."""
+    env = lab.env()
+    env.ack = {"listen": "127.0.0.1:%d" % harness.free_port()}
+    token = harness.new_token()
+    env.recipient_extra["contactpunt"] = {
+        "ack_token_file": harness.write_secret(env.dir / "contactpunt.ack",
+                                               token)}
+    env.policies = policies or {}
+    env.write_relay_conf()
+    if os.geteuid() == 0:
+        harness.hand_to_daemon_user(env.dir)
+    return tp.stack(lab, env) + (token,)
+
+
+def inbox(env, token):
+    """The contact point's GET /v1/inbox, by alert id."""
+    st, body = harness.https_request(
+        int(env.ack["listen"].rsplit(":", 1)[1]), "GET", "/v1/inbox",
+        headers={"Authorization": "Bearer " + token}, cafile=env.cert)[:2]
+    assert st == 200, (st, body)
+    return {a["alert_id"]: a for a in body["alerts"]}
+
+
+def acked(lab, env, redis, recv, token, pin, expire=None):
+    """A check-in let run out, its done with pin too late, what the
+    device sees; then (expire: seconds, the policy's max_age) that long
+    after the alarm came in, what it sees; then the contact point's
+    acknowledgement over HTTPS, twice, and what it sees after each."""
+    cid, aid = released(lab, env, recv)
+    ref, rms = hget(redis, env, aid, "ref", "received_ms")
+    seen = [masked(ctl(lab, env, "checkin", "done", input=pin + "\n"),
+                   cid, aid)]
+    seen += looks(lab, env, cid, aid, ref)
+    if expire is not None:
+        time.sleep(max(0, int(rms) / 1000 + expire + 2 - time.time()))
+        seen += looks(lab, env, cid, aid, ref)
+    for _ in range(2):
+        ack_https(env, token, aid, by="Jansen")
+        seen += looks(lab, env, cid, aid, ref)
+    return aid, seen
+
+
+@pytest.mark.hard_timeout(200)
+def test_after_a_late_duress_the_device_sees_the_acknowledgement(lab):
+    """The own PIN too late, then the contact point acknowledges (twice);
+    the duress PIN too late, the same: status, status --json, list, list
+    --json and the lines `alertctl watch` prints are the same bytes (ids,
+    reference, times masked): acknowledged, by whom.  For the contact
+    point the second stays a duress alarm.  Fails on the old code: after
+    the duress the device saw it open for ever, and no receipt."""
+    env, redis, relay, recv, token = ack_stack(lab)
+    watch = start_watch(lab, env)
+    aid1, own = acked(lab, env, redis, recv, token, PIN)
+    aid2, forced = acked(lab, env, redis, recv, token, DURESS)
+    assert json.loads(own[2][1])["state"] == "open", own
+    st = json.loads(own[6][1])
+    assert st["state"] == "acknowledged", own
+    by = [e["by"] for e in st["events"] if e["event"] == "acknowledged"]
+    assert len(by) == 1 and "Jansen" in by[0], st
+    assert len(own) == len(forced)
+    for i, (o, f) in enumerate(zip(own, forced)):
+        assert o == f, (i, o, f)
+    w1, w2 = watch_lines(lab, env, watch, (aid1, aid2))
+    assert w1 == w2 and w1, watch.text("stdout")
+    # the contact point: a duress alarm, acknowledged; the relay's hash
+    # and its inbox say so, the device's view never did
+    assert hget(redis, env, aid2, "duress", "state", "shown") == [
+        "1", "acknowledged", "acknowledged"]
+    box = inbox(env, token)
+    assert box[aid2]["duress"] is True and box[aid1]["duress"] is False
+    assert box[aid2]["state"] == "acknowledged"
+    assert "huisbezoek" not in relay.log()
+
+
+@pytest.mark.hard_timeout(200)
+def test_after_a_late_duress_the_device_sees_the_expiry(lab):
+    """A policy with max_age: the own PIN too late, its alarm expires,
+    then the contact point acknowledges it; the duress PIN too late, the
+    same: the device's views and watch lines are the same bytes, while
+    the duress alarm stays open for the recipients until acknowledged.
+    Fails on the old code: the duress alarm's expiry timer was dropped,
+    the device saw it open."""
+    env, redis, relay, recv, token = ack_stack(lab, {"default": {
+        "types": "missed_checkin panic", "tier": ["0 contactpunt:webhook"],
+        "max_age": 8}})
+    watch = start_watch(lab, env)
+    aid1, own = acked(lab, env, redis, recv, token, PIN, expire=8)
+    assert json.loads(own[6][1])["state"] == "expired", own
+    aid2, forced = acked(lab, env, redis, recv, token, DURESS, expire=8)
+    assert len(own) == len(forced)
+    for i, (o, f) in enumerate(zip(own, forced)):
+        assert o == f, (i, o, f)
+    w1, w2 = watch_lines(lab, env, watch, (aid1, aid2))
+    assert w1 == w2 and w1, watch.text("stdout")
+    relay.proc.wait_for(r"escalation alert=%s tier=x result=shown_expired"
+                        % aid2, "stderr", 10)
+    assert hget(redis, env, aid2, "duress", "state") == ["1", "acknowledged"]

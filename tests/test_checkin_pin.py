@@ -26,8 +26,10 @@ def ctl(lab, env, *args, input=None, timeout=40):
     return cp
 
 
-def stack(lab):
-    env = lab.env()
+def stack(lab, env=None):
+    """redis, relay and receiver for env (a new one by default), with the
+    own and duress PINs set."""
+    env = env or lab.env()
     redis = lab.redis(env)
     relay = lab.relay(env)
     recv = lab.receiver(env, "contactpunt")
