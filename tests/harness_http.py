@@ -14,7 +14,8 @@ from harness_proc import wait_until
 class WebhookRecorder:
     """A webhook receiver in Python: answers with `statuses` in turn (then
     `default`), optionally after `delays` seconds, with `answer` as the
-    body (bytes), and records every attempt."""
+    body (bytes), and records every attempt (its "time", and "answered"
+    once the answer went out or could not)."""
 
     def __init__(self, secret_text, statuses=(), default=200, delays=(),
                  port=0, answer=b""):
@@ -51,6 +52,8 @@ class WebhookRecorder:
                     self.wfile.write(rec.answer)
                 except OSError:
                     pass
+                with rec.lock:
+                    rec.attempts[i]["answered"] = time.monotonic()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True

@@ -35,26 +35,30 @@ def join(threads):
 
 
 def test_webhook_answered_while_logins_are_checked(lab):
+    """Orders, not a wall-clock bound (speed is `make bench`'s): two
+    dozen wrong logins (one Argon2id check after another on the worker)
+    are under way; three webhooks, one after the other, are all
+    answered while most of the logins still wait for their answer.  On
+    the loop, a check would hold every request behind it: the webhooks
+    would come after the checks the console had read before them, most
+    of the two dozen."""
+    n = 24  # within the worker's queue (CONSOLE_PWCHECK_MAX, 32)
     env = lab.env()
     c = Console(lab, env, extra={"login_addr_max": "1000"}).start()
     c.add_user()
     results = []
-    threads = flood(c, 12, results)
+    threads = flood(c, n, results)
     time.sleep(0.15)  # the logins have reached the console
-    took = []
     for i in range(3):
         headers, body, inner = make_webhook(env, RID)
-        t0 = time.monotonic()
         assert c.hook(headers, body) == 200
-        took.append(time.monotonic() - t0)
         answered = time.monotonic()
     join(threads)
-    # each webhook within 100 ms (on the loop, each login held it ~0.1 s)
-    assert max(took) < 0.1, took
-    # the logins were under way meanwhile: a dozen checks take > 0.5 s
-    assert len(results) == 12
+    assert len(results) == n
     assert all(s == 401 for s, _ in results), results
-    assert max(at for _, at in results) > answered
+    before = sum(1 for _, at in results if at < answered)
+    assert before < n // 2, "%d of %d logins answered before the last " \
+        "webhook" % (before, n)
     assert len(c.alerts()) == 3
     # the right password still works
     assert c.login_session(OPERATOR, PASSWORD)[0] == 200

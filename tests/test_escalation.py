@@ -76,12 +76,17 @@ def _tier0_then_oncall(st, acc, t_send):
     want = sms_alert_text("panic", harness.DEVICE_ALIAS, ref, acc["received_at"])
     (t_cp, sms_cp), = st.sms.wait(1, to=CP, timeout=5)
     assert sms_cp.text == want and sms_cp.sender == harness.SMS_FROM
-    assert t_cp - t_send < 2, "tier 0 SMS took %.2fs" % (t_cp - t_send)
     (hook,) = st.wait_webhook("contactpunt", "alert.raised", aid, timeout=5)
     assert hook["sig_ok"] and hook["json"]["ref"] == ref
     assert hook["json"]["tier"] == 0
-    assert hook["time"] - t_send < 2
-    # nothing for oncall-1 yet
+    # Tier 0 at once: both came before tier 1 was even due (3 s, the
+    # policy's), so they were not held like a later tier.  The bound is
+    # that configured delay, not a speed assertion (speed is `make
+    # bench`'s); and nothing for oncall-1 yet: tier 0 came first.
+    assert t_cp - t_send < 3, "tier 0 SMS only after %.2fs, when tier 1 " \
+        "was due" % (t_cp - t_send)
+    assert hook["time"] - t_send < 3, "tier 0 webhook only after %.2fs, " \
+        "when tier 1 was due" % (hook["time"] - t_send)
     assert st.sms.snapshot(to=OC) == []
     (t_oc, sms_oc), = st.sms.wait(1, to=OC, timeout=8)
     waited = t_oc - t_send
@@ -207,8 +212,16 @@ def test_restart_between_tiers_fires_tier1_once(lab, down_s):
     st.relay.restart()
     (t_oc, sms_oc), = st.sms.wait(1, to=OC, timeout=10)
     assert is_alert_sms(sms_oc, acc["ref"]), sms_oc
+    # Correctness, not speed: a tier due at 6 s must not fire before it
+    # (the 0.05 s is the clocks' rounding: SmsClock polls every 20 ms).
     assert t_oc - t_send >= 5.95, "tier 1 fired before it was due"
-    assert t_oc - max(t_send + 6, t_start) < 2.5, (
+    # Correctness too: it fires when it is due, or at the start when it
+    # fell due meanwhile, late by less than half its own delay (the
+    # relay polls its timers every 200 ms; the rest is room for the SMS
+    # through Kannel), where a relay that armed the tier anew at the
+    # start would be late by a whole delay.  Relative to the configured
+    # 6 s, not a speed assertion (speed is `make bench`'s).
+    assert t_oc - max(t_send + 6, t_start) < 6 / 2, (
         "tier 1 late: %.2fs after the alert, %.2fs after the start" % (
             t_oc - t_send, t_oc - t_start))
     # a window well past the due time: still exactly one

@@ -178,7 +178,12 @@ def test_slow_http_flood_does_not_stop_a_panic_alert(lab):
     """With the open-files limit at 256, an attacker holding as many slow
     ack (HTTPS and plain) and admin connections as it can, one byte a
     second each, does not stop a device's panic alert from being
-    accepted within 2 s, and the relay's log stays short."""
+    accepted at alertctl's first attempt, while the attacker still holds
+    its connections, and the relay's log stays short.  Orders, not a
+    wall-clock bound (speed is `make bench`'s): a relay starved of
+    connections would fail that attempt (alertctl then says "retrying"
+    and connects again) or let the device in only as the flood gave
+    way."""
     env, relay, ports = http_stack(lab, nofile=256, receivers=("contactpunt",))
     before = len(relay.proc.text("stderr").splitlines())
     attacker = SlowAttacker([(ports["ack"], TLS_START),
@@ -187,12 +192,14 @@ def test_slow_http_flood_does_not_stop_a_panic_alert(lab):
     try:
         time.sleep(4)  # the attacker holds all it can get
         held = dict(attacker.held)
-        t0 = time.monotonic()
         rc, lines, err = lab.send(env, "--type", "panic", "--timeout", "10")
-        took = time.monotonic() - t0
         assert rc == 0, (lines, err)
         assert parse_send(lines)[1], lines
-        assert took < 2, "the panic alert took %.1f s under the flood" % took
+        attempts = [l for l in lines if l.startswith("connecting to ")]
+        assert len(attempts) == 1, (lines, err)
+        assert "retrying" not in err and "next relay" not in err, err
+        during = dict(attacker.held)
+        assert all(n >= 50 for n in during.values()), during  # still on
         time.sleep(2)
     finally:
         attacker.finish()

@@ -74,7 +74,13 @@ def test_sigterm_lets_a_delivery_in_flight_finish(lab):
 
 @pytest.mark.hard_timeout(60)
 def test_sigterm_hands_back_what_waits_for_a_retry(lab):
-    env = lab.env(relay={"shutdown_timeout": 5},
+    """A delivery waiting out its backoff (10 s) is handed back at
+    SIGTERM, not waited for: the relay exits before the retry (no second
+    attempt at any receiver) and before its shutdown_timeout (30 s here,
+    longer than the backoff, so a relay that waited would retry first;
+    nor is that bound logged as reached).  Orders and configured
+    periods, not a wall-clock bound (speed is `make bench`'s)."""
+    env = lab.env(relay={"shutdown_timeout": 30},
                   delivery={"retry_initial_ms": 10000, "retry_max_ms": 10000})
     recs = {rid: lab.recorder_for(env, rid, statuses=[500]) for rid in env.recipients}
     lab.redis(env)
@@ -82,10 +88,11 @@ def test_sigterm_hands_back_what_waits_for_a_retry(lab):
     send_ok(lab, env, "--type", "panic")
     for rec in recs.values():
         rec.wait_attempts(1, timeout=10)
-    t0 = time.monotonic()
     relay.proc.signal(signal.SIGTERM)
-    assert relay.proc.wait_exit(10) == 0
-    assert time.monotonic() - t0 < 3, "did not wait out a 10 s backoff"
+    assert relay.proc.wait_exit(25) == 0
+    for rid, rec in recs.items():
+        assert len(rec.snapshot()) == 1, "%s: waited out the backoff" % rid
+    assert "shutdown_timeout reached" not in relay.log()
     r = harness.Resp(env.redis_port)
     info = r("XPENDING", "alertrelay:deliveries", "dispatch")
     assert info[0] == len(env.recipients), "handed back, still pending: %r" % info

@@ -94,12 +94,16 @@ def test_any_non_2xx_is_retried(lab, statuses):
 
 @pytest.mark.hard_timeout(60)
 def test_slow_receiver_times_out_and_is_retried(lab):
+    # request_timeout is 3 (FAST); the first answer comes after 20 s
     env, redis, relay, recs = stack_with_recorders(
-        lab, delays={"contactpunt": [6]})  # request_timeout is 3
+        lab, delays={"contactpunt": [20]})
     alert_id, _, _ = send_ok(lab, env, "--type", "panic", "--message", "traag",
                              "--timeout", "20")
     attempts = recs["contactpunt"].wait_attempts(2, timeout=25)
-    assert attempts[1]["time"] - attempts[0]["time"] < 6, \
+    # an order, not a wall-clock bound (speed is `make bench`'s): the
+    # retry came while the first answer was still held back
+    answered = attempts[0].get("answered")
+    assert answered is None or attempts[1]["time"] < answered, \
         "the relay waited for the slow answer instead of request_timeout"
     assert attempts[0]["headers"]["webhook-id"] == attempts[1]["headers"]["webhook-id"]
     r = redis.client()

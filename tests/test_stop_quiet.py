@@ -117,12 +117,11 @@ def ack_env(lab):
 
 
 def ack_later(env, token, aid):
-    """POST .../ack in a thread: {"status": ...} or {"error": ...} and
-    how long it took, once the thread ends."""
+    """POST .../ack in a thread: {"status": ...} or {"error": ...}, once
+    the thread ends."""
     out = {}
 
     def run():
-        t0 = time.monotonic()
         try:
             out["status"] = harness.https_request(
                 int(env.ack["listen"].rsplit(":", 1)[1]), "POST",
@@ -132,7 +131,6 @@ def ack_later(env, token, aid):
                 body=b"", cafile=env.cert, timeout=20)[0]
         except OSError as e:
             out["error"] = e
-        out["took"] = time.monotonic() - t0
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t, out
@@ -151,11 +149,15 @@ def test_an_ack_during_the_stop_is_refused_and_nothing_follows_relay_stop(
         t, out = ack_later(env, token, aid)
         relay.proc.wait_for(r"had no answer from Redis within 3000 ms",
                             "stderr", 10)
-        t.join(1)
+        # refused at connect while the stop is still held (the relay
+        # runs until Redis answers again): an order, not a wall-clock
+        # bound (speed is `make bench`'s).  An attempt the relay took
+        # would hang here until its 20 s timeout, not be refused.
+        t.join(25)
+        assert not t.is_alive()
+        assert isinstance(out.get("error"), ConnectionRefusedError), out
+        assert relay.proc.running(), "refused only once the relay had gone"
     assert relay.proc.wait_exit(20) == 0, relay.log()[-3000:]
-    t.join(20)
-    assert isinstance(out.get("error"), ConnectionRefusedError), out
-    assert out["took"] < 1, out
     assert "alert.ack" not in nothing_after_relay_stop(env)
 
 

@@ -159,8 +159,15 @@ def test_client_refuses_a_tampered_cache(lab):
     assert "REFUSED the cached directory" in err
 
 
-def test_revocation_closes_the_connection_within_a_second(lab):
-    env = lab.env()
+def test_revocation_closes_the_connection_at_the_reload(lab):
+    """The reload that revokes a device closes its open connection then,
+    not when the relay next hears from it or pings it.  The device sends
+    nothing, and the relay's keepalive (its only reason to write) is 60 s
+    here: a relay that noticed at its next ping would be silent that
+    long.  The wait is a sixth of that configured period, a behaviour
+    check, not a speed assertion (speed is `make bench`'s)."""
+    keepalive = 60
+    env = lab.env(relay={"keepalive": keepalive})
     env.use_directory(1)
     # contactpunt's webhook is down: the alert accepted now is delivered
     # only after the revocation
@@ -175,10 +182,11 @@ def test_revocation_closes_the_connection_within_a_second(lab):
         env.sign_directory(2, revoked=[env.device_id])
         relay.proc.signal(signal.SIGHUP)
         t0 = time.monotonic()
-        frame = c.recv_frame(timeout=1.0)
+        # the first frame after the reload, and the last
+        frame = c.recv_frame(timeout=keepalive / 6)
         assert frame["type"] == "error" and frame["code"] == "revoked", frame
-        assert c.expect_closed(timeout=max(0.01, 1.0 - (time.monotonic() - t0)))
-        assert time.monotonic() - t0 < 1.0
+        assert c.expect_closed(
+            timeout=max(0.01, keepalive / 6 - (time.monotonic() - t0)))
     finally:
         c.close()
     # it cannot come back, and cannot send
