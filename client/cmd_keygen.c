@@ -97,11 +97,11 @@ cmd_keygen_print_pub(const unsigned char *pk, size_t pklen)
 	return rc;
 }
 
-/* PREFIX.key without PREFIX.pub: a keygen cut short between the two
- * (killed, the disk full).  The key was never shown to anyone, so the
- * pair is completed from it rather than refused: PREFIX.pub written
- * and printed.  A file that is no secret key of this kind is left as
- * it is. */
+/* --complete: PREFIX.key without PREFIX.pub, a keygen cut short
+ * between the two (killed, the disk full).  The key was never shown to
+ * anyone, so the pair may be completed from it: PREFIX.pub written and
+ * printed.  Only when asked: an administrator who removed the .pub to
+ * rotate a key must not get the old key back. */
 static int
 cmd_keygen_complete(const struct keygen_pair_kind *k, const char *skpath,
     const char *pkpath)
@@ -111,30 +111,32 @@ cmd_keygen_complete(const struct keygen_pair_kind *k, const char *skpath,
 	char err[512];
 	int rc = EXIT_FAIL;
 
-	if (keyfile_read(skpath, sk, k->sklen, 1, err, sizeof(err)) != 0 ||
-	    k->derive(pk, sk) != 0) {
-		log_errorx(_("%s exists without %s and is not a key of this "
-		             "kind; not touching it"),
-		    skpath, pkpath);
+	if (keyfile_read(skpath, sk, k->sklen, 1, err, sizeof(err)) != 0) {
+		log_errorx("%s", err);
 		goto out;
 	}
+	if (k->derive(pk, sk) != 0) {
+		log_errorx(_("%s is not a key of this kind; not touching it"),
+		    skpath);
+		goto out;
+	}
+	if (cmd_keygen_exists(pkpath))
+		goto out;
 	if (keyfile_write(pkpath, pk, k->pklen, 0, err, sizeof(err)) != 0) {
 		log_errorx("%s", err);
 		goto out;
 	}
-	log_warnx(_("%s had no %s (an earlier keygen was cut short): "
-	            "completed from the key"),
-	    skpath, pkpath);
 	rc = cmd_keygen_print_pub(pk, k->pklen);
 out:
 	seckey_free(sk);
 	return rc;
 }
 
-/* Writes PREFIX.key and PREFIX.pub and prints the public key; a
- * PREFIX.key left alone by a keygen cut short is completed. */
+/* Writes PREFIX.key and PREFIX.pub and prints the public key; with
+ * complete, only PREFIX.pub from the PREFIX.key there. */
 static int
-cmd_keygen_pair(const char *prefix, const struct keygen_pair_kind *k)
+cmd_keygen_pair(const char *prefix, const struct keygen_pair_kind *k,
+    int complete, const char *kind)
 {
 	char *skpath = xasprintf("%s.key", prefix);
 	char *pkpath = xasprintf("%s.pub", prefix);
@@ -143,9 +145,16 @@ cmd_keygen_pair(const char *prefix, const struct keygen_pair_kind *k)
 	char err[512];
 	int rc = EXIT_FAIL;
 
-	if (lstat(skpath, &st) == 0 && S_ISREG(st.st_mode) &&
-	    lstat(pkpath, &st) != 0) {
+	if (complete) {
 		rc = cmd_keygen_complete(k, skpath, pkpath);
+		goto out;
+	}
+	if (lstat(skpath, &st) == 0 && lstat(pkpath, &st) != 0) {
+		log_errorx(_("%s exists without %s: if an earlier keygen was "
+		             "cut short, 'alertctl keygen %s --complete %s' "
+		             "writes %s from it; for a new key, remove %s "
+		             "first"),
+		    skpath, pkpath, kind, prefix, pkpath, skpath);
 		goto out;
 	}
 	if (cmd_keygen_exists(skpath) || cmd_keygen_exists(pkpath))
@@ -210,13 +219,17 @@ cmd_keygen_ack_token(const char *path)
 	return rc;
 }
 
-enum { OPT_TYPE = 256, OPT_NAME, OPT_DAYS };
+enum { OPT_TYPE = 256, OPT_NAME, OPT_DAYS, OPT_COMPLETE };
 
-/* keygen relay-cert's options; other kinds take none. */
+/* keygen relay-cert's options, and --complete of a key pair's. */
 static int
-cmd_keygen_opt(int ch, struct keygen_cert_opts *c, int *cert_opts)
+cmd_keygen_opt(int ch, struct keygen_cert_opts *c, int *cert_opts,
+    int *complete)
 {
 	switch (ch) {
+	case OPT_COMPLETE:
+		*complete = 1;
+		return 0;
 	case OPT_TYPE:
 		if (strcmp(optarg, "p256") != 0 &&
 		    strcmp(optarg, "ed25519") != 0)
@@ -250,18 +263,19 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 	    {"type", required_argument, NULL, OPT_TYPE},
 	    {"name", required_argument, NULL, OPT_NAME},
 	    {"days", required_argument, NULL, OPT_DAYS},
+	    {"complete", no_argument, NULL, OPT_COMPLETE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct keygen_cert_opts c = {NULL, "p256", "localhost,127.0.0.1",
 	    KEYGEN_CERT_DAYS_DEFAULT};
 	const char *kind, *name;
-	int ch, rc, cert_opts = 0;
+	int ch, rc, cert_opts = 0, complete = 0;
 
 	(void)g;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
-		if ((rc = cmd_keygen_opt(ch, &c, &cert_opts)) != 0)
+		if ((rc = cmd_keygen_opt(ch, &c, &cert_opts, &complete)) != 0)
 			return rc == -1 ? EXIT_OK : rc;
 	if (argc - optind != 2)
 		return usage_error("keygen",
@@ -273,10 +287,14 @@ cmd_keygen(int argc, char **argv, struct globals *g)
 	if (cert_opts && strcmp(kind, "relay-cert") != 0)
 		return usage_error("keygen",
 		    _("--type, --name and --days are for relay-cert"));
+	if (complete && strcmp(kind, "device") != 0 &&
+	    strcmp(kind, "recipient") != 0)
+		return usage_error("keygen",
+		    _("--complete is for device and recipient"));
 	if (strcmp(kind, "device") == 0)
-		return cmd_keygen_pair(name, &keygen_device);
+		return cmd_keygen_pair(name, &keygen_device, complete, kind);
 	if (strcmp(kind, "recipient") == 0)
-		return cmd_keygen_pair(name, &keygen_recipient);
+		return cmd_keygen_pair(name, &keygen_recipient, complete, kind);
 	if (strcmp(kind, "webhook-secret") == 0)
 		return cmd_keygen_webhook_secret(name);
 	/* An admin token is made as an ack token is: a bearer token. */

@@ -63,8 +63,8 @@ static const struct usage_text {
         "\n"
         "Exit status: 0 success, 1 failure, 2 usage error.\n")},
     {"keygen",
-        "Usage: alertctl keygen device PREFIX\n"
-        "       alertctl keygen recipient PREFIX\n"
+        "Usage: alertctl keygen device [--complete] PREFIX\n"
+        "       alertctl keygen recipient [--complete] PREFIX\n"
         "       alertctl keygen webhook-secret FILE\n"
         "       alertctl keygen ack-token FILE\n"
         "       alertctl keygen admin-token FILE\n"
@@ -84,6 +84,9 @@ static const struct usage_text {
         "                (default localhost,127.0.0.1), P-256 unless\n"
         "                --type ed25519, valid --days (825); prints the\n"
         "                pin (what alertctl pin PREFIX.crt prints).\n"
+        "\n"
+        "--complete:     PREFIX.pub from the PREFIX.key an interrupted\n"
+        "                keygen left without it.\n"
         "\n"
         "Secret files get mode 0600.  Existing files are never overwritten.\n"
         "For key pairs the public key is printed on stdout; nothing secret\n"

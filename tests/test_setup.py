@@ -88,11 +88,13 @@ def test_a_key_file_is_never_left_cut_short(tmp_path, lab):
 @pytest.mark.parametrize("kind", ["device", "recipient"])
 def test_a_pair_cut_short_is_completed_from_its_key(tmp_path, lab, kind):
     """alertctl keygen killed (under gdb) between a pair's two files: the
-    .key is there, the .pub not.  The next keygen completes the pair from
-    that key (the key was never shown to anyone), says so, and prints the
-    public key; the .key is not touched.  Before, it refused ("already
-    exists") until someone removed the key by hand.  A file of another
-    kind under the .key's name is left as it is."""
+    .key is there, the .pub not.  The next keygen refuses and names
+    --complete (an administrator who removed a .pub to rotate the key
+    must not get the old key back), and keygen --complete completes the
+    pair from that key (never shown to anyone) and prints the public
+    key; the .key is not touched.  Before, the only way on was to remove
+    the key by hand.  A file of another kind under the .key's name is
+    left as it is."""
     prefix = tmp_path / "p"
     key, pub = tmp_path / "p.key", tmp_path / "p.pub"
     cp = harness.run(["gdb", "-q", "-nx", "-batch", "-ex", "set breakpoint "
@@ -105,8 +107,11 @@ def test_a_pair_cut_short_is_completed_from_its_key(tmp_path, lab, kind):
     before = key.read_bytes()
     cp = harness.run([harness.alertctl_bin(), "keygen", kind, prefix],
                      env={"LANGUAGE": "en"})
+    assert cp.returncode != 0 and "--complete" in cp.stderr, cp.stderr
+    assert not pub.exists() and key.read_bytes() == before
+    cp = harness.run([harness.alertctl_bin(), "keygen", kind, "--complete",
+                      prefix], env={"LANGUAGE": "en"})
     assert cp.returncode == 0, cp.stderr
-    assert "cut short" in cp.stderr, cp.stderr
     pk = pub.read_text().strip()
     assert cp.stdout.strip() == pk and key.read_bytes() == before
     if kind == "device":
@@ -115,21 +120,28 @@ def test_a_pair_cut_short_is_completed_from_its_key(tmp_path, lab, kind):
     else:
         sk = proto.recipient_private_key(key)
         assert bytes(sk.public_key) == proto.b64d(pk)
-    # the pair whole: never overwritten
-    cp = harness.run([harness.alertctl_bin(), "keygen", kind, prefix])
-    assert cp.returncode != 0 and key.read_bytes() == before
+    # the pair whole: never overwritten, with --complete neither
+    for extra in ([], ["--complete"]):
+        cp = harness.run([harness.alertctl_bin(), "keygen", kind] + extra +
+                         [prefix])
+        assert cp.returncode != 0 and key.read_bytes() == before
+        assert pub.read_text().strip() == pk
     # a key of the other kind under the name: left as it is, refused
     other = tmp_path / "o"
     harness.run([harness.alertctl_bin(), "keygen",
                  "recipient" if kind == "device" else "device", other])
     os.rename(tmp_path / "o.key", tmp_path / "q.key")
     theirs = (tmp_path / "q.key").read_bytes()
-    cp = harness.run([harness.alertctl_bin(), "keygen", kind,
+    cp = harness.run([harness.alertctl_bin(), "keygen", kind, "--complete",
                       tmp_path / "q"], env={"LANGUAGE": "en"})
-    assert cp.returncode != 0 and "not a key of this kind" in cp.stderr, \
-        cp.stderr
+    assert cp.returncode != 0 and ("not a key of this kind" in cp.stderr or
+                                   "bytes" in cp.stderr), cp.stderr
     assert not (tmp_path / "q.pub").exists()
     assert (tmp_path / "q.key").read_bytes() == theirs
+    # --complete only for key pairs
+    cp = harness.run([harness.alertctl_bin(), "keygen", "webhook-secret",
+                      "--complete", tmp_path / "w"])
+    assert cp.returncode == 2 and not (tmp_path / "w").exists(), cp.stderr
 
 
 def test_a_file_a_crash_left_beside_a_key_is_no_obstacle(tmp_path, lab):
