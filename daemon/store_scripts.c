@@ -468,10 +468,13 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
 const char script_location[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
     "local f = redis.call('HMGET', ak, 'device_id', 'state', 'alert_type',"
-    "  'drill', 'loc_n', 'loc_ms')\n"
+    "  'drill', 'loc_n', 'loc_ms', 'shown')\n"
     "if not f[1] or f[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
-    "if f[2] ~= 'open' then return cjson.encode({r = 'closed', state = f[2]})"
+    /* the state the device sees: after a late duress request the own
+     * PIN's (shown), whatever the duress alarm's own is */
+    "local seen = f[7] or f[2]\n"
+    "if seen ~= 'open' then return cjson.encode({r = 'closed', state = seen})"
     " end\n"
     "if f[3] ~= a.type or (f[4] or '0') ~= a.drill then\n"
     "  return cjson.encode({r = 'mismatch'})\n"

@@ -22,9 +22,11 @@ import time
 import pytest
 
 import harness
+import proto
 import test_checkin_pin as tp
 from harness import wait_until
-from test_follow import ack_https
+from harness_sms import device_session
+from test_follow import ack_https, location_frame
 
 pytestmark = pytest.mark.needs("alertrelayd", "alertctl")
 
@@ -133,6 +135,21 @@ def looks(lab, env, cid, aid, ref):
         out.append((cp.returncode, norm(text, cid, aid, ref),
                     norm(cp.stderr, cid, aid, ref)))
     return out
+
+
+def position_sent(env, aid):
+    """What the device hears when it sends a position of alert aid (an
+    app following its alarm would): (0, the answer masked, "")."""
+    pks = {rid: proto.b64d(r.public_key) for rid, r in env.recipients.items()}
+    s = device_session(env)
+    try:
+        r = s.request(location_frame(s.key, env.device_id, aid,
+                                     "missed_checkin", pks),
+                      ("located", "error"))
+    finally:
+        s.close()
+    r.pop("alert_id", None)
+    return (0, json.dumps(r, sort_keys=True), "")
 
 
 def sequence(lab, env, redis, recv, pin, later):
@@ -252,6 +269,7 @@ def acked(lab, env, redis, recv, token, pin, expire=None):
     if expire is not None:
         time.sleep(max(0, int(rms) / 1000 + expire + 2 - time.time()))
         seen += looks(lab, env, cid, aid, ref)
+        seen.append(position_sent(env, aid))
     for _ in range(2):
         ack_https(env, token, aid, by="Jansen")
         seen += looks(lab, env, cid, aid, ref)
@@ -304,6 +322,10 @@ def test_after_a_late_duress_the_device_sees_the_expiry(lab):
     watch = start_watch(lab, env)
     aid1, own = acked(lab, env, redis, recv, token, PIN, expire=8)
     assert json.loads(own[6][1])["state"] == "expired", own
+    # a position of the expired alarm: refused as closed, for both
+    assert json.loads(own[9][1]) == {"type": "error", "code": "alert_closed",
+                                     "message": "the alert is no longer open",
+                                     "state": "expired"}, own[9]
     aid2, forced = acked(lab, env, redis, recv, token, DURESS, expire=8)
     assert len(own) == len(forced)
     for i, (o, f) in enumerate(zip(own, forced)):
