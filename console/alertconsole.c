@@ -163,6 +163,7 @@ console_state(struct console *c)
 	    console_db_view_init(c->db) != 0 || console_notice_sql(c) != 0 ||
 	    console_metrics_load(c) != 0)
 		return -1;
+	console_users_warn_unackable(console_db_sqlite(c->db));
 	c->seen = seen_new(SEEN_CAP_DEFAULT);
 	if ((c->shown = shown_open(NULL, SHOWN_CAP_DEFAULT)) == NULL)
 		return -1;

@@ -11,6 +11,7 @@
 
 #include "console_users.h"
 #include "log.h"
+#include "text_char.h"
 
 /* Argon2id at libsodium's "interactive" cost: about 0.1 s and 64 MiB
  * per login, on a worker thread (console_pwcheck.c); the login limits
@@ -163,6 +164,31 @@ console_users_list(sqlite3 *db)
 		    sqlite3_column_int64(s, 3) > now ? "locked" : "active");
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void
+console_users_warn_unackable(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT name FROM operator", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return;
+	while (sqlite3_step(s) == SQLITE_ROW)
+		if (!text_ok((const char *)sqlite3_column_text(s, 0),
+		        CONSOLE_NAME_MAX))
+			n++;
+	sqlite3_finalize(s);
+	/* the names themselves stay out of the log: such characters turn
+	 * the text of a log line around */
+	if (n > 0)
+		log_warnx("operators=%d have a name with a bidi override, "
+		          "isolate or C1 control, which the relay refuses in "
+		          "an "
+		          "acknowledgement: their acknowledgements fail; add "
+		          "them again under another name (alertconsole user)",
+		    n);
 }
 
 int

@@ -47,6 +47,9 @@ int console_users_passwd(struct sqlite3 *db, const char *name,
     const char *password);
 int console_users_remove(struct sqlite3 *db, const char *name);
 int console_users_list(struct sqlite3 *db);
+/* Warns (in the log) of accounts whose names the relay refuses in an
+ * acknowledgement's "by" (text_char.h): made before that rule. */
+void console_users_warn_unackable(struct sqlite3 *db);
 int console_users_set_lang(struct sqlite3 *db, const char *name,
     const char *lang);
 

@@ -86,6 +86,25 @@ def test_user_commands(solo):
     assert c.user("remove", SECOND).returncode != 0
 
 
+def test_names_made_before_the_rule_are_warned_of(solo):
+    """An account whose name has a bidi override (made before user add
+    refused such names; written here into the database behind the
+    console's back): the relay refuses it in an acknowledgement, so the
+    console warns at its start, counting such accounts without naming
+    them (the characters would turn the log line around)."""
+    env, c = solo
+    assert c.user("add", SECOND).returncode == 0
+    c.proc.stop()
+    bad = "Jan \u202eseirV ed"
+    with sqlite3.connect(str(c.state / "console.db")) as d:
+        d.execute("UPDATE operator SET name = ? WHERE name = ?",
+                  (bad, SECOND))
+    c.start()
+    c.proc.wait_for(r"operators=1 have a name with a bidi override",
+                    "stderr", 10)
+    assert "\u202e" not in c.proc.text("stderr")
+
+
 def test_login_logout_and_idle_timeout(lab):
     env = lab.env()
     c = Console(lab, env, extra={"session_idle": "10"}).start()
