@@ -20,6 +20,7 @@
 #include "ack.h"
 #include "admin.h"
 #include "checkin.h"
+#include "alive.h"
 #include "audit.h"
 #include "conn.h"
 #include "conn_authfail.h"
@@ -302,6 +303,8 @@ relay_reload(struct relay *relay, char *err, size_t errlen)
 	relay_audit_loaded(relay, "config.reload");
 	conn_revoke_sweep(relay);
 	directory_version_record(relay, 0);
+	/* relays behind see the new version now, not a refresh later */
+	alive_refresh(relay->alive);
 	relay_notify_reload("READY=1");
 	return 0;
 }
@@ -322,6 +325,9 @@ relay_jobs_drained(void *arg)
 {
 	struct relay *relay = arg;
 
+	/* before the audit's drain, which waits for Redis to answer: this
+	 * goes out first on the same connection */
+	alive_stop(relay->alive);
 	audit_stop(relay->audit);
 	audit_drain(relay->audit, relay_audit_drained, relay);
 }
@@ -349,6 +355,8 @@ relay_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	/* else the jobs ended at exit would go on to the audit's drain
 	 * and say "exiting" after this */
 	stopjobs_abandon(relay->stopjobs);
+	/* may not reach Redis before the exit: then its TTL ends it */
+	alive_stop(relay->alive);
 	/* once only: a stop that got this far made it already */
 	audit_stop(relay->audit);
 	event_base_loopexit(relay->base, NULL);
@@ -450,6 +458,7 @@ store_ready_cb(void *arg)
 	audit_store_ready(relay->audit);
 	directory_version_record(relay, !relay->version_checked);
 	relay->version_checked = 1;
+	alive_refresh(relay->alive);
 	relay_notify_ready();
 	sdnotify_status("accepting alerts; %zu devices, %zu recipients",
 	    relay->cfg->ndevices, relay->cfg->nrecipients);
@@ -784,6 +793,7 @@ main(int argc, char *argv[])
 	relay.checkin = checkin_new(&relay);
 	relay.supervise = supervise_new(&relay);
 	relay.retention = retention_new(&relay);
+	relay.alive = alive_new(&relay);
 	relay.priority = conn_priority_new(&relay);
 	relay.reap = conn_reap_new(&relay);
 	relay.authfail = conn_authfail_new(&relay);
@@ -805,6 +815,8 @@ main(int argc, char *argv[])
 	http_client_free(relay.http);
 	sms_send_forget_all();
 	retention_free(relay.retention);
+	alive_free(relay.alive);
+	relay.alive = NULL;
 	conn_priority_free(relay.priority);
 	conn_authfail_free(relay.authfail);
 	relay.authfail = NULL;

@@ -3,6 +3,7 @@
  * (checkin_scripts.h).  Claims are atomic: a timer or an offline
  * deadline is taken by the one instance whose script finds it still due.
  */
+#include "alive.h"
 #include "checkin_scripts.h"
 
 #define PRELUDE                                                                \
@@ -177,27 +178,30 @@ const char script_due[] =
 /* Taking a due release: the timer moves a lease ahead rather than
  * going, so an instance that dies before the alert is stored leaves it
  * to another; storing it twice is harmless (same alert_id, same
- * envelope: a duplicate). */
-const char script_checkin_claim[] =
-    PRELUDE "local tk = K('checkin_timers')\n"
-            "local m = a.cid .. '|x'\n"
-            "local sc = redis.call('ZSCORE', tk, m)\n"
-            "if not sc or tonumber(sc) > tonumber(a.now_ms) then\n"
-            "  return cjson.encode({r = 'gone'})\n"
-            "end\n"
-            "local ck = K('checkin', a.cid)\n"
-            "local s = redis.call('HMGET', ck, 'state', 'envelope', 'dev',"
-            "  'duress')\n"
-            "if s[1] ~= 'active' and s[1] ~= 'releasing' or not s[2] then\n"
-            "  redis.call('ZREM', tk, m)\n"
-            "  return cjson.encode({r = 'gone'})\n"
-            "end\n"
-            "redis.call('ZADD', tk, a.lease_ms, m)\n"
-            "redis.call('HSET', ck, 'state', 'releasing')\n"
-            "return cjson.encode({r = 'release', envelope = s[2], dev = s[3],"
-            "  duress = s[4] == '1', dirv = tonumber(redis.call('GET',"
-            "  K('directory_version')) or ''), deferred_ms ="
-            "  tonumber(redis.call('HGET', ck, 'deferred_ms') or '')})\n";
+ * envelope: a duplicate).  newer_alive: a.v, this relay's directory
+ * version, is behind and a relay with the newer one runs (alive.h). */
+const char script_checkin_claim[] = PRELUDE NEWER_ALIVE
+    "local tk = K('checkin_timers')\n"
+    "local m = a.cid .. '|x'\n"
+    "local sc = redis.call('ZSCORE', tk, m)\n"
+    "if not sc or tonumber(sc) > tonumber(a.now_ms) then\n"
+    "  return cjson.encode({r = 'gone'})\n"
+    "end\n"
+    "local ck = K('checkin', a.cid)\n"
+    "local s = redis.call('HMGET', ck, 'state', 'envelope', 'dev',"
+    "  'duress')\n"
+    "if s[1] ~= 'active' and s[1] ~= 'releasing' or not s[2] then\n"
+    "  redis.call('ZREM', tk, m)\n"
+    "  return cjson.encode({r = 'gone'})\n"
+    "end\n"
+    "redis.call('ZADD', tk, a.lease_ms, m)\n"
+    "redis.call('HSET', ck, 'state', 'releasing')\n"
+    "local dirv = tonumber(redis.call('GET', K('directory_version'))"
+    "  or '')\n"
+    "return cjson.encode({r = 'release', envelope = s[2], dev = s[3],"
+    "  duress = s[4] == '1', dirv = dirv, deferred_ms ="
+    "  tonumber(redis.call('HGET', ck, 'deferred_ms') or ''),"
+    "  newer_alive = newer_alive(a.v, dirv)})\n";
 
 /* A claim given back by a relay whose directory is older than one
  * another relay of this Redis runs with (checkin_timer.c): due again
@@ -205,7 +209,9 @@ const char script_checkin_claim[] =
  * (another relay claimed it since).  It stays "releasing": its deadline
  * has passed, and a done or extend now is too late (CHECKIN_LATE), not
  * a way to end an alarm a relay was about to raise.  deferred_ms: when
- * it was first given back, which bounds how long (checkin_timer.c). */
+ * it was first given back, which bounds how long (checkin_timer.c);
+ * a.restart (a relay with the newer directory runs, alive.h) moves it
+ * to now: the bound counts only once none runs. */
 const char script_checkin_defer[] =
     PRELUDE "local tk = K('checkin_timers')\n"
             "local m = a.cid .. '|x'\n"
@@ -216,7 +222,8 @@ const char script_checkin_defer[] =
             "  return cjson.encode({r = 'gone'})\n"
             "end\n"
             "redis.call('ZADD', tk, a.due_ms, m)\n"
-            "redis.call('HSETNX', ck, 'deferred_ms', a.now_ms)\n"
+            "redis.call(a.restart and 'HSET' or 'HSETNX', ck, 'deferred_ms',"
+            "  a.now_ms)\n"
             "return cjson.encode({r = 'ok'})\n";
 
 /* The alert is stored (or could never be): the check-in is over; a

@@ -54,6 +54,7 @@ struct checkin {
 	char lease[24]; /* the claim's lease (ms), for giving it back */
 	long long dirv; /* the highest directory version of this Redis */
 	long long deferred_ms; /* first given back (claim's), or 0 */
+	int newer_alive; /* a relay with directory dirv runs (alive.h) */
 	/* Given back here lately: left to the others' polls meanwhile
 	 * (script_due passes over them), else this relay, polling in step
 	 * with the due time it set, would nearly always claim it first
@@ -190,18 +191,21 @@ checkin_defer(struct checkin *ck, const char *why)
 		log_warnx("checkin=%s: %s in this relay's directory "
 		          "(version %lld), but another relay of this Redis "
 		          "runs version %lld: left to a relay with it, not "
-		          "raised here (reload this relay) given_back_ms=%lld",
+		          "raised here (reload this relay) given_back_ms=%lld "
+		          "newer_alive=%s",
 		    ck->cid, why, ck->relay->cfg->dir->version, ck->dirv,
 		    ck->deferred_ms > 0 ? (long long)(t - ck->deferred_ms)
-		                        : 0LL);
+		                        : 0LL,
+		    ck->newer_alive ? "yes" : "no");
 	snprintf(ck->skip[ck->nskip].member, sizeof(ck->skip[0].member), "%s|x",
 	    ck->cid);
 	ck->skip[ck->nskip].until = monotonic_ms() + CHECKIN_SKIP_MS;
 	ck->nskip = (ck->nskip + 1) % CHECKIN_SKIPS;
 	snprintf(due, sizeof(due), "%lld", (long long)(t + CHECKIN_DEFER_MS));
 	ck->req = store_eval(ck->relay->store, script_checkin_defer,
-	    json_pack("{s:s, s:s, s:s, s:I}", "cid", ck->cid, "lease_ms",
-	        ck->lease, "due_ms", due, "now_ms", (json_int_t)t),
+	    json_pack("{s:s, s:s, s:s, s:I, s:b}", "cid", ck->cid, "lease_ms",
+	        ck->lease, "due_ms", due, "now_ms", (json_int_t)t, "restart",
+	        ck->newer_alive),
 	    checkin_next_cb, ck);
 }
 
@@ -243,15 +247,18 @@ static void checkin_unsealed_cb(json_t *reply, const char *err, void *arg);
 /* A recipient this relay does not know must not hold back the alarm of
  * those it knows for long: with no relay of the newer directory running
  * (one stopped, a rolling upgrade, a rollback), giving it back for ever
- * would raise nothing at all.  After DIRECTORY_GIVEBACK_MAX_MS it is
- * raised here, the unknown recipients left out (checkin_route says
- * which). */
+ * would raise nothing at all.  After DIRECTORY_GIVEBACK_MAX_MS with
+ * none running (the claim's newer_alive, alive.h) it is raised here, the
+ * unknown recipients left out (checkin_route says which). */
 static int
 checkin_waited_enough(const struct checkin *ck)
 {
 	int64_t waited = now_ms() - ck->deferred_ms;
 
-	if (ck->deferred_ms <= 0 || waited < DIRECTORY_GIVEBACK_MAX_MS)
+	/* running, a relay with the newer directory raises it, however
+	 * long it takes to get round to it (busy, reloading) */
+	if (ck->newer_alive || ck->deferred_ms <= 0 ||
+	    waited < DIRECTORY_GIVEBACK_MAX_MS)
 		return 0;
 	log_warnx("checkin=%s: given back for %lld ms and no relay with "
 	          "directory version %lld took it: raised here to the "
@@ -400,6 +407,7 @@ checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 	    ? (long long)json_integer_value(
 	          json_object_get(reply, "deferred_ms"))
 	    : 0;
+	ck->newer_alive = json_is_true(json_object_get(reply, "newer_alive"));
 	if (checkin_device_gone(ck,
 	        json_string_value(json_object_get(reply, "dev"))))
 		return;
@@ -408,6 +416,20 @@ checkin_claimed_cb(json_t *reply, const char *err, void *arg)
 	    json_string_value(json_object_get(reply, "envelope")), 1);
 }
 
+/* script_checkin_claim's argument: with this relay's directory version
+ * "v", for the script's newer_alive (alive.h). */
+static json_t *
+checkin_claim_args(const struct checkin *ck, const char *ms, const char *lease)
+{
+	const struct directory *dir = ck->relay->cfg->dir;
+	json_t *args = json_pack("{s:s, s:s, s:s}", "cid", ck->cid, "now_ms",
+	    ms, "lease_ms", lease);
+
+	if (dir != NULL)
+		json_object_set_new(args, "v",
+		    json_integer((json_int_t)dir->version));
+	return args;
+}
 /* The releases this relay gave back a moment ago, for script_due to
  * pass over (duepoll.h). */
 static json_t *
@@ -450,9 +472,7 @@ checkin_due_cb(struct duepoll *p, const char *member, void *arg)
 		    checkin_next_cb, ck);
 	else
 		ck->req = store_eval(ck->relay->store, script_checkin_claim,
-		    json_pack("{s:s, s:s, s:s}", "cid", ck->cid, "now_ms", ms,
-		        "lease_ms", lease),
-		    checkin_claimed_cb, ck);
+		    checkin_claim_args(ck, ms, lease), checkin_claimed_cb, ck);
 }
 
 struct checkin *

@@ -536,9 +536,9 @@ delivery_send_sms(struct delivery *dl, const struct recipient_entry *r)
 	sodium_memzero(cred, sizeof(cred));
 }
 
-/* Given back for DIRECTORY_GIVEBACK_MAX_MS and taken by no relay that
- * knows the recipient: none runs (stopped for good, or the newer
- * directory rolled back).  This relay decides on its own directory now:
+/* Given back for DIRECTORY_GIVEBACK_MAX_MS while no relay with the
+ * newer directory ran (alive.h): stopped for good, or the newer
+ * directory rolled back.  This relay decides on its own directory now:
  * an alarm fails, as one whose recipient cannot be reached (a dead
  * letter, the recipient marked unreached, the next tier at once);
  * anything else is dropped as for a recipient gone (delivery_cannot).
@@ -568,22 +568,27 @@ delivery_behind_too_long(struct delivery *dl, long long dirv, int64_t waited)
  * relay of this Redis runs a newer signed directory (script_meta's dirv,
  * directory_version.c): maybe one added since, not one gone.  Left
  * pending in Redis, claimable at once, for whichever instance claims it
- * next (one with the newer directory delivers it), never dropped here,
- * for DIRECTORY_GIVEBACK_MAX_MS from the first give-back (script_meta's
- * given_back_ms, the same for every relay and restart); then
- * delivery_behind_too_long.  1 when left so, or failed there. */
+ * next (one with the newer directory delivers it), never dropped here.
+ * While a relay with the newer directory runs (script_meta's
+ * newer_alive, alive.h), however long it has no room for it, it is
+ * given back with no bound, and the bound's start (gb:) moves to now;
+ * with none running, for DIRECTORY_GIVEBACK_MAX_MS from the first
+ * give-back since (script_meta's given_back_ms, the same for every
+ * relay and restart); then delivery_behind_too_long.  1 when left so,
+ * or failed there. */
 static int
 delivery_behind(struct delivery *dl)
 {
 	json_t *v = json_object_get(dl->meta, "dirv");
 	json_t *gb = json_object_get(dl->meta, "given_back_ms");
 	long long dirv = json_is_integer(v) ? json_integer_value(v) : -1;
+	int newer = json_is_true(json_object_get(dl->meta, "newer_alive"));
 	int64_t t = now_ms();
 
 	if (dl->local_done != NULL ||
 	    !directory_version_behind(dl->d->relay, dirv))
 		return 0;
-	if (json_is_integer(gb) &&
+	if (!newer && json_is_integer(gb) &&
 	    t - json_integer_value(gb) >= DIRECTORY_GIVEBACK_MAX_MS)
 		return delivery_behind_too_long(dl, dirv,
 		    t - json_integer_value(gb));
@@ -591,15 +596,33 @@ delivery_behind(struct delivery *dl)
 		log_warnx("delivery alert=%s recipient=%s channel=%s: not in "
 		          "this relay's directory (version %lld), but another "
 		          "relay of this Redis runs version %lld: left to a "
-		          "relay with it (reload this relay)",
+		          "relay with it (reload this relay) newer_alive=%s",
 		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
-		    dl->d->relay->cfg->dir->version, dirv);
+		    dl->d->relay->cfg->dir->version, dirv,
+		    newer ? "yes" : "no");
 	/* claimable at once: another instance's next claim round comes
 	 * before this one's, which just ran */
 	store_give_back(dl->d->relay->store, dl->e.stream_id, dl->e.alert_id,
-	    dl->d->relay->cfg->claim_idle_ms, t);
+	    dl->d->relay->cfg->claim_idle_ms, t, newer);
 	delivery_free(dl);
 	return 1;
+}
+
+/* script_meta's argument: with this relay's directory version "v", so
+ * that the script says (newer_alive, alive.h) whether a relay with the
+ * newer directory runs, when this one is behind. */
+static json_t *
+delivery_meta_args(const struct delivery *dl)
+{
+	const struct directory *dir = dl->d->relay->cfg->dir;
+	json_t *args = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "aid",
+	    dl->e.alert_id, "rid", dl->e.recipient_id, "sid", dl->e.stream_id,
+	    "ch", dl->e.channel, "event", dl->e.event, "tier", dl->e.tier);
+
+	if (dir != NULL)
+		json_object_set_new(args, "v",
+		    json_integer((json_int_t)dir->version));
+	return args;
 }
 
 /* Taken by a relay that knows the recipient: a relay behind that has it
@@ -805,11 +828,7 @@ delivery_step(struct delivery *dl)
 	}
 	switch (dl->state) {
 	case D_FETCH:
-		dl->sreq = store_eval(st, script_meta,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "aid",
-		        dl->e.alert_id, "rid", dl->e.recipient_id, "sid",
-		        dl->e.stream_id, "ch", dl->e.channel, "event",
-		        dl->e.event, "tier", dl->e.tier),
+		dl->sreq = store_eval(st, script_meta, delivery_meta_args(dl),
 		    delivery_meta_cb, dl);
 		break;
 	case D_SEND:

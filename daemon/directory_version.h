@@ -11,11 +11,12 @@
 struct relay;
 
 /* How long a relay behind gives back what it cannot decide on (a
- * check-in's recipient, a notification's recipient it does not know),
- * from the first give-back, kept in Redis: one lease, in which a relay
- * with the newer directory, running or restarting, takes it.  After
- * that the relay behind decides on its own directory: the newer relay
- * may be gone for good, or the newer directory rolled back. */
+ * check-in's recipient, a notification's recipient it does not know)
+ * once no relay with the newer directory runs (alive.h: while one does,
+ * with no bound), from the first give-back since, kept in Redis: one
+ * lease, in which such a relay, restarting, takes it.  After that the
+ * relay behind decides on its own directory: the newer relay may be
+ * gone for good, or the newer directory rolled back. */
 #define DIRECTORY_GIVEBACK_MAX_MS 15000
 
 /* Records the running directory's version once Redis is reachable.

@@ -52,6 +52,7 @@ struct retention;
 struct conn_priority;
 struct conn_ingest;
 struct stopjobs;
+struct alive;
 
 struct relay {
 	struct event_base *base;
@@ -70,6 +71,7 @@ struct relay {
 	struct audit *audit; /* the audit log (audit.h) */
 	struct retention *retention; /* the sweep (retention.h) */
 	struct stopjobs *stopjobs; /* what a stop waits for (stopjobs.h) */
+	struct alive *alive; /* this relay runs, said in Redis (alive.h) */
 	TAILQ_HEAD(, conn) conns;
 	/* alerts still being stored whose device is gone (conn_alert.c) */
 	TAILQ_HEAD(, conn_ingest) ingests;

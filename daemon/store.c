@@ -668,12 +668,13 @@ store_give_back_cb(json_t *reply, const char *err, void *arg)
 
 void
 store_give_back(struct store *st, const char *id, const char *alert_id,
-    long idle_ms, int64_t now_ms)
+    long idle_ms, int64_t now_ms, int restart)
 {
 	store_eval(st, script_give_back,
-	    json_pack("{s:s, s:s, s:s, s:I, s:I}", "consumer", st->instance_id,
-	        "sid", id, "aid", alert_id, "idle_ms", (json_int_t)idle_ms,
-	        "now_ms", (json_int_t)now_ms),
+	    json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}", "consumer",
+	        st->instance_id, "sid", id, "aid", alert_id, "idle_ms",
+	        (json_int_t)idle_ms, "now_ms", (json_int_t)now_ms, "restart",
+	        restart),
 	    store_give_back_cb, NULL);
 }
 

@@ -108,10 +108,11 @@ struct store_req *store_claim_stale(struct store *st, const char *start,
 void store_touch(struct store *st, const char *const *ids, size_t n);
 /* Gives delivery id (of alert_id) back to the group as if idle for
  * idle_ms: the next claim round of any instance takes it (delivery.c, a
- * relay behind on the directory); the first time, now_ms is kept as
- * when (script_give_back). */
+ * relay behind on the directory); the first time, or with restart (a
+ * relay with the newer directory runs: the bound starts again), now_ms
+ * is kept as when (script_give_back). */
 void store_give_back(struct store *st, const char *id, const char *alert_id,
-    long idle_ms, int64_t now_ms);
+    long idle_ms, int64_t now_ms, int restart);
 /* Forgets that delivery id was given back: a relay that knows its
  * recipient has it (script_taken_back). */
 void store_taken_back(struct store *st, const char *id, const char *alert_id);

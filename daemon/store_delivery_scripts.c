@@ -5,12 +5,15 @@
  * queue's figures.  The scripts of the alert's own life are in
  * store_scripts.c.
  */
+#include "alive.h"
 #include "store.h"
 #include "store_scripts.h"
 #include "store_scripts_int.h"
 
-/* What a delivery needs to know about its alert. */
-const char script_meta[] = PRELUDE
+/* What a delivery needs to know about its alert; newer_alive only for
+ * a relay behind (a.v below dirv), which then gives back rather than
+ * decide while a relay with the newer directory runs (delivery.c). */
+const char script_meta[] = PRELUDE NEWER_ALIVE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'state',"
     "  'acked_by', 'acked_at', 'cancelled_at', 'ct:' .. a.rid, 'd:' .. a.sid,"
@@ -26,6 +29,7 @@ const char script_meta[] = PRELUDE
     "  if l[1] then f[3] = string.sub(l[1], 1, string.find(l[1], '|', 1,"
     "    true) - 1) end\n"
     "end\n"
+    "local dirv = tonumber(redis.call('GET', K('directory_version')) or '')\n"
     "local u = redis.call('HEXISTS', K('unreached', a.aid),"
     "  a.rid .. '|' .. (a.ch or ''))\n"
     "return cjson.encode({exists = true, unreached = u == 1, device_id = f[1],"
@@ -37,21 +41,24 @@ const char script_meta[] = PRELUDE
     "  interval_s = f[15] or nil, duress = f[16] == '1',"
     "  duress_at = f[17] or nil, envelope_hash = f[18] or nil,"
     "  cancel_signed = f[19] or nil, cancel_sig = f[20] or nil,"
-    "  acked_statement = f[21] or nil, dirv = tonumber(redis.call('GET',"
-    "  K('directory_version')) or ''), given_back_ms = tonumber(f[22] or"
-    "  '')})\n";
+    "  acked_statement = f[21] or nil, dirv = dirv,"
+    "  given_back_ms = tonumber(f[22] or ''),"
+    "  newer_alive = newer_alive(a.v, dirv)})\n";
 
 /* A notification given back by a relay behind on the signed directory
  * (delivery.c): pending again as if idle a.idle_ms, so that the next
  * claim round of any instance takes it.  When it was first given back
  * is kept on its alert (gb:, read by script_meta) so that every relay
- * and restart bounds the give-backs from the same moment. */
+ * and restart bounds the give-backs from the same moment; a.restart (a
+ * relay with the newer directory runs) moves it to now: the bound
+ * counts only once none runs. */
 const char script_give_back[] =
     PRELUDE "redis.call('XCLAIM', K('deliveries'), 'dispatch', a.consumer, 0,"
             "  a.sid, 'IDLE', a.idle_ms, 'JUSTID')\n"
             "local ak = K('alert', a.aid)\n"
             "if redis.call('EXISTS', ak) == 1 then\n"
-            "  redis.call('HSETNX', ak, 'gb:' .. a.sid, a.now_ms)\n"
+            "  redis.call(a.restart and 'HSET' or 'HSETNX', ak, 'gb:' .. a.sid,"
+            "    a.now_ms)\n"
             "end\n"
             "return cjson.encode({r = 'ok'})\n";
 

@@ -33,6 +33,7 @@
  *                 to the device, so that the two look alike to it)
  *   P:receipts    pub/sub channel of events, for the devices
  *   P:directory_version  highest signed directory version run with
+ *   P:alive:I, P:alive  which relays run, with which directory (alive.h)
  *   P:report:A    hash rid -> JSON {c, u, event, tier}: the credential an
  *                 SMS's delivery report must carry and until when (ms)
  *                 it is taken (sms_report.h); TTL sms_report_timeout.

@@ -246,3 +246,53 @@ def test_a_page_of_given_back_check_ins_hides_no_other(lab):
     assert got[0]["message"] == "bezoek"
     # CHECKIN_POLL_MS is 250 ms; the rest is room for a loaded machine
     assert late < 1.5, "raised %.1f s after its release" % late
+
+
+HANG = 35  # s relay A's stop waits for its one hanging delivery
+
+
+@pytest.mark.hard_timeout(180)
+def test_a_draining_relay_that_knows_the_recipient_is_waited_for(lab):
+    """A (directory 3, with oncall-2) is stopping, its stop held up
+    longer than one lease (15 s) by a delivery to a receiver that
+    accepts and does not answer yet; it claims no check-in meanwhile,
+    but P:alive:<instance> says it runs version 3.  B (directory 2)
+    gives the alarm back all that time instead of raising it without
+    oncall-2; A, restarted once its stop ends, raises it to all three.
+    Fails on the old code: B raised it 15 s after its first give-back
+    without oncall-2 (`took it: raised here`), who never got it."""
+    env = lab.env()
+    env.use_directory(2)
+    env.relay["shutdown_timeout"] = HANG + 20
+    env.delivery["request_timeout"] = HANG + 25
+    env.write_relay_conf()
+    redis = lab.redis(env)
+    hung = lab.recorder_for(env, "oncall-1", delays=[HANG])
+    old = lab.receiver(env, "contactpunt")
+    relay_a = lab.relay(env)
+    rc, out, err = lab.send(env, "--type", "test", "--message", "eerste")
+    assert rc == 0, (out, err)
+    hung.wait_attempts(1, timeout=15)  # A's, B is not up yet
+    free_at = time.time() + HANG
+    relay_b = lab.relay(env.another_instance("relay-b"))
+    join_oncall_2(env)  # directory 3: oncall-2 joins
+    reload_one_relay(env, relay_a)
+    new = lab.receiver(env, "oncall-2")
+    st = start(lab, env.client_conf, env.dir / "outbox")
+    os.kill(relay_a.proc.pid, signal.SIGTERM)  # held up HANG s
+    relay_a.proc.wait_for("shutting down", "stderr", 10)
+    relay_b.proc.wait_for(r"checkin=%s: a recipient of its alert is not "
+                          r"known in this relay's directory" %
+                          st["checkin_id"], "stderr", 20)
+    first = time.time()
+    assert free_at - first > 17, "A must stay stopping over one lease"
+    relay_a.proc.wait_for(r"\bstopped\b", "stderr", HANG + 20)
+    relay_a.restart()
+    got = new.wait_alerts(1, timeout=15)
+    assert got[0]["alert_type"] == "missed_checkin"
+    assert got[0]["message"] == "bezoek"
+    assert time.time() - first > 15, "raised by A only once it was back"
+    mine = [a for a in old.alerts() if a["alert_type"] == "missed_checkin"]
+    assert len(mine) == 1 and mine[0]["alert_id"] == got[0]["alert_id"]
+    assert "took it: raised here" not in relay_b.log()
+    assert "left out" not in relay_b.log()

@@ -167,3 +167,72 @@ def test_a_relay_that_knows_it_starts_the_bound_again(lab):
     new = lab.receiver(env, "oncall-2")
     got = new.wait_alerts(1, timeout=40)
     assert got[0]["alert_id"] == aid and got[0]["message"] == "voordeur"
+
+
+HANG = 35  # s relay A's only delivery slot is held: over two leases
+
+
+def busy_relay_a_and_b_behind(lab):
+    """Relay A (directory 3, with oncall-2, `max_inflight = 1`) runs but
+    has no room: its one delivery hangs HANG s at a receiver that
+    accepts and does not answer yet.  Relay B (directory 2) claims the
+    alarm to oncall-2 that A cannot take and B does not know.  Returns
+    env, redis, relay_b, the alert id and when A's slot comes free
+    (monotonic)."""
+    env = lab.env()
+    env.delivery.update(claim_idle_ms=1000, max_inflight=1,
+                        request_timeout=HANG + 25)
+    env.use_directory(2)
+    env_b = env.another_instance("relay-b")
+    env_b.delivery = dict(env.delivery, max_inflight=16)
+    env_b.write_relay_conf(env_b.relay_conf)
+    redis = lab.redis(env)
+    # the first request to each hangs: whichever A takes holds its slot
+    hung = [lab.recorder_for(env, rid, delays=[HANG])
+            for rid in ("contactpunt", "oncall-1")]
+    relay_a = lab.relay(env)
+    rc, out, err = lab.send(env, "--type", "test", "--message", "eerste")
+    assert rc == 0, (out, err)
+    wait_until(lambda: sum(len(h.snapshot()) for h in hung) >= 1, 15,
+               what="A's delivery hanging")
+    free_at = time.monotonic() + HANG
+    relay_b = lab.relay(env_b)  # before the reload: it refuses an older one
+    join_oncall_2(env)  # directory 3, relay A only
+    reload_one_relay(env, relay_a)
+    rc, out, err = lab.send(env, "--type", "panic", "--message", "voordeur")
+    assert rc == 0, (out, err)
+    aid = out[0].split("=", 1)[1]
+    return env, redis, relay_b, aid, free_at
+
+
+@pytest.mark.hard_timeout(150)
+def test_a_busy_relay_that_knows_the_recipient_is_waited_for(lab):
+    """A runs, with directory 3, but has no room for oncall-2's alarm for
+    longer than one lease (15 s): B, behind, keeps giving it back while
+    A's P:alive:<instance> says A runs version 3, rather than
+    dead-lettering it; once A's slot is free, A delivers it.  Fails on
+    the old code: B dead-lettered it 15 s after the first give-back
+    (`given back for ... decided here`), oncall-2 never got the alarm."""
+    env, redis, relay_b, aid, free_at = busy_relay_a_and_b_behind(lab)
+    new = lab.receiver(env, "oncall-2")
+    relay_b.proc.wait_for(r"delivery alert=%s recipient=oncall-2 "
+                          r"channel=webhook: not in this relay's directory "
+                          r"\(version 2\), but another relay of this Redis "
+                          r"runs version 3: left to a relay with it" % aid,
+                          "stderr", 20)
+    first = time.monotonic()
+    assert free_at - first > 17, "A must stay busy over one lease"
+    got = new.wait_alerts(1, timeout=HANG + 20)
+    assert got[0]["alert_id"] == aid and got[0]["message"] == "voordeur"
+    assert time.monotonic() - first > 15, "taken by A only once it had room"
+    assert "decided here" not in relay_b.log()
+    c = redis.client()
+    try:
+        dead = [f for _, f in c.xrange(env.redis["prefix"] + ":deadletter")
+                if f.get("alert_id") == aid]
+        unreached = c.hgetall("%s:unreached:%s" % (env.redis["prefix"],
+                                                   aid))
+    finally:
+        c.close()
+    assert dead == [], dead
+    assert "oncall-2|webhook" not in unreached, unreached
