@@ -167,8 +167,9 @@ bundle_check(const json_t *root, struct bundle *b, const char *path, char *err,
 	snprintf(b->device_id, sizeof(b->device_id), "%s", id);
 	if (alias == NULL || !directory_alias_valid(alias))
 		return errf(err, errlen,
-		    "%s: alias is not 1-%d printable characters", path,
-		    DIRECTORY_ALIAS_MAX);
+		    "%s: alias is not 1-%d bytes without control characters, "
+		    "bidi overrides or isolates",
+		    path, DIRECTORY_ALIAS_MAX);
 	b->alias = xstrdup(alias);
 	if (bundle_key(root, b, path, err, errlen) != 0)
 		return -1;

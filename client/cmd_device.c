@@ -167,7 +167,8 @@ cmd_device_add(struct orgdir *o, const struct device_opts *op,
 
 	if (!directory_alias_valid(alias))
 		return usage_error("device",
-		    "the alias must be 1-%d printable characters",
+		    "the alias must be 1-%d bytes, no control character, bidi "
+		    "override or isolate",
 		    DIRECTORY_ALIAS_MAX);
 	if (orgdir_new_id(o, "devices", alias, op->id, id) != 0 ||
 	    !cmd_device_reachable(o))

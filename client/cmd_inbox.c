@@ -171,6 +171,12 @@ cmd_inbox_print(const struct inbox_opts *o, json_t *alerts)
 			        json_object_get(e, "acknowledged_by")))
 				json_object_set_new(e, "acknowledged_by",
 				    json_string(cmd_inbox_by(e)));
+			/* a device's alias that is no name is left out, as
+			 * receive's line does */
+			if (json_is_string(
+			        json_object_get(e, "device_alias")) &&
+			    !out_name_ok(json_str(e, "device_alias")))
+				json_object_del(e, "device_alias");
 			json_array_append(out, e);
 		}
 		out_json(out);

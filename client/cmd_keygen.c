@@ -54,18 +54,14 @@ cmd_keygen_device_make(unsigned char *pk, unsigned char *sk)
 	crypto_sign_keypair(pk, sk);
 }
 
-/* An Ed25519 secret key is its seed and its public key: whole only when
- * the seed gives that public key. */
+/* An Ed25519 secret key holds its public key: taken when whole (the
+ * seed gives it, seckey_ed25519_valid). */
 static int
 cmd_keygen_device_derive(unsigned char *pk, const unsigned char *sk)
 {
-	unsigned char sk2[crypto_sign_SECRETKEYBYTES];
-	int rc;
-
-	crypto_sign_seed_keypair(pk, sk2, sk);
-	rc = sodium_memcmp(sk2, sk, sizeof(sk2)) == 0 ? 0 : -1;
-	sodium_memzero(sk2, sizeof(sk2));
-	return rc;
+	if (!seckey_ed25519_valid(sk))
+		return -1;
+	return crypto_sign_ed25519_sk_to_pk(pk, sk);
 }
 
 static void
@@ -74,11 +70,19 @@ cmd_keygen_recipient_make(unsigned char *pk, unsigned char *sk)
 	crypto_box_keypair(pk, sk);
 }
 
+/* Any 32 bytes are an X25519 secret key: only the size (keyfile_read)
+ * tells a recipient's key from another kind. */
 static int
 cmd_keygen_recipient_derive(unsigned char *pk, const unsigned char *sk)
 {
 	return crypto_scalarmult_base(pk, sk);
 }
+
+/* The largest public key of a kind below. */
+#define KEYGEN_PK_MAX 32
+_Static_assert(crypto_sign_PUBLICKEYBYTES <= KEYGEN_PK_MAX &&
+        crypto_box_PUBLICKEYBYTES <= KEYGEN_PK_MAX,
+    "a public key longer than KEYGEN_PK_MAX");
 
 static const struct keygen_pair_kind keygen_device =
     {crypto_sign_SECRETKEYBYTES, crypto_sign_PUBLICKEYBYTES,
@@ -106,14 +110,13 @@ static int
 cmd_keygen_complete(const struct keygen_pair_kind *k, const char *skpath,
     const char *pkpath)
 {
-	unsigned char *sk = seckey_alloc(k->sklen);
-	unsigned char pk[64];
+	unsigned char *sk, pk[KEYGEN_PK_MAX];
 	char err[512];
 	int rc = EXIT_FAIL;
 
-	if (keyfile_read(skpath, sk, k->sklen, 1, err, sizeof(err)) != 0) {
+	if ((sk = seckey_load(skpath, k->sklen, err, sizeof(err))) == NULL) {
 		log_errorx("%s", err);
-		goto out;
+		return EXIT_FAIL;
 	}
 	if (k->derive(pk, sk) != 0) {
 		log_errorx(_("%s is not a key of this kind; not touching it"),
@@ -140,7 +143,7 @@ cmd_keygen_pair(const char *prefix, const struct keygen_pair_kind *k,
 {
 	char *skpath = xasprintf("%s.key", prefix);
 	char *pkpath = xasprintf("%s.pub", prefix);
-	unsigned char *sk = seckey_alloc(k->sklen), pk[64];
+	unsigned char *sk = NULL, pk[KEYGEN_PK_MAX];
 	struct stat st;
 	char err[512];
 	int rc = EXIT_FAIL;
@@ -159,6 +162,7 @@ cmd_keygen_pair(const char *prefix, const struct keygen_pair_kind *k,
 	}
 	if (cmd_keygen_exists(skpath) || cmd_keygen_exists(pkpath))
 		goto out;
+	sk = seckey_alloc(k->sklen);
 	k->make(pk, sk);
 	if (keyfile_write(skpath, sk, k->sklen, 1, err, sizeof(err)) != 0) {
 		log_errorx("%s", err);

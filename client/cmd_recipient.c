@@ -197,7 +197,8 @@ cmd_recipient_add(struct orgdir *o, struct recipient_opts *op,
 
 	if (!directory_alias_valid(alias))
 		return usage_error("recipient",
-		    "the alias must be 1-%d printable characters",
+		    "the alias must be 1-%d bytes, no control character, bidi "
+		    "override or isolate",
 		    DIRECTORY_ALIAS_MAX);
 	if (op->webhook == NULL && op->sms == NULL)
 		return usage_error("recipient",

@@ -72,7 +72,7 @@ out_clean(const char *in, char *buf, size_t len)
 int
 out_name_ok(const char *s)
 {
-	return text_ok(s, DIRECTORY_ALIAS_MAX);
+	return directory_alias_valid(s);
 }
 
 const char *

@@ -10,6 +10,7 @@
 
 #include "b64.h"
 #include "directory.h"
+#include "text_char.h"
 #include "envelope.h"
 #include "keyfile.h"
 #include "log.h"
@@ -18,14 +19,7 @@
 int
 directory_alias_valid(const char *s)
 {
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > DIRECTORY_ALIAS_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
+	return text_ok(s, DIRECTORY_ALIAS_MAX);
 }
 
 /* E.164: "+", then 7 to 15 digits, not starting with 0. */
@@ -84,8 +78,9 @@ dir_common(const json_t *o, const char *what, size_t i, char *id, char **alias,
 	snprintf(id, ID_MAX + 1, "%s", s);
 	if (a == NULL || !directory_alias_valid(a))
 		return errf(err, errlen,
-		    "%s %s: alias must be 1..%d printable characters", what, s,
-		    DIRECTORY_ALIAS_MAX);
+		    "%s %s: alias must be 1..%d bytes, no control character, "
+		    "bidi override or isolate",
+		    what, s, DIRECTORY_ALIAS_MAX);
 	*alias = xstrdup(a);
 	return 0;
 }

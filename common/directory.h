@@ -86,8 +86,10 @@ struct directory {
 
 /* Parses and checks a payload (also the administrator's unsigned
  * source, which has the same form).  On error err says what. */
-/* 1 for an alias of 1 to DIRECTORY_ALIAS_MAX characters, none a control
- * character: checked when the administrator sets one, when a device is
+/* 1 for an alias of 1 to DIRECTORY_ALIAS_MAX bytes, none a character
+ * text_char.h calls bad (control characters, bidi overrides and
+ * isolates, bytes that are no UTF-8): what alertctl and the console show
+ * as a name.  Checked when the administrator sets one, when a device is
  * enrolled and when a directory is read. */
 int directory_alias_valid(const char *s);
 int directory_parse(const char *json, size_t len, struct directory *d,

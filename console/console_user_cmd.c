@@ -190,9 +190,9 @@ console_user_cmd(struct console_config *cfg, int argc, char **argv)
 	 * refused.  Names already there keep working for remove and
 	 * passwd. */
 	if (strcmp(verb, "add") == 0 && !text_ok(name, CONSOLE_NAME_MAX)) {
-		log_warnx("a new name has no bidi override or isolate and no "
-		          "control character (the relay refuses such a name "
-		          "in an acknowledgement)");
+		log_warnx("a name with a bidi override or isolate or a C1 "
+		          "control character is refused: the relay would "
+		          "refuse every acknowledgement made under it");
 		return 2;
 	}
 	if (strcmp(verb, "list") != 0 && strcmp(verb, "add") != 0 &&

@@ -370,6 +370,7 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	/* A console names its operator: the receipt says who it was. */
 	len = evbuffer_copyout(evhttp_request_get_input_buffer(req), body,
 	    sizeof(body));
+	_Static_assert(ACK_BY_MAX == 64, "the answer below says 64");
 	if ((named = ack_parse_by(body, len, by)) == -2) {
 		ack_error(req, 400, "Bad Request",
 		    "by must be 1 to 64 bytes without control characters, "
@@ -455,11 +456,10 @@ ack_request(struct ack *a, struct evhttp_request *req, int plain)
 
 	if (path == NULL)
 		ack_error(req, 400, "Bad Request", "bad request");
-	else if (a->relay->stopping)
-		/* on a connection opened before the stop (ack_stop): the
-		 * client tries again, elsewhere or after the restart */
-		ack_error(req, 503, "Service Unavailable", "try again");
-	else if (!store_ready(a->relay->store))
+	else if (a->relay->stopping || !store_ready(a->relay->store))
+		/* stopping: on a connection opened before the stop
+		 * (ack_stop); the client tries again, elsewhere or after the
+		 * restart */
 		ack_error(req, 503, "Service Unavailable", "try again");
 	else if (strncmp(path, "/v1/alerts/", 11) == 0)
 		ack_http(a, req, path);
@@ -599,10 +599,7 @@ ack_close(struct ack *a)
 		store_req_cancel(TAILQ_FIRST(&a->pending)->sreq);
 		ack_pending_free(TAILQ_FIRST(&a->pending));
 	}
-	while (a->hinting != NULL) {
-		store_req_cancel(a->hinting->sreq);
-		ack_hinting_unlink(a->hinting);
-	}
+	ack_sms_close(a);
 	ack_limit_free(a->limit);
 	ack_hint_free(a->hints);
 	ack_notices_free(a->notices);

@@ -50,16 +50,6 @@ struct ack {
 	TAILQ_HEAD(, ack_pending) pending; /* waiting for Redis or WAIT */
 };
 
-/* A hint on its way: it says OEFENING when the last alarm SMS to that
- * recipient was a drill, which Redis knows. */
-struct ack_hinting {
-	struct ack *a;
-	struct store_req *sreq;
-	char rid[ID_MAX + 1];
-	char gateway[ID_MAX + 1];
-	struct ack_hinting *next;
-};
-
 /*
  * One request waiting for Redis (its script, then WAIT).  The script is
  * sent: what it does in Redis is done whether or not the client stays,
@@ -111,7 +101,7 @@ void ack_submit(struct ack *a, struct evhttp_request *req,
 /* ack_sms.c: POST or GET /v1/sms/<gateway>, a reply from a phone. */
 void ack_sms(struct ack *a, struct evhttp_request *req, const char *path,
     const char *query);
-/* Lets go of a hint waiting for Redis (its request cancelled first). */
-void ack_hinting_unlink(struct ack_hinting *h);
+/* Lets go of the hints still waiting for Redis (at ack_close). */
+void ack_sms_close(struct ack *a);
 
 #endif

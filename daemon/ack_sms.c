@@ -22,6 +22,16 @@
 #include "store_scripts.h"
 #include "xmalloc.h"
 
+/* A hint on its way: it says OEFENING when the last alarm SMS to that
+ * recipient was a drill, which Redis knows. */
+struct ack_hinting {
+	struct ack *a;
+	struct store_req *sreq;
+	char rid[ID_MAX + 1];
+	char gateway[ID_MAX + 1];
+	struct ack_hinting *next;
+};
+
 /* The recipients with that number, from the i-th on: the first, or
  * NULL. */
 static const struct recipient_entry *
@@ -96,7 +106,7 @@ ack_mo_token_ok(struct ack *a, const struct sms_gateway *gw,
 	return 1;
 }
 
-void
+static void
 ack_hinting_unlink(struct ack_hinting *h)
 {
 	struct ack_hinting **pp;
@@ -234,4 +244,13 @@ ack_sms(struct ack *a, struct evhttp_request *req, const char *path,
 		ack_sms_from(a, req, gw, r, &mo);
 	sodium_memzero(&mo, sizeof(mo));
 	sodium_memzero(body, len);
+}
+
+void
+ack_sms_close(struct ack *a)
+{
+	while (a->hinting != NULL) {
+		store_req_cancel(a->hinting->sreq);
+		ack_hinting_unlink(a->hinting);
+	}
 }

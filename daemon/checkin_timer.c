@@ -191,7 +191,7 @@ checkin_defer(struct checkin *ck, const char *why)
 		log_warnx("checkin=%s: %s in this relay's directory "
 		          "(version %lld), but another relay of this Redis "
 		          "runs version %lld: left to a relay with it, not "
-		          "raised here (reload this relay) given_back_ms=%lld "
+		          "raised here (reload this relay); given_back_ms=%lld "
 		          "newer_alive=%s",
 		    ck->cid, why, ck->relay->cfg->dir->version, ck->dirv,
 		    ck->deferred_ms > 0 ? (long long)(t - ck->deferred_ms)

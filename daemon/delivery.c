@@ -596,7 +596,7 @@ delivery_behind(struct delivery *dl)
 		log_warnx("delivery alert=%s recipient=%s channel=%s: not in "
 		          "this relay's directory (version %lld), but another "
 		          "relay of this Redis runs version %lld: left to a "
-		          "relay with it (reload this relay) newer_alive=%s",
+		          "relay with it (reload this relay); newer_alive=%s",
 		    dl->e.alert_id, dl->e.recipient_id, dl->e.channel,
 		    dl->d->relay->cfg->dir->version, dirv,
 		    newer ? "yes" : "no");

@@ -318,8 +318,8 @@ const char script_status[] = PRELUDE
     /* after a duress cancel the device sees what a real one leaves; after
      * either, who was not reached as it stood at the cancel; after a
      * check-in's done too late under duress, what the own PIN leaves */
-    "if f[8] ~= '1' then f[9] = f[10]\n"
-    "elseif f[12] then f[2] = f[12] else f[2] = 'cancelled' end\n"
+    "if f[8] ~= '1' then f[9] = f[10] end\n"
+    "f[2] = seen_state(f[2], f[8], f[12])\n"
     "local evs = {}\n"
     "for i, j in ipairs(redis.call('LRANGE', K('events', a.aid), 0, -1)) do\n"
     "  evs[i] = cjson.decode(j)\n"
@@ -364,7 +364,7 @@ const char script_list[] =
             "    'created_at', 'state', 'ref', 'drill', 'duress',"
             "    'checkin_duress', 'shown')\n"
             /* as script_status shows it */
-            "  if f[6] == '1' then f[3] = f[8] or 'cancelled' end\n"
+            "  f[3] = seen_state(f[3], f[6], f[8])\n"
             /* a check-in ended under duress: not this device's to see */
             "  if f[7] ~= '1' then\n"
             "    out[#out + 1] = {alert_id = id, alert_type = f[1],"
@@ -468,12 +468,13 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
 const char script_location[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
     "local f = redis.call('HMGET', ak, 'device_id', 'state', 'alert_type',"
-    "  'drill', 'loc_n', 'loc_ms', 'shown')\n"
+    "  'drill', 'loc_n', 'loc_ms', 'shown', 'duress')\n"
     "if not f[1] or f[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
     " end\n"
-    /* the state the device sees: after a late duress request the own
-     * PIN's (shown), whatever the duress alarm's own is */
-    "local seen = f[7] or f[2]\n"
+    /* the state the device sees (seen_state): after a duress cancel
+     * cancelled, after a late duress request the own PIN's, whatever the
+     * duress alarm's own is */
+    "local seen = seen_state(f[2], f[8], f[7])\n"
     "if seen ~= 'open' then return cjson.encode({r = 'closed', state = seen})"
     " end\n"
     "if f[3] ~= a.type or (f[4] or '0') ~= a.drill then\n"

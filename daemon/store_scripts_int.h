@@ -46,6 +46,10 @@
 	"    alert_id = aid, receipt = e}))\n"                                 \
 	"  keep(aid)\n"                                                        \
 	"end\n"                                                                \
+	"local function seen_state(state, duress, shown)\n"                    \
+	"  if duress == '1' then return shown or 'cancelled' end\n"            \
+	"  return state\n"                                                     \
+	"end\n"                                                                \
 	"local function ev(aid, dev, e)\n"                                     \
 	"  local ak = K('alert', aid)\n"                                       \
 	"  local f = redis.call('HMGET', ak, 'drill', 'duress', 'state',"      \

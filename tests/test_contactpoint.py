@@ -599,3 +599,24 @@ def test_org_key_is_the_key_or_a_file_holding_it(lab, tmp_path):
     cp = ctl(lab, "directory", "show", signed, "--org-key",
              str(tmp_path / "missing.pub"))
     assert cp.returncode == 2, cp.stderr
+
+
+def test_an_alias_the_tools_would_show_as_a_question_mark_is_refused(
+        lab, tmp_path):
+    """A recipient's alias with a bidi override, an isolate or a C1
+    control: refused when added (the relay would write it into every
+    acknowledgement's "NAME (alias)", and alertctl and the console show
+    such a name as "?"); an alias with accents is taken.  Before, only
+    C0 controls and DEL were refused."""
+    org = tmp_path / "org"
+    ctl(lab, "org", "init", "--org", org, "--relay", "127.0.0.1:7443",
+        "--pin", proto.b64e(os.urandom(32)))
+    for bad in ("Piket \u202eNWB", "Piket\u2066 1", "Piket\u0085"):
+        cp = ctl(lab, "recipient", "add", bad, "--sms", "+31612345678",
+                 "--org", org, env={"LANGUAGE": "en"})
+        assert cp.returncode == 2 and "bidi" in cp.stderr, (bad, cp.stderr)
+    cp = ctl(lab, "recipient", "list", "--json", "--org", org)
+    assert json.loads(cp.stdout) == {"recipients": []}
+    cp = ctl(lab, "recipient", "add", "Piket Zoë", "--sms", "+31612345678",
+             "--org", org, env={"LANGUAGE": "en"})
+    assert cp.returncode == 0, cp.stderr

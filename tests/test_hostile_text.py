@@ -106,9 +106,8 @@ def hset(lab, env, aid, *kv):
 @pytest.mark.hard_timeout(120)
 def test_inbox_shows_the_relays_names_only_as_names(lab):
     """`alertctl inbox` (the table and --json) of an alert whose
-    acknowledged_by and device_alias the relay's store says are texts of
-    its own: "?" for both in the table, acknowledged_by "?" in the
-    JSON."""
+    acknowledged_by the relay's store says is a text of its own: "?" in
+    the table and in the JSON."""
     env, relay, recv, token = follow_env(lab, ack_token=True)
     rc, out, err = lab.send(env, "--type", "panic")
     assert rc == 0, (out, err)
