@@ -22,6 +22,24 @@ directory_alias_valid(const char *s)
 	return text_ok(s, DIRECTORY_ALIAS_MAX);
 }
 
+/* An alias in a directory being read: the rule of before (1 to
+ * DIRECTORY_ALIAS_MAX bytes, no C0 control, no DEL), so that a signed
+ * directory made before directory_alias_valid held bidi overrides and
+ * C1 controls out still loads (a relay that would not start on it
+ * serves no alert at all); its tools show such an alias as "?". */
+static int
+dir_alias_readable(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > DIRECTORY_ALIAS_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* E.164: "+", then 7 to 15 digits, not starting with 0. */
 static int
 dir_sms_valid(const char *s)
@@ -76,11 +94,10 @@ dir_common(const json_t *o, const char *what, size_t i, char *id, char **alias,
 	if (s == NULL || !id_valid(s))
 		return errf(err, errlen, "%s %zu: bad or missing id", what, i);
 	snprintf(id, ID_MAX + 1, "%s", s);
-	if (a == NULL || !directory_alias_valid(a))
+	if (a == NULL || !dir_alias_readable(a))
 		return errf(err, errlen,
-		    "%s %s: alias must be 1..%d bytes, no control character, "
-		    "bidi override or isolate",
-		    what, s, DIRECTORY_ALIAS_MAX);
+		    "%s %s: alias must be 1..%d printable characters", what, s,
+		    DIRECTORY_ALIAS_MAX);
 	*alias = xstrdup(a);
 	return 0;
 }

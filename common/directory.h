@@ -89,8 +89,9 @@ struct directory {
 /* 1 for an alias of 1 to DIRECTORY_ALIAS_MAX bytes, none a character
  * text_char.h calls bad (control characters, bidi overrides and
  * isolates, bytes that are no UTF-8): what alertctl and the console show
- * as a name.  Checked when the administrator sets one, when a device is
- * enrolled and when a directory is read. */
+ * as a name.  Checked when the administrator sets one and when a
+ * device is enrolled; a directory being read keeps the older, wider
+ * rule (directory.c). */
 int directory_alias_valid(const char *s);
 int directory_parse(const char *json, size_t len, struct directory *d,
     char *err, size_t errlen);
