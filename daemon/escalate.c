@@ -273,7 +273,9 @@ escalate_brief_cb(json_t *reply, const char *err, void *arg)
 	    escalate_fired_cb, e);
 }
 
-/* "<alert id>|<tier>" or "<alert id>|x", as the relay writes them. */
+/* "<alert id>|<tier>", "<alert id>|x" (expiry) or "<alert id>|sx" (the
+ * device's view of a late-duress alarm expiring), as the relay writes
+ * them. */
 static int
 escalate_member_ok(const char *m)
 {
@@ -285,7 +287,7 @@ escalate_member_ok(const char *m)
 		return 0;
 	snprintf(aid, sizeof(aid), "%.32s", m);
 	return alert_id_valid(aid) &&
-	    (strcmp(bar + 1, "x") == 0 ||
+	    (strcmp(bar + 1, "x") == 0 || strcmp(bar + 1, "sx") == 0 ||
 	        parse_long(bar + 1, 0, 1000000000, &t) == 0);
 }
 
@@ -302,11 +304,12 @@ escalate_one(struct escalate *e)
 	e->duress = 0;
 	e->duress_ended = -1;
 	snprintf(aid, sizeof(aid), "%.32s", e->current);
-	if (strcmp(bar + 1, "x") == 0) {
+	if (strcmp(bar + 1, "x") == 0 || strcmp(bar + 1, "sx") == 0) {
 		time_rfc3339_ms(now, now_ms());
 		e->req = store_eval(e->relay->store, script_fire,
 		    json_pack("{s:s, s:s, s:b, s:s}", "member", e->current,
-		        "aid", aid, "expire", 1, "now", now),
+		        "aid", aid, bar[1] == 's' ? "shown_expire" : "expire",
+		        1, "now", now),
 		    escalate_fired_cb, e);
 		return;
 	}

@@ -97,7 +97,7 @@ const char script_forget[] = LPRELUDE
     "    out.keys = out.keys + redis.call('DEL', K('ref', f[2]))\n"
     "  end\n"
     "  if f[3] then redis.call('ZREM', K('timers'), f[3]) end\n"
-    "  redis.call('ZREM', K('timers'), aid .. '|x')\n"
+    "  redis.call('ZREM', K('timers'), aid .. '|x', aid .. '|sx')\n"
     "  if f[4] then redis.call('ZREM', K('open', f[4]), aid) end\n"
     "  redis.call('ZREM', K('open', 'drill'), aid)\n"
     "  redis.call('ZREM', K('retire', 'content'), aid)\n"

@@ -36,7 +36,7 @@
 #define SHOWN_CANCEL                                                           \
 	"local function shown_cancel(ak)\n"                                    \
 	"  redis.call('HSET', ak, 'shown', 'cancelled')\n"                     \
-	"  redis.call('ZREM', K('timers'), a.aid .. '|x')\n"                   \
+	"  redis.call('ZREM', K('timers'), a.aid .. '|sx')\n"                  \
 	"  local e = cancelled_event()\n"                                      \
 	"  if redis.call('HGET', ak, 'drill') == '1' then e.drill = true "     \
 	"end\n"                                                                \
@@ -145,17 +145,17 @@ const char script_fire[] =
             "local s = redis.call('HMGET', ak, 'state', 'device_id',"
             "  'alert_type')\n"
             "if s[1] ~= 'open' then return cjson.encode({r = 'closed'}) end\n"
-            "if a.expire then\n"
-            /* an alarm made duress by a check-in request too late: its
-             * device sees it expire as the own PIN's would, while it
-             * goes on for the recipients, as duress alarms do (ev()) */
-            "  local shown = redis.call('HGET', ak, 'shown')\n"
-            "  if shown then\n"
-            "    if shown ~= 'open' then return cjson.encode({r = 'closed'})"
-            " end\n"
-            "    ev(a.aid, s[2], {event = 'expired', at = a.now})\n"
-            "    return cjson.encode({r = 'shown_expired'})\n"
+            /* "|sx": an alarm made duress by a check-in request too late: its
+             * device sees it expire as the own PIN's would, while it goes on
+             * for the recipients, as duress alarms do (ev()); never closed */
+            "if a.shown_expire then\n"
+            "  if redis.call('HGET', ak, 'shown') ~= 'open' then\n"
+            "    return cjson.encode({r = 'closed'})\n"
             "  end\n"
+            "  ev(a.aid, s[2], {event = 'expired', at = a.now})\n"
+            "  return cjson.encode({r = 'shown_expired'})\n"
+            "end\n"
+            "if a.expire then\n"
             "  redis.call('HSET', ak, 'state', 'expired')\n"
             "  stop_timers(ak, a.aid)\n"
             "  closed(a.aid, s[3])\n"
@@ -423,11 +423,13 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
     /* open again: its retention periods no longer run */
     "unretire(a.aid, a.dev)\n"
     /* a.quiet: the own PIN's alarm would expire at max_age; then its
-     * device sees this one expire (script_fire), the alarm goes on */
+     * device sees this one expire (script_fire), the alarm goes on.  A
+     * member of its own, "|sx": a relay of before it, firing "|x",
+     * would close the duress alarm; it drops "|sx" as malformed */
     "local xs = a.quiet and s[1] == 'open' and"
     "  redis.call('ZSCORE', K('timers'), a.aid .. '|x')\n"
     "stop_timers(ak, a.aid)\n"
-    "if xs then redis.call('ZADD', K('timers'), xs, a.aid .. '|x') end\n"
+    "if xs then redis.call('ZADD', K('timers'), xs, a.aid .. '|sx') end\n"
     "redis.call('ZADD', K('open', s[6] == '1' and 'drill' or s[3]),"
     "  s[5] or 0, a.aid)\n"
     "for _, d in ipairs(a.deliveries) do\n"

@@ -91,7 +91,7 @@
 	"  local m = redis.call('HGET', ak, 'timer')\n"                        \
 	"  if m then redis.call('ZREM', K('timers'), m) end\n"                 \
 	"  redis.call('HDEL', ak, 'timer')\n"                                  \
-	"  redis.call('ZREM', K('timers'), aid .. '|x')\n"                     \
+	"  redis.call('ZREM', K('timers'), aid .. '|x', aid .. '|sx')\n"       \
 	"end\n"                                                                \
 	"local function closed(aid, atype)\n"                                  \
 	"  redis.call('ZREM', K('open', atype or '-'), aid)\n"                 \
