@@ -106,7 +106,7 @@ struct conn {
 	struct unauth_source *unauth_src; /* NULL once authenticated */
 	int raised; /* by the valve before it authenticated */
 	struct conn_flow flow; /* bounds what it makes us queue */
-	struct supervise_link *sup; /* supervised (supervise.h), or NULL */
+	struct supervise_link *sup; /* from its first "supervise", or NULL */
 	struct conn_refusals refused; /* its refusals (conn_refuse.h) */
 };
 

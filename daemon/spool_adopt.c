@@ -16,12 +16,21 @@
 
 #define SPOOL_ADOPT_PREFIX "spool.log."
 
+/* A line of the old file as read, until a sync of ours covers it. */
+struct spool_adopt_kept {
+	char *line;
+	size_t len;
+	int torn;
+};
+
 struct spool_adopt {
 	struct spool_file *into;
 	spool_file_line_cb cb;
 	void *arg;
 	size_t taken;
 	int failed; /* a record could not be appended */
+	struct spool_adopt_kept *kept; /* every line of the file being read */
+	size_t nkept, capkept;
 };
 
 /* The worker whose file name is, or -1 (another file, spool.log.1.new). */
@@ -41,8 +50,42 @@ spool_adopt_worker(const char *name)
 	return *end != '\0' || errno != 0 ? -1 : i;
 }
 
-/* One line of the old file into ours; into memory (cb) only once a
- * sync of ours covers it, by a second read (spool_adopt_file). */
+/* Kept as read, for cb once the sync covers it (spool_adopt_file): for
+ * no more than a file's takeover, as memory holds its records after. */
+static void
+spool_adopt_keep(struct spool_adopt *ad, const char *line, size_t len, int torn)
+{
+	struct spool_adopt_kept *k;
+
+	if (ad->nkept == ad->capkept) {
+		ad->capkept = ad->capkept > 0 ? ad->capkept * 2 : 64;
+		ad->kept =
+		    xreallocarray(ad->kept, ad->capkept, sizeof(*ad->kept));
+	}
+	k = &ad->kept[ad->nkept++];
+	k->line = xmalloc(len > 0 ? len : 1);
+	memcpy(k->line, line, len);
+	k->len = len;
+	k->torn = torn;
+}
+
+/* The kept lines to cb (hand 1) or only dropped (0). */
+static void
+spool_adopt_release(struct spool_adopt *ad, int hand)
+{
+	size_t i;
+
+	for (i = 0; i < ad->nkept; i++) {
+		if (hand)
+			ad->cb(ad->kept[i].line, ad->kept[i].len,
+			    ad->kept[i].torn, ad->arg);
+		free(ad->kept[i].line);
+	}
+	ad->nkept = 0;
+}
+
+/* One line of the old file into ours, and kept; into memory (cb) only
+ * once a sync of ours covers it (spool_adopt_file). */
 static void
 spool_adopt_line(const char *line, size_t len, int torn, void *arg)
 {
@@ -50,6 +93,7 @@ spool_adopt_line(const char *line, size_t len, int torn, void *arg)
 	struct spool_record rec;
 	json_t *o;
 
+	spool_adopt_keep(ad, line, len, torn);
 	if (!torn && spool_record_parse(line, len, &rec) == 0) {
 		spool_record_clear(&rec);
 		o = json_loadb(line, len, 0, NULL);
@@ -88,6 +132,10 @@ spool_adopt_lock(const char *path)
  * A file not taken whole counts for nothing until the next start: what
  * of it went into ours, unsynced (or after a failed sync, not known to be
  * on disk), is cut off again, so that no later sync makes it count.
+ * Once the sync returned, every line goes to memory from the one read
+ * that was appended (kept): the file is not read again, since a second
+ * read that failed would leave records in ours, synced, that memory
+ * lacks until the next start (and a compaction would drop them there).
  */
 static void
 spool_adopt_file(struct spool_adopt *ad, const char *path)
@@ -101,21 +149,14 @@ spool_adopt_file(struct spool_adopt *ad, const char *path)
 	if (spool_file_read(path, spool_adopt_line, ad) < 0 || ad->failed ||
 	    (ad->taken > 0 && spool_file_sync(ad->into) != 0)) {
 		spool_file_unput(ad->into);
+		spool_adopt_release(ad, 0);
 		log_errorx("spool %s: of a worker that no longer runs, and not "
 		           "taken over whole; it stays for the next start",
 		    path);
 		close(fd);
 		return;
 	}
-	/* Read again, into memory now: the file is locked, unchanged (a
-	 * failure here leaves it for the next start, as above). */
-	if (spool_file_read(path, ad->cb, ad->arg) < 0) {
-		log_errorx("spool %s: taken over but not read again; it "
-		           "stays for the next start",
-		    path);
-		close(fd);
-		return;
-	}
+	spool_adopt_release(ad, 1);
 	if (unlink(path) != 0) {
 		log_warn("spool %s: removing it once taken over", path);
 		close(fd);
@@ -133,7 +174,7 @@ void
 spool_adopt(const char *dir, long nworkers, struct spool_file *into,
     spool_file_line_cb cb, void *arg)
 {
-	struct spool_adopt ad = {into, cb, arg, 0, 0};
+	struct spool_adopt ad = {into, cb, arg, 0, 0, NULL, 0, 0};
 	struct dirent *de;
 	DIR *d;
 	char *path;
@@ -151,4 +192,5 @@ spool_adopt(const char *dir, long nworkers, struct spool_file *into,
 		free(path);
 	}
 	closedir(d);
+	free(ad.kept);
 }

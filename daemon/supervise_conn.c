@@ -13,64 +13,54 @@
 #include "checkin_scripts.h"
 #include "supervise.h"
 
-/* A deadline being written (supervise_conn_seen): a job that outlives
- * its connection (conn_job.c), as Redis writes it (and sends
- * device.online) whether or not the device stays, so that the line and
- * the count of a device back online do not depend on it either. */
-struct supervise_seen {
-	struct conn_job who; /* who.c is never used: the link may go first */
-	struct supervise_link *l; /* NULL once the link is gone */
-	int gone; /* with its connection */
-};
-
+/* Kept from the first "supervise" frame until the connection goes, also
+ * once the device ended the supervision (interval 0): a write under way
+ * then still learns whether its device hung up before Redis answered. */
 struct supervise_link {
 	struct conn *c;
-	long interval; /* seconds */
+	long interval; /* seconds; 0: ended by the device */
 	int64_t written_ms; /* monotonic, of the last write; 0: never */
-	struct supervise_seen *seen; /* the write under way, or NULL */
+	/* The deadline's write under way, or NULL: a job that outlives its
+	 * connection (conn_job.c), as Redis writes it (and sends
+	 * device.online) whether or not the device stays, so that the line
+	 * and the count of a device back online do not depend on it either.
+	 * Not the connection's c->job: its frames do not wait for it. */
+	struct conn_job *seen;
 };
 
-/* The link ends, with its connection (gone) or by the device's own
- * request; its write under way goes on without it. */
-static void
-supervise_link_end(struct supervise_link *l, int gone)
-{
-	if (l == NULL)
-		return;
-	if (l->seen != NULL) {
-		l->seen->l = NULL;
-		l->seen->gone = gone;
-	}
-	free(l);
-}
-
+/* The connection goes; its write under way goes on without it. */
 void
 supervise_conn_free(struct supervise_link *l)
 {
-	supervise_link_end(l, 1);
+	if (l == NULL)
+		return;
+	if (l->seen != NULL)
+		l->seen->c = NULL;
+	free(l);
 }
 
 static void
 supervise_conn_written_cb(json_t *reply, const char *err, void *arg)
 {
-	struct supervise_seen *s = arg;
+	struct conn_job *who = arg;
+	struct supervise_link *l = who->c != NULL ? who->c->sup : NULL;
 	const char *r = json_string_value(json_object_get(reply, "r"));
 
-	if (s->l != NULL) {
-		s->l->seen = NULL;
+	if (l != NULL) {
+		l->seen = NULL;
 		if (reply == NULL)
-			s->l->written_ms = 0; /* again at the next frame */
+			l->written_ms = 0; /* again at the next frame */
 	}
 	if (reply == NULL)
-		log_warnx("supervision device=%s%s: %s", s->who.device_id,
-		    s->gone ? " device_gone=1" : "", err);
+		log_warnx("supervision device=%s%s: %s", who->device_id,
+		    conn_job_gone(who), err);
 	else if (r != NULL && strcmp(r, "online") == 0) {
 		metrics.devices_online_events++;
-		log_info("supervision device=%s state=online%s",
-		    s->who.device_id, s->gone ? " device_gone=1" : "");
+		log_info("supervision device=%s state=online%s", who->device_id,
+		    conn_job_gone(who));
 	}
-	conn_job_release(&s->who);
-	free(s);
+	conn_job_release(who);
+	free(who);
 }
 
 void
@@ -82,7 +72,7 @@ supervise_conn_seen(struct conn *c)
 	char due[24], iv[24];
 	json_t *args;
 
-	if (l == NULL || l->seen != NULL ||
+	if (l == NULL || l->interval == 0 || l->seen != NULL ||
 	    (l->written_ms != 0 && mono - l->written_ms < l->interval * 500) ||
 	    !store_ready(c->relay->store))
 		return;
@@ -98,9 +88,7 @@ supervise_conn_seen(struct conn *c)
 	/* not the connection's c->job: the device's next frame need not
 	 * wait for it (at most one per link, l->seen) */
 	l->seen = xcalloc(1, sizeof(*l->seen));
-	l->seen->l = l;
-	conn_job_init(&l->seen->who, c, "");
-	l->seen->who.c = NULL;
+	conn_job_init(l->seen, c, "");
 	store_eval(c->relay->store, script_supervise_seen, args,
 	    supervise_conn_written_cb, l->seen);
 }
@@ -112,7 +100,7 @@ supervise_conn_refresh_all(struct relay *relay)
 
 	TAILQ_FOREACH(c, &relay->conns, entry)
 	{
-		if (c->sup == NULL)
+		if (c->sup == NULL || c->sup->interval == 0)
 			continue;
 		c->sup->written_ms = 0;
 		supervise_conn_seen(c);
@@ -163,8 +151,8 @@ supervise_conn_stop(struct conn *c)
 {
 	struct conn_job *who = xcalloc(1, sizeof(*who));
 
-	supervise_link_end(c->sup, 0);
-	c->sup = NULL;
+	if (c->sup != NULL)
+		c->sup->interval = 0;
 	snprintf(c->req_type, sizeof(c->req_type), "supervise");
 	conn_job_init(who, c, "");
 	conn_job_start(who);

@@ -10,16 +10,18 @@ Before: the connection's end cancelled the request; Redis stored the
 update (or removed the device's deadline, or sent device.online) and the
 relay logged nothing of it."""
 
+import json
 import re
 import signal
+import struct
 
 import pytest
 
 import harness
 import proto
 from harness_sms import device_session
-from test_checkin_gone import (gone_env, gone_while_held, sent_and_gone,
-                               writes_held)
+from test_checkin_gone import (closed_count, gone_env, gone_while_held,
+                               script_held, sent_and_gone, writes_held)
 from test_follow import location_frame
 from test_replicas_stop import WAITING
 
@@ -116,12 +118,9 @@ def test_a_stop_waits_for_a_location_update_of_a_device_gone(lab):
     assert stored(env, aid)
 
 
-@pytest.mark.hard_timeout(90)
-def test_a_device_back_online_that_went_away_is_logged(lab):
-    """Declared offline, the device supervises again and hangs up while
-    Redis holds the write of its deadline (supervise_conn_seen): the
-    relay logs it back online all the same, as Redis sends
-    device.online.  Before, that line and its count were lost."""
+def offline_stack(lab):
+    """A relay (supervision min_interval and grace 1 s) whose device,
+    supervised once, is declared offline: (env, relay)."""
     env = gone_env(lab)
     env.sections = {"supervision": {"min_interval": 1, "grace": 1}}
     env.write_relay_conf()
@@ -130,8 +129,57 @@ def test_a_device_back_online_that_went_away_is_logged(lab):
     supervise(env, 1)
     relay.proc.wait_for(r"supervision device=%s state=offline"
                         % env.device_id, timeout=10)
+    return env, relay
+
+
+def frames(*objs):
+    """objs as frames in one write: one TLS record, which the relay
+    reads and handles at once, in order."""
+    return b"".join(struct.pack(">I", len(p)) + p
+                    for p in (json.dumps(o).encode() for o in objs))
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_device_back_online_that_went_away_is_logged(lab):
+    """Declared offline, the device supervises again and hangs up while
+    Redis holds the write of its deadline (supervise_conn_seen): the
+    relay logs it back online all the same, as Redis sends
+    device.online.  Before, that line and its count were lost."""
+    env, relay = offline_stack(lab)
     sent_and_gone(env, relay, {"type": "supervise", "interval": 1})
     relay.proc.wait_for(r"info: supervision device=%s state=online "
                         r"device_gone=1$" % env.device_id, timeout=10)
     assert redis_client(env)("HGET", "%s:supervise:%s" % (
         env.redis["prefix"], env.device_id), "state") == "online"
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_deadline_write_of_a_device_that_ended_it_and_went_away(lab):
+    """Declared offline, the device supervises again and, in the same
+    write, ends the supervision; it hangs up while Redis holds the write
+    of its deadline (device.online) and the end: both lines say
+    device_gone=1, as a job's do (conn_job.c), and the deadline is gone.
+    Before: the supervision ended by the device took the deadline's
+    write off its connection, which then never heard that the device
+    went, and logged "state=online" without device_gone=1."""
+    env, relay = offline_stack(lab)
+    r = redis_client(env)
+    with writes_held(env.redis_port) as held:
+        s = device_session(env)
+        before = closed_count(relay)
+        s.c.send_raw(frames({"type": "supervise", "interval": 1},
+                            {"type": "supervise", "interval": 0}))
+        # answered before Redis: both frames were handled by then
+        s.wait(lambda f: f.get("type") == "supervised" and
+               f.get("interval") == 1, what="supervised")
+        harness.wait_until(lambda: script_held(held), 10,
+                           what="the deadline's write held by Redis")
+        s.close()
+        harness.wait_until(lambda: closed_count(relay) > before, 10,
+                           what="the relay to see the device go")
+    relay.proc.wait_for(r"info: supervision device=%s state=online "
+                        r"device_gone=1$" % env.device_id, timeout=10)
+    relay.proc.wait_for(r"info: supervision device=%s ended by the device "
+                        r"device_gone=1$" % env.device_id, timeout=10)
+    assert r("ZSCORE", "%s:supervised" % env.redis["prefix"],
+             env.device_id) is None

@@ -12,6 +12,7 @@ fail on the old code."""
 
 import os
 import re
+import shutil
 import signal
 import time
 
@@ -75,8 +76,9 @@ def all_in_redis(env, accepted):
                     for a in accepted), 20, what="every alert in Redis")
 
 
-@pytest.mark.hard_timeout(150)
-def test_fewer_workers_take_over_the_spool_of_the_others(lab):
+def spooled_then_fewer(lab):
+    """Alerts spooled by two workers (receivers up), the relay stopped,
+    configured for one worker, Redis back: (env, spool, the alerts)."""
     env, spool = spool_lab_env(lab, 2)
     for rid in env.recipients:
         lab.recorder_for(env, rid)
@@ -84,14 +86,26 @@ def test_fewer_workers_take_over_the_spool_of_the_others(lab):
     relay.stop()
     spool_conf(env, 1)
     redis.start()
-    relay = lab.relay(env)
-    # before: the alerts of spool.log.1 never reached Redis, unsaid
+    return env, spool, accepted
+
+
+def taken_over_whole(proc, env, spool, accepted):
+    """Every alert in Redis, spool.log.1 taken over (logged) and gone,
+    spool.log emptied: what proc, the relay that started, did."""
     all_in_redis(env, accepted)
-    relay.proc.wait_for(r"spool \S+/spool\.log\.1: \d+ records of a worker "
-                        r"that no longer runs taken over", "stderr", 10)
+    proc.wait_for(r"spool \S+/spool\.log\.1: \d+ records of a worker "
+                  r"that no longer runs taken over", "stderr", 10)
     assert not (spool / "spool.log.1").exists()
     harness.wait_until(lambda: os.path.getsize(spool / "spool.log") == 0, 20,
                        what="the spool emptied")
+
+
+@pytest.mark.hard_timeout(150)
+def test_fewer_workers_take_over_the_spool_of_the_others(lab):
+    env, spool, accepted = spooled_then_fewer(lab)
+    relay = lab.relay(env)
+    # before: the alerts of spool.log.1 never reached Redis, unsaid
+    taken_over_whole(relay.proc, env, spool, accepted)
     # a second start has nothing more to take over
     relay.stop()
     relay = lab.relay(env)
@@ -157,6 +171,57 @@ def test_an_adopted_alert_counts_only_once_its_copy_is_synced(lab):
     relay = lab.relay(env)
     all_in_redis(env, [aid])
     assert not (spool / "spool.log.1").exists()
+
+
+def relay_second_read_fails(lab, env, spool):
+    """alertrelayd under gdb: a second spool_file_read() of spool.log.1
+    returns -1 at once (an I/O error right after the first read went
+    well); each read of that file is counted in a line of the hits
+    file.  (gdb, the hits file)."""
+    hits = env.dir / "reads.hits"
+    cmds = env.dir / "relay.gdb"
+    cmds.write_text("\n".join([
+        "set pagination off", "set confirm off",
+        "set breakpoint pending on",
+        "handle SIGPIPE nostop noprint pass",
+        "handle SIGTERM nostop noprint pass",
+        "set $reads = 0",
+        'break spool_file_read if $_streq(path, "%s")' %
+        (spool / "spool.log.1"),
+        "commands", "silent", "set $reads = $reads + 1",
+        "shell echo read >> %s" % hits,
+        "if $reads == 2", "return (off_t) -1", "end",
+        "continue", "end", "run"]) + "\n")
+    gdb = harness.Proc(["gdb", "-q", "-nx", "-batch", "-x", str(cmds),
+                        "--args", harness.alertrelayd_bin(), "-c",
+                        str(env.relay_conf), "-f"],
+                       "alertrelayd-gdb", lab.logdir, env=harness.traced_env())
+    lab.things.append(gdb)  # its stderr checked for sanitizers
+    gdb.start()
+    gdb.wait_for(r"listening on 127\.0\.0\.1:%d" % env.relay_port,
+                 "stderr", 30)
+    return gdb, hits
+
+
+@pytest.mark.hard_timeout(150)
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb")
+def test_an_adopted_record_reaches_memory_without_a_second_read(lab):
+    """Worker 0 takes spool.log.1 over (workers 2, then 1) while any
+    second read of that file fails (gdb): every alert of it still
+    reaches Redis from this start, and the file goes.  Before: once the
+    copy was synced the file was read again for memory, and when that
+    read failed its records sat synced in spool.log, unknown to the
+    relay (never moved into Redis, dropped from spool.log by the next
+    compaction) until a restart took the old file over again."""
+    env, spool, accepted = spooled_then_fewer(lab)
+    gdb, hits = relay_second_read_fails(lab, env, spool)
+    harness.wait_redis_ready(gdb, 30)
+    # the breakpoint was armed: it saw the (first) read of spool.log.1
+    assert hits.read_text().count("read") >= 1, gdb.tail()
+    taken_over_whole(gdb, env, spool, accepted)
+    for pid in child_of(gdb.popen.pid):  # the relay gdb started
+        os.kill(pid, signal.SIGTERM)
+    assert gdb.wait_exit(20) == 0, gdb.tail()
 
 
 def child_of(pid):

@@ -161,13 +161,74 @@ def test_an_ack_during_the_stop_is_refused_and_nothing_follows_relay_stop(
     assert "alert.ack" not in nothing_after_relay_stop(env)
 
 
+@pytest.mark.hard_timeout(120)
+def test_an_ack_on_a_connection_opened_before_the_stop_is_refused(lab):
+    """A recipient's HTTPS connection to the ack listener, open (TLS
+    done) before the SIGTERM, its request sent during the stop: answered
+    503 at once (the relay still held in its stop by Redis), the alert
+    not acknowledged in Redis, no alert.ack after relay.stop.  Closing
+    the listener refuses only new connections.  Before the stop's 503
+    (commit 95faafe), such a request was taken: its script waited in
+    Redis and it was answered 200 once Redis ran it.  (One request per
+    connection (http_guard.h): a connection kept alive from an earlier
+    request is no way in, its write side shut after the first answer.)"""
+    env, token = ack_env(lab)
+    # room for the stop to begin before the request is due (a period
+    # of the configuration, not a speed)
+    env.ack["request_timeout"] = 120
+    env.write_relay_conf()
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", int(env.ack["listen"].rsplit(":", 1)[1]), timeout=20,
+        context=harness.tls13_context(env.cert))
+    try:
+        with stopping_held(lab, env, before_stop=conn.connect) as (relay,
+                                                                  aid):
+            t, out = ack_on(conn, token, aid)
+            # answered while the stop is still held (the relay runs
+            # until Redis answers again): an order, not a wall-clock
+            # bound.  A request the relay took would wait for Redis.
+            t.join(25)
+            assert not t.is_alive()
+            assert out.get("status") == 503, out
+            assert relay.proc.running(), "answered once the relay had gone"
+    finally:
+        conn.close()
+    assert relay.proc.wait_exit(20) == 0, relay.log()[-3000:]
+    h = harness.Resp(env.redis_port).hgetall("%s:alert:%s" % (
+        env.redis["prefix"], aid))
+    assert h and h["state"] != "acknowledged" and "acked_by" not in h, h
+    assert "alert.ack" not in nothing_after_relay_stop(env)
+
+
+def ack_on(conn, token, aid):
+    """POST .../ack on conn (open) in a thread: (thread, {"status",
+    "body"} once it ends, or {"error"})."""
+    out = {}
+
+    def run():
+        try:
+            conn.request("POST", "/v1/alerts/%s/ack" % aid, body=b"",
+                         headers={"Authorization": "Bearer " + token,
+                                  "Content-Length": "0"})
+            r = conn.getresponse()
+            out["status"], out["body"] = r.status, r.read()
+        except OSError as e:
+            out["error"] = e
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, out
+
+
 @contextlib.contextmanager
-def stopping_held(lab, env):
+def stopping_held(lab, env, before_stop=None):
     """A relay stopping (SIGTERM), held in its wait by a device's
     location update (the device gone) whose write Redis holds until the
-    block ends: (relay, the update's alert id)."""
+    block ends: (relay, the update's alert id).  before_stop(): called
+    once the relay runs, before the SIGTERM."""
     lab.redis(env)
     relay = lab.relay(env, debug=True)
+    if before_stop is not None:
+        before_stop()
     aid, frame = an_update(env)
     with writes_held(env.redis_port) as r:
         gone_while_held(env, relay, r, frame)
