@@ -37,7 +37,9 @@
  *   under the filter has written the reply (an evbuffer callback on its
  *   output) we shut the write side down; the client then closes, or the
  *   timer closes it a little later.  A second request on the connection
- *   is answered 503 and the connection dropped.  Pages evhttp sends on
+ *   is refused and the connection dropped (evhttp's 503 for it cannot
+ *   reach a client whose write side is already shut: the client sees
+ *   only the close).  Pages evhttp sends on
  *   its own with "Connection: close" (400, 413) cannot be kept alive
  *   that way: on plain HTTP the filter's output function writes them to
  *   the socket at once; over TLS such a page is lost and the client only
