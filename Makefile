@@ -301,7 +301,7 @@ FUZZ_SRC_fuzz_history := console/console_history_args.c
 FUZZ_SRC_fuzz_checkin_state := client/checkin_state.c client/outbox.c \
     client/alert_seal.c client/alert.c client/afile.c
 FUZZ_SRC_fuzz_console_text := console/console_cookie.c
-FUZZ_SRC_fuzz_out_text := client/out.c
+FUZZ_SRC_fuzz_out_text := client/out.c client/receipt.c
 FUZZ_SRC_fuzz_console_device := console/console_device.c \
     console/console_cookie.c client/seckey.c
 FUZZ_SRC_fuzz_button_input := client/button_input.c

@@ -30,7 +30,7 @@ cmd_list_alert(const json_t *a)
 {
 	static const char *const members[] = {"alert_id", "alert_type", "state",
 	    "ref"};
-	char when[64], v[4][80];
+	char when[64], v[4][80], word[RECEIPT_WORD_MAX];
 	const char *s;
 	size_t i;
 
@@ -40,7 +40,7 @@ cmd_list_alert(const json_t *a)
 		s = json_str(a, members[i]);
 		/* type and state in the reader's language */
 		if (s != NULL && (i == 1 || i == 2))
-			s = receipt_word(s);
+			s = receipt_word(s, word, sizeof(word));
 		out_clean(s != NULL ? s : "-", v[i], sizeof(v[i]));
 	}
 	out_line("%s  %-32s  %-6s  %-12s  %s%s", when, v[0], v[1], v[2], v[3],

@@ -35,7 +35,10 @@ cmd_status_field(const char *name, const char *value)
 static void
 cmd_status_word(const char *name, const char *value)
 {
-	cmd_status_field(name, value != NULL ? receipt_word(value) : NULL);
+	char word[RECEIPT_WORD_MAX];
+
+	cmd_status_field(name,
+	    value != NULL ? receipt_word(value, word, sizeof(word)) : NULL);
 }
 
 static void

@@ -382,7 +382,7 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 {
 	const char *state = json_str(o, "state");
 	json_t *events = json_object_get(o, "events"), *ev;
-	char clean[32];
+	char clean[32], word[RECEIPT_WORD_MAX];
 	size_t i;
 
 	json_array_foreach(events, i, ev)
@@ -419,7 +419,8 @@ watch_status(struct watch_run *wr, const char *alert_id, const json_t *o)
 	if (strcmp(clean, "cancelled") == 0)
 		return; /* closed and told by the event above */
 	if (!watch_printed(wr, alert_id, clean))
-		out_line(_(MSG_WATCH_STATE), alert_id, receipt_word(clean));
+		out_line(_(MSG_WATCH_STATE), alert_id,
+		    receipt_word(clean, word, sizeof(word)));
 	watch_closed(wr, alert_id, clean);
 }
 

@@ -203,20 +203,17 @@ follow_ready(struct relay_session *s, void *arg)
 static void
 follow_error(struct follow *f, struct relay_session *s, const json_t *o)
 {
-	const char *code = json_str(o, "code");
-	char state[64];
+	const char *code = json_str(o, "code"), *state = json_str(o, "state");
+	char word[RECEIPT_WORD_MAX];
 
 	if (code == NULL)
 		code = "";
 	f->waiting = 0;
 	if (strcmp(code, "alert_closed") == 0) {
-		out_clean(receipt_word(json_str(o, "state")
-		                  ? json_str(o, "state")
-		                  : "closed"),
-		    state, sizeof(state));
 		out_line(_("The alert is closed (%s): your location is no "
 		           "longer sent."),
-		    state);
+		    receipt_word(state != NULL ? state : "closed", word,
+		        sizeof(word)));
 		follow_stop(f, s, FOLLOW_CLOSED);
 	} else if (strcmp(code, "limit_reached") == 0) {
 		out_line(_("Location no longer sent: the relay's limit of "
@@ -242,11 +239,13 @@ static void
 follow_receipt(struct follow *f, struct relay_session *s, const json_t *o,
     const char *ev)
 {
+	char word[RECEIPT_WORD_MAX];
+
 	if (ack_verify_closes(f->d->av, o, f->a->alert_id,
 	        f->p->accept_relay)) {
 		out_line(_("The alert is closed (%s): your location is no "
 		           "longer sent."),
-		    receipt_word(ev));
+		    receipt_word(ev, word, sizeof(word)));
 		follow_stop(f, s, FOLLOW_CLOSED);
 	} else if (strcmp(ev, "cancelled") == 0)
 		out_line(_("The relay says the alert is cancelled, but not "

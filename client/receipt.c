@@ -51,7 +51,7 @@ receipt_time(const char *at, int with_date, char *buf, size_t len)
 }
 
 const char *
-receipt_word(const char *what)
+receipt_word(const char *what, char *buf, size_t len)
 {
 	static const char *const words[][2] = {
 	    {"accepted", N_("accepted")},
@@ -70,7 +70,7 @@ receipt_word(const char *what)
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strcmp(what, words[i][0]) == 0)
 			return _(words[i][1]);
-	return what;
+	return out_clean(what, buf, len);
 }
 
 static void
@@ -135,6 +135,7 @@ receipt_describe_with(const json_t *ev, const char *alert_id, int with_time,
 {
 	char what[RECEIPT_FIELD_MAX], who[RECEIPT_FIELD_MAX];
 	char how[RECEIPT_FIELD_MAX], why[RECEIPT_FIELD_MAX * 2];
+	char word[RECEIPT_WORD_MAX];
 	json_t *tier = json_object_get(ev, "tier");
 
 	receipt_str(ev, "event", what, sizeof(what));
@@ -163,7 +164,8 @@ receipt_describe_with(const json_t *ev, const char *alert_id, int with_time,
 			    why);
 	} else
 		/* accepted, cancelled, and what later relays may add */
-		snprintf(buf, len, "%s", receipt_word(what));
+		snprintf(buf, len, "%s",
+		    receipt_word(what, word, sizeof(word)));
 	/* the relay marks every receipt of a drill */
 	if (json_is_true(json_object_get(ev, "drill")) &&
 	    strlen(buf) + strlen(_(" (DRILL)")) < len)

@@ -41,9 +41,12 @@ void receipt_describe_with(const json_t *ev, const char *alert_id,
  * parse; "?" when absent. */
 void receipt_time(const char *at, int with_date, char *buf, size_t len);
 /* An event, state or alert type the relay names, as one word in the
- * reader's language ("cancelled": "ingetrokken"); an unknown one as it
- * is. */
-const char *receipt_word(const char *what);
+ * reader's language ("cancelled": "ingetrokken"); an unknown one (what
+ * a later relay may add, or any text its store holds) cleaned into buf
+ * (out_clean), so that what it returns is always safe to print: no
+ * caller has to remember to clean it. */
+#define RECEIPT_WORD_MAX 64
+const char *receipt_word(const char *what, char *buf, size_t len);
 /* The same event told twice (a receipt, then again in a status) gives
  * the same key (caller frees). */
 char *receipt_key(const json_t *ev);

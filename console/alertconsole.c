@@ -161,7 +161,7 @@ console_state(struct console *c)
 	if ((c->db = console_db_open(c->cfg.state_dir)) == NULL ||
 	    (c->device = console_device_open(c->cfg.state_dir)) == NULL ||
 	    console_db_view_init(c->db) != 0 || console_notice_sql(c) != 0 ||
-	    console_metrics_load(c) != 0)
+	    console_metrics_load(c) != 0 || console_db_lock(c->db) != 0)
 		return -1;
 	console_users_warn_unackable(console_db_sqlite(c->db));
 	c->seen = seen_new(SEEN_CAP_DEFAULT);

@@ -133,6 +133,35 @@ console_ack_answer(struct console_ack_req *q, int status, const char *why,
 		json_decref(body);
 }
 
+/* The relay's 400 for an operator's name it refuses in "by" (a bidi
+ * override, isolate or C1 control: an account made before `alertconsole
+ * user add` refused such names), unsigned or in a signed statement
+ * (daemon/ack.c, daemon/ack_signed.c).  Only compared, never shown: the
+ * operator reads the console's own words. */
+static const char *const console_ack_name_errors[] = {
+    "by must be 1 to 64 bytes without control characters, bidi overrides "
+    "or isolates",
+    "statement by must be a name without control characters, bidi "
+    "overrides or isolates",
+};
+
+static int
+console_ack_name_refused(const char *answer)
+{
+	json_t *o = json_loads(answer, 0, NULL);
+	const char *e = json_string_value(json_object_get(o, "error"));
+	size_t i;
+	int refused = 0;
+
+	for (i = 0; e != NULL &&
+	     i < sizeof(console_ack_name_errors) /
+	             sizeof(console_ack_name_errors[0]);
+	     i++)
+		refused |= strcmp(e, console_ack_name_errors[i]) == 0;
+	json_decref(o);
+	return refused;
+}
+
 /* The relay answered (or not).  The acknowledgement is written to the
  * timeline whether or not the page is still there to hear it. */
 static void
@@ -159,6 +188,16 @@ console_ack_done(long status, const char *error, void *arg)
 		log_warnx("ack of alert=%s refused: cancelled", q->alert_id);
 		console_ack_answer(q, 409, "Conflict",
 		    json_pack("{s:s}", "error", "cancelled"));
+	} else if (status == 400 && console_ack_name_refused(q->answer)) {
+		/* no use trying again: the account needs another name */
+		log_warnx("ack of alert=%s refused by the relay: the "
+		          "operator's "
+		          "name has a bidi override, isolate or C1 control; "
+		          "add the account again under another name "
+		          "(alertconsole user add, then user remove)",
+		    q->alert_id);
+		console_ack_answer(q, 502, "Bad Gateway",
+		    json_pack("{s:s}", "error", "name_refused"));
 	} else if (status != 0) {
 		log_warnx("ack of alert=%s refused by the relay: HTTP %ld",
 		    q->alert_id, status);

@@ -38,6 +38,11 @@ int console_db_truncate(struct console_db *db, int wait_ms);
  * console_work.c); owned by db. */
 struct sqlite3;
 struct sqlite3 *console_db_sqlite(struct console_db *db);
+/* From here on no statement on db may change the schema (no CREATE,
+ * DROP, ALTER, ATTACH, writable_schema or other pragma but the few the
+ * console reads): called by the console once its start has set the
+ * schema up (console_db_lock.c says why).  0, or -1 logged. */
+int console_db_lock(struct console_db *db);
 
 /* sql prepared once on db and kept until console_db_close (sql must
  * be a string that lives as long, a literal), reset and without

@@ -52,10 +52,11 @@ ar_follow_free(struct ar_follow *f)
 }
 
 static const char *
-ar_follow_until(const struct ar_follow *f)
+ar_follow_until(const struct ar_follow *f, char *buf, size_t len)
 {
-	return receipt_word(
-	    watch_until_name(f->until_ack ? WATCH_ACK : WATCH_DELIVERED));
+	return receipt_word(watch_until_name(
+	                        f->until_ack ? WATCH_ACK : WATCH_DELIVERED),
+	    buf, len);
 }
 
 /* 1 when ev was told before; else remembers it. */
@@ -166,10 +167,10 @@ ar_follow_ack_ends(struct ar_follow *f, const struct ack_check *c)
 static void
 ar_follow_expired(struct ar_follow *f, struct relay_session *s)
 {
-	char why[256];
+	char why[256], word[RECEIPT_WORD_MAX];
 
 	snprintf(why, sizeof(why), _(MSG_WAIT_EXPIRED), f->op->alert_id,
-	    ar_follow_until(f));
+	    ar_follow_until(f, word, sizeof(word)));
 	ar_op_fail(f->op, AR_E_CLOSED, "expired", why);
 	relay_session_done(s, EXIT_FAIL);
 }

@@ -45,7 +45,7 @@ ar_request_status(struct ar_op *op, const json_t *o)
 	json_t *events = json_object_get(o, "events");
 	const char *what = json_str(o, "state");
 	struct ar_event ev;
-	char word[64];
+	char word[64], text[RECEIPT_WORD_MAX];
 	size_t i;
 
 	for (i = 0; i < json_array_size(events); i++)
@@ -53,7 +53,7 @@ ar_request_status(struct ar_op *op, const json_t *o)
 	memset(&ev, 0, sizeof(ev));
 	ev.type = AR_EV_STATE;
 	ev.state = out_clean(what != NULL ? what : "open", word, sizeof(word));
-	ev.text = receipt_word(ev.state);
+	ev.text = receipt_word(ev.state, text, sizeof(text));
 	ar_emit(op, &ev);
 }
 

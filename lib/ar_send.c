@@ -244,6 +244,7 @@ ar_send_failed(void *arg, int deadline, const char *why)
 {
 	struct ar_op *op = arg;
 	long timeout_s = op->c->timeout_s;
+	char word[RECEIPT_WORD_MAX];
 
 	snprintf(op->code, sizeof(op->code), "%s", relay_run_code(op->run));
 	op->status = deadline ? AR_E_TIMEOUT : AR_E_REFUSED;
@@ -268,8 +269,9 @@ ar_send_failed(void *arg, int deadline, const char *why)
 		snprintf(op->reason, sizeof(op->reason), _(MSG_WAIT_DEADLINE),
 		    op->alert_id,
 		    receipt_word(watch_until_name((op->flags & AR_SEND_WAIT_ACK)
-		            ? WATCH_ACK
-		            : WATCH_DELIVERED)),
+		                         ? WATCH_ACK
+		                         : WATCH_DELIVERED),
+		        word, sizeof(word)),
 		    op->wait_s, why);
 	else
 		snprintf(op->reason, sizeof(op->reason), _(MSG_WAIT_LOST),

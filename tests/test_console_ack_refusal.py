@@ -11,6 +11,7 @@ a relay of another version, or one that refuses the statement, would."""
 
 import http.server
 import json
+import sqlite3
 import ssl
 import threading
 
@@ -122,6 +123,17 @@ def test_alertctl_ack_tells_only_a_cancelled_alert_as_cancelled(stub):
             aid, said, body["error"]) in cp.stderr, cp.stderr
 
 
+def sent_alert(lab, env, console):
+    """A test alert sent through the real relay, in the console."""
+    rc, out, err = lab.send(env, "--type", "test", "--message", "Hulp nodig")
+    assert rc == 0, (rc, out, err)
+    aid = out[0].split("=", 1)[1]
+    harness.wait_until(lambda: any(a["alert_id"] == aid
+                                   for a in console.alerts()), 10,
+                       what="the alert in the console")
+    return aid
+
+
 @pytest.mark.hard_timeout(120)
 def test_a_real_relays_cancelled_alert(lab):
     """The relay's own 409 for a cancelled alert carries its code, and
@@ -130,12 +142,7 @@ def test_a_real_relays_cancelled_alert(lab):
     env, console = st.env, st.console
     console.start()
     console.login()
-    rc, out, err = lab.send(env, "--type", "test", "--message", "Hulp nodig")
-    assert rc == 0, (rc, out, err)
-    aid = out[0].split("=", 1)[1]
-    harness.wait_until(lambda: any(a["alert_id"] == aid
-                                   for a in console.alerts()), 10,
-                       what="the alert in the console")
+    aid = sent_alert(lab, env, console)
     cp = harness.run([harness.alertctl_bin(), "-c", env.client_conf,
                       "cancel", aid, "--timeout", "10"], timeout=20)
     assert cp.returncode == 0, cp.stderr
@@ -149,3 +156,81 @@ def test_a_real_relays_cancelled_alert(lab):
         (409, {"error": "cancelled"})
     assert "acknowledged alert=%s operator=\"%s\"" % (aid, OPERATOR) not in \
         console.proc.text("stderr")
+
+
+BIDI_NAME = "Jan \u202eseirV ed"
+
+
+def start_with_a_bidi_account(console):
+    """The console started with an account named BIDI_NAME, as made
+    before `alertconsole user add` refused such names (written into the
+    database behind the console's back)."""
+    console.start()
+    console.add_user("Tijdelijk")
+    console.proc.stop()
+    with sqlite3.connect(str(console.state / "console.db")) as d:
+        d.execute("UPDATE operator SET name = ? WHERE name = ?",
+                  (BIDI_NAME, "Tijdelijk"))
+    console.users = {BIDI_NAME}
+    return console.start()
+
+
+@pytest.mark.hard_timeout(120)
+def test_an_account_name_the_relay_refuses_is_told(lab):
+    """An operator whose account name has a bidi override (made before
+    `alertconsole user add` refused such names; written here into the
+    database behind the console's back) cannot acknowledge: the real
+    relay refuses the name (400).  The console tells the page why, in
+    its own word ("name_refused", which the page shows as the console's
+    own sentence: the administrator must add the account again under
+    another name), not the generic "refused"; the relay's text is never
+    passed on, and the log says what to do without the name.  Fails on
+    the old code ({"error": "refused", "status": 400})."""
+    st = relay_stack(lab)
+    env, console, redis = st.env, st.console, st.redis
+    start_with_a_bidi_account(console)
+    console.login(BIDI_NAME)
+    aid = sent_alert(lab, env, console)
+    status, body = console.post("/api/alert/%s/ack" % aid)
+    assert (status, body) == (502, {"error": "name_refused"})
+    assert redis.client().hgetall("alertrelay:alert:" + aid).get(
+        "state") != "acknowledged"
+    a = [x for x in console.alerts() if x["alert_id"] == aid][0]
+    assert a["acked_by"] is None
+    console.proc.wait_for(r"ack of alert=%s refused by the relay: the "
+                          r"operator's name has a bidi override" % aid,
+                          "stderr", 10)
+    log = console.proc.text("stderr")
+    line, = [l for l in log.splitlines() if "ack of alert=%s" % aid in l]
+    assert "\u202e" not in line and "Hulp nodig" not in log
+    # the page has the console's own sentence for it, in both languages
+    for lang, word in (("nl", "andere naam"), ("en", "another name")):
+        words = json.loads((harness.ROOT / "console" / "static" / "lang" /
+                            ("%s.json" % lang)).read_text())
+        for key in ("msg.ack_name_refused", "msg.ack_name_refused_duress"):
+            assert word in words[key], (lang, key)
+    assert "'name_refused'" in (harness.ROOT / "console" / "static" /
+                                "alert.js").read_text()
+
+
+@pytest.mark.hard_timeout(60)
+def test_only_the_relays_name_refusal_is_told_as_such(stub):
+    """The relay's refusal of a name in a signed statement is the same
+    to the operator; any other 400, or a text that merely looks like
+    one, stays the generic refusal."""
+    env, srv, c, _ = stub
+    h, b, inner = make_webhook(env, RID)
+    assert c.hook(h, b) == 200
+    path = "/api/alert/%s/ack" % inner["alert_id"]
+    named = (502, {"error": "name_refused"})
+    refused = (502, {"error": "refused", "status": 400})
+    for body, want in (
+            ({"error": "by must be 1 to 64 bytes without control "
+                       "characters, bidi overrides or isolates"}, named),
+            ({"error": "statement by must be a name without control "
+                       "characters, bidi overrides or isolates"}, named),
+            ({"error": "body must be {\"by\":NAME} in UTF-8"}, refused),
+            ({"error": "by must be \u202e anything"}, refused),
+            (None, refused)):
+        answer(srv, 400, body)
+        assert c.post(path) == want, body

@@ -525,3 +525,36 @@ def test_acknowledge_from_the_alert_page(lab, browser):
     kinds = [k for k, _ in timeline(d)]
     assert kinds[:3] == ["received", "claimed", "acknowledged"], kinds
     assert page_errors(d) == []
+
+
+def test_an_account_name_the_relay_refuses_is_told_on_the_page(lab, browser):
+    """With a real relay: an operator whose account name has a bidi
+    override (made before `alertconsole user add` refused such names;
+    written into the database here) acknowledges from the alert page;
+    the relay refuses the name, and the page says why in the console's
+    own Dutch words (trying again does not help, the administrator must
+    add the account again under another name), not the generic failure
+    (fails on the old code: "Bevestigen is niet gelukt. Probeer het
+    opnieuw of bel de melder.")."""
+    from test_console_ack_refusal import (BIDI_NAME, sent_alert,
+                                          start_with_a_bidi_account)
+    from test_console_ops import relay_stack
+    st = relay_stack(lab)
+    console = start_with_a_bidi_account(st.console)
+    aid = sent_alert(lab, st.env, console)
+    d = login(browser(), console, path="/alert.html?id=%s" % aid,
+              name=BIDI_NAME)
+    harness.wait_until(lambda: d.find_elements(
+        "css selector", "#details dd.message"), 10, what="the details")
+    notice = d.find_element("id", "notice")
+    d.find_element("id", "ack").click()
+    harness.wait_until(lambda: "accountnaam" in notice.text, 15,
+                       what="the refusal told")
+    assert notice.text.startswith(
+        "Bevestigen is niet gelukt: de relay weigert uw accountnaam"), \
+        notice.text
+    assert "andere naam" in notice.text and "Bel intussen de melder" in \
+        notice.text, notice.text
+    # the browser logs the 502 itself; nothing else went wrong
+    assert [e for e in page_errors(d) if not (e["source"] == "network" and
+            "/ack - " in e["message"] and "502" in e["message"])] == []

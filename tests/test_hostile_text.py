@@ -176,6 +176,33 @@ def test_follow_shows_the_relays_state_cleaned(lab):
     assert_clean(out)
 
 
+HOSTILE_STATE = "\x1b]0;x\x07\u202eclosed\u0085"
+
+
+@pytest.mark.hard_timeout(120)
+def test_status_and_list_show_the_relays_words_cleaned(lab):
+    """`alertctl status` and `alertctl list` of an alert whose state and
+    type the relay's store says are texts of their own: each shown as a
+    word without the text's control characters or bidi override.  Every
+    caller of receipt_word cleaned its answer before too, so this test
+    passes on the code of before; what now holds is that receipt_word
+    (client/receipt.c) itself never returns the relay's text (checked
+    by fuzz/fuzz_out_text.c, which fails when it does)."""
+    env, relay, recv, _ = follow_env(lab)
+    rc, out, err = lab.send(env, "--type", "panic")
+    assert rc == 0, (out, err)
+    aid = out[0].split("=", 1)[1]
+    hset(lab, env, aid, "state", HOSTILE_STATE, "alert_type",
+         "\u2066panic\x1b[2J")
+    for cmd in (["status", aid], ["list"]):
+        cp = harness.run([alertctl_bin(), "-c", env.client_conf] + cmd,
+                         timeout=30, env={"LANGUAGE": "en"})
+        assert cp.returncode == 0, (cmd, cp.stdout, cp.stderr)
+        assert "?]0;x??closed?" in cp.stdout, (cmd, cp.stdout)
+        assert "?panic?[2J" in cp.stdout, (cmd, cp.stdout)
+        assert_clean(cp.stdout)
+
+
 @pytest.mark.hard_timeout(90)
 def test_console_shows_no_bidi_override_or_c1_as_a_name(lab):
     """alertconsole shows the relay's acknowledged_by by the same rule

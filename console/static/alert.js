@@ -216,7 +216,10 @@ async function act(path, body, okKey) {
   else if (res.status === 403 && answer.error === 'not_holder') {
     notice.textContent = answer.owner ? t('msg.not_holder_name', { name: answer.owner }) : t('msg.not_holder');
   } else if (res.status === 403 && answer.error === 'supervisor') notice.textContent = t('msg.supervisor_only');
-  else if (path === 'ack') notice.textContent = ackFailed(null);
+  else if (path === 'ack' && answer.error === 'name_refused') {
+    // trying again cannot help: the account needs another name
+    notice.textContent = t(alert_?.duress ? 'msg.ack_name_refused_duress' : 'msg.ack_name_refused');
+  } else if (path === 'ack') notice.textContent = ackFailed(null);
   else notice.textContent = t('msg.error');
   await load();
   return res.ok;
