@@ -103,17 +103,20 @@ conn_cancel_skip_take(struct conn *c, const char *alert_id)
 	return 0;
 }
 
-/* The device's answer, to a device still there. */
+/* The device's answer, to a device still there; over: the cancel was
+ * one refusal too many (conn_cancel_over), the connection is closed. */
 static void
 conn_cancel_answer(struct conn *c, json_t *reply, const char *err,
-    const char *r)
+    const char *r, int over)
 {
 	/* no receipt with the answer (refused, already cancelled, Redis
 	 * lost, too few replicas): the channel's copy, if any comes, is
 	 * the device's one */
 	if (err != NULL || !json_is_object(json_object_get(reply, "receipt")))
 		conn_cancel_skip_take(c, c->req_alert_id);
-	if (reply == NULL || err != NULL) {
+	if (over)
+		conn_error(c, CONN_REFUSE_CODE, CONN_REFUSE_MESSAGE, 1);
+	else if (reply == NULL || err != NULL) {
 		log_warnx("conn %llu: cancel: %s", c->id, err);
 		conn_error(c, "unavailable", "try again", 0);
 	} else if (r != NULL && strcmp(r, "unknown") == 0)
@@ -135,6 +138,46 @@ conn_cancel_free(struct conn_cancel *k)
 	free(k);
 }
 
+/* Nothing done, answered "cancelled" (conn_cancel_at_once): the
+ * alert was closed before.  A duress cancel of an alert cancelled
+ * before says "already" too, but with the duress flag: the alarm. */
+static int
+conn_cancel_again(const json_t *reply, const char *r)
+{
+	return r != NULL && strcmp(r, "already") == 0 &&
+	    !json_is_true(json_object_get(reply, "duress"));
+}
+
+/* A device that lost its answer cancels again and must hear
+ * "cancelled" again, so "already" is no refusal to the device; but a
+ * stolen one may send it thousands of times a second, each a Redis
+ * script.  Counted towards closing as a refusal (conn_refuse.h), the
+ * duress flag's too: both kinds close alike.  1: one too many. */
+static int
+conn_cancel_over(struct conn *c, const char *r, const char *err)
+{
+	/* "unavailable" (err) is counted where it is sent */
+	return c != NULL && err == NULL && r != NULL &&
+	    strcmp(r, "already") == 0 && conn_refuse_count(c, "already");
+}
+
+/* Whether the cancel's line and record are written: a repeat only as
+ * the first of its session or within the device's budget of refusals
+ * said (conn_refuse_say; the rest counted, the one that closes said in
+ * the close), or once its connection is gone (its frames went with it:
+ * one per session).  Recorded always: an unknown alert apart, whatever
+ * changed something. */
+static int
+conn_cancel_said(struct conn *c, const json_t *reply, const char *r, int over)
+{
+	if (reply == NULL || (r != NULL && strcmp(r, "unknown") == 0))
+		return 0;
+	if (!conn_cancel_again(reply, r))
+		return 1;
+	metrics.cancel_repeats++;
+	return !over && (c == NULL || conn_refuse_say(c, "already"));
+}
+
 /* Recorded first, answered if its device is still there: too few
  * replicas (err with the reply) is recorded as done, answered "try
  * again". */
@@ -144,13 +187,14 @@ conn_cancel_done_cb(json_t *reply, const char *err, void *arg)
 	struct conn_cancel *k = arg;
 	const char *r = json_string_value(json_object_get(reply, "r"));
 	struct conn *c = k->who.c;
+	int over = conn_cancel_over(c, r, err);
 
 	k->req = NULL;
-	if (reply != NULL && (r == NULL || strcmp(r, "unknown") != 0))
+	if (conn_cancel_said(c, reply, r, over))
 		conn_cancel_record(k, reply, r, err == NULL);
 	conn_job_end(&k->who);
 	if (c != NULL)
-		conn_cancel_answer(c, reply, err, r);
+		conn_cancel_answer(c, reply, err, r, over);
 	else if (err != NULL)
 		log_warnx("cancel alert=%s device=%s: %s (its connection is "
 		          "closed)",

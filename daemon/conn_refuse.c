@@ -1,7 +1,9 @@
 /*
- * An enrolled device's refused requests: counted per connection, logged
- * and audited one by one within a budget per device, the rest said in
- * one summary; a connection refused too often closed (conn_refuse.h).
+ * An enrolled device's refused requests, and those that did nothing but
+ * are answered as asked (a repeated cancel): counted per connection,
+ * logged and audited one by one within a budget per device, the rest
+ * said in one summary; a connection refused too often closed
+ * (conn_refuse.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +79,41 @@ conn_refuse_over(struct conn *c, const char *code)
 }
 
 int
+conn_refuse_count(struct conn *c, const char *code)
+{
+	return !c->refused.closing && conn_refuse_over(c, code);
+}
+
+/* 1: within the device's budget, what was counted said first; 0:
+ * counted. */
+static int
+conn_refuse_budget(struct conn *c, const char *code)
+{
+	if (!ratelimit_take(c->relay->refusal_said, c->device_id,
+	        strlen(c->device_id), monotonic_ms())) {
+		codecount_add(&c->refused.unsaid, code);
+		return 0;
+	}
+	conn_refuse_summary(c);
+	return 1;
+}
+
+int
+conn_refuse_say(struct conn *c, const char *code)
+{
+	/* The first of a session outside the budget: an honest device
+	 * asks again after a lost answer, with refusals (unavailable)
+	 * that may have spent the budget meanwhile, and the operator
+	 * would lose which alert it was. */
+	if (!c->refused.repeat_said) {
+		c->refused.repeat_said = 1;
+		conn_refuse_summary(c);
+		return 1;
+	}
+	return conn_refuse_budget(c, code);
+}
+
+int
 conn_refuse_note(struct conn *c, const char *code, const char *message,
     int fatal)
 {
@@ -86,12 +123,8 @@ conn_refuse_note(struct conn *c, const char *code, const char *message,
 		return 1;
 	/* A refusal that closes the connection is said always: there is
 	 * one per session, and sessions are limited per device. */
-	if (fatal ||
-	    ratelimit_take(c->relay->refusal_said, c->device_id,
-	        strlen(c->device_id), monotonic_ms()))
+	if (fatal || conn_refuse_budget(c, code))
 		conn_refuse_tell(c, code, message);
-	else
-		codecount_add(&c->refused.unsaid, code);
 	return 0;
 }
 
@@ -102,7 +135,7 @@ conn_refuse_send(struct conn *c, json_t *e)
 
 	if (code == NULL)
 		code = "?";
-	if (!c->refused.closing && conn_refuse_over(c, code)) {
+	if (conn_refuse_count(c, code)) {
 		json_decref(e);
 		conn_error(c, CONN_REFUSE_CODE, CONN_REFUSE_MESSAGE, 1);
 		return;

@@ -16,6 +16,11 @@
  *   CONN_REFUSE_WINDOW_S is closed with too_many_refusals, said in one
  *   line and one record with the counts.  Its device may connect again
  *   within [relay] device_conn_rate.
+ * - A request that does nothing but is answered as asked, since an
+ *   honest device repeats it after a lost answer (a cancel of an alert
+ *   already cancelled: "cancelled"), is counted and said as a refusal
+ *   (conn_refuse_count, conn_refuse_say), the first of each connection
+ *   said whatever the budget: a device may repeat it at will.
  *
  * A device's own client never comes near: after it reconnects it sends
  * at most 64 alerts of its outbox and asks after at most 64 more
@@ -48,6 +53,7 @@ struct conn_refusals {
 	unsigned in_window;
 	struct codecount unsaid; /* since the last line that said them */
 	int closing; /* closed for refusing too often, and said */
+	int repeat_said; /* a request that did nothing said (conn_refuse_say) */
 };
 
 /* From conn_error() for an authenticated device: logged and audited or
@@ -60,6 +66,15 @@ int conn_refuse_note(struct conn *c, const char *code, const char *message,
  * location too soon): neither logged nor audited, but counted like any
  * towards closing a connection refused too often. */
 void conn_refuse_send(struct conn *c, json_t *e);
+/* A request that did nothing, answered as asked, counted towards
+ * closing like a refusal: 1 when it is one too many (said here), the
+ * connection to be closed, answered CONN_REFUSE_CODE instead. */
+int conn_refuse_count(struct conn *c, const char *code);
+/* 1 when such a request's line and record are to be written now (the
+ * first of the connection, then within the device's budget; what was
+ * counted said first); 0 when it is counted by code, said in the next
+ * summary. */
+int conn_refuse_say(struct conn *c, const char *code);
 /* The connection ends: what was not said one by one is said now. */
 void conn_refuse_end(struct conn *c);
 /* The relay stops: the same for every connection, before the audit

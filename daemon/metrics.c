@@ -299,6 +299,10 @@ metrics_render(struct evbuffer *out)
 	metric_one(out, "alertrelay_location_updates_total", "counter",
 	    "Later positions of open alerts accepted by this instance.",
 	    (double)metrics.location_updates);
+	metric_one(out, "alertrelay_cancel_repeats_total", "counter",
+	    "Cancels of an alert already cancelled (answered cancelled, "
+	    "nothing done) by this instance.",
+	    (double)metrics.cancel_repeats);
 	metric_one(out, "alertrelay_device_offline_total", "counter",
 	    "Supervised devices found offline (device.offline) by this "
 	    "instance.",

@@ -91,6 +91,7 @@ struct metrics {
 	uint64_t checkins_missed; /* prepared alerts raised (checkin.h) */
 	uint64_t checkins_unsealed; /* raised for nobody (checkin_unsealed.h) */
 	uint64_t location_updates; /* accepted (location.h) */
+	uint64_t cancel_repeats; /* of a closed alert (conn_cancel.c) */
 	uint64_t devices_offline_events; /* supervise.h */
 	uint64_t devices_online_events;
 	uint64_t acknowledgements;
