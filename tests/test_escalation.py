@@ -28,6 +28,9 @@ TEST_POLICY = {"types": "test", "tier": "0 contactpunt:webhook"}
 # Tier 2 of the main path: after tier 1 (3 s, whose timing is measured)
 # and the ACK that must beat it, with room for both through Kannel.
 TIER2_S = 12
+# Tier 1 of the main path (oncall-1's SMS), whose timing is checked
+# against this delay (_tier0_then_oncall).
+TIER1_S = 3
 
 
 def policies(*tiers, repeat=0, max_age=3600):
@@ -83,15 +86,24 @@ def _tier0_then_oncall(st, acc, t_send):
     # policy's), so they were not held like a later tier.  The bound is
     # that configured delay, not a speed assertion (speed is `make
     # bench`'s); and nothing for oncall-1 yet: tier 0 came first.
-    assert t_cp - t_send < 3, "tier 0 SMS only after %.2fs, when tier 1 " \
-        "was due" % (t_cp - t_send)
-    assert hook["time"] - t_send < 3, "tier 0 webhook only after %.2fs, " \
-        "when tier 1 was due" % (hook["time"] - t_send)
+    assert t_cp - t_send < TIER1_S, \
+        "tier 0 SMS only after %.2fs, when tier 1 was due" % (t_cp - t_send)
+    assert hook["time"] - t_send < TIER1_S, \
+        "tier 0 webhook only after %.2fs, when tier 1 was due" % (
+            hook["time"] - t_send)
     assert st.sms.snapshot(to=OC) == []
     (t_oc, sms_oc), = st.sms.wait(1, to=OC, timeout=8)
     waited = t_oc - t_send
-    assert waited >= 2.95, "tier 1 fired after %.2fs, before its 3 s" % waited
-    assert waited <= 5.0, "tier 1 fired after %.2fs, late (due at 3 s)" % waited
+    # Correctness, not speed (speed is `make bench`'s): a tier must not
+    # fire before it is due, nor be held back for another of its delays
+    # (a relay that armed it anew, or from tier 0's delivery, or that
+    # looked at its timers only now and then).  The bound is the policy's
+    # own delay, not the machine's speed: due at TIER1_S, it comes before
+    # a second TIER1_S has passed, Kannel's way to the phone included.
+    assert waited >= TIER1_S - 0.05, \
+        "tier 1 fired after %.2fs, before its %d s" % (waited, TIER1_S)
+    assert waited < 2 * TIER1_S, "tier 1 fired after %.2fs, late by more " \
+        "than its own %d s delay" % (waited, TIER1_S)
     # a later tier is told that no one took it yet
     assert sms_oc.text == sms_alert_text("panic", harness.DEVICE_ALIAS, ref,
                                          acc["received_at"], escalated=True)
@@ -146,7 +158,8 @@ def _after_sms_ack(st, acc, t_send, session=None):
 @pytest.mark.hard_timeout(90)
 def test_escalates_until_sms_ack(lab):
     st = sms_stack(lab, policies("0 contactpunt:webhook contactpunt:sms",
-                                 "3 oncall-1:sms", "%d *" % TIER2_S))
+                                 "%d oncall-1:sms" % TIER1_S,
+                                 "%d *" % TIER2_S))
     s = st.session()
     t_send = time.monotonic()
     acc = s.send_alert("panic")
@@ -165,7 +178,8 @@ def test_escalates_until_sms_ack_alertctl_wait(lab):
     if "--wait" not in cp.stdout + cp.stderr:
         pytest.skip("alertctl send has no --wait yet")
     st = sms_stack(lab, policies("0 contactpunt:webhook contactpunt:sms",
-                                 "3 oncall-1:sms", "%d *" % TIER2_S))
+                                 "%d oncall-1:sms" % TIER1_S,
+                                 "%d *" % TIER2_S))
     t_send = time.monotonic()
     p = lab.send_proc(st.env, "--type", "panic", "--wait", "ack",
                       "--wait-timeout", "40", "--timeout", "20")
@@ -245,23 +259,33 @@ def test_hanging_webhook_does_not_delay_others(lab):
         recorders={"contactpunt": {"delays": [25] * 10}})
     s = st.session()
     for n in (1, 2):  # the second while the first still hangs
-        t_send = time.monotonic()
         acc = s.send_alert("panic")
         aid = acc["alert_id"]
-        sms = {to: st.sms.wait(n, to=to, timeout=5)[n - 1] for to in (CP, OC)}
-        # behind the hanging request they would wait its 20 s; 3 s leaves
-        # Kannel and a sanitizer build room on a loaded machine
+        # Not delayed: an order, not a wall-clock bound (speed is `make
+        # bench`'s).  Every other delivery of the alert (both SMS and
+        # oncall-1's webhook) came while the contact point's request was
+        # still hanging: its endpoint had not answered (it holds every
+        # answer 25 s) and the relay had neither delivered it nor given
+        # it up (request_timeout 20 s).  Behind it they would come only
+        # once the relay gave up on it; the waits below are bounded by
+        # that configured timeout, less room for the checks.
+        hang = 20 - 5
+        sms = {to: st.sms.wait(n, to=to, timeout=hang)[n - 1]
+               for to in (CP, OC)}
         for to, (t, m) in sms.items():
             assert is_alert_sms(m, acc["ref"]), m
-            assert t - t_send < 3.0, "SMS to %s took %.2fs" % (to, t - t_send)
-        (hook,) = st.wait_webhook("oncall-1", "alert.raised", aid, timeout=5)
-        assert hook["time"] - t_send < 3.0, "oncall-1 webhook took %.2fs" % (
-            hook["time"] - t_send)
+        (hook,) = st.wait_webhook("oncall-1", "alert.raised", aid,
+                                  timeout=hang)
         # the contact point's endpoint did get the request and hangs on it
-        st.wait_webhook("contactpunt", "alert.raised", aid, timeout=5)
-        assert not [e for e in st.events(aid) if e["event"] == "delivered"
-                    and e["channel"] == "webhook" and
-                    e["recipient"] == CP_ALIAS], st.events(aid)
+        (held,) = st.wait_webhook("contactpunt", "alert.raised", aid,
+                                  timeout=hang)
+        assert "answered" not in held, "the others came after the " \
+            "contact point's endpoint answered"
+        assert not [e for e in st.events(aid)
+                    if e.get("recipient") == CP_ALIAS
+                    and e.get("channel") == "webhook"], (
+            "the others came after the relay gave up on the hanging "
+            "request", st.events(aid))
 
 
 # ================================================================ cancel

@@ -263,9 +263,14 @@ def test_hostile_bodies_on_every_listener(lab):
         a.start()
     try:
         time.sleep(1)
-        t0 = time.monotonic()
         acc = s.send_alert("panic")
-        assert time.monotonic() - t0 < 3, "panic alert slow under attack"
+        # accepted under attack, not once it was over: an order, not a
+        # wall-clock bound (speed is `make bench`'s); the attack still
+        # runs (each attacker bounded by its count and 25 s; the plain
+        # listeners' may be through their count by now, the HTTPS one's
+        # takes longest)
+        assert any(t.is_alive() for a in attackers for t in a.threads), \
+            "panic alert accepted only once the attack was over"
         aid = acc["alert_id"]
         status, body = st.ack(aid, st.tokens["contactpunt"], timeout=10)
         assert status == 200 and body["first"] is True, (status, body)

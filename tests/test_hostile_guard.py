@@ -312,16 +312,23 @@ def test_https_ack_cap_makes_a_place_for_a_newcomer(lab):
     env, relay, ports = http_stack(lab, ack={"max_connections": 4,
                                              "request_timeout": 60})
     port = ports["ack"]
+    idle_s = 10  # daemon/ack.c: evhttp_set_timeout(http, 10)
+    t_held = time.monotonic()
     held = [connect(port, "127.0.0.%d" % (2 + i % 2)) for i in range(4)]
     time.sleep(0.5)
-    t0 = time.monotonic()
     for _ in range(3):
         status = harness.https_request(port, "POST", "/v1/alerts/%s/ack"
                                        % ("0" * 32), cafile=env.cert,
                                        timeout=20)[0]
         assert status == 401, status  # answered: no token
-    # (before: 10 s, when evhttp's own idle timeout closed the held ones)
-    assert time.monotonic() - t0 < 5, "waited for the held ones to time out"
+    # Not a speed assertion (speed is `make bench`'s) but an order: all
+    # three were answered before the held ones' idle timeout (evhttp's,
+    # idle_s from their connect) could have freed a place, which is when
+    # a relay that makes no place lets a newcomer in.  (A held one left
+    # open says nothing: without a place made, one waits unaccepted in
+    # the kernel's backlog, open for good.)
+    assert time.monotonic() - t_held < idle_s, \
+        "waited for the held ones to time out"
     gone = 0
     for s in held:
         s.settimeout(1)
