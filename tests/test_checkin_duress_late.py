@@ -352,6 +352,14 @@ def gone(lab, env, aid):
     return st.returncode != 0 and aid not in listed
 
 
+def delivered(lab, env, aid):
+    """The device's status of aid has its delivery: its receipt came
+    before whatever the test does next, for both PINs alike."""
+    wait_until(lambda: '"delivered"' in ctl(lab, env, "status", aid,
+                                            "--json").stdout, 15,
+               what="the delivery of %s in its status" % aid)
+
+
 def seen_closed(lab, env, redis, recv, token, pin, how):
     """An alarm its device sees closed, pin choosing whether it is the
     own PIN's or a duress alarm: a check-in let run out, its done with
@@ -363,9 +371,11 @@ def seen_closed(lab, env, redis, recv, token, pin, how):
         rc, out, err = lab.send(env, "--type", "panic", "--message", "x")
         assert rc == 0, err
         cid, aid = "<no check-in>", out[0].split("=", 1)[1]
+        delivered(lab, env, aid)
         cp = ctl(lab, env, "cancel", aid, input=pin + "\n")
     else:
         cid, aid = released(lab, env, recv)
+        delivered(lab, env, aid)
         if how == "acked":
             ack_https(env, token, aid, by="Jansen")
         cp = ctl(lab, env, "checkin", "done", input=pin + "\n")
@@ -401,7 +411,8 @@ def test_a_duress_alarm_seen_closed_leaves_the_device_as_a_closed_one(
     --json, list, list --json, a cancel and a position are then the
     same bytes for both.  For the contact point the duress alarm stays
     open, duress, kept whole (no expiry, in no retention set), and its
-    acknowledgement still works and tells the device nothing.  Fails on
+    acknowledgement still works and tells the device nothing (status,
+    list, the receipts alertctl watch prints).  Fails on
     the old code: the duress alarm stayed in the device's list and
     status, as cancelled or expired, for as long as it was open."""
     env, redis, relay, recv, token = ack_stack(
@@ -409,6 +420,7 @@ def test_a_duress_alarm_seen_closed_leaves_the_device_as_a_closed_one(
                           "tier": ["0 contactpunt:webhook"],
                           "max_age": 8}},
         {"retention": SHORT})
+    watch = start_watch(lab, env)
     cid1, aid1, ref1 = seen_closed(lab, env, redis, recv, token, PIN, how)
     cid2, aid2, ref2 = seen_closed(lab, env, redis, recv, token, DURESS,
                                    how)
@@ -449,4 +461,7 @@ def test_a_duress_alarm_seen_closed_leaves_the_device_as_a_closed_one(
     ack_https(env, token, aid2, by="Jansen")
     assert hget(redis, env, aid2, "state") == ["acknowledged"]
     assert after(cid2, aid2, ref2) == own
+    # nor does alertctl watch: every receipt of the two the same
+    w1, w2 = watch_lines(lab, env, watch, (aid1, aid2))
+    assert w1 == w2 and w1, watch.text("stdout")
     assert "huisbezoek" not in relay.log()
