@@ -32,7 +32,10 @@
  * nobody can take by SMS).  alert_keys(aid): the
  * keys of one alert that live and go with its hash, P:duress_events:A
  * included.  P:report:A (SMS delivery reports awaited) has a TTL of its
- * own; retire() never lets it outlive the alert's history.  Times are
+ * own; retire() never lets it outlive the alert's history.  A duress
+ * alarm its device saw close earlier (field shown_ms, store_scripts_int.h)
+ * keeps that time for its device's list: the own PIN's left it then.
+ * Times are
  * Redis's
  * own (TIME), like the streams' ids that the sweep trims. */
 #define RETIRE_PRELUDE                                                         \
@@ -73,7 +76,8 @@
 	"  local sid = redis.call('HGET', ak, 'relay_id')\n"                   \
 	"  if sid then redis.call('ZADD', K('retire', 'stream'), now, sid) "   \
 	"end\n"                                                                \
-	"  redis.call('ZADD', K('retire', 'index'), now,"                      \
+	"  local seen = redis.call('HGET', ak, 'shown_ms')\n"                  \
+	"  redis.call('ZADD', K('retire', 'index'), seen or now,"              \
 	"    aid .. '|' .. (dev or ''))\n"                                     \
 	"end\n"                                                                \
 	"local function relive_ref(ak, aid)\n"                                 \

@@ -37,6 +37,7 @@
 	"local function shown_cancel(ak)\n"                                    \
 	"  redis.call('HSET', ak, 'shown', 'cancelled')\n"                     \
 	"  redis.call('ZREM', K('timers'), a.aid .. '|sx')\n"                  \
+	"  shown_closed(ak, a.aid, a.dev, string.format('%d', clock_ms()))\n"  \
 	"  local e = cancelled_event()\n"                                      \
 	"  if redis.call('HGET', ak, 'drill') == '1' then e.drill = true "     \
 	"end\n"                                                                \
@@ -289,9 +290,11 @@ const char script_ack[] = PRELUDE
 const char script_cancel[] = PRELUDE SIGNED_CANCEL
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
-    "  'duress', 'shown')\n"
-    "if not s[1] or s[2] ~= a.dev then return cjson.encode({r = 'unknown'})"
-    " end\n"
+    "  'duress', 'shown', 'shown_ms')\n"
+    /* as gone as the own PIN's closed alarm (unseen) */
+    "if not s[1] or s[2] ~= a.dev or unseen(s[4], s[6]) then\n"
+    "  return cjson.encode({r = 'unknown'})\n"
+    "end\n"
     "if s[5] and s[5] ~= 'cancelled' then return shown_cancel(ak) end\n"
     /* after a duress cancel no cancel ends it, v1 (PINs cleared) or v2 */
     "if s[1] == 'cancelled' or s[4] == '1' then\n"
@@ -311,8 +314,11 @@ const char script_cancel[] = PRELUDE SIGNED_CANCEL
 const char script_status[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'device_id', 'state',"
     "  'alert_type', 'created_at', 'received_at', 'ref', 'drill', 'duress',"
-    "  'duress_at', 'cancelled_at', 'checkin_duress', 'shown')\n"
-    "if not f[1] or f[1] ~= a.dev or f[11] == '1' then\n"
+    "  'duress_at', 'cancelled_at', 'checkin_duress', 'shown', 'shown_ms')\n"
+    /* a duress alarm its device saw closed longer ago than the history
+     * period: gone, as the own PIN's closed one would be (unseen) */
+    "if not f[1] or f[1] ~= a.dev or f[11] == '1' or unseen(f[8], f[13])"
+    "  then\n"
     "  return cjson.encode({r = 'unknown'})\n"
     "end\n"
     /* after a duress cancel the device sees what a real one leaves; after
@@ -362,11 +368,14 @@ const char script_list[] =
             "  if #out >= n then break end\n"
             "  local f = redis.call('HMGET', K('alert', id), 'alert_type',"
             "    'created_at', 'state', 'ref', 'drill', 'duress',"
-            "    'checkin_duress', 'shown')\n"
+            "    'checkin_duress', 'shown', 'shown_ms')\n"
             /* as script_status shows it */
             "  f[3] = seen_state(f[3], f[6], f[8])\n"
             /* a check-in ended under duress: not this device's to see */
             "  if f[7] ~= '1' then\n"
+            /* seen closed longer ago than the history period: listed as
+             * the own PIN's closed alarm whose hash has expired */
+            "    if unseen(f[6], f[9]) then f = {} end\n"
             "    out[#out + 1] = {alert_id = id, alert_type = f[1],"
             "      created_at = f[2], state = f[3], ref = f[4],"
             "      drill = f[5] == '1'}\n"
@@ -397,9 +406,10 @@ const char script_directory[] = PRELUDE
 const char script_duress[] = PRELUDE SIGNED_CANCEL
     "local ak = K('alert', a.aid)\n"
     "local s = redis.call('HMGET', ak, 'state', 'device_id', 'alert_type',"
-    "  'duress', 'received_ms', 'drill', 'shown')\n"
-    "if not s[1] or s[2] ~= a.dev then return cjson.encode({r = 'unknown'})"
-    " end\n"
+    "  'duress', 'received_ms', 'drill', 'shown', 'shown_ms', 'closed_ms')\n"
+    "if not s[1] or s[2] ~= a.dev or unseen(s[4], s[8]) then\n"
+    "  return cjson.encode({r = 'unknown'})\n"
+    "end\n"
     "if s[7] and s[7] ~= 'cancelled' and not a.quiet then\n"
     "  return shown_cancel(ak)\n"
     "end\n"
@@ -422,6 +432,15 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
     "signed_cancel(ak)\n"
     /* open again: its retention periods no longer run */
     "unretire(a.aid, a.dev)\n"
+    /* the device sees it closed from its real close (a late request on
+     * a closed alarm, a duress cancel of a cancelled one) or from now (a
+     * duress cancel): its list and status keep it no longer than the own
+     * PIN's closed alarm (unseen, retire) */
+    "if s[1] ~= 'open' or not a.quiet then\n"
+    "  local ms = string.format('%d', clock_ms())\n"
+    "  if s[9] and (a.quiet or s[1] == 'cancelled') then ms = s[9] end\n"
+    "  shown_closed(ak, a.aid, a.dev, ms)\n"
+    "end\n"
     /* a.quiet: the own PIN's alarm would expire at max_age; then its
      * device sees this one expire (script_fire), the alarm goes on.  A
      * member of its own, "|sx": a relay of before it, firing "|x",
@@ -470,9 +489,10 @@ const char script_duress[] = PRELUDE SIGNED_CANCEL
 const char script_location[] = PRELUDE
     "local ak = K('alert', a.aid)\n"
     "local f = redis.call('HMGET', ak, 'device_id', 'state', 'alert_type',"
-    "  'drill', 'loc_n', 'loc_ms', 'shown', 'duress')\n"
-    "if not f[1] or f[1] ~= a.dev then return cjson.encode({r = 'unknown'})"
-    " end\n"
+    "  'drill', 'loc_n', 'loc_ms', 'shown', 'duress', 'shown_ms')\n"
+    "if not f[1] or f[1] ~= a.dev or unseen(f[8], f[9]) then\n"
+    "  return cjson.encode({r = 'unknown'})\n"
+    "end\n"
     /* the state the device sees (seen_state): after a duress cancel
      * cancelled, after a late duress request the own PIN's, whatever the
      * duress alarm's own is */

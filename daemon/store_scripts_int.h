@@ -34,7 +34,13 @@
  * expiry at max_age (script_fire), which move shown with them.  Its
  * escalations, deliveries and failures stay hidden: a duress alarm
  * reaches every tier at once, and shown as they come they would say so
- * (docs/SECURITY.md, "Duress"). */
+ * (docs/SECURITY.md, "Duress").  shown_closed(): the device saw such an
+ * alarm (or a duress-cancelled one) close at ms, field shown_ms: from
+ * then its list entry goes as the own PIN's closed alarm's would
+ * (P:retire:index); unseen(): that was longer ago than the history
+ * period, when the own PIN's alarm would be gone from Redis: the device
+ * is answered as for an unknown alert and hears nothing more of it,
+ * while the alarm itself is kept, open, for the recipients. */
 #define PRELUDE                                                                \
 	"local a = cjson.decode(ARGV[1])\n"                                    \
 	"local P = a.p\n"                                                      \
@@ -50,15 +56,28 @@
 	"  if duress == '1' then return shown or 'cancelled' end\n"            \
 	"  return state\n"                                                     \
 	"end\n"                                                                \
+	"local function shown_closed(ak, aid, dev, ms)\n"                      \
+	"  redis.call('HSET', ak, 'shown_ms', ms)\n"                           \
+	"  if a.rt then\n"                                                     \
+	"    redis.call('ZADD', K('retire', 'index'), ms, aid .. '|' .. "      \
+	"dev)\n"                                                               \
+	"  end\n"                                                              \
+	"end\n"                                                                \
+	"local function unseen(duress, ms)\n"                                  \
+	"  return duress == '1' and ms and a.rt and"                           \
+	"    clock_ms() - tonumber(ms) >= a.rt.history * 1000\n"               \
+	"end\n"                                                                \
 	"local function ev(aid, dev, e)\n"                                     \
 	"  local ak = K('alert', aid)\n"                                       \
 	"  local f = redis.call('HMGET', ak, 'drill', 'duress', 'state',"      \
-	"    'shown')\n"                                                       \
+	"    'shown', 'shown_ms')\n"                                           \
 	"  if f[1] == '1' then e.drill = true end\n"                           \
-	"  if f[2] == '1' and f[4] and ((e.event == 'acknowledged' and"        \
-	"      f[4] ~= 'cancelled') or (e.event == 'expired' and"              \
-	"      f[4] == 'open')) then\n"                                        \
-	"    if f[4] == 'acknowledged' then e.first = false end\n"             \
+	"  if f[2] == '1' and f[4] and not unseen(f[2], f[5]) and"             \
+	"      ((e.event == 'acknowledged' and f[4] ~= 'cancelled') or"        \
+	"      (e.event == 'expired' and f[4] == 'open')) then\n"              \
+	"    if f[4] == 'acknowledged' then e.first = false\n"                 \
+	"    else shown_closed(ak, aid, dev, string.format('%d', clock_ms()))" \
+	"    end\n"                                                            \
 	"    redis.call('HSET', ak, 'shown', e.event)\n"                       \
 	"    to_device(aid, dev, e)\n"                                         \
 	"    return\n"                                                         \

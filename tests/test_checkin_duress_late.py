@@ -231,10 +231,12 @@ def test_after_a_late_duress_the_device_sees_what_the_own_pin_leaves(
     assert "huisbezoek" not in relay.log()
 
 
-def ack_stack(lab, policies=None):
+def ack_stack(lab, policies=None, sections=None):
     """tp.stack with an HTTPS ack listener and the contact point's ack
-    token (and policies, if given): (env, redis, relay, recv, token)."""
+    token (and policies and config sections, if given): (env, redis,
+    relay, recv, token)."""
     env = lab.env()
+    env.sections = sections or {}
     env.ack = {"listen": "127.0.0.1:%d" % harness.free_port()}
     token = harness.new_token()
     env.recipient_extra["contactpunt"] = {
@@ -335,3 +337,131 @@ def test_after_a_late_duress_the_device_sees_the_expiry(lab):
     relay.proc.wait_for(r"escalation alert=%s tier=x result=shown_expired"
                         % aid2, "stderr", 10)
     assert hget(redis, env, aid2, "duress", "state") == ["1", "acknowledged"]
+
+
+# [retention] of seconds, as in test_retention.py: a closed alarm leaves
+# its device's list (device_index) and status (alert_history) soon
+SHORT = {"alert_content": 2, "alert_history": 4, "device_index": 4,
+         "sweep_interval": 1}
+
+
+def gone(lab, env, aid):
+    """Alert aid is in neither its device's status nor its list."""
+    st = ctl(lab, env, "status", aid, "--json")
+    listed = ctl(lab, env, "list", "--json").stdout
+    return st.returncode != 0 and aid not in listed
+
+
+def delivered(lab, env, aid):
+    """The device's status of aid has its delivery: its receipt came
+    before whatever the test does next, for both PINs alike."""
+    wait_until(lambda: '"delivered"' in ctl(lab, env, "status", aid,
+                                            "--json").stdout, 15,
+               what="the delivery of %s in its status" % aid)
+
+
+def seen_closed(lab, env, redis, recv, token, pin, how):
+    """An alarm its device sees closed, pin choosing whether it is the
+    own PIN's or a duress alarm: a check-in let run out, its done with
+    pin too late, then (how) cancelled with the own PIN or expired at
+    max_age, or acknowledged by the contact point before that done
+    ("acked"); or (how "cancel_duress") an alert sent and cancelled
+    with pin.  (checkin id or "-", alert id, reference)."""
+    if how == "cancel_duress":
+        rc, out, err = lab.send(env, "--type", "panic", "--message", "x")
+        assert rc == 0, err
+        cid, aid = "<no check-in>", out[0].split("=", 1)[1]
+        delivered(lab, env, aid)
+        cp = ctl(lab, env, "cancel", aid, input=pin + "\n")
+    else:
+        cid, aid = released(lab, env, recv)
+        delivered(lab, env, aid)
+        if how == "acked":
+            ack_https(env, token, aid, by="Jansen")
+        cp = ctl(lab, env, "checkin", "done", input=pin + "\n")
+        assert cp.returncode != 0, cp.stdout + cp.stderr
+        if how == "cancel":
+            cp = ctl(lab, env, "cancel", aid, input=PIN + "\n")
+    (ref,) = hget(redis, env, aid, "ref")
+    if how == "expire":
+        wait_until(lambda: '"expired"' in ctl(lab, env, "status", aid,
+                                              "--json").stdout, 30,
+                   what="the device sees %s expired" % aid)
+    elif how != "acked":
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+    if pin == PIN and how in ("cancel", "cancel_duress"):
+        # its alert.cancelled in before the next alarm is waited for
+        wait_until(lambda: [m for m in recv.alerts() if m["alert_id"] == aid
+                            and m["type"] == "alert.cancelled"], 15,
+                   what="alert.cancelled of %s" % aid)
+    return cid, aid, ref
+
+
+@pytest.mark.hard_timeout(240)
+@pytest.mark.parametrize("how", ["cancel", "expire", "acked",
+                                 "cancel_duress"])
+def test_a_duress_alarm_seen_closed_leaves_the_device_as_a_closed_one(
+        lab, how):
+    """[retention] of seconds.  The own PIN's alarm closed (cancelled
+    after a late done, expired at max_age after one, acknowledged before
+    one, or a sent alert cancelled) leaves its device's list after device_index and its
+    status after alert_history; the duress alarm its device saw close
+    the same way (a late done with the duress PIN, or a duress cancel)
+    leaves them too, from when the device saw it close: status, status
+    --json, list, list --json, a cancel and a position are then the
+    same bytes for both.  For the contact point the duress alarm stays
+    open, duress, kept whole (no expiry, in no retention set), and its
+    acknowledgement still works and tells the device nothing (status,
+    list, the receipts alertctl watch prints).  Fails on
+    the old code: the duress alarm stayed in the device's list and
+    status, as cancelled or expired, for as long as it was open."""
+    env, redis, relay, recv, token = ack_stack(
+        lab, {"default": {"types": "missed_checkin panic",
+                          "tier": ["0 contactpunt:webhook"],
+                          "max_age": 8}},
+        {"retention": SHORT})
+    watch = start_watch(lab, env)
+    cid1, aid1, ref1 = seen_closed(lab, env, redis, recv, token, PIN, how)
+    cid2, aid2, ref2 = seen_closed(lab, env, redis, recv, token, DURESS,
+                                   how)
+    # bounds relative to the periods: the sweep every second removes a
+    # list entry device_index after its close, the hash goes by
+    # alert_history; generous for a loaded machine
+    wait_until(lambda: gone(lab, env, aid1), 40,
+               what="the own PIN's alarm out of status and list")
+    wait_until(lambda: gone(lab, env, aid2), 40,
+               what="the duress alarm out of status and list")
+
+    def after(cid, aid, ref):
+        seen = looks(lab, env, cid, aid, ref)
+        for pin in (PIN, DURESS):
+            cp = ctl(lab, env, "cancel", aid, input=pin + "\n")
+            seen.append((cp.returncode, norm(cp.stdout, cid, aid, ref),
+                         norm(cp.stderr, cid, aid, ref)))
+        seen.append(position_sent(env, aid))
+        return seen
+
+    own = after(cid1, aid1, ref1)
+    forced = after(cid2, aid2, ref2)
+    assert own[0][0] != 0 and "does not know alert" in own[0][2], own
+    assert len(own) == len(forced)
+    for i, (o, f) in enumerate(zip(own, forced)):
+        assert o == f, (i, o, f)
+    # the contact point's: open, duress, nothing of it set to go
+    assert hget(redis, env, aid2, "duress", "state") == ["1", "open"]
+    c = redis.client()
+    try:
+        assert c("PTTL", "%s:alert:%s" % (env.redis["prefix"], aid2)) == -1
+        (sid,) = hget(redis, env, aid2, "relay_id")
+        for z, m in (("content", aid2), ("stream", sid)):
+            assert c("ZSCORE", PFX + "retire:" + z, m) is None, z
+    finally:
+        c.close()
+    # its acknowledgement works; the device is told nothing of it
+    ack_https(env, token, aid2, by="Jansen")
+    assert hget(redis, env, aid2, "state") == ["acknowledged"]
+    assert after(cid2, aid2, ref2) == own
+    # nor does alertctl watch: every receipt of the two the same
+    w1, w2 = watch_lines(lab, env, watch, (aid1, aid2))
+    assert w1 == w2 and w1, watch.text("stdout")
+    assert "huisbezoek" not in relay.log()
