@@ -357,44 +357,6 @@ console_auth_checked(int ok, void *arg)
 	console_auth_pending_free(p);
 }
 
-/* Hands the password check to the worker thread; the answer follows
- * in console_auth_checked.  503 when too many are waiting already. */
-static void
-console_auth_start(struct console *c, struct evhttp_request *req,
-    const char *peer, const struct console_loginlimit_src *source,
-    const char *name, const char *password)
-{
-	struct console_auth_pending *p = xcalloc(1, sizeof(*p));
-
-	p->c = c;
-	p->req = req;
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	snprintf(p->peer, sizeof(p->peer), "%s", peer);
-	p->source = *source;
-	if (console_users_lookup(console_db_sqlite(c->db), name, p->checked,
-	        sizeof(p->checked)) != 0) {
-		console_http_error(req, 500, "db");
-		console_auth_pending_free(p);
-		return;
-	}
-	console_device_token_read(
-	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
-	    name, &p->tok);
-	if (console_pwcheck_start(c->auth->pwcheck, p->checked, password,
-	        console_auth_checked, p) != 0) {
-		console_auth_pending_free(p);
-		if (console_refusal_log())
-			log_warnx("login refused: too many logins waiting, "
-			          "from %s",
-			    peer);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "1");
-		console_http_error(req, 503, "busy");
-		return;
-	}
-	console_http_on_close(req, console_auth_gone, p);
-}
-
 /* 0 when source may try a password; else it is past login_addr_max
  * (answered 429). */
 static int
@@ -408,6 +370,92 @@ console_auth_addr_ok(struct console *c, struct evhttp_request *req,
 		log_warnx("login refused: too many failures from %s", peer);
 	console_http_error(req, 429, "wait");
 	return -1;
+}
+
+/* The lane and source of a login's check: a trusted browser's by its
+ * cookie (behind one address with strangers it is not theirs to
+ * share), any other by its source. */
+static void
+console_auth_who(const struct console_auth_pending *p, int trusted,
+    struct console_pwcheck_who *who)
+{
+	memset(who, 0, sizeof(*who));
+	who->lane = trusted ? CONSOLE_PWCHECK_TRUSTED : CONSOLE_PWCHECK_OTHERS;
+	if (trusted) {
+		crypto_generichash(who->key, sizeof(who->key), p->tok.raw,
+		    CONSOLE_DEVICE_ID, NULL, 0);
+		who->keylen = sizeof(who->key);
+	} else {
+		memcpy(who->key, p->source.key, p->source.len);
+		who->keylen = p->source.len;
+	}
+}
+
+/* A check refused (its lane or its source's share full): 503.  It
+ * counts against the source as a failure would, so that a flood from
+ * few addresses ends in their 429s instead of going on for free; a
+ * trusted browser's does not (the address is not its own to spend). */
+static void
+console_auth_busy(struct console *c, struct console_auth_pending *p,
+    int trusted, enum console_pwcheck_refusal why)
+{
+	if (!trusted)
+		console_loginlimit_fail(c->auth->failed, &p->source,
+		    time(NULL));
+	if (console_refusal_log())
+		log_warnx("login refused: too many logins waiting%s, from %s%s",
+		    why == CONSOLE_PWCHECK_OWN ? " from one source" : "",
+		    p->peer, trusted ? " device=trusted" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(p->req),
+	    "Retry-After", "1");
+	console_http_error(p->req, 503, "busy");
+	console_auth_pending_free(p);
+}
+
+/* Hands the password check to the worker thread; the answer follows
+ * in console_auth_checked.  A valid device cookie is verified here
+ * first (a MAC and a row, cheap): such a login passes the limit per
+ * address (its cookie has a limit of its own, console_device.h) and
+ * has its own lane; any other is refused 429 past login_addr_max, and
+ * 503 when its lane or its source's share is full. */
+static void
+console_auth_start(struct console *c, struct evhttp_request *req,
+    const char *peer, const struct console_loginlimit_src *source,
+    const char *name, const char *password)
+{
+	sqlite3 *db = console_db_sqlite(c->db);
+	struct console_auth_pending *p = xcalloc(1, sizeof(*p));
+	struct console_pwcheck_who who;
+	enum console_pwcheck_refusal r;
+	int trusted;
+
+	p->c = c;
+	p->req = req;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->peer, sizeof(p->peer), "%s", peer);
+	p->source = *source;
+	console_device_token_read(
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
+	    name, &p->tok);
+	if (console_users_lookup(db, name, p->checked, sizeof(p->checked)) !=
+	    0) {
+		console_http_error(req, 500, "db");
+		console_auth_pending_free(p);
+		return;
+	}
+	trusted = console_device_trusted(c->device, db, name, p->checked,
+	    &p->tok, time(NULL));
+	if (!trusted && console_auth_addr_ok(c, req, peer, source) != 0) {
+		console_auth_pending_free(p);
+		return;
+	}
+	console_auth_who(p, trusted, &who);
+	r = console_pwcheck_start(c->auth->pwcheck, &who, p->checked, password,
+	    console_auth_checked, p);
+	if (r != CONSOLE_PWCHECK_QUEUED)
+		console_auth_busy(c, p, trusted, r);
+	else
+		console_http_on_close(req, console_auth_gone, p);
 }
 
 /* POST /api/login {"name","password"}.  The source is looked up only
@@ -427,7 +475,7 @@ console_auth_login(struct console *c, struct evhttp_request *req)
 	if (console_req_login((const char *)evbuffer_pullup(in, -1),
 	        evbuffer_get_length(in), &o, &name, &password) != 0)
 		console_http_error(req, 400, "name, password");
-	else if (console_auth_addr_ok(c, req, peer, &source) == 0)
+	else
 		console_auth_start(c, req, peer, &source, name, password);
 	if (password != NULL)
 		sodium_memzero((char *)password, strlen(password));

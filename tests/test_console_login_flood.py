@@ -10,7 +10,6 @@ import http.client
 import json
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -105,3 +104,104 @@ def test_the_64s_of_one_48_are_one_source(lab):
                     for i in range(4)]
         assert statuses == [401, 401, 401, 429]
         assert status(port, "::1", host="::1") == 401
+
+
+def raw_login(body):
+    return ("POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n"
+            "Connection: close\r\n\r\n%s" % (len(body), body)).encode()
+
+
+def answer_status(s):
+    data = b""
+    while b"\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+def test_one_source_has_two_checks_waiting_at_most(lab):
+    """Ten wrong logins from one address reach the console together (the
+    last byte of each sent at once): two wait for their check, the other
+    eight are refused 503 at once, and each refusal counts against the
+    address as a failure would, so with the two checked it is at
+    login_addr_max = 10 (429) while another address still gets its
+    password checked.  Before,
+    all ten were queued (the queue held 32 from anyone) and checked."""
+    c = Console(lab, lab.env(), extra={"login_addr_max": 10}).start()
+    req = raw_login(WRONG)
+    socks = []
+    for _ in range(10):
+        s = socket.create_connection(("127.0.0.1", c.port), 30,
+                                     source_address=("127.0.9.5", 0))
+        s.sendall(req[:-1])
+        socks.append(s)
+    for s in socks:
+        s.sendall(req[-1:])
+    statuses = sorted(answer_status(s) for s in socks)
+    for s in socks:
+        s.close()
+    assert statuses.count(503) >= 6 and set(statuses) <= {401, 503}, \
+        statuses
+    # 2 checked and 8 refused: 10; the 2 checked alone would get a check
+    assert status(c.port, "127.0.9.5") == 429
+    assert status(c.port, "127.0.9.6") == 401
+
+
+@pytest.mark.hard_timeout(180)
+def test_a_trusted_browser_logs_in_during_a_flood(lab):
+    """Wrong passwords for the operator's own account from 16 addresses,
+    three connections each, keep the checks of other logins full (503s)
+    and lock the account; no limit per address stops them
+    (login_addr_max = 100000: an attacker with as many addresses as it
+    takes).  Meanwhile the operator's browser that logged in before (its
+    device cookie) logs in each of five times, the flood still going on
+    after the last.  Before, every login shared one queue and the
+    operator's got 503 (21 of 21 in the review)."""
+    c = Console(lab, lab.env(), extra={"login_addr_max": 100000}).start()
+    c.add_user()
+    right = json.dumps({"name": OPERATOR, "password": PASSWORD})
+    st, cookies = post(c.port, "127.0.7.1", right)
+    assert st == 200
+    device = {k: v for k, v in cookies.items()
+              if k.startswith("alertconsole_device_")}
+    assert len(device) == 1
+    wrong = json.dumps({"name": OPERATOR, "password": "geraden wachtwoord"})
+    stop = threading.Event()
+    seen = []
+    lock = threading.Lock()
+
+    def attacker(source):
+        while not stop.is_set():
+            try:
+                st = status(c.port, source, wrong)
+            except OSError:
+                continue
+            with lock:
+                seen.append(st)
+
+    flood = [threading.Thread(target=attacker, args=("127.0.6.%d" % (i + 1),))
+             for i in range(16) for _ in range(3)]
+    for t in flood:
+        t.start()
+    try:
+        harness.wait_until(lambda: 503 in seen, 60,
+                           what="the flood filling the checks")
+        got = []
+        for _ in range(5):
+            st, cookies = post(c.port, "127.0.7.1", right, cookies=device)
+            got.append(st)
+            device = {k: v for k, v in cookies.items()
+                      if k.startswith("alertconsole_device_")} or device
+        with lock:
+            mark = len(seen)
+        harness.wait_until(lambda: 503 in seen[mark:], 60,
+                           what="the flood still refused after the logins")
+    finally:
+        stop.set()
+        for t in flood:
+            t.join(60)
+    assert got == [200] * 5, got
+    assert set(seen) <= {401, 503}, set(seen)
