@@ -2,10 +2,6 @@
  * Logins, sessions and the checks of state-changing requests
  * (console_auth.h).
  */
-#include <sys/socket.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,25 +19,16 @@
 #include "console_db.h"
 #include "console_device.h"
 #include "console_events.h"
+#include "console_loginlimit.h"
 #include "console_pwcheck.h"
 #include "console_req.h"
 #include "console_users.h"
 #include "console_work.h"
 #include "log.h"
-#include "netaddr.h"
 #include "xmalloc.h"
 
-/* Failed logins counted per source (an IPv4 address, an IPv6 /64, as
- * the connection guard counts them) over a window of login_lockout
- * seconds that starts at the first failure. */
-struct console_auth_addr {
-	char addr[64]; /* the source, see console_auth_source */
-	long failed;
-	time_t since; /* the window's start */
-};
-
 struct console_auth {
-	struct console_auth_addr a[CONSOLE_AUTH_ADDRS];
+	struct console_loginlimit *failed; /* per source */
 	struct console_pwcheck *pwcheck;
 };
 
@@ -51,7 +38,7 @@ struct console_auth_pending {
 	struct evhttp_request *req; /* NULL once the client went */
 	char name[CONSOLE_NAME_MAX + 1];
 	char peer[64];
-	char source[64];
+	struct console_loginlimit_src source;
 	struct console_device_token tok; /* the browser's device cookie */
 	/* The hash the password is checked against: a new password (user
 	 * passwd) committed during the check makes it count as wrong. */
@@ -59,9 +46,11 @@ struct console_auth_pending {
 };
 
 struct console_auth *
-console_auth_new(struct event_base *base)
+console_auth_new(struct event_base *base, long lockout_s)
 {
 	struct console_auth *a = xcalloc(1, sizeof(struct console_auth));
+
+	a->failed = console_loginlimit_new(lockout_s);
 
 	if ((a->pwcheck = console_pwcheck_new(base)) == NULL)
 		log_fatalx("cannot start the password checks");
@@ -76,6 +65,7 @@ console_auth_free(struct console_auth *a)
 	if (a == NULL)
 		return;
 	console_pwcheck_free(a->pwcheck);
+	console_loginlimit_free(a->failed);
 	free(a);
 }
 
@@ -151,67 +141,17 @@ console_auth_post_ok(struct console *c, struct evhttp_request *req,
 	return 0;
 }
 
-/* The slot of a source: its own, its window started afresh once
- * login_lockout seconds are over (else one address that once failed
- * often enough would be refused until a restart), else a free or
- * expired one, else the oldest. */
-static struct console_auth_addr *
-console_auth_addr(struct console *c, const char *addr, time_t now)
-{
-	struct console_auth_addr *a = c->auth->a, *pick = &a[0];
-	size_t i;
-
-	for (i = 0; i < CONSOLE_AUTH_ADDRS; i++) {
-		if (strcmp(a[i].addr, addr) != 0)
-			continue;
-		if (now - a[i].since > c->cfg.login_lockout) {
-			a[i].failed = 0;
-			a[i].since = now;
-		}
-		return &a[i];
-	}
-	for (i = 0; i < CONSOLE_AUTH_ADDRS; i++) {
-		if (a[i].addr[0] == '\0' ||
-		    now - a[i].since > c->cfg.login_lockout) {
-			pick = &a[i];
-			break;
-		}
-		if (a[i].since < pick->since)
-			pick = &a[i];
-	}
-	memset(pick, 0, sizeof(*pick));
-	snprintf(pick->addr, sizeof(pick->addr), "%s", addr);
-	pick->since = now;
-	return pick;
-}
-
-/* Where a login comes from, as failures are counted: the IPv4 address,
- * or the /64 of an IPv6 one (one host holds all of it, so counting
- * each address apart would let it fail 2^64 times as often). */
+/* Where a login comes from, as failures are counted. */
 static void
-console_auth_source(struct evhttp_request *req, char out[64])
+console_auth_source(struct evhttp_request *req,
+    struct console_loginlimit_src *src)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	const struct sockaddr *sa =
-	    conn != NULL ? evhttp_connection_get_addr(conn) : NULL;
-	unsigned char key[NETADDR_SOURCE_MAX];
-	struct in6_addr a6;
-	char s[INET6_ADDRSTRLEN];
-	size_t n;
 
-	snprintf(out, 64, "?");
-	if (sa == NULL ||
-	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
-		return;
-	if ((n = netaddr_source(sa, key)) == 4) {
-		if (inet_ntop(AF_INET, key, s, sizeof(s)) != NULL)
-			snprintf(out, 64, "%s", s);
-		return;
-	}
-	memset(&a6, 0, sizeof(a6));
-	memcpy(a6.s6_addr, key, n);
-	if (inet_ntop(AF_INET6, &a6, s, sizeof(s)) != NULL)
-		snprintf(out, 64, "%s/64", s);
+	console_loginlimit_source(conn != NULL
+	        ? evhttp_connection_get_addr(conn)
+	        : NULL,
+	    src);
 }
 
 static const char *
@@ -354,7 +294,6 @@ static void
 console_auth_check(struct console *c, struct console_auth_pending *p, int ok)
 {
 	time_t now = time(NULL), locked_until;
-	struct console_auth_addr *slot = console_auth_addr(c, p->source, now);
 	sqlite3 *db = console_db_sqlite(c->db);
 	char hash[crypto_pwhash_STRBYTES];
 	struct console_user u;
@@ -367,10 +306,10 @@ console_auth_check(struct console *c, struct console_auth_pending *p, int ok)
 	r = console_users_finish(db, p->name, ok, trusted, now,
 	    c->cfg.login_max_fail, c->cfg.login_lockout, &u, &locked_until);
 	if (r == CONSOLE_LOGIN_OK) {
-		slot->failed = 0;
+		console_loginlimit_ok(c->auth->failed, &p->source);
 		console_device_forget(db, &p->tok);
 	} else if (r != CONSOLE_LOGIN_ERROR)
-		slot->failed++;
+		console_loginlimit_fail(c->auth->failed, &p->source, now);
 	if (trusted && r == CONSOLE_LOGIN_BAD_PASSWORD &&
 	    console_device_failed(db, p->name, &p->tok, now,
 	        c->cfg.login_max_fail, c->cfg.login_lockout))
@@ -386,6 +325,13 @@ console_auth_check(struct console *c, struct console_auth_pending *p, int ok)
 		console_http_error(p->req, 500, "db");
 	else
 		console_http_error(p->req, 401, "bad");
+}
+
+static void
+console_auth_pending_free(struct console_auth_pending *p)
+{
+	sodium_memzero(&p->tok, sizeof(p->tok));
+	free(p);
 }
 
 /* The client's connection closed while its password was checked: the
@@ -408,78 +354,129 @@ console_auth_checked(int ok, void *arg)
 	console_http_on_close(p->req, NULL, NULL);
 	if (ok >= 0)
 		console_auth_check(p->c, p, ok);
-	sodium_memzero(&p->tok, sizeof(p->tok));
-	free(p);
+	console_auth_pending_free(p);
+}
+
+/* 0 when source may try a password; else it is past login_addr_max
+ * (answered 429). */
+static int
+console_auth_addr_ok(struct console *c, struct evhttp_request *req,
+    const char *peer, const struct console_loginlimit_src *source)
+{
+	if (console_loginlimit_failed(c->auth->failed, source, time(NULL)) <
+	    c->cfg.login_addr_max)
+		return 0;
+	if (console_refusal_log())
+		log_warnx("login refused: too many failures from %s", peer);
+	console_http_error(req, 429, "wait");
+	return -1;
+}
+
+/* The lane and source of a login's check: a trusted browser's by its
+ * cookie (behind one address with strangers it is not theirs to
+ * share), any other by its source. */
+static void
+console_auth_who(const struct console_auth_pending *p, int trusted,
+    struct console_pwcheck_who *who)
+{
+	memset(who, 0, sizeof(*who));
+	who->lane = trusted ? CONSOLE_PWCHECK_TRUSTED : CONSOLE_PWCHECK_OTHERS;
+	if (trusted) {
+		crypto_generichash(who->key, sizeof(who->key), p->tok.raw,
+		    CONSOLE_DEVICE_ID, NULL, 0);
+		who->keylen = sizeof(who->key);
+	} else {
+		memcpy(who->key, p->source.key, p->source.len);
+		who->keylen = p->source.len;
+	}
+}
+
+/* A check refused (its lane or its source's share full): 503.  It
+ * counts against the source as a failure would, so that a flood from
+ * few addresses ends in their 429s instead of going on for free; a
+ * trusted browser's does not (the address is not its own to spend). */
+static void
+console_auth_busy(struct console *c, struct console_auth_pending *p,
+    int trusted, enum console_pwcheck_refusal why)
+{
+	if (!trusted)
+		console_loginlimit_fail(c->auth->failed, &p->source,
+		    time(NULL));
+	if (console_refusal_log())
+		log_warnx("login refused: too many logins waiting%s, from %s%s",
+		    why == CONSOLE_PWCHECK_OWN ? " from one source" : "",
+		    p->peer, trusted ? " device=trusted" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(p->req),
+	    "Retry-After", "1");
+	console_http_error(p->req, 503, "busy");
+	console_auth_pending_free(p);
 }
 
 /* Hands the password check to the worker thread; the answer follows
- * in console_auth_checked.  503 when too many are waiting already. */
+ * in console_auth_checked.  A valid device cookie is verified here
+ * first (a MAC and a row, cheap): such a login passes the limit per
+ * address (its cookie has a limit of its own, console_device.h) and
+ * has its own lane; any other is refused 429 past login_addr_max, and
+ * 503 when its lane or its source's share is full. */
 static void
 console_auth_start(struct console *c, struct evhttp_request *req,
-    const char *peer, const char *source, const char *name,
-    const char *password)
+    const char *peer, const struct console_loginlimit_src *source,
+    const char *name, const char *password)
 {
-	char hash[crypto_pwhash_STRBYTES];
-	struct console_auth_pending *p;
+	sqlite3 *db = console_db_sqlite(c->db);
+	struct console_auth_pending *p = xcalloc(1, sizeof(*p));
+	struct console_pwcheck_who who;
+	enum console_pwcheck_refusal r;
+	int trusted;
 
-	if (console_users_lookup(console_db_sqlite(c->db), name, hash,
-	        sizeof(hash)) != 0) {
-		console_http_error(req, 500, "db");
-		return;
-	}
-	p = xcalloc(1, sizeof(*p));
 	p->c = c;
 	p->req = req;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->peer, sizeof(p->peer), "%s", peer);
-	snprintf(p->source, sizeof(p->source), "%s", source);
-	memcpy(p->checked, hash, sizeof(p->checked));
+	p->source = *source;
 	console_device_token_read(
 	    evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
 	    name, &p->tok);
-	if (console_pwcheck_start(c->auth->pwcheck, hash, password,
-	        console_auth_checked, p) != 0) {
-		sodium_memzero(&p->tok, sizeof(p->tok));
-		free(p);
-		if (console_refusal_log())
-			log_warnx("login refused: too many logins waiting, "
-			          "from %s",
-			    peer);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "1");
-		console_http_error(req, 503, "busy");
+	if (console_users_lookup(db, name, p->checked, sizeof(p->checked)) !=
+	    0) {
+		console_http_error(req, 500, "db");
+		console_auth_pending_free(p);
 		return;
 	}
-	console_http_on_close(req, console_auth_gone, p);
+	trusted = console_device_trusted(c->device, db, name, p->checked,
+	    &p->tok, time(NULL));
+	if (!trusted && console_auth_addr_ok(c, req, peer, source) != 0) {
+		console_auth_pending_free(p);
+		return;
+	}
+	console_auth_who(p, trusted, &who);
+	r = console_pwcheck_start(c->auth->pwcheck, &who, p->checked, password,
+	    console_auth_checked, p);
+	if (r != CONSOLE_PWCHECK_QUEUED)
+		console_auth_busy(c, p, trusted, r);
+	else
+		console_http_on_close(req, console_auth_gone, p);
 }
 
-/* POST /api/login {"name","password"}. */
+/* POST /api/login {"name","password"}.  The source is looked up only
+ * once the body is a login: a request that is none takes no place
+ * among the counted sources. */
 void
 console_auth_login(struct console *c, struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	const char *peer = console_auth_peer(req), *name, *password;
-	char source[64];
-	struct console_auth_addr *slot;
-	time_t now = time(NULL);
+	struct console_loginlimit_src source;
 	json_t *o;
 
 	if (console_auth_origin(c, req) != 0)
 		return;
-	console_auth_source(req, source);
-	slot = console_auth_addr(c, source, now);
-	if (slot->failed >= c->cfg.login_addr_max) {
-		if (console_refusal_log())
-			log_warnx("login refused: too many failures from %s",
-			    peer);
-		console_http_error(req, 429, "wait");
-		return;
-	}
+	console_auth_source(req, &source);
 	if (console_req_login((const char *)evbuffer_pullup(in, -1),
 	        evbuffer_get_length(in), &o, &name, &password) != 0)
 		console_http_error(req, 400, "name, password");
 	else
-		console_auth_start(c, req, peer, source, name, password);
+		console_auth_start(c, req, peer, &source, name, password);
 	if (password != NULL)
 		sodium_memzero((char *)password, strlen(password));
 	json_decref(o);

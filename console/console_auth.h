@@ -10,7 +10,6 @@
 #include "console_users.h"
 
 #define CONSOLE_AUTH_COOKIE "alertconsole_session"
-#define CONSOLE_AUTH_ADDRS 256 /* addresses whose failures are counted */
 
 struct console;
 struct event_base;
@@ -21,8 +20,9 @@ struct console_session {
 	char csrf[CONSOLE_TOKEN_HEX + 1];
 };
 
-/* Starts the password checks' worker thread (console_pwcheck.h). */
-struct console_auth *console_auth_new(struct event_base *base);
+/* Starts the password checks' worker thread (console_pwcheck.h);
+ * failed logins are counted per source over lockout_s seconds. */
+struct console_auth *console_auth_new(struct event_base *base, long lockout_s);
 void console_auth_free(struct console_auth *a);
 
 /* The request's session: 0 when logged in (s filled).  touch: the

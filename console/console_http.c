@@ -358,7 +358,7 @@ console_http_setup(struct console_http *h)
 	    cfg->max_streams_per_addr);
 	h->c->ack = console_ack_new(h->base);
 	h->c->exports = console_export_new(h->base);
-	h->c->auth = console_auth_new(h->base);
+	h->c->auth = console_auth_new(h->base, h->c->cfg.login_lockout);
 	h->c->retention = console_retention_new(h->c, h->base);
 	if (console_hosts_load(&h->hosts, cfg) != 0)
 		return -1;

@@ -3,6 +3,7 @@ thread, not on its event loop: while a dozen wrong logins are under way
 a webhook is still taken at once; a flood of logins beyond the worker's
 bounded queue is refused with 503 instead of piling up."""
 
+import http.client
 import json
 import socket
 import sqlite3
@@ -18,9 +19,18 @@ pytestmark = pytest.mark.needs("alertconsole")
 
 
 def flood(c, n, results):
-    """n wrong logins, each from its own thread: (status, finished at)."""
+    """n wrong logins, each from its own thread, two from each address
+    (the most of one address that wait for their check): (status,
+    finished at)."""
     def one(i):
-        status = c.login_session("Onbekend %d" % i, "geraden wachtwoord")[0]
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", c.port, timeout=30,
+            source_address=("127.0.5.%d" % (i // 2 + 1), 0))
+        try:
+            status = c.login_session("Onbekend %d" % i, "geraden wachtwoord",
+                                     conn=conn)[0]
+        finally:
+            conn.close()
         results.append((status, time.monotonic()))
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:
@@ -36,8 +46,8 @@ def join(threads):
 
 def test_webhook_answered_while_logins_are_checked(lab):
     """Orders, not a wall-clock bound (speed is `make bench`'s): two
-    dozen wrong logins (one Argon2id check after another on the worker)
-    are under way; three webhooks, one after the other, are all
+    dozen wrong logins from a dozen addresses (one Argon2id check after
+    another on the worker) are under way; three webhooks, one after the other, are all
     answered while most of the logins still wait for their answer.  On
     the loop, a check would hold every request behind it: the webhooks
     would come after the checks the console had read before them, most
@@ -90,8 +100,10 @@ def test_clients_that_leave_before_the_answer(lab):
     req = ("POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
            % (len(body), body)).encode()
-    for _ in range(8):
-        with socket.create_connection(("127.0.0.1", c.port), 5) as s:
+    for i in range(8):  # from 8 addresses: one's share is two checks
+        with socket.create_connection(
+                ("127.0.0.1", c.port), 5,
+                source_address=("127.0.5.%d" % (i + 1), 0)) as s:
             s.sendall(req)
         # closed at once: the check goes on, the answer has no one to go to
     # each wrong password still counts (8 of the 10 that lock)

@@ -8,6 +8,7 @@ button when the browser blocks it, the alert page (text as text, notes,
 closure, timeline), Dutch first and English second, and axe-core (WCAG
 2.1 A and AA) on the login page, the queue and an alert's page."""
 
+import http.client
 import json
 import threading
 import time
@@ -558,3 +559,58 @@ def test_an_account_name_the_relay_refuses_is_told_on_the_page(lab, browser):
     # the browser logs the 502 itself; nothing else went wrong
     assert [e for e in page_errors(d) if not (e["source"] == "network" and
             "/ack - " in e["message"] and "502" in e["message"])] == []
+
+
+@pytest.mark.hard_timeout(180)
+def test_login_page_says_when_the_console_is_busy(lab, browser):
+    """Wrong logins from 16 addresses, three connections each, keep the
+    password checks of browsers without a device cookie full; a login
+    from the page refused for that (503) says so in Dutch: try again in
+    a few seconds, a browser that logged in before goes first.  Before,
+    the page said only that it had not worked (the text of any error)."""
+    console = Console(lab, lab.env(),
+                      extra={"login_addr_max": 100000}).start()
+    console.add_user()
+    stop = threading.Event()
+    seen = []
+
+    def attacker(source):
+        body = json.dumps({"name": "j.jansen", "password": "geraden"})
+        while not stop.is_set():
+            c = http.client.HTTPConnection("127.0.0.1", console.port,
+                                           timeout=30,
+                                           source_address=(source, 0))
+            try:
+                c.request("POST", "/api/login", body,
+                          {"Content-Type": "application/json"})
+                seen.append(c.getresponse().status)
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    flood = [threading.Thread(target=attacker, args=("127.0.6.%d" % (i + 1),))
+             for i in range(16) for _ in range(3)]
+    for t in flood:
+        t.start()
+    busy = ("De console controleert nu te veel aanmeldingen tegelijk. "
+            "Probeer het over een paar seconden opnieuw. In een browser "
+            "waarin u al eens inlogde, gaat uw aanmelding voor.")
+    texts = []
+    try:
+        harness.wait_until(lambda: 503 in seen, 60, what="the flood")
+        d = browser()
+        d.get("http://127.0.0.1:%d/login.html" % console.port)
+        for _ in range(10):  # a try may find a place: then it is a 401
+            d.execute_script(
+                "document.getElementById('login-msg').textContent = ''")
+            d.find_element("id", "name").clear()
+            msg = login_message(d, OPERATOR, "niet het wachtwoord")
+            texts.append(msg.text)
+            if msg.text == busy:
+                break
+    finally:
+        stop.set()
+        for t in flood:
+            t.join(60)
+    assert texts[-1] == busy, texts

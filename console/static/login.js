@@ -63,7 +63,7 @@ async function submit(ev) {
   }
   // 401 is every refusal alike (a wrong name, a wrong password, an
   // account locked for other browsers): the text names them all
-  const key = { 401: 'login.bad', 429: 'login.wait' }[res.status] || 'msg.error';
+  const key = { 401: 'login.bad', 429: 'login.wait', 503: 'login.busy' }[res.status] || 'msg.error';
   msg.textContent = t(key);
   form.password.focus();
 }
