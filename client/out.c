@@ -49,24 +49,7 @@ out_char(const char *p, int *bad)
 char *
 out_clean(const char *in, char *buf, size_t len)
 {
-	size_t n = 0, k;
-	int bad;
-
-	if (len == 0)
-		return buf;
-	for (; *in != '\0'; in += k) {
-		k = out_char(in, &bad);
-		if (n + (bad ? 1 : k) >= len)
-			break; /* never a character cut in two */
-		if (bad)
-			buf[n++] = '?';
-		else {
-			memcpy(buf + n, in, k);
-			n += k;
-		}
-	}
-	buf[n] = '\0';
-	return buf;
+	return text_clean(in, buf, len, 0);
 }
 
 int

@@ -1,4 +1,6 @@
 /* Which characters of a text may be shown to a person (text_char.h). */
+#include <string.h>
+
 #include "text_char.h"
 
 /* The length of the UTF-8 character at p and its code point in *cp; 0
@@ -66,4 +68,29 @@ text_ok(const char *s, size_t max)
 			return 0;
 	}
 	return 1;
+}
+
+char *
+text_clean(const char *in, char *buf, size_t len, int quote)
+{
+	size_t n = 0, k;
+	int bad;
+
+	if (len == 0)
+		return buf;
+	for (; *in != '\0'; in += k) {
+		k = text_char(in, &bad);
+		if (n + (bad ? 1 : k) >= len)
+			break; /* never a character cut in two */
+		if (bad)
+			buf[n++] = '?';
+		else if (quote && (*in == '"' || *in == '\\'))
+			buf[n++] = '\'';
+		else {
+			memcpy(buf + n, in, k);
+			n += k;
+		}
+	}
+	buf[n] = '\0';
+	return buf;
 }

@@ -20,5 +20,9 @@
 size_t text_char(const char *p, int *bad);
 /* 1 for 1 to max bytes, none a character text_char calls bad. */
 int text_ok(const char *s, size_t max);
+/* in into buf (len bytes, NUL included), every bad character a '?',
+ * cut at a character's end; with quote, '"' and '\\' become '\'' too,
+ * so that a name stays one value in a log line's key="...". */
+char *text_clean(const char *in, char *buf, size_t len, int quote);
 
 #endif

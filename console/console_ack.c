@@ -18,6 +18,7 @@
 #include "console_db.h"
 #include "console_events.h"
 #include "console_metrics.h"
+#include "console_users.h"
 #include "console_work.h"
 #include "http_client.h"
 #include "keyfile.h"
@@ -168,13 +169,14 @@ static void
 console_ack_done(long status, const char *error, void *arg)
 {
 	struct console_ack_req *q = arg;
+	char ln[CONSOLE_LOG_NAME];
 
 	/* Before the answer: once it is sent, evhttp may free the request
 	 * (and its connection's callback must not fire on a freed q). */
 	console_http_on_close(q->req, NULL, NULL);
 	if (status == 200) {
 		log_info("acknowledged alert=%s operator=\"%s\"", q->alert_id,
-		    q->name);
+		    console_log_name(q->name, ln));
 		if (console_work_note_action(q->c, q->alert_id, "acknowledged",
 		        q->name, "console") == 0)
 			console_metrics_note(q->c, q->alert_id,

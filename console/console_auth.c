@@ -213,6 +213,7 @@ console_auth_welcome(struct console *c, struct evhttp_request *req,
     const struct console_user *u, const char *peer, int trusted,
     time_t locked_until, const char *pwhash)
 {
+	char ln[CONSOLE_LOG_NAME];
 	char id[CONSOLE_TOKEN_HEX + 1], csrf[CONSOLE_TOKEN_HEX + 1];
 	time_t now = time(NULL);
 
@@ -224,10 +225,12 @@ console_auth_welcome(struct console *c, struct evhttp_request *req,
 	if (locked_until > now)
 		log_info("login operator=\"%s\" from %s device=trusted "
 		         "account_locked_s=%lld",
-		    u->name, peer, (long long)(locked_until - now));
+		    console_log_name(u->name, ln), peer,
+		    (long long)(locked_until - now));
 	else
-		log_info("login operator=\"%s\" from %s device=%s", u->name,
-		    peer, trusted ? "trusted" : "new");
+		log_info("login operator=\"%s\" from %s device=%s",
+		    console_log_name(u->name, ln), peer,
+		    trusted ? "trusted" : "new");
 	console_work_note_action(c, "*", "login", u->name, "");
 	console_auth_cookie_set(c, req, id, 0);
 	console_auth_device_set(c, req, u->name, pwhash);
@@ -253,15 +256,18 @@ static void
 console_auth_failed_log(struct console *c, enum console_login r, int trusted,
     const char *name, const char *peer)
 {
+	char ln[CONSOLE_LOG_NAME];
 	const char *what = trusted ? "device" : "account";
 
 	if (r == CONSOLE_LOGIN_BAD_PASSWORD)
-		log_warnx("login failed from %s operator=\"%s\"%s", peer, name,
+		log_warnx("login failed from %s operator=\"%s\"%s", peer,
+		    console_log_name(name, ln),
 		    trusted ? " device=trusted" : "");
 	else if (r == CONSOLE_LOGIN_BAD_LOCKS)
 		log_warnx("login failed from %s operator=\"%s\"%s: %s "
 		          "locked for %ld s",
-		    peer, name, trusted ? " device=trusted" : "", what,
+		    peer, console_log_name(name, ln),
+		    trusted ? " device=trusted" : "", what,
 		    c->cfg.login_lockout);
 	else if (!console_refusal_log())
 		return;
@@ -487,11 +493,12 @@ void
 console_auth_logout(struct console *c, struct evhttp_request *req,
     const struct console_session *s)
 {
+	char ln[CONSOLE_LOG_NAME];
 	char id[CONSOLE_TOKEN_HEX + 8];
 
 	if (console_auth_cookie_id(req, id, sizeof(id)) == 0)
 		console_sessions_drop(console_db_sqlite(c->db), id);
-	log_info("logout operator=\"%s\"", s->u.name);
+	log_info("logout operator=\"%s\"", console_log_name(s->u.name, ln));
 	console_work_note_action(c, "*", "logout", s->u.name, "");
 	console_auth_cookie_set(c, req, "", 1);
 	console_http_json(req, 200, "OK", json_pack("{s:b}", "ok", 1));

@@ -105,9 +105,11 @@ console_export_new(struct event_base *base)
 static void
 console_export_log(struct console_export_job *j, const char *how)
 {
+	char ln[CONSOLE_LOG_NAME];
 	log_info("export %s operator=\"%s\"%s%s alerts=%zu bytes=%zu "
 	         "max_unsent=%zu",
-	    how, j->who, j->early != NULL ? " reason=" : "",
+	    how, console_log_name(j->who, ln),
+	    j->early != NULL ? " reason=" : "",
 	    j->early != NULL ? j->early : "", j->alerts, j->bytes,
 	    j->max_unsent);
 }
@@ -374,6 +376,7 @@ static void
 console_export_busy(struct console *c, struct evhttp_request *req,
     const struct console_session *s)
 {
+	char ln[CONSOLE_LOG_NAME];
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *b = evbuffer_new();
 	const char *lang,
@@ -381,7 +384,7 @@ console_export_busy(struct console *c, struct evhttp_request *req,
 
 	log_warnx("export refused operator=\"%s\" reason=max_exports "
 	          "max_exports=%ld",
-	    s->u.name, c->cfg.max_exports);
+	    console_log_name(s->u.name, ln), c->cfg.max_exports);
 	console_http_headers(req, "text/plain; charset=utf-8");
 	evhttp_add_header(h, "Retry-After", CONSOLE_EXPORT_RETRY_S);
 	evhttp_add_header(h, "Content-Language", lang);
@@ -448,6 +451,7 @@ void
 console_export_request(struct console *c, struct evhttp_request *req,
     const struct console_session *s)
 {
+	char ln[CONSOLE_LOG_NAME];
 	const char *query =
 	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct console_export_job *j;
@@ -477,11 +481,13 @@ console_export_request(struct console *c, struct evhttp_request *req,
 		if (j->alert[0] != '\0')
 			log_info("export started operator=\"%s\" format=%s "
 			         "alert=%s",
-			    s->u.name, j->csv ? "csv" : "json", j->alert);
+			    console_log_name(s->u.name, ln),
+			    j->csv ? "csv" : "json", j->alert);
 		else
 			log_info("export started operator=\"%s\" format=%s "
 			         "from=%lld to=%lld",
-			    s->u.name, j->csv ? "csv" : "json", j->from, j->to);
+			    console_log_name(s->u.name, ln),
+			    j->csv ? "csv" : "json", j->from, j->to);
 		console_export_start(c, req, j);
 	}
 }

@@ -78,6 +78,7 @@ static void
 console_ops_claim(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
 {
+	char ln[CONSOLE_LOG_NAME];
 	char owner[CONSOLE_NAME_MAX + 1];
 	enum console_hold r = console_hold_claim(c, alert_id, &s->u, owner);
 
@@ -85,7 +86,8 @@ console_ops_claim(struct console *c, struct evhttp_request *req,
 		console_ops_refused(req, r, alert_id, owner);
 		return;
 	}
-	log_info("claimed alert=%s operator=\"%s\"", alert_id, s->u.name);
+	log_info("claimed alert=%s operator=\"%s\"", alert_id,
+	    console_log_name(s->u.name, ln));
 	console_ops_changed(c, alert_id);
 	console_http_json(req, 200, "OK", json_pack("{s:s}", "owner", owner));
 }
@@ -100,6 +102,8 @@ console_ops_hold(struct console *c, struct evhttp_request *req,
     enum console_hold (*fn)(struct console *, const char *,
         const struct console_user *, char *))
 {
+	char ln[CONSOLE_LOG_NAME];
+	char lf[CONSOLE_LOG_NAME];
 	char from[CONSOLE_NAME_MAX + 1];
 	enum console_hold r = fn(c, alert_id, &s->u, from);
 	int taken = fn == console_hold_takeover;
@@ -109,7 +113,8 @@ console_ops_hold(struct console *c, struct evhttp_request *req,
 		return;
 	}
 	log_info("%s alert=%s operator=\"%s\" from=\"%s\"",
-	    taken ? "taken over" : "released", alert_id, s->u.name, from);
+	    taken ? "taken over" : "released", alert_id,
+	    console_log_name(s->u.name, ln), console_log_name(from, lf));
 	console_ops_changed(c, alert_id);
 	console_http_json(req, 200, "OK",
 	    json_pack("{s:o, s:o}", "owner",
@@ -164,6 +169,7 @@ static void
 console_ops_close(struct console *c, struct evhttp_request *req,
     const char *alert_id, const struct console_session *s)
 {
+	char ln[CONSOLE_LOG_NAME];
 	json_t *o = console_ops_body(req);
 	const char *outcome = json_string_value(json_object_get(o, "outcome"));
 	const char *note = console_req_text(o, "note", 0);
@@ -182,7 +188,7 @@ console_ops_close(struct console *c, struct evhttp_request *req,
 		console_ops_refused(req, r, alert_id, owner);
 	else {
 		log_info("closed alert=%s operator=\"%s\" outcome=%s", alert_id,
-		    s->u.name, outcome);
+		    console_log_name(s->u.name, ln), outcome);
 		console_ops_changed(c, alert_id);
 		console_http_json(req, 200, "OK",
 		    json_pack("{s:s}", "outcome", outcome));

@@ -38,6 +38,12 @@ console_users_name_ok(const char *name)
 	return 1;
 }
 
+const char *
+console_log_name(const char *name, char buf[CONSOLE_LOG_NAME])
+{
+	return text_clean(name, buf, CONSOLE_LOG_NAME, 1);
+}
+
 int
 console_users_role_ok(const char *role)
 {

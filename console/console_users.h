@@ -38,6 +38,12 @@ enum console_login {
 /* 1 when name may name an operator: 1..CONSOLE_NAME_MAX bytes of UTF-8,
  * no control characters, no space at either end. */
 int console_users_name_ok(const char *name);
+/* name as a log line carries it, in operator="...": a character
+ * text_char.h calls bad a '?', '"' and '\\' a '\'', so that a name made
+ * before user add refused such characters can neither turn the line
+ * around nor end its value early. */
+#define CONSOLE_LOG_NAME (CONSOLE_NAME_MAX + 1)
+const char *console_log_name(const char *name, char buf[CONSOLE_LOG_NAME]);
 int console_users_role_ok(const char *role);
 
 /* 0 done; -1 (logged) when not (exists, unknown, database error). */

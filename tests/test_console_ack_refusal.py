@@ -161,18 +161,39 @@ def test_a_real_relays_cancelled_alert(lab):
 BIDI_NAME = "Jan \u202eseirV ed"
 
 
-def start_with_a_bidi_account(console):
-    """The console started with an account named BIDI_NAME, as made
-    before `alertconsole user add` refused such names (written into the
-    database behind the console's back)."""
+def start_with_a_bidi_account(console, name=BIDI_NAME):
+    """The console started with an account named name (BIDI_NAME), as
+    made before `alertconsole user add` refused such names (written into
+    the database behind the console's back)."""
     console.start()
     console.add_user("Tijdelijk")
     console.proc.stop()
     with sqlite3.connect(str(console.state / "console.db")) as d:
         d.execute("UPDATE operator SET name = ? WHERE name = ?",
-                  (BIDI_NAME, "Tijdelijk"))
-    console.users = {BIDI_NAME}
+                  (name, "Tijdelijk"))
+    console.users = {name}
     return console.start()
+
+
+@pytest.mark.hard_timeout(120)
+def test_log_lines_carry_an_old_accounts_name_cleaned(lab):
+    """An account named before `alertconsole user add` refused such
+    names, with a bidi override and a double quote: the console's log
+    lines (login, logout) carry the name with the override as "?" and
+    the quote as "'", so that the line is neither turned around on a
+    terminal nor its operator="..." value ended early.  Fails on the old
+    code (the name went into the line as it is)."""
+    st = relay_stack(lab)
+    console = st.console
+    name = 'Jan "x" \u202eseirV'
+    start_with_a_bidi_account(console, name)
+    console.login(name)
+    console.post("/api/logout")
+    console.proc.wait_for(r"logout operator=", "stderr", 10)
+    log = console.proc.text("stderr")
+    assert "\u202e" not in log and '"x"' not in log
+    assert "login operator=\"Jan 'x' ?seirV\"" in log
+    assert "logout operator=\"Jan 'x' ?seirV\"" in log
 
 
 @pytest.mark.hard_timeout(120)
