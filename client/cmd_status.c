@@ -102,6 +102,18 @@ cmd_status_json(const json_t *answer)
 	return rc;
 }
 
+/* A long history comes with its newest events only (the relay says how
+ * many it left out): said, so that nobody takes them for all of it. */
+static void
+cmd_status_omitted(const json_t *answer)
+{
+	json_int_t n =
+	    json_integer_value(json_object_get(answer, "events_omitted"));
+
+	if (n > 0)
+		out_line(_("(%lld earlier events not shown)"), (long long)n);
+}
+
 static int
 cmd_status_answered(const json_t *answer, void *arg)
 {
@@ -123,6 +135,7 @@ cmd_status_answered(const json_t *answer, void *arg)
 	cmd_status_field(_("ref:"), json_str(answer, "ref"));
 	cmd_status_time(_("created:"), json_str(answer, "created_at"));
 	cmd_status_time(_("received:"), json_str(answer, "received_at"));
+	cmd_status_omitted(answer);
 	json_array_foreach(events, i, ev)
 	{
 		receipt_time(json_str(ev, "at"), RECEIPT_TIME_FULL, when,

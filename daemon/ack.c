@@ -56,6 +56,17 @@ ack_log_due(struct ack *a, enum ack_log kind)
 	return 1;
 }
 
+/* A line (or record) that rid's token can repeat at will is due: once a
+ * minute per recipient and kind (ack_quiet.h). */
+static int
+ack_quiet_line(struct ack *a, const char *rid, enum ack_quiet_kind kind,
+    unsigned long long *left_out)
+{
+	if (a->quiet == NULL)
+		a->quiet = ack_quiet_new();
+	return ack_quiet_due(a->quiet, rid, kind, now_ms(), left_out);
+}
+
 void
 ack_limit_conf(const struct relay_config *cfg, struct ack_limit_conf *c)
 {
@@ -157,6 +168,20 @@ ack_audit(struct ack_pending *p, const char *aid, const char *result,
 	    p->addr[0] != '\0' ? p->addr : NULL, p->channel, actor, why);
 }
 
+/* The answer to an acknowledgement taken: 503 while too few replicas
+ * have it (ack_done_ok). */
+static void
+ack_taken_reply(struct ack_pending *p, const char *aid, int first,
+    const char *by, int durable)
+{
+	if (!durable)
+		ack_pending_error(p, 503, "Service Unavailable", "try again");
+	else
+		ack_pending_reply(p, 200, "OK",
+		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
+		        "acknowledged", "first", first, "by", by ? by : ""));
+}
+
 /* An acknowledgement the master took: counted, logged, audited, and
  * the one who took it by SMS hears that it worked.  With too few
  * replicas (durable 0) all of that still happens, since the person
@@ -193,12 +218,46 @@ ack_done_ok(struct ack_pending *p, const json_t *reply, const char *r,
 	if (first && p->ref[0] != '\0')
 		ack_notice_send(p->a->notices, p->rid, p->gateway,
 		    SMS_TPL_CONFIRMED, p->ref, drill);
-	if (!durable)
-		ack_pending_error(p, 503, "Service Unavailable", "try again");
-	else
-		ack_pending_reply(p, 200, "OK",
-		    json_pack("{s:s, s:s, s:b, s:s}", "alert_id", aid, "state",
-		        "acknowledged", "first", first, "by", by ? by : ""));
+	ack_taken_reply(p, aid, first, by, durable);
+}
+
+/* The same recipient and channel acknowledged again, after its first
+ * repeat (script_ack wrote only its count, ack_repeats; the first
+ * repeat, "noted", is logged and audited as any "again", for a retry
+ * after a 503 says that the replicas have it): answered as the first
+ * "again" is, no audit record, a log line once a minute per recipient,
+ * counted.  An SMS repeat gives no failure
+ * token back: the number's bucket (ack_limit.h) bounds them, as
+ * nothing else would a sender repeating a reply. */
+static void
+ack_done_repeat(struct ack_pending *p, const json_t *reply, int durable)
+{
+	const char *aid = json_string_value(json_object_get(reply, "aid"));
+	const char *by = json_string_value(json_object_get(reply, "by"));
+	unsigned long long left = 0;
+
+	metrics.ack_repeats++;
+	if (ack_quiet_line(p->a, p->rid, ACK_QUIET_REPEAT, &left))
+		log_info("acknowledged again alert=%s recipient=%s channel=%s "
+		         "repeat=1; left_out=%llu",
+		    aid, p->rid, p->channel, left);
+	ack_taken_reply(p, aid, 0, by, durable);
+}
+
+/* A refusal a recipient's token can repeat at will (not on that alert,
+ * a statement not matching): logged and audited once a minute per
+ * recipient (ack_quiet.h), saying how many were left out. */
+static void
+ack_refused_quiet(struct ack_pending *p, enum ack_quiet_kind kind,
+    const char *aid, const char *what, const char *reason)
+{
+	unsigned long long left = 0;
+
+	if (!ack_quiet_line(p->a, p->rid, kind, &left))
+		return;
+	log_info("ack refused: recipient=%s channel=%s %s; left_out=%llu",
+	    p->rid, p->channel, what, left);
+	ack_audit(p, aid, "refused", reason);
 }
 
 /* err with a reply: the script ran, too few replicas have it yet
@@ -219,7 +278,10 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 		snprintf(p->rid, sizeof(p->rid), "%s", rid);
 	if (err != NULL)
 		log_warnx("ack recipient=%s: %s", p->rid, err);
-	if (taken)
+	if (taken && json_is_true(json_object_get(reply, "repeated")) &&
+	    !json_is_true(json_object_get(reply, "noted")))
+		ack_done_repeat(p, reply, err == NULL);
+	else if (taken)
 		ack_done_ok(p, reply, r, err == NULL);
 	else if (reply == NULL || r == NULL || err != NULL) {
 		if (err == NULL)
@@ -229,16 +291,14 @@ ack_done_cb(json_t *reply, const char *err, void *arg)
 	} else if (strcmp(r, "unknown") == 0) {
 		/* No such alert, or not one this recipient was on: the same
 		 * answer, so that it tells nothing of other people's. */
-		log_info("ack refused: recipient=%s channel=%s not on that "
-		         "alert (or no such alert)",
-		    p->rid, p->channel);
-		ack_audit(p, NULL, "refused", "not on that alert");
+		ack_refused_quiet(p, ACK_QUIET_NOT_ON, NULL,
+		    "not on that alert (or no such alert)",
+		    "not on that alert");
 		ack_pending_error(p, 404, "Not Found", "no such alert");
 	} else if (strcmp(r, "mismatch") == 0) {
-		log_info("ack refused: recipient=%s channel=%s statement for "
-		         "another alert or envelope",
-		    p->rid, p->channel);
-		ack_audit(p, aid, "refused", "statement mismatch");
+		ack_refused_quiet(p, ACK_QUIET_STATEMENT, aid,
+		    "statement for another alert or envelope",
+		    "statement mismatch");
 		ack_conflict(p, "mismatch",
 		    "statement does not match the alert");
 	} else {
@@ -384,7 +444,11 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	}
 	if (ack_signed_parse(body, len, r->id, aid[0] != '\0' ? aid : NULL,
 	        a->relay->cfg->dir, &stmt, &why) == ACK_SIGNED_BAD) {
-		log_info("ack refused: recipient=%s: %s", r->id, why);
+		unsigned long long left = 0;
+
+		if (ack_quiet_line(a, r->id, ACK_QUIET_STATEMENT, &left))
+			log_info("ack refused: recipient=%s: %s; left_out=%llu",
+			    r->id, why, left);
 		ack_error(req, 400, "Bad Request", why);
 		return;
 	}
@@ -602,6 +666,7 @@ ack_close(struct ack *a)
 	ack_sms_close(a);
 	ack_limit_free(a->limit);
 	ack_hint_free(a->hints);
+	ack_quiet_free(a->quiet);
 	ack_notices_free(a->notices);
 	free(a);
 }

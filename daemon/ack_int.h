@@ -16,6 +16,7 @@
 
 #include "ack_limit.h"
 #include "ack_parse.h"
+#include "ack_quiet.h"
 #include "directory.h"
 #include "sms_gateway.h"
 #include "util.h"
@@ -44,6 +45,7 @@ struct ack {
 	struct ack_hint *hints; /* "how to reply" SMS sent; the same */
 	struct ack_notices *notices; /* confirmations and hints being sent */
 	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
+	struct ack_quiet *quiet; /* lines a recipient's token can repeat */
 	struct http_guard *https_guard;
 	struct http_guard *plain_guard;
 	struct ack_hinting *hinting; /* hints asking Redis about drills */

@@ -88,12 +88,32 @@ conn_arm(struct conn *c, long ms)
 	evtimer_add_ms(c->timer, ms);
 }
 
+/* An answer that did not fit: the device gets an error frame (which
+ * always fits: max_frame is at least 1024), not silence, naming the
+ * alert it asked about. */
+static void
+conn_send_too_large(struct conn *c, const json_t *msg)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code",
+	    "too_large", "message", "the answer does not fit in a frame");
+	const char *aid = json_string_value(json_object_get(msg, "alert_id"));
+
+	if (aid != NULL && alert_id_valid(aid))
+		json_object_set_new(o, "alert_id", json_string(aid));
+	if (frame_push(bufferevent_get_output(c->bev), o,
+	        (size_t)c->relay->cfg->max_frame) != 0)
+		log_warnx("conn %llu: no error frame either", c->id);
+	json_decref(o);
+}
+
 void
 conn_send(struct conn *c, json_t *msg)
 {
 	if (frame_push(bufferevent_get_output(c->bev), msg,
-	        (size_t)c->relay->cfg->max_frame) != 0)
+	        (size_t)c->relay->cfg->max_frame) != 0) {
 		log_warnx("conn %llu: reply does not fit in a frame", c->id);
+		conn_send_too_large(c, msg);
+	}
 	json_decref(msg);
 	conn_flow_full(&c->flow, c->relay->cfg->send_timeout);
 }

@@ -19,6 +19,30 @@ conn_unknown_alert(struct conn *c)
 		    0);
 }
 
+/* A status (or watch) whose events would not fit in a frame (a small
+ * max_frame, long signed statements): its oldest go, events_omitted
+ * says how many in all the device is not shown.  64 bytes are left for
+ * that member. */
+static void
+conn_fit_events(json_t *out, size_t max)
+{
+	json_t *evs = json_object_get(out, "events");
+	json_int_t omitted =
+	    json_integer_value(json_object_get(out, "events_omitted"));
+	size_t total = json_dumpb(out, NULL, 0, JSON_COMPACT);
+
+	if (!json_is_array(evs) || total + 64 <= max)
+		return;
+	while (total + 64 > max && json_array_size(evs) > 0) {
+		total -=
+		    json_dumpb(json_array_get(evs, 0), NULL, 0, JSON_COMPACT) +
+		    1;
+		json_array_remove(evs, 0);
+		omitted++;
+	}
+	json_object_set_new(out, "events_omitted", json_integer(omitted));
+}
+
 /* Answers of status and list go out as the script gave them, under
  * the frame type asked for. */
 void
@@ -44,6 +68,7 @@ conn_answer_cb(json_t *reply, const char *err, void *arg)
 			json_object_set_new(out, "alerts", json_array());
 		json_object_del(out, "r");
 		json_object_set_new(out, "type", json_string(type));
+		conn_fit_events(out, (size_t)c->relay->cfg->max_frame);
 		conn_send(c, out);
 	}
 	conn_process(c);

@@ -314,6 +314,10 @@ metrics_render(struct evbuffer *out)
 	metric_one(out, "alertrelay_acknowledgements_total", "counter",
 	    "Acknowledgements of real alerts by recipients.",
 	    (double)metrics.acknowledgements);
+	metric_one(out, "alertrelay_ack_repeats_total", "counter",
+	    "Acknowledgements repeated by a recipient on the same channel, "
+	    "counted only (no event, receipt or audit record).",
+	    (double)metrics.ack_repeats);
 	metric_one(out, "alertrelay_drill_acknowledgements_total", "counter",
 	    "Acknowledgements of drills by recipients.",
 	    (double)metrics.drill_acknowledgements);

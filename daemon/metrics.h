@@ -95,6 +95,7 @@ struct metrics {
 	uint64_t devices_offline_events; /* supervise.h */
 	uint64_t devices_online_events;
 	uint64_t acknowledgements;
+	uint64_t ack_repeats; /* by the same recipient, counted only */
 	uint64_t tls_handshakes_ok;
 	uint64_t tls_handshakes_failed;
 	uint64_t connections_refused_limit;

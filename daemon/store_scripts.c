@@ -264,8 +264,25 @@ const char script_ack[] = PRELUDE
     "  return cjson.encode({r = 'mismatch', aid = aid})\n"
     "end\n"
     "local attested = nil\n"
+    "local once = 'again:' .. a.rid .. '|' .. a.ch .. '|' .."
+    "  (a.st and a.st.kind or '')\n"
     "if not a.st then attested = 'relay' end\n"
     "if s[1] == 'acknowledged' then\n"
+    /* once per recipient, channel and statement kind (a later
+     * on_the_way, closed): a leaked token repeating it must not grow
+     * the events, receipts or audit log.  The first repeat is noted
+     * (audited: the retry after a 503 says the replicas have it), the
+     * rest only counted.  After a first taken by a relay of before, its
+     * taker's first repeat is recorded once */
+    "  local was = redis.call('HGET', ak, once)\n"
+    "  if was then\n"
+    "    local noted = string.sub(was, 1, 1) ~= '+'\n"
+    "    if noted then redis.call('HSET', ak, once, '+' .. was) end\n"
+    "    redis.call('HINCRBY', ak, 'ack_repeats', 1)\n"
+    "    return cjson.encode({r = 'again', repeated = true, noted = noted,"
+    "      aid = aid, by = s[3], drill = s[7] == '1', rid = a.rid})\n"
+    "  end\n"
+    "  redis.call('HSET', ak, once, a.now)\n"
     "  ev(aid, s[2], {event = 'acknowledged', by = a.alias, channel = a.ch,"
     "    at = a.now, first = false, statement = a.st,"
     "    attested = attested})\n"
@@ -273,7 +290,8 @@ const char script_ack[] = PRELUDE
     "    drill = s[7] == '1', rid = a.rid})\n"
     "end\n"
     "redis.call('HSET', ak, 'state', 'acknowledged', 'acked_by', a.alias,"
-    "  'acked_rid', a.rid, 'acked_at', a.now, 'acked_channel', a.ch)\n"
+    "  'acked_rid', a.rid, 'acked_at', a.now, 'acked_channel', a.ch, once,"
+    "  a.now)\n"
     "if a.st then\n"
     "  redis.call('HSET', ak, 'acked_statement', cjson.encode(a.st))\n"
     "end\n"
@@ -326,13 +344,18 @@ const char script_status[] = PRELUDE
      * check-in's done too late under duress, what the own PIN leaves */
     "if f[8] ~= '1' then f[9] = f[10] end\n"
     "f[2] = seen_state(f[2], f[8], f[12])\n"
-    "local evs = {}\n"
-    "for i, j in ipairs(redis.call('LRANGE', K('events', a.aid), 0, -1)) do\n"
+    /* the newest STATUS_EVENTS only: a list grown by relays of before
+     * (or a flood) costs Redis no more, and the answer fits a frame */
+    "local ek, evs = K('events', a.aid), {}\n"
+    "for i, j in ipairs(redis.call('LRANGE', ek, -" STATUS_EVENTS ", -1))"
+    "    do\n"
     "  evs[i] = cjson.decode(j)\n"
     "end\n"
     "local out = {r = 'ok', alert_id = a.aid, state = f[2],"
     "  alert_type = f[3], created_at = f[4], received_at = f[5], ref = f[6],"
     "  events = evs, drill = f[7] == '1'}\n"
+    "local left = redis.call('LLEN', ek) - #evs\n"
+    "if left > 0 then out.events_omitted = left end\n"
     "local un = redis.call('HVALS', K('unreached', a.aid))\n"
     /* a duress alarm goes on: who was reached since is not told */
     "if f[8] == '1' then\n"

@@ -23,6 +23,33 @@
 	"  if clear then redis.call('HDEL', uk, m) end\n"                      \
 	"end\n"
 
+/* The newest events a device's status shows (script_status): 200 of
+ * about 150 bytes fit the default max_frame (64 KiB); conn_request.c
+ * drops the oldest of them when a smaller max_frame or long signed
+ * statements would not fit. */
+#define STATUS_EVENTS "200"
+
+/* The events of an alert keep the newest EVENTS_MAX.  An honest alert
+ * stays far below: each notification (recipients x channels x tiers and
+ * repeats within max_age: 20 x 2 x 12 = 480 for a large one) adds one
+ * delivered or failed event, each tier one escalated, each recipient
+ * and channel one acknowledged (script_ack), and a few more (accepted,
+ * cancelled, duress, expired); one that outgrows it (a repeat of
+ * seconds over a max_age of days) keeps its newest, as status shows
+ * them.  A flood (a leaked token acknowledging again through a relay of
+ * before, which records each repeat) cannot grow it past the bound with
+ * this relay's scripts writing too; status reads the newest
+ * STATUS_EVENTS whatever the length.  A duress alarm's own events
+ * (P:duress_events:A, the operator's record of an alarm repeated for
+ * days) are not capped: a repeated acknowledgement adds none there. */
+#define EVENTS_MAX "2000"
+#define CAPPED                                                                 \
+	"local function capped(k, e)\n"                                        \
+	"  if redis.call('RPUSH', k, cjson.encode(e)) > " EVENTS_MAX " then\n" \
+	"    redis.call('LTRIM', k, -" EVENTS_MAX ", -1)\n"                    \
+	"  end\n"                                                              \
+	"end\n"
+
 /* Shared by every script: argument, key names, events and deliveries.
  * ev(): an event of an alert for its device.  After a cancel (duress
  * ones look real) and on a duress alarm, to P:duress_events:A instead,
@@ -45,8 +72,9 @@
 	"local a = cjson.decode(ARGV[1])\n"                                    \
 	"local P = a.p\n"                                                      \
 	"local function K(...) return table.concat({P, ...}, ':') "            \
-	"end\n" RETIRE_PRELUDE "local function to_device(aid, dev, e)\n"       \
-	"  redis.call('RPUSH', K('events', aid), cjson.encode(e))\n"           \
+	"end\n" RETIRE_PRELUDE CAPPED                                          \
+	"local function to_device(aid, dev, e)\n"                              \
+	"  capped(K('events', aid), e)\n"                                      \
 	"  redis.call('PUBLISH', K('receipts'), cjson.encode({device_id = "    \
 	"dev,"                                                                 \
 	"    alert_id = aid, receipt = e}))\n"                                 \
