@@ -172,6 +172,9 @@ conn_cancel_said(struct conn *c, const json_t *reply, const char *r, int over)
 {
 	if (reply == NULL || (r != NULL && strcmp(r, "unknown") == 0))
 		return 0;
+	/* a duress cancel of an alert cancelled before is no repeat: it
+	 * raised the alarm, so it is always said and not counted here (the
+	 * metric is the admin's, who sees duress counted elsewhere too) */
 	if (!conn_cancel_again(reply, r))
 		return 1;
 	metrics.cancel_repeats++;

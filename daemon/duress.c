@@ -146,6 +146,19 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 		json_t *r =
 		    reply != NULL ? json_pack("{s:s}", "r", "unknown") : NULL;
 
+		/* a duress alarm the device saw close long ago (script_brief):
+		 * the device hears "unknown", the relay's operator what was
+		 * tried, the duress PIN above all (no device sees the log) */
+		if (reply != NULL &&
+		    json_is_true(json_object_get(reply, "unseen"))) {
+			log_warnx("alert duress alarm alert=%s device=%s "
+			          "cancel_unseen pin=%s",
+			    k->who.id, k->who.device_id,
+			    k->duress ? "duress" : "own");
+			conn_job_audit(&k->who,
+			    k->duress ? "alert.duress" : "alert.cancel",
+			    "alert", "refused", "unseen");
+		}
 		k->done(r, err, k);
 		json_decref(r);
 		return;
@@ -160,9 +173,16 @@ duress_brief_cb(json_t *reply, const char *err, void *arg)
 void
 duress_cancel(struct conn_cancel *k, int duress)
 {
+	char now[RFC3339_LEN];
+
 	k->duress = duress;
+	time_rfc3339_ms(now, now_ms());
 	/* Read first in both cases: a real cancel and a duress one take
-	 * the same round trips. */
+	 * the same round trips.  What the device may not see (another
+	 * device's alert, a duress alarm it saw close longer ago than the
+	 * history period) ends here, in one, as a gone alert does. */
 	k->req = store_eval(k->who.relay->store, script_brief,
-	    json_pack("{s:s}", "aid", k->who.id), duress_brief_cb, k);
+	    json_pack("{s:s, s:s, s:s, s:s}", "aid", k->who.id, "dev",
+	        k->who.device_id, "duress", duress ? "1" : "0", "now", now),
+	    duress_brief_cb, k);
 }

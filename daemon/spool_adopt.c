@@ -2,8 +2,11 @@
  * Taking over the spool files of workers a restart no longer runs
  * (spool_adopt.h).
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,14 @@
 #include "xmalloc.h"
 
 #define SPOOL_ADOPT_PREFIX "spool.log."
+
+/* A file larger than this is not kept in memory while it is taken over
+ * (spool_adopt_file): kept, a start's peak would be about twice the file
+ * (the copy and the records), and a large leftover under a tight
+ * MemoryMax= could keep the relay from starting.  64 MiB is some 10^5
+ * alerts, far more than an outage spools; nothing else bounds a spool
+ * file's size.  Not static, so that gdb can lower it (tests). */
+size_t spool_adopt_keep_max = (size_t)64 << 20;
 
 /* A line of the old file as read, until a sync of ours covers it. */
 struct spool_adopt_kept {
@@ -29,6 +40,7 @@ struct spool_adopt {
 	void *arg;
 	size_t taken;
 	int failed; /* a record could not be appended */
+	int keep; /* the file's lines are kept as read (spool_adopt_keep_max) */
 	struct spool_adopt_kept *kept; /* every line of the file being read */
 	size_t nkept, capkept;
 };
@@ -93,7 +105,8 @@ spool_adopt_line(const char *line, size_t len, int torn, void *arg)
 	struct spool_record rec;
 	json_t *o;
 
-	spool_adopt_keep(ad, line, len, torn);
+	if (ad->keep)
+		spool_adopt_keep(ad, line, len, torn);
 	if (!torn && spool_record_parse(line, len, &rec) == 0) {
 		spool_record_clear(&rec);
 		o = json_loadb(line, len, 0, NULL);
@@ -136,16 +149,26 @@ spool_adopt_lock(const char *path)
  * that was appended (kept): the file is not read again, since a second
  * read that failed would leave records in ours, synced, that memory
  * lacks until the next start (and a compaction would drop them there).
+ * A file larger than spool_adopt_keep_max is read again instead, so
+ * that its copy is not held in memory besides its records; if that
+ * read fails the relay exits at once, before anything (a compaction)
+ * can act on a memory that lacks synced records: the restart
+ * (systemd's, or the master's for a worker) reads them from ours and
+ * takes the old file, still there, over again (the second copy of each
+ * record ignored).
  */
 static void
 spool_adopt_file(struct spool_adopt *ad, const char *path)
 {
+	struct stat sb;
 	int fd;
 
 	if ((fd = spool_adopt_lock(path)) == -1)
 		return;
 	ad->taken = 0;
 	ad->failed = 0;
+	ad->keep = fstat(fd, &sb) == 0 && sb.st_size >= 0 &&
+	    (uintmax_t)sb.st_size <= spool_adopt_keep_max;
 	if (spool_file_read(path, spool_adopt_line, ad) < 0 || ad->failed ||
 	    (ad->taken > 0 && spool_file_sync(ad->into) != 0)) {
 		spool_file_unput(ad->into);
@@ -156,7 +179,14 @@ spool_adopt_file(struct spool_adopt *ad, const char *path)
 		close(fd);
 		return;
 	}
-	spool_adopt_release(ad, 1);
+	if (ad->keep)
+		spool_adopt_release(ad, 1);
+	else if (spool_file_read(path, ad->cb, ad->arg) < 0)
+		log_fatalx("spool %s: of a worker that no longer runs, copied "
+		           "into ours and synced but not read again; exiting "
+		           "so that a restart reads its records (the file "
+		           "stays, to be taken over again)",
+		    path);
 	if (unlink(path) != 0) {
 		log_warn("spool %s: removing it once taken over", path);
 		close(fd);
@@ -174,7 +204,7 @@ void
 spool_adopt(const char *dir, long nworkers, struct spool_file *into,
     spool_file_line_cb cb, void *arg)
 {
-	struct spool_adopt ad = {into, cb, arg, 0, 0, NULL, 0, 0};
+	struct spool_adopt ad = {into, cb, arg, 0, 0, 0, NULL, 0, 0};
 	struct dirent *de;
 	DIR *d;
 	char *path;

@@ -23,4 +23,9 @@
 void spool_adopt(const char *dir, long nworkers, struct spool_file *into,
     spool_file_line_cb cb, void *arg);
 
+/* Bytes: a larger file is read again after the sync rather than kept in
+ * memory meanwhile; if that read fails, the relay exits (spool_adopt.c).
+ * Set only by gdb in tests. */
+extern size_t spool_adopt_keep_max;
+
 #endif

@@ -209,11 +209,29 @@ const char script_timer_drop[] =
             "local n = redis.call('ZREM', K('timers'), a.member)\n"
             "return cjson.encode({r = n == 1 and 'dropped' or 'gone'})\n";
 
-/* What a timer needs to plan the next tier. */
+/* What a timer needs to plan the next tier; a device's cancel v2 reads
+ * it too (duress.c, a.dev and a.duress, its PIN's flag given).  To the
+ * device an alert of another device, or a duress alarm it saw close
+ * longer ago than the history period (unseen), does not exist, here as
+ * in script_duress: so its cancel is answered "unknown" after this one
+ * round trip, as the own PIN's expired alarm is, not after a second.
+ * That duress alarm is kept for the recipients: the cancel, with either
+ * PIN, is told to them (P:duress_events:A) and the answer says so to
+ * the relay's log (seen), never to the device. */
 const char script_brief[] = PRELUDE
     "local f = redis.call('HMGET', K('alert', a.aid), 'state', 'policy',"
-    "  'alert_type', 'received_ms', 'recipients', 'drill', 'duress_ms')\n"
-    "if not f[1] then return cjson.encode({exists = false}) end\n"
+    "  'alert_type', 'received_ms', 'recipients', 'drill', 'duress_ms',"
+    "  'device_id', 'duress', 'shown_ms')\n"
+    "if not f[1] or (a.dev and f[8] ~= a.dev) then\n"
+    "  return cjson.encode({exists = false})\n"
+    "end\n"
+    "if a.dev and unseen(f[9], f[10]) then\n"
+    "  redis.call('RPUSH', K('duress_events', a.aid), cjson.encode("
+    "    {event = 'device_cancel', at = a.now, duress = a.duress == '1',"
+    "    unseen = true}))\n"
+    "  keep(a.aid)\n"
+    "  return cjson.encode({exists = false, unseen = true})\n"
+    "end\n"
     "return cjson.encode({exists = true, state = f[1], policy = f[2],"
     "  alert_type = f[3], received_ms = f[4], recipients = f[5],"
     "  drill = f[6] == '1', duress_ms = f[7] or nil})\n";

@@ -46,6 +46,8 @@ supervise_conn_written_cb(json_t *reply, const char *err, void *arg)
 	struct supervise_link *l = who->c != NULL ? who->c->sup : NULL;
 	const char *r = json_string_value(json_object_get(reply, "r"));
 
+	int again = l != NULL && l->written_ms == 0;
+
 	if (l != NULL) {
 		l->seen = NULL;
 		if (reply == NULL)
@@ -59,6 +61,14 @@ supervise_conn_written_cb(json_t *reply, const char *err, void *arg)
 		log_info("supervision device=%s state=online%s", who->device_id,
 		    conn_job_gone(who));
 	}
+	/* Asked for again while this write was under way (a "supervise"
+	 * after "supervise 0" whose Redis answer came before this one's,
+	 * as after a NOSCRIPT resend): that request's write was skipped
+	 * (one at a time, l->seen) and is made now, not at the device's
+	 * next frame, which may be an interval away.  Once only: this
+	 * write sets written_ms, so a failing Redis does not loop. */
+	if (again && l->interval > 0)
+		supervise_conn_seen(who->c);
 	conn_job_release(who);
 	free(who);
 }

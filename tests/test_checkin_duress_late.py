@@ -465,3 +465,88 @@ def test_a_duress_alarm_seen_closed_leaves_the_device_as_a_closed_one(
     w1, w2 = watch_lines(lab, env, watch, (aid1, aid2))
     assert w1 == w2 and w1, watch.text("stdout")
     assert "huisbezoek" not in relay.log()
+
+
+def round_trips(redis, aid, act):
+    """The relay's script calls (EVAL, EVALSHA) for alert aid (its
+    argument "aid", not the audit record's that names it) while act()
+    runs, from Redis's MONITOR; ended by a marker sent after act, not
+    by a wait."""
+    mon = redis.client()
+    mark = "rvfix-end-%s" % harness.new_token()[:12]
+    try:
+        assert mon("MONITOR") == "OK"
+        act()
+        c = redis.client()
+        try:
+            c("ECHO", mark)
+        finally:
+            c.close()
+        n = 0
+        while True:
+            line = mon._read()
+            if mark in line:
+                return n
+            # the commands of a script itself are shown as "[0 lua]"
+            if ' lua] ' in line:
+                continue
+            if (re.search(r'\] "(?i:evalsha|eval)" ', line)
+                    and '\\"aid\\":\\"%s\\"' % aid in line):
+                n += 1
+    finally:
+        mon.close()
+
+
+@pytest.mark.hard_timeout(180)
+def test_a_cancel_of_a_duress_alarm_seen_closed_long_ago_takes_the_own_pins_round_trips(
+        lab):
+    """The own PIN's alarm the device saw close longer ago than
+    alert_history is gone from Redis: its cancel, with either PIN, is
+    one script call (script_brief) and "unknown".  The duress alarm
+    the device saw close as long ago is kept for the recipients: its
+    cancel, with either PIN, is the same one call, not that and
+    script_duress (a round trip later, a timing tell of the duress).
+    The cancel is told to the recipients (P:duress_events:A) and the
+    relay's audit, not to the device.  Fails on the old code: two
+    calls for the duress alarm, one for the own PIN's, and nothing
+    recorded."""
+    env, redis, relay, recv, token = ack_stack(
+        lab, {"default": {"types": "missed_checkin panic",
+                          "tier": ["0 contactpunt:webhook"],
+                          "max_age": 8}},
+        {"retention": SHORT})
+    _, aid1, _ = seen_closed(lab, env, redis, recv, token, PIN,
+                             "cancel_duress")
+    _, aid2, _ = seen_closed(lab, env, redis, recv, token, DURESS,
+                             "cancel_duress")
+    wait_until(lambda: gone(lab, env, aid1), 40,
+               what="the own PIN's alarm out of status and list")
+    wait_until(lambda: gone(lab, env, aid2), 40,
+               what="the duress alarm out of status and list")
+    seen = {}
+    for aid in (aid1, aid2):
+        for pin in (PIN, DURESS):
+            out = []
+
+            def act():
+                cp = ctl(lab, env, "cancel", aid, input=pin + "\n")
+                out.append((cp.returncode,
+                            cp.stderr.replace(aid, "<A>")))
+            n = round_trips(redis, aid, act)
+            seen[aid, pin] = (n, out[0])
+    assert seen[aid1, PIN][0] == 1, seen
+    for k, v in seen.items():
+        assert v == seen[aid1, PIN], (k, seen)
+    assert hget(redis, env, aid2, "duress", "state") == ["1", "open"]
+    c = redis.client()
+    try:
+        evs = [json.loads(e) for e in c("LRANGE", "%s:duress_events:%s" % (
+            env.redis["prefix"], aid2), 0, -1)]
+    finally:
+        c.close()
+    tried = [e for e in evs if e.get("unseen")]
+    assert [e["duress"] for e in tried] == [False, True], evs
+    mine = [r for r in audit(redis, env) if aid2 in json.dumps(r)
+            and "unseen" in json.dumps(r)]
+    assert len(mine) == 2, audit(redis, env)
+    assert "huisbezoek" not in relay.log()

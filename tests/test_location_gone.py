@@ -183,3 +183,89 @@ def test_a_deadline_write_of_a_device_that_ended_it_and_went_away(lab):
                         r"device_gone=1$" % env.device_id, timeout=10)
     assert r("ZSCORE", "%s:supervised" % env.redis["prefix"],
              env.device_id) is None
+
+
+def unrepr(s):
+    """The text of one argument as Redis's MONITOR quotes it
+    (sdscatrepr)."""
+    out, i = bytearray(), 0
+    simple = {"n": 10, "r": 13, "t": 9, "a": 7, "b": 8, '"': 34, "\\": 92}
+    while i < len(s):
+        ch = s[i]
+        if ch != "\\":
+            out += ch.encode()
+            i += 1
+        elif s[i + 1] == "x":
+            out.append(int(s[i + 2:i + 4], 16))
+            i += 4
+        else:
+            out.append(simple[s[i + 1]])
+            i += 2
+    return out.decode()
+
+
+def monitored_eval(mon, mark):
+    """The script texts of the EVALs MONITOR shows up to marker mark."""
+    texts = []
+    while True:
+        line = mon._read()
+        if mark in line:
+            return texts
+        if ' lua] ' in line:
+            continue
+        args = re.findall(r'"((?:[^"\\]|\\.)*)"', line)
+        if args and args[0].upper() == "EVAL":
+            texts.append(unrepr(args[1]))
+
+
+@pytest.mark.hard_timeout(90)
+def test_a_supervision_asked_again_while_a_write_is_resent_is_written(lab):
+    """supervise 30, supervise 0 and supervise 5 in one write, with
+    Redis knowing the end's script but not the deadline's (SCRIPT
+    FLUSH, then the end's loaded again): the deadline's EVALSHA comes
+    back NOSCRIPT and is sent again as EVAL after the end, whose answer
+    lets the third frame in while that write is under way; so the
+    third's own write waits (one at a time) and is made when the resent
+    one is answered: the deadline in Redis is the 5 s one, without
+    another frame from the device.  Fails on the old code: its write was
+    skipped until the device's next frame; Redis kept the resent write
+    of the 30 s one, after the end."""
+    env = gone_env(lab)
+    env.sections = {"supervision": {"min_interval": 1}}
+    env.write_relay_conf()
+    lab.redis(env)
+    lab.relay(env, debug=True)
+    r = redis_client(env)
+    sk = "%s:supervise:%s" % (env.redis["prefix"], env.device_id)
+    mon = redis_client(env)
+    s = device_session(env)
+    try:
+        # each script once, as EVAL: their texts, from MONITOR
+        assert mon("MONITOR") == "OK"
+        s.request({"type": "supervise", "interval": 30}, ("supervised",))
+        harness.wait_until(lambda: r("HGET", sk, "interval") == "30", 10,
+                           what="the first deadline")
+        s.request({"type": "supervise", "interval": 0}, ("supervised",))
+        mark = "rvfix-%s" % harness.new_token()[:12]
+        r("ECHO", mark)
+        stop = [t for t in monitored_eval(mon, mark)
+                if "K('supervised'), a.dev)\n" in t and "ZREM" in t
+                and "ZADD" not in t and "offline" not in t]
+        assert len(stop) == 1
+        mon.close()
+        mon = None
+        assert r("EXISTS", sk) == 0
+        assert r("SCRIPT", "FLUSH") == "OK"
+        r("SCRIPT", "LOAD", stop[0])
+        s.c.send_raw(frames({"type": "supervise", "interval": 30},
+                            {"type": "supervise", "interval": 0},
+                            {"type": "supervise", "interval": 5}))
+        s.wait(lambda f: f.get("type") == "supervised" and
+               f.get("interval") == 5, what="the third answer")
+        harness.wait_until(lambda: r("HGET", sk, "interval") == "5", 10,
+                           what="the 5 s deadline written")
+    finally:
+        s.close()
+        if mon is not None:
+            mon.close()
+        r.close()

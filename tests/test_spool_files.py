@@ -173,24 +173,30 @@ def test_an_adopted_alert_counts_only_once_its_copy_is_synced(lab):
     assert not (spool / "spool.log.1").exists()
 
 
-def relay_second_read_fails(lab, env, spool):
+def relay_second_read_fails(lab, env, spool, keep_max=None, fail=2,
+                            listening=True):
     """alertrelayd under gdb: a second spool_file_read() of spool.log.1
     returns -1 at once (an I/O error right after the first read went
-    well); each read of that file is counted in a line of the hits
-    file.  (gdb, the hits file)."""
+    well; fail None: none does); each read of that file is counted in a
+    line of the hits file.  keep_max: spool_adopt_keep_max set to it
+    as the takeover begins (the bound above which a file is read again
+    rather than kept).  (gdb, the hits file)."""
     hits = env.dir / "reads.hits"
     cmds = env.dir / "relay.gdb"
+    bound = [] if keep_max is None else [
+        "break spool_adopt", "commands", "silent",
+        "set var spool_adopt_keep_max = %d" % keep_max, "continue", "end"]
     cmds.write_text("\n".join([
         "set pagination off", "set confirm off",
         "set breakpoint pending on",
         "handle SIGPIPE nostop noprint pass",
         "handle SIGTERM nostop noprint pass",
-        "set $reads = 0",
+        "set $reads = 0"] + bound + [
         'break spool_file_read if $_streq(path, "%s")' %
         (spool / "spool.log.1"),
         "commands", "silent", "set $reads = $reads + 1",
         "shell echo read >> %s" % hits,
-        "if $reads == 2", "return (off_t) -1", "end",
+        "if $reads == %d" % (fail or 0), "return (off_t) -1", "end",
         "continue", "end", "run"]) + "\n")
     gdb = harness.Proc(["gdb", "-q", "-nx", "-batch", "-x", str(cmds),
                         "--args", harness.alertrelayd_bin(), "-c",
@@ -198,8 +204,9 @@ def relay_second_read_fails(lab, env, spool):
                        "alertrelayd-gdb", lab.logdir, env=harness.traced_env())
     lab.things.append(gdb)  # its stderr checked for sanitizers
     gdb.start()
-    gdb.wait_for(r"listening on 127\.0\.0\.1:%d" % env.relay_port,
-                 "stderr", 30)
+    if listening:
+        gdb.wait_for(r"listening on 127\.0\.0\.1:%d" % env.relay_port,
+                     "stderr", 30)
     return gdb, hits
 
 
@@ -222,6 +229,49 @@ def test_an_adopted_record_reaches_memory_without_a_second_read(lab):
     for pid in child_of(gdb.popen.pid):  # the relay gdb started
         os.kill(pid, signal.SIGTERM)
     assert gdb.wait_exit(20) == 0, gdb.tail()
+
+
+@pytest.mark.hard_timeout(150)
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb")
+def test_a_large_adopted_file_is_read_again_after_the_sync(lab):
+    """spool.log.1 larger than spool_adopt_keep_max (lowered to 0 by
+    gdb): its lines are not kept in memory while it is copied, but read
+    again once the copy is synced, and every alert of it reaches Redis
+    from this start.  Fails on the old code: one read only (and no such
+    bound: the whole file held in memory besides its records)."""
+    env, spool, accepted = spooled_then_fewer(lab)
+    gdb, hits = relay_second_read_fails(lab, env, spool, keep_max=0,
+                                        fail=None)
+    harness.wait_redis_ready(gdb, 30)
+    taken_over_whole(gdb, env, spool, accepted)
+    assert hits.read_text().count("read") == 2, gdb.tail()
+    for pid in child_of(gdb.popen.pid):
+        os.kill(pid, signal.SIGTERM)
+    assert gdb.wait_exit(20) == 0, gdb.tail()
+
+
+@pytest.mark.hard_timeout(150)
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="needs gdb")
+def test_a_large_adopted_file_not_read_again_stops_the_relay(lab):
+    """The same, with that second read failing (gdb): the relay exits
+    (status 1, which systemd's Restart=on-failure and the master of
+    workers restart) with a line that says why, leaving spool.log.1 in
+    place and its records synced in spool.log; the next start moves
+    every alert into Redis.  Fails on the old code: there is no second
+    read to fail, the relay starts."""
+    env, spool, accepted = spooled_then_fewer(lab)
+    gdb, hits = relay_second_read_fails(lab, env, spool, keep_max=0,
+                                        listening=False)
+    gdb.wait_for(r"spool \S+/spool\.log\.1: of a worker that no longer "
+                 r"runs, copied into ours and synced but not read again; "
+                 r"exiting", "stderr", 30)
+    gdb.wait_for(r"exited with code 01", "stdout", 20)
+    assert gdb.wait_exit(20) == 0, gdb.tail()
+    assert hits.read_text().count("read") == 2
+    assert (spool / "spool.log.1").exists()
+    assert "records of a worker" not in gdb.text("stderr")
+    relay = lab.relay(env)
+    taken_over_whole(relay.proc, env, spool, accepted)
 
 
 def child_of(pid):
