@@ -95,15 +95,15 @@ def _tier0_then_oncall(st, acc, t_send):
     (t_oc, sms_oc), = st.sms.wait(1, to=OC, timeout=8)
     waited = t_oc - t_send
     # Correctness, not speed (speed is `make bench`'s): a tier must not
-    # fire before it is due, nor be held back for another of its delays
-    # (a relay that armed it anew, or from tier 0's delivery, or that
-    # looked at its timers only now and then).  The bound is the policy's
-    # own delay, not the machine's speed: due at TIER1_S, it comes before
-    # a second TIER1_S has passed, Kannel's way to the phone included.
+    # fire before it is due, nor be held back (a relay that armed it
+    # anew, or from tier 0's delivery, or that looked at its timers only
+    # now and then).  The bound is the policy's own delay, not the
+    # machine's speed: due at TIER1_S, it is at the phone before half
+    # of that delay more has passed, Kannel's way to the phone included.
     assert waited >= TIER1_S - 0.05, \
         "tier 1 fired after %.2fs, before its %d s" % (waited, TIER1_S)
-    assert waited < 2 * TIER1_S, "tier 1 fired after %.2fs, late by more " \
-        "than its own %d s delay" % (waited, TIER1_S)
+    assert waited < 1.5 * TIER1_S, "tier 1 fired after %.2fs, late by " \
+        "half its own %d s delay or more" % (waited, TIER1_S)
     # a later tier is told that no one took it yet
     assert sms_oc.text == sms_alert_text("panic", harness.DEVICE_ALIAS, ref,
                                          acc["received_at"], escalated=True)
@@ -250,26 +250,31 @@ def test_restart_between_tiers_fires_tier1_once(lab, down_s):
 # ================================================================ isolation
 
 
+# The relay's request_timeout in test_hanging_webhook_does_not_delay_others:
+# the others must come before it gives up on the hanging request.
+REQUEST_S = 3
+
+
 @pytest.mark.hard_timeout(90)
 def test_hanging_webhook_does_not_delay_others(lab):
     st = sms_stack(
         lab, policies("0 contactpunt:webhook contactpunt:sms "
                       "oncall-1:webhook oncall-1:sms"),
-        delivery={"request_timeout": 20},
+        delivery={"request_timeout": REQUEST_S},
         recorders={"contactpunt": {"delays": [25] * 10}})
     s = st.session()
     for n in (1, 2):  # the second while the first still hangs
         acc = s.send_alert("panic")
         aid = acc["alert_id"]
-        # Not delayed: an order, not a wall-clock bound (speed is `make
-        # bench`'s).  Every other delivery of the alert (both SMS and
-        # oncall-1's webhook) came while the contact point's request was
-        # still hanging: its endpoint had not answered (it holds every
-        # answer 25 s) and the relay had neither delivered it nor given
-        # it up (request_timeout 20 s).  Behind it they would come only
-        # once the relay gave up on it; the waits below are bounded by
-        # that configured timeout, less room for the checks.
-        hang = 20 - 5
+        # Not delayed: an order against a configured period, not a
+        # wall-clock bound (speed is `make bench`'s).  Every other
+        # delivery of the alert (both SMS and oncall-1's webhook) came
+        # while the contact point's request was still hanging: its
+        # endpoint had not answered (it holds every answer 25 s) and the
+        # relay had neither delivered it nor given it up (request_timeout,
+        # REQUEST_S, short so the bound is tight).  Behind it they would
+        # come only once the relay gave up on it.
+        hang = 20
         sms = {to: st.sms.wait(n, to=to, timeout=hang)[n - 1]
                for to in (CP, OC)}
         for to, (t, m) in sms.items():
@@ -277,8 +282,8 @@ def test_hanging_webhook_does_not_delay_others(lab):
         (hook,) = st.wait_webhook("oncall-1", "alert.raised", aid,
                                   timeout=hang)
         # the contact point's endpoint did get the request and hangs on it
-        (held,) = st.wait_webhook("contactpunt", "alert.raised", aid,
-                                  timeout=hang)
+        held = st.wait_webhook("contactpunt", "alert.raised", aid,
+                               timeout=hang)[0]
         assert "answered" not in held, "the others came after the " \
             "contact point's endpoint answered"
         assert not [e for e in st.events(aid)

@@ -341,10 +341,14 @@ def test_misbehaving_connections_do_not_block_a_good_send(lab):
     """While stalled, silent and broken connections are open, a real
     `alertctl send` is accepted and delivered; each bad connection gets
     its own error frame."""
-    env = lab.env(relay={"auth_timeout": 2, "max_frame": 4096})
+    # auth_timeout bounds the send below: short, for a tight bound, and
+    # longer than the setup of the bad connections, which it also cuts
+    auth_s = 5
+    env = lab.env(relay={"auth_timeout": auth_s, "max_frame": 4096})
     _, redis, relay, _ = lab.stack(env)
     rec = lab.recorder_for(env, "contactpunt")
     stalled = []
+    t_first = time.monotonic()  # before the first stalled connection
     for i in range(3):
         c = raw_client(env)
         c.hello()
@@ -373,15 +377,25 @@ def test_misbehaving_connections_do_not_block_a_good_send(lab):
                                         recipient_pks(env))
     bad["bad_signature"].send_frame(proto.alert_frame(env_bytes, bytes(64)))
     try:
-        rc, lines, err = lab.send(env, "--type", "test", "--message", "ok",
-                                  "--timeout", "15")
+        p = lab.send_proc(env, "--type", "test", "--message", "ok",
+                          "--timeout", "15")
+        p.wait_for(r"^accepted ", "stdout", timeout=30)
+        t_acc = time.monotonic()
+        rc = p.wait_exit(30)
+        lines, err = p.snapshot("stdout"), p.text("stderr")
         assert rc == 0, (lines, err)
         alert_id, acc = parse_send(lines)
         assert acc, lines
-        # not blocked: accepted at alertctl's first attempt (an order, not
-        # a wall-clock bound; speed is `make bench`'s).  A relay blocked
-        # by the bad connections would fail that attempt (alertctl then
-        # retries) or hold it past --timeout
+        # Not blocked: accepted at alertctl's first attempt, and while
+        # the stalled connections were still open, before auth_timeout
+        # (measured from before the first of them connected) could have
+        # cut any of them.  A bound by the configured period, not a
+        # wall-clock one (speed is `make bench`'s): a relay held up by
+        # the bad connections until its timeout freed it fails it, and
+        # so does one that failed the first attempt (alertctl retries)
+        assert t_acc - t_first < auth_s, "accepted %.2fs after the first " \
+            "stalled connection, past auth_timeout (%d s)" % (
+                t_acc - t_first, auth_s)
         attempts = [l for l in lines if l.startswith("connecting to ")]
         assert len(attempts) == 1, (lines, err)
         assert "retrying" not in err and "next relay" not in err, err
