@@ -137,8 +137,10 @@ console_ack_answer(struct console_ack_req *q, int status, const char *why,
 /* The relay's 400 for an operator's name it refuses in "by" (a bidi
  * override, isolate or C1 control: an account made before `alertconsole
  * user add` refused such names), unsigned or in a signed statement
- * (daemon/ack.c, daemon/ack_signed.c).  Only compared, never shown: the
- * operator reads the console's own words. */
+ * (daemon/ack.c, daemon/ack_signed.c): "code":"bad_name".  A relay of
+ * before that code said it only in these English texts, kept as the
+ * fallback for it alone.  Only compared, never shown: the operator
+ * reads the console's own words. */
 static const char *const console_ack_name_errors[] = {
     "by must be 1 to 64 bytes without control characters, bidi overrides "
     "or isolates",
@@ -151,10 +153,11 @@ console_ack_name_refused(const char *answer)
 {
 	json_t *o = json_loads(answer, 0, NULL);
 	const char *e = json_string_value(json_object_get(o, "error"));
+	const char *code = json_string_value(json_object_get(o, "code"));
 	size_t i;
-	int refused = 0;
+	int refused = code != NULL && strcmp(code, "bad_name") == 0;
 
-	for (i = 0; e != NULL &&
+	for (i = 0; !refused && code == NULL && e != NULL &&
 	     i < sizeof(console_ack_name_errors) /
 	             sizeof(console_ack_name_errors[0]);
 	     i++)

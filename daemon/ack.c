@@ -84,6 +84,17 @@ ack_error(struct evhttp_request *req, int code, const char *reason,
 	    json_pack("{s:s}", "error", message));
 }
 
+/* A 400 for a name refused in "by" or in a signed statement says so in
+ * "code" (bad_name), for programs (alertconsole tells its operator the
+ * account needs another name); "error" keeps the text older clients
+ * read. */
+static void
+ack_bad_name(struct evhttp_request *req, const char *message)
+{
+	http_json_reply(req, 400, "Bad Request",
+	    json_pack("{s:s, s:s}", "error", message, "code", "bad_name"));
+}
+
 /* The answer to a pending request, unless its client went away. */
 static void
 ack_pending_reply(struct ack_pending *p, int code, const char *reason,
@@ -413,6 +424,7 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	json_t *stmt;
 	size_t len;
 	int named;
+	enum ack_signed_result signed_rc;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		ack_error(req, 405, "Method Not Allowed", "POST only");
@@ -432,7 +444,7 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	    sizeof(body));
 	_Static_assert(ACK_BY_MAX == 64, "the answer below says 64");
 	if ((named = ack_parse_by(body, len, by)) == -2) {
-		ack_error(req, 400, "Bad Request",
+		ack_bad_name(req,
 		    "by must be 1 to 64 bytes without control characters, "
 		    "bidi overrides or isolates");
 		return;
@@ -442,14 +454,19 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 		    "body must be {\"by\":NAME} in UTF-8");
 		return;
 	}
-	if (ack_signed_parse(body, len, r->id, aid[0] != '\0' ? aid : NULL,
-	        a->relay->cfg->dir, &stmt, &why) == ACK_SIGNED_BAD) {
+	if ((signed_rc = ack_signed_parse(body, len, r->id,
+	         aid[0] != '\0' ? aid : NULL, a->relay->cfg->dir, &stmt,
+	         &why)) == ACK_SIGNED_BAD ||
+	    signed_rc == ACK_SIGNED_BAD_NAME) {
 		unsigned long long left = 0;
 
 		if (ack_quiet_line(a, r->id, ACK_QUIET_STATEMENT, &left))
 			log_info("ack refused: recipient=%s: %s; left_out=%llu",
 			    r->id, why, left);
-		ack_error(req, 400, "Bad Request", why);
+		if (signed_rc == ACK_SIGNED_BAD_NAME)
+			ack_bad_name(req, why);
+		else
+			ack_error(req, 400, "Bad Request", why);
 		return;
 	}
 	p = xcalloc(1, sizeof(*p));

@@ -238,7 +238,9 @@ def test_an_account_name_the_relay_refuses_is_told(lab):
 def test_only_the_relays_name_refusal_is_told_as_such(stub):
     """The relay's refusal of a name in a signed statement is the same
     to the operator; any other 400, or a text that merely looks like
-    one, stays the generic refusal."""
+    one, stays the generic refusal.  The relay's code bad_name decides
+    whatever the text says (the English texts are the fallback for a
+    relay of before the code: with another code they do not count)."""
     env, srv, c, _ = stub
     h, b, inner = make_webhook(env, RID)
     assert c.hook(h, b) == 200
@@ -250,6 +252,14 @@ def test_only_the_relays_name_refusal_is_told_as_such(stub):
                        "characters, bidi overrides or isolates"}, named),
             ({"error": "statement by must be a name without control "
                        "characters, bidi overrides or isolates"}, named),
+            ({"error": "de naam wordt geweigerd", "code": "bad_name"},
+             named),
+            ({"error": "by must be 1 to 64 bytes without control "
+                       "characters, bidi overrides or isolates",
+              "code": "bad_name"}, named),
+            ({"error": "by must be 1 to 64 bytes without control "
+                       "characters, bidi overrides or isolates",
+              "code": "other"}, refused),
             ({"error": "body must be {\"by\":NAME} in UTF-8"}, refused),
             ({"error": "by must be \u202e anything"}, refused),
             (None, refused)):
