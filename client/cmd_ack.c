@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -29,6 +30,10 @@
 #include "usage.h"
 #include "util.h"
 #include "xmalloc.h"
+
+/* Tries of an acknowledgement the relay answers 429, this far apart. */
+#define CMD_ACK_TRIES 3
+#define CMD_ACK_WAIT_S 2
 
 #define ACK_REF_LEN 8
 #define ACK_REF_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -199,7 +204,7 @@ cmd_ack(int argc, char **argv, struct globals *g)
 	char err[CURL_ERROR_SIZE] = "", *path, *body = NULL;
 	struct http_reply *r;
 	struct ack_opts o;
-	int rc;
+	int rc, tries;
 
 	if ((rc = cmd_ack_parse(argc, argv, &o)) != 0)
 		return rc == -1 ? EXIT_OK : rc;
@@ -216,6 +221,18 @@ cmd_ack(int argc, char **argv, struct globals *g)
 	r = xcalloc(1, sizeof(*r));
 	path = xasprintf("/v1/alerts/%s/ack", o.target);
 	rc = cp_http_request(&o.h, path, r, err);
+	/* The relay's 429: the recipient's request rate (a flood with a
+	 * leaked token, most likely) refills within seconds (its
+	 * Retry-After is 1 s): tried again a few times before giving up. */
+	for (tries = 1; rc == 0 && r->status == 429 && tries < CMD_ACK_TRIES;
+	     tries++) {
+		log_warnx(_("the relay is limiting this token's requests: "
+		            "trying again in %d s"),
+		    CMD_ACK_WAIT_S);
+		sleep(CMD_ACK_WAIT_S);
+		memset(r, 0, sizeof(*r));
+		rc = cp_http_request(&o.h, path, r, err);
+	}
 	if (rc > 0)
 		log_warnx(_("alert %s NOT acknowledged: %s"), o.target, err);
 	rc = rc == 0 ? cmd_ack_answer(&o, r) : EXIT_FAIL;

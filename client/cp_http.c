@@ -211,6 +211,9 @@ cp_http_meaning(const struct http_reply *r)
 		if (ack_conflict_cancelled(r->body, r->len))
 			return _("the alert was cancelled");
 		return _("the relay refused it: the alert may still be open");
+	case 429:
+		return _("the relay is limiting this token's requests (too "
+		         "many at once): try again in a few seconds");
 	default:
 		return _("the relay did not take the request");
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -32,6 +33,8 @@ struct console_ack_req {
 	struct console *c;
 	struct evhttp_request *req; /* NULL once the page went */
 	struct http_req *hreq;
+	struct event *retry; /* after the relay's 429, or NULL */
+	int tries; /* made so far */
 	char alert_id[33];
 	char name[CONSOLE_NAME_MAX + 1];
 	/* the start of the relay's answer: its 409 may be a cancelled
@@ -41,6 +44,7 @@ struct console_ack_req {
 };
 
 struct console_ack {
+	struct event_base *base;
 	struct http_client *http;
 	TAILQ_HEAD(, console_ack_req) reqs;
 };
@@ -50,6 +54,7 @@ console_ack_new(struct event_base *base)
 {
 	struct console_ack *a = xcalloc(1, sizeof(*a));
 
+	a->base = base;
 	a->http = http_client_new(base);
 	TAILQ_INIT(&a->reqs);
 	return a;
@@ -60,6 +65,8 @@ console_ack_done_free(struct console_ack_req *q)
 {
 	console_http_on_close(q->req, NULL, NULL);
 	TAILQ_REMOVE(&q->a->reqs, q, entry);
+	if (q->retry != NULL)
+		event_free(q->retry);
 	free(q);
 }
 
@@ -137,8 +144,10 @@ console_ack_answer(struct console_ack_req *q, int status, const char *why,
 /* The relay's 400 for an operator's name it refuses in "by" (a bidi
  * override, isolate or C1 control: an account made before `alertconsole
  * user add` refused such names), unsigned or in a signed statement
- * (daemon/ack.c, daemon/ack_signed.c).  Only compared, never shown: the
- * operator reads the console's own words. */
+ * (daemon/ack.c, daemon/ack_signed.c): "code":"bad_name".  A relay of
+ * before that code said it only in these English texts, kept as the
+ * fallback for it alone.  Only compared, never shown: the operator
+ * reads the console's own words. */
 static const char *const console_ack_name_errors[] = {
     "by must be 1 to 64 bytes without control characters, bidi overrides "
     "or isolates",
@@ -151,16 +160,39 @@ console_ack_name_refused(const char *answer)
 {
 	json_t *o = json_loads(answer, 0, NULL);
 	const char *e = json_string_value(json_object_get(o, "error"));
+	const char *code = json_string_value(json_object_get(o, "code"));
 	size_t i;
-	int refused = 0;
+	int refused = code != NULL && strcmp(code, "bad_name") == 0;
 
-	for (i = 0; e != NULL &&
+	for (i = 0; !refused && code == NULL && e != NULL &&
 	     i < sizeof(console_ack_name_errors) /
 	             sizeof(console_ack_name_errors[0]);
 	     i++)
 		refused |= strcmp(e, console_ack_name_errors[i]) == 0;
 	json_decref(o);
 	return refused;
+}
+
+static void console_ack_gone(struct evhttp_connection *conn, void *arg);
+static void console_ack_retry(evutil_socket_t fd, short what, void *arg);
+
+/* The relay's 429: its recipient's bucket is empty (a flood with the
+ * contact point's leaked token, most likely), refilling within seconds.
+ * Tried again a few times after its Retry-After; 1 when a try is
+ * scheduled. */
+static int
+console_ack_again(struct console_ack_req *q)
+{
+	struct timeval tv = {CONSOLE_ACK_429_WAIT_S, 0};
+
+	if (q->tries >= CONSOLE_ACK_429_TRIES)
+		return 0;
+	q->hreq = NULL; /* answered: freed */
+	if (q->retry == NULL)
+		q->retry = evtimer_new(q->a->base, console_ack_retry, q);
+	evtimer_add(q->retry, &tv);
+	console_http_on_close(q->req, console_ack_gone, q);
+	return 1;
 }
 
 /* The relay answered (or not).  The acknowledgement is written to the
@@ -200,6 +232,15 @@ console_ack_done(long status, const char *error, void *arg)
 		    q->alert_id);
 		console_ack_answer(q, 502, "Bad Gateway",
 		    json_pack("{s:s}", "error", "name_refused"));
+	} else if (status == 429 && console_ack_again(q)) {
+		return;
+	} else if (status == 429) {
+		log_warnx("ack of alert=%s refused by the relay: 429 after %d "
+		          "tries, it limits the contact point's token "
+		          "(recipient_rate; a flood with a leaked token?)",
+		    q->alert_id, q->tries);
+		console_ack_answer(q, 503, "Service Unavailable",
+		    json_pack("{s:s}", "error", "rate_limited"));
 	} else if (status != 0) {
 		log_warnx("ack of alert=%s refused by the relay: HTTP %ld",
 		    q->alert_id, status);
@@ -315,11 +356,33 @@ console_ack_post(struct console_ack_req *q, const struct console_recipient *r)
 	a.cainfo = r->ack_cacert;
 	a.answer = q->answer;
 	a.answerlen = sizeof(q->answer);
+	q->tries++;
 	q->hreq = http_post(q->a->http, &a, console_ack_done, q);
 	sodium_memzero(auth, strlen(auth));
 	free(auth);
 	free(body);
 	free(url);
+}
+
+/* The next try after a 429, to the recipient's relay as configured now
+ * (a reload may have changed it). */
+static void
+console_ack_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct console_ack_req *q = arg;
+	struct console_recipient *r = console_ack_recipient(q->c, q->alert_id);
+
+	(void)fd;
+	(void)what;
+	if (r == NULL || r->ack_url == NULL || r->ack_token == NULL) {
+		console_http_on_close(q->req, NULL, NULL);
+		console_ack_answer(q, 501, "Not Implemented",
+		    json_pack("{s:s}", "error", "no ack_url"));
+		q->req = NULL;
+		console_ack_done_free(q);
+		return;
+	}
+	console_ack_post(q, r);
 }
 
 void

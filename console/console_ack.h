@@ -12,6 +12,11 @@
 
 #define CONSOLE_ACK_CONNECT_MS 10000
 #define CONSOLE_ACK_TIMEOUT_MS 20000
+/* The relay's 429 (a recipient's request rate, its Retry-After 1 s):
+ * tried again this often, this far apart, before the operator hears
+ * that the relay is limiting the contact point's token. */
+#define CONSOLE_ACK_429_TRIES 3
+#define CONSOLE_ACK_429_WAIT_S 2
 
 struct console;
 struct console_ack;
@@ -28,7 +33,8 @@ int console_ack_tokens(struct console *c);
 void console_ack_tokens_clear(struct console *c);
 
 /* Sends the acknowledgement of alert_id by name and answers req:
- * 200 {"acknowledged":true}, 409 (cancelled), 502 (refused), 504 (no
+ * 200 {"acknowledged":true}, 409 (cancelled), 502 (refused), 503
+ * {"error":"rate_limited"} (the relay's 429 after every try), 504 (no
  * answer), 501 (no ack_url for this alert's recipient). */
 void console_ack_send(struct console *c, struct evhttp_request *req,
     const char *alert_id, const char *name);

@@ -25,6 +25,7 @@
 #include "ack_limit.h"
 #include "ack_notice.h"
 #include "ack_parse.h"
+#include "ack_rate.h"
 #include "ack_report.h"
 #include "ack_signed.h"
 #include "dispatch.h"
@@ -82,6 +83,17 @@ ack_error(struct evhttp_request *req, int code, const char *reason,
 {
 	http_json_reply(req, code, reason,
 	    json_pack("{s:s}", "error", message));
+}
+
+/* A 400 for a name refused in "by" or in a signed statement says so in
+ * "code" (bad_name), for programs (alertconsole tells its operator the
+ * account needs another name); "error" keeps the text older clients
+ * read. */
+static void
+ack_bad_name(struct evhttp_request *req, const char *message)
+{
+	http_json_reply(req, 400, "Bad Request",
+	    json_pack("{s:s, s:s}", "error", message, "code", "bad_name"));
 }
 
 /* The answer to a pending request, unless its client went away. */
@@ -397,6 +409,38 @@ ack_http_owner(struct ack *a, struct evhttp_request *req, const char *token)
 	return r;
 }
 
+/* 1 if r's token may make a request now; else answered 429, with a
+ * short Retry-After (the bucket refills within seconds), and logged
+ * once a minute per recipient with how many were refused, never
+ * audited per request: a flood must not fill the audit log.  Before any
+ * Redis work, which is what a flood with a leaked token would cost. */
+static int
+ack_rate_ok(struct ack *a, struct evhttp_request *req,
+    const struct recipient_entry *r)
+{
+	const struct relay_config *cfg = a->relay->cfg;
+	unsigned long long left = 0;
+	long retry_s = 1;
+	char retry[24];
+
+	if (a->rate == NULL)
+		a->rate = ack_rate_new();
+	if (ack_rate_take(a->rate, r->id, cfg->ack_recipient_burst,
+	        cfg->ack_recipient_rate, now_ms(), &retry_s))
+		return 1;
+	if (ack_quiet_line(a, r->id, ACK_QUIET_RATE, &left))
+		log_info("ack refused: recipient=%s over recipient_rate "
+		         "(429); left_out=%llu",
+		    r->id, left);
+	snprintf(retry, sizeof(retry), "%ld", retry_s);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+	    retry);
+	http_json_reply(req, 429, "Too Many Requests",
+	    json_pack("{s:s, s:s}", "error", "too many requests, try again",
+	        "code", "rate_limited"));
+	return 0;
+}
+
 /* POST /v1/alerts/{id}/ack.  Whether the token's owner was on that
  * alert is the ack script's to check, atomically with the change. */
 static void
@@ -413,6 +457,7 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 	json_t *stmt;
 	size_t len;
 	int named;
+	enum ack_signed_result signed_rc;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		ack_error(req, 405, "Method Not Allowed", "POST only");
@@ -425,14 +470,15 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 		ack_error(req, 404, "Not Found", "no such alert");
 		return;
 	}
-	if ((r = ack_http_owner(a, req, token)) == NULL)
+	if ((r = ack_http_owner(a, req, token)) == NULL ||
+	    !ack_rate_ok(a, req, r))
 		return;
 	/* A console names its operator: the receipt says who it was. */
 	len = evbuffer_copyout(evhttp_request_get_input_buffer(req), body,
 	    sizeof(body));
 	_Static_assert(ACK_BY_MAX == 64, "the answer below says 64");
 	if ((named = ack_parse_by(body, len, by)) == -2) {
-		ack_error(req, 400, "Bad Request",
+		ack_bad_name(req,
 		    "by must be 1 to 64 bytes without control characters, "
 		    "bidi overrides or isolates");
 		return;
@@ -442,14 +488,19 @@ ack_http(struct ack *a, struct evhttp_request *req, const char *path)
 		    "body must be {\"by\":NAME} in UTF-8");
 		return;
 	}
-	if (ack_signed_parse(body, len, r->id, aid[0] != '\0' ? aid : NULL,
-	        a->relay->cfg->dir, &stmt, &why) == ACK_SIGNED_BAD) {
+	if ((signed_rc = ack_signed_parse(body, len, r->id,
+	         aid[0] != '\0' ? aid : NULL, a->relay->cfg->dir, &stmt,
+	         &why)) == ACK_SIGNED_BAD ||
+	    signed_rc == ACK_SIGNED_BAD_NAME) {
 		unsigned long long left = 0;
 
 		if (ack_quiet_line(a, r->id, ACK_QUIET_STATEMENT, &left))
 			log_info("ack refused: recipient=%s: %s; left_out=%llu",
 			    r->id, why, left);
-		ack_error(req, 400, "Bad Request", why);
+		if (signed_rc == ACK_SIGNED_BAD_NAME)
+			ack_bad_name(req, why);
+		else
+			ack_error(req, 400, "Bad Request", why);
 		return;
 	}
 	p = xcalloc(1, sizeof(*p));
@@ -480,7 +531,10 @@ ack_inbox_http(struct ack *a, struct evhttp_request *req, const char *query)
 	        "Authorization"));
 	const struct recipient_entry *r;
 
-	if ((r = ack_http_owner(a, req, token)) != NULL)
+	/* The inbox script is bounded work, but nothing else bounds how
+	 * often a token asks for it: the same bucket as acknowledgements. */
+	if ((r = ack_http_owner(a, req, token)) != NULL &&
+	    ack_rate_ok(a, req, r))
 		ack_inbox(a->relay, req, r, query);
 }
 
@@ -667,6 +721,7 @@ ack_close(struct ack *a)
 	ack_limit_free(a->limit);
 	ack_hint_free(a->hints);
 	ack_quiet_free(a->quiet);
+	ack_rate_free(a->rate);
 	ack_notices_free(a->notices);
 	free(a);
 }

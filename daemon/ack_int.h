@@ -46,6 +46,7 @@ struct ack {
 	struct ack_notices *notices; /* confirmations and hints being sent */
 	int64_t logged_ms[ACK_LOG_N]; /* the last line of each kind */
 	struct ack_quiet *quiet; /* lines a recipient's token can repeat */
+	struct ack_rate *rate; /* HTTPS requests per recipient */
 	struct http_guard *https_guard;
 	struct http_guard *plain_guard;
 	struct ack_hinting *hinting; /* hints asking Redis about drills */

@@ -2,9 +2,9 @@
  * Log lines and audit records of acknowledgements that a holder of a
  * recipient's token (or a sender from its number) can repeat at will:
  * a repeat of an acknowledgement already taken, a refusal "not on that
- * alert", a statement refused or not matching.  Once a minute per
- * recipient and kind, not once per request, as ack_log_due() does for
- * bad tokens; what was left out is counted and said with the next one.
+ * alert", a statement refused or not matching, a request over its rate.  Once a
+ * minute per recipient and kind, not once per request, as ack_log_due() does
+ * for bad tokens; what was left out is counted and said with the next one.
  */
 #ifndef ALERTRELAY_ACK_QUIET_H
 #define ALERTRELAY_ACK_QUIET_H
@@ -15,6 +15,7 @@ enum ack_quiet_kind {
 	ACK_QUIET_REPEAT, /* acknowledged again by the same recipient */
 	ACK_QUIET_NOT_ON, /* "not on that alert (or no such alert)" */
 	ACK_QUIET_STATEMENT, /* a signed statement refused */
+	ACK_QUIET_RATE, /* over its request rate (ack_rate.h) */
 	ACK_QUIET_N
 };
 

@@ -40,10 +40,11 @@ ack_signed_parse(const char *body, size_t len, const char *rid, const char *aid,
 	 * relay cannot change a signed name; stored, it would be a name
 	 * alertctl and alertconsole show as "?" (text_char.h), who took the
 	 * alarm unseen.  The signer hears why and can sign again. */
-	else if (st.by[0] != '\0' && !text_ok(st.by, ACK_STMT_TEXT_MAX))
+	else if (st.by[0] != '\0' && !text_ok(st.by, ACK_STMT_TEXT_MAX)) {
 		*why = "statement by must be a name without control "
 		       "characters, bidi overrides or isolates";
-	else {
+		rc = ACK_SIGNED_BAD_NAME;
+	} else {
 		*out = json_incref(sj);
 		rc = ACK_SIGNED_OK;
 	}

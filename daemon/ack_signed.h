@@ -20,6 +20,7 @@ enum ack_signed_result {
 	ACK_SIGNED_NONE, /* the body carries no statement */
 	ACK_SIGNED_OK, /* *out is the statement, to store as it is */
 	ACK_SIGNED_BAD, /* malformed, another recipient, or a bad signature */
+	ACK_SIGNED_BAD_NAME, /* its "by" is a name refused (code bad_name) */
 };
 
 /* From a request body ({"by":NAME,"statement":{...}}): the statement of

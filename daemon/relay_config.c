@@ -113,6 +113,8 @@ static const struct opt opts[] = {
         100000},
     {"ack", "gateway_fail_interval", OPT_INT, O(ack_gateway_fail_interval),
         "60", 1, 86400},
+    {"ack", "recipient_burst", OPT_INT, O(ack_recipient_burst), "30", 1, 10000},
+    {"ack", "recipient_rate", OPT_INT, O(ack_recipient_rate), "5", 1, 1000},
     {"ack", "listen", OPT_STRING, O(ack_listen), "", 0, 0},
     {"ack", "listen_plain", OPT_STRING, O(ack_listen_plain), "", 0, 0},
     {"redis", "address", OPT_STRING, O(redis_address), "127.0.0.1:6379", 0, 0},

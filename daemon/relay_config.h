@@ -102,6 +102,8 @@ struct relay_config {
 	/* failed SMS replies: per number and per gateway (ack_limit.h) */
 	long ack_sms_fail_burst, ack_sms_fail_interval;
 	long ack_gateway_fail_burst, ack_gateway_fail_interval;
+	/* HTTPS requests per recipient (ack_rate.h): burst, then a second */
+	long ack_recipient_burst, ack_recipient_rate;
 	struct http_limits ack_limits; /* each of the two, separately */
 
 	/* [admin] */

@@ -512,7 +512,7 @@ class SmsStack:
 
 def sms_stack(lab, policies, delivery=None, relay=None, recorders=None,
               sms=("contactpunt", "oncall-1"), tokens=("contactpunt",),
-              extra_devices=None, start=True, report_url=None):
+              extra_devices=None, start=True, report_url=None, ack=None):
     """redis + Kannel (bearerbox, smsbox, fakesmsc) + alertrelayd with the
     ack listener (HTTPS and plain), a Kannel gateway whose sms-service
     get-url points at the daemon, webhook recorders for every recipient,
@@ -520,7 +520,7 @@ def sms_stack(lab, policies, delivery=None, relay=None, recorders=None,
     `tokens`.  policies: {name: {"types": ..., "tier": [...], ...}}.
     recorders: {rid: WebhookRecorder keywords}.  report_url: the
     gateway's report_url (delivery reports); "relay" for the daemon's own
-    plain listener, None for none."""
+    plain listener, None for none.  ack: more [ack] keys."""
     import kannel as kannel_mod
     missing = kannel_mod.available()
     if missing:
@@ -542,6 +542,7 @@ def sms_stack(lab, policies, delivery=None, relay=None, recorders=None,
     write_secret(env.dir / "kannel.mo", mo_token)
     env.ack = {"listen": "127.0.0.1:%d" % ack_port,
                "listen_plain": "127.0.0.1:%d" % plain_port}
+    env.ack.update(ack or {})
     env.delivery.setdefault("timezone", "Europe/Amsterdam")
     env.gateways = {"kannel": {
         "type": "kannel", "url": k.sendsms_url, "username": k.username,

@@ -206,7 +206,8 @@ def _ack_body(st, aid, token, body):
 
 
 BY_REFUSED = {"error": "by must be 1 to 64 bytes without control "
-                       "characters, bidi overrides or isolates"}
+                       "characters, bidi overrides or isolates",
+              "code": "bad_name"}
 
 
 @pytest.mark.hard_timeout(90)

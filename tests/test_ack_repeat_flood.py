@@ -36,6 +36,9 @@ from harness import SMS_NUMBERS, sms_stack, tls13_context, wait_until
 
 BOTH = ("contactpunt", "oncall-1")
 REPEATS = 300
+# What is bounded here is what each request leaves behind, not their
+# rate (test_ack_rate.py): a bucket the repeats never empty.
+NO_RATE = {"recipient_burst": 10000, "recipient_rate": 1000}
 
 
 class Client:
@@ -124,7 +127,7 @@ def test_repeated_https_acks_add_nothing(lab):
     after a 503 found it taken), one line of the other repeats each;
     each answered 200 "first": false."""
     st = sms_stack(lab, policies("0 contactpunt:webhook oncall-1:webhook"),
-                   tokens=BOTH, sms=())
+                   tokens=BOTH, sms=(), ack=NO_RATE)
     s = st.session()
     aid = s.send_alert("panic")["alert_id"]
     tok = st.tokens["contactpunt"]
@@ -166,7 +169,7 @@ def test_refused_acks_are_budgeted(lab):
     others) and 50 malformed statements are one log line and one audit
     record each kind."""
     st = sms_stack(lab, policies("0 contactpunt:webhook"), tokens=BOTH,
-                   sms=())
+                   sms=(), ack=NO_RATE)
     s = st.session()
     aid = s.send_alert("panic", recipients=["contactpunt"])["alert_id"]
     tok = st.tokens["oncall-1"]
@@ -244,7 +247,7 @@ def test_status_of_a_long_history_answers(lab):
     """5,000 events: the newest 200 and events_omitted; long ones: as
     many as fit in max_frame."""
     st = sms_stack(lab, policies("0 contactpunt:webhook"), tokens=BOTH,
-                   sms=())
+                   sms=(), ack=NO_RATE)
     s = st.session()
     aid = s.send_alert("panic", recipients=["contactpunt"])["alert_id"]
     push_events(st, aid, 5000, 0)
@@ -274,7 +277,7 @@ def test_status_too_large_is_an_error_frame(lab):
     """What is not events cannot be cut: an answer that still does not
     fit is an error frame, where the old code sent nothing."""
     st = sms_stack(lab, policies("0 contactpunt:webhook"), tokens=BOTH,
-                   sms=())
+                   sms=(), ack=NO_RATE)
     s = st.session()
     aid = s.send_alert("panic", recipients=["contactpunt"])["alert_id"]
     c = st.r()

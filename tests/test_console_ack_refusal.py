@@ -30,7 +30,9 @@ class StubRelay(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        status, body = self.server.answer
+        self.server.posts = getattr(self.server, "posts", 0) + 1
+        seq = getattr(self.server, "seq", None)
+        status, body = seq.pop(0) if seq else self.server.answer
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -100,13 +102,19 @@ def test_only_a_cancelled_alert_is_told_as_cancelled(stub):
     assert inner["message"] not in log
 
 
-@pytest.mark.hard_timeout(60)
-def test_alertctl_ack_tells_only_a_cancelled_alert_as_cancelled(stub):
-    env, srv, _, tok = stub
+def stub_cp_conf(env, srv, tok):
+    """An alertctl.conf whose [contactpoint] acknowledges at the stub."""
     conf = env.dir / "cp.conf"
     conf.write_text("[contactpoint]\nack_url = https://127.0.0.1:%d\n"
                     "relay_pin = %s\ntoken_file = %s\n"
                     % (srv.server_address[1], env.pin, tok))
+    return conf
+
+
+@pytest.mark.hard_timeout(60)
+def test_alertctl_ack_tells_only_a_cancelled_alert_as_cancelled(stub):
+    env, srv, _, tok = stub
+    conf = stub_cp_conf(env, srv, tok)
     aid = "a" * 32
     for body, said in (
             ({"error": "statement does not match the alert",
@@ -238,7 +246,9 @@ def test_an_account_name_the_relay_refuses_is_told(lab):
 def test_only_the_relays_name_refusal_is_told_as_such(stub):
     """The relay's refusal of a name in a signed statement is the same
     to the operator; any other 400, or a text that merely looks like
-    one, stays the generic refusal."""
+    one, stays the generic refusal.  The relay's code bad_name decides
+    whatever the text says (the English texts are the fallback for a
+    relay of before the code: with another code they do not count)."""
     env, srv, c, _ = stub
     h, b, inner = make_webhook(env, RID)
     assert c.hook(h, b) == 200
@@ -250,8 +260,67 @@ def test_only_the_relays_name_refusal_is_told_as_such(stub):
                        "characters, bidi overrides or isolates"}, named),
             ({"error": "statement by must be a name without control "
                        "characters, bidi overrides or isolates"}, named),
+            ({"error": "de naam wordt geweigerd", "code": "bad_name"},
+             named),
+            ({"error": "by must be 1 to 64 bytes without control "
+                       "characters, bidi overrides or isolates",
+              "code": "bad_name"}, named),
+            ({"error": "by must be 1 to 64 bytes without control "
+                       "characters, bidi overrides or isolates",
+              "code": "other"}, refused),
             ({"error": "body must be {\"by\":NAME} in UTF-8"}, refused),
             ({"error": "by must be \u202e anything"}, refused),
             (None, refused)):
         answer(srv, 400, body)
         assert c.post(path) == want, body
+
+
+@pytest.mark.hard_timeout(90)
+def test_the_relays_rate_limit_is_tried_again_then_told(stub):
+    """The relay's 429 (its recipient's request rate, a flood with the
+    contact point's leaked token): the console tries again after its
+    Retry-After, three tries in all; one that gets through is the
+    acknowledgement; after three 429s the operator hears it as such
+    (rate_limited, said plainly on the page), not a generic refusal.
+    The old code answered the first 429 as {"error": "refused"}."""
+    env, srv, c, token = stub
+    h, b, inner = make_webhook(env, RID)
+    assert c.hook(h, b) == 200
+    path = "/api/alert/%s/ack" % inner["alert_id"]
+    limited = (429, json.dumps({"error": "too many requests, try again",
+                                "code": "rate_limited"}).encode())
+    srv.posts = 0
+    srv.seq = [limited, limited]
+    answer(srv, 200, {"alert_id": inner["alert_id"],
+                      "state": "acknowledged", "first": True, "by": "x"})
+    assert c.post(path) == (200, {"acknowledged": True})
+    assert srv.posts == 3
+    srv.posts = 0
+    srv.answer = limited
+    assert c.post(path) == (503, {"error": "rate_limited"})
+    assert srv.posts == 3
+
+
+@pytest.mark.hard_timeout(60)
+def test_alertctl_ack_tries_the_relays_rate_limit_again(stub):
+    """alertctl ack, answered 429 by the relay, tries again (three tries
+    in all) and then says that the relay limits the token; one try that
+    gets through is the acknowledgement.  The old code gave up at the
+    first 429."""
+    env, srv, _, tok = stub
+    conf = stub_cp_conf(env, srv, tok)
+    aid = "a" * 32
+    limited = (429, json.dumps({"error": "too many requests, try again",
+                                "code": "rate_limited"}).encode())
+    argv = [harness.alertctl_bin(), "-c", conf, "ack", aid]
+    srv.posts, srv.answer = 0, limited
+    cp = harness.run(argv, timeout=30, env={"LANGUAGE": "en"})
+    assert cp.returncode == 1, cp.stderr
+    assert srv.posts == 3, cp.stderr
+    assert "the relay is limiting this token's requests" in cp.stderr
+    srv.posts, srv.seq = 0, [limited]
+    answer(srv, 200, {"alert_id": aid, "state": "acknowledged",
+                      "first": True, "by": "Piket (Contactpunt)"})
+    cp = harness.run(argv, timeout=30, env={"LANGUAGE": "en"})
+    assert cp.returncode == 0, cp.stderr
+    assert srv.posts == 2, cp.stderr

@@ -352,7 +352,8 @@ def test_a_statement_by_a_name_the_tools_would_hide_is_refused(lab):
                 body=json.dumps(body).encode(), cafile=st.env.cert)[:2]
             assert (status, answer) == (400, {
                 "error": "statement by must be a name without control "
-                         "characters, bidi overrides or isolates"}), (
+                         "characters, bidi overrides or isolates",
+                "code": "bad_name"}), (
                 name, status, answer)
     h = st.alert_hash(aid)
     assert h["state"] == "open" and "acked_statement" not in h, h

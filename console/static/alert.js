@@ -219,6 +219,9 @@ async function act(path, body, okKey) {
   else if (path === 'ack' && answer.error === 'name_refused') {
     // trying again cannot help: the account needs another name
     notice.textContent = t(alert_?.duress ? 'msg.ack_name_refused_duress' : 'msg.ack_name_refused');
+  } else if (path === 'ack' && answer.error === 'rate_limited') {
+    // the relay limits the contact point's token (the console tried again already)
+    notice.textContent = t(alert_?.duress ? 'msg.ack_rate_limited_duress' : 'msg.ack_rate_limited');
   } else if (path === 'ack') notice.textContent = ackFailed(null);
   else notice.textContent = t('msg.error');
   await load();
